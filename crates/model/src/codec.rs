@@ -1,0 +1,317 @@
+//! The compact, deterministic binary encoding of rewind's objects.
+//!
+//! Integers are unsigned LEB128 varints, strings are a varint length and
+//! UTF-8 bytes, values are a tag byte and their content. The exact layout
+//! is documented in `docs/store-format.md`.
+
+use std::collections::BTreeMap;
+
+use crate::{Hash, Path, PathStep, Value};
+
+/// A decoding failure: what was wrong and at which byte offset.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{message} at byte {offset}")]
+pub struct DecodeError {
+    pub message: String,
+    pub offset: usize,
+}
+
+/// Value tags.
+const T_NULL: u8 = 0;
+const T_FALSE: u8 = 1;
+const T_TRUE: u8 = 2;
+const T_NUMBER: u8 = 3;
+const T_STRING: u8 = 4;
+const T_LIST: u8 = 5;
+const T_MAP: u8 = 6;
+const T_EXPR: u8 = 7;
+
+/// An encoder writing into a byte vector.
+#[derive(Default)]
+pub struct Enc {
+    buf: Vec<u8>,
+}
+
+impl Enc {
+    pub fn new() -> Enc {
+        Enc { buf: Vec::new() }
+    }
+    pub fn with_capacity(n: usize) -> Enc {
+        Enc {
+            buf: Vec::with_capacity(n),
+        }
+    }
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    pub fn u8(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+    pub fn raw(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+    pub fn uvar(&mut self, mut n: u64) {
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.buf.push(b);
+                return;
+            }
+            self.buf.push(b | 0x80);
+        }
+    }
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.uvar(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+    pub fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+    pub fn hash(&mut self, h: &Hash) {
+        self.buf.extend_from_slice(&h.0);
+    }
+    pub fn value(&mut self, v: &Value) {
+        match v {
+            Value::Null => self.u8(T_NULL),
+            Value::Bool(false) => self.u8(T_FALSE),
+            Value::Bool(true) => self.u8(T_TRUE),
+            Value::Number(n) => {
+                self.u8(T_NUMBER);
+                self.str(n);
+            }
+            Value::String(s) => {
+                self.u8(T_STRING);
+                self.str(s);
+            }
+            Value::List(l) => {
+                self.u8(T_LIST);
+                self.uvar(l.len() as u64);
+                for i in l {
+                    self.value(i);
+                }
+            }
+            Value::Map(m) => {
+                self.u8(T_MAP);
+                self.uvar(m.len() as u64);
+                for (k, v) in m {
+                    self.str(k);
+                    self.value(v);
+                }
+            }
+            Value::Expr(e) => {
+                self.u8(T_EXPR);
+                self.str(e);
+            }
+        }
+    }
+    pub fn path(&mut self, p: &Path) {
+        self.uvar(p.0.len() as u64);
+        for s in &p.0 {
+            match s {
+                PathStep::Key(k) => {
+                    self.u8(0);
+                    self.str(k);
+                }
+                PathStep::Index(i) => {
+                    self.u8(1);
+                    self.uvar(*i as u64);
+                }
+            }
+        }
+    }
+}
+
+/// A decoder over a byte slice. Every read is bounds-checked.
+pub struct Dec<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+/// Values nest at most this deep when decoded (guards the stack).
+const MAX_DEPTH: usize = 4096;
+
+impl<'a> Dec<'a> {
+    pub fn new(buf: &'a [u8]) -> Dec<'a> {
+        Dec {
+            buf,
+            pos: 0,
+            depth: 0,
+        }
+    }
+    pub fn error(&self, message: impl Into<String>) -> DecodeError {
+        DecodeError {
+            message: message.into(),
+            offset: self.pos,
+        }
+    }
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+    /// Fails unless every byte was consumed.
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        if self.pos == self.buf.len() {
+            Ok(())
+        } else {
+            Err(self.error("trailing bytes"))
+        }
+    }
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| self.error("unexpected end of data"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+    pub fn raw(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.remaining() < n {
+            return Err(self.error("unexpected end of data"));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    pub fn uvar(&mut self) -> Result<u64, DecodeError> {
+        let mut n: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let b = self.u8()?;
+            if shift >= 64 || (shift == 63 && b > 1) {
+                return Err(self.error("varint overflow"));
+            }
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+            shift += 7;
+        }
+    }
+    /// A length or count, checked against what is left to read.
+    pub fn len(&mut self) -> Result<usize, DecodeError> {
+        let n = self.uvar()?;
+        if n > self.remaining() as u64 {
+            return Err(self.error(format!("length {n} exceeds the data")));
+        }
+        Ok(n as usize)
+    }
+    pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.len()?;
+        self.raw(n)
+    }
+    pub fn str(&mut self) -> Result<&'a str, DecodeError> {
+        let start = self.pos;
+        let b = self.bytes()?;
+        std::str::from_utf8(b).map_err(|_| DecodeError {
+            message: "invalid UTF-8 in string".into(),
+            offset: start,
+        })
+    }
+    pub fn string(&mut self) -> Result<String, DecodeError> {
+        self.str().map(str::to_string)
+    }
+    pub fn hash(&mut self) -> Result<Hash, DecodeError> {
+        let b = self.raw(32)?;
+        let mut h = [0u8; 32];
+        h.copy_from_slice(b);
+        Ok(Hash(h))
+    }
+    pub fn value(&mut self) -> Result<Value, DecodeError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error("values nested too deeply"));
+        }
+        let v = match self.u8()? {
+            T_NULL => Value::Null,
+            T_FALSE => Value::Bool(false),
+            T_TRUE => Value::Bool(true),
+            T_NUMBER => Value::Number(self.string()?),
+            T_STRING => Value::String(self.string()?),
+            T_EXPR => Value::Expr(self.string()?),
+            T_LIST => {
+                let n = self.len()?;
+                let mut l = Vec::with_capacity(n);
+                for _ in 0..n {
+                    l.push(self.value()?);
+                }
+                Value::List(l)
+            }
+            T_MAP => {
+                let n = self.len()?;
+                let mut m = BTreeMap::new();
+                let mut last: Option<String> = None;
+                for _ in 0..n {
+                    let k = self.string()?;
+                    if last.as_ref().is_some_and(|l| *l >= k) {
+                        return Err(self.error("map keys out of order"));
+                    }
+                    let v = self.value()?;
+                    last = Some(k.clone());
+                    m.insert(k, v);
+                }
+                Value::Map(m)
+            }
+            t => return Err(self.error(format!("unknown value tag {t}"))),
+        };
+        self.depth -= 1;
+        Ok(v)
+    }
+    pub fn path(&mut self) -> Result<Path, DecodeError> {
+        let n = self.len()?;
+        let mut steps = Vec::with_capacity(n);
+        for _ in 0..n {
+            match self.u8()? {
+                0 => steps.push(PathStep::Key(self.string()?)),
+                1 => steps.push(PathStep::Index(self.uvar()? as usize)),
+                t => return Err(self.error(format!("unknown path step {t}"))),
+            }
+        }
+        Ok(Path(steps))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip() {
+        for n in [0u64, 1, 127, 128, 300, u32::MAX as u64, u64::MAX] {
+            let mut e = Enc::new();
+            e.uvar(n);
+            let b = e.into_bytes();
+            let mut d = Dec::new(&b);
+            assert_eq!(d.uvar().unwrap(), n);
+            d.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn values_round_trip_and_reject_garbage() {
+        let mut m = BTreeMap::new();
+        m.insert("a".to_string(), Value::List(vec![Value::Null, Value::Bool(true)]));
+        m.insert("b".to_string(), Value::Expr("var.x".into()));
+        m.insert("c".to_string(), Value::number("1.5"));
+        let v = Value::Map(m);
+        let mut e = Enc::new();
+        e.value(&v);
+        let b = e.into_bytes();
+        assert_eq!(Dec::new(&b).value().unwrap(), v);
+        assert!(Dec::new(&[T_LIST, 200]).value().is_err());
+        assert!(Dec::new(&[99]).value().is_err());
+        assert!(Dec::new(&[T_STRING, 2, 0xff, 0xfe]).value().is_err());
+    }
+}

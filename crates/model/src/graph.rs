@@ -1,0 +1,265 @@
+//! Graph algorithms over a model's configuration nodes (petgraph).
+
+use std::collections::{BTreeSet, HashMap};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::{EdgeKind, Model, NodeKind};
+
+/// The dependency graph of a model's configuration nodes. An edge `a → b`
+/// means `a` depends on `b`.
+pub struct Graph {
+    pub graph: DiGraph<usize, EdgeKind>,
+    index: HashMap<String, NodeIndex>,
+}
+
+/// A dependency cycle, as the path of addresses around it (the first
+/// address is repeated at the end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle {
+    pub path: Vec<String>,
+}
+
+impl std::fmt::Display for Cycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path.join(" → "))
+    }
+}
+
+impl Graph {
+    /// Builds the graph of `model.nodes`. Edges to addresses that are not
+    /// nodes are skipped.
+    pub fn build(model: &Model) -> Graph {
+        let mut graph = DiGraph::with_capacity(model.nodes.len(), model.nodes.len() * 2);
+        let mut index = HashMap::with_capacity(model.nodes.len());
+        for (i, n) in model.nodes.iter().enumerate() {
+            let ix = graph.add_node(i);
+            index.insert(n.address.clone(), ix);
+        }
+        for (i, n) in model.nodes.iter().enumerate() {
+            let from = NodeIndex::new(i);
+            for e in &n.edges {
+                if let Some(&to) = index.get(&e.to) {
+                    graph.add_edge(from, to, e.kind);
+                }
+            }
+        }
+        Graph { graph, index }
+    }
+
+    pub fn index_of(&self, address: &str) -> Option<NodeIndex> {
+        self.index.get(address).copied()
+    }
+
+    /// Every dependency cycle (one path per strongly connected component).
+    pub fn cycles(&self, model: &Model) -> Vec<Cycle> {
+        let mut out = Vec::new();
+        for scc in petgraph::algo::tarjan_scc(&self.graph) {
+            let self_loop = scc.len() == 1 && self.graph.contains_edge(scc[0], scc[0]);
+            if scc.len() < 2 && !self_loop {
+                continue;
+            }
+            let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
+            // Start at the smallest address so the report is deterministic.
+            let start = *scc
+                .iter()
+                .min_by_key(|ix| &model.nodes[self.graph[**ix]].address)
+                .unwrap_or(&scc[0]);
+            let path = self.cycle_path(start, &members);
+            out.push(Cycle {
+                path: path
+                    .into_iter()
+                    .map(|ix| model.nodes[self.graph[ix]].address.clone())
+                    .collect(),
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// A path from `start` back to itself inside one strongly connected
+    /// component (breadth-first, so it is a shortest one).
+    fn cycle_path(&self, start: NodeIndex, members: &BTreeSet<NodeIndex>) -> Vec<NodeIndex> {
+        let mut prev: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+        let mut queue = std::collections::VecDeque::new();
+        queue.push_back(start);
+        while let Some(n) = queue.pop_front() {
+            let mut succ: Vec<NodeIndex> = self
+                .graph
+                .neighbors(n)
+                .filter(|s| members.contains(s))
+                .collect();
+            succ.sort();
+            for s in succ {
+                if s == start {
+                    let mut path = vec![n];
+                    let mut cur = n;
+                    while cur != start {
+                        cur = prev[&cur];
+                        path.push(cur);
+                    }
+                    path.reverse();
+                    path.push(start);
+                    return path;
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(s) {
+                    e.insert(n);
+                    queue.push_back(s);
+                }
+            }
+        }
+        vec![start, start]
+    }
+}
+
+/// For every resource or data node, the resource and data nodes it depends
+/// on directly or through non-resource nodes (variables, locals, outputs,
+/// module calls). A `depends_on` on a module call stands for every resource
+/// inside that module. Keys and values are indexes into `model.nodes`.
+pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
+    let pos: HashMap<&str, usize> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.address.as_str(), i))
+        .collect();
+    // Resources inside each module prefix, for depends_on = [module.x].
+    let module_members = |module_addr: &str| -> Vec<usize> {
+        let prefix = format!("{module_addr}.");
+        let start = model.nodes.partition_point(|n| n.address.as_str() < prefix.as_str());
+        model.nodes[start..]
+            .iter()
+            .enumerate()
+            .take_while(|(_, n)| n.address.starts_with(&prefix))
+            .filter(|(_, n)| n.kind.is_resource_like())
+            .map(|(i, _)| start + i)
+            .collect()
+    };
+    let mut memo: HashMap<usize, BTreeSet<usize>> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, n) in model.nodes.iter().enumerate() {
+        if !n.kind.is_resource_like() {
+            continue;
+        }
+        let mut deps = BTreeSet::new();
+        let mut visiting = BTreeSet::new();
+        for e in &n.edges {
+            collect(model, &pos, &module_members, e, &mut deps, &mut memo, &mut visiting);
+        }
+        deps.remove(&i);
+        out.push((i, deps));
+    }
+    out
+}
+
+fn collect(
+    model: &Model,
+    pos: &HashMap<&str, usize>,
+    module_members: &dyn Fn(&str) -> Vec<usize>,
+    e: &crate::Edge,
+    out: &mut BTreeSet<usize>,
+    memo: &mut HashMap<usize, BTreeSet<usize>>,
+    visiting: &mut BTreeSet<usize>,
+) {
+    let Some(&t) = pos.get(e.to.as_str()) else {
+        return;
+    };
+    let target = &model.nodes[t];
+    if target.kind.is_resource_like() {
+        out.insert(t);
+        return;
+    }
+    if target.kind == NodeKind::Module && e.kind == EdgeKind::DependsOn {
+        out.extend(module_members(&target.address));
+    }
+    if let Some(m) = memo.get(&t) {
+        out.extend(m.iter().copied());
+        return;
+    }
+    if !visiting.insert(t) {
+        return;
+    }
+    let mut acc = BTreeSet::new();
+    for e2 in &target.edges {
+        collect(model, pos, module_members, e2, &mut acc, memo, visiting);
+    }
+    visiting.remove(&t);
+    out.extend(acc.iter().copied());
+    memo.insert(t, acc);
+}
+
+/// The transitive reduction of a DAG given as adjacency sets over
+/// `0..n`: only edges not implied by a longer path remain.
+pub fn transitive_reduction(n: usize, edges: &[(usize, usize)]) -> BTreeSet<(usize, usize)> {
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(n, edges.len());
+    for _ in 0..n {
+        g.add_node(());
+    }
+    for &(a, b) in edges {
+        if a != b {
+            g.update_edge(NodeIndex::new(a), NodeIndex::new(b), ());
+        }
+    }
+    let Ok(order) = petgraph::algo::toposort(&g, None) else {
+        return edges.iter().copied().collect();
+    };
+    let (list, revmap) = petgraph::algo::tred::dag_to_toposorted_adjacency_list::<_, u32>(&g, &order);
+    let (reduction, _closure) = petgraph::algo::tred::dag_transitive_reduction_closure(&list);
+    let mut out = BTreeSet::new();
+    for e in reduction.edge_indices() {
+        if let Some((a, b)) = reduction.edge_endpoints(e) {
+            let a = order[a as usize].index();
+            let b = order[b as usize].index();
+            out.insert((a, b));
+        }
+    }
+    let _ = revmap;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Node;
+
+    fn model(edges: &[(&str, &str)]) -> Model {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        for (a, b) in edges {
+            names.insert(a);
+            names.insert(b);
+        }
+        let mut m = Model::default();
+        for n in names {
+            let mut node = Node::new(NodeKind::Resource, n);
+            for (a, b) in edges {
+                if *a == n {
+                    node.add_edge(*b, EdgeKind::Reference);
+                }
+            }
+            m.nodes.push(node);
+        }
+        m.sort();
+        m
+    }
+
+    #[test]
+    fn finds_cycle_path() {
+        let m = model(&[("t.a", "t.b"), ("t.b", "t.c"), ("t.c", "t.a"), ("t.d", "t.a")]);
+        let g = Graph::build(&m);
+        let cycles = g.cycles(&m);
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].path, vec!["t.a", "t.b", "t.c", "t.a"]);
+    }
+
+    #[test]
+    fn no_cycle_in_dag() {
+        let m = model(&[("t.a", "t.b"), ("t.b", "t.c"), ("t.a", "t.c")]);
+        assert!(Graph::build(&m).cycles(&m).is_empty());
+    }
+
+    #[test]
+    fn reduction_drops_implied_edges() {
+        let r = transitive_reduction(3, &[(0, 1), (1, 2), (0, 2)]);
+        assert_eq!(r.into_iter().collect::<Vec<_>>(), vec![(0, 1), (1, 2)]);
+    }
+}

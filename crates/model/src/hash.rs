@@ -1,0 +1,91 @@
+use std::fmt;
+
+/// A blake3 content hash: the name of every object rewind stores.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Hash(pub [u8; 32]);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid object id {0:?}: expected 64 hexadecimal digits")]
+pub struct HashParseError(pub String);
+
+impl Hash {
+    /// Hashes `bytes` with blake3.
+    pub fn of(bytes: &[u8]) -> Hash {
+        Hash(*blake3::hash(bytes).as_bytes())
+    }
+
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            s.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+            s.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
+        }
+        s
+    }
+
+    /// The first `n` hex digits, for display.
+    pub fn short(&self, n: usize) -> String {
+        let mut h = self.to_hex();
+        h.truncate(n);
+        h
+    }
+
+    pub fn from_hex(s: &str) -> Result<Hash, HashParseError> {
+        let b = s.as_bytes();
+        if b.len() != 64 {
+            return Err(HashParseError(s.to_string()));
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in b.chunks(2).enumerate() {
+            let hi = (pair[0] as char).to_digit(16);
+            let lo = (pair[1] as char).to_digit(16);
+            match (hi, lo) {
+                (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
+                _ => return Err(HashParseError(s.to_string())),
+            }
+        }
+        Ok(Hash(out))
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", self.short(12))
+    }
+}
+
+impl serde::Serialize for Hash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Hash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Hash::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let h = Hash::of(b"hello");
+        assert_eq!(Hash::from_hex(&h.to_hex()).unwrap(), h);
+        assert_eq!(
+            h.to_hex(),
+            "ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f"
+        );
+        assert!(Hash::from_hex("zz").is_err());
+        assert!(Hash::from_hex(&"g".repeat(64)).is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! The data model shared by every stage of rewind.
+//!
+//! A [`Model`] is what one directory of Terraform code means: configuration
+//! [`Node`]s keyed by Terraform address, the [`Edge`]s between them, and the
+//! deployed instances read from state files. Every node has a canonical,
+//! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`]) is
+//! what the store deduplicates and the diff compares.
+
+pub mod codec;
+pub mod graph;
+mod hash;
+mod node;
+mod value;
+
+pub use graph::{Cycle, Graph};
+pub use hash::{Hash, HashParseError};
+pub use node::{
+    Diagnostic, Edge, EdgeKind, Lifecycle, Loc, Model, Node, NodeKind, Severity, StateInfo,
+};
+pub use value::{Path, PathStep, Value};

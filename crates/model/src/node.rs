@@ -1,0 +1,551 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::codec::{Dec, DecodeError, Enc};
+use crate::{Hash, Path, Value};
+
+/// What a node is. The order is the order nodes sort in within a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeKind {
+    Terraform,
+    Provider,
+    Variable,
+    Local,
+    Data,
+    Resource,
+    Module,
+    Output,
+    Moved,
+    Removed,
+    Import,
+    Check,
+    /// A `.tfvars` / `.tfvars.json` file: assignments to root variables.
+    Tfvars,
+    /// A deployed object read from a state file.
+    Instance,
+}
+
+impl NodeKind {
+    pub const ALL: [NodeKind; 14] = [
+        NodeKind::Terraform,
+        NodeKind::Provider,
+        NodeKind::Variable,
+        NodeKind::Local,
+        NodeKind::Data,
+        NodeKind::Resource,
+        NodeKind::Module,
+        NodeKind::Output,
+        NodeKind::Moved,
+        NodeKind::Removed,
+        NodeKind::Import,
+        NodeKind::Check,
+        NodeKind::Tfvars,
+        NodeKind::Instance,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Terraform => "terraform",
+            NodeKind::Provider => "provider",
+            NodeKind::Variable => "variable",
+            NodeKind::Local => "local",
+            NodeKind::Data => "data",
+            NodeKind::Resource => "resource",
+            NodeKind::Module => "module",
+            NodeKind::Output => "output",
+            NodeKind::Moved => "moved",
+            NodeKind::Removed => "removed",
+            NodeKind::Import => "import",
+            NodeKind::Check => "check",
+            NodeKind::Tfvars => "tfvars",
+            NodeKind::Instance => "instance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NodeKind> {
+        NodeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    fn code(self) -> u8 {
+        NodeKind::ALL.iter().position(|k| *k == self).unwrap_or(0) as u8
+    }
+
+    fn from_code(c: u8) -> Option<NodeKind> {
+        NodeKind::ALL.get(c as usize).copied()
+    }
+
+    /// Resources and data sources: the things Terraform creates or reads.
+    pub fn is_resource_like(self) -> bool {
+        matches!(self, NodeKind::Resource | NodeKind::Data)
+    }
+}
+
+impl fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why one node depends on another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeKind {
+    /// An expression refers to the target.
+    Reference,
+    /// `depends_on`.
+    DependsOn,
+    /// The provider configuration a resource (or module) uses.
+    Provider,
+    /// Module nesting: a node inside a module depends on its module call.
+    Module,
+    /// A `dependencies` entry of a state instance.
+    State,
+}
+
+impl EdgeKind {
+    pub const ALL: [EdgeKind; 5] = [
+        EdgeKind::Reference,
+        EdgeKind::DependsOn,
+        EdgeKind::Provider,
+        EdgeKind::Module,
+        EdgeKind::State,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::Reference => "reference",
+            EdgeKind::DependsOn => "depends_on",
+            EdgeKind::Provider => "provider",
+            EdgeKind::Module => "module",
+            EdgeKind::State => "state",
+        }
+    }
+
+    fn code(self) -> u8 {
+        EdgeKind::ALL.iter().position(|k| *k == self).unwrap_or(0) as u8
+    }
+
+    fn from_code(c: u8) -> Option<EdgeKind> {
+        EdgeKind::ALL.get(c as usize).copied()
+    }
+}
+
+impl fmt::Display for EdgeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An outgoing edge: the node it sits on depends on `to`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Edge {
+    pub to: String,
+    pub kind: EdgeKind,
+}
+
+/// Where a node was written. Not part of a node's content: moving a block
+/// to another file or line is not a change.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Loc {
+    /// Path relative to the snapshot root, with `/` separators.
+    pub file: String,
+    /// 1-based; 0 when unknown.
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        }
+    }
+}
+
+/// One node of the model: a configuration block, or a deployed instance.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Node {
+    /// Terraform's address: `module.net.aws_subnet.a`, `var.region`,
+    /// `aws_instance.web[0]` (instances)...
+    pub address: String,
+    pub kind: NodeKind,
+    /// The module path (`module.net.module.sub`), empty at the root.
+    pub module: String,
+    /// Resource or data source type, provider local name, tfvars path...
+    pub type_: String,
+    /// The block's name label (or `alias` for providers).
+    pub name: String,
+    /// Canonical attributes and nested blocks.
+    pub body: Value,
+    /// Facts about the node that are not attributes: a module's resolved
+    /// source, an instance's status, index key, deposed key...
+    pub meta: BTreeMap<String, Value>,
+    /// Attribute paths whose values are secret (empty path: the whole node).
+    pub sensitive: Vec<Path>,
+    /// Outgoing edges, sorted and without duplicates.
+    pub edges: Vec<Edge>,
+    /// Where it was written (not hashed).
+    pub loc: Loc,
+}
+
+impl Default for NodeKind {
+    fn default() -> Self {
+        NodeKind::Resource
+    }
+}
+
+/// The lifecycle settings of a resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub create_before_destroy: bool,
+    pub prevent_destroy: bool,
+    pub ignore_changes: Vec<String>,
+    pub ignore_all_changes: bool,
+    pub replace_triggered_by: Vec<String>,
+}
+
+impl Node {
+    pub fn new(kind: NodeKind, address: impl Into<String>) -> Node {
+        Node {
+            address: address.into(),
+            kind,
+            ..Node::default()
+        }
+    }
+
+    /// The canonical bytes of the node's content (everything but `loc`).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::with_capacity(256);
+        e.u8(1); // node encoding version
+        e.u8(self.kind.code());
+        e.str(&self.address);
+        e.str(&self.module);
+        e.str(&self.type_);
+        e.str(&self.name);
+        e.value(&self.body);
+        e.uvar(self.meta.len() as u64);
+        for (k, v) in &self.meta {
+            e.str(k);
+            e.value(v);
+        }
+        e.uvar(self.sensitive.len() as u64);
+        for p in &self.sensitive {
+            e.path(p);
+        }
+        e.uvar(self.edges.len() as u64);
+        for edge in &self.edges {
+            e.str(&edge.to);
+            e.u8(edge.kind.code());
+        }
+        e.into_bytes()
+    }
+
+    /// Decodes what [`Node::encode`] wrote; `loc` is left empty.
+    pub fn decode(bytes: &[u8]) -> Result<Node, DecodeError> {
+        let mut d = Dec::new(bytes);
+        let version = d.u8()?;
+        if version != 1 {
+            return Err(d.error(format!("unknown node encoding version {version}")));
+        }
+        let kind = NodeKind::from_code(d.u8()?).ok_or_else(|| d.error("unknown node kind"))?;
+        let address = d.string()?;
+        let module = d.string()?;
+        let type_ = d.string()?;
+        let name = d.string()?;
+        let body = d.value()?;
+        let n = d.len()?;
+        let mut meta = BTreeMap::new();
+        for _ in 0..n {
+            let k = d.string()?;
+            meta.insert(k, d.value()?);
+        }
+        let n = d.len()?;
+        let mut sensitive = Vec::with_capacity(n);
+        for _ in 0..n {
+            sensitive.push(d.path()?);
+        }
+        let n = d.len()?;
+        let mut edges = Vec::with_capacity(n);
+        for _ in 0..n {
+            let to = d.string()?;
+            let kind =
+                EdgeKind::from_code(d.u8()?).ok_or_else(|| d.error("unknown edge kind"))?;
+            edges.push(Edge { to, kind });
+        }
+        d.finish()?;
+        Ok(Node {
+            address,
+            kind,
+            module,
+            type_,
+            name,
+            body,
+            meta,
+            sensitive,
+            edges,
+            loc: Loc::default(),
+        })
+    }
+
+    /// The blake3 hash of the canonical content.
+    pub fn hash(&self) -> Hash {
+        Hash::of(&self.encode())
+    }
+
+    /// Adds an edge, keeping `edges` sorted and unique.
+    pub fn add_edge(&mut self, to: impl Into<String>, kind: EdgeKind) {
+        let edge = Edge { to: to.into(), kind };
+        if let Err(pos) = self.edges.binary_search(&edge) {
+            self.edges.insert(pos, edge);
+        }
+    }
+
+    /// The lifecycle block of a resource.
+    pub fn lifecycle(&self) -> Lifecycle {
+        let mut lc = Lifecycle::default();
+        if self.kind == NodeKind::Instance {
+            lc.create_before_destroy = self
+                .meta
+                .get("create_before_destroy")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            return lc;
+        }
+        let Some(block) = self.body.block("lifecycle") else {
+            return lc;
+        };
+        lc.create_before_destroy = block
+            .get("create_before_destroy")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        lc.prevent_destroy = block
+            .get("prevent_destroy")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        match block.get("ignore_changes") {
+            Some(Value::List(items)) => {
+                for i in items {
+                    match i {
+                        Value::Expr(e) | Value::String(e) => lc.ignore_changes.push(e.clone()),
+                        _ => {}
+                    }
+                }
+            }
+            Some(Value::Expr(e)) if e == "all" => lc.ignore_all_changes = true,
+            Some(Value::String(e)) if e == "all" => lc.ignore_all_changes = true,
+            _ => {}
+        }
+        if let Some(Value::List(items)) = block.get("replace_triggered_by") {
+            for i in items {
+                if let Value::Expr(e) | Value::String(e) = i {
+                    lc.replace_triggered_by.push(e.clone());
+                }
+            }
+        }
+        lc
+    }
+
+    /// True when the whole node is secret (`sensitive = true`).
+    pub fn is_sensitive(&self) -> bool {
+        self.sensitive.iter().any(|p| p.0.is_empty())
+    }
+
+    /// True when the value at `path` is secret.
+    pub fn is_sensitive_path(&self, path: &Path) -> bool {
+        self.sensitive
+            .iter()
+            .any(|p| p.is_prefix_of(path) || path.is_prefix_of(p))
+    }
+
+    /// The resource address an instance belongs to
+    /// (`module.a.aws_instance.web[0]` → `module.a.aws_instance.web`).
+    pub fn resource_address(&self) -> String {
+        if self.kind != NodeKind::Instance {
+            return self.address.clone();
+        }
+        resource_of_instance(&self.address)
+    }
+}
+
+/// Strips the trailing instance key (and deposed suffix) of an instance address.
+pub fn resource_of_instance(address: &str) -> String {
+    let base = address.split(" (deposed").next().unwrap_or(address);
+    if base.ends_with(']') {
+        // find the '[' that opens the final key, skipping quoted content
+        let bytes = base.as_bytes();
+        let mut in_str = false;
+        let mut open = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if in_str => i += 1,
+                b'"' => in_str = !in_str,
+                b'[' if !in_str => open = Some(i),
+                _ => {}
+            }
+            i += 1;
+        }
+        if let Some(o) = open {
+            return base[..o].to_string();
+        }
+    }
+    base.to_string()
+}
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A problem found in the input, with its location.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub loc: Loc,
+    pub message: String,
+    /// The source line, quoted in error output.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{sev}: {}: {}", self.loc, self.message)?;
+        if let Some(line) = &self.source_line {
+            let gutter = self.loc.line.to_string();
+            write!(f, "\n {} |\n {gutter} | {line}", " ".repeat(gutter.len()))?;
+            if self.loc.col > 0 {
+                let prefix: String = line
+                    .chars()
+                    .take(self.loc.col as usize - 1)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                write!(f, "\n {} | {prefix}^", " ".repeat(gutter.len()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Facts about the state file a model's instances came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateInfo {
+    pub path: String,
+    pub lineage: String,
+    pub serial: u64,
+    pub terraform_version: String,
+}
+
+/// Everything one snapshot means.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    /// Configuration nodes, sorted by address.
+    pub nodes: Vec<Node>,
+    /// Deployed instances from the state file, sorted by address.
+    pub instances: Vec<Node>,
+    pub state: Option<StateInfo>,
+    /// Warnings (unresolved references, ignored files...).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Model {
+    /// Sorts nodes and instances by address (the canonical order).
+    pub fn sort(&mut self) {
+        self.nodes.sort_by(|a, b| a.address.cmp(&b.address));
+        self.instances.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
+    /// The configuration node with this address (nodes must be sorted).
+    pub fn node(&self, address: &str) -> Option<&Node> {
+        self.nodes
+            .binary_search_by(|n| n.address.as_str().cmp(address))
+            .ok()
+            .map(|i| &self.nodes[i])
+    }
+
+    /// The instance with this address (instances must be sorted).
+    pub fn instance(&self, address: &str) -> Option<&Node> {
+        self.instances
+            .binary_search_by(|n| n.address.as_str().cmp(address))
+            .ok()
+            .map(|i| &self.instances[i])
+    }
+
+    /// All resource and data nodes.
+    pub fn resources(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.kind.is_resource_like())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_round_trips_and_hash_ignores_location() {
+        let mut n = Node::new(NodeKind::Resource, "module.net.aws_subnet.a");
+        n.module = "module.net".into();
+        n.type_ = "aws_subnet".into();
+        n.name = "a".into();
+        let mut body = BTreeMap::new();
+        body.insert("cidr_block".into(), Value::str("10.0.1.0/24"));
+        body.insert("vpc_id".into(), Value::Expr("aws_vpc.main.id".into()));
+        n.body = Value::Map(body);
+        n.add_edge("module.net.aws_vpc.main", EdgeKind::Reference);
+        n.add_edge("module.net", EdgeKind::Module);
+        n.add_edge("module.net.aws_vpc.main", EdgeKind::Reference);
+        assert_eq!(n.edges.len(), 2);
+        n.sensitive.push(Path::root().key("password"));
+        let bytes = n.encode();
+        let back = Node::decode(&bytes).unwrap();
+        assert_eq!(back, n);
+        let mut moved = n.clone();
+        moved.loc = Loc {
+            file: "other.tf".into(),
+            line: 40,
+            col: 1,
+        };
+        assert_eq!(moved.hash(), n.hash());
+        let mut truncated = bytes.clone();
+        truncated.truncate(bytes.len() - 3);
+        assert!(Node::decode(&truncated).is_err());
+    }
+
+    #[test]
+    fn instance_resource_address() {
+        assert_eq!(resource_of_instance("aws_instance.web[0]"), "aws_instance.web");
+        assert_eq!(
+            resource_of_instance("module.a[\"x\"].aws_instance.web[\"k[1]\"]"),
+            "module.a[\"x\"].aws_instance.web"
+        );
+        assert_eq!(resource_of_instance("aws_instance.web"), "aws_instance.web");
+        assert_eq!(
+            resource_of_instance("aws_instance.web (deposed 00000001)"),
+            "aws_instance.web"
+        );
+    }
+
+    #[test]
+    fn lifecycle_reads_block() {
+        let mut n = Node::new(NodeKind::Resource, "aws_db_instance.main");
+        let mut lc = BTreeMap::new();
+        lc.insert("prevent_destroy".into(), Value::Bool(true));
+        lc.insert(
+            "ignore_changes".into(),
+            Value::List(vec![Value::Expr("tags".into())]),
+        );
+        let mut body = BTreeMap::new();
+        body.insert("lifecycle".into(), Value::List(vec![Value::Map(lc)]));
+        n.body = Value::Map(body);
+        let l = n.lifecycle();
+        assert!(l.prevent_destroy);
+        assert!(!l.create_before_destroy);
+        assert_eq!(l.ignore_changes, vec!["tags".to_string()]);
+    }
+}

@@ -1,0 +1,359 @@
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+/// The canonical form of an attribute value.
+///
+/// Literals are values; anything that needs evaluation (references, function
+/// calls, templates with interpolations, operators...) is kept as normalized
+/// expression text, so formatting and comments never change a value.
+/// Nested blocks appear as `Map` entries keyed by block type whose value is a
+/// `List` of block bodies (labelled nested blocks add one `Map` level per
+/// label).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    /// Canonical decimal text (`1`, `0.5`, `1000`).
+    Number(String),
+    String(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// Normalized expression text (`aws_vpc.main.id`, `"${var.env}-web"`).
+    Expr(String),
+}
+
+impl Default for Value {
+    fn default() -> Self {
+        Value::Map(BTreeMap::new())
+    }
+}
+
+/// One step of an attribute path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+/// A path into a [`Value`] tree, written `tags.Name` or `ingress[2].cidr_blocks[0]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Path(pub Vec<PathStep>);
+
+impl Path {
+    pub fn root() -> Path {
+        Path(Vec::new())
+    }
+    pub fn key(&self, k: &str) -> Path {
+        let mut p = self.clone();
+        p.0.push(PathStep::Key(k.to_string()));
+        p
+    }
+    pub fn index(&self, i: usize) -> Path {
+        let mut p = self.clone();
+        p.0.push(PathStep::Index(i));
+        p
+    }
+    pub fn is_prefix_of(&self, other: &Path) -> bool {
+        other.0.len() >= self.0.len() && other.0[..self.0.len()] == self.0[..]
+    }
+    /// Parses the dotted form written by `Display` (keys that are not plain
+    /// identifiers use `["key"]`).
+    pub fn parse(s: &str) -> Path {
+        let mut steps = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'.' => i += 1,
+                b'[' => {
+                    let end = s[i..].find(']').map(|e| i + e).unwrap_or(b.len());
+                    let inner = &s[i + 1..end];
+                    if let Ok(n) = inner.parse::<usize>() {
+                        steps.push(PathStep::Index(n));
+                    } else {
+                        steps.push(PathStep::Key(inner.trim_matches('"').to_string()));
+                    }
+                    i = end + 1;
+                }
+                _ => {
+                    let end = s[i..]
+                        .find(['.', '['])
+                        .map(|e| i + e)
+                        .unwrap_or(b.len());
+                    steps.push(PathStep::Key(s[i..end].to_string()));
+                    i = end;
+                }
+            }
+        }
+        Path(steps)
+    }
+}
+
+pub(crate) fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            match step {
+                PathStep::Key(k) if is_identifier(k) => {
+                    if i > 0 {
+                        f.write_char('.')?;
+                    }
+                    f.write_str(k)?;
+                }
+                PathStep::Key(k) => write!(f, "[{}]", quote(k))?,
+                PathStep::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Quotes a string the way HCL writes a string literal.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl Value {
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s == "true" => Some(true),
+            Value::String(s) if s == "false" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` in a map.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    /// The first body of a nested block (`lifecycle`, `backend`...).
+    pub fn block(&self, key: &str) -> Option<&Value> {
+        match self.get(key)? {
+            Value::List(l) => l.first(),
+            v @ Value::Map(_) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value at `path`, if there is one.
+    pub fn at(&self, path: &Path) -> Option<&Value> {
+        let mut v = self;
+        for step in &path.0 {
+            v = match (step, v) {
+                (PathStep::Key(k), Value::Map(m)) => m.get(k)?,
+                (PathStep::Index(i), Value::List(l)) => l.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+
+    /// True when the value contains no expression that needs evaluation.
+    pub fn is_literal(&self) -> bool {
+        match self {
+            Value::Expr(_) => false,
+            Value::List(l) => l.iter().all(Value::is_literal),
+            Value::Map(m) => m.values().all(Value::is_literal),
+            _ => true,
+        }
+    }
+
+    /// Canonical text of a number literal: integers without leading zeros,
+    /// other numbers in their shortest round-trip form (`1.0` → `1`,
+    /// `1e3` → `1000`).
+    pub fn number(text: &str) -> Value {
+        Value::Number(canonical_number(text))
+    }
+
+    /// Converts a JSON value (state attributes, `.tfvars.json`).
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::number(&n.to_string()),
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(o) => Value::Map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The JSON form used in rewind's JSON outputs: literals as JSON values,
+    /// expressions as `{"$expr": "text"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => serde_json::from_str::<serde_json::Number>(n)
+                .map(serde_json::Value::Number)
+                .unwrap_or_else(|_| serde_json::Value::String(n.clone())),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
+            Value::Expr(e) => {
+                let mut o = serde_json::Map::new();
+                o.insert("$expr".into(), serde_json::Value::String(e.clone()));
+                serde_json::Value::Object(o)
+            }
+        }
+    }
+
+    /// A one-line HCL-like rendering for people.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        self.render_into(&mut s);
+        s
+    }
+
+    fn render_into(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => out.push_str(n),
+            Value::String(s) => out.push_str(&quote(s)),
+            Value::Expr(e) => out.push_str(e),
+            Value::List(l) => {
+                out.push('[');
+                for (i, v) in l.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.render_into(out);
+                }
+                out.push(']');
+            }
+            Value::Map(m) => {
+                if m.is_empty() {
+                    out.push_str("{}");
+                    return;
+                }
+                out.push_str("{ ");
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if is_identifier(k) {
+                        out.push_str(k);
+                    } else {
+                        out.push_str(&quote(k));
+                    }
+                    out.push_str(" = ");
+                    v.render_into(out);
+                }
+                out.push_str(" }");
+            }
+        }
+    }
+}
+
+pub(crate) fn canonical_number(text: &str) -> String {
+    let t = text.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let stripped = t.trim_start_matches('0');
+        return if stripped.is_empty() {
+            "0".to_string()
+        } else {
+            stripped.to_string()
+        };
+    }
+    match t.parse::<f64>() {
+        Ok(f) if f.is_finite() => {
+            if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+                format!("{}", f as i64)
+            } else {
+                format!("{f}")
+            }
+        }
+        _ => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_canonical() {
+        assert_eq!(canonical_number("1.0"), "1");
+        assert_eq!(canonical_number("007"), "7");
+        assert_eq!(canonical_number("1e3"), "1000");
+        assert_eq!(canonical_number("0.50"), "0.5");
+        assert_eq!(canonical_number("-2.5"), "-2.5");
+        assert_eq!(canonical_number("0"), "0");
+    }
+
+    #[test]
+    fn paths_print_and_parse() {
+        let p = Path::root().key("ingress").index(2).key("cidr_blocks").index(0);
+        assert_eq!(p.to_string(), "ingress[2].cidr_blocks[0]");
+        assert_eq!(Path::parse("ingress[2].cidr_blocks[0]"), p);
+        let q = Path::root().key("tags").key("kubernetes.io/role");
+        assert_eq!(q.to_string(), "tags[\"kubernetes.io/role\"]");
+        assert_eq!(Path::parse(&q.to_string()), q);
+    }
+
+    #[test]
+    fn render_is_hcl_like() {
+        let mut m = BTreeMap::new();
+        m.insert("Name".to_string(), Value::str("web"));
+        m.insert("a b".to_string(), Value::Expr("var.x".into()));
+        let v = Value::List(vec![Value::Map(m), Value::number("1.0"), Value::Null]);
+        assert_eq!(v.render(), r#"[{ Name = "web", "a b" = var.x }, 1, null]"#);
+    }
+}
