@@ -302,7 +302,10 @@ mod tests {
     #[test]
     fn values_round_trip_and_reject_garbage() {
         let mut m = BTreeMap::new();
-        m.insert("a".to_string(), Value::List(vec![Value::Null, Value::Bool(true)]));
+        m.insert(
+            "a".to_string(),
+            Value::List(vec![Value::Null, Value::Bool(true)]),
+        );
         m.insert("b".to_string(), Value::Expr("var.x".into()));
         m.insert("c".to_string(), Value::number("1.5"));
         let v = Value::Map(m);

@@ -126,7 +126,9 @@ pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
     // Resources inside each module prefix, for depends_on = [module.x].
     let module_members = |module_addr: &str| -> Vec<usize> {
         let prefix = format!("{module_addr}.");
-        let start = model.nodes.partition_point(|n| n.address.as_str() < prefix.as_str());
+        let start = model
+            .nodes
+            .partition_point(|n| n.address.as_str() < prefix.as_str());
         model.nodes[start..]
             .iter()
             .enumerate()
@@ -144,7 +146,15 @@ pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
         let mut deps = BTreeSet::new();
         let mut visiting = BTreeSet::new();
         for e in &n.edges {
-            collect(model, &pos, &module_members, e, &mut deps, &mut memo, &mut visiting);
+            collect(
+                model,
+                &pos,
+                &module_members,
+                e,
+                &mut deps,
+                &mut memo,
+                &mut visiting,
+            );
         }
         deps.remove(&i);
         out.push((i, deps));
@@ -203,7 +213,8 @@ pub fn transitive_reduction(n: usize, edges: &[(usize, usize)]) -> BTreeSet<(usi
     let Ok(order) = petgraph::algo::toposort(&g, None) else {
         return edges.iter().copied().collect();
     };
-    let (list, revmap) = petgraph::algo::tred::dag_to_toposorted_adjacency_list::<_, u32>(&g, &order);
+    let (list, revmap) =
+        petgraph::algo::tred::dag_to_toposorted_adjacency_list::<_, u32>(&g, &order);
     let (reduction, _closure) = petgraph::algo::tred::dag_transitive_reduction_closure(&list);
     let mut out = BTreeSet::new();
     for e in reduction.edge_indices() {
@@ -244,7 +255,12 @@ mod tests {
 
     #[test]
     fn finds_cycle_path() {
-        let m = model(&[("t.a", "t.b"), ("t.b", "t.c"), ("t.c", "t.a"), ("t.d", "t.a")]);
+        let m = model(&[
+            ("t.a", "t.b"),
+            ("t.b", "t.c"),
+            ("t.c", "t.a"),
+            ("t.d", "t.a"),
+        ]);
         let g = Graph::build(&m);
         let cycles = g.cycles(&m);
         assert_eq!(cycles.len(), 1);

@@ -10,7 +10,7 @@ pub mod codec;
 pub mod graph;
 mod hash;
 mod node;
-mod value;
+pub mod value;
 
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};

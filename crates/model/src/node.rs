@@ -269,8 +269,7 @@ impl Node {
         let mut edges = Vec::with_capacity(n);
         for _ in 0..n {
             let to = d.string()?;
-            let kind =
-                EdgeKind::from_code(d.u8()?).ok_or_else(|| d.error("unknown edge kind"))?;
+            let kind = EdgeKind::from_code(d.u8()?).ok_or_else(|| d.error("unknown edge kind"))?;
             edges.push(Edge { to, kind });
         }
         d.finish()?;
@@ -295,7 +294,10 @@ impl Node {
 
     /// Adds an edge, keeping `edges` sorted and unique.
     pub fn add_edge(&mut self, to: impl Into<String>, kind: EdgeKind) {
-        let edge = Edge { to: to.into(), kind };
+        let edge = Edge {
+            to: to.into(),
+            kind,
+        };
         if let Err(pos) = self.edges.binary_search(&edge) {
             self.edges.insert(pos, edge);
         }
@@ -519,7 +521,10 @@ mod tests {
 
     #[test]
     fn instance_resource_address() {
-        assert_eq!(resource_of_instance("aws_instance.web[0]"), "aws_instance.web");
+        assert_eq!(
+            resource_of_instance("aws_instance.web[0]"),
+            "aws_instance.web"
+        );
         assert_eq!(
             resource_of_instance("module.a[\"x\"].aws_instance.web[\"k[1]\"]"),
             "module.a[\"x\"].aws_instance.web"

@@ -76,10 +76,7 @@ impl Path {
                     i = end + 1;
                 }
                 _ => {
-                    let end = s[i..]
-                        .find(['.', '['])
-                        .map(|e| i + e)
-                        .unwrap_or(b.len());
+                    let end = s[i..].find(['.', '[']).map(|e| i + e).unwrap_or(b.len());
                     steps.push(PathStep::Key(s[i..end].to_string()));
                     i = end;
                 }
@@ -89,7 +86,7 @@ impl Path {
     }
 }
 
-pub(crate) fn is_identifier(s: &str) -> bool {
+pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if c.is_alphabetic() || c == '_' => {}
@@ -243,9 +240,9 @@ impl Value {
                 .unwrap_or_else(|_| serde_json::Value::String(n.clone())),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
             Value::Expr(e) => {
                 let mut o = serde_json::Map::new();
                 o.insert("$expr".into(), serde_json::Value::String(e.clone()));
@@ -340,7 +337,11 @@ mod tests {
 
     #[test]
     fn paths_print_and_parse() {
-        let p = Path::root().key("ingress").index(2).key("cidr_blocks").index(0);
+        let p = Path::root()
+            .key("ingress")
+            .index(2)
+            .key("cidr_blocks")
+            .index(0);
         assert_eq!(p.to_string(), "ingress[2].cidr_blocks[0]");
         assert_eq!(Path::parse("ingress[2].cidr_blocks[0]"), p);
         let q = Path::root().key("tags").key("kubernetes.io/role");

@@ -1,1 +1,8 @@
+//! Discovery and parsing of Terraform configuration, variable files and
+//! state into rewind's model.
+
 pub mod hcl;
+
+/// Stack size of parsing threads: deeply nested input recurses deeply
+/// (virtual memory; only what is touched is used).
+pub const PARSE_STACK: usize = 256 << 20;

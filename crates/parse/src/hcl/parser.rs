@@ -1,0 +1,1338 @@
+use super::ast::*;
+
+/// Nesting deeper than this is an error (a guard for the stack, far above
+/// hcl-rs's 64 and above anything written by hand).
+pub const MAX_DEPTH: usize = 1000;
+
+/// A syntax error: byte offset and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub offset: u32,
+    pub message: String,
+}
+
+type R<T> = Result<T, ParseError>;
+
+/// Maps byte offsets to 1-based line and column (columns count characters).
+pub struct LineIndex<'a> {
+    src: &'a str,
+    starts: Vec<u32>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(src: &'a str) -> LineIndex<'a> {
+        let mut starts = vec![0u32];
+        for (i, b) in src.bytes().enumerate() {
+            if b == b'\n' {
+                starts.push(i as u32 + 1);
+            }
+        }
+        LineIndex { src, starts }
+    }
+
+    /// (line, column), both 1-based.
+    pub fn locate(&self, offset: u32) -> (u32, u32) {
+        let offset = offset.min(self.src.len() as u32);
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.starts[line] as usize;
+        let mut end = offset as usize;
+        while end > start && !self.src.is_char_boundary(end) {
+            end -= 1;
+        }
+        let col = self.src[start..end].chars().count() as u32 + 1;
+        (line as u32 + 1, col)
+    }
+
+    /// The text of a 1-based line, without its line ending.
+    pub fn line_text(&self, line: u32) -> &'a str {
+        let i = (line as usize).saturating_sub(1);
+        let Some(&start) = self.starts.get(i) else {
+            return "";
+        };
+        let end = self
+            .starts
+            .get(i + 1)
+            .map(|&e| e as usize - 1)
+            .unwrap_or(self.src.len());
+        self.src[start as usize..end].trim_end_matches('\r')
+    }
+}
+
+/// Parses a whole file (or block body). A leading UTF-8 byte order mark is
+/// skipped; offsets stay relative to `src`.
+pub fn parse_body(src: &str) -> R<Body> {
+    let mut p = Parser::new(src);
+    p.skip_bom();
+    p.body(None)
+}
+
+/// Parses one expression (used for `.tf.json` expression strings and
+/// `.tfvars` values).
+pub fn parse_expression(src: &str) -> R<Expr> {
+    let mut p = Parser::new(src);
+    p.skip_bom();
+    p.nl_skip = 1;
+    p.ws();
+    let e = p.expr()?;
+    p.ws();
+    if !p.eof() {
+        return Err(p.err("unexpected text after the expression"));
+    }
+    Ok(e)
+}
+
+/// Parses a bare template (the content of a `.tf.json` string).
+pub fn parse_template(src: &str) -> R<Vec<Part>> {
+    let mut p = Parser::new(src);
+    let toks = p.template_tokens(TemplateEnd::Eof)?;
+    p.build_template(toks)
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    depth: usize,
+    /// Greater than zero inside brackets, where newlines are white space.
+    nl_skip: u32,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum TemplateEnd {
+    Quote,
+    Eof,
+}
+
+#[derive(Debug)]
+enum TTok {
+    Lit(String),
+    Interp(Expr, bool, bool),
+    If(Expr, bool, bool),
+    Else(bool, bool),
+    EndIf(bool, bool),
+    For(Option<String>, String, Expr, bool, bool),
+    EndFor(bool, bool),
+}
+
+impl TTok {
+    fn strips(&self) -> (bool, bool) {
+        match self {
+            TTok::Lit(_) => (false, false),
+            TTok::Interp(_, l, r) | TTok::If(_, l, r) | TTok::For(_, _, _, l, r) => (*l, *r),
+            TTok::Else(l, r) | TTok::EndIf(l, r) | TTok::EndFor(l, r) => (*l, *r),
+        }
+    }
+}
+
+fn is_id_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+fn is_id_continue(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '-'
+}
+
+impl<'a> Parser<'a> {
+    fn new(src: &'a str) -> Parser<'a> {
+        Parser {
+            src,
+            b: src.as_bytes(),
+            pos: 0,
+            depth: 0,
+            nl_skip: 0,
+        }
+    }
+
+    fn skip_bom(&mut self) {
+        if self.src.starts_with('\u{feff}') {
+            self.pos = 3;
+        }
+    }
+
+    fn err(&self, message: impl Into<String>) -> ParseError {
+        ParseError {
+            offset: self.pos as u32,
+            message: message.into(),
+        }
+    }
+
+    fn err_at(&self, pos: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            offset: pos as u32,
+            message: message.into(),
+        }
+    }
+
+    fn eof(&self) -> bool {
+        self.pos >= self.b.len()
+    }
+
+    fn peek(&self) -> u8 {
+        self.b.get(self.pos).copied().unwrap_or(0)
+    }
+
+    fn peek_at(&self, n: usize) -> u8 {
+        self.b.get(self.pos + n).copied().unwrap_or(0)
+    }
+
+    fn starts(&self, s: &str) -> bool {
+        self.b[self.pos.min(self.b.len())..].starts_with(s.as_bytes())
+    }
+
+    fn peek_char(&self) -> Option<char> {
+        self.src[self.pos..].chars().next()
+    }
+
+    fn enter(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Skips spaces and comments; newlines too when inside brackets.
+    fn ws(&mut self) {
+        let skip_nl = self.nl_skip > 0;
+        self.ws_inner(skip_nl);
+    }
+
+    /// Skips spaces, comments and newlines.
+    fn ws_nl(&mut self) {
+        self.ws_inner(true);
+    }
+
+    fn ws_inner(&mut self, skip_nl: bool) {
+        while self.pos < self.b.len() {
+            match self.b[self.pos] {
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b'\n' if skip_nl => self.pos += 1,
+                b'#' => self.skip_line_comment(),
+                b'/' if self.peek_at(1) == b'/' => self.skip_line_comment(),
+                b'/' if self.peek_at(1) == b'*' => {
+                    match self.src[self.pos + 2..].find("*/") {
+                        Some(end) => self.pos += 2 + end + 2,
+                        // Reported by the caller when it meets the `/`.
+                        None => return,
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn skip_line_comment(&mut self) {
+        match memchr(b'\n', &self.b[self.pos..]) {
+            Some(i) => self.pos += i,
+            None => self.pos = self.b.len(),
+        }
+    }
+
+    fn ident(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        let c = self.peek_char()?;
+        if !is_id_start(c) {
+            return None;
+        }
+        self.pos += c.len_utf8();
+        while self.pos < self.b.len() {
+            let b = self.b[self.pos];
+            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+                self.pos += 1;
+            } else if b >= 0x80 {
+                match self.peek_char() {
+                    Some(c) if is_id_continue(c) => self.pos += c.len_utf8(),
+                    _ => break,
+                }
+            } else {
+                break;
+            }
+        }
+        Some(&self.src[start..self.pos])
+    }
+
+    fn describe_here(&self) -> String {
+        if self.eof() {
+            return "end of file".to_string();
+        }
+        if self.starts("/*") {
+            return "an unterminated comment".to_string();
+        }
+        match self.peek_char() {
+            Some('\n') => "end of line".to_string(),
+            Some(c) => format!("{c:?}"),
+            None => "end of file".to_string(),
+        }
+    }
+
+    // ---- bodies -------------------------------------------------------
+
+    fn body(&mut self, open: Option<usize>) -> R<Body> {
+        let mut body = Body::default();
+        loop {
+            self.ws_nl();
+            if self.eof() {
+                if let Some(open) = open {
+                    return Err(self.err_at(
+                        open,
+                        "unclosed '{': the block is not closed before the end of the file",
+                    ));
+                }
+                return Ok(body);
+            }
+            if self.peek() == b'}' {
+                if open.is_some() {
+                    return Ok(body);
+                }
+                return Err(self.err("unexpected '}': no block is open here"));
+            }
+            let start = self.pos;
+            let Some(name) = self.ident() else {
+                return Err(self.err(format!(
+                    "expected an attribute name or a block type, found {}",
+                    self.describe_here()
+                )));
+            };
+            self.ws_inner(false);
+            if self.peek() == b'=' && self.peek_at(1) != b'=' {
+                self.pos += 1;
+                self.ws_inner(false);
+                let expr = self.expr()?;
+                body.items.push(Item::Attribute(Attribute {
+                    name: name.to_string(),
+                    expr,
+                    pos: start as u32,
+                }));
+                self.end_of_item("attribute")?;
+                continue;
+            }
+            let mut labels = Vec::new();
+            loop {
+                match self.peek() {
+                    b'"' => {
+                        let lpos = self.pos;
+                        self.pos += 1;
+                        let parts = self.template(TemplateEnd::Quote)?;
+                        match literal_text(&parts) {
+                            Some(s) => labels.push(s),
+                            None => {
+                                return Err(self.err_at(
+                                    lpos,
+                                    "block labels must be plain strings, not templates",
+                                ))
+                            }
+                        }
+                    }
+                    b'{' => break,
+                    _ => match self.ident() {
+                        Some(l) => labels.push(l.to_string()),
+                        None => {
+                            return Err(self.err(format!(
+                                "expected '=' or a block after {name:?}, found {}",
+                                self.describe_here()
+                            )))
+                        }
+                    },
+                }
+                self.ws_inner(false);
+            }
+            let open_pos = self.pos;
+            self.pos += 1;
+            self.enter()?;
+            let saved = std::mem::replace(&mut self.nl_skip, 0);
+            let inner = self.body(Some(open_pos))?;
+            self.nl_skip = saved;
+            self.leave();
+            self.pos += 1; // '}'
+            body.items.push(Item::Block(Block {
+                ty: name.to_string(),
+                labels,
+                body: inner,
+                pos: start as u32,
+            }));
+            self.end_of_item("block")?;
+        }
+    }
+
+    fn end_of_item(&mut self, what: &str) -> R<()> {
+        self.ws_inner(false);
+        match self.peek() {
+            b'\n' => {
+                self.pos += 1;
+                Ok(())
+            }
+            b'}' => Ok(()),
+            0 if self.eof() => Ok(()),
+            _ => Err(self.err(format!(
+                "expected a newline after the {what}, found {}",
+                self.describe_here()
+            ))),
+        }
+    }
+
+    // ---- expressions --------------------------------------------------
+
+    fn expr(&mut self) -> R<Expr> {
+        self.enter()?;
+        let cond = self.binary(1)?;
+        self.ws();
+        let out = if self.peek() == b'?' {
+            self.pos += 1;
+            self.ws_nl();
+            let then = self.expr()?;
+            self.ws_nl();
+            if self.peek() != b':' {
+                return Err(self.err(format!(
+                    "expected ':' in the conditional expression, found {}",
+                    self.describe_here()
+                )));
+            }
+            self.pos += 1;
+            self.ws_nl();
+            let otherwise = self.expr()?;
+            Expr::Cond(Box::new(cond), Box::new(then), Box::new(otherwise))
+        } else {
+            cond
+        };
+        self.leave();
+        Ok(out)
+    }
+
+    fn peek_binop(&self) -> Option<(BinOp, usize)> {
+        let a = self.peek();
+        let b = self.peek_at(1);
+        Some(match (a, b) {
+            (b'|', b'|') => (BinOp::Or, 2),
+            (b'&', b'&') => (BinOp::And, 2),
+            (b'=', b'=') => (BinOp::Eq, 2),
+            (b'!', b'=') => (BinOp::Ne, 2),
+            (b'<', b'=') => (BinOp::Le, 2),
+            (b'>', b'=') => (BinOp::Ge, 2),
+            (b'<', b'<') => return None,
+            (b'<', _) => (BinOp::Lt, 1),
+            (b'>', _) => (BinOp::Gt, 1),
+            (b'+', _) => (BinOp::Add, 1),
+            (b'-', _) => (BinOp::Sub, 1),
+            (b'*', _) => (BinOp::Mul, 1),
+            (b'/', _) => (BinOp::Div, 1),
+            (b'%', _) => (BinOp::Mod, 1),
+            _ => return None,
+        })
+    }
+
+    fn binary(&mut self, min_prec: u8) -> R<Expr> {
+        let mut lhs = self.unary()?;
+        loop {
+            self.ws();
+            let Some((op, len)) = self.peek_binop() else {
+                break;
+            };
+            if op.precedence() < min_prec {
+                break;
+            }
+            self.pos += len;
+            self.ws_nl();
+            self.enter()?;
+            let rhs = self.binary(op.precedence() + 1)?;
+            self.leave();
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn unary(&mut self) -> R<Expr> {
+        match self.peek() {
+            b'-' => {
+                self.pos += 1;
+                self.ws();
+                self.enter()?;
+                let e = self.unary()?;
+                self.leave();
+                Ok(Expr::Unary(UnOp::Neg, Box::new(e)))
+            }
+            b'!' => {
+                self.pos += 1;
+                self.ws();
+                self.enter()?;
+                let e = self.unary()?;
+                self.leave();
+                Ok(Expr::Unary(UnOp::Not, Box::new(e)))
+            }
+            _ => self.postfix(),
+        }
+    }
+
+    fn postfix(&mut self) -> R<Expr> {
+        let prim = self.primary()?;
+        let mut ops = Vec::new();
+        loop {
+            match self.peek() {
+                b'.' if self.starts("...") => break,
+                b'.' => {
+                    let dot = self.pos;
+                    self.pos += 1;
+                    if self.peek() == b'*' {
+                        self.pos += 1;
+                        ops.push(TravOp::AttrSplat);
+                    } else if self.peek().is_ascii_digit() {
+                        let start = self.pos;
+                        while self.peek().is_ascii_digit() {
+                            self.pos += 1;
+                        }
+                        let n: u64 = self.src[start..self.pos]
+                            .parse()
+                            .map_err(|_| self.err_at(start, "index too large"))?;
+                        ops.push(TravOp::LegacyIndex(n));
+                    } else if let Some(name) = self.ident() {
+                        ops.push(TravOp::Attr(name.to_string()));
+                    } else {
+                        return Err(self.err_at(
+                            dot + 1,
+                            format!(
+                                "expected an attribute name after '.', found {}",
+                                self.describe_here()
+                            ),
+                        ));
+                    }
+                }
+                b'[' => {
+                    self.pos += 1;
+                    self.nl_skip += 1;
+                    self.ws();
+                    if self.peek() == b'*' {
+                        self.pos += 1;
+                        self.ws();
+                        if self.peek() != b']' {
+                            return Err(self.err("expected ']' after '[*'"));
+                        }
+                        self.pos += 1;
+                        self.nl_skip -= 1;
+                        ops.push(TravOp::FullSplat);
+                        continue;
+                    }
+                    let idx = self.expr()?;
+                    self.ws();
+                    if self.peek() != b']' {
+                        return Err(self.err(format!(
+                            "expected ']' to close the index, found {}",
+                            self.describe_here()
+                        )));
+                    }
+                    self.pos += 1;
+                    self.nl_skip -= 1;
+                    ops.push(TravOp::Index(idx));
+                }
+                _ => break,
+            }
+        }
+        if ops.is_empty() {
+            return Ok(prim);
+        }
+        Ok(match prim {
+            Expr::Traversal {
+                root,
+                ops: mut first,
+                pos,
+            } => {
+                first.extend(ops);
+                Expr::Traversal {
+                    root,
+                    ops: first,
+                    pos,
+                }
+            }
+            other => Expr::Postfix(Box::new(other), ops),
+        })
+    }
+
+    fn primary(&mut self) -> R<Expr> {
+        let start = self.pos;
+        match self.peek() {
+            b'(' => {
+                self.pos += 1;
+                self.nl_skip += 1;
+                self.ws();
+                let e = self.expr()?;
+                self.ws();
+                if self.peek() != b')' {
+                    return Err(self.err(format!(
+                        "expected ')' to close the parenthesis opened at offset {start}, found {}",
+                        self.describe_here()
+                    )));
+                }
+                self.pos += 1;
+                self.nl_skip -= 1;
+                Ok(Expr::Paren(Box::new(e)))
+            }
+            b'[' => self.tuple(),
+            b'{' => self.object(),
+            b'"' => {
+                self.pos += 1;
+                let parts = self.template(TemplateEnd::Quote)?;
+                Ok(Expr::Template(parts))
+            }
+            b'<' if self.peek_at(1) == b'<' => self.heredoc(),
+            b'0'..=b'9' => Ok(self.number()),
+            0 if self.eof() => Err(self.err("expected an expression, found end of file")),
+            _ => {
+                let Some(name) = self.ident() else {
+                    return Err(self.err(format!(
+                        "expected an expression, found {}",
+                        self.describe_here()
+                    )));
+                };
+                match name {
+                    "true" => return Ok(Expr::Bool(true)),
+                    "false" => return Ok(Expr::Bool(false)),
+                    "null" => return Ok(Expr::Null),
+                    _ => {}
+                }
+                // Function call, possibly namespaced (`provider::aws::arn_parse`).
+                let mut fname = name.to_string();
+                while self.starts("::") {
+                    self.pos += 2;
+                    match self.ident() {
+                        Some(part) => {
+                            fname.push_str("::");
+                            fname.push_str(part);
+                        }
+                        None => return Err(self.err("expected a function name after '::'")),
+                    }
+                }
+                let save = self.pos;
+                self.ws_inner(false);
+                if self.peek() == b'(' {
+                    return self.call(fname);
+                }
+                self.pos = save;
+                if fname.contains("::") {
+                    return Err(self.err("expected '(' after a namespaced function name"));
+                }
+                Ok(Expr::Traversal {
+                    root: fname,
+                    ops: Vec::new(),
+                    pos: start as u32,
+                })
+            }
+        }
+    }
+
+    fn number(&mut self) -> Expr {
+        let start = self.pos;
+        while self.peek().is_ascii_digit() {
+            self.pos += 1;
+        }
+        if self.peek() == b'.' && self.peek_at(1).is_ascii_digit() {
+            self.pos += 1;
+            while self.peek().is_ascii_digit() {
+                self.pos += 1;
+            }
+        }
+        if matches!(self.peek(), b'e' | b'E') {
+            let save = self.pos;
+            self.pos += 1;
+            if matches!(self.peek(), b'+' | b'-') {
+                self.pos += 1;
+            }
+            if self.peek().is_ascii_digit() {
+                while self.peek().is_ascii_digit() {
+                    self.pos += 1;
+                }
+            } else {
+                self.pos = save;
+            }
+        }
+        Expr::Number(self.src[start..self.pos].to_string())
+    }
+
+    fn call(&mut self, name: String) -> R<Expr> {
+        let open = self.pos;
+        self.pos += 1;
+        self.nl_skip += 1;
+        self.enter()?;
+        let mut args = Vec::new();
+        let mut expand_final = false;
+        loop {
+            self.ws();
+            if self.peek() == b')' {
+                break;
+            }
+            args.push(self.expr()?);
+            self.ws();
+            if self.eof() {
+                return Err(self.err_at(open, format!("unclosed '(' in the call to {name}()")));
+            }
+            if self.starts("...") {
+                self.pos += 3;
+                expand_final = true;
+                self.ws();
+                if self.peek() != b')' {
+                    return Err(self.err("'...' may only follow the last argument"));
+                }
+                break;
+            }
+            match self.peek() {
+                b',' => self.pos += 1,
+                b')' => break,
+                _ => return Err(self.err(format!(
+                    "expected ',' or ')' in the call to {name}() opened at offset {open}, found {}",
+                    self.describe_here()
+                ))),
+            }
+        }
+        self.pos += 1;
+        self.nl_skip -= 1;
+        self.leave();
+        Ok(Expr::Call {
+            name,
+            args,
+            expand_final,
+        })
+    }
+
+    fn keyword_ahead(&self, kw: &str) -> bool {
+        if !self.starts(kw) {
+            return false;
+        }
+        let after = self.pos + kw.len();
+        match self.src[after..].chars().next() {
+            Some(c) => !is_id_continue(c),
+            None => true,
+        }
+    }
+
+    fn tuple(&mut self) -> R<Expr> {
+        let open = self.pos;
+        self.pos += 1;
+        self.nl_skip += 1;
+        self.enter()?;
+        self.ws();
+        if self.keyword_ahead("for") {
+            let e = self.for_expr(false, open)?;
+            self.nl_skip -= 1;
+            self.leave();
+            return Ok(e);
+        }
+        let mut items = Vec::new();
+        loop {
+            self.ws();
+            if self.peek() == b']' {
+                break;
+            }
+            if self.eof() {
+                return Err(self.err_at(open, "unclosed '[': the list is not closed"));
+            }
+            items.push(self.expr()?);
+            self.ws();
+            if self.eof() {
+                return Err(self.err_at(open, "unclosed '[': the list is not closed"));
+            }
+            match self.peek() {
+                b',' => self.pos += 1,
+                b']' => break,
+                _ => {
+                    return Err(self.err(format!(
+                        "expected ',' or ']' in the list, found {}",
+                        self.describe_here()
+                    )))
+                }
+            }
+        }
+        self.pos += 1;
+        self.nl_skip -= 1;
+        self.leave();
+        Ok(Expr::Tuple(items))
+    }
+
+    fn object(&mut self) -> R<Expr> {
+        let open = self.pos;
+        self.pos += 1;
+        self.enter()?;
+        let saved = std::mem::replace(&mut self.nl_skip, 1);
+        self.ws();
+        if self.keyword_ahead("for") {
+            let e = self.for_expr(true, open)?;
+            self.nl_skip = saved;
+            self.leave();
+            return Ok(e);
+        }
+        let mut items = Vec::new();
+        loop {
+            self.ws_nl();
+            if self.peek() == b'}' {
+                break;
+            }
+            if self.eof() {
+                return Err(self.err_at(open, "unclosed '{': the object is not closed"));
+            }
+            self.nl_skip = 1;
+            let key = self.expr()?;
+            self.ws();
+            match self.peek() {
+                b'=' if self.peek_at(1) != b'>' => self.pos += 1,
+                b':' => self.pos += 1,
+                _ => {
+                    return Err(self.err(format!(
+                        "expected '=' or ':' after the object key, found {}",
+                        self.describe_here()
+                    )))
+                }
+            }
+            self.ws();
+            // Item values end at a newline, like attributes.
+            self.nl_skip = 0;
+            let value = self.expr()?;
+            self.ws_inner(false);
+            items.push((key, value));
+            if self.eof() {
+                return Err(self.err_at(open, "unclosed '{': the object is not closed"));
+            }
+            match self.peek() {
+                b',' | b'\n' => self.pos += 1,
+                b'}' => break,
+                _ => {
+                    return Err(self.err(format!(
+                        "expected ',', a newline or '}}' after the object item, found {}",
+                        self.describe_here()
+                    )))
+                }
+            }
+        }
+        self.pos += 1;
+        self.nl_skip = saved;
+        self.leave();
+        Ok(Expr::Object(items))
+    }
+
+    fn for_expr(&mut self, object: bool, open: usize) -> R<Expr> {
+        self.pos += 3; // for
+        self.nl_skip = self.nl_skip.max(1);
+        self.ws();
+        let first = self
+            .ident()
+            .ok_or_else(|| self.err("expected a variable name after 'for'"))?
+            .to_string();
+        self.ws();
+        let (key_var, value_var) = if self.peek() == b',' {
+            self.pos += 1;
+            self.ws();
+            let second = self
+                .ident()
+                .ok_or_else(|| self.err("expected a second variable name after ','"))?
+                .to_string();
+            (Some(first), second)
+        } else {
+            (None, first)
+        };
+        self.ws();
+        if !self.keyword_ahead("in") {
+            return Err(self.err("expected 'in' in the for expression"));
+        }
+        self.pos += 2;
+        self.ws();
+        let coll = self.expr()?;
+        self.ws();
+        if self.peek() != b':' {
+            return Err(self.err("expected ':' after the for expression's collection"));
+        }
+        self.pos += 1;
+        self.ws();
+        let (key, value) = if object {
+            let k = self.expr()?;
+            self.ws();
+            if !self.starts("=>") {
+                return Err(self.err("expected '=>' in the object for expression"));
+            }
+            self.pos += 2;
+            self.ws();
+            (Some(k), self.expr()?)
+        } else {
+            (None, self.expr()?)
+        };
+        self.ws();
+        let mut grouping = false;
+        if self.starts("...") {
+            self.pos += 3;
+            grouping = true;
+            self.ws();
+        }
+        let mut cond = None;
+        if self.keyword_ahead("if") {
+            self.pos += 2;
+            self.ws();
+            cond = Some(self.expr()?);
+            self.ws();
+        }
+        let close = if object { b'}' } else { b']' };
+        if self.peek() != close {
+            return Err(self.err_at(
+                if self.eof() { open } else { self.pos },
+                format!(
+                    "expected '{}' to close the for expression, found {}",
+                    close as char,
+                    self.describe_here()
+                ),
+            ));
+        }
+        self.pos += 1;
+        Ok(Expr::For(Box::new(ForExpr {
+            key_var,
+            value_var,
+            coll,
+            key,
+            value,
+            cond,
+            grouping,
+        })))
+    }
+
+    // ---- templates ----------------------------------------------------
+
+    fn heredoc(&mut self) -> R<Expr> {
+        let start = self.pos;
+        self.pos += 2;
+        let flush = if self.peek() == b'-' {
+            self.pos += 1;
+            true
+        } else {
+            false
+        };
+        let Some(marker) = self.ident() else {
+            return Err(self.err("expected a heredoc marker after '<<'"));
+        };
+        let marker = marker.to_string();
+        if self.peek() == b'\r' {
+            self.pos += 1;
+        }
+        if self.peek() != b'\n' {
+            return Err(self.err("expected a newline after the heredoc marker"));
+        }
+        self.pos += 1;
+        let mut toks = self.heredoc_tokens(&marker, start)?;
+        if flush {
+            flush_heredoc(&mut toks);
+        }
+        let parts = self.build_template(toks)?;
+        Ok(Expr::Template(parts))
+    }
+
+    /// Is the text at `self.pos` (a line start) the closing marker line?
+    /// Returns the offset just after it.
+    fn closing_marker(&self, marker: &str) -> Option<usize> {
+        let mut i = self.pos;
+        while i < self.b.len() && (self.b[i] == b' ' || self.b[i] == b'\t') {
+            i += 1;
+        }
+        if !self.b[i..].starts_with(marker.as_bytes()) {
+            return None;
+        }
+        let mut j = i + marker.len();
+        if j < self.b.len() && self.b[j] == b'\r' {
+            j += 1;
+        }
+        if j >= self.b.len() {
+            return Some(j);
+        }
+        if self.b[j] == b'\n' {
+            return Some(j);
+        }
+        None
+    }
+
+    fn heredoc_tokens(&mut self, marker: &str, start: usize) -> R<Vec<TTok>> {
+        let mut toks = Vec::new();
+        let mut lit = String::new();
+        let mut line_start = true;
+        loop {
+            if line_start {
+                if let Some(end) = self.closing_marker(marker) {
+                    if !lit.is_empty() {
+                        toks.push(TTok::Lit(std::mem::take(&mut lit)));
+                    }
+                    self.pos = end;
+                    return Ok(toks);
+                }
+                line_start = false;
+            }
+            if self.eof() {
+                return Err(self.err_at(
+                    start,
+                    format!("unterminated heredoc: no closing {marker:?} line"),
+                ));
+            }
+            if self.starts("$${") || self.starts("%%{") {
+                lit.push_str(&self.src[self.pos + 1..self.pos + 3]);
+                self.pos += 3;
+                continue;
+            }
+            if self.starts("${") || self.starts("%{") {
+                if !lit.is_empty() {
+                    toks.push(TTok::Lit(std::mem::take(&mut lit)));
+                }
+                toks.push(self.template_sequence()?);
+                continue;
+            }
+            let c = self.peek();
+            if c == b'\n' {
+                lit.push('\n');
+                self.pos += 1;
+                toks.push(TTok::Lit(std::mem::take(&mut lit)));
+                line_start = true;
+                continue;
+            }
+            // copy a run of plain bytes
+            let run_start = self.pos;
+            while self.pos < self.b.len() {
+                let b = self.b[self.pos];
+                if b == b'\n' || b == b'$' || b == b'%' {
+                    break;
+                }
+                self.pos += 1;
+            }
+            if self.pos == run_start {
+                // a lone '$' or '%'
+                self.pos += 1;
+            }
+            lit.push_str(&self.src[run_start..self.pos]);
+        }
+    }
+
+    fn template(&mut self, end: TemplateEnd) -> R<Vec<Part>> {
+        let toks = self.template_tokens(end)?;
+        self.build_template(toks)
+    }
+
+    /// Tokens of a quoted template (after the opening quote) or of a bare
+    /// template running to the end of input.
+    fn template_tokens(&mut self, end: TemplateEnd) -> R<Vec<TTok>> {
+        let open = self.pos.saturating_sub(1);
+        let mut toks = Vec::new();
+        let mut lit = String::new();
+        let quoted = end == TemplateEnd::Quote;
+        loop {
+            if self.eof() {
+                if quoted {
+                    return Err(self.err_at(open, "unterminated string: no closing '\"'"));
+                }
+                break;
+            }
+            let c = self.b[self.pos];
+            if quoted && c == b'"' {
+                self.pos += 1;
+                break;
+            }
+            if quoted && c == b'\n' {
+                return Err(self.err_at(
+                    open,
+                    "unterminated string: a quoted string cannot span lines (use a heredoc)",
+                ));
+            }
+            if quoted && c == b'\\' {
+                self.escape(&mut lit)?;
+                continue;
+            }
+            if self.starts("$${") || self.starts("%%{") {
+                lit.push_str(&self.src[self.pos + 1..self.pos + 3]);
+                self.pos += 3;
+                continue;
+            }
+            if self.starts("${") || self.starts("%{") {
+                if !lit.is_empty() {
+                    toks.push(TTok::Lit(std::mem::take(&mut lit)));
+                }
+                toks.push(self.template_sequence()?);
+                continue;
+            }
+            let run_start = self.pos;
+            while self.pos < self.b.len() {
+                let b = self.b[self.pos];
+                if b == b'$' || b == b'%' || (quoted && (b == b'"' || b == b'\\' || b == b'\n')) {
+                    break;
+                }
+                self.pos += 1;
+            }
+            if self.pos == run_start {
+                self.pos += 1;
+            }
+            lit.push_str(&self.src[run_start..self.pos]);
+        }
+        if !lit.is_empty() {
+            toks.push(TTok::Lit(lit));
+        }
+        Ok(toks)
+    }
+
+    fn escape(&mut self, out: &mut String) -> R<()> {
+        let at = self.pos;
+        self.pos += 1;
+        let c = self.peek();
+        self.pos += 1;
+        match c {
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'u' | b'U' => {
+                let n = if c == b'u' { 4 } else { 8 };
+                let hex = self
+                    .src
+                    .get(self.pos..self.pos + n)
+                    .ok_or_else(|| self.err_at(at, "incomplete unicode escape"))?;
+                let cp = u32::from_str_radix(hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or_else(|| {
+                        self.err_at(at, format!("invalid unicode escape \\{}{hex}", c as char))
+                    })?;
+                out.push(cp);
+                self.pos += n;
+            }
+            0 if self.eof() => return Err(self.err_at(at, "unterminated string")),
+            _ => {
+                return Err(self.err_at(
+                    at,
+                    format!(
+                        "invalid escape sequence \\{}",
+                        self.src[at + 1..].chars().next().unwrap_or(' ')
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// `${ expr }` or `%{ directive }` with optional `~` strip markers.
+    fn template_sequence(&mut self) -> R<TTok> {
+        let start = self.pos;
+        let interp = self.peek() == b'$';
+        self.pos += 2;
+        let strip_l = if self.peek() == b'~' {
+            self.pos += 1;
+            true
+        } else {
+            false
+        };
+        self.nl_skip += 1;
+        self.enter()?;
+        self.ws();
+        let tok = if interp {
+            let e = self.expr()?;
+            let r = self.close_sequence(start)?;
+            TTok::Interp(e, strip_l, r)
+        } else {
+            let kw = self.ident().ok_or_else(|| {
+                self.err("expected a template directive (if, else, endif, for, endfor)")
+            })?;
+            match kw {
+                "if" => {
+                    self.ws();
+                    let e = self.expr()?;
+                    let r = self.close_sequence(start)?;
+                    TTok::If(e, strip_l, r)
+                }
+                "else" => TTok::Else(strip_l, self.close_sequence(start)?),
+                "endif" => TTok::EndIf(strip_l, self.close_sequence(start)?),
+                "endfor" => TTok::EndFor(strip_l, self.close_sequence(start)?),
+                "for" => {
+                    self.ws();
+                    let a = self
+                        .ident()
+                        .ok_or_else(|| self.err("expected a variable name after 'for'"))?
+                        .to_string();
+                    self.ws();
+                    let (k, v) = if self.peek() == b',' {
+                        self.pos += 1;
+                        self.ws();
+                        let b = self
+                            .ident()
+                            .ok_or_else(|| self.err("expected a variable name after ','"))?
+                            .to_string();
+                        (Some(a), b)
+                    } else {
+                        (None, a)
+                    };
+                    self.ws();
+                    if !self.keyword_ahead("in") {
+                        return Err(self.err("expected 'in' in the for directive"));
+                    }
+                    self.pos += 2;
+                    self.ws();
+                    let coll = self.expr()?;
+                    let r = self.close_sequence(start)?;
+                    TTok::For(k, v, coll, strip_l, r)
+                }
+                other => {
+                    return Err(self.err(format!("unknown template directive {other:?}")));
+                }
+            }
+        };
+        self.nl_skip -= 1;
+        self.leave();
+        Ok(tok)
+    }
+
+    fn close_sequence(&mut self, start: usize) -> R<bool> {
+        self.ws();
+        let strip = if self.peek() == b'~' {
+            self.pos += 1;
+            true
+        } else {
+            false
+        };
+        if self.peek() != b'}' {
+            if self.eof() {
+                return Err(self.err_at(start, "unterminated template sequence: missing '}'"));
+            }
+            return Err(self.err(format!(
+                "expected '}}' to close the template sequence, found {}",
+                self.describe_here()
+            )));
+        }
+        self.pos += 1;
+        Ok(strip)
+    }
+
+    fn build_template(&mut self, mut toks: Vec<TTok>) -> R<Vec<Part>> {
+        // Strip markers: `~` removes white space on that side.
+        for i in 0..toks.len() {
+            let (l, r) = toks[i].strips();
+            if l && i > 0 {
+                if let TTok::Lit(s) = &mut toks[i - 1] {
+                    let t = s.trim_end().len();
+                    s.truncate(t);
+                }
+            }
+            if r && i + 1 < toks.len() {
+                if let TTok::Lit(s) = &mut toks[i + 1] {
+                    *s = s.trim_start().to_string();
+                }
+            }
+        }
+        let mut it = toks.into_iter().peekable();
+        let (parts, end) = build_parts(&mut it)?;
+        if let Some(end) = end {
+            return Err(self.err(format!("unexpected {end} in template")));
+        }
+        Ok(parts)
+    }
+}
+
+fn build_parts(
+    it: &mut std::iter::Peekable<std::vec::IntoIter<TTok>>,
+) -> Result<(Vec<Part>, Option<&'static str>), ParseError> {
+    let mut parts: Vec<Part> = Vec::new();
+    let err = |m: &str| ParseError {
+        offset: 0,
+        message: m.to_string(),
+    };
+    while let Some(t) = it.next() {
+        match t {
+            TTok::Lit(s) => {
+                if s.is_empty() {
+                    continue;
+                }
+                if let Some(Part::Lit(prev)) = parts.last_mut() {
+                    prev.push_str(&s);
+                } else {
+                    parts.push(Part::Lit(s));
+                }
+            }
+            TTok::Interp(e, _, _) => parts.push(Part::Interp(e)),
+            TTok::If(cond, _, _) => {
+                let (then, end) = build_parts(it)?;
+                let otherwise = match end {
+                    Some("%{else}") => {
+                        let (o, end2) = build_parts(it)?;
+                        if end2 != Some("%{endif}") {
+                            return Err(err("missing %{endif} in template"));
+                        }
+                        o
+                    }
+                    Some("%{endif}") => Vec::new(),
+                    _ => return Err(err("missing %{endif} in template")),
+                };
+                parts.push(Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                });
+            }
+            TTok::For(key_var, value_var, coll, _, _) => {
+                let (body, end) = build_parts(it)?;
+                if end != Some("%{endfor}") {
+                    return Err(err("missing %{endfor} in template"));
+                }
+                parts.push(Part::For {
+                    key_var,
+                    value_var,
+                    coll,
+                    body,
+                });
+            }
+            TTok::Else(..) => return Ok((parts, Some("%{else}"))),
+            TTok::EndIf(..) => return Ok((parts, Some("%{endif}"))),
+            TTok::EndFor(..) => return Ok((parts, Some("%{endfor}"))),
+        }
+    }
+    Ok((parts, None))
+}
+
+/// hclsyntax's `<<-` rule: find the line with the fewest leading white
+/// space characters (a line that starts with an interpolation or directive
+/// counts as zero; a blank line is ignored) and remove that many from the
+/// start of every line.
+fn flush_heredoc(toks: &mut [TTok]) {
+    let mut min = usize::MAX;
+    let mut newline = true;
+    let mut adjust = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if newline {
+            newline = false;
+            let spaces = match t {
+                TTok::Lit(s) => {
+                    let trimmed = s.trim_start();
+                    if trimmed.is_empty() && s.ends_with('\n') {
+                        usize::MAX
+                    } else {
+                        adjust.push(i);
+                        s[..s.len() - trimmed.len()].chars().count()
+                    }
+                }
+                _ => 0,
+            };
+            min = min.min(spaces);
+        }
+        if let TTok::Lit(s) = t {
+            if s.ends_with('\n') {
+                newline = true;
+            }
+        }
+    }
+    if min == usize::MAX || min == 0 {
+        return;
+    }
+    for i in adjust {
+        if let TTok::Lit(s) = &mut toks[i] {
+            let cut: usize = s.chars().take(min).map(char::len_utf8).sum();
+            *s = s[cut..].to_string();
+        }
+    }
+}
+
+/// The text of a template with no interpolation or directive.
+pub(crate) fn literal_text(parts: &[Part]) -> Option<String> {
+    match parts {
+        [] => Some(String::new()),
+        [Part::Lit(s)] => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}

@@ -1,0 +1,284 @@
+use super::*;
+use rewind_model::Value;
+
+fn attr_value(src: &str) -> Value {
+    let body = parse_body(src).unwrap_or_else(|e| panic!("{src:?}: {e:?}"));
+    to_value(&body.attribute("x").expect("attribute x").expr)
+}
+
+fn attr_text(src: &str) -> String {
+    let body = parse_body(src).unwrap_or_else(|e| panic!("{src:?}: {e:?}"));
+    print_expr(&body.attribute("x").expect("attribute x").expr)
+}
+
+#[test]
+fn bom_is_skipped() {
+    assert_eq!(attr_value("\u{feff}x = 1\n"), Value::number("1"));
+}
+
+#[test]
+fn duplicate_object_keys_keep_the_last() {
+    let v = attr_value("x = {\n  a = 1\n  a = 2\n}\n");
+    assert_eq!(v.get("a"), Some(&Value::number("2")));
+    let v = attr_value("x = { a = 1, b = 2, a = 3 }\n");
+    assert_eq!(v.get("a"), Some(&Value::number("3")));
+}
+
+#[test]
+fn deep_nesting_beyond_64_levels() {
+    // rewind parses on threads with large stacks; do the same here.
+    std::thread::Builder::new()
+        .stack_size(crate::PARSE_STACK)
+        .spawn(deep_nesting)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn deep_nesting() {
+    let src = format!("x = {}1{}\n", "[".repeat(80), "]".repeat(80));
+    let mut v = attr_value(&src);
+    for _ in 0..80 {
+        v = v.as_list().unwrap()[0].clone();
+    }
+    assert_eq!(v, Value::number("1"));
+    let objs = format!("x = {}1{}\n", "{a = ".repeat(100), "}".repeat(100));
+    assert!(parse_body(&objs).is_ok());
+    let too_deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+    let err = parse_body(&too_deep).unwrap_err();
+    assert!(err.message.contains("nesting deeper"), "{}", err.message);
+}
+
+#[test]
+fn flush_heredoc_after_interpolation_line() {
+    let v = attr_text("x = <<-EOT\n    ${x}\nab\n  EOT\n");
+    assert_eq!(v, r#""    ${x}\nab\n""#);
+    // the common indentation is removed
+    let v = attr_value("x = <<-EOT\n    hello\n      world\n    EOT\n");
+    assert_eq!(v, Value::str("hello\n  world\n"));
+    // blank lines do not count
+    let v = attr_value("x = <<-EOT\n    a\n\n    b\n  EOT\n");
+    assert_eq!(v, Value::str("a\n\nb\n"));
+    // interpolation at the start of a line counts as zero indentation
+    let v = attr_text("x = <<-EOT\n  a\n${y}\n  EOT\n");
+    assert_eq!(v, r#""  a\n${y}\n""#);
+}
+
+#[test]
+fn plain_heredoc_keeps_everything() {
+    let v = attr_value("x = <<EOT\n  a \"q\" \\n\n  $${lit} %%{lit}\nEOT\n");
+    assert_eq!(v, Value::str("  a \"q\" \\n\n  ${lit} %{lit}\n"));
+    assert_eq!(attr_value("x = <<EOT\nEOT\n"), Value::str(""));
+    // closing marker may be indented
+    assert_eq!(
+        attr_value("x = <<EOT\nhi\n    EOT\ny = 1\n"),
+        Value::str("hi\n")
+    );
+}
+
+#[test]
+fn heredoc_and_quoted_string_mean_the_same() {
+    assert_eq!(
+        attr_text("x = <<EOT\nhello ${var.name}\nEOT\n"),
+        attr_text("x = \"hello ${var.name}\\n\"\n")
+    );
+}
+
+#[test]
+fn templates_unwrap_single_interpolation() {
+    assert_eq!(
+        attr_value("x = \"${var.region}\"\n"),
+        Value::Expr("var.region".into())
+    );
+    assert_eq!(
+        attr_text("x = \"${var.a}-${var.b}\"\n"),
+        "\"${var.a}-${var.b}\""
+    );
+    assert_eq!(attr_value("x = \"plain\"\n"), Value::str("plain"));
+}
+
+#[test]
+fn template_directives_and_strip_markers() {
+    let t = attr_text("x = \"%{ if var.on ~} yes %{~ else ~} no %{~ endif }\"\n");
+    assert_eq!(t, "\"%{if var.on}yes%{else}no%{endif}\"");
+    let t = attr_text("x = <<EOT\n%{ for k, v in var.m ~}\n${k}=${v}\n%{ endfor ~}\nEOT\n");
+    assert_eq!(t, "\"%{for k, v in var.m}${k}=${v}\\n%{endfor}\"");
+}
+
+#[test]
+fn escapes() {
+    assert_eq!(
+        attr_value(r#"x = "a\tb\n\"c\" \\ \u00e9 $${no} %%{no}""#),
+        Value::str("a\tb\n\"c\" \\ é ${no} %{no}")
+    );
+    assert!(parse_body("x = \"bad \\q\"\n").is_err());
+}
+
+#[test]
+fn legacy_syntax_normalizes() {
+    assert_eq!(
+        attr_text("x = \"${aws_subnet.a.0.id}\"\n"),
+        "aws_subnet.a[0].id"
+    );
+    assert_eq!(
+        attr_text("x = \"${aws_subnet.a.*.id}\"\n"),
+        "aws_subnet.a[*].id"
+    );
+    assert_eq!(
+        attr_text("x = \"${element(aws_subnet.a.*.id, count.index)}\"\n"),
+        "element(aws_subnet.a[*].id, count.index)"
+    );
+}
+
+#[test]
+fn formatting_and_comments_do_not_matter() {
+    let a = attr_text("x = merge(var.tags,{Name=\"web\"}) # c\n");
+    let b = attr_text("x = merge( # why\n  var.tags, /* c */\n  { Name = \"web\" },\n)\n");
+    assert_eq!(a, b);
+    assert_eq!(a, "merge(var.tags, { Name = \"web\" })");
+}
+
+#[test]
+fn operators_and_parentheses() {
+    assert_eq!(attr_text("x = (a + b) * c\n"), "(a + b) * c");
+    assert_eq!(attr_text("x = a + (b * c)\n"), "a + b * c");
+    assert_eq!(attr_text("x = a - (b - c)\n"), "a - (b - c)");
+    assert_eq!(attr_text("x = !a && b || c == d\n"), "!a && b || c == d");
+    assert_eq!(attr_text("x = a ? b : c ? d : e\n"), "a ? b : c ? d : e");
+    assert_eq!(attr_text("x = -1\n"), "-1");
+    assert_eq!(attr_value("x = -1.50\n"), Value::number("-1.5"));
+    assert_eq!(
+        attr_text("x = var.n>=2&&var.m<3\n"),
+        "var.n >= 2 && var.m < 3"
+    );
+}
+
+#[test]
+fn for_expressions() {
+    assert_eq!(
+        attr_text("x = [for s in var.list : upper(s) if s != \"\"]\n"),
+        "[for s in var.list : upper(s) if s != \"\"]"
+    );
+    assert_eq!(
+        attr_text("x = {for k, v in var.map : k => v...}\n"),
+        "{ for k, v in var.map : k => v... }"
+    );
+}
+
+#[test]
+fn provider_functions_and_splats() {
+    assert_eq!(
+        attr_text("x = provider::aws::arn_parse(var.arn).account_id\n"),
+        "provider::aws::arn_parse(var.arn).account_id"
+    );
+    assert_eq!(
+        attr_text("x = aws_instance.web[*].id\n"),
+        "aws_instance.web[*].id"
+    );
+    assert_eq!(attr_text("x = concat(a, b...)\n"), "concat(a, b...)");
+}
+
+#[test]
+fn references_are_collected_with_scopes() {
+    let body = parse_body(
+        "x = [for s in aws_subnet.a : s.id if s.az != var.skip]\ny = \"${local.p}-%{for n in var.names}${n}%{endfor}\"\nz = aws_instance.web[count.index].private_ip\n",
+    )
+    .unwrap();
+    let mut refs = Vec::new();
+    for a in body.attributes() {
+        collect_refs(&a.expr, &mut Vec::new(), &mut refs);
+    }
+    let got: Vec<String> = refs
+        .iter()
+        .map(|r| {
+            let mut s = r.root.clone();
+            for st in &r.steps {
+                if !st.starts_with('[') {
+                    s.push('.');
+                }
+                s.push_str(st);
+            }
+            s
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "aws_subnet.a",
+            "var.skip",
+            "local.p",
+            "var.names",
+            "aws_instance.web",
+            "count.index"
+        ]
+    );
+}
+
+#[test]
+fn blocks_and_labels() {
+    let body = parse_body(
+        "resource \"aws_instance\" \"web\" {\n  ami = \"x\"\n  ebs_block_device {\n    size = 10\n  }\n  lifecycle { create_before_destroy = true }\n}\nlocals {}\n",
+    )
+    .unwrap();
+    let blocks: Vec<_> = body.blocks().collect();
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks[0].ty, "resource");
+    assert_eq!(blocks[0].labels, vec!["aws_instance", "web"]);
+    assert_eq!(blocks[0].body.blocks().count(), 2);
+    assert_eq!(blocks[0].pos, 0);
+}
+
+#[test]
+fn errors_point_at_the_problem() {
+    let cases = [
+        ("resource \"a\" \"b\" {\n  x = 1\n", (1, 18), "unclosed"),
+        ("x 1\n", (1, 3), "expected '='"),
+        ("x = \"abc\n", (1, 5), "unterminated string"),
+        ("x = <<EOT\nabc\n", (1, 5), "unterminated heredoc"),
+        ("a = 1\nb = @\n", (2, 5), "expected an expression"),
+        ("x = [1, 2\n", (1, 5), "unclosed '['"),
+        ("x = 1 2\n", (1, 7), "expected a newline"),
+        ("}\n", (1, 1), "unexpected '}'"),
+    ];
+    for (src, (line, col), msg) in cases {
+        let err = parse_body(src).expect_err(src);
+        let idx = LineIndex::new(src);
+        assert_eq!(
+            idx.locate(err.offset),
+            (line, col),
+            "{src:?}: {}",
+            err.message
+        );
+        assert!(err.message.contains(msg), "{src:?}: {}", err.message);
+    }
+}
+
+#[test]
+fn line_index_counts_characters() {
+    let src = "a = \"é\"\nbb = 2\n";
+    let idx = LineIndex::new(src);
+    assert_eq!(idx.locate(0), (1, 1));
+    assert_eq!(idx.locate(9), (2, 1));
+    assert_eq!(idx.locate(7), (1, 7));
+    assert_eq!(idx.line_text(2), "bb = 2");
+}
+
+#[test]
+fn object_keys_forms() {
+    let v = attr_value("x = {\n  \"kubernetes.io/role\" = 1\n  plain: 2\n}\n");
+    assert_eq!(v.get("kubernetes.io/role"), Some(&Value::number("1")));
+    assert_eq!(v.get("plain"), Some(&Value::number("2")));
+    assert_eq!(attr_text("x = { (var.k) = 1 }\n"), "{ (var.k) = 1 }");
+}
+
+#[test]
+fn matches_hcl_rs_on_literals() {
+    // Differential check against hcl-rs (the reference parser) on inputs
+    // both accept.
+    let src = "x = { a = [1, 2.5, \"s\", true, null], b = { c = \"d\" } }\n";
+    let ours = attr_value(src);
+    let theirs: hcl::Body = hcl::from_str(src).unwrap();
+    let attr = theirs.attributes().next().unwrap();
+    let json = serde_json::to_value(hcl::Value::from(attr.expr.clone())).unwrap();
+    assert_eq!(ours, Value::from_json(&json));
+}
