@@ -1015,6 +1015,80 @@ def doc_cases():
     return out
 
 
+# ------------------------------ hand cases --------------------------------
+# Module, moved and removed situations the random generator does not reach.
+
+MOD_UNIT = """variable "label" {
+  type = string
+}
+
+resource "terraform_data" "u" {
+  input = var.label
+}
+
+output "out" {
+  value = terraform_data.u.output
+}
+"""
+
+
+def hand_cases():
+    cases = []
+    cases.append(("h01-moved-into-module",
+                  "target moves root terraform_data.x into module.m (moved block across a module boundary) and changes its input",
+                  {"main.tf": R("x", '  input = "x"\n') + "\n" + R("y", "  input = terraform_data.x.output\n")},
+                  {"main.tf": 'module "m" {\n  source = "./modules/m"\n  label  = "x2"\n}\n\nmoved {\n  from = terraform_data.x\n  to   = module.m.terraform_data.u\n}\n\n'
+                   + R("y", "  input = module.m.out\n"),
+                   "modules/m/main.tf": MOD_UNIT}))
+    cases.append(("h02-removed-destroy-true",
+                  "target has removed { destroy = true } for x (a plain delete) and forgets z (destroy = false)",
+                  {"main.tf": R("x", '  input = "x"\n') + "\n" + R("z", '  input = "z"\n') + "\n" + R("y", "  input = terraform_data.x.id\n")},
+                  {"main.tf": R("y", '  input = "no-x"\n')
+                   + "\nremoved {\n  from = terraform_data.x\n\n  lifecycle {\n    destroy = true\n  }\n}\n"
+                   + "\nremoved {\n  from = terraform_data.z\n\n  lifecycle {\n    destroy = false\n  }\n}\n"}))
+    producer = 'module "a" {\n  source = "./modules/unit"\n  label  = %s\n}\n\nmodule "b" {\n  source = "./modules/unit"\n  label  = module.a.out\n}\n\n'
+    cases.append(("h03-module-output-feeds-module",
+                  "module.a's output feeds module.b's input; reverting module.a's input updates module.b through 'known after apply'; root resource after module b",
+                  {"main.tf": producer % '"a-cur"' + R("root", "  input = module.b.out\n  depends_on = [module.a]\n"),
+                   "modules/unit/main.tf": MOD_UNIT},
+                  {"main.tf": producer % '"a"' + R("root", "  input = module.b.out\n  depends_on = [module.a]\n"),
+                   "modules/unit/main.tf": MOD_UNIT}))
+    nested_outer = 'variable "label" {\n  type = string\n}\n\nmodule "inner" {\n  source = "./inner"\n  label  = var.label\n}\n\nresource "terraform_data" "o" {\n  input            = module.inner.out\n  triggers_replace = module.inner.out\n}\n\noutput "out" {\n  value = terraform_data.o.id\n}\n'
+    cases.append(("h04-nested-module-replace",
+                  "nested modules: module.outer.module.inner's input changes, which replaces module.outer.terraform_data.o (triggers_replace) and updates the root consumer",
+                  {"main.tf": 'module "outer" {\n  source = "./modules/outer"\n  label  = "cur"\n}\n\n' + R("top", "  input = module.outer.out\n"),
+                   "modules/outer/main.tf": nested_outer, "modules/outer/inner/main.tf": MOD_UNIT},
+                  {"main.tf": 'module "outer" {\n  source = "./modules/outer"\n  label  = "old"\n}\n\n' + R("top", "  input = module.outer.out\n"),
+                   "modules/outer/main.tf": nested_outer, "modules/outer/inner/main.tf": MOD_UNIT}))
+    counted = 'module "c" {\n  source = "./modules/unit"\n  count  = %d\n  label  = "c${count.index}"\n}\n\n' + R("sum", "  input = module.c[*].out\n")
+    cases.append(("h05-module-count-shrinks",
+                  "module count 3 in current, 1 in target: the instances module.c[1] and module.c[2] are deleted, sum is updated",
+                  {"main.tf": counted % 3, "modules/unit/main.tf": MOD_UNIT},
+                  {"main.tf": counted % 1, "modules/unit/main.tf": MOD_UNIT}))
+    cases.append(("h06-moved-count-to-for-each",
+                  "target switches x from count to for_each with moved blocks per instance; x[2] has no moved block and is deleted",
+                  {"main.tf": R("x", '  count = 3\n  input = "x${count.index}"\n') + "\n" + R("y", "  input = terraform_data.x[0].output\n")},
+                  {"main.tf": R("x", '  for_each = toset(["a", "b"])\n  input    = "x-${each.key}"\n')
+                   + '\nmoved {\n  from = terraform_data.x[0]\n  to   = terraform_data.x["a"]\n}\n'
+                   + '\nmoved {\n  from = terraform_data.x[1]\n  to   = terraform_data.x["b"]\n}\n\n'
+                   + R("y", '  input = terraform_data.x["a"].output\n')}))
+    cases.append(("h07-replace-triggered-by-attribute",
+                  "replace_triggered_by on a resource and on an attribute: version's input is reverted, which replaces both watchers (replace_by_triggers)",
+                  {"main.tf": R("version", '  input = "v2"\n') + "\n"
+                   + R("whole", '  input = "w"\n\n  lifecycle {\n    replace_triggered_by = [terraform_data.version]\n  }\n') + "\n"
+                   + R("attr", '  input = "a"\n\n  lifecycle {\n    replace_triggered_by = [terraform_data.version.output]\n  }\n') + "\n"
+                   + R("plain", "  input = terraform_data.version.output\n")},
+                  {"main.tf": R("version", '  input = "v1"\n') + "\n"
+                   + R("whole", '  input = "w"\n\n  lifecycle {\n    replace_triggered_by = [terraform_data.version]\n  }\n') + "\n"
+                   + R("attr", '  input = "a"\n\n  lifecycle {\n    replace_triggered_by = [terraform_data.version.output]\n  }\n') + "\n"
+                   + R("plain", "  input = terraform_data.version.output\n")}))
+    cases.append(("h08-for-each-key-change",
+                  "for_each keys {a, b, c} in current, {a, d} in target: b and c deleted, d created, consumer updated",
+                  {"main.tf": R("x", '  for_each = toset(["a", "b", "c"])\n  input    = each.key\n') + "\n" + R("all", "  input = [for k, v in terraform_data.x : v.output]\n")},
+                  {"main.tf": R("x", '  for_each = toset(["a", "d"])\n  input    = each.key\n') + "\n" + R("all", "  input = [for k, v in terraform_data.x : v.output]\n")}))
+    return [{"name": n, "description": d, "current": c, "target": t} for n, d, c, t in cases]
+
+
 # ------------------------------ terraform ---------------------------------
 
 UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
@@ -1158,6 +1232,10 @@ def write_error_case(err_dir, name, target_files, current_files, err, meta):
 
 def normalize(raw):
     state = json.loads(raw["state"])
+    # The serial counts intermediate state writes during the two applies,
+    # which depends on timing: pin it.
+    if "serial" in state:
+        state["serial"] = 2
     mapping = {}
     if state.get("lineage"):
         mapping[state["lineage"]] = "00000000-0000-0000-0000-000000000000"
@@ -1329,7 +1407,7 @@ def main():
                     break
         # doc cases
         if not args.no_doc_cases and not (failures and not args.keep_going):
-            for c in doc_cases():
+            for c in doc_cases() + hand_cases():
                 name = c["name"]
                 produced.append(name)
                 if args.only and name not in args.only:
@@ -1344,15 +1422,19 @@ def main():
                         break
                     continue
                 norm = normalize(raw)
-                meta = {
-                    "name": name,
-                    "kind": "doc",
-                    "source": "hashicorp/terraform docs/destroying.md",
-                    "description": c["description"],
-                    "doc_order_of_operations": c["doc_order"],
+                meta = {"name": name, "kind": "hand", "description": c["description"]}
+                if "doc_order" in c:
+                    meta = {
+                        "name": name,
+                        "kind": "doc",
+                        "source": "hashicorp/terraform docs/destroying.md",
+                        "description": c["description"],
+                        "doc_order_of_operations": c["doc_order"],
+                    }
+                meta.update({
                     "terraform_version": ver,
                     "plan_command": "terraform plan -refresh=false -out=tfplan",
-                }
+                })
                 write_case(out_dir, name, c["target"], c["current"], norm, meta)
                 shutil.rmtree(work, ignore_errors=True)
                 print("%-32s %s" % (name, json.dumps(summarize(norm[1]), sort_keys=True)))

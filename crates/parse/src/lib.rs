@@ -1,7 +1,9 @@
 //! Discovery and parsing of Terraform configuration, variable files and
 //! state into rewind's model.
 
+pub mod config;
 pub mod hcl;
+pub mod json;
 
 /// Stack size of parsing threads: deeply nested input recurses deeply
 /// (virtual memory; only what is touched is used).

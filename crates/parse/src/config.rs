@@ -1,0 +1,611 @@
+//! From a parsed file to raw nodes: every top-level block Terraform knows,
+//! with its canonical body and the references it makes (not yet resolved:
+//! resolution needs the whole module tree, see `resolve`).
+
+use std::collections::BTreeMap;
+
+use rewind_model::{EdgeKind, NodeKind, Value};
+
+use crate::hcl::{collect_refs, to_value, Block, Body, Expr, Item, LineIndex, Part, TravOp};
+
+/// A reference as written, with the kind of edge it makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawRef {
+    pub root: String,
+    pub steps: Vec<String>,
+    pub kind: EdgeKind,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// One top-level block (or one local value) of a file.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RawNode {
+    pub kind: NodeKind,
+    /// Address inside its module (`aws_instance.web`, `var.x`, `module.net`).
+    pub local: String,
+    pub type_: String,
+    pub name: String,
+    pub body: Value,
+    pub meta: BTreeMap<String, Value>,
+    pub sensitive: bool,
+    pub refs: Vec<RawRef>,
+    /// Module calls: the references of each argument, by argument name.
+    pub args: Vec<(String, Vec<RawRef>)>,
+    /// Explicit `provider = name.alias` of a resource, as (name, alias).
+    pub provider: Option<(String, String)>,
+    /// Module calls: `providers = { child = parent }` as (child, parent),
+    /// each `name` or `name.alias`.
+    pub providers: Vec<(String, String)>,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// What one configuration file contributes.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct FileConfig {
+    pub nodes: Vec<RawNode>,
+    /// Warnings: (line, col, message).
+    pub warnings: Vec<(u32, u32, String)>,
+}
+
+/// Meta-arguments of module calls (everything else is an input variable).
+const MODULE_META: &[&str] = &[
+    "source",
+    "version",
+    "count",
+    "for_each",
+    "depends_on",
+    "providers",
+];
+
+struct Ctx<'a> {
+    lines: &'a LineIndex<'a>,
+}
+
+impl Ctx<'_> {
+    fn at(&self, pos: u32) -> (u32, u32) {
+        self.lines.locate(pos)
+    }
+
+    fn refs_of(&self, e: &Expr, kind: EdgeKind, bound: &mut Vec<String>, out: &mut Vec<RawRef>) {
+        let mut found = Vec::new();
+        collect_refs(e, bound, &mut found);
+        for r in found {
+            let (line, col) = self.at(r.pos);
+            out.push(RawRef {
+                root: r.root,
+                steps: r.steps,
+                kind,
+                line,
+                col,
+            });
+        }
+    }
+
+    /// References in `depends_on` / `replace_triggered_by` lists, where
+    /// Terraform 0.11 also accepted quoted addresses.
+    fn address_list_refs(&self, e: &Expr, kind: EdgeKind, out: &mut Vec<RawRef>) {
+        let items: Vec<&Expr> = match e {
+            Expr::Tuple(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            if let Some(text) = literal_string(item) {
+                if let Ok(parsed) = crate::hcl::parse_expression(&text) {
+                    let mut found = Vec::new();
+                    collect_refs(&parsed, &mut Vec::new(), &mut found);
+                    let (line, col) = expr_pos(item).map(|p| self.at(p)).unwrap_or((0, 0));
+                    for r in found {
+                        out.push(RawRef {
+                            root: r.root,
+                            steps: r.steps,
+                            kind,
+                            line,
+                            col,
+                        });
+                    }
+                }
+            } else {
+                self.refs_of(item, kind, &mut Vec::new(), out);
+            }
+        }
+    }
+
+    /// Converts a block body to its canonical value, collecting references.
+    /// `skip_refs` lists attributes whose expressions are not references
+    /// (`type`, `ignore_changes`...).
+    fn body_value(
+        &self,
+        body: &Body,
+        bound: &mut Vec<String>,
+        refs: &mut Vec<RawRef>,
+        top: bool,
+    ) -> Value {
+        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        for item in &body.items {
+            match item {
+                Item::Attribute(a) => {
+                    match a.name.as_str() {
+                        "depends_on" if top => {
+                            self.address_list_refs(&a.expr, EdgeKind::DependsOn, refs)
+                        }
+                        // provider references are resolved separately
+                        "provider" if top => {}
+                        _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
+                    }
+                    map.insert(a.name.clone(), to_value(&a.expr));
+                }
+                Item::Block(b) => {
+                    let v = self.nested_block(b, bound, refs);
+                    insert_block(&mut map, b, v);
+                }
+            }
+        }
+        Value::Map(map)
+    }
+
+    fn nested_block(&self, b: &Block, bound: &mut Vec<String>, refs: &mut Vec<RawRef>) -> Value {
+        match b.ty.as_str() {
+            "lifecycle" => {
+                let mut map = BTreeMap::new();
+                for item in &b.body.items {
+                    match item {
+                        Item::Attribute(a) => {
+                            match a.name.as_str() {
+                                "ignore_changes" => {}
+                                "replace_triggered_by" => {
+                                    self.address_list_refs(&a.expr, EdgeKind::Reference, refs)
+                                }
+                                _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
+                            }
+                            map.insert(a.name.clone(), to_value(&a.expr));
+                        }
+                        Item::Block(inner) => {
+                            let v = self.nested_block(inner, bound, refs);
+                            insert_block(&mut map, inner, v);
+                        }
+                    }
+                }
+                Value::Map(map)
+            }
+            "dynamic" => {
+                // `iterator` (default: the block label) is bound in `content`.
+                let label = b.labels.first().cloned().unwrap_or_default();
+                let iterator = b
+                    .body
+                    .attribute("iterator")
+                    .and_then(|a| match &a.expr {
+                        Expr::Traversal { root, ops, .. } if ops.is_empty() => Some(root.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or(label);
+                let mut map = BTreeMap::new();
+                for item in &b.body.items {
+                    match item {
+                        Item::Attribute(a) => {
+                            if a.name != "iterator" {
+                                self.refs_of(&a.expr, EdgeKind::Reference, bound, refs);
+                            }
+                            map.insert(a.name.clone(), to_value(&a.expr));
+                        }
+                        Item::Block(inner) => {
+                            bound.push(iterator.clone());
+                            let v = self.nested_block(inner, bound, refs);
+                            bound.pop();
+                            insert_block(&mut map, inner, v);
+                        }
+                    }
+                }
+                Value::Map(map)
+            }
+            _ => self.body_value(&b.body, bound, refs, false),
+        }
+    }
+}
+
+/// Nested blocks: a list of bodies under the block type, one map level per
+/// label (`dynamic "ingress" {}` → `dynamic.ingress[0]`).
+fn insert_block(map: &mut BTreeMap<String, Value>, b: &Block, v: Value) {
+    let mut slot = map
+        .entry(b.ty.clone())
+        .or_insert_with(|| {
+            if b.labels.is_empty() {
+                Value::List(Vec::new())
+            } else {
+                Value::Map(BTreeMap::new())
+            }
+        });
+    for (i, label) in b.labels.iter().enumerate() {
+        if !matches!(slot, Value::Map(_)) {
+            *slot = Value::Map(BTreeMap::new());
+        }
+        let Value::Map(m) = slot else { unreachable!() };
+        slot = m.entry(label.clone()).or_insert_with(|| {
+            if i + 1 == b.labels.len() {
+                Value::List(Vec::new())
+            } else {
+                Value::Map(BTreeMap::new())
+            }
+        });
+    }
+    match slot {
+        Value::List(l) => l.push(v),
+        other => *other = Value::List(vec![v]),
+    }
+}
+
+fn literal_string(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Template(parts) => match parts.as_slice() {
+            [Part::Lit(s)] => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn expr_pos(e: &Expr) -> Option<u32> {
+    match e {
+        Expr::Traversal { pos, .. } => Some(*pos),
+        _ => None,
+    }
+}
+
+/// `aws.west` → ("aws", "west"); `aws` → ("aws", "").
+fn provider_ref(e: &Expr) -> Option<(String, String)> {
+    match e {
+        Expr::Traversal { root, ops, .. } => {
+            let alias = match ops.as_slice() {
+                [] => String::new(),
+                [TravOp::Attr(a)] => a.clone(),
+                _ => return None,
+            };
+            Some((root.clone(), alias))
+        }
+        _ => {
+            let s = literal_string(e)?;
+            let mut it = s.splitn(2, '.');
+            let name = it.next()?.to_string();
+            Some((name, it.next().unwrap_or("").to_string()))
+        }
+    }
+}
+
+fn provider_key((name, alias): &(String, String)) -> String {
+    if alias.is_empty() {
+        name.clone()
+    } else {
+        format!("{name}.{alias}")
+    }
+}
+
+fn bool_attr(body: &Body, name: &str) -> bool {
+    matches!(body.attribute(name).map(|a| to_value(&a.expr)), Some(Value::Bool(true)))
+}
+
+/// Converts a parsed HCL file into raw nodes.
+pub fn file_config(body: &Body, src: &str) -> FileConfig {
+    let lines = LineIndex::new(src);
+    let cx = Ctx { lines: &lines };
+    let mut out = FileConfig::default();
+    for item in &body.items {
+        match item {
+            Item::Attribute(a) => {
+                let (line, col) = cx.at(a.pos);
+                out.warnings.push((
+                    line,
+                    col,
+                    format!("unexpected top-level attribute {:?} (ignored)", a.name),
+                ));
+            }
+            Item::Block(b) => block_nodes(&cx, b, &mut out),
+        }
+    }
+    out
+}
+
+fn label_error(cx: &Ctx, b: &Block, want: usize, out: &mut FileConfig) -> bool {
+    if b.labels.len() == want {
+        return false;
+    }
+    let (line, col) = cx.at(b.pos);
+    out.warnings.push((
+        line,
+        col,
+        format!(
+            "{:?} block needs {want} label{}, found {} (ignored)",
+            b.ty,
+            if want == 1 { "" } else { "s" },
+            b.labels.len()
+        ),
+    ));
+    true
+}
+
+fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
+    let (line, col) = cx.at(b.pos);
+    let mut node = RawNode {
+        line,
+        col,
+        ..RawNode::default()
+    };
+    let mut bound = Vec::new();
+    match b.ty.as_str() {
+        "resource" | "data" | "ephemeral" => {
+            if label_error(cx, b, 2, out) {
+                return;
+            }
+            node.kind = if b.ty == "resource" {
+                NodeKind::Resource
+            } else {
+                NodeKind::Data
+            };
+            node.type_ = b.labels[0].clone();
+            node.name = b.labels[1].clone();
+            node.local = match b.ty.as_str() {
+                "resource" => format!("{}.{}", node.type_, node.name),
+                other => format!("{other}.{}.{}", node.type_, node.name),
+            };
+            if b.ty == "ephemeral" {
+                node.meta.insert("mode".into(), Value::str("ephemeral"));
+            }
+            node.body = cx.body_value(&b.body, &mut bound, &mut node.refs, true);
+            node.provider = b.body.attribute("provider").and_then(|a| provider_ref(&a.expr));
+        }
+        "module" => {
+            if label_error(cx, b, 1, out) {
+                return;
+            }
+            node.kind = NodeKind::Module;
+            node.name = b.labels[0].clone();
+            node.local = format!("module.{}", node.name);
+            let mut map = BTreeMap::new();
+            for item in &b.body.items {
+                match item {
+                    Item::Attribute(a) => {
+                        let name = a.name.as_str();
+                        if name == "depends_on" {
+                            cx.address_list_refs(&a.expr, EdgeKind::DependsOn, &mut node.refs);
+                        } else if name == "providers" {
+                            if let Expr::Object(items) = &a.expr {
+                                for (k, v) in items {
+                                    if let (Some(child), Some(parent)) =
+                                        (provider_ref(k), provider_ref(v))
+                                    {
+                                        node.providers
+                                            .push((provider_key(&child), provider_key(&parent)));
+                                    }
+                                }
+                            }
+                        } else if MODULE_META.contains(&name) {
+                            cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs);
+                        } else {
+                            let mut arg_refs = Vec::new();
+                            cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut arg_refs);
+                            node.args.push((a.name.clone(), arg_refs));
+                        }
+                        map.insert(a.name.clone(), to_value(&a.expr));
+                    }
+                    Item::Block(inner) => {
+                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
+                        insert_block(&mut map, inner, v);
+                    }
+                }
+            }
+            node.body = Value::Map(map);
+            for key in ["source", "version"] {
+                if let Some(v) = node.body.get(key) {
+                    node.meta.insert(key.into(), v.clone());
+                }
+            }
+        }
+        "variable" => {
+            if label_error(cx, b, 1, out) {
+                return;
+            }
+            node.kind = NodeKind::Variable;
+            node.name = b.labels[0].clone();
+            node.local = format!("var.{}", node.name);
+            let mut map = BTreeMap::new();
+            for item in &b.body.items {
+                match item {
+                    Item::Attribute(a) => {
+                        if a.name != "type" {
+                            cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs);
+                        }
+                        map.insert(a.name.clone(), to_value(&a.expr));
+                    }
+                    Item::Block(inner) => {
+                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
+                        insert_block(&mut map, inner, v);
+                    }
+                }
+            }
+            node.body = Value::Map(map);
+            node.sensitive = bool_attr(&b.body, "sensitive");
+            // A variable's validation may refer to the variable itself.
+            let own = node.name.clone();
+            node.refs
+                .retain(|r| !(r.root == "var" && r.steps.first() == Some(&own)));
+        }
+        "output" => {
+            if label_error(cx, b, 1, out) {
+                return;
+            }
+            node.kind = NodeKind::Output;
+            node.name = b.labels[0].clone();
+            node.local = format!("output.{}", node.name);
+            node.body = cx.body_value(&b.body, &mut bound, &mut node.refs, true);
+            node.sensitive = bool_attr(&b.body, "sensitive");
+        }
+        "locals" => {
+            if label_error(cx, b, 0, out) {
+                return;
+            }
+            for item in &b.body.items {
+                match item {
+                    Item::Attribute(a) => {
+                        let (line, col) = cx.at(a.pos);
+                        let mut local = RawNode {
+                            kind: NodeKind::Local,
+                            name: a.name.clone(),
+                            local: format!("local.{}", a.name),
+                            line,
+                            col,
+                            ..RawNode::default()
+                        };
+                        cx.refs_of(&a.expr, EdgeKind::Reference, &mut Vec::new(), &mut local.refs);
+                        let mut map = BTreeMap::new();
+                        map.insert("value".to_string(), to_value(&a.expr));
+                        local.body = Value::Map(map);
+                        out.nodes.push(local);
+                    }
+                    Item::Block(inner) => {
+                        let (line, col) = cx.at(inner.pos);
+                        out.warnings
+                            .push((line, col, "blocks are not allowed in locals (ignored)".into()));
+                    }
+                }
+            }
+            return;
+        }
+        "provider" => {
+            if label_error(cx, b, 1, out) {
+                return;
+            }
+            node.kind = NodeKind::Provider;
+            node.type_ = b.labels[0].clone();
+            let alias = b
+                .body
+                .attribute("alias")
+                .and_then(|a| literal_string(&a.expr))
+                .unwrap_or_default();
+            node.name = alias.clone();
+            node.local = if alias.is_empty() {
+                format!("provider.{}", node.type_)
+            } else {
+                format!("provider.{}.{alias}", node.type_)
+            };
+            node.body = cx.body_value(&b.body, &mut bound, &mut node.refs, true);
+        }
+        "terraform" => {
+            if label_error(cx, b, 0, out) {
+                return;
+            }
+            node.kind = NodeKind::Terraform;
+            node.local = "terraform".into();
+            node.body = cx.body_value(&b.body, &mut bound, &mut Vec::new(), true);
+        }
+        "moved" | "removed" | "import" => {
+            if label_error(cx, b, 0, out) {
+                return;
+            }
+            let key_attr = if b.ty == "import" { "to" } else { "from" };
+            let key = b
+                .body
+                .attribute(key_attr)
+                .map(|a| crate::hcl::print_expr(&a.expr))
+                .unwrap_or_default();
+            node.kind = match b.ty.as_str() {
+                "moved" => NodeKind::Moved,
+                "removed" => NodeKind::Removed,
+                _ => NodeKind::Import,
+            };
+            node.name = key.clone();
+            node.local = format!("{}[{}]", b.ty, rewind_model::value::quote(&key));
+            let mut map = BTreeMap::new();
+            for item in &b.body.items {
+                match item {
+                    Item::Attribute(a) => {
+                        match a.name.as_str() {
+                            // addresses, not references
+                            "from" | "to" => {}
+                            "provider" => {
+                                node.provider = provider_ref(&a.expr);
+                            }
+                            _ => cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs),
+                        }
+                        let v = match a.name.as_str() {
+                            "from" | "to" => Value::Expr(crate::hcl::print_expr(&a.expr)),
+                            _ => to_value(&a.expr),
+                        };
+                        map.insert(a.name.clone(), v);
+                    }
+                    Item::Block(inner) => {
+                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
+                        insert_block(&mut map, inner, v);
+                    }
+                }
+            }
+            node.body = Value::Map(map);
+        }
+        "check" => {
+            if label_error(cx, b, 1, out) {
+                return;
+            }
+            node.kind = NodeKind::Check;
+            node.name = b.labels[0].clone();
+            node.local = format!("check.{}", node.name);
+            let mut map = BTreeMap::new();
+            for item in &b.body.items {
+                match item {
+                    Item::Attribute(a) => {
+                        cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs);
+                        map.insert(a.name.clone(), to_value(&a.expr));
+                    }
+                    Item::Block(inner) if inner.ty == "data" => {
+                        // A scoped data source: its own node, read by the check.
+                        let mut sub = FileConfig::default();
+                        block_nodes(cx, inner, &mut sub);
+                        for mut n in sub.nodes {
+                            n.meta.insert("check".into(), Value::str(node.name.clone()));
+                            map.insert(
+                                format!("data.{}.{}", n.type_, n.name),
+                                Value::Expr(n.local.clone()),
+                            );
+                            out.nodes.push(n);
+                        }
+                        out.warnings.extend(sub.warnings);
+                    }
+                    Item::Block(inner) => {
+                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
+                        insert_block(&mut map, inner, v);
+                    }
+                }
+            }
+            node.body = Value::Map(map);
+        }
+        other => {
+            out.warnings.push((
+                line,
+                col,
+                format!("unsupported block type {other:?} (ignored)"),
+            ));
+            return;
+        }
+    }
+    out.nodes.push(node);
+}
+
+/// Converts a `.tfvars` body: only attributes are allowed.
+pub fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, String)> {
+    let lines = LineIndex::new(src);
+    let mut map = BTreeMap::new();
+    for item in &body.items {
+        match item {
+            Item::Attribute(a) => {
+                map.insert(a.name.clone(), to_value(&a.expr));
+            }
+            Item::Block(b) => {
+                let (line, col) = lines.locate(b.pos);
+                return Err((
+                    line,
+                    col,
+                    format!("blocks are not allowed in a variables file (found {:?})", b.ty),
+                ));
+            }
+        }
+    }
+    Ok(Value::Map(map))
+}
