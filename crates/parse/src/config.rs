@@ -207,15 +207,13 @@ impl Ctx<'_> {
 /// Nested blocks: a list of bodies under the block type, one map level per
 /// label (`dynamic "ingress" {}` → `dynamic.ingress[0]`).
 fn insert_block(map: &mut BTreeMap<String, Value>, b: &Block, v: Value) {
-    let mut slot = map
-        .entry(b.ty.clone())
-        .or_insert_with(|| {
-            if b.labels.is_empty() {
-                Value::List(Vec::new())
-            } else {
-                Value::Map(BTreeMap::new())
-            }
-        });
+    let mut slot = map.entry(b.ty.clone()).or_insert_with(|| {
+        if b.labels.is_empty() {
+            Value::List(Vec::new())
+        } else {
+            Value::Map(BTreeMap::new())
+        }
+    });
     for (i, label) in b.labels.iter().enumerate() {
         if !matches!(slot, Value::Map(_)) {
             *slot = Value::Map(BTreeMap::new());
@@ -281,7 +279,10 @@ fn provider_key((name, alias): &(String, String)) -> String {
 }
 
 fn bool_attr(body: &Body, name: &str) -> bool {
-    matches!(body.attribute(name).map(|a| to_value(&a.expr)), Some(Value::Bool(true)))
+    matches!(
+        body.attribute(name).map(|a| to_value(&a.expr)),
+        Some(Value::Bool(true))
+    )
 }
 
 /// Converts a parsed HCL file into raw nodes.
@@ -351,7 +352,10 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                 node.meta.insert("mode".into(), Value::str("ephemeral"));
             }
             node.body = cx.body_value(&b.body, &mut bound, &mut node.refs, true);
-            node.provider = b.body.attribute("provider").and_then(|a| provider_ref(&a.expr));
+            node.provider = b
+                .body
+                .attribute("provider")
+                .and_then(|a| provider_ref(&a.expr));
         }
         "module" => {
             if label_error(cx, b, 1, out) {
@@ -455,7 +459,12 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             col,
                             ..RawNode::default()
                         };
-                        cx.refs_of(&a.expr, EdgeKind::Reference, &mut Vec::new(), &mut local.refs);
+                        cx.refs_of(
+                            &a.expr,
+                            EdgeKind::Reference,
+                            &mut Vec::new(),
+                            &mut local.refs,
+                        );
                         let mut map = BTreeMap::new();
                         map.insert("value".to_string(), to_value(&a.expr));
                         local.body = Value::Map(map);
@@ -463,8 +472,11 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                     }
                     Item::Block(inner) => {
                         let (line, col) = cx.at(inner.pos);
-                        out.warnings
-                            .push((line, col, "blocks are not allowed in locals (ignored)".into()));
+                        out.warnings.push((
+                            line,
+                            col,
+                            "blocks are not allowed in locals (ignored)".into(),
+                        ));
                     }
                 }
             }
@@ -524,7 +536,9 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             "provider" => {
                                 node.provider = provider_ref(&a.expr);
                             }
-                            _ => cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs),
+                            _ => {
+                                cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs)
+                            }
                         }
                         let v = match a.name.as_str() {
                             "from" | "to" => Value::Expr(crate::hcl::print_expr(&a.expr)),
@@ -602,7 +616,10 @@ pub fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, String)>
                 return Err((
                     line,
                     col,
-                    format!("blocks are not allowed in a variables file (found {:?})", b.ty),
+                    format!(
+                        "blocks are not allowed in a variables file (found {:?})",
+                        b.ty
+                    ),
                 ));
             }
         }

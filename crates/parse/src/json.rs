@@ -150,7 +150,10 @@ impl JP<'_> {
                 let start = self.pos;
                 self.pos += 1;
                 while self.pos < self.b.len()
-                    && matches!(self.b[self.pos], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                    && matches!(
+                        self.b[self.pos],
+                        b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'
+                    )
                 {
                     self.pos += 1;
                 }
@@ -192,22 +195,34 @@ impl JP<'_> {
                         Some(b't') => out.push('\t'),
                         Some(b'u') => {
                             let cp = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&cp) && self.b[self.pos..].starts_with(b"\\u") {
+                            if (0xD800..0xDC00).contains(&cp)
+                                && self.b[self.pos..].starts_with(b"\\u")
+                            {
                                 self.pos += 2;
                                 let lo = self.hex4()?;
-                                let c = 0x10000 + ((cp - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3ff);
+                                let c = 0x10000
+                                    + ((cp - 0xD800) << 10)
+                                    + (lo.wrapping_sub(0xDC00) & 0x3ff);
                                 out.push(char::from_u32(c).unwrap_or('\u{fffd}'));
                             } else {
                                 out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
                             }
                         }
-                        _ => return Err((self.pos as u32 - 2, "invalid escape in JSON string".into())),
+                        _ => {
+                            return Err((
+                                self.pos as u32 - 2,
+                                "invalid escape in JSON string".into(),
+                            ))
+                        }
                     }
                 }
                 c if c < 0x20 => return self.err("control character in JSON string"),
                 _ => {
                     let run = self.pos;
-                    while self.pos < self.b.len() && !matches!(self.b[self.pos], b'"' | b'\\') && self.b[self.pos] >= 0x20 {
+                    while self.pos < self.b.len()
+                        && !matches!(self.b[self.pos], b'"' | b'\\')
+                        && self.b[self.pos] >= 0x20
+                    {
                         self.pos += 1;
                     }
                     out.push_str(&self.src[run..self.pos]);
@@ -216,8 +231,12 @@ impl JP<'_> {
         }
     }
     fn hex4(&mut self) -> Result<u32, JErr> {
-        let s = self.src.get(self.pos..self.pos + 4).ok_or((self.pos as u32, "incomplete \\u escape".to_string()))?;
-        let v = u32::from_str_radix(s, 16).map_err(|_| (self.pos as u32, "invalid \\u escape".to_string()))?;
+        let s = self
+            .src
+            .get(self.pos..self.pos + 4)
+            .ok_or((self.pos as u32, "incomplete \\u escape".to_string()))?;
+        let v = u32::from_str_radix(s, 16)
+            .map_err(|_| (self.pos as u32, "invalid \\u escape".to_string()))?;
         self.pos += 4;
         Ok(v)
     }
@@ -285,7 +304,10 @@ fn is_expression_attr(parent: &str, key: &str) -> bool {
 /// Translates a `.tf.json` document into a native syntax tree.
 pub fn json_config(root: &J, src: &str) -> Result<Body, JErr> {
     let JV::Object(members) = &root.v else {
-        return Err((root.pos, "a .tf.json file must contain a JSON object".into()));
+        return Err((
+            root.pos,
+            "a .tf.json file must contain a JSON object".into(),
+        ));
     };
     let _ = src;
     let mut body = Body::default();
@@ -345,12 +367,21 @@ fn bodies<'a>(v: &'a J, ty: &str) -> Result<Vec<&'a J>, JErr> {
         JV::Array(items) => {
             for i in items {
                 if !matches!(i.v, JV::Object(_)) {
-                    return Err((i.pos, format!("expected a JSON object for the {ty:?} block")));
+                    return Err((
+                        i.pos,
+                        format!("expected a JSON object for the {ty:?} block"),
+                    ));
                 }
             }
             Ok(items.iter().collect())
         }
-        _ => Err((v.pos, format!("expected a JSON object for the {ty:?} block, found {}", kind_name(&v.v)))),
+        _ => Err((
+            v.pos,
+            format!(
+                "expected a JSON object for the {ty:?} block, found {}",
+                kind_name(&v.v)
+            ),
+        )),
     }
 }
 
@@ -367,7 +398,10 @@ fn kind_name(v: &JV) -> &'static str {
 
 fn json_body(v: &J, ty: &str) -> Result<Body, JErr> {
     let JV::Object(members) = &v.v else {
-        return Err((v.pos, format!("expected a JSON object for the {ty:?} block")));
+        return Err((
+            v.pos,
+            format!("expected a JSON object for the {ty:?} block"),
+        ));
     };
     let mut body = Body::default();
     for (key, kpos, val) in members {
@@ -408,7 +442,8 @@ fn json_template_expr(j: &J) -> Result<Expr, JErr> {
         JV::Bool(b) => Expr::Bool(*b),
         JV::Number(n) => Expr::Number(n.clone()),
         JV::String(s) => {
-            let parts = parse_template(s).map_err(|e| (j.pos + 1 + e.offset, format!("in template: {}", e.message)))?;
+            let parts = parse_template(s)
+                .map_err(|e| (j.pos + 1 + e.offset, format!("in template: {}", e.message)))?;
             Expr::Template(parts)
         }
         JV::Array(a) => Expr::Tuple(a.iter().map(json_template_expr).collect::<Result<_, _>>()?),
@@ -418,7 +453,12 @@ fn json_template_expr(j: &J) -> Result<Expr, JErr> {
                 if k == "//" {
                     continue;
                 }
-                let key = parse_template(k).map_err(|e| (*kpos + 1 + e.offset, format!("in object key: {}", e.message)))?;
+                let key = parse_template(k).map_err(|e| {
+                    (
+                        *kpos + 1 + e.offset,
+                        format!("in object key: {}", e.message),
+                    )
+                })?;
                 items.push((Expr::Template(key), json_template_expr(v)?));
             }
             Expr::Object(items)
@@ -436,7 +476,12 @@ fn json_expression(j: &J) -> Result<Expr, JErr> {
                 .strip_prefix("${")
                 .and_then(|t| t.strip_suffix('}'))
                 .unwrap_or(text);
-            parse_expression(text).map_err(|e| (j.pos + 1 + e.offset, format!("in expression: {}", e.message)))?
+            parse_expression(text).map_err(|e| {
+                (
+                    j.pos + 1 + e.offset,
+                    format!("in expression: {}", e.message),
+                )
+            })?
         }
         JV::Array(a) => Expr::Tuple(a.iter().map(json_expression).collect::<Result<_, _>>()?),
         JV::Object(m) => {

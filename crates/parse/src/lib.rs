@@ -4,7 +4,10 @@
 pub mod config;
 pub mod hcl;
 pub mod json;
+pub mod load;
+pub mod state;
 
 /// Stack size of parsing threads: deeply nested input recurses deeply
 /// (virtual memory; only what is touched is used).
 pub const PARSE_STACK: usize = 256 << 20;
+pub use load::{discover, load, Cache, FileKind, LoadError, Loaded, Options, Parsed, SourceFile};

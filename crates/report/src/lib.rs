@@ -1,1 +1,4 @@
-//! rewind report stage.
+//! Rendering: everything rewind prints goes through here.
+
+pub mod graph;
+pub mod style;

@@ -678,10 +678,12 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 b',' => self.pos += 1,
                 b')' => break,
-                _ => return Err(self.err(format!(
+                _ => {
+                    return Err(self.err(format!(
                     "expected ',' or ')' in the call to {name}() opened at offset {open}, found {}",
                     self.describe_here()
-                ))),
+                )))
+                }
             }
         }
         self.pos += 1;

@@ -1,0 +1,1275 @@
+//! Loading a directory: discovery, parallel parsing, the module tree,
+//! reference resolution and the dependency graph.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rewind_model::{
+    Diagnostic, EdgeKind, Graph, Hash, Loc, Model, Node, NodeKind, Severity, StateInfo, Value,
+};
+
+use crate::config::{file_config, tfvars_value, FileConfig, RawNode, RawRef};
+use crate::hcl::{parse_body, LineIndex};
+use crate::json::{json_config, json_literal, parse_json};
+use crate::state::parse_state;
+
+/// What a discovered file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    /// `.tf`
+    Tf,
+    /// `.tf.json`
+    TfJson,
+    /// `.tfvars`
+    Tfvars,
+    /// `.tfvars.json`
+    TfvarsJson,
+    /// `*.tfstate`
+    State,
+    /// `.terraform/modules/modules.json`
+    ModulesJson,
+    /// `.terraform.lock.hcl`
+    LockFile,
+    /// `.tftpl` / `.tpl` templates read by `templatefile()`
+    Template,
+}
+
+impl FileKind {
+    /// Classifies a file by name; `None` for files rewind does not keep.
+    pub fn of(name: &str) -> Option<FileKind> {
+        Some(if name.ends_with(".tf.json") {
+            FileKind::TfJson
+        } else if name.ends_with(".tf") {
+            FileKind::Tf
+        } else if name.ends_with(".tfvars.json") {
+            FileKind::TfvarsJson
+        } else if name.ends_with(".tfvars") {
+            FileKind::Tfvars
+        } else if name.ends_with(".tfstate") {
+            FileKind::State
+        } else if name == ".terraform.lock.hcl" {
+            FileKind::LockFile
+        } else if name.ends_with(".tftpl") || name.ends_with(".tpl") {
+            FileKind::Template
+        } else if name == "modules.json" {
+            FileKind::ModulesJson
+        } else {
+            return None;
+        })
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn is_config(self) -> bool {
+        matches!(self, FileKind::Tf | FileKind::TfJson)
+    }
+}
+
+/// What parsing a file produced (cacheable by content hash).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Parsed {
+    Config(FileConfig),
+    Tfvars(Value),
+    State(StateInfo, Vec<Node>),
+    /// Kept as bytes only.
+    Raw,
+}
+
+/// A file of the snapshot.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// Relative to [`Loaded::base`], `/`-separated.
+    pub path: String,
+    pub abs: PathBuf,
+    pub kind: FileKind,
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    pub executable: bool,
+    pub hash: Hash,
+    /// The content; `None` when a cache vouched for an unchanged file.
+    pub bytes: Option<Vec<u8>>,
+    /// True when this run parsed the file (a cache may want to keep it).
+    pub fresh: bool,
+}
+
+/// Hooks that let a store skip reading and parsing unchanged files.
+pub trait Cache: Sync {
+    /// The content hash of a file last seen with this size and mtime.
+    fn known(&self, _abs: &Path, _size: u64, _mtime_ns: i64) -> Option<Hash> {
+        None
+    }
+    /// A parse result recorded earlier for this content.
+    fn parsed(&self, _hash: &Hash, _kind: FileKind) -> Option<Parsed> {
+        None
+    }
+}
+
+/// Options for [`load`].
+#[derive(Default)]
+pub struct Options<'a> {
+    pub cache: Option<&'a dyn Cache>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Report dependency cycles as errors (default true via `load`).
+    pub allow_cycles: bool,
+}
+
+/// A loaded directory.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The directory every file path is relative to: the loaded directory,
+    /// or a parent of it when local modules live outside it.
+    pub base: PathBuf,
+    /// The root module's directory relative to `base` (`""` when the same).
+    pub root: String,
+    pub files: Vec<SourceFile>,
+    /// Parse results, parallel to `files`.
+    pub parsed: Vec<Parsed>,
+    pub model: Model,
+}
+
+/// Why a directory could not be loaded: every problem found.
+#[derive(Debug)]
+pub struct LoadError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+fn error_at(
+    file: &str,
+    line: u32,
+    col: u32,
+    message: impl Into<String>,
+    src: Option<&str>,
+) -> Diagnostic {
+    let source_line = src.and_then(|s| {
+        if line == 0 {
+            return None;
+        }
+        Some(LineIndex::new(s).line_text(line).to_string())
+    });
+    Diagnostic {
+        severity: Severity::Error,
+        loc: Loc {
+            file: file.to_string(),
+            line,
+            col,
+        },
+        message: message.into(),
+        source_line,
+    }
+}
+
+fn warning(loc: Loc, message: impl Into<String>) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Warning,
+        loc,
+        message: message.into(),
+        source_line: None,
+    }
+}
+
+/// Lexically normalizes a path (`a/b/../c` → `a/c`).
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn rel_str(p: &Path) -> String {
+    let s: Vec<String> = p
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    s.join("/")
+}
+
+/// Should the walk descend into this directory? (`rel` is relative to the root.)
+fn keep_dir(rel: &Path) -> bool {
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let Some(last) = parts.last() else {
+        return true;
+    };
+    if last == ".git" || last == ".rewind" || last == ".terragrunt-cache" {
+        return false;
+    }
+    // Inside .terraform only the downloaded modules are kept.
+    if let Some(i) = parts.iter().position(|p| p == ".terraform") {
+        return match parts.get(i + 1) {
+            None => true,
+            Some(next) => next == "modules",
+        };
+    }
+    true
+}
+
+/// Lists the files rewind keeps under `dir` (recursively), sorted.
+pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
+    let mut out = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            !e.file_type().is_dir() || keep_dir(e.path().strip_prefix(dir).unwrap_or(e.path()))
+        });
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            let path = e
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            error_at(&path, 0, 0, format!("cannot read: {e}"), None)
+        })?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        let Some(kind) = FileKind::of(&name) else {
+            continue;
+        };
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let in_dot_terraform = rel.components().any(|c| c.as_os_str() == ".terraform");
+        if kind == FileKind::ModulesJson && rel != Path::new(".terraform/modules/modules.json") {
+            continue;
+        }
+        if in_dot_terraform && kind == FileKind::State {
+            // .terraform/terraform.tfstate is backend metadata, not state
+            continue;
+        }
+        out.push((entry.path().to_path_buf(), kind));
+    }
+    Ok(out)
+}
+
+/// Reads and parses files in parallel.
+fn read_and_parse(
+    items: &[(PathBuf, FileKind)],
+    display: &(dyn Fn(&Path) -> String + Sync),
+    opts: &Options,
+) -> Vec<Result<(SourceFile, Parsed), Diagnostic>> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        opts.threads
+    }
+    .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<(SourceFile, Parsed), Diagnostic>>>> =
+        items.iter().map(|_| Mutex::new(None)).collect();
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= items.len() {
+            break;
+        }
+        let (path, kind) = &items[i];
+        let r = load_one(path, *kind, &display(path), opts.cache);
+        if let Ok(mut slot) = results[i].lock() {
+            *slot = Some(r);
+        }
+    };
+    if threads <= 1 || items.len() < 4 {
+        // still on a big stack: deeply nested input recurses deeply
+        std::thread::scope(|s| {
+            let _ = std::thread::Builder::new()
+                .stack_size(crate::PARSE_STACK)
+                .spawn_scoped(s, work)
+                .map(|h| h.join());
+        });
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let _ = std::thread::Builder::new()
+                    .stack_size(crate::PARSE_STACK)
+                    .spawn_scoped(s, &work);
+            }
+        });
+    }
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(error_at(
+                    "?",
+                    0,
+                    0,
+                    "internal error: file not processed",
+                    None,
+                ))
+            })
+        })
+        .collect()
+}
+
+fn mtime_ns(md: &std::fs::Metadata) -> i64 {
+    md.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(unix)]
+fn is_executable(md: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    md.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_md: &std::fs::Metadata) -> bool {
+    false
+}
+
+fn load_one(
+    path: &Path,
+    kind: FileKind,
+    shown: &str,
+    cache: Option<&dyn Cache>,
+) -> Result<(SourceFile, Parsed), Diagnostic> {
+    let md = std::fs::metadata(path)
+        .map_err(|e| error_at(shown, 0, 0, format!("cannot read: {e}"), None))?;
+    let size = md.len();
+    let mtime = mtime_ns(&md);
+    let mut file = SourceFile {
+        path: String::new(),
+        abs: path.to_path_buf(),
+        kind,
+        size,
+        mtime_ns: mtime,
+        executable: is_executable(&md),
+        hash: Hash::default(),
+        bytes: None,
+        fresh: false,
+    };
+    if let Some(cache) = cache {
+        if let Some(hash) = cache.known(path, size, mtime) {
+            if let Some(parsed) = cache.parsed(&hash, kind) {
+                file.hash = hash;
+                return Ok((file, parsed));
+            }
+        }
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| error_at(shown, 0, 0, format!("cannot read: {e}"), None))?;
+    file.hash = Hash::of(&bytes);
+    file.size = bytes.len() as u64;
+    if let Some(cache) = cache {
+        if let Some(parsed) = cache.parsed(&file.hash, kind) {
+            file.bytes = Some(bytes);
+            return Ok((file, parsed));
+        }
+    }
+    let parsed = parse_bytes(&bytes, kind, shown)?;
+    file.bytes = Some(bytes);
+    file.fresh = true;
+    Ok((file, parsed))
+}
+
+/// Parses one file's bytes according to its kind.
+pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, Diagnostic> {
+    let text = || -> Result<&str, Diagnostic> {
+        std::str::from_utf8(bytes).map_err(|e| {
+            let before = &bytes[..e.valid_up_to()];
+            let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            let col = before.iter().rev().take_while(|&&b| b != b'\n').count() as u32 + 1;
+            error_at(shown, line, col, "the file is not valid UTF-8", None)
+        })
+    };
+    let at = |src: &str, offset: u32, msg: String| {
+        let idx = LineIndex::new(src);
+        let (line, col) = idx.locate(offset);
+        error_at(shown, line, col, msg, Some(src))
+    };
+    Ok(match kind {
+        FileKind::Tf => {
+            let src = text()?;
+            let body = parse_body(src).map_err(|e| at(src, e.offset, e.message))?;
+            Parsed::Config(file_config(&body, src))
+        }
+        FileKind::TfJson => {
+            let src = text()?;
+            let j = parse_json(src).map_err(|(o, m)| at(src, o, m))?;
+            let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
+            Parsed::Config(file_config(&body, src))
+        }
+        FileKind::Tfvars => {
+            let src = text()?;
+            let body = parse_body(src).map_err(|e| at(src, e.offset, e.message))?;
+            Parsed::Tfvars(
+                tfvars_value(&body, src)
+                    .map_err(|(l, c, m)| error_at(shown, l, c, m, Some(src)))?,
+            )
+        }
+        FileKind::TfvarsJson => {
+            let src = text()?;
+            let j = parse_json(src).map_err(|(o, m)| at(src, o, m))?;
+            let crate::json::JV::Object(members) = &j.v else {
+                return Err(at(
+                    src,
+                    j.pos,
+                    "a .tfvars.json file must contain a JSON object".into(),
+                ));
+            };
+            let mut map = BTreeMap::new();
+            for (k, _, v) in members {
+                map.insert(k.clone(), crate::hcl::to_value(&json_literal(v)));
+            }
+            Parsed::Tfvars(Value::Map(map))
+        }
+        FileKind::State => {
+            let (info, nodes) = parse_state(shown, bytes).map_err(|e| {
+                let src = std::str::from_utf8(bytes).ok();
+                error_at(shown, e.line, e.col, e.message, src)
+            })?;
+            Parsed::State(info, nodes)
+        }
+        FileKind::ModulesJson | FileKind::LockFile | FileKind::Template => Parsed::Raw,
+    })
+}
+
+/// Loads `dir`: discovers, parses and resolves everything, and checks the
+/// graph for cycles.
+pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
+    let one = |d: Diagnostic| LoadError {
+        diagnostics: vec![d],
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root_abs = normalize(&cwd.join(dir));
+    let md = std::fs::metadata(&root_abs).map_err(|e| {
+        one(error_at(
+            &dir.display().to_string(),
+            0,
+            0,
+            format!("cannot read the directory: {e}"),
+            None,
+        ))
+    })?;
+    if !md.is_dir() {
+        return Err(one(error_at(
+            &dir.display().to_string(),
+            0,
+            0,
+            "not a directory",
+            None,
+        )));
+    }
+    let items = discover(&root_abs).map_err(one)?;
+    let shown = |p: &Path| -> String {
+        match p.strip_prefix(&root_abs) {
+            Ok(r) => rel_str(&dir.join(r)).trim_start_matches("./").to_string(),
+            Err(_) => p.display().to_string(),
+        }
+    };
+    let mut files = Vec::new();
+    let mut parsed = Vec::new();
+    let mut errors = Vec::new();
+    for r in read_and_parse(&items, &shown, opts) {
+        match r {
+            Ok((f, p)) => {
+                files.push(f);
+                parsed.push(p);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(LoadError {
+            diagnostics: errors,
+        });
+    }
+    let mut b = Builder {
+        root_abs: root_abs.clone(),
+        files,
+        parsed,
+        by_dir: HashMap::new(),
+        nodes: Vec::new(),
+        index: HashMap::new(),
+        pending: Vec::new(),
+        diags: Vec::new(),
+        errors: Vec::new(),
+        modules_json: HashMap::new(),
+        calls: HashMap::new(),
+    };
+    b.index_dirs(0);
+    b.read_modules_json(&shown);
+    b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
+    if !b.errors.is_empty() {
+        return Err(LoadError {
+            diagnostics: b.errors,
+        });
+    }
+    b.resolve();
+    b.tfvars_edges();
+    if !b.errors.is_empty() {
+        return Err(LoadError {
+            diagnostics: b.errors,
+        });
+    }
+    // Paths relative to a common base.
+    let mut base = root_abs.clone();
+    for f in &b.files {
+        while !f.abs.starts_with(&base) {
+            if !base.pop() {
+                break;
+            }
+        }
+    }
+    let rel = |p: &Path| rel_str(p.strip_prefix(&base).unwrap_or(p));
+    let mut file_rel: HashMap<String, String> = HashMap::new();
+    for f in &mut b.files {
+        f.path = rel(&f.abs);
+        file_rel.insert(f.abs.display().to_string(), f.path.clone());
+    }
+    for n in &mut b.nodes {
+        if let Some(r) = file_rel.get(&n.loc.file) {
+            n.loc.file = r.clone();
+        }
+    }
+    for d in &mut b.diags {
+        if let Some(r) = file_rel.get(&d.loc.file) {
+            d.loc.file = r.clone();
+        }
+    }
+    let root = rel(&root_abs);
+    let mut model = Model {
+        nodes: b.nodes,
+        instances: Vec::new(),
+        state: None,
+        diagnostics: b.diags,
+    };
+    // The state: terraform.tfstate of the root module, or the only one.
+    let states: Vec<usize> = (0..b.files.len())
+        .filter(|&i| b.files[i].kind == FileKind::State)
+        .collect();
+    let root_state = states.iter().copied().find(|&i| {
+        b.files[i].abs.parent() == Some(root_abs.as_path())
+            && b.files[i]
+                .abs
+                .file_name()
+                .is_some_and(|n| n == "terraform.tfstate")
+    });
+    let chosen = root_state.or(if states.len() == 1 {
+        Some(states[0])
+    } else {
+        None
+    });
+    if chosen.is_none() && states.len() > 1 {
+        let names: Vec<&str> = states.iter().map(|&i| b.files[i].path.as_str()).collect();
+        model.diagnostics.push(warning(
+            Loc::default(),
+            format!(
+                "several state files and none is the root module's terraform.tfstate; instances are not compared: {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    if let Some(i) = chosen {
+        if let Parsed::State(info, nodes) = &b.parsed[i] {
+            let mut info = info.clone();
+            info.path = b.files[i].path.clone();
+            let mut nodes = nodes.clone();
+            for n in &mut nodes {
+                n.loc.file = info.path.clone();
+            }
+            model.state = Some(info);
+            model.instances = nodes;
+        }
+    }
+    model.sort();
+    if !opts.allow_cycles {
+        let g = Graph::build(&model);
+        let cycles = g.cycles(&model);
+        if !cycles.is_empty() {
+            let diags = cycles
+                .iter()
+                .map(|c| {
+                    let first = model
+                        .node(&c.path[0])
+                        .map(|n| n.loc.clone())
+                        .unwrap_or_default();
+                    Diagnostic {
+                        severity: Severity::Error,
+                        loc: first,
+                        message: format!("dependency cycle: {c}"),
+                        source_line: None,
+                    }
+                })
+                .collect();
+            return Err(LoadError { diagnostics: diags });
+        }
+    }
+    Ok(Loaded {
+        base,
+        root,
+        files: b.files,
+        parsed: b.parsed,
+        model,
+    })
+}
+
+struct Pending {
+    node: usize,
+    /// Prefix of the module scope the references are resolved in.
+    scope: String,
+    refs: Vec<RawRef>,
+    file: String,
+}
+
+struct Builder {
+    root_abs: PathBuf,
+    files: Vec<SourceFile>,
+    parsed: Vec<Parsed>,
+    by_dir: HashMap<PathBuf, Vec<usize>>,
+    nodes: Vec<Node>,
+    index: HashMap<String, usize>,
+    pending: Vec<Pending>,
+    diags: Vec<Diagnostic>,
+    errors: Vec<Diagnostic>,
+    /// modules.json: key → directory.
+    modules_json: HashMap<String, (PathBuf, String)>,
+    /// Module call address → (prefix of its instance, raw node) for provider resolution.
+    calls: HashMap<String, (String, Vec<(String, String)>)>,
+}
+
+impl Builder {
+    fn index_dirs(&mut self, from: usize) {
+        for i in from..self.files.len() {
+            let f = &self.files[i];
+            if f.kind.is_config() || matches!(f.kind, FileKind::Tfvars | FileKind::TfvarsJson) {
+                if let Some(parent) = f.abs.parent() {
+                    self.by_dir.entry(parent.to_path_buf()).or_default().push(i);
+                }
+            }
+        }
+    }
+
+    fn read_modules_json(&mut self, shown: &(dyn Fn(&Path) -> String + Sync)) {
+        let path = self.root_abs.join(".terraform/modules/modules.json");
+        let Some(i) = self.files.iter().position(|f| f.abs == path) else {
+            return;
+        };
+        let bytes = match &self.files[i].bytes {
+            Some(b) => b.clone(),
+            None => match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(_) => return,
+            },
+        };
+        let doc: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                self.diags.push(warning(
+                    Loc {
+                        file: shown(&path),
+                        line: e.line() as u32,
+                        col: e.column() as u32,
+                    },
+                    format!("cannot read the module manifest ({e}); downloaded modules are not followed"),
+                ));
+                return;
+            }
+        };
+        for m in doc
+            .get("Modules")
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let key = m.get("Key").and_then(|v| v.as_str()).unwrap_or_default();
+            let dir = m.get("Dir").and_then(|v| v.as_str()).unwrap_or_default();
+            let version = m
+                .get("Version")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            if key.is_empty() || dir.is_empty() {
+                continue;
+            }
+            let abs = normalize(&self.root_abs.join(dir));
+            self.modules_json
+                .insert(key.to_string(), (abs, version.to_string()));
+        }
+    }
+
+    /// Makes sure the config files of `dir` are loaded (for modules outside
+    /// the walked directory).
+    fn ensure_dir(
+        &mut self,
+        dir: &Path,
+        opts: &Options,
+        shown: &(dyn Fn(&Path) -> String + Sync),
+    ) -> bool {
+        if self.by_dir.contains_key(dir) {
+            return true;
+        }
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        let mut items: Vec<(PathBuf, FileKind)> = rd
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().map(|t| !t.is_dir()).unwrap_or(false))
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let kind = FileKind::of(&name)?;
+                (kind.is_config() || kind == FileKind::Template).then(|| (e.path(), kind))
+            })
+            .filter(|(p, _)| !self.files.iter().any(|f| &f.abs == p))
+            .collect();
+        items.sort();
+        let from = self.files.len();
+        for r in read_and_parse(&items, shown, opts) {
+            match r {
+                Ok((f, p)) => {
+                    self.files.push(f);
+                    self.parsed.push(p);
+                }
+                Err(d) => self.errors.push(d),
+            }
+        }
+        self.index_dirs(from);
+        self.by_dir.entry(dir.to_path_buf()).or_default();
+        true
+    }
+
+    fn add_node(&mut self, node: Node, other_loc: &Loc) -> Option<usize> {
+        if let Some(&existing) = self.index.get(&node.address) {
+            let prev = &mut self.nodes[existing];
+            if node.kind == NodeKind::Terraform {
+                // Several terraform blocks merge.
+                if let (Value::Map(a), Value::Map(b)) = (&mut prev.body, node.body) {
+                    for (k, v) in b {
+                        a.insert(k, v);
+                    }
+                }
+                return None;
+            }
+            let prev_loc = prev.loc.clone();
+            self.errors.push(Diagnostic {
+                severity: Severity::Error,
+                loc: other_loc.clone(),
+                message: format!(
+                    "duplicate {} {}: it is already declared at {}",
+                    node.kind, node.address, prev_loc
+                ),
+                source_line: None,
+            });
+            return None;
+        }
+        let i = self.nodes.len();
+        self.index.insert(node.address.clone(), i);
+        self.nodes.push(node);
+        Some(i)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn instantiate(
+        &mut self,
+        dir: &Path,
+        prefix: &str,
+        key: &str,
+        parent: Option<(String, usize, RawNode)>,
+        depth: usize,
+        opts: &Options,
+        shown: &(dyn Fn(&Path) -> String + Sync),
+    ) {
+        if depth > 64 {
+            let loc = parent
+                .as_ref()
+                .map(|p| self.nodes[p.1].loc.clone())
+                .unwrap_or_default();
+            self.errors.push(Diagnostic {
+                severity: Severity::Error,
+                loc,
+                message: format!("modules nested more than 64 levels deep at {prefix} (a module that calls itself?)"),
+                source_line: None,
+            });
+            return;
+        }
+        let file_ids: Vec<usize> = self.by_dir.get(dir).cloned().unwrap_or_default();
+        let mut calls = Vec::new();
+        let mut declared_vars = HashSet::new();
+        for &fi in &file_ids {
+            let file_abs = self.files[fi].abs.display().to_string();
+            match &self.parsed[fi] {
+                Parsed::Config(cfg) => {
+                    let cfg = cfg.clone();
+                    for (line, col, msg) in &cfg.warnings {
+                        self.diags.push(warning(
+                            Loc {
+                                file: file_abs.clone(),
+                                line: *line,
+                                col: *col,
+                            },
+                            msg.clone(),
+                        ));
+                    }
+                    for raw in cfg.nodes {
+                        let loc = Loc {
+                            file: file_abs.clone(),
+                            line: raw.line,
+                            col: raw.col,
+                        };
+                        let mut node = Node::new(raw.kind, format!("{prefix}{}", raw.local));
+                        node.module = prefix.trim_end_matches('.').to_string();
+                        node.type_ = raw.type_.clone();
+                        node.name = raw.name.clone();
+                        node.body = raw.body.clone();
+                        node.meta = raw.meta.clone();
+                        if raw.sensitive {
+                            node.sensitive.push(rewind_model::Path::root());
+                        }
+                        node.loc = loc.clone();
+                        if raw.kind == NodeKind::Variable {
+                            declared_vars.insert(raw.name.clone());
+                        }
+                        let Some(idx) = self.add_node(node, &loc) else {
+                            continue;
+                        };
+                        if let Some((_, call_idx, _)) = &parent {
+                            let call = self.nodes[*call_idx].address.clone();
+                            self.nodes[idx].add_edge(call, EdgeKind::Module);
+                        }
+                        if !raw.refs.is_empty() {
+                            self.pending.push(Pending {
+                                node: idx,
+                                scope: prefix.to_string(),
+                                refs: raw.refs.clone(),
+                                file: file_abs.clone(),
+                            });
+                        }
+                        if raw.kind.is_resource_like() || raw.kind == NodeKind::Import {
+                            let pkey = match &raw.provider {
+                                Some((n, a)) if a.is_empty() => n.clone(),
+                                Some((n, a)) => format!("{n}.{a}"),
+                                None if raw.kind == NodeKind::Import => continue,
+                                None => raw.type_.split('_').next().unwrap_or_default().to_string(),
+                            };
+                            self.nodes[idx]
+                                .meta
+                                .insert("provider_key".into(), Value::str(pkey));
+                        }
+                        if raw.kind == NodeKind::Module {
+                            calls.push((idx, raw));
+                        }
+                    }
+                }
+                Parsed::Tfvars(v) if prefix.is_empty() => {
+                    let path = shown(&self.files[fi].abs);
+                    let _ = path;
+                    let name = self.files[fi]
+                        .abs
+                        .strip_prefix(&self.root_abs)
+                        .map(rel_str)
+                        .unwrap_or_else(|_| self.files[fi].abs.display().to_string());
+                    let mut node = Node::new(
+                        NodeKind::Tfvars,
+                        format!("tfvars[{}]", rewind_model::value::quote(&name)),
+                    );
+                    node.type_ = name;
+                    node.body = v.clone();
+                    node.loc = Loc {
+                        file: file_abs.clone(),
+                        line: 1,
+                        col: 1,
+                    };
+                    let loc = node.loc.clone();
+                    self.add_node(node, &loc);
+                }
+                _ => {}
+            }
+        }
+        // Arguments of the call become references of the child's variables.
+        if let Some((parent_prefix, call_idx, call_raw)) = &parent {
+            for (name, refs) in &call_raw.args {
+                let var = format!("{prefix}var.{name}");
+                let file = self.nodes[*call_idx].loc.file.clone();
+                if let Some(&vi) = self.index.get(&var) {
+                    if !refs.is_empty() {
+                        self.pending.push(Pending {
+                            node: vi,
+                            scope: parent_prefix.clone(),
+                            refs: refs.clone(),
+                            file,
+                        });
+                    }
+                } else if !declared_vars.contains(name) {
+                    let loc = self.nodes[*call_idx].loc.clone();
+                    self.diags.push(warning(
+                        loc,
+                        format!(
+                            "module {} has no variable {name:?}; the argument is ignored by Terraform",
+                            self.nodes[*call_idx].address
+                        ),
+                    ));
+                }
+            }
+        }
+        for (idx, raw) in calls {
+            self.expand_call(dir, prefix, key, idx, raw, depth, opts, shown);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn expand_call(
+        &mut self,
+        dir: &Path,
+        prefix: &str,
+        key: &str,
+        idx: usize,
+        raw: RawNode,
+        depth: usize,
+        opts: &Options,
+        shown: &(dyn Fn(&Path) -> String + Sync),
+    ) {
+        let source = raw
+            .body
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let child_key = if key.is_empty() {
+            raw.name.clone()
+        } else {
+            format!("{key}.{}", raw.name)
+        };
+        let child_prefix = format!("{prefix}module.{}.", raw.name);
+        self.calls.insert(
+            self.nodes[idx].address.clone(),
+            (prefix.to_string(), raw.providers.clone()),
+        );
+        let local = source.starts_with("./")
+            || source.starts_with("../")
+            || source == "."
+            || source == "..";
+        let mut target = None;
+        if local {
+            // Terraform records local modules in the manifest too, under
+            // the calling module's directory.
+            target = Some(normalize(&dir.join(&source)));
+            self.nodes[idx]
+                .meta
+                .insert("resolved".into(), Value::str("local"));
+        } else if let Some((d, version)) = self.modules_json.get(&child_key).cloned() {
+            if d.is_dir() {
+                target = Some(d);
+                self.nodes[idx]
+                    .meta
+                    .insert("resolved".into(), Value::str("downloaded"));
+                if !version.is_empty() {
+                    self.nodes[idx]
+                        .meta
+                        .insert("downloaded_version".into(), Value::str(version));
+                }
+            }
+        }
+        let Some(target) = target else {
+            if source.is_empty() {
+                let loc = self.nodes[idx].loc.clone();
+                self.errors.push(Diagnostic {
+                    severity: Severity::Error,
+                    loc,
+                    message: format!("module {} has no source", self.nodes[idx].address),
+                    source_line: None,
+                });
+                return;
+            }
+            // A remote module that is not downloaded: an opaque node whose
+            // arguments are its own references.
+            self.nodes[idx]
+                .meta
+                .insert("resolved".into(), Value::str("remote"));
+            let file = self.nodes[idx].loc.file.clone();
+            let refs: Vec<RawRef> = raw
+                .args
+                .iter()
+                .flat_map(|(_, r)| r.iter().cloned())
+                .collect();
+            if !refs.is_empty() {
+                self.pending.push(Pending {
+                    node: idx,
+                    scope: prefix.to_string(),
+                    refs,
+                    file,
+                });
+            }
+            return;
+        };
+        if !self.ensure_dir(&target, opts, shown) || !target.is_dir() {
+            let loc = self.nodes[idx].loc.clone();
+            self.errors.push(Diagnostic {
+                severity: Severity::Error,
+                loc,
+                message: format!(
+                    "module {}: source {source:?} is not a directory ({})",
+                    self.nodes[idx].address,
+                    target.display()
+                ),
+                source_line: None,
+            });
+            return;
+        }
+        self.instantiate(
+            &target,
+            &child_prefix,
+            &child_key,
+            Some((prefix.to_string(), idx, raw)),
+            depth + 1,
+            opts,
+            shown,
+        );
+    }
+
+    fn resolve(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for p in pending {
+            for r in &p.refs {
+                match self.resolve_ref(&p.scope, r) {
+                    Resolved::Nodes(targets) => {
+                        for t in targets {
+                            if t != self.nodes[p.node].address {
+                                self.nodes[p.node].add_edge(t, r.kind);
+                            }
+                        }
+                    }
+                    Resolved::Ignore => {}
+                    Resolved::Missing(what) => {
+                        self.diags.push(warning(
+                            Loc {
+                                file: p.file.clone(),
+                                line: r.line,
+                                col: r.col,
+                            },
+                            format!("reference to undeclared {what}"),
+                        ));
+                    }
+                }
+            }
+        }
+        // Providers.
+        for i in 0..self.nodes.len() {
+            if let Some(Value::String(key)) = self.nodes[i].meta.remove("provider_key") {
+                let prefix = if self.nodes[i].module.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}.", self.nodes[i].module)
+                };
+                let target = self.resolve_provider(&prefix, &key, 0);
+                self.nodes[i].add_edge(target, EdgeKind::Provider);
+            }
+        }
+        let call_addrs: Vec<String> = self.calls.keys().cloned().collect();
+        for call in call_addrs {
+            let (prefix, providers) = self.calls[&call].clone();
+            for (_, parent) in providers {
+                let target = self.resolve_provider(&prefix, &parent, 0);
+                if let Some(&ci) = self.index.get(&call) {
+                    self.nodes[ci].add_edge(target, EdgeKind::Provider);
+                }
+            }
+        }
+        // Provider configurations inside a module depend on the call too
+        // (their references were resolved with the rest).
+    }
+
+    /// The provider configuration `key` (`aws` or `aws.west`) means in the
+    /// module at `prefix`.
+    fn resolve_provider(&mut self, prefix: &str, key: &str, depth: usize) -> String {
+        let here = format!("{prefix}provider.{key}");
+        if self.index.contains_key(&here) || depth > 64 {
+            return here;
+        }
+        if !prefix.is_empty() {
+            let call = prefix.trim_end_matches('.').to_string();
+            if let Some((parent_prefix, providers)) = self.calls.get(&call).cloned() {
+                if let Some((_, parent_key)) = providers.iter().find(|(c, _)| c == key) {
+                    return self.resolve_provider(&parent_prefix, parent_key, depth + 1);
+                }
+                if !key.contains('.') && providers.is_empty() {
+                    return self.resolve_provider(&parent_prefix, key, depth + 1);
+                }
+                if !key.contains('.') {
+                    // An explicit providers map without this default provider:
+                    // Terraform still passes the default implicitly.
+                    return self.resolve_provider(&parent_prefix, key, depth + 1);
+                }
+            }
+        }
+        // Not configured anywhere: Terraform uses an empty configuration of
+        // the provider in the root module.
+        let root = format!("provider.{key}");
+        if !self.index.contains_key(&root) {
+            let mut n = Node::new(NodeKind::Provider, root.clone());
+            let mut parts = key.splitn(2, '.');
+            n.type_ = parts.next().unwrap_or_default().to_string();
+            n.name = parts.next().unwrap_or_default().to_string();
+            n.meta.insert("implicit".into(), Value::Bool(true));
+            let i = self.nodes.len();
+            self.index.insert(root.clone(), i);
+            self.nodes.push(n);
+        }
+        root
+    }
+
+    fn resolve_ref(&self, scope: &str, r: &RawRef) -> Resolved {
+        let s = |i: usize| r.steps.get(i).filter(|x| !x.starts_with('[')).cloned();
+        let exists = |a: &str| self.index.contains_key(a);
+        match r.root.as_str() {
+            "count" | "each" | "self" | "path" | "terraform" => Resolved::Ignore,
+            "var" | "local" => {
+                let Some(name) = s(0) else {
+                    return Resolved::Ignore;
+                };
+                let a = format!("{scope}{}.{name}", r.root);
+                if exists(&a) {
+                    Resolved::Nodes(vec![a])
+                } else {
+                    Resolved::Missing(format!(
+                        "{} {}.{name}",
+                        if r.root == "var" {
+                            "input variable"
+                        } else {
+                            "local value"
+                        },
+                        r.root
+                    ))
+                }
+            }
+            "module" => {
+                let Some(name) = s(0) else {
+                    return Resolved::Ignore;
+                };
+                let call = format!("{scope}module.{name}");
+                let Some(&ci) = self.index.get(&call) else {
+                    return Resolved::Missing(format!("module call module.{name}"));
+                };
+                let opaque = matches!(self.nodes[ci].meta.get("resolved"), Some(Value::String(s)) if s == "remote");
+                if opaque {
+                    return Resolved::Nodes(vec![call]);
+                }
+                // skip an instance key: module.x[0].out
+                let out_step = if r.steps.get(1).is_some_and(|x| x.starts_with('[')) {
+                    2
+                } else {
+                    1
+                };
+                match s(out_step) {
+                    Some(out) => {
+                        let a = format!("{call}.output.{out}");
+                        if exists(&a) {
+                            Resolved::Nodes(vec![a])
+                        } else {
+                            Resolved::Missing(format!("output {out:?} of module.{name}"))
+                        }
+                    }
+                    None => {
+                        let prefix = format!("{call}.output.");
+                        let outs: Vec<String> = self
+                            .index
+                            .keys()
+                            .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
+                            .cloned()
+                            .collect();
+                        if outs.is_empty() {
+                            Resolved::Nodes(vec![call])
+                        } else {
+                            Resolved::Nodes(outs)
+                        }
+                    }
+                }
+            }
+            "data" | "ephemeral" => {
+                let (Some(t), Some(n)) = (s(0), s(1)) else {
+                    return Resolved::Ignore;
+                };
+                let a = format!("{scope}{}.{t}.{n}", r.root);
+                if exists(&a) {
+                    Resolved::Nodes(vec![a])
+                } else {
+                    Resolved::Missing(format!("{} source {}.{t}.{n}", r.root, r.root))
+                }
+            }
+            ty => {
+                let Some(name) = s(0) else {
+                    return Resolved::Missing(format!("name {ty:?}"));
+                };
+                let a = format!("{scope}{ty}.{name}");
+                if exists(&a) {
+                    Resolved::Nodes(vec![a])
+                } else {
+                    Resolved::Missing(format!("resource {ty}.{name}"))
+                }
+            }
+        }
+    }
+
+    /// Root variables depend on the variable files Terraform loads
+    /// automatically (`terraform.tfvars`, `*.auto.tfvars`, and their JSON forms).
+    fn tfvars_edges(&mut self) {
+        let auto: Vec<(String, Vec<String>)> = self
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Tfvars)
+            .filter(|n| {
+                let t = n.type_.as_str();
+                !t.contains('/')
+                    && (t == "terraform.tfvars"
+                        || t == "terraform.tfvars.json"
+                        || t.ends_with(".auto.tfvars")
+                        || t.ends_with(".auto.tfvars.json"))
+            })
+            .map(|n| {
+                let keys = n
+                    .body
+                    .as_map()
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                (n.address.clone(), keys)
+            })
+            .collect();
+        for (addr, keys) in auto {
+            for k in keys {
+                if let Some(&vi) = self.index.get(&format!("var.{k}")) {
+                    self.nodes[vi].add_edge(addr.clone(), EdgeKind::Reference);
+                }
+            }
+        }
+    }
+}
+
+enum Resolved {
+    Nodes(Vec<String>),
+    Ignore,
+    Missing(String),
+}

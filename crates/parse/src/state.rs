@@ -1,0 +1,270 @@
+//! Terraform state files (format version 4): deployed instances, their
+//! attributes, sensitive paths, recorded dependencies and lifecycle facts.
+
+use std::collections::BTreeMap;
+
+use rewind_model::value::quote;
+use rewind_model::{EdgeKind, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
+use serde_json::Value as J;
+
+/// A state file problem: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+fn err(message: impl Into<String>) -> StateError {
+    StateError {
+        line: 0,
+        col: 0,
+        message: message.into(),
+    }
+}
+
+/// Parses a state file into its facts and instance nodes (sorted).
+pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
+    let doc: J = serde_json::from_slice(bytes).map_err(|e| StateError {
+        line: e.line() as u32,
+        col: e.column() as u32,
+        message: match e.classify() {
+            serde_json::error::Category::Eof => {
+                format!("the state file is truncated ({e})")
+            }
+            _ => format!("the state file is not valid JSON ({e})"),
+        },
+    })?;
+    let Some(obj) = doc.as_object() else {
+        return Err(err("the state file must contain a JSON object"));
+    };
+    match obj.get("version").and_then(J::as_u64) {
+        Some(4) => {}
+        Some(v) => {
+            return Err(err(format!(
+                "state format version {v} is not supported (rewind reads version 4, written by Terraform 0.12 and later)"
+            )))
+        }
+        None => return Err(err("the state file has no \"version\" number")),
+    }
+    let info = StateInfo {
+        path: path.to_string(),
+        lineage: obj
+            .get("lineage")
+            .and_then(J::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        serial: obj.get("serial").and_then(J::as_u64).unwrap_or(0),
+        terraform_version: obj
+            .get("terraform_version")
+            .and_then(J::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let mut nodes = Vec::new();
+    if let Some(outputs) = obj.get("outputs").and_then(J::as_object) {
+        for (name, o) in outputs {
+            let mut n = Node::new(NodeKind::Instance, format!("output.{name}"));
+            n.name = name.clone();
+            n.meta.insert("mode".into(), Value::str("output"));
+            n.body = o.get("value").map(Value::from_json).unwrap_or(Value::Null);
+            if o.get("sensitive").and_then(J::as_bool).unwrap_or(false) {
+                n.sensitive.push(Path::root());
+            }
+            n.loc = Loc {
+                file: path.to_string(),
+                line: 0,
+                col: 0,
+            };
+            nodes.push(n);
+        }
+    }
+    let resources = match obj.get("resources") {
+        None | Some(J::Null) => Vec::new(),
+        Some(J::Array(r)) => r.clone(),
+        Some(_) => return Err(err("\"resources\" must be an array")),
+    };
+    for (ri, r) in resources.iter().enumerate() {
+        let field = |k: &str| r.get(k).and_then(J::as_str).unwrap_or_default().to_string();
+        let (mode, ty, name) = (field("mode"), field("type"), field("name"));
+        if ty.is_empty() || name.is_empty() {
+            return Err(err(format!("resource #{ri} has no type or name")));
+        }
+        let module = field("module");
+        let mut base = String::new();
+        if !module.is_empty() {
+            base.push_str(&module);
+            base.push('.');
+        }
+        if mode == "data" {
+            base.push_str("data.");
+        }
+        base.push_str(&ty);
+        base.push('.');
+        base.push_str(&name);
+        let instances = r
+            .get("instances")
+            .and_then(J::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for inst in &instances {
+            let key = match inst.get("index_key") {
+                None | Some(J::Null) => String::new(),
+                Some(J::Number(n)) => format!("[{n}]"),
+                Some(J::String(s)) => format!("[{}]", quote(s)),
+                Some(other) => return Err(err(format!("{base}: invalid index_key {other}"))),
+            };
+            let mut address = format!("{base}{key}");
+            let deposed = inst.get("deposed").and_then(J::as_str).unwrap_or_default();
+            if !deposed.is_empty() {
+                address.push_str(&format!(" (deposed {deposed})"));
+            }
+            let mut n = Node::new(NodeKind::Instance, address);
+            n.module = module.clone();
+            n.type_ = ty.clone();
+            n.name = name.clone();
+            n.meta.insert(
+                "mode".into(),
+                Value::str(if mode == "data" { "data" } else { "managed" }),
+            );
+            n.meta
+                .insert("provider".into(), Value::str(field("provider")));
+            if let Some(k) = inst.get("index_key") {
+                if !k.is_null() {
+                    n.meta.insert("index_key".into(), Value::from_json(k));
+                }
+            }
+            if let Some(v) = inst.get("schema_version") {
+                n.meta.insert("schema_version".into(), Value::from_json(v));
+            }
+            if let Some(s) = inst.get("status").and_then(J::as_str) {
+                n.meta.insert("status".into(), Value::str(s));
+            }
+            if !deposed.is_empty() {
+                n.meta.insert("deposed".into(), Value::str(deposed));
+            }
+            if inst.get("create_before_destroy").and_then(J::as_bool) == Some(true) {
+                n.meta
+                    .insert("create_before_destroy".into(), Value::Bool(true));
+            }
+            n.body = match (inst.get("attributes"), inst.get("attributes_flat")) {
+                (Some(a), _) => Value::from_json(a),
+                (None, Some(J::Object(flat))) => {
+                    let m: BTreeMap<String, Value> = flat
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                        .collect();
+                    Value::Map(m)
+                }
+                _ => Value::Map(BTreeMap::new()),
+            };
+            if let Some(paths) = inst.get("sensitive_attributes").and_then(J::as_array) {
+                for p in paths {
+                    if let Some(path) = sensitive_path(p) {
+                        n.sensitive.push(path);
+                    }
+                }
+                n.sensitive.sort();
+                n.sensitive.dedup();
+            }
+            if let Some(deps) = inst.get("dependencies").and_then(J::as_array) {
+                for d in deps.iter().filter_map(J::as_str) {
+                    n.add_edge(d, EdgeKind::State);
+                }
+            }
+            n.loc = Loc {
+                file: path.to_string(),
+                line: 0,
+                col: 0,
+            };
+            nodes.push(n);
+        }
+    }
+    nodes.sort_by(|a, b| a.address.cmp(&b.address));
+    if let Some(w) = nodes.windows(2).find(|w| w[0].address == w[1].address) {
+        return Err(err(format!("instance {} appears twice", w[0].address)));
+    }
+    Ok((info, nodes))
+}
+
+/// A `sensitive_attributes` entry: `[{"type":"get_attr","value":"password"}]`
+/// or, with index steps, `{"type":"index","value":{"value":0,"type":"number"}}`.
+fn sensitive_path(p: &J) -> Option<Path> {
+    let steps = p.as_array()?;
+    let mut out = Vec::new();
+    for s in steps {
+        let ty = s.get("type").and_then(J::as_str)?;
+        let v = s.get("value")?;
+        match ty {
+            "get_attr" => out.push(PathStep::Key(v.as_str()?.to_string())),
+            "index" => {
+                let inner = v.get("value").unwrap_or(v);
+                match inner {
+                    J::Number(n) => out.push(PathStep::Index(n.as_u64()? as usize)),
+                    J::String(s) => out.push(PathStep::Key(s.clone())),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(Path(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = r#"{
+      "version": 4, "terraform_version": "1.11.4", "serial": 7, "lineage": "abc",
+      "outputs": {"db_password": {"value": "hunter2", "type": "string", "sensitive": true}},
+      "resources": [
+        {"mode": "managed", "type": "aws_db_instance", "name": "main", "module": "module.db",
+         "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+         "instances": [{"schema_version": 2, "attributes": {"id": "db-1", "password": "hunter2"},
+            "sensitive_attributes": [[{"type": "get_attr", "value": "password"}]],
+            "dependencies": ["module.net.aws_subnet.a"], "create_before_destroy": true}]},
+        {"mode": "managed", "type": "aws_instance", "name": "web",
+         "instances": [
+           {"index_key": 0, "attributes": {"id": "i-0"}, "status": "tainted"},
+           {"index_key": 1, "attributes": {"id": "i-1"}},
+           {"index_key": 1, "deposed": "00000001", "attributes": {"id": "i-old"}}]},
+        {"mode": "data", "type": "aws_ami", "name": "x", "instances": [{"index_key": "k", "attributes": {}}]}
+      ]}"#;
+
+    #[test]
+    fn reads_instances() {
+        let (info, nodes) = parse_state("terraform.tfstate", STATE.as_bytes()).unwrap();
+        assert_eq!(info.serial, 7);
+        let addrs: Vec<&str> = nodes.iter().map(|n| n.address.as_str()).collect();
+        assert_eq!(
+            addrs,
+            vec![
+                "aws_instance.web[0]",
+                "aws_instance.web[1]",
+                "aws_instance.web[1] (deposed 00000001)",
+                "data.aws_ami.x[\"k\"]",
+                "module.db.aws_db_instance.main",
+                "output.db_password",
+            ]
+        );
+        let db = &nodes[4];
+        assert!(db.is_sensitive_path(&Path::root().key("password")));
+        assert!(!db.is_sensitive_path(&Path::root().key("id")));
+        assert!(db.lifecycle().create_before_destroy);
+        assert_eq!(db.edges[0].to, "module.net.aws_subnet.a");
+        assert_eq!(nodes[0].meta.get("status"), Some(&Value::str("tainted")));
+        assert!(nodes[5].is_sensitive());
+    }
+
+    #[test]
+    fn rejects_bad_files() {
+        let e = parse_state("s", &STATE.as_bytes()[..200]).unwrap_err();
+        assert!(e.message.contains("truncated"), "{}", e.message);
+        assert!(e.line > 0);
+        let e = parse_state("s", br#"{"version": 3, "modules": []}"#).unwrap_err();
+        assert!(e.message.contains("version 3"), "{}", e.message);
+        let e = parse_state("s", b"not json").unwrap_err();
+        assert!(e.message.contains("not valid JSON"), "{}", e.message);
+    }
+}

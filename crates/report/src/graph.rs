@@ -1,0 +1,180 @@
+//! The dependency graph of a model as DOT, Mermaid or JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rewind_model::{EdgeKind, Model, Node};
+
+use crate::style;
+
+/// Format version of the graph JSON document.
+pub const GRAPH_FORMAT_VERSION: &str = "1";
+
+fn edge_style(kind: EdgeKind) -> &'static str {
+    match kind {
+        EdgeKind::Reference | EdgeKind::State => "",
+        EdgeKind::DependsOn => " [style = dashed, label = \"depends_on\"]",
+        EdgeKind::Provider => " [style = dotted, color = \"gray40\"]",
+        EdgeKind::Module => " [style = dotted, color = \"gray70\", arrowhead = empty]",
+    }
+}
+
+/// Nodes grouped by module path (`""` is the root).
+fn by_module(model: &Model) -> BTreeMap<&str, Vec<&Node>> {
+    let mut groups: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+    for n in &model.nodes {
+        groups.entry(n.module.as_str()).or_default().push(n);
+    }
+    groups
+}
+
+/// The address of a node without its module prefix.
+fn short(n: &Node) -> &str {
+    if n.module.is_empty() {
+        &n.address
+    } else {
+        n.address.get(n.module.len() + 1..).unwrap_or(&n.address)
+    }
+}
+
+/// DOT in the manner of `terraform graph`, one cluster per module.
+pub fn dot(model: &Model) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "digraph G {\n  rankdir = \"RL\";\n  node [shape = rect, fontname = \"sans-serif\"];\n",
+    );
+    for (module, nodes) in by_module(model) {
+        let indent = if module.is_empty() { "  " } else { "    " };
+        if !module.is_empty() {
+            let _ = writeln!(
+                out,
+                "  subgraph \"cluster_{}\" {{\n    label = \"{}\";\n    fontname = \"sans-serif\";",
+                style::dot(module),
+                style::dot(module)
+            );
+        }
+        for n in nodes {
+            let shape = match n.kind {
+                rewind_model::NodeKind::Resource | rewind_model::NodeKind::Data => "",
+                rewind_model::NodeKind::Module => ", shape = folder",
+                rewind_model::NodeKind::Provider => ", shape = diamond",
+                _ => ", shape = note",
+            };
+            let _ = writeln!(
+                out,
+                "{indent}\"{}\" [label = \"{}\"{shape}];",
+                style::dot(&n.address),
+                style::dot(short(n))
+            );
+        }
+        if !module.is_empty() {
+            out.push_str("  }\n");
+        }
+    }
+    for n in &model.nodes {
+        for e in &n.edges {
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\"{};",
+                style::dot(&n.address),
+                style::dot(&e.to),
+                edge_style(e.kind)
+            );
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A Mermaid flowchart that renders on GitHub (subgraphs per module).
+pub fn mermaid(model: &Model) -> String {
+    let ids: std::collections::HashMap<&str, usize> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.address.as_str(), i))
+        .collect();
+    let mut out = String::from("flowchart RL\n");
+    for (mi, (module, nodes)) in by_module(model).into_iter().enumerate() {
+        let indent = if module.is_empty() { "  " } else { "    " };
+        if !module.is_empty() {
+            let _ = writeln!(out, "  subgraph m{mi}[\"{}\"]", style::mermaid(module));
+        }
+        for n in nodes {
+            let id = ids[n.address.as_str()];
+            let label = style::mermaid(short(n));
+            let shape = match n.kind {
+                rewind_model::NodeKind::Resource | rewind_model::NodeKind::Data => {
+                    format!("[\"{label}\"]")
+                }
+                rewind_model::NodeKind::Module => format!("[[\"{label}\"]]"),
+                rewind_model::NodeKind::Provider => format!("{{{{\"{label}\"}}}}"),
+                _ => format!("([\"{label}\"])"),
+            };
+            let _ = writeln!(out, "{indent}n{id}{shape}");
+        }
+        if !module.is_empty() {
+            out.push_str("  end\n");
+        }
+    }
+    for n in &model.nodes {
+        let from = ids[n.address.as_str()];
+        for e in &n.edges {
+            let Some(&to) = ids.get(e.to.as_str()) else {
+                continue;
+            };
+            let arrow = match e.kind {
+                EdgeKind::Reference | EdgeKind::State => "-->".to_string(),
+                EdgeKind::DependsOn => "-. depends_on .->".to_string(),
+                EdgeKind::Provider | EdgeKind::Module => "-.->".to_string(),
+            };
+            let _ = writeln!(out, "  n{from} {arrow} n{to}");
+        }
+    }
+    out
+}
+
+/// The graph as a JSON document (see docs/graph-json.md).
+pub fn json(model: &Model, root: &str) -> serde_json::Value {
+    use serde_json::json;
+    let nodes: Vec<serde_json::Value> = model
+        .nodes
+        .iter()
+        .map(|n| {
+            json!({
+                "address": n.address,
+                "kind": n.kind.as_str(),
+                "type": n.type_,
+                "name": n.name,
+                "module": n.module,
+                "file": n.loc.file,
+                "line": n.loc.line,
+                "column": n.loc.col,
+                "hash": n.hash().to_hex(),
+            })
+        })
+        .collect();
+    let mut edges = Vec::new();
+    for n in &model.nodes {
+        for e in &n.edges {
+            edges.push(json!({"from": n.address, "to": e.to, "kind": e.kind.as_str()}));
+        }
+    }
+    let diagnostics: Vec<serde_json::Value> = model
+        .diagnostics
+        .iter()
+        .map(|d| {
+            json!({
+                "severity": match d.severity { rewind_model::Severity::Warning => "warning", rewind_model::Severity::Error => "error" },
+                "file": d.loc.file, "line": d.loc.line, "column": d.loc.col, "message": d.message,
+            })
+        })
+        .collect();
+    json!({
+        "format_version": GRAPH_FORMAT_VERSION,
+        "root": root,
+        "nodes": nodes,
+        "edges": edges,
+        "diagnostics": diagnostics,
+    })
+}
