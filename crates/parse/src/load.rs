@@ -1175,7 +1175,8 @@ impl Builder {
                     return Resolved::Missing(format!("module call module.{name}"));
                 };
                 let opaque = matches!(self.nodes[ci].meta.get("resolved"), Some(Value::String(s)) if s == "remote");
-                if opaque {
+                // depends_on = [module.x] waits for everything inside it.
+                if opaque || r.kind == EdgeKind::DependsOn {
                     return Resolved::Nodes(vec![call]);
                 }
                 // skip an instance key: module.x[0].out
