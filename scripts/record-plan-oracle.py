@@ -970,8 +970,9 @@ def doc_cases():
          ["B destroy", "A update"],
          A("t", inp='"a-cur"') + "\n" + B("t"), A("t")),
         ("d07-update-former-dependent-then-delete",
-         "B stops referencing A and A is deleted (the 'Updating Former Dependents Before Deletion' section; "
-         "that section may describe a Terraform newer than 1.11.4: the recorded apply.dot is the truth for 1.11.4).",
+         "B stops referencing A and A is deleted. The doc section 'Updating Former Dependents Before Deletion' "
+         "(B update, then A destroy) describes a Terraform newer than 1.11.4: Terraform 1.11.4 destroys A first "
+         "and B's update waits for it (see apply.dot).",
          ["B update", "A destroy"],
          A("t") + "\n" + B("t"), B("t", inp='"no-a"')),
         ("d08-cbd-replace-all", "Create Before Destroy: A is create_before_destroy, both A and B replaced.",
@@ -1086,6 +1087,17 @@ def hand_cases():
                   "for_each keys {a, b, c} in current, {a, d} in target: b and c deleted, d created, consumer updated",
                   {"main.tf": R("x", '  for_each = toset(["a", "b", "c"])\n  input    = each.key\n') + "\n" + R("all", "  input = [for k, v in terraform_data.x : v.output]\n")},
                   {"main.tf": R("x", '  for_each = toset(["a", "d"])\n  input    = each.key\n') + "\n" + R("all", "  input = [for k, v in terraform_data.x : v.output]\n")}))
+    A = lambda t: R("a", '  input            = "a"\n  triggers_replace = "%s"\n' % t)
+    B = lambda cbd: R("b", "  input = terraform_data.a.id\n"
+                      + ("\n  lifecycle {\n    create_before_destroy = true\n  }\n" if cbd else ""))
+    cases.append(("h09-cbd-dependent-only-in-current",
+                  "b (references a) is create_before_destroy in current only, so the state marks a and b CBD; "
+                  "a is replaced: the replace is delete-then-create (forcing comes from the target config, not the state)",
+                  {"main.tf": A("cur") + "\n" + B(True)}, {"main.tf": A("t") + "\n" + B(False)}))
+    cases.append(("h10-cbd-dependent-only-in-target",
+                  "b (references a) is create_before_destroy in target only (the state has no CBD flags); "
+                  "a is replaced: a is forced create-then-delete by the target config",
+                  {"main.tf": A("cur") + "\n" + B(False)}, {"main.tf": A("t") + "\n" + B(True)}))
     return [{"name": n, "description": d, "current": c, "target": t} for n, d, c, t in cases]
 
 
@@ -1195,6 +1207,7 @@ def normalize_error(message):
     """Keep the `Error:` lines; sort the node list of a cycle error (Terraform
     prints it in map order)."""
     out = []
+    message = DEPOSED_RE.sub("deposed 00000000", message)  # random per run
     for line in message.split("\n"):
         m = CYCLE_RE.match(line.strip())
         if m:
