@@ -22,13 +22,17 @@ replaced by deterministic placeholders, and plan.json's ``timestamp`` is
 dropped, so the output depends only on the seed.
 
 Usage:
-  python3 scripts/record-plan-oracle.py --seed 42 --out fixtures/oracle/plan
-      regenerates the committed fixtures (48 generated cases + the d-cases of
-      Terraform's docs/destroying.md)
+  python3 scripts/record-plan-oracle.py --seed 42 --out fixtures/oracle/plan --clean
+      regenerates the committed fixtures (48 generated cases, the dNN cases of
+      Terraform's docs/destroying.md and the hand-written hNN cases; revert
+      plans Terraform rejects go to fixtures/oracle/plan-errors)
   python3 scripts/record-plan-oracle.py --seed 7 --count 100 --no-doc-cases --out /tmp/fresh
       records 100 fresh random cases with another seed
   --only NAME [NAME...]   only (re)record the named cases
   --keep-going            record the other cases when one fails
+  --clean                 delete case folders this run would not produce
+  --no-doc-cases          skip the dNN and hNN cases
+See fixtures/oracle/README.md for the layout and the file formats.
 
 stdlib only; needs the ``terraform`` binary (1.11.x; TERRAFORM=path to override).
 """
@@ -387,17 +391,6 @@ def m_trig(rng, tgt, cur, name=None):
         return "trig %s.triggers_replace: %r in target, %r in current" % (r["name"], t["lit"], r["triggers"]["lit"])
     r["triggers"] = {"lit": "%s-cur" % r["name"]}
     return "trig %s.triggers_replace: reference to %s in target, literal in current" % (r["name"], t["ref"])
-
-
-_new_counter = {}
-
-
-def fresh_name(cfg, prefix="n"):
-    used = {r["name"] for r in cfg["resources"]}
-    i = 1
-    while "%s%d" % (prefix, i) in used:
-        i += 1
-    return "%s%d" % (prefix, i)
 
 
 def m_add(rng, tgt, cur, rewire=False):
@@ -1324,7 +1317,7 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--count", type=int, default=DEFAULT_COUNT, help="number of generated cases")
     ap.add_argument("--out", default=None, help="output directory (default fixtures/oracle/plan)")
-    ap.add_argument("--no-doc-cases", action="store_true", help="skip the dNN cases of docs/destroying.md")
+    ap.add_argument("--no-doc-cases", action="store_true", help="skip the dNN (docs/destroying.md) and hNN (hand-written) cases")
     ap.add_argument("--errors-out", default=None,
                     help="where revert plans that Terraform itself rejects (e.g. cycles) are kept (default: OUT-errors)")
     ap.add_argument("--only", nargs="*", help="only record these case names")
