@@ -72,10 +72,85 @@ pub enum ColorChoice {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create a store (default: .rewind/ in the current directory).
+    Init,
+    /// Snapshot a directory's Terraform code (and state) into the store.
+    Snapshot {
+        /// The directory to snapshot.
+        dir: PathBuf,
+        /// Environment this snapshot belongs to.
+        #[arg(long, default_value = "default")]
+        env: String,
+        /// Tag the snapshot (tags never move unless --force).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// A message describing the snapshot.
+        #[arg(short, long, default_value = "")]
+        message: String,
+        /// A label key=value (release, git commit, pipeline id...). Repeatable.
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+        /// Move a tag that already exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List snapshots, newest first (or the ref log with --refs).
+    Log {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// Show the history of refs (tags, latest, known-good marks) instead.
+        #[arg(long)]
+        refs: bool,
+        /// At most this many entries.
+        #[arg(short = 'n', long)]
+        limit: Option<usize>,
+    },
+    /// Show one snapshot.
+    Show {
+        /// A snapshot reference (tag, id, id prefix, ENV, ENV~N, ENV@good).
+        reference: String,
+    },
+    /// Name a snapshot with a tag.
+    Tag {
+        name: String,
+        reference: String,
+        /// Move the tag if it already names another snapshot.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Mark a snapshot known-good for an environment.
+    MarkGood {
+        reference: String,
+        #[arg(long)]
+        env: String,
+        /// Mark even if the snapshot was taken for another environment.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore the exact files of a snapshot into a directory.
+    Checkout {
+        reference: String,
+        dir: PathBuf,
+        /// Write into a directory that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check every object, pack index, snapshot and ref of the store.
+    Verify,
+    /// Remove what no ref or ref-log entry reaches.
+    Gc {
+        /// Leave anything younger than this alone (e.g. 30s, 10m, 1h, 2d).
+        #[arg(long, default_value = "1h")]
+        grace: String,
+        /// Report what would be removed without removing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the dependency graph of a directory or snapshot (DOT, Mermaid or JSON).
     Graph {
-        /// A directory (or a snapshot reference).
-        target: PathBuf,
+        /// A directory or a snapshot reference.
+        target: String,
     },
 }
 
@@ -112,7 +187,38 @@ pub fn format_for(
 }
 
 pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
-    match &args.command {
-        Command::Graph { target } => crate::graph_cmd::run(&args.global, target, out),
+    let g = &args.global;
+    match args.command {
+        Command::Graph { target } => crate::graph_cmd::run(g, &target, out),
+        Command::Init => crate::store_cmds::init(g, out),
+        Command::Snapshot {
+            dir,
+            env,
+            tags,
+            message,
+            labels,
+            force,
+        } => crate::store_cmds::snapshot(g, out, &dir, env, tags, message, &labels, force),
+        Command::Log { env, refs, limit } => {
+            crate::store_cmds::log(g, out, env.as_deref(), refs, limit)
+        }
+        Command::Show { reference } => crate::store_cmds::show(g, out, &reference),
+        Command::Tag {
+            name,
+            reference,
+            force,
+        } => crate::store_cmds::tag(g, out, &name, &reference, force),
+        Command::MarkGood {
+            reference,
+            env,
+            force,
+        } => crate::store_cmds::mark_good(g, out, &reference, &env, force),
+        Command::Checkout {
+            reference,
+            dir,
+            force,
+        } => crate::store_cmds::checkout(g, out, &reference, &dir, force),
+        Command::Verify => crate::store_cmds::verify(g, out),
+        Command::Gc { grace, dry_run } => crate::store_cmds::gc(g, out, &grace, dry_run),
     }
 }

@@ -3,6 +3,8 @@
 mod cli;
 mod graph_cmd;
 mod output;
+mod sides;
+mod store_cmds;
 
 use std::process::ExitCode;
 

@@ -2,6 +2,7 @@
 //! state into rewind's model.
 
 pub mod config;
+mod encode;
 pub mod hcl;
 pub mod json;
 pub mod load;
@@ -10,4 +11,5 @@ pub mod state;
 /// Stack size of parsing threads: deeply nested input recurses deeply
 /// (virtual memory; only what is touched is used).
 pub const PARSE_STACK: usize = 256 << 20;
+pub use encode::PARSE_CACHE_VERSION;
 pub use load::{discover, load, Cache, FileKind, LoadError, Loaded, Options, Parsed, SourceFile};

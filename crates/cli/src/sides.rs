@@ -1,0 +1,91 @@
+//! A "side" of a comparison or plan: a directory parsed on the fly, or a
+//! snapshot from the store.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use rewind_model::{Hash, Model};
+use rewind_store::{SnapshotRecord, Store};
+
+use crate::cli::Global;
+use crate::output::Output;
+
+pub struct Side {
+    pub model: Model,
+    /// How to name it to a person: the directory, or tags and short id.
+    pub label: String,
+    pub id: Option<Hash>,
+    pub tags: Vec<String>,
+    pub record: Option<SnapshotRecord>,
+    pub root: String,
+    /// A directory side: where it is.
+    pub dir: Option<std::path::PathBuf>,
+}
+
+pub fn open_store(g: &Global) -> Result<Store> {
+    let loc = Store::locate(g.store.as_deref())?;
+    Ok(Store::open(&loc)?)
+}
+
+/// Loads a directory, printing every problem on failure.
+pub fn load_dir(dir: &Path, out: &Output) -> Result<rewind_parse::Loaded> {
+    match rewind_parse::load(dir, &rewind_parse::Options::default()) {
+        Ok(l) => {
+            out.diagnostics(&l.model.diagnostics);
+            Ok(l)
+        }
+        Err(e) => {
+            out.diagnostics(&e.diagnostics);
+            let n = e.diagnostics.len();
+            bail!(
+                "{n} problem{} in {}",
+                if n == 1 { "" } else { "s" },
+                dir.display()
+            );
+        }
+    }
+}
+
+/// A directory when `spec` names one, otherwise a snapshot reference.
+pub fn load_side(g: &Global, spec: &str, store: &mut Option<Store>, out: &Output) -> Result<Side> {
+    let p = Path::new(spec);
+    if p.is_dir() {
+        let loaded = load_dir(p, out)?;
+        return Ok(Side {
+            model: loaded.model,
+            label: spec.to_string(),
+            id: None,
+            tags: Vec::new(),
+            record: None,
+            root: loaded.root,
+            dir: Some(p.to_path_buf()),
+        });
+    }
+    if store.is_none() {
+        *store = Some(open_store(g).with_context(|| {
+            format!("{spec:?} is not a directory, so it must be a snapshot reference")
+        })?);
+    }
+    let Some(st) = store.as_ref() else {
+        bail!("no store");
+    };
+    let (refs, _) = st.refs()?;
+    let id = st.resolve_in(&refs, spec)?;
+    let record = st.record(&id)?;
+    let (model, root) = st.load_model(&record.model)?;
+    let tags = st.tags_of(&refs, &id);
+    let label = if tags.is_empty() {
+        format!("{} ({})", spec, id.short(12))
+    } else {
+        format!("{} ({})", tags.join(", "), id.short(12))
+    };
+    Ok(Side {
+        model,
+        label,
+        id: Some(id),
+        tags,
+        record: Some(record),
+        root,
+        dir: None,
+    })
+}

@@ -1,0 +1,535 @@
+//! Taking a snapshot: load the directory, store what is new, record it and
+//! move the refs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rewind_model::{Hash, Model, Node};
+use rewind_parse::{Loaded, Parsed};
+
+use crate::backend::{Cond, Put};
+use crate::cache::{DirCache, LastSnapshot, Stat};
+use crate::error::{Result, StoreError};
+use crate::objects::{
+    EntryKind, GitInfo, Group, GroupEntry, ModelObj, SnapshotRecord, Tree, TreeEntry,
+    STATE_GROUP_PREFIX,
+};
+use crate::pack::{ObjType, PackWriter};
+use crate::refs::check_name;
+use crate::store::{Store, PACK_SPLIT};
+
+/// What to record with a snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotOptions {
+    pub env: String,
+    pub tags: Vec<String>,
+    pub force_tag: bool,
+    pub message: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What a snapshot did.
+#[derive(Debug)]
+pub struct SnapshotOutcome {
+    pub id: Hash,
+    pub record: SnapshotRecord,
+    pub new_objects: usize,
+    pub new_bytes: u64,
+    /// True when the directory was unchanged and nothing was re-read.
+    pub unchanged: bool,
+    pub diagnostics: Vec<rewind_model::Diagnostic>,
+}
+
+/// Either the snapshot failed to load (bad input), or the store failed.
+#[derive(Debug)]
+pub enum SnapshotError {
+    Load(rewind_parse::LoadError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SnapshotError {
+    fn from(e: StoreError) -> Self {
+        SnapshotError::Store(e)
+    }
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SnapshotError::Load(e) => e.fmt(f),
+            SnapshotError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// Objects waiting to be written, split into packs as they grow.
+struct Batch<'s> {
+    store: &'s Store,
+    writer: PackWriter,
+    seen: std::collections::HashSet<Hash>,
+    objects: usize,
+    bytes: u64,
+}
+
+impl<'s> Batch<'s> {
+    fn new(store: &'s Store) -> Batch<'s> {
+        Batch {
+            store,
+            writer: PackWriter::new(),
+            seen: Default::default(),
+            objects: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Adds an object unless the store or this batch has it already.
+    fn add(&mut self, id: Hash, ty: ObjType, bytes: &[u8]) -> Result<()> {
+        if self.seen.contains(&id) || self.store.has(&id)? {
+            return Ok(());
+        }
+        self.seen.insert(id);
+        self.writer.add(id, ty, bytes);
+        self.objects += 1;
+        self.bytes += bytes.len() as u64;
+        if self.writer.len() > PACK_SPLIT {
+            let w = std::mem::take(&mut self.writer);
+            self.store.write_pack(w)?;
+        }
+        Ok(())
+    }
+
+    fn needs(&self, id: &Hash) -> Result<bool> {
+        Ok(!self.seen.contains(id) && !self.store.has(id)?)
+    }
+
+    fn finish(self) -> Result<(usize, u64)> {
+        self.store.write_pack(self.writer)?;
+        Ok((self.objects, self.bytes))
+    }
+}
+
+fn split_path(path: &str) -> (String, String) {
+    match path.rfind('/') {
+        Some(i) => (path[..i].to_string(), path[i + 1..].to_string()),
+        None => (String::new(), path.to_string()),
+    }
+}
+
+/// Builds the directory trees of `files` (paths relative to the base) and
+/// returns the root tree id.
+fn build_trees(files: &[(String, EntryKind, u64, Hash)], batch: &mut Batch) -> Result<Hash> {
+    let mut dirs: BTreeMap<String, Vec<TreeEntry>> = BTreeMap::new();
+    dirs.insert(String::new(), Vec::new());
+    for (path, kind, size, id) in files {
+        let (dir, name) = split_path(path);
+        let mut d = dir.clone();
+        while !d.is_empty() {
+            dirs.entry(d.clone()).or_default();
+            d = split_path(&d).0;
+        }
+        dirs.entry(dir).or_default().push(TreeEntry {
+            name,
+            kind: *kind,
+            size: *size,
+            id: *id,
+        });
+    }
+    // Deepest first: a directory is finished before its parent.
+    let depth = |d: &String| {
+        if d.is_empty() {
+            0
+        } else {
+            d.matches('/').count() + 1
+        }
+    };
+    let mut order: Vec<String> = dirs.keys().cloned().collect();
+    order.sort_by_key(|d| std::cmp::Reverse(depth(d)));
+    let mut root = Hash::default();
+    for d in order {
+        let mut entries = dirs.remove(&d).unwrap_or_default();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        let bytes = Tree { entries }.encode();
+        let id = Hash::of(&bytes);
+        batch.add(id, ObjType::Tree, &bytes)?;
+        if d.is_empty() {
+            root = id;
+        } else {
+            let (parent, name) = split_path(&d);
+            dirs.entry(parent).or_default().push(TreeEntry {
+                name,
+                kind: EntryKind::Dir,
+                size: 0,
+                id,
+            });
+        }
+    }
+    Ok(root)
+}
+
+/// Stores a model's nodes, groups and model object; returns the model id.
+fn store_model(model: &Model, root: &str, batch: &mut Batch) -> Result<Hash> {
+    let mut groups: BTreeMap<String, Vec<GroupEntry>> = BTreeMap::new();
+    let mut add_node = |n: &Node, key: String, batch: &mut Batch| -> Result<()> {
+        let bytes = n.encode();
+        let id = Hash::of(&bytes);
+        batch.add(id, ObjType::Node, &bytes)?;
+        groups.entry(key).or_default().push(GroupEntry {
+            address: n.address.clone(),
+            kind: n.kind,
+            node: id,
+            line: n.loc.line,
+            col: n.loc.col,
+        });
+        Ok(())
+    };
+    for n in &model.nodes {
+        add_node(n, n.loc.file.clone(), batch)?;
+    }
+    for n in &model.instances {
+        add_node(n, format!("{STATE_GROUP_PREFIX}{}", n.module), batch)?;
+    }
+    let mut obj = ModelObj {
+        root: root.to_string(),
+        state: model.state.clone(),
+        groups: BTreeMap::new(),
+        diagnostics: model.diagnostics.clone(),
+    };
+    for (key, mut entries) in groups {
+        entries.sort_by(|a, b| a.address.cmp(&b.address));
+        let g = Group { entries };
+        let bytes = g.encode();
+        let id = Hash::of(&bytes);
+        batch.add(id, ObjType::Group, &bytes)?;
+        obj.groups.insert(key, (id, g.entries.len() as u32));
+    }
+    let bytes = obj.encode();
+    let id = Hash::of(&bytes);
+    batch.add(id, ObjType::Model, &bytes)?;
+    Ok(id)
+}
+
+/// The git commit of `dir`, if it is inside a git work tree.
+pub fn git_info(dir: &Path) -> Option<GitInfo> {
+    let run = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = run(&["rev-parse", "--verify", "-q", "HEAD"])?;
+    let status = run(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=normal",
+        "--",
+        ".",
+    ])?;
+    Some(GitInfo {
+        commit,
+        dirty: !status.is_empty(),
+    })
+}
+
+fn entry_kind(executable: bool) -> EntryKind {
+    if executable {
+        EntryKind::Executable
+    } else {
+        EntryKind::File
+    }
+}
+
+impl Store {
+    /// Snapshots `dir`.
+    pub fn snapshot(
+        &self,
+        dir: &Path,
+        opts: &SnapshotOptions,
+    ) -> std::result::Result<SnapshotOutcome, SnapshotError> {
+        let env = if opts.env.is_empty() {
+            "default".to_string()
+        } else {
+            opts.env.clone()
+        };
+        check_name("environment", &env)?;
+        for t in &opts.tags {
+            check_name("tag", t)?;
+        }
+        // Refuse a taken tag before doing any work.
+        let (refs, _) = self.refs()?;
+        for t in &opts.tags {
+            if let (Some(old), false) = (refs.tags.get(t), opts.force_tag) {
+                return Err(StoreError::Conflict(format!(
+                    "tag {t:?} already names snapshot {}; tags never move unless --force",
+                    old.short(12)
+                ))
+                .into());
+            }
+        }
+        let _lock = self.shared_lock()?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let abs = rewind_parse::load::normalize(&cwd.join(dir));
+        let cache_path = self.cache_dir().map(|c| DirCache::file_for(c, &abs));
+        let mut cache = cache_path.map(DirCache::load).unwrap_or_default();
+        let git = git_info(&abs);
+
+        let (tree, model, counts, new_objects, new_bytes, unchanged, diagnostics, root) =
+            if let Some(last) = self.unchanged(&abs, &cache)? {
+                (
+                    last.tree,
+                    last.model,
+                    (last.files, last.resources, last.instances),
+                    0,
+                    0,
+                    true,
+                    Vec::new(),
+                    last.root,
+                )
+            } else {
+                let loaded = rewind_parse::load(
+                    &abs,
+                    &rewind_parse::Options {
+                        cache: Some(&cache),
+                        ..Default::default()
+                    },
+                )
+                .map_err(SnapshotError::Load)?;
+                let mut batch = Batch::new(self);
+                let mut entries = Vec::with_capacity(loaded.files.len());
+                for f in &loaded.files {
+                    if batch.needs(&f.hash)? {
+                        let bytes = match &f.bytes {
+                            Some(b) => b.clone(),
+                            None => std::fs::read(&f.abs).map_err(crate::error::io(&f.abs))?,
+                        };
+                        if Hash::of(&bytes) != f.hash {
+                            return Err(StoreError::Conflict(format!(
+                                "{} changed while it was being snapshotted; try again",
+                                f.abs.display()
+                            ))
+                            .into());
+                        }
+                        batch.add(f.hash, ObjType::Blob, &bytes)?;
+                    }
+                    entries.push((f.path.clone(), entry_kind(f.executable), f.size, f.hash));
+                }
+                let tree = build_trees(&entries, &mut batch)?;
+                let model = store_model(&loaded.model, &loaded.root, &mut batch)?;
+                let (objs, bytes) = batch.finish()?;
+                let counts = (
+                    loaded.files.len() as u64,
+                    loaded
+                        .model
+                        .resources()
+                        .filter(|n| n.kind == rewind_model::NodeKind::Resource)
+                        .count() as u64,
+                    loaded
+                        .model
+                        .instances
+                        .iter()
+                        .filter(|n| !n.address.starts_with("output."))
+                        .count() as u64,
+                );
+                update_cache(&mut cache, &loaded, tree, model, counts);
+                (
+                    tree,
+                    model,
+                    counts,
+                    objs,
+                    bytes,
+                    false,
+                    loaded.model.diagnostics,
+                    loaded.root,
+                )
+            };
+
+        // Record and move the refs; on a lost race, re-read the parent.
+        let time = crate::time::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (refs, version) = self.refs()?;
+            for t in &opts.tags {
+                if let (Some(old), false) = (refs.tags.get(t), opts.force_tag) {
+                    return Err(StoreError::Conflict(format!(
+                        "tag {t:?} already names snapshot {}; tags never move unless --force",
+                        old.short(12)
+                    ))
+                    .into());
+                }
+            }
+            let parent = refs.envs.get(&env).and_then(|e| e.latest);
+            let record = SnapshotRecord {
+                format: 1,
+                tree,
+                model,
+                parent,
+                time: time.clone(),
+                message: opts.message.clone(),
+                env: env.clone(),
+                labels: opts.labels.clone(),
+                source: abs.display().to_string(),
+                root: root.clone(),
+                program_version: env!("CARGO_PKG_VERSION").to_string(),
+                git: git.clone(),
+                files: counts.0,
+                resources: counts.1,
+                instances: counts.2,
+            };
+            let id = self.put_snapshot(&record)?;
+            let mut refs = refs;
+            let old_latest = parent;
+            refs.envs.entry(env.clone()).or_default().latest = Some(id);
+            let reason = if opts.message.is_empty() {
+                "snapshot".to_string()
+            } else {
+                format!("snapshot: {}", opts.message)
+            };
+            refs.record(
+                &time,
+                format!("envs/{env}/latest"),
+                old_latest,
+                Some(id),
+                &reason,
+            );
+            for t in &opts.tags {
+                let old = refs.tags.insert(t.clone(), id);
+                refs.record(&time, format!("tags/{t}"), old, Some(id), &reason);
+            }
+            let cond = match version {
+                Some(v) => Cond::Match(v),
+                None => Cond::Absent,
+            };
+            match self.put_refs(&mut refs, cond)? {
+                Put::Done => {
+                    cache.save();
+                    return Ok(SnapshotOutcome {
+                        id,
+                        record,
+                        new_objects,
+                        new_bytes,
+                        unchanged,
+                        diagnostics,
+                    });
+                }
+                Put::Conflict if attempt < 50 => {
+                    std::thread::sleep(std::time::Duration::from_millis(2 + (attempt as u64 * 3)));
+                }
+                Put::Conflict => {
+                    return Err(StoreError::Conflict(format!(
+                        "could not update the refs of {} after {attempt} attempts",
+                        self.describe()
+                    ))
+                    .into())
+                }
+            }
+        }
+    }
+
+    /// When nothing under `dir` changed since the cached snapshot (same
+    /// files, sizes, times and modes), that snapshot's tree and model.
+    fn unchanged(&self, abs: &Path, cache: &DirCache) -> Result<Option<LastSnapshot>> {
+        let Some(last) = &cache.last else {
+            return Ok(None);
+        };
+        if !last.root.is_empty() || last.base != abs.display().to_string() {
+            return Ok(None);
+        }
+        let Ok(items) = rewind_parse::discover(abs) else {
+            return Ok(None);
+        };
+        if items.len() != cache.stats.len() {
+            return Ok(None);
+        }
+        for (path, _) in &items {
+            let Ok(md) = std::fs::metadata(path) else {
+                return Ok(None);
+            };
+            let mtime = md
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos() as i64)
+                .unwrap_or(0);
+            let Some(stat) = cache.stat(path, md.len(), mtime) else {
+                return Ok(None);
+            };
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if stat.executable != (md.permissions().mode() & 0o111 != 0) {
+                    return Ok(None);
+                }
+            }
+        }
+        if !self.has(&last.tree)? || !self.has(&last.model)? {
+            return Ok(None);
+        }
+        Ok(Some(last.clone()))
+    }
+
+    /// One conditional write of the refs (spilling old log entries first).
+    pub(crate) fn put_refs(&self, refs: &mut crate::refs::Refs, cond: Cond) -> Result<Put> {
+        if refs.log.len() > crate::refs::LOG_INLINE_MAX {
+            let old: Vec<_> = refs.log.drain(..crate::refs::LOG_CHUNK).collect();
+            let bytes = serde_json::to_vec(&old).unwrap_or_default();
+            let id = Hash::of(&bytes);
+            if !self.has(&id)? {
+                let mut w = PackWriter::new();
+                w.add(id, ObjType::LogChunk, &bytes);
+                self.write_pack(w)?;
+            }
+            refs.log_chunks.push(id);
+        }
+        self.backend().put("refs", &refs.encode(), cond)
+    }
+}
+
+fn update_cache(
+    cache: &mut DirCache,
+    loaded: &Loaded,
+    tree: Hash,
+    model: Hash,
+    counts: (u64, u64, u64),
+) {
+    let mut stats = HashMap::new();
+    let mut parsed = HashMap::new();
+    for (f, p) in loaded.files.iter().zip(&loaded.parsed) {
+        stats.insert(
+            PathBuf::from(&f.abs),
+            Stat {
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+                executable: f.executable,
+                hash: f.hash,
+            },
+        );
+        if matches!(p, Parsed::Raw) {
+            continue;
+        }
+        let key = (f.hash, f.kind.code());
+        let bytes = match cache.parsed.remove(&key) {
+            Some(b) if !f.fresh => b,
+            _ => p.encode(),
+        };
+        parsed.insert(key, bytes);
+    }
+    cache.stats = stats;
+    cache.parsed = parsed;
+    cache.last = Some(LastSnapshot {
+        tree,
+        model,
+        root: loaded.root.clone(),
+        base: loaded.base.display().to_string(),
+        files: counts.0,
+        resources: counts.1,
+        instances: counts.2,
+    });
+}
