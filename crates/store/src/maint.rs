@@ -391,6 +391,7 @@ impl Store {
                 report.removed_snapshots += 1;
                 if !dry_run {
                     self.backend().delete(&l.key)?;
+                    self.forget_record(&id);
                 }
             }
         }

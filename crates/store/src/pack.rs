@@ -1,9 +1,15 @@
 //! Pack files and their indexes.
 //!
-//! A pack holds many objects back to back; its index lists them sorted by
-//! id with their offset, length and type, so one object is read with one
-//! ranged read. Both end with a blake3 checksum of everything before it,
-//! and a pack is named by that checksum. Layouts: docs/store-format.md.
+//! A pack holds many objects in blocks: consecutive small objects share a
+//! block (about 64 KiB) that is LZ4-compressed as a whole, so small objects
+//! such as model nodes compress well together; a large object gets a block
+//! of its own. The index lists every object sorted by id with its block's
+//! offset and stored length and its place inside the block, so one object
+//! costs one ranged read of one block. Packs and indexes end with a blake3
+//! checksum of everything before it; a pack is named by its checksum.
+//! Layouts: docs/store-format.md.
+
+use std::collections::HashMap;
 
 use rewind_model::Hash;
 
@@ -11,12 +17,17 @@ use crate::error::{corrupt, Result};
 
 pub const PACK_MAGIC: &[u8; 8] = b"RWPACK01";
 pub const IDX_MAGIC: &[u8; 8] = b"RWIDX001";
-/// Bytes before each object in a pack: type (1, bit 7 set when the
-/// content is LZ4-compressed), stored length (4), id (32).
+/// Block header: flags (1), stored length (4), uncompressed length (4).
+pub const BLOCK_HEADER: usize = 1 + 4 + 4;
+/// Object header inside a block: type (1), length (4), id (32).
 pub const OBJ_HEADER: usize = 1 + 4 + 32;
-/// Bytes per index entry: id (32), offset (8), stored length (4), type (1,
-/// bit 7 set when compressed).
-pub const IDX_ENTRY: usize = 32 + 8 + 4 + 1;
+/// Bytes per index entry: id (32), block offset (8), block stored length
+/// (4), offset inside the block (4), length (4), type (1).
+pub const IDX_ENTRY: usize = 32 + 8 + 4 + 4 + 4 + 1;
+/// Block flag: the block is LZ4-compressed.
+pub const COMPRESSED: u8 = 1;
+/// Objects are gathered into blocks of about this size.
+pub const BLOCK_TARGET: usize = 64 << 10;
 
 /// The kinds of stored objects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,41 +71,25 @@ impl ObjType {
     }
 }
 
+/// Where one object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Offset of the block header in the pack.
+    pub block: u64,
+    /// Stored length of the block (header included).
+    pub block_len: u32,
+    /// Offset of the object's content in the uncompressed block.
+    pub inner: u32,
+    pub len: u32,
+    pub ty: ObjType,
+}
+
 /// Builds a pack in memory.
 pub struct PackWriter {
     data: Vec<u8>,
-    entries: Vec<(Hash, u64, u32, u8)>,
-}
-
-/// Type-byte flag of a compressed object.
-pub const COMPRESSED: u8 = 0x80;
-
-/// The content of a stored object (decompressed when needed), checked
-/// against its id.
-pub fn unpack(
-    id: &Hash,
-    loc: &Location,
-    stored: &[u8],
-    what: &dyn Fn() -> String,
-) -> Result<Vec<u8>> {
-    let bytes = if loc.compressed {
-        if stored.len() < 4 {
-            return Err(corrupt(what(), "compressed object too short"));
-        }
-        let size = u32::from_le_bytes(stored[..4].try_into().unwrap_or_default()) as usize;
-        // LZ4 cannot expand more than 255 times; a larger size is a corrupt header.
-        if size > stored.len().saturating_mul(255) + 64 {
-            return Err(corrupt(what(), "compressed size is implausible"));
-        }
-        lz4_flex::decompress_size_prepended(stored)
-            .map_err(|e| corrupt(what(), format!("cannot decompress: {e}")))?
-    } else {
-        stored.to_vec()
-    };
-    if Hash::of(&bytes) != *id {
-        return Err(corrupt(what(), "its content does not match its hash"));
-    }
-    Ok(bytes)
+    block: Vec<u8>,
+    block_entries: Vec<(Hash, u32, u32, ObjType)>,
+    entries: Vec<(Hash, Location)>,
 }
 
 impl Default for PackWriter {
@@ -109,58 +104,78 @@ impl PackWriter {
         data.extend_from_slice(PACK_MAGIC);
         PackWriter {
             data,
+            block: Vec::with_capacity(BLOCK_TARGET + 4096),
+            block_entries: Vec::new(),
             entries: Vec::new(),
         }
     }
 
+    /// Bytes written so far (before compression of the open block).
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.data.len() + self.block.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.block_entries.is_empty()
     }
 
     pub fn count(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + self.block_entries.len()
     }
 
-    /// Adds an object (`id` must be the hash of `bytes`); it is stored
-    /// compressed when that saves space.
+    /// Adds an object; `id` must be the hash of `bytes`.
     pub fn add(&mut self, id: Hash, ty: ObjType, bytes: &[u8]) {
-        let packed = if bytes.len() >= 64 {
-            Some(lz4_flex::compress_prepend_size(bytes))
-                .filter(|c| c.len() + c.len() / 8 < bytes.len())
-        } else {
-            None
-        };
-        let (stored, code): (&[u8], u8) = match &packed {
-            Some(c) => (c, ty as u8 | COMPRESSED),
-            None => (bytes, ty as u8),
-        };
-        self.data.push(code);
-        self.data
-            .extend_from_slice(&(stored.len() as u32).to_le_bytes());
-        self.data.extend_from_slice(&id.0);
-        let offset = self.data.len() as u64;
-        self.data.extend_from_slice(stored);
-        self.entries.push((id, offset, stored.len() as u32, code));
+        if !self.block.is_empty() && self.block.len() + bytes.len() > BLOCK_TARGET {
+            self.flush();
+        }
+        self.block.push(ty as u8);
+        self.block
+            .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        self.block.extend_from_slice(&id.0);
+        let inner = self.block.len() as u32;
+        self.block.extend_from_slice(bytes);
+        self.block_entries.push((id, inner, bytes.len() as u32, ty));
+        if self.block.len() >= BLOCK_TARGET {
+            self.flush();
+        }
     }
 
-    /// Adds an object exactly as stored in another pack.
-    pub fn add_stored(&mut self, id: Hash, loc: &Location, stored: &[u8]) {
-        let code = loc.ty as u8 | if loc.compressed { COMPRESSED } else { 0 };
-        self.data.push(code);
+    fn flush(&mut self) {
+        if self.block.is_empty() {
+            return;
+        }
+        let compressed = lz4_flex::block::compress(&self.block);
+        let (flags, stored): (u8, &[u8]) = if compressed.len() + 64 < self.block.len() {
+            (COMPRESSED, &compressed)
+        } else {
+            (0, &self.block)
+        };
+        let block = self.data.len() as u64;
+        self.data.push(flags);
         self.data
             .extend_from_slice(&(stored.len() as u32).to_le_bytes());
-        self.data.extend_from_slice(&id.0);
-        let offset = self.data.len() as u64;
+        self.data
+            .extend_from_slice(&(self.block.len() as u32).to_le_bytes());
         self.data.extend_from_slice(stored);
-        self.entries.push((id, offset, stored.len() as u32, code));
+        let block_len = (BLOCK_HEADER + stored.len()) as u32;
+        for (id, inner, len, ty) in self.block_entries.drain(..) {
+            self.entries.push((
+                id,
+                Location {
+                    block,
+                    block_len,
+                    inner,
+                    len,
+                    ty,
+                },
+            ));
+        }
+        self.block.clear();
     }
 
     /// The pack bytes, the index bytes, and the pack's name.
     pub fn finish(mut self) -> (Vec<u8>, Vec<u8>, Hash) {
+        self.flush();
         let sum = Hash::of(&self.data);
         self.data.extend_from_slice(&sum.0);
         let mut entries = self.entries;
@@ -169,11 +184,13 @@ impl PackWriter {
         let mut idx = Vec::with_capacity(8 + 4 + entries.len() * IDX_ENTRY + 64);
         idx.extend_from_slice(IDX_MAGIC);
         idx.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-        for (id, off, len, ty) in &entries {
+        for (id, l) in &entries {
             idx.extend_from_slice(&id.0);
-            idx.extend_from_slice(&off.to_le_bytes());
-            idx.extend_from_slice(&len.to_le_bytes());
-            idx.push(*ty);
+            idx.extend_from_slice(&l.block.to_le_bytes());
+            idx.extend_from_slice(&l.block_len.to_le_bytes());
+            idx.extend_from_slice(&l.inner.to_le_bytes());
+            idx.extend_from_slice(&l.len.to_le_bytes());
+            idx.push(l.ty as u8);
         }
         idx.extend_from_slice(&sum.0);
         let isum = Hash::of(&idx);
@@ -182,21 +199,57 @@ impl PackWriter {
     }
 }
 
+/// The uncompressed content of a block as read from a pack.
+pub fn open_block(stored: &[u8], what: &dyn Fn() -> String) -> Result<Vec<u8>> {
+    if stored.len() < BLOCK_HEADER {
+        return Err(corrupt(what(), "block too short"));
+    }
+    let flags = stored[0];
+    let slen = u32::from_le_bytes(stored[1..5].try_into().unwrap_or_default()) as usize;
+    let rlen = u32::from_le_bytes(stored[5..9].try_into().unwrap_or_default()) as usize;
+    if slen + BLOCK_HEADER != stored.len() {
+        return Err(corrupt(what(), "block length does not match the index"));
+    }
+    let body = &stored[BLOCK_HEADER..];
+    match flags {
+        0 if rlen == slen => Ok(body.to_vec()),
+        COMPRESSED if rlen <= slen.saturating_mul(255) + 64 => {
+            lz4_flex::block::decompress(body, rlen)
+                .map_err(|e| corrupt(what(), format!("cannot decompress a block: {e}")))
+        }
+        _ => Err(corrupt(what(), "invalid block header")),
+    }
+}
+
+/// One object out of an uncompressed block, checked against its id.
+pub fn object_in(
+    block: &[u8],
+    id: &Hash,
+    loc: &Location,
+    what: &dyn Fn() -> String,
+) -> Result<Vec<u8>> {
+    let start = loc.inner as usize;
+    let end = start + loc.len as usize;
+    if start < OBJ_HEADER || end > block.len() {
+        return Err(corrupt(what(), "the object lies outside its block"));
+    }
+    let header = &block[start - OBJ_HEADER..start];
+    let hlen = u32::from_le_bytes(header[1..5].try_into().unwrap_or_default());
+    if header[0] != loc.ty as u8 || hlen != loc.len || header[5..] != id.0 {
+        return Err(corrupt(what(), "its header does not match the index"));
+    }
+    let bytes = &block[start..end];
+    if Hash::of(bytes) != *id {
+        return Err(corrupt(what(), "its content does not match its hash"));
+    }
+    Ok(bytes.to_vec())
+}
+
 /// A loaded, checked pack index.
 pub struct PackIndex {
     pub name: Hash,
     data: Vec<u8>,
     count: usize,
-}
-
-/// Where one object is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Location {
-    pub offset: u64,
-    /// Stored length.
-    pub len: u32,
-    pub ty: ObjType,
-    pub compressed: bool,
 }
 
 impl PackIndex {
@@ -220,11 +273,14 @@ impl PackIndex {
         }
         let idx = PackIndex { name, data, count };
         for i in 0..count {
-            let (id, _) = idx.entry(i);
-            if i > 0 && idx.entry(i - 1).0 >= id {
+            let start = 12 + i * IDX_ENTRY;
+            if i > 0
+                && idx.data[start - IDX_ENTRY..start - IDX_ENTRY + 32]
+                    >= idx.data[start..start + 32]
+            {
                 return Err(corrupt(what, "entries are not sorted"));
             }
-            if ObjType::from_u8(idx.data[12 + i * IDX_ENTRY + 44] & !COMPRESSED).is_none() {
+            if ObjType::from_u8(idx.data[start + IDX_ENTRY - 1]).is_none() {
                 return Err(corrupt(
                     what,
                     format!("entry {i} has an unknown object type"),
@@ -246,16 +302,15 @@ impl PackIndex {
         let e = &self.data[12 + i * IDX_ENTRY..12 + (i + 1) * IDX_ENTRY];
         let mut id = [0u8; 32];
         id.copy_from_slice(&e[..32]);
-        let offset = u64::from_le_bytes(e[32..40].try_into().unwrap_or_default());
-        let len = u32::from_le_bytes(e[40..44].try_into().unwrap_or_default());
-        let ty = ObjType::from_u8(e[44] & !COMPRESSED).unwrap_or(ObjType::Blob);
+        let u32_at = |o: usize| u32::from_le_bytes(e[o..o + 4].try_into().unwrap_or_default());
         (
             Hash(id),
             Location {
-                offset,
-                len,
-                ty,
-                compressed: e[44] & COMPRESSED != 0,
+                block: u64::from_le_bytes(e[32..40].try_into().unwrap_or_default()),
+                block_len: u32_at(40),
+                inner: u32_at(44),
+                len: u32_at(48),
+                ty: ObjType::from_u8(e[52]).unwrap_or(ObjType::Blob),
             },
         )
     }
@@ -279,8 +334,8 @@ impl PackIndex {
     }
 }
 
-/// Checks a whole pack against its index: the trailer, every object's
-/// header and hash. Returns the problems found.
+/// Checks a whole pack against its index: the trailer, every block and
+/// every object's header and hash. Returns the problems found.
 pub fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if pack.len() < 8 + 32 || &pack[..8] != PACK_MAGIC {
@@ -292,25 +347,31 @@ pub fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String> {
     if sum.0[..] != pack[body..] || sum != idx.name {
         problems.push(format!("{what}: checksum mismatch"));
     }
+    let mut blocks: HashMap<u64, Option<Vec<u8>>> = HashMap::new();
     for (id, loc) in idx.iter() {
-        let start = loc.offset as usize;
-        let end = start + loc.len as usize;
-        if start < OBJ_HEADER || end > body {
-            problems.push(format!("{what}: object {id} lies outside the pack"));
-            continue;
-        }
-        let header = &pack[start - OBJ_HEADER..start];
-        let hlen = u32::from_le_bytes(header[1..5].try_into().unwrap_or_default());
-        let code = loc.ty as u8 | if loc.compressed { COMPRESSED } else { 0 };
-        if header[0] != code || hlen != loc.len || header[5..] != id.0 {
-            problems.push(format!(
-                "{what}: object {id} header does not match the index"
-            ));
-        }
-        if let Err(e) = unpack(&id, &loc, &pack[start..end], &|| {
-            format!("{what}: object {id} ({})", loc.ty.name())
-        }) {
-            problems.push(e.to_string());
+        let desc = || format!("{what}: object {id} ({})", loc.ty.name());
+        let block = blocks.entry(loc.block).or_insert_with(|| {
+            let start = loc.block as usize;
+            let end = start + loc.block_len as usize;
+            if start < 8 || end > body {
+                problems.push(format!("{what}: block at {start} lies outside the pack"));
+                return None;
+            }
+            match open_block(&pack[start..end], &|| format!("{what}: block at {start}")) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    None
+                }
+            }
+        });
+        match block {
+            Some(b) => {
+                if let Err(e) = object_in(b, &id, &loc, &desc) {
+                    problems.push(e.to_string());
+                }
+            }
+            None => problems.push(format!("{}: its block is unreadable", desc())),
         }
     }
     problems
@@ -320,41 +381,43 @@ pub fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn read(pack: &[u8], idx: &PackIndex, id: &Hash) -> Vec<u8> {
+        let loc = idx.find(id).unwrap();
+        let stored = &pack[loc.block as usize..(loc.block + u64::from(loc.block_len)) as usize];
+        let block = open_block(stored, &|| "b".into()).unwrap();
+        object_in(&block, id, &loc, &|| "o".into()).unwrap()
+    }
+
     #[test]
     fn write_index_find_and_check() {
         let mut w = PackWriter::new();
-        let objs: Vec<Vec<u8>> = (0..50)
-            .map(|i| format!("object {i}").into_bytes())
+        let mut objs: Vec<Vec<u8>> = (0..500)
+            .map(|i| format!("resource \"aws_instance\" \"web{i}\" {{}}\n").into_bytes())
             .collect();
+        objs.push(vec![7u8; 200_000]);
         for o in &objs {
             w.add(Hash::of(o), ObjType::Blob, o);
         }
         let (pack, idx, name) = w.finish();
         let index = PackIndex::parse(name, idx.clone(), "idx").unwrap();
-        assert_eq!(index.len(), 50);
+        assert_eq!(index.len(), objs.len());
         for o in &objs {
-            let id = Hash::of(o);
-            let loc = index.find(&id).unwrap();
-            let stored = &pack[loc.offset as usize..loc.offset as usize + loc.len as usize];
-            assert_eq!(unpack(&id, &loc, stored, &|| "x".into()).unwrap(), *o);
+            assert_eq!(read(&pack, &index, &Hash::of(o)), *o);
         }
-        // a compressible object is stored compressed and reads back
-        let mut w = PackWriter::new();
-        let big = "resource \"aws_instance\" \"web\" {}\n"
-            .repeat(100)
-            .into_bytes();
-        w.add(Hash::of(&big), ObjType::Blob, &big);
-        let (pack2, idx2, name2) = w.finish();
-        let index2 = PackIndex::parse(name2, idx2, "idx").unwrap();
-        let loc = index2.find(&Hash::of(&big)).unwrap();
-        assert!(loc.compressed && (loc.len as usize) < big.len() / 4);
-        assert!(check_pack(&pack2, &index2, "pack").is_empty());
+        let raw: usize = objs.iter().map(Vec::len).sum();
+        assert!(
+            pack.len() * 5 < raw,
+            "blocks compress: {} of {raw}",
+            pack.len()
+        );
         assert!(index.find(&Hash::of(b"nope")).is_none());
         assert!(check_pack(&pack, &index, "pack").is_empty());
         // a flipped byte anywhere is caught
-        let mut bad = pack.clone();
-        bad[100] ^= 1;
-        assert!(!check_pack(&bad, &index, "pack").is_empty());
+        for at in [20, pack.len() / 2, pack.len() - 40] {
+            let mut bad = pack.clone();
+            bad[at] ^= 1;
+            assert!(!check_pack(&bad, &index, "pack").is_empty(), "flip at {at}");
+        }
         let mut bad_idx = idx.clone();
         bad_idx[20] ^= 1;
         assert!(PackIndex::parse(name, bad_idx, "idx").is_err());

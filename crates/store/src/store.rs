@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{Backend, Cond, LocalBackend, Put, Version};
 use crate::error::{corrupt, Result, StoreError};
 use crate::objects::SnapshotRecord;
-use crate::pack::{unpack, Location, ObjType, PackIndex, PackWriter};
+use crate::pack::{object_in, open_block, Location, ObjType, PackIndex, PackWriter};
 use crate::refs::Refs;
 
 /// The store format this program reads and writes.
@@ -282,11 +282,10 @@ impl Store {
         let key = format!("packs/{}.pack", pack.name.to_hex());
         let stored = self
             .backend
-            .get_range(&key, loc.offset, u64::from(loc.len))?;
-        let data = unpack(id, &loc, &stored, &|| {
-            format!("object {id} ({}) in {key}", loc.ty.name())
-        })?;
-        Ok((loc.ty, data))
+            .get_range(&key, loc.block, u64::from(loc.block_len))?;
+        let what = || format!("object {id} ({}) in {key}", loc.ty.name());
+        let block = open_block(&stored, &what)?;
+        Ok((loc.ty, object_in(&block, id, &loc, &what)?))
     }
 
     /// Reads an object that must be of type `ty`.
@@ -319,26 +318,30 @@ impl Store {
         let mut out: Vec<Vec<u8>> = vec![Vec::new(); ids.len()];
         for (pi, mut wanted) in by_pack {
             let key = format!("packs/{}.pack", packs[pi].name.to_hex());
-            wanted.sort_by_key(|(_, l)| l.offset);
-            // Merge ranges that are close together.
+            wanted.sort_by_key(|(_, l)| l.block);
+            // Read the blocks in runs of nearby ones, open each block once.
             let mut runs: Vec<(u64, u64, Vec<(usize, Location)>)> = Vec::new();
             for (i, loc) in wanted {
-                let end = loc.offset + u64::from(loc.len);
+                let end = loc.block + u64::from(loc.block_len);
                 match runs.last_mut() {
-                    Some((_, rend, items)) if loc.offset <= *rend + (256 << 10) => {
+                    Some((_, rend, items)) if loc.block <= *rend + (256 << 10) => {
                         *rend = (*rend).max(end);
                         items.push((i, loc));
                     }
-                    _ => runs.push((loc.offset, end, vec![(i, loc)])),
+                    _ => runs.push((loc.block, end, vec![(i, loc)])),
                 }
             }
             for (start, end, items) in runs {
                 let data = self.backend.get_range(&key, start, end - start)?;
+                let mut opened: HashMap<u64, Vec<u8>> = HashMap::new();
                 for (i, loc) in items {
-                    let s = (loc.offset - start) as usize;
-                    out[i] = unpack(&ids[i], &loc, &data[s..s + loc.len as usize], &|| {
-                        format!("object {} ({}) in {key}", ids[i], loc.ty.name())
-                    })?;
+                    let what = || format!("object {} ({}) in {key}", ids[i], loc.ty.name());
+                    if !opened.contains_key(&loc.block) {
+                        let s = (loc.block - start) as usize;
+                        let b = open_block(&data[s..s + loc.block_len as usize], &what)?;
+                        opened.insert(loc.block, b);
+                    }
+                    out[i] = object_in(&opened[&loc.block], &ids[i], &loc, &what)?;
                 }
             }
         }
@@ -483,6 +486,13 @@ impl Store {
             r.insert(*id, rec.clone());
         }
         Ok(rec)
+    }
+
+    /// Drops a record from the in-memory cache (after `gc` deleted it).
+    pub(crate) fn forget_record(&self, id: &Hash) {
+        if let Ok(mut r) = self.records.write() {
+            r.remove(id);
+        }
     }
 
     /// Every snapshot id in the store.
