@@ -205,11 +205,7 @@ pub fn normalize(p: &Path) -> PathBuf {
 }
 
 fn rel_str(p: &Path) -> String {
-    let s: Vec<String> = p
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    s.join("/")
+    p.display().to_string().replace('\\', "/")
 }
 
 /// Should the walk descend into this directory? (`rel` is relative to the root.)

@@ -163,6 +163,25 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An unclosed bracket, reported where it opens, naming what was found.
+    fn unclosed(&self, open: usize, o: char, c: char) -> ParseError {
+        let before = &self.b[..self.pos.min(self.b.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = self.src[..self.pos]
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        self.err_at(
+            open,
+            format!(
+                "unclosed '{o}': expected '{c}' before {} at line {line}, column {col}",
+                self.describe_here()
+            ),
+        )
+    }
+
     fn eof(&self) -> bool {
         self.pos >= self.b.len()
     }
@@ -678,6 +697,7 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 b',' => self.pos += 1,
                 b')' => break,
+                b'}' | b']' => return Err(self.unclosed(open, '(', ')')),
                 _ => {
                     return Err(self.err(format!(
                     "expected ',' or ')' in the call to {name}() opened at offset {open}, found {}",
@@ -736,6 +756,7 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 b',' => self.pos += 1,
                 b']' => break,
+                b'}' | b')' => return Err(self.unclosed(open, '[', ']')),
                 _ => {
                     return Err(self.err(format!(
                         "expected ',' or ']' in the list, found {}",

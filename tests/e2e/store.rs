@@ -1,0 +1,249 @@
+//! The store commands, crash safety and concurrent writers.
+
+use std::time::Duration;
+
+use crate::common::*;
+
+#[test]
+fn snapshot_log_show_tag_mark_good_checkout() {
+    let t = Scratch::new("flow");
+    t.run(&["init"]).ok();
+    let again = t.run(&["init"]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    for v in 1..=3 {
+        let msg = format!("release {v}");
+        let tag = format!("v{v}");
+        let label = format!("release=4{v}");
+        let r = t
+            .run(&[
+                "snapshot",
+                s(&shop(v)),
+                "--env",
+                "prod",
+                "--tag",
+                &tag,
+                "-m",
+                &msg,
+                "--label",
+                &label,
+                "--format",
+                "json",
+            ])
+            .ok();
+        let j = r.json();
+        assert_eq!(j["env"], "prod");
+        assert_eq!(j["tags"][0], tag);
+        assert_eq!(j["labels"]["release"], format!("4{v}"));
+    }
+    let log = t
+        .run(&["log", "--env", "prod", "--format", "json"])
+        .ok()
+        .json();
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[0]["message"], "release 3");
+    assert_eq!(log[2]["message"], "release 1");
+    assert_eq!(log[0]["parent"], log[1]["id"]);
+    let text = t.run(&["log"]).ok().stdout;
+    assert!(
+        text.contains("release 2") && text.contains("prod@latest"),
+        "{text}"
+    );
+
+    let show = t.run(&["show", "prod~1", "--format", "json"]).ok().json();
+    assert_eq!(show["message"], "release 2");
+    assert_eq!(show["tags"][0], "v2");
+    assert!(show["nodes"]["resource"].as_u64().unwrap() > 20);
+    assert!(show["instances"].as_u64().unwrap() > 20);
+    let text = t.run(&["show", "v1"]).ok().stdout;
+    assert!(
+        text.contains("environment: prod") && text.contains("label:       release=41"),
+        "{text}"
+    );
+
+    // tags never move
+    let r = t.run(&["tag", "v1", "v2"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("already names"), "{}", r.stderr);
+    t.run(&["tag", "stable", "v2"]).ok();
+    t.run(&["tag", "stable", "v3", "--force"]).ok();
+
+    // known-good marks and their history
+    t.run(&["mark-good", "v2", "--env", "prod"]).ok();
+    let good = t
+        .run(&["show", "prod@good", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(good["message"], "release 2");
+    let refs = t.run(&["log", "--refs", "--format", "json"]).ok().json();
+    let refs = refs.as_array().unwrap();
+    assert_eq!(refs[0]["ref"], "envs/prod/good");
+    assert_eq!(refs[0]["reason"], "mark-good");
+    assert!(refs
+        .iter()
+        .any(|e| e["ref"] == "tags/stable" && e["reason"] == "tag (forced)"));
+    let r = t.run(&["mark-good", "v2", "--env", "staging"]);
+    assert_eq!(
+        r.code, 1,
+        "a prod snapshot is not good for staging without --force"
+    );
+
+    // checkout
+    let out = t.path("restored");
+    t.run(&["checkout", "v1", s(&out)]).ok();
+    let main = std::fs::read(out.join("main.tf")).unwrap();
+    assert_eq!(main, std::fs::read(shop(1).join("main.tf")).unwrap());
+    let r = t.run(&["checkout", "v2", s(&out)]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not empty"), "{}", r.stderr);
+    t.run(&["checkout", "v2", s(&out), "--force"]).ok();
+
+    // unknown references
+    let r = t.run(&["show", "nope"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("unknown reference \"nope\""),
+        "{}",
+        r.stderr
+    );
+    t.run(&["verify"]).ok();
+}
+
+#[test]
+fn bad_input_writes_nothing() {
+    let t = Scratch::new("badinput");
+    t.run(&["init"]).ok();
+    t.run(&["snapshot", s(&shop(1)), "--env", "prod"]).ok();
+    let broken = t.path("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("main.tf"), "resource \"a\" \"b\" {\n").unwrap();
+    let before: Vec<_> = std::fs::read_dir(t.path(".rewind/packs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let refs_before = std::fs::read(t.path(".rewind/refs")).unwrap();
+    let r = t.run(&["snapshot", s(&broken), "--env", "prod"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("main.tf:1:18") && r.stderr.contains("nothing was stored"),
+        "{}",
+        r.stderr
+    );
+    let after: Vec<_> = std::fs::read_dir(t.path(".rewind/packs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after);
+    assert_eq!(refs_before, std::fs::read(t.path(".rewind/refs")).unwrap());
+}
+
+/// A tiny deterministic generator for kill delays.
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *seed >> 33
+}
+
+#[test]
+fn killing_snapshots_at_random_moments_leaves_a_verifiable_store() {
+    let t = Scratch::new("crash");
+    t.run(&["init"]).ok();
+    t.run(&["snapshot", s(&shop(1)), "--env", "prod"]).ok();
+    // How long a snapshot takes here, to spread the kills over it.
+    let start = std::time::Instant::now();
+    t.run(&["snapshot", s(&shop(2)), "--env", "prod"]).ok();
+    let full = start.elapsed().as_micros() as u64 + 1;
+    let mut seed = 42;
+    let mut killed = 0;
+    for i in 0..40 {
+        // fresh content each time, so every run has real work to do
+        let dir = t.path(&format!("src{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut tf = String::new();
+        for r in 0..400 {
+            tf.push_str(&format!(
+                "resource \"terraform_data\" \"r{r}\" {{\n  input = \"run {i} resource {r}\"\n  triggers_replace = [terraform_data.r{}.id]\n}}\n",
+                r / 2
+            ));
+        }
+        std::fs::write(
+            dir.join("main.tf"),
+            tf.replace("terraform_data.r0.id]", "\"root\"]"),
+        )
+        .unwrap();
+        let mut child = t
+            .cmd(&["snapshot", s(&dir), "--env", "prod", "-q"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(lcg(&mut seed) % full));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let v = t.run(&["verify"]);
+        assert_eq!(v.code, 0, "after kill {i}:\n{}{}", v.stdout, v.stderr);
+    }
+    assert!(killed >= 10, "only {killed} of 40 runs were killed mid-way");
+    // the store still works, and gc clears what the kills left
+    t.run(&["snapshot", s(&shop(3)), "--env", "prod"]).ok();
+    t.run(&["gc", "--grace", "0s"]).ok();
+    let v = t.run(&["verify"]).ok();
+    assert!(!v.stderr.contains("note:"), "{}", v.stderr);
+    t.run(&["show", "prod"]).ok();
+}
+
+#[test]
+fn two_processes_snapshotting_one_environment_both_land() {
+    let t = Scratch::new("concurrent");
+    t.run(&["init"]).ok();
+    for round in 0..3 {
+        let a = t
+            .cmd(&[
+                "snapshot",
+                s(&shop(1 + round)),
+                "--env",
+                "prod",
+                "-m",
+                &format!("a{round}"),
+            ])
+            .spawn()
+            .unwrap();
+        let b = t
+            .cmd(&[
+                "snapshot",
+                s(&shop(2 + round)),
+                "--env",
+                "prod",
+                "-m",
+                &format!("b{round}"),
+            ])
+            .spawn()
+            .unwrap();
+        assert!(a.wait_with_output().unwrap().status.success());
+        assert!(b.wait_with_output().unwrap().status.success());
+    }
+    let log = t
+        .run(&["log", "--env", "prod", "--format", "json"])
+        .ok()
+        .json();
+    let msgs: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(msgs.len(), 6, "{msgs:?}");
+    for round in 0..3 {
+        assert!(
+            msgs.contains(&format!("a{round}").as_str())
+                && msgs.contains(&format!("b{round}").as_str()),
+            "{msgs:?}"
+        );
+    }
+    t.run(&["verify"]).ok();
+}
