@@ -1,1 +1,271 @@
-//! rewind diff stage.
+//! Semantic diff of two models.
+//!
+//! Nodes are matched by Terraform address (so formatting, comments,
+//! attribute order and the file a block lives in never show), `moved`
+//! blocks turn a delete plus a create into a move, and a changed node lists
+//! the attribute paths that changed, with list elements matched by content
+//! so an insertion is one insertion.
+
+mod attrs;
+pub mod knowledge;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use attrs::{diff_values, AttrChange, AttrOp};
+use rewind_model::{Edge, EdgeKind, Loc, Model, Node, NodeKind, Path, Value};
+
+/// What happened to a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+    /// Renamed by a `moved` block (possibly with changes too).
+    Moved {
+        from: String,
+    },
+}
+
+impl ChangeKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Moved { .. } => "moved",
+        }
+    }
+}
+
+/// One changed node (configuration block or state instance).
+#[derive(Clone, Debug)]
+pub struct NodeChange {
+    pub address: String,
+    pub kind: NodeKind,
+    pub type_: String,
+    pub change: ChangeKind,
+    /// Attribute changes (for changed and moved nodes).
+    pub attrs: Vec<AttrChange>,
+    /// Changes to facts that are not attributes (a module's resolved
+    /// source, an instance's status...).
+    pub meta: Vec<AttrChange>,
+    pub edges_added: Vec<Edge>,
+    pub edges_removed: Vec<Edge>,
+    /// Attributes whose change forces the resource to be replaced (known
+    /// from the provider tables, or `terraform_data.triggers_replace`).
+    pub forces_replacement: Vec<String>,
+    pub before: Option<Loc>,
+    pub after: Option<Loc>,
+}
+
+impl NodeChange {
+    pub fn is_replacement(&self) -> bool {
+        !self.forces_replacement.is_empty()
+    }
+}
+
+/// The differences between two models.
+#[derive(Clone, Debug, Default)]
+pub struct Diff {
+    /// Configuration changes, sorted by address.
+    pub config: Vec<NodeChange>,
+    /// State instance changes (when both sides have a state), sorted.
+    pub instances: Vec<NodeChange>,
+    /// True when both sides had a state file.
+    pub state_compared: bool,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.config.is_empty() && self.instances.is_empty()
+    }
+}
+
+/// Options of a diff.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Print sensitive values instead of "(sensitive value changed)".
+    pub show_sensitive: bool,
+}
+
+fn by_address(nodes: &[Node]) -> BTreeMap<&str, &Node> {
+    nodes.iter().map(|n| (n.address.as_str(), n)).collect()
+}
+
+/// Moves declared by `moved` blocks of a model: (from, to) addresses.
+pub fn moves_of(model: &Model) -> Vec<(String, String)> {
+    model
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Moved)
+        .filter_map(|n| {
+            let prefix = if n.module.is_empty() {
+                String::new()
+            } else {
+                format!("{}.", n.module)
+            };
+            let from = expr_text(n.body.get("from")?)?;
+            let to = expr_text(n.body.get("to")?)?;
+            Some((format!("{prefix}{from}"), format!("{prefix}{to}")))
+        })
+        .collect()
+}
+
+fn expr_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Expr(e) | Value::String(e) => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// Applies a move to an address: exact, or as a module / resource prefix
+/// (`module.a` moves `module.a.aws_vpc.x`; `aws_instance.a` moves
+/// `aws_instance.a[0]`).
+pub fn apply_move(address: &str, from: &str, to: &str) -> Option<String> {
+    if address == from {
+        return Some(to.to_string());
+    }
+    let rest = address.strip_prefix(from)?;
+    if rest.starts_with('.') || rest.starts_with('[') {
+        return Some(format!("{to}{rest}"));
+    }
+    None
+}
+
+/// Compares two sets of nodes keyed by address. `moves` pairs a removed
+/// address with an added one.
+fn diff_nodes(
+    a: &[Node],
+    b: &[Node],
+    moves: &[(String, String)],
+    opts: &Options,
+) -> Vec<NodeChange> {
+    let am = by_address(a);
+    let bm = by_address(b);
+    let mut out = Vec::new();
+    let mut moved_from: BTreeMap<&str, &str> = BTreeMap::new(); // to -> from
+    let removed: BTreeSet<&str> = am
+        .keys()
+        .filter(|k| !bm.contains_key(*k))
+        .copied()
+        .collect();
+    let added: BTreeSet<&str> = bm
+        .keys()
+        .filter(|k| !am.contains_key(*k))
+        .copied()
+        .collect();
+    for r in &removed {
+        for (from, to) in moves {
+            if let Some(target) = apply_move(r, from, to) {
+                if let Some(t) = added.get(target.as_str()) {
+                    moved_from.insert(t, r);
+                    break;
+                }
+            }
+        }
+    }
+    let moved_sources: BTreeSet<&str> = moved_from.values().copied().collect();
+    for (addr, n) in &am {
+        match bm.get(addr) {
+            None if moved_sources.contains(addr) => {}
+            None => out.push(whole(n, ChangeKind::Removed, true)),
+            Some(m) => {
+                if n.hash() != m.hash() {
+                    out.push(compare(n, m, ChangeKind::Changed, opts));
+                }
+            }
+        }
+    }
+    for (addr, n) in &bm {
+        if am.contains_key(addr) {
+            continue;
+        }
+        match moved_from.get(addr) {
+            Some(from) => {
+                let old = am[from];
+                out.push(compare(
+                    old,
+                    n,
+                    ChangeKind::Moved {
+                        from: from.to_string(),
+                    },
+                    opts,
+                ));
+            }
+            None => out.push(whole(n, ChangeKind::Added, false)),
+        }
+    }
+    out.sort_by(|x, y| x.address.cmp(&y.address));
+    out
+}
+
+fn whole(n: &Node, change: ChangeKind, removed: bool) -> NodeChange {
+    NodeChange {
+        address: n.address.clone(),
+        kind: n.kind,
+        type_: n.type_.clone(),
+        change,
+        attrs: Vec::new(),
+        meta: Vec::new(),
+        edges_added: Vec::new(),
+        edges_removed: Vec::new(),
+        forces_replacement: Vec::new(),
+        before: removed.then(|| n.loc.clone()),
+        after: (!removed).then(|| n.loc.clone()),
+    }
+}
+
+/// Edges worth reporting (module nesting is structure, not a dependency).
+fn reported(e: &Edge) -> bool {
+    !matches!(e.kind, EdgeKind::Module)
+}
+
+fn compare(a: &Node, b: &Node, change: ChangeKind, opts: &Options) -> NodeChange {
+    let sensitive = |p: &Path| a.is_sensitive_path(p) || b.is_sensitive_path(p);
+    let attrs = diff_values(&a.body, &b.body, &sensitive, opts.show_sensitive);
+    let meta_a = Value::Map(a.meta.clone());
+    let meta_b = Value::Map(b.meta.clone());
+    let meta = diff_values(&meta_a, &meta_b, &|_| false, true);
+    let ea: BTreeSet<&Edge> = a.edges.iter().filter(|e| reported(e)).collect();
+    let eb: BTreeSet<&Edge> = b.edges.iter().filter(|e| reported(e)).collect();
+    let forces = if b.kind == NodeKind::Resource {
+        knowledge::forcing_paths(&b.type_, &attrs)
+    } else {
+        Vec::new()
+    };
+    NodeChange {
+        address: b.address.clone(),
+        kind: b.kind,
+        type_: b.type_.clone(),
+        change,
+        attrs,
+        meta,
+        edges_added: eb.difference(&ea).map(|e| (*e).clone()).collect(),
+        edges_removed: ea.difference(&eb).map(|e| (*e).clone()).collect(),
+        forces_replacement: forces,
+        before: Some(a.loc.clone()),
+        after: Some(b.loc.clone()),
+    }
+}
+
+/// The semantic diff from `a` (before) to `b` (after). Moves come from the
+/// `moved` blocks of `b` (how Terraform reads them), or of `a` read in
+/// reverse when comparing backwards in time.
+pub fn diff(a: &Model, b: &Model, opts: &Options) -> Diff {
+    let mut moves = moves_of(b);
+    for (from, to) in moves_of(a) {
+        moves.push((to, from));
+    }
+    let config = diff_nodes(&a.nodes, &b.nodes, &moves, opts);
+    let state_compared = a.state.is_some() && b.state.is_some();
+    let instances = if state_compared {
+        diff_nodes(&a.instances, &b.instances, &moves, opts)
+    } else {
+        Vec::new()
+    };
+    Diff {
+        config,
+        instances,
+        state_compared,
+    }
+}

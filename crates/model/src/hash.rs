@@ -37,8 +37,14 @@ impl Hash {
         }
         let mut out = [0u8; 32];
         for (i, pair) in b.chunks(2).enumerate() {
-            let hi = (pair[0] as char).to_digit(16);
-            let lo = (pair[1] as char).to_digit(16);
+            // ids are written in lowercase; anything else is not an id
+            let digit = |c: u8| match c {
+                b'0'..=b'9' => Some(u32::from(c - b'0')),
+                b'a'..=b'f' => Some(u32::from(c - b'a' + 10)),
+                _ => None,
+            };
+            let hi = digit(pair[0]);
+            let lo = digit(pair[1]);
             match (hi, lo) {
                 (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
                 _ => return Err(HashParseError(s.to_string())),

@@ -47,6 +47,8 @@ pub struct FileConfig {
     pub nodes: Vec<RawNode>,
     /// Warnings: (line, col, message).
     pub warnings: Vec<(u32, u32, String)>,
+    /// Errors Terraform would refuse the file for: (line, col, message).
+    pub errors: Vec<(u32, u32, String)>,
 }
 
 /// Meta-arguments of module calls (everything else is an input variable).
@@ -310,17 +312,31 @@ fn label_error(cx: &Ctx, b: &Block, want: usize, out: &mut FileConfig) -> bool {
     if b.labels.len() == want {
         return false;
     }
-    let (line, col) = cx.at(b.pos);
-    out.warnings.push((
-        line,
-        col,
+    // Terraform points where the missing label was expected (the brace),
+    // or at the block for labels too many.
+    let (line, col) = cx.at(if b.labels.len() < want { b.open } else { b.pos });
+    let names: &[&str] = match b.ty.as_str() {
+        "resource" | "data" | "ephemeral" => &["type", "name"],
+        _ => &["name"],
+    };
+    let message = if b.labels.len() < want {
         format!(
-            "{:?} block needs {want} label{}, found {} (ignored)",
+            "missing {} for {}: a {:?} block needs {want} label{} ({})",
+            names.get(b.labels.len()).copied().unwrap_or("label"),
+            b.ty,
             b.ty,
             if want == 1 { "" } else { "s" },
-            b.labels.len()
-        ),
-    ));
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "extra label for {}: a {:?} block takes {want} label{}",
+            b.ty,
+            b.ty,
+            if want == 1 { "" } else { "s" }
+        )
+    };
+    out.errors.push((line, col, message));
     true
 }
 

@@ -208,7 +208,11 @@ impl Parsed {
                     let c = d.uvar()? as u32;
                     warnings.push((l, c, d.string()?));
                 }
-                Parsed::Config(FileConfig { nodes, warnings })
+                Parsed::Config(FileConfig {
+                    nodes,
+                    warnings,
+                    errors: Vec::new(),
+                })
             }
             2 => Parsed::Tfvars(d.value()?),
             3 => {

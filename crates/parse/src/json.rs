@@ -80,9 +80,15 @@ impl JP<'_> {
                 if self.b.get(self.pos) == Some(&b'}') {
                     self.pos += 1;
                 } else {
+                    let mut comma: Option<usize> = None;
                     loop {
                         self.ws();
                         let kpos = self.pos as u32;
+                        if self.b.get(self.pos) == Some(&b'}') {
+                            if let Some(c) = comma {
+                                return Err((c as u32, "trailing comma in the JSON object".into()));
+                            }
+                        }
                         if self.b.get(self.pos) != Some(&b'"') {
                             return self.err("expected a string key in the JSON object");
                         }
@@ -97,7 +103,10 @@ impl JP<'_> {
                         members.push((k, kpos, v));
                         self.ws();
                         match self.b.get(self.pos) {
-                            Some(b',') => self.pos += 1,
+                            Some(b',') => {
+                                comma = Some(self.pos);
+                                self.pos += 1;
+                            }
                             Some(b'}') => {
                                 self.pos += 1;
                                 break;
@@ -118,6 +127,9 @@ impl JP<'_> {
                 } else {
                     loop {
                         self.ws();
+                        if self.b.get(self.pos) == Some(&b']') && !items.is_empty() {
+                            return self.err("trailing comma in the JSON array");
+                        }
                         items.push(self.value()?);
                         self.ws();
                         match self.b.get(self.pos) {
@@ -325,6 +337,7 @@ pub fn json_config(root: &J, src: &str) -> Result<Body, JErr> {
                     labels: labels.clone(),
                     body: json_body(one, ty)?,
                     pos,
+                    open: one.pos,
                 }));
             }
         }
@@ -416,6 +429,7 @@ fn json_body(v: &J, ty: &str) -> Result<Body, JErr> {
                         labels: labels.clone(),
                         body: json_body(one, key)?,
                         pos,
+                        open: one.pos,
                     }));
                 }
             }
@@ -531,7 +545,8 @@ mod tests {
     fn json_errors_have_positions() {
         let src = "{\n  \"resource\": {\n    \"a\": 1,\n  }\n}";
         let e = parse_json(src).unwrap_err();
-        assert_eq!(e.0, 32); // the `}` after the trailing comma
+        assert_eq!(e.0, 28); // the trailing comma
+        assert!(e.1.contains("trailing comma"));
         let src = "{\"resource\": \"oops\"}";
         let e = json_config(&parse_json(src).unwrap(), src).unwrap_err();
         assert!(e.1.contains("expected a JSON object"), "{}", e.1);

@@ -410,16 +410,19 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
         error_at(shown, line, col, msg, Some(src))
     };
     Ok(match kind {
-        FileKind::Tf => {
+        FileKind::Tf | FileKind::TfJson => {
             let src = text()?;
-            let body = parse_body(src).map_err(|e| at(src, e.offset, e.message))?;
-            Parsed::Config(file_config(&body, src))
-        }
-        FileKind::TfJson => {
-            let src = text()?;
-            let j = parse_json(src).map_err(|(o, m)| at(src, o, m))?;
-            let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
-            Parsed::Config(file_config(&body, src))
+            let body = if kind == FileKind::Tf {
+                parse_body(src).map_err(|e| at(src, e.offset, e.message))?
+            } else {
+                let j = parse_json(src).map_err(|(o, m)| at(src, o, m))?;
+                json_config(&j, src).map_err(|(o, m)| at(src, o, m))?
+            };
+            let cfg = file_config(&body, src);
+            if let Some((l, c, m)) = cfg.errors.first() {
+                return Err(error_at(shown, *l, *c, m.clone(), Some(src)));
+            }
+            Parsed::Config(cfg)
         }
         FileKind::Tfvars => {
             let src = text()?;
@@ -521,18 +524,27 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     };
     b.index_dirs(0);
     b.read_modules_json(&shown);
+    // Errors found while assembling name files by absolute path: show them
+    // the way the user named the directory.
+    let fail = |mut errors: Vec<Diagnostic>| {
+        for d in &mut errors {
+            if Path::new(&d.loc.file).is_absolute() {
+                d.loc.file = shown(Path::new(&d.loc.file));
+            }
+        }
+        LoadError {
+            diagnostics: errors,
+        }
+    };
     b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
     if !b.errors.is_empty() {
-        return Err(LoadError {
-            diagnostics: b.errors,
-        });
+        return Err(fail(b.errors));
     }
     b.resolve();
     b.tfvars_edges();
+    b.sensitive_assignments();
     if !b.errors.is_empty() {
-        return Err(LoadError {
-            diagnostics: b.errors,
-        });
+        return Err(fail(b.errors));
     }
     // Paths relative to a common base.
     let mut base = root_abs.clone();
@@ -612,10 +624,11 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             let diags = cycles
                 .iter()
                 .map(|c| {
-                    let first = model
+                    let mut first = model
                         .node(&c.path[0])
                         .map(|n| n.loc.clone())
                         .unwrap_or_default();
+                    first.file = shown(&base.join(&first.file));
                     Diagnostic {
                         severity: Severity::Error,
                         loc: first,
@@ -844,8 +857,15 @@ impl Builder {
                         node.body = raw.body.clone();
                         node.meta = raw.meta.clone();
                         if raw.sensitive {
-                            node.sensitive.push(rewind_model::Path::root());
+                            // the value is secret; its description, type... are not
+                            let key = if raw.kind == NodeKind::Output {
+                                "value"
+                            } else {
+                                "default"
+                            };
+                            node.sensitive.push(rewind_model::Path::root().key(key));
                         }
+                        mark_secret_names(&mut node);
                         node.loc = loc.clone();
                         if raw.kind == NodeKind::Variable {
                             declared_vars.insert(raw.name.clone());
@@ -1231,6 +1251,49 @@ impl Builder {
         }
     }
 
+    /// Values assigned to sensitive variables are secret wherever they are
+    /// written: in variable files and in module call arguments.
+    fn sensitive_assignments(&mut self) {
+        let secret_vars: HashSet<String> = self
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Variable && !n.sensitive.is_empty())
+            .map(|n| n.address.clone())
+            .collect();
+        for n in &mut self.nodes {
+            let keys: Vec<String> = match n.kind {
+                NodeKind::Tfvars => n
+                    .body
+                    .as_map()
+                    .map(|m| {
+                        m.keys()
+                            .filter(|k| secret_vars.contains(&format!("var.{k}")))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                NodeKind::Module => n
+                    .body
+                    .as_map()
+                    .map(|m| {
+                        m.keys()
+                            .filter(|k| secret_vars.contains(&format!("{}.var.{k}", n.address)))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                _ => continue,
+            };
+            for k in keys {
+                let p = rewind_model::Path::root().key(&k);
+                if !n.sensitive.contains(&p) {
+                    n.sensitive.push(p);
+                }
+            }
+            n.sensitive.sort();
+        }
+    }
+
     /// Root variables depend on the variable files Terraform loads
     /// automatically (`terraform.tfvars`, `*.auto.tfvars`, and their JSON forms).
     fn tfvars_edges(&mut self) {
@@ -1263,6 +1326,88 @@ impl Builder {
             }
         }
     }
+}
+
+/// Attribute names that hold secrets in every provider Terraform users
+/// meet (the providers' schemas mark them sensitive; rewind has no schemas).
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "private_key",
+        "api_key",
+        "apikey",
+        "access_key",
+        "client_secret",
+        "connection_string",
+        "credentials",
+        "master_password",
+        "auth_key",
+        "sas",
+    ];
+    WORDS.iter().any(|w| {
+        n == *w
+            || n.ends_with(&format!("_{w}"))
+            || n.starts_with(&format!("{w}_"))
+            || n.contains(&format!("_{w}_"))
+    }) && !n.ends_with("_arn")
+        && !n.ends_with("_id")
+        && !n.ends_with("_name")
+        && !n.ends_with("_version")
+}
+
+/// Marks attributes with secret-looking names as sensitive (config nodes
+/// and state instances alike).
+pub fn mark_secret_names(node: &mut Node) {
+    if !matches!(
+        node.kind,
+        NodeKind::Resource
+            | NodeKind::Data
+            | NodeKind::Provider
+            | NodeKind::Module
+            | NodeKind::Instance
+    ) {
+        return;
+    }
+    let mut found = Vec::new();
+    fn walk(
+        v: &Value,
+        path: rewind_model::Path,
+        found: &mut Vec<rewind_model::Path>,
+        depth: usize,
+    ) {
+        if depth > 8 {
+            return;
+        }
+        match v {
+            Value::Map(m) => {
+                for (k, child) in m {
+                    let p = path.key(k);
+                    if is_secret_name(k) && !matches!(child, Value::Null | Value::Bool(_)) {
+                        found.push(p);
+                    } else {
+                        walk(child, p, found, depth + 1);
+                    }
+                }
+            }
+            Value::List(l) => {
+                for (i, child) in l.iter().enumerate() {
+                    walk(child, path.index(i), found, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(&node.body, rewind_model::Path::root(), &mut found, 0);
+    for p in found {
+        if !node.sensitive.iter().any(|s| s.is_prefix_of(&p)) {
+            node.sensitive.push(p);
+        }
+    }
+    node.sensitive.sort();
 }
 
 enum Resolved {

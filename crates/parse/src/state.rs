@@ -41,9 +41,14 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
     match obj.get("version").and_then(J::as_u64) {
         Some(4) => {}
         Some(v) => {
-            return Err(err(format!(
-                "state format version {v} is not supported (rewind reads version 4, written by Terraform 0.12 and later)"
-            )))
+            let (line, col) = value_position(bytes, "version").unwrap_or((0, 0));
+            return Err(StateError {
+                line,
+                col,
+                message: format!(
+                    "state format version {v} is not supported: rewind reads version 4, written by Terraform 0.12 and later (terraform 0.12+ upgrades an older state the next time it writes it)"
+                ),
+            });
         }
         None => return Err(err("the state file has no \"version\" number")),
     }
@@ -177,6 +182,7 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
                 line: 0,
                 col: 0,
             };
+            crate::load::mark_secret_names(&mut n);
             nodes.push(n);
         }
     }
@@ -185,6 +191,27 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
         return Err(err(format!("instance {} appears twice", w[0].address)));
     }
     Ok((info, nodes))
+}
+
+/// The 1-based line and column of the value of the first `"key":` in a
+/// JSON document (for messages about a top-level field).
+fn value_position(bytes: &[u8], key: &str) -> Option<(u32, u32)> {
+    let needle = format!("\"{key}\"");
+    let text = std::str::from_utf8(bytes).ok()?;
+    let at = text.find(&needle)? + needle.len();
+    let rest = &text[at..];
+    let colon = rest.find(':')?;
+    let after = &rest[colon + 1..];
+    let value = at + colon + 1 + (after.len() - after.trim_start().len());
+    let before = &text[..value];
+    let line = before.matches('\n').count() as u32 + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0) as u32
+        + 1;
+    Some((line, col))
 }
 
 /// A `sensitive_attributes` entry: `[{"type":"get_attr","value":"password"}]`

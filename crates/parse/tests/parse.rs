@@ -100,3 +100,160 @@ fn resource_edges_match_terraform_graph() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The canonical value of `local.NAME` in a loaded model.
+fn local_value(model: &Model, name: &str) -> rewind_model::Value {
+    let n = model
+        .node(&format!("local.{name}"))
+        .unwrap_or_else(|| panic!("local.{name} missing"));
+    n.body.get("value").cloned().unwrap()
+}
+
+/// The canonical text of each local in fixtures/hcl, against the values
+/// `terraform console` gave (recorded in each file's header comment):
+/// templates stay templates, so the expected evaluated strings appear here
+/// with their interpolations in place.
+#[test]
+fn hcl_edge_cases_mean_what_terraform_says() {
+    let loaded = load(&fixtures().join("hcl"));
+    assert!(
+        loaded.model.diagnostics.is_empty(),
+        "{:?}",
+        loaded.model.diagnostics
+    );
+    let cases = [
+        // heredoc-flush.tf
+        ("hd_flush_mixed", r#""    ${var.hd_name}\nab\n""#),
+        ("hd_flush_all", r#""${var.hd_name}\n  ab\n""#),
+        ("hd_plain", r#""    ${var.hd_name}\nab\n""#),
+        ("hd_empty", r#""""#),
+        ("hd_blank_line", r#""a\n\nb\n""#),
+        // heredoc-templates.tf: strip markers apply before <<- trimming
+        (
+            "ht_for",
+            r#""%{for p in var.ht_ports}listen ${p};\n%{endfor}""#,
+        ),
+        (
+            "ht_for_flush",
+            r#""%{for p in var.ht_ports}\n    listen ${p};\n%{endfor}\n""#,
+        ),
+        (
+            "ht_if",
+            r#""%{if var.ht_tls}    ssl on;\ncertificate /etc/ssl/shop.pem;\n%{else}    ssl off;\n%{endif}""#,
+        ),
+        ("ht_strip", r#""a%{if true}b%{endif}c""#),
+        // duplicate-keys.tf: the last one wins
+        ("dup_simple", "{ a = 2 }"),
+        ("dup_mixed", r#"{ a = "z", b = 2 }"#),
+        ("dup_nested", r#"{ tags = { Name = "second" } }"#),
+        // numbers.tf
+        ("num_float", "1"),
+        ("num_exp_plus", "1000"),
+        ("num_neg_exp", "0.015"),
+        ("num_negative", "-42"),
+        ("num_big", "12345678901234567890"),
+        ("num_string", r#""1.50""#),
+        // operators.tf: precedence and associativity survive normalization
+        ("op_arith", "1 + 2 * 3"),
+        ("op_left", "10 - 5 - 3"),
+        ("op_cond_in", r#"(var.op_n > 3 ? 10 : 20) + 6"#),
+        ("op_neg_paren", "-(var.op_n + 1)"),
+        // splats.tf: `.*` equals `[*]` only when attributes alone follow
+        ("sp_names_legacy", "var.sp_servers[*].name"),
+        ("sp_first_ip_legacy", "var.sp_servers.*.ips[0]"),
+        ("sp_first_ip_full", "var.sp_servers[*].ips[0]"),
+        // strings.tf
+        ("str_unwrap", "var.str_list"),
+        (
+            "str_escapes",
+            r#""tab:\t quote:\" backslash:\\ newline:\n cr:\r""#,
+        ),
+        ("str_unicode", r#""é é 😀 Ω""#),
+        // bom.tf
+        ("bom_region", r#""eu-west-1""#),
+        // functions.tf
+        ("fn_expand", "max([80, 443, 8080 - 7637]...)"),
+        (
+            "fn_arn",
+            r#"provider::aws::arn_parse("arn:aws:rds:eu-west-1:123456789012:db:shop-prod-db")"#,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, want) in cases {
+        let got = local_value(&loaded.model, name).render();
+        if got != want {
+            failures.push(format!("local.{name}: got {got}, want {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // 80 nested lists survive
+    let mut v = local_value(&loaded.model, "deep_list");
+    let mut depth = 0;
+    while let Some([inner]) = v.as_list() {
+        v = inner.clone();
+        depth += 1;
+    }
+    assert_eq!((depth, v), (80, rewind_model::Value::str("leaf")));
+    // 0.11-era syntax resolves its references
+    let legacy = loaded
+        .model
+        .resources()
+        .find(|n| n.loc.file.ends_with("legacy-0.11.tf"))
+        .expect("legacy resources");
+    assert!(!legacy.edges.is_empty(), "{legacy:?}");
+}
+
+#[test]
+fn format_a_and_b_mean_the_same() {
+    let a = load(&fixtures().join("hcl/format-a"));
+    let b = load(&fixtures().join("hcl/format-b"));
+    let addrs = |m: &Model| {
+        m.nodes
+            .iter()
+            .map(|n| (n.address.clone(), n.hash()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(addrs(&a.model), addrs(&b.model));
+}
+
+/// Every case of fixtures/broken fails with the position its README gives.
+#[test]
+fn broken_inputs_fail_with_file_line_column() {
+    let cases: &[(&str, &[&str])] = &[
+        ("unclosed-brace", &["main.tf:1:27"]),
+        ("missing-equals", &["main.tf:4:3"]),
+        ("unterminated-string", &["main.tf:7:41"]),
+        ("unterminated-heredoc", &["main.tf:5:15"]),
+        ("invalid-character", &["main.tf:3:19"]),
+        ("wrong-label-count", &["main.tf:5:23"]),
+        ("malformed-json", &["main.tf.json:6:37"]),
+        ("json-wrong-structure", &["main.tf.json:7:15"]),
+        ("truncated-state", &["terraform.tfstate:53:32"]),
+        ("state-version-3", &["terraform.tfstate:2:16"]),
+        ("state-not-json", &["terraform.tfstate:1:1"]),
+        (
+            "two-broken-files",
+            &["network.tf:5:33", "variables.tf:8:41"],
+        ),
+        ("bad-tfvars", &["terraform.tfvars:7:15"]),
+        ("missing-module-dir", &["main.tf:1:1"]),
+        ("dependency-cycle", &["main.tf:1:1"]),
+    ];
+    for (case, positions) in cases {
+        let dir = fixtures().join("broken").join(case);
+        let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+            .err()
+            .unwrap_or_else(|| panic!("{case}: loaded without error"));
+        let text = err.to_string();
+        assert_eq!(err.diagnostics.len(), positions.len(), "{case}: {text}");
+        for (d, pos) in err.diagnostics.iter().zip(*positions) {
+            let at = format!("{}:{}:{}", d.loc.file, d.loc.line, d.loc.col);
+            assert!(
+                at.ends_with(pos),
+                "{case}: expected {pos}, got {at}: {}",
+                d.message
+            );
+            assert_eq!(d.severity, Severity::Error);
+        }
+    }
+}

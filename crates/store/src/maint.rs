@@ -338,7 +338,13 @@ impl Store {
     fn reachable_objects(&self, snapshots: &HashSet<Hash>, refs: &Refs) -> Result<HashSet<Hash>> {
         let mut objs: HashSet<Hash> = refs.log_chunks.iter().copied().collect();
         for id in snapshots {
-            let Ok(rec) = self.record(id) else { continue };
+            // A record that cannot be read could need anything: give up
+            // rather than delete what it might use.
+            let rec = match self.record(id) {
+                Ok(r) => r,
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
             let mut stack = vec![rec.tree];
             while let Some(t) = stack.pop() {
                 if !objs.insert(t) {
@@ -425,7 +431,8 @@ impl Store {
                 None => {}
             }
         }
-        let mut rewrite = PackWriter::new();
+        let mut rewrites: Vec<PackWriter> = vec![PackWriter::new()];
+        let mut copied: HashSet<Hash> = HashSet::new();
         let mut to_delete = Vec::new();
         for (name, key) in pack_keys {
             let young = !times.get(&name).copied().map(old).unwrap_or(false);
@@ -452,11 +459,28 @@ impl Store {
             report.removed_objects += dead.len();
             report.removed_bytes += dead.iter().map(|(_, l)| u64::from(l.len)).sum::<u64>();
             report.kept_objects += live_objs.len();
-            if !live_objs.is_empty() {
-                let ids: Vec<Hash> = live_objs.iter().map(|(id, _)| *id).collect();
+            let ids: Vec<Hash> = live_objs
+                .iter()
+                .map(|(id, _)| *id)
+                .filter(|id| copied.insert(*id))
+                .collect();
+            if !ids.is_empty() {
                 let data = self.get_many(&ids)?;
-                for ((id, loc), bytes) in live_objs.iter().zip(data) {
-                    rewrite.add(*id, loc.ty, &bytes);
+                for (id, bytes) in ids.iter().zip(data) {
+                    let ty = live_objs
+                        .iter()
+                        .find(|(i, _)| i == id)
+                        .map(|(_, l)| l.ty)
+                        .unwrap_or(ObjType::Blob);
+                    if rewrites
+                        .last()
+                        .is_some_and(|w| w.len() > crate::store::PACK_SPLIT)
+                    {
+                        rewrites.push(PackWriter::new());
+                    }
+                    if let Some(w) = rewrites.last_mut() {
+                        w.add(*id, ty, &bytes);
+                    }
                 }
             }
             report.removed_packs += 1;
@@ -468,9 +492,11 @@ impl Store {
         }
         // New pack first, then remove the old ones: never a moment where a
         // live object exists nowhere.
-        if !rewrite.is_empty() {
-            self.write_pack(rewrite)?;
-            report.written_packs += 1;
+        for w in rewrites {
+            if !w.is_empty() {
+                self.write_pack(w)?;
+                report.written_packs += 1;
+            }
         }
         for key in to_delete {
             self.backend().delete(&key)?;

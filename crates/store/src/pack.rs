@@ -26,6 +26,8 @@ pub const OBJ_HEADER: usize = 1 + 4 + 32;
 pub const IDX_ENTRY: usize = 32 + 8 + 4 + 4 + 4 + 1;
 /// Block flag: the block is LZ4-compressed.
 pub const COMPRESSED: u8 = 1;
+/// The largest object a pack holds (lengths are 32-bit).
+pub const MAX_OBJECT: usize = (u32::MAX as usize) - 64;
 /// Objects are gathered into blocks of about this size.
 pub const BLOCK_TARGET: usize = 64 << 10;
 

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use rewind_model::{Hash, Loc, Model, Node};
 
 use crate::error::{corrupt, io, Result, StoreError};
-use crate::objects::{EntryKind, Group, ModelObj, Tree, STATE_GROUP_PREFIX};
+use crate::objects::{EntryKind, Group, ModelObj, Tree};
 use crate::pack::ObjType;
 use crate::store::Store;
 
@@ -76,7 +76,7 @@ impl Store {
                         format!("entry {} names node {}", e.address, n.address),
                     ));
                 }
-                if key.starts_with(STATE_GROUP_PREFIX) {
+                if e.kind == rewind_model::NodeKind::Instance {
                     n.loc = Loc {
                         file: state_file.clone(),
                         line: 0,

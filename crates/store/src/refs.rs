@@ -121,12 +121,13 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
         && !name.starts_with('.')
+        && !matches!(name, "good" | "latest")
         && !name.chars().all(|c| c.is_ascii_hexdigit());
     if ok {
         Ok(())
     } else {
         Err(crate::error::StoreError::BadRef(format!(
-            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (and not only hex digits, which would read as an id)"
+            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (not only hex digits, which would read as an id, and not \"good\" or \"latest\", which are reference words)"
         )))
     }
 }

@@ -389,6 +389,7 @@ impl Store {
     /// Applies `change` to the refs with a conditional write, re-reading
     /// and re-applying it when another writer got there first.
     pub fn update_refs(&self, mut change: impl FnMut(&mut Refs) -> Result<()>) -> Result<Refs> {
+        let _lock = self.shared_lock()?;
         for attempt in 0..REF_RETRIES {
             let (mut refs, version) = self.refs()?;
             change(&mut refs)?;

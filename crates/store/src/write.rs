@@ -89,6 +89,14 @@ impl<'s> Batch<'s> {
         if self.seen.contains(&id) || self.store.has(&id)? {
             return Ok(());
         }
+        if bytes.len() >= crate::pack::MAX_OBJECT {
+            return Err(StoreError::Conflict(format!(
+                "an object of {} bytes ({} {id}) is larger than a pack block can hold ({} bytes)",
+                bytes.len(),
+                ty.name(),
+                crate::pack::MAX_OBJECT
+            )));
+        }
         self.seen.insert(id);
         self.writer.add(id, ty, bytes);
         self.objects += 1;

@@ -25,6 +25,8 @@ pub struct Block {
     pub body: Body,
     /// Byte offset of the block type.
     pub pos: u32,
+    /// Byte offset of the opening brace.
+    pub open: u32,
 }
 
 impl Body {

@@ -84,7 +84,8 @@ pub fn parse_expression(src: &str) -> R<Expr> {
 /// Parses a bare template (the content of a `.tf.json` string).
 pub fn parse_template(src: &str) -> R<Vec<Part>> {
     let mut p = Parser::new(src);
-    let toks = p.template_tokens(TemplateEnd::Eof)?;
+    let mut toks = p.template_tokens(TemplateEnd::Eof)?;
+    apply_strips(&mut toks);
     p.build_template(toks)
 }
 
@@ -350,10 +351,13 @@ impl<'a> Parser<'a> {
                     _ => match self.ident() {
                         Some(l) => labels.push(l.to_string()),
                         None => {
-                            return Err(self.err(format!(
-                                "expected '=' or a block after {name:?}, found {}",
-                                self.describe_here()
-                            )))
+                            return Err(self.err_at(
+                                start,
+                                format!(
+                                    "argument or block definition required: expected '=' or a block after {name:?}, found {}",
+                                    self.describe_here()
+                                ),
+                            ))
                         }
                     },
                 }
@@ -372,6 +376,7 @@ impl<'a> Parser<'a> {
                 labels,
                 body: inner,
                 pos: start as u32,
+                open: open_pos as u32,
             }));
             self.end_of_item("block")?;
         }
@@ -936,6 +941,8 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         let mut toks = self.heredoc_tokens(&marker, start)?;
+        // As hclsyntax does: strip markers first, then `<<-` indentation.
+        apply_strips(&mut toks);
         if flush {
             flush_heredoc(&mut toks);
         }
@@ -1025,7 +1032,8 @@ impl<'a> Parser<'a> {
     }
 
     fn template(&mut self, end: TemplateEnd) -> R<Vec<Part>> {
-        let toks = self.template_tokens(end)?;
+        let mut toks = self.template_tokens(end)?;
+        apply_strips(&mut toks);
         self.build_template(toks)
     }
 
@@ -1049,9 +1057,20 @@ impl<'a> Parser<'a> {
                 break;
             }
             if quoted && c == b'\n' {
+                let col = self.src[..open]
+                    .rsplit('\n')
+                    .next()
+                    .map(|l| l.chars().count())
+                    .unwrap_or(0)
+                    + 1;
+                let at = if self.pos > 0 && self.b[self.pos - 1] == b'\r' {
+                    self.pos - 1
+                } else {
+                    self.pos
+                };
                 return Err(self.err_at(
-                    open,
-                    "unterminated string: a quoted string cannot span lines (use a heredoc)",
+                    at,
+                    format!("unterminated string: the string opened at column {col} reaches the end of the line (a quoted string cannot span lines; use a heredoc)"),
                 ));
             }
             if quoted && c == b'\\' {
@@ -1220,28 +1239,32 @@ impl<'a> Parser<'a> {
         Ok(strip)
     }
 
-    fn build_template(&mut self, mut toks: Vec<TTok>) -> R<Vec<Part>> {
-        // Strip markers: `~` removes white space on that side.
-        for i in 0..toks.len() {
-            let (l, r) = toks[i].strips();
-            if l && i > 0 {
-                if let TTok::Lit(s) = &mut toks[i - 1] {
-                    let t = s.trim_end().len();
-                    s.truncate(t);
-                }
-            }
-            if r && i + 1 < toks.len() {
-                if let TTok::Lit(s) = &mut toks[i + 1] {
-                    *s = s.trim_start().to_string();
-                }
-            }
-        }
+    fn build_template(&mut self, toks: Vec<TTok>) -> R<Vec<Part>> {
         let mut it = toks.into_iter().peekable();
         let (parts, end) = build_parts(&mut it)?;
         if let Some(end) = end {
             return Err(self.err(format!("unexpected {end} in template")));
         }
         Ok(parts)
+    }
+}
+
+/// `~` strip markers remove the white space (newlines included) on their
+/// side of the adjacent literal.
+fn apply_strips(toks: &mut [TTok]) {
+    for i in 0..toks.len() {
+        let (l, r) = toks[i].strips();
+        if l && i > 0 {
+            if let TTok::Lit(s) = &mut toks[i - 1] {
+                let t = s.trim_end().len();
+                s.truncate(t);
+            }
+        }
+        if r && i + 1 < toks.len() {
+            if let TTok::Lit(s) = &mut toks[i + 1] {
+                *s = s.trim_start().to_string();
+            }
+        }
     }
 }
 

@@ -232,8 +232,8 @@ fn blocks_and_labels() {
 fn errors_point_at_the_problem() {
     let cases = [
         ("resource \"a\" \"b\" {\n  x = 1\n", (1, 18), "unclosed"),
-        ("x 1\n", (1, 3), "expected '='"),
-        ("x = \"abc\n", (1, 5), "unterminated string"),
+        ("x 1\n", (1, 1), "expected '='"),
+        ("x = \"abc\n", (1, 9), "unterminated string"),
         ("x = <<EOT\nabc\n", (1, 5), "unterminated heredoc"),
         ("a = 1\nb = @\n", (2, 5), "expected an expression"),
         ("x = [1, 2\n", (1, 5), "unclosed '['"),
