@@ -147,11 +147,49 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Compare two versions semantically (each a snapshot reference or a directory).
+    Diff(DiffArgs),
     /// Print the dependency graph of a directory or snapshot (DOT, Mermaid or JSON).
     Graph {
         /// A directory or a snapshot reference.
         target: String,
     },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DiffArgs {
+    /// The older side: a snapshot reference (tag, id, ENV, ENV~N, ENV@good) or a directory.
+    pub from: String,
+    /// The newer side.
+    pub to: String,
+    /// Counts per resource type instead of details.
+    #[arg(long)]
+    pub stat: bool,
+    /// Add a unified text diff of the changed files.
+    #[arg(long)]
+    pub files: bool,
+    /// Print sensitive values instead of "(sensitive value changed)".
+    #[arg(long)]
+    pub show_sensitive: bool,
+    /// Only this resource type (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Only addresses matching this pattern, `*` and `?` allowed (repeatable).
+    #[arg(long = "address", value_name = "PATTERN")]
+    pub addresses: Vec<String>,
+    /// Only one kind of change.
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Only {
+    /// Removals and replacements (everything that destroys).
+    Destroys,
+    Creates,
+    Changes,
+    Replacements,
+    Moves,
 }
 
 /// Parses the command line; on `--help`, `--version` or a usage error,
@@ -190,6 +228,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
     let g = &args.global;
     match args.command {
         Command::Graph { target } => crate::graph_cmd::run(g, &target, out),
+        Command::Diff(d) => crate::diff_cmd::run(g, &d, out),
         Command::Init => crate::store_cmds::init(g, out),
         Command::Snapshot {
             dir,

@@ -14,7 +14,7 @@ pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
         Format::Dot,
     )?;
     let mut store = None;
-    let side = load_side(g, target, &mut store, out)?;
+    let side = load_side(g, target, &mut store, out, true)?;
     let text = match format {
         Format::Dot => rewind_report::graph::dot(&side.model),
         Format::Mermaid => rewind_report::graph::mermaid(&side.model),

@@ -1,6 +1,7 @@
 //! The `rewind` command line.
 
 mod cli;
+mod diff_cmd;
 mod graph_cmd;
 mod output;
 mod sides;

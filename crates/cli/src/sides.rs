@@ -10,6 +10,7 @@ use rewind_store::{SnapshotRecord, Store};
 use crate::cli::Global;
 use crate::output::Output;
 
+#[derive(Default)]
 pub struct Side {
     pub model: Model,
     /// How to name it to a person: the directory, or tags and short id.
@@ -47,7 +48,15 @@ pub fn load_dir(dir: &Path, out: &Output) -> Result<rewind_parse::Loaded> {
 }
 
 /// A directory when `spec` names one, otherwise a snapshot reference.
-pub fn load_side(g: &Global, spec: &str, store: &mut Option<Store>, out: &Output) -> Result<Side> {
+/// With `with_model` false, a snapshot's model is left in the store (the
+/// caller reads what it needs).
+pub fn load_side(
+    g: &Global,
+    spec: &str,
+    store: &mut Option<Store>,
+    out: &Output,
+    with_model: bool,
+) -> Result<Side> {
     let p = Path::new(spec);
     if p.is_dir() {
         let loaded = load_dir(p, out)?;
@@ -72,7 +81,11 @@ pub fn load_side(g: &Global, spec: &str, store: &mut Option<Store>, out: &Output
     let (refs, _) = st.refs()?;
     let id = st.resolve_in(&refs, spec)?;
     let record = st.record(&id)?;
-    let (model, root) = st.load_model(&record.model)?;
+    let (model, root) = if with_model {
+        st.load_model(&record.model)?
+    } else {
+        (Model::default(), record.root.clone())
+    };
     let tags = st.tags_of(&refs, &id);
     let label = if tags.is_empty() {
         format!("{} ({})", spec, id.short(12))

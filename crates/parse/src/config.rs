@@ -405,7 +405,18 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut arg_refs);
                             node.args.push((a.name.clone(), arg_refs));
                         }
-                        map.insert(a.name.clone(), to_value(&a.expr));
+                        let value = if name == "providers" && !node.providers.is_empty() {
+                            // a mapping, so the order it is written in does not matter
+                            Value::Map(
+                                node.providers
+                                    .iter()
+                                    .map(|(c, p)| (c.clone(), Value::Expr(p.clone())))
+                                    .collect(),
+                            )
+                        } else {
+                            to_value(&a.expr)
+                        };
+                        map.insert(a.name.clone(), value);
                     }
                     Item::Block(inner) => {
                         let v = cx.nested_block(inner, &mut bound, &mut node.refs);

@@ -1,4 +1,5 @@
 //! Rendering: everything rewind prints goes through here.
 
+pub mod diff;
 pub mod graph;
 pub mod style;

@@ -1,0 +1,490 @@
+//! A semantic diff as text (Terraform's visual language), JSON and Markdown.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rewind_diff::{AttrChange, AttrOp, ChangeKind, Diff, NodeChange};
+use rewind_model::{NodeKind, Value};
+use serde_json::{json, Value as J};
+
+use crate::style::{self, Style};
+
+/// Format version of the diff JSON document (docs/diff-json.md).
+pub const DIFF_FORMAT_VERSION: &str = "1";
+
+/// One side of the comparison, as shown.
+#[derive(Clone, Debug, Default)]
+pub struct SideInfo {
+    pub label: String,
+    pub id: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// A changed file, for `--files`.
+#[derive(Clone, Debug)]
+pub struct FileChange {
+    pub path: String,
+    /// added, removed, modified
+    pub change: &'static str,
+    /// Unified diff text; `None` when hidden (secrets) or binary.
+    pub diff: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Everything a diff report shows.
+pub struct DiffReport<'a> {
+    pub from: SideInfo,
+    pub to: SideInfo,
+    pub diff: &'a Diff,
+    pub files: Option<Vec<FileChange>>,
+}
+
+/// The symbol Terraform would use.
+pub fn symbol(c: &NodeChange) -> &'static str {
+    match c.change {
+        ChangeKind::Added => "+",
+        ChangeKind::Removed => "-",
+        ChangeKind::Moved { .. } => "-/+",
+        ChangeKind::Changed if c.is_replacement() => "-/+",
+        ChangeKind::Changed => "~",
+    }
+}
+
+/// A short word for the change.
+pub fn word(c: &NodeChange) -> &'static str {
+    match c.change {
+        ChangeKind::Added => "added",
+        ChangeKind::Removed => "removed",
+        ChangeKind::Moved { .. } => "moved",
+        ChangeKind::Changed if c.is_replacement() => "replaced",
+        ChangeKind::Changed => "changed",
+    }
+}
+
+fn paint(st: &Style, c: &NodeChange, s: &str) -> String {
+    match symbol(c) {
+        "+" => st.green(s),
+        "-" => st.red(s),
+        "-/+" => st.yellow(s),
+        _ => st.yellow(s),
+    }
+}
+
+fn value_text(v: &Option<Value>) -> String {
+    match v {
+        Some(v) => {
+            let s = v.render();
+            if s.chars().count() > 200 {
+                let cut: String = s.chars().take(197).collect();
+                format!("{cut}...")
+            } else {
+                s
+            }
+        }
+        None => "null".into(),
+    }
+}
+
+/// One attribute line without indentation.
+pub fn attr_line(a: &AttrChange) -> String {
+    let hidden = a.sensitive && a.before.is_none() && a.after.is_none();
+    match (a.op, hidden) {
+        (AttrOp::Modify, true) => format!("~ {}: (sensitive value changed)", a.path),
+        (AttrOp::Add, true) => format!("+ {}: (sensitive value)", a.path),
+        (AttrOp::Remove, true) => format!("- {}: (sensitive value)", a.path),
+        (AttrOp::Modify, false) => format!(
+            "~ {}: {} → {}",
+            a.path,
+            value_text(&a.before),
+            value_text(&a.after)
+        ),
+        (AttrOp::Add, false) => format!("+ {}: {}", a.path, value_text(&a.after)),
+        (AttrOp::Remove, false) => format!("- {}: {}", a.path, value_text(&a.before)),
+    }
+}
+
+/// The detail lines of one change (attributes, facts, edges).
+pub fn detail_lines(c: &NodeChange) -> Vec<String> {
+    let mut out = Vec::new();
+    if let ChangeKind::Moved { from } = &c.change {
+        out.push(format!("# moved from {from}"));
+    }
+    if c.is_replacement() {
+        out.push(format!(
+            "# forces replacement: {}",
+            c.forces_replacement.join(", ")
+        ));
+    }
+    for a in &c.attrs {
+        out.push(attr_line(a));
+    }
+    for m in &c.meta {
+        out.push(format!("{} (fact)", attr_line(m)));
+    }
+    for e in &c.edges_added {
+        out.push(format!("+ depends on {} ({})", e.to, e.kind));
+    }
+    for e in &c.edges_removed {
+        out.push(format!("- depends on {} ({})", e.to, e.kind));
+    }
+    out
+}
+
+fn location(c: &NodeChange) -> String {
+    match (&c.before, &c.after) {
+        (_, Some(l)) if !l.file.is_empty() && l.line > 0 => format!("{}:{}", l.file, l.line),
+        (Some(l), None) if !l.file.is_empty() && l.line > 0 => format!("{}:{}", l.file, l.line),
+        _ => String::new(),
+    }
+}
+
+/// Counts by change word, destroys first.
+pub fn summary_counts(changes: &[NodeChange]) -> Vec<(&'static str, usize)> {
+    let order = ["removed", "replaced", "changed", "added", "moved"];
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in changes {
+        *counts.entry(word(c)).or_insert(0) += 1;
+    }
+    order
+        .iter()
+        .filter_map(|w| counts.get(w).map(|n| (*w, *n)))
+        .collect()
+}
+
+fn summary_text(changes: &[NodeChange]) -> String {
+    let parts: Vec<String> = summary_counts(changes)
+        .into_iter()
+        .map(|(w, n)| format!("{n} {w}"))
+        .collect();
+    if parts.is_empty() {
+        "no changes".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn side_name(s: &SideInfo) -> String {
+    s.label.clone()
+}
+
+/// Text in Terraform's visual language.
+pub fn text(r: &DiffReport, st: &Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} → {}\n",
+        st.bold("rewind diff:"),
+        side_name(&r.from),
+        side_name(&r.to)
+    );
+    let section = |out: &mut String, changes: &[NodeChange]| {
+        for c in changes {
+            let sym = format!("{:>3}", symbol(c));
+            let loc = location(c);
+            let loc = if loc.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", st.dim(&format!("({loc})")))
+            };
+            let _ = writeln!(out, "{} {}{loc}", paint(st, c, &sym), st.bold(&c.address));
+            for line in detail_lines(c) {
+                let colored = match line.chars().next() {
+                    Some('+') => st.green(&line),
+                    Some('-') => st.red(&line),
+                    Some('~') => st.yellow(&line),
+                    _ => st.dim(&line),
+                };
+                let _ = writeln!(out, "      {colored}");
+            }
+        }
+    };
+    if r.diff.config.is_empty() {
+        out.push_str("  No configuration changes.\n");
+    } else {
+        section(&mut out, &r.diff.config);
+    }
+    if r.diff.state_compared {
+        out.push_str(&format!("\n{}\n", st.bold("Deployed instances (state):")));
+        if r.diff.instances.is_empty() {
+            out.push_str("  No instance changes.\n");
+        } else {
+            section(&mut out, &r.diff.instances);
+        }
+    }
+    if let Some(files) = &r.files {
+        out.push_str(&format!("\n{}\n", st.bold("Files:")));
+        if files.is_empty() {
+            out.push_str("  No file changes.\n");
+        }
+        for f in files {
+            let _ = writeln!(out, "  {} {}", f.change, f.path);
+            if let Some(n) = &f.note {
+                let _ = writeln!(out, "    {}", st.dim(n));
+            }
+            if let Some(d) = &f.diff {
+                for line in d.lines() {
+                    let colored = if line.starts_with("+++") || line.starts_with("---") {
+                        st.bold(line)
+                    } else if line.starts_with('+') {
+                        st.green(line)
+                    } else if line.starts_with('-') {
+                        st.red(line)
+                    } else if line.starts_with("@@") {
+                        st.cyan(line)
+                    } else {
+                        line.to_string()
+                    };
+                    let _ = writeln!(out, "    {colored}");
+                }
+            }
+        }
+    }
+    let mut summary = format!("\nConfiguration: {}.", summary_text(&r.diff.config));
+    if r.diff.state_compared {
+        summary.push_str(&format!(" Instances: {}.", summary_text(&r.diff.instances)));
+    }
+    out.push_str(&st.bold(&summary));
+    out.push('\n');
+    out
+}
+
+/// `--stat`: counts per resource type, types with destroys first.
+pub fn stat(r: &DiffReport, st: &Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} → {}",
+        st.bold("rewind diff --stat:"),
+        side_name(&r.from),
+        side_name(&r.to)
+    );
+    for (title, changes) in [
+        ("configuration", &r.diff.config),
+        ("instances", &r.diff.instances),
+    ] {
+        if title == "instances" && !r.diff.state_compared {
+            continue;
+        }
+        let mut by_type: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+        for c in changes.iter() {
+            let key = if c.type_.is_empty()
+                || !matches!(
+                    c.kind,
+                    NodeKind::Resource | NodeKind::Data | NodeKind::Instance
+                ) {
+                format!("({})", c.kind)
+            } else if c.kind == NodeKind::Data {
+                format!("data.{}", c.type_)
+            } else {
+                c.type_.clone()
+            };
+            *by_type.entry(key).or_default().entry(word(c)).or_insert(0) += 1;
+        }
+        let mut rows: Vec<(String, BTreeMap<&str, usize>)> = by_type.into_iter().collect();
+        let destroys = |m: &BTreeMap<&str, usize>| {
+            m.get("removed").copied().unwrap_or(0) + m.get("replaced").copied().unwrap_or(0)
+        };
+        rows.sort_by(|a, b| destroys(&b.1).cmp(&destroys(&a.1)).then(a.0.cmp(&b.0)));
+        let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+        let _ = writeln!(out, "\n {title}:");
+        if rows.is_empty() {
+            out.push_str("   no changes\n");
+        }
+        for (ty, counts) in rows {
+            let parts: Vec<String> = ["removed", "replaced", "changed", "added", "moved"]
+                .iter()
+                .filter_map(|w| {
+                    counts.get(w).map(|n| {
+                        let s = format!("{n} {w}");
+                        match *w {
+                            "removed" => st.red(&s),
+                            "added" => st.green(&s),
+                            _ => st.yellow(&s),
+                        }
+                    })
+                })
+                .collect();
+            let _ = writeln!(out, "   {ty:<width$}  {}", parts.join(", "));
+        }
+        let _ = writeln!(out, "   total: {}", summary_text(changes));
+    }
+    out
+}
+
+fn attr_json(a: &AttrChange) -> J {
+    let mut o = serde_json::Map::new();
+    o.insert("path".into(), J::String(a.path.to_string()));
+    o.insert("action".into(), J::String(a.op.as_str().into()));
+    if let Some(b) = &a.before {
+        o.insert("before".into(), b.to_json());
+    }
+    if let Some(v) = &a.after {
+        o.insert("after".into(), v.to_json());
+    }
+    o.insert("sensitive".into(), J::Bool(a.sensitive));
+    J::Object(o)
+}
+
+fn loc_json(l: &Option<rewind_model::Loc>) -> J {
+    match l {
+        Some(l) => json!({"file": l.file, "line": l.line}),
+        None => J::Null,
+    }
+}
+
+/// One change as JSON.
+pub fn change_json(c: &NodeChange) -> J {
+    json!({
+        "address": c.address,
+        "kind": c.kind.as_str(),
+        "type": c.type_,
+        "change": c.change.as_str(),
+        "moved_from": match &c.change { ChangeKind::Moved { from } => J::String(from.clone()), _ => J::Null },
+        "replacement": c.is_replacement(),
+        "forces_replacement": c.forces_replacement,
+        "before_location": loc_json(&c.before),
+        "after_location": loc_json(&c.after),
+        "attributes": c.attrs.iter().map(attr_json).collect::<Vec<_>>(),
+        "facts": c.meta.iter().map(attr_json).collect::<Vec<_>>(),
+        "edges_added": c.edges_added.iter().map(|e| json!({"to": e.to, "kind": e.kind.as_str()})).collect::<Vec<_>>(),
+        "edges_removed": c.edges_removed.iter().map(|e| json!({"to": e.to, "kind": e.kind.as_str()})).collect::<Vec<_>>(),
+    })
+}
+
+fn counts_json(changes: &[NodeChange]) -> J {
+    let mut o = serde_json::Map::new();
+    for w in ["removed", "replaced", "changed", "added", "moved"] {
+        o.insert(w.into(), json!(0));
+    }
+    for (w, n) in summary_counts(changes) {
+        o.insert(w.into(), json!(n));
+    }
+    J::Object(o)
+}
+
+fn side_json(s: &SideInfo) -> J {
+    json!({"label": s.label, "id": s.id, "tags": s.tags})
+}
+
+/// The documented JSON document.
+pub fn json(r: &DiffReport) -> J {
+    let mut doc = json!({
+        "format_version": DIFF_FORMAT_VERSION,
+        "from": side_json(&r.from),
+        "to": side_json(&r.to),
+        "summary": {
+            "configuration": counts_json(&r.diff.config),
+            "instances": counts_json(&r.diff.instances),
+        },
+        "state_compared": r.diff.state_compared,
+        "changes": r.diff.config.iter().map(change_json).collect::<Vec<_>>(),
+        "instances": r.diff.instances.iter().map(change_json).collect::<Vec<_>>(),
+    });
+    if let Some(files) = &r.files {
+        doc["files"] = J::Array(
+            files
+                .iter()
+                .map(
+                    |f| json!({"path": f.path, "change": f.change, "diff": f.diff, "note": f.note}),
+                )
+                .collect(),
+        );
+    }
+    doc
+}
+
+/// Markdown for a pull-request comment: summary table, then details in
+/// collapsible sections.
+pub fn markdown(r: &DiffReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### rewind diff: `{}` → `{}`\n",
+        style::md_cell(&r.from.label),
+        style::md_cell(&r.to.label)
+    );
+    let _ = writeln!(out, "**Configuration:** {}", summary_text(&r.diff.config));
+    if r.diff.state_compared {
+        let _ = writeln!(
+            out,
+            "  \n**Deployed instances:** {}",
+            summary_text(&r.diff.instances)
+        );
+    }
+    out.push('\n');
+    for (title, changes) in [
+        ("Configuration", &r.diff.config),
+        ("Deployed instances", &r.diff.instances),
+    ] {
+        if changes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "#### {title}\n");
+        out.push_str("| | Address | Change | Where |\n|---|---|---|---|\n");
+        let mut sorted: Vec<&NodeChange> = changes.iter().collect();
+        let rank = |c: &NodeChange| match word(c) {
+            "removed" => 0,
+            "replaced" => 1,
+            "changed" => 2,
+            "added" => 3,
+            _ => 4,
+        };
+        sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.address.cmp(&b.address)));
+        for c in &sorted {
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} | {} |",
+                symbol(c),
+                style::md_cell(&c.address),
+                word(c),
+                style::md_cell(&location(c))
+            );
+        }
+        out.push('\n');
+        for c in sorted {
+            let lines = detail_lines(c);
+            if lines.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "<details><summary><code>{}</code> {} ({} detail{})</summary>\n\n```diff",
+                style::html(&c.address),
+                word(c),
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" }
+            );
+            for l in lines {
+                // a diff block colours lines by their first character
+                let l = if l.starts_with('~') {
+                    format!("!{}", &l[1..])
+                } else {
+                    l
+                };
+                let _ = writeln!(out, "{}", l.replace("```", "'''"));
+            }
+            out.push_str("```\n</details>\n\n");
+        }
+    }
+    if let Some(files) = &r.files {
+        if !files.is_empty() {
+            out.push_str("#### Files\n\n");
+            for f in files {
+                let _ = writeln!(
+                    out,
+                    "<details><summary><code>{}</code> {}</summary>\n",
+                    style::html(&f.path),
+                    f.change
+                );
+                if let Some(n) = &f.note {
+                    let _ = writeln!(out, "{}\n", style::md_cell(n));
+                }
+                if let Some(d) = &f.diff {
+                    let _ = writeln!(out, "```diff\n{}\n```", d.replace("```", "'''").trim_end());
+                }
+                out.push_str("</details>\n\n");
+            }
+        }
+    }
+    out
+}
