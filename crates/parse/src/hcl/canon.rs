@@ -10,6 +10,8 @@ use super::ast::*;
 
 /// A reference found in an expression: a root variable and the static
 /// steps after it (`aws_vpc.main.id` → root `aws_vpc`, steps `main`, `id`).
+/// Index steps are written `[0]` / `["k"]`; a splat or a computed index
+/// is `[*]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     pub root: String,
@@ -362,7 +364,11 @@ pub fn collect_refs(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>)
                                 steps.push(format!("[{}]", quote(s)));
                             }
                         }
-                        _ => break,
+                        // a splat or a computed index: any instance, and the
+                        // attributes read from it still matter
+                        TravOp::AttrSplat | TravOp::FullSplat | TravOp::Index(_) => {
+                            steps.push("[*]".to_string())
+                        }
                     }
                 }
                 out.push(Reference {

@@ -13,7 +13,7 @@ mod canon;
 mod parser;
 
 pub use ast::*;
-pub use canon::{collect_refs, print_expr, to_value, Reference};
+pub use canon::{collect_refs, print_expr, static_key, to_value, Reference};
 pub use parser::{parse_body, parse_expression, parse_template, LineIndex, ParseError};
 
 #[cfg(test)]

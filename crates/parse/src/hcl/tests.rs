@@ -208,7 +208,7 @@ fn references_are_collected_with_scopes() {
             "var.skip",
             "local.p",
             "var.names",
-            "aws_instance.web",
+            "aws_instance.web[*].private_ip",
             "count.index"
         ]
     );

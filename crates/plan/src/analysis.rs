@@ -1,0 +1,594 @@
+//! What changes, and why: each target resource compared with its current
+//! configuration, with "known after apply" values followed from what they
+//! reference (through variables, locals, module inputs and outputs).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rewind_diff::{diff_values, AttrChange, AttrOp};
+use rewind_model::{Model, Node, NodeKind, Path, Value};
+use rewind_parse::hcl::{self, collect_refs, Reference};
+
+/// How a resource's configuration changes (for instances that exist on
+/// both sides).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigAction {
+    NoOp,
+    Update,
+    Replace,
+    /// No current configuration: every instance is new.
+    Create,
+}
+
+/// The change of one target resource block.
+#[derive(Clone, Debug)]
+pub struct ResChange {
+    pub action: ConfigAction,
+    /// Terraform's `action_reason` for a replace.
+    pub replace_token: Option<&'static str>,
+    /// Human reasons, most important first.
+    pub reasons: Vec<String>,
+    /// Top-level attributes whose value changes.
+    pub changed: BTreeSet<String>,
+    /// Instances are created or deleted (a whole-resource reference changes).
+    pub instances_change: bool,
+}
+
+/// Meta-arguments: they decide instances and ordering, not values.
+const META: &[&str] = &[
+    "count",
+    "for_each",
+    "depends_on",
+    "provider",
+    "lifecycle",
+    "provisioner",
+    "connection",
+];
+
+/// Change analysis between the current and the target configuration.
+pub struct Analysis<'a> {
+    pub cur: &'a Model,
+    pub tgt: &'a Model,
+    /// Target resource config address → current config address (moves).
+    pub prev: HashMap<String, String>,
+    /// Target resources whose instance set changes.
+    pub instances_change: BTreeSet<String>,
+    /// Target instance addresses that are created.
+    pub created_instances: BTreeSet<String>,
+    /// Module calls whose instances change (count / for_each).
+    pub module_instances_change: BTreeSet<String>,
+    memo: RefCell<HashMap<String, ResChange>>,
+    value_memo: RefCell<HashMap<String, Option<String>>>,
+    in_progress: RefCell<BTreeSet<String>>,
+}
+
+fn short(v: &Value) -> String {
+    let s = v.render();
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+fn ref_text(r: &Reference) -> String {
+    let mut s = r.root.clone();
+    for st in &r.steps {
+        if !st.starts_with('[') {
+            s.push('.');
+        }
+        s.push_str(st);
+    }
+    s
+}
+
+/// References in every expression of a value.
+pub fn value_refs(v: &Value, out: &mut Vec<Reference>) {
+    match v {
+        Value::Expr(text) => {
+            if let Ok(e) = hcl::parse_expression(text) {
+                collect_refs(&e, &mut Vec::new(), out);
+            }
+        }
+        Value::List(l) => l.iter().for_each(|x| value_refs(x, out)),
+        Value::Map(m) => m.values().for_each(|x| value_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Expression leaves of a value with their paths.
+fn expr_leaves(v: &Value, path: Path, out: &mut Vec<(Path, String)>) {
+    match v {
+        Value::Expr(t) => out.push((path, t.clone())),
+        Value::List(l) => {
+            for (i, x) in l.iter().enumerate() {
+                expr_leaves(x, path.index(i), out);
+            }
+        }
+        Value::Map(m) => {
+            for (k, x) in m {
+                expr_leaves(x, path.key(k), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(cur: &'a Model, tgt: &'a Model) -> Analysis<'a> {
+        Analysis {
+            cur,
+            tgt,
+            prev: HashMap::new(),
+            instances_change: BTreeSet::new(),
+            created_instances: BTreeSet::new(),
+            module_instances_change: BTreeSet::new(),
+            memo: RefCell::new(HashMap::new()),
+            value_memo: RefCell::new(HashMap::new()),
+            in_progress: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    fn scope_of(n: &Node) -> String {
+        if n.module.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", n.module)
+        }
+    }
+
+    /// Does `v` (an attribute value in the target, in module `scope`) take
+    /// a value that changes because of something it references? Returns why.
+    pub fn upstream(&self, v: &Value, scope: &str) -> Option<String> {
+        let mut refs = Vec::new();
+        value_refs(v, &mut refs);
+        refs.iter().find_map(|r| self.ref_changes(scope, r))
+    }
+
+    /// Why the value a reference reads changes, if it does.
+    pub fn ref_changes(&self, scope: &str, r: &Reference) -> Option<String> {
+        let step = |i: usize| r.steps.get(i).filter(|s| !s.starts_with('[')).cloned();
+        match r.root.as_str() {
+            "count" | "each" | "self" | "path" | "terraform" => None,
+            "var" | "local" => {
+                let name = step(0)?;
+                let addr = format!("{scope}{}.{name}", r.root);
+                self.through(&addr, &r.steps[1..])
+                    .map(|why| format!("{} changes ({why})", ref_text(r)))
+            }
+            "module" => {
+                let name = step(0)?;
+                let call = format!("{scope}module.{name}");
+                if self.module_instances_change.contains(&call) {
+                    return Some(format!(
+                        "{} changes (module instances are added or removed)",
+                        ref_text(r)
+                    ));
+                }
+                let out_i = if r.steps.get(1).is_some_and(|s| s.starts_with('[')) {
+                    2
+                } else {
+                    1
+                };
+                match step(out_i) {
+                    Some(out) => {
+                        let addr = format!("{call}.output.{out}");
+                        self.through(&addr, &r.steps[out_i + 1..])
+                            .map(|why| format!("{} changes ({why})", ref_text(r)))
+                    }
+                    None => {
+                        // the whole module: any of its outputs
+                        let prefix = format!("{call}.output.");
+                        let outs: Vec<String> = self
+                            .tgt
+                            .nodes
+                            .iter()
+                            .filter(|n| {
+                                n.kind == NodeKind::Output && n.address.starts_with(&prefix)
+                            })
+                            .map(|n| n.address.clone())
+                            .collect();
+                        outs.iter()
+                            .find_map(|o| self.node_value_changes(o))
+                            .map(|why| format!("{} changes ({why})", ref_text(r)))
+                    }
+                }
+            }
+            "data" | "ephemeral" => {
+                let (t, n) = (step(0)?, step(1)?);
+                let addr = format!("{scope}{}.{t}.{n}", r.root);
+                self.node_value_changes(&addr)
+                    .map(|why| format!("{} is read again at apply time ({why})", ref_text(r)))
+            }
+            ty => {
+                let name = step(0)?;
+                let addr = format!("{scope}{ty}.{name}");
+                let node = self.tgt.node(&addr)?;
+                if node.kind == NodeKind::Data {
+                    return self
+                        .node_value_changes(&addr)
+                        .map(|why| format!("{} is read again at apply time ({why})", ref_text(r)));
+                }
+                if node.kind != NodeKind::Resource {
+                    return None;
+                }
+                self.resource_ref_changes(&addr, node, &r.steps[1..])
+                    .map(|why| format!("{} {why}", ref_text(r)))
+            }
+        }
+    }
+
+    /// A reference into resource `addr` with `steps` after its name.
+    fn resource_ref_changes(&self, addr: &str, node: &Node, steps: &[String]) -> Option<String> {
+        let rc = self.resource_change(addr);
+        let (index, rest) = match steps.first() {
+            Some(s) if s == "[*]" => (None, &steps[1..]),
+            Some(s) if s.starts_with('[') => (Some(s.clone()), &steps[1..]),
+            _ => (None, steps),
+        };
+        let counted = node.body.get("count").is_some() || node.body.get("for_each").is_some();
+        match (&index, counted) {
+            (Some(k), _) => {
+                let created = self
+                    .created_instances
+                    .iter()
+                    .any(|c| c.ends_with(k.as_str()) && crate::expand::config_address(c) == addr);
+                if created {
+                    return Some("is created".to_string());
+                }
+            }
+            (None, true) => {
+                if rc.instances_change || self.instances_change.contains(addr) {
+                    return Some("changes: instances are added or removed".into());
+                }
+            }
+            (None, false) => {}
+        }
+        let attr = rest.iter().find(|s| !s.starts_with('[')).cloned();
+        let why = |what: &str| {
+            let first = rc.reasons.first().cloned().unwrap_or_default();
+            format!("{what} ({first})")
+        };
+        match rc.action {
+            ConfigAction::NoOp => None,
+            ConfigAction::Create => Some(why("is created")),
+            ConfigAction::Replace => Some(why("is replaced")),
+            ConfigAction::Update => {
+                let is_data = node.type_ == "terraform_data";
+                match attr.as_deref() {
+                    None => Some(why("is updated")),
+                    // terraform_data: output mirrors input and is only known
+                    // after apply; id survives an update.
+                    Some("output") if is_data => rc
+                        .changed
+                        .contains("input")
+                        .then(|| why("output is known only after apply")),
+                    Some("id") => None,
+                    Some(a) => rc.changed.contains(a).then(|| why(&format!("{a} changes"))),
+                }
+            }
+        }
+    }
+
+    /// A reference that reads `rest` inside the value of `addr` (a
+    /// variable, local or output). When that value is itself a plain
+    /// reference (`value = terraform_data.a`), follow it with the remaining
+    /// steps, so `module.m.a[0].output` asks about `a[0].output` only.
+    fn through(&self, addr: &str, rest: &[String]) -> Option<String> {
+        if rest.is_empty() {
+            return self.node_value_changes(addr);
+        }
+        let t = self.tgt.node(addr)?;
+        let c = self.cur.node(addr);
+        // the expression that gives the value, and the scope it is read in
+        let (tv, cv, scope) = match t.kind {
+            NodeKind::Local | NodeKind::Output => (
+                t.body.get("value").cloned(),
+                c.and_then(|c| c.body.get("value").cloned()),
+                Self::scope_of(t),
+            ),
+            NodeKind::Variable if !t.module.is_empty() => {
+                let tcall = self.tgt.node(&t.module)?;
+                let ccall = self.cur.node(&t.module);
+                (
+                    tcall.body.get(&t.name).cloned(),
+                    ccall.and_then(|cc| cc.body.get(&t.name).cloned()),
+                    Self::scope_of(tcall),
+                )
+            }
+            _ => return self.node_value_changes(addr),
+        };
+        if tv != cv {
+            return self.node_value_changes(addr);
+        }
+        if let Some(Value::Expr(text)) = &tv {
+            if let Ok(e @ hcl::Expr::Traversal { .. }) = hcl::parse_expression(text) {
+                let mut refs = Vec::new();
+                collect_refs(&e, &mut Vec::new(), &mut refs);
+                if let [r] = refs.as_slice() {
+                    let mut composed = r.clone();
+                    composed.steps.extend(rest.iter().cloned());
+                    return self.ref_changes(&scope, &composed);
+                }
+            }
+        }
+        self.node_value_changes(addr)
+    }
+
+    /// Does the value of a variable, local, output or data source change?
+    fn node_value_changes(&self, addr: &str) -> Option<String> {
+        if let Some(v) = self.value_memo.borrow().get(addr) {
+            return v.clone();
+        }
+        if !self.in_progress.borrow_mut().insert(addr.to_string()) {
+            return None;
+        }
+        let result = self.compute_node_value_changes(addr);
+        self.in_progress.borrow_mut().remove(addr);
+        self.value_memo
+            .borrow_mut()
+            .insert(addr.to_string(), result.clone());
+        result
+    }
+
+    fn compute_node_value_changes(&self, addr: &str) -> Option<String> {
+        let t = self.tgt.node(addr)?;
+        let c = self.cur.node(addr);
+        let scope = Self::scope_of(t);
+        match t.kind {
+            NodeKind::Variable => {
+                if t.module.is_empty() {
+                    let tv = root_var_value(self.tgt, t);
+                    let cv = c.and_then(|c| root_var_value(self.cur, c));
+                    if tv != cv {
+                        return Some(format!("{addr} is {}", value_or_secret(t, tv.as_ref())));
+                    }
+                    return tv.and_then(|v| self.upstream(&v, ""));
+                }
+                // a module input: the argument of its call, in the parent scope
+                let call_addr = &t.module;
+                let tcall = self.tgt.node(call_addr)?;
+                let ccall = self.cur.node(call_addr);
+                let targ = tcall
+                    .body
+                    .get(&t.name)
+                    .cloned()
+                    .or_else(|| t.body.get("default").cloned());
+                let carg = match (ccall, c) {
+                    (Some(cc), Some(cv)) => cc
+                        .body
+                        .get(&cv.name)
+                        .cloned()
+                        .or_else(|| cv.body.get("default").cloned()),
+                    _ => None,
+                };
+                if targ != carg {
+                    return Some(format!("{addr} is {}", value_or_secret(t, targ.as_ref())));
+                }
+                let parent = Self::scope_of(tcall);
+                targ.and_then(|v| self.upstream(&v, &parent))
+            }
+            NodeKind::Local | NodeKind::Output => {
+                let tv = t.body.get("value")?;
+                let cv = c.and_then(|c| c.body.get("value"));
+                if Some(tv) != cv {
+                    return Some(format!("{addr} is {}", value_or_secret(t, Some(tv))));
+                }
+                self.upstream(tv, &scope)
+            }
+            NodeKind::Data => {
+                let Some(c) = c else {
+                    return Some(format!("{addr} is new"));
+                };
+                let strip = |b: &Value| {
+                    let mut b = b.clone();
+                    if let Value::Map(m) = &mut b {
+                        m.retain(|k, _| !META.contains(&k.as_str()));
+                    }
+                    b
+                };
+                if strip(&t.body) != strip(&c.body) {
+                    return Some(format!("{addr}'s arguments change"));
+                }
+                self.upstream(&strip(&t.body), &scope)
+            }
+            _ => None,
+        }
+    }
+
+    /// The change of target resource `addr` (memoized).
+    pub fn resource_change(&self, addr: &str) -> ResChange {
+        if let Some(rc) = self.memo.borrow().get(addr) {
+            return rc.clone();
+        }
+        if !self.in_progress.borrow_mut().insert(addr.to_string()) {
+            // a reference cycle: Terraform rejects it; treat as unchanged here
+            return ResChange {
+                action: ConfigAction::NoOp,
+                replace_token: None,
+                reasons: Vec::new(),
+                changed: BTreeSet::new(),
+                instances_change: false,
+            };
+        }
+        let rc = self.compute_resource_change(addr);
+        self.in_progress.borrow_mut().remove(addr);
+        self.memo.borrow_mut().insert(addr.to_string(), rc.clone());
+        rc
+    }
+
+    fn compute_resource_change(&self, addr: &str) -> ResChange {
+        let mut rc = ResChange {
+            action: ConfigAction::NoOp,
+            replace_token: None,
+            reasons: Vec::new(),
+            changed: BTreeSet::new(),
+            instances_change: self.instances_change.contains(addr),
+        };
+        let Some(t) = self.tgt.node(addr) else {
+            return rc;
+        };
+        let prev = self
+            .prev
+            .get(addr)
+            .cloned()
+            .unwrap_or_else(|| addr.to_string());
+        let Some(c) = self
+            .cur
+            .node(&prev)
+            .filter(|c| c.kind == NodeKind::Resource)
+        else {
+            rc.action = ConfigAction::Create;
+            rc.reasons.push(format!(
+                "{addr} is in the target configuration but not deployed now"
+            ));
+            return rc;
+        };
+        let scope = Self::scope_of(t);
+        let lc = t.lifecycle();
+        let ignore_all = lc.ignore_all_changes;
+        let ignored: BTreeSet<String> = lc
+            .ignore_changes
+            .iter()
+            .map(|p| p.split(['.', '[']).next().unwrap_or_default().to_string())
+            .collect();
+        let empty = BTreeMap::new();
+        let tb = t.body.as_map().unwrap_or(&empty);
+        let cb = c.body.as_map().unwrap_or(&empty);
+        let keys: BTreeSet<&String> = tb.keys().chain(cb.keys()).collect();
+        let mut attr_changes: Vec<AttrChange> = Vec::new();
+        for k in keys {
+            if META.contains(&k.as_str()) || ignore_all || ignored.contains(k) {
+                continue;
+            }
+            let (tv, cv) = (tb.get(k), cb.get(k));
+            if tv != cv {
+                let secret = t.is_sensitive_path(&Path::root().key(k))
+                    || c.is_sensitive_path(&Path::root().key(k));
+                let text = if secret {
+                    format!("{k} changes (sensitive value)")
+                } else {
+                    format!(
+                        "{k} changes: {} → {}",
+                        cv.map(short).unwrap_or_else(|| "null".into()),
+                        tv.map(short).unwrap_or_else(|| "null".into())
+                    )
+                };
+                rc.reasons.push(text);
+                rc.changed.insert(k.clone());
+                let nested = diff_values(
+                    cv.unwrap_or(&Value::Null),
+                    tv.unwrap_or(&Value::Null),
+                    &|_| false,
+                    true,
+                );
+                for mut a in nested {
+                    a.path = Path(
+                        std::iter::once(rewind_model::PathStep::Key(k.clone()))
+                            .chain(a.path.0)
+                            .collect(),
+                    );
+                    attr_changes.push(a);
+                }
+                continue;
+            }
+            if let Some(tv) = tv {
+                let mut leaves = Vec::new();
+                expr_leaves(tv, Path::root().key(k), &mut leaves);
+                for (path, text) in leaves {
+                    let v = Value::Expr(text);
+                    if let Some(why) = self.upstream(&v, &scope) {
+                        if rc.changed.insert(k.clone()) {
+                            rc.reasons
+                                .push(format!("{k} is known only after apply: {why}"));
+                        }
+                        attr_changes.push(AttrChange {
+                            path,
+                            op: AttrOp::Modify,
+                            before: None,
+                            after: None,
+                            sensitive: false,
+                        });
+                    }
+                }
+            }
+        }
+        // replace_triggered_by
+        let mut triggered = None;
+        for entry in &lc.replace_triggered_by {
+            let Ok(e) = hcl::parse_expression(entry) else {
+                continue;
+            };
+            let mut refs = Vec::new();
+            collect_refs(&e, &mut Vec::new(), &mut refs);
+            for r in refs {
+                let has_attr = r.steps.iter().skip(1).any(|s| !s.starts_with('['));
+                let why =
+                    if has_attr || matches!(r.root.as_str(), "var" | "local" | "module" | "data") {
+                        self.ref_changes(&scope, &r)
+                    } else {
+                        // a whole resource: triggers on any planned change
+                        let target = format!(
+                            "{scope}{}.{}",
+                            r.root,
+                            r.steps.first().cloned().unwrap_or_default()
+                        );
+                        let other = self.resource_change(&target);
+                        (other.action != ConfigAction::NoOp).then(|| {
+                            format!(
+                                "{} is {}",
+                                ref_text(&r),
+                                match other.action {
+                                    ConfigAction::Replace => "replaced",
+                                    ConfigAction::Create => "created",
+                                    _ => "updated",
+                                }
+                            )
+                        })
+                    };
+                if let Some(w) = why {
+                    triggered = Some(format!("replace_triggered_by: {w}"));
+                    break;
+                }
+            }
+            if triggered.is_some() {
+                break;
+            }
+        }
+        let forcing: Vec<String> = rewind_diff::knowledge::forcing_paths(&t.type_, &attr_changes);
+        if let Some(why) = triggered {
+            rc.action = ConfigAction::Replace;
+            rc.replace_token = Some("replace_by_triggers");
+            rc.reasons.insert(0, why);
+        } else if !forcing.is_empty() {
+            rc.action = ConfigAction::Replace;
+            rc.replace_token = Some("replace_because_cannot_update");
+            rc.reasons
+                .insert(0, format!("{} forces replacement", forcing.join(", ")));
+        } else if !rc.changed.is_empty() {
+            // terraform_data: only input and triggers_replace are arguments
+            rc.action = ConfigAction::Update;
+        }
+        rc
+    }
+}
+
+fn value_or_secret(n: &Node, v: Option<&Value>) -> String {
+    if !n.sensitive.is_empty() {
+        return "(sensitive value)".into();
+    }
+    v.map(short).unwrap_or_else(|| "null".into())
+}
+
+/// A root variable's value: an auto-loaded variables file, else its default.
+pub fn root_var_value(model: &Model, var: &Node) -> Option<Value> {
+    for e in &var.edges {
+        if let Some(t) = model.node(&e.to).filter(|t| t.kind == NodeKind::Tfvars) {
+            if let Some(v) = t.body.get(&var.name) {
+                return Some(v.clone());
+            }
+        }
+    }
+    var.body.get("default").cloned()
+}

@@ -1,0 +1,315 @@
+//! The order of operations, following Terraform's apply graph:
+//!
+//! * creates and updates follow the target graph (through unchanged
+//!   resources);
+//! * a delete-first replace creates after it deletes; a create-first
+//!   (create_before_destroy) replace deletes after it creates;
+//! * for a delete of D and every R that D depended on (recorded in state,
+//!   or the current graph without state): R's delete waits for D's delete,
+//!   and R's create or update waits for D's delete (DestroyEdgeTransformer);
+//! * the create or update of C waits for the delete of every R that C
+//!   depended on;
+//! * edges between a creator and a create_before_destroy delete are
+//!   reversed (CBDEdgeTransformer).
+//!
+//! Steps are grouped into waves: a step's wave is one more than the
+//! highest wave of the steps it waits for.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use crate::expand::{config_address, Key};
+use crate::{Action, Change, CurrentInstance};
+
+/// One operation of the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub index: usize,
+    pub address: String,
+    pub operation: Action,
+    /// Deleting the old (deposed) object of a create-first replace, or a
+    /// deposed object from the state.
+    pub deposed: bool,
+    pub wave: usize,
+    /// Indexes of the steps this one waits for.
+    pub after: Vec<usize>,
+}
+
+/// A plan that cannot be ordered.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanError {
+    #[error("the revert cannot be ordered: its operations form a cycle ({}). Terraform refuses such a plan too (Error: Cycle); apply it in two steps, for example by first removing create_before_destroy or reverting the dependents", .0.join(" → "))]
+    Cycle(Vec<String>),
+}
+
+struct Raw {
+    address: String,
+    op: Action,
+    deposed: bool,
+    cbd: bool,
+    /// current config address (for destroyers) / target config (creators)
+    config: String,
+    /// the address in the current state, for creators of existing instances
+    original: Option<String>,
+}
+
+fn name(r: &Raw) -> String {
+    match (r.op, r.deposed) {
+        (Action::Delete, true) => format!("delete {} (deposed)", r.address),
+        (op, _) => format!("{} {}", op.as_str(), r.address),
+    }
+}
+
+pub(crate) fn order(
+    changes: &[Change],
+    tgt_insts: &BTreeMap<String, (String, Key)>,
+    tgt_deps: &HashMap<String, BTreeSet<String>>,
+    cur: &[CurrentInstance],
+    cur_deps: &HashMap<String, Vec<String>>,
+) -> Result<Vec<Step>, PlanError> {
+    let original_of: HashMap<&str, &CurrentInstance> = cur
+        .iter()
+        .filter(|c| c.deposed.is_none())
+        .map(|c| (c.addr.as_str(), c))
+        .collect();
+    let mut raw: Vec<Raw> = Vec::new();
+    let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new(); // (waiter, waited)
+    for ch in changes {
+        let tconfig = tgt_insts
+            .get(&ch.address)
+            .map(|(c, _)| c.clone())
+            .unwrap_or_else(|| config_address(&ch.address));
+        let cur_inst = original_of.get(ch.address.as_str()).copied();
+        let original = cur_inst.map(|c| c.original.clone());
+        let cconfig = cur_inst
+            .map(|c| c.config.clone())
+            .unwrap_or_else(|| config_address(&ch.address));
+        let mut push =
+            |op: Action, deposed: bool, cbd: bool, config: &str, original: Option<String>| {
+                raw.push(Raw {
+                    address: ch.address.clone(),
+                    op,
+                    deposed,
+                    cbd,
+                    config: config.to_string(),
+                    original,
+                });
+                raw.len() - 1
+            };
+        match ch.actions.as_slice() {
+            [Action::Create] => {
+                push(Action::Create, false, false, &tconfig, None);
+            }
+            [Action::Update] => {
+                push(Action::Update, false, false, &tconfig, original);
+            }
+            [Action::Forget] => {
+                push(Action::Forget, false, false, &cconfig, None);
+            }
+            [Action::Delete] => {
+                let deposed = ch.deposed.is_some();
+                // a deposed object's address is the resource's; its deps
+                // come from the instance it belonged to
+                push(
+                    Action::Delete,
+                    deposed,
+                    ch.create_before_destroy || deposed,
+                    &cconfig,
+                    Some(ch.address.clone()),
+                );
+            }
+            [Action::Delete, Action::Create] => {
+                let d = push(
+                    Action::Delete,
+                    false,
+                    false,
+                    &cconfig,
+                    Some(ch.address.clone()),
+                );
+                let c = push(Action::Create, false, false, &tconfig, original);
+                edges.insert((c, d));
+            }
+            [Action::Create, Action::Delete] => {
+                let c = push(Action::Create, false, false, &tconfig, original);
+                let d = push(
+                    Action::Delete,
+                    true,
+                    true,
+                    &cconfig,
+                    Some(ch.address.clone()),
+                );
+                edges.insert((d, c));
+            }
+            _ => {}
+        }
+    }
+    // Index creators by target config and destroyers by current config.
+    let mut creators: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut destroyers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in raw.iter().enumerate() {
+        match r.op {
+            Action::Create | Action::Update => {
+                creators.entry(r.config.as_str()).or_default().push(i)
+            }
+            Action::Delete => destroyers.entry(r.config.as_str()).or_default().push(i),
+            _ => {}
+        }
+    }
+    // The state dependencies of an instance (by its current address).
+    let deps_of = |original: &str| -> Vec<String> {
+        cur_deps
+            .get(original)
+            .cloned()
+            .or_else(|| {
+                cur_deps
+                    .get(original.split(" (deposed").next().unwrap_or(original))
+                    .cloned()
+            })
+            .unwrap_or_default()
+    };
+    // E1: creators follow the target graph (transitive deps go through
+    // resources that do not change).
+    for (i, r) in raw.iter().enumerate() {
+        if !matches!(r.op, Action::Create | Action::Update) {
+            continue;
+        }
+        for dep in tgt_deps.get(&r.config).into_iter().flatten() {
+            for &t in creators.get(dep.as_str()).into_iter().flatten() {
+                if t != i {
+                    edges.insert((i, t));
+                }
+            }
+        }
+    }
+    // E3/E4: destroy edges from the current graph.
+    let mut reversed = Vec::new();
+    for (d, r) in raw.iter().enumerate() {
+        if r.op != Action::Delete {
+            continue;
+        }
+        let Some(orig) = &r.original else { continue };
+        for dep in deps_of(orig) {
+            for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+                if t != d {
+                    edges.insert((t, d));
+                }
+            }
+            for &c in creators.get(dep.as_str()).into_iter().flatten() {
+                if raw[c].address == r.address {
+                    continue;
+                }
+                if r.cbd {
+                    reversed.push((d, c));
+                } else {
+                    edges.insert((c, d));
+                }
+            }
+        }
+    }
+    // E5: creators of existing instances wait for the deletes of what they
+    // depended on (reversed for create_before_destroy deletes).
+    for (c, r) in raw.iter().enumerate() {
+        if !matches!(r.op, Action::Create | Action::Update) {
+            continue;
+        }
+        let Some(orig) = &r.original else { continue };
+        for dep in deps_of(orig) {
+            for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+                if raw[t].address == r.address {
+                    continue;
+                }
+                if raw[t].cbd {
+                    reversed.push((t, c));
+                } else {
+                    edges.insert((c, t));
+                }
+            }
+        }
+    }
+    edges.extend(reversed);
+
+    // Kahn's algorithm with waves.
+    let n = raw.len();
+    let mut waits: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut released: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in &edges {
+        waits[a].push(b);
+        released[b].push(a);
+    }
+    let mut pending: Vec<usize> = waits.iter().map(Vec::len).collect();
+    let mut wave = vec![0usize; n];
+    let mut queue: VecDeque<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut done = 0;
+    while let Some(i) = queue.pop_front() {
+        done += 1;
+        for &j in &released[i] {
+            wave[j] = wave[j].max(wave[i] + 1);
+            pending[j] -= 1;
+            if pending[j] == 0 {
+                queue.push_back(j);
+            }
+        }
+    }
+    if done < n {
+        return Err(PlanError::Cycle(find_cycle(&raw, &waits, &pending)));
+    }
+    // Sort: by wave, deletes before creates within a wave, then address.
+    let rank = |a: Action| match a {
+        Action::Delete => 0,
+        Action::Forget => 1,
+        Action::Create => 2,
+        Action::Update => 3,
+        Action::NoOp => 4,
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        wave[a]
+            .cmp(&wave[b])
+            .then(rank(raw[a].op).cmp(&rank(raw[b].op)))
+            .then(raw[a].address.cmp(&raw[b].address))
+            .then(raw[a].deposed.cmp(&raw[b].deposed))
+    });
+    let mut new_index = vec![0usize; n];
+    for (pos, &i) in order.iter().enumerate() {
+        new_index[i] = pos;
+    }
+    Ok(order
+        .iter()
+        .enumerate()
+        .map(|(pos, &i)| {
+            let mut after: Vec<usize> = waits[i].iter().map(|&w| new_index[w]).collect();
+            after.sort_unstable();
+            after.dedup();
+            Step {
+                index: pos,
+                address: raw[i].address.clone(),
+                operation: raw[i].op,
+                deposed: raw[i].deposed,
+                wave: wave[i],
+                after,
+            }
+        })
+        .collect())
+}
+
+fn find_cycle(raw: &[Raw], waits: &[Vec<usize>], pending: &[usize]) -> Vec<String> {
+    // Walk "waits for" edges among the steps left over until one repeats.
+    let Some(start) = (0..raw.len()).find(|&i| pending[i] > 0) else {
+        return Vec::new();
+    };
+    let mut seen: HashMap<usize, usize> = HashMap::new();
+    let mut path = Vec::new();
+    let mut cur = start;
+    loop {
+        if let Some(&pos) = seen.get(&cur) {
+            let mut cycle: Vec<String> = path[pos..].iter().map(|&i| name(&raw[i])).collect();
+            cycle.push(name(&raw[cur]));
+            return cycle;
+        }
+        seen.insert(cur, path.len());
+        path.push(cur);
+        match waits[cur].iter().find(|&&w| pending[w] > 0) {
+            Some(&next) => cur = next,
+            None => return path.iter().map(|&i| name(&raw[i])).collect(),
+        }
+    }
+}
