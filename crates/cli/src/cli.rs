@@ -149,6 +149,8 @@ pub enum Command {
     },
     /// Compare two versions semantically (each a snapshot reference or a directory).
     Diff(DiffArgs),
+    /// The ordered plan that brings a deployment back to an earlier version.
+    Plan(PlanArgs),
     /// Print the dependency graph of a directory or snapshot (DOT, Mermaid or JSON).
     Graph {
         /// A directory or a snapshot reference.
@@ -180,6 +182,22 @@ pub struct DiffArgs {
     /// Only one kind of change.
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// The version to go back to: a snapshot reference or a directory.
+    #[arg(long)]
+    pub to: String,
+    /// The deployment now: a snapshot reference or a directory (default: the environment's latest snapshot).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The environment (default: the one the --to snapshot belongs to).
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Plan deletes and replacements of resources with prevent_destroy instead of refusing.
+    #[arg(long)]
+    pub allow_destroy_protected: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -229,6 +247,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
     match args.command {
         Command::Graph { target } => crate::graph_cmd::run(g, &target, out),
         Command::Diff(d) => crate::diff_cmd::run(g, &d, out),
+        Command::Plan(p) => crate::plan_cmd::run(g, &p, out),
         Command::Init => crate::store_cmds::init(g, out),
         Command::Snapshot {
             dir,

@@ -4,6 +4,7 @@ mod cli;
 mod diff_cmd;
 mod graph_cmd;
 mod output;
+mod plan_cmd;
 mod sides;
 mod store_cmds;
 

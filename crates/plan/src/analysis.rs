@@ -83,12 +83,15 @@ fn ref_text(r: &Reference) -> String {
     s
 }
 
-/// References in every expression of a value.
+/// References in every expression of a value, read precisely enough for
+/// change analysis: inside `for x in COLL : ... x.attr ...` a use of
+/// `x.attr` is a reference to `COLL[*].attr`, and COLL itself only counts
+/// for its keys (marked with a `[keys]` step), as does `keys(COLL)`.
 pub fn value_refs(v: &Value, out: &mut Vec<Reference>) {
     match v {
         Value::Expr(text) => {
             if let Ok(e) = hcl::parse_expression(text) {
-                collect_refs(&e, &mut Vec::new(), out);
+                precise_refs(&e, &HashMap::new(), out);
             }
         }
         Value::List(l) => l.iter().for_each(|x| value_refs(x, out)),
@@ -222,6 +225,11 @@ impl<'a> Analysis<'a> {
     /// A reference into resource `addr` with `steps` after its name.
     fn resource_ref_changes(&self, addr: &str, node: &Node, steps: &[String]) -> Option<String> {
         let rc = self.resource_change(addr);
+        if steps.first().map(String::as_str) == Some("[keys]") {
+            // only the set of instances is read
+            return (rc.instances_change || self.instances_change.contains(addr))
+                .then(|| "changes: instances are added or removed".to_string());
+        }
         let (index, rest) = match steps.first() {
             Some(s) if s == "[*]" => (None, &steps[1..]),
             Some(s) if s.starts_with('[') => (Some(s.clone()), &steps[1..]),
@@ -591,4 +599,171 @@ pub fn root_var_value(model: &Model, var: &Node) -> Option<Value> {
         }
     }
     var.body.get("default").cloned()
+}
+
+/// A reference written as a traversal, when `e` is one.
+fn traversal_ref(e: &hcl::Expr) -> Option<Reference> {
+    if let hcl::Expr::Traversal { .. } = e {
+        let mut refs = Vec::new();
+        collect_refs(e, &mut Vec::new(), &mut refs);
+        if let Some(first) = refs.into_iter().next() {
+            return Some(first);
+        }
+    }
+    None
+}
+
+/// See [`value_refs`]. `subst` maps iteration variables to the reference
+/// they stand for (`x` → `COLL[*]`), or to `None` for variables that only
+/// see keys (and plain bound names).
+fn precise_refs(
+    e: &hcl::Expr,
+    subst: &HashMap<String, Option<Reference>>,
+    out: &mut Vec<Reference>,
+) {
+    use hcl::Expr;
+    match e {
+        Expr::For(f) => {
+            let coll = traversal_ref(&f.coll).filter(|r| !subst.contains_key(&r.root));
+            let mut inner = subst.clone();
+            match &coll {
+                Some(c) => {
+                    let mut keys = c.clone();
+                    keys.steps.push("[keys]".into());
+                    out.push(keys);
+                    let mut each = c.clone();
+                    each.steps.push("[*]".into());
+                    inner.insert(f.value_var.clone(), Some(each));
+                }
+                None => {
+                    precise_refs(&f.coll, subst, out);
+                    inner.insert(f.value_var.clone(), None);
+                }
+            }
+            if let Some(k) = &f.key_var {
+                inner.insert(k.clone(), None);
+            }
+            for x in [Some(&f.value), f.key.as_ref(), f.cond.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                precise_refs(x, &inner, out);
+            }
+        }
+        Expr::Call { name, args, .. } if name == "keys" && args.len() == 1 => {
+            match traversal_ref(&args[0]) {
+                Some(mut r) if !subst.contains_key(&r.root) => {
+                    r.steps.push("[keys]".into());
+                    out.push(r);
+                }
+                _ => precise_refs(&args[0], subst, out),
+            }
+        }
+        Expr::Traversal { root, .. } if subst.contains_key(root) => {
+            if let (Some(Some(base)), Some(mut r)) = (subst.get(root), traversal_ref(e)) {
+                let mut composed = base.clone();
+                composed.steps.append(&mut r.steps);
+                out.push(composed);
+            }
+            // indexes inside the traversal may reference things too
+            let mut found = Vec::new();
+            collect_refs(e, &mut vec![root.clone()], &mut found);
+            out.extend(found.into_iter().filter(|r| !subst.contains_key(&r.root)));
+        }
+        _ => {
+            // everything else: the plain references, then recurse into
+            // sub-expressions that may hold `for` expressions
+            let bound: Vec<String> = subst.keys().cloned().collect();
+            let mut found = Vec::new();
+            collect_refs(e, &mut bound.clone(), &mut found);
+            if !contains_for(e) {
+                out.extend(found);
+                return;
+            }
+            for child in children(e) {
+                precise_refs(child, subst, out);
+            }
+            // the node's own traversal, if it is one, was covered by children
+        }
+    }
+}
+
+fn contains_for(e: &hcl::Expr) -> bool {
+    use hcl::Expr;
+    match e {
+        Expr::For(_) => true,
+        Expr::Call { name, .. } if name == "keys" => true,
+        _ => children(e).into_iter().any(contains_for),
+    }
+}
+
+/// The direct sub-expressions of an expression.
+fn children(e: &hcl::Expr) -> Vec<&hcl::Expr> {
+    use hcl::{Expr, Part, TravOp};
+    fn parts<'x>(ps: &'x [Part], out: &mut Vec<&'x Expr>) {
+        for p in ps {
+            match p {
+                Part::Lit(_) => {}
+                Part::Interp(e) => out.push(e),
+                Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    out.push(cond);
+                    parts(then, out);
+                    parts(otherwise, out);
+                }
+                Part::For { coll, body, .. } => {
+                    out.push(coll);
+                    parts(body, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match e {
+        Expr::Template(ps) => parts(ps, &mut out),
+        Expr::Tuple(items) => out.extend(items.iter()),
+        Expr::Object(items) => {
+            for (k, v) in items {
+                if hcl::static_key(k).is_none() {
+                    out.push(k);
+                }
+                out.push(v);
+            }
+        }
+        Expr::Traversal { ops, .. } => {
+            // a traversal is a leaf reference; its computed indexes are
+            // expressions of their own
+            let _ = ops;
+        }
+        Expr::Postfix(inner, ops) => {
+            out.push(inner);
+            for op in ops {
+                if let TravOp::Index(i) = op {
+                    out.push(i);
+                }
+            }
+        }
+        Expr::Call { args, .. } => out.extend(args.iter()),
+        Expr::Unary(_, x) | Expr::Paren(x) => out.push(x),
+        Expr::Binary(_, l, r) => {
+            out.push(l);
+            out.push(r);
+        }
+        Expr::Cond(c, a, b) => {
+            out.push(c);
+            out.push(a);
+            out.push(b);
+        }
+        Expr::For(f) => {
+            out.push(&f.coll);
+            out.push(&f.value);
+            out.extend(f.key.as_ref());
+            out.extend(f.cond.as_ref());
+        }
+        _ => {}
+    }
+    out
 }

@@ -140,21 +140,35 @@ struct CurInst {
     deposed: Option<String>,
 }
 
-/// Expands a model's managed resources into instance addresses.
-fn expand_resources(model: &Model, notes: &mut Vec<Risk>) -> BTreeMap<String, (String, Key)> {
+/// Expands a model's managed resources into instance addresses. Returns
+/// the instances and the resources whose instances could not be known
+/// (they carry one keyless placeholder instance).
+fn expand_resources(
+    model: &Model,
+    notes: &mut Vec<Risk>,
+) -> (BTreeMap<String, (String, Key)>, BTreeSet<String>) {
     let eval = Evaluator::new(model);
-    let mut unknown = Vec::new();
-    let modules = module_instances(model, &eval, &mut unknown);
+    let mut unknown_modules = Vec::new();
+    let modules = module_instances(model, &eval, &mut unknown_modules);
     let mut out = BTreeMap::new();
+    let mut unknown = BTreeSet::new();
+    let mut messages = Vec::new();
     for n in model.nodes.iter().filter(|n| n.kind == NodeKind::Resource) {
         let keys = match eval.keys(n) {
             Keys::Single => vec![Key::None],
             Keys::Known(k) => k,
             Keys::Unknown(why) => {
-                unknown.push(format!("{}: {why}", n.address));
+                messages.push(format!("{}: {why}", n.address));
+                unknown.insert(n.address.clone());
                 vec![Key::None]
             }
         };
+        if unknown_modules.iter().any(|m: &String| {
+            n.address
+                .starts_with(&format!("{}.", m.split(':').next().unwrap_or_default()))
+        }) {
+            unknown.insert(n.address.clone());
+        }
         let local = if n.module.is_empty() {
             n.address.clone()
         } else {
@@ -173,13 +187,13 @@ fn expand_resources(model: &Model, notes: &mut Vec<Risk>) -> BTreeMap<String, (S
             }
         }
     }
-    for u in unknown {
+    for u in unknown_modules.into_iter().chain(messages) {
         notes.push(Risk {
             kind: RiskKind::UnknownInstances,
-            message: format!("instances of {u}; the current instances are assumed to stay"),
+            message: format!("instances of {u}; the deployed instances are assumed to stay"),
         });
     }
-    out
+    (out, unknown)
 }
 
 /// Transitive resource dependencies of a model's configuration.
@@ -342,7 +356,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         }
     } else {
         let mut ignore = Vec::new();
-        for (addr, (config, _)) in expand_resources(current, &mut ignore) {
+        for (addr, (config, _)) in expand_resources(current, &mut ignore).0 {
             let node = current.node(&config);
             cur.push(CurInst {
                 addr: addr.clone(),
@@ -362,17 +376,41 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         }
     }
     // Target instances.
-    let tgt_insts = expand_resources(target, &mut notes);
+    let (mut tgt_insts, unknown) = expand_resources(target, &mut notes);
     // Moves from the target's moved blocks.
     let moves = target_moves(target);
     let taken: BTreeSet<String> = cur.iter().map(|c| c.addr.clone()).collect();
     let mut prev_config: HashMap<String, String> = HashMap::new();
     for c in cur.iter_mut().filter(|c| c.deposed.is_none()) {
         if let Some(next) = apply_moves(&c.addr, &moves, &taken) {
-            if tgt_insts.contains_key(&next) {
+            if tgt_insts.contains_key(&next) || unknown.contains(&config_address(&next)) {
                 prev_config.insert(config_address(&next), c.config.clone());
                 c.addr = next;
             }
+        }
+    }
+    // Where the target's instances cannot be known, the deployed ones stay.
+    for config in &unknown {
+        let deployed: Vec<&CurInst> = cur
+            .iter()
+            .filter(|c| c.deposed.is_none() && config_address(&c.addr) == *config)
+            .collect();
+        if deployed.is_empty() {
+            continue;
+        }
+        tgt_insts.retain(|_, (c, _)| c != config);
+        for c in deployed {
+            let key = match split_instance(&c.addr).1.rsplit_once('[') {
+                Some((_, k)) => {
+                    let k = k.trim_end_matches(']');
+                    match k.parse::<u64>() {
+                        Ok(i) => Key::Int(i),
+                        Err(_) => Key::Str(k.trim_matches('"').to_string()),
+                    }
+                }
+                None => Key::None,
+            };
+            tgt_insts.insert(c.addr.clone(), (config.clone(), key));
         }
     }
     let cur_live: BTreeMap<String, &CurInst> = cur
@@ -513,8 +551,22 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         }
         changes.push(ch);
     }
+    // Module calls whose contents the target cannot show (remote, not
+    // downloaded): what is deployed inside them is left alone.
+    let opaque: Vec<String> = target
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.kind == NodeKind::Module
+                && matches!(n.meta.get("resolved"), Some(Value::String(s)) if s == "remote")
+        })
+        .map(|n| format!("{}.", n.address))
+        .collect();
     for c in &cur {
         if c.deposed.is_none() && tgt_insts.contains_key(&c.addr) {
+            continue;
+        }
+        if opaque.iter().any(|m| c.config.starts_with(m.as_str())) {
             continue;
         }
         let mut ch = Change {

@@ -1,0 +1,74 @@
+//! `rewind plan --to REF [--from REF]`.
+
+use anyhow::{bail, Result};
+use rewind_report::diff::SideInfo;
+use rewind_report::plan::PlanReport;
+
+use crate::cli::{format_for, Format, Global, PlanArgs};
+use crate::output::Output;
+use crate::sides::{load_side, open_store, Side};
+
+fn info(s: &Side) -> SideInfo {
+    SideInfo {
+        label: s.label.clone(),
+        id: s.id.map(|h| h.to_hex()),
+        tags: s.tags.clone(),
+    }
+}
+
+pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
+    let format = format_for(
+        g,
+        "plan",
+        &[Format::Text, Format::Json, Format::Markdown, Format::Dot],
+        Format::Text,
+    )?;
+    let mut store = None;
+    let to = load_side(g, &a.to, &mut store, out, true)?;
+    let from_spec = match &a.from {
+        Some(f) => f.clone(),
+        None => {
+            // the environment's latest snapshot
+            let env = match (&a.env, &to.record) {
+                (Some(e), _) => e.clone(),
+                (None, Some(rec)) => rec.env.clone(),
+                (None, None) => bail!(
+                    "--to is a directory: say which deployment to revert with --from REF (or --env ENV for its latest snapshot)"
+                ),
+            };
+            if store.is_none() {
+                store = Some(open_store(g)?);
+            }
+            format!("{env}@latest")
+        }
+    };
+    let from = load_side(g, &from_spec, &mut store, out, true)?;
+    let opts = rewind_plan::Options {
+        allow_destroy_protected: a.allow_destroy_protected,
+    };
+    let plan = rewind_plan::plan(&from.model, &to.model, &opts)?;
+    let report = PlanReport {
+        from: info(&from),
+        to: info(&to),
+        plan: &plan,
+    };
+    let text = match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rewind_report::plan::json(&report))?
+        ),
+        Format::Markdown => rewind_report::plan::markdown(&report),
+        Format::Dot => rewind_report::plan::dot(&report),
+        _ => rewind_report::plan::text(&report, &out.style),
+    };
+    out.print(&text);
+    if !plan.blocked.is_empty() {
+        let n = plan.blocked.len();
+        bail!(
+            "the plan would delete or replace {n} resource{} protected by prevent_destroy ({}); pass --allow-destroy-protected to accept",
+            if n == 1 { "" } else { "s" },
+            plan.blocked.join(", ")
+        );
+    }
+    Ok(if plan.is_empty() { 0 } else { 2 })
+}

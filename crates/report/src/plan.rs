@@ -1,0 +1,377 @@
+//! A revert plan as text, JSON (the stable contract of DESIGN.md),
+//! Markdown and DOT.
+
+use std::fmt::Write as _;
+
+use rewind_plan::{Action, Change, Plan, Step};
+use serde_json::{json, Value as J};
+
+use crate::diff::SideInfo;
+use crate::style::{self, Style};
+
+/// Format version of the plan JSON document (docs/plan-json.md).
+pub const PLAN_FORMAT_VERSION: &str = "1";
+
+pub struct PlanReport<'a> {
+    pub from: SideInfo,
+    pub to: SideInfo,
+    pub plan: &'a Plan,
+}
+
+fn symbol(c: &Change) -> &'static str {
+    match c.actions.as_slice() {
+        [Action::Create] => "+",
+        [Action::Update] => "~",
+        [Action::Delete] => "-",
+        [Action::Delete, Action::Create] => "-/+",
+        [Action::Create, Action::Delete] => "+/-",
+        [Action::Forget] => ".",
+        _ => " ",
+    }
+}
+
+fn verb(c: &Change) -> &'static str {
+    match c.actions.as_slice() {
+        [Action::Create] => "created",
+        [Action::Update] => "updated in place",
+        [Action::Delete] if c.deposed.is_some() => "deleted (deposed object)",
+        [Action::Delete] => "destroyed",
+        [Action::Delete, Action::Create] => "replaced (destroy, then create)",
+        [Action::Create, Action::Delete] => "replaced (create, then destroy)",
+        [Action::Forget] => "forgotten (no longer managed, not destroyed)",
+        [Action::NoOp] => "moved only",
+        _ => "changed",
+    }
+}
+
+fn step_symbol(s: &Step) -> &'static str {
+    match s.operation {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Delete => "-",
+        Action::Forget => ".",
+        Action::NoOp => " ",
+    }
+}
+
+fn step_label(s: &Step) -> String {
+    format!(
+        "{} {}{}",
+        s.operation.as_str(),
+        s.address,
+        if s.deposed { " (deposed)" } else { "" }
+    )
+}
+
+/// Terraform's counts: a replace is one add and one destroy.
+pub fn counts(plan: &Plan) -> (usize, usize, usize, usize, usize) {
+    let (mut add, mut change, mut destroy, mut replace, mut forget) = (0, 0, 0, 0, 0);
+    for c in &plan.changes {
+        match c.actions.as_slice() {
+            [Action::Create] => add += 1,
+            [Action::Update] => change += 1,
+            [Action::Delete] => destroy += 1,
+            [Action::Forget] => forget += 1,
+            [_, _] => {
+                add += 1;
+                destroy += 1;
+                replace += 1;
+            }
+            _ => {}
+        }
+    }
+    (add, change, destroy, replace, forget)
+}
+
+fn summary(plan: &Plan) -> String {
+    let (add, change, destroy, replace, forget) = counts(plan);
+    let waves = plan.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
+    let mut s = format!("Plan: {add} to add, {change} to change, {destroy} to destroy");
+    if replace > 0 {
+        let _ = write!(s, " ({replace} of them replacements)");
+    }
+    if forget > 0 {
+        let _ = write!(s, ", {forget} to forget");
+    }
+    let moved = plan
+        .changes
+        .iter()
+        .filter(|c| c.previous_address.is_some())
+        .count();
+    if moved > 0 {
+        let _ = write!(s, ", {moved} moved");
+    }
+    let _ = write!(s, ". {} steps in {waves} waves.", plan.steps.len());
+    s
+}
+
+/// Text: destroys and risks first, then every change, then the steps by wave.
+pub fn text(r: &PlanReport, st: &Style) -> String {
+    let p = r.plan;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} → {}\n",
+        st.bold("rewind plan:"),
+        r.from.label,
+        r.to.label
+    );
+    if !p.from_state {
+        out.push_str(&st.yellow("Note: the current side has no state file: instances come from its configuration and deletes follow its dependency graph.\n\n"));
+    }
+    if !p.blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.red(&st.bold(
+                "Blocked by prevent_destroy (pass --allow-destroy-protected to plan anyway):"
+            ))
+        );
+        for b in &p.blocked {
+            let _ = writeln!(out, "  {} {b}", st.red("✗"));
+        }
+        out.push('\n');
+    }
+    let risky: Vec<&Change> = p
+        .changes
+        .iter()
+        .filter(|c| c.destroys() || !c.risks.is_empty())
+        .collect();
+    if !risky.is_empty() {
+        let _ = writeln!(out, "{}", st.bold("Destroys and risks:"));
+        for c in &risky {
+            let _ = writeln!(
+                out,
+                "  {} {} will be {}",
+                st.red(&format!("{:>3}", symbol(c))),
+                st.bold(&c.address),
+                verb(c)
+            );
+            for risk in &c.risks {
+                let _ = writeln!(out, "        {} {}", st.red("!"), risk.message);
+            }
+        }
+        out.push('\n');
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "{} {}", st.yellow("note:"), n.message);
+    }
+    if !p.notes.is_empty() {
+        out.push('\n');
+    }
+    if p.is_empty() {
+        out.push_str("No changes: the deployment already matches the target.\n");
+        return out;
+    }
+    let _ = writeln!(out, "{}", st.bold("Changes:"));
+    for c in &p.changes {
+        let sym = format!("{:>3}", symbol(c));
+        let painted = match symbol(c) {
+            "+" => st.green(&sym),
+            "-" | "-/+" | "+/-" => st.red(&sym),
+            _ => st.yellow(&sym),
+        };
+        let mut line = format!("  {painted} {} will be {}", st.bold(&c.address), verb(c));
+        if let Some(prev) = &c.previous_address {
+            let _ = write!(line, " (moved from {prev})");
+        }
+        let _ = writeln!(out, "{line}");
+        for reason in &c.reasons {
+            let _ = writeln!(out, "        {}", st.dim(&format!("# {reason}")));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        st.bold("Steps (each wave can run in parallel):")
+    );
+    let mut wave = usize::MAX;
+    for s in &p.steps {
+        if s.wave != wave {
+            wave = s.wave;
+            let _ = writeln!(out, "  wave {wave}");
+        }
+        let after = if s.after.is_empty() {
+            String::new()
+        } else {
+            st.dim(&format!(
+                "  after {}",
+                s.after
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        };
+        let sym = step_symbol(s);
+        let painted = match sym {
+            "+" => st.green(sym),
+            "-" => st.red(sym),
+            _ => st.yellow(sym),
+        };
+        let _ = writeln!(
+            out,
+            "    {:>4}  {painted} {}{after}",
+            s.index,
+            step_label(s)
+        );
+    }
+    let _ = writeln!(out, "\n{}", st.bold(&summary(p)));
+    out
+}
+
+fn side_json(s: &SideInfo) -> J {
+    json!({"id": s.id, "tags": s.tags, "label": s.label})
+}
+
+/// The JSON contract.
+pub fn json(r: &PlanReport) -> J {
+    let p = r.plan;
+    let (add, change, destroy, replace, forget) = counts(p);
+    json!({
+        "format_version": PLAN_FORMAT_VERSION,
+        "from": side_json(&r.from),
+        "to": side_json(&r.to),
+        "from_state": p.from_state,
+        "changes": p.changes.iter().map(|c| {
+            let mut o = json!({
+                "address": c.address,
+                "type": c.type_,
+                "actions": c.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                "reasons": c.reasons,
+                "risks": c.risks.iter().map(|x| json!({"kind": x.kind.as_str(), "message": x.message})).collect::<Vec<_>>(),
+            });
+            if let Some(a) = c.action_reason { o["action_reason"] = json!(a); }
+            if let Some(p) = &c.previous_address { o["previous_address"] = json!(p); }
+            if let Some(d) = &c.deposed { o["deposed"] = json!(d); }
+            o
+        }).collect::<Vec<_>>(),
+        "steps": p.steps.iter().map(|s| json!({
+            "index": s.index,
+            "address": s.address,
+            "operation": s.operation.as_str(),
+            "deposed": s.deposed,
+            "wave": s.wave,
+            "after": s.after,
+        })).collect::<Vec<_>>(),
+        "blocked": p.blocked,
+        "notes": p.notes.iter().map(|x| json!({"kind": x.kind.as_str(), "message": x.message})).collect::<Vec<_>>(),
+        "summary": {"add": add, "change": change, "destroy": destroy, "replace": replace, "forget": forget,
+                    "steps": p.steps.len(), "waves": p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0)},
+    })
+}
+
+/// Markdown for a pull request or an incident channel.
+pub fn markdown(r: &PlanReport) -> String {
+    let p = r.plan;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### rewind plan: `{}` → `{}`\n",
+        style::md_cell(&r.from.label),
+        style::md_cell(&r.to.label)
+    );
+    let _ = writeln!(out, "**{}**\n", summary(p));
+    if !p.blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> Blocked by `prevent_destroy`: {}\n",
+            p.blocked
+                .iter()
+                .map(|b| format!("`{b}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let risky: Vec<&Change> = p.changes.iter().filter(|c| !c.risks.is_empty()).collect();
+    if !risky.is_empty() {
+        out.push_str("> [!WARNING]\n> Risks:\n");
+        for c in risky {
+            for x in &c.risks {
+                let _ = writeln!(
+                    out,
+                    "> - `{}`: {}",
+                    style::md_cell(&c.address),
+                    style::md_cell(&x.message)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "> [!NOTE]\n> {}\n", style::md_cell(&n.message));
+    }
+    if p.is_empty() {
+        out.push_str("No changes.\n");
+        return out;
+    }
+    out.push_str("| | Address | Action | Why |\n|---|---|---|---|\n");
+    let mut sorted: Vec<&Change> = p.changes.iter().collect();
+    sorted.sort_by_key(|c| (!c.destroys(), c.address.clone()));
+    for c in sorted {
+        let why = c.reasons.first().cloned().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {} |",
+            symbol(c),
+            style::md_cell(&c.address),
+            verb(c),
+            style::md_cell(&why)
+        );
+    }
+    out.push_str("\n<details><summary>Steps</summary>\n\n| Step | Wave | Operation | After |\n|---|---|---|---|\n");
+    for s in &p.steps {
+        let after = s
+            .after
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "| {} | {} | `{}` | {} |",
+            s.index,
+            s.wave,
+            style::md_cell(&step_label(s)),
+            after
+        );
+    }
+    out.push_str("\n</details>\n");
+    out
+}
+
+/// The step graph in DOT: one rank per wave, edges from a step to what it
+/// waits for.
+pub fn dot(r: &PlanReport) -> String {
+    let p = r.plan;
+    let mut out = String::from(
+        "digraph plan {\n  rankdir = \"LR\";\n  node [shape = rect, fontname = \"sans-serif\"];\n",
+    );
+    let waves = p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
+    for w in 0..waves {
+        let _ = writeln!(out, "  subgraph \"wave_{w}\" {{\n    rank = same;");
+        for s in p.steps.iter().filter(|s| s.wave == w) {
+            let color = match s.operation {
+                Action::Create => "darkgreen",
+                Action::Delete => "red3",
+                Action::Update => "goldenrod3",
+                _ => "gray40",
+            };
+            let _ = writeln!(
+                out,
+                "    \"s{}\" [label = \"{}: {}\\nwave {w}\", color = \"{color}\"];",
+                s.index,
+                s.index,
+                style::dot(&step_label(s))
+            );
+        }
+        out.push_str("  }\n");
+    }
+    for s in &p.steps {
+        for a in &s.after {
+            let _ = writeln!(out, "  \"s{}\" -> \"s{a}\";", s.index);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
