@@ -51,6 +51,9 @@ pub struct Analysis<'a> {
     pub tgt: &'a Model,
     /// Target resource config address → current config address (moves).
     pub prev: HashMap<String, String>,
+    /// The target's moves as (module, from, to), module-relative: a current
+    /// expression that names `from` means what the target's `to` means.
+    pub renames: Vec<(String, String, String)>,
     /// Target resources whose instance set changes.
     pub instances_change: BTreeSet<String>,
     /// Target instance addresses that are created.
@@ -124,12 +127,37 @@ impl<'a> Analysis<'a> {
             cur,
             tgt,
             prev: HashMap::new(),
+            renames: Vec::new(),
             instances_change: BTreeSet::new(),
             created_instances: BTreeSet::new(),
             module_instances_change: BTreeSet::new(),
             memo: RefCell::new(HashMap::new()),
             value_memo: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// A current value with the target's moved addresses renamed in its
+    /// expressions (`terraform_data.c.id` → `terraform_data.c_new.id`).
+    fn renamed(&self, v: &Value, module: &str) -> Value {
+        let renames: Vec<(&str, &str)> = self
+            .renames
+            .iter()
+            .filter(|(m, _, _)| m == module)
+            .map(|(_, f, t)| (f.as_str(), t.as_str()))
+            .collect();
+        if renames.is_empty() {
+            return v.clone();
+        }
+        match v {
+            Value::Expr(text) => Value::Expr(rename_text(text, &renames)),
+            Value::List(l) => Value::List(l.iter().map(|x| self.renamed(x, module)).collect()),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), self.renamed(x, module)))
+                    .collect(),
+            ),
+            other => other.clone(),
         }
     }
 
@@ -370,7 +398,8 @@ impl<'a> Analysis<'a> {
                         .cloned()
                         .or_else(|| cv.body.get("default").cloned()),
                     _ => None,
-                };
+                }
+                .map(|v| self.renamed(&v, &tcall.module));
                 if targ != carg {
                     return Some(format!("{addr} is {}", value_or_secret(t, targ.as_ref())));
                 }
@@ -379,8 +408,10 @@ impl<'a> Analysis<'a> {
             }
             NodeKind::Local | NodeKind::Output => {
                 let tv = t.body.get("value")?;
-                let cv = c.and_then(|c| c.body.get("value"));
-                if Some(tv) != cv {
+                let cv = c
+                    .and_then(|c| c.body.get("value"))
+                    .map(|v| self.renamed(v, &t.module));
+                if Some(tv) != cv.as_ref() {
                     return Some(format!("{addr} is {}", value_or_secret(t, Some(tv))));
                 }
                 self.upstream(tv, &scope)
@@ -463,7 +494,8 @@ impl<'a> Analysis<'a> {
             .collect();
         let empty = BTreeMap::new();
         let tb = t.body.as_map().unwrap_or(&empty);
-        let cb = c.body.as_map().unwrap_or(&empty);
+        let c_body = self.renamed(&c.body, &c.module);
+        let cb = c_body.as_map().unwrap_or(&empty);
         let keys: BTreeSet<&String> = tb.keys().chain(cb.keys()).collect();
         let mut attr_changes: Vec<AttrChange> = Vec::new();
         for k in keys {
@@ -764,6 +796,36 @@ fn children(e: &hcl::Expr) -> Vec<&hcl::Expr> {
             out.extend(f.cond.as_ref());
         }
         _ => {}
+    }
+    out
+}
+
+/// Replaces references to `from` by `to` in normalized expression text,
+/// at whole-name boundaries (`terraform_data.c` does not touch
+/// `terraform_data.cc` or `x.terraform_data.c`).
+fn rename_text(text: &str, renames: &[(&str, &str)]) -> String {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut out = text.to_string();
+    for (from, to) in renames {
+        let mut result = String::with_capacity(out.len());
+        let bytes = out.as_bytes();
+        let mut i = 0;
+        while i < out.len() {
+            if out[i..].starts_with(from) {
+                let before_ok = i == 0 || !(ident(bytes[i - 1]) || bytes[i - 1] == b'.');
+                let end = i + from.len();
+                let after_ok = end >= bytes.len() || !ident(bytes[end]);
+                if before_ok && after_ok {
+                    result.push_str(to);
+                    i = end;
+                    continue;
+                }
+            }
+            let ch = out[i..].chars().next().unwrap_or(' ');
+            result.push(ch);
+            i += ch.len_utf8();
+        }
+        out = result;
     }
     out
 }

@@ -421,6 +421,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
 
     let mut analysis = Analysis::new(current, target);
     analysis.prev = prev_config;
+    analysis.renames = moves.clone();
     {
         let mut ignore = Vec::new();
         let cm = module_instances(current, &Evaluator::new(current), &mut ignore);

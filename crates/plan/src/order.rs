@@ -103,7 +103,15 @@ pub(crate) fn order(
                 push(Action::Update, false, false, &tconfig, original);
             }
             [Action::Forget] => {
-                push(Action::Forget, false, false, &cconfig, None);
+                // Terraform orders a forget like a delete (its node is a
+                // destroyer), never create-before-destroy
+                push(
+                    Action::Forget,
+                    false,
+                    false,
+                    &cconfig,
+                    Some(ch.address.clone()),
+                );
             }
             [Action::Delete] => {
                 let deposed = ch.deposed.is_some();
@@ -150,7 +158,9 @@ pub(crate) fn order(
             Action::Create | Action::Update => {
                 creators.entry(r.config.as_str()).or_default().push(i)
             }
-            Action::Delete => destroyers.entry(r.config.as_str()).or_default().push(i),
+            Action::Delete | Action::Forget => {
+                destroyers.entry(r.config.as_str()).or_default().push(i)
+            }
             _ => {}
         }
     }
@@ -183,7 +193,7 @@ pub(crate) fn order(
     // E3/E4: destroy edges from the current graph.
     let mut reversed = Vec::new();
     for (d, r) in raw.iter().enumerate() {
-        if r.op != Action::Delete {
+        if !matches!(r.op, Action::Delete | Action::Forget) {
             continue;
         }
         let Some(orig) = &r.original else { continue };
