@@ -58,30 +58,50 @@ fn info(s: &Side) -> SideInfo {
     }
 }
 
-/// The files of a side: path → (hash, loader).
-fn side_files(side: &Side, store: &Option<Store>) -> Result<BTreeMap<String, Hash>> {
+/// `path` (relative to the snapshot base) seen from the root module's
+/// directory `root`: `env/prod/main.tf` → `main.tf`, `modules/x/a.tf` →
+/// `../../modules/x/a.tf`.
+pub fn from_root(path: &str, root: &str) -> String {
+    if root.is_empty() {
+        return path.to_string();
+    }
+    let r: Vec<&str> = root.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    let common = r.iter().zip(&p).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<&str> = vec![".."; r.len() - common];
+    out.extend(&p[common..]);
+    out.join("/")
+}
+
+/// Where a file's bytes come from.
+enum Source {
+    Disk(std::path::PathBuf),
+    Blob(Hash),
+}
+
+/// The files of a side, by path relative to its root module.
+fn side_files(side: &Side, store: &Option<Store>) -> Result<BTreeMap<String, (Hash, Source)>> {
     let mut out = BTreeMap::new();
-    if let Some(dir) = &side.dir {
-        for (p, _) in rewind_parse::discover(dir).map_err(|d| anyhow::anyhow!("{d}"))? {
-            let bytes = std::fs::read(&p)?;
-            let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
-            out.insert(rel, Hash::of(&bytes));
+    if side.dir.is_some() {
+        for (path, hash, abs) in &side.files {
+            out.insert(
+                from_root(path, &side.root),
+                (*hash, Source::Disk(abs.clone())),
+            );
         }
     } else if let (Some(rec), Some(st)) = (&side.record, store) {
         for f in st.tree_files(&rec.tree)? {
-            out.insert(f.path, f.id);
+            out.insert(from_root(&f.path, &rec.root), (f.id, Source::Blob(f.id)));
         }
     }
     Ok(out)
 }
 
-fn read_file(side: &Side, store: &Option<Store>, path: &str, id: &Hash) -> Result<Vec<u8>> {
-    if let Some(dir) = &side.dir {
-        return Ok(std::fs::read(dir.join(path))?);
-    }
-    match store {
-        Some(st) => Ok(st.blobs(&[*id])?.remove(0)),
-        None => Ok(Vec::new()),
+fn read_source(src: &Source, store: &Option<Store>) -> Result<Vec<u8>> {
+    match (src, store) {
+        (Source::Disk(p), _) => Ok(std::fs::read(p)?),
+        (Source::Blob(id), Some(st)) => Ok(st.blobs(&[*id])?.remove(0)),
+        (Source::Blob(_), None) => Ok(Vec::new()),
     }
 }
 
@@ -90,11 +110,51 @@ fn secret_file(path: &str) -> bool {
     path.ends_with(".tfstate") || path.ends_with(".tfvars") || path.ends_with(".tfvars.json")
 }
 
+/// The literal secret values of a model (at its sensitive paths), to be
+/// blanked out of file text.
+pub fn secrets(model: &rewind_model::Model) -> Vec<String> {
+    fn strings(v: &rewind_model::Value, out: &mut Vec<String>) {
+        match v {
+            rewind_model::Value::String(s) | rewind_model::Value::Number(s)
+                if s.chars().count() >= 3 =>
+            {
+                out.push(s.clone())
+            }
+            rewind_model::Value::List(l) => l.iter().for_each(|x| strings(x, out)),
+            rewind_model::Value::Map(m) => m.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for n in model.nodes.iter().chain(&model.instances) {
+        for p in &n.sensitive {
+            if let Some(v) = n.body.at(p) {
+                strings(v, &mut out);
+            }
+        }
+    }
+    // longest first, so a secret that contains another is blanked whole
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    out.dedup();
+    out
+}
+
+fn redact(text: &str, secrets: &[String]) -> String {
+    let mut t = text.to_string();
+    for s in secrets {
+        if t.contains(s.as_str()) {
+            t = t.replace(s.as_str(), "(sensitive)");
+        }
+    }
+    t
+}
+
 fn file_changes(
     a: &Side,
     b: &Side,
     store: &Option<Store>,
     show_sensitive: bool,
+    secret_values: &[String],
 ) -> Result<Vec<FileChange>> {
     let fa = side_files(a, store)?;
     let fb = side_files(b, store)?;
@@ -102,7 +162,7 @@ fn file_changes(
     let paths: std::collections::BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
     for p in paths {
         let (x, y) = (fa.get(p), fb.get(p));
-        if x == y {
+        if x.map(|v| v.0) == y.map(|v| v.0) {
             continue;
         }
         let change = match (x, y) {
@@ -122,21 +182,24 @@ fn file_changes(
             continue;
         }
         let old = match x {
-            Some(id) => read_file(a, store, p, id)?,
+            Some((_, src)) => read_source(src, store)?,
             None => Vec::new(),
         };
         let new = match y {
-            Some(id) => read_file(b, store, p, id)?,
+            Some((_, src)) => read_source(src, store)?,
             None => Vec::new(),
         };
         match (std::str::from_utf8(&old), std::str::from_utf8(&new)) {
             (Ok(o), Ok(n)) => {
                 let d = similar::TextDiff::from_lines(o, n);
-                let text = d
+                let mut text = d
                     .unified_diff()
                     .context_radius(3)
                     .header(&format!("a/{p}"), &format!("b/{p}"))
                     .to_string();
+                if !show_sensitive {
+                    text = redact(&text, secret_values);
+                }
                 out.push(FileChange {
                     path: p.clone(),
                     change,
@@ -168,6 +231,7 @@ pub fn run(g: &Global, a: &DiffArgs, out: &Output) -> Result<u8> {
     let opts = rewind_diff::Options {
         show_sensitive: a.show_sensitive,
     };
+    let (from_model, to_model) = (from.lazy, to.lazy);
     let mut diff = match (&from.lazy, &to.lazy, &store) {
         // Both snapshots: read only what differs.
         (Some(ma), Some(mb), Some(st)) => {
@@ -183,7 +247,21 @@ pub fn run(g: &Global, a: &DiffArgs, out: &Output) -> Result<u8> {
     filter(&mut diff, a);
     let (sa, sb) = (from.side.unwrap_or_default(), to.side.unwrap_or_default());
     let files = if a.files {
-        Some(file_changes(&sa, &sb, &store, a.show_sensitive)?)
+        // secrets of both sides are blanked out of the file text
+        let mut secret_values = Vec::new();
+        for (side, lazy) in [(&sa, &from_model), (&sb, &to_model)] {
+            let m = materialize(Some(side), lazy, &store)?;
+            secret_values.extend(secrets(&m));
+        }
+        secret_values.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        secret_values.dedup();
+        Some(file_changes(
+            &sa,
+            &sb,
+            &store,
+            a.show_sensitive,
+            &secret_values,
+        )?)
     } else {
         None
     };

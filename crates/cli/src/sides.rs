@@ -21,6 +21,8 @@ pub struct Side {
     pub root: String,
     /// A directory side: where it is.
     pub dir: Option<std::path::PathBuf>,
+    /// A directory side's files: (path relative to the base, hash, file).
+    pub files: Vec<(String, Hash, std::path::PathBuf)>,
 }
 
 pub fn open_store(g: &Global) -> Result<Store> {
@@ -68,6 +70,11 @@ pub fn load_side(
             record: None,
             root: loaded.root,
             dir: Some(p.to_path_buf()),
+            files: loaded
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.hash, f.abs.clone()))
+                .collect(),
         });
     }
     if store.is_none() {
@@ -100,5 +107,6 @@ pub fn load_side(
         record: Some(record),
         root,
         dir: None,
+        files: Vec::new(),
     })
 }

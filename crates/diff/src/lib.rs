@@ -223,8 +223,14 @@ fn reported(e: &Edge) -> bool {
 fn compare(a: &Node, b: &Node, change: ChangeKind, opts: &Options) -> NodeChange {
     let sensitive = |p: &Path| a.is_sensitive_path(p) || b.is_sensitive_path(p);
     let attrs = diff_values(&a.body, &b.body, &sensitive, opts.show_sensitive);
-    let meta_a = Value::Map(a.meta.clone());
-    let meta_b = Value::Map(b.meta.clone());
+    // facts, less those that repeat an attribute (a module's source and version)
+    let facts = |n: &Node| {
+        let mut m = n.meta.clone();
+        m.retain(|k, _| n.body.get(k).is_none());
+        Value::Map(m)
+    };
+    let meta_a = facts(a);
+    let meta_b = facts(b);
     let meta = diff_values(&meta_a, &meta_b, &|_| false, true);
     let ea: BTreeSet<&Edge> = a.edges.iter().filter(|e| reported(e)).collect();
     let eb: BTreeSet<&Edge> = b.edges.iter().filter(|e| reported(e)).collect();

@@ -418,7 +418,11 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        write!(f, "{sev}: {}: {}", self.loc, self.message)?;
+        if self.loc.file.is_empty() {
+            write!(f, "{sev}: {}", self.message)?;
+        } else {
+            write!(f, "{sev}: {}: {}", self.loc, self.message)?;
+        }
         if let Some(line) = &self.source_line {
             let gutter = self.loc.line.to_string();
             write!(f, "\n {} |\n {gutter} | {line}", " ".repeat(gutter.len()))?;

@@ -50,13 +50,16 @@ pub fn symbol(c: &NodeChange) -> &'static str {
     }
 }
 
+// A move that also forces a replacement counts as a replacement: it
+// destroys, and the summary's destroys must say so.
+
 /// A short word for the change.
 pub fn word(c: &NodeChange) -> &'static str {
     match c.change {
         ChangeKind::Added => "added",
         ChangeKind::Removed => "removed",
+        _ if c.is_replacement() => "replaced",
         ChangeKind::Moved { .. } => "moved",
-        ChangeKind::Changed if c.is_replacement() => "replaced",
         ChangeKind::Changed => "changed",
     }
 }
@@ -88,6 +91,16 @@ fn value_text(v: &Option<Value>) -> String {
 /// One attribute line without indentation.
 pub fn attr_line(a: &AttrChange) -> String {
     let hidden = a.sensitive && a.before.is_none() && a.after.is_none();
+    // a change of the whole value (a state output) has an empty path
+    let shown_path = if a.path.0.is_empty() {
+        "value".to_string()
+    } else {
+        a.path.to_string()
+    };
+    let a = &AttrChange {
+        path: rewind_model::Path::parse(&shown_path),
+        ..a.clone()
+    };
     match (a.op, hidden) {
         (AttrOp::Modify, true) => format!("~ {}: (sensitive value changed)", a.path),
         (AttrOp::Add, true) => format!("+ {}: (sensitive value)", a.path),
