@@ -1,0 +1,436 @@
+//! `rewind diff` and `rewind plan` end to end: exit codes, formats, the
+//! documented JSON schemas, the store fast path, secrets.
+
+use crate::common::*;
+use crate::schema::validate;
+
+fn schema(name: &str) -> serde_json::Value {
+    let p = fixtures().join(format!("../docs/schemas/{name}.schema.json"));
+    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+#[test]
+fn diff_exit_codes_formats_and_schema() {
+    let t = Scratch::new("diff");
+    let r = t.run(&["diff", s(&shop(1)), s(&shop(2))]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("+ aws_cloudwatch_metric_alarm.cpu_high"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("+ ingress[1]:"), "{}", r.stdout);
+    let same = t.run(&["diff", s(&shop(4)), s(&shop(5))]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    let hcl = fixtures().join("hcl");
+    assert_eq!(
+        t.run(&["diff", s(&hcl.join("format-a")), s(&hcl.join("format-b"))])
+            .code,
+        0
+    );
+    let bad = t.run(&["diff", s(&shop(1)), "nope"]);
+    assert_eq!(bad.code, 1);
+
+    let sch = schema("diff");
+    for (a, b, extra) in [
+        (1, 2, vec![]),
+        (2, 3, vec!["--files"]),
+        (3, 4, vec!["--show-sensitive"]),
+        (4, 5, vec![]),
+    ] {
+        let (pa, pb) = (shop(a), shop(b));
+        let mut args = vec!["diff", s(&pa), s(&pb), "--format", "json"];
+        args.extend(extra);
+        let doc = t.run(&args).json();
+        let errors = validate(&sch, &doc);
+        assert!(errors.is_empty(), "v{a}→v{b}: {errors:?}");
+    }
+    let md = t
+        .run(&["diff", s(&shop(2)), s(&shop(3)), "--format", "markdown"])
+        .stdout;
+    assert!(
+        md.starts_with("### rewind diff:")
+            && md.contains("| `-/+` | `aws_cloudwatch_metric_alarm.asg_cpu_high` |")
+            && md.contains("<details>"),
+        "{md}"
+    );
+    let stat = t.run(&["diff", s(&shop(3)), s(&shop(4)), "--stat"]).stdout;
+    let first = stat
+        .lines()
+        .find(|l| l.contains("removed"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        stat.contains("aws_efs_mount_target") && first.contains("removed"),
+        "{stat}"
+    );
+    // filters
+    let only = t
+        .run(&[
+            "diff",
+            s(&shop(3)),
+            s(&shop(4)),
+            "--only",
+            "destroys",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert!(
+        only["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["change"] == "removed"),
+        "{only}"
+    );
+    let typed = t
+        .run(&[
+            "diff",
+            s(&shop(1)),
+            s(&shop(2)),
+            "--type",
+            "aws_security_group",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(typed["changes"].as_array().unwrap().len(), 1);
+    let addr = t
+        .run(&[
+            "diff",
+            s(&shop(1)),
+            s(&shop(2)),
+            "--address",
+            "module.database.*",
+            "--format",
+            "json",
+        ])
+        .json();
+    assert!(addr["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["address"]
+            .as_str()
+            .unwrap()
+            .starts_with("module.database.")));
+    let none = t.run(&["diff", s(&shop(1)), s(&shop(2)), "--type", "aws_nothing"]);
+    assert_eq!(none.code, 0, "a filter that keeps nothing exits 0");
+}
+
+#[test]
+fn diff_of_snapshots_equals_diff_of_directories() {
+    let t = Scratch::new("fastdiff");
+    t.run(&["init"]).ok();
+    for v in 1..=4 {
+        t.run(&[
+            "snapshot",
+            s(&shop(v)),
+            "--env",
+            "prod",
+            "--tag",
+            &format!("v{v}"),
+        ])
+        .ok();
+    }
+    for (a, b) in [(1, 2), (2, 3), (3, 2), (3, 4), (4, 1)] {
+        let stored = t
+            .run(&[
+                "diff",
+                &format!("v{a}"),
+                &format!("v{b}"),
+                "--format",
+                "json",
+            ])
+            .json();
+        let dirs = t
+            .run(&["diff", s(&shop(a)), s(&shop(b)), "--format", "json"])
+            .json();
+        assert_eq!(stored["changes"], dirs["changes"], "v{a}→v{b}");
+        assert_eq!(stored["instances"], dirs["instances"], "v{a}→v{b}");
+        assert_eq!(stored["from"]["tags"][0], format!("v{a}"));
+        // mixed: a snapshot and a directory
+        let mixed = t
+            .run(&["diff", &format!("v{a}"), s(&shop(b)), "--format", "json"])
+            .json();
+        assert_eq!(mixed["changes"], dirs["changes"]);
+    }
+    assert_eq!(t.run(&["diff", "prod~1", "prod"]).code, 2);
+    assert_eq!(
+        t.run(&["diff", "v4", s(&shop(4)), "--files"]).code,
+        0,
+        "nothing changed, files included"
+    );
+}
+
+/// Every secret of the shop fixture: sensitive variable defaults and the
+/// sensitive attributes of every state.
+fn shop_secrets() -> Vec<String> {
+    let mut out = Vec::new();
+    for v in 1..=5 {
+        let loaded = rewind_free_load(&shop(v));
+        out.extend(loaded);
+    }
+    out.sort();
+    out.dedup();
+    assert!(out.iter().any(|s| s.contains("Bootstrap-Only")), "{out:?}");
+    out
+}
+
+/// Secret strings of a directory, read straight from its files.
+fn rewind_free_load(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let vars = std::fs::read_to_string(dir.join("variables.tf")).unwrap();
+    for block in vars.split("variable \"").skip(1) {
+        if block.contains("sensitive   = true") || block.contains("sensitive = true") {
+            if let Some(d) = block
+                .lines()
+                .find(|l| l.trim_start().starts_with("default"))
+            {
+                if let Some(v) = d.split('"').nth(1) {
+                    out.push(v.to_string());
+                }
+            }
+        }
+    }
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("terraform.tfstate")).unwrap()).unwrap();
+    for r in state["resources"].as_array().unwrap() {
+        for i in r["instances"].as_array().unwrap() {
+            for path in i["sensitive_attributes"].as_array().into_iter().flatten() {
+                let mut v = &i["attributes"];
+                for step in path.as_array().unwrap() {
+                    v = &v[step["value"].as_str().unwrap_or_default()];
+                }
+                if let Some(s) = v.as_str() {
+                    if s.len() >= 6 {
+                        out.push(s.to_string());
+                    }
+                }
+            }
+        }
+    }
+    for (_, o) in state["outputs"].as_object().into_iter().flatten() {
+        if o["sensitive"] == true {
+            if let Some(s) = o["value"].as_str() {
+                out.push(s.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_never_reach_any_output() {
+    let t = Scratch::new("secrets");
+    t.run(&["init"]).ok();
+    for v in [3, 4] {
+        t.run(&[
+            "snapshot",
+            s(&shop(v)),
+            "--env",
+            "prod",
+            "--tag",
+            &format!("v{v}"),
+        ])
+        .ok();
+    }
+    let secrets = shop_secrets();
+    let mut outputs = Vec::new();
+    for fmt in ["text", "json", "markdown"] {
+        for (a, b) in [
+            (s(&shop(3)).to_string(), s(&shop(4)).to_string()),
+            ("v3".into(), "v4".into()),
+            ("v4".into(), "v3".into()),
+        ] {
+            for extra in [vec![], vec!["--files"], vec!["--stat"]] {
+                let mut args = vec!["diff", a.as_str(), b.as_str(), "--format", fmt];
+                args.extend(extra);
+                let r = t.run(&args);
+                outputs.push((format!("{args:?}"), r.stdout + &r.stderr));
+            }
+        }
+        for (from, to) in [("v4", "v3"), ("v3", "v4")] {
+            let r = t.run(&["plan", "--from", from, "--to", to, "--format", fmt]);
+            outputs.push((format!("plan {from} {to} {fmt}"), r.stdout + &r.stderr));
+        }
+    }
+    for (what, text) in [
+        ("show", t.run(&["show", "v4"]).stdout),
+        ("log", t.run(&["log"]).stdout),
+        ("graph", t.run(&["graph", "v4", "--format", "json"]).stdout),
+    ] {
+        outputs.push((what.to_string(), text));
+    }
+    for (what, text) in &outputs {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{what} prints the secret {secret:?}"
+            );
+        }
+    }
+    assert!(outputs
+        .iter()
+        .any(|(_, t)| t.contains("(sensitive value changed)")));
+    // asked for, they are shown: the check above can fail
+    let shown = t.run(&["diff", "v3", "v4", "--show-sensitive"]).stdout;
+    assert!(
+        secrets.iter().any(|s| shown.contains(s.as_str())),
+        "{shown}"
+    );
+}
+
+#[test]
+fn plan_from_snapshots_and_directories() {
+    let t = Scratch::new("plan");
+    t.run(&["init"]).ok();
+    for v in 1..=4 {
+        t.run(&[
+            "snapshot",
+            s(&shop(v)),
+            "--env",
+            "prod",
+            "--tag",
+            &format!("v{v}"),
+        ])
+        .ok();
+    }
+    // --from defaults to the environment's latest snapshot (v4)
+    let r = t.run(&["plan", "--to", "v3"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("module.storage.aws_efs_file_system.shared will be created"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("wave 0")
+            && r.stdout
+                .contains("Plan: 5 to add, 1 to change, 0 to destroy"),
+        "{}",
+        r.stdout
+    );
+    let stored = t.run(&["plan", "--to", "v3", "--format", "json"]).json();
+    let dirs = t
+        .run(&[
+            "plan",
+            "--from",
+            s(&shop(4)),
+            "--to",
+            s(&shop(3)),
+            "--format",
+            "json",
+        ])
+        .json();
+    assert_eq!(stored["changes"], dirs["changes"]);
+    assert_eq!(stored["steps"], dirs["steps"]);
+    assert_eq!(stored["format_version"], "1");
+    assert_eq!(stored["from"]["tags"][0], "v4");
+    assert_eq!(stored["to"]["tags"][0], "v3");
+    if let Ok(text) = std::fs::read(fixtures().join("../docs/schemas/plan.schema.json")) {
+        let sch: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        for doc in [&stored, &dirs] {
+            let errors = validate(&sch, doc);
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+    }
+    // steps: every wait points backwards, waves increase
+    let steps = stored["steps"].as_array().unwrap();
+    for st in steps {
+        for a in st["after"].as_array().unwrap() {
+            let a = a.as_u64().unwrap() as usize;
+            assert!(a < st["index"].as_u64().unwrap() as usize);
+            assert!(steps[a]["wave"].as_u64() < st["wave"].as_u64());
+        }
+    }
+    // nothing to do
+    assert_eq!(t.run(&["plan", "--to", "v4"]).code, 0);
+    // markdown and dot
+    let md = t.run(&["plan", "--to", "v1", "--format", "markdown"]);
+    assert_eq!(md.code, 2);
+    assert!(
+        md.stdout.starts_with("### rewind plan:") && md.stdout.contains("data loss")
+            || md.stdout.contains("destroys"),
+        "{}",
+        md.stdout
+    );
+    let dot = t.run(&["plan", "--to", "v1", "--format", "dot"]).stdout;
+    assert!(
+        dot.starts_with("digraph plan {") && dot.contains("rank = same"),
+        "{dot}"
+    );
+    // the data-bearing replica is flagged when going back to v1
+    let back = t.run(&["plan", "--to", "v1", "--format", "json"]).json();
+    let replica = back["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "module.database.aws_db_instance.replica[0]")
+        .expect("replica change");
+    assert_eq!(replica["actions"], serde_json::json!(["delete"]));
+    assert_eq!(replica["risks"][0]["kind"], "data_loss");
+}
+
+#[test]
+fn prevent_destroy_blocks_the_plan() {
+    let t = Scratch::new("protect");
+    let cur = t.path("cur");
+    let tgt = t.path("tgt");
+    std::fs::create_dir_all(&cur).unwrap();
+    std::fs::create_dir_all(&tgt).unwrap();
+    std::fs::write(
+        cur.join("main.tf"),
+        "resource \"aws_db_instance\" \"main\" {\n  engine = \"postgres\"\n  lifecycle {\n    prevent_destroy = true\n  }\n}\nresource \"terraform_data\" \"x\" {\n  input = 1\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tgt.join("main.tf"),
+        "resource \"terraform_data\" \"x\" {\n  input = 2\n}\n",
+    )
+    .unwrap();
+    let r = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("prevent_destroy") && r.stderr.contains("aws_db_instance.main"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("Blocked by prevent_destroy"),
+        "{}",
+        r.stdout
+    );
+    let ok = t.run(&[
+        "plan",
+        "--from",
+        s(&cur),
+        "--to",
+        s(&tgt),
+        "--allow-destroy-protected",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(ok.code, 2, "{}", ok.stderr);
+    let j = ok.json();
+    let db = j["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "aws_db_instance.main")
+        .unwrap();
+    let kinds: Vec<&str> = db["risks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"data_loss") && kinds.contains(&"prevent_destroy"),
+        "{kinds:?}"
+    );
+    assert_eq!(j["from_state"], false);
+}
