@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{format_for, Format, Global};
 use crate::output::Output;
-use crate::sides::load_side;
+use crate::sides::load_side_with;
 
 pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
     let format = format_for(
@@ -14,17 +14,31 @@ pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
         Format::Dot,
     )?;
     let mut store = None;
-    let side = load_side(g, target, &mut store, out, true)?;
-    let text = match format {
-        Format::Dot => rewind_report::graph::dot(&side.model),
-        Format::Mermaid => rewind_report::graph::mermaid(&side.model),
-        _ => {
-            let mut s =
-                serde_json::to_string_pretty(&rewind_report::graph::json(&side.model, &side.root))?;
-            s.push('\n');
-            s
-        }
+    // the graph is the configuration's: state files are not read
+    let opts = rewind_parse::Options {
+        skip_state: true,
+        ..Default::default()
     };
-    out.print(&text);
+    let side = load_side_with(g, target, &mut store, out, true, &opts)?;
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let written = match format {
+        Format::Dot => std::io::Write::write_all(
+            &mut stdout,
+            rewind_report::graph::dot(&side.model).as_bytes(),
+        ),
+        Format::Mermaid => std::io::Write::write_all(
+            &mut stdout,
+            rewind_report::graph::mermaid(&side.model).as_bytes(),
+        ),
+        _ => rewind_report::graph::write_json(&side.model, &side.root, &mut stdout),
+    };
+    let flushed = written.and_then(|()| std::io::Write::flush(&mut stdout));
+    if let Err(e) = flushed {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    // a large model takes longer to free than the process takes to exit
+    std::mem::forget(side);
     Ok(0)
 }

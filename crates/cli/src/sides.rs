@@ -31,8 +31,12 @@ pub fn open_store(g: &Global) -> Result<Store> {
 }
 
 /// Loads a directory, printing every problem on failure.
-pub fn load_dir(dir: &Path, out: &Output) -> Result<rewind_parse::Loaded> {
-    match rewind_parse::load(dir, &rewind_parse::Options::default()) {
+pub fn load_dir(
+    dir: &Path,
+    out: &Output,
+    opts: &rewind_parse::Options,
+) -> Result<rewind_parse::Loaded> {
+    match rewind_parse::load(dir, opts) {
         Ok(l) => {
             out.diagnostics(&l.model.diagnostics);
             Ok(l)
@@ -59,9 +63,28 @@ pub fn load_side(
     out: &Output,
     with_model: bool,
 ) -> Result<Side> {
+    load_side_with(
+        g,
+        spec,
+        store,
+        out,
+        with_model,
+        &rewind_parse::Options::default(),
+    )
+}
+
+/// [`load_side`] with loading options for a directory side.
+pub fn load_side_with(
+    g: &Global,
+    spec: &str,
+    store: &mut Option<Store>,
+    out: &Output,
+    with_model: bool,
+    opts: &rewind_parse::Options,
+) -> Result<Side> {
     let p = Path::new(spec);
     if p.is_dir() {
-        let loaded = load_dir(p, out)?;
+        let loaded = load_dir(p, out, opts)?;
         return Ok(Side {
             model: loaded.model,
             label: spec.to_string(),

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::codec::{Dec, DecodeError, Enc};
 use crate::{Hash, Path, Value};
@@ -176,8 +177,9 @@ pub struct Node {
     pub type_: String,
     /// The block's name label (or `alias` for providers).
     pub name: String,
-    /// Canonical attributes and nested blocks.
-    pub body: Value,
+    /// Canonical attributes and nested blocks (shared: a module used twice,
+    /// or a parse result and its node, hold one copy).
+    pub body: Arc<Value>,
     /// Facts about the node that are not attributes: a module's resolved
     /// source, an instance's status, index key, deposed key...
     pub meta: BTreeMap<String, Value>,
@@ -279,7 +281,7 @@ impl Node {
             module,
             type_,
             name,
-            body,
+            body: Arc::new(body),
             meta,
             sensitive,
             edges,
@@ -502,7 +504,7 @@ mod tests {
         let mut body = BTreeMap::new();
         body.insert("cidr_block".into(), Value::str("10.0.1.0/24"));
         body.insert("vpc_id".into(), Value::Expr("aws_vpc.main.id".into()));
-        n.body = Value::Map(body);
+        n.body = Value::Map(body).into();
         n.add_edge("module.net.aws_vpc.main", EdgeKind::Reference);
         n.add_edge("module.net", EdgeKind::Module);
         n.add_edge("module.net.aws_vpc.main", EdgeKind::Reference);
@@ -551,7 +553,7 @@ mod tests {
         );
         let mut body = BTreeMap::new();
         body.insert("lifecycle".into(), Value::List(vec![Value::Map(lc)]));
-        n.body = Value::Map(body);
+        n.body = Value::Map(body).into();
         let l = n.lifecycle();
         assert!(l.prevent_destroy);
         assert!(!l.create_before_destroy);

@@ -26,7 +26,7 @@ pub struct RawNode {
     pub local: String,
     pub type_: String,
     pub name: String,
-    pub body: Value,
+    pub body: std::sync::Arc<Value>,
     pub meta: BTreeMap<String, Value>,
     pub sensitive: bool,
     pub refs: Vec<RawRef>,
@@ -367,7 +367,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             if b.ty == "ephemeral" {
                 node.meta.insert("mode".into(), Value::str("ephemeral"));
             }
-            node.body = cx.body_value(&b.body, &mut bound, &mut node.refs, true);
+            node.body = (cx.body_value(&b.body, &mut bound, &mut node.refs, true)).into();
             node.provider = b
                 .body
                 .attribute("provider")
@@ -424,7 +424,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                     }
                 }
             }
-            node.body = Value::Map(map);
+            node.body = (Value::Map(map)).into();
             for key in ["source", "version"] {
                 if let Some(v) = node.body.get(key) {
                     node.meta.insert(key.into(), v.clone());
@@ -453,7 +453,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                     }
                 }
             }
-            node.body = Value::Map(map);
+            node.body = (Value::Map(map)).into();
             node.sensitive = bool_attr(&b.body, "sensitive");
             // A variable's validation may refer to the variable itself.
             let own = node.name.clone();
@@ -467,7 +467,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             node.kind = NodeKind::Output;
             node.name = b.labels[0].clone();
             node.local = format!("output.{}", node.name);
-            node.body = cx.body_value(&b.body, &mut bound, &mut node.refs, true);
+            node.body = (cx.body_value(&b.body, &mut bound, &mut node.refs, true)).into();
             node.sensitive = bool_attr(&b.body, "sensitive");
         }
         "locals" => {
@@ -494,7 +494,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                         );
                         let mut map = BTreeMap::new();
                         map.insert("value".to_string(), to_value(&a.expr));
-                        local.body = Value::Map(map);
+                        local.body = (Value::Map(map)).into();
                         out.nodes.push(local);
                     }
                     Item::Block(inner) => {
@@ -526,7 +526,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             } else {
                 format!("provider.{}.{alias}", node.type_)
             };
-            node.body = cx.body_value(&b.body, &mut bound, &mut node.refs, true);
+            node.body = (cx.body_value(&b.body, &mut bound, &mut node.refs, true)).into();
         }
         "terraform" => {
             if label_error(cx, b, 0, out) {
@@ -534,7 +534,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             }
             node.kind = NodeKind::Terraform;
             node.local = "terraform".into();
-            node.body = cx.body_value(&b.body, &mut bound, &mut Vec::new(), true);
+            node.body = (cx.body_value(&b.body, &mut bound, &mut Vec::new(), true)).into();
         }
         "moved" | "removed" | "import" => {
             if label_error(cx, b, 0, out) {
@@ -579,7 +579,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                     }
                 }
             }
-            node.body = Value::Map(map);
+            node.body = (Value::Map(map)).into();
         }
         "check" => {
             if label_error(cx, b, 1, out) {
@@ -615,7 +615,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                     }
                 }
             }
-            node.body = Value::Map(map);
+            node.body = (Value::Map(map)).into();
         }
         other => {
             out.warnings.push((

@@ -112,7 +112,7 @@ fn dec_raw(d: &mut Dec) -> Result<RawNode, DecodeError> {
     let local = d.string()?;
     let type_ = d.string()?;
     let name = d.string()?;
-    let body = d.value()?;
+    let body = std::sync::Arc::new(d.value()?);
     let n = d.len()?;
     let mut meta = BTreeMap::new();
     for _ in 0..n {

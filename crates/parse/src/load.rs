@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rewind_model::{
     Diagnostic, EdgeKind, Graph, Hash, Loc, Model, Node, NodeKind, Severity, StateInfo, Value,
@@ -117,6 +117,9 @@ pub struct Options<'a> {
     pub threads: usize,
     /// Report dependency cycles as errors (default true via `load`).
     pub allow_cycles: bool,
+    /// Do not parse state files (for commands that only need the
+    /// configuration, such as `graph`); they are still discovered.
+    pub skip_state: bool,
 }
 
 /// A loaded directory.
@@ -129,7 +132,7 @@ pub struct Loaded {
     pub root: String,
     pub files: Vec<SourceFile>,
     /// Parse results, parallel to `files`.
-    pub parsed: Vec<Parsed>,
+    pub parsed: Vec<Arc<Parsed>>,
     pub model: Model,
 }
 
@@ -292,7 +295,7 @@ fn read_and_parse(
             break;
         }
         let (path, kind) = &items[i];
-        let r = load_one(path, *kind, &display(path), opts.cache);
+        let r = load_one(path, *kind, &display(path), opts.cache, opts.skip_state);
         if let Ok(mut slot) = results[i].lock() {
             *slot = Some(r);
         }
@@ -354,6 +357,7 @@ fn load_one(
     kind: FileKind,
     shown: &str,
     cache: Option<&dyn Cache>,
+    skip_state: bool,
 ) -> Result<(SourceFile, Parsed), Diagnostic> {
     let md = std::fs::metadata(path)
         .map_err(|e| error_at(shown, 0, 0, format!("cannot read: {e}"), None))?;
@@ -388,7 +392,11 @@ fn load_one(
             return Ok((file, parsed));
         }
     }
-    let parsed = parse_bytes(&bytes, kind, shown)?;
+    let parsed = if kind == FileKind::State && skip_state {
+        Parsed::Raw
+    } else {
+        parse_bytes(&bytes, kind, shown)?
+    };
     file.bytes = Some(bytes);
     file.fresh = true;
     Ok((file, parsed))
@@ -485,6 +493,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             None,
         )));
     }
+    let trace = Trace::new();
     let items = discover(&root_abs).map_err(one)?;
     let shown = |p: &Path| -> String {
         match p.strip_prefix(&root_abs) {
@@ -492,6 +501,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             Err(_) => p.display().to_string(),
         }
     };
+    trace.mark("discover");
     let mut files = Vec::new();
     let mut parsed = Vec::new();
     let mut errors = Vec::new();
@@ -499,7 +509,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         match r {
             Ok((f, p)) => {
                 files.push(f);
-                parsed.push(p);
+                parsed.push(Arc::new(p));
             }
             Err(d) => errors.push(d),
         }
@@ -522,6 +532,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         modules_json: HashMap::new(),
         calls: HashMap::new(),
     };
+    trace.mark("read and parse");
     b.index_dirs(0);
     b.read_modules_json(&shown);
     // Errors found while assembling name files by absolute path: show them
@@ -540,6 +551,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     if !b.errors.is_empty() {
         return Err(fail(b.errors));
     }
+    trace.mark("modules");
     b.resolve();
     b.tfvars_edges();
     b.sensitive_assignments();
@@ -605,17 +617,20 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         ));
     }
     if let Some(i) = chosen {
-        if let Parsed::State(info, nodes) = &b.parsed[i] {
-            let mut info = info.clone();
+        // The instances move into the model (a large state is not copied);
+        // state parse results are not cached, so nothing else needs them.
+        let taken = std::mem::replace(&mut b.parsed[i], Arc::new(Parsed::Raw));
+        let owned = Arc::try_unwrap(taken).unwrap_or_else(|shared| (*shared).clone());
+        if let Parsed::State(mut info, mut nodes) = owned {
             info.path = b.files[i].path.clone();
-            let mut nodes = nodes.clone();
             for n in &mut nodes {
-                n.loc.file = info.path.clone();
+                n.loc.file.clone_from(&info.path);
             }
             model.state = Some(info);
             model.instances = nodes;
         }
     }
+    trace.mark("resolve");
     model.sort();
     if !opts.allow_cycles {
         let g = Graph::build(&model);
@@ -640,6 +655,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             return Err(LoadError { diagnostics: diags });
         }
     }
+    trace.mark("sort and cycles");
     Ok(Loaded {
         base,
         root,
@@ -653,14 +669,33 @@ struct Pending {
     node: usize,
     /// Prefix of the module scope the references are resolved in.
     scope: String,
-    refs: Vec<RawRef>,
+    refs: Refs,
     file: String,
+}
+
+/// References waiting to be resolved: a raw node's own (shared with the
+/// parse result, not copied), or a list made for this module instance.
+enum Refs {
+    Raw(Arc<Parsed>, usize),
+    Owned(Vec<RawRef>),
+}
+
+impl Refs {
+    fn get(&self) -> &[RawRef] {
+        match self {
+            Refs::Raw(p, i) => match &**p {
+                Parsed::Config(cfg) => &cfg.nodes[*i].refs,
+                _ => &[],
+            },
+            Refs::Owned(v) => v,
+        }
+    }
 }
 
 struct Builder {
     root_abs: PathBuf,
     files: Vec<SourceFile>,
-    parsed: Vec<Parsed>,
+    parsed: Vec<Arc<Parsed>>,
     by_dir: HashMap<PathBuf, Vec<usize>>,
     nodes: Vec<Node>,
     index: HashMap<String, usize>,
@@ -762,7 +797,7 @@ impl Builder {
             match r {
                 Ok((f, p)) => {
                     self.files.push(f);
-                    self.parsed.push(p);
+                    self.parsed.push(Arc::new(p));
                 }
                 Err(d) => self.errors.push(d),
             }
@@ -777,9 +812,10 @@ impl Builder {
             let prev = &mut self.nodes[existing];
             if node.kind == NodeKind::Terraform {
                 // Several terraform blocks merge.
-                if let (Value::Map(a), Value::Map(b)) = (&mut prev.body, node.body) {
+                if let (Value::Map(a), Value::Map(b)) = (Arc::make_mut(&mut prev.body), &*node.body)
+                {
                     for (k, v) in b {
-                        a.insert(k, v);
+                        a.insert(k.clone(), v.clone());
                     }
                 }
                 return None;
@@ -831,9 +867,9 @@ impl Builder {
         let mut declared_vars = HashSet::new();
         for &fi in &file_ids {
             let file_abs = self.files[fi].abs.display().to_string();
-            match &self.parsed[fi] {
+            let parsed = Arc::clone(&self.parsed[fi]);
+            match &*parsed {
                 Parsed::Config(cfg) => {
-                    let cfg = cfg.clone();
                     for (line, col, msg) in &cfg.warnings {
                         self.diags.push(warning(
                             Loc {
@@ -844,7 +880,7 @@ impl Builder {
                             msg.clone(),
                         ));
                     }
-                    for raw in cfg.nodes {
+                    for (raw_index, raw) in cfg.nodes.iter().enumerate() {
                         let loc = Loc {
                             file: file_abs.clone(),
                             line: raw.line,
@@ -854,7 +890,7 @@ impl Builder {
                         node.module = prefix.trim_end_matches('.').to_string();
                         node.type_ = raw.type_.clone();
                         node.name = raw.name.clone();
-                        node.body = raw.body.clone();
+                        node.body = Arc::clone(&raw.body);
                         node.meta = raw.meta.clone();
                         if raw.sensitive {
                             // the value is secret; its description, type... are not
@@ -881,7 +917,7 @@ impl Builder {
                             self.pending.push(Pending {
                                 node: idx,
                                 scope: prefix.to_string(),
-                                refs: raw.refs.clone(),
+                                refs: Refs::Raw(Arc::clone(&parsed), raw_index),
                                 file: file_abs.clone(),
                             });
                         }
@@ -897,7 +933,7 @@ impl Builder {
                                 .insert("provider_key".into(), Value::str(pkey));
                         }
                         if raw.kind == NodeKind::Module {
-                            calls.push((idx, raw));
+                            calls.push((idx, raw.clone()));
                         }
                     }
                 }
@@ -914,7 +950,7 @@ impl Builder {
                         format!("tfvars[{}]", rewind_model::value::quote(&name)),
                     );
                     node.type_ = name;
-                    node.body = v.clone();
+                    node.body = v.clone().into();
                     node.loc = Loc {
                         file: file_abs.clone(),
                         line: 1,
@@ -936,7 +972,7 @@ impl Builder {
                         self.pending.push(Pending {
                             node: vi,
                             scope: parent_prefix.clone(),
-                            refs: refs.clone(),
+                            refs: Refs::Owned(refs.clone()),
                             file,
                         });
                     }
@@ -1036,7 +1072,7 @@ impl Builder {
                 self.pending.push(Pending {
                     node: idx,
                     scope: prefix.to_string(),
-                    refs,
+                    refs: Refs::Owned(refs),
                     file,
                 });
             }
@@ -1070,7 +1106,7 @@ impl Builder {
     fn resolve(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         for p in pending {
-            for r in &p.refs {
+            for r in p.refs.get() {
                 match self.resolve_ref(&p.scope, r) {
                     Resolved::Nodes(targets) => {
                         for t in targets {
@@ -1331,7 +1367,6 @@ impl Builder {
 /// Attribute names that hold secrets in every provider Terraform users
 /// meet (the providers' schemas mark them sensitive; rewind has no schemas).
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
     const WORDS: &[&str] = &[
         "password",
         "passwd",
@@ -1348,15 +1383,58 @@ pub fn is_secret_name(name: &str) -> bool {
         "auth_key",
         "sas",
     ];
+    const NOT: &[&str] = &["_arn", "_id", "_name", "_version"];
+    if name.len() > 64 || !name.bytes().all(|b| b.is_ascii()) {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let n = &mut buf[..name.len()];
+    n.copy_from_slice(name.as_bytes());
+    n.make_ascii_lowercase();
+    let n: &[u8] = n;
+    if NOT.iter().any(|s| n.ends_with(s.as_bytes())) {
+        return false;
+    }
+    // the word is the whole name, or an underscore-separated part of it
     WORDS.iter().any(|w| {
-        n == *w
-            || n.ends_with(&format!("_{w}"))
-            || n.starts_with(&format!("{w}_"))
-            || n.contains(&format!("_{w}_"))
-    }) && !n.ends_with("_arn")
-        && !n.ends_with("_id")
-        && !n.ends_with("_name")
-        && !n.ends_with("_version")
+        let w = w.as_bytes();
+        n.windows(w.len()).enumerate().any(|(i, win)| {
+            win == w
+                && (i == 0 || n[i - 1] == b'_')
+                && (i + w.len() == n.len() || n[i + w.len()] == b'_')
+        })
+    })
+}
+
+#[cfg(test)]
+mod secret_name_tests {
+    use super::is_secret_name;
+
+    #[test]
+    fn secret_names() {
+        for yes in [
+            "password",
+            "db_password",
+            "master_password",
+            "api_key",
+            "Client_Secret",
+            "sas_token",
+            "secret_value",
+        ] {
+            assert!(is_secret_name(yes), "{yes}");
+        }
+        for no in [
+            "password_arn",
+            "secret_id",
+            "kms_key_name",
+            "tokens",
+            "passwords_policy",
+            "description",
+            "engine_version",
+        ] {
+            assert!(!is_secret_name(no), "{no}");
+        }
+    }
 }
 
 /// Marks attributes with secret-looking names as sensitive (config nodes
@@ -1414,4 +1492,36 @@ enum Resolved {
     Nodes(Vec<String>),
     Ignore,
     Missing(String),
+}
+
+/// Phase timings on stderr when `REWIND_TRACE` is set (for profiling).
+pub struct Trace {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Trace {
+    pub fn new() -> Trace {
+        Trace {
+            on: std::env::var_os("REWIND_TRACE").is_some(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    pub fn mark(&self, what: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "trace: {what}: {:.3}s",
+                (now - self.last.get()).as_secs_f64()
+            );
+            self.last.set(now);
+        }
+    }
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::new()
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use rewind_model::value::quote;
-use rewind_model::{EdgeKind, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
+use rewind_model::{Edge, EdgeKind, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
 use serde_json::Value as J;
 
 /// A state file problem: where and what.
@@ -23,22 +23,81 @@ fn err(message: impl Into<String>) -> StateError {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct StateDoc {
+    version: Option<u64>,
+    #[serde(default)]
+    terraform_version: String,
+    #[serde(default)]
+    serial: u64,
+    #[serde(default)]
+    lineage: String,
+    #[serde(default)]
+    outputs: BTreeMap<String, OutputDoc>,
+    #[serde(default)]
+    resources: Option<Vec<ResourceDoc>>,
+}
+
+#[derive(serde::Deserialize)]
+struct OutputDoc {
+    #[serde(default)]
+    value: Option<Value>,
+    #[serde(default)]
+    sensitive: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct ResourceDoc {
+    #[serde(default)]
+    mode: String,
+    #[serde(default, rename = "type")]
+    type_: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    module: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    instances: Vec<InstanceDoc>,
+}
+
+#[derive(serde::Deserialize)]
+struct InstanceDoc {
+    #[serde(default)]
+    index_key: Option<J>,
+    #[serde(default)]
+    schema_version: Option<u64>,
+    #[serde(default)]
+    attributes: Option<Value>,
+    #[serde(default)]
+    attributes_flat: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    sensitive_attributes: Option<J>,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    #[serde(default)]
+    create_before_destroy: bool,
+    #[serde(default)]
+    deposed: String,
+    #[serde(default)]
+    status: Option<String>,
+}
+
 /// Parses a state file into its facts and instance nodes (sorted).
 pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
-    let doc: J = serde_json::from_slice(bytes).map_err(|e| StateError {
+    let doc: StateDoc = serde_json::from_slice(bytes).map_err(|e| StateError {
         line: e.line() as u32,
         col: e.column() as u32,
         message: match e.classify() {
-            serde_json::error::Category::Eof => {
-                format!("the state file is truncated ({e})")
+            serde_json::error::Category::Eof => format!("the state file is truncated ({e})"),
+            serde_json::error::Category::Data => {
+                format!("the state file is not a Terraform state ({e})")
             }
             _ => format!("the state file is not valid JSON ({e})"),
         },
     })?;
-    let Some(obj) = doc.as_object() else {
-        return Err(err("the state file must contain a JSON object"));
-    };
-    match obj.get("version").and_then(J::as_u64) {
+    match doc.version {
         Some(4) => {}
         Some(v) => {
             let (line, col) = value_position(bytes, "version").unwrap_or((0, 0));
@@ -54,116 +113,84 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
     }
     let info = StateInfo {
         path: path.to_string(),
-        lineage: obj
-            .get("lineage")
-            .and_then(J::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        serial: obj.get("serial").and_then(J::as_u64).unwrap_or(0),
-        terraform_version: obj
-            .get("terraform_version")
-            .and_then(J::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        lineage: doc.lineage,
+        serial: doc.serial,
+        terraform_version: doc.terraform_version,
     };
     let mut nodes = Vec::new();
-    if let Some(outputs) = obj.get("outputs").and_then(J::as_object) {
-        for (name, o) in outputs {
-            let mut n = Node::new(NodeKind::Instance, format!("output.{name}"));
-            n.name = name.clone();
-            n.meta.insert("mode".into(), Value::str("output"));
-            n.body = o.get("value").map(Value::from_json).unwrap_or(Value::Null);
-            if o.get("sensitive").and_then(J::as_bool).unwrap_or(false) {
-                n.sensitive.push(Path::root());
-            }
-            n.loc = Loc {
-                file: path.to_string(),
-                line: 0,
-                col: 0,
-            };
-            nodes.push(n);
+    for (name, o) in doc.outputs {
+        let mut n = Node::new(NodeKind::Instance, format!("output.{name}"));
+        n.name = name;
+        n.meta.insert("mode".into(), Value::str("output"));
+        n.body = o.value.unwrap_or(Value::Null).into();
+        if o.sensitive {
+            n.sensitive.push(Path::root());
         }
+        n.loc = Loc {
+            file: path.to_string(),
+            line: 0,
+            col: 0,
+        };
+        nodes.push(n);
     }
-    let resources = match obj.get("resources") {
-        None | Some(J::Null) => Vec::new(),
-        Some(J::Array(r)) => r.clone(),
-        Some(_) => return Err(err("\"resources\" must be an array")),
-    };
-    for (ri, r) in resources.iter().enumerate() {
-        let field = |k: &str| r.get(k).and_then(J::as_str).unwrap_or_default().to_string();
-        let (mode, ty, name) = (field("mode"), field("type"), field("name"));
-        if ty.is_empty() || name.is_empty() {
+    for (ri, r) in doc.resources.unwrap_or_default().into_iter().enumerate() {
+        if r.type_.is_empty() || r.name.is_empty() {
             return Err(err(format!("resource #{ri} has no type or name")));
         }
-        let module = field("module");
         let mut base = String::new();
-        if !module.is_empty() {
-            base.push_str(&module);
+        if !r.module.is_empty() {
+            base.push_str(&r.module);
             base.push('.');
         }
-        if mode == "data" {
+        if r.mode == "data" {
             base.push_str("data.");
         }
-        base.push_str(&ty);
+        base.push_str(&r.type_);
         base.push('.');
-        base.push_str(&name);
-        let instances = r
-            .get("instances")
-            .and_then(J::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for inst in &instances {
-            let key = match inst.get("index_key") {
+        base.push_str(&r.name);
+        let mode = Value::str(if r.mode == "data" { "data" } else { "managed" });
+        let provider = Value::str(r.provider.clone());
+        for inst in r.instances {
+            let key = match &inst.index_key {
                 None | Some(J::Null) => String::new(),
                 Some(J::Number(n)) => format!("[{n}]"),
                 Some(J::String(s)) => format!("[{}]", quote(s)),
                 Some(other) => return Err(err(format!("{base}: invalid index_key {other}"))),
             };
             let mut address = format!("{base}{key}");
-            let deposed = inst.get("deposed").and_then(J::as_str).unwrap_or_default();
-            if !deposed.is_empty() {
-                address.push_str(&format!(" (deposed {deposed})"));
+            if !inst.deposed.is_empty() {
+                address.push_str(&format!(" (deposed {})", inst.deposed));
             }
             let mut n = Node::new(NodeKind::Instance, address);
-            n.module = module.clone();
-            n.type_ = ty.clone();
-            n.name = name.clone();
-            n.meta.insert(
-                "mode".into(),
-                Value::str(if mode == "data" { "data" } else { "managed" }),
-            );
-            n.meta
-                .insert("provider".into(), Value::str(field("provider")));
-            if let Some(k) = inst.get("index_key") {
-                if !k.is_null() {
-                    n.meta.insert("index_key".into(), Value::from_json(k));
-                }
+            n.module = r.module.clone();
+            n.type_ = r.type_.clone();
+            n.name = r.name.clone();
+            n.meta.insert("mode".into(), mode.clone());
+            n.meta.insert("provider".into(), provider.clone());
+            if let Some(k) = inst.index_key.as_ref().filter(|k| !k.is_null()) {
+                n.meta.insert("index_key".into(), Value::from_json(k));
             }
-            if let Some(v) = inst.get("schema_version") {
-                n.meta.insert("schema_version".into(), Value::from_json(v));
+            if let Some(v) = inst.schema_version {
+                n.meta
+                    .insert("schema_version".into(), Value::Number(v.to_string()));
             }
-            if let Some(s) = inst.get("status").and_then(J::as_str) {
-                n.meta.insert("status".into(), Value::str(s));
+            if let Some(s) = inst.status {
+                n.meta.insert("status".into(), Value::String(s));
             }
-            if !deposed.is_empty() {
-                n.meta.insert("deposed".into(), Value::str(deposed));
+            if !inst.deposed.is_empty() {
+                n.meta.insert("deposed".into(), Value::String(inst.deposed));
             }
-            if inst.get("create_before_destroy").and_then(J::as_bool) == Some(true) {
+            if inst.create_before_destroy {
                 n.meta
                     .insert("create_before_destroy".into(), Value::Bool(true));
             }
-            n.body = match (inst.get("attributes"), inst.get("attributes_flat")) {
-                (Some(a), _) => Value::from_json(a),
-                (None, Some(J::Object(flat))) => {
-                    let m: BTreeMap<String, Value> = flat
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                        .collect();
-                    Value::Map(m)
-                }
+            n.body = match (inst.attributes, inst.attributes_flat) {
+                (Some(a), _) => a,
+                (None, Some(flat)) => Value::Map(flat),
                 _ => Value::Map(BTreeMap::new()),
-            };
-            if let Some(paths) = inst.get("sensitive_attributes").and_then(J::as_array) {
+            }
+            .into();
+            if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {
                 for p in paths {
                     if let Some(path) = sensitive_path(p) {
                         n.sensitive.push(path);
@@ -172,11 +199,16 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
                 n.sensitive.sort();
                 n.sensitive.dedup();
             }
-            if let Some(deps) = inst.get("dependencies").and_then(J::as_array) {
-                for d in deps.iter().filter_map(J::as_str) {
-                    n.add_edge(d, EdgeKind::State);
-                }
-            }
+            n.edges = inst
+                .dependencies
+                .into_iter()
+                .map(|to| Edge {
+                    to,
+                    kind: EdgeKind::State,
+                })
+                .collect();
+            n.edges.sort();
+            n.edges.dedup();
             n.loc = Loc {
                 file: path.to_string(),
                 line: 0,

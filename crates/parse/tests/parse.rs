@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rewind_model::graph::{resource_dependencies, transitive_reduction};
-use rewind_model::{Model, NodeKind, Severity};
+use rewind_model::{Model, Severity};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")

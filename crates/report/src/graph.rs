@@ -134,47 +134,101 @@ pub fn mermaid(model: &Model) -> String {
     out
 }
 
-/// The graph as a JSON document (see docs/graph-json.md).
-pub fn json(model: &Model, root: &str) -> serde_json::Value {
-    use serde_json::json;
-    let nodes: Vec<serde_json::Value> = model
-        .nodes
-        .iter()
-        .map(|n| {
-            json!({
-                "address": n.address,
-                "kind": n.kind.as_str(),
-                "type": n.type_,
-                "name": n.name,
-                "module": n.module,
-                "file": n.loc.file,
-                "line": n.loc.line,
-                "column": n.loc.col,
-                "hash": n.hash().to_hex(),
+#[derive(serde::Serialize)]
+struct JNode<'a> {
+    address: &'a str,
+    kind: &'static str,
+    #[serde(rename = "type")]
+    type_: &'a str,
+    name: &'a str,
+    module: &'a str,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    hash: String,
+}
+
+#[derive(serde::Serialize)]
+struct JEdge<'a> {
+    from: &'a str,
+    to: &'a str,
+    kind: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct JDiag<'a> {
+    severity: &'static str,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    message: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct JGraph<'a> {
+    format_version: &'static str,
+    root: &'a str,
+    nodes: Vec<JNode<'a>>,
+    edges: Vec<JEdge<'a>>,
+    diagnostics: Vec<JDiag<'a>>,
+}
+
+fn doc<'a>(model: &'a Model, root: &'a str) -> JGraph<'a> {
+    JGraph {
+        format_version: GRAPH_FORMAT_VERSION,
+        root,
+        nodes: model
+            .nodes
+            .iter()
+            .map(|n| JNode {
+                address: &n.address,
+                kind: n.kind.as_str(),
+                type_: &n.type_,
+                name: &n.name,
+                module: &n.module,
+                file: &n.loc.file,
+                line: n.loc.line,
+                column: n.loc.col,
+                hash: n.hash().to_hex(),
             })
-        })
-        .collect();
-    let mut edges = Vec::new();
-    for n in &model.nodes {
-        for e in &n.edges {
-            edges.push(json!({"from": n.address, "to": e.to, "kind": e.kind.as_str()}));
-        }
+            .collect(),
+        edges: model
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                n.edges.iter().map(move |e| JEdge {
+                    from: &n.address,
+                    to: &e.to,
+                    kind: e.kind.as_str(),
+                })
+            })
+            .collect(),
+        diagnostics: model
+            .diagnostics
+            .iter()
+            .map(|d| JDiag {
+                severity: match d.severity {
+                    rewind_model::Severity::Warning => "warning",
+                    rewind_model::Severity::Error => "error",
+                },
+                file: &d.loc.file,
+                line: d.loc.line,
+                column: d.loc.col,
+                message: &d.message,
+            })
+            .collect(),
     }
-    let diagnostics: Vec<serde_json::Value> = model
-        .diagnostics
-        .iter()
-        .map(|d| {
-            json!({
-                "severity": match d.severity { rewind_model::Severity::Warning => "warning", rewind_model::Severity::Error => "error" },
-                "file": d.loc.file, "line": d.loc.line, "column": d.loc.col, "message": d.message,
-            })
-        })
-        .collect();
-    json!({
-        "format_version": GRAPH_FORMAT_VERSION,
-        "root": root,
-        "nodes": nodes,
-        "edges": edges,
-        "diagnostics": diagnostics,
-    })
+}
+
+/// The graph as a JSON document (see docs/graph-json.md), written straight
+/// to `out` (a graph of 100,000 resources is hundreds of megabytes as a
+/// value tree).
+pub fn write_json(model: &Model, root: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &doc(model, root)).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// The graph as a JSON value.
+pub fn json(model: &Model, root: &str) -> serde_json::Value {
+    serde_json::to_value(doc(model, root)).unwrap_or_default()
 }

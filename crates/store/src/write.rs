@@ -519,7 +519,9 @@ fn update_cache(
                 hash: f.hash,
             },
         );
-        if matches!(p, Parsed::Raw) {
+        // state files change with every apply: parsing them again is as
+        // cheap as decoding a cache entry
+        if matches!(**p, Parsed::Raw | Parsed::State(..)) {
             continue;
         }
         let key = (f.hash, f.kind.code());

@@ -1,0 +1,636 @@
+//! `rewind-bench`: generate synthetic trees, and time rewind side by side
+//! with git and Terraform on them.
+//!
+//! ```text
+//! rewind-bench gen --resources 10000 --out DIR [--seed 1] [--terraform-data] [--version 2]
+//! rewind-bench run [--sizes 1000,10000,100000] [--runs 5] [--terraform-runs 1] [--no-terraform]
+//!                  [--rewind target/release/rewind] [--work bench/work] [--results bench/results]
+//! ```
+
+mod gen;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn flag(args: &[String], name: &str) -> bool {
+    args.iter().any(|a| a == name)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("gen") => {
+            let n: usize = arg(&args, "--resources")
+                .unwrap_or_else(|| "1000".into())
+                .parse()?;
+            let seed: u64 = arg(&args, "--seed").unwrap_or_else(|| "1".into()).parse()?;
+            let out = PathBuf::from(arg(&args, "--out").context("--out DIR is required")?);
+            let version: u32 = arg(&args, "--version")
+                .unwrap_or_else(|| "1".into())
+                .parse()?;
+            let o = gen::Options {
+                resources: n,
+                seed,
+                terraform_data: flag(&args, "--terraform-data"),
+            };
+            generate(&o, version, &out)?;
+            eprintln!(
+                "wrote {} resources (version {version}) to {}",
+                n,
+                out.display()
+            );
+            Ok(())
+        }
+        Some("run") => run(&args),
+        _ => {
+            eprintln!("usage: rewind-bench gen --resources N --out DIR [--seed S] [--terraform-data] [--version 2]\n       rewind-bench run [--sizes 1000,10000,100000] [--runs 5] [--terraform-runs 1] [--no-terraform] [--rewind PATH]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn generate(o: &gen::Options, version: u32, out: &Path) -> Result<()> {
+    let res = gen::resources(o);
+    if out.exists() {
+        std::fs::remove_dir_all(out)?;
+    }
+    if version >= 2 {
+        let (v2, moved) = gen::mutate(&res, o.seed, 1);
+        gen::write_tree(out, &v2, o, 2, &moved)
+    } else {
+        gen::write_tree(out, &res, o, 1, &[])
+    }
+}
+
+/// One timed process: wall time and peak resident memory.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    secs: f64,
+    rss_kb: u64,
+}
+
+/// Peak RSS of a running process (VmHWM), in kB.
+fn hwm(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Runs a sequence of commands (like `git add -A && git commit`) and times
+/// the whole; memory is the largest peak among them.
+fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Sample> {
+    let start = Instant::now();
+    let mut rss = 0;
+    for c in cmds {
+        let mut cmd = Command::new(&c[0]);
+        cmd.args(&c[1..])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().with_context(|| format!("running {}", c[0]))?;
+        let pid = child.id();
+        loop {
+            if let Some(h) = hwm(pid) {
+                rss = rss.max(h);
+            }
+            if let Some(status) = child.try_wait()? {
+                // exit code 2 means "changes" for rewind diff/plan and git diff
+                if !status.success() && status.code() != Some(2) && status.code() != Some(1) {
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        use std::io::Read;
+                        let _ = e.read_to_string(&mut err);
+                    }
+                    bail!("{} failed ({status}): {err}", c.join(" "));
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+    Ok(Sample {
+        secs: start.elapsed().as_secs_f64(),
+        rss_kb: rss,
+    })
+}
+
+fn median(v: &[Sample]) -> Sample {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.secs.total_cmp(&b.secs));
+    let mid = s[s.len() / 2];
+    let rss = v.iter().map(|x| x.rss_kb).max().unwrap_or(0);
+    Sample {
+        secs: mid.secs,
+        rss_kb: rss,
+    }
+}
+
+fn sh(cmd: &str, args: &[&str], dir: &Path) -> Result<String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .with_context(|| format!("running {cmd}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn v(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Makes `dst` hold exactly the files of `src`, rewriting only the files
+/// whose content differs (so unchanged files keep their times, as in a
+/// real working copy).
+fn sync(src: &Path, dst: &Path) -> Result<()> {
+    let mut want = std::collections::BTreeSet::new();
+    for e in walk(src)? {
+        let rel = e.strip_prefix(src)?.to_path_buf();
+        let target = dst.join(&rel);
+        let data = std::fs::read(&e)?;
+        if std::fs::read(&target).ok().as_deref() != Some(&data[..]) {
+            if let Some(p) = target.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            std::fs::write(&target, &data)?;
+        }
+        want.insert(rel);
+    }
+    if dst.exists() {
+        for e in walk(dst)? {
+            let rel = e.strip_prefix(dst)?.to_path_buf();
+            if rel.starts_with(".git") || rel.starts_with(".rewind") {
+                continue;
+            }
+            if !want.contains(&rel) {
+                std::fs::remove_file(&e)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            let p = e.path();
+            let name = e.file_name();
+            if name == ".git" || name == ".rewind" || name == ".terraform" {
+                continue;
+            }
+            if e.file_type()?.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+struct Row {
+    size: usize,
+    what: &'static str,
+    ours: Sample,
+    peer_name: &'static str,
+    peer: Option<Sample>,
+    goal: Option<f64>,
+    resources: usize,
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    / 1024
+                    / 1024
+            })
+        })
+        .unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("{cores} cores ({cpu}), {mem} GiB RAM")
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let sizes: Vec<usize> = arg(args, "--sizes")
+        .unwrap_or_else(|| "1000,10000,100000".into())
+        .split(',')
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()?;
+    let runs: usize = arg(args, "--runs").unwrap_or_else(|| "5".into()).parse()?;
+    let tf_runs: usize = arg(args, "--terraform-runs")
+        .unwrap_or_else(|| "1".into())
+        .parse()?;
+    let use_tf =
+        !flag(args, "--no-terraform") && Command::new("terraform").arg("version").output().is_ok();
+    let cwd = std::env::current_dir()?;
+    let rewind = cwd.join(arg(args, "--rewind").unwrap_or_else(|| "target/release/rewind".into()));
+    if !rewind.exists() {
+        bail!(
+            "{} not found: build it first (cargo build --release -p rewind-cli)",
+            rewind.display()
+        );
+    }
+    let work = cwd.join(arg(args, "--work").unwrap_or_else(|| "bench/work".into()));
+    let results = cwd.join(arg(args, "--results").unwrap_or_else(|| "bench/results".into()));
+    let git_env = |gitdir: &Path, tree: &Path| {
+        vec![
+            ("GIT_DIR", gitdir.display().to_string()),
+            ("GIT_WORK_TREE", tree.display().to_string()),
+            ("GIT_AUTHOR_NAME", "bench".to_string()),
+            ("GIT_AUTHOR_EMAIL", "bench@example.com".to_string()),
+            ("GIT_COMMITTER_NAME", "bench".to_string()),
+            ("GIT_COMMITTER_EMAIL", "bench@example.com".to_string()),
+        ]
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut raw = String::new();
+    for &n in &sizes {
+        eprintln!("== {n} resources");
+        let base = work.join(format!("{n}"));
+        let v1 = base.join("v1");
+        let v2 = base.join("v2");
+        let marker = base.join(".generated-v1");
+        if !marker.exists() {
+            let o = gen::Options {
+                resources: n,
+                seed: 42,
+                terraform_data: false,
+            };
+            generate(&o, 1, &v1)?;
+            generate(&o, 2, &v2)?;
+            std::fs::write(&marker, "seed 42\n")?;
+        }
+        let files = walk(&v1)?.len();
+        let bytes: u64 = walk(&v1)?
+            .iter()
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        let _ = writeln!(
+            raw,
+            "\n### {n} resources: {files} files, {:.1} MB\n",
+            bytes as f64 / 1e6
+        );
+        let wt = base.join("wt");
+        let store = base.join("store");
+        let gitdir = base.join("git");
+        let rw = |a: &[&str]| {
+            let mut c = vec![
+                rewind.display().to_string(),
+                "--store".into(),
+                store.display().to_string(),
+                "-q".into(),
+            ];
+            c.extend(a.iter().map(|s| s.to_string()));
+            c
+        };
+        let mut s: BTreeMap<&str, Vec<Sample>> = BTreeMap::new();
+        for r in 0..runs {
+            eprintln!("  run {}/{runs}", r + 1);
+            // fresh working copy at v1, fresh store and repository
+            sync(&v1, &wt)?;
+            for d in [&store, &gitdir] {
+                if d.exists() {
+                    std::fs::remove_dir_all(d)?;
+                }
+            }
+            sh(
+                rewind.to_str().unwrap_or("rewind"),
+                &["--store", store.to_str().unwrap_or(""), "init", "-q"],
+                &base,
+            )?;
+            sh(
+                "git",
+                &["init", "-q", "--bare", gitdir.to_str().unwrap_or("")],
+                &base,
+            )?;
+            let genv = git_env(&gitdir, &wt);
+            // cold
+            s.entry("snap_cold").or_default().push(time(
+                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "v1"])],
+                &base,
+                &[],
+            )?);
+            s.entry("git_cold").or_default().push(time(
+                &[
+                    v(&["git", "add", "-A"]),
+                    v(&["git", "commit", "-q", "-m", "v1"]),
+                ],
+                &base,
+                &genv,
+            )?);
+            let c1 = sh(
+                "git",
+                &[
+                    "--git-dir",
+                    gitdir.to_str().unwrap_or(""),
+                    "rev-parse",
+                    "HEAD",
+                ],
+                &base,
+            )?;
+            // incremental: the working copy moves to v2
+            sync(&v2, &wt)?;
+            s.entry("snap_incr").or_default().push(time(
+                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "v2"])],
+                &base,
+                &[],
+            )?);
+            s.entry("git_incr").or_default().push(time(
+                &[
+                    v(&["git", "add", "-A"]),
+                    v(&["git", "commit", "-q", "-m", "v2"]),
+                ],
+                &base,
+                &genv,
+            )?);
+            let c2 = sh(
+                "git",
+                &[
+                    "--git-dir",
+                    gitdir.to_str().unwrap_or(""),
+                    "rev-parse",
+                    "HEAD",
+                ],
+                &base,
+            )?;
+            // unchanged
+            s.entry("snap_same").or_default().push(time(
+                &[rw(&["snapshot", wt.to_str().unwrap_or("")])],
+                &base,
+                &[],
+            )?);
+            s.entry("git_status").or_default().push(time(
+                &[v(&["git", "status", "--porcelain"])],
+                &base,
+                &genv,
+            )?);
+            // diff and plan
+            s.entry("diff").or_default().push(time(
+                &[rw(&["diff", "v1", "v2", "--format", "json"])],
+                &base,
+                &[],
+            )?);
+            s.entry("git_diff").or_default().push(time(
+                &[v(&["git", "diff", &c1, &c2])],
+                &base,
+                &genv,
+            )?);
+            s.entry("plan").or_default().push(time(
+                &[rw(&[
+                    "plan", "--from", "v2", "--to", "v1", "--format", "json",
+                ])],
+                &base,
+                &[],
+            )?);
+            s.entry("graph").or_default().push(time(
+                &[rw(&["graph", "v1", "--format", "json"])],
+                &base,
+                &[],
+            )?);
+        }
+        let m = |k: &str| median(&s[k]);
+        let _ = writeln!(
+            raw,
+            "| measurement | runs (s) | peak RSS (MB) |\n|---|---|---|"
+        );
+        for (k, samples) in &s {
+            let list: Vec<String> = samples.iter().map(|x| format!("{:.3}", x.secs)).collect();
+            let _ = writeln!(
+                raw,
+                "| {k} | {} | {:.0} |",
+                list.join(", "),
+                median(samples).rss_kb as f64 / 1024.0
+            );
+        }
+        rows.push(Row {
+            size: n,
+            what: "snapshot, cold",
+            ours: m("snap_cold"),
+            peer_name: "git add -A && git commit",
+            peer: Some(m("git_cold")),
+            goal: Some(0.5),
+            resources: n,
+        });
+        rows.push(Row {
+            size: n,
+            what: "snapshot after a 1% change",
+            ours: m("snap_incr"),
+            peer_name: "git add -A && git commit",
+            peer: Some(m("git_incr")),
+            goal: Some(1.0),
+            resources: n,
+        });
+        rows.push(Row {
+            size: n,
+            what: "snapshot, unchanged",
+            ours: m("snap_same"),
+            peer_name: "git status",
+            peer: Some(m("git_status")),
+            goal: Some(2.0),
+            resources: n,
+        });
+        rows.push(Row {
+            size: n,
+            what: "diff v1 v2",
+            ours: m("diff"),
+            peer_name: "git diff",
+            peer: Some(m("git_diff")),
+            goal: Some(1.0),
+            resources: n,
+        });
+        rows.push(Row {
+            size: n,
+            what: "plan v2 → v1",
+            ours: m("plan"),
+            peer_name: "-",
+            peer: None,
+            goal: None,
+            resources: n,
+        });
+        rows.push(Row {
+            size: n,
+            what: "graph",
+            ours: m("graph"),
+            peer_name: "-",
+            peer: None,
+            goal: None,
+            resources: n,
+        });
+
+        // Terraform on the terraform_data variant
+        if use_tf && n <= 10_000 {
+            let td = base.join("tfdata");
+            let tmarker = base.join(".generated-tfdata");
+            if !tmarker.exists() {
+                generate(
+                    &gen::Options {
+                        resources: n,
+                        seed: 42,
+                        terraform_data: true,
+                    },
+                    1,
+                    &td,
+                )?;
+                std::fs::remove_file(td.join("terraform.tfstate"))?;
+                std::fs::write(&tmarker, "seed 42\n")?;
+            }
+            let tf_env = vec![
+                ("TF_IN_AUTOMATION", "1".to_string()),
+                ("CHECKPOINT_DISABLE", "1".to_string()),
+            ];
+            if !td.join(".terraform").exists() {
+                eprintln!("  terraform init ({n})");
+                let _ = time(
+                    &[v(&["terraform", "init", "-input=false", "-backend=false"])],
+                    &td,
+                    &tf_env,
+                )?;
+            }
+            let mut ours = Vec::new();
+            let mut theirs = Vec::new();
+            for r in 0..tf_runs.max(1) {
+                eprintln!("  terraform graph run {}/{}", r + 1, tf_runs.max(1));
+                ours.push(time(
+                    &[vec![
+                        rewind.display().to_string(),
+                        "-q".into(),
+                        "graph".into(),
+                        td.display().to_string(),
+                    ]],
+                    &base,
+                    &[],
+                )?);
+                theirs.push(time(&[v(&["terraform", "graph"])], &td, &tf_env)?);
+            }
+            let _ = writeln!(
+                raw,
+                "| rewind graph (terraform_data) | {} | {:.0} |",
+                ours.iter()
+                    .map(|x| format!("{:.3}", x.secs))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                median(&ours).rss_kb as f64 / 1024.0
+            );
+            let _ = writeln!(
+                raw,
+                "| terraform graph (terraform_data) | {} | {:.0} |",
+                theirs
+                    .iter()
+                    .map(|x| format!("{:.3}", x.secs))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                median(&theirs).rss_kb as f64 / 1024.0
+            );
+            rows.push(Row {
+                size: n,
+                what: "graph (terraform_data)",
+                ours: median(&ours),
+                peer_name: "terraform graph",
+                peer: Some(median(&theirs)),
+                goal: None,
+                resources: n,
+            });
+        }
+    }
+    // The table.
+    let mut table = String::from("| resources | measurement | rewind (s) | peer | peer (s) | rewind / peer | goal | rewind RSS (MB) | peer RSS (MB) |\n|---:|---|---:|---|---:|---:|---|---:|---:|\n");
+    for r in &rows {
+        let (peer_s, ratio, peer_rss) = match r.peer {
+            Some(p) => (
+                format!("{:.3}", p.secs),
+                format!("{:.2}", r.ours.secs / p.secs),
+                format!("{:.0}", p.rss_kb as f64 / 1024.0),
+            ),
+            None => (
+                "-".into(),
+                format!("{:.0} resources/s", r.resources as f64 / r.ours.secs),
+                "-".into(),
+            ),
+        };
+        let goal = match (r.goal, r.peer) {
+            (Some(g), Some(p)) => {
+                let ok = r.ours.secs / p.secs <= g;
+                format!("≤ {g}× {}", if ok { "met" } else { "MISSED" })
+            }
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            table,
+            "| {} | {} | {:.3} | {} | {peer_s} | {ratio} | {goal} | {:.0} | {peer_rss} |",
+            r.size,
+            r.what,
+            r.ours.secs,
+            r.peer_name,
+            r.ours.rss_kb as f64 / 1024.0
+        );
+    }
+    println!("{table}");
+    let host = sh("hostname", &[], &cwd).unwrap_or_else(|_| "machine".into());
+    let date = sh("date", &["-u", "+%Y-%m-%d"], &cwd).unwrap_or_else(|_| "today".into());
+    std::fs::create_dir_all(&results)?;
+    let versions = format!(
+        "{} / {} / {}",
+        sh(rewind.to_str().unwrap_or("rewind"), &["--version"], &cwd).unwrap_or_default(),
+        sh("git", &["--version"], &cwd).unwrap_or_default(),
+        sh("terraform", &["version"], &cwd)
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    );
+    let doc = format!(
+        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Raw numbers\n{raw}",
+        machine(),
+        sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
+    );
+    let file = results.join(format!("{date}-{host}.md"));
+    std::fs::write(&file, doc)?;
+    eprintln!("results written to {}", file.display());
+    Ok(())
+}
