@@ -351,7 +351,7 @@ fn run(args: &[String]) -> Result<()> {
             let genv = git_env(&gitdir, &wt);
             // cold
             s.entry("snap_cold").or_default().push(time(
-                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "v1"])],
+                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "release-1"])],
                 &base,
                 &[],
             )?);
@@ -376,7 +376,7 @@ fn run(args: &[String]) -> Result<()> {
             // incremental: the working copy moves to v2
             sync(&v2, &wt)?;
             s.entry("snap_incr").or_default().push(time(
-                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "v2"])],
+                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "release-2"])],
                 &base,
                 &[],
             )?);
@@ -411,7 +411,7 @@ fn run(args: &[String]) -> Result<()> {
             )?);
             // diff and plan
             s.entry("diff").or_default().push(time(
-                &[rw(&["diff", "v1", "v2", "--format", "json"])],
+                &[rw(&["diff", "release-1", "release-2", "--format", "json"])],
                 &base,
                 &[],
             )?);
@@ -422,13 +422,13 @@ fn run(args: &[String]) -> Result<()> {
             )?);
             s.entry("plan").or_default().push(time(
                 &[rw(&[
-                    "plan", "--from", "v2", "--to", "v1", "--format", "json",
+                    "plan", "--from", "release-2", "--to", "release-1", "--format", "json",
                 ])],
                 &base,
                 &[],
             )?);
             s.entry("graph").or_default().push(time(
-                &[rw(&["graph", "v1", "--format", "json"])],
+                &[rw(&["graph", "release-1", "--format", "json"])],
                 &base,
                 &[],
             )?);

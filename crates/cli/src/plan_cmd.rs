@@ -24,7 +24,9 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
         Format::Text,
     )?;
     let mut store = None;
+    let trace = rewind_parse::load::Trace::new();
     let to = load_side(g, &a.to, &mut store, out, true)?;
+    trace.mark("load target");
     let from_spec = match &a.from {
         Some(f) => f.clone(),
         None => {
@@ -43,10 +45,12 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
         }
     };
     let from = load_side(g, &from_spec, &mut store, out, true)?;
+    trace.mark("load current");
     let opts = rewind_plan::Options {
         allow_destroy_protected: a.allow_destroy_protected,
     };
     let plan = rewind_plan::plan(&from.model, &to.model, &opts)?;
+    trace.mark("plan");
     let report = PlanReport {
         from: info(&from),
         to: info(&to),
@@ -62,6 +66,7 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
         _ => rewind_report::plan::text(&report, &out.style),
     };
     out.print(&text);
+    trace.mark("render");
     if !plan.blocked.is_empty() {
         let n = plan.blocked.len();
         bail!(

@@ -209,35 +209,19 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
     map
 }
 
-fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, BTreeSet<String>> {
-    let mut memo: HashMap<String, BTreeSet<String>> = HashMap::new();
-    fn go(
-        a: &str,
-        direct: &HashMap<String, BTreeSet<String>>,
-        memo: &mut HashMap<String, BTreeSet<String>>,
-        stack: &mut BTreeSet<String>,
-    ) -> BTreeSet<String> {
-        if let Some(m) = memo.get(a) {
-            return m.clone();
+/// Every resource some resource in `from` depends on, directly or not
+/// (breadth-first; linear in the graph).
+fn all_dependencies(direct: &HashMap<String, BTreeSet<String>>, from: &str, seen: &mut BTreeSet<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut queue: Vec<&str> = direct.get(from).into_iter().flatten().map(String::as_str).collect();
+    while let Some(x) = queue.pop() {
+        if !seen.insert(x.to_string()) {
+            continue;
         }
-        if !stack.insert(a.to_string()) {
-            return BTreeSet::new();
-        }
-        let mut out = BTreeSet::new();
-        for d in direct.get(a).into_iter().flatten() {
-            out.insert(d.clone());
-            out.extend(go(d, direct, memo, stack));
-        }
-        stack.remove(a);
-        memo.insert(a.to_string(), out.clone());
-        out
+        out.push(x.to_string());
+        queue.extend(direct.get(x).into_iter().flatten().map(String::as_str));
     }
-    let mut stack = BTreeSet::new();
-    let keys: Vec<String> = direct.keys().cloned().collect();
-    for k in keys {
-        go(&k, direct, &mut memo, &mut stack);
-    }
-    memo
+    out
 }
 
 /// Moves declared by the target's `moved` blocks, as (from, to) address
@@ -318,7 +302,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     let mut notes = Vec::new();
     // Current instances: the state when there is one, else the configuration.
     let from_state = current.state.is_some();
-    let cur_deps_cfg = transitive(&config_deps(current));
+    let cur_direct = config_deps(current);
     let mut cur: Vec<CurInst> = Vec::new();
     if from_state {
         for n in current
@@ -367,7 +351,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
                 cbd: node
                     .map(|n| n.lifecycle().create_before_destroy)
                     .unwrap_or(false),
-                deps: cur_deps_cfg
+                deps: cur_direct
                     .get(&config)
                     .map(|s| s.iter().cloned().collect())
                     .unwrap_or_default(),
@@ -446,15 +430,17 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
 
     // Explicit and forced create_before_destroy in the target: a resource
     // is forced when anything depending on it (transitively) is CBD.
-    let tgt_deps = transitive(&config_deps(target));
+    let tgt_deps = config_deps(target);
     let mut forced: BTreeMap<String, String> = BTreeMap::new();
+    // each dependency is marked once, by the first CBD resource reaching it
+    let mut marked = BTreeSet::new();
     for n in target
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
     {
-        for d in tgt_deps.get(&n.address).into_iter().flatten() {
-            forced.entry(d.clone()).or_insert_with(|| n.address.clone());
+        for d in all_dependencies(&tgt_deps, &n.address, &mut marked) {
+            forced.entry(d).or_insert_with(|| n.address.clone());
         }
     }
     let is_cbd = |config: &str| -> (bool, Option<String>) {
@@ -738,7 +724,8 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         .iter()
         .map(|c| (c.original.clone(), c.deps.clone()))
         .collect();
-    let steps = order::order(&changes, &tgt_insts, &tgt_deps, &cur, &cur_deps)?;
+    let cur_graph = (!from_state).then_some(&cur_direct);
+    let steps = order::order(&changes, &tgt_insts, &tgt_deps, &cur, &cur_deps, cur_graph)?;
     Ok(Plan {
         changes,
         steps,

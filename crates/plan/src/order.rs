@@ -65,7 +65,9 @@ pub(crate) fn order(
     tgt_deps: &HashMap<String, BTreeSet<String>>,
     cur: &[CurrentInstance],
     cur_deps: &HashMap<String, Vec<String>>,
+    cur_graph: Option<&HashMap<String, BTreeSet<String>>>,
 ) -> Result<Vec<Step>, PlanError> {
+    let config_of: HashMap<&str, String> = cur.iter().map(|c| (c.original.as_str(), c.config.clone())).collect();
     let original_of: HashMap<&str, &CurrentInstance> = cur
         .iter()
         .filter(|c| c.deposed.is_none())
@@ -164,25 +166,30 @@ pub(crate) fn order(
             _ => {}
         }
     }
+    // Without a state, the current graph stands for the state's (transitive)
+    // dependencies: the nearest resources with an operation, looking
+    // through those without one.
+    let has_step: BTreeSet<&str> = creators.keys().chain(destroyers.keys()).copied().collect();
+    let mut cur_nearest = cur_graph.map(Nearest::new);
     // The state dependencies of an instance (by its current address).
-    let deps_of = |original: &str| -> Vec<String> {
+    let mut deps_of = |original: &str, config: &str| -> Vec<String> {
+        if let Some(n) = cur_nearest.as_mut() {
+            return n.get(config, &|x| has_step.contains(x));
+        }
         cur_deps
             .get(original)
             .cloned()
-            .or_else(|| {
-                cur_deps
-                    .get(original.split(" (deposed").next().unwrap_or(original))
-                    .cloned()
-            })
+            .or_else(|| cur_deps.get(original.split(" (deposed").next().unwrap_or(original)).cloned())
             .unwrap_or_default()
     };
-    // E1: creators follow the target graph (transitive deps go through
-    // resources that do not change).
+    // E1: creators follow the target graph; dependencies without an
+    // operation are looked through (the order is transitive).
+    let mut tgt_nearest = Nearest::new(tgt_deps);
     for (i, r) in raw.iter().enumerate() {
         if !matches!(r.op, Action::Create | Action::Update) {
             continue;
         }
-        for dep in tgt_deps.get(&r.config).into_iter().flatten() {
+        for dep in tgt_nearest.get(&r.config, &|x| creators.contains_key(x)) {
             for &t in creators.get(dep.as_str()).into_iter().flatten() {
                 if t != i {
                     edges.insert((i, t));
@@ -197,7 +204,8 @@ pub(crate) fn order(
             continue;
         }
         let Some(orig) = &r.original else { continue };
-        for dep in deps_of(orig) {
+        let config = config_of.get(orig.as_str()).cloned().unwrap_or_else(|| r.config.clone());
+        for dep in deps_of(orig, &config) {
             for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
                 if t != d {
                     edges.insert((t, d));
@@ -222,7 +230,8 @@ pub(crate) fn order(
             continue;
         }
         let Some(orig) = &r.original else { continue };
-        for dep in deps_of(orig) {
+        let config = config_of.get(orig.as_str()).cloned().unwrap_or_else(|| r.config.clone());
+        for dep in deps_of(orig, &config) {
             for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
                 if raw[t].address == r.address {
                     continue;
@@ -320,6 +329,71 @@ fn find_cycle(raw: &[Raw], waits: &[Vec<usize>], pending: &[usize]) -> Vec<Strin
         match waits[cur].iter().find(|&&w| pending[w] > 0) {
             Some(&next) => cur = next,
             None => return path.iter().map(|&i| name(&raw[i])).collect(),
+        }
+    }
+}
+
+/// For each resource, the nearest resources it depends on that satisfy
+/// `hit`, looking through those that do not (memoized, iterative: chains of
+/// any length, linear overall).
+struct Nearest<'g> {
+    direct: &'g HashMap<String, BTreeSet<String>>,
+    memo: HashMap<String, Vec<String>>,
+}
+
+impl<'g> Nearest<'g> {
+    fn new(direct: &'g HashMap<String, BTreeSet<String>>) -> Nearest<'g> {
+        Nearest {
+            direct,
+            memo: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, from: &str, hit: &dyn Fn(&str) -> bool) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        for y in self.direct.get(from).into_iter().flatten() {
+            if hit(y) {
+                out.insert(y.clone());
+            } else {
+                self.fill(y, hit);
+                out.extend(self.memo.get(y.as_str()).into_iter().flatten().cloned());
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Computes the memo of `start` (a resource without a hit).
+    fn fill(&mut self, start: &str, hit: &dyn Fn(&str) -> bool) {
+        if self.memo.contains_key(start) {
+            return;
+        }
+        let mut in_progress = BTreeSet::new();
+        let mut stack: Vec<(String, bool)> = vec![(start.to_string(), false)];
+        while let Some((n, expanded)) = stack.pop() {
+            if self.memo.contains_key(&n) {
+                continue;
+            }
+            let deps: Vec<&String> = self.direct.get(&n).into_iter().flatten().collect();
+            if !expanded {
+                in_progress.insert(n.clone());
+                stack.push((n.clone(), true));
+                for y in deps {
+                    if !hit(y) && !self.memo.contains_key(y.as_str()) && !in_progress.contains(y.as_str()) {
+                        stack.push((y.clone(), false));
+                    }
+                }
+                continue;
+            }
+            let mut set = BTreeSet::new();
+            for y in deps {
+                if hit(y) {
+                    set.insert(y.clone());
+                } else if let Some(m) = self.memo.get(y.as_str()) {
+                    set.extend(m.iter().cloned());
+                }
+            }
+            in_progress.remove(&n);
+            self.memo.insert(n, set.into_iter().collect());
         }
     }
 }

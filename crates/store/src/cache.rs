@@ -194,6 +194,22 @@ impl DirCache {
         (s.size == size && s.mtime_ns == mtime_ns && mtime_ns < self.written_ns - RACY_NS)
             .then_some(s)
     }
+
+    /// The content hash of `path` if it is unchanged since the cache was
+    /// written: its size and time match, and when the time is too close to
+    /// the cache's own (a change within the same clock tick would not show)
+    /// its content is hashed again, as git does for racily clean entries.
+    pub fn unchanged_hash(&self, path: &Path, size: u64, mtime_ns: i64) -> Option<Hash> {
+        let s = self.stats.get(path)?;
+        if s.size != size || s.mtime_ns != mtime_ns {
+            return None;
+        }
+        if mtime_ns < self.written_ns - RACY_NS {
+            return Some(s.hash);
+        }
+        let bytes = std::fs::read(path).ok()?;
+        (Hash::of(&bytes) == s.hash).then_some(s.hash)
+    }
 }
 
 impl rewind_parse::Cache for DirCache {

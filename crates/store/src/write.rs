@@ -466,13 +466,14 @@ impl Store {
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_nanos() as i64)
                 .unwrap_or(0);
-            let Some(stat) = cache.stat(path, md.len(), mtime) else {
+            if cache.unchanged_hash(path, md.len(), mtime).is_none() {
                 return Ok(None);
-            };
+            }
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                if stat.executable != (md.permissions().mode() & 0o111 != 0) {
+                let executable = cache.stats.get(path.as_path()).is_some_and(|s| s.executable);
+                if executable != (md.permissions().mode() & 0o111 != 0) {
                     return Ok(None);
                 }
             }
