@@ -351,7 +351,12 @@ fn run(args: &[String]) -> Result<()> {
             let genv = git_env(&gitdir, &wt);
             // cold
             s.entry("snap_cold").or_default().push(time(
-                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "release-1"])],
+                &[rw(&[
+                    "snapshot",
+                    wt.to_str().unwrap_or(""),
+                    "--tag",
+                    "release-1",
+                ])],
                 &base,
                 &[],
             )?);
@@ -376,7 +381,12 @@ fn run(args: &[String]) -> Result<()> {
             // incremental: the working copy moves to v2
             sync(&v2, &wt)?;
             s.entry("snap_incr").or_default().push(time(
-                &[rw(&["snapshot", wt.to_str().unwrap_or(""), "--tag", "release-2"])],
+                &[rw(&[
+                    "snapshot",
+                    wt.to_str().unwrap_or(""),
+                    "--tag",
+                    "release-2",
+                ])],
                 &base,
                 &[],
             )?);
@@ -422,7 +432,13 @@ fn run(args: &[String]) -> Result<()> {
             )?);
             s.entry("plan").or_default().push(time(
                 &[rw(&[
-                    "plan", "--from", "release-2", "--to", "release-1", "--format", "json",
+                    "plan",
+                    "--from",
+                    "release-2",
+                    "--to",
+                    "release-1",
+                    "--format",
+                    "json",
                 ])],
                 &base,
                 &[],

@@ -211,9 +211,18 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
 
 /// Every resource some resource in `from` depends on, directly or not
 /// (breadth-first; linear in the graph).
-fn all_dependencies(direct: &HashMap<String, BTreeSet<String>>, from: &str, seen: &mut BTreeSet<String>) -> Vec<String> {
+fn all_dependencies(
+    direct: &HashMap<String, BTreeSet<String>>,
+    from: &str,
+    seen: &mut BTreeSet<String>,
+) -> Vec<String> {
     let mut out = Vec::new();
-    let mut queue: Vec<&str> = direct.get(from).into_iter().flatten().map(String::as_str).collect();
+    let mut queue: Vec<&str> = direct
+        .get(from)
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
     while let Some(x) = queue.pop() {
         if !seen.insert(x.to_string()) {
             continue;

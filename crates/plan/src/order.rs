@@ -67,7 +67,10 @@ pub(crate) fn order(
     cur_deps: &HashMap<String, Vec<String>>,
     cur_graph: Option<&HashMap<String, BTreeSet<String>>>,
 ) -> Result<Vec<Step>, PlanError> {
-    let config_of: HashMap<&str, String> = cur.iter().map(|c| (c.original.as_str(), c.config.clone())).collect();
+    let config_of: HashMap<&str, String> = cur
+        .iter()
+        .map(|c| (c.original.as_str(), c.config.clone()))
+        .collect();
     let original_of: HashMap<&str, &CurrentInstance> = cur
         .iter()
         .filter(|c| c.deposed.is_none())
@@ -179,7 +182,11 @@ pub(crate) fn order(
         cur_deps
             .get(original)
             .cloned()
-            .or_else(|| cur_deps.get(original.split(" (deposed").next().unwrap_or(original)).cloned())
+            .or_else(|| {
+                cur_deps
+                    .get(original.split(" (deposed").next().unwrap_or(original))
+                    .cloned()
+            })
             .unwrap_or_default()
     };
     // E1: creators follow the target graph; dependencies without an
@@ -204,7 +211,10 @@ pub(crate) fn order(
             continue;
         }
         let Some(orig) = &r.original else { continue };
-        let config = config_of.get(orig.as_str()).cloned().unwrap_or_else(|| r.config.clone());
+        let config = config_of
+            .get(orig.as_str())
+            .cloned()
+            .unwrap_or_else(|| r.config.clone());
         for dep in deps_of(orig, &config) {
             for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
                 if t != d {
@@ -230,7 +240,10 @@ pub(crate) fn order(
             continue;
         }
         let Some(orig) = &r.original else { continue };
-        let config = config_of.get(orig.as_str()).cloned().unwrap_or_else(|| r.config.clone());
+        let config = config_of
+            .get(orig.as_str())
+            .cloned()
+            .unwrap_or_else(|| r.config.clone());
         for dep in deps_of(orig, &config) {
             for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
                 if raw[t].address == r.address {
@@ -378,7 +391,10 @@ impl<'g> Nearest<'g> {
                 in_progress.insert(n.clone());
                 stack.push((n.clone(), true));
                 for y in deps {
-                    if !hit(y) && !self.memo.contains_key(y.as_str()) && !in_progress.contains(y.as_str()) {
+                    if !hit(y)
+                        && !self.memo.contains_key(y.as_str())
+                        && !in_progress.contains(y.as_str())
+                    {
                         stack.push((y.clone(), false));
                     }
                 }

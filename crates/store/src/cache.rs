@@ -1,17 +1,24 @@
-//! The local snapshot cache of one source directory: file stats with their
-//! content hashes, parse results by content hash, and the tree and model of
-//! the last snapshot. It lets an unchanged re-snapshot skip reading and
-//! parsing entirely. It is only an accelerator: a missing, stale or corrupt
-//! cache file is ignored (it has its own checksum) and rebuilt.
+//! The local snapshot cache of one source directory, in two files:
+//!
+//! * `<key>.stat`: file stats with their content hashes and the tree and
+//!   model of the last snapshot: small, read on every snapshot, enough to
+//!   recognize an unchanged directory without reading anything else;
+//! * `<key>.parse`: parse results by content hash, read only when some
+//!   file changed, so unchanged files are not parsed again.
+//!
+//! The cache is only an accelerator: a missing, stale or corrupt file is
+//! ignored (each has its own checksum) and rebuilt.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use rewind_model::codec::{Dec, Enc};
+use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::Hash;
 use rewind_parse::{FileKind, Parsed};
 
-const MAGIC: &[u8; 8] = b"RWCACHE1";
+const STAT_MAGIC: &[u8; 8] = b"RWSTAT01";
+const PARSE_MAGIC: &[u8; 8] = b"RWPRSE01";
 
 /// A file's identity as last seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,14 +41,19 @@ pub struct LastSnapshot {
     pub instances: u64,
 }
 
+type ParseMap = HashMap<(Hash, u8), Vec<u8>>;
+
 #[derive(Default)]
 pub struct DirCache {
+    /// The stat file; the parse file sits beside it.
     pub path: Option<PathBuf>,
-    /// When the cache was written (ns since epoch).
+    /// When the stat file was written (ns since epoch).
     pub written_ns: i64,
     pub stats: HashMap<PathBuf, Stat>,
-    pub parsed: HashMap<(Hash, u8), Vec<u8>>,
     pub last: Option<LastSnapshot>,
+    parsed: OnceLock<ParseMap>,
+    /// Parse results to write, when they changed.
+    new_parsed: Option<ParseMap>,
 }
 
 /// Stats this close to the cache's writing time are not trusted (a file
@@ -56,135 +68,177 @@ fn version_tag() -> String {
     )
 }
 
+/// Reads a checksummed cache file and hands its body to `f`.
+fn read_checked<T>(
+    path: &Path,
+    magic: &[u8; 8],
+    f: impl FnOnce(&mut Dec) -> Result<T, DecodeError>,
+) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() < magic.len() + 32 || &bytes[..8] != magic {
+        return None;
+    }
+    let body = bytes.len() - 32;
+    if Hash::of(&bytes[..body]).0[..] != bytes[body..] {
+        return None;
+    }
+    let mut d = Dec::new(&bytes[8..body]);
+    if d.str().ok()? != version_tag() {
+        return None;
+    }
+    f(&mut d).ok()
+}
+
+/// Writes a checksummed cache file atomically (errors ignored).
+fn write_checked(path: &Path, magic: &[u8; 8], f: impl FnOnce(&mut Enc)) {
+    let mut e = Enc::with_capacity(1 << 16);
+    e.raw(magic);
+    e.str(&version_tag());
+    f(&mut e);
+    let mut bytes = e.into_bytes();
+    let sum = Hash::of(&bytes);
+    bytes.extend_from_slice(&sum.0);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, &bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
 impl DirCache {
-    /// The cache file for `dir` under `cache_dir`.
+    /// The stat file for `dir` under `cache_dir`.
     pub fn file_for(cache_dir: &Path, dir: &Path) -> PathBuf {
         let key = Hash::of(dir.display().to_string().as_bytes()).short(24);
-        cache_dir.join("dirs").join(format!("{key}.bin"))
+        cache_dir.join("dirs").join(format!("{key}.stat"))
     }
 
-    /// Loads the cache (empty when missing or unusable).
+    fn parse_path(&self) -> Option<PathBuf> {
+        self.path.as_ref().map(|p| p.with_extension("parse"))
+    }
+
+    /// Loads the stat file (empty when missing or unusable).
     pub fn load(path: PathBuf) -> DirCache {
         let mut c = DirCache {
             path: Some(path.clone()),
             ..Default::default()
         };
-        let Ok(bytes) = std::fs::read(&path) else {
-            return c;
-        };
-        if bytes.len() < MAGIC.len() + 32 || &bytes[..8] != MAGIC {
-            return c;
-        }
-        let body = bytes.len() - 32;
-        if Hash::of(&bytes[..body]).0[..] != bytes[body..] {
-            return c;
-        }
-        let mut d = Dec::new(&bytes[8..body]);
-        let parse =
-            |d: &mut Dec, c: &mut DirCache| -> Result<(), rewind_model::codec::DecodeError> {
-                if d.str()? != version_tag() {
-                    return Err(d.error("other version"));
-                }
-                c.written_ns = d.uvar()? as i64;
-                let n = d.len()?;
-                for _ in 0..n {
-                    let p = PathBuf::from(d.string()?);
-                    let size = d.uvar()?;
-                    let mtime_ns = d.uvar()? as i64;
-                    let executable = d.u8()? != 0;
-                    let hash = d.hash()?;
-                    c.stats.insert(
-                        p,
-                        Stat {
-                            size,
-                            mtime_ns,
-                            executable,
-                            hash,
-                        },
-                    );
-                }
-                if d.u8()? == 1 {
-                    c.last = Some(LastSnapshot {
-                        tree: d.hash()?,
-                        model: d.hash()?,
-                        root: d.string()?,
-                        base: d.string()?,
-                        files: d.uvar()?,
-                        resources: d.uvar()?,
-                        instances: d.uvar()?,
-                    });
-                }
-                let n = d.len()?;
-                for _ in 0..n {
-                    let h = d.hash()?;
-                    let k = d.u8()?;
-                    let b = d.bytes()?.to_vec();
-                    c.parsed.insert((h, k), b);
-                }
-                Ok(())
+        let read = read_checked(&path, STAT_MAGIC, |d| {
+            let written_ns = d.uvar()? as i64;
+            let n = d.len()?;
+            let mut stats = HashMap::with_capacity(n);
+            for _ in 0..n {
+                let p = PathBuf::from(d.string()?);
+                let size = d.uvar()?;
+                let mtime_ns = d.uvar()? as i64;
+                let executable = d.u8()? != 0;
+                let hash = d.hash()?;
+                stats.insert(
+                    p,
+                    Stat {
+                        size,
+                        mtime_ns,
+                        executable,
+                        hash,
+                    },
+                );
+            }
+            let last = if d.u8()? == 1 {
+                Some(LastSnapshot {
+                    tree: d.hash()?,
+                    model: d.hash()?,
+                    root: d.string()?,
+                    base: d.string()?,
+                    files: d.uvar()?,
+                    resources: d.uvar()?,
+                    instances: d.uvar()?,
+                })
+            } else {
+                None
             };
-        if parse(&mut d, &mut c).is_err() {
-            return DirCache {
-                path: Some(path),
-                ..Default::default()
-            };
+            Ok((written_ns, stats, last))
+        });
+        if let Some((written_ns, stats, last)) = read {
+            c.written_ns = written_ns;
+            c.stats = stats;
+            c.last = last;
         }
         c
     }
 
-    /// Writes the cache atomically (errors are ignored: it is a cache).
+    /// The parse results, read from disk the first time they are needed.
+    pub fn parse_results(&self) -> &ParseMap {
+        self.parsed.get_or_init(|| {
+            let Some(path) = self.parse_path() else {
+                return ParseMap::new();
+            };
+            read_checked(&path, PARSE_MAGIC, |d| {
+                let n = d.len()?;
+                let mut m = ParseMap::with_capacity(n);
+                for _ in 0..n {
+                    let h = d.hash()?;
+                    let k = d.u8()?;
+                    let b = d.bytes()?.to_vec();
+                    m.insert((h, k), b);
+                }
+                Ok(m)
+            })
+            .unwrap_or_default()
+        })
+    }
+
+    /// Replaces the parse results (written by the next `save`).
+    pub fn set_parse_results(&mut self, m: ParseMap) {
+        self.new_parsed = Some(m);
+    }
+
+    /// Writes the stat file, and the parse file when it changed.
     pub fn save(&self) {
         let Some(path) = &self.path else {
             return;
         };
-        let mut e = Enc::with_capacity(1 << 20);
-        e.raw(MAGIC);
-        e.str(&version_tag());
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        e.uvar(now);
-        let mut stats: Vec<(&PathBuf, &Stat)> = self.stats.iter().collect();
-        stats.sort_by(|a, b| a.0.cmp(b.0));
-        e.uvar(stats.len() as u64);
-        for (p, s) in stats {
-            e.str(&p.display().to_string());
-            e.uvar(s.size);
-            e.uvar(s.mtime_ns as u64);
-            e.u8(u8::from(s.executable));
-            e.hash(&s.hash);
-        }
-        match &self.last {
-            Some(l) => {
-                e.u8(1);
-                e.hash(&l.tree);
-                e.hash(&l.model);
-                e.str(&l.root);
-                e.str(&l.base);
-                e.uvar(l.files);
-                e.uvar(l.resources);
-                e.uvar(l.instances);
+        write_checked(path, STAT_MAGIC, |e| {
+            e.uvar(now);
+            let mut stats: Vec<(&PathBuf, &Stat)> = self.stats.iter().collect();
+            stats.sort_by(|a, b| a.0.cmp(b.0));
+            e.uvar(stats.len() as u64);
+            for (p, s) in stats {
+                e.str(&p.display().to_string());
+                e.uvar(s.size);
+                e.uvar(s.mtime_ns as u64);
+                e.u8(u8::from(s.executable));
+                e.hash(&s.hash);
             }
-            None => e.u8(0),
-        }
-        let mut parsed: Vec<(&(Hash, u8), &Vec<u8>)> = self.parsed.iter().collect();
-        parsed.sort_by(|a, b| a.0.cmp(b.0));
-        e.uvar(parsed.len() as u64);
-        for ((h, k), b) in parsed {
-            e.hash(h);
-            e.u8(*k);
-            e.bytes(b);
-        }
-        let mut bytes = e.into_bytes();
-        let sum = Hash::of(&bytes);
-        bytes.extend_from_slice(&sum.0);
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, &bytes).is_ok() {
-            let _ = std::fs::rename(&tmp, path);
+            match &self.last {
+                Some(l) => {
+                    e.u8(1);
+                    e.hash(&l.tree);
+                    e.hash(&l.model);
+                    e.str(&l.root);
+                    e.str(&l.base);
+                    e.uvar(l.files);
+                    e.uvar(l.resources);
+                    e.uvar(l.instances);
+                }
+                None => e.u8(0),
+            }
+        });
+        if let (Some(m), Some(ppath)) = (&self.new_parsed, self.parse_path()) {
+            write_checked(&ppath, PARSE_MAGIC, |e| {
+                let mut items: Vec<(&(Hash, u8), &Vec<u8>)> = m.iter().collect();
+                items.sort_by(|a, b| a.0.cmp(b.0));
+                e.uvar(items.len() as u64);
+                for ((h, k), b) in items {
+                    e.hash(h);
+                    e.u8(*k);
+                    e.bytes(b);
+                }
+            });
         }
     }
 
@@ -218,7 +272,7 @@ impl rewind_parse::Cache for DirCache {
     }
 
     fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<Parsed> {
-        let bytes = self.parsed.get(&(*hash, kind.code()))?;
+        let bytes = self.parse_results().get(&(*hash, kind.code()))?;
         Parsed::decode(bytes).ok()
     }
 }

@@ -282,11 +282,14 @@ impl Store {
             }
         }
         let _lock = self.shared_lock()?;
+        let trace = rewind_parse::load::Trace::new();
         let cwd = std::env::current_dir().unwrap_or_default();
         let abs = rewind_parse::load::normalize(&cwd.join(dir));
         let cache_path = self.cache_dir().map(|c| DirCache::file_for(c, &abs));
         let mut cache = cache_path.map(DirCache::load).unwrap_or_default();
+        trace.mark("cache");
         let git = git_info(&abs);
+        trace.mark("git");
 
         let (tree, model, counts, new_objects, new_bytes, unchanged, diagnostics, root) =
             if let Some(last) = self.unchanged(&abs, &cache)? {
@@ -309,6 +312,7 @@ impl Store {
                     },
                 )
                 .map_err(SnapshotError::Load)?;
+                trace.mark("load");
                 let mut batch = Batch::new(self);
                 let mut entries = Vec::with_capacity(loaded.files.len());
                 for f in &loaded.files {
@@ -328,9 +332,13 @@ impl Store {
                     }
                     entries.push((f.path.clone(), entry_kind(f.executable), f.size, f.hash));
                 }
+                trace.mark("blobs");
                 let tree = build_trees(&entries, &mut batch)?;
+                trace.mark("trees");
                 let model = store_model(&loaded.model, &loaded.root, &mut batch)?;
+                trace.mark("model");
                 let (objs, bytes) = batch.finish()?;
+                trace.mark("pack");
                 let counts = (
                     loaded.files.len() as u64,
                     loaded
@@ -346,6 +354,7 @@ impl Store {
                         .count() as u64,
                 );
                 update_cache(&mut cache, &loaded, tree, model, counts);
+                trace.mark("cache update");
                 (
                     tree,
                     model,
@@ -417,7 +426,11 @@ impl Store {
             };
             match self.put_refs(&mut refs, cond)? {
                 Put::Done => {
-                    cache.save();
+                    trace.mark("record and refs");
+                    if !unchanged {
+                        cache.save();
+                    }
+                    trace.mark("cache save");
                     return Ok(SnapshotOutcome {
                         id,
                         record,
@@ -472,7 +485,10 @@ impl Store {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let executable = cache.stats.get(path.as_path()).is_some_and(|s| s.executable);
+                let executable = cache
+                    .stats
+                    .get(path.as_path())
+                    .is_some_and(|s| s.executable);
                 if executable != (md.permissions().mode() & 0o111 != 0) {
                     return Ok(None);
                 }
@@ -510,6 +526,7 @@ fn update_cache(
 ) {
     let mut stats = HashMap::new();
     let mut parsed = HashMap::new();
+    let mut changed = false;
     for (f, p) in loaded.files.iter().zip(&loaded.parsed) {
         stats.insert(
             PathBuf::from(&f.abs),
@@ -526,14 +543,20 @@ fn update_cache(
             continue;
         }
         let key = (f.hash, f.kind.code());
-        let bytes = match cache.parsed.remove(&key) {
-            Some(b) if !f.fresh => b,
-            _ => p.encode(),
+        let bytes = match cache.parse_results().get(&key) {
+            Some(b) if !f.fresh => b.clone(),
+            _ => {
+                changed = true;
+                p.encode()
+            }
         };
         parsed.insert(key, bytes);
     }
+    changed |= parsed.len() != cache.parse_results().len();
     cache.stats = stats;
-    cache.parsed = parsed;
+    if changed {
+        cache.set_parse_results(parsed);
+    }
     cache.last = Some(LastSnapshot {
         tree,
         model,
