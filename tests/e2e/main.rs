@@ -3,5 +3,7 @@
 mod common;
 mod diffplan;
 mod graph;
+mod s3;
+mod s3server;
 mod schema;
 mod store;

@@ -138,6 +138,13 @@ pub enum Command {
     },
     /// Check every object, pack index, snapshot and ref of the store.
     Verify,
+    /// Copy snapshots, what they reference and their refs from one store to another.
+    Sync {
+        /// The store to copy from (a directory or s3://bucket/prefix).
+        from: String,
+        /// The store to copy to.
+        to: String,
+    },
     /// Remove what no ref or ref-log entry reaches.
     Gc {
         /// Leave anything younger than this alone (e.g. 30s, 10m, 1h, 2d).
@@ -278,5 +285,6 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
         } => crate::store_cmds::checkout(g, out, &reference, &dir, force),
         Command::Verify => crate::store_cmds::verify(g, out),
         Command::Gc { grace, dry_run } => crate::store_cmds::gc(g, out, &grace, dry_run),
+        Command::Sync { from, to } => crate::store_cmds::sync(g, out, &from, &to),
     }
 }

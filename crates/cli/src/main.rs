@@ -16,7 +16,17 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let out = output::Output::new(&args.global);
-    match cli::run(args, &out) {
+    let verbose = args.global.verbose;
+    let started = std::time::Instant::now();
+    let result = cli::run(args, &out);
+    if verbose {
+        eprintln!(
+            "{} store requests, {:.3}s",
+            rewind_store::total_requests(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             out.error(&e);

@@ -83,7 +83,6 @@ pub fn snapshot(
         message,
         labels: parse_labels(labels)?,
     };
-    let started = std::time::Instant::now();
     let outcome = match store.snapshot(dir, &opts) {
         Ok(o) => o,
         Err(SnapshotError::Load(e)) => {
@@ -99,14 +98,6 @@ pub fn snapshot(
     };
     out.diagnostics(&outcome.diagnostics);
     let r = &outcome.record;
-    if g.verbose {
-        out.note(&format!(
-            "{} requests to {}; {:.3}s",
-            store.requests(),
-            store.describe(),
-            started.elapsed().as_secs_f64()
-        ));
-    }
     match format {
         Format::Json => {
             let mut v = record_json(&outcome.id, r, &tags);
@@ -530,5 +521,36 @@ pub fn gc(g: &Global, out: &Output, grace: &str, dry_run: bool) -> Result<u8> {
         },
         r.kept_objects
     ));
+    Ok(0)
+}
+
+pub fn sync(g: &Global, out: &Output, from: &str, to: &str) -> Result<u8> {
+    let format = format_for(g, "sync", &[Format::Text, Format::Json], Format::Text)?;
+    let src = Store::open(from).with_context(|| format!("opening the source store {from}"))?;
+    let dst = Store::open(to).with_context(|| format!("opening the destination store {to}"))?;
+    let r = src.sync_to(&dst)?;
+    for w in &r.warnings {
+        out.note(&format!("warning: {w}"));
+    }
+    if format == Format::Json {
+        out.print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json!({"snapshots": r.snapshots, "objects": r.objects, "bytes": r.bytes, "refs": r.refs, "warnings": r.warnings}))?
+        ));
+    } else {
+        out.print(&format!(
+            "copied {} snapshots and {} objects ({} bytes) from {} to {}; refs updated: {}\n",
+            r.snapshots,
+            r.objects,
+            r.bytes,
+            src.describe(),
+            dst.describe(),
+            if r.refs.is_empty() {
+                "none".to_string()
+            } else {
+                r.refs.join(", ")
+            }
+        ));
+    }
     Ok(0)
 }

@@ -87,6 +87,7 @@ impl LocalBackend {
     }
 
     fn count(&self) {
+        count_request();
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -161,6 +162,19 @@ impl LocalBackend {
 }
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Requests made by every backend of this process (for `--verbose`).
+static TOTAL: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one request.
+pub fn count_request() {
+    TOTAL.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Requests made by every backend of this process so far.
+pub fn total_requests() -> u64 {
+    TOTAL.load(Ordering::Relaxed)
+}
 
 fn version_of(data: &[u8]) -> Version {
     blake3::hash(data).to_hex().to_string()

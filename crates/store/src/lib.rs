@@ -16,10 +16,13 @@ pub mod refs;
 pub mod remote;
 mod resolve;
 mod store;
+mod sync;
 pub mod time;
 pub mod write;
 
+pub use backend::total_requests;
 pub use error::{Result, StoreError};
 pub use objects::SnapshotRecord;
 pub use store::{Store, STORE_VERSION};
+pub use sync::SyncReport;
 pub use write::{SnapshotError, SnapshotOptions, SnapshotOutcome};

@@ -335,7 +335,11 @@ impl Store {
     }
 
     /// Every object a set of snapshots needs.
-    fn reachable_objects(&self, snapshots: &HashSet<Hash>, refs: &Refs) -> Result<HashSet<Hash>> {
+    pub(crate) fn reachable_objects(
+        &self,
+        snapshots: &HashSet<Hash>,
+        refs: &Refs,
+    ) -> Result<HashSet<Hash>> {
         let mut objs: HashSet<Hash> = refs.log_chunks.iter().copied().collect();
         for id in snapshots {
             // A record that cannot be read could need anything: give up

@@ -270,6 +270,14 @@ impl Store {
         Ok(None)
     }
 
+    /// The type of a stored object (from its index entry).
+    pub fn get_location_type(&self, id: &Hash) -> Result<(ObjType, u32)> {
+        match self.locate_obj(id)? {
+            Some((_, loc)) => Ok((loc.ty, loc.len)),
+            None => Err(StoreError::MissingObject(id.to_hex())),
+        }
+    }
+
     pub fn has(&self, id: &Hash) -> Result<bool> {
         Ok(self.locate_obj(id)?.is_some())
     }
