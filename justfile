@@ -17,3 +17,8 @@ demo:
 # every directory of the shared corpus graphs without error
 corpus:
     scripts/corpus-check.sh ../shared/corpus
+
+# the benchmark against git and terraform (1k, 10k, 100k resources); results in bench/results/
+bench:
+    cargo build --release -p rewind-cli -p rewind-bench
+    target/release/rewind-bench run --sizes 1000,10000,100000 --runs 5 --terraform-runs 1
