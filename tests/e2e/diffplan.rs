@@ -331,13 +331,15 @@ fn plan_from_snapshots_and_directories() {
     assert_eq!(stored["format_version"], "1");
     assert_eq!(stored["from"]["tags"][0], "v4");
     assert_eq!(stored["to"]["tags"][0], "v3");
-    if let Ok(text) = std::fs::read(fixtures().join("../docs/schemas/plan.schema.json")) {
-        let sch: serde_json::Value = serde_json::from_slice(&text).unwrap();
-        for doc in [&stored, &dirs] {
-            let errors = validate(&sch, doc);
-            assert!(errors.is_empty(), "{errors:?}");
-        }
+    let sch = schema("plan");
+    for doc in [&stored, &dirs] {
+        let errors = validate(&sch, doc);
+        assert!(errors.is_empty(), "{errors:?}");
     }
+    // the graph document too
+    let graph = t.run(&["graph", "v3", "--format", "json"]).ok().json();
+    let errors = validate(&schema("graph"), &graph);
+    assert!(errors.is_empty(), "{errors:?}");
     // steps: every wait points backwards, waves increase
     let steps = stored["steps"].as_array().unwrap();
     for st in steps {

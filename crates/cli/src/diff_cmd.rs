@@ -297,7 +297,7 @@ struct Lazy {
 }
 
 fn load_side_lazy(g: &Global, spec: &str, store: &mut Option<Store>, out: &Output) -> Result<Lazy> {
-    let side = load_side(g, spec, store, out, false)?;
+    let side = load_side(g, spec, store, out, None)?;
     let lazy = side.record.as_ref().map(|r| r.model);
     Ok(Lazy {
         side: Some(side),

@@ -19,7 +19,14 @@ pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
         skip_state: true,
         ..Default::default()
     };
-    let side = load_side_with(g, target, &mut store, out, true, &opts)?;
+    let side = load_side_with(
+        g,
+        target,
+        &mut store,
+        out,
+        Some(rewind_store::read::Load::ConfigOnly),
+        &opts,
+    )?;
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let written = match format {
         Format::Dot => std::io::Write::write_all(

@@ -6,6 +6,8 @@ use rewind_report::plan::PlanReport;
 
 use crate::cli::{format_for, Format, Global, PlanArgs};
 use crate::output::Output;
+use rewind_store::read::Load;
+
 use crate::sides::{load_side, open_store, Side};
 
 fn info(s: &Side) -> SideInfo {
@@ -25,7 +27,9 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     )?;
     let mut store = None;
     let trace = rewind_parse::load::Trace::new();
-    let to = load_side(g, &a.to, &mut store, out, true)?;
+    // the target's configuration is what counts; of the current side, the
+    // state's instances without their attributes
+    let to = load_side(g, &a.to, &mut store, out, Some(Load::ConfigOnly))?;
     trace.mark("load target");
     let from_spec = match &a.from {
         Some(f) => f.clone(),
@@ -44,7 +48,7 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
             format!("{env}@latest")
         }
     };
-    let from = load_side(g, &from_spec, &mut store, out, true)?;
+    let from = load_side(g, &from_spec, &mut store, out, Some(Load::Light))?;
     trace.mark("load current");
     let opts = rewind_plan::Options {
         allow_destroy_protected: a.allow_destroy_protected,
@@ -75,5 +79,8 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
             plan.blocked.join(", ")
         );
     }
-    Ok(if plan.is_empty() { 0 } else { 2 })
+    let code = if plan.is_empty() { 0 } else { 2 };
+    // large models take longer to free than the process takes to exit
+    std::mem::forget((from, to, plan));
+    Ok(code)
 }

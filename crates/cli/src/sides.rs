@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use rewind_model::{Hash, Model};
+use rewind_store::read::Load;
 use rewind_store::{SnapshotRecord, Store};
 
 use crate::cli::Global;
@@ -54,21 +55,21 @@ pub fn load_dir(
 }
 
 /// A directory when `spec` names one, otherwise a snapshot reference.
-/// With `with_model` false, a snapshot's model is left in the store (the
+/// With `model` `None`, a snapshot's model is left in the store (the
 /// caller reads what it needs).
 pub fn load_side(
     g: &Global,
     spec: &str,
     store: &mut Option<Store>,
     out: &Output,
-    with_model: bool,
+    model: Option<Load>,
 ) -> Result<Side> {
     load_side_with(
         g,
         spec,
         store,
         out,
-        with_model,
+        model,
         &rewind_parse::Options::default(),
     )
 }
@@ -79,7 +80,7 @@ pub fn load_side_with(
     spec: &str,
     store: &mut Option<Store>,
     out: &Output,
-    with_model: bool,
+    model: Option<Load>,
     opts: &rewind_parse::Options,
 ) -> Result<Side> {
     let p = Path::new(spec);
@@ -111,10 +112,9 @@ pub fn load_side_with(
     let (refs, _) = st.refs()?;
     let id = st.resolve_in(&refs, spec)?;
     let record = st.record(&id)?;
-    let (model, root) = if with_model {
-        st.load_model(&record.model)?
-    } else {
-        (Model::default(), record.root.clone())
+    let (model, root) = match model {
+        Some(load) => st.load_model_with(&record.model, load)?,
+        None => (Model::default(), record.root.clone()),
     };
     let tags = st.tags_of(&refs, &id);
     let label = if tags.is_empty() {

@@ -269,6 +269,41 @@ impl<'a> Dec<'a> {
         self.depth -= 1;
         Ok(v)
     }
+    /// Skips one value without building it.
+    pub fn skip_value(&mut self) -> Result<(), DecodeError> {
+        // (values left to skip, whether each is preceded by a map key)
+        let mut stack: Vec<(usize, bool)> = vec![(1, false)];
+        while let Some(top) = stack.last_mut() {
+            if top.0 == 0 {
+                stack.pop();
+                continue;
+            }
+            top.0 -= 1;
+            if top.1 {
+                self.bytes()?;
+            }
+            if stack.len() > MAX_DEPTH {
+                return Err(self.error("values nested too deeply"));
+            }
+            match self.u8()? {
+                T_NULL | T_FALSE | T_TRUE => {}
+                T_NUMBER | T_STRING | T_EXPR => {
+                    self.bytes()?;
+                }
+                T_LIST => {
+                    let n = self.len()?;
+                    stack.push((n, false));
+                }
+                T_MAP => {
+                    let n = self.len()?;
+                    stack.push((n, true));
+                }
+                t => return Err(self.error(format!("unknown value tag {t}"))),
+            }
+        }
+        Ok(())
+    }
+
     pub fn path(&mut self) -> Result<Path, DecodeError> {
         let n = self.len()?;
         let mut steps = Vec::with_capacity(n);
@@ -315,6 +350,9 @@ mod tests {
         assert_eq!(Dec::new(&b).value().unwrap(), v);
         assert!(Dec::new(&[T_LIST, 200]).value().is_err());
         assert!(Dec::new(&[99]).value().is_err());
+        let mut d = Dec::new(&b);
+        d.skip_value().unwrap();
+        d.finish().unwrap();
         assert!(Dec::new(&[T_STRING, 2, 0xff, 0xfe]).value().is_err());
     }
 }

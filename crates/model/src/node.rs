@@ -245,6 +245,13 @@ impl Node {
 
     /// Decodes what [`Node::encode`] wrote; `loc` is left empty.
     pub fn decode(bytes: &[u8]) -> Result<Node, DecodeError> {
+        Node::decode_with(bytes, false)
+    }
+
+    /// Like [`Node::decode`]; with `skip_body` the attributes are not built
+    /// (the body is null), for uses that need only addresses, facts and
+    /// edges.
+    pub fn decode_with(bytes: &[u8], skip_body: bool) -> Result<Node, DecodeError> {
         let mut d = Dec::new(bytes);
         let version = d.u8()?;
         if version != 1 {
@@ -255,7 +262,12 @@ impl Node {
         let module = d.string()?;
         let type_ = d.string()?;
         let name = d.string()?;
-        let body = d.value()?;
+        let body = if skip_body {
+            d.skip_value()?;
+            Value::Null
+        } else {
+            d.value()?
+        };
         let n = d.len()?;
         let mut meta = BTreeMap::new();
         for _ in 0..n {

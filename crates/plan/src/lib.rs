@@ -120,8 +120,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// True when nothing changes (a move is a change, as in Terraform).
     pub fn is_empty(&self) -> bool {
-        self.changes.iter().all(Change::is_noop)
+        self.changes
+            .iter()
+            .all(|c| c.is_noop() && c.previous_address.is_none())
     }
 }
 
@@ -734,6 +737,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         .map(|c| (c.original.clone(), c.deps.clone()))
         .collect();
     let cur_graph = (!from_state).then_some(&cur_direct);
+    blocked.sort();
     let steps = order::order(&changes, &tgt_insts, &tgt_deps, &cur, &cur_deps, cur_graph)?;
     Ok(Plan {
         changes,

@@ -29,6 +29,8 @@ pub struct Step {
     /// Deleting the old (deposed) object of a create-first replace, or a
     /// deposed object from the state.
     pub deposed: bool,
+    /// The index of the change (in the plan's changes) this step belongs to.
+    pub change: usize,
     pub wave: usize,
     /// Indexes of the steps this one waits for.
     pub after: Vec<usize>,
@@ -42,6 +44,7 @@ pub enum PlanError {
 }
 
 struct Raw {
+    change: usize,
     address: String,
     op: Action,
     deposed: bool,
@@ -78,7 +81,7 @@ pub(crate) fn order(
         .collect();
     let mut raw: Vec<Raw> = Vec::new();
     let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new(); // (waiter, waited)
-    for ch in changes {
+    for (change_index, ch) in changes.iter().enumerate() {
         let tconfig = tgt_insts
             .get(&ch.address)
             .map(|(c, _)| c.clone())
@@ -91,6 +94,7 @@ pub(crate) fn order(
         let mut push =
             |op: Action, deposed: bool, cbd: bool, config: &str, original: Option<String>| {
                 raw.push(Raw {
+                    change: change_index,
                     address: ch.address.clone(),
                     op,
                     deposed,
@@ -316,6 +320,7 @@ pub(crate) fn order(
                 address: raw[i].address.clone(),
                 operation: raw[i].op,
                 deposed: raw[i].deposed,
+                change: raw[i].change,
                 wave: wave[i],
                 after,
             }

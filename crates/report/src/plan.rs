@@ -251,12 +251,14 @@ pub fn json(r: &PlanReport) -> J {
             "address": s.address,
             "operation": s.operation.as_str(),
             "deposed": s.deposed,
+            "change": s.change,
             "wave": s.wave,
             "after": s.after,
         })).collect::<Vec<_>>(),
         "blocked": p.blocked,
         "notes": p.notes.iter().map(|x| json!({"kind": x.kind.as_str(), "message": x.message})).collect::<Vec<_>>(),
         "summary": {"add": add, "change": change, "destroy": destroy, "replace": replace, "forget": forget,
+                    "move": p.changes.iter().filter(|c| c.previous_address.is_some()).count(),
                     "steps": p.steps.len(), "waves": p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0)},
     })
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use rewind_model::{Hash, Loc, Model, Node};
+use rewind_model::{Hash, Loc, Model, Node, NodeKind};
 
 use crate::error::{corrupt, io, Result, StoreError};
 use crate::objects::{EntryKind, Group, ModelObj, Tree};
@@ -17,6 +17,18 @@ pub struct TreeFile {
     pub executable: bool,
     pub size: u64,
     pub id: Hash,
+}
+
+/// How much of a model to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    /// Everything.
+    Full,
+    /// State instances without their attributes (addresses, facts and
+    /// recorded dependencies only): what a plan needs of the current side.
+    Light,
+    /// No state instances: the configuration alone.
+    ConfigOnly,
 }
 
 /// What `checkout` wrote.
@@ -34,6 +46,16 @@ impl Store {
 
     /// The groups of a model (in the model's key order).
     pub fn groups(&self, obj: &ModelObj) -> Result<Vec<(String, Group)>> {
+        self.groups_with(obj, Load::Full)
+    }
+
+    fn groups_with(&self, obj: &ModelObj, load: Load) -> Result<Vec<(String, Group)>> {
+        if load == Load::ConfigOnly {
+            let mut only = obj.clone();
+            only.groups
+                .retain(|k, _| !k.starts_with(crate::objects::STATE_GROUP_PREFIX));
+            return self.groups_with(&only, Load::Full);
+        }
         let ids: Vec<Hash> = obj.groups.values().map(|(h, _)| *h).collect();
         let raw = self.get_many(&ids)?;
         let mut out = Vec::with_capacity(raw.len());
@@ -51,9 +73,21 @@ impl Store {
         obj: &ModelObj,
         groups: &[(String, Group)],
     ) -> Result<(Vec<Node>, Vec<Node>)> {
+        self.group_nodes_with(obj, groups, Load::Full)
+    }
+
+    fn group_nodes_with(
+        &self,
+        obj: &ModelObj,
+        groups: &[(String, Group)],
+        load: Load,
+    ) -> Result<(Vec<Node>, Vec<Node>)> {
+        let wanted = |e: &crate::objects::GroupEntry| {
+            load != Load::ConfigOnly || e.kind != NodeKind::Instance
+        };
         let mut ids = Vec::new();
         for (_, g) in groups {
-            ids.extend(g.entries.iter().map(|e| e.node));
+            ids.extend(g.entries.iter().filter(|e| wanted(e)).map(|e| e.node));
         }
         let raw = self.get_many(&ids)?;
         let mut raw = raw.into_iter();
@@ -65,9 +99,10 @@ impl Store {
             .map(|s| s.path.clone())
             .unwrap_or_default();
         for (key, g) in groups {
-            for e in &g.entries {
+            for e in g.entries.iter().filter(|e| wanted(e)) {
                 let bytes = raw.next().unwrap_or_default();
-                let mut n = Node::decode(&bytes).map_err(|err| {
+                let skip = load == Load::Light && e.kind == NodeKind::Instance;
+                let mut n = Node::decode_with(&bytes, skip).map_err(|err| {
                     corrupt(format!("node {} ({})", e.node, e.address), err.to_string())
                 })?;
                 if n.address != e.address {
@@ -76,7 +111,7 @@ impl Store {
                         format!("entry {} names node {}", e.address, n.address),
                     ));
                 }
-                if e.kind == rewind_model::NodeKind::Instance {
+                if e.kind == NodeKind::Instance {
                     n.loc = Loc {
                         file: state_file.clone(),
                         line: 0,
@@ -98,9 +133,18 @@ impl Store {
 
     /// Loads a whole model.
     pub fn load_model(&self, id: &Hash) -> Result<(Model, String)> {
+        self.load_model_with(id, Load::Full)
+    }
+
+    /// Loads a model, its state instances in full, without their
+    /// attributes, or not at all.
+    pub fn load_model_with(&self, id: &Hash, load: Load) -> Result<(Model, String)> {
         let obj = self.model_obj(id)?;
-        let groups = self.groups(&obj)?;
-        let (nodes, instances) = self.group_nodes(&obj, &groups)?;
+        let mut groups = self.groups_with(&obj, load)?;
+        if load == Load::ConfigOnly {
+            groups.retain(|(_, g)| g.entries.iter().any(|e| e.kind != NodeKind::Instance));
+        }
+        let (nodes, instances) = self.group_nodes_with(&obj, &groups, load)?;
         let mut model = Model {
             nodes,
             instances,

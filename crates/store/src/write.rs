@@ -304,7 +304,7 @@ impl Store {
                     last.root,
                 )
             } else {
-                let loaded = rewind_parse::load(
+                let mut loaded = rewind_parse::load(
                     &abs,
                     &rewind_parse::Options {
                         cache: Some(&cache),
@@ -355,16 +355,12 @@ impl Store {
                 );
                 update_cache(&mut cache, &loaded, tree, model, counts);
                 trace.mark("cache update");
-                (
-                    tree,
-                    model,
-                    counts,
-                    objs,
-                    bytes,
-                    false,
-                    loaded.model.diagnostics,
-                    loaded.root,
-                )
+                let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
+                let root = std::mem::take(&mut loaded.root);
+                // Freeing a large model takes as long as building parts of
+                // it: let another thread do it while the refs move.
+                std::thread::spawn(move || drop(loaded));
+                (tree, model, counts, objs, bytes, false, diagnostics, root)
             };
 
         // Record and move the refs; on a lost race, re-read the parent.
