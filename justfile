@@ -22,3 +22,7 @@ corpus:
 bench:
     cargo build --release -p rewind-cli -p rewind-bench
     target/release/rewind-bench run --sizes 1000,10000,100000 --runs 5 --terraform-runs 1
+
+# criterion micro-benchmarks: parser throughput, hashing, pack writing, diff and plan in memory
+micro:
+    cargo bench -p rewind-bench --bench micro

@@ -7,7 +7,7 @@
 //!                  [--rewind target/release/rewind] [--work bench/work] [--results bench/results]
 //! ```
 
-mod gen;
+use rewind_bench::gen;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

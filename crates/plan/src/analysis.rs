@@ -62,6 +62,7 @@ pub struct Analysis<'a> {
     pub module_instances_change: BTreeSet<String>,
     memo: RefCell<HashMap<String, ResChange>>,
     value_memo: RefCell<HashMap<String, Option<String>>>,
+    expr_memo: RefCell<HashMap<(String, String), Option<String>>>,
     in_progress: RefCell<BTreeSet<String>>,
 }
 
@@ -133,28 +134,35 @@ impl<'a> Analysis<'a> {
             module_instances_change: BTreeSet::new(),
             memo: RefCell::new(HashMap::new()),
             value_memo: RefCell::new(HashMap::new()),
+            expr_memo: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(BTreeSet::new()),
         }
     }
 
     /// A current value with the target's moved addresses renamed in its
     /// expressions (`terraform_data.c.id` → `terraform_data.c_new.id`).
-    fn renamed(&self, v: &Value, module: &str) -> Value {
+    fn renamed<'v>(&self, v: &'v Value, module: &str) -> std::borrow::Cow<'v, Value> {
+        if !self.renames.iter().any(|(m, _, _)| m == module) {
+            return std::borrow::Cow::Borrowed(v);
+        }
+        std::borrow::Cow::Owned(self.renamed_owned(v, module))
+    }
+
+    fn renamed_owned(&self, v: &Value, module: &str) -> Value {
         let renames: Vec<(&str, &str)> = self
             .renames
             .iter()
             .filter(|(m, _, _)| m == module)
             .map(|(_, f, t)| (f.as_str(), t.as_str()))
             .collect();
-        if renames.is_empty() {
-            return v.clone();
-        }
         match v {
             Value::Expr(text) => Value::Expr(rename_text(text, &renames)),
-            Value::List(l) => Value::List(l.iter().map(|x| self.renamed(x, module)).collect()),
+            Value::List(l) => {
+                Value::List(l.iter().map(|x| self.renamed_owned(x, module)).collect())
+            }
             Value::Map(m) => Value::Map(
                 m.iter()
-                    .map(|(k, x)| (k.clone(), self.renamed(x, module)))
+                    .map(|(k, x)| (k.clone(), self.renamed_owned(x, module)))
                     .collect(),
             ),
             other => other.clone(),
@@ -172,6 +180,18 @@ impl<'a> Analysis<'a> {
     /// Does `v` (an attribute value in the target, in module `scope`) take
     /// a value that changes because of something it references? Returns why.
     pub fn upstream(&self, v: &Value, scope: &str) -> Option<String> {
+        // the same expression in the same module means the same thing
+        if let Value::Expr(text) = v {
+            let key = (scope.to_string(), text.clone());
+            if let Some(hit) = self.expr_memo.borrow().get(&key) {
+                return hit.clone();
+            }
+            let mut refs = Vec::new();
+            value_refs(v, &mut refs);
+            let result = refs.iter().find_map(|r| self.ref_changes(scope, r));
+            self.expr_memo.borrow_mut().insert(key, result.clone());
+            return result;
+        }
         let mut refs = Vec::new();
         value_refs(v, &mut refs);
         refs.iter().find_map(|r| self.ref_changes(scope, r))
@@ -399,7 +419,7 @@ impl<'a> Analysis<'a> {
                         .or_else(|| cv.body.get("default").cloned()),
                     _ => None,
                 }
-                .map(|v| self.renamed(&v, &tcall.module));
+                .map(|v| self.renamed(&v, &tcall.module).into_owned());
                 if targ != carg {
                     return Some(format!("{addr} is {}", value_or_secret(t, targ.as_ref())));
                 }
@@ -410,7 +430,7 @@ impl<'a> Analysis<'a> {
                 let tv = t.body.get("value")?;
                 let cv = c
                     .and_then(|c| c.body.get("value"))
-                    .map(|v| self.renamed(v, &t.module));
+                    .map(|v| self.renamed(v, &t.module).into_owned());
                 if Some(tv) != cv.as_ref() {
                     return Some(format!("{addr} is {}", value_or_secret(t, Some(tv))));
                 }

@@ -313,6 +313,7 @@ pub struct Options {
 pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
     let mut notes = Vec::new();
     // Current instances: the state when there is one, else the configuration.
+    let trace = rewind_parse::load::Trace::new();
     let from_state = current.state.is_some();
     let cur_direct = config_deps(current);
     let mut cur: Vec<CurInst> = Vec::new();
@@ -371,6 +372,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             });
         }
     }
+    trace.mark("plan: current instances");
     // Target instances.
     let (mut tgt_insts, unknown) = expand_resources(target, &mut notes);
     // Moves from the target's moved blocks.
@@ -440,6 +442,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         }
     }
 
+    trace.mark("plan: target instances and moves");
     // Explicit and forced create_before_destroy in the target: a resource
     // is forced when anything depending on it (transitively) is CBD.
     let tgt_deps = config_deps(target);
@@ -489,6 +492,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         removed.push((from, destroy));
     }
 
+    trace.mark("plan: create_before_destroy");
     // Changes.
     let mut changes: Vec<Change> = Vec::new();
     for (addr, (config, _)) in &tgt_insts {
@@ -667,6 +671,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         changes.push(ch);
     }
 
+    trace.mark("plan: changes");
     // Risks.
     let mut blocked = Vec::new();
     for ch in &mut changes {
@@ -731,6 +736,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
     changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
 
+    trace.mark("plan: risks");
     // Ordering.
     let cur_deps: HashMap<String, Vec<String>> = cur
         .iter()
@@ -739,6 +745,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     let cur_graph = (!from_state).then_some(&cur_direct);
     blocked.sort();
     let steps = order::order(&changes, &tgt_insts, &tgt_deps, &cur, &cur_deps, cur_graph)?;
+    trace.mark("plan: order");
     Ok(Plan {
         changes,
         steps,

@@ -1,0 +1,4 @@
+//! Synthetic Terraform trees for benchmarks (see `gen`), shared by the
+//! `rewind-bench` runner and the criterion micro-benchmarks.
+
+pub mod gen;
