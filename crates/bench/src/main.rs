@@ -223,7 +223,19 @@ struct Row {
     peer_name: &'static str,
     peer: Option<Sample>,
     goal: Option<f64>,
+    /// An absolute goal: seconds, and peak memory in MB.
+    limit: Option<(f64, Option<f64>)>,
     resources: usize,
+}
+
+/// The absolute goals for graph and plan: under 1 s up to 10k
+/// resources, under 5 s and 1 GB at 100k.
+fn limit_for(n: usize) -> Option<(f64, Option<f64>)> {
+    Some(if n <= 10_000 {
+        (1.0, None)
+    } else {
+        (5.0, Some(1024.0))
+    })
 }
 
 fn machine() -> String {
@@ -470,6 +482,7 @@ fn run(args: &[String]) -> Result<()> {
             peer_name: "git add -A && git commit",
             peer: Some(m("git_cold")),
             goal: Some(0.5),
+            limit: None,
             resources: n,
         });
         rows.push(Row {
@@ -479,6 +492,7 @@ fn run(args: &[String]) -> Result<()> {
             peer_name: "git add -A && git commit",
             peer: Some(m("git_incr")),
             goal: Some(1.0),
+            limit: None,
             resources: n,
         });
         rows.push(Row {
@@ -488,6 +502,7 @@ fn run(args: &[String]) -> Result<()> {
             peer_name: "git status",
             peer: Some(m("git_status")),
             goal: Some(2.0),
+            limit: None,
             resources: n,
         });
         rows.push(Row {
@@ -497,6 +512,7 @@ fn run(args: &[String]) -> Result<()> {
             peer_name: "git diff",
             peer: Some(m("git_diff")),
             goal: Some(1.0),
+            limit: None,
             resources: n,
         });
         rows.push(Row {
@@ -506,6 +522,7 @@ fn run(args: &[String]) -> Result<()> {
             peer_name: "-",
             peer: None,
             goal: None,
+            limit: limit_for(n),
             resources: n,
         });
         rows.push(Row {
@@ -515,26 +532,93 @@ fn run(args: &[String]) -> Result<()> {
             peer_name: "-",
             peer: None,
             goal: None,
+            limit: limit_for(n),
             resources: n,
         });
 
-        // Terraform on the terraform_data variant
-        if use_tf && n <= 10_000 {
-            let td = base.join("tfdata");
-            let tmarker = base.join(".generated-tfdata");
-            if !tmarker.exists() {
-                generate(
-                    &gen::Options {
-                        resources: n,
-                        seed: 42,
-                        terraform_data: true,
-                    },
-                    1,
-                    &td,
-                )?;
-                std::fs::remove_file(td.join("terraform.tfstate"))?;
-                std::fs::write(&tmarker, "seed 42\n")?;
+        // The terraform_data variant: what Terraform itself can run offline.
+        let td = base.join("tfdata");
+        let td2 = base.join("tfdata-v2");
+        let tmarker = base.join(".generated-tfdata-v2");
+        if !tmarker.exists() {
+            let o = gen::Options {
+                resources: n,
+                seed: 42,
+                terraform_data: true,
+            };
+            generate(&o, 1, &td)?;
+            // Terraform graphs the configuration; the state is for the plan
+            std::fs::remove_file(td.join("terraform.tfstate"))?;
+            generate(&o, 2, &td2)?;
+            std::fs::write(&tmarker, "seed 42\n")?;
+        }
+        // rewind plan between the two directories (no store): v2 with its
+        // state back to v1
+        let mut tdplan = Vec::new();
+        for r in 0..runs {
+            eprintln!("  plan (terraform_data) run {}/{runs}", r + 1);
+            tdplan.push(time(
+                &[vec![
+                    rewind.display().to_string(),
+                    "-q".into(),
+                    "plan".into(),
+                    "--from".into(),
+                    td2.display().to_string(),
+                    "--to".into(),
+                    td.display().to_string(),
+                    "--format".into(),
+                    "json".into(),
+                ]],
+                &base,
+                &[],
+            )?);
+        }
+        let _ = writeln!(
+            raw,
+            "| rewind plan (terraform_data, directories) | {} | {:.0} |",
+            tdplan
+                .iter()
+                .map(|x| format!("{:.3}", x.secs))
+                .collect::<Vec<_>>()
+                .join(", "),
+            median(&tdplan).rss_kb as f64 / 1024.0
+        );
+        rows.push(Row {
+            size: n,
+            what: "plan v2 → v1 (terraform_data, directories)",
+            ours: median(&tdplan),
+            peer_name: "-",
+            peer: None,
+            goal: None,
+            limit: limit_for(n),
+            resources: n,
+        });
+        // rewind graph against terraform graph (Terraform up to 10k)
+        if !use_tf || n > 10_000 {
+            let mut ours = Vec::new();
+            for _ in 0..runs {
+                ours.push(time(
+                    &[vec![
+                        rewind.display().to_string(),
+                        "-q".into(),
+                        "graph".into(),
+                        td.display().to_string(),
+                    ]],
+                    &base,
+                    &[],
+                )?);
             }
+            rows.push(Row {
+                size: n,
+                what: "graph (terraform_data)",
+                ours: median(&ours),
+                peer_name: "-",
+                peer: None,
+                goal: None,
+                limit: limit_for(n),
+                resources: n,
+            });
+        } else {
             let tf_env = vec![
                 ("TF_IN_AUTOMATION", "1".to_string()),
                 ("CHECKPOINT_DISABLE", "1".to_string()),
@@ -589,6 +673,7 @@ fn run(args: &[String]) -> Result<()> {
                 peer_name: "terraform graph",
                 peer: Some(median(&theirs)),
                 goal: None,
+                limit: limit_for(n),
                 resources: n,
             });
         }
@@ -608,10 +693,19 @@ fn run(args: &[String]) -> Result<()> {
                 "-".into(),
             ),
         };
-        let goal = match (r.goal, r.peer) {
-            (Some(g), Some(p)) => {
+        let goal = match (r.goal, r.peer, r.limit) {
+            (Some(g), Some(p), _) => {
                 let ok = r.ours.secs / p.secs <= g;
                 format!("≤ {g}× {}", if ok { "met" } else { "MISSED" })
+            }
+            (_, _, Some((secs, rss))) => {
+                let mb = r.ours.rss_kb as f64 / 1024.0;
+                let ok = r.ours.secs < secs && rss.is_none_or(|m| mb < m);
+                let what = match rss {
+                    Some(m) => format!("< {secs} s, < {:.0} GB", m / 1024.0),
+                    None => format!("< {secs} s"),
+                };
+                format!("{what} {}", if ok { "met" } else { "MISSED" })
             }
             _ => "-".into(),
         };

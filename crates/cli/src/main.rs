@@ -10,6 +10,9 @@ mod store_cmds;
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = match cli::parse() {
         Ok(a) => a,

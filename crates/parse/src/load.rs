@@ -286,14 +286,17 @@ fn read_and_parse(
         opts.threads
     }
     .min(items.len().max(1));
+    // State files first: one is often the largest single piece of work,
+    // and started last it would run alone on one core at the end.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| items[i].1 != FileKind::State);
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<Result<(SourceFile, Parsed), Diagnostic>>>> =
         items.iter().map(|_| Mutex::new(None)).collect();
     let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= items.len() {
+        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
             break;
-        }
+        };
         let (path, kind) = &items[i];
         let r = load_one(path, *kind, &display(path), opts.cache, opts.skip_state);
         if let Ok(mut slot) = results[i].lock() {

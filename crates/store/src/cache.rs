@@ -193,7 +193,8 @@ impl DirCache {
         self.new_parsed = Some(m);
     }
 
-    /// Writes the stat file, and the parse file when it changed.
+    /// Writes the stat file (the parse file is written by
+    /// `save_parse_results`).
     pub fn save(&self) {
         let Some(path) = &self.path else {
             return;
@@ -228,6 +229,10 @@ impl DirCache {
                 None => e.u8(0),
             }
         });
+    }
+
+    /// Writes the parse file if the parse results were replaced.
+    pub fn save_parse_results(&self) {
         if let (Some(m), Some(ppath)) = (&self.new_parsed, self.parse_path()) {
             write_checked(&ppath, PARSE_MAGIC, |e| {
                 let mut items: Vec<(&(Hash, u8), &Vec<u8>)> = m.iter().collect();
@@ -240,6 +245,12 @@ impl DirCache {
                 }
             });
         }
+    }
+
+    /// Takes the parse results read from disk (an empty map afterwards).
+    pub fn take_parse_results(&mut self) -> ParseMap {
+        self.parse_results();
+        self.parsed.take().unwrap_or_default()
     }
 
     /// A trusted stat entry for `path`.

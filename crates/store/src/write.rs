@@ -313,32 +313,30 @@ impl Store {
                 )
                 .map_err(SnapshotError::Load)?;
                 trace.mark("load");
-                let mut batch = Batch::new(self);
-                let mut entries = Vec::with_capacity(loaded.files.len());
-                for f in &loaded.files {
-                    if batch.needs(&f.hash)? {
-                        let bytes = match &f.bytes {
-                            Some(b) => b.clone(),
-                            None => std::fs::read(&f.abs).map_err(crate::error::io(&f.abs))?,
-                        };
-                        if Hash::of(&bytes) != f.hash {
-                            return Err(StoreError::Conflict(format!(
-                                "{} changed while it was being snapshotted; try again",
-                                f.abs.display()
-                            ))
-                            .into());
-                        }
-                        batch.add(f.hash, ObjType::Blob, &bytes)?;
-                    }
-                    entries.push((f.path.clone(), entry_kind(f.executable), f.size, f.hash));
-                }
-                trace.mark("blobs");
-                let tree = build_trees(&entries, &mut batch)?;
-                trace.mark("trees");
-                let model = store_model(&loaded.model, &loaded.root, &mut batch)?;
-                trace.mark("model");
-                let (objs, bytes) = batch.finish()?;
-                trace.mark("pack");
+                // Three jobs at once: the file contents go into packs of
+                // their own, the parse cache is encoded and written, and
+                // the model's nodes go into the main batch.
+                let (tree, model, objs, bytes) = std::thread::scope(|s| -> Result<_> {
+                    let parse_cache = s.spawn(|| {
+                        update_parse_results(&mut cache, &loaded);
+                        cache.save_parse_results();
+                    });
+                    let blobs = s.spawn(|| store_blobs(self, &loaded));
+                    let mut batch = Batch::new(self);
+                    let model = store_model(&loaded.model, &loaded.root, &mut batch);
+                    let blobs = blobs
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    let model = model?;
+                    let (entries, blob_objs, blob_bytes) = blobs?;
+                    let tree = build_trees(&entries, &mut batch)?;
+                    let (objs, bytes) = batch.finish()?;
+                    parse_cache
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    Ok((tree, model, objs + blob_objs, bytes + blob_bytes))
+                })?;
+                trace.mark("blobs, trees, model, packs and parse cache");
                 let counts = (
                     loaded.files.len() as u64,
                     loaded
@@ -353,7 +351,7 @@ impl Store {
                         .filter(|n| !n.address.starts_with("output."))
                         .count() as u64,
                 );
-                update_cache(&mut cache, &loaded, tree, model, counts);
+                update_stats(&mut cache, &loaded, tree, model, counts);
                 trace.mark("cache update");
                 let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
                 let root = std::mem::take(&mut loaded.root);
@@ -513,7 +511,72 @@ impl Store {
     }
 }
 
-fn update_cache(
+/// Stores the contents of the snapshot's files not yet in the store, in
+/// packs of their own; returns the tree entries, objects and bytes written.
+#[allow(clippy::type_complexity)]
+fn store_blobs(
+    store: &Store,
+    loaded: &Loaded,
+) -> Result<(Vec<(String, EntryKind, u64, Hash)>, usize, u64)> {
+    let mut batch = Batch::new(store);
+    let mut entries = Vec::with_capacity(loaded.files.len());
+    for f in &loaded.files {
+        if batch.needs(&f.hash)? {
+            let read;
+            let bytes: &[u8] = match &f.bytes {
+                Some(b) => b,
+                None => {
+                    read = std::fs::read(&f.abs).map_err(crate::error::io(&f.abs))?;
+                    if Hash::of(&read) != f.hash {
+                        return Err(StoreError::Conflict(format!(
+                            "{} changed while it was being snapshotted; try again",
+                            f.abs.display()
+                        )));
+                    }
+                    &read
+                }
+            };
+            batch.add(f.hash, ObjType::Blob, bytes)?;
+        }
+        entries.push((f.path.clone(), entry_kind(f.executable), f.size, f.hash));
+    }
+    let (objs, bytes) = batch.finish()?;
+    Ok((entries, objs, bytes))
+}
+
+/// Replaces the cached parse results with those of this snapshot's files
+/// (entries of files no longer present are dropped).
+fn update_parse_results(cache: &mut DirCache, loaded: &Loaded) {
+    let mut old = cache.take_parse_results();
+    let mut parsed = HashMap::new();
+    let mut changed = false;
+    for (f, p) in loaded.files.iter().zip(&loaded.parsed) {
+        // state files change with every apply: parsing them again is as
+        // cheap as decoding a cache entry
+        if matches!(**p, Parsed::Raw | Parsed::State(..)) {
+            continue;
+        }
+        let key = (f.hash, f.kind.code());
+        if parsed.contains_key(&key) {
+            continue;
+        }
+        let bytes = match old.remove(&key) {
+            Some(b) if !f.fresh => b,
+            _ => {
+                changed = true;
+                p.encode()
+            }
+        };
+        parsed.insert(key, bytes);
+    }
+    changed |= !old.is_empty();
+    if changed {
+        cache.set_parse_results(parsed);
+    }
+}
+
+/// Records the files' sizes and times and the snapshot in the cache.
+fn update_stats(
     cache: &mut DirCache,
     loaded: &Loaded,
     tree: Hash,
@@ -521,9 +584,7 @@ fn update_cache(
     counts: (u64, u64, u64),
 ) {
     let mut stats = HashMap::new();
-    let mut parsed = HashMap::new();
-    let mut changed = false;
-    for (f, p) in loaded.files.iter().zip(&loaded.parsed) {
+    for f in &loaded.files {
         stats.insert(
             PathBuf::from(&f.abs),
             Stat {
@@ -533,26 +594,8 @@ fn update_cache(
                 hash: f.hash,
             },
         );
-        // state files change with every apply: parsing them again is as
-        // cheap as decoding a cache entry
-        if matches!(**p, Parsed::Raw | Parsed::State(..)) {
-            continue;
-        }
-        let key = (f.hash, f.kind.code());
-        let bytes = match cache.parse_results().get(&key) {
-            Some(b) if !f.fresh => b.clone(),
-            _ => {
-                changed = true;
-                p.encode()
-            }
-        };
-        parsed.insert(key, bytes);
     }
-    changed |= parsed.len() != cache.parse_results().len();
     cache.stats = stats;
-    if changed {
-        cache.set_parse_results(parsed);
-    }
     cache.last = Some(LastSnapshot {
         tree,
         model,
