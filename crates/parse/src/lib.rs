@@ -12,4 +12,7 @@ pub mod state;
 /// (virtual memory; only what is touched is used).
 pub const PARSE_STACK: usize = 256 << 20;
 pub use encode::PARSE_CACHE_VERSION;
-pub use load::{discover, load, Cache, FileKind, LoadError, Loaded, Options, Parsed, SourceFile};
+pub use load::{
+    discover, discover_with_dirs, load, Cache, FileKind, LoadError, Loaded, Options, Parsed,
+    SourceFile,
+};

@@ -134,6 +134,10 @@ pub struct Loaded {
     /// Parse results, parallel to `files`.
     pub parsed: Vec<Arc<Parsed>>,
     pub model: Model,
+    /// Every directory the walk read, with its modification time (ns),
+    /// taken before its files were read: a file added, removed or renamed
+    /// in one changes it.
+    pub dirs: Vec<(PathBuf, i64)>,
 }
 
 /// Why a directory could not be loaded: every problem found.
@@ -235,7 +239,17 @@ fn keep_dir(rel: &Path) -> bool {
 
 /// Lists the files rewind keeps under `dir` (recursively), sorted.
 pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
+    discover_with_dirs(dir).map(|(files, _)| files)
+}
+
+/// The files rewind keeps under `dir`, and every directory walked with its
+/// modification time in nanoseconds.
+#[allow(clippy::type_complexity)]
+pub fn discover_with_dirs(
+    dir: &Path,
+) -> Result<(Vec<(PathBuf, FileKind)>, Vec<(PathBuf, i64)>), Diagnostic> {
     let mut out = Vec::new();
+    let mut dirs = Vec::new();
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -252,6 +266,8 @@ pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
             error_at(&path, 0, 0, format!("cannot read: {e}"), None)
         })?;
         if entry.file_type().is_dir() {
+            let mtime = entry.metadata().map(|m| mtime_ns(&m)).unwrap_or(0);
+            dirs.push((entry.path().to_path_buf(), mtime));
             continue;
         }
         let name = entry.file_name().to_string_lossy();
@@ -269,7 +285,7 @@ pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
         }
         out.push((entry.path().to_path_buf(), kind));
     }
-    Ok(out)
+    Ok((out, dirs))
 }
 
 /// Reads and parses files in parallel.
@@ -497,7 +513,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         )));
     }
     let trace = Trace::new();
-    let items = discover(&root_abs).map_err(one)?;
+    let (items, dirs) = discover_with_dirs(&root_abs).map_err(one)?;
     let shown = |p: &Path| -> String {
         match p.strip_prefix(&root_abs) {
             Ok(r) => rel_str(&dir.join(r)).trim_start_matches("./").to_string(),
@@ -665,6 +681,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         files: b.files,
         parsed: b.parsed,
         model,
+        dirs,
     })
 }
 
@@ -1453,10 +1470,15 @@ pub fn mark_secret_names(node: &mut Node) {
     ) {
         return;
     }
-    let mut found = Vec::new();
-    fn walk(
-        v: &Value,
-        path: rewind_model::Path,
+    // The path is kept as a stack of borrowed steps and only becomes a
+    // `Path` when a secret is found: most keys are not secrets.
+    enum Step<'a> {
+        Key(&'a str),
+        Index(usize),
+    }
+    fn walk<'a>(
+        v: &'a Value,
+        stack: &mut Vec<Step<'a>>,
         found: &mut Vec<rewind_model::Path>,
         depth: usize,
     ) {
@@ -1466,23 +1488,36 @@ pub fn mark_secret_names(node: &mut Node) {
         match v {
             Value::Map(m) => {
                 for (k, child) in m {
-                    let p = path.key(k);
                     if is_secret_name(k) && !matches!(child, Value::Null | Value::Bool(_)) {
-                        found.push(p);
-                    } else {
-                        walk(child, p, found, depth + 1);
+                        let mut p = rewind_model::Path::root();
+                        for s in stack.iter() {
+                            p = match s {
+                                Step::Key(k) => p.key(k),
+                                Step::Index(i) => p.index(*i),
+                            };
+                        }
+                        found.push(p.key(k));
+                    } else if matches!(child, Value::Map(_) | Value::List(_)) {
+                        stack.push(Step::Key(k));
+                        walk(child, stack, found, depth + 1);
+                        stack.pop();
                     }
                 }
             }
             Value::List(l) => {
                 for (i, child) in l.iter().enumerate() {
-                    walk(child, path.index(i), found, depth + 1);
+                    if matches!(child, Value::Map(_) | Value::List(_)) {
+                        stack.push(Step::Index(i));
+                        walk(child, stack, found, depth + 1);
+                        stack.pop();
+                    }
                 }
             }
             _ => {}
         }
     }
-    walk(&node.body, rewind_model::Path::root(), &mut found, 0);
+    let mut found = Vec::new();
+    walk(&node.body, &mut Vec::new(), &mut found, 0);
     for p in found {
         if !node.sensitive.iter().any(|s| s.is_prefix_of(&p)) {
             node.sensitive.push(p);

@@ -17,7 +17,7 @@ use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::Hash;
 use rewind_parse::{FileKind, Parsed};
 
-const STAT_MAGIC: &[u8; 8] = b"RWSTAT01";
+const STAT_MAGIC: &[u8; 8] = b"RWSTAT02";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE01";
 
 /// A file's identity as last seen.
@@ -50,6 +50,8 @@ pub struct DirCache {
     /// When the stat file was written (ns since epoch).
     pub written_ns: i64,
     pub stats: HashMap<PathBuf, Stat>,
+    /// Every directory walked and its modification time (ns).
+    pub dirs: Vec<(PathBuf, i64)>,
     pub last: Option<LastSnapshot>,
     parsed: OnceLock<ParseMap>,
     /// Parse results to write, when they changed.
@@ -144,6 +146,11 @@ impl DirCache {
                     },
                 );
             }
+            let n = d.len()?;
+            let mut dirs = Vec::with_capacity(n);
+            for _ in 0..n {
+                dirs.push((PathBuf::from(d.string()?), d.uvar()? as i64));
+            }
             let last = if d.u8()? == 1 {
                 Some(LastSnapshot {
                     tree: d.hash()?,
@@ -157,11 +164,12 @@ impl DirCache {
             } else {
                 None
             };
-            Ok((written_ns, stats, last))
+            Ok((written_ns, stats, dirs, last))
         });
-        if let Some((written_ns, stats, last)) = read {
+        if let Some((written_ns, stats, dirs, last)) = read {
             c.written_ns = written_ns;
             c.stats = stats;
+            c.dirs = dirs;
             c.last = last;
         }
         c
@@ -215,6 +223,11 @@ impl DirCache {
                 e.u8(u8::from(s.executable));
                 e.hash(&s.hash);
             }
+            e.uvar(self.dirs.len() as u64);
+            for (p, mtime) in &self.dirs {
+                e.str(&p.display().to_string());
+                e.uvar(*mtime as u64);
+            }
             match &self.last {
                 Some(l) => {
                     e.u8(1);
@@ -251,6 +264,12 @@ impl DirCache {
     pub fn take_parse_results(&mut self) -> ParseMap {
         self.parse_results();
         self.parsed.take().unwrap_or_default()
+    }
+
+    /// Is the directory's modification time the recorded one, and old
+    /// enough to trust (a change within the same clock tick would not show)?
+    pub fn dir_unchanged(&self, recorded_mtime_ns: i64, mtime_ns: i64) -> bool {
+        recorded_mtime_ns == mtime_ns && mtime_ns < self.written_ns - RACY_NS
     }
 
     /// A trusted stat entry for `path`.

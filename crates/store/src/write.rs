@@ -220,6 +220,12 @@ fn store_model(model: &Model, root: &str, batch: &mut Batch) -> Result<Hash> {
 
 /// The git commit of `dir`, if it is inside a git work tree.
 pub fn git_info(dir: &Path) -> Option<GitInfo> {
+    // Spawning git costs milliseconds: only when a repository can be there.
+    let in_repo =
+        std::env::var_os("GIT_DIR").is_some() || dir.ancestors().any(|d| d.join(".git").exists());
+    if !in_repo {
+        return None;
+    }
     let run = |args: &[&str]| -> Option<String> {
         let out = std::process::Command::new("git")
             .arg("-C")
@@ -292,7 +298,9 @@ impl Store {
         trace.mark("git");
 
         let (tree, model, counts, new_objects, new_bytes, unchanged, diagnostics, root) =
-            if let Some(last) = self.unchanged(&abs, &cache)? {
+            if let Some(last) =
+                self.unchanged(&abs, &cache, refs.envs.get(&env).and_then(|e| e.latest))?
+            {
                 (
                     last.tree,
                     last.model,
@@ -450,45 +458,105 @@ impl Store {
 
     /// When nothing under `dir` changed since the cached snapshot (same
     /// files, sizes, times and modes), that snapshot's tree and model.
-    fn unchanged(&self, abs: &Path, cache: &DirCache) -> Result<Option<LastSnapshot>> {
+    fn unchanged(
+        &self,
+        abs: &Path,
+        cache: &DirCache,
+        latest: Option<Hash>,
+    ) -> Result<Option<LastSnapshot>> {
         let Some(last) = &cache.last else {
             return Ok(None);
         };
         if !last.root.is_empty() || last.base != abs.display().to_string() {
             return Ok(None);
         }
-        let Ok(items) = rewind_parse::discover(abs) else {
-            return Ok(None);
-        };
-        if items.len() != cache.stats.len() {
+        // Nothing was added, removed or renamed when no directory's time
+        // changed (as git's untracked cache reasons): the recorded files
+        // are then the whole list, and only they need a stat.
+        if cache.dirs.is_empty() || !cache.dirs.iter().any(|(d, _)| d == abs) {
             return Ok(None);
         }
-        for (path, _) in &items {
-            let Ok(md) = std::fs::metadata(path) else {
-                return Ok(None);
-            };
-            let mtime = md
-                .modified()
+        let mtime_of = |md: &std::fs::Metadata| {
+            md.modified()
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_nanos() as i64)
-                .unwrap_or(0);
-            if cache.unchanged_hash(path, md.len(), mtime).is_none() {
+                .unwrap_or(0)
+        };
+        let mut racy = false;
+        for (d, recorded) in &cache.dirs {
+            let Ok(md) = std::fs::symlink_metadata(d) else {
+                return Ok(None);
+            };
+            let mtime = mtime_of(&md);
+            if !md.is_dir() || mtime != *recorded {
                 return Ok(None);
             }
-            #[cfg(unix)]
+            racy |= !cache.dir_unchanged(*recorded, mtime);
+        }
+        // A directory changed within a clock tick of the cache's writing
+        // could hide an addition: list the files again then.
+        if racy {
+            let Ok(found) = rewind_parse::discover(abs) else {
+                return Ok(None);
+            };
+            if found.len() != cache.stats.len()
+                || found.iter().any(|(p, _)| !cache.stats.contains_key(p))
             {
-                use std::os::unix::fs::PermissionsExt;
-                let executable = cache
-                    .stats
-                    .get(path.as_path())
-                    .is_some_and(|s| s.executable);
-                if executable != (md.permissions().mode() & 0o111 != 0) {
-                    return Ok(None);
-                }
+                return Ok(None);
             }
         }
-        if !self.has(&last.tree)? || !self.has(&last.model)? {
+        let items: Vec<&PathBuf> = cache.stats.keys().collect();
+        // One stat per file, on every core (as git's preloaded index does).
+        let check = |chunk: &[&PathBuf]| -> bool {
+            chunk.iter().all(|path| {
+                let Ok(md) = std::fs::metadata(path) else {
+                    return false;
+                };
+                let mtime = mtime_of(&md);
+                if cache.unchanged_hash(path, md.len(), mtime).is_none() {
+                    return false;
+                }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let executable = cache
+                        .stats
+                        .get(path.as_path())
+                        .is_some_and(|s| s.executable);
+                    if executable != (md.permissions().mode() & 0o111 != 0) {
+                        return false;
+                    }
+                }
+                true
+            })
+        };
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let all_same = if threads > 1 && items.len() >= 512 {
+            let size = items.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let jobs: Vec<_> = items
+                    .chunks(size)
+                    .map(|c| s.spawn(move || check(c)))
+                    .collect();
+                jobs.into_iter().all(|j| j.join().unwrap_or(false))
+            })
+        } else {
+            check(&items)
+        };
+        if !all_same {
+            return Ok(None);
+        }
+        // The objects must still be in the store. When the environment's
+        // latest snapshot names the same tree and model, they are (a ref
+        // reaches them, so gc keeps them), and the pack indexes need not be
+        // read at all.
+        let reachable = latest
+            .and_then(|id| self.record(&id).ok())
+            .is_some_and(|r| r.tree == last.tree && r.model == last.model);
+        if !reachable && (!self.has(&last.tree)? || !self.has(&last.model)?) {
             return Ok(None);
         }
         Ok(Some(last.clone()))
@@ -596,6 +664,7 @@ fn update_stats(
         );
     }
     cache.stats = stats;
+    cache.dirs = loaded.dirs.clone();
     cache.last = Some(LastSnapshot {
         tree,
         model,

@@ -97,6 +97,84 @@ fn history_dedups_and_unchanged_snapshots_store_nothing() {
     assert!(store.verify().unwrap().ok());
 }
 
+/// Sets the modification time of every file and directory under `dir` to
+/// an hour ago, so the cache trusts them without a racy re-check.
+fn age(dir: &Path) {
+    let then = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for e in walkdir::WalkDir::new(dir).contents_first(true) {
+        let e = e.unwrap();
+        std::fs::File::open(e.path())
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+    }
+}
+
+#[test]
+fn unchanged_fast_path_notices_added_removed_and_renamed_files() {
+    let t = TempDir::new("fastpath");
+    let store = new_store(&t);
+    let dir = t.0.join("tree");
+    copy_dir(&shop(2), &dir);
+    age(&dir);
+    let first = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(!first.unchanged);
+    let again = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(again.unchanged, "old directories and files: the fast path");
+    assert_eq!(again.record.tree, first.record.tree);
+
+    // A file added to a module directory.
+    let module = dir.join("modules/network");
+    assert!(module.is_dir());
+    std::fs::write(
+        module.join("extra.tf"),
+        "resource \"aws_eip\" \"extra\" {\n  domain = \"vpc\"\n}\n",
+    )
+    .unwrap();
+    let added = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(!added.unchanged, "an added file is seen");
+    assert_ne!(added.record.tree, first.record.tree);
+    assert_eq!(added.record.resources, first.record.resources + 1);
+    let same = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(
+        same.unchanged,
+        "a recently changed directory is listed again, then trusted"
+    );
+    assert_eq!(same.record.tree, added.record.tree);
+
+    // A file removed, after everything has aged.
+    age(&dir);
+    let base = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(!base.unchanged, "new directory times are recorded");
+    assert!(store.snapshot(&dir, &opts("prod", None)).unwrap().unchanged);
+    std::fs::remove_file(module.join("extra.tf")).unwrap();
+    let removed = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(!removed.unchanged, "a removed file is seen");
+    assert_eq!(removed.record.tree, first.record.tree);
+
+    // A file renamed, and a new directory, each after everything aged.
+    age(&dir);
+    store.snapshot(&dir, &opts("prod", None)).unwrap();
+    let names: Vec<PathBuf> = std::fs::read_dir(&module)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+        .collect();
+    let from = &names[0];
+    std::fs::rename(from, module.join("renamed.tf")).unwrap();
+    let renamed = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(!renamed.unchanged, "a renamed file is seen");
+    assert_ne!(renamed.record.tree, first.record.tree);
+    age(&dir);
+    store.snapshot(&dir, &opts("prod", None)).unwrap();
+    std::fs::create_dir(dir.join("extra")).unwrap();
+    std::fs::write(dir.join("extra/notes.tf"), "locals {\n  a = 1\n}\n").unwrap();
+    let nested = store.snapshot(&dir, &opts("prod", None)).unwrap();
+    assert!(!nested.unchanged, "a new directory is seen");
+    assert_eq!(nested.record.files, renamed.record.files + 1);
+    assert!(store.verify().unwrap().ok());
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from) {
         let e = e.unwrap();
