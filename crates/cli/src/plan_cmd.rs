@@ -8,7 +8,7 @@ use crate::cli::{format_for, Format, Global, PlanArgs};
 use crate::output::Output;
 use rewind_store::read::Load;
 
-use crate::sides::{load_side, open_store, Side};
+use crate::sides::{dir_side, load_side, open_store, Side};
 
 fn info(s: &Side) -> SideInfo {
     SideInfo {
@@ -29,27 +29,63 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     let trace = rewind_parse::load::Trace::new();
     // the target's configuration is what counts; of the current side, the
     // state's instances without their attributes
-    let to = load_side(g, &a.to, &mut store, out, Some(Load::ConfigOnly))?;
-    trace.mark("load target");
-    let from_spec = match &a.from {
-        Some(f) => f.clone(),
-        None => {
-            // the environment's latest snapshot
-            let env = match (&a.env, &to.record) {
-                (Some(e), _) => e.clone(),
-                (None, Some(rec)) => rec.env.clone(),
-                (None, None) => bail!(
-                    "--to is a directory: say which deployment to revert with --from REF (or --env ENV for its latest snapshot)"
-                ),
-            };
-            if store.is_none() {
-                store = Some(open_store(g)?);
+    let both_dirs = std::path::Path::new(&a.to).is_dir()
+        && a.from
+            .as_deref()
+            .is_some_and(|f| std::path::Path::new(f).is_dir());
+    let (to, from) = if let (true, Some(from_dir)) = (both_dirs, &a.from) {
+        // Two directories load at the same time: each load has long
+        // single-threaded stages (modules, references, cycles).
+        let (to, from) = std::thread::scope(|s| {
+            let to = s.spawn(|| {
+                rewind_parse::load(
+                    std::path::Path::new(&a.to),
+                    &rewind_parse::Options {
+                        skip_state: true,
+                        ..Default::default()
+                    },
+                )
+            });
+            let from = rewind_parse::load(
+                std::path::Path::new(from_dir),
+                &rewind_parse::Options {
+                    light_state: true,
+                    ..Default::default()
+                },
+            );
+            (
+                to.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                from,
+            )
+        });
+        let to = dir_side(&a.to, to, out)?;
+        let from = dir_side(from_dir, from, out)?;
+        trace.mark("load target and current");
+        (to, from)
+    } else {
+        let to = load_side(g, &a.to, &mut store, out, Some(Load::ConfigOnly))?;
+        trace.mark("load target");
+        let from_spec = match &a.from {
+            Some(f) => f.clone(),
+            None => {
+                // the environment's latest snapshot
+                let env = match (&a.env, &to.record) {
+                    (Some(e), _) => e.clone(),
+                    (None, Some(rec)) => rec.env.clone(),
+                    (None, None) => bail!(
+                        "--to is a directory: say which deployment to revert with --from REF (or --env ENV for its latest snapshot)"
+                    ),
+                };
+                if store.is_none() {
+                    store = Some(open_store(g)?);
+                }
+                format!("{env}@latest")
             }
-            format!("{env}@latest")
-        }
+        };
+        let from = load_side(g, &from_spec, &mut store, out, Some(Load::Light))?;
+        trace.mark("load current");
+        (to, from)
     };
-    let from = load_side(g, &from_spec, &mut store, out, Some(Load::Light))?;
-    trace.mark("load current");
     let opts = rewind_plan::Options {
         allow_destroy_protected: a.allow_destroy_protected,
     };

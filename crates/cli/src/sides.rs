@@ -1,7 +1,7 @@
 //! A "side" of a comparison or plan: a directory parsed on the fly, or a
 //! snapshot from the store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rewind_model::{Hash, Model};
@@ -31,27 +31,37 @@ pub fn open_store(g: &Global) -> Result<Store> {
     Ok(Store::open(&loc)?)
 }
 
-/// Loads a directory, printing every problem on failure.
-pub fn load_dir(
-    dir: &Path,
+/// The side of a loaded directory (its diagnostics printed).
+pub fn dir_side(
+    spec: &str,
+    loaded: Result<rewind_parse::Loaded, rewind_parse::LoadError>,
     out: &Output,
-    opts: &rewind_parse::Options,
-) -> Result<rewind_parse::Loaded> {
-    match rewind_parse::load(dir, opts) {
+) -> Result<Side> {
+    let loaded = match loaded {
         Ok(l) => {
             out.diagnostics(&l.model.diagnostics);
-            Ok(l)
+            l
         }
         Err(e) => {
             out.diagnostics(&e.diagnostics);
             let n = e.diagnostics.len();
-            bail!(
-                "{n} problem{} in {}",
-                if n == 1 { "" } else { "s" },
-                dir.display()
-            );
+            bail!("{n} problem{} in {spec}", if n == 1 { "" } else { "s" },);
         }
-    }
+    };
+    Ok(Side {
+        model: loaded.model,
+        label: spec.to_string(),
+        id: None,
+        tags: Vec::new(),
+        record: None,
+        root: loaded.root,
+        dir: Some(PathBuf::from(spec)),
+        files: loaded
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.hash, f.abs.clone()))
+            .collect(),
+    })
 }
 
 /// A directory when `spec` names one, otherwise a snapshot reference.
@@ -85,21 +95,15 @@ pub fn load_side_with(
 ) -> Result<Side> {
     let p = Path::new(spec);
     if p.is_dir() {
-        let loaded = load_dir(p, out, opts)?;
-        return Ok(Side {
-            model: loaded.model,
-            label: spec.to_string(),
-            id: None,
-            tags: Vec::new(),
-            record: None,
-            root: loaded.root,
-            dir: Some(p.to_path_buf()),
-            files: loaded
-                .files
-                .iter()
-                .map(|f| (f.path.clone(), f.hash, f.abs.clone()))
-                .collect(),
-        });
+        let opts = rewind_parse::Options {
+            cache: opts.cache,
+            threads: opts.threads,
+            allow_cycles: opts.allow_cycles,
+            skip_state: opts.skip_state || matches!(model, Some(Load::ConfigOnly)),
+            light_state: opts.light_state || matches!(model, Some(Load::Light)),
+        };
+        let loaded = rewind_parse::load(p, &opts);
+        return dir_side(spec, loaded, out);
     }
     if store.is_none() {
         *store = Some(open_store(g).with_context(|| {

@@ -120,6 +120,9 @@ pub struct Options<'a> {
     /// Do not parse state files (for commands that only need the
     /// configuration, such as `graph`); they are still discovered.
     pub skip_state: bool,
+    /// Parse state files without attribute values (what a plan needs of
+    /// the current side).
+    pub light_state: bool,
 }
 
 /// A loaded directory.
@@ -314,7 +317,7 @@ fn read_and_parse(
             break;
         };
         let (path, kind) = &items[i];
-        let r = load_one(path, *kind, &display(path), opts.cache, opts.skip_state);
+        let r = load_one(path, *kind, &display(path), opts);
         if let Ok(mut slot) = results[i].lock() {
             *slot = Some(r);
         }
@@ -375,9 +378,9 @@ fn load_one(
     path: &Path,
     kind: FileKind,
     shown: &str,
-    cache: Option<&dyn Cache>,
-    skip_state: bool,
+    opts: &Options,
 ) -> Result<(SourceFile, Parsed), Diagnostic> {
+    let cache = opts.cache;
     let md = std::fs::metadata(path)
         .map_err(|e| error_at(shown, 0, 0, format!("cannot read: {e}"), None))?;
     let size = md.len();
@@ -411,8 +414,14 @@ fn load_one(
             return Ok((file, parsed));
         }
     }
-    let parsed = if kind == FileKind::State && skip_state {
+    let parsed = if kind == FileKind::State && opts.skip_state {
         Parsed::Raw
+    } else if kind == FileKind::State && opts.light_state {
+        let (info, nodes) = crate::state::parse_state_light(shown, &bytes).map_err(|e| {
+            let src = std::str::from_utf8(&bytes).ok();
+            error_at(shown, e.line, e.col, e.message, src)
+        })?;
+        Parsed::State(info, nodes)
     } else {
         parse_bytes(&bytes, kind, shown)?
     };

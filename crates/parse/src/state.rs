@@ -24,7 +24,8 @@ fn err(message: impl Into<String>) -> StateError {
 }
 
 #[derive(serde::Deserialize)]
-struct StateDoc {
+#[serde(bound = "A: serde::Deserialize<'de>")]
+struct StateDoc<A> {
     version: Option<u64>,
     #[serde(default)]
     terraform_version: String,
@@ -33,21 +34,23 @@ struct StateDoc {
     #[serde(default)]
     lineage: String,
     #[serde(default)]
-    outputs: BTreeMap<String, OutputDoc>,
+    outputs: BTreeMap<String, OutputDoc<A>>,
     #[serde(default)]
-    resources: Option<Vec<ResourceDoc>>,
+    resources: Option<Vec<ResourceDoc<A>>>,
 }
 
 #[derive(serde::Deserialize)]
-struct OutputDoc {
-    #[serde(default)]
-    value: Option<Value>,
+#[serde(bound = "A: serde::Deserialize<'de>")]
+struct OutputDoc<A> {
+    #[serde(default = "none")]
+    value: Option<A>,
     #[serde(default)]
     sensitive: bool,
 }
 
 #[derive(serde::Deserialize)]
-struct ResourceDoc {
+#[serde(bound = "A: serde::Deserialize<'de>")]
+struct ResourceDoc<A> {
     #[serde(default)]
     mode: String,
     #[serde(default, rename = "type")]
@@ -58,20 +61,21 @@ struct ResourceDoc {
     module: String,
     #[serde(default)]
     provider: String,
-    #[serde(default)]
-    instances: Vec<InstanceDoc>,
+    #[serde(default = "Vec::new")]
+    instances: Vec<InstanceDoc<A>>,
 }
 
 #[derive(serde::Deserialize)]
-struct InstanceDoc {
+#[serde(bound = "A: serde::Deserialize<'de>")]
+struct InstanceDoc<A> {
     #[serde(default)]
     index_key: Option<J>,
     #[serde(default)]
     schema_version: Option<u64>,
-    #[serde(default)]
-    attributes: Option<Value>,
-    #[serde(default)]
-    attributes_flat: Option<BTreeMap<String, Value>>,
+    #[serde(default = "none")]
+    attributes: Option<A>,
+    #[serde(default = "none")]
+    attributes_flat: Option<BTreeMap<String, A>>,
     #[serde(default)]
     sensitive_attributes: Option<J>,
     #[serde(default)]
@@ -84,9 +88,46 @@ struct InstanceDoc {
     status: Option<String>,
 }
 
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// What becomes of an attribute value: the value, or nothing at all.
+trait Attr: for<'de> serde::Deserialize<'de> {
+    /// Are values kept?
+    const KEEP: bool;
+    fn into_value(self) -> Value;
+}
+
+impl Attr for Value {
+    const KEEP: bool = true;
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl Attr for serde::de::IgnoredAny {
+    const KEEP: bool = false;
+    fn into_value(self) -> Value {
+        Value::Null
+    }
+}
+
 /// Parses a state file into its facts and instance nodes (sorted).
 pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
-    let doc: StateDoc = serde_json::from_slice(bytes).map_err(|e| StateError {
+    parse_state_as::<Value>(path, bytes)
+}
+
+/// Parses a state file without the values of attributes and outputs (their
+/// bodies are null): the addresses, facts, sensitive paths and recorded
+/// dependencies a plan needs of the current side, in a fraction of the
+/// memory.
+pub fn parse_state_light(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
+    parse_state_as::<serde::de::IgnoredAny>(path, bytes)
+}
+
+fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
+    let doc: StateDoc<A> = serde_json::from_slice(bytes).map_err(|e| StateError {
         line: e.line() as u32,
         col: e.column() as u32,
         message: match e.classify() {
@@ -122,7 +163,7 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
         let mut n = Node::new(NodeKind::Instance, format!("output.{name}"));
         n.name = name;
         n.meta.insert("mode".into(), Value::str("output"));
-        n.body = o.value.unwrap_or(Value::Null).into();
+        n.body = o.value.map(Attr::into_value).unwrap_or(Value::Null).into();
         if o.sensitive {
             n.sensitive.push(Path::root());
         }
@@ -185,8 +226,11 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
                     .insert("create_before_destroy".into(), Value::Bool(true));
             }
             n.body = match (inst.attributes, inst.attributes_flat) {
-                (Some(a), _) => a,
-                (None, Some(flat)) => Value::Map(flat),
+                _ if !A::KEEP => Value::Null,
+                (Some(a), _) => a.into_value(),
+                (None, Some(flat)) => {
+                    Value::Map(flat.into_iter().map(|(k, v)| (k, v.into_value())).collect())
+                }
                 _ => Value::Map(BTreeMap::new()),
             }
             .into();
@@ -314,6 +358,26 @@ mod tests {
         assert_eq!(db.edges[0].to, "module.net.aws_subnet.a");
         assert_eq!(nodes[0].meta.get("status"), Some(&Value::str("tainted")));
         assert!(nodes[5].is_sensitive());
+    }
+
+    #[test]
+    fn light_parse_keeps_everything_but_values() {
+        let (info, full) = parse_state("terraform.tfstate", STATE.as_bytes()).unwrap();
+        let (light_info, light) = parse_state_light("terraform.tfstate", STATE.as_bytes()).unwrap();
+        assert_eq!(info, light_info);
+        assert_eq!(full.len(), light.len());
+        for (f, l) in full.iter().zip(&light) {
+            assert_eq!(f.address, l.address);
+            assert_eq!(f.meta, l.meta, "{}", f.address);
+            assert_eq!(f.edges, l.edges, "{}", f.address);
+            assert_eq!(*l.body, Value::Null, "{}", l.address);
+        }
+        assert!(full.iter().any(|n| *n.body != Value::Null));
+        // the recorded sensitive paths stay (names are only guessed from values)
+        assert!(light[4].is_sensitive_path(&Path::root().key("password")));
+        assert!(light[5].is_sensitive());
+        let e = parse_state_light("s", &STATE.as_bytes()[..200]).unwrap_err();
+        assert!(e.message.contains("truncated"), "{}", e.message);
     }
 
     #[test]

@@ -554,6 +554,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         }
         changes.push(ch);
     }
+    trace.mark("plan: changes of target instances");
     // Module calls whose contents the target cannot show (remote, not
     // downloaded): what is deployed inside them is left alone.
     let opaque: Vec<String> = target
@@ -599,7 +600,14 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         let module_config = config_address(module_prefix.trim_end_matches('.'));
         let module_gone = !module_prefix.is_empty()
             && target.node(&module_config).is_some()
-            && !tgt_insts.keys().any(|a| a.starts_with(&module_prefix));
+            // sorted addresses: those under the prefix start at its place
+            && !tgt_insts
+                .range::<str, _>((
+                    std::ops::Bound::Included(module_prefix.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+                .is_some_and(|(a, _)| a.starts_with(module_prefix.as_str()));
         if let Some((_, false)) = rem {
             ch.actions = vec![Action::Forget];
             ch.action_reason = Some("delete_because_no_resource_config");
