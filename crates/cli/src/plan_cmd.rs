@@ -36,23 +36,31 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     let (to, from) = if let (true, Some(from_dir)) = (both_dirs, &a.from) {
         // Two directories load at the same time: each load has long
         // single-threaded stages (modules, references, cycles).
+        // The parse results are not needed once the model is built: freed
+        // on each thread as soon as its load ends.
+        let lean = |r: Result<rewind_parse::Loaded, rewind_parse::LoadError>| {
+            r.map(|mut l| {
+                l.parsed = Vec::new();
+                l
+            })
+        };
         let (to, from) = std::thread::scope(|s| {
             let to = s.spawn(|| {
-                rewind_parse::load(
+                lean(rewind_parse::load(
                     std::path::Path::new(&a.to),
                     &rewind_parse::Options {
                         skip_state: true,
                         ..Default::default()
                     },
-                )
+                ))
             });
-            let from = rewind_parse::load(
+            let from = lean(rewind_parse::load(
                 std::path::Path::new(from_dir),
                 &rewind_parse::Options {
                     light_state: true,
                     ..Default::default()
                 },
-            );
+            ));
             (
                 to.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
                 from,

@@ -101,6 +101,7 @@ pub fn load_side_with(
             allow_cycles: opts.allow_cycles,
             skip_state: opts.skip_state || matches!(model, Some(Load::ConfigOnly)),
             light_state: opts.light_state || matches!(model, Some(Load::Light)),
+            keep_bytes: opts.keep_bytes,
         };
         let loaded = rewind_parse::load(p, &opts);
         return dir_side(spec, loaded, out);

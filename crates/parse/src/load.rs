@@ -91,7 +91,8 @@ pub struct SourceFile {
     pub mtime_ns: i64,
     pub executable: bool,
     pub hash: Hash,
-    /// The content; `None` when a cache vouched for an unchanged file.
+    /// The content, when [`Options::keep_bytes`] asked for it; `None` also
+    /// when a cache vouched for an unchanged file.
     pub bytes: Option<Vec<u8>>,
     /// True when this run parsed the file (a cache may want to keep it).
     pub fresh: bool,
@@ -123,6 +124,9 @@ pub struct Options<'a> {
     /// Parse state files without attribute values (what a plan needs of
     /// the current side).
     pub light_state: bool,
+    /// Keep each file's bytes in [`SourceFile::bytes`] (a snapshot stores
+    /// them); otherwise they are freed once parsed.
+    pub keep_bytes: bool,
 }
 
 /// A loaded directory.
@@ -410,7 +414,7 @@ fn load_one(
     file.size = bytes.len() as u64;
     if let Some(cache) = cache {
         if let Some(parsed) = cache.parsed(&file.hash, kind) {
-            file.bytes = Some(bytes);
+            file.bytes = opts.keep_bytes.then_some(bytes);
             return Ok((file, parsed));
         }
     }
@@ -425,7 +429,7 @@ fn load_one(
     } else {
         parse_bytes(&bytes, kind, shown)?
     };
-    file.bytes = Some(bytes);
+    file.bytes = opts.keep_bytes.then_some(bytes);
     file.fresh = true;
     Ok((file, parsed))
 }
@@ -1558,9 +1562,21 @@ impl Trace {
     pub fn mark(&self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
+            // resident and peak memory, where the system tells them
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let mb = |key: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+                    .map(|kb| format!(" {}MB", kb / 1024))
+                    .unwrap_or_default()
+            };
             eprintln!(
-                "trace: {what}: {:.3}s",
-                (now - self.last.get()).as_secs_f64()
+                "trace: {what}: {:.3}s (rss{}, peak{})",
+                (now - self.last.get()).as_secs_f64(),
+                mb("VmRSS:"),
+                mb("VmHWM:")
             );
             self.last.set(now);
         }

@@ -316,6 +316,7 @@ impl Store {
                     &abs,
                     &rewind_parse::Options {
                         cache: Some(&cache),
+                        keep_bytes: true,
                         ..Default::default()
                     },
                 )
