@@ -223,14 +223,13 @@ fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn map(items: &[(&str, Value)]) -> Value {
         Value::Map(
             items
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect::<BTreeMap<_, _>>(),
+                .collect(),
         )
     }
 

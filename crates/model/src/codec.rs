@@ -4,8 +4,6 @@
 //! UTF-8 bytes, values are a tag byte and their content. The exact layout
 //! is documented in `docs/store-format.md`.
 
-use std::collections::BTreeMap;
-
 use crate::{Hash, Path, PathStep, Value};
 
 /// A decoding failure: what was wrong and at which byte offset.
@@ -251,15 +249,14 @@ impl<'a> Dec<'a> {
             }
             T_MAP => {
                 let n = self.len()?;
-                let mut m = BTreeMap::new();
-                let mut last: Option<String> = None;
+                let mut m = crate::Map::with_capacity(n.min(1 << 16));
                 for _ in 0..n {
                     let k = self.string()?;
-                    if last.as_ref().is_some_and(|l| *l >= k) {
+                    if m.last_key_value().is_some_and(|(l, _)| *l >= k) {
                         return Err(self.error("map keys out of order"));
                     }
                     let v = self.value()?;
-                    last = Some(k.clone());
+                    // keys arrive sorted: each goes at the end
                     m.insert(k, v);
                 }
                 Value::Map(m)
@@ -336,7 +333,7 @@ mod tests {
 
     #[test]
     fn values_round_trip_and_reject_garbage() {
-        let mut m = BTreeMap::new();
+        let mut m = crate::Map::new();
         m.insert(
             "a".to_string(),
             Value::List(vec![Value::Null, Value::Bool(true)]),

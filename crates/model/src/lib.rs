@@ -9,11 +9,13 @@
 pub mod codec;
 pub mod graph;
 mod hash;
+pub mod map;
 mod node;
 pub mod value;
 
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
+pub use map::Map;
 pub use node::{
     Diagnostic, Edge, EdgeKind, Lifecycle, Loc, Model, Node, NodeKind, Severity, StateInfo,
 };

@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -182,7 +181,7 @@ pub struct Node {
     pub body: Arc<Value>,
     /// Facts about the node that are not attributes: a module's resolved
     /// source, an instance's status, index key, deposed key...
-    pub meta: BTreeMap<String, Value>,
+    pub meta: crate::Map<String, Value>,
     /// Attribute paths whose values are secret (empty path: the whole node).
     pub sensitive: Vec<Path>,
     /// Outgoing edges, sorted and without duplicates.
@@ -269,7 +268,7 @@ impl Node {
             d.value()?
         };
         let n = d.len()?;
-        let mut meta = BTreeMap::new();
+        let mut meta = crate::Map::new();
         for _ in 0..n {
             let k = d.string()?;
             meta.insert(k, d.value()?);
@@ -513,7 +512,7 @@ mod tests {
         n.module = "module.net".into();
         n.type_ = "aws_subnet".into();
         n.name = "a".into();
-        let mut body = BTreeMap::new();
+        let mut body = crate::Map::new();
         body.insert("cidr_block".into(), Value::str("10.0.1.0/24"));
         body.insert("vpc_id".into(), Value::Expr("aws_vpc.main.id".into()));
         n.body = Value::Map(body).into();
@@ -557,13 +556,13 @@ mod tests {
     #[test]
     fn lifecycle_reads_block() {
         let mut n = Node::new(NodeKind::Resource, "aws_db_instance.main");
-        let mut lc = BTreeMap::new();
+        let mut lc = crate::Map::new();
         lc.insert("prevent_destroy".into(), Value::Bool(true));
         lc.insert(
             "ignore_changes".into(),
             Value::List(vec![Value::Expr("tags".into())]),
         );
-        let mut body = BTreeMap::new();
+        let mut body = crate::Map::new();
         body.insert("lifecycle".into(), Value::List(vec![Value::Map(lc)]));
         n.body = Value::Map(body).into();
         let l = n.lifecycle();

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use crate::map::Map;
 use std::fmt::{self, Write as _};
 
 /// The canonical form of an attribute value.
@@ -17,14 +17,14 @@ pub enum Value {
     Number(String),
     String(String),
     List(Vec<Value>),
-    Map(BTreeMap<String, Value>),
+    Map(Map<String, Value>),
     /// Normalized expression text (`aws_vpc.main.id`, `"${var.env}-web"`).
     Expr(String),
 }
 
 impl Default for Value {
     fn default() -> Self {
-        Value::Map(BTreeMap::new())
+        Value::Map(Map::new())
     }
 }
 
@@ -139,7 +139,7 @@ impl Value {
         Value::String(s.into())
     }
 
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&Map<String, Value>> {
         match self {
             Value::Map(m) => Some(m),
             _ => None,
@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn render_is_hcl_like() {
-        let mut m = BTreeMap::new();
+        let mut m = crate::Map::new();
         m.insert("Name".to_string(), Value::str("web"));
         m.insert("a b".to_string(), Value::Expr("var.x".into()));
         let v = Value::List(vec![Value::Map(m), Value::number("1.0"), Value::Null]);
@@ -410,11 +410,12 @@ impl<'de> serde::Deserialize<'de> for Value {
                 self,
                 mut map: A,
             ) -> Result<Value, A::Error> {
-                let mut m = BTreeMap::new();
-                while let Some((k, v)) = map.next_entry::<String, Value>()? {
-                    m.insert(k, v);
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 12));
+                while let Some(e) = map.next_entry::<String, Value>()? {
+                    entries.push(e);
                 }
-                Ok(Value::Map(m))
+                // sorted once; of repeated keys the last wins
+                Ok(Value::Map(entries.into_iter().collect()))
             }
         }
         d.deserialize_any(V)

@@ -2,7 +2,7 @@
 //! with its canonical body and the references it makes (not yet resolved:
 //! resolution needs the whole module tree, see `resolve`).
 
-use std::collections::BTreeMap;
+use rewind_model::Map;
 
 use rewind_model::{EdgeKind, NodeKind, Value};
 
@@ -27,7 +27,7 @@ pub struct RawNode {
     pub type_: String,
     pub name: String,
     pub body: std::sync::Arc<Value>,
-    pub meta: BTreeMap<String, Value>,
+    pub meta: Map<String, Value>,
     pub sensitive: bool,
     pub refs: Vec<RawRef>,
     /// Module calls: the references of each argument, by argument name.
@@ -124,7 +124,7 @@ impl Ctx<'_> {
         refs: &mut Vec<RawRef>,
         top: bool,
     ) -> Value {
-        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        let mut map: Map<String, Value> = Map::new();
         for item in &body.items {
             match item {
                 Item::Attribute(a) => {
@@ -150,7 +150,7 @@ impl Ctx<'_> {
     fn nested_block(&self, b: &Block, bound: &mut Vec<String>, refs: &mut Vec<RawRef>) -> Value {
         match b.ty.as_str() {
             "lifecycle" => {
-                let mut map = BTreeMap::new();
+                let mut map = Map::new();
                 for item in &b.body.items {
                     match item {
                         Item::Attribute(a) => {
@@ -182,7 +182,7 @@ impl Ctx<'_> {
                         _ => None,
                     })
                     .unwrap_or(label);
-                let mut map = BTreeMap::new();
+                let mut map = Map::new();
                 for item in &b.body.items {
                     match item {
                         Item::Attribute(a) => {
@@ -208,24 +208,24 @@ impl Ctx<'_> {
 
 /// Nested blocks: a list of bodies under the block type, one map level per
 /// label (`dynamic "ingress" {}` → `dynamic.ingress[0]`).
-fn insert_block(map: &mut BTreeMap<String, Value>, b: &Block, v: Value) {
+fn insert_block(map: &mut Map<String, Value>, b: &Block, v: Value) {
     let mut slot = map.entry(b.ty.clone()).or_insert_with(|| {
         if b.labels.is_empty() {
             Value::List(Vec::new())
         } else {
-            Value::Map(BTreeMap::new())
+            Value::Map(Map::new())
         }
     });
     for (i, label) in b.labels.iter().enumerate() {
         if !matches!(slot, Value::Map(_)) {
-            *slot = Value::Map(BTreeMap::new());
+            *slot = Value::Map(Map::new());
         }
         let Value::Map(m) = slot else { unreachable!() };
         slot = m.entry(label.clone()).or_insert_with(|| {
             if i + 1 == b.labels.len() {
                 Value::List(Vec::new())
             } else {
-                Value::Map(BTreeMap::new())
+                Value::Map(Map::new())
             }
         });
     }
@@ -380,7 +380,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             node.kind = NodeKind::Module;
             node.name = b.labels[0].clone();
             node.local = format!("module.{}", node.name);
-            let mut map = BTreeMap::new();
+            let mut map = Map::new();
             for item in &b.body.items {
                 match item {
                     Item::Attribute(a) => {
@@ -438,7 +438,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             node.kind = NodeKind::Variable;
             node.name = b.labels[0].clone();
             node.local = format!("var.{}", node.name);
-            let mut map = BTreeMap::new();
+            let mut map = Map::new();
             for item in &b.body.items {
                 match item {
                     Item::Attribute(a) => {
@@ -492,7 +492,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             &mut Vec::new(),
                             &mut local.refs,
                         );
-                        let mut map = BTreeMap::new();
+                        let mut map = Map::new();
                         map.insert("value".to_string(), to_value(&a.expr));
                         local.body = (Value::Map(map)).into();
                         out.nodes.push(local);
@@ -553,7 +553,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             };
             node.name = key.clone();
             node.local = format!("{}[{}]", b.ty, rewind_model::value::quote(&key));
-            let mut map = BTreeMap::new();
+            let mut map = Map::new();
             for item in &b.body.items {
                 match item {
                     Item::Attribute(a) => {
@@ -588,7 +588,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             node.kind = NodeKind::Check;
             node.name = b.labels[0].clone();
             node.local = format!("check.{}", node.name);
-            let mut map = BTreeMap::new();
+            let mut map = Map::new();
             for item in &b.body.items {
                 match item {
                     Item::Attribute(a) => {
@@ -632,7 +632,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
 /// Converts a `.tfvars` body: only attributes are allowed.
 pub fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, String)> {
     let lines = LineIndex::new(src);
-    let mut map = BTreeMap::new();
+    let mut map = Map::new();
     for item in &body.items {
         match item {
             Item::Attribute(a) => {

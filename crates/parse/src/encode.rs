@@ -1,7 +1,7 @@
 //! A compact binary encoding of parse results, so a store can cache them
 //! by content hash and skip re-parsing unchanged files.
 
-use std::collections::BTreeMap;
+use rewind_model::Map;
 
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::{EdgeKind, Node, NodeKind, StateInfo};
@@ -114,7 +114,7 @@ fn dec_raw(d: &mut Dec) -> Result<RawNode, DecodeError> {
     let name = d.string()?;
     let body = std::sync::Arc::new(d.value()?);
     let n = d.len()?;
-    let mut meta = BTreeMap::new();
+    let mut meta = Map::new();
     for _ in 0..n {
         let k = d.string()?;
         meta.insert(k, d.value()?);

@@ -1,7 +1,7 @@
 //! Loading a directory: discovery, parallel parsing, the module tree,
 //! reference resolution and the dependency graph.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -482,7 +482,7 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
                     "a .tfvars.json file must contain a JSON object".into(),
                 ));
             };
-            let mut map = BTreeMap::new();
+            let mut map = rewind_model::Map::new();
             for (k, _, v) in members {
                 map.insert(k.clone(), crate::hcl::to_value(&json_literal(v)));
             }

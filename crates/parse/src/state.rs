@@ -231,7 +231,7 @@ fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<N
                 (None, Some(flat)) => {
                     Value::Map(flat.into_iter().map(|(k, v)| (k, v.into_value())).collect())
                 }
-                _ => Value::Map(BTreeMap::new()),
+                _ => Value::Map(rewind_model::Map::new()),
             }
             .into();
             if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {

@@ -3,7 +3,7 @@
 //! reference (through variables, locals, module inputs and outputs).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use rewind_diff::{diff_values, AttrChange, AttrOp};
 use rewind_model::{Model, Node, NodeKind, Path, Value};
@@ -512,7 +512,7 @@ impl<'a> Analysis<'a> {
             .iter()
             .map(|p| p.split(['.', '[']).next().unwrap_or_default().to_string())
             .collect();
-        let empty = BTreeMap::new();
+        let empty = rewind_model::Map::new();
         let tb = t.body.as_map().unwrap_or(&empty);
         let c_body = self.renamed(&c.body, &c.module);
         let cb = c_body.as_map().unwrap_or(&empty);

@@ -1,7 +1,7 @@
 //! From syntax to meaning: canonical values, normalized expression text and
 //! the references an expression makes.
 
-use std::collections::BTreeMap;
+use rewind_model::Map;
 
 use rewind_model::value::quote;
 use rewind_model::Value;
@@ -35,7 +35,7 @@ pub fn to_value(e: &Expr) -> Value {
         },
         Expr::Tuple(items) => Value::List(items.iter().map(to_value).collect()),
         Expr::Object(items) => {
-            let mut m = BTreeMap::new();
+            let mut m = Map::new();
             for (k, v) in items {
                 match static_key(k) {
                     Some(key) => {
