@@ -1428,13 +1428,14 @@ pub fn is_secret_name(name: &str) -> bool {
     if NOT.iter().any(|s| n.ends_with(s.as_bytes())) {
         return false;
     }
+    let Ok(n) = std::str::from_utf8(n) else {
+        return false;
+    };
     // the word is the whole name, or an underscore-separated part of it
     WORDS.iter().any(|w| {
-        let w = w.as_bytes();
-        n.windows(w.len()).enumerate().any(|(i, win)| {
-            win == w
-                && (i == 0 || n[i - 1] == b'_')
-                && (i + w.len() == n.len() || n[i + w.len()] == b'_')
+        n.match_indices(w).any(|(i, _)| {
+            (i == 0 || n.as_bytes()[i - 1] == b'_')
+                && (i + w.len() == n.len() || n.as_bytes()[i + w.len()] == b'_')
         })
     })
 }

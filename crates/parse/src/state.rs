@@ -25,7 +25,7 @@ fn err(message: impl Into<String>) -> StateError {
 
 #[derive(serde::Deserialize)]
 #[serde(bound = "A: serde::Deserialize<'de>")]
-struct StateDoc<A> {
+struct StateDoc<'a, A> {
     version: Option<u64>,
     #[serde(default)]
     terraform_version: String,
@@ -35,8 +35,9 @@ struct StateDoc<A> {
     lineage: String,
     #[serde(default)]
     outputs: BTreeMap<String, OutputDoc<A>>,
-    #[serde(default)]
-    resources: Option<Vec<ResourceDoc<A>>>,
+    /// Each resource's JSON text, parsed on every core afterwards.
+    #[serde(default, borrow)]
+    resources: Option<Vec<&'a serde_json::value::RawValue>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -126,10 +127,11 @@ pub fn parse_state_light(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Nod
     parse_state_as::<serde::de::IgnoredAny>(path, bytes)
 }
 
-fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
-    let doc: StateDoc<A> = serde_json::from_slice(bytes).map_err(|e| StateError {
-        line: e.line() as u32,
-        col: e.column() as u32,
+/// A JSON error at a line and column of the state file.
+fn json_error(e: &serde_json::Error, line: u32, col: u32) -> StateError {
+    StateError {
+        line,
+        col,
         message: match e.classify() {
             serde_json::error::Category::Eof => format!("the state file is truncated ({e})"),
             serde_json::error::Category::Data => {
@@ -137,7 +139,12 @@ fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<N
             }
             _ => format!("the state file is not valid JSON ({e})"),
         },
-    })?;
+    }
+}
+
+fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
+    let doc: StateDoc<A> = serde_json::from_slice(bytes)
+        .map_err(|e| json_error(&e, e.line() as u32, e.column() as u32))?;
     match doc.version {
         Some(4) => {}
         Some(v) => {
@@ -174,99 +181,157 @@ fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<N
         };
         nodes.push(n);
     }
-    for (ri, r) in doc.resources.unwrap_or_default().into_iter().enumerate() {
-        if r.type_.is_empty() || r.name.is_empty() {
-            return Err(err(format!("resource #{ri} has no type or name")));
-        }
-        let mut base = String::new();
-        if !r.module.is_empty() {
-            base.push_str(&r.module);
-            base.push('.');
-        }
-        if r.mode == "data" {
-            base.push_str("data.");
-        }
-        base.push_str(&r.type_);
-        base.push('.');
-        base.push_str(&r.name);
-        let mode = Value::str(if r.mode == "data" { "data" } else { "managed" });
-        let provider = Value::str(r.provider.clone());
-        for inst in r.instances {
-            let key = match &inst.index_key {
-                None | Some(J::Null) => String::new(),
-                Some(J::Number(n)) => format!("[{n}]"),
-                Some(J::String(s)) => format!("[{}]", quote(s)),
-                Some(other) => return Err(err(format!("{base}: invalid index_key {other}"))),
-            };
-            let mut address = format!("{base}{key}");
-            if !inst.deposed.is_empty() {
-                address.push_str(&format!(" (deposed {})", inst.deposed));
+    // A large state is most of a load's parsing: its resources are parsed
+    // on every core (each is an independent JSON value).
+    let raws = doc.resources.unwrap_or_default();
+    let one = |ri: usize, raw: &serde_json::value::RawValue| -> Result<Vec<Node>, StateError> {
+        let r: ResourceDoc<A> = serde_json::from_str(raw.get()).map_err(|e| {
+            // the error's place in the whole file
+            let offset = raw.get().as_ptr() as usize - bytes.as_ptr() as usize;
+            let before = &bytes[..offset.min(bytes.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            let col = before.iter().rev().take_while(|&&b| b != b'\n').count() as u32 + 1;
+            if e.line() <= 1 {
+                json_error(&e, line, col + e.column() as u32 - 1)
+            } else {
+                json_error(&e, line + e.line() as u32 - 1, e.column() as u32)
             }
-            let mut n = Node::new(NodeKind::Instance, address);
-            n.module = r.module.clone();
-            n.type_ = r.type_.clone();
-            n.name = r.name.clone();
-            n.meta.insert("mode".into(), mode.clone());
-            n.meta.insert("provider".into(), provider.clone());
-            if let Some(k) = inst.index_key.as_ref().filter(|k| !k.is_null()) {
-                n.meta.insert("index_key".into(), Value::from_json(k));
-            }
-            if let Some(v) = inst.schema_version {
-                n.meta
-                    .insert("schema_version".into(), Value::Number(v.to_string()));
-            }
-            if let Some(s) = inst.status {
-                n.meta.insert("status".into(), Value::String(s));
-            }
-            if !inst.deposed.is_empty() {
-                n.meta.insert("deposed".into(), Value::String(inst.deposed));
-            }
-            if inst.create_before_destroy {
-                n.meta
-                    .insert("create_before_destroy".into(), Value::Bool(true));
-            }
-            n.body = match (inst.attributes, inst.attributes_flat) {
-                _ if !A::KEEP => Value::Null,
-                (Some(a), _) => a.into_value(),
-                (None, Some(flat)) => {
-                    Value::Map(flat.into_iter().map(|(k, v)| (k, v.into_value())).collect())
-                }
-                _ => Value::Map(rewind_model::Map::new()),
-            }
-            .into();
-            if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {
-                for p in paths {
-                    if let Some(path) = sensitive_path(p) {
-                        n.sensitive.push(path);
-                    }
-                }
-                n.sensitive.sort();
-                n.sensitive.dedup();
-            }
-            n.edges = inst
-                .dependencies
-                .into_iter()
-                .map(|to| Edge {
-                    to,
-                    kind: EdgeKind::State,
+        })?;
+        resource_nodes(ri, r, path)
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let parts: Vec<Result<Vec<Node>, StateError>> = if threads > 1 && raws.len() >= 1024 {
+        let size = raws.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = raws
+                .chunks(size)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    s.spawn(move || -> Result<Vec<Node>, StateError> {
+                        let mut out = Vec::new();
+                        for (i, raw) in chunk.iter().enumerate() {
+                            out.extend(one(c * size + i, raw)?);
+                        }
+                        Ok(out)
+                    })
                 })
                 .collect();
-            n.edges.sort();
-            n.edges.dedup();
-            n.loc = Loc {
-                file: path.to_string(),
-                line: 0,
-                col: 0,
-            };
-            crate::load::mark_secret_names(&mut n);
-            nodes.push(n);
-        }
+            jobs.into_iter()
+                .map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    } else {
+        raws.iter()
+            .enumerate()
+            .map(|(ri, raw)| one(ri, raw))
+            .collect()
+    };
+    for part in parts {
+        nodes.extend(part?);
     }
     nodes.sort_by(|a, b| a.address.cmp(&b.address));
     if let Some(w) = nodes.windows(2).find(|w| w[0].address == w[1].address) {
         return Err(err(format!("instance {} appears twice", w[0].address)));
     }
     Ok((info, nodes))
+}
+
+/// The instance nodes of one state resource.
+fn resource_nodes<A: Attr>(
+    ri: usize,
+    r: ResourceDoc<A>,
+    path: &str,
+) -> Result<Vec<Node>, StateError> {
+    let mut nodes = Vec::new();
+    if r.type_.is_empty() || r.name.is_empty() {
+        return Err(err(format!("resource #{ri} has no type or name")));
+    }
+    let mut base = String::new();
+    if !r.module.is_empty() {
+        base.push_str(&r.module);
+        base.push('.');
+    }
+    if r.mode == "data" {
+        base.push_str("data.");
+    }
+    base.push_str(&r.type_);
+    base.push('.');
+    base.push_str(&r.name);
+    let mode = Value::str(if r.mode == "data" { "data" } else { "managed" });
+    let provider = Value::str(r.provider.clone());
+    for inst in r.instances {
+        let key = match &inst.index_key {
+            None | Some(J::Null) => String::new(),
+            Some(J::Number(n)) => format!("[{n}]"),
+            Some(J::String(s)) => format!("[{}]", quote(s)),
+            Some(other) => return Err(err(format!("{base}: invalid index_key {other}"))),
+        };
+        let mut address = format!("{base}{key}");
+        if !inst.deposed.is_empty() {
+            address.push_str(&format!(" (deposed {})", inst.deposed));
+        }
+        let mut n = Node::new(NodeKind::Instance, address);
+        n.module = r.module.clone();
+        n.type_ = r.type_.clone();
+        n.name = r.name.clone();
+        n.meta.insert("mode".into(), mode.clone());
+        n.meta.insert("provider".into(), provider.clone());
+        if let Some(k) = inst.index_key.as_ref().filter(|k| !k.is_null()) {
+            n.meta.insert("index_key".into(), Value::from_json(k));
+        }
+        if let Some(v) = inst.schema_version {
+            n.meta
+                .insert("schema_version".into(), Value::Number(v.to_string()));
+        }
+        if let Some(s) = inst.status {
+            n.meta.insert("status".into(), Value::String(s));
+        }
+        if !inst.deposed.is_empty() {
+            n.meta.insert("deposed".into(), Value::String(inst.deposed));
+        }
+        if inst.create_before_destroy {
+            n.meta
+                .insert("create_before_destroy".into(), Value::Bool(true));
+        }
+        n.body = match (inst.attributes, inst.attributes_flat) {
+            _ if !A::KEEP => Value::Null,
+            (Some(a), _) => a.into_value(),
+            (None, Some(flat)) => {
+                Value::Map(flat.into_iter().map(|(k, v)| (k, v.into_value())).collect())
+            }
+            _ => Value::Map(rewind_model::Map::new()),
+        }
+        .into();
+        if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {
+            for p in paths {
+                if let Some(path) = sensitive_path(p) {
+                    n.sensitive.push(path);
+                }
+            }
+            n.sensitive.sort();
+            n.sensitive.dedup();
+        }
+        n.edges = inst
+            .dependencies
+            .into_iter()
+            .map(|to| Edge {
+                to,
+                kind: EdgeKind::State,
+            })
+            .collect();
+        n.edges.sort();
+        n.edges.dedup();
+        n.loc = Loc {
+            file: path.to_string(),
+            line: 0,
+            col: 0,
+        };
+        crate::load::mark_secret_names(&mut n);
+        nodes.push(n);
+    }
+    Ok(nodes)
 }
 
 /// The 1-based line and column of the value of the first `"key":` in a
@@ -378,6 +443,50 @@ mod tests {
         assert!(light[5].is_sensitive());
         let e = parse_state_light("s", &STATE.as_bytes()[..200]).unwrap_err();
         assert!(e.message.contains("truncated"), "{}", e.message);
+    }
+
+    /// A state with `n` resources, one per line, the `bad`th broken (its
+    /// instances are not a list).
+    fn big_state(n: usize, bad: Option<usize>) -> String {
+        let mut s = String::from("{\n\"version\": 4,\n\"serial\": 1,\n\"resources\": [\n");
+        for i in 0..n {
+            let instances = if Some(i) == bad {
+                "5".to_string()
+            } else {
+                format!("[{{\"attributes\": {{\"id\": \"i-{i}\", \"password\": \"p\"}}}}]")
+            };
+            s.push_str(&format!(
+                "{{\"mode\": \"managed\", \"type\": \"aws_instance\", \"name\": \"r{i}\", \"instances\": {instances}}}{}\n",
+                if i + 1 < n { "," } else { "" }
+            ));
+        }
+        s.push_str("]\n}\n");
+        s
+    }
+
+    #[test]
+    fn large_states_parse_on_every_core_with_exact_positions() {
+        let (_, nodes) = parse_state("big.tfstate", big_state(3000, None).as_bytes()).unwrap();
+        assert_eq!(nodes.len(), 3000);
+        assert!(nodes.windows(2).all(|w| w[0].address < w[1].address));
+        let r2999 = nodes
+            .iter()
+            .find(|n| n.address == "aws_instance.r2999")
+            .unwrap();
+        assert_eq!(r2999.body.get("id"), Some(&Value::str("i-2999")));
+        assert!(r2999.is_sensitive_path(&Path::root().key("password")));
+        // resource 2500 is on line 5 + 2500; its "instances" value is a number
+        let text = big_state(3000, Some(2500));
+        let e = parse_state("big.tfstate", text.as_bytes()).unwrap_err();
+        assert_eq!(e.line, 5 + 2500, "{}", e.message);
+        let line = text.lines().nth(e.line as usize - 1).unwrap();
+        assert_eq!(
+            &line[e.col as usize - 1..e.col as usize],
+            "5",
+            "{line} col {}",
+            e.col
+        );
+        assert!(e.message.contains("not a Terraform state"), "{}", e.message);
     }
 
     #[test]

@@ -252,6 +252,9 @@ pub struct PackIndex {
     pub name: Hash,
     data: Vec<u8>,
     count: usize,
+    /// `fanout[b]`: the first entry whose id starts with a byte `>= b`
+    /// (as git's index): a lookup searches one 256th of the entries.
+    fanout: Box<[u32; 257]>,
 }
 
 impl PackIndex {
@@ -273,9 +276,20 @@ impl PackIndex {
         if pack != name.0 {
             return Err(corrupt(what, "it belongs to another pack"));
         }
-        let idx = PackIndex { name, data, count };
+        let mut idx = PackIndex {
+            name,
+            data,
+            count,
+            fanout: Box::new([0; 257]),
+        };
+        let mut next_byte = 0usize;
         for i in 0..count {
             let start = 12 + i * IDX_ENTRY;
+            let first = idx.data[start] as usize;
+            while next_byte <= first {
+                idx.fanout[next_byte] = i as u32;
+                next_byte += 1;
+            }
             if i > 0
                 && idx.data[start - IDX_ENTRY..start - IDX_ENTRY + 32]
                     >= idx.data[start..start + 32]
@@ -288,6 +302,10 @@ impl PackIndex {
                     format!("entry {i} has an unknown object type"),
                 ));
             }
+        }
+        while next_byte <= 256 {
+            idx.fanout[next_byte] = count as u32;
+            next_byte += 1;
         }
         Ok(idx)
     }
@@ -318,7 +336,8 @@ impl PackIndex {
     }
 
     pub fn find(&self, id: &Hash) -> Option<Location> {
-        let (mut lo, mut hi) = (0, self.count);
+        let b = id.0[0] as usize;
+        let (mut lo, mut hi) = (self.fanout[b] as usize, self.fanout[b + 1] as usize);
         while lo < hi {
             let mid = (lo + hi) / 2;
             let start = 12 + mid * IDX_ENTRY;

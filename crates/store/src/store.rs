@@ -261,7 +261,9 @@ impl Store {
 
     fn locate_obj(&self, id: &Hash) -> Result<Option<(Arc<PackIndex>, Location)>> {
         self.ensure_packs()?;
-        let packs = self.packs.read().map(|p| p.clone()).unwrap_or_default();
+        let Ok(packs) = self.packs.read() else {
+            return Ok(None);
+        };
         for p in packs.iter().rev() {
             if let Some(loc) = p.find(id) {
                 return Ok(Some((p.clone(), loc)));

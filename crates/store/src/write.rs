@@ -179,24 +179,56 @@ fn build_trees(files: &[(String, EntryKind, u64, Hash)], batch: &mut Batch) -> R
 /// Stores a model's nodes, groups and model object; returns the model id.
 fn store_model(model: &Model, root: &str, batch: &mut Batch) -> Result<Hash> {
     let mut groups: BTreeMap<String, Vec<GroupEntry>> = BTreeMap::new();
-    let mut add_node = |n: &Node, key: String, batch: &mut Batch| -> Result<()> {
-        let bytes = n.encode();
-        let id = Hash::of(&bytes);
-        batch.add(id, ObjType::Node, &bytes)?;
-        groups.entry(key).or_default().push(GroupEntry {
-            address: n.address.clone(),
-            kind: n.kind,
-            node: id,
-            line: n.loc.line,
-            col: n.loc.col,
-        });
-        Ok(())
-    };
-    for n in &model.nodes {
-        add_node(n, n.loc.file.clone(), batch)?;
-    }
-    for n in &model.instances {
-        add_node(n, format!("{STATE_GROUP_PREFIX}{}", n.module), batch)?;
+    // Encoding and hashing every node is most of the work: it runs on every
+    // core, a slice at a time; adding to the pack stays in order.
+    let all: Vec<(&Node, bool)> = model
+        .nodes
+        .iter()
+        .map(|n| (n, false))
+        .chain(model.instances.iter().map(|n| (n, true)))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    for slice in all.chunks(8192) {
+        let encode = |part: &[(&Node, bool)]| -> Vec<(Vec<u8>, Hash)> {
+            part.iter()
+                .map(|(n, _)| {
+                    let bytes = n.encode();
+                    let id = Hash::of(&bytes);
+                    (bytes, id)
+                })
+                .collect()
+        };
+        let encoded: Vec<(Vec<u8>, Hash)> = if threads > 1 && slice.len() > 256 {
+            let size = slice.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let jobs: Vec<_> = slice
+                    .chunks(size)
+                    .map(|part| s.spawn(move || encode(part)))
+                    .collect();
+                jobs.into_iter()
+                    .flat_map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        } else {
+            encode(slice)
+        };
+        for ((n, instance), (bytes, id)) in slice.iter().zip(encoded) {
+            batch.add(id, ObjType::Node, &bytes)?;
+            let key = if *instance {
+                format!("{STATE_GROUP_PREFIX}{}", n.module)
+            } else {
+                n.loc.file.clone()
+            };
+            groups.entry(key).or_default().push(GroupEntry {
+                address: n.address.clone(),
+                kind: n.kind,
+                node: id,
+                line: n.loc.line,
+                col: n.loc.col,
+            });
+        }
     }
     let mut obj = ModelObj {
         root: root.to_string(),
@@ -327,12 +359,21 @@ impl Store {
                 // the model's nodes go into the main batch.
                 let (tree, model, objs, bytes) = std::thread::scope(|s| -> Result<_> {
                     let parse_cache = s.spawn(|| {
+                        let t = rewind_parse::load::Trace::new();
                         update_parse_results(&mut cache, &loaded);
                         cache.save_parse_results();
+                        t.mark("(thread) parse cache");
                     });
-                    let blobs = s.spawn(|| store_blobs(self, &loaded));
+                    let blobs = s.spawn(|| {
+                        let t = rewind_parse::load::Trace::new();
+                        let r = store_blobs(self, &loaded);
+                        t.mark("(thread) blobs");
+                        r
+                    });
                     let mut batch = Batch::new(self);
+                    let t = rewind_parse::load::Trace::new();
                     let model = store_model(&loaded.model, &loaded.root, &mut batch);
+                    t.mark("(thread) model");
                     let blobs = blobs
                         .join()
                         .unwrap_or_else(|p| std::panic::resume_unwind(p));
