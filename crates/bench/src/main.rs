@@ -27,8 +27,52 @@ fn flag(args: &[String], name: &str) -> bool {
     args.iter().any(|a| a == name)
 }
 
+const USAGE: &str = "usage: rewind-bench gen --resources N --out DIR [--seed S] [--terraform-data] [--version 2]\n       rewind-bench run [--sizes 1000,10000,100000] [--runs 5] [--terraform-runs 1] [--no-terraform] [--rewind PATH] [--work DIR] [--results DIR]";
+
+/// Every argument after the subcommand must be a known option (with its
+/// value when it takes one): a typo or `--help` prints the usage instead of
+/// silently starting a run that takes many minutes.
+fn check_args(args: &[String], valued: &[&str], flags: &[&str]) -> bool {
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if valued.contains(&a) && i + 1 < args.len() {
+            i += 2;
+        } else if flags.contains(&a) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let known = match args.first().map(String::as_str) {
+        Some("gen") => check_args(
+            &args,
+            &["--resources", "--seed", "--out", "--version"],
+            &["--terraform-data"],
+        ),
+        Some("run") => check_args(
+            &args,
+            &[
+                "--sizes",
+                "--runs",
+                "--terraform-runs",
+                "--rewind",
+                "--work",
+                "--results",
+            ],
+            &["--no-terraform"],
+        ),
+        _ => false,
+    };
+    if !known {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    }
     match args.first().map(String::as_str) {
         Some("gen") => {
             let n: usize = arg(&args, "--resources")
@@ -53,10 +97,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("run") => run(&args),
-        _ => {
-            eprintln!("usage: rewind-bench gen --resources N --out DIR [--seed S] [--terraform-data] [--version 2]\n       rewind-bench run [--sizes 1000,10000,100000] [--runs 5] [--terraform-runs 1] [--no-terraform] [--rewind PATH]");
-            std::process::exit(2);
-        }
+        _ => unreachable!("checked above"),
     }
 }
 
