@@ -295,20 +295,24 @@ pub fn discover_with_dirs(
     Ok((out, dirs))
 }
 
-/// Reads and parses files in parallel.
-fn read_and_parse(
-    items: &[(PathBuf, FileKind)],
-    display: &(dyn Fn(&Path) -> String + Sync),
-    opts: &Options,
-) -> Vec<Result<(SourceFile, Parsed), Diagnostic>> {
-    let threads = if opts.threads == 0 {
+/// The number of worker threads `opts` asks for (0: one per core).
+fn threads_for(opts: &Options) -> usize {
+    if opts.threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     } else {
         opts.threads
     }
-    .min(items.len().max(1));
+}
+
+/// Reads and parses files in parallel.
+fn read_and_parse(
+    items: &[(PathBuf, FileKind)],
+    display: &(dyn Fn(&Path) -> String + Sync),
+    opts: &Options,
+) -> Vec<Result<(SourceFile, Parsed), Diagnostic>> {
+    let threads = threads_for(opts).min(items.len().max(1));
     // State files first: one is often the largest single piece of work,
     // and started last it would run alone on one core at the end.
     let mut order: Vec<usize> = (0..items.len()).collect();
@@ -584,7 +588,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         return Err(fail(b.errors));
     }
     trace.mark("modules");
-    b.resolve();
+    b.resolve(threads_for(opts));
     b.tfvars_edges();
     b.sensitive_assignments();
     if !b.errors.is_empty() {
@@ -1136,31 +1140,65 @@ impl Builder {
         );
     }
 
-    fn resolve(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
+    /// The edges and warnings of a run of pending references (resolving
+    /// only reads the index, so runs resolve on every core at once).
+    fn resolve_pending(
+        &self,
+        pending: &[Pending],
+    ) -> (Vec<(usize, String, EdgeKind)>, Vec<Diagnostic>) {
+        let mut edges = Vec::new();
+        let mut warnings = Vec::new();
         for p in pending {
             for r in p.refs.get() {
                 match self.resolve_ref(&p.scope, r) {
                     Resolved::Nodes(targets) => {
                         for t in targets {
                             if t != self.nodes[p.node].address {
-                                self.nodes[p.node].add_edge(t, r.kind);
+                                edges.push((p.node, t, r.kind));
                             }
                         }
                     }
                     Resolved::Ignore => {}
-                    Resolved::Missing(what) => {
-                        self.diags.push(warning(
-                            Loc {
-                                file: p.file.clone(),
-                                line: r.line,
-                                col: r.col,
-                            },
-                            format!("reference to undeclared {what}"),
-                        ));
-                    }
+                    Resolved::Missing(what) => warnings.push(warning(
+                        Loc {
+                            file: p.file.clone(),
+                            line: r.line,
+                            col: r.col,
+                        },
+                        format!("reference to undeclared {what}"),
+                    )),
                 }
             }
+        }
+        (edges, warnings)
+    }
+
+    fn resolve(&mut self, threads: usize) {
+        let pending = std::mem::take(&mut self.pending);
+        let runs: Vec<(Vec<(usize, String, EdgeKind)>, Vec<Diagnostic>)> =
+            if threads <= 1 || pending.len() < 4096 {
+                vec![self.resolve_pending(&pending)]
+            } else {
+                let this = &*self;
+                let size = pending.len().div_ceil(threads);
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = pending
+                        .chunks(size)
+                        .map(|run| s.spawn(move || this.resolve_pending(run)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                        .collect()
+                })
+            };
+        // applied in the order of the pending list: the same model and the
+        // same warnings whatever the number of threads
+        for (edges, warnings) in runs {
+            for (node, to, kind) in edges {
+                self.nodes[node].add_edge(to, kind);
+            }
+            self.diags.extend(warnings);
         }
         // Providers.
         for i in 0..self.nodes.len() {
@@ -1428,16 +1466,23 @@ pub fn is_secret_name(name: &str) -> bool {
     if NOT.iter().any(|s| n.ends_with(s.as_bytes())) {
         return false;
     }
-    let Ok(n) = std::str::from_utf8(n) else {
-        return false;
-    };
-    // the word is the whole name, or an underscore-separated part of it
-    WORDS.iter().any(|w| {
-        n.match_indices(w).any(|(i, _)| {
-            (i == 0 || n.as_bytes()[i - 1] == b'_')
-                && (i + w.len() == n.len() || n.as_bytes()[i + w.len()] == b'_')
-        })
-    })
+    // the word is the whole name, or an underscore-separated part of it:
+    // it starts where a part starts and ends where a part ends (this runs
+    // on every key of every resource, so no substring searcher is built)
+    let mut rest = n;
+    loop {
+        let hit = WORDS.iter().any(|w| {
+            let w = w.as_bytes();
+            rest.starts_with(w) && (rest.len() == w.len() || rest[w.len()] == b'_')
+        });
+        if hit {
+            return true;
+        }
+        match rest.iter().position(|&b| b == b'_') {
+            Some(j) => rest = &rest[j + 1..],
+            None => return false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1454,6 +1499,9 @@ mod secret_name_tests {
             "Client_Secret",
             "sas_token",
             "secret_value",
+            "tls_private_key_pem",
+            "storage_connection_string",
+            "my_secret",
         ] {
             assert!(is_secret_name(yes), "{yes}");
         }
@@ -1465,6 +1513,10 @@ mod secret_name_tests {
             "passwords_policy",
             "description",
             "engine_version",
+            "secretive",
+            "aprivate_key",
+            "private_keys",
+            "",
         ] {
             assert!(!is_secret_name(no), "{no}");
         }

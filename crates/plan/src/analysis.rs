@@ -62,7 +62,9 @@ pub struct Analysis<'a> {
     pub module_instances_change: BTreeSet<String>,
     memo: RefCell<HashMap<String, ResChange>>,
     value_memo: RefCell<HashMap<String, Option<String>>>,
-    expr_memo: RefCell<HashMap<(String, String), Option<String>>>,
+    /// `upstream` of target expressions by (module, text), both borrowed
+    /// from the target model: no key is allocated, even for a miss.
+    expr_memo: RefCell<HashMap<(&'a str, &'a str), Option<String>>>,
     in_progress: RefCell<BTreeSet<String>>,
 }
 
@@ -104,18 +106,33 @@ pub fn value_refs(v: &Value, out: &mut Vec<Reference>) {
     }
 }
 
-/// Expression leaves of a value with their paths.
-fn expr_leaves(v: &Value, path: Path, out: &mut Vec<(Path, String)>) {
+/// One step of the path to an expression leaf, borrowed from the value.
+enum LeafStep<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// Calls `f` with each expression leaf of a value and the steps to it (a
+/// `Path` is only built for the few leaves that matter).
+fn for_expr_leaves<'v>(
+    v: &'v Value,
+    stack: &mut Vec<LeafStep<'v>>,
+    f: &mut dyn FnMut(&[LeafStep<'v>], &'v str),
+) {
     match v {
-        Value::Expr(t) => out.push((path, t.clone())),
+        Value::Expr(t) => f(stack, t),
         Value::List(l) => {
             for (i, x) in l.iter().enumerate() {
-                expr_leaves(x, path.index(i), out);
+                stack.push(LeafStep::Index(i));
+                for_expr_leaves(x, stack, f);
+                stack.pop();
             }
         }
         Value::Map(m) => {
             for (k, x) in m {
-                expr_leaves(x, path.key(k), out);
+                stack.push(LeafStep::Key(k));
+                for_expr_leaves(x, stack, f);
+                stack.pop();
             }
         }
         _ => {}
@@ -180,21 +197,32 @@ impl<'a> Analysis<'a> {
     /// Does `v` (an attribute value in the target, in module `scope`) take
     /// a value that changes because of something it references? Returns why.
     pub fn upstream(&self, v: &Value, scope: &str) -> Option<String> {
-        // the same expression in the same module means the same thing
-        if let Value::Expr(text) = v {
-            let key = (scope.to_string(), text.clone());
-            if let Some(hit) = self.expr_memo.borrow().get(&key) {
-                return hit.clone();
-            }
-            let mut refs = Vec::new();
-            value_refs(v, &mut refs);
-            let result = refs.iter().find_map(|r| self.ref_changes(scope, r));
-            self.expr_memo.borrow_mut().insert(key, result.clone());
-            return result;
-        }
         let mut refs = Vec::new();
         value_refs(v, &mut refs);
         refs.iter().find_map(|r| self.ref_changes(scope, r))
+    }
+
+    /// [`Analysis::upstream`] of an expression written in the target's
+    /// module `module`, memoized: the same expression in the same module
+    /// means the same thing.
+    fn upstream_expr(&self, module: &'a str, text: &'a str) -> Option<String> {
+        if let Some(hit) = self.expr_memo.borrow().get(&(module, text)) {
+            return hit.clone();
+        }
+        let scope = if module.is_empty() {
+            String::new()
+        } else {
+            format!("{module}.")
+        };
+        let mut refs = Vec::new();
+        if let Ok(e) = hcl::parse_expression(text) {
+            precise_refs(&e, &HashMap::new(), &mut refs);
+        }
+        let result = refs.iter().find_map(|r| self.ref_changes(&scope, r));
+        self.expr_memo
+            .borrow_mut()
+            .insert((module, text), result.clone());
+        result
     }
 
     /// Why the value a reference reads changes, if it does.
@@ -485,7 +513,8 @@ impl<'a> Analysis<'a> {
             changed: BTreeSet::new(),
             instances_change: self.instances_change.contains(addr),
         };
-        let Some(t) = self.tgt.node(addr) else {
+        let tgt: &'a Model = self.tgt;
+        let Some(t) = tgt.node(addr) else {
             return rc;
         };
         let prev = self
@@ -553,25 +582,31 @@ impl<'a> Analysis<'a> {
                 }
                 continue;
             }
-            if let Some(tv) = tv {
-                let mut leaves = Vec::new();
-                expr_leaves(tv, Path::root().key(k), &mut leaves);
-                for (path, text) in leaves {
-                    let v = Value::Expr(text);
-                    if let Some(why) = self.upstream(&v, &scope) {
-                        if rc.changed.insert(k.clone()) {
-                            rc.reasons
-                                .push(format!("{k} is known only after apply: {why}"));
-                        }
-                        attr_changes.push(AttrChange {
-                            path,
-                            op: AttrOp::Modify,
-                            before: None,
-                            after: None,
-                            sensitive: false,
-                        });
+            // borrowed from the target model itself, for the memo
+            if let Some(tv) = t.body.as_map().and_then(|m| m.get(k)) {
+                for_expr_leaves(tv, &mut Vec::new(), &mut |steps, text| {
+                    let Some(why) = self.upstream_expr(&t.module, text) else {
+                        return;
+                    };
+                    if rc.changed.insert(k.clone()) {
+                        rc.reasons
+                            .push(format!("{k} is known only after apply: {why}"));
                     }
-                }
+                    let mut path = Path::root().key(k);
+                    for step in steps {
+                        path = match step {
+                            LeafStep::Key(s) => path.key(s),
+                            LeafStep::Index(i) => path.index(*i),
+                        };
+                    }
+                    attr_changes.push(AttrChange {
+                        path,
+                        op: AttrOp::Modify,
+                        before: None,
+                        after: None,
+                        sensitive: false,
+                    });
+                });
             }
         }
         // replace_triggered_by

@@ -552,6 +552,11 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
                 ch.reasons.extend(rc.reasons.iter().cloned());
             }
         }
+        // no-ops are left out of the plan (below): most instances of a
+        // large plan are unchanged, and keeping them costs memory
+        if ch.is_noop() && ch.previous_address.is_none() {
+            continue;
+        }
         changes.push(ch);
     }
     trace.mark("plan: changes of target instances");
