@@ -247,3 +247,91 @@ fn two_processes_snapshotting_one_environment_both_land() {
     }
     t.run(&["verify"]).ok();
 }
+
+/// Runs git in `dir` with a fixed identity (no user configuration needed).
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=ci", "-c", "user.email=ci@example.com"])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git is needed by this test (it checks what rewind records of git)");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn snapshots_record_the_git_commit_and_whether_the_tree_is_dirty() {
+    let t = Scratch::new("git");
+    t.run(&["init"]).ok();
+    // outside any repository (the scratch directory is under the system's
+    // temporary directory): no git facts
+    let plain = t.path("plain");
+    copy_tree(&shop(1), &plain);
+    t.run(&["snapshot", s(&plain), "--env", "plain"]).ok();
+    let show = t.run(&["show", "plain", "--format", "json"]).ok().json();
+    assert!(show["git"].is_null(), "{show}");
+
+    // a repository with a commit: the commit, clean
+    let repo = t.path("repo");
+    let infra = repo.join("infra");
+    copy_tree(&shop(1), &infra);
+    std::fs::write(repo.join("README"), "the platform team's repository\n").unwrap();
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "release 1"]);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    t.run(&["snapshot", s(&infra), "--env", "prod"]).ok();
+    let show = t.run(&["show", "prod", "--format", "json"]).ok().json();
+    assert_eq!(show["git"]["commit"], head.as_str(), "{show}");
+    assert_eq!(show["git"]["dirty"], false, "{show}");
+
+    // a change elsewhere in the repository does not make this tree dirty
+    std::fs::write(repo.join("README"), "edited\n").unwrap();
+    t.run(&["snapshot", s(&infra), "--env", "prod"]).ok();
+    let show = t.run(&["show", "prod", "--format", "json"]).ok().json();
+    assert_eq!(show["git"]["dirty"], false, "{show}");
+
+    // an edited file and an untracked file in the tree: dirty
+    let main = infra.join("main.tf");
+    let mut text = std::fs::read_to_string(&main).unwrap();
+    text.push_str("\n# edited during the incident\n");
+    std::fs::write(&main, text).unwrap();
+    t.run(&["snapshot", s(&infra), "--env", "prod"]).ok();
+    let show = t.run(&["show", "prod", "--format", "json"]).ok().json();
+    assert_eq!(show["git"]["commit"], head.as_str(), "{show}");
+    assert_eq!(show["git"]["dirty"], true, "{show}");
+    git(&repo, &["checkout", "-q", "--", "."]);
+    std::fs::write(infra.join("notes.txt"), "untracked\n").unwrap();
+    t.run(&["snapshot", s(&infra), "--env", "prod"]).ok();
+    let show = t.run(&["show", "prod", "--format", "json"]).ok().json();
+    assert_eq!(show["git"]["dirty"], true, "{show}");
+
+    // a repository without any commit yet: no commit to record
+    let fresh = t.path("fresh");
+    copy_tree(&shop(1), &fresh);
+    git(&fresh, &["init", "-q"]);
+    t.run(&["snapshot", s(&fresh), "--env", "fresh"]).ok();
+    let show = t.run(&["show", "fresh", "--format", "json"]).ok().json();
+    assert!(show["git"].is_null(), "{show}");
+}

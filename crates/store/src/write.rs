@@ -270,17 +270,24 @@ pub fn git_info(dir: &Path) -> Option<GitInfo> {
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
-    let commit = run(&["rev-parse", "--verify", "-q", "HEAD"])?;
+    // One process gives both: the `# branch.oid` header is HEAD's commit
+    // (`(initial)` before the first one), every other line is a change.
     let status = run(&[
         "status",
-        "--porcelain",
+        "--porcelain=v2",
+        "--branch",
         "--untracked-files=normal",
         "--",
         ".",
     ])?;
+    let commit = status
+        .lines()
+        .find_map(|l| l.strip_prefix("# branch.oid "))
+        .filter(|c| c.bytes().all(|b| b.is_ascii_hexdigit()) && !c.is_empty())?
+        .to_string();
     Some(GitInfo {
         commit,
-        dirty: !status.is_empty(),
+        dirty: status.lines().any(|l| !l.starts_with('#')),
     })
 }
 
@@ -326,8 +333,12 @@ impl Store {
         let cache_path = self.cache_dir().map(|c| DirCache::file_for(c, &abs));
         let mut cache = cache_path.map(DirCache::load).unwrap_or_default();
         trace.mark("cache");
-        let git = git_info(&abs);
-        trace.mark("git");
+        // git runs while the directory is checked or loaded (it reads,
+        // we read: neither waits for the other)
+        let git_job = {
+            let abs = abs.clone();
+            std::thread::spawn(move || git_info(&abs))
+        };
 
         let (tree, model, counts, new_objects, new_bytes, unchanged, diagnostics, root) =
             if let Some(last) =
@@ -411,6 +422,10 @@ impl Store {
                 (tree, model, counts, objs, bytes, false, diagnostics, root)
             };
 
+        let git = git_job
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        trace.mark("git");
         // Record and move the refs; on a lost race, re-read the parent.
         let time = crate::time::now();
         let mut attempt = 0;
