@@ -174,6 +174,33 @@ fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Samp
     })
 }
 
+/// Runs a rewind command once more with `REWIND_TRACE=1` and returns its
+/// phase profile (each phase's time and memory): the explanation printed
+/// under a missed goal.
+fn profile(cmd: &[String], dir: &Path) -> Result<String> {
+    let out = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .current_dir(dir)
+        .env("REWIND_TRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .with_context(|| format!("running {}", cmd[0]))?;
+    if !out.status.success() && out.status.code() != Some(2) {
+        bail!(
+            "{} failed ({}): {}",
+            cmd.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("trace: "))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 fn median(v: &[Sample]) -> Sample {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.secs.total_cmp(&b.secs));
@@ -341,6 +368,8 @@ fn run(args: &[String]) -> Result<()> {
         ]
     };
     let mut rows: Vec<Row> = Vec::new();
+    // (size, measurement) → phase profile of one extra traced run
+    let mut profiles: BTreeMap<(usize, &'static str), String> = BTreeMap::new();
     let mut raw = String::new();
     for &n in &sizes {
         eprintln!("== {n} resources");
@@ -502,6 +531,61 @@ fn run(args: &[String]) -> Result<()> {
                 &[],
             )?);
         }
+        // One traced run of each rewind measurement, in a store and working
+        // copy of its own (its own cache: the cold snapshot is cold).
+        eprintln!("  profiles");
+        let pstore = base.join("profile-store");
+        let pwt = base.join("profile-wt");
+        if pstore.exists() {
+            std::fs::remove_dir_all(&pstore)?;
+        }
+        sh(
+            rewind.to_str().unwrap_or("rewind"),
+            &["--store", pstore.to_str().unwrap_or(""), "init", "-q"],
+            &base,
+        )?;
+        let rp = |a: &[&str]| {
+            let mut c = vec![
+                rewind.display().to_string(),
+                "--store".into(),
+                pstore.display().to_string(),
+                "-q".into(),
+            ];
+            c.extend(a.iter().map(|s| s.to_string()));
+            c
+        };
+        let pw = pwt.to_str().unwrap_or("");
+        sync(&v1, &pwt)?;
+        let cold = profile(&rp(&["snapshot", pw, "--tag", "release-1"]), &base)?;
+        profiles.insert((n, "snapshot, cold"), cold);
+        sync(&v2, &pwt)?;
+        let incr = profile(&rp(&["snapshot", pw, "--tag", "release-2"]), &base)?;
+        profiles.insert((n, "snapshot after a 1% change"), incr);
+        let same = profile(&rp(&["snapshot", pw]), &base)?;
+        profiles.insert((n, "snapshot, unchanged"), same);
+        let diff = profile(
+            &rp(&["diff", "release-1", "release-2", "--format", "json"]),
+            &base,
+        )?;
+        profiles.insert((n, "diff v1 v2"), diff);
+        let plan = profile(
+            &rp(&[
+                "plan",
+                "--from",
+                "release-2",
+                "--to",
+                "release-1",
+                "--format",
+                "json",
+            ]),
+            &base,
+        )?;
+        profiles.insert((n, "plan v2 → v1"), plan);
+        let graph = profile(&rp(&["graph", "release-1", "--format", "json"]), &base)?;
+        profiles.insert((n, "graph"), graph);
+        std::fs::remove_dir_all(&pstore)?;
+        std::fs::remove_dir_all(&pwt)?;
+
         let m = |k: &str| median(&s[k]);
         let _ = writeln!(
             raw,
@@ -624,6 +708,31 @@ fn run(args: &[String]) -> Result<()> {
                 .join(", "),
             median(&tdplan).rss_kb as f64 / 1024.0
         );
+        let tdprofile = profile(
+            &[
+                rewind.display().to_string(),
+                "-q".into(),
+                "plan".into(),
+                "--from".into(),
+                td2.display().to_string(),
+                "--to".into(),
+                td.display().to_string(),
+                "--format".into(),
+                "json".into(),
+            ],
+            &base,
+        )?;
+        profiles.insert((n, "plan v2 → v1 (terraform_data, directories)"), tdprofile);
+        let tdgraph = profile(
+            &[
+                rewind.display().to_string(),
+                "-q".into(),
+                "graph".into(),
+                td.display().to_string(),
+            ],
+            &base,
+        )?;
+        profiles.insert((n, "graph (terraform_data)"), tdgraph);
         rows.push(Row {
             size: n,
             what: "plan v2 → v1 (terraform_data, directories)",
@@ -720,6 +829,7 @@ fn run(args: &[String]) -> Result<()> {
         }
     }
     // The table.
+    let mut missed = String::new();
     let mut table = String::from("| resources | measurement | rewind (s) | peer | peer (s) | rewind / peer | goal | rewind RSS (MB) | peer RSS (MB) |\n|---:|---|---:|---|---:|---:|---|---:|---:|\n");
     for r in &rows {
         let (peer_s, ratio, peer_rss) = match r.peer {
@@ -750,6 +860,19 @@ fn run(args: &[String]) -> Result<()> {
             }
             _ => "-".into(),
         };
+        if goal.ends_with("MISSED") {
+            let _ = write!(
+                missed,
+                "\n### {}, {} resources: {:.3} s, {goal}\n\n```\n{}\n```\n",
+                r.what,
+                r.size,
+                r.ours.secs,
+                profiles
+                    .get(&(r.size, r.what))
+                    .map(String::as_str)
+                    .unwrap_or("(no profile)")
+            );
+        }
         let _ = writeln!(
             table,
             "| {} | {} | {:.3} | {} | {peer_s} | {ratio} | {goal} | {:.0} | {peer_rss} |",
@@ -776,9 +899,10 @@ fn run(args: &[String]) -> Result<()> {
             .to_string()
     );
     let doc = format!(
-        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Raw numbers\n{raw}",
+        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",
         machine(),
         sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
+        if missed.is_empty() { "\nNone.\n".to_string() } else { missed },
     );
     let file = results.join(format!("{date}-{host}.md"));
     std::fs::write(&file, doc)?;
