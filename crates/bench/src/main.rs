@@ -135,6 +135,10 @@ fn hwm(pid: u32) -> Option<u64> {
 /// Runs a sequence of commands (like `git add -A && git commit`) and times
 /// the whole; memory is the largest peak among them.
 fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Sample> {
+    // Write back what the previous command left dirty first: otherwise a
+    // command pays for the one before it (a cold `git commit` leaves
+    // 100+ MB for the kernel to write while the next snapshot runs).
+    let _ = Command::new("sync").status();
     let start = Instant::now();
     let mut rss = 0;
     for c in cmds {
@@ -178,6 +182,7 @@ fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Samp
 /// phase profile (each phase's time and memory): the explanation printed
 /// under a missed goal.
 fn profile(cmd: &[String], dir: &Path) -> Result<String> {
+    let _ = Command::new("sync").status();
     let out = Command::new(&cmd[0])
         .args(&cmd[1..])
         .current_dir(dir)
@@ -899,7 +904,7 @@ fn run(args: &[String]) -> Result<()> {
             .to_string()
     );
     let doc = format!(
-        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",
+        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM). The file system is synced before each timed command, so none pays for the write-back of the one before it. Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",
         machine(),
         sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
         if missed.is_empty() { "\nNone.\n".to_string() } else { missed },
