@@ -327,6 +327,27 @@ fn snapshots_record_the_git_commit_and_whether_the_tree_is_dirty() {
     let show = t.run(&["show", "prod", "--format", "json"]).ok().json();
     assert_eq!(show["git"]["dirty"], true, "{show}");
 
+    // files the repository ignores inside the tree are not changes
+    std::fs::remove_file(infra.join("notes.txt")).unwrap();
+    std::fs::write(repo.join(".gitignore"), "*.tfstate\n*.tfplan\nbuild/\n").unwrap();
+    git(&repo, &["add", ".gitignore"]);
+    git(&repo, &["rm", "-q", "--cached", "infra/terraform.tfstate"]);
+    git(&repo, &["commit", "-q", "-m", "state files stay local"]);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    std::fs::write(infra.join("revert.tfplan"), "a saved plan").unwrap();
+    t.run(&["snapshot", s(&infra), "--env", "prod"]).ok();
+    let show = t.run(&["show", "prod", "--format", "json"]).ok().json();
+    assert_eq!(show["git"]["commit"], head.as_str(), "{show}");
+    assert_eq!(show["git"]["dirty"], false, "{show}");
+
+    // a tree inside a folder the repository ignores is not versioned there:
+    // HEAD's commit would say nothing about it
+    let built = repo.join("build/infra");
+    copy_tree(&shop(1), &built);
+    t.run(&["snapshot", s(&built), "--env", "built"]).ok();
+    let show = t.run(&["show", "built", "--format", "json"]).ok().json();
+    assert!(show["git"].is_null(), "{show}");
+
     // a repository without any commit yet: no commit to record
     let fresh = t.path("fresh");
     copy_tree(&shop(1), &fresh);
