@@ -1091,6 +1091,14 @@ def hand_cases():
                   "b (references a) is create_before_destroy in target only (the state has no CBD flags); "
                   "a is replaced: a is forced create-then-delete by the target config",
                   {"main.tf": A("cur") + "\n" + B(False)}, {"main.tf": A("t") + "\n" + B(True)}))
+    spelled = (R("b", "  input = resource.terraform_data.a.output\n") + "\n"
+               + R("c", "  input = try(\n    terraform_data.a\n    .output,\n    null\n  )\n") + "\n"
+               + R("d", '  input = "d"\n\n  lifecycle {\n    replace_triggered_by = [resource.terraform_data.a]\n  }\n'))
+    cases.append(("h11-explicit-resource-prefix",
+                  "references spelled resource.terraform_data.a.output and across lines inside try( ); "
+                  "reverting a's input updates b and c and replaces d (replace_triggered_by = [resource.terraform_data.a])",
+                  {"main.tf": R("a", '  input = "a-cur"\n') + "\n" + spelled},
+                  {"main.tf": R("a", '  input = "a"\n') + "\n" + spelled}))
     return [{"name": n, "description": d, "current": c, "target": t} for n, d, c, t in cases]
 
 

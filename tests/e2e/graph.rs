@@ -67,6 +67,73 @@ fn a_cycle_is_an_error_that_prints_the_cycle() {
     );
 }
 
+/// A router VM feeds a remote network module's routes and reads one of its
+/// subnets (as in terraform-google-kubernetes-engine's
+/// island_cluster_with_vm_router example). Terraform accepts it: it sees
+/// the module's inputs and outputs apart. rewind, which cannot see inside a
+/// module that is not downloaded, warns instead of failing; a real cycle
+/// next to it still fails.
+#[test]
+fn a_cycle_through_a_remote_module_is_a_warning_not_an_error() {
+    let t = Scratch::new("remote-cycle");
+    let config = r#"module "net" {
+  source  = "terraform-google-modules/network/google"
+  version = "~> 18.0"
+  routes = [{
+    name              = "egress"
+    next_hop_instance = google_compute_instance.router.self_link
+  }]
+}
+
+resource "google_compute_instance" "router" {
+  name = "router"
+  network_interface {
+    subnetwork = module.net.subnets["europe-west1/private"]["self_link"]
+  }
+}
+"#;
+    std::fs::write(t.path("main.tf"), config).unwrap();
+    let r = t.run(&["graph", ".", "--format", "json"]).ok();
+    assert!(
+        r.stderr
+            .contains("warning: main.tf:10:1: dependency cycle through module.net")
+            && r.stderr.contains(
+                "google_compute_instance.router → module.net → google_compute_instance.router"
+            ),
+        "{}",
+        r.stderr
+    );
+    let edges = r.json()["edges"].clone();
+    for (from, to) in [
+        ("google_compute_instance.router", "module.net"),
+        ("module.net", "google_compute_instance.router"),
+    ] {
+        assert!(
+            edges
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["from"] == from && e["to"] == to),
+            "{from} -> {to} missing: {edges}"
+        );
+    }
+    // a cycle that does not need the module is still an error
+    std::fs::write(
+        t.path("loop.tf"),
+        "resource \"terraform_data\" \"a\" {\n  input = terraform_data.b.output\n}\nresource \"terraform_data\" \"b\" {\n  input = terraform_data.a.output\n}\n",
+    )
+    .unwrap();
+    let r = t.run(&["graph", "."]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("dependency cycle: terraform_data.a → terraform_data.b → terraform_data.a")
+            && !r.stderr.contains("module.net →"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn parse_errors_name_file_line_column_for_every_broken_file() {
     let t = Scratch::new("broken");
@@ -89,4 +156,37 @@ fn parse_errors_name_file_line_column_for_every_broken_file() {
     );
     assert!(r.stderr.contains("2 problems"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
+}
+
+/// The same `moved` block written twice is accepted (as Terraform does, and
+/// as cloud-foundation-fabric's net-lb-app-ext has it); one `from` moved to
+/// two places is Terraform's "Ambiguous move statements" error.
+#[test]
+fn repeated_moves_are_accepted_and_ambiguous_moves_are_errors() {
+    let t = Scratch::new("moves");
+    let twice = "resource \"terraform_data\" \"a\" {}\nmoved {\n  from = terraform_data.b\n  to   = terraform_data.a\n}\nmoved {\n  from = terraform_data.b\n  to   = terraform_data.a\n}\n";
+    std::fs::write(t.path("main.tf"), twice).unwrap();
+    let r = t.run(&["graph", ".", "--format", "json"]).ok();
+    let moved: Vec<_> = r.json()["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "moved")
+        .cloned()
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    std::fs::write(
+        t.path("other.tf"),
+        "resource \"terraform_data\" \"c\" {}\nmoved {\n  from = terraform_data.b\n  to   = terraform_data.c\n}\n",
+    )
+    .unwrap();
+    let r = t.run(&["graph", "."]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "other.tf:2:1: ambiguous move statements: moved[\"terraform_data.b\"] is also moved at main.tf:2:1, to terraform_data.a"
+        ),
+        "{}",
+        r.stderr
+    );
 }

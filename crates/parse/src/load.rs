@@ -1,7 +1,7 @@
 //! Loading a directory: discovery, parallel parsing, the module tree,
 //! reference resolution and the dependency graph.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -573,10 +573,19 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     b.read_modules_json(&shown);
     // Errors found while assembling name files by absolute path: show them
     // the way the user named the directory.
+    // Messages naming another place ("already declared at ...") too.
+    let root_prefix = format!("{}/", root_abs.display());
+    let shown_prefix = match shown(&root_abs).trim_end_matches('/') {
+        "" | "." => String::new(),
+        s => format!("{s}/"),
+    };
     let fail = |mut errors: Vec<Diagnostic>| {
         for d in &mut errors {
             if Path::new(&d.loc.file).is_absolute() {
                 d.loc.file = shown(Path::new(&d.loc.file));
+            }
+            if d.message.contains(&root_prefix) {
+                d.message = d.message.replace(&root_prefix, &shown_prefix);
             }
         }
         LoadError {
@@ -670,7 +679,56 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     model.sort();
     if !opts.allow_cycles {
         let g = Graph::build(&model);
-        let cycles = g.cycles(&model);
+        let mut cycles = g.cycles(&model);
+        // A remote module that is not downloaded is one node here, but
+        // Terraform sees each of its inputs and outputs apart: a cycle
+        // through it (a resource feeding one input and reading an unrelated
+        // output, as routes through a router VM do) may be none at all.
+        // Only the cycles left without the opaque modules' own edges are
+        // certain; the others are warnings.
+        let opaque = |a: &str| {
+            model.node(a).is_some_and(|n| {
+                n.kind == NodeKind::Module
+                    && matches!(n.meta.get("resolved"), Some(Value::String(s)) if s == "remote")
+            })
+        };
+        let mut notes = Vec::new();
+        if cycles.iter().any(|c| c.path.iter().any(|a| opaque(a))) {
+            let mut certain = model.clone();
+            for n in &mut certain.nodes {
+                if opaque(&n.address) {
+                    n.edges.clear();
+                }
+            }
+            let hard = Graph::build(&certain).cycles(&certain);
+            if hard.is_empty() {
+                for c in &cycles {
+                    let modules: Vec<&str> = c
+                        .path
+                        .iter()
+                        .filter(|a| opaque(a))
+                        .map(String::as_str)
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let loc = model
+                        .node(&c.path[0])
+                        .map(|n| n.loc.clone())
+                        .unwrap_or_default();
+                    notes.push(warning(
+                        loc,
+                        format!(
+                            "dependency cycle through {} (a remote module that is not downloaded, seen as one node): {c}; Terraform sees the module's inputs and outputs apart, so this is likely no cycle (terraform init downloads the module and settles it)",
+                            modules.join(", ")
+                        ),
+                    ));
+                }
+                cycles.clear();
+            } else {
+                cycles = hard;
+            }
+        }
+        model.diagnostics.extend(notes);
         if !cycles.is_empty() {
             let diags = cycles
                 .iter()
@@ -728,6 +786,10 @@ impl Refs {
         }
     }
 }
+
+/// What a run of pending references resolves to: edges (from node, to
+/// address, kind) and warnings.
+type Resolution = (Vec<(usize, String, EdgeKind)>, Vec<Diagnostic>);
 
 struct Builder {
     root_abs: PathBuf,
@@ -858,6 +920,26 @@ impl Builder {
                 return None;
             }
             let prev_loc = prev.loc.clone();
+            if node.kind == NodeKind::Moved && prev.kind == NodeKind::Moved {
+                // Terraform accepts the same move written twice; the same
+                // `from` moved to two places is its "Ambiguous move
+                // statements" error.
+                if prev.body == node.body {
+                    return None;
+                }
+                self.errors.push(Diagnostic {
+                    severity: Severity::Error,
+                    loc: other_loc.clone(),
+                    message: format!(
+                        "ambiguous move statements: {} is also moved at {}, to {}",
+                        node.address,
+                        prev_loc,
+                        prev.body.get("to").map(Value::render).unwrap_or_default()
+                    ),
+                    source_line: None,
+                });
+                return None;
+            }
             self.errors.push(Diagnostic {
                 severity: Severity::Error,
                 loc: other_loc.clone(),
@@ -1175,23 +1257,22 @@ impl Builder {
 
     fn resolve(&mut self, threads: usize) {
         let pending = std::mem::take(&mut self.pending);
-        let runs: Vec<(Vec<(usize, String, EdgeKind)>, Vec<Diagnostic>)> =
-            if threads <= 1 || pending.len() < 4096 {
-                vec![self.resolve_pending(&pending)]
-            } else {
-                let this = &*self;
-                let size = pending.len().div_ceil(threads);
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = pending
-                        .chunks(size)
-                        .map(|run| s.spawn(move || this.resolve_pending(run)))
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                        .collect()
-                })
-            };
+        let runs: Vec<Resolution> = if threads <= 1 || pending.len() < 4096 {
+            vec![self.resolve_pending(&pending)]
+        } else {
+            let this = &*self;
+            let size = pending.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = pending
+                    .chunks(size)
+                    .map(|run| s.spawn(move || this.resolve_pending(run)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
         // applied in the order of the pending list: the same model and the
         // same warnings whatever the number of threads
         for (edges, warnings) in runs {
@@ -1342,6 +1423,19 @@ impl Builder {
                     Resolved::Nodes(vec![a])
                 } else {
                     Resolved::Missing(format!("{} source {}.{t}.{n}", r.root, r.root))
+                }
+            }
+            "resource" => {
+                // `resource.TYPE.NAME`: the explicit form Terraform accepts
+                // for a managed resource
+                let (Some(t), Some(n)) = (s(0), s(1)) else {
+                    return Resolved::Ignore;
+                };
+                let a = format!("{scope}{t}.{n}");
+                if exists(&a) {
+                    Resolved::Nodes(vec![a])
+                } else {
+                    Resolved::Missing(format!("resource {t}.{n}"))
                 }
             }
             ty => {

@@ -169,6 +169,10 @@ fn hcl_edge_cases_mean_what_terraform_says() {
             r#""tab:\t quote:\" backslash:\\ newline:\n cr:\r""#,
         ),
         ("str_unicode", r#""é é 😀 Ω""#),
+        // traversals.tf: steps across white space and newlines in brackets
+        ("tr_try", "length(try(var.tr_cfg.registry.domains, []))"),
+        ("tr_index", "[var.tr_cfg.registry.domains[1]]"),
+        ("tr_spaced", "var.tr_cfg.registry.ca"),
         // bom.tf
         ("bom_region", r#""eu-west-1""#),
         // functions.tf

@@ -280,6 +280,18 @@ impl<'a> Analysis<'a> {
                 self.node_value_changes(&addr)
                     .map(|why| format!("{} is read again at apply time ({why})", ref_text(r)))
             }
+            "resource" => {
+                // `resource.TYPE.NAME...`, the explicit form of a reference
+                // to a managed resource
+                let (t, n) = (step(0)?, step(1)?);
+                let addr = format!("{scope}{t}.{n}");
+                let node = self.tgt.node(&addr)?;
+                if node.kind != NodeKind::Resource {
+                    return None;
+                }
+                self.resource_ref_changes(&addr, node, &r.steps[2..])
+                    .map(|why| format!("{} {why}", ref_text(r)))
+            }
             ty => {
                 let name = step(0)?;
                 let addr = format!("{scope}{ty}.{name}");

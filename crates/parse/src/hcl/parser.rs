@@ -494,11 +494,21 @@ impl<'a> Parser<'a> {
         let prim = self.primary()?;
         let mut ops = Vec::new();
         loop {
+            // White space may sit between the steps of a traversal, and
+            // inside brackets newlines too (`try(var.cfg` newline
+            // `.registry`, as Terraform accepts); anything else after it
+            // ends the traversal, and the white space is left for the caller.
+            let before = self.pos;
+            self.ws();
+            if !matches!(self.peek(), b'.' | b'[') || self.starts("...") {
+                self.pos = before;
+            }
             match self.peek() {
                 b'.' if self.starts("...") => break,
                 b'.' => {
                     let dot = self.pos;
                     self.pos += 1;
+                    self.ws();
                     if self.peek() == b'*' {
                         self.pos += 1;
                         ops.push(TravOp::AttrSplat);
