@@ -132,13 +132,29 @@ fn hwm(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// Writes back what the previous command left dirty, so that no command
+/// pays for the one before it (a cold `git commit` leaves 100+ MB for the
+/// kernel to write while the next snapshot runs).
+fn write_back() {
+    let _ = Command::new("sync").status();
+}
+
+/// A `rewind -q` command line, on `store` when given.
+fn rewind_cmd(rewind: &Path, store: Option<&Path>, args: &[&str]) -> Vec<String> {
+    let mut c = vec![rewind.display().to_string()];
+    if let Some(store) = store {
+        c.push("--store".into());
+        c.push(store.display().to_string());
+    }
+    c.push("-q".into());
+    c.extend(args.iter().map(|s| s.to_string()));
+    c
+}
+
 /// Runs a sequence of commands (like `git add -A && git commit`) and times
 /// the whole; memory is the largest peak among them.
 fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Sample> {
-    // Write back what the previous command left dirty first: otherwise a
-    // command pays for the one before it (a cold `git commit` leaves
-    // 100+ MB for the kernel to write while the next snapshot runs).
-    let _ = Command::new("sync").status();
+    write_back();
     let start = Instant::now();
     let mut rss = 0;
     for c in cmds {
@@ -191,7 +207,7 @@ fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Samp
 /// phase profile (each phase's time and memory): the explanation printed
 /// under a missed goal.
 fn profile(cmd: &[String], dir: &Path) -> Result<String> {
-    let _ = Command::new("sync").status();
+    write_back();
     let out = Command::new(&cmd[0])
         .args(&cmd[1..])
         .current_dir(dir)
@@ -422,16 +438,7 @@ fn run(args: &[String]) -> Result<()> {
         let wt = base.join("wt");
         let store = base.join("store");
         let gitdir = base.join("git");
-        let rw = |a: &[&str]| {
-            let mut c = vec![
-                rewind.display().to_string(),
-                "--store".into(),
-                store.display().to_string(),
-                "-q".into(),
-            ];
-            c.extend(a.iter().map(|s| s.to_string()));
-            c
-        };
+        let rw = |a: &[&str]| rewind_cmd(&rewind, Some(&store), a);
         let mut s: BTreeMap<&str, Vec<Sample>> = BTreeMap::new();
         for r in 0..runs {
             eprintln!("  run {}/{runs}", r + 1);
@@ -453,6 +460,10 @@ fn run(args: &[String]) -> Result<()> {
                 &base,
             )?;
             let genv = git_env(&gitdir, &wt);
+            let head = || {
+                let dir = gitdir.to_str().unwrap_or("");
+                sh("git", &["--git-dir", dir, "rev-parse", "HEAD"], &base)
+            };
             // cold
             s.entry("snap_cold").or_default().push(time(
                 &[rw(&[
@@ -472,16 +483,7 @@ fn run(args: &[String]) -> Result<()> {
                 &base,
                 &genv,
             )?);
-            let c1 = sh(
-                "git",
-                &[
-                    "--git-dir",
-                    gitdir.to_str().unwrap_or(""),
-                    "rev-parse",
-                    "HEAD",
-                ],
-                &base,
-            )?;
+            let c1 = head()?;
             // incremental: the working copy moves to v2
             sync(&v2, &wt)?;
             s.entry("snap_incr").or_default().push(time(
@@ -502,16 +504,7 @@ fn run(args: &[String]) -> Result<()> {
                 &base,
                 &genv,
             )?);
-            let c2 = sh(
-                "git",
-                &[
-                    "--git-dir",
-                    gitdir.to_str().unwrap_or(""),
-                    "rev-parse",
-                    "HEAD",
-                ],
-                &base,
-            )?;
+            let c2 = head()?;
             // unchanged
             s.entry("snap_same").or_default().push(time(
                 &[rw(&["snapshot", wt.to_str().unwrap_or("")])],
@@ -566,16 +559,7 @@ fn run(args: &[String]) -> Result<()> {
             &["--store", pstore.to_str().unwrap_or(""), "init", "-q"],
             &base,
         )?;
-        let rp = |a: &[&str]| {
-            let mut c = vec![
-                rewind.display().to_string(),
-                "--store".into(),
-                pstore.display().to_string(),
-                "-q".into(),
-            ];
-            c.extend(a.iter().map(|s| s.to_string()));
-            c
-        };
+        let rp = |a: &[&str]| rewind_cmd(&rewind, Some(&pstore), a);
         let pw = pwt.to_str().unwrap_or("");
         sync(&v1, &pwt)?;
         let cold = profile(&rp(&["snapshot", pw, "--tag", "release-1"]), &base)?;
@@ -701,24 +685,17 @@ fn run(args: &[String]) -> Result<()> {
         }
         // rewind plan between the two directories (no store): v2 with its
         // state back to v1
+        let (td_s, td2_s) = (td.display().to_string(), td2.display().to_string());
+        let td_plan = rewind_cmd(
+            &rewind,
+            None,
+            &["plan", "--from", &td2_s, "--to", &td_s, "--format", "json"],
+        );
+        let td_graph = rewind_cmd(&rewind, None, &["graph", &td_s]);
         let mut tdplan = Vec::new();
         for r in 0..runs {
             eprintln!("  plan (terraform_data) run {}/{runs}", r + 1);
-            tdplan.push(time(
-                &[vec![
-                    rewind.display().to_string(),
-                    "-q".into(),
-                    "plan".into(),
-                    "--from".into(),
-                    td2.display().to_string(),
-                    "--to".into(),
-                    td.display().to_string(),
-                    "--format".into(),
-                    "json".into(),
-                ]],
-                &base,
-                &[],
-            )?);
+            tdplan.push(time(std::slice::from_ref(&td_plan), &base, &[])?);
         }
         let _ = writeln!(
             raw,
@@ -730,30 +707,9 @@ fn run(args: &[String]) -> Result<()> {
                 .join(", "),
             median(&tdplan).rss_kb as f64 / 1024.0
         );
-        let tdprofile = profile(
-            &[
-                rewind.display().to_string(),
-                "-q".into(),
-                "plan".into(),
-                "--from".into(),
-                td2.display().to_string(),
-                "--to".into(),
-                td.display().to_string(),
-                "--format".into(),
-                "json".into(),
-            ],
-            &base,
-        )?;
+        let tdprofile = profile(&td_plan, &base)?;
         profiles.insert((n, "plan v2 → v1 (terraform_data, directories)"), tdprofile);
-        let tdgraph = profile(
-            &[
-                rewind.display().to_string(),
-                "-q".into(),
-                "graph".into(),
-                td.display().to_string(),
-            ],
-            &base,
-        )?;
+        let tdgraph = profile(&td_graph, &base)?;
         profiles.insert((n, "graph (terraform_data)"), tdgraph);
         rows.push(Row {
             size: n,
@@ -769,16 +725,7 @@ fn run(args: &[String]) -> Result<()> {
         if !use_tf || n > 10_000 {
             let mut ours = Vec::new();
             for _ in 0..runs {
-                ours.push(time(
-                    &[vec![
-                        rewind.display().to_string(),
-                        "-q".into(),
-                        "graph".into(),
-                        td.display().to_string(),
-                    ]],
-                    &base,
-                    &[],
-                )?);
+                ours.push(time(std::slice::from_ref(&td_graph), &base, &[])?);
             }
             rows.push(Row {
                 size: n,
@@ -807,16 +754,7 @@ fn run(args: &[String]) -> Result<()> {
             let mut theirs = Vec::new();
             for r in 0..tf_runs.max(1) {
                 eprintln!("  terraform graph run {}/{}", r + 1, tf_runs.max(1));
-                ours.push(time(
-                    &[vec![
-                        rewind.display().to_string(),
-                        "-q".into(),
-                        "graph".into(),
-                        td.display().to_string(),
-                    ]],
-                    &base,
-                    &[],
-                )?);
+                ours.push(time(std::slice::from_ref(&td_graph), &base, &[])?);
                 theirs.push(time(&[v(&["terraform", "graph"])], &td, &tf_env)?);
             }
             let _ = writeln!(
