@@ -7,12 +7,14 @@
 //! what the store deduplicates and the diff compares.
 
 pub mod codec;
+pub mod expr;
 pub mod graph;
 mod hash;
 pub mod map;
 mod node;
 pub mod value;
 
+pub use expr::Expr;
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;

@@ -137,7 +137,7 @@ impl<'m> Evaluator<'m> {
                     .collect::<Option<_>>()?,
             ),
             Value::Expr(text) => {
-                let e = hcl::parse_expression(text).ok()?;
+                let e: &Expr = text;
                 self.expr(&e, scope, env, depth + 1)?
             }
         })
