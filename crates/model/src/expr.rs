@@ -239,8 +239,11 @@ impl Expr {
             Expr::Unary(op, inner) => {
                 let inner = inner.canonical();
                 match (op, &inner) {
-                    // `-1` is a number literal
-                    (UnOp::Neg, Expr::Number(n)) if !n.starts_with('-') => {
+                    // `-1` is a number literal (`-0` stays an operation:
+                    // negative zero is a value of its own)
+                    (UnOp::Neg, Expr::Number(n))
+                        if !n.starts_with('-') && canonical_number(n) != "0" =>
+                    {
                         Expr::Number(canonical_number(&format!("-{n}")))
                     }
                     _ => Expr::Unary(*op, Box::new(inner)),
