@@ -264,7 +264,7 @@ impl<'s> Evaluator<'s> {
             }
             return Ok(Value::tuple(Vec::new()).mark_if(marked));
         }
-        if src.ty() == Type::Dynamic {
+        if src.ty() == Type::Dynamic || matches!(src, Value::Opaque(..)) {
             return Ok(Value::unknown().mark_if(marked));
         }
         let items: Vec<Value> = if is_seq {
@@ -333,9 +333,12 @@ impl<'s> Evaluator<'s> {
         let mut out = String::new();
         let mut unknown = false;
         let mut marked = false;
-        self.template_parts(parts, &mut out, &mut unknown, &mut marked)?;
+        let mut opaque = false;
+        self.template_parts(parts, &mut out, &mut unknown, &mut marked, &mut opaque)?;
         let v = if unknown {
             Value::Unknown(Type::String)
+        } else if opaque {
+            Value::Opaque(Type::String, format!("\"{out}\"").into())
         } else {
             Value::string(out)
         };
@@ -348,6 +351,7 @@ impl<'s> Evaluator<'s> {
         out: &mut String,
         unknown: &mut bool,
         marked: &mut bool,
+        opaque: &mut bool,
     ) -> Result<()> {
         for p in parts {
             match p {
@@ -364,6 +368,11 @@ impl<'s> Evaluator<'s> {
                     }
                     if !inner.is_known() {
                         *unknown = true;
+                        continue;
+                    }
+                    if inner.has_opaque() {
+                        *opaque = true;
+                        out.push_str(&crate::render::symbol(inner));
                         continue;
                     }
                     let s = convert(inner, &Type::String).map_err(|err| {
@@ -395,7 +404,7 @@ impl<'s> Evaluator<'s> {
                             "The condition is null.",
                         ));
                     }
-                    if !c.is_known() {
+                    if !c.is_known() || c.has_opaque() {
                         *unknown = true;
                         continue;
                     }
@@ -403,9 +412,9 @@ impl<'s> Evaluator<'s> {
                         EvalError::new("Invalid template if directive", err.to_string())
                     })?;
                     if c.as_bool() == Some(true) {
-                        self.template_parts(then, out, unknown, marked)?;
+                        self.template_parts(then, out, unknown, marked, opaque)?;
                     } else {
-                        self.template_parts(otherwise, out, unknown, marked)?;
+                        self.template_parts(otherwise, out, unknown, marked, opaque)?;
                     }
                 }
                 Part::For {
@@ -423,7 +432,7 @@ impl<'s> Evaluator<'s> {
                             "The collection is null.",
                         ));
                     }
-                    if !c.is_known() {
+                    if !c.is_known() || matches!(c, Value::Opaque(..)) {
                         *unknown = true;
                         continue;
                     }
@@ -440,7 +449,7 @@ impl<'s> Evaluator<'s> {
                             self.bind(kv, k);
                         }
                         self.bind(value_var, v);
-                        let r = self.template_parts(body, out, unknown, marked);
+                        let r = self.template_parts(body, out, unknown, marked, opaque);
                         self.bindings.truncate(before);
                         r?;
                     }
@@ -469,7 +478,7 @@ impl<'s> Evaluator<'s> {
                 ));
             }
             let value = self.eval(v)?;
-            if !key.is_known() {
+            if !key.is_known() || key.has_opaque() {
                 unknown = true;
                 continue;
             }
@@ -528,6 +537,18 @@ impl<'s> Evaluator<'s> {
                 };
                 let (x, y) = match (&a, &b) {
                     (Value::Number(x), Value::Number(y)) => (x, y),
+                    (Value::Opaque(..), Value::Number(_) | Value::Opaque(..))
+                    | (Value::Number(_), Value::Opaque(..))
+                        if result_ty == Type::Number =>
+                    {
+                        let sym = format!(
+                            "({} {} {})",
+                            crate::render::symbol(&a),
+                            op.as_str(),
+                            crate::render::symbol(&b)
+                        );
+                        return Ok(Value::Opaque(Type::Number, sym.into()).mark_if(marked));
+                    }
                     _ => return Ok(Value::Unknown(result_ty).mark_if(marked)),
                 };
                 let fail = |e: crate::number::NumberError| {
@@ -592,7 +613,7 @@ impl<'s> Evaluator<'s> {
                 "The condition value is null. Conditions must either be true or false.",
             ));
         }
-        if !cond.is_known() {
+        if !cond.is_known() || cond.has_opaque() {
             if let (Ok(x), Ok(y)) = (&ta, &tb) {
                 if x.is_null() && y.is_null() {
                     return Ok(Value::Null(result_ty).mark_if(marked));
@@ -628,7 +649,7 @@ impl<'s> Evaluator<'s> {
             return Ok(Value::unknown().mark_if(coll.has_marks()));
         }
         let (c, mut marked) = coll.unmark();
-        if !c.is_known() {
+        if !c.is_known() || matches!(c, Value::Opaque(..)) {
             return Ok(Value::unknown().mark_if(marked));
         }
         let elems = elements(c).ok_or_else(|| {
@@ -708,7 +729,7 @@ impl<'s> Evaluator<'s> {
                     "The value of the 'if' clause must not be null.",
                 ));
             }
-            if !c.is_known() {
+            if !c.is_known() || c.has_opaque() {
                 *known = false;
                 return Ok(None);
             }
@@ -734,7 +755,7 @@ impl<'s> Evaluator<'s> {
                         "Key expression in 'for' expression must not produce a null value.",
                     ));
                 }
-                if !k.is_known() {
+                if !k.is_known() || k.has_opaque() {
                     *known = false;
                     return Ok(None);
                 }
@@ -787,6 +808,7 @@ fn unary(op: UnOp, v: &Value) -> Result<Value> {
     })?;
     let (inner, marked) = c.unmark();
     let r = match (op, inner) {
+        (UnOp::Neg, Value::Opaque(t, sym)) => Value::Opaque(t.clone(), format!("-<{sym}>").into()),
         (UnOp::Neg, Value::Number(n)) => Value::Number(n.neg()),
         (UnOp::Not, Value::Bool(b)) => Value::Bool(!b),
         _ => Value::Unknown(ty),
@@ -819,12 +841,14 @@ pub fn elements(v: &Value) -> Option<Vec<(Value, Value)>> {
 pub fn get_attr(v: &Value, name: &str) -> Result<Value> {
     let (inner, marked) = v.unmark();
     let r = match inner {
-        Value::Null(_) => return Err(EvalError::new(
-            "Attempt to get attribute from null value",
-            format!(
+        Value::Null(_) => {
+            return Err(EvalError::new(
+                "Attempt to get attribute from null value",
+                format!(
                 "This value is null, so it does not have any attributes (looking for {name:?})."
             ),
-        )),
+            ))
+        }
         Value::Unknown(t) => Value::Unknown(match t {
             Type::Object(attrs) => match attrs.get(name) {
                 Some(t) => t.clone(),
@@ -896,6 +920,14 @@ pub fn index(v: &Value, key: &Value) -> Result<Value> {
         ));
     }
     let r = match inner {
+        Value::Opaque(_, sym) => match k {
+            Value::String(_) | Value::Number(_) => Value::Opaque(
+                Type::Dynamic,
+                format!("{sym}[{}]", crate::render::inline(k)).into(),
+            ),
+            _ => Value::unknown(),
+        },
+        _ if matches!(k, Value::Opaque(..)) => Value::unknown(),
         Value::Unknown(t) => Value::Unknown(match t {
             Type::List(e) | Type::Map(e) => (**e).clone(),
             Type::Tuple(es) => match k.as_number().and_then(Number::to_i64) {
