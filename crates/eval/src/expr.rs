@@ -36,8 +36,9 @@ pub type Result<T> = std::result::Result<T, EvalError>;
 pub trait Scope {
     /// The value of the reference `root` followed by `ops`, and how many of
     /// `ops` it used (`var.x` uses one step; the evaluator applies the
-    /// rest).
-    fn resolve(&self, root: &str, ops: &[TravOp]) -> Result<(Value, usize)>;
+    /// rest). `ev` evaluates index keys and applies steps when the scope
+    /// resolves more of the traversal itself.
+    fn resolve(&self, root: &str, ops: &[TravOp], ev: &mut Evaluator) -> Result<(Value, usize)>;
 
     /// Files for `file()`, `templatefile()` and the other file functions;
     /// `None` when the scope has none (the functions return unknown).
@@ -61,7 +62,7 @@ pub trait Files {
 pub struct EmptyScope;
 
 impl Scope for EmptyScope {
-    fn resolve(&self, root: &str, _ops: &[TravOp]) -> Result<(Value, usize)> {
+    fn resolve(&self, root: &str, _ops: &[TravOp], _ev: &mut Evaluator) -> Result<(Value, usize)> {
         Err(EvalError::new(
             "Unknown variable",
             format!("There is no variable named {root:?}."),
@@ -122,9 +123,15 @@ impl<'s> Evaluator<'s> {
         self.scope
     }
 
-    /// Adds a variable binding (templates' variables).
+    /// Adds a variable binding (templates' variables, `dynamic` block
+    /// iterators).
     pub fn bind(&mut self, name: &str, v: Value) {
         self.bindings.push((Arc::from(name), v));
+    }
+
+    /// Removes the last binding.
+    pub fn unbind(&mut self) {
+        self.bindings.pop();
     }
 
     /// Counts `n` units of work, failing past the limit.
@@ -216,7 +223,8 @@ impl<'s> Evaluator<'s> {
         }
         // the scope resolves what it can; index steps it needs (resource
         // instances) are evaluated here first
-        let (v, used) = self.scope.resolve(root, ops)?;
+        let scope = self.scope;
+        let (v, used) = scope.resolve(root, ops, self)?;
         self.apply_ops(v, &ops[used.min(ops.len())..])
     }
 
