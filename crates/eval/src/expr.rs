@@ -51,10 +51,17 @@ pub trait Scope {
 /// (the root module), or absolute.
 pub trait Files {
     fn read(&self, path: &str) -> std::result::Result<Vec<u8>, String>;
+    /// True for a regular file, false when nothing is there, an error for
+    /// anything else (a directory: Terraform's `fileexists` refuses it).
     fn exists(&self, path: &str) -> std::result::Result<bool, String>;
-    /// Regular files under `base` matching the glob `pattern`, relative to
-    /// `base`, sorted.
+    /// Regular files under `base` matching the glob `pattern` (see
+    /// [`crate::functions::glob_match`]), relative to `base`, sorted.
     fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String>;
+    /// The absolute path of the working directory, for `abspath` of a
+    /// relative path; `None` (the default) leaves that unknown.
+    fn working_dir(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A scope with nothing in it (for literals and tests).

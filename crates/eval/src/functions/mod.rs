@@ -79,10 +79,17 @@ macro_rules! pf {
 }
 
 mod collection;
+mod crypto;
+mod datetime;
 mod encoding;
+mod fs;
+mod ipnet;
 mod numeric;
 mod string;
+mod template;
 mod typeconv;
+
+pub use fs::glob_match;
 
 /// How a function's implementation is called.
 pub type Impl = fn(&mut Evaluator, &[Value]) -> Result<Value>;
@@ -129,6 +136,10 @@ fn lookup(name: &str) -> Option<Spec> {
         .or_else(|| string::lookup(name))
         .or_else(|| numeric::lookup(name))
         .or_else(|| encoding::lookup(name))
+        .or_else(|| crypto::lookup(name))
+        .or_else(|| fs::lookup(name))
+        .or_else(|| datetime::lookup(name))
+        .or_else(|| ipnet::lookup(name))
 }
 
 /// Functions whose result cannot be known before apply (they read the
@@ -144,8 +155,12 @@ pub fn implemented() -> Vec<&'static str> {
         .chain(string::NAMES)
         .chain(numeric::NAMES)
         .chain(encoding::NAMES)
+        .chain(crypto::NAMES)
+        .chain(fs::NAMES)
+        .chain(datetime::NAMES)
+        .chain(ipnet::NAMES)
         .copied()
-        .chain(["try", "can"])
+        .chain(["try", "can", "templatestring"])
         .collect();
     names.sort_unstable();
     names
@@ -285,7 +300,11 @@ pub(crate) fn call(
     match name {
         "try" => return try_fn(ev, args),
         "can" => return can_fn(ev, args),
+        "templatestring" => return template::templatestring(ev, args),
         _ => {}
+    }
+    if let Some(e) = template::refused(name) {
+        return Err(e);
     }
     let vals = evaluate_args(ev, args, expand_final)?;
     let vals = match vals {
