@@ -666,13 +666,18 @@ impl<'s> Evaluator<'s> {
                 Some((Some(key), v)) => {
                     if f.grouping {
                         groups.entry(key).or_default().push(v);
-                    } else if entries.contains_key(&key) {
-                        return Err(EvalError::new(
-                            "Duplicate object key",
-                            format!("Two different items produced the key {key:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key."),
-                        ));
                     } else {
-                        entries.insert(key, v);
+                        match entries.entry(key) {
+                            std::collections::btree_map::Entry::Occupied(e) => {
+                                return Err(EvalError::new(
+                                    "Duplicate object key",
+                                    format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", e.key()),
+                                ));
+                            }
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                e.insert(v);
+                            }
+                        }
                     }
                 }
             }
@@ -826,12 +831,14 @@ pub fn elements(v: &Value) -> Option<Vec<(Value, Value)>> {
 pub fn get_attr(v: &Value, name: &str) -> Result<Value> {
     let (inner, marked) = v.unmark();
     let r = match inner {
-        Value::Null(_) => return Err(EvalError::new(
-            "Attempt to get attribute from null value",
-            format!(
+        Value::Null(_) => {
+            return Err(EvalError::new(
+                "Attempt to get attribute from null value",
+                format!(
                 "This value is null, so it does not have any attributes (looking for {name:?})."
             ),
-        )),
+            ))
+        }
         Value::Unknown(t) => Value::Unknown(match t {
             Type::Object(attrs) => match attrs.get(name) {
                 Some(t) => t.clone(),

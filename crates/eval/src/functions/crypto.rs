@@ -94,10 +94,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         "sha512" => s(STR, |_, a| string_hash(a, "sha512")),
         "base64sha256" => s(STR, |_, a| string_hash(a, "base64sha256")),
         "base64sha512" => s(STR, |_, a| string_hash(a, "base64sha512")),
-        "uuidv5" => s(
-            &[p!("namespace", P::String), p!("name", P::String)],
-            uuidv5,
-        ),
+        "uuidv5" => s(&[p!("namespace", P::String), p!("name", P::String)], uuidv5),
         // RSA decryption would need an RSA and PEM/PKCS#8/OpenSSH key stack
         // for a function whose ciphertext is, in practice, an attribute
         // known only after apply (an instance's password_data): its result
@@ -118,7 +115,9 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
 
 fn string_hash(a: &[Value], name: &str) -> Result<Value> {
     let (h, enc) = hash_of(name).ok_or_else(|| fail(format!("no hash function {name}")))?;
-    Ok(Value::string(enc.encode(&h.digest(arg_str(a, 0).as_bytes()))))
+    Ok(Value::string(
+        enc.encode(&h.digest(arg_str(a, 0).as_bytes())),
+    ))
 }
 
 /// `uuidv5(namespace, name)`: a name-based UUID (RFC 4122, SHA-1).
@@ -131,7 +130,11 @@ fn uuidv5(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
         "x500" => parse_uuid("6ba7b814-9dad-11d1-80b4-00c04fd430c8"),
         other => parse_uuid(other),
     }
-    .map_err(|e| fail(format!("uuidv5() doesn't support namespace {ns_text} ({e})")))?;
+    .map_err(|e| {
+        fail(format!(
+            "uuidv5() doesn't support namespace {ns_text} ({e})"
+        ))
+    })?;
     let mut data = namespace.to_vec();
     data.extend_from_slice(arg_str(a, 1).as_bytes());
     let sum = Hash::Sha1.digest(&data);
@@ -208,7 +211,10 @@ mod tests {
             parse_uuid("URN:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8").unwrap(),
             want
         );
-        assert_eq!(parse_uuid("6ba7b8109dad11d180b400c04fd430c8").unwrap(), want);
+        assert_eq!(
+            parse_uuid("6ba7b8109dad11d180b400c04fd430c8").unwrap(),
+            want
+        );
         assert!(parse_uuid("6ba7b810-9dad-11d1-80b4-00c04fd430cx").is_err());
         assert!(parse_uuid("6ba7b810").is_err());
     }

@@ -219,7 +219,8 @@ fn parse(s: &str, lenient: bool) -> std::result::Result<Time, String> {
         return Err(bad("day out of range"));
     }
     lit(&mut pos, b'T')?;
-    let one_digit_hour = b.get(pos).is_some_and(u8::is_ascii_digit) && b.get(pos + 1) == Some(&b':');
+    let one_digit_hour =
+        b.get(pos).is_some_and(u8::is_ascii_digit) && b.get(pos + 1) == Some(&b':');
     if one_digit_hour && !lenient {
         return Err(bad("hour must have two digits"));
     }
@@ -238,7 +239,8 @@ fn parse(s: &str, lenient: bool) -> std::result::Result<Time, String> {
         return Err(bad("second out of range"));
     }
     let mut nanos = 0u32;
-    if matches!(b.get(pos), Some(b'.') | Some(b',')) && b.get(pos + 1).is_some_and(u8::is_ascii_digit)
+    if matches!(b.get(pos), Some(b'.') | Some(b','))
+        && b.get(pos + 1).is_some_and(u8::is_ascii_digit)
     {
         if b[pos] == b',' && !lenient {
             return Err(bad("sub-second separator must be a period"));
@@ -410,12 +412,7 @@ fn format_date(f: &str, t: &Time) -> Result<String> {
             b'Y' => match n {
                 2 => num(&mut out, year.rem_euclid(100), true),
                 4 => out.extend_from_slice(year4(year).as_bytes()),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": year must either be \"YY\" or \"YYYY\"",
-                    ))
-                }
+                _ => return Err(verb_err(tok, ": year must either be \"YY\" or \"YYYY\"")),
             },
             b'M' => match n {
                 1 | 2 => num(&mut out, month as i64, n == 2),
@@ -449,12 +446,7 @@ fn format_date(f: &str, t: &Time) -> Result<String> {
             },
             b'h' => match n {
                 1 | 2 => num(&mut out, hour as i64, n == 2),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": 24-hour must either be \"h\" or \"hh\"",
-                    ))
-                }
+                _ => return Err(verb_err(tok, ": 24-hour must either be \"h\" or \"hh\"")),
             },
             b'H' => {
                 let h = match hour % 12 {
@@ -463,12 +455,7 @@ fn format_date(f: &str, t: &Time) -> Result<String> {
                 };
                 match n {
                     1 | 2 => num(&mut out, h as i64, n == 2),
-                    _ => {
-                        return Err(verb_err(
-                            tok,
-                            ": 12-hour must either be \"H\" or \"HH\"",
-                        ))
-                    }
+                    _ => return Err(verb_err(tok, ": 12-hour must either be \"H\" or \"HH\"")),
                 }
             }
             c @ (b'A' | b'a') => {
@@ -486,21 +473,11 @@ fn format_date(f: &str, t: &Time) -> Result<String> {
             }
             b'm' => match n {
                 1 | 2 => num(&mut out, minute as i64, n == 2),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": minute must either be \"m\" or \"mm\"",
-                    ))
-                }
+                _ => return Err(verb_err(tok, ": minute must either be \"m\" or \"mm\"")),
             },
             b's' => match n {
                 1 | 2 => num(&mut out, second as i64, n == 2),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": second must either be \"s\" or \"ss\"",
-                    ))
-                }
+                _ => return Err(verb_err(tok, ": second must either be \"s\" or \"ss\"")),
             },
             b'Z' => match n {
                 1 => out.extend_from_slice(t.zone(true, true).as_bytes()),
@@ -510,12 +487,7 @@ fn format_date(f: &str, t: &Time) -> Result<String> {
                 }
                 4 => out.extend_from_slice(t.zone(false, false).as_bytes()),
                 5 => out.extend_from_slice(t.zone(false, true).as_bytes()),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": timezone must be Z, ZZZZ, or ZZZZZ",
-                    ))
-                }
+                _ => return Err(verb_err(tok, ": timezone must be Z, ZZZZ, or ZZZZZ")),
             },
             c if c.is_ascii_alphabetic() => return Err(verb_err(tok, "")),
             _ => out.extend_from_slice(tok),
@@ -661,7 +633,10 @@ mod tests {
     fn timestamps_round_trip_through_civil_dates() {
         let t = parse("2024-02-29T23:59:59.5+01:30", false).unwrap();
         assert_eq!(t.rfc3339(), "2024-02-29T23:59:59+01:30");
-        assert_eq!(t.add_nanos(500_000_000).rfc3339(), "2024-03-01T00:00:00+01:30");
+        assert_eq!(
+            t.add_nanos(500_000_000).rfc3339(),
+            "2024-03-01T00:00:00+01:30"
+        );
         assert!(parse("2023-02-29T00:00:00Z", false).is_err());
         assert!(parse("2023-02-01T1:00:00Z", false).is_err());
         assert!(parse("2023-02-01T1:00:00Z", true).is_ok());

@@ -25,13 +25,17 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         imp,
     };
     Some(match name {
-        "jsonencode" => s(&[pf!("val", P::Any, NULL_OK)], ret_string, |_, a| {
-            crate::json::encode(&a[0])
-                .map(Value::string)
-                .map_err(|e| fail(e))
-        }),
+        "jsonencode" => s(
+            &[pf!("val", P::Any, NULL_OK | DYN_OK)],
+            ret_string,
+            |_, a| {
+                crate::json::encode(&a[0])
+                    .map(Value::string)
+                    .map_err(fail)
+            },
+        ),
         "jsondecode" => s(&[p!("str", P::String)], ret_dynamic, |_, a| {
-            crate::json::decode(arg_str(a, 0)).map_err(|e| fail(e))
+            crate::json::decode(arg_str(a, 0)).map_err(fail)
         }),
         "base64encode" => s(&[p!("str", P::String)], ret_string, |_, a| {
             Ok(Value::string(
@@ -144,12 +148,7 @@ fn csv_decode(text: &str) -> Result<Value> {
             )));
         }
     }
-    let ety = Type::object(
-        header
-            .iter()
-            .map(|h| (h.clone(), Type::String))
-            .collect(),
-    );
+    let ety = Type::object(header.iter().map(|h| (h.clone(), Type::String)).collect());
     let mut out = Vec::with_capacity(rows.len());
     for (line, row) in rows.iter().enumerate() {
         if row.len() != header.len() {

@@ -75,12 +75,8 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         "filebase64" => s(&[PATH_ANY], ret_string, |ev, a| file(ev, a, true)),
         "filemd5" => s(&[PATH], ret_string, |ev, a| file_hash(ev, a, "filemd5")),
         "filesha1" => s(&[PATH], ret_string, |ev, a| file_hash(ev, a, "filesha1")),
-        "filesha256" => s(&[PATH], ret_string, |ev, a| {
-            file_hash(ev, a, "filesha256")
-        }),
-        "filesha512" => s(&[PATH], ret_string, |ev, a| {
-            file_hash(ev, a, "filesha512")
-        }),
+        "filesha256" => s(&[PATH], ret_string, |ev, a| file_hash(ev, a, "filesha256")),
+        "filesha512" => s(&[PATH], ret_string, |ev, a| file_hash(ev, a, "filesha512")),
         "filebase64sha256" => s(&[PATH], ret_string, |ev, a| {
             file_hash(ev, a, "filebase64sha256")
         }),
@@ -226,7 +222,15 @@ fn unknown_after_home(ev: &mut Evaluator, func: &str, p: &str, ty: Type) -> Valu
 fn file_hash(ev: &mut Evaluator, a: &[Value], func: &str) -> Result<Value> {
     let p = arg_str(a, 0);
     let (h, enc) = hash_of(func).ok_or_else(|| fail(format!("no hash function {func}")))?;
-    match read(ev, func, p, p)? {
+    // the hash functions report a file they cannot open as a failed call
+    let bytes = read(ev, func, p, p).map_err(|e| {
+        if e.detail.contains("no file exists") {
+            fail(format!("open {}: no such file or directory", resolve(p)))
+        } else {
+            fail(e.detail)
+        }
+    })?;
+    match bytes {
         Some(bytes) => Ok(Value::string(enc.encode(&h.digest(&bytes)))),
         None => Ok(unknown_after_home(ev, func, p, Type::String)),
     }
@@ -245,13 +249,15 @@ fn fileexists(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
         return Ok(Value::Unknown(Type::Bool).mark_if(marked));
     };
     let r = resolve(p);
+    // Terraform reports what is there and is no file against argument
+    // 1 of a function of one argument: a failed call
     match fs.exists(&r) {
         Ok(b) => Ok(Value::Bool(b).mark_if(marked)),
-        Err(e) => Err(arg_error(
-            1,
-            "path",
-            if marked { "(sensitive value)".into() } else { e },
-        )),
+        Err(e) => Err(fail(if marked {
+            "(sensitive value)".to_string()
+        } else {
+            e
+        })),
     }
 }
 
@@ -298,7 +304,9 @@ fn fileset(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
             if marked { "(sensitive value)" } else { &full }
         ))
     })?;
-    let found = fs.glob(&dir, &rest).map_err(|e| fail(format!("failed to glob pattern {full}: {e}")))?;
+    let found = fs
+        .glob(&dir, &rest)
+        .map_err(|e| fail(format!("failed to glob pattern {full}: {e}")))?;
     ev.spend(found.len() as u64)?;
     let mut out = Vec::with_capacity(found.len());
     for f in found {
@@ -404,7 +412,7 @@ fn check_component(p: &str) -> std::result::Result<(), String> {
 /// `[`).
 fn class_end(c: &[char], start: usize) -> Option<usize> {
     let mut i = start;
-    if i < c.len() && (c[i] == '^' || c[i] == '!') {
+    if i < c.len() && c[i] == '^' {
         i += 1;
     }
     let first = i;
@@ -485,8 +493,9 @@ fn match_chars(p: &[char], n: &[char]) -> bool {
 }
 
 fn class_matches(class: &[char], ch: char) -> bool {
+    // doublestar v1 negates with `^` only (`!` is a character)
     let (neg, class) = match class.first() {
-        Some('^' | '!') => (true, &class[1..]),
+        Some('^') => (true, &class[1..]),
         _ => (false, class),
     };
     let mut i = 0;
@@ -602,7 +611,7 @@ mod tests {
     fn paths_as_go_cleans_and_splits_them() {
         for (p, clean, base, dir) in [
             ("", ".", ".", "."),
-            ("a/b/../c/./d/", "a/c/d", "d", "a/b/../c/."),
+            ("a/b/../c/./d/", "a/c/d", "d", "a/c/d"),
             ("/", "/", "/", "/"),
             ("//a//b", "/a/b", "b", "/a"),
             ("../../x", "../../x", "x", "../.."),
@@ -630,7 +639,8 @@ mod tests {
         assert!(m("{a,b}.txt", "b.txt"));
         assert!(!m("{a,b}.txt", "c.txt"));
         assert!(m("[a-c]?.md", "bx.md"));
-        assert!(!m("[!a-c]?.md", "bx.md"));
+        assert!(!m("[^a-c]?.md", "bx.md"));
+        assert!(m("[!a-c]?.md", "bx.md"));
         assert!(m("\\*", "*"));
         assert!(glob_match("[", "x").is_err());
         assert!(glob_match("{a", "x").is_err());

@@ -41,11 +41,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             ))))
         }),
         "cidrsubnet" => s(
-            &[
-                PREFIX,
-                p!("newbits", P::Number),
-                p!("netnum", P::Number),
-            ],
+            &[PREFIX, p!("newbits", P::Number), p!("netnum", P::Number)],
             |_, a| {
                 let newbits = arg_int(a, 1, "newbits")?;
                 let num = big_int(a, 2)?;
@@ -387,7 +383,11 @@ fn net_string(ip: &[u8], ones: i64, bits: u32) -> String {
     match to4(ip) {
         Some(v4) => {
             // a 16-byte mask is cut to its last four bytes
-            let l = if bits == 128 { (ones - 96).max(0) } else { ones };
+            let l = if bits == 128 {
+                (ones - 96).max(0)
+            } else {
+                ones
+            };
             format!("{}/{l}", ip_string(v4))
         }
         None => format!("{}/{ones}", ip_string(ip)),
@@ -412,11 +412,18 @@ fn cidrsubnets(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
     let arg_err = |i: usize, msg: String| {
         EvalError::new(
             "Invalid function argument",
-            format!("Invalid value for \"newbits\" parameter: argument {}: {msg}.", i + 1),
+            format!(
+                "Invalid value for \"newbits\" parameter: argument {}: {msg}.",
+                i + 1
+            ),
         )
     };
     let bits = net.ip.len() as u32 * 8;
-    let full: u128 = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    let full: u128 = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
     let mask = |len: u32| -> u128 {
         if len == 0 {
             0
@@ -441,7 +448,10 @@ fn cidrsubnets(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
             return Err(arg_err(i, "must extend prefix by at least one bit".into()));
         }
         if n > 32 {
-            return Err(arg_err(i, "may not extend prefix by more than 32 bits".into()));
+            return Err(arg_err(
+                i,
+                "may not extend prefix by more than 32 bits".into(),
+            ));
         }
         let len = n + start as i64;
         if len > bits as i64 {

@@ -47,6 +47,10 @@ pub const UNKNOWN_OK: u8 = 2;
 /// Sensitive arguments reach the implementation with their marks (the
 /// implementation marks its result itself).
 pub const MARKED_OK: u8 = 4;
+/// A `P::Any` parameter accepts a value whose type is not decided yet (an
+/// untyped `null`); without it such an argument makes the call's result
+/// unknown, as cty's `AllowDynamicType`.
+pub const DYN_OK: u8 = 8;
 
 /// One parameter.
 #[derive(Clone, Copy, Debug)]
@@ -391,6 +395,7 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
     let mut args = Vec::with_capacity(vals.len());
     let mut marked = false;
     let mut unknown = false;
+    let mut dynamic = false;
     for (i, v) in vals.into_iter().enumerate() {
         let param = if i < n {
             f.params[i]
@@ -405,6 +410,9 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
                     param.name
                 ),
             ));
+        }
+        if matches!(param.ty, P::Any) && param.flags & DYN_OK == 0 && v.ty() == Type::Dynamic {
+            dynamic = true;
         }
         let v = convert(&v, &param.ty.to_type()).map_err(|e| {
             EvalError::new(
@@ -424,6 +432,9 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
             unknown = true;
         }
         args.push(v);
+    }
+    if dynamic {
+        return Ok(Value::unknown().mark_if(marked));
     }
     if unknown {
         return Ok(Value::Unknown((f.ret)(&args)).mark_if(marked));
@@ -505,15 +516,27 @@ pub(crate) fn arg_seq(args: &[Value], i: usize) -> &[Value] {
     args.get(i).and_then(Value::as_seq).unwrap_or_default()
 }
 
-/// An argument that must be a whole number that fits an `i64`.
+/// An argument that must be a whole number that fits an `i64` (Go's
+/// `int`); otherwise the error cty's conversion gives, which Terraform
+/// reports as a failed call (the callers whose functions report it as an
+/// invalid argument say so themselves).
 pub(crate) fn arg_int(args: &[Value], i: usize, what: &str) -> Result<i64> {
     let n = arg_num(args, i);
     n.to_i64().ok_or_else(|| {
-        EvalError::new(
-            "Invalid function argument",
-            format!("Invalid value for {what:?} parameter: a whole number is required (got {n})."),
-        )
+        fail(if n.is_integer() {
+            format!("{what}: value must be a whole number, between -9223372036854775808 and 9223372036854775807")
+        } else {
+            format!("{what}: value must be a whole number, between -9223372036854775808 and 9223372036854775807 (got {n})")
+        })
     })
+}
+
+/// An error Terraform reports against one argument.
+pub(crate) fn arg_fail(param: &str, msg: impl std::fmt::Display) -> EvalError {
+    EvalError::new(
+        "Invalid function argument",
+        format!("Invalid value for {param:?} parameter: {msg}."),
+    )
 }
 
 pub(crate) fn fail(msg: impl Into<String>) -> EvalError {
