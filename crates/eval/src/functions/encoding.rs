@@ -28,11 +28,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         "jsonencode" => s(
             &[pf!("val", P::Any, NULL_OK | DYN_OK)],
             ret_string,
-            |_, a| {
-                crate::json::encode(&a[0])
-                    .map(Value::string)
-                    .map_err(fail)
-            },
+            |_, a| crate::json::encode(&a[0]).map(Value::string).map_err(fail),
         ),
         "jsondecode" => s(&[p!("str", P::String)], ret_dynamic, |_, a| {
             crate::json::decode(arg_str(a, 0)).map_err(fail)
