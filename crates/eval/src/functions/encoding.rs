@@ -14,6 +14,7 @@ pub(super) const NAMES: &[&str] = &[
     "textdecodebase64",
     "textencodebase64",
     "urlencode",
+    "yamlencode",
 ];
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
@@ -63,6 +64,18 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             ev.note("function base64gzip() is not evaluated by rewind (Go's gzip output cannot be reproduced byte for byte): its result is treated as unknown".to_string());
             Ok(Value::Unknown(Type::String))
         }),
+        "yamlencode" => s(
+            &[pf!("value", P::Any, NULL_OK | DYN_OK)],
+            ret_string,
+            |ev, a| match super::yaml::encode(&a[0]) {
+                Ok(doc) => Ok(Value::string(doc)),
+                Err(super::yaml::Refused::Error(e)) => Err(fail(e)),
+                Err(super::yaml::Refused::Unsupported(what)) => {
+                    ev.note(format!("function yamlencode() is not evaluated by rewind for {what}: its result is treated as unknown"));
+                    Ok(Value::Unknown(Type::String))
+                }
+            },
+        ),
         "csvdecode" => s(&[p!("str", P::String)], ret_dynamic, |_, a| {
             csv_decode(arg_str(a, 0))
         }),

@@ -92,6 +92,7 @@ mod numeric;
 mod string;
 mod template;
 mod typeconv;
+mod yaml;
 
 pub use fs::glob_match;
 
