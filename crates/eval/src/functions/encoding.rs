@@ -7,7 +7,6 @@ use super::*;
 pub(super) const NAMES: &[&str] = &[
     "base64decode",
     "base64encode",
-    "base64gzip",
     "csvdecode",
     "jsondecode",
     "jsonencode",
