@@ -298,36 +298,6 @@ pub const TERRAFORM_FUNCTIONS: &[&str] = &[
     "zipmap",
 ];
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every function of Terraform is evaluated, or deliberately unknown
-    /// (apply-time or not evaluated), and nothing else is claimed.
-    #[test]
-    fn every_terraform_function_is_accounted_for() {
-        let done = implemented();
-        for name in TERRAFORM_FUNCTIONS {
-            let evaluated = done.contains(name);
-            let unknown = APPLY_TIME.contains(name) || NOT_EVALUATED.contains(name);
-            assert!(
-                evaluated != unknown,
-                "{name}: evaluated {evaluated}, unknown {unknown}"
-            );
-        }
-        for name in &done {
-            assert!(
-                TERRAFORM_FUNCTIONS.contains(name),
-                "{name} is no Terraform function"
-            );
-            assert!(
-                lookup(name).is_some() || ["try", "can", "templatestring"].contains(name),
-                "{name} has no implementation"
-            );
-        }
-    }
-}
-
 /// Calls the function `name` with argument expressions `args`.
 pub(crate) fn call(
     ev: &mut Evaluator,
@@ -576,4 +546,34 @@ pub(crate) fn arg_fail(param: &str, msg: impl std::fmt::Display) -> EvalError {
 
 pub(crate) fn fail(msg: impl Into<String>) -> EvalError {
     EvalError::new("Error in function call", msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every function of Terraform is evaluated, or deliberately unknown
+    /// (apply-time or not evaluated), and nothing else is claimed.
+    #[test]
+    fn every_terraform_function_is_accounted_for() {
+        let done = implemented();
+        for name in TERRAFORM_FUNCTIONS {
+            let evaluated = done.contains(name);
+            let unknown = APPLY_TIME.contains(name) || NOT_EVALUATED.contains(name);
+            assert!(
+                evaluated != unknown,
+                "{name}: evaluated {evaluated}, unknown {unknown}"
+            );
+        }
+        for name in &done {
+            assert!(
+                TERRAFORM_FUNCTIONS.contains(name),
+                "{name} is no Terraform function"
+            );
+            assert!(
+                lookup(name).is_some() || ["try", "can", "templatestring"].contains(name),
+                "{name} has no implementation"
+            );
+        }
+    }
 }
