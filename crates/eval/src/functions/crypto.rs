@@ -79,13 +79,7 @@ pub(crate) fn hash_of(name: &str) -> Option<(Hash, Enc)> {
 }
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], imp: Impl| Spec {
-        params,
-        var_param: None,
-        ret: ret_string,
-        partial: false,
-        imp,
-    };
+    let s = |params: &'static [Param], imp: Impl| fixed(params, ret_string, imp);
     const STR: &[Param] = &[p!("str", P::String)];
     Some(match name {
         "md5" => s(STR, |_, a| string_hash(a, "md5")),

@@ -7,13 +7,7 @@ use super::*;
 pub(super) const NAMES: &[&str] = &["formatdate", "timeadd", "timecmp"];
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Impl| Spec {
-        params,
-        var_param: None,
-        ret,
-        partial: false,
-        imp,
-    };
+    let s = fixed;
     Some(match name {
         "formatdate" => s(
             &[p!("format", P::String), p!("time", P::String)],

@@ -17,13 +17,7 @@ pub(super) const NAMES: &[&str] = &[
 ];
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Impl| Spec {
-        params,
-        var_param: None,
-        ret,
-        partial: false,
-        imp,
-    };
+    let s = fixed;
     Some(match name {
         "jsonencode" => s(
             &[pf!("val", P::Any, NULL_OK | DYN_OK)],

@@ -49,13 +49,7 @@ const PATH: Param = p!("path", P::String);
 const PATH_ANY: Param = pf!("path", P::String, UNKNOWN_OK | MARKED_OK);
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Impl| Spec {
-        params,
-        var_param: None,
-        ret,
-        partial: false,
-        imp,
-    };
+    let s = fixed;
     Some(match name {
         "basename" => s(&[PATH], ret_string, |_, a| {
             Ok(Value::string(go_base(arg_str(a, 0))))

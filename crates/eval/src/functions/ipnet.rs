@@ -14,13 +14,7 @@ pub(super) const NAMES: &[&str] = &["cidrhost", "cidrnetmask", "cidrsubnet", "ci
 const PREFIX: Param = p!("prefix", P::String);
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], imp: Impl| Spec {
-        params,
-        var_param: None,
-        ret: ret_string,
-        partial: false,
-        imp,
-    };
+    let s = |params: &'static [Param], imp: Impl| fixed(params, ret_string, imp);
     Some(match name {
         "cidrhost" => s(&[PREFIX, p!("hostnum", P::Number)], |_, a| {
             let num = big_int(a, 1)?;

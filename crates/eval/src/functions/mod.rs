@@ -129,6 +129,17 @@ pub fn ret_dynamic(_: &[Value]) -> Type {
 pub fn ret_list_string(_: &[Value]) -> Type {
     Type::list(Type::String)
 }
+/// A function of fixed parameters whose arguments must be wholly known.
+pub(crate) fn fixed(params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Impl) -> Spec {
+    Spec {
+        params,
+        var_param: None,
+        ret,
+        partial: false,
+        imp,
+    }
+}
+
 /// The type of the first argument.
 pub fn ret_first(args: &[Value]) -> Type {
     args.first().map(Value::ty).unwrap_or(Type::Dynamic)

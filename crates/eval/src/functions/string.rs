@@ -31,13 +31,7 @@ pub(super) const NAMES: &[&str] = &[
 const STR: Param = p!("str", P::String);
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Impl| Spec {
-        params,
-        var_param: None,
-        ret,
-        partial: false,
-        imp,
-    };
+    let s = fixed;
     Some(match name {
         "chomp" => s(&[STR], ret_string, |_, a| {
             // every trailing newline: \r\n, \r or \n

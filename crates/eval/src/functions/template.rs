@@ -4,7 +4,7 @@
 //! template functions, and a `templatestring` template cannot read files.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rewind_model::expr::{Part, TravOp};
 
@@ -93,9 +93,13 @@ pub(super) fn render(
         }
     }
     let expr = Expr::Template(parts.to_vec()).canonical();
-    let mut roots = BTreeSet::new();
-    free_roots(&expr, &mut Vec::new(), &mut roots);
-    if let Some(missing) = roots.iter().find(|r| !vars.contains_key(*r)) {
+    let mut refs = Vec::new();
+    rewind_parse::hcl::collect_refs(&expr, &mut Vec::new(), &mut refs);
+    if let Some(missing) = refs
+        .iter()
+        .map(|r| &r.root)
+        .find(|r| !vars.contains_key(*r))
+    {
         return Err(EvalError::new(
             "Invalid function argument",
             format!(
@@ -132,95 +136,6 @@ fn valid_ident(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-}
-
-/// The root names an expression refers to, without those bound by `for`
-/// expressions and template `for` directives around them.
-fn free_roots(e: &Expr, bound: &mut Vec<String>, out: &mut BTreeSet<String>) {
-    let ops = |ops: &[TravOp], bound: &mut Vec<String>, out: &mut BTreeSet<String>| {
-        for op in ops {
-            if let TravOp::Index(i) = op {
-                free_roots(i, bound, out);
-            }
-        }
-    };
-    match e {
-        Expr::Null | Expr::Bool(_) | Expr::Number(_) => {}
-        Expr::Template(parts) => parts_roots(parts, bound, out),
-        Expr::Tuple(items) => items.iter().for_each(|i| free_roots(i, bound, out)),
-        Expr::Object(items) => {
-            for (k, v) in items {
-                free_roots(k, bound, out);
-                free_roots(v, bound, out);
-            }
-        }
-        Expr::Traversal { root, ops: o, .. } => {
-            if !bound.contains(root) {
-                out.insert(root.clone());
-            }
-            ops(o, bound, out);
-        }
-        Expr::Postfix(inner, o) => {
-            free_roots(inner, bound, out);
-            ops(o, bound, out);
-        }
-        Expr::Call { args, .. } => args.iter().for_each(|a| free_roots(a, bound, out)),
-        Expr::Unary(_, x) | Expr::Paren(x) => free_roots(x, bound, out),
-        Expr::Binary(_, a, b) => {
-            free_roots(a, bound, out);
-            free_roots(b, bound, out);
-        }
-        Expr::Cond(c, a, b) => {
-            free_roots(c, bound, out);
-            free_roots(a, bound, out);
-            free_roots(b, bound, out);
-        }
-        Expr::For(f) => {
-            free_roots(&f.coll, bound, out);
-            let n = bound.len();
-            bound.extend(f.key_var.iter().cloned());
-            bound.push(f.value_var.clone());
-            if let Some(k) = &f.key {
-                free_roots(k, bound, out);
-            }
-            free_roots(&f.value, bound, out);
-            if let Some(c) = &f.cond {
-                free_roots(c, bound, out);
-            }
-            bound.truncate(n);
-        }
-    }
-}
-
-fn parts_roots(parts: &[Part], bound: &mut Vec<String>, out: &mut BTreeSet<String>) {
-    for p in parts {
-        match p {
-            Part::Lit(_) => {}
-            Part::Interp(e) => free_roots(e, bound, out),
-            Part::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                free_roots(cond, bound, out);
-                parts_roots(then, bound, out);
-                parts_roots(otherwise, bound, out);
-            }
-            Part::For {
-                key_var,
-                value_var,
-                coll,
-                body,
-            } => {
-                free_roots(coll, bound, out);
-                let n = bound.len();
-                bound.extend(key_var.iter().cloned());
-                bound.push(value_var.clone());
-                parts_roots(body, bound, out);
-                bound.truncate(n);
-            }
-        }
-    }
 }
 
 /// `templatestring(template, vars)`: `template` must be a reference to a
