@@ -48,6 +48,12 @@ fn convert_at(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError>
             }
             return Ok(Value::Unknown(dynamic_replace(t, want)));
         }
+        Value::Opaque(t, sym) => {
+            if !conversion_exists(t, want) {
+                return Err(err(path, format!("{} required", want_name(want))));
+            }
+            return Ok(Value::Opaque(dynamic_replace(t, want), sym.clone()));
+        }
         _ => {}
     }
     let mismatch = || err(path, format!("{} required", want_name(want)));

@@ -36,8 +36,9 @@ pub type Result<T> = std::result::Result<T, EvalError>;
 pub trait Scope {
     /// The value of the reference `root` followed by `ops`, and how many of
     /// `ops` it used (`var.x` uses one step; the evaluator applies the
-    /// rest).
-    fn resolve(&self, root: &str, ops: &[TravOp]) -> Result<(Value, usize)>;
+    /// rest). `ev` evaluates index keys and applies steps when the scope
+    /// resolves more of the traversal itself.
+    fn resolve(&self, root: &str, ops: &[TravOp], ev: &mut Evaluator) -> Result<(Value, usize)>;
 
     /// Files for `file()`, `templatefile()` and the other file functions;
     /// `None` when the scope has none (the functions return unknown).
@@ -68,7 +69,7 @@ pub trait Files {
 pub struct EmptyScope;
 
 impl Scope for EmptyScope {
-    fn resolve(&self, root: &str, _ops: &[TravOp]) -> Result<(Value, usize)> {
+    fn resolve(&self, root: &str, _ops: &[TravOp], _ev: &mut Evaluator) -> Result<(Value, usize)> {
         Err(EvalError::new(
             "Unknown variable",
             format!("There is no variable named {root:?}."),
@@ -129,9 +130,15 @@ impl<'s> Evaluator<'s> {
         self.scope
     }
 
-    /// Adds a variable binding (templates' variables).
+    /// Adds a variable binding (templates' variables, `dynamic` block
+    /// iterators).
     pub fn bind(&mut self, name: &str, v: Value) {
         self.bindings.push((Arc::from(name), v));
+    }
+
+    /// Removes the last binding.
+    pub fn unbind(&mut self) {
+        self.bindings.pop();
     }
 
     /// Counts `n` units of work, failing past the limit.
@@ -223,7 +230,8 @@ impl<'s> Evaluator<'s> {
         }
         // the scope resolves what it can; index steps it needs (resource
         // instances) are evaluated here first
-        let (v, used) = self.scope.resolve(root, ops)?;
+        let scope = self.scope;
+        let (v, used) = scope.resolve(root, ops, self)?;
         self.apply_ops(v, &ops[used.min(ops.len())..])
     }
 
@@ -271,7 +279,7 @@ impl<'s> Evaluator<'s> {
             }
             return Ok(Value::tuple(Vec::new()).mark_if(marked));
         }
-        if src.ty() == Type::Dynamic {
+        if src.ty() == Type::Dynamic || matches!(src, Value::Opaque(..)) {
             return Ok(Value::unknown().mark_if(marked));
         }
         let items: Vec<Value> = if is_seq {
@@ -340,9 +348,12 @@ impl<'s> Evaluator<'s> {
         let mut out = String::new();
         let mut unknown = false;
         let mut marked = false;
-        self.template_parts(parts, &mut out, &mut unknown, &mut marked)?;
+        let mut opaque = false;
+        self.template_parts(parts, &mut out, &mut unknown, &mut marked, &mut opaque)?;
         let v = if unknown {
             Value::Unknown(Type::String)
+        } else if opaque {
+            Value::Opaque(Type::String, format!("\"{out}\"").into())
         } else {
             Value::string(out)
         };
@@ -355,6 +366,7 @@ impl<'s> Evaluator<'s> {
         out: &mut String,
         unknown: &mut bool,
         marked: &mut bool,
+        opaque: &mut bool,
     ) -> Result<()> {
         for p in parts {
             match p {
@@ -371,6 +383,11 @@ impl<'s> Evaluator<'s> {
                     }
                     if !inner.is_known() {
                         *unknown = true;
+                        continue;
+                    }
+                    if inner.has_opaque() {
+                        *opaque = true;
+                        out.push_str(&crate::render::symbol(inner));
                         continue;
                     }
                     let s = convert(inner, &Type::String).map_err(|err| {
@@ -402,7 +419,7 @@ impl<'s> Evaluator<'s> {
                             "The condition is null.",
                         ));
                     }
-                    if !c.is_known() {
+                    if !c.is_known() || c.has_opaque() {
                         *unknown = true;
                         continue;
                     }
@@ -410,9 +427,9 @@ impl<'s> Evaluator<'s> {
                         EvalError::new("Invalid template if directive", err.to_string())
                     })?;
                     if c.as_bool() == Some(true) {
-                        self.template_parts(then, out, unknown, marked)?;
+                        self.template_parts(then, out, unknown, marked, opaque)?;
                     } else {
-                        self.template_parts(otherwise, out, unknown, marked)?;
+                        self.template_parts(otherwise, out, unknown, marked, opaque)?;
                     }
                 }
                 Part::For {
@@ -430,7 +447,7 @@ impl<'s> Evaluator<'s> {
                             "The collection is null.",
                         ));
                     }
-                    if !c.is_known() {
+                    if !c.is_known() || matches!(c, Value::Opaque(..)) {
                         *unknown = true;
                         continue;
                     }
@@ -447,7 +464,7 @@ impl<'s> Evaluator<'s> {
                             self.bind(kv, k);
                         }
                         self.bind(value_var, v);
-                        let r = self.template_parts(body, out, unknown, marked);
+                        let r = self.template_parts(body, out, unknown, marked, opaque);
                         self.bindings.truncate(before);
                         r?;
                     }
@@ -476,7 +493,7 @@ impl<'s> Evaluator<'s> {
                 ));
             }
             let value = self.eval(v)?;
-            if !key.is_known() {
+            if !key.is_known() || key.has_opaque() {
                 unknown = true;
                 continue;
             }
@@ -535,6 +552,18 @@ impl<'s> Evaluator<'s> {
                 };
                 let (x, y) = match (&a, &b) {
                     (Value::Number(x), Value::Number(y)) => (x, y),
+                    (Value::Opaque(..), Value::Number(_) | Value::Opaque(..))
+                    | (Value::Number(_), Value::Opaque(..))
+                        if result_ty == Type::Number =>
+                    {
+                        let sym = format!(
+                            "({} {} {})",
+                            crate::render::symbol(&a),
+                            op.as_str(),
+                            crate::render::symbol(&b)
+                        );
+                        return Ok(Value::Opaque(Type::Number, sym.into()).mark_if(marked));
+                    }
                     _ => return Ok(Value::Unknown(result_ty).mark_if(marked)),
                 };
                 let fail = |e: crate::number::NumberError| {
@@ -599,7 +628,7 @@ impl<'s> Evaluator<'s> {
                 "The condition value is null. Conditions must either be true or false.",
             ));
         }
-        if !cond.is_known() {
+        if !cond.is_known() || cond.has_opaque() {
             if let (Ok(x), Ok(y)) = (&ta, &tb) {
                 if x.is_null() && y.is_null() {
                     return Ok(Value::Null(result_ty).mark_if(marked));
@@ -635,7 +664,7 @@ impl<'s> Evaluator<'s> {
             return Ok(Value::unknown().mark_if(coll.has_marks()));
         }
         let (c, mut marked) = coll.unmark();
-        if !c.is_known() {
+        if !c.is_known() || matches!(c, Value::Opaque(..)) {
             return Ok(Value::unknown().mark_if(marked));
         }
         let elems = elements(c).ok_or_else(|| {
@@ -720,7 +749,7 @@ impl<'s> Evaluator<'s> {
                     "The value of the 'if' clause must not be null.",
                 ));
             }
-            if !c.is_known() {
+            if !c.is_known() || c.has_opaque() {
                 *known = false;
                 return Ok(None);
             }
@@ -746,7 +775,7 @@ impl<'s> Evaluator<'s> {
                         "Key expression in 'for' expression must not produce a null value.",
                     ));
                 }
-                if !k.is_known() {
+                if !k.is_known() || k.has_opaque() {
                     *known = false;
                     return Ok(None);
                 }
@@ -799,6 +828,7 @@ fn unary(op: UnOp, v: &Value) -> Result<Value> {
     })?;
     let (inner, marked) = c.unmark();
     let r = match (op, inner) {
+        (UnOp::Neg, Value::Opaque(t, sym)) => Value::Opaque(t.clone(), format!("-<{sym}>").into()),
         (UnOp::Neg, Value::Number(n)) => Value::Number(n.neg()),
         (UnOp::Not, Value::Bool(b)) => Value::Bool(!b),
         _ => Value::Unknown(ty),
@@ -910,6 +940,14 @@ pub fn index(v: &Value, key: &Value) -> Result<Value> {
         ));
     }
     let r = match inner {
+        Value::Opaque(_, sym) => match k {
+            Value::String(_) | Value::Number(_) => Value::Opaque(
+                Type::Dynamic,
+                format!("{sym}[{}]", crate::render::inline(k)).into(),
+            ),
+            _ => Value::unknown(),
+        },
+        _ if matches!(k, Value::Opaque(..)) => Value::unknown(),
         Value::Unknown(t) => Value::Unknown(match t {
             Type::List(e) | Type::Map(e) => (**e).clone(),
             Type::Tuple(es) => match k.as_number().and_then(Number::to_i64) {

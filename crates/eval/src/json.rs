@@ -22,6 +22,7 @@ fn encode_into(v: &Value, out: &mut String) -> Result<(), String> {
     match v {
         Value::Sensitive(inner) => encode_into(inner, out),
         Value::Unknown(_) => Err("value is not known".into()),
+        Value::Opaque(_, sym) => Err(format!("the value of {sym} is not known to rewind")),
         Value::Null(_) => {
             out.push_str("null");
             Ok(())

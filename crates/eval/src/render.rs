@@ -69,6 +69,9 @@ fn console_into(v: &Value, indent: usize, out: &mut String) {
         Value::Unknown(_) => out.push_str("(known after apply)"),
         Value::Sensitive(inner) if !inner.is_known() => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),
+        Value::Opaque(_, sym) => {
+            let _ = write!(out, "(deployed {sym})");
+        }
         Value::Null(t) => match t {
             Type::Dynamic => out.push_str("null"),
             Type::String => out.push_str("tostring(null)"),
@@ -170,6 +173,26 @@ fn sequence(items: &[Value], indent: usize, out: &mut String) {
     out.push(']');
 }
 
+/// How a value appears inside the symbol of an operation on opaque
+/// values: `f(<a.id>, "x")`.
+pub fn symbol(v: &Value) -> String {
+    match v.unmark().0 {
+        Value::Opaque(_, sym) => format!("<{sym}>"),
+        Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+            let parts: Vec<String> = items.iter().map(symbol).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Value::Map(_, m) | Value::Object(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{} = {}", rewind_model::value::quote(k), symbol(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        other => inline(other),
+    }
+}
+
 /// A value on one line, the way `terraform plan` shows an attribute's
 /// before and after: strings quoted, collections in HCL syntax, unknowns as
 /// `(known after apply)` and sensitive values as `(sensitive value)`.
@@ -183,6 +206,9 @@ fn inline_into(v: &Value, out: &mut String) {
     match v {
         Value::Unknown(_) => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),
+        Value::Opaque(_, sym) => {
+            let _ = write!(out, "(deployed {sym})");
+        }
         Value::Null(_) => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {

@@ -164,3 +164,113 @@ impl Constraint {
         }
     }
 }
+
+impl Constraint {
+    /// Reads a type constraint expression (`string`, `list(number)`,
+    /// `object({ name = string, size = optional(number, 1) })`, `any`).
+    pub fn from_expr(e: &rewind_model::Expr) -> Result<Constraint, crate::EvalError> {
+        use rewind_model::expr::Expr;
+        let bad = |what: String| {
+            crate::EvalError::new(
+                "Invalid type specification",
+                format!("{what} is not a valid type constraint"),
+            )
+        };
+        match e.unparen() {
+            Expr::Traversal { root, ops, .. } if ops.is_empty() => match root.as_str() {
+                "any" => Ok(Constraint::Any),
+                "string" => Ok(Constraint::String),
+                "number" => Ok(Constraint::Number),
+                "bool" => Ok(Constraint::Bool),
+                // a bare `list`/`map`/`set` is the legacy form of `list(any)`
+                "list" => Ok(Constraint::List(Box::new(Constraint::Any))),
+                "map" => Ok(Constraint::Map(Box::new(Constraint::Any))),
+                "set" => Ok(Constraint::Set(Box::new(Constraint::Any))),
+                other => Err(bad(other.to_string())),
+            },
+            Expr::Template(parts) => match parts.as_slice() {
+                // legacy quoted types
+                [rewind_model::expr::Part::Lit(s)] => match s.as_str() {
+                    "string" => Ok(Constraint::String),
+                    "list" => Ok(Constraint::List(Box::new(Constraint::Any))),
+                    "map" => Ok(Constraint::Map(Box::new(Constraint::Any))),
+                    other => Err(bad(format!("{other:?}"))),
+                },
+                _ => Err(bad(e.to_string())),
+            },
+            Expr::Call { name, args, .. } => {
+                let one = || -> Result<&Expr, crate::EvalError> {
+                    match args.as_slice() {
+                        [a] => Ok(a),
+                        _ => Err(bad(e.to_string())),
+                    }
+                };
+                match name.as_str() {
+                    "list" => Ok(Constraint::List(Box::new(Constraint::from_expr(one()?)?))),
+                    "set" => Ok(Constraint::Set(Box::new(Constraint::from_expr(one()?)?))),
+                    "map" => Ok(Constraint::Map(Box::new(Constraint::from_expr(one()?)?))),
+                    "tuple" => match one()?.unparen() {
+                        Expr::Tuple(items) => Ok(Constraint::Tuple(
+                            items
+                                .iter()
+                                .map(Constraint::from_expr)
+                                .collect::<Result<_, _>>()?,
+                        )),
+                        _ => Err(bad(e.to_string())),
+                    },
+                    "object" => match one()?.unparen() {
+                        Expr::Object(items) => {
+                            let mut attrs = BTreeMap::new();
+                            for (k, v) in items {
+                                let name = rewind_model::expr::static_key(k)
+                                    .ok_or_else(|| bad(e.to_string()))?;
+                                let attr = match v.unparen() {
+                                    Expr::Call { name: f, args, .. } if f == "optional" => {
+                                        let (c, d) = match args.as_slice() {
+                                            [c] => (c, None),
+                                            [c, d] => (c, Some(d)),
+                                            _ => return Err(bad(v.to_string())),
+                                        };
+                                        let constraint = Constraint::from_expr(c)?;
+                                        let default = match d {
+                                            None => None,
+                                            Some(d) => {
+                                                let dv = crate::Evaluator::new(&crate::EmptyScope)
+                                                    .eval(d)?;
+                                                Some(crate::convert::convert_constraint(
+                                                    &dv,
+                                                    &constraint,
+                                                )
+                                                .map_err(|err| {
+                                                    crate::EvalError::new(
+                                                        "Invalid default value for optional attribute",
+                                                        err.to_string(),
+                                                    )
+                                                })?)
+                                            }
+                                        };
+                                        ObjectAttr {
+                                            constraint,
+                                            optional: true,
+                                            default,
+                                        }
+                                    }
+                                    other => ObjectAttr {
+                                        constraint: Constraint::from_expr(other)?,
+                                        optional: false,
+                                        default: None,
+                                    },
+                                };
+                                attrs.insert(name, attr);
+                            }
+                            Ok(Constraint::Object(attrs))
+                        }
+                        _ => Err(bad(e.to_string())),
+                    },
+                    _ => Err(bad(e.to_string())),
+                }
+            }
+            _ => Err(bad(e.to_string())),
+        }
+    }
+}

@@ -27,6 +27,11 @@ pub enum Value {
     Tuple(Arc<Vec<Value>>),
     Object(Arc<BTreeMap<String, Value>>),
     Sensitive(Arc<Value>),
+    /// A value that exists but that rewind cannot see (an attribute of a
+    /// deployed object when there is no state to read it from), named by a
+    /// symbol (`terraform_data.a.id`, `upper(<terraform_data.a.id>)`).
+    /// Two opaque values are the same value when their symbols are equal.
+    Opaque(Type, Arc<str>),
 }
 
 impl Value {
@@ -161,7 +166,7 @@ impl Value {
     /// The value's type.
     pub fn ty(&self) -> Type {
         match self {
-            Value::Null(t) | Value::Unknown(t) => t.clone(),
+            Value::Null(t) | Value::Unknown(t) | Value::Opaque(t, _) => t.clone(),
             Value::Bool(_) => Type::Bool,
             Value::Number(_) => Type::Number,
             Value::String(_) => Type::String,
@@ -182,6 +187,19 @@ impl Value {
     /// this is true).
     pub fn is_known(&self) -> bool {
         !matches!(self.unmark().0, Value::Unknown(_))
+    }
+
+    /// True when the value or anything inside it is opaque.
+    pub fn has_opaque(&self) -> bool {
+        match self {
+            Value::Opaque(..) => true,
+            Value::Sensitive(inner) => inner.has_opaque(),
+            Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                items.iter().any(Value::has_opaque)
+            }
+            Value::Map(_, m) | Value::Object(m) => m.values().any(Value::has_opaque),
+            _ => false,
+        }
     }
 
     /// True when nothing inside is unknown.
@@ -264,6 +282,7 @@ impl Value {
             (Value::Sensitive(a), Value::Sensitive(b)) => a.raw_eq(b),
             (Value::Sensitive(_), _) | (_, Value::Sensitive(_)) => false,
             (Value::Null(a), Value::Null(b)) | (Value::Unknown(a), Value::Unknown(b)) => a == b,
+            (Value::Opaque(a, x), Value::Opaque(b, y)) => a == b && x == y,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Number(a), Value::Number(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
@@ -288,6 +307,8 @@ impl Value {
         let marked = ma || mb;
         let r = match (a, b) {
             (Value::Unknown(_), _) | (_, Value::Unknown(_)) => Value::Unknown(Type::Bool),
+            (Value::Opaque(_, x), Value::Opaque(_, y)) if x == y => Value::Bool(true),
+            (Value::Opaque(..), _) | (_, Value::Opaque(..)) => Value::Unknown(Type::Bool),
             (Value::Null(_), Value::Null(_)) => Value::Bool(true),
             (Value::Null(_), _) | (_, Value::Null(_)) => Value::Bool(false),
             _ => {
@@ -338,6 +359,8 @@ impl Value {
         let (b, _) = other.unmark();
         match (a, b) {
             (Value::Unknown(_), _) | (_, Value::Unknown(_)) => false,
+            (Value::Opaque(_, x), Value::Opaque(_, y)) => x == y,
+            (Value::Opaque(..), _) | (_, Value::Opaque(..)) => false,
             (Value::Null(_), Value::Null(_)) => true,
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Number(x), Value::Number(y)) => x == y,
@@ -455,6 +478,11 @@ fn set_hash_text(v: &Value) -> String {
         match v {
             Value::Unknown(_) => out.push('?'),
             Value::Null(_) => out.push('~'),
+            Value::Opaque(_, sym) => {
+                out.push('<');
+                out.push_str(sym);
+                out.push('>');
+            }
             Value::Number(n) => out.push_str(&n.to_string()),
             Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
             Value::String(s) => out.push_str(&crate::render::go_quote(s)),

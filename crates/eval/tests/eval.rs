@@ -36,7 +36,12 @@ impl Context {
 }
 
 impl Scope for Context {
-    fn resolve(&self, root: &str, ops: &[TravOp]) -> Result<(Value, usize), EvalError> {
+    fn resolve(
+        &self,
+        root: &str,
+        ops: &[TravOp],
+        _ev: &mut Evaluator,
+    ) -> Result<(Value, usize), EvalError> {
         let name = match ops.first() {
             Some(TravOp::Attr(n)) => n.as_str(),
             _ => "",

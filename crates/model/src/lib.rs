@@ -6,6 +6,7 @@
 //! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`]) is
 //! what the store deduplicates and the diff compares.
 
+pub mod address;
 pub mod codec;
 pub mod expr;
 pub mod graph;
@@ -14,6 +15,7 @@ pub mod map;
 mod node;
 pub mod value;
 
+pub use address::{AddressError, InstanceAddr, InstanceKey, Mode, ModuleInstance, ResourceAddr};
 pub use expr::Expr;
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};

@@ -455,6 +455,16 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
     if unknown {
         return Ok(Value::Unknown((f.ret)(&args)).mark_if(marked));
     }
+    // an operation on values rewind cannot see: a value it cannot see
+    // either, named after the call
+    if args
+        .iter()
+        .any(|a| matches!(a.unmark().0, Value::Opaque(..)) || (!f.partial && a.has_opaque()))
+    {
+        let parts: Vec<String> = args.iter().map(crate::render::symbol).collect();
+        let sym = format!("{name}({})", parts.join(", "));
+        return Ok(Value::Opaque((f.ret)(&args), sym.into()).mark_if(marked));
+    }
     let r = (f.imp)(ev, &args).map_err(|e| {
         if e.summary == "Invalid function argument" || e.summary.starts_with("Error in function") {
             e
