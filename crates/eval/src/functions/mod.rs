@@ -573,6 +573,47 @@ pub(crate) fn fail(msg: impl Into<String>) -> EvalError {
 mod tests {
     use super::*;
 
+    /// `x` is a value rewind cannot see, `t` a template.
+    struct OpaqueScope;
+
+    impl crate::expr::Scope for OpaqueScope {
+        fn resolve(
+            &self,
+            root: &str,
+            _ops: &[rewind_model::expr::TravOp],
+            _ev: &mut Evaluator,
+        ) -> Result<(Value, usize)> {
+            match root {
+                "x" => Ok((Value::Opaque(Type::String, "a.b.id".into()), 0)),
+                "t" => Ok((Value::string("<${v}>"), 0)),
+                _ => Err(EvalError::new("Unknown variable", root.to_string())),
+            }
+        }
+    }
+
+    #[test]
+    fn calls_on_values_rewind_cannot_see_are_opaque() {
+        let eval = |src: &str| {
+            let e = rewind_parse::hcl::parse_expression(src)
+                .unwrap()
+                .canonical();
+            Evaluator::new(&OpaqueScope).eval(&e).unwrap()
+        };
+        for src in [
+            r#"format("%s-%v", "a", [x])"#,
+            r#"templatestring(t, {v = x})"#,
+            r#"formatlist("%s", [x])[0]"#,
+            r#"yamlencode({a = x})"#,
+            r#"md5(x)"#,
+        ] {
+            assert!(matches!(eval(src), Value::Opaque(..)), "{src}");
+        }
+        assert_eq!(
+            eval(r#"templatestring(t, {v = "y"})"#),
+            Value::string("<y>")
+        );
+    }
+
     /// Every function of Terraform is evaluated, or deliberately unknown
     /// (apply-time or not evaluated), and nothing else is claimed.
     #[test]

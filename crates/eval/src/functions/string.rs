@@ -200,6 +200,11 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 if a[1..].iter().any(|v| !v.is_wholly_known()) {
                     return Ok(Value::Unknown(Type::String));
                 }
+                if a[1..].iter().any(Value::has_opaque) {
+                    let parts: Vec<String> = a.iter().map(crate::render::symbol).collect();
+                    let sym = format!("format({})", parts.join(", "));
+                    return Ok(Value::Opaque(Type::String, sym.into()));
+                }
                 crate::format::format(arg_str(a, 0), &a[1..]).map(Value::string)
             },
         },
@@ -395,6 +400,13 @@ fn formatlist(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
             .collect();
         if row.iter().any(|v| !v.is_wholly_known()) {
             out.push(Value::Unknown(Type::String));
+        } else if row.iter().any(Value::has_opaque) {
+            let parts: Vec<String> = std::iter::once(&a[0])
+                .chain(row.iter())
+                .map(crate::render::symbol)
+                .collect();
+            let sym = format!("format({})", parts.join(", "));
+            out.push(Value::Opaque(Type::String, sym.into()));
         } else {
             out.push(Value::string(crate::format::format(fmt, &row)?));
         }

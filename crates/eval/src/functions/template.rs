@@ -52,7 +52,7 @@ struct TemplateScope<'a> {
 }
 
 impl Scope for TemplateScope<'_> {
-    fn resolve(&self, root: &str, _ops: &[TravOp]) -> Result<(Value, usize)> {
+    fn resolve(&self, root: &str, _ops: &[TravOp], _ev: &mut Evaluator) -> Result<(Value, usize)> {
         match self.vars.get(root) {
             Some(v) => Ok((v.clone(), 0)),
             None => Err(EvalError::new(
@@ -188,6 +188,15 @@ pub(super) fn templatestring(ev: &mut Evaluator, args: &[Expr]) -> Result<Value>
     }
     if t.is_null() || t.ty() != Type::String {
         return Err(arg_err("invalid template value: a string is required"));
+    }
+    // a template or variables rewind cannot see: a value it cannot see
+    if matches!(t, Value::Opaque(..)) || vars.has_opaque() {
+        let sym = format!(
+            "templatestring({}, {})",
+            crate::render::symbol(t),
+            crate::render::symbol(&vars)
+        );
+        return Ok(Value::Opaque(Type::String, sym.into()).mark_if(tm || vm));
     }
     let parts = rewind_parse::hcl::parse_template(t.as_str().unwrap_or_default())
         .map_err(|e| arg_err(&format!("invalid template: {e:?}")))?;

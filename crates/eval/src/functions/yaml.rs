@@ -303,6 +303,8 @@ fn node(e: &mut Emitter, v: &Value, parent: i64, ctx: Ctx) -> std::result::Resul
             Ok(false)
         }
         Value::Sensitive(inner) => node(e, inner, parent, ctx),
+        // the caller makes a call with such a value opaque
+        Value::Opaque(..) => Err(Refused::Unsupported("a value rewind cannot see")),
     }
 }
 
