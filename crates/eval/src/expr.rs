@@ -52,10 +52,17 @@ pub trait Scope {
 /// (the root module), or absolute.
 pub trait Files {
     fn read(&self, path: &str) -> std::result::Result<Vec<u8>, String>;
+    /// True for a regular file, false when nothing is there, an error for
+    /// anything else (a directory: Terraform's `fileexists` refuses it).
     fn exists(&self, path: &str) -> std::result::Result<bool, String>;
-    /// Regular files under `base` matching the glob `pattern`, relative to
-    /// `base`, sorted.
+    /// Regular files under `base` matching the glob `pattern` (see
+    /// [`crate::functions::glob_match`]), relative to `base`, sorted.
     fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String>;
+    /// The absolute path of the working directory, for `abspath` of a
+    /// relative path; `None` (the default) leaves that unknown.
+    fn working_dir(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A scope with nothing in it (for literals and tests).
@@ -717,13 +724,18 @@ impl<'s> Evaluator<'s> {
                 Some((Some(key), v)) => {
                     if f.grouping {
                         groups.entry(key).or_default().push(v);
-                    } else if entries.contains_key(&key) {
-                        return Err(EvalError::new(
-                            "Duplicate object key",
-                            format!("Two different items produced the key {key:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key."),
-                        ));
                     } else {
-                        entries.insert(key, v);
+                        match entries.entry(key) {
+                            std::collections::btree_map::Entry::Occupied(e) => {
+                                return Err(EvalError::new(
+                                    "Duplicate object key",
+                                    format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", e.key()),
+                                ));
+                            }
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                e.insert(v);
+                            }
+                        }
                     }
                 }
             }
