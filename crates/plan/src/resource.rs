@@ -8,8 +8,6 @@
 //! nested blocks compare the arguments they set; a change of an argument
 //! in the force-new tables replaces the object.
 
-use std::collections::BTreeMap;
-
 use rewind_eval::{Type, Value};
 use rewind_model::Path;
 
@@ -86,7 +84,7 @@ pub fn compare(
         return compare_terraform_data(&config, &prior, ignore, &unchanged);
     }
     let mut out = Comparison::default();
-    let empty = BTreeMap::new();
+    let empty = rewind_eval::Map::new();
     let cfg = config.as_mapping().unwrap_or(&empty);
     let pri = prior.as_mapping().unwrap_or(&empty);
     for (k, cv) in cfg {
@@ -408,7 +406,7 @@ pub fn type_from_json(v: &Value) -> Option<Type> {
             arg.as_mapping()?
                 .iter()
                 .map(|(k, t)| Some((k.clone(), type_from_json(t)?)))
-                .collect::<Option<BTreeMap<_, _>>>()?,
+                .collect::<Option<rewind_eval::Map<_, _>>>()?,
         ),
         _ => return None,
     })

@@ -687,7 +687,7 @@ pub(crate) fn resource_config(node: &Node, ev: &mut Evaluator) -> Result<Value, 
     let Some(body) = node.body.as_map() else {
         return Ok(Value::empty_object());
     };
-    let mut out = BTreeMap::new();
+    let mut out = rewind_eval::Map::new();
     for (k, v) in body {
         if RESOURCE_META.contains(&k.as_str()) {
             continue;
@@ -703,7 +703,7 @@ pub(crate) fn resource_config(node: &Node, ev: &mut Evaluator) -> Result<Value, 
 /// A nested body (a map of arguments and blocks) with its own `dynamic`
 /// blocks expanded.
 fn nested_body(m: &rewind_model::Map<String, Lit>, ev: &mut Evaluator) -> Result<Value, EvalError> {
-    let mut out = BTreeMap::new();
+    let mut out = rewind_eval::Map::new();
     for (k, v) in m {
         if k == "dynamic" {
             continue;
@@ -738,7 +738,7 @@ fn block_or_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError> {
 fn dynamic_blocks(
     d: &Lit,
     ev: &mut Evaluator,
-    out: &mut BTreeMap<String, Value>,
+    out: &mut rewind_eval::Map<String, Value>,
 ) -> Result<(), EvalError> {
     // `dynamic "LABEL" { ... }` blocks are kept as a map from label to the
     // list of their bodies
@@ -794,7 +794,7 @@ fn dynamic_blocks(
                     _ => None,
                 });
                 for (k, v) in elems {
-                    let mut it = BTreeMap::new();
+                    let mut it = rewind_eval::Map::new();
                     it.insert("key".to_string(), k);
                     it.insert("value".to_string(), v);
                     ev.bind(&iterator, Value::object(it).mark_if(marked));
@@ -1065,7 +1065,7 @@ impl InstanceScope<'_> {
                 };
                 match wanted {
                     Some(o) => {
-                        let mut m = BTreeMap::new();
+                        let mut m = rewind_eval::Map::new();
                         m.insert(o.to_string(), sym(o));
                         Value::object(m)
                     }
@@ -1087,7 +1087,7 @@ impl InstanceScope<'_> {
         }
         let child_index = self.walk.cfg.module(child_path);
         let outputs_of = |id: u32| -> Result<Value, EvalError> {
-            let mut m = BTreeMap::new();
+            let mut m = rewind_eval::Map::new();
             match wanted {
                 Some(o) => {
                     let oi = child_index
@@ -1138,7 +1138,7 @@ impl InstanceScope<'_> {
             }
             Ok((Value::tuple(items), 1))
         } else {
-            let mut m = BTreeMap::new();
+            let mut m = rewind_eval::Map::new();
             for &id in children {
                 let key = match self.walk.modules[id as usize].0.last().map(|s| &s.key) {
                     Some(InstanceKey::Str(s)) => s.clone(),
