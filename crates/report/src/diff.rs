@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use rewind_diff::{AttrChange, AttrOp, ChangeKind, Diff, NodeChange};
+use rewind_diff::{AttrChange, AttrOp, ChangeKind, Diff, FileChange, NodeChange};
 use rewind_model::{NodeKind, Value};
 use serde_json::{json, Value as J};
 
@@ -18,17 +18,6 @@ pub struct SideInfo {
     pub label: String,
     pub id: Option<String>,
     pub tags: Vec<String>,
-}
-
-/// A changed file, for `--files`.
-#[derive(Clone, Debug)]
-pub struct FileChange {
-    pub path: String,
-    /// added, removed, modified
-    pub change: &'static str,
-    /// Unified diff text; `None` when hidden (secrets) or binary.
-    pub diff: Option<String>,
-    pub note: Option<String>,
 }
 
 /// Everything a diff report shows.

@@ -1,0 +1,98 @@
+//! The revert plan between two versions.
+
+use rewind_model::{Diagnostic, Model};
+use rewind_odb::Load;
+use rewind_parse::load::Trace;
+use rewind_plan::Plan;
+
+use crate::error::Result;
+use crate::version::{dir_loaded, dir_options, Loaded, Side, Version};
+
+/// Settings of a plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Plan deletes and replacements of resources with `prevent_destroy`
+    /// (they are listed in [`Plan::blocked`] either way).
+    pub allow_destroy_protected: bool,
+}
+
+/// A plan and what it goes between.
+pub struct PlanOutcome {
+    /// The deployment now.
+    pub from: Side,
+    /// The version to go back to.
+    pub to: Side,
+    /// The ordered steps.
+    pub plan: Plan,
+    /// Warnings found while parsing directory versions.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The models planned between, freed with the outcome (a process
+    /// about to exit may rather forget it: freeing a large model takes
+    /// longer than exiting).
+    _models: (Model, Model),
+}
+
+/// Plans the way from `from` (the deployment now) back to `to`: the
+/// target's configuration, and of the current side its state's instances
+/// without their attributes (or its configuration when it has no state).
+pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutcome> {
+    let trace = Trace::new();
+    let mut diagnostics = Vec::new();
+    let (target, current) = match (to, from) {
+        (Version::Dir(t), Version::Dir(c)) => {
+            let both = load_dirs(t, c, &mut diagnostics)?;
+            trace.mark("load target and current");
+            both
+        }
+        _ => {
+            let target = to.load(Load::ConfigOnly, &mut diagnostics)?;
+            trace.mark("load target");
+            let current = from.load(Load::Light, &mut diagnostics)?;
+            trace.mark("load current");
+            (target, current)
+        }
+    };
+    let plan = plan_models(&current.model, &target.model, opts)?;
+    trace.mark("plan");
+    Ok(PlanOutcome {
+        from: from.side()?,
+        to: to.side()?,
+        plan,
+        diagnostics,
+        _models: (current.model, target.model),
+    })
+}
+
+/// Plans between two models in memory: the one place rewind calls the
+/// planner.
+pub fn plan_models(current: &Model, target: &Model, opts: &PlanOptions) -> Result<Plan> {
+    let opts = rewind_plan::Options {
+        allow_destroy_protected: opts.allow_destroy_protected,
+    };
+    Ok(rewind_plan::plan(current, target, &opts)?)
+}
+
+/// Two directories load at the same time: each load has long
+/// single-threaded stages (modules, references, cycles). The parse results
+/// are not needed once the model is built: freed on each thread as soon as
+/// its load ends.
+fn load_dirs(
+    target: &std::path::Path,
+    current: &std::path::Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(Loaded, Loaded)> {
+    let lean = |dir: &std::path::Path, load: Load| {
+        rewind_parse::load(dir, &dir_options(load)).map(|mut l| {
+            l.parsed = Vec::new();
+            l
+        })
+    };
+    let (t, c) = std::thread::scope(|s| {
+        let t = s.spawn(|| lean(target, Load::ConfigOnly));
+        let c = lean(current, Load::Light);
+        (t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), c)
+    });
+    let t = dir_loaded(target, t, warnings)?;
+    let c = dir_loaded(current, c, warnings)?;
+    Ok((t, c))
+}
