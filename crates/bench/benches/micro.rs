@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p rewind-bench --bench micro`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rewind_bench::gen;
@@ -28,7 +28,7 @@ fn tree(n: usize, version: u32, td: bool) -> PathBuf {
     dir
 }
 
-fn tf_files(dir: &PathBuf) -> Vec<String> {
+fn tf_files(dir: &Path) -> Vec<String> {
     rewind_parse::discover(dir)
         .unwrap()
         .into_iter()

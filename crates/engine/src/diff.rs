@@ -130,7 +130,7 @@ fn open<'v, 's>(v: &'v Version<'s>, warnings: &mut Vec<Diagnostic>) -> Result<Op
 
 /// Does a change pass the filters?
 fn keep(c: &NodeChange, o: &DiffOptions) -> bool {
-    if !o.types.is_empty() && !o.types.iter().any(|t| *t == c.type_) {
+    if !o.types.is_empty() && !o.types.contains(&c.type_) {
         return false;
     }
     if !o.addresses.is_empty() && !o.addresses.iter().any(|p| glob(p, &c.address)) {

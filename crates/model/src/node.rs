@@ -5,13 +5,14 @@ use crate::codec::{Dec, DecodeError, Enc};
 use crate::{Hash, Path, Value};
 
 /// What a node is. The order is the order nodes sort in within a model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeKind {
     Terraform,
     Provider,
     Variable,
     Local,
     Data,
+    #[default]
     Resource,
     Module,
     Output,
@@ -188,12 +189,6 @@ pub struct Node {
     pub edges: Vec<Edge>,
     /// Where it was written (not hashed).
     pub loc: Loc,
-}
-
-impl Default for NodeKind {
-    fn default() -> Self {
-        NodeKind::Resource
-    }
 }
 
 /// The lifecycle settings of a resource.

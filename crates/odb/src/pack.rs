@@ -197,7 +197,7 @@ impl PackWriter {
         let sum = Hash::of(&self.data);
         self.data.extend_from_slice(&sum.0);
         let mut entries = self.entries;
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by_key(|e| e.0);
         entries.dedup_by(|a, b| a.0 == b.0);
         let mut idx = Vec::with_capacity(8 + 4 + entries.len() * IDX_ENTRY + 64);
         idx.extend_from_slice(IDX_MAGIC);

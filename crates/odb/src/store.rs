@@ -1,5 +1,6 @@
 //! Opening a store and reading and writing its objects.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -342,12 +343,14 @@ impl Store {
                 let mut opened: HashMap<u64, Vec<u8>> = HashMap::new();
                 for (i, loc) in items {
                     let what = || format!("object {} ({}) in {key}", ids[i], loc.ty.name());
-                    if !opened.contains_key(&loc.block) {
-                        let s = (loc.block - start) as usize;
-                        let b = open_block(&data[s..s + loc.block_len as usize], &what)?;
-                        opened.insert(loc.block, b);
-                    }
-                    out[i] = object_in(&opened[&loc.block], &ids[i], &loc, &what)?;
+                    let block = match opened.entry(loc.block) {
+                        Entry::Occupied(b) => b.into_mut(),
+                        Entry::Vacant(v) => {
+                            let s = (loc.block - start) as usize;
+                            v.insert(open_block(&data[s..s + loc.block_len as usize], &what)?)
+                        }
+                    };
+                    out[i] = object_in(block, &ids[i], &loc, &what)?;
                 }
             }
         }
@@ -405,11 +408,14 @@ impl Store {
     }
 }
 
-/// The wanted entries of one pack in runs of nearby blocks, each run read
-/// with one request: `(start, end, entries)`.
-fn nearby_runs(mut wanted: Vec<(usize, Location)>) -> Vec<(u64, u64, Vec<(usize, Location)>)> {
+/// A range of a pack read with one request, `[start, end)`, and the wanted
+/// objects (their place in the caller's list, and where they are) in it.
+type Run = (u64, u64, Vec<(usize, Location)>);
+
+/// The wanted entries of one pack in runs of nearby blocks.
+fn nearby_runs(mut wanted: Vec<(usize, Location)>) -> Vec<Run> {
     wanted.sort_by_key(|(_, l)| l.block);
-    let mut runs: Vec<(u64, u64, Vec<(usize, Location)>)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     for (i, loc) in wanted {
         let end = loc.block + u64::from(loc.block_len);
         match runs.last_mut() {

@@ -462,7 +462,7 @@ impl<'m> Evaluator<'m> {
 /// The collection functions `count` and `for_each` use; anything else is
 /// unknown here.
 fn call(name: &str, vals: Vec<V>) -> V {
-    if vals.iter().any(|v| *v == V::Unknown)
+    if vals.contains(&V::Unknown)
         && !matches!(
             name,
             "length"

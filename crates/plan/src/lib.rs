@@ -282,7 +282,7 @@ fn apply_moves(
                 (String::new(), cur.clone())
             } else {
                 let (p, r) = split_instance(&cur);
-                if config_address(&p.trim_end_matches('.').to_string()) != *module {
+                if config_address(p.trim_end_matches('.')) != *module {
                     continue;
                 }
                 (p, r)

@@ -458,8 +458,8 @@ pub fn markdown(r: &DiffReport) -> String {
             );
             for l in lines {
                 // a diff block colours lines by their first character
-                let l = if l.starts_with('~') {
-                    format!("!{}", &l[1..])
+                let l = if let Some(rest) = l.strip_prefix('~') {
+                    format!("!{rest}")
                 } else {
                     l
                 };
