@@ -57,10 +57,7 @@ fn diff_and_plan_reports() {
     let shop_ = Shop::new();
     let dir = |v| s(&shop(v)).to_string();
     let cases: [(&str, Vec<String>); 4] = [
-        (
-            "diff_dirs_v1_v2",
-            vec!["diff".into(), dir(1), dir(2)],
-        ),
+        ("diff_dirs_v1_v2", vec!["diff".into(), dir(1), dir(2)]),
         (
             "diff_snapshots_v2_v3",
             vec!["diff".into(), "v2".into(), "v3".into()],
@@ -71,7 +68,13 @@ fn diff_and_plan_reports() {
         ),
         (
             "plan_dirs_v3_to_v2",
-            vec!["plan".into(), "--from".into(), dir(3), "--to".into(), dir(2)],
+            vec![
+                "plan".into(),
+                "--from".into(),
+                dir(3),
+                "--to".into(),
+                dir(2),
+            ],
         ),
     ];
     for (name, args) in cases {

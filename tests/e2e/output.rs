@@ -30,7 +30,15 @@ fn a_full_disk_fails_every_kind_of_result() {
     for args in [
         vec!["diff", s(&v1), s(&v2), "--format", "json"],
         vec!["diff", s(&v1), s(&v2)],
-        vec!["plan", "--from", s(&v2), "--to", s(&v1), "--format", "markdown"],
+        vec![
+            "plan",
+            "--from",
+            s(&v2),
+            "--to",
+            s(&v1),
+            "--format",
+            "markdown",
+        ],
         vec!["graph", s(&v1), "--format", "json"],
         vec!["graph", s(&v1)],
     ] {
@@ -70,5 +78,9 @@ fn a_reader_that_stops_reading_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

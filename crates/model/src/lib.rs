@@ -3,16 +3,20 @@
 //! A [`Model`] is what one directory of Terraform code means: configuration
 //! [`Node`]s keyed by Terraform address, the [`Edge`]s between them, and the
 //! deployed instances read from state files. Every node has a canonical,
-//! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`]) is
+//! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`](struct@Hash)) is
 //! what the store deduplicates and the diff compares.
 
+pub mod address;
 pub mod codec;
+pub mod expr;
 pub mod graph;
 mod hash;
 pub mod map;
 mod node;
 pub mod value;
 
+pub use address::{AddressError, InstanceAddr, InstanceKey, Mode, ModuleInstance, ResourceAddr};
+pub use expr::Expr;
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;

@@ -35,7 +35,10 @@
 //! * An object is at most 4 GiB (lengths are 32-bit).
 //! * A remote store has no locks: `gc` there relies on its grace period
 //!   to leave running snapshots alone.
-//! * Stores of format version 1 (older rewinds) are refused, not migrated.
+//! * Stores of format versions 1 and 2 (older rewinds) are refused, not
+//!   migrated.
+
+#![warn(missing_docs)]
 
 mod backend;
 mod checkout;

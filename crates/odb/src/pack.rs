@@ -17,10 +17,10 @@ use crate::error::{corrupt, Result};
 use crate::id::ObjectId;
 
 /// The first bytes of a pack: the layout of blocks described in
-/// docs/store-format.md §5 (`RWPACK01` packs held one record per object).
+/// docs/store-format.md §5 (`RWPACK01` packs are of store versions 1 and 2).
 pub(crate) const PACK_MAGIC: &[u8; 8] = b"RWPACK02";
 /// The first bytes of a pack index (docs/store-format.md §6; `RWIDX001`
-/// indexes had 45-byte entries).
+/// indexes are of store versions 1 and 2).
 pub(crate) const IDX_MAGIC: &[u8; 8] = b"RWIDX002";
 /// Magic numbers of the layout older rewinds wrote, recognized to say so.
 const OLD_PACK_MAGIC: &[u8; 8] = b"RWPACK01";
@@ -41,7 +41,7 @@ pub(crate) const BLOCK_TARGET: usize = 64 << 10;
 
 /// What a pack or index of an older layout is said to be.
 const OLD_LAYOUT: &str =
-    "it has the pack layout 1 of an older rewind; this rewind reads layout 2 (docs/store-format.md §17)";
+    "it was written by an older rewind (magic RWPACK01/RWIDX001, store format 1 or 2); this rewind reads RWPACK02 packs (docs/store-format.md §17)";
 
 /// The kinds of stored objects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

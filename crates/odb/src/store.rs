@@ -18,8 +18,10 @@ use crate::record::SnapshotRecord;
 use crate::refs::Refs;
 
 /// The store format this program reads and writes (docs/store-format.md
-/// §17). Version 1 stores hold packs of an older layout.
-pub const STORE_VERSION: u32 = 2;
+/// §17): version 1 kept expressions as text; version 2 kept them as syntax
+/// trees in packs of the `RWPACK01` magic; version 3 gives the block
+/// layout of packs its own magic.
+pub const STORE_VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Config {
@@ -136,7 +138,7 @@ impl Store {
         }
         if config.version < STORE_VERSION {
             return Err(Error::Config(format!(
-                "{what}: store format version {} was written by an older rewind and this one reads version {STORE_VERSION} only; read it with the rewind release that wrote it, or create a new store with `rewind init` and snapshot again",
+                "{what}: store format version {} was written by an earlier rewind (version {STORE_VERSION} keeps expressions as syntax trees, in packs of the RWPACK02 layout); read it with the rewind that wrote it, or start a new store and snapshot the releases again",
                 config.version
             )));
         }

@@ -64,7 +64,7 @@ pub struct Analysis<'a> {
     value_memo: RefCell<HashMap<String, Option<String>>>,
     /// `upstream` of target expressions by (module, text), both borrowed
     /// from the target model: no key is allocated, even for a miss.
-    expr_memo: RefCell<HashMap<(&'a str, &'a str), Option<String>>>,
+    expr_memo: RefCell<HashMap<(&'a str, &'a hcl::Expr), Option<String>>>,
     in_progress: RefCell<BTreeSet<String>>,
 }
 
@@ -95,11 +95,7 @@ fn ref_text(r: &Reference) -> String {
 /// for its keys (marked with a `[keys]` step), as does `keys(COLL)`.
 pub fn value_refs(v: &Value, out: &mut Vec<Reference>) {
     match v {
-        Value::Expr(text) => {
-            if let Ok(e) = hcl::parse_expression(text) {
-                precise_refs(&e, &HashMap::new(), out);
-            }
-        }
+        Value::Expr(e) => precise_refs(e, &HashMap::new(), out),
         Value::List(l) => l.iter().for_each(|x| value_refs(x, out)),
         Value::Map(m) => m.values().for_each(|x| value_refs(x, out)),
         _ => {}
@@ -117,7 +113,7 @@ enum LeafStep<'v> {
 fn for_expr_leaves<'v>(
     v: &'v Value,
     stack: &mut Vec<LeafStep<'v>>,
-    f: &mut dyn FnMut(&[LeafStep<'v>], &'v str),
+    f: &mut dyn FnMut(&[LeafStep<'v>], &'v hcl::Expr),
 ) {
     match v {
         Value::Expr(t) => f(stack, t),
@@ -173,7 +169,7 @@ impl<'a> Analysis<'a> {
             .map(|(_, f, t)| (f.as_str(), t.as_str()))
             .collect();
         match v {
-            Value::Expr(text) => Value::Expr(rename_text(text, &renames)),
+            Value::Expr(e) => Value::expr(rename_refs(e, &renames)),
             Value::List(l) => {
                 Value::List(l.iter().map(|x| self.renamed_owned(x, module)).collect())
             }
@@ -205,7 +201,7 @@ impl<'a> Analysis<'a> {
     /// [`Analysis::upstream`] of an expression written in the target's
     /// module `module`, memoized: the same expression in the same module
     /// means the same thing.
-    fn upstream_expr(&self, module: &'a str, text: &'a str) -> Option<String> {
+    fn upstream_expr(&self, module: &'a str, text: &'a hcl::Expr) -> Option<String> {
         if let Some(hit) = self.expr_memo.borrow().get(&(module, text)) {
             return hit.clone();
         }
@@ -215,9 +211,7 @@ impl<'a> Analysis<'a> {
             format!("{module}.")
         };
         let mut refs = Vec::new();
-        if let Ok(e) = hcl::parse_expression(text) {
-            precise_refs(&e, &HashMap::new(), &mut refs);
-        }
+        precise_refs(text, &HashMap::new(), &mut refs);
         let result = refs.iter().find_map(|r| self.ref_changes(&scope, r));
         self.expr_memo
             .borrow_mut()
@@ -399,9 +393,9 @@ impl<'a> Analysis<'a> {
             return self.node_value_changes(addr);
         }
         if let Some(Value::Expr(text)) = &tv {
-            if let Ok(e @ hcl::Expr::Traversal { .. }) = hcl::parse_expression(text) {
+            if let e @ hcl::Expr::Traversal { .. } = &**text {
                 let mut refs = Vec::new();
-                collect_refs(&e, &mut Vec::new(), &mut refs);
+                collect_refs(e, &mut Vec::new(), &mut refs);
                 if let [r] = refs.as_slice() {
                     let mut composed = r.clone();
                     composed.steps.extend(rest.iter().cloned());
@@ -870,29 +864,121 @@ fn children(e: &hcl::Expr) -> Vec<&hcl::Expr> {
 /// Replaces references to `from` by `to` in normalized expression text,
 /// at whole-name boundaries (`terraform_data.c` does not touch
 /// `terraform_data.cc` or `x.terraform_data.c`).
-fn rename_text(text: &str, renames: &[(&str, &str)]) -> String {
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-    let mut out = text.to_string();
-    for (from, to) in renames {
-        let mut result = String::with_capacity(out.len());
-        let bytes = out.as_bytes();
-        let mut i = 0;
-        while i < out.len() {
-            if out[i..].starts_with(from) {
-                let before_ok = i == 0 || !(ident(bytes[i - 1]) || bytes[i - 1] == b'.');
-                let end = i + from.len();
-                let after_ok = end >= bytes.len() || !ident(bytes[end]);
-                if before_ok && after_ok {
-                    result.push_str(to);
-                    i = end;
-                    continue;
+/// An expression with the references to renamed resources (`from` → `to`,
+/// dotted addresses relative to the module) renamed.
+fn rename_refs(e: &hcl::Expr, renames: &[(&str, &str)]) -> hcl::Expr {
+    use hcl::{Expr, Part, TravOp};
+    let ops_of = |ops: &[TravOp]| -> Vec<TravOp> {
+        ops.iter()
+            .map(|op| match op {
+                TravOp::Index(i) => TravOp::Index(rename_refs(i, renames)),
+                other => other.clone(),
+            })
+            .collect()
+    };
+    let parts_of = |parts: &[Part]| -> Vec<Part> { rename_parts(parts, renames) };
+    match e {
+        Expr::Traversal { root, ops, pos } => {
+            // the dotted prefix of the traversal: root.attr.attr...
+            let mut names = vec![root.as_str()];
+            for op in ops {
+                match op {
+                    TravOp::Attr(a) => names.push(a),
+                    _ => break,
                 }
             }
-            let ch = out[i..].chars().next().unwrap_or(' ');
-            result.push(ch);
-            i += ch.len_utf8();
+            for (from, to) in renames {
+                let from_names: Vec<&str> = from.split('.').collect();
+                if names.len() >= from_names.len() && names[..from_names.len()] == from_names[..] {
+                    let mut to_names = to.split('.');
+                    let new_root = to_names.next().unwrap_or_default().to_string();
+                    let mut new_ops: Vec<TravOp> =
+                        to_names.map(|n| TravOp::Attr(n.to_string())).collect();
+                    new_ops.extend(ops_of(&ops[from_names.len() - 1..]));
+                    return Expr::Traversal {
+                        root: new_root,
+                        ops: new_ops,
+                        pos: *pos,
+                    };
+                }
+            }
+            Expr::Traversal {
+                root: root.clone(),
+                ops: ops_of(ops),
+                pos: *pos,
+            }
         }
-        out = result;
+        Expr::Template(parts) => Expr::Template(parts_of(parts)),
+        Expr::Tuple(items) => Expr::Tuple(items.iter().map(|i| rename_refs(i, renames)).collect()),
+        Expr::Object(items) => Expr::Object(
+            items
+                .iter()
+                .map(|(k, v)| (rename_refs(k, renames), rename_refs(v, renames)))
+                .collect(),
+        ),
+        Expr::Postfix(inner, ops) => {
+            Expr::Postfix(Box::new(rename_refs(inner, renames)), ops_of(ops))
+        }
+        Expr::Call {
+            name,
+            args,
+            expand_final,
+        } => Expr::Call {
+            name: name.clone(),
+            args: args.iter().map(|a| rename_refs(a, renames)).collect(),
+            expand_final: *expand_final,
+        },
+        Expr::Unary(op, inner) => Expr::Unary(*op, Box::new(rename_refs(inner, renames))),
+        Expr::Binary(op, l, r) => Expr::Binary(
+            *op,
+            Box::new(rename_refs(l, renames)),
+            Box::new(rename_refs(r, renames)),
+        ),
+        Expr::Cond(c, a, b) => Expr::Cond(
+            Box::new(rename_refs(c, renames)),
+            Box::new(rename_refs(a, renames)),
+            Box::new(rename_refs(b, renames)),
+        ),
+        Expr::For(f) => {
+            let mut f2 = (**f).clone();
+            f2.coll = rename_refs(&f.coll, renames);
+            f2.key = f.key.as_ref().map(|k| rename_refs(k, renames));
+            f2.value = rename_refs(&f.value, renames);
+            f2.cond = f.cond.as_ref().map(|c| rename_refs(c, renames));
+            Expr::For(Box::new(f2))
+        }
+        Expr::Paren(inner) => Expr::Paren(Box::new(rename_refs(inner, renames))),
+        other => other.clone(),
     }
-    out
+}
+
+fn rename_parts(parts: &[hcl::Part], renames: &[(&str, &str)]) -> Vec<hcl::Part> {
+    use hcl::Part;
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Lit(s) => Part::Lit(s.clone()),
+            Part::Interp(e) => Part::Interp(rename_refs(e, renames)),
+            Part::If {
+                cond,
+                then,
+                otherwise,
+            } => Part::If {
+                cond: rename_refs(cond, renames),
+                then: rename_parts(then, renames),
+                otherwise: rename_parts(otherwise, renames),
+            },
+            Part::For {
+                key_var,
+                value_var,
+                coll,
+                body,
+            } => Part::For {
+                key_var: key_var.clone(),
+                value_var: value_var.clone(),
+                coll: rename_refs(coll, renames),
+                body: rename_parts(body, renames),
+            },
+        })
+        .collect()
 }

@@ -137,8 +137,8 @@ impl<'m> Evaluator<'m> {
                     .collect::<Option<_>>()?,
             ),
             Value::Expr(text) => {
-                let e = hcl::parse_expression(text).ok()?;
-                self.expr(&e, scope, env, depth + 1)?
+                let e: &Expr = text;
+                self.expr(e, scope, env, depth + 1)?
             }
         })
     }

@@ -480,7 +480,8 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             format!("{}.", n.module)
         };
         let from = match n.body.get("from") {
-            Some(Value::Expr(e)) | Some(Value::String(e)) => format!("{prefix}{e}"),
+            Some(Value::Expr(e)) => format!("{prefix}{e}"),
+            Some(Value::String(e)) => format!("{prefix}{e}"),
             _ => continue,
         };
         let destroy = n

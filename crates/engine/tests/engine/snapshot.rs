@@ -385,15 +385,28 @@ fn every_corrupt_file_kind_is_caught_and_named() {
         let t = TempDir::new("corrupt-config");
         new_store(&t);
         let cfg = t.0.join("store/config");
-        let text = std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("\"version\": 2", "\"version\": 99");
-        std::fs::write(&cfg, text).unwrap();
+        let original = std::fs::read_to_string(&cfg).unwrap();
+        assert!(original.contains("\"version\": 3"), "{original}");
+        std::fs::write(&cfg, original.replace("\"version\": 3", "\"version\": 99")).unwrap();
         let err = Store::open(t.0.join("store").to_str().unwrap())
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("version 99"), "{err}");
+        // stores written by rewind 0.1 (expressions as text) and by the
+        // first builds with expression trees (packs of layout 1)
+        for old in ["1", "2"] {
+            let older = original.replace("\"version\": 3", &format!("\"version\": {old}"));
+            std::fs::write(&cfg, older).unwrap();
+            let err = Store::open(t.0.join("store").to_str().unwrap())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains(&format!("version {old} was written by an earlier rewind")),
+                "{err}"
+            );
+        }
         std::fs::write(&cfg, "{ garbage").unwrap();
         let err = Store::open(t.0.join("store").to_str().unwrap())
             .err()

@@ -209,7 +209,7 @@ impl SecondReader {
         let config: serde_json::Value =
             serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
         assert_eq!(config["format"], "rewind-store");
-        assert_eq!(config["version"], 2);
+        assert_eq!(config["version"], 3);
         let mut entries = HashMap::new();
         for e in std::fs::read_dir(root.join("packs")).unwrap() {
             let name = e.unwrap().file_name().into_string().unwrap();
@@ -324,7 +324,7 @@ impl SecondReader {
                 let (_line, _col) = (gr.varint(), gr.varint());
                 let n = self.object(&node, 5);
                 let mut nr = Reader::new(&n);
-                assert_eq!(nr.u8(), 1, "node encoding version");
+                assert_eq!(nr.u8(), 2, "node encoding version");
                 assert_eq!(nr.u8(), kind, "{address}: the group's kind is the node's");
                 assert_eq!(nr.str(), address, "the group's address is the node's");
                 out.push((key.clone(), address, kind));
