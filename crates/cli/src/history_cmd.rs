@@ -147,50 +147,56 @@ fn snapshot_log(
             .collect();
         return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
     }
-    let mut text = String::new();
-    for (id, r) in all {
-        let mut marks = refs.tags_of(id);
-        if refs.envs.get(&r.env).and_then(|e| e.latest) == Some(*id) {
-            marks.insert(0, format!("{}@latest", r.env));
-        }
-        if is_good(refs, id, r) {
-            marks.push(out.style.green(&format!("{}@good", r.env)));
-        }
-        let marks = if marks.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", marks.join(", "))
-        };
-        let git = r
-            .git
-            .as_ref()
-            .map(|g| {
-                format!(
-                    " git {}{}",
-                    &g.commit[..g.commit.len().min(10)],
-                    if g.dirty { "+dirty" } else { "" }
-                )
-            })
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "{} {}{marks}\n    {}  env {}  {} resources, {} instances{git}\n",
-            out.style.yellow(&id.short(12)),
-            if r.message.is_empty() {
-                "(no message)"
-            } else {
-                &r.message
-            },
-            r.time,
-            r.env,
-            r.resources,
-            r.instances
-        ));
-        if !r.labels.is_empty() {
-            let l: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            text.push_str(&format!("    labels: {}\n", l.join(" ")));
-        }
+    Ok(all
+        .iter()
+        .map(|(id, r)| snapshot_lines(out, refs, id, r))
+        .collect())
+}
+
+/// One snapshot in `log`: its id, message and marks, then when, where and
+/// what, then its labels.
+fn snapshot_lines(out: &Output, refs: &Refs, id: &SnapshotId, r: &SnapshotRecord) -> String {
+    let mut marks = refs.tags_of(id);
+    if refs.envs.get(&r.env).and_then(|e| e.latest) == Some(*id) {
+        marks.insert(0, format!("{}@latest", r.env));
     }
-    Ok(text)
+    if is_good(refs, id, r) {
+        marks.push(out.style.green(&format!("{}@good", r.env)));
+    }
+    let marks = if marks.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", marks.join(", "))
+    };
+    let git = r
+        .git
+        .as_ref()
+        .map(|g| {
+            format!(
+                " git {}{}",
+                &g.commit[..g.commit.len().min(10)],
+                if g.dirty { "+dirty" } else { "" }
+            )
+        })
+        .unwrap_or_default();
+    let mut text = format!(
+        "{} {}{marks}\n    {}  env {}  {} resources, {} instances{git}\n",
+        out.style.yellow(&id.short(12)),
+        if r.message.is_empty() {
+            "(no message)"
+        } else {
+            &r.message
+        },
+        r.time,
+        r.env,
+        r.resources,
+        r.instances
+    );
+    if !r.labels.is_empty() {
+        let l: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        text.push_str(&format!("    labels: {}\n", l.join(" ")));
+    }
+    text
 }
 
 /// How many nodes of each kind a model has (instances counted apart).

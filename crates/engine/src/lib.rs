@@ -30,6 +30,8 @@
 //! * A directory version is parsed whole every time (only [`snapshot`]
 //!   uses the parse cache).
 
+#![warn(missing_docs)]
+
 mod cache;
 mod diff;
 mod error;
