@@ -33,8 +33,8 @@ pub struct PlanOutcome {
 }
 
 /// Plans the way from `from` (the deployment now) back to `to`: the
-/// target's configuration, and of the current side its state's instances
-/// without their attributes (or its configuration when it has no state).
+/// target's configuration, and of the current side its configuration and
+/// its state's instances with their values (what the plan compares with).
 pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutcome> {
     let trace = Trace::new();
     let mut diagnostics = Vec::new();
@@ -47,7 +47,7 @@ pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutc
         _ => {
             let target = to.load(Load::ConfigOnly, &mut diagnostics)?;
             trace.mark("load target");
-            let current = from.load(Load::Light, &mut diagnostics)?;
+            let current = from.load(Load::Full, &mut diagnostics)?;
             trace.mark("load current");
             (target, current)
         }
@@ -68,6 +68,7 @@ pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutc
 pub fn plan_models(current: &Model, target: &Model, opts: &PlanOptions) -> Result<Plan> {
     let opts = rewind_plan::Options {
         allow_destroy_protected: opts.allow_destroy_protected,
+        ..Default::default()
     };
     Ok(rewind_plan::plan(current, target, &opts)?)
 }
@@ -89,7 +90,7 @@ fn load_dirs(
     };
     let (t, c) = std::thread::scope(|s| {
         let t = s.spawn(|| lean(target, Load::ConfigOnly));
-        let c = lean(current, Load::Light);
+        let c = lean(current, Load::Full);
         (t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), c)
     });
     let t = dir_loaded(target, t, warnings)?;

@@ -52,10 +52,17 @@ pub trait Scope {
 /// (the root module), or absolute.
 pub trait Files {
     fn read(&self, path: &str) -> std::result::Result<Vec<u8>, String>;
+    /// True for a regular file, false when nothing is there, an error for
+    /// anything else (a directory: Terraform's `fileexists` refuses it).
     fn exists(&self, path: &str) -> std::result::Result<bool, String>;
-    /// Regular files under `base` matching the glob `pattern`, relative to
-    /// `base`, sorted.
+    /// Regular files under `base` matching the glob `pattern` (see
+    /// [`crate::functions::glob_match`]), relative to `base`, sorted.
     fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String>;
+    /// The absolute path of the working directory, for `abspath` of a
+    /// relative path; `None` (the default) leaves that unknown.
+    fn working_dir(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A scope with nothing in it (for literals and tests).
@@ -412,8 +419,21 @@ impl<'s> Evaluator<'s> {
                             "The condition is null.",
                         ));
                     }
-                    if !c.is_known() || c.has_opaque() {
+                    if !c.is_known() {
                         *unknown = true;
+                        continue;
+                    }
+                    if c.has_opaque() {
+                        // both branches, named by the condition
+                        let mut a = String::new();
+                        let mut b = String::new();
+                        self.template_parts(then, &mut a, unknown, marked, opaque)?;
+                        self.template_parts(otherwise, &mut b, unknown, marked, opaque)?;
+                        *opaque = true;
+                        out.push_str(&format!(
+                            "%{{if {}}}{a}%{{else}}{b}%{{endif}}",
+                            crate::render::symbol(c)
+                        ));
                         continue;
                     }
                     let c = convert(c, &Type::Bool).map_err(|err| {
@@ -512,6 +532,9 @@ impl<'s> Evaluator<'s> {
                 let a = to_operand(&lv?, &Type::Bool, "left")?;
                 let b = to_operand(&rv?, &Type::Bool, "right")?;
                 let marked = a.has_marks() || b.has_marks();
+                if a.is_known() && b.is_known() && (a.has_opaque() || b.has_opaque()) {
+                    return Ok(opaque_op(Type::Bool, op.as_str(), &[&a, &b]).mark_if(marked));
+                }
                 let r = match (a.unmark().0, b.unmark().0) {
                     (Value::Bool(x), Value::Bool(y)) => {
                         Value::Bool(if op == BinOp::Or { *x || *y } else { *x && *y })
@@ -522,6 +545,14 @@ impl<'s> Evaluator<'s> {
             }
             BinOp::Eq | BinOp::Ne => {
                 let (lv, rv) = (lv?, rv?);
+                if lv.is_wholly_known()
+                    && rv.is_wholly_known()
+                    && (lv.has_opaque() || rv.has_opaque())
+                    && !lv.unmark_deep().0.raw_eq(&rv.unmark_deep().0)
+                {
+                    let marked = lv.has_marks() || rv.has_marks();
+                    return Ok(opaque_op(Type::Bool, op.as_str(), &[&lv, &rv]).mark_if(marked));
+                }
                 let eq = lv.equals(&rv);
                 if op == BinOp::Ne {
                     let (inner, m) = eq.unmark();
@@ -546,16 +577,8 @@ impl<'s> Evaluator<'s> {
                 let (x, y) = match (&a, &b) {
                     (Value::Number(x), Value::Number(y)) => (x, y),
                     (Value::Opaque(..), Value::Number(_) | Value::Opaque(..))
-                    | (Value::Number(_), Value::Opaque(..))
-                        if result_ty == Type::Number =>
-                    {
-                        let sym = format!(
-                            "({} {} {})",
-                            crate::render::symbol(&a),
-                            op.as_str(),
-                            crate::render::symbol(&b)
-                        );
-                        return Ok(Value::Opaque(Type::Number, sym.into()).mark_if(marked));
+                    | (Value::Number(_), Value::Opaque(..)) => {
+                        return Ok(opaque_op(result_ty, op.as_str(), &[&a, &b]).mark_if(marked));
                     }
                     _ => return Ok(Value::Unknown(result_ty).mark_if(marked)),
                 };
@@ -620,6 +643,19 @@ impl<'s> Evaluator<'s> {
                 "Null condition",
                 "The condition value is null. Conditions must either be true or false.",
             ));
+        }
+        if cond.is_known() && cond.has_opaque() {
+            if let (Ok(x), Ok(y)) = (&ta, &tb) {
+                if x.is_wholly_known() && y.is_wholly_known() {
+                    let sym = format!(
+                        "({} ? {} : {})",
+                        crate::render::symbol(cond),
+                        crate::render::symbol(x),
+                        crate::render::symbol(y)
+                    );
+                    return Ok(Value::Opaque(result_ty, sym.into()).mark_if(marked));
+                }
+            }
         }
         if !cond.is_known() || cond.has_opaque() {
             if let (Ok(x), Ok(y)) = (&ta, &tb) {
@@ -690,10 +726,10 @@ impl<'s> Evaluator<'s> {
                         groups.entry(key).or_default().push(v);
                     } else {
                         match entries.entry(key) {
-                            std::collections::btree_map::Entry::Occupied(o) => {
+                            std::collections::btree_map::Entry::Occupied(e) => {
                                 return Err(EvalError::new(
                                     "Duplicate object key",
-                                    format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", o.key()),
+                                    format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", e.key()),
                                 ));
                             }
                             std::collections::btree_map::Entry::Vacant(e) => {
@@ -786,6 +822,14 @@ impl<'s> Evaluator<'s> {
     }
 }
 
+/// The opaque result of an operation on opaque operands: named after the
+/// operation and its operands, so the same operation on the same deployed
+/// values is the same value.
+fn opaque_op(ty: Type, op: &str, operands: &[&Value]) -> Value {
+    let parts: Vec<String> = operands.iter().map(|v| crate::render::symbol(v)).collect();
+    Value::Opaque(ty, format!("({})", parts.join(&format!(" {op} "))).into())
+}
+
 /// Converts an operand, with Terraform's message when it cannot be.
 fn to_operand(v: &Value, ty: &Type, side: &str) -> Result<Value> {
     if v.is_null() {
@@ -822,6 +866,7 @@ fn unary(op: UnOp, v: &Value) -> Result<Value> {
     let (inner, marked) = c.unmark();
     let r = match (op, inner) {
         (UnOp::Neg, Value::Opaque(t, sym)) => Value::Opaque(t.clone(), format!("-<{sym}>").into()),
+        (UnOp::Not, Value::Opaque(t, sym)) => Value::Opaque(t.clone(), format!("!<{sym}>").into()),
         (UnOp::Neg, Value::Number(n)) => Value::Number(n.neg()),
         (UnOp::Not, Value::Bool(b)) => Value::Bool(!b),
         _ => Value::Unknown(ty),

@@ -34,6 +34,7 @@ pub fn format(fmt: &str, args: &[Value]) -> Result<String> {
     let chars: Vec<(usize, char)> = fmt.char_indices().collect();
     let mut i = 0;
     let mut next_arg = 1usize;
+    let mut highest = 0usize;
     while i < chars.len() {
         let (off, c) = chars[i];
         if c != '%' {
@@ -103,13 +104,19 @@ pub fn format(fmt: &str, args: &[Value]) -> Result<String> {
         v.raw = fmt[chars[start].0..end].to_string();
         v.arg = arg_index.unwrap_or(next_arg);
         next_arg = v.arg + 1;
+        highest = highest.max(v.arg);
         append(&mut out, &v, args)?;
     }
-    if next_arg - 1 < args.len() {
-        return Err(fail(format!(
-            "too many arguments; only {} used by format string",
-            next_arg - 1
-        )));
+    // extra arguments are Terraform's error against the first unused one
+    if highest < args.len() {
+        return Err(EvalError::new(
+            "Invalid function argument",
+            if highest == 0 {
+                "Invalid value for \"args\" parameter: too many arguments; no verbs in format string.".to_string()
+            } else {
+                format!("Invalid value for \"args\" parameter: too many arguments; only {highest} used by format string.")
+            },
+        ));
     }
     Ok(out)
 }

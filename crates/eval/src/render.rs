@@ -36,13 +36,25 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
-/// Roughly Go's `unicode.IsPrint`: no control characters, no unassigned
-/// surrogate-like or private separators.
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols
+/// and the ASCII space; not control or format characters, other spaces,
+/// separators or private use (unassigned characters are not told apart).
 fn is_go_printable(c: char) -> bool {
-    !(c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{ad}' | '\u{feff}')
-        || ('\u{e000}'..='\u{f8ff}').contains(&c))
-        && (c == ' ' || !c.is_whitespace() || c == '\u{3000}')
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    !matches!(c as u32,
+        // format characters (Cf)
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x890..=0x891 | 0x8E2 | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F
+        // private use (Co) and noncharacters
+        | 0xE000..=0xF8FF | 0xF0000..=0xFFFFD | 0x100000..=0x10FFFD
+        | 0xFDD0..=0xFDEF | 0xFFFE..=0xFFFF)
 }
 
 /// A value the way `terraform console` prints it.

@@ -260,8 +260,8 @@ impl Value {
         )
     }
 
-    /// Number of elements of a collection.
-    // `None` for what is not a collection: there is no `is_empty` to pair
+    /// Number of elements of a collection (`None` for anything else, so
+    /// there is no `is_empty` to go with it).
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> Option<usize> {
         self.as_seq()

@@ -70,10 +70,40 @@ impl Files for Context {
         std::fs::read(self.dir.join(path)).map_err(|e| e.to_string())
     }
     fn exists(&self, path: &str) -> Result<bool, String> {
-        Ok(self.dir.join(path).is_file())
+        let p = self.dir.join(path);
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => Ok(true),
+            Ok(m) if m.is_dir() => Err(format!("{path} is a directory, not a file")),
+            Ok(_) => Err(format!("{path} is not a regular file")),
+            Err(_) => Ok(false),
+        }
     }
-    fn glob(&self, _base: &str, _pattern: &str) -> Result<Vec<String>, String> {
-        Err("fileset is not used by these cases".into())
+    fn glob(&self, base: &str, pattern: &str) -> Result<Vec<String>, String> {
+        let root = self.dir.join(base);
+        let mut found = Vec::new();
+        let mut stack = vec![(root.clone(), String::new())];
+        while let Some((dir, rel)) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let e = e.map_err(|e| e.to_string())?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                let r = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let meta = std::fs::metadata(e.path()).map_err(|e| e.to_string())?;
+                if meta.is_dir() {
+                    stack.push((e.path(), r));
+                } else if meta.is_file() && rewind_eval::functions::glob_match(pattern, &r)? {
+                    found.push(r);
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 }
 
@@ -128,7 +158,15 @@ fn expressions_evaluate_as_terraform_console_prints_them() {
                         failures.push(format!("{src}\n  want: {want}\n  got:  {text}"));
                     }
                 }
-                (Err(_), Some(_)) => {}
+                (Err(e), Some(err)) => {
+                    // the summary Terraform gave (what follows it on the
+                    // console's line is cut by the recorder)
+                    if e.summary != err {
+                        failures.push(format!(
+                            "{src}\n  want the error: {err}\n  got the error:  {e}"
+                        ));
+                    }
+                }
                 (Ok(v), Some(err)) => failures.push(format!(
                     "{src}\n  want an error ({err})\n  got:  {}",
                     console(&v)

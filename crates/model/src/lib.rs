@@ -15,7 +15,9 @@ pub mod map;
 mod node;
 pub mod value;
 
-pub use address::{AddressError, InstanceAddr, InstanceKey, Mode, ModuleInstance, ResourceAddr};
+pub use address::{
+    AddressError, InstanceAddr, InstanceKey, Mode, ModuleInstance, ModuleStep, ResourceAddr,
+};
 pub use expr::Expr;
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};

@@ -21,7 +21,7 @@ pub enum Load {
     /// Everything.
     Full,
     /// State instances without their attributes (addresses, facts and
-    /// recorded dependencies only): what a plan needs of the current side.
+    /// recorded dependencies only).
     Light,
     /// No state instances: the configuration alone.
     ConfigOnly,

@@ -54,7 +54,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
     };
     Some(match name {
         "length" => s(
-            &[pf!("value", P::Any, UNKNOWN_OK | MARKED_OK)],
+            &[pf!("value", P::Any, UNKNOWN_OK | MARKED_OK | DYN_OK)],
             ret_number,
             true,
             length,
@@ -73,14 +73,14 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         ),
         "coalesce" => Spec {
             params: &[],
-            var_param: Some(pf!("vals", P::Any, NULL_OK)),
+            var_param: Some(pf!("vals", P::Any, NULL_OK | DYN_OK)),
             ret: |a| unify(&a.iter().map(Value::ty).collect::<Vec<_>>()).unwrap_or(Type::Dynamic),
             partial: true,
             imp: coalesce,
         },
         "coalescelist" => Spec {
             params: &[],
-            var_param: Some(pf!("vals", P::Any, NULL_OK)),
+            var_param: Some(pf!("vals", P::Any, NULL_OK | DYN_OK)),
             ret: ret_dynamic,
             partial: true,
             imp: coalescelist,
@@ -155,7 +155,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 pf!("inputMap", P::Any, MARKED_OK),
                 pf!("key", P::String, MARKED_OK),
             ],
-            var_param: Some(pf!("default", P::Any, NULL_OK | MARKED_OK)),
+            var_param: Some(pf!("default", P::Any, NULL_OK | MARKED_OK | DYN_OK)),
             ret: ret_dynamic,
             partial: true,
             imp: lookup_fn,
@@ -172,7 +172,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         ),
         "merge" => Spec {
             params: &[],
-            var_param: Some(pf!("maps", P::Any, NULL_OK | MARKED_OK)),
+            var_param: Some(pf!("maps", P::Any, NULL_OK | MARKED_OK | DYN_OK)),
             ret: ret_dynamic,
             partial: true,
             imp: merge,
@@ -192,10 +192,13 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 Value::List(t, _) => Ok(Value::list_of(t.clone(), items)),
                 Value::Set(t, _) => Ok(Value::list_of(t.clone(), items)),
                 Value::Tuple(_) => Ok(Value::tuple(items)),
-                other => Err(fail(format!(
-                    "can only reverse list or tuple values, not {}",
-                    other.ty().friendly_name()
-                ))),
+                other => Err(arg_fail(
+                    "list",
+                    format!(
+                        "can only reverse list or tuple values, not {}",
+                        other.ty().friendly_name()
+                    ),
+                )),
             }
         }),
         "setintersection" => Spec {
@@ -290,9 +293,8 @@ fn length(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
         _ => match v.len() {
             Some(n) => Value::int(n as i64),
             None => {
-                return Err(EvalError::new(
-                    "Invalid function argument",
-                    "Invalid value for \"value\" parameter: argument must be a string, a collection type, or a structural type.",
+                return Err(fail(
+                    "argument must be a string, a collection type, or a structural type",
                 ))
             }
         },
@@ -367,18 +369,20 @@ fn coalescelist(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
     if a.is_empty() {
         return Err(fail("at least one argument is required"));
     }
+    // cty checks every argument's type first (an untyped null is none)
     for v in a {
         if !v.is_known() {
             return Ok(Value::unknown());
         }
-        if v.is_null() {
+        if !matches!(v.ty(), Type::List(_) | Type::Tuple(_)) {
+            return Err(fail("coalescelist arguments must be lists or tuples"));
+        }
+    }
+    for v in a {
+        if v.is_null() || v.len() == Some(0) {
             continue;
         }
-        match v.len() {
-            Some(0) => continue,
-            Some(_) if v.as_seq().is_some() => return Ok(v.clone()),
-            _ => return Err(fail("coalescelist arguments must be lists or tuples")),
-        }
+        return Ok(v.clone());
     }
     Err(fail("no non-null arguments"))
 }
@@ -387,36 +391,58 @@ fn concat(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
     if a.is_empty() {
         return Err(fail("at least one argument is required"));
     }
-    let mut all_lists_same: Option<Type> = None;
-    let mut same = true;
+    // all lists: a list of their unified element type
+    let list_types: Option<Vec<Type>> = a
+        .iter()
+        .map(|v| match v.ty() {
+            t @ Type::List(_) => Some(t),
+            _ => None,
+        })
+        .collect();
+    if let Some(tys) = list_types {
+        if let Some(t @ Type::List(_)) = unify(&tys) {
+            if a.iter().any(|v| !v.is_known()) {
+                return Ok(Value::Unknown(t));
+            }
+            let mut out = Vec::new();
+            for (i, v) in a.iter().enumerate() {
+                let c = convert(v, &t).map_err(|e| {
+                    EvalError::new(
+                        "Invalid function argument",
+                        format!(
+                            "Invalid value for \"seqs\" parameter: argument {}: {e}.",
+                            i + 1
+                        ),
+                    )
+                })?;
+                out.extend(c.as_seq().unwrap_or_default().iter().cloned());
+            }
+            return Ok(Value::list_of(
+                t.element().cloned().unwrap_or(Type::Dynamic),
+                out,
+            ));
+        }
+    }
+    let mut out = Vec::new();
     for v in a {
-        match v {
-            Value::List(t, _) | Value::Set(t, _) => match &all_lists_same {
-                None => all_lists_same = Some(t.clone()),
-                Some(x) if x == t => {}
-                _ => same = false,
-            },
-            Value::Tuple(_) => same = false,
-            Value::Unknown(_) => return Ok(Value::unknown()),
+        match v.ty() {
+            Type::Tuple(_) | Type::List(_) => {}
             other => {
                 return Err(EvalError::new(
                     "Invalid function argument",
                     format!(
                         "Invalid value for \"seqs\" parameter: all arguments must be lists or tuples; got {}.",
-                        other.ty().friendly_name()
+                        other.friendly_name()
                     ),
                 ))
             }
         }
-    }
-    let mut out = Vec::new();
-    for v in a {
+        if !v.is_known() {
+            return Ok(Value::unknown());
+        }
         out.extend(v.as_seq().unwrap_or_default().iter().cloned());
     }
-    match (same, all_lists_same) {
-        (true, Some(t)) => Ok(Value::list_of(t, out)),
-        _ => Ok(Value::tuple(out)),
-    }
+    Ok(Value::tuple(out))
 }
 
 fn contains(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
@@ -560,38 +586,70 @@ fn values(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
 
 fn lookup_fn(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
     if a.len() > 3 {
-        return Err(EvalError::new(
-            "Too many function arguments",
-            "Function \"lookup\" expects at most 3 arguments.",
-        ));
+        return Err(fail(format!(
+            "lookup() takes two or three arguments, got {}",
+            a.len()
+        )));
     }
     let (m, mm) = a[0].unmark();
     let (k, km) = a[1].unmark();
     let marked = mm || km;
-    if !m.is_wholly_known() || !k.is_known() {
+    // the result type, as Terraform decides it before looking
+    match m.ty() {
+        Type::Object(attrs) => {
+            if k.is_known() {
+                let key = k.as_str().unwrap_or_default();
+                if !attrs.contains_key(key) && a.len() < 3 {
+                    return Err(arg_fail(
+                        "inputMap",
+                        format!(
+                            "the given object has no attribute {}",
+                            crate::render::go_quote(key)
+                        ),
+                    ));
+                }
+            }
+        }
+        Type::Map(ety) => {
+            if let Some(d) = a.get(2) {
+                convert(d, &ety).map_err(|_| {
+                    arg_fail(
+                        "default",
+                        "the default value must have the same type as the map elements",
+                    )
+                })?;
+            }
+        }
+        Type::Dynamic => return Ok(Value::unknown().mark_if(marked)),
+        _ => {
+            return Err(arg_fail(
+                "inputMap",
+                "lookup() requires a map as the first argument",
+            ))
+        }
+    }
+    if !m.is_known() || !k.is_known() {
         return Ok(Value::unknown().mark_if(marked));
     }
     let key = k.as_str().unwrap_or_default();
-    let found = match m {
-        Value::Object(attrs) | Value::Map(_, attrs) => attrs.get(key),
-        _ => return Err(fail("lookup() requires a map as the first argument")),
-    };
-    if let Some(v) = found {
+    if let Some(v) = m.get_attr(key) {
         return Ok(v.clone().mark_if(marked));
     }
     match a.get(2) {
         Some(d) => {
             let d = match m {
-                Value::Map(t, _) => convert(d, t).map_err(|_| {
-                    fail("the default value must have the same type as the map elements")
-                })?,
+                Value::Map(t, _) => convert(d, t).map_err(|e| fail(e.to_string()))?,
                 _ => d.clone(),
             };
             Ok(d.mark_if(marked))
         }
         None => Err(fail(format!(
             "lookup failed to find key {}",
-            crate::render::go_quote(key)
+            if km {
+                "(sensitive value)".to_string()
+            } else {
+                crate::render::go_quote(key)
+            }
         ))),
     }
 }
@@ -620,17 +678,14 @@ fn matchkeys(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
 }
 
 fn merge(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
-    let mut out: BTreeMap<String, Value> = BTreeMap::new();
-    let mut marked = false;
     let mut first: Option<Type> = None;
     let mut matching = true;
-    let mut all_maps = true;
-    for (i, v) in a.iter().enumerate() {
-        let (inner, m) = v.unmark();
-        marked |= m;
-        let ty = inner.ty();
+    let mut dynamic = false;
+    for v in a {
+        let ty = v.ty();
         if ty == Type::Dynamic {
-            return Ok(Value::unknown().mark_if(marked));
+            dynamic = true;
+            break;
         }
         if !matches!(ty, Type::Map(_) | Type::Object(_)) {
             return Err(fail(format!(
@@ -638,17 +693,20 @@ fn merge(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
                 ty.friendly_name()
             )));
         }
-        if !matches!(ty, Type::Map(_)) {
-            all_maps = false;
+        match &first {
+            None => first = Some(ty),
+            Some(f) if *f != ty => matching = false,
+            _ => {}
         }
-        if i == 0 {
-            first = Some(ty);
-        } else if first.as_ref() != Some(&ty) {
-            matching = false;
-        }
+    }
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    let mut marked = false;
+    for v in a {
+        let (inner, m) = v.unmark();
         if inner.is_null() {
             continue;
         }
+        marked |= m;
         if !inner.is_known() {
             return Ok(Value::unknown().mark_if(marked));
         }
@@ -656,8 +714,8 @@ fn merge(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
             out.insert(k.clone(), x.clone());
         }
     }
-    let r = match (matching, first) {
-        (true, Some(Type::Map(t))) if all_maps => Value::map_of(*t, out),
+    let r = match (dynamic, matching, first) {
+        (false, true, Some(Type::Map(t))) => Value::map_of(*t, out),
         _ => Value::object(out),
     };
     Ok(r.mark_if(marked))
@@ -670,13 +728,19 @@ fn one(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
     }
     let items = match v {
         Value::List(..) | Value::Set(..) | Value::Tuple(_) => v.as_seq().unwrap_or_default(),
-        _ => return Err(fail("must be a list, set, or tuple value")),
+        _ => {
+            return Err(arg_fail(
+                "list",
+                "must be a list, set, or tuple value with either zero or one elements",
+            ))
+        }
     };
     let r = match items {
         [] => Value::Null(elem_type(v)),
         [x] => x.clone(),
         _ => {
-            return Err(fail(
+            return Err(arg_fail(
+                "list",
                 "must be a list, set, or tuple value with either zero or one elements",
             ))
         }
@@ -699,15 +763,21 @@ fn range(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
         [start, end, step] => (start.clone(), end.clone(), step.clone()),
         _ => return Err(fail("must have one, two, or three arguments")),
     };
-    if step.is_zero() {
-        return Err(fail("step must not be zero"));
-    }
+    // cty's check for a zero step compares pointers and never holds: a
+    // zero step runs into the limit of 1024 values below (or gives an
+    // empty list when start is already past end)
     let down = step.is_negative();
     if down && end > start {
-        return Err(fail("end must be less than start when step is negative"));
+        return Err(arg_fail(
+            "params",
+            "end must be less than start when step is negative",
+        ));
     }
     if !down && end < start {
-        return Err(fail("end must be greater than start when step is positive"));
+        return Err(arg_fail(
+            "params",
+            "end must be greater than start when step is positive",
+        ));
     }
     let mut vals = Vec::new();
     let mut n = start;
@@ -825,27 +895,48 @@ fn setproduct(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
 }
 
 fn slice(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
-    let start = arg_int(a, 1, "start_index")?;
-    let end = arg_int(a, 2, "end_index")?;
     let (list, marked) = a[0].unmark();
+    match list.ty() {
+        Type::List(_) | Type::Tuple(_) => {}
+        Type::Set(_) => return Err(arg_fail("list", "cannot slice a set, because its elements do not have indices; explicitly convert to a list if the ordering of the result is not important")),
+        _ => return Err(arg_fail("list", "must be a list or tuple value")),
+    }
+    let start = arg_int(a, 1, "start_index")
+        .map_err(|e| arg_fail("start_index", format!("invalid start index: {}", e.detail)))?;
+    let end = arg_int(a, 2, "end_index")
+        .map_err(|e| arg_fail("end_index", format!("invalid end index: {}", e.detail)))?;
+    if start < 0 {
+        return Err(arg_fail(
+            "start_index",
+            "start index must not be less than zero",
+        ));
+    }
     if !list.is_known() {
         return Ok(Value::unknown().mark_if(marked));
     }
-    let items = match list {
-        Value::List(_, items) | Value::Tuple(items) => items,
-        _ => return Err(fail("must be a list or tuple value")),
-    };
-    if start < 0 {
-        return Err(fail("the start_index must be greater than or equal to 0"));
+    let items = list.as_seq().unwrap_or_default();
+    if start > items.len() as i64 {
+        return Err(arg_fail(
+            "start_index",
+            "start index must not be greater than the length of the list",
+        ));
+    }
+    if end < 0 {
+        return Err(arg_fail(
+            "end_index",
+            "end index must not be less than zero",
+        ));
     }
     if end > items.len() as i64 {
-        return Err(fail(
-            "the end_index must be less than or equal to the length of the input list",
+        return Err(arg_fail(
+            "end_index",
+            "end index must not be greater than the length of the list",
         ));
     }
     if start > end {
-        return Err(fail(
-            "the start_index must be less than or equal to the end_index",
+        return Err(arg_fail(
+            "start_index",
+            "start index must not be greater than end index",
         ));
     }
     let part = items[start as usize..end as usize].to_vec();
@@ -859,19 +950,24 @@ fn slice(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
 fn sum(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
     let items = a[0]
         .as_seq()
-        .ok_or_else(|| fail("cannot sum noniterable"))?;
+        .ok_or_else(|| arg_fail("list", "cannot sum noniterable"))?;
     if items.is_empty() {
-        return Err(fail("cannot sum an empty list"));
+        return Err(arg_fail("list", "cannot sum an empty list"));
     }
     let mut total: Option<Number> = None;
     for v in items {
         if v.is_null() {
-            return Err(fail(
+            return Err(arg_fail(
+                "list",
                 "argument must be list, set, or tuple of number values",
             ));
         }
-        let n = convert(v, &Type::Number)
-            .map_err(|_| fail("argument must be list, set, or tuple of number values"))?;
+        let n = convert(v, &Type::Number).map_err(|_| {
+            arg_fail(
+                "list",
+                "argument must be list, set, or tuple of number values",
+            )
+        })?;
         let n = n.as_number().cloned().unwrap_or_else(Number::zero);
         total = Some(match total {
             None => n,

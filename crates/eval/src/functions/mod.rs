@@ -47,6 +47,10 @@ pub const UNKNOWN_OK: u8 = 2;
 /// Sensitive arguments reach the implementation with their marks (the
 /// implementation marks its result itself).
 pub const MARKED_OK: u8 = 4;
+/// A `P::Any` parameter accepts a value whose type is not decided yet (an
+/// untyped `null`); without it such an argument makes the call's result
+/// unknown, as cty's `AllowDynamicType`.
+pub const DYN_OK: u8 = 8;
 
 /// One parameter.
 #[derive(Clone, Copy, Debug)]
@@ -79,10 +83,18 @@ macro_rules! pf {
 }
 
 mod collection;
+mod crypto;
+mod datetime;
 mod encoding;
+mod fs;
+mod ipnet;
 mod numeric;
 mod string;
+mod template;
 mod typeconv;
+mod yaml;
+
+pub use fs::glob_match;
 
 /// How a function's implementation is called.
 pub type Impl = fn(&mut Evaluator, &[Value]) -> Result<Value>;
@@ -117,6 +129,17 @@ pub fn ret_dynamic(_: &[Value]) -> Type {
 pub fn ret_list_string(_: &[Value]) -> Type {
     Type::list(Type::String)
 }
+/// A function of fixed parameters whose arguments must be wholly known.
+pub(crate) fn fixed(params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Impl) -> Spec {
+    Spec {
+        params,
+        var_param: None,
+        ret,
+        partial: false,
+        imp,
+    }
+}
+
 /// The type of the first argument.
 pub fn ret_first(args: &[Value]) -> Type {
     args.first().map(Value::ty).unwrap_or(Type::Dynamic)
@@ -129,12 +152,20 @@ fn lookup(name: &str) -> Option<Spec> {
         .or_else(|| string::lookup(name))
         .or_else(|| numeric::lookup(name))
         .or_else(|| encoding::lookup(name))
+        .or_else(|| crypto::lookup(name))
+        .or_else(|| fs::lookup(name))
+        .or_else(|| datetime::lookup(name))
+        .or_else(|| ipnet::lookup(name))
 }
 
 /// Functions whose result cannot be known before apply (they read the
 /// clock, make random values, or use a random salt): their calls are
 /// unknown, as Terraform plans them.
 const APPLY_TIME: &[&str] = &["timestamp", "uuid", "bcrypt", "plantimestamp"];
+
+/// Functions rewind does not evaluate although they are pure: their calls
+/// give an unknown value and a note (docs/functions.md says why).
+pub const NOT_EVALUATED: &[&str] = &["base64gzip", "rsadecrypt", "yamldecode"];
 
 /// The names of the functions this evaluator implements.
 pub fn implemented() -> Vec<&'static str> {
@@ -144,8 +175,12 @@ pub fn implemented() -> Vec<&'static str> {
         .chain(string::NAMES)
         .chain(numeric::NAMES)
         .chain(encoding::NAMES)
+        .chain(crypto::NAMES)
+        .chain(fs::NAMES)
+        .chain(datetime::NAMES)
+        .chain(ipnet::NAMES)
         .copied()
-        .chain(["try", "can"])
+        .chain(["try", "can", "templatestring"])
         .collect();
     names.sort_unstable();
     names
@@ -285,7 +320,11 @@ pub(crate) fn call(
     match name {
         "try" => return try_fn(ev, args),
         "can" => return can_fn(ev, args),
+        "templatestring" => return template::templatestring(ev, args),
         _ => {}
+    }
+    if let Some(e) = template::refused(name) {
+        return Err(e);
     }
     let vals = evaluate_args(ev, args, expand_final)?;
     let vals = match vals {
@@ -372,6 +411,7 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
     let mut args = Vec::with_capacity(vals.len());
     let mut marked = false;
     let mut unknown = false;
+    let mut dynamic = false;
     for (i, v) in vals.into_iter().enumerate() {
         let param = if i < n {
             f.params[i]
@@ -386,6 +426,9 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
                     param.name
                 ),
             ));
+        }
+        if matches!(param.ty, P::Any) && param.flags & DYN_OK == 0 && v.ty() == Type::Dynamic {
+            dynamic = true;
         }
         let v = convert(&v, &param.ty.to_type()).map_err(|e| {
             EvalError::new(
@@ -405,6 +448,9 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
             unknown = true;
         }
         args.push(v);
+    }
+    if dynamic {
+        return Ok(Value::unknown().mark_if(marked));
     }
     if unknown {
         return Ok(Value::Unknown((f.ret)(&args)).mark_if(marked));
@@ -496,17 +542,100 @@ pub(crate) fn arg_seq(args: &[Value], i: usize) -> &[Value] {
     args.get(i).and_then(Value::as_seq).unwrap_or_default()
 }
 
-/// An argument that must be a whole number that fits an `i64`.
+/// An argument that must be a whole number that fits an `i64` (Go's
+/// `int`); otherwise the error cty's conversion gives, which Terraform
+/// reports as a failed call (the callers whose functions report it as an
+/// invalid argument say so themselves).
 pub(crate) fn arg_int(args: &[Value], i: usize, what: &str) -> Result<i64> {
     let n = arg_num(args, i);
     n.to_i64().ok_or_else(|| {
-        EvalError::new(
-            "Invalid function argument",
-            format!("Invalid value for {what:?} parameter: a whole number is required (got {n})."),
-        )
+        fail(if n.is_integer() {
+            format!("{what}: value must be a whole number, between -9223372036854775808 and 9223372036854775807")
+        } else {
+            format!("{what}: value must be a whole number, between -9223372036854775808 and 9223372036854775807 (got {n})")
+        })
     })
+}
+
+/// An error Terraform reports against one argument.
+pub(crate) fn arg_fail(param: &str, msg: impl std::fmt::Display) -> EvalError {
+    EvalError::new(
+        "Invalid function argument",
+        format!("Invalid value for {param:?} parameter: {msg}."),
+    )
 }
 
 pub(crate) fn fail(msg: impl Into<String>) -> EvalError {
     EvalError::new("Error in function call", msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `x` is a value rewind cannot see, `t` a template.
+    struct OpaqueScope;
+
+    impl crate::expr::Scope for OpaqueScope {
+        fn resolve(
+            &self,
+            root: &str,
+            _ops: &[rewind_model::expr::TravOp],
+            _ev: &mut Evaluator,
+        ) -> Result<(Value, usize)> {
+            match root {
+                "x" => Ok((Value::Opaque(Type::String, "a.b.id".into()), 0)),
+                "t" => Ok((Value::string("<${v}>"), 0)),
+                _ => Err(EvalError::new("Unknown variable", root.to_string())),
+            }
+        }
+    }
+
+    #[test]
+    fn calls_on_values_rewind_cannot_see_are_opaque() {
+        let eval = |src: &str| {
+            let e = rewind_parse::hcl::parse_expression(src)
+                .unwrap()
+                .canonical();
+            Evaluator::new(&OpaqueScope).eval(&e).unwrap()
+        };
+        for src in [
+            r#"format("%s-%v", "a", [x])"#,
+            r#"templatestring(t, {v = x})"#,
+            r#"formatlist("%s", [x])[0]"#,
+            r#"yamlencode({a = x})"#,
+            r#"md5(x)"#,
+        ] {
+            assert!(matches!(eval(src), Value::Opaque(..)), "{src}");
+        }
+        assert_eq!(
+            eval(r#"templatestring(t, {v = "y"})"#),
+            Value::string("<y>")
+        );
+    }
+
+    /// Every function of Terraform is evaluated, or deliberately unknown
+    /// (apply-time or not evaluated), and nothing else is claimed.
+    #[test]
+    fn every_terraform_function_is_accounted_for() {
+        let done = implemented();
+        for name in TERRAFORM_FUNCTIONS {
+            let evaluated = done.contains(name);
+            let unknown = APPLY_TIME.contains(name) || NOT_EVALUATED.contains(name);
+            assert!(
+                evaluated != unknown,
+                "{name}: evaluated {evaluated}, unknown {unknown}"
+            );
+        }
+        for name in &done {
+            assert!(
+                TERRAFORM_FUNCTIONS.contains(name),
+                "{name} is no Terraform function"
+            );
+            assert!(
+                lookup(name).is_some() || ["try", "can", "templatestring"].contains(name),
+                "{name} has no implementation"
+            );
+        }
+    }
 }

@@ -23,23 +23,17 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         "abs" => s(&[NUM], |_, a| Ok(Value::Number(arg_num(a, 0).abs()))),
         "ceil" => s(&[NUM], |_, a| Ok(Value::Number(arg_num(a, 0).ceil()))),
         "floor" => s(&[NUM], |_, a| Ok(Value::Number(arg_num(a, 0).floor()))),
+        // cty converts the number to a Go int first
         "signum" => s(&[NUM], |_, a| {
-            let n = arg_num(a, 0);
-            Ok(Value::int(if n.is_zero() {
-                0
-            } else if n.is_negative() {
-                -1
-            } else {
-                1
-            }))
+            Ok(Value::int(arg_int(a, 0, "num")?.signum()))
         }),
         "log" => s(&[NUM, p!("base", P::Number)], |_, a| {
             let (x, b) = (arg_num(a, 0).to_f64(), arg_num(a, 1).to_f64());
-            Ok(Value::Number(Number::from_f64(x.ln() / b.ln())))
+            float_result(x.ln() / b.ln())
         }),
         "pow" => s(&[NUM, p!("power", P::Number)], |_, a| {
             let (x, y) = (arg_num(a, 0).to_f64(), arg_num(a, 1).to_f64());
-            Ok(Value::Number(Number::from_f64(x.powf(y))))
+            float_result(go_pow(x, y))
         }),
         "max" | "min" => Spec {
             params: &[],
@@ -55,6 +49,27 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         "parseint" => s(&[p!("number", P::Any), p!("base", P::Number)], parseint),
         _ => return None,
     })
+}
+
+/// A float64 result as a number; NaN is no number (cty panics on it,
+/// which Terraform reports as a failed call).
+fn float_result(v: f64) -> Result<Value> {
+    if v.is_nan() {
+        return Err(fail("the result is not a number (NaN)"));
+    }
+    Ok(Value::Number(Number::from_f64(v)))
+}
+
+/// Go's `math.Pow`, whose special cases differ from C's `pow` (which
+/// Rust's `powf` follows): `pow(-1, ±Inf)` is 1, `pow(1, NaN)` is NaN.
+fn go_pow(x: f64, y: f64) -> f64 {
+    if x == -1.0 && y.is_infinite() {
+        return 1.0;
+    }
+    if x == 1.0 && y.is_nan() {
+        return f64::NAN;
+    }
+    x.powf(y)
 }
 
 fn extreme(a: &[Value], max: bool) -> Result<Value> {
@@ -83,7 +98,7 @@ fn parseint(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
             "Invalid value for \"number\" parameter: first argument must be a string, not a number.",
         )
     })?;
-    let base = arg_int(a, 1, "base")?;
+    let base = arg_int(a, 1, "base").map_err(|e| arg_fail("base", e.detail))?;
     if !(2..=62).contains(&base) {
         return Err(EvalError::new(
             "Invalid function argument",

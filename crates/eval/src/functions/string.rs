@@ -31,13 +31,7 @@ pub(super) const NAMES: &[&str] = &[
 const STR: Param = p!("str", P::String);
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Impl| Spec {
-        params,
-        var_param: None,
-        ret,
-        partial: false,
-        imp,
-    };
+    let s = fixed;
     Some(match name {
         "chomp" => s(&[STR], ret_string, |_, a| {
             // every trailing newline: \r\n, \r or \n
@@ -83,7 +77,9 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             Ok(Value::string(t.strip_suffix(arg_str(a, 1)).unwrap_or(t)))
         }),
         "indent" => s(&[p!("spaces", P::Number), STR], ret_string, |_, a| {
-            let n = arg_int(a, 0, "spaces")?.max(0) as usize;
+            let n = arg_int(a, 0, "spaces")?;
+            // Go's strings.Repeat panics on a negative count
+            let n = usize::try_from(n).map_err(|_| fail("strings: negative Repeat count"))?;
             let pad = " ".repeat(n);
             let t = arg_str(a, 1);
             Ok(Value::string(t.replace('\n', &format!("\n{pad}"))))
@@ -98,10 +94,18 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                     return Err(fail("at least one list is required"));
                 }
                 let mut parts = Vec::new();
-                for list in &a[1..] {
-                    for v in list.as_seq().unwrap_or_default() {
+                let lists = a.len() - 1;
+                for (ai, list) in a[1..].iter().enumerate() {
+                    for (ei, v) in list.as_seq().unwrap_or_default().iter().enumerate() {
                         if v.is_null() {
-                            return Err(fail("element is null: cannot concatenate null values"));
+                            return Err(arg_fail(
+                                "lists",
+                                if lists > 1 {
+                                    format!("element {ei} of list {} is null; cannot concatenate null values", ai + 1)
+                                } else {
+                                    format!("element {ei} is null; cannot concatenate null values")
+                                },
+                            ));
                         }
                         parts.push(v.as_str().unwrap_or_default().to_string());
                     }
@@ -132,20 +136,20 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 let length = arg_int(a, 2, "length")?;
                 let n = g.len() as i64;
                 if offset < 0 {
+                    // from the end, and from the start when still negative
                     offset += n;
-                    if offset < 0 {
-                        return Err(fail("offset out of range"));
-                    }
-                }
-                if offset > n {
+                } else if length == 0 {
                     return Ok(Value::string(""));
                 }
-                let end = if length < 0 {
-                    n
+                let start = offset.clamp(0, n) as usize;
+                // cty counts `length` clusters from the start, and a zero
+                // length after a negative offset takes the rest
+                let end = if length <= 0 {
+                    g.len()
                 } else {
-                    (offset + length).min(n)
+                    (start as i64 + length).min(n) as usize
                 };
-                Ok(Value::string(g[offset as usize..end as usize].concat()))
+                Ok(Value::string(g[start..end].concat()))
             },
         ),
         "replace" => s(
@@ -154,7 +158,9 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             |_, a| {
                 let (t, from, to) = (arg_str(a, 0), arg_str(a, 1), arg_str(a, 2));
                 if from.len() > 1 && from.starts_with('/') && from.ends_with('/') {
-                    let re = compile(&from[1..from.len() - 1])?;
+                    // Terraform's replace reports a bad pattern as a failed call
+                    let re = regex::Regex::new(&from[1..from.len() - 1])
+                        .map_err(|e| fail(format!("error parsing regexp: {e}")))?;
                     let to = go_template_to_rust(to);
                     return Ok(Value::string(re.replace_all(t, to.as_str())));
                 }
@@ -194,6 +200,11 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 if a[1..].iter().any(|v| !v.is_wholly_known()) {
                     return Ok(Value::Unknown(Type::String));
                 }
+                if a[1..].iter().any(Value::has_opaque) {
+                    let parts: Vec<String> = a.iter().map(crate::render::symbol).collect();
+                    let sym = format!("format({})", parts.join(", "));
+                    return Ok(Value::Opaque(Type::String, sym.into()));
+                }
                 crate::format::format(arg_str(a, 0), &a[1..]).map(Value::string)
             },
         },
@@ -221,42 +232,90 @@ pub(crate) fn grapheme_count(s: &str) -> usize {
     s.graphemes(true).count()
 }
 
-/// Go's `strings.ToUpper`/`ToLower`: one character for one character.
+/// Go's `strings.ToUpper`/`ToLower`: each character by its simple case
+/// mapping (one character for one character).
 fn simple_case(s: &str, upper: bool) -> String {
     s.chars()
+        .map(|c| if upper { to_upper(c) } else { to_lower(c) })
+        .collect()
+}
+
+/// Go's `unicode.ToLower`: Rust's mapping where it is one character; the
+/// only character whose full mapping is longer is `İ`, simply `i`.
+fn to_lower(c: char) -> char {
+    if c == '\u{130}' {
+        return 'i';
+    }
+    let mut it = c.to_lowercase();
+    match (it.next(), it.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToUpper`: Rust's mapping where it is one character; of
+/// the characters whose full mapping is longer, only the Greek letters
+/// with a subscript iota have a simple one (their title-case form).
+fn to_upper(c: char) -> char {
+    if let Some(t) = greek_iota_title(c) {
+        return t;
+    }
+    let mut it = c.to_uppercase();
+    match (it.next(), it.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+/// The simple upper and title case of the Greek letters with a subscript
+/// iota (U+1F80-1FAF, U+1FB3, U+1FC3, U+1FF3).
+fn greek_iota_title(c: char) -> Option<char> {
+    let u = c as u32;
+    let t = match u {
+        0x1F80..=0x1F87 | 0x1F90..=0x1F97 | 0x1FA0..=0x1FA7 => u + 8,
+        0x1F88..=0x1F8F | 0x1F98..=0x1F9F | 0x1FA8..=0x1FAF => u,
+        0x1FB3 | 0x1FC3 | 0x1FF3 => u + 9,
+        _ => return None,
+    };
+    char::from_u32(t)
+}
+
+/// Go's `unicode.ToTitle`: the upper case, except for the Latin digraphs
+/// (their title-case letter) and Georgian letters (unchanged).
+fn to_title(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        '\u{10D0}'..='\u{10FA}' | '\u{10FD}'..='\u{10FF}' => c,
+        _ => to_upper(c),
+    }
+}
+
+/// Go's `strings.Title`: the first letter of each word in title case,
+/// words separated by anything but ASCII letters, digits and `_`, and
+/// (beyond ASCII) by white space only.
+fn title(s: &str) -> String {
+    let sep = |r: char| -> bool {
+        if r.is_ascii() {
+            return !(r.is_ascii_alphanumeric() || r == '_');
+        }
+        is_go_space(r)
+    };
+    let mut prev = ' ';
+    s.chars()
         .map(|c| {
-            let mut it: Box<dyn Iterator<Item = char>> = if upper {
-                Box::new(c.to_uppercase())
-            } else {
-                Box::new(c.to_lowercase())
-            };
-            match (it.next(), it.next()) {
-                (Some(x), None) => x,
-                _ => c,
-            }
+            let out = if sep(prev) { to_title(c) } else { c };
+            prev = c;
+            out
         })
         .collect()
 }
 
-/// Go's deprecated `strings.Title`: the first letter of each word in
-/// upper case.
-fn title(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut prev = ' ';
-    for c in s.chars() {
-        let sep = !(prev.is_alphanumeric() || prev == '_' || prev == '\'');
-        if sep {
-            out.push_str(&simple_case(&c.to_string(), true));
-        } else {
-            out.push(c);
-        }
-        prev = c;
-    }
-    out
-}
-
 fn compile(pattern: &str) -> Result<regex::Regex> {
-    regex::Regex::new(pattern).map_err(|e| fail(format!("invalid regular expression pattern: {e}")))
+    regex::Regex::new(pattern)
+        .map_err(|e| arg_fail("pattern", format!("error parsing pattern: {e}")))
 }
 
 /// Go's `$1`/`${name}` replacement syntax as the regex crate's.
@@ -317,10 +376,13 @@ fn formatlist(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
             match len {
                 None => len = Some(items.len()),
                 Some(n) if n != items.len() => {
-                    return Err(fail(format!(
-                        "argument has length {} but an earlier argument has length {n}; all list arguments must have the same length",
-                        items.len()
-                    )))
+                    return Err(arg_fail(
+                        "args",
+                        format!(
+                            "argument has length {} which is inconsistent with an earlier argument of length {n}",
+                            items.len()
+                        ),
+                    ))
                 }
                 _ => {}
             }
@@ -338,6 +400,13 @@ fn formatlist(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
             .collect();
         if row.iter().any(|v| !v.is_wholly_known()) {
             out.push(Value::Unknown(Type::String));
+        } else if row.iter().any(Value::has_opaque) {
+            let parts: Vec<String> = std::iter::once(&a[0])
+                .chain(row.iter())
+                .map(crate::render::symbol)
+                .collect();
+            let sym = format!("format({})", parts.join(", "));
+            out.push(Value::Opaque(Type::String, sym.into()));
         } else {
             out.push(Value::string(crate::format::format(fmt, &row)?));
         }

@@ -17,7 +17,7 @@ pub(super) const NAMES: &[&str] = &[
     "ephemeralasnull",
 ];
 
-const ANY_ALL: Param = pf!("v", P::Any, NULL_OK | UNKNOWN_OK | MARKED_OK);
+const ANY_ALL: Param = pf!("v", P::Any, NULL_OK | UNKNOWN_OK | MARKED_OK | DYN_OK);
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
     let spec = |imp: Impl, ret: fn(&[Value]) -> Type| Spec {
@@ -44,12 +44,13 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             |_| Type::map(Type::Dynamic),
         ),
         "sensitive" => spec(|_, a| Ok(a[0].clone().sensitive()), ret_first),
-        "nonsensitive" => spec(|_, a| Ok(a[0].unmark_deep().0), ret_first),
+        // only the value's own mark goes: marks inside it stay
+        "nonsensitive" => spec(|_, a| Ok(a[0].unmark().0.clone()), ret_first),
         "issensitive" => spec(
             |_, a| {
-                // unknown values may still turn out sensitive: only a mark
-                // decides
-                if a[0].has_marks() {
+                // the value's own mark (not those inside it); unknown
+                // values may still turn out sensitive
+                if matches!(a[0], Value::Sensitive(_)) {
                     Ok(Value::Bool(true))
                 } else if !a[0].is_known() {
                     Ok(Value::Unknown(Type::Bool))
