@@ -266,17 +266,28 @@ impl Store {
 
     /// The loaded pack indexes (loaded on first use).
     fn packs(&self) -> Result<Vec<Arc<PackIndex>>> {
+        self.ensure_packs()?;
+        Ok(self.packs.read().map(|p| p.clone()).unwrap_or_default())
+    }
+
+    /// Loads the pack indexes on first use.
+    fn ensure_packs(&self) -> Result<()> {
         let loaded = self.packs_loaded.read().map(|l| *l).unwrap_or(false);
         if !loaded {
             self.refresh_packs()?;
         }
-        Ok(self.packs.read().map(|p| p.clone()).unwrap_or_default())
+        Ok(())
     }
 
     /// The pack holding an object (the most recently loaded one first).
+    /// Called for every object a snapshot adds: it searches the loaded
+    /// indexes in place, without copying their list.
     fn locate_obj(&self, id: &ObjectId) -> Result<Option<(Arc<PackIndex>, Location)>> {
-        Ok(self
-            .packs()?
+        self.ensure_packs()?;
+        let Ok(packs) = self.packs.read() else {
+            return Ok(None);
+        };
+        Ok(packs
             .iter()
             .rev()
             .find_map(|p| p.find(id).map(|loc| (p.clone(), loc))))
