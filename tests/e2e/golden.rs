@@ -41,15 +41,7 @@ impl Shop {
     /// The output of a command, ids and paths normalized.
     fn report(&self, args: &[&str]) -> String {
         let r = self.t.run(args);
-        // a blocked plan is printed in full before its error (exit 1):
-        // these files are about the report; diffplan.rs tests the blocking
-        let blocked = r.code == 1 && r.stderr.contains("the plan would");
-        assert!(
-            r.code == 0 || r.code == 2 || blocked,
-            "{args:?}: {}",
-            r.stderr
-        );
-        assert!(!r.stdout.is_empty(), "{args:?}: {}", r.stderr);
+        assert!(r.code == 0 || r.code == 2, "{args:?}: {}", r.stderr);
         let mut out = r.stdout;
         for (id, name) in &self.names {
             out = out.replace(id.as_str(), name).replace(&id[..12], name);

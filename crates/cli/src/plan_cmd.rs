@@ -45,6 +45,12 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     };
     out.print(&text)?;
     trace.mark("render");
+    if !plan.unknown_instances.is_empty() {
+        bail!(
+            "the instances of {} depend on values known only after apply: Terraform refuses such a plan (Invalid count/for_each argument); apply in two steps, the values they depend on first",
+            plan.unknown_instances.join(", ")
+        );
+    }
     if !plan.blocked.is_empty() {
         let n = plan.blocked.len();
         bail!(

@@ -69,7 +69,7 @@ impl DiffOutcome {
 /// snapshot's model stays in the store until needed.
 pub(crate) enum Opened<'v, 's> {
     /// A directory's model and files.
-    Dir(Loaded),
+    Dir(Box<Loaded>),
     /// A snapshot.
     Snapshot(&'v StoredVersion<'s>),
 }
@@ -123,7 +123,7 @@ pub fn diff(from: &Version, to: &Version, opts: &DiffOptions) -> Result<DiffOutc
 
 fn open<'v, 's>(v: &'v Version<'s>, warnings: &mut Vec<Diagnostic>) -> Result<Opened<'v, 's>> {
     Ok(match v {
-        Version::Dir(_) => Opened::Dir(v.load(Load::Full, warnings)?),
+        Version::Dir(_) => Opened::Dir(Box::new(v.load(Load::Full, warnings)?)),
         Version::Snapshot(s) => Opened::Snapshot(s),
     })
 }

@@ -52,7 +52,13 @@ pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutc
             (target, current)
         }
     };
-    let plan = plan_models(&current.model, &target.model, opts)?;
+    let popts = rewind_plan::Options {
+        allow_destroy_protected: opts.allow_destroy_protected,
+        current_files: files_of(&current),
+        target_files: files_of(&target),
+        ..Default::default()
+    };
+    let plan = run_planner(&current.model, &target.model, &popts)?;
     trace.mark("plan");
     Ok(PlanOutcome {
         from: from.side()?,
@@ -63,14 +69,27 @@ pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutc
     })
 }
 
-/// Plans between two models in memory: the one place rewind calls the
-/// planner.
+/// Plans between two models in memory (file functions give unknown
+/// values: there are no files to read).
 pub fn plan_models(current: &Model, target: &Model, opts: &PlanOptions) -> Result<Plan> {
-    let opts = rewind_plan::Options {
+    let popts = rewind_plan::Options {
         allow_destroy_protected: opts.allow_destroy_protected,
         ..Default::default()
     };
-    Ok(rewind_plan::plan(current, target, &opts)?)
+    run_planner(current, target, &popts)
+}
+
+/// The one place rewind calls the planner.
+fn run_planner(current: &Model, target: &Model, opts: &rewind_plan::Options) -> Result<Plan> {
+    Ok(rewind_plan::plan(current, target, opts)?)
+}
+
+/// What a directory side's functions read: its files, inside its tree
+/// only. A snapshot side has none (file functions give unknown values).
+fn files_of(side: &Loaded) -> Option<rewind_plan::FileSource> {
+    side.dir.as_ref().map(|(dir, tree)| {
+        rewind_plan::FileSource(std::sync::Arc::new(rewind_eval::DirFiles::new(dir, tree)))
+    })
 }
 
 /// Two directories load at the same time: each load has long

@@ -150,6 +150,9 @@ pub(crate) struct Loaded {
     pub(crate) model: Model,
     /// The root module's directory relative to the files' base.
     pub(crate) root: String,
+    /// A directory's: the directory as given, and the tree its files are in
+    /// (its local modules included). `None` for a snapshot.
+    pub(crate) dir: Option<(PathBuf, PathBuf)>,
     /// A directory's files: (path relative to the base, content hash,
     /// absolute path). Empty for a snapshot (its tree has them).
     pub(crate) files: Vec<(String, Hash, PathBuf)>,
@@ -173,6 +176,7 @@ impl Version<'_> {
                 Ok(Loaded {
                     model,
                     root,
+                    dir: None,
                     files: Vec::new(),
                 })
             }
@@ -204,6 +208,7 @@ pub(crate) fn dir_loaded(
                     .iter()
                     .map(|f| (f.path.clone(), f.hash, f.abs.clone()))
                     .collect(),
+                dir: Some((dir.to_path_buf(), l.base)),
                 model: l.model,
                 root: l.root,
             })

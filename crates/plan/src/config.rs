@@ -65,12 +65,6 @@ impl<'m> Config<'m> {
             .unwrap_or_else(|| root.clone());
         relative(&root, &dir)
     }
-
-    /// The root module's directory relative to the snapshot root.
-    #[allow(dead_code)]
-    pub fn root_dir(&self) -> String {
-        self.module_dirs.get("").cloned().unwrap_or_default()
-    }
 }
 
 fn parent_dir(file: &str) -> String {

@@ -52,6 +52,10 @@ pub(crate) struct Decide<'p> {
     pub unknown: Vec<(ResourceAddr, String)>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
+    /// The current configuration's evaluated arguments of each deployed
+    /// instance (by its current address), when there is a state: what the
+    /// target gives the same is no change (see [`resource::compare`]).
+    pub current_configs: Option<&'p HashMap<InstanceAddr, Value>>,
 }
 
 impl<'p> Decide<'p> {
@@ -83,6 +87,7 @@ impl<'p> Decide<'p> {
             unknown: Vec::new(),
             errors: Vec::new(),
             notes: Vec::new(),
+            current_configs: None,
         }
     }
 
@@ -227,12 +232,15 @@ impl<'p> Decide<'p> {
         };
         // the arguments it was read with: the same read gives the same
         // result
-        let same = config
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            .all(|(k, v)| v.is_null() || prior.get_attr(k).is_some_and(|p| p.semantic_eq(v)));
-        if !same {
+        let current = self.current_configs.and_then(|c| c.get(addr));
+        let cmp = resource::compare(
+            &addr.resource.type_,
+            config,
+            prior,
+            &Ignore::default(),
+            current,
+        );
+        if cmp.changed() {
             return unknown;
         }
         InstanceValue {
@@ -437,7 +445,8 @@ impl Planner for Decide<'_> {
             Some(pi) => {
                 let p = &self.prior.managed[pi];
                 let ignore = Self::lifecycle_ignore(n);
-                d.comparison = resource::compare(&n.type_, &config, &p.value, &ignore);
+                let current = self.current_configs.and_then(|c| c.get(&p.addr));
+                d.comparison = resource::compare(&n.type_, &config, &p.value, &ignore, current);
                 let missing = missing_prior(p);
                 let prior_value = p.value.clone();
                 let tainted = p.tainted;

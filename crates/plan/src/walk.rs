@@ -45,9 +45,6 @@ pub enum Expansion {
 /// (resources whose provider schema rewind does not have).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Missing {
-    /// The value lists every attribute: a missing one is an error.
-    #[allow(dead_code)]
-    Error,
     /// Unknown until apply (an object being created or replaced).
     Unknown,
     /// Deployed, but not visible to rewind (no state): opaque, named
@@ -63,14 +60,6 @@ pub struct InstanceValue {
 }
 
 impl InstanceValue {
-    #[allow(dead_code)]
-    pub fn strict(value: Value) -> InstanceValue {
-        InstanceValue {
-            value,
-            missing: Missing::Error,
-        }
-    }
-
     /// The attribute `name`.
     pub fn attr(&self, name: &str) -> Result<Value, EvalError> {
         let (v, marked) = self.value.unmark();
@@ -81,7 +70,6 @@ impl InstanceValue {
             return Ok(a.clone().mark_if(marked));
         }
         match &self.missing {
-            Missing::Error => rewind_eval::expr::get_attr(&self.value, name),
             Missing::Unknown => Ok(Value::unknown().mark_if(marked)),
             Missing::Opaque(addr) => {
                 Ok(Value::Opaque(Type::Dynamic, format!("{addr}.{name}").into()).mark_if(marked))
@@ -291,11 +279,6 @@ impl<'c> Walk<'c> {
         } else {
             format!("{m}.{local}")
         }
-    }
-
-    #[allow(dead_code)]
-    pub fn module(&self, mid: u32) -> &ModuleInstance {
-        &self.modules[mid as usize]
     }
 
     fn intern(&mut self, m: ModuleInstance, rep: Repetition) -> u32 {
@@ -728,8 +711,12 @@ fn dynamic_blocks(
     ev: &mut Evaluator,
     out: &mut BTreeMap<String, Value>,
 ) -> Result<(), EvalError> {
-    let Lit::List(groups) = d else {
-        return Ok(());
+    // `dynamic "LABEL" { ... }` blocks are kept as a map from label to the
+    // list of their bodies
+    let groups: Vec<&Lit> = match d {
+        Lit::Map(_) => vec![d],
+        Lit::List(items) => items.iter().collect(),
+        _ => return Ok(()),
     };
     for g in groups {
         let Some(by_label) = g.as_map() else { continue };
