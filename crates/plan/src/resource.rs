@@ -66,6 +66,7 @@ impl Ignore {
 /// that same value produced (a provider may store it normalized: a
 /// certificate's domain among its alternative names, a policy reformatted).
 pub fn compare(
+    knowledge: &rewind_diff::knowledge::Knowledge,
     type_: &str,
     config: &Value,
     prior: &Value,
@@ -114,7 +115,7 @@ pub fn compare(
             sensitive: false,
         })
         .collect();
-    let forcing = rewind_diff::knowledge::forcing_paths(type_, &changes);
+    let forcing = knowledge.forcing_paths(type_, &changes);
     for d in &mut out.diffs {
         let top = d.path.to_string();
         if forcing
