@@ -5,7 +5,7 @@ use rewind_odb::Load;
 use rewind_parse::load::Trace;
 use rewind_plan::Plan;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::version::{dir_loaded, dir_options, Loaded, Side, Version};
 
 /// Settings of a plan.
@@ -35,6 +35,8 @@ pub struct PlanOutcome {
 /// Plans the way from `from` (the deployment now) back to `to`: the
 /// target's configuration, and of the current side its configuration and
 /// its state's instances with their values (what the plan compares with).
+/// A directory side's file functions read its files; the target's
+/// `.terraform.lock.hcl` chooses the provider tables.
 pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutcome> {
     let trace = Trace::new();
     let mut diagnostics = Vec::new();
@@ -56,6 +58,7 @@ pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutc
         allow_destroy_protected: opts.allow_destroy_protected,
         current_files: files_of(&current),
         target_files: files_of(&target),
+        target_lock_file: lock_file(to, &target)?,
         ..Default::default()
     };
     let plan = run_planner(&current.model, &target.model, &popts)?;
@@ -82,6 +85,37 @@ pub fn plan_models(current: &Model, target: &Model, opts: &PlanOptions) -> Resul
 /// The one place rewind calls the planner.
 fn run_planner(current: &Model, target: &Model, opts: &rewind_plan::Options) -> Result<Plan> {
     Ok(rewind_plan::plan(current, target, opts)?)
+}
+
+/// The name of Terraform's dependency lock file, in the root module's
+/// directory.
+const LOCK_FILE: &str = ".terraform.lock.hcl";
+
+/// The target's lock file, whose provider versions choose the planner's
+/// provider tables (the newest tables without one).
+fn lock_file(v: &Version, loaded: &Loaded) -> Result<Option<String>> {
+    if let Some((dir, _)) = &loaded.dir {
+        let path = dir.join(LOCK_FILE);
+        return match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        };
+    }
+    let Version::Snapshot(s) = v else {
+        return Ok(None);
+    };
+    let record = s.store.record(&s.id)?;
+    let path = if record.root.is_empty() {
+        LOCK_FILE.to_string()
+    } else {
+        format!("{}/{LOCK_FILE}", record.root)
+    };
+    let Some(id) = s.store.file_in_tree(&record.tree, &path)? else {
+        return Ok(None);
+    };
+    let bytes = s.store.get_many(&[id])?.pop().unwrap_or_default();
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// What a directory side's functions read: its files, inside its tree

@@ -149,6 +149,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The blob of the file at `path` (relative to the tree's root,
+    /// `/`-separated), reading only the trees on its way.
+    pub fn file_in_tree(&self, tree: &ObjectId, path: &str) -> Result<Option<ObjectId>> {
+        let mut dir = *tree;
+        let mut parts = path.split('/').filter(|p| !p.is_empty()).peekable();
+        while let Some(name) = parts.next() {
+            let last = parts.peek().is_none();
+            let t = self.tree(&dir)?;
+            let Some(e) = t.entries.iter().find(|e| e.name == name) else {
+                return Ok(None);
+            };
+            match (e.kind, last) {
+                (EntryKind::Dir, false) => dir = e.id,
+                (EntryKind::File | EntryKind::Executable, true) => return Ok(Some(e.id)),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+}
+
 fn split_path(path: &str) -> (String, String) {
     match path.rfind('/') {
         Some(i) => (path[..i].to_string(), path[i + 1..].to_string()),
@@ -244,5 +266,33 @@ mod tests {
         let mut unordered = t.clone();
         unordered.entries.swap(0, 1);
         assert!(Tree::decode(&unordered.encode()).is_err());
+    }
+
+    #[test]
+    fn a_file_is_found_by_its_path_in_a_tree() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-tree-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        let file = |path: &str, content: &[u8]| TreeFile {
+            path: path.into(),
+            executable: false,
+            size: content.len() as u64,
+            id: ObjectId::of(content),
+        };
+        let files = [
+            file("main.tf", b"terraform {}\n"),
+            file("env/prod/.terraform.lock.hcl", b"# lock\n"),
+            file("env/prod/main.tf", b"module \"app\" {}\n"),
+        ];
+        let mut w = ObjectWriter::new(&store);
+        let root = w.add_tree(&files).unwrap();
+        w.finish().unwrap();
+        let found = |p: &str| store.file_in_tree(&root, p).unwrap();
+        assert_eq!(found("env/prod/.terraform.lock.hcl"), Some(files[1].id));
+        assert_eq!(found("main.tf"), Some(files[0].id));
+        assert_eq!(found("env/prod"), None, "a directory is not a file");
+        assert_eq!(found("env/staging/main.tf"), None);
+        assert_eq!(found("main.tf/x"), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

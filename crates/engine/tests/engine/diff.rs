@@ -81,6 +81,17 @@ fn snapshots_and_directories_diff_and_plan_alike() {
         steps(&plan(&current, &snap("v1"), &popts).unwrap())
     );
 
+    // the target's lock file chooses the provider tables, read from the
+    // directory or from the snapshot's tree alike
+    let locked = |p: &rewind_engine::PlanOutcome| {
+        p.plan
+            .notes
+            .iter()
+            .any(|n| n.message.contains("aws 5.0.0 (lock file)"))
+    };
+    assert!(locked(&planned), "{:?}", planned.plan.notes);
+    assert!(locked(&plan(&dir(4), &dir(1), &popts).unwrap()));
+
     let gs = graph(&snap("v2"), &GraphOptions::default()).unwrap();
     let gd = graph(&dir(2), &GraphOptions::default()).unwrap();
     let nodes = |m: &rewind_model::Model| -> Vec<String> {
