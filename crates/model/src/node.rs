@@ -9,13 +9,14 @@ use crate::{Hash, Path, Value};
 pub const NODE_ENCODING: u8 = 2;
 
 /// What a node is. The order is the order nodes sort in within a model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeKind {
     Terraform,
     Provider,
     Variable,
     Local,
     Data,
+    #[default]
     Resource,
     Module,
     Output,
@@ -192,12 +193,6 @@ pub struct Node {
     pub edges: Vec<Edge>,
     /// Where it was written (not hashed).
     pub loc: Loc,
-}
-
-impl Default for NodeKind {
-    fn default() -> Self {
-        NodeKind::Resource
-    }
 }
 
 /// The lifecycle settings of a resource.

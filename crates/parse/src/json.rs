@@ -346,6 +346,7 @@ pub fn json_config(root: &J, src: &str) -> Result<Body, JErr> {
 }
 
 /// Walks `n` levels of label objects: `{"aws_vpc": {"main": {...}}}`.
+#[allow(clippy::type_complexity)]
 fn expand_labels<'a>(v: &'a J, n: usize, ty: &str) -> Result<Vec<(Vec<String>, u32, &'a J)>, JErr> {
     if n == 0 {
         return Ok(vec![(Vec::new(), v.pos, v)]);

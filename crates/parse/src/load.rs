@@ -306,6 +306,9 @@ fn threads_for(opts: &Options) -> usize {
     }
 }
 
+/// What reading and parsing one file gave.
+type FileResult = Result<(SourceFile, Parsed), Diagnostic>;
+
 /// Reads and parses files in parallel.
 fn read_and_parse(
     items: &[(PathBuf, FileKind)],
@@ -318,16 +321,14 @@ fn read_and_parse(
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| items[i].1 != FileKind::State);
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<(SourceFile, Parsed), Diagnostic>>>> =
-        items.iter().map(|_| Mutex::new(None)).collect();
-    let work = || loop {
-        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-            break;
-        };
-        let (path, kind) = &items[i];
-        let r = load_one(path, *kind, &display(path), opts);
-        if let Ok(mut slot) = results[i].lock() {
-            *slot = Some(r);
+    let results: Vec<Mutex<Option<FileResult>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let work = || {
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let (path, kind) = &items[i];
+            let r = load_one(path, *kind, &display(path), opts);
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = Some(r);
+            }
         }
     };
     if threads <= 1 || items.len() < 4 {
@@ -343,7 +344,7 @@ fn read_and_parse(
             for _ in 0..threads {
                 let _ = std::thread::Builder::new()
                     .stack_size(crate::PARSE_STACK)
-                    .spawn_scoped(s, &work);
+                    .spawn_scoped(s, work);
             }
         });
     }
@@ -1579,44 +1580,6 @@ pub fn is_secret_name(name: &str) -> bool {
     }
 }
 
-#[cfg(test)]
-mod secret_name_tests {
-    use super::is_secret_name;
-
-    #[test]
-    fn secret_names() {
-        for yes in [
-            "password",
-            "db_password",
-            "master_password",
-            "api_key",
-            "Client_Secret",
-            "sas_token",
-            "secret_value",
-            "tls_private_key_pem",
-            "storage_connection_string",
-            "my_secret",
-        ] {
-            assert!(is_secret_name(yes), "{yes}");
-        }
-        for no in [
-            "password_arn",
-            "secret_id",
-            "kms_key_name",
-            "tokens",
-            "passwords_policy",
-            "description",
-            "engine_version",
-            "secretive",
-            "aprivate_key",
-            "private_keys",
-            "",
-        ] {
-            assert!(!is_secret_name(no), "{no}");
-        }
-    }
-}
-
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
 pub fn mark_secret_names(node: &mut Node) {
@@ -1733,5 +1696,43 @@ impl Trace {
 impl Default for Trace {
     fn default() -> Self {
         Trace::new()
+    }
+}
+
+#[cfg(test)]
+mod secret_name_tests {
+    use super::is_secret_name;
+
+    #[test]
+    fn secret_names() {
+        for yes in [
+            "password",
+            "db_password",
+            "master_password",
+            "api_key",
+            "Client_Secret",
+            "sas_token",
+            "secret_value",
+            "tls_private_key_pem",
+            "storage_connection_string",
+            "my_secret",
+        ] {
+            assert!(is_secret_name(yes), "{yes}");
+        }
+        for no in [
+            "password_arn",
+            "secret_id",
+            "kms_key_name",
+            "tokens",
+            "passwords_policy",
+            "description",
+            "engine_version",
+            "secretive",
+            "aprivate_key",
+            "private_keys",
+            "",
+        ] {
+            assert!(!is_secret_name(no), "{no}");
+        }
     }
 }

@@ -10,9 +10,9 @@
 //! Terraform orders a plan") and grouped into waves.
 //!
 //! The phases, each in its own function of [`plan`]: the configurations
-//! ([`config`]), what is deployed ([`prior`]), the moves ([`moves`]), the
-//! target walk that decides each instance ([`decide`]), the objects the
-//! target no longer has, the risks, and the order ([`order`]).
+//! (`config`), what is deployed (`prior`), the moves (`moves`), the
+//! target walk that decides each instance (`decide`), the objects the
+//! target no longer has, the risks, and the order (`order`).
 
 mod config;
 mod decide;

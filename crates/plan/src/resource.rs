@@ -297,7 +297,7 @@ pub fn created(type_: &str, config: &Value) -> Value {
 pub fn updated(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> Value {
     let mut m = prior.as_mapping().cloned().unwrap_or_default();
     for (k, v) in config.as_mapping().into_iter().flatten() {
-        if ignore.covers(&[k.clone()]) || (v.is_null() && type_ != "terraform_data") {
+        if ignore.covers(std::slice::from_ref(k)) || (v.is_null() && type_ != "terraform_data") {
             continue;
         }
         m.insert(k.clone(), v.clone());

@@ -1227,7 +1227,7 @@ impl Scope for InstanceScope<'_> {
                 )),
             },
             "path" => match attr_name(ops, 0) {
-                Some("module") => Ok((Value::string(self.walk.cfg.path_module(&self.path)), 1)),
+                Some("module") => Ok((Value::string(self.walk.cfg.path_module(self.path)), 1)),
                 Some("root") | Some("cwd") => Ok((Value::string("."), 1)),
                 _ => Err(EvalError::new(
                     "Invalid \"path\" attribute",
