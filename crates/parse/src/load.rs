@@ -11,7 +11,7 @@ use rewind_model::{
 };
 
 use crate::config::{file_config, tfvars_value, FileConfig, RawNode, RawRef};
-use crate::hcl::{parse_body, LineIndex};
+use crate::hcl::{parse_body_bytes, LineIndex};
 use crate::json::{json_config, json_literal, parse_json};
 use crate::state::parse_state;
 
@@ -455,25 +455,29 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
     };
     Ok(match kind {
         FileKind::Tf | FileKind::TfJson => {
-            let src = text()?;
-            let body = if kind == FileKind::Tf {
-                parse_body(src).map_err(|e| at(src, e.offset, e.message))?
+            let (src, body) = if kind == FileKind::Tf {
+                // comments may hold bytes that are not UTF-8
+                let (src, body) = parse_body_bytes(bytes);
+                let body = body.map_err(|e| at(&src, e.offset, e.message))?;
+                (src, body)
             } else {
+                let src = text()?;
                 let j = parse_json(src).map_err(|(o, m)| at(src, o, m))?;
-                json_config(&j, src).map_err(|(o, m)| at(src, o, m))?
+                let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
+                (std::borrow::Cow::Borrowed(src), body)
             };
-            let cfg = file_config(&body, src);
+            let cfg = file_config(&body, &src);
             if let Some((l, c, m)) = cfg.errors.first() {
-                return Err(error_at(shown, *l, *c, m.clone(), Some(src)));
+                return Err(error_at(shown, *l, *c, m.clone(), Some(&src)));
             }
             Parsed::Config(cfg)
         }
         FileKind::Tfvars => {
-            let src = text()?;
-            let body = parse_body(src).map_err(|e| at(src, e.offset, e.message))?;
+            let (src, body) = parse_body_bytes(bytes);
+            let body = body.map_err(|e| at(&src, e.offset, e.message))?;
             Parsed::Tfvars(
-                tfvars_value(&body, src)
-                    .map_err(|(l, c, m)| error_at(shown, l, c, m, Some(src)))?,
+                tfvars_value(&body, &src)
+                    .map_err(|(l, c, m)| error_at(shown, l, c, m, Some(&src)))?,
             )
         }
         FileKind::TfvarsJson => {
@@ -1040,7 +1044,9 @@ impl Builder {
                                 file: file_abs.clone(),
                             });
                         }
-                        if raw.kind.is_resource_like() || raw.kind == NodeKind::Import {
+                        if raw.kind.is_resource_like()
+                            || matches!(raw.kind, NodeKind::Import | NodeKind::Action)
+                        {
                             let pkey = match &raw.provider {
                                 Some((n, a)) if a.is_empty() => n.clone(),
                                 Some((n, a)) => format!("{n}.{a}"),
@@ -1425,6 +1431,17 @@ impl Builder {
                     Resolved::Missing(format!("{} source {}.{t}.{n}", r.root, r.root))
                 }
             }
+            "action" => {
+                let (Some(t), Some(n)) = (s(0), s(1)) else {
+                    return Resolved::Ignore;
+                };
+                let a = format!("{scope}action.{t}.{n}");
+                if exists(&a) {
+                    Resolved::Nodes(vec![a])
+                } else {
+                    Resolved::Missing(format!("action action.{t}.{n}"))
+                }
+            }
             "resource" => {
                 // `resource.TYPE.NAME`: the explicit form Terraform accepts
                 // for a managed resource
@@ -1627,6 +1644,7 @@ pub fn mark_secret_names(node: &mut Node) {
             | NodeKind::Provider
             | NodeKind::Module
             | NodeKind::Instance
+            | NodeKind::Action
     ) {
         return;
     }

@@ -14,7 +14,9 @@ mod parser;
 
 pub use ast::*;
 pub use canon::{collect_refs, print_expr, static_key, to_value, Reference};
-pub use parser::{parse_body, parse_expression, parse_template, LineIndex, ParseError};
+pub use parser::{
+    parse_body, parse_body_bytes, parse_expression, parse_template, LineIndex, ParseError,
+};
 
 #[cfg(test)]
 mod tests;
