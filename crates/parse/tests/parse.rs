@@ -173,6 +173,15 @@ fn hcl_edge_cases_mean_what_terraform_says() {
         ("tr_try", "length(try(var.tr_cfg.registry.domains, []))"),
         ("tr_index", "[var.tr_cfg.registry.domains[1]]"),
         ("tr_spaced", "var.tr_cfg.registry.ca"),
+        // heredoc-markers.tf: white space around the closing marker
+        ("hm_spaces", r#""spaces after the marker\n""#),
+        ("hm_tab", r#""a tab after the marker\n""#),
+        ("hm_flush", r#""flush\n  indented\n""#),
+        ("hm_nbsp", r#""no-break spaces around the marker\n""#),
+        (
+            "hm_not_marker",
+            r#""EOT is not alone on this line\n EOTX\n${local.hm_eot}EOT\n""#,
+        ),
         // bom.tf
         ("bom_region", r#""eu-west-1""#),
         // functions.tf
@@ -205,6 +214,84 @@ fn hcl_edge_cases_mean_what_terraform_says() {
         .find(|n| n.loc.file.ends_with("legacy-0.11.tf"))
         .expect("legacy resources");
     assert!(!legacy.edges.is_empty(), "{legacy:?}");
+}
+
+/// Keywords and type constraints are not references (no "undeclared"
+/// warning, no edge), and Terraform 1.14 actions are nodes in both syntaxes.
+#[test]
+fn keywords_and_actions_are_not_references() {
+    let loaded = load(&fixtures().join("hcl"));
+    let m = &loaded.model;
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let node = |a: &str| m.node(a).unwrap_or_else(|| panic!("{a} missing"));
+    let edges = |a: &str| {
+        node(a)
+            .edges
+            .iter()
+            .map(|e| format!("{} {}", e.to, e.kind.as_str()))
+            .collect::<Vec<_>>()
+    };
+    // provisioners.tf
+    let pv = node("terraform_data.pv_cache");
+    let prov = pv.body.get("provisioner").expect("provisioner blocks");
+    assert!(
+        prov.render()
+            .contains("on_failure = continue, when = destroy"),
+        "{}",
+        prov.render()
+    );
+    assert_eq!(
+        edges("terraform_data.pv_cache"),
+        ["provider.terraform provider"]
+    );
+    // outputs-typed.tf: the type is kept as written, and is no reference
+    assert_eq!(
+        node("output.ot_settings")
+            .body
+            .get("type")
+            .map(|v| v.render()),
+        Some("object({ name = string, tags = optional(map(string), {}) })".to_string())
+    );
+    assert!(edges("output.ot_ports").is_empty());
+    // actions.tf: an action node reads its config's references; the
+    // resource that triggers it does not depend on it
+    let ac = node("action.aws_lambda_invoke.ac_notify");
+    assert_eq!(ac.kind, rewind_model::NodeKind::Action);
+    assert_eq!(ac.type_, "aws_lambda_invoke");
+    assert_eq!(
+        edges("action.aws_lambda_invoke.ac_notify"),
+        [
+            "provider.aws provider",
+            "terraform_data.ac_cache reference",
+            "var.ac_function reference"
+        ]
+    );
+    assert_eq!(
+        edges("terraform_data.ac_cache"),
+        ["provider.terraform provider", "var.ac_function reference"]
+    );
+    let trigger = |a: &str| {
+        node(a)
+            .body
+            .get("lifecycle")
+            .and_then(|l| l.as_list())
+            .and_then(|l| l[0].get("action_trigger"))
+            .map(|t| t.render())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        trigger("terraform_data.ac_cache"),
+        "[{ actions = [action.aws_lambda_invoke.ac_notify[0]], condition = var.ac_function != \"\", events = [after_create, after_update] }]"
+    );
+    // actions.tf.json: the same meaning in JSON syntax
+    assert_eq!(
+        edges("action.aws_lambda_invoke.ac_json"),
+        ["provider.aws.ac_west provider", "var.ac_function reference"]
+    );
+    assert_eq!(
+        trigger("terraform_data.ac_json_cache"),
+        "[{ actions = [action.aws_lambda_invoke.ac_json], events = [before_create, after_update] }]"
+    );
 }
 
 #[test]
