@@ -4,6 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+#[path = "parse/hcl_edit.rs"]
+mod hcl_edit;
+
 use rewind_model::graph::{resource_dependencies, transitive_reduction};
 use rewind_model::{Model, Severity};
 
