@@ -1,8 +1,16 @@
 use super::ast::*;
 
-/// Nesting deeper than this is an error (a guard for the stack, far above
-/// hcl-rs's 64 and above anything written by hand).
-pub const MAX_DEPTH: usize = 1000;
+/// Nesting of brackets, blocks and template sequences deeper than this is
+/// an error: a guard for the stacks of every stage after parsing (values
+/// as deep are encoded, hashed and printed), far above anything written by
+/// hand and above hcl-edit's 64. (Terraform itself goes deeper: 10,000
+/// nested lists parse; 100,000 overflow its stack.)
+pub const MAX_NESTING: usize = 1000;
+
+/// Recursion of the expression parser deeper than this is an error (a
+/// backstop for chains of unary operators and the like; each level of
+/// brackets takes two or three).
+const MAX_DEPTH: usize = 5 * MAX_NESTING;
 
 /// A syntax error: byte offset and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +160,8 @@ struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     depth: usize,
+    /// Levels of brackets, blocks and template sequences open here.
+    nesting: usize,
     /// Greater than zero inside brackets, where newlines are white space.
     nl_skip: u32,
     /// The character that stands for bytes that are not UTF-8 (see
@@ -204,6 +214,7 @@ impl<'a> Parser<'a> {
             b: src.as_bytes(),
             pos: 0,
             depth: 0,
+            nesting: 0,
             nl_skip: 0,
             not_utf8: None,
             line_comment: usize::MAX,
@@ -272,13 +283,31 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.err(format!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(self.err(format!(
+                "expression nested too deeply (more than {MAX_DEPTH} operators and brackets)"
+            )));
         }
         Ok(())
     }
 
     fn leave(&mut self) {
         self.depth -= 1;
+    }
+
+    /// One more level of brackets, blocks or template sequences.
+    fn open_level(&mut self) -> R<()> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(self.err(format!(
+                "nesting deeper than {MAX_NESTING} levels of brackets, blocks and templates"
+            )));
+        }
+        self.enter()
+    }
+
+    fn close_level(&mut self) {
+        self.nesting -= 1;
+        self.leave();
     }
 
     /// Skips spaces and comments; newlines too when inside brackets.
@@ -447,7 +476,7 @@ impl<'a> Parser<'a> {
             }
             let open_pos = self.pos;
             self.pos += 1;
-            self.enter()?;
+            self.open_level()?;
             let saved = std::mem::replace(&mut self.nl_skip, 0);
             // As hclsyntax: a newline (or nothing) after `{` opens a
             // multi-line body; anything else is a single-line block.
@@ -458,7 +487,7 @@ impl<'a> Parser<'a> {
                 self.single_line_body(open_pos)?
             };
             self.nl_skip = saved;
-            self.leave();
+            self.close_level();
             self.pos += 1; // '}'
             body.items.push(Item::Block(Block {
                 ty: name.to_string(),
@@ -798,6 +827,7 @@ impl<'a> Parser<'a> {
             b'(' => {
                 self.pos += 1;
                 self.nl_skip += 1;
+                self.open_level()?;
                 self.ws();
                 let e = self.expr()?;
                 self.ws();
@@ -809,6 +839,7 @@ impl<'a> Parser<'a> {
                 }
                 self.pos += 1;
                 self.nl_skip -= 1;
+                self.close_level();
                 Ok(Expr::Paren(Box::new(e)))
             }
             b'[' => self.tuple(),
@@ -911,7 +942,7 @@ impl<'a> Parser<'a> {
         let open = self.pos;
         self.pos += 1;
         self.nl_skip += 1;
-        self.enter()?;
+        self.open_level()?;
         let mut args = Vec::new();
         let mut expand_final = false;
         loop {
@@ -947,7 +978,7 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         self.nl_skip -= 1;
-        self.leave();
+        self.close_level();
         Ok(Expr::Call {
             name,
             args,
@@ -970,12 +1001,12 @@ impl<'a> Parser<'a> {
         let open = self.pos;
         self.pos += 1;
         self.nl_skip += 1;
-        self.enter()?;
+        self.open_level()?;
         self.ws();
         if self.keyword_ahead("for") {
             let e = self.for_expr(false, open)?;
             self.nl_skip -= 1;
-            self.leave();
+            self.close_level();
             return Ok(e);
         }
         let mut items = Vec::new();
@@ -1006,20 +1037,20 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         self.nl_skip -= 1;
-        self.leave();
+        self.close_level();
         Ok(Expr::Tuple(items))
     }
 
     fn object(&mut self) -> R<Expr> {
         let open = self.pos;
         self.pos += 1;
-        self.enter()?;
+        self.open_level()?;
         let saved = std::mem::replace(&mut self.nl_skip, 1);
         self.ws();
         if self.keyword_ahead("for") {
             let e = self.for_expr(true, open)?;
             self.nl_skip = saved;
-            self.leave();
+            self.close_level();
             return Ok(e);
         }
         let mut items = Vec::new();
@@ -1066,7 +1097,7 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         self.nl_skip = saved;
-        self.leave();
+        self.close_level();
         Ok(Expr::Object(items))
     }
 
@@ -1406,7 +1437,7 @@ impl<'a> Parser<'a> {
             false
         };
         self.nl_skip += 1;
-        self.enter()?;
+        self.open_level()?;
         self.ws();
         let tok = if interp {
             let e = self.expr()?;
@@ -1460,7 +1491,7 @@ impl<'a> Parser<'a> {
             }
         };
         self.nl_skip -= 1;
-        self.leave();
+        self.close_level();
         Ok(tok)
     }
 

@@ -47,6 +47,19 @@ fn deep_nesting() {
     let too_deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
     let err = parse_body(&too_deep).unwrap_err();
     assert!(err.message.contains("nesting deeper"), "{}", err.message);
+    // the limit counts levels of brackets, whatever the brackets
+    let n = super::parser::MAX_NESTING;
+    for (open, close) in [("[", "]"), ("{a = ", "}"), ("(", ")"), ("f(", ")")] {
+        let at_limit = format!("x = {}1{}\n", open.repeat(n), close.repeat(n));
+        assert!(parse_body(&at_limit).is_ok(), "{n} levels of {open}");
+        let over = format!("x = {}1{}\n", open.repeat(n + 1), close.repeat(n + 1));
+        let err = parse_body(&over).unwrap_err();
+        assert!(
+            err.message.contains("nesting deeper than 1000 levels"),
+            "{open}: {}",
+            err.message
+        );
+    }
 }
 
 #[test]
