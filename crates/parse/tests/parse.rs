@@ -351,3 +351,184 @@ fn broken_inputs_fail_with_file_line_column() {
         }
     }
 }
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rewind-parse-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Terraform reads the root directory and the modules it calls, nothing
+/// else: a broken file elsewhere (a generator's template, an example) is
+/// a warning, not an error (terraform-google-kubernetes-engine's releases
+/// hold autogen/ templates that are not HCL next to a valid root module).
+#[test]
+fn broken_files_terraform_does_not_read_are_warnings() {
+    let dir = scratch("unread");
+    write(
+        &dir,
+        "main.tf",
+        "module \"net\" {\n  source = \"./modules/net\"\n}\n",
+    );
+    write(
+        &dir,
+        "modules/net/main.tf",
+        "variable \"cidr\" {\n  default = \"10.0.0.0/16\"\n}\n",
+    );
+    write(
+        &dir,
+        "autogen/main/networks.tf",
+        "{% if private %}\nlocals {}\n",
+    );
+    write(&dir, "modules/net/examples/x.tfvars", "region = \n");
+    let loaded = load(&dir);
+    let warnings: Vec<String> = loaded
+        .model
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{}:{} {}", d.loc.file, d.loc.line, d.loc.col, d.message))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("autogen/main/networks.tf:1:1"),
+        "{warnings:?}"
+    );
+    assert!(warnings
+        .iter()
+        .all(|w| w.contains("Terraform does not read this file")));
+    // the same broken file in a module the root calls is an error
+    write(&dir, "modules/net/bad.tf", "locals {\n  a = 1 }\n");
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .err()
+        .expect("a broken file of a called module is an error");
+    assert_eq!(err.diagnostics.len(), 1, "{err}");
+    assert!(
+        err.diagnostics[0].loc.file.ends_with("modules/net/bad.tf"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Terraform goes on without a terraform.tfvars that links to nothing,
+/// and fails on a *.auto.tfvars that does (terraform 1.11.4 plan).
+#[cfg(unix)]
+#[test]
+fn a_default_tfvars_linking_to_nothing_is_no_file() {
+    let dir = scratch("tfvars-link");
+    write(&dir, "main.tf", "variable \"x\" {\n  default = 1\n}\n");
+    std::os::unix::fs::symlink("../../terraform.tfvars", dir.join("terraform.tfvars")).unwrap();
+    let loaded = load(&dir);
+    assert!(
+        loaded.model.diagnostics.is_empty(),
+        "{:?}",
+        loaded.model.diagnostics
+    );
+    std::os::unix::fs::symlink("../nowhere.auto.tfvars", dir.join("x.auto.tfvars")).unwrap();
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .err()
+        .expect("a missing auto.tfvars is an error");
+    assert!(err.to_string().contains("x.auto.tfvars"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Override files merge into the blocks they name (fixtures/override,
+/// checked with terraform 1.11.4): arguments, lifecycle arguments and
+/// local values replaced, the references following the arguments.
+#[test]
+fn override_files_merge_as_terraform_does() {
+    let loaded = load(&fixtures().join("override"));
+    let m = &loaded.model;
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let node = |a: &str| m.node(a).unwrap_or_else(|| panic!("{a} missing"));
+    let b = node("terraform_data.b");
+    assert_eq!(
+        b.body.get("input").map(|v| v.render()),
+        Some("\"b-${var.region}\"".into())
+    );
+    assert_eq!(
+        b.body.get("lifecycle").map(|v| v.render()),
+        Some("[{ create_before_destroy = true, ignore_changes = [triggers_replace] }]".into())
+    );
+    let edges: Vec<&str> = b.edges.iter().map(|e| e.to.as_str()).collect();
+    assert_eq!(edges, ["local.name", "provider.terraform", "var.region"]);
+    assert_eq!(
+        node("local.name").body.get("value"),
+        Some(&rewind_model::Value::str("overridden"))
+    );
+    let out = node("output.b");
+    assert_eq!(
+        out.body.get("description"),
+        Some(&rewind_model::Value::str("the output as overridden"))
+    );
+    assert_eq!(
+        out.body.get("value").map(|v| v.render()),
+        Some("terraform_data.b.input".into())
+    );
+}
+
+/// Nested blocks of a type the override holds replace all of that type,
+/// static or dynamic; Terraform's errors: an override without a base, and
+/// depends_on in an override.
+#[test]
+fn override_files_replace_nested_blocks_and_refuse_what_terraform_refuses() {
+    let dir = scratch("override");
+    write(
+        &dir,
+        "main.tf",
+        "resource \"aws_security_group\" \"web\" {\n  name = var.name\n  ingress {\n    from_port = var.port\n  }\n  dynamic \"egress\" {\n    for_each = var.rules\n    content {\n      from_port = egress.value\n    }\n  }\n  tags = { a = 1 }\n}\nvariable \"name\" {}\nvariable \"port\" {}\nvariable \"rules\" {}\nvariable \"cidr\" {}\n",
+    );
+    write(
+        &dir,
+        "sg_override.tf",
+        "resource \"aws_security_group\" \"web\" {\n  dynamic \"ingress\" {\n    for_each = [1]\n    content {\n      cidr_blocks = [var.cidr]\n    }\n  }\n  egress {\n    from_port = 443\n  }\n}\n",
+    );
+    let loaded = load(&dir);
+    let sg = loaded.model.node("aws_security_group.web").unwrap();
+    assert!(sg.body.get("ingress").is_none(), "{}", sg.body.render());
+    assert!(
+        sg.body.render().contains("dynamic = { ingress = [{ content = [{ cidr_blocks = [var.cidr] }], for_each = [1] }] }"),
+        "{}",
+        sg.body.render()
+    );
+    assert_eq!(
+        sg.body.get("egress").map(|v| v.render()),
+        Some("[{ from_port = 443 }]".into())
+    );
+    let edges: Vec<&str> = sg.edges.iter().map(|e| e.to.as_str()).collect();
+    assert_eq!(edges, ["provider.aws", "var.cidr", "var.name"]);
+    write(
+        &dir,
+        "extra_override.tf",
+        "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"x\"\n}\n",
+    );
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("missing base resource aws_s3_bucket.logs to override"),
+        "{err}"
+    );
+    write(
+        &dir,
+        "extra_override.tf",
+        "resource \"aws_security_group\" \"web\" {\n  depends_on = [var.name]\n}\n",
+    );
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("depends_on argument may not be overridden"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
