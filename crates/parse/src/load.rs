@@ -1381,7 +1381,9 @@ impl Builder {
             }
         }
         let Some(target) = target else {
-            if source.is_empty() {
+            // (`source = var.x` is Terraform 1.15's: known at init only,
+            // so the module is opaque here unless it was downloaded)
+            if source.is_empty() && raw.body.get("source").is_none() {
                 let loc = self.nodes[idx].loc.clone();
                 self.errors.push(Diagnostic {
                     severity: Severity::Error,

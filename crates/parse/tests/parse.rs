@@ -532,3 +532,35 @@ fn override_files_replace_nested_blocks_and_refuse_what_terraform_refuses() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Terraform 1.15 takes variables and locals in a module's source; the
+/// module is then known only once downloaded (opaque until then), and a
+/// module without source stays an error.
+#[test]
+fn a_module_source_may_be_an_expression() {
+    let dir = scratch("source-expr");
+    write(
+        &dir,
+        "main.tf",
+        "variable \"ref\" {\n  default = \"v1.2.0\"\n}\nmodule \"net\" {\n  source = \"git::https://example.com/net.git?ref=${var.ref}\"\n  cidr   = \"10.0.0.0/16\"\n}\n",
+    );
+    let loaded = load(&dir);
+    let net = loaded.model.node("module.net").unwrap();
+    assert_eq!(
+        net.meta.get("resolved"),
+        Some(&rewind_model::Value::str("remote"))
+    );
+    write(
+        &dir,
+        "main.tf",
+        "module \"net\" {\n  cidr = \"10.0.0.0/16\"\n}\n",
+    );
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("module module.net has no source"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
