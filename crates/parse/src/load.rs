@@ -474,6 +474,10 @@ fn load_one(
     }
 }
 
+/// What override files do to a module: merged base blocks by (file,
+/// node), and the override files' own blocks.
+type Overrides = (HashMap<(usize, usize), RawNode>, HashSet<(usize, usize)>);
+
 /// Where a file's node `ri` starts.
 fn over_base_pos(parsed: &Parsed, ri: usize) -> (u32, u32) {
     match parsed {
@@ -1066,13 +1070,18 @@ impl Builder {
     }
 
     /// The blocks of a module's files as its override files change them,
-    /// by (file, node) of the base block; errors go to `self.errors`.
-    fn overrides(&mut self, file_ids: &[usize]) -> HashMap<(usize, usize), RawNode> {
+    /// by (file, node) of the base block, and the override files' blocks
+    /// that count as blocks of their own (a default provider configuration
+    /// without a base, terraform blocks); errors go to `self.errors`. As
+    /// Terraform, override files' check, removed and ephemeral blocks are
+    /// ignored and their moved and import blocks are errors.
+    fn overrides(&mut self, file_ids: &[usize]) -> Overrides {
         let mut merged = HashMap::new();
+        let mut own = HashSet::new();
         let (mut over_ids, base_ids): (Vec<usize>, Vec<usize>) =
             file_ids.iter().partition(|&&fi| self.is_override(fi));
         if over_ids.is_empty() {
-            return merged;
+            return (merged, own);
         }
         // in the order of their names, as Terraform applies them
         over_ids.sort_by(|a, b| {
@@ -1094,13 +1103,42 @@ impl Builder {
             let Parsed::Config(cfg) = &*parsed else {
                 continue;
             };
-            for over in cfg.nodes.iter().filter(|n| n.kind != NodeKind::Terraform) {
+            for (ri, over) in cfg.nodes.iter().enumerate() {
                 let loc = Loc {
                     file: self.files[fi].abs.display().to_string(),
                     line: over.line,
                     col: over.col,
                 };
+                let ephemeral =
+                    matches!(over.meta.get("mode"), Some(Value::String(m)) if m == "ephemeral");
+                match over.kind {
+                    NodeKind::Terraform => {
+                        own.insert((fi, ri));
+                        continue;
+                    }
+                    NodeKind::Check | NodeKind::Removed => continue,
+                    NodeKind::Data if ephemeral => continue,
+                    NodeKind::Moved | NodeKind::Import => {
+                        self.errors.push(Diagnostic {
+                            severity: Severity::Error,
+                            loc,
+                            message: format!(
+                                "cannot override {} blocks: they may appear only in normal files, not in override files",
+                                over.kind
+                            ),
+                            source_line: None,
+                        });
+                        continue;
+                    }
+                    _ => {}
+                }
                 let Some(&(bfi, bri)) = by_local.get(&over.local) else {
+                    if over.kind == NodeKind::Provider && over.name.is_empty() {
+                        // a default provider configuration needs no base
+                        by_local.insert(over.local.clone(), (fi, ri));
+                        own.insert((fi, ri));
+                        continue;
+                    }
                     self.errors.push(Diagnostic {
                         severity: Severity::Error,
                         loc,
@@ -1130,7 +1168,7 @@ impl Builder {
                 }
             }
         }
-        merged
+        (merged, own)
     }
 
     /// The items of the block that starts at `pos` in file `fi` (the file
@@ -1183,7 +1221,7 @@ impl Builder {
         }
         self.loaded_dirs.insert(dir.to_path_buf());
         let file_ids: Vec<usize> = self.by_dir.get(dir).cloned().unwrap_or_default();
-        let merged = self.overrides(&file_ids);
+        let (merged, own) = self.overrides(&file_ids);
         let mut calls = Vec::new();
         let mut declared_vars = HashSet::new();
         for &fi in &file_ids {
@@ -1205,7 +1243,7 @@ impl Builder {
                     for (raw_index, raw) in cfg.nodes.iter().enumerate() {
                         // an override file's blocks are merged into their
                         // base blocks (terraform blocks merge anyway)
-                        if override_file && raw.kind != NodeKind::Terraform {
+                        if override_file && !own.contains(&(fi, raw_index)) {
                             continue;
                         }
                         let merged_raw = merged.get(&(fi, raw_index));

@@ -530,6 +530,31 @@ fn override_files_replace_nested_blocks_and_refuse_what_terraform_refuses() {
             .contains("depends_on argument may not be overridden"),
         "{err}"
     );
+    let fails = |text: &str| {
+        write(&dir, "extra_override.tf", text);
+        rewind_parse::load(&dir, &rewind_parse::Options::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let err =
+        fails("moved {\n  from = aws_security_group.old\n  to   = aws_security_group.web\n}\n");
+    assert!(err.contains("cannot override moved blocks"), "{err}");
+    // a default provider configuration needs no base; an aliased one does
+    assert_eq!(
+        fails("provider \"aws\" {\n  region = \"eu-west-1\"\n}\n"),
+        ""
+    );
+    let loaded = load(&dir);
+    assert!(loaded
+        .model
+        .node("provider.aws")
+        .is_some_and(|p| p.body.get("region").is_some()));
+    let err = fails("provider \"aws\" {\n  alias = \"west\"\n}\n");
+    assert!(
+        err.contains("missing base provider provider.aws.west"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
