@@ -34,3 +34,8 @@ fuzz seconds="300":
 # syntax differential against terraform fmt on mutated .tf files (needs terraform on the PATH)
 oracle seconds="300":
     cargo run --release -p rewind-fuzz -- oracle --seconds {{seconds}} --corpus fixtures --out fuzz-failures
+
+# graph every Terraform directory of the public releases in scripts/fidelity/sources.txt (needs local git mirrors); writes docs/fidelity.md
+fidelity mirrors:
+    cargo build --release -p rewind-cli
+    scripts/fidelity/run.py --mirrors {{mirrors}} --terraform terraform
