@@ -27,8 +27,8 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     )?;
     let mut store = None;
     let trace = rewind_parse::load::Trace::new();
-    // the target's configuration is what counts; of the current side, the
-    // state's instances without their attributes
+    // the target's configuration is what counts; of the current side, its
+    // configuration and the state's instances with their values
     let both_dirs = std::path::Path::new(&a.to).is_dir()
         && a.from
             .as_deref()
@@ -56,10 +56,8 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
             });
             let from = lean(rewind_parse::load(
                 std::path::Path::new(from_dir),
-                &rewind_parse::Options {
-                    light_state: true,
-                    ..Default::default()
-                },
+                // the plan compares with the state's attribute values
+                &rewind_parse::Options::default(),
             ));
             (
                 to.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
@@ -90,12 +88,13 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
                 format!("{env}@latest")
             }
         };
-        let from = load_side(g, &from_spec, &mut store, out, Some(Load::Light))?;
+        let from = load_side(g, &from_spec, &mut store, out, Some(Load::Full))?;
         trace.mark("load current");
         (to, from)
     };
     let opts = rewind_plan::Options {
         allow_destroy_protected: a.allow_destroy_protected,
+        ..Default::default()
     };
     let plan = rewind_plan::plan(&from.model, &to.model, &opts)?;
     trace.mark("plan");

@@ -113,7 +113,8 @@ pub fn moves_of(model: &Model) -> Vec<(String, String)> {
 
 fn expr_text(v: &Value) -> Option<String> {
     match v {
-        Value::Expr(e) | Value::String(e) => Some(e.clone()),
+        Value::Expr(e) => Some(e.to_string()),
+        Value::String(e) => Some(e.clone()),
         _ => None,
     }
 }

@@ -4,6 +4,9 @@
 //! UTF-8 bytes, values are a tag byte and their content. The exact layout
 //! is documented in `docs/store-format.md`.
 
+use std::sync::Arc;
+
+use crate::expr::{BinOp, Expr, ForExpr, Part, TravOp, UnOp};
 use crate::{Hash, Path, PathStep, Value};
 
 /// A decoding failure: what was wrong and at which byte offset.
@@ -23,6 +26,40 @@ const T_STRING: u8 = 4;
 const T_LIST: u8 = 5;
 const T_MAP: u8 = 6;
 const T_EXPR: u8 = 7;
+
+/// Expression tags (inside a `T_EXPR` value).
+const E_NULL: u8 = 0;
+const E_FALSE: u8 = 1;
+const E_TRUE: u8 = 2;
+const E_NUMBER: u8 = 3;
+const E_TEMPLATE: u8 = 4;
+const E_TUPLE: u8 = 5;
+const E_OBJECT: u8 = 6;
+const E_TRAVERSAL: u8 = 7;
+const E_POSTFIX: u8 = 8;
+const E_CALL: u8 = 9;
+const E_UNARY: u8 = 10;
+const E_BINARY: u8 = 11;
+const E_COND: u8 = 12;
+const E_FOR: u8 = 13;
+const E_PAREN: u8 = 14;
+
+/// Binary operators by their code.
+const BINOPS: [BinOp; 13] = [
+    BinOp::Or,
+    BinOp::And,
+    BinOp::Eq,
+    BinOp::Ne,
+    BinOp::Lt,
+    BinOp::Le,
+    BinOp::Gt,
+    BinOp::Ge,
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Mul,
+    BinOp::Div,
+    BinOp::Mod,
+];
 
 /// An encoder writing into a byte vector.
 #[derive(Default)]
@@ -105,7 +142,168 @@ impl Enc {
             }
             Value::Expr(e) => {
                 self.u8(T_EXPR);
-                self.str(e);
+                let mut inner = Enc::with_capacity(32);
+                inner.expr(e);
+                self.bytes(&inner.buf);
+            }
+        }
+    }
+    /// An expression tree (see docs/store-format.md, "expression").
+    pub fn expr(&mut self, e: &Expr) {
+        match e {
+            Expr::Null => self.u8(E_NULL),
+            Expr::Bool(false) => self.u8(E_FALSE),
+            Expr::Bool(true) => self.u8(E_TRUE),
+            Expr::Number(n) => {
+                self.u8(E_NUMBER);
+                self.str(n);
+            }
+            Expr::Template(parts) => {
+                self.u8(E_TEMPLATE);
+                self.parts(parts);
+            }
+            Expr::Tuple(items) => {
+                self.u8(E_TUPLE);
+                self.uvar(items.len() as u64);
+                for i in items {
+                    self.expr(i);
+                }
+            }
+            Expr::Object(items) => {
+                self.u8(E_OBJECT);
+                self.uvar(items.len() as u64);
+                for (k, v) in items {
+                    self.expr(k);
+                    self.expr(v);
+                }
+            }
+            Expr::Traversal { root, ops, .. } => {
+                self.u8(E_TRAVERSAL);
+                self.str(root);
+                self.ops(ops);
+            }
+            Expr::Postfix(inner, ops) => {
+                self.u8(E_POSTFIX);
+                self.expr(inner);
+                self.ops(ops);
+            }
+            Expr::Call {
+                name,
+                args,
+                expand_final,
+            } => {
+                self.u8(E_CALL);
+                self.str(name);
+                self.u8(u8::from(*expand_final));
+                self.uvar(args.len() as u64);
+                for a in args {
+                    self.expr(a);
+                }
+            }
+            Expr::Unary(op, inner) => {
+                self.u8(E_UNARY);
+                self.u8(match op {
+                    UnOp::Neg => 0,
+                    UnOp::Not => 1,
+                });
+                self.expr(inner);
+            }
+            Expr::Binary(op, l, r) => {
+                self.u8(E_BINARY);
+                self.u8(BINOPS.iter().position(|o| o == op).unwrap_or(0) as u8);
+                self.expr(l);
+                self.expr(r);
+            }
+            Expr::Cond(c, a, b) => {
+                self.u8(E_COND);
+                self.expr(c);
+                self.expr(a);
+                self.expr(b);
+            }
+            Expr::For(f) => {
+                self.u8(E_FOR);
+                let flags = u8::from(f.key_var.is_some())
+                    | u8::from(f.key.is_some()) << 1
+                    | u8::from(f.cond.is_some()) << 2
+                    | u8::from(f.grouping) << 3;
+                self.u8(flags);
+                if let Some(k) = &f.key_var {
+                    self.str(k);
+                }
+                self.str(&f.value_var);
+                self.expr(&f.coll);
+                if let Some(k) = &f.key {
+                    self.expr(k);
+                }
+                self.expr(&f.value);
+                if let Some(c) = &f.cond {
+                    self.expr(c);
+                }
+            }
+            Expr::Paren(inner) => {
+                self.u8(E_PAREN);
+                self.expr(inner);
+            }
+        }
+    }
+    fn ops(&mut self, ops: &[TravOp]) {
+        self.uvar(ops.len() as u64);
+        for op in ops {
+            match op {
+                TravOp::Attr(a) => {
+                    self.u8(0);
+                    self.str(a);
+                }
+                TravOp::Index(e) => {
+                    self.u8(1);
+                    self.expr(e);
+                }
+                TravOp::LegacyIndex(n) => {
+                    self.u8(2);
+                    self.uvar(*n);
+                }
+                TravOp::AttrSplat => self.u8(3),
+                TravOp::FullSplat => self.u8(4),
+            }
+        }
+    }
+    fn parts(&mut self, parts: &[Part]) {
+        self.uvar(parts.len() as u64);
+        for p in parts {
+            match p {
+                Part::Lit(s) => {
+                    self.u8(0);
+                    self.str(s);
+                }
+                Part::Interp(e) => {
+                    self.u8(1);
+                    self.expr(e);
+                }
+                Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    self.u8(2);
+                    self.expr(cond);
+                    self.parts(then);
+                    self.parts(otherwise);
+                }
+                Part::For {
+                    key_var,
+                    value_var,
+                    coll,
+                    body,
+                } => {
+                    self.u8(3);
+                    self.u8(u8::from(key_var.is_some()));
+                    if let Some(k) = key_var {
+                        self.str(k);
+                    }
+                    self.str(value_var);
+                    self.expr(coll);
+                    self.parts(body);
+                }
             }
         }
     }
@@ -238,7 +436,20 @@ impl<'a> Dec<'a> {
             T_TRUE => Value::Bool(true),
             T_NUMBER => Value::Number(self.string()?),
             T_STRING => Value::String(self.string()?),
-            T_EXPR => Value::Expr(self.string()?),
+            T_EXPR => {
+                let bytes = self.bytes()?;
+                let mut inner = Dec {
+                    buf: bytes,
+                    pos: 0,
+                    depth: self.depth,
+                };
+                let e = inner.expr().map_err(|mut err| {
+                    err.offset += self.pos - bytes.len();
+                    err
+                })?;
+                inner.finish()?;
+                Value::Expr(Arc::new(e))
+            }
             T_LIST => {
                 let n = self.len()?;
                 let mut l = Vec::with_capacity(n);
@@ -301,6 +512,177 @@ impl<'a> Dec<'a> {
         Ok(())
     }
 
+    /// An expression tree written by [`Enc::expr`].
+    pub fn expr(&mut self) -> Result<Expr, DecodeError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error("expressions nested too deeply"));
+        }
+        let e = match self.u8()? {
+            E_NULL => Expr::Null,
+            E_FALSE => Expr::Bool(false),
+            E_TRUE => Expr::Bool(true),
+            E_NUMBER => Expr::Number(self.string()?),
+            E_TEMPLATE => Expr::Template(self.parts()?),
+            E_TUPLE => {
+                let n = self.len()?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.expr()?);
+                }
+                Expr::Tuple(items)
+            }
+            E_OBJECT => {
+                let n = self.len()?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let k = self.expr()?;
+                    items.push((k, self.expr()?));
+                }
+                Expr::Object(items)
+            }
+            E_TRAVERSAL => {
+                let root = self.string()?;
+                Expr::Traversal {
+                    root,
+                    ops: self.ops()?,
+                    pos: 0,
+                }
+            }
+            E_POSTFIX => {
+                let inner = self.expr()?;
+                Expr::Postfix(Box::new(inner), self.ops()?)
+            }
+            E_CALL => {
+                let name = self.string()?;
+                let expand_final = match self.u8()? {
+                    0 => false,
+                    1 => true,
+                    b => return Err(self.error(format!("bad flag {b}"))),
+                };
+                let n = self.len()?;
+                let mut args = Vec::with_capacity(n);
+                for _ in 0..n {
+                    args.push(self.expr()?);
+                }
+                Expr::Call {
+                    name,
+                    args,
+                    expand_final,
+                }
+            }
+            E_UNARY => {
+                let op = match self.u8()? {
+                    0 => UnOp::Neg,
+                    1 => UnOp::Not,
+                    b => return Err(self.error(format!("unknown unary operator {b}"))),
+                };
+                Expr::Unary(op, Box::new(self.expr()?))
+            }
+            E_BINARY => {
+                let code = self.u8()?;
+                let op = *BINOPS
+                    .get(code as usize)
+                    .ok_or_else(|| self.error(format!("unknown binary operator {code}")))?;
+                let l = self.expr()?;
+                Expr::Binary(op, Box::new(l), Box::new(self.expr()?))
+            }
+            E_COND => {
+                let c = self.expr()?;
+                let a = self.expr()?;
+                Expr::Cond(Box::new(c), Box::new(a), Box::new(self.expr()?))
+            }
+            E_FOR => {
+                let flags = self.u8()?;
+                if flags > 0x0f {
+                    return Err(self.error(format!("bad for flags {flags}")));
+                }
+                let key_var = if flags & 1 != 0 {
+                    Some(self.string()?)
+                } else {
+                    None
+                };
+                let value_var = self.string()?;
+                let coll = self.expr()?;
+                let key = if flags & 2 != 0 {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                let value = self.expr()?;
+                let cond = if flags & 4 != 0 {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                Expr::For(Box::new(ForExpr {
+                    key_var,
+                    value_var,
+                    coll,
+                    key,
+                    value,
+                    cond,
+                    grouping: flags & 8 != 0,
+                }))
+            }
+            E_PAREN => Expr::Paren(Box::new(self.expr()?)),
+            t => return Err(self.error(format!("unknown expression tag {t}"))),
+        };
+        self.depth -= 1;
+        Ok(e)
+    }
+    fn ops(&mut self) -> Result<Vec<TravOp>, DecodeError> {
+        let n = self.len()?;
+        let mut ops = Vec::with_capacity(n);
+        for _ in 0..n {
+            ops.push(match self.u8()? {
+                0 => TravOp::Attr(self.string()?),
+                1 => TravOp::Index(self.expr()?),
+                2 => TravOp::LegacyIndex(self.uvar()?),
+                3 => TravOp::AttrSplat,
+                4 => TravOp::FullSplat,
+                t => return Err(self.error(format!("unknown traversal step {t}"))),
+            });
+        }
+        Ok(ops)
+    }
+    fn parts(&mut self) -> Result<Vec<Part>, DecodeError> {
+        let n = self.len()?;
+        let mut parts = Vec::with_capacity(n);
+        for _ in 0..n {
+            parts.push(match self.u8()? {
+                0 => Part::Lit(self.string()?),
+                1 => Part::Interp(self.expr()?),
+                2 => {
+                    let cond = self.expr()?;
+                    let then = self.parts()?;
+                    Part::If {
+                        cond,
+                        then,
+                        otherwise: self.parts()?,
+                    }
+                }
+                3 => {
+                    let key_var = match self.u8()? {
+                        0 => None,
+                        1 => Some(self.string()?),
+                        b => return Err(self.error(format!("bad flag {b}"))),
+                    };
+                    let value_var = self.string()?;
+                    let coll = self.expr()?;
+                    Part::For {
+                        key_var,
+                        value_var,
+                        coll,
+                        body: self.parts()?,
+                    }
+                }
+                t => return Err(self.error(format!("unknown template part {t}"))),
+            });
+        }
+        Ok(parts)
+    }
+
     pub fn path(&mut self) -> Result<Path, DecodeError> {
         let n = self.len()?;
         let mut steps = Vec::with_capacity(n);
@@ -338,7 +720,14 @@ mod tests {
             "a".to_string(),
             Value::List(vec![Value::Null, Value::Bool(true)]),
         );
-        m.insert("b".to_string(), Value::Expr("var.x".into()));
+        m.insert(
+            "b".to_string(),
+            Value::expr(Expr::Traversal {
+                root: "var".into(),
+                ops: vec![TravOp::Attr("x".into())],
+                pos: 0,
+            }),
+        );
         m.insert("c".to_string(), Value::number("1.5"));
         let v = Value::Map(m);
         let mut e = Enc::new();

@@ -6,13 +6,19 @@
 //! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`]) is
 //! what the store deduplicates and the diff compares.
 
+pub mod address;
 pub mod codec;
+pub mod expr;
 pub mod graph;
 mod hash;
 pub mod map;
 mod node;
 pub mod value;
 
+pub use address::{
+    AddressError, InstanceAddr, InstanceKey, Mode, ModuleInstance, ModuleStep, ResourceAddr,
+};
+pub use expr::Expr;
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;

@@ -4,6 +4,10 @@ use std::sync::Arc;
 use crate::codec::{Dec, DecodeError, Enc};
 use crate::{Hash, Path, Value};
 
+/// The version byte that starts a node's encoding. Version 2 encodes
+/// expressions as syntax trees; version 1 (rewind 0.1) kept them as text.
+pub const NODE_ENCODING: u8 = 2;
+
 /// What a node is. The order is the order nodes sort in within a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeKind {
@@ -224,7 +228,7 @@ impl Node {
     /// The canonical bytes of the node's content (everything but `loc`).
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Enc::with_capacity(256);
-        e.u8(1); // node encoding version
+        e.u8(NODE_ENCODING); // node encoding version
         e.u8(self.kind.code());
         e.str(&self.address);
         e.str(&self.module);
@@ -259,8 +263,10 @@ impl Node {
     pub fn decode_with(bytes: &[u8], skip_body: bool) -> Result<Node, DecodeError> {
         let mut d = Dec::new(bytes);
         let version = d.u8()?;
-        if version != 1 {
-            return Err(d.error(format!("unknown node encoding version {version}")));
+        if version != NODE_ENCODING {
+            return Err(d.error(format!(
+                "unknown node encoding version {version} (this rewind reads version {NODE_ENCODING})"
+            )));
         }
         let kind = NodeKind::from_code(d.u8()?).ok_or_else(|| d.error("unknown node kind"))?;
         let address = d.string()?;
@@ -348,19 +354,22 @@ impl Node {
             Some(Value::List(items)) => {
                 for i in items {
                     match i {
-                        Value::Expr(e) | Value::String(e) => lc.ignore_changes.push(e.clone()),
+                        Value::Expr(e) => lc.ignore_changes.push(e.to_string()),
+                        Value::String(e) => lc.ignore_changes.push(e.clone()),
                         _ => {}
                     }
                 }
             }
-            Some(Value::Expr(e)) if e == "all" => lc.ignore_all_changes = true,
+            Some(Value::Expr(e)) if e.to_string() == "all" => lc.ignore_all_changes = true,
             Some(Value::String(e)) if e == "all" => lc.ignore_all_changes = true,
             _ => {}
         }
         if let Some(Value::List(items)) = block.get("replace_triggered_by") {
             for i in items {
-                if let Value::Expr(e) | Value::String(e) = i {
-                    lc.replace_triggered_by.push(e.clone());
+                match i {
+                    Value::Expr(e) => lc.replace_triggered_by.push(e.to_string()),
+                    Value::String(e) => lc.replace_triggered_by.push(e.clone()),
+                    _ => {}
                 }
             }
         }
@@ -520,7 +529,17 @@ mod tests {
         n.name = "a".into();
         let mut body = crate::Map::new();
         body.insert("cidr_block".into(), Value::str("10.0.1.0/24"));
-        body.insert("vpc_id".into(), Value::Expr("aws_vpc.main.id".into()));
+        body.insert(
+            "vpc_id".into(),
+            Value::expr(crate::expr::Expr::Traversal {
+                root: "aws_vpc".into(),
+                ops: vec![
+                    crate::expr::TravOp::Attr("main".into()),
+                    crate::expr::TravOp::Attr("id".into()),
+                ],
+                pos: 0,
+            }),
+        );
         n.body = Value::Map(body).into();
         n.add_edge("module.net.aws_vpc.main", EdgeKind::Reference);
         n.add_edge("module.net", EdgeKind::Module);
@@ -566,7 +585,11 @@ mod tests {
         lc.insert("prevent_destroy".into(), Value::Bool(true));
         lc.insert(
             "ignore_changes".into(),
-            Value::List(vec![Value::Expr("tags".into())]),
+            Value::List(vec![Value::expr(crate::expr::Expr::Traversal {
+                root: "tags".into(),
+                ops: vec![],
+                pos: 0,
+            })]),
         );
         let mut body = crate::Map::new();
         body.insert("lifecycle".into(), Value::List(vec![Value::Map(lc)]));
@@ -575,5 +598,58 @@ mod tests {
         assert!(l.prevent_destroy);
         assert!(!l.create_before_destroy);
         assert_eq!(l.ignore_changes, vec!["tags".to_string()]);
+    }
+}
+
+#[cfg(test)]
+mod format_example {
+    use super::*;
+    use crate::expr::{Expr, TravOp};
+
+    /// docs/store-format.md §19.4: the worked example of a node's bytes.
+    #[test]
+    fn store_format_node_example() {
+        let mut n = Node::new(NodeKind::Resource, "aws_subnet.a");
+        n.type_ = "aws_subnet".into();
+        n.name = "a".into();
+        let mut body = crate::Map::new();
+        body.insert("cidr_block".into(), Value::str("10.0.1.0/24"));
+        body.insert(
+            "vpc_id".into(),
+            Value::expr(Expr::Traversal {
+                root: "aws_vpc".into(),
+                ops: vec![TravOp::Attr("main".into()), TravOp::Attr("id".into())],
+                pos: 0,
+            }),
+        );
+        n.body = Value::Map(body).into();
+        n.add_edge("aws_vpc.main", EdgeKind::Reference);
+        let bytes = n.encode();
+        let hex: Vec<String> = bytes
+            .chunks(16)
+            .map(|c| {
+                c.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let dump: String = hex
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{:04x}  {l}\n", i * 16))
+            .collect();
+        let expected = include_str!("../../../docs/store-format.md");
+        let start = expected
+            .find("### 19.4 A Node")
+            .expect("the section exists");
+        let section = &expected[start..];
+        assert!(
+            section.contains(&dump),
+            "the document's hex dump differs from the encoding:\n{dump}"
+        );
+        assert!(section.contains(&format!("Length {};", bytes.len())));
+        assert!(section.contains(&n.hash().to_string()), "id {}", n.hash());
+        assert_eq!(Node::decode(&bytes).expect("decodes"), n);
     }
 }

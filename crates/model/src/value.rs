@@ -1,11 +1,14 @@
+use crate::expr::Expr;
 use crate::map::Map;
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 /// The canonical form of an attribute value.
 ///
 /// Literals are values; anything that needs evaluation (references, function
-/// calls, templates with interpolations, operators...) is kept as normalized
-/// expression text, so formatting and comments never change a value.
+/// calls, templates with interpolations, operators...) is kept as an
+/// expression tree in canonical form ([`Expr::canonical`]), so formatting
+/// and comments never change a value.
 /// Nested blocks appear as `Map` entries keyed by block type whose value is a
 /// `List` of block bodies (labelled nested blocks add one `Map` level per
 /// label).
@@ -18,8 +21,9 @@ pub enum Value {
     String(String),
     List(Vec<Value>),
     Map(Map<String, Value>),
-    /// Normalized expression text (`aws_vpc.main.id`, `"${var.env}-web"`).
-    Expr(String),
+    /// An expression in canonical form (printed `aws_vpc.main.id`,
+    /// `"${var.env}-web"`).
+    Expr(Arc<Expr>),
 }
 
 impl Default for Value {
@@ -139,6 +143,19 @@ impl Value {
         Value::String(s.into())
     }
 
+    /// An expression, kept in canonical form.
+    pub fn expr(e: Expr) -> Value {
+        Value::Expr(Arc::new(e.canonical()))
+    }
+
+    /// The expression, when the value is one.
+    pub fn as_expr(&self) -> Option<&Expr> {
+        match self {
+            Value::Expr(e) => Some(e),
+            _ => None,
+        }
+    }
+
     pub fn as_map(&self) -> Option<&Map<String, Value>> {
         match self {
             Value::Map(m) => Some(m),
@@ -245,7 +262,7 @@ impl Value {
             }
             Value::Expr(e) => {
                 let mut o = serde_json::Map::new();
-                o.insert("$expr".into(), serde_json::Value::String(e.clone()));
+                o.insert("$expr".into(), serde_json::Value::String(e.to_string()));
                 serde_json::Value::Object(o)
             }
         }
@@ -264,7 +281,9 @@ impl Value {
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Number(n) => out.push_str(n),
             Value::String(s) => out.push_str(&quote(s)),
-            Value::Expr(e) => out.push_str(e),
+            Value::Expr(e) => {
+                let _ = write!(out, "{e}");
+            }
             Value::List(l) => {
                 out.push('[');
                 for (i, v) in l.iter().enumerate() {
@@ -353,7 +372,14 @@ mod tests {
     fn render_is_hcl_like() {
         let mut m = crate::Map::new();
         m.insert("Name".to_string(), Value::str("web"));
-        m.insert("a b".to_string(), Value::Expr("var.x".into()));
+        m.insert(
+            "a b".to_string(),
+            Value::expr(Expr::Traversal {
+                root: "var".into(),
+                ops: vec![crate::expr::TravOp::Attr("x".into())],
+                pos: 7,
+            }),
+        );
         let v = Value::List(vec![Value::Map(m), Value::number("1.0"), Value::Null]);
         assert_eq!(v.render(), r#"[{ Name = "web", "a b" = var.x }, 1, null]"#);
     }

@@ -249,6 +249,18 @@ fn insert_block(map: &mut Map<String, Value>, b: &Block, v: Value) {
     }
 }
 
+/// A reference written as dotted names (`aws.west`, `data.x.y`) as an
+/// expression value.
+fn dotted(text: &str) -> Value {
+    let mut names = text.split('.');
+    let root = names.next().unwrap_or_default().to_string();
+    Value::expr(Expr::Traversal {
+        root,
+        ops: names.map(|n| TravOp::Attr(n.to_string())).collect(),
+        pos: 0,
+    })
+}
+
 fn literal_string(e: &Expr) -> Option<String> {
     match e {
         Expr::Template(parts) => match parts.as_slice() {
@@ -424,7 +436,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             Value::Map(
                                 node.providers
                                     .iter()
-                                    .map(|(c, p)| (c.clone(), Value::Expr(p.clone())))
+                                    .map(|(c, p)| (c.clone(), dotted(p)))
                                     .collect(),
                             )
                         } else {
@@ -582,7 +594,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             }
                         }
                         let v = match a.name.as_str() {
-                            "from" | "to" => Value::Expr(crate::hcl::print_expr(&a.expr)),
+                            "from" | "to" => Value::expr(a.expr.clone()),
                             _ => to_value(&a.expr),
                         };
                         map.insert(a.name.clone(), v);
@@ -615,10 +627,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                         block_nodes(cx, inner, &mut sub);
                         for mut n in sub.nodes {
                             n.meta.insert("check".into(), Value::str(node.name.clone()));
-                            map.insert(
-                                format!("data.{}.{}", n.type_, n.name),
-                                Value::Expr(n.local.clone()),
-                            );
+                            map.insert(format!("data.{}.{}", n.type_, n.name), dotted(&n.local));
                             out.nodes.push(n);
                         }
                         out.warnings.extend(sub.warnings);

@@ -1,24 +1,40 @@
 //! Revert plans that agree with Terraform.
 //!
 //! From the current deployment (a snapshot's configuration and, when it has
-//! one, its state) to a target configuration: the action of every resource
-//! instance in Terraform's vocabulary, with its reasons and risks, and the
-//! single operations in an order that satisfies Terraform's apply graph
-//! (see DESIGN.md, "How Terraform orders a plan"), grouped into waves.
+//! one, its state) to a target configuration, the plan evaluates both
+//! configurations as Terraform does (values, not text: [`rewind_eval`]) and
+//! decides, for every resource instance, what Terraform would do: the prior
+//! value (from state, or simulated from the current configuration) against
+//! the planned value of the target configuration. The single operations are
+//! then ordered to satisfy Terraform's apply graph (see DESIGN.md, "How
+//! Terraform orders a plan") and grouped into waves.
+//!
+//! The phases, each in its own function of [`plan`]: the configurations
+//! ([`config`]), what is deployed ([`prior`]), the moves ([`moves`]), the
+//! target walk that decides each instance ([`decide`]), the objects the
+//! target no longer has, the risks, and the order ([`order`]).
 
-mod analysis;
-pub mod expand;
+mod config;
+mod decide;
+mod moves;
 mod order;
+mod prior;
+mod resource;
+mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rewind_diff::knowledge;
+use rewind_eval::Value;
 use rewind_model::graph::resource_dependencies;
-use rewind_model::{EdgeKind, Model, Node, NodeKind, Value};
+use rewind_model::{InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
 
-pub use analysis::{Analysis, ConfigAction, ResChange};
-use expand::{config_address, module_instances, split_instance, Evaluator, Key, Keys};
-pub use order::{PlanError, Step};
+pub use order::Step;
+pub use walk::Inputs;
+
+use config::Config;
+use decide::{Decide, Kind};
+use prior::Prior;
 
 /// One of Terraform's actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,6 +71,12 @@ pub enum RiskKind {
     Forget,
     /// `count` / `for_each` could not be evaluated.
     UnknownInstances,
+    /// The object still exists outside Terraform (a `removed` block with
+    /// `destroy = false` forgot it): creating it again duplicates it.
+    Forgotten,
+    /// Something rewind does not evaluate exactly (a function, a provider
+    /// resource type it has no knowledge of).
+    Approximation,
 }
 
 impl RiskKind {
@@ -65,6 +87,8 @@ impl RiskKind {
             RiskKind::UnresolvedModule => "unresolved_module",
             RiskKind::Forget => "forget",
             RiskKind::UnknownInstances => "unknown_instances",
+            RiskKind::Forgotten => "forgotten_object",
+            RiskKind::Approximation => "approximation",
         }
     }
 }
@@ -73,6 +97,20 @@ impl RiskKind {
 pub struct Risk {
     pub kind: RiskKind,
     pub message: String,
+}
+
+/// One changed argument of a change, as `terraform plan` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributeChange {
+    /// `input`, `tags["Name"]`, `ingress[0].cidr_blocks`.
+    pub path: String,
+    /// The value before (`None`: not set), rendered; sensitive values are
+    /// `(sensitive value)`.
+    pub before: Option<String>,
+    /// The value after, rendered; `(known after apply)` when unknown.
+    pub after: Option<String>,
+    pub sensitive: bool,
+    pub forces_replacement: bool,
 }
 
 /// The planned change of one resource instance.
@@ -86,12 +124,14 @@ pub struct Change {
     pub action_reason: Option<&'static str>,
     pub reasons: Vec<String>,
     pub risks: Vec<Risk>,
-    /// Set when a `moved` block renamed the instance.
+    /// Set when a `moved` block (or an implied move) renamed the instance.
     pub previous_address: Option<String>,
     /// The deposed key, for a deposed object being deleted.
     pub deposed: Option<String>,
     /// For a replace: create the new object before deleting the old one.
     pub create_before_destroy: bool,
+    /// The arguments that change, before and after.
+    pub attributes: Vec<AttributeChange>,
 }
 
 impl Change {
@@ -110,9 +150,11 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Single operations in a valid execution order.
     pub steps: Vec<Step>,
-    /// Deletes and replaces `prevent_destroy` forbids.
+    /// Deletes and replaces Terraform refuses (`prevent_destroy`), and
+    /// resources whose instances cannot be known.
     pub blocked: Vec<String>,
-    /// Plan-wide risks (unresolved modules, unknown instance counts).
+    /// Plan-wide notes (unresolved modules, unknown instance counts,
+    /// approximations).
     pub notes: Vec<Risk>,
     /// True when the current side had a state file (instances and their
     /// recorded dependencies come from it).
@@ -128,92 +170,136 @@ impl Plan {
     }
 }
 
-/// A current instance.
-#[derive(Clone, Debug)]
-struct CurInst {
-    /// Address after the target's moves.
-    addr: String,
-    original: String,
-    config: String,
-    type_: String,
-    tainted: bool,
-    cbd: bool,
-    /// Resource config addresses this instance depended on (transitive).
-    deps: Vec<String>,
-    deposed: Option<String>,
+/// A plan that cannot be made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanError {
+    #[error("the revert cannot be ordered: its operations form a cycle ({}). Terraform refuses such a plan too (Error: Cycle); apply it in two steps, for example by first removing create_before_destroy or reverting the dependents", .0.join(" → "))]
+    Cycle(Vec<String>),
+    #[error("the configuration has a dependency cycle: {}", .0.join(" → "))]
+    ConfigCycle(Vec<String>),
+    #[error("the target configuration cannot be planned:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+    #[error("the current configuration cannot be evaluated:\n  {}", .0.join("\n  "))]
+    Current(Vec<String>),
 }
 
-/// Expands a model's managed resources into instance addresses. Returns
-/// the instances and the resources whose instances could not be known
-/// (they carry one keyless placeholder instance).
-fn expand_resources(
-    model: &Model,
-    notes: &mut Vec<Risk>,
-) -> (BTreeMap<String, (String, Key)>, BTreeSet<String>) {
-    let eval = Evaluator::new(model);
-    let mut unknown_modules = Vec::new();
-    let modules = module_instances(model, &eval, &mut unknown_modules);
-    let mut out = BTreeMap::new();
-    let mut unknown = BTreeSet::new();
-    let mut messages = Vec::new();
-    for n in model.nodes.iter().filter(|n| n.kind == NodeKind::Resource) {
-        let keys = match eval.keys(n) {
-            Keys::Single => vec![Key::None],
-            Keys::Known(k) => k,
-            Keys::Unknown(why) => {
-                messages.push(format!("{}: {why}", n.address));
-                unknown.insert(n.address.clone());
-                vec![Key::None]
-            }
+/// Options of a plan.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub allow_destroy_protected: bool,
+    /// Variables and workspace of the current side (besides its
+    /// automatically loaded variable files).
+    pub current_inputs: Inputs,
+    /// Variables and workspace of the target side.
+    pub target_inputs: Inputs,
+}
+
+/// Values of root variables from the variable files Terraform loads by
+/// itself (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
+/// `*.auto.tfvars.json`, in that order), under what `given` sets.
+pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
+    let root_dir = model
+        .nodes
+        .iter()
+        .find(|n| n.module.is_empty() && n.kind != NodeKind::Tfvars && !n.loc.file.is_empty())
+        .map(|n| match n.loc.file.rfind('/') {
+            Some(i) => n.loc.file[..i].to_string(),
+            None => String::new(),
+        })
+        .unwrap_or_default();
+    let mut files: Vec<(u8, &str, &rewind_model::Node)> = Vec::new();
+    for n in model.nodes.iter().filter(|n| n.kind == NodeKind::Tfvars) {
+        let (dir, name) = match n.type_.rfind('/') {
+            Some(i) => (&n.type_[..i], &n.type_[i + 1..]),
+            None => ("", n.type_.as_str()),
         };
-        if unknown_modules.iter().any(|m: &String| {
-            n.address
-                .starts_with(&format!("{}.", m.split(':').next().unwrap_or_default()))
-        }) {
-            unknown.insert(n.address.clone());
+        if dir != root_dir {
+            continue;
         }
-        let local = if n.module.is_empty() {
-            n.address.clone()
-        } else {
-            n.address[n.module.len() + 1..].to_string()
+        let rank = match name {
+            "terraform.tfvars" => 0,
+            "terraform.tfvars.json" => 1,
+            _ if name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json") => 2,
+            _ => continue,
         };
-        let prefixes = modules
-            .get(&n.module)
-            .cloned()
-            .unwrap_or_else(|| vec![String::new()]);
-        for p in prefixes {
-            for k in &keys {
-                out.insert(
-                    format!("{p}{local}{}", k.suffix()),
-                    (n.address.clone(), k.clone()),
-                );
+        files.push((rank, name, n));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+    let mut out = given.clone();
+    for (_, name, n) in files {
+        for (k, v) in n.body.as_map().into_iter().flatten() {
+            if given.variables.contains_key(k) {
+                continue;
+            }
+            let mut ev = rewind_eval::Evaluator::new(&rewind_eval::EmptyScope);
+            if let Ok(v) = walk::lit_value(v, &mut ev) {
+                out.variables.insert(k.clone(), (v, name.to_string()));
             }
         }
     }
-    for u in unknown_modules.into_iter().chain(messages) {
-        notes.push(Risk {
-            kind: RiskKind::UnknownInstances,
-            message: format!("instances of {u}; the deployed instances are assumed to stay"),
-        });
-    }
-    (out, unknown)
+    out
 }
 
-/// Transitive resource dependencies of a model's configuration.
+/// Resource dependencies of a configuration (through variables, locals,
+/// outputs and modules), by configuration address.
 fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
-    let direct = resource_dependencies(model);
-    let mut map: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for (i, ds) in &direct {
-        map.insert(
-            model.nodes[*i].address.clone(),
-            ds.iter().map(|d| model.nodes[*d].address.clone()).collect(),
-        );
-    }
-    map
+    resource_dependencies(model)
+        .into_iter()
+        .map(|(i, ds)| {
+            (
+                model.nodes[i].address.clone(),
+                ds.iter().map(|d| model.nodes[*d].address.clone()).collect(),
+            )
+        })
+        .collect()
 }
 
-/// Every resource some resource in `from` depends on, directly or not
-/// (breadth-first; linear in the graph).
+/// The transitive closure of resource dependencies: what Terraform records
+/// in state as each instance's `dependencies` (iterative, memoized).
+fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, BTreeSet<String>> {
+    let mut memo: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for start in direct.keys() {
+        if memo.contains_key(start) {
+            continue;
+        }
+        let mut stack: Vec<(&str, bool)> = vec![(start.as_str(), false)];
+        let mut on_stack: BTreeSet<&str> = BTreeSet::new();
+        while let Some((n, expanded)) = stack.pop() {
+            if memo.contains_key(n) {
+                continue;
+            }
+            let deps: Vec<&str> = direct
+                .get(n)
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            if !expanded {
+                on_stack.insert(n);
+                stack.push((n, true));
+                for d in deps {
+                    if !memo.contains_key(d) && !on_stack.contains(d) {
+                        stack.push((d, false));
+                    }
+                }
+                continue;
+            }
+            let mut all = BTreeSet::new();
+            for d in deps {
+                all.insert(d.to_string());
+                if let Some(m) = memo.get(d) {
+                    all.extend(m.iter().cloned());
+                }
+            }
+            all.remove(n);
+            on_stack.remove(n);
+            memo.insert(n.to_string(), all);
+        }
+    }
+    memo
+}
+
+/// Every resource `from` depends on, directly or not (marking each once).
 fn all_dependencies(
     direct: &HashMap<String, BTreeSet<String>>,
     from: &str,
@@ -236,441 +322,282 @@ fn all_dependencies(
     out
 }
 
-/// Moves declared by the target's `moved` blocks, as (from, to) address
-/// patterns relative to their module (`module.x.`).
-fn target_moves(tgt: &Model) -> Vec<(String, String, String)> {
-    rewind_diff::moves_of(tgt)
-        .into_iter()
-        .map(|(from, to)| {
-            // moves_of prefixes the module path; keep it apart for instance matching
-            let module = tgt
-                .nodes
-                .iter()
-                .find(|n| {
-                    n.kind == NodeKind::Moved
-                        && !n.module.is_empty()
-                        && from.starts_with(&format!("{}.", n.module))
-                })
-                .map(|n| n.module.clone())
-                .unwrap_or_default();
-            let strip = |s: &str| {
-                if module.is_empty() {
-                    s.to_string()
-                } else {
-                    s[module.len() + 1..].to_string()
-                }
-            };
-            let (f, t) = (strip(&from), strip(&to));
-            (module, f, t)
-        })
-        .collect()
-}
-
-/// The address an instance gets after the moves (module-relative patterns
-/// apply inside every instance of their module).
-fn apply_moves(
-    addr: &str,
-    moves: &[(String, String, String)],
-    taken: &BTreeSet<String>,
-) -> Option<String> {
-    let mut cur = addr.to_string();
-    let mut moved = false;
-    for _ in 0..moves.len().max(1) {
-        let mut step = false;
-        for (module, from, to) in moves {
-            let (prefix, rest) = if module.is_empty() {
-                (String::new(), cur.clone())
-            } else {
-                let (p, r) = split_instance(&cur);
-                if config_address(&p.trim_end_matches('.').to_string()) != *module {
-                    continue;
-                }
-                (p, r)
-            };
-            if let Some(next) = rewind_diff::apply_move(&rest, from, to) {
-                let candidate = format!("{prefix}{next}");
-                if candidate != cur && !taken.contains(&candidate) {
-                    cur = candidate;
-                    moved = true;
-                    step = true;
-                }
-            }
-        }
-        if !step {
-            break;
-        }
-    }
-    moved.then_some(cur)
-}
-
-/// Options of a plan.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    pub allow_destroy_protected: bool,
-}
-
-/// Plans going from `current` to `target`.
-pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
-    let mut notes = Vec::new();
-    // Current instances: the state when there is one, else the configuration.
-    let trace = rewind_parse::load::Trace::new();
-    let from_state = current.state.is_some();
-    let cur_direct = config_deps(current);
-    let mut cur: Vec<CurInst> = Vec::new();
-    if from_state {
-        for n in current
-            .instances
-            .iter()
-            .filter(|n| matches!(n.meta.get("mode"), Some(Value::String(m)) if m == "managed"))
-        {
-            let deposed = n
-                .meta
-                .get("deposed")
-                .and_then(|v| v.as_str())
-                .map(str::to_string);
-            let addr = n
-                .address
-                .split(" (deposed")
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            let config = config_address(&addr);
-            cur.push(CurInst {
-                addr: addr.clone(),
-                original: addr,
-                config,
-                type_: n.type_.clone(),
-                tainted: matches!(n.meta.get("status"), Some(Value::String(s)) if s == "tainted"),
-                cbd: n.lifecycle().create_before_destroy,
-                deps: n
-                    .edges
-                    .iter()
-                    .filter(|e| e.kind == EdgeKind::State)
-                    .map(|e| e.to.clone())
-                    .collect(),
-                deposed,
-            });
-        }
-    } else {
-        let mut ignore = Vec::new();
-        for (addr, (config, _)) in expand_resources(current, &mut ignore).0 {
-            let node = current.node(&config);
-            cur.push(CurInst {
-                addr: addr.clone(),
-                original: addr,
-                config: config.clone(),
-                type_: node.map(|n| n.type_.clone()).unwrap_or_default(),
-                tainted: false,
-                cbd: node
-                    .map(|n| n.lifecycle().create_before_destroy)
-                    .unwrap_or(false),
-                deps: cur_direct
-                    .get(&config)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default(),
-                deposed: None,
-            });
-        }
-    }
-    trace.mark("plan: current instances");
-    // Target instances.
-    let (mut tgt_insts, unknown) = expand_resources(target, &mut notes);
-    // Moves from the target's moved blocks.
-    let moves = target_moves(target);
-    let taken: BTreeSet<String> = cur.iter().map(|c| c.addr.clone()).collect();
-    let mut prev_config: HashMap<String, String> = HashMap::new();
-    for c in cur.iter_mut().filter(|c| c.deposed.is_none()) {
-        if let Some(next) = apply_moves(&c.addr, &moves, &taken) {
-            if tgt_insts.contains_key(&next) || unknown.contains(&config_address(&next)) {
-                prev_config.insert(config_address(&next), c.config.clone());
-                c.addr = next;
-            }
-        }
-    }
-    // Where the target's instances cannot be known, the deployed ones stay.
-    for config in &unknown {
-        let deployed: Vec<&CurInst> = cur
-            .iter()
-            .filter(|c| c.deposed.is_none() && config_address(&c.addr) == *config)
-            .collect();
-        if deployed.is_empty() {
-            continue;
-        }
-        tgt_insts.retain(|_, (c, _)| c != config);
-        for c in deployed {
-            let key = match split_instance(&c.addr).1.rsplit_once('[') {
-                Some((_, k)) => {
-                    let k = k.trim_end_matches(']');
-                    match k.parse::<u64>() {
-                        Ok(i) => Key::Int(i),
-                        Err(_) => Key::Str(k.trim_matches('"').to_string()),
-                    }
-                }
-                None => Key::None,
-            };
-            tgt_insts.insert(c.addr.clone(), (config.clone(), key));
-        }
-    }
-    let cur_live: BTreeMap<String, &CurInst> = cur
-        .iter()
-        .filter(|c| c.deposed.is_none())
-        .map(|c| (c.addr.clone(), c))
-        .collect();
-
-    let mut analysis = Analysis::new(current, target);
-    analysis.prev = prev_config;
-    analysis.renames = moves.clone();
-    {
-        let mut ignore = Vec::new();
-        let cm = module_instances(current, &Evaluator::new(current), &mut ignore);
-        let tm = module_instances(target, &Evaluator::new(target), &mut ignore);
-        for (call, insts) in &tm {
-            if !call.is_empty() && cm.get(call).is_some_and(|c| c != insts) {
-                analysis.module_instances_change.insert(call.clone());
-            }
-        }
-    }
-    for (addr, (config, _)) in &tgt_insts {
-        if !cur_live.contains_key(addr) {
-            analysis.created_instances.insert(addr.clone());
-            analysis.instances_change.insert(config.clone());
-        }
-    }
-    for c in cur_live.values() {
-        if !tgt_insts.contains_key(&c.addr) {
-            analysis.instances_change.insert(c.config.clone());
-        }
-    }
-
-    trace.mark("plan: target instances and moves");
-    // Explicit and forced create_before_destroy in the target: a resource
-    // is forced when anything depending on it (transitively) is CBD.
-    let tgt_deps = config_deps(target);
-    let mut forced: BTreeMap<String, String> = BTreeMap::new();
-    // each dependency is marked once, by the first CBD resource reaching it
+/// create_before_destroy of a configuration: explicit, or forced by a
+/// create_before_destroy resource that depends on it. Returns the forced
+/// ones with the resource forcing them.
+fn cbd_of(
+    model: &Model,
+    deps: &HashMap<String, BTreeSet<String>>,
+) -> BTreeMap<String, Option<String>> {
+    let mut out = BTreeMap::new();
     let mut marked = BTreeSet::new();
-    for n in target
+    for n in model
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
     {
-        for d in all_dependencies(&tgt_deps, &n.address, &mut marked) {
-            forced.entry(d).or_insert_with(|| n.address.clone());
-        }
+        out.insert(n.address.clone(), None);
     }
-    let is_cbd = |config: &str| -> (bool, Option<String>) {
-        let explicit = target
-            .node(config)
-            .is_some_and(|n| n.lifecycle().create_before_destroy);
-        if explicit {
-            return (true, None);
-        }
-        match forced.get(config) {
-            Some(by) => (true, Some(by.clone())),
-            None => (false, None),
-        }
-    };
-
-    // Removed blocks of the target: resource config address → destroy?
-    let mut removed: Vec<(String, bool)> = Vec::new();
-    for n in target.nodes.iter().filter(|n| n.kind == NodeKind::Removed) {
-        let prefix = if n.module.is_empty() {
-            String::new()
-        } else {
-            format!("{}.", n.module)
-        };
-        let from = match n.body.get("from") {
-            Some(Value::Expr(e)) | Some(Value::String(e)) => format!("{prefix}{e}"),
-            _ => continue,
-        };
-        let destroy = n
-            .body
-            .block("lifecycle")
-            .and_then(|l| l.get("destroy"))
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        removed.push((from, destroy));
-    }
-
-    trace.mark("plan: create_before_destroy");
-    // Changes.
-    let mut changes: Vec<Change> = Vec::new();
-    for (addr, (config, _)) in &tgt_insts {
-        let tnode = target.node(config);
-        let type_ = tnode.map(|n| n.type_.clone()).unwrap_or_default();
-        let mut ch = Change {
-            address: addr.clone(),
-            type_: type_.clone(),
-            actions: vec![Action::NoOp],
-            action_reason: None,
-            reasons: Vec::new(),
-            risks: Vec::new(),
-            previous_address: None,
-            deposed: None,
-            create_before_destroy: false,
-        };
-        match cur_live.get(addr) {
-            None => {
-                ch.actions = vec![Action::Create];
-                ch.reasons
-                    .push("in the target configuration but not deployed now".into());
-            }
-            Some(c) => {
-                if c.original != c.addr {
-                    ch.previous_address = Some(c.original.clone());
-                    ch.reasons
-                        .push(format!("moved from {} (moved block)", c.original));
-                }
-                let rc = analysis.resource_change(config);
-                let replace = |ch: &mut Change, token: Option<&'static str>| {
-                    let (cbd, by) = is_cbd(config);
-                    ch.create_before_destroy = cbd;
-                    ch.actions = if cbd {
-                        vec![Action::Create, Action::Delete]
-                    } else {
-                        vec![Action::Delete, Action::Create]
-                    };
-                    ch.action_reason = token;
-                    if let Some(by) = by {
-                        ch.reasons.push(format!(
-                            "create_before_destroy is forced by {by}, which depends on it"
-                        ));
-                    }
-                };
-                if c.tainted {
-                    replace(&mut ch, Some("replace_because_tainted"));
-                    ch.reasons.insert(0, "the current object is tainted".into());
-                } else {
-                    match rc.action {
-                        ConfigAction::NoOp => {}
-                        ConfigAction::Update | ConfigAction::Create => {
-                            ch.actions = vec![Action::Update]
-                        }
-                        ConfigAction::Replace => replace(&mut ch, rc.replace_token),
-                    }
-                }
-                ch.reasons.extend(rc.reasons.iter().cloned());
-            }
-        }
-        // no-ops are left out of the plan (below): most instances of a
-        // large plan are unchanged, and keeping them costs memory
-        if ch.is_noop() && ch.previous_address.is_none() {
-            continue;
-        }
-        changes.push(ch);
-    }
-    trace.mark("plan: changes of target instances");
-    // Module calls whose contents the target cannot show (remote, not
-    // downloaded): what is deployed inside them is left alone.
-    let opaque: Vec<String> = target
+    for n in model
         .nodes
         .iter()
-        .filter(|n| {
-            n.kind == NodeKind::Module
-                && matches!(n.meta.get("resolved"), Some(Value::String(s)) if s == "remote")
-        })
-        .map(|n| format!("{}.", n.address))
+        .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
+    {
+        for d in all_dependencies(deps, &n.address, &mut marked) {
+            out.entry(d).or_insert_with(|| Some(n.address.clone()));
+        }
+    }
+    out
+}
+
+/// Plans going from `current` to `target`.
+pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
+    let trace = rewind_parse::load::Trace::new();
+    let cur_cfg = Config::new(current)?;
+    let tgt_cfg = Config::new(target)?;
+    let cur_deps = config_deps(current);
+    let tgt_deps = config_deps(target);
+    trace.mark("plan: configurations");
+
+    // What is deployed.
+    let prior = if current.state.is_some() {
+        prior::from_state(current)?
+    } else {
+        let inputs = root_inputs(current, &opts.current_inputs);
+        let cbd: BTreeSet<String> = cbd_of(current, &cur_deps).into_keys().collect();
+        // what Terraform would have recorded in state: every resource each
+        // depended on, transitively
+        prior::simulate(&cur_cfg, &inputs, &transitive(&cur_deps), &cbd)?
+    };
+    trace.mark("plan: current instances");
+
+    // Where it moves.
+    let (statements, move_errors) = moves::statements(target);
+    let addrs: Vec<InstanceAddr> = prior
+        .managed
+        .iter()
+        .filter(|p| p.deposed.is_none())
+        .map(|p| p.addr.clone())
         .collect();
-    for c in &cur {
-        if c.deposed.is_none() && tgt_insts.contains_key(&c.addr) {
+    let mut moved = moves::apply_all(&statements, &addrs);
+    let deployed: BTreeSet<InstanceAddr> = addrs.iter().cloned().collect();
+    for a in &addrs {
+        if moved.contains_key(a) {
             continue;
         }
-        if opaque.iter().any(|m| c.config.starts_with(m.as_str())) {
+        if let Some(to) = moves::implied(target, a, &deployed) {
+            if !moved.values().any(|(t, _)| *t == to) {
+                moved.insert(a.clone(), (to, "implied by a change of count".to_string()));
+            }
+        }
+    }
+    trace.mark("plan: moves");
+
+    // The target, instance by instance.
+    let tgt_inputs = root_inputs(target, &opts.target_inputs);
+    let cbd = cbd_of(target, &tgt_deps);
+    let mut decide = Decide::new(&prior, &moved, &cbd);
+    let mut walk = walk::Walk::new(&tgt_cfg, &tgt_inputs, None);
+    walk.run(&mut decide);
+    let mut errors: Vec<String> = move_errors
+        .iter()
+        .map(|e| format!("{}: {}", e.address, e.message))
+        .collect();
+    errors.extend(
+        walk.errors
+            .iter()
+            .map(|e| format!("{}: {}", e.address, e.message)),
+    );
+    errors.extend(decide.errors.iter().cloned());
+    if !errors.is_empty() {
+        errors.sort();
+        errors.dedup();
+        return Err(PlanError::Invalid(errors));
+    }
+    trace.mark("plan: target walk");
+
+    let mut notes: Vec<Risk> = Vec::new();
+    let mut blocked: Vec<String> = Vec::new();
+    for (m, why) in &walk.unknown_modules {
+        notes.push(Risk {
+            kind: RiskKind::UnknownInstances,
+            message: format!("instances of {m}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
+        });
+        blocked.push(m.clone());
+    }
+    for (r, why) in &decide.unknown {
+        notes.push(Risk {
+            kind: RiskKind::UnknownInstances,
+            message: format!("instances of {r}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
+        });
+        blocked.push(r.to_string());
+    }
+    for n in walk.notes.iter().chain(decide.notes.iter()) {
+        let r = Risk {
+            kind: RiskKind::Approximation,
+            message: n.clone(),
+        };
+        if !notes.contains(&r) {
+            notes.push(r);
+        }
+    }
+
+    let mut changes = decide.changes(target);
+    changes.extend(orphans(current, target, &prior, &moved, &decide, &walk));
+    trace.mark("plan: changes");
+    risks(
+        current,
+        target,
+        &mut changes,
+        &mut blocked,
+        &mut notes,
+        opts,
+    );
+    changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
+    changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
+    blocked.sort();
+    blocked.dedup();
+    trace.mark("plan: risks");
+
+    // The order.
+    let cur_insts: Vec<order::CurrentInstance> = prior
+        .managed
+        .iter()
+        .map(|p| {
+            let addr = moved
+                .get(&p.addr)
+                .filter(|_| p.deposed.is_none())
+                .map(|(t, _)| t.to_string())
+                .unwrap_or_else(|| p.addr.to_string());
+            order::CurrentInstance {
+                addr,
+                original: p.addr.to_string(),
+                config: p.addr.resource.config_address(),
+                deposed: p.deposed.clone(),
+            }
+        })
+        .collect();
+    let cur_state_deps: HashMap<String, Vec<String>> = prior
+        .managed
+        .iter()
+        .map(|p| (p.addr.to_string(), p.deps.clone()))
+        .collect();
+    let tgt_configs: HashMap<String, String> = decide
+        .decisions
+        .iter()
+        .map(|d| (d.addr.to_string(), d.addr.resource.config_address()))
+        .collect();
+    let steps = order::order(
+        &changes,
+        &tgt_configs,
+        &tgt_deps,
+        &cur_insts,
+        &cur_state_deps,
+    )?;
+    trace.mark("plan: order");
+    Ok(Plan {
+        changes,
+        steps,
+        blocked,
+        notes,
+        from_state: prior.from_state,
+    })
+}
+
+/// Deployed objects the target does not keep: deletes (and forgets, for
+/// `removed` blocks with `destroy = false`), with Terraform's reasons.
+fn orphans(
+    current: &Model,
+    target: &Model,
+    prior: &Prior,
+    moved: &BTreeMap<InstanceAddr, (InstanceAddr, String)>,
+    decide: &Decide,
+    walk: &walk::Walk,
+) -> Vec<Change> {
+    let removed = removed_blocks(target);
+    let mut out = Vec::new();
+    for p in &prior.managed {
+        let addr = match &p.deposed {
+            Some(_) => p.addr.clone(),
+            None => moved
+                .get(&p.addr)
+                .map(|(t, _)| t.clone())
+                .unwrap_or_else(|| p.addr.clone()),
+        };
+        if p.deposed.is_none() && decide.has(&addr) {
+            continue;
+        }
+        let config = addr.resource.config_address();
+        // what the target cannot show is left alone: remote modules that
+        // were not downloaded, instances whose count is unknown
+        if opaque_module(target, &config)
+            || decide.unknown_resource(&addr)
+            || walk_unknown(walk, &addr)
+        {
             continue;
         }
         let mut ch = Change {
-            address: c.addr.clone(),
-            type_: c.type_.clone(),
+            address: addr.to_string(),
+            type_: p.type_.clone(),
             actions: vec![Action::Delete],
             action_reason: None,
             reasons: Vec::new(),
             risks: Vec::new(),
             previous_address: None,
-            deposed: c.deposed.clone(),
-            create_before_destroy: c.cbd,
+            deposed: p.deposed.clone(),
+            create_before_destroy: p.cbd,
+            attributes: Vec::new(),
         };
-        if let Some(d) = &c.deposed {
+        if let Some(d) = &p.deposed {
             ch.reasons.push(format!(
                 "a deposed object ({d}) left by an earlier create-before-destroy replacement"
             ));
-            changes.push(ch);
+            out.push(ch);
             continue;
         }
-        let rem = removed.iter().find(|(from, _)| {
-            c.config == *from
-                || c.config.starts_with(&format!("{from}."))
-                || config_address(&c.addr).starts_with(&format!("{from}."))
-        });
-        let (module_prefix, _) = split_instance(&c.addr);
-        let module_config = config_address(module_prefix.trim_end_matches('.'));
-        let module_gone = !module_prefix.is_empty()
+        let rem = removed
+            .iter()
+            .find(|(from, _)| config == *from || config.starts_with(&format!("{from}.")));
+        let module_addr = addr.resource.module.clone();
+        let module_config = module_addr.config_path();
+        let resource_in_target = target
+            .node(&config)
+            .is_some_and(|n| n.kind == NodeKind::Resource);
+        let module_instance_gone = !module_addr.is_root()
             && target.node(&module_config).is_some()
-            // sorted addresses: those under the prefix start at its place
-            && !tgt_insts
-                .range::<str, _>((
-                    std::ops::Bound::Included(module_prefix.as_str()),
-                    std::ops::Bound::Unbounded,
-                ))
-                .next()
-                .is_some_and(|(a, _)| a.starts_with(module_prefix.as_str()));
+            && !walk.modules.contains(&module_addr);
         if let Some((_, false)) = rem {
             ch.actions = vec![Action::Forget];
             ch.action_reason = Some("delete_because_no_resource_config");
             ch.reasons.push("a removed block with destroy = false: Terraform stops managing it, the object stays".into());
-        } else if let Some(t) = target
-            .node(&c.config)
-            .filter(|n| n.kind == NodeKind::Resource)
-        {
-            // the block is still there: the instance key is gone
-            if module_gone {
-                ch.action_reason = Some("delete_because_no_module");
-                ch.reasons.push(format!(
-                    "module instance {} is not in the target",
-                    module_prefix.trim_end_matches('.')
-                ));
-            } else {
-                let (_, rest) = split_instance(&c.addr);
-                let key_is_int = rest.ends_with(']')
-                    && rest
-                        .rsplit('[')
-                        .next()
-                        .is_some_and(|k| k.trim_end_matches(']').parse::<u64>().is_ok());
-                let key_is_str = rest.ends_with("\"]");
-                let reason: &'static str = if t.body.get("count").is_some() {
-                    if key_is_int {
-                        "delete_because_count_index"
-                    } else {
-                        "delete_because_wrong_repetition"
-                    }
-                } else if t.body.get("for_each").is_some() {
-                    if key_is_str {
-                        "delete_because_each_key"
-                    } else {
-                        "delete_because_wrong_repetition"
-                    }
-                } else {
-                    "delete_because_wrong_repetition"
-                };
-                ch.action_reason = Some(reason);
-                ch.reasons.push(match reason {
-                    "delete_because_count_index" => {
-                        "its index is beyond the target's count".to_string()
-                    }
-                    "delete_because_each_key" => {
-                        "its key is not in the target's for_each".to_string()
-                    }
-                    _ => {
-                        "its instance key no longer fits the target's count / for_each".to_string()
-                    }
-                });
-            }
-        } else if module_gone
-            || (!module_prefix.is_empty() && target.node(&module_config).is_none())
-        {
+        } else if module_instance_gone {
+            ch.action_reason = Some("delete_because_no_module");
+            ch.reasons.push(format!(
+                "module instance {module_addr} is not in the target"
+            ));
+        } else if resource_in_target {
+            let t = target.node(&config).expect("checked above");
+            let (reason, text) = match (&addr.key, t.body.get("count"), t.body.get("for_each")) {
+                (InstanceKey::Int(_), Some(_), _) => (
+                    "delete_because_count_index",
+                    "its index is beyond the target's count",
+                ),
+                (InstanceKey::Str(_), _, Some(_)) => (
+                    "delete_because_each_key",
+                    "its key is not in the target's for_each",
+                ),
+                _ => (
+                    "delete_because_wrong_repetition",
+                    "its instance key no longer fits the target's count / for_each",
+                ),
+            };
+            ch.action_reason = Some(reason);
+            ch.reasons.push(text.to_string());
+        } else if !module_addr.is_root() && target.node(&module_config).is_none() {
             ch.action_reason = Some("delete_because_no_module");
             ch.reasons
-                .push(format!("module {} is not in the target", module_config));
-            if target.node(&c.config).is_none() && target.node(&module_config).is_none() {
+                .push(format!("module {module_config} is not in the target"));
+            if target.node(&config).is_none() {
                 ch.action_reason = Some("delete_because_no_resource_config");
             }
         } else {
@@ -681,13 +608,72 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
                     .push("a removed block says destroy = true".into());
             }
         }
-        changes.push(ch);
+        let _ = current;
+        out.push(ch);
     }
+    out
+}
 
-    trace.mark("plan: changes");
-    // Risks.
-    let mut blocked = Vec::new();
-    for ch in &mut changes {
+fn walk_unknown(walk: &walk::Walk, addr: &InstanceAddr) -> bool {
+    let s = addr.to_string();
+    walk.unknown_modules
+        .keys()
+        .any(|m| s.starts_with(&format!("{m}.")) || s.starts_with(&format!("{m}[")))
+}
+
+/// `removed` blocks of the target: the configuration address they name,
+/// and whether the object is destroyed.
+fn removed_blocks(target: &Model) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for n in target.nodes.iter().filter(|n| n.kind == NodeKind::Removed) {
+        let from = match n.body.get("from") {
+            Some(Lit::Expr(e)) => e.to_string(),
+            Some(Lit::String(s)) => s.clone(),
+            _ => continue,
+        };
+        let from = if n.module.is_empty() {
+            from
+        } else {
+            format!("{}.{from}", n.module)
+        };
+        let destroy = n
+            .body
+            .block("lifecycle")
+            .and_then(|l| l.get("destroy"))
+            .and_then(Lit::as_bool)
+            .unwrap_or(true);
+        out.push((from, destroy));
+    }
+    out
+}
+
+/// Is `config` inside a module call whose contents the target cannot show
+/// (remote, not downloaded)?
+fn opaque_module(target: &Model, config: &str) -> bool {
+    target.nodes.iter().any(|n| {
+        n.kind == NodeKind::Module
+            && matches!(n.meta.get("resolved"), Some(Lit::String(s)) if s == "remote")
+            && config.starts_with(&format!("{}.", n.address))
+    })
+}
+
+/// Data loss, `prevent_destroy` (Terraform refuses a destroy or replace
+/// of an object whose target configuration sets it), forgets, remote
+/// modules, and objects a `removed` block forgot that the revert would
+/// create again.
+fn risks(
+    current: &Model,
+    target: &Model,
+    changes: &mut [Change],
+    blocked: &mut Vec<String>,
+    notes: &mut Vec<Risk>,
+    opts: &Options,
+) {
+    let forgotten = removed_blocks(current);
+    for ch in changes.iter_mut() {
+        let config = InstanceAddr::parse(&ch.address)
+            .map(|a| a.resource.config_address())
+            .unwrap_or_default();
         if ch.destroys() {
             if let Some(db) = knowledge::data_bearing(&ch.type_) {
                 let verb = if ch.actions.len() == 2 {
@@ -703,18 +689,33 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
                     ),
                 });
             }
-            let protected = current
-                .node(&config_address(
-                    ch.previous_address.as_deref().unwrap_or(&ch.address),
-                ))
-                .is_some_and(|n| n.lifecycle().prevent_destroy);
-            if protected {
+            let target_protects = ch.deposed.is_none()
+                && target
+                    .node(&config)
+                    .is_some_and(|n| n.lifecycle().prevent_destroy);
+            if target_protects {
                 ch.risks.push(Risk {
                     kind: RiskKind::DestroyProtected,
-                    message: "lifecycle.prevent_destroy is set in the current configuration".into(),
+                    message: "lifecycle.prevent_destroy is set in the target configuration: Terraform refuses to destroy this object".into(),
                 });
                 if !opts.allow_destroy_protected {
                     blocked.push(ch.address.clone());
+                }
+            } else {
+                let prev = ch
+                    .previous_address
+                    .as_deref()
+                    .and_then(|p| InstanceAddr::parse(p).ok())
+                    .map(|a| a.resource.config_address())
+                    .unwrap_or_else(|| config.clone());
+                if current
+                    .node(&prev)
+                    .is_some_and(|n| n.lifecycle().prevent_destroy)
+                {
+                    ch.risks.push(Risk {
+                        kind: RiskKind::DestroyProtected,
+                        message: "lifecycle.prevent_destroy is set in the current configuration; the target no longer has it, so Terraform will not stop this destroy".into(),
+                    });
                 }
             }
         }
@@ -724,6 +725,19 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
                 message: "the object keeps running but is no longer managed by Terraform".into(),
             });
         }
+        if ch.actions == [Action::Create] {
+            if let Some((from, _)) = forgotten.iter().find(|(from, destroy)| {
+                !destroy && (config == *from || config.starts_with(&format!("{from}.")))
+            }) {
+                ch.risks.push(Risk {
+                    kind: RiskKind::Forgotten,
+                    message: format!(
+                        "the current release forgot {from} with removed {{ lifecycle {{ destroy = false }} }}: the real object still exists, and creating it again makes a duplicate (or fails on a name clash). Import it instead: import {{ to = {} id = \"<the object's id>\" }}",
+                        ch.address
+                    ),
+                });
+            }
+        }
     }
     for m in current
         .nodes
@@ -731,13 +745,13 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         .chain(target.nodes.iter())
         .filter(|n| n.kind == NodeKind::Module)
     {
-        if matches!(m.meta.get("resolved"), Some(Value::String(s)) if s == "remote") {
+        if matches!(m.meta.get("resolved"), Some(Lit::String(s)) if s == "remote") {
             let msg = format!(
                 "{} uses remote module {} which is not downloaded: its resources are not planned (run terraform init before snapshotting)",
                 m.address,
-                m.body.get("source").map(Value::render).unwrap_or_default()
+                m.body.get("source").map(Lit::render).unwrap_or_default()
             );
-            if !notes.iter().any(|n: &Risk| n.message == msg) {
+            if !notes.iter().any(|n| n.message == msg) {
                 notes.push(Risk {
                     kind: RiskKind::UnresolvedModule,
                     message: msg,
@@ -745,27 +759,26 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             }
         }
     }
-    let _ = Node::default;
-    changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
-    changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
-
-    trace.mark("plan: risks");
-    // Ordering.
-    let cur_deps: HashMap<String, Vec<String>> = cur
-        .iter()
-        .map(|c| (c.original.clone(), c.deps.clone()))
-        .collect();
-    let cur_graph = (!from_state).then_some(&cur_direct);
-    blocked.sort();
-    let steps = order::order(&changes, &tgt_insts, &tgt_deps, &cur, &cur_deps, cur_graph)?;
-    trace.mark("plan: order");
-    Ok(Plan {
-        changes,
-        steps,
-        blocked,
-        notes,
-        from_state,
-    })
 }
 
-pub(crate) use CurInst as CurrentInstance;
+/// Renders a value for a change's before/after.
+fn shown(v: &Value) -> String {
+    let s = rewind_eval::inline(v);
+    if s.chars().count() > 200 {
+        let cut: String = s.chars().take(197).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// Used by [`decide`]: Terraform's action vocabulary for a decision.
+fn actions_of(kind: Kind, cbd: bool) -> Vec<Action> {
+    match kind {
+        Kind::NoOp => vec![Action::NoOp],
+        Kind::Create => vec![Action::Create],
+        Kind::Update => vec![Action::Update],
+        Kind::Replace if cbd => vec![Action::Create, Action::Delete],
+        Kind::Replace => vec![Action::Delete, Action::Create],
+    }
+}

@@ -15,10 +15,27 @@
 //! Steps are grouped into waves: a step's wave is one more than the
 //! highest wave of the steps it waits for.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use crate::expand::{config_address, Key};
-use crate::{Action, Change, CurrentInstance};
+use crate::PlanError;
+
+use crate::{Action, Change};
+
+/// A deployed object, for ordering: where it is after the moves, where it
+/// was, its current configuration address.
+pub(crate) struct CurrentInstance {
+    pub addr: String,
+    pub original: String,
+    pub config: String,
+    pub deposed: Option<String>,
+}
+
+/// The configuration address of an instance address.
+fn config_address(addr: &str) -> String {
+    rewind_model::InstanceAddr::parse(addr.split(" (deposed").next().unwrap_or(addr))
+        .map(|a| a.resource.config_address())
+        .unwrap_or_else(|_| addr.to_string())
+}
 
 /// One operation of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,13 +51,6 @@ pub struct Step {
     pub wave: usize,
     /// Indexes of the steps this one waits for.
     pub after: Vec<usize>,
-}
-
-/// A plan that cannot be ordered.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum PlanError {
-    #[error("the revert cannot be ordered: its operations form a cycle ({}). Terraform refuses such a plan too (Error: Cycle); apply it in two steps, for example by first removing create_before_destroy or reverting the dependents", .0.join(" → "))]
-    Cycle(Vec<String>),
 }
 
 struct Raw {
@@ -64,11 +74,10 @@ fn name(r: &Raw) -> String {
 
 pub(crate) fn order(
     changes: &[Change],
-    tgt_insts: &BTreeMap<String, (String, Key)>,
+    tgt_insts: &HashMap<String, String>,
     tgt_deps: &HashMap<String, BTreeSet<String>>,
     cur: &[CurrentInstance],
     cur_deps: &HashMap<String, Vec<String>>,
-    cur_graph: Option<&HashMap<String, BTreeSet<String>>>,
 ) -> Result<Vec<Step>, PlanError> {
     let config_of: HashMap<&str, String> = cur
         .iter()
@@ -84,7 +93,7 @@ pub(crate) fn order(
     for (change_index, ch) in changes.iter().enumerate() {
         let tconfig = tgt_insts
             .get(&ch.address)
-            .map(|(c, _)| c.clone())
+            .cloned()
             .unwrap_or_else(|| config_address(&ch.address));
         let cur_inst = original_of.get(ch.address.as_str()).copied();
         let original = cur_inst.map(|c| c.original.clone());
@@ -173,16 +182,8 @@ pub(crate) fn order(
             _ => {}
         }
     }
-    // Without a state, the current graph stands for the state's (transitive)
-    // dependencies: the nearest resources with an operation, looking
-    // through those without one.
-    let has_step: BTreeSet<&str> = creators.keys().chain(destroyers.keys()).copied().collect();
-    let mut cur_nearest = cur_graph.map(Nearest::new);
     // The state dependencies of an instance (by its current address).
-    let mut deps_of = |original: &str, config: &str| -> Vec<String> {
-        if let Some(n) = cur_nearest.as_mut() {
-            return n.get(config, &|x| has_step.contains(x));
-        }
+    let deps_of = |original: &str, _config: &str| -> Vec<String> {
         cur_deps
             .get(original)
             .cloned()

@@ -12,15 +12,20 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/oracle")
 }
 
-/// The current side: its configuration plus `current.tfstate`.
-fn load_case(case: &Path) -> (Model, Model) {
+/// The current side: its configuration plus `current.tfstate` (or, with
+/// `with_state` false, its configuration alone: rewind then simulates what
+/// is deployed from it).
+fn load_case(case: &Path, with_state: bool) -> (Model, Model) {
     let mut current = rewind_parse::load(&case.join("current"), &rewind_parse::Options::default())
         .unwrap_or_else(|e| panic!("{}: {e}", case.display()))
         .model;
-    let state = std::fs::read(case.join("current.tfstate")).unwrap();
-    let (info, instances) = rewind_parse::state::parse_state("current.tfstate", &state).unwrap();
-    current.state = Some(info);
-    current.instances = instances;
+    if with_state {
+        let state = std::fs::read(case.join("current.tfstate")).unwrap();
+        let (info, instances) =
+            rewind_parse::state::parse_state("current.tfstate", &state).unwrap();
+        current.state = Some(info);
+        current.instances = instances;
+    }
     let target = rewind_parse::load(&case.join("target"), &rewind_parse::Options::default())
         .unwrap_or_else(|e| panic!("{}: {e}", case.display()))
         .model;
@@ -166,6 +171,56 @@ fn cases(dir: &str) -> Vec<PathBuf> {
     v
 }
 
+/// The ways one case disagrees with Terraform (empty when it agrees).
+fn disagreements(case: &Path, with_state: bool) -> Vec<String> {
+    let name = format!(
+        "{}{}",
+        case.file_name().unwrap().to_string_lossy(),
+        if with_state { "" } else { " (without state)" }
+    );
+    let mut failures = Vec::new();
+    let (cur, tgt) = load_case(case, with_state);
+    let p = match plan(&cur, &tgt, &Options::default()) {
+        Ok(p) => p,
+        Err(e) => return vec![format!("{name}: {e}")],
+    };
+    let theirs = terraform_actions(case);
+    let ours = our_actions(&p);
+    if theirs != ours {
+        let mut lines = vec![format!("{name}: actions differ")];
+        let keys: BTreeSet<&String> = theirs.keys().chain(ours.keys()).collect();
+        for k in keys {
+            if theirs.get(k) != ours.get(k) {
+                lines.push(format!(
+                    "    {k}: terraform {:?}, rewind {:?}",
+                    theirs.get(k),
+                    ours.get(k)
+                ));
+            }
+        }
+        return vec![lines.join("\n")];
+    }
+    // ordering
+    let position: HashMap<String, usize> = p.steps.iter().map(|s| (step_key(s), s.index)).collect();
+    for (waiter, waited) in apply_constraints(case) {
+        match (position.get(&waiter), position.get(&waited)) {
+            (Some(a), Some(b)) if b < a => {}
+            (Some(a), Some(b)) => failures.push(format!(
+                "{name}: {waiter} (step {a}) must come after {waited} (step {b})"
+            )),
+            _ => failures.push(format!("{name}: no step for {waiter} or {waited}")),
+        }
+    }
+    for s in &p.steps {
+        for &a in &s.after {
+            if !(a < s.index && p.steps[a].wave < s.wave) {
+                failures.push(format!("{name}: step {} waits for {a}", s.index));
+            }
+        }
+    }
+    failures
+}
+
 #[test]
 fn actions_and_order_agree_with_terraform() {
     let cases = cases("plan");
@@ -175,53 +230,27 @@ fn actions_and_order_agree_with_terraform() {
     }
     let mut failures = Vec::new();
     for case in &cases {
-        let name = case.file_name().unwrap().to_string_lossy().to_string();
-        let (cur, tgt) = load_case(case);
-        let p = match plan(&cur, &tgt, &Options::default()) {
-            Ok(p) => p,
-            Err(e) => {
-                failures.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        let theirs = terraform_actions(case);
-        let ours = our_actions(&p);
-        if theirs != ours {
-            let mut lines = vec![format!("{name}: actions differ")];
-            let keys: BTreeSet<&String> = theirs.keys().chain(ours.keys()).collect();
-            for k in keys {
-                if theirs.get(k) != ours.get(k) {
-                    lines.push(format!(
-                        "    {k}: terraform {:?}, rewind {:?}",
-                        theirs.get(k),
-                        ours.get(k)
-                    ));
-                }
-            }
-            failures.push(lines.join("\n"));
-            continue;
-        }
-        // ordering
-        let position: HashMap<String, usize> =
-            p.steps.iter().map(|s| (step_key(s), s.index)).collect();
-        for (waiter, waited) in apply_constraints(case) {
-            match (position.get(&waiter), position.get(&waited)) {
-                (Some(a), Some(b)) if b < a => {}
-                (Some(a), Some(b)) => failures.push(format!(
-                    "{name}: {waiter} (step {a}) must come after {waited} (step {b})"
-                )),
-                _ => failures.push(format!("{name}: no step for {waiter} or {waited}")),
-            }
-        }
-        for s in &p.steps {
-            for &a in &s.after {
-                assert!(
-                    a < s.index && p.steps[a].wave < s.wave,
-                    "{name}: step {} waits for {a}",
-                    s.index
-                );
-            }
-        }
+        failures.extend(disagreements(case, true));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Without the current side's state file, rewind simulates what is
+/// deployed from the current configuration; the plan must still be
+/// Terraform's (which had the state).
+#[test]
+fn actions_and_order_agree_with_terraform_without_state() {
+    let cases = cases("plan");
+    assert!(!cases.is_empty(), "no oracle cases found");
+    let mut failures = Vec::new();
+    for case in &cases {
+        failures.extend(disagreements(case, false));
     }
     assert!(
         failures.is_empty(),
@@ -241,12 +270,13 @@ fn plans_terraform_rejects_are_cycles_here() {
         assert!(!cases.is_empty());
     }
     for case in cases {
-        let (cur, tgt) = load_case(&case);
+        let (cur, tgt) = load_case(&case, true);
         match plan(&cur, &tgt, &Options::default()) {
             Err(rewind_plan::PlanError::Cycle(path)) => {
                 assert!(path.len() >= 3, "{}: {path:?}", case.display());
                 assert_eq!(path.first(), path.last());
             }
+            Err(other) => panic!("{}: not a cycle: {other}", case.display()),
             Ok(p) => panic!(
                 "{}: Terraform reports a cycle, rewind ordered {} steps",
                 case.display(),

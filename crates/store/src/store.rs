@@ -14,7 +14,9 @@ use crate::pack::{object_in, open_block, Location, ObjType, PackIndex, PackWrite
 use crate::refs::Refs;
 
 /// The store format this program reads and writes.
-pub const STORE_VERSION: u32 = 1;
+/// Version 2: expressions in nodes are syntax trees (version 1 kept them as
+/// text).
+pub const STORE_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Config {
@@ -133,6 +135,12 @@ impl Store {
         if config.format != "rewind-store" {
             return Err(StoreError::Config(format!(
                 "{what} is not a rewind store config"
+            )));
+        }
+        if config.version < STORE_VERSION {
+            return Err(StoreError::Config(format!(
+                "{what}: store format version {} was written by an earlier rewind (version {STORE_VERSION} keeps expressions as syntax trees); read it with rewind 0.1, or start a new store and snapshot the releases again",
+                config.version
             )));
         }
         if config.version != STORE_VERSION {

@@ -410,15 +410,24 @@ fn every_corrupt_file_kind_is_caught_and_named() {
         let t = TempDir::new("corrupt-config");
         new_store(&t);
         let cfg = t.0.join("store/config");
-        let text = std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("\"version\": 1", "\"version\": 99");
-        std::fs::write(&cfg, text).unwrap();
+        let original = std::fs::read_to_string(&cfg).unwrap();
+        assert!(original.contains("\"version\": 2"), "{original}");
+        std::fs::write(&cfg, original.replace("\"version\": 2", "\"version\": 99")).unwrap();
         let err = Store::open(t.0.join("store").to_str().unwrap())
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("version 99"), "{err}");
+        // a store written by rewind 0.1 (expressions as text)
+        std::fs::write(&cfg, original.replace("\"version\": 2", "\"version\": 1")).unwrap();
+        let err = Store::open(t.0.join("store").to_str().unwrap())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("version 1 was written by an earlier rewind"),
+            "{err}"
+        );
         std::fs::write(&cfg, "{ garbage").unwrap();
         let err = Store::open(t.0.join("store").to_str().unwrap())
             .err()

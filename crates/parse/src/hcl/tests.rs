@@ -101,7 +101,7 @@ fn heredoc_and_quoted_string_mean_the_same() {
 fn templates_unwrap_single_interpolation() {
     assert_eq!(
         attr_value("x = \"${var.region}\"\n"),
-        Value::Expr("var.region".into())
+        Value::expr(parse_expression("var.region").unwrap())
     );
     assert_eq!(
         attr_text("x = \"${var.a}-${var.b}\"\n"),

@@ -58,6 +58,30 @@ fn is_literal(v: &Value) -> bool {
     }
 }
 
+/// Equal values, numbers compared as 64-bit floats: hcl-rs reads numbers
+/// as floats, where Terraform keeps 512 bits (terraform console gives
+/// 123456789012345678901234567890 + 1 exactly; rewind keeps the literal).
+fn same(ours: &Value, theirs: &Value) -> bool {
+    match (ours, theirs) {
+        (Value::Number(a), Value::Number(b)) => {
+            a == b
+                || a.parse::<f64>()
+                    .ok()
+                    .is_some_and(|x| b.parse::<f64>().ok() == Some(x))
+        }
+        (Value::List(a), Value::List(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+        }
+        (Value::Map(a), Value::Map(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
+        }
+        _ => ours == theirs,
+    }
+}
+
 /// What hcl-rs makes of an expression with no variables or functions.
 fn their_literal(e: &hcl::Expression) -> Option<Value> {
     use hcl::eval::Evaluate;
@@ -100,7 +124,7 @@ fn compare(path: &str, ours: &Body, theirs: &hcl::Body, tally: &mut Tally) {
                 }
                 tally.literals += 1;
                 match their_literal(&b.expr) {
-                    Some(theirs) if theirs == ours => {}
+                    Some(theirs) if same(&ours, &theirs) => {}
                     Some(theirs) => tally.differences.push(format!(
                         "{at}: {} vs {} in hcl-edit",
                         ours.render(),

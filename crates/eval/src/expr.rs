@@ -1,0 +1,1060 @@
+//! Evaluation of expressions (HCL's native expression semantics).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rewind_model::expr::{BinOp, Expr, ForExpr, Part, TravOp, UnOp};
+
+use crate::convert::{convert, unify};
+use crate::number::Number;
+use crate::types::Type;
+use crate::value::Value;
+
+/// An evaluation error: what Terraform would refuse, with a summary and
+/// the details.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{summary}: {detail}")]
+pub struct EvalError {
+    pub summary: String,
+    pub detail: String,
+}
+
+impl EvalError {
+    pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> EvalError {
+        EvalError {
+            summary: summary.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EvalError>;
+
+/// Resolves the references of an expression: the root name of a traversal
+/// (`var`, `local`, `aws_instance`, `module`, `count`, `each`, `path`...)
+/// and the steps after it.
+pub trait Scope {
+    /// The value of the reference `root` followed by `ops`, and how many of
+    /// `ops` it used (`var.x` uses one step; the evaluator applies the
+    /// rest). `ev` evaluates index keys and applies steps when the scope
+    /// resolves more of the traversal itself.
+    fn resolve(&self, root: &str, ops: &[TravOp], ev: &mut Evaluator) -> Result<(Value, usize)>;
+
+    /// Files for `file()`, `templatefile()` and the other file functions;
+    /// `None` when the scope has none (the functions return unknown).
+    fn files(&self) -> Option<&dyn Files> {
+        None
+    }
+}
+
+/// Read access to the files of a configuration, for the file functions.
+/// Paths are as Terraform sees them: relative to the working directory
+/// (the root module), or absolute.
+pub trait Files {
+    fn read(&self, path: &str) -> std::result::Result<Vec<u8>, String>;
+    /// True for a regular file, false when nothing is there, an error for
+    /// anything else (a directory: Terraform's `fileexists` refuses it).
+    fn exists(&self, path: &str) -> std::result::Result<bool, String>;
+    /// Regular files under `base` matching the glob `pattern` (see
+    /// [`crate::functions::glob_match`]), relative to `base`, sorted.
+    fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String>;
+    /// The absolute path of the working directory, for `abspath` of a
+    /// relative path; `None` (the default) leaves that unknown.
+    fn working_dir(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A scope with nothing in it (for literals and tests).
+pub struct EmptyScope;
+
+impl Scope for EmptyScope {
+    fn resolve(&self, root: &str, _ops: &[TravOp], _ev: &mut Evaluator) -> Result<(Value, usize)> {
+        Err(EvalError::new(
+            "Unknown variable",
+            format!("There is no variable named {root:?}."),
+        ))
+    }
+}
+
+/// Limits that turn a runaway evaluation into an error.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Nested expression depth.
+    pub depth: u32,
+    /// Elements built or visited by one evaluation (collections from
+    /// `range`, `for`, splats, functions...).
+    pub work: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            depth: 512,
+            work: 50_000_000,
+        }
+    }
+}
+
+/// Evaluates expressions against a scope, with variables bound by `for`
+/// expressions and template directives.
+pub struct Evaluator<'s> {
+    scope: &'s dyn Scope,
+    bindings: Vec<(Arc<str>, Value)>,
+    depth: u32,
+    work: u64,
+    limits: Limits,
+    /// Things the evaluation could not do exactly (functions it does not
+    /// implement, which gave unknown values).
+    pub notes: Vec<String>,
+}
+
+impl<'s> Evaluator<'s> {
+    pub fn new(scope: &'s dyn Scope) -> Evaluator<'s> {
+        Evaluator {
+            scope,
+            bindings: Vec::new(),
+            depth: 0,
+            work: 0,
+            limits: Limits::default(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Evaluator<'s> {
+        self.limits = limits;
+        self
+    }
+
+    pub fn scope(&self) -> &'s dyn Scope {
+        self.scope
+    }
+
+    /// Adds a variable binding (templates' variables, `dynamic` block
+    /// iterators).
+    pub fn bind(&mut self, name: &str, v: Value) {
+        self.bindings.push((Arc::from(name), v));
+    }
+
+    /// Removes the last binding.
+    pub fn unbind(&mut self) {
+        self.bindings.pop();
+    }
+
+    /// Counts `n` units of work, failing past the limit.
+    pub fn spend(&mut self, n: u64) -> Result<()> {
+        self.work = self.work.saturating_add(n);
+        if self.work > self.limits.work {
+            return Err(EvalError::new(
+                "Evaluation limit",
+                format!(
+                    "the expression builds or visits more than {} elements; rewind stops here rather than run away",
+                    self.limits.work
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn note(&mut self, msg: String) {
+        if !self.notes.contains(&msg) {
+            self.notes.push(msg);
+        }
+    }
+
+    /// The value of an expression.
+    pub fn eval(&mut self, e: &Expr) -> Result<Value> {
+        self.depth += 1;
+        if self.depth > self.limits.depth {
+            self.depth -= 1;
+            return Err(EvalError::new(
+                "Expression too deep",
+                format!("expressions nest more than {} levels", self.limits.depth),
+            ));
+        }
+        self.spend(1)?;
+        let r = self.eval_inner(e);
+        self.depth -= 1;
+        r
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Result<Value> {
+        match e {
+            Expr::Null => Ok(Value::null()),
+            Expr::Bool(b) => Ok(Value::Bool(*b)),
+            Expr::Number(n) => Number::parse(n)
+                .map(Value::Number)
+                .map_err(|e| EvalError::new("Invalid number literal", format!("{n}: {e}"))),
+            Expr::Template(parts) => self.template(parts),
+            Expr::Tuple(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.eval(i)?);
+                }
+                Ok(Value::tuple(out))
+            }
+            Expr::Object(items) => self.object(items),
+            Expr::Traversal { root, ops, .. } => self.traversal(root, ops),
+            Expr::Postfix(inner, ops) => {
+                let v = self.eval(inner)?;
+                self.apply_ops(v, ops)
+            }
+            Expr::Call {
+                name,
+                args,
+                expand_final,
+            } => crate::functions::call(self, name, args, *expand_final),
+            Expr::Unary(op, inner) => {
+                let v = self.eval(inner)?;
+                unary(*op, &v)
+            }
+            Expr::Binary(op, l, r) => self.binary(*op, l, r),
+            Expr::Cond(c, a, b) => self.conditional(c, a, b),
+            Expr::For(f) => self.for_expr(f),
+            Expr::Paren(inner) => self.eval(inner),
+        }
+    }
+
+    fn lookup_binding(&self, name: &str) -> Option<&Value> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v)
+    }
+
+    fn traversal(&mut self, root: &str, ops: &[TravOp]) -> Result<Value> {
+        if let Some(v) = self.lookup_binding(root) {
+            let v = v.clone();
+            return self.apply_ops(v, ops);
+        }
+        // the scope resolves what it can; index steps it needs (resource
+        // instances) are evaluated here first
+        let scope = self.scope;
+        let (v, used) = scope.resolve(root, ops, self)?;
+        self.apply_ops(v, &ops[used.min(ops.len())..])
+    }
+
+    /// Applies traversal steps to a value (attribute and index access,
+    /// splats).
+    pub fn apply_ops(&mut self, mut v: Value, ops: &[TravOp]) -> Result<Value> {
+        let mut i = 0;
+        while i < ops.len() {
+            match &ops[i] {
+                TravOp::Attr(name) => v = get_attr(&v, name)?,
+                TravOp::Index(key) => {
+                    let k = self.eval(key)?;
+                    v = index(&v, &k)?;
+                }
+                TravOp::LegacyIndex(n) => v = index(&v, &Value::Number(Number::from_u64(*n)))?,
+                TravOp::FullSplat => return self.splat(v, &ops[i + 1..]),
+                TravOp::AttrSplat => {
+                    // `.*` takes the attribute steps after it
+                    let mut end = i + 1;
+                    while end < ops.len()
+                        && matches!(ops[end], TravOp::Attr(_) | TravOp::LegacyIndex(_))
+                    {
+                        end += 1;
+                    }
+                    v = self.splat(v, &ops[i + 1..end])?;
+                    i = end;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        Ok(v)
+    }
+
+    fn splat(&mut self, source: Value, each: &[TravOp]) -> Result<Value> {
+        let (src, marked) = source.unmark();
+        let is_seq = matches!(src, Value::List(..) | Value::Set(..) | Value::Tuple(_))
+            || matches!(src, Value::Null(t) | Value::Unknown(t) if matches!(t, Type::List(_) | Type::Set(_) | Type::Tuple(_)));
+        if src.is_null() {
+            if is_seq {
+                return Err(EvalError::new(
+                    "Splat of null value",
+                    "Splat expressions (with the * symbol) cannot be applied to null sequences.",
+                ));
+            }
+            return Ok(Value::tuple(Vec::new()).mark_if(marked));
+        }
+        if src.ty() == Type::Dynamic || matches!(src, Value::Opaque(..)) {
+            return Ok(Value::unknown().mark_if(marked));
+        }
+        let items: Vec<Value> = if is_seq {
+            match src {
+                Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                    items.to_vec()
+                }
+                Value::Unknown(t) => {
+                    // the result's type from one unknown element
+                    let ety = match t {
+                        Type::List(e) | Type::Set(e) => (**e).clone(),
+                        _ => Type::Dynamic,
+                    };
+                    let each_v = self.apply_ops(Value::Unknown(ety), each)?;
+                    let ty = match t {
+                        Type::Tuple(_) => Type::Dynamic,
+                        _ => Type::list(each_v.ty()),
+                    };
+                    return Ok(Value::Unknown(ty).mark_if(marked));
+                }
+                _ => Vec::new(),
+            }
+        } else {
+            if !src.is_known() {
+                return Ok(Value::unknown().mark_if(marked));
+            }
+            vec![src.clone()]
+        };
+        self.spend(items.len() as u64)?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.apply_ops(item, each)?);
+        }
+        let as_list = matches!(src, Value::List(..) | Value::Set(..));
+        let result = if as_list {
+            if out.is_empty() {
+                let ety = match src {
+                    Value::List(t, _) | Value::Set(t, _) => {
+                        self.apply_ops(Value::Unknown(t.clone()), each)?.ty()
+                    }
+                    _ => Type::Dynamic,
+                };
+                Value::list_of(ety, out)
+            } else {
+                let tys: Vec<Type> = out.iter().map(Value::ty).collect();
+                let first = tys[0].clone();
+                if tys.iter().any(|t| *t != first) {
+                    return Err(EvalError::new(
+                        "Invalid nested splat expressions",
+                        "The second level of splat expression produced elements of different types.",
+                    ));
+                }
+                Value::list_of(first, out)
+            }
+        } else {
+            Value::tuple(out)
+        };
+        Ok(result.mark_if(marked))
+    }
+
+    fn template(&mut self, parts: &[Part]) -> Result<Value> {
+        // a template of one interpolation is its value
+        if let [Part::Interp(e)] = parts {
+            return self.eval(e);
+        }
+        let mut out = String::new();
+        let mut unknown = false;
+        let mut marked = false;
+        let mut opaque = false;
+        self.template_parts(parts, &mut out, &mut unknown, &mut marked, &mut opaque)?;
+        let v = if unknown {
+            Value::Unknown(Type::String)
+        } else if opaque {
+            Value::Opaque(Type::String, format!("\"{out}\"").into())
+        } else {
+            Value::string(out)
+        };
+        Ok(v.mark_if(marked))
+    }
+
+    fn template_parts(
+        &mut self,
+        parts: &[Part],
+        out: &mut String,
+        unknown: &mut bool,
+        marked: &mut bool,
+        opaque: &mut bool,
+    ) -> Result<()> {
+        for p in parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Interp(e) => {
+                    let v = self.eval(e)?;
+                    let (inner, m) = v.unmark();
+                    *marked |= m;
+                    if inner.is_null() {
+                        return Err(EvalError::new(
+                            "Invalid template interpolation value",
+                            format!("The expression result is null. Cannot include a null value in a string template. ({e})"),
+                        ));
+                    }
+                    if !inner.is_known() {
+                        *unknown = true;
+                        continue;
+                    }
+                    if inner.has_opaque() {
+                        *opaque = true;
+                        out.push_str(&crate::render::symbol(inner));
+                        continue;
+                    }
+                    let s = convert(inner, &Type::String).map_err(|err| {
+                        EvalError::new(
+                            "Invalid template interpolation value",
+                            format!(
+                                "Cannot include the given value in a string template: {err}. ({e})"
+                            ),
+                        )
+                    })?;
+                    let (s, m) = s.unmark();
+                    *marked |= m;
+                    match s {
+                        Value::String(s) => out.push_str(s),
+                        _ => *unknown = true,
+                    }
+                }
+                Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    let c = self.eval(cond)?;
+                    let (c, m) = c.unmark();
+                    *marked |= m;
+                    if c.is_null() {
+                        return Err(EvalError::new(
+                            "Invalid template if directive",
+                            "The condition is null.",
+                        ));
+                    }
+                    if !c.is_known() {
+                        *unknown = true;
+                        continue;
+                    }
+                    if c.has_opaque() {
+                        // both branches, named by the condition
+                        let mut a = String::new();
+                        let mut b = String::new();
+                        self.template_parts(then, &mut a, unknown, marked, opaque)?;
+                        self.template_parts(otherwise, &mut b, unknown, marked, opaque)?;
+                        *opaque = true;
+                        out.push_str(&format!(
+                            "%{{if {}}}{a}%{{else}}{b}%{{endif}}",
+                            crate::render::symbol(c)
+                        ));
+                        continue;
+                    }
+                    let c = convert(c, &Type::Bool).map_err(|err| {
+                        EvalError::new("Invalid template if directive", err.to_string())
+                    })?;
+                    if c.as_bool() == Some(true) {
+                        self.template_parts(then, out, unknown, marked, opaque)?;
+                    } else {
+                        self.template_parts(otherwise, out, unknown, marked, opaque)?;
+                    }
+                }
+                Part::For {
+                    key_var,
+                    value_var,
+                    coll,
+                    body,
+                } => {
+                    let c = self.eval(coll)?;
+                    let (c, m) = c.unmark();
+                    *marked |= m;
+                    if c.is_null() {
+                        return Err(EvalError::new(
+                            "Invalid template for directive",
+                            "The collection is null.",
+                        ));
+                    }
+                    if !c.is_known() || matches!(c, Value::Opaque(..)) {
+                        *unknown = true;
+                        continue;
+                    }
+                    let elems = elements(c).ok_or_else(|| {
+                        EvalError::new(
+                            "Invalid template for directive",
+                            format!("{} value cannot be iterated", c.ty().friendly_name()),
+                        )
+                    })?;
+                    self.spend(elems.len() as u64)?;
+                    for (k, v) in elems {
+                        let before = self.bindings.len();
+                        if let Some(kv) = key_var {
+                            self.bind(kv, k);
+                        }
+                        self.bind(value_var, v);
+                        let r = self.template_parts(body, out, unknown, marked, opaque);
+                        self.bindings.truncate(before);
+                        r?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn object(&mut self, items: &[(Expr, Expr)]) -> Result<Value> {
+        let mut out = BTreeMap::new();
+        let mut unknown = false;
+        let mut marked = false;
+        for (k, v) in items {
+            let key = match k {
+                // a bare name is a literal key
+                Expr::Traversal { root, ops, .. } if ops.is_empty() => Value::string(root),
+                other => self.eval(other)?,
+            };
+            let (key, m) = key.unmark();
+            marked |= m;
+            if key.is_null() {
+                return Err(EvalError::new(
+                    "Null value as key",
+                    "Can't use a null value as a key.",
+                ));
+            }
+            let value = self.eval(v)?;
+            if !key.is_known() || key.has_opaque() {
+                unknown = true;
+                continue;
+            }
+            let key = convert(key, &Type::String)
+                .map_err(|e| EvalError::new("Incorrect key type", e.to_string()))?;
+            if let Some(s) = key.as_str() {
+                out.insert(s.to_string(), value);
+            }
+        }
+        if unknown {
+            return Ok(Value::unknown().mark_if(marked));
+        }
+        Ok(Value::object(out).mark_if(marked))
+    }
+
+    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Value> {
+        let lv = self.eval(l);
+        let rv = self.eval(r);
+        match op {
+            // Terraform 1.11 (HCL 2.23) evaluates both sides: no
+            // short-circuit, an error on either side fails the expression
+            BinOp::And | BinOp::Or => {
+                let a = to_operand(&lv?, &Type::Bool, "left")?;
+                let b = to_operand(&rv?, &Type::Bool, "right")?;
+                let marked = a.has_marks() || b.has_marks();
+                if a.is_known() && b.is_known() && (a.has_opaque() || b.has_opaque()) {
+                    return Ok(opaque_op(Type::Bool, op.as_str(), &[&a, &b]).mark_if(marked));
+                }
+                let r = match (a.unmark().0, b.unmark().0) {
+                    (Value::Bool(x), Value::Bool(y)) => {
+                        Value::Bool(if op == BinOp::Or { *x || *y } else { *x && *y })
+                    }
+                    _ => Value::Unknown(Type::Bool),
+                };
+                Ok(r.mark_if(marked))
+            }
+            BinOp::Eq | BinOp::Ne => {
+                let (lv, rv) = (lv?, rv?);
+                if lv.is_wholly_known()
+                    && rv.is_wholly_known()
+                    && (lv.has_opaque() || rv.has_opaque())
+                    && !lv.unmark_deep().0.raw_eq(&rv.unmark_deep().0)
+                {
+                    let marked = lv.has_marks() || rv.has_marks();
+                    return Ok(opaque_op(Type::Bool, op.as_str(), &[&lv, &rv]).mark_if(marked));
+                }
+                let eq = lv.equals(&rv);
+                if op == BinOp::Ne {
+                    let (inner, m) = eq.unmark();
+                    Ok(match inner {
+                        Value::Bool(b) => Value::Bool(!b),
+                        other => other.clone(),
+                    }
+                    .mark_if(m))
+                } else {
+                    Ok(eq)
+                }
+            }
+            _ => {
+                let a = to_operand(&lv?, &Type::Number, "left")?;
+                let b = to_operand(&rv?, &Type::Number, "right")?;
+                let marked = a.has_marks() || b.has_marks();
+                let (a, b) = (a.unmark().0.clone(), b.unmark().0.clone());
+                let result_ty = match op {
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => Type::Bool,
+                    _ => Type::Number,
+                };
+                let (x, y) = match (&a, &b) {
+                    (Value::Number(x), Value::Number(y)) => (x, y),
+                    (Value::Opaque(..), Value::Number(_) | Value::Opaque(..))
+                    | (Value::Number(_), Value::Opaque(..)) => {
+                        return Ok(opaque_op(result_ty, op.as_str(), &[&a, &b]).mark_if(marked));
+                    }
+                    _ => return Ok(Value::Unknown(result_ty).mark_if(marked)),
+                };
+                let fail = |e: crate::number::NumberError| {
+                    EvalError::new("Operation failed", format!("Error during operation: {e}."))
+                };
+                let r = match op {
+                    BinOp::Add => Value::Number(x.add(y).map_err(fail)?),
+                    BinOp::Sub => Value::Number(x.sub(y).map_err(fail)?),
+                    BinOp::Mul => Value::Number(x.mul(y).map_err(fail)?),
+                    // x / 0 is an infinity; 0 / 0 fails
+                    BinOp::Div => Value::Number(x.div(y).map_err(fail)?),
+                    // x % 0 is x
+                    BinOp::Mod => Value::Number(x.rem(y).map_err(fail)?),
+                    BinOp::Lt => Value::Bool(x < y),
+                    BinOp::Le => Value::Bool(x <= y),
+                    BinOp::Gt => Value::Bool(x > y),
+                    BinOp::Ge => Value::Bool(x >= y),
+                    _ => unreachable!("logical and equality operators are handled above"),
+                };
+                Ok(r.mark_if(marked))
+            }
+        }
+    }
+
+    fn conditional(&mut self, c: &Expr, a: &Expr, b: &Expr) -> Result<Value> {
+        let ta = self.eval(a);
+        let tb = self.eval(b);
+        let ty_of = |r: &Result<Value>| match r {
+            Ok(v) => v.ty(),
+            Err(_) => Type::Dynamic,
+        };
+        let is_untyped_null = |r: &Result<Value>| matches!(r, Ok(v) if matches!(v.unmark().0, Value::Null(Type::Dynamic)));
+        let result_ty = if is_untyped_null(&ta) {
+            ty_of(&tb)
+        } else if is_untyped_null(&tb) {
+            ty_of(&ta)
+        } else {
+            let (x, y) = (ty_of(&ta), ty_of(&tb));
+            if x == Type::Dynamic || y == Type::Dynamic {
+                Type::Dynamic
+            } else {
+                unify(&[x.clone(), y.clone()]).ok_or_else(|| {
+                    EvalError::new(
+                        "Inconsistent conditional result types",
+                        format!(
+                            "The true and false result expressions must have consistent types: {} and {}.",
+                            x.friendly_name(),
+                            y.friendly_name()
+                        ),
+                    )
+                })?
+            }
+        };
+        let cond = self.eval(c)?;
+        let (cond, cm) = cond.unmark();
+        let marked = cm
+            || ta.as_ref().is_ok_and(Value::has_marks)
+            || tb.as_ref().is_ok_and(Value::has_marks);
+        if cond.is_null() {
+            return Err(EvalError::new(
+                "Null condition",
+                "The condition value is null. Conditions must either be true or false.",
+            ));
+        }
+        if cond.is_known() && cond.has_opaque() {
+            if let (Ok(x), Ok(y)) = (&ta, &tb) {
+                if x.is_wholly_known() && y.is_wholly_known() {
+                    let sym = format!(
+                        "({} ? {} : {})",
+                        crate::render::symbol(cond),
+                        crate::render::symbol(x),
+                        crate::render::symbol(y)
+                    );
+                    return Ok(Value::Opaque(result_ty, sym.into()).mark_if(marked));
+                }
+            }
+        }
+        if !cond.is_known() || cond.has_opaque() {
+            if let (Ok(x), Ok(y)) = (&ta, &tb) {
+                if x.is_null() && y.is_null() {
+                    return Ok(Value::Null(result_ty).mark_if(marked));
+                }
+            }
+            return Ok(Value::Unknown(result_ty).mark_if(marked));
+        }
+        let cond = convert(cond, &Type::Bool).map_err(|_| {
+            EvalError::new(
+                "Incorrect condition type",
+                "The condition expression must be of type bool.",
+            )
+        })?;
+        let chosen = if cond.as_bool() == Some(true) { ta } else { tb }?;
+        let v = convert(&chosen, &result_ty).map_err(|e| {
+            EvalError::new(
+                "Inconsistent conditional result types",
+                format!("The result value has the wrong type: {e}."),
+            )
+        })?;
+        Ok(v.mark_if(marked))
+    }
+
+    fn for_expr(&mut self, f: &ForExpr) -> Result<Value> {
+        let coll = self.eval(&f.coll)?;
+        if coll.is_null() {
+            return Err(EvalError::new(
+                "Iteration over null value",
+                "A null value cannot be used as the collection in a 'for' expression.",
+            ));
+        }
+        if coll.ty() == Type::Dynamic {
+            return Ok(Value::unknown().mark_if(coll.has_marks()));
+        }
+        let (c, mut marked) = coll.unmark();
+        if !c.is_known() || matches!(c, Value::Opaque(..)) {
+            return Ok(Value::unknown().mark_if(marked));
+        }
+        let elems = elements(c).ok_or_else(|| {
+            EvalError::new(
+                "Iteration over non-iterable value",
+                format!(
+                    "A value of type {} cannot be used as the collection in a 'for' expression.",
+                    c.ty().friendly_name()
+                ),
+            )
+        })?;
+        self.spend(elems.len() as u64)?;
+        let mut known = true;
+        let mut items: Vec<Value> = Vec::new();
+        let mut entries: BTreeMap<String, Value> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for (k, v) in elems {
+            let before = self.bindings.len();
+            if let Some(kv) = &f.key_var {
+                self.bind(kv, k);
+            }
+            self.bind(&f.value_var, v);
+            let r = self.for_item(f, &mut known, &mut marked);
+            self.bindings.truncate(before);
+            match r? {
+                None => {}
+                Some((None, v)) => items.push(v),
+                Some((Some(key), v)) => {
+                    if f.grouping {
+                        groups.entry(key).or_default().push(v);
+                    } else {
+                        match entries.entry(key) {
+                            std::collections::btree_map::Entry::Occupied(e) => {
+                                return Err(EvalError::new(
+                                    "Duplicate object key",
+                                    format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", e.key()),
+                                ));
+                            }
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                e.insert(v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !known {
+            return Ok(Value::unknown().mark_if(marked));
+        }
+        let v = if f.key.is_some() {
+            if f.grouping {
+                Value::object(
+                    groups
+                        .into_iter()
+                        .map(|(k, vs)| (k, Value::tuple(vs)))
+                        .collect(),
+                )
+            } else {
+                Value::object(entries)
+            }
+        } else {
+            Value::tuple(items)
+        };
+        Ok(v.mark_if(marked))
+    }
+
+    /// One element of a `for`: `None` when filtered out (or unknown),
+    /// else the key (object `for`) and the value.
+    fn for_item(
+        &mut self,
+        f: &ForExpr,
+        known: &mut bool,
+        marked: &mut bool,
+    ) -> Result<Option<(Option<String>, Value)>> {
+        if let Some(cond) = &f.cond {
+            let c = self.eval(cond)?;
+            let (c, m) = c.unmark();
+            *marked |= m;
+            if c.is_null() {
+                return Err(EvalError::new(
+                    "Invalid 'for' condition",
+                    "The value of the 'if' clause must not be null.",
+                ));
+            }
+            if !c.is_known() || c.has_opaque() {
+                *known = false;
+                return Ok(None);
+            }
+            let c = convert(c, &Type::Bool).map_err(|e| {
+                EvalError::new(
+                    "Invalid 'for' condition",
+                    format!("The 'if' clause value is invalid: {e}."),
+                )
+            })?;
+            if c.as_bool() != Some(true) {
+                return Ok(None);
+            }
+        }
+        let key = match &f.key {
+            None => None,
+            Some(ke) => {
+                let k = self.eval(ke)?;
+                let (k, m) = k.unmark();
+                *marked |= m;
+                if k.is_null() {
+                    return Err(EvalError::new(
+                        "Invalid object key",
+                        "Key expression in 'for' expression must not produce a null value.",
+                    ));
+                }
+                if !k.is_known() || k.has_opaque() {
+                    *known = false;
+                    return Ok(None);
+                }
+                let k = convert(k, &Type::String).map_err(|e| {
+                    EvalError::new(
+                        "Invalid object key",
+                        format!("The key expression produced an invalid result: {e}."),
+                    )
+                })?;
+                Some(k.as_str().unwrap_or_default().to_string())
+            }
+        };
+        let v = self.eval(&f.value)?;
+        Ok(Some((key, v)))
+    }
+}
+
+/// The opaque result of an operation on opaque operands: named after the
+/// operation and its operands, so the same operation on the same deployed
+/// values is the same value.
+fn opaque_op(ty: Type, op: &str, operands: &[&Value]) -> Value {
+    let parts: Vec<String> = operands.iter().map(|v| crate::render::symbol(v)).collect();
+    Value::Opaque(ty, format!("({})", parts.join(&format!(" {op} "))).into())
+}
+
+/// Converts an operand, with Terraform's message when it cannot be.
+fn to_operand(v: &Value, ty: &Type, side: &str) -> Result<Value> {
+    if v.is_null() {
+        return Err(EvalError::new(
+            "Operation failed",
+            "Error during operation: argument must not be null.",
+        ));
+    }
+    convert(v, ty).map_err(|e| {
+        EvalError::new(
+            "Invalid operand",
+            format!("Unsuitable value for {side} operand: {e}."),
+        )
+    })
+}
+
+fn unary(op: UnOp, v: &Value) -> Result<Value> {
+    let ty = match op {
+        UnOp::Neg => Type::Number,
+        UnOp::Not => Type::Bool,
+    };
+    if v.is_null() {
+        return Err(EvalError::new(
+            "Operation failed",
+            "Error during operation: argument must not be null.",
+        ));
+    }
+    let c = convert(v, &ty).map_err(|e| {
+        EvalError::new(
+            "Invalid operand",
+            format!("Unsuitable value for unary operand: {e}."),
+        )
+    })?;
+    let (inner, marked) = c.unmark();
+    let r = match (op, inner) {
+        (UnOp::Neg, Value::Opaque(t, sym)) => Value::Opaque(t.clone(), format!("-<{sym}>").into()),
+        (UnOp::Not, Value::Opaque(t, sym)) => Value::Opaque(t.clone(), format!("!<{sym}>").into()),
+        (UnOp::Neg, Value::Number(n)) => Value::Number(n.neg()),
+        (UnOp::Not, Value::Bool(b)) => Value::Bool(!b),
+        _ => Value::Unknown(ty),
+    };
+    Ok(r.mark_if(marked))
+}
+
+/// The (key, value) pairs a `for` iterates: index and element for
+/// sequences, key and element for mappings, element twice for sets.
+pub fn elements(v: &Value) -> Option<Vec<(Value, Value)>> {
+    match v {
+        Value::List(_, items) | Value::Tuple(items) => Some(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Value::int(i as i64), x.clone()))
+                .collect(),
+        ),
+        Value::Set(_, items) => Some(items.iter().map(|x| (x.clone(), x.clone())).collect()),
+        Value::Map(_, m) | Value::Object(m) => Some(
+            m.iter()
+                .map(|(k, x)| (Value::string(k), x.clone()))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// `v.name`.
+pub fn get_attr(v: &Value, name: &str) -> Result<Value> {
+    let (inner, marked) = v.unmark();
+    let r = match inner {
+        Value::Null(_) => {
+            return Err(EvalError::new(
+                "Attempt to get attribute from null value",
+                format!(
+                "This value is null, so it does not have any attributes (looking for {name:?})."
+            ),
+            ))
+        }
+        Value::Unknown(t) => Value::Unknown(match t {
+            Type::Object(attrs) => match attrs.get(name) {
+                Some(t) => t.clone(),
+                None => {
+                    return Err(EvalError::new(
+                        "Unsupported attribute",
+                        format!("This object does not have an attribute named {name:?}."),
+                    ))
+                }
+            },
+            Type::Map(e) => (**e).clone(),
+            Type::Dynamic => Type::Dynamic,
+            other => {
+                return Err(EvalError::new(
+                    "Unsupported attribute",
+                    format!(
+                        "Can't access attributes on a value of type {}.",
+                        other.friendly_name()
+                    ),
+                ))
+            }
+        }),
+        Value::Object(m) => match m.get(name) {
+            Some(x) => x.clone(),
+            None => {
+                return Err(EvalError::new(
+                    "Unsupported attribute",
+                    format!("This object does not have an attribute named {name:?}."),
+                ))
+            }
+        },
+        Value::Map(_, m) => match m.get(name) {
+            Some(x) => x.clone(),
+            None => {
+                return Err(EvalError::new(
+                    "Missing map element",
+                    format!("This map does not have an element with the key {name:?}."),
+                ))
+            }
+        },
+        other => {
+            return Err(EvalError::new(
+                "Unsupported attribute",
+                format!(
+                    "Can't access attributes on a {}; looking for {name:?}.",
+                    other.ty().friendly_name()
+                ),
+            ))
+        }
+    };
+    Ok(r.mark_if(marked))
+}
+
+/// `v[key]`.
+pub fn index(v: &Value, key: &Value) -> Result<Value> {
+    let (inner, marked) = v.unmark();
+    let (k, km) = key.unmark();
+    let marked = marked || km;
+    if k.is_null() {
+        return Err(EvalError::new(
+            "Invalid index",
+            "Can't use a null value as an indexing key.",
+        ));
+    }
+    if inner.is_null() {
+        return Err(EvalError::new(
+            "Attempt to index null value",
+            "This value is null, so it does not have any indices.",
+        ));
+    }
+    let r = match inner {
+        Value::Opaque(_, sym) => match k {
+            Value::String(_) | Value::Number(_) => Value::Opaque(
+                Type::Dynamic,
+                format!("{sym}[{}]", crate::render::inline(k)).into(),
+            ),
+            _ => Value::unknown(),
+        },
+        _ if matches!(k, Value::Opaque(..)) => Value::unknown(),
+        Value::Unknown(t) => Value::Unknown(match t {
+            Type::List(e) | Type::Map(e) => (**e).clone(),
+            Type::Tuple(es) => match k.as_number().and_then(Number::to_i64) {
+                Some(i) if i >= 0 && (i as usize) < es.len() => es[i as usize].clone(),
+                _ => Type::Dynamic,
+            },
+            Type::Object(attrs) => match k.as_str() {
+                Some(name) => attrs.get(name).cloned().unwrap_or(Type::Dynamic),
+                None => Type::Dynamic,
+            },
+            _ => Type::Dynamic,
+        }),
+        _ if !k.is_known() => Value::Unknown(match inner {
+            Value::List(t, _) | Value::Map(t, _) => t.clone(),
+            _ => Type::Dynamic,
+        }),
+        Value::List(_, items) | Value::Tuple(items) => {
+            let n = convert(k, &Type::Number).map_err(|_| {
+                EvalError::new(
+                    "Invalid index",
+                    "The given key does not identify an element in this collection value: a number is required.",
+                )
+            })?;
+            let i = n.as_number().and_then(Number::to_i64);
+            match i {
+                Some(i) if i >= 0 && (i as usize) < items.len() => items[i as usize].clone(),
+                _ => {
+                    return Err(EvalError::new(
+                        "Invalid index",
+                        format!(
+                            "The given key does not identify an element in this collection value{}.",
+                            if n.as_number().is_some_and(|n| !n.is_integer()) {
+                                ": a whole number is required"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ))
+                }
+            }
+        }
+        Value::Map(_, m) | Value::Object(m) => {
+            let s = convert(k, &Type::String)
+                .map_err(|e| EvalError::new("Invalid index", e.to_string()))?;
+            let s = s.as_str().unwrap_or_default();
+            match m.get(s) {
+                Some(x) => x.clone(),
+                None => {
+                    return Err(EvalError::new(
+                        "Invalid index",
+                        format!(
+                            "The given key does not identify an element in this collection value ({s:?})."
+                        ),
+                    ))
+                }
+            }
+        }
+        Value::Set(..) => {
+            return Err(EvalError::new(
+                "Invalid index",
+                "Elements of a set are identified only by their value and don't have any separate index or key to select with, so it's only possible to perform operations across all elements of the set.",
+            ))
+        }
+        other => {
+            return Err(EvalError::new(
+                "Invalid index",
+                format!("This value does not have any indices ({}).", other.ty().friendly_name()),
+            ))
+        }
+    };
+    Ok(r.mark_if(marked))
+}

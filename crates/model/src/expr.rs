@@ -1,0 +1,587 @@
+//! Terraform expressions as syntax trees.
+//!
+//! The parser builds these; the model keeps them (in canonical form, see
+//! [`Expr::canonical`]) wherever a value needs evaluation, and the
+//! evaluator walks them. `Display` prints the one canonical spelling of an
+//! expression (single spaces, no comments or redundant parentheses,
+//! heredocs as quoted templates, legacy `.0` as `[0]`, `"${x}"` as `x`).
+
+use std::fmt::{self, Write as _};
+
+use crate::value::{canonical_number, is_identifier, quote};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+impl BinOp {
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq | BinOp::Ne => 3,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
+            BinOp::Add | BinOp::Sub => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Mod => 6,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinOp::Or => "||",
+            BinOp::And => "&&",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+/// One step after a variable or an expression.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TravOp {
+    /// `.name`
+    Attr(String),
+    /// `[expr]`
+    Index(Expr),
+    /// `.0` (legacy index syntax)
+    LegacyIndex(u64),
+    /// `.*`
+    AttrSplat,
+    /// `[*]`
+    FullSplat,
+}
+
+/// A part of a string template or heredoc.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    Lit(String),
+    Interp(Expr),
+    If {
+        cond: Expr,
+        then: Vec<Part>,
+        otherwise: Vec<Part>,
+    },
+    For {
+        key_var: Option<String>,
+        value_var: String,
+        coll: Expr,
+        body: Vec<Part>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Expr {
+    Null,
+    Bool(bool),
+    /// Number literal text as written.
+    Number(String),
+    /// A quoted string or heredoc, already unescaped / trimmed.
+    Template(Vec<Part>),
+    Tuple(Vec<Expr>),
+    Object(Vec<(Expr, Expr)>),
+    /// A variable (`var`, `aws_vpc`, `count`...) and its traversal steps.
+    Traversal {
+        root: String,
+        ops: Vec<TravOp>,
+        pos: u32,
+    },
+    /// Traversal steps applied to any other expression (`f(x)[0].id`).
+    Postfix(Box<Expr>, Vec<TravOp>),
+    Call {
+        name: String,
+        args: Vec<Expr>,
+        expand_final: bool,
+    },
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Cond(Box<Expr>, Box<Expr>, Box<Expr>),
+    For(Box<ForExpr>),
+    Paren(Box<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ForExpr {
+    pub key_var: Option<String>,
+    pub value_var: String,
+    pub coll: Expr,
+    /// `Some` for an object `for` (`{for k, v in x : k => v}`).
+    pub key: Option<Expr>,
+    pub value: Expr,
+    pub cond: Option<Expr>,
+    pub grouping: bool,
+}
+
+/// An object key that is a literal: an identifier, a string or a number.
+pub fn static_key(k: &Expr) -> Option<String> {
+    match k {
+        Expr::Traversal { root, ops, .. } if ops.is_empty() => Some(root.clone()),
+        Expr::Template(parts) => match parts.as_slice() {
+            [] => Some(String::new()),
+            [Part::Lit(s)] => Some(s.clone()),
+            _ => None,
+        },
+        Expr::Number(n) => Some(canonical_number(n)),
+        Expr::Bool(b) => Some(b.to_string()),
+        Expr::Null => Some("null".into()),
+        _ => None,
+    }
+}
+
+impl Expr {
+    /// The expression without redundant parentheses.
+    pub fn unparen(&self) -> &Expr {
+        match self {
+            Expr::Paren(inner) => inner.unparen(),
+            Expr::Template(parts) => match parts.as_slice() {
+                [Part::Interp(inner)] => inner.unparen(),
+                _ => self,
+            },
+            _ => self,
+        }
+    }
+
+    /// The canonical form kept in the model: one tree per meaning, so two
+    /// spellings of the same expression are equal (and hash the same).
+    /// Parentheses go (their grouping is in the tree's shape), `"${x}"`
+    /// becomes `x`, adjacent template literals merge, number literals take
+    /// their canonical text, legacy `.0` becomes `[0]`, `.*` followed only
+    /// by attributes becomes `[*]`, literal object keys become strings
+    /// (an expression key that is a bare name keeps one pair of
+    /// parentheses, which is what makes it an expression), and byte
+    /// positions are cleared.
+    pub fn canonical(&self) -> Expr {
+        match self.unparen() {
+            Expr::Null => Expr::Null,
+            Expr::Bool(b) => Expr::Bool(*b),
+            Expr::Number(n) => Expr::Number(canonical_number(n)),
+            Expr::Template(parts) => Expr::Template(canonical_parts(parts)),
+            Expr::Tuple(items) => Expr::Tuple(items.iter().map(Expr::canonical).collect()),
+            Expr::Object(items) => Expr::Object(
+                items
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match static_key(k) {
+                            Some(s) if !matches!(k, Expr::Paren(_)) => {
+                                Expr::Template(vec![Part::Lit(s)])
+                            }
+                            _ => match k.canonical() {
+                                bare @ Expr::Traversal { .. } if is_bare_name(&bare) => {
+                                    Expr::Paren(Box::new(bare))
+                                }
+                                other => other,
+                            },
+                        };
+                        (key, v.canonical())
+                    })
+                    .collect(),
+            ),
+            Expr::Traversal { root, ops, .. } => Expr::Traversal {
+                root: root.clone(),
+                ops: canonical_ops(ops),
+                pos: 0,
+            },
+            Expr::Postfix(inner, ops) => match inner.canonical() {
+                // `(a.b).c` is `a.b.c`
+                Expr::Traversal {
+                    root, ops: first, ..
+                } => {
+                    let mut all = first;
+                    all.extend(canonical_ops(ops));
+                    Expr::Traversal {
+                        root,
+                        ops: canonical_ops(&all),
+                        pos: 0,
+                    }
+                }
+                Expr::Postfix(inner2, first) => {
+                    let mut all = first;
+                    all.extend(canonical_ops(ops));
+                    Expr::Postfix(inner2, canonical_ops(&all))
+                }
+                other => Expr::Postfix(Box::new(other), canonical_ops(ops)),
+            },
+            Expr::Call {
+                name,
+                args,
+                expand_final,
+            } => Expr::Call {
+                name: name.clone(),
+                args: args.iter().map(Expr::canonical).collect(),
+                expand_final: *expand_final,
+            },
+            Expr::Unary(op, inner) => {
+                let inner = inner.canonical();
+                match (op, &inner) {
+                    // `-1` is a number literal (`-0` stays an operation:
+                    // negative zero is a value of its own)
+                    (UnOp::Neg, Expr::Number(n))
+                        if !n.starts_with('-') && canonical_number(n) != "0" =>
+                    {
+                        Expr::Number(canonical_number(&format!("-{n}")))
+                    }
+                    _ => Expr::Unary(*op, Box::new(inner)),
+                }
+            }
+            Expr::Binary(op, l, r) => {
+                Expr::Binary(*op, Box::new(l.canonical()), Box::new(r.canonical()))
+            }
+            Expr::Cond(c, a, b) => Expr::Cond(
+                Box::new(c.canonical()),
+                Box::new(a.canonical()),
+                Box::new(b.canonical()),
+            ),
+            Expr::For(f) => Expr::For(Box::new(ForExpr {
+                key_var: f.key_var.clone(),
+                value_var: f.value_var.clone(),
+                coll: f.coll.canonical(),
+                key: f.key.as_ref().map(Expr::canonical),
+                value: f.value.canonical(),
+                cond: f.cond.as_ref().map(Expr::canonical),
+                grouping: f.grouping,
+            })),
+            Expr::Paren(_) => unreachable!("unparen removed it"),
+        }
+    }
+
+    /// True for expressions that contain no reference and no function call
+    /// (their value is known from the text alone).
+    pub fn is_literal(&self) -> bool {
+        match self {
+            Expr::Null | Expr::Bool(_) | Expr::Number(_) => true,
+            Expr::Template(parts) => parts.iter().all(|p| matches!(p, Part::Lit(_))),
+            Expr::Tuple(items) => items.iter().all(Expr::is_literal),
+            Expr::Object(items) => items
+                .iter()
+                .all(|(k, v)| static_key(k).is_some() && v.is_literal()),
+            Expr::Paren(inner) => inner.is_literal(),
+            Expr::Unary(UnOp::Neg, inner) => matches!(inner.unparen(), Expr::Number(_)),
+            _ => false,
+        }
+    }
+}
+
+fn is_bare_name(e: &Expr) -> bool {
+    matches!(e, Expr::Traversal { ops, .. } if ops.is_empty())
+}
+
+fn canonical_ops(ops: &[TravOp]) -> Vec<TravOp> {
+    let mut out = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        out.push(match op {
+            TravOp::Attr(a) => TravOp::Attr(a.clone()),
+            TravOp::Index(e) => TravOp::Index(e.canonical()),
+            TravOp::LegacyIndex(n) => TravOp::Index(Expr::Number(n.to_string())),
+            TravOp::AttrSplat => {
+                if ops[i + 1..].iter().all(|o| matches!(o, TravOp::Attr(_))) {
+                    TravOp::FullSplat
+                } else {
+                    TravOp::AttrSplat
+                }
+            }
+            TravOp::FullSplat => TravOp::FullSplat,
+        });
+    }
+    out
+}
+
+fn canonical_parts(parts: &[Part]) -> Vec<Part> {
+    let mut out: Vec<Part> = Vec::with_capacity(parts.len());
+    for p in parts {
+        let next = match p {
+            Part::Lit(s) => {
+                if s.is_empty() {
+                    continue;
+                }
+                if let Some(Part::Lit(prev)) = out.last_mut() {
+                    prev.push_str(s);
+                    continue;
+                }
+                Part::Lit(s.clone())
+            }
+            Part::Interp(e) => Part::Interp(e.canonical()),
+            Part::If {
+                cond,
+                then,
+                otherwise,
+            } => Part::If {
+                cond: cond.canonical(),
+                then: canonical_parts(then),
+                otherwise: canonical_parts(otherwise),
+            },
+            Part::For {
+                key_var,
+                value_var,
+                coll,
+                body,
+            } => Part::For {
+                key_var: key_var.clone(),
+                value_var: value_var.clone(),
+                coll: coll.canonical(),
+                body: canonical_parts(body),
+            },
+        };
+        out.push(next);
+    }
+    out
+}
+
+/// Binding strength used to decide where parentheses are needed.
+fn strength(e: &Expr) -> u8 {
+    match e {
+        Expr::Cond(..) => 0,
+        Expr::Binary(op, ..) => op.precedence(),
+        Expr::Unary(..) => 7,
+        Expr::Paren(inner) => strength(inner),
+        _ => 8,
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        Printer { out: &mut out }.expr(self, 0);
+        f.write_str(&out)
+    }
+}
+
+struct Printer<'o> {
+    out: &'o mut String,
+}
+
+impl Printer<'_> {
+    fn expr(&mut self, e: &Expr, min: u8) {
+        let e = e.unparen();
+        if strength(e) < min {
+            self.out.push('(');
+            self.expr(e, 0);
+            self.out.push(')');
+            return;
+        }
+        match e {
+            Expr::Null => self.out.push_str("null"),
+            Expr::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Expr::Number(n) => self.out.push_str(&canonical_number(n)),
+            Expr::Template(parts) => {
+                self.out.push('"');
+                self.parts(parts);
+                self.out.push('"');
+            }
+            Expr::Tuple(items) => {
+                self.out.push('[');
+                for (i, it) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.expr(it, 0);
+                }
+                self.out.push(']');
+            }
+            Expr::Object(items) => {
+                if items.is_empty() {
+                    self.out.push_str("{}");
+                    return;
+                }
+                self.out.push_str("{ ");
+                for (i, (k, v)) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    match static_key(k) {
+                        Some(key) if !matches!(k, Expr::Paren(_)) => {
+                            if is_identifier(&key) {
+                                self.out.push_str(&key)
+                            } else {
+                                self.out.push_str(&quote(&key))
+                            }
+                        }
+                        _ => {
+                            self.out.push('(');
+                            self.expr(k, 0);
+                            self.out.push(')');
+                        }
+                    }
+                    self.out.push_str(" = ");
+                    self.expr(v, 0);
+                }
+                self.out.push_str(" }");
+            }
+            Expr::Traversal { root, ops, .. } => {
+                self.out.push_str(root);
+                self.ops(ops);
+            }
+            Expr::Postfix(inner, ops) => {
+                self.expr(inner, 8);
+                self.ops(ops);
+            }
+            Expr::Call {
+                name,
+                args,
+                expand_final,
+            } => {
+                self.out.push_str(name);
+                self.out.push('(');
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.expr(a, 0);
+                }
+                if *expand_final {
+                    self.out.push_str("...");
+                }
+                self.out.push(')');
+            }
+            Expr::Unary(op, inner) => {
+                self.out.push(match op {
+                    UnOp::Neg => '-',
+                    UnOp::Not => '!',
+                });
+                self.expr(inner, 7);
+            }
+            Expr::Binary(op, l, r) => {
+                let p = op.precedence();
+                self.expr(l, p);
+                self.out.push(' ');
+                self.out.push_str(op.as_str());
+                self.out.push(' ');
+                self.expr(r, p + 1);
+            }
+            Expr::Cond(c, a, b) => {
+                self.expr(c, 1);
+                self.out.push_str(" ? ");
+                self.expr(a, 0);
+                self.out.push_str(" : ");
+                self.expr(b, 0);
+            }
+            Expr::For(f) => {
+                let object = f.key.is_some();
+                self.out.push_str(if object { "{ for " } else { "[for " });
+                if let Some(k) = &f.key_var {
+                    self.out.push_str(k);
+                    self.out.push_str(", ");
+                }
+                self.out.push_str(&f.value_var);
+                self.out.push_str(" in ");
+                self.expr(&f.coll, 0);
+                self.out.push_str(" : ");
+                if let Some(k) = &f.key {
+                    self.expr(k, 0);
+                    self.out.push_str(" => ");
+                }
+                self.expr(&f.value, 0);
+                if f.grouping {
+                    self.out.push_str("...");
+                }
+                if let Some(c) = &f.cond {
+                    self.out.push_str(" if ");
+                    self.expr(c, 0);
+                }
+                self.out.push_str(if object { " }" } else { "]" });
+            }
+            Expr::Paren(_) => unreachable!("unparen removed it"),
+        }
+    }
+
+    fn ops(&mut self, ops: &[TravOp]) {
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                TravOp::Attr(a) => {
+                    self.out.push('.');
+                    self.out.push_str(a);
+                }
+                TravOp::Index(e) => {
+                    self.out.push('[');
+                    self.expr(e, 0);
+                    self.out.push(']');
+                }
+                TravOp::LegacyIndex(n) => {
+                    let _ = write!(self.out, "[{n}]");
+                }
+                TravOp::AttrSplat => {
+                    // `.*` equals `[*]` when only attribute steps follow.
+                    let only_attrs = ops[i + 1..].iter().all(|o| matches!(o, TravOp::Attr(_)));
+                    self.out.push_str(if only_attrs { "[*]" } else { ".*" });
+                }
+                TravOp::FullSplat => self.out.push_str("[*]"),
+            }
+        }
+    }
+
+    fn parts(&mut self, parts: &[Part]) {
+        for p in parts {
+            match p {
+                Part::Lit(s) => {
+                    let q = quote(s);
+                    let inner = &q[1..q.len() - 1];
+                    self.out
+                        .push_str(&inner.replace("${", "$${").replace("%{", "%%{"));
+                }
+                Part::Interp(e) => {
+                    self.out.push_str("${");
+                    self.expr(e, 0);
+                    self.out.push('}');
+                }
+                Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    self.out.push_str("%{if ");
+                    self.expr(cond, 0);
+                    self.out.push('}');
+                    self.parts(then);
+                    if !otherwise.is_empty() {
+                        self.out.push_str("%{else}");
+                        self.parts(otherwise);
+                    }
+                    self.out.push_str("%{endif}");
+                }
+                Part::For {
+                    key_var,
+                    value_var,
+                    coll,
+                    body,
+                } => {
+                    self.out.push_str("%{for ");
+                    if let Some(k) = key_var {
+                        self.out.push_str(k);
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(value_var);
+                    self.out.push_str(" in ");
+                    self.expr(coll, 0);
+                    self.out.push('}');
+                    self.parts(body);
+                    self.out.push_str("%{endfor}");
+                }
+            }
+        }
+    }
+}

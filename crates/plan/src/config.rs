@@ -1,0 +1,204 @@
+//! A configuration ready to evaluate: its nodes indexed by address, the
+//! order they evaluate in (what a node refers to comes first), and where
+//! each module's files are.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use rewind_model::{EdgeKind, Model, Node, NodeKind};
+
+use crate::PlanError;
+
+/// An index over one side's model.
+pub(crate) struct Config<'m> {
+    pub model: &'m Model,
+    index: HashMap<&'m str, usize>,
+    /// Node indexes, dependencies first.
+    pub order: Vec<usize>,
+    /// Directory of each module path (`""` for the root), relative to the
+    /// snapshot root, `/`-separated (`""` when it is the root itself).
+    module_dirs: HashMap<String, String>,
+}
+
+impl<'m> Config<'m> {
+    pub fn new(model: &'m Model) -> Result<Config<'m>, PlanError> {
+        let index: HashMap<&str, usize> = model
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.address.as_str(), i))
+            .collect();
+        let mut module_dirs: HashMap<String, String> = HashMap::new();
+        for n in &model.nodes {
+            if n.kind == NodeKind::Tfvars || n.loc.file.is_empty() {
+                continue;
+            }
+            module_dirs
+                .entry(n.module.clone())
+                .or_insert_with(|| parent_dir(&n.loc.file));
+        }
+        let deps = evaluation_deps(model, &index);
+        let order = topo_order(model, &deps)?;
+        Ok(Config {
+            model,
+            index,
+            order,
+            module_dirs,
+        })
+    }
+
+    pub fn node(&self, i: usize) -> &'m Node {
+        &self.model.nodes[i]
+    }
+
+    pub fn find(&self, address: &str) -> Option<usize> {
+        self.index.get(address).copied()
+    }
+
+    /// `path.module` of a module path: its directory relative to the root
+    /// module's (`.` for the root).
+    pub fn path_module(&self, module: &str) -> String {
+        let root = self.module_dirs.get("").cloned().unwrap_or_default();
+        let dir = self
+            .module_dirs
+            .get(module)
+            .cloned()
+            .unwrap_or_else(|| root.clone());
+        relative(&root, &dir)
+    }
+
+    /// The root module's directory relative to the snapshot root.
+    pub fn root_dir(&self) -> String {
+        self.module_dirs.get("").cloned().unwrap_or_default()
+    }
+}
+
+fn parent_dir(file: &str) -> String {
+    match file.rfind('/') {
+        Some(i) => file[..i].to_string(),
+        None => String::new(),
+    }
+}
+
+/// `to` relative to `from` (both `/`-separated, relative to one root).
+fn relative(from: &str, to: &str) -> String {
+    let f: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let t: Vec<&str> = to.split('/').filter(|s| !s.is_empty()).collect();
+    let common = f.iter().zip(t.iter()).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; f.len() - common];
+    parts.extend(&t[common..]);
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// What each node needs evaluated before it: what it refers to, its module
+/// call, and for a reference to a whole module (`module.x`, `depends_on =
+/// [module.x]`), everything inside that module.
+fn evaluation_deps(model: &Model, index: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+    // nodes inside each module call, by the call's address
+    let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, n) in model.nodes.iter().enumerate() {
+        let mut m = n.module.as_str();
+        while !m.is_empty() {
+            members.entry(m).or_default().push(i);
+            m = match m.rfind(".module.") {
+                Some(p) => &m[..p],
+                None => "",
+            };
+        }
+    }
+    model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut out = Vec::new();
+            for e in &n.edges {
+                if matches!(e.kind, EdgeKind::Provider | EdgeKind::State) {
+                    continue;
+                }
+                let Some(&t) = index.get(e.to.as_str()) else {
+                    continue;
+                };
+                let target = &model.nodes[t];
+                out.push(t);
+                let inside = n.address.starts_with(&format!("{}.", target.address));
+                if target.kind == NodeKind::Module && e.kind != EdgeKind::Module && !inside {
+                    out.extend(members.get(target.address.as_str()).into_iter().flatten());
+                }
+            }
+            out.retain(|&t| t != i);
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect()
+}
+
+/// Kahn's algorithm; a cycle is an error naming its nodes.
+fn topo_order(model: &Model, deps: &[Vec<usize>]) -> Result<Vec<usize>, PlanError> {
+    let n = deps.len();
+    let mut pending: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            users[d].push(i);
+        }
+    }
+    let mut queue: VecDeque<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = queue.pop_front() {
+        order.push(i);
+        for &u in &users[i] {
+            pending[u] -= 1;
+            if pending[u] == 0 {
+                queue.push_back(u);
+            }
+        }
+    }
+    if order.len() < n {
+        // walk dependencies among the nodes left until one repeats
+        let start = (0..n).find(|&i| pending[i] > 0).unwrap_or(0);
+        let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut path = Vec::new();
+        let mut cur = start;
+        loop {
+            if let Some(&pos) = seen.get(&cur) {
+                let mut cycle: Vec<String> = path[pos..]
+                    .iter()
+                    .map(|&i: &usize| model.nodes[i].address.clone())
+                    .collect();
+                cycle.push(model.nodes[cur].address.clone());
+                return Err(PlanError::ConfigCycle(cycle));
+            }
+            seen.insert(cur, path.len());
+            path.push(cur);
+            match deps[cur].iter().find(|&&d| pending[d] > 0) {
+                Some(&next) => cur = next,
+                None => {
+                    return Err(PlanError::ConfigCycle(
+                        path.iter()
+                            .map(|&i| model.nodes[i].address.clone())
+                            .collect(),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative("", ""), ".");
+        assert_eq!(relative("", "modules/net"), "modules/net");
+        assert_eq!(relative("infra", "infra/modules/net"), "modules/net");
+        assert_eq!(relative("infra", "modules/net"), "../modules/net");
+    }
+}

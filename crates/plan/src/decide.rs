@@ -1,0 +1,493 @@
+//! Deciding each target instance: its configuration (evaluated by the
+//! walk) against its prior value — create, update, replace or no-op —
+//! and the value the rest of the target sees for it (known where the
+//! plan knows it, unknown where only apply will).
+
+use std::collections::{BTreeMap, HashMap};
+
+use rewind_eval::{EvalError, Evaluator, Value};
+use rewind_model::expr::{Expr, TravOp};
+use rewind_model::{InstanceAddr, InstanceKey, Mode, Model, Node, NodeKind, ResourceAddr};
+
+use crate::prior::{by_address, Prior};
+use crate::resource::{self, Comparison, Ignore};
+use crate::walk::{InstanceScope, InstanceValue, Missing, Planner, Walk};
+use crate::{actions_of, shown, AttributeChange, Change};
+
+/// What happens to one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+}
+
+/// The decision for one target instance.
+#[derive(Clone, Debug)]
+pub(crate) struct Decision {
+    pub addr: InstanceAddr,
+    pub type_: String,
+    /// The prior object (index in `Prior::managed`).
+    pub prior: Option<usize>,
+    /// Where it was before a move, and which move.
+    pub moved_from: Option<(InstanceAddr, String)>,
+    pub kind: Kind,
+    pub reason: Option<&'static str>,
+    pub notes: Vec<String>,
+    pub comparison: Comparison,
+    pub planned: Value,
+    pub cbd: bool,
+    pub cbd_forced_by: Option<String>,
+}
+
+pub(crate) struct Decide<'p> {
+    prior: &'p Prior,
+    /// Prior objects by the address they have after the moves.
+    by_new_addr: BTreeMap<InstanceAddr, usize>,
+    moved_from: HashMap<InstanceAddr, (InstanceAddr, String)>,
+    cbd: &'p BTreeMap<String, Option<String>>,
+    pub decisions: Vec<Decision>,
+    index: HashMap<InstanceAddr, usize>,
+    pub unknown: Vec<(ResourceAddr, String)>,
+    pub errors: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl<'p> Decide<'p> {
+    pub fn new(
+        prior: &'p Prior,
+        moved: &BTreeMap<InstanceAddr, (InstanceAddr, String)>,
+        cbd: &'p BTreeMap<String, Option<String>>,
+    ) -> Decide<'p> {
+        let mut by_new_addr = BTreeMap::new();
+        let mut moved_from = HashMap::new();
+        for (addr, i) in by_address(&prior.managed) {
+            match moved.get(&addr) {
+                Some((to, why)) => {
+                    moved_from.insert(to.clone(), (addr.clone(), why.clone()));
+                    by_new_addr.insert(to.clone(), i);
+                }
+                None => {
+                    by_new_addr.entry(addr).or_insert(i);
+                }
+            }
+        }
+        Decide {
+            prior,
+            by_new_addr,
+            moved_from,
+            cbd,
+            decisions: Vec::new(),
+            index: HashMap::new(),
+            unknown: Vec::new(),
+            errors: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Is there a target instance at `addr`?
+    pub fn has(&self, addr: &InstanceAddr) -> bool {
+        self.index.contains_key(addr)
+    }
+
+    /// Is `addr` an instance of a resource whose instances are unknown?
+    pub fn unknown_resource(&self, addr: &InstanceAddr) -> bool {
+        self.unknown.iter().any(|(r, _)| *r == addr.resource)
+    }
+
+    fn lifecycle_ignore(node: &Node) -> Ignore {
+        let lc = node.lifecycle();
+        Ignore {
+            all: lc.ignore_all_changes,
+            paths: lc
+                .ignore_changes
+                .iter()
+                .map(|p| {
+                    rewind_model::Path::parse(p)
+                        .0
+                        .into_iter()
+                        .filter_map(|s| match s {
+                            rewind_model::PathStep::Key(k) => Some(k),
+                            rewind_model::PathStep::Index(_) => None,
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// `replace_triggered_by`: the first reference whose object is updated
+    /// or replaced (or whose referenced attribute changes), as Terraform
+    /// decides it.
+    fn triggered(
+        &mut self,
+        node: &Node,
+        addr: &InstanceAddr,
+        scope: &InstanceScope,
+    ) -> Option<String> {
+        let lc = node.body.block("lifecycle")?;
+        let list = match lc.get("replace_triggered_by")? {
+            rewind_model::Value::List(l) => l.clone(),
+            other => vec![other.clone()],
+        };
+        for item in list {
+            let Some(e) = item.as_expr() else { continue };
+            let Expr::Traversal { root, ops, .. } = e else {
+                self.errors.push(format!(
+                    "{addr}: replace_triggered_by must hold references to resources, not {e}"
+                ));
+                continue;
+            };
+            let (type_, rest) = if root == "resource" {
+                match ops.split_first() {
+                    Some((TravOp::Attr(t), rest)) => (t.clone(), rest),
+                    _ => continue,
+                }
+            } else {
+                (root.clone(), &ops[..])
+            };
+            let Some((TravOp::Attr(name), rest)) = rest.split_first() else {
+                continue;
+            };
+            let raddr = ResourceAddr {
+                module: addr.resource.module.clone(),
+                mode: Mode::Managed,
+                type_,
+                name: name.clone(),
+            };
+            let (key, rest) = match rest.split_first() {
+                Some((TravOp::Index(k), rest)) => {
+                    let mut ev = Evaluator::new(scope);
+                    let key = match ev.eval(k) {
+                        Ok(v) => match v.unmark().0 {
+                            Value::Number(n) => n.to_i64().map(InstanceKey::Int),
+                            Value::String(s) => Some(InstanceKey::Str(s.to_string())),
+                            _ => None,
+                        },
+                        Err(err) => {
+                            self.errors
+                                .push(format!("{addr}: replace_triggered_by {e}: {err}"));
+                            None
+                        }
+                    };
+                    (key, rest)
+                }
+                Some((TravOp::LegacyIndex(n), rest)) => (Some(InstanceKey::Int(*n as i64)), rest),
+                _ => (None, rest),
+            };
+            let matching: Vec<&Decision> = self
+                .decisions
+                .iter()
+                .filter(|d| {
+                    d.addr.resource == raddr && key.as_ref().is_none_or(|k| d.addr.key == *k)
+                })
+                .collect();
+            let changed = |d: &Decision| matches!(d.kind, Kind::Update | Kind::Replace);
+            if rest.is_empty() {
+                if let Some(d) = matching.iter().find(|d| changed(d)) {
+                    return Some(format!("{} is {}", d.addr, kind_word(d.kind)));
+                }
+                continue;
+            }
+            let Some(d) = matching.first() else { continue };
+            if !changed(d) {
+                continue;
+            }
+            let before = d
+                .prior
+                .map(|i| self.prior.managed[i].value.clone())
+                .unwrap_or_else(Value::null);
+            let after = d.planned.clone();
+            let mut ev = Evaluator::new(scope);
+            let b = ev.apply_ops(before, rest).ok();
+            let a = ev.apply_ops(after, rest).ok();
+            let differ = match (&b, &a) {
+                (Some(b), Some(a)) => !b.unmark_deep().0.raw_eq(&a.unmark_deep().0),
+                (None, None) => false,
+                _ => true,
+            };
+            if differ {
+                return Some(format!("{e} changes"));
+            }
+        }
+        None
+    }
+
+    fn data_value(&self, addr: &InstanceAddr, config: &Value) -> InstanceValue {
+        let unknown = InstanceValue {
+            value: Value::unknown(),
+            missing: Missing::Unknown,
+        };
+        if !config.is_wholly_known() {
+            return unknown;
+        }
+        let Some(prior) = self.prior.data.get(addr) else {
+            return unknown;
+        };
+        // the arguments it was read with: the same read gives the same
+        // result
+        let same = config
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .all(|(k, v)| v.is_null() || prior.get_attr(k).is_some_and(|p| p.semantic_eq(v)));
+        if !same {
+            return unknown;
+        }
+        InstanceValue {
+            value: prior.clone(),
+            missing: if self.prior.from_state {
+                Missing::Unknown
+            } else {
+                Missing::Opaque(addr.to_string())
+            },
+        }
+    }
+
+    /// The decisions as changes.
+    pub fn changes(&self, target: &Model) -> Vec<Change> {
+        let mut out = Vec::with_capacity(self.decisions.len());
+        for d in &self.decisions {
+            let previous = d.moved_from.as_ref().map(|(a, _)| a.to_string());
+            if d.kind == Kind::NoOp && previous.is_none() {
+                continue;
+            }
+            let mut reasons = Vec::new();
+            if let Some((from, why)) = &d.moved_from {
+                reasons.push(format!("moved from {from} ({why})"));
+            }
+            match d.kind {
+                Kind::Create => reasons.push(match &d.moved_from {
+                    Some(_) => "created at its new address".into(),
+                    None => "in the target configuration but not deployed now".into(),
+                }),
+                Kind::Replace if d.reason == Some("replace_because_tainted") => {
+                    reasons.push("the current object is tainted".into())
+                }
+                _ => {}
+            }
+            if let Some(by) = &d.cbd_forced_by {
+                if d.kind == Kind::Replace {
+                    reasons.push(format!(
+                        "create_before_destroy is forced by {by}, which depends on it"
+                    ));
+                }
+            }
+            let sensitive_before = |path: &rewind_model::Path| {
+                d.prior.is_some_and(|i| {
+                    let v = &self.prior.managed[i].value;
+                    value_at(v, path).is_some_and(|x| x.has_marks())
+                })
+            };
+            let mut attributes = Vec::new();
+            for a in &d.comparison.diffs {
+                let sensitive = sensitive_before(&a.path)
+                    || a.after.as_ref().is_some_and(Value::has_marks)
+                    || a.before.as_ref().is_some_and(Value::has_marks);
+                let render = |v: &Option<Value>| {
+                    v.as_ref().map(|v| {
+                        if sensitive {
+                            "(sensitive value)".to_string()
+                        } else {
+                            shown(v)
+                        }
+                    })
+                };
+                let before = render(&a.before);
+                let after = render(&a.after);
+                let line = format!(
+                    "~ {} = {} -> {}{}",
+                    a.path,
+                    before.clone().unwrap_or_else(|| "null".into()),
+                    after.clone().unwrap_or_else(|| "null".into()),
+                    if a.forces_replacement {
+                        " (forces replacement)"
+                    } else {
+                        ""
+                    }
+                );
+                reasons.push(if sensitive && a.before.is_some() && a.after.is_some() {
+                    format!(
+                        "~ {} (sensitive value changed){}",
+                        a.path,
+                        if a.forces_replacement {
+                            " (forces replacement)"
+                        } else {
+                            ""
+                        }
+                    )
+                } else {
+                    line
+                });
+                attributes.push(AttributeChange {
+                    path: a.path.to_string(),
+                    before,
+                    after,
+                    sensitive,
+                    forces_replacement: a.forces_replacement,
+                });
+            }
+            reasons.extend(d.notes.iter().cloned());
+            let _ = target;
+            out.push(Change {
+                address: d.addr.to_string(),
+                type_: d.type_.clone(),
+                actions: actions_of(d.kind, d.cbd),
+                action_reason: d.reason,
+                reasons,
+                risks: Vec::new(),
+                previous_address: previous,
+                deposed: None,
+                create_before_destroy: d.kind == Kind::Replace && d.cbd,
+                attributes,
+            });
+        }
+        out
+    }
+}
+
+fn kind_word(k: Kind) -> &'static str {
+    match k {
+        Kind::NoOp => "unchanged",
+        Kind::Create => "created",
+        Kind::Update => "updated",
+        Kind::Replace => "replaced",
+    }
+}
+
+fn value_at<'v>(v: &'v Value, path: &rewind_model::Path) -> Option<&'v Value> {
+    let mut cur = v;
+    for s in &path.0 {
+        cur = match s {
+            rewind_model::PathStep::Key(k) => cur.get_attr(k)?,
+            rewind_model::PathStep::Index(i) => cur.as_seq()?.get(*i)?,
+        };
+    }
+    Some(cur)
+}
+
+impl Planner for Decide<'_> {
+    fn instance(
+        &mut self,
+        walk: &Walk,
+        node: usize,
+        addr: &InstanceAddr,
+        config: Result<Value, EvalError>,
+        scope: &InstanceScope,
+    ) -> InstanceValue {
+        let n = walk.cfg.node(node);
+        let config = match config {
+            Ok(c) => c,
+            Err(e) => {
+                self.errors.push(format!("{addr}: {e}"));
+                return InstanceValue {
+                    value: Value::unknown(),
+                    missing: Missing::Unknown,
+                };
+            }
+        };
+        if n.kind == NodeKind::Data {
+            return self.data_value(addr, &config);
+        }
+        if !rewind_diff::knowledge::knows(&n.type_) {
+            let note = format!(
+                "resource type {} is not in rewind's provider tables: a change of its arguments is planned as an update, never as a replacement",
+                n.type_
+            );
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        let config_addr = addr.resource.config_address();
+        let (cbd, cbd_forced_by) = match self.cbd.get(&config_addr) {
+            Some(by) => (true, by.clone()),
+            None => (false, None),
+        };
+        let prior_index = self.by_new_addr.get(addr).copied();
+        let mut d = Decision {
+            addr: addr.clone(),
+            type_: n.type_.clone(),
+            prior: prior_index,
+            moved_from: self.moved_from.get(addr).cloned(),
+            kind: Kind::Create,
+            reason: None,
+            notes: Vec::new(),
+            comparison: Comparison::default(),
+            planned: Value::unknown(),
+            cbd,
+            cbd_forced_by,
+        };
+        let missing_prior = |p: &crate::prior::PriorInstance| {
+            if self.prior.from_state {
+                Missing::Unknown
+            } else {
+                Missing::Opaque(p.addr.to_string())
+            }
+        };
+        let result = match prior_index {
+            None => {
+                d.kind = Kind::Create;
+                d.planned = resource::created(&n.type_, &config);
+                InstanceValue {
+                    value: d.planned.clone(),
+                    missing: Missing::Unknown,
+                }
+            }
+            Some(pi) => {
+                let p = &self.prior.managed[pi];
+                let ignore = Self::lifecycle_ignore(n);
+                d.comparison = resource::compare(&n.type_, &config, &p.value, &ignore);
+                let missing = missing_prior(p);
+                let prior_value = p.value.clone();
+                let tainted = p.tainted;
+                let trigger = self.triggered(n, addr, scope);
+                if tainted {
+                    d.kind = Kind::Replace;
+                    d.reason = Some("replace_because_tainted");
+                } else if d.comparison.replace() {
+                    d.kind = Kind::Replace;
+                    d.reason = Some("replace_because_cannot_update");
+                } else if let Some(why) = trigger {
+                    d.kind = Kind::Replace;
+                    d.reason = Some("replace_by_triggers");
+                    d.notes.push(format!("replace_triggered_by: {why}"));
+                } else if d.comparison.changed() {
+                    d.kind = Kind::Update;
+                } else {
+                    d.kind = Kind::NoOp;
+                }
+                match d.kind {
+                    Kind::Replace => {
+                        d.planned = resource::created(&n.type_, &config);
+                        InstanceValue {
+                            value: d.planned.clone(),
+                            missing: Missing::Unknown,
+                        }
+                    }
+                    Kind::Update => {
+                        d.planned = resource::updated(&n.type_, &config, &prior_value, &ignore);
+                        InstanceValue {
+                            value: d.planned.clone(),
+                            missing,
+                        }
+                    }
+                    _ => {
+                        d.planned = prior_value;
+                        InstanceValue {
+                            value: d.planned.clone(),
+                            missing,
+                        }
+                    }
+                }
+            }
+        };
+        self.index.insert(addr.clone(), self.decisions.len());
+        self.decisions.push(d);
+        result
+    }
+
+    fn unknown_instances(&mut self, _walk: &Walk, _node: usize, r: &ResourceAddr, why: &str) {
+        self.unknown.push((r.clone(), why.to_string()));
+    }
+}

@@ -1,0 +1,243 @@
+//! What is deployed now: the prior value of every resource instance, read
+//! from the current side's state, or — without a state file — simulated by
+//! evaluating the current configuration as if it had been applied.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rewind_eval::{EvalError, Value};
+use rewind_model::{EdgeKind, InstanceAddr, Mode, Model, NodeKind, PathStep, ResourceAddr};
+
+use crate::config::Config;
+use crate::walk::{Inputs, InstanceScope, InstanceValue, Missing, Planner, Walk};
+use crate::{resource, PlanError};
+
+/// One deployed object.
+#[derive(Clone, Debug)]
+pub(crate) struct PriorInstance {
+    /// Its address now (before the target's moves).
+    pub addr: InstanceAddr,
+    pub type_: String,
+    pub value: Value,
+    pub tainted: bool,
+    /// Created with create_before_destroy (as the state records it).
+    pub cbd: bool,
+    pub deposed: Option<String>,
+    /// Resources (configuration addresses) it depended on, as recorded.
+    pub deps: Vec<String>,
+}
+
+/// Everything deployed.
+pub(crate) struct Prior {
+    pub managed: Vec<PriorInstance>,
+    pub data: HashMap<InstanceAddr, Value>,
+    pub from_state: bool,
+}
+
+/// The prior objects of a state file.
+pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
+    let mut managed = Vec::new();
+    let mut data = HashMap::new();
+    for n in &model.instances {
+        if n.address.starts_with("output.") {
+            continue;
+        }
+        let base = n.address.split(" (deposed").next().unwrap_or_default();
+        let addr = InstanceAddr::parse(base)
+            .map_err(|e| PlanError::Invalid(vec![format!("state instance {}: {e}", n.address)]))?;
+        let mut ev = rewind_eval::Evaluator::new(&rewind_eval::EmptyScope);
+        let attrs = crate::walk::lit_value(&n.body, &mut ev)
+            .map_err(|e| PlanError::Invalid(vec![format!("state instance {}: {e}", n.address)]))?;
+        let value = mark_paths(resource::from_state(&n.type_, attrs), &n.sensitive);
+        let mode = match n.meta.get("mode") {
+            Some(rewind_model::Value::String(m)) if m == "data" => Mode::Data,
+            _ => Mode::Managed,
+        };
+        if mode == Mode::Data {
+            data.insert(addr, value);
+            continue;
+        }
+        managed.push(PriorInstance {
+            addr,
+            type_: n.type_.clone(),
+            value,
+            tainted: matches!(n.meta.get("status"), Some(rewind_model::Value::String(s)) if s == "tainted"),
+            cbd: n.lifecycle().create_before_destroy,
+            deposed: n
+                .meta
+                .get("deposed")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            deps: n
+                .edges
+                .iter()
+                .filter(|e| e.kind == EdgeKind::State)
+                .map(|e| e.to.clone())
+                .collect(),
+        });
+    }
+    Ok(Prior {
+        managed,
+        data,
+        from_state: true,
+    })
+}
+
+/// Marks the values at the state's `sensitive_attributes` paths.
+fn mark_paths(v: Value, paths: &[rewind_model::Path]) -> Value {
+    let mut v = v;
+    for p in paths {
+        v = mark_at(&v, &p.0);
+    }
+    v
+}
+
+fn mark_at(v: &Value, path: &[PathStep]) -> Value {
+    let Some((first, rest)) = path.split_first() else {
+        return v.clone().sensitive();
+    };
+    let (inner, marked) = v.unmark();
+    let out = match (first, inner) {
+        (PathStep::Key(k), Value::Object(m)) if m.contains_key(k) => {
+            let mut m = (**m).clone();
+            let x = mark_at(&m[k], rest);
+            m.insert(k.clone(), x);
+            Value::object(m)
+        }
+        (PathStep::Key(k), Value::Map(t, m)) if m.contains_key(k) => {
+            let mut m = (**m).clone();
+            let x = mark_at(&m[k], rest);
+            m.insert(k.clone(), x);
+            Value::map_of(t.clone(), m)
+        }
+        (PathStep::Index(i), Value::Tuple(items)) if *i < items.len() => {
+            let mut items = (**items).clone();
+            items[*i] = mark_at(&items[*i], rest);
+            Value::tuple(items)
+        }
+        (PathStep::Index(i), Value::List(t, items)) if *i < items.len() => {
+            let mut items = (**items).clone();
+            items[*i] = mark_at(&items[*i], rest);
+            Value::list_of(t.clone(), items)
+        }
+        _ => inner.clone(),
+    };
+    out.mark_if(marked)
+}
+
+/// Simulates the prior objects from the current configuration: each
+/// instance holds its configuration, `terraform_data`'s output its input,
+/// and what rewind cannot see (ids, computed attributes) opaque values
+/// named after the instance.
+pub(crate) fn simulate(
+    cfg: &Config,
+    inputs: &Inputs,
+    deps: &HashMap<String, BTreeSet<String>>,
+    cbd: &BTreeSet<String>,
+) -> Result<Prior, PlanError> {
+    let mut sim = Simulate {
+        deps,
+        cbd,
+        managed: Vec::new(),
+        data: HashMap::new(),
+        errors: Vec::new(),
+        unknown: Vec::new(),
+    };
+    let mut walk = Walk::new(cfg, inputs, None);
+    walk.run(&mut sim);
+    let mut errors: Vec<String> = walk
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.address, e.message))
+        .collect();
+    errors.extend(sim.errors);
+    for (m, why) in &walk.unknown_modules {
+        errors.push(format!(
+            "{m}: without a state file rewind cannot know which instances are deployed: {why}"
+        ));
+    }
+    for (r, why) in &sim.unknown {
+        errors.push(format!(
+            "{r}: without a state file rewind cannot know which instances are deployed: {why}"
+        ));
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        errors.dedup();
+        return Err(PlanError::Current(errors));
+    }
+    Ok(Prior {
+        managed: sim.managed,
+        data: sim.data,
+        from_state: false,
+    })
+}
+
+struct Simulate<'a> {
+    deps: &'a HashMap<String, BTreeSet<String>>,
+    cbd: &'a BTreeSet<String>,
+    managed: Vec<PriorInstance>,
+    data: HashMap<InstanceAddr, Value>,
+    errors: Vec<String>,
+    unknown: Vec<(String, String)>,
+}
+
+impl Planner for Simulate<'_> {
+    fn instance(
+        &mut self,
+        walk: &Walk,
+        node: usize,
+        addr: &InstanceAddr,
+        config: Result<Value, EvalError>,
+        _scope: &InstanceScope,
+    ) -> InstanceValue {
+        let n = walk.cfg.node(node);
+        let name = addr.to_string();
+        let config = match config {
+            Ok(c) => c,
+            Err(e) => {
+                self.errors.push(format!("{name}: {e}"));
+                return InstanceValue {
+                    value: Value::unknown(),
+                    missing: Missing::Unknown,
+                };
+            }
+        };
+        let value = resource::simulated(&n.type_, &name, &config);
+        if n.kind == NodeKind::Data {
+            self.data.insert(addr.clone(), value.clone());
+        } else {
+            let config_addr = addr.resource.config_address();
+            self.managed.push(PriorInstance {
+                addr: addr.clone(),
+                type_: n.type_.clone(),
+                value: value.clone(),
+                tainted: false,
+                cbd: self.cbd.contains(&config_addr),
+                deposed: None,
+                deps: self
+                    .deps
+                    .get(&config_addr)
+                    .map(|d| d.iter().cloned().collect())
+                    .unwrap_or_default(),
+            });
+        }
+        InstanceValue {
+            value,
+            missing: Missing::Opaque(name),
+        }
+    }
+
+    fn unknown_instances(&mut self, _walk: &Walk, _node: usize, r: &ResourceAddr, why: &str) {
+        self.unknown.push((r.to_string(), why.to_string()));
+    }
+}
+
+/// Prior objects by address, for lookups.
+pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<InstanceAddr, usize> {
+    managed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.deposed.is_none())
+        .map(|(i, p)| (p.addr.clone(), i))
+        .collect()
+}

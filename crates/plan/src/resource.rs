@@ -1,0 +1,334 @@
+//! What a provider would plan for one resource instance: its configuration
+//! compared with its prior value, attribute by attribute, as values.
+//!
+//! `terraform_data` is planned exactly as Terraform's built-in provider
+//! plans it. Other resources follow what providers do without their
+//! schemas: an argument left null (or unset) keeps the prior value (it may
+//! be optional and computed); a set argument that differs is a change;
+//! nested blocks compare the arguments they set; a change of an argument
+//! in the force-new tables replaces the object.
+
+use std::collections::BTreeMap;
+
+use rewind_eval::{Type, Value};
+use rewind_model::Path;
+
+/// One changed argument.
+#[derive(Clone, Debug)]
+pub struct AttrDiff {
+    pub path: Path,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// This change alone makes the provider replace the object.
+    pub forces_replacement: bool,
+}
+
+/// What comparing a configuration with its prior value found.
+#[derive(Clone, Debug, Default)]
+pub struct Comparison {
+    pub diffs: Vec<AttrDiff>,
+    /// Paths whose change forces a replacement.
+    pub replace_paths: Vec<String>,
+}
+
+impl Comparison {
+    pub fn changed(&self) -> bool {
+        !self.diffs.is_empty()
+    }
+    pub fn replace(&self) -> bool {
+        !self.replace_paths.is_empty()
+    }
+}
+
+/// Attribute paths `ignore_changes` lists, or all of them.
+#[derive(Clone, Debug, Default)]
+pub struct Ignore {
+    pub all: bool,
+    pub paths: Vec<Vec<String>>,
+}
+
+impl Ignore {
+    fn covers(&self, path: &[String]) -> bool {
+        self.all
+            || self
+                .paths
+                .iter()
+                .any(|p| p.len() <= path.len() && p[..] == path[..p.len()])
+    }
+}
+
+/// Compares the configuration of an instance with its prior value.
+pub fn compare(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> Comparison {
+    let config = config.unmark_deep().0;
+    let prior = prior.unmark_deep().0;
+    if type_ == "terraform_data" {
+        return compare_terraform_data(&config, &prior, ignore);
+    }
+    let mut out = Comparison::default();
+    let empty = BTreeMap::new();
+    let cfg = config.as_mapping().unwrap_or(&empty);
+    let pri = prior.as_mapping().unwrap_or(&empty);
+    for (k, cv) in cfg {
+        let path = vec![k.clone()];
+        if ignore.covers(&path) || cv.is_null() {
+            continue;
+        }
+        let pv = pri.get(k).cloned().unwrap_or_else(Value::null);
+        if !argument_eq(cv, &pv) {
+            out.diffs.push(AttrDiff {
+                path: Path::root().key(k),
+                before: (!pv.is_null()).then_some(pv),
+                after: Some(cv.clone()),
+                forces_replacement: false,
+            });
+        }
+    }
+    let changes: Vec<rewind_diff::AttrChange> = out
+        .diffs
+        .iter()
+        .map(|d| rewind_diff::AttrChange {
+            path: d.path.clone(),
+            op: rewind_diff::AttrOp::Modify,
+            before: None,
+            after: None,
+            sensitive: false,
+        })
+        .collect();
+    let forcing = rewind_diff::knowledge::forcing_paths(type_, &changes);
+    for d in &mut out.diffs {
+        let top = d.path.to_string();
+        if forcing
+            .iter()
+            .any(|f| f == &top || f.starts_with(&format!("{top}.")))
+        {
+            d.forces_replacement = true;
+        }
+    }
+    out.replace_paths = forcing;
+    out
+}
+
+/// The built-in `terraform_data` resource: a changed `triggers_replace`
+/// replaces it, a changed `input` updates it (and makes `output` unknown);
+/// values compare with their types, as Terraform's `RawEquals`.
+fn compare_terraform_data(config: &Value, prior: &Value, ignore: &Ignore) -> Comparison {
+    let mut out = Comparison::default();
+    for (name, forces) in [("triggers_replace", true), ("input", false)] {
+        if ignore.covers(&[name.to_string()]) {
+            continue;
+        }
+        let c = config.get_attr(name).cloned().unwrap_or_else(Value::null);
+        let p = prior.get_attr(name).cloned().unwrap_or_else(Value::null);
+        // an unknown value is never the value deployed
+        if !c.is_wholly_known() || !p.is_wholly_known() || !c.raw_eq(&p) {
+            out.diffs.push(AttrDiff {
+                path: Path::root().key(name),
+                before: Some(p),
+                after: Some(c),
+                forces_replacement: forces,
+            });
+            if forces {
+                out.replace_paths.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Does a configured argument keep the prior value? Objects set as
+/// arguments compare exactly (a removed map key is a change); lists of
+/// objects (nested blocks) compare the arguments each block sets, in any
+/// order; lists of primitives compare as sets (providers keep sets in
+/// their own order).
+fn argument_eq(config: &Value, prior: &Value) -> bool {
+    // an argument left null keeps the prior value
+    if config.is_null() {
+        return true;
+    }
+    if !config.is_wholly_known() {
+        return false;
+    }
+    match (config.as_seq(), prior.as_seq()) {
+        (Some(cs), Some(ps)) => {
+            if cs.len() != ps.len() {
+                return false;
+            }
+            let blocks = cs.iter().all(|c| c.as_mapping().is_some());
+            let mut used = vec![false; ps.len()];
+            for c in cs {
+                let found = ps.iter().enumerate().position(|(i, p)| {
+                    !used[i]
+                        && if blocks {
+                            block_eq(c, p)
+                        } else {
+                            c.semantic_eq(p)
+                        }
+                });
+                match found {
+                    Some(i) => used[i] = true,
+                    None => return false,
+                }
+            }
+            true
+        }
+        (Some(cs), None) => cs.is_empty() && prior.is_null(),
+        _ => config.semantic_eq(prior),
+    }
+}
+
+/// A nested block: every argument it sets equals the prior block's.
+fn block_eq(config: &Value, prior: &Value) -> bool {
+    let (Some(c), Some(p)) = (config.as_mapping(), prior.as_mapping()) else {
+        return false;
+    };
+    c.iter()
+        .all(|(k, v)| v.is_null() || p.get(k).is_some_and(|pv| argument_eq(v, pv)))
+}
+
+/// The planned value of a created (or replacing) object: the
+/// configuration, with what only apply knows unknown.
+pub fn created(type_: &str, config: &Value) -> Value {
+    let mut m = config.as_mapping().cloned().unwrap_or_default();
+    match type_ {
+        "terraform_data" => {
+            let input = m.get("input").cloned().unwrap_or_else(Value::null);
+            m.insert("id".into(), Value::Unknown(Type::String));
+            m.insert(
+                "output".into(),
+                if input.is_null() {
+                    input.clone()
+                } else {
+                    Value::Unknown(input.ty())
+                },
+            );
+            m.entry("input".into()).or_insert_with(Value::null);
+            m.entry("triggers_replace".into())
+                .or_insert_with(Value::null);
+        }
+        _ => {
+            m.entry("id".into()).or_insert(Value::Unknown(Type::String));
+        }
+    }
+    Value::object(m)
+}
+
+/// The planned value of an object updated in place: the prior value with
+/// the configured arguments (ignored ones keep the prior), and what the
+/// change makes unknown.
+pub fn updated(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> Value {
+    let mut m = prior.as_mapping().cloned().unwrap_or_default();
+    for (k, v) in config.as_mapping().into_iter().flatten() {
+        if ignore.covers(&[k.clone()]) || (v.is_null() && type_ != "terraform_data") {
+            continue;
+        }
+        m.insert(k.clone(), v.clone());
+    }
+    if type_ == "terraform_data" {
+        let input = m.get("input").cloned().unwrap_or_else(Value::null);
+        let before = prior.get_attr("input").cloned().unwrap_or_else(Value::null);
+        if !input.unmark_deep().0.raw_eq(&before.unmark_deep().0) {
+            m.insert(
+                "output".into(),
+                if input.is_null() {
+                    input
+                } else {
+                    Value::Unknown(input.ty())
+                },
+            );
+        }
+    }
+    Value::object(m)
+}
+
+/// What a deployed object would hold, simulated from its configuration
+/// when there is no state: the configuration, plus the computed values
+/// rewind can name (`terraform_data`'s output is its input; ids are
+/// opaque, named after the instance).
+pub fn simulated(type_: &str, addr: &str, config: &Value) -> Value {
+    let mut m = config.as_mapping().cloned().unwrap_or_default();
+    let id = Value::Opaque(Type::String, format!("{addr}.id").into());
+    match type_ {
+        "terraform_data" => {
+            let input = m.get("input").cloned().unwrap_or_else(Value::null);
+            m.insert("id".into(), id);
+            m.insert("output".into(), input);
+            m.entry("input".into()).or_insert_with(Value::null);
+            m.entry("triggers_replace".into())
+                .or_insert_with(Value::null);
+        }
+        _ => {
+            m.entry("id".into()).or_insert(id);
+        }
+    }
+    Value::object(m)
+}
+
+/// A prior value read from state: `terraform_data`'s dynamic attributes
+/// are stored as `{"value": ..., "type": ...}` and become typed values.
+pub fn from_state(type_: &str, attrs: Value) -> Value {
+    if type_ != "terraform_data" {
+        return attrs;
+    }
+    let Some(m) = attrs.as_mapping() else {
+        return attrs;
+    };
+    let mut out = m.clone();
+    for k in ["input", "output", "triggers_replace"] {
+        if let Some(v) = m.get(k) {
+            out.insert(k.to_string(), decode_dynamic(v));
+        }
+    }
+    Value::object(out)
+}
+
+/// `{"value": V, "type": T}` as V converted to T.
+fn decode_dynamic(v: &Value) -> Value {
+    let Some(m) = v.as_mapping() else {
+        return v.clone();
+    };
+    if m.len() != 2 {
+        return v.clone();
+    }
+    let (Some(value), Some(ty)) = (m.get("value"), m.get("type")) else {
+        return v.clone();
+    };
+    match type_from_json(ty) {
+        Some(t) => rewind_eval::convert(value, &t).unwrap_or_else(|_| value.clone()),
+        None => value.clone(),
+    }
+}
+
+/// A cty type in its JSON form (`"string"`, `["list","string"]`,
+/// `["object",{"a":"number"}]`).
+pub fn type_from_json(v: &Value) -> Option<Type> {
+    if let Some(s) = v.as_str() {
+        return match s {
+            "string" => Some(Type::String),
+            "number" => Some(Type::Number),
+            "bool" => Some(Type::Bool),
+            "dynamic" => Some(Type::Dynamic),
+            _ => None,
+        };
+    }
+    let items = v.as_seq()?;
+    let kind = items.first()?.as_str()?;
+    let arg = items.get(1)?;
+    Some(match kind {
+        "list" => Type::list(type_from_json(arg)?),
+        "set" => Type::set(type_from_json(arg)?),
+        "map" => Type::map(type_from_json(arg)?),
+        "tuple" => Type::tuple(
+            arg.as_seq()?
+                .iter()
+                .map(type_from_json)
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        "object" => Type::object(
+            arg.as_mapping()?
+                .iter()
+                .map(|(k, t)| Some((k.clone(), type_from_json(t)?)))
+                .collect::<Option<BTreeMap<_, _>>>()?,
+        ),
+        _ => return None,
+    })
+}

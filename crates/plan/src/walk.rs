@@ -1,0 +1,1267 @@
+//! Evaluating a configuration the way Terraform walks it: nodes in
+//! dependency order, each for every instance of its module; module calls
+//! and resources expanded by their `count` and `for_each`; variables,
+//! locals and outputs evaluated from their expressions; each resource
+//! instance's configuration evaluated and handed to a [`Planner`], whose
+//! answer is the value the rest of the configuration sees.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rewind_eval::{
+    convert, convert_constraint, Constraint, EvalError, Evaluator, Files, Scope, Type, Value,
+};
+use rewind_model::expr::{Expr, TravOp};
+use rewind_model::{
+    InstanceAddr, InstanceKey, Mode, ModuleInstance, Node, NodeKind, ResourceAddr, Value as Lit,
+};
+
+use crate::config::Config;
+
+/// Most instances one resource or module call may expand to.
+pub const MAX_INSTANCES: usize = 1_000_000;
+
+/// What a walk is given beyond the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// Values of root module variables, by name, with where each came
+    /// from (for messages).
+    pub variables: BTreeMap<String, (Value, String)>,
+    /// `terraform.workspace`.
+    pub workspace: String,
+}
+
+/// How a resource or module call expanded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expansion {
+    /// No `count` or `for_each`.
+    Single,
+    Count(usize),
+    ForEach(Vec<String>),
+    /// Depends on a value only known after apply; why.
+    Unknown(String),
+}
+
+/// What an instance's value says about attributes it does not list
+/// (resources whose provider schema rewind does not have).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Missing {
+    /// The value lists every attribute: a missing one is an error.
+    Error,
+    /// Unknown until apply (an object being created or replaced).
+    Unknown,
+    /// Deployed, but not visible to rewind (no state): opaque, named
+    /// after this instance address.
+    Opaque(String),
+}
+
+/// The value one resource instance shows the rest of the configuration.
+#[derive(Clone, Debug)]
+pub struct InstanceValue {
+    pub value: Value,
+    pub missing: Missing,
+}
+
+impl InstanceValue {
+    pub fn strict(value: Value) -> InstanceValue {
+        InstanceValue {
+            value,
+            missing: Missing::Error,
+        }
+    }
+
+    /// The attribute `name`.
+    pub fn attr(&self, name: &str) -> Result<Value, EvalError> {
+        let (v, marked) = self.value.unmark();
+        if !v.is_known() {
+            return Ok(Value::unknown().mark_if(marked));
+        }
+        if let Some(a) = v.get_attr(name) {
+            return Ok(a.clone().mark_if(marked));
+        }
+        match &self.missing {
+            Missing::Error => rewind_eval::expr::get_attr(&self.value, name),
+            Missing::Unknown => Ok(Value::unknown().mark_if(marked)),
+            Missing::Opaque(addr) => {
+                Ok(Value::Opaque(Type::Dynamic, format!("{addr}.{name}").into()).mark_if(marked))
+            }
+        }
+    }
+}
+
+/// One resource (or data source) in one module instance.
+#[derive(Clone, Debug)]
+pub struct ResourceValue {
+    pub expansion: Expansion,
+    /// The value each instance shows the rest of the configuration.
+    pub instances: BTreeMap<InstanceKey, InstanceValue>,
+}
+
+impl ResourceValue {
+    /// The resource as a reference sees it: an object, a tuple (`count`)
+    /// or an object of instances (`for_each`).
+    pub fn value(&self) -> Value {
+        match &self.expansion {
+            Expansion::Single => self
+                .instances
+                .get(&InstanceKey::None)
+                .map(|i| i.value.clone())
+                .unwrap_or_else(Value::unknown),
+            Expansion::Count(_) => {
+                Value::tuple(self.instances.values().map(|i| i.value.clone()).collect())
+            }
+            Expansion::ForEach(_) => Value::object(
+                self.instances
+                    .iter()
+                    .map(|(k, v)| {
+                        let name = match k {
+                            InstanceKey::Str(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (name, v.value.clone())
+                    })
+                    .collect(),
+            ),
+            Expansion::Unknown(_) => Value::unknown(),
+        }
+    }
+}
+
+/// The repetition of one instance: `count.index`, `each.key`/`each.value`.
+#[derive(Clone, Debug, Default)]
+pub struct Repetition {
+    pub count: Option<i64>,
+    pub each: Option<(String, Value)>,
+}
+
+/// Decides what each resource instance becomes.
+pub(crate) trait Planner {
+    /// A resource instance and its evaluated configuration (`Err` when it
+    /// could not be evaluated). Returns the value the rest of the
+    /// configuration sees for it.
+    fn instance(
+        &mut self,
+        walk: &Walk,
+        node: usize,
+        addr: &InstanceAddr,
+        config: Result<Value, EvalError>,
+        scope: &InstanceScope,
+    ) -> InstanceValue;
+
+    /// A resource whose instances cannot be known.
+    fn unknown_instances(&mut self, walk: &Walk, node: usize, resource: &ResourceAddr, why: &str);
+}
+
+/// A problem found while walking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalkError {
+    /// The address of the node (with its module instance).
+    pub address: String,
+    pub message: String,
+}
+
+/// The state of a walk.
+pub(crate) struct Walk<'c> {
+    pub cfg: &'c Config<'c>,
+    inputs: &'c Inputs,
+    files: Option<&'c dyn Files>,
+    /// Module instances; index 0 is the root.
+    pub modules: Vec<ModuleInstance>,
+    module_ids: HashMap<ModuleInstance, u32>,
+    /// The repetition of each module instance (for its call's arguments).
+    module_rep: Vec<Repetition>,
+    /// Instances of each module path.
+    pub instances_of: HashMap<String, Vec<u32>>,
+    /// Module calls whose instances could not be known: why.
+    pub unknown_modules: BTreeMap<String, String>,
+    values: HashMap<(usize, u32), Value>,
+    pub resources: HashMap<(usize, u32), ResourceValue>,
+    pub errors: Vec<WalkError>,
+    pub notes: Vec<String>,
+}
+
+impl<'c> Walk<'c> {
+    pub fn new(cfg: &'c Config<'c>, inputs: &'c Inputs, files: Option<&'c dyn Files>) -> Walk<'c> {
+        let root = ModuleInstance::root();
+        let mut module_ids = HashMap::new();
+        module_ids.insert(root.clone(), 0);
+        let mut instances_of = HashMap::new();
+        instances_of.insert(String::new(), vec![0]);
+        Walk {
+            cfg,
+            inputs,
+            files,
+            modules: vec![root],
+            module_ids,
+            module_rep: vec![Repetition::default()],
+            instances_of,
+            unknown_modules: BTreeMap::new(),
+            values: HashMap::new(),
+            resources: HashMap::new(),
+            errors: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Walks every node in dependency order.
+    pub fn run(&mut self, planner: &mut dyn Planner) {
+        let cfg = self.cfg;
+        for &ni in &cfg.order {
+            let node = cfg.node(ni);
+            let mids = self
+                .instances_of
+                .get(&node.module)
+                .cloned()
+                .unwrap_or_default();
+            match node.kind {
+                NodeKind::Module => {
+                    for mid in mids {
+                        self.expand_module(ni, node, mid);
+                    }
+                }
+                NodeKind::Variable => {
+                    for mid in mids {
+                        let v = self.variable(node, mid);
+                        self.store(ni, mid, node, v);
+                    }
+                }
+                NodeKind::Local => {
+                    for mid in mids {
+                        let v = match node.body.get("value") {
+                            Some(e) => self.eval_in(e, mid, &Repetition::default()),
+                            None => Ok(Value::null()),
+                        };
+                        self.store(ni, mid, node, v);
+                    }
+                }
+                NodeKind::Output => {
+                    for mid in mids {
+                        let v = match node.body.get("value") {
+                            Some(e) => self.eval_in(e, mid, &Repetition::default()),
+                            None => Ok(Value::null()),
+                        };
+                        let sensitive = node
+                            .body
+                            .get("sensitive")
+                            .and_then(Lit::as_bool)
+                            .unwrap_or(false);
+                        self.store(ni, mid, node, v.map(|v| v.mark_if(sensitive)));
+                    }
+                }
+                NodeKind::Resource | NodeKind::Data => {
+                    for mid in mids {
+                        self.resource(ni, node, mid, planner);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn store(&mut self, ni: usize, mid: u32, node: &Node, v: Result<Value, EvalError>) {
+        let v = match v {
+            Ok(v) => v,
+            Err(e) => {
+                self.error(mid, node, e.to_string());
+                Value::unknown()
+            }
+        };
+        self.values.insert((ni, mid), v);
+    }
+
+    fn error(&mut self, mid: u32, node: &Node, message: String) {
+        let address = self.instance_address(mid, node);
+        let e = WalkError { address, message };
+        if !self.errors.contains(&e) {
+            self.errors.push(e);
+        }
+    }
+
+    /// A node's address in a module instance (`module.a[0].var.x`).
+    pub fn instance_address(&self, mid: u32, node: &Node) -> String {
+        let m = &self.modules[mid as usize];
+        let local = if node.module.is_empty() {
+            node.address.as_str()
+        } else {
+            &node.address[node.module.len() + 1..]
+        };
+        if m.is_root() {
+            local.to_string()
+        } else {
+            format!("{m}.{local}")
+        }
+    }
+
+    pub fn module(&self, mid: u32) -> &ModuleInstance {
+        &self.modules[mid as usize]
+    }
+
+    fn intern(&mut self, m: ModuleInstance, rep: Repetition) -> u32 {
+        if let Some(&id) = self.module_ids.get(&m) {
+            return id;
+        }
+        let id = self.modules.len() as u32;
+        self.module_ids.insert(m.clone(), id);
+        self.modules.push(m);
+        self.module_rep.push(rep);
+        id
+    }
+
+    /// The value of a variable, local or output in a module instance.
+    pub fn value_of(&self, node: usize, mid: u32) -> Option<&Value> {
+        self.values.get(&(node, mid))
+    }
+
+    /// Evaluates a body value (a literal, or an expression) in a module
+    /// instance.
+    pub fn eval_in(&self, v: &Lit, mid: u32, rep: &Repetition) -> Result<Value, EvalError> {
+        let scope = self.scope(mid, rep.clone());
+        let mut ev = Evaluator::new(&scope);
+        lit_value(v, &mut ev)
+    }
+
+    pub fn scope(&self, mid: u32, rep: Repetition) -> InstanceScope<'_> {
+        let path = self.modules[mid as usize].config_path();
+        InstanceScope {
+            walk: self,
+            mid,
+            path,
+            rep,
+        }
+    }
+
+    fn expand_module(&mut self, ni: usize, node: &Node, parent: u32) {
+        let rep = Repetition::default();
+        let expansion = self.expansion(node, parent, &rep);
+        let child_path = node.address.clone();
+        let mut keys: Vec<(InstanceKey, Repetition)> = Vec::new();
+        match expansion {
+            Ok((Expansion::Single, _)) => keys.push((InstanceKey::None, Repetition::default())),
+            Ok((Expansion::Count(n), _)) => {
+                for i in 0..n {
+                    keys.push((
+                        InstanceKey::Int(i as i64),
+                        Repetition {
+                            count: Some(i as i64),
+                            each: None,
+                        },
+                    ));
+                }
+            }
+            Ok((Expansion::ForEach(ks), values)) => {
+                for (k, v) in ks.into_iter().zip(values) {
+                    keys.push((
+                        InstanceKey::Str(k.clone()),
+                        Repetition {
+                            count: None,
+                            each: Some((k, v)),
+                        },
+                    ));
+                }
+            }
+            Ok((Expansion::Unknown(why), _)) => {
+                let addr = self.instance_address(parent, node);
+                self.unknown_modules.insert(addr, why);
+            }
+            Err(e) => {
+                self.error(parent, node, e);
+            }
+        }
+        let _ = ni;
+        let name = node.name.clone();
+        for (key, rep) in keys {
+            let child = self.modules[parent as usize].child(&name, key);
+            let id = self.intern(child, rep);
+            self.instances_of
+                .entry(child_path.clone())
+                .or_default()
+                .push(id);
+        }
+    }
+
+    /// Evaluates `count` / `for_each` of a resource or module call; with
+    /// `for_each`, the `each.value` of every key too.
+    fn expansion(
+        &self,
+        node: &Node,
+        mid: u32,
+        rep: &Repetition,
+    ) -> Result<(Expansion, Vec<Value>), String> {
+        if let Some(c) = node.body.get("count") {
+            let v = self
+                .eval_in(c, mid, rep)
+                .map_err(|e| format!("count: {e}"))?;
+            let (v, marked) = v.unmark();
+            if marked {
+                return Err("count: sensitive values cannot be used as count".into());
+            }
+            if v.is_null() {
+                return Err("count: the given \"count\" argument value is null".into());
+            }
+            if !v.is_known() || v.has_opaque() {
+                return Ok((
+                    Expansion::Unknown(format!(
+                        "count = {} depends on values known only after apply",
+                        c.render()
+                    )),
+                    Vec::new(),
+                ));
+            }
+            let n = convert(v, &Type::Number).map_err(|e| format!("count: {e}"))?;
+            let n = n
+                .as_number()
+                .cloned()
+                .unwrap_or_else(rewind_eval::Number::zero);
+            let i = n.to_i64().filter(|i| *i >= 0).ok_or_else(|| {
+                format!(
+                    "count: the \"count\" argument must be a whole number, not negative (got {n})"
+                )
+            })?;
+            if i as usize > MAX_INSTANCES {
+                return Err(format!(
+                    "count: {i} instances is more than rewind plans ({MAX_INSTANCES} per resource)"
+                ));
+            }
+            return Ok((Expansion::Count(i as usize), Vec::new()));
+        }
+        if let Some(f) = node.body.get("for_each") {
+            let v = self
+                .eval_in(f, mid, rep)
+                .map_err(|e| format!("for_each: {e}"))?;
+            let (v, marked) = v.unmark();
+            if marked {
+                return Err(
+                    "for_each: sensitive values cannot be used as for_each arguments".into(),
+                );
+            }
+            if v.is_null() {
+                return Err("for_each: the given \"for_each\" argument value is null".into());
+            }
+            let unknown = || {
+                Ok((
+                    Expansion::Unknown(format!(
+                        "for_each = {} depends on values known only after apply",
+                        f.render()
+                    )),
+                    Vec::new(),
+                ))
+            };
+            if !v.is_known() || matches!(v, Value::Opaque(..)) {
+                return unknown();
+            }
+            match v {
+                Value::Map(_, m) | Value::Object(m) => {
+                    if m.len() > MAX_INSTANCES {
+                        return Err(format!("for_each: more than {MAX_INSTANCES} instances"));
+                    }
+                    Ok((
+                        Expansion::ForEach(m.keys().cloned().collect()),
+                        m.values().cloned().collect(),
+                    ))
+                }
+                Value::Set(t, items) => {
+                    if !matches!(t, Type::String | Type::Dynamic) {
+                        return Err(format!(
+                            "for_each: a set must hold strings, not {}",
+                            t.friendly_name()
+                        ));
+                    }
+                    let mut keys = Vec::new();
+                    for i in items.iter() {
+                        if !i.is_known() || i.has_opaque() {
+                            return unknown();
+                        }
+                        if i.is_null() {
+                            return Err("for_each: a set of strings must not hold null".into());
+                        }
+                        match i.unmark().0 {
+                            Value::String(s) => keys.push(s.to_string()),
+                            other => {
+                                return Err(format!(
+                                    "for_each: a set must hold strings, not {}",
+                                    other.ty().friendly_name()
+                                ))
+                            }
+                        }
+                    }
+                    let values = keys.iter().map(Value::string).collect();
+                    Ok((Expansion::ForEach(keys), values))
+                }
+                other => Err(format!(
+                    "for_each: the \"for_each\" argument must be a map, or set of strings, and you have provided a value of type {}",
+                    other.ty().friendly_name()
+                )),
+            }
+        } else {
+            Ok((Expansion::Single, Vec::new()))
+        }
+    }
+
+    fn variable(&self, node: &Node, mid: u32) -> Result<Value, EvalError> {
+        let constraint = match node.body.get("type") {
+            Some(Lit::Expr(e)) => Constraint::from_expr(e)?,
+            Some(Lit::String(s)) => {
+                Constraint::from_expr(&Expr::Template(vec![rewind_model::expr::Part::Lit(
+                    s.clone(),
+                )]))?
+            }
+            _ => Constraint::Any,
+        };
+        let sensitive = node
+            .body
+            .get("sensitive")
+            .and_then(Lit::as_bool)
+            .unwrap_or(false);
+        let nullable = node
+            .body
+            .get("nullable")
+            .and_then(Lit::as_bool)
+            .unwrap_or(true);
+        let default = match node.body.get("default") {
+            Some(d) => {
+                let mut ev = Evaluator::new(&rewind_eval::EmptyScope);
+                Some(lit_value(d, &mut ev)?)
+            }
+            None => None,
+        };
+        let given: Option<Value> = if mid == 0 {
+            self.inputs
+                .variables
+                .get(&node.name)
+                .map(|(v, _)| v.clone())
+        } else {
+            // the argument of the module call, in the calling instance
+            let m = &self.modules[mid as usize];
+            let parent_id = self.module_ids.get(&m.parent()).copied().unwrap_or(0);
+            let call = self.cfg.find(&node.module).map(|i| self.cfg.node(i));
+            match call.and_then(|c| c.body.get(&node.name)) {
+                Some(arg) => Some(self.eval_in(arg, parent_id, &self.module_rep[mid as usize])?),
+                None => None,
+            }
+        };
+        let value = match (given, &default) {
+            (Some(v), Some(d)) if v.is_null() && !nullable => d.clone(),
+            (Some(v), _) => v,
+            (None, Some(d)) => d.clone(),
+            (None, None) => {
+                return Err(EvalError::new(
+                    "No value for required variable",
+                    format!(
+                        "The variable {:?} has no default and no value was given{}.",
+                        node.name,
+                        if mid == 0 {
+                            " (terraform.tfvars, *.auto.tfvars, --var-file or --var)"
+                        } else {
+                            " by the module call"
+                        }
+                    ),
+                ))
+            }
+        };
+        let converted = if value.is_null() {
+            Value::Null(constraint.to_type())
+        } else {
+            convert_constraint(&value, &constraint).map_err(|e| {
+                EvalError::new(
+                    "Invalid value for input variable",
+                    format!(
+                        "The given value is not suitable for var.{}: {e}.",
+                        node.name
+                    ),
+                )
+            })?
+        };
+        Ok(converted.mark_if(sensitive))
+    }
+
+    fn resource(&mut self, ni: usize, node: &Node, mid: u32, planner: &mut dyn Planner) {
+        let raddr = ResourceAddr {
+            module: self.modules[mid as usize].clone(),
+            mode: if node.kind == NodeKind::Data {
+                Mode::Data
+            } else {
+                Mode::Managed
+            },
+            type_: node.type_.clone(),
+            name: node.name.clone(),
+        };
+        let expansion = match self.expansion(node, mid, &Repetition::default()) {
+            Ok(e) => e,
+            Err(msg) => {
+                self.error(mid, node, msg.clone());
+                (Expansion::Unknown(msg), Vec::new())
+            }
+        };
+        let mut instances = BTreeMap::new();
+        let reps: Vec<(InstanceKey, Repetition)> = match &expansion.0 {
+            Expansion::Single => vec![(InstanceKey::None, Repetition::default())],
+            Expansion::Count(n) => (0..*n)
+                .map(|i| {
+                    (
+                        InstanceKey::Int(i as i64),
+                        Repetition {
+                            count: Some(i as i64),
+                            each: None,
+                        },
+                    )
+                })
+                .collect(),
+            Expansion::ForEach(keys) => keys
+                .iter()
+                .zip(expansion.1.iter())
+                .map(|(k, v)| {
+                    (
+                        InstanceKey::Str(k.clone()),
+                        Repetition {
+                            count: None,
+                            each: Some((k.clone(), v.clone())),
+                        },
+                    )
+                })
+                .collect(),
+            Expansion::Unknown(why) => {
+                planner.unknown_instances(self, ni, &raddr, why);
+                Vec::new()
+            }
+        };
+        for (key, rep) in reps {
+            let addr = raddr.instance(key.clone());
+            let scope = self.scope(mid, rep);
+            let config = {
+                let mut ev = Evaluator::new(&scope);
+                resource_config(node, &mut ev)
+            };
+            let v = planner.instance(self, ni, &addr, config, &scope);
+            instances.insert(key, v);
+        }
+        self.resources.insert(
+            (ni, mid),
+            ResourceValue {
+                expansion: expansion.0,
+                instances,
+            },
+        );
+    }
+}
+
+/// Meta-arguments of module calls (everything else is an input).
+const MODULE_META: &[&str] = &[
+    "source",
+    "version",
+    "count",
+    "for_each",
+    "depends_on",
+    "providers",
+];
+
+/// Meta-arguments of resources: not part of the object sent to the
+/// provider.
+const RESOURCE_META: &[&str] = &[
+    "count",
+    "for_each",
+    "provider",
+    "depends_on",
+    "lifecycle",
+    "provisioner",
+    "connection",
+    "dynamic",
+];
+
+/// The evaluated configuration of a resource instance: its arguments and
+/// nested blocks (with `dynamic` blocks expanded) as an object.
+pub(crate) fn resource_config(node: &Node, ev: &mut Evaluator) -> Result<Value, EvalError> {
+    let Some(body) = node.body.as_map() else {
+        return Ok(Value::empty_object());
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in body {
+        if RESOURCE_META.contains(&k.as_str()) {
+            continue;
+        }
+        out.insert(k.clone(), block_or_value(v, ev)?);
+    }
+    if let Some(d) = body.get("dynamic") {
+        dynamic_blocks(d, ev, &mut out)?;
+    }
+    Ok(Value::object(out))
+}
+
+/// A nested body (a map of arguments and blocks) with its own `dynamic`
+/// blocks expanded.
+fn nested_body(m: &rewind_model::Map<String, Lit>, ev: &mut Evaluator) -> Result<Value, EvalError> {
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        if k == "dynamic" {
+            continue;
+        }
+        out.insert(k.clone(), block_or_value(v, ev)?);
+    }
+    if let Some(d) = m.get("dynamic") {
+        dynamic_blocks(d, ev, &mut out)?;
+    }
+    Ok(Value::object(out))
+}
+
+fn block_or_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError> {
+    match v {
+        // nested blocks: a list of bodies
+        Lit::List(items) if !items.is_empty() && items.iter().all(|i| matches!(i, Lit::Map(_))) => {
+            let mut out = Vec::with_capacity(items.len());
+            for i in items {
+                match i {
+                    Lit::Map(m) => out.push(nested_body(m, ev)?),
+                    other => out.push(lit_value(other, ev)?),
+                }
+            }
+            Ok(Value::tuple(out))
+        }
+        other => lit_value(other, ev),
+    }
+}
+
+/// Expands `dynamic "NAME" { for_each = ..., iterator = ..., content { } }`
+/// into `NAME` blocks.
+fn dynamic_blocks(
+    d: &Lit,
+    ev: &mut Evaluator,
+    out: &mut BTreeMap<String, Value>,
+) -> Result<(), EvalError> {
+    let Lit::List(groups) = d else {
+        return Ok(());
+    };
+    for g in groups {
+        let Some(by_label) = g.as_map() else { continue };
+        for (label, specs) in by_label {
+            let Lit::List(specs) = specs else { continue };
+            for spec in specs {
+                let Some(spec) = spec.as_map() else { continue };
+                let iterator = match spec.get("iterator") {
+                    Some(Lit::Expr(e)) => match &**e {
+                        Expr::Traversal { root, ops, .. } if ops.is_empty() => root.clone(),
+                        _ => label.clone(),
+                    },
+                    Some(Lit::String(s)) => s.clone(),
+                    _ => label.clone(),
+                };
+                let coll = match spec.get("for_each") {
+                    Some(f) => lit_value(f, ev)?,
+                    None => {
+                        return Err(EvalError::new(
+                            "Missing required argument",
+                            format!("dynamic {label:?} has no for_each"),
+                        ))
+                    }
+                };
+                let (coll, marked) = coll.unmark();
+                let existing = out.remove(label);
+                if !coll.is_known() || coll.has_opaque() {
+                    out.insert(label.clone(), Value::unknown());
+                    continue;
+                }
+                let elems = rewind_eval::expr::elements(coll).ok_or_else(|| {
+                    EvalError::new(
+                        "Invalid dynamic for_each value",
+                        format!(
+                            "cannot use a {} value in for_each",
+                            coll.ty().friendly_name()
+                        ),
+                    )
+                })?;
+                let mut blocks: Vec<Value> = match existing {
+                    Some(Value::Tuple(items)) => items.to_vec(),
+                    _ => Vec::new(),
+                };
+                let content = spec.get("content").and_then(|c| match c {
+                    Lit::List(l) => l.first().and_then(Lit::as_map),
+                    _ => None,
+                });
+                for (k, v) in elems {
+                    let mut it = BTreeMap::new();
+                    it.insert("key".to_string(), k);
+                    it.insert("value".to_string(), v);
+                    ev.bind(&iterator, Value::object(it).mark_if(marked));
+                    let block = match content {
+                        Some(c) => nested_body(c, ev),
+                        None => Ok(Value::empty_object()),
+                    };
+                    ev.unbind();
+                    blocks.push(block?);
+                }
+                out.insert(label.clone(), Value::tuple(blocks));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A body value as a Terraform value: literals as values (`[...]` as a
+/// tuple, `{...}` as an object), expressions evaluated.
+pub(crate) fn lit_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError> {
+    Ok(match v {
+        Lit::Null => Value::null(),
+        Lit::Bool(b) => Value::Bool(*b),
+        Lit::Number(n) => Value::Number(
+            rewind_eval::Number::parse(n)
+                .map_err(|e| EvalError::new("Invalid number", format!("{n}: {e}")))?,
+        ),
+        Lit::String(s) => Value::string(s),
+        Lit::List(items) => Value::tuple(
+            items
+                .iter()
+                .map(|i| lit_value(i, ev))
+                .collect::<Result<_, _>>()?,
+        ),
+        Lit::Map(m) => Value::object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), lit_value(x, ev)?)))
+                .collect::<Result<_, EvalError>>()?,
+        ),
+        Lit::Expr(e) => ev.eval(e)?,
+    })
+}
+
+/// The scope of one module instance (and one resource instance's
+/// repetition, when evaluating a resource).
+pub(crate) struct InstanceScope<'w> {
+    pub walk: &'w Walk<'w>,
+    pub mid: u32,
+    path: String,
+    pub rep: Repetition,
+}
+
+impl InstanceScope<'_> {
+    fn node(&self, local: &str) -> Option<usize> {
+        if self.path.is_empty() {
+            self.walk.cfg.find(local)
+        } else {
+            self.walk.cfg.find(&format!("{}.{local}", self.path))
+        }
+    }
+
+    fn not_ready(&self, what: &str) -> EvalError {
+        EvalError::new(
+            "Reference not evaluated",
+            format!(
+                "{what} in {} was needed before it was evaluated (rewind's dependency order missed it)",
+                if self.walk.modules[self.mid as usize].is_root() {
+                    "the root module".to_string()
+                } else {
+                    self.walk.modules[self.mid as usize].to_string()
+                }
+            ),
+        )
+    }
+
+    fn undeclared(&self, kind: &str, name: &str) -> EvalError {
+        EvalError::new(
+            format!("Reference to undeclared {kind}"),
+            format!(
+                "{name} is not declared in {}",
+                if self.path.is_empty() {
+                    "the root module".to_string()
+                } else {
+                    self.path.clone()
+                }
+            ),
+        )
+    }
+
+    /// A reference to a resource (`local` is `TYPE.NAME` or
+    /// `data.TYPE.NAME`) and the steps after it: instance selection and
+    /// the first attribute are resolved here, so attributes only the plan
+    /// knows come out right. Returns the value and the steps used.
+    fn resource(
+        &self,
+        local: &str,
+        ops: &[TravOp],
+        ev: &mut Evaluator,
+    ) -> Result<(Value, usize), EvalError> {
+        let ni = self
+            .node(local)
+            .ok_or_else(|| self.undeclared("resource", local))?;
+        let r = self
+            .walk
+            .resources
+            .get(&(ni, self.mid))
+            .ok_or_else(|| self.not_ready(local))?;
+        match &r.expansion {
+            Expansion::Unknown(_) => Ok((Value::unknown(), 0)),
+            Expansion::Single => {
+                let inst = r
+                    .instances
+                    .get(&InstanceKey::None)
+                    .ok_or_else(|| self.not_ready(local))?;
+                match ops.first() {
+                    Some(TravOp::Attr(a)) => Ok((inst.attr(a)?, 1)),
+                    _ => Ok((inst.value.clone(), 0)),
+                }
+            }
+            Expansion::Count(_) | Expansion::ForEach(_) => {
+                let key = match ops.first() {
+                    Some(TravOp::Index(e)) => Some(ev.eval(e)?),
+                    Some(TravOp::LegacyIndex(n)) => Some(Value::int(*n as i64)),
+                    Some(TravOp::FullSplat) | Some(TravOp::AttrSplat)
+                        if matches!(r.expansion, Expansion::Count(_)) =>
+                    {
+                        return self.splat(r, ops, ev);
+                    }
+                    _ => None,
+                };
+                let Some(key) = key else {
+                    return Ok((r.value(), 0));
+                };
+                let (k, _) = key.unmark();
+                if !k.is_known() || k.has_opaque() {
+                    return Ok((Value::unknown(), ops.len()));
+                }
+                let ikey = match (&r.expansion, k) {
+                    (Expansion::Count(_), _) => {
+                        let n = convert(k, &Type::Number).map_err(|_| {
+                            EvalError::new("Invalid index", "A number is required.")
+                        })?;
+                        InstanceKey::Int(n.as_number().and_then(|n| n.to_i64()).unwrap_or(-1))
+                    }
+                    (_, _) => {
+                        let s = convert(k, &Type::String).map_err(|_| {
+                            EvalError::new("Invalid index", "A string is required.")
+                        })?;
+                        InstanceKey::Str(s.as_str().unwrap_or_default().to_string())
+                    }
+                };
+                let inst = r.instances.get(&ikey).ok_or_else(|| {
+                    EvalError::new(
+                        "Invalid index",
+                        format!(
+                            "The given key does not identify an element in this collection value: {local}{ikey} is not an instance."
+                        ),
+                    )
+                })?;
+                match ops.get(1) {
+                    Some(TravOp::Attr(a)) => Ok((inst.attr(a)?, 2)),
+                    _ => Ok((inst.value.clone(), 1)),
+                }
+            }
+        }
+    }
+
+    /// `TYPE.NAME[*].attr...` over the instances of a counted resource.
+    fn splat(
+        &self,
+        r: &ResourceValue,
+        ops: &[TravOp],
+        ev: &mut Evaluator,
+    ) -> Result<(Value, usize), EvalError> {
+        let end = match ops[0] {
+            TravOp::FullSplat => ops.len(),
+            _ => {
+                let mut e = 1;
+                while e < ops.len() && matches!(ops[e], TravOp::Attr(_) | TravOp::LegacyIndex(_)) {
+                    e += 1;
+                }
+                e
+            }
+        };
+        let mut items = Vec::with_capacity(r.instances.len());
+        for inst in r.instances.values() {
+            let v = match ops.get(1) {
+                Some(TravOp::Attr(a)) if end > 1 => {
+                    let v = inst.attr(a)?;
+                    ev.apply_ops(v, &ops[2..end])?
+                }
+                _ => ev.apply_ops(inst.value.clone(), &ops[1..end])?,
+            };
+            items.push(v);
+        }
+        Ok((Value::tuple(items), end))
+    }
+
+    fn module_call(&self, name: &str, ops: &[TravOp]) -> Result<(Value, usize), EvalError> {
+        let call_local = format!("module.{name}");
+        let ci = self
+            .node(&call_local)
+            .ok_or_else(|| self.undeclared("module", &call_local))?;
+        let call = self.walk.cfg.node(ci);
+        let child_path = call.address.clone();
+        let parent = &self.walk.modules[self.mid as usize];
+        let children: Vec<u32> = self
+            .walk
+            .instances_of
+            .get(&child_path)
+            .map(|ids| {
+                ids.iter()
+                    .copied()
+                    .filter(|&id| self.walk.modules[id as usize].parent() == *parent)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let inst_addr = if parent.is_root() {
+            call_local.clone()
+        } else {
+            format!("{parent}.{call_local}")
+        };
+        if self.walk.unknown_modules.contains_key(&inst_addr) {
+            return Ok((Value::unknown(), 1));
+        }
+        let repeated = call.body.get("count").is_some() || call.body.get("for_each").is_some();
+        // the outputs the reference reads (all of them for a whole-module
+        // reference)
+        let wanted: Option<&str> = match (repeated, ops.get(1), ops.get(2)) {
+            (false, Some(TravOp::Attr(o)), _) => Some(o.as_str()),
+            (true, Some(TravOp::Index(_) | TravOp::LegacyIndex(_)), Some(TravOp::Attr(o))) => {
+                Some(o.as_str())
+            }
+            (true, Some(TravOp::FullSplat | TravOp::AttrSplat), Some(TravOp::Attr(o))) => {
+                Some(o.as_str())
+            }
+            _ => None,
+        };
+        // a remote module that was not downloaded: its outputs are values
+        // rewind cannot see, named by the call and its arguments (the same
+        // module given the same arguments gives the same outputs)
+        if matches!(call.meta.get("resolved"), Some(Lit::String(s)) if s == "remote") {
+            let opaque_outputs = |id: u32| -> Value {
+                let rep = &self.walk.module_rep[id as usize];
+                let scope = self.walk.scope(self.mid, rep.clone());
+                let mut args = Vec::new();
+                for (k, v) in call.body.as_map().into_iter().flatten() {
+                    if MODULE_META.contains(&k.as_str()) {
+                        continue;
+                    }
+                    let mut ev = Evaluator::new(&scope);
+                    let shown = match lit_value(v, &mut ev) {
+                        Ok(v) => rewind_eval::render::symbol(&v),
+                        Err(_) => "?".to_string(),
+                    };
+                    args.push(format!("{k} = {shown}"));
+                }
+                let source = call.body.get("source").map(Lit::render).unwrap_or_default();
+                let version = call
+                    .body
+                    .get("version")
+                    .map(Lit::render)
+                    .unwrap_or_default();
+                let inst = self.walk.modules[id as usize].to_string();
+                let sym = |o: &str| {
+                    Value::Opaque(
+                        Type::Dynamic,
+                        format!(
+                            "{inst}.{o} (module {source} {version} given {{{}}})",
+                            args.join(", ")
+                        )
+                        .into(),
+                    )
+                };
+                match wanted {
+                    Some(o) => {
+                        let mut m = BTreeMap::new();
+                        m.insert(o.to_string(), sym(o));
+                        Value::object(m)
+                    }
+                    None => sym("*"),
+                }
+            };
+            if !repeated {
+                let Some(&id) = children.first() else {
+                    return Ok((Value::unknown(), 1));
+                };
+                let obj = opaque_outputs(id);
+                return Ok(match wanted {
+                    Some(o) => (obj.get_attr(o).cloned().unwrap_or_else(Value::unknown), 2),
+                    None => (obj, 1),
+                });
+            }
+            let items: Vec<Value> = children.iter().map(|&id| opaque_outputs(id)).collect();
+            return Ok((Value::tuple(items), 1));
+        }
+        let outputs_of = |id: u32| -> Result<Value, EvalError> {
+            let mut m = BTreeMap::new();
+            let prefix = format!("{child_path}.output.");
+            match wanted {
+                Some(o) => {
+                    let oi = self
+                        .walk
+                        .cfg
+                        .find(&format!("{prefix}{o}"))
+                        .ok_or_else(|| {
+                            EvalError::new(
+                                "Unsupported attribute",
+                                format!("This object does not have an attribute named {o:?} ({call_local} has no such output)."),
+                            )
+                        })?;
+                    let v = self
+                        .walk
+                        .value_of(oi, id)
+                        .cloned()
+                        .ok_or_else(|| self.not_ready(&format!("{call_local}.{o}")))?;
+                    m.insert(o.to_string(), v);
+                }
+                None => {
+                    for (i, n) in self.walk.cfg.model.nodes.iter().enumerate() {
+                        if n.kind == NodeKind::Output && n.module == child_path {
+                            let v = self
+                                .walk
+                                .value_of(i, id)
+                                .cloned()
+                                .ok_or_else(|| self.not_ready(&n.address))?;
+                            m.insert(n.name.clone(), v);
+                        }
+                    }
+                }
+            }
+            Ok(Value::object(m))
+        };
+        if !repeated {
+            let id = children
+                .first()
+                .copied()
+                .ok_or_else(|| self.not_ready(&call_local))?;
+            let obj = outputs_of(id)?;
+            if let Some(o) = wanted {
+                return Ok((obj.get_attr(o).cloned().unwrap_or_else(Value::null), 2));
+            }
+            return Ok((obj, 1));
+        }
+        if call.body.get("count").is_some() {
+            let mut items = Vec::new();
+            for id in children {
+                items.push(outputs_of(id)?);
+            }
+            Ok((Value::tuple(items), 1))
+        } else {
+            let mut m = BTreeMap::new();
+            for id in children {
+                let key = match self.walk.modules[id as usize].0.last().map(|s| &s.key) {
+                    Some(InstanceKey::Str(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                m.insert(key, outputs_of(id)?);
+            }
+            Ok((Value::object(m), 1))
+        }
+    }
+}
+
+fn attr_name(ops: &[TravOp], i: usize) -> Option<&str> {
+    match ops.get(i) {
+        Some(TravOp::Attr(a)) => Some(a),
+        _ => None,
+    }
+}
+
+impl Scope for InstanceScope<'_> {
+    fn resolve(
+        &self,
+        root: &str,
+        ops: &[TravOp],
+        ev: &mut Evaluator,
+    ) -> Result<(Value, usize), EvalError> {
+        let missing = |what: &str| {
+            EvalError::new(
+                "Invalid reference",
+                format!("A reference to {what} needs an attribute name after it."),
+            )
+        };
+        match root {
+            "var" | "local" => {
+                let name = attr_name(ops, 0).ok_or_else(|| missing(root))?;
+                let local = format!("{root}.{name}");
+                let ni = self.node(&local).ok_or_else(|| {
+                    self.undeclared(
+                        if root == "var" {
+                            "input variable"
+                        } else {
+                            "local value"
+                        },
+                        &local,
+                    )
+                })?;
+                let v = self
+                    .walk
+                    .value_of(ni, self.mid)
+                    .cloned()
+                    .ok_or_else(|| self.not_ready(&local))?;
+                Ok((v, 1))
+            }
+            "module" => {
+                let name = attr_name(ops, 0).ok_or_else(|| missing(root))?;
+                self.module_call(name, ops)
+            }
+            "count" => match attr_name(ops, 0) {
+                Some("index") => match self.rep.count {
+                    Some(i) => Ok((Value::int(i), 1)),
+                    None => Err(EvalError::new(
+                        "Reference to \"count\" in non-counted context",
+                        "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.",
+                    )),
+                },
+                _ => Err(EvalError::new(
+                    "Invalid \"count\" attribute",
+                    "The \"count\" object does not have an attribute with that name; only \"index\".",
+                )),
+            },
+            "each" => match (&self.rep.each, attr_name(ops, 0)) {
+                (Some((k, _)), Some("key")) => Ok((Value::string(k), 1)),
+                (Some((_, v)), Some("value")) => Ok((v.clone(), 1)),
+                (Some(_), _) => Err(EvalError::new(
+                    "Invalid \"each\" attribute",
+                    "The \"each\" object has only \"key\" and \"value\".",
+                )),
+                (None, _) => Err(EvalError::new(
+                    "Reference to \"each\" in context without for_each",
+                    "The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.",
+                )),
+            },
+            "path" => match attr_name(ops, 0) {
+                Some("module") => Ok((Value::string(self.walk.cfg.path_module(&self.path)), 1)),
+                Some("root") | Some("cwd") => Ok((Value::string("."), 1)),
+                _ => Err(EvalError::new(
+                    "Invalid \"path\" attribute",
+                    "The \"path\" object has only \"module\", \"root\" and \"cwd\".",
+                )),
+            },
+            "terraform" => match attr_name(ops, 0) {
+                Some("workspace") => Ok((
+                    Value::string(if self.walk.inputs.workspace.is_empty() {
+                        "default"
+                    } else {
+                        &self.walk.inputs.workspace
+                    }),
+                    1,
+                )),
+                _ => Err(EvalError::new(
+                    "Invalid \"terraform\" attribute",
+                    "The \"terraform\" object has only \"workspace\".",
+                )),
+            },
+            // `self` is only valid in provisioners, connections and
+            // conditions, which a plan does not evaluate
+            "self" => Ok((Value::unknown(), 0)),
+            "data" => {
+                let t = attr_name(ops, 0).ok_or_else(|| missing("data"))?;
+                let n = attr_name(ops, 1).ok_or_else(|| missing("data"))?;
+                let (v, used) = self.resource(&format!("data.{t}.{n}"), &ops[2..], ev)?;
+                Ok((v, 2 + used))
+            }
+            "resource" => {
+                let t = attr_name(ops, 0).ok_or_else(|| missing("resource"))?;
+                let n = attr_name(ops, 1).ok_or_else(|| missing("resource"))?;
+                let (v, used) = self.resource(&format!("{t}.{n}"), &ops[2..], ev)?;
+                Ok((v, 2 + used))
+            }
+            type_ => {
+                let n = attr_name(ops, 0).ok_or_else(|| {
+                    EvalError::new(
+                        "Unknown variable",
+                        format!("There is no variable named {type_:?}."),
+                    )
+                })?;
+                let (v, used) = self.resource(&format!("{type_}.{n}"), &ops[1..], ev)?;
+                Ok((v, 1 + used))
+            }
+        }
+    }
+
+    fn files(&self) -> Option<&dyn Files> {
+        self.walk.files
+    }
+}
