@@ -387,24 +387,25 @@ def write_summary(args, rows, per_repo, skipped, tf_version):
         f"{total['refs']} releases: {total['ok']} graph cleanly, {total['warned']} "
         f"with warnings, {total['failed']} rejected.\n"
     )
-    out.append("| repository | releases | directories | clean | with warnings | rejected |")
-    out.append("|---|---:|---:|---:|---:|---:|")
-    for repo, s in per_repo.items():
-        out.append(f"| {repo} | {s['refs']} | {s['dirs']} | {s['ok']} | {s['warned']} | {s['failed']} |")
-    out.append("")
+    table(
+        out,
+        ["repository", "releases:", "directories:", "clean:", "with warnings:", "rejected:"],
+        [(repo, s["refs"], s["dirs"], s["ok"], s["warned"], s["failed"]) for repo, s in per_repo.items()],
+    )
     errors = [r for r in rows if r[3] == "error"]
     out.append(f"## Rejected directories ({len(errors)})\n")
     if not errors:
         out.append("None.\n")
     else:
-        out.append("| repository | release | directory | rewind's error | Terraform |")
-        out.append("|---|---|---|---|---|")
-        for repo, ref, rel, _, (first, (kind, why)) in errors:
-            tf = {"terraform": f"rejects too ({why})", "expected": f"rejects too: {why}"}.get(
-                kind, f"**{kind}**: {why}"
-            )
-            out.append(f"| {repo} | {ref} | `{rel}` | {md(first)} | {md(tf)} |")
-        out.append("")
+        said = {"terraform": "rejects too ({})", "expected": "rejects too: {}"}
+        table(
+            out,
+            ["repository", "release", "directory", "rewind's error", "Terraform"],
+            [
+                (repo, ref, f"`{rel}`", first, said.get(kind, f"**{kind}**: {{}}").format(why))
+                for repo, ref, rel, _, (first, (kind, why)) in errors
+            ],
+        )
     warned = [r for r in rows if r[3] == "warning"]
     kinds = collections.Counter()
     example = {}
@@ -417,18 +418,23 @@ def write_summary(args, rows, per_repo, skipped, tf_version):
     if not kinds:
         out.append("None.\n")
     else:
-        out.append("| count | kind | first example |")
-        out.append("|---:|---|---|")
-        for k, n in kinds.most_common():
-            out.append(f"| {n} | {md(k)} | {md(example[k])} |")
-        out.append("")
+        table(out, ["count:", "kind", "first example"], [(n, k, example[k]) for k, n in kinds.most_common()])
     if skipped:
         out.append("## Skipped\n")
         out.extend(f"* {s}" for s in skipped)
         out.append("")
     os.makedirs(os.path.dirname(args.summary), exist_ok=True)
     with open(args.summary, "w") as f:
-        f.write("\n".join(out))
+        f.write("\n".join(out) + "\n")
+
+
+def table(out, headers, rows):
+    """A Markdown table; a header ending with ':' is a right-aligned column."""
+    out.append("| " + " | ".join(h.rstrip(":") for h in headers) + " |")
+    out.append("|" + "|".join("---:" if h.endswith(":") else "---" for h in headers) + "|")
+    for row in rows:
+        out.append("| " + " | ".join(md(c) for c in row) + " |")
+    out.append("")
 
 
 def md(text):

@@ -24,6 +24,12 @@ struct Args {
     inject: String,
 }
 
+fn number<T: std::str::FromStr>(option: &str, value: String) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{option}: not a number: {value}"))
+}
+
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         seconds: 60.0,
@@ -44,28 +50,12 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 .cloned()
                 .ok_or_else(|| format!("{arg} needs a value"))
         };
-        let bad = |v: &str| format!("{arg}: not a number: {v}");
         match arg.as_str() {
-            "--seconds" => {
-                let v = value()?;
-                a.seconds = v.parse().map_err(|_| bad(&v))?;
-            }
-            "--seed" => {
-                let v = value()?;
-                a.seed = v.parse().map_err(|_| bad(&v))?;
-            }
-            "--from" => {
-                let v = value()?;
-                a.from = v.parse().map_err(|_| bad(&v))?;
-            }
-            "--max-rss-mb" => {
-                let v = value()?;
-                a.max_rss_mb = v.parse().map_err(|_| bad(&v))?;
-            }
-            "--per-input-ms" => {
-                let v = value()?;
-                a.per_input_ms = v.parse().map_err(|_| bad(&v))?;
-            }
+            "--seconds" => a.seconds = number(arg, value()?)?,
+            "--seed" => a.seed = number(arg, value()?)?,
+            "--from" => a.from = number(arg, value()?)?,
+            "--max-rss-mb" => a.max_rss_mb = number(arg, value()?)?,
+            "--per-input-ms" => a.per_input_ms = number(arg, value()?)?,
             "--inject" => {
                 a.inject = value()?;
                 driver::parse_faults(&a.inject)?;

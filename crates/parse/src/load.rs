@@ -1680,28 +1680,21 @@ impl Builder {
                     Resolved::Missing(format!("{} source {}.{t}.{n}", r.root, r.root))
                 }
             }
-            "action" => {
+            "action" | "resource" => {
+                // `action.TYPE.NAME`, and `resource.TYPE.NAME`: the explicit
+                // form Terraform accepts for a managed resource
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
                 };
-                let a = format!("{scope}action.{t}.{n}");
-                if exists(&a) {
-                    Resolved::Nodes(vec![a])
+                let (a, what) = if r.root == "action" {
+                    (format!("{scope}action.{t}.{n}"), "action action")
                 } else {
-                    Resolved::Missing(format!("action action.{t}.{n}"))
-                }
-            }
-            "resource" => {
-                // `resource.TYPE.NAME`: the explicit form Terraform accepts
-                // for a managed resource
-                let (Some(t), Some(n)) = (s(0), s(1)) else {
-                    return Resolved::Ignore;
+                    (format!("{scope}{t}.{n}"), "resource")
                 };
-                let a = format!("{scope}{t}.{n}");
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
-                    Resolved::Missing(format!("resource {t}.{n}"))
+                    Resolved::Missing(format!("{what} {t}.{n}"))
                 }
             }
             ty => {

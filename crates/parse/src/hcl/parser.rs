@@ -421,13 +421,7 @@ impl<'a> Parser<'a> {
                 }
                 return Err(self.err("unexpected '}': no block is open here"));
             }
-            let start = self.pos;
-            let Some(name) = self.ident() else {
-                return Err(self.err(format!(
-                    "expected an attribute name or a block type, found {}",
-                    self.describe_here()
-                )));
-            };
+            let (start, name) = self.item_name()?;
             self.ws_inner(false);
             if self.peek() == b'=' && self.peek_at(1) != b'=' {
                 self.pos += 1;
@@ -500,6 +494,18 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The name that starts an attribute or a block, and where it starts.
+    fn item_name(&mut self) -> R<(usize, &'a str)> {
+        let start = self.pos;
+        match self.ident() {
+            Some(name) => Ok((start, name)),
+            None => Err(self.err(format!(
+                "expected an attribute name or a block type, found {}",
+                self.describe_here()
+            ))),
+        }
+    }
+
     /// As hclsyntax: each argument may be set only once in a body (an
     /// object constructor may repeat a key; a body may not).
     fn unique_attributes(&self, body: &Body) -> R<()> {
@@ -531,13 +537,7 @@ impl<'a> Parser<'a> {
     /// hclsyntax allows one argument there and nothing else, closed on the
     /// same line.
     fn single_line_body(&mut self, open: usize) -> R<Body> {
-        let start = self.pos;
-        let Some(name) = self.ident() else {
-            return Err(self.err(format!(
-                "expected an attribute name or a block type, found {}",
-                self.describe_here()
-            )));
-        };
+        let (start, name) = self.item_name()?;
         self.ws_inner(false);
         if self.peek() != b'=' || self.peek_at(1) == b'=' {
             let message = if matches!(self.peek(), b'"' | b'{')
