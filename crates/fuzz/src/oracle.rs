@@ -23,7 +23,7 @@ pub fn rewind_verdict(bytes: &[u8]) -> Result<(), String> {
 /// A disagreement that is known and deliberate: hclsyntax's scanner skips
 /// some stray bytes that are not UTF-8 between tokens (`a =\xe6 false`),
 /// rewind rejects them as Terraform's documentation says it should; and
-/// rewind limits nesting to 1000 levels of brackets (Terraform parses
+/// rewind limits nesting to 500 levels of brackets (Terraform parses
 /// deeper, up to where its own stack overflows).
 fn known_difference(bytes: &[u8], ours: &Result<(), String>, theirs: &Result<(), String>) -> bool {
     let Err(message) = ours else {

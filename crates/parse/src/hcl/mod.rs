@@ -4,7 +4,7 @@
 //! following what Terraform's parser (hclsyntax) accepts and rejects, which
 //! differs from hcl-rs 0.20 in places: a UTF-8 byte order mark is skipped,
 //! a repeated key in an object constructor keeps the last value, nesting is
-//! limited only by an explicit guard (1000 levels of brackets), `<<-`
+//! limited only by an explicit guard (500 levels of brackets), `<<-`
 //! heredocs are trimmed with hclsyntax's rule (the line with the least
 //! leading white space, a line that starts with an interpolation counting
 //! as zero) and a closing marker is its line trimmed of white space.

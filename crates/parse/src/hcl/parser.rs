@@ -5,12 +5,14 @@ use super::ast::*;
 /// as deep are encoded, hashed and printed), far above anything written by
 /// hand and above hcl-edit's 64. (Terraform itself goes deeper: 10,000
 /// nested lists parse; 100,000 overflow its stack.)
-pub const MAX_NESTING: usize = 1000;
+pub const MAX_NESTING: usize = 500;
 
-/// Recursion of the expression parser deeper than this is an error (a
-/// backstop for chains of unary operators and the like; each level of
-/// brackets takes two or three).
-const MAX_DEPTH: usize = 5 * MAX_NESTING;
+/// A syntax tree deeper than this is an error, whatever makes it deep:
+/// brackets (each level takes two or three), chains of operators, block
+/// labels (each is a level of the block's value). It keeps every value
+/// and expression within the depth the model's codec reads back (4096)
+/// and the recursion of later stages within their stacks.
+pub const MAX_DEPTH: usize = 3000;
 
 /// A syntax error: byte offset and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,11 +285,15 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.err(format!(
-                "expression nested too deeply (more than {MAX_DEPTH} operators and brackets)"
-            )));
+            return Err(self.too_deep());
         }
         Ok(())
+    }
+
+    fn too_deep(&self) -> ParseError {
+        self.err(format!(
+            "expression nested too deeply (more than {MAX_DEPTH} levels of operators, brackets and labels)"
+        ))
     }
 
     fn leave(&mut self) {
@@ -471,6 +477,10 @@ impl<'a> Parser<'a> {
             let open_pos = self.pos;
             self.pos += 1;
             self.open_level()?;
+            // each label is one more level of the block's value
+            for _ in 0..labels.len() {
+                self.enter()?;
+            }
             let saved = std::mem::replace(&mut self.nl_skip, 0);
             // As hclsyntax: a newline (or nothing) after `{` opens a
             // multi-line body; anything else is a single-line block.
@@ -481,6 +491,7 @@ impl<'a> Parser<'a> {
                 self.single_line_body(open_pos)?
             };
             self.nl_skip = saved;
+            self.depth -= labels.len();
             self.close_level();
             self.pos += 1; // '}'
             body.items.push(Item::Block(Block {
@@ -673,6 +684,9 @@ impl<'a> Parser<'a> {
 
     fn binary(&mut self, min_prec: u8) -> R<Expr> {
         let mut lhs = self.unary()?;
+        // a chain `a + b + c...` nests its tree one level per operator,
+        // though it is read in a loop: it counts like recursion
+        let mut chain = 0;
         loop {
             self.ws();
             let Some((op, len)) = self.peek_binop() else {
@@ -680,6 +694,10 @@ impl<'a> Parser<'a> {
             };
             if op.precedence() < min_prec {
                 break;
+            }
+            chain += 1;
+            if self.depth + chain > MAX_DEPTH {
+                return Err(self.too_deep());
             }
             self.pos += len;
             self.ws();

@@ -55,11 +55,23 @@ fn deep_nesting() {
         let over = format!("x = {}1{}\n", open.repeat(n + 1), close.repeat(n + 1));
         let err = parse_body(&over).unwrap_err();
         assert!(
-            err.message.contains("nesting deeper than 1000 levels"),
+            err.message.contains("nesting deeper than 500 levels"),
             "{open}: {}",
             err.message
         );
     }
+    // trees made deep by chains of operators and by labels count too (a
+    // left-nested chain of 200,000 additions overflowed the stack of the
+    // stages after parsing)
+    let d = super::parser::MAX_DEPTH;
+    let chain = |n: usize| format!("x = {}\n", vec!["1"; n].join(" + "));
+    assert!(parse_body(&chain(d - 10)).is_ok());
+    let err = parse_body(&chain(200_000)).unwrap_err();
+    assert!(err.message.contains("nested too deeply"), "{}", err.message);
+    let labels = |n: usize| format!("a {} {{}}\n", vec!["l"; n].join(" "));
+    assert!(parse_body(&labels(100)).is_ok());
+    let err = parse_body(&labels(d + 1)).unwrap_err();
+    assert!(err.message.contains("nested too deeply"), "{}", err.message);
 }
 
 #[test]
@@ -493,4 +505,21 @@ fn newlines_end_expressions_outside_brackets() {
     ] {
         assert!(parse_body(src).is_ok(), "{src:?}: {:?}", parse_body(src));
     }
+}
+
+/// Found by rewind-fuzz: a strip marker can leave a literal ending in `%`
+/// right before a directive (`%    %{~for ...}`); printed as is, `%%{`
+/// would read as an escape. The canonical text must parse back to itself.
+#[test]
+fn canonical_text_of_a_literal_before_a_sequence_parses_back() {
+    for src in [
+        "x = <<-EOT\n%    %{~for p in var.l}\n    ${p}\n    %{~endfor}\n  EOT\n",
+        "x = \"$ ${~var.a}\"\n",
+    ] {
+        let text = attr_text(src);
+        let again =
+            print_expr(&parse_expression(&text).unwrap_or_else(|e| panic!("{text}: {e:?}")));
+        assert_eq!(again, text);
+    }
+    assert_eq!(attr_text("x = \"$ ${~var.a}\"\n"), r#""${"$"}${var.a}""#);
 }
