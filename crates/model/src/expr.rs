@@ -418,7 +418,11 @@ impl Printer<'_> {
                             if is_identifier(&key) {
                                 self.out.push_str(&key)
                             } else {
-                                self.out.push_str(&quote(&key))
+                                // a quoted key is a template: `${` and `%{`
+                                // in it are escaped, as in any literal
+                                self.out.push_str(
+                                    &quote(&key).replace("${", "$${").replace("%{", "%%{"),
+                                )
                             }
                         }
                         _ => {

@@ -522,4 +522,8 @@ fn canonical_text_of_a_literal_before_a_sequence_parses_back() {
         assert_eq!(again, text);
     }
     assert_eq!(attr_text("x = \"$ ${~var.a}\"\n"), r#""${"$"}${var.a}""#);
+    // a quoted object key is a template too
+    let text = attr_text("x = { \"a%%{\" = 1, \"$${b}\" = 2, c = var.c }\n");
+    assert_eq!(text, r#"{ "a%%{" = 1, "$${b}" = 2, c = var.c }"#);
+    assert_eq!(print_expr(&parse_expression(&text).unwrap()), text);
 }
