@@ -520,23 +520,40 @@ impl<'a> Parser<'a> {
     /// As hclsyntax: each argument may be set only once in a body (an
     /// object constructor may repeat a key; a body may not).
     fn unique_attributes(&self, body: &Body) -> R<()> {
-        let mut names: Vec<(&str, u32)> = body
-            .attributes()
-            .map(|a| (a.name.as_str(), a.pos))
-            .collect();
-        if names.len() < 2 {
+        let count = body.attributes().count();
+        if count < 2 {
             return Ok(());
         }
-        names.sort_unstable();
-        let repeated = names
-            .windows(2)
-            .filter(|w| w[0].0 == w[1].0)
-            .min_by_key(|w| w[1].1);
+        let repeated = if count <= 16 {
+            // most bodies are small: no allocation
+            body.attributes().enumerate().find_map(|(i, again)| {
+                body.attributes()
+                    .take(i)
+                    .find(|first| first.name == again.name)
+                    .map(|first| {
+                        [
+                            (first.name.as_str(), first.pos),
+                            (again.name.as_str(), again.pos),
+                        ]
+                    })
+            })
+        } else {
+            let mut names: Vec<(&str, u32)> = body
+                .attributes()
+                .map(|a| (a.name.as_str(), a.pos))
+                .collect();
+            names.sort_unstable();
+            names
+                .windows(2)
+                .filter(|w| w[0].0 == w[1].0)
+                .min_by_key(|w| w[1].1)
+                .map(|w| [w[0], w[1]])
+        };
         match repeated {
             Some([(name, first), (_, again)]) => {
-                let line = self.src[..*first as usize].matches('\n').count() + 1;
+                let line = self.src[..first as usize].matches('\n').count() + 1;
                 Err(self.err_at(
-                    *again as usize,
+                    again as usize,
                     format!("argument {name:?} was already set on line {line}: each argument may be set only once"),
                 ))
             }

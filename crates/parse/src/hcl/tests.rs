@@ -418,6 +418,11 @@ fn an_argument_is_set_once_per_body() {
     assert!(m.contains("already set on line 2"), "{m}");
     let (line, col, _) = error_of("region = \"a\"\nazs = []\nregion = \"b\"\n");
     assert_eq!((line, col), (3, 1));
+    // a large body (checked by sorting): the first repeat in the file
+    let many: String = (0..40).map(|i| format!("v{} = {i}\n", i % 30)).collect();
+    let (line, col, m) = error_of(&many);
+    assert_eq!((line, col), (31, 1));
+    assert!(m.contains("\"v0\" was already set on line 1"), "{m}");
     // blocks may repeat; object keys may repeat (the last wins)
     assert!(parse_body("a {}\na {}\nx = { k = 1, k = 2 }\n").is_ok());
 }
