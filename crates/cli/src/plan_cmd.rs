@@ -92,8 +92,19 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
         trace.mark("load current");
         (to, from)
     };
+    // a directory side's functions read its files (inside its tree only)
+    let files_of = |side: &crate::sides::Side| {
+        side.dir.as_ref().map(|d| {
+            rewind_plan::FileSource(std::sync::Arc::new(rewind_eval::DirFiles::new(
+                d,
+                side.base.as_deref().unwrap_or(d),
+            )))
+        })
+    };
     let opts = rewind_plan::Options {
         allow_destroy_protected: a.allow_destroy_protected,
+        current_files: files_of(&from),
+        target_files: files_of(&to),
         ..Default::default()
     };
     let plan = rewind_plan::plan(&from.model, &to.model, &opts)?;
@@ -114,6 +125,12 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     };
     out.print(&text);
     trace.mark("render");
+    if !plan.unknown_instances.is_empty() {
+        bail!(
+            "the instances of {} depend on values known only after apply: Terraform refuses such a plan (Invalid count/for_each argument); apply in two steps, the values they depend on first",
+            plan.unknown_instances.join(", ")
+        );
+    }
     if !plan.blocked.is_empty() {
         let n = plan.blocked.len();
         bail!(

@@ -22,6 +22,9 @@ pub struct Side {
     pub root: String,
     /// A directory side: where it is.
     pub dir: Option<std::path::PathBuf>,
+    /// A directory side: the tree its files are in (its local modules
+    /// included), which functions reading files may not leave.
+    pub base: Option<std::path::PathBuf>,
     /// A directory side's files: (path relative to the base, hash, file).
     pub files: Vec<(String, Hash, std::path::PathBuf)>,
 }
@@ -56,6 +59,7 @@ pub fn dir_side(
         record: None,
         root: loaded.root,
         dir: Some(PathBuf::from(spec)),
+        base: Some(loaded.base.clone()),
         files: loaded
             .files
             .iter()
@@ -135,6 +139,7 @@ pub fn load_side_with(
         record: Some(record),
         root,
         dir: None,
+        base: None,
         files: Vec::new(),
     })
 }

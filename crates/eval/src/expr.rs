@@ -156,6 +156,30 @@ impl<'s> Evaluator<'s> {
         Ok(())
     }
 
+    /// The result of a pure function rewind does not compute: the same
+    /// whenever its arguments are, so an opaque value named after the call
+    /// (long arguments by their SHA-256).
+    pub fn opaque_call(&mut self, name: &str, args: &[Value], ty: Type) -> Value {
+        use sha2::Digest as _;
+        if args.iter().any(|a| !a.is_wholly_known()) {
+            return Value::Unknown(ty);
+        }
+        let parts: Vec<String> = args.iter().map(crate::render::symbol).collect();
+        let mut shown = parts.join(", ");
+        if shown.len() > 256 {
+            let digest = sha2::Sha256::digest(shown.as_bytes());
+            shown = format!(
+                "sha256:{}",
+                digest
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            );
+        }
+        let marked = args.iter().any(Value::has_marks);
+        Value::Opaque(ty, format!("{name}({shown})").into()).mark_if(marked)
+    }
+
     pub fn note(&mut self, msg: String) {
         if !self.notes.contains(&msg) {
             self.notes.push(msg);

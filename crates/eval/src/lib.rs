@@ -20,6 +20,7 @@
 //! [`functions::implemented`] lists the ones it does.
 
 pub mod convert;
+mod dirfiles;
 pub mod expr;
 mod format;
 pub mod functions;
@@ -30,6 +31,7 @@ pub mod types;
 pub mod value;
 
 pub use convert::{convert, convert_constraint, unify, ConvertError};
+pub use dirfiles::DirFiles;
 pub use expr::{EmptyScope, EvalError, Evaluator, Files, Limits, Scope};
 pub use number::Number;
 pub use render::{console, inline};

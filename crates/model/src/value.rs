@@ -145,6 +145,11 @@ impl Value {
 
     /// An expression, kept in canonical form.
     pub fn expr(e: Expr) -> Value {
+        Value::expr_of(&e)
+    }
+
+    /// The canonical form of a borrowed expression (one copy).
+    pub fn expr_of(e: &Expr) -> Value {
         Value::Expr(Arc::new(e.canonical()))
     }
 

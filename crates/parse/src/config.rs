@@ -594,7 +594,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             }
                         }
                         let v = match a.name.as_str() {
-                            "from" | "to" => Value::expr(a.expr.clone()),
+                            "from" | "to" => Value::expr_of(&a.expr),
                             _ => to_value(&a.expr),
                         };
                         map.insert(a.name.clone(), v);

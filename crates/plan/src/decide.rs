@@ -52,6 +52,12 @@ pub(crate) struct Decide<'p> {
     pub unknown: Vec<(ResourceAddr, String)>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
+    /// The current configuration's evaluated arguments of each deployed
+    /// instance (by its current address), when there is a state: what the
+    /// target gives the same is no change (see [`resource::compare`]).
+    pub current_configs: Option<&'p HashMap<InstanceAddr, Value>>,
+    /// What rewind knows of the providers (their force-new tables).
+    pub knowledge: &'p rewind_diff::knowledge::Knowledge,
 }
 
 impl<'p> Decide<'p> {
@@ -59,6 +65,7 @@ impl<'p> Decide<'p> {
         prior: &'p Prior,
         moved: &BTreeMap<InstanceAddr, (InstanceAddr, String)>,
         cbd: &'p BTreeMap<String, Option<String>>,
+        knowledge: &'p rewind_diff::knowledge::Knowledge,
     ) -> Decide<'p> {
         let mut by_new_addr = BTreeMap::new();
         let mut moved_from = HashMap::new();
@@ -83,6 +90,8 @@ impl<'p> Decide<'p> {
             unknown: Vec::new(),
             errors: Vec::new(),
             notes: Vec::new(),
+            current_configs: None,
+            knowledge,
         }
     }
 
@@ -227,12 +236,16 @@ impl<'p> Decide<'p> {
         };
         // the arguments it was read with: the same read gives the same
         // result
-        let same = config
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            .all(|(k, v)| v.is_null() || prior.get_attr(k).is_some_and(|p| p.semantic_eq(v)));
-        if !same {
+        let current = self.current_configs.and_then(|c| c.get(addr));
+        let cmp = resource::compare(
+            self.knowledge,
+            &addr.resource.type_,
+            config,
+            prior,
+            &Ignore::default(),
+            current,
+        );
+        if cmp.changed() {
             return unknown;
         }
         InstanceValue {
@@ -390,11 +403,8 @@ impl Planner for Decide<'_> {
         if n.kind == NodeKind::Data {
             return self.data_value(addr, &config);
         }
-        if !rewind_diff::knowledge::knows(&n.type_) {
-            let note = format!(
-                "resource type {} is not in rewind's provider tables: a change of its arguments is planned as an update, never as a replacement",
-                n.type_
-            );
+        let coverage = self.knowledge.coverage(&n.type_);
+        if let Some(note) = rewind_diff::knowledge::Replacement::NotKnown(coverage).note(&n.type_) {
             if !self.notes.contains(&note) {
                 self.notes.push(note);
             }
@@ -437,7 +447,15 @@ impl Planner for Decide<'_> {
             Some(pi) => {
                 let p = &self.prior.managed[pi];
                 let ignore = Self::lifecycle_ignore(n);
-                d.comparison = resource::compare(&n.type_, &config, &p.value, &ignore);
+                let current = self.current_configs.and_then(|c| c.get(&p.addr));
+                d.comparison = resource::compare(
+                    self.knowledge,
+                    &n.type_,
+                    &config,
+                    &p.value,
+                    &ignore,
+                    current,
+                );
                 let missing = missing_prior(p);
                 let prior_value = p.value.clone();
                 let tainted = p.tainted;

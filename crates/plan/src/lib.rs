@@ -150,9 +150,13 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Single operations in a valid execution order.
     pub steps: Vec<Step>,
-    /// Deletes and replaces Terraform refuses (`prevent_destroy`), and
-    /// resources whose instances cannot be known.
+    /// Deletes and replaces Terraform refuses: the target configuration
+    /// sets `prevent_destroy` on the object.
     pub blocked: Vec<String>,
+    /// Resources and module calls whose instances depend on values known
+    /// only after apply: Terraform refuses to plan them (their deployed
+    /// instances are left as they are here).
+    pub unknown_instances: Vec<String>,
     /// Plan-wide notes (unresolved modules, unknown instance counts,
     /// approximations).
     pub notes: Vec<Risk>,
@@ -183,6 +187,16 @@ pub enum PlanError {
     Current(Vec<String>),
 }
 
+/// The files a side's configuration reads (`file()`, `templatefile()`...).
+#[derive(Clone)]
+pub struct FileSource(pub std::sync::Arc<dyn rewind_eval::Files + Send + Sync>);
+
+impl std::fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileSource")
+    }
+}
+
 /// Options of a plan.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -192,6 +206,20 @@ pub struct Options {
     pub current_inputs: Inputs,
     /// Variables and workspace of the target side.
     pub target_inputs: Inputs,
+    /// Files of the current side; without them, file functions give
+    /// unknown values (with a note).
+    pub current_files: Option<FileSource>,
+    /// Files of the target side.
+    pub target_files: Option<FileSource>,
+    /// The target's `.terraform.lock.hcl`: its provider versions choose
+    /// the provider tables (without it, the newest of each provider).
+    pub target_lock_file: Option<String>,
+}
+
+impl Options {
+    fn files(side: &Option<FileSource>) -> Option<&dyn rewind_eval::Files> {
+        side.as_ref().map(|f| &*f.0 as &dyn rewind_eval::Files)
+    }
 }
 
 /// Values of root variables from the variable files Terraform loads by
@@ -367,7 +395,13 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         let cbd: BTreeSet<String> = cbd_of(current, &cur_deps).into_keys().collect();
         // what Terraform would have recorded in state: every resource each
         // depended on, transitively
-        prior::simulate(&cur_cfg, &inputs, &transitive(&cur_deps), &cbd)?
+        prior::simulate(
+            &cur_cfg,
+            &inputs,
+            Options::files(&opts.current_files),
+            &transitive(&cur_deps),
+            &cbd,
+        )?
     };
     trace.mark("plan: current instances");
 
@@ -396,8 +430,26 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     // The target, instance by instance.
     let tgt_inputs = root_inputs(target, &opts.target_inputs);
     let cbd = cbd_of(target, &tgt_deps);
-    let mut decide = Decide::new(&prior, &moved, &cbd);
-    let mut walk = walk::Walk::new(&tgt_cfg, &tgt_inputs, None);
+    let knowledge = match &opts.target_lock_file {
+        Some(text) => rewind_diff::knowledge::Knowledge::from_lock_file(text)
+            .map_err(|e| PlanError::Invalid(vec![format!(".terraform.lock.hcl: {e}")]))?,
+        None => rewind_diff::knowledge::Knowledge::newest(),
+    };
+    // What the current configuration gives each deployed instance (with a
+    // state: without one, the prior values are that already).
+    let current_configs = prior.from_state.then(|| {
+        let inputs = root_inputs(current, &opts.current_inputs);
+        prior::current_configs(
+            &cur_cfg,
+            &inputs,
+            Options::files(&opts.current_files),
+            &prior,
+        )
+    });
+    trace.mark("plan: current configuration");
+    let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
+    decide.current_configs = current_configs.as_ref();
+    let mut walk = walk::Walk::new(&tgt_cfg, &tgt_inputs, Options::files(&opts.target_files));
     walk.run(&mut decide);
     let mut errors: Vec<String> = move_errors
         .iter()
@@ -418,19 +470,36 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
 
     let mut notes: Vec<Risk> = Vec::new();
     let mut blocked: Vec<String> = Vec::new();
+    let mut unknown_instances: Vec<String> = Vec::new();
     for (m, why) in &walk.unknown_modules {
         notes.push(Risk {
             kind: RiskKind::UnknownInstances,
             message: format!("instances of {m}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
         });
-        blocked.push(m.clone());
+        unknown_instances.push(m.clone());
     }
     for (r, why) in &decide.unknown {
         notes.push(Risk {
             kind: RiskKind::UnknownInstances,
             message: format!("instances of {r}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
         });
-        blocked.push(r.to_string());
+        unknown_instances.push(r.to_string());
+    }
+    // which provider tables decided replace-or-update, for the providers
+    // the target uses
+    let used: BTreeSet<&str> = target
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Resource && n.type_ != "terraform_data")
+        .map(|n| rewind_diff::knowledge::provider_of(&n.type_))
+        .collect();
+    for choice in knowledge.choices() {
+        if used.contains(choice.provider) {
+            notes.push(Risk {
+                kind: RiskKind::Approximation,
+                message: format!("provider table: {choice}"),
+            });
+        }
     }
     for n in walk.notes.iter().chain(decide.notes.iter()) {
         let r = Risk {
@@ -457,6 +526,8 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
     blocked.sort();
     blocked.dedup();
+    unknown_instances.sort();
+    unknown_instances.dedup();
     trace.mark("plan: risks");
 
     // The order.
@@ -499,6 +570,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         changes,
         steps,
         blocked,
+        unknown_instances,
         notes,
         from_state: prior.from_state,
     })

@@ -131,6 +131,7 @@ fn mark_at(v: &Value, path: &[PathStep]) -> Value {
 pub(crate) fn simulate(
     cfg: &Config,
     inputs: &Inputs,
+    files: Option<&dyn rewind_eval::Files>,
     deps: &HashMap<String, BTreeSet<String>>,
     cbd: &BTreeSet<String>,
 ) -> Result<Prior, PlanError> {
@@ -142,7 +143,7 @@ pub(crate) fn simulate(
         errors: Vec::new(),
         unknown: Vec::new(),
     };
-    let mut walk = Walk::new(cfg, inputs, None);
+    let mut walk = Walk::new(cfg, inputs, files);
     walk.run(&mut sim);
     let mut errors: Vec<String> = walk
         .errors
@@ -230,6 +231,66 @@ impl Planner for Simulate<'_> {
     fn unknown_instances(&mut self, _walk: &Walk, _node: usize, r: &ResourceAddr, why: &str) {
         self.unknown.push((r.to_string(), why.to_string()));
     }
+}
+
+/// The current configuration evaluated over what is deployed: each
+/// instance's evaluated arguments, by address, with references reading the
+/// state's values (what Terraform's plan of the current configuration
+/// would see). Instances that cannot be evaluated are left out.
+pub(crate) fn current_configs(
+    cfg: &Config,
+    inputs: &Inputs,
+    files: Option<&dyn rewind_eval::Files>,
+    prior: &Prior,
+) -> HashMap<InstanceAddr, Value> {
+    let mut deployed = AsDeployed {
+        prior,
+        by_addr: by_address(&prior.managed),
+        configs: HashMap::new(),
+    };
+    let mut walk = Walk::new(cfg, inputs, files);
+    walk.run(&mut deployed);
+    deployed.configs
+}
+
+struct AsDeployed<'p> {
+    prior: &'p Prior,
+    by_addr: BTreeMap<InstanceAddr, usize>,
+    configs: HashMap<InstanceAddr, Value>,
+}
+
+impl Planner for AsDeployed<'_> {
+    fn instance(
+        &mut self,
+        walk: &Walk,
+        node: usize,
+        addr: &InstanceAddr,
+        config: Result<Value, EvalError>,
+        _scope: &InstanceScope,
+    ) -> InstanceValue {
+        let n = walk.cfg.node(node);
+        let deployed = if n.kind == NodeKind::Data {
+            self.prior.data.get(addr).cloned()
+        } else {
+            self.by_addr
+                .get(addr)
+                .map(|&i| self.prior.managed[i].value.clone())
+        };
+        if let Ok(c) = &config {
+            self.configs.insert(addr.clone(), c.clone());
+        }
+        let value = match (deployed, config) {
+            (Some(v), _) => v,
+            (None, Ok(c)) => resource::simulated(&n.type_, &addr.to_string(), &c),
+            (None, Err(_)) => Value::unknown(),
+        };
+        InstanceValue {
+            value,
+            missing: Missing::Unknown,
+        }
+    }
+
+    fn unknown_instances(&mut self, _: &Walk, _: usize, _: &ResourceAddr, _: &str) {}
 }
 
 /// Prior objects by address, for lookups.

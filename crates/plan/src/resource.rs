@@ -58,11 +58,32 @@ impl Ignore {
 }
 
 /// Compares the configuration of an instance with its prior value.
-pub fn compare(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> Comparison {
+///
+/// `current` is what the current configuration gives for the instance,
+/// when known: an argument the target gives the same value (the same
+/// expression over the same deployed values, opaque ones included) is not
+/// a change, whatever the state holds, because the state is what applying
+/// that same value produced (a provider may store it normalized: a
+/// certificate's domain among its alternative names, a policy reformatted).
+pub fn compare(
+    knowledge: &rewind_diff::knowledge::Knowledge,
+    type_: &str,
+    config: &Value,
+    prior: &Value,
+    ignore: &Ignore,
+    current: Option<&Value>,
+) -> Comparison {
     let config = config.unmark_deep().0;
     let prior = prior.unmark_deep().0;
+    let current = current.map(|c| c.unmark_deep().0);
+    let unchanged = |k: &str, v: &Value| {
+        current
+            .as_ref()
+            .and_then(|c| c.get_attr(k))
+            .is_some_and(|c| v.is_wholly_known() && c.is_wholly_known() && c.raw_eq(v))
+    };
     if type_ == "terraform_data" {
-        return compare_terraform_data(&config, &prior, ignore);
+        return compare_terraform_data(&config, &prior, ignore, &unchanged);
     }
     let mut out = Comparison::default();
     let empty = BTreeMap::new();
@@ -70,7 +91,7 @@ pub fn compare(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> C
     let pri = prior.as_mapping().unwrap_or(&empty);
     for (k, cv) in cfg {
         let path = vec![k.clone()];
-        if ignore.covers(&path) || cv.is_null() {
+        if ignore.covers(&path) || cv.is_null() || unchanged(k, cv) {
             continue;
         }
         let pv = pri.get(k).cloned().unwrap_or_else(Value::null);
@@ -94,7 +115,7 @@ pub fn compare(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> C
             sensitive: false,
         })
         .collect();
-    let forcing = rewind_diff::knowledge::forcing_paths(type_, &changes);
+    let forcing = knowledge.forcing_paths(type_, &changes);
     for d in &mut out.diffs {
         let top = d.path.to_string();
         if forcing
@@ -111,13 +132,21 @@ pub fn compare(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> C
 /// The built-in `terraform_data` resource: a changed `triggers_replace`
 /// replaces it, a changed `input` updates it (and makes `output` unknown);
 /// values compare with their types, as Terraform's `RawEquals`.
-fn compare_terraform_data(config: &Value, prior: &Value, ignore: &Ignore) -> Comparison {
+fn compare_terraform_data(
+    config: &Value,
+    prior: &Value,
+    ignore: &Ignore,
+    unchanged: &dyn Fn(&str, &Value) -> bool,
+) -> Comparison {
     let mut out = Comparison::default();
     for (name, forces) in [("triggers_replace", true), ("input", false)] {
         if ignore.covers(&[name.to_string()]) {
             continue;
         }
         let c = config.get_attr(name).cloned().unwrap_or_else(Value::null);
+        if unchanged(name, &c) {
+            continue;
+        }
         let p = prior.get_attr(name).cloned().unwrap_or_else(Value::null);
         // an unknown value is never the value deployed
         if !c.is_wholly_known() || !p.is_wholly_known() || !c.raw_eq(&p) {
@@ -172,7 +201,59 @@ fn argument_eq(config: &Value, prior: &Value) -> bool {
             true
         }
         (Some(cs), None) => cs.is_empty() && prior.is_null(),
-        _ => config.semantic_eq(prior),
+        _ => config.semantic_eq(prior) || json_documents_eq(config, prior),
+    }
+}
+
+/// Two strings holding JSON documents with the same meaning (providers
+/// store policies normalized: key order, white space, a one-element list
+/// written as its element, lists in another order).
+fn json_documents_eq(a: &Value, b: &Value) -> bool {
+    let (Some(x), Some(y)) = (a.as_str(), b.as_str()) else {
+        return false;
+    };
+    let looks_json = |s: &str| matches!(s.trim_start().as_bytes().first(), Some(b'{') | Some(b'['));
+    if !looks_json(x) || !looks_json(y) {
+        return false;
+    }
+    match (rewind_eval::json::decode(x), rewind_eval::json::decode(y)) {
+        (Ok(p), Ok(q)) => json_equiv(&p, &q),
+        _ => false,
+    }
+}
+
+fn json_equiv(a: &Value, b: &Value) -> bool {
+    match (a.as_seq(), b.as_seq()) {
+        (Some(x), Some(y)) => {
+            if x.len() != y.len() {
+                return false;
+            }
+            let mut used = vec![false; y.len()];
+            x.iter().all(|v| {
+                match y
+                    .iter()
+                    .enumerate()
+                    .position(|(i, w)| !used[i] && json_equiv(v, w))
+                {
+                    Some(i) => {
+                        used[i] = true;
+                        true
+                    }
+                    None => false,
+                }
+            })
+        }
+        (Some([x]), None) => json_equiv(x, b),
+        (None, Some([y])) => json_equiv(a, y),
+        _ => match (a.as_mapping(), b.as_mapping()) {
+            (Some(x), Some(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| json_equiv(v, w)))
+            }
+            (None, None) => a.semantic_eq(b),
+            _ => false,
+        },
     }
 }
 

@@ -132,6 +132,19 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
         }
         out.push('\n');
     }
+    if !p.unknown_instances.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.red(&st.bold(
+                "Instances known only after apply (Terraform refuses to plan these: Invalid count/for_each argument):"
+            ))
+        );
+        for b in &p.unknown_instances {
+            let _ = writeln!(out, "  {} {b}", st.red("?"));
+        }
+        out.push('\n');
+    }
     let risky: Vec<&Change> = p
         .changes
         .iter()
@@ -244,6 +257,13 @@ pub fn json(r: &PlanReport) -> J {
             if let Some(a) = c.action_reason { o["action_reason"] = json!(a); }
             if let Some(p) = &c.previous_address { o["previous_address"] = json!(p); }
             if let Some(d) = &c.deposed { o["deposed"] = json!(d); }
+            o["attributes"] = json!(c.attributes.iter().map(|a| json!({
+                "path": a.path,
+                "before": a.before,
+                "after": a.after,
+                "sensitive": a.sensitive,
+                "forces_replacement": a.forces_replacement,
+            })).collect::<Vec<_>>());
             o
         }).collect::<Vec<_>>(),
         "steps": p.steps.iter().map(|s| json!({
@@ -256,6 +276,7 @@ pub fn json(r: &PlanReport) -> J {
             "after": s.after,
         })).collect::<Vec<_>>(),
         "blocked": p.blocked,
+        "unknown_instances": p.unknown_instances,
         "notes": p.notes.iter().map(|x| json!({"kind": x.kind.as_str(), "message": x.message})).collect::<Vec<_>>(),
         "summary": {"add": add, "change": change, "destroy": destroy, "replace": replace, "forget": forget,
                     "move": p.changes.iter().filter(|c| c.previous_address.is_some()).count(),
@@ -281,6 +302,17 @@ pub fn markdown(r: &PlanReport) -> String {
             p.blocked
                 .iter()
                 .map(|b| format!("`{b}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !p.unknown_instances.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> Instances known only after apply (Terraform refuses to plan these): {}\n",
+            p.unknown_instances
+                .iter()
+                .map(|b| format!("`{}`", style::md_cell(b)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );

@@ -53,9 +53,9 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         // Go's compress/flate makes its own choices of matches and blocks:
         // no Rust deflate gives the same bytes (zlib and miniz differ from
         // the first repeated word), so the result is left unknown
-        "base64gzip" => s(&[p!("str", P::String)], ret_string, |ev, _| {
-            ev.note("function base64gzip() is not evaluated by rewind (Go's gzip output cannot be reproduced byte for byte): its result is treated as unknown".to_string());
-            Ok(Value::Unknown(Type::String))
+        "base64gzip" => s(&[p!("str", P::String)], ret_string, |ev, a| {
+            ev.note("function base64gzip() is not evaluated by rewind (Go's gzip output cannot be reproduced byte for byte): its result is a value rewind cannot see, the same for the same input".to_string());
+            Ok(ev.opaque_call("base64gzip", a, Type::String))
         }),
         "yamlencode" => s(
             &[pf!("value", P::Any, NULL_OK | DYN_OK)],
@@ -64,8 +64,8 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 Ok(doc) => Ok(Value::string(doc)),
                 Err(super::yaml::Refused::Error(e)) => Err(fail(e)),
                 Err(super::yaml::Refused::Unsupported(what)) => {
-                    ev.note(format!("function yamlencode() is not evaluated by rewind for {what}: its result is treated as unknown"));
-                    Ok(Value::Unknown(Type::String))
+                    ev.note(format!("function yamlencode() is not evaluated by rewind for {what}: its result is a value rewind cannot see, the same for the same input"));
+                    Ok(ev.opaque_call("yamlencode", a, Type::String))
                 }
             },
         ),

@@ -100,7 +100,7 @@ fn files<'s>(ev: &mut Evaluator<'s>, func: &str) -> Option<&'s dyn Files> {
     let f = ev.scope().files();
     if f.is_none() {
         ev.note(format!(
-            "function {func}() reads files, and this evaluation has none: its result is treated as unknown"
+            "function {func}() reads files this evaluation does not have: its result is a value rewind cannot see, the same for the same call (a change of the file's content is not seen)"
         ));
     }
     f
@@ -190,7 +190,7 @@ fn file(ev: &mut Evaluator, a: &[Value], base64: bool) -> Result<Value> {
     };
     let func = if base64 { "filebase64" } else { "file" };
     let Some(bytes) = read(ev, func, p, &shown)? else {
-        return Ok(unknown_after_home(ev, func, p, Type::String).mark_if(marked));
+        return Ok(unknown_after_home(ev, func, a, Type::String).mark_if(marked));
     };
     let v = if base64 {
         Value::string(super::crypto::Enc::Base64.encode(&bytes))
@@ -203,13 +203,16 @@ fn file(ev: &mut Evaluator, a: &[Value], base64: bool) -> Result<Value> {
     Ok(v.mark_if(marked))
 }
 
-/// The unknown result of a file function that could not read: a note is
-/// already there when the scope has no files; a home path gets its own.
-fn unknown_after_home(ev: &mut Evaluator, func: &str, p: &str, ty: Type) -> Value {
+/// The result of a file function that could not read: unknown for a
+/// home path (it depends on the machine); without files (a snapshot that
+/// does not hold them) a value rewind cannot see, the same for the same
+/// call, so an unchanged call is no change (a note says so).
+fn unknown_after_home(ev: &mut Evaluator, func: &str, args: &[Value], ty: Type) -> Value {
+    let p = args.first().and_then(Value::as_str).unwrap_or_default();
     if p.starts_with('~') {
         home_unknown(ev, func, ty)
     } else {
-        Value::Unknown(ty)
+        ev.opaque_call(func, args, ty)
     }
 }
 
@@ -226,7 +229,7 @@ fn file_hash(ev: &mut Evaluator, a: &[Value], func: &str) -> Result<Value> {
     })?;
     match bytes {
         Some(bytes) => Ok(Value::string(enc.encode(&h.digest(&bytes)))),
-        None => Ok(unknown_after_home(ev, func, p, Type::String)),
+        None => Ok(unknown_after_home(ev, func, a, Type::String)),
     }
 }
 
@@ -584,7 +587,7 @@ fn templatefile(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
         p.to_string()
     };
     let Some(bytes) = read(ev, "templatefile", p, &shown)? else {
-        return Ok(unknown_after_home(ev, "templatefile", p, Type::Dynamic).mark_if(pm || vm));
+        return Ok(unknown_after_home(ev, "templatefile", a, Type::Dynamic).mark_if(pm || vm));
     };
     let text = String::from_utf8(bytes).map_err(|_| {
         fail(format!(

@@ -343,9 +343,9 @@ pub(crate) fn call(
         Some(f) => call_spec(ev, name, &f, Some(vals)),
         None if TERRAFORM_FUNCTIONS.contains(&name) || name.starts_with("provider::") => {
             ev.note(format!(
-                "function {name}() is not evaluated by rewind: its result is treated as unknown"
+                "function {name}() is not evaluated by rewind: its result is a value rewind cannot see (the same for the same arguments)"
             ));
-            Ok(Value::unknown().mark_if(vals.iter().any(Value::has_marks)))
+            Ok(ev.opaque_call(name, &vals, Type::Dynamic))
         }
         None => Err(EvalError::new(
             "Call to unknown function",
