@@ -28,10 +28,14 @@ pub enum NodeKind {
     Tfvars,
     /// A deployed object read from a state file.
     Instance,
+    /// An `action` block (Terraform 1.14): an operation a provider runs
+    /// when a resource's `action_trigger` fires or on `-invoke`; it has no
+    /// state of its own.
+    Action,
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 14] = [
+    pub const ALL: [NodeKind; 15] = [
         NodeKind::Terraform,
         NodeKind::Provider,
         NodeKind::Variable,
@@ -46,6 +50,7 @@ impl NodeKind {
         NodeKind::Check,
         NodeKind::Tfvars,
         NodeKind::Instance,
+        NodeKind::Action,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +69,7 @@ impl NodeKind {
             NodeKind::Check => "check",
             NodeKind::Tfvars => "tfvars",
             NodeKind::Instance => "instance",
+            NodeKind::Action => "action",
         }
     }
 
