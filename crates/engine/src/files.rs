@@ -103,7 +103,7 @@ fn side_files(side: &Opened) -> Result<BTreeMap<String, (ObjectId, Source)>> {
 fn read(src: Option<&Source>, side: &Opened) -> Result<Vec<u8>> {
     match (src, side) {
         (None, _) => Ok(Vec::new()),
-        (Some(Source::Disk(p)), _) => std::fs::read(p).map_err(|source| Error::Io {
+        (Some(Source::Disk(p)), _) => rewind_parse::read_regular(p, 0).map_err(|source| Error::Io {
             path: p.clone(),
             source,
         }),

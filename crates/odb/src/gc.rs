@@ -125,6 +125,16 @@ impl Store {
     /// snapshot running meanwhile is safe.
     pub fn gc(&self, grace: Duration, dry_run: bool) -> Result<GcReport> {
         let _lock = self.exclusive_lock()?;
+        // Deleting by what the refs reach is only safe when they are whole:
+        // a store whose refs were lost would otherwise lose everything.
+        let sound = self.verify_unlocked()?;
+        if let Some(first) = sound.problems.first() {
+            return Err(Error::NotSound {
+                store: self.describe(),
+                problems: sound.problems.len(),
+                first: first.clone(),
+            });
+        }
         let mut report = GcReport::default();
         let now = SystemTime::now();
         let old = |t: SystemTime| now.duration_since(t).map(|d| d >= grace).unwrap_or(false);

@@ -47,6 +47,18 @@ pub(crate) struct Tree {
     pub(crate) entries: Vec<TreeEntry>,
 }
 
+/// Decoders reserve room for at most this many entries up front; more
+/// grow as they are actually decoded (a declared count is only a claim).
+pub(crate) const PREALLOC_MAX: usize = 4096;
+
+/// The most files and directories one snapshot tree may list, however its
+/// trees share subtrees: a crafted store could otherwise declare a tree of
+/// billions of files in a few megabytes.
+pub const MAX_TREE_ENTRIES: usize = 4_000_000;
+
+/// The longest path a snapshot tree may hold, in bytes (Linux `PATH_MAX`).
+pub const MAX_TREE_PATH: usize = 4096;
+
 impl Tree {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut e = Enc::with_capacity(64 + self.entries.len() * 64);
@@ -66,8 +78,9 @@ impl Tree {
         if d.u8()? != 1 {
             return Err(d.error("unknown tree version"));
         }
-        let n = d.len()?;
-        let mut entries = Vec::with_capacity(n);
+        // name (2+), kind (1), size (1+), id (32)
+        let n = d.count(36)?;
+        let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
         for _ in 0..n {
             let entry = decode_entry(&mut d)?;
             if entries
@@ -121,18 +134,27 @@ impl Store {
     pub fn tree_files(&self, id: &ObjectId) -> Result<Vec<TreeFile>> {
         let mut out = Vec::new();
         let mut stack = vec![(String::new(), *id)];
-        let mut depth_guard = 0usize;
+        let mut entries = 0usize;
         while let Some((prefix, tid)) = stack.pop() {
-            depth_guard += 1;
-            if depth_guard > 1_000_000 {
-                return Err(corrupt(format!("tree {id}"), "too many directories"));
-            }
             for e in self.tree(&tid)?.entries {
+                entries += 1;
+                if entries > MAX_TREE_ENTRIES {
+                    return Err(corrupt(
+                        format!("tree {id}"),
+                        format!("it lists more than {MAX_TREE_ENTRIES} files and directories, more than a snapshot may hold"),
+                    ));
+                }
                 let path = if prefix.is_empty() {
                     e.name.clone()
                 } else {
                     format!("{prefix}/{}", e.name)
                 };
+                if path.len() > MAX_TREE_PATH {
+                    return Err(corrupt(
+                        format!("tree {id}"),
+                        format!("it holds a path longer than {MAX_TREE_PATH} bytes"),
+                    ));
+                }
                 match e.kind {
                     EntryKind::Dir => stack.push((path, e.id)),
                     k => out.push(TreeFile {

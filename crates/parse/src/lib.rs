@@ -14,6 +14,7 @@ pub mod state;
 pub const PARSE_STACK: usize = 256 << 20;
 pub use encode::PARSE_CACHE_VERSION;
 pub use load::{
-    discover, discover_with_dirs, load, Cache, FileKind, LoadError, Loaded, Options, Parsed,
+    discover, discover_with_dirs, load, Cache, Discovered, FileKind, FileStat, LoadError, Loaded, Options, Parsed,
     SourceFile,
 };
+pub use load::read_regular;
