@@ -318,3 +318,48 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use crate::pack::PackWriter;
+
+    /// Regression: a few megabytes of store declared a tree of 10⁹ files
+    /// (trees sharing subtrees) and checkout aborted on allocation.
+    #[test]
+    fn a_tree_of_a_billion_shared_entries_is_refused_not_allocated() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-bomb-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        let blob = b"x".to_vec();
+        let blob_id = ObjectId::of(&blob);
+        let level = |kind: EntryKind, child: ObjectId| Tree {
+            entries: (0..1000)
+                .map(|i| TreeEntry {
+                    name: format!("e{i:04}"),
+                    kind,
+                    size: 1,
+                    id: child,
+                })
+                .collect(),
+        };
+        let files = level(EntryKind::File, blob_id).encode();
+        let mid = level(EntryKind::Dir, ObjectId::of(&files)).encode();
+        let top = level(EntryKind::Dir, ObjectId::of(&mid)).encode();
+        let mut w = PackWriter::new();
+        w.add(blob_id, ObjType::Blob, &blob);
+        for t in [&files, &mid, &top] {
+            w.add(ObjectId::of(t), ObjType::Tree, t);
+        }
+        store.write_pack(w).unwrap();
+        let err = store.tree_files(&ObjectId::of(&top)).unwrap_err().to_string();
+        assert!(err.contains("more than 4000000 files"), "{err}");
+        // a count larger than the bytes could hold is refused at once
+        let mut lying = Enc::with_capacity(16);
+        lying.u8(1);
+        lying.uvar(1_000_000_000);
+        let err = Tree::decode(&lying.into_bytes()).unwrap_err().to_string();
+        assert!(err.contains("exceeds the data"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
