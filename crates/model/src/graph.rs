@@ -162,6 +162,10 @@ pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
     out
 }
 
+/// What edge `e` adds to a resource's dependencies: its target when that
+/// is a resource, else what the target leads to (memoized per node). A
+/// walk with its own stack, not recursion: a chain of 50,000 locals is
+/// 50,000 levels deep.
 fn collect(
     model: &Model,
     pos: &HashMap<&str, usize>,
@@ -171,31 +175,52 @@ fn collect(
     memo: &mut HashMap<usize, BTreeSet<usize>>,
     visiting: &mut BTreeSet<usize>,
 ) {
-    let Some(&t) = pos.get(e.to.as_str()) else {
+    // A node whose edges are being followed: the next edge and what its
+    // edges added so far.
+    let mut stack: Vec<(usize, usize, BTreeSet<usize>)> = Vec::new();
+    // Adds what `e` contributes directly to `acc`; returns the node to
+    // descend into, if any.
+    let step = |e: &crate::Edge,
+                    acc: &mut BTreeSet<usize>,
+                    memo: &HashMap<usize, BTreeSet<usize>>,
+                    visiting: &mut BTreeSet<usize>|
+     -> Option<usize> {
+        let &t = pos.get(e.to.as_str())?;
+        let target = &model.nodes[t];
+        if target.kind.is_resource_like() {
+            acc.insert(t);
+            return None;
+        }
+        if target.kind == NodeKind::Module && e.kind == EdgeKind::DependsOn {
+            acc.extend(module_members(&target.address));
+        }
+        if let Some(m) = memo.get(&t) {
+            acc.extend(m.iter().copied());
+            return None;
+        }
+        visiting.insert(t).then_some(t)
+    };
+    let Some(t) = step(e, out, memo, visiting) else {
         return;
     };
-    let target = &model.nodes[t];
-    if target.kind.is_resource_like() {
-        out.insert(t);
-        return;
+    stack.push((t, 0, BTreeSet::new()));
+    while let Some((node, next, acc)) = stack.last_mut() {
+        let edges = &model.nodes[*node].edges;
+        if let Some(e2) = edges.get(*next) {
+            *next += 1;
+            if let Some(child) = step(e2, acc, memo, visiting) {
+                stack.push((child, 0, BTreeSet::new()));
+            }
+            continue;
+        }
+        let (node, _, acc) = stack.pop().expect("the loop holds a frame");
+        visiting.remove(&node);
+        match stack.last_mut() {
+            Some(parent) => parent.2.extend(acc.iter().copied()),
+            None => out.extend(acc.iter().copied()),
+        }
+        memo.insert(node, acc);
     }
-    if target.kind == NodeKind::Module && e.kind == EdgeKind::DependsOn {
-        out.extend(module_members(&target.address));
-    }
-    if let Some(m) = memo.get(&t) {
-        out.extend(m.iter().copied());
-        return;
-    }
-    if !visiting.insert(t) {
-        return;
-    }
-    let mut acc = BTreeSet::new();
-    for e2 in &target.edges {
-        collect(model, pos, module_members, e2, &mut acc, memo, visiting);
-    }
-    visiting.remove(&t);
-    out.extend(acc.iter().copied());
-    memo.insert(t, acc);
 }
 
 /// The transitive reduction of a DAG given as adjacency sets over
