@@ -451,3 +451,26 @@ fn soak_kills_gc_and_readers() {
     }
     assert!(i >= 5, "only {i} rounds in {secs}s");
 }
+
+/// Regression: `count = 1e308` panicked (exit 101), `count = 5000000`
+/// took 14 s and 4 GB for a no-op plan, `range(1e9)` aborted on
+/// allocation. Each is now a clear error naming what was too large.
+#[test]
+fn hostile_counts_and_ranges_are_errors_not_crashes() {
+    let t = Scratch::new("hostile-input");
+    for (name, body, says) in [
+        ("huge", "resource \"terraform_data\" \"x\" {\n  count = 1e308\n}\n", "more than rewind plans"),
+        ("many", "resource \"terraform_data\" \"x\" {\n  count = 5000000\n}\n", "5000000 instances is more than rewind plans"),
+        ("range", "locals {\n  r = range(1e9)\n}\nresource \"terraform_data\" \"x\" {\n  input = local.r\n}\n", "more than 1024 values"),
+    ] {
+        let dir = t.path(name);
+        write(&dir, "main.tf", body);
+        let r = finish_within(
+            spawn(&t, &["plan", "--from", s(&dir), "--to", s(&dir)]),
+            Duration::from_secs(60),
+            name,
+        );
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{name}: {}", r.stderr);
+    }
+}

@@ -54,7 +54,9 @@ impl Graph {
     /// Every dependency cycle (one path per strongly connected component).
     pub fn cycles(&self, model: &Model) -> Vec<Cycle> {
         let mut out = Vec::new();
-        for scc in petgraph::algo::tarjan_scc(&self.graph) {
+        // Kosaraju walks with its own stack: tarjan_scc recurses once per
+        // node of a chain and overflowed the stack at 15,000 resources.
+        for scc in petgraph::algo::kosaraju_scc(&self.graph) {
             let self_loop = scc.len() == 1 && self.graph.contains_edge(scc[0], scc[0]);
             if scc.len() < 2 && !self_loop {
                 continue;
@@ -302,5 +304,48 @@ mod tests {
     fn reduction_drops_implied_edges() {
         let r = transitive_reduction(3, &[(0, 1), (1, 2), (0, 2)]);
         assert_eq!(r.into_iter().collect::<Vec<_>>(), vec![(0, 1), (1, 2)]);
+    }
+
+    /// Regression: a chain of 15,000 resources overflowed the stack in
+    /// `plan` (recursive Tarjan) and a chain of 50,000 locals in the
+    /// dependency walk; both now walk with their own stack. Run on a
+    /// thread with a small stack, so recursion would show at once.
+    #[test]
+    fn long_dependency_chains_do_not_recurse() {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let n = 50_000;
+                let mut m = Model::default();
+                let name = |i: usize| format!("local.l{i:06}");
+                for i in 0..n {
+                    let mut node = Node::new(NodeKind::Local, &name(i));
+                    if i > 0 {
+                        node.add_edge(&name(i - 1), EdgeKind::Reference);
+                    }
+                    m.nodes.push(node);
+                }
+                let mut top = Node::new(NodeKind::Resource, "t.top");
+                top.add_edge(&name(n - 1), EdgeKind::Reference);
+                m.nodes.push(top);
+                let mut bottom = Node::new(NodeKind::Resource, "t.bottom");
+                bottom.add_edge("t.top", EdgeKind::Reference);
+                m.nodes.push(bottom);
+                m.nodes[0].add_edge("t.zero", EdgeKind::Reference);
+                m.nodes.push(Node::new(NodeKind::Resource, "t.zero"));
+                m.sort();
+                assert!(Graph::build(&m).cycles(&m).is_empty());
+                let deps = resource_dependencies(&m);
+                let of = |a: &str| {
+                    let i = m.nodes.iter().position(|n| n.address == a).unwrap();
+                    let (_, d) = deps.iter().find(|(j, _)| *j == i).unwrap();
+                    d.iter().map(|&j| m.nodes[j].address.clone()).collect::<Vec<_>>()
+                };
+                assert_eq!(of("t.top"), vec!["t.zero"], "through 50,000 locals");
+                assert_eq!(of("t.bottom"), vec!["t.top"]);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }
