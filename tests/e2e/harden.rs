@@ -64,7 +64,10 @@ fn checkout_never_writes_through_a_link_planted_at_its_temp_name() {
     for n in 0..64 {
         let _ = std::os::unix::fs::symlink(
             "../victim",
-            out.join(format!(".variables.tf.{}-{n}.rewind-tmp", std::process::id())),
+            out.join(format!(
+                ".variables.tf.{}-{n}.rewind-tmp",
+                std::process::id()
+            )),
         );
     }
     t.run(&["checkout", "v1", s(&out), "--force"]).ok();
@@ -106,7 +109,10 @@ fn checkout_force_leaves_exactly_the_snapshots_terraform_files() {
     let d = t.run(&["diff", "v1", &format!("./{}", "out"), "--files"]);
     assert_eq!(d.code, 0, "{}{}", d.stdout, d.stderr);
     assert!(!out.join("locals.tf").exists());
-    assert!(!out.join("extra").exists(), "the emptied directory goes too");
+    assert!(
+        !out.join("extra").exists(),
+        "the emptied directory goes too"
+    );
     for kept in ["README.md", ".terraform/providers/x.tf", ".git/config"] {
         assert!(out.join(kept).exists(), "{kept} was removed");
     }
@@ -170,7 +176,7 @@ fn special_files_and_links_out_of_the_tree_are_skipped_with_a_warning() {
         assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
         for skipped in ["pipe.tf", "zero.tf", "passwd.tf"] {
             assert!(
-                r.stderr.contains(&format!("{skipped}")) && r.stderr.contains("skipped"),
+                r.stderr.contains(skipped) && r.stderr.contains("skipped"),
                 "{args:?} does not warn of {skipped}:\n{}",
                 r.stderr
             );
@@ -274,7 +280,11 @@ fn escape_sequences_from_input_never_reach_the_terminal() {
     ])
     .ok();
     let src = t.path("src");
-    write(&src, "\x1b[2Jmain.tf", "locals {\n  a = \"\x1b]52;c;aGk=\x07\"\n  b =\n}\n");
+    write(
+        &src,
+        "\x1b[2Jmain.tf",
+        "locals {\n  a = \"\x1b]52;c;aGk=\x07\"\n  b =\n}\n",
+    );
     for args in [
         vec!["log"],
         vec!["show", "prod"],
@@ -332,8 +342,15 @@ fn diffs_and_verify_beside_gc_and_snapshots_never_fail() {
     let t = Scratch::new("gc-readers");
     t.run(&["init"]).ok();
     for v in 1..=4 {
-        t.run(&["snapshot", s(&shop(v)), "--env", "prod", "--tag", &format!("v{v}")])
-            .ok();
+        t.run(&[
+            "snapshot",
+            s(&shop(v)),
+            "--env",
+            "prod",
+            "--tag",
+            &format!("v{v}"),
+        ])
+        .ok();
     }
     for round in 0..3 {
         // A pack holding live objects beside dead ones, as a killed
@@ -343,7 +360,11 @@ fn diffs_and_verify_beside_gc_and_snapshots_never_fail() {
         let main = format!("locals {{\n  round = {round}\n}}\n");
         let full = t.path(&format!("junk{round}/full"));
         write(&full, "main.tf", &main);
-        write(&full, "extra.tf", &format!("locals {{\n  extra = {round}\n}}\n"));
+        write(
+            &full,
+            "extra.tf",
+            &format!("locals {{\n  extra = {round}\n}}\n"),
+        );
         let part = t.path(&format!("junk{round}/part"));
         write(&part, "main.tf", &main);
         let other = t.path("other");
@@ -416,7 +437,10 @@ fn soak_kills_gc_and_readers() {
         }
         write(&src, "main.tf", &tf);
         let tag = format!("s{i}");
-        let snap = spawn(&t, &["snapshot", s(&src), "--env", "prod", "--tag", &tag, "-q"]);
+        let snap = spawn(
+            &t,
+            &["snapshot", s(&src), "--env", "prod", "--tag", &tag, "-q"],
+        );
         let reader = spawn(&t, &["diff", "base", "prod"]);
         let gc = (next() % 3 == 0).then(|| spawn(&t, &["gc", "--grace", "0s", "-q"]));
         std::thread::sleep(Duration::from_millis(next() % 400));

@@ -262,10 +262,11 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
             let bytes: &[u8] = match &f.bytes {
                 Some(b) => b,
                 None => {
-                    read = rewind_parse::read_regular(&f.abs, f.size).map_err(|source| Error::Io {
-                        path: f.abs.clone(),
-                        source,
-                    })?;
+                    read =
+                        rewind_parse::read_regular(&f.abs, f.size).map_err(|source| Error::Io {
+                            path: f.abs.clone(),
+                            source,
+                        })?;
                     if Hash::of(&read) != f.hash {
                         return Err(Error::FileChanged {
                             path: f.abs.clone(),

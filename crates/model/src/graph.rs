@@ -183,9 +183,9 @@ fn collect(
     // Adds what `e` contributes directly to `acc`; returns the node to
     // descend into, if any.
     let step = |e: &crate::Edge,
-                    acc: &mut BTreeSet<usize>,
-                    memo: &HashMap<usize, BTreeSet<usize>>,
-                    visiting: &mut BTreeSet<usize>|
+                acc: &mut BTreeSet<usize>,
+                memo: &HashMap<usize, BTreeSet<usize>>,
+                visiting: &mut BTreeSet<usize>|
      -> Option<usize> {
         let &t = pos.get(e.to.as_str())?;
         let target = &model.nodes[t];
@@ -339,7 +339,9 @@ mod tests {
                 let of = |a: &str| {
                     let i = m.nodes.iter().position(|n| n.address == a).unwrap();
                     let (_, d) = deps.iter().find(|(j, _)| *j == i).unwrap();
-                    d.iter().map(|&j| m.nodes[j].address.clone()).collect::<Vec<_>>()
+                    d.iter()
+                        .map(|&j| m.nodes[j].address.clone())
+                        .collect::<Vec<_>>()
                 };
                 assert_eq!(of("t.top"), vec!["t.zero"], "through 50,000 locals");
                 assert_eq!(of("t.bottom"), vec!["t.top"]);

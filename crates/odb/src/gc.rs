@@ -313,27 +313,27 @@ mod tests {
                 id: blob,
             }])
             .unwrap();
-        let model = w
-            .add_model(&rewind_model::Model::default(), "")
-            .unwrap();
+        let model = w.add_model(&rewind_model::Model::default(), "").unwrap();
         w.finish().unwrap();
         store
-            .publish_snapshot("prod", &["v1".to_string()], false, |parent| SnapshotRecord {
-                format: crate::record::RECORD_FORMAT,
-                tree,
-                model,
-                parent,
-                time: "2026-01-01T00:00:00Z".into(),
-                message: String::new(),
-                env: "prod".into(),
-                labels: Default::default(),
-                source: "/src".into(),
-                root: String::new(),
-                program_version: "test".into(),
-                git: None,
-                files: 1,
-                resources: 0,
-                instances: 0,
+            .publish_snapshot("prod", &["v1".to_string()], false, |parent| {
+                SnapshotRecord {
+                    format: crate::record::RECORD_FORMAT,
+                    tree,
+                    model,
+                    parent,
+                    time: "2026-01-01T00:00:00Z".into(),
+                    message: String::new(),
+                    env: "prod".into(),
+                    labels: Default::default(),
+                    source: "/src".into(),
+                    root: String::new(),
+                    program_version: "test".into(),
+                    git: None,
+                    files: 1,
+                    resources: 0,
+                    instances: 0,
+                }
             })
             .unwrap();
         blob
@@ -367,7 +367,10 @@ mod tests {
         std::fs::remove_file(dir.join("refs")).unwrap();
         let store = Store::open(dir.to_str().unwrap()).unwrap();
         let err = store.refs().unwrap_err().to_string();
-        assert!(err.contains("refs file is missing") && err.contains("verify --repair"), "{err}");
+        assert!(
+            err.contains("refs file is missing") && err.contains("verify --repair"),
+            "{err}"
+        );
         let v = store.verify().unwrap();
         assert!(!v.ok(), "{:?}", v.problems);
         let err = store.gc(Duration::ZERO, false).unwrap_err().to_string();

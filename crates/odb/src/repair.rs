@@ -63,7 +63,12 @@ impl Store {
         }
         chunks.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         let mut seen: HashSet<String> = HashSet::new();
-        let key = |e: &LogEntry| format!("{}\0{}\0{:?}\0{:?}\0{}", e.time, e.name, e.old, e.new, e.reason);
+        let key = |e: &LogEntry| {
+            format!(
+                "{}\0{}\0{:?}\0{:?}\0{}",
+                e.time, e.name, e.old, e.new, e.reason
+            )
+        };
         let mut log: Vec<LogEntry> = Vec::new();
         for (_, id, entries) in &chunks {
             refs.log_chunks.push(*id);
@@ -124,16 +129,23 @@ impl Store {
             e.latest = e.latest.filter(|id| records.contains_key(id));
             e.good = e.good.filter(|id| records.contains_key(id));
         }
-        refs.envs.retain(|_, e| e.latest.is_some() || e.good.is_some());
+        refs.envs
+            .retain(|_, e| e.latest.is_some() || e.good.is_some());
         for (t, id) in &refs.tags {
-            report.restored.push(format!("tags/{t} -> {}", id.short(12)));
+            report
+                .restored
+                .push(format!("tags/{t} -> {}", id.short(12)));
         }
         for (env, e) in &refs.envs {
             if let Some(id) = e.latest {
-                report.restored.push(format!("envs/{env}/latest -> {}", id.short(12)));
+                report
+                    .restored
+                    .push(format!("envs/{env}/latest -> {}", id.short(12)));
             }
             if let Some(id) = e.good {
-                report.restored.push(format!("envs/{env}/good -> {}", id.short(12)));
+                report
+                    .restored
+                    .push(format!("envs/{env}/good -> {}", id.short(12)));
             }
         }
         let bytes = refs.encode();

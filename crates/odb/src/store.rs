@@ -375,7 +375,12 @@ impl Store {
         let mut out: Vec<ObjectId> = self
             .packs()?
             .iter()
-            .flat_map(|p| p.iter().filter(|(_, l)| l.ty == ty).map(|(id, _)| id).collect::<Vec<_>>())
+            .flat_map(|p| {
+                p.iter()
+                    .filter(|(_, l)| l.ty == ty)
+                    .map(|(id, _)| id)
+                    .collect::<Vec<_>>()
+            })
             .collect();
         out.sort();
         out.dedup();

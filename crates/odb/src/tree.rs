@@ -352,7 +352,10 @@ mod hostile {
             w.add(ObjectId::of(t), ObjType::Tree, t);
         }
         store.write_pack(w).unwrap();
-        let err = store.tree_files(&ObjectId::of(&top)).unwrap_err().to_string();
+        let err = store
+            .tree_files(&ObjectId::of(&top))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("more than 4000000 files"), "{err}");
         // a count larger than the bytes could hold is refused at once
         let mut lying = Enc::with_capacity(16);

@@ -428,7 +428,8 @@ impl<'c> Walk<'c> {
                 .unwrap_or_else(rewind_eval::Number::zero);
             if n.is_integer()
                 && !n.is_negative()
-                && n.to_i64().is_none_or(|i| i as usize > MAX_INSTANCES) {
+                && n.to_i64().is_none_or(|i| i as usize > MAX_INSTANCES)
+            {
                 return Err(format!(
                     "count: {} instances is more than rewind plans ({MAX_INSTANCES} per resource)",
                     if n.to_i64().is_some() {
