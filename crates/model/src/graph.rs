@@ -319,14 +319,14 @@ mod tests {
                 let mut m = Model::default();
                 let name = |i: usize| format!("local.l{i:06}");
                 for i in 0..n {
-                    let mut node = Node::new(NodeKind::Local, &name(i));
+                    let mut node = Node::new(NodeKind::Local, name(i));
                     if i > 0 {
-                        node.add_edge(&name(i - 1), EdgeKind::Reference);
+                        node.add_edge(name(i - 1), EdgeKind::Reference);
                     }
                     m.nodes.push(node);
                 }
                 let mut top = Node::new(NodeKind::Resource, "t.top");
-                top.add_edge(&name(n - 1), EdgeKind::Reference);
+                top.add_edge(name(n - 1), EdgeKind::Reference);
                 m.nodes.push(top);
                 let mut bottom = Node::new(NodeKind::Resource, "t.bottom");
                 bottom.add_edge("t.top", EdgeKind::Reference);
