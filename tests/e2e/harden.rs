@@ -341,17 +341,7 @@ fn a_lost_refs_file_fails_verify_stops_gc_and_is_repaired() {
 fn diffs_and_verify_beside_gc_and_snapshots_never_fail() {
     let t = Scratch::new("gc-readers");
     t.run(&["init"]).ok();
-    for v in 1..=4 {
-        t.run(&[
-            "snapshot",
-            s(&shop(v)),
-            "--env",
-            "prod",
-            "--tag",
-            &format!("v{v}"),
-        ])
-        .ok();
-    }
+    t.snapshot_releases(4);
     for round in 0..3 {
         // A pack holding live objects beside dead ones, as a killed
         // snapshot leaves it when a later one reuses part of it: the
