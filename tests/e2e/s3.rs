@@ -296,17 +296,7 @@ fn sync_copies_between_local_and_s3() {
     let server = S3Server::start("sync", &["archive"]);
     let t = Scratch::new("s3sync");
     t.run(&["init"]).ok();
-    for v in 1..=3 {
-        t.run(&[
-            "snapshot",
-            s(&shop(v)),
-            "--env",
-            "prod",
-            "--tag",
-            &format!("v{v}"),
-        ])
-        .ok();
-    }
+    t.snapshot_releases(3);
     t.run(&["mark-good", "v2", "--env", "prod"]).ok();
     let remote = "s3://archive/rewind";
     run(s3(&t, &server, remote, &["init"])).ok();

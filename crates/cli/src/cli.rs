@@ -131,12 +131,18 @@ pub enum Command {
     Checkout {
         reference: String,
         dir: PathBuf,
-        /// Write into a directory that is not empty.
+        /// Write into a directory that is not empty; its Terraform files
+        /// that the snapshot does not have are removed (and listed).
         #[arg(long)]
         force: bool,
     },
     /// Check every object, pack index, snapshot and ref of the store.
-    Verify,
+    Verify {
+        /// Rebuild lost or corrupt refs from their backup copy, the ref
+        /// log's chunks and the snapshot records, then verify.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Copy snapshots, what they reference and their refs from one store to another.
     Sync {
         /// The store to copy from (a directory or s3://bucket/prefix).
@@ -311,7 +317,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
             dir,
             force,
         } => crate::store_cmds::checkout(g, out, &reference, &dir, force),
-        Command::Verify => crate::store_cmds::verify(g, out),
+        Command::Verify { repair } => crate::store_cmds::verify(g, out, repair),
         Command::Gc { grace, dry_run } => crate::store_cmds::gc(g, out, &grace, dry_run),
         Command::Sync { from, to } => crate::store_cmds::sync(g, out, &from, &to),
     }

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod checkout;
 mod diff;
 mod error;
 mod files;
@@ -43,6 +44,7 @@ mod snapshot;
 mod unchanged;
 mod version;
 
+pub use checkout::{checkout, CheckoutReport};
 pub use diff::{diff, DiffOptions, DiffOutcome, Only};
 pub use error::{Error, LoadFailure, Result};
 pub use graph::{graph, GraphOptions, GraphOutcome};

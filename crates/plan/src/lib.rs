@@ -185,6 +185,10 @@ pub enum PlanError {
     Invalid(Vec<String>),
     #[error("the current configuration cannot be evaluated:\n  {}", .0.join("\n  "))]
     Current(Vec<String>),
+    /// Work that would exceed a limit rewind sets (rather than run out of
+    /// time or memory).
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// The files a side's configuration reads (`file()`, `templatefile()`...).
@@ -282,10 +286,19 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
         .collect()
 }
 
+/// The most entries the transitive dependencies of a configuration without
+/// state may have in all: a chain of n resources has n²/2 (15,000 in a
+/// chain would be 112 million, gigabytes of memory).
+pub const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
+
 /// The transitive closure of resource dependencies: what Terraform records
-/// in state as each instance's `dependencies` (iterative, memoized).
-fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, BTreeSet<String>> {
+/// in state as each instance's `dependencies` (iterative, memoized), or an
+/// error past [`MAX_TRANSITIVE_DEPENDENCIES`].
+fn transitive(
+    direct: &HashMap<String, BTreeSet<String>>,
+) -> Result<HashMap<String, BTreeSet<String>>, PlanError> {
     let mut memo: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut total = 0usize;
     for start in direct.keys() {
         if memo.contains_key(start) {
             continue;
@@ -321,10 +334,17 @@ fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, BTr
             }
             all.remove(n);
             on_stack.remove(n);
+            total += all.len();
+            if total > MAX_TRANSITIVE_DEPENDENCIES {
+                return Err(PlanError::TooLarge(format!(
+                    "the current configuration's resources depend on each other through more than {MAX_TRANSITIVE_DEPENDENCIES} paths in all (a dependency chain of about {} resources or more): too many to simulate its state; plan from a snapshot with a state file, or split the configuration",
+                    ((2 * MAX_TRANSITIVE_DEPENDENCIES) as f64).sqrt() as u64
+                )));
+            }
             memo.insert(n.to_string(), all);
         }
     }
-    memo
+    Ok(memo)
 }
 
 /// Every resource `from` depends on, directly or not (marking each once).
@@ -399,7 +419,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             &cur_cfg,
             &inputs,
             Options::files(&opts.current_files),
-            &transitive(&cur_deps),
+            &transitive(&cur_deps)?,
             &cbd,
         )?
     };

@@ -426,6 +426,19 @@ impl<'c> Walk<'c> {
                 .as_number()
                 .cloned()
                 .unwrap_or_else(rewind_eval::Number::zero);
+            if n.is_integer()
+                && !n.is_negative()
+                && n.to_i64().is_none_or(|i| i as usize > MAX_INSTANCES)
+            {
+                return Err(format!(
+                    "count: {} instances is more than rewind plans ({MAX_INSTANCES} per resource)",
+                    if n.to_i64().is_some() {
+                        n.to_string()
+                    } else {
+                        "so many".to_string()
+                    }
+                ));
+            }
             let i = n.to_i64().filter(|i| *i >= 0).ok_or_else(|| {
                 format!(
                     "count: the \"count\" argument must be a whole number, not negative (got {n})"
