@@ -283,48 +283,72 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
 }
 
 /// The transitive closure of resource dependencies: what Terraform records
-/// in state as each instance's `dependencies` (iterative, memoized).
-fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, BTreeSet<String>> {
-    let mut memo: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for start in direct.keys() {
-        if memo.contains_key(start) {
+/// in state as each instance's `dependencies`. Computed once per
+/// configuration address over numbered addresses (closures are sorted
+/// lists of numbers merged bottom-up, in an iterative depth-first order),
+/// and shared by every instance of the resource: the closure of a deep
+/// module tree has thousands of members, and copying them as strings per
+/// resource was quadratic (minutes on real configurations).
+fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, prior::Deps> {
+    // number every address, in a stable (sorted) order
+    let mut names: Vec<&str> = direct
+        .iter()
+        .flat_map(|(k, ds)| std::iter::once(k.as_str()).chain(ds.iter().map(String::as_str)))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let number = |s: &str| names.binary_search(&s).expect("every address is numbered") as u32;
+    let mut edges: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
+    for (k, ds) in direct {
+        edges[number(k) as usize] = ds.iter().map(|d| number(d)).collect();
+    }
+    let mut closure: Vec<Option<Vec<u32>>> = vec![None; names.len()];
+    let mut on_stack = vec![false; names.len()];
+    let mut stack: Vec<(u32, bool)> = Vec::new();
+    for start in 0..names.len() as u32 {
+        if closure[start as usize].is_some() {
             continue;
         }
-        let mut stack: Vec<(&str, bool)> = vec![(start.as_str(), false)];
-        let mut on_stack: BTreeSet<&str> = BTreeSet::new();
+        stack.push((start, false));
         while let Some((n, expanded)) = stack.pop() {
-            if memo.contains_key(n) {
+            let ni = n as usize;
+            if closure[ni].is_some() {
                 continue;
             }
-            let deps: Vec<&str> = direct
-                .get(n)
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect();
             if !expanded {
-                on_stack.insert(n);
+                on_stack[ni] = true;
                 stack.push((n, true));
-                for d in deps {
-                    if !memo.contains_key(d) && !on_stack.contains(d) {
+                for &d in &edges[ni] {
+                    if closure[d as usize].is_none() && !on_stack[d as usize] {
                         stack.push((d, false));
                     }
                 }
                 continue;
             }
-            let mut all = BTreeSet::new();
-            for d in deps {
-                all.insert(d.to_string());
-                if let Some(m) = memo.get(d) {
-                    all.extend(m.iter().cloned());
+            // a dependency still on the stack is part of a cycle: it
+            // counts, its own dependencies are not known yet
+            let mut all: Vec<u32> = edges[ni].clone();
+            for &d in &edges[ni] {
+                if let Some(c) = &closure[d as usize] {
+                    all.extend_from_slice(c);
                 }
             }
-            all.remove(n);
-            on_stack.remove(n);
-            memo.insert(n.to_string(), all);
+            all.sort_unstable();
+            all.dedup();
+            all.retain(|&x| x != n);
+            on_stack[ni] = false;
+            closure[ni] = Some(all);
         }
     }
-    memo
+    let shared: Vec<std::sync::Arc<str>> = names.iter().map(|&n| n.into()).collect();
+    direct
+        .keys()
+        .map(|k| {
+            let c = closure[number(k) as usize].as_deref().unwrap_or_default();
+            let deps: prior::Deps = c.iter().map(|&i| shared[i as usize].clone()).collect();
+            (k.clone(), deps)
+        })
+        .collect()
 }
 
 /// Every resource `from` depends on, directly or not (marking each once).
@@ -548,7 +572,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             }
         })
         .collect();
-    let cur_state_deps: HashMap<String, Vec<String>> = prior
+    let cur_state_deps: HashMap<String, prior::Deps> = prior
         .managed
         .iter()
         .map(|p| (p.addr.to_string(), p.deps.clone()))
