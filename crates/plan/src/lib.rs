@@ -302,8 +302,10 @@ fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, pri
     for (k, ds) in direct {
         edges[number(k) as usize] = ds.iter().map(|d| number(d)).collect();
     }
-    let mut closure: Vec<Option<Vec<u32>>> = vec![None; names.len()];
+    let mut closure: Vec<Option<std::sync::Arc<[u32]>>> = vec![None; names.len()];
     let mut on_stack = vec![false; names.len()];
+    let mut stamp = vec![u32::MAX; names.len()];
+    let mut same_edges: HashMap<&[u32], std::sync::Arc<[u32]>> = HashMap::new();
     let mut stack: Vec<(u32, bool)> = Vec::new();
     for start in 0..names.len() as u32 {
         if closure[start as usize].is_some() {
@@ -325,27 +327,55 @@ fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, pri
                 }
                 continue;
             }
+            // the same direct dependencies as a resource closed before (the
+            // resources of a module instance often have): the same closure
+            if let Some(c) = same_edges.get(edges[ni].as_slice()) {
+                on_stack[ni] = false;
+                closure[ni] = Some(c.clone());
+                continue;
+            }
             // a dependency still on the stack is part of a cycle: it
-            // counts, its own dependencies are not known yet
-            let mut all: Vec<u32> = edges[ni].clone();
+            // counts, its own dependencies are not known yet. Members are
+            // collected once each (stamped with the node being closed), and
+            // only the union is sorted, not the overlapping lists.
+            let mut all: Vec<u32> = Vec::new();
+            let mut add = |x: u32, all: &mut Vec<u32>| {
+                if x != n && stamp[x as usize] != n {
+                    stamp[x as usize] = n;
+                    all.push(x);
+                }
+            };
             for &d in &edges[ni] {
+                add(d, &mut all);
                 if let Some(c) = &closure[d as usize] {
-                    all.extend_from_slice(c);
+                    for &x in c.iter() {
+                        add(x, &mut all);
+                    }
                 }
             }
             all.sort_unstable();
-            all.dedup();
-            all.retain(|&x| x != n);
+            let all: std::sync::Arc<[u32]> = all.into();
+            if edges[ni].iter().all(|&d| closure[d as usize].is_some()) {
+                same_edges.insert(edges[ni].as_slice(), all.clone());
+            }
             on_stack[ni] = false;
             closure[ni] = Some(all);
         }
     }
+    // resources of a module instance often depend on the same things:
+    // equal closures are made into names once
     let shared: Vec<std::sync::Arc<str>> = names.iter().map(|&n| n.into()).collect();
+    let mut named: HashMap<std::sync::Arc<[u32]>, prior::Deps> = HashMap::new();
     direct
         .keys()
         .map(|k| {
-            let c = closure[number(k) as usize].as_deref().unwrap_or_default();
-            let deps: prior::Deps = c.iter().map(|&i| shared[i as usize].clone()).collect();
+            let c = closure[number(k) as usize]
+                .clone()
+                .unwrap_or_else(|| [].into());
+            let deps = named
+                .entry(c)
+                .or_insert_with_key(|c| c.iter().map(|&i| shared[i as usize].clone()).collect())
+                .clone();
             (k.clone(), deps)
         })
         .collect()

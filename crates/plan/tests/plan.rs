@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use rewind_model::Model;
 use rewind_plan::{plan, Action, Options, Plan};
 
+mod runaway;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/oracle")
 }
