@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rewind_model::Model;
 use rewind_plan::{plan, Action, Options, Plan};
 
+#[path = "plan/runaway.rs"]
 mod runaway;
 
 fn fixtures() -> PathBuf {

@@ -93,7 +93,7 @@ fn deep_chain_without_state_deletes_in_reverse_order() {
     for i in 0..DEPTH {
         paths.push(format!("current/m{i}/main.tf"));
     }
-    for i in 0..DEPTH {
+    for (i, path) in paths.iter().enumerate() {
         let child = if i + 1 < DEPTH {
             format!(
                 "module \"m{n}\" {{\n  source = \"../m{n}\"\n  input = terraform_data.r.output\n}}\n",
@@ -103,7 +103,7 @@ fn deep_chain_without_state_deletes_in_reverse_order() {
             String::new()
         };
         files.push((
-            paths[i].as_str(),
+            path.as_str(),
             format!(
                 "variable \"input\" {{}}\nresource \"terraform_data\" \"r\" {{\n  input = var.input\n}}\n{child}"
             ),
