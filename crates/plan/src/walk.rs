@@ -405,8 +405,11 @@ impl<'c> Walk<'c> {
     ) -> Result<Value, EvalError> {
         self.work
             .set(self.work.get().saturating_add(ev.work_done()));
+        // the evaluator's own limit stopped it (its error may have been
+        // wrapped, by a function call for one)
+        let stopped = ev.work_done() > rewind_eval::Limits::default().work;
         match r {
-            Err(mut e) if e.summary == LIMIT => {
+            Err(mut e) if stopped => {
                 e.detail = format!("{} (evaluating {})", e.detail, shorten(&expr()));
                 Err(e)
             }
@@ -743,7 +746,8 @@ impl<'c> Walk<'c> {
     }
 }
 
-/// The summary of the error an evaluation past its limit gives.
+/// The summary of the error a walk past its limit gives (as the
+/// evaluator's own).
 const LIMIT: &str = "Evaluation limit";
 
 /// An expression as an error message quotes it: its first line, at most
