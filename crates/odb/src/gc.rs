@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use rewind_model::Hash;
 
-use crate::error::{Error, Result};
+use crate::error::{corrupt, Error, Result};
 use crate::id::{ObjectId, SnapshotId};
-use crate::model::Load;
+use crate::model::Group;
 use crate::pack::{ObjType, PackIndex, PackWriter};
 use crate::record::snapshot_key;
 use crate::refs::Refs;
@@ -93,10 +93,21 @@ impl Store {
             self.mark_tree(rec.tree, &mut objs)?;
             if objs.insert(rec.model) {
                 let m = self.model_obj(&rec.model)?;
-                for (_, g) in self.groups(&m, Load::Full)? {
+                // a group another snapshot shares was marked with its
+                // nodes: only new groups are read (a long history shares
+                // nearly all of them from one snapshot to the next)
+                let new: Vec<ObjectId> = m
+                    .groups
+                    .values()
+                    .map(|(gid, _)| *gid)
+                    .filter(|gid| !objs.contains(gid))
+                    .collect();
+                for (gid, bytes) in new.iter().zip(self.get_many(&new)?) {
+                    let g = Group::decode(&bytes)
+                        .map_err(|e| corrupt(format!("node group {gid}"), e.to_string()))?;
                     objs.extend(g.entries.iter().map(|e| e.node));
+                    objs.insert(*gid);
                 }
-                objs.extend(m.groups.values().map(|(gid, _)| *gid));
             }
         }
         Ok(objs)

@@ -46,6 +46,7 @@ mod error;
 mod gc;
 mod id;
 mod lock;
+mod midx;
 mod model;
 mod pack;
 mod record;

@@ -13,6 +13,7 @@ use crate::backend::{Backend, Cond, LocalBackend, Put};
 use crate::error::{corrupt, Error, Result};
 use crate::id::{ObjectId, SnapshotId};
 use crate::lock::{self, StoreLock};
+use crate::midx::{self, MultiIndex};
 use crate::pack::{object_in, open_block, Location, ObjType, PackIndex, PackWriter};
 use crate::record::SnapshotRecord;
 use crate::refs::Refs;
@@ -36,6 +37,8 @@ pub struct Store {
     backend: Box<dyn Backend>,
     location: String,
     packs: RwLock<Vec<Arc<PackIndex>>>,
+    /// One index over the first packs, once there are many.
+    multi: RwLock<Option<Arc<MultiIndex>>>,
     packs_loaded: RwLock<bool>,
     cache_dir: Option<PathBuf>,
     pub(crate) records: RwLock<HashMap<SnapshotId, SnapshotRecord>>,
@@ -93,6 +96,7 @@ impl Store {
             backend,
             location: location.to_string(),
             packs: RwLock::new(Vec::new()),
+            multi: RwLock::new(None),
             packs_loaded: RwLock::new(false),
             cache_dir,
             records: RwLock::new(HashMap::new()),
@@ -233,7 +237,8 @@ impl Store {
     /// Loads the pack indexes not loaded yet.
     pub(crate) fn refresh_packs(&self) -> Result<()> {
         let listed = self.backend.list("packs/")?;
-        let known: Vec<Hash> = self
+        // a set: a long history lists thousands of packs
+        let known: std::collections::HashSet<Hash> = self
             .packs
             .read()
             .map(|p| p.iter().map(|i| i.name).collect())
@@ -279,18 +284,32 @@ impl Store {
         Ok(())
     }
 
+    /// The combined index of the loaded packs, built again when more than
+    /// [`midx::UNCOVERED_MAX`] packs are outside it (`None` while there
+    /// are few packs: probing each is as fast).
+    fn multi_index(&self, packs: &[Arc<PackIndex>]) -> Option<Arc<MultiIndex>> {
+        let current = self.multi.read().ok().and_then(|m| m.clone());
+        let covered = current.as_ref().map_or(0, |m| m.covered);
+        if packs.len() <= covered + midx::UNCOVERED_MAX {
+            return current;
+        }
+        let built = Arc::new(MultiIndex::build(packs));
+        if let Ok(mut m) = self.multi.write() {
+            *m = Some(built.clone());
+        }
+        Some(built)
+    }
+
     /// The pack holding an object (the most recently loaded one first).
-    /// Called for every object a snapshot adds: it searches the loaded
-    /// indexes in place, without copying their list.
+    /// Called for every object a snapshot adds: it searches the combined
+    /// index and the few packs outside it, in place.
     fn locate_obj(&self, id: &ObjectId) -> Result<Option<(Arc<PackIndex>, Location)>> {
         self.ensure_packs()?;
         let Ok(packs) = self.packs.read() else {
             return Ok(None);
         };
-        Ok(packs
-            .iter()
-            .rev()
-            .find_map(|p| p.find(id).map(|loc| (p.clone(), loc))))
+        let multi = self.multi_index(&packs);
+        Ok(midx::locate(&packs, multi.as_deref(), id).map(|(i, loc)| (packs[i].clone(), loc)))
     }
 
     /// The type of a stored object (from its index entry).
@@ -406,13 +425,10 @@ impl Store {
 
     fn get_many_once(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
         let packs = self.packs()?;
+        let multi = self.multi_index(&packs);
         let mut by_pack: BTreeMap<usize, Vec<(usize, Location)>> = BTreeMap::new();
         for (i, id) in ids.iter().enumerate() {
-            let found = packs
-                .iter()
-                .enumerate()
-                .rev()
-                .find_map(|(pi, p)| p.find(id).map(|loc| (pi, loc)));
+            let found = midx::locate(&packs, multi.as_deref(), id);
             let Some((pi, loc)) = found else {
                 return Err(Error::MissingObject(*id));
             };
