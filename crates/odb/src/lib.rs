@@ -45,8 +45,10 @@ mod checkout;
 mod error;
 mod gc;
 mod id;
+mod incident;
 mod lock;
 mod model;
+mod oplock;
 mod pack;
 mod record;
 mod refs;
@@ -63,7 +65,12 @@ pub use backend::total_requests;
 pub use checkout::CheckoutOutcome;
 pub use error::{Error, Result};
 pub use gc::GcReport;
-pub use id::{ObjectId, SnapshotId};
+pub use id::{IncidentId, ObjectId, SnapshotId};
+pub use incident::{
+    ApplyRecord, DataAtRisk, Evidence, GateRecord, IncidentRecord, PlannedChange, TimelineEntry,
+    INCIDENT_FORMAT,
+};
+pub use oplock::{LockHolder, RollbackLock};
 pub use lock::StoreLock;
 pub use model::Load;
 pub use pack::{ObjType, PackWriter};
