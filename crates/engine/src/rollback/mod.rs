@@ -157,7 +157,12 @@ pub fn rollback(
     match result {
         Ok(()) => {}
         Err(e) => {
-            if opts.apply || opts.breach.is_some() {
+            // another rollback running is not an incident of its own
+            let locked = matches!(
+                e,
+                Error::Store(rewind_odb::Error::RollbackLocked { .. })
+            );
+            if (opts.apply || opts.breach.is_some()) && !locked {
                 run.timeline("error", &e.to_string());
                 run.error = Some(e.to_string());
                 // the record of what happened matters more than its id here
@@ -440,6 +445,8 @@ impl<'s> Run<'s> {
         self.gate = Some(verdict);
         if !passed {
             self.status = Status::GateRefused;
+            // keep the files for inspection, not a plan someone could apply
+            let _ = std::fs::remove_file(&plan_file);
             self.keep_workdir = true;
             if opts.apply || opts.breach.is_some() {
                 self.record_incident(self.status.as_str())?;
