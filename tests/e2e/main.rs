@@ -5,6 +5,7 @@ mod diffplan;
 mod golden;
 mod graph;
 mod output;
+mod rollback;
 mod s3;
 mod s3server;
 mod schema;
