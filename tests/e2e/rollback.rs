@@ -58,10 +58,15 @@ fn deploy(t: &Scratch, v: u32) -> String {
     if v == 1 {
         terraform(&app, &["init", "-input=false", "-no-color"]);
     }
-    terraform(&app, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    terraform(
+        &app,
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    );
     let tag = format!("v{v}");
     let r = t
-        .run(&["snapshot", "app", "--env", "prod", "--tag", &tag, "--format", "json"])
+        .run(&[
+            "snapshot", "app", "--env", "prod", "--tag", &tag, "--format", "json",
+        ])
         .ok();
     r.json()["id"].as_str().unwrap().to_string()
 }
@@ -168,14 +173,41 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
     // the release goes bad
     svc.healthy.store(false, Ordering::SeqCst);
     let r = t.run(&[
-        "watch", "--env", "prod", "--http", &health, "--failures", "2", "--interval", "200ms",
-        "--then", "rollback", "--apply", "--timeout", "120s",
+        "watch",
+        "--env",
+        "prod",
+        "--http",
+        &health,
+        "--failures",
+        "2",
+        "--interval",
+        "200ms",
+        "--then",
+        "rollback",
+        "--apply",
+        "--timeout",
+        "120s",
     ]);
     assert_eq!(r.code, 3, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.starts_with("breach of prod; rollback: rolled-back (snapshot "), "{}", r.stdout);
-    assert!(r.stderr.contains("(expected status 200..=299): FAILING 2/2"), "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("breach of prod; rollback: rolled-back (snapshot "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("(expected status 200..=299): FAILING 2/2"),
+        "{}",
+        r.stderr
+    );
     // Terraform's output was streamed
-    assert!(r.stderr.contains("  | Apply complete! Resources: 1 added, 0 changed, 2 destroyed."), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("  | Apply complete! Resources: 1 added, 0 changed, 2 destroyed."),
+        "{}",
+        r.stderr
+    );
     // the deployment holds release 1's configuration and state
     assert_eq!(
         std::fs::read_to_string(app.join("main.tf")).unwrap(),
@@ -183,7 +215,11 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
     );
     assert_eq!(
         state_list(&app),
-        vec!["terraform_data.database", "terraform_data.network", "terraform_data.web"]
+        vec![
+            "terraform_data.database",
+            "terraform_data.network",
+            "terraform_data.web"
+        ]
     );
     let plan = Command::new(tool("terraform"))
         .args(["plan", "-detailed-exitcode", "-input=false", "-no-color"])
@@ -199,7 +235,10 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     // the result is the environment's latest snapshot, labelled
-    let log = t.run(&["log", "--env", "prod", "--format", "json"]).ok().json();
+    let log = t
+        .run(&["log", "--env", "prod", "--format", "json"])
+        .ok()
+        .json();
     let latest = &log.as_array().unwrap()[0];
     assert_eq!(latest["labels"]["rollback_from"], v2.as_str());
     assert_eq!(latest["labels"]["rollback_to"], v1.as_str());
@@ -221,8 +260,16 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
     assert_eq!(
         events,
         vec![
-            "deployed", "first failing check", "breach", "preview", "init", "terraform plan",
-            "gate", "apply", "configuration", "snapshot"
+            "deployed",
+            "first failing check",
+            "breach",
+            "preview",
+            "init",
+            "terraform plan",
+            "gate",
+            "apply",
+            "configuration",
+            "snapshot"
         ]
     );
     assert_eq!(rec["gate"]["passed"], true);
@@ -236,19 +283,38 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
         .filter(|e| e["failing"] == true)
         .collect();
     assert_eq!(failing.len(), 2);
-    assert!(failing[0]["value"].as_str().unwrap().starts_with("status 503"));
+    assert!(failing[0]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("status 503"));
     let md = t
         .run(&["incident", inc["id"].as_str().unwrap()])
         .ok()
         .stdout;
-    for part in ["## Timeline", "## Health evidence", "## What changed (known-good to bad)", "- added terraform_data.cache", "Gate: passed", "## Open questions"] {
+    for part in [
+        "## Timeline",
+        "## Health evidence",
+        "## What changed (known-good to bad)",
+        "- added terraform_data.cache",
+        "Gate: passed",
+        "## Open questions",
+    ] {
         assert!(md.contains(part), "{part} missing:\n{md}");
     }
     // healthy again: the recovery is promoted after the bake time
     svc.healthy.store(true, Ordering::SeqCst);
     let r = t.run(&[
-        "watch", "--env", "prod", "--http", &health, "--interval", "200ms", "--promote-after",
-        "1s", "--timeout", "60s",
+        "watch",
+        "--env",
+        "prod",
+        "--http",
+        &health,
+        "--interval",
+        "200ms",
+        "--promote-after",
+        "1s",
+        "--timeout",
+        "60s",
     ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(
@@ -258,7 +324,10 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
             &latest["id"].as_str().unwrap()[..12]
         )
     );
-    let good = t.run(&["show", "prod@good", "--format", "json"]).ok().json();
+    let good = t
+        .run(&["show", "prod@good", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(good["id"], latest["id"]);
 }
 
@@ -274,7 +343,11 @@ fn the_gate_stops_a_rollback_when_terraforms_plan_differs_from_the_preview() {
     // a dry run goes through Terraform's plan and the gate, and changes nothing
     let r = t.run(&["rollback", "--env", "prod"]).ok();
     assert!(r.stdout.contains("gate: passed"), "{}", r.stdout);
-    assert!(r.stdout.contains("dry run: nothing was applied"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("dry run: nothing was applied"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(state_list(&app).len(), 4);
     // drift the preview cannot know of: the network leaves the state
     terraform(&app, &["state", "rm", "terraform_data.network"]);
@@ -288,7 +361,10 @@ fn the_gate_stops_a_rollback_when_terraforms_plan_differs_from_the_preview() {
     );
     assert!(!r.stderr.contains("terraform apply"), "{}", r.stderr);
     // nothing was applied: state and configuration are as they were
-    assert_eq!(std::fs::read(app.join("terraform.tfstate")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(app.join("terraform.tfstate")).unwrap(),
+        before
+    );
     assert_eq!(
         std::fs::read_to_string(app.join("main.tf")).unwrap(),
         std::fs::read_to_string(release(2).join("main.tf")).unwrap()
@@ -326,7 +402,10 @@ fn prometheus(dir: &Path, target: &str) -> (Child, String) {
     .unwrap();
     let child = Command::new(tool("prometheus"))
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -362,9 +441,11 @@ impl Drop for Killed {
 fn a_prometheus_error_rate_breach_is_detected_recorded_and_notified() {
     let t = Scratch::new("rollback-prometheus");
     t.run(&["init"]).ok();
-    t.run(&["snapshot", s(&release(1)), "--env", "prod", "--tag", "v1"]).ok();
+    t.run(&["snapshot", s(&release(1)), "--env", "prod", "--tag", "v1"])
+        .ok();
     t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    t.run(&["snapshot", s(&release(2)), "--env", "prod", "--tag", "v2"]).ok();
+    t.run(&["snapshot", s(&release(2)), "--env", "prod", "--tag", "v2"])
+        .ok();
     let svc = Service::start();
     let (child, prom) = prometheus(&t.dir, &svc.url);
     let _prom = Killed(child);
@@ -374,15 +455,34 @@ fn a_prometheus_error_rate_breach_is_detected_recorded_and_notified() {
         if http_get(&prom, "/api/v1/query?query=app_error_ratio").contains("\"app_error_ratio\"") {
             break;
         }
-        assert!(Instant::now() < deadline, "Prometheus did not scrape the exporter within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape the exporter within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     let hook = format!("{}/hook", svc.url);
     let mut watch = t
         .cmd(&[
-            "watch", "--env", "prod", "--prometheus", &prom, "--query", "app_error_ratio",
-            "--above", "0.05", "--failures", "2", "--interval", "500ms", "--then", "notify",
-            "--webhook", &hook, "--timeout", "120s",
+            "watch",
+            "--env",
+            "prod",
+            "--prometheus",
+            &prom,
+            "--query",
+            "app_error_ratio",
+            "--above",
+            "0.05",
+            "--failures",
+            "2",
+            "--interval",
+            "500ms",
+            "--then",
+            "notify",
+            "--webhook",
+            &hook,
+            "--timeout",
+            "120s",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -394,17 +494,40 @@ fn a_prometheus_error_rate_breach_is_detected_recorded_and_notified() {
     let o = {
         let mut out = String::new();
         let mut err = String::new();
-        watch.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-        watch.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        watch
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        watch
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         (watch.wait().unwrap().code(), out, err)
     };
     assert_eq!(o.0, Some(3), "stdout:\n{}\nstderr:\n{}", o.1, o.2);
-    assert!(o.2.contains("check prometheus app_error_ratio: 0.01 (expected value <= 0.05): ok"), "{}", o.2);
-    assert!(o.2.contains("check prometheus app_error_ratio: 0.5 (expected value <= 0.05): FAILING 2/2"), "{}", o.2);
+    assert!(
+        o.2.contains("check prometheus app_error_ratio: 0.01 (expected value <= 0.05): ok"),
+        "{}",
+        o.2
+    );
+    assert!(
+        o.2.contains("check prometheus app_error_ratio: 0.5 (expected value <= 0.05): FAILING 2/2"),
+        "{}",
+        o.2
+    );
     let body: serde_json::Value =
         serde_json::from_str(&svc.hooks.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
     let text = body["text"].as_str().unwrap();
-    assert!(text.contains("prod breached its health checks: prometheus app_error_ratio failed 2 times in a row"), "{text}");
+    assert!(
+        text.contains(
+            "prod breached its health checks: prometheus app_error_ratio failed 2 times in a row"
+        ),
+        "{text}"
+    );
     let inc = only_incident(&t);
     assert_eq!(inc["incident"]["outcome"], "breach");
     assert!(text.contains(&inc["id"].as_str().unwrap()[..12]), "{text}");
@@ -414,38 +537,79 @@ fn a_prometheus_error_rate_breach_is_detected_recorded_and_notified() {
         .iter()
         .map(|e| e["value"].as_str().unwrap())
         .collect();
-    assert!(values.contains(&"0.01") && values.contains(&"0.5"), "{values:?}");
+    assert!(
+        values.contains(&"0.01") && values.contains(&"0.5"),
+        "{values:?}"
+    );
 }
 
 #[test]
 fn the_risk_policy_refuses_data_loss_before_terraform_runs() {
     let t = Scratch::new("rollback-policy");
     t.run(&["init"]).ok();
-    t.run(&["snapshot", s(&shop(1)), "--env", "prod", "--tag", "v1"]).ok();
+    t.run(&["snapshot", s(&shop(1)), "--env", "prod", "--tag", "v1"])
+        .ok();
     t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    t.run(&["snapshot", s(&shop(4)), "--env", "prod", "--tag", "v4"]).ok();
+    t.run(&["snapshot", s(&shop(4)), "--env", "prod", "--tag", "v4"])
+        .ok();
     std::fs::create_dir_all(t.path("deploy")).unwrap();
-    let r = t.run(&["rollback", "--env", "prod", "--dir", "deploy", "--apply", "--executor", "/nonexistent/terraform"]);
+    let r = t.run(&[
+        "rollback",
+        "--env",
+        "prod",
+        "--dir",
+        "deploy",
+        "--apply",
+        "--executor",
+        "/nonexistent/terraform",
+    ]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("\nREFUSED by the risk policy:\n  module.database.aws_db_instance.replica[0]: deleting aws_db_instance destroys relational database"), "{}", r.stdout);
     assert!(r.stdout.contains("data the rollback destroys:\n  module.database.aws_db_instance.replica[0] (relational database"), "{}", r.stdout);
-    assert!(r.stdout.contains("      deletion_protection = "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("      deletion_protection = "),
+        "{}",
+        r.stdout
+    );
     let list = t.run(&["incidents"]).ok().stdout;
     assert!(list.contains(" prod       policy-refused "), "{list}");
     let inc = only_incident(&t);
     let id = &inc["id"].as_str().unwrap()[..8];
     let html = t.run(&["incident", id, "--format", "html"]).ok().stdout;
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.contains("<h2>Data at risk</h2>") && html.contains("module.database.aws_db_instance.replica[0]"));
+    assert!(
+        html.contains("<h2>Data at risk</h2>")
+            && html.contains("module.database.aws_db_instance.replica[0]")
+    );
     let bad = t.run(&["incident", id, "--format", "dot"]);
     assert_eq!(bad.code, 1);
     let missing = t.run(&["incident", "abcdef12"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("no incident id starts with abcdef12"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("no incident id starts with abcdef12"),
+        "{}",
+        missing.stderr
+    );
     // allowed explicitly, it goes on to Terraform (missing here)
-    let r = t.run(&["rollback", "--env", "prod", "--dir", "deploy", "--allow-data-loss", "--executor", "/nonexistent/terraform"]);
+    let r = t.run(&[
+        "rollback",
+        "--env",
+        "prod",
+        "--dir",
+        "deploy",
+        "--allow-data-loss",
+        "--executor",
+        "/nonexistent/terraform",
+    ]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("\"/nonexistent/terraform\" is not on the PATH"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("\"/nonexistent/terraform\" is not on the PATH"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -454,7 +618,15 @@ fn watch_stops_cleanly_on_sigterm() {
     t.run(&["init"]).ok();
     t.run(&["snapshot", s(&release(1)), "--env", "prod"]).ok();
     let mut child = t
-        .cmd(&["watch", "--env", "prod", "--command", "true", "--interval", "100ms"])
+        .cmd(&[
+            "watch",
+            "--env",
+            "prod",
+            "--command",
+            "true",
+            "--interval",
+            "100ms",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -466,9 +638,21 @@ fn watch_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(killed.success());
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
-    assert!(err.contains("check command true: exit 0 (expected exit 0): ok"), "{err}");
-    assert!(err.trim_end().ends_with("rewind: stopping: signal received"), "{err}");
+    assert!(
+        err.contains("check command true: exit 0 (expected exit 0): ok"),
+        "{err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with("rewind: stopping: signal received"),
+        "{err}"
+    );
 }

@@ -210,7 +210,9 @@ fn outcome_text(o: &RollbackOutcome) -> String {
         )),
         (_, Some(a)) => s.push_str(&format!(
             "\nTerraform's apply FAILED (exit {}) after {:.1}s\n",
-            a.exit_code.map(|c| c.to_string()).unwrap_or("by signal".into()),
+            a.exit_code
+                .map(|c| c.to_string())
+                .unwrap_or("by signal".into()),
             a.seconds
         )),
         _ => {}
@@ -256,7 +258,8 @@ pub fn incidents(g: &Global, out: &Output, env: Option<&str>) -> Result<u8> {
                            "bad": r.bad.map(|b| b.to_hex()), "good": r.good.map(|b| b.to_hex())})
                 })
                 .collect();
-            let mut s = serde_json::to_string_pretty(&json!({"format_version": "1", "incidents": items}))?;
+            let mut s =
+                serde_json::to_string_pretty(&json!({"format_version": "1", "incidents": items}))?;
             s.push('\n');
             s
         }

@@ -55,12 +55,13 @@ pub use plan::{plan, plan_models, PlanOptions, PlanOutcome};
 /// Phase timings on standard error when `REWIND_TRACE` is set.
 pub use rewind_parse::load::Trace;
 pub use rollback::{
-    data_at_risk, gate, parse_show_json, policy_violations, record_breach, rollback, Breach, Difference, Event,
-    Executor, GateVerdict, RiskPolicy, RollbackOptions, RollbackOutcome, Status, TerraformChange,
+    data_at_risk, gate, parse_show_json, policy_violations, record_breach, rollback, Breach,
+    Difference, Event, Executor, GateVerdict, RiskPolicy, RollbackOptions, RollbackOutcome, Status,
+    TerraformChange,
 };
 pub use snapshot::{snapshot, SnapshotOptions, SnapshotOutcome};
+pub use version::{LazyStore, Side, StoredVersion, Version};
 pub use watch::{
     parse_duration, parse_status, prometheus_value, watch, Check, Observation, OnBreach, Probe,
     WatchConfig, WatchEnd, WatchOptions,
 };
-pub use version::{LazyStore, Side, StoredVersion, Version};

@@ -154,12 +154,7 @@ fn record(
         message: opts.message.clone(),
         env: env.to_string(),
         labels: opts.labels.clone(),
-        source: opts
-            .source
-            .as_deref()
-            .unwrap_or(abs)
-            .display()
-            .to_string(),
+        source: opts.source.as_deref().unwrap_or(abs).display().to_string(),
         root: content.root.clone(),
         program_version: env!("CARGO_PKG_VERSION").to_string(),
         git: git.clone(),

@@ -158,7 +158,8 @@ impl Store {
     pub fn put_incident(&self, rec: &IncidentRecord) -> Result<IncidentId> {
         let bytes = rec.encode();
         let id = IncidentId::of(&bytes);
-        self.backend().put(&incident_key(&id), &bytes, Cond::Absent)?;
+        self.backend()
+            .put(&incident_key(&id), &bytes, Cond::Absent)?;
         Ok(id)
     }
 

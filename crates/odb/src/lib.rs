@@ -70,9 +70,9 @@ pub use incident::{
     ApplyRecord, DataAtRisk, Evidence, GateRecord, IncidentRecord, PlannedChange, TimelineEntry,
     INCIDENT_FORMAT,
 };
-pub use oplock::{LockHolder, RollbackLock};
 pub use lock::StoreLock;
 pub use model::Load;
+pub use oplock::{LockHolder, RollbackLock};
 pub use pack::{ObjType, PackWriter};
 pub use record::{GitInfo, SnapshotRecord, RECORD_FORMAT};
 pub use refs::{check_name, EnvRefs, LogEntry, Refs};

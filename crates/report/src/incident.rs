@@ -18,7 +18,11 @@ enum Block {
 fn seconds(s: Option<f64>) -> String {
     match s {
         None => "unknown".into(),
-        Some(s) if s >= 3600.0 => format!("{:.0} h {:.0} min", (s / 3600.0).floor(), (s % 3600.0) / 60.0),
+        Some(s) if s >= 3600.0 => format!(
+            "{:.0} h {:.0} min",
+            (s / 3600.0).floor(),
+            (s % 3600.0) / 60.0
+        ),
         Some(s) if s >= 60.0 => format!("{:.0} min {:.0} s", (s / 60.0).floor(), s % 60.0),
         Some(s) => format!("{s:.0} s"),
     }
@@ -41,12 +45,7 @@ fn changes(list: &[rewind_odb::PlannedChange]) -> Vec<String> {
 }
 
 fn document(id: &IncidentId, rec: &IncidentRecord) -> (String, Vec<Block>) {
-    let title = format!(
-        "Incident {}: {} ({})",
-        id.short(12),
-        rec.env,
-        rec.outcome
-    );
+    let title = format!("Incident {}: {} ({})", id.short(12), rec.env, rec.outcome);
     let mut b = Vec::new();
     b.push(Block::Table(
         vec!["", ""],
@@ -139,7 +138,13 @@ fn document(id: &IncidentId, rec: &IncidentRecord) -> (String, Vec<Block>) {
         ));
     } else {
         b.push(Block::Table(
-            vec!["object", "holds", "severity", "what restoring it takes", "settings in state"],
+            vec![
+                "object",
+                "holds",
+                "severity",
+                "what restoring it takes",
+                "settings in state",
+            ],
             rec.data_at_risk
                 .iter()
                 .map(|d| {
@@ -184,7 +189,10 @@ fn questions(rec: &IncidentRecord) -> Vec<String> {
         q.push("Why did the apply fail, and what state is the environment in now?".into());
     }
     for d in &rec.data_at_risk {
-        q.push(format!("Was data lost in {} ({})? {}", d.address, d.holds, d.recovery));
+        q.push(format!(
+            "Was data lost in {} ({})? {}",
+            d.address, d.holds, d.recovery
+        ));
     }
     if rec.outcome == "breach" || rec.outcome == "policy-refused" {
         q.push("The environment was not rolled back automatically: what was done instead?".into());

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rewind_odb::{
-    time, ApplyRecord, DataAtRisk, Evidence, GateRecord, IncidentId, IncidentRecord,
-    PlannedChange, SnapshotId, SnapshotRecord, Store, TimelineEntry, INCIDENT_FORMAT,
+    time, ApplyRecord, DataAtRisk, Evidence, GateRecord, IncidentId, IncidentRecord, PlannedChange,
+    SnapshotId, SnapshotRecord, Store, TimelineEntry, INCIDENT_FORMAT,
 };
 use rewind_plan::Plan;
 
@@ -158,10 +158,7 @@ pub fn rollback(
         Ok(()) => {}
         Err(e) => {
             // another rollback running is not an incident of its own
-            let locked = matches!(
-                e,
-                Error::Store(rewind_odb::Error::RollbackLocked { .. })
-            );
+            let locked = matches!(e, Error::Store(rewind_odb::Error::RollbackLocked { .. }));
             if (opts.apply || opts.breach.is_some()) && !locked {
                 run.timeline("error", &e.to_string());
                 run.error = Some(e.to_string());
@@ -236,6 +233,8 @@ impl<'s> Run<'s> {
             .dir
             .clone()
             .unwrap_or_else(|| PathBuf::from(&from_record.source));
+        // recorded as the next snapshot's source: absolute
+        let deployment = deployment.canonicalize().unwrap_or(deployment);
         let mut timeline = Vec::new();
         timeline.push(TimelineEntry {
             time: from_record.time.clone(),
@@ -402,11 +401,16 @@ impl<'s> Run<'s> {
                     "`{} {}` failed (exit {}) in {}",
                     exec.name,
                     args.join(" "),
-                    ran.code.map(|c| c.to_string()).unwrap_or("by signal".into()),
+                    ran.code
+                        .map(|c| c.to_string())
+                        .unwrap_or("by signal".into()),
                     module.display()
                 )));
             }
-            this.timeline(step, &format!("`{} {}` succeeded", exec.name, args.join(" ")));
+            this.timeline(
+                step,
+                &format!("`{} {}` succeeded", exec.name, args.join(" ")),
+            );
             Ok(())
         };
         let mut init = vec!["init", "-input=false", "-no-color"];
@@ -417,13 +421,18 @@ impl<'s> Run<'s> {
         let out = format!("-out={plan_file}");
         stream(
             "terraform plan",
-            &["plan", "-input=false", "-no-color", "-lock-timeout=60s", &out],
+            &[
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-lock-timeout=60s",
+                &out,
+            ],
             self,
         )?;
         let json = exec.capture(&module, &["show", "-json", &plan_file])?;
-        self.terraform = parse_show_json(&json).map_err(|e| {
-            Error::Rollback(format!("`{} show -json {plan_file}`: {e}", exec.name))
-        })?;
+        self.terraform = parse_show_json(&json)
+            .map_err(|e| Error::Rollback(format!("`{} show -json {plan_file}`: {e}", exec.name)))?;
         let verdict = gate(&self.preview, &self.terraform);
         let passed = verdict.passed();
         self.timeline(
@@ -461,7 +470,13 @@ impl<'s> Run<'s> {
             return Ok(());
         }
         // apply the saved plan, never a fresh one
-        let args = ["apply", "-input=false", "-no-color", "-lock-timeout=60s", &plan_file];
+        let args = [
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-lock-timeout=60s",
+            &plan_file,
+        ];
         events(Event::Step(&format!("{} {}", exec.name, args.join(" "))));
         let ran = exec.stream(&module, &args, &mut |l| events(Event::Output(l)))?;
         let ok = ran.code == Some(0);
@@ -634,9 +649,10 @@ impl<'s> Run<'s> {
             },
             time_to_recover: recovered.map(|r| (r - start).max(0) as f64),
             timeline: self.timeline.clone(),
-            error: self.error.clone().or_else(|| {
-                (!self.violations.is_empty()).then(|| self.violations.join("; "))
-            }),
+            error: self
+                .error
+                .clone()
+                .or_else(|| (!self.violations.is_empty()).then(|| self.violations.join("; "))),
         };
         let id = self.store.put_incident(&rec)?;
         self.incident = Some(id);
@@ -688,7 +704,10 @@ pub fn record_breach(store: &Store, env: &str, breach: &Breach) -> Result<Incide
         timeline.push(TimelineEntry {
             time: rec.time,
             event: "deployed".into(),
-            detail: format!("snapshot {} of {env} taken", describe(&bad, &refs.tags_of(&bad))),
+            detail: format!(
+                "snapshot {} of {env} taken",
+                describe(&bad, &refs.tags_of(&bad))
+            ),
         });
     }
     timeline.push(TimelineEntry {
@@ -736,7 +755,12 @@ fn changed_summary(good: &Version, bad: &Version) -> Result<Vec<String>> {
             if attrs.is_empty() {
                 format!("{} {}{from}", c.change.as_str(), c.address)
             } else {
-                format!("{} {}{from}: {}", c.change.as_str(), c.address, attrs.join(", "))
+                format!(
+                    "{} {}{from}: {}",
+                    c.change.as_str(),
+                    c.address,
+                    attrs.join(", ")
+                )
             }
         })
         .collect())
@@ -749,4 +773,3 @@ fn describe(id: &SnapshotId, tags: &[String]) -> String {
         format!("{} ({})", tags.join(", "), id.short(12))
     }
 }
-

@@ -151,7 +151,11 @@ fn recovery(
     }
     let backups: Vec<String> = db
         .settings_of("backup")
-        .filter_map(|p| attr(p).filter(|v| truthy(&Some(v.clone()))).map(|v| format!("{p} = {v}")))
+        .filter_map(|p| {
+            attr(p)
+                .filter(|v| truthy(&Some(v.clone())))
+                .map(|v| format!("{p} = {v}"))
+        })
         .collect();
     if !backups.is_empty() {
         ways.push(format!(

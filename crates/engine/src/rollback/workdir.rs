@@ -203,7 +203,11 @@ pub(crate) fn sync_configuration(
         .iter()
         .filter(|f| !not_configuration(&f.path))
         .collect();
-    for f in wanted.iter().map(|f| &f.path).chain(previous.iter().map(|f| &f.path)) {
+    for f in wanted
+        .iter()
+        .map(|f| &f.path)
+        .chain(previous.iter().map(|f| &f.path))
+    {
         let p = Path::new(f);
         if p.components().any(|c| !matches!(c, Component::Normal(_))) {
             return Err(Error::Rollback(format!(
@@ -233,7 +237,9 @@ pub(crate) fn sync_configuration(
         }
         let tmp = p.with_file_name(format!(
             ".{}.rewind-tmp",
-            p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            p.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         ));
         std::fs::write(&tmp, &data).map_err(io(&tmp))?;
         #[cfg(unix)]

@@ -120,7 +120,9 @@ pub fn watch(
             return Ok(WatchEnd::Stopped);
         }
         if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
-            events(Event::Step("stopping: --timeout reached without a decision"));
+            events(Event::Step(
+                "stopping: --timeout reached without a decision",
+            ));
             return Ok(WatchEnd::TimedOut);
         }
         let now_latest = latest(store, env)?;
@@ -151,7 +153,11 @@ pub fn watch(
                 st.consecutive = 0;
                 st.failing_since = None;
             }
-            let counted = if in_grace { " (grace period: not counted)" } else { "" };
+            let counted = if in_grace {
+                " (grace period: not counted)"
+            } else {
+                ""
+            };
             events(Event::Step(&format!(
                 "check {}: {} (expected {}): {}{}",
                 check.name,
@@ -311,7 +317,11 @@ fn notification(
         ":rotating_light: rewind: {env} breached its health checks: {}. {action}.{}",
         breach.summary,
         incident
-            .map(|i| format!(" Incident {} (`rewind incident {}`).", i.short(12), i.short(12)))
+            .map(|i| format!(
+                " Incident {} (`rewind incident {}`).",
+                i.short(12),
+                i.short(12)
+            ))
             .unwrap_or_default()
     );
     serde_json::json!({

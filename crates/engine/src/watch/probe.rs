@@ -176,9 +176,7 @@ impl Prober {
             },
             Ok(Some(v)) => Observation {
                 value: format_number(v),
-                failing: v.is_nan()
-                    || above.is_some_and(|a| v > a)
-                    || below.is_some_and(|b| v < b),
+                failing: v.is_nan() || above.is_some_and(|a| v > a) || below.is_some_and(|b| v < b),
                 expected,
             },
         }
@@ -286,7 +284,9 @@ pub fn prometheus_value(text: &str) -> std::result::Result<Option<f64>, String> 
     if doc.get("status").and_then(|s| s.as_str()) != Some("success") {
         return Err(format!(
             "the query failed: {}",
-            doc.get("error").and_then(|e| e.as_str()).unwrap_or("no reason given")
+            doc.get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("no reason given")
         ));
     }
     let data = doc.get("data").ok_or("no data in the answer")?;
@@ -297,7 +297,11 @@ pub fn prometheus_value(text: &str) -> std::result::Result<Option<f64>, String> 
             Some(s) => s.get("value").ok_or("a vector sample without a value")?,
         },
         Some("scalar") => result,
-        Some(other) => return Err(format!("a {other} result; the query must give a vector or a scalar")),
+        Some(other) => {
+            return Err(format!(
+                "a {other} result; the query must give a vector or a scalar"
+            ))
+        }
         None => return Err("no resultType in the answer".into()),
     };
     let v = sample
@@ -309,6 +313,9 @@ pub fn prometheus_value(text: &str) -> std::result::Result<Option<f64>, String> 
         "NaN" => Ok(Some(f64::NAN)),
         "+Inf" => Ok(Some(f64::INFINITY)),
         "-Inf" => Ok(Some(f64::NEG_INFINITY)),
-        v => v.parse().map(Some).map_err(|_| format!("the value {v:?} is not a number")),
+        v => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("the value {v:?} is not a number")),
     }
 }

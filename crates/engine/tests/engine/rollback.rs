@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use rewind_engine::{
-    data_at_risk, gate, parse_show_json, plan, policy_violations, rollback, snapshot,
-    PlanOptions, RiskPolicy, RollbackOptions, SnapshotOptions, Status, Version,
+    data_at_risk, gate, parse_show_json, plan, policy_violations, rollback, snapshot, PlanOptions,
+    RiskPolicy, RollbackOptions, SnapshotOptions, Status, Version,
 };
 use rewind_odb::Store;
 
@@ -35,7 +35,12 @@ fn the_gate_passes_when_terraform_plans_what_the_preview_showed() {
     let tf = show("show-v2-to-v1.json");
     let actions: Vec<(&str, Vec<&str>)> = tf
         .iter()
-        .map(|c| (c.address.as_str(), c.actions.iter().map(String::as_str).collect()))
+        .map(|c| {
+            (
+                c.address.as_str(),
+                c.actions.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         actions,
@@ -115,7 +120,8 @@ fn the_policy_refuses_data_loss_and_too_many_destroys_unless_allowed() {
     .plan;
     let v = policy_violations(&p, &RiskPolicy::default());
     assert!(
-        v.iter().any(|m| m.starts_with("module.database.aws_db_instance.replica[0]: deleting aws_db_instance")
+        v.iter().any(|m| m
+            .starts_with("module.database.aws_db_instance.replica[0]: deleting aws_db_instance")
             && m.ends_with("(allow it with --allow-data-loss)")),
         "{v:?}"
     );
@@ -156,7 +162,11 @@ fn data_at_risk_says_what_restoring_takes_from_the_state() {
         .unwrap_or_else(|| panic!("{risk:#?}"));
     assert_eq!(replica.type_, "aws_db_instance");
     assert_eq!(replica.severity, "high");
-    for setting in ["deletion_protection = ", "skip_final_snapshot = ", "backup_retention_period = "] {
+    for setting in [
+        "deletion_protection = ",
+        "skip_final_snapshot = ",
+        "backup_retention_period = ",
+    ] {
         assert!(
             replica.settings.iter().any(|s| s.starts_with(setting)),
             "{setting} missing: {:#?}",
@@ -201,13 +211,25 @@ fn a_rollback_needs_the_lock_before_it_runs_terraform() {
         executor: "/nonexistent/terraform".into(),
         ..Default::default()
     };
-    let held = store.lock_rollback("prod", "rollback by another pipeline").unwrap();
-    let err = rollback(&store, &opts, &mut |_| {}).unwrap_err().to_string();
-    assert!(err.starts_with("another rollback of \"prod\" is running"), "{err}");
+    let held = store
+        .lock_rollback("prod", "rollback by another pipeline")
+        .unwrap();
+    let err = rollback(&store, &opts, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("another rollback of \"prod\" is running"),
+        "{err}"
+    );
     assert!(err.contains("rollback by another pipeline"), "{err}");
     drop(held);
-    let err = rollback(&store, &opts, &mut |_| {}).unwrap_err().to_string();
-    assert!(err.contains("\"/nonexistent/terraform\" is not on the PATH"), "{err}");
+    let err = rollback(&store, &opts, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"/nonexistent/terraform\" is not on the PATH"),
+        "{err}"
+    );
     // the failed rollback released its lock, and recorded what happened
     assert!(store.rollback_lock_holder("prod").unwrap().is_none());
     let incidents = store.list_incidents().unwrap();
@@ -235,7 +257,9 @@ fn a_rollback_without_a_known_good_snapshot_or_to_the_same_snapshot_does_nothing
         env: "prod".into(),
         ..Default::default()
     };
-    let err = rollback(&store, &opts, &mut |_| {}).unwrap_err().to_string();
+    let err = rollback(&store, &opts, &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("has no known-good snapshot"), "{err}");
     let same = RollbackOptions {
         to: Some("prod".into()),

@@ -123,21 +123,39 @@ fn a_breach_is_recorded_with_its_evidence_and_notified() {
     assert_eq!(action_error, None);
     assert_eq!(rollback.unwrap().status.as_str(), "previewed");
     // every decision was logged with its evidence
-    assert!(log.iter().any(|l| l.starts_with("check probe: exit 0 (expected exit 0): ok")), "{log:#?}");
-    assert!(log.iter().any(|l| l.contains("exit 1 (expected exit 0): FAILING 1/2")), "{log:#?}");
-    assert!(log.iter().any(|l| l.starts_with("BREACH: probe failed 2 times in a row")), "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("check probe: exit 0 (expected exit 0): ok")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("exit 1 (expected exit 0): FAILING 1/2")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("BREACH: probe failed 2 times in a row")),
+        "{log:#?}"
+    );
     let rec = store.incident(&incident.unwrap()).unwrap();
     assert_eq!(rec.outcome, "breach");
     assert!(rec.evidence.iter().any(|e| !e.failing));
     assert_eq!(rec.evidence.iter().filter(|e| e.failing).count(), 2);
     assert_eq!(rec.previewed.len(), 2);
     let events: Vec<&str> = rec.timeline.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(events, vec!["deployed", "first failing check", "breach", "preview"]);
+    assert_eq!(
+        events,
+        vec!["deployed", "first failing check", "breach", "preview"]
+    );
     assert!(rec.time_to_detect.is_some());
     let body: serde_json::Value =
         serde_json::from_str(&bodies.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
     let text = body["text"].as_str().unwrap();
-    assert!(text.contains("prod breached its health checks: probe failed 2 times"), "{text}");
+    assert!(
+        text.contains("prod breached its health checks: probe failed 2 times"),
+        "{text}"
+    );
     assert_eq!(body["rewind"]["env"], "prod");
     assert_eq!(body["rewind"]["evidence"].as_array().unwrap().len(), 2);
 }
@@ -163,7 +181,10 @@ fn a_healthy_release_is_promoted_after_the_bake_time() {
     let mut opts = options(vec![command_check("up", "true".into(), 3)]);
     opts.config.promote_after = Some(Duration::from_millis(300));
     let end = watch(&store, &opts, &AtomicBool::new(false), &mut |_| {}).unwrap();
-    assert!(matches!(end, WatchEnd::Promoted(id) if id == latest), "{end:?}");
+    assert!(
+        matches!(end, WatchEnd::Promoted(id) if id == latest),
+        "{end:?}"
+    );
     assert_eq!(store.resolve("prod@good").unwrap(), latest);
 }
 
@@ -233,10 +254,14 @@ command = "curl -fsS http://127.0.0.1:8080/ready"
     assert_eq!(cfg.checks[2].failures, 3);
 
     let bad = "interval = \"5s\"\n[[check]]\ntype = \"http\"\nurll = \"x\"\n";
-    let err = WatchConfig::from_toml(bad, Path::new("watch.toml")).unwrap_err().to_string();
+    let err = WatchConfig::from_toml(bad, Path::new("watch.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("watch.toml:4:1: "), "{err}");
     let missing = "[[check]]\ntype = \"prometheus\"\nurl = \"http://x\"\nquery = \"up\"\n";
-    let err = WatchConfig::from_toml(missing, Path::new("w.toml")).unwrap_err().to_string();
+    let err = WatchConfig::from_toml(missing, Path::new("w.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("needs `above` or `below`"), "{err}");
     assert!(parse_duration("10x").is_err());
     assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
@@ -248,10 +273,13 @@ fn prometheus_answers_are_read_as_prometheus_writes_them() {
     assert_eq!(prometheus_value(vector).unwrap(), Some(0.25));
     let empty = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
     assert_eq!(prometheus_value(empty).unwrap(), None);
-    let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[1764530000,"+Inf"]}}"#;
+    let scalar =
+        r#"{"status":"success","data":{"resultType":"scalar","result":[1764530000,"+Inf"]}}"#;
     assert_eq!(prometheus_value(scalar).unwrap(), Some(f64::INFINITY));
     let error = r#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#;
-    assert!(prometheus_value(error).unwrap_err().contains("parse error at char 4"));
+    assert!(prometheus_value(error)
+        .unwrap_err()
+        .contains("parse error at char 4"));
     let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
     assert!(prometheus_value(matrix).is_err());
 }
