@@ -409,7 +409,10 @@ fn the_rollback_lock_holds_on_s3() {
     let lock = server.root.join("infra-state/rewind/locks/rollback/prod");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !lock.exists() {
-        assert!(std::time::Instant::now() < deadline, "the first rollback never took the lock");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first rollback never took the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let second = rw(&args);

@@ -163,9 +163,9 @@ pub enum Command {
         target: String,
     },
     /// Roll an environment back through Terraform to a known-good snapshot (a dry run without --apply).
-    Rollback(crate::rollback_cmd::RollbackArgs),
+    Rollback(Box<crate::rollback_cmd::RollbackArgs>),
     /// Watch an environment's health; on a breach notify, plan or roll back; promote a healthy release.
-    Watch(crate::watch_cmd::WatchArgs),
+    Watch(Box<crate::watch_cmd::WatchArgs>),
     /// List incident records, newest first.
     Incidents {
         /// Only this environment.

@@ -77,15 +77,14 @@ impl Store {
     pub fn rollback_lock_holder(&self, env: &str) -> Result<Option<LockHolder>> {
         check_name("environment", env)?;
         let key = lock_key(env);
-        Ok(match self.backend().get(&key)? {
-            Some((bytes, _)) => Some(serde_json::from_slice(&bytes).unwrap_or(LockHolder {
+        Ok(self.backend().get(&key)?.map(|(bytes, _)| {
+            serde_json::from_slice(&bytes).unwrap_or(LockHolder {
                 since: "?".into(),
                 host: "?".into(),
                 pid: 0,
                 purpose: format!("unreadable lock content in {key}"),
-            })),
-            None => None,
-        })
+            })
+        }))
     }
 
     /// Removes the rollback lock of `env` whoever holds it (after a

@@ -249,51 +249,52 @@ impl WatchConfig {
             let need = |v: Option<String>, key: &str| {
                 v.ok_or_else(|| at(format!("check {name:?} ({}) needs `{key}`", c.kind)))
             };
-            let probe =
-                match c.kind.as_str() {
-                    "http" => Probe::Http {
-                        url: need(c.url.clone(), "url")?,
-                        status: match &c.status {
-                            None => (200, 299),
-                            Some(toml::Value::Integer(n)) => (*n as u16, *n as u16),
-                            Some(toml::Value::String(s)) => {
-                                parse_status(s).map_err(|e| at(e.to_string()))?
-                            }
-                            Some(_) => return Err(at(format!(
-                                "check {name:?}: status is a number or a string like \"200-299\""
-                            ))),
-                        },
-                        body: c.body.clone(),
-                        max_latency: c
-                            .max_latency
-                            .as_deref()
-                            .map(parse_duration)
-                            .transpose()
-                            .map_err(|e| at(e.to_string()))?,
-                    },
-                    "prometheus" => {
-                        if c.above.is_none() && c.below.is_none() {
+            let probe = match c.kind.as_str() {
+                "http" => Probe::Http {
+                    url: need(c.url.clone(), "url")?,
+                    status: match &c.status {
+                        None => (200, 299),
+                        Some(toml::Value::Integer(n)) => (*n as u16, *n as u16),
+                        Some(toml::Value::String(s)) => {
+                            parse_status(s).map_err(|e| at(e.to_string()))?
+                        }
+                        Some(_) => {
                             return Err(at(format!(
-                                "check {name:?} (prometheus) needs `above` or `below`"
-                            )));
+                                "check {name:?}: status is a number or a string like \"200-299\""
+                            )))
                         }
-                        Probe::Prometheus {
-                            url: need(c.url.clone(), "url")?,
-                            query: need(c.query.clone(), "query")?,
-                            above: c.above,
-                            below: c.below,
-                            fail_on_no_data: c.fail_on_no_data.unwrap_or(false),
-                        }
-                    }
-                    "command" => Probe::Command {
-                        command: need(c.command.clone(), "command")?,
                     },
-                    other => {
+                    body: c.body.clone(),
+                    max_latency: c
+                        .max_latency
+                        .as_deref()
+                        .map(parse_duration)
+                        .transpose()
+                        .map_err(|e| at(e.to_string()))?,
+                },
+                "prometheus" => {
+                    if c.above.is_none() && c.below.is_none() {
                         return Err(at(format!(
+                            "check {name:?} (prometheus) needs `above` or `below`"
+                        )));
+                    }
+                    Probe::Prometheus {
+                        url: need(c.url.clone(), "url")?,
+                        query: need(c.query.clone(), "query")?,
+                        above: c.above,
+                        below: c.below,
+                        fail_on_no_data: c.fail_on_no_data.unwrap_or(false),
+                    }
+                }
+                "command" => Probe::Command {
+                    command: need(c.command.clone(), "command")?,
+                },
+                other => {
+                    return Err(at(format!(
                         "check {name:?}: unknown type {other:?} (use http, prometheus or command)"
                     )))
-                    }
-                };
+                }
+            };
             cfg.checks.push(Check {
                 name,
                 probe,
