@@ -71,6 +71,17 @@ fn deploy(t: &Scratch, v: u32) -> String {
     r.json()["id"].as_str().unwrap().to_string()
 }
 
+/// A store in `t` whose prod has `good` (tagged v1, known-good) and then
+/// `bad` (tagged v2, the latest), snapshotted from directories.
+fn good_then_bad(t: &Scratch, good: &Path, bad: &Path) {
+    t.run(&["init"]).ok();
+    t.run(&["snapshot", s(good), "--env", "prod", "--tag", "v1"])
+        .ok();
+    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
+    t.run(&["snapshot", s(bad), "--env", "prod", "--tag", "v2"])
+        .ok();
+}
+
 fn state_list(app: &Path) -> Vec<String> {
     terraform(app, &["state", "list"])
         .lines()
@@ -440,12 +451,7 @@ impl Drop for Killed {
 #[ignore = "needs prometheus: run by .ci/run"]
 fn a_prometheus_error_rate_breach_is_detected_recorded_and_notified() {
     let t = Scratch::new("rollback-prometheus");
-    t.run(&["init"]).ok();
-    t.run(&["snapshot", s(&release(1)), "--env", "prod", "--tag", "v1"])
-        .ok();
-    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    t.run(&["snapshot", s(&release(2)), "--env", "prod", "--tag", "v2"])
-        .ok();
+    good_then_bad(&t, &release(1), &release(2));
     let svc = Service::start();
     let (child, prom) = prometheus(&t.dir, &svc.url);
     let _prom = Killed(child);
@@ -546,12 +552,7 @@ fn a_prometheus_error_rate_breach_is_detected_recorded_and_notified() {
 #[test]
 fn the_risk_policy_refuses_data_loss_before_terraform_runs() {
     let t = Scratch::new("rollback-policy");
-    t.run(&["init"]).ok();
-    t.run(&["snapshot", s(&shop(1)), "--env", "prod", "--tag", "v1"])
-        .ok();
-    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    t.run(&["snapshot", s(&shop(4)), "--env", "prod", "--tag", "v4"])
-        .ok();
+    good_then_bad(&t, &shop(1), &shop(4));
     std::fs::create_dir_all(t.path("deploy")).unwrap();
     let r = t.run(&[
         "rollback",

@@ -10,7 +10,7 @@ use rewind_engine::{
 };
 use rewind_odb::Store;
 
-use crate::common::{fixtures, shop, TempDir};
+use crate::common::{fixtures, shop, store_with_releases, TempDir};
 
 fn rollback_fixture(name: &str) -> PathBuf {
     fixtures().join("rollback").join(name)
@@ -175,27 +175,6 @@ fn data_at_risk_says_what_restoring_takes_from_the_state() {
     }
     assert!(!replica.recovery.is_empty());
     eprintln!("{replica:#?}");
-}
-
-/// A store with releases 1 (known-good) and 2 of the small service.
-fn store_with_releases(t: &TempDir) -> Store {
-    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
-    for v in ["v1", "v2"] {
-        let o = snapshot(
-            &store,
-            &rollback_fixture(v),
-            &SnapshotOptions {
-                env: "prod".into(),
-                tags: vec![v.into()],
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        if v == "v1" {
-            store.mark_good("prod", o.id, false).unwrap();
-        }
-    }
-    store
 }
 
 #[test]

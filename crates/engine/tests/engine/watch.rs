@@ -8,12 +8,11 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rewind_engine::{
-    parse_duration, prometheus_value, snapshot, watch, Check, OnBreach, Probe, RollbackOptions,
-    SnapshotOptions, WatchConfig, WatchEnd, WatchOptions,
+    parse_duration, prometheus_value, watch, Check, OnBreach, Probe, RollbackOptions, WatchConfig,
+    WatchEnd, WatchOptions,
 };
-use rewind_odb::Store;
 
-use crate::common::{fixtures, TempDir};
+use crate::common::{store_with_releases, TempDir};
 
 /// Serves one HTTP request on 127.0.0.1 and hands back its body.
 fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
@@ -41,26 +40,6 @@ fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
         tx.send(String::from_utf8(body).unwrap()).unwrap();
     });
     (url, rx)
-}
-
-fn store_with_releases(t: &TempDir) -> Store {
-    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
-    for v in ["v1", "v2"] {
-        let o = snapshot(
-            &store,
-            &fixtures().join("rollback").join(v),
-            &SnapshotOptions {
-                env: "prod".into(),
-                tags: vec![v.into()],
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        if v == "v1" {
-            store.mark_good("prod", o.id, false).unwrap();
-        }
-    }
-    store
 }
 
 fn command_check(name: &str, command: String, failures: u32) -> Check {
