@@ -6,6 +6,7 @@ mod golden;
 mod graph;
 mod harden;
 mod output;
+mod rollback;
 mod s3;
 mod s3server;
 mod schema;

@@ -168,6 +168,21 @@ pub enum Command {
         /// A directory or a snapshot reference.
         target: String,
     },
+    /// Roll an environment back through Terraform to a known-good snapshot (a dry run without --apply).
+    Rollback(Box<crate::rollback_cmd::RollbackArgs>),
+    /// Watch an environment's health; on a breach notify, plan or roll back; promote a healthy release.
+    Watch(Box<crate::watch_cmd::WatchArgs>),
+    /// List incident records, newest first.
+    Incidents {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Render an incident record as a post-mortem skeleton (markdown, html or json).
+    Incident {
+        /// The incident's id or a prefix of it (6+ hex digits).
+        id: String,
+    },
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -320,5 +335,9 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
         Command::Verify { repair } => crate::store_cmds::verify(g, out, repair),
         Command::Gc { grace, dry_run } => crate::store_cmds::gc(g, out, &grace, dry_run),
         Command::Sync { from, to } => crate::store_cmds::sync(g, out, &from, &to),
+        Command::Rollback(r) => crate::rollback_cmd::rollback(g, out, &r),
+        Command::Watch(w) => crate::watch_cmd::watch(g, out, &w),
+        Command::Incidents { env } => crate::rollback_cmd::incidents(g, out, env.as_deref()),
+        Command::Incident { id } => crate::rollback_cmd::incident(g, out, &id),
     }
 }

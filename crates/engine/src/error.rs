@@ -39,6 +39,13 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A rollback could not go on (no known-good snapshot, the executor
+    /// failed, ...).
+    #[error("{0}")]
+    Rollback(String),
+    /// Watching could not go on (a bad check, a bad configuration file).
+    #[error("{0}")]
+    Watch(String),
     /// A file could not be read.
     #[error("{}: {source}", .path.display())]
     Io {

@@ -32,6 +32,13 @@ pub struct PlanOutcome {
     _models: (Model, Model),
 }
 
+impl PlanOutcome {
+    /// The current side's model (its state's instances with their values).
+    pub(crate) fn current_model(&self) -> &Model {
+        &self._models.0
+    }
+}
+
 /// Plans the way from `from` (the deployment now) back to `to`: the
 /// target's configuration, and of the current side its configuration and
 /// its state's instances with their values (what the plan compares with).

@@ -30,6 +30,10 @@ pub struct SnapshotOptions {
     pub message: String,
     /// `--label k=v` pairs.
     pub labels: BTreeMap<String, String>,
+    /// The directory to record as the snapshot's source, when the files
+    /// were read from a copy of it (a rollback snapshots its working
+    /// directory for the deployment it rolled back).
+    pub source: Option<PathBuf>,
 }
 
 /// What a snapshot did.
@@ -152,7 +156,7 @@ fn record(
         message: opts.message.clone(),
         env: env.to_string(),
         labels: opts.labels.clone(),
-        source: abs.display().to_string(),
+        source: opts.source.as_deref().unwrap_or(abs).display().to_string(),
         root: content.root.clone(),
         program_version: env!("CARGO_PKG_VERSION").to_string(),
         git: git.clone(),

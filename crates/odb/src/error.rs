@@ -110,6 +110,16 @@ pub enum Error {
         /// Why.
         detail: String,
     },
+    /// Another rollback of the environment holds its lock.
+    #[error("another rollback of {env:?} is running: {key} is held by {holder}; if that process is gone, remove the lock with `rewind rollback --env {env} --break-lock`")]
+    RollbackLocked {
+        /// The environment.
+        env: String,
+        /// The lock key, with the store's location.
+        key: String,
+        /// Who holds it.
+        holder: String,
+    },
     /// The remote object storage failed.
     #[error("{0}")]
     Backend(String),

@@ -416,11 +416,16 @@ fn differing_groups(x: &ModelObj, y: &ModelObj) -> ModelObj {
     m
 }
 
-/// Node ids by address.
-fn node_ids(groups: &[(String, Group)]) -> HashMap<String, ObjectId> {
+/// Node ids by whether they are state instances, and address (a
+/// resource and its single instance share an address).
+fn node_ids(groups: &[(String, Group)]) -> HashMap<(bool, String), ObjectId> {
     groups
         .iter()
-        .flat_map(|(_, g)| g.entries.iter().map(|e| (e.address.clone(), e.node)))
+        .flat_map(|(_, g)| {
+            g.entries
+                .iter()
+                .map(|e| ((e.kind == NodeKind::Instance, e.address.clone()), e.node))
+        })
         .collect()
 }
 
@@ -428,13 +433,16 @@ fn node_ids(groups: &[(String, Group)]) -> HashMap<String, ObjectId> {
 /// `moved` block.
 fn changed_entries(
     groups: Vec<(String, Group)>,
-    other: &HashMap<String, ObjectId>,
+    other: &HashMap<(bool, String), ObjectId>,
 ) -> Vec<(String, Group)> {
     groups
         .into_iter()
         .map(|(k, mut g)| {
-            g.entries
-                .retain(|e| e.kind == NodeKind::Moved || other.get(&e.address) != Some(&e.node));
+            g.entries.retain(|e| {
+                e.kind == NodeKind::Moved
+                    || other.get(&(e.kind == NodeKind::Instance, e.address.clone()))
+                        != Some(&e.node)
+            });
             (k, g)
         })
         .collect()
