@@ -8,4 +8,5 @@ mod output;
 mod s3;
 mod s3server;
 mod schema;
+mod secrets;
 mod store;

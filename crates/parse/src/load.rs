@@ -178,8 +178,15 @@ fn error_at(
         if line == 0 {
             return None;
         }
-        Some(LineIndex::new(s).line_text(line).to_string())
+        Some(crate::redact::redact_source_line(
+            file,
+            LineIndex::new(s).line_text(line),
+        ))
     });
+    let mut message = message.into();
+    if crate::redact::is_secret_file(file) {
+        message = crate::redact::redact_quoted_values(&message);
+    }
     Diagnostic {
         severity: Severity::Error,
         loc: Loc {
@@ -187,7 +194,7 @@ fn error_at(
             line,
             col,
         },
-        message: message.into(),
+        message,
         source_line,
     }
 }
@@ -784,6 +791,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             model.instances = nodes;
         }
     }
+    crate::sensitive::propagate(&mut model);
     trace.mark("resolve");
     model.sort();
     if !opts.allow_cycles {
@@ -1877,7 +1885,10 @@ pub fn mark_secret_names(node: &mut Node) {
         match v {
             Value::Map(m) => {
                 for (k, child) in m {
-                    if is_secret_name(k) && !matches!(child, Value::Null | Value::Bool(_)) {
+                    let secret = (is_secret_name(k)
+                        && !matches!(child, Value::Null | Value::Bool(_)))
+                        || matches!(child, Value::Expr(e) if crate::sensitive::assigns_secret_name(e));
+                    if secret {
                         let mut p = rewind_model::Path::root();
                         for s in stack.iter() {
                             p = match s {
