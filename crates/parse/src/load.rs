@@ -178,10 +178,7 @@ fn error_at(
         if line == 0 {
             return None;
         }
-        Some(crate::redact::redact_source_line(
-            file,
-            LineIndex::new(s).line_text(line),
-        ))
+        Some(crate::redact::redact_source_line(file, s, line))
     });
     let mut message = message.into();
     if crate::redact::is_secret_file(file) {

@@ -235,23 +235,47 @@ fn assigned_name(line: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
-/// A source line as an error may quote it: in a file of values, or on a
-/// line that assigns an argument named like a secret, everything after
-/// the name is replaced by `(redacted)`; the position is still given.
-pub fn redact_source_line(file: &str, line: &str) -> String {
+/// Line `line` (1-based) of `src`, the file `file`, as an error may quote
+/// it: in a file of values, on a line that assigns an argument named like
+/// a secret, or inside a block that declares `sensitive = true`,
+/// everything after the assigned name is replaced by `(redacted)`; the
+/// position is still given.
+pub fn redact_source_line(file: &str, src: &str, line: u32) -> String {
+    let text = LineIndex::new(src).line_text(line);
     let secret = is_secret_file(file)
-        || assigned_name(line).is_some_and(crate::load::is_secret_name)
-        || line.contains("<<");
+        || assigned_name(text).is_some_and(is_secret_name)
+        || text.contains("<<")
+        || in_sensitive_block(src, line);
     if !secret {
-        return line.to_string();
+        return text.to_string();
     }
-    match line.find(['=', ':']) {
-        Some(sep) => format!("{} (redacted)", &line[..=sep]),
+    match text.find(['=', ':']) {
+        Some(sep) => format!("{} (redacted)", &text[..=sep]),
         None => {
-            let indent = line.len() - line.trim_start().len();
-            format!("{}(redacted)", &line[..indent])
+            let indent = text.len() - text.trim_start().len();
+            format!("{}(redacted)", &text[..indent])
         }
     }
+}
+
+/// Whether line `line` of `src` lies in a top-level block (from a line
+/// that starts at column 1 to the next) that declares `sensitive = true`.
+/// It reads lines, not syntax: it is asked about text that did not parse.
+fn in_sensitive_block(src: &str, line: u32) -> bool {
+    let lines: Vec<&str> = src.lines().collect();
+    let at = (line as usize).saturating_sub(1).min(lines.len());
+    let top = |l: &str| l.starts_with(|c: char| c.is_ascii_alphabetic());
+    let start = (0..=at.min(lines.len().saturating_sub(1)))
+        .rev()
+        .find(|&i| lines.get(i).is_some_and(|l| top(l)))
+        .unwrap_or(0);
+    let end = (start + 1..lines.len())
+        .find(|&i| top(lines[i]))
+        .unwrap_or(lines.len());
+    lines[start.min(end)..end].iter().any(|l| {
+        let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        l.starts_with("sensitive=true") || l.starts_with("\"sensitive\":true")
+    })
 }
 
 /// An error message with the values it quotes removed (`invalid type:
@@ -293,22 +317,18 @@ mod tests {
     #[test]
     fn error_lines_of_value_files_are_redacted() {
         assert_eq!(
-            redact_source_line("prod.tfvars", "db_password = \"hunter22\" \""),
+            redact_source_line("prod.tfvars", "db_password = \"hunter22\" \"", 1),
             "db_password = (redacted)"
         );
         assert_eq!(
-            redact_source_line("terraform.tfstate", "      \"password\": \"hunter22\" x"),
+            redact_source_line("terraform.tfstate", "{\n      \"password\": \"hunter22\" x", 2),
             "      \"password\": (redacted)"
         );
-        assert_eq!(
-            redact_source_line("main.tf", "  password = ) \"hunter22\""),
-            "  password = (redacted)"
-        );
+        let tf = "resource \"x\" \"y\" {\n  password = ) \"hunter22\"\n  ami = ) \"ami-123\"\n}\nvariable \"v\" {\n  sensitive = true\n  default = \"hunter22\" +\n}\n";
+        assert_eq!(redact_source_line("main.tf", tf, 2), "  password = (redacted)");
+        assert_eq!(redact_source_line("main.tf", tf, 7), "  default = (redacted)");
         // other lines of code are quoted as they are
-        assert_eq!(
-            redact_source_line("main.tf", "  ami = ) \"ami-123\""),
-            "  ami = ) \"ami-123\""
-        );
+        assert_eq!(redact_source_line("main.tf", tf, 3), "  ami = ) \"ami-123\"");
         assert_eq!(
             redact_quoted_values("invalid type: string \"hun\\\"ter\", expected u64"),
             "invalid type: string \"...\", expected u64"
