@@ -107,7 +107,7 @@ fn from_state_to_config(model: &mut Model) {
 
 /// The configuration address of an instance address: every instance key
 /// removed (`module.db[0].aws_x.y["a"]` → `module.db.aws_x.y`).
-pub(crate) fn without_keys(address: &str) -> String {
+pub fn without_keys(address: &str) -> String {
     let mut out = String::with_capacity(address.len());
     let mut depth = 0u32;
     let mut in_str = false;
