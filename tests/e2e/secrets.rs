@@ -237,7 +237,10 @@ output "database_url" {{
             json_unicode = s.get("json_unicode")
         ),
     );
-    w("init.tpl", "#!/bin/sh\necho '${password}' > /etc/app\n".into());
+    w(
+        "init.tpl",
+        "#!/bin/sh\necho '${password}' > /etc/app\n".into(),
+    );
     w(
         "modules/db/main.tf",
         r#"variable "admin_secret" {
@@ -260,10 +263,7 @@ resource "terraform_data" "db" {
     );
     w(
         "terraform.tfvars",
-        format!(
-            "db_password = \"{}\"\nreplicas    = {n}\n",
-            s.get("tfvars")
-        ),
+        format!("db_password = \"{}\"\nreplicas    = {n}\n", s.get("tfvars")),
     );
     w(
         "secrets.auto.tfvars.json",
@@ -351,7 +351,12 @@ resource "terraform_data" "db" {
 /// base64 (standard and URL-safe, unpadded), hex.
 fn encodings(secret: &str) -> Vec<String> {
     let mut out = vec![secret.to_string()];
-    out.push(serde_json::to_string(secret).unwrap().trim_matches('"').to_string());
+    out.push(
+        serde_json::to_string(secret)
+            .unwrap()
+            .trim_matches('"')
+            .to_string(),
+    );
     for alphabet in [
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
@@ -453,7 +458,9 @@ fn no_secret_reaches_any_output() {
         outputs: Vec::new(),
     };
     sw.run(&["init"]);
-    sw.run(&["snapshot", "v1", "--env", "prod", "--tag", "r1", "-m", "one"]);
+    sw.run(&[
+        "snapshot", "v1", "--env", "prod", "--tag", "r1", "-m", "one",
+    ]);
     sw.run(&["snapshot", "v2", "--env", "prod", "--tag", "r2", "-v"]);
     sw.run(&["mark-good", "r1", "--env", "prod"]);
     for args in [
@@ -468,10 +475,22 @@ fn no_secret_reaches_any_output() {
     ] {
         sw.run(&args);
     }
-    let sides = [("r1", "r2"), ("r2", "r1"), ("v1", "v2"), ("v2", "v1"), ("r1", "v2")];
+    let sides = [
+        ("r1", "r2"),
+        ("r2", "r1"),
+        ("v1", "v2"),
+        ("v2", "v1"),
+        ("r1", "v2"),
+    ];
     for fmt in ["text", "json", "markdown"] {
         for (a, b) in sides {
-            for extra in [&[][..], &["--files"], &["--stat"], &["-v"], &["--files", "-v"]] {
+            for extra in [
+                &[][..],
+                &["--files"],
+                &["--stat"],
+                &["-v"],
+                &["--files", "-v"],
+            ] {
                 let mut args = vec!["diff", a, b, "--format", fmt];
                 args.extend_from_slice(extra);
                 sw.run(&args);
@@ -494,7 +513,10 @@ fn no_secret_reaches_any_output() {
         ),
         (
             "secrets.auto.tfvars.json",
-            format!("{{\"api_credential\": \"{}\" oops}}\n", v2.get("tfvars_json")),
+            format!(
+                "{{\"api_credential\": \"{}\" oops}}\n",
+                v2.get("tfvars_json")
+            ),
         ),
         (
             "terraform.tfstate",
@@ -508,11 +530,13 @@ fn no_secret_reaches_any_output() {
         ),
         (
             "main.tf",
-            std::fs::read_to_string(t.path("v2/main.tf")).unwrap().replacen(
-                "  password       = \"a\\\"",
-                "  password       = ) \"a\\\"",
-                1,
-            ),
+            std::fs::read_to_string(t.path("v2/main.tf"))
+                .unwrap()
+                .replacen(
+                    "  password       = \"a\\\"",
+                    "  password       = ) \"a\\\"",
+                    1,
+                ),
         ),
         (
             "modules/db/main.tf",
@@ -548,6 +572,18 @@ fn no_secret_reaches_any_output() {
         }
     }
 
+    // the errors quote their line, redacted
+    let errors = sw.outputs.iter().filter(|(_, code, _)| *code == 1).count();
+    let redacted = sw
+        .outputs
+        .iter()
+        .filter(|(_, _, text)| text.contains("(redacted)"))
+        .count();
+    assert!(
+        errors >= 20 && redacted == errors,
+        "{redacted} of {errors} errors quote a redacted line"
+    );
+
     let mut found = Vec::new();
     for (what, code, text) in &sw.outputs {
         assert!(*code != 101, "{what} panicked:\n{text}");
@@ -559,6 +595,10 @@ fn no_secret_reaches_any_output() {
 
     // the sweep could have found them: asked for, they are shown
     let shown = sw.run(&["diff", "r1", "r2", "--show-sensitive", "--files"]);
+    assert!(
+        !leaks(&shown, &secrets).is_empty(),
+        "the sweep finds what --show-sensitive shows"
+    );
     for name in ["state_password", "tfvars", "nested", "map_value", "join_a"] {
         assert!(
             shown.contains(v2.get(name)),

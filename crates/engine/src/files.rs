@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use rewind_diff::{unified_diff, FileChange};
 use rewind_model::{Model, Node, Value};
-use rewind_parse::redact::{redact, secret_ranges, REDACTED};
 use rewind_odb::ObjectId;
+use rewind_parse::redact::{redact, secret_ranges, REDACTED};
 
 use crate::diff::Opened;
 use crate::error::{Error, Result};

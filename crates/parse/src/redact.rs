@@ -148,7 +148,8 @@ fn trivial(e: &Expr) -> bool {
 fn block_body(text: &str, body: &Body, prefix: &Path, ns: &[&Node], out: &mut Vec<Range<usize>>) {
     for a in body.attributes() {
         let p = prefix.key(&a.name);
-        if ns.iter().any(|n| n.is_sensitive_path(&p)) || (is_secret_name(&a.name) && !trivial(&a.expr))
+        if ns.iter().any(|n| n.is_sensitive_path(&p))
+            || (is_secret_name(&a.name) && !trivial(&a.expr))
         {
             out.extend(value_range(text, a.pos, a.end));
         }
@@ -160,7 +161,10 @@ fn block_body(text: &str, body: &Body, prefix: &Path, ns: &[&Node], out: &mut Ve
         if b.labels.is_empty() {
             let p = list.index(*i);
             *i += 1;
-            if ns.iter().any(|n| n.sensitive.iter().any(|s| s.is_prefix_of(&p))) {
+            if ns
+                .iter()
+                .any(|n| n.sensitive.iter().any(|s| s.is_prefix_of(&p)))
+            {
                 all_values(text, &b.body, out);
             } else {
                 block_body(text, &b.body, &p, ns, out);
@@ -321,14 +325,27 @@ mod tests {
             "db_password = (redacted)"
         );
         assert_eq!(
-            redact_source_line("terraform.tfstate", "{\n      \"password\": \"hunter22\" x", 2),
+            redact_source_line(
+                "terraform.tfstate",
+                "{\n      \"password\": \"hunter22\" x",
+                2
+            ),
             "      \"password\": (redacted)"
         );
         let tf = "resource \"x\" \"y\" {\n  password = ) \"hunter22\"\n  ami = ) \"ami-123\"\n}\nvariable \"v\" {\n  sensitive = true\n  default = \"hunter22\" +\n}\n";
-        assert_eq!(redact_source_line("main.tf", tf, 2), "  password = (redacted)");
-        assert_eq!(redact_source_line("main.tf", tf, 7), "  default = (redacted)");
+        assert_eq!(
+            redact_source_line("main.tf", tf, 2),
+            "  password = (redacted)"
+        );
+        assert_eq!(
+            redact_source_line("main.tf", tf, 7),
+            "  default = (redacted)"
+        );
         // other lines of code are quoted as they are
-        assert_eq!(redact_source_line("main.tf", tf, 3), "  ami = ) \"ami-123\"");
+        assert_eq!(
+            redact_source_line("main.tf", tf, 3),
+            "  ami = ) \"ami-123\""
+        );
         assert_eq!(
             redact_quoted_values("invalid type: string \"hun\\\"ter\", expected u64"),
             "invalid type: string \"...\", expected u64"
@@ -346,7 +363,8 @@ mod tests {
             redacted("main.tf", tf),
             "resource \"x\" \"y\" {\n  type     = \"string\"\n  password = (sensitive)\n\n\n  secret_name = \"app\"\n  api_key = (sensitive)\n}\n"
         );
-        let json = "{\"resource\": {\"x\": {\"y\": {\"password\": \"\\u00e9abc\", \"name\": \"n\"}}}}";
+        let json =
+            "{\"resource\": {\"x\": {\"y\": {\"password\": \"\\u00e9abc\", \"name\": \"n\"}}}}";
         assert_eq!(
             redacted("main.tf.json", json),
             "{\"resource\": {\"x\": {\"y\": {\"password\": (sensitive), \"name\": \"n\"}}}}"

@@ -460,9 +460,6 @@ mod tests {
             without_keys("module.db[0].aws_x.y[\"a]b\"]"),
             "module.db.aws_x.y"
         );
-        assert_eq!(
-            without_keys("aws_x.y (deposed 00ab)"),
-            "aws_x.y"
-        );
+        assert_eq!(without_keys("aws_x.y (deposed 00ab)"), "aws_x.y");
     }
 }

@@ -117,7 +117,11 @@ fn sensitivity_spreads_through_expressions() {
     assert!(!secret(&m, "module.db", "region"));
     assert!(secret(&m, "module.db.var.conn", "default"));
     assert!(secret(&m, "module.db.terraform_data.db", "input"));
-    assert!(!secret(&m, "module.db.terraform_data.db", "triggers_replace"));
+    assert!(!secret(
+        &m,
+        "module.db.terraform_data.db",
+        "triggers_replace"
+    ));
     // a secret-named key of an object built in a call
     assert!(secret(&m, "aws_instance.web", "user_data"));
     assert!(!secret(&m, "aws_instance.web", "ami"));
