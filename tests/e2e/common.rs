@@ -96,6 +96,10 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        // REWIND_E2E_KEEP=1 keeps the scratch directories, to look inside
+        if std::env::var_os("REWIND_E2E_KEEP").is_some() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -10,4 +10,5 @@ mod rollback;
 mod s3;
 mod s3server;
 mod schema;
+mod secrets;
 mod store;

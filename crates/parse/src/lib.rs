@@ -7,6 +7,8 @@ pub mod hcl;
 pub mod json;
 pub mod load;
 mod merge;
+pub mod redact;
+pub mod sensitive;
 pub mod state;
 
 /// Stack size of parsing threads: deeply nested input recurses deeply

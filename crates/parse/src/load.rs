@@ -222,8 +222,12 @@ fn error_at(
         if line == 0 {
             return None;
         }
-        Some(LineIndex::new(s).line_text(line).to_string())
+        Some(crate::redact::redact_source_line(file, s, line))
     });
+    let mut message = message.into();
+    if crate::redact::is_secret_file(file) {
+        message = crate::redact::redact_quoted_values(&message);
+    }
     Diagnostic {
         severity: Severity::Error,
         loc: Loc {
@@ -231,7 +235,7 @@ fn error_at(
             line,
             col,
         },
-        message: message.into(),
+        message,
         source_line,
     }
 }
@@ -954,6 +958,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             model.instances = nodes;
         }
     }
+    crate::sensitive::propagate(&mut model);
     trace.mark("resolve");
     model.sort();
     if !opts.allow_cycles {
@@ -2047,7 +2052,10 @@ pub fn mark_secret_names(node: &mut Node) {
         match v {
             Value::Map(m) => {
                 for (k, child) in m {
-                    if is_secret_name(k) && !matches!(child, Value::Null | Value::Bool(_)) {
+                    let secret = (is_secret_name(k)
+                        && !matches!(child, Value::Null | Value::Bool(_)))
+                        || matches!(child, Value::Expr(e) if crate::sensitive::assigns_secret_name(e));
+                    if secret {
                         let mut p = rewind_model::Path::root();
                         for s in stack.iter() {
                             p = match s {
