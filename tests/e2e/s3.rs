@@ -63,7 +63,7 @@ fn every_command_works_on_s3() {
     assert_eq!(log[0]["message"], "release 3");
     rw(&["show", "prod~2"]).ok();
     let diff = rw(&["diff", "v1", "v2", "--format", "json"]);
-    assert_eq!(diff.code, 2);
+    assert_eq!(diff.code, 0);
     let local = t
         .run(&["diff", s(&shop(1)), s(&shop(2)), "--format", "json"])
         .json();
@@ -73,7 +73,7 @@ fn every_command_works_on_s3() {
         "the same diff as from the directories"
     );
     let plan = rw(&["plan", "--to", "v2", "--format", "json"]);
-    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert_eq!(plan.json()["from"]["tags"][0], "v3");
     rw(&["graph", "v1", "--format", "json"]).ok();
     let out = t.path("restored");

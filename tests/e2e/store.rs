@@ -356,3 +356,64 @@ fn snapshots_record_the_git_commit_and_whether_the_tree_is_dirty() {
     let show = t.run(&["show", "fresh", "--format", "json"]).ok().json();
     assert!(show["git"].is_null(), "{show}");
 }
+
+/// The ref log answers who moved a mark, when and why: the user and host,
+/// the CI job from the usual CI variables, and `mark-good -m`.
+#[test]
+fn ref_log_records_who_when_and_why() {
+    let t = Scratch::new("audit");
+    t.run(&["init"]).ok();
+    let ci = |args: &[&str]| {
+        let mut c = t.cmd(args);
+        c.env("USER", "deploybot")
+            .env("GITLAB_CI", "true")
+            .env("GITLAB_USER_LOGIN", "alice")
+            .env("CI_PROJECT_PATH", "acme/infra")
+            .env("CI_PIPELINE_ID", "8812")
+            .env("CI_JOB_URL", "https://gitlab.example/acme/infra/-/jobs/77")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("JENKINS_URL")
+            .env_remove("CIRCLECI")
+            .env_remove("BUILDKITE")
+            .env_remove("TF_BUILD");
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    ci(&["snapshot", s(&shop(1)), "--env", "prod", "--tag", "v1"]);
+    ci(&["snapshot", s(&shop(2)), "--env", "prod", "--tag", "v2"]);
+    // the environment comes from the snapshot
+    let local = t
+        .cmd(&["mark-good", "v1", "-m", "health checks green for 30 min"])
+        .env("USER", "carol")
+        .env_remove("GITLAB_CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert!(local.status.success(), "{}", String::from_utf8_lossy(&local.stderr));
+    ci(&["mark-good", "v2"]);
+    let refs = t.run(&["log", "--refs", "--format", "json"]).ok().json();
+    let refs = refs.as_array().unwrap();
+    let good: Vec<&serde_json::Value> =
+        refs.iter().filter(|e| e["ref"] == "envs/prod/good").collect();
+    assert_eq!(good.len(), 2, "{refs:?}");
+    // newest first: the CI job marked v2
+    assert_eq!(good[0]["who"]["user"], "deploybot");
+    assert_eq!(good[0]["who"]["ci"]["system"], "gitlab");
+    assert_eq!(good[0]["who"]["ci"]["actor"], "alice");
+    assert_eq!(good[0]["who"]["ci"]["run"], "acme/infra#8812");
+    assert!(!good[0]["who"]["host"].as_str().unwrap().is_empty());
+    assert_eq!(good[1]["who"]["user"], "carol");
+    assert!(good[1]["who"]["ci"].is_null());
+    assert_eq!(good[1]["reason"], "mark-good: health checks green for 30 min");
+    assert!(good[0]["time"].as_str().unwrap().ends_with('Z'));
+    let snap = refs.iter().find(|e| e["ref"] == "tags/v1").unwrap();
+    assert_eq!(snap["who"]["ci"]["actor"], "alice");
+    // and the text log says it
+    let text = t.run(&["log", "--refs"]).ok().stdout;
+    let line = text.lines().find(|l| l.contains("envs/prod/good")).unwrap();
+    assert!(
+        line.contains("by deploybot@") && line.contains("(gitlab: alice, acme/infra#8812)"),
+        "{line}"
+    );
+}

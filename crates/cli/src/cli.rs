@@ -118,11 +118,16 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Mark a snapshot known-good for an environment.
+    /// Mark a snapshot known-good for an environment (recorded in the ref log with who and why).
     MarkGood {
+        /// The snapshot (tag, id, id prefix, ENV, ENV~N, ENV@good).
         reference: String,
+        /// The environment (default: the one the snapshot was taken for).
         #[arg(long)]
-        env: String,
+        env: Option<String>,
+        /// Why it is known-good (e.g. "health checks passed for 30 min"), kept in the ref log.
+        #[arg(short, long, default_value = "")]
+        message: String,
         /// Mark even if the snapshot was taken for another environment.
         #[arg(long)]
         force: bool,
@@ -158,10 +163,55 @@ pub enum Command {
     /// The ordered plan that brings a deployment back to an earlier version.
     Plan(PlanArgs),
     /// Print the dependency graph of a directory or snapshot (DOT, Mermaid or JSON).
-    Graph {
-        /// A directory or a snapshot reference.
-        target: String,
-    },
+    Graph(GraphArgs),
+    /// One self-contained HTML page for auditors: the diff FROM → TO, the plan that takes TO back to FROM, and the audit trail of their environments.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct GraphArgs {
+    /// A directory or a snapshot reference.
+    pub target: String,
+    /// Only resources and data sources (variables, locals, outputs, providers and module calls are bridged over).
+    #[arg(long)]
+    pub resources_only: bool,
+    /// Only what is inside this module (`module.net` or `net`), nested modules included.
+    #[arg(long, value_name = "MODULE")]
+    pub module: Option<String>,
+    /// Only resources and data sources of this type (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Draw modules nested deeper than this as one node each (0: each module call is one node).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// The older version: a snapshot reference (tag, id, ENV@good, ENV~N) or a directory.
+    pub from: String,
+    /// The newer version (the deployment now).
+    pub to: String,
+    /// Print sensitive values instead of "(sensitive value changed)".
+    #[arg(long)]
+    pub show_sensitive: bool,
+    /// Plan deletes and replacements of resources with prevent_destroy instead of marking the plan blocked.
+    #[arg(long)]
+    pub allow_destroy_protected: bool,
+}
+
+/// What `diff` and `plan` print besides their report.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportShape {
+    /// Counts per resource type instead of details (every format).
+    #[arg(long)]
+    pub stat: bool,
+    /// Markdown only: at most this many characters (0: no limit). The summary, destroys and risks are always shown; a note says what was cut.
+    #[arg(long, value_name = "CHARS", default_value_t = rewind_report::budget::DEFAULT_BUDGET)]
+    pub budget: usize,
+    /// Exit 2 when there are changes, 0 when there are none (as `terraform plan -detailed-exitcode`; without it, 0 either way).
+    #[arg(long, visible_alias = "exit-code")]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -170,9 +220,8 @@ pub struct DiffArgs {
     pub from: String,
     /// The newer side.
     pub to: String,
-    /// Counts per resource type instead of details.
-    #[arg(long)]
-    pub stat: bool,
+    #[command(flatten)]
+    pub shape: ReportShape,
     /// Add a unified text diff of the changed files.
     #[arg(long)]
     pub files: bool,
@@ -204,6 +253,8 @@ pub struct PlanArgs {
     /// Plan deletes and replacements of resources with prevent_destroy instead of refusing.
     #[arg(long)]
     pub allow_destroy_protected: bool,
+    #[command(flatten)]
+    pub shape: ReportShape,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -248,17 +299,21 @@ pub fn format_for(
     }
 }
 
-/// Exit code: success, and no changes found.
+/// Exit code: success (with `--detailed-exitcode`: and no changes).
 pub const EXIT_OK: u8 = 0;
-/// Exit code: an error (or a plan blocked by `prevent_destroy`).
+/// Exit code: an error.
 pub const EXIT_ERROR: u8 = 1;
-/// Exit code: success, and changes found (as `terraform plan
-/// -detailed-exitcode`).
+/// Exit code with `--detailed-exitcode`: success, and changes found (as
+/// `terraform plan -detailed-exitcode`).
 pub const EXIT_CHANGES: u8 = 2;
+/// Exit code: the plan was computed and printed, but Terraform would
+/// refuse it (`prevent_destroy`, or instances known only after apply).
+pub const EXIT_BLOCKED: u8 = 3;
 
-/// The exit code of a diff or plan.
-pub fn changes_code(changed: bool) -> u8 {
-    if changed {
+/// The exit code of a diff or plan that succeeded: 0, or 2 for changes
+/// when `--detailed-exitcode` asks for it.
+pub fn changes_code(changed: bool, detailed: bool) -> u8 {
+    if changed && detailed {
         EXIT_CHANGES
     } else {
         EXIT_OK
@@ -269,7 +324,8 @@ pub fn changes_code(changed: bool) -> u8 {
 pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
     let g = &args.global;
     match args.command {
-        Command::Graph { target } => crate::graph_cmd::run(g, &target, out),
+        Command::Graph(a) => crate::graph_cmd::run(g, &a, out),
+        Command::Report(a) => crate::report_cmd::run(g, &a, out),
         Command::Diff(d) => crate::diff_cmd::run(g, &d, out),
         Command::Plan(p) => crate::plan_cmd::run(g, &p, out),
         Command::Init => crate::snapshot_cmd::init(g, out),
@@ -304,8 +360,9 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
         Command::MarkGood {
             reference,
             env,
+            message,
             force,
-        } => crate::store_cmds::mark_good(g, out, &reference, &env, force),
+        } => crate::store_cmds::mark_good(g, out, &reference, env.as_deref(), &message, force),
         Command::Checkout {
             reference,
             dir,

@@ -6,6 +6,7 @@ mod graph_cmd;
 mod history_cmd;
 mod output;
 mod plan_cmd;
+mod report_cmd;
 mod snapshot_cmd;
 mod store_cmds;
 

@@ -14,7 +14,7 @@ use crate::output::Output;
 /// The store named by `--store`, `REWIND_STORE` or found around here.
 pub fn open_store(g: &Global) -> Result<Store> {
     let loc = Store::locate(g.store.as_deref())?;
-    Ok(Store::open(&loc)?)
+    Ok(Store::open(&loc)?.with_actor(rewind_engine::actor_from_env()))
 }
 
 pub fn tag(g: &Global, out: &Output, name: &str, reference: &str, force: bool) -> Result<u8> {
@@ -26,11 +26,24 @@ pub fn tag(g: &Global, out: &Output, name: &str, reference: &str, force: bool) -
     Ok(EXIT_OK)
 }
 
-pub fn mark_good(g: &Global, out: &Output, reference: &str, env: &str, force: bool) -> Result<u8> {
-    rewind_odb::check_name("environment", env)?;
+pub fn mark_good(
+    g: &Global,
+    out: &Output,
+    reference: &str,
+    env: Option<&str>,
+    message: &str,
+    force: bool,
+) -> Result<u8> {
+    if let Some(env) = env {
+        rewind_odb::check_name("environment", env)?;
+    }
     let store = open_store(g)?;
     let id = store.resolve(reference)?;
-    store.mark_good(env, id, force)?;
+    let env = match env {
+        Some(e) => e.to_string(),
+        None => store.record(&id)?.env,
+    };
+    store.mark_good_because(&env, id, force, message)?;
     out.note(&format!("marked {} known-good for {env}", id.short(12)));
     Ok(EXIT_OK)
 }
@@ -135,7 +148,9 @@ pub fn gc(g: &Global, out: &Output, grace: &str, dry_run: bool) -> Result<u8> {
 pub fn sync(g: &Global, out: &Output, from: &str, to: &str) -> Result<u8> {
     let format = format_for(g, "sync", &[Format::Text, Format::Json], Format::Text)?;
     let src = Store::open(from).with_context(|| format!("opening the source store {from}"))?;
-    let dst = Store::open(to).with_context(|| format!("opening the destination store {to}"))?;
+    let dst = Store::open(to)
+        .with_context(|| format!("opening the destination store {to}"))?
+        .with_actor(rewind_engine::actor_from_env());
     let r = src.sync_to(&dst)?;
     for w in &r.warnings {
         out.note(&format!("warning: {w}"));

@@ -32,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+mod actor;
 mod cache;
 mod diff;
 mod error;
@@ -43,6 +44,7 @@ mod snapshot;
 mod unchanged;
 mod version;
 
+pub use actor::{actor_from, actor_from_env};
 pub use diff::{diff, DiffOptions, DiffOutcome, Only};
 pub use error::{Error, LoadFailure, Result};
 pub use graph::{graph, GraphOptions, GraphOutcome};

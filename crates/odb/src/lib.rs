@@ -68,7 +68,7 @@ pub use lock::StoreLock;
 pub use model::Load;
 pub use pack::{ObjType, PackWriter};
 pub use record::{GitInfo, SnapshotRecord, RECORD_FORMAT};
-pub use refs::{check_name, EnvRefs, LogEntry, Refs};
+pub use refs::{check_name, Actor, CiJob, EnvRefs, LogEntry, Refs};
 pub use store::{Store, STORE_VERSION};
 pub use sync::SyncReport;
 pub use tree::TreeFile;

@@ -42,8 +42,66 @@ pub struct LogEntry {
     pub old: Option<SnapshotId>,
     /// The value after.
     pub new: Option<SnapshotId>,
-    /// Why (`snapshot: MSG`, `tag`, `mark-good`, …).
+    /// Why (`snapshot: MSG`, `tag`, `mark-good`, `mark-good: MSG`, …).
     pub reason: String,
+    /// Who made the change (absent in entries written before rewind 0.3).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub who: Option<Actor>,
+}
+
+/// Who changed a ref: the user and host, and the CI job when the change
+/// was made by one (docs/store-format.md §8.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The login name (`USER`, `USERNAME` or `LOGNAME`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub user: String,
+    /// The host name.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub host: String,
+    /// The CI job, when one made the change.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ci: Option<CiJob>,
+}
+
+/// A CI job, as the usual CI variables describe it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiJob {
+    /// `github-actions`, `gitlab`, `jenkins`, `circleci`, `buildkite`,
+    /// `azure-pipelines`, or `ci` (only `CI` is set).
+    pub system: String,
+    /// The account that started the job (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`, …).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub actor: String,
+    /// The pipeline or run (`owner/repo#run`, `project#pipeline`, `job#build`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub run: String,
+    /// A link to the run.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub url: String,
+}
+
+impl std::fmt::Display for Actor {
+    /// `alice@build-7 (github-actions: octocat, acme/infra#8812)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let user = if self.user.is_empty() { "?" } else { &self.user };
+        write!(f, "{user}")?;
+        if !self.host.is_empty() {
+            write!(f, "@{}", self.host)?;
+        }
+        if let Some(ci) = &self.ci {
+            let parts: Vec<&str> = [ci.actor.as_str(), ci.run.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            if parts.is_empty() {
+                write!(f, " ({})", ci.system)?;
+            } else {
+                write!(f, " ({}: {})", ci.system, parts.join(", "))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The refs document (docs/store-format.md §8).
@@ -124,6 +182,7 @@ impl Refs {
             old,
             new,
             reason: reason.to_string(),
+            who: None,
         });
     }
 
@@ -212,7 +271,13 @@ impl Store {
     ) -> Result<T> {
         for attempt in 0..REF_RETRIES {
             let (mut refs, version) = self.refs_versioned()?;
+            let logged = refs.log.len();
             let out = change(&mut refs)?;
+            if let Some(actor) = self.actor() {
+                for l in refs.log[logged..].iter_mut().filter(|l| l.who.is_none()) {
+                    l.who = Some(actor.clone());
+                }
+            }
             let cond = match version {
                 Some(v) => Cond::Match(v),
                 None => Cond::Absent,
@@ -334,6 +399,18 @@ impl Store {
     /// for another environment only with `force`); logged as
     /// `envs/ENV/good`.
     pub fn mark_good(&self, env: &str, id: SnapshotId, force: bool) -> Result<()> {
+        self.mark_good_because(env, id, force, "")
+    }
+
+    /// [`Store::mark_good`] with the reason given (`mark-good -m`), logged
+    /// as `mark-good: MESSAGE`.
+    pub fn mark_good_because(
+        &self,
+        env: &str,
+        id: SnapshotId,
+        force: bool,
+        message: &str,
+    ) -> Result<()> {
         check_name("environment", env)?;
         let rec = self.record(&id)?;
         if rec.env != env && !force {
@@ -351,13 +428,12 @@ impl Store {
                 return Ok(());
             }
             e.good = Some(id);
-            refs.record(
-                &time,
-                format!("envs/{env}/good"),
-                old,
-                Some(id),
-                "mark-good",
-            );
+            let reason = if message.is_empty() {
+                "mark-good".to_string()
+            } else {
+                format!("mark-good: {message}")
+            };
+            refs.record(&time, format!("envs/{env}/good"), old, Some(id), &reason);
             Ok(())
         })
     }

@@ -6,7 +6,13 @@
 
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod diff;
 pub mod graph;
+pub mod html;
 pub mod plan;
+pub mod reduce;
+pub mod stat;
+pub mod svg;
+pub mod view;
 pub mod style;
