@@ -8,8 +8,8 @@ use crate::common::*;
 fn snapshot_log_show_tag_mark_good_checkout() {
     let t = Scratch::new("flow");
     t.run(&["init"]).ok();
-    let again = t.run(&["init"]);
-    assert_eq!(again.code, 1);
+    // as git init: running it again is not an error and changes nothing
+    let again = t.run(&["init"]).ok();
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
     for v in 1..=3 {
         let msg = format!("release {v}");

@@ -105,15 +105,29 @@ pub enum Command {
         #[arg(short = 'n', long)]
         limit: Option<usize>,
     },
+    /// Every snapshot of an environment in which a resource or module changed, with the change, who took the snapshot and who marked it good.
+    History {
+        /// A resource (`aws_db_instance.main`), an instance (`aws_instance.web[0]`) or a module (`module.db`).
+        address: String,
+        /// The environment (default: the only one the store has).
+        #[arg(long)]
+        env: Option<String>,
+        /// At most this many snapshots, newest first.
+        #[arg(short = 'n', long)]
+        limit: Option<usize>,
+    },
     /// Show one snapshot.
     Show {
         /// A snapshot reference (tag, id, id prefix, ENV, ENV~N, ENV@good).
         reference: String,
     },
-    /// Name a snapshot with a tag.
+    /// Name a snapshot with a tag; without arguments, list the tags.
     Tag {
-        name: String,
-        reference: String,
+        /// The tag (letters, digits, '-', '_', '.', '+'; a pipeline number such as 8812 is fine).
+        #[arg(requires = "reference")]
+        name: Option<String>,
+        /// The snapshot it names.
+        reference: Option<String>,
         /// Move the tag if it already names another snapshot.
         #[arg(long)]
         force: bool,
@@ -140,6 +154,15 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// List the environments with their latest and known-good snapshots.
+    Envs,
+    /// Print a shell completion script (e.g. `rewind completions bash > /etc/bash_completion.d/rewind`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; e.g. `rewind man > /usr/local/share/man/man1/rewind.1`).
+    Man,
     /// Check every object, pack index, snapshot and ref of the store.
     Verify,
     /// Copy snapshots, what they reference and their refs from one store to another.
@@ -351,12 +374,32 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
         Command::Log { env, refs, limit } => {
             crate::history_cmd::log(g, out, env.as_deref(), refs, limit)
         }
+        Command::History {
+            address,
+            env,
+            limit,
+        } => crate::audit_cmd::history(g, out, &address, env.as_deref(), limit),
         Command::Show { reference } => crate::history_cmd::show(g, out, &reference),
         Command::Tag {
-            name,
-            reference,
+            name: Some(name),
+            reference: Some(reference),
             force,
         } => crate::store_cmds::tag(g, out, &name, &reference, force),
+        Command::Tag { .. } => crate::store_cmds::list_tags(g, out),
+        Command::Envs => crate::store_cmds::envs(g, out),
+        Command::Completions { shell } => {
+            let mut cmd = <Args as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "rewind", &mut buf);
+            crate::output::write_result(&mut std::io::stdout().lock(), &buf)?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut buf)?;
+            crate::output::write_result(&mut std::io::stdout().lock(), &buf)?;
+            Ok(EXIT_OK)
+        }
         Command::MarkGood {
             reference,
             env,

@@ -1,5 +1,6 @@
 //! The `rewind` command line: arguments → options → engine → report.
 
+mod audit_cmd;
 mod cli;
 mod diff_cmd;
 mod graph_cmd;

@@ -26,6 +26,72 @@ pub fn tag(g: &Global, out: &Output, name: &str, reference: &str, force: bool) -
     Ok(EXIT_OK)
 }
 
+/// `rewind tag` without arguments: every tag and the snapshot it names.
+pub fn list_tags(g: &Global, out: &Output) -> Result<u8> {
+    let format = format_for(g, "tag", &[Format::Text, Format::Json], Format::Text)?;
+    let store = open_store(g)?;
+    let refs = store.refs()?;
+    if format == Format::Json {
+        let v: serde_json::Map<String, serde_json::Value> = refs
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v.to_hex())))
+            .collect();
+        out.print(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        return Ok(EXIT_OK);
+    }
+    if refs.tags.is_empty() {
+        out.note("no tags yet");
+    }
+    let width = refs.tags.keys().map(|k| k.len()).max().unwrap_or(0);
+    let text: String = refs
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{k:<width$}  {}\n", out.style.yellow(&v.short(12))))
+        .collect();
+    out.print(&text)?;
+    Ok(EXIT_OK)
+}
+
+/// `rewind envs`: each environment, its latest and known-good snapshots.
+pub fn envs(g: &Global, out: &Output) -> Result<u8> {
+    let format = format_for(g, "envs", &[Format::Text, Format::Json], Format::Text)?;
+    let store = open_store(g)?;
+    let refs = store.refs()?;
+    if format == Format::Json {
+        let v: serde_json::Map<String, serde_json::Value> = refs
+            .envs
+            .iter()
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    json!({"latest": e.latest.map(|h| h.to_hex()), "good": e.good.map(|h| h.to_hex())}),
+                )
+            })
+            .collect();
+        out.print(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        return Ok(EXIT_OK);
+    }
+    if refs.envs.is_empty() {
+        out.note("no environments yet: `rewind snapshot DIR --env NAME` makes one");
+    }
+    let width = refs.envs.keys().map(|k| k.len()).max().unwrap_or(0);
+    let short = |h: Option<rewind_odb::SnapshotId>| h.map(|h| h.short(12)).unwrap_or_else(|| "-".into());
+    let text: String = refs
+        .envs
+        .iter()
+        .map(|(k, e)| {
+            format!(
+                "{k:<width$}  latest {}  good {}\n",
+                out.style.yellow(&short(e.latest)),
+                out.style.green(&short(e.good))
+            )
+        })
+        .collect();
+    out.print(&text)?;
+    Ok(EXIT_OK)
+}
+
 pub fn mark_good(
     g: &Global,
     out: &Output,

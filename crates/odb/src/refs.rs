@@ -44,7 +44,7 @@ pub struct LogEntry {
     pub new: Option<SnapshotId>,
     /// Why (`snapshot: MSG`, `tag`, `mark-good`, `mark-good: MSG`, …).
     pub reason: String,
-    /// Who made the change (absent in entries written before rewind 0.3).
+    /// Who made the change (absent in entries written by earlier versions).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub who: Option<Actor>,
 }
@@ -232,12 +232,16 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
         && !name.starts_with('.')
         && !matches!(name, "good" | "latest")
-        && !name.chars().all(|c| c.is_ascii_hexdigit());
+        // hex letters and digits only would read as an id; digits only is
+        // a pipeline number (`8812`): accepted, and a tag wins over an id
+        // prefix when resolving, as a ref does in git
+        && (!name.chars().all(|c| c.is_ascii_hexdigit())
+            || name.chars().all(|c| c.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
         Err(Error::BadRef(format!(
-            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (not only hex digits, which would read as an id, and not \"good\" or \"latest\", which are reference words)"
+            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (not only hex letters and digits, which would read as an id, and not \"good\" or \"latest\", which are reference words)"
         )))
     }
 }
@@ -464,6 +468,8 @@ mod tests {
         assert!(Refs::decode(&bad, "refs").is_err());
         assert!(check_name("tag", "v1.2.3").is_ok());
         assert!(check_name("tag", "deadbeef").is_err());
+        assert!(check_name("tag", "8812").is_ok(), "a pipeline number");
+        assert!(check_name("tag", "8812ab").is_err());
         assert!(check_name("tag", "a/b").is_err());
     }
 

@@ -124,10 +124,7 @@ impl Store {
         let mut bytes = serde_json::to_vec_pretty(&config).expect("a config always serializes");
         bytes.push(b'\n');
         if backend.put("config", &bytes, Cond::Absent)? == Put::Conflict {
-            return Err(Error::Config(format!(
-                "a store already exists at {}",
-                backend.describe()
-            )));
+            return Err(Error::StoreExists(backend.describe()));
         }
         backend.put("refs", &Refs::empty().encode(), Cond::Absent)?;
         Ok(Self::with_backend(location, backend))

@@ -113,6 +113,12 @@ pub(crate) fn attr_line(a: &AttrChange) -> String {
     }
 }
 
+/// One change as the text report shows it: its symbol and address, then
+/// its detail lines (attributes, facts, dependencies), unindented.
+pub fn change_lines(c: &NodeChange) -> (String, Vec<String>) {
+    (format!("{} {}", symbol(c), c.address), detail_lines(c))
+}
+
 /// The detail lines of one change (attributes, facts, edges).
 pub(crate) fn detail_lines(c: &NodeChange) -> Vec<String> {
     let mut out = Vec::new();
