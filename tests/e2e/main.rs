@@ -6,6 +6,7 @@ mod golden;
 mod graph;
 mod html;
 mod output;
+mod reports;
 mod s3;
 mod s3server;
 mod schema;

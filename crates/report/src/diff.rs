@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rewind_diff::{AttrChange, AttrOp, ChangeKind, Diff, FileChange, NodeChange};
-use rewind_model::{NodeKind, Value};
+use rewind_model::Value;
 use serde_json::{json, Value as J};
 
 use crate::budget::{Fit, MarkdownOptions};

@@ -113,10 +113,10 @@ pub struct SnapshotRow {
     pub message: String,
     /// `key=value` labels and the git commit.
     pub details: Vec<String>,
-    /// Resources and instances.
-    pub resources: usize,
+    /// Resources in its configuration.
+    pub resources: u64,
     /// Deployed instances (from state).
-    pub instances: usize,
+    pub instances: u64,
 }
 
 /// An HTML document being built, section by section.
