@@ -24,6 +24,7 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
         module: a.module.clone(),
         types: a.types.clone(),
         depth: a.depth,
+        collapse: Vec::new(),
     };
     if !filter.is_empty() {
         let (view, notes) = rewind_report::view::view(&outcome.model, &filter);

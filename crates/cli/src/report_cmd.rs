@@ -52,17 +52,22 @@ pub fn run(g: &Global, a: &ReportArgs, out: &Output) -> Result<u8> {
         diff.from.label,
         rewind_odb::time::now()
     ));
-    page.diff(&DiffReport {
+    let diff_report = DiffReport {
         from: side_info(&diff.from),
         to: side_info(&diff.to),
         diff: &diff.diff,
         files: None,
-    });
-    page.plan(&PlanReport {
+    };
+    let plan_report = PlanReport {
         from: side_info(&plan.from),
         to: side_info(&plan.to),
         plan: &plan.plan,
-    });
+    };
+    // summaries first, then the details
+    page.diff_summary(&diff_report)
+        .plan_summary(&plan_report)
+        .diff_details(&diff_report)
+        .plan_details(&plan_report);
     audit(&mut page, &stores, &[&diff.from, &diff.to])?;
     out.print(&page.finish())?;
     Ok(EXIT_OK)

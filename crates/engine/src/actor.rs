@@ -22,12 +22,31 @@ fn host_name() -> String {
         .unwrap_or_default()
 }
 
+/// The login name of this process's user from `/etc/passwd`, where
+/// `USER` is not set (containers, cron).
+#[cfg(unix)]
+fn login_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+    })
+}
+
+#[cfg(not(unix))]
+fn login_name() -> Option<String> {
+    None
+}
+
 /// [`actor_from_env`] over any variable lookup (tests pass a table).
 pub fn actor_from(var: &dyn Fn(&str) -> Option<String>, host: String) -> Actor {
     let get = |k: &str| var(k).unwrap_or_default();
     let user = ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|k| var(k))
+        .or_else(login_name)
         .unwrap_or_default();
     Actor {
         user,

@@ -93,50 +93,57 @@ pub const MERMAID_MAX_TEXT: usize = 50_000;
 
 /// A Mermaid chart within Mermaid's default limits
 /// ([`MERMAID_MAX_EDGES`], [`MERMAID_MAX_TEXT`]): the whole graph when it
-/// fits, else modules collapsed to one node each, then only resources
-/// (variables, locals, outputs and providers bridged over), then the
+/// fits; else the biggest modules collapsed to one node each, one more at
+/// a time until it fits; else every module collapsed and only resources
+/// kept (variables, locals, outputs and providers bridged over); else the
 /// first nodes and edges. What was collapsed or left out is returned and
 /// written as `%%` comments at the top of the chart.
 pub fn mermaid_fit(model: &Model) -> (String, Vec<String>) {
-    let (text, edges) = mermaid_chart(model, &[], usize::MAX);
-    if edges <= MERMAID_MAX_EDGES && text.len() <= MERMAID_MAX_TEXT {
-        return (text, Vec::new());
+    let fits = |(text, edges): &(String, usize)| {
+        *edges <= MERMAID_MAX_EDGES && text.len() <= MERMAID_MAX_TEXT
+    };
+    let whole = mermaid_chart(model, &[], usize::MAX);
+    if fits(&whole) {
+        return (whole.0, Vec::new());
     }
     let why = format!(
-        "the whole graph ({} nodes, {edges} edges, {} characters) exceeds Mermaid's default limits ({MERMAID_MAX_EDGES} edges, {MERMAID_MAX_TEXT} characters)",
+        "the whole graph ({} nodes, {} edges, {} characters) exceeds Mermaid's default limits ({MERMAID_MAX_EDGES} edges, {MERMAID_MAX_TEXT} characters)",
         model.nodes.len(),
-        text.len()
+        whole.1,
+        whole.0.len()
     );
-    let mut last = None;
-    for (filter, how) in [
-        (
-            crate::view::Filter {
-                depth: Some(0),
-                ..Default::default()
-            },
-            "each module is drawn as one node",
-        ),
-        (
-            crate::view::Filter {
-                depth: Some(0),
-                resources_only: true,
-                ..Default::default()
-            },
-            "each module is drawn as one node, and only resources and data sources at the root (variables, locals, outputs and providers bridged over)",
-        ),
-    ] {
-        let (v, mut notes) = crate::view::view(model, &filter);
-        notes.insert(0, format!("{why}: {how}"));
-        notes.truncate(2);
-        let notes = short_notes(notes);
-        let (text, edges) = mermaid_chart(&v, &notes, usize::MAX);
-        if edges <= MERMAID_MAX_EDGES && text.len() <= MERMAID_MAX_TEXT {
-            return (text, notes);
+    let modules = crate::view::biggest_modules(model);
+    let attempt = |filter: &crate::view::Filter, how: &str| {
+        let (v, notes) = crate::view::view(model, filter);
+        let mut all = vec![format!("{why}: {how}")];
+        all.extend(notes);
+        let notes = short_notes(all);
+        let chart = mermaid_chart(&v, &notes, usize::MAX);
+        (chart, notes, v)
+    };
+    for k in 1..=modules.len() {
+        let filter = crate::view::Filter {
+            collapse: modules[..k].to_vec(),
+            ..Default::default()
+        };
+        let (chart, notes, _) = attempt(&filter, "the biggest modules are drawn as one node each");
+        if fits(&chart) {
+            return (chart.0, notes);
         }
-        last = Some((v, notes));
     }
-    // still too large: the first edges that fit
-    let (v, mut notes) = last.expect("the loop ran");
+    let filter = crate::view::Filter {
+        collapse: modules.clone(),
+        resources_only: true,
+        ..Default::default()
+    };
+    let (chart, mut notes, v) = attempt(
+        &filter,
+        "every module is drawn as one node, and only resources and data sources at the root (variables, locals, outputs and providers bridged over)",
+    );
+    if fits(&chart) {
+        return (chart.0, notes);
+    }
+    // still too large: the first nodes and edges that fit
     notes.push(format!(
         "still too large ({} nodes): only the first nodes and at most {MERMAID_MAX_EDGES} edges are drawn; use --module, --type or --depth, or --format dot, to see the rest",
         v.nodes.len()

@@ -4,8 +4,9 @@
 //! as waves and an inline SVG picture of the dependencies.
 //!
 //! A report is a [`Page`] of sections; the section builders
-//! ([`Page::plan`], [`Page::diff`], [`Page::audit`], [`Page::snapshots`],
-//! [`Page::fields`]) can be combined freely, so other reports (an incident
+//! ([`Page::plan_summary`], [`Page::plan_details`], [`Page::diff_summary`],
+//! [`Page::diff_details`], [`Page::audit`], [`Page::snapshots`],
+//! [`Page::fields`], [`Page::stat`]) can be combined freely, so other reports (an incident
 //! post-mortem) reuse them:
 //!
 //! ```
@@ -187,10 +188,15 @@ impl Page {
         out
     }
 
-    /// The sections of a revert plan: summary (counts, blocked, destroys
-    /// and risks), the changes with their values, the steps by wave and
-    /// the picture of their order.
+    /// The sections of a revert plan: [`Page::plan_summary`], then
+    /// [`Page::plan_details`].
     pub fn plan(&mut self, r: &PlanReport) -> &mut Page {
+        self.plan_summary(r).plan_details(r)
+    }
+
+    /// A plan's summary: counts, blocked and unknown instances, destroys
+    /// and risks, notes.
+    pub fn plan_summary(&mut self, r: &PlanReport) -> &mut Page {
         let p = r.plan;
         let (add, change, destroy, replace, forget) = crate::plan::counts(p);
         let waves = p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
@@ -260,10 +266,17 @@ impl Page {
         if p.is_empty() {
             s.push_str("<p>No changes: the deployment already matches the target.</p>\n");
         }
-        self.section("plan-summary", "Plan summary", &s);
+        self.section("plan-summary", "Plan summary", &s)
+    }
+
+    /// A plan's details: the changes with their values before and after,
+    /// the steps by wave and the picture of their order.
+    pub fn plan_details(&mut self, r: &PlanReport) -> &mut Page {
+        let p = r.plan;
         if p.is_empty() {
             return self;
         }
+        let waves = p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
 
         let mut s = String::new();
         let mut sorted: Vec<&Change> = p.changes.iter().collect();
@@ -362,10 +375,14 @@ impl Page {
         self
     }
 
-    /// The sections of a semantic diff: summary (counts and destroys),
-    /// each change with its values before and after, the changed
-    /// dependencies as a picture, and the changed files when asked for.
+    /// The sections of a semantic diff: [`Page::diff_summary`], then
+    /// [`Page::diff_details`].
     pub fn diff(&mut self, r: &DiffReport) -> &mut Page {
+        self.diff_summary(r).diff_details(r)
+    }
+
+    /// A diff's summary: counts per part and the destroys.
+    pub fn diff_summary(&mut self, r: &DiffReport) -> &mut Page {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -406,7 +423,13 @@ impl Page {
                 );
             }
         }
-        self.section("diff-summary", "Diff summary", &s);
+        self.section("diff-summary", "Diff summary", &s)
+    }
+
+    /// A diff's details: each change with its values before and after,
+    /// the changed dependencies as a picture, and the changed files when
+    /// asked for.
+    pub fn diff_details(&mut self, r: &DiffReport) -> &mut Page {
         for (id, title, changes, shown) in [
             ("diff-config", "Configuration changes", &r.diff.config, true),
             (

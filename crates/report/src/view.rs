@@ -24,6 +24,9 @@ pub struct Filter {
     /// Draw modules nested deeper than this as one node each (0: every
     /// module call is one node).
     pub depth: Option<usize>,
+    /// Draw these module calls (`module.net`, nested ones included) as one
+    /// node each.
+    pub collapse: Vec<String>,
 }
 
 impl Filter {
@@ -41,6 +44,19 @@ fn collapsed_into(module: &str, depth: usize) -> Option<String> {
     let parts: Vec<&str> = call.split('.').collect();
     let calls = parts.len() / 2;
     (calls > depth).then(|| parts[..(depth + 1) * 2].join("."))
+}
+
+/// The top-level module calls of a model, those with the most nodes first.
+pub fn biggest_modules(model: &Model) -> Vec<String> {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for n in &model.nodes {
+        if let Some(top) = collapsed_into(&n.module, 0) {
+            *count.entry(top).or_insert(0) += 1;
+        }
+    }
+    let mut v: Vec<(String, usize)> = count.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.into_iter().map(|(m, _)| m).collect()
 }
 
 /// The module call part of a module path without instance keys
@@ -79,6 +95,14 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
     };
     // each node's representative: itself, or the module call it collapses into
     let rep = |n: &Node| -> String {
+        let call = call_address(&n.module);
+        if let Some(c) = f
+            .collapse
+            .iter()
+            .find(|c| call == **c || call.starts_with(&format!("{c}.")))
+        {
+            return c.clone();
+        }
         match f.depth.and_then(|d| collapsed_into(&n.module, d + module_depth(&module))) {
             Some(call) => call,
             None => n.address.clone(),
@@ -177,11 +201,11 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
             .iter()
             .map(|(m, n)| format!("{m} ({n} nodes)"))
             .collect();
-        notes.push(format!(
-            "modules deeper than {} drawn as one node each: {}",
-            f.depth.unwrap_or(0),
-            list.join(", ")
-        ));
+        let how = match f.depth {
+            Some(d) => format!("modules deeper than {d} drawn as one node each"),
+            None => "modules drawn as one node each".to_string(),
+        };
+        notes.push(format!("{how}: {}", list.join(", ")));
     }
     (out, notes)
 }
