@@ -372,7 +372,7 @@ fn plan_from_snapshots_and_directories() {
     );
     let dot = t.run(&["plan", "--to", "v1", "--format", "dot"]).stdout;
     assert!(
-        dot.starts_with("digraph plan {") && dot.contains("rank = same"),
+        dot.starts_with("digraph plan {") && dot.contains("subgraph \"cluster_wave_0\""),
         "{dot}"
     );
     // the data-bearing replica is flagged when going back to v1

@@ -35,6 +35,8 @@ pub(crate) struct Fit {
     limit: usize,
     /// What was left out, by kind (`rows of the change table`, `details`).
     left_out: Vec<(&'static str, usize)>,
+    /// Destroys not even listed compactly (a huge plan).
+    destroys_cut: usize,
 }
 
 impl Fit {
@@ -47,6 +49,7 @@ impl Fit {
                 o.budget.saturating_sub(NOTE_ROOM)
             },
             left_out: Vec::new(),
+            destroys_cut: 0,
         }
     }
 
@@ -71,6 +74,39 @@ impl Fit {
         }
     }
 
+    /// Adds the rows that are always shown (destroys): as rows of the
+    /// table that `header` opens when they fit, else as a compact list of
+    /// `compact` items (the list itself is cut only when even it does not
+    /// fit, and the note says so). Returns true when the table was opened
+    /// (with the rows); false when the caller must open it for the other rows.
+    pub(crate) fn always_rows(&mut self, header: &str, rows: &[String], compact: &[String]) -> bool {
+        let total: usize = header.len() + rows.iter().map(|r| r.len()).sum::<usize>();
+        if rows.is_empty() || self.fits(total) {
+            self.always(header);
+            for r in rows {
+                self.always(r);
+            }
+            return true;
+        }
+        self.always(&format!(
+            "**Destroys ({}), listed compactly to fit the comment:** ",
+            compact.len()
+        ));
+        for (i, c) in compact.iter().enumerate() {
+            let item = if i == 0 { c.clone() } else { format!(", {c}") };
+            if !self.fits(item.len()) {
+                self.destroys_cut = compact.len() - i;
+                break;
+            }
+            self.always(&item);
+        }
+        if self.destroys_cut > 0 {
+            self.always(&format!(", and {} more", self.destroys_cut));
+        }
+        self.always("\n\n");
+        false
+    }
+
     /// Counts `n` of `what` as left out.
     pub(crate) fn skip(&mut self, what: &'static str, n: usize) {
         if n == 0 {
@@ -84,8 +120,11 @@ impl Fit {
 
     /// The document, with a note when something was left out.
     pub(crate) fn finish(mut self, o: &MarkdownOptions) -> String {
-        if self.left_out.is_empty() {
+        if self.left_out.is_empty() && self.destroys_cut == 0 {
             return self.out;
+        }
+        if self.destroys_cut > 0 {
+            self.left_out.insert(0, ("destroys", self.destroys_cut));
         }
         let parts: Vec<String> = self
             .left_out
@@ -93,9 +132,14 @@ impl Fit {
             .map(|(w, n)| format!("{n} {w}"))
             .collect();
         self.out.push_str(&format!(
-            "\n> [!NOTE]\n> Cut to fit {} characters: {} left out (the summary, destroys and risks above are complete).",
+            "\n> [!NOTE]\n> Cut to fit {} characters: {} left out ({}).",
             o.budget,
-            parts.join(", ")
+            parts.join(", "),
+            if self.destroys_cut > 0 {
+                "even the list of destroys was too long; the summary and risks above are complete"
+            } else {
+                "the summary, destroys and risks above are complete"
+            }
         ));
         if o.see_all.is_empty() {
             self.out

@@ -399,31 +399,46 @@ pub fn markdown_fit(r: &DiffReport, o: &MarkdownOptions) -> String {
         if changes.is_empty() {
             continue;
         }
-        fit.always(&format!(
-            "#### {title}\n\n| | Address | Change | Where |\n|---|---|---|---|\n"
-        ));
+        fit.always(&format!("#### {title}\n\n"));
+        let header = "| | Address | Change | Where |\n|---|---|---|---|\n";
         let mut sorted: Vec<&NodeChange> = changes.iter().collect();
         sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.address.cmp(&b.address)));
-        let mut listed = Vec::new();
-        let mut full = false;
-        for c in &sorted {
-            let row = format!(
+        let row = |c: &NodeChange| {
+            format!(
                 "| `{}` | `{}` | {} | {} |\n",
                 symbol(c),
                 style::md_cell(&c.address),
                 word(c),
                 style::md_cell(&location(c))
-            );
-            if rank(c) <= 1 {
-                fit.always(&row);
-            } else if full || !fit.add("rows of the change tables", &row) {
-                if full {
-                    fit.skip("rows of the change tables", 1);
-                }
-                full = true;
+            )
+        };
+        let destroys: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) <= 1).collect();
+        let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
+        let compact: Vec<String> = destroys
+            .iter()
+            .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
+            .collect();
+        let mut opened = fit.always_rows(header, &rows, &compact);
+        let mut listed: Vec<&NodeChange> = if opened { destroys.clone() } else { Vec::new() };
+        let mut full = false;
+        for c in sorted.iter().copied().filter(|c| rank(c) > 1) {
+            if full {
+                fit.skip("rows of the change tables", 1);
                 continue;
             }
-            listed.push(*c);
+            let r = row(c);
+            if !opened && fit.fits(header.len() + r.len()) {
+                fit.always(header);
+                opened = true;
+            }
+            if !opened {
+                fit.skip("rows of the change tables", 1);
+                full = true;
+            } else if fit.add("rows of the change tables", &r) {
+                listed.push(c);
+            } else {
+                full = true;
+            }
         }
         fit.always("\n");
         for c in &sorted {

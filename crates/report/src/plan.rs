@@ -356,25 +356,41 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
     }
     let mut fit = Fit::new(o);
     fit.always(&out);
-    fit.always("| | Address | Action | Why |\n|---|---|---|---|\n");
+    let header = "| | Address | Action | Why |\n|---|---|---|---|\n";
     let mut sorted: Vec<&Change> = p.changes.iter().collect();
     sorted.sort_by_key(|c| (!c.destroys(), c.address.clone()));
-    let mut full = false;
-    for c in sorted {
+    let row = |c: &Change| {
         let why = c.reasons.first().cloned().unwrap_or_default();
-        let row = format!(
+        format!(
             "| `{}` | `{}` | {} | {} |\n",
             symbol(c),
             style::md_cell(&c.address),
             verb(c),
             style::md_cell(&why)
-        );
-        if c.destroys() {
-            fit.always(&row);
-        } else if full || !fit.add("rows of the change table", &row) {
-            if full {
-                fit.skip("rows of the change table", 1);
-            }
+        )
+    };
+    let destroys: Vec<&Change> = sorted.iter().copied().filter(|c| c.destroys()).collect();
+    let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
+    let compact: Vec<String> = destroys
+        .iter()
+        .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
+        .collect();
+    let mut opened = fit.always_rows(header, &rows, &compact);
+    let mut full = false;
+    for c in sorted.into_iter().filter(|c| !c.destroys()) {
+        if full {
+            fit.skip("rows of the change table", 1);
+            continue;
+        }
+        let row = row(c);
+        if !opened && fit.fits(header.len() + row.len()) {
+            fit.always(header);
+            opened = true;
+        }
+        if !opened {
+            fit.skip("rows of the change table", 1);
+            full = true;
+        } else if !fit.add("rows of the change table", &row) {
             full = true;
         }
     }
