@@ -165,7 +165,8 @@ fn diff_of_snapshots_equals_diff_of_directories() {
         assert_eq!(mixed["changes"], dirs["changes"]);
     }
     assert_eq!(
-        t.run(&["diff", "prod~1", "prod", "--detailed-exitcode"]).code,
+        t.run(&["diff", "prod~1", "prod", "--detailed-exitcode"])
+            .code,
         2
     );
     assert_eq!(

@@ -17,8 +17,17 @@ fn shop_store(name: &str) -> Scratch {
     t.run(&["init"]).ok();
     for v in 1..=4 {
         let tag = format!("v{v}");
-        t.run(&["snapshot", s(&shop(v)), "--env", "prod", "--tag", &tag, "-m", &format!("release {v}")])
-            .ok();
+        t.run(&[
+            "snapshot",
+            s(&shop(v)),
+            "--env",
+            "prod",
+            "--tag",
+            &tag,
+            "-m",
+            &format!("release {v}"),
+        ])
+        .ok();
         if v == 2 {
             t.cmd(&["mark-good", "v2", "-m", "health checks passed for 30 min"])
                 .env("GITHUB_ACTIONS", "true")
@@ -116,7 +125,10 @@ fn html_reports_never_show_a_sensitive_value() {
             }
         }
     }
-    assert!(!secrets.is_empty(), "the fixture has sensitive values to hide");
+    assert!(
+        !secrets.is_empty(),
+        "the fixture has sensitive values to hide"
+    );
     for args in [
         vec!["report", "v1", "v4"],
         vec!["diff", "v1", "v4", "--format", "html"],
@@ -124,7 +136,10 @@ fn html_reports_never_show_a_sensitive_value() {
     ] {
         let h = t.run(&args).ok().stdout;
         for sec in &secrets {
-            assert!(!h.contains(sec.as_str()), "{args:?} shows a sensitive value");
+            assert!(
+                !h.contains(sec.as_str()),
+                "{args:?} shows a sensitive value"
+            );
         }
     }
 }
@@ -173,7 +188,11 @@ fn load(page: &Path, shot: &Path) -> (String, String) {
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("run chromium");
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut snap = Command::new(chromium());
     base(&mut snap);
     let s = snap
@@ -182,7 +201,11 @@ fn load(page: &Path, shot: &Path) -> (String, String) {
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("run chromium");
-    assert!(s.status.success(), "chromium screenshot failed: {}", String::from_utf8_lossy(&s.stderr));
+    assert!(
+        s.status.success(),
+        "chromium screenshot failed: {}",
+        String::from_utf8_lossy(&s.stderr)
+    );
     let _ = std::fs::remove_dir_all(&profile);
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -192,7 +215,9 @@ fn load(page: &Path, shot: &Path) -> (String, String) {
 
 fn console_errors(log: &str) -> Vec<&str> {
     log.lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Failed to load resource"))
+        .filter(|l| {
+            l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("Failed to load resource")
+        })
         .collect()
 }
 
@@ -209,25 +234,57 @@ fn chromium_renders_the_reports_without_errors() {
     )
     .unwrap();
     let (_, log) = load(&bad, &t.path("bad.png"));
-    assert!(!console_errors(&log).is_empty(), "the console check sees nothing:\n{log}");
+    assert!(
+        !console_errors(&log).is_empty(),
+        "the console check sees nothing:\n{log}"
+    );
 
     let pages = [
-        (write(&t, "report.html", &["report", "prod@good", "prod@latest"]), vec!["aws_db_instance", "envs/prod/good", "octocat"]),
-        (write(&t, "plan.html", &["plan", "--to", "v1", "--from", "v4", "--format", "html"]), vec!["Steps by wave", "wave 0"]),
-        (write(&t, "diff.html", &["diff", "v1", "v4", "--format", "html"]), vec!["Diff summary"]),
-        (write(&t, "log.html", &["log", "--refs", "--format", "html"]), vec!["envs/prod/latest"]),
+        (
+            write(&t, "report.html", &["report", "prod@good", "prod@latest"]),
+            vec!["aws_db_instance", "envs/prod/good", "octocat"],
+        ),
+        (
+            write(
+                &t,
+                "plan.html",
+                &["plan", "--to", "v1", "--from", "v4", "--format", "html"],
+            ),
+            vec!["Steps by wave", "wave 0"],
+        ),
+        (
+            write(&t, "diff.html", &["diff", "v1", "v4", "--format", "html"]),
+            vec!["Diff summary"],
+        ),
+        (
+            write(&t, "log.html", &["log", "--refs", "--format", "html"]),
+            vec!["envs/prod/latest"],
+        ),
     ];
     for (page, expected) in pages {
         let shot = page.with_extension("png");
         let (dom, log) = load(&page, &shot);
         let errors = console_errors(&log);
-        assert!(errors.is_empty(), "{}: console errors:\n{}", page.display(), errors.join("\n"));
+        assert!(
+            errors.is_empty(),
+            "{}: console errors:\n{}",
+            page.display(),
+            errors.join("\n")
+        );
         for e in expected {
-            assert!(dom.contains(e), "{}: the page does not show {e}", page.display());
+            assert!(
+                dom.contains(e),
+                "{}: the page does not show {e}",
+                page.display()
+            );
         }
         assert!(dom.contains("</svg>") || !page.ends_with("report.html"));
         let png = std::fs::read(&shot).expect("a screenshot");
-        assert!(png.len() > 10_000 && png.starts_with(b"\x89PNG"), "{}: screenshot", shot.display());
+        assert!(
+            png.len() > 10_000 && png.starts_with(b"\x89PNG"),
+            "{}: screenshot",
+            shot.display()
+        );
         if let Some(dir) = std::env::var_os("REWIND_SCREENSHOTS") {
             let _ = std::fs::create_dir_all(&dir);
             std::fs::copy(&shot, Path::new(&dir).join(shot.file_name().unwrap())).unwrap();

@@ -39,11 +39,18 @@ fn markdown_diff_and_plan_stay_within_the_budget_and_say_what_was_cut() {
     let (a, b) = chain(&t, "big", 1500);
     let md = t.run(&["diff", &a, &b, "--format", "markdown"]).ok().stdout;
     assert!(md.len() <= 60_000, "{} characters", md.len());
-    assert!(md.contains("Cut to fit 60000 characters"), "{}", &md[md.len() - 600..]);
+    assert!(
+        md.contains("Cut to fit 60000 characters"),
+        "{}",
+        &md[md.len() - 600..]
+    );
     assert!(md.contains("--format html"), "says how to see everything");
     // every destroy is listed, whatever the budget
     for i in (5..1500).step_by(10) {
-        assert!(md.contains(&format!("`terraform_data.r{i}` | removed")), "r{i}");
+        assert!(
+            md.contains(&format!("`terraform_data.r{i}` | removed")),
+            "r{i}"
+        );
     }
     let full = t
         .run(&["diff", &a, &b, "--format", "markdown", "--budget", "0"])
@@ -77,7 +84,10 @@ fn stat_works_in_every_format() {
     let t = Scratch::new("stat");
     let (a, b) = (shop(3), shop(4));
     let text = t.run(&["diff", s(&a), s(&b), "--stat"]).ok().stdout;
-    assert!(text.contains("aws_efs_mount_target") && text.contains("total:"), "{text}");
+    assert!(
+        text.contains("aws_efs_mount_target") && text.contains("total:"),
+        "{text}"
+    );
     let j = t
         .run(&["diff", s(&a), s(&b), "--stat", "--format", "json"])
         .ok()
@@ -97,7 +107,10 @@ fn stat_works_in_every_format() {
         .run(&["diff", s(&a), s(&b), "--stat", "--format", "markdown"])
         .ok()
         .stdout;
-    assert!(md.contains("| Type | removed | replaced |") && md.contains("`aws_efs_mount_target`"), "{md}");
+    assert!(
+        md.contains("| Type | removed | replaced |") && md.contains("`aws_efs_mount_target`"),
+        "{md}"
+    );
     let html = t
         .run(&["diff", s(&a), s(&b), "--stat", "--format", "html"])
         .ok()
@@ -105,11 +118,28 @@ fn stat_works_in_every_format() {
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("aws_efs_mount_target"));
     // plan --stat: a replacement counts once
     let p = t
-        .run(&["plan", "--from", s(&shop(4)), "--to", s(&shop(1)), "--stat", "--format", "json"])
+        .run(&[
+            "plan",
+            "--from",
+            s(&shop(4)),
+            "--to",
+            s(&shop(1)),
+            "--stat",
+            "--format",
+            "json",
+        ])
         .ok()
         .json();
     let full = t
-        .run(&["plan", "--from", s(&shop(4)), "--to", s(&shop(1)), "--format", "json"])
+        .run(&[
+            "plan",
+            "--from",
+            s(&shop(4)),
+            "--to",
+            s(&shop(1)),
+            "--format",
+            "json",
+        ])
         .ok()
         .json();
     let total = &p["groups"][0]["total"];
@@ -150,7 +180,10 @@ fn graph_filters_keep_what_was_asked_and_bridge_the_rest() {
     let res = graph_json(&t, &v4, &["--resources-only"]);
     assert!(res["nodes"].as_array().unwrap().len() < all["nodes"].as_array().unwrap().len());
     for n in res["nodes"].as_array().unwrap() {
-        assert!(matches!(n["kind"].as_str().unwrap(), "resource" | "data"), "{n}");
+        assert!(
+            matches!(n["kind"].as_str().unwrap(), "resource" | "data"),
+            "{n}"
+        );
     }
     // a dependency through a local or a module output is bridged: the
     // compute module's instances still depend on the network's subnets
@@ -158,15 +191,24 @@ fn graph_filters_keep_what_was_asked_and_bridge_the_rest() {
     let edges = res["edges"].as_array().unwrap();
     assert!(!edges.is_empty());
     for e in edges {
-        assert!(names.contains(&e["to"].as_str().unwrap().to_string()), "{e}");
+        assert!(
+            names.contains(&e["to"].as_str().unwrap().to_string()),
+            "{e}"
+        );
     }
     let net = graph_json(&t, &v4, &["--module", "network"]);
     let net_names = addresses(&net);
     assert!(!net_names.is_empty());
-    assert!(net_names.iter().all(|a| a.starts_with("module.network.")), "{net_names:?}");
+    assert!(
+        net_names.iter().all(|a| a.starts_with("module.network.")),
+        "{net_names:?}"
+    );
     let depth0 = graph_json(&t, &v4, &["--depth", "0"]);
     let d0 = addresses(&depth0);
-    assert!(d0.iter().all(|a| !a.starts_with("module.network.")), "{d0:?}");
+    assert!(
+        d0.iter().all(|a| !a.starts_with("module.network.")),
+        "{d0:?}"
+    );
     assert!(d0.contains(&"module.network".to_string()));
     let typed = graph_json(&t, &v4, &["--type", "aws_subnet"]);
     let types: Vec<&str> = typed["nodes"]
@@ -175,7 +217,10 @@ fn graph_filters_keep_what_was_asked_and_bridge_the_rest() {
         .iter()
         .map(|n| n["type"].as_str().unwrap())
         .collect();
-    assert!(!types.is_empty() && types.iter().all(|t| *t == "aws_subnet"), "{types:?}");
+    assert!(
+        !types.is_empty() && types.iter().all(|t| *t == "aws_subnet"),
+        "{types:?}"
+    );
     // DOT and Mermaid draw the same view
     let dot = t
         .run(&["graph", s(&v4), "--resources-only", "--format", "dot"])
@@ -201,9 +246,16 @@ fn mermaid_stays_within_mermaids_limits_and_says_what_it_collapsed() {
     // the bundled application: more than 500 edges in full
     let r = t.run(&["graph", s(&shop(4)), "--format", "mermaid"]).ok();
     assert_mermaid_limits(&r.stdout);
-    let full: usize = graph_json(&t, &shop(4), &[])["edges"].as_array().unwrap().len();
+    let full: usize = graph_json(&t, &shop(4), &[])["edges"]
+        .as_array()
+        .unwrap()
+        .len();
     if full > 500 {
-        assert!(r.stdout.contains("%% the whole graph"), "{}", &r.stdout[..400]);
+        assert!(
+            r.stdout.contains("%% the whole graph"),
+            "{}",
+            &r.stdout[..400]
+        );
         assert!(r.stderr.contains("note: the whole graph"), "{}", r.stderr);
     }
     // a flat chain of 800 resources: no module to collapse, so it is cut
@@ -214,7 +266,11 @@ fn mermaid_stays_within_mermaids_limits_and_says_what_it_collapsed() {
     // a small graph is drawn whole, without notes
     let (small, _) = chain(&t, "small", 20);
     let r = t.run(&["graph", &small, "--format", "mermaid"]).ok();
-    assert!(!r.stdout.contains("%%") && r.stderr.is_empty(), "{}", r.stderr);
+    assert!(
+        !r.stdout.contains("%%") && r.stderr.is_empty(),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.stdout.matches("-->").count(), 19);
 }
 
@@ -222,28 +278,57 @@ fn mermaid_stays_within_mermaids_limits_and_says_what_it_collapsed() {
 fn plan_dot_has_one_cluster_per_wave_and_only_the_edges_that_matter() {
     let t = Scratch::new("plan-dot");
     let dot = t
-        .run(&["plan", "--from", s(&shop(4)), "--to", s(&shop(1)), "--format", "dot"])
+        .run(&[
+            "plan",
+            "--from",
+            s(&shop(4)),
+            "--to",
+            s(&shop(1)),
+            "--format",
+            "dot",
+        ])
         .ok()
         .stdout;
     let j = t
-        .run(&["plan", "--from", s(&shop(4)), "--to", s(&shop(1)), "--format", "json"])
+        .run(&[
+            "plan",
+            "--from",
+            s(&shop(4)),
+            "--to",
+            s(&shop(1)),
+            "--format",
+            "json",
+        ])
         .ok()
         .json();
     let waves = j["summary"]["waves"].as_u64().unwrap() as usize;
     assert!(dot.contains("rankdir = \"LR\""));
     for w in 0..waves {
-        assert!(dot.contains(&format!("subgraph \"cluster_wave_{w}\"")), "wave {w}");
+        assert!(
+            dot.contains(&format!("subgraph \"cluster_wave_{w}\"")),
+            "wave {w}"
+        );
     }
     let steps = j["steps"].as_array().unwrap();
-    let all: usize = steps.iter().map(|s| s["after"].as_array().unwrap().len()).sum();
+    let all: usize = steps
+        .iter()
+        .map(|s| s["after"].as_array().unwrap().len())
+        .sum();
     let drawn: Vec<(u64, u64)> = dot
         .lines()
         .filter_map(|l| {
             let (a, b) = l.trim().strip_suffix(';')?.split_once(" -> ")?;
-            Some((a.trim_matches(&['"', 's'][..]).parse().ok()?, b.trim_matches(&['"', 's'][..]).parse().ok()?))
+            Some((
+                a.trim_matches(&['"', 's'][..]).parse().ok()?,
+                b.trim_matches(&['"', 's'][..]).parse().ok()?,
+            ))
         })
         .collect();
-    assert!(!drawn.is_empty() && drawn.len() <= all, "{} of {all}", drawn.len());
+    assert!(
+        !drawn.is_empty() && drawn.len() <= all,
+        "{} of {all}",
+        drawn.len()
+    );
     // every drawn arrow leads from a step to one that waits for it (left to right)
     for (before, after) in &drawn {
         let s = &steps[*after as usize];

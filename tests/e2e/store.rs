@@ -390,12 +390,18 @@ fn ref_log_records_who_when_and_why() {
         .env_remove("CI")
         .output()
         .unwrap();
-    assert!(local.status.success(), "{}", String::from_utf8_lossy(&local.stderr));
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
     ci(&["mark-good", "v2"]);
     let refs = t.run(&["log", "--refs", "--format", "json"]).ok().json();
     let refs = refs.as_array().unwrap();
-    let good: Vec<&serde_json::Value> =
-        refs.iter().filter(|e| e["ref"] == "envs/prod/good").collect();
+    let good: Vec<&serde_json::Value> = refs
+        .iter()
+        .filter(|e| e["ref"] == "envs/prod/good")
+        .collect();
     assert_eq!(good.len(), 2, "{refs:?}");
     // newest first: the CI job marked v2
     assert_eq!(good[0]["who"]["user"], "deploybot");
@@ -405,7 +411,10 @@ fn ref_log_records_who_when_and_why() {
     assert!(!good[0]["who"]["host"].as_str().unwrap().is_empty());
     assert_eq!(good[1]["who"]["user"], "carol");
     assert!(good[1]["who"]["ci"].is_null());
-    assert_eq!(good[1]["reason"], "mark-good: health checks green for 30 min");
+    assert_eq!(
+        good[1]["reason"],
+        "mark-good: health checks green for 30 min"
+    );
     assert!(good[0]["time"].as_str().unwrap().ends_with('Z'));
     let snap = refs.iter().find(|e| e["ref"] == "tags/v1").unwrap();
     assert_eq!(snap["who"]["ci"]["actor"], "alice");

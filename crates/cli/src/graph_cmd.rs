@@ -4,7 +4,7 @@ use anyhow::Result;
 use rewind_engine::{GraphOptions, LazyStore, Version};
 use rewind_report::view::Filter;
 
-use crate::cli::{format_for, Format, GraphArgs, Global, EXIT_OK};
+use crate::cli::{format_for, Format, Global, GraphArgs, EXIT_OK};
 use crate::output::{write_result, written, Output};
 
 pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {

@@ -82,4 +82,3 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     std::mem::forget(outcome);
     Ok(code)
 }
-

@@ -76,7 +76,8 @@ pub fn envs(g: &Global, out: &Output) -> Result<u8> {
         out.note("no environments yet: `rewind snapshot DIR --env NAME` makes one");
     }
     let width = refs.envs.keys().map(|k| k.len()).max().unwrap_or(0);
-    let short = |h: Option<rewind_odb::SnapshotId>| h.map(|h| h.short(12)).unwrap_or_else(|| "-".into());
+    let short =
+        |h: Option<rewind_odb::SnapshotId>| h.map(|h| h.short(12)).unwrap_or_else(|| "-".into());
     let text: String = refs
         .envs
         .iter()

@@ -8,7 +8,10 @@ use rewind_odb::{Actor, CiJob};
 /// (GitHub Actions, GitLab CI, Jenkins, CircleCI, Buildkite, Azure
 /// Pipelines, or any system that sets `CI`).
 pub fn actor_from_env() -> Actor {
-    actor_from(&|k| std::env::var(k).ok().filter(|v| !v.is_empty()), host_name())
+    actor_from(
+        &|k| std::env::var(k).ok().filter(|v| !v.is_empty()),
+        host_name(),
+    )
 }
 
 /// The host name: the kernel's, then `HOSTNAME` or `COMPUTERNAME`.
@@ -73,7 +76,11 @@ fn ci_job(var: &dyn Fn(&str) -> Option<String>, get: &dyn Fn(&str) -> String) ->
         })
     };
     if var("GITHUB_ACTIONS").is_some() {
-        let url = match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+        let url = match (
+            var("GITHUB_SERVER_URL"),
+            var("GITHUB_REPOSITORY"),
+            var("GITHUB_RUN_ID"),
+        ) {
             (Some(s), Some(r), Some(id)) => format!("{s}/{r}/actions/runs/{id}"),
             _ => String::new(),
         };
@@ -89,7 +96,9 @@ fn ci_job(var: &dyn Fn(&str) -> Option<String>, get: &dyn Fn(&str) -> String) ->
             "gitlab",
             get("GITLAB_USER_LOGIN"),
             join(get("CI_PROJECT_PATH"), "#", get("CI_PIPELINE_ID")),
-            var("CI_JOB_URL").or_else(|| var("CI_PIPELINE_URL")).unwrap_or_default(),
+            var("CI_JOB_URL")
+                .or_else(|| var("CI_PIPELINE_URL"))
+                .unwrap_or_default(),
         );
     }
     if var("JENKINS_URL").is_some() {
@@ -112,7 +121,11 @@ fn ci_job(var: &dyn Fn(&str) -> Option<String>, get: &dyn Fn(&str) -> String) ->
         return job(
             "buildkite",
             get("BUILDKITE_BUILD_CREATOR"),
-            join(get("BUILDKITE_PIPELINE_SLUG"), "#", get("BUILDKITE_BUILD_NUMBER")),
+            join(
+                get("BUILDKITE_PIPELINE_SLUG"),
+                "#",
+                get("BUILDKITE_BUILD_NUMBER"),
+            ),
             get("BUILDKITE_BUILD_URL"),
         );
     }

@@ -84,7 +84,11 @@ pub struct CiJob {
 impl std::fmt::Display for Actor {
     /// `alice@build-7 (github-actions: octocat, acme/infra#8812)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let user = if self.user.is_empty() { "?" } else { &self.user };
+        let user = if self.user.is_empty() {
+            "?"
+        } else {
+            &self.user
+        };
         write!(f, "{user}")?;
         if !self.host.is_empty() {
             write!(f, "@{}", self.host)?;

@@ -79,7 +79,12 @@ impl Fit {
     /// `compact` items (the list itself is cut only when even it does not
     /// fit, and the note says so). Returns true when the table was opened
     /// (with the rows); false when the caller must open it for the other rows.
-    pub(crate) fn always_rows(&mut self, header: &str, rows: &[String], compact: &[String]) -> bool {
+    pub(crate) fn always_rows(
+        &mut self,
+        header: &str,
+        rows: &[String],
+        compact: &[String],
+    ) -> bool {
         let total: usize = header.len() + rows.iter().map(|r| r.len()).sum::<usize>();
         if rows.is_empty() || self.fits(total) {
             self.always(header);

@@ -61,6 +61,7 @@ td.val { font-family: ui-monospace, monospace; font-size: 12.5px; white-space: p
 .change { border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; margin: 8px 0; break-inside: avoid; }
 .change h3 { margin: 0 0 4px; }
 .why { color: var(--muted); margin: 0; padding-left: 18px; }
+.why, .callout, td, h3, p { overflow-wrap: anywhere; }
 .figure { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; padding: 4px; }
 svg.graph text { font: 11.5px ui-monospace, monospace; fill: var(--fg); }
 svg.graph text.wave { font: bold 13px sans-serif; fill: var(--muted); }
@@ -392,7 +393,11 @@ impl Page {
         );
         for (title, changes, shown) in [
             ("Configuration", &r.diff.config, true),
-            ("Deployed instances (state)", &r.diff.instances, r.diff.state_compared),
+            (
+                "Deployed instances (state)",
+                &r.diff.instances,
+                r.diff.state_compared,
+            ),
         ] {
             if !shown {
                 continue;
@@ -473,7 +478,12 @@ impl Page {
                 s.push_str("<p>No file changes.</p>\n");
             }
             for f in files {
-                let _ = writeln!(s, "<h3><code>{}</code> {}</h3>", esc(&f.path), esc(&f.change.to_string()));
+                let _ = writeln!(
+                    s,
+                    "<h3><code>{}</code> {}</h3>",
+                    esc(&f.path),
+                    esc(&f.change.to_string())
+                );
                 if let Some(n) = &f.note {
                     let _ = writeln!(s, "<p>{}</p>", esc(n));
                 }
@@ -490,7 +500,11 @@ impl Page {
     pub fn stat(&mut self, title: &str, stat: &crate::stat::Stat) -> &mut Page {
         let mut s = String::new();
         for group in &stat.groups {
-            let _ = write!(s, "<h3>{}</h3>\n<table><tr><th>Type</th>", esc(&group.title));
+            let _ = write!(
+                s,
+                "<h3>{}</h3>\n<table><tr><th>Type</th>",
+                esc(&group.title)
+            );
             for c in &stat.columns {
                 let _ = write!(s, "<th>{c}</th>");
             }
@@ -561,7 +575,12 @@ impl Page {
     pub fn fields(&mut self, title: &str, rows: &[(String, String)]) -> &mut Page {
         let mut s = String::from("<table>\n");
         for (k, v) in rows {
-            let _ = writeln!(s, "<tr><th>{}</th><td class=\"val\">{}</td></tr>", esc(k), esc(v));
+            let _ = writeln!(
+                s,
+                "<tr><th>{}</th><td class=\"val\">{}</td></tr>",
+                esc(k),
+                esc(v)
+            );
         }
         s.push_str("</table>\n");
         self.section("fields", title, &s)
@@ -663,10 +682,20 @@ fn diff_change(c: &NodeChange) -> String {
     if !c.edges_added.is_empty() || !c.edges_removed.is_empty() {
         s.push_str("<ul class=\"why\">");
         for e in &c.edges_added {
-            let _ = write!(s, "<li class=\"added\">now depends on <code>{}</code> ({})</li>", esc(&e.to), e.kind);
+            let _ = write!(
+                s,
+                "<li class=\"added\">now depends on <code>{}</code> ({})</li>",
+                esc(&e.to),
+                e.kind
+            );
         }
         for e in &c.edges_removed {
-            let _ = write!(s, "<li class=\"removed\">no longer depends on <code>{}</code> ({})</li>", esc(&e.to), e.kind);
+            let _ = write!(
+                s,
+                "<li class=\"removed\">no longer depends on <code>{}</code> ({})</li>",
+                esc(&e.to),
+                e.kind
+            );
         }
         s.push_str("</ul>\n");
     }

@@ -13,6 +13,6 @@ pub mod html;
 pub mod plan;
 pub mod reduce;
 pub mod stat;
+pub mod style;
 pub mod svg;
 pub mod view;
-pub mod style;

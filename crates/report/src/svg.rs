@@ -178,7 +178,10 @@ pub fn diff_edges(diff: &Diff) -> Option<(String, Drawn)> {
          <text class=\"wave\" x=\"{LEFT}\" y=\"20\">dependent</text><text class=\"wave\" x=\"{rx}\" y=\"20\">depends on</text>\n"
     );
     for (a, b, added) in &pairs {
-        let (y1, y2) = (TOP + left[a] * ROW_H + BOX_H / 2, TOP + right[b] * ROW_H + BOX_H / 2);
+        let (y1, y2) = (
+            TOP + left[a] * ROW_H + BOX_H / 2,
+            TOP + right[b] * ROW_H + BOX_H / 2,
+        );
         let (sx, ex) = (LEFT + BOX_W, rx);
         let mid = (sx + ex) / 2;
         let _ = writeln!(

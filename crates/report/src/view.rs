@@ -103,12 +103,19 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
         {
             return c.clone();
         }
-        match f.depth.and_then(|d| collapsed_into(&n.module, d + module_depth(&module))) {
+        match f
+            .depth
+            .and_then(|d| collapsed_into(&n.module, d + module_depth(&module)))
+        {
             Some(call) => call,
             None => n.address.clone(),
         }
     };
-    let by_addr: HashMap<&str, &Node> = model.nodes.iter().map(|n| (n.address.as_str(), n)).collect();
+    let by_addr: HashMap<&str, &Node> = model
+        .nodes
+        .iter()
+        .map(|n| (n.address.as_str(), n))
+        .collect();
     let keep_kind = |n: &Node, collapsed: bool| {
         if collapsed {
             return f.types.is_empty();
@@ -177,8 +184,16 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
             };
             for t in targets {
                 if t != *from {
-                    let kind = if kept.contains_key(to) { e.kind } else { EdgeKind::Reference };
-                    edges.entry(from.clone()).or_default().entry(t).or_insert(kind);
+                    let kind = if kept.contains_key(to) {
+                        e.kind
+                    } else {
+                        EdgeKind::Reference
+                    };
+                    edges
+                        .entry(from.clone())
+                        .or_default()
+                        .entry(t)
+                        .or_insert(kind);
                 }
             }
         }
