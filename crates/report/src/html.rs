@@ -283,9 +283,9 @@ impl Page {
         let mut sorted: Vec<&Change> = p.changes.iter().collect();
         sorted.sort_by_key(|c| (!c.destroys(), c.address.clone()));
         for c in sorted {
-            let _ = write!(
+            let _ = writeln!(
                 s,
-                "<div class=\"change\"><h3><span class=\"sym {}\">{}</span> <code>{}</code> will be {}</h3>\n",
+                "<div class=\"change\"><h3><span class=\"sym {}\">{}</span> <code>{}</code> will be {}</h3>",
                 action_class(c),
                 esc(crate::plan::symbol(c)),
                 esc(&c.address),
@@ -482,7 +482,7 @@ impl Page {
                     s,
                     "<h3><code>{}</code> {}</h3>",
                     esc(&f.path),
-                    esc(&f.change.to_string())
+                    esc(f.change)
                 );
                 if let Some(n) = &f.note {
                     let _ = writeln!(s, "<p>{}</p>", esc(n));

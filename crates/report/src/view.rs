@@ -122,7 +122,7 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
         }
         let resource = matches!(n.kind, NodeKind::Resource | NodeKind::Data);
         if !f.types.is_empty() {
-            return resource && f.types.iter().any(|t| *t == n.type_);
+            return resource && f.types.contains(&n.type_);
         }
         !f.resources_only || resource
     };
