@@ -12,6 +12,7 @@ use crate::output::Output;
     version,
     about = "Snapshot infrastructure-as-code, diff any two versions, and plan the way back.",
     long_about = None,
+    after_help = AFTER_HELP,
 )]
 pub struct Args {
     #[command(flatten)]
@@ -20,13 +21,39 @@ pub struct Args {
     pub command: Command,
 }
 
+/// The REF syntax, examples and exit codes, under `rewind --help`.
+const AFTER_HELP: &str = "\
+REF (a snapshot):
+  v42            a tag (a pipeline number such as 8812 is a fine tag; a tag wins over an id prefix)
+  3f2a9c         a snapshot id, or a unique prefix of one (6+ hex digits)
+  prod           the latest snapshot of environment prod (also prod@latest)
+  prod~1         one snapshot before it (prod~N: N before)
+  prod@good      the last snapshot marked known-good for prod
+  A side of diff, plan and report may also be a directory, parsed on the fly.
+
+Examples:
+  rewind init
+  rewind snapshot infra/ --env prod --tag v42 -m \"release 42\" --label pipeline=8812
+  rewind mark-good v42 -m \"healthy for 30 min\"
+  rewind diff prod@good infra/ --format markdown
+  rewind plan --to prod@good --format html > plan.html
+  rewind report prod@good prod@latest > audit.html
+  rewind history module.db.aws_db_instance.main --env prod
+  rewind graph v42 --format mermaid --resources-only
+
+Exit codes:
+  0  success (diff and plan: changes or not)
+  1  error
+  2  diff, plan with --detailed-exitcode (or --exit-code): changes found
+  3  plan: printed, but Terraform would refuse it (prevent_destroy, instances known only after apply)";
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Global {
     /// The store: a directory, or s3://bucket/prefix (default: $REWIND_STORE, then .rewind/ here or in a parent).
     #[arg(long, global = true, value_name = "PATH|URL")]
     pub store: Option<String>,
-    /// Output format (each command accepts the ones that make sense for it).
-    #[arg(long, global = true, value_enum)]
+    /// Output format; each command's help says which it accepts (diff: text|json|markdown|html; plan: those and dot; log, show: text|json|html; report: html; graph: dot|mermaid|json).
+    #[arg(long, global = true, value_enum, hide_possible_values = true)]
     pub format: Option<Format>,
     /// When to colour the output (NO_COLOR is respected with auto).
     #[arg(long, global = true, value_enum, default_value = "auto")]
@@ -73,7 +100,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Create a store (default: .rewind/ in the current directory).
     Init,
-    /// Snapshot a directory's Terraform code (and state) into the store.
+    /// Snapshot a directory's Terraform code (and state) into the store [--format text|json].
     Snapshot {
         /// The directory to snapshot.
         dir: PathBuf,
@@ -93,7 +120,7 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// List snapshots, newest first (or the ref log with --refs).
+    /// List snapshots, newest first, or the ref log with --refs [--format text|json|html].
     Log {
         /// Only this environment.
         #[arg(long)]
@@ -105,7 +132,7 @@ pub enum Command {
         #[arg(short = 'n', long)]
         limit: Option<usize>,
     },
-    /// Every snapshot of an environment in which a resource or module changed, with the change, who took the snapshot and who marked it good.
+    /// Every snapshot of an environment in which a resource or module changed, with the change, who took the snapshot and who marked it good [--format text|json].
     History {
         /// A resource (`aws_db_instance.main`), an instance (`aws_instance.web[0]`) or a module (`module.db`).
         address: String,
@@ -116,12 +143,12 @@ pub enum Command {
         #[arg(short = 'n', long)]
         limit: Option<usize>,
     },
-    /// Show one snapshot.
+    /// Show one snapshot [--format text|json|html].
     Show {
         /// A snapshot reference (tag, id, id prefix, ENV, ENV~N, ENV@good).
         reference: String,
     },
-    /// Name a snapshot with a tag; without arguments, list the tags.
+    /// Name a snapshot with a tag; without arguments, list the tags [--format text|json].
     Tag {
         /// The tag (letters, digits, '-', '_', '.', '+'; a pipeline number such as 8812 is fine).
         #[arg(requires = "reference")]
@@ -148,13 +175,15 @@ pub enum Command {
     },
     /// Restore the exact files of a snapshot into a directory.
     Checkout {
+        /// The snapshot (tag, id, id prefix, ENV, ENV~N, ENV@good).
         reference: String,
+        /// Where to write its files (created if missing; must be empty unless --force).
         dir: PathBuf,
         /// Write into a directory that is not empty.
         #[arg(long)]
         force: bool,
     },
-    /// List the environments with their latest and known-good snapshots.
+    /// List the environments with their latest and known-good snapshots [--format text|json].
     Envs,
     /// Print a shell completion script (e.g. `rewind completions bash > /etc/bash_completion.d/rewind`).
     Completions {
@@ -163,9 +192,9 @@ pub enum Command {
     },
     /// Print the man page (roff; e.g. `rewind man > /usr/local/share/man/man1/rewind.1`).
     Man,
-    /// Check every object, pack index, snapshot and ref of the store.
+    /// Check every object, pack index, snapshot and ref of the store [--format text|json].
     Verify,
-    /// Copy snapshots, what they reference and their refs from one store to another.
+    /// Copy snapshots, what they reference and their refs from one store to another [--format text|json].
     Sync {
         /// The store to copy from (a directory or s3://bucket/prefix).
         from: String,
@@ -181,13 +210,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Compare two versions semantically (each a snapshot reference or a directory).
+    /// Compare two versions semantically (each a snapshot reference or a directory) [--format text|json|markdown|html].
     Diff(DiffArgs),
-    /// The ordered plan that brings a deployment back to an earlier version.
+    /// The ordered plan that brings a deployment back to an earlier version [--format text|json|markdown|html|dot].
     Plan(PlanArgs),
-    /// Print the dependency graph of a directory or snapshot (DOT, Mermaid or JSON).
+    /// Print the dependency graph of a directory or snapshot [--format dot|mermaid|json].
     Graph(GraphArgs),
-    /// One self-contained HTML page for auditors: the diff FROM → TO, the plan that takes TO back to FROM, and the audit trail of their environments.
+    /// One self-contained HTML page for auditors: the diff FROM → TO, the plan that takes TO back to FROM, and the audit trail of their environments [--format html].
     Report(ReportArgs),
 }
 
