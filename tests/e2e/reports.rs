@@ -117,44 +117,25 @@ fn stat_works_in_every_format() {
         .stdout;
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("aws_efs_mount_target"));
     // plan --stat: a replacement counts once
-    let p = t
-        .run(&[
-            "plan",
-            "--from",
-            s(&shop(4)),
-            "--to",
-            s(&shop(1)),
-            "--stat",
-            "--format",
-            "json",
-        ])
-        .ok()
-        .json();
-    let full = t
-        .run(&[
-            "plan",
-            "--from",
-            s(&shop(4)),
-            "--to",
-            s(&shop(1)),
-            "--format",
-            "json",
-        ])
-        .ok()
-        .json();
+    let p = plan_back(&t, &["--stat", "--format", "json"]).json();
+    let full = plan_back(&t, &["--format", "json"]).json();
     let total = &p["groups"][0]["total"];
     assert_eq!(total["replace"], full["summary"]["replace"]);
     assert_eq!(
         total["destroy"].as_u64().unwrap() + total["replace"].as_u64().unwrap(),
         full["summary"]["destroy"].as_u64().unwrap()
     );
-    let pt = t
-        .run(&["plan", "--from", s(&shop(4)), "--to", s(&shop(1)), "--stat"])
-        .ok()
-        .stdout;
+    let pt = plan_back(&t, &["--stat"]).stdout;
     assert!(pt.starts_with("rewind plan --stat:"), "{pt}");
     let r = t.run(&["diff", s(&a), s(&b), "--stat", "--format", "dot"]);
     assert_eq!(r.code, 1);
+}
+
+/// `rewind plan` from the shop's release 4 back to release 1.
+fn plan_back(t: &Scratch, extra: &[&str]) -> Run {
+    let mut args = vec!["plan", "--from", s(&shop(4)), "--to", s(&shop(1))];
+    args.extend(extra);
+    t.run(&args).ok()
 }
 
 fn graph_json(t: &Scratch, dir: &Path, extra: &[&str]) -> serde_json::Value {
@@ -277,30 +258,8 @@ fn mermaid_stays_within_mermaids_limits_and_says_what_it_collapsed() {
 #[test]
 fn plan_dot_has_one_cluster_per_wave_and_only_the_edges_that_matter() {
     let t = Scratch::new("plan-dot");
-    let dot = t
-        .run(&[
-            "plan",
-            "--from",
-            s(&shop(4)),
-            "--to",
-            s(&shop(1)),
-            "--format",
-            "dot",
-        ])
-        .ok()
-        .stdout;
-    let j = t
-        .run(&[
-            "plan",
-            "--from",
-            s(&shop(4)),
-            "--to",
-            s(&shop(1)),
-            "--format",
-            "json",
-        ])
-        .ok()
-        .json();
+    let dot = plan_back(&t, &["--format", "dot"]).stdout;
+    let j = plan_back(&t, &["--format", "json"]).json();
     let waves = j["summary"]["waves"].as_u64().unwrap() as usize;
     assert!(dot.contains("rankdir = \"LR\""));
     for w in 0..waves {

@@ -433,23 +433,41 @@ fn ref_log_records_who_when_and_why() {
 fn help_completions_man_page_and_listings() {
     let t = Scratch::new("help");
     let help = t.run(&["--help"]).ok().stdout;
-    for s in ["REF (a snapshot):", "prod@good", "Exit codes:", "--detailed-exitcode", "Examples:"] {
+    for s in [
+        "REF (a snapshot):",
+        "prod@good",
+        "Exit codes:",
+        "--detailed-exitcode",
+        "Examples:",
+    ] {
         assert!(help.contains(s), "--help lacks {s}:\n{help}");
     }
     let diff = t.run(&["diff", "--help"]).ok().stdout;
-    assert!(diff.contains("[--format text|json|markdown|html]"), "{diff}");
-    assert!(diff.contains("--budget") && diff.contains("--stat"), "{diff}");
+    assert!(
+        diff.contains("[--format text|json|markdown|html]"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("--budget") && diff.contains("--stat"),
+        "{diff}"
+    );
     for shell in ["bash", "zsh", "fish"] {
         let c = t.run(&["completions", shell]).ok().stdout;
         assert!(c.contains("mark-good") && c.len() > 1000, "{shell}");
     }
     let man = t.run(&["man"]).ok().stdout;
-    assert!(man.contains(".TH rewind") && man.contains("mark\\-good"), "{}", &man[..200.min(man.len())]);
+    assert!(
+        man.contains(".TH rewind") && man.contains("mark\\-good"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
 
     t.run(&["init"]).ok();
     assert!(t.run(&["envs"]).ok().stderr.contains("no environments yet"));
-    t.run(&["snapshot", s(&shop(1)), "--env", "prod", "--tag", "8812"]).ok();
-    t.run(&["snapshot", s(&shop(2)), "--env", "staging", "--tag", "v2"]).ok();
+    t.run(&["snapshot", s(&shop(1)), "--env", "prod", "--tag", "8812"])
+        .ok();
+    t.run(&["snapshot", s(&shop(2)), "--env", "staging", "--tag", "v2"])
+        .ok();
     let tags = t.run(&["tag"]).ok().stdout;
     assert!(tags.contains("8812") && tags.contains("v2"), "{tags}");
     let envs = t.run(&["envs", "--format", "json"]).ok().json();
@@ -466,38 +484,80 @@ fn history_of_an_address_says_when_it_changed_and_who_marked_it_good() {
     let t = Scratch::new("history");
     t.run(&["init"]).ok();
     for v in 1..=4 {
-        t.run(&["snapshot", s(&shop(v)), "--env", "prod", "--tag", &format!("v{v}"), "-m", &format!("release {v}")])
-            .ok();
+        t.run(&[
+            "snapshot",
+            s(&shop(v)),
+            "--env",
+            "prod",
+            "--tag",
+            &format!("v{v}"),
+            "-m",
+            &format!("release {v}"),
+        ])
+        .ok();
     }
     t.cmd(&["mark-good", "v2", "-m", "db replica healthy"])
         .env("USER", "dana")
         .output()
         .unwrap();
     let h = t
-        .run(&["history", "module.database", "--env", "prod", "--format", "json"])
+        .run(&[
+            "history",
+            "module.database",
+            "--env",
+            "prod",
+            "--format",
+            "json",
+        ])
         .ok()
         .json();
     assert_eq!(h["snapshots"], 4);
     let events = h["changes"].as_array().unwrap();
-    let tags: Vec<&str> = events.iter().map(|e| e["tags"][0].as_str().unwrap()).collect();
-    assert_eq!(tags, ["v4", "v3", "v2"], "newest first; v1 is where the history starts");
+    let tags: Vec<&str> = events
+        .iter()
+        .map(|e| e["tags"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tags,
+        ["v4", "v3", "v2"],
+        "newest first; v1 is where the history starts"
+    );
     let v2 = &events[2];
-    assert_eq!(v2["marked_good"][0]["reason"], "mark-good: db replica healthy");
+    assert_eq!(
+        v2["marked_good"][0]["reason"],
+        "mark-good: db replica healthy"
+    );
     assert_eq!(v2["marked_good"][0]["who"]["user"], "dana");
     // the replica was added in release 2
     assert!(v2["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|c| c["address"] == "module.database.aws_db_instance.replica" && c["change"] == "added"));
+        .any(
+            |c| c["address"] == "module.database.aws_db_instance.replica" && c["change"] == "added"
+        ));
     // every change is inside the module
     for e in events {
-        for c in e["changes"].as_array().unwrap().iter().chain(e["instances"].as_array().unwrap()) {
-            assert!(c["address"].as_str().unwrap().starts_with("module.database"), "{c}");
+        for c in e["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(e["instances"].as_array().unwrap())
+        {
+            assert!(
+                c["address"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("module.database"),
+                "{c}"
+            );
         }
     }
     let text = t.run(&["history", "module.database"]).ok().stdout;
-    assert!(text.contains("marked good") && text.contains("by dana@"), "{text}");
+    assert!(
+        text.contains("marked good") && text.contains("by dana@"),
+        "{text}"
+    );
     // an address that never changed
     let none = t
         .run(&["history", "module.network.aws_vpc.nope", "--format", "json"])

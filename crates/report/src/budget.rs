@@ -112,6 +112,34 @@ impl Fit {
         false
     }
 
+    /// A table: `always` rows first (see [`Fit::always_rows`]), then the
+    /// `others` while they fit (a prefix of them; the rest are counted as
+    /// `what` left out). Returns whether the `always` rows went into the
+    /// table (rather than a compact list) and how many of `others` did.
+    pub(crate) fn table(
+        &mut self,
+        header: &str,
+        always: &[String],
+        compact: &[String],
+        others: &[String],
+        what: &'static str,
+    ) -> (bool, usize) {
+        let in_table = self.always_rows(header, always, compact);
+        let mut opened = in_table;
+        for (i, row) in others.iter().enumerate() {
+            if !opened && self.fits(header.len() + row.len()) {
+                self.always(header);
+                opened = true;
+            }
+            if !opened || !self.fits(row.len()) {
+                self.skip(what, others.len() - i);
+                return (in_table, i);
+            }
+            self.always(row);
+        }
+        (in_table, others.len())
+    }
+
     /// Counts `n` of `what` as left out.
     pub(crate) fn skip(&mut self, what: &'static str, n: usize) {
         if n == 0 {

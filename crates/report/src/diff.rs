@@ -418,28 +418,21 @@ pub fn markdown_fit(r: &DiffReport, o: &MarkdownOptions) -> String {
             .iter()
             .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
             .collect();
-        let mut opened = fit.always_rows(header, &rows, &compact);
-        let mut listed: Vec<&NodeChange> = if opened { destroys.clone() } else { Vec::new() };
-        let mut full = false;
-        for c in sorted.iter().copied().filter(|c| rank(c) > 1) {
-            if full {
-                fit.skip("rows of the change tables", 1);
-                continue;
-            }
-            let r = row(c);
-            if !opened && fit.fits(header.len() + r.len()) {
-                fit.always(header);
-                opened = true;
-            }
-            if !opened {
-                fit.skip("rows of the change tables", 1);
-                full = true;
-            } else if fit.add("rows of the change tables", &r) {
-                listed.push(c);
-            } else {
-                full = true;
-            }
-        }
+        let others: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) > 1).collect();
+        let other_rows: Vec<String> = others.iter().map(|c| row(c)).collect();
+        let (in_table, n) = fit.table(
+            header,
+            &rows,
+            &compact,
+            &other_rows,
+            "rows of the change tables",
+        );
+        let mut listed: Vec<&NodeChange> = if in_table {
+            destroys.clone()
+        } else {
+            Vec::new()
+        };
+        listed.extend(&others[..n]);
         fit.always("\n");
         for c in &sorted {
             let lines = detail_lines(c);

@@ -240,11 +240,7 @@ impl Page {
                 code_list(&p.unknown_instances)
             );
         }
-        let risky: Vec<&Change> = p
-            .changes
-            .iter()
-            .filter(|c| c.destroys() || !c.risks.is_empty())
-            .collect();
+        let risky = crate::plan::destroys_and_risks(p);
         if !risky.is_empty() {
             s.push_str("<h3>Destroys and risks</h3>\n<table><tr><th></th><th>Address</th><th>Action</th><th>Risks</th></tr>\n");
             for c in &risky {

@@ -68,6 +68,14 @@ fn step_label(s: &Step) -> String {
     )
 }
 
+/// The changes that destroy or carry a risk, shown first everywhere.
+pub(crate) fn destroys_and_risks(plan: &Plan) -> Vec<&Change> {
+    plan.changes
+        .iter()
+        .filter(|c| c.destroys() || !c.risks.is_empty())
+        .collect()
+}
+
 /// Terraform's counts: a replace is one add and one destroy.
 pub(crate) fn counts(plan: &Plan) -> (usize, usize, usize, usize, usize) {
     let (mut add, mut change, mut destroy, mut replace, mut forget) = (0, 0, 0, 0, 0);
@@ -150,11 +158,7 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
         }
         out.push('\n');
     }
-    let risky: Vec<&Change> = p
-        .changes
-        .iter()
-        .filter(|c| c.destroys() || !c.risks.is_empty())
-        .collect();
+    let risky = destroys_and_risks(p);
     if !risky.is_empty() {
         let _ = writeln!(out, "{}", st.bold("Destroys and risks:"));
         for c in &risky {
@@ -375,25 +379,12 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
         .iter()
         .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
         .collect();
-    let mut opened = fit.always_rows(header, &rows, &compact);
-    let mut full = false;
-    for c in sorted.into_iter().filter(|c| !c.destroys()) {
-        if full {
-            fit.skip("rows of the change table", 1);
-            continue;
-        }
-        let row = row(c);
-        if !opened && fit.fits(header.len() + row.len()) {
-            fit.always(header);
-            opened = true;
-        }
-        if !opened {
-            fit.skip("rows of the change table", 1);
-            full = true;
-        } else if !fit.add("rows of the change table", &row) {
-            full = true;
-        }
-    }
+    let others: Vec<String> = sorted
+        .into_iter()
+        .filter(|c| !c.destroys())
+        .map(row)
+        .collect();
+    fit.table(header, &rows, &compact, &others, "rows of the change table");
     let open = "\n<details><summary>Steps</summary>\n\n| Step | Wave | Operation | After |\n|---|---|---|---|\n";
     let close = "\n</details>\n";
     if fit.fits(open.len() + close.len()) {
