@@ -133,7 +133,8 @@ fn stat_works_in_every_format() {
 
 /// `rewind plan` from the shop's release 4 back to release 1.
 fn plan_back(t: &Scratch, extra: &[&str]) -> Run {
-    let mut args = vec!["plan", "--from", s(&shop(4)), "--to", s(&shop(1))];
+    let (from, to) = (shop(4), shop(1));
+    let mut args = vec!["plan", "--from", s(&from), "--to", s(&to)];
     args.extend(extra);
     t.run(&args).ok()
 }
