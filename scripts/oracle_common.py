@@ -86,12 +86,13 @@ class CaseError(Exception):
         self.state = state
 
 
-def run_case(work, target_files, current_files):
+def run_case(work, target_files, current_files, first_files=None):
     """Returns dict of raw outputs (not yet normalized).  Raises TfError
     when applying target or current fails, CaseError when the revert plan
-    (or its apply graph) fails."""
+    (or its apply graph) fails.  The history is: apply `first_files`
+    (default: the target) to an empty state, then apply current."""
     os.makedirs(work, exist_ok=True)
-    put_config(work, target_files)
+    put_config(work, target_files if first_files is None else first_files)
     tf(work, "init", "-backend=false")
     tf(work, "apply", "-auto-approve", "-input=false", "-no-color")
     put_config(work, current_files)
