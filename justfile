@@ -26,3 +26,16 @@ bench:
 # criterion micro-benchmarks: parser throughput, hashing, pack writing, diff and plan in memory
 micro:
     cargo bench -p rewind-bench --bench micro
+
+# fuzz the parsers (stable Rust, no engine to install); failing inputs land in fuzz-failures/
+fuzz seconds="300":
+    cargo run --release -p rewind-fuzz -- run --seconds {{seconds}} --corpus fixtures --out fuzz-failures
+
+# syntax differential against terraform fmt on mutated .tf files (needs terraform on the PATH)
+oracle seconds="300":
+    cargo run --release -p rewind-fuzz -- oracle --seconds {{seconds}} --corpus fixtures --out fuzz-failures
+
+# graph every Terraform directory of the public releases in scripts/fidelity/sources.txt (needs local git mirrors); writes docs/fidelity.md
+fidelity mirrors:
+    cargo build --release -p rewind-cli
+    scripts/fidelity/run.py --mirrors {{mirrors}} --terraform terraform

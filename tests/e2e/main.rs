@@ -2,7 +2,9 @@
 
 mod common;
 mod diffplan;
+mod golden;
 mod graph;
+mod output;
 mod s3;
 mod s3server;
 mod schema;

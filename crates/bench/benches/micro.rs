@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p rewind-bench --bench micro`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rewind_bench::gen;
@@ -28,7 +28,7 @@ fn tree(n: usize, version: u32, td: bool) -> PathBuf {
     dir
 }
 
-fn tf_files(dir: &PathBuf) -> Vec<String> {
+fn tf_files(dir: &Path) -> Vec<String> {
     rewind_parse::discover(dir)
         .unwrap()
         .into_iter()
@@ -93,15 +93,18 @@ fn packs(c: &mut Criterion) {
         .map(String::into_bytes)
         .collect();
     let bytes: usize = objects.iter().map(Vec::len).sum();
-    let ids: Vec<rewind_model::Hash> = objects.iter().map(|o| rewind_model::Hash::of(o)).collect();
+    let ids: Vec<rewind_odb::ObjectId> = objects
+        .iter()
+        .map(|o| rewind_odb::ObjectId::of(o))
+        .collect();
     let mut g = c.benchmark_group("pack");
     g.throughput(Throughput::Bytes(bytes as u64));
     g.sample_size(10);
     g.bench_function("write (compressed blocks) and index", |b| {
         b.iter(|| {
-            let mut w = rewind_store::pack::PackWriter::new();
+            let mut w = rewind_odb::PackWriter::new();
             for (id, o) in ids.iter().zip(&objects) {
-                w.add(*id, rewind_store::pack::ObjType::Blob, o);
+                w.add(*id, rewind_odb::ObjType::Blob, o);
             }
             w.finish()
         })
@@ -128,7 +131,10 @@ fn diff_and_plan(c: &mut Criterion) {
             b.iter(|| rewind_diff::diff(&v1, &v2, &rewind_diff::Options::default()))
         });
         g.bench_with_input(BenchmarkId::new("plan v2 -> v1", n), &n, |b, _| {
-            b.iter(|| rewind_plan::plan(&v2, &v1, &rewind_plan::Options::default()).unwrap())
+            b.iter(|| {
+                rewind_engine::plan_models(&v2, &v1, &rewind_engine::PlanOptions::default())
+                    .unwrap()
+            })
         });
     }
     g.finish();

@@ -11,6 +11,32 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// A file of a generated tree that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", .path.display())]
+pub struct WriteError {
+    /// The file or directory.
+    pub path: std::path::PathBuf,
+    /// What the system said.
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn write(path: impl AsRef<Path>, bytes: impl AsRef<[u8]>) -> Result<(), WriteError> {
+    let path = path.as_ref();
+    std::fs::write(path, bytes).map_err(|source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn mkdir(path: &Path) -> Result<(), WriteError> {
+    std::fs::create_dir_all(path).map_err(|source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// splitmix64: small, fast, and the same everywhere.
 pub struct Rng(u64);
 
@@ -18,7 +44,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_add(0x9E37_79B9_7F4A_7C15))
     }
-    pub fn next(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -29,7 +55,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            self.next() % n
+            self.next_u64() % n
         }
     }
     pub fn chance(&mut self, percent: u64) -> bool {
@@ -283,8 +309,8 @@ pub fn write_tree(
     o: &Options,
     serial: u64,
     moved: &[(String, String, usize)],
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)?;
+) -> Result<(), WriteError> {
+    mkdir(out)?;
     let modules = res
         .iter()
         .map(|r| r.module)
@@ -320,16 +346,16 @@ pub fn write_tree(
         "output \"last_id\" {{\n  value = module.m{}.first_id\n}}",
         modules.saturating_sub(1)
     );
-    std::fs::write(out.join("main.tf"), root)?;
+    write(out.join("main.tf"), root)?;
     for m in 0..modules {
         let dir = out.join(format!("modules/m{m}"));
-        std::fs::create_dir_all(&dir)?;
+        mkdir(&dir)?;
         let mut vars = String::from("variable \"prefix\" {\n  type = string\n}\n\nvariable \"upstream\" {\n  type    = string\n  default = \"\"\n}\n\n");
         if !o.terraform_data {
             vars.push_str("variable \"db_password\" {\n  type      = string\n  sensitive = true\n}\n\nvariable \"ami_id\" {\n  type    = string\n  default = \"ami-0123456789abcdef0\"\n}\n\nvariable \"vpc_id\" {\n  type    = string\n  default = \"vpc-0abc\"\n}\n\nvariable \"cidr\" {\n  type    = string\n  default = \"10.0.0.0/8\"\n}\n\nvariable \"azs\" {\n  type    = list(string)\n  default = [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]\n}\n\nvariable \"zone_id\" {\n  type    = string\n  default = \"Z0123456789\"\n}\n\nvariable \"domain\" {\n  type    = string\n  default = \"example.com\"\n}\n\nvariable \"topic_arn\" {\n  type    = string\n  default = \"arn:aws:sns:eu-west-1:123456789012:alerts\"\n}\n");
         }
-        std::fs::write(dir.join("variables.tf"), vars)?;
-        std::fs::write(dir.join("locals.tf"), format!("locals {{\n  tags = {{\n    Module    = \"m{m}\"\n    Upstream  = var.upstream\n    ManagedBy = \"terraform\"\n  }}\n}}\n"))?;
+        write(dir.join("variables.tf"), vars)?;
+        write(dir.join("locals.tf"), format!("locals {{\n  tags = {{\n    Module    = \"m{m}\"\n    Upstream  = var.upstream\n    ManagedBy = \"terraform\"\n  }}\n}}\n"))?;
         let mine: Vec<&Res> = res.iter().filter(|r| r.module == m).collect();
         let first = mine
             .iter()
@@ -338,7 +364,7 @@ pub fn write_tree(
             Some(r) => format!("{}.{}.id", r.ty, r.name),
             None => "\"none\"".to_string(),
         };
-        std::fs::write(
+        write(
             dir.join("outputs.tf"),
             format!("output \"first_id\" {{\n  value = {out_val}\n}}\n"),
         )?;
@@ -349,7 +375,7 @@ pub fn write_tree(
             }
         }
         if !moved_text.is_empty() {
-            std::fs::write(dir.join("moved.tf"), moved_text)?;
+            write(dir.join("moved.tf"), moved_text)?;
         }
         let files = mine
             .iter()
@@ -362,7 +388,7 @@ pub fn write_tree(
             for r in mine.iter().filter(|r| r.file == f) {
                 text.push_str(&resource_block(r));
             }
-            std::fs::write(dir.join(format!("r{f:02}.tf")), text)?;
+            write(dir.join(format!("r{f:02}.tf")), text)?;
         }
     }
     // state
@@ -413,9 +439,9 @@ pub fn write_tree(
         "resources": resources,
         "check_results": null,
     });
-    std::fs::write(
+    write(
         out.join("terraform.tfstate"),
-        serde_json::to_vec_pretty(&state)?,
+        serde_json::to_vec_pretty(&state).expect("a JSON value always serializes"),
     )?;
     Ok(())
 }
@@ -443,7 +469,7 @@ pub fn mutate(res: &[Res], seed: u64, percent: u64) -> (Vec<Res>, Vec<(String, S
         if edit.contains(&i) {
             // an attribute edit: change the first number in the body
             if let Some(pos) = r.body.find(|c: char| c.is_ascii_digit()) {
-                r.body.insert_str(pos, "9");
+                r.body.insert(pos, '9');
             }
         }
         out.push(r);

@@ -108,10 +108,11 @@ fn generate(o: &gen::Options, version: u32, out: &Path) -> Result<()> {
     }
     if version >= 2 {
         let (v2, moved) = gen::mutate(&res, o.seed, 1);
-        gen::write_tree(out, &v2, o, 2, &moved)
+        gen::write_tree(out, &v2, o, 2, &moved)?;
     } else {
-        gen::write_tree(out, &res, o, 1, &[])
+        gen::write_tree(out, &res, o, 1, &[])?;
     }
+    Ok(())
 }
 
 /// One timed process: wall time and peak resident memory.
@@ -856,7 +857,6 @@ fn run(args: &[String]) -> Result<()> {
             .lines()
             .next()
             .unwrap_or("")
-            .to_string()
     );
     let doc = format!(
         "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM). The file system is synced before each timed command, so none pays for the write-back of the one before it, and git's automatic gc is off (after a cold commit it packs in the background, detached, while the next command is being timed). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",

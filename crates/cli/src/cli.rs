@@ -1,7 +1,6 @@
 //! Arguments and dispatch.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -219,12 +218,12 @@ pub enum Only {
 
 /// Parses the command line; on `--help`, `--version` or a usage error,
 /// prints and returns the exit code.
-pub fn parse() -> Result<Args, ExitCode> {
+pub fn parse() -> Result<Args, u8> {
     match Args::try_parse() {
         Ok(a) => Ok(a),
         Err(e) => {
             let _ = e.print();
-            Err(ExitCode::from(if e.use_stderr() { 1 } else { 0 }))
+            Err(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK })
         }
     }
 }
@@ -249,13 +248,31 @@ pub fn format_for(
     }
 }
 
+/// Exit code: success, and no changes found.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an error (or a plan blocked by `prevent_destroy`).
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: success, and changes found (as `terraform plan
+/// -detailed-exitcode`).
+pub const EXIT_CHANGES: u8 = 2;
+
+/// The exit code of a diff or plan.
+pub fn changes_code(changed: bool) -> u8 {
+    if changed {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Runs a command; returns its exit code.
 pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
     let g = &args.global;
     match args.command {
         Command::Graph { target } => crate::graph_cmd::run(g, &target, out),
         Command::Diff(d) => crate::diff_cmd::run(g, &d, out),
         Command::Plan(p) => crate::plan_cmd::run(g, &p, out),
-        Command::Init => crate::store_cmds::init(g, out),
+        Command::Init => crate::snapshot_cmd::init(g, out),
         Command::Snapshot {
             dir,
             env,
@@ -263,11 +280,22 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
             message,
             labels,
             force,
-        } => crate::store_cmds::snapshot(g, out, &dir, env, tags, message, &labels, force),
+        } => crate::snapshot_cmd::snapshot(
+            g,
+            out,
+            crate::snapshot_cmd::SnapshotArgs {
+                dir: &dir,
+                env,
+                tags,
+                message,
+                labels: &labels,
+                force,
+            },
+        ),
         Command::Log { env, refs, limit } => {
-            crate::store_cmds::log(g, out, env.as_deref(), refs, limit)
+            crate::history_cmd::log(g, out, env.as_deref(), refs, limit)
         }
-        Command::Show { reference } => crate::store_cmds::show(g, out, &reference),
+        Command::Show { reference } => crate::history_cmd::show(g, out, &reference),
         Command::Tag {
             name,
             reference,

@@ -1,10 +1,10 @@
 //! `rewind graph`.
 
 use anyhow::Result;
+use rewind_engine::{GraphOptions, LazyStore, Version};
 
-use crate::cli::{format_for, Format, Global};
-use crate::output::Output;
-use crate::sides::load_side_with;
+use crate::cli::{format_for, Format, Global, EXIT_OK};
+use crate::output::{write_result, written, Output};
 
 pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
     let format = format_for(
@@ -13,39 +13,28 @@ pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
         &[Format::Dot, Format::Mermaid, Format::Json],
         Format::Dot,
     )?;
-    let mut store = None;
-    // the graph is the configuration's: state files are not read
-    let opts = rewind_parse::Options {
-        skip_state: true,
-        ..Default::default()
-    };
-    let side = load_side_with(
-        g,
-        target,
-        &mut store,
-        out,
-        Some(rewind_store::read::Load::ConfigOnly),
-        &opts,
-    )?;
+    let stores = LazyStore::new(g.store.clone());
+    let version = Version::parse(target, &stores).map_err(|e| out.failed(e))?;
+    let outcome =
+        rewind_engine::graph(&version, &GraphOptions::default()).map_err(|e| out.failed(e))?;
+    out.diagnostics(&outcome.diagnostics);
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-    let written = match format {
-        Format::Dot => std::io::Write::write_all(
+    match format {
+        Format::Dot => write_result(
             &mut stdout,
-            rewind_report::graph::dot(&side.model).as_bytes(),
-        ),
-        Format::Mermaid => std::io::Write::write_all(
+            rewind_report::graph::dot(&outcome.model).as_bytes(),
+        )?,
+        Format::Mermaid => write_result(
             &mut stdout,
-            rewind_report::graph::mermaid(&side.model).as_bytes(),
-        ),
-        _ => rewind_report::graph::write_json(&side.model, &side.root, &mut stdout),
-    };
-    let flushed = written.and_then(|()| std::io::Write::flush(&mut stdout));
-    if let Err(e) = flushed {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
+            rewind_report::graph::mermaid(&outcome.model).as_bytes(),
+        )?,
+        // streamed: the JSON of a large graph is never held whole
+        _ => written(
+            rewind_report::graph::write_json(&outcome.model, &outcome.root, &mut stdout)
+                .and_then(|()| std::io::Write::flush(&mut stdout)),
+        )?,
     }
     // a large model takes longer to free than the process takes to exit
-    std::mem::forget(side);
-    Ok(0)
+    std::mem::forget(outcome);
+    Ok(EXIT_OK)
 }

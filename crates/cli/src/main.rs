@@ -1,11 +1,12 @@
-//! The `rewind` command line.
+//! The `rewind` command line: arguments → options → engine → report.
 
 mod cli;
 mod diff_cmd;
 mod graph_cmd;
+mod history_cmd;
 mod output;
 mod plan_cmd;
-mod sides;
+mod snapshot_cmd;
 mod store_cmds;
 
 use std::process::ExitCode;
@@ -14,6 +15,13 @@ use std::process::ExitCode;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    ExitCode::from(run())
+}
+
+/// Parses the arguments, runs the command and prints its error; returns
+/// the exit code ([`cli::EXIT_OK`], [`cli::EXIT_CHANGES`],
+/// [`cli::EXIT_ERROR`]).
+fn run() -> u8 {
     let args = match cli::parse() {
         Ok(a) => a,
         Err(code) => return code,
@@ -25,15 +33,15 @@ fn main() -> ExitCode {
     if verbose {
         eprintln!(
             "{} store requests, {:.3}s",
-            rewind_store::total_requests(),
+            rewind_odb::total_requests(),
             started.elapsed().as_secs_f64()
         );
     }
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(e) => {
             out.error(&e);
-            ExitCode::from(1)
+            cli::EXIT_ERROR
         }
     }
 }

@@ -2,14 +2,19 @@
 
 use std::io::{IsTerminal, Write};
 
+use anyhow::Context;
 use rewind_model::{Diagnostic, Severity};
 use rewind_report::style::Style;
 
 use crate::cli::{ColorChoice, Global};
 
+/// The terminal the command prints to, and how.
 pub struct Output {
+    /// Styling of standard output.
     pub style: Style,
+    /// Styling of standard error.
     pub err_style: Style,
+    /// `-q`: results and errors only.
     pub quiet: bool,
 }
 
@@ -21,6 +26,21 @@ fn want_color(choice: ColorChoice, tty: bool) -> bool {
             tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
         }
+    }
+}
+
+/// Writes `bytes` to `w` and flushes it. A closed pipe (`rewind … | head`)
+/// is not an error: the reader has what it wanted. Any other failure (a
+/// full disk) is, so a truncated result never exits 0.
+pub fn write_result(w: &mut dyn Write, bytes: &[u8]) -> anyhow::Result<()> {
+    written(w.write_all(bytes).and_then(|()| w.flush()))
+}
+
+/// The outcome of writing a result (see [`write_result`]).
+pub fn written(r: std::io::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing the result to standard output"),
     }
 }
 
@@ -37,11 +57,20 @@ impl Output {
         }
     }
 
-    /// Writes to standard output (a closed pipe is not an error).
-    pub fn print(&self, s: &str) {
-        let mut o = std::io::stdout().lock();
-        let _ = o.write_all(s.as_bytes());
-        let _ = o.flush();
+    /// Writes a result to standard output (see [`write_result`]).
+    pub fn print(&self, s: &str) -> anyhow::Result<()> {
+        write_result(&mut std::io::stdout().lock(), s.as_bytes())
+    }
+
+    /// An engine error as the command's error, after printing the
+    /// diagnostics of a version that could not be loaded (and the warnings
+    /// of those loaded before it).
+    pub fn failed(&self, e: rewind_engine::Error) -> anyhow::Error {
+        if let rewind_engine::Error::Load(f) = &e {
+            self.diagnostics(&f.earlier);
+            self.diagnostics(&f.diagnostics);
+        }
+        e.into()
     }
 
     pub fn error(&self, e: &anyhow::Error) {

@@ -131,12 +131,12 @@ fn list(
             DiffOp::Delete {
                 old_index, old_len, ..
             } => {
-                for i in old_index..old_index + old_len {
+                for (i, x) in lx.iter().enumerate().skip(old_index).take(old_len) {
                     push(
                         out,
                         path.index(i),
                         AttrOp::Remove,
-                        Some(&lx[i]),
+                        Some(x),
                         None,
                         sensitive,
                         show,
@@ -146,13 +146,13 @@ fn list(
             DiffOp::Insert {
                 new_index, new_len, ..
             } => {
-                for j in new_index..new_index + new_len {
+                for (j, y) in ly.iter().enumerate().skip(new_index).take(new_len) {
                     push(
                         out,
                         path.index(j),
                         AttrOp::Add,
                         None,
-                        Some(&ly[j]),
+                        Some(y),
                         sensitive,
                         show,
                     );
@@ -193,24 +193,26 @@ fn list(
                         );
                     }
                 }
-                for i in old_index + paired..old_index + old_len {
+                let removed = old_index + paired..old_index + old_len;
+                for (i, x) in lx.iter().enumerate().take(removed.end).skip(removed.start) {
                     push(
                         out,
                         path.index(i),
                         AttrOp::Remove,
-                        Some(&lx[i]),
+                        Some(x),
                         None,
                         sensitive,
                         show,
                     );
                 }
-                for j in new_index + paired..new_index + new_len {
+                let added = new_index + paired..new_index + new_len;
+                for (j, y) in ly.iter().enumerate().take(added.end).skip(added.start) {
                     push(
                         out,
                         path.index(j),
                         AttrOp::Add,
                         None,
-                        Some(&ly[j]),
+                        Some(y),
                         sensitive,
                         show,
                     );

@@ -7,11 +7,13 @@
 //! so an insertion is one insertion.
 
 mod attrs;
+mod files;
 pub mod knowledge;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use attrs::{diff_values, AttrChange, AttrOp};
+pub use files::{unified_diff, FileChange};
 use rewind_model::{Edge, EdgeKind, Loc, Model, Node, NodeKind, Path, Value};
 
 /// What happened to a node.

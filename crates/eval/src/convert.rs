@@ -2,7 +2,7 @@
 //! what `tolist`, `tomap`, function arguments, variable types and
 //! conditionals do to values.
 
-use std::collections::BTreeMap;
+use rewind_model::Map;
 
 use crate::number::Number;
 use crate::types::{Constraint, Type};
@@ -147,7 +147,7 @@ fn convert_at(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError>
             } else {
                 (**ety).clone()
             };
-            let mut out = BTreeMap::new();
+            let mut out = Map::new();
             for (k, item) in entries.iter() {
                 out.insert(
                     k.clone(),
@@ -182,7 +182,7 @@ fn convert_at(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError>
                 Value::Object(m) | Value::Map(_, m) => m,
                 _ => return Err(mismatch()),
             };
-            let mut out = BTreeMap::new();
+            let mut out = Map::new();
             for (name, aty) in attrs.iter() {
                 match entries.get(name) {
                     Some(item) => {
@@ -221,7 +221,7 @@ fn apply_defaults(v: &Value, c: &Constraint, path: &str) -> Result<Value, Conver
     }
     let out = match (c, inner) {
         (Constraint::Object(attrs), Value::Object(m) | Value::Map(_, m)) => {
-            let mut out = BTreeMap::new();
+            let mut out = Map::new();
             for (k, item) in m.iter() {
                 match attrs.get(k) {
                     Some(a) => {
@@ -271,7 +271,7 @@ fn apply_defaults(v: &Value, c: &Constraint, path: &str) -> Result<Value, Conver
             Value::tuple(items?)
         }
         (Constraint::Map(e), Value::Object(m) | Value::Map(_, m)) => {
-            let mut out = BTreeMap::new();
+            let mut out = Map::new();
             for (k, x) in m.iter() {
                 out.insert(k.clone(), apply_defaults(x, e, &format!("{path}[{k:?}]"))?);
             }
@@ -488,7 +488,7 @@ fn unify_object_types(types: &[Type], has_dynamic: bool) -> Option<Type> {
     if has_dynamic {
         return Some(Type::Dynamic);
     }
-    let attrs: Vec<&std::collections::BTreeMap<String, Type>> = types
+    let attrs: Vec<&Map<String, Type>> = types
         .iter()
         .filter_map(|t| match t {
             Type::Object(a) => Some(&**a),
@@ -502,7 +502,7 @@ fn unify_object_types(types: &[Type], has_dynamic: bool) -> Option<Type> {
     {
         return unify_object_types_to_map(types);
     }
-    let mut ret = BTreeMap::new();
+    let mut ret = Map::new();
     for name in first.keys() {
         let across: Vec<Type> = attrs.iter().map(|a| a[name].clone()).collect();
         ret.insert(name.clone(), unify(&across)?);

@@ -543,7 +543,7 @@ impl<'s> Evaluator<'s> {
         if unknown {
             return Ok(Value::unknown().mark_if(marked));
         }
-        Ok(Value::object(out).mark_if(marked))
+        Ok(Value::object(out.into_iter().collect()).mark_if(marked))
     }
 
     fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Value> {
@@ -732,6 +732,7 @@ impl<'s> Evaluator<'s> {
         self.spend(elems.len() as u64)?;
         let mut known = true;
         let mut items: Vec<Value> = Vec::new();
+        // keys come in any order: a tree while building, one sort at the end
         let mut entries: BTreeMap<String, Value> = BTreeMap::new();
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (k, v) in elems {
@@ -776,7 +777,7 @@ impl<'s> Evaluator<'s> {
                         .collect(),
                 )
             } else {
-                Value::object(entries)
+                Value::object(entries.into_iter().collect())
             }
         } else {
             Value::tuple(items)

@@ -116,7 +116,7 @@ pub fn from_json(j: &J) -> Result<Value, String> {
             for (k, _, v) in members {
                 m.insert(k.clone(), from_json(v)?);
             }
-            Value::object(m)
+            Value::object(m.into_iter().collect())
         }
     })
 }

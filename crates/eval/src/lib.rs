@@ -35,5 +35,6 @@ pub use dirfiles::DirFiles;
 pub use expr::{EmptyScope, EvalError, Evaluator, Files, Limits, Scope};
 pub use number::Number;
 pub use render::{console, inline};
+pub use rewind_model::Map;
 pub use types::{Constraint, ObjectAttr, Type};
 pub use value::Value;

@@ -1,6 +1,6 @@
 //! Terraform's types, and the type constraints of `variable` blocks.
 
-use std::collections::BTreeMap;
+use rewind_model::Map;
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ pub enum Type {
     Set(Box<Type>),
     Map(Box<Type>),
     Tuple(Arc<Vec<Type>>),
-    Object(Arc<BTreeMap<String, Type>>),
+    Object(Arc<Map<String, Type>>),
 }
 
 impl Type {
@@ -33,11 +33,11 @@ impl Type {
     pub fn tuple(ts: Vec<Type>) -> Type {
         Type::Tuple(Arc::new(ts))
     }
-    pub fn object(attrs: BTreeMap<String, Type>) -> Type {
+    pub fn object(attrs: Map<String, Type>) -> Type {
         Type::Object(Arc::new(attrs))
     }
     pub fn empty_object() -> Type {
-        Type::Object(Arc::new(BTreeMap::new()))
+        Type::Object(Arc::new(Map::new()))
     }
 
     pub fn is_primitive(&self) -> bool {
@@ -130,7 +130,7 @@ pub enum Constraint {
     Set(Box<Constraint>),
     Map(Box<Constraint>),
     Tuple(Vec<Constraint>),
-    Object(BTreeMap<String, ObjectAttr>),
+    Object(Map<String, ObjectAttr>),
 }
 
 /// One attribute of an object constraint.
@@ -220,7 +220,7 @@ impl Constraint {
                     },
                     "object" => match one()?.unparen() {
                         Expr::Object(items) => {
-                            let mut attrs = BTreeMap::new();
+                            let mut attrs = Map::new();
                             for (k, v) in items {
                                 let name = rewind_model::expr::static_key(k)
                                     .ok_or_else(|| bad(e.to_string()))?;

@@ -1,7 +1,7 @@
 //! Terraform's values.
 
+use rewind_model::Map;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::number::Number;
@@ -23,9 +23,9 @@ pub enum Value {
     List(Type, Arc<Vec<Value>>),
     /// Elements sorted as Terraform orders sets, without duplicates.
     Set(Type, Arc<Vec<Value>>),
-    Map(Type, Arc<BTreeMap<String, Value>>),
+    Map(Type, Arc<Map<String, Value>>),
     Tuple(Arc<Vec<Value>>),
-    Object(Arc<BTreeMap<String, Value>>),
+    Object(Arc<Map<String, Value>>),
     Sensitive(Arc<Value>),
     /// A value that exists but that rewind cannot see (an attribute of a
     /// deployed object when there is no state to read it from), named by a
@@ -59,12 +59,12 @@ impl Value {
         Value::Tuple(Arc::new(items))
     }
 
-    pub fn object(attrs: BTreeMap<String, Value>) -> Value {
+    pub fn object(attrs: Map<String, Value>) -> Value {
         Value::Object(Arc::new(attrs))
     }
 
     pub fn empty_object() -> Value {
-        Value::Object(Arc::new(BTreeMap::new()))
+        Value::Object(Arc::new(Map::new()))
     }
 
     /// A list of values that already have the element type `ty`.
@@ -73,7 +73,7 @@ impl Value {
     }
 
     /// A map of values that already have the element type `ty`.
-    pub fn map_of(ty: Type, items: BTreeMap<String, Value>) -> Value {
+    pub fn map_of(ty: Type, items: Map<String, Value>) -> Value {
         Value::Map(ty, Arc::new(items))
     }
 
@@ -245,7 +245,7 @@ impl Value {
     }
 
     /// The entries of a map or object.
-    pub fn as_mapping(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_mapping(&self) -> Option<&Map<String, Value>> {
         match self.unmark().0 {
             Value::Map(_, m) | Value::Object(m) => Some(m),
             _ => None,
@@ -266,7 +266,7 @@ impl Value {
     pub fn len(&self) -> Option<usize> {
         self.as_seq()
             .map(<[Value]>::len)
-            .or_else(|| self.as_mapping().map(BTreeMap::len))
+            .or_else(|| self.as_mapping().map(Map::len))
     }
 
     /// The attribute `name` of an object (or the key of a map).
@@ -393,7 +393,7 @@ impl Value {
     }
 }
 
-fn mappings_raw_eq(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> bool {
+fn mappings_raw_eq(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b.iter())

@@ -2,7 +2,6 @@
 //! (`module.net["a"].module.sub[0]`), resources (`module.net.aws_subnet.a`,
 //! `data.aws_ami.x`) and resource instances (`aws_instance.web[2]`).
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use crate::value::quote;
@@ -160,7 +159,9 @@ impl fmt::Display for ResourceAddr {
 }
 
 /// One instance of a resource (`module.a[0].aws_instance.web["k"]`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Ordered by its parts (module instance, mode, type, name, key), which
+/// is not the order of the printed addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceAddr {
     pub resource: ResourceAddr,
     pub key: InstanceKey,
@@ -202,19 +203,6 @@ impl InstanceAddr {
 impl fmt::Display for InstanceAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.resource, self.key)
-    }
-}
-
-impl PartialOrd for InstanceAddr {
-    fn partial_cmp(&self, other: &InstanceAddr) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for InstanceAddr {
-    /// The order of the printed addresses (how plans list them).
-    fn cmp(&self, other: &InstanceAddr) -> Ordering {
-        self.to_string().cmp(&other.to_string())
     }
 }
 

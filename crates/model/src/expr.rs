@@ -418,7 +418,11 @@ impl Printer<'_> {
                             if is_identifier(&key) {
                                 self.out.push_str(&key)
                             } else {
-                                self.out.push_str(&quote(&key))
+                                // a quoted key is a template: `${` and `%{`
+                                // in it are escaped, as in any literal
+                                self.out.push_str(
+                                    &quote(&key).replace("${", "$${").replace("%{", "%%{"),
+                                )
                             }
                         }
                         _ => {
@@ -535,13 +539,28 @@ impl Printer<'_> {
     }
 
     fn parts(&mut self, parts: &[Part]) {
-        for p in parts {
+        for (i, p) in parts.iter().enumerate() {
             match p {
                 Part::Lit(s) => {
                     let q = quote(s);
                     let inner = &q[1..q.len() - 1];
-                    self.out
-                        .push_str(&inner.replace("${", "$${").replace("%{", "%%{"));
+                    let text = inner.replace("${", "$${").replace("%{", "%%{");
+                    // A `$` (`%`) that ends a literal right before an
+                    // interpolation (a directive) would read as the escape
+                    // `$${` (`%%{`): it is written as an interpolation of
+                    // itself. (Only strip markers make such a template.)
+                    let last = match parts.get(i + 1) {
+                        Some(Part::Interp(_)) => '$',
+                        Some(Part::If { .. } | Part::For { .. }) => '%',
+                        _ => '\0',
+                    };
+                    match text.strip_suffix(last) {
+                        Some(rest) if last != '\0' => {
+                            self.out.push_str(rest);
+                            self.out.push_str(&format!("${{\"{last}\"}}"));
+                        }
+                        _ => self.out.push_str(&text),
+                    }
                 }
                 Part::Interp(e) => {
                     self.out.push_str("${");

@@ -3,7 +3,7 @@
 //! A [`Model`] is what one directory of Terraform code means: configuration
 //! [`Node`]s keyed by Terraform address, the [`Edge`]s between them, and the
 //! deployed instances read from state files. Every node has a canonical,
-//! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`]) is
+//! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`](struct@Hash)) is
 //! what the store deduplicates and the diff compares.
 
 pub mod address;

@@ -302,10 +302,21 @@ impl<K: Ord, V> FromIterator<(K, V)> for Map<K, V> {
 }
 
 impl<K: Ord, V> Extend<(K, V)> for Map<K, V> {
+    /// Appends, then sorts once when the new keys were not in order (so a
+    /// large extend in any order is not one insertion after another); of
+    /// equal keys the newest wins.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        for (k, v) in iter {
-            self.insert(k, v);
+        let start = self.entries.len();
+        self.entries.extend(iter);
+        let sorted_from = start.saturating_sub(1);
+        if self.entries[sorted_from..]
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0)
+        {
+            return;
         }
+        let entries = std::mem::take(&mut self.entries);
+        *self = entries.into_iter().collect();
     }
 }
 
@@ -361,6 +372,19 @@ mod tests {
         a.append(&mut b);
         assert!(b.is_empty());
         assert_eq!(a.into_iter().collect::<Vec<_>>(), [(1, 1), (2, 2), (3, 30)]);
+        // extended in order, out of order, and with a key already present
+        let mut e: Map<i32, i32> = [(5, 5)].into();
+        e.extend([(6, 6), (7, 7)]);
+        e.extend([(1, 1), (6, 60), (0, 0), (1, 10)]);
+        assert_eq!(
+            e.into_iter().collect::<Vec<_>>(),
+            [(0, 0), (1, 10), (5, 5), (6, 60), (7, 7)]
+        );
+        // a large extend in reverse order is one sort, not n insertions
+        let mut big: Map<u32, u32> = Map::new();
+        big.extend((0..200_000).rev().map(|i| (i, i)));
+        assert_eq!(big.len(), 200_000);
+        assert_eq!(big.first_key_value(), Some((&0, &0)));
     }
 
     #[test]

@@ -9,13 +9,14 @@ use crate::{Hash, Path, Value};
 pub const NODE_ENCODING: u8 = 2;
 
 /// What a node is. The order is the order nodes sort in within a model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeKind {
     Terraform,
     Provider,
     Variable,
     Local,
     Data,
+    #[default]
     Resource,
     Module,
     Output,
@@ -27,10 +28,14 @@ pub enum NodeKind {
     Tfvars,
     /// A deployed object read from a state file.
     Instance,
+    /// An `action` block (Terraform 1.14): an operation a provider runs
+    /// when a resource's `action_trigger` fires or on `-invoke`; it has no
+    /// state of its own.
+    Action,
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 14] = [
+    pub const ALL: [NodeKind; 15] = [
         NodeKind::Terraform,
         NodeKind::Provider,
         NodeKind::Variable,
@@ -45,6 +50,7 @@ impl NodeKind {
         NodeKind::Check,
         NodeKind::Tfvars,
         NodeKind::Instance,
+        NodeKind::Action,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +69,7 @@ impl NodeKind {
             NodeKind::Check => "check",
             NodeKind::Tfvars => "tfvars",
             NodeKind::Instance => "instance",
+            NodeKind::Action => "action",
         }
     }
 
@@ -192,12 +199,6 @@ pub struct Node {
     pub edges: Vec<Edge>,
     /// Where it was written (not hashed).
     pub loc: Loc,
-}
-
-impl Default for NodeKind {
-    fn default() -> Self {
-        NodeKind::Resource
-    }
 }
 
 /// The lifecycle settings of a resource.

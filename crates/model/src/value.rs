@@ -145,6 +145,11 @@ impl Value {
 
     /// An expression, kept in canonical form.
     pub fn expr(e: Expr) -> Value {
+        Value::expr_of(&e)
+    }
+
+    /// The canonical form of a borrowed expression (one copy).
+    pub fn expr_of(e: &Expr) -> Value {
         Value::Expr(Arc::new(e.canonical()))
     }
 
@@ -340,51 +345,6 @@ pub(crate) fn canonical_number(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_canonical() {
-        assert_eq!(canonical_number("1.0"), "1");
-        assert_eq!(canonical_number("007"), "7");
-        assert_eq!(canonical_number("1e3"), "1000");
-        assert_eq!(canonical_number("0.50"), "0.5");
-        assert_eq!(canonical_number("-2.5"), "-2.5");
-        assert_eq!(canonical_number("0"), "0");
-    }
-
-    #[test]
-    fn paths_print_and_parse() {
-        let p = Path::root()
-            .key("ingress")
-            .index(2)
-            .key("cidr_blocks")
-            .index(0);
-        assert_eq!(p.to_string(), "ingress[2].cidr_blocks[0]");
-        assert_eq!(Path::parse("ingress[2].cidr_blocks[0]"), p);
-        let q = Path::root().key("tags").key("kubernetes.io/role");
-        assert_eq!(q.to_string(), "tags[\"kubernetes.io/role\"]");
-        assert_eq!(Path::parse(&q.to_string()), q);
-    }
-
-    #[test]
-    fn render_is_hcl_like() {
-        let mut m = crate::Map::new();
-        m.insert("Name".to_string(), Value::str("web"));
-        m.insert(
-            "a b".to_string(),
-            Value::expr(Expr::Traversal {
-                root: "var".into(),
-                ops: vec![crate::expr::TravOp::Attr("x".into())],
-                pos: 7,
-            }),
-        );
-        let v = Value::List(vec![Value::Map(m), Value::number("1.0"), Value::Null]);
-        assert_eq!(v.render(), r#"[{ Name = "web", "a b" = var.x }, 1, null]"#);
-    }
-}
-
 /// JSON (state attributes, variable files) straight into values, without
 /// an intermediate `serde_json::Value`.
 impl<'de> serde::Deserialize<'de> for Value {
@@ -445,5 +405,50 @@ impl<'de> serde::Deserialize<'de> for Value {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_canonical() {
+        assert_eq!(canonical_number("1.0"), "1");
+        assert_eq!(canonical_number("007"), "7");
+        assert_eq!(canonical_number("1e3"), "1000");
+        assert_eq!(canonical_number("0.50"), "0.5");
+        assert_eq!(canonical_number("-2.5"), "-2.5");
+        assert_eq!(canonical_number("0"), "0");
+    }
+
+    #[test]
+    fn paths_print_and_parse() {
+        let p = Path::root()
+            .key("ingress")
+            .index(2)
+            .key("cidr_blocks")
+            .index(0);
+        assert_eq!(p.to_string(), "ingress[2].cidr_blocks[0]");
+        assert_eq!(Path::parse("ingress[2].cidr_blocks[0]"), p);
+        let q = Path::root().key("tags").key("kubernetes.io/role");
+        assert_eq!(q.to_string(), "tags[\"kubernetes.io/role\"]");
+        assert_eq!(Path::parse(&q.to_string()), q);
+    }
+
+    #[test]
+    fn render_is_hcl_like() {
+        let mut m = crate::Map::new();
+        m.insert("Name".to_string(), Value::str("web"));
+        m.insert(
+            "a b".to_string(),
+            Value::expr(Expr::Traversal {
+                root: "var".into(),
+                ops: vec![crate::expr::TravOp::Attr("x".into())],
+                pos: 7,
+            }),
+        );
+        let v = Value::List(vec![Value::Map(m), Value::number("1.0"), Value::Null]);
+        assert_eq!(v.render(), r#"[{ Name = "web", "a b" = var.x }, 1, null]"#);
     }
 }

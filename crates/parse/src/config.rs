@@ -51,6 +51,19 @@ pub struct FileConfig {
     pub errors: Vec<(u32, u32, String)>,
 }
 
+/// Arguments whose expressions are keywords or type constraints, not
+/// references: `provisioner { when = destroy, on_failure = continue }`,
+/// an output's `type`, and an `action_trigger`'s `events` (keywords) and
+/// `actions` (actions run by the trigger, not values the resource reads).
+fn is_keyword_argument(block: &str, name: &str) -> bool {
+    matches!(
+        (block, name),
+        ("provisioner", "when" | "on_failure")
+            | ("output", "type")
+            | ("action_trigger", "events" | "actions")
+    )
+}
+
 /// Meta-arguments of module calls (everything else is an input variable).
 const MODULE_META: &[&str] = &[
     "source",
@@ -119,16 +132,17 @@ impl Ctx<'_> {
     /// (`type`, `ignore_changes`...).
     fn body_value(
         &self,
-        body: &Body,
+        b: &Block,
         bound: &mut Vec<String>,
         refs: &mut Vec<RawRef>,
         top: bool,
     ) -> Value {
         let mut map: Map<String, Value> = Map::new();
-        for item in &body.items {
+        for item in &b.body.items {
             match item {
                 Item::Attribute(a) => {
                     match a.name.as_str() {
+                        name if is_keyword_argument(&b.ty, name) => {}
                         "depends_on" if top => {
                             self.address_list_refs(&a.expr, EdgeKind::DependsOn, refs)
                         }
@@ -201,7 +215,7 @@ impl Ctx<'_> {
                 }
                 Value::Map(map)
             }
-            _ => self.body_value(&b.body, bound, refs, false),
+            _ => self.body_value(b, bound, refs, false),
         }
     }
 }
@@ -328,7 +342,7 @@ fn label_error(cx: &Ctx, b: &Block, want: usize, out: &mut FileConfig) -> bool {
     // or at the block for labels too many.
     let (line, col) = cx.at(if b.labels.len() < want { b.open } else { b.pos });
     let names: &[&str] = match b.ty.as_str() {
-        "resource" | "data" | "ephemeral" => &["type", "name"],
+        "resource" | "data" | "ephemeral" | "action" => &["type", "name"],
         _ => &["name"],
     };
     let message = if b.labels.len() < want {
@@ -361,14 +375,14 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
     };
     let mut bound = Vec::new();
     match b.ty.as_str() {
-        "resource" | "data" | "ephemeral" => {
+        "resource" | "data" | "ephemeral" | "action" => {
             if label_error(cx, b, 2, out) {
                 return;
             }
-            node.kind = if b.ty == "resource" {
-                NodeKind::Resource
-            } else {
-                NodeKind::Data
+            node.kind = match b.ty.as_str() {
+                "resource" => NodeKind::Resource,
+                "action" => NodeKind::Action,
+                _ => NodeKind::Data,
             };
             node.type_ = b.labels[0].clone();
             node.name = b.labels[1].clone();
@@ -379,7 +393,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             if b.ty == "ephemeral" {
                 node.meta.insert("mode".into(), Value::str("ephemeral"));
             }
-            node.body = (cx.body_value(&b.body, &mut bound, &mut node.refs, true)).into();
+            node.body = (cx.body_value(b, &mut bound, &mut node.refs, true)).into();
             node.provider = b
                 .body
                 .attribute("provider")
@@ -479,7 +493,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             node.kind = NodeKind::Output;
             node.name = b.labels[0].clone();
             node.local = format!("output.{}", node.name);
-            node.body = (cx.body_value(&b.body, &mut bound, &mut node.refs, true)).into();
+            node.body = (cx.body_value(b, &mut bound, &mut node.refs, true)).into();
             node.sensitive = bool_attr(&b.body, "sensitive");
         }
         "locals" => {
@@ -538,7 +552,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             } else {
                 format!("provider.{}.{alias}", node.type_)
             };
-            node.body = (cx.body_value(&b.body, &mut bound, &mut node.refs, true)).into();
+            node.body = (cx.body_value(b, &mut bound, &mut node.refs, true)).into();
         }
         "terraform" => {
             if label_error(cx, b, 0, out) {
@@ -546,7 +560,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             }
             node.kind = NodeKind::Terraform;
             node.local = "terraform".into();
-            node.body = (cx.body_value(&b.body, &mut bound, &mut Vec::new(), true)).into();
+            node.body = (cx.body_value(b, &mut bound, &mut Vec::new(), true)).into();
         }
         "moved" | "removed" | "import" => {
             if label_error(cx, b, 0, out) {
@@ -580,7 +594,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                             }
                         }
                         let v = match a.name.as_str() {
-                            "from" | "to" => Value::expr(a.expr.clone()),
+                            "from" | "to" => Value::expr_of(&a.expr),
                             _ => to_value(&a.expr),
                         };
                         map.insert(a.name.clone(), v);

@@ -273,7 +273,7 @@ pub fn json_literal(j: &J) -> Expr {
 /// How many labels each top-level block type takes in JSON syntax.
 fn label_count(ty: &str) -> Option<usize> {
     Some(match ty {
-        "resource" | "data" | "ephemeral" => 2,
+        "resource" | "data" | "ephemeral" | "action" => 2,
         "module" | "variable" | "output" | "provider" | "check" => 1,
         "locals" | "terraform" | "moved" | "removed" | "import" => 0,
         _ => return None,
@@ -289,8 +289,9 @@ fn nested_block_labels(parent: &str, key: &str) -> Option<usize> {
         ("variable", "validation") => 0,
         ("check", "assert") => 0,
         ("check", "data") => 2,
-        ("terraform", "backend") => 1,
+        ("terraform", "backend" | "state_store" | "provider_meta") => 1,
         ("terraform", "cloud") | ("terraform", "required_providers") => 0,
+        ("action", "config") | ("lifecycle", "action_trigger") => 0,
         ("dynamic", "content") => 0,
         _ => return None,
     })
@@ -301,8 +302,13 @@ fn is_expression_attr(parent: &str, key: &str) -> bool {
     matches!(
         (parent, key),
         (_, "depends_on")
-            | ("resource" | "data" | "ephemeral" | "import", "provider")
-            | ("variable", "type")
+            | (
+                "resource" | "data" | "ephemeral" | "import" | "action",
+                "provider"
+            )
+            | ("variable" | "output", "type")
+            | ("provisioner", "when" | "on_failure")
+            | ("action_trigger", "events" | "actions")
             | ("lifecycle", "ignore_changes")
             | ("lifecycle", "replace_triggered_by")
             | ("moved", "from")
@@ -346,6 +352,7 @@ pub fn json_config(root: &J, src: &str) -> Result<Body, JErr> {
 }
 
 /// Walks `n` levels of label objects: `{"aws_vpc": {"main": {...}}}`.
+#[allow(clippy::type_complexity)]
 fn expand_labels<'a>(v: &'a J, n: usize, ty: &str) -> Result<Vec<(Vec<String>, u32, &'a J)>, JErr> {
     if n == 0 {
         return Ok(vec![(Vec::new(), v.pos, v)]);

@@ -6,6 +6,7 @@ mod encode;
 pub mod hcl;
 pub mod json;
 pub mod load;
+mod merge;
 pub mod state;
 
 /// Stack size of parsing threads: deeply nested input recurses deeply

@@ -11,7 +11,7 @@ use rewind_model::{
 };
 
 use crate::config::{file_config, tfvars_value, FileConfig, RawNode, RawRef};
-use crate::hcl::{parse_body, LineIndex};
+use crate::hcl::{parse_body_bytes, LineIndex};
 use crate::json::{json_config, json_literal, parse_json};
 use crate::state::parse_state;
 
@@ -306,28 +306,46 @@ fn threads_for(opts: &Options) -> usize {
     }
 }
 
+/// A file that could not be read or parsed.
+struct Unloaded {
+    path: PathBuf,
+    kind: FileKind,
+    /// The file, when it could be read (bytes kept as for any other file).
+    file: Option<SourceFile>,
+    diag: Diagnostic,
+}
+
+/// A file read and parsed, or why not (boxed: the failure is rare and large).
+type FileLoad = Result<(SourceFile, Parsed), Box<Unloaded>>;
+
 /// Reads and parses files in parallel.
 fn read_and_parse(
     items: &[(PathBuf, FileKind)],
     display: &(dyn Fn(&Path) -> String + Sync),
     opts: &Options,
-) -> Vec<Result<(SourceFile, Parsed), Diagnostic>> {
+) -> Vec<FileLoad> {
     let threads = threads_for(opts).min(items.len().max(1));
     // State files first: one is often the largest single piece of work,
     // and started last it would run alone on one core at the end.
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| items[i].1 != FileKind::State);
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<(SourceFile, Parsed), Diagnostic>>>> =
-        items.iter().map(|_| Mutex::new(None)).collect();
-    let work = || loop {
-        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-            break;
-        };
-        let (path, kind) = &items[i];
-        let r = load_one(path, *kind, &display(path), opts);
-        if let Ok(mut slot) = results[i].lock() {
-            *slot = Some(r);
+    let results: Vec<Mutex<Option<FileLoad>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let work = || {
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let (path, kind) = &items[i];
+            let r = load_one(path, *kind, &display(path), opts).map_err(|failed| {
+                let (file, diag) = *failed;
+                Box::new(Unloaded {
+                    path: path.clone(),
+                    kind: *kind,
+                    file,
+                    diag,
+                })
+            });
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = Some(r);
+            }
         }
     };
     if threads <= 1 || items.len() < 4 {
@@ -343,21 +361,27 @@ fn read_and_parse(
             for _ in 0..threads {
                 let _ = std::thread::Builder::new()
                     .stack_size(crate::PARSE_STACK)
-                    .spawn_scoped(s, &work);
+                    .spawn_scoped(s, work);
             }
         });
     }
     results
         .into_iter()
-        .map(|m| {
+        .zip(items)
+        .map(|(m, (path, kind))| {
             m.into_inner().ok().flatten().unwrap_or_else(|| {
-                Err(error_at(
-                    "?",
-                    0,
-                    0,
-                    "internal error: file not processed",
-                    None,
-                ))
+                Err(Box::new(Unloaded {
+                    path: path.clone(),
+                    kind: *kind,
+                    file: None,
+                    diag: error_at(
+                        &display(path),
+                        0,
+                        0,
+                        "internal error: file not processed",
+                        None,
+                    ),
+                }))
             })
         })
         .collect()
@@ -382,15 +406,23 @@ fn is_executable(_md: &std::fs::Metadata) -> bool {
     false
 }
 
+/// Why a file failed, with the file when it could be read.
+type Failed = Box<(Option<SourceFile>, Diagnostic)>;
+
+/// Reads and parses one file; on failure, the file when it could be read.
 fn load_one(
     path: &Path,
     kind: FileKind,
     shown: &str,
     opts: &Options,
-) -> Result<(SourceFile, Parsed), Diagnostic> {
+) -> Result<(SourceFile, Parsed), Failed> {
     let cache = opts.cache;
-    let md = std::fs::metadata(path)
-        .map_err(|e| error_at(shown, 0, 0, format!("cannot read: {e}"), None))?;
+    let md = std::fs::metadata(path).map_err(|e| {
+        Box::new((
+            None,
+            error_at(shown, 0, 0, format!("cannot read: {e}"), None),
+        ))
+    })?;
     let size = md.len();
     let mtime = mtime_ns(&md);
     let mut file = SourceFile {
@@ -412,8 +444,12 @@ fn load_one(
             }
         }
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| error_at(shown, 0, 0, format!("cannot read: {e}"), None))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Box::new((
+            None,
+            error_at(shown, 0, 0, format!("cannot read: {e}"), None),
+        ))
+    })?;
     file.hash = Hash::of(&bytes);
     file.size = bytes.len() as u64;
     if let Some(cache) = cache {
@@ -423,19 +459,48 @@ fn load_one(
         }
     }
     let parsed = if kind == FileKind::State && opts.skip_state {
-        Parsed::Raw
+        Ok(Parsed::Raw)
     } else if kind == FileKind::State && opts.light_state {
-        let (info, nodes) = crate::state::parse_state_light(shown, &bytes).map_err(|e| {
-            let src = std::str::from_utf8(&bytes).ok();
-            error_at(shown, e.line, e.col, e.message, src)
-        })?;
-        Parsed::State(info, nodes)
+        crate::state::parse_state_light(shown, &bytes)
+            .map(|(info, nodes)| Parsed::State(info, nodes))
+            .map_err(|e| {
+                let src = std::str::from_utf8(&bytes).ok();
+                error_at(shown, e.line, e.col, e.message, src)
+            })
     } else {
-        parse_bytes(&bytes, kind, shown)?
+        parse_bytes(&bytes, kind, shown)
     };
     file.bytes = opts.keep_bytes.then_some(bytes);
-    file.fresh = true;
-    Ok((file, parsed))
+    match parsed {
+        Ok(parsed) => {
+            file.fresh = true;
+            Ok((file, parsed))
+        }
+        // not fresh: a parse cache never records a file that failed
+        Err(d) => Err(Box::new((Some(file), d))),
+    }
+}
+
+/// What override files do to a module: merged base blocks by (file,
+/// node), and the override files' own blocks.
+type Overrides = (HashMap<(usize, usize), RawNode>, HashSet<(usize, usize)>);
+
+/// Where a file's node `ri` starts.
+fn over_base_pos(parsed: &Parsed, ri: usize) -> (u32, u32) {
+    match parsed {
+        Parsed::Config(c) => (c.nodes[ri].line, c.nodes[ri].col),
+        _ => (0, 0),
+    }
+}
+
+/// `terraform.tfvars` (or its JSON form) as a link to a missing file:
+/// Terraform checks for the file with a stat that follows links, and goes
+/// on without it (a `*.auto.tfvars` link to nothing is its error).
+fn is_missing_default_tfvars(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n == "terraform.tfvars" || n == "terraform.tfvars.json")
+        && std::fs::symlink_metadata(path).is_ok()
+        && std::fs::metadata(path).is_err()
 }
 
 /// Parses one file's bytes according to its kind.
@@ -455,25 +520,29 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
     };
     Ok(match kind {
         FileKind::Tf | FileKind::TfJson => {
-            let src = text()?;
-            let body = if kind == FileKind::Tf {
-                parse_body(src).map_err(|e| at(src, e.offset, e.message))?
+            let (src, body) = if kind == FileKind::Tf {
+                // comments may hold bytes that are not UTF-8
+                let (src, body) = parse_body_bytes(bytes);
+                let body = body.map_err(|e| at(&src, e.offset, e.message))?;
+                (src, body)
             } else {
+                let src = text()?;
                 let j = parse_json(src).map_err(|(o, m)| at(src, o, m))?;
-                json_config(&j, src).map_err(|(o, m)| at(src, o, m))?
+                let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
+                (std::borrow::Cow::Borrowed(src), body)
             };
-            let cfg = file_config(&body, src);
+            let cfg = file_config(&body, &src);
             if let Some((l, c, m)) = cfg.errors.first() {
-                return Err(error_at(shown, *l, *c, m.clone(), Some(src)));
+                return Err(error_at(shown, *l, *c, m.clone(), Some(&src)));
             }
             Parsed::Config(cfg)
         }
         FileKind::Tfvars => {
-            let src = text()?;
-            let body = parse_body(src).map_err(|e| at(src, e.offset, e.message))?;
+            let (src, body) = parse_body_bytes(bytes);
+            let body = body.map_err(|e| at(&src, e.offset, e.message))?;
             Parsed::Tfvars(
-                tfvars_value(&body, src)
-                    .map_err(|(l, c, m)| error_at(shown, l, c, m, Some(src)))?,
+                tfvars_value(&body, &src)
+                    .map_err(|(l, c, m)| error_at(shown, l, c, m, Some(&src)))?,
             )
         }
         FileKind::TfvarsJson => {
@@ -541,13 +610,30 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     let mut files = Vec::new();
     let mut parsed = Vec::new();
     let mut errors = Vec::new();
+    // Files that failed outside the root directory: an error only if
+    // Terraform reads them, which the module tree tells.
+    let mut undecided = Vec::new();
     for r in read_and_parse(&items, &shown, opts) {
         match r {
             Ok((f, p)) => {
                 files.push(f);
                 parsed.push(Arc::new(p));
             }
-            Err(d) => errors.push(d),
+            Err(u) => {
+                let in_root = u.path.parent() == Some(root_abs.as_path());
+                if let Some(f) = u.file {
+                    files.push(f);
+                    parsed.push(Arc::new(Parsed::Raw));
+                }
+                if is_missing_default_tfvars(&u.path) {
+                    // Terraform takes a terraform.tfvars that is a link to
+                    // nothing for no file at all
+                } else if in_root || u.kind == FileKind::State {
+                    errors.push(u.diag);
+                } else {
+                    undecided.push((u.path, u.kind, u.diag));
+                }
+            }
         }
     }
     if !errors.is_empty() {
@@ -567,6 +653,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         errors: Vec::new(),
         modules_json: HashMap::new(),
         calls: HashMap::new(),
+        loaded_dirs: HashSet::new(),
     };
     trace.mark("read and parse");
     b.index_dirs(0);
@@ -593,6 +680,28 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         }
     };
     b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
+    // A file that failed is an error in a module Terraform loads, and
+    // only a warning elsewhere (an example's or a template's file, which
+    // Terraform never reads for this directory).
+    let mut failed = Vec::new();
+    for (path, kind, mut d) in undecided {
+        let read = kind.is_config() && path.parent().is_some_and(|p| b.loaded_dirs.contains(p));
+        if read {
+            failed.push(d);
+        } else {
+            d.severity = Severity::Warning;
+            d.message = format!(
+                "{} (Terraform does not read this file for this directory: not part of its configuration)",
+                d.message
+            );
+            b.diags.push(d);
+        }
+    }
+    if !failed.is_empty() {
+        return Err(LoadError {
+            diagnostics: failed,
+        });
+    }
     if !b.errors.is_empty() {
         return Err(fail(b.errors));
     }
@@ -805,6 +914,8 @@ struct Builder {
     modules_json: HashMap<String, (PathBuf, String)>,
     /// Module call address → (prefix of its instance, raw node) for provider resolution.
     calls: HashMap<String, (String, Vec<(String, String)>)>,
+    /// Directories loaded as modules (the root and every module called).
+    loaded_dirs: HashSet<PathBuf>,
 }
 
 impl Builder {
@@ -898,7 +1009,7 @@ impl Builder {
                     self.files.push(f);
                     self.parsed.push(Arc::new(p));
                 }
-                Err(d) => self.errors.push(d),
+                Err(u) => self.errors.push(u.diag),
             }
         }
         self.index_dirs(from);
@@ -957,6 +1068,140 @@ impl Builder {
         Some(i)
     }
 
+    fn is_override(&self, fi: usize) -> bool {
+        self.files[fi]
+            .abs
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(crate::merge::is_override_file)
+    }
+
+    /// The blocks of a module's files as its override files change them,
+    /// by (file, node) of the base block, and the override files' blocks
+    /// that count as blocks of their own (a default provider configuration
+    /// without a base, terraform blocks); errors go to `self.errors`. As
+    /// Terraform, override files' check, removed and ephemeral blocks are
+    /// ignored and their moved and import blocks are errors.
+    fn overrides(&mut self, file_ids: &[usize]) -> Overrides {
+        let mut merged = HashMap::new();
+        let mut own = HashSet::new();
+        let (mut over_ids, base_ids): (Vec<usize>, Vec<usize>) =
+            file_ids.iter().partition(|&&fi| self.is_override(fi));
+        if over_ids.is_empty() {
+            return (merged, own);
+        }
+        // in the order of their names, as Terraform applies them
+        over_ids.sort_by(|a, b| {
+            self.files[*a]
+                .abs
+                .file_name()
+                .cmp(&self.files[*b].abs.file_name())
+        });
+        let mut by_local: HashMap<String, (usize, usize)> = HashMap::new();
+        for &fi in &base_ids {
+            if let Parsed::Config(cfg) = &*self.parsed[fi] {
+                for (ri, raw) in cfg.nodes.iter().enumerate() {
+                    by_local.entry(raw.local.clone()).or_insert((fi, ri));
+                }
+            }
+        }
+        for &fi in &over_ids {
+            let parsed = Arc::clone(&self.parsed[fi]);
+            let Parsed::Config(cfg) = &*parsed else {
+                continue;
+            };
+            for (ri, over) in cfg.nodes.iter().enumerate() {
+                let loc = Loc {
+                    file: self.files[fi].abs.display().to_string(),
+                    line: over.line,
+                    col: over.col,
+                };
+                let ephemeral =
+                    matches!(over.meta.get("mode"), Some(Value::String(m)) if m == "ephemeral");
+                match over.kind {
+                    NodeKind::Terraform => {
+                        own.insert((fi, ri));
+                        continue;
+                    }
+                    NodeKind::Check | NodeKind::Removed => continue,
+                    NodeKind::Data if ephemeral => continue,
+                    NodeKind::Moved | NodeKind::Import => {
+                        self.errors.push(Diagnostic {
+                            severity: Severity::Error,
+                            loc,
+                            message: format!(
+                                "cannot override {} blocks: they may appear only in normal files, not in override files",
+                                over.kind
+                            ),
+                            source_line: None,
+                        });
+                        continue;
+                    }
+                    _ => {}
+                }
+                let Some(&(bfi, bri)) = by_local.get(&over.local) else {
+                    if over.kind == NodeKind::Provider && over.name.is_empty() {
+                        // a default provider configuration needs no base
+                        by_local.insert(over.local.clone(), (fi, ri));
+                        own.insert((fi, ri));
+                        continue;
+                    }
+                    self.errors.push(Diagnostic {
+                        severity: Severity::Error,
+                        loc,
+                        message: format!(
+                            "missing base {} {} to override: an override file changes blocks the module's other files declare",
+                            over.kind, over.local
+                        ),
+                        source_line: None,
+                    });
+                    continue;
+                };
+                let base_starts = self.item_starts(bfi, over_base_pos(&self.parsed[bfi], bri));
+                let over_starts = self.item_starts(fi, (over.line, over.col));
+                let base = merged
+                    .entry((bfi, bri))
+                    .or_insert_with(|| match &*self.parsed[bfi] {
+                        Parsed::Config(c) => c.nodes[bri].clone(),
+                        _ => over.clone(),
+                    });
+                if let Err(message) = crate::merge::merge(base, over, &base_starts, &over_starts) {
+                    self.errors.push(Diagnostic {
+                        severity: Severity::Error,
+                        loc,
+                        message,
+                        source_line: None,
+                    });
+                }
+            }
+        }
+        (merged, own)
+    }
+
+    /// The items of the block that starts at `pos` in file `fi` (the file
+    /// is read and parsed again: see crate::merge).
+    fn item_starts(&self, fi: usize, (line, col): (u32, u32)) -> Vec<(u32, u32, String)> {
+        let f = &self.files[fi];
+        let bytes = match &f.bytes {
+            Some(b) => b.clone(),
+            None => std::fs::read(&f.abs).unwrap_or_default(),
+        };
+        if f.kind == FileKind::TfJson {
+            let Ok(src) = std::str::from_utf8(&bytes) else {
+                return Vec::new();
+            };
+            match parse_json(src).and_then(|j| json_config(&j, src)) {
+                Ok(body) => crate::merge::item_starts(src, &body, line, col),
+                Err(_) => Vec::new(),
+            }
+        } else {
+            match parse_body_bytes(&bytes) {
+                (src, Ok(body)) => crate::merge::item_starts(&src, &body, line, col),
+                (_, Err(_)) => Vec::new(),
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn instantiate(
         &mut self,
@@ -981,12 +1226,15 @@ impl Builder {
             });
             return;
         }
+        self.loaded_dirs.insert(dir.to_path_buf());
         let file_ids: Vec<usize> = self.by_dir.get(dir).cloned().unwrap_or_default();
+        let (merged, own) = self.overrides(&file_ids);
         let mut calls = Vec::new();
         let mut declared_vars = HashSet::new();
         for &fi in &file_ids {
             let file_abs = self.files[fi].abs.display().to_string();
             let parsed = Arc::clone(&self.parsed[fi]);
+            let override_file = self.is_override(fi);
             match &*parsed {
                 Parsed::Config(cfg) => {
                     for (line, col, msg) in &cfg.warnings {
@@ -1000,6 +1248,13 @@ impl Builder {
                         ));
                     }
                     for (raw_index, raw) in cfg.nodes.iter().enumerate() {
+                        // an override file's blocks are merged into their
+                        // base blocks (terraform blocks merge anyway)
+                        if override_file && !own.contains(&(fi, raw_index)) {
+                            continue;
+                        }
+                        let merged_raw = merged.get(&(fi, raw_index));
+                        let raw = merged_raw.unwrap_or(raw);
                         let loc = Loc {
                             file: file_abs.clone(),
                             line: raw.line,
@@ -1036,11 +1291,16 @@ impl Builder {
                             self.pending.push(Pending {
                                 node: idx,
                                 scope: prefix.to_string(),
-                                refs: Refs::Raw(Arc::clone(&parsed), raw_index),
+                                refs: match merged_raw {
+                                    Some(m) => Refs::Owned(m.refs.clone()),
+                                    None => Refs::Raw(Arc::clone(&parsed), raw_index),
+                                },
                                 file: file_abs.clone(),
                             });
                         }
-                        if raw.kind.is_resource_like() || raw.kind == NodeKind::Import {
+                        if raw.kind.is_resource_like()
+                            || matches!(raw.kind, NodeKind::Import | NodeKind::Action)
+                        {
                             let pkey = match &raw.provider {
                                 Some((n, a)) if a.is_empty() => n.clone(),
                                 Some((n, a)) => format!("{n}.{a}"),
@@ -1166,7 +1426,9 @@ impl Builder {
             }
         }
         let Some(target) = target else {
-            if source.is_empty() {
+            // (`source = var.x` is Terraform 1.15's: known at init only,
+            // so the module is opaque here unless it was downloaded)
+            if source.is_empty() && raw.body.get("source").is_none() {
                 let loc = self.nodes[idx].loc.clone();
                 self.errors.push(Diagnostic {
                     severity: Severity::Error,
@@ -1425,17 +1687,21 @@ impl Builder {
                     Resolved::Missing(format!("{} source {}.{t}.{n}", r.root, r.root))
                 }
             }
-            "resource" => {
-                // `resource.TYPE.NAME`: the explicit form Terraform accepts
-                // for a managed resource
+            "action" | "resource" => {
+                // `action.TYPE.NAME`, and `resource.TYPE.NAME`: the explicit
+                // form Terraform accepts for a managed resource
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
                 };
-                let a = format!("{scope}{t}.{n}");
+                let (a, what) = if r.root == "action" {
+                    (format!("{scope}action.{t}.{n}"), "action action")
+                } else {
+                    (format!("{scope}{t}.{n}"), "resource")
+                };
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
-                    Resolved::Missing(format!("resource {t}.{n}"))
+                    Resolved::Missing(format!("{what} {t}.{n}"))
                 }
             }
             ty => {
@@ -1579,44 +1845,6 @@ pub fn is_secret_name(name: &str) -> bool {
     }
 }
 
-#[cfg(test)]
-mod secret_name_tests {
-    use super::is_secret_name;
-
-    #[test]
-    fn secret_names() {
-        for yes in [
-            "password",
-            "db_password",
-            "master_password",
-            "api_key",
-            "Client_Secret",
-            "sas_token",
-            "secret_value",
-            "tls_private_key_pem",
-            "storage_connection_string",
-            "my_secret",
-        ] {
-            assert!(is_secret_name(yes), "{yes}");
-        }
-        for no in [
-            "password_arn",
-            "secret_id",
-            "kms_key_name",
-            "tokens",
-            "passwords_policy",
-            "description",
-            "engine_version",
-            "secretive",
-            "aprivate_key",
-            "private_keys",
-            "",
-        ] {
-            assert!(!is_secret_name(no), "{no}");
-        }
-    }
-}
-
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
 pub fn mark_secret_names(node: &mut Node) {
@@ -1627,6 +1855,7 @@ pub fn mark_secret_names(node: &mut Node) {
             | NodeKind::Provider
             | NodeKind::Module
             | NodeKind::Instance
+            | NodeKind::Action
     ) {
         return;
     }
@@ -1733,5 +1962,43 @@ impl Trace {
 impl Default for Trace {
     fn default() -> Self {
         Trace::new()
+    }
+}
+
+#[cfg(test)]
+mod secret_name_tests {
+    use super::is_secret_name;
+
+    #[test]
+    fn secret_names() {
+        for yes in [
+            "password",
+            "db_password",
+            "master_password",
+            "api_key",
+            "Client_Secret",
+            "sas_token",
+            "secret_value",
+            "tls_private_key_pem",
+            "storage_connection_string",
+            "my_secret",
+        ] {
+            assert!(is_secret_name(yes), "{yes}");
+        }
+        for no in [
+            "password_arn",
+            "secret_id",
+            "kms_key_name",
+            "tokens",
+            "passwords_policy",
+            "description",
+            "engine_version",
+            "secretive",
+            "aprivate_key",
+            "private_keys",
+            "",
+        ] {
+            assert!(!is_secret_name(no), "{no}");
+        }
     }
 }

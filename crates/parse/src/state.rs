@@ -142,13 +142,58 @@ fn json_error(e: &serde_json::Error, line: u32, col: u32) -> StateError {
     }
 }
 
+/// The byte offset that serde_json's 1-based line and byte column name
+/// (column 0 is the newline that ends the line before).
+fn json_offset(bytes: &[u8], line: usize, col: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line.max(1) {
+        match bytes[start..].iter().position(|&b| b == b'\n') {
+            Some(i) => start += i + 1,
+            None => return bytes.len(),
+        }
+    }
+    if col == 0 {
+        start.saturating_sub(1)
+    } else {
+        (start + col - 1).min(bytes.len())
+    }
+}
+
+/// The 1-based line and column (in characters, as everywhere in rewind's
+/// messages) of a byte offset.
+fn offset_position(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before
+        .iter()
+        .rev()
+        .take_while(|&&b| b != b'\n')
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .count()
+        + 1;
+    (line as u32, col as u32)
+}
+
+/// A JSON error of the text that starts at byte `base` of the file.
+fn json_error_at(e: &serde_json::Error, bytes: &[u8], base: usize) -> StateError {
+    let offset = base + json_offset(&bytes[base..], e.line(), e.column());
+    let (line, col) = offset_position(bytes, offset);
+    json_error(e, line, col)
+}
+
+/// An error about the state's JSON value that starts at byte `offset`.
+fn error_at(bytes: &[u8], offset: usize, message: String) -> StateError {
+    let (line, col) = offset_position(bytes, offset);
+    StateError { line, col, message }
+}
+
 fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
-    let doc: StateDoc<A> = serde_json::from_slice(bytes)
-        .map_err(|e| json_error(&e, e.line() as u32, e.column() as u32))?;
+    let doc: StateDoc<A> =
+        serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
     match doc.version {
         Some(4) => {}
         Some(v) => {
-            let (line, col) = value_position(bytes, "version").unwrap_or((0, 0));
+            let (line, col) = value_position(bytes, "version").unwrap_or((1, 1));
             return Err(StateError {
                 line,
                 col,
@@ -157,7 +202,13 @@ fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<N
                 ),
             });
         }
-        None => return Err(err("the state file has no \"version\" number")),
+        None => {
+            return Err(error_at(
+                bytes,
+                0,
+                "the state file has no \"version\" number".into(),
+            ))
+        }
     }
     let info = StateInfo {
         path: path.to_string(),
@@ -184,20 +235,15 @@ fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<N
     // A large state is most of a load's parsing: its resources are parsed
     // on every core (each is an independent JSON value).
     let raws = doc.resources.unwrap_or_default();
+    // where each resource starts in the file
+    let offset_of = |raw: &serde_json::value::RawValue| {
+        (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize)
+    };
     let one = |ri: usize, raw: &serde_json::value::RawValue| -> Result<Vec<Node>, StateError> {
-        let r: ResourceDoc<A> = serde_json::from_str(raw.get()).map_err(|e| {
-            // the error's place in the whole file
-            let offset = raw.get().as_ptr() as usize - bytes.as_ptr() as usize;
-            let before = &bytes[..offset.min(bytes.len())];
-            let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-            let col = before.iter().rev().take_while(|&&b| b != b'\n').count() as u32 + 1;
-            if e.line() <= 1 {
-                json_error(&e, line, col + e.column() as u32 - 1)
-            } else {
-                json_error(&e, line + e.line() as u32 - 1, e.column() as u32)
-            }
-        })?;
-        resource_nodes(ri, r, path)
+        let r: ResourceDoc<A> = serde_json::from_str(raw.get())
+            .map_err(|e| json_error_at(&e, bytes, offset_of(raw)))?;
+        // the resource's problems are reported where it starts
+        resource_nodes(ri, r, path).map_err(|e| error_at(bytes, offset_of(raw), e.message))
     };
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -233,7 +279,24 @@ fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<N
     }
     nodes.sort_by(|a, b| a.address.cmp(&b.address));
     if let Some(w) = nodes.windows(2).find(|w| w[0].address == w[1].address) {
-        return Err(err(format!("instance {} appears twice", w[0].address)));
+        let address = w[0].address.clone();
+        // reported at the later of the resources that hold it
+        let at = raws
+            .iter()
+            .rev()
+            .find(|raw| {
+                serde_json::from_str::<ResourceDoc<serde::de::IgnoredAny>>(raw.get())
+                    .ok()
+                    .and_then(|r| resource_nodes(0, r, path).ok())
+                    .is_some_and(|ns| ns.iter().any(|n| n.address == address))
+            })
+            .map(|raw| offset_of(raw))
+            .unwrap_or(0);
+        return Err(error_at(
+            bytes,
+            at,
+            format!("instance {address} appears twice"),
+        ));
     }
     Ok((info, nodes))
 }
@@ -498,5 +561,34 @@ mod tests {
         assert!(e.message.contains("version 3"), "{}", e.message);
         let e = parse_state("s", b"not json").unwrap_err();
         assert!(e.message.contains("not valid JSON"), "{}", e.message);
+    }
+
+    /// Every state error names a line and column inside the file (found
+    /// by rewind-fuzz: serde_json's column 0, and errors with no place).
+    #[test]
+    fn errors_name_a_place_in_the_file() {
+        let at = |text: &str| {
+            let e = parse_state("s", text.as_bytes()).unwrap_err();
+            (e.line, e.col, e.message)
+        };
+        // a raw newline inside a string: serde_json says column 0 of the
+        // next line; the newline ends line 1, after its 14 characters
+        let (line, col, m) = at("{\"lineage\": \"é\n\"}");
+        assert_eq!((line, col), (1, 15), "{m}");
+        let (line, col, m) = at("{\n  \"serial\": 1\n}\n");
+        assert_eq!((line, col), (1, 1));
+        assert!(m.contains("no \"version\""), "{m}");
+        let doc = "{\"version\": 4,\n \"resources\": [\n  {\"mode\": \"managed\", \"type\": \"a\", \"name\": \"b\"},\n  {\"mode\": \"managed\", \"name\": \"c\"}\n]}";
+        let (line, col, m) = at(doc);
+        assert_eq!((line, col), (4, 3), "{m}");
+        assert!(m.contains("no type or name"), "{m}");
+        let twice = "{\"version\": 4,\n \"resources\": [\n  {\"type\": \"a\", \"name\": \"b\", \"instances\": [{}]},\n  {\"type\": \"a\", \"name\": \"b\", \"instances\": [{}]}\n]}";
+        let (line, col, m) = at(twice);
+        assert_eq!((line, col), (4, 3), "{m}");
+        assert!(m.contains("a.b appears twice"), "{m}");
+        // inside a resource, in characters, not bytes
+        let bad = "{\"version\": 4, \"resources\": [{\"name\": \"é\", \"type\": tru}]}";
+        let (line, col, _) = at(bad);
+        assert_eq!((line, col), (1, 55));
     }
 }

@@ -4,6 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+#[path = "parse/hcl_edit.rs"]
+mod hcl_edit;
+
 use rewind_model::graph::{resource_dependencies, transitive_reduction};
 use rewind_model::{Model, Severity};
 
@@ -173,6 +176,15 @@ fn hcl_edge_cases_mean_what_terraform_says() {
         ("tr_try", "length(try(var.tr_cfg.registry.domains, []))"),
         ("tr_index", "[var.tr_cfg.registry.domains[1]]"),
         ("tr_spaced", "var.tr_cfg.registry.ca"),
+        // heredoc-markers.tf: white space around the closing marker
+        ("hm_spaces", r#""spaces after the marker\n""#),
+        ("hm_tab", r#""a tab after the marker\n""#),
+        ("hm_flush", r#""flush\n  indented\n""#),
+        ("hm_nbsp", r#""no-break spaces around the marker\n""#),
+        (
+            "hm_not_marker",
+            r#""EOT is not alone on this line\n EOTX\n${local.hm_eot}EOT\n""#,
+        ),
         // bom.tf
         ("bom_region", r#""eu-west-1""#),
         // functions.tf
@@ -205,6 +217,84 @@ fn hcl_edge_cases_mean_what_terraform_says() {
         .find(|n| n.loc.file.ends_with("legacy-0.11.tf"))
         .expect("legacy resources");
     assert!(!legacy.edges.is_empty(), "{legacy:?}");
+}
+
+/// Keywords and type constraints are not references (no "undeclared"
+/// warning, no edge), and Terraform 1.14 actions are nodes in both syntaxes.
+#[test]
+fn keywords_and_actions_are_not_references() {
+    let loaded = load(&fixtures().join("hcl"));
+    let m = &loaded.model;
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let node = |a: &str| m.node(a).unwrap_or_else(|| panic!("{a} missing"));
+    let edges = |a: &str| {
+        node(a)
+            .edges
+            .iter()
+            .map(|e| format!("{} {}", e.to, e.kind.as_str()))
+            .collect::<Vec<_>>()
+    };
+    // provisioners.tf
+    let pv = node("terraform_data.pv_cache");
+    let prov = pv.body.get("provisioner").expect("provisioner blocks");
+    assert!(
+        prov.render()
+            .contains("on_failure = continue, when = destroy"),
+        "{}",
+        prov.render()
+    );
+    assert_eq!(
+        edges("terraform_data.pv_cache"),
+        ["provider.terraform provider"]
+    );
+    // outputs-typed.tf: the type is kept as written, and is no reference
+    assert_eq!(
+        node("output.ot_settings")
+            .body
+            .get("type")
+            .map(|v| v.render()),
+        Some("object({ name = string, tags = optional(map(string), {}) })".to_string())
+    );
+    assert!(edges("output.ot_ports").is_empty());
+    // actions.tf: an action node reads its config's references; the
+    // resource that triggers it does not depend on it
+    let ac = node("action.aws_lambda_invoke.ac_notify");
+    assert_eq!(ac.kind, rewind_model::NodeKind::Action);
+    assert_eq!(ac.type_, "aws_lambda_invoke");
+    assert_eq!(
+        edges("action.aws_lambda_invoke.ac_notify"),
+        [
+            "provider.aws provider",
+            "terraform_data.ac_cache reference",
+            "var.ac_function reference"
+        ]
+    );
+    assert_eq!(
+        edges("terraform_data.ac_cache"),
+        ["provider.terraform provider", "var.ac_function reference"]
+    );
+    let trigger = |a: &str| {
+        node(a)
+            .body
+            .get("lifecycle")
+            .and_then(|l| l.as_list())
+            .and_then(|l| l[0].get("action_trigger"))
+            .map(|t| t.render())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        trigger("terraform_data.ac_cache"),
+        "[{ actions = [action.aws_lambda_invoke.ac_notify[0]], condition = var.ac_function != \"\", events = [after_create, after_update] }]"
+    );
+    // actions.tf.json: the same meaning in JSON syntax
+    assert_eq!(
+        edges("action.aws_lambda_invoke.ac_json"),
+        ["provider.aws.ac_west provider", "var.ac_function reference"]
+    );
+    assert_eq!(
+        trigger("terraform_data.ac_json_cache"),
+        "[{ actions = [action.aws_lambda_invoke.ac_json], events = [before_create, after_update] }]"
+    );
 }
 
 #[test]
@@ -260,4 +350,224 @@ fn broken_inputs_fail_with_file_line_column() {
             assert_eq!(d.severity, Severity::Error);
         }
     }
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rewind-parse-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Terraform reads the root directory and the modules it calls, nothing
+/// else: a broken file elsewhere (a generator's template, an example) is
+/// a warning, not an error (terraform-google-kubernetes-engine's releases
+/// hold autogen/ templates that are not HCL next to a valid root module).
+#[test]
+fn broken_files_terraform_does_not_read_are_warnings() {
+    let dir = scratch("unread");
+    write(
+        &dir,
+        "main.tf",
+        "module \"net\" {\n  source = \"./modules/net\"\n}\n",
+    );
+    write(
+        &dir,
+        "modules/net/main.tf",
+        "variable \"cidr\" {\n  default = \"10.0.0.0/16\"\n}\n",
+    );
+    write(
+        &dir,
+        "autogen/main/networks.tf",
+        "{% if private %}\nlocals {}\n",
+    );
+    write(&dir, "modules/net/examples/x.tfvars", "region = \n");
+    let loaded = load(&dir);
+    let warnings: Vec<String> = loaded
+        .model
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{}:{} {}", d.loc.file, d.loc.line, d.loc.col, d.message))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("autogen/main/networks.tf:1:1"),
+        "{warnings:?}"
+    );
+    assert!(warnings
+        .iter()
+        .all(|w| w.contains("Terraform does not read this file")));
+    // the same broken file in a module the root calls is an error
+    write(&dir, "modules/net/bad.tf", "locals {\n  a = 1 }\n");
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .expect_err("a broken file of a called module is an error");
+    assert_eq!(err.diagnostics.len(), 1, "{err}");
+    assert!(
+        err.diagnostics[0].loc.file.ends_with("modules/net/bad.tf"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Terraform goes on without a terraform.tfvars that links to nothing,
+/// and fails on a *.auto.tfvars that does (terraform 1.11.4 plan).
+#[cfg(unix)]
+#[test]
+fn a_default_tfvars_linking_to_nothing_is_no_file() {
+    let dir = scratch("tfvars-link");
+    write(&dir, "main.tf", "variable \"x\" {\n  default = 1\n}\n");
+    std::os::unix::fs::symlink("../../terraform.tfvars", dir.join("terraform.tfvars")).unwrap();
+    let loaded = load(&dir);
+    assert!(
+        loaded.model.diagnostics.is_empty(),
+        "{:?}",
+        loaded.model.diagnostics
+    );
+    std::os::unix::fs::symlink("../nowhere.auto.tfvars", dir.join("x.auto.tfvars")).unwrap();
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .expect_err("a missing auto.tfvars is an error");
+    assert!(err.to_string().contains("x.auto.tfvars"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Override files merge into the blocks they name (fixtures/override,
+/// checked with terraform 1.11.4): arguments, lifecycle arguments and
+/// local values replaced, the references following the arguments.
+#[test]
+fn override_files_merge_as_terraform_does() {
+    let loaded = load(&fixtures().join("override"));
+    let m = &loaded.model;
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    let node = |a: &str| m.node(a).unwrap_or_else(|| panic!("{a} missing"));
+    let b = node("terraform_data.b");
+    assert_eq!(
+        b.body.get("input").map(|v| v.render()),
+        Some("\"b-${var.region}\"".into())
+    );
+    assert_eq!(
+        b.body.get("lifecycle").map(|v| v.render()),
+        Some("[{ create_before_destroy = true, ignore_changes = [triggers_replace] }]".into())
+    );
+    let edges: Vec<&str> = b.edges.iter().map(|e| e.to.as_str()).collect();
+    assert_eq!(edges, ["local.name", "provider.terraform", "var.region"]);
+    assert_eq!(
+        node("local.name").body.get("value"),
+        Some(&rewind_model::Value::str("overridden"))
+    );
+    let out = node("output.b");
+    assert_eq!(
+        out.body.get("description"),
+        Some(&rewind_model::Value::str("the output as overridden"))
+    );
+    assert_eq!(
+        out.body.get("value").map(|v| v.render()),
+        Some("terraform_data.b.input".into())
+    );
+}
+
+/// Nested blocks of a type the override holds replace all of that type,
+/// static or dynamic; Terraform's errors: an override without a base, and
+/// depends_on in an override.
+#[test]
+fn override_files_replace_nested_blocks_and_refuse_what_terraform_refuses() {
+    let dir = scratch("override");
+    write(
+        &dir,
+        "main.tf",
+        "resource \"aws_security_group\" \"web\" {\n  name = var.name\n  ingress {\n    from_port = var.port\n  }\n  dynamic \"egress\" {\n    for_each = var.rules\n    content {\n      from_port = egress.value\n    }\n  }\n  tags = { a = 1 }\n}\nvariable \"name\" {}\nvariable \"port\" {}\nvariable \"rules\" {}\nvariable \"cidr\" {}\n",
+    );
+    write(
+        &dir,
+        "sg_override.tf",
+        "resource \"aws_security_group\" \"web\" {\n  dynamic \"ingress\" {\n    for_each = [1]\n    content {\n      cidr_blocks = [var.cidr]\n    }\n  }\n  egress {\n    from_port = 443\n  }\n}\n",
+    );
+    let loaded = load(&dir);
+    let sg = loaded.model.node("aws_security_group.web").unwrap();
+    assert!(sg.body.get("ingress").is_none(), "{}", sg.body.render());
+    assert!(
+        sg.body.render().contains("dynamic = { ingress = [{ content = [{ cidr_blocks = [var.cidr] }], for_each = [1] }] }"),
+        "{}",
+        sg.body.render()
+    );
+    assert_eq!(
+        sg.body.get("egress").map(|v| v.render()),
+        Some("[{ from_port = 443 }]".into())
+    );
+    let edges: Vec<&str> = sg.edges.iter().map(|e| e.to.as_str()).collect();
+    assert_eq!(edges, ["provider.aws", "var.cidr", "var.name"]);
+    let fails = |text: &str| {
+        write(&dir, "extra_override.tf", text);
+        rewind_parse::load(&dir, &rewind_parse::Options::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let err =
+        fails("moved {\n  from = aws_security_group.old\n  to   = aws_security_group.web\n}\n");
+    assert!(err.contains("cannot override moved blocks"), "{err}");
+    // a default provider configuration needs no base; an aliased one does
+    assert_eq!(
+        fails("provider \"aws\" {\n  region = \"eu-west-1\"\n}\n"),
+        ""
+    );
+    let loaded = load(&dir);
+    assert!(loaded
+        .model
+        .node("provider.aws")
+        .is_some_and(|p| p.body.get("region").is_some()));
+    let err = fails("resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"x\"\n}\n");
+    assert!(
+        err.contains("missing base resource aws_s3_bucket.logs to override"),
+        "{err}"
+    );
+    let err = fails("resource \"aws_security_group\" \"web\" {\n  depends_on = [var.name]\n}\n");
+    assert!(
+        err.contains("depends_on argument may not be overridden"),
+        "{err}"
+    );
+    let err = fails("provider \"aws\" {\n  alias = \"west\"\n}\n");
+    assert!(
+        err.contains("missing base provider provider.aws.west"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Terraform 1.15 takes variables and locals in a module's source; the
+/// module is then known only once downloaded (opaque until then), and a
+/// module without source stays an error.
+#[test]
+fn a_module_source_may_be_an_expression() {
+    let dir = scratch("source-expr");
+    write(
+        &dir,
+        "main.tf",
+        "variable \"ref\" {\n  default = \"v1.2.0\"\n}\nmodule \"net\" {\n  source = \"git::https://example.com/net.git?ref=${var.ref}\"\n  cidr   = \"10.0.0.0/16\"\n}\n",
+    );
+    let loaded = load(&dir);
+    let net = loaded.model.node("module.net").unwrap();
+    assert_eq!(
+        net.meta.get("resolved"),
+        Some(&rewind_model::Value::str("remote"))
+    );
+    write(
+        &dir,
+        "main.tf",
+        "module \"net\" {\n  cidr = \"10.0.0.0/16\"\n}\n",
+    );
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("module module.net has no source"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,14 +4,31 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use rustc_hash::FxHashMap;
+
 use rewind_model::{EdgeKind, Model, Node, NodeKind};
 
 use crate::PlanError;
+
+/// The nodes of one module (path), by the names references use.
+#[derive(Default)]
+pub(crate) struct ModuleIndex {
+    pub vars: FxHashMap<String, usize>,
+    pub locals: FxHashMap<String, usize>,
+    pub outputs: FxHashMap<String, usize>,
+    /// Module calls, by call name.
+    pub calls: FxHashMap<String, usize>,
+    /// Managed resources by type, then name.
+    pub managed: FxHashMap<String, FxHashMap<String, usize>>,
+    /// Data sources by type, then name.
+    pub data: FxHashMap<String, FxHashMap<String, usize>>,
+}
 
 /// An index over one side's model.
 pub(crate) struct Config<'m> {
     pub model: &'m Model,
     index: HashMap<&'m str, usize>,
+    modules: FxHashMap<String, ModuleIndex>,
     /// Node indexes, dependencies first.
     pub order: Vec<usize>,
     /// Directory of each module path (`""` for the root), relative to the
@@ -38,12 +55,51 @@ impl<'m> Config<'m> {
         }
         let deps = evaluation_deps(model, &index);
         let order = topo_order(model, &deps)?;
+        let mut modules: FxHashMap<String, ModuleIndex> = FxHashMap::default();
+        modules.entry(String::new()).or_default();
+        for (i, n) in model.nodes.iter().enumerate() {
+            let m = modules.entry(n.module.clone()).or_default();
+            let name = n.name.clone();
+            match n.kind {
+                NodeKind::Variable => {
+                    m.vars.insert(name, i);
+                }
+                NodeKind::Local => {
+                    m.locals.insert(name, i);
+                }
+                NodeKind::Output => {
+                    m.outputs.insert(name, i);
+                }
+                NodeKind::Module => {
+                    m.calls.insert(name, i);
+                }
+                NodeKind::Resource => {
+                    m.managed
+                        .entry(n.type_.clone())
+                        .or_default()
+                        .insert(name, i);
+                }
+                NodeKind::Data => {
+                    m.data.entry(n.type_.clone()).or_default().insert(name, i);
+                }
+                _ => {}
+            }
+        }
         Ok(Config {
             model,
             index,
+            modules,
             order,
             module_dirs,
         })
+    }
+
+    /// The nodes of a module path (an empty index for an unknown path).
+    pub fn module(&self, path: &str) -> &ModuleIndex {
+        static EMPTY: std::sync::OnceLock<ModuleIndex> = std::sync::OnceLock::new();
+        self.modules
+            .get(path)
+            .unwrap_or_else(|| EMPTY.get_or_init(ModuleIndex::default))
     }
 
     pub fn node(&self, i: usize) -> &'m Node {

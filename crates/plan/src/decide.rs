@@ -56,6 +56,8 @@ pub(crate) struct Decide<'p> {
     /// instance (by its current address), when there is a state: what the
     /// target gives the same is no change (see [`resource::compare`]).
     pub current_configs: Option<&'p HashMap<InstanceAddr, Value>>,
+    /// What rewind knows of the providers (their force-new tables).
+    pub knowledge: &'p rewind_diff::knowledge::Knowledge,
 }
 
 impl<'p> Decide<'p> {
@@ -63,6 +65,7 @@ impl<'p> Decide<'p> {
         prior: &'p Prior,
         moved: &BTreeMap<InstanceAddr, (InstanceAddr, String)>,
         cbd: &'p BTreeMap<String, Option<String>>,
+        knowledge: &'p rewind_diff::knowledge::Knowledge,
     ) -> Decide<'p> {
         let mut by_new_addr = BTreeMap::new();
         let mut moved_from = HashMap::new();
@@ -88,6 +91,7 @@ impl<'p> Decide<'p> {
             errors: Vec::new(),
             notes: Vec::new(),
             current_configs: None,
+            knowledge,
         }
     }
 
@@ -234,6 +238,7 @@ impl<'p> Decide<'p> {
         // result
         let current = self.current_configs.and_then(|c| c.get(addr));
         let cmp = resource::compare(
+            self.knowledge,
             &addr.resource.type_,
             config,
             prior,
@@ -398,11 +403,8 @@ impl Planner for Decide<'_> {
         if n.kind == NodeKind::Data {
             return self.data_value(addr, &config);
         }
-        if !rewind_diff::knowledge::knows(&n.type_) {
-            let note = format!(
-                "resource type {} is not in rewind's provider tables: a change of its arguments is planned as an update, never as a replacement",
-                n.type_
-            );
+        let coverage = self.knowledge.coverage(&n.type_);
+        if let Some(note) = rewind_diff::knowledge::Replacement::NotKnown(coverage).note(&n.type_) {
             if !self.notes.contains(&note) {
                 self.notes.push(note);
             }
@@ -446,7 +448,14 @@ impl Planner for Decide<'_> {
                 let p = &self.prior.managed[pi];
                 let ignore = Self::lifecycle_ignore(n);
                 let current = self.current_configs.and_then(|c| c.get(&p.addr));
-                d.comparison = resource::compare(&n.type_, &config, &p.value, &ignore, current);
+                d.comparison = resource::compare(
+                    self.knowledge,
+                    &n.type_,
+                    &config,
+                    &p.value,
+                    &ignore,
+                    current,
+                );
                 let missing = missing_prior(p);
                 let prior_value = p.value.clone();
                 let tainted = p.tainted;

@@ -10,9 +10,9 @@
 //! Terraform orders a plan") and grouped into waves.
 //!
 //! The phases, each in its own function of [`plan`]: the configurations
-//! ([`config`]), what is deployed ([`prior`]), the moves ([`moves`]), the
-//! target walk that decides each instance ([`decide`]), the objects the
-//! target no longer has, the risks, and the order ([`order`]).
+//! (`config`), what is deployed (`prior`), the moves (`moves`), the
+//! target walk that decides each instance (`decide`), the objects the
+//! target no longer has, the risks, and the order (`order`).
 
 mod config;
 mod decide;
@@ -211,6 +211,9 @@ pub struct Options {
     pub current_files: Option<FileSource>,
     /// Files of the target side.
     pub target_files: Option<FileSource>,
+    /// The target's `.terraform.lock.hcl`: its provider versions choose
+    /// the provider tables (without it, the newest of each provider).
+    pub target_lock_file: Option<String>,
 }
 
 impl Options {
@@ -427,6 +430,11 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     // The target, instance by instance.
     let tgt_inputs = root_inputs(target, &opts.target_inputs);
     let cbd = cbd_of(target, &tgt_deps);
+    let knowledge = match &opts.target_lock_file {
+        Some(text) => rewind_diff::knowledge::Knowledge::from_lock_file(text)
+            .map_err(|e| PlanError::Invalid(vec![format!(".terraform.lock.hcl: {e}")]))?,
+        None => rewind_diff::knowledge::Knowledge::newest(),
+    };
     // What the current configuration gives each deployed instance (with a
     // state: without one, the prior values are that already).
     let current_configs = prior.from_state.then(|| {
@@ -439,7 +447,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         )
     });
     trace.mark("plan: current configuration");
-    let mut decide = Decide::new(&prior, &moved, &cbd);
+    let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
     decide.current_configs = current_configs.as_ref();
     let mut walk = walk::Walk::new(&tgt_cfg, &tgt_inputs, Options::files(&opts.target_files));
     walk.run(&mut decide);
@@ -476,6 +484,22 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             message: format!("instances of {r}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
         });
         unknown_instances.push(r.to_string());
+    }
+    // which provider tables decided replace-or-update, for the providers
+    // the target uses
+    let used: BTreeSet<&str> = target
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Resource && n.type_ != "terraform_data")
+        .map(|n| rewind_diff::knowledge::provider_of(&n.type_))
+        .collect();
+    for choice in knowledge.choices() {
+        if used.contains(choice.provider) {
+            notes.push(Risk {
+                kind: RiskKind::Approximation,
+                message: format!("provider table: {choice}"),
+            });
+        }
     }
     for n in walk.notes.iter().chain(decide.notes.iter()) {
         let r = Risk {

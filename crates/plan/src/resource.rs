@@ -8,8 +8,6 @@
 //! nested blocks compare the arguments they set; a change of an argument
 //! in the force-new tables replaces the object.
 
-use std::collections::BTreeMap;
-
 use rewind_eval::{Type, Value};
 use rewind_model::Path;
 
@@ -66,6 +64,7 @@ impl Ignore {
 /// that same value produced (a provider may store it normalized: a
 /// certificate's domain among its alternative names, a policy reformatted).
 pub fn compare(
+    knowledge: &rewind_diff::knowledge::Knowledge,
     type_: &str,
     config: &Value,
     prior: &Value,
@@ -85,7 +84,7 @@ pub fn compare(
         return compare_terraform_data(&config, &prior, ignore, &unchanged);
     }
     let mut out = Comparison::default();
-    let empty = BTreeMap::new();
+    let empty = rewind_eval::Map::new();
     let cfg = config.as_mapping().unwrap_or(&empty);
     let pri = prior.as_mapping().unwrap_or(&empty);
     for (k, cv) in cfg {
@@ -114,7 +113,7 @@ pub fn compare(
             sensitive: false,
         })
         .collect();
-    let forcing = rewind_diff::knowledge::forcing_paths(type_, &changes);
+    let forcing = knowledge.forcing_paths(type_, &changes);
     for d in &mut out.diffs {
         let top = d.path.to_string();
         if forcing
@@ -298,7 +297,7 @@ pub fn created(type_: &str, config: &Value) -> Value {
 pub fn updated(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> Value {
     let mut m = prior.as_mapping().cloned().unwrap_or_default();
     for (k, v) in config.as_mapping().into_iter().flatten() {
-        if ignore.covers(&[k.clone()]) || (v.is_null() && type_ != "terraform_data") {
+        if ignore.covers(std::slice::from_ref(k)) || (v.is_null() && type_ != "terraform_data") {
             continue;
         }
         m.insert(k.clone(), v.clone());
@@ -407,7 +406,7 @@ pub fn type_from_json(v: &Value) -> Option<Type> {
             arg.as_mapping()?
                 .iter()
                 .map(|(k, t)| Some((k.clone(), type_from_json(t)?)))
-                .collect::<Option<BTreeMap<_, _>>>()?,
+                .collect::<Option<rewind_eval::Map<_, _>>>()?,
         ),
         _ => return None,
     })

@@ -156,6 +156,8 @@ pub(crate) struct Walk<'c> {
     files: Option<&'c dyn Files>,
     /// Module instances; index 0 is the root.
     pub modules: Vec<ModuleInstance>,
+    /// The module path of each module instance (`module.a.module.b`).
+    module_paths: Vec<String>,
     module_ids: HashMap<ModuleInstance, u32>,
     /// The repetition of each module instance (for its call's arguments).
     module_rep: Vec<Repetition>,
@@ -163,8 +165,16 @@ pub(crate) struct Walk<'c> {
     pub instances_of: HashMap<String, Vec<u32>>,
     /// Module calls whose instances could not be known: why.
     pub unknown_modules: BTreeMap<String, String>,
-    values: HashMap<(usize, u32), Value>,
-    pub resources: HashMap<(usize, u32), ResourceValue>,
+    /// The same, by (calling module instance, call node).
+    unknown_calls: rustc_hash::FxHashSet<(u32, usize)>,
+    /// The child instances of each module call, by (calling module
+    /// instance, call node).
+    children: rustc_hash::FxHashMap<(u32, usize), Vec<u32>>,
+    /// Values of variables, locals and outputs: per node, per module
+    /// instance (few per node: a short list beats a hash).
+    values: Vec<Vec<(u32, Value)>>,
+    /// Resources and data sources, likewise.
+    resources: Vec<Vec<(u32, ResourceValue)>>,
     pub errors: Vec<WalkError>,
     pub notes: Vec<String>,
 }
@@ -181,12 +191,15 @@ impl<'c> Walk<'c> {
             inputs,
             files,
             modules: vec![root],
+            module_paths: vec![String::new()],
             module_ids,
             module_rep: vec![Repetition::default()],
             instances_of,
             unknown_modules: BTreeMap::new(),
-            values: HashMap::new(),
-            resources: HashMap::new(),
+            unknown_calls: Default::default(),
+            children: Default::default(),
+            values: vec![Vec::new(); cfg.model.nodes.len()],
+            resources: (0..cfg.model.nodes.len()).map(|_| Vec::new()).collect(),
             errors: Vec::new(),
             notes: Vec::new(),
         }
@@ -255,7 +268,7 @@ impl<'c> Walk<'c> {
                 Value::unknown()
             }
         };
-        self.values.insert((ni, mid), v);
+        self.values[ni].push((mid, v));
     }
 
     fn error(&mut self, mid: u32, node: &Node, message: String) {
@@ -287,6 +300,7 @@ impl<'c> Walk<'c> {
         }
         let id = self.modules.len() as u32;
         self.module_ids.insert(m.clone(), id);
+        self.module_paths.push(m.config_path());
         self.modules.push(m);
         self.module_rep.push(rep);
         id
@@ -294,7 +308,18 @@ impl<'c> Walk<'c> {
 
     /// The value of a variable, local or output in a module instance.
     pub fn value_of(&self, node: usize, mid: u32) -> Option<&Value> {
-        self.values.get(&(node, mid))
+        self.values[node]
+            .iter()
+            .find(|(m, _)| *m == mid)
+            .map(|(_, v)| v)
+    }
+
+    /// A resource (or data source) in a module instance.
+    pub fn resource_of(&self, node: usize, mid: u32) -> Option<&ResourceValue> {
+        self.resources[node]
+            .iter()
+            .find(|(m, _)| *m == mid)
+            .map(|(_, r)| r)
     }
 
     /// Evaluates a body value (a literal, or an expression) in a module
@@ -306,11 +331,12 @@ impl<'c> Walk<'c> {
     }
 
     pub fn scope(&self, mid: u32, rep: Repetition) -> InstanceScope<'_> {
-        let path = self.modules[mid as usize].config_path();
+        let path = self.module_paths[mid as usize].as_str();
         InstanceScope {
             walk: self,
             mid,
             path,
+            index: self.cfg.module(path),
             rep,
         }
     }
@@ -347,13 +373,14 @@ impl<'c> Walk<'c> {
             Ok((Expansion::Unknown(why), _)) => {
                 let addr = self.instance_address(parent, node);
                 self.unknown_modules.insert(addr, why);
+                self.unknown_calls.insert((parent, ni));
             }
             Err(e) => {
                 self.error(parent, node, e);
             }
         }
-        let _ = ni;
         let name = node.name.clone();
+        let mut ids = Vec::with_capacity(keys.len());
         for (key, rep) in keys {
             let child = self.modules[parent as usize].child(&name, key);
             let id = self.intern(child, rep);
@@ -361,7 +388,9 @@ impl<'c> Walk<'c> {
                 .entry(child_path.clone())
                 .or_default()
                 .push(id);
+            ids.push(id);
         }
+        self.children.insert((parent, ni), ids);
     }
 
     /// Evaluates `count` / `for_each` of a resource or module call; with
@@ -619,13 +648,13 @@ impl<'c> Walk<'c> {
             let v = planner.instance(self, ni, &addr, config, &scope);
             instances.insert(key, v);
         }
-        self.resources.insert(
-            (ni, mid),
+        self.resources[ni].push((
+            mid,
             ResourceValue {
                 expansion: expansion.0,
                 instances,
             },
-        );
+        ));
     }
 }
 
@@ -658,7 +687,7 @@ pub(crate) fn resource_config(node: &Node, ev: &mut Evaluator) -> Result<Value, 
     let Some(body) = node.body.as_map() else {
         return Ok(Value::empty_object());
     };
-    let mut out = BTreeMap::new();
+    let mut out = rewind_eval::Map::new();
     for (k, v) in body {
         if RESOURCE_META.contains(&k.as_str()) {
             continue;
@@ -674,7 +703,7 @@ pub(crate) fn resource_config(node: &Node, ev: &mut Evaluator) -> Result<Value, 
 /// A nested body (a map of arguments and blocks) with its own `dynamic`
 /// blocks expanded.
 fn nested_body(m: &rewind_model::Map<String, Lit>, ev: &mut Evaluator) -> Result<Value, EvalError> {
-    let mut out = BTreeMap::new();
+    let mut out = rewind_eval::Map::new();
     for (k, v) in m {
         if k == "dynamic" {
             continue;
@@ -709,7 +738,7 @@ fn block_or_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError> {
 fn dynamic_blocks(
     d: &Lit,
     ev: &mut Evaluator,
-    out: &mut BTreeMap<String, Value>,
+    out: &mut rewind_eval::Map<String, Value>,
 ) -> Result<(), EvalError> {
     // `dynamic "LABEL" { ... }` blocks are kept as a map from label to the
     // list of their bodies
@@ -765,7 +794,7 @@ fn dynamic_blocks(
                     _ => None,
                 });
                 for (k, v) in elems {
-                    let mut it = BTreeMap::new();
+                    let mut it = rewind_eval::Map::new();
                     it.insert("key".to_string(), k);
                     it.insert("value".to_string(), v);
                     ev.bind(&iterator, Value::object(it).mark_if(marked));
@@ -814,19 +843,12 @@ pub(crate) fn lit_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError>
 pub(crate) struct InstanceScope<'w> {
     pub walk: &'w Walk<'w>,
     pub mid: u32,
-    path: String,
+    path: &'w str,
+    index: &'w crate::config::ModuleIndex,
     pub rep: Repetition,
 }
 
 impl InstanceScope<'_> {
-    fn node(&self, local: &str) -> Option<usize> {
-        if self.path.is_empty() {
-            self.walk.cfg.find(local)
-        } else {
-            self.walk.cfg.find(&format!("{}.{local}", self.path))
-        }
-    }
-
     fn not_ready(&self, what: &str) -> EvalError {
         EvalError::new(
             "Reference not evaluated",
@@ -849,7 +871,7 @@ impl InstanceScope<'_> {
                 if self.path.is_empty() {
                     "the root module".to_string()
                 } else {
-                    self.path.clone()
+                    self.path.to_string()
                 }
             ),
         )
@@ -861,25 +883,36 @@ impl InstanceScope<'_> {
     /// knows come out right. Returns the value and the steps used.
     fn resource(
         &self,
-        local: &str,
+        mode: Mode,
+        type_: &str,
+        name: &str,
         ops: &[TravOp],
         ev: &mut Evaluator,
     ) -> Result<(Value, usize), EvalError> {
-        let ni = self
-            .node(local)
-            .ok_or_else(|| self.undeclared("resource", local))?;
+        let by_type = match mode {
+            Mode::Managed => &self.index.managed,
+            Mode::Data => &self.index.data,
+        };
+        let local = || match mode {
+            Mode::Managed => format!("{type_}.{name}"),
+            Mode::Data => format!("data.{type_}.{name}"),
+        };
+        let ni = by_type
+            .get(type_)
+            .and_then(|m| m.get(name))
+            .copied()
+            .ok_or_else(|| self.undeclared("resource", &local()))?;
         let r = self
             .walk
-            .resources
-            .get(&(ni, self.mid))
-            .ok_or_else(|| self.not_ready(local))?;
+            .resource_of(ni, self.mid)
+            .ok_or_else(|| self.not_ready(&local()))?;
         match &r.expansion {
             Expansion::Unknown(_) => Ok((Value::unknown(), 0)),
             Expansion::Single => {
                 let inst = r
                     .instances
                     .get(&InstanceKey::None)
-                    .ok_or_else(|| self.not_ready(local))?;
+                    .ok_or_else(|| self.not_ready(&local()))?;
                 match ops.first() {
                     Some(TravOp::Attr(a)) => Ok((inst.attr(a)?, 1)),
                     _ => Ok((inst.value.clone(), 0)),
@@ -921,7 +954,8 @@ impl InstanceScope<'_> {
                     EvalError::new(
                         "Invalid index",
                         format!(
-                            "The given key does not identify an element in this collection value: {local}{ikey} is not an instance."
+                            "The given key does not identify an element in this collection value: {}{ikey} is not an instance.",
+                            local()
                         ),
                     )
                 })?;
@@ -965,32 +999,21 @@ impl InstanceScope<'_> {
     }
 
     fn module_call(&self, name: &str, ops: &[TravOp]) -> Result<(Value, usize), EvalError> {
-        let call_local = format!("module.{name}");
-        let ci = self
-            .node(&call_local)
-            .ok_or_else(|| self.undeclared("module", &call_local))?;
-        let call = self.walk.cfg.node(ci);
-        let child_path = call.address.clone();
-        let parent = &self.walk.modules[self.mid as usize];
-        let children: Vec<u32> = self
-            .walk
-            .instances_of
-            .get(&child_path)
-            .map(|ids| {
-                ids.iter()
-                    .copied()
-                    .filter(|&id| self.walk.modules[id as usize].parent() == *parent)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let inst_addr = if parent.is_root() {
-            call_local.clone()
-        } else {
-            format!("{parent}.{call_local}")
+        let Some(&ci) = self.index.calls.get(name) else {
+            return Err(self.undeclared("module", &format!("module.{name}")));
         };
-        if self.walk.unknown_modules.contains_key(&inst_addr) {
+        let call_local = format!("module.{name}");
+        let call = self.walk.cfg.node(ci);
+        let child_path = call.address.as_str();
+        if self.walk.unknown_calls.contains(&(self.mid, ci)) {
             return Ok((Value::unknown(), 1));
         }
+        let children: &[u32] = self
+            .walk
+            .children
+            .get(&(self.mid, ci))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let repeated = call.body.get("count").is_some() || call.body.get("for_each").is_some();
         // the outputs the reference reads (all of them for a whole-module
         // reference)
@@ -1042,7 +1065,7 @@ impl InstanceScope<'_> {
                 };
                 match wanted {
                     Some(o) => {
-                        let mut m = BTreeMap::new();
+                        let mut m = rewind_eval::Map::new();
                         m.insert(o.to_string(), sym(o));
                         Value::object(m)
                     }
@@ -1062,15 +1085,15 @@ impl InstanceScope<'_> {
             let items: Vec<Value> = children.iter().map(|&id| opaque_outputs(id)).collect();
             return Ok((Value::tuple(items), 1));
         }
+        let child_index = self.walk.cfg.module(child_path);
         let outputs_of = |id: u32| -> Result<Value, EvalError> {
-            let mut m = BTreeMap::new();
-            let prefix = format!("{child_path}.output.");
+            let mut m = rewind_eval::Map::new();
             match wanted {
                 Some(o) => {
-                    let oi = self
-                        .walk
-                        .cfg
-                        .find(&format!("{prefix}{o}"))
+                    let oi = child_index
+                        .outputs
+                        .get(o)
+                        .copied()
                         .ok_or_else(|| {
                             EvalError::new(
                                 "Unsupported attribute",
@@ -1085,15 +1108,13 @@ impl InstanceScope<'_> {
                     m.insert(o.to_string(), v);
                 }
                 None => {
-                    for (i, n) in self.walk.cfg.model.nodes.iter().enumerate() {
-                        if n.kind == NodeKind::Output && n.module == child_path {
-                            let v = self
-                                .walk
-                                .value_of(i, id)
-                                .cloned()
-                                .ok_or_else(|| self.not_ready(&n.address))?;
-                            m.insert(n.name.clone(), v);
-                        }
+                    for (name, &i) in &child_index.outputs {
+                        let v = self
+                            .walk
+                            .value_of(i, id)
+                            .cloned()
+                            .ok_or_else(|| self.not_ready(&format!("{call_local}.{name}")))?;
+                        m.insert(name.clone(), v);
                     }
                 }
             }
@@ -1112,13 +1133,13 @@ impl InstanceScope<'_> {
         }
         if call.body.get("count").is_some() {
             let mut items = Vec::new();
-            for id in children {
+            for &id in children {
                 items.push(outputs_of(id)?);
             }
             Ok((Value::tuple(items), 1))
         } else {
-            let mut m = BTreeMap::new();
-            for id in children {
+            let mut m = rewind_eval::Map::new();
+            for &id in children {
                 let key = match self.walk.modules[id as usize].0.last().map(|s| &s.key) {
                     Some(InstanceKey::Str(s)) => s.clone(),
                     Some(other) => other.to_string(),
@@ -1154,22 +1175,26 @@ impl Scope for InstanceScope<'_> {
         match root {
             "var" | "local" => {
                 let name = attr_name(ops, 0).ok_or_else(|| missing(root))?;
-                let local = format!("{root}.{name}");
-                let ni = self.node(&local).ok_or_else(|| {
+                let map = if root == "var" {
+                    &self.index.vars
+                } else {
+                    &self.index.locals
+                };
+                let ni = map.get(name).copied().ok_or_else(|| {
                     self.undeclared(
                         if root == "var" {
                             "input variable"
                         } else {
                             "local value"
                         },
-                        &local,
+                        &format!("{root}.{name}"),
                     )
                 })?;
                 let v = self
                     .walk
                     .value_of(ni, self.mid)
                     .cloned()
-                    .ok_or_else(|| self.not_ready(&local))?;
+                    .ok_or_else(|| self.not_ready(&format!("{root}.{name}")))?;
                 Ok((v, 1))
             }
             "module" => {
@@ -1202,7 +1227,7 @@ impl Scope for InstanceScope<'_> {
                 )),
             },
             "path" => match attr_name(ops, 0) {
-                Some("module") => Ok((Value::string(self.walk.cfg.path_module(&self.path)), 1)),
+                Some("module") => Ok((Value::string(self.walk.cfg.path_module(self.path)), 1)),
                 Some("root") | Some("cwd") => Ok((Value::string("."), 1)),
                 _ => Err(EvalError::new(
                     "Invalid \"path\" attribute",
@@ -1229,13 +1254,13 @@ impl Scope for InstanceScope<'_> {
             "data" => {
                 let t = attr_name(ops, 0).ok_or_else(|| missing("data"))?;
                 let n = attr_name(ops, 1).ok_or_else(|| missing("data"))?;
-                let (v, used) = self.resource(&format!("data.{t}.{n}"), &ops[2..], ev)?;
+                let (v, used) = self.resource(Mode::Data, t, n, &ops[2..], ev)?;
                 Ok((v, 2 + used))
             }
             "resource" => {
                 let t = attr_name(ops, 0).ok_or_else(|| missing("resource"))?;
                 let n = attr_name(ops, 1).ok_or_else(|| missing("resource"))?;
-                let (v, used) = self.resource(&format!("{t}.{n}"), &ops[2..], ev)?;
+                let (v, used) = self.resource(Mode::Managed, t, n, &ops[2..], ev)?;
                 Ok((v, 2 + used))
             }
             type_ => {
@@ -1245,7 +1270,7 @@ impl Scope for InstanceScope<'_> {
                         format!("There is no variable named {type_:?}."),
                     )
                 })?;
-                let (v, used) = self.resource(&format!("{type_}.{n}"), &ops[1..], ev)?;
+                let (v, used) = self.resource(Mode::Managed, type_, n, &ops[1..], ev)?;
                 Ok((v, 1 + used))
             }
         }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use rewind_diff::{AttrChange, AttrOp, ChangeKind, Diff, NodeChange};
+use rewind_diff::{AttrChange, AttrOp, ChangeKind, Diff, FileChange, NodeChange};
 use rewind_model::{NodeKind, Value};
 use serde_json::{json, Value as J};
 
@@ -15,32 +15,28 @@ pub const DIFF_FORMAT_VERSION: &str = "1";
 /// One side of the comparison, as shown.
 #[derive(Clone, Debug, Default)]
 pub struct SideInfo {
+    /// How the version is named (a directory, or tags and a short id).
     pub label: String,
+    /// The snapshot's id, for a snapshot.
     pub id: Option<String>,
+    /// The snapshot's tags.
     pub tags: Vec<String>,
-}
-
-/// A changed file, for `--files`.
-#[derive(Clone, Debug)]
-pub struct FileChange {
-    pub path: String,
-    /// added, removed, modified
-    pub change: &'static str,
-    /// Unified diff text; `None` when hidden (secrets) or binary.
-    pub diff: Option<String>,
-    pub note: Option<String>,
 }
 
 /// Everything a diff report shows.
 pub struct DiffReport<'a> {
+    /// The older version.
     pub from: SideInfo,
+    /// The newer version.
     pub to: SideInfo,
+    /// The semantic changes.
     pub diff: &'a Diff,
+    /// The changed files, when asked for.
     pub files: Option<Vec<FileChange>>,
 }
 
 /// The symbol Terraform would use.
-pub fn symbol(c: &NodeChange) -> &'static str {
+pub(crate) fn symbol(c: &NodeChange) -> &'static str {
     match c.change {
         ChangeKind::Added => "+",
         ChangeKind::Removed => "-",
@@ -54,7 +50,7 @@ pub fn symbol(c: &NodeChange) -> &'static str {
 // destroys, and the summary's destroys must say so.
 
 /// A short word for the change.
-pub fn word(c: &NodeChange) -> &'static str {
+pub(crate) fn word(c: &NodeChange) -> &'static str {
     match c.change {
         ChangeKind::Added => "added",
         ChangeKind::Removed => "removed",
@@ -89,7 +85,7 @@ fn value_text(v: &Option<Value>) -> String {
 }
 
 /// One attribute line without indentation.
-pub fn attr_line(a: &AttrChange) -> String {
+pub(crate) fn attr_line(a: &AttrChange) -> String {
     let hidden = a.sensitive && a.before.is_none() && a.after.is_none();
     // a change of the whole value (a state output) has an empty path
     let shown_path = if a.path.0.is_empty() {
@@ -117,7 +113,7 @@ pub fn attr_line(a: &AttrChange) -> String {
 }
 
 /// The detail lines of one change (attributes, facts, edges).
-pub fn detail_lines(c: &NodeChange) -> Vec<String> {
+pub(crate) fn detail_lines(c: &NodeChange) -> Vec<String> {
     let mut out = Vec::new();
     if let ChangeKind::Moved { from } = &c.change {
         out.push(format!("# moved from {from}"));
@@ -152,7 +148,7 @@ fn location(c: &NodeChange) -> String {
 }
 
 /// Counts by change word, destroys first.
-pub fn summary_counts(changes: &[NodeChange]) -> Vec<(&'static str, usize)> {
+pub(crate) fn summary_counts(changes: &[NodeChange]) -> Vec<(&'static str, usize)> {
     let order = ["removed", "replaced", "changed", "added", "moved"];
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for c in changes {
@@ -346,7 +342,7 @@ fn loc_json(l: &Option<rewind_model::Loc>) -> J {
 }
 
 /// One change as JSON.
-pub fn change_json(c: &NodeChange) -> J {
+pub(crate) fn change_json(c: &NodeChange) -> J {
     json!({
         "address": c.address,
         "kind": c.kind.as_str(),
@@ -469,8 +465,8 @@ pub fn markdown(r: &DiffReport) -> String {
             );
             for l in lines {
                 // a diff block colours lines by their first character
-                let l = if l.starts_with('~') {
-                    format!("!{}", &l[1..])
+                let l = if let Some(rest) = l.strip_prefix('~') {
+                    format!("!{rest}")
                 } else {
                     l
                 };

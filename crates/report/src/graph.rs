@@ -227,8 +227,3 @@ pub fn write_json(model: &Model, root: &str, out: &mut dyn std::io::Write) -> st
     serde_json::to_writer_pretty(&mut *out, &doc(model, root)).map_err(std::io::Error::other)?;
     out.write_all(b"\n")
 }
-
-/// The graph as a JSON value.
-pub fn json(model: &Model, root: &str) -> serde_json::Value {
-    serde_json::to_value(doc(model, root)).unwrap_or_default()
-}

@@ -12,9 +12,13 @@ use crate::style::{self, Style};
 /// Format version of the plan JSON document (docs/plan-json.md).
 pub const PLAN_FORMAT_VERSION: &str = "1";
 
+/// Everything a plan report shows.
 pub struct PlanReport<'a> {
+    /// The deployment now.
     pub from: SideInfo,
+    /// The version to go back to.
     pub to: SideInfo,
+    /// The plan.
     pub plan: &'a Plan,
 }
 
@@ -64,7 +68,7 @@ fn step_label(s: &Step) -> String {
 }
 
 /// Terraform's counts: a replace is one add and one destroy.
-pub fn counts(plan: &Plan) -> (usize, usize, usize, usize, usize) {
+pub(crate) fn counts(plan: &Plan) -> (usize, usize, usize, usize, usize) {
     let (mut add, mut change, mut destroy, mut replace, mut forget) = (0, 0, 0, 0, 0);
     for c in &plan.changes {
         match c.actions.as_slice() {

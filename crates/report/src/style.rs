@@ -3,6 +3,7 @@
 /// ANSI styling, switched off when colour is not wanted.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
+    /// Colour on (ANSI escapes) or off (plain text).
     pub color: bool,
 }
 
@@ -14,28 +15,34 @@ impl Style {
             s.to_string()
         }
     }
+    /// Additions, known-good marks.
     pub fn green(&self, s: &str) -> String {
         self.paint("32", s)
     }
+    /// Destroys, errors.
     pub fn red(&self, s: &str) -> String {
         self.paint("31", s)
     }
+    /// Changes, ids, warnings.
     pub fn yellow(&self, s: &str) -> String {
         self.paint("33", s)
     }
+    /// Moves and other notes.
     pub fn cyan(&self, s: &str) -> String {
         self.paint("36", s)
     }
+    /// Headings and labels.
     pub fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
+    /// What matters less (unchanged context).
     pub fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
 }
 
 /// Escapes text for HTML.
-pub fn html(s: &str) -> String {
+pub(crate) fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -51,17 +58,17 @@ pub fn html(s: &str) -> String {
 }
 
 /// Escapes a DOT double-quoted string.
-pub fn dot(s: &str) -> String {
+pub(crate) fn dot(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// Escapes text inside a Markdown table cell or inline code.
-pub fn md_cell(s: &str) -> String {
+pub(crate) fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
 /// Escapes a Mermaid node label (inside `["..."]`).
-pub fn mermaid(s: &str) -> String {
+pub(crate) fn mermaid(s: &str) -> String {
     s.replace('"', "#quot;")
         .replace('<', "#lt;")
         .replace('>', "#gt;")

@@ -715,8 +715,8 @@ fn merge(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
         }
     }
     let r = match (dynamic, matching, first) {
-        (false, true, Some(Type::Map(t))) => Value::map_of(*t, out),
-        _ => Value::object(out),
+        (false, true, Some(Type::Map(t))) => Value::map_of(*t, out.into_iter().collect()),
+        _ => Value::object(out.into_iter().collect()),
     };
     Ok(r.mark_if(marked))
 }
@@ -1016,8 +1016,8 @@ fn zipmap(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
         out.insert(k.as_str().unwrap_or_default().to_string(), v.clone());
     }
     let r = match vals {
-        Value::List(t, _) => Value::map_of(t.clone(), out),
-        _ => Value::object(out),
+        Value::List(t, _) => Value::map_of(t.clone(), out.into_iter().collect()),
+        _ => Value::object(out.into_iter().collect()),
     };
     Ok(r.mark_if(marked))
 }

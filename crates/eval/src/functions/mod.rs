@@ -2,7 +2,7 @@
 //!
 //! Each function has a [`Spec`]: its parameters (type, and whether null,
 //! unknown and sensitive arguments reach the implementation), its return
-//! type and its implementation. [`call`] does what cty does around every
+//! type and its implementation. `call` does what cty does around every
 //! call: converts the arguments to the parameter types, returns an
 //! unknown value of the return type when an argument is unknown, and marks
 //! the result sensitive when an argument was.

@@ -343,7 +343,7 @@ fn captures_value(re: &regex::Regex, caps: &regex::Captures) -> Value {
                 m.insert(n.to_string(), v);
             }
         }
-        return Value::object(m);
+        return Value::object(m.into_iter().collect());
     }
     Value::tuple(
         (1..names.len())

@@ -3,8 +3,8 @@
 //! else is an error before anything is evaluated), cannot call the
 //! template functions, and a `templatestring` template cannot read files.
 
+use rewind_model::Map;
 use std::cell::Cell;
-use std::collections::BTreeMap;
 
 use rewind_model::expr::{Part, TravOp};
 
@@ -47,7 +47,7 @@ impl Drop for Guard {
 
 /// The scope of a template: its variables, and the caller's files.
 struct TemplateScope<'a> {
-    vars: &'a BTreeMap<String, Value>,
+    vars: &'a Map<String, Value>,
     files: Option<&'a dyn Files>,
 }
 

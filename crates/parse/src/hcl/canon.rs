@@ -31,7 +31,7 @@ pub fn to_value(e: &Expr) -> Value {
             [] => Value::String(String::new()),
             [Part::Lit(s)] => Value::String(s.clone()),
             [Part::Interp(inner)] => to_value(inner),
-            _ => Value::expr(e.clone()),
+            _ => Value::expr_of(e),
         },
         Expr::Tuple(items) => Value::List(items.iter().map(to_value).collect()),
         Expr::Object(items) => {
@@ -41,7 +41,7 @@ pub fn to_value(e: &Expr) -> Value {
                     Some(key) => {
                         m.insert(key, to_value(v));
                     }
-                    None => return Value::expr(e.clone()),
+                    None => return Value::expr_of(e),
                 }
             }
             Value::Map(m)
@@ -52,10 +52,10 @@ pub fn to_value(e: &Expr) -> Value {
                 Value::Number(c) => Value::Number(format!("-{c}")),
                 other => other,
             },
-            _ => Value::expr(e.clone()),
+            _ => Value::expr_of(e),
         },
         Expr::Paren(inner) => to_value(inner),
-        _ => Value::expr(e.clone()),
+        _ => Value::expr_of(e),
     }
 }
 

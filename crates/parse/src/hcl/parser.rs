@@ -1,8 +1,18 @@
 use super::ast::*;
 
-/// Nesting deeper than this is an error (a guard for the stack, far above
-/// hcl-rs's 64 and above anything written by hand).
-pub const MAX_DEPTH: usize = 1000;
+/// Nesting of brackets, blocks and template sequences deeper than this is
+/// an error: a guard for the stacks of every stage after parsing (values
+/// as deep are encoded, hashed and printed), far above anything written by
+/// hand and above hcl-edit's 64. (Terraform itself goes deeper: 10,000
+/// nested lists parse; 100,000 overflow its stack.)
+pub const MAX_NESTING: usize = 500;
+
+/// A syntax tree deeper than this is an error, whatever makes it deep:
+/// brackets (each level takes two or three), chains of operators, block
+/// labels (each is a level of the block's value). It keeps every value
+/// and expression within the depth the model's codec reads back (4096)
+/// and the recursion of later stages within their stacks.
+pub const MAX_DEPTH: usize = 3000;
 
 /// A syntax error: byte offset and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +76,64 @@ pub fn parse_body(src: &str) -> R<Body> {
     p.body(None)
 }
 
+/// Parses a file's bytes, returning the text it parsed (for positions and
+/// quoting) with the result.
+///
+/// Terraform requires UTF-8, except inside comments, which may hold any
+/// bytes (a Latin-1 `©` in a header comment); so does rewind. Each byte of
+/// an invalid sequence stands in the parsed text as one control character
+/// the file does not contain (offsets and columns stay those of the
+/// bytes), and the parser rejects that character anywhere but in a
+/// comment. (hclsyntax's scanner also skips some stray bytes between
+/// tokens, `a =\xe6 false`; rewind rejects those: the byte means nothing
+/// and the file is damaged.)
+pub fn parse_body_bytes(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, R<Body>) {
+    let first_bad = match std::str::from_utf8(bytes) {
+        Ok(src) => return (std::borrow::Cow::Borrowed(src), parse_body(src)),
+        Err(e) => e.valid_up_to(),
+    };
+    let stand_in = (1u8..0x20)
+        .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+        .find(|b| !bytes.contains(b));
+    let mut text = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                text.extend_from_slice(s.as_bytes());
+                break;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                let bad = e.error_len().unwrap_or(rest.len() - good);
+                text.extend_from_slice(&rest[..good]);
+                text.extend(std::iter::repeat_n(stand_in.unwrap_or(b'?'), bad));
+                rest = &rest[good + bad..];
+            }
+        }
+    }
+    // only ASCII replaced invalid bytes: the text is UTF-8
+    let src = String::from_utf8(text).unwrap_or_default();
+    let Some(stand_in) = stand_in else {
+        let err = ParseError {
+            offset: first_bad as u32,
+            message: NOT_UTF8.to_string(),
+        };
+        return (std::borrow::Cow::Owned(src), Err(err));
+    };
+    let result = {
+        let mut p = Parser::new(&src);
+        p.not_utf8 = Some(stand_in);
+        p.skip_bom();
+        p.body(None)
+    };
+    (std::borrow::Cow::Owned(src), result)
+}
+
+/// The message for bytes that are not UTF-8 outside a comment.
+const NOT_UTF8: &str =
+    "invalid character encoding: a byte that is not UTF-8 (Terraform reads UTF-8 only, other bytes only inside comments)";
+
 /// Parses one expression (used for `.tf.json` expression strings and
 /// `.tfvars` values).
 pub fn parse_expression(src: &str) -> R<Expr> {
@@ -94,8 +162,16 @@ struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     depth: usize,
+    /// Levels of brackets, blocks and template sequences open here.
+    nesting: usize,
     /// Greater than zero inside brackets, where newlines are white space.
     nl_skip: u32,
+    /// The character that stands for bytes that are not UTF-8 (see
+    /// [`parse_body_bytes`]).
+    not_utf8: Option<u8>,
+    /// Where the last line comment skipped began (hclsyntax reads a line
+    /// comment as the newline that ends it).
+    line_comment: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -140,7 +216,10 @@ impl<'a> Parser<'a> {
             b: src.as_bytes(),
             pos: 0,
             depth: 0,
+            nesting: 0,
             nl_skip: 0,
+            not_utf8: None,
+            line_comment: usize::MAX,
         }
     }
 
@@ -206,13 +285,35 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.err(format!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(self.too_deep());
         }
         Ok(())
     }
 
+    fn too_deep(&self) -> ParseError {
+        self.err(format!(
+            "expression nested too deeply (more than {MAX_DEPTH} levels of operators, brackets and labels)"
+        ))
+    }
+
     fn leave(&mut self) {
         self.depth -= 1;
+    }
+
+    /// One more level of brackets, blocks or template sequences.
+    fn open_level(&mut self) -> R<()> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(self.err(format!(
+                "nesting deeper than {MAX_NESTING} levels of brackets, blocks and templates"
+            )));
+        }
+        self.enter()
+    }
+
+    fn close_level(&mut self) {
+        self.nesting -= 1;
+        self.leave();
     }
 
     /// Skips spaces and comments; newlines too when inside brackets.
@@ -229,7 +330,9 @@ impl<'a> Parser<'a> {
     fn ws_inner(&mut self, skip_nl: bool) {
         while self.pos < self.b.len() {
             match self.b[self.pos] {
-                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b' ' | b'\t' => self.pos += 1,
+                // a carriage return only as part of a CRLF line ending
+                b'\r' if self.peek_at(1) == b'\n' => self.pos += 1,
                 b'\n' if skip_nl => self.pos += 1,
                 b'#' => self.skip_line_comment(),
                 b'/' if self.peek_at(1) == b'/' => self.skip_line_comment(),
@@ -246,6 +349,7 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_line_comment(&mut self) {
+        self.line_comment = self.pos;
         match memchr(b'\n', &self.b[self.pos..]) {
             Some(i) => self.pos += i,
             None => self.pos = self.b.len(),
@@ -275,6 +379,12 @@ impl<'a> Parser<'a> {
         Some(&self.src[start..self.pos])
     }
 
+    /// HCL takes a carriage return only in a CRLF line ending (or a
+    /// comment); anywhere else it is an invalid character.
+    fn lone_carriage_return(&self) -> ParseError {
+        self.err("invalid character: a carriage return that is not part of a CRLF line ending")
+    }
+
     fn describe_here(&self) -> String {
         if self.eof() {
             return "end of file".to_string();
@@ -282,8 +392,13 @@ impl<'a> Parser<'a> {
         if self.starts("/*") {
             return "an unterminated comment".to_string();
         }
+        if self.not_utf8 == Some(self.peek()) {
+            return "a byte that is not UTF-8".to_string();
+        }
         match self.peek_char() {
             Some('\n') => "end of line".to_string(),
+            Some('\r') if self.peek_at(1) == b'\n' => "end of line".to_string(),
+            Some('\r') => "a carriage return that is not part of a CRLF line ending".to_string(),
             Some(c) => format!("{c:?}"),
             None => "end of file".to_string(),
         }
@@ -302,21 +417,17 @@ impl<'a> Parser<'a> {
                         "unclosed '{': the block is not closed before the end of the file",
                     ));
                 }
+                self.unique_attributes(&body)?;
                 return Ok(body);
             }
             if self.peek() == b'}' {
                 if open.is_some() {
+                    self.unique_attributes(&body)?;
                     return Ok(body);
                 }
                 return Err(self.err("unexpected '}': no block is open here"));
             }
-            let start = self.pos;
-            let Some(name) = self.ident() else {
-                return Err(self.err(format!(
-                    "expected an attribute name or a block type, found {}",
-                    self.describe_here()
-                )));
-            };
+            let (start, name) = self.item_name()?;
             self.ws_inner(false);
             if self.peek() == b'=' && self.peek_at(1) != b'=' {
                 self.pos += 1;
@@ -365,11 +476,23 @@ impl<'a> Parser<'a> {
             }
             let open_pos = self.pos;
             self.pos += 1;
-            self.enter()?;
+            self.open_level()?;
+            // each label is one more level of the block's value
+            for _ in 0..labels.len() {
+                self.enter()?;
+            }
             let saved = std::mem::replace(&mut self.nl_skip, 0);
-            let inner = self.body(Some(open_pos))?;
+            // As hclsyntax: a newline (or nothing) after `{` opens a
+            // multi-line body; anything else is a single-line block.
+            self.ws_inner(false);
+            let inner = if self.eof() || matches!(self.peek(), b'\n' | b'}') {
+                self.body(Some(open_pos))?
+            } else {
+                self.single_line_body(open_pos)?
+            };
             self.nl_skip = saved;
-            self.leave();
+            self.depth -= labels.len();
+            self.close_level();
             self.pos += 1; // '}'
             body.items.push(Item::Block(Block {
                 ty: name.to_string(),
@@ -382,6 +505,127 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The name that starts an attribute or a block, and where it starts.
+    fn item_name(&mut self) -> R<(usize, &'a str)> {
+        let start = self.pos;
+        match self.ident() {
+            Some(name) => Ok((start, name)),
+            None => Err(self.err(format!(
+                "expected an attribute name or a block type, found {}",
+                self.describe_here()
+            ))),
+        }
+    }
+
+    /// As hclsyntax: each argument may be set only once in a body (an
+    /// object constructor may repeat a key; a body may not).
+    fn unique_attributes(&self, body: &Body) -> R<()> {
+        let count = body.attributes().count();
+        if count < 2 {
+            return Ok(());
+        }
+        let repeated = if count <= 16 {
+            // most bodies are small: no allocation
+            body.attributes().enumerate().find_map(|(i, again)| {
+                body.attributes()
+                    .take(i)
+                    .find(|first| first.name == again.name)
+                    .map(|first| {
+                        [
+                            (first.name.as_str(), first.pos),
+                            (again.name.as_str(), again.pos),
+                        ]
+                    })
+            })
+        } else {
+            let mut names: Vec<(&str, u32)> = body
+                .attributes()
+                .map(|a| (a.name.as_str(), a.pos))
+                .collect();
+            names.sort_unstable();
+            names
+                .windows(2)
+                .filter(|w| w[0].0 == w[1].0)
+                .min_by_key(|w| w[1].1)
+                .map(|w| [w[0], w[1]])
+        };
+        match repeated {
+            Some([(name, first), (_, again)]) => {
+                let line = self.src[..first as usize].matches('\n').count() + 1;
+                Err(self.err_at(
+                    again as usize,
+                    format!("argument {name:?} was already set on line {line}: each argument may be set only once"),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The body of a block written on one line, `name { key = value }`:
+    /// hclsyntax allows one argument there and nothing else, closed on the
+    /// same line.
+    fn single_line_body(&mut self, open: usize) -> R<Body> {
+        let (start, name) = self.item_name()?;
+        self.ws_inner(false);
+        if self.peek() != b'=' || self.peek_at(1) == b'=' {
+            let message = if matches!(self.peek(), b'"' | b'{')
+                || self.peek_char().is_some_and(is_id_start)
+            {
+                format!("a single-line block can hold only one argument: to define the nested block {name:?}, place it on a line of its own")
+            } else {
+                format!(
+                    "argument or block definition required: expected '=' after {name:?}, found {}",
+                    self.describe_here()
+                )
+            };
+            return Err(self.err_at(start, message));
+        }
+        self.pos += 1;
+        self.ws_inner(false);
+        let expr = self.expr()?;
+        self.ws_inner(false);
+        // a line comment that runs to this newline is where the line ends
+        let line_end = match self.src.get(self.line_comment..self.pos) {
+            Some(comment) if !comment.contains('\n') => self.line_comment,
+            _ => self.pos,
+        };
+        match self.peek() {
+            b'}' => {}
+            b',' => {
+                return Err(self.err(
+                    "a single-line block can hold only one argument: write one argument per line in a multi-line block",
+                ))
+            }
+            b'\n' => {
+                return Err(self.err_at(
+                    line_end,
+                    "a block with an argument on its first line must be closed on that line: put its '}' right after the argument",
+                ))
+            }
+            _ if self.eof() => {
+                return Err(self.err_at(
+                    open,
+                    "unclosed '{': the block is not closed before the end of the file",
+                ))
+            }
+            _ => {
+                return Err(self.err(format!(
+                    "expected '}}' to close the single-line block after its argument, found {}",
+                    self.describe_here()
+                )))
+            }
+        }
+        Ok(Body {
+            items: vec![Item::Attribute(Attribute {
+                name: name.to_string(),
+                expr,
+                pos: start as u32,
+            })],
+        })
+    }
+
+    /// An attribute or a block ends with a newline (or the end of the
+    /// input), also before the `}` that closes the block around it.
     fn end_of_item(&mut self, what: &str) -> R<()> {
         self.ws_inner(false);
         match self.peek() {
@@ -389,8 +633,13 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 Ok(())
             }
-            b'}' => Ok(()),
             0 if self.eof() => Ok(()),
+            b',' if what == "attribute" => Err(self.err(
+                "unexpected ',' after the argument: arguments are separated by newlines, not commas",
+            )),
+            b'}' => Err(self.err(format!(
+                "expected a newline after the {what}, found '}}': a block's closing brace goes on a line of its own"
+            ))),
             _ => Err(self.err(format!(
                 "expected a newline after the {what}, found {}",
                 self.describe_here()
@@ -404,11 +653,13 @@ impl<'a> Parser<'a> {
         self.enter()?;
         let cond = self.binary(1)?;
         self.ws();
+        // Newlines around `?` and `:` (and after a binary operator) are
+        // white space only inside brackets, as everywhere in hclsyntax.
         let out = if self.peek() == b'?' {
             self.pos += 1;
-            self.ws_nl();
+            self.ws();
             let then = self.expr()?;
-            self.ws_nl();
+            self.ws();
             if self.peek() != b':' {
                 return Err(self.err(format!(
                     "expected ':' in the conditional expression, found {}",
@@ -416,7 +667,7 @@ impl<'a> Parser<'a> {
                 )));
             }
             self.pos += 1;
-            self.ws_nl();
+            self.ws();
             let otherwise = self.expr()?;
             Expr::Cond(Box::new(cond), Box::new(then), Box::new(otherwise))
         } else {
@@ -450,6 +701,9 @@ impl<'a> Parser<'a> {
 
     fn binary(&mut self, min_prec: u8) -> R<Expr> {
         let mut lhs = self.unary()?;
+        // a chain `a + b + c...` nests its tree one level per operator,
+        // though it is read in a loop: it counts like recursion
+        let mut chain = 0;
         loop {
             self.ws();
             let Some((op, len)) = self.peek_binop() else {
@@ -458,8 +712,12 @@ impl<'a> Parser<'a> {
             if op.precedence() < min_prec {
                 break;
             }
+            chain += 1;
+            if self.depth + chain > MAX_DEPTH {
+                return Err(self.too_deep());
+            }
             self.pos += len;
-            self.ws_nl();
+            self.ws();
             self.enter()?;
             let rhs = self.binary(op.precedence() + 1)?;
             self.leave();
@@ -513,14 +771,29 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                         ops.push(TravOp::AttrSplat);
                     } else if self.peek().is_ascii_digit() {
+                        // `.0`, HIL's legacy index: one number literal token,
+                        // so `.0.1` is the number 0.1 and an error, as
+                        // hclsyntax says
                         let start = self.pos;
-                        while self.peek().is_ascii_digit() {
-                            self.pos += 1;
+                        self.pos = self.number_end();
+                        let text = &self.src[start..self.pos];
+                        if let Some((a, b)) = text.split_once('.') {
+                            return Err(self.err_at(
+                                start,
+                                format!("invalid legacy index syntax: two legacy indexes cannot follow each other; write [{a}][{b}]"),
+                            ));
                         }
-                        let n: u64 = self.src[start..self.pos]
-                            .parse()
-                            .map_err(|_| self.err_at(start, "index too large"))?;
-                        ops.push(TravOp::LegacyIndex(n));
+                        match text.parse::<u64>() {
+                            Ok(n) => ops.push(TravOp::LegacyIndex(n)),
+                            Err(_) if is_decimal_number(text) => {
+                                ops.push(TravOp::Index(Expr::Number(text.to_string())))
+                            }
+                            Err(_) => {
+                                return Err(
+                                    self.err_at(start, format!("invalid number literal {text:?}"))
+                                )
+                            }
+                        }
                     } else if let Some(name) = self.ident() {
                         ops.push(TravOp::Attr(name.to_string()));
                     } else {
@@ -589,6 +862,7 @@ impl<'a> Parser<'a> {
             b'(' => {
                 self.pos += 1;
                 self.nl_skip += 1;
+                self.open_level()?;
                 self.ws();
                 let e = self.expr()?;
                 self.ws();
@@ -600,6 +874,7 @@ impl<'a> Parser<'a> {
                 }
                 self.pos += 1;
                 self.nl_skip -= 1;
+                self.close_level();
                 Ok(Expr::Paren(Box::new(e)))
             }
             b'[' => self.tuple(),
@@ -610,7 +885,7 @@ impl<'a> Parser<'a> {
                 Ok(Expr::Template(parts))
             }
             b'<' if self.peek_at(1) == b'<' => self.heredoc(),
-            b'0'..=b'9' => Ok(self.number()),
+            b'0'..=b'9' => self.number(),
             0 if self.eof() => Err(self.err("expected an expression, found end of file")),
             _ => {
                 let Some(name) = self.ident() else {
@@ -655,39 +930,54 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self) -> Expr {
+    /// A number literal, scanned as hclsyntax's `NumberLit`: a digit, then
+    /// the longest run of digits, `.` and exponents (`e5`, `E-3`) that does
+    /// not end with `.`; the run must then read as a decimal number
+    /// (`1.2.3` is one invalid literal, as Terraform says; `1.e5` is valid).
+    fn number(&mut self) -> R<Expr> {
         let start = self.pos;
-        while self.peek().is_ascii_digit() {
-            self.pos += 1;
+        self.pos = self.number_end();
+        let text = &self.src[start..self.pos];
+        if !is_decimal_number(text) {
+            return Err(self.err_at(start, format!("invalid number literal {text:?}")));
         }
-        if self.peek() == b'.' && self.peek_at(1).is_ascii_digit() {
-            self.pos += 1;
-            while self.peek().is_ascii_digit() {
-                self.pos += 1;
-            }
-        }
-        if matches!(self.peek(), b'e' | b'E') {
-            let save = self.pos;
-            self.pos += 1;
-            if matches!(self.peek(), b'+' | b'-') {
-                self.pos += 1;
-            }
-            if self.peek().is_ascii_digit() {
-                while self.peek().is_ascii_digit() {
-                    self.pos += 1;
+        Ok(Expr::Number(text.to_string()))
+    }
+
+    /// The end of the `NumberLit` token at `self.pos` (a digit).
+    fn number_end(&self) -> usize {
+        let start = self.pos;
+        let mut end = start + 1;
+        let mut i = end;
+        loop {
+            match self.b.get(i) {
+                Some(b'0'..=b'9') => {
+                    i += 1;
+                    end = i;
                 }
-            } else {
-                self.pos = save;
+                Some(b'.') => i += 1,
+                Some(b'e' | b'E') => {
+                    let mut j = i + 1;
+                    if matches!(self.b.get(j), Some(b'+' | b'-')) {
+                        j += 1;
+                    }
+                    if !matches!(self.b.get(j), Some(b'0'..=b'9')) {
+                        break;
+                    }
+                    i = j + 1;
+                    end = i;
+                }
+                _ => break,
             }
         }
-        Expr::Number(self.src[start..self.pos].to_string())
+        end
     }
 
     fn call(&mut self, name: String) -> R<Expr> {
         let open = self.pos;
         self.pos += 1;
         self.nl_skip += 1;
-        self.enter()?;
+        self.open_level()?;
         let mut args = Vec::new();
         let mut expand_final = false;
         loop {
@@ -723,7 +1013,7 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         self.nl_skip -= 1;
-        self.leave();
+        self.close_level();
         Ok(Expr::Call {
             name,
             args,
@@ -746,12 +1036,12 @@ impl<'a> Parser<'a> {
         let open = self.pos;
         self.pos += 1;
         self.nl_skip += 1;
-        self.enter()?;
+        self.open_level()?;
         self.ws();
         if self.keyword_ahead("for") {
             let e = self.for_expr(false, open)?;
             self.nl_skip -= 1;
-            self.leave();
+            self.close_level();
             return Ok(e);
         }
         let mut items = Vec::new();
@@ -782,20 +1072,20 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         self.nl_skip -= 1;
-        self.leave();
+        self.close_level();
         Ok(Expr::Tuple(items))
     }
 
     fn object(&mut self) -> R<Expr> {
         let open = self.pos;
         self.pos += 1;
-        self.enter()?;
+        self.open_level()?;
         let saved = std::mem::replace(&mut self.nl_skip, 1);
         self.ws();
         if self.keyword_ahead("for") {
             let e = self.for_expr(true, open)?;
             self.nl_skip = saved;
-            self.leave();
+            self.close_level();
             return Ok(e);
         }
         let mut items = Vec::new();
@@ -807,7 +1097,9 @@ impl<'a> Parser<'a> {
             if self.eof() {
                 return Err(self.err_at(open, "unclosed '{': the object is not closed"));
             }
-            self.nl_skip = 1;
+            // An item is on one line: newlines separate items, they are
+            // white space only inside brackets of the key or value.
+            self.nl_skip = 0;
             let key = self.expr()?;
             self.ws();
             match self.peek() {
@@ -821,8 +1113,6 @@ impl<'a> Parser<'a> {
                 }
             }
             self.ws();
-            // Item values end at a newline, like attributes.
-            self.nl_skip = 0;
             let value = self.expr()?;
             self.ws_inner(false);
             items.push((key, value));
@@ -842,7 +1132,7 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         self.nl_skip = saved;
-        self.leave();
+        self.close_level();
         Ok(Expr::Object(items))
     }
 
@@ -960,27 +1250,22 @@ impl<'a> Parser<'a> {
         Ok(Expr::Template(parts))
     }
 
-    /// Is the text at `self.pos` (a line start) the closing marker line?
-    /// Returns the offset just after it.
+    /// Is the line at `self.pos` (a line start) the closing marker line?
+    /// Returns the offset of the newline that ends it.
+    ///
+    /// As hclsyntax's scanner decides: the whole line, white space (Unicode
+    /// `White_Space`, as Go's `bytes.TrimSpace`) trimmed from both ends,
+    /// equals the marker, and a newline (`\n` or `\r\n`) ends it. A marker
+    /// at the very end of the input, without a newline, closes nothing.
     fn closing_marker(&self, marker: &str) -> Option<usize> {
-        let mut i = self.pos;
-        while i < self.b.len() && (self.b[i] == b' ' || self.b[i] == b'\t') {
-            i += 1;
-        }
-        if !self.b[i..].starts_with(marker.as_bytes()) {
+        let nl = self.pos + memchr(b'\n', &self.b[self.pos..])?;
+        let line = &self.src[self.pos..nl];
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        // a carriage return inside the line is not white space to HCL
+        if line.contains('\r') || line.trim() != marker {
             return None;
         }
-        let mut j = i + marker.len();
-        if j < self.b.len() && self.b[j] == b'\r' {
-            j += 1;
-        }
-        if j >= self.b.len() {
-            return Some(j);
-        }
-        if self.b[j] == b'\n' {
-            return Some(j);
-        }
-        None
+        Some(nl)
     }
 
     fn heredoc_tokens(&mut self, marker: &str, start: usize) -> R<Vec<TTok>> {
@@ -999,10 +1284,15 @@ impl<'a> Parser<'a> {
                 line_start = false;
             }
             if self.eof() {
-                return Err(self.err_at(
-                    start,
-                    format!("unterminated heredoc: no closing {marker:?} line"),
-                ));
+                let last = self.src[..self.pos].rsplit('\n').next().unwrap_or("");
+                let message = if last.trim() == marker {
+                    format!(
+                        "unterminated heredoc: the closing {marker:?} line must end with a newline"
+                    )
+                } else {
+                    format!("unterminated heredoc: no closing {marker:?} line")
+                };
+                return Err(self.err_at(start, message));
             }
             if self.starts("$${") || self.starts("%%{") {
                 lit.push_str(&self.src[self.pos + 1..self.pos + 3]);
@@ -1030,6 +1320,12 @@ impl<'a> Parser<'a> {
                 let b = self.b[self.pos];
                 if b == b'\n' || b == b'$' || b == b'%' {
                     break;
+                }
+                if b == b'\r' && self.peek_at(1) != b'\n' {
+                    return Err(self.lone_carriage_return());
+                }
+                if self.not_utf8 == Some(b) {
+                    return Err(self.err(NOT_UTF8));
                 }
                 self.pos += 1;
             }
@@ -1105,6 +1401,12 @@ impl<'a> Parser<'a> {
                 if b == b'$' || b == b'%' || (quoted && (b == b'"' || b == b'\\' || b == b'\n')) {
                     break;
                 }
+                if quoted && b == b'\r' && self.peek_at(1) != b'\n' {
+                    return Err(self.lone_carriage_return());
+                }
+                if self.not_utf8 == Some(b) {
+                    return Err(self.err(NOT_UTF8));
+                }
                 self.pos += 1;
             }
             if self.pos == run_start {
@@ -1170,7 +1472,7 @@ impl<'a> Parser<'a> {
             false
         };
         self.nl_skip += 1;
-        self.enter()?;
+        self.open_level()?;
         self.ws();
         let tok = if interp {
             let e = self.expr()?;
@@ -1224,7 +1526,7 @@ impl<'a> Parser<'a> {
             }
         };
         self.nl_skip -= 1;
-        self.leave();
+        self.close_level();
         Ok(tok)
     }
 
@@ -1387,6 +1689,37 @@ pub(crate) fn literal_text(parts: &[Part]) -> Option<String> {
         [Part::Lit(s)] => Some(s.clone()),
         _ => None,
     }
+}
+
+/// `digits ['.' digits*] [('e'|'E') ['+'|'-'] digits]`: what Terraform's
+/// number parser (Go's `big.ParseFloat`, base 10) takes from a literal.
+fn is_decimal_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = digits(0);
+    if i == 0 {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i = digits(i + 1);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let after = digits(i);
+        if after == i {
+            return false;
+        }
+        i = after;
+    }
+    i == b.len()
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {

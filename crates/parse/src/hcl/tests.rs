@@ -47,6 +47,31 @@ fn deep_nesting() {
     let too_deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
     let err = parse_body(&too_deep).unwrap_err();
     assert!(err.message.contains("nesting deeper"), "{}", err.message);
+    // the limit counts levels of brackets, whatever the brackets
+    let n = super::parser::MAX_NESTING;
+    for (open, close) in [("[", "]"), ("{a = ", "}"), ("(", ")"), ("f(", ")")] {
+        let at_limit = format!("x = {}1{}\n", open.repeat(n), close.repeat(n));
+        assert!(parse_body(&at_limit).is_ok(), "{n} levels of {open}");
+        let over = format!("x = {}1{}\n", open.repeat(n + 1), close.repeat(n + 1));
+        let err = parse_body(&over).unwrap_err();
+        assert!(
+            err.message.contains("nesting deeper than 500 levels"),
+            "{open}: {}",
+            err.message
+        );
+    }
+    // trees made deep by chains of operators and by labels count too (a
+    // left-nested chain of 200,000 additions overflowed the stack of the
+    // stages after parsing)
+    let d = super::parser::MAX_DEPTH;
+    let chain = |n: usize| format!("x = {}\n", vec!["1"; n].join(" + "));
+    assert!(parse_body(&chain(d - 10)).is_ok());
+    let err = parse_body(&chain(200_000)).unwrap_err();
+    assert!(err.message.contains("nested too deeply"), "{}", err.message);
+    let labels = |n: usize| format!("a {} {{}}\n", vec!["l"; n].join(" "));
+    assert!(parse_body(&labels(100)).is_ok());
+    let err = parse_body(&labels(d + 1)).unwrap_err();
+    assert!(err.message.contains("nested too deeply"), "{}", err.message);
 }
 
 #[test]
@@ -281,4 +306,229 @@ fn matches_hcl_rs_on_literals() {
     let attr = theirs.attributes().next().unwrap();
     let json = serde_json::to_value(hcl::Value::from(attr.expr.clone())).unwrap();
     assert_eq!(ours, Value::from_json(&json));
+}
+
+/// (line, column, message) of the error `src` gives.
+fn error_of(src: &str) -> (u32, u32, String) {
+    let (text, result) = parse_body_bytes(src.as_bytes());
+    let err = result.expect_err(src);
+    let (line, col) = LineIndex::new(&text).locate(err.offset);
+    (line, col, err.message)
+}
+
+#[test]
+fn heredoc_closing_markers_may_have_white_space_around_them() {
+    // As hclsyntax's scanner: the marker line, trimmed of white space on
+    // both sides (Unicode White_Space, as Go's bytes.TrimSpace), equals
+    // the marker. Values checked with terraform 1.11.4 (fixtures/hcl/heredoc-markers.tf).
+    assert_eq!(attr_value("x = <<EOT\nhi\nEOT  \n"), Value::str("hi\n"));
+    assert_eq!(attr_value("x = <<EOT\nhi\nEOT\t \n"), Value::str("hi\n"));
+    assert_eq!(
+        attr_value("x = <<-EOT\n    hi\n  EOT \t\n"),
+        Value::str("hi\n")
+    );
+    assert_eq!(
+        attr_value("x = <<EOT\nhi\n\u{a0}EOT\u{a0}\u{b}\n"),
+        Value::str("hi\n")
+    );
+    assert_eq!(
+        attr_value("x = <<EOT\r\nhi\r\nEOT \r\n"),
+        Value::str("hi\r\n")
+    );
+    // a line that only starts with the marker is content
+    assert_eq!(attr_value("x = <<EOT\nEOTX\nEOT\n"), Value::str("EOTX\n"));
+    // after an interpolation the line does not start there: not the marker
+    let (_, _, m) = error_of("x = <<EOT\n${a}EOT\n");
+    assert!(m.contains("unterminated heredoc"), "{m}");
+    // the marker must be followed by a newline, as Terraform says
+    // ("Unterminated template string")
+    let (line, col, m) = error_of("x = <<EOT\nhi\nEOT");
+    assert_eq!((line, col), (1, 5));
+    assert!(m.contains("must end with a newline"), "{m}");
+}
+
+#[test]
+fn single_line_blocks_hold_one_argument_and_close_on_their_line() {
+    // accepted by terraform 1.11.4
+    for ok in [
+        "locals { a = 1 }\n",
+        "locals {}\n",
+        "locals { }\n",
+        "locals { /* c */ a = 1 } # c\n",
+        "locals { a = {\n  x = 1\n} }\n",
+        "locals {\n  a = 1\n}\nlocals { b = 1 } \n",
+        "locals {\n  a = 1 /* c\n  */\n}\n",
+    ] {
+        assert!(parse_body(ok).is_ok(), "{ok:?}: {:?}", parse_body(ok));
+    }
+    // rejected by terraform 1.11.4, at these places (terraform validate -json)
+    let cases = [
+        // "Missing newline after argument"
+        (
+            "locals {\n a = 1 }\n",
+            (2, 8),
+            "a block's closing brace goes on a line of its own",
+        ),
+        (
+            "locals {\n  a = 1 /* c */ }\n",
+            (2, 17),
+            "expected a newline",
+        ),
+        ("locals { # c\n  a = 1 }\n", (2, 9), "expected a newline"),
+        // "Missing newline after block definition"
+        (
+            "terraform {} locals {}\n",
+            (1, 14),
+            "expected a newline after the block",
+        ),
+        (
+            "resource \"a\" \"b\" {\n  lifecycle {}}\n",
+            (2, 15),
+            "expected a newline after the block",
+        ),
+        // "Invalid single-argument block definition"
+        ("locals { a = 1, b = 2 }\n", (1, 15), "only one argument"),
+        (
+            "locals { a = 1\n  b = 2\n}\n",
+            (1, 15),
+            "closed on that line",
+        ),
+        ("locals { a = 1 # c\n}\n", (1, 16), "closed on that line"),
+        // "Argument definition required"
+        (
+            "resource \"a\" \"b\" { lifecycle {} }\n",
+            (1, 20),
+            "place it on a line of its own",
+        ),
+        // "Unexpected comma after argument"
+        ("locals {\n  a = 1,\n}\n", (2, 8), "not commas"),
+    ];
+    for (src, at, msg) in cases {
+        let (line, col, m) = error_of(src);
+        assert_eq!((line, col), at, "{src:?}: {m}");
+        assert!(m.contains(msg), "{src:?}: {m}");
+    }
+}
+
+#[test]
+fn an_argument_is_set_once_per_body() {
+    // terraform: "Attribute redefined" at the second name (3:3)
+    let (line, col, m) = error_of("locals {\n  a = 1\n  a = 2\n}\n");
+    assert_eq!((line, col), (3, 3));
+    assert!(m.contains("already set on line 2"), "{m}");
+    let (line, col, _) = error_of("region = \"a\"\nazs = []\nregion = \"b\"\n");
+    assert_eq!((line, col), (3, 1));
+    // a large body (checked by sorting): the first repeat in the file
+    let many: String = (0..40).map(|i| format!("v{} = {i}\n", i % 30)).collect();
+    let (line, col, m) = error_of(&many);
+    assert_eq!((line, col), (31, 1));
+    assert!(m.contains("\"v0\" was already set on line 1"), "{m}");
+    // blocks may repeat; object keys may repeat (the last wins)
+    assert!(parse_body("a {}\na {}\nx = { k = 1, k = 2 }\n").is_ok());
+}
+
+#[test]
+fn number_literals_are_scanned_as_hclsyntax_does() {
+    assert_eq!(attr_value("x = 1.e5\n"), Value::number("100000"));
+    assert_eq!(attr_value("x = 007\n"), Value::number("7"));
+    // "Invalid number literal" at the literal
+    let (line, col, m) = error_of("locals {\n  a = 1.2.3\n}\n");
+    assert_eq!((line, col), (2, 7));
+    assert!(m.contains("invalid number literal \"1.2.3\""), "{m}");
+    // a number then a traversal step is not a number: `1.` is an error
+    assert!(parse_body("x = 1.\n").is_err());
+    assert!(parse_body("x = 0x10\n").is_err());
+    // a legacy index step is one number literal: `.0.1` is the number 0.1,
+    // "Invalid legacy index syntax" to terraform
+    assert_eq!(attr_text("x = var.l.0 .1\n"), "var.l[0][1]");
+    assert_eq!(attr_text("x = var.l.1e3\n"), "var.l[1000]");
+    let (_, col, m) = error_of("x = var.l.0.1\n");
+    assert_eq!(col, 11);
+    assert!(m.contains("[0][1]"), "{m}");
+}
+
+#[test]
+fn a_carriage_return_only_ends_a_line_before_a_newline() {
+    assert_eq!(attr_value("x = 1\r\ny = 2\r\n"), Value::number("1"));
+    // terraform: "Invalid character" / "Invalid multi-line string"
+    for (src, at) in [
+        ("locals {\n  a = 1\r  b = 2\n}\n", (2, 8)),
+        ("locals {\n  a = \"x\ry\"\n}\n", (2, 9)),
+        ("x = <<EOT\na\rb\nEOT\n", (2, 2)),
+    ] {
+        let (line, col, m) = error_of(src);
+        assert_eq!((line, col), at, "{src:?}: {m}");
+        assert!(m.contains("carriage return"), "{src:?}: {m}");
+    }
+}
+
+#[test]
+fn comments_may_hold_bytes_that_are_not_utf8() {
+    // terraform 1.11.4 accepts Latin-1 in comments and rejects it anywhere
+    // else ("Invalid character encoding")
+    let latin1 = b"# (c) 2019 Soci\xe9t\xe9 G\xe9n\xe9rale\nx = 1 /* \xa9 */ // \xff\n";
+    let (_, body) = parse_body_bytes(latin1);
+    let body = body.expect("comments may hold any bytes");
+    assert_eq!(
+        to_value(&body.attribute("x").unwrap().expr),
+        Value::number("1")
+    );
+    for (src, at) in [
+        (&b"x = \"caf\xe9\"\n"[..], (1, 9)),
+        (&b"x = <<EOT\ncaf\xe9\nEOT\n"[..], (2, 4)),
+        (&b"x = 1\n\xe9\n"[..], (2, 1)),
+    ] {
+        let (text, result) = parse_body_bytes(src);
+        let err = result.expect_err("not UTF-8 outside a comment");
+        assert_eq!(LineIndex::new(&text).locate(err.offset), at);
+        assert!(err.message.contains("not UTF-8"), "{}", err.message);
+    }
+}
+
+#[test]
+fn newlines_end_expressions_outside_brackets() {
+    // terraform 1.11.4: "Invalid expression", "Missing false expression in
+    // conditional", "Missing attribute value"
+    for src in [
+        "x = 1 +\n  2\n",
+        "x = true ?\n  1 : 2\n",
+        "x = true ? 1\n  : 2\n",
+        "x = { n\n  = 1 }\n",
+        "x = { n =\n  1 }\n",
+        "x = { n = 1 +\n  2 }\n",
+    ] {
+        assert!(parse_body(src).is_err(), "{src:?}");
+    }
+    // inside brackets and parentheses they are white space (accepted)
+    for src in [
+        "x = [1 +\n  2]\n",
+        "x = (true ?\n  1\n  : 2)\n",
+        "x = { n = (\n  1 + 2\n) }\n",
+        "x = { (n\n) = 1 }\n",
+        "x = {\nfor k, v in m : k\n  => v }\n",
+        "x = f(1\n  + 2)\n",
+    ] {
+        assert!(parse_body(src).is_ok(), "{src:?}: {:?}", parse_body(src));
+    }
+}
+
+/// Found by rewind-fuzz: a strip marker can leave a literal ending in `%`
+/// right before a directive (`%    %{~for ...}`); printed as is, `%%{`
+/// would read as an escape. The canonical text must parse back to itself.
+#[test]
+fn canonical_text_of_a_literal_before_a_sequence_parses_back() {
+    for src in [
+        "x = <<-EOT\n%    %{~for p in var.l}\n    ${p}\n    %{~endfor}\n  EOT\n",
+        "x = \"$ ${~var.a}\"\n",
+    ] {
+        let text = attr_text(src);
+        let again =
+            print_expr(&parse_expression(&text).unwrap_or_else(|e| panic!("{text}: {e:?}")));
+        assert_eq!(again, text);
+    }
+    assert_eq!(attr_text("x = \"$ ${~var.a}\"\n"), r#""${"$"}${var.a}""#);
+    // a quoted object key is a template too
+    let text = attr_text("x = { \"a%%{\" = 1, \"$${b}\" = 2, c = var.c }\n");
+    assert_eq!(text, r#"{ "a%%{" = 1, "$${b}" = 2, c = var.c }"#);
+    assert_eq!(print_expr(&parse_expression(&text).unwrap()), text);
 }

@@ -1,0 +1,46 @@
+//! The dependency graph of a version's configuration.
+
+use rewind_model::{Diagnostic, Model};
+use rewind_odb::Load;
+
+use crate::error::Result;
+use crate::version::{dir_loaded, dir_options, Version};
+
+/// Settings of a graph.
+#[derive(Clone, Debug, Default)]
+pub struct GraphOptions {
+    /// Draw a directory whose configuration has a dependency cycle instead
+    /// of refusing it (a snapshot never has one: it was refused then).
+    pub allow_cycles: bool,
+}
+
+/// A version's configuration, ready to draw.
+pub struct GraphOutcome {
+    /// The configuration (no state instances).
+    pub model: Model,
+    /// The root module's directory relative to the files' base.
+    pub root: String,
+    /// Warnings found while parsing a directory version.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The configuration of a version: nodes and edges, without state (the
+/// graph is the configuration's, so state files are not read).
+pub fn graph(v: &Version, opts: &GraphOptions) -> Result<GraphOutcome> {
+    let mut diagnostics = Vec::new();
+    let loaded = match v {
+        Version::Dir(p) => {
+            let popts = rewind_parse::Options {
+                allow_cycles: opts.allow_cycles,
+                ..dir_options(Load::ConfigOnly)
+            };
+            dir_loaded(p, rewind_parse::load(p, &popts), &mut diagnostics)?
+        }
+        Version::Snapshot(_) => v.load(Load::ConfigOnly, &mut diagnostics)?,
+    };
+    Ok(GraphOutcome {
+        model: loaded.model,
+        root: loaded.root,
+        diagnostics,
+    })
+}

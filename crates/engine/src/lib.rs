@@ -1,0 +1,53 @@
+//! rewind's engine: the operations the `rewind` command, the benchmarks
+//! and embedders call, from a directory or a snapshot to a result.
+//!
+//! * [`snapshot`] loads a directory (parsing only what changed since its
+//!   last snapshot, by the local cache) and stores its files and model.
+//! * [`diff`], [`plan`] and [`graph`] take [`Version`]s (a directory, or a
+//!   snapshot in a store) and return plain data for `rewind-report` to
+//!   render.
+//!
+//! ```
+//! use std::path::PathBuf;
+//! use rewind_engine::{diff, plan, DiffOptions, PlanOptions, Version};
+//!
+//! # fn main() -> Result<(), rewind_engine::Error> {
+//! let shop = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/apps/shop");
+//! let (v1, v4) = (Version::Dir(shop.join("v1")), Version::Dir(shop.join("v4")));
+//! let d = diff(&v1, &v4, &DiffOptions::default())?;
+//! assert!(!d.diff.config.is_empty());
+//! // going back from release 4 to release 1
+//! let p = plan(&v4, &v1, &PlanOptions::default())?;
+//! assert!(!p.plan.steps.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Limitations
+//!
+//! * Two snapshot versions are compared part by part only when they are in
+//!   the same [`rewind_odb::Store`] value; otherwise both models are read.
+//! * A directory version is parsed whole every time (only [`snapshot`]
+//!   uses the parse cache).
+
+#![warn(missing_docs)]
+
+mod cache;
+mod diff;
+mod error;
+mod files;
+mod git;
+mod graph;
+mod plan;
+mod snapshot;
+mod unchanged;
+mod version;
+
+pub use diff::{diff, DiffOptions, DiffOutcome, Only};
+pub use error::{Error, LoadFailure, Result};
+pub use graph::{graph, GraphOptions, GraphOutcome};
+pub use plan::{plan, plan_models, PlanOptions, PlanOutcome};
+/// Phase timings on standard error when `REWIND_TRACE` is set.
+pub use rewind_parse::load::Trace;
+pub use snapshot::{snapshot, SnapshotOptions, SnapshotOutcome};
+pub use version::{LazyStore, Side, StoredVersion, Version};

@@ -1,0 +1,152 @@
+//! The revert plan between two versions.
+
+use rewind_model::{Diagnostic, Model};
+use rewind_odb::Load;
+use rewind_parse::load::Trace;
+use rewind_plan::Plan;
+
+use crate::error::{Error, Result};
+use crate::version::{dir_loaded, dir_options, Loaded, Side, Version};
+
+/// Settings of a plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Plan deletes and replacements of resources with `prevent_destroy`
+    /// (they are listed in [`Plan::blocked`] either way).
+    pub allow_destroy_protected: bool,
+}
+
+/// A plan and what it goes between.
+pub struct PlanOutcome {
+    /// The deployment now.
+    pub from: Side,
+    /// The version to go back to.
+    pub to: Side,
+    /// The ordered steps.
+    pub plan: Plan,
+    /// Warnings found while parsing directory versions.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The models planned between, freed with the outcome (a process
+    /// about to exit may rather forget it: freeing a large model takes
+    /// longer than exiting).
+    _models: (Model, Model),
+}
+
+/// Plans the way from `from` (the deployment now) back to `to`: the
+/// target's configuration, and of the current side its configuration and
+/// its state's instances with their values (what the plan compares with).
+/// A directory side's file functions read its files; the target's
+/// `.terraform.lock.hcl` chooses the provider tables.
+pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutcome> {
+    let trace = Trace::new();
+    let mut diagnostics = Vec::new();
+    let (target, current) = match (to, from) {
+        (Version::Dir(t), Version::Dir(c)) => {
+            let both = load_dirs(t, c, &mut diagnostics)?;
+            trace.mark("load target and current");
+            both
+        }
+        _ => {
+            let target = to.load(Load::ConfigOnly, &mut diagnostics)?;
+            trace.mark("load target");
+            let current = from.load(Load::Full, &mut diagnostics)?;
+            trace.mark("load current");
+            (target, current)
+        }
+    };
+    let popts = rewind_plan::Options {
+        allow_destroy_protected: opts.allow_destroy_protected,
+        current_files: files_of(&current),
+        target_files: files_of(&target),
+        target_lock_file: lock_file(to, &target)?,
+        ..Default::default()
+    };
+    let plan = run_planner(&current.model, &target.model, &popts)?;
+    trace.mark("plan");
+    Ok(PlanOutcome {
+        from: from.side()?,
+        to: to.side()?,
+        plan,
+        diagnostics,
+        _models: (current.model, target.model),
+    })
+}
+
+/// Plans between two models in memory (file functions give unknown
+/// values: there are no files to read).
+pub fn plan_models(current: &Model, target: &Model, opts: &PlanOptions) -> Result<Plan> {
+    let popts = rewind_plan::Options {
+        allow_destroy_protected: opts.allow_destroy_protected,
+        ..Default::default()
+    };
+    run_planner(current, target, &popts)
+}
+
+/// The one place rewind calls the planner.
+fn run_planner(current: &Model, target: &Model, opts: &rewind_plan::Options) -> Result<Plan> {
+    Ok(rewind_plan::plan(current, target, opts)?)
+}
+
+/// The name of Terraform's dependency lock file, in the root module's
+/// directory.
+const LOCK_FILE: &str = ".terraform.lock.hcl";
+
+/// The target's lock file, whose provider versions choose the planner's
+/// provider tables (the newest tables without one).
+fn lock_file(v: &Version, loaded: &Loaded) -> Result<Option<String>> {
+    if let Some((dir, _)) = &loaded.dir {
+        let path = dir.join(LOCK_FILE);
+        return match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        };
+    }
+    let Version::Snapshot(s) = v else {
+        return Ok(None);
+    };
+    let record = s.store.record(&s.id)?;
+    let path = if record.root.is_empty() {
+        LOCK_FILE.to_string()
+    } else {
+        format!("{}/{LOCK_FILE}", record.root)
+    };
+    let Some(id) = s.store.file_in_tree(&record.tree, &path)? else {
+        return Ok(None);
+    };
+    let bytes = s.store.get_many(&[id])?.pop().unwrap_or_default();
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// What a directory side's functions read: its files, inside its tree
+/// only. A snapshot side has none (file functions give unknown values).
+fn files_of(side: &Loaded) -> Option<rewind_plan::FileSource> {
+    side.dir.as_ref().map(|(dir, tree)| {
+        rewind_plan::FileSource(std::sync::Arc::new(rewind_eval::DirFiles::new(dir, tree)))
+    })
+}
+
+/// Two directories load at the same time: each load has long
+/// single-threaded stages (modules, references, cycles). The parse results
+/// are not needed once the model is built: freed on each thread as soon as
+/// its load ends.
+fn load_dirs(
+    target: &std::path::Path,
+    current: &std::path::Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(Loaded, Loaded)> {
+    let lean = |dir: &std::path::Path, load: Load| {
+        rewind_parse::load(dir, &dir_options(load)).map(|mut l| {
+            l.parsed = Vec::new();
+            l
+        })
+    };
+    let (t, c) = std::thread::scope(|s| {
+        let t = s.spawn(|| lean(target, Load::ConfigOnly));
+        let c = lean(current, Load::Full);
+        (t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), c)
+    });
+    let t = dir_loaded(target, t, warnings)?;
+    let c = dir_loaded(current, c, warnings)?;
+    Ok((t, c))
+}

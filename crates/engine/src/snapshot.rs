@@ -1,0 +1,348 @@
+//! Taking a snapshot: load the directory, store what is new, record it and
+//! move the refs (docs/store-format.md §11).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rewind_model::{Diagnostic, Hash, NodeKind};
+use rewind_odb::{
+    check_name, GitInfo, ObjType, ObjectId, ObjectWriter, SnapshotId, SnapshotRecord, Store,
+    TreeFile, Written, RECORD_FORMAT,
+};
+use rewind_parse::load::Trace;
+use rewind_parse::{Loaded, Parsed};
+
+use crate::cache::{Counts, DirCache, LastSnapshot, Stat};
+use crate::error::{Error, LoadFailure, Result};
+use crate::git::git_info;
+use crate::unchanged::unchanged;
+
+/// What to record with a snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotOptions {
+    /// The environment (`default` when empty).
+    pub env: String,
+    /// Tags to give the snapshot.
+    pub tags: Vec<String>,
+    /// Move tags that already name another snapshot.
+    pub force_tag: bool,
+    /// The `-m` message.
+    pub message: String,
+    /// `--label k=v` pairs.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What a snapshot did.
+#[derive(Debug)]
+pub struct SnapshotOutcome {
+    /// The new snapshot.
+    pub id: SnapshotId,
+    /// Its record.
+    pub record: SnapshotRecord,
+    /// Objects (and their bytes) that were new to the store.
+    pub written: Written,
+    /// True when the directory was unchanged and nothing was re-read.
+    pub unchanged: bool,
+    /// Warnings found while loading the directory.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What a snapshot stores, whether it was read now or known unchanged.
+struct Content {
+    tree: ObjectId,
+    model: ObjectId,
+    root: String,
+    counts: Counts,
+    written: Written,
+    unchanged: bool,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Content {
+    fn unchanged(last: LastSnapshot) -> Content {
+        Content {
+            tree: last.tree,
+            model: last.model,
+            root: last.root,
+            counts: last.counts,
+            written: Written::default(),
+            unchanged: true,
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+/// Snapshots `dir` into `store`: its files, its parsed model and a record
+/// of both, named by the environment's `latest` ref and the tags. Bad input
+/// fails before anything is written; a directory unchanged since its last
+/// snapshot (by the local cache's stats) is not read again.
+pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<SnapshotOutcome> {
+    let env = if opts.env.is_empty() {
+        "default"
+    } else {
+        opts.env.as_str()
+    };
+    check_name("environment", env)?;
+    for t in &opts.tags {
+        check_name("tag", t)?;
+    }
+    // Refuse a taken tag before doing any work.
+    let refs = store.refs()?;
+    for t in &opts.tags {
+        refs.check_tag_free(t, None, opts.force_tag)?;
+    }
+    let _lock = store.shared_lock()?;
+    let trace = Trace::new();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let abs = rewind_parse::load::normalize(&cwd.join(dir));
+    let cache_path = store.cache_dir().map(|c| DirCache::file_for(c, &abs));
+    let mut cache = cache_path.map(DirCache::load).unwrap_or_default();
+    trace.mark("cache");
+    // git runs while the directory is checked or loaded (it reads, we
+    // read: neither waits for the other)
+    let git_job = {
+        let abs = abs.clone();
+        std::thread::spawn(move || git_info(&abs))
+    };
+    let latest = refs.envs.get(env).and_then(|e| e.latest);
+    let content = match unchanged(store, &abs, &cache, latest)? {
+        Some(last) => Content::unchanged(last),
+        None => store_directory(store, &abs, &mut cache, dir, &trace)?,
+    };
+    let git = git_job
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    trace.mark("git");
+    let time = rewind_odb::time::now();
+    let (id, record) = store.publish_snapshot(env, &opts.tags, opts.force_tag, |parent| {
+        record(opts, env, &abs, &content, &git, &time, parent)
+    })?;
+    trace.mark("record and refs");
+    if !content.unchanged {
+        cache.save();
+    }
+    trace.mark("cache save");
+    Ok(SnapshotOutcome {
+        id,
+        record,
+        written: content.written,
+        unchanged: content.unchanged,
+        diagnostics: content.diagnostics,
+    })
+}
+
+/// The record of a snapshot whose environment's latest was `parent`.
+fn record(
+    opts: &SnapshotOptions,
+    env: &str,
+    abs: &Path,
+    content: &Content,
+    git: &Option<GitInfo>,
+    time: &str,
+    parent: Option<SnapshotId>,
+) -> SnapshotRecord {
+    SnapshotRecord {
+        format: RECORD_FORMAT,
+        tree: content.tree,
+        model: content.model,
+        parent,
+        time: time.to_string(),
+        message: opts.message.clone(),
+        env: env.to_string(),
+        labels: opts.labels.clone(),
+        source: abs.display().to_string(),
+        root: content.root.clone(),
+        program_version: env!("CARGO_PKG_VERSION").to_string(),
+        git: git.clone(),
+        files: content.counts.files,
+        resources: content.counts.resources,
+        instances: content.counts.instances,
+    }
+}
+
+/// Loads the directory and writes what the store lacks: three jobs at
+/// once, as the file contents go into packs of their own, the parse cache
+/// is encoded and written, and the model's nodes go into the main pack.
+fn store_directory(
+    store: &Store,
+    abs: &Path,
+    cache: &mut DirCache,
+    given: &Path,
+    trace: &Trace,
+) -> Result<Content> {
+    let opts = rewind_parse::Options {
+        cache: Some(&*cache),
+        keep_bytes: true,
+        ..Default::default()
+    };
+    let mut loaded = rewind_parse::load(abs, &opts).map_err(|e| LoadFailure {
+        what: given.display().to_string(),
+        earlier: Vec::new(),
+        diagnostics: e.diagnostics,
+    })?;
+    trace.mark("load");
+    let (tree, model, written) = std::thread::scope(|s| -> Result<_> {
+        let parse_cache = s.spawn(|| {
+            let t = Trace::new();
+            update_parse_results(cache, &loaded);
+            cache.save_parse_results();
+            t.mark("(thread) parse cache");
+        });
+        let blobs = s.spawn(|| {
+            let t = Trace::new();
+            let r = store_blobs(store, &loaded);
+            t.mark("(thread) blobs");
+            r
+        });
+        let mut w = ObjectWriter::new(store);
+        let t = Trace::new();
+        let model = w.add_model(&loaded.model, &loaded.root);
+        t.mark("(thread) model");
+        let blobs = blobs
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let model = model?;
+        let (files, blobs_written) = blobs?;
+        let tree = w.add_tree(&files)?;
+        let written = w.finish()? + blobs_written;
+        parse_cache
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        Ok((tree, model, written))
+    })?;
+    trace.mark("blobs, trees, model, packs and parse cache");
+    let counts = counts_of(&loaded);
+    update_stats(cache, &loaded, tree, model, counts);
+    trace.mark("cache update");
+    let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
+    let root = std::mem::take(&mut loaded.root);
+    // Freeing a large model takes as long as building parts of it: let
+    // another thread do it while the refs move.
+    std::thread::spawn(move || drop(loaded));
+    Ok(Content {
+        tree,
+        model,
+        root,
+        counts,
+        written,
+        unchanged: false,
+        diagnostics,
+    })
+}
+
+/// The counts a record keeps of a loaded directory.
+fn counts_of(loaded: &Loaded) -> Counts {
+    Counts {
+        files: loaded.files.len() as u64,
+        resources: loaded
+            .model
+            .resources()
+            .filter(|n| n.kind == NodeKind::Resource)
+            .count() as u64,
+        instances: loaded
+            .model
+            .instances
+            .iter()
+            .filter(|n| !n.address.starts_with("output."))
+            .count() as u64,
+    }
+}
+
+/// Stores the contents of the snapshot's files not yet in the store, in
+/// packs of their own; returns the tree's files and what was written.
+fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written)> {
+    let mut w = ObjectWriter::new(store);
+    let mut files = Vec::with_capacity(loaded.files.len());
+    for f in &loaded.files {
+        let id = ObjectId::from(f.hash);
+        if w.needs(&id)? {
+            let read;
+            let bytes: &[u8] = match &f.bytes {
+                Some(b) => b,
+                None => {
+                    read = std::fs::read(&f.abs).map_err(|source| Error::Io {
+                        path: f.abs.clone(),
+                        source,
+                    })?;
+                    if Hash::of(&read) != f.hash {
+                        return Err(Error::FileChanged {
+                            path: f.abs.clone(),
+                        });
+                    }
+                    &read
+                }
+            };
+            w.add(id, ObjType::Blob, bytes)?;
+        }
+        files.push(TreeFile {
+            path: f.path.clone(),
+            executable: f.executable,
+            size: f.size,
+            id,
+        });
+    }
+    let written = w.finish()?;
+    Ok((files, written))
+}
+
+/// Replaces the cached parse results with those of this snapshot's files
+/// (entries of files no longer present are dropped).
+fn update_parse_results(cache: &mut DirCache, loaded: &Loaded) {
+    let mut old = cache.take_parse_results();
+    let mut parsed = HashMap::new();
+    let mut changed = false;
+    for (f, p) in loaded.files.iter().zip(&loaded.parsed) {
+        // state files change with every apply: parsing them again is as
+        // cheap as decoding a cache entry
+        if matches!(**p, Parsed::Raw | Parsed::State(..)) {
+            continue;
+        }
+        let key = (f.hash, f.kind.code());
+        if parsed.contains_key(&key) {
+            continue;
+        }
+        let bytes = match old.remove(&key) {
+            Some(b) if !f.fresh => b,
+            _ => {
+                changed = true;
+                p.encode()
+            }
+        };
+        parsed.insert(key, bytes);
+    }
+    changed |= !old.is_empty();
+    if changed {
+        cache.set_parse_results(parsed);
+    }
+}
+
+/// Records the files' sizes and times and the snapshot in the cache.
+fn update_stats(
+    cache: &mut DirCache,
+    loaded: &Loaded,
+    tree: ObjectId,
+    model: ObjectId,
+    counts: Counts,
+) {
+    let mut stats = HashMap::new();
+    for f in &loaded.files {
+        stats.insert(
+            PathBuf::from(&f.abs),
+            Stat {
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+                executable: f.executable,
+                hash: f.hash,
+            },
+        );
+    }
+    cache.stats = stats;
+    cache.dirs = loaded.dirs.clone();
+    cache.last = Some(LastSnapshot {
+        tree,
+        model,
+        root: loaded.root.clone(),
+        base: loaded.base.display().to_string(),
+        counts,
+    });
+}

@@ -1,0 +1,118 @@
+//! Recognizing a directory unchanged since its last snapshot without
+//! reading it (docs/store-format.md §11, the last paragraph of steps).
+
+use std::path::{Path, PathBuf};
+
+use rewind_odb::{SnapshotId, Store};
+
+use crate::cache::{DirCache, LastSnapshot};
+use crate::error::Result;
+
+fn mtime_of(md: &std::fs::Metadata) -> i64 {
+    md.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// When nothing under `abs` changed since the cached snapshot (same
+/// files, sizes, times and modes) and its objects are still in the store,
+/// that snapshot's tree and model.
+pub(crate) fn unchanged(
+    store: &Store,
+    abs: &Path,
+    cache: &DirCache,
+    latest: Option<SnapshotId>,
+) -> Result<Option<LastSnapshot>> {
+    let Some(last) = &cache.last else {
+        return Ok(None);
+    };
+    if !last.root.is_empty() || last.base != abs.display().to_string() {
+        return Ok(None);
+    }
+    if !same_file_list(abs, cache) || !same_stats(cache) {
+        return Ok(None);
+    }
+    // The objects must still be in the store. When the environment's
+    // latest snapshot names the same tree and model, they are (a ref
+    // reaches them, so gc keeps them), and the pack indexes need not be
+    // read at all.
+    let reachable = latest
+        .and_then(|id| store.record(&id).ok())
+        .is_some_and(|r| r.tree == last.tree && r.model == last.model);
+    if !reachable && (!store.has(&last.tree)? || !store.has(&last.model)?) {
+        return Ok(None);
+    }
+    Ok(Some(last.clone()))
+}
+
+/// Nothing was added, removed or renamed when no directory's time changed
+/// (as git's untracked cache reasons): the recorded files are then the
+/// whole list. A directory changed within a clock tick of the cache's
+/// writing could hide an addition: the files are listed again then.
+fn same_file_list(abs: &Path, cache: &DirCache) -> bool {
+    if cache.dirs.is_empty() || !cache.dirs.iter().any(|(d, _)| d == abs) {
+        return false;
+    }
+    let mut racy = false;
+    for (d, recorded) in &cache.dirs {
+        let Ok(md) = std::fs::symlink_metadata(d) else {
+            return false;
+        };
+        let mtime = mtime_of(&md);
+        if !md.is_dir() || mtime != *recorded {
+            return false;
+        }
+        racy |= !cache.dir_unchanged(*recorded, mtime);
+    }
+    if !racy {
+        return true;
+    }
+    let Ok(found) = rewind_parse::discover(abs) else {
+        return false;
+    };
+    found.len() == cache.stats.len() && found.iter().all(|(p, _)| cache.stats.contains_key(p))
+}
+
+/// Every recorded file has its recorded size, time and mode: one stat per
+/// file, on every core (as git's preloaded index does).
+fn same_stats(cache: &DirCache) -> bool {
+    let items: Vec<&PathBuf> = cache.stats.keys().collect();
+    let check = |chunk: &[&PathBuf]| -> bool { chunk.iter().all(|path| same_stat(cache, path)) };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if threads <= 1 || items.len() < 512 {
+        return check(&items);
+    }
+    let size = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = items
+            .chunks(size)
+            .map(|c| s.spawn(move || check(c)))
+            .collect();
+        jobs.into_iter().all(|j| j.join().unwrap_or(false))
+    })
+}
+
+fn same_stat(cache: &DirCache, path: &Path) -> bool {
+    let Ok(md) = std::fs::metadata(path) else {
+        return false;
+    };
+    if cache
+        .unchanged_hash(path, md.len(), mtime_of(&md))
+        .is_none()
+    {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let executable = cache.stats.get(path).is_some_and(|s| s.executable);
+        if executable != (md.permissions().mode() & 0o111 != 0) {
+            return false;
+        }
+    }
+    true
+}

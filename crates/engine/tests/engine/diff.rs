@@ -1,0 +1,175 @@
+//! Diffs, plans and graphs give the same answers whether a version is a
+//! directory or a snapshot of it.
+
+use rewind_engine::{
+    diff, graph, plan, snapshot, DiffOptions, Error, GraphOptions, LazyStore, Only, PlanOptions,
+    SnapshotOptions, Version,
+};
+use rewind_odb::Store;
+
+use crate::common::{fixtures, shop, TempDir};
+
+/// A store with releases 1 to 4 of the shop, tagged v1..v4 in env prod.
+fn shop_store(t: &TempDir) -> String {
+    let loc = t.0.join("store").display().to_string();
+    let store = Store::init(&loc).unwrap();
+    for v in 1..=4 {
+        let opts = SnapshotOptions {
+            env: "prod".into(),
+            tags: vec![format!("v{v}")],
+            ..Default::default()
+        };
+        snapshot(&store, &shop(v), &opts).unwrap();
+    }
+    loc
+}
+
+fn addresses(d: &rewind_engine::DiffOutcome) -> Vec<(String, &'static str)> {
+    d.diff
+        .config
+        .iter()
+        .chain(&d.diff.instances)
+        .map(|c| (c.address.clone(), c.change.as_str()))
+        .collect()
+}
+
+#[test]
+fn snapshots_and_directories_diff_and_plan_alike() {
+    let t = TempDir::new("alike");
+    let stores = LazyStore::new(Some(shop_store(&t)));
+    let snap = |r: &str| Version::parse(r, &stores).unwrap();
+    let dir = |v: u32| Version::Dir(shop(v));
+
+    let opts = DiffOptions::default();
+    let from_snapshots = diff(&snap("v1"), &snap("v4"), &opts).unwrap();
+    let from_dirs = diff(&dir(1), &dir(4), &opts).unwrap();
+    assert!(!from_dirs.diff.is_empty());
+    assert_eq!(addresses(&from_snapshots), addresses(&from_dirs));
+    assert_eq!(from_snapshots.from.tags, vec!["v1".to_string()]);
+    assert!(
+        from_snapshots.to.label.starts_with("v4 ("),
+        "{}",
+        from_snapshots.to.label
+    );
+    assert_eq!(from_dirs.from.label, shop(1).display().to_string());
+
+    let mixed = diff(&dir(1), &snap("prod"), &opts).unwrap();
+    assert_eq!(addresses(&mixed), addresses(&from_dirs));
+
+    let steps = |p: &rewind_engine::PlanOutcome| -> Vec<(String, String)> {
+        p.plan
+            .steps
+            .iter()
+            .map(|s| (s.address.clone(), s.operation.as_str().to_string()))
+            .collect()
+    };
+    let popts = PlanOptions::default();
+    let planned = plan(&snap("v4"), &snap("v1"), &popts).unwrap();
+    assert!(!planned.plan.steps.is_empty());
+    assert_eq!(
+        steps(&planned),
+        steps(&plan(&dir(4), &dir(1), &popts).unwrap())
+    );
+    assert_eq!(
+        steps(&planned),
+        steps(&plan(&dir(4), &snap("v1"), &popts).unwrap())
+    );
+    // without --from: the latest snapshot of the target's environment
+    let current = Version::current_for(&snap("v1"), None, &stores).unwrap();
+    assert_eq!(
+        steps(&planned),
+        steps(&plan(&current, &snap("v1"), &popts).unwrap())
+    );
+
+    // the target's lock file chooses the provider tables, read from the
+    // directory or from the snapshot's tree alike
+    let locked = |p: &rewind_engine::PlanOutcome| {
+        p.plan
+            .notes
+            .iter()
+            .any(|n| n.message.contains("aws 5.0.0 (lock file)"))
+    };
+    assert!(locked(&planned), "{:?}", planned.plan.notes);
+    assert!(locked(&plan(&dir(4), &dir(1), &popts).unwrap()));
+
+    let gs = graph(&snap("v2"), &GraphOptions::default()).unwrap();
+    let gd = graph(&dir(2), &GraphOptions::default()).unwrap();
+    let nodes = |m: &rewind_model::Model| -> Vec<String> {
+        m.nodes.iter().map(|n| n.address.clone()).collect()
+    };
+    assert_eq!(nodes(&gs.model), nodes(&gd.model));
+    assert!(gs.model.instances.is_empty() && gd.model.instances.is_empty());
+}
+
+#[test]
+fn diff_filters_keep_only_what_was_asked() {
+    let all = diff(
+        &Version::Dir(shop(1)),
+        &Version::Dir(shop(4)),
+        &DiffOptions::default(),
+    )
+    .unwrap();
+    let added = diff(
+        &Version::Dir(shop(1)),
+        &Version::Dir(shop(4)),
+        &DiffOptions {
+            only: Some(Only::Creates),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!added.diff.config.is_empty());
+    assert!(added.diff.config.len() < all.diff.config.len());
+    assert!(added
+        .diff
+        .config
+        .iter()
+        .all(|c| c.change.as_str() == "added"));
+    let none = diff(
+        &Version::Dir(shop(1)),
+        &Version::Dir(shop(4)),
+        &DiffOptions {
+            addresses: vec!["no.such.*".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(none.diff.is_empty() && none.is_empty());
+}
+
+#[test]
+fn a_broken_directory_fails_with_every_problem_and_the_warnings_before() {
+    let broken = fixtures().join("broken/two-broken-files");
+    let err = diff(
+        &Version::Dir(shop(1)),
+        &Version::Dir(broken.clone()),
+        &DiffOptions::default(),
+    )
+    .err()
+    .unwrap();
+    let Error::Load(f) = err else {
+        panic!("expected a load failure, got {err}");
+    };
+    assert_eq!(f.what, broken.display().to_string());
+    assert!(f.diagnostics.len() >= 2, "{:?}", f.diagnostics);
+    assert!(f
+        .to_string()
+        .ends_with(&format!("problems in {}", broken.display())));
+}
+
+#[test]
+fn a_version_that_is_neither_a_directory_nor_in_a_store_says_so() {
+    let t = TempDir::new("nostore");
+    let stores = LazyStore::new(Some(t.0.join("nowhere").display().to_string()));
+    let err = Version::parse("v1", &stores).err().unwrap();
+    assert!(matches!(err, Error::NotAVersion { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "\"v1\" is not a directory, so it must be a snapshot reference"
+    );
+    let target = Version::Dir(shop(1));
+    assert!(matches!(
+        Version::current_for(&target, None, &stores),
+        Err(Error::NoCurrentVersion)
+    ));
+}

@@ -1,0 +1,9 @@
+//! The engine's tests: snapshots into a real store, and diffs, plans and
+//! graphs between directories and snapshots, on the bundled application
+//! history; and a second reader of the store format, written from
+//! docs/store-format.md alone, decoding a real store.
+
+mod common;
+mod diff;
+mod snapshot;
+mod store_format;

@@ -1,0 +1,439 @@
+//! A second reader of the store, written from docs/store-format.md alone:
+//! it shares no code with rewind-odb (its own varints, LZ4 decoder, index
+//! and pack parsing), decodes a real store that rewind wrote, and checks
+//! that the worked examples of the document (§19) are the bytes rewind
+//! writes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rewind_engine::{snapshot, SnapshotOptions};
+use rewind_odb::Store;
+
+use crate::common::{shop, TempDir};
+
+fn doc() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/store-format.md");
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn blake3(b: &[u8]) -> [u8; 32] {
+    *blake3::hash(b).as_bytes()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The bytes of the first hex dump (`0000  52 57 …` lines in a ``` block)
+/// after the heading that starts with `heading`.
+fn doc_dump(doc: &str, heading: &str) -> Result<Vec<u8>, String> {
+    let at = doc
+        .find(&format!("\n{heading}"))
+        .ok_or(format!("no heading {heading:?}"))?;
+    let block = doc[at..].split("```").nth(1).ok_or("no ``` block")?;
+    let mut out = Vec::new();
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let (offset, bytes) = line
+            .split_once("  ")
+            .ok_or(format!("not OFFSET  BYTES: {line}"))?;
+        if usize::from_str_radix(offset, 16) != Ok(out.len()) {
+            return Err(format!("wrong offset {offset}"));
+        }
+        for b in bytes.split_whitespace() {
+            out.push(u8::from_str_radix(b, 16).map_err(|e| format!("{b}: {e}"))?);
+        }
+    }
+    Ok(out)
+}
+
+/// A dump in the document's layout, 16 bytes a line.
+fn dump(b: &[u8]) -> String {
+    b.chunks(16)
+        .enumerate()
+        .map(|(i, c)| {
+            let bytes: Vec<String> = c.iter().map(|x| format!("{x:02x}")).collect();
+            format!("{:04x}  {}\n", i * 16, bytes.join(" "))
+        })
+        .collect()
+}
+
+#[track_caller]
+fn assert_doc_bytes(heading: &str, doc: &str, actual: &[u8]) {
+    let documented = doc_dump(doc, heading);
+    assert!(
+        documented.as_deref() == Ok(actual),
+        "{heading} of docs/store-format.md ({documented:?}) is not what rewind writes; it writes:\n{}",
+        dump(actual)
+    );
+}
+
+// ---- §3: primitive encodings --------------------------------------------
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader { b, at: 0 }
+    }
+    fn u8(&mut self) -> u8 {
+        self.at += 1;
+        self.b[self.at - 1]
+    }
+    fn fixed(&mut self, n: usize) -> &'a [u8] {
+        self.at += n;
+        &self.b[self.at - n..self.at]
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.fixed(4).try_into().unwrap())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.fixed(8).try_into().unwrap())
+    }
+    fn id(&mut self) -> [u8; 32] {
+        self.fixed(32).try_into().unwrap()
+    }
+    /// §3.1: unsigned LEB128.
+    fn varint(&mut self) -> u64 {
+        let (mut v, mut shift) = (0u64, 0);
+        loop {
+            let b = self.u8();
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+    /// §3.2
+    fn str(&mut self) -> String {
+        let n = self.varint() as usize;
+        String::from_utf8(self.fixed(n).to_vec()).unwrap()
+    }
+    fn done(&self) -> bool {
+        self.at == self.b.len()
+    }
+}
+
+// ---- §5.2: an LZ4 block decoder ------------------------------------------
+
+fn lz4_decode(input: &[u8], size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size);
+    let mut i = 0;
+    let more = |i: &mut usize, mut n: usize| {
+        if n == 15 {
+            loop {
+                let b = input[*i];
+                *i += 1;
+                n += b as usize;
+                if b != 255 {
+                    break;
+                }
+            }
+        }
+        n
+    };
+    loop {
+        let token = input[i];
+        i += 1;
+        let literals = more(&mut i, (token >> 4) as usize);
+        out.extend_from_slice(&input[i..i + literals]);
+        i += literals;
+        if i == input.len() {
+            break;
+        }
+        let offset = u16::from_le_bytes([input[i], input[i + 1]]) as usize;
+        i += 2;
+        let len = more(&mut i, (token & 15) as usize) + 4;
+        let start = out.len() - offset;
+        for k in 0..len {
+            out.push(out[start + k]);
+        }
+    }
+    assert_eq!(out.len(), size, "the block header's uncompressed length");
+    out
+}
+
+// ---- §6 and §5: indexes and packs ----------------------------------------
+
+/// An index entry (§6).
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    pack: [u8; 32],
+    block: u64,
+    block_len: u32,
+    inner: u32,
+    len: u32,
+    ty: u8,
+}
+
+fn parse_index(name: [u8; 32], b: &[u8], into: &mut HashMap<[u8; 32], Entry>) -> usize {
+    assert_eq!(&b[..8], b"RWIDX002");
+    let n = b.len();
+    assert_eq!(&blake3(&b[..n - 32])[..], &b[n - 32..], "index checksum");
+    let mut r = Reader::new(&b[8..n - 32]);
+    let count = r.u32() as usize;
+    assert_eq!(n, 76 + 53 * count, "index length");
+    let mut last = None;
+    for _ in 0..count {
+        let id = r.id();
+        assert!(last < Some(id), "ids strictly increasing");
+        last = Some(id);
+        let e = Entry {
+            pack: name,
+            block: r.u64(),
+            block_len: r.u32(),
+            inner: r.u32(),
+            len: r.u32(),
+            ty: r.u8(),
+        };
+        assert!(matches!(e.ty, 1..=5 | 7), "type code {}", e.ty);
+        into.insert(id, e);
+    }
+    assert_eq!(r.id(), name, "the index names its pack");
+    assert!(r.done());
+    count
+}
+
+/// The store, as the document says to read it.
+struct SecondReader {
+    root: PathBuf,
+    entries: HashMap<[u8; 32], Entry>,
+}
+
+impl SecondReader {
+    fn open(root: &Path) -> SecondReader {
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
+        assert_eq!(config["format"], "rewind-store");
+        assert_eq!(config["version"], 3);
+        let mut entries = HashMap::new();
+        for e in std::fs::read_dir(root.join("packs")).unwrap() {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            if let Some(hex_name) = name.strip_suffix(".idx") {
+                let pack: [u8; 32] = (0..32)
+                    .map(|i| u8::from_str_radix(&hex_name[2 * i..2 * i + 2], 16).unwrap())
+                    .collect::<Vec<u8>>()
+                    .try_into()
+                    .unwrap();
+                let idx = std::fs::read(root.join("packs").join(&name)).unwrap();
+                parse_index(pack, &idx, &mut entries);
+                let whole = std::fs::read(root.join(format!("packs/{hex_name}.pack"))).unwrap();
+                assert_eq!(&whole[..8], b"RWPACK02");
+                let n = whole.len();
+                assert_eq!(blake3(&whole[..n - 32]), pack, "pack trailer = its name");
+                assert_eq!(&whole[n - 32..], &pack[..]);
+            }
+        }
+        SecondReader {
+            root: root.to_path_buf(),
+            entries,
+        }
+    }
+
+    /// §12: one object, by a ranged read of its block.
+    fn object(&self, id: &[u8; 32], ty: u8) -> Vec<u8> {
+        let e = self.entries[id];
+        assert_eq!(e.ty, ty, "type of {}", hex(id));
+        let pack = std::fs::read(self.root.join(format!("packs/{}.pack", hex(&e.pack)))).unwrap();
+        let stored = &pack[e.block as usize..(e.block + u64::from(e.block_len)) as usize];
+        let mut r = Reader::new(stored);
+        let flags = r.u8();
+        let stored_len = r.u32() as usize;
+        let raw_len = r.u32() as usize;
+        assert_eq!(stored_len + 9, stored.len());
+        let block = match flags {
+            0 => stored[9..].to_vec(),
+            1 => lz4_decode(&stored[9..], raw_len),
+            f => panic!("block flags {f}"),
+        };
+        let start = e.inner as usize;
+        let header = &block[start - 37..start];
+        assert_eq!(header[0], ty);
+        assert_eq!(u32::from_le_bytes(header[1..5].try_into().unwrap()), e.len);
+        assert_eq!(&header[5..], &id[..]);
+        let content = block[start..start + e.len as usize].to_vec();
+        assert_eq!(&blake3(&content), id, "content hash");
+        content
+    }
+
+    /// §8.1: the refs document, checksum checked.
+    fn refs(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.root.join("refs")).unwrap();
+        let at = text.rfind("\n# blake3 ").unwrap();
+        let (json, sum) = (&text[..at], text[at + 10..].trim());
+        assert_eq!(hex(&blake3(json.as_bytes())), sum);
+        let refs: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(refs["version"], 1);
+        refs
+    }
+
+    /// §7: a record, hash checked.
+    fn record(&self, id: &str) -> serde_json::Value {
+        let bytes = std::fs::read(self.root.join("snapshots").join(id)).unwrap();
+        assert_eq!(hex(&blake3(&bytes)), id);
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// §4.2: every file of a tree, by path.
+    fn files(&self, tree: &[u8; 32], prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
+        let bytes = self.object(tree, 2);
+        let mut r = Reader::new(&bytes);
+        assert_eq!(r.u8(), 1);
+        for _ in 0..r.varint() {
+            let name = r.str();
+            let kind = r.u8();
+            let size = r.varint();
+            let id = r.id();
+            let path = format!("{prefix}{name}");
+            if kind == 2 {
+                self.files(&id, &format!("{path}/"), out);
+            } else {
+                let blob = self.object(&id, 1);
+                assert_eq!(blob.len() as u64, size);
+                out.insert(path, blob);
+            }
+        }
+        assert!(r.done());
+    }
+
+    /// §4.5, §4.4, §4.3: the model's groups and the address and kind of
+    /// every node.
+    fn nodes(&self, model: &[u8; 32]) -> Vec<(String, String, u8)> {
+        let bytes = self.object(model, 3);
+        let mut r = Reader::new(&bytes);
+        assert_eq!(r.u8(), 1);
+        let _root = r.str();
+        if r.u8() != 0 {
+            let (_path, _lineage, _serial, _tf) = (r.str(), r.str(), r.varint(), r.str());
+        }
+        let mut out = Vec::new();
+        for _ in 0..r.varint() {
+            let key = r.str();
+            let group = r.id();
+            let count = r.varint() as usize;
+            let g = self.object(&group, 4);
+            let mut gr = Reader::new(&g);
+            assert_eq!(gr.u8(), 1);
+            assert_eq!(gr.varint() as usize, count);
+            for _ in 0..count {
+                let (address, kind, node) = (gr.str(), gr.u8(), gr.id());
+                let (_line, _col) = (gr.varint(), gr.varint());
+                let n = self.object(&node, 5);
+                let mut nr = Reader::new(&n);
+                assert_eq!(nr.u8(), 2, "node encoding version");
+                assert_eq!(nr.u8(), kind, "{address}: the group's kind is the node's");
+                assert_eq!(nr.str(), address, "the group's address is the node's");
+                out.push((key.clone(), address, kind));
+            }
+            assert!(gr.done());
+        }
+        for _ in 0..r.varint() {
+            let (_severity, _file, _line, _col, _message) =
+                (r.u8(), r.str(), r.varint(), r.varint(), r.str());
+        }
+        assert!(r.done());
+        out
+    }
+}
+
+fn id_of(v: &serde_json::Value) -> [u8; 32] {
+    let s = v.as_str().unwrap();
+    (0..32)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<u8>>()
+        .try_into()
+        .unwrap()
+}
+
+#[test]
+fn a_second_reader_decodes_a_real_store_from_the_document() {
+    let t = TempDir::new("second-reader");
+    let root = t.0.join("store");
+    let store = Store::init(root.to_str().unwrap()).unwrap();
+    let opts = SnapshotOptions {
+        env: "prod".into(),
+        tags: vec!["v2".into()],
+        ..Default::default()
+    };
+    let o = snapshot(&store, &shop(2), &opts).unwrap();
+
+    let reader = SecondReader::open(&root);
+    let refs = reader.refs();
+    assert_eq!(refs["tags"]["v2"], o.id.to_hex());
+    assert_eq!(refs["envs"]["prod"]["latest"], o.id.to_hex());
+    let record = reader.record(refs["envs"]["prod"]["latest"].as_str().unwrap());
+    assert_eq!(record["env"], "prod");
+
+    // the files are the directory's, byte for byte
+    let mut files = BTreeMap::new();
+    reader.files(&id_of(&record["tree"]), "", &mut files);
+    assert_eq!(files.len() as u64, record["files"].as_u64().unwrap());
+    for (path, bytes) in &files {
+        assert_eq!(&std::fs::read(shop(2).join(path)).unwrap(), bytes, "{path}");
+    }
+    assert!(files.contains_key("terraform.tfstate"));
+
+    // every node is where its group says, and the counts are the record's
+    let nodes = reader.nodes(&id_of(&record["model"]));
+    let resources = nodes
+        .iter()
+        .filter(|(key, _, kind)| !key.starts_with("state:") && *kind == 5)
+        .count();
+    assert_eq!(resources as u64, record["resources"].as_u64().unwrap());
+    assert!(nodes
+        .iter()
+        .any(|(key, _, kind)| key == "state:" && *kind == 13));
+    assert!(nodes
+        .iter()
+        .any(|(key, a, _)| key == "modules/network/main.tf" && a.starts_with("module.network.")));
+    // many small nodes share compressed blocks
+    let compressed = reader.entries.values().filter(|e| {
+        let pack = std::fs::read(root.join(format!("packs/{}.pack", hex(&e.pack)))).unwrap();
+        pack[e.block as usize] == 1
+    });
+    assert!(compressed.count() > 100);
+}
+
+#[test]
+fn the_worked_examples_are_the_bytes_rewind_writes() {
+    let doc = doc();
+    let t = TempDir::new("worked-example");
+    let root = t.0.join("store");
+    let store = Store::init(root.to_str().unwrap()).unwrap();
+    // §19.5: the refs of a new store
+    let refs = std::fs::read(root.join("refs")).unwrap();
+    assert_eq!(
+        doc_block(&doc, "### 19.5").as_bytes(),
+        &refs[..],
+        "§19.5 is not the refs `init` writes:\n{}",
+        String::from_utf8_lossy(&refs)
+    );
+
+    let dir = t.0.join("app");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.tf"), "terraform {}\n").unwrap();
+    let o = snapshot(&store, &dir, &SnapshotOptions::default()).unwrap();
+    let reader = SecondReader::open(&root);
+    // §19.1: the tree
+    let tree = reader.object(&o.record.tree.hash().0, 2);
+    assert_doc_bytes("### 19.1", &doc, &tree);
+    // §19.2 and §19.3: the pack holding the blob, and its index
+    let blob = blake3(b"terraform {}\n");
+    let pack_name = hex(&reader.entries[&blob].pack);
+    let pack = std::fs::read(root.join(format!("packs/{pack_name}.pack"))).unwrap();
+    assert_doc_bytes("### 19.2", &doc, &pack);
+    let idx = std::fs::read(root.join(format!("packs/{pack_name}.idx"))).unwrap();
+    assert_doc_bytes("### 19.3", &doc, &idx);
+    assert!(doc.contains(&pack_name), "§19.2 names the pack {pack_name}");
+}
+
+/// The text of the first ``` block after a heading.
+fn doc_block(doc: &str, heading: &str) -> String {
+    let at = doc.find(&format!("\n{heading}")).unwrap();
+    let block = doc[at..].split("```").nth(1).unwrap();
+    block.split_once('\n').unwrap().1.to_string()
+}

@@ -1,0 +1,7 @@
+locals {
+  ports = <<-EOT
+%    %{~for p in var.ports}
+    listen ${p};
+    %{~endfor}
+  EOT
+}

@@ -1,0 +1,273 @@
+//! `gc`: remove what no ref or ref-log entry reaches, marking first and
+//! deleting later (docs/store-format.md §15).
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime};
+
+use rewind_model::Hash;
+
+use crate::error::{Error, Result};
+use crate::id::{ObjectId, SnapshotId};
+use crate::model::Load;
+use crate::pack::{ObjType, PackIndex, PackWriter};
+use crate::record::snapshot_key;
+use crate::refs::Refs;
+use crate::store::{Store, PACK_SPLIT};
+use crate::tree::EntryKind;
+use crate::verify::pack_name;
+
+/// What `gc` did (or would do with `dry_run`).
+#[derive(Debug, Default)]
+pub struct GcReport {
+    /// Snapshot records no ref reached.
+    pub removed_snapshots: usize,
+    /// Objects only they (or nothing) used.
+    pub removed_objects: usize,
+    /// The bytes of those objects.
+    pub removed_bytes: u64,
+    /// Packs removed (rewritten, or left without an index).
+    pub removed_packs: usize,
+    /// Packs written with the live objects of rewritten ones.
+    pub written_packs: usize,
+    /// Objects kept.
+    pub kept_objects: usize,
+    /// Temporary files removed.
+    pub removed_temp: usize,
+}
+
+/// The packs of a store, as listed.
+struct PackListing {
+    /// Every `.pack` key with its name.
+    packs: Vec<(Hash, String)>,
+    /// Modification times of the packs.
+    times: HashMap<Hash, SystemTime>,
+    /// Packs that have an index.
+    indexed: HashSet<Hash>,
+}
+
+/// The live objects of the packs being rewritten, and what goes away.
+struct Rewrite {
+    packs: Vec<PackWriter>,
+    copied: HashSet<ObjectId>,
+    delete: Vec<String>,
+}
+
+impl Store {
+    /// Every snapshot reachable from a ref or a ref-log entry, with their
+    /// ancestors.
+    pub(crate) fn reachable_snapshots(&self, refs: &Refs) -> Result<HashSet<SnapshotId>> {
+        let mut todo: Vec<SnapshotId> = refs.named_ids();
+        for e in self.full_log(refs)? {
+            todo.extend(e.old);
+            todo.extend(e.new);
+        }
+        let mut seen = HashSet::new();
+        while let Some(id) = todo.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            match self.record(&id) {
+                Ok(rec) => todo.extend(rec.parent),
+                Err(Error::MissingSnapshot(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Every object a set of snapshots needs (and the ref log's chunks).
+    pub(crate) fn reachable_objects(
+        &self,
+        snapshots: &HashSet<SnapshotId>,
+        refs: &Refs,
+    ) -> Result<HashSet<ObjectId>> {
+        let mut objs: HashSet<ObjectId> = refs.log_chunks.iter().copied().collect();
+        for id in snapshots {
+            // A record that cannot be read could need anything: give up
+            // rather than delete what it might use.
+            let rec = match self.record(id) {
+                Ok(r) => r,
+                Err(Error::MissingSnapshot(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            self.mark_tree(rec.tree, &mut objs)?;
+            if objs.insert(rec.model) {
+                let m = self.model_obj(&rec.model)?;
+                for (_, g) in self.groups(&m, Load::Full)? {
+                    objs.extend(g.entries.iter().map(|e| e.node));
+                }
+                objs.extend(m.groups.values().map(|(gid, _)| *gid));
+            }
+        }
+        Ok(objs)
+    }
+
+    /// Marks a tree, its subtrees and their blobs.
+    fn mark_tree(&self, root: ObjectId, objs: &mut HashSet<ObjectId>) -> Result<()> {
+        let mut stack = vec![root];
+        while let Some(t) = stack.pop() {
+            if !objs.insert(t) {
+                continue;
+            }
+            for e in self.tree(&t)?.entries {
+                if e.kind == EntryKind::Dir {
+                    stack.push(e.id);
+                } else {
+                    objs.insert(e.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes what no ref or ref-log entry reaches. Packs, snapshot records
+    /// and temporary files younger than `grace` are never touched, so a
+    /// snapshot running meanwhile is safe.
+    pub fn gc(&self, grace: Duration, dry_run: bool) -> Result<GcReport> {
+        let _lock = self.exclusive_lock()?;
+        let mut report = GcReport::default();
+        let now = SystemTime::now();
+        let old = |t: SystemTime| now.duration_since(t).map(|d| d >= grace).unwrap_or(false);
+        let refs = self.refs()?;
+        let live = self.reachable_snapshots(&refs)?;
+        let young = self.collect_records(&live, &old, dry_run, &mut report)?;
+        // Snapshots that remain (live, or too young to judge) keep their objects.
+        let keep_snaps: HashSet<SnapshotId> = live.union(&young).copied().collect();
+        let keep = self.reachable_objects(&keep_snaps, &refs)?;
+        let listing = self.list_packs()?;
+        let mut rewrite = Rewrite {
+            packs: vec![PackWriter::new()],
+            copied: HashSet::new(),
+            delete: Vec::new(),
+        };
+        for (name, key) in &listing.packs {
+            if !listing.times.get(name).copied().is_some_and(&old) {
+                continue;
+            }
+            if !listing.indexed.contains(name) {
+                // an interrupted write
+                report.removed_packs += 1;
+                rewrite.delete.push(key.clone());
+                continue;
+            }
+            self.sweep_pack(*name, key, &keep, &mut rewrite, &mut report)?;
+        }
+        if dry_run {
+            return Ok(report);
+        }
+        // New packs first, then remove the old ones: never a moment where a
+        // live object exists nowhere.
+        for w in rewrite.packs {
+            if !w.is_empty() {
+                self.write_pack(w)?;
+                report.written_packs += 1;
+            }
+        }
+        for key in rewrite.delete {
+            self.backend().delete(&key)?;
+        }
+        for l in self.backend().list("tmp/")? {
+            if old(l.modified) {
+                self.backend().delete(&l.key)?;
+                report.removed_temp += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deletes the old records no ref reaches (unless `dry_run`); returns
+    /// the records too young to judge.
+    fn collect_records(
+        &self,
+        live: &HashSet<SnapshotId>,
+        old: &dyn Fn(SystemTime) -> bool,
+        dry_run: bool,
+        report: &mut GcReport,
+    ) -> Result<HashSet<SnapshotId>> {
+        let mut young = HashSet::new();
+        for l in self.backend().list("snapshots/")? {
+            let Some(id) = snapshot_key(&l.key) else {
+                continue;
+            };
+            if !old(l.modified) {
+                young.insert(id);
+            } else if !live.contains(&id) {
+                report.removed_snapshots += 1;
+                if !dry_run {
+                    self.backend().delete(&l.key)?;
+                    self.forget_record(&id);
+                }
+            }
+        }
+        Ok(young)
+    }
+
+    fn list_packs(&self) -> Result<PackListing> {
+        let mut listing = PackListing {
+            packs: Vec::new(),
+            times: HashMap::new(),
+            indexed: HashSet::new(),
+        };
+        for l in self.backend().list("packs/")? {
+            match pack_name(&l.key) {
+                Some((h, "idx")) => {
+                    listing.indexed.insert(h);
+                }
+                Some((h, _)) => {
+                    listing.times.insert(h, l.modified);
+                    listing.packs.push((h, l.key.clone()));
+                }
+                None => {}
+            }
+        }
+        Ok(listing)
+    }
+
+    /// Leaves a pack whose objects are all kept; otherwise copies its kept
+    /// objects into the rewrite and schedules the pack (index first) for
+    /// deletion.
+    fn sweep_pack(
+        &self,
+        name: Hash,
+        key: &str,
+        keep: &HashSet<ObjectId>,
+        rewrite: &mut Rewrite,
+        report: &mut GcReport,
+    ) -> Result<()> {
+        let idx_key = format!("packs/{}.idx", name.to_hex());
+        let Some((idx_bytes, _)) = self.backend().get(&idx_key)? else {
+            return Ok(());
+        };
+        let idx = PackIndex::parse(name, idx_bytes, &idx_key)?;
+        let (live, dead): (Vec<_>, Vec<_>) = idx.iter().partition(|(id, _)| keep.contains(id));
+        report.kept_objects += live.len();
+        if dead.is_empty() {
+            return Ok(());
+        }
+        report.removed_objects += dead.len();
+        report.removed_bytes += dead.iter().map(|(_, l)| u64::from(l.len)).sum::<u64>();
+        let wanted: Vec<(ObjectId, ObjType)> = live
+            .iter()
+            .filter(|(id, _)| rewrite.copied.insert(*id))
+            .map(|(id, l)| (*id, l.ty))
+            .collect();
+        let ids: Vec<ObjectId> = wanted.iter().map(|(id, _)| *id).collect();
+        let data = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.get_many(&ids)?
+        };
+        for ((id, ty), bytes) in wanted.iter().zip(data) {
+            if rewrite.packs.last().is_some_and(|w| w.len() > PACK_SPLIT) {
+                rewrite.packs.push(PackWriter::new());
+            }
+            if let Some(w) = rewrite.packs.last_mut() {
+                w.add(*id, *ty, &bytes);
+            }
+        }
+        report.removed_packs += 1;
+        rewrite.delete.push(idx_key);
+        rewrite.delete.push(key.to_string());
+        Ok(())
+    }
+}

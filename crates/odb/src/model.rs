@@ -1,0 +1,469 @@
+//! Models in the store: one Node object per node, gathered into Group
+//! objects (the nodes of one file, or the state instances of one module)
+//! that a Model object lists (docs/store-format.md §4.3-4.5). An unchanged
+//! file or module keeps its group's id, so a diff of two snapshots reads
+//! only the groups that differ.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rewind_model::codec::{Dec, DecodeError, Enc};
+use rewind_model::{Diagnostic, Loc, Model, Node, NodeKind, Severity, StateInfo};
+
+use crate::error::{corrupt, Result};
+use crate::id::ObjectId;
+use crate::pack::ObjType;
+use crate::store::Store;
+use crate::writer::ObjectWriter;
+
+/// How much of a model to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    /// Everything.
+    Full,
+    /// State instances without their attributes (addresses, facts and
+    /// recorded dependencies only).
+    Light,
+    /// No state instances: the configuration alone.
+    ConfigOnly,
+}
+
+/// One node in a group: where it is and which node object it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct GroupEntry {
+    pub(crate) address: String,
+    pub(crate) kind: NodeKind,
+    pub(crate) node: ObjectId,
+    pub(crate) line: u32,
+    pub(crate) col: u32,
+}
+
+/// The nodes of one file (config nodes) or of one module's instances.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Group {
+    pub(crate) entries: Vec<GroupEntry>,
+}
+
+/// The prefix of the group keys of state instances (`state:` + module).
+pub(crate) const STATE_GROUP_PREFIX: &str = "state:";
+
+fn kind_code(k: NodeKind) -> u8 {
+    NodeKind::ALL.iter().position(|x| *x == k).unwrap_or(0) as u8
+}
+
+impl Group {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::with_capacity(16 + self.entries.len() * 80);
+        e.u8(1);
+        e.uvar(self.entries.len() as u64);
+        for g in &self.entries {
+            e.str(&g.address);
+            e.u8(kind_code(g.kind));
+            e.hash(&g.node.hash());
+            e.uvar(u64::from(g.line));
+            e.uvar(u64::from(g.col));
+        }
+        e.into_bytes()
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Result<Group, DecodeError> {
+        let mut d = Dec::new(b);
+        if d.u8()? != 1 {
+            return Err(d.error("unknown group version"));
+        }
+        let n = d.len()?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let address = d.string()?;
+            let kind = *NodeKind::ALL
+                .get(d.u8()? as usize)
+                .ok_or_else(|| d.error("unknown node kind"))?;
+            let node = ObjectId::from(d.hash()?);
+            let line = d.uvar()? as u32;
+            let col = d.uvar()? as u32;
+            entries.push(GroupEntry {
+                address,
+                kind,
+                node,
+                line,
+                col,
+            });
+        }
+        d.finish()?;
+        Ok(Group { entries })
+    }
+}
+
+/// A model: state facts, diagnostics and node groups by key. Config groups
+/// are keyed by file path; instance groups by `state:` and module path.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub(crate) struct ModelObj {
+    pub(crate) root: String,
+    pub(crate) state: Option<StateInfo>,
+    pub(crate) groups: BTreeMap<String, (ObjectId, u32)>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl ModelObj {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::with_capacity(256 + self.groups.len() * 64);
+        e.u8(1);
+        e.str(&self.root);
+        match &self.state {
+            Some(s) => {
+                e.u8(1);
+                e.str(&s.path);
+                e.str(&s.lineage);
+                e.uvar(s.serial);
+                e.str(&s.terraform_version);
+            }
+            None => e.u8(0),
+        }
+        e.uvar(self.groups.len() as u64);
+        for (k, (h, n)) in &self.groups {
+            e.str(k);
+            e.hash(&h.hash());
+            e.uvar(u64::from(*n));
+        }
+        e.uvar(self.diagnostics.len() as u64);
+        for d in &self.diagnostics {
+            e.u8(match d.severity {
+                Severity::Warning => 0,
+                Severity::Error => 1,
+            });
+            e.str(&d.loc.file);
+            e.uvar(u64::from(d.loc.line));
+            e.uvar(u64::from(d.loc.col));
+            e.str(&d.message);
+        }
+        e.into_bytes()
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Result<ModelObj, DecodeError> {
+        let mut d = Dec::new(b);
+        if d.u8()? != 1 {
+            return Err(d.error("unknown model version"));
+        }
+        let root = d.string()?;
+        let state = match d.u8()? {
+            0 => None,
+            _ => Some(StateInfo {
+                path: d.string()?,
+                lineage: d.string()?,
+                serial: d.uvar()?,
+                terraform_version: d.string()?,
+            }),
+        };
+        let n = d.len()?;
+        let mut groups = BTreeMap::new();
+        for _ in 0..n {
+            let k = d.string()?;
+            let h = ObjectId::from(d.hash()?);
+            let c = d.uvar()? as u32;
+            groups.insert(k, (h, c));
+        }
+        let n = d.len()?;
+        let mut diagnostics = Vec::with_capacity(n);
+        for _ in 0..n {
+            diagnostics.push(decode_diagnostic(&mut d)?);
+        }
+        d.finish()?;
+        Ok(ModelObj {
+            root,
+            state,
+            groups,
+            diagnostics,
+        })
+    }
+}
+
+fn decode_diagnostic(d: &mut Dec) -> Result<Diagnostic, DecodeError> {
+    let severity = if d.u8()? == 0 {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let file = d.string()?;
+    let line = d.uvar()? as u32;
+    let col = d.uvar()? as u32;
+    let message = d.string()?;
+    Ok(Diagnostic {
+        severity,
+        loc: Loc { file, line, col },
+        message,
+        source_line: None,
+    })
+}
+
+impl ObjectWriter<'_> {
+    /// Adds a model's nodes, groups and Model object; returns the model's
+    /// id. `root` is the root module's directory inside the snapshot's tree.
+    pub fn add_model(&mut self, model: &Model, root: &str) -> Result<ObjectId> {
+        let all: Vec<(&Node, bool)> = model
+            .nodes
+            .iter()
+            .map(|n| (n, false))
+            .chain(model.instances.iter().map(|n| (n, true)))
+            .collect();
+        let mut groups: BTreeMap<String, Vec<GroupEntry>> = BTreeMap::new();
+        for slice in all.chunks(8192) {
+            for ((n, instance), (bytes, id)) in slice.iter().zip(encode_nodes(slice)) {
+                self.add(id, ObjType::Node, &bytes)?;
+                let key = if *instance {
+                    format!("{STATE_GROUP_PREFIX}{}", n.module)
+                } else {
+                    n.loc.file.clone()
+                };
+                groups.entry(key).or_default().push(GroupEntry {
+                    address: n.address.clone(),
+                    kind: n.kind,
+                    node: id,
+                    line: n.loc.line,
+                    col: n.loc.col,
+                });
+            }
+        }
+        let mut obj = ModelObj {
+            root: root.to_string(),
+            state: model.state.clone(),
+            groups: BTreeMap::new(),
+            diagnostics: model.diagnostics.clone(),
+        };
+        for (key, mut entries) in groups {
+            entries.sort_by(|a, b| a.address.cmp(&b.address));
+            let g = Group { entries };
+            let bytes = g.encode();
+            let id = ObjectId::of(&bytes);
+            self.add(id, ObjType::Group, &bytes)?;
+            obj.groups.insert(key, (id, g.entries.len() as u32));
+        }
+        let bytes = obj.encode();
+        let id = ObjectId::of(&bytes);
+        self.add(id, ObjType::Model, &bytes)?;
+        Ok(id)
+    }
+}
+
+/// Each node's encoding and id. Encoding and hashing every node is most of
+/// the work of storing a model: it runs on every core, a slice at a time.
+fn encode_nodes(slice: &[(&Node, bool)]) -> Vec<(Vec<u8>, ObjectId)> {
+    let encode = |part: &[(&Node, bool)]| -> Vec<(Vec<u8>, ObjectId)> {
+        part.iter()
+            .map(|(n, _)| {
+                let bytes = n.encode();
+                let id = ObjectId::of(&bytes);
+                (bytes, id)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if threads <= 1 || slice.len() <= 256 {
+        return encode(slice);
+    }
+    let size = slice.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = slice
+            .chunks(size)
+            .map(|part| s.spawn(move || encode(part)))
+            .collect();
+        jobs.into_iter()
+            .flat_map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+impl Store {
+    /// Reads and decodes a Model object.
+    pub(crate) fn model_obj(&self, id: &ObjectId) -> Result<ModelObj> {
+        let bytes = self.get_typed(id, ObjType::Model)?;
+        ModelObj::decode(&bytes).map_err(|e| corrupt(format!("model {id}"), e.to_string()))
+    }
+
+    /// The groups of a model (in the model's key order); with
+    /// [`Load::ConfigOnly`], only configuration groups.
+    pub(crate) fn groups(&self, obj: &ModelObj, load: Load) -> Result<Vec<(String, Group)>> {
+        let wanted: Vec<(&String, ObjectId)> = obj
+            .groups
+            .iter()
+            .filter(|(k, _)| load != Load::ConfigOnly || !k.starts_with(STATE_GROUP_PREFIX))
+            .map(|(k, (id, _))| (k, *id))
+            .collect();
+        let ids: Vec<ObjectId> = wanted.iter().map(|(_, id)| *id).collect();
+        let raw = self.get_many(&ids)?;
+        let mut out = Vec::with_capacity(raw.len());
+        for ((key, id), bytes) in wanted.into_iter().zip(raw) {
+            let g = Group::decode(&bytes)
+                .map_err(|e| corrupt(format!("node group {id} ({key})"), e.to_string()))?;
+            out.push((key.clone(), g));
+        }
+        Ok(out)
+    }
+
+    /// Decodes the nodes of some groups: (configuration nodes, instances),
+    /// each given its location back.
+    fn group_nodes(
+        &self,
+        obj: &ModelObj,
+        groups: &[(String, Group)],
+        load: Load,
+    ) -> Result<(Vec<Node>, Vec<Node>)> {
+        let wanted = |e: &GroupEntry| load != Load::ConfigOnly || e.kind != NodeKind::Instance;
+        let ids: Vec<ObjectId> = groups
+            .iter()
+            .flat_map(|(_, g)| g.entries.iter().filter(|e| wanted(e)).map(|e| e.node))
+            .collect();
+        let mut raw = self.get_many(&ids)?.into_iter();
+        let mut nodes = Vec::new();
+        let mut instances = Vec::new();
+        let state_file = obj
+            .state
+            .as_ref()
+            .map(|s| s.path.clone())
+            .unwrap_or_default();
+        for (key, g) in groups {
+            for e in g.entries.iter().filter(|e| wanted(e)) {
+                let bytes = raw.next().unwrap_or_default();
+                let skip = load == Load::Light && e.kind == NodeKind::Instance;
+                let mut n = decode_node(key, e, &bytes, skip)?;
+                if e.kind == NodeKind::Instance {
+                    n.loc = Loc {
+                        file: state_file.clone(),
+                        line: 0,
+                        col: 0,
+                    };
+                    instances.push(n);
+                } else {
+                    n.loc = Loc {
+                        file: key.clone(),
+                        line: e.line,
+                        col: e.col,
+                    };
+                    nodes.push(n);
+                }
+            }
+        }
+        Ok((nodes, instances))
+    }
+
+    /// Loads a model (its state instances in full, without their
+    /// attributes, or not at all) and the root module's directory.
+    pub fn load_model(&self, id: &ObjectId, load: Load) -> Result<(Model, String)> {
+        let obj = self.model_obj(id)?;
+        let mut groups = self.groups(&obj, load)?;
+        if load == Load::ConfigOnly {
+            groups.retain(|(_, g)| g.entries.iter().any(|e| e.kind != NodeKind::Instance));
+        }
+        let (nodes, instances) = self.group_nodes(&obj, &groups, load)?;
+        let mut model = Model {
+            nodes,
+            instances,
+            state: obj.state.clone(),
+            diagnostics: obj.diagnostics.clone(),
+        };
+        model.sort();
+        Ok((model, obj.root))
+    }
+
+    /// The parts of two models that can differ, for a fast diff: only the
+    /// groups whose ids differ are read, and of those only the nodes whose
+    /// ids differ (plus `moved` blocks, which explain renames). Unchanged
+    /// nodes are never loaded; the models carry no diagnostics.
+    pub fn changed_parts(&self, a: &ObjectId, b: &ObjectId) -> Result<(Model, Model)> {
+        let (oa, ob) = (self.model_obj(a)?, self.model_obj(b)?);
+        let (da, db) = (differing_groups(&oa, &ob), differing_groups(&ob, &oa));
+        let ga = self.groups(&da, Load::Full)?;
+        let gb = self.groups(&db, Load::Full)?;
+        let (ia, ib) = (node_ids(&ga), node_ids(&gb));
+        let ga = changed_entries(ga, &ib);
+        let gb = changed_entries(gb, &ia);
+        let part = |obj: &ModelObj, groups| -> Result<Model> {
+            let (nodes, instances) = self.group_nodes(obj, groups, Load::Full)?;
+            let mut m = Model {
+                nodes,
+                instances,
+                state: obj.state.clone(),
+                diagnostics: Vec::new(),
+            };
+            m.sort();
+            Ok(m)
+        };
+        Ok((part(&da, &ga)?, part(&db, &gb)?))
+    }
+}
+
+/// Decodes one node of a group, checking that it is the node the entry names.
+fn decode_node(key: &str, e: &GroupEntry, bytes: &[u8], skip_attrs: bool) -> Result<Node> {
+    let n = Node::decode_with(bytes, skip_attrs)
+        .map_err(|err| corrupt(format!("node {} ({})", e.node, e.address), err.to_string()))?;
+    if n.address != e.address {
+        return Err(corrupt(
+            format!("node group {key}"),
+            format!("entry {} names node {}", e.address, n.address),
+        ));
+    }
+    Ok(n)
+}
+
+/// `x` with only the groups whose id differs in `y` (or that `y` lacks).
+fn differing_groups(x: &ModelObj, y: &ModelObj) -> ModelObj {
+    let mut m = x.clone();
+    m.groups
+        .retain(|k, (h, _)| y.groups.get(k).map(|(h2, _)| h2 != h).unwrap_or(true));
+    m
+}
+
+/// Node ids by address.
+fn node_ids(groups: &[(String, Group)]) -> HashMap<String, ObjectId> {
+    groups
+        .iter()
+        .flat_map(|(_, g)| g.entries.iter().map(|e| (e.address.clone(), e.node)))
+        .collect()
+}
+
+/// The entries of `groups` whose node differs from `other`'s, and every
+/// `moved` block.
+fn changed_entries(
+    groups: Vec<(String, Group)>,
+    other: &HashMap<String, ObjectId>,
+) -> Vec<(String, Group)> {
+    groups
+        .into_iter()
+        .map(|(k, mut g)| {
+            g.entries
+                .retain(|e| e.kind == NodeKind::Moved || other.get(&e.address) != Some(&e.node));
+            (k, g)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_and_models_round_trip() {
+        let g = Group {
+            entries: vec![GroupEntry {
+                address: "aws_vpc.main".into(),
+                kind: NodeKind::Resource,
+                node: ObjectId::of(b"n"),
+                line: 3,
+                col: 1,
+            }],
+        };
+        assert_eq!(Group::decode(&g.encode()).unwrap(), g);
+        let mut m = ModelObj {
+            root: String::new(),
+            state: Some(StateInfo {
+                path: "terraform.tfstate".into(),
+                lineage: "l".into(),
+                serial: 3,
+                terraform_version: "1.11.4".into(),
+            }),
+            ..Default::default()
+        };
+        m.groups.insert("main.tf".into(), (ObjectId::of(b"g"), 1));
+        assert_eq!(ModelObj::decode(&m.encode()).unwrap(), m);
+    }
+}

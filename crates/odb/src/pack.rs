@@ -1,0 +1,477 @@
+//! Pack files and their indexes.
+//!
+//! A pack holds many objects in blocks: consecutive small objects share a
+//! block (about 64 KiB) that is LZ4-compressed as a whole, so small objects
+//! such as model nodes compress well together; a large object gets a block
+//! of its own. The index lists every object sorted by id with its block's
+//! offset and stored length and its place inside the block, so one object
+//! costs one ranged read of one block. Packs and indexes end with a blake3
+//! checksum of everything before it; a pack is named by its checksum.
+//! Layouts: docs/store-format.md.
+
+use std::collections::HashMap;
+
+use rewind_model::Hash;
+
+use crate::error::{corrupt, Result};
+use crate::id::ObjectId;
+
+/// The first bytes of a pack: the layout of blocks described in
+/// docs/store-format.md §5 (`RWPACK01` packs are of store versions 1 and 2).
+pub(crate) const PACK_MAGIC: &[u8; 8] = b"RWPACK02";
+/// The first bytes of a pack index (docs/store-format.md §6; `RWIDX001`
+/// indexes are of store versions 1 and 2).
+pub(crate) const IDX_MAGIC: &[u8; 8] = b"RWIDX002";
+/// Magic numbers of the layout older rewinds wrote, recognized to say so.
+const OLD_PACK_MAGIC: &[u8; 8] = b"RWPACK01";
+const OLD_IDX_MAGIC: &[u8; 8] = b"RWIDX001";
+/// Block header: flags (1), stored length (4), uncompressed length (4).
+pub(crate) const BLOCK_HEADER: usize = 1 + 4 + 4;
+/// Object header inside a block: type (1), length (4), id (32).
+pub(crate) const OBJ_HEADER: usize = 1 + 4 + 32;
+/// Bytes per index entry: id (32), block offset (8), block stored length
+/// (4), offset inside the block (4), length (4), type (1).
+pub(crate) const IDX_ENTRY: usize = 32 + 8 + 4 + 4 + 4 + 1;
+/// Block flag: the block is LZ4-compressed.
+pub(crate) const COMPRESSED: u8 = 1;
+/// The largest object a pack holds (lengths are 32-bit).
+pub(crate) const MAX_OBJECT: usize = (u32::MAX as usize) - 64;
+/// Objects are gathered into blocks of about this size.
+pub(crate) const BLOCK_TARGET: usize = 64 << 10;
+
+/// What a pack or index of an older layout is said to be.
+const OLD_LAYOUT: &str =
+    "it was written by an older rewind (magic RWPACK01/RWIDX001, store format 1 or 2); this rewind reads RWPACK02 packs (docs/store-format.md §17)";
+
+/// The kinds of stored objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ObjType {
+    /// File contents.
+    Blob = 1,
+    /// One directory of a snapshot's file tree.
+    Tree = 2,
+    /// A parsed model: state facts and the list of node groups.
+    Model = 3,
+    /// The nodes of one file (or of one module's state instances).
+    Group = 4,
+    /// One node's canonical encoding.
+    Node = 5,
+    /// Older ref-log entries.
+    LogChunk = 7,
+}
+
+impl ObjType {
+    /// The type of a type code, `None` for an unknown one.
+    pub(crate) fn from_u8(b: u8) -> Option<ObjType> {
+        Some(match b {
+            1 => ObjType::Blob,
+            2 => ObjType::Tree,
+            3 => ObjType::Model,
+            4 => ObjType::Group,
+            5 => ObjType::Node,
+            7 => ObjType::LogChunk,
+            _ => return None,
+        })
+    }
+    /// The type's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjType::Blob => "blob",
+            ObjType::Tree => "tree",
+            ObjType::Model => "model",
+            ObjType::Group => "group",
+            ObjType::Node => "node",
+            ObjType::LogChunk => "log chunk",
+        }
+    }
+}
+
+/// Where one object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Location {
+    /// Offset of the block header in the pack.
+    pub(crate) block: u64,
+    /// Stored length of the block (header included).
+    pub(crate) block_len: u32,
+    /// Offset of the object's content in the uncompressed block.
+    pub(crate) inner: u32,
+    /// The object's length.
+    pub(crate) len: u32,
+    /// The object's type.
+    pub(crate) ty: ObjType,
+}
+
+/// Builds a pack and its index in memory: objects are gathered into
+/// blocks that are compressed as a whole (docs/store-format.md §5).
+pub struct PackWriter {
+    data: Vec<u8>,
+    block: Vec<u8>,
+    block_entries: Vec<(ObjectId, u32, u32, ObjType)>,
+    entries: Vec<(ObjectId, Location)>,
+}
+
+impl Default for PackWriter {
+    fn default() -> Self {
+        PackWriter::new()
+    }
+}
+
+impl PackWriter {
+    /// An empty pack.
+    pub fn new() -> PackWriter {
+        let mut data = Vec::with_capacity(1 << 20);
+        data.extend_from_slice(PACK_MAGIC);
+        PackWriter {
+            data,
+            block: Vec::with_capacity(BLOCK_TARGET + 4096),
+            block_entries: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Bytes written so far (before compression of the open block).
+    pub(crate) fn len(&self) -> usize {
+        self.data.len() + self.block.len()
+    }
+
+    /// True when no object was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.block_entries.is_empty()
+    }
+
+    /// Adds an object; `id` must be the hash of `bytes`.
+    pub fn add(&mut self, id: ObjectId, ty: ObjType, bytes: &[u8]) {
+        if !self.block.is_empty() && self.block.len() + bytes.len() > BLOCK_TARGET {
+            self.flush();
+        }
+        self.block.push(ty as u8);
+        self.block
+            .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        self.block.extend_from_slice(&id.hash().0);
+        let inner = self.block.len() as u32;
+        self.block.extend_from_slice(bytes);
+        self.block_entries.push((id, inner, bytes.len() as u32, ty));
+        if self.block.len() >= BLOCK_TARGET {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.block.is_empty() {
+            return;
+        }
+        let compressed = lz4_flex::block::compress(&self.block);
+        let (flags, stored): (u8, &[u8]) = if compressed.len() + 64 < self.block.len() {
+            (COMPRESSED, &compressed)
+        } else {
+            (0, &self.block)
+        };
+        let block = self.data.len() as u64;
+        self.data.push(flags);
+        self.data
+            .extend_from_slice(&(stored.len() as u32).to_le_bytes());
+        self.data
+            .extend_from_slice(&(self.block.len() as u32).to_le_bytes());
+        self.data.extend_from_slice(stored);
+        let block_len = (BLOCK_HEADER + stored.len()) as u32;
+        for (id, inner, len, ty) in self.block_entries.drain(..) {
+            self.entries.push((
+                id,
+                Location {
+                    block,
+                    block_len,
+                    inner,
+                    len,
+                    ty,
+                },
+            ));
+        }
+        self.block.clear();
+    }
+
+    /// The pack bytes, the index bytes, and the pack's name (the
+    /// checksum of the pack).
+    pub fn finish(mut self) -> (Vec<u8>, Vec<u8>, Hash) {
+        self.flush();
+        let sum = Hash::of(&self.data);
+        self.data.extend_from_slice(&sum.0);
+        let mut entries = self.entries;
+        entries.sort_by_key(|e| e.0);
+        entries.dedup_by(|a, b| a.0 == b.0);
+        let mut idx = Vec::with_capacity(8 + 4 + entries.len() * IDX_ENTRY + 64);
+        idx.extend_from_slice(IDX_MAGIC);
+        idx.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        for (id, l) in &entries {
+            idx.extend_from_slice(&id.hash().0);
+            idx.extend_from_slice(&l.block.to_le_bytes());
+            idx.extend_from_slice(&l.block_len.to_le_bytes());
+            idx.extend_from_slice(&l.inner.to_le_bytes());
+            idx.extend_from_slice(&l.len.to_le_bytes());
+            idx.push(l.ty as u8);
+        }
+        idx.extend_from_slice(&sum.0);
+        let isum = Hash::of(&idx);
+        idx.extend_from_slice(&isum.0);
+        (self.data, idx, sum)
+    }
+}
+
+/// The uncompressed content of a block as read from a pack.
+pub(crate) fn open_block(stored: &[u8], what: &dyn Fn() -> String) -> Result<Vec<u8>> {
+    if stored.len() < BLOCK_HEADER {
+        return Err(corrupt(what(), "block too short"));
+    }
+    let flags = stored[0];
+    let slen = u32::from_le_bytes(stored[1..5].try_into().unwrap_or_default()) as usize;
+    let rlen = u32::from_le_bytes(stored[5..9].try_into().unwrap_or_default()) as usize;
+    if slen + BLOCK_HEADER != stored.len() {
+        return Err(corrupt(what(), "block length does not match the index"));
+    }
+    let body = &stored[BLOCK_HEADER..];
+    match flags {
+        0 if rlen == slen => Ok(body.to_vec()),
+        COMPRESSED if rlen <= slen.saturating_mul(255) + 64 => {
+            let block = lz4_flex::block::decompress(body, rlen)
+                .map_err(|e| corrupt(what(), format!("cannot decompress a block: {e}")))?;
+            if block.len() != rlen {
+                return Err(corrupt(
+                    what(),
+                    "the block decompresses to another length than its header says",
+                ));
+            }
+            Ok(block)
+        }
+        _ => Err(corrupt(what(), "invalid block header")),
+    }
+}
+
+/// One object out of an uncompressed block, checked against its id.
+pub(crate) fn object_in(
+    block: &[u8],
+    id: &ObjectId,
+    loc: &Location,
+    what: &dyn Fn() -> String,
+) -> Result<Vec<u8>> {
+    let start = loc.inner as usize;
+    let end = start + loc.len as usize;
+    if start < OBJ_HEADER || end > block.len() {
+        return Err(corrupt(what(), "the object lies outside its block"));
+    }
+    let header = &block[start - OBJ_HEADER..start];
+    let hlen = u32::from_le_bytes(header[1..5].try_into().unwrap_or_default());
+    if header[0] != loc.ty as u8 || hlen != loc.len || header[5..] != id.hash().0 {
+        return Err(corrupt(what(), "its header does not match the index"));
+    }
+    let bytes = &block[start..end];
+    if ObjectId::of(bytes) != *id {
+        return Err(corrupt(what(), "its content does not match its hash"));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// A loaded, checked pack index.
+pub(crate) struct PackIndex {
+    /// The pack's name: the checksum of its bytes.
+    pub(crate) name: Hash,
+    data: Vec<u8>,
+    count: usize,
+    /// `fanout[b]`: the first entry whose id starts with a byte `>= b`
+    /// (as git's index): a lookup searches one 256th of the entries.
+    fanout: Box<[u32; 257]>,
+}
+
+impl PackIndex {
+    /// Parses and checks an index (`what` names it in errors).
+    pub(crate) fn parse(name: Hash, data: Vec<u8>, what: &str) -> Result<PackIndex> {
+        if data.starts_with(OLD_IDX_MAGIC) {
+            return Err(corrupt(what, OLD_LAYOUT));
+        }
+        if data.len() < 8 + 4 + 64 || &data[..8] != IDX_MAGIC {
+            return Err(corrupt(what, "not a rewind pack index"));
+        }
+        let body = data.len() - 32;
+        let sum = Hash::of(&data[..body]);
+        if sum.0[..] != data[body..] {
+            return Err(corrupt(what, "checksum mismatch"));
+        }
+        let count = u32::from_le_bytes(data[8..12].try_into().unwrap_or_default()) as usize;
+        if 12 + count * IDX_ENTRY + 64 != data.len() {
+            return Err(corrupt(what, "entry count does not match its size"));
+        }
+        let pack = &data[12 + count * IDX_ENTRY..12 + count * IDX_ENTRY + 32];
+        if pack != name.0 {
+            return Err(corrupt(what, "it belongs to another pack"));
+        }
+        let mut idx = PackIndex {
+            name,
+            data,
+            count,
+            fanout: Box::new([0; 257]),
+        };
+        let mut next_byte = 0usize;
+        for i in 0..count {
+            let start = 12 + i * IDX_ENTRY;
+            let first = idx.data[start] as usize;
+            while next_byte <= first {
+                idx.fanout[next_byte] = i as u32;
+                next_byte += 1;
+            }
+            if i > 0
+                && idx.data[start - IDX_ENTRY..start - IDX_ENTRY + 32]
+                    >= idx.data[start..start + 32]
+            {
+                return Err(corrupt(what, "entries are not sorted"));
+            }
+            if ObjType::from_u8(idx.data[start + IDX_ENTRY - 1]).is_none() {
+                return Err(corrupt(
+                    what,
+                    format!("entry {i} has an unknown object type"),
+                ));
+            }
+        }
+        while next_byte <= 256 {
+            idx.fanout[next_byte] = count as u32;
+            next_byte += 1;
+        }
+        Ok(idx)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn entry(&self, i: usize) -> (ObjectId, Location) {
+        let e = &self.data[12 + i * IDX_ENTRY..12 + (i + 1) * IDX_ENTRY];
+        let mut id = [0u8; 32];
+        id.copy_from_slice(&e[..32]);
+        let u32_at = |o: usize| u32::from_le_bytes(e[o..o + 4].try_into().unwrap_or_default());
+        (
+            ObjectId::from(Hash(id)),
+            Location {
+                block: u64::from_le_bytes(e[32..40].try_into().unwrap_or_default()),
+                block_len: u32_at(40),
+                inner: u32_at(44),
+                len: u32_at(48),
+                ty: ObjType::from_u8(e[52]).unwrap_or(ObjType::Blob),
+            },
+        )
+    }
+
+    /// Where an object is, if this pack holds it.
+    pub(crate) fn find(&self, id: &ObjectId) -> Option<Location> {
+        let id = id.hash();
+        let b = id.0[0] as usize;
+        let (mut lo, mut hi) = (self.fanout[b] as usize, self.fanout[b + 1] as usize);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let start = 12 + mid * IDX_ENTRY;
+            match self.data[start..start + 32].cmp(&id.0[..]) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(self.entry(mid).1),
+            }
+        }
+        None
+    }
+
+    /// Every entry, in id order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (ObjectId, Location)> + '_ {
+        (0..self.count).map(|i| self.entry(i))
+    }
+}
+
+/// Checks a whole pack against its index: the trailer, every block and
+/// every object's header and hash. Returns the problems found.
+pub(crate) fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if pack.starts_with(OLD_PACK_MAGIC) {
+        problems.push(format!("{what}: {OLD_LAYOUT}"));
+        return problems;
+    }
+    if pack.len() < 8 + 32 || &pack[..8] != PACK_MAGIC {
+        problems.push(format!("{what}: not a rewind pack"));
+        return problems;
+    }
+    let body = pack.len() - 32;
+    let sum = Hash::of(&pack[..body]);
+    if sum.0[..] != pack[body..] || sum != idx.name {
+        problems.push(format!("{what}: checksum mismatch"));
+    }
+    let mut blocks: HashMap<u64, Option<Vec<u8>>> = HashMap::new();
+    for (id, loc) in idx.iter() {
+        let desc = || format!("{what}: object {id} ({})", loc.ty.name());
+        let block = blocks.entry(loc.block).or_insert_with(|| {
+            let start = loc.block as usize;
+            let end = start + loc.block_len as usize;
+            if start < 8 || end > body {
+                problems.push(format!("{what}: block at {start} lies outside the pack"));
+                return None;
+            }
+            match open_block(&pack[start..end], &|| format!("{what}: block at {start}")) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    problems.push(e.to_string());
+                    None
+                }
+            }
+        });
+        match block {
+            Some(b) => {
+                if let Err(e) = object_in(b, &id, &loc, &desc) {
+                    problems.push(e.to_string());
+                }
+            }
+            None => problems.push(format!("{}: its block is unreadable", desc())),
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(pack: &[u8], idx: &PackIndex, id: &ObjectId) -> Vec<u8> {
+        let loc = idx.find(id).unwrap();
+        let stored = &pack[loc.block as usize..(loc.block + u64::from(loc.block_len)) as usize];
+        let block = open_block(stored, &|| "b".into()).unwrap();
+        object_in(&block, id, &loc, &|| "o".into()).unwrap()
+    }
+
+    #[test]
+    fn write_index_find_and_check() {
+        let mut w = PackWriter::new();
+        let mut objs: Vec<Vec<u8>> = (0..500)
+            .map(|i| format!("resource \"aws_instance\" \"web{i}\" {{}}\n").into_bytes())
+            .collect();
+        objs.push(vec![7u8; 200_000]);
+        for o in &objs {
+            w.add(ObjectId::of(o), ObjType::Blob, o);
+        }
+        let (pack, idx, name) = w.finish();
+        let index = PackIndex::parse(name, idx.clone(), "idx").unwrap();
+        assert_eq!(index.len(), objs.len());
+        for o in &objs {
+            assert_eq!(read(&pack, &index, &ObjectId::of(o)), *o);
+        }
+        let raw: usize = objs.iter().map(Vec::len).sum();
+        assert!(
+            pack.len() * 5 < raw,
+            "blocks compress: {} of {raw}",
+            pack.len()
+        );
+        assert!(index.find(&ObjectId::of(b"nope")).is_none());
+        assert!(check_pack(&pack, &index, "pack").is_empty());
+        // a flipped byte anywhere is caught
+        for at in [20, pack.len() / 2, pack.len() - 40] {
+            let mut bad = pack.clone();
+            bad[at] ^= 1;
+            assert!(!check_pack(&bad, &index, "pack").is_empty(), "flip at {at}");
+        }
+        let mut bad_idx = idx.clone();
+        bad_idx[20] ^= 1;
+        assert!(PackIndex::parse(name, bad_idx, "idx").is_err());
+    }
+}

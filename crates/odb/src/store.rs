@@ -1,0 +1,443 @@
+//! Opening a store and reading and writing its objects.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rewind_model::Hash;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, Cond, LocalBackend, Put};
+use crate::error::{corrupt, Error, Result};
+use crate::id::{ObjectId, SnapshotId};
+use crate::lock::{self, StoreLock};
+use crate::pack::{object_in, open_block, Location, ObjType, PackIndex, PackWriter};
+use crate::record::SnapshotRecord;
+use crate::refs::Refs;
+
+/// The store format this program reads and writes (docs/store-format.md
+/// §17): version 1 kept expressions as text; version 2 kept them as syntax
+/// trees in packs of the `RWPACK01` magic; version 3 gives the block
+/// layout of packs its own magic.
+pub const STORE_VERSION: u32 = 3;
+
+#[derive(Serialize, Deserialize)]
+struct Config {
+    format: String,
+    version: u32,
+    created: String,
+}
+
+/// A snapshot store: a local directory or a prefix in S3-compatible
+/// object storage, holding packs of objects, snapshot records and refs.
+pub struct Store {
+    backend: Box<dyn Backend>,
+    location: String,
+    packs: RwLock<Vec<Arc<PackIndex>>>,
+    packs_loaded: RwLock<bool>,
+    cache_dir: Option<PathBuf>,
+    pub(crate) records: RwLock<HashMap<SnapshotId, SnapshotRecord>>,
+}
+
+/// Packs are split when they grow past this.
+pub(crate) const PACK_SPLIT: usize = 128 << 20;
+
+/// How long `gc` waits for running snapshots to finish.
+const GC_WAIT: Duration = Duration::from_secs(120);
+
+impl Store {
+    /// Finds the store: `--store`, then `REWIND_STORE`, then `.rewind/` in
+    /// the current directory or a parent.
+    pub fn locate(explicit: Option<&str>) -> Result<String> {
+        if let Some(s) = explicit {
+            return Ok(s.to_string());
+        }
+        if let Ok(s) = std::env::var("REWIND_STORE") {
+            if !s.is_empty() {
+                return Ok(s);
+            }
+        }
+        let mut dir = std::env::current_dir().map_err(|e| Error::Io {
+            path: PathBuf::from("."),
+            source: e,
+        })?;
+        loop {
+            let candidate = dir.join(".rewind");
+            if candidate.join("config").is_file() {
+                return Ok(candidate.display().to_string());
+            }
+            if !dir.pop() {
+                break;
+            }
+        }
+        Err(Error::NoStore(
+            "no store found: pass --store PATH, set REWIND_STORE, or run `rewind init` (which creates .rewind/ here)".into(),
+        ))
+    }
+
+    fn backend_for(location: &str) -> Result<Box<dyn Backend>> {
+        if location.starts_with("s3://") {
+            return crate::remote::open_s3(location);
+        }
+        Ok(Box::new(LocalBackend::new(PathBuf::from(location))))
+    }
+
+    fn with_backend(location: &str, backend: Box<dyn Backend>) -> Store {
+        let cache_dir = match backend.local_root() {
+            Some(root) => Some(root.join("cache")),
+            None => crate::remote::cache_dir_for(location),
+        };
+        Store {
+            backend,
+            location: location.to_string(),
+            packs: RwLock::new(Vec::new()),
+            packs_loaded: RwLock::new(false),
+            cache_dir,
+            records: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Creates a new store (an existing one is an error).
+    pub fn init(location: &str) -> Result<Store> {
+        let backend = Self::backend_for(location)?;
+        let config = Config {
+            format: "rewind-store".into(),
+            version: STORE_VERSION,
+            created: crate::time::now(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&config).expect("a config always serializes");
+        bytes.push(b'\n');
+        if backend.put("config", &bytes, Cond::Absent)? == Put::Conflict {
+            return Err(Error::Config(format!(
+                "a store already exists at {}",
+                backend.describe()
+            )));
+        }
+        backend.put("refs", &Refs::empty().encode(), Cond::Absent)?;
+        Ok(Self::with_backend(location, backend))
+    }
+
+    /// Opens an existing store, checking its format version.
+    pub fn open(location: &str) -> Result<Store> {
+        let backend = Self::backend_for(location)?;
+        let what = format!("{} (config)", backend.describe());
+        let Some((bytes, _)) = backend.get("config")? else {
+            return Err(Error::NoStore(format!(
+                "no store at {}: run `rewind init --store {location}` first",
+                backend.describe()
+            )));
+        };
+        let config: Config = serde_json::from_slice(&bytes)
+            .map_err(|e| corrupt(format!("store config {what}"), e.to_string()))?;
+        if config.format != "rewind-store" {
+            return Err(Error::Config(format!(
+                "{what} is not a rewind store config"
+            )));
+        }
+        if config.version < STORE_VERSION {
+            return Err(Error::Config(format!(
+                "{what}: store format version {} was written by an earlier rewind (version {STORE_VERSION} keeps expressions as syntax trees, in packs of the RWPACK02 layout); read it with the rewind that wrote it, or start a new store and snapshot the releases again",
+                config.version
+            )));
+        }
+        if config.version != STORE_VERSION {
+            return Err(Error::Config(format!(
+                "{what}: store format version {} is not supported by this rewind (it reads version {STORE_VERSION}); use a matching rewind release",
+                config.version
+            )));
+        }
+        Ok(Self::with_backend(location, backend))
+    }
+
+    /// Where the store is, as it was given (a path or `s3://…`).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// Where the store lives, for messages.
+    pub fn describe(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// Requests this store made so far (for `--verbose`).
+    pub fn requests(&self) -> u64 {
+        self.backend.requests()
+    }
+
+    /// A directory for local caches (safe to delete).
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
+    }
+
+    // ---- the local copies of a remote store's immutable keys ----------
+
+    /// A copy of an immutable key of a remote store, from the local cache.
+    pub(crate) fn read_cache(&self, rel: &str) -> Option<Vec<u8>> {
+        if self.backend.local_root().is_some() {
+            return None;
+        }
+        std::fs::read(self.cache_dir.as_ref()?.join(rel)).ok()
+    }
+
+    /// Keeps a copy of an immutable key of a remote store (errors ignored:
+    /// the cache only saves requests).
+    pub(crate) fn write_cache(&self, rel: &str, data: &[u8]) {
+        if self.backend.local_root().is_some() {
+            return;
+        }
+        let Some(path) = self.cache_dir.as_ref().map(|d| d.join(rel)) else {
+            return;
+        };
+        let Some(dir) = path.parent() else {
+            return;
+        };
+        if std::fs::create_dir_all(dir).is_ok() {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let tmp = dir.join(format!(
+                "{}.{}.tmp",
+                name.unwrap_or_default(),
+                std::process::id()
+            ));
+            if std::fs::write(&tmp, data).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        }
+    }
+
+    // ---- packs --------------------------------------------------------
+
+    /// Loads one listed pack index: from the local cache when it checks
+    /// out, otherwise from the store.
+    fn load_index(&self, key: &str, name: Hash) -> Result<Option<PackIndex>> {
+        let what = format!("pack index {key}");
+        let file = format!("idx/{}.idx", name.to_hex());
+        if let Some(d) = self.read_cache(&file) {
+            if let Ok(i) = PackIndex::parse(name, d, &what) {
+                return Ok(Some(i));
+            }
+        }
+        let Some((data, _)) = self.backend.get(key)? else {
+            return Ok(None);
+        };
+        let idx = PackIndex::parse(name, data.clone(), &format!("{} ({what})", self.describe()))?;
+        self.write_cache(&file, &data);
+        Ok(Some(idx))
+    }
+
+    /// Loads the pack indexes not loaded yet.
+    pub(crate) fn refresh_packs(&self) -> Result<()> {
+        let listed = self.backend.list("packs/")?;
+        let known: Vec<Hash> = self
+            .packs
+            .read()
+            .map(|p| p.iter().map(|i| i.name).collect())
+            .unwrap_or_default();
+        let mut new = Vec::new();
+        for l in listed {
+            let Some(hash) = l
+                .key
+                .strip_prefix("packs/")
+                .and_then(|n| n.strip_suffix(".idx"))
+                .and_then(|n| Hash::from_hex(n).ok())
+            else {
+                continue;
+            };
+            if known.contains(&hash) {
+                continue;
+            }
+            if let Some(idx) = self.load_index(&l.key, hash)? {
+                new.push(Arc::new(idx));
+            }
+        }
+        if let Ok(mut p) = self.packs.write() {
+            p.extend(new);
+        }
+        if let Ok(mut l) = self.packs_loaded.write() {
+            *l = true;
+        }
+        Ok(())
+    }
+
+    /// The loaded pack indexes (loaded on first use).
+    fn packs(&self) -> Result<Vec<Arc<PackIndex>>> {
+        self.ensure_packs()?;
+        Ok(self.packs.read().map(|p| p.clone()).unwrap_or_default())
+    }
+
+    /// Loads the pack indexes on first use.
+    fn ensure_packs(&self) -> Result<()> {
+        let loaded = self.packs_loaded.read().map(|l| *l).unwrap_or(false);
+        if !loaded {
+            self.refresh_packs()?;
+        }
+        Ok(())
+    }
+
+    /// The pack holding an object (the most recently loaded one first).
+    /// Called for every object a snapshot adds: it searches the loaded
+    /// indexes in place, without copying their list.
+    fn locate_obj(&self, id: &ObjectId) -> Result<Option<(Arc<PackIndex>, Location)>> {
+        self.ensure_packs()?;
+        let Ok(packs) = self.packs.read() else {
+            return Ok(None);
+        };
+        Ok(packs
+            .iter()
+            .rev()
+            .find_map(|p| p.find(id).map(|loc| (p.clone(), loc))))
+    }
+
+    /// The type of a stored object (from its index entry).
+    pub(crate) fn object_type(&self, id: &ObjectId) -> Result<ObjType> {
+        match self.locate_obj(id)? {
+            Some((_, loc)) => Ok(loc.ty),
+            None => Err(Error::MissingObject(*id)),
+        }
+    }
+
+    /// True when a pack index lists the object.
+    pub fn has(&self, id: &ObjectId) -> Result<bool> {
+        Ok(self.locate_obj(id)?.is_some())
+    }
+
+    /// Reads one object, checking its hash.
+    pub(crate) fn get(&self, id: &ObjectId) -> Result<(ObjType, Vec<u8>)> {
+        let Some((pack, loc)) = self.locate_obj(id)? else {
+            return Err(Error::MissingObject(*id));
+        };
+        let key = format!("packs/{}.pack", pack.name.to_hex());
+        let stored = self
+            .backend
+            .get_range(&key, loc.block, u64::from(loc.block_len))?;
+        let what = || format!("object {id} ({}) in {key}", loc.ty.name());
+        let block = open_block(&stored, &what)?;
+        Ok((loc.ty, object_in(&block, id, &loc, &what)?))
+    }
+
+    /// Reads an object that must be of type `ty`.
+    pub(crate) fn get_typed(&self, id: &ObjectId, ty: ObjType) -> Result<Vec<u8>> {
+        let (t, data) = self.get(id)?;
+        if t != ty {
+            return Err(corrupt(
+                format!("object {id}"),
+                format!("expected a {}, found a {}", ty.name(), t.name()),
+            ));
+        }
+        Ok(data)
+    }
+
+    /// Reads many objects with few requests (adjacent ranges of a pack
+    /// are read together), checking every hash. Results follow `ids`.
+    pub fn get_many(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
+        let packs = self.packs()?;
+        let mut by_pack: BTreeMap<usize, Vec<(usize, Location)>> = BTreeMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            let found = packs
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(pi, p)| p.find(id).map(|loc| (pi, loc)));
+            let Some((pi, loc)) = found else {
+                return Err(Error::MissingObject(*id));
+            };
+            by_pack.entry(pi).or_default().push((i, loc));
+        }
+        let mut out: Vec<Vec<u8>> = vec![Vec::new(); ids.len()];
+        for (pi, wanted) in by_pack {
+            let key = format!("packs/{}.pack", packs[pi].name.to_hex());
+            for (start, end, items) in nearby_runs(wanted) {
+                let data = self.backend.get_range(&key, start, end - start)?;
+                let mut opened: HashMap<u64, Vec<u8>> = HashMap::new();
+                for (i, loc) in items {
+                    let what = || format!("object {} ({}) in {key}", ids[i], loc.ty.name());
+                    let block = match opened.entry(loc.block) {
+                        Entry::Occupied(b) => b.into_mut(),
+                        Entry::Vacant(v) => {
+                            let s = (loc.block - start) as usize;
+                            v.insert(open_block(&data[s..s + loc.block_len as usize], &what)?)
+                        }
+                    };
+                    out[i] = object_in(block, &ids[i], &loc, &what)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a pack and its index (the pack first: an index only ever
+    /// names a complete pack). Returns the pack's name.
+    pub fn write_pack(&self, w: PackWriter) -> Result<Option<Hash>> {
+        if w.is_empty() {
+            return Ok(None);
+        }
+        let (pack, idx, name) = w.finish();
+        let hex = name.to_hex();
+        self.backend
+            .put(&format!("packs/{hex}.pack"), &pack, Cond::Always)?;
+        self.backend
+            .put(&format!("packs/{hex}.idx"), &idx, Cond::Always)?;
+        self.write_cache(&format!("idx/{hex}.idx"), &idx);
+        let parsed = PackIndex::parse(name, idx, "new pack index")?;
+        if let Ok(mut p) = self.packs.write() {
+            p.push(Arc::new(parsed));
+        }
+        Ok(Some(name))
+    }
+
+    // ---- locks ----------------------------------------------------------
+
+    fn gc_lock_path(&self) -> Option<PathBuf> {
+        self.backend.local_root().map(|root| root.join("gc.lock"))
+    }
+
+    /// Held by writers for the length of a snapshot: `gc` waits for them.
+    pub fn shared_lock(&self) -> Result<StoreLock> {
+        match self.gc_lock_path() {
+            Some(path) => lock::shared(path),
+            None => Ok(StoreLock::none()),
+        }
+    }
+
+    /// Held by `gc`: no snapshot runs meanwhile.
+    pub(crate) fn exclusive_lock(&self) -> Result<StoreLock> {
+        match self.gc_lock_path() {
+            Some(path) => lock::exclusive(
+                path,
+                GC_WAIT,
+                Duration::from_millis(20),
+                &format!(
+                    "snapshots kept running for {}s; try again",
+                    GC_WAIT.as_secs()
+                ),
+            ),
+            None => Ok(StoreLock::none()),
+        }
+    }
+}
+
+/// A range of a pack read with one request, `[start, end)`, and the wanted
+/// objects (their place in the caller's list, and where they are) in it.
+type Run = (u64, u64, Vec<(usize, Location)>);
+
+/// The wanted entries of one pack in runs of nearby blocks.
+fn nearby_runs(mut wanted: Vec<(usize, Location)>) -> Vec<Run> {
+    wanted.sort_by_key(|(_, l)| l.block);
+    let mut runs: Vec<Run> = Vec::new();
+    for (i, loc) in wanted {
+        let end = loc.block + u64::from(loc.block_len);
+        match runs.last_mut() {
+            Some((_, rend, items)) if loc.block <= *rend + (256 << 10) => {
+                *rend = (*rend).max(end);
+                items.push((i, loc));
+            }
+            _ => runs.push((loc.block, end, vec![(i, loc)])),
+        }
+    }
+    runs
+}

@@ -1,0 +1,339 @@
+//! `verify`: re-hash everything and check that every snapshot is whole
+//! (docs/store-format.md §14).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rewind_model::Hash;
+
+use crate::error::{corrupt, Result};
+use crate::id::{ObjectId, SnapshotId};
+use crate::model::{Group, ModelObj};
+use crate::pack::{check_pack, ObjType, PackIndex};
+use crate::record::{snapshot_key, SnapshotRecord};
+use crate::refs::Refs;
+use crate::store::Store;
+use crate::tree::EntryKind;
+
+/// What `verify` found.
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    /// Problems: each names the file, object or ref concerned.
+    pub problems: Vec<String>,
+    /// Harmless leftovers (an interrupted write), removed by `gc`.
+    pub notes: Vec<String>,
+    /// Packs checked.
+    pub packs: usize,
+    /// Distinct objects in them.
+    pub objects: usize,
+    /// Snapshot records read.
+    pub snapshots: usize,
+    /// Bytes of packs read.
+    pub bytes: u64,
+}
+
+impl VerifyReport {
+    /// True when there is no problem.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// A problem unless the object exists with type `ty`.
+    fn need(&mut self, types: &HashMap<ObjectId, ObjType>, id: &ObjectId, ty: ObjType, what: &str) {
+        match types.get(id) {
+            None => self
+                .problems
+                .push(format!("{what}: object {id} ({}) is missing", ty.name())),
+            Some(t) if *t != ty => self.problems.push(format!(
+                "{what}: object {id} should be a {} but is a {}",
+                ty.name(),
+                t.name()
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// The pack name and kind (`pack` or `idx`) of a key under `packs/`.
+pub(crate) fn pack_name(key: &str) -> Option<(Hash, &'static str)> {
+    let rest = key.strip_prefix("packs/")?;
+    if let Some(n) = rest.strip_suffix(".pack") {
+        return Hash::from_hex(n).ok().map(|h| (h, "pack"));
+    }
+    if let Some(n) = rest.strip_suffix(".idx") {
+        return Hash::from_hex(n).ok().map(|h| (h, "idx"));
+    }
+    None
+}
+
+impl Store {
+    /// Re-hashes every object, checks every pack index, snapshot record and
+    /// ref, and that every snapshot's objects are present.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let mut r = VerifyReport::default();
+        let types = self.verify_packs(&mut r)?;
+        r.objects = types.len();
+        let refs = match self.refs() {
+            Ok(refs) => Some(refs),
+            Err(e) => {
+                r.problems.push(e.to_string());
+                None
+            }
+        };
+        let records = self.verify_records(&mut r)?;
+        r.snapshots = records.len();
+        if let Some(refs) = &refs {
+            verify_refs(refs, &records, &types, &mut r);
+        }
+        self.verify_snapshots(&records, &types, &mut r);
+        for l in self.backend().list("tmp/")? {
+            r.notes.push(format!(
+                "{}: a temporary file left by an interrupted write; `rewind gc` removes it",
+                l.key
+            ));
+        }
+        Ok(r)
+    }
+
+    /// Checks every pack against its index; returns the type of every
+    /// object found.
+    fn verify_packs(&self, r: &mut VerifyReport) -> Result<HashMap<ObjectId, ObjType>> {
+        let desc = self.describe();
+        let mut packs: BTreeMap<Hash, (Option<u64>, bool)> = BTreeMap::new();
+        for l in &self.backend().list("packs/")? {
+            match pack_name(&l.key) {
+                Some((h, "pack")) => packs.entry(h).or_default().0 = Some(l.size),
+                Some((h, _)) => packs.entry(h).or_default().1 = true,
+                None => r
+                    .notes
+                    .push(format!("{desc}/{}: not a pack file (ignored)", l.key)),
+            }
+        }
+        let mut types = HashMap::new();
+        for (name, (pack_size, has_idx)) in &packs {
+            let hex = name.to_hex();
+            match (pack_size, has_idx) {
+                (Some(_), false) => r.notes.push(format!(
+                    "packs/{hex}.pack has no index: an interrupted snapshot left it; `rewind gc` removes it"
+                )),
+                (None, true) => r.problems.push(format!(
+                    "packs/{hex}.idx: its pack packs/{hex}.pack is missing"
+                )),
+                _ => self.verify_pack(*name, &mut types, r)?,
+            }
+        }
+        Ok(types)
+    }
+
+    /// Checks one pack and its index.
+    fn verify_pack(
+        &self,
+        name: Hash,
+        types: &mut HashMap<ObjectId, ObjType>,
+        r: &mut VerifyReport,
+    ) -> Result<()> {
+        let hex = name.to_hex();
+        let idx_key = format!("packs/{hex}.idx");
+        let Some((idx_bytes, _)) = self.backend().get(&idx_key)? else {
+            return Ok(());
+        };
+        let idx = match PackIndex::parse(name, idx_bytes, &idx_key) {
+            Ok(i) => i,
+            Err(e) => {
+                r.problems.push(e.to_string());
+                return Ok(());
+            }
+        };
+        let pack_key = format!("packs/{hex}.pack");
+        let Some((pack, _)) = self.backend().get(&pack_key)? else {
+            r.problems.push(format!("{pack_key}: missing"));
+            return Ok(());
+        };
+        r.bytes += pack.len() as u64;
+        r.problems.extend(check_pack(&pack, &idx, &pack_key));
+        r.packs += 1;
+        types.extend(idx.iter().map(|(id, loc)| (id, loc.ty)));
+        Ok(())
+    }
+
+    /// Reads every snapshot record, checking its hash and JSON.
+    fn verify_records(&self, r: &mut VerifyReport) -> Result<HashMap<SnapshotId, SnapshotRecord>> {
+        let mut records = HashMap::new();
+        for l in self.backend().list("snapshots/")? {
+            let Some(id) = snapshot_key(&l.key) else {
+                if !l.key.ends_with(".tmp") {
+                    r.notes
+                        .push(format!("{}: not a snapshot record (ignored)", l.key));
+                }
+                continue;
+            };
+            let Some((bytes, _)) = self.backend().get(&l.key)? else {
+                continue;
+            };
+            if SnapshotId::of(&bytes) != id {
+                r.problems.push(format!(
+                    "snapshot record {} is corrupt: its content does not match its id",
+                    l.key
+                ));
+                continue;
+            }
+            match serde_json::from_slice::<SnapshotRecord>(&bytes) {
+                Ok(rec) => {
+                    records.insert(id, rec);
+                }
+                Err(e) => r
+                    .problems
+                    .push(format!("snapshot record {} is corrupt: {e}", l.key)),
+            }
+        }
+        Ok(records)
+    }
+
+    /// Checks that every snapshot's parent, tree and model are whole.
+    fn verify_snapshots(
+        &self,
+        records: &HashMap<SnapshotId, SnapshotRecord>,
+        types: &HashMap<ObjectId, ObjType>,
+        r: &mut VerifyReport,
+    ) {
+        let mut trees_done: HashSet<ObjectId> = HashSet::new();
+        let mut models_done: HashSet<ObjectId> = HashSet::new();
+        let mut ids: Vec<&SnapshotId> = records.keys().collect();
+        ids.sort();
+        for id in ids {
+            let rec = &records[id];
+            let what = format!("snapshot {}", id.short(12));
+            if let Some(p) = &rec.parent {
+                if !records.contains_key(p) {
+                    r.problems
+                        .push(format!("{what}: its parent snapshot {p} is missing"));
+                }
+            }
+            r.need(types, &rec.tree, ObjType::Tree, &what);
+            r.need(types, &rec.model, ObjType::Model, &what);
+            if types.get(&rec.tree) == Some(&ObjType::Tree) {
+                self.verify_tree(&rec.tree, types, &mut trees_done, &what, r);
+            }
+            if types.get(&rec.model) == Some(&ObjType::Model) && models_done.insert(rec.model) {
+                match self.model_obj(&rec.model) {
+                    Ok(m) => self.verify_model(&m, types, &what, r),
+                    Err(e) => r.problems.push(format!("{what}: {e}")),
+                }
+            }
+        }
+    }
+
+    fn verify_tree(
+        &self,
+        id: &ObjectId,
+        types: &HashMap<ObjectId, ObjType>,
+        done: &mut HashSet<ObjectId>,
+        what: &str,
+        r: &mut VerifyReport,
+    ) {
+        let mut stack = vec![*id];
+        while let Some(t) = stack.pop() {
+            if !done.insert(t) {
+                continue;
+            }
+            let tree = match self.tree(&t) {
+                Ok(tree) => tree,
+                Err(e) => {
+                    r.problems.push(format!("{what}: {e}"));
+                    continue;
+                }
+            };
+            for e in tree.entries {
+                let want = if e.kind == EntryKind::Dir {
+                    ObjType::Tree
+                } else {
+                    ObjType::Blob
+                };
+                match types.get(&e.id) {
+                    None => r.problems.push(format!(
+                        "{what}: {} ({} {}) is missing",
+                        e.name,
+                        want.name(),
+                        e.id
+                    )),
+                    Some(ty) if *ty != want => r.problems.push(format!(
+                        "{what}: {} should be a {} but is a {}",
+                        e.name,
+                        want.name(),
+                        ty.name()
+                    )),
+                    _ if want == ObjType::Tree => stack.push(e.id),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn verify_model(
+        &self,
+        m: &ModelObj,
+        types: &HashMap<ObjectId, ObjType>,
+        what: &str,
+        r: &mut VerifyReport,
+    ) {
+        for (key, (gid, count)) in &m.groups {
+            if types.get(gid) != Some(&ObjType::Group) {
+                r.problems
+                    .push(format!("{what}: node group {key} ({gid}) is missing"));
+                continue;
+            }
+            let g = match self.get_typed(gid, ObjType::Group).and_then(|b| {
+                Group::decode(&b).map_err(|e| corrupt(format!("node group {gid}"), e.to_string()))
+            }) {
+                Ok(g) => g,
+                Err(e) => {
+                    r.problems.push(format!("{what}: {e}"));
+                    continue;
+                }
+            };
+            if g.entries.len() != *count as usize {
+                r.problems.push(format!(
+                    "{what}: node group {key} has {} nodes, the model says {count}",
+                    g.entries.len()
+                ));
+            }
+            for e in &g.entries {
+                if types.get(&e.node) != Some(&ObjType::Node) {
+                    r.problems.push(format!(
+                        "{what}: node {} ({}) is missing",
+                        e.address, e.node
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Checks that every ref names a record and every log chunk exists.
+fn verify_refs(
+    refs: &Refs,
+    records: &HashMap<SnapshotId, SnapshotRecord>,
+    types: &HashMap<ObjectId, ObjType>,
+    r: &mut VerifyReport,
+) {
+    let mut check_ref = |name: String, id: &SnapshotId| {
+        if !records.contains_key(id) {
+            r.problems.push(format!(
+                "ref {name} points to snapshot {id}, which is missing"
+            ));
+        }
+    };
+    for (t, id) in &refs.tags {
+        check_ref(format!("tags/{t}"), id);
+    }
+    for (e, v) in &refs.envs {
+        if let Some(id) = &v.latest {
+            check_ref(format!("envs/{e}/latest"), id);
+        }
+        if let Some(id) = &v.good {
+            check_ref(format!("envs/{e}/good"), id);
+        }
+    }
+    for c in &refs.log_chunks {
+        r.need(types, c, ObjType::LogChunk, "ref log");
+    }
+}

@@ -1,0 +1,226 @@
+//! Override files (`override.tf`, `*_override.tf` and their JSON forms):
+//! Terraform loads them after the other files of a module and merges each
+//! of their blocks into the block of the same address, as
+//! hashicorp/terraform `internal/configs/module_merge.go` does.
+//!
+//! * An argument of the override replaces the argument of the same name;
+//!   a nested block type in the override (or `dynamic "TYPE"`) replaces
+//!   every block of that type, static or dynamic; the rest stays.
+//! * In a resource's `lifecycle`, `create_before_destroy`,
+//!   `prevent_destroy` and `ignore_changes` replace their own kind and
+//!   `action_trigger` blocks replace all triggers; the other lifecycle
+//!   arguments and conditions stay those of the base.
+//! * A local value is replaced whole; a variable's `validation` and an
+//!   output's `precondition` stay those of the base.
+//! * `depends_on` may not be overridden ("Unsupported override"), and an
+//!   override block needs a base block ("Missing base ... to override").
+//!
+//! References follow the arguments: the base's references held by a
+//! replaced argument or block go, the override's come. Which argument
+//! holds a reference is read from the base file's syntax (parsed again:
+//! override files are rare, and the parse results keep no such map).
+
+use rewind_model::{Map, NodeKind, Value};
+
+use crate::config::{RawNode, RawRef};
+use crate::hcl::{Body, Item};
+
+/// Is this file an override file?
+pub(crate) fn is_override_file(name: &str) -> bool {
+    let stem = name
+        .strip_suffix(".tf.json")
+        .or_else(|| name.strip_suffix(".tf"));
+    stem.is_some_and(|s| s == "override" || s.ends_with("_override"))
+}
+
+/// The top-level items of the block at (line, col) of a file, with the
+/// positions where each starts: `(line, col, key)`, in order. A key is an
+/// argument name, a nested block type, or `dynamic.TYPE`.
+pub(crate) fn item_starts(src: &str, body: &Body, line: u32, col: u32) -> Vec<(u32, u32, String)> {
+    let lines = crate::hcl::LineIndex::new(src);
+    let Some(block) = body.blocks().find(|b| lines.locate(b.pos) == (line, col)) else {
+        return Vec::new();
+    };
+    block
+        .body
+        .items
+        .iter()
+        .map(|item| {
+            let (pos, key) = match item {
+                Item::Attribute(a) => (a.pos, a.name.clone()),
+                Item::Block(b) => (b.pos, block_key(&b.ty, b.labels.first())),
+            };
+            let (l, c) = lines.locate(pos);
+            (l, c, key)
+        })
+        .collect()
+}
+
+fn block_key(ty: &str, label: Option<&String>) -> String {
+    match (ty, label) {
+        ("dynamic", Some(l)) => format!("dynamic.{l}"),
+        _ => ty.to_string(),
+    }
+}
+
+/// The item (see [`item_starts`]) that holds a reference at (line, col).
+fn item_of<'a>(starts: &'a [(u32, u32, String)], r: &RawRef) -> Option<&'a str> {
+    let i = starts.partition_point(|(l, c, _)| (*l, *c) <= (r.line, r.col));
+    i.checked_sub(1).map(|i| starts[i].2.as_str())
+}
+
+/// Merges `over` (a block of an override file) into `base`; the starts
+/// are the items of each block (see [`item_starts`]). Errors are
+/// Terraform's.
+pub(crate) fn merge(
+    base: &mut RawNode,
+    over: &RawNode,
+    base_starts: &[(u32, u32, String)],
+    over_starts: &[(u32, u32, String)],
+) -> Result<(), String> {
+    if base.kind == NodeKind::Local {
+        let (line, col) = (base.line, base.col);
+        *base = over.clone();
+        base.line = line;
+        base.col = col;
+        return Ok(());
+    }
+    let Value::Map(over_body) = &*over.body else {
+        return Ok(());
+    };
+    if over_body.contains_key("depends_on")
+        && matches!(
+            base.kind,
+            NodeKind::Resource | NodeKind::Data | NodeKind::Module | NodeKind::Output
+        )
+    {
+        return Err(format!(
+            "unsupported override of {}: the depends_on argument may not be overridden",
+            base.local
+        ));
+    }
+    // what the override leaves to the base
+    let kept: &[&str] = match base.kind {
+        NodeKind::Variable => &["validation"],
+        NodeKind::Output => &["precondition"],
+        _ => &[],
+    };
+    let mut body = match &*base.body {
+        Value::Map(m) => m.clone(),
+        _ => Map::new(),
+    };
+    let mut replaced: Vec<String> = Vec::new();
+    let mut lifecycle_over = None;
+    for (key, value) in over_body {
+        if kept.contains(&key.as_str()) {
+            continue;
+        }
+        match key.as_str() {
+            "lifecycle" if base.kind == NodeKind::Resource => lifecycle_over = Some(value),
+            "dynamic" => {
+                let Value::Map(types) = value else { continue };
+                for (ty, blocks) in types {
+                    body.remove(ty);
+                    replaced.push(ty.clone());
+                    replaced.push(format!("dynamic.{ty}"));
+                    if let Some(Value::Map(base_dynamic)) = body.get_mut("dynamic") {
+                        base_dynamic.insert(ty.clone(), blocks.clone());
+                    } else {
+                        let mut m = Map::new();
+                        m.insert(ty.clone(), blocks.clone());
+                        body.insert("dynamic".to_string(), Value::Map(m));
+                    }
+                }
+            }
+            _ => {
+                body.insert(key.clone(), value.clone());
+                replaced.push(key.clone());
+                replaced.push(format!("dynamic.{key}"));
+                if let Some(Value::Map(base_dynamic)) = body.get_mut("dynamic") {
+                    base_dynamic.remove(key);
+                }
+            }
+        }
+    }
+    if let Some(Value::Map(d)) = body.get("dynamic") {
+        if d.is_empty() {
+            body.remove("dynamic");
+        }
+    }
+    if let Some(over_lifecycle) = lifecycle_over {
+        merge_lifecycle(&mut body, over_lifecycle);
+    }
+    // references: the base's minus those of what was replaced, and the
+    // override's own
+    let mut refs: Vec<RawRef> = base
+        .refs
+        .iter()
+        .filter(|r| item_of(base_starts, r).is_none_or(|k| !replaced.iter().any(|x| x == k)))
+        .cloned()
+        .collect();
+    // (what the override may not set does not count)
+    refs.extend(
+        over.refs
+            .iter()
+            .filter(|r| {
+                item_of(over_starts, r).is_none_or(|k| k != "lifecycle" && !kept.contains(&k))
+            })
+            .cloned(),
+    );
+    base.refs = refs;
+    for (name, arg_refs) in &over.args {
+        base.args.retain(|(n, _)| n != name);
+        base.args.push((name.clone(), arg_refs.clone()));
+    }
+    if over.provider.is_some() {
+        base.provider.clone_from(&over.provider);
+    }
+    if !over.providers.is_empty() {
+        base.providers.clone_from(&over.providers);
+    }
+    if over_body.contains_key("sensitive") {
+        base.sensitive = over.sensitive;
+    }
+    if base.kind == NodeKind::Module {
+        for key in ["source", "version"] {
+            if let Some(v) = body.get(key) {
+                base.meta.insert(key.into(), v.clone());
+            }
+        }
+    }
+    base.body = Value::Map(body).into();
+    Ok(())
+}
+
+/// A resource's lifecycle: the arguments Terraform lets an override set,
+/// one by one.
+fn merge_lifecycle(body: &mut Map<String, Value>, over: &Value) {
+    let Some(over) = over
+        .as_list()
+        .and_then(|l| l.first())
+        .and_then(Value::as_map)
+    else {
+        return;
+    };
+    let mut merged = body
+        .get("lifecycle")
+        .and_then(Value::as_list)
+        .and_then(|l| l.first())
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    for key in [
+        "create_before_destroy",
+        "prevent_destroy",
+        "ignore_changes",
+        "action_trigger",
+    ] {
+        if let Some(v) = over.get(key) {
+            merged.insert(key.to_string(), v.clone());
+        }
+    }
+    body.insert(
+        "lifecycle".to_string(),
+        Value::List(vec![Value::Map(merged)]),
+    );
+}
