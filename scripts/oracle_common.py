@@ -196,8 +196,28 @@ def normalize(raw):
     return state_text, json.loads(plan_text), plan_text, plan_txt, apply_dot
 
 
-def write_case(out_dir, name, target_files, current_files, norm, meta):
+# What the Rust tests read of `terraform show -json`: the rest (prior_state,
+# which is current.tfstate again, planned_values, configuration,
+# relevant_attributes, the before/after values) is left out by the recorders
+# that pass slim=True, to keep the fixtures small.
+SLIM_CHANGE_KEYS = ("address", "module_address", "mode", "type", "name", "index", "deposed",
+                    "previous_address", "action_reason", "change")
+
+
+def slim_plan(plan):
+    out = {k: plan[k] for k in ("format_version", "terraform_version", "errored") if k in plan}
+    out["resource_changes"] = []
+    for rc in plan.get("resource_changes", []):
+        rc = {k: rc[k] for k in SLIM_CHANGE_KEYS if k in rc}
+        rc["change"] = {k: rc["change"][k] for k in ("actions", "replace_paths", "importing") if k in rc["change"]}
+        out["resource_changes"].append(rc)
+    return out
+
+
+def write_case(out_dir, name, target_files, current_files, norm, meta, slim=False):
     state_text, plan, plan_text, plan_txt, apply_dot = norm
+    if slim:
+        plan_text = json.dumps(slim_plan(plan), indent=1) + "\n"
     d = os.path.join(out_dir, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
