@@ -318,4 +318,5 @@ fn plans_terraform_rejects_are_cycles_here() {
     }
 }
 
+#[path = "plan/oracle2.rs"]
 mod oracle2;
