@@ -223,8 +223,16 @@ fn disagreements(case: &Path, with_state: bool) -> Vec<String> {
         let keys: BTreeSet<&String> = theirs.keys().chain(ours.keys()).collect();
         for k in keys {
             if theirs.get(k) != ours.get(k) {
+                let why = p
+                    .changes
+                    .iter()
+                    .find(|c| c.address == *k)
+                    .map(|c| c.reasons.join("; "))
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
                 lines.push(format!(
-                    "    {k}: terraform {:?}, rewind {:?}",
+                    "    {k}: terraform {:?}, rewind {:?}{why}",
                     theirs.get(k),
                     ours.get(k)
                 ));
