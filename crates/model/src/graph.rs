@@ -115,7 +115,8 @@ impl Graph {
 /// For every resource or data node, the resource and data nodes it depends
 /// on directly or through non-resource nodes (variables, locals, outputs,
 /// module calls). A `depends_on` on a module call, or a reference to the
-/// whole module, stands for every resource inside that module. Keys and values are indexes into `model.nodes`.
+/// whole module, stands for every resource inside that module. Keys and
+/// values are indexes into `model.nodes`.
 pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
     let pos: HashMap<&str, usize> = model
         .nodes
@@ -182,7 +183,9 @@ fn collect(
     // `depends_on = [module.x]` and a reference to the whole module
     // (`module.x`, `values(module.x)`, `module.x[*].out`) wait for all of it
     // (Terraform's `module.x (close)`)
-    if target.kind == NodeKind::Module && matches!(e.kind, EdgeKind::DependsOn | EdgeKind::Reference) {
+    if target.kind == NodeKind::Module
+        && matches!(e.kind, EdgeKind::DependsOn | EdgeKind::Reference)
+    {
         out.extend(module_members(&target.address));
     }
     if let Some(m) = memo.get(&t) {

@@ -22,10 +22,9 @@ impl Scope for Vars {
     ) -> Result<(Value, usize), EvalError> {
         match (root, ops.first()) {
             ("var", Some(TravOp::Attr(n))) if n == "u" => Ok((Value::Unknown(Type::String), 1)),
-            ("var", Some(TravOp::Attr(n))) if n == "o" => Ok((
-                Value::Opaque(Type::String, "terraform_data.a.id".into()),
-                1,
-            )),
+            ("var", Some(TravOp::Attr(n))) if n == "o" => {
+                Ok((Value::Opaque(Type::String, "terraform_data.a.id".into()), 1))
+            }
             ("var", Some(TravOp::Attr(n))) if n == "k" => Ok((Value::string("k"), 1)),
             _ => Err(EvalError::new("Unknown variable", root.to_string())),
         }
@@ -91,7 +90,10 @@ fn startswith_reads_the_known_prefix() {
         (r#"startswith("pre-${var.u}", "pre-")"#, "true"),
         (r#"startswith("pre-${var.u}", "post")"#, "false"),
         // longer than what is known: cannot tell
-        (r#"startswith("pre-${var.u}", "pre-x")"#, "(known after apply)"),
+        (
+            r#"startswith("pre-${var.u}", "pre-x")"#,
+            "(known after apply)",
+        ),
         // "pre" keeps only "pr" (a letter may combine with what follows)
         (r#"startswith("pre${var.u}", "pre")"#, "(known after apply)"),
         (r#"startswith("pre${var.u}", "px")"#, "false"),

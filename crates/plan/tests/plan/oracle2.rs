@@ -158,8 +158,7 @@ fn refusal_disagreement(case: &Path, with_state: bool) -> Option<String> {
 /// MODE being `state`, `no-state` or `both`; `#` starts a comment.
 fn known() -> BTreeMap<(String, bool), String> {
     let path = fixtures().join("plan2-known.txt");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -248,10 +247,9 @@ fn plan2_agrees_with_terraform() {
                     "{name} ({}): agrees now; remove it from plan2-known.txt",
                     mode_name(with_state)
                 )),
-                (false, Some(reason)) => listed.push(format!(
-                    "{name} ({}): {reason}",
-                    mode_name(with_state)
-                )),
+                (false, Some(reason)) => {
+                    listed.push(format!("{name} ({}): {reason}", mode_name(with_state)))
+                }
                 (false, None) => unlisted.push(d.join("\n")),
             }
         }
@@ -289,7 +287,10 @@ fn plan2_agrees_with_terraform() {
     println!("plan2 agreement with Terraform 1.11 (cases that agree / cases):");
     println!("{}", summary.join("\n"));
     if !listed.is_empty() {
-        println!("known disagreements (plan2-known.txt):\n{}", listed.join("\n"));
+        println!(
+            "known disagreements (plan2-known.txt):\n{}",
+            listed.join("\n")
+        );
     }
     assert!(
         unlisted.is_empty(),
