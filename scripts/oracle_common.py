@@ -132,8 +132,9 @@ def normalize_error(message):
     return "\n".join(out) + "\n"
 
 
-def write_error_case(err_dir, name, target_files, current_files, err, meta):
-    d = os.path.join(err_dir, name)
+def write_sides(out_dir, name, target_files, current_files):
+    """A fresh case folder with its current/ and target/ configurations."""
+    d = os.path.join(out_dir, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
     for side, files in (("current", current_files), ("target", target_files)):
@@ -142,6 +143,11 @@ def write_error_case(err_dir, name, target_files, current_files, err, meta):
             os.makedirs(os.path.dirname(p), exist_ok=True)
             with open(p, "w") as f:
                 f.write(text)
+    return d
+
+
+def write_error_case(err_dir, name, target_files, current_files, err, meta):
+    d = write_sides(err_dir, name, target_files, current_files)
     state_text = normalize({"state": err.state, "plan_json": "{}", "plan_txt": "", "apply_dot": ""})[0]
     with open(os.path.join(d, "current.tfstate"), "w") as f:
         f.write(state_text)
@@ -218,15 +224,7 @@ def write_case(out_dir, name, target_files, current_files, norm, meta, slim=Fals
     state_text, plan, plan_text, plan_txt, apply_dot = norm
     if slim:
         plan_text = json.dumps(slim_plan(plan), indent=1) + "\n"
-    d = os.path.join(out_dir, name)
-    if os.path.isdir(d):
-        shutil.rmtree(d)
-    for side, files in (("current", current_files), ("target", target_files)):
-        for rel, text in files.items():
-            p = os.path.join(d, side, rel)
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-            with open(p, "w") as f:
-                f.write(text)
+    d = write_sides(out_dir, name, target_files, current_files)
     for fname, text in (("current.tfstate", state_text), ("plan.json", plan_text),
                         ("plan.txt", plan_txt), ("apply.dot", apply_dot)):
         with open(os.path.join(d, fname), "w") as f:

@@ -3448,9 +3448,9 @@ def main():
             if (not args.only or c["name"] in args.only) and (not args.profiles or c["profile"] in args.profiles)]
     t0 = time.time()
     failures, produced_errors = [], []
-    for c in hand:
-        if (args.only and c["name"] not in args.only) or (args.profiles and c["profile"] not in args.profiles):
-            continue
+    hand_todo = [c for c in hand if (not args.only or c["name"] in args.only)
+                 and (not args.profiles or c["profile"] in args.profiles)]
+    for c in hand_todo:
         res = record_hand(c, common)
         for line in res["log"]:
             print(line, flush=True)
@@ -3477,7 +3477,7 @@ def main():
                     shutil.rmtree(os.path.join(d, entry))
                     print("removed stale %s" % os.path.join(d, entry))
     print("recorded %d cases into %s and %s in %.1fs%s" % (
-        len(todo) + len(hand), out_dir, err_dir, time.time() - t0, "; FAILED: %s" % ", ".join(failures) if failures else ""))
+        len(todo) + len(hand_todo), out_dir, err_dir, time.time() - t0, "; FAILED: %s" % ", ".join(failures) if failures else ""))
     return 1 if failures else 0
 
 

@@ -47,6 +47,18 @@ fn eval(src: &str) -> String {
     console(&v)
 }
 
+/// Every (expression, what it gives) pair, all failures at once.
+fn check(cases: &[(&str, &str)]) {
+    let mut failures = Vec::new();
+    for &(src, want) in cases {
+        let got = eval(src);
+        if got != want {
+            failures.push(format!("{src}: want {want}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn a_template_not_known_yet_compares_by_its_prefix() {
     let cases = [
@@ -73,14 +85,7 @@ fn a_template_not_known_yet_compares_by_its_prefix() {
         (r#""pre-${var.o}" != """#, "true"),
         (r#""pre-${var.o}" == "pre-x""#, "(opaque)"),
     ];
-    let mut failures = Vec::new();
-    for (src, want) in cases {
-        let got = eval(src);
-        if got != want {
-            failures.push(format!("{src}: want {want}, got {got}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    check(&cases);
 }
 
 #[test]
@@ -102,12 +107,5 @@ fn startswith_reads_the_known_prefix() {
         (r#"startswith("pre-${var.o}", "pre")"#, "true"),
         (r#"startswith("pre-${var.k}", "pre-k")"#, "true"),
     ];
-    let mut failures = Vec::new();
-    for (src, want) in cases {
-        let got = eval(src);
-        if got != want {
-            failures.push(format!("{src}: want {want}, got {got}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    check(&cases);
 }
