@@ -486,9 +486,12 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
     }
     // an operation on values rewind cannot see: a value it cannot see
     // either, named after the call
-    if args
-        .iter()
-        .any(|a| matches!(a.unmark().0, Value::Opaque(..)) || (!f.partial && a.has_opaque()))
+    // (coalesce() looks at its arguments in order: one it cannot see after
+    // the one that decides does not matter)
+    if name != "coalesce"
+        && args
+            .iter()
+            .any(|a| matches!(a.unmark().0, Value::Opaque(..)) || (!f.partial && a.has_opaque()))
     {
         let parts: Vec<String> = args.iter().map(crate::render::symbol).collect();
         let sym = format!("{name}({})", parts.join(", "));

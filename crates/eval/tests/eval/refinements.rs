@@ -1,7 +1,8 @@
-//! What Terraform still knows of a template whose value is not known yet:
-//! HCL refines it to a non-null string with a known prefix (cty's
-//! `SafeKnownPrefix` of the text before the first unknown part), and
-//! `==`, `!=` and `startswith()` use that. `terraform console` has no
+//! What Terraform still knows of values not known yet. HCL refines a
+//! template whose value is not known yet to a non-null string with a known
+//! prefix (cty's `SafeKnownPrefix` of the text before the first unknown
+//! part), and `==`, `!=` and `startswith()` use that; `coalesce()` stops at
+//! the first usable argument. `terraform console` has no
 //! unknown values, so these are checked here against the rules of HCL 2.23
 //! and cty 1.16 (hclsyntax/expression_template.go, cty/ctystrings/prefix.go,
 //! terraform internal/lang/funcs/string.go).
@@ -108,4 +109,20 @@ fn startswith_reads_the_known_prefix() {
         (r#"startswith("pre-${var.k}", "pre-k")"#, "true"),
     ];
     check(&cases);
+}
+
+/// `coalesce` takes its arguments in order: one not known yet (or not
+/// visible to rewind) after the one that decides does not matter
+/// (Terraform's CoalesceFunc allows unknown arguments).
+#[test]
+fn coalesce_stops_at_the_first_usable_argument() {
+    check(&[
+        (r#"coalesce("a", var.u)"#, r#""a""#),
+        (r#"coalesce(null, "b", var.u)"#, r#""b""#),
+        (r#"coalesce(var.u, "a")"#, "(known after apply)"),
+        (r#"coalesce("", var.u)"#, "(known after apply)"),
+        (r#"coalesce("a", var.o)"#, r#""a""#),
+        (r#"coalesce(var.o, "a")"#, "(opaque)"),
+        (r#"upper(coalesce("v15", jsonencode([var.u])))"#, r#""V15""#),
+    ]);
 }
