@@ -366,9 +366,9 @@ impl<'s> Evaluator<'s> {
 
     /// What is known of a template's value that is not (unknown, or a
     /// deployed value rewind cannot see): the text up to its first part
-    /// that is not known, as cty's `StringPrefixFull` refinement (a
-    /// template's value is also never null). `None` for what is not a
-    /// template of several parts.
+    /// that is not known, made safe as HCL's `StringPrefix` refinement
+    /// does ([`safe_prefix`]; a template's value is also never null).
+    /// `None` for what is not a template of several parts.
     pub(crate) fn known_prefix(&mut self, e: &Expr) -> Option<String> {
         let parts = match e {
             Expr::Paren(inner) => return self.known_prefix(inner),
