@@ -367,7 +367,7 @@ impl<'s> Evaluator<'s> {
     /// What is known of a template's value that is not (unknown, or a
     /// deployed value rewind cannot see): the text up to its first part
     /// that is not known, made safe as HCL's `StringPrefix` refinement
-    /// does ([`safe_prefix`]; a template's value is also never null).
+    /// does (`safe_prefix`; a template's value is also never null).
     /// `None` for what is not a template of several parts.
     pub(crate) fn known_prefix(&mut self, e: &Expr) -> Option<String> {
         let parts = match e {
