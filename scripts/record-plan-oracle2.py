@@ -2908,6 +2908,7 @@ DEFAULT_COUNT = 5 * len(SCHEDULE)    # 175
 EXTRA = [
     (9, "072-nested-replace"),  # coalesce("v15", <not known yet>) is "v15"
     (9, "102-mixed-deep"),      # create_before_destroy in state differs between instances of one resource
+    (13, "030-instances-derived"),  # a create_before_destroy delete waits for new instances depending on it
 ]
 DEFAULT_ERRORS = 3 * len(ERROR_SCHEDULE)  # 12
 
