@@ -11,8 +11,9 @@ use rewind_model::{InstanceAddr, InstanceKey, Mode, Model, Node, NodeKind, Resou
 
 use crate::prior::{by_address, Prior};
 use crate::resource::{self, Comparison, Ignore};
+use crate::show::shown;
 use crate::walk::{InstanceScope, InstanceValue, Missing, Planner, Walk};
-use crate::{actions_of, shown, AttributeChange, Change};
+use crate::{actions_of, AttributeChange, Change};
 
 /// What happens to one instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,10 +311,17 @@ impl<'p> Decide<'p> {
                 let before = render(&a.before);
                 let after = render(&a.after);
                 let line = format!(
-                    "~ {} = {} -> {}{}",
+                    "~ {} = {}{}",
                     a.path,
-                    before.clone().unwrap_or_else(|| "null".into()),
-                    after.clone().unwrap_or_else(|| "null".into()),
+                    if sensitive {
+                        format!(
+                            "{} -> {}",
+                            before.as_deref().unwrap_or("null"),
+                            after.as_deref().unwrap_or("null")
+                        )
+                    } else {
+                        crate::show::difference(a.before.as_ref(), a.after.as_ref())
+                    },
                     if a.forces_replacement {
                         " (forces replacement)"
                     } else {

@@ -20,12 +20,12 @@ mod moves;
 mod order;
 mod prior;
 mod resource;
+mod show;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rewind_diff::knowledge;
-use rewind_eval::Value;
 use rewind_model::graph::resource_dependencies;
 use rewind_model::{InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
 
@@ -832,17 +832,6 @@ fn risks(
                 });
             }
         }
-    }
-}
-
-/// Renders a value for a change's before/after.
-fn shown(v: &Value) -> String {
-    let s = rewind_eval::inline(v);
-    if s.chars().count() > 200 {
-        let cut: String = s.chars().take(197).collect();
-        format!("{cut}...")
-    } else {
-        s
     }
 }
 
