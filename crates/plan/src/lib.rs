@@ -328,7 +328,7 @@ fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, BTr
 }
 
 /// Every resource `from` depends on, directly or not (marking each once).
-fn all_dependencies(
+pub(crate) fn all_dependencies(
     direct: &HashMap<String, BTreeSet<String>>,
     from: &str,
     seen: &mut BTreeSet<String>,
