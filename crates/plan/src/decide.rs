@@ -294,9 +294,13 @@ impl<'p> Decide<'p> {
                     value_at(v, path).is_some_and(|x| x.has_marks())
                 })
             };
+            // what the configuration knows to be secret (a state's
+            // sensitive_attributes for the type, names, derived values)
+            let config = target.node(&rewind_parse::sensitive::without_keys(&d.addr.to_string()));
             let mut attributes = Vec::new();
             for a in &d.comparison.diffs {
                 let sensitive = sensitive_before(&a.path)
+                    || config.is_some_and(|n| n.is_sensitive_path(&a.path))
                     || a.after.as_ref().is_some_and(Value::has_marks)
                     || a.before.as_ref().is_some_and(Value::has_marks);
                 let render = |v: &Option<Value>| {
@@ -350,7 +354,6 @@ impl<'p> Decide<'p> {
                 });
             }
             reasons.extend(d.notes.iter().cloned());
-            let _ = target;
             out.push(Change {
                 address: d.addr.to_string(),
                 type_: d.type_.clone(),
