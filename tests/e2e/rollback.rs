@@ -14,6 +14,8 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::diffplan::schema;
+use crate::schema::validate;
 
 fn release(v: u32) -> PathBuf {
     fixtures().join(format!("rollback/v{v}"))
@@ -158,8 +160,12 @@ impl Service {
     }
 }
 
+/// `rewind incident ID --format json`, checked against its schema.
 fn incident_json(t: &Scratch, id: &str) -> serde_json::Value {
-    t.run(&["incident", id, "--format", "json"]).ok().json()
+    let doc = t.run(&["incident", id, "--format", "json"]).ok().json();
+    let errors = validate(&schema("incident"), &doc);
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+    doc
 }
 
 fn only_incident(t: &Scratch) -> serde_json::Value {
@@ -360,6 +366,15 @@ fn the_gate_stops_a_rollback_when_terraforms_plan_differs_from_the_preview() {
         r.stdout
     );
     assert_eq!(state_list(&app).len(), 4);
+    let doc = t
+        .run(&["rollback", "--env", "prod", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(doc["status"], "dry-run");
+    assert_eq!(doc["gate"]["passed"], true);
+    assert_eq!(doc["terraform_plan"].as_array().unwrap().len(), 2);
+    let errors = validate(&schema("rollback"), &doc);
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
     // drift the preview cannot know of: the network leaves the state
     terraform(&app, &["state", "rm", "terraform_data.network"]);
     let before = std::fs::read(app.join("terraform.tfstate")).unwrap();
@@ -574,6 +589,14 @@ fn the_risk_policy_refuses_data_loss_before_terraform_runs() {
     );
     let list = t.run(&["incidents"]).ok().stdout;
     assert!(list.contains(" prod       policy-refused "), "{list}");
+    let json = t.run(&[
+        "rollback", "--env", "prod", "--dir", "deploy", "--format", "json",
+    ]);
+    assert_eq!(json.code, 1);
+    let doc = json.json();
+    assert_eq!(doc["status"], "policy-refused");
+    let errors = validate(&schema("rollback"), &doc);
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
     let inc = only_incident(&t);
     let id = &inc["id"].as_str().unwrap()[..8];
     let html = t.run(&["incident", id, "--format", "html"]).ok().stdout;
