@@ -42,7 +42,9 @@
 
 #![warn(missing_docs)]
 
+mod actor;
 mod cache;
+mod checkout;
 mod diff;
 mod error;
 mod files;
@@ -55,6 +57,8 @@ mod unchanged;
 mod version;
 mod watch;
 
+pub use checkout::{checkout, CheckoutReport};
+pub use actor::{actor_from, actor_from_env};
 pub use diff::{diff, DiffOptions, DiffOutcome, Only};
 pub use error::{Error, LoadFailure, Result};
 pub use graph::{graph, GraphOptions, GraphOutcome};

@@ -92,8 +92,10 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
     }
     // Refuse a taken tag before doing any work.
     let refs = store.refs()?;
+    refs.check_namespace("environment", env)?;
     for t in &opts.tags {
         refs.check_tag_free(t, None, opts.force_tag)?;
+        refs.check_namespace("tag", t)?;
     }
     let _lock = store.shared_lock()?;
     let trace = Trace::new();
@@ -264,10 +266,11 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
             let bytes: &[u8] = match &f.bytes {
                 Some(b) => b,
                 None => {
-                    read = std::fs::read(&f.abs).map_err(|source| Error::Io {
-                        path: f.abs.clone(),
-                        source,
-                    })?;
+                    read =
+                        rewind_parse::read_regular(&f.abs, f.size).map_err(|source| Error::Io {
+                            path: f.abs.clone(),
+                            source,
+                        })?;
                     if Hash::of(&read) != f.hash {
                         return Err(Error::FileChanged {
                             path: f.abs.clone(),
@@ -333,8 +336,7 @@ fn update_stats(
         stats.insert(
             PathBuf::from(&f.abs),
             Stat {
-                size: f.size,
-                mtime_ns: f.mtime_ns,
+                stat: f.stat,
                 executable: f.executable,
                 hash: f.hash,
             },

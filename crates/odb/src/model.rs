@@ -70,8 +70,9 @@ impl Group {
         if d.u8()? != 1 {
             return Err(d.error("unknown group version"));
         }
-        let n = d.len()?;
-        let mut entries = Vec::with_capacity(n);
+        // address (1+), kind (1), node (32), line (1+), col (1+)
+        let n = d.count(36)?;
+        let mut entries = Vec::with_capacity(n.min(crate::tree::PREALLOC_MAX));
         for _ in 0..n {
             let address = d.string()?;
             let kind = *NodeKind::ALL
@@ -153,7 +154,8 @@ impl ModelObj {
                 terraform_version: d.string()?,
             }),
         };
-        let n = d.len()?;
+        // key (1+), id (32), count (1+)
+        let n = d.count(34)?;
         let mut groups = BTreeMap::new();
         for _ in 0..n {
             let k = d.string()?;
@@ -161,8 +163,9 @@ impl ModelObj {
             let c = d.uvar()? as u32;
             groups.insert(k, (h, c));
         }
-        let n = d.len()?;
-        let mut diagnostics = Vec::with_capacity(n);
+        // severity, file, line, col, message: one byte each at least
+        let n = d.count(5)?;
+        let mut diagnostics = Vec::with_capacity(n.min(crate::tree::PREALLOC_MAX));
         for _ in 0..n {
             diagnostics.push(decode_diagnostic(&mut d)?);
         }
