@@ -84,6 +84,15 @@ fn good_then_bad(t: &Scratch, good: &Path, bad: &Path) {
         .ok();
 }
 
+/// Release 1 deployed with Terraform and marked known-good, then release
+/// 2 deployed: the returned ids are (v1, v2).
+fn deployed_good_then_bad(t: &Scratch) -> (String, String) {
+    t.run(&["init"]).ok();
+    let v1 = deploy(t, 1);
+    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
+    (v1, deploy(t, 2))
+}
+
 fn state_list(app: &Path) -> Vec<String> {
     terraform(app, &["state", "list"])
         .lines()
@@ -179,10 +188,7 @@ fn only_incident(t: &Scratch) -> serde_json::Value {
 #[ignore = "needs terraform: run by .ci/run"]
 fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_recovery() {
     let t = Scratch::new("rollback-flow");
-    t.run(&["init"]).ok();
-    let v1 = deploy(&t, 1);
-    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    let v2 = deploy(&t, 2);
+    let (v1, v2) = deployed_good_then_bad(&t);
     let app = t.path("app");
     assert!(state_list(&app).contains(&"terraform_data.cache".to_string()));
     let svc = Service::start();
@@ -352,10 +358,7 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
 #[ignore = "needs terraform: run by .ci/run"]
 fn the_gate_stops_a_rollback_when_terraforms_plan_differs_from_the_preview() {
     let t = Scratch::new("rollback-gate");
-    t.run(&["init"]).ok();
-    deploy(&t, 1);
-    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    deploy(&t, 2);
+    deployed_good_then_bad(&t);
     let app = t.path("app");
     // a dry run goes through Terraform's plan and the gate, and changes nothing
     let r = t.run(&["rollback", "--env", "prod"]).ok();
@@ -685,10 +688,7 @@ fn watch_stops_cleanly_on_sigterm() {
 #[ignore = "needs terraform: run by .ci/run"]
 fn a_failed_apply_is_reported_recorded_and_leaves_the_configuration_alone() {
     let t = Scratch::new("rollback-apply-fails");
-    t.run(&["init"]).ok();
-    deploy(&t, 1);
-    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    deploy(&t, 2);
+    deployed_good_then_bad(&t);
     // terraform itself, except that its apply fails (as a provider error would)
     let wrapper = t.path("terraform-apply-fails");
     std::fs::write(
