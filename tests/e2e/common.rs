@@ -76,6 +76,22 @@ impl Scratch {
     pub fn path(&self, p: &str) -> PathBuf {
         self.dir.join(p)
     }
+
+    /// Snapshots the shop's releases 1 to `last` into `prod`, tagged
+    /// `v1`, `v2`, ...
+    pub fn snapshot_releases(&self, last: u32) {
+        for v in 1..=last {
+            self.run(&[
+                "snapshot",
+                s(&shop(v)),
+                "--env",
+                "prod",
+                "--tag",
+                &format!("v{v}"),
+            ])
+            .ok();
+        }
+    }
 }
 
 impl Drop for Scratch {

@@ -124,17 +124,7 @@ fn diff_exit_codes_formats_and_schema() {
 fn diff_of_snapshots_equals_diff_of_directories() {
     let t = Scratch::new("fastdiff");
     t.run(&["init"]).ok();
-    for v in 1..=4 {
-        t.run(&[
-            "snapshot",
-            s(&shop(v)),
-            "--env",
-            "prod",
-            "--tag",
-            &format!("v{v}"),
-        ])
-        .ok();
-    }
+    t.snapshot_releases(4);
     for (a, b) in [(1, 2), (2, 3), (3, 2), (3, 4), (4, 1)] {
         let stored = t
             .run(&[

@@ -5,6 +5,7 @@ use rewind_engine::{GraphOptions, LazyStore, Version};
 
 use crate::cli::{format_for, Format, Global, EXIT_OK};
 use crate::output::{write_result, written, Output};
+use rewind_report::style::terminal_safe;
 
 pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
     let format = format_for(
@@ -22,11 +23,11 @@ pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
     match format {
         Format::Dot => write_result(
             &mut stdout,
-            rewind_report::graph::dot(&outcome.model).as_bytes(),
+            terminal_safe(&rewind_report::graph::dot(&outcome.model)).as_bytes(),
         )?,
         Format::Mermaid => write_result(
             &mut stdout,
-            rewind_report::graph::mermaid(&outcome.model).as_bytes(),
+            terminal_safe(&rewind_report::graph::mermaid(&outcome.model)).as_bytes(),
         )?,
         // streamed: the JSON of a large graph is never held whole
         _ => written(

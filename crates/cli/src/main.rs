@@ -6,8 +6,10 @@ mod graph_cmd;
 mod history_cmd;
 mod output;
 mod plan_cmd;
+mod rollback_cmd;
 mod snapshot_cmd;
 mod store_cmds;
+mod watch_cmd;
 
 use std::process::ExitCode;
 

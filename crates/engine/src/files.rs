@@ -150,10 +150,12 @@ fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
 fn read(src: Option<&Source>, side: &Opened) -> Result<Vec<u8>> {
     match (src, side) {
         (None, _) => Ok(Vec::new()),
-        (Some(Source::Disk(p)), _) => std::fs::read(p).map_err(|source| Error::Io {
-            path: p.clone(),
-            source,
-        }),
+        (Some(Source::Disk(p)), _) => {
+            rewind_parse::read_regular(p, 0).map_err(|source| Error::Io {
+                path: p.clone(),
+                source,
+            })
+        }
         (Some(Source::Blob(id)), Opened::Snapshot(s)) => {
             Ok(s.store.get_many(&[*id])?.pop().unwrap_or_default())
         }

@@ -15,7 +15,8 @@ pub mod state;
 /// (virtual memory; only what is touched is used).
 pub const PARSE_STACK: usize = 256 << 20;
 pub use encode::PARSE_CACHE_VERSION;
+pub use load::read_regular;
 pub use load::{
-    discover, discover_with_dirs, load, Cache, FileKind, LoadError, Loaded, Options, Parsed,
-    SourceFile,
+    discover, discover_with_dirs, load, Cache, Discovered, FileKind, FileStat, LoadError, Loaded,
+    Options, Parsed, SourceFile,
 };

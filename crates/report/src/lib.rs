@@ -8,5 +8,6 @@
 
 pub mod diff;
 pub mod graph;
+pub mod incident;
 pub mod plan;
 pub mod style;

@@ -5,5 +5,7 @@
 
 mod common;
 mod diff;
+mod rollback;
 mod snapshot;
 mod store_format;
+mod watch;
