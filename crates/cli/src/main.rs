@@ -1,5 +1,6 @@
 //! The `rewind` command line: arguments → options → engine → report.
 
+mod audit_cmd;
 mod cli;
 mod diff_cmd;
 mod graph_cmd;
@@ -7,6 +8,7 @@ mod history_cmd;
 mod output;
 mod plan_cmd;
 mod rollback_cmd;
+mod report_cmd;
 mod snapshot_cmd;
 mod store_cmds;
 mod watch_cmd;

@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+mod actor;
 mod cache;
 mod checkout;
 mod diff;
@@ -50,6 +51,7 @@ mod version;
 mod watch;
 
 pub use checkout::{checkout, CheckoutReport};
+pub use actor::{actor_from, actor_from_env};
 pub use diff::{diff, DiffOptions, DiffOutcome, Only};
 pub use error::{Error, LoadFailure, Result};
 pub use graph::{graph, GraphOptions, GraphOutcome};

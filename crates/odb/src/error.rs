@@ -102,6 +102,9 @@ pub enum Error {
     /// The store's `config` is not one this program reads.
     #[error("{0}")]
     Config(String),
+    /// `init` found a store already there (named by its description).
+    #[error("a store already exists at {0}")]
+    StoreExists(String),
     /// A lock could not be taken.
     #[error("could not take the lock {path}: {detail}")]
     Lock {

@@ -77,7 +77,7 @@ pub use model::Load;
 pub use oplock::{LockHolder, RollbackLock};
 pub use pack::{ObjType, PackWriter};
 pub use record::{GitInfo, SnapshotRecord, RECORD_FORMAT};
-pub use refs::{check_name, EnvRefs, LogEntry, Refs};
+pub use refs::{check_name, Actor, CiJob, EnvRefs, LogEntry, Refs};
 pub use repair::RepairReport;
 pub use store::{Store, STORE_VERSION};
 pub use sync::SyncReport;

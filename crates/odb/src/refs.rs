@@ -42,8 +42,70 @@ pub struct LogEntry {
     pub old: Option<SnapshotId>,
     /// The value after.
     pub new: Option<SnapshotId>,
-    /// Why (`snapshot: MSG`, `tag`, `mark-good`, …).
+    /// Why (`snapshot: MSG`, `tag`, `mark-good`, `mark-good: MSG`, …).
     pub reason: String,
+    /// Who made the change (absent in entries written by earlier versions).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub who: Option<Actor>,
+}
+
+/// Who changed a ref: the user and host, and the CI job when the change
+/// was made by one (docs/store-format.md §8.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The login name (`USER`, `USERNAME` or `LOGNAME`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub user: String,
+    /// The host name.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub host: String,
+    /// The CI job, when one made the change.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ci: Option<CiJob>,
+}
+
+/// A CI job, as the usual CI variables describe it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiJob {
+    /// `github-actions`, `gitlab`, `jenkins`, `circleci`, `buildkite`,
+    /// `azure-pipelines`, or `ci` (only `CI` is set).
+    pub system: String,
+    /// The account that started the job (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`, …).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub actor: String,
+    /// The pipeline or run (`owner/repo#run`, `project#pipeline`, `job#build`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub run: String,
+    /// A link to the run.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub url: String,
+}
+
+impl std::fmt::Display for Actor {
+    /// `alice@build-7 (github-actions: octocat, acme/infra#8812)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let user = if self.user.is_empty() {
+            "?"
+        } else {
+            &self.user
+        };
+        write!(f, "{user}")?;
+        if !self.host.is_empty() {
+            write!(f, "@{}", self.host)?;
+        }
+        if let Some(ci) = &self.ci {
+            let parts: Vec<&str> = [ci.actor.as_str(), ci.run.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            if parts.is_empty() {
+                write!(f, " ({})", ci.system)?;
+            } else {
+                write!(f, " ({}: {})", ci.system, parts.join(", "))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The refs document (docs/store-format.md §8).
@@ -128,6 +190,7 @@ impl Refs {
             old,
             new,
             reason: reason.to_string(),
+            who: None,
         });
     }
 
@@ -194,12 +257,16 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
         && !name.starts_with('.')
         && !matches!(name, "good" | "latest")
-        && !name.chars().all(|c| c.is_ascii_hexdigit());
+        // hex letters and digits only would read as an id; digits only is
+        // a pipeline number (`8812`): accepted, and a tag wins over an id
+        // prefix when resolving, as a ref does in git
+        && (!name.chars().all(|c| c.is_ascii_hexdigit())
+            || name.chars().all(|c| c.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
         Err(Error::BadRef(format!(
-            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (not only hex digits, which would read as an id, and not \"good\" or \"latest\", which are reference words)"
+            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (not only hex letters and digits, which would read as an id, and not \"good\" or \"latest\", which are reference words)"
         )))
     }
 }
@@ -245,7 +312,13 @@ impl Store {
     ) -> Result<T> {
         for attempt in 0..REF_RETRIES {
             let (mut refs, version) = self.refs_versioned()?;
+            let logged = refs.log.len();
             let out = change(&mut refs)?;
+            if let Some(actor) = self.actor() {
+                for l in refs.log[logged..].iter_mut().filter(|l| l.who.is_none()) {
+                    l.who = Some(actor.clone());
+                }
+            }
             let cond = match version {
                 Some(v) => Cond::Match(v),
                 None => Cond::Absent,
@@ -383,6 +456,18 @@ impl Store {
     /// for another environment only with `force`); logged as
     /// `envs/ENV/good`.
     pub fn mark_good(&self, env: &str, id: SnapshotId, force: bool) -> Result<()> {
+        self.mark_good_because(env, id, force, "")
+    }
+
+    /// [`Store::mark_good`] with the reason given (`mark-good -m`), logged
+    /// as `mark-good: MESSAGE`.
+    pub fn mark_good_because(
+        &self,
+        env: &str,
+        id: SnapshotId,
+        force: bool,
+        message: &str,
+    ) -> Result<()> {
         check_name("environment", env)?;
         let rec = self.record(&id)?;
         if rec.env != env && !force {
@@ -401,13 +486,12 @@ impl Store {
                 return Ok(());
             }
             e.good = Some(id);
-            refs.record(
-                &time,
-                format!("envs/{env}/good"),
-                old,
-                Some(id),
-                "mark-good",
-            );
+            let reason = if message.is_empty() {
+                "mark-good".to_string()
+            } else {
+                format!("mark-good: {message}")
+            };
+            refs.record(&time, format!("envs/{env}/good"), old, Some(id), &reason);
             Ok(())
         })
     }
@@ -438,6 +522,8 @@ mod tests {
         assert!(Refs::decode(&bad, "refs").is_err());
         assert!(check_name("tag", "v1.2.3").is_ok());
         assert!(check_name("tag", "deadbeef").is_err());
+        assert!(check_name("tag", "8812").is_ok(), "a pipeline number");
+        assert!(check_name("tag", "8812ab").is_err());
         assert!(check_name("tag", "a/b").is_err());
     }
 

@@ -42,6 +42,7 @@ pub struct Store {
     packs_loaded: RwLock<bool>,
     cache_dir: Option<PathBuf>,
     pub(crate) records: RwLock<HashMap<SnapshotId, SnapshotRecord>>,
+    actor: Option<crate::refs::Actor>,
 }
 
 /// Packs are split when they grow past this.
@@ -100,7 +101,20 @@ impl Store {
             packs_loaded: RwLock::new(false),
             cache_dir,
             records: RwLock::new(HashMap::new()),
+            actor: None,
         }
+    }
+
+    /// Records `actor` as who made every ref change this value writes (the
+    /// ref log's `who`; the store itself never reads the environment).
+    pub fn with_actor(mut self, actor: crate::refs::Actor) -> Store {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// Who this value's ref changes are recorded as made by.
+    pub fn actor(&self) -> Option<&crate::refs::Actor> {
+        self.actor.as_ref()
     }
 
     /// Creates a new store (an existing one is an error).
@@ -114,10 +128,7 @@ impl Store {
         let mut bytes = serde_json::to_vec_pretty(&config).expect("a config always serializes");
         bytes.push(b'\n');
         if backend.put("config", &bytes, Cond::Absent)? == Put::Conflict {
-            return Err(Error::Config(format!(
-                "a store already exists at {}",
-                backend.describe()
-            )));
+            return Err(Error::StoreExists(backend.describe()));
         }
         backend.put("refs", &Refs::empty().encode(), Cond::Absent)?;
         Ok(Self::with_backend(location, backend))

@@ -3,6 +3,7 @@
 //! history; and a second reader of the store format, written from
 //! docs/store-format.md alone, decoding a real store.
 
+mod actor;
 mod common;
 mod diff;
 mod rollback;
