@@ -482,7 +482,7 @@ fn no_secret_reaches_any_output() {
         ("v2", "v1"),
         ("r1", "v2"),
     ];
-    for fmt in ["text", "json", "markdown"] {
+    for fmt in ["text", "json", "markdown", "html"] {
         for (a, b) in sides {
             for extra in [
                 &[][..],
