@@ -50,8 +50,8 @@ mod unchanged;
 mod version;
 mod watch;
 
-pub use checkout::{checkout, CheckoutReport};
 pub use actor::{actor_from, actor_from_env};
+pub use checkout::{checkout, CheckoutReport};
 pub use diff::{diff, DiffOptions, DiffOutcome, Only};
 pub use error::{Error, LoadFailure, Result};
 pub use graph::{graph, GraphOptions, GraphOutcome};

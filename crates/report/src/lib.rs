@@ -9,8 +9,8 @@
 pub mod budget;
 pub mod diff;
 pub mod graph;
-pub mod incident;
 pub mod html;
+pub mod incident;
 pub mod plan;
 pub mod reduce;
 pub mod stat;
