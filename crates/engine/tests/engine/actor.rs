@@ -44,9 +44,12 @@ fn github_actions_names_the_actor_the_run_and_its_link() {
     );
 }
 
+/// Environment variables, as `(name, value)` pairs.
+type Vars = &'static [(&'static str, &'static str)];
+
 #[test]
 fn other_ci_systems_are_recognised() {
-    let cases: [(&[(&str, &str)], &str, &str); 5] = [
+    let cases: [(Vars, &str, &str); 5] = [
         (
             &[
                 ("GITLAB_CI", "true"),
