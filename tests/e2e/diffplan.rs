@@ -131,17 +131,7 @@ fn diff_exit_codes_formats_and_schema() {
 fn diff_of_snapshots_equals_diff_of_directories() {
     let t = Scratch::new("fastdiff");
     t.run(&["init"]).ok();
-    for v in 1..=4 {
-        t.run(&[
-            "snapshot",
-            s(&shop(v)),
-            "--env",
-            "prod",
-            "--tag",
-            &format!("v{v}"),
-        ])
-        .ok();
-    }
+    t.snapshot_releases(4);
     for (a, b) in [(1, 2), (2, 3), (3, 2), (3, 4), (4, 1)] {
         let stored = t
             .run(&[
@@ -460,4 +450,48 @@ fn prevent_destroy_blocks_the_plan() {
     // allowed: nothing is blocked
     assert_eq!(j["blocked"], serde_json::json!([]));
     assert_eq!(j["from_state"], false);
+}
+
+/// The terraform-aws-vpc pattern (v6 → v5): `region = var.region` with a
+/// null default on every resource, and a data source's computed attribute
+/// read in a template. Terraform replaces nothing: null is the same as
+/// absent, and a computed attribute left null in the configuration is the
+/// provider's value, not null (rewind used to fail with "Invalid template
+/// interpolation value", and before that planned every resource replaced).
+#[test]
+fn null_arguments_are_absent_and_computed_attributes_are_not_null() {
+    let t = Scratch::new("null-absent");
+    let (cur, tgt) = (t.path("v6"), t.path("v5"));
+    for d in [&cur, &tgt] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let common = |region_arg: &str, tag: &str| {
+        format!(
+            "variable \"region\" {{\n  type    = string\n  default = null\n}}\n\
+             data \"aws_region\" \"current\" {{\n{region_arg}}}\n\
+             resource \"aws_vpc\" \"this\" {{\n{region_arg}  cidr_block = \"10.0.0.0/16\"\n  tags = {{\n    Name        = \"shop-prod\"\n    Environment = \"prod\"\n    Team        = \"checkout\"\n    CostCenter  = \"{tag}\"\n    Description = \"the production network of the shop, managed by the platform team\"\n  }}\n}}\n\
+             resource \"aws_cloudwatch_log_group\" \"flow\" {{\n{region_arg}  name = \"/aws/vpc/${{data.aws_region.current.region}}/flow-logs\"\n}}\n"
+        )
+    };
+    std::fs::write(
+        cur.join("main.tf"),
+        common("  region = var.region\n", "cc-5310"),
+    )
+    .unwrap();
+    std::fs::write(tgt.join("main.tf"), common("", "cc-4127")).unwrap();
+    let r = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
+    assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        r.stdout
+    );
+    // the one change, shown as the key that changed
+    assert!(
+        r.stdout
+            .contains(r#"~ tags = { ~ CostCenter = "cc-5310" -> "cc-4127", 4 unchanged }"#),
+        "{}",
+        r.stdout
+    );
 }

@@ -179,7 +179,8 @@ pub enum Command {
         reference: String,
         /// Where to write its files (created if missing; must be empty unless --force).
         dir: PathBuf,
-        /// Write into a directory that is not empty.
+        /// Write into a directory that is not empty; its Terraform files
+        /// that the snapshot does not have are removed (and listed).
         #[arg(long)]
         force: bool,
     },
@@ -193,7 +194,12 @@ pub enum Command {
     /// Print the man page (roff; e.g. `rewind man > /usr/local/share/man/man1/rewind.1`).
     Man,
     /// Check every object, pack index, snapshot and ref of the store [--format text|json].
-    Verify,
+    Verify {
+        /// Rebuild lost or corrupt refs from their backup copy, the ref
+        /// log's chunks and the snapshot records, then verify.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Copy snapshots, what they reference and their refs from one store to another [--format text|json].
     Sync {
         /// The store to copy from (a directory or s3://bucket/prefix).
@@ -218,6 +224,21 @@ pub enum Command {
     Graph(GraphArgs),
     /// One self-contained HTML page for auditors: the diff FROM → TO, the plan that takes TO back to FROM, and the audit trail of their environments [--format html].
     Report(ReportArgs),
+    /// Roll an environment back through Terraform to a known-good snapshot (a dry run without --apply).
+    Rollback(Box<crate::rollback_cmd::RollbackArgs>),
+    /// Watch an environment's health; on a breach notify, plan or roll back; promote a healthy release.
+    Watch(Box<crate::watch_cmd::WatchArgs>),
+    /// List incident records, newest first.
+    Incidents {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Render an incident record as a post-mortem skeleton [--format markdown|html|json].
+    Incident {
+        /// The incident's id or a prefix of it (6+ hex digits).
+        id: String,
+    },
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -440,8 +461,12 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
             dir,
             force,
         } => crate::store_cmds::checkout(g, out, &reference, &dir, force),
-        Command::Verify => crate::store_cmds::verify(g, out),
+        Command::Verify { repair } => crate::store_cmds::verify(g, out, repair),
         Command::Gc { grace, dry_run } => crate::store_cmds::gc(g, out, &grace, dry_run),
         Command::Sync { from, to } => crate::store_cmds::sync(g, out, &from, &to),
+        Command::Rollback(r) => crate::rollback_cmd::rollback(g, out, &r),
+        Command::Watch(w) => crate::watch_cmd::watch(g, out, &w),
+        Command::Incidents { env } => crate::rollback_cmd::incidents(g, out, env.as_deref()),
+        Command::Incident { id } => crate::rollback_cmd::incident(g, out, &id),
     }
 }

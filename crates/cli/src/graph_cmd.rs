@@ -6,6 +6,7 @@ use rewind_report::view::Filter;
 
 use crate::cli::{format_for, Format, Global, GraphArgs, EXIT_OK};
 use crate::output::{write_result, written, Output};
+use rewind_report::style::terminal_safe;
 
 pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
     let format = format_for(
@@ -39,14 +40,14 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
     match format {
         Format::Dot => write_result(
             &mut stdout,
-            rewind_report::graph::dot(&outcome.model).as_bytes(),
+            terminal_safe(&rewind_report::graph::dot(&outcome.model)).as_bytes(),
         )?,
         Format::Mermaid => {
             let (chart, notes) = rewind_report::graph::mermaid_fit(&outcome.model);
             for n in notes {
-                out.note(&format!("note: {n}"));
+                out.note(&format!("note: {}", terminal_safe(&n)));
             }
-            write_result(&mut stdout, chart.as_bytes())?
+            write_result(&mut stdout, terminal_safe(&chart).as_bytes())?
         }
         // streamed: the JSON of a large graph is never held whole
         _ => written(

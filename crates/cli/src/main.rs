@@ -8,8 +8,10 @@ mod history_cmd;
 mod output;
 mod plan_cmd;
 mod report_cmd;
+mod rollback_cmd;
 mod snapshot_cmd;
 mod store_cmds;
+mod watch_cmd;
 
 use std::process::ExitCode;
 

@@ -72,6 +72,7 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
         force_tag: a.force,
         message: a.message,
         labels: parse_labels(a.labels)?,
+        source: None,
     };
     let outcome = rewind_engine::snapshot(&store, a.dir, &opts).map_err(|e| match e {
         rewind_engine::Error::Load(f) => {

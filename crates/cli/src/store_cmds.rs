@@ -118,8 +118,7 @@ pub fn mark_good(
 pub fn checkout(g: &Global, out: &Output, reference: &str, dir: &Path, force: bool) -> Result<u8> {
     let store = open_store(g)?;
     let id = store.resolve(reference)?;
-    let summary = store
-        .checkout(&id, dir, force)
+    let report = rewind_engine::checkout(&store, &id, dir, force)
         .with_context(|| format!("checking out {} into {}", id.short(12), dir.display()))?;
     let rec = store.record(&id)?;
     let root = if rec.root.is_empty() {
@@ -127,19 +126,41 @@ pub fn checkout(g: &Global, out: &Output, reference: &str, dir: &Path, force: bo
     } else {
         format!("; the root module is {}", dir.join(&rec.root).display())
     };
+    for r in &report.removed {
+        out.note(&format!("removed {r} (not in the snapshot)"));
+    }
+    let removed = match report.removed.len() {
+        0 => String::new(),
+        1 => ", 1 file removed".to_string(),
+        n => format!(", {n} files removed"),
+    };
     out.note(&format!(
-        "checked out {} into {}: {} files, {} bytes{root}",
+        "checked out {} into {}: {} files, {} bytes{removed}{root}",
         id.short(12),
         dir.display(),
-        summary.files,
-        summary.bytes
+        report.written.files,
+        report.written.bytes
     ));
     Ok(EXIT_OK)
 }
 
-pub fn verify(g: &Global, out: &Output) -> Result<u8> {
+pub fn verify(g: &Global, out: &Output, repair: bool) -> Result<u8> {
     let format = format_for(g, "verify", &[Format::Text, Format::Json], Format::Text)?;
     let store = open_store(g)?;
+    if repair {
+        let rep = store.repair_refs()?;
+        if rep.repaired {
+            out.note(&format!(
+                "repaired the refs ({}): {} ref-log entries recovered",
+                rep.reason, rep.log_entries
+            ));
+            for r in &rep.restored {
+                out.note(&format!("restored {r}"));
+            }
+        } else {
+            out.note("the refs read fine: nothing to repair");
+        }
+    }
     let r = store.verify()?;
     if format == Format::Json {
         out.print(&format!(
@@ -151,7 +172,11 @@ pub fn verify(g: &Global, out: &Output) -> Result<u8> {
             out.note(&format!("note: {n}"));
         }
         for p in &r.problems {
-            eprintln!("{} {p}", out.err_style.red("problem:"));
+            eprintln!(
+                "{} {}",
+                out.err_style.red("problem:"),
+                rewind_report::style::terminal_safe(p)
+            );
         }
         let summary = format!(
             "{}: {} packs, {} objects, {} snapshots, {} bytes checked",

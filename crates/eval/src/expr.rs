@@ -141,6 +141,11 @@ impl<'s> Evaluator<'s> {
         self.bindings.pop();
     }
 
+    /// The units of work counted so far (see [`Limits::work`]).
+    pub fn work_done(&self) -> u64 {
+        self.work
+    }
+
     /// Counts `n` units of work, failing past the limit.
     pub fn spend(&mut self, n: u64) -> Result<()> {
         self.work = self.work.saturating_add(n);
@@ -377,7 +382,7 @@ impl<'s> Evaluator<'s> {
         let v = if unknown {
             Value::Unknown(Type::String)
         } else if opaque {
-            Value::Opaque(Type::String, format!("\"{out}\"").into())
+            crate::render::opaque(Type::String, format!("\"{out}\""))
         } else {
             Value::string(out)
         };
@@ -677,7 +682,7 @@ impl<'s> Evaluator<'s> {
                         crate::render::symbol(x),
                         crate::render::symbol(y)
                     );
-                    return Ok(Value::Opaque(result_ty, sym.into()).mark_if(marked));
+                    return Ok(crate::render::opaque(result_ty, sym).mark_if(marked));
                 }
             }
         }
@@ -852,7 +857,7 @@ impl<'s> Evaluator<'s> {
 /// values is the same value.
 fn opaque_op(ty: Type, op: &str, operands: &[&Value]) -> Value {
     let parts: Vec<String> = operands.iter().map(|v| crate::render::symbol(v)).collect();
-    Value::Opaque(ty, format!("({})", parts.join(&format!(" {op} "))).into())
+    crate::render::opaque(ty, format!("({})", parts.join(&format!(" {op} "))))
 }
 
 /// Converts an operand, with Terraform's message when it cannot be.

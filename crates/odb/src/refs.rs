@@ -133,6 +133,10 @@ const REF_RETRIES: usize = 50;
 
 const TRAILER: &str = "\n# blake3 ";
 
+/// The key of the copy of the refs written after each change
+/// (docs/store-format.md §8).
+pub(crate) const REFS_BACKUP: &str = "refs.backup";
+
 impl Refs {
     /// A document naming nothing.
     pub(crate) fn empty() -> Refs {
@@ -215,6 +219,23 @@ impl Refs {
             .collect()
     }
 
+    /// Fails when a name would be both a tag and an environment (`kind`
+    /// says which it is to become): tags and environments share one
+    /// namespace, or `stage` could mean either.
+    pub fn check_namespace(&self, kind: &str, name: &str) -> Result<()> {
+        let taken = match kind {
+            "tag" => self.envs.contains_key(name).then_some("an environment"),
+            _ => self.tags.contains_key(name).then_some("a tag"),
+        };
+        match taken {
+            Some(other) => Err(Error::BadRef(format!(
+                "{name:?} is already {other}'s name: tags and environments share one namespace, so it cannot also name {}",
+                if kind == "tag" { "a tag" } else { "an environment" }
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Fails when `tag` names a snapshot other than `id` and may not move.
     pub fn check_tag_free(&self, tag: &str, id: Option<SnapshotId>, force: bool) -> Result<()> {
         match self.tags.get(tag) {
@@ -259,7 +280,19 @@ impl Store {
                 Refs::decode(&bytes, &format!("{} (refs)", self.describe()))?,
                 Some(v),
             )),
-            None => Ok((Refs::empty(), None)),
+            None => {
+                // `init` writes the refs with the config: a store without
+                // them but with snapshots has lost them, and must not read
+                // as empty (gc would delete everything).
+                let records = self.list_snapshots()?.len();
+                if records > 0 {
+                    return Err(Error::RefsMissing {
+                        store: self.describe(),
+                        records,
+                    });
+                }
+                Ok((Refs::empty(), None))
+            }
         }
     }
 
@@ -327,7 +360,15 @@ impl Store {
             }
             refs.log_chunks.push(id);
         }
-        self.backend().put("refs", &refs.encode(), cond)
+        let bytes = refs.encode();
+        let put = self.backend().put("refs", &bytes, cond)?;
+        if put == Put::Done {
+            // A second copy, for `verify --repair` should `refs` be lost:
+            // at worst one change behind, which the snapshot records and
+            // the log chunks make up for. Its failure is not the change's.
+            let _ = self.backend().put(REFS_BACKUP, &bytes, Cond::Always);
+        }
+        Ok(put)
     }
 
     /// The whole ref log, oldest first.
@@ -358,8 +399,15 @@ impl Store {
         make: impl Fn(Option<SnapshotId>) -> SnapshotRecord,
     ) -> Result<(SnapshotId, SnapshotRecord)> {
         self.refs_transaction(|refs| {
+            refs.check_namespace("environment", env)?;
             for t in tags {
                 refs.check_tag_free(t, None, force_tag)?;
+                if t == env {
+                    return Err(Error::BadRef(format!(
+                        "{t:?} cannot be both the environment and a tag: tags and environments share one namespace"
+                    )));
+                }
+                refs.check_namespace("tag", t)?;
             }
             let parent = refs.envs.get(env).and_then(|e| e.latest);
             let record = make(parent);
@@ -396,6 +444,7 @@ impl Store {
                 return Ok(());
             }
             refs.check_tag_free(name, Some(id), force)?;
+            refs.check_namespace("tag", name)?;
             let old = refs.tags.insert(name.to_string(), id);
             let reason = if force { "tag (forced)" } else { "tag" };
             refs.record(&time, format!("tags/{name}"), old, Some(id), reason);
@@ -430,6 +479,7 @@ impl Store {
         }
         let time = crate::time::now();
         self.update_refs(|refs| {
+            refs.check_namespace("environment", env)?;
             let e = refs.envs.entry(env.to_string()).or_default();
             let old = e.good;
             if old == Some(id) {

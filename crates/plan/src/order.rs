@@ -77,7 +77,7 @@ pub(crate) fn order(
     tgt_insts: &HashMap<String, String>,
     tgt_deps: &HashMap<String, BTreeSet<String>>,
     cur: &[CurrentInstance],
-    cur_deps: &HashMap<String, Vec<String>>,
+    cur_deps: &HashMap<String, crate::prior::Deps>,
 ) -> Result<Vec<Step>, PlanError> {
     let config_of: HashMap<&str, String> = cur
         .iter()
@@ -183,7 +183,7 @@ pub(crate) fn order(
         }
     }
     // The state dependencies of an instance (by its current address).
-    let deps_of = |original: &str, _config: &str| -> Vec<String> {
+    let deps_of = |original: &str, _config: &str| -> crate::prior::Deps {
         cur_deps
             .get(original)
             .cloned()
@@ -192,7 +192,7 @@ pub(crate) fn order(
                     .get(original.split(" (deposed").next().unwrap_or(original))
                     .cloned()
             })
-            .unwrap_or_default()
+            .unwrap_or_else(|| crate::prior::Deps::from([]))
     };
     // E1: creators follow the target graph; dependencies without an
     // operation are looked through (the order is transitive).
@@ -220,13 +220,13 @@ pub(crate) fn order(
             .get(orig.as_str())
             .cloned()
             .unwrap_or_else(|| r.config.clone());
-        for dep in deps_of(orig, &config) {
-            for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+        for dep in deps_of(orig, &config).iter() {
+            for &t in destroyers.get(&**dep).into_iter().flatten() {
                 if t != d {
                     edges.insert((t, d));
                 }
             }
-            for &c in creators.get(dep.as_str()).into_iter().flatten() {
+            for &c in creators.get(&**dep).into_iter().flatten() {
                 if raw[c].address == r.address {
                     continue;
                 }
@@ -249,8 +249,8 @@ pub(crate) fn order(
             .get(orig.as_str())
             .cloned()
             .unwrap_or_else(|| r.config.clone());
-        for dep in deps_of(orig, &config) {
-            for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+        for dep in deps_of(orig, &config).iter() {
+            for &t in destroyers.get(&**dep).into_iter().flatten() {
                 if raw[t].address == r.address {
                     continue;
                 }

@@ -285,6 +285,9 @@ pub fn created(type_: &str, config: &Value) -> Value {
                 .or_insert_with(Value::null);
         }
         _ => {
+            // an argument left null may be one the provider computes:
+            // without its schema, its value is what apply gives
+            m.retain(|_, v| !v.is_null());
             m.entry("id".into()).or_insert(Value::Unknown(Type::String));
         }
     }
@@ -336,6 +339,9 @@ pub fn simulated(type_: &str, addr: &str, config: &Value) -> Value {
                 .or_insert_with(Value::null);
         }
         _ => {
+            // an argument left null may be one the provider computed: it is
+            // deployed but unseen, as the attributes not configured at all
+            m.retain(|_, v| !v.is_null());
             m.entry("id".into()).or_insert(id);
         }
     }

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use rewind_model::Model;
 use rewind_plan::{plan, Action, Options, Plan};
 
+#[path = "plan/runaway.rs"]
+mod runaway;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/oracle")
 }

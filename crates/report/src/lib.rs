@@ -10,6 +10,7 @@ pub mod budget;
 pub mod diff;
 pub mod graph;
 pub mod html;
+pub mod incident;
 pub mod plan;
 pub mod reduce;
 pub mod stat;

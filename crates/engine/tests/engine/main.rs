@@ -6,5 +6,7 @@
 mod actor;
 mod common;
 mod diff;
+mod rollback;
 mod snapshot;
 mod store_format;
+mod watch;

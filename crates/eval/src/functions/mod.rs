@@ -463,7 +463,7 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
     {
         let parts: Vec<String> = args.iter().map(crate::render::symbol).collect();
         let sym = format!("{name}({})", parts.join(", "));
-        return Ok(Value::Opaque((f.ret)(&args), sym.into()).mark_if(marked));
+        return Ok(crate::render::opaque((f.ret)(&args), sym).mark_if(marked));
     }
     let r = (f.imp)(ev, &args).map_err(|e| {
         if e.summary == "Invalid function argument" || e.summary.starts_with("Error in function") {
