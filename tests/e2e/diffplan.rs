@@ -479,7 +479,14 @@ fn null_arguments_are_absent_and_computed_attributes_are_not_null() {
     )
     .unwrap();
     std::fs::write(tgt.join("main.tf"), common("", "cc-4127")).unwrap();
-    let r = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
+    let r = t.run(&[
+        "plan",
+        "--from",
+        s(&cur),
+        "--to",
+        s(&tgt),
+        "--detailed-exitcode",
+    ]);
     assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     assert!(
         r.stdout
