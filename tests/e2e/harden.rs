@@ -377,7 +377,12 @@ fn diffs_and_verify_beside_gc_and_snapshots_never_fail() {
             .map(|i| {
                 spawn(
                     &t,
-                    &["diff", &tag, &format!("v{}", 1 + i % 4), "--detailed-exitcode"],
+                    &[
+                        "diff",
+                        &tag,
+                        &format!("v{}", 1 + i % 4),
+                        "--detailed-exitcode",
+                    ],
                 )
             })
             .collect();
