@@ -116,8 +116,9 @@ impl Graph {
 
 /// For every resource or data node, the resource and data nodes it depends
 /// on directly or through non-resource nodes (variables, locals, outputs,
-/// module calls). A `depends_on` on a module call stands for every resource
-/// inside that module. Keys and values are indexes into `model.nodes`.
+/// module calls). A `depends_on` on a module call, or a reference to the
+/// whole module, stands for every resource inside that module. Keys and
+/// values are indexes into `model.nodes`.
 pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
     let pos: HashMap<&str, usize> = model
         .nodes
@@ -193,7 +194,12 @@ fn collect(
             acc.insert(t);
             return None;
         }
-        if target.kind == NodeKind::Module && e.kind == EdgeKind::DependsOn {
+        // `depends_on = [module.x]` and a reference to the whole module
+        // (`module.x`, `values(module.x)`, `module.x[*].out`) wait for all
+        // of it (Terraform's `module.x (close)`)
+        if target.kind == NodeKind::Module
+            && matches!(e.kind, EdgeKind::DependsOn | EdgeKind::Reference)
+        {
             acc.extend(module_members(&target.address));
         }
         if let Some(m) = memo.get(&t) {

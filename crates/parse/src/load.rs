@@ -1820,11 +1820,13 @@ impl Builder {
                 if opaque || r.kind == EdgeKind::DependsOn {
                     return Resolved::Nodes(vec![call]);
                 }
-                // skip an instance key: module.x[0].out
-                let out_step = if r.steps.get(1).is_some_and(|x| x.starts_with('[')) {
-                    2
-                } else {
-                    1
+                // skip an instance key: module.x[0].out (a splat or a
+                // computed key ends Terraform's traversal: `module.x[*].out`
+                // refers to the whole module)
+                let out_step = match r.steps.get(1) {
+                    Some(x) if x == "[*]" => usize::MAX,
+                    Some(x) if x.starts_with('[') => 2,
+                    _ => 1,
                 };
                 match s(out_step) {
                     Some(out) => {
@@ -1843,11 +1845,11 @@ impl Builder {
                             .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
                             .cloned()
                             .collect();
-                        if outs.is_empty() {
-                            Resolved::Nodes(vec![call])
-                        } else {
-                            Resolved::Nodes(outs)
-                        }
+                        // the whole module: its outputs, and the call (all
+                        // of the module, as Terraform's `module.x (close)`)
+                        let mut outs = outs;
+                        outs.push(call);
+                        Resolved::Nodes(outs)
                     }
                 }
             }

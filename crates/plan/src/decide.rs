@@ -459,10 +459,12 @@ impl Planner for Decide<'_> {
                 let p = &self.prior.managed[pi];
                 let ignore = Self::lifecycle_ignore(n);
                 let current = self.current_configs.and_then(|c| c.get(&p.addr));
+                // ignore_changes = [input.f0]: that part keeps its prior value
+                let ignored = resource::with_ignored(&config, &p.value, &ignore);
                 d.comparison = resource::compare(
                     self.knowledge,
                     &n.type_,
-                    &config,
+                    &ignored,
                     &p.value,
                     &ignore,
                     current,
@@ -495,7 +497,7 @@ impl Planner for Decide<'_> {
                         }
                     }
                     Kind::Update => {
-                        d.planned = resource::updated(&n.type_, &config, &prior_value, &ignore);
+                        d.planned = resource::updated(&n.type_, &ignored, &prior_value, &ignore);
                         InstanceValue {
                             value: d.planned.clone(),
                             missing,

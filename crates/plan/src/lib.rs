@@ -689,7 +689,9 @@ fn orphans(
             action_reason: None,
             reasons: Vec::new(),
             risks: Vec::new(),
-            previous_address: None,
+            // a moved block applies to an object the target then deletes
+            // (Terraform moves it first, and says where from)
+            previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.to_string()),
             deposed: p.deposed.clone(),
             create_before_destroy: p.cbd,
             attributes: Vec::new(),
