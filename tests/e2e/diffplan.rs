@@ -4,7 +4,7 @@
 use crate::common::*;
 use crate::schema::validate;
 
-fn schema(name: &str) -> serde_json::Value {
+pub fn schema(name: &str) -> serde_json::Value {
     let p = fixtures().join(format!("../docs/schemas/{name}.schema.json"));
     serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .unwrap()
