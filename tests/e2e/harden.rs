@@ -222,7 +222,7 @@ fn a_rewrite_that_restores_size_and_mtime_is_still_seen() {
         std::fs::read_to_string(out.join("main.tf")).unwrap(),
         "locals {\n  a = \"new\"\n}\n"
     );
-    let d = t.run(&["diff", "one", "two", "--exit-code"]);
+    let d = t.run(&["diff", "one", "two", "--detailed-exitcode"]);
     assert_eq!(d.code, 2, "{}{}", d.stdout, d.stderr);
 }
 
@@ -244,7 +244,7 @@ fn tags_and_environments_share_a_namespace_and_ambiguity_is_an_error() {
     let r = t.run(&["snapshot", s(&shop(3)), "--env", "rc1"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("share one namespace"), "{}", r.stderr);
-    let d = t.run(&["diff", "stage", "prod", "--exit-code"]);
+    let d = t.run(&["diff", "stage", "prod", "--detailed-exitcode"]);
     assert_eq!(d.code, 2, "{}{}", d.stdout, d.stderr);
     // a directory named like a ref
     write(&t.path("prod"), "main.tf", "locals {\n  a = 1\n}\n");
@@ -377,7 +377,12 @@ fn diffs_and_verify_beside_gc_and_snapshots_never_fail() {
             .map(|i| {
                 spawn(
                     &t,
-                    &["diff", &tag, &format!("v{}", 1 + i % 4), "--exit-code"],
+                    &[
+                        "diff",
+                        &tag,
+                        &format!("v{}", 1 + i % 4),
+                        "--detailed-exitcode",
+                    ],
                 )
             })
             .collect();

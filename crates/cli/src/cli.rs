@@ -222,6 +222,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Print the dependency graph of a directory or snapshot [--format dot|mermaid|json].
     Graph(GraphArgs),
+    /// One self-contained HTML page for auditors: the diff FROM → TO, the plan that takes TO back to FROM, and the audit trail of their environments [--format html].
+    Report(ReportArgs),
     /// Roll an environment back through Terraform to a known-good snapshot (a dry run without --apply).
     Rollback(Box<crate::rollback_cmd::RollbackArgs>),
     /// Watch an environment's health; on a breach notify, plan or roll back; promote a healthy release.
@@ -232,13 +234,11 @@ pub enum Command {
         #[arg(long)]
         env: Option<String>,
     },
-    /// Render an incident record as a post-mortem skeleton (markdown, html or json).
+    /// Render an incident record as a post-mortem skeleton [--format markdown|html|json].
     Incident {
         /// The incident's id or a prefix of it (6+ hex digits).
         id: String,
     },
-    /// One self-contained HTML page for auditors: the diff FROM → TO, the plan that takes TO back to FROM, and the audit trail of their environments [--format html].
-    Report(ReportArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]

@@ -45,7 +45,7 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
         Format::Mermaid => {
             let (chart, notes) = rewind_report::graph::mermaid_fit(&outcome.model);
             for n in notes {
-                out.note(&format!("note: {n}"));
+                out.note(&format!("note: {}", terminal_safe(&n)));
             }
             write_result(&mut stdout, terminal_safe(&chart).as_bytes())?
         }

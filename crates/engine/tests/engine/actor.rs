@@ -44,12 +44,12 @@ fn github_actions_names_the_actor_the_run_and_its_link() {
     );
 }
 
-/// The environment of a CI system, its name, and the run it names.
-type CiCase<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+/// Environment variables, as `(name, value)` pairs.
+type Vars = &'static [(&'static str, &'static str)];
 
 #[test]
 fn other_ci_systems_are_recognised() {
-    let cases: [CiCase; 5] = [
+    let cases: [(Vars, &str, &str); 5] = [
         (
             &[
                 ("GITLAB_CI", "true"),
