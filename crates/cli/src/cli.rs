@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::inputs_args::InputArgs;
 
 use crate::output::Output;
 
@@ -92,6 +94,11 @@ pub enum Command {
         /// Move a tag that already exists.
         #[arg(long)]
         force: bool,
+        /// Store a directory without Terraform configuration (refused otherwise: a mistyped path must not store an empty release).
+        #[arg(long)]
+        allow_empty: bool,
+        #[command(flatten)]
+        inputs: InputArgs,
     },
     /// List snapshots, newest first (or the ref log with --refs).
     Log {
@@ -161,6 +168,8 @@ pub enum Command {
     Graph {
         /// A directory or a snapshot reference.
         target: String,
+        #[command(flatten)]
+        inputs: InputArgs,
     },
 }
 
@@ -188,6 +197,8 @@ pub struct DiffArgs {
     /// Only one kind of change.
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -204,6 +215,8 @@ pub struct PlanArgs {
     /// Plan deletes and replacements of resources with prevent_destroy instead of refusing.
     #[arg(long)]
     pub allow_destroy_protected: bool,
+    #[command(flatten)]
+    pub inputs: InputArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -219,11 +232,30 @@ pub enum Only {
 /// Parses the command line; on `--help`, `--version` or a usage error,
 /// prints and returns the exit code.
 pub fn parse() -> Result<Args, u8> {
-    match Args::try_parse() {
+    let parsed = Args::command().try_get_matches().and_then(|m| {
+        let mut a = Args::from_arg_matches(&m)?;
+        if let Some((_, sub)) = m.subcommand() {
+            a.command.inputs_mut().map(|i| i.set_order(sub));
+        }
+        Ok(a)
+    });
+    match parsed {
         Ok(a) => Ok(a),
         Err(e) => {
             let _ = e.print();
             Err(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK })
+        }
+    }
+}
+
+impl Command {
+    /// The directory inputs of the commands that take them.
+    fn inputs_mut(&mut self) -> Option<&mut InputArgs> {
+        match self {
+            Command::Snapshot { inputs, .. } | Command::Graph { inputs, .. } => Some(inputs),
+            Command::Diff(d) => Some(&mut d.inputs),
+            Command::Plan(p) => Some(&mut p.inputs),
+            _ => None,
         }
     }
 }
@@ -269,7 +301,7 @@ pub fn changes_code(changed: bool) -> u8 {
 pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
     let g = &args.global;
     match args.command {
-        Command::Graph { target } => crate::graph_cmd::run(g, &target, out),
+        Command::Graph { target, inputs } => crate::graph_cmd::run(g, &target, &inputs, out),
         Command::Diff(d) => crate::diff_cmd::run(g, &d, out),
         Command::Plan(p) => crate::plan_cmd::run(g, &p, out),
         Command::Init => crate::snapshot_cmd::init(g, out),
@@ -280,6 +312,8 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
             message,
             labels,
             force,
+            allow_empty,
+            inputs,
         } => crate::snapshot_cmd::snapshot(
             g,
             out,
@@ -290,6 +324,8 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
                 message,
                 labels: &labels,
                 force,
+                allow_empty,
+                inputs: &inputs,
             },
         ),
         Command::Log { env, refs, limit } => {

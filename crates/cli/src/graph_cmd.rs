@@ -6,7 +6,12 @@ use rewind_engine::{GraphOptions, LazyStore, Version};
 use crate::cli::{format_for, Format, Global, EXIT_OK};
 use crate::output::{write_result, written, Output};
 
-pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
+pub fn run(
+    g: &Global,
+    target: &str,
+    inputs: &crate::inputs_args::InputArgs,
+    out: &Output,
+) -> Result<u8> {
     let format = format_for(
         g,
         "graph",
@@ -15,8 +20,11 @@ pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
     )?;
     let stores = LazyStore::new(g.store.clone());
     let version = Version::parse(target, &stores).map_err(|e| out.failed(e))?;
-    let outcome =
-        rewind_engine::graph(&version, &GraphOptions::default()).map_err(|e| out.failed(e))?;
+    let opts = GraphOptions {
+        inputs: inputs.to_inputs()?,
+        ..GraphOptions::default()
+    };
+    let outcome = rewind_engine::graph(&version, &opts).map_err(|e| out.failed(e))?;
     out.diagnostics(&outcome.diagnostics);
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     match format {

@@ -50,6 +50,8 @@ pub struct SnapshotArgs<'a> {
     pub message: String,
     pub labels: &'a [String],
     pub force: bool,
+    pub allow_empty: bool,
+    pub inputs: &'a crate::inputs_args::InputArgs,
 }
 
 pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
@@ -61,6 +63,8 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
         force_tag: a.force,
         message: a.message,
         labels: parse_labels(a.labels)?,
+        inputs: a.inputs.to_inputs()?,
+        allow_empty: a.allow_empty,
     };
     let outcome = rewind_engine::snapshot(&store, a.dir, &opts).map_err(|e| match e {
         rewind_engine::Error::Load(f) => {
@@ -77,6 +81,8 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
             v["new_bytes"] = json!(outcome.written.bytes);
             v["unchanged"] = json!(outcome.unchanged);
             v["requests"] = json!(store.requests());
+            v["state"] = crate::history_cmd::state_json(outcome.state.as_ref());
+            v["lineage_changed_from"] = json!(outcome.lineage_changed);
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
         _ => summary(out, a.dir, &opts.tags, &outcome),

@@ -38,14 +38,18 @@ mod error;
 mod files;
 mod git;
 mod graph;
+mod inputs;
 mod plan;
+mod reads;
 mod snapshot;
+mod tree_files;
 mod unchanged;
 mod version;
 
 pub use diff::{diff, DiffOptions, DiffOutcome, Only};
 pub use error::{Error, LoadFailure, Result};
 pub use graph::{graph, GraphOptions, GraphOutcome};
+pub use inputs::{check_workspace, ExternalState, InputSource, Inputs, ENVIRONMENT_FILE};
 pub use plan::{plan, plan_models, PlanOptions, PlanOutcome};
 /// Phase timings on standard error when `REWIND_TRACE` is set.
 pub use rewind_parse::load::Trace;

@@ -67,7 +67,7 @@ pub use id::{ObjectId, SnapshotId};
 pub use lock::StoreLock;
 pub use model::Load;
 pub use pack::{ObjType, PackWriter};
-pub use record::{GitInfo, SnapshotRecord, RECORD_FORMAT};
+pub use record::{GitInfo, RecordedInputs, SnapshotRecord, RECORD_FORMAT};
 pub use refs::{check_name, EnvRefs, LogEntry, Refs};
 pub use store::{Store, STORE_VERSION};
 pub use sync::SyncReport;
