@@ -4,6 +4,7 @@ mod common;
 mod diffplan;
 mod golden;
 mod graph;
+mod inputs;
 mod output;
 mod s3;
 mod s3server;

@@ -2019,12 +2019,19 @@ impl Builder {
                     }
                 }
                 InputSource::File(path) => {
-                    let shown = path.display().to_string();
+                    // named from the root module when it is inside it (the
+                    // same file of two checkouts is the same source)
+                    let abs = normalize(&std::env::current_dir().unwrap_or_default().join(path));
+                    let given = path.display().to_string();
+                    let shown = match abs.strip_prefix(&self.root_abs) {
+                        Ok(rel) => rel_str(rel),
+                        Err(_) => given.clone(),
+                    };
                     let bytes = match std::fs::read(path) {
                         Ok(b) => b,
                         Err(e) => {
                             self.errors.push(error_at(
-                                &shown,
+                                &given,
                                 0,
                                 0,
                                 format!("cannot read the variable file: {e}"),
@@ -2033,12 +2040,12 @@ impl Builder {
                             continue;
                         }
                     };
-                    let kind = if shown.ends_with(".json") {
+                    let kind = if given.ends_with(".json") {
                         FileKind::TfvarsJson
                     } else {
                         FileKind::Tfvars
                     };
-                    let values = match parse_bytes(&bytes, kind, &shown) {
+                    let values = match parse_bytes(&bytes, kind, &given) {
                         Ok(Parsed::Tfvars(Value::Map(m))) => m,
                         Ok(_) => continue,
                         Err(d) => {
@@ -2050,7 +2057,7 @@ impl Builder {
                         if declared(self, &k).is_none() {
                             self.diags.push(warning(
                                 Loc {
-                                    file: shown.clone(),
+                                    file: given.clone(),
                                     line: 1,
                                     col: 1,
                                 },
