@@ -31,12 +31,7 @@ fn run_with_stdin(t: &Scratch, args: &[&str], stdin: &[u8]) -> Run {
         .expect("piped")
         .write_all(stdin)
         .expect("write stdin");
-    let o = child.wait_with_output().expect("wait");
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    Run::from(child.wait_with_output().expect("wait"))
 }
 
 /// Copies a fixture directory (files only, one level) into the scratch.
@@ -280,12 +275,7 @@ fn precedence_agrees(state: &Path) {
             .env("TF_VAR_n", "2")
             .env("TF_VAR_l", "[\"x\", \"y\"]")
             .env("TF_VAR_s", "\"quoted\"");
-        let o = c.output().unwrap();
-        Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
+        Run::from(c.output().unwrap())
     };
     let same = run(args(true, "staging"));
     assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);

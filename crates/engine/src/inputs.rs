@@ -105,12 +105,14 @@ impl Inputs {
     }
 }
 
-/// Checks a workspace name as Terraform does: not empty, no `/` (it
-/// names a directory of state), no white space at either end.
+/// Checks a workspace name as Terraform does: not empty, only characters
+/// a URL path segment keeps as they are, no path separator (`terraform
+/// workspace new "a b"` refuses the same names).
 pub fn check_workspace(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.contains('/') || name.trim() != name {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-_.~$&+:=@".contains(c);
+    if name.is_empty() || !name.chars().all(ok) {
         return Err(format!(
-            "{name:?} is not a valid workspace name: it must be non-empty, without '/' and without surrounding spaces"
+            "the workspace name {name:?} is not allowed: it must contain only URL safe characters, and no path separators (as Terraform requires)"
         ));
     }
     Ok(())

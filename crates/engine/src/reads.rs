@@ -200,9 +200,11 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
         }
     }
     loaded.model.diagnostics.extend(warnings);
-    loaded.files.extend(added);
-    loaded.files.sort_by(|a, b| a.path.cmp(&b.path));
-    loaded.files.dedup_by(|a, b| a.path == b.path);
+    // (`parsed` runs parallel to `files`)
+    for f in added {
+        loaded.files.push(f);
+        loaded.parsed.push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
+    }
 }
 
 fn warn(loc: &Loc, message: String) -> Diagnostic {
