@@ -22,7 +22,8 @@ export TF_CLI_CONFIG_FILE=/dev/null TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 # the pipeline, release after release, one state
 mkdir -p "$work/pipeline"
 for v in v1 v2 v3; do
-  find "$work/pipeline" -maxdepth 1 -type f -delete
+  # the release's files replace the last one's; the state stays
+  find "$work/pipeline" -maxdepth 1 -type f ! -name 'terraform.tfstate*' ! -name '.terraform.lock.hcl' -delete
   cp "$src/pipeline/$v"/* "$work/pipeline/"
   rm "$work/pipeline/backend.tf"
   (cd "$work/pipeline" && terraform init -input=false >/dev/null &&

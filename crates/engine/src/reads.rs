@@ -43,6 +43,9 @@ pub(crate) const MISSING: &str = "(missing)";
 struct Call<'a> {
     name: &'a str,
     args: &'a [Expr],
+    /// Inside a `for` over a `fileset()` (whose files are stored): a
+    /// path built from the iteration variable needs no warning.
+    over_fileset: bool,
 }
 
 /// `path.module`, `path.root` and `path.cwd`: all a path may use to be
@@ -95,6 +98,7 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
         }
         let mut calls: Vec<(rewind_model::Path, Call)> = Vec::new();
         collect_values(&node.body, rewind_model::Path::root(), &mut calls);
+        let calls = calls;
         if calls.is_empty() {
             continue;
         }
@@ -107,7 +111,6 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
             module: relative(&root_abs, &module_abs),
             cwd: root_abs.display().to_string(),
         };
-        let has_fileset = calls.iter().any(|(_, c)| c.name == "fileset");
         let mut reads: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
         for (path, call) in &calls {
             let mut ev = Evaluator::new(&scope);
@@ -137,7 +140,7 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
                     None => {
                         // a file() inside a `for` over a fileset(): the
                         // fileset's files are stored
-                        if !has_fileset {
+                        if !call.over_fileset {
                             warnings.push(unresolved(node, path, call));
                         }
                         continue;
@@ -298,85 +301,113 @@ fn collect_values<'a>(v: &'a Value, at: rewind_model::Path, out: &mut Vec<(rewin
                 collect_values(v, at.index(i), out);
             }
         }
-        Value::Expr(e) => collect_expr(e, &at, out),
+        Value::Expr(e) => collect_expr(e, &at, false, out),
         _ => {}
     }
 }
 
-fn collect_expr<'a>(e: &'a Expr, at: &rewind_model::Path, out: &mut Vec<(rewind_model::Path, Call<'a>)>) {
-    let mut go = |e: &'a Expr| collect_expr(e, at, out);
+fn collect_expr<'a>(
+    e: &'a Expr,
+    at: &rewind_model::Path,
+    fs: bool,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
+    let mut go = |e: &'a Expr| collect_expr(e, at, fs, out);
     match e {
         Expr::Call { name, args, .. } => {
             let bare = name.rsplit("::").next().unwrap_or(name);
             if FILE_FUNCTIONS.contains(&bare) || bare == "fileset" {
-                out.push((at.clone(), Call { name: bare, args }));
+                out.push((
+                    at.clone(),
+                    Call {
+                        name: bare,
+                        args,
+                        over_fileset: fs,
+                    },
+                ));
             }
             for a in args {
-                collect_expr(a, at, out);
+                collect_expr(a, at, fs, out);
             }
         }
-        Expr::Template(parts) => collect_parts(parts, at, out),
+        Expr::Template(parts) => collect_parts(parts, at, fs, out),
         Expr::Tuple(items) => items.iter().for_each(go),
         Expr::Object(items) => {
             for (k, v) in items {
-                collect_expr(k, at, out);
-                collect_expr(v, at, out);
+                collect_expr(k, at, fs, out);
+                collect_expr(v, at, fs, out);
             }
         }
-        Expr::Traversal { ops, .. } => collect_ops(ops, at, out),
+        Expr::Traversal { ops, .. } => collect_ops(ops, at, fs, out),
         Expr::Postfix(inner, ops) => {
-            collect_expr(inner, at, out);
-            collect_ops(ops, at, out);
+            collect_expr(inner, at, fs, out);
+            collect_ops(ops, at, fs, out);
         }
         Expr::Unary(_, x) | Expr::Paren(x) => go(x),
         Expr::Binary(_, x, y) => {
-            collect_expr(x, at, out);
-            collect_expr(y, at, out);
+            collect_expr(x, at, fs, out);
+            collect_expr(y, at, fs, out);
         }
         Expr::Cond(c, t, f) => {
-            collect_expr(c, at, out);
-            collect_expr(t, at, out);
-            collect_expr(f, at, out);
+            collect_expr(c, at, fs, out);
+            collect_expr(t, at, fs, out);
+            collect_expr(f, at, fs, out);
         }
         Expr::For(f) => {
-            collect_expr(&f.coll, at, out);
+            collect_expr(&f.coll, at, fs, out);
+            let inner = fs || is_fileset(&f.coll);
             if let Some(k) = &f.key {
-                collect_expr(k, at, out);
+                collect_expr(k, at, inner, out);
             }
-            collect_expr(&f.value, at, out);
+            collect_expr(&f.value, at, inner, out);
             if let Some(c) = &f.cond {
-                collect_expr(c, at, out);
+                collect_expr(c, at, inner, out);
             }
         }
         Expr::Null | Expr::Bool(_) | Expr::Number(_) => {}
     }
 }
 
-fn collect_ops<'a>(ops: &'a [TravOp], at: &rewind_model::Path, out: &mut Vec<(rewind_model::Path, Call<'a>)>) {
+/// Is `e` a call of `fileset()` (a `for` over it iterates stored files)?
+fn is_fileset(e: &Expr) -> bool {
+    matches!(e.unparen(), Expr::Call { name, .. } if name.rsplit("::").next() == Some("fileset"))
+}
+
+fn collect_ops<'a>(
+    ops: &'a [TravOp],
+    at: &rewind_model::Path,
+    fs: bool,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
     for op in ops {
         if let TravOp::Index(i) = op {
-            collect_expr(i, at, out);
+            collect_expr(i, at, fs, out);
         }
     }
 }
 
-fn collect_parts<'a>(parts: &'a [Part], at: &rewind_model::Path, out: &mut Vec<(rewind_model::Path, Call<'a>)>) {
+fn collect_parts<'a>(
+    parts: &'a [Part],
+    at: &rewind_model::Path,
+    fs: bool,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
     for p in parts {
         match p {
             Part::Lit(_) => {}
-            Part::Interp(e) => collect_expr(e, at, out),
+            Part::Interp(e) => collect_expr(e, at, fs, out),
             Part::If {
                 cond,
                 then,
                 otherwise,
             } => {
-                collect_expr(cond, at, out);
-                collect_parts(then, at, out);
-                collect_parts(otherwise, at, out);
+                collect_expr(cond, at, fs, out);
+                collect_parts(then, at, fs, out);
+                collect_parts(otherwise, at, fs, out);
             }
             Part::For { coll, body, .. } => {
-                collect_expr(coll, at, out);
-                collect_parts(body, at, out);
+                collect_expr(coll, at, fs, out);
+                collect_parts(body, at, fs || is_fileset(coll), out);
             }
         }
     }
