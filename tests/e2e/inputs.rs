@@ -110,7 +110,7 @@ fn pipeline_through(states: &Path) {
 
     // going back to release 1: both web servers updated (the override
     // file's count of 2), from the state
-    let p = t.run(&["--format", "json", "plan", "--to", "v1"]);
+    let p = t.run(&["--format", "json", "plan", "--from", "v2", "--to", "v1"]);
     assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
     let plan = p.json();
     let mut actions: Vec<(String, String)> = plan["changes"]
@@ -142,7 +142,7 @@ fn pipeline_through(states: &Path) {
     let p = t.run(&["plan", "--to", "v2"]);
     assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
     assert!(
-        p.stdout.contains("terraform_data.lb must be replaced"),
+        p.stdout.contains("terraform_data.lb will be replaced"),
         "{}",
         p.stdout
     );
