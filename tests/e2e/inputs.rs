@@ -87,10 +87,27 @@ fn pipeline_through(states: &Path) {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(show.stdout.contains(&format!("lineage {lineage}")), "{}", show.stdout);
-    assert!(show.stdout.contains("--state:     (standard input)"), "{}", show.stdout);
-    assert!(show.stdout.contains("--var-file:  infra/prod.tfvars"), "{}", show.stdout);
-    assert!(show.stdout.contains("state:       rewind.pulled.tfstate (serial"), "{}", show.stdout);
+    assert!(
+        show.stdout.contains(&format!("lineage {lineage}")),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("--state:     (standard input)"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("--var-file:  infra/prod.tfvars"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout
+            .contains("state:       rewind.pulled.tfstate (serial"),
+        "{}",
+        show.stdout
+    );
     let j = t.run(&["--format", "json", "show", "v2"]).ok().json();
     assert_eq!(j["state"]["lineage"], lineage.as_str());
     assert_eq!(j["inputs"]["state"], "(standard input)");
@@ -130,8 +147,14 @@ fn pipeline_through(states: &Path) {
         actions,
         vec![
             ("terraform_data.lb".to_string(), "[\"update\"]".to_string()),
-            ("terraform_data.web[0]".to_string(), "[\"update\"]".to_string()),
-            ("terraform_data.web[1]".to_string(), "[\"update\"]".to_string()),
+            (
+                "terraform_data.web[0]".to_string(),
+                "[\"update\"]".to_string()
+            ),
+            (
+                "terraform_data.web[1]".to_string(),
+                "[\"update\"]".to_string()
+            ),
         ],
         "{}",
         p.stdout
@@ -146,12 +169,20 @@ fn pipeline_through(states: &Path) {
         "{}",
         p.stdout
     );
-    assert!(p.stdout.contains("terraform_data.db will be updated"), "{}", p.stdout);
+    assert!(
+        p.stdout.contains("terraform_data.db will be updated"),
+        "{}",
+        p.stdout
+    );
     let d = t.run(&["diff", "v2", "v3"]);
     for out in [&p.stdout, &p.stderr, &d.stdout, &d.stderr] {
         assert!(!out.contains("pr0d-s3cret"), "a secret leaked:\n{out}");
     }
-    assert!(d.stdout.contains("db_password: (sensitive value changed)"), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("db_password: (sensitive value changed)"),
+        "{}",
+        d.stdout
+    );
     // checkout restores the file the configuration reads, and the state
     let back = t.path("restored");
     t.run(&["checkout", "v1", s(&back)]).ok();
@@ -181,7 +212,11 @@ fn pipeline_through(states: &Path) {
         &pulled("v3", states),
     );
     assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
-    assert!(p.stdout.contains("terraform_data.web[1] will be updated"), "{}", p.stdout);
+    assert!(
+        p.stdout.contains("terraform_data.web[1] will be updated"),
+        "{}",
+        p.stdout
+    );
 }
 
 #[test]
@@ -212,7 +247,8 @@ fn a_state_of_another_lineage_is_flagged() {
     other["lineage"] = "0b2a6f4e-1111-2222-3333-444455556666".into();
     let r = run_with_stdin(&t, &args, other.to_string().as_bytes()).ok();
     assert!(
-        r.stderr.contains("lineage 0b2a6f4e-1111-2222-3333-444455556666 differs from"),
+        r.stderr
+            .contains("lineage 0b2a6f4e-1111-2222-3333-444455556666 differs from"),
         "{}",
         r.stderr
     );
@@ -225,12 +261,31 @@ fn bad_states_are_refused_and_nothing_is_stored() {
     let t = Scratch::new("inputs-badstate");
     t.run(&["init"]).ok();
     let dir = inputs().join("pipeline/v1");
-    let args = ["snapshot", s(&dir), "--state", "-", "--var", "db_password=x"];
+    let args = [
+        "snapshot",
+        s(&dir),
+        "--state",
+        "-",
+        "--var",
+        "db_password=x",
+    ];
     let cases: [(&[u8], &str); 5] = [
-        (b"{\n  \"version\": 4,\n  \"serial\": 1,\n  \"lineage\": \"x\",\n  \"resources\": [}\n", "(standard input):5:"),
-        (b"{\"version\": 3, \"serial\": 1, \"lineage\": \"x\", \"modules\": []}", "version 3 is not supported"),
-        (b"{\"version\": 4, \"serial\": 1, \"resources\": []}", "no \"lineage\""),
-        (b"{\"version\": 4, \"lineage\": \"x\", \"resources\": []}", "no \"serial\""),
+        (
+            b"{\n  \"version\": 4,\n  \"serial\": 1,\n  \"lineage\": \"x\",\n  \"resources\": [}\n",
+            "(standard input):5:",
+        ),
+        (
+            b"{\"version\": 3, \"serial\": 1, \"lineage\": \"x\", \"modules\": []}",
+            "version 3 is not supported",
+        ),
+        (
+            b"{\"version\": 4, \"serial\": 1, \"resources\": []}",
+            "no \"lineage\"",
+        ),
+        (
+            b"{\"version\": 4, \"lineage\": \"x\", \"resources\": []}",
+            "no \"serial\"",
+        ),
         (b"  \n", "standard input is empty"),
     ];
     for (bytes, want) in cases {
@@ -256,18 +311,37 @@ fn precedence_agrees(state: &Path) {
     // evaluates `dir`'s input to what Terraform stored
     let before = t.path("before");
     copy_dir(&dir, &before);
-    let main = std::fs::read_to_string(before.join("main.tf")).unwrap().replace(
-        "resource \"terraform_data\" \"probe\" {\n  count = var.n\n  input = {",
-        "locals {\n  unused = {",
-    ) + "\nresource \"terraform_data\" \"probe\" {\n  count = var.n\n  input = \"before\"\n}\n";
+    let main = std::fs::read_to_string(before.join("main.tf"))
+        .unwrap()
+        .replace(
+            "resource \"terraform_data\" \"probe\" {\n  count = var.n\n  input = {",
+            "locals {\n  unused = {",
+        )
+        + "\nresource \"terraform_data\" \"probe\" {\n  count = var.n\n  input = \"before\"\n}\n";
     std::fs::write(before.join("main.tf"), main).unwrap();
     let vars = inputs().join("vars");
     let (first, last) = (vars.join("first.tfvars"), vars.join("last.tfvars.json"));
     let args = |env_vars: bool, workspace: &str| -> Vec<String> {
         let mut a: Vec<String> = [
-            "--format", "json", "plan", "--from", s(&before), "--to", s(&dir), "--state", s(state),
-            "--var-file", s(&first), "--var", "g=cli", "--var-file", s(&last), "--var", "f=cli",
-            "--workspace", workspace,
+            "--format",
+            "json",
+            "plan",
+            "--from",
+            s(&before),
+            "--to",
+            s(&dir),
+            "--state",
+            s(state),
+            "--var-file",
+            s(&first),
+            "--var",
+            "g=cli",
+            "--var-file",
+            s(&last),
+            "--var",
+            "f=cli",
+            "--workspace",
+            workspace,
         ]
         .iter()
         .map(|x| x.to_string())
@@ -288,7 +362,11 @@ fn precedence_agrees(state: &Path) {
         Run::from(c.output().unwrap())
     };
     let same = run(args(true, "staging"));
-    assert!(same.stdout.contains("\"from_state\": true"), "{}", same.stdout);
+    assert!(
+        same.stdout.contains("\"from_state\": true"),
+        "{}",
+        same.stdout
+    );
     assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
     // without TF_VAR_ values, or in another workspace, values differ
     let no_env = run(args(false, "staging"));
@@ -309,7 +387,11 @@ fn var_errors_name_the_variable() {
     let dir = inputs().join("precedence");
     let r = t.run(&["graph", s(&dir), "--var", "nope=1", "--var", "s=x"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("--var nope") && r.stderr.contains("undeclared"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--var nope") && r.stderr.contains("undeclared"),
+        "{}",
+        r.stderr
+    );
     let r = t.run(&["graph", s(&dir), "--var", "n=[1,"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--var n"), "{}", r.stderr);
@@ -342,7 +424,9 @@ fn workspace_comes_from_the_environment_file_and_is_recorded() {
     t.run(&["snapshot", "infra", "--tag", "dev1", "--workspace", "dev"])
         .ok();
     // the snapshot's own workspace decides its instances
-    let p = t.run(&["--format", "json", "plan", "--from", "prod3", "--to", "dev1"]);
+    let p = t.run(&[
+        "--format", "json", "plan", "--from", "prod3", "--to", "dev1",
+    ]);
     assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
     let j = p.json();
     let deletes: Vec<&str> = j["changes"]
@@ -352,7 +436,12 @@ fn workspace_comes_from_the_environment_file_and_is_recorded() {
         .filter(|c| c["actions"] == serde_json::json!(["delete"]))
         .map(|c| c["address"].as_str().unwrap())
         .collect();
-    assert_eq!(deletes, ["terraform_data.web[1]", "terraform_data.web[2]"], "{}", p.stdout);
+    assert_eq!(
+        deletes,
+        ["terraform_data.web[1]", "terraform_data.web[2]"],
+        "{}",
+        p.stdout
+    );
 }
 
 #[test]
@@ -363,13 +452,21 @@ fn empty_directories_are_refused() {
     std::fs::write(t.path("infar/README.md"), "typo").unwrap();
     let r = t.run(&["snapshot", "infar", "--env", "prod"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stderr.contains("no Terraform configuration"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no Terraform configuration"),
+        "{}",
+        r.stderr
+    );
     assert!(t.run(&["log"]).ok().stdout.trim().is_empty());
     let r = t.run(&["snapshot", "infar", "--allow-empty"]).ok();
     assert!(r.stdout.contains("snapshot"), "{}", r.stdout);
     let r = t.run(&["diff", "infar", s(&inputs().join("pipeline/v1"))]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("no Terraform configuration"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no Terraform configuration"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -409,7 +506,11 @@ resource "terraform_data" "a" {
     std::fs::write(t.path("infra/templates/b.yaml"), "b: 2").unwrap();
     let d = t.run(&["diff", "one", "infra"]);
     assert_eq!(d.code, 2, "{}{}", d.stdout, d.stderr);
-    assert!(d.stdout.contains("input.all: \"templates/b.yaml (content"), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("input.all: \"templates/b.yaml (content"),
+        "{}",
+        d.stdout
+    );
 }
 
 #[test]
@@ -475,7 +576,11 @@ fn modules_from_a_module_cache() {
         with.stdout
     );
     // read from the cache, which joins the snapshot's tree
-    assert!(with.stdout.contains("\"file\": \"cache/net/main.tf\""), "{}", with.stdout);
+    assert!(
+        with.stdout.contains("\"file\": \"cache/net/main.tf\""),
+        "{}",
+        with.stdout
+    );
     let r = t.run(&["graph", "infra", "--modules", "nowhere"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("module cache"), "{}", r.stderr);
@@ -485,7 +590,8 @@ fn modules_from_a_module_cache() {
 /// checks rewind against them.
 fn record_fresh() -> PathBuf {
     let out = std::env::temp_dir().join(format!("rewind-inputs-oracle-{}", std::process::id()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/record-inputs-oracle.sh");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/record-inputs-oracle.sh");
     let st = std::process::Command::new(script)
         .arg(&out)
         .status()

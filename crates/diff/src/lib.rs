@@ -313,8 +313,16 @@ fn read_changes(
             attrs.push(AttrChange {
                 path: path.clone(),
                 op,
-                before: if secret && !opts.show_sensitive { None } else { shown(x) },
-                after: if secret && !opts.show_sensitive { None } else { shown(y) },
+                before: if secret && !opts.show_sensitive {
+                    None
+                } else {
+                    shown(x)
+                },
+                after: if secret && !opts.show_sensitive {
+                    None
+                } else {
+                    shown(y)
+                },
                 sensitive: secret,
             });
         }

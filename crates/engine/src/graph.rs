@@ -36,7 +36,12 @@ pub fn graph(v: &Version, opts: &GraphOptions) -> Result<GraphOutcome> {
                 allow_cycles: opts.allow_cycles,
                 ..opts.inputs.parse_options(Load::ConfigOnly)
             };
-            dir_loaded(p, rewind_parse::load(p, &popts), &opts.inputs, &mut diagnostics)?
+            dir_loaded(
+                p,
+                rewind_parse::load(p, &popts),
+                &opts.inputs,
+                &mut diagnostics,
+            )?
         }
         Version::Snapshot(_) => v.load(Load::ConfigOnly, &opts.inputs, &mut diagnostics)?,
     };

@@ -45,7 +45,8 @@ impl Inputs {
             .filter_map(|(k, v)| {
                 let k = k.into_string().ok()?;
                 let name = k.strip_prefix("TF_VAR_")?;
-                (!name.is_empty()).then(|| InputSource::Env(name.to_string(), v.to_string_lossy().into_owned()))
+                (!name.is_empty())
+                    .then(|| InputSource::Env(name.to_string(), v.to_string_lossy().into_owned()))
             })
             .collect();
         out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));

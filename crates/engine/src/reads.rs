@@ -120,15 +120,13 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
             };
             let found: Vec<(String, PathBuf)> = if call.name == "fileset" {
                 match (arg(0), arg(1)) {
-                    (Some(dir), Some(pattern)) => {
-                        match fileset(&root_abs, &base, &dir, &pattern) {
-                            Ok(list) => list,
-                            Err(m) => {
-                                warnings.push(warn(&node.loc, format!("{} reads {m}", node.address)));
-                                continue;
-                            }
+                    (Some(dir), Some(pattern)) => match fileset(&root_abs, &base, &dir, &pattern) {
+                        Ok(list) => list,
+                        Err(m) => {
+                            warnings.push(warn(&node.loc, format!("{} reads {m}", node.address)));
+                            continue;
                         }
-                    }
+                    },
                     _ => {
                         warnings.push(unresolved(node, path, call));
                         continue;
@@ -206,7 +204,9 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
     // (`parsed` runs parallel to `files`)
     for f in added {
         loaded.files.push(f);
-        loaded.parsed.push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
+        loaded
+            .parsed
+            .push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
     }
 }
 
@@ -289,7 +289,11 @@ fn normalize(p: &Path) -> PathBuf {
 
 /// Every call of a file function in a value tree, with the attribute it
 /// is in.
-fn collect_values<'a>(v: &'a Value, at: rewind_model::Path, out: &mut Vec<(rewind_model::Path, Call<'a>)>) {
+fn collect_values<'a>(
+    v: &'a Value,
+    at: rewind_model::Path,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
     match v {
         Value::Map(m) => {
             for (k, v) in m {

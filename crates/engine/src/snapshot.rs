@@ -169,7 +169,16 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
     trace.mark("git");
     let time = rewind_odb::time::now();
     let (id, record) = store.publish_snapshot(env, &opts.tags, opts.force_tag, |parent| {
-        record(opts, env, &abs, &content, &git, &time, parent, inputs.clone())
+        record(
+            opts,
+            env,
+            &abs,
+            &content,
+            &git,
+            &time,
+            parent,
+            inputs.clone(),
+        )
     })?;
     trace.mark("record and refs");
     if !content.unchanged {
@@ -285,7 +294,10 @@ fn store_directory(
     trace.mark("blobs, trees, model, packs and parse cache");
     let counts = counts_of(&loaded);
     update_stats(cache, &loaded, tree, model, counts);
-    if sopts.inputs.state.is_some() || !sopts.inputs.variables.is_empty() || sopts.inputs.modules.is_some() {
+    if sopts.inputs.state.is_some()
+        || !sopts.inputs.variables.is_empty()
+        || sopts.inputs.modules.is_some()
+    {
         // this model depends on more than the directory: the next snapshot
         // must read it again
         cache.last = None;

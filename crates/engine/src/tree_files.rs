@@ -25,10 +25,7 @@ pub(crate) struct TreeFiles {
 
 /// Files a function may read (everything but what rewind parses).
 fn readable(path: &str) -> bool {
-    let kind = path
-        .rsplit('/')
-        .next()
-        .and_then(rewind_parse::FileKind::of);
+    let kind = path.rsplit('/').next().and_then(rewind_parse::FileKind::of);
     !matches!(
         kind,
         Some(
@@ -121,7 +118,11 @@ impl rewind_eval::Files for TreeFiles {
 
     fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String> {
         let b = self.locate(base)?;
-        let prefix = if b.is_empty() { String::new() } else { format!("{b}/") };
+        let prefix = if b.is_empty() {
+            String::new()
+        } else {
+            format!("{b}/")
+        };
         let mut found = Vec::new();
         for k in self.files.keys() {
             if let Some(rel) = k.strip_prefix(&prefix) {

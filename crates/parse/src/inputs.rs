@@ -61,7 +61,9 @@ pub(crate) fn is_literal_mode(var: Option<&Node>) -> bool {
     };
     match ty {
         Value::String(s) => s == "string",
-        Value::Expr(e) => matches!(&**e, rewind_model::expr::Expr::Traversal { root, ops, .. } if root == "string" && ops.is_empty()),
+        Value::Expr(e) => {
+            matches!(&**e, rewind_model::expr::Expr::Traversal { root, ops, .. } if root == "string" && ops.is_empty())
+        }
         _ => false,
     }
 }
@@ -80,7 +82,12 @@ pub(crate) fn parse_hcl_value(name: &str, raw: &str) -> Result<Value, String> {
 }
 
 /// A `tfvars` node of command-line values.
-pub(crate) fn input_node(address: &str, kind: &str, values: Map<String, Value>, sources: Map<String, Value>) -> Node {
+pub(crate) fn input_node(
+    address: &str,
+    kind: &str,
+    values: Map<String, Value>,
+    sources: Map<String, Value>,
+) -> Node {
     let mut node = Node::new(NodeKind::Tfvars, address.to_string());
     node.type_ = address
         .trim_start_matches("tfvars[\"")

@@ -39,25 +39,27 @@ pub enum FileKind {
 impl FileKind {
     /// Classifies a file by name; `None` for files rewind does not keep.
     pub fn of(name: &str) -> Option<FileKind> {
-        Some(if name.ends_with(".tf.json") || name.ends_with(".tofu.json") {
-            FileKind::TfJson
-        } else if name.ends_with(".tf") || name.ends_with(".tofu") {
-            FileKind::Tf
-        } else if name.ends_with(".tfvars.json") {
-            FileKind::TfvarsJson
-        } else if name.ends_with(".tfvars") {
-            FileKind::Tfvars
-        } else if name.ends_with(".tfstate") {
-            FileKind::State
-        } else if name == ".terraform.lock.hcl" {
-            FileKind::LockFile
-        } else if name.ends_with(".tftpl") || name.ends_with(".tpl") {
-            FileKind::Template
-        } else if name == "modules.json" {
-            FileKind::ModulesJson
-        } else {
-            return None;
-        })
+        Some(
+            if name.ends_with(".tf.json") || name.ends_with(".tofu.json") {
+                FileKind::TfJson
+            } else if name.ends_with(".tf") || name.ends_with(".tofu") {
+                FileKind::Tf
+            } else if name.ends_with(".tfvars.json") {
+                FileKind::TfvarsJson
+            } else if name.ends_with(".tfvars") {
+                FileKind::Tfvars
+            } else if name.ends_with(".tfstate") {
+                FileKind::State
+            } else if name == ".terraform.lock.hcl" {
+                FileKind::LockFile
+            } else if name.ends_with(".tftpl") || name.ends_with(".tpl") {
+                FileKind::Template
+            } else if name == "modules.json" {
+                FileKind::ModulesJson
+            } else {
+                return None;
+            },
+        )
     }
 
     pub fn code(self) -> u8 {
@@ -939,7 +941,8 @@ fn external_state(
             diagnostics: vec![error_at(shown, e.line, e.col, e.message, src)],
         }
     })?;
-    let missing = |what: &str| LoadError {
+    let missing = |what: &str| {
+        LoadError {
         diagnostics: vec![error_at(
             shown,
             1,
@@ -947,6 +950,7 @@ fn external_state(
             format!("the state has no {what}: Terraform writes one in every state (is this the output of `terraform state pull`?)"),
             None,
         )],
+    }
     };
     if info.lineage.is_empty() {
         return Err(missing("\"lineage\""));
@@ -967,7 +971,10 @@ fn external_state(
                     file: f.path.clone(),
                     ..Loc::default()
                 },
-                format!("{} is not used: the state given with --state ({shown}) is", f.path),
+                format!(
+                    "{} is not used: the state given with --state ({shown}) is",
+                    f.path
+                ),
             ));
         }
     }
@@ -1065,7 +1072,11 @@ impl Builder {
     /// Reads the module manifest `terraform init` wrote, or else the one
     /// of the module cache `cache` (a directory laid out as
     /// `.terraform/modules`, whose `Dir` entries are read inside it).
-    fn read_modules_json(&mut self, shown: &(dyn Fn(&Path) -> String + Sync), cache: Option<&Path>) {
+    fn read_modules_json(
+        &mut self,
+        shown: &(dyn Fn(&Path) -> String + Sync),
+        cache: Option<&Path>,
+    ) {
         let path = self.root_abs.join(".terraform/modules/modules.json");
         let (path, bytes, cache) = match self.files.iter().position(|f| f.abs == path) {
             Some(i) => {
@@ -1982,7 +1993,8 @@ impl Builder {
                     match self.raw_value(name, raw, vi) {
                         Ok(v) => {
                             env.0.insert(name.clone(), v);
-                            env.1.insert(name.clone(), Value::str(format!("TF_VAR_{name}")));
+                            env.1
+                                .insert(name.clone(), Value::str(format!("TF_VAR_{name}")));
                         }
                         Err(m) => self.errors.push(error_at(
                             &format!("TF_VAR_{name}"),
@@ -2070,7 +2082,8 @@ impl Builder {
                 }
             }
         }
-        for (address, kind, (values, sources)) in [(ENV_INPUT, "env", env), (CLI_INPUT, "cli", cli)] {
+        for (address, kind, (values, sources)) in [(ENV_INPUT, "env", env), (CLI_INPUT, "cli", cli)]
+        {
             if opts.inputs.iter().any(|s| match s {
                 InputSource::Env(..) => kind == "env",
                 _ => kind == "cli",
@@ -2102,10 +2115,10 @@ impl Builder {
                 let t = n.type_.as_str();
                 n.meta.contains_key("input")
                     || !t.contains('/')
-                    && (t == "terraform.tfvars"
-                        || t == "terraform.tfvars.json"
-                        || t.ends_with(".auto.tfvars")
-                        || t.ends_with(".auto.tfvars.json"))
+                        && (t == "terraform.tfvars"
+                            || t == "terraform.tfvars.json"
+                            || t.ends_with(".auto.tfvars")
+                            || t.ends_with(".auto.tfvars.json"))
             })
             .map(|n| {
                 let keys = n

@@ -481,7 +481,10 @@ fn records_hold_the_inputs_and_records_without_them_still_read() {
         files["rewind.pulled.tfstate"],
         std::fs::read(fixtures.join("pipeline-v1.tfstate")).unwrap()
     );
-    assert!(files.contains_key("init.sh"), "the file main.tf reads is stored");
+    assert!(
+        files.contains_key("init.sh"),
+        "the file main.tf reads is stored"
+    );
     let nodes = reader.nodes(&id_of(&record["model"]));
     assert!(nodes
         .iter()
