@@ -234,8 +234,8 @@ pub enum Only {
 pub fn parse() -> Result<Args, u8> {
     let parsed = Args::command().try_get_matches().and_then(|m| {
         let mut a = Args::from_arg_matches(&m)?;
-        if let Some((_, sub)) = m.subcommand() {
-            a.command.inputs_mut().map(|i| i.set_order(sub));
+        if let (Some((_, sub)), Some(i)) = (m.subcommand(), a.command.inputs_mut()) {
+            i.set_order(sub);
         }
         Ok(a)
     });

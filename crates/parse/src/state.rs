@@ -373,12 +373,12 @@ fn resource_nodes<A: Attr>(
                     // terraform_data's `output` mirrors its `input`, but
                     // Terraform marks only the input: the output holds
                     // the same secret
-                    if n.type_ == "terraform_data" {
-                        if path.0.first() == Some(&rewind_model::PathStep::Key("input".into())) {
-                            let mut mirrored = path.clone();
-                            mirrored.0[0] = rewind_model::PathStep::Key("output".into());
-                            n.sensitive.push(mirrored);
-                        }
+                    if n.type_ == "terraform_data"
+                        && path.0.first() == Some(&rewind_model::PathStep::Key("input".into()))
+                    {
+                        let mut mirrored = path.clone();
+                        mirrored.0[0] = rewind_model::PathStep::Key("output".into());
+                        n.sensitive.push(mirrored);
                     }
                     n.sensitive.push(path);
                 }
