@@ -532,6 +532,8 @@ fn opentofu_files_replace_their_terraform_twins() {
         "{\"resource\": {\"terraform_data\": {\"b\": {\"input\": \"overridden\"}}}}",
     )
     .unwrap();
+    // (an override file not recognized would declare terraform_data.b a
+    // second time: an error)
     let g = t.run(&["--format", "json", "graph", "infra"]).ok().json();
     let nodes = g["nodes"].as_array().unwrap();
     let input_of = |addr: &str| {

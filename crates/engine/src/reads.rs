@@ -18,19 +18,13 @@ use rewind_model::expr::{Expr, Part, TravOp};
 use rewind_model::{Diagnostic, Hash, Loc, Map, NodeKind, Severity, Value};
 use rewind_parse::{FileKind, Loaded, SourceFile};
 
-/// Functions whose first argument names one file.
-const FILE_FUNCTIONS: &[&str] = &[
-    "file",
-    "filebase64",
-    "filebase64sha256",
-    "filebase64sha512",
-    "fileexists",
-    "filemd5",
-    "filesha1",
-    "filesha256",
-    "filesha512",
-    "templatefile",
-];
+/// Does the built-in function `name` read the one file its first
+/// argument names? (`file`, `filebase64`, `filebase64sha256`,
+/// `filebase64sha512`, `fileexists`, `filemd5`, `filesha1`, `filesha256`,
+/// `filesha512`, `templatefile`; `fileset` lists files instead.)
+fn reads_one_file(name: &str) -> bool {
+    (name.starts_with("file") && name != "fileset") || name == "templatefile"
+}
 
 /// The fact a node's reads are recorded under.
 pub(crate) const READS: &str = "reads";
@@ -319,8 +313,10 @@ fn collect_expr<'a>(
     let mut go = |e: &'a Expr| collect_expr(e, at, fs, out);
     match e {
         Expr::Call { name, args, .. } => {
-            let bare = name.rsplit("::").next().unwrap_or(name);
-            if FILE_FUNCTIONS.contains(&bare) || bare == "fileset" {
+            // Terraform's own functions, also as `core::NAME` (a
+            // provider's functions are `provider::...`)
+            let bare = name.strip_prefix("core::").unwrap_or(name);
+            if reads_one_file(bare) || bare == "fileset" {
                 out.push((
                     at.clone(),
                     Call {
@@ -374,7 +370,7 @@ fn collect_expr<'a>(
 
 /// Is `e` a call of `fileset()` (a `for` over it iterates stored files)?
 fn is_fileset(e: &Expr) -> bool {
-    matches!(e.unparen(), Expr::Call { name, .. } if name.rsplit("::").next() == Some("fileset"))
+    matches!(e.unparen(), Expr::Call { name, .. } if name.strip_prefix("core::").unwrap_or(name) == "fileset")
 }
 
 fn collect_ops<'a>(
