@@ -37,6 +37,18 @@ fn mkdir(path: &Path) -> Result<(), WriteError> {
     })
 }
 
+/// Writes a file, creating its directory.
+pub(crate) fn write_file(
+    path: impl AsRef<Path>,
+    bytes: impl AsRef<[u8]>,
+) -> Result<(), WriteError> {
+    let path = path.as_ref();
+    if let Some(dir) = path.parent() {
+        mkdir(dir)?;
+    }
+    write(path, bytes)
+}
+
 /// splitmix64: small, fast, and the same everywhere.
 pub struct Rng(u64);
 

@@ -27,7 +27,7 @@ fn flag(args: &[String], name: &str) -> bool {
     args.iter().any(|a| a == name)
 }
 
-const USAGE: &str = "usage: rewind-bench gen --resources N --out DIR [--seed S] [--terraform-data] [--version 2]\n       rewind-bench run [--sizes 1000,10000,100000] [--runs 5] [--terraform-runs 1] [--no-terraform] [--rewind PATH] [--work DIR] [--results DIR]";
+const USAGE: &str = "usage: rewind-bench gen --resources N --out DIR [--seed S] [--terraform-data | --factory] [--version 2]\n       rewind-bench run [--sizes 1000,10000,100000] [--runs 5] [--terraform-runs 1] [--no-terraform] [--rewind PATH] [--work DIR] [--results DIR] [--factory-projects 300] [--history 1000] [--history-size 10000]";
 
 /// Every argument after the subcommand must be a known option (with its
 /// value when it takes one): a typo or `--help` prints the usage instead of
@@ -53,7 +53,7 @@ fn main() -> Result<()> {
         Some("gen") => check_args(
             &args,
             &["--resources", "--seed", "--out", "--version"],
-            &["--terraform-data"],
+            &["--terraform-data", "--factory"],
         ),
         Some("run") => check_args(
             &args,
@@ -64,6 +64,9 @@ fn main() -> Result<()> {
                 "--rewind",
                 "--work",
                 "--results",
+                "--factory-projects",
+                "--history",
+                "--history-size",
             ],
             &["--no-terraform"],
         ),
@@ -83,6 +86,15 @@ fn main() -> Result<()> {
             let version: u32 = arg(&args, "--version")
                 .unwrap_or_else(|| "1".into())
                 .parse()?;
+            if flag(&args, "--factory") {
+                let projects = n.div_ceil(rewind_bench::factory::RESOURCES_PER_PROJECT);
+                rewind_bench::factory::write_factory(&out, projects)?;
+                eprintln!(
+                    "wrote a factory configuration of {projects} projects to {}",
+                    out.display()
+                );
+                return Ok(());
+            }
             let o = gen::Options {
                 resources: n,
                 seed,
@@ -315,6 +327,139 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Snapshot (after a 1% change), diff and plan of the newest snapshot on
+/// a store holding `history` earlier snapshots of a `size`-resource tree
+/// (each a small change: a few new objects, new packs), against the same
+/// commands on a store holding one; goal: within 1.2×.
+fn history_case(
+    rewind: &Path,
+    work: &Path,
+    size: usize,
+    history: usize,
+    runs: usize,
+    raw: &mut String,
+) -> Result<Vec<Row>> {
+    let base = work.join(format!("{size}"));
+    let (v1, v2) = (base.join("v1"), base.join("v2"));
+    let marker = base.join(".generated-v1");
+    if !marker.exists() {
+        let o = gen::Options {
+            resources: size,
+            seed: 42,
+            terraform_data: false,
+        };
+        generate(&o, 1, &v1)?;
+        generate(&o, 2, &v2)?;
+        std::fs::write(&marker, "seed 42\n")?;
+    }
+    let hdir = work.join(format!("history-{size}"));
+    let mut samples: BTreeMap<(&str, usize), Vec<Sample>> = BTreeMap::new();
+    for steps in [0, history] {
+        let store = hdir.join(format!("store-{steps}"));
+        let wt = hdir.join(format!("wt-{steps}"));
+        let done = hdir.join(format!(".built-{steps}"));
+        let st = store.display().to_string();
+        let w = wt.display().to_string();
+        if !done.exists() {
+            eprintln!("  history: a store of {} snapshots", steps + 1);
+            if store.exists() {
+                std::fs::remove_dir_all(&store)?;
+            }
+            sh(
+                rewind.to_str().unwrap_or("rewind"),
+                &["--store", &st, "init", "-q"],
+                &hdir,
+            )?;
+            sync(&v1, &wt)?;
+            let step_file = wt.join("bench_history.tf");
+            for i in 0..steps {
+                std::fs::write(
+                    &step_file,
+                    format!("locals {{\n  bench_history_step = {i}\n}}\n"),
+                )?;
+                sh(
+                    rewind.to_str().unwrap_or("rewind"),
+                    &["--store", &st, "snapshot", &w, "-q"],
+                    &hdir,
+                )?;
+            }
+            if step_file.exists() {
+                std::fs::remove_file(&step_file)?;
+            }
+            sh(
+                rewind.to_str().unwrap_or("rewind"),
+                &["--store", &st, "snapshot", &w, "--tag", "base", "-q"],
+                &hdir,
+            )?;
+            std::fs::write(&done, "built\n")?;
+        }
+        let run_store = hdir.join("run-store");
+        let rs = run_store.display().to_string();
+        for r in 0..runs {
+            eprintln!("  history {} snapshots, run {}/{runs}", steps + 1, r + 1);
+            if run_store.exists() {
+                std::fs::remove_dir_all(&run_store)?;
+            }
+            sh("cp", &["-a", &st, &rs], &hdir)?;
+            sync(&v2, &wt)?;
+            let rw = |a: &[&str]| rewind_cmd(rewind, Some(&run_store), a);
+            samples
+                .entry(("snapshot after a 1% change", steps))
+                .or_default()
+                .push(time(&[rw(&["snapshot", &w, "--tag", "next"])], &hdir, &[])?);
+            samples.entry(("diff", steps)).or_default().push(time(
+                &[rw(&["diff", "base", "next", "--format", "json"])],
+                &hdir,
+                &[],
+            )?);
+            samples.entry(("plan", steps)).or_default().push(time(
+                &[rw(&[
+                    "plan", "--from", "next", "--to", "base", "--format", "json",
+                ])],
+                &hdir,
+                &[],
+            )?);
+            sync(&v1, &wt)?;
+        }
+        std::fs::remove_dir_all(&run_store)?;
+    }
+    let _ = writeln!(
+        raw,
+        "\n### history: {size} resources, a store of 1 and of {} snapshots\n\n| measurement | runs (s) | peak RSS (MB) |\n|---|---|---|",
+        history + 1
+    );
+    for ((what, steps), list) in &samples {
+        let _ = writeln!(
+            raw,
+            "| {what}, {} snapshots | {} | {:.0} |",
+            steps + 1,
+            list.iter()
+                .map(|x| format!("{:.3}", x.secs))
+                .collect::<Vec<_>>()
+                .join(", "),
+            median(list).rss_kb as f64 / 1024.0
+        );
+    }
+    let row = |what: &'static str, key: &str| Row {
+        size,
+        what,
+        ours: median(&samples[&(key, history)]),
+        peer_name: "the same, store of 1 snapshot",
+        peer: Some(median(&samples[&(key, 0)])),
+        goal: Some(1.2),
+        limit: None,
+        resources: size,
+    };
+    Ok(vec![
+        row(
+            "snapshot after a 1% change, long history",
+            "snapshot after a 1% change",
+        ),
+        row("diff, long history", "diff"),
+        row("plan, long history", "plan"),
+    ])
+}
+
 struct Row {
     size: usize,
     what: &'static str,
@@ -326,6 +471,11 @@ struct Row {
     limit: Option<(f64, Option<f64>)>,
     resources: usize,
 }
+
+/// How many times `rewind graph` of a directory its plan against itself
+/// may take (it parses the directory twice and evaluates it: a small
+/// multiple, on every real configuration).
+const PLAN_OVER_GRAPH: f64 = 4.0;
 
 /// The absolute goals for graph and plan: under 1 s up to 10k
 /// resources, under 5 s and 1 GB at 100k.
@@ -373,6 +523,15 @@ fn run(args: &[String]) -> Result<()> {
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
     let runs: usize = arg(args, "--runs").unwrap_or_else(|| "5".into()).parse()?;
+    let factory_projects: usize = arg(args, "--factory-projects")
+        .unwrap_or_else(|| "300".into())
+        .parse()?;
+    let history: usize = arg(args, "--history")
+        .unwrap_or_else(|| "1000".into())
+        .parse()?;
+    let history_size: usize = arg(args, "--history-size")
+        .unwrap_or_else(|| "10000".into())
+        .parse()?;
     let tf_runs: usize = arg(args, "--terraform-runs")
         .unwrap_or_else(|| "1".into())
         .parse()?;
@@ -788,6 +947,61 @@ fn run(args: &[String]) -> Result<()> {
                 resources: n,
             });
         }
+    }
+    // A long history: the same snapshot, diff and plan on a store that
+    // already holds many snapshots, against a store holding one.
+    if history > 0 {
+        rows.extend(history_case(
+            &rewind,
+            &work,
+            history_size,
+            history,
+            runs,
+            &mut raw,
+        )?);
+    }
+    // The shape of the slowest real configuration found (see
+    // rewind_bench::factory): plan of the directory against itself (no
+    // state: rewind simulates one) against graph of the same directory.
+    if factory_projects > 0 {
+        let fdir = work.join(format!("factory-{factory_projects}"));
+        if !fdir.join("main.tf").exists() {
+            rewind_bench::factory::write_factory(&fdir, factory_projects)?;
+        }
+        let f = fdir.display().to_string();
+        let fplan = rewind_cmd(&rewind, None, &["plan", "--from", &f, "--to", &f]);
+        let fgraph = rewind_cmd(&rewind, None, &["graph", &f]);
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for r in 0..runs {
+            eprintln!("  factory plan and graph run {}/{runs}", r + 1);
+            // plan may exit 1 (instances it cannot know without a state
+            // file): only its time counts here
+            ours.push(time(std::slice::from_ref(&fplan), &work, &[])?);
+            theirs.push(time(std::slice::from_ref(&fgraph), &work, &[])?);
+        }
+        let resources = factory_projects * rewind_bench::factory::RESOURCES_PER_PROJECT;
+        let _ = writeln!(
+            raw,
+            "\n### factory configuration: {factory_projects} projects\n\n| measurement | runs (s) | peak RSS (MB) |\n|---|---|---|\n| plan (directory against itself) | {} | {:.0} |\n| graph | {} | {:.0} |",
+            ours.iter().map(|x| format!("{:.3}", x.secs)).collect::<Vec<_>>().join(", "),
+            median(&ours).rss_kb as f64 / 1024.0,
+            theirs.iter().map(|x| format!("{:.3}", x.secs)).collect::<Vec<_>>().join(", "),
+            median(&theirs).rss_kb as f64 / 1024.0,
+        );
+        profiles.insert(
+            (resources, "plan of a factory configuration (no state)"),
+            profile(&fplan, &work)?,
+        );
+        rows.push(Row {
+            size: resources,
+            what: "plan of a factory configuration (no state)",
+            ours: median(&ours),
+            peer_name: "rewind graph",
+            peer: Some(median(&theirs)),
+            goal: Some(PLAN_OVER_GRAPH),
+            limit: None,
+            resources,
+        });
     }
     // The table.
     let mut missed = String::new();

@@ -19,11 +19,22 @@ pub fn init(g: &Global, out: &Output) -> Result<u8> {
         (None, Ok(s)) if !s.is_empty() => s,
         _ => ".rewind".to_string(),
     };
-    let store = Store::init(&loc)?;
-    out.note(&format!(
-        "initialized an empty rewind store in {}",
-        store.describe()
-    ));
+    // as `git init`: an existing store is left as it is, and that is not an
+    // error (a pipeline may run `rewind init` every time)
+    match Store::init(&loc) {
+        Ok(store) => out.note(&format!(
+            "initialized an empty rewind store in {}",
+            store.describe()
+        )),
+        Err(rewind_odb::Error::StoreExists(_)) => {
+            let store = Store::open(&loc)?;
+            out.note(&format!(
+                "a rewind store already exists in {}: left as it is",
+                store.describe()
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(EXIT_OK)
 }
 
@@ -65,6 +76,7 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
         labels: parse_labels(a.labels)?,
         inputs: a.inputs.to_inputs()?,
         allow_empty: a.allow_empty,
+        source: None,
     };
     let outcome = rewind_engine::snapshot(&store, a.dir, &opts).map_err(|e| match e {
         rewind_engine::Error::Load(f) => {

@@ -36,6 +36,13 @@ pub struct PlanOutcome {
     _models: (Model, Model),
 }
 
+impl PlanOutcome {
+    /// The current side's model (its state's instances with their values).
+    pub(crate) fn current_model(&self) -> &Model {
+        &self._models.0
+    }
+}
+
 /// Plans the way from `from` (the deployment now) back to `to`: the
 /// target's configuration, and of the current side its configuration and
 /// its state's instances with their values (what the plan compares with).
@@ -107,7 +114,7 @@ const LOCK_FILE: &str = ".terraform.lock.hcl";
 fn lock_file(v: &Version, loaded: &Loaded) -> Result<Option<String>> {
     if let Some((dir, _)) = &loaded.dir {
         let path = dir.join(LOCK_FILE);
-        return match std::fs::read(&path) {
+        return match rewind_parse::read_regular(&path, 0) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(Error::Io { path, source }),

@@ -38,6 +38,10 @@ pub struct SnapshotOptions {
     /// Store a directory without Terraform configuration (refused
     /// otherwise: a mistyped path must not store an empty release).
     pub allow_empty: bool,
+    /// The directory to record as the snapshot's source, when the files
+    /// were read from a copy of it (a rollback snapshots its working
+    /// directory for the deployment it rolled back).
+    pub source: Option<PathBuf>,
 }
 
 /// What a snapshot did.
@@ -104,8 +108,10 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
     }
     // Refuse a taken tag before doing any work.
     let refs = store.refs()?;
+    refs.check_namespace("environment", env)?;
     for t in &opts.tags {
         refs.check_tag_free(t, None, opts.force_tag)?;
+        refs.check_namespace("tag", t)?;
     }
     let _lock = store.shared_lock()?;
     let trace = Trace::new();
@@ -217,7 +223,7 @@ fn record(
         message: opts.message.clone(),
         env: env.to_string(),
         labels: opts.labels.clone(),
-        source: abs.display().to_string(),
+        source: opts.source.as_deref().unwrap_or(abs).display().to_string(),
         root: content.root.clone(),
         program_version: env!("CARGO_PKG_VERSION").to_string(),
         git: git.clone(),
@@ -351,10 +357,11 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
             let bytes: &[u8] = match &f.bytes {
                 Some(b) => b,
                 None => {
-                    read = std::fs::read(&f.abs).map_err(|source| Error::Io {
-                        path: f.abs.clone(),
-                        source,
-                    })?;
+                    read =
+                        rewind_parse::read_regular(&f.abs, f.size).map_err(|source| Error::Io {
+                            path: f.abs.clone(),
+                            source,
+                        })?;
                     if Hash::of(&read) != f.hash {
                         return Err(Error::FileChanged {
                             path: f.abs.clone(),
@@ -420,8 +427,7 @@ fn update_stats(
         stats.insert(
             PathBuf::from(&f.abs),
             Stat {
-                size: f.size,
-                mtime_ns: f.mtime_ns,
+                stat: f.stat,
                 executable: f.executable,
                 hash: f.hash,
             },

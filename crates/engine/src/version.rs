@@ -88,8 +88,30 @@ impl<'s> Version<'s> {
     /// A directory when `spec` names one, otherwise a snapshot reference
     /// (a tag, an id or a prefix of one, `ENV`, `ENV~N`, `ENV@good`)
     /// resolved in the store.
+    ///
+    /// `ref:SPEC` is always a reference. A bare name (no `/`) that is both
+    /// a directory here and a reference in the store is ambiguous, as git
+    /// says of a name that is both a file and a revision: `./NAME` or
+    /// `ref:NAME` chooses.
     pub fn parse(spec: &str, stores: &'s LazyStore) -> Result<Version<'s>> {
-        if Path::new(spec).is_dir() {
+        let (spec, forced_ref) = match spec.strip_prefix("ref:") {
+            Some(r) => (r, true),
+            None => (spec, false),
+        };
+        if !forced_ref && Path::new(spec).is_dir() {
+            let bare = !spec.contains('/') && !spec.contains(std::path::MAIN_SEPARATOR);
+            if bare && spec != "." && spec != ".." {
+                // an ambiguity only when a store exists and the name resolves
+                if let Ok(store) = stores.get() {
+                    if let Ok(refs) = store.refs() {
+                        if store.resolve_in(&refs, spec).is_ok() {
+                            return Err(Error::Ambiguous {
+                                spec: spec.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
             return Ok(Version::Dir(PathBuf::from(spec)));
         }
         let store = stores.get().map_err(|source| Error::NotAVersion {

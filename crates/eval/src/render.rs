@@ -173,6 +173,39 @@ fn sequence(items: &[Value], indent: usize, out: &mut String) {
     out.push(']');
 }
 
+/// Longest symbol an opaque value keeps whole (see [`opaque`]).
+pub const SYMBOL_MAX: usize = 256;
+
+/// An opaque value named `sym`. A symbol longer than [`SYMBOL_MAX`] keeps
+/// its first characters and the SHA-256 of the whole: equal symbols stay
+/// equal, and symbols built from symbols cannot grow without bound (a
+/// chain of locals each joining the one before twice doubled its symbol
+/// at every step, an analysis that never finished).
+pub fn opaque(ty: Type, sym: String) -> Value {
+    Value::Opaque(ty, bounded_symbol(sym).into())
+}
+
+/// `sym` when at most [`SYMBOL_MAX`] bytes long; otherwise its first
+/// characters and the SHA-256 of the whole.
+pub fn bounded_symbol(sym: String) -> String {
+    use sha2::Digest as _;
+    if sym.len() <= SYMBOL_MAX {
+        return sym;
+    }
+    let mut cut = 64;
+    while !sym.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = sha2::Sha256::digest(sym.as_bytes());
+    let mut out = String::with_capacity(cut + 80);
+    out.push_str(&sym[..cut]);
+    out.push_str("…sha256:");
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// How a value appears inside the symbol of an operation on opaque
 /// values: `f(<a.id>, "x")`.
 pub fn symbol(v: &Value) -> String {

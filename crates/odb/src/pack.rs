@@ -342,7 +342,20 @@ impl PackIndex {
         self.count
     }
 
-    fn entry(&self, i: usize) -> (ObjectId, Location) {
+    /// How many objects it lists.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The id of entry `i` (entries are sorted by id).
+    pub(crate) fn id_at(&self, i: usize) -> [u8; 32] {
+        let mut id = [0u8; 32];
+        id.copy_from_slice(&self.data[12 + i * IDX_ENTRY..12 + i * IDX_ENTRY + 32]);
+        id
+    }
+
+    /// Entry `i`: an object's id and where it is.
+    pub(crate) fn entry(&self, i: usize) -> (ObjectId, Location) {
         let e = &self.data[12 + i * IDX_ENTRY..12 + (i + 1) * IDX_ENTRY];
         let mut id = [0u8; 32];
         id.copy_from_slice(&e[..32]);

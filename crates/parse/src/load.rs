@@ -81,6 +81,48 @@ pub enum Parsed {
     Raw,
 }
 
+/// What one `stat` says of a file: enough to tell that it changed without
+/// reading it, as git's index does (a rewrite that restores the size and
+/// the modification time still moves the change time, and a file
+/// replaced by another has another inode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileStat {
+    /// Length in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time in nanoseconds since the epoch (0 where the
+    /// system has none).
+    pub ctime_ns: i64,
+    /// Inode number (0 where the system has none).
+    pub ino: u64,
+    /// Device number (0 where the system has none).
+    pub dev: u64,
+}
+
+impl FileStat {
+    /// The stat of `md` (no system call: it reads the metadata given).
+    pub fn of(md: &std::fs::Metadata) -> FileStat {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            FileStat {
+                size: md.len(),
+                mtime_ns: mtime_ns(md),
+                ctime_ns: md.ctime().saturating_mul(1_000_000_000) + md.ctime_nsec(),
+                ino: md.ino(),
+                dev: md.dev(),
+            }
+        }
+        #[cfg(not(unix))]
+        FileStat {
+            size: md.len(),
+            mtime_ns: mtime_ns(md),
+            ..FileStat::default()
+        }
+    }
+}
+
 /// A file of the snapshot.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
@@ -91,6 +133,8 @@ pub struct SourceFile {
     pub size: u64,
     /// Modification time in nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// The whole stat the file was read with.
+    pub stat: FileStat,
     pub executable: bool,
     pub hash: Hash,
     /// The content, when [`Options::keep_bytes`] asked for it; `None` also
@@ -102,8 +146,8 @@ pub struct SourceFile {
 
 /// Hooks that let a store skip reading and parsing unchanged files.
 pub trait Cache: Sync {
-    /// The content hash of a file last seen with this size and mtime.
-    fn known(&self, _abs: &Path, _size: u64, _mtime_ns: i64) -> Option<Hash> {
+    /// The content hash of a file last seen with exactly this stat.
+    fn known(&self, _abs: &Path, _stat: &FileStat) -> Option<Hash> {
         None
     }
     /// A parse result recorded earlier for this content.
@@ -192,8 +236,12 @@ fn error_at(
         if line == 0 {
             return None;
         }
-        Some(LineIndex::new(s).line_text(line).to_string())
+        Some(crate::redact::redact_source_line(file, s, line))
     });
+    let mut message = message.into();
+    if crate::redact::is_secret_file(file) {
+        message = crate::redact::redact_quoted_values(&message);
+    }
     Diagnostic {
         severity: Severity::Error,
         loc: Loc {
@@ -201,7 +249,7 @@ fn error_at(
             line,
             col,
         },
-        message: message.into(),
+        message,
         source_line,
     }
 }
@@ -260,17 +308,29 @@ fn keep_dir(rel: &Path) -> bool {
 
 /// Lists the files rewind keeps under `dir` (recursively), sorted.
 pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
-    discover_with_dirs(dir).map(|(files, _)| files)
+    discover_with_dirs(dir).map(|d| d.files)
 }
 
-/// The files rewind keeps under `dir`, and every directory walked with its
-/// modification time in nanoseconds.
-#[allow(clippy::type_complexity)]
-pub fn discover_with_dirs(
-    dir: &Path,
-) -> Result<(Vec<(PathBuf, FileKind)>, Vec<(PathBuf, i64)>), Diagnostic> {
-    let mut out = Vec::new();
-    let mut dirs = Vec::new();
+/// What a walk of a directory found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The files rewind keeps, sorted.
+    pub files: Vec<(PathBuf, FileKind)>,
+    /// Every directory walked with its modification time in nanoseconds.
+    pub dirs: Vec<(PathBuf, i64)>,
+    /// Entries with a kept name that were skipped, and why: special files
+    /// (FIFOs, devices, sockets), symbolic links that leave the directory
+    /// or lead to something that is not a regular file.
+    pub skipped: Vec<Diagnostic>,
+}
+
+/// The files rewind keeps under `dir`, every directory walked, and what
+/// was skipped. A name that is not UTF-8 is an error (a snapshot stores
+/// names as UTF-8): nothing has been read or written then.
+pub fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
+    let mut found = Discovered::default();
+    // where links may lead: the directory itself, with its links resolved
+    let real_root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -288,7 +348,7 @@ pub fn discover_with_dirs(
         })?;
         if entry.file_type().is_dir() {
             let mtime = entry.metadata().map(|m| mtime_ns(&m)).unwrap_or(0);
-            dirs.push((entry.path().to_path_buf(), mtime));
+            found.dirs.push((entry.path().to_path_buf(), mtime));
             continue;
         }
         let name = entry.file_name().to_string_lossy();
@@ -296,6 +356,15 @@ pub fn discover_with_dirs(
             continue;
         };
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        if rel.to_str().is_none() {
+            return Err(error_at(
+                &escape_path(entry.path()),
+                0,
+                0,
+                "the file's path is not valid UTF-8, which a snapshot cannot store: rename it",
+                None,
+            ));
+        }
         let in_dot_terraform = rel.components().any(|c| c.as_os_str() == ".terraform");
         if kind == FileKind::ModulesJson && rel != Path::new(".terraform/modules/modules.json") {
             continue;
@@ -304,9 +373,63 @@ pub fn discover_with_dirs(
             // .terraform/terraform.tfstate is backend metadata, not state
             continue;
         }
-        out.push((entry.path().to_path_buf(), kind));
+        if let Some(why) = not_readable_as_file(entry.path(), entry.file_type(), &real_root) {
+            found.skipped.push(warning(
+                Loc {
+                    file: escape_path(entry.path()),
+                    line: 0,
+                    col: 0,
+                },
+                format!("skipped: {why}"),
+            ));
+            continue;
+        }
+        found.files.push((entry.path().to_path_buf(), kind));
     }
-    Ok((out, dirs))
+    Ok(found)
+}
+
+/// A path as text, with what is not printable escaped.
+fn escape_path(p: &Path) -> String {
+    let lossy = p.to_string_lossy();
+    if p.to_str().is_some() && !lossy.chars().any(char::is_control) {
+        return lossy.into_owned();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        p.as_os_str().as_bytes().escape_ascii().to_string()
+    }
+    #[cfg(not(unix))]
+    lossy.escape_debug().to_string()
+}
+
+/// Why an entry with a kept name is not read, if it is not: a special
+/// file (a FIFO would block, a device never ends), or a symbolic link that
+/// leaves `real_root` or leads to one. A link to nothing is kept (its read
+/// fails, or Terraform goes on without it: `is_missing_default_tfvars`).
+fn not_readable_as_file(
+    path: &Path,
+    ty: std::fs::FileType,
+    real_root: &Path,
+) -> Option<&'static str> {
+    if ty.is_file() {
+        return None;
+    }
+    if !ty.is_symlink() {
+        return Some("not a regular file (a FIFO, socket or device)");
+    }
+    let Ok(target) = path.canonicalize() else {
+        return None;
+    };
+    if !target.starts_with(real_root) {
+        return Some("a symbolic link that leads outside the directory is not followed");
+    }
+    match std::fs::metadata(&target) {
+        Ok(md) if md.is_file() => None,
+        Ok(_) => Some("a symbolic link to something that is not a regular file"),
+        Err(_) => None,
+    }
 }
 
 /// The number of worker threads `opts` asks for (0: one per core).
@@ -427,18 +550,49 @@ pub fn source_file(abs: &Path, kind: FileKind) -> std::io::Result<SourceFile> {
     if !md.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
-    let bytes = std::fs::read(abs)?;
+    let bytes = read_regular(abs, md.len())?;
     Ok(SourceFile {
         path: String::new(),
         abs: abs.to_path_buf(),
         kind,
         size: bytes.len() as u64,
         mtime_ns: mtime_ns(&md),
+        stat: FileStat::of(&md),
         executable: is_executable(&md),
         hash: Hash::of(&bytes),
         bytes: Some(bytes),
         fresh: true,
     })
+}
+
+/// `O_NONBLOCK`: opening a FIFO that replaced a file must not wait for a
+/// writer (the opened file is then refused as not regular).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const O_NONBLOCK: i32 = 0x0004;
+
+/// Reads a file that must be a regular file (checked on the opened file,
+/// so a FIFO or device swapped in after discovery is refused, not read);
+/// `size` is the length it was seen with, a hint for the buffer.
+pub fn read_regular(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(O_NONBLOCK);
+    }
+    let mut f = opts.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a FIFO, socket or device)",
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size.min(1 << 30) as usize);
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Why a file failed, with the file when it could be read.
@@ -458,28 +612,41 @@ fn load_one(
             error_at(shown, 0, 0, format!("cannot read: {e}"), None),
         ))
     })?;
+    if !md.is_file() {
+        return Err(Box::new((
+            None,
+            error_at(
+                shown,
+                0,
+                0,
+                "cannot read: not a regular file (a FIFO, socket or device)",
+                None,
+            ),
+        )));
+    }
+    let stat = FileStat::of(&md);
     let size = md.len();
-    let mtime = mtime_ns(&md);
     let mut file = SourceFile {
         path: String::new(),
         abs: path.to_path_buf(),
         kind,
         size,
-        mtime_ns: mtime,
+        mtime_ns: stat.mtime_ns,
+        stat,
         executable: is_executable(&md),
         hash: Hash::default(),
         bytes: None,
         fresh: false,
     };
     if let Some(cache) = cache {
-        if let Some(hash) = cache.known(path, size, mtime) {
+        if let Some(hash) = cache.known(path, &stat) {
             if let Some(parsed) = cache.parsed(&hash, kind) {
                 file.hash = hash;
                 return Ok((file, parsed));
             }
         }
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_regular(path, size).map_err(|e| {
         Box::new((
             None,
             error_at(shown, 0, 0, format!("cannot read: {e}"), None),
@@ -634,7 +801,11 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         )));
     }
     let trace = Trace::new();
-    let (items, dirs) = discover_with_dirs(&root_abs).map_err(one)?;
+    let Discovered {
+        files: items,
+        dirs,
+        skipped,
+    } = discover_with_dirs(&root_abs).map_err(one)?;
     let shown = |p: &Path| -> String {
         match p.strip_prefix(&root_abs) {
             Ok(r) => rel_str(&dir.join(r)).trim_start_matches("./").to_string(),
@@ -690,6 +861,10 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         calls: HashMap::new(),
         loaded_dirs: HashSet::new(),
     };
+    b.diags.extend(skipped.into_iter().map(|mut d| {
+        d.loc.file = shown(Path::new(&d.loc.file));
+        d
+    }));
     trace.mark("read and parse");
     b.index_dirs(0);
     b.read_modules_json(&shown, opts.modules_dir.as_deref());
@@ -832,6 +1007,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             model.instances = nodes;
         }
     }
+    crate::sensitive::propagate(&mut model);
     trace.mark("resolve");
     model.sort();
     if !opts.allow_cycles {
@@ -988,6 +1164,7 @@ fn external_state(
         kind: FileKind::State,
         size: ext.bytes.len() as u64,
         mtime_ns: 0,
+        stat: FileStat::default(),
         executable: false,
         hash: Hash::of(&ext.bytes),
         bytes: Some(ext.bytes.clone()),
@@ -1851,11 +2028,13 @@ impl Builder {
                 if opaque || r.kind == EdgeKind::DependsOn {
                     return Resolved::Nodes(vec![call]);
                 }
-                // skip an instance key: module.x[0].out
-                let out_step = if r.steps.get(1).is_some_and(|x| x.starts_with('[')) {
-                    2
-                } else {
-                    1
+                // skip an instance key: module.x[0].out (a splat or a
+                // computed key ends Terraform's traversal: `module.x[*].out`
+                // refers to the whole module)
+                let out_step = match r.steps.get(1) {
+                    Some(x) if x == "[*]" => usize::MAX,
+                    Some(x) if x.starts_with('[') => 2,
+                    _ => 1,
                 };
                 match s(out_step) {
                     Some(out) => {
@@ -1874,11 +2053,11 @@ impl Builder {
                             .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
                             .cloned()
                             .collect();
-                        if outs.is_empty() {
-                            Resolved::Nodes(vec![call])
-                        } else {
-                            Resolved::Nodes(outs)
-                        }
+                        // the whole module: its outputs, and the call (all
+                        // of the module, as Terraform's `module.x (close)`)
+                        let mut outs = outs;
+                        outs.push(call);
+                        Resolved::Nodes(outs)
                     }
                 }
             }
@@ -2221,7 +2400,10 @@ pub fn mark_secret_names(node: &mut Node) {
         match v {
             Value::Map(m) => {
                 for (k, child) in m {
-                    if is_secret_name(k) && !matches!(child, Value::Null | Value::Bool(_)) {
+                    let secret = (is_secret_name(k)
+                        && !matches!(child, Value::Null | Value::Bool(_)))
+                        || matches!(child, Value::Expr(e) if crate::sensitive::assigns_secret_name(e));
+                    if secret {
                         let mut p = rewind_model::Path::root();
                         for s in stack.iter() {
                             p = match s {

@@ -20,12 +20,12 @@ mod moves;
 mod order;
 mod prior;
 mod resource;
+mod show;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rewind_diff::knowledge;
-use rewind_eval::Value;
 use rewind_model::graph::resource_dependencies;
 use rewind_model::{InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
 
@@ -185,6 +185,10 @@ pub enum PlanError {
     Invalid(Vec<String>),
     #[error("the current configuration cannot be evaluated:\n  {}", .0.join("\n  "))]
     Current(Vec<String>),
+    /// Work that would exceed a limit rewind sets (rather than run out of
+    /// time or memory).
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// The files a side's configuration reads (`file()`, `templatefile()`...).
@@ -295,49 +299,119 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
         .collect()
 }
 
+/// The most entries the transitive dependencies of a configuration without
+/// state may have in all: a chain of n resources has n²/2 (15,000 in a
+/// chain would be 112 million, gigabytes of memory).
+pub const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
+
 /// The transitive closure of resource dependencies: what Terraform records
-/// in state as each instance's `dependencies` (iterative, memoized).
-fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, BTreeSet<String>> {
-    let mut memo: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for start in direct.keys() {
-        if memo.contains_key(start) {
+/// in state as each instance's `dependencies`, or an error past
+/// [`MAX_TRANSITIVE_DEPENDENCIES`]. Computed once per
+/// configuration address over numbered addresses (closures are sorted
+/// lists of numbers merged bottom-up, in an iterative depth-first order),
+/// and shared by every instance of the resource: the closure of a deep
+/// module tree has thousands of members, and copying them as strings per
+/// resource was quadratic (minutes on real configurations).
+fn transitive(
+    direct: &HashMap<String, BTreeSet<String>>,
+) -> Result<HashMap<String, prior::Deps>, PlanError> {
+    let mut total = 0usize;
+    // number every address, in a stable (sorted) order
+    let mut names: Vec<&str> = direct
+        .iter()
+        .flat_map(|(k, ds)| std::iter::once(k.as_str()).chain(ds.iter().map(String::as_str)))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let number = |s: &str| names.binary_search(&s).expect("every address is numbered") as u32;
+    let mut edges: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
+    for (k, ds) in direct {
+        edges[number(k) as usize] = ds.iter().map(|d| number(d)).collect();
+    }
+    let mut closure: Vec<Option<std::sync::Arc<[u32]>>> = vec![None; names.len()];
+    let mut on_stack = vec![false; names.len()];
+    let mut stamp = vec![u32::MAX; names.len()];
+    let mut same_edges: HashMap<&[u32], std::sync::Arc<[u32]>> = HashMap::new();
+    let mut stack: Vec<(u32, bool)> = Vec::new();
+    for start in 0..names.len() as u32 {
+        if closure[start as usize].is_some() {
             continue;
         }
-        let mut stack: Vec<(&str, bool)> = vec![(start.as_str(), false)];
-        let mut on_stack: BTreeSet<&str> = BTreeSet::new();
+        stack.push((start, false));
         while let Some((n, expanded)) = stack.pop() {
-            if memo.contains_key(n) {
+            let ni = n as usize;
+            if closure[ni].is_some() {
                 continue;
             }
-            let deps: Vec<&str> = direct
-                .get(n)
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect();
             if !expanded {
-                on_stack.insert(n);
+                on_stack[ni] = true;
                 stack.push((n, true));
-                for d in deps {
-                    if !memo.contains_key(d) && !on_stack.contains(d) {
+                for &d in &edges[ni] {
+                    if closure[d as usize].is_none() && !on_stack[d as usize] {
                         stack.push((d, false));
                     }
                 }
                 continue;
             }
-            let mut all = BTreeSet::new();
-            for d in deps {
-                all.insert(d.to_string());
-                if let Some(m) = memo.get(d) {
-                    all.extend(m.iter().cloned());
+            // the same direct dependencies as a resource closed before (the
+            // resources of a module instance often have): the same closure
+            if let Some(c) = same_edges.get(edges[ni].as_slice()) {
+                on_stack[ni] = false;
+                closure[ni] = Some(c.clone());
+                continue;
+            }
+            // a dependency still on the stack is part of a cycle: it
+            // counts, its own dependencies are not known yet. Members are
+            // collected once each (stamped with the node being closed), and
+            // only the union is sorted, not the overlapping lists.
+            let mut all: Vec<u32> = Vec::new();
+            let mut add = |x: u32, all: &mut Vec<u32>| {
+                if x != n && stamp[x as usize] != n {
+                    stamp[x as usize] = n;
+                    all.push(x);
+                }
+            };
+            for &d in &edges[ni] {
+                add(d, &mut all);
+                if let Some(c) = &closure[d as usize] {
+                    for &x in c.iter() {
+                        add(x, &mut all);
+                    }
                 }
             }
-            all.remove(n);
-            on_stack.remove(n);
-            memo.insert(n.to_string(), all);
+            total += all.len();
+            if total > MAX_TRANSITIVE_DEPENDENCIES {
+                return Err(PlanError::TooLarge(format!(
+                    "the current configuration's resources depend on each other through more than {MAX_TRANSITIVE_DEPENDENCIES} paths in all (a dependency chain of about {} resources or more): too many to simulate its state; plan from a snapshot with a state file, or split the configuration",
+                    ((2 * MAX_TRANSITIVE_DEPENDENCIES) as f64).sqrt() as u64
+                )));
+            }
+            all.sort_unstable();
+            let all: std::sync::Arc<[u32]> = all.into();
+            if edges[ni].iter().all(|&d| closure[d as usize].is_some()) {
+                same_edges.insert(edges[ni].as_slice(), all.clone());
+            }
+            on_stack[ni] = false;
+            closure[ni] = Some(all);
         }
     }
-    memo
+    // resources of a module instance often depend on the same things:
+    // equal closures are made into names once
+    let shared: Vec<std::sync::Arc<str>> = names.iter().map(|&n| n.into()).collect();
+    let mut named: HashMap<std::sync::Arc<[u32]>, prior::Deps> = HashMap::new();
+    Ok(direct
+        .keys()
+        .map(|k| {
+            let c = closure[number(k) as usize]
+                .clone()
+                .unwrap_or_else(|| [].into());
+            let deps = named
+                .entry(c)
+                .or_insert_with_key(|c| c.iter().map(|&i| shared[i as usize].clone()).collect())
+                .clone();
+            (k.clone(), deps)
+        })
+        .collect())
 }
 
 /// Every resource `from` depends on, directly or not (marking each once).
@@ -412,7 +486,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             &cur_cfg,
             &inputs,
             Options::files(&opts.current_files),
-            &transitive(&cur_deps),
+            &transitive(&cur_deps)?,
             &cbd,
         )?
     };
@@ -561,7 +635,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             }
         })
         .collect();
-    let cur_state_deps: HashMap<String, Vec<String>> = prior
+    let cur_state_deps: HashMap<String, prior::Deps> = prior
         .managed
         .iter()
         .map(|p| (p.addr.to_string(), p.deps.clone()))
@@ -628,7 +702,9 @@ fn orphans(
             action_reason: None,
             reasons: Vec::new(),
             risks: Vec::new(),
-            previous_address: None,
+            // a moved block applies to an object the target then deletes
+            // (Terraform moves it first, and says where from)
+            previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.to_string()),
             deposed: p.deposed.clone(),
             create_before_destroy: p.cbd,
             attributes: Vec::new(),
@@ -843,17 +919,6 @@ fn risks(
                 });
             }
         }
-    }
-}
-
-/// Renders a value for a change's before/after.
-fn shown(v: &Value) -> String {
-    let s = rewind_eval::inline(v);
-    if s.chars().count() > 200 {
-        let cut: String = s.chars().take(197).collect();
-        format!("{cut}...")
-    } else {
-        s
     }
 }
 

@@ -8,7 +8,8 @@
 //!   or the current graph without state): R's delete waits for D's delete,
 //!   and R's create or update waits for D's delete (DestroyEdgeTransformer);
 //! * the create or update of C waits for the delete of every R that C
-//!   depended on;
+//!   depended on (a new instance: what its target configuration depends
+//!   on, except in another instance of the same module);
 //! * edges between a creator and a create_before_destroy delete are
 //!   reversed (CBDEdgeTransformer).
 //!
@@ -35,6 +36,39 @@ fn config_address(addr: &str) -> String {
     rewind_model::InstanceAddr::parse(addr.split(" (deposed").next().unwrap_or(addr))
         .map(|a| a.resource.config_address())
         .unwrap_or_else(|_| addr.to_string())
+}
+
+/// Every configuration address `config` depends on in `deps`, directly or
+/// not.
+fn all_deps(deps: &HashMap<String, BTreeSet<String>>, config: &str) -> Vec<String> {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut stack: Vec<&str> = deps
+        .get(config)
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    while let Some(d) = stack.pop() {
+        if seen.insert(d) {
+            stack.extend(deps.get(d).into_iter().flatten().map(String::as_str));
+        }
+    }
+    seen.remove(config);
+    seen.into_iter().map(str::to_string).collect()
+}
+
+/// Are two instances in different instances of one module (Terraform's
+/// `graphNodesAreResourceInstancesInDifferentInstancesOfSameModule`)?
+fn other_instance_of_same_module(a: &str, b: &str) -> bool {
+    let parse =
+        |s: &str| rewind_model::InstanceAddr::parse(s.split(" (deposed").next().unwrap_or(s)).ok();
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) => {
+            a.resource.module.config_path() == b.resource.module.config_path()
+                && a.resource.module != b.resource.module
+        }
+        _ => false,
+    }
 }
 
 /// One operation of the plan.
@@ -77,7 +111,7 @@ pub(crate) fn order(
     tgt_insts: &HashMap<String, String>,
     tgt_deps: &HashMap<String, BTreeSet<String>>,
     cur: &[CurrentInstance],
-    cur_deps: &HashMap<String, Vec<String>>,
+    cur_deps: &HashMap<String, crate::prior::Deps>,
 ) -> Result<Vec<Step>, PlanError> {
     let config_of: HashMap<&str, String> = cur
         .iter()
@@ -183,7 +217,7 @@ pub(crate) fn order(
         }
     }
     // The state dependencies of an instance (by its current address).
-    let deps_of = |original: &str, _config: &str| -> Vec<String> {
+    let deps_of = |original: &str, _config: &str| -> crate::prior::Deps {
         cur_deps
             .get(original)
             .cloned()
@@ -192,7 +226,7 @@ pub(crate) fn order(
                     .get(original.split(" (deposed").next().unwrap_or(original))
                     .cloned()
             })
-            .unwrap_or_default()
+            .unwrap_or_else(|| crate::prior::Deps::from([]))
     };
     // E1: creators follow the target graph; dependencies without an
     // operation are looked through (the order is transitive).
@@ -220,13 +254,13 @@ pub(crate) fn order(
             .get(orig.as_str())
             .cloned()
             .unwrap_or_else(|| r.config.clone());
-        for dep in deps_of(orig, &config) {
-            for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+        for dep in deps_of(orig, &config).iter() {
+            for &t in destroyers.get(&**dep).into_iter().flatten() {
                 if t != d {
                     edges.insert((t, d));
                 }
             }
-            for &c in creators.get(dep.as_str()).into_iter().flatten() {
+            for &c in creators.get(&**dep).into_iter().flatten() {
                 if raw[c].address == r.address {
                     continue;
                 }
@@ -249,8 +283,8 @@ pub(crate) fn order(
             .get(orig.as_str())
             .cloned()
             .unwrap_or_else(|| r.config.clone());
-        for dep in deps_of(orig, &config) {
-            for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+        for dep in deps_of(orig, &config).iter() {
+            for &t in destroyers.get(&**dep).into_iter().flatten() {
                 if raw[t].address == r.address {
                     continue;
                 }
@@ -258,6 +292,36 @@ pub(crate) fn order(
                     reversed.push((t, c));
                 } else {
                     edges.insert((c, t));
+                }
+            }
+        }
+    }
+    // E6: a new instance (no prior object) waits for the deletes of what
+    // its target configuration depends on, directly or not (the
+    // dependencies Terraform attaches to it), except instances of the same
+    // module in another of its instances; reversed for
+    // create_before_destroy deletes.
+    if !destroyers.is_empty() {
+        let mut closure: HashMap<String, Vec<String>> = HashMap::new();
+        for (c, r) in raw.iter().enumerate() {
+            if r.op != Action::Create || r.original.is_some() {
+                continue;
+            }
+            let deps = closure
+                .entry(r.config.clone())
+                .or_insert_with(|| all_deps(tgt_deps, &r.config));
+            for dep in deps.iter() {
+                for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+                    if raw[t].address == r.address
+                        || other_instance_of_same_module(&r.address, &raw[t].address)
+                    {
+                        continue;
+                    }
+                    if raw[t].cbd {
+                        reversed.push((t, c));
+                    } else {
+                        edges.insert((c, t));
+                    }
                 }
             }
         }

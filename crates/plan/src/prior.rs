@@ -12,6 +12,10 @@ use crate::walk::{Inputs, InstanceScope, InstanceValue, Missing, Planner, Walk};
 use crate::{resource, PlanError};
 
 /// One deployed object.
+/// The resources (configuration addresses) an instance depended on: one
+/// shared list per resource, as every instance of it has the same.
+pub(crate) type Deps = std::sync::Arc<[std::sync::Arc<str>]>;
+
 #[derive(Clone, Debug)]
 pub(crate) struct PriorInstance {
     /// Its address now (before the target's moves).
@@ -23,7 +27,7 @@ pub(crate) struct PriorInstance {
     pub cbd: bool,
     pub deposed: Option<String>,
     /// Resources (configuration addresses) it depended on, as recorded.
-    pub deps: Vec<String>,
+    pub deps: Deps,
 }
 
 /// Everything deployed.
@@ -71,7 +75,7 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
                 .edges
                 .iter()
                 .filter(|e| e.kind == EdgeKind::State)
-                .map(|e| e.to.clone())
+                .map(|e| std::sync::Arc::from(e.to.as_str()))
                 .collect(),
         });
     }
@@ -132,7 +136,7 @@ pub(crate) fn simulate(
     cfg: &Config,
     inputs: &Inputs,
     files: Option<&dyn rewind_eval::Files>,
-    deps: &HashMap<String, BTreeSet<String>>,
+    deps: &HashMap<String, Deps>,
     cbd: &BTreeSet<String>,
 ) -> Result<Prior, PlanError> {
     let mut sim = Simulate {
@@ -174,7 +178,7 @@ pub(crate) fn simulate(
 }
 
 struct Simulate<'a> {
-    deps: &'a HashMap<String, BTreeSet<String>>,
+    deps: &'a HashMap<String, Deps>,
     cbd: &'a BTreeSet<String>,
     managed: Vec<PriorInstance>,
     data: HashMap<InstanceAddr, Value>,
@@ -218,8 +222,8 @@ impl Planner for Simulate<'_> {
                 deps: self
                     .deps
                     .get(&config_addr)
-                    .map(|d| d.iter().cloned().collect())
-                    .unwrap_or_default(),
+                    .cloned()
+                    .unwrap_or_else(|| Deps::from([])),
             });
         }
         InstanceValue {

@@ -20,6 +20,12 @@ use crate::config::Config;
 /// Most instances one resource or module call may expand to.
 pub const MAX_INSTANCES: usize = 1_000_000;
 
+/// Most elements all the evaluations of one walk may build or visit
+/// together (each evaluation has its own, smaller limit: see
+/// [`rewind_eval::Limits`]): past it the walk's evaluations fail, naming
+/// the expression, rather than run on for minutes.
+pub const WALK_WORK: u64 = 2_000_000_000;
+
 /// What a walk is given beyond the configuration.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {
@@ -175,6 +181,12 @@ pub(crate) struct Walk<'c> {
     values: Vec<Vec<(u32, Value)>>,
     /// Resources and data sources, likewise.
     resources: Vec<Vec<(u32, ResourceValue)>>,
+    /// What names the outputs of each instance of a remote module that was
+    /// not downloaded (its source, version and evaluated arguments), by
+    /// module instance: evaluated once, however often the outputs are read.
+    remote_given: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::sync::Arc<str>>>,
+    /// The work all evaluations of this walk did (see [`WALK_WORK`]).
+    work: std::cell::Cell<u64>,
     pub errors: Vec<WalkError>,
     pub notes: Vec<String>,
 }
@@ -200,6 +212,8 @@ impl<'c> Walk<'c> {
             children: Default::default(),
             values: vec![Vec::new(); cfg.model.nodes.len()],
             resources: (0..cfg.model.nodes.len()).map(|_| Vec::new()).collect(),
+            remote_given: Default::default(),
+            work: std::cell::Cell::new(0),
             errors: Vec::new(),
             notes: Vec::new(),
         }
@@ -322,12 +336,85 @@ impl<'c> Walk<'c> {
             .map(|(_, r)| r)
     }
 
+    /// `(module SOURCE VERSION given {ARGS})`: what the outputs of the
+    /// instance `id` of the remote module `call` (called from the module
+    /// instance `caller`) are named after, evaluated once per instance (and
+    /// bounded in length, see [`rewind_eval::render::bounded_symbol`]).
+    fn remote_given(&self, id: u32, call: &Node, caller: u32) -> std::sync::Arc<str> {
+        if let Some(g) = self.remote_given.borrow().get(&id) {
+            return g.clone();
+        }
+        let rep = &self.module_rep[id as usize];
+        let scope = self.scope(caller, rep.clone());
+        let mut args = Vec::new();
+        for (k, v) in call.body.as_map().into_iter().flatten() {
+            if MODULE_META.contains(&k.as_str()) {
+                continue;
+            }
+            let mut ev = Evaluator::new(&scope);
+            let shown = match lit_value(v, &mut ev) {
+                Ok(v) => rewind_eval::render::symbol(&v),
+                Err(_) => "?".to_string(),
+            };
+            args.push(format!("{k} = {shown}"));
+        }
+        let source = call.body.get("source").map(Lit::render).unwrap_or_default();
+        let version = call
+            .body
+            .get("version")
+            .map(Lit::render)
+            .unwrap_or_default();
+        let given = format!("(module {source} {version} given {{{}}})", args.join(", "));
+        let given: std::sync::Arc<str> = rewind_eval::render::bounded_symbol(given).into();
+        self.remote_given.borrow_mut().insert(id, given.clone());
+        given
+    }
+
     /// Evaluates a body value (a literal, or an expression) in a module
     /// instance.
     pub fn eval_in(&self, v: &Lit, mid: u32, rep: &Repetition) -> Result<Value, EvalError> {
+        self.budget(|| v.render())?;
         let scope = self.scope(mid, rep.clone());
         let mut ev = Evaluator::new(&scope);
-        lit_value(v, &mut ev)
+        let r = lit_value(v, &mut ev);
+        self.spent(r, &ev, || v.render())
+    }
+
+    /// Fails, naming the expression, once the walk's evaluations have done
+    /// more than [`WALK_WORK`] together.
+    fn budget(&self, expr: impl Fn() -> String) -> Result<(), EvalError> {
+        if self.work.get() <= WALK_WORK {
+            return Ok(());
+        }
+        Err(EvalError::new(
+            LIMIT,
+            format!(
+                "the configuration's expressions built or visited more than {WALK_WORK} elements in all; rewind stops here rather than run away (evaluating {})",
+                shorten(&expr())
+            ),
+        ))
+    }
+
+    /// Counts the work of an evaluation against the walk's budget; an
+    /// evaluation stopped by its own limit names its expression.
+    fn spent(
+        &self,
+        r: Result<Value, EvalError>,
+        ev: &Evaluator,
+        expr: impl Fn() -> String,
+    ) -> Result<Value, EvalError> {
+        self.work
+            .set(self.work.get().saturating_add(ev.work_done()));
+        // the evaluator's own limit stopped it (its error may have been
+        // wrapped, by a function call for one)
+        let stopped = ev.work_done() > rewind_eval::Limits::default().work;
+        match r {
+            Err(mut e) if stopped => {
+                e.detail = format!("{} (evaluating {})", e.detail, shorten(&expr()));
+                Err(e)
+            }
+            r => r,
+        }
     }
 
     pub fn scope(&self, mid: u32, rep: Repetition) -> InstanceScope<'_> {
@@ -426,6 +513,19 @@ impl<'c> Walk<'c> {
                 .as_number()
                 .cloned()
                 .unwrap_or_else(rewind_eval::Number::zero);
+            if n.is_integer()
+                && !n.is_negative()
+                && n.to_i64().is_none_or(|i| i as usize > MAX_INSTANCES)
+            {
+                return Err(format!(
+                    "count: {} instances is more than rewind plans ({MAX_INSTANCES} per resource)",
+                    if n.to_i64().is_some() {
+                        n.to_string()
+                    } else {
+                        "so many".to_string()
+                    }
+                ));
+            }
             let i = n.to_i64().filter(|i| *i >= 0).ok_or_else(|| {
                 format!(
                     "count: the \"count\" argument must be a whole number, not negative (got {n})"
@@ -641,10 +741,11 @@ impl<'c> Walk<'c> {
         for (key, rep) in reps {
             let addr = raddr.instance(key.clone());
             let scope = self.scope(mid, rep);
-            let config = {
+            let config = self.budget(|| addr.to_string()).and_then(|()| {
                 let mut ev = Evaluator::new(&scope);
-                resource_config(node, &mut ev)
-            };
+                let r = resource_config(node, &mut ev);
+                self.spent(r, &ev, || format!("the configuration of {addr}"))
+            });
             let v = planner.instance(self, ni, &addr, config, &scope);
             instances.insert(key, v);
         }
@@ -655,6 +756,21 @@ impl<'c> Walk<'c> {
                 instances,
             },
         ));
+    }
+}
+
+/// The summary of the error a walk past its limit gives (as the
+/// evaluator's own).
+const LIMIT: &str = "Evaluation limit";
+
+/// An expression as an error message quotes it: its first line, at most
+/// 200 characters.
+fn shorten(expr: &str) -> String {
+    let line = expr.lines().next().unwrap_or_default();
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None if line.len() < expr.len() => format!("{line}…"),
+        None => line.to_string(),
     }
 }
 
@@ -1017,8 +1133,13 @@ impl InstanceScope<'_> {
         let repeated = call.body.get("count").is_some() || call.body.get("for_each").is_some();
         // the outputs the reference reads (all of them for a whole-module
         // reference)
+        // (`module.x[*].o` on a call without count or for_each reads `o`
+        // only, like the splat on a repeated call)
         let wanted: Option<&str> = match (repeated, ops.get(1), ops.get(2)) {
             (false, Some(TravOp::Attr(o)), _) => Some(o.as_str()),
+            (false, Some(TravOp::FullSplat | TravOp::AttrSplat), Some(TravOp::Attr(o))) => {
+                Some(o.as_str())
+            }
             (true, Some(TravOp::Index(_) | TravOp::LegacyIndex(_)), Some(TravOp::Attr(o))) => {
                 Some(o.as_str())
             }
@@ -1032,36 +1153,10 @@ impl InstanceScope<'_> {
         // module given the same arguments gives the same outputs)
         if matches!(call.meta.get("resolved"), Some(Lit::String(s)) if s == "remote") {
             let opaque_outputs = |id: u32| -> Value {
-                let rep = &self.walk.module_rep[id as usize];
-                let scope = self.walk.scope(self.mid, rep.clone());
-                let mut args = Vec::new();
-                for (k, v) in call.body.as_map().into_iter().flatten() {
-                    if MODULE_META.contains(&k.as_str()) {
-                        continue;
-                    }
-                    let mut ev = Evaluator::new(&scope);
-                    let shown = match lit_value(v, &mut ev) {
-                        Ok(v) => rewind_eval::render::symbol(&v),
-                        Err(_) => "?".to_string(),
-                    };
-                    args.push(format!("{k} = {shown}"));
-                }
-                let source = call.body.get("source").map(Lit::render).unwrap_or_default();
-                let version = call
-                    .body
-                    .get("version")
-                    .map(Lit::render)
-                    .unwrap_or_default();
+                let given = self.walk.remote_given(id, call, self.mid);
                 let inst = self.walk.modules[id as usize].to_string();
                 let sym = |o: &str| {
-                    Value::Opaque(
-                        Type::Dynamic,
-                        format!(
-                            "{inst}.{o} (module {source} {version} given {{{}}})",
-                            args.join(", ")
-                        )
-                        .into(),
-                    )
+                    rewind_eval::render::opaque(Type::Dynamic, format!("{inst}.{o} {given}"))
                 };
                 match wanted {
                     Some(o) => {
@@ -1126,7 +1221,7 @@ impl InstanceScope<'_> {
                 .copied()
                 .ok_or_else(|| self.not_ready(&call_local))?;
             let obj = outputs_of(id)?;
-            if let Some(o) = wanted {
+            if let (Some(o), Some(TravOp::Attr(_))) = (wanted, ops.get(1)) {
                 return Ok((obj.get_attr(o).cloned().unwrap_or_else(Value::null), 2));
             }
             return Ok((obj, 1));

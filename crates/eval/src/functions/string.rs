@@ -203,7 +203,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 if a[1..].iter().any(Value::has_opaque) {
                     let parts: Vec<String> = a.iter().map(crate::render::symbol).collect();
                     let sym = format!("format({})", parts.join(", "));
-                    return Ok(Value::Opaque(Type::String, sym.into()));
+                    return Ok(crate::render::opaque(Type::String, sym));
                 }
                 crate::format::format(arg_str(a, 0), &a[1..]).map(Value::string)
             },
@@ -406,7 +406,7 @@ fn formatlist(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
                 .map(crate::render::symbol)
                 .collect();
             let sym = format!("format({})", parts.join(", "));
-            out.push(Value::Opaque(Type::String, sym.into()));
+            out.push(crate::render::opaque(Type::String, sym));
         } else {
             out.push(Value::string(crate::format::format(fmt, &row)?));
         }

@@ -196,7 +196,7 @@ pub(super) fn templatestring(ev: &mut Evaluator, args: &[Expr]) -> Result<Value>
             crate::render::symbol(t),
             crate::render::symbol(&vars)
         );
-        return Ok(Value::Opaque(Type::String, sym.into()).mark_if(tm || vm));
+        return Ok(crate::render::opaque(Type::String, sym).mark_if(tm || vm));
     }
     let parts = rewind_parse::hcl::parse_template(t.as_str().unwrap_or_default())
         .map_err(|e| arg_err(&format!("invalid template: {e:?}")))?;

@@ -1,0 +1,151 @@
+//! Configurations whose analysis once ran away (minutes, or forever): each
+//! must plan, or fail with an error naming the expression.
+
+use std::path::PathBuf;
+
+use rewind_model::Model;
+use rewind_plan::{plan, Action, Options, PlanError};
+
+/// A scratch directory holding `files`, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str, files: &[(&str, String)]) -> Dir {
+        let dir = std::env::temp_dir().join(format!("rewind-plan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, text) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        Dir(dir)
+    }
+
+    fn model(&self, sub: &str) -> Model {
+        rewind_parse::load(&self.0.join(sub), &rewind_parse::Options::default())
+            .unwrap_or_else(|e| panic!("{sub}: {e}"))
+            .model
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Each local joins the one before twice: the names of the values rewind
+/// cannot see (here the id of a resource without state) doubled at every
+/// step, 2^40 bytes at the end. The plan ran until killed.
+#[test]
+fn doubling_locals_over_a_deployed_value_plan() {
+    let mut tf = String::from(
+        "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\nlocals {\n  l0 = terraform_data.a.id\n",
+    );
+    for i in 1..=40 {
+        tf.push_str(&format!(
+            "  l{i} = \"${{local.l{}}}-${{local.l{}}}\"\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    tf.push_str("}\nresource \"terraform_data\" \"b\" {\n  input = local.l40\n}\n");
+    let changed = tf.replace(
+        "l0 = terraform_data.a.id",
+        "l0 = \"${terraform_data.a.id}!\"",
+    );
+    let dir = Dir::new(
+        "doubling",
+        &[("same/main.tf", tf.clone()), ("changed/main.tf", changed)],
+    );
+    let current = dir.model("same");
+    // the same configuration: nothing to do
+    let p = plan(&current, &dir.model("same"), &Options::default()).unwrap();
+    assert!(
+        p.changes.iter().all(|c| c.actions == [Action::NoOp]),
+        "{:?}",
+        p.changes
+    );
+    // a change at the bottom of the chain still shows at its top, though
+    // the names of the values involved were shortened
+    let p = plan(&current, &dir.model("changed"), &Options::default()).unwrap();
+    let b: Vec<_> = p
+        .changes
+        .iter()
+        .filter(|c| c.address == "terraform_data.b")
+        .collect();
+    assert_eq!(b.len(), 1, "{:?}", p.changes);
+    assert_ne!(b[0].actions, [Action::NoOp]);
+}
+
+/// A chain of resources through nested local modules, planned without a
+/// state file: what each instance recorded (its transitive dependencies)
+/// was copied name by name for every resource, quadratic in the chain.
+/// Deleting everything must delete each link before what it depends on.
+#[test]
+fn deep_chain_without_state_deletes_in_reverse_order() {
+    const DEPTH: usize = 60;
+    let mut files = vec![(
+        "current/main.tf",
+        "module \"m0\" {\n  source = \"./m0\"\n  input = \"root\"\n}\n".to_string(),
+    )];
+    let mut paths = Vec::new();
+    for i in 0..DEPTH {
+        paths.push(format!("current/m{i}/main.tf"));
+    }
+    for (i, path) in paths.iter().enumerate() {
+        let child = if i + 1 < DEPTH {
+            format!(
+                "module \"m{n}\" {{\n  source = \"../m{n}\"\n  input = terraform_data.r.output\n}}\n",
+                n = i + 1
+            )
+        } else {
+            String::new()
+        };
+        files.push((
+            path.as_str(),
+            format!(
+                "variable \"input\" {{}}\nresource \"terraform_data\" \"r\" {{\n  input = var.input\n}}\n{child}"
+            ),
+        ));
+    }
+    files.push(("target/main.tf", "# everything removed\n".to_string()));
+    let dir = Dir::new("chain", &files);
+    let p = plan(
+        &dir.model("current"),
+        &dir.model("target"),
+        &Options::default(),
+    )
+    .unwrap();
+    let deletes: Vec<String> = p
+        .steps
+        .iter()
+        .filter(|s| s.operation == Action::Delete)
+        .map(|s| s.address.clone())
+        .collect();
+    assert_eq!(deletes.len(), DEPTH, "{deletes:?}");
+    // module.m0.terraform_data.r is deleted last, the deepest first
+    let depth_of = |a: &str| a.matches("module.").count();
+    let depths: Vec<usize> = deletes.iter().map(|a| depth_of(a)).collect();
+    let mut want = depths.clone();
+    want.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(depths, want, "{deletes:?}");
+}
+
+/// An expression that would build a hundred million elements is refused
+/// by the evaluator's limit, and the error names the expression.
+#[test]
+fn runaway_expression_is_an_error_naming_it() {
+    let tf = "locals {\n  big = length(setproduct(range(1000), range(1000), range(100)))\n}\nresource \"terraform_data\" \"a\" {\n  input = local.big\n}\n";
+    let dir = Dir::new("runaway", &[("c/main.tf", tf.to_string())]);
+    let m = dir.model("c");
+    let err = plan(&m, &dir.model("c"), &Options::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, PlanError::Current(_)), "{text}");
+    assert!(text.contains("local.big"), "{text}");
+    assert!(text.contains("rather than run away"), "{text}");
+    assert!(
+        text.contains("evaluating length(setproduct(range(1000), range(1000), range(100)))"),
+        "{text}"
+    );
+}
