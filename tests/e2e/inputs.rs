@@ -114,11 +114,13 @@ fn pipeline_through(states: &Path) {
     assert!(j["lineage_changed_from"].is_null());
 
     // release 2 changed only init.sh: a change of the attribute reading it
-    let d = t.run(&["diff", "v1", "v2"]);
+    let d = t.run(&["diff", "--detailed-exitcode", "v1", "v2"]);
     assert_eq!(d.code, 2, "{}{}", d.stdout, d.stderr);
     assert!(
         d.stdout.contains("~ terraform_data.web")
-            && d.stdout.contains("input.user_data: \"init.sh (content"),
+            // (terraform_data.db's input is sensitive in the state, so
+            // every terraform_data's input is treated as sensitive)
+            && d.stdout.contains("~ input.user_data: (sensitive value changed)"),
         "{}",
         d.stdout
     );
@@ -127,7 +129,16 @@ fn pipeline_through(states: &Path) {
 
     // going back to release 1: both web servers updated (the override
     // file's count of 2), from the state
-    let p = t.run(&["--format", "json", "plan", "--from", "v2", "--to", "v1"]);
+    let p = t.run(&[
+        "--format",
+        "json",
+        "plan",
+        "--detailed-exitcode",
+        "--from",
+        "v2",
+        "--to",
+        "v1",
+    ]);
     assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
     let plan = p.json();
     let mut actions: Vec<(String, String)> = plan["changes"]
@@ -162,7 +173,7 @@ fn pipeline_through(states: &Path) {
     // going back from release 3 to 2: the prod.tfvars change (a
     // --var-file value) replaces the load balancer (triggers_replace) and
     // updates the web servers; the password is never shown
-    let p = t.run(&["plan", "--to", "v2"]);
+    let p = t.run(&["plan", "--detailed-exitcode", "--to", "v2"]);
     assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
     assert!(
         p.stdout.contains("terraform_data.lb will be replaced"),
@@ -174,7 +185,7 @@ fn pipeline_through(states: &Path) {
         "{}",
         p.stdout
     );
-    let d = t.run(&["diff", "v2", "v3"]);
+    let d = t.run(&["diff", "--detailed-exitcode", "v2", "v3"]);
     for out in [&p.stdout, &p.stderr, &d.stdout, &d.stderr] {
         assert!(!out.contains("pr0d-s3cret"), "a secret leaked:\n{out}");
     }
@@ -200,6 +211,7 @@ fn pipeline_through(states: &Path) {
         &t,
         &[
             "plan",
+            "--detailed-exitcode",
             "--from",
             "infra",
             "--to",
@@ -326,6 +338,7 @@ fn precedence_agrees(state: &Path) {
             "--format",
             "json",
             "plan",
+            "--detailed-exitcode",
             "--from",
             s(&before),
             "--to",
@@ -425,7 +438,14 @@ fn workspace_comes_from_the_environment_file_and_is_recorded() {
         .ok();
     // the snapshot's own workspace decides its instances
     let p = t.run(&[
-        "--format", "json", "plan", "--from", "prod3", "--to", "dev1",
+        "--format",
+        "json",
+        "plan",
+        "--detailed-exitcode",
+        "--from",
+        "prod3",
+        "--to",
+        "dev1",
     ]);
     assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
     let j = p.json();
@@ -460,7 +480,12 @@ fn empty_directories_are_refused() {
     assert!(t.run(&["log"]).ok().stdout.trim().is_empty());
     let r = t.run(&["snapshot", "infar", "--allow-empty"]).ok();
     assert!(r.stdout.contains("snapshot"), "{}", r.stdout);
-    let r = t.run(&["diff", "infar", s(&inputs().join("pipeline/v1"))]);
+    let r = t.run(&[
+        "diff",
+        "--detailed-exitcode",
+        "infar",
+        s(&inputs().join("pipeline/v1")),
+    ]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("no Terraform configuration"),
@@ -504,7 +529,7 @@ resource "terraform_data" "a" {
     assert!(back.join("templates/b.yaml").is_file());
     // a template change alone is a change of the attribute reading it
     std::fs::write(t.path("infra/templates/b.yaml"), "b: 2").unwrap();
-    let d = t.run(&["diff", "one", "infra"]);
+    let d = t.run(&["diff", "--detailed-exitcode", "one", "infra"]);
     assert_eq!(d.code, 2, "{}{}", d.stdout, d.stderr);
     assert!(
         d.stdout.contains("input.all: \"templates/b.yaml (content"),
