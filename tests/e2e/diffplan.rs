@@ -4,7 +4,7 @@
 use crate::common::*;
 use crate::schema::validate;
 
-fn schema(name: &str) -> serde_json::Value {
+pub fn schema(name: &str) -> serde_json::Value {
     let p = fixtures().join(format!("../docs/schemas/{name}.schema.json"));
     serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .unwrap()
@@ -479,7 +479,14 @@ fn null_arguments_are_absent_and_computed_attributes_are_not_null() {
     )
     .unwrap();
     std::fs::write(tgt.join("main.tf"), common("", "cc-4127")).unwrap();
-    let r = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
+    let r = t.run(&[
+        "plan",
+        "--from",
+        s(&cur),
+        "--to",
+        s(&tgt),
+        "--detailed-exitcode",
+    ]);
     assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     assert!(
         r.stdout

@@ -14,6 +14,8 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::diffplan::schema;
+use crate::schema::validate;
 
 fn release(v: u32) -> PathBuf {
     fixtures().join(format!("rollback/v{v}"))
@@ -80,6 +82,15 @@ fn good_then_bad(t: &Scratch, good: &Path, bad: &Path) {
     t.run(&["mark-good", "v1", "--env", "prod"]).ok();
     t.run(&["snapshot", s(bad), "--env", "prod", "--tag", "v2"])
         .ok();
+}
+
+/// Release 1 deployed with Terraform and marked known-good, then release
+/// 2 deployed: the returned ids are (v1, v2).
+fn deployed_good_then_bad(t: &Scratch) -> (String, String) {
+    t.run(&["init"]).ok();
+    let v1 = deploy(t, 1);
+    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
+    (v1, deploy(t, 2))
 }
 
 fn state_list(app: &Path) -> Vec<String> {
@@ -158,8 +169,12 @@ impl Service {
     }
 }
 
+/// `rewind incident ID --format json`, checked against its schema.
 fn incident_json(t: &Scratch, id: &str) -> serde_json::Value {
-    t.run(&["incident", id, "--format", "json"]).ok().json()
+    let doc = t.run(&["incident", id, "--format", "json"]).ok().json();
+    let errors = validate(&schema("incident"), &doc);
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+    doc
 }
 
 fn only_incident(t: &Scratch) -> serde_json::Value {
@@ -173,10 +188,7 @@ fn only_incident(t: &Scratch) -> serde_json::Value {
 #[ignore = "needs terraform: run by .ci/run"]
 fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_recovery() {
     let t = Scratch::new("rollback-flow");
-    t.run(&["init"]).ok();
-    let v1 = deploy(&t, 1);
-    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    let v2 = deploy(&t, 2);
+    let (v1, v2) = deployed_good_then_bad(&t);
     let app = t.path("app");
     assert!(state_list(&app).contains(&"terraform_data.cache".to_string()));
     let svc = Service::start();
@@ -346,10 +358,7 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
 #[ignore = "needs terraform: run by .ci/run"]
 fn the_gate_stops_a_rollback_when_terraforms_plan_differs_from_the_preview() {
     let t = Scratch::new("rollback-gate");
-    t.run(&["init"]).ok();
-    deploy(&t, 1);
-    t.run(&["mark-good", "v1", "--env", "prod"]).ok();
-    deploy(&t, 2);
+    deployed_good_then_bad(&t);
     let app = t.path("app");
     // a dry run goes through Terraform's plan and the gate, and changes nothing
     let r = t.run(&["rollback", "--env", "prod"]).ok();
@@ -360,6 +369,15 @@ fn the_gate_stops_a_rollback_when_terraforms_plan_differs_from_the_preview() {
         r.stdout
     );
     assert_eq!(state_list(&app).len(), 4);
+    let doc = t
+        .run(&["rollback", "--env", "prod", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(doc["status"], "dry-run");
+    assert_eq!(doc["gate"]["passed"], true);
+    assert_eq!(doc["terraform_plan"].as_array().unwrap().len(), 2);
+    let errors = validate(&schema("rollback"), &doc);
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
     // drift the preview cannot know of: the network leaves the state
     terraform(&app, &["state", "rm", "terraform_data.network"]);
     let before = std::fs::read(app.join("terraform.tfstate")).unwrap();
@@ -574,6 +592,14 @@ fn the_risk_policy_refuses_data_loss_before_terraform_runs() {
     );
     let list = t.run(&["incidents"]).ok().stdout;
     assert!(list.contains(" prod       policy-refused "), "{list}");
+    let json = t.run(&[
+        "rollback", "--env", "prod", "--dir", "deploy", "--format", "json",
+    ]);
+    assert_eq!(json.code, 1);
+    let doc = json.json();
+    assert_eq!(doc["status"], "policy-refused");
+    let errors = validate(&schema("rollback"), &doc);
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
     let inc = only_incident(&t);
     let id = &inc["id"].as_str().unwrap()[..8];
     let html = t.run(&["incident", id, "--format", "html"]).ok().stdout;
@@ -655,5 +681,74 @@ fn watch_stops_cleanly_on_sigterm() {
         err.trim_end()
             .ends_with("rewind: stopping: signal received"),
         "{err}"
+    );
+}
+
+#[test]
+#[ignore = "needs terraform: run by .ci/run"]
+fn a_failed_apply_is_reported_recorded_and_leaves_the_configuration_alone() {
+    let t = Scratch::new("rollback-apply-fails");
+    deployed_good_then_bad(&t);
+    // terraform itself, except that its apply fails (as a provider error would)
+    let wrapper = t.path("terraform-apply-fails");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = apply ]; then echo 'Error: creating the web tier: quota exceeded' >&2; exit 1; fi\nexec '{}' \"$@\"\n",
+            tool("terraform").display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let r = t.run(&[
+        "rollback",
+        "--env",
+        "prod",
+        "--apply",
+        "--executor",
+        s(&wrapper),
+    ]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("gate: passed"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("\nTerraform's apply FAILED (exit 1) after "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("  | Error: creating the web tier: quota exceeded"),
+        "{}",
+        r.stderr
+    );
+    let app = t.path("app");
+    assert_eq!(
+        std::fs::read_to_string(app.join("main.tf")).unwrap(),
+        std::fs::read_to_string(release(2).join("main.tf")).unwrap()
+    );
+    assert_eq!(state_list(&app).len(), 4);
+    let log = t
+        .run(&["log", "--env", "prod", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        log.as_array().unwrap()[0]["tags"][0],
+        "v2",
+        "no snapshot after a failed apply"
+    );
+    let inc = only_incident(&t);
+    assert_eq!(inc["incident"]["outcome"], "apply-failed");
+    assert_eq!(inc["incident"]["apply"]["succeeded"], false);
+    assert_eq!(inc["incident"]["apply"]["exit_code"], 1);
+    assert_eq!(inc["incident"]["result"], serde_json::Value::Null);
+    assert!(
+        r.stdout.contains("working directory kept: "),
+        "{}",
+        r.stdout
     );
 }

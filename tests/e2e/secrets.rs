@@ -482,7 +482,7 @@ fn no_secret_reaches_any_output() {
         ("v2", "v1"),
         ("r1", "v2"),
     ];
-    for fmt in ["text", "json", "markdown"] {
+    for fmt in ["text", "json", "markdown", "html"] {
         for (a, b) in sides {
             for extra in [
                 &[][..],
@@ -499,11 +499,16 @@ fn no_secret_reaches_any_output() {
             sw.run(&["plan", "--from", a, "--to", b, "--format", fmt, "-v"]);
         }
     }
+    for (a, b) in sides {
+        sw.run(&["plan", "--from", a, "--to", b, "--format", "dot"]);
+    }
     for fmt in ["dot", "mermaid", "json"] {
         for side in ["r1", "r2", "v1", "v2"] {
             sw.run(&["graph", side, "--format", fmt]);
         }
     }
+    sw.run(&["incidents"]);
+    sw.run(&["incidents", "--format", "json"]);
 
     // error paths: a line that assigns a secret breaks each kind of file
     let broken = [

@@ -32,6 +32,13 @@
 //!   the same [`rewind_odb::Store`] value; otherwise both models are read.
 //! * A directory version is parsed whole every time (only [`snapshot`]
 //!   uses the parse cache).
+//! * [`rollback`] carries the deployment's backend over from
+//!   `.terraform/terraform.tfstate` (or the default local backend); it is
+//!   tested with local backends only (the tests run offline). The gate
+//!   compares actions per address; it does not compare attribute values
+//!   of updates (an update the preview did not show is a note).
+//! * The preview starts from the environment's latest snapshot, so drift
+//!   since then shows up only at the gate, as a refusal.
 
 #![warn(missing_docs)]
 

@@ -415,7 +415,7 @@ fn transitive(
 }
 
 /// Every resource `from` depends on, directly or not (marking each once).
-fn all_dependencies(
+pub(crate) fn all_dependencies(
     direct: &HashMap<String, BTreeSet<String>>,
     from: &str,
     seen: &mut BTreeSet<String>,

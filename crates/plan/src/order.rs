@@ -38,25 +38,6 @@ fn config_address(addr: &str) -> String {
         .unwrap_or_else(|_| addr.to_string())
 }
 
-/// Every configuration address `config` depends on in `deps`, directly or
-/// not.
-fn all_deps(deps: &HashMap<String, BTreeSet<String>>, config: &str) -> Vec<String> {
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    let mut stack: Vec<&str> = deps
-        .get(config)
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    while let Some(d) = stack.pop() {
-        if seen.insert(d) {
-            stack.extend(deps.get(d).into_iter().flatten().map(String::as_str));
-        }
-    }
-    seen.remove(config);
-    seen.into_iter().map(str::to_string).collect()
-}
-
 /// Are two instances in different instances of one module (Terraform's
 /// `graphNodesAreResourceInstancesInDifferentInstancesOfSameModule`)?
 fn other_instance_of_same_module(a: &str, b: &str) -> bool {
@@ -307,9 +288,9 @@ pub(crate) fn order(
             if r.op != Action::Create || r.original.is_some() {
                 continue;
             }
-            let deps = closure
-                .entry(r.config.clone())
-                .or_insert_with(|| all_deps(tgt_deps, &r.config));
+            let deps = closure.entry(r.config.clone()).or_insert_with(|| {
+                crate::all_dependencies(tgt_deps, &r.config, &mut BTreeSet::new())
+            });
             for dep in deps.iter() {
                 for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
                     if raw[t].address == r.address

@@ -149,8 +149,25 @@ fn recovery(
             (None, None) => {}
         }
     }
-    let backups: Vec<String> = db
-        .settings_of("backup")
+    // backups count when a retention is above zero (a backup window or
+    // tag copying alone keeps nothing), or a recovery switch is on
+    let backup: Vec<&str> = db.settings_of("backup").collect();
+    let retention: Vec<&str> = backup
+        .iter()
+        .copied()
+        .filter(|p| p.contains("retention"))
+        .collect();
+    let deciding: Vec<&str> = if retention.is_empty() {
+        backup
+            .iter()
+            .copied()
+            .filter(|p| !p.contains("window") && !p.starts_with("copy_tags"))
+            .collect()
+    } else {
+        retention
+    };
+    let backups: Vec<String> = deciding
+        .iter()
         .filter_map(|p| {
             attr(p)
                 .filter(|v| truthy(&Some(v.clone())))
@@ -159,8 +176,17 @@ fn recovery(
         .collect();
     if !backups.is_empty() {
         ways.push(format!(
-            "backups are configured ({}): a point-in-time restore into a new object, if the provider keeps them after the destroy",
+            "backups are kept ({}): a point-in-time restore into a new object, if the provider keeps them after the destroy",
             backups.join(", ")
+        ));
+    } else if !deciding.is_empty() {
+        ways.push(format!(
+            "no backups are kept ({})",
+            deciding
+                .iter()
+                .map(|p| format!("{p} = {}", attr(p).unwrap_or_else(|| "(not set)".into())))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     for p in db.settings_of("restore_from") {

@@ -44,9 +44,12 @@ fn github_actions_names_the_actor_the_run_and_its_link() {
     );
 }
 
+/// The environment of a CI system, its name, and the run it names.
+type CiCase<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 #[test]
 fn other_ci_systems_are_recognised() {
-    let cases: [(&[(&str, &str)], &str, &str); 5] = [
+    let cases: [CiCase; 5] = [
         (
             &[
                 ("GITLAB_CI", "true"),

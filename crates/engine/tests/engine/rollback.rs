@@ -173,8 +173,14 @@ fn data_at_risk_says_what_restoring_takes_from_the_state() {
             replica.settings
         );
     }
-    assert!(!replica.recovery.is_empty());
-    eprintln!("{replica:#?}");
+    // the state says: no final snapshot, retention 0
+    assert_eq!(
+        replica.recovery,
+        "no final snapshot is taken (skip_final_snapshot = true): the data is gone with the object; no backups are kept (backup_retention_period = 0)"
+    );
+    assert!(replica
+        .settings
+        .contains(&"deletion_protection = false (guard)".to_string()));
 }
 
 #[test]
