@@ -6,6 +6,7 @@ mod golden;
 mod graph;
 mod harden;
 mod html;
+mod inputs;
 mod output;
 mod reports;
 mod rollback;

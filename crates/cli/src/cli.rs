@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::inputs_args::InputArgs;
 
 use crate::output::Output;
 
@@ -119,6 +121,11 @@ pub enum Command {
         /// Move a tag that already exists.
         #[arg(long)]
         force: bool,
+        /// Store a directory without Terraform configuration (refused otherwise: a mistyped path must not store an empty release).
+        #[arg(long)]
+        allow_empty: bool,
+        #[command(flatten)]
+        inputs: InputArgs,
     },
     /// List snapshots, newest first, or the ref log with --refs [--format text|json|html].
     Log {
@@ -257,6 +264,8 @@ pub struct GraphArgs {
     /// Draw modules nested deeper than this as one node each (0: each module call is one node).
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -310,6 +319,8 @@ pub struct DiffArgs {
     /// Only one kind of change.
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -328,6 +339,8 @@ pub struct PlanArgs {
     pub allow_destroy_protected: bool,
     #[command(flatten)]
     pub shape: ReportShape,
+    #[command(flatten)]
+    pub inputs: InputArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -343,11 +356,31 @@ pub enum Only {
 /// Parses the command line; on `--help`, `--version` or a usage error,
 /// prints and returns the exit code.
 pub fn parse() -> Result<Args, u8> {
-    match Args::try_parse() {
+    let parsed = Args::command().try_get_matches().and_then(|m| {
+        let mut a = Args::from_arg_matches(&m)?;
+        if let (Some((_, sub)), Some(i)) = (m.subcommand(), a.command.inputs_mut()) {
+            i.set_order(sub);
+        }
+        Ok(a)
+    });
+    match parsed {
         Ok(a) => Ok(a),
         Err(e) => {
             let _ = e.print();
             Err(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK })
+        }
+    }
+}
+
+impl Command {
+    /// The directory inputs of the commands that take them.
+    fn inputs_mut(&mut self) -> Option<&mut InputArgs> {
+        match self {
+            Command::Snapshot { inputs, .. } => Some(inputs),
+            Command::Graph(a) => Some(&mut a.inputs),
+            Command::Diff(d) => Some(&mut d.inputs),
+            Command::Plan(p) => Some(&mut p.inputs),
+            _ => None,
         }
     }
 }
@@ -409,6 +442,8 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
             message,
             labels,
             force,
+            allow_empty,
+            inputs,
         } => crate::snapshot_cmd::snapshot(
             g,
             out,
@@ -419,6 +454,8 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
                 message,
                 labels: &labels,
                 force,
+                allow_empty,
+                inputs: &inputs,
             },
         ),
         Command::Log { env, refs, limit } => {

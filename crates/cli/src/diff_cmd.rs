@@ -17,8 +17,8 @@ pub fn side_info(s: &Side) -> SideInfo {
     }
 }
 
-fn options(a: &DiffArgs) -> DiffOptions {
-    DiffOptions {
+fn options(a: &DiffArgs) -> Result<DiffOptions> {
+    Ok(DiffOptions {
         show_sensitive: a.show_sensitive,
         files: a.files,
         types: a.types.clone(),
@@ -30,7 +30,8 @@ fn options(a: &DiffArgs) -> DiffOptions {
             Only::Replacements => rewind_engine::Only::Replacements,
             Only::Moves => rewind_engine::Only::Moves,
         }),
-    }
+        inputs: a.inputs.to_inputs()?,
+    })
 }
 
 /// The command that shows a whole report, for the note of a Markdown
@@ -64,7 +65,7 @@ pub fn run(g: &Global, a: &DiffArgs, out: &Output) -> Result<u8> {
     let stores = LazyStore::new(g.store.clone());
     let from = Version::parse(&a.from, &stores).map_err(|e| out.failed(e))?;
     let to = Version::parse(&a.to, &stores).map_err(|e| out.failed(e))?;
-    let outcome = rewind_engine::diff(&from, &to, &options(a)).map_err(|e| out.failed(e))?;
+    let outcome = rewind_engine::diff(&from, &to, &options(a)?).map_err(|e| out.failed(e))?;
     out.diagnostics(&outcome.diagnostics);
     let changed = !outcome.is_empty();
     let report = DiffReport {

@@ -17,8 +17,11 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
     )?;
     let stores = LazyStore::new(g.store.clone());
     let version = Version::parse(&a.target, &stores).map_err(|e| out.failed(e))?;
-    let mut outcome =
-        rewind_engine::graph(&version, &GraphOptions::default()).map_err(|e| out.failed(e))?;
+    let opts = GraphOptions {
+        inputs: a.inputs.to_inputs()?,
+        ..GraphOptions::default()
+    };
+    let mut outcome = rewind_engine::graph(&version, &opts).map_err(|e| out.failed(e))?;
     out.diagnostics(&outcome.diagnostics);
     let filter = Filter {
         resources_only: a.resources_only,

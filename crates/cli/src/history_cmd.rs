@@ -32,7 +32,20 @@ pub fn record_json(id: &SnapshotId, r: &SnapshotRecord, tags: &[String]) -> serd
         "files": r.files,
         "resources": r.resources,
         "instances": r.instances,
+        "workspace": r.workspace(),
+        "inputs": r.inputs.as_ref().map(|i| json!({
+            "state": i.state,
+            "var_files": i.var_files,
+            "vars": i.vars,
+            "env_vars": i.env_vars,
+            "modules": i.modules,
+        })),
     })
+}
+
+/// A state's facts as JSON (`null` without one).
+pub fn state_json(s: Option<&rewind_model::StateInfo>) -> serde_json::Value {
+    json!(s.map(|s| json!({"path": s.path, "lineage": s.lineage, "serial": s.serial, "terraform_version": s.terraform_version})))
 }
 
 pub fn log(
@@ -290,6 +303,8 @@ struct Shown {
     model: Model,
     tags: Vec<String>,
     good: bool,
+    /// The lineage of the parent's state, when it differs.
+    lineage_changed: Option<String>,
 }
 
 pub fn show(g: &Global, out: &Output, reference: &str) -> Result<u8> {
@@ -304,7 +319,15 @@ pub fn show(g: &Global, out: &Output, reference: &str) -> Result<u8> {
     let id = store.resolve_in(&refs, reference)?;
     let record = store.record(&id)?;
     let (model, _) = store.load_model(&record.model, Load::Full)?;
+    let lineage_changed = match (&model.state, record.parent) {
+        (Some(now), Some(p)) => store
+            .model_state(&store.record(&p)?.model)?
+            .filter(|prev| !prev.lineage.is_empty() && prev.lineage != now.lineage)
+            .map(|prev| prev.lineage),
+        _ => None,
+    };
     let s = Shown {
+        lineage_changed,
         id,
         good: is_good(&refs, &id, &record),
         tags: refs.tags_of(&id),
@@ -324,7 +347,8 @@ fn show_json(s: &Shown) -> Result<String> {
     let mut v = record_json(&s.id, &s.record, &s.tags);
     v["good"] = json!(s.good);
     v["nodes"] = json!(node_counts(&s.model));
-    v["state"] = json!(s.model.state.as_ref().map(|s| json!({"path": s.path, "lineage": s.lineage, "serial": s.serial, "terraform_version": s.terraform_version})));
+    v["state"] = state_json(s.model.state.as_ref());
+    v["lineage_changed_from"] = json!(s.lineage_changed);
     v["diagnostics"] = json!(s
         .model
         .diagnostics
@@ -401,6 +425,24 @@ fn show_text(out: &Output, s: &Shown) -> String {
     for (k, v) in &r.labels {
         t.push_str(&format!("label:       {k}={v}\n"));
     }
+    t.push_str(&format!("workspace:   {}\n", r.workspace()));
+    if let Some(i) = &r.inputs {
+        if let Some(st) = &i.state {
+            t.push_str(&format!("--state:     {st}\n"));
+        }
+        for f in &i.var_files {
+            t.push_str(&format!("--var-file:  {f}\n"));
+        }
+        if !i.vars.is_empty() {
+            t.push_str(&format!("--var:       {}\n", i.vars.join(", ")));
+        }
+        if !i.env_vars.is_empty() {
+            t.push_str(&format!("TF_VAR_:     {}\n", i.env_vars.join(", ")));
+        }
+        if let Some(m) = &i.modules {
+            t.push_str(&format!("--modules:   {m}\n"));
+        }
+    }
     t.push_str(&format!("rewind:      {}\n", r.program_version));
     t.push_str(&format!("files:       {}\n", r.files));
     let c: Vec<String> = node_counts(&s.model)
@@ -412,6 +454,14 @@ fn show_text(out: &Output, s: &Shown) -> String {
         t.push_str(&format!(
             "state:       {} (serial {}, lineage {}, terraform {})\n",
             st.path, st.serial, st.lineage, st.terraform_version
+        ));
+    }
+    if let Some(old) = &s.lineage_changed {
+        t.push_str(&format!(
+            "             {}\n",
+            out.style.yellow(&format!(
+                "lineage changed: the environment's previous snapshot had lineage {old}"
+            ))
         ));
     }
     t

@@ -5,6 +5,7 @@ mod cli;
 mod diff_cmd;
 mod graph_cmd;
 mod history_cmd;
+mod inputs_args;
 mod output;
 mod plan_cmd;
 mod report_cmd;

@@ -31,6 +31,7 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     .map_err(|e| out.failed(e))?;
     let opts = PlanOptions {
         allow_destroy_protected: a.allow_destroy_protected,
+        inputs: a.inputs.to_inputs()?,
     };
     let outcome = rewind_engine::plan(&from, &to, &opts).map_err(|e| out.failed(e))?;
     out.diagnostics(&outcome.diagnostics);

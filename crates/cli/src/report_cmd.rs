@@ -36,6 +36,7 @@ pub fn run(g: &Global, a: &ReportArgs, out: &Output) -> Result<u8> {
         &from,
         &PlanOptions {
             allow_destroy_protected: a.allow_destroy_protected,
+            ..Default::default()
         },
     )
     .map_err(|e| out.failed(e))?;

@@ -61,6 +61,8 @@ pub struct SnapshotArgs<'a> {
     pub message: String,
     pub labels: &'a [String],
     pub force: bool,
+    pub allow_empty: bool,
+    pub inputs: &'a crate::inputs_args::InputArgs,
 }
 
 pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
@@ -72,6 +74,8 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
         force_tag: a.force,
         message: a.message,
         labels: parse_labels(a.labels)?,
+        inputs: a.inputs.to_inputs()?,
+        allow_empty: a.allow_empty,
         source: None,
     };
     let outcome = rewind_engine::snapshot(&store, a.dir, &opts).map_err(|e| match e {
@@ -89,6 +93,8 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
             v["new_bytes"] = json!(outcome.written.bytes);
             v["unchanged"] = json!(outcome.unchanged);
             v["requests"] = json!(store.requests());
+            v["state"] = crate::history_cmd::state_json(outcome.state.as_ref());
+            v["lineage_changed_from"] = json!(outcome.lineage_changed);
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
         _ => summary(out, a.dir, &opts.tags, &outcome),

@@ -122,6 +122,10 @@ fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
     match side {
         Opened::Dir(l) => {
             for (path, hash, abs) in &l.files {
+                if path.ends_with(rewind_parse::inputs::EXTERNAL_STATE_FILE) && !abs.exists() {
+                    // a state given with --state: not a file of the directory
+                    continue;
+                }
                 let id = ObjectId::from(*hash);
                 let file = SideFile {
                     id,

@@ -76,7 +76,7 @@ pub use lock::StoreLock;
 pub use model::Load;
 pub use oplock::{LockHolder, RollbackLock};
 pub use pack::{ObjType, PackWriter};
-pub use record::{GitInfo, SnapshotRecord, RECORD_FORMAT};
+pub use record::{GitInfo, RecordedInputs, SnapshotRecord, RECORD_FORMAT};
 pub use refs::{check_name, Actor, CiJob, EnvRefs, LogEntry, Refs};
 pub use repair::RepairReport;
 pub use store::{Store, STORE_VERSION};

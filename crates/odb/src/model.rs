@@ -283,6 +283,12 @@ impl Store {
         ModelObj::decode(&bytes).map_err(|e| corrupt(format!("model {id}"), e.to_string()))
     }
 
+    /// The state facts (lineage, serial...) a model was built with, read
+    /// from its Model object alone.
+    pub fn model_state(&self, id: &ObjectId) -> Result<Option<StateInfo>> {
+        Ok(self.model_obj(id)?.state)
+    }
+
     /// The groups of a model (in the model's key order); with
     /// [`Load::ConfigOnly`], only configuration groups.
     pub(crate) fn groups(&self, obj: &ModelObj, load: Load) -> Result<Vec<(String, Group)>> {

@@ -4,6 +4,7 @@
 pub mod config;
 mod encode;
 pub mod hcl;
+pub mod inputs;
 pub mod json;
 pub mod load;
 mod merge;

@@ -18,9 +18,9 @@ use crate::state::parse_state;
 /// What a discovered file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FileKind {
-    /// `.tf`
+    /// `.tf` (or OpenTofu's `.tofu`)
     Tf,
-    /// `.tf.json`
+    /// `.tf.json` (or OpenTofu's `.tofu.json`)
     TfJson,
     /// `.tfvars`
     Tfvars,
@@ -39,25 +39,27 @@ pub enum FileKind {
 impl FileKind {
     /// Classifies a file by name; `None` for files rewind does not keep.
     pub fn of(name: &str) -> Option<FileKind> {
-        Some(if name.ends_with(".tf.json") {
-            FileKind::TfJson
-        } else if name.ends_with(".tf") {
-            FileKind::Tf
-        } else if name.ends_with(".tfvars.json") {
-            FileKind::TfvarsJson
-        } else if name.ends_with(".tfvars") {
-            FileKind::Tfvars
-        } else if name.ends_with(".tfstate") {
-            FileKind::State
-        } else if name == ".terraform.lock.hcl" {
-            FileKind::LockFile
-        } else if name.ends_with(".tftpl") || name.ends_with(".tpl") {
-            FileKind::Template
-        } else if name == "modules.json" {
-            FileKind::ModulesJson
-        } else {
-            return None;
-        })
+        Some(
+            if name.ends_with(".tf.json") || name.ends_with(".tofu.json") {
+                FileKind::TfJson
+            } else if name.ends_with(".tf") || name.ends_with(".tofu") {
+                FileKind::Tf
+            } else if name.ends_with(".tfvars.json") {
+                FileKind::TfvarsJson
+            } else if name.ends_with(".tfvars") {
+                FileKind::Tfvars
+            } else if name.ends_with(".tfstate") {
+                FileKind::State
+            } else if name == ".terraform.lock.hcl" {
+                FileKind::LockFile
+            } else if name.ends_with(".tftpl") || name.ends_with(".tpl") {
+                FileKind::Template
+            } else if name == "modules.json" {
+                FileKind::ModulesJson
+            } else {
+                return None;
+            },
+        )
     }
 
     pub fn code(self) -> u8 {
@@ -171,6 +173,18 @@ pub struct Options<'a> {
     /// Keep each file's bytes in [`SourceFile::bytes`] (a snapshot stores
     /// them); otherwise they are freed once parsed.
     pub keep_bytes: bool,
+    /// A state given from elsewhere (`--state`), used instead of the
+    /// directory's state files and kept in [`Loaded::files`] as
+    /// [`EXTERNAL_STATE_FILE`](crate::inputs::EXTERNAL_STATE_FILE) of the
+    /// root module's directory.
+    pub state: Option<crate::inputs::ExternalState>,
+    /// Values of root module variables given beside the directory, in
+    /// command-line order (see [`crate::inputs`]).
+    pub inputs: Vec<crate::inputs::InputSource>,
+    /// A module cache (`--modules DIR`): a directory laid out as
+    /// `.terraform/modules` (its `modules.json` and the modules it lists),
+    /// read when the directory has no downloaded modules of its own.
+    pub modules_dir: Option<PathBuf>,
 }
 
 /// A loaded directory.
@@ -529,6 +543,28 @@ fn is_executable(_md: &std::fs::Metadata) -> bool {
     false
 }
 
+/// Reads a regular file outside discovery (a file the configuration reads
+/// through a function): its facts and bytes, fresh.
+pub fn source_file(abs: &Path, kind: FileKind) -> std::io::Result<SourceFile> {
+    let md = std::fs::metadata(abs)?;
+    if !md.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let bytes = read_regular(abs, md.len())?;
+    Ok(SourceFile {
+        path: String::new(),
+        abs: abs.to_path_buf(),
+        kind,
+        size: bytes.len() as u64,
+        mtime_ns: mtime_ns(&md),
+        stat: FileStat::of(&md),
+        executable: is_executable(&md),
+        hash: Hash::of(&bytes),
+        bytes: Some(bytes),
+        fresh: true,
+    })
+}
+
 /// `O_NONBLOCK`: opening a FIFO that replaced a file must not wait for a
 /// writer (the opened file is then refused as not regular).
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -831,7 +867,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     }));
     trace.mark("read and parse");
     b.index_dirs(0);
-    b.read_modules_json(&shown);
+    b.read_modules_json(&shown, opts.modules_dir.as_deref());
     // Errors found while assembling name files by absolute path: show them
     // the way the user named the directory.
     // Messages naming another place ("already declared at ...") too.
@@ -854,6 +890,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         }
     };
     b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
+    b.add_inputs(opts);
     // A file that failed is an error in a module Terraform loads, and
     // only a warning elsewhere (an example's or a template's file, which
     // Terraform never reads for this directory).
@@ -918,9 +955,21 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         state: None,
         diagnostics: b.diags,
     };
+    if let Some(ext) = &opts.state {
+        let (info, nodes) = external_state(
+            ext,
+            &root,
+            &root_abs,
+            opts,
+            (&mut b.files, &mut b.parsed),
+            &mut model.diagnostics,
+        )?;
+        model.state = Some(info);
+        model.instances = nodes;
+    }
     // The state: terraform.tfstate of the root module, or the only one.
     let states: Vec<usize> = (0..b.files.len())
-        .filter(|&i| b.files[i].kind == FileKind::State)
+        .filter(|&i| b.files[i].kind == FileKind::State && opts.state.is_none())
         .collect();
     let root_state = states.iter().copied().find(|&i| {
         b.files[i].abs.parent() == Some(root_abs.as_path())
@@ -1044,6 +1093,98 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     })
 }
 
+/// Parses a state given from elsewhere and puts it among the files, as
+/// [`EXTERNAL_STATE_FILE`](crate::inputs::EXTERNAL_STATE_FILE) of the root
+/// module's directory (replacing a checked-out copy of an earlier one);
+/// state files of the directory itself are then ignored, with a warning.
+fn external_state(
+    ext: &crate::inputs::ExternalState,
+    root: &str,
+    root_abs: &Path,
+    opts: &Options,
+    (files, parsed): (&mut Vec<SourceFile>, &mut Vec<Arc<Parsed>>),
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(StateInfo, Vec<Node>), LoadError> {
+    let shown = ext.shown.as_str();
+    let result = if opts.light_state || opts.skip_state {
+        crate::state::parse_state_light(shown, &ext.bytes)
+    } else {
+        parse_state(shown, &ext.bytes)
+    };
+    let (mut info, mut nodes) = result.map_err(|e| {
+        let src = std::str::from_utf8(&ext.bytes).ok();
+        LoadError {
+            diagnostics: vec![error_at(shown, e.line, e.col, e.message, src)],
+        }
+    })?;
+    let missing = |what: &str| {
+        LoadError {
+        diagnostics: vec![error_at(
+            shown,
+            1,
+            1,
+            format!("the state has no {what}: Terraform writes one in every state (is this the output of `terraform state pull`?)"),
+            None,
+        )],
+    }
+    };
+    if info.lineage.is_empty() {
+        return Err(missing("\"lineage\""));
+    }
+    if !json_has_key(&ext.bytes, "serial") {
+        return Err(missing("\"serial\""));
+    }
+    let name = crate::inputs::EXTERNAL_STATE_FILE;
+    let path = if root.is_empty() {
+        name.to_string()
+    } else {
+        format!("{root}/{name}")
+    };
+    for f in files.iter() {
+        if f.kind == FileKind::State && f.path != path && f.abs.parent() == Some(root_abs) {
+            diagnostics.push(warning(
+                Loc {
+                    file: f.path.clone(),
+                    ..Loc::default()
+                },
+                format!(
+                    "{} is not used: the state given with --state ({shown}) is",
+                    f.path
+                ),
+            ));
+        }
+    }
+    if let Some(i) = files.iter().position(|f| f.path == path) {
+        files.remove(i);
+        parsed.remove(i);
+    }
+    files.push(SourceFile {
+        path: path.clone(),
+        abs: root_abs.join(name),
+        kind: FileKind::State,
+        size: ext.bytes.len() as u64,
+        mtime_ns: 0,
+        stat: FileStat::default(),
+        executable: false,
+        hash: Hash::of(&ext.bytes),
+        bytes: Some(ext.bytes.clone()),
+        fresh: true,
+    });
+    parsed.push(Arc::new(Parsed::Raw));
+    info.path = path;
+    for n in &mut nodes {
+        n.loc.file.clone_from(&info.path);
+    }
+    Ok((info, nodes))
+}
+
+/// True when the top-level JSON object in `bytes` has the member `key`.
+fn json_has_key(bytes: &[u8], key: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Keys(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
+    serde_json::from_slice::<Keys>(bytes).is_ok_and(|k| k.0.contains_key(key))
+}
+
 struct Pending {
     node: usize,
     /// Prefix of the module scope the references are resolved in.
@@ -1105,17 +1246,46 @@ impl Builder {
         }
     }
 
-    fn read_modules_json(&mut self, shown: &(dyn Fn(&Path) -> String + Sync)) {
+    /// Reads the module manifest `terraform init` wrote, or else the one
+    /// of the module cache `cache` (a directory laid out as
+    /// `.terraform/modules`, whose `Dir` entries are read inside it).
+    fn read_modules_json(
+        &mut self,
+        shown: &(dyn Fn(&Path) -> String + Sync),
+        cache: Option<&Path>,
+    ) {
         let path = self.root_abs.join(".terraform/modules/modules.json");
-        let Some(i) = self.files.iter().position(|f| f.abs == path) else {
-            return;
-        };
-        let bytes = match &self.files[i].bytes {
-            Some(b) => b.clone(),
-            None => match std::fs::read(&path) {
-                Ok(b) => b,
-                Err(_) => return,
-            },
+        let (path, bytes, cache) = match self.files.iter().position(|f| f.abs == path) {
+            Some(i) => {
+                let bytes = match &self.files[i].bytes {
+                    Some(b) => b.clone(),
+                    None => match std::fs::read(&path) {
+                        Ok(b) => b,
+                        Err(_) => return,
+                    },
+                };
+                (path, bytes, None)
+            }
+            None => {
+                let Some(cache) = cache else {
+                    return;
+                };
+                let cache = normalize(&std::env::current_dir().unwrap_or_default().join(cache));
+                let path = cache.join("modules.json");
+                match std::fs::read(&path) {
+                    Ok(b) => (path, b, Some(cache)),
+                    Err(e) => {
+                        self.errors.push(error_at(
+                            &path.display().to_string(),
+                            0,
+                            0,
+                            format!("cannot read the module cache's manifest (--modules names a directory laid out as .terraform/modules, with the modules.json of `terraform init`): {e}"),
+                            None,
+                        ));
+                        return;
+                    }
+                }
+            }
         };
         let doc: serde_json::Value = match serde_json::from_slice(&bytes) {
             Ok(d) => d,
@@ -1146,7 +1316,10 @@ impl Builder {
             if key.is_empty() || dir.is_empty() {
                 continue;
             }
-            let abs = normalize(&self.root_abs.join(dir));
+            let abs = match (&cache, dir.strip_prefix(".terraform/modules")) {
+                (Some(c), Some(rest)) => normalize(&c.join(rest.trim_start_matches('/'))),
+                _ => normalize(&self.root_abs.join(dir)),
+            };
             self.modules_json
                 .insert(key.to_string(), (abs, version.to_string()));
         }
@@ -1241,6 +1414,41 @@ impl Builder {
         self.index.insert(node.address.clone(), i);
         self.nodes.push(node);
         Some(i)
+    }
+
+    /// The files of the module in `dir`: as OpenTofu reads them, a
+    /// `NAME.tofu` file replaces `NAME.tf` (and `NAME.tofu.json`
+    /// replaces `NAME.tf.json`).
+    fn module_files(&self, dir: &Path) -> Vec<usize> {
+        let ids: Vec<usize> = self.by_dir.get(dir).cloned().unwrap_or_default();
+        let name = |fi: usize| {
+            self.files[fi]
+                .abs
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let tofu: HashSet<String> = ids
+            .iter()
+            .map(|&fi| name(fi))
+            .filter(|n| n.ends_with(".tofu") || n.ends_with(".tofu.json"))
+            .collect();
+        if tofu.is_empty() {
+            return ids;
+        }
+        ids.into_iter()
+            .filter(|&fi| {
+                let n = name(fi);
+                let replaced = if let Some(stem) = n.strip_suffix(".tf.json") {
+                    tofu.contains(&format!("{stem}.tofu.json"))
+                } else if let Some(stem) = n.strip_suffix(".tf") {
+                    tofu.contains(&format!("{stem}.tofu"))
+                } else {
+                    false
+                };
+                !replaced
+            })
+            .collect()
     }
 
     fn is_override(&self, fi: usize) -> bool {
@@ -1402,7 +1610,7 @@ impl Builder {
             return;
         }
         self.loaded_dirs.insert(dir.to_path_buf());
-        let file_ids: Vec<usize> = self.by_dir.get(dir).cloned().unwrap_or_default();
+        let file_ids = self.module_files(dir);
         let (merged, own) = self.overrides(&file_ids);
         let mut calls = Vec::new();
         let mut declared_vars = HashSet::new();
@@ -1940,6 +2148,143 @@ impl Builder {
 
     /// Root variables depend on the variable files Terraform loads
     /// automatically (`terraform.tfvars`, `*.auto.tfvars`, and their JSON forms).
+    /// Adds the variable values given beside the directory as the
+    /// `tfvars` nodes of [`crate::inputs`]; problems go to `self.errors`
+    /// (a `-var` for an undeclared variable is Terraform's error too; in a
+    /// `-var-file` it is its warning; `TF_VAR_` of undeclared variables
+    /// are ignored, as Terraform ignores them).
+    fn add_inputs(&mut self, opts: &Options) {
+        use crate::inputs::{input_node, InputSource, CLI_INPUT, ENV_INPUT};
+        let mut env = (rewind_model::Map::new(), rewind_model::Map::new());
+        let mut cli = (rewind_model::Map::new(), rewind_model::Map::new());
+        let declared = |b: &Builder, name: &str| -> Option<usize> {
+            b.index
+                .get(&format!("var.{name}"))
+                .copied()
+                .filter(|&i| b.nodes[i].kind == NodeKind::Variable)
+        };
+        for source in &opts.inputs {
+            match source {
+                InputSource::Env(name, raw) => {
+                    let Some(vi) = declared(self, name) else {
+                        continue;
+                    };
+                    match self.raw_value(name, raw, vi) {
+                        Ok(v) => {
+                            env.0.insert(name.clone(), v);
+                            env.1
+                                .insert(name.clone(), Value::str(format!("TF_VAR_{name}")));
+                        }
+                        Err(m) => self.errors.push(error_at(
+                            &format!("TF_VAR_{name}"),
+                            0,
+                            0,
+                            format!("invalid value for variable {name:?} in the environment: {m}"),
+                            None,
+                        )),
+                    }
+                }
+                InputSource::Var(name, raw) => {
+                    let Some(vi) = declared(self, name) else {
+                        self.errors.push(error_at(
+                            &format!("--var {name}"),
+                            0,
+                            0,
+                            format!("value for undeclared variable: the root module declares no variable {name:?} (Terraform refuses it too)"),
+                            None,
+                        ));
+                        continue;
+                    };
+                    match self.raw_value(name, raw, vi) {
+                        Ok(v) => {
+                            cli.0.insert(name.clone(), v);
+                            cli.1.insert(name.clone(), Value::str("--var"));
+                        }
+                        Err(m) => self.errors.push(error_at(
+                            &format!("--var {name}"),
+                            0,
+                            0,
+                            format!("invalid value for variable {name:?}: {m}"),
+                            None,
+                        )),
+                    }
+                }
+                InputSource::File(path) => {
+                    // named from the root module when it is inside it (the
+                    // same file of two checkouts is the same source)
+                    let abs = normalize(&std::env::current_dir().unwrap_or_default().join(path));
+                    let given = path.display().to_string();
+                    let shown = match abs.strip_prefix(&self.root_abs) {
+                        Ok(rel) => rel_str(rel),
+                        Err(_) => given.clone(),
+                    };
+                    let bytes = match std::fs::read(path) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            self.errors.push(error_at(
+                                &given,
+                                0,
+                                0,
+                                format!("cannot read the variable file: {e}"),
+                                None,
+                            ));
+                            continue;
+                        }
+                    };
+                    let kind = if given.ends_with(".json") {
+                        FileKind::TfvarsJson
+                    } else {
+                        FileKind::Tfvars
+                    };
+                    let values = match parse_bytes(&bytes, kind, &given) {
+                        Ok(Parsed::Tfvars(Value::Map(m))) => m,
+                        Ok(_) => continue,
+                        Err(d) => {
+                            self.errors.push(d);
+                            continue;
+                        }
+                    };
+                    for (k, v) in values {
+                        if declared(self, &k).is_none() {
+                            self.diags.push(warning(
+                                Loc {
+                                    file: given.clone(),
+                                    line: 1,
+                                    col: 1,
+                                },
+                                format!("value for undeclared variable {k:?}: the root module declares no such variable, so Terraform ignores it"),
+                            ));
+                        }
+                        cli.1.insert(k.clone(), Value::str(shown.clone()));
+                        cli.0.insert(k, v);
+                    }
+                }
+            }
+        }
+        for (address, kind, (values, sources)) in [(ENV_INPUT, "env", env), (CLI_INPUT, "cli", cli)]
+        {
+            if opts.inputs.iter().any(|s| match s {
+                InputSource::Env(..) => kind == "env",
+                _ => kind == "cli",
+            }) {
+                let node = input_node(address, kind, values, sources);
+                let loc = node.loc.clone();
+                self.add_node(node, &loc);
+            }
+        }
+    }
+
+    /// A raw value of the command line or environment for variable `vi`:
+    /// a string, or an HCL expression when the variable's type is not
+    /// `string` (as Terraform reads it).
+    fn raw_value(&self, name: &str, raw: &str, vi: usize) -> Result<Value, String> {
+        if crate::inputs::is_literal_mode(Some(&self.nodes[vi])) {
+            Ok(Value::String(raw.to_string()))
+        } else {
+            crate::inputs::parse_hcl_value(name, raw)
+        }
+    }
+
     fn tfvars_edges(&mut self) {
         let auto: Vec<(String, Vec<String>)> = self
             .nodes
@@ -1947,11 +2292,12 @@ impl Builder {
             .filter(|n| n.kind == NodeKind::Tfvars)
             .filter(|n| {
                 let t = n.type_.as_str();
-                !t.contains('/')
-                    && (t == "terraform.tfvars"
-                        || t == "terraform.tfvars.json"
-                        || t.ends_with(".auto.tfvars")
-                        || t.ends_with(".auto.tfvars.json"))
+                n.meta.contains_key("input")
+                    || !t.contains('/')
+                        && (t == "terraform.tfvars"
+                            || t == "terraform.tfvars.json"
+                            || t.ends_with(".auto.tfvars")
+                            || t.ends_with(".auto.tfvars.json"))
             })
             .map(|n| {
                 let keys = n

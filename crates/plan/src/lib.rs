@@ -226,9 +226,12 @@ impl Options {
     }
 }
 
-/// Values of root variables from the variable files Terraform loads by
-/// itself (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
-/// `*.auto.tfvars.json`, in that order), under what `given` sets.
+/// Values of root variables as Terraform ranks them, lowest first:
+/// `TF_VAR_name` values, the variable files Terraform loads by itself
+/// (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
+/// `*.auto.tfvars.json`), then `-var-file` and `-var` in command-line
+/// order (the last two as the model's input nodes hold them, see
+/// `rewind_parse::inputs`); all under what `given` sets.
 pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
     let root_dir = model
         .nodes
@@ -245,13 +248,19 @@ pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
             Some(i) => (&n.type_[..i], &n.type_[i + 1..]),
             None => ("", n.type_.as_str()),
         };
-        if dir != root_dir {
-            continue;
-        }
-        let rank = match name {
-            "terraform.tfvars" => 0,
-            "terraform.tfvars.json" => 1,
-            _ if name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json") => 2,
+        // values given beside the directory (rewind_parse::inputs):
+        // `TF_VAR_` below every file, `-var-file` and `-var` above
+        let input = match n.meta.get("input") {
+            Some(rewind_model::Value::String(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        let rank = match (input, name) {
+            (Some("env"), _) => 0,
+            (Some(_), _) => 4,
+            _ if dir != root_dir => continue,
+            (None, "terraform.tfvars") => 1,
+            (None, "terraform.tfvars.json") => 2,
+            (None, _) if name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json") => 3,
             _ => continue,
         };
         files.push((rank, name, n));
@@ -264,8 +273,12 @@ pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
                 continue;
             }
             let mut ev = rewind_eval::Evaluator::new(&rewind_eval::EmptyScope);
+            let from = match n.meta.get("sources").and_then(|s| s.get(k)) {
+                Some(rewind_model::Value::String(s)) => s.as_str(),
+                _ => name,
+            };
             if let Ok(v) = walk::lit_value(v, &mut ev) {
-                out.variables.insert(k.clone(), (v, name.to_string()));
+                out.variables.insert(k.clone(), (v, from.to_string()));
             }
         }
     }
