@@ -353,6 +353,7 @@ fn history_case(
         std::fs::write(&marker, "seed 42\n")?;
     }
     let hdir = work.join(format!("history-{size}"));
+    std::fs::create_dir_all(&hdir)?;
     let mut samples: BTreeMap<(&str, usize), Vec<Sample>> = BTreeMap::new();
     for steps in [0, history] {
         let store = hdir.join(format!("store-{steps}"));
