@@ -18,7 +18,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    pub fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -76,10 +76,30 @@ impl Scratch {
     pub fn path(&self, p: &str) -> PathBuf {
         self.dir.join(p)
     }
+
+    /// Snapshots the shop's releases 1 to `last` into `prod`, tagged
+    /// `v1`, `v2`, ...
+    pub fn snapshot_releases(&self, last: u32) {
+        for v in 1..=last {
+            self.run(&[
+                "snapshot",
+                s(&shop(v)),
+                "--env",
+                "prod",
+                "--tag",
+                &format!("v{v}"),
+            ])
+            .ok();
+        }
+    }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        // REWIND_E2E_KEEP=1 keeps the scratch directories, to look inside
+        if std::env::var_os("REWIND_E2E_KEEP").is_some() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -4,7 +4,7 @@
 use crate::common::*;
 use crate::schema::validate;
 
-fn schema(name: &str) -> serde_json::Value {
+pub fn schema(name: &str) -> serde_json::Value {
     let p = fixtures().join(format!("../docs/schemas/{name}.schema.json"));
     serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .unwrap()
@@ -13,8 +13,15 @@ fn schema(name: &str) -> serde_json::Value {
 #[test]
 fn diff_exit_codes_formats_and_schema() {
     let t = Scratch::new("diff");
+    // as Terraform and git: changes are not a failure unless asked
     let r = t.run(&["diff", s(&shop(1)), s(&shop(2))]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for flag in ["--detailed-exitcode", "--exit-code"] {
+        let d = t.run(&["diff", s(&shop(1)), s(&shop(2)), flag]);
+        assert_eq!(d.code, 2, "{flag}: {}", d.stderr);
+        let d = t.run(&["diff", s(&shop(4)), s(&shop(5)), flag]);
+        assert_eq!(d.code, 0, "{flag}: {}", d.stderr);
+    }
     assert!(
         r.stdout.contains("+ aws_cloudwatch_metric_alarm.cpu_high"),
         "{}",
@@ -124,17 +131,7 @@ fn diff_exit_codes_formats_and_schema() {
 fn diff_of_snapshots_equals_diff_of_directories() {
     let t = Scratch::new("fastdiff");
     t.run(&["init"]).ok();
-    for v in 1..=4 {
-        t.run(&[
-            "snapshot",
-            s(&shop(v)),
-            "--env",
-            "prod",
-            "--tag",
-            &format!("v{v}"),
-        ])
-        .ok();
-    }
+    t.snapshot_releases(4);
     for (a, b) in [(1, 2), (2, 3), (3, 2), (3, 4), (4, 1)] {
         let stored = t
             .run(&[
@@ -157,7 +154,11 @@ fn diff_of_snapshots_equals_diff_of_directories() {
             .json();
         assert_eq!(mixed["changes"], dirs["changes"]);
     }
-    assert_eq!(t.run(&["diff", "prod~1", "prod"]).code, 2);
+    assert_eq!(
+        t.run(&["diff", "prod~1", "prod", "--detailed-exitcode"])
+            .code,
+        2
+    );
     assert_eq!(
         t.run(&["diff", "v4", s(&shop(4)), "--files"]).code,
         0,
@@ -299,7 +300,7 @@ fn plan_from_snapshots_and_directories() {
         .ok();
     }
     // --from defaults to the environment's latest snapshot (v4)
-    let r = t.run(&["plan", "--to", "v3"]);
+    let r = t.run(&["plan", "--to", "v3", "--detailed-exitcode"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stdout
@@ -353,7 +354,7 @@ fn plan_from_snapshots_and_directories() {
     assert_eq!(t.run(&["plan", "--to", "v4"]).code, 0);
     // markdown and dot
     let md = t.run(&["plan", "--to", "v1", "--format", "markdown"]);
-    assert_eq!(md.code, 2);
+    assert_eq!(md.code, 0);
     assert!(
         md.stdout.starts_with("### rewind plan:") && md.stdout.contains("data loss")
             || md.stdout.contains("destroys"),
@@ -362,7 +363,7 @@ fn plan_from_snapshots_and_directories() {
     );
     let dot = t.run(&["plan", "--to", "v1", "--format", "dot"]).stdout;
     assert!(
-        dot.starts_with("digraph plan {") && dot.contains("rank = same"),
+        dot.starts_with("digraph plan {") && dot.contains("subgraph \"cluster_wave_0\""),
         "{dot}"
     );
     // the data-bearing replica is flagged when going back to v1
@@ -399,8 +400,9 @@ fn prevent_destroy_blocks_the_plan() {
         "resource \"terraform_data\" \"x\" {\n  input = 2\n  triggers_replace = \"b\"\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n",
     )
     .unwrap();
+    // blocked is not an error (1) and not "changes" (2): exit code 3
     let r = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 3, "{}", r.stdout);
     assert!(
         r.stderr.contains("prevent_destroy") && r.stderr.contains("terraform_data.x"),
         "{}",
@@ -421,7 +423,7 @@ fn prevent_destroy_blocks_the_plan() {
         "--format",
         "json",
     ]);
-    assert_eq!(ok.code, 2, "{}", ok.stderr);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
     let j = ok.json();
     let risk_kinds = |address: &str| -> Vec<String> {
         j["changes"]
@@ -448,4 +450,55 @@ fn prevent_destroy_blocks_the_plan() {
     // allowed: nothing is blocked
     assert_eq!(j["blocked"], serde_json::json!([]));
     assert_eq!(j["from_state"], false);
+}
+
+/// The terraform-aws-vpc pattern (v6 → v5): `region = var.region` with a
+/// null default on every resource, and a data source's computed attribute
+/// read in a template. Terraform replaces nothing: null is the same as
+/// absent, and a computed attribute left null in the configuration is the
+/// provider's value, not null (rewind used to fail with "Invalid template
+/// interpolation value", and before that planned every resource replaced).
+#[test]
+fn null_arguments_are_absent_and_computed_attributes_are_not_null() {
+    let t = Scratch::new("null-absent");
+    let (cur, tgt) = (t.path("v6"), t.path("v5"));
+    for d in [&cur, &tgt] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let common = |region_arg: &str, tag: &str| {
+        format!(
+            "variable \"region\" {{\n  type    = string\n  default = null\n}}\n\
+             data \"aws_region\" \"current\" {{\n{region_arg}}}\n\
+             resource \"aws_vpc\" \"this\" {{\n{region_arg}  cidr_block = \"10.0.0.0/16\"\n  tags = {{\n    Name        = \"shop-prod\"\n    Environment = \"prod\"\n    Team        = \"checkout\"\n    CostCenter  = \"{tag}\"\n    Description = \"the production network of the shop, managed by the platform team\"\n  }}\n}}\n\
+             resource \"aws_cloudwatch_log_group\" \"flow\" {{\n{region_arg}  name = \"/aws/vpc/${{data.aws_region.current.region}}/flow-logs\"\n}}\n"
+        )
+    };
+    std::fs::write(
+        cur.join("main.tf"),
+        common("  region = var.region\n", "cc-5310"),
+    )
+    .unwrap();
+    std::fs::write(tgt.join("main.tf"), common("", "cc-4127")).unwrap();
+    let r = t.run(&[
+        "plan",
+        "--from",
+        s(&cur),
+        "--to",
+        s(&tgt),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(r.code, 2, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        r.stdout
+    );
+    // the one change, shown as the key that changed
+    assert!(
+        r.stdout
+            .contains(r#"~ tags = { ~ CostCenter = "cc-5310" -> "cc-4127", 4 unchanged }"#),
+        "{}",
+        r.stdout
+    );
 }

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::inputs_args::InputArgs;
 
 use crate::output::Output;
 
@@ -12,6 +14,7 @@ use crate::output::Output;
     version,
     about = "Snapshot infrastructure-as-code, diff any two versions, and plan the way back.",
     long_about = None,
+    after_help = AFTER_HELP,
 )]
 pub struct Args {
     #[command(flatten)]
@@ -20,13 +23,39 @@ pub struct Args {
     pub command: Command,
 }
 
+/// The REF syntax, examples and exit codes, under `rewind --help`.
+const AFTER_HELP: &str = "\
+REF (a snapshot):
+  v42            a tag (a pipeline number such as 8812 is a fine tag; a tag wins over an id prefix)
+  3f2a9c         a snapshot id, or a unique prefix of one (6+ hex digits)
+  prod           the latest snapshot of environment prod (also prod@latest)
+  prod~1         one snapshot before it (prod~N: N before)
+  prod@good      the last snapshot marked known-good for prod
+  A side of diff, plan and report may also be a directory, parsed on the fly.
+
+Examples:
+  rewind init
+  rewind snapshot infra/ --env prod --tag v42 -m \"release 42\" --label pipeline=8812
+  rewind mark-good v42 -m \"healthy for 30 min\"
+  rewind diff prod@good infra/ --format markdown
+  rewind plan --to prod@good --format html > plan.html
+  rewind report prod@good prod@latest > audit.html
+  rewind history module.db.aws_db_instance.main --env prod
+  rewind graph v42 --format mermaid --resources-only
+
+Exit codes:
+  0  success (diff and plan: changes or not)
+  1  error
+  2  diff, plan with --detailed-exitcode (or --exit-code): changes found
+  3  plan: printed, but Terraform would refuse it (prevent_destroy, instances known only after apply)";
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Global {
     /// The store: a directory, or s3://bucket/prefix (default: $REWIND_STORE, then .rewind/ here or in a parent).
     #[arg(long, global = true, value_name = "PATH|URL")]
     pub store: Option<String>,
-    /// Output format (each command accepts the ones that make sense for it).
-    #[arg(long, global = true, value_enum)]
+    /// Output format; each command's help says which it accepts (diff: text|json|markdown|html; plan: those and dot; log, show: text|json|html; report: html; graph: dot|mermaid|json).
+    #[arg(long, global = true, value_enum, hide_possible_values = true)]
     pub format: Option<Format>,
     /// When to colour the output (NO_COLOR is respected with auto).
     #[arg(long, global = true, value_enum, default_value = "auto")]
@@ -73,7 +102,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Create a store (default: .rewind/ in the current directory).
     Init,
-    /// Snapshot a directory's Terraform code (and state) into the store.
+    /// Snapshot a directory's Terraform code (and state) into the store [--format text|json].
     Snapshot {
         /// The directory to snapshot.
         dir: PathBuf,
@@ -92,8 +121,13 @@ pub enum Command {
         /// Move a tag that already exists.
         #[arg(long)]
         force: bool,
+        /// Store a directory without Terraform configuration (refused otherwise: a mistyped path must not store an empty release).
+        #[arg(long)]
+        allow_empty: bool,
+        #[command(flatten)]
+        inputs: InputArgs,
     },
-    /// List snapshots, newest first (or the ref log with --refs).
+    /// List snapshots, newest first, or the ref log with --refs [--format text|json|html].
     Log {
         /// Only this environment.
         #[arg(long)]
@@ -105,39 +139,75 @@ pub enum Command {
         #[arg(short = 'n', long)]
         limit: Option<usize>,
     },
-    /// Show one snapshot.
+    /// Every snapshot of an environment in which a resource or module changed, with the change, who took the snapshot and who marked it good [--format text|json].
+    History {
+        /// A resource (`aws_db_instance.main`), an instance (`aws_instance.web[0]`) or a module (`module.db`).
+        address: String,
+        /// The environment (default: the only one the store has).
+        #[arg(long)]
+        env: Option<String>,
+        /// At most this many snapshots, newest first.
+        #[arg(short = 'n', long)]
+        limit: Option<usize>,
+    },
+    /// Show one snapshot [--format text|json|html].
     Show {
         /// A snapshot reference (tag, id, id prefix, ENV, ENV~N, ENV@good).
         reference: String,
     },
-    /// Name a snapshot with a tag.
+    /// Name a snapshot with a tag; without arguments, list the tags [--format text|json].
     Tag {
-        name: String,
-        reference: String,
+        /// The tag (letters, digits, '-', '_', '.', '+'; a pipeline number such as 8812 is fine).
+        #[arg(requires = "reference")]
+        name: Option<String>,
+        /// The snapshot it names.
+        reference: Option<String>,
         /// Move the tag if it already names another snapshot.
         #[arg(long)]
         force: bool,
     },
-    /// Mark a snapshot known-good for an environment.
+    /// Mark a snapshot known-good for an environment (recorded in the ref log with who and why).
     MarkGood {
+        /// The snapshot (tag, id, id prefix, ENV, ENV~N, ENV@good).
         reference: String,
+        /// The environment (default: the one the snapshot was taken for).
         #[arg(long)]
-        env: String,
+        env: Option<String>,
+        /// Why it is known-good (e.g. "health checks passed for 30 min"), kept in the ref log.
+        #[arg(short, long, default_value = "")]
+        message: String,
         /// Mark even if the snapshot was taken for another environment.
         #[arg(long)]
         force: bool,
     },
     /// Restore the exact files of a snapshot into a directory.
     Checkout {
+        /// The snapshot (tag, id, id prefix, ENV, ENV~N, ENV@good).
         reference: String,
+        /// Where to write its files (created if missing; must be empty unless --force).
         dir: PathBuf,
-        /// Write into a directory that is not empty.
+        /// Write into a directory that is not empty; its Terraform files
+        /// that the snapshot does not have are removed (and listed).
         #[arg(long)]
         force: bool,
     },
-    /// Check every object, pack index, snapshot and ref of the store.
-    Verify,
-    /// Copy snapshots, what they reference and their refs from one store to another.
+    /// List the environments with their latest and known-good snapshots [--format text|json].
+    Envs,
+    /// Print a shell completion script (e.g. `rewind completions bash > /etc/bash_completion.d/rewind`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; e.g. `rewind man > /usr/local/share/man/man1/rewind.1`).
+    Man,
+    /// Check every object, pack index, snapshot and ref of the store [--format text|json].
+    Verify {
+        /// Rebuild lost or corrupt refs from their backup copy, the ref
+        /// log's chunks and the snapshot records, then verify.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Copy snapshots, what they reference and their refs from one store to another [--format text|json].
     Sync {
         /// The store to copy from (a directory or s3://bucket/prefix).
         from: String,
@@ -153,15 +223,77 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Compare two versions semantically (each a snapshot reference or a directory).
+    /// Compare two versions semantically (each a snapshot reference or a directory) [--format text|json|markdown|html].
     Diff(DiffArgs),
-    /// The ordered plan that brings a deployment back to an earlier version.
+    /// The ordered plan that brings a deployment back to an earlier version [--format text|json|markdown|html|dot].
     Plan(PlanArgs),
-    /// Print the dependency graph of a directory or snapshot (DOT, Mermaid or JSON).
-    Graph {
-        /// A directory or a snapshot reference.
-        target: String,
+    /// Print the dependency graph of a directory or snapshot [--format dot|mermaid|json].
+    Graph(GraphArgs),
+    /// One self-contained HTML page for auditors: the diff FROM → TO, the plan that takes TO back to FROM, and the audit trail of their environments [--format html].
+    Report(ReportArgs),
+    /// Roll an environment back through Terraform to a known-good snapshot (a dry run without --apply).
+    Rollback(Box<crate::rollback_cmd::RollbackArgs>),
+    /// Watch an environment's health; on a breach notify, plan or roll back; promote a healthy release.
+    Watch(Box<crate::watch_cmd::WatchArgs>),
+    /// List incident records, newest first.
+    Incidents {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
     },
+    /// Render an incident record as a post-mortem skeleton [--format markdown|html|json].
+    Incident {
+        /// The incident's id or a prefix of it (6+ hex digits).
+        id: String,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct GraphArgs {
+    /// A directory or a snapshot reference.
+    pub target: String,
+    /// Only resources and data sources (variables, locals, outputs, providers and module calls are bridged over).
+    #[arg(long)]
+    pub resources_only: bool,
+    /// Only what is inside this module (`module.net` or `net`), nested modules included.
+    #[arg(long, value_name = "MODULE")]
+    pub module: Option<String>,
+    /// Only resources and data sources of this type (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Draw modules nested deeper than this as one node each (0: each module call is one node).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// The older version: a snapshot reference (tag, id, ENV@good, ENV~N) or a directory.
+    pub from: String,
+    /// The newer version (the deployment now).
+    pub to: String,
+    /// Print sensitive values instead of "(sensitive value changed)".
+    #[arg(long)]
+    pub show_sensitive: bool,
+    /// Plan deletes and replacements of resources with prevent_destroy instead of marking the plan blocked.
+    #[arg(long)]
+    pub allow_destroy_protected: bool,
+}
+
+/// What `diff` and `plan` print besides their report.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportShape {
+    /// Counts per resource type instead of details (every format).
+    #[arg(long)]
+    pub stat: bool,
+    /// Markdown only: at most this many characters (0: no limit). The summary, destroys and risks are always shown; a note says what was cut.
+    #[arg(long, value_name = "CHARS", default_value_t = rewind_report::budget::DEFAULT_BUDGET)]
+    pub budget: usize,
+    /// Exit 2 when there are changes, 0 when there are none (as `terraform plan -detailed-exitcode`; without it, 0 either way).
+    #[arg(long, visible_alias = "exit-code")]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -170,9 +302,8 @@ pub struct DiffArgs {
     pub from: String,
     /// The newer side.
     pub to: String,
-    /// Counts per resource type instead of details.
-    #[arg(long)]
-    pub stat: bool,
+    #[command(flatten)]
+    pub shape: ReportShape,
     /// Add a unified text diff of the changed files.
     #[arg(long)]
     pub files: bool,
@@ -188,6 +319,8 @@ pub struct DiffArgs {
     /// Only one kind of change.
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -204,6 +337,10 @@ pub struct PlanArgs {
     /// Plan deletes and replacements of resources with prevent_destroy instead of refusing.
     #[arg(long)]
     pub allow_destroy_protected: bool,
+    #[command(flatten)]
+    pub shape: ReportShape,
+    #[command(flatten)]
+    pub inputs: InputArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -219,11 +356,31 @@ pub enum Only {
 /// Parses the command line; on `--help`, `--version` or a usage error,
 /// prints and returns the exit code.
 pub fn parse() -> Result<Args, u8> {
-    match Args::try_parse() {
+    let parsed = Args::command().try_get_matches().and_then(|m| {
+        let mut a = Args::from_arg_matches(&m)?;
+        if let (Some((_, sub)), Some(i)) = (m.subcommand(), a.command.inputs_mut()) {
+            i.set_order(sub);
+        }
+        Ok(a)
+    });
+    match parsed {
         Ok(a) => Ok(a),
         Err(e) => {
             let _ = e.print();
             Err(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK })
+        }
+    }
+}
+
+impl Command {
+    /// The directory inputs of the commands that take them.
+    fn inputs_mut(&mut self) -> Option<&mut InputArgs> {
+        match self {
+            Command::Snapshot { inputs, .. } => Some(inputs),
+            Command::Graph(a) => Some(&mut a.inputs),
+            Command::Diff(d) => Some(&mut d.inputs),
+            Command::Plan(p) => Some(&mut p.inputs),
+            _ => None,
         }
     }
 }
@@ -248,17 +405,21 @@ pub fn format_for(
     }
 }
 
-/// Exit code: success, and no changes found.
+/// Exit code: success (with `--detailed-exitcode`: and no changes).
 pub const EXIT_OK: u8 = 0;
-/// Exit code: an error (or a plan blocked by `prevent_destroy`).
+/// Exit code: an error.
 pub const EXIT_ERROR: u8 = 1;
-/// Exit code: success, and changes found (as `terraform plan
-/// -detailed-exitcode`).
+/// Exit code with `--detailed-exitcode`: success, and changes found (as
+/// `terraform plan -detailed-exitcode`).
 pub const EXIT_CHANGES: u8 = 2;
+/// Exit code: the plan was computed and printed, but Terraform would
+/// refuse it (`prevent_destroy`, or instances known only after apply).
+pub const EXIT_BLOCKED: u8 = 3;
 
-/// The exit code of a diff or plan.
-pub fn changes_code(changed: bool) -> u8 {
-    if changed {
+/// The exit code of a diff or plan that succeeded: 0, or 2 for changes
+/// when `--detailed-exitcode` asks for it.
+pub fn changes_code(changed: bool, detailed: bool) -> u8 {
+    if changed && detailed {
         EXIT_CHANGES
     } else {
         EXIT_OK
@@ -269,7 +430,8 @@ pub fn changes_code(changed: bool) -> u8 {
 pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
     let g = &args.global;
     match args.command {
-        Command::Graph { target } => crate::graph_cmd::run(g, &target, out),
+        Command::Graph(a) => crate::graph_cmd::run(g, &a, out),
+        Command::Report(a) => crate::report_cmd::run(g, &a, out),
         Command::Diff(d) => crate::diff_cmd::run(g, &d, out),
         Command::Plan(p) => crate::plan_cmd::run(g, &p, out),
         Command::Init => crate::snapshot_cmd::init(g, out),
@@ -280,6 +442,8 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
             message,
             labels,
             force,
+            allow_empty,
+            inputs,
         } => crate::snapshot_cmd::snapshot(
             g,
             out,
@@ -290,29 +454,56 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
                 message,
                 labels: &labels,
                 force,
+                allow_empty,
+                inputs: &inputs,
             },
         ),
         Command::Log { env, refs, limit } => {
             crate::history_cmd::log(g, out, env.as_deref(), refs, limit)
         }
+        Command::History {
+            address,
+            env,
+            limit,
+        } => crate::audit_cmd::history(g, out, &address, env.as_deref(), limit),
         Command::Show { reference } => crate::history_cmd::show(g, out, &reference),
         Command::Tag {
-            name,
-            reference,
+            name: Some(name),
+            reference: Some(reference),
             force,
         } => crate::store_cmds::tag(g, out, &name, &reference, force),
+        Command::Tag { .. } => crate::store_cmds::list_tags(g, out),
+        Command::Envs => crate::store_cmds::envs(g, out),
+        Command::Completions { shell } => {
+            let mut cmd = <Args as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "rewind", &mut buf);
+            crate::output::write_result(&mut std::io::stdout().lock(), &buf)?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut buf)?;
+            crate::output::write_result(&mut std::io::stdout().lock(), &buf)?;
+            Ok(EXIT_OK)
+        }
         Command::MarkGood {
             reference,
             env,
+            message,
             force,
-        } => crate::store_cmds::mark_good(g, out, &reference, &env, force),
+        } => crate::store_cmds::mark_good(g, out, &reference, env.as_deref(), &message, force),
         Command::Checkout {
             reference,
             dir,
             force,
         } => crate::store_cmds::checkout(g, out, &reference, &dir, force),
-        Command::Verify => crate::store_cmds::verify(g, out),
+        Command::Verify { repair } => crate::store_cmds::verify(g, out, repair),
         Command::Gc { grace, dry_run } => crate::store_cmds::gc(g, out, &grace, dry_run),
         Command::Sync { from, to } => crate::store_cmds::sync(g, out, &from, &to),
+        Command::Rollback(r) => crate::rollback_cmd::rollback(g, out, &r),
+        Command::Watch(w) => crate::watch_cmd::watch(g, out, &w),
+        Command::Incidents { env } => crate::rollback_cmd::incidents(g, out, env.as_deref()),
+        Command::Incident { id } => crate::rollback_cmd::incident(g, out, &id),
     }
 }

@@ -2,11 +2,13 @@
 
 use anyhow::Result;
 use rewind_engine::{GraphOptions, LazyStore, Version};
+use rewind_report::view::Filter;
 
-use crate::cli::{format_for, Format, Global, EXIT_OK};
+use crate::cli::{format_for, Format, Global, GraphArgs, EXIT_OK};
 use crate::output::{write_result, written, Output};
+use rewind_report::style::terminal_safe;
 
-pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
+pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
     let format = format_for(
         g,
         "graph",
@@ -14,20 +16,42 @@ pub fn run(g: &Global, target: &str, out: &Output) -> Result<u8> {
         Format::Dot,
     )?;
     let stores = LazyStore::new(g.store.clone());
-    let version = Version::parse(target, &stores).map_err(|e| out.failed(e))?;
-    let outcome =
-        rewind_engine::graph(&version, &GraphOptions::default()).map_err(|e| out.failed(e))?;
+    let version = Version::parse(&a.target, &stores).map_err(|e| out.failed(e))?;
+    let opts = GraphOptions {
+        inputs: a.inputs.to_inputs()?,
+        ..GraphOptions::default()
+    };
+    let mut outcome = rewind_engine::graph(&version, &opts).map_err(|e| out.failed(e))?;
     out.diagnostics(&outcome.diagnostics);
+    let filter = Filter {
+        resources_only: a.resources_only,
+        module: a.module.clone(),
+        types: a.types.clone(),
+        depth: a.depth,
+        collapse: Vec::new(),
+    };
+    if !filter.is_empty() {
+        let (view, notes) = rewind_report::view::view(&outcome.model, &filter);
+        for n in notes {
+            out.note(&format!("note: {n}"));
+        }
+        let full = std::mem::replace(&mut outcome.model, view);
+        outcome.model.diagnostics = full.diagnostics.clone();
+        std::mem::forget(full);
+    }
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     match format {
         Format::Dot => write_result(
             &mut stdout,
-            rewind_report::graph::dot(&outcome.model).as_bytes(),
+            terminal_safe(&rewind_report::graph::dot(&outcome.model)).as_bytes(),
         )?,
-        Format::Mermaid => write_result(
-            &mut stdout,
-            rewind_report::graph::mermaid(&outcome.model).as_bytes(),
-        )?,
+        Format::Mermaid => {
+            let (chart, notes) = rewind_report::graph::mermaid_fit(&outcome.model);
+            for n in notes {
+                out.note(&format!("note: {}", terminal_safe(&n)));
+            }
+            write_result(&mut stdout, terminal_safe(&chart).as_bytes())?
+        }
         // streamed: the JSON of a large graph is never held whole
         _ => written(
             rewind_report::graph::write_json(&outcome.model, &outcome.root, &mut stdout)

@@ -7,6 +7,8 @@ use rewind_model::Model;
 use rewind_odb::{Load, LogEntry, Refs, SnapshotId, SnapshotRecord, Store};
 use serde_json::json;
 
+use rewind_report::html::{AuditEntry, Page, SnapshotRow};
+
 use crate::cli::{format_for, Format, Global, EXIT_OK};
 use crate::output::Output;
 use crate::store_cmds::open_store;
@@ -30,7 +32,20 @@ pub fn record_json(id: &SnapshotId, r: &SnapshotRecord, tags: &[String]) -> serd
         "files": r.files,
         "resources": r.resources,
         "instances": r.instances,
+        "workspace": r.workspace(),
+        "inputs": r.inputs.as_ref().map(|i| json!({
+            "state": i.state,
+            "var_files": i.var_files,
+            "vars": i.vars,
+            "env_vars": i.env_vars,
+            "modules": i.modules,
+        })),
     })
+}
+
+/// A state's facts as JSON (`null` without one).
+pub fn state_json(s: Option<&rewind_model::StateInfo>) -> serde_json::Value {
+    json!(s.map(|s| json!({"path": s.path, "lineage": s.lineage, "serial": s.serial, "terraform_version": s.terraform_version})))
 }
 
 pub fn log(
@@ -40,7 +55,12 @@ pub fn log(
     refs_log: bool,
     limit: Option<usize>,
 ) -> Result<u8> {
-    let format = format_for(g, "log", &[Format::Text, Format::Json], Format::Text)?;
+    let format = format_for(
+        g,
+        "log",
+        &[Format::Text, Format::Json, Format::Html],
+        Format::Text,
+    )?;
     let store = open_store(g)?;
     let refs = store.refs()?;
     let limit = limit.unwrap_or(usize::MAX);
@@ -64,25 +84,51 @@ pub fn log(
     Ok(EXIT_OK)
 }
 
-/// The ref log, as JSON or one line per change.
+/// Ref-log entries as the HTML report's audit trail.
+pub fn audit_entries(entries: &[LogEntry]) -> Vec<AuditEntry> {
+    entries
+        .iter()
+        .map(|l| AuditEntry {
+            time: l.time.clone(),
+            reference: l.name.clone(),
+            old: l.old.map(|h| h.short(12)),
+            new: l.new.map(|h| h.short(12)),
+            reason: l.reason.clone(),
+            who: l.who.as_ref().map(|w| w.to_string()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The ref log, as JSON, HTML or one line per change.
 fn ref_log(out: &Output, format: Format, entries: &[LogEntry]) -> Result<String> {
     if format == Format::Json {
         let v: Vec<_> = entries
             .iter()
-            .map(|l| json!({"time": l.time, "ref": l.name, "old": l.old.map(|h| h.to_hex()), "new": l.new.map(|h| h.to_hex()), "reason": l.reason}))
+            .map(|l| json!({"time": l.time, "ref": l.name, "old": l.old.map(|h| h.to_hex()), "new": l.new.map(|h| h.to_hex()), "reason": l.reason, "who": l.who}))
             .collect();
         return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
+    }
+    if format == Format::Html {
+        let mut page = Page::new("rewind log --refs");
+        page.audit(&audit_entries(entries));
+        return Ok(page.finish());
     }
     let short = |h: Option<SnapshotId>| h.map(|h| h.short(12)).unwrap_or_else(|| "-".repeat(12));
     let mut text = String::new();
     for l in entries {
+        let who = l
+            .who
+            .as_ref()
+            .map(|w| format!("  by {w}"))
+            .unwrap_or_default();
         text.push_str(&format!(
-            "{}  {:<24} {} -> {}  {}\n",
+            "{}  {:<24} {} -> {}  {}{}\n",
             l.time,
             l.name,
             short(l.old),
             out.style.yellow(&short(l.new)),
-            l.reason
+            l.reason,
+            out.style.dim(&who)
         ));
     }
     Ok(text)
@@ -147,10 +193,49 @@ fn snapshot_log(
             .collect();
         return Ok(format!("{}\n", serde_json::to_string_pretty(&v)?));
     }
+    if format == Format::Html {
+        let mut page = Page::new("rewind log");
+        page.snapshots("Snapshots, newest first", &snapshot_rows(refs, all));
+        return Ok(page.finish());
+    }
     Ok(all
         .iter()
         .map(|(id, r)| snapshot_lines(out, refs, id, r))
         .collect())
+}
+
+/// Snapshots as rows of the HTML report.
+pub fn snapshot_rows(refs: &Refs, all: &[(SnapshotId, SnapshotRecord)]) -> Vec<SnapshotRow> {
+    all.iter()
+        .map(|(id, r)| {
+            let mut marks = refs.tags_of(id);
+            if refs.envs.get(&r.env).and_then(|e| e.latest) == Some(*id) {
+                marks.insert(0, format!("{}@latest", r.env));
+            }
+            if is_good(refs, id, r) {
+                marks.push(format!("{}@good", r.env));
+            }
+            let mut details: Vec<String> =
+                r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if let Some(g) = &r.git {
+                details.push(format!(
+                    "git {}{}",
+                    &g.commit[..g.commit.len().min(10)],
+                    if g.dirty { "+dirty" } else { "" }
+                ));
+            }
+            SnapshotRow {
+                id: id.short(12),
+                marks,
+                env: r.env.clone(),
+                time: r.time.clone(),
+                message: r.message.clone(),
+                details,
+                resources: r.resources,
+                instances: r.instances,
+            }
+        })
+        .collect()
 }
 
 /// One snapshot in `log`: its id, message and marks, then when, where and
@@ -218,26 +303,41 @@ struct Shown {
     model: Model,
     tags: Vec<String>,
     good: bool,
+    /// The lineage of the parent's state, when it differs.
+    lineage_changed: Option<String>,
 }
 
 pub fn show(g: &Global, out: &Output, reference: &str) -> Result<u8> {
-    let format = format_for(g, "show", &[Format::Text, Format::Json], Format::Text)?;
+    let format = format_for(
+        g,
+        "show",
+        &[Format::Text, Format::Json, Format::Html],
+        Format::Text,
+    )?;
     let store = open_store(g)?;
     let refs = store.refs()?;
     let id = store.resolve_in(&refs, reference)?;
     let record = store.record(&id)?;
     let (model, _) = store.load_model(&record.model, Load::Full)?;
+    let lineage_changed = match (&model.state, record.parent) {
+        (Some(now), Some(p)) => store
+            .model_state(&store.record(&p)?.model)?
+            .filter(|prev| !prev.lineage.is_empty() && prev.lineage != now.lineage)
+            .map(|prev| prev.lineage),
+        _ => None,
+    };
     let s = Shown {
+        lineage_changed,
         id,
         good: is_good(&refs, &id, &record),
         tags: refs.tags_of(&id),
         record,
         model,
     };
-    let text = if format == Format::Json {
-        show_json(&s)?
-    } else {
-        show_text(out, &s)
+    let text = match format {
+        Format::Json => show_json(&s)?,
+        Format::Html => show_html(&store, &refs, &s)?,
+        _ => show_text(out, &s),
     };
     out.print(&text)?;
     Ok(EXIT_OK)
@@ -247,7 +347,8 @@ fn show_json(s: &Shown) -> Result<String> {
     let mut v = record_json(&s.id, &s.record, &s.tags);
     v["good"] = json!(s.good);
     v["nodes"] = json!(node_counts(&s.model));
-    v["state"] = json!(s.model.state.as_ref().map(|s| json!({"path": s.path, "lineage": s.lineage, "serial": s.serial, "terraform_version": s.terraform_version})));
+    v["state"] = state_json(s.model.state.as_ref());
+    v["lineage_changed_from"] = json!(s.lineage_changed);
     v["diagnostics"] = json!(s
         .model
         .diagnostics
@@ -255,6 +356,35 @@ fn show_json(s: &Shown) -> Result<String> {
         .map(|d| d.to_string())
         .collect::<Vec<_>>());
     Ok(format!("{}\n", serde_json::to_string_pretty(&v)?))
+}
+
+/// `show --format html`: the record, then the ref changes that named this
+/// snapshot (who tagged it and who marked it good, and why).
+fn show_html(store: &Store, refs: &Refs, s: &Shown) -> Result<String> {
+    let plain = Output {
+        style: Default::default(),
+        err_style: Default::default(),
+        quiet: true,
+    };
+    let rows: Vec<(String, String)> = show_text(&plain, s)
+        .lines()
+        .filter_map(|l| {
+            if let Some(id) = l.strip_prefix("snapshot ") {
+                return Some(("snapshot".to_string(), id.to_string()));
+            }
+            let (k, v) = l.split_once(':')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let mut page = Page::new(&format!("rewind snapshot {}", s.id.short(12)));
+    page.fields("Snapshot", &rows);
+    let named: Vec<LogEntry> = store
+        .full_log(refs)?
+        .into_iter()
+        .filter(|l| l.new == Some(s.id) || l.old == Some(s.id))
+        .collect();
+    page.audit(&audit_entries(&named));
+    Ok(page.finish())
 }
 
 fn show_text(out: &Output, s: &Shown) -> String {
@@ -295,6 +425,24 @@ fn show_text(out: &Output, s: &Shown) -> String {
     for (k, v) in &r.labels {
         t.push_str(&format!("label:       {k}={v}\n"));
     }
+    t.push_str(&format!("workspace:   {}\n", r.workspace()));
+    if let Some(i) = &r.inputs {
+        if let Some(st) = &i.state {
+            t.push_str(&format!("--state:     {st}\n"));
+        }
+        for f in &i.var_files {
+            t.push_str(&format!("--var-file:  {f}\n"));
+        }
+        if !i.vars.is_empty() {
+            t.push_str(&format!("--var:       {}\n", i.vars.join(", ")));
+        }
+        if !i.env_vars.is_empty() {
+            t.push_str(&format!("TF_VAR_:     {}\n", i.env_vars.join(", ")));
+        }
+        if let Some(m) = &i.modules {
+            t.push_str(&format!("--modules:   {m}\n"));
+        }
+    }
     t.push_str(&format!("rewind:      {}\n", r.program_version));
     t.push_str(&format!("files:       {}\n", r.files));
     let c: Vec<String> = node_counts(&s.model)
@@ -306,6 +454,14 @@ fn show_text(out: &Output, s: &Shown) -> String {
         t.push_str(&format!(
             "state:       {} (serial {}, lineage {}, terraform {})\n",
             st.path, st.serial, st.lineage, st.terraform_version
+        ));
+    }
+    if let Some(old) = &s.lineage_changed {
+        t.push_str(&format!(
+            "             {}\n",
+            out.style.yellow(&format!(
+                "lineage changed: the environment's previous snapshot had lineage {old}"
+            ))
         ));
     }
     t

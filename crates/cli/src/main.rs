@@ -1,13 +1,18 @@
 //! The `rewind` command line: arguments → options → engine → report.
 
+mod audit_cmd;
 mod cli;
 mod diff_cmd;
 mod graph_cmd;
 mod history_cmd;
+mod inputs_args;
 mod output;
 mod plan_cmd;
+mod report_cmd;
+mod rollback_cmd;
 mod snapshot_cmd;
 mod store_cmds;
+mod watch_cmd;
 
 use std::process::ExitCode;
 

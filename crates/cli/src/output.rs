@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
 use rewind_model::{Diagnostic, Severity};
-use rewind_report::style::Style;
+use rewind_report::style::{terminal_safe, Style};
 
 use crate::cli::{ColorChoice, Global};
 
@@ -59,7 +59,7 @@ impl Output {
 
     /// Writes a result to standard output (see [`write_result`]).
     pub fn print(&self, s: &str) -> anyhow::Result<()> {
-        write_result(&mut std::io::stdout().lock(), s.as_bytes())
+        write_result(&mut std::io::stdout().lock(), terminal_safe(s).as_bytes())
     }
 
     /// An engine error as the command's error, after printing the
@@ -78,7 +78,7 @@ impl Output {
         for cause in e.chain().skip(1) {
             msg.push_str(&format!("\n  caused by: {cause}"));
         }
-        eprintln!("{msg}");
+        eprintln!("{}", terminal_safe(&msg));
     }
 
     pub fn diagnostic(&self, d: &Diagnostic) {
@@ -98,7 +98,7 @@ impl Output {
                 1,
             ),
         };
-        eprintln!("{text}");
+        eprintln!("{}", terminal_safe(&text));
     }
 
     pub fn diagnostics(&self, ds: &[Diagnostic]) {
@@ -110,7 +110,7 @@ impl Output {
     /// Progress and notes (suppressed by `-q`).
     pub fn note(&self, s: &str) {
         if !self.quiet {
-            eprintln!("{s}");
+            eprintln!("{}", terminal_safe(s));
         }
     }
 }

@@ -1,10 +1,11 @@
 //! `rewind plan --to REF [--from REF]`.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use rewind_engine::{LazyStore, PlanOptions, Version};
+use rewind_report::budget::MarkdownOptions;
 use rewind_report::plan::PlanReport;
 
-use crate::cli::{changes_code, format_for, Format, Global, PlanArgs};
+use crate::cli::{changes_code, format_for, Format, Global, PlanArgs, EXIT_BLOCKED};
 use crate::diff_cmd::side_info;
 use crate::output::Output;
 
@@ -12,7 +13,13 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     let format = format_for(
         g,
         "plan",
-        &[Format::Text, Format::Json, Format::Markdown, Format::Dot],
+        &[
+            Format::Text,
+            Format::Json,
+            Format::Markdown,
+            Format::Html,
+            Format::Dot,
+        ],
         Format::Text,
     )?;
     let stores = LazyStore::new(g.store.clone());
@@ -24,6 +31,7 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
     .map_err(|e| out.failed(e))?;
     let opts = PlanOptions {
         allow_destroy_protected: a.allow_destroy_protected,
+        inputs: a.inputs.to_inputs()?,
     };
     let outcome = rewind_engine::plan(&from, &to, &opts).map_err(|e| out.failed(e))?;
     out.diagnostics(&outcome.diagnostics);
@@ -34,32 +42,43 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
         to: side_info(&outcome.to),
         plan,
     };
-    let text = match format {
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&rewind_report::plan::json(&report))?
-        ),
-        Format::Markdown => rewind_report::plan::markdown(&report),
-        Format::Dot => rewind_report::plan::dot(&report),
-        _ => rewind_report::plan::text(&report, &out.style),
+    let text = if a.shape.stat {
+        crate::diff_cmd::stat_text(format, &rewind_report::stat::plan(&report), out)?
+    } else {
+        match format {
+            Format::Json => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&rewind_report::plan::json(&report))?
+            ),
+            Format::Markdown => {
+                let mut args = vec!["--to", a.to.as_str()];
+                if let Some(f) = &a.from {
+                    args.extend(["--from", f.as_str()]);
+                }
+                rewind_report::plan::markdown_fit(
+                    &report,
+                    &MarkdownOptions {
+                        budget: a.shape.budget,
+                        see_all: crate::diff_cmd::see_all("plan", &args),
+                    },
+                )
+            }
+            Format::Html => rewind_report::html::plan(&report),
+            Format::Dot => rewind_report::plan::dot(&report),
+            _ => rewind_report::plan::text(&report, &out.style),
+        }
     };
     out.print(&text)?;
     trace.mark("render");
-    if !plan.unknown_instances.is_empty() {
-        bail!(
-            "the instances of {} depend on values known only after apply: Terraform refuses such a plan (Invalid count/for_each argument); apply in two steps, the values they depend on first",
-            plan.unknown_instances.join(", ")
-        );
+    let blocked = rewind_report::plan::refusals(plan);
+    for b in &blocked {
+        out.error(&anyhow::anyhow!("{b}"));
     }
-    if !plan.blocked.is_empty() {
-        let n = plan.blocked.len();
-        bail!(
-            "the plan would delete or replace {n} resource{} protected by prevent_destroy ({}); pass --allow-destroy-protected to accept",
-            if n == 1 { "" } else { "s" },
-            plan.blocked.join(", ")
-        );
-    }
-    let code = changes_code(!plan.is_empty());
+    let code = if blocked.is_empty() {
+        changes_code(!plan.is_empty(), a.shape.detailed_exitcode)
+    } else {
+        EXIT_BLOCKED
+    };
     // large models take longer to free than the process takes to exit
     std::mem::forget(outcome);
     Ok(code)

@@ -19,11 +19,22 @@ pub fn init(g: &Global, out: &Output) -> Result<u8> {
         (None, Ok(s)) if !s.is_empty() => s,
         _ => ".rewind".to_string(),
     };
-    let store = Store::init(&loc)?;
-    out.note(&format!(
-        "initialized an empty rewind store in {}",
-        store.describe()
-    ));
+    // as `git init`: an existing store is left as it is, and that is not an
+    // error (a pipeline may run `rewind init` every time)
+    match Store::init(&loc) {
+        Ok(store) => out.note(&format!(
+            "initialized an empty rewind store in {}",
+            store.describe()
+        )),
+        Err(rewind_odb::Error::StoreExists(_)) => {
+            let store = Store::open(&loc)?;
+            out.note(&format!(
+                "a rewind store already exists in {}: left as it is",
+                store.describe()
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(EXIT_OK)
 }
 
@@ -50,6 +61,8 @@ pub struct SnapshotArgs<'a> {
     pub message: String,
     pub labels: &'a [String],
     pub force: bool,
+    pub allow_empty: bool,
+    pub inputs: &'a crate::inputs_args::InputArgs,
 }
 
 pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
@@ -61,6 +74,9 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
         force_tag: a.force,
         message: a.message,
         labels: parse_labels(a.labels)?,
+        inputs: a.inputs.to_inputs()?,
+        allow_empty: a.allow_empty,
+        source: None,
     };
     let outcome = rewind_engine::snapshot(&store, a.dir, &opts).map_err(|e| match e {
         rewind_engine::Error::Load(f) => {
@@ -77,6 +93,8 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
             v["new_bytes"] = json!(outcome.written.bytes);
             v["unchanged"] = json!(outcome.unchanged);
             v["requests"] = json!(store.requests());
+            v["state"] = crate::history_cmd::state_json(outcome.state.as_ref());
+            v["lineage_changed_from"] = json!(outcome.lineage_changed);
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
         _ => summary(out, a.dir, &opts.tags, &outcome),

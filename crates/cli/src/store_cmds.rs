@@ -14,7 +14,7 @@ use crate::output::Output;
 /// The store named by `--store`, `REWIND_STORE` or found around here.
 pub fn open_store(g: &Global) -> Result<Store> {
     let loc = Store::locate(g.store.as_deref())?;
-    Ok(Store::open(&loc)?)
+    Ok(Store::open(&loc)?.with_actor(rewind_engine::actor_from_env()))
 }
 
 pub fn tag(g: &Global, out: &Output, name: &str, reference: &str, force: bool) -> Result<u8> {
@@ -26,11 +26,91 @@ pub fn tag(g: &Global, out: &Output, name: &str, reference: &str, force: bool) -
     Ok(EXIT_OK)
 }
 
-pub fn mark_good(g: &Global, out: &Output, reference: &str, env: &str, force: bool) -> Result<u8> {
-    rewind_odb::check_name("environment", env)?;
+/// `rewind tag` without arguments: every tag and the snapshot it names.
+pub fn list_tags(g: &Global, out: &Output) -> Result<u8> {
+    let format = format_for(g, "tag", &[Format::Text, Format::Json], Format::Text)?;
+    let store = open_store(g)?;
+    let refs = store.refs()?;
+    if format == Format::Json {
+        let v: serde_json::Map<String, serde_json::Value> = refs
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v.to_hex())))
+            .collect();
+        out.print(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        return Ok(EXIT_OK);
+    }
+    if refs.tags.is_empty() {
+        out.note("no tags yet");
+    }
+    let width = refs.tags.keys().map(|k| k.len()).max().unwrap_or(0);
+    let text: String = refs
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{k:<width$}  {}\n", out.style.yellow(&v.short(12))))
+        .collect();
+    out.print(&text)?;
+    Ok(EXIT_OK)
+}
+
+/// `rewind envs`: each environment, its latest and known-good snapshots.
+pub fn envs(g: &Global, out: &Output) -> Result<u8> {
+    let format = format_for(g, "envs", &[Format::Text, Format::Json], Format::Text)?;
+    let store = open_store(g)?;
+    let refs = store.refs()?;
+    if format == Format::Json {
+        let v: serde_json::Map<String, serde_json::Value> = refs
+            .envs
+            .iter()
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    json!({"latest": e.latest.map(|h| h.to_hex()), "good": e.good.map(|h| h.to_hex())}),
+                )
+            })
+            .collect();
+        out.print(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        return Ok(EXIT_OK);
+    }
+    if refs.envs.is_empty() {
+        out.note("no environments yet: `rewind snapshot DIR --env NAME` makes one");
+    }
+    let width = refs.envs.keys().map(|k| k.len()).max().unwrap_or(0);
+    let short =
+        |h: Option<rewind_odb::SnapshotId>| h.map(|h| h.short(12)).unwrap_or_else(|| "-".into());
+    let text: String = refs
+        .envs
+        .iter()
+        .map(|(k, e)| {
+            format!(
+                "{k:<width$}  latest {}  good {}\n",
+                out.style.yellow(&short(e.latest)),
+                out.style.green(&short(e.good))
+            )
+        })
+        .collect();
+    out.print(&text)?;
+    Ok(EXIT_OK)
+}
+
+pub fn mark_good(
+    g: &Global,
+    out: &Output,
+    reference: &str,
+    env: Option<&str>,
+    message: &str,
+    force: bool,
+) -> Result<u8> {
+    if let Some(env) = env {
+        rewind_odb::check_name("environment", env)?;
+    }
     let store = open_store(g)?;
     let id = store.resolve(reference)?;
-    store.mark_good(env, id, force)?;
+    let env = match env {
+        Some(e) => e.to_string(),
+        None => store.record(&id)?.env,
+    };
+    store.mark_good_because(&env, id, force, message)?;
     out.note(&format!("marked {} known-good for {env}", id.short(12)));
     Ok(EXIT_OK)
 }
@@ -38,8 +118,7 @@ pub fn mark_good(g: &Global, out: &Output, reference: &str, env: &str, force: bo
 pub fn checkout(g: &Global, out: &Output, reference: &str, dir: &Path, force: bool) -> Result<u8> {
     let store = open_store(g)?;
     let id = store.resolve(reference)?;
-    let summary = store
-        .checkout(&id, dir, force)
+    let report = rewind_engine::checkout(&store, &id, dir, force)
         .with_context(|| format!("checking out {} into {}", id.short(12), dir.display()))?;
     let rec = store.record(&id)?;
     let root = if rec.root.is_empty() {
@@ -47,19 +126,41 @@ pub fn checkout(g: &Global, out: &Output, reference: &str, dir: &Path, force: bo
     } else {
         format!("; the root module is {}", dir.join(&rec.root).display())
     };
+    for r in &report.removed {
+        out.note(&format!("removed {r} (not in the snapshot)"));
+    }
+    let removed = match report.removed.len() {
+        0 => String::new(),
+        1 => ", 1 file removed".to_string(),
+        n => format!(", {n} files removed"),
+    };
     out.note(&format!(
-        "checked out {} into {}: {} files, {} bytes{root}",
+        "checked out {} into {}: {} files, {} bytes{removed}{root}",
         id.short(12),
         dir.display(),
-        summary.files,
-        summary.bytes
+        report.written.files,
+        report.written.bytes
     ));
     Ok(EXIT_OK)
 }
 
-pub fn verify(g: &Global, out: &Output) -> Result<u8> {
+pub fn verify(g: &Global, out: &Output, repair: bool) -> Result<u8> {
     let format = format_for(g, "verify", &[Format::Text, Format::Json], Format::Text)?;
     let store = open_store(g)?;
+    if repair {
+        let rep = store.repair_refs()?;
+        if rep.repaired {
+            out.note(&format!(
+                "repaired the refs ({}): {} ref-log entries recovered",
+                rep.reason, rep.log_entries
+            ));
+            for r in &rep.restored {
+                out.note(&format!("restored {r}"));
+            }
+        } else {
+            out.note("the refs read fine: nothing to repair");
+        }
+    }
     let r = store.verify()?;
     if format == Format::Json {
         out.print(&format!(
@@ -71,7 +172,11 @@ pub fn verify(g: &Global, out: &Output) -> Result<u8> {
             out.note(&format!("note: {n}"));
         }
         for p in &r.problems {
-            eprintln!("{} {p}", out.err_style.red("problem:"));
+            eprintln!(
+                "{} {}",
+                out.err_style.red("problem:"),
+                rewind_report::style::terminal_safe(p)
+            );
         }
         let summary = format!(
             "{}: {} packs, {} objects, {} snapshots, {} bytes checked",
@@ -135,7 +240,9 @@ pub fn gc(g: &Global, out: &Output, grace: &str, dry_run: bool) -> Result<u8> {
 pub fn sync(g: &Global, out: &Output, from: &str, to: &str) -> Result<u8> {
     let format = format_for(g, "sync", &[Format::Text, Format::Json], Format::Text)?;
     let src = Store::open(from).with_context(|| format!("opening the source store {from}"))?;
-    let dst = Store::open(to).with_context(|| format!("opening the destination store {to}"))?;
+    let dst = Store::open(to)
+        .with_context(|| format!("opening the destination store {to}"))?
+        .with_actor(rewind_engine::actor_from_env());
     let r = src.sync_to(&dst)?;
     for w in &r.warnings {
         out.note(&format!("warning: {w}"));

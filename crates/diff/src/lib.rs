@@ -225,11 +225,13 @@ fn reported(e: &Edge) -> bool {
 
 fn compare(a: &Node, b: &Node, change: ChangeKind, opts: &Options) -> NodeChange {
     let sensitive = |p: &Path| a.is_sensitive_path(p) || b.is_sensitive_path(p);
-    let attrs = diff_values(&a.body, &b.body, &sensitive, opts.show_sensitive);
-    // facts, less those that repeat an attribute (a module's source and version)
+    let mut attrs = diff_values(&a.body, &b.body, &sensitive, opts.show_sensitive);
+    read_changes(a, b, &sensitive, opts, &mut attrs);
+    // facts, less those that repeat an attribute (a module's source and
+    // version) and the files attributes read (shown as their changes)
     let facts = |n: &Node| {
         let mut m = n.meta.clone();
-        m.retain(|k, _| n.body.get(k).is_none());
+        m.retain(|k, _| n.body.get(k).is_none() && k != READS);
         Value::Map(m)
     };
     let meta_a = facts(a);
@@ -255,6 +257,77 @@ fn compare(a: &Node, b: &Node, change: ChangeKind, opts: &Options) -> NodeChange
         before: Some(a.loc.clone()),
         after: Some(b.loc.clone()),
     }
+}
+
+/// The fact under which a node lists the files its attributes read
+/// through functions (`file()`, `templatefile()`, `fileset()`...):
+/// attribute path → file path → content hash (or `(missing)`).
+pub const READS: &str = "reads";
+
+/// Changes of files read by an attribute whose expression did not change
+/// (or changed too): each is a change of that attribute, `before` and
+/// `after` naming the file and a short content hash.
+fn read_changes(
+    a: &Node,
+    b: &Node,
+    sensitive: &dyn Fn(&Path) -> bool,
+    opts: &Options,
+    attrs: &mut Vec<AttrChange>,
+) {
+    let empty = rewind_model::Map::new();
+    let reads = |n: &Node| match n.meta.get(READS) {
+        Some(Value::Map(m)) => m.clone(),
+        _ => empty.clone(),
+    };
+    let (ra, rb) = (reads(a), reads(b));
+    if ra == rb {
+        return;
+    }
+    let keys: BTreeSet<&String> = ra.keys().chain(rb.keys()).collect();
+    for k in keys {
+        let files = |m: &rewind_model::Map<String, Value>| match m.get(k) {
+            Some(Value::Map(f)) => f.clone(),
+            _ => rewind_model::Map::new(),
+        };
+        let (fa, fb) = (files(&ra), files(&rb));
+        let path = Path::parse(k);
+        let names: BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
+        for name in names {
+            let (x, y) = (fa.get(name), fb.get(name));
+            if x == y {
+                continue;
+            }
+            let shown = |v: Option<&Value>| {
+                v.map(|v| {
+                    let h = v.as_str().unwrap_or_default();
+                    let h = if h.len() > 12 { &h[..12] } else { h };
+                    Value::String(format!("{name} (content {h})"))
+                })
+            };
+            let secret = sensitive(&path);
+            let op = match (x, y) {
+                (None, _) => AttrOp::Add,
+                (_, None) => AttrOp::Remove,
+                _ => AttrOp::Modify,
+            };
+            attrs.push(AttrChange {
+                path: path.clone(),
+                op,
+                before: if secret && !opts.show_sensitive {
+                    None
+                } else {
+                    shown(x)
+                },
+                after: if secret && !opts.show_sensitive {
+                    None
+                } else {
+                    shown(y)
+                },
+                sensitive: secret,
+            });
+        }
+    }
+    attrs.sort_by(|x, y| x.path.cmp(&y.path));
 }
 
 /// The semantic diff from `a` (before) to `b` (after). Moves come from the

@@ -16,16 +16,16 @@ use std::sync::OnceLock;
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::Hash;
 use rewind_odb::ObjectId;
-use rewind_parse::{FileKind, Parsed};
+use rewind_parse::{FileKind, FileStat, Parsed};
 
-const STAT_MAGIC: &[u8; 8] = b"RWSTAT02";
+const STAT_MAGIC: &[u8; 8] = b"RWSTAT03";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE01";
 
-/// A file's identity as last seen.
+/// A file's identity as last seen: size, times, inode and device, as git
+/// compares them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Stat {
-    pub(crate) size: u64,
-    pub(crate) mtime_ns: i64,
+    pub(crate) stat: FileStat,
     pub(crate) executable: bool,
     pub(crate) hash: Hash,
 }
@@ -142,15 +142,19 @@ impl DirCache {
             let mut stats = HashMap::with_capacity(n);
             for _ in 0..n {
                 let p = PathBuf::from(d.string()?);
-                let size = d.uvar()?;
-                let mtime_ns = d.uvar()? as i64;
+                let stat = FileStat {
+                    size: d.uvar()?,
+                    mtime_ns: d.uvar()? as i64,
+                    ctime_ns: d.uvar()? as i64,
+                    ino: d.uvar()?,
+                    dev: d.uvar()?,
+                };
                 let executable = d.u8()? != 0;
                 let hash = d.hash()?;
                 stats.insert(
                     p,
                     Stat {
-                        size,
-                        mtime_ns,
+                        stat,
                         executable,
                         hash,
                     },
@@ -230,8 +234,11 @@ impl DirCache {
             e.uvar(stats.len() as u64);
             for (p, s) in stats {
                 e.str(&p.display().to_string());
-                e.uvar(s.size);
-                e.uvar(s.mtime_ns as u64);
+                e.uvar(s.stat.size);
+                e.uvar(s.stat.mtime_ns as u64);
+                e.uvar(s.stat.ctime_ns as u64);
+                e.uvar(s.stat.ino);
+                e.uvar(s.stat.dev);
                 e.u8(u8::from(s.executable));
                 e.hash(&s.hash);
             }
@@ -284,33 +291,40 @@ impl DirCache {
         recorded_mtime_ns == mtime_ns && mtime_ns < self.written_ns - RACY_NS
     }
 
-    /// A trusted stat entry for `path`.
-    fn stat(&self, path: &Path, size: u64, mtime_ns: i64) -> Option<&Stat> {
+    /// Is a stat too close to the cache's writing time to trust (a change
+    /// within the same clock tick would not show in it)?
+    fn racy(&self, stat: &FileStat) -> bool {
+        stat.mtime_ns >= self.written_ns - RACY_NS || stat.ctime_ns >= self.written_ns - RACY_NS
+    }
+
+    /// A trusted stat entry for `path`: every field of the stat is the
+    /// recorded one, and not racily so.
+    fn stat(&self, path: &Path, stat: &FileStat) -> Option<&Stat> {
         let s = self.stats.get(path)?;
-        (s.size == size && s.mtime_ns == mtime_ns && mtime_ns < self.written_ns - RACY_NS)
-            .then_some(s)
+        (s.stat == *stat && !self.racy(stat)).then_some(s)
     }
 
     /// The content hash of `path` if it is unchanged since the cache was
-    /// written: its size and time match, and when the time is too close to
-    /// the cache's own (a change within the same clock tick would not show)
-    /// its content is hashed again, as git does for racily clean entries.
-    pub(crate) fn unchanged_hash(&self, path: &Path, size: u64, mtime_ns: i64) -> Option<Hash> {
+    /// written: size, modification and change times, inode and device all
+    /// match, and when a time is too close to the cache's own (a change
+    /// within the same clock tick would not show) its content is hashed
+    /// again, as git does for racily clean entries.
+    pub(crate) fn unchanged_hash(&self, path: &Path, stat: &FileStat) -> Option<Hash> {
         let s = self.stats.get(path)?;
-        if s.size != size || s.mtime_ns != mtime_ns {
+        if s.stat != *stat {
             return None;
         }
-        if mtime_ns < self.written_ns - RACY_NS {
+        if !self.racy(stat) {
             return Some(s.hash);
         }
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = rewind_parse::read_regular(path, stat.size).ok()?;
         (Hash::of(&bytes) == s.hash).then_some(s.hash)
     }
 }
 
 impl rewind_parse::Cache for DirCache {
-    fn known(&self, abs: &Path, size: u64, mtime_ns: i64) -> Option<Hash> {
-        self.stat(abs, size, mtime_ns).map(|s| s.hash)
+    fn known(&self, abs: &Path, stat: &FileStat) -> Option<Hash> {
+        self.stat(abs, stat).map(|s| s.hash)
     }
 
     fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<Parsed> {

@@ -9,6 +9,7 @@ use rewind_odb::Load;
 
 use crate::error::Result;
 use crate::files::file_changes;
+use crate::inputs::Inputs;
 use crate::version::{Loaded, Side, StoredVersion, Version};
 
 /// Which changes a diff keeps.
@@ -41,6 +42,8 @@ pub struct DiffOptions {
     pub addresses: Vec<String>,
     /// Only one kind of change.
     pub only: Option<Only>,
+    /// What directory versions are given beside their files.
+    pub inputs: Inputs,
 }
 
 /// A diff and what it compared.
@@ -92,8 +95,8 @@ impl Opened<'_, '_> {
 /// only the parts whose ids differ are read.
 pub fn diff(from: &Version, to: &Version, opts: &DiffOptions) -> Result<DiffOutcome> {
     let mut diagnostics = Vec::new();
-    let a = open(from, &mut diagnostics)?;
-    let b = open(to, &mut diagnostics)?;
+    let a = open(from, &opts.inputs, &mut diagnostics)?;
+    let b = open(to, &opts.inputs, &mut diagnostics)?;
     let dopts = rewind_diff::Options {
         show_sensitive: opts.show_sensitive,
     };
@@ -121,9 +124,13 @@ pub fn diff(from: &Version, to: &Version, opts: &DiffOptions) -> Result<DiffOutc
     })
 }
 
-fn open<'v, 's>(v: &'v Version<'s>, warnings: &mut Vec<Diagnostic>) -> Result<Opened<'v, 's>> {
+fn open<'v, 's>(
+    v: &'v Version<'s>,
+    inputs: &Inputs,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Opened<'v, 's>> {
     Ok(match v {
-        Version::Dir(_) => Opened::Dir(Box::new(v.load(Load::Full, warnings)?)),
+        Version::Dir(_) => Opened::Dir(Box::new(v.load(Load::Full, inputs, warnings)?)),
         Version::Snapshot(s) => Opened::Snapshot(s),
     })
 }

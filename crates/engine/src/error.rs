@@ -21,6 +21,12 @@ pub enum Error {
         #[source]
         source: rewind_odb::Error,
     },
+    /// A bare name that is both a directory and a snapshot reference.
+    #[error("{spec:?} is both a directory here and a snapshot reference in the store: write ./{spec} for the directory or ref:{spec} for the snapshot")]
+    Ambiguous {
+        /// The name given.
+        spec: String,
+    },
     /// A plan needs to know which deployment it starts from.
     #[error("--to is a directory: say which deployment to revert with --from REF (or --env ENV for its latest snapshot)")]
     NoCurrentVersion,
@@ -33,6 +39,13 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A rollback could not go on (no known-good snapshot, the executor
+    /// failed, ...).
+    #[error("{0}")]
+    Rollback(String),
+    /// Watching could not go on (a bad check, a bad configuration file).
+    #[error("{0}")]
+    Watch(String),
     /// A file could not be read.
     #[error("{}: {source}", .path.display())]
     Io {

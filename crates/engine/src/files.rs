@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use rewind_diff::{unified_diff, FileChange};
-use rewind_model::{Model, Value};
+use rewind_model::{Model, Node, Value};
 use rewind_odb::ObjectId;
+use rewind_parse::redact::{redact, secret_ranges, REDACTED};
 
 use crate::diff::Opened;
 use crate::error::{Error, Result};
@@ -18,17 +19,20 @@ enum Source {
 }
 
 /// The changed files of two versions, by path relative to each root
-/// module. Files that may hold secrets (state and variable files) are
-/// listed without their text unless `show_sensitive`; elsewhere the
-/// secret values of both models are blanked out.
+/// module. Unless `show_sensitive`, the values the parser knows to be
+/// secret are redacted from both versions of a file's text before the two
+/// are compared (state files, whose values cannot be told apart, are
+/// listed without their text).
 pub(crate) fn file_changes(
     a: &Opened,
     b: &Opened,
     show_sensitive: bool,
 ) -> Result<Vec<FileChange>> {
-    // secrets of both sides are blanked out of the file text
-    let mut secret_values = secrets(&*a.model()?);
-    secret_values.extend(secrets(&*b.model()?));
+    let (model_a, model_b) = (a.model()?, b.model()?);
+    // a last line of defence: secret values long enough not to match by
+    // chance, wherever they still show after the structural redaction
+    let mut secret_values = secrets(&model_a);
+    secret_values.extend(secrets(&model_b));
     sort_secrets(&mut secret_values);
     let fa = side_files(a)?;
     let fb = side_files(b)?;
@@ -36,7 +40,7 @@ pub(crate) fn file_changes(
     let paths: BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
     for p in paths {
         let (x, y) = (fa.get(p), fb.get(p));
-        if x.map(|v| v.0) == y.map(|v| v.0) {
+        if x.map(|v| v.id) == y.map(|v| v.id) {
             continue;
         }
         let change = match (x, y) {
@@ -44,7 +48,38 @@ pub(crate) fn file_changes(
             (Some(_), None) => "removed",
             _ => "modified",
         };
-        if secret_file(p) && !show_sensitive {
+        let old = read(x.map(|v| &v.source), a)?;
+        let new = read(y.map(|v| &v.source), b)?;
+        let (Ok(o), Ok(n)) = (std::str::from_utf8(&old), std::str::from_utf8(&new)) else {
+            out.push(FileChange {
+                path: p.clone(),
+                change,
+                diff: None,
+                note: Some("binary or not UTF-8".into()),
+            });
+            continue;
+        };
+        if show_sensitive {
+            out.push(FileChange {
+                path: p.clone(),
+                change,
+                diff: Some(unified_diff(p, o, n)),
+                note: None,
+            });
+            continue;
+        }
+        let hidden = |text: &str, file: Option<&SideFile>, model: &Model| match file {
+            None => Some(String::new()),
+            Some(f) => {
+                let nodes: Vec<&Node> = model
+                    .nodes
+                    .iter()
+                    .filter(|n| n.loc.file == f.base_path)
+                    .collect();
+                secret_ranges(&f.base_path, text, &nodes).map(|r| redact(text, &r))
+            }
+        };
+        let (Some(ro), Some(rn)) = (hidden(o, x, &model_a), hidden(n, y, &model_b)) else {
             out.push(FileChange {
                 path: p.clone(),
                 change,
@@ -54,20 +89,14 @@ pub(crate) fn file_changes(
                 ),
             });
             continue;
-        }
-        let old = read(x.map(|v| &v.1), a)?;
-        let new = read(y.map(|v| &v.1), b)?;
-        let (diff, note) = match (std::str::from_utf8(&old), std::str::from_utf8(&new)) {
-            (Ok(o), Ok(n)) => {
-                let text = unified_diff(p, o, n);
-                let text = if show_sensitive {
-                    text
-                } else {
-                    redact(&text, &secret_values)
-                };
-                (Some(text), None)
-            }
-            _ => (None, Some("binary or not UTF-8".into())),
+        };
+        let (diff, note) = if ro == rn {
+            (None, Some("only sensitive values changed".to_string()))
+        } else {
+            (
+                Some(redact_values(&unified_diff(p, &ro, &rn), &secret_values)),
+                None,
+            )
         };
         out.push(FileChange {
             path: p.clone(),
@@ -79,20 +108,42 @@ pub(crate) fn file_changes(
     Ok(out)
 }
 
+/// A file of one side.
+struct SideFile {
+    id: ObjectId,
+    source: Source,
+    /// Its path relative to the snapshot base (as in [`rewind_model::Loc`]).
+    base_path: String,
+}
+
 /// The files of a version, by path relative to its root module.
-fn side_files(side: &Opened) -> Result<BTreeMap<String, (ObjectId, Source)>> {
+fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
     let mut out = BTreeMap::new();
     match side {
         Opened::Dir(l) => {
             for (path, hash, abs) in &l.files {
+                if path.ends_with(rewind_parse::inputs::EXTERNAL_STATE_FILE) && !abs.exists() {
+                    // a state given with --state: not a file of the directory
+                    continue;
+                }
                 let id = ObjectId::from(*hash);
-                out.insert(from_root(path, &l.root), (id, Source::Disk(abs.clone())));
+                let file = SideFile {
+                    id,
+                    source: Source::Disk(abs.clone()),
+                    base_path: path.clone(),
+                };
+                out.insert(from_root(path, &l.root), file);
             }
         }
         Opened::Snapshot(s) => {
             let rec = s.store.record(&s.id)?;
             for f in s.store.tree_files(&rec.tree)? {
-                out.insert(from_root(&f.path, &rec.root), (f.id, Source::Blob(f.id)));
+                let file = SideFile {
+                    id: f.id,
+                    source: Source::Blob(f.id),
+                    base_path: f.path.clone(),
+                };
+                out.insert(from_root(&f.path, &rec.root), file);
             }
         }
     }
@@ -103,10 +154,12 @@ fn side_files(side: &Opened) -> Result<BTreeMap<String, (ObjectId, Source)>> {
 fn read(src: Option<&Source>, side: &Opened) -> Result<Vec<u8>> {
     match (src, side) {
         (None, _) => Ok(Vec::new()),
-        (Some(Source::Disk(p)), _) => std::fs::read(p).map_err(|source| Error::Io {
-            path: p.clone(),
-            source,
-        }),
+        (Some(Source::Disk(p)), _) => {
+            rewind_parse::read_regular(p, 0).map_err(|source| Error::Io {
+                path: p.clone(),
+                source,
+            })
+        }
         (Some(Source::Blob(id)), Opened::Snapshot(s)) => {
             Ok(s.store.get_many(&[*id])?.pop().unwrap_or_default())
         }
@@ -129,17 +182,12 @@ fn from_root(path: &str, root: &str) -> String {
     out.join("/")
 }
 
-/// Files whose text may hold secrets: shown only with --show-sensitive.
-fn secret_file(path: &str) -> bool {
-    path.ends_with(".tfstate") || path.ends_with(".tfvars") || path.ends_with(".tfvars.json")
-}
-
 /// The literal secret values of a model (at its sensitive paths), to be
 /// blanked out of file text.
 fn secrets(model: &Model) -> Vec<String> {
     fn strings(v: &Value, out: &mut Vec<String>) {
         match v {
-            Value::String(s) | Value::Number(s) if s.chars().count() >= 3 => out.push(s.clone()),
+            Value::String(s) if s.chars().count() >= MIN_SECRET_LEN => out.push(s.clone()),
             Value::List(l) => l.iter().for_each(|x| strings(x, out)),
             Value::Map(m) => m.values().for_each(|x| strings(x, out)),
             _ => {}
@@ -163,11 +211,15 @@ fn sort_secrets(secrets: &mut Vec<String>) {
     secrets.dedup();
 }
 
-fn redact(text: &str, secrets: &[String]) -> String {
+/// Secrets shorter than this are left to the structural redaction: a short
+/// value (`admin`, `string`) would match unrelated text.
+const MIN_SECRET_LEN: usize = 8;
+
+fn redact_values(text: &str, secrets: &[String]) -> String {
     let mut t = text.to_string();
     for s in secrets {
         if t.contains(s.as_str()) {
-            t = t.replace(s.as_str(), "(sensitive)");
+            t = t.replace(s.as_str(), REDACTED);
         }
     }
     t
@@ -189,9 +241,16 @@ mod tests {
 
     #[test]
     fn longer_secrets_are_blanked_first() {
-        let mut s = vec!["abc".to_string(), "abcdef".to_string(), "abc".to_string()];
+        let mut s = vec![
+            "abcdefgh".to_string(),
+            "abcdefghijk".to_string(),
+            "abcdefgh".to_string(),
+        ];
         sort_secrets(&mut s);
-        assert_eq!(s, vec!["abcdef", "abc"]);
-        assert_eq!(redact("x=abcdef y=abc", &s), "x=(sensitive) y=(sensitive)");
+        assert_eq!(s, vec!["abcdefghijk", "abcdefgh"]);
+        assert_eq!(
+            redact_values("x=abcdefghijk y=abcdefgh", &s),
+            "x=(sensitive) y=(sensitive)"
+        );
     }
 }

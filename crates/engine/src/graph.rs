@@ -4,7 +4,7 @@ use rewind_model::{Diagnostic, Model};
 use rewind_odb::Load;
 
 use crate::error::Result;
-use crate::version::{dir_loaded, dir_options, Version};
+use crate::version::{dir_loaded, Version};
 
 /// Settings of a graph.
 #[derive(Clone, Debug, Default)]
@@ -12,6 +12,8 @@ pub struct GraphOptions {
     /// Draw a directory whose configuration has a dependency cycle instead
     /// of refusing it (a snapshot never has one: it was refused then).
     pub allow_cycles: bool,
+    /// What a directory version is given beside its files.
+    pub inputs: crate::Inputs,
 }
 
 /// A version's configuration, ready to draw.
@@ -32,11 +34,16 @@ pub fn graph(v: &Version, opts: &GraphOptions) -> Result<GraphOutcome> {
         Version::Dir(p) => {
             let popts = rewind_parse::Options {
                 allow_cycles: opts.allow_cycles,
-                ..dir_options(Load::ConfigOnly)
+                ..opts.inputs.parse_options(Load::ConfigOnly)
             };
-            dir_loaded(p, rewind_parse::load(p, &popts), &mut diagnostics)?
+            dir_loaded(
+                p,
+                rewind_parse::load(p, &popts),
+                &opts.inputs,
+                &mut diagnostics,
+            )?
         }
-        Version::Snapshot(_) => v.load(Load::ConfigOnly, &mut diagnostics)?,
+        Version::Snapshot(_) => v.load(Load::ConfigOnly, &opts.inputs, &mut diagnostics)?,
     };
     Ok(GraphOutcome {
         model: loaded.model,

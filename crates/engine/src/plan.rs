@@ -6,7 +6,9 @@ use rewind_parse::load::Trace;
 use rewind_plan::Plan;
 
 use crate::error::{Error, Result};
-use crate::version::{dir_loaded, dir_options, Loaded, Side, Version};
+use crate::inputs::Inputs;
+use crate::tree_files::TreeFiles;
+use crate::version::{dir_loaded, Loaded, Side, Version};
 
 /// Settings of a plan.
 #[derive(Clone, Debug, Default)]
@@ -14,6 +16,8 @@ pub struct PlanOptions {
     /// Plan deletes and replacements of resources with `prevent_destroy`
     /// (they are listed in [`Plan::blocked`] either way).
     pub allow_destroy_protected: bool,
+    /// What directory versions are given beside their files.
+    pub inputs: Inputs,
 }
 
 /// A plan and what it goes between.
@@ -32,6 +36,13 @@ pub struct PlanOutcome {
     _models: (Model, Model),
 }
 
+impl PlanOutcome {
+    /// The current side's model (its state's instances with their values).
+    pub(crate) fn current_model(&self) -> &Model {
+        &self._models.0
+    }
+}
+
 /// Plans the way from `from` (the deployment now) back to `to`: the
 /// target's configuration, and of the current side its configuration and
 /// its state's instances with their values (what the plan compares with).
@@ -42,24 +53,31 @@ pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutc
     let mut diagnostics = Vec::new();
     let (target, current) = match (to, from) {
         (Version::Dir(t), Version::Dir(c)) => {
-            let both = load_dirs(t, c, &mut diagnostics)?;
+            let both = load_dirs(t, c, &opts.inputs, &mut diagnostics)?;
             trace.mark("load target and current");
             both
         }
         _ => {
-            let target = to.load(Load::ConfigOnly, &mut diagnostics)?;
+            let target = to.load(Load::ConfigOnly, &opts.inputs, &mut diagnostics)?;
             trace.mark("load target");
-            let current = from.load(Load::Full, &mut diagnostics)?;
+            let current = from.load(Load::Full, &opts.inputs, &mut diagnostics)?;
             trace.mark("load current");
             (target, current)
         }
     };
     let popts = rewind_plan::Options {
         allow_destroy_protected: opts.allow_destroy_protected,
-        current_files: files_of(&current),
-        target_files: files_of(&target),
+        current_files: files_of(from, &current)?,
+        target_files: files_of(to, &target)?,
         target_lock_file: lock_file(to, &target)?,
-        ..Default::default()
+        current_inputs: rewind_plan::Inputs {
+            workspace: current.workspace.clone(),
+            ..Default::default()
+        },
+        target_inputs: rewind_plan::Inputs {
+            workspace: target.workspace.clone(),
+            ..Default::default()
+        },
     };
     let plan = run_planner(&current.model, &target.model, &popts)?;
     trace.mark("plan");
@@ -73,7 +91,7 @@ pub fn plan(from: &Version, to: &Version, opts: &PlanOptions) -> Result<PlanOutc
 }
 
 /// Plans between two models in memory (file functions give unknown
-/// values: there are no files to read).
+/// values: there are no files to read; the workspace is `default`).
 pub fn plan_models(current: &Model, target: &Model, opts: &PlanOptions) -> Result<Plan> {
     let popts = rewind_plan::Options {
         allow_destroy_protected: opts.allow_destroy_protected,
@@ -96,7 +114,7 @@ const LOCK_FILE: &str = ".terraform.lock.hcl";
 fn lock_file(v: &Version, loaded: &Loaded) -> Result<Option<String>> {
     if let Some((dir, _)) = &loaded.dir {
         let path = dir.join(LOCK_FILE);
-        return match std::fs::read(&path) {
+        return match rewind_parse::read_regular(&path, 0) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(Error::Io { path, source }),
@@ -118,12 +136,20 @@ fn lock_file(v: &Version, loaded: &Loaded) -> Result<Option<String>> {
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// What a directory side's functions read: its files, inside its tree
-/// only. A snapshot side has none (file functions give unknown values).
-fn files_of(side: &Loaded) -> Option<rewind_plan::FileSource> {
-    side.dir.as_ref().map(|(dir, tree)| {
-        rewind_plan::FileSource(std::sync::Arc::new(rewind_eval::DirFiles::new(dir, tree)))
-    })
+/// What a side's functions read: a directory's files inside its tree, or
+/// the files stored in a snapshot's tree.
+fn files_of(v: &Version, side: &Loaded) -> Result<Option<rewind_plan::FileSource>> {
+    if let Some((dir, tree)) = &side.dir {
+        return Ok(Some(rewind_plan::FileSource(std::sync::Arc::new(
+            rewind_eval::DirFiles::new(dir, tree),
+        ))));
+    }
+    match (v, &side.record) {
+        (Version::Snapshot(s), Some(record)) => Ok(Some(rewind_plan::FileSource(
+            std::sync::Arc::new(TreeFiles::load(s.store, record)?),
+        ))),
+        _ => Ok(None),
+    }
 }
 
 /// Two directories load at the same time: each load has long
@@ -133,10 +159,11 @@ fn files_of(side: &Loaded) -> Option<rewind_plan::FileSource> {
 fn load_dirs(
     target: &std::path::Path,
     current: &std::path::Path,
+    inputs: &Inputs,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<(Loaded, Loaded)> {
     let lean = |dir: &std::path::Path, load: Load| {
-        rewind_parse::load(dir, &dir_options(load)).map(|mut l| {
+        rewind_parse::load(dir, &inputs.parse_options(load)).map(|mut l| {
             l.parsed = Vec::new();
             l
         })
@@ -146,7 +173,7 @@ fn load_dirs(
         let c = lean(current, Load::Full);
         (t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), c)
     });
-    let t = dir_loaded(target, t, warnings)?;
-    let c = dir_loaded(current, c, warnings)?;
+    let t = dir_loaded(target, t, inputs, warnings)?;
+    let c = dir_loaded(current, c, inputs, warnings)?;
     Ok((t, c))
 }

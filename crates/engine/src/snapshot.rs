@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use rewind_model::{Diagnostic, Hash, NodeKind};
+use rewind_model::{Diagnostic, Hash, NodeKind, StateInfo};
 use rewind_odb::{
-    check_name, GitInfo, ObjType, ObjectId, ObjectWriter, SnapshotId, SnapshotRecord, Store,
-    TreeFile, Written, RECORD_FORMAT,
+    check_name, GitInfo, ObjType, ObjectId, ObjectWriter, RecordedInputs, SnapshotId,
+    SnapshotRecord, Store, TreeFile, Written, RECORD_FORMAT,
 };
 use rewind_parse::load::Trace;
 use rewind_parse::{Loaded, Parsed};
@@ -15,7 +15,9 @@ use rewind_parse::{Loaded, Parsed};
 use crate::cache::{Counts, DirCache, LastSnapshot, Stat};
 use crate::error::{Error, LoadFailure, Result};
 use crate::git::git_info;
+use crate::inputs::Inputs;
 use crate::unchanged::unchanged;
+use crate::version::checked_dir;
 
 /// What to record with a snapshot.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +32,16 @@ pub struct SnapshotOptions {
     pub message: String,
     /// `--label k=v` pairs.
     pub labels: BTreeMap<String, String>,
+    /// What the directory is given beside its files (state, variables,
+    /// workspace, module cache).
+    pub inputs: Inputs,
+    /// Store a directory without Terraform configuration (refused
+    /// otherwise: a mistyped path must not store an empty release).
+    pub allow_empty: bool,
+    /// The directory to record as the snapshot's source, when the files
+    /// were read from a copy of it (a rollback snapshots its working
+    /// directory for the deployment it rolled back).
+    pub source: Option<PathBuf>,
 }
 
 /// What a snapshot did.
@@ -45,6 +57,12 @@ pub struct SnapshotOutcome {
     pub unchanged: bool,
     /// Warnings found while loading the directory.
     pub diagnostics: Vec<Diagnostic>,
+    /// The state the snapshot holds (lineage, serial...), if any.
+    pub state: Option<StateInfo>,
+    /// The state's lineage differs from the one of the environment's
+    /// previous snapshot (given here): a different deployment's state, or
+    /// a state created anew.
+    pub lineage_changed: Option<String>,
 }
 
 /// What a snapshot stores, whether it was read now or known unchanged.
@@ -56,6 +74,7 @@ struct Content {
     written: Written,
     unchanged: bool,
     diagnostics: Vec<Diagnostic>,
+    state: Option<StateInfo>,
 }
 
 impl Content {
@@ -68,6 +87,7 @@ impl Content {
             written: Written::default(),
             unchanged: true,
             diagnostics: Vec::new(),
+            state: None,
         }
     }
 }
@@ -88,8 +108,10 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
     }
     // Refuse a taken tag before doing any work.
     let refs = store.refs()?;
+    refs.check_namespace("environment", env)?;
     for t in &opts.tags {
         refs.check_tag_free(t, None, opts.force_tag)?;
+        refs.check_namespace("tag", t)?;
     }
     let _lock = store.shared_lock()?;
     let trace = Trace::new();
@@ -105,17 +127,64 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         std::thread::spawn(move || git_info(&abs))
     };
     let latest = refs.envs.get(env).and_then(|e| e.latest);
-    let content = match unchanged(store, &abs, &cache, latest)? {
-        Some(last) => Content::unchanged(last),
-        None => store_directory(store, &abs, &mut cache, dir, &trace)?,
+    // the model depends on inputs the directory's stats do not show
+    let same_inputs = opts.inputs.state.is_none()
+        && opts.inputs.variables.is_empty()
+        && opts.inputs.modules.is_none();
+    let cached = if same_inputs {
+        unchanged(store, &abs, &cache, latest)?
+    } else {
+        None
     };
+    let mut content = match cached {
+        Some(last) => {
+            let mut c = Content::unchanged(last);
+            c.state = store.model_state(&c.model)?;
+            c
+        }
+        None => store_directory(store, &abs, &mut cache, dir, opts, &trace)?,
+    };
+    let inputs = opts.inputs.recorded(&abs)?;
+    let lineage_changed = match (&content.state, latest) {
+        (Some(now), Some(prev)) => {
+            let prev_model = store.record(&prev)?.model;
+            store
+                .model_state(&prev_model)?
+                .filter(|p| !p.lineage.is_empty() && p.lineage != now.lineage)
+                .map(|p| p.lineage)
+        }
+        _ => None,
+    };
+    if let (Some(old), Some(now)) = (&lineage_changed, &content.state) {
+        content.diagnostics.push(Diagnostic {
+            severity: rewind_model::Severity::Warning,
+            loc: rewind_model::Loc {
+                file: now.path.clone(),
+                ..Default::default()
+            },
+            message: format!(
+                "the state's lineage {} differs from {old} of environment {env}'s previous snapshot: this is another deployment's state, or one created anew (plans from this snapshot compare with it)",
+                now.lineage
+            ),
+            source_line: None,
+        });
+    }
     let git = git_job
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p));
     trace.mark("git");
     let time = rewind_odb::time::now();
     let (id, record) = store.publish_snapshot(env, &opts.tags, opts.force_tag, |parent| {
-        record(opts, env, &abs, &content, &git, &time, parent)
+        record(
+            opts,
+            env,
+            &abs,
+            &content,
+            &git,
+            &time,
+            parent,
+            inputs.clone(),
+        )
     })?;
     trace.mark("record and refs");
     if !content.unchanged {
@@ -128,10 +197,13 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         written: content.written,
         unchanged: content.unchanged,
         diagnostics: content.diagnostics,
+        state: content.state,
+        lineage_changed,
     })
 }
 
 /// The record of a snapshot whose environment's latest was `parent`.
+#[allow(clippy::too_many_arguments)]
 fn record(
     opts: &SnapshotOptions,
     env: &str,
@@ -140,6 +212,7 @@ fn record(
     git: &Option<GitInfo>,
     time: &str,
     parent: Option<SnapshotId>,
+    inputs: Option<RecordedInputs>,
 ) -> SnapshotRecord {
     SnapshotRecord {
         format: RECORD_FORMAT,
@@ -150,13 +223,14 @@ fn record(
         message: opts.message.clone(),
         env: env.to_string(),
         labels: opts.labels.clone(),
-        source: abs.display().to_string(),
+        source: opts.source.as_deref().unwrap_or(abs).display().to_string(),
         root: content.root.clone(),
         program_version: env!("CARGO_PKG_VERSION").to_string(),
         git: git.clone(),
         files: content.counts.files,
         resources: content.counts.resources,
         instances: content.counts.instances,
+        inputs,
     }
 }
 
@@ -168,18 +242,31 @@ fn store_directory(
     abs: &Path,
     cache: &mut DirCache,
     given: &Path,
+    sopts: &SnapshotOptions,
     trace: &Trace,
 ) -> Result<Content> {
     let opts = rewind_parse::Options {
         cache: Some(&*cache),
         keep_bytes: true,
-        ..Default::default()
+        ..sopts.inputs.parse_options(rewind_odb::Load::Full)
     };
-    let mut loaded = rewind_parse::load(abs, &opts).map_err(|e| LoadFailure {
+    let loaded = rewind_parse::load(abs, &opts);
+    let mut loaded = checked_dir(given, loaded, sopts.allow_empty).map_err(|e| LoadFailure {
         what: given.display().to_string(),
         earlier: Vec::new(),
         diagnostics: e.diagnostics,
     })?;
+    if loaded.model.state.is_none() {
+        loaded.model.diagnostics.push(Diagnostic {
+            severity: rewind_model::Severity::Warning,
+            loc: rewind_model::Loc {
+                file: given.display().to_string(),
+                ..Default::default()
+            },
+            message: "no state: the directory has no terraform.tfstate and no --state was given (with a remote backend, pipe `terraform state pull` into --state -); plans from this snapshot take the configuration for what is deployed".into(),
+            source_line: None,
+        });
+    }
     trace.mark("load");
     let (tree, model, written) = std::thread::scope(|s| -> Result<_> {
         let parse_cache = s.spawn(|| {
@@ -213,6 +300,15 @@ fn store_directory(
     trace.mark("blobs, trees, model, packs and parse cache");
     let counts = counts_of(&loaded);
     update_stats(cache, &loaded, tree, model, counts);
+    if sopts.inputs.state.is_some()
+        || !sopts.inputs.variables.is_empty()
+        || sopts.inputs.modules.is_some()
+    {
+        // this model depends on more than the directory: the next snapshot
+        // must read it again
+        cache.last = None;
+    }
+    let state = loaded.model.state.clone();
     trace.mark("cache update");
     let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
     let root = std::mem::take(&mut loaded.root);
@@ -227,6 +323,7 @@ fn store_directory(
         written,
         unchanged: false,
         diagnostics,
+        state,
     })
 }
 
@@ -260,10 +357,11 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
             let bytes: &[u8] = match &f.bytes {
                 Some(b) => b,
                 None => {
-                    read = std::fs::read(&f.abs).map_err(|source| Error::Io {
-                        path: f.abs.clone(),
-                        source,
-                    })?;
+                    read =
+                        rewind_parse::read_regular(&f.abs, f.size).map_err(|source| Error::Io {
+                            path: f.abs.clone(),
+                            source,
+                        })?;
                     if Hash::of(&read) != f.hash {
                         return Err(Error::FileChanged {
                             path: f.abs.clone(),
@@ -329,8 +427,7 @@ fn update_stats(
         stats.insert(
             PathBuf::from(&f.abs),
             Stat {
-                size: f.size,
-                mtime_ns: f.mtime_ns,
+                stat: f.stat,
                 executable: f.executable,
                 hash: f.hash,
             },

@@ -100,9 +100,10 @@ fn same_stat(cache: &DirCache, path: &Path) -> bool {
     let Ok(md) = std::fs::metadata(path) else {
         return false;
     };
-    if cache
-        .unchanged_hash(path, md.len(), mtime_of(&md))
-        .is_none()
+    if !md.is_file()
+        || cache
+            .unchanged_hash(path, &rewind_parse::FileStat::of(&md))
+            .is_none()
     {
         return false;
     }

@@ -8,6 +8,7 @@ use rewind_model::{Diagnostic, Hash, Model};
 use rewind_odb::{Load, SnapshotId, SnapshotRecord, Store};
 
 use crate::error::{Error, LoadFailure, Result};
+use crate::inputs::Inputs;
 
 /// The store snapshot references are looked up in, opened the first time
 /// a version needs it (comparing two directories needs no store).
@@ -87,8 +88,30 @@ impl<'s> Version<'s> {
     /// A directory when `spec` names one, otherwise a snapshot reference
     /// (a tag, an id or a prefix of one, `ENV`, `ENV~N`, `ENV@good`)
     /// resolved in the store.
+    ///
+    /// `ref:SPEC` is always a reference. A bare name (no `/`) that is both
+    /// a directory here and a reference in the store is ambiguous, as git
+    /// says of a name that is both a file and a revision: `./NAME` or
+    /// `ref:NAME` chooses.
     pub fn parse(spec: &str, stores: &'s LazyStore) -> Result<Version<'s>> {
-        if Path::new(spec).is_dir() {
+        let (spec, forced_ref) = match spec.strip_prefix("ref:") {
+            Some(r) => (r, true),
+            None => (spec, false),
+        };
+        if !forced_ref && Path::new(spec).is_dir() {
+            let bare = !spec.contains('/') && !spec.contains(std::path::MAIN_SEPARATOR);
+            if bare && spec != "." && spec != ".." {
+                // an ambiguity only when a store exists and the name resolves
+                if let Ok(store) = stores.get() {
+                    if let Ok(refs) = store.refs() {
+                        if store.resolve_in(&refs, spec).is_ok() {
+                            return Err(Error::Ambiguous {
+                                spec: spec.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
             return Ok(Version::Dir(PathBuf::from(spec)));
         }
         let store = stores.get().map_err(|source| Error::NotAVersion {
@@ -156,6 +179,10 @@ pub(crate) struct Loaded {
     /// A directory's files: (path relative to the base, content hash,
     /// absolute path). Empty for a snapshot (its tree has them).
     pub(crate) files: Vec<(String, Hash, PathBuf)>,
+    /// `terraform.workspace`.
+    pub(crate) workspace: String,
+    /// A snapshot's record.
+    pub(crate) record: Option<SnapshotRecord>,
 }
 
 impl Version<'_> {
@@ -164,11 +191,16 @@ impl Version<'_> {
     /// ([`Load::ConfigOnly`]). A directory's warnings are appended to
     /// `warnings`; its errors fail with every problem found (and the
     /// warnings gathered before).
-    pub(crate) fn load(&self, load: Load, warnings: &mut Vec<Diagnostic>) -> Result<Loaded> {
+    pub(crate) fn load(
+        &self,
+        load: Load,
+        inputs: &Inputs,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Loaded> {
         match self {
             Version::Dir(p) => {
-                let loaded = rewind_parse::load(p, &dir_options(load));
-                dir_loaded(p, loaded, warnings)
+                let loaded = rewind_parse::load(p, &inputs.parse_options(load));
+                dir_loaded(p, loaded, inputs, warnings)
             }
             Version::Snapshot(s) => {
                 let record = s.store.record(&s.id)?;
@@ -178,28 +210,60 @@ impl Version<'_> {
                     root,
                     dir: None,
                     files: Vec::new(),
+                    workspace: record.workspace().to_string(),
+                    record: Some(record),
                 })
             }
         }
     }
 }
 
-/// How to parse a directory for what is wanted of its state.
-pub(crate) fn dir_options(load: Load) -> rewind_parse::Options<'static> {
-    rewind_parse::Options {
-        skip_state: load == Load::ConfigOnly,
-        light_state: load == Load::Light,
-        ..Default::default()
+/// Checks a directory's load: a directory without Terraform configuration
+/// in its root module is an error (a mistyped path must not pass for an
+/// empty configuration); adds the files its configuration reads.
+pub(crate) fn checked_dir(
+    dir: &Path,
+    loaded: std::result::Result<rewind_parse::Loaded, rewind_parse::LoadError>,
+    allow_empty: bool,
+) -> std::result::Result<rewind_parse::Loaded, rewind_parse::LoadError> {
+    let mut l = loaded?;
+    let root = if l.root.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", l.root)
+    };
+    let has_config = l.files.iter().any(|f| {
+        f.kind.is_config()
+            && f.path
+                .strip_prefix(&root)
+                .is_some_and(|rest| !rest.contains('/'))
+    });
+    if !has_config && !allow_empty {
+        return Err(rewind_parse::LoadError {
+            diagnostics: vec![Diagnostic {
+                severity: rewind_model::Severity::Error,
+                loc: rewind_model::Loc {
+                    file: dir.display().to_string(),
+                    line: 0,
+                    col: 0,
+                },
+                message: "no Terraform configuration here (no .tf, .tf.json, .tofu or .tofu.json file): is the path right?".into(),
+                source_line: None,
+            }],
+        });
     }
+    crate::reads::add_reads(&mut l);
+    Ok(l)
 }
 
 /// A parsed directory as a loaded version (its warnings gathered).
 pub(crate) fn dir_loaded(
     dir: &Path,
     loaded: std::result::Result<rewind_parse::Loaded, rewind_parse::LoadError>,
+    inputs: &Inputs,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Loaded> {
-    match loaded {
+    match checked_dir(dir, loaded, false) {
         Ok(l) => {
             warnings.extend(l.model.diagnostics.iter().cloned());
             Ok(Loaded {
@@ -211,6 +275,8 @@ pub(crate) fn dir_loaded(
                 dir: Some((dir.to_path_buf(), l.base)),
                 model: l.model,
                 root: l.root,
+                workspace: inputs.workspace_of(dir)?,
+                record: None,
             })
         }
         Err(e) => Err(LoadFailure {

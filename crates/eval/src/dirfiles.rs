@@ -65,7 +65,7 @@ impl Files for DirFiles {
         if !meta.is_file() {
             return Err(format!("{path} is not a regular file"));
         }
-        std::fs::read(&p).map_err(|e| format!("{path}: {e}"))
+        rewind_parse::read_regular(&p, meta.len()).map_err(|e| format!("{path}: {e}"))
     }
 
     fn exists(&self, path: &str) -> Result<bool, String> {

@@ -369,6 +369,54 @@ impl<'s> Evaluator<'s> {
         Ok(result.mark_if(marked))
     }
 
+    /// What is known of a template's value that is not (unknown, or a
+    /// deployed value rewind cannot see): the text up to its first part
+    /// that is not known, made safe as HCL's `StringPrefix` refinement
+    /// does (`safe_prefix`; a template's value is also never null).
+    /// `None` for what is not a template of several parts.
+    pub(crate) fn known_prefix(&mut self, e: &Expr) -> Option<String> {
+        let parts = match e {
+            Expr::Paren(inner) => return self.known_prefix(inner),
+            Expr::Template(parts) if !matches!(parts.as_slice(), [Part::Interp(_)]) => parts,
+            _ => return None,
+        };
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Interp(e) => {
+                    let v = self.eval(e).ok()?;
+                    let v = v.unmark_deep().0;
+                    match convert(&v, &Type::String) {
+                        Ok(Value::String(s)) if !v.has_opaque() => out.push_str(&s),
+                        _ => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        Some(safe_prefix(out))
+    }
+
+    /// Is `v` (the value of `e`) a template not known yet whose known
+    /// prefix `other` (a known string, or null) cannot have?
+    fn differs_by_prefix(&mut self, e: &Expr, v: &Value, other: &Value) -> bool {
+        let v = v.unmark().0;
+        if v.is_wholly_known() && !v.has_opaque() {
+            return false;
+        }
+        let other = other.unmark().0;
+        let decidable = other.is_null() || matches!(other, Value::String(_));
+        if !decidable {
+            return false;
+        }
+        match (self.known_prefix(e), other) {
+            (Some(_), o) if o.is_null() => true,
+            (Some(p), Value::String(s)) => !s.starts_with(p.as_str()),
+            _ => false,
+        }
+    }
+
     fn template(&mut self, parts: &[Part]) -> Result<Value> {
         // a template of one interpolation is its value
         if let [Part::Interp(e)] = parts {
@@ -574,6 +622,13 @@ impl<'s> Evaluator<'s> {
             }
             BinOp::Eq | BinOp::Ne => {
                 let (lv, rv) = (lv?, rv?);
+                // a template not known yet is still a string with a known
+                // prefix, never null (cty's refinements): `"pre-${x}" != ""`
+                // is known
+                if self.differs_by_prefix(l, &lv, &rv) || self.differs_by_prefix(r, &rv, &lv) {
+                    let marked = lv.has_marks() || rv.has_marks();
+                    return Ok(Value::Bool(op == BinOp::Ne).mark_if(marked));
+                }
                 if lv.is_wholly_known()
                     && rv.is_wholly_known()
                     && (lv.has_opaque() || rv.has_opaque())
@@ -1087,4 +1142,29 @@ pub fn index(v: &Value, key: &Value) -> Result<Value> {
         }
     };
     Ok(r.mark_if(marked))
+}
+
+/// The prefix of a template's value HCL records when the rest is not known
+/// (cty's `SafeKnownPrefix`): at most 128 bytes, and without a final
+/// character that what follows could combine with (kept when it is one of
+/// the delimiters cty knows end a grapheme cluster). Conservative for text
+/// beyond ASCII: it stops before the first such character.
+fn safe_prefix(mut s: String) -> String {
+    let mut end = s.len().min(128);
+    if let Some(i) = s.find(|c: char| !c.is_ascii()) {
+        end = end.min(i);
+    }
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    const DELIMITERS: &str = "-_:;/\\,.(){}[]|?!~ \t@#$%^&*+\"'";
+    match s.chars().last() {
+        Some(c) if DELIMITERS.contains(c) => {}
+        Some(c) => {
+            s.truncate(s.len() - c.len_utf8());
+        }
+        None => {}
+    }
+    s
 }

@@ -182,3 +182,6 @@ fn expressions_evaluate_as_terraform_console_prints_them() {
         failures.join("\n\n")
     );
 }
+
+#[path = "eval/refinements.rs"]
+mod refinements;

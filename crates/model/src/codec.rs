@@ -404,6 +404,19 @@ impl<'a> Dec<'a> {
         }
         Ok(n as usize)
     }
+    /// A count of items that each take at least `min_item` bytes: refused
+    /// when the rest of the data could not hold that many, so a crafted
+    /// count never drives an allocation.
+    pub fn count(&mut self, min_item: usize) -> Result<usize, DecodeError> {
+        let n = self.uvar()?;
+        if n.saturating_mul(min_item.max(1) as u64) > self.remaining() as u64 {
+            return Err(self.error(format!(
+                "a count of {n} items exceeds the data ({} bytes left)",
+                self.remaining()
+            )));
+        }
+        Ok(n as usize)
+    }
     pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.len()?;
         self.raw(n)
@@ -452,7 +465,7 @@ impl<'a> Dec<'a> {
             }
             T_LIST => {
                 let n = self.len()?;
-                let mut l = Vec::with_capacity(n);
+                let mut l = Vec::with_capacity(n.min(4096));
                 for _ in 0..n {
                     l.push(self.value()?);
                 }
@@ -526,7 +539,7 @@ impl<'a> Dec<'a> {
             E_TEMPLATE => Expr::Template(self.parts()?),
             E_TUPLE => {
                 let n = self.len()?;
-                let mut items = Vec::with_capacity(n);
+                let mut items = Vec::with_capacity(n.min(4096));
                 for _ in 0..n {
                     items.push(self.expr()?);
                 }
@@ -534,7 +547,7 @@ impl<'a> Dec<'a> {
             }
             E_OBJECT => {
                 let n = self.len()?;
-                let mut items = Vec::with_capacity(n);
+                let mut items = Vec::with_capacity(n.min(4096));
                 for _ in 0..n {
                     let k = self.expr()?;
                     items.push((k, self.expr()?));
@@ -561,7 +574,7 @@ impl<'a> Dec<'a> {
                     b => return Err(self.error(format!("bad flag {b}"))),
                 };
                 let n = self.len()?;
-                let mut args = Vec::with_capacity(n);
+                let mut args = Vec::with_capacity(n.min(4096));
                 for _ in 0..n {
                     args.push(self.expr()?);
                 }
@@ -633,7 +646,7 @@ impl<'a> Dec<'a> {
     }
     fn ops(&mut self) -> Result<Vec<TravOp>, DecodeError> {
         let n = self.len()?;
-        let mut ops = Vec::with_capacity(n);
+        let mut ops = Vec::with_capacity(n.min(4096));
         for _ in 0..n {
             ops.push(match self.u8()? {
                 0 => TravOp::Attr(self.string()?),
@@ -648,7 +661,7 @@ impl<'a> Dec<'a> {
     }
     fn parts(&mut self) -> Result<Vec<Part>, DecodeError> {
         let n = self.len()?;
-        let mut parts = Vec::with_capacity(n);
+        let mut parts = Vec::with_capacity(n.min(4096));
         for _ in 0..n {
             parts.push(match self.u8()? {
                 0 => Part::Lit(self.string()?),
@@ -685,7 +698,7 @@ impl<'a> Dec<'a> {
 
     pub fn path(&mut self) -> Result<Path, DecodeError> {
         let n = self.len()?;
-        let mut steps = Vec::with_capacity(n);
+        let mut steps = Vec::with_capacity(n.min(4096));
         for _ in 0..n {
             match self.u8()? {
                 0 => steps.push(PathStep::Key(self.string()?)),

@@ -54,7 +54,9 @@ impl Graph {
     /// Every dependency cycle (one path per strongly connected component).
     pub fn cycles(&self, model: &Model) -> Vec<Cycle> {
         let mut out = Vec::new();
-        for scc in petgraph::algo::tarjan_scc(&self.graph) {
+        // Kosaraju walks with its own stack: tarjan_scc recurses once per
+        // node of a chain and overflowed the stack at 15,000 resources.
+        for scc in petgraph::algo::kosaraju_scc(&self.graph) {
             let self_loop = scc.len() == 1 && self.graph.contains_edge(scc[0], scc[0]);
             if scc.len() < 2 && !self_loop {
                 continue;
@@ -114,8 +116,9 @@ impl Graph {
 
 /// For every resource or data node, the resource and data nodes it depends
 /// on directly or through non-resource nodes (variables, locals, outputs,
-/// module calls). A `depends_on` on a module call stands for every resource
-/// inside that module. Keys and values are indexes into `model.nodes`.
+/// module calls). A `depends_on` on a module call, or a reference to the
+/// whole module, stands for every resource inside that module. Keys and
+/// values are indexes into `model.nodes`.
 pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
     let pos: HashMap<&str, usize> = model
         .nodes
@@ -162,6 +165,10 @@ pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
     out
 }
 
+/// What edge `e` adds to a resource's dependencies: its target when that
+/// is a resource, else what the target leads to (memoized per node). A
+/// walk with its own stack, not recursion: a chain of 50,000 locals is
+/// 50,000 levels deep.
 fn collect(
     model: &Model,
     pos: &HashMap<&str, usize>,
@@ -171,31 +178,57 @@ fn collect(
     memo: &mut HashMap<usize, BTreeSet<usize>>,
     visiting: &mut BTreeSet<usize>,
 ) {
-    let Some(&t) = pos.get(e.to.as_str()) else {
+    // A node whose edges are being followed: the next edge and what its
+    // edges added so far.
+    let mut stack: Vec<(usize, usize, BTreeSet<usize>)> = Vec::new();
+    // Adds what `e` contributes directly to `acc`; returns the node to
+    // descend into, if any.
+    let step = |e: &crate::Edge,
+                acc: &mut BTreeSet<usize>,
+                memo: &HashMap<usize, BTreeSet<usize>>,
+                visiting: &mut BTreeSet<usize>|
+     -> Option<usize> {
+        let &t = pos.get(e.to.as_str())?;
+        let target = &model.nodes[t];
+        if target.kind.is_resource_like() {
+            acc.insert(t);
+            return None;
+        }
+        // `depends_on = [module.x]` and a reference to the whole module
+        // (`module.x`, `values(module.x)`, `module.x[*].out`) wait for all
+        // of it (Terraform's `module.x (close)`)
+        if target.kind == NodeKind::Module
+            && matches!(e.kind, EdgeKind::DependsOn | EdgeKind::Reference)
+        {
+            acc.extend(module_members(&target.address));
+        }
+        if let Some(m) = memo.get(&t) {
+            acc.extend(m.iter().copied());
+            return None;
+        }
+        visiting.insert(t).then_some(t)
+    };
+    let Some(t) = step(e, out, memo, visiting) else {
         return;
     };
-    let target = &model.nodes[t];
-    if target.kind.is_resource_like() {
-        out.insert(t);
-        return;
+    stack.push((t, 0, BTreeSet::new()));
+    while let Some((node, next, acc)) = stack.last_mut() {
+        let edges = &model.nodes[*node].edges;
+        if let Some(e2) = edges.get(*next) {
+            *next += 1;
+            if let Some(child) = step(e2, acc, memo, visiting) {
+                stack.push((child, 0, BTreeSet::new()));
+            }
+            continue;
+        }
+        let (node, _, acc) = stack.pop().expect("the loop holds a frame");
+        visiting.remove(&node);
+        match stack.last_mut() {
+            Some(parent) => parent.2.extend(acc.iter().copied()),
+            None => out.extend(acc.iter().copied()),
+        }
+        memo.insert(node, acc);
     }
-    if target.kind == NodeKind::Module && e.kind == EdgeKind::DependsOn {
-        out.extend(module_members(&target.address));
-    }
-    if let Some(m) = memo.get(&t) {
-        out.extend(m.iter().copied());
-        return;
-    }
-    if !visiting.insert(t) {
-        return;
-    }
-    let mut acc = BTreeSet::new();
-    for e2 in &target.edges {
-        collect(model, pos, module_members, e2, &mut acc, memo, visiting);
-    }
-    visiting.remove(&t);
-    out.extend(acc.iter().copied());
-    memo.insert(t, acc);
 }
 
 /// The transitive reduction of a DAG given as adjacency sets over
@@ -277,5 +310,50 @@ mod tests {
     fn reduction_drops_implied_edges() {
         let r = transitive_reduction(3, &[(0, 1), (1, 2), (0, 2)]);
         assert_eq!(r.into_iter().collect::<Vec<_>>(), vec![(0, 1), (1, 2)]);
+    }
+
+    /// Regression: a chain of 15,000 resources overflowed the stack in
+    /// `plan` (recursive Tarjan) and a chain of 50,000 locals in the
+    /// dependency walk; both now walk with their own stack. Run on a
+    /// thread with a small stack, so recursion would show at once.
+    #[test]
+    fn long_dependency_chains_do_not_recurse() {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let n = 50_000;
+                let mut m = Model::default();
+                let name = |i: usize| format!("local.l{i:06}");
+                for i in 0..n {
+                    let mut node = Node::new(NodeKind::Local, name(i));
+                    if i > 0 {
+                        node.add_edge(name(i - 1), EdgeKind::Reference);
+                    }
+                    m.nodes.push(node);
+                }
+                let mut top = Node::new(NodeKind::Resource, "t.top");
+                top.add_edge(name(n - 1), EdgeKind::Reference);
+                m.nodes.push(top);
+                let mut bottom = Node::new(NodeKind::Resource, "t.bottom");
+                bottom.add_edge("t.top", EdgeKind::Reference);
+                m.nodes.push(bottom);
+                m.nodes[0].add_edge("t.zero", EdgeKind::Reference);
+                m.nodes.push(Node::new(NodeKind::Resource, "t.zero"));
+                m.sort();
+                assert!(Graph::build(&m).cycles(&m).is_empty());
+                let deps = resource_dependencies(&m);
+                let of = |a: &str| {
+                    let i = m.nodes.iter().position(|n| n.address == a).unwrap();
+                    let (_, d) = deps.iter().find(|(j, _)| *j == i).unwrap();
+                    d.iter()
+                        .map(|&j| m.nodes[j].address.clone())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(of("t.top"), vec!["t.zero"], "through 50,000 locals");
+                assert_eq!(of("t.bottom"), vec!["t.top"]);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

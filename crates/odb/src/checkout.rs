@@ -15,6 +15,8 @@ pub struct CheckoutOutcome {
     pub files: usize,
     /// Their bytes.
     pub bytes: u64,
+    /// The snapshot's files, relative to the checkout directory, with `/`.
+    pub paths: Vec<String>,
 }
 
 /// Files are fetched and written in batches of this many, so memory stays
@@ -52,6 +54,7 @@ impl Store {
         Ok(CheckoutOutcome {
             files: files.len(),
             bytes,
+            paths: files.into_iter().map(|f| f.path).collect(),
         })
     }
 }
@@ -95,23 +98,59 @@ fn write_file(root: &Path, f: &TreeFile, target: &Path, data: &[u8]) -> Result<(
             )));
         }
     }
-    let tmp = target.with_file_name(format!(
-        ".{}.rewind-tmp",
-        target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    std::fs::write(&tmp, data).map_err(io(&tmp))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if f.executable { 0o755 } else { 0o644 };
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(io(&tmp))?;
+    let mode = if f.executable { 0o755 } else { 0o644 };
+    let (tmp, mut file) = create_temp_beside(target, mode)?;
+    let written = (|| {
+        use std::io::Write;
+        file.write_all(data)?;
+        #[cfg(unix)]
+        {
+            // the umask may have narrowed the mode given at creation
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(())
+    })();
+    drop(file);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(&tmp)(e));
     }
-    #[cfg(not(unix))]
-    let _ = f;
-    std::fs::rename(&tmp, target).map_err(io(target))
+    std::fs::rename(&tmp, target).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(target)(e)
+    })
+}
+
+/// Creates a new temporary file beside `target`, exclusively: never
+/// through an existing name or a symbolic link planted at it (another
+/// name is tried instead).
+fn create_temp_beside(target: &Path, mode: u32) -> Result<(PathBuf, std::fs::File)> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let pid = std::process::id();
+    let mut last = None;
+    for attempt in 0..64u32 {
+        let tmp = target.with_file_name(format!(".{name}.{pid}-{attempt}.rewind-tmp"));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode);
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        match opts.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((tmp, e)),
+            Err(e) => return Err(io(&tmp)(e)),
+        }
+    }
+    let (tmp, e) = last.expect("the loop ran and every attempt found a name taken");
+    Err(io(&tmp)(e))
 }
 
 /// `root/path`, refusing anything that could land outside `root`.

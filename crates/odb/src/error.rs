@@ -53,6 +53,26 @@ pub enum Error {
         /// The environment it was to be marked good for.
         env: String,
     },
+    /// The `refs` document is gone while the store holds snapshots: every
+    /// name was lost. Nothing may treat the store as empty (gc would
+    /// delete everything); `verify --repair` rebuilds the refs.
+    #[error("{store}: the refs file is missing although the store holds {records} snapshot records: every tag and environment name is lost. Run `rewind verify --repair` to rebuild the refs from the ref log and the snapshot records")]
+    RefsMissing {
+        /// The store.
+        store: String,
+        /// Snapshot records found.
+        records: usize,
+    },
+    /// `gc` refused to run on a store that does not verify.
+    #[error("refusing to collect garbage in {store}: it does not verify ({problems} problems, the first: {first}). Run `rewind verify` for the whole list (`rewind verify --repair` when the refs are lost)")]
+    NotSound {
+        /// The store.
+        store: String,
+        /// How many problems verify found.
+        problems: usize,
+        /// The first problem.
+        first: String,
+    },
     /// Other writers kept changing the refs.
     #[error("could not update the refs of {store} after {attempts} attempts: other writers keep changing them")]
     RefsContended {
@@ -82,6 +102,9 @@ pub enum Error {
     /// The store's `config` is not one this program reads.
     #[error("{0}")]
     Config(String),
+    /// `init` found a store already there (named by its description).
+    #[error("a store already exists at {0}")]
+    StoreExists(String),
     /// A lock could not be taken.
     #[error("could not take the lock {path}: {detail}")]
     Lock {
@@ -89,6 +112,16 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         detail: String,
+    },
+    /// Another rollback of the environment holds its lock.
+    #[error("another rollback of {env:?} is running: {key} is held by {holder}; if that process is gone, remove the lock with `rewind rollback --env {env} --break-lock`")]
+    RollbackLocked {
+        /// The environment.
+        env: String,
+        /// The lock key, with the store's location.
+        key: String,
+        /// Who holds it.
+        holder: String,
     },
     /// The remote object storage failed.
     #[error("{0}")]

@@ -136,6 +136,16 @@ impl Store {
     /// snapshot running meanwhile is safe.
     pub fn gc(&self, grace: Duration, dry_run: bool) -> Result<GcReport> {
         let _lock = self.exclusive_lock()?;
+        // Deleting by what the refs reach is only safe when they are whole:
+        // a store whose refs were lost would otherwise lose everything.
+        let sound = self.verify_unlocked()?;
+        if let Some(first) = sound.problems.first() {
+            return Err(Error::NotSound {
+                store: self.describe(),
+                problems: sound.problems.len(),
+                first: first.clone(),
+            });
+        }
         let mut report = GcReport::default();
         let now = SystemTime::now();
         let old = |t: SystemTime| now.duration_since(t).map(|d| d >= grace).unwrap_or(false);
@@ -280,5 +290,120 @@ impl Store {
         rewrite.delete.push(idx_key);
         rewrite.delete.push(key.to_string());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::SnapshotRecord;
+    use crate::tree::TreeFile;
+    use crate::writer::ObjectWriter;
+
+    fn temp_store(name: &str) -> (std::path::PathBuf, Store) {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        (dir, store)
+    }
+
+    /// A snapshot of one file, in one pack with a blob nothing uses.
+    fn snapshot_beside_garbage(store: &Store) -> ObjectId {
+        let content = b"resource \"terraform_data\" \"a\" {}\n".to_vec();
+        let blob = ObjectId::of(&content);
+        let mut w = ObjectWriter::new(store);
+        w.add(blob, ObjType::Blob, &content).unwrap();
+        let garbage = b"nothing names this".to_vec();
+        w.add(ObjectId::of(&garbage), ObjType::Blob, &garbage)
+            .unwrap();
+        let tree = w
+            .add_tree(&[TreeFile {
+                path: "main.tf".into(),
+                executable: false,
+                size: content.len() as u64,
+                id: blob,
+            }])
+            .unwrap();
+        let model = w.add_model(&rewind_model::Model::default(), "").unwrap();
+        w.finish().unwrap();
+        store
+            .publish_snapshot("prod", &["v1".to_string()], false, |parent| {
+                SnapshotRecord {
+                    format: crate::record::RECORD_FORMAT,
+                    tree,
+                    model,
+                    parent,
+                    time: "2026-01-01T00:00:00Z".into(),
+                    message: String::new(),
+                    env: "prod".into(),
+                    labels: Default::default(),
+                    source: "/src".into(),
+                    root: String::new(),
+                    program_version: "test".into(),
+                    git: None,
+                    files: 1,
+                    resources: 0,
+                    instances: 0,
+                }
+            })
+            .unwrap();
+        blob
+    }
+
+    /// Regression: gc rewrote a pack and deleted the old one while a
+    /// reader that had listed the indexes still read from it (14 of 20
+    /// concurrent diffs failed).
+    #[test]
+    fn a_reader_that_listed_the_packs_before_gc_still_reads() {
+        let (dir, store) = temp_store("gc-reader");
+        let blob = snapshot_beside_garbage(&store);
+        let reader = Store::open(dir.to_str().unwrap()).unwrap();
+        assert_eq!(reader.get_many(&[blob]).unwrap().len(), 1);
+        let r = store.gc(Duration::ZERO, false).unwrap();
+        assert_eq!((r.removed_objects, r.written_packs), (1, 1), "{r:?}");
+        // the reader's listing names a pack that is gone
+        let got = reader.get_many(&[blob]).unwrap();
+        assert_eq!(got[0], b"resource \"terraform_data\" \"a\" {}\n");
+        assert!(reader.get(&blob).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression: with its refs file lost, a store verified, `log` said
+    /// "no snapshots yet" and gc deleted every snapshot.
+    #[test]
+    fn a_store_that_lost_its_refs_fails_verify_refuses_gc_and_is_repaired() {
+        let (dir, store) = temp_store("lost-refs");
+        let blob = snapshot_beside_garbage(&store);
+        let before = store.refs().unwrap();
+        std::fs::remove_file(dir.join("refs")).unwrap();
+        let store = Store::open(dir.to_str().unwrap()).unwrap();
+        let err = store.refs().unwrap_err().to_string();
+        assert!(
+            err.contains("refs file is missing") && err.contains("verify --repair"),
+            "{err}"
+        );
+        let v = store.verify().unwrap();
+        assert!(!v.ok(), "{:?}", v.problems);
+        let err = store.gc(Duration::ZERO, false).unwrap_err().to_string();
+        assert!(err.starts_with("refusing to collect garbage"), "{err}");
+        assert!(store.has(&blob).unwrap(), "gc deleted nothing");
+        // the backup copy and the records give every name back
+        let rep = store.repair_refs().unwrap();
+        assert!(rep.repaired);
+        let after = store.refs().unwrap();
+        assert_eq!(after.tags, before.tags);
+        assert_eq!(after.envs, before.envs);
+        assert!(store.verify().unwrap().ok());
+        // with the backup lost as well, the records still give each
+        // environment its latest snapshot
+        std::fs::remove_file(dir.join("refs")).unwrap();
+        std::fs::remove_file(dir.join("refs.backup")).unwrap();
+        let rep = store.repair_refs().unwrap();
+        assert!(rep.repaired);
+        assert_eq!(store.refs().unwrap().envs, before.envs);
+        assert!(store.verify().unwrap().ok());
+        // sound refs are left alone
+        assert!(!store.repair_refs().unwrap().repaired);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -86,6 +86,12 @@ id_type!(
     SnapshotId
 );
 
+id_type!(
+    /// The id of an incident record: the blake3 hash of its exact bytes
+    /// (`incidents/<id>`).
+    IncidentId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

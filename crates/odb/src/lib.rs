@@ -45,13 +45,16 @@ mod checkout;
 mod error;
 mod gc;
 mod id;
+mod incident;
 mod lock;
 mod midx;
 mod model;
+mod oplock;
 mod pack;
 mod record;
 mod refs;
 mod remote;
+mod repair;
 mod resolve;
 mod store;
 mod sync;
@@ -64,12 +67,18 @@ pub use backend::total_requests;
 pub use checkout::CheckoutOutcome;
 pub use error::{Error, Result};
 pub use gc::GcReport;
-pub use id::{ObjectId, SnapshotId};
+pub use id::{IncidentId, ObjectId, SnapshotId};
+pub use incident::{
+    ApplyRecord, DataAtRisk, Evidence, GateRecord, IncidentRecord, PlannedChange, TimelineEntry,
+    INCIDENT_FORMAT,
+};
 pub use lock::StoreLock;
 pub use model::Load;
+pub use oplock::{LockHolder, RollbackLock};
 pub use pack::{ObjType, PackWriter};
-pub use record::{GitInfo, SnapshotRecord, RECORD_FORMAT};
-pub use refs::{check_name, EnvRefs, LogEntry, Refs};
+pub use record::{GitInfo, RecordedInputs, SnapshotRecord, RECORD_FORMAT};
+pub use refs::{check_name, Actor, CiJob, EnvRefs, LogEntry, Refs};
+pub use repair::RepairReport;
 pub use store::{Store, STORE_VERSION};
 pub use sync::SyncReport;
 pub use tree::TreeFile;

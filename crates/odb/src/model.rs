@@ -70,8 +70,9 @@ impl Group {
         if d.u8()? != 1 {
             return Err(d.error("unknown group version"));
         }
-        let n = d.len()?;
-        let mut entries = Vec::with_capacity(n);
+        // address (1+), kind (1), node (32), line (1+), col (1+)
+        let n = d.count(36)?;
+        let mut entries = Vec::with_capacity(n.min(crate::tree::PREALLOC_MAX));
         for _ in 0..n {
             let address = d.string()?;
             let kind = *NodeKind::ALL
@@ -153,7 +154,8 @@ impl ModelObj {
                 terraform_version: d.string()?,
             }),
         };
-        let n = d.len()?;
+        // key (1+), id (32), count (1+)
+        let n = d.count(34)?;
         let mut groups = BTreeMap::new();
         for _ in 0..n {
             let k = d.string()?;
@@ -161,8 +163,9 @@ impl ModelObj {
             let c = d.uvar()? as u32;
             groups.insert(k, (h, c));
         }
-        let n = d.len()?;
-        let mut diagnostics = Vec::with_capacity(n);
+        // severity, file, line, col, message: one byte each at least
+        let n = d.count(5)?;
+        let mut diagnostics = Vec::with_capacity(n.min(crate::tree::PREALLOC_MAX));
         for _ in 0..n {
             diagnostics.push(decode_diagnostic(&mut d)?);
         }
@@ -278,6 +281,12 @@ impl Store {
     pub(crate) fn model_obj(&self, id: &ObjectId) -> Result<ModelObj> {
         let bytes = self.get_typed(id, ObjType::Model)?;
         ModelObj::decode(&bytes).map_err(|e| corrupt(format!("model {id}"), e.to_string()))
+    }
+
+    /// The state facts (lineage, serial...) a model was built with, read
+    /// from its Model object alone.
+    pub fn model_state(&self, id: &ObjectId) -> Result<Option<StateInfo>> {
+        Ok(self.model_obj(id)?.state)
     }
 
     /// The groups of a model (in the model's key order); with
@@ -413,11 +422,16 @@ fn differing_groups(x: &ModelObj, y: &ModelObj) -> ModelObj {
     m
 }
 
-/// Node ids by address.
-fn node_ids(groups: &[(String, Group)]) -> HashMap<String, ObjectId> {
+/// Node ids by whether they are state instances, and address (a
+/// resource and its single instance share an address).
+fn node_ids(groups: &[(String, Group)]) -> HashMap<(bool, String), ObjectId> {
     groups
         .iter()
-        .flat_map(|(_, g)| g.entries.iter().map(|e| (e.address.clone(), e.node)))
+        .flat_map(|(_, g)| {
+            g.entries
+                .iter()
+                .map(|e| ((e.kind == NodeKind::Instance, e.address.clone()), e.node))
+        })
         .collect()
 }
 
@@ -425,13 +439,16 @@ fn node_ids(groups: &[(String, Group)]) -> HashMap<String, ObjectId> {
 /// `moved` block.
 fn changed_entries(
     groups: Vec<(String, Group)>,
-    other: &HashMap<String, ObjectId>,
+    other: &HashMap<(bool, String), ObjectId>,
 ) -> Vec<(String, Group)> {
     groups
         .into_iter()
         .map(|(k, mut g)| {
-            g.entries
-                .retain(|e| e.kind == NodeKind::Moved || other.get(&e.address) != Some(&e.node));
+            g.entries.retain(|e| {
+                e.kind == NodeKind::Moved
+                    || other.get(&(e.kind == NodeKind::Instance, e.address.clone()))
+                        != Some(&e.node)
+            });
             (k, g)
         })
         .collect()

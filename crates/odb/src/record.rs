@@ -22,6 +22,31 @@ pub struct GitInfo {
     pub dirty: bool,
 }
 
+/// What a snapshot was given beside its directory's files (the values
+/// themselves are in the model: its `tfvars["(command line)"]` and
+/// `tfvars["(environment)"]` nodes, and the state's instances).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedInputs {
+    /// `terraform.workspace`.
+    pub workspace: String,
+    /// Where the state came from (`--state FILE`, or `(standard input)`),
+    /// when it was not the directory's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `--var-file` paths, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub var_files: Vec<String>,
+    /// Names of variables set with `--var`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vars: Vec<String>,
+    /// Names of variables set by `TF_VAR_name` (`--env-vars`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_vars: Vec<String>,
+    /// The module cache given with `--modules`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<String>,
+}
+
 /// A snapshot: what was captured, when, by whom and why. Stored as JSON
 /// under `snapshots/<id>`, where the id is the blake3 hash of these bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +81,20 @@ pub struct SnapshotRecord {
     pub resources: u64,
     /// Instance nodes that are not outputs.
     pub instances: u64,
+    /// The workspace and what was given beside the directory; absent when
+    /// nothing was and the workspace is `default` (and in records written
+    /// before rewind recorded inputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<RecordedInputs>,
+}
+
+impl SnapshotRecord {
+    /// `terraform.workspace` of the snapshot.
+    pub fn workspace(&self) -> &str {
+        self.inputs
+            .as_ref()
+            .map_or("default", |i| i.workspace.as_str())
+    }
 }
 
 impl SnapshotRecord {

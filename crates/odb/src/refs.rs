@@ -42,8 +42,70 @@ pub struct LogEntry {
     pub old: Option<SnapshotId>,
     /// The value after.
     pub new: Option<SnapshotId>,
-    /// Why (`snapshot: MSG`, `tag`, `mark-good`, …).
+    /// Why (`snapshot: MSG`, `tag`, `mark-good`, `mark-good: MSG`, …).
     pub reason: String,
+    /// Who made the change (absent in entries written by earlier versions).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub who: Option<Actor>,
+}
+
+/// Who changed a ref: the user and host, and the CI job when the change
+/// was made by one (docs/store-format.md §8.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The login name (`USER`, `USERNAME` or `LOGNAME`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub user: String,
+    /// The host name.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub host: String,
+    /// The CI job, when one made the change.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ci: Option<CiJob>,
+}
+
+/// A CI job, as the usual CI variables describe it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiJob {
+    /// `github-actions`, `gitlab`, `jenkins`, `circleci`, `buildkite`,
+    /// `azure-pipelines`, or `ci` (only `CI` is set).
+    pub system: String,
+    /// The account that started the job (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`, …).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub actor: String,
+    /// The pipeline or run (`owner/repo#run`, `project#pipeline`, `job#build`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub run: String,
+    /// A link to the run.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub url: String,
+}
+
+impl std::fmt::Display for Actor {
+    /// `alice@build-7 (github-actions: octocat, acme/infra#8812)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let user = if self.user.is_empty() {
+            "?"
+        } else {
+            &self.user
+        };
+        write!(f, "{user}")?;
+        if !self.host.is_empty() {
+            write!(f, "@{}", self.host)?;
+        }
+        if let Some(ci) = &self.ci {
+            let parts: Vec<&str> = [ci.actor.as_str(), ci.run.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            if parts.is_empty() {
+                write!(f, " ({})", ci.system)?;
+            } else {
+                write!(f, " ({}: {})", ci.system, parts.join(", "))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The refs document (docs/store-format.md §8).
@@ -70,6 +132,10 @@ const LOG_CHUNK: usize = 1000;
 const REF_RETRIES: usize = 50;
 
 const TRAILER: &str = "\n# blake3 ";
+
+/// The key of the copy of the refs written after each change
+/// (docs/store-format.md §8).
+pub(crate) const REFS_BACKUP: &str = "refs.backup";
 
 impl Refs {
     /// A document naming nothing.
@@ -124,6 +190,7 @@ impl Refs {
             old,
             new,
             reason: reason.to_string(),
+            who: None,
         });
     }
 
@@ -152,6 +219,23 @@ impl Refs {
             .collect()
     }
 
+    /// Fails when a name would be both a tag and an environment (`kind`
+    /// says which it is to become): tags and environments share one
+    /// namespace, or `stage` could mean either.
+    pub fn check_namespace(&self, kind: &str, name: &str) -> Result<()> {
+        let taken = match kind {
+            "tag" => self.envs.contains_key(name).then_some("an environment"),
+            _ => self.tags.contains_key(name).then_some("a tag"),
+        };
+        match taken {
+            Some(other) => Err(Error::BadRef(format!(
+                "{name:?} is already {other}'s name: tags and environments share one namespace, so it cannot also name {}",
+                if kind == "tag" { "a tag" } else { "an environment" }
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Fails when `tag` names a snapshot other than `id` and may not move.
     pub fn check_tag_free(&self, tag: &str, id: Option<SnapshotId>, force: bool) -> Result<()> {
         match self.tags.get(tag) {
@@ -173,12 +257,16 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
         && !name.starts_with('.')
         && !matches!(name, "good" | "latest")
-        && !name.chars().all(|c| c.is_ascii_hexdigit());
+        // hex letters and digits only would read as an id; digits only is
+        // a pipeline number (`8812`): accepted, and a tag wins over an id
+        // prefix when resolving, as a ref does in git
+        && (!name.chars().all(|c| c.is_ascii_hexdigit())
+            || name.chars().all(|c| c.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
         Err(Error::BadRef(format!(
-            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (not only hex digits, which would read as an id, and not \"good\" or \"latest\", which are reference words)"
+            "invalid {kind} name {name:?}: use letters, digits, '-', '_', '.', '+' (not only hex letters and digits, which would read as an id, and not \"good\" or \"latest\", which are reference words)"
         )))
     }
 }
@@ -192,7 +280,19 @@ impl Store {
                 Refs::decode(&bytes, &format!("{} (refs)", self.describe()))?,
                 Some(v),
             )),
-            None => Ok((Refs::empty(), None)),
+            None => {
+                // `init` writes the refs with the config: a store without
+                // them but with snapshots has lost them, and must not read
+                // as empty (gc would delete everything).
+                let records = self.list_snapshots()?.len();
+                if records > 0 {
+                    return Err(Error::RefsMissing {
+                        store: self.describe(),
+                        records,
+                    });
+                }
+                Ok((Refs::empty(), None))
+            }
         }
     }
 
@@ -212,7 +312,13 @@ impl Store {
     ) -> Result<T> {
         for attempt in 0..REF_RETRIES {
             let (mut refs, version) = self.refs_versioned()?;
+            let logged = refs.log.len();
             let out = change(&mut refs)?;
+            if let Some(actor) = self.actor() {
+                for l in refs.log[logged..].iter_mut().filter(|l| l.who.is_none()) {
+                    l.who = Some(actor.clone());
+                }
+            }
             let cond = match version {
                 Some(v) => Cond::Match(v),
                 None => Cond::Absent,
@@ -254,7 +360,15 @@ impl Store {
             }
             refs.log_chunks.push(id);
         }
-        self.backend().put("refs", &refs.encode(), cond)
+        let bytes = refs.encode();
+        let put = self.backend().put("refs", &bytes, cond)?;
+        if put == Put::Done {
+            // A second copy, for `verify --repair` should `refs` be lost:
+            // at worst one change behind, which the snapshot records and
+            // the log chunks make up for. Its failure is not the change's.
+            let _ = self.backend().put(REFS_BACKUP, &bytes, Cond::Always);
+        }
+        Ok(put)
     }
 
     /// The whole ref log, oldest first.
@@ -285,8 +399,15 @@ impl Store {
         make: impl Fn(Option<SnapshotId>) -> SnapshotRecord,
     ) -> Result<(SnapshotId, SnapshotRecord)> {
         self.refs_transaction(|refs| {
+            refs.check_namespace("environment", env)?;
             for t in tags {
                 refs.check_tag_free(t, None, force_tag)?;
+                if t == env {
+                    return Err(Error::BadRef(format!(
+                        "{t:?} cannot be both the environment and a tag: tags and environments share one namespace"
+                    )));
+                }
+                refs.check_namespace("tag", t)?;
             }
             let parent = refs.envs.get(env).and_then(|e| e.latest);
             let record = make(parent);
@@ -323,6 +444,7 @@ impl Store {
                 return Ok(());
             }
             refs.check_tag_free(name, Some(id), force)?;
+            refs.check_namespace("tag", name)?;
             let old = refs.tags.insert(name.to_string(), id);
             let reason = if force { "tag (forced)" } else { "tag" };
             refs.record(&time, format!("tags/{name}"), old, Some(id), reason);
@@ -334,6 +456,18 @@ impl Store {
     /// for another environment only with `force`); logged as
     /// `envs/ENV/good`.
     pub fn mark_good(&self, env: &str, id: SnapshotId, force: bool) -> Result<()> {
+        self.mark_good_because(env, id, force, "")
+    }
+
+    /// [`Store::mark_good`] with the reason given (`mark-good -m`), logged
+    /// as `mark-good: MESSAGE`.
+    pub fn mark_good_because(
+        &self,
+        env: &str,
+        id: SnapshotId,
+        force: bool,
+        message: &str,
+    ) -> Result<()> {
         check_name("environment", env)?;
         let rec = self.record(&id)?;
         if rec.env != env && !force {
@@ -345,19 +479,19 @@ impl Store {
         }
         let time = crate::time::now();
         self.update_refs(|refs| {
+            refs.check_namespace("environment", env)?;
             let e = refs.envs.entry(env.to_string()).or_default();
             let old = e.good;
             if old == Some(id) {
                 return Ok(());
             }
             e.good = Some(id);
-            refs.record(
-                &time,
-                format!("envs/{env}/good"),
-                old,
-                Some(id),
-                "mark-good",
-            );
+            let reason = if message.is_empty() {
+                "mark-good".to_string()
+            } else {
+                format!("mark-good: {message}")
+            };
+            refs.record(&time, format!("envs/{env}/good"), old, Some(id), &reason);
             Ok(())
         })
     }
@@ -388,6 +522,8 @@ mod tests {
         assert!(Refs::decode(&bad, "refs").is_err());
         assert!(check_name("tag", "v1.2.3").is_ok());
         assert!(check_name("tag", "deadbeef").is_err());
+        assert!(check_name("tag", "8812").is_ok(), "a pipeline number");
+        assert!(check_name("tag", "8812ab").is_err());
         assert!(check_name("tag", "a/b").is_err());
     }
 

@@ -42,6 +42,7 @@ pub struct Store {
     packs_loaded: RwLock<bool>,
     cache_dir: Option<PathBuf>,
     pub(crate) records: RwLock<HashMap<SnapshotId, SnapshotRecord>>,
+    actor: Option<crate::refs::Actor>,
 }
 
 /// Packs are split when they grow past this.
@@ -100,7 +101,20 @@ impl Store {
             packs_loaded: RwLock::new(false),
             cache_dir,
             records: RwLock::new(HashMap::new()),
+            actor: None,
         }
+    }
+
+    /// Records `actor` as who made every ref change this value writes (the
+    /// ref log's `who`; the store itself never reads the environment).
+    pub fn with_actor(mut self, actor: crate::refs::Actor) -> Store {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// Who this value's ref changes are recorded as made by.
+    pub fn actor(&self) -> Option<&crate::refs::Actor> {
+        self.actor.as_ref()
     }
 
     /// Creates a new store (an existing one is an error).
@@ -114,10 +128,7 @@ impl Store {
         let mut bytes = serde_json::to_vec_pretty(&config).expect("a config always serializes");
         bytes.push(b'\n');
         if backend.put("config", &bytes, Cond::Absent)? == Put::Conflict {
-            return Err(Error::Config(format!(
-                "a store already exists at {}",
-                backend.describe()
-            )));
+            return Err(Error::StoreExists(backend.describe()));
         }
         backend.put("refs", &Refs::empty().encode(), Cond::Absent)?;
         Ok(Self::with_backend(location, backend))
@@ -327,6 +338,55 @@ impl Store {
 
     /// Reads one object, checking its hash.
     pub(crate) fn get(&self, id: &ObjectId) -> Result<(ObjType, Vec<u8>)> {
+        self.retrying(|| self.get_once(id))
+    }
+
+    /// Runs a read again when it failed because the packs changed under
+    /// it: gc rewrites packs and deletes the old ones, and a reader that
+    /// listed the indexes before still looks for its objects there. When
+    /// the listing shows packs gone or new, the read is tried again on the
+    /// new listing (a few times); any other failure stands.
+    fn retrying<T>(&self, mut read: impl FnMut() -> Result<T>) -> Result<T> {
+        let mut attempts = 0;
+        loop {
+            match read() {
+                Err(_) if attempts < 4 && self.packs_changed()? => attempts += 1,
+                r => return r,
+            }
+        }
+    }
+
+    /// Lists the pack indexes again and makes the loaded list exactly
+    /// that; true when it changed.
+    fn packs_changed(&self) -> Result<bool> {
+        let listed: std::collections::HashSet<Hash> = self
+            .backend
+            .list("packs/")?
+            .iter()
+            .filter_map(|l| {
+                l.key
+                    .strip_prefix("packs/")
+                    .and_then(|n| n.strip_suffix(".idx"))
+                    .and_then(|n| Hash::from_hex(n).ok())
+            })
+            .collect();
+        let (gone, known) = match self.packs.write() {
+            Ok(mut p) => {
+                let before = p.len();
+                p.retain(|i| listed.contains(&i.name));
+                let known: std::collections::HashSet<Hash> = p.iter().map(|i| i.name).collect();
+                (before != p.len(), known)
+            }
+            Err(_) => return Ok(false),
+        };
+        let new = listed.iter().any(|h| !known.contains(h));
+        if new {
+            self.refresh_packs()?;
+        }
+        Ok(gone || new)
+    }
+
+    fn get_once(&self, id: &ObjectId) -> Result<(ObjType, Vec<u8>)> {
         let Some((pack, loc)) = self.locate_obj(id)? else {
             return Err(Error::MissingObject(*id));
         };
@@ -340,6 +400,23 @@ impl Store {
     }
 
     /// Reads an object that must be of type `ty`.
+    /// Every object of one type the pack indexes list.
+    pub(crate) fn objects_of_type(&self, ty: ObjType) -> Result<Vec<ObjectId>> {
+        let mut out: Vec<ObjectId> = self
+            .packs()?
+            .iter()
+            .flat_map(|p| {
+                p.iter()
+                    .filter(|(_, l)| l.ty == ty)
+                    .map(|(id, _)| id)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     pub(crate) fn get_typed(&self, id: &ObjectId, ty: ObjType) -> Result<Vec<u8>> {
         let (t, data) = self.get(id)?;
         if t != ty {
@@ -354,6 +431,10 @@ impl Store {
     /// Reads many objects with few requests (adjacent ranges of a pack
     /// are read together), checking every hash. Results follow `ids`.
     pub fn get_many(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
+        self.retrying(|| self.get_many_once(ids))
+    }
+
+    fn get_many_once(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
         let packs = self.packs()?;
         let multi = self.multi_index(&packs);
         let mut by_pack: BTreeMap<usize, Vec<(usize, Location)>> = BTreeMap::new();

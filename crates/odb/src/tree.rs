@@ -47,6 +47,18 @@ pub(crate) struct Tree {
     pub(crate) entries: Vec<TreeEntry>,
 }
 
+/// Decoders reserve room for at most this many entries up front; more
+/// grow as they are actually decoded (a declared count is only a claim).
+pub(crate) const PREALLOC_MAX: usize = 4096;
+
+/// The most files and directories one snapshot tree may list, however its
+/// trees share subtrees: a crafted store could otherwise declare a tree of
+/// billions of files in a few megabytes.
+pub const MAX_TREE_ENTRIES: usize = 4_000_000;
+
+/// The longest path a snapshot tree may hold, in bytes (Linux `PATH_MAX`).
+pub const MAX_TREE_PATH: usize = 4096;
+
 impl Tree {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut e = Enc::with_capacity(64 + self.entries.len() * 64);
@@ -66,8 +78,9 @@ impl Tree {
         if d.u8()? != 1 {
             return Err(d.error("unknown tree version"));
         }
-        let n = d.len()?;
-        let mut entries = Vec::with_capacity(n);
+        // name (2+), kind (1), size (1+), id (32)
+        let n = d.count(36)?;
+        let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
         for _ in 0..n {
             let entry = decode_entry(&mut d)?;
             if entries
@@ -121,18 +134,27 @@ impl Store {
     pub fn tree_files(&self, id: &ObjectId) -> Result<Vec<TreeFile>> {
         let mut out = Vec::new();
         let mut stack = vec![(String::new(), *id)];
-        let mut depth_guard = 0usize;
+        let mut entries = 0usize;
         while let Some((prefix, tid)) = stack.pop() {
-            depth_guard += 1;
-            if depth_guard > 1_000_000 {
-                return Err(corrupt(format!("tree {id}"), "too many directories"));
-            }
             for e in self.tree(&tid)?.entries {
+                entries += 1;
+                if entries > MAX_TREE_ENTRIES {
+                    return Err(corrupt(
+                        format!("tree {id}"),
+                        format!("it lists more than {MAX_TREE_ENTRIES} files and directories, more than a snapshot may hold"),
+                    ));
+                }
                 let path = if prefix.is_empty() {
                     e.name.clone()
                 } else {
                     format!("{prefix}/{}", e.name)
                 };
+                if path.len() > MAX_TREE_PATH {
+                    return Err(corrupt(
+                        format!("tree {id}"),
+                        format!("it holds a path longer than {MAX_TREE_PATH} bytes"),
+                    ));
+                }
                 match e.kind {
                     EntryKind::Dir => stack.push((path, e.id)),
                     k => out.push(TreeFile {
@@ -293,6 +315,54 @@ mod tests {
         assert_eq!(found("env/prod"), None, "a directory is not a file");
         assert_eq!(found("env/staging/main.tf"), None);
         assert_eq!(found("main.tf/x"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use crate::pack::PackWriter;
+
+    /// Regression: a few megabytes of store declared a tree of 10⁹ files
+    /// (trees sharing subtrees) and checkout aborted on allocation.
+    #[test]
+    fn a_tree_of_a_billion_shared_entries_is_refused_not_allocated() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-bomb-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        let blob = b"x".to_vec();
+        let blob_id = ObjectId::of(&blob);
+        let level = |kind: EntryKind, child: ObjectId| Tree {
+            entries: (0..1000)
+                .map(|i| TreeEntry {
+                    name: format!("e{i:04}"),
+                    kind,
+                    size: 1,
+                    id: child,
+                })
+                .collect(),
+        };
+        let files = level(EntryKind::File, blob_id).encode();
+        let mid = level(EntryKind::Dir, ObjectId::of(&files)).encode();
+        let top = level(EntryKind::Dir, ObjectId::of(&mid)).encode();
+        let mut w = PackWriter::new();
+        w.add(blob_id, ObjType::Blob, &blob);
+        for t in [&files, &mid, &top] {
+            w.add(ObjectId::of(t), ObjType::Tree, t);
+        }
+        store.write_pack(w).unwrap();
+        let err = store
+            .tree_files(&ObjectId::of(&top))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 4000000 files"), "{err}");
+        // a count larger than the bytes could hold is refused at once
+        let mut lying = Enc::with_capacity(16);
+        lying.u8(1);
+        lying.uvar(1_000_000_000);
+        let err = Tree::decode(&lying.into_bytes()).unwrap_err().to_string();
+        assert!(err.contains("exceeds the data"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -68,10 +68,21 @@ pub(crate) fn pack_name(key: &str) -> Option<(Hash, &'static str)> {
 impl Store {
     /// Re-hashes every object, checks every pack index, snapshot record and
     /// ref, and that every snapshot's objects are present.
+    ///
+    /// It runs beside snapshots (under the shared lock gc waits for) and
+    /// reads in the order they write backwards: the refs, then the
+    /// records, then the packs. A snapshot finishing meanwhile has written
+    /// its objects before its record and its record before the refs, so
+    /// whatever verify sees named is whole.
     pub fn verify(&self) -> Result<VerifyReport> {
+        // best effort: a read-only copy of a store verifies without it
+        let _lock = self.shared_lock().ok();
+        self.verify_unlocked()
+    }
+
+    /// `verify` for a caller that holds a lock already (gc).
+    pub(crate) fn verify_unlocked(&self) -> Result<VerifyReport> {
         let mut r = VerifyReport::default();
-        let types = self.verify_packs(&mut r)?;
-        r.objects = types.len();
         let refs = match self.refs() {
             Ok(refs) => Some(refs),
             Err(e) => {
@@ -81,6 +92,8 @@ impl Store {
         };
         let records = self.verify_records(&mut r)?;
         r.snapshots = records.len();
+        let types = self.verify_packs(&mut r)?;
+        r.objects = types.len();
         if let Some(refs) = &refs {
             verify_refs(refs, &records, &types, &mut r);
         }

@@ -13,6 +13,8 @@ use crate::hcl::{parse_expression, parse_template, Attribute, Block, Body, Expr,
 #[derive(Clone, Debug, PartialEq)]
 pub struct J {
     pub pos: u32,
+    /// Byte offset just after the value.
+    pub end: u32,
     pub v: JV,
 }
 
@@ -178,7 +180,11 @@ impl JP<'_> {
             Some(_) => return self.err("expected a JSON value"),
         };
         self.depth -= 1;
-        Ok(J { pos, v })
+        Ok(J {
+            pos,
+            end: self.pos as u32,
+            v,
+        })
     }
     fn string(&mut self) -> Result<String, JErr> {
         let start = self.pos;
@@ -451,6 +457,7 @@ fn json_body(v: &J, ty: &str) -> Result<Body, JErr> {
             name: key.clone(),
             expr,
             pos: *kpos,
+            end: val.end,
         }));
     }
     Ok(body)

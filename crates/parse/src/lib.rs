@@ -4,16 +4,20 @@
 pub mod config;
 mod encode;
 pub mod hcl;
+pub mod inputs;
 pub mod json;
 pub mod load;
 mod merge;
+pub mod redact;
+pub mod sensitive;
 pub mod state;
 
 /// Stack size of parsing threads: deeply nested input recurses deeply
 /// (virtual memory; only what is touched is used).
 pub const PARSE_STACK: usize = 256 << 20;
 pub use encode::PARSE_CACHE_VERSION;
+pub use load::read_regular;
 pub use load::{
-    discover, discover_with_dirs, load, Cache, FileKind, LoadError, Loaded, Options, Parsed,
-    SourceFile,
+    discover, discover_with_dirs, load, Cache, Discovered, FileKind, FileStat, LoadError, Loaded,
+    Options, Parsed, SourceFile,
 };

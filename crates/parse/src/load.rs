@@ -18,9 +18,9 @@ use crate::state::parse_state;
 /// What a discovered file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FileKind {
-    /// `.tf`
+    /// `.tf` (or OpenTofu's `.tofu`)
     Tf,
-    /// `.tf.json`
+    /// `.tf.json` (or OpenTofu's `.tofu.json`)
     TfJson,
     /// `.tfvars`
     Tfvars,
@@ -39,25 +39,27 @@ pub enum FileKind {
 impl FileKind {
     /// Classifies a file by name; `None` for files rewind does not keep.
     pub fn of(name: &str) -> Option<FileKind> {
-        Some(if name.ends_with(".tf.json") {
-            FileKind::TfJson
-        } else if name.ends_with(".tf") {
-            FileKind::Tf
-        } else if name.ends_with(".tfvars.json") {
-            FileKind::TfvarsJson
-        } else if name.ends_with(".tfvars") {
-            FileKind::Tfvars
-        } else if name.ends_with(".tfstate") {
-            FileKind::State
-        } else if name == ".terraform.lock.hcl" {
-            FileKind::LockFile
-        } else if name.ends_with(".tftpl") || name.ends_with(".tpl") {
-            FileKind::Template
-        } else if name == "modules.json" {
-            FileKind::ModulesJson
-        } else {
-            return None;
-        })
+        Some(
+            if name.ends_with(".tf.json") || name.ends_with(".tofu.json") {
+                FileKind::TfJson
+            } else if name.ends_with(".tf") || name.ends_with(".tofu") {
+                FileKind::Tf
+            } else if name.ends_with(".tfvars.json") {
+                FileKind::TfvarsJson
+            } else if name.ends_with(".tfvars") {
+                FileKind::Tfvars
+            } else if name.ends_with(".tfstate") {
+                FileKind::State
+            } else if name == ".terraform.lock.hcl" {
+                FileKind::LockFile
+            } else if name.ends_with(".tftpl") || name.ends_with(".tpl") {
+                FileKind::Template
+            } else if name == "modules.json" {
+                FileKind::ModulesJson
+            } else {
+                return None;
+            },
+        )
     }
 
     pub fn code(self) -> u8 {
@@ -79,6 +81,48 @@ pub enum Parsed {
     Raw,
 }
 
+/// What one `stat` says of a file: enough to tell that it changed without
+/// reading it, as git's index does (a rewrite that restores the size and
+/// the modification time still moves the change time, and a file
+/// replaced by another has another inode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileStat {
+    /// Length in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time in nanoseconds since the epoch (0 where the
+    /// system has none).
+    pub ctime_ns: i64,
+    /// Inode number (0 where the system has none).
+    pub ino: u64,
+    /// Device number (0 where the system has none).
+    pub dev: u64,
+}
+
+impl FileStat {
+    /// The stat of `md` (no system call: it reads the metadata given).
+    pub fn of(md: &std::fs::Metadata) -> FileStat {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            FileStat {
+                size: md.len(),
+                mtime_ns: mtime_ns(md),
+                ctime_ns: md.ctime().saturating_mul(1_000_000_000) + md.ctime_nsec(),
+                ino: md.ino(),
+                dev: md.dev(),
+            }
+        }
+        #[cfg(not(unix))]
+        FileStat {
+            size: md.len(),
+            mtime_ns: mtime_ns(md),
+            ..FileStat::default()
+        }
+    }
+}
+
 /// A file of the snapshot.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
@@ -89,6 +133,8 @@ pub struct SourceFile {
     pub size: u64,
     /// Modification time in nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// The whole stat the file was read with.
+    pub stat: FileStat,
     pub executable: bool,
     pub hash: Hash,
     /// The content, when [`Options::keep_bytes`] asked for it; `None` also
@@ -100,8 +146,8 @@ pub struct SourceFile {
 
 /// Hooks that let a store skip reading and parsing unchanged files.
 pub trait Cache: Sync {
-    /// The content hash of a file last seen with this size and mtime.
-    fn known(&self, _abs: &Path, _size: u64, _mtime_ns: i64) -> Option<Hash> {
+    /// The content hash of a file last seen with exactly this stat.
+    fn known(&self, _abs: &Path, _stat: &FileStat) -> Option<Hash> {
         None
     }
     /// A parse result recorded earlier for this content.
@@ -127,6 +173,18 @@ pub struct Options<'a> {
     /// Keep each file's bytes in [`SourceFile::bytes`] (a snapshot stores
     /// them); otherwise they are freed once parsed.
     pub keep_bytes: bool,
+    /// A state given from elsewhere (`--state`), used instead of the
+    /// directory's state files and kept in [`Loaded::files`] as
+    /// [`EXTERNAL_STATE_FILE`](crate::inputs::EXTERNAL_STATE_FILE) of the
+    /// root module's directory.
+    pub state: Option<crate::inputs::ExternalState>,
+    /// Values of root module variables given beside the directory, in
+    /// command-line order (see [`crate::inputs`]).
+    pub inputs: Vec<crate::inputs::InputSource>,
+    /// A module cache (`--modules DIR`): a directory laid out as
+    /// `.terraform/modules` (its `modules.json` and the modules it lists),
+    /// read when the directory has no downloaded modules of its own.
+    pub modules_dir: Option<PathBuf>,
 }
 
 /// A loaded directory.
@@ -178,8 +236,12 @@ fn error_at(
         if line == 0 {
             return None;
         }
-        Some(LineIndex::new(s).line_text(line).to_string())
+        Some(crate::redact::redact_source_line(file, s, line))
     });
+    let mut message = message.into();
+    if crate::redact::is_secret_file(file) {
+        message = crate::redact::redact_quoted_values(&message);
+    }
     Diagnostic {
         severity: Severity::Error,
         loc: Loc {
@@ -187,7 +249,7 @@ fn error_at(
             line,
             col,
         },
-        message: message.into(),
+        message,
         source_line,
     }
 }
@@ -246,17 +308,29 @@ fn keep_dir(rel: &Path) -> bool {
 
 /// Lists the files rewind keeps under `dir` (recursively), sorted.
 pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
-    discover_with_dirs(dir).map(|(files, _)| files)
+    discover_with_dirs(dir).map(|d| d.files)
 }
 
-/// The files rewind keeps under `dir`, and every directory walked with its
-/// modification time in nanoseconds.
-#[allow(clippy::type_complexity)]
-pub fn discover_with_dirs(
-    dir: &Path,
-) -> Result<(Vec<(PathBuf, FileKind)>, Vec<(PathBuf, i64)>), Diagnostic> {
-    let mut out = Vec::new();
-    let mut dirs = Vec::new();
+/// What a walk of a directory found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The files rewind keeps, sorted.
+    pub files: Vec<(PathBuf, FileKind)>,
+    /// Every directory walked with its modification time in nanoseconds.
+    pub dirs: Vec<(PathBuf, i64)>,
+    /// Entries with a kept name that were skipped, and why: special files
+    /// (FIFOs, devices, sockets), symbolic links that leave the directory
+    /// or lead to something that is not a regular file.
+    pub skipped: Vec<Diagnostic>,
+}
+
+/// The files rewind keeps under `dir`, every directory walked, and what
+/// was skipped. A name that is not UTF-8 is an error (a snapshot stores
+/// names as UTF-8): nothing has been read or written then.
+pub fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
+    let mut found = Discovered::default();
+    // where links may lead: the directory itself, with its links resolved
+    let real_root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -274,7 +348,7 @@ pub fn discover_with_dirs(
         })?;
         if entry.file_type().is_dir() {
             let mtime = entry.metadata().map(|m| mtime_ns(&m)).unwrap_or(0);
-            dirs.push((entry.path().to_path_buf(), mtime));
+            found.dirs.push((entry.path().to_path_buf(), mtime));
             continue;
         }
         let name = entry.file_name().to_string_lossy();
@@ -282,6 +356,15 @@ pub fn discover_with_dirs(
             continue;
         };
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        if rel.to_str().is_none() {
+            return Err(error_at(
+                &escape_path(entry.path()),
+                0,
+                0,
+                "the file's path is not valid UTF-8, which a snapshot cannot store: rename it",
+                None,
+            ));
+        }
         let in_dot_terraform = rel.components().any(|c| c.as_os_str() == ".terraform");
         if kind == FileKind::ModulesJson && rel != Path::new(".terraform/modules/modules.json") {
             continue;
@@ -290,9 +373,63 @@ pub fn discover_with_dirs(
             // .terraform/terraform.tfstate is backend metadata, not state
             continue;
         }
-        out.push((entry.path().to_path_buf(), kind));
+        if let Some(why) = not_readable_as_file(entry.path(), entry.file_type(), &real_root) {
+            found.skipped.push(warning(
+                Loc {
+                    file: escape_path(entry.path()),
+                    line: 0,
+                    col: 0,
+                },
+                format!("skipped: {why}"),
+            ));
+            continue;
+        }
+        found.files.push((entry.path().to_path_buf(), kind));
     }
-    Ok((out, dirs))
+    Ok(found)
+}
+
+/// A path as text, with what is not printable escaped.
+fn escape_path(p: &Path) -> String {
+    let lossy = p.to_string_lossy();
+    if p.to_str().is_some() && !lossy.chars().any(char::is_control) {
+        return lossy.into_owned();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        p.as_os_str().as_bytes().escape_ascii().to_string()
+    }
+    #[cfg(not(unix))]
+    lossy.escape_debug().to_string()
+}
+
+/// Why an entry with a kept name is not read, if it is not: a special
+/// file (a FIFO would block, a device never ends), or a symbolic link that
+/// leaves `real_root` or leads to one. A link to nothing is kept (its read
+/// fails, or Terraform goes on without it: `is_missing_default_tfvars`).
+fn not_readable_as_file(
+    path: &Path,
+    ty: std::fs::FileType,
+    real_root: &Path,
+) -> Option<&'static str> {
+    if ty.is_file() {
+        return None;
+    }
+    if !ty.is_symlink() {
+        return Some("not a regular file (a FIFO, socket or device)");
+    }
+    let Ok(target) = path.canonicalize() else {
+        return None;
+    };
+    if !target.starts_with(real_root) {
+        return Some("a symbolic link that leads outside the directory is not followed");
+    }
+    match std::fs::metadata(&target) {
+        Ok(md) if md.is_file() => None,
+        Ok(_) => Some("a symbolic link to something that is not a regular file"),
+        Err(_) => None,
+    }
 }
 
 /// The number of worker threads `opts` asks for (0: one per core).
@@ -406,6 +543,58 @@ fn is_executable(_md: &std::fs::Metadata) -> bool {
     false
 }
 
+/// Reads a regular file outside discovery (a file the configuration reads
+/// through a function): its facts and bytes, fresh.
+pub fn source_file(abs: &Path, kind: FileKind) -> std::io::Result<SourceFile> {
+    let md = std::fs::metadata(abs)?;
+    if !md.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let bytes = read_regular(abs, md.len())?;
+    Ok(SourceFile {
+        path: String::new(),
+        abs: abs.to_path_buf(),
+        kind,
+        size: bytes.len() as u64,
+        mtime_ns: mtime_ns(&md),
+        stat: FileStat::of(&md),
+        executable: is_executable(&md),
+        hash: Hash::of(&bytes),
+        bytes: Some(bytes),
+        fresh: true,
+    })
+}
+
+/// `O_NONBLOCK`: opening a FIFO that replaced a file must not wait for a
+/// writer (the opened file is then refused as not regular).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const O_NONBLOCK: i32 = 0x0004;
+
+/// Reads a file that must be a regular file (checked on the opened file,
+/// so a FIFO or device swapped in after discovery is refused, not read);
+/// `size` is the length it was seen with, a hint for the buffer.
+pub fn read_regular(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(O_NONBLOCK);
+    }
+    let mut f = opts.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a FIFO, socket or device)",
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size.min(1 << 30) as usize);
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Why a file failed, with the file when it could be read.
 type Failed = Box<(Option<SourceFile>, Diagnostic)>;
 
@@ -423,28 +612,41 @@ fn load_one(
             error_at(shown, 0, 0, format!("cannot read: {e}"), None),
         ))
     })?;
+    if !md.is_file() {
+        return Err(Box::new((
+            None,
+            error_at(
+                shown,
+                0,
+                0,
+                "cannot read: not a regular file (a FIFO, socket or device)",
+                None,
+            ),
+        )));
+    }
+    let stat = FileStat::of(&md);
     let size = md.len();
-    let mtime = mtime_ns(&md);
     let mut file = SourceFile {
         path: String::new(),
         abs: path.to_path_buf(),
         kind,
         size,
-        mtime_ns: mtime,
+        mtime_ns: stat.mtime_ns,
+        stat,
         executable: is_executable(&md),
         hash: Hash::default(),
         bytes: None,
         fresh: false,
     };
     if let Some(cache) = cache {
-        if let Some(hash) = cache.known(path, size, mtime) {
+        if let Some(hash) = cache.known(path, &stat) {
             if let Some(parsed) = cache.parsed(&hash, kind) {
                 file.hash = hash;
                 return Ok((file, parsed));
             }
         }
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_regular(path, size).map_err(|e| {
         Box::new((
             None,
             error_at(shown, 0, 0, format!("cannot read: {e}"), None),
@@ -599,7 +801,11 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         )));
     }
     let trace = Trace::new();
-    let (items, dirs) = discover_with_dirs(&root_abs).map_err(one)?;
+    let Discovered {
+        files: items,
+        dirs,
+        skipped,
+    } = discover_with_dirs(&root_abs).map_err(one)?;
     let shown = |p: &Path| -> String {
         match p.strip_prefix(&root_abs) {
             Ok(r) => rel_str(&dir.join(r)).trim_start_matches("./").to_string(),
@@ -655,9 +861,13 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         calls: HashMap::new(),
         loaded_dirs: HashSet::new(),
     };
+    b.diags.extend(skipped.into_iter().map(|mut d| {
+        d.loc.file = shown(Path::new(&d.loc.file));
+        d
+    }));
     trace.mark("read and parse");
     b.index_dirs(0);
-    b.read_modules_json(&shown);
+    b.read_modules_json(&shown, opts.modules_dir.as_deref());
     // Errors found while assembling name files by absolute path: show them
     // the way the user named the directory.
     // Messages naming another place ("already declared at ...") too.
@@ -680,6 +890,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         }
     };
     b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
+    b.add_inputs(opts);
     // A file that failed is an error in a module Terraform loads, and
     // only a warning elsewhere (an example's or a template's file, which
     // Terraform never reads for this directory).
@@ -744,9 +955,21 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         state: None,
         diagnostics: b.diags,
     };
+    if let Some(ext) = &opts.state {
+        let (info, nodes) = external_state(
+            ext,
+            &root,
+            &root_abs,
+            opts,
+            (&mut b.files, &mut b.parsed),
+            &mut model.diagnostics,
+        )?;
+        model.state = Some(info);
+        model.instances = nodes;
+    }
     // The state: terraform.tfstate of the root module, or the only one.
     let states: Vec<usize> = (0..b.files.len())
-        .filter(|&i| b.files[i].kind == FileKind::State)
+        .filter(|&i| b.files[i].kind == FileKind::State && opts.state.is_none())
         .collect();
     let root_state = states.iter().copied().find(|&i| {
         b.files[i].abs.parent() == Some(root_abs.as_path())
@@ -784,6 +1007,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             model.instances = nodes;
         }
     }
+    crate::sensitive::propagate(&mut model);
     trace.mark("resolve");
     model.sort();
     if !opts.allow_cycles {
@@ -869,6 +1093,98 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     })
 }
 
+/// Parses a state given from elsewhere and puts it among the files, as
+/// [`EXTERNAL_STATE_FILE`](crate::inputs::EXTERNAL_STATE_FILE) of the root
+/// module's directory (replacing a checked-out copy of an earlier one);
+/// state files of the directory itself are then ignored, with a warning.
+fn external_state(
+    ext: &crate::inputs::ExternalState,
+    root: &str,
+    root_abs: &Path,
+    opts: &Options,
+    (files, parsed): (&mut Vec<SourceFile>, &mut Vec<Arc<Parsed>>),
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(StateInfo, Vec<Node>), LoadError> {
+    let shown = ext.shown.as_str();
+    let result = if opts.light_state || opts.skip_state {
+        crate::state::parse_state_light(shown, &ext.bytes)
+    } else {
+        parse_state(shown, &ext.bytes)
+    };
+    let (mut info, mut nodes) = result.map_err(|e| {
+        let src = std::str::from_utf8(&ext.bytes).ok();
+        LoadError {
+            diagnostics: vec![error_at(shown, e.line, e.col, e.message, src)],
+        }
+    })?;
+    let missing = |what: &str| {
+        LoadError {
+        diagnostics: vec![error_at(
+            shown,
+            1,
+            1,
+            format!("the state has no {what}: Terraform writes one in every state (is this the output of `terraform state pull`?)"),
+            None,
+        )],
+    }
+    };
+    if info.lineage.is_empty() {
+        return Err(missing("\"lineage\""));
+    }
+    if !json_has_key(&ext.bytes, "serial") {
+        return Err(missing("\"serial\""));
+    }
+    let name = crate::inputs::EXTERNAL_STATE_FILE;
+    let path = if root.is_empty() {
+        name.to_string()
+    } else {
+        format!("{root}/{name}")
+    };
+    for f in files.iter() {
+        if f.kind == FileKind::State && f.path != path && f.abs.parent() == Some(root_abs) {
+            diagnostics.push(warning(
+                Loc {
+                    file: f.path.clone(),
+                    ..Loc::default()
+                },
+                format!(
+                    "{} is not used: the state given with --state ({shown}) is",
+                    f.path
+                ),
+            ));
+        }
+    }
+    if let Some(i) = files.iter().position(|f| f.path == path) {
+        files.remove(i);
+        parsed.remove(i);
+    }
+    files.push(SourceFile {
+        path: path.clone(),
+        abs: root_abs.join(name),
+        kind: FileKind::State,
+        size: ext.bytes.len() as u64,
+        mtime_ns: 0,
+        stat: FileStat::default(),
+        executable: false,
+        hash: Hash::of(&ext.bytes),
+        bytes: Some(ext.bytes.clone()),
+        fresh: true,
+    });
+    parsed.push(Arc::new(Parsed::Raw));
+    info.path = path;
+    for n in &mut nodes {
+        n.loc.file.clone_from(&info.path);
+    }
+    Ok((info, nodes))
+}
+
+/// True when the top-level JSON object in `bytes` has the member `key`.
+fn json_has_key(bytes: &[u8], key: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Keys(std::collections::BTreeMap<String, serde::de::IgnoredAny>);
+    serde_json::from_slice::<Keys>(bytes).is_ok_and(|k| k.0.contains_key(key))
+}
+
 struct Pending {
     node: usize,
     /// Prefix of the module scope the references are resolved in.
@@ -930,17 +1246,46 @@ impl Builder {
         }
     }
 
-    fn read_modules_json(&mut self, shown: &(dyn Fn(&Path) -> String + Sync)) {
+    /// Reads the module manifest `terraform init` wrote, or else the one
+    /// of the module cache `cache` (a directory laid out as
+    /// `.terraform/modules`, whose `Dir` entries are read inside it).
+    fn read_modules_json(
+        &mut self,
+        shown: &(dyn Fn(&Path) -> String + Sync),
+        cache: Option<&Path>,
+    ) {
         let path = self.root_abs.join(".terraform/modules/modules.json");
-        let Some(i) = self.files.iter().position(|f| f.abs == path) else {
-            return;
-        };
-        let bytes = match &self.files[i].bytes {
-            Some(b) => b.clone(),
-            None => match std::fs::read(&path) {
-                Ok(b) => b,
-                Err(_) => return,
-            },
+        let (path, bytes, cache) = match self.files.iter().position(|f| f.abs == path) {
+            Some(i) => {
+                let bytes = match &self.files[i].bytes {
+                    Some(b) => b.clone(),
+                    None => match std::fs::read(&path) {
+                        Ok(b) => b,
+                        Err(_) => return,
+                    },
+                };
+                (path, bytes, None)
+            }
+            None => {
+                let Some(cache) = cache else {
+                    return;
+                };
+                let cache = normalize(&std::env::current_dir().unwrap_or_default().join(cache));
+                let path = cache.join("modules.json");
+                match std::fs::read(&path) {
+                    Ok(b) => (path, b, Some(cache)),
+                    Err(e) => {
+                        self.errors.push(error_at(
+                            &path.display().to_string(),
+                            0,
+                            0,
+                            format!("cannot read the module cache's manifest (--modules names a directory laid out as .terraform/modules, with the modules.json of `terraform init`): {e}"),
+                            None,
+                        ));
+                        return;
+                    }
+                }
+            }
         };
         let doc: serde_json::Value = match serde_json::from_slice(&bytes) {
             Ok(d) => d,
@@ -971,7 +1316,10 @@ impl Builder {
             if key.is_empty() || dir.is_empty() {
                 continue;
             }
-            let abs = normalize(&self.root_abs.join(dir));
+            let abs = match (&cache, dir.strip_prefix(".terraform/modules")) {
+                (Some(c), Some(rest)) => normalize(&c.join(rest.trim_start_matches('/'))),
+                _ => normalize(&self.root_abs.join(dir)),
+            };
             self.modules_json
                 .insert(key.to_string(), (abs, version.to_string()));
         }
@@ -1066,6 +1414,41 @@ impl Builder {
         self.index.insert(node.address.clone(), i);
         self.nodes.push(node);
         Some(i)
+    }
+
+    /// The files of the module in `dir`: as OpenTofu reads them, a
+    /// `NAME.tofu` file replaces `NAME.tf` (and `NAME.tofu.json`
+    /// replaces `NAME.tf.json`).
+    fn module_files(&self, dir: &Path) -> Vec<usize> {
+        let ids: Vec<usize> = self.by_dir.get(dir).cloned().unwrap_or_default();
+        let name = |fi: usize| {
+            self.files[fi]
+                .abs
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let tofu: HashSet<String> = ids
+            .iter()
+            .map(|&fi| name(fi))
+            .filter(|n| n.ends_with(".tofu") || n.ends_with(".tofu.json"))
+            .collect();
+        if tofu.is_empty() {
+            return ids;
+        }
+        ids.into_iter()
+            .filter(|&fi| {
+                let n = name(fi);
+                let replaced = if let Some(stem) = n.strip_suffix(".tf.json") {
+                    tofu.contains(&format!("{stem}.tofu.json"))
+                } else if let Some(stem) = n.strip_suffix(".tf") {
+                    tofu.contains(&format!("{stem}.tofu"))
+                } else {
+                    false
+                };
+                !replaced
+            })
+            .collect()
     }
 
     fn is_override(&self, fi: usize) -> bool {
@@ -1227,7 +1610,7 @@ impl Builder {
             return;
         }
         self.loaded_dirs.insert(dir.to_path_buf());
-        let file_ids: Vec<usize> = self.by_dir.get(dir).cloned().unwrap_or_default();
+        let file_ids = self.module_files(dir);
         let (merged, own) = self.overrides(&file_ids);
         let mut calls = Vec::new();
         let mut declared_vars = HashSet::new();
@@ -1645,11 +2028,13 @@ impl Builder {
                 if opaque || r.kind == EdgeKind::DependsOn {
                     return Resolved::Nodes(vec![call]);
                 }
-                // skip an instance key: module.x[0].out
-                let out_step = if r.steps.get(1).is_some_and(|x| x.starts_with('[')) {
-                    2
-                } else {
-                    1
+                // skip an instance key: module.x[0].out (a splat or a
+                // computed key ends Terraform's traversal: `module.x[*].out`
+                // refers to the whole module)
+                let out_step = match r.steps.get(1) {
+                    Some(x) if x == "[*]" => usize::MAX,
+                    Some(x) if x.starts_with('[') => 2,
+                    _ => 1,
                 };
                 match s(out_step) {
                     Some(out) => {
@@ -1668,11 +2053,11 @@ impl Builder {
                             .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
                             .cloned()
                             .collect();
-                        if outs.is_empty() {
-                            Resolved::Nodes(vec![call])
-                        } else {
-                            Resolved::Nodes(outs)
-                        }
+                        // the whole module: its outputs, and the call (all
+                        // of the module, as Terraform's `module.x (close)`)
+                        let mut outs = outs;
+                        outs.push(call);
+                        Resolved::Nodes(outs)
                     }
                 }
             }
@@ -1763,6 +2148,143 @@ impl Builder {
 
     /// Root variables depend on the variable files Terraform loads
     /// automatically (`terraform.tfvars`, `*.auto.tfvars`, and their JSON forms).
+    /// Adds the variable values given beside the directory as the
+    /// `tfvars` nodes of [`crate::inputs`]; problems go to `self.errors`
+    /// (a `-var` for an undeclared variable is Terraform's error too; in a
+    /// `-var-file` it is its warning; `TF_VAR_` of undeclared variables
+    /// are ignored, as Terraform ignores them).
+    fn add_inputs(&mut self, opts: &Options) {
+        use crate::inputs::{input_node, InputSource, CLI_INPUT, ENV_INPUT};
+        let mut env = (rewind_model::Map::new(), rewind_model::Map::new());
+        let mut cli = (rewind_model::Map::new(), rewind_model::Map::new());
+        let declared = |b: &Builder, name: &str| -> Option<usize> {
+            b.index
+                .get(&format!("var.{name}"))
+                .copied()
+                .filter(|&i| b.nodes[i].kind == NodeKind::Variable)
+        };
+        for source in &opts.inputs {
+            match source {
+                InputSource::Env(name, raw) => {
+                    let Some(vi) = declared(self, name) else {
+                        continue;
+                    };
+                    match self.raw_value(name, raw, vi) {
+                        Ok(v) => {
+                            env.0.insert(name.clone(), v);
+                            env.1
+                                .insert(name.clone(), Value::str(format!("TF_VAR_{name}")));
+                        }
+                        Err(m) => self.errors.push(error_at(
+                            &format!("TF_VAR_{name}"),
+                            0,
+                            0,
+                            format!("invalid value for variable {name:?} in the environment: {m}"),
+                            None,
+                        )),
+                    }
+                }
+                InputSource::Var(name, raw) => {
+                    let Some(vi) = declared(self, name) else {
+                        self.errors.push(error_at(
+                            &format!("--var {name}"),
+                            0,
+                            0,
+                            format!("value for undeclared variable: the root module declares no variable {name:?} (Terraform refuses it too)"),
+                            None,
+                        ));
+                        continue;
+                    };
+                    match self.raw_value(name, raw, vi) {
+                        Ok(v) => {
+                            cli.0.insert(name.clone(), v);
+                            cli.1.insert(name.clone(), Value::str("--var"));
+                        }
+                        Err(m) => self.errors.push(error_at(
+                            &format!("--var {name}"),
+                            0,
+                            0,
+                            format!("invalid value for variable {name:?}: {m}"),
+                            None,
+                        )),
+                    }
+                }
+                InputSource::File(path) => {
+                    // named from the root module when it is inside it (the
+                    // same file of two checkouts is the same source)
+                    let abs = normalize(&std::env::current_dir().unwrap_or_default().join(path));
+                    let given = path.display().to_string();
+                    let shown = match abs.strip_prefix(&self.root_abs) {
+                        Ok(rel) => rel_str(rel),
+                        Err(_) => given.clone(),
+                    };
+                    let bytes = match std::fs::read(path) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            self.errors.push(error_at(
+                                &given,
+                                0,
+                                0,
+                                format!("cannot read the variable file: {e}"),
+                                None,
+                            ));
+                            continue;
+                        }
+                    };
+                    let kind = if given.ends_with(".json") {
+                        FileKind::TfvarsJson
+                    } else {
+                        FileKind::Tfvars
+                    };
+                    let values = match parse_bytes(&bytes, kind, &given) {
+                        Ok(Parsed::Tfvars(Value::Map(m))) => m,
+                        Ok(_) => continue,
+                        Err(d) => {
+                            self.errors.push(d);
+                            continue;
+                        }
+                    };
+                    for (k, v) in values {
+                        if declared(self, &k).is_none() {
+                            self.diags.push(warning(
+                                Loc {
+                                    file: given.clone(),
+                                    line: 1,
+                                    col: 1,
+                                },
+                                format!("value for undeclared variable {k:?}: the root module declares no such variable, so Terraform ignores it"),
+                            ));
+                        }
+                        cli.1.insert(k.clone(), Value::str(shown.clone()));
+                        cli.0.insert(k, v);
+                    }
+                }
+            }
+        }
+        for (address, kind, (values, sources)) in [(ENV_INPUT, "env", env), (CLI_INPUT, "cli", cli)]
+        {
+            if opts.inputs.iter().any(|s| match s {
+                InputSource::Env(..) => kind == "env",
+                _ => kind == "cli",
+            }) {
+                let node = input_node(address, kind, values, sources);
+                let loc = node.loc.clone();
+                self.add_node(node, &loc);
+            }
+        }
+    }
+
+    /// A raw value of the command line or environment for variable `vi`:
+    /// a string, or an HCL expression when the variable's type is not
+    /// `string` (as Terraform reads it).
+    fn raw_value(&self, name: &str, raw: &str, vi: usize) -> Result<Value, String> {
+        if crate::inputs::is_literal_mode(Some(&self.nodes[vi])) {
+            Ok(Value::String(raw.to_string()))
+        } else {
+            crate::inputs::parse_hcl_value(name, raw)
+        }
+    }
+
     fn tfvars_edges(&mut self) {
         let auto: Vec<(String, Vec<String>)> = self
             .nodes
@@ -1770,11 +2292,12 @@ impl Builder {
             .filter(|n| n.kind == NodeKind::Tfvars)
             .filter(|n| {
                 let t = n.type_.as_str();
-                !t.contains('/')
-                    && (t == "terraform.tfvars"
-                        || t == "terraform.tfvars.json"
-                        || t.ends_with(".auto.tfvars")
-                        || t.ends_with(".auto.tfvars.json"))
+                n.meta.contains_key("input")
+                    || !t.contains('/')
+                        && (t == "terraform.tfvars"
+                            || t == "terraform.tfvars.json"
+                            || t.ends_with(".auto.tfvars")
+                            || t.ends_with(".auto.tfvars.json"))
             })
             .map(|n| {
                 let keys = n
@@ -1877,7 +2400,10 @@ pub fn mark_secret_names(node: &mut Node) {
         match v {
             Value::Map(m) => {
                 for (k, child) in m {
-                    if is_secret_name(k) && !matches!(child, Value::Null | Value::Bool(_)) {
+                    let secret = (is_secret_name(k)
+                        && !matches!(child, Value::Null | Value::Bool(_)))
+                        || matches!(child, Value::Expr(e) if crate::sensitive::assigns_secret_name(e));
+                    if secret {
                         let mut p = rewind_model::Path::root();
                         for s in stack.iter() {
                             p = match s {

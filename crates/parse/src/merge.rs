@@ -29,7 +29,9 @@ use crate::hcl::{Body, Item};
 pub(crate) fn is_override_file(name: &str) -> bool {
     let stem = name
         .strip_suffix(".tf.json")
-        .or_else(|| name.strip_suffix(".tf"));
+        .or_else(|| name.strip_suffix(".tf"))
+        .or_else(|| name.strip_suffix(".tofu.json"))
+        .or_else(|| name.strip_suffix(".tofu"));
     stem.is_some_and(|s| s == "override" || s.ends_with("_override"))
 }
 

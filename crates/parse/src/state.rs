@@ -370,6 +370,16 @@ fn resource_nodes<A: Attr>(
         if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {
             for p in paths {
                 if let Some(path) = sensitive_path(p) {
+                    // terraform_data's `output` mirrors its `input`, but
+                    // Terraform marks only the input: the output holds
+                    // the same secret
+                    if n.type_ == "terraform_data"
+                        && path.0.first() == Some(&rewind_model::PathStep::Key("input".into()))
+                    {
+                        let mut mirrored = path.clone();
+                        mirrored.0[0] = rewind_model::PathStep::Key("output".into());
+                        n.sensitive.push(mirrored);
+                    }
                     n.sensitive.push(path);
                 }
             }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 #[path = "parse/hcl_edit.rs"]
 mod hcl_edit;
+#[path = "parse/sensitive.rs"]
+mod sensitive;
 
 use rewind_model::graph::{resource_dependencies, transitive_reduction};
 use rewind_model::{Model, Severity};

@@ -11,8 +11,9 @@ use rewind_model::{InstanceAddr, InstanceKey, Mode, Model, Node, NodeKind, Resou
 
 use crate::prior::{by_address, Prior};
 use crate::resource::{self, Comparison, Ignore};
+use crate::show::shown;
 use crate::walk::{InstanceScope, InstanceValue, Missing, Planner, Walk};
-use crate::{actions_of, shown, AttributeChange, Change};
+use crate::{actions_of, AttributeChange, Change};
 
 /// What happens to one instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,9 +294,13 @@ impl<'p> Decide<'p> {
                     value_at(v, path).is_some_and(|x| x.has_marks())
                 })
             };
+            // what the configuration knows to be secret (a state's
+            // sensitive_attributes for the type, names, derived values)
+            let config = target.node(&rewind_parse::sensitive::without_keys(&d.addr.to_string()));
             let mut attributes = Vec::new();
             for a in &d.comparison.diffs {
                 let sensitive = sensitive_before(&a.path)
+                    || config.is_some_and(|n| n.is_sensitive_path(&a.path))
                     || a.after.as_ref().is_some_and(Value::has_marks)
                     || a.before.as_ref().is_some_and(Value::has_marks);
                 let render = |v: &Option<Value>| {
@@ -310,10 +315,17 @@ impl<'p> Decide<'p> {
                 let before = render(&a.before);
                 let after = render(&a.after);
                 let line = format!(
-                    "~ {} = {} -> {}{}",
+                    "~ {} = {}{}",
                     a.path,
-                    before.clone().unwrap_or_else(|| "null".into()),
-                    after.clone().unwrap_or_else(|| "null".into()),
+                    if sensitive {
+                        format!(
+                            "{} -> {}",
+                            before.as_deref().unwrap_or("null"),
+                            after.as_deref().unwrap_or("null")
+                        )
+                    } else {
+                        crate::show::difference(a.before.as_ref(), a.after.as_ref())
+                    },
                     if a.forces_replacement {
                         " (forces replacement)"
                     } else {
@@ -342,7 +354,6 @@ impl<'p> Decide<'p> {
                 });
             }
             reasons.extend(d.notes.iter().cloned());
-            let _ = target;
             out.push(Change {
                 address: d.addr.to_string(),
                 type_: d.type_.clone(),
@@ -448,10 +459,12 @@ impl Planner for Decide<'_> {
                 let p = &self.prior.managed[pi];
                 let ignore = Self::lifecycle_ignore(n);
                 let current = self.current_configs.and_then(|c| c.get(&p.addr));
+                // ignore_changes = [input.f0]: that part keeps its prior value
+                let ignored = resource::with_ignored(&config, &p.value, &ignore);
                 d.comparison = resource::compare(
                     self.knowledge,
                     &n.type_,
-                    &config,
+                    &ignored,
                     &p.value,
                     &ignore,
                     current,
@@ -484,7 +497,7 @@ impl Planner for Decide<'_> {
                         }
                     }
                     Kind::Update => {
-                        d.planned = resource::updated(&n.type_, &config, &prior_value, &ignore);
+                        d.planned = resource::updated(&n.type_, &ignored, &prior_value, &ignore);
                         InstanceValue {
                             value: d.planned.clone(),
                             missing,

@@ -20,12 +20,12 @@ mod moves;
 mod order;
 mod prior;
 mod resource;
+mod show;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rewind_diff::knowledge;
-use rewind_eval::Value;
 use rewind_model::graph::resource_dependencies;
 use rewind_model::{InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
 
@@ -185,6 +185,10 @@ pub enum PlanError {
     Invalid(Vec<String>),
     #[error("the current configuration cannot be evaluated:\n  {}", .0.join("\n  "))]
     Current(Vec<String>),
+    /// Work that would exceed a limit rewind sets (rather than run out of
+    /// time or memory).
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// The files a side's configuration reads (`file()`, `templatefile()`...).
@@ -222,9 +226,12 @@ impl Options {
     }
 }
 
-/// Values of root variables from the variable files Terraform loads by
-/// itself (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
-/// `*.auto.tfvars.json`, in that order), under what `given` sets.
+/// Values of root variables as Terraform ranks them, lowest first:
+/// `TF_VAR_name` values, the variable files Terraform loads by itself
+/// (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
+/// `*.auto.tfvars.json`), then `-var-file` and `-var` in command-line
+/// order (the last two as the model's input nodes hold them, see
+/// `rewind_parse::inputs`); all under what `given` sets.
 pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
     let root_dir = model
         .nodes
@@ -241,13 +248,19 @@ pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
             Some(i) => (&n.type_[..i], &n.type_[i + 1..]),
             None => ("", n.type_.as_str()),
         };
-        if dir != root_dir {
-            continue;
-        }
-        let rank = match name {
-            "terraform.tfvars" => 0,
-            "terraform.tfvars.json" => 1,
-            _ if name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json") => 2,
+        // values given beside the directory (rewind_parse::inputs):
+        // `TF_VAR_` below every file, `-var-file` and `-var` above
+        let input = match n.meta.get("input") {
+            Some(rewind_model::Value::String(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        let rank = match (input, name) {
+            (Some("env"), _) => 0,
+            (Some(_), _) => 4,
+            _ if dir != root_dir => continue,
+            (None, "terraform.tfvars") => 1,
+            (None, "terraform.tfvars.json") => 2,
+            (None, _) if name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json") => 3,
             _ => continue,
         };
         files.push((rank, name, n));
@@ -260,8 +273,12 @@ pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
                 continue;
             }
             let mut ev = rewind_eval::Evaluator::new(&rewind_eval::EmptyScope);
+            let from = match n.meta.get("sources").and_then(|s| s.get(k)) {
+                Some(rewind_model::Value::String(s)) => s.as_str(),
+                _ => name,
+            };
             if let Ok(v) = walk::lit_value(v, &mut ev) {
-                out.variables.insert(k.clone(), (v, name.to_string()));
+                out.variables.insert(k.clone(), (v, from.to_string()));
             }
         }
     }
@@ -282,14 +299,23 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
         .collect()
 }
 
+/// The most entries the transitive dependencies of a configuration without
+/// state may have in all: a chain of n resources has n²/2 (15,000 in a
+/// chain would be 112 million, gigabytes of memory).
+pub const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
+
 /// The transitive closure of resource dependencies: what Terraform records
-/// in state as each instance's `dependencies`. Computed once per
+/// in state as each instance's `dependencies`, or an error past
+/// [`MAX_TRANSITIVE_DEPENDENCIES`]. Computed once per
 /// configuration address over numbered addresses (closures are sorted
 /// lists of numbers merged bottom-up, in an iterative depth-first order),
 /// and shared by every instance of the resource: the closure of a deep
 /// module tree has thousands of members, and copying them as strings per
 /// resource was quadratic (minutes on real configurations).
-fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, prior::Deps> {
+fn transitive(
+    direct: &HashMap<String, BTreeSet<String>>,
+) -> Result<HashMap<String, prior::Deps>, PlanError> {
+    let mut total = 0usize;
     // number every address, in a stable (sorted) order
     let mut names: Vec<&str> = direct
         .iter()
@@ -353,6 +379,13 @@ fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, pri
                     }
                 }
             }
+            total += all.len();
+            if total > MAX_TRANSITIVE_DEPENDENCIES {
+                return Err(PlanError::TooLarge(format!(
+                    "the current configuration's resources depend on each other through more than {MAX_TRANSITIVE_DEPENDENCIES} paths in all (a dependency chain of about {} resources or more): too many to simulate its state; plan from a snapshot with a state file, or split the configuration",
+                    ((2 * MAX_TRANSITIVE_DEPENDENCIES) as f64).sqrt() as u64
+                )));
+            }
             all.sort_unstable();
             let all: std::sync::Arc<[u32]> = all.into();
             if edges[ni].iter().all(|&d| closure[d as usize].is_some()) {
@@ -366,7 +399,7 @@ fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, pri
     // equal closures are made into names once
     let shared: Vec<std::sync::Arc<str>> = names.iter().map(|&n| n.into()).collect();
     let mut named: HashMap<std::sync::Arc<[u32]>, prior::Deps> = HashMap::new();
-    direct
+    Ok(direct
         .keys()
         .map(|k| {
             let c = closure[number(k) as usize]
@@ -378,11 +411,11 @@ fn transitive(direct: &HashMap<String, BTreeSet<String>>) -> HashMap<String, pri
                 .clone();
             (k.clone(), deps)
         })
-        .collect()
+        .collect())
 }
 
 /// Every resource `from` depends on, directly or not (marking each once).
-fn all_dependencies(
+pub(crate) fn all_dependencies(
     direct: &HashMap<String, BTreeSet<String>>,
     from: &str,
     seen: &mut BTreeSet<String>,
@@ -453,7 +486,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             &cur_cfg,
             &inputs,
             Options::files(&opts.current_files),
-            &transitive(&cur_deps),
+            &transitive(&cur_deps)?,
             &cbd,
         )?
     };
@@ -669,7 +702,9 @@ fn orphans(
             action_reason: None,
             reasons: Vec::new(),
             risks: Vec::new(),
-            previous_address: None,
+            // a moved block applies to an object the target then deletes
+            // (Terraform moves it first, and says where from)
+            previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.to_string()),
             deposed: p.deposed.clone(),
             create_before_destroy: p.cbd,
             attributes: Vec::new(),
@@ -884,17 +919,6 @@ fn risks(
                 });
             }
         }
-    }
-}
-
-/// Renders a value for a change's before/after.
-fn shown(v: &Value) -> String {
-    let s = rewind_eval::inline(v);
-    if s.chars().count() > 200 {
-        let cut: String = s.chars().take(197).collect();
-        format!("{cut}...")
-    } else {
-        s
     }
 }
 

@@ -8,7 +8,8 @@
 //!   or the current graph without state): R's delete waits for D's delete,
 //!   and R's create or update waits for D's delete (DestroyEdgeTransformer);
 //! * the create or update of C waits for the delete of every R that C
-//!   depended on;
+//!   depended on (a new instance: what its target configuration depends
+//!   on, except in another instance of the same module);
 //! * edges between a creator and a create_before_destroy delete are
 //!   reversed (CBDEdgeTransformer).
 //!
@@ -35,6 +36,20 @@ fn config_address(addr: &str) -> String {
     rewind_model::InstanceAddr::parse(addr.split(" (deposed").next().unwrap_or(addr))
         .map(|a| a.resource.config_address())
         .unwrap_or_else(|_| addr.to_string())
+}
+
+/// Are two instances in different instances of one module (Terraform's
+/// `graphNodesAreResourceInstancesInDifferentInstancesOfSameModule`)?
+fn other_instance_of_same_module(a: &str, b: &str) -> bool {
+    let parse =
+        |s: &str| rewind_model::InstanceAddr::parse(s.split(" (deposed").next().unwrap_or(s)).ok();
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) => {
+            a.resource.module.config_path() == b.resource.module.config_path()
+                && a.resource.module != b.resource.module
+        }
+        _ => false,
+    }
 }
 
 /// One operation of the plan.
@@ -258,6 +273,36 @@ pub(crate) fn order(
                     reversed.push((t, c));
                 } else {
                     edges.insert((c, t));
+                }
+            }
+        }
+    }
+    // E6: a new instance (no prior object) waits for the deletes of what
+    // its target configuration depends on, directly or not (the
+    // dependencies Terraform attaches to it), except instances of the same
+    // module in another of its instances; reversed for
+    // create_before_destroy deletes.
+    if !destroyers.is_empty() {
+        let mut closure: HashMap<String, Vec<String>> = HashMap::new();
+        for (c, r) in raw.iter().enumerate() {
+            if r.op != Action::Create || r.original.is_some() {
+                continue;
+            }
+            let deps = closure.entry(r.config.clone()).or_insert_with(|| {
+                crate::all_dependencies(tgt_deps, &r.config, &mut BTreeSet::new())
+            });
+            for dep in deps.iter() {
+                for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
+                    if raw[t].address == r.address
+                        || other_instance_of_same_module(&r.address, &raw[t].address)
+                    {
+                        continue;
+                    }
+                    if raw[t].cbd {
+                        reversed.push((t, c));
+                    } else {
+                        edges.insert((c, t));
+                    }
                 }
             }
         }

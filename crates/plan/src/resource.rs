@@ -55,6 +55,48 @@ impl Ignore {
     }
 }
 
+/// The configuration with the nested paths `ignore_changes` lists
+/// (`input.f0`, `tags["Name"]`) set to their prior values, as Terraform
+/// does before it compares (top-level arguments are left out of the
+/// comparison by [`Ignore::covers`] instead).
+pub fn with_ignored(config: &Value, prior: &Value, ignore: &Ignore) -> Value {
+    if ignore.all {
+        return config.clone();
+    }
+    let mut out = config.clone();
+    for p in ignore.paths.iter().filter(|p| p.len() >= 2) {
+        out = keep_prior(&out, Some(prior), p);
+    }
+    out
+}
+
+fn keep_prior(config: &Value, prior: Option<&Value>, path: &[String]) -> Value {
+    let Some((first, rest)) = path.split_first() else {
+        return prior.cloned().unwrap_or_else(Value::null);
+    };
+    let Some(m) = config.as_mapping() else {
+        return config.clone();
+    };
+    let Some(child) = m.get(first) else {
+        return config.clone();
+    };
+    let prior_child = prior.and_then(|p| p.get_attr(first));
+    let mut m = m.clone();
+    match (rest.is_empty(), prior_child, config) {
+        // a map key the prior value does not have: Terraform drops it
+        (true, None, Value::Map(..)) => {
+            m.remove(first);
+        }
+        _ => {
+            m.insert(first.clone(), keep_prior(child, prior_child, rest));
+        }
+    }
+    match config {
+        Value::Map(ty, _) => Value::Map(ty.clone(), std::sync::Arc::new(m)),
+        _ => Value::object(m),
+    }
+}
+
 /// Compares the configuration of an instance with its prior value.
 ///
 /// `current` is what the current configuration gives for the instance,
@@ -285,6 +327,9 @@ pub fn created(type_: &str, config: &Value) -> Value {
                 .or_insert_with(Value::null);
         }
         _ => {
+            // an argument left null may be one the provider computes:
+            // without its schema, its value is what apply gives
+            m.retain(|_, v| !v.is_null());
             m.entry("id".into()).or_insert(Value::Unknown(Type::String));
         }
     }
@@ -336,6 +381,9 @@ pub fn simulated(type_: &str, addr: &str, config: &Value) -> Value {
                 .or_insert_with(Value::null);
         }
         _ => {
+            // an argument left null may be one the provider computed: it is
+            // deployed but unseen, as the attributes not configured at all
+            m.retain(|_, v| !v.is_null());
             m.entry("id".into()).or_insert(id);
         }
     }

@@ -513,6 +513,19 @@ impl<'c> Walk<'c> {
                 .as_number()
                 .cloned()
                 .unwrap_or_else(rewind_eval::Number::zero);
+            if n.is_integer()
+                && !n.is_negative()
+                && n.to_i64().is_none_or(|i| i as usize > MAX_INSTANCES)
+            {
+                return Err(format!(
+                    "count: {} instances is more than rewind plans ({MAX_INSTANCES} per resource)",
+                    if n.to_i64().is_some() {
+                        n.to_string()
+                    } else {
+                        "so many".to_string()
+                    }
+                ));
+            }
             let i = n.to_i64().filter(|i| *i >= 0).ok_or_else(|| {
                 format!(
                     "count: the \"count\" argument must be a whole number, not negative (got {n})"
@@ -1120,8 +1133,13 @@ impl InstanceScope<'_> {
         let repeated = call.body.get("count").is_some() || call.body.get("for_each").is_some();
         // the outputs the reference reads (all of them for a whole-module
         // reference)
+        // (`module.x[*].o` on a call without count or for_each reads `o`
+        // only, like the splat on a repeated call)
         let wanted: Option<&str> = match (repeated, ops.get(1), ops.get(2)) {
             (false, Some(TravOp::Attr(o)), _) => Some(o.as_str()),
+            (false, Some(TravOp::FullSplat | TravOp::AttrSplat), Some(TravOp::Attr(o))) => {
+                Some(o.as_str())
+            }
             (true, Some(TravOp::Index(_) | TravOp::LegacyIndex(_)), Some(TravOp::Attr(o))) => {
                 Some(o.as_str())
             }
@@ -1203,7 +1221,7 @@ impl InstanceScope<'_> {
                 .copied()
                 .ok_or_else(|| self.not_ready(&call_local))?;
             let obj = outputs_of(id)?;
-            if let Some(o) = wanted {
+            if let (Some(o), Some(TravOp::Attr(_))) = (wanted, ops.get(1)) {
                 return Ok((obj.get_attr(o).cloned().unwrap_or_else(Value::null), 2));
             }
             return Ok((obj, 1));

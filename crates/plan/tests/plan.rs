@@ -19,20 +19,45 @@ fn fixtures() -> PathBuf {
 /// `with_state` false, its configuration alone: rewind then simulates what
 /// is deployed from it).
 fn load_case(case: &Path, with_state: bool) -> (Model, Model) {
-    let mut current = rewind_parse::load(&case.join("current"), &rewind_parse::Options::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", case.display()))
+    try_load_case(case, with_state).unwrap_or_else(|e| panic!("{}: {e}", case.display()))
+}
+
+fn try_load_case(case: &Path, with_state: bool) -> Result<(Model, Model), String> {
+    let opts = rewind_parse::Options::default();
+    let mut current = rewind_parse::load(&case.join("current"), &opts)
+        .map_err(|e| format!("current: {e}"))?
         .model;
     if with_state {
-        let state = std::fs::read(case.join("current.tfstate")).unwrap();
-        let (info, instances) =
-            rewind_parse::state::parse_state("current.tfstate", &state).unwrap();
+        let state = std::fs::read(case.join("current.tfstate")).map_err(|e| e.to_string())?;
+        let (info, instances) = rewind_parse::state::parse_state("current.tfstate", &state)
+            .map_err(|e| format!("current.tfstate: {e:?}"))?;
         current.state = Some(info);
         current.instances = instances;
     }
-    let target = rewind_parse::load(&case.join("target"), &rewind_parse::Options::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", case.display()))
+    let target = rewind_parse::load(&case.join("target"), &opts)
+        .map_err(|e| format!("target: {e}"))?
         .model;
-    (current, target)
+    Ok((current, target))
+}
+
+/// `plan` on a case, a panic reported as an error (so one case cannot hide
+/// the others).
+fn plan_case(
+    case: &Path,
+    with_state: bool,
+) -> Result<Result<Plan, rewind_plan::PlanError>, String> {
+    let (cur, tgt) = try_load_case(case, with_state)?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        plan(&cur, &tgt, &Options::default())
+    }))
+    .map_err(|e| {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!("rewind panicked: {msg}")
+    })
 }
 
 /// Terraform's non-no-op actions (and moves) by address.
@@ -155,10 +180,17 @@ fn step_key(s: &rewind_plan::Step) -> String {
 }
 
 /// The cases under `fixtures/oracle/DIR`, or under `$REWIND_PLAN_ORACLE`
-/// when set (fresh cases recorded with scripts/record-plan-oracle.py).
+/// when set (fresh cases recorded with scripts/record-plan-oracle.py;
+/// `$REWIND_PLAN2_ORACLE` for the `plan2` cases of
+/// scripts/record-plan-oracle2.py). The errors of `D` are in `D-errors`.
 fn cases(dir: &str) -> Vec<PathBuf> {
-    let root = match std::env::var_os("REWIND_PLAN_ORACLE") {
-        Some(d) if dir == "plan" => PathBuf::from(d),
+    let var = if dir.starts_with("plan2") {
+        "REWIND_PLAN2_ORACLE"
+    } else {
+        "REWIND_PLAN_ORACLE"
+    };
+    let root = match std::env::var_os(var) {
+        Some(d) if !dir.ends_with("-errors") => PathBuf::from(d),
         Some(d) => PathBuf::from(format!("{}-errors", PathBuf::from(d).display())),
         None => fixtures().join(dir),
     };
@@ -182,9 +214,9 @@ fn disagreements(case: &Path, with_state: bool) -> Vec<String> {
         if with_state { "" } else { " (without state)" }
     );
     let mut failures = Vec::new();
-    let (cur, tgt) = load_case(case, with_state);
-    let p = match plan(&cur, &tgt, &Options::default()) {
-        Ok(p) => p,
+    let p = match plan_case(case, with_state) {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return vec![format!("{name}: {e}")],
         Err(e) => return vec![format!("{name}: {e}")],
     };
     let theirs = terraform_actions(case);
@@ -194,8 +226,16 @@ fn disagreements(case: &Path, with_state: bool) -> Vec<String> {
         let keys: BTreeSet<&String> = theirs.keys().chain(ours.keys()).collect();
         for k in keys {
             if theirs.get(k) != ours.get(k) {
+                let why = p
+                    .changes
+                    .iter()
+                    .find(|c| c.address == *k)
+                    .map(|c| c.reasons.join("; "))
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
                 lines.push(format!(
-                    "    {k}: terraform {:?}, rewind {:?}",
+                    "    {k}: terraform {:?}, rewind {:?}{why}",
                     theirs.get(k),
                     ours.get(k)
                 ));
@@ -288,3 +328,6 @@ fn plans_terraform_rejects_are_cycles_here() {
         }
     }
 }
+
+#[path = "plan/oracle2.rs"]
+mod oracle2;

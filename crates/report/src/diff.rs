@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rewind_diff::{AttrChange, AttrOp, ChangeKind, Diff, FileChange, NodeChange};
-use rewind_model::{NodeKind, Value};
+use rewind_model::Value;
 use serde_json::{json, Value as J};
 
+use crate::budget::{Fit, MarkdownOptions};
 use crate::style::{self, Style};
 
 /// Format version of the diff JSON document (docs/diff-json.md).
@@ -112,6 +113,12 @@ pub(crate) fn attr_line(a: &AttrChange) -> String {
     }
 }
 
+/// One change as the text report shows it: its symbol and address, then
+/// its detail lines (attributes, facts, dependencies), unindented.
+pub fn change_lines(c: &NodeChange) -> (String, Vec<String>) {
+    (format!("{} {}", symbol(c), c.address), detail_lines(c))
+}
+
 /// The detail lines of one change (attributes, facts, edges).
 pub(crate) fn detail_lines(c: &NodeChange) -> Vec<String> {
     let mut out = Vec::new();
@@ -139,7 +146,7 @@ pub(crate) fn detail_lines(c: &NodeChange) -> Vec<String> {
     out
 }
 
-fn location(c: &NodeChange) -> String {
+pub(crate) fn location(c: &NodeChange) -> String {
     match (&c.before, &c.after) {
         (_, Some(l)) if !l.file.is_empty() && l.line > 0 => format!("{}:{}", l.file, l.line),
         (Some(l), None) if !l.file.is_empty() && l.line > 0 => format!("{}:{}", l.file, l.line),
@@ -259,65 +266,18 @@ pub fn text(r: &DiffReport, st: &Style) -> String {
 
 /// `--stat`: counts per resource type, types with destroys first.
 pub fn stat(r: &DiffReport, st: &Style) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {} → {}",
-        st.bold("rewind diff --stat:"),
-        side_name(&r.from),
-        side_name(&r.to)
-    );
-    for (title, changes) in [
-        ("configuration", &r.diff.config),
-        ("instances", &r.diff.instances),
-    ] {
-        if title == "instances" && !r.diff.state_compared {
-            continue;
-        }
-        let mut by_type: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
-        for c in changes.iter() {
-            let key = if c.type_.is_empty()
-                || !matches!(
-                    c.kind,
-                    NodeKind::Resource | NodeKind::Data | NodeKind::Instance
-                ) {
-                format!("({})", c.kind)
-            } else if c.kind == NodeKind::Data {
-                format!("data.{}", c.type_)
-            } else {
-                c.type_.clone()
-            };
-            *by_type.entry(key).or_default().entry(word(c)).or_insert(0) += 1;
-        }
-        let mut rows: Vec<(String, BTreeMap<&str, usize>)> = by_type.into_iter().collect();
-        let destroys = |m: &BTreeMap<&str, usize>| {
-            m.get("removed").copied().unwrap_or(0) + m.get("replaced").copied().unwrap_or(0)
-        };
-        rows.sort_by(|a, b| destroys(&b.1).cmp(&destroys(&a.1)).then(a.0.cmp(&b.0)));
-        let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-        let _ = writeln!(out, "\n {title}:");
-        if rows.is_empty() {
-            out.push_str("   no changes\n");
-        }
-        for (ty, counts) in rows {
-            let parts: Vec<String> = ["removed", "replaced", "changed", "added", "moved"]
-                .iter()
-                .filter_map(|w| {
-                    counts.get(w).map(|n| {
-                        let s = format!("{n} {w}");
-                        match *w {
-                            "removed" => st.red(&s),
-                            "added" => st.green(&s),
-                            _ => st.yellow(&s),
-                        }
-                    })
-                })
-                .collect();
-            let _ = writeln!(out, "   {ty:<width$}  {}", parts.join(", "));
-        }
-        let _ = writeln!(out, "   total: {}", summary_text(changes));
+    crate::stat::text(&crate::stat::diff(r), st)
+}
+
+/// The rank of a change in a report: destroys first.
+pub(crate) fn rank(c: &NodeChange) -> u8 {
+    match word(c) {
+        "removed" => 0,
+        "replaced" => 1,
+        "changed" => 2,
+        "added" => 3,
+        _ => 4,
     }
-    out
 }
 
 fn attr_json(a: &AttrChange) -> J {
@@ -402,25 +362,36 @@ pub fn json(r: &DiffReport) -> J {
     doc
 }
 
-/// Markdown for a pull-request comment: summary table, then details in
-/// collapsible sections.
+/// Markdown for a pull-request comment within the default budget (see
+/// [`markdown_fit`]).
 pub fn markdown(r: &DiffReport) -> String {
-    let mut out = String::new();
+    markdown_fit(r, &MarkdownOptions::default())
+}
+
+/// Markdown for a pull-request comment: the summary, then per part a table
+/// of changes (destroys first), then each change's details in a
+/// collapsible section. Within `o.budget`: the summary and the destroys
+/// are always shown; other rows and details are added while they fit, and
+/// a note says what was cut and how to see it.
+pub fn markdown_fit(r: &DiffReport, o: &MarkdownOptions) -> String {
+    let mut fit = Fit::new(o);
+    let mut head = String::new();
     let _ = writeln!(
-        out,
+        head,
         "### rewind diff: `{}` → `{}`\n",
         style::md_cell(&r.from.label),
         style::md_cell(&r.to.label)
     );
-    let _ = writeln!(out, "**Configuration:** {}", summary_text(&r.diff.config));
+    let _ = writeln!(head, "**Configuration:** {}", summary_text(&r.diff.config));
     if r.diff.state_compared {
         let _ = writeln!(
-            out,
+            head,
             "  \n**Deployed instances:** {}",
             summary_text(&r.diff.instances)
         );
     }
-    out.push('\n');
+    head.push('\n');
+    fit.always(&head);
     for (title, changes) in [
         ("Configuration", &r.diff.config),
         ("Deployed instances", &r.diff.instances),
@@ -428,36 +399,52 @@ pub fn markdown(r: &DiffReport) -> String {
         if changes.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "#### {title}\n");
-        out.push_str("| | Address | Change | Where |\n|---|---|---|---|\n");
+        fit.always(&format!("#### {title}\n\n"));
+        let header = "| | Address | Change | Where |\n|---|---|---|---|\n";
         let mut sorted: Vec<&NodeChange> = changes.iter().collect();
-        let rank = |c: &NodeChange| match word(c) {
-            "removed" => 0,
-            "replaced" => 1,
-            "changed" => 2,
-            "added" => 3,
-            _ => 4,
-        };
         sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.address.cmp(&b.address)));
-        for c in &sorted {
-            let _ = writeln!(
-                out,
-                "| `{}` | `{}` | {} | {} |",
+        let row = |c: &NodeChange| {
+            format!(
+                "| `{}` | `{}` | {} | {} |\n",
                 symbol(c),
                 style::md_cell(&c.address),
                 word(c),
                 style::md_cell(&location(c))
-            );
-        }
-        out.push('\n');
-        for c in sorted {
+            )
+        };
+        let destroys: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) <= 1).collect();
+        let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
+        let compact: Vec<String> = destroys
+            .iter()
+            .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
+            .collect();
+        let others: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) > 1).collect();
+        let other_rows: Vec<String> = others.iter().map(|c| row(c)).collect();
+        let (in_table, n) = fit.table(
+            header,
+            &rows,
+            &compact,
+            &other_rows,
+            "rows of the change tables",
+        );
+        let mut listed: Vec<&NodeChange> = if in_table {
+            destroys.clone()
+        } else {
+            Vec::new()
+        };
+        listed.extend(&others[..n]);
+        fit.always("\n");
+        for c in &sorted {
             let lines = detail_lines(c);
             if lines.is_empty() {
                 continue;
             }
-            let _ = writeln!(
-                out,
-                "<details><summary><code>{}</code> {} ({} detail{})</summary>\n\n```diff",
+            if !listed.iter().any(|l| std::ptr::eq(*l, *c)) {
+                fit.skip("change details", 1);
+                continue;
+            }
+            let mut d = format!(
+                "<details><summary><code>{}</code> {} ({} detail{})</summary>\n\n```diff\n",
                 style::html(&c.address),
                 word(c),
                 lines.len(),
@@ -470,30 +457,31 @@ pub fn markdown(r: &DiffReport) -> String {
                 } else {
                     l
                 };
-                let _ = writeln!(out, "{}", l.replace("```", "'''"));
+                let _ = writeln!(d, "{}", l.replace("```", "'''"));
             }
-            out.push_str("```\n</details>\n\n");
+            d.push_str("```\n</details>\n\n");
+            fit.add("change details", &d);
         }
     }
     if let Some(files) = &r.files {
         if !files.is_empty() {
-            out.push_str("#### Files\n\n");
+            fit.always("#### Files\n\n");
             for f in files {
-                let _ = writeln!(
-                    out,
-                    "<details><summary><code>{}</code> {}</summary>\n",
+                let mut d = format!(
+                    "<details><summary><code>{}</code> {}</summary>\n\n",
                     style::html(&f.path),
                     f.change
                 );
                 if let Some(n) = &f.note {
-                    let _ = writeln!(out, "{}\n", style::md_cell(n));
+                    let _ = writeln!(d, "{}\n", style::md_cell(n));
                 }
-                if let Some(d) = &f.diff {
-                    let _ = writeln!(out, "```diff\n{}\n```", d.replace("```", "'''").trim_end());
+                if let Some(t) = &f.diff {
+                    let _ = writeln!(d, "```diff\n{}\n```", t.replace("```", "'''").trim_end());
                 }
-                out.push_str("</details>\n\n");
+                d.push_str("</details>\n\n");
+                fit.add("file diffs", &d);
             }
         }
     }
-    out
+    fit.finish(o)
 }

@@ -86,8 +86,99 @@ pub fn dot(model: &Model) -> String {
     out
 }
 
-/// A Mermaid flowchart that renders on GitHub (subgraphs per module).
+/// Mermaid's default `maxEdges`: a chart with more edges is refused.
+pub const MERMAID_MAX_EDGES: usize = 500;
+/// Mermaid's default `maxTextSize` (characters): a longer chart is refused.
+pub const MERMAID_MAX_TEXT: usize = 50_000;
+
+/// A Mermaid chart within Mermaid's default limits
+/// ([`MERMAID_MAX_EDGES`], [`MERMAID_MAX_TEXT`]): the whole graph when it
+/// fits; else the biggest modules collapsed to one node each, one more at
+/// a time until it fits; else every module collapsed and only resources
+/// kept (variables, locals, outputs and providers bridged over); else the
+/// first nodes and edges. What was collapsed or left out is returned and
+/// written as `%%` comments at the top of the chart.
+pub fn mermaid_fit(model: &Model) -> (String, Vec<String>) {
+    let fits = |(text, edges): &(String, usize)| {
+        *edges <= MERMAID_MAX_EDGES && text.len() <= MERMAID_MAX_TEXT
+    };
+    let whole = mermaid_chart(model, &[], usize::MAX);
+    if fits(&whole) {
+        return (whole.0, Vec::new());
+    }
+    let why = format!(
+        "the whole graph ({} nodes, {} edges, {} characters) exceeds Mermaid's default limits ({MERMAID_MAX_EDGES} edges, {MERMAID_MAX_TEXT} characters)",
+        model.nodes.len(),
+        whole.1,
+        whole.0.len()
+    );
+    let modules = crate::view::biggest_modules(model);
+    let attempt = |filter: &crate::view::Filter, how: &str| {
+        let (v, notes) = crate::view::view(model, filter);
+        let mut all = vec![format!("{why}: {how}")];
+        all.extend(notes);
+        let notes = short_notes(all);
+        let chart = mermaid_chart(&v, &notes, usize::MAX);
+        (chart, notes, v)
+    };
+    for k in 1..=modules.len() {
+        let filter = crate::view::Filter {
+            collapse: modules[..k].to_vec(),
+            ..Default::default()
+        };
+        let (chart, notes, _) = attempt(&filter, "the biggest modules are drawn as one node each");
+        if fits(&chart) {
+            return (chart.0, notes);
+        }
+    }
+    let filter = crate::view::Filter {
+        collapse: modules.clone(),
+        resources_only: true,
+        ..Default::default()
+    };
+    let (chart, mut notes, v) = attempt(
+        &filter,
+        "every module is drawn as one node, and only resources and data sources at the root (variables, locals, outputs and providers bridged over)",
+    );
+    if fits(&chart) {
+        return (chart.0, notes);
+    }
+    // still too large: the first nodes and edges that fit
+    notes.push(format!(
+        "still too large ({} nodes): only the first nodes and at most {MERMAID_MAX_EDGES} edges are drawn; use --module, --type or --depth, or --format dot, to see the rest",
+        v.nodes.len()
+    ));
+    let notes = short_notes(notes);
+    let (text, _) = mermaid_chart(&v, &notes, MERMAID_MAX_TEXT - 600);
+    (text, notes)
+}
+
+/// Notes cut to a length a chart can carry.
+fn short_notes(notes: Vec<String>) -> Vec<String> {
+    notes
+        .into_iter()
+        .map(|n| {
+            if n.chars().count() > 1500 {
+                let cut: String = n.chars().take(1500).collect();
+                format!("{cut}...")
+            } else {
+                n
+            }
+        })
+        .collect()
+}
+
+/// A Mermaid flowchart that renders on GitHub (subgraphs per module), with
+/// no regard to Mermaid's limits (see [`mermaid_fit`]).
 pub fn mermaid(model: &Model) -> String {
+    mermaid_chart(model, &[], usize::MAX).0
+}
+
+/// The chart, with `notes` as comments, stopping before `budget`
+/// characters (and [`MERMAID_MAX_EDGES`] edges) when the budget is not
+/// unlimited; returns it and its number of edges.
+fn mermaid_chart(model: &Model, notes: &[String], budget: usize) -> (String, usize) {
+    let limited = budget != usize::MAX;
     let ids: std::collections::HashMap<&str, usize> = model
         .nodes
         .iter()
@@ -95,12 +186,22 @@ pub fn mermaid(model: &Model) -> String {
         .map(|(i, n)| (n.address.as_str(), i))
         .collect();
     let mut out = String::from("flowchart RL\n");
+    for n in notes {
+        let _ = writeln!(out, "  %% {}", n.replace('\n', " "));
+    }
+    let mut shown = vec![!limited; model.nodes.len()];
     for (mi, (module, nodes)) in by_module(model).into_iter().enumerate() {
+        if limited && out.len() > budget / 2 {
+            break;
+        }
         let indent = if module.is_empty() { "  " } else { "    " };
         if !module.is_empty() {
             let _ = writeln!(out, "  subgraph m{mi}[\"{}\"]", style::mermaid(module));
         }
         for n in nodes {
+            if limited && out.len() > budget / 2 {
+                break;
+            }
             let id = ids[n.address.as_str()];
             let label = style::mermaid(short(n));
             let shape = match n.kind {
@@ -112,17 +213,26 @@ pub fn mermaid(model: &Model) -> String {
                 _ => format!("([\"{label}\"])"),
             };
             let _ = writeln!(out, "{indent}n{id}{shape}");
+            shown[id] = true;
         }
         if !module.is_empty() {
             out.push_str("  end\n");
         }
     }
+    let mut edges = 0;
     for n in &model.nodes {
         let from = ids[n.address.as_str()];
         for e in &n.edges {
             let Some(&to) = ids.get(e.to.as_str()) else {
                 continue;
             };
+            if !shown[from] || !shown[to] {
+                continue;
+            }
+            if limited && (edges >= MERMAID_MAX_EDGES || out.len() > budget) {
+                break;
+            }
+            edges += 1;
             let arrow = match e.kind {
                 EdgeKind::Reference | EdgeKind::State => "-->".to_string(),
                 EdgeKind::DependsOn => "-. depends_on .->".to_string(),
@@ -131,7 +241,7 @@ pub fn mermaid(model: &Model) -> String {
             let _ = writeln!(out, "  n{from} {arrow} n{to}");
         }
     }
-    out
+    (out, edges)
 }
 
 #[derive(serde::Serialize)]

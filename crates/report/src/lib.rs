@@ -6,7 +6,14 @@
 
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod diff;
 pub mod graph;
+pub mod html;
+pub mod incident;
 pub mod plan;
+pub mod reduce;
+pub mod stat;
 pub mod style;
+pub mod svg;
+pub mod view;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use rewind_plan::{Action, Change, Plan, Step};
 use serde_json::{json, Value as J};
 
+use crate::budget::{Fit, MarkdownOptions};
 use crate::diff::SideInfo;
 use crate::style::{self, Style};
 
@@ -22,7 +23,7 @@ pub struct PlanReport<'a> {
     pub plan: &'a Plan,
 }
 
-fn symbol(c: &Change) -> &'static str {
+pub(crate) fn symbol(c: &Change) -> &'static str {
     match c.actions.as_slice() {
         [Action::Create] => "+",
         [Action::Update] => "~",
@@ -34,7 +35,7 @@ fn symbol(c: &Change) -> &'static str {
     }
 }
 
-fn verb(c: &Change) -> &'static str {
+pub(crate) fn verb(c: &Change) -> &'static str {
     match c.actions.as_slice() {
         [Action::Create] => "created",
         [Action::Update] => "updated in place",
@@ -65,6 +66,14 @@ fn step_label(s: &Step) -> String {
         s.address,
         if s.deposed { " (deposed)" } else { "" }
     )
+}
+
+/// The changes that destroy or carry a risk, shown first everywhere.
+pub(crate) fn destroys_and_risks(plan: &Plan) -> Vec<&Change> {
+    plan.changes
+        .iter()
+        .filter(|c| c.destroys() || !c.risks.is_empty())
+        .collect()
 }
 
 /// Terraform's counts: a replace is one add and one destroy.
@@ -149,11 +158,7 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
         }
         out.push('\n');
     }
-    let risky: Vec<&Change> = p
-        .changes
-        .iter()
-        .filter(|c| c.destroys() || !c.risks.is_empty())
-        .collect();
+    let risky = destroys_and_risks(p);
     if !risky.is_empty() {
         let _ = writeln!(out, "{}", st.bold("Destroys and risks:"));
         for c in &risky {
@@ -288,8 +293,18 @@ pub fn json(r: &PlanReport) -> J {
     })
 }
 
-/// Markdown for a pull request or an incident channel.
+/// Markdown for a pull request or an incident channel, within the
+/// default budget (see [`markdown_fit`]).
 pub fn markdown(r: &PlanReport) -> String {
+    markdown_fit(r, &MarkdownOptions::default())
+}
+
+/// Markdown for a pull request or an incident channel: the summary,
+/// blocked and unknown instances, risks and notes, the changes (destroys
+/// first) and the steps in a collapsible section. Within `o.budget`: the
+/// summary, the risks and the destroys are always shown; other changes
+/// and steps are added while they fit, and a note says what was cut.
+pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
     let p = r.plan;
     let mut out = String::new();
     let _ = writeln!(
@@ -343,51 +358,86 @@ pub fn markdown(r: &PlanReport) -> String {
         out.push_str("No changes.\n");
         return out;
     }
-    out.push_str("| | Address | Action | Why |\n|---|---|---|---|\n");
+    let mut fit = Fit::new(o);
+    fit.always(&out);
+    let header = "| | Address | Action | Why |\n|---|---|---|---|\n";
     let mut sorted: Vec<&Change> = p.changes.iter().collect();
     sorted.sort_by_key(|c| (!c.destroys(), c.address.clone()));
-    for c in sorted {
+    let row = |c: &Change| {
         let why = c.reasons.first().cloned().unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "| `{}` | `{}` | {} | {} |",
+        format!(
+            "| `{}` | `{}` | {} | {} |\n",
             symbol(c),
             style::md_cell(&c.address),
             verb(c),
             style::md_cell(&why)
-        );
+        )
+    };
+    let destroys: Vec<&Change> = sorted.iter().copied().filter(|c| c.destroys()).collect();
+    let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
+    let compact: Vec<String> = destroys
+        .iter()
+        .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
+        .collect();
+    let others: Vec<String> = sorted
+        .into_iter()
+        .filter(|c| !c.destroys())
+        .map(row)
+        .collect();
+    fit.table(header, &rows, &compact, &others, "rows of the change table");
+    let open = "\n<details><summary>Steps</summary>\n\n| Step | Wave | Operation | After |\n|---|---|---|---|\n";
+    let close = "\n</details>\n";
+    if fit.fits(open.len() + close.len()) {
+        fit.always(open);
+        let mut full = false;
+        for s in &p.steps {
+            let after = s
+                .after
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let row = format!(
+                "| {} | {} | `{}` | {} |\n",
+                s.index,
+                s.wave,
+                style::md_cell(&step_label(s)),
+                after
+            );
+            if full || !fit.fits(row.len() + close.len()) {
+                fit.skip("steps", 1);
+                full = true;
+            } else {
+                fit.always(&row);
+            }
+        }
+        fit.always(close);
+    } else {
+        fit.skip("steps", p.steps.len());
     }
-    out.push_str("\n<details><summary>Steps</summary>\n\n| Step | Wave | Operation | After |\n|---|---|---|---|\n");
-    for s in &p.steps {
-        let after = s
-            .after
-            .iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let _ = writeln!(
-            out,
-            "| {} | {} | `{}` | {} |",
-            s.index,
-            s.wave,
-            style::md_cell(&step_label(s)),
-            after
-        );
-    }
-    out.push_str("\n</details>\n");
-    out
+    fit.finish(o)
 }
 
-/// The step graph in DOT: one rank per wave, edges from a step to what it
-/// waits for.
+/// The step graph in DOT, read left to right: one cluster per wave, an
+/// arrow from each step to the steps that wait for it, without the arrows
+/// another path already implies (the transitive reduction).
 pub fn dot(r: &PlanReport) -> String {
     let p = r.plan;
     let mut out = String::from(
-        "digraph plan {\n  rankdir = \"LR\";\n  node [shape = rect, fontname = \"sans-serif\"];\n",
+        "digraph plan {\n  rankdir = \"LR\";\n  newrank = true;\n  node [shape = rect, fontname = \"sans-serif\"];\n",
+    );
+    let _ = writeln!(
+        out,
+        "  label = \"rewind plan: {} \u{2192} {}\";\n  labelloc = \"t\";\n  fontname = \"sans-serif\";",
+        style::dot(&r.from.label),
+        style::dot(&r.to.label)
     );
     let waves = p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
     for w in 0..waves {
-        let _ = writeln!(out, "  subgraph \"wave_{w}\" {{\n    rank = same;");
+        let _ = writeln!(
+            out,
+            "  subgraph \"cluster_wave_{w}\" {{\n    label = \"wave {w}\";\n    style = \"rounded,dashed\";\n    color = \"gray60\";"
+        );
         for s in p.steps.iter().filter(|s| s.wave == w) {
             let color = match s.operation {
                 Action::Create => "darkgreen",
@@ -397,7 +447,7 @@ pub fn dot(r: &PlanReport) -> String {
             };
             let _ = writeln!(
                 out,
-                "    \"s{}\" [label = \"{}: {}\\nwave {w}\", color = \"{color}\"];",
+                "    \"s{}\" [label = \"{}: {}\", color = \"{color}\"];",
                 s.index,
                 s.index,
                 style::dot(&step_label(s))
@@ -405,11 +455,45 @@ pub fn dot(r: &PlanReport) -> String {
         }
         out.push_str("  }\n");
     }
-    for s in &p.steps {
-        for a in &s.after {
-            let _ = writeln!(out, "  \"s{}\" -> \"s{a}\";", s.index);
-        }
+    let (edges, reduced) = crate::reduce::essential_edges(&p.steps);
+    let total: usize = p.steps.iter().map(|s| s.after.len()).sum();
+    if reduced {
+        let _ = writeln!(
+            out,
+            "  // {} of {total} orderings drawn; the others follow from them",
+            edges.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  // every ordering drawn: more than {} steps, too many to reduce",
+            crate::reduce::REDUCE_MAX_STEPS
+        );
+    }
+    for (before, after) in edges {
+        let _ = writeln!(out, "  \"s{before}\" -> \"s{after}\";");
     }
     out.push_str("}\n");
+    out
+}
+
+/// Why Terraform would refuse a plan (`rewind plan` prints the plan, then these, and
+/// exits 3).
+pub fn refusals(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    if !plan.unknown_instances.is_empty() {
+        out.push(format!(
+            "the instances of {} depend on values known only after apply: Terraform refuses such a plan (Invalid count/for_each argument); apply in two steps, the values they depend on first",
+            plan.unknown_instances.join(", ")
+        ));
+    }
+    if !plan.blocked.is_empty() {
+        let n = plan.blocked.len();
+        out.push(format!(
+            "the plan would delete or replace {n} resource{} protected by prevent_destroy ({}); pass --allow-destroy-protected to accept",
+            if n == 1 { "" } else { "s" },
+            plan.blocked.join(", ")
+        ));
+    }
     out
 }

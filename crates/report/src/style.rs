@@ -73,3 +73,51 @@ pub(crate) fn mermaid(s: &str) -> String {
         .replace('<', "#lt;")
         .replace('>', "#gt;")
 }
+
+/// The text made safe for a terminal: control characters (C0, DEL, C1),
+/// escape sequences and bidirectional overrides that came from input (a
+/// label, a file name, a string in a configuration) are written as
+/// visible escapes (`\x1b`, `\u{202e}`), so nothing printed can move the
+/// cursor, set the title, write the clipboard or hide text. Newlines and
+/// tabs stay, and so do the colour sequences [`Style`] itself writes
+/// (`ESC [ 0|1|2|31|32|33|36 m`, which can neither move nor hide text).
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            if let Some(len) = own_sgr(rest) {
+                out.push_str(&rest[..len]);
+                rest = &rest[len..];
+                continue;
+            }
+        }
+        if unsafe_char(c) {
+            if (c as u32) < 0x80 {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The length of one of [`Style`]'s own sequences at the start of `s`.
+fn own_sgr(s: &str) -> Option<usize> {
+    ["0", "1", "2", "31", "32", "33", "36"]
+        .iter()
+        .map(|code| format!("\x1b[{code}m"))
+        .find(|seq| s.starts_with(seq.as_str()))
+        .map(|seq| seq.len())
+}

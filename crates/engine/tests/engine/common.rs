@@ -31,3 +31,24 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A store with releases 1 (known-good) and 2 of the small service.
+pub fn store_with_releases(t: &TempDir) -> rewind_odb::Store {
+    let store = rewind_odb::Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    for v in ["v1", "v2"] {
+        let o = rewind_engine::snapshot(
+            &store,
+            &fixtures().join("rollback").join(v),
+            &rewind_engine::SnapshotOptions {
+                env: "prod".into(),
+                tags: vec![v.into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        if v == "v1" {
+            store.mark_good("prod", o.id, false).unwrap();
+        }
+    }
+    store
+}

@@ -3,7 +3,7 @@
 
 use rewind_engine::{
     diff, graph, plan, snapshot, DiffOptions, Error, GraphOptions, LazyStore, Only, PlanOptions,
-    SnapshotOptions, Version,
+    SnapshotOptions, StoredVersion, Version,
 };
 use rewind_odb::Store;
 
@@ -172,4 +172,45 @@ fn a_version_that_is_neither_a_directory_nor_in_a_store_says_so() {
         Version::current_for(&target, None, &stores),
         Err(Error::NoCurrentVersion)
     ));
+}
+
+/// Regression: a resource and its single state instance share an address;
+/// the part-by-part diff of two snapshots took one for the other and
+/// reported unchanged resources as removed when only one side had state.
+#[test]
+fn snapshots_with_and_without_state_diff_like_their_directories() {
+    let t = TempDir::new("diff-state-one-side");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dirs = [
+        fixtures().join("rollback/v1"),
+        fixtures().join("rollback/v2"),
+    ];
+    let ids: Vec<_> = dirs
+        .iter()
+        .map(|d| snapshot(&store, d, &SnapshotOptions::default()).unwrap().id)
+        .collect();
+    let stored = diff(
+        &Version::Snapshot(StoredVersion::new(&store, ids[0]).unwrap()),
+        &Version::Snapshot(StoredVersion::new(&store, ids[1]).unwrap()),
+        &DiffOptions::default(),
+    )
+    .unwrap();
+    let parsed = diff(
+        &Version::Dir(dirs[0].clone()),
+        &Version::Dir(dirs[1].clone()),
+        &DiffOptions::default(),
+    )
+    .unwrap();
+    let addresses = |d: &rewind_engine::DiffOutcome| -> Vec<String> {
+        d.diff
+            .config
+            .iter()
+            .map(|c| format!("{} {}", c.change.as_str(), c.address))
+            .collect()
+    };
+    assert_eq!(
+        addresses(&stored),
+        vec!["added terraform_data.cache", "changed terraform_data.web"]
+    );
+    assert_eq!(addresses(&stored), addresses(&parsed));
 }

@@ -3,7 +3,10 @@
 //! history; and a second reader of the store format, written from
 //! docs/store-format.md alone, decoding a real store.
 
+mod actor;
 mod common;
 mod diff;
+mod rollback;
 mod snapshot;
 mod store_format;
+mod watch;

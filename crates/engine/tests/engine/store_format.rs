@@ -437,3 +437,69 @@ fn doc_block(doc: &str, heading: &str) -> String {
     let block = doc[at..].split("```").nth(1).unwrap();
     block.split_once('\n').unwrap().1.to_string()
 }
+
+/// §7 `inputs`: what a snapshot was given beside its directory, as the
+/// document describes it; the state given is in the tree as
+/// `rewind.pulled.tfstate` and the variable values are model nodes.
+#[test]
+fn records_hold_the_inputs_and_records_without_them_still_read() {
+    let t = TempDir::new("inputs-record");
+    let root = t.0.join("store");
+    let store = Store::init(root.to_str().unwrap()).unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/inputs");
+    let opts = SnapshotOptions {
+        env: "prod".into(),
+        inputs: rewind_engine::Inputs {
+            state: Some(rewind_engine::ExternalState {
+                shown: "(standard input)".into(),
+                bytes: std::fs::read(fixtures.join("pipeline-v1.tfstate")).unwrap(),
+            }),
+            variables: vec![
+                rewind_engine::InputSource::File(fixtures.join("pipeline/v1/prod.tfvars")),
+                rewind_engine::InputSource::Var("replicas".into(), "3".into()),
+            ],
+            workspace: Some("blue".into()),
+            modules: None,
+        },
+        ..Default::default()
+    };
+    let o = snapshot(&store, &fixtures.join("pipeline/v1"), &opts).unwrap();
+    let reader = SecondReader::open(&root);
+    let record = reader.record(&o.id.to_hex());
+    assert_eq!(
+        record["inputs"],
+        serde_json::json!({
+            "workspace": "blue",
+            "state": "(standard input)",
+            "var_files": [fixtures.join("pipeline/v1/prod.tfvars").display().to_string()],
+            "vars": ["replicas"],
+        })
+    );
+    let mut files = BTreeMap::new();
+    reader.files(&id_of(&record["tree"]), "", &mut files);
+    assert_eq!(
+        files["rewind.pulled.tfstate"],
+        std::fs::read(fixtures.join("pipeline-v1.tfstate")).unwrap()
+    );
+    assert!(
+        files.contains_key("init.sh"),
+        "the file main.tf reads is stored"
+    );
+    let nodes = reader.nodes(&id_of(&record["model"]));
+    assert!(nodes
+        .iter()
+        .any(|(_, a, _)| a == "tfvars[\"(command line)\"]"));
+
+    // a record written before inputs existed: no `inputs`, workspace default
+    let mut old = record.clone();
+    old.as_object_mut().unwrap().remove("inputs");
+    let mut bytes = serde_json::to_vec_pretty(&old).unwrap();
+    bytes.push(b'\n');
+    let id = hex(&blake3(&bytes));
+    std::fs::write(root.join(format!("snapshots/{id}")), &bytes).unwrap();
+    let read = store
+        .record(&rewind_odb::SnapshotId::from_hex(&id).unwrap())
+        .unwrap();
+    assert_eq!(read.inputs, None);
+    assert_eq!(read.workspace(), "default");
+}

@@ -73,7 +73,9 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         ),
         "coalesce" => Spec {
             params: &[],
-            var_param: Some(pf!("vals", P::Any, NULL_OK | DYN_OK)),
+            // the first known, non-null, non-empty argument decides, even
+            // when a later one is not known (Terraform's CoalesceFunc)
+            var_param: Some(pf!("vals", P::Any, NULL_OK | DYN_OK | UNKNOWN_OK)),
             ret: |a| unify(&a.iter().map(Value::ty).collect::<Vec<_>>()).unwrap_or(Type::Dynamic),
             partial: true,
             imp: coalesce,
@@ -355,6 +357,14 @@ fn coalesce(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
         }
         if v.is_null() {
             continue;
+        }
+        // a value rewind cannot see (it may be ""): so is the result
+        if let Value::Opaque(..) = v {
+            let parts: Vec<String> = a.iter().map(crate::render::symbol).collect();
+            return Ok(Value::Opaque(
+                ty,
+                format!("coalesce({})", parts.join(", ")).into(),
+            ));
         }
         let c = convert(v, &ty).map_err(|e| fail(e.to_string()))?;
         if c.as_str() == Some("") {

@@ -339,6 +339,11 @@ pub(crate) fn call(
         };
         return Ok(Value::Unknown(ty).mark_if(vals.iter().any(Value::has_marks)));
     }
+    if name == "startswith" && vals.len() == 2 && !expand_final {
+        if let Some(v) = startswith_refined(ev, &args[0], &vals) {
+            return Ok(v);
+        }
+    }
     match lookup(name) {
         Some(f) => call_spec(ev, name, &f, Some(vals)),
         None if TERRAFORM_FUNCTIONS.contains(&name) || name.starts_with("provider::") => {
@@ -352,6 +357,30 @@ pub(crate) fn call(
             format!("There is no function named {name:?}."),
         )),
     }
+}
+
+/// `startswith(str, prefix)` when `str` is not known yet (or is a deployed
+/// value rewind cannot see) but is a template with a known prefix, as
+/// Terraform's function reads cty's refinement; `None` when that does not
+/// decide it.
+fn startswith_refined(ev: &mut Evaluator, str_expr: &Expr, vals: &[Value]) -> Option<Value> {
+    let (s, m1) = vals[0].unmark();
+    let (prefix, m2) = vals[1].unmark();
+    let Value::String(prefix) = prefix else {
+        return None;
+    };
+    if s.is_null() || (s.is_wholly_known() && !s.has_opaque()) {
+        return None;
+    }
+    let marked = m1 || m2;
+    if prefix.is_empty() && !s.is_known() {
+        return Some(Value::Bool(true).mark_if(marked));
+    }
+    let known = ev.known_prefix(str_expr).filter(|k| !k.is_empty())?;
+    if known.starts_with(&**prefix) {
+        return Some(Value::Bool(true).mark_if(marked));
+    }
+    (known.len() >= prefix.len()).then(|| Value::Bool(false).mark_if(marked))
 }
 
 /// Evaluates call arguments, expanding a final `...` argument; `None` when
@@ -457,9 +486,12 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
     }
     // an operation on values rewind cannot see: a value it cannot see
     // either, named after the call
-    if args
-        .iter()
-        .any(|a| matches!(a.unmark().0, Value::Opaque(..)) || (!f.partial && a.has_opaque()))
+    // (coalesce() looks at its arguments in order: one it cannot see after
+    // the one that decides does not matter)
+    if name != "coalesce"
+        && args
+            .iter()
+            .any(|a| matches!(a.unmark().0, Value::Opaque(..)) || (!f.partial && a.has_opaque()))
     {
         let parts: Vec<String> = args.iter().map(crate::render::symbol).collect();
         let sym = format!("{name}({})", parts.join(", "));

@@ -16,6 +16,9 @@ pub struct Attribute {
     pub expr: Expr,
     /// Byte offset of the name.
     pub pos: u32,
+    /// Byte offset just after the expression (its text is `src[..end]`
+    /// from the first byte after `=` and the blanks that follow it).
+    pub end: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -437,6 +437,7 @@ impl<'a> Parser<'a> {
                     name: name.to_string(),
                     expr,
                     pos: start as u32,
+                    end: self.pos as u32,
                 }));
                 self.end_of_item("attribute")?;
                 continue;
@@ -583,6 +584,7 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         self.ws_inner(false);
         let expr = self.expr()?;
+        let end = self.pos as u32;
         self.ws_inner(false);
         // a line comment that runs to this newline is where the line ends
         let line_end = match self.src.get(self.line_comment..self.pos) {
@@ -620,6 +622,7 @@ impl<'a> Parser<'a> {
                 name: name.to_string(),
                 expr,
                 pos: start as u32,
+                end,
             })],
         })
     }

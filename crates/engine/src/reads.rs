@@ -1,0 +1,414 @@
+//! The files a configuration reads through functions (`file`,
+//! `templatefile`, `filebase64`, `filesha256` and the other file
+//! functions, `fileexists`, `fileset`): their paths resolved statically
+//! against `path.module`, `path.root` and `path.cwd`, the files added to
+//! what a snapshot stores, and each reading attribute's node given a
+//! `reads` fact (attribute path → file → content hash), so a change of
+//! the file alone is a change of the attribute that reads it.
+//!
+//! A path that leaves the snapshot's tree, or that is not known without
+//! evaluating the configuration (`file(var.path)`), is reported as a
+//! warning: such a file is not stored.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use rewind_eval::{EvalError, Evaluator, Scope, Value as EvalValue};
+use rewind_model::expr::{Expr, Part, TravOp};
+use rewind_model::{Diagnostic, Hash, Loc, Map, NodeKind, Severity, Value};
+use rewind_parse::{FileKind, Loaded, SourceFile};
+
+/// Does the built-in function `name` read the one file its first
+/// argument names? (`file`, `filebase64`, `filebase64sha256`,
+/// `filebase64sha512`, `fileexists`, `filemd5`, `filesha1`, `filesha256`,
+/// `filesha512`, `templatefile`; `fileset` lists files instead.)
+fn reads_one_file(name: &str) -> bool {
+    (name.starts_with("file") && name != "fileset") || name == "templatefile"
+}
+
+/// The fact a node's reads are recorded under.
+pub(crate) const READS: &str = "reads";
+
+/// What `reads` records of a file that is not there.
+pub(crate) const MISSING: &str = "(missing)";
+
+/// A call found in an attribute: the function, its path arguments, and
+/// the attribute.
+struct Call<'a> {
+    name: &'a str,
+    args: &'a [Expr],
+    /// Inside a `for` over a `fileset()` (whose files are stored): a
+    /// path built from the iteration variable needs no warning.
+    over_fileset: bool,
+}
+
+/// `path.module`, `path.root` and `path.cwd`: all a path may use to be
+/// resolved statically.
+struct PathScope {
+    module: String,
+    cwd: String,
+}
+
+impl Scope for PathScope {
+    fn resolve(
+        &self,
+        root: &str,
+        ops: &[TravOp],
+        _ev: &mut Evaluator,
+    ) -> Result<(EvalValue, usize), EvalError> {
+        let not_static = || EvalError::new("Not static", format!("{root} is not known statically"));
+        if root != "path" {
+            return Err(not_static());
+        }
+        match ops.first() {
+            Some(TravOp::Attr(a)) if a == "module" => Ok((EvalValue::string(&self.module), 1)),
+            Some(TravOp::Attr(a)) if a == "root" => Ok((EvalValue::string("."), 1)),
+            Some(TravOp::Attr(a)) if a == "cwd" => Ok((EvalValue::string(&self.cwd), 1)),
+            _ => Err(not_static()),
+        }
+    }
+}
+
+/// Finds the files `loaded`'s configuration reads, adds those inside its
+/// tree to its files (with their bytes), records each reading node's
+/// `reads` fact, and warns about paths that cannot be followed.
+pub(crate) fn add_reads(loaded: &mut Loaded) {
+    let base = loaded.base.clone();
+    let root_abs = if loaded.root.is_empty() {
+        base.clone()
+    } else {
+        base.join(&loaded.root)
+    };
+    let mut known: BTreeMap<String, Option<Hash>> = loaded
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), Some(f.hash)))
+        .collect();
+    let mut added: Vec<SourceFile> = Vec::new();
+    let mut warnings = Vec::new();
+    for node in &mut loaded.model.nodes {
+        if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance) {
+            continue;
+        }
+        let mut calls: Vec<(rewind_model::Path, Call)> = Vec::new();
+        collect_values(&node.body, rewind_model::Path::root(), &mut calls);
+        let calls = calls;
+        if calls.is_empty() {
+            continue;
+        }
+        let module_abs = base.join(
+            Path::new(&node.loc.file)
+                .parent()
+                .unwrap_or_else(|| Path::new("")),
+        );
+        let scope = PathScope {
+            module: relative(&root_abs, &module_abs),
+            cwd: root_abs.display().to_string(),
+        };
+        let mut reads: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+        for (path, call) in &calls {
+            let mut ev = Evaluator::new(&scope);
+            let mut arg = |i: usize| -> Option<String> {
+                let v = ev.eval(call.args.get(i)?).ok()?;
+                v.as_str().map(str::to_string)
+            };
+            let found: Vec<(String, PathBuf)> = if call.name == "fileset" {
+                match (arg(0), arg(1)) {
+                    (Some(dir), Some(pattern)) => match fileset(&root_abs, &base, &dir, &pattern) {
+                        Ok(list) => list,
+                        Err(m) => {
+                            warnings.push(warn(&node.loc, format!("{} reads {m}", node.address)));
+                            continue;
+                        }
+                    },
+                    _ => {
+                        warnings.push(unresolved(node, path, call));
+                        continue;
+                    }
+                }
+            } else {
+                match arg(0) {
+                    Some(p) => vec![(p.clone(), normalize(&root_abs.join(&p)))],
+                    None => {
+                        // a file() inside a `for` over a fileset(): the
+                        // fileset's files are stored
+                        if !call.over_fileset {
+                            warnings.push(unresolved(node, path, call));
+                        }
+                        continue;
+                    }
+                }
+            };
+            let entry = reads.entry(path.to_string()).or_default();
+            for (given, abs) in found {
+                let Ok(rel) = abs.strip_prefix(&base) else {
+                    warnings.push(warn(
+                        &node.loc,
+                        format!(
+                            "{}: {path} reads {given:?} ({}), outside the snapshot's directory tree ({}): it is not stored, so a diff or plan of this snapshot cannot see it change",
+                            node.address,
+                            abs.display(),
+                            base.display()
+                        ),
+                    ));
+                    continue;
+                };
+                let rel = rel.display().to_string().replace('\\', "/");
+                let hash = match known.get(&rel) {
+                    Some(h) => *h,
+                    None => {
+                        let h = match read_file(&abs) {
+                            Some((file, hash)) => {
+                                let mut file = file;
+                                file.path.clone_from(&rel);
+                                added.push(file);
+                                Some(hash)
+                            }
+                            None => None,
+                        };
+                        known.insert(rel.clone(), h);
+                        h
+                    }
+                };
+                if hash.is_none() && call.name != "fileexists" {
+                    warnings.push(warn(
+                        &node.loc,
+                        format!(
+                            "{}: {path} reads {given:?}, which is not a readable file: Terraform fails to plan such a configuration",
+                            node.address
+                        ),
+                    ));
+                }
+                entry.insert(
+                    rel,
+                    Value::str(hash.map_or_else(|| MISSING.to_string(), |h| h.to_hex())),
+                );
+            }
+        }
+        reads.retain(|_, m| !m.is_empty());
+        if !reads.is_empty() {
+            let mut m = Map::new();
+            for (k, v) in reads {
+                m.insert(k, Value::Map(v));
+            }
+            node.meta.insert(READS.into(), Value::Map(m));
+        }
+    }
+    loaded.model.diagnostics.extend(warnings);
+    // (`parsed` runs parallel to `files`)
+    for f in added {
+        loaded.files.push(f);
+        loaded
+            .parsed
+            .push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
+    }
+}
+
+fn warn(loc: &Loc, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Warning,
+        loc: loc.clone(),
+        message,
+        source_line: None,
+    }
+}
+
+fn unresolved(node: &rewind_model::Node, path: &rewind_model::Path, call: &Call) -> Diagnostic {
+    let shown: Vec<String> = call.args.iter().map(|a| a.to_string()).collect();
+    warn(
+        &node.loc,
+        format!(
+            "{}: {path} calls {}({}), whose path is not known without evaluating the configuration: the file is not stored, so a diff or plan of this snapshot cannot see it change (paths built from path.module, path.root and literals are followed)",
+            node.address,
+            call.name,
+            shown.join(", ")
+        ),
+    )
+}
+
+/// Reads a regular file: a source file of the snapshot (its bytes kept).
+fn read_file(abs: &Path) -> Option<(SourceFile, Hash)> {
+    let f = rewind_parse::load::source_file(abs, FileKind::Template).ok()?;
+    let hash = f.hash;
+    Some((f, hash))
+}
+
+/// The files `fileset(dir, pattern)` matches, as (path as the
+/// configuration would name it, absolute path); an error when `dir`
+/// leaves the tree.
+fn fileset(
+    root_abs: &Path,
+    base: &Path,
+    dir: &str,
+    pattern: &str,
+) -> Result<Vec<(String, PathBuf)>, String> {
+    let start = normalize(&root_abs.join(dir));
+    if !start.starts_with(base) {
+        return Err(format!(
+            "fileset({dir:?}, {pattern:?}) outside the snapshot's directory tree ({}): its files are not stored",
+            base.display()
+        ));
+    }
+    let files = rewind_eval::DirFiles::new(root_abs, base);
+    let names = rewind_eval::Files::glob(&files, dir, pattern)?;
+    Ok(names
+        .into_iter()
+        .map(|n| (format!("{dir}/{n}"), start.join(&n)))
+        .collect())
+}
+
+/// The path from directory `from` to `to`, as Terraform writes
+/// `path.module` (`.` for the same directory).
+fn relative(from: &Path, to: &Path) -> String {
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = Vec::new();
+    for _ in common..a.len() {
+        parts.push("..".into());
+    }
+    for c in &b[common..] {
+        parts.push(c.as_os_str().to_string_lossy().into_owned());
+    }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    rewind_parse::load::normalize(p)
+}
+
+/// Every call of a file function in a value tree, with the attribute it
+/// is in.
+fn collect_values<'a>(
+    v: &'a Value,
+    at: rewind_model::Path,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
+    match v {
+        Value::Map(m) => {
+            for (k, v) in m {
+                collect_values(v, at.key(k), out);
+            }
+        }
+        Value::List(l) => {
+            for (i, v) in l.iter().enumerate() {
+                collect_values(v, at.index(i), out);
+            }
+        }
+        Value::Expr(e) => collect_expr(e, &at, false, out),
+        _ => {}
+    }
+}
+
+fn collect_expr<'a>(
+    e: &'a Expr,
+    at: &rewind_model::Path,
+    fs: bool,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
+    let mut go = |e: &'a Expr| collect_expr(e, at, fs, out);
+    match e {
+        Expr::Call { name, args, .. } => {
+            // Terraform's own functions, also as `core::NAME` (a
+            // provider's functions are `provider::...`)
+            let bare = name.strip_prefix("core::").unwrap_or(name);
+            if reads_one_file(bare) || bare == "fileset" {
+                out.push((
+                    at.clone(),
+                    Call {
+                        name: bare,
+                        args,
+                        over_fileset: fs,
+                    },
+                ));
+            }
+            for a in args {
+                collect_expr(a, at, fs, out);
+            }
+        }
+        Expr::Template(parts) => collect_parts(parts, at, fs, out),
+        Expr::Tuple(items) => items.iter().for_each(go),
+        Expr::Object(items) => {
+            for (k, v) in items {
+                collect_expr(k, at, fs, out);
+                collect_expr(v, at, fs, out);
+            }
+        }
+        Expr::Traversal { ops, .. } => collect_ops(ops, at, fs, out),
+        Expr::Postfix(inner, ops) => {
+            collect_expr(inner, at, fs, out);
+            collect_ops(ops, at, fs, out);
+        }
+        Expr::Unary(_, x) | Expr::Paren(x) => go(x),
+        Expr::Binary(_, x, y) => {
+            collect_expr(x, at, fs, out);
+            collect_expr(y, at, fs, out);
+        }
+        Expr::Cond(c, t, f) => {
+            collect_expr(c, at, fs, out);
+            collect_expr(t, at, fs, out);
+            collect_expr(f, at, fs, out);
+        }
+        Expr::For(f) => {
+            collect_expr(&f.coll, at, fs, out);
+            let inner = fs || is_fileset(&f.coll);
+            if let Some(k) = &f.key {
+                collect_expr(k, at, inner, out);
+            }
+            collect_expr(&f.value, at, inner, out);
+            if let Some(c) = &f.cond {
+                collect_expr(c, at, inner, out);
+            }
+        }
+        Expr::Null | Expr::Bool(_) | Expr::Number(_) => {}
+    }
+}
+
+/// Is `e` a call of `fileset()` (a `for` over it iterates stored files)?
+fn is_fileset(e: &Expr) -> bool {
+    matches!(e.unparen(), Expr::Call { name, .. } if name.strip_prefix("core::").unwrap_or(name) == "fileset")
+}
+
+fn collect_ops<'a>(
+    ops: &'a [TravOp],
+    at: &rewind_model::Path,
+    fs: bool,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
+    for op in ops {
+        if let TravOp::Index(i) = op {
+            collect_expr(i, at, fs, out);
+        }
+    }
+}
+
+fn collect_parts<'a>(
+    parts: &'a [Part],
+    at: &rewind_model::Path,
+    fs: bool,
+    out: &mut Vec<(rewind_model::Path, Call<'a>)>,
+) {
+    for p in parts {
+        match p {
+            Part::Lit(_) => {}
+            Part::Interp(e) => collect_expr(e, at, fs, out),
+            Part::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                collect_expr(cond, at, fs, out);
+                collect_parts(then, at, fs, out);
+                collect_parts(otherwise, at, fs, out);
+            }
+            Part::For { coll, body, .. } => {
+                collect_expr(coll, at, fs, out);
+                collect_parts(body, at, fs || is_fileset(coll), out);
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The files a snapshot's configuration reads, from its stored tree: what
+//! `file()`, `templatefile()`, `fileset()` and the other file functions
+//! see when a snapshot side is planned.
+
+use std::collections::BTreeMap;
+
+use rewind_odb::{ObjectId, SnapshotRecord, Store};
+
+use crate::error::Result;
+
+/// A snapshot's files for the evaluator: every stored file that is not
+/// configuration, variables or state (those are the files functions
+/// read), fetched at once; the others are listed for `fileexists` and
+/// `fileset`.
+#[derive(Debug)]
+pub(crate) struct TreeFiles {
+    /// The root module's directory in the tree (Terraform's working
+    /// directory).
+    root: String,
+    /// Where the snapshot was taken (for `abspath`).
+    source: String,
+    /// Every file of the tree, by path; the bytes of those fetched.
+    files: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+/// Files a function may read (everything but what rewind parses).
+fn readable(path: &str) -> bool {
+    let kind = path.rsplit('/').next().and_then(rewind_parse::FileKind::of);
+    !matches!(
+        kind,
+        Some(
+            rewind_parse::FileKind::Tf
+                | rewind_parse::FileKind::TfJson
+                | rewind_parse::FileKind::State
+                | rewind_parse::FileKind::Tfvars
+                | rewind_parse::FileKind::TfvarsJson
+        )
+    )
+}
+
+impl TreeFiles {
+    /// The files of snapshot `record`'s tree (one batch read of the
+    /// readable ones).
+    pub(crate) fn load(store: &Store, record: &SnapshotRecord) -> Result<TreeFiles> {
+        let listing = store.tree_files(&record.tree)?;
+        let wanted: Vec<(String, ObjectId)> = listing
+            .iter()
+            .filter(|f| readable(&f.path))
+            .map(|f| (f.path.clone(), f.id))
+            .collect();
+        let ids: Vec<ObjectId> = wanted.iter().map(|(_, id)| *id).collect();
+        let bytes = store.get_many(&ids)?;
+        let mut files: BTreeMap<String, Option<Vec<u8>>> =
+            listing.into_iter().map(|f| (f.path, None)).collect();
+        for ((path, _), b) in wanted.into_iter().zip(bytes) {
+            files.insert(path, Some(b));
+        }
+        Ok(TreeFiles {
+            root: record.root.clone(),
+            source: record.source.clone(),
+            files,
+        })
+    }
+
+    /// The tree path of `path` (relative to the root module), or why it
+    /// cannot be in the snapshot.
+    fn locate(&self, path: &str) -> std::result::Result<String, String> {
+        if std::path::Path::new(path).is_absolute() {
+            return Err(format!(
+                "{path} is an absolute path: a snapshot holds only the files of its directory tree"
+            ));
+        }
+        let mut parts: Vec<&str> = self.root.split('/').filter(|p| !p.is_empty()).collect();
+        for c in path.split(['/', '\\']) {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Err(format!(
+                            "{path} is outside the snapshot's directory tree: it was not stored"
+                        ));
+                    }
+                }
+                other => parts.push(other),
+            }
+        }
+        Ok(parts.join("/"))
+    }
+}
+
+impl rewind_eval::Files for TreeFiles {
+    fn read(&self, path: &str) -> std::result::Result<Vec<u8>, String> {
+        let p = self.locate(path)?;
+        match self.files.get(&p) {
+            Some(Some(b)) => Ok(b.clone()),
+            Some(None) => Err(format!(
+                "{path} is a file rewind parses, not one the snapshot lends to functions"
+            )),
+            None if self.files.keys().any(|k| k.starts_with(&format!("{p}/"))) => {
+                Err(format!("{path} is a directory, not a file"))
+            }
+            None => Err(format!(
+                "{path} is not in the snapshot (no such file when it was taken)"
+            )),
+        }
+    }
+
+    fn exists(&self, path: &str) -> std::result::Result<bool, String> {
+        let p = self.locate(path)?;
+        if self.files.contains_key(&p) {
+            return Ok(true);
+        }
+        if self.files.keys().any(|k| k.starts_with(&format!("{p}/"))) {
+            return Err(format!("{path} is a directory, not a file"));
+        }
+        Ok(false)
+    }
+
+    fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String> {
+        let b = self.locate(base)?;
+        let prefix = if b.is_empty() {
+            String::new()
+        } else {
+            format!("{b}/")
+        };
+        let mut found = Vec::new();
+        for k in self.files.keys() {
+            if let Some(rel) = k.strip_prefix(&prefix) {
+                if rewind_eval::functions::glob_match(pattern, rel)? {
+                    found.push(rel.to_string());
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    fn working_dir(&self) -> Option<String> {
+        Some(self.source.clone())
+    }
+}

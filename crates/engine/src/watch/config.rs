@@ -1,0 +1,312 @@
+//! What `watch` checks and what it does: the health checks, the breach
+//! rules, the grace period, the action on a breach and the bake time,
+//! from command-line options or a small TOML file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// What to do when a check breaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnBreach {
+    /// Record the incident and send the webhook.
+    #[default]
+    Notify,
+    /// And plan the rollback through Terraform up to the gate (a dry run).
+    Plan,
+    /// And roll back (only with `apply`).
+    Rollback,
+}
+
+impl OnBreach {
+    /// Parses `notify`, `plan` or `rollback`.
+    pub fn parse(s: &str) -> Result<OnBreach> {
+        match s {
+            "notify" => Ok(OnBreach::Notify),
+            "plan" => Ok(OnBreach::Plan),
+            "rollback" => Ok(OnBreach::Rollback),
+            _ => Err(Error::Watch(format!(
+                "unknown breach action {s:?}: use notify, plan or rollback"
+            ))),
+        }
+    }
+}
+
+/// One health check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// Its name in logs and records.
+    pub name: String,
+    /// What it observes.
+    pub probe: Probe,
+    /// Consecutive failing observations that make a breach.
+    pub failures: u32,
+    /// Or: failing without a passing observation for this long.
+    pub sustained: Option<Duration>,
+}
+
+/// What a check observes, and what counts as failing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Probe {
+    /// An HTTP GET.
+    Http {
+        /// The URL.
+        url: String,
+        /// The statuses that pass (inclusive range).
+        status: (u16, u16),
+        /// Text the body must contain.
+        body: Option<String>,
+        /// The slowest passing response.
+        max_latency: Option<Duration>,
+    },
+    /// A Prometheus instant query through its HTTP API.
+    Prometheus {
+        /// The server (`http://127.0.0.1:9090`).
+        url: String,
+        /// The PromQL query; its first sample is the value.
+        query: String,
+        /// Failing when the value is above this.
+        above: Option<f64>,
+        /// Failing when the value is below this.
+        below: Option<f64>,
+        /// Whether an empty result fails (default: passes).
+        fail_on_no_data: bool,
+    },
+    /// A command run through `sh -c`; a non-zero exit fails.
+    Command {
+        /// The command line.
+        command: String,
+    },
+}
+
+/// Everything `watch` is configured with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WatchConfig {
+    /// The checks.
+    pub checks: Vec<Check>,
+    /// Time between rounds of checks.
+    pub interval: Duration,
+    /// After a deploy (the environment's latest snapshot), breaches do not
+    /// count for this long.
+    pub grace: Duration,
+    /// Healthy this long: mark the latest snapshot known-good.
+    pub promote_after: Option<Duration>,
+    /// What a breach does.
+    pub then: OnBreach,
+    /// Where notifications are POSTed (JSON, Slack-compatible `text`).
+    pub webhook: Option<String>,
+    /// Each probe's time limit.
+    pub timeout: Duration,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            checks: Vec::new(),
+            interval: Duration::from_secs(10),
+            grace: Duration::ZERO,
+            promote_after: None,
+            then: OnBreach::Notify,
+            webhook: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Parses `500ms`, `30s`, `10m`, `1h`, `2d` (or a bare number of seconds).
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| {
+        Error::Watch(format!(
+            "{s:?} is not a duration (e.g. 500ms, 30s, 10m, 1h)"
+        ))
+    })?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => {
+            return Err(Error::Watch(format!(
+                "{s:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
+            )))
+        }
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `200`, `200-299` or `2xx`.
+pub fn parse_status(s: &str) -> Result<(u16, u16)> {
+    let bad = || Error::Watch(format!("{s:?} is not a status: use 200, 200-299 or 2xx"));
+    let s = s.trim();
+    if let Some(d) = s.strip_suffix("xx") {
+        let d: u16 = d.parse().map_err(|_| bad())?;
+        return Ok((d * 100, d * 100 + 99));
+    }
+    match s.split_once('-') {
+        Some((a, b)) => Ok((
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        )),
+        None => {
+            let v = s.parse().map_err(|_| bad())?;
+            Ok((v, v))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    interval: Option<String>,
+    grace: Option<String>,
+    promote_after: Option<String>,
+    then: Option<String>,
+    webhook: Option<String>,
+    timeout: Option<String>,
+    #[serde(default, rename = "check")]
+    checks: Vec<FileCheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCheck {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    url: Option<String>,
+    status: Option<toml::Value>,
+    body: Option<String>,
+    max_latency: Option<String>,
+    query: Option<String>,
+    above: Option<f64>,
+    below: Option<f64>,
+    fail_on_no_data: Option<bool>,
+    command: Option<String>,
+    failures: Option<u32>,
+    #[serde(rename = "for")]
+    sustained: Option<String>,
+}
+
+impl WatchConfig {
+    /// Reads a TOML file (see the README's `watch` section); errors name
+    /// the file, line and column.
+    pub fn from_toml(text: &str, path: &Path) -> Result<WatchConfig> {
+        let f: File = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|r| {
+                    let before = &text[..r.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+                    format!(":{line}:{col}")
+                })
+                .unwrap_or_default();
+            Error::Watch(format!("{}{at}: {}", path.display(), e.message()))
+        })?;
+        let at = |what: String| Error::Watch(format!("{}: {what}", path.display()));
+        let dur = |v: &Option<String>, d: Duration| -> Result<Duration> {
+            v.as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map(|o| o.unwrap_or(d))
+                .map_err(|e| at(e.to_string()))
+        };
+        let def = WatchConfig::default();
+        let mut cfg = WatchConfig {
+            interval: dur(&f.interval, def.interval)?,
+            grace: dur(&f.grace, def.grace)?,
+            promote_after: f
+                .promote_after
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|e| at(e.to_string()))?,
+            then: f
+                .then
+                .as_deref()
+                .map(OnBreach::parse)
+                .transpose()
+                .map_err(|e| at(e.to_string()))?
+                .unwrap_or_default(),
+            webhook: f.webhook,
+            timeout: dur(&f.timeout, def.timeout)?,
+            checks: Vec::new(),
+        };
+        for (i, c) in f.checks.into_iter().enumerate() {
+            let name = c
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", c.kind, i + 1));
+            let need = |v: Option<String>, key: &str| {
+                v.ok_or_else(|| at(format!("check {name:?} ({}) needs `{key}`", c.kind)))
+            };
+            let probe = match c.kind.as_str() {
+                "http" => Probe::Http {
+                    url: need(c.url.clone(), "url")?,
+                    status: match &c.status {
+                        None => (200, 299),
+                        Some(toml::Value::Integer(n)) => (*n as u16, *n as u16),
+                        Some(toml::Value::String(s)) => {
+                            parse_status(s).map_err(|e| at(e.to_string()))?
+                        }
+                        Some(_) => {
+                            return Err(at(format!(
+                                "check {name:?}: status is a number or a string like \"200-299\""
+                            )))
+                        }
+                    },
+                    body: c.body.clone(),
+                    max_latency: c
+                        .max_latency
+                        .as_deref()
+                        .map(parse_duration)
+                        .transpose()
+                        .map_err(|e| at(e.to_string()))?,
+                },
+                "prometheus" => {
+                    if c.above.is_none() && c.below.is_none() {
+                        return Err(at(format!(
+                            "check {name:?} (prometheus) needs `above` or `below`"
+                        )));
+                    }
+                    Probe::Prometheus {
+                        url: need(c.url.clone(), "url")?,
+                        query: need(c.query.clone(), "query")?,
+                        above: c.above,
+                        below: c.below,
+                        fail_on_no_data: c.fail_on_no_data.unwrap_or(false),
+                    }
+                }
+                "command" => Probe::Command {
+                    command: need(c.command.clone(), "command")?,
+                },
+                other => {
+                    return Err(at(format!(
+                        "check {name:?}: unknown type {other:?} (use http, prometheus or command)"
+                    )))
+                }
+            };
+            cfg.checks.push(Check {
+                name,
+                probe,
+                failures: c.failures.unwrap_or(3).max(1),
+                sustained: c
+                    .sustained
+                    .as_deref()
+                    .map(parse_duration)
+                    .transpose()
+                    .map_err(|e| at(e.to_string()))?,
+            });
+        }
+        Ok(cfg)
+    }
+}

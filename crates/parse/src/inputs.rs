@@ -1,0 +1,100 @@
+//! Inputs given beside a directory, the way Terraform takes them: a state
+//! from elsewhere (`--state FILE|-`, e.g. `terraform state pull`), and
+//! values of root module variables from `TF_VAR_name`, `-var-file` and
+//! `-var`.
+//!
+//! Variable values become two `tfvars` nodes of the model, so they are
+//! stored with a snapshot, diffed and planned like the variable files
+//! Terraform loads by itself:
+//!
+//! * `tfvars["(environment)"]`: `TF_VAR_name` values, which Terraform
+//!   ranks below every variable file;
+//! * `tfvars["(command line)"]`: `-var-file` and `-var` values merged in
+//!   command-line order (a later one wins), ranked above everything else.
+//!
+//! Each carries `meta.input` (`env` or `cli`) and `meta.sources` (where
+//! each value came from).
+
+use std::path::PathBuf;
+
+use rewind_model::{Map, Node, NodeKind, Value};
+
+/// A state file given from elsewhere, used instead of any state file of
+/// the directory.
+#[derive(Clone, Debug)]
+pub struct ExternalState {
+    /// How to name it in messages (`FILE`, or `(standard input)`).
+    pub shown: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Where a snapshot's tree keeps a state given with [`ExternalState`],
+/// under the root module's directory: a name Terraform never reads (it
+/// reads `terraform.tfstate` only, and a `terraform init` with a remote
+/// backend would offer to migrate that one), which rewind finds again in a
+/// checked-out directory.
+pub const EXTERNAL_STATE_FILE: &str = "rewind.pulled.tfstate";
+
+/// One source of variable values on a command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSource {
+    /// `TF_VAR_name=value` from the environment (name, raw value).
+    Env(String, String),
+    /// `-var-file FILE` (`.json` files are JSON, the others HCL).
+    File(PathBuf),
+    /// `-var NAME=VALUE` (name, raw value).
+    Var(String, String),
+}
+
+/// Address of the node holding `TF_VAR_*` values.
+pub const ENV_INPUT: &str = "tfvars[\"(environment)\"]";
+/// Address of the node holding `-var-file` and `-var` values.
+pub const CLI_INPUT: &str = "tfvars[\"(command line)\"]";
+
+/// How Terraform reads a raw value given on the command line or in the
+/// environment for a variable: as a string when its type is `string` (or
+/// has no type), otherwise as an HCL expression.
+pub(crate) fn is_literal_mode(var: Option<&Node>) -> bool {
+    let Some(ty) = var.and_then(|n| n.body.get("type")) else {
+        return true;
+    };
+    match ty {
+        Value::String(s) => s == "string",
+        Value::Expr(e) => {
+            matches!(&**e, rewind_model::expr::Expr::Traversal { root, ops, .. } if root == "string" && ops.is_empty())
+        }
+        _ => false,
+    }
+}
+
+/// Parses a raw value as an HCL expression (what Terraform does with
+/// `-var` values of variables that are not strings).
+pub(crate) fn parse_hcl_value(name: &str, raw: &str) -> Result<Value, String> {
+    let src = format!("v = {raw}\n");
+    let (src, body) = crate::hcl::parse_body_bytes(src.as_bytes());
+    let body = body.map_err(|e| e.message)?;
+    let v = crate::config::tfvars_value(&body, &src).map_err(|(_, _, m)| m)?;
+    let _ = name;
+    v.get("v")
+        .cloned()
+        .ok_or_else(|| "the value is empty".to_string())
+}
+
+/// A `tfvars` node of command-line values.
+pub(crate) fn input_node(
+    address: &str,
+    kind: &str,
+    values: Map<String, Value>,
+    sources: Map<String, Value>,
+) -> Node {
+    let mut node = Node::new(NodeKind::Tfvars, address.to_string());
+    node.type_ = address
+        .trim_start_matches("tfvars[\"")
+        .trim_end_matches("\"]")
+        .to_string();
+    node.body = Value::Map(values).into();
+    node.meta.insert("input".into(), Value::str(kind));
+    node.meta.insert("sources".into(), Value::Map(sources));
+    node
+}

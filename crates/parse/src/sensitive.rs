@@ -1,0 +1,465 @@
+//! Where secrets are, from every source Terraform knows of, and how
+//! sensitivity spreads the way Terraform's marks do.
+//!
+//! The loader marks the direct sources as it builds nodes (`sensitive =
+//! true` variables and outputs, attributes named like secrets, a state's
+//! `sensitive_attributes`, tfvars entries and module arguments of
+//! sensitive variables). [`propagate`] then adds what follows from them
+//! over the whole model:
+//!
+//! * an attribute a state marks sensitive for a resource type is sensitive
+//!   in the configuration of every resource of that type (the provider's
+//!   schema marks it, whatever the value), and an attribute sensitive in
+//!   the configuration is sensitive in the state's instances of it;
+//! * an expression that reads a sensitive value is sensitive (a local, an
+//!   output, a resource argument, a module argument built from a secret);
+//! * a module argument that is sensitive makes the module's variable
+//!   sensitive inside the module, as the value keeps its mark.
+//!
+//! The spreading runs to a fixed point (locals of locals, outputs of
+//! modules of modules), once per load; every step is linear in the number
+//! of references.
+
+use std::collections::{HashMap, HashSet};
+
+use rewind_model::expr::{static_key, Expr, Part};
+use rewind_model::{Model, Node, NodeKind, Path, PathStep, Value};
+
+use crate::hcl::{collect_refs, Reference};
+
+/// Spreads sensitivity over `model` (configuration nodes and state
+/// instances) as described in the module documentation.
+pub fn propagate(model: &mut Model) {
+    from_state_to_config(model);
+    through_references(model);
+    from_config_to_state(model);
+}
+
+/// The key of the path a variable's, an output's or a local's secret
+/// value sits at.
+fn value_key(kind: NodeKind) -> Option<&'static str> {
+    match kind {
+        NodeKind::Variable => Some("default"),
+        NodeKind::Output | NodeKind::Local => Some("value"),
+        _ => None,
+    }
+}
+
+/// A path with its index steps cut off: `ebs_block_device[0].kms_key_id`
+/// → `ebs_block_device` (a state's index means nothing in a
+/// configuration block list of another resource; the whole list is
+/// hidden instead).
+fn up_to_index(p: &Path) -> Path {
+    Path(
+        p.0.iter()
+            .take_while(|s| matches!(s, PathStep::Key(_)))
+            .cloned()
+            .collect(),
+    )
+}
+
+fn add_path(node: &mut Node, p: Path) -> bool {
+    if node.sensitive.iter().any(|s| s.is_prefix_of(&p)) {
+        return false;
+    }
+    node.sensitive.retain(|s| !p.is_prefix_of(s));
+    node.sensitive.push(p);
+    node.sensitive.sort();
+    true
+}
+
+/// The provider's schema marks an attribute sensitive for every resource
+/// of a type: what a state records for one instance holds for the
+/// configuration of all of them.
+fn from_state_to_config(model: &mut Model) {
+    let mut by_type: HashMap<(bool, &str), Vec<Path>> = HashMap::new();
+    for i in &model.instances {
+        if i.type_.is_empty() {
+            continue;
+        }
+        let data = matches!(i.meta.get("mode"), Some(Value::String(m)) if m == "data");
+        for p in &i.sensitive {
+            let p = up_to_index(p);
+            if !p.0.is_empty() {
+                by_type.entry((data, i.type_.as_str())).or_default().push(p);
+            }
+        }
+    }
+    if by_type.is_empty() {
+        return;
+    }
+    let by_type: HashMap<(bool, String), Vec<Path>> = by_type
+        .into_iter()
+        .map(|((d, t), v)| ((d, t.to_string()), v))
+        .collect();
+    for n in &mut model.nodes {
+        if !n.kind.is_resource_like() {
+            continue;
+        }
+        let key = (n.kind == NodeKind::Data, n.type_.clone());
+        if let Some(paths) = by_type.get(&key) {
+            for p in paths {
+                add_path(n, p.clone());
+            }
+        }
+    }
+}
+
+/// The configuration address of an instance address: every instance key
+/// removed (`module.db[0].aws_x.y["a"]` → `module.db.aws_x.y`).
+pub fn without_keys(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let mut depth = 0u32;
+    let mut in_str = false;
+    let mut escaped = false;
+    for c in address.split(" (deposed").next().unwrap_or(address).chars() {
+        if depth > 0 {
+            if in_str {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_str = false;
+                }
+            } else if c == '"' {
+                in_str = true;
+            } else if c == '[' {
+                depth += 1;
+            } else if c == ']' {
+                depth -= 1;
+            }
+            continue;
+        }
+        if c == '[' {
+            depth = 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What an instance's state value holds is what its configuration
+/// evaluated to: a path the configuration knows to be secret is secret in
+/// the state too.
+fn from_config_to_state(model: &mut Model) {
+    let config: HashMap<&str, &Node> = model
+        .nodes
+        .iter()
+        .filter(|n| n.kind.is_resource_like() && !n.sensitive.is_empty())
+        .map(|n| (n.address.as_str(), n))
+        .collect();
+    if config.is_empty() {
+        return;
+    }
+    let mut adds: Vec<(usize, Vec<Path>)> = Vec::new();
+    for (i, inst) in model.instances.iter().enumerate() {
+        if inst.type_.is_empty() {
+            continue;
+        }
+        if let Some(c) = config.get(without_keys(&inst.address).as_str()) {
+            adds.push((i, c.sensitive.clone()));
+        }
+    }
+    for (i, paths) in adds {
+        for p in paths {
+            add_path(&mut model.instances[i], p);
+        }
+    }
+}
+
+/// A reference resolved to the node it reads and the path inside it.
+struct Target {
+    node: usize,
+    path: Path,
+}
+
+/// The steps of a reference as a path (`[0]` an index, `["k"]` a key; a
+/// splat ends it).
+fn steps_path(steps: &[String]) -> Path {
+    let mut p = Path::root();
+    for s in steps {
+        if let Some(inner) = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            if let Ok(i) = inner.parse::<usize>() {
+                p = p.index(i);
+            } else if inner.starts_with('"') {
+                p = p.key(&unquote(inner));
+            } else {
+                break;
+            }
+        } else {
+            p = p.key(s);
+        }
+    }
+    p
+}
+
+fn unquote(s: &str) -> String {
+    serde_json::from_str::<String>(s).unwrap_or_else(|_| s.trim_matches('"').to_string())
+}
+
+/// Leading index steps skipped (`[0]`, `["a"]`, `[*]`: which instance).
+fn skip_keys(steps: &[String]) -> &[String] {
+    let n = steps.iter().take_while(|s| s.starts_with('[')).count();
+    &steps[n..]
+}
+
+/// The node (by index) a reference made in module `prefix` reads.
+fn resolve(index: &HashMap<&str, usize>, prefix: &str, r: &Reference) -> Option<Target> {
+    let at = |addr: String, rest: &[String]| {
+        index.get(addr.as_str()).map(|&node| Target {
+            node,
+            path: steps_path(rest),
+        })
+    };
+    let first = r.steps.first()?;
+    match r.root.as_str() {
+        "var" => at(format!("{prefix}var.{first}"), &[]),
+        "local" => at(format!("{prefix}local.{first}"), &[]),
+        "module" => {
+            let rest = skip_keys(&r.steps[1..]);
+            match rest.first() {
+                Some(out) => at(format!("{prefix}module.{first}.output.{out}"), &[]),
+                // the whole module object: every output of it
+                None => {
+                    let want = format!("{prefix}module.{first}.output.");
+                    index
+                        .iter()
+                        .filter(|(a, _)| a.starts_with(&want) && !a[want.len()..].contains('.'))
+                        .map(|(_, &node)| node)
+                        .min()
+                        .map(|node| Target {
+                            node,
+                            path: Path::root(),
+                        })
+                }
+            }
+        }
+        "data" => {
+            let name = r.steps.get(1)?;
+            at(
+                format!("{prefix}data.{first}.{name}"),
+                skip_keys(&r.steps[2..]),
+            )
+        }
+        "each" | "count" | "path" | "self" | "terraform" => None,
+        ty => at(format!("{prefix}{ty}.{first}"), skip_keys(&r.steps[1..])),
+    }
+}
+
+/// Whether the value `path` of node `t` reads is secret.
+fn reads_secret(t: &Node, path: &Path) -> bool {
+    match value_key(t.kind) {
+        Some(k) => t.is_sensitive() || t.is_sensitive_path(&Path::root().key(k)),
+        None => {
+            if t.kind == NodeKind::Variable {
+                !t.sensitive.is_empty()
+            } else {
+                t.is_sensitive_path(path)
+            }
+        }
+    }
+}
+
+/// Every expression of a node body with its path and the references it
+/// makes.
+fn expressions(v: &Value, path: &mut Vec<PathStep>, out: &mut Vec<(Path, Vec<Reference>)>) {
+    match v {
+        Value::Map(m) => {
+            for (k, child) in m {
+                path.push(PathStep::Key(k.clone()));
+                expressions(child, path, out);
+                path.pop();
+            }
+        }
+        Value::List(l) => {
+            for (i, child) in l.iter().enumerate() {
+                path.push(PathStep::Index(i));
+                expressions(child, path, out);
+                path.pop();
+            }
+        }
+        Value::Expr(e) => {
+            let mut refs = Vec::new();
+            collect_refs(e, &mut Vec::new(), &mut refs);
+            if !refs.is_empty() {
+                out.push((Path(path.clone()), refs));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A value derived from a secret is secret: the paths of every
+/// configuration node whose expressions read a sensitive value, to a fixed
+/// point.
+fn through_references(model: &mut Model) {
+    let index: HashMap<&str, usize> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.address.as_str(), i))
+        .collect();
+    // (node, path of the expression, what it reads)
+    let mut reads: Vec<(usize, Path, Vec<Target>)> = Vec::new();
+    for (i, n) in model.nodes.iter().enumerate() {
+        // a variable's own expressions (validation) never make its value
+        if matches!(
+            n.kind,
+            NodeKind::Variable
+                | NodeKind::Tfvars
+                | NodeKind::Moved
+                | NodeKind::Removed
+                | NodeKind::Import
+        ) {
+            continue;
+        }
+        let prefix = if n.module.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", n.module)
+        };
+        let mut exprs = Vec::new();
+        expressions(&n.body, &mut Vec::new(), &mut exprs);
+        for (path, refs) in exprs {
+            // an output's or a local's value only (not a precondition)
+            if let Some(k) = value_key(n.kind) {
+                if !matches!(path.0.first(), Some(PathStep::Key(f)) if f == k) {
+                    continue;
+                }
+            }
+            // meta-arguments that cannot hold values a resource keeps
+            if matches!(
+                path.0.first(),
+                Some(PathStep::Key(k)) if k == "depends_on" || k == "provider" || k == "providers" || k == "lifecycle"
+            ) {
+                continue;
+            }
+            let targets: Vec<Target> = refs
+                .iter()
+                .filter_map(|r| resolve(&index, &prefix, r))
+                .filter(|t| t.node != i)
+                .collect();
+            if !targets.is_empty() {
+                reads.push((i, path, targets));
+            }
+        }
+    }
+    drop(index);
+    let module_vars: HashMap<String, usize> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.kind == NodeKind::Variable)
+        .map(|(i, n)| (n.address.clone(), i))
+        .collect();
+    // module arguments marked directly (a literal under a secret name, a
+    // sensitive variable's argument): their variables are sensitive inside
+    let mut direct = Vec::new();
+    for n in &model.nodes {
+        if n.kind == NodeKind::Module {
+            for p in &n.sensitive {
+                if let Some(PathStep::Key(arg)) = p.0.first() {
+                    if let Some(&vi) = module_vars.get(&format!("{}.var.{arg}", n.address)) {
+                        direct.push(vi);
+                    }
+                }
+            }
+        }
+    }
+    for vi in direct {
+        add_path(&mut model.nodes[vi], Path::root().key("default"));
+    }
+    let mut done: HashSet<usize> = HashSet::new();
+    for _round in 0..256 {
+        let mut changed = false;
+        for (ri, (node, path, targets)) in reads.iter().enumerate() {
+            if done.contains(&ri) {
+                continue;
+            }
+            let secret = targets
+                .iter()
+                .any(|t| reads_secret(&model.nodes[t.node], &t.path));
+            if !secret {
+                continue;
+            }
+            done.insert(ri);
+            let n = &mut model.nodes[*node];
+            let p = match value_key(n.kind) {
+                Some(k) => Path::root().key(k),
+                None => path.clone(),
+            };
+            changed |= add_path(n, p);
+            // a sensitive module argument: the module's variable is
+            // sensitive inside it
+            if n.kind == NodeKind::Module {
+                if let Some(PathStep::Key(arg)) = path.0.first() {
+                    let var = format!("{}.var.{arg}", n.address);
+                    if let Some(&vi) = module_vars.get(&var) {
+                        changed |= add_path(&mut model.nodes[vi], Path::root().key("default"));
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Whether an expression writes a value under a secret-looking name in an
+/// object it builds: `templatefile("init.tpl", { password = "..." })`,
+/// `merge(local.base, { api_key = var.k })`. The attribute holding it is
+/// then secret as a whole.
+pub(crate) fn assigns_secret_name(e: &Expr) -> bool {
+    fn parts(ps: &[Part]) -> bool {
+        ps.iter().any(|p| match p {
+            Part::Lit(_) => false,
+            Part::Interp(e) => assigns_secret_name(e),
+            Part::If {
+                cond,
+                then,
+                otherwise,
+            } => assigns_secret_name(cond) || parts(then) || parts(otherwise),
+            Part::For { coll, body, .. } => assigns_secret_name(coll) || parts(body),
+        })
+    }
+    match e {
+        Expr::Null | Expr::Bool(_) | Expr::Number(_) | Expr::Traversal { .. } => false,
+        Expr::Template(ps) => parts(ps),
+        Expr::Tuple(items) => items.iter().any(assigns_secret_name),
+        Expr::Object(items) => items.iter().any(|(k, v)| {
+            let named = static_key(k).is_some_and(|k| crate::load::is_secret_name(&k))
+                && !matches!(v, Expr::Null | Expr::Bool(_));
+            named || assigns_secret_name(v)
+        }),
+        Expr::Postfix(inner, _) | Expr::Unary(_, inner) | Expr::Paren(inner) => {
+            assigns_secret_name(inner)
+        }
+        Expr::Call { args, .. } => args.iter().any(assigns_secret_name),
+        Expr::Binary(_, l, r) => assigns_secret_name(l) || assigns_secret_name(r),
+        Expr::Cond(c, t, f) => {
+            assigns_secret_name(c) || assigns_secret_name(t) || assigns_secret_name(f)
+        }
+        Expr::For(f) => {
+            assigns_secret_name(&f.coll)
+                || assigns_secret_name(&f.value)
+                || f.key.as_ref().is_some_and(assigns_secret_name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_keys_are_removed() {
+        assert_eq!(
+            without_keys("module.db[0].aws_x.y[\"a]b\"]"),
+            "module.db.aws_x.y"
+        );
+        assert_eq!(without_keys("aws_x.y (deposed 00ab)"), "aws_x.y");
+    }
+}

@@ -1,0 +1,138 @@
+//! Where secrets are: sensitivity from every source, spread the way
+//! Terraform's marks spread.
+
+use std::path::Path;
+
+use rewind_model::{Model, Path as VPath};
+
+fn load_files(name: &str, files: &[(&str, &str)]) -> Model {
+    let dir = std::env::temp_dir().join(format!("rewind-parse-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (p, text) in files {
+        let p = dir.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let loaded = rewind_parse::load(Path::new(&dir), &rewind_parse::Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    loaded.model
+}
+
+fn secret(m: &Model, addr: &str, path: &str) -> bool {
+    let n = m.node(addr).unwrap_or_else(|| panic!("no node {addr}"));
+    n.is_sensitive_path(&VPath::parse(path))
+}
+
+const MAIN: &str = r#"
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+variable "region" {
+  type    = string
+  default = "eu-west-1"
+}
+locals {
+  url   = "postgres://admin:${var.db_password}@db"
+  chain = upper(local.url)
+  plain = "x-${var.region}"
+}
+resource "aws_ssm_parameter" "url" {
+  name  = "/app/url"
+  value = local.chain
+}
+resource "aws_ssm_parameter" "other" {
+  name  = "/app/other"
+  value = "not obviously secret"
+}
+resource "aws_instance" "web" {
+  ami       = "ami-1"
+  user_data = templatefile("init.tpl", { password = "literal-in-call", region = var.region })
+  tags      = { Name = local.plain }
+}
+module "db" {
+  source = "./db"
+  conn   = local.url
+  region = var.region
+}
+output "region" {
+  value = local.plain
+}
+"#;
+
+const DB: &str = r#"
+variable "conn" {
+  type = string
+}
+variable "region" {
+  type = string
+}
+resource "terraform_data" "db" {
+  input = var.conn
+  triggers_replace = var.region
+}
+output "conn" {
+  value     = terraform_data.db.input
+  sensitive = true
+}
+"#;
+
+const STATE: &str = r#"{
+  "version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "l",
+  "resources": [{
+    "mode": "managed", "type": "aws_ssm_parameter", "name": "other",
+    "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+    "instances": [{"attributes": {"name": "/app/other", "value": "v"},
+                   "sensitive_attributes": [[{"type": "get_attr", "value": "value"}]]}]
+  }, {
+    "mode": "managed", "type": "aws_instance", "name": "web",
+    "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+    "instances": [{"attributes": {"ami": "ami-1", "user_data": "echo"}, "sensitive_attributes": []}]
+  }]
+}"#;
+
+#[test]
+fn sensitivity_spreads_through_expressions() {
+    let m = load_files(
+        "spread",
+        &[
+            ("main.tf", MAIN),
+            ("db/main.tf", DB),
+            ("init.tpl", "${password}"),
+            ("terraform.tfstate", STATE),
+        ],
+    );
+    // derived from a sensitive variable, through locals of locals
+    assert!(secret(&m, "local.url", "value"));
+    assert!(secret(&m, "local.chain", "value"));
+    assert!(secret(&m, "aws_ssm_parameter.url", "value"));
+    assert!(!secret(&m, "aws_ssm_parameter.url", "name"));
+    // not derived: not sensitive
+    assert!(!secret(&m, "local.plain", "value"));
+    assert!(!secret(&m, "output.region", "value"));
+    assert!(!secret(&m, "aws_instance.web", "tags"));
+    // a module argument carries its mark into the module's variable
+    assert!(secret(&m, "module.db", "conn"));
+    assert!(!secret(&m, "module.db", "region"));
+    assert!(secret(&m, "module.db.var.conn", "default"));
+    assert!(secret(&m, "module.db.terraform_data.db", "input"));
+    assert!(!secret(
+        &m,
+        "module.db.terraform_data.db",
+        "triggers_replace"
+    ));
+    // a secret-named key of an object built in a call
+    assert!(secret(&m, "aws_instance.web", "user_data"));
+    assert!(!secret(&m, "aws_instance.web", "ami"));
+    // the state's sensitive_attributes for the type hold in the configuration
+    assert!(secret(&m, "aws_ssm_parameter.other", "value"));
+    // and the configuration's secrets hold in the state
+    let web = m
+        .instances
+        .iter()
+        .find(|i| i.address == "aws_instance.web")
+        .unwrap();
+    assert!(web.is_sensitive_path(&VPath::parse("user_data")));
+    assert!(!web.is_sensitive_path(&VPath::parse("ami")));
+}

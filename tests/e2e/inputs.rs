@@ -1,0 +1,637 @@
+//! What a real pipeline deploys: a state piped in from a remote backend
+//! (`--state -`), variable files and values (`--var-file`, `--var`,
+//! `--env-vars`), the workspace, files the configuration reads through
+//! functions, override files and OpenTofu files; and empty directories
+//! refused. The states in `fixtures/inputs` were written by Terraform 1.11
+//! (`scripts/record-inputs-oracle.sh`); the `needs terraform` tests at the
+//! end record them afresh and check rewind against them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use crate::common::{fixtures, s, Run, Scratch};
+
+fn inputs() -> PathBuf {
+    fixtures().join("inputs")
+}
+
+/// Runs rewind with `stdin` on its standard input.
+fn run_with_stdin(t: &Scratch, args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = t
+        .cmd(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rewind");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(stdin)
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait"))
+}
+
+/// Copies a fixture directory (files only, one level) into the scratch.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// `terraform state pull` of release `v` (recorded).
+fn pulled(v: &str, dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join(format!("pipeline-{v}.tfstate"))).unwrap()
+}
+
+/// The pipeline of the issue, release after release: the state only
+/// through `--state -`, `-var-file=prod.tfvars`, `user_data =
+/// file("init.sh")`, an override file. Every change Terraform acts on
+/// shows up, with state-backed instances.
+fn pipeline_through(states: &Path) {
+    let t = Scratch::new("inputs-pipeline");
+    t.run(&["init"]).ok();
+    for v in ["v1", "v2", "v3"] {
+        // the checkout of the release in the pipeline's workspace
+        let _ = std::fs::remove_dir_all(t.path("infra"));
+        copy_dir(&inputs().join("pipeline").join(v), &t.path("infra"));
+        let r = run_with_stdin(
+            &t,
+            &[
+                "snapshot",
+                "infra",
+                "--env",
+                "prod",
+                "--tag",
+                v,
+                "--state",
+                "-",
+                "--var-file",
+                "infra/prod.tfvars",
+            ],
+            &pulled(v, states),
+        )
+        .ok();
+        assert!(!r.stderr.contains("no state"), "{}", r.stderr);
+    }
+    // show: where the state came from, its lineage and serial
+    let show = t.run(&["show", "v2"]).ok();
+    let lineage = serde_json::from_slice::<serde_json::Value>(&pulled("v2", states)).unwrap()
+        ["lineage"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        show.stdout.contains(&format!("lineage {lineage}")),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("--state:     (standard input)"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("--var-file:  infra/prod.tfvars"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout
+            .contains("state:       rewind.pulled.tfstate (serial"),
+        "{}",
+        show.stdout
+    );
+    let j = t.run(&["--format", "json", "show", "v2"]).ok().json();
+    assert_eq!(j["state"]["lineage"], lineage.as_str());
+    assert_eq!(j["inputs"]["state"], "(standard input)");
+    assert!(j["lineage_changed_from"].is_null());
+
+    // release 2 changed only init.sh: a change of the attribute reading it
+    let d = t.run(&["diff", "--detailed-exitcode", "v1", "v2"]);
+    assert_eq!(d.code, 2, "{}{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains("~ terraform_data.web")
+            // (terraform_data.db's input is sensitive in the state, so
+            // every terraform_data's input is treated as sensitive)
+            && d.stdout.contains("~ input.user_data: (sensitive value changed)"),
+        "{}",
+        d.stdout
+    );
+    // the deployed instances come from the piped state
+    assert!(d.stdout.contains("~ terraform_data.web[1]"), "{}", d.stdout);
+
+    // going back to release 1: both web servers updated (the override
+    // file's count of 2), from the state
+    let p = t.run(&[
+        "--format",
+        "json",
+        "plan",
+        "--detailed-exitcode",
+        "--from",
+        "v2",
+        "--to",
+        "v1",
+    ]);
+    assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
+    let plan = p.json();
+    let mut actions: Vec<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_string(),
+                c["actions"].to_string(),
+            )
+        })
+        .filter(|(_, a)| a != "[\"no-op\"]")
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        vec![
+            ("terraform_data.lb".to_string(), "[\"update\"]".to_string()),
+            (
+                "terraform_data.web[0]".to_string(),
+                "[\"update\"]".to_string()
+            ),
+            (
+                "terraform_data.web[1]".to_string(),
+                "[\"update\"]".to_string()
+            ),
+        ],
+        "{}",
+        p.stdout
+    );
+    // going back from release 3 to 2: the prod.tfvars change (a
+    // --var-file value) replaces the load balancer (triggers_replace) and
+    // updates the web servers; the password is never shown
+    let p = t.run(&["plan", "--detailed-exitcode", "--to", "v2"]);
+    assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
+    assert!(
+        p.stdout.contains("terraform_data.lb will be replaced"),
+        "{}",
+        p.stdout
+    );
+    assert!(
+        p.stdout.contains("terraform_data.db will be updated"),
+        "{}",
+        p.stdout
+    );
+    let d = t.run(&["diff", "--detailed-exitcode", "v2", "v3"]);
+    for out in [&p.stdout, &p.stderr, &d.stdout, &d.stderr] {
+        assert!(!out.contains("pr0d-s3cret"), "a secret leaked:\n{out}");
+    }
+    assert!(
+        d.stdout.contains("db_password: (sensitive value changed)"),
+        "{}",
+        d.stdout
+    );
+    // checkout restores the file the configuration reads, and the state
+    let back = t.path("restored");
+    t.run(&["checkout", "v1", s(&back)]).ok();
+    assert_eq!(
+        std::fs::read(back.join("init.sh")).unwrap(),
+        std::fs::read(inputs().join("pipeline/v1/init.sh")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(back.join("rewind.pulled.tfstate")).unwrap(),
+        pulled("v1", states)
+    );
+    // a directory plan of the same: release 2's directory with release
+    // 2's state, back to release 1's directory
+    let p = run_with_stdin(
+        &t,
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--from",
+            "infra",
+            "--to",
+            s(&inputs().join("pipeline/v1")),
+            "--state",
+            "-",
+            "--var-file",
+            "infra/prod.tfvars",
+        ],
+        &pulled("v3", states),
+    );
+    assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
+    assert!(
+        p.stdout.contains("terraform_data.web[1] will be updated"),
+        "{}",
+        p.stdout
+    );
+}
+
+#[test]
+fn pipeline_with_remote_state_var_file_and_file_reads() {
+    pipeline_through(&inputs());
+}
+
+#[test]
+fn a_state_of_another_lineage_is_flagged() {
+    let t = Scratch::new("inputs-lineage");
+    t.run(&["init"]).ok();
+    let dir = inputs().join("pipeline/v1");
+    let args = [
+        "snapshot",
+        s(&dir),
+        "--env",
+        "prod",
+        "--state",
+        "-",
+        "--var",
+        "db_password=x",
+    ];
+    run_with_stdin(&t, &args, &pulled("v1", &inputs())).ok();
+    // the same deployment later: no flag
+    let r = run_with_stdin(&t, &args, &pulled("v2", &inputs())).ok();
+    assert!(!r.stderr.contains("lineage"), "{}", r.stderr);
+    let mut other: serde_json::Value = serde_json::from_slice(&pulled("v2", &inputs())).unwrap();
+    other["lineage"] = "0b2a6f4e-1111-2222-3333-444455556666".into();
+    let r = run_with_stdin(&t, &args, other.to_string().as_bytes()).ok();
+    assert!(
+        r.stderr
+            .contains("lineage 0b2a6f4e-1111-2222-3333-444455556666 differs from"),
+        "{}",
+        r.stderr
+    );
+    let show = t.run(&["show", "prod"]).ok();
+    assert!(show.stdout.contains("lineage changed"), "{}", show.stdout);
+}
+
+#[test]
+fn bad_states_are_refused_and_nothing_is_stored() {
+    let t = Scratch::new("inputs-badstate");
+    t.run(&["init"]).ok();
+    let dir = inputs().join("pipeline/v1");
+    let args = [
+        "snapshot",
+        s(&dir),
+        "--state",
+        "-",
+        "--var",
+        "db_password=x",
+    ];
+    let cases: [(&[u8], &str); 5] = [
+        (
+            b"{\n  \"version\": 4,\n  \"serial\": 1,\n  \"lineage\": \"x\",\n  \"resources\": [}\n",
+            "(standard input):5:",
+        ),
+        (
+            b"{\"version\": 3, \"serial\": 1, \"lineage\": \"x\", \"modules\": []}",
+            "version 3 is not supported",
+        ),
+        (
+            b"{\"version\": 4, \"serial\": 1, \"resources\": []}",
+            "no \"lineage\"",
+        ),
+        (
+            b"{\"version\": 4, \"lineage\": \"x\", \"resources\": []}",
+            "no \"serial\"",
+        ),
+        (b"  \n", "standard input is empty"),
+    ];
+    for (bytes, want) in cases {
+        let r = run_with_stdin(&t, &args, bytes);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(want), "want {want:?} in:\n{}", r.stderr);
+    }
+    let r = t.run(&["snapshot", s(&dir), "--state", "missing.tfstate"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--state missing.tfstate"), "{}", r.stderr);
+    let log = t.run(&["log"]).ok();
+    assert!(!log.stdout.contains("snapshot"), "{}", log.stdout);
+}
+
+/// Terraform's precedence of variable values (recorded from terraform
+/// 1.11 in precedence.tfstate): the plan from the directory with the same
+/// inputs, against the state Terraform wrote, has nothing to do.
+fn precedence_agrees(state: &Path) {
+    let t = Scratch::new("inputs-precedence");
+    let dir = inputs().join("precedence");
+    // the deployment's current configuration gives the probe another
+    // input: the plan back to `dir` has nothing to do only if rewind
+    // evaluates `dir`'s input to what Terraform stored
+    let before = t.path("before");
+    copy_dir(&dir, &before);
+    let main = std::fs::read_to_string(before.join("main.tf"))
+        .unwrap()
+        .replace(
+            "resource \"terraform_data\" \"probe\" {\n  count = var.n\n  input = {",
+            "locals {\n  unused = {",
+        )
+        + "\nresource \"terraform_data\" \"probe\" {\n  count = var.n\n  input = \"before\"\n}\n";
+    std::fs::write(before.join("main.tf"), main).unwrap();
+    let vars = inputs().join("vars");
+    let (first, last) = (vars.join("first.tfvars"), vars.join("last.tfvars.json"));
+    let args = |env_vars: bool, workspace: &str| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "--format",
+            "json",
+            "plan",
+            "--detailed-exitcode",
+            "--from",
+            s(&before),
+            "--to",
+            s(&dir),
+            "--state",
+            s(state),
+            "--var-file",
+            s(&first),
+            "--var",
+            "g=cli",
+            "--var-file",
+            s(&last),
+            "--var",
+            "f=cli",
+            "--workspace",
+            workspace,
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        if env_vars {
+            a.push("--env-vars".into());
+        }
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let mut c = t.cmd(&a);
+        c.env("TF_VAR_a", "env")
+            .env("TF_VAR_e", "env")
+            .env("TF_VAR_n", "2")
+            .env("TF_VAR_l", "[\"x\", \"y\"]")
+            .env("TF_VAR_s", "\"quoted\"");
+        Run::from(c.output().unwrap())
+    };
+    let same = run(args(true, "staging"));
+    assert!(
+        same.stdout.contains("\"from_state\": true"),
+        "{}",
+        same.stdout
+    );
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    // without TF_VAR_ values, or in another workspace, values differ
+    let no_env = run(args(false, "staging"));
+    assert_ne!(no_env.code, 0, "{}", no_env.stdout);
+    let other = run(args(true, "default"));
+    assert_eq!(other.code, 2, "{}{}", other.stdout, other.stderr);
+    assert!(other.stdout.contains("\"update\""), "{}", other.stdout);
+}
+
+#[test]
+fn variable_precedence_and_workspace_agree_with_terraform() {
+    precedence_agrees(&inputs().join("precedence.tfstate"));
+}
+
+#[test]
+fn var_errors_name_the_variable() {
+    let t = Scratch::new("inputs-varerr");
+    let dir = inputs().join("precedence");
+    let r = t.run(&["graph", s(&dir), "--var", "nope=1", "--var", "s=x"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("--var nope") && r.stderr.contains("undeclared"),
+        "{}",
+        r.stderr
+    );
+    let r = t.run(&["graph", s(&dir), "--var", "n=[1,"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--var n"), "{}", r.stderr);
+    let r = t.run(&["graph", s(&dir), "--var", "justaname"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("NAME=VALUE"), "{}", r.stderr);
+    std::fs::write(t.path("bad.tfvars"), "a = \"x\"\nb = [\n").unwrap();
+    let r = t.run(&["graph", s(&dir), "--var-file", "bad.tfvars"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("bad.tfvars:"), "{}", r.stderr);
+    let r = t.run(&["graph", s(&dir), "--workspace", "a/b"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("workspace"), "{}", r.stderr);
+}
+
+#[test]
+fn workspace_comes_from_the_environment_file_and_is_recorded() {
+    let t = Scratch::new("inputs-workspace");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("infra/.terraform")).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "resource \"terraform_data\" \"web\" {\n  count = terraform.workspace == \"prod\" ? 3 : 1\n  input = terraform.workspace\n}\n",
+    )
+    .unwrap();
+    std::fs::write(t.path("infra/.terraform/environment"), "prod").unwrap();
+    t.run(&["snapshot", "infra", "--tag", "prod3"]).ok();
+    let show = t.run(&["show", "prod3"]).ok();
+    assert!(show.stdout.contains("workspace:   prod"), "{}", show.stdout);
+    t.run(&["snapshot", "infra", "--tag", "dev1", "--workspace", "dev"])
+        .ok();
+    // the snapshot's own workspace decides its instances
+    let p = t.run(&[
+        "--format",
+        "json",
+        "plan",
+        "--detailed-exitcode",
+        "--from",
+        "prod3",
+        "--to",
+        "dev1",
+    ]);
+    assert_eq!(p.code, 2, "{}{}", p.stdout, p.stderr);
+    let j = p.json();
+    let deletes: Vec<&str> = j["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["actions"] == serde_json::json!(["delete"]))
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deletes,
+        ["terraform_data.web[1]", "terraform_data.web[2]"],
+        "{}",
+        p.stdout
+    );
+}
+
+#[test]
+fn empty_directories_are_refused() {
+    let t = Scratch::new("inputs-empty");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("infar")).unwrap();
+    std::fs::write(t.path("infar/README.md"), "typo").unwrap();
+    let r = t.run(&["snapshot", "infar", "--env", "prod"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("no Terraform configuration"),
+        "{}",
+        r.stderr
+    );
+    assert!(t.run(&["log"]).ok().stdout.trim().is_empty());
+    let r = t.run(&["snapshot", "infar", "--allow-empty"]).ok();
+    assert!(r.stdout.contains("snapshot"), "{}", r.stdout);
+    let r = t.run(&[
+        "diff",
+        "--detailed-exitcode",
+        "infar",
+        s(&inputs().join("pipeline/v1")),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("no Terraform configuration"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn files_read_outside_the_tree_or_dynamically_are_reported() {
+    let t = Scratch::new("inputs-reads");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("infra/templates")).unwrap();
+    std::fs::write(t.path("outside.txt"), "x").unwrap();
+    std::fs::write(t.path("infra/templates/a.json.tpl"), "{\"v\": \"${v}\"}").unwrap();
+    std::fs::write(t.path("infra/templates/b.yaml"), "b: 1").unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        r#"variable "name" { default = "x.sh" }
+resource "terraform_data" "a" {
+  input = {
+    outside = file("${path.module}/../outside.txt")
+    dynamic = file(var.name)
+    policy  = templatefile("${path.root}/templates/a.json.tpl", { v = 1 })
+    all     = [for f in fileset(path.module, "templates/*.yaml") : filesha256(f)]
+  }
+}
+"#,
+    )
+    .unwrap();
+    let r = t.run(&["snapshot", "infra", "--tag", "one"]).ok();
+    assert!(
+        r.stderr.contains("outside the snapshot's directory tree"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("file(var.name)"), "{}", r.stderr);
+    let back = t.path("restored");
+    t.run(&["checkout", "one", s(&back)]).ok();
+    assert!(back.join("templates/a.json.tpl").is_file());
+    assert!(back.join("templates/b.yaml").is_file());
+    // a template change alone is a change of the attribute reading it
+    std::fs::write(t.path("infra/templates/b.yaml"), "b: 2").unwrap();
+    let d = t.run(&["diff", "--detailed-exitcode", "one", "infra"]);
+    assert_eq!(d.code, 2, "{}{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains("input.all: \"templates/b.yaml (content"),
+        "{}",
+        d.stdout
+    );
+}
+
+#[test]
+fn opentofu_files_replace_their_terraform_twins() {
+    let t = Scratch::new("inputs-tofu");
+    std::fs::create_dir_all(t.path("infra")).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "resource \"terraform_data\" \"a\" {\n  input = \"terraform\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("infra/main.tofu"),
+        "resource \"terraform_data\" \"a\" {\n  input = \"tofu\"\n}\nresource \"terraform_data\" \"b\" {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("infra/b_override.tofu.json"),
+        "{\"resource\": {\"terraform_data\": {\"b\": {\"input\": \"overridden\"}}}}",
+    )
+    .unwrap();
+    // (an override file not recognized would declare terraform_data.b a
+    // second time: an error)
+    let g = t.run(&["--format", "json", "graph", "infra"]).ok().json();
+    let nodes = g["nodes"].as_array().unwrap();
+    let input_of = |addr: &str| {
+        nodes
+            .iter()
+            .find(|n| n["address"] == addr)
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
+    assert!(input_of("terraform_data.a").contains("main.tofu"), "{g}");
+    assert!(input_of("terraform_data.b").contains("main.tofu"), "{g}");
+}
+
+#[test]
+fn modules_from_a_module_cache() {
+    let t = Scratch::new("inputs-modules");
+    std::fs::create_dir_all(t.path("infra")).unwrap();
+    std::fs::create_dir_all(t.path("cache/net")).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "module \"net\" {\n  source  = \"acme/net/aws\"\n  version = \"1.2.0\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("cache/net/main.tf"),
+        "resource \"terraform_data\" \"vpc\" {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("cache/modules.json"),
+        r#"{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"net","Source":"registry.terraform.io/acme/net/aws","Version":"1.2.0","Dir":".terraform/modules/net"}]}"#,
+    )
+    .unwrap();
+    let without = t.run(&["--format", "json", "graph", "infra"]).ok();
+    assert!(!without.stdout.contains("module.net.terraform_data.vpc"));
+    let with = t
+        .run(&["--format", "json", "graph", "infra", "--modules", "cache"])
+        .ok();
+    assert!(
+        with.stdout.contains("module.net.terraform_data.vpc"),
+        "{}",
+        with.stdout
+    );
+    // read from the cache, which joins the snapshot's tree
+    assert!(
+        with.stdout.contains("\"file\": \"cache/net/main.tf\""),
+        "{}",
+        with.stdout
+    );
+    let r = t.run(&["graph", "infra", "--modules", "nowhere"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("module cache"), "{}", r.stderr);
+}
+
+/// Terraform on this machine: records the fixtures' states afresh and
+/// checks rewind against them.
+fn record_fresh() -> PathBuf {
+    let out = std::env::temp_dir().join(format!("rewind-inputs-oracle-{}", std::process::id()));
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/record-inputs-oracle.sh");
+    let st = std::process::Command::new(script)
+        .arg(&out)
+        .status()
+        .expect("scripts/record-inputs-oracle.sh runs (it needs terraform on the PATH)");
+    assert!(st.success(), "recording with terraform failed");
+    out
+}
+
+#[test]
+#[ignore = "needs terraform: run by .ci/run"]
+fn terraform_agrees_on_precedence_workspace_and_the_pipeline() {
+    let fresh = record_fresh();
+    precedence_agrees(&fresh.join("precedence.tfstate"));
+    pipeline_through(&fresh);
+    let _ = std::fs::remove_dir_all(&fresh);
+}

@@ -1,0 +1,619 @@
+//! The secrets sweep: a configuration and state generated with fresh
+//! random secrets in every position a secret takes in real Terraform code
+//! (heredocs, escapes, templates, `join()`, `$${`, JSON unicode escapes,
+//! map keys, nested objects, module inputs, outputs, tfvars, state), run
+//! through every command and format, with no secret allowed in any output
+//! (raw, escaped, JSON-escaped or base64) unless `--show-sensitive` asks.
+//!
+//! The secrets are drawn anew on every run, so no output can be tuned to
+//! them and the test cannot drift from the corpus: the corpus is generated
+//! here, with the list of what it hides.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::common::Scratch;
+
+/// A random token of letters and digits (from the standard library's
+/// randomly keyed hasher: no dependency, different on every run).
+fn token(seed: &mut u64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let state = std::collections::hash_map::RandomState::new();
+    let mut out = String::new();
+    while out.len() < 18 {
+        let mut h = state.build_hasher();
+        h.write_u64(*seed);
+        *seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut x = h.finish();
+        for _ in 0..8 {
+            out.push(ALPHABET[(x % ALPHABET.len() as u64) as usize] as char);
+            x /= ALPHABET.len() as u64;
+        }
+    }
+    out.truncate(18);
+    out
+}
+
+/// The secrets of one version of the corpus, by what holds them. Each is
+/// the value Terraform sees (unescaped).
+pub struct Secrets {
+    pub values: BTreeMap<&'static str, String>,
+}
+
+impl Secrets {
+    fn new(seed: &mut u64) -> Secrets {
+        let names = [
+            "heredoc",
+            "escaped_a",
+            "escaped_b",
+            "template",
+            "join_a",
+            "join_b",
+            "dollar",
+            "json_unicode",
+            "map_key",
+            "map_value",
+            "nested",
+            "module_input",
+            "output_literal",
+            "tfvars",
+            "tfvars_json",
+            "templatefile",
+            "state_password",
+            "state_ssm",
+            "state_secret_data",
+            "state_output",
+            "private_key",
+        ];
+        let values = names.iter().map(|n| (*n, token(seed))).collect();
+        Secrets { values }
+    }
+
+    fn get(&self, name: &str) -> &str {
+        &self.values[name]
+    }
+}
+
+/// Writes one version of the corpus into `dir`. `n` is the version number
+/// (a non-secret attribute changes with it too).
+pub fn write_corpus(dir: &Path, s: &Secrets, n: u32) {
+    let w = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\\nMIIEv{}QIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n",
+        s.get("private_key")
+    );
+    w(
+        "main.tf",
+        format!(
+            r#"terraform {{
+  required_version = ">= 1.5"
+}}
+
+variable "bootstrap" {{
+  type      = string
+  sensitive = true
+  default   = <<-EOT
+    {heredoc}
+    EOT
+}}
+
+variable "db_password" {{
+  type      = string
+  sensitive = true
+}}
+
+variable "api_credential" {{
+  type      = string
+  sensitive = true
+}}
+
+variable "replicas" {{
+  type    = number
+  default = {n}
+}}
+
+locals {{
+  # derived from a sensitive value: sensitive too
+  database_url = "postgres://admin:${{var.db_password}}@db.internal:5432/app"
+  greeting     = "replicas-${{var.replicas}}"
+}}
+
+resource "aws_db_instance" "main" {{
+  identifier     = "app-db-{n}"
+  instance_class = "db.t3.micro"
+  username       = "admin"
+  password       = "a\"{escaped_a}\u0041{escaped_b}"
+}}
+
+resource "aws_ssm_parameter" "url" {{
+  name  = "/app/url"
+  type  = "SecureString"
+  value = join("", ["{join_a}", "{join_b}"])
+}}
+
+resource "aws_ssm_parameter" "conn" {{
+  name  = "/app/conn"
+  type  = "SecureString"
+  value = local.database_url
+}}
+
+resource "aws_ssm_parameter" "boot" {{
+  name  = "/app/boot"
+  type  = "SecureString"
+  value = "${{var.bootstrap}}-{template}"
+}}
+
+resource "aws_rds_cluster" "main" {{
+  cluster_identifier = "app-{n}"
+  master_username    = "admin"
+  master_password    = "$${{keybase}}{dollar}"
+}}
+
+resource "kubernetes_secret" "app" {{
+  metadata {{
+    name = "app-{n}"
+  }}
+  data = {{
+    "{map_key}" = "{map_value}"
+  }}
+}}
+
+resource "terraform_data" "settings" {{
+  input = {{
+    replicas = var.replicas
+    db = {{
+      host     = "db.internal"
+      password = "{nested}"
+    }}
+  }}
+}}
+
+resource "aws_instance" "web" {{
+  ami           = "ami-0c55b159cbfafe1f0"
+  instance_type = "t3.micro"
+  user_data     = templatefile("${{path.module}}/init.tpl", {{ password = "{templatefile}", greeting = local.greeting }})
+  tags = {{
+    Name = "web-{n}"
+  }}
+}}
+
+resource "tls_private_key" "deploy" {{
+  algorithm = "RSA"
+}}
+
+module "db" {{
+  source       = "./modules/db"
+  admin_secret = "{module_input}"
+  size         = {n}
+}}
+
+output "connection" {{
+  value     = "{output_literal}"
+  sensitive = true
+}}
+
+output "database_url" {{
+  value     = local.database_url
+  sensitive = true
+}}
+"#,
+            heredoc = s.get("heredoc"),
+            escaped_a = s.get("escaped_a"),
+            escaped_b = s.get("escaped_b"),
+            join_a = s.get("join_a"),
+            join_b = s.get("join_b"),
+            template = s.get("template"),
+            dollar = s.get("dollar"),
+            map_key = s.get("map_key"),
+            map_value = s.get("map_value"),
+            nested = s.get("nested"),
+            templatefile = s.get("templatefile"),
+            module_input = s.get("module_input"),
+            output_literal = s.get("output_literal"),
+        ),
+    );
+    // JSON syntax: the secret written with a unicode escape in front of it
+    w(
+        "api.tf.json",
+        format!(
+            r#"{{
+  "resource": {{
+    "aws_apigatewayv2_api": {{
+      "main": {{
+        "name": "app-api-{n}",
+        "protocol_type": "HTTP",
+        "api_key_value": "\u00e9{json_unicode}"
+      }}
+    }}
+  }}
+}}
+"#,
+            json_unicode = s.get("json_unicode")
+        ),
+    );
+    w(
+        "init.tpl",
+        "#!/bin/sh\necho '${password}' > /etc/app\n".into(),
+    );
+    w(
+        "modules/db/main.tf",
+        r#"variable "admin_secret" {
+  type      = string
+  sensitive = true
+}
+
+variable "size" {
+  type = number
+}
+
+resource "terraform_data" "db" {
+  input = {
+    size   = var.size
+    secret = var.admin_secret
+  }
+}
+"#
+        .into(),
+    );
+    w(
+        "terraform.tfvars",
+        format!("db_password = \"{}\"\nreplicas    = {n}\n", s.get("tfvars")),
+    );
+    w(
+        "secrets.auto.tfvars.json",
+        format!(
+            "{{\n  \"api_credential\": \"\\u0041{}\"\n}}\n",
+            s.get("tfvars_json")
+        ),
+    );
+    let state = serde_json::json!({
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": n,
+        "lineage": "5a1c0f3e-7d2b-4c8e-9f61-0b3a2d4e6c8f",
+        "outputs": {
+            "connection": {"value": s.get("output_literal"), "type": "string", "sensitive": true},
+            "database_url": {
+                "value": format!("postgres://admin:{}@db.internal:5432/app", s.get("state_output")),
+                "type": "string",
+                "sensitive": true
+            },
+            "replicas": {"value": n, "type": "number"}
+        },
+        "resources": [
+            {
+                "mode": "managed", "type": "aws_db_instance", "name": "main",
+                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances": [{
+                    "schema_version": 2,
+                    "attributes": {
+                        "id": format!("db-{n}"),
+                        "identifier": format!("app-db-{n}"),
+                        "instance_class": "db.t3.micro",
+                        "username": "admin",
+                        "password": s.get("state_password")
+                    },
+                    "sensitive_attributes": [[{"type": "get_attr", "value": "password"}]]
+                }]
+            },
+            {
+                "mode": "managed", "type": "aws_ssm_parameter", "name": "url",
+                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances": [{
+                    "schema_version": 0,
+                    "attributes": {
+                        "id": "/app/url", "name": "/app/url", "type": "SecureString",
+                        "value": s.get("state_ssm")
+                    },
+                    "sensitive_attributes": [[{"type": "get_attr", "value": "value"}]]
+                }]
+            },
+            {
+                "mode": "managed", "type": "kubernetes_secret", "name": "app",
+                "provider": "provider[\"registry.terraform.io/hashicorp/kubernetes\"]",
+                "instances": [{
+                    "schema_version": 0,
+                    "attributes": {
+                        "id": format!("default/app-{n}"),
+                        "metadata": [{"name": format!("app-{n}"), "namespace": "default"}],
+                        "data": {"token": s.get("state_secret_data")}
+                    },
+                    "sensitive_attributes": [[{"type": "get_attr", "value": "data"}]]
+                }]
+            },
+            {
+                "mode": "managed", "type": "tls_private_key", "name": "deploy",
+                "provider": "provider[\"registry.terraform.io/hashicorp/tls\"]",
+                "instances": [{
+                    "schema_version": 1,
+                    "attributes": {
+                        "id": "0f3c", "algorithm": "RSA", "rsa_bits": 2048,
+                        "private_key_pem": pem.replace("\\n", "\n")
+                    },
+                    "sensitive_attributes": [[{"type": "get_attr", "value": "private_key_pem"}]]
+                }]
+            }
+        ]
+    });
+    w(
+        "terraform.tfstate",
+        serde_json::to_string_pretty(&state).unwrap() + "\n",
+    );
+}
+
+/// Every form a secret may take in output: as written, JSON-escaped,
+/// base64 (standard and URL-safe, unpadded), hex.
+fn encodings(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_string()];
+    out.push(
+        serde_json::to_string(secret)
+            .unwrap()
+            .trim_matches('"')
+            .to_string(),
+    );
+    for alphabet in [
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    ] {
+        // base64 of the secret at each of the three alignments inside a
+        // longer value, trimmed to the characters that depend only on it
+        for shift in 0..3 {
+            let mut bytes = vec![0u8; shift];
+            bytes.extend_from_slice(secret.as_bytes());
+            let enc = base64(&bytes, alphabet);
+            let skip = (shift * 4).div_ceil(3) + 1;
+            let keep = enc.len().saturating_sub(skip + 4);
+            out.push(enc[skip..skip + keep].to_string());
+        }
+    }
+    let mut hex = String::new();
+    for b in secret.bytes() {
+        write!(hex, "{b:02x}").unwrap();
+    }
+    out.push(hex);
+    out.retain(|e| e.len() >= 8);
+    out
+}
+
+fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Every occurrence of any form of any secret in `text`.
+fn leaks<'a>(text: &str, secrets: &'a [(String, String)]) -> Vec<&'a str> {
+    secrets
+        .iter()
+        .filter(|(_, enc)| text.contains(enc.as_str()))
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+#[test]
+fn base64_forms_are_found_inside_longer_values() {
+    let forms = encodings("Zk3pQ9rT7vW2xY5aBc");
+    for prefix in ["", "a", "ab", "abc"] {
+        let enc = base64(
+            format!("{prefix}Zk3pQ9rT7vW2xY5aBc!").as_bytes(),
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        );
+        assert!(
+            forms.iter().any(|f| enc.contains(f.as_str())),
+            "{prefix}: {enc} {forms:?}"
+        );
+    }
+}
+
+/// Runs `rewind` with `args` and keeps what it printed, with a label.
+struct Sweep<'a> {
+    t: &'a Scratch,
+    outputs: Vec<(String, i32, String)>,
+}
+
+impl Sweep<'_> {
+    fn run(&mut self, args: &[&str]) -> String {
+        let r = self.t.run(args);
+        let text = format!("{}\n{}", r.stdout, r.stderr);
+        self.outputs.push((args.join(" "), r.code, text.clone()));
+        text
+    }
+}
+
+#[test]
+fn no_secret_reaches_any_output() {
+    let t = Scratch::new("secrets-sweep");
+    let mut seed = u64::from(std::process::id());
+    let v1 = Secrets::new(&mut seed);
+    let v2 = Secrets::new(&mut seed);
+    write_corpus(&t.path("v1"), &v1, 1);
+    write_corpus(&t.path("v2"), &v2, 2);
+    let mut secrets = Vec::new();
+    for (version, s) in [("v1", &v1), ("v2", &v2)] {
+        for (name, value) in &s.values {
+            for e in encodings(value) {
+                secrets.push((format!("{version}.{name}"), e));
+            }
+        }
+    }
+
+    let mut sw = Sweep {
+        t: &t,
+        outputs: Vec::new(),
+    };
+    sw.run(&["init"]);
+    sw.run(&[
+        "snapshot", "v1", "--env", "prod", "--tag", "r1", "-m", "one",
+    ]);
+    sw.run(&["snapshot", "v2", "--env", "prod", "--tag", "r2", "-v"]);
+    sw.run(&["mark-good", "r1", "--env", "prod"]);
+    for args in [
+        vec!["log"],
+        vec!["log", "--refs"],
+        vec!["log", "--format", "json"],
+        vec!["show", "r1"],
+        vec!["show", "r2", "--format", "json"],
+        vec!["verify"],
+        vec!["verify", "-v"],
+        vec!["checkout", "r1", "restored"],
+    ] {
+        sw.run(&args);
+    }
+    let sides = [
+        ("r1", "r2"),
+        ("r2", "r1"),
+        ("v1", "v2"),
+        ("v2", "v1"),
+        ("r1", "v2"),
+    ];
+    for fmt in ["text", "json", "markdown", "html"] {
+        for (a, b) in sides {
+            for extra in [
+                &[][..],
+                &["--files"],
+                &["--stat"],
+                &["-v"],
+                &["--files", "-v"],
+            ] {
+                let mut args = vec!["diff", a, b, "--format", fmt];
+                args.extend_from_slice(extra);
+                sw.run(&args);
+            }
+            sw.run(&["plan", "--from", a, "--to", b, "--format", fmt]);
+            sw.run(&["plan", "--from", a, "--to", b, "--format", fmt, "-v"]);
+        }
+    }
+    for (a, b) in sides {
+        sw.run(&["plan", "--from", a, "--to", b, "--format", "dot"]);
+    }
+    for fmt in ["dot", "mermaid", "json"] {
+        for side in ["r1", "r2", "v1", "v2"] {
+            sw.run(&["graph", side, "--format", fmt]);
+        }
+    }
+    sw.run(&["incidents"]);
+    sw.run(&["incidents", "--format", "json"]);
+
+    // error paths: a line that assigns a secret breaks each kind of file
+    let broken = [
+        (
+            "terraform.tfvars",
+            format!("db_password = \"{}\" \"\n", v2.get("tfvars")),
+        ),
+        (
+            "secrets.auto.tfvars.json",
+            format!(
+                "{{\"api_credential\": \"{}\" oops}}\n",
+                v2.get("tfvars_json")
+            ),
+        ),
+        (
+            "terraform.tfstate",
+            std::fs::read_to_string(t.path("v2/terraform.tfstate"))
+                .unwrap()
+                .replacen(
+                    &format!("\"password\": \"{}\"", v2.get("state_password")),
+                    &format!("\"password\": \"{}\" \"", v2.get("state_password")),
+                    1,
+                ),
+        ),
+        (
+            "main.tf",
+            std::fs::read_to_string(t.path("v2/main.tf"))
+                .unwrap()
+                .replacen(
+                    "  password       = \"a\\\"",
+                    "  password       = ) \"a\\\"",
+                    1,
+                ),
+        ),
+        (
+            "modules/db/main.tf",
+            format!(
+                "variable \"admin_secret\" {{\n  sensitive = true\n  default = \"{}\" +\n}}\n",
+                v2.get("module_input")
+            ),
+        ),
+    ];
+    for (file, text) in &broken {
+        let dir = t.path(&format!("broken-{}", file.replace('/', "-")));
+        write_corpus(&dir, &v2, 2);
+        std::fs::write(dir.join(file), text).unwrap();
+        let d = dir.to_str().unwrap();
+        let mut commands = vec![
+            vec!["snapshot", d, "--env", "broken"],
+            vec!["diff", "r2", d],
+            vec!["diff", "r2", d, "--format", "json"],
+            vec!["plan", "--from", d, "--to", "r2"],
+        ];
+        // the graph is of the configuration: it does not read the state
+        if !file.ends_with(".tfstate") {
+            commands.push(vec!["graph", d]);
+        }
+        for args in commands {
+            let out = sw.run(&args);
+            let (_, code, _) = sw.outputs.last().unwrap();
+            assert_eq!(*code, 1, "{args:?} should fail:\n{out}");
+            assert!(
+                out.contains(file.rsplit('/').next().unwrap()),
+                "{args:?}: the error names the file:\n{out}"
+            );
+        }
+    }
+
+    // the errors quote their line, redacted
+    let errors = sw.outputs.iter().filter(|(_, code, _)| *code == 1).count();
+    let redacted = sw
+        .outputs
+        .iter()
+        .filter(|(_, _, text)| text.contains("(redacted)"))
+        .count();
+    assert!(
+        errors >= 20 && redacted == errors,
+        "{redacted} of {errors} errors quote a redacted line"
+    );
+
+    let mut found = Vec::new();
+    for (what, code, text) in &sw.outputs {
+        assert!(*code != 101, "{what} panicked:\n{text}");
+        for name in leaks(text, &secrets) {
+            found.push(format!("{what}: {name}"));
+        }
+    }
+    assert!(found.is_empty(), "secrets in output:\n{}", found.join("\n"));
+
+    // the sweep could have found them: asked for, they are shown
+    let shown = sw.run(&["diff", "r1", "r2", "--show-sensitive", "--files"]);
+    assert!(
+        !leaks(&shown, &secrets).is_empty(),
+        "the sweep finds what --show-sensitive shows"
+    );
+    for name in ["state_password", "tfvars", "nested", "map_value", "join_a"] {
+        assert!(
+            shown.contains(v2.get(name)),
+            "--show-sensitive shows {name}:\n{shown}"
+        );
+    }
+    // and the restored files are the originals, secrets included
+    let restored = std::fs::read_to_string(t.path("restored/main.tf")).unwrap();
+    assert_eq!(
+        restored,
+        std::fs::read_to_string(t.path("v1/main.tf")).unwrap()
+    );
+}
