@@ -344,6 +344,7 @@ mod tests {
                     files: 1,
                     resources: 0,
                     instances: 0,
+                    inputs: None,
                 }
             })
             .unwrap();
