@@ -182,18 +182,25 @@ fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Samp
         }
         let mut child = cmd.spawn().with_context(|| format!("running {}", c[0]))?;
         let pid = child.id();
+        // read stderr while the command runs: one that writes more than a
+        // pipe holds (a plan listing a thousand problems) would otherwise
+        // wait for a reader forever
+        let stderr = child.stderr.take().map(|mut e| {
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut err = String::new();
+                let _ = e.read_to_string(&mut err);
+                err
+            })
+        });
         loop {
             if let Some(h) = hwm(pid) {
                 rss = rss.max(h);
             }
             if let Some(status) = child.try_wait()? {
                 // exit code 2 means "changes" for rewind diff/plan and git diff
+                let err = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
                 if !status.success() && status.code() != Some(2) && status.code() != Some(1) {
-                    let mut err = String::new();
-                    if let Some(mut e) = child.stderr.take() {
-                        use std::io::Read;
-                        let _ = e.read_to_string(&mut err);
-                    }
                     bail!("{} failed ({status}): {err}", c.join(" "));
                 }
                 break;
@@ -327,6 +334,25 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The generated tree of `n` resources (seed 42) at versions 1 and 2,
+/// under `work/n` (generated once): the folder and both versions.
+fn versions(work: &Path, n: usize) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let base = work.join(format!("{n}"));
+    let (v1, v2) = (base.join("v1"), base.join("v2"));
+    let marker = base.join(".generated-v1");
+    if !marker.exists() {
+        let o = gen::Options {
+            resources: n,
+            seed: 42,
+            terraform_data: false,
+        };
+        generate(&o, 1, &v1)?;
+        generate(&o, 2, &v2)?;
+        std::fs::write(&marker, "seed 42\n")?;
+    }
+    Ok((base, v1, v2))
+}
+
 /// Snapshot (after a 1% change), diff and plan of the newest snapshot on
 /// a store holding `history` earlier snapshots of a `size`-resource tree
 /// (each a small change: a few new objects, new packs), against the same
@@ -339,20 +365,9 @@ fn history_case(
     runs: usize,
     raw: &mut String,
 ) -> Result<Vec<Row>> {
-    let base = work.join(format!("{size}"));
-    let (v1, v2) = (base.join("v1"), base.join("v2"));
-    let marker = base.join(".generated-v1");
-    if !marker.exists() {
-        let o = gen::Options {
-            resources: size,
-            seed: 42,
-            terraform_data: false,
-        };
-        generate(&o, 1, &v1)?;
-        generate(&o, 2, &v2)?;
-        std::fs::write(&marker, "seed 42\n")?;
-    }
+    let (_, v1, v2) = versions(work, size)?;
     let hdir = work.join(format!("history-{size}"));
+    std::fs::create_dir_all(&hdir)?;
     let mut samples: BTreeMap<(&str, usize), Vec<Sample>> = BTreeMap::new();
     for steps in [0, history] {
         let store = hdir.join(format!("store-{steps}"));
@@ -571,20 +586,7 @@ fn run(args: &[String]) -> Result<()> {
     let mut raw = String::new();
     for &n in &sizes {
         eprintln!("== {n} resources");
-        let base = work.join(format!("{n}"));
-        let v1 = base.join("v1");
-        let v2 = base.join("v2");
-        let marker = base.join(".generated-v1");
-        if !marker.exists() {
-            let o = gen::Options {
-                resources: n,
-                seed: 42,
-                terraform_data: false,
-            };
-            generate(&o, 1, &v1)?;
-            generate(&o, 2, &v2)?;
-            std::fs::write(&marker, "seed 42\n")?;
-        }
+        let (base, v1, v2) = versions(&work, n)?;
         let files = walk(&v1)?.len();
         let bytes: u64 = walk(&v1)?
             .iter()
