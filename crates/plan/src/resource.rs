@@ -298,7 +298,7 @@ fn json_equiv(a: &Value, b: &Value) -> bool {
 }
 
 /// A nested block: every argument it sets equals the prior block's.
-fn block_eq(config: &Value, prior: &Value) -> bool {
+pub(crate) fn block_eq(config: &Value, prior: &Value) -> bool {
     let (Some(c), Some(p)) = (config.as_mapping(), prior.as_mapping()) else {
         return false;
     };

@@ -97,7 +97,7 @@ fn sequence(b: &[Value], a: &[Value], is_set: bool, depth: usize) -> String {
         let mut used = vec![false; b.len()];
         let mut unmatched = Vec::new();
         for (j, y) in a.iter().enumerate() {
-            match (0..b.len()).find(|&i| !used[i] && block_matches(&b[i], y)) {
+            match (0..b.len()).find(|&i| !used[i] && crate::resource::block_eq(y, &b[i])) {
                 Some(i) => {
                     used[i] = true;
                     unchanged += 1;
@@ -157,15 +157,6 @@ fn sequence(b: &[Value], a: &[Value], is_set: bool, depth: usize) -> String {
         );
     }
     members(parts, unchanged)
-}
-
-/// Does a prior block hold every argument a configured block sets?
-fn block_matches(prior: &Value, config: &Value) -> bool {
-    let (Some(p), Some(c)) = (prior.as_mapping(), config.as_mapping()) else {
-        return false;
-    };
-    c.iter()
-        .all(|(k, v)| v.is_null() || p.get(k).is_some_and(|pv| pv == v))
 }
 
 /// An element added or removed, shorter than a whole value: its
