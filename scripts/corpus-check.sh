@@ -12,10 +12,10 @@ for d in $dirs; do
   total=$((total + 1))
   if ! "$bin" graph "$d" --format json > /dev/null 2> /tmp/rewind-corpus.err; then
     failed=$((failed + 1))
-    echo "FAIL $d"; sed 's/^/    /' /tmp/rewind-corpus.err | head -20
+    echo "FAIL $d"; sed -n '1,20s/^/    /p' /tmp/rewind-corpus.err
   elif [ -s /tmp/rewind-corpus.err ]; then
     warned=$((warned + 1))
-    echo "warnings in $d"; sed 's/^/    /' /tmp/rewind-corpus.err | head -5
+    echo "warnings in $d"; sed -n '1,5s/^/    /p' /tmp/rewind-corpus.err
   fi
 done
 echo "corpus: $total directories, $failed failed, $warned with warnings"
