@@ -3,23 +3,38 @@
 //! * `<key>.stat`: file stats with their content hashes and the tree and
 //!   model of the last snapshot: small, read on every snapshot, enough to
 //!   recognize an unchanged directory without reading anything else;
-//! * `<key>.parse`: parse results by content hash, read only when some
-//!   file changed, so unchanged files are not parsed again.
+//! * `<key>.parse`: parse results by content hash (of a file, or of one
+//!   resource of a state file), read only when some file changed, so
+//!   unchanged files and state resources are not parsed again. It is a
+//!   log: a snapshot appends the results it adds, each record with its
+//!   length and checksum, and rewrites the file (atomically, by rename)
+//!   only when most of it is no longer used.
 //!
 //! The cache is only an accelerator: a missing, stale or corrupt file is
-//! ignored (each has its own checksum) and rebuilt.
+//! ignored (each has its own checksum; a torn or damaged record of the
+//! log ends what is read of it) and rebuilt.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use rewind_model::codec::{Dec, DecodeError, Enc};
-use rewind_model::Hash;
+use rewind_model::{Hash, Node};
 use rewind_odb::ObjectId;
 use rewind_parse::{FileKind, FileStat, Parsed};
 
 const STAT_MAGIC: &[u8; 8] = b"RWSTAT03";
-const PARSE_MAGIC: &[u8; 8] = b"RWPRSE01";
+const PARSE_MAGIC: &[u8; 8] = b"RWPRSE02";
+/// The kind code of a parse log record holding a state resource's nodes
+/// (file kinds have small codes).
+const STATE_RESOURCE: u8 = 0xff;
+/// A log record: payload length (u32 LE), blake3 of the payload, payload
+/// (content hash, kind code, encoded parse result).
+const RECORD_HEAD: usize = 4 + 32;
+/// The log is rewritten when its unused records pass this size and the
+/// size of the used ones.
+const COMPACT_MIN: usize = 1 << 20;
 
 /// A file's identity as last seen: size, times, inode and device, as git
 /// compares them.
@@ -48,7 +63,19 @@ pub(crate) struct Counts {
     pub(crate) instances: u64,
 }
 
-type ParseMap = HashMap<(Hash, u8), Vec<u8>>;
+/// A parse result's key: content hash and kind code.
+type Key = (Hash, u8);
+
+/// The parse log as read: its bytes and where each record's result is.
+#[derive(Default)]
+struct ParseLog {
+    bytes: Vec<u8>,
+    /// Each key's result (byte range of `bytes`) and record (range).
+    entries: HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
+    /// The file has this rewind's header and every record is whole: new
+    /// records may be appended to it.
+    appendable: bool,
+}
 
 /// The cache of one source directory.
 #[derive(Default)]
@@ -63,9 +90,14 @@ pub(crate) struct DirCache {
     pub(crate) dirs: Vec<(PathBuf, i64)>,
     /// The last snapshot of the directory.
     pub(crate) last: Option<LastSnapshot>,
-    parsed: OnceLock<ParseMap>,
-    /// Parse results to write, when they changed.
-    new_parsed: Option<ParseMap>,
+    parsed: OnceLock<ParseLog>,
+    /// State resources parsed in this run, to append (key, result).
+    new_state: Mutex<Vec<(Hash, Vec<u8>)>>,
+    /// State resources taken from the log in this run.
+    used_state: Mutex<Vec<Hash>>,
+    /// What the next `save_parse_results` writes: new results, and the
+    /// keys of the log's results still in use.
+    update: Option<(Vec<(Key, Vec<u8>)>, HashSet<Key>)>,
 }
 
 /// Stats this close to the cache's writing time are not trusted (a file
@@ -110,13 +142,7 @@ fn write_checked(path: &Path, magic: &[u8; 8], f: impl FnOnce(&mut Enc)) {
     let mut bytes = e.into_bytes();
     let sum = Hash::of(&bytes);
     bytes.extend_from_slice(&sum.0);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    if std::fs::write(&tmp, &bytes).is_ok() {
-        let _ = std::fs::rename(&tmp, path);
-    }
+    write_atomic(path, &bytes);
 }
 
 impl DirCache {
@@ -191,30 +217,48 @@ impl DirCache {
         c
     }
 
-    /// The parse results, read from disk the first time they are needed.
-    fn parse_results(&self) -> &ParseMap {
-        self.parsed.get_or_init(|| {
-            let Some(path) = self.parse_path() else {
-                return ParseMap::new();
-            };
-            read_checked(&path, PARSE_MAGIC, |d| {
-                let n = d.len()?;
-                let mut m = ParseMap::with_capacity(n);
-                for _ in 0..n {
-                    let h = d.hash()?;
-                    let k = d.u8()?;
-                    let b = d.bytes()?.to_vec();
-                    m.insert((h, k), b);
-                }
-                Ok(m)
-            })
-            .unwrap_or_default()
-        })
+    /// The parse log, read from disk the first time it is needed.
+    fn parse_log(&self) -> &ParseLog {
+        self.parsed
+            .get_or_init(|| self.parse_path().map(|p| read_log(&p)).unwrap_or_default())
     }
 
-    /// Replaces the parse results (written by the next `save`).
-    pub(crate) fn set_parse_results(&mut self, m: ParseMap) {
-        self.new_parsed = Some(m);
+    /// The encoded result recorded for `key`.
+    fn logged(&self, key: &Key) -> Option<&[u8]> {
+        let log = self.parse_log();
+        log.entries.get(key).map(|(r, _)| &log.bytes[r.clone()])
+    }
+
+    /// Sets what `save_parse_results` writes: the parse results of this
+    /// snapshot's files, and the state resources parsed or reused while
+    /// loading it.
+    pub(crate) fn update_parse_results<'a>(
+        &mut self,
+        results: impl Iterator<Item = (Key, bool, &'a Parsed)>,
+    ) {
+        let mut live = HashSet::new();
+        let mut new = Vec::new();
+        for (key, fresh, p) in results {
+            if !live.insert(key) {
+                continue;
+            }
+            if !fresh && self.logged(&key).is_some() {
+                continue;
+            }
+            if self.logged(&key).is_none() {
+                new.push((key, p.encode()));
+            }
+        }
+        let used = std::mem::take(self.used_state.get_mut().unwrap_or_else(|p| p.into_inner()));
+        live.extend(used.into_iter().map(|h| (h, STATE_RESOURCE)));
+        let parsed = std::mem::take(self.new_state.get_mut().unwrap_or_else(|p| p.into_inner()));
+        for (h, bytes) in parsed {
+            let key = (h, STATE_RESOURCE);
+            if live.insert(key) && self.logged(&key).is_none() {
+                new.push((key, bytes));
+            }
+        }
+        self.update = Some((new, live));
     }
 
     /// Writes the stat file (the parse file is written by
@@ -263,26 +307,47 @@ impl DirCache {
         });
     }
 
-    /// Writes the parse file if the parse results were replaced.
+    /// Writes what `update_parse_results` set: the new results are
+    /// appended to the log, or, when most of the log is no longer used (or
+    /// it is not this rewind's, or damaged), the log is rewritten with the
+    /// results in use only.
     pub(crate) fn save_parse_results(&self) {
-        if let (Some(m), Some(ppath)) = (&self.new_parsed, self.parse_path()) {
-            write_checked(&ppath, PARSE_MAGIC, |e| {
-                let mut items: Vec<(&(Hash, u8), &Vec<u8>)> = m.iter().collect();
-                items.sort_by(|a, b| a.0.cmp(b.0));
-                e.uvar(items.len() as u64);
-                for ((h, k), b) in items {
-                    e.hash(h);
-                    e.u8(*k);
-                    e.bytes(b);
-                }
-            });
+        let (Some((new, live)), Some(path)) = (&self.update, self.parse_path()) else {
+            return;
+        };
+        let log = self.parse_log();
+        let mut dead = 0;
+        let mut kept = 0;
+        for (key, (_, rec)) in &log.entries {
+            if live.contains(key) {
+                kept += rec.len();
+            } else {
+                dead += rec.len();
+            }
         }
-    }
-
-    /// Takes the parse results read from disk (an empty map afterwards).
-    pub(crate) fn take_parse_results(&mut self) -> ParseMap {
-        self.parse_results();
-        self.parsed.take().unwrap_or_default()
+        let added: Vec<u8> = new
+            .iter()
+            .flat_map(|(key, bytes)| record(key, bytes))
+            .collect();
+        if log.appendable && (dead < COMPACT_MIN || dead < kept + added.len()) {
+            if !added.is_empty() {
+                append(&path, &added);
+            }
+            return;
+        }
+        let mut out = log_header();
+        let mut kept: Vec<(&Key, &std::ops::Range<usize>)> = log
+            .entries
+            .iter()
+            .filter(|(k, _)| live.contains(*k))
+            .map(|(k, (_, rec))| (k, rec))
+            .collect();
+        kept.sort_by_key(|(_, rec)| rec.start);
+        for (_, rec) in kept {
+            out.extend_from_slice(&log.bytes[rec.clone()]);
+        }
+        out.extend_from_slice(&added);
+        write_atomic(&path, &out);
     }
 
     /// Is the directory's modification time the recorded one, and old
@@ -328,7 +393,130 @@ impl rewind_parse::Cache for DirCache {
     }
 
     fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<Parsed> {
-        let bytes = self.parse_results().get(&(*hash, kind.code()))?;
-        Parsed::decode(bytes).ok()
+        Parsed::decode(self.logged(&(*hash, kind.code()))?).ok()
+    }
+
+    fn state_resource(&self, hash: &Hash) -> Option<Vec<Node>> {
+        let bytes = self.logged(&(*hash, STATE_RESOURCE))?;
+        let nodes = decode_nodes(bytes).ok()?;
+        if let Ok(mut used) = self.used_state.lock() {
+            used.push(*hash);
+        }
+        Some(nodes)
+    }
+
+    fn keep_state_resource(&self, hash: &Hash, nodes: &[Node]) {
+        let bytes = encode_nodes(nodes);
+        if let Ok(mut new) = self.new_state.lock() {
+            new.push((*hash, bytes));
+        }
+    }
+}
+
+fn encode_nodes(nodes: &[Node]) -> Vec<u8> {
+    let mut e = Enc::with_capacity(256 * nodes.len());
+    e.uvar(nodes.len() as u64);
+    for n in nodes {
+        e.bytes(&n.encode());
+    }
+    e.into_bytes()
+}
+
+fn decode_nodes(bytes: &[u8]) -> Result<Vec<Node>, DecodeError> {
+    let mut d = Dec::new(bytes);
+    let n = d.len()?;
+    let mut nodes = Vec::with_capacity(n.min(4096));
+    for _ in 0..n {
+        nodes.push(Node::decode(d.bytes()?)?);
+    }
+    d.finish()?;
+    Ok(nodes)
+}
+
+/// The parse log's header: magic and the version of what it holds.
+fn log_header() -> Vec<u8> {
+    let tag = version_tag();
+    let mut h = PARSE_MAGIC.to_vec();
+    h.extend_from_slice(&(tag.len() as u32).to_le_bytes());
+    h.extend_from_slice(tag.as_bytes());
+    h
+}
+
+/// One log record of a result.
+fn record(key: &Key, result: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(33 + result.len());
+    payload.extend_from_slice(&key.0 .0);
+    payload.push(key.1);
+    payload.extend_from_slice(result);
+    let mut r = Vec::with_capacity(RECORD_HEAD + payload.len());
+    r.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    r.extend_from_slice(&Hash::of(&payload).0);
+    r.extend_from_slice(&payload);
+    r
+}
+
+/// Reads the parse log: every whole record up to the first torn or
+/// damaged one (a killed snapshot leaves at most its last append half
+/// written; what follows a bad record is not trusted either).
+fn read_log(path: &Path) -> ParseLog {
+    let Ok(bytes) = std::fs::read(path) else {
+        return ParseLog::default();
+    };
+    let header = log_header();
+    if !bytes.starts_with(&header) {
+        return ParseLog::default();
+    }
+    let mut entries = HashMap::new();
+    let mut at = header.len();
+    let mut whole = true;
+    while at < bytes.len() {
+        let Some(head) = bytes.get(at..at + RECORD_HEAD) else {
+            whole = false;
+            break;
+        };
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let Some(payload) = bytes.get(at + RECORD_HEAD..at + RECORD_HEAD + len) else {
+            whole = false;
+            break;
+        };
+        if len < 33 || Hash::of(payload).0[..] != head[4..] {
+            whole = false;
+            break;
+        }
+        let mut h = [0u8; 32];
+        h.copy_from_slice(&payload[..32]);
+        let start = at + RECORD_HEAD;
+        entries.insert(
+            (Hash(h), payload[32]),
+            (start + 33..start + len, at..start + len),
+        );
+        at = start + len;
+    }
+    ParseLog {
+        bytes,
+        entries,
+        appendable: whole,
+    }
+}
+
+/// Appends records to the log in one write (errors ignored: the cache is
+/// an accelerator).
+fn append(path: &Path, records: &[u8]) {
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(path) {
+        let _ = f.write_all(records);
+    }
+}
+
+/// Writes a file atomically: a temporary file beside it, then a rename
+/// (errors ignored).
+fn write_atomic(path: &Path, bytes: &[u8]) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    if std::fs::write(&tmp, bytes).is_ok() {
+        if std::fs::rename(&tmp, path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }

@@ -383,35 +383,16 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
     Ok((files, written))
 }
 
-/// Replaces the cached parse results with those of this snapshot's files
-/// (entries of files no longer present are dropped).
+/// Sets the parse cache's update: the results of this snapshot's files
+/// (state files are cached per resource, while they are parsed).
 fn update_parse_results(cache: &mut DirCache, loaded: &Loaded) {
-    let mut old = cache.take_parse_results();
-    let mut parsed = HashMap::new();
-    let mut changed = false;
-    for (f, p) in loaded.files.iter().zip(&loaded.parsed) {
-        // state files change with every apply: parsing them again is as
-        // cheap as decoding a cache entry
-        if matches!(**p, Parsed::Raw | Parsed::State(..)) {
-            continue;
-        }
-        let key = (f.hash, f.kind.code());
-        if parsed.contains_key(&key) {
-            continue;
-        }
-        let bytes = match old.remove(&key) {
-            Some(b) if !f.fresh => b,
-            _ => {
-                changed = true;
-                p.encode()
-            }
-        };
-        parsed.insert(key, bytes);
-    }
-    changed |= !old.is_empty();
-    if changed {
-        cache.set_parse_results(parsed);
-    }
+    let results = loaded
+        .files
+        .iter()
+        .zip(&loaded.parsed)
+        .filter(|(_, p)| !matches!(***p, Parsed::Raw | Parsed::State(..)))
+        .map(|(f, p)| ((f.hash, f.kind.code()), f.fresh, &**p));
+    cache.update_parse_results(results);
 }
 
 /// Records the files' sizes and times and the snapshot in the cache.

@@ -154,6 +154,16 @@ pub trait Cache: Sync {
     fn parsed(&self, _hash: &Hash, _kind: FileKind) -> Option<Parsed> {
         None
     }
+    /// The instance nodes recorded earlier for one resource of a state
+    /// file, by the hash of the resource's JSON text: an apply changes a
+    /// few resources of a state, so the others need not be parsed again.
+    /// The nodes' `loc` is set by the parser.
+    fn state_resource(&self, _hash: &Hash) -> Option<Vec<Node>> {
+        None
+    }
+    /// Records the instance nodes parsed from one resource of a state file
+    /// (called from every parsing thread).
+    fn keep_state_resource(&self, _hash: &Hash, _nodes: &[Node]) {}
 }
 
 /// Options for [`load`].
@@ -670,7 +680,7 @@ fn load_one(
                 error_at(shown, e.line, e.col, e.message, src)
             })
     } else {
-        parse_bytes(&bytes, kind, shown)
+        parse_bytes_cached(&bytes, kind, shown, cache)
     };
     file.bytes = opts.keep_bytes.then_some(bytes);
     match parsed {
@@ -707,6 +717,16 @@ fn is_missing_default_tfvars(path: &Path) -> bool {
 
 /// Parses one file's bytes according to its kind.
 pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, Diagnostic> {
+    parse_bytes_cached(bytes, kind, shown, None)
+}
+
+/// [`parse_bytes`], with a cache of state resources parsed before.
+fn parse_bytes_cached(
+    bytes: &[u8],
+    kind: FileKind,
+    shown: &str,
+    cache: Option<&dyn Cache>,
+) -> Result<Parsed, Diagnostic> {
     let text = || -> Result<&str, Diagnostic> {
         std::str::from_utf8(bytes).map_err(|e| {
             let before = &bytes[..e.valid_up_to()];
@@ -764,7 +784,7 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
             Parsed::Tfvars(Value::Map(map))
         }
         FileKind::State => {
-            let (info, nodes) = parse_state(shown, bytes).map_err(|e| {
+            let (info, nodes) = crate::state::parse_state_cached(shown, bytes, cache).map_err(|e| {
                 let src = std::str::from_utf8(bytes).ok();
                 error_at(shown, e.line, e.col, e.message, src)
             })?;

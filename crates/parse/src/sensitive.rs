@@ -20,7 +20,7 @@
 //! modules of modules), once per load; every step is linear in the number
 //! of references.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rewind_model::expr::{static_key, Expr, Part};
 use rewind_model::{Model, Node, NodeKind, Path, PathStep, Value};
@@ -72,7 +72,10 @@ fn add_path(node: &mut Node, p: Path) -> bool {
 /// of a type: what a state records for one instance holds for the
 /// configuration of all of them.
 fn from_state_to_config(model: &mut Model) {
-    let mut by_type: HashMap<(bool, &str), Vec<Path>> = HashMap::new();
+    // each type's paths once: every instance of a type repeats them, and
+    // adding each instance's copy to each resource of the type would be
+    // quadratic in the number of instances
+    let mut by_type: HashMap<(bool, &str), BTreeSet<Path>> = HashMap::new();
     for i in &model.instances {
         if i.type_.is_empty() {
             continue;
@@ -81,14 +84,14 @@ fn from_state_to_config(model: &mut Model) {
         for p in &i.sensitive {
             let p = up_to_index(p);
             if !p.0.is_empty() {
-                by_type.entry((data, i.type_.as_str())).or_default().push(p);
+                by_type.entry((data, i.type_.as_str())).or_default().insert(p);
             }
         }
     }
     if by_type.is_empty() {
         return;
     }
-    let by_type: HashMap<(bool, String), Vec<Path>> = by_type
+    let by_type: HashMap<(bool, String), BTreeSet<Path>> = by_type
         .into_iter()
         .map(|((d, t), v)| ((d, t.to_string()), v))
         .collect();

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use rewind_model::value::quote;
-use rewind_model::{Edge, EdgeKind, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
+use rewind_model::{Edge, Hash, EdgeKind, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
 use serde_json::Value as J;
+
+use crate::load::Cache;
 
 /// A state file problem: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +118,17 @@ impl Attr for serde::de::IgnoredAny {
 
 /// Parses a state file into its facts and instance nodes (sorted).
 pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
-    parse_state_as::<Value>(path, bytes)
+    parse_state_as::<Value>(path, bytes, None)
+}
+
+/// [`parse_state`], taking the nodes of resources whose JSON text `cache`
+/// has seen before from it, and giving it those of the others.
+pub fn parse_state_cached(
+    path: &str,
+    bytes: &[u8],
+    cache: Option<&dyn Cache>,
+) -> Result<(StateInfo, Vec<Node>), StateError> {
+    parse_state_as::<Value>(path, bytes, cache)
 }
 
 /// Parses a state file without the values of attributes and outputs (their
@@ -124,7 +136,7 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
 /// dependencies a plan needs of the current side, in a fraction of the
 /// memory.
 pub fn parse_state_light(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
-    parse_state_as::<serde::de::IgnoredAny>(path, bytes)
+    parse_state_as::<serde::de::IgnoredAny>(path, bytes, None)
 }
 
 /// A JSON error at a line and column of the state file.
@@ -187,7 +199,13 @@ fn error_at(bytes: &[u8], offset: usize, message: String) -> StateError {
     StateError { line, col, message }
 }
 
-fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
+fn parse_state_as<A: Attr>(
+    path: &str,
+    bytes: &[u8],
+    cache: Option<&dyn Cache>,
+) -> Result<(StateInfo, Vec<Node>), StateError> {
+    // only full parses are cached (a light parse drops the values)
+    let cache = cache.filter(|_| A::KEEP);
     let doc: StateDoc<A> =
         serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
     match doc.version {
@@ -240,10 +258,28 @@ fn parse_state_as<A: Attr>(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<N
         (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize)
     };
     let one = |ri: usize, raw: &serde_json::value::RawValue| -> Result<Vec<Node>, StateError> {
+        let key = cache.map(|c| (c, Hash::of(raw.get().as_bytes())));
+        if let Some((c, h)) = &key {
+            if let Some(mut nodes) = c.state_resource(h) {
+                for n in &mut nodes {
+                    n.loc = Loc {
+                        file: path.to_string(),
+                        line: 0,
+                        col: 0,
+                    };
+                }
+                return Ok(nodes);
+            }
+        }
         let r: ResourceDoc<A> = serde_json::from_str(raw.get())
             .map_err(|e| json_error_at(&e, bytes, offset_of(raw)))?;
         // the resource's problems are reported where it starts
-        resource_nodes(ri, r, path).map_err(|e| error_at(bytes, offset_of(raw), e.message))
+        let nodes = resource_nodes(ri, r, path)
+            .map_err(|e| error_at(bytes, offset_of(raw), e.message))?;
+        if let Some((c, h)) = &key {
+            c.keep_state_resource(h, &nodes);
+        }
+        Ok(nodes)
     };
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -1,0 +1,343 @@
+//! Incremental snapshots: a snapshot that takes unchanged files' and state
+//! resources' parse results from the local cache stores exactly what a
+//! cold snapshot of the same directory stores, through random edits,
+//! deletes, renames, additions and state changes; and a parse cache cut
+//! short or damaged (a snapshot killed while appending to it) is never
+//! trusted for a wrong result.
+
+use std::path::{Path, PathBuf};
+
+use rewind_engine::{snapshot, SnapshotOptions};
+use rewind_odb::Store;
+
+use crate::common::TempDir;
+
+/// A small seeded generator (xorshift), so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+/// A resource of the generated tree: module, file, name, a number in its
+/// body, whether its state marks a secret.
+#[derive(Clone)]
+struct Res {
+    module: usize,
+    file: usize,
+    name: String,
+    size: usize,
+    secret: bool,
+}
+
+const MODULES: usize = 3;
+
+fn resource_text(r: &Res, all: &[Res]) -> String {
+    // a reference to the previous resource of the same module, if any
+    let dep = all
+        .iter()
+        .take_while(|o| o.name != r.name)
+        .filter(|o| o.module == r.module)
+        .last();
+    let mut body = format!(
+        "resource \"aws_instance\" \"{}\" {{\n  ami = var.ami\n  instance_type = \"t3.{}\"\n  tags = {{ Name = \"{}\", Size = {} }}\n",
+        r.name,
+        if r.size % 2 == 0 { "micro" } else { "small" },
+        r.name,
+        r.size
+    );
+    if let Some(d) = dep {
+        body.push_str(&format!("  subnet_id = aws_instance.{}.id\n", d.name));
+    }
+    if r.secret {
+        body.push_str("  user_data = var.token\n");
+    }
+    body.push_str("}\n");
+    body
+}
+
+/// Writes the tree: per module a variables file and its resource files, a
+/// root that calls every module, and a state with every resource.
+fn write_tree(dir: &Path, res: &[Res], serial: u64) {
+    // files are rewritten only when their text changes, so the others
+    // keep their identities (and the stat cache vouches for them)
+    std::fs::create_dir_all(dir).unwrap();
+    let mut root = String::from("variable \"token\" {\n  sensitive = true\n  default = \"t0k3n\"\n}\n");
+    for m in 0..MODULES {
+        root.push_str(&format!(
+            "module \"m{m}\" {{\n  source = \"./modules/m{m}\"\n  ami = \"ami-{m}\"\n  token = var.token\n}}\n"
+        ));
+        let mdir = dir.join(format!("modules/m{m}"));
+        std::fs::create_dir_all(&mdir).unwrap();
+        write_if_changed(
+            &mdir.join("variables.tf"),
+            "variable \"ami\" {}\nvariable \"token\" {\n  sensitive = true\n}\n",
+        );
+    }
+    write_if_changed(&dir.join("main.tf"), &root);
+    let mut files: std::collections::BTreeMap<PathBuf, String> = Default::default();
+    for r in res {
+        files
+            .entry(dir.join(format!("modules/m{}/r{:02}.tf", r.module, r.file)))
+            .or_default()
+            .push_str(&resource_text(r, res));
+    }
+    // files no resource lives in any more are removed
+    for m in 0..MODULES {
+        for e in std::fs::read_dir(dir.join(format!("modules/m{m}"))).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if name.starts_with('r') && !files.contains_key(&p) {
+                std::fs::remove_file(&p).unwrap();
+            }
+        }
+    }
+    for (p, text) in &files {
+        write_if_changed(p, text);
+    }
+    let resources: Vec<serde_json::Value> = res
+        .iter()
+        .map(|r| {
+            let mut attrs = serde_json::json!({
+                "id": format!("i-{}", r.name),
+                "instance_type": if r.size % 2 == 0 { "t3.micro" } else { "t3.small" },
+                "tags": {"Name": r.name, "Size": r.size.to_string()},
+            });
+            let mut sensitive = serde_json::json!([]);
+            if r.secret {
+                attrs["user_data"] = serde_json::json!("t0k3n");
+                sensitive = serde_json::json!([[{"type": "get_attr", "value": "user_data"}]]);
+            }
+            serde_json::json!({
+                "module": format!("module.m{}", r.module),
+                "mode": "managed",
+                "type": "aws_instance",
+                "name": r.name,
+                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances": [{
+                    "schema_version": 1,
+                    "attributes": attrs,
+                    "sensitive_attributes": sensitive,
+                    "dependencies": [],
+                }],
+            })
+        })
+        .collect();
+    let state = serde_json::json!({
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": serial,
+        "lineage": "0b6c1f43-0000-4000-8000-000000000001",
+        "outputs": {},
+        "resources": resources,
+    });
+    write_if_changed(
+        &dir.join("terraform.tfstate"),
+        &serde_json::to_string_pretty(&state).unwrap(),
+    );
+}
+
+fn write_if_changed(p: &Path, text: &str) {
+    if std::fs::read_to_string(p).ok().as_deref() != Some(text) {
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+fn opts() -> SnapshotOptions {
+    SnapshotOptions {
+        env: "prod".into(),
+        ..Default::default()
+    }
+}
+
+/// The tree and model ids of a cold snapshot of `dir` (a fresh store,
+/// so an empty cache).
+fn cold(t: &TempDir, dir: &Path, round: usize) -> (rewind_odb::ObjectId, rewind_odb::ObjectId) {
+    let path = t.0.join(format!("cold-{round}"));
+    let store = Store::init(path.to_str().unwrap()).unwrap();
+    let o = snapshot(&store, dir, &opts()).unwrap();
+    drop(store);
+    std::fs::remove_dir_all(&path).unwrap();
+    (o.record.tree, o.record.model)
+}
+
+/// The parse log of the store's only cached directory.
+fn parse_log(store: &Path) -> PathBuf {
+    std::fs::read_dir(store.join("cache/dirs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "parse"))
+        .expect("a parse cache file")
+}
+
+fn initial(rng: &mut Rng, n: usize) -> Vec<Res> {
+    (0..n)
+        .map(|i| Res {
+            module: rng.below(MODULES),
+            file: rng.below(4),
+            name: format!("r{i}"),
+            size: rng.below(100),
+            secret: rng.below(5) == 0,
+        })
+        .collect()
+}
+
+#[test]
+fn incremental_snapshots_equal_cold_ones_through_random_changes() {
+    let t = TempDir::new("incremental");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut res = initial(&mut rng, 60);
+    let mut serial = 1;
+    write_tree(&dir, &res, serial);
+    let first = snapshot(&store, &dir, &opts()).unwrap();
+    assert_eq!(
+        (first.record.tree, first.record.model),
+        cold(&t, &dir, 0),
+        "a first snapshot is a cold one"
+    );
+    let mut next_name = res.len();
+    for round in 1..=14 {
+        let before = std::fs::read(parse_log(&store_path)).unwrap();
+        let what = round % 7;
+        match what {
+            // attribute edits in a few resources (configuration and state)
+            0 | 1 => {
+                for _ in 0..3 {
+                    let i = rng.below(res.len());
+                    res[i].size += 1 + rng.below(3);
+                }
+            }
+            // a resource deleted
+            2 => {
+                let i = rng.below(res.len());
+                res.remove(i);
+            }
+            // a resource moved to another file (a file renamed, in effect)
+            3 => {
+                let i = rng.below(res.len());
+                res[i].file = 4 + rng.below(3);
+            }
+            // resources added, one of them secret
+            4 => {
+                for k in 0..2 {
+                    res.push(Res {
+                        module: rng.below(MODULES),
+                        file: rng.below(4),
+                        name: format!("r{next_name}"),
+                        size: rng.below(100),
+                        secret: k == 0,
+                    });
+                    next_name += 1;
+                }
+            }
+            // the state alone: an apply that changed a secret and a serial
+            5 => {
+                let i = rng.below(res.len());
+                res[i].secret = !res[i].secret;
+            }
+            // a whole file renamed on disk
+            _ => {
+                let m = rng.below(MODULES);
+                let mdir = dir.join(format!("modules/m{m}"));
+                let from = std::fs::read_dir(&mdir)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .find(|p| p.file_name().unwrap().to_string_lossy().starts_with('r'));
+                if let Some(from) = from {
+                    std::fs::rename(&from, mdir.join("renamed.tf")).unwrap();
+                }
+            }
+        }
+        serial += 1;
+        if what != 6 {
+            write_tree(&dir, &res, serial);
+        }
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert!(!o.unchanged, "round {round}: the change is seen");
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, round),
+            "round {round} (change {what}): the incremental snapshot differs from a cold one"
+        );
+        // the parse cache grew by appending: what was there is untouched
+        let after = std::fs::read(parse_log(&store_path)).unwrap();
+        assert!(
+            after.len() >= before.len() && after[..before.len()] == before[..],
+            "round {round}: the parse cache was rewritten, not appended to"
+        );
+        // what the state holds is the state that was written
+        let state = o.state.expect("the tree has a state");
+        assert_eq!(state.serial, serial);
+    }
+    assert!(store.verify().unwrap().ok());
+}
+
+#[test]
+fn a_parse_cache_cut_short_or_damaged_is_never_trusted() {
+    let t = TempDir::new("torn-cache");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_0000_7777_0002);
+    let mut res = initial(&mut rng, 40);
+    write_tree(&dir, &res, 1);
+    snapshot(&store, &dir, &opts()).unwrap();
+    res[3].size += 7;
+    res[9].secret = !res[9].secret;
+    write_tree(&dir, &res, 2);
+    let log = parse_log(&store_path);
+    let whole_before = std::fs::read(&log).unwrap();
+    let good = snapshot(&store, &dir, &opts()).unwrap();
+    let whole = std::fs::read(&log).unwrap();
+    assert!(
+        whole.len() > whole_before.len(),
+        "the second snapshot appended its new results"
+    );
+    assert_eq!((good.record.tree, good.record.model), cold(&t, &dir, 98));
+    // A snapshot killed while appending leaves any prefix of its records;
+    // a damaged byte anywhere: each case loads the same model.
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for cut in [
+        whole_before.len() + 1,
+        whole_before.len() + 20,
+        (whole_before.len() + whole.len()) / 2,
+        whole.len() - 1,
+        whole_before.len() / 2,
+        10,
+    ] {
+        cases.push((format!("cut at {cut}"), whole[..cut].to_vec()));
+    }
+    for at in [9, 40, whole.len() / 3, whole.len() / 2, whole.len() - 5] {
+        let mut b = whole.clone();
+        b[at] ^= 0x40;
+        cases.push((format!("byte {at} flipped"), b));
+    }
+    let mut garbage = whole.clone();
+    garbage.extend_from_slice(&[7u8; 100]);
+    cases.push(("garbage appended".into(), garbage));
+    for (what, bytes) in cases {
+        std::fs::write(&log, &bytes).unwrap();
+        // the directory changes a little each time, so the snapshot is not
+        // taken from the stat cache alone
+        res[0].size += 1;
+        write_tree(&dir, &res, 3);
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, 99),
+            "{what}: a damaged parse cache gave another snapshot"
+        );
+        // and the cache is usable again afterwards
+        let again = std::fs::read(&log).unwrap();
+        assert!(again.starts_with(b"RWPRSE"), "{what}: the cache was rebuilt");
+    }
+    assert!(store.verify().unwrap().ok());
+}
