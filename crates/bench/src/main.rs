@@ -127,12 +127,32 @@ fn generate(o: &gen::Options, version: u32, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One timed process: wall time and peak resident memory.
+/// One timed process: wall time, processor time and peak resident memory.
 #[derive(Clone, Copy, Debug)]
 struct Sample {
     secs: f64,
+    /// User and system time of the process (all its threads): what a
+    /// loaded machine changes least.
+    cpu: f64,
     rss_kb: u64,
 }
+
+/// Processor time of this process's children that have been waited for
+/// (`cutime` + `cstime` of /proc/self/stat), in seconds: the difference
+/// around a command is its own (to the clock tick, 10 ms).
+fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // the fields after the command name, which is in parentheses
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17 of the line, 14 and 15 here
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(13) + ticks(14)) / CLOCK_TICKS
+}
+
+/// Linux's USER_HZ, the unit of /proc times (100 on every architecture
+/// Linux runs rewind on).
+const CLOCK_TICKS: f64 = 100.0;
 
 /// Peak RSS of a running process (VmHWM), in kB.
 fn hwm(pid: u32) -> Option<u64> {
@@ -169,6 +189,7 @@ fn rewind_cmd(rewind: &Path, store: Option<&Path>, args: &[&str]) -> Vec<String>
 fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Sample> {
     write_back();
     let start = Instant::now();
+    let cpu0 = children_cpu();
     let mut rss = 0;
     for c in cmds {
         let mut cmd = Command::new(&c[0]);
@@ -219,6 +240,7 @@ fn time(cmds: &[Vec<String>], dir: &Path, env: &[(&str, String)]) -> Result<Samp
     }
     Ok(Sample {
         secs: start.elapsed().as_secs_f64(),
+        cpu: children_cpu() - cpu0,
         rss_kb: rss,
     })
 }
@@ -256,8 +278,11 @@ fn median(v: &[Sample]) -> Sample {
     s.sort_by(|a, b| a.secs.total_cmp(&b.secs));
     let mid = s[s.len() / 2];
     let rss = v.iter().map(|x| x.rss_kb).max().unwrap_or(0);
+    let mut cpu: Vec<f64> = v.iter().map(|x| x.cpu).collect();
+    cpu.sort_by(f64::total_cmp);
     Sample {
         secs: mid.secs,
+        cpu: cpu[cpu.len() / 2],
         rss_kb: rss,
     }
 }
@@ -475,6 +500,16 @@ fn history_case(
     ])
 }
 
+/// A throughput case: configuration bytes handled per second of
+/// processor time (so per core, whatever the load).
+struct Throughput {
+    size: usize,
+    what: &'static str,
+    sample: Sample,
+    bytes: u64,
+    goal_mb_per_core: f64,
+}
+
 struct Row {
     size: usize,
     what: &'static str,
@@ -500,6 +535,14 @@ fn limit_for(n: usize) -> Option<(f64, Option<f64>)> {
     } else {
         (5.0, Some(1024.0))
     })
+}
+
+/// The 1-minute load average (other work on the machine while it ran).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn machine() -> String {
@@ -584,6 +627,8 @@ fn run(args: &[String]) -> Result<()> {
     // (size, measurement) → phase profile of one extra traced run
     let mut profiles: BTreeMap<(usize, &'static str), String> = BTreeMap::new();
     let mut raw = String::new();
+    let mut throughput: Vec<Throughput> = Vec::new();
+    let load_start = load_average();
     for &n in &sizes {
         eprintln!("== {n} resources");
         let (base, v1, v2) = versions(&work, n)?;
@@ -707,6 +752,17 @@ fn run(args: &[String]) -> Result<()> {
                 &base,
                 &[],
             )?);
+            // parse + graph throughput: a whole `rewind graph` of the
+            // directory (every file parsed, no store)
+            s.entry("graph_dir").or_default().push(time(
+                &[rewind_cmd(
+                    &rewind,
+                    None,
+                    &["graph", v1.to_str().unwrap_or(""), "--format", "json"],
+                )],
+                &base,
+                &[],
+            )?);
         }
         // One traced run of each rewind measurement, in a store and working
         // copy of its own (its own cache: the cold snapshot is cold).
@@ -757,17 +813,45 @@ fn run(args: &[String]) -> Result<()> {
         let m = |k: &str| median(&s[k]);
         let _ = writeln!(
             raw,
-            "| measurement | runs (s) | peak RSS (MB) |\n|---|---|---|"
+            "| measurement | runs (s) | processor time of each run (s) | peak RSS (MB) |\n|---|---|---|---|"
         );
         for (k, samples) in &s {
             let list: Vec<String> = samples.iter().map(|x| format!("{:.3}", x.secs)).collect();
+            let cpu: Vec<String> = samples.iter().map(|x| format!("{:.2}", x.cpu)).collect();
             let _ = writeln!(
                 raw,
-                "| {k} | {} | {:.0} |",
+                "| {k} | {} | {} | {:.0} |",
                 list.join(", "),
+                cpu.join(", "),
                 median(samples).rss_kb as f64 / 1024.0
             );
         }
+        let hcl: u64 = walk(&v1)?
+            .iter()
+            .filter(|p| {
+                let name = p.to_string_lossy();
+                name.ends_with(".tf") || name.ends_with(".tf.json")
+            })
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        throughput.push(Throughput {
+            size: n,
+            what: "graph of a directory (parse + graph)",
+            sample: m("graph_dir"),
+            bytes: hcl,
+            goal_mb_per_core: 30.0,
+        });
+        profiles.insert(
+            (n, "graph of a directory (parse + graph)"),
+            profile(
+                &rewind_cmd(
+                    &rewind,
+                    None,
+                    &["graph", v1.to_str().unwrap_or(""), "--format", "json"],
+                ),
+                &base,
+            )?,
+        );
         rows.push(Row {
             size: n,
             what: "snapshot, cold",
@@ -1007,17 +1091,25 @@ fn run(args: &[String]) -> Result<()> {
     }
     // The table.
     let mut missed = String::new();
-    let mut table = String::from("| resources | measurement | rewind (s) | peer | peer (s) | rewind / peer | goal | rewind RSS (MB) | peer RSS (MB) |\n|---:|---|---:|---|---:|---:|---|---:|---:|\n");
+    let mut table = String::from("| resources | measurement | rewind (s) | peer | peer (s) | rewind / peer | goal | rewind RSS (MB) | peer RSS (MB) | rewind CPU (s) | peer CPU (s) | rewind / peer, CPU |\n|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|\n");
     for r in &rows {
-        let (peer_s, ratio, peer_rss) = match r.peer {
+        let (peer_s, ratio, peer_rss, peer_cpu, cpu_ratio) = match r.peer {
             Some(p) => (
                 format!("{:.3}", p.secs),
                 format!("{:.2}", r.ours.secs / p.secs),
                 format!("{:.0}", p.rss_kb as f64 / 1024.0),
+                format!("{:.2}", p.cpu),
+                if p.cpu > 0.0 {
+                    format!("{:.2}", r.ours.cpu / p.cpu)
+                } else {
+                    "-".into()
+                },
             ),
             None => (
                 "-".into(),
                 format!("{:.0} resources/s", r.resources as f64 / r.ours.secs),
+                "-".into(),
+                "-".into(),
                 "-".into(),
             ),
         };
@@ -1052,12 +1144,49 @@ fn run(args: &[String]) -> Result<()> {
         }
         let _ = writeln!(
             table,
-            "| {} | {} | {:.3} | {} | {peer_s} | {ratio} | {goal} | {:.0} | {peer_rss} |",
+            "| {} | {} | {:.3} | {} | {peer_s} | {ratio} | {goal} | {:.0} | {peer_rss} | {:.2} | {peer_cpu} | {cpu_ratio} |",
             r.size,
             r.what,
             r.ours.secs,
             r.peer_name,
-            r.ours.rss_kb as f64 / 1024.0
+            r.ours.rss_kb as f64 / 1024.0,
+            r.ours.cpu,
+        );
+    }
+    for t in &throughput {
+        let mb = t.bytes as f64 / 1e6;
+        let per_core = if t.sample.cpu > 0.0 {
+            mb / t.sample.cpu
+        } else {
+            f64::INFINITY
+        };
+        let ok = per_core >= t.goal_mb_per_core;
+        let goal = format!(
+            "≥ {} MB/s per core {}",
+            t.goal_mb_per_core,
+            if ok { "met" } else { "MISSED" }
+        );
+        if !ok {
+            let _ = write!(
+                missed,
+                "\n### {}, {} resources: {per_core:.1} MB/s per core, {goal}\n\n```\n{}\n```\n",
+                t.what,
+                t.size,
+                profiles
+                    .get(&(t.size, t.what))
+                    .map(String::as_str)
+                    .unwrap_or("(no profile)")
+            );
+        }
+        let _ = writeln!(
+            table,
+            "| {} | {} ({mb:.1} MB of HCL) | {:.3} | - | - | {per_core:.1} MB/s per core ({:.1} MB/s) | {goal} | {:.0} | - | {:.2} | - | - |",
+            t.size,
+            t.what,
+            t.sample.secs,
+            mb / t.sample.secs,
+            t.sample.rss_kb as f64 / 1024.0,
+            t.sample.cpu,
         );
     }
     println!("{table}");
@@ -1074,8 +1203,9 @@ fn run(args: &[String]) -> Result<()> {
             .next()
             .unwrap_or("")
     );
+    let load_end = load_average();
     let doc = format!(
-        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM). The file system is synced before each timed command, so none pays for the write-back of the one before it, and git's automatic gc is off (after a cold commit it packs in the background, detached, while the next command is being timed). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",
+        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM); CPU is the median user + system time of the process (all its threads, from the parent's `cutime` + `cstime`, to 10 ms), which a loaded machine changes much less than wall time. Load average (1 min) when the run started: {load_start}, when it ended: {load_end}. The file system is synced before each timed command, so none pays for the write-back of the one before it, and git's automatic gc is off (after a cold commit it packs in the background, detached, while the next command is being timed). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",
         machine(),
         sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
         if missed.is_empty() { "\nNone.\n".to_string() } else { missed },

@@ -325,29 +325,21 @@ impl DirCache {
                 dead += rec.len();
             }
         }
-        let added: Vec<u8> = new
-            .iter()
-            .flat_map(|(key, bytes)| record(key, bytes))
-            .collect();
-        if log.appendable && (dead < COMPACT_MIN || dead < kept + added.len()) {
-            if !added.is_empty() {
-                append(&path, &added);
+        let added: usize = new.iter().map(|(_, b)| RECORD_HEAD + 33 + b.len()).sum();
+        if log.appendable && (dead < COMPACT_MIN || dead < kept + added) {
+            if !new.is_empty() {
+                let _ = append(&path, new);
             }
             return;
         }
-        let mut out = log_header();
-        let mut kept: Vec<(&Key, &std::ops::Range<usize>)> = log
+        let mut kept: Vec<&std::ops::Range<usize>> = log
             .entries
             .iter()
             .filter(|(k, _)| live.contains(*k))
-            .map(|(k, (_, rec))| (k, rec))
+            .map(|(_, (_, rec))| rec)
             .collect();
-        kept.sort_by_key(|(_, rec)| rec.start);
-        for (_, rec) in kept {
-            out.extend_from_slice(&log.bytes[rec.clone()]);
-        }
-        out.extend_from_slice(&added);
-        write_atomic(&path, &out);
+        kept.sort_by_key(|rec| rec.start);
+        let _ = rewrite(&path, kept.iter().map(|rec| &log.bytes[(*rec).clone()]), new);
     }
 
     /// Is the directory's modification time the recorded one, and old
@@ -442,17 +434,15 @@ fn log_header() -> Vec<u8> {
     h
 }
 
-/// One log record of a result.
-fn record(key: &Key, result: &[u8]) -> Vec<u8> {
+/// Writes one log record of a result.
+fn write_record(w: &mut impl std::io::Write, key: &Key, result: &[u8]) -> std::io::Result<()> {
     let mut payload = Vec::with_capacity(33 + result.len());
     payload.extend_from_slice(&key.0 .0);
     payload.push(key.1);
     payload.extend_from_slice(result);
-    let mut r = Vec::with_capacity(RECORD_HEAD + payload.len());
-    r.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    r.extend_from_slice(&Hash::of(&payload).0);
-    r.extend_from_slice(&payload);
-    r
+    w.write_all(&(payload.len() as u32).to_le_bytes())?;
+    w.write_all(&Hash::of(&payload).0)?;
+    w.write_all(&payload)
 }
 
 /// Reads the parse log: every whole record up to the first torn or
@@ -499,12 +489,44 @@ fn read_log(path: &Path) -> ParseLog {
     }
 }
 
-/// Appends records to the log in one write (errors ignored: the cache is
-/// an accelerator).
-fn append(path: &Path, records: &[u8]) {
-    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(path) {
-        let _ = f.write_all(records);
+/// Appends records to the log (errors are the caller's to ignore: the
+/// cache is an accelerator, and a torn append is found by its checksum).
+fn append(path: &Path, new: &[(Key, Vec<u8>)]) -> std::io::Result<()> {
+    let f = std::fs::OpenOptions::new().append(true).open(path)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    for (key, bytes) in new {
+        write_record(&mut w, key, bytes)?;
     }
+    w.flush()
+}
+
+/// Writes the log anew (a temporary file renamed over it): the header,
+/// the records kept, the new ones.
+fn rewrite<'a>(
+    path: &Path,
+    kept: impl Iterator<Item = &'a [u8]>,
+    new: &[(Key, Vec<u8>)],
+) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        w.write_all(&log_header())?;
+        for rec in kept {
+            w.write_all(rec)?;
+        }
+        for (key, bytes) in new {
+            write_record(&mut w, key, bytes)?;
+        }
+        w.flush()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Writes a file atomically: a temporary file beside it, then a rename

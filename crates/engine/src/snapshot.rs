@@ -247,7 +247,10 @@ fn store_directory(
 ) -> Result<Content> {
     let opts = rewind_parse::Options {
         cache: Some(&*cache),
-        keep_bytes: true,
+        // the blobs are read again when stored (from the page cache):
+        // holding every file's bytes through the load would add the
+        // whole tree (a large state) to the peak memory
+        keep_bytes: false,
         ..sopts.inputs.parse_options(rewind_odb::Load::Full)
     };
     let loaded = rewind_parse::load(abs, &opts);
