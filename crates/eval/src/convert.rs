@@ -345,7 +345,7 @@ fn want_name(t: &Type) -> String {
 
 /// Whether some value of type `from` may convert to `to` (lossy
 /// conversions included).
-pub fn conversion_exists(from: &Type, to: &Type) -> bool {
+pub(crate) fn conversion_exists(from: &Type, to: &Type) -> bool {
     match (from, to) {
         (_, Type::Dynamic) | (Type::Dynamic, _) => true,
         (a, b) if a.is_primitive() && b.is_primitive() => true,
@@ -380,7 +380,7 @@ pub fn conversion_exists(from: &Type, to: &Type) -> bool {
 /// The type values of all of `types` can be converted to (for
 /// conditionals, collection literals converted to lists, ...): cty's
 /// unsafe unification.
-pub fn unify(types: &[Type]) -> Option<Type> {
+pub(crate) fn unify(types: &[Type]) -> Option<Type> {
     if types.is_empty() {
         return None;
     }
