@@ -66,6 +66,9 @@ pub(crate) struct Counts {
 /// A parse result's key: content hash and kind code.
 type Key = (Hash, u8);
 
+/// Results to add to the parse log: key and encoded result.
+type NewResults = Vec<(Key, Vec<u8>)>;
+
 /// The parse log as read: its bytes and where each record's result is.
 #[derive(Default)]
 struct ParseLog {
@@ -97,7 +100,7 @@ pub(crate) struct DirCache {
     used_state: Mutex<Vec<Hash>>,
     /// What the next `save_parse_results` writes: new results, and the
     /// keys of the log's results still in use.
-    update: Option<(Vec<(Key, Vec<u8>)>, HashSet<Key>)>,
+    update: Option<(NewResults, HashSet<Key>)>,
 }
 
 /// Stats this close to the cache's writing time are not trusted (a file
@@ -339,7 +342,11 @@ impl DirCache {
             .map(|(_, (_, rec))| rec)
             .collect();
         kept.sort_by_key(|rec| rec.start);
-        let _ = rewrite(&path, kept.iter().map(|rec| &log.bytes[(*rec).clone()]), new);
+        let _ = rewrite(
+            &path,
+            kept.iter().map(|rec| &log.bytes[(*rec).clone()]),
+            new,
+        );
     }
 
     /// Is the directory's modification time the recorded one, and old
@@ -536,9 +543,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) {
         let _ = std::fs::create_dir_all(dir);
     }
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    if std::fs::write(&tmp, bytes).is_ok() {
-        if std::fs::rename(&tmp, path).is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+    if std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
     }
 }

@@ -784,10 +784,11 @@ fn parse_bytes_cached(
             Parsed::Tfvars(Value::Map(map))
         }
         FileKind::State => {
-            let (info, nodes) = crate::state::parse_state_cached(shown, bytes, cache).map_err(|e| {
-                let src = std::str::from_utf8(bytes).ok();
-                error_at(shown, e.line, e.col, e.message, src)
-            })?;
+            let (info, nodes) =
+                crate::state::parse_state_cached(shown, bytes, cache).map_err(|e| {
+                    let src = std::str::from_utf8(bytes).ok();
+                    error_at(shown, e.line, e.col, e.message, src)
+                })?;
             Parsed::State(info, nodes)
         }
         FileKind::ModulesJson | FileKind::LockFile | FileKind::Template => Parsed::Raw,

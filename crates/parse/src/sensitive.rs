@@ -84,7 +84,10 @@ fn from_state_to_config(model: &mut Model) {
         for p in &i.sensitive {
             let p = up_to_index(p);
             if !p.0.is_empty() {
-                by_type.entry((data, i.type_.as_str())).or_default().insert(p);
+                by_type
+                    .entry((data, i.type_.as_str()))
+                    .or_default()
+                    .insert(p);
             }
         }
     }

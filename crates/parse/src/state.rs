@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use rewind_model::value::quote;
-use rewind_model::{Edge, Hash, EdgeKind, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
+use rewind_model::{Edge, EdgeKind, Hash, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
 use serde_json::Value as J;
 
 use crate::load::Cache;
@@ -274,8 +274,8 @@ fn parse_state_as<A: Attr>(
         let r: ResourceDoc<A> = serde_json::from_str(raw.get())
             .map_err(|e| json_error_at(&e, bytes, offset_of(raw)))?;
         // the resource's problems are reported where it starts
-        let nodes = resource_nodes(ri, r, path)
-            .map_err(|e| error_at(bytes, offset_of(raw), e.message))?;
+        let nodes =
+            resource_nodes(ri, r, path).map_err(|e| error_at(bytes, offset_of(raw), e.message))?;
         if let Some((c, h)) = &key {
             c.keep_state_resource(h, &nodes);
         }

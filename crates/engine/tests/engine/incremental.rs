@@ -47,7 +47,7 @@ fn resource_text(r: &Res, all: &[Res]) -> String {
     let mut body = format!(
         "resource \"aws_instance\" \"{}\" {{\n  ami = var.ami\n  instance_type = \"t3.{}\"\n  tags = {{ Name = \"{}\", Size = {} }}\n",
         r.name,
-        if r.size % 2 == 0 { "micro" } else { "small" },
+        if r.size.is_multiple_of(2) { "micro" } else { "small" },
         r.name,
         r.size
     );
@@ -67,7 +67,8 @@ fn write_tree(dir: &Path, res: &[Res], serial: u64) {
     // files are rewritten only when their text changes, so the others
     // keep their identities (and the stat cache vouches for them)
     std::fs::create_dir_all(dir).unwrap();
-    let mut root = String::from("variable \"token\" {\n  sensitive = true\n  default = \"t0k3n\"\n}\n");
+    let mut root =
+        String::from("variable \"token\" {\n  sensitive = true\n  default = \"t0k3n\"\n}\n");
     for m in 0..MODULES {
         root.push_str(&format!(
             "module \"m{m}\" {{\n  source = \"./modules/m{m}\"\n  ami = \"ami-{m}\"\n  token = var.token\n}}\n"
@@ -105,7 +106,7 @@ fn write_tree(dir: &Path, res: &[Res], serial: u64) {
         .map(|r| {
             let mut attrs = serde_json::json!({
                 "id": format!("i-{}", r.name),
-                "instance_type": if r.size % 2 == 0 { "t3.micro" } else { "t3.small" },
+                "instance_type": if r.size.is_multiple_of(2) { "t3.micro" } else { "t3.small" },
                 "tags": {"Name": r.name, "Size": r.size.to_string()},
             });
             let mut sensitive = serde_json::json!([]);
@@ -337,7 +338,10 @@ fn a_parse_cache_cut_short_or_damaged_is_never_trusted() {
         );
         // and the cache is usable again afterwards
         let again = std::fs::read(&log).unwrap();
-        assert!(again.starts_with(b"RWPRSE"), "{what}: the cache was rebuilt");
+        assert!(
+            again.starts_with(b"RWPRSE"),
+            "{what}: the cache was rebuilt"
+        );
     }
     assert!(store.verify().unwrap().ok());
 }
