@@ -320,6 +320,7 @@ mod tests {
             .add_tree(&[TreeFile {
                 path: "main.tf".into(),
                 executable: false,
+                link: false,
                 size: content.len() as u64,
                 id: blob,
             }])
