@@ -55,6 +55,7 @@ mod plan;
 mod reads;
 mod rollback;
 mod snapshot;
+mod links;
 mod tree_files;
 mod unchanged;
 mod version;
