@@ -10,8 +10,8 @@ use rewind_odb::ObjectId;
 use rewind_parse::redact::{redact, secret_ranges, REDACTED};
 
 use crate::diff::Opened;
-use crate::links::Placed;
 use crate::error::{Error, Result};
+use crate::links::Placed;
 
 /// Where a file's bytes come from.
 enum Source {
@@ -168,10 +168,13 @@ fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
             let mut read_as: BTreeMap<String, String> = BTreeMap::new();
             if !links.is_empty() {
                 let model = side.model()?;
-                let named: BTreeSet<&str> = model.nodes.iter().map(|n| n.loc.file.as_str()).collect();
+                let named: BTreeSet<&str> =
+                    model.nodes.iter().map(|n| n.loc.file.as_str()).collect();
                 for file in named {
                     let real = rewind_odb::resolve_links(file, |p| {
-                        Ok::<_, std::convert::Infallible>(links.get(p).map(|t| t.clone().into_bytes()))
+                        Ok::<_, std::convert::Infallible>(
+                            links.get(p).map(|t| t.clone().into_bytes()),
+                        )
                     });
                     if let Ok(rewind_odb::Resolved::Inside(real)) = real {
                         if real != file {

@@ -15,8 +15,8 @@ use rewind_parse::{Loaded, Parsed};
 use crate::cache::{Counts, DirCache, LastSnapshot, Stat};
 use crate::error::{Error, LoadFailure, Result};
 use crate::git::git_info;
-use crate::links::Placed;
 use crate::inputs::Inputs;
+use crate::links::Placed;
 use crate::unchanged::unchanged;
 use crate::version::checked_dir;
 
@@ -269,7 +269,7 @@ fn store_directory(
         });
     }
     trace.mark("load");
-    let (tree, model, written, tree_len) = std::thread::scope(|s| -> Result<_> {
+    let (tree, model, written, links) = std::thread::scope(|s| -> Result<_> {
         let parse_cache = s.spawn(|| {
             let t = Trace::new();
             update_parse_results(cache, &loaded);
@@ -296,11 +296,21 @@ fn store_directory(
         parse_cache
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        Ok((tree, model, written, files.len()))
+        let links: Vec<String> = files
+            .iter()
+            .filter(|f| f.link)
+            .map(|f| f.path.clone())
+            .collect();
+        Ok((tree, model, written, (files.len(), links)))
     })?;
     trace.mark("blobs, trees, model, packs and parse cache");
+    let (tree_len, links) = links;
     let counts = counts_of(&loaded, tree_len);
     update_stats(cache, &loaded, tree, model, counts);
+    cache.links = links
+        .into_iter()
+        .filter_map(|path| crate::unchanged::link_stat(&loaded.base.join(path)))
+        .collect();
     if sopts.inputs.state.is_some()
         || !sopts.inputs.variables.is_empty()
         || sopts.inputs.modules.is_some()

@@ -319,6 +319,104 @@ fn create_dirs_inside(root: &Path, dir: &Path, force: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pack::ObjType;
+    use crate::record::{SnapshotRecord, RECORD_FORMAT};
+    use crate::writer::ObjectWriter;
+
+    /// A snapshot of `entries` (path, content, is a link) in a new store.
+    fn crafted(name: &str, entries: &[(&str, &str, bool)]) -> (PathBuf, Store, SnapshotId) {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-co-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.join("store").to_str().unwrap()).unwrap();
+        let mut w = ObjectWriter::new(&store);
+        let mut files = Vec::new();
+        for (path, content, link) in entries {
+            let id = ObjectId::of(content.as_bytes());
+            w.add(id, ObjType::Blob, content.as_bytes()).unwrap();
+            files.push(TreeFile {
+                path: path.to_string(),
+                executable: false,
+                link: *link,
+                size: content.len() as u64,
+                id,
+            });
+        }
+        let tree = w.add_tree(&files).unwrap();
+        let model = w.add_model(&rewind_model::Model::default(), "").unwrap();
+        w.finish().unwrap();
+        let (id, _) = store
+            .publish_snapshot("prod", &[], false, |parent| SnapshotRecord {
+                format: RECORD_FORMAT,
+                tree,
+                model,
+                parent,
+                time: "2026-01-01T00:00:00Z".into(),
+                message: String::new(),
+                env: "prod".into(),
+                labels: Default::default(),
+                source: "/src".into(),
+                root: String::new(),
+                program_version: "test".into(),
+                git: None,
+                files: files.len() as u64,
+                resources: 0,
+                instances: 0,
+                inputs: None,
+            })
+            .unwrap();
+        (dir, store, id)
+    }
+
+    #[test]
+    fn links_are_created_as_links_and_never_followed() {
+        let (dir, store, id) = crafted(
+            "links",
+            &[
+                ("shared/net/main.tf", "locals {}\n", false),
+                ("modules/net", "../shared/net", true),
+                ("main.tf", "shared/net/main.tf", true),
+            ],
+        );
+        let out = dir.join("out");
+        let o = store.checkout(&id, &out, false).unwrap();
+        assert_eq!(o.files, 3);
+        let link = |p: &str| std::fs::read_link(out.join(p)).unwrap();
+        assert_eq!(link("modules/net"), Path::new("../shared/net"));
+        assert_eq!(link("main.tf"), Path::new("shared/net/main.tf"));
+        assert_eq!(
+            std::fs::read_to_string(out.join("modules/net/main.tf")).unwrap(),
+            "locals {}\n"
+        );
+        // again with force: a link and a file where links go are replaced,
+        // a file they led to is untouched
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        std::fs::remove_file(out.join("main.tf")).unwrap();
+        std::os::unix::fs::symlink(&victim, out.join("main.tf")).unwrap();
+        store.checkout(&id, &out, true).unwrap();
+        assert_eq!(link("main.tf"), Path::new("shared/net/main.tf"));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_link_leading_outside_the_checkout_is_refused_before_anything_is_written() {
+        for (name, target) in [
+            ("up", "../../victim"),
+            ("abs", "/etc/passwd"),
+            ("loop", "x.tf"),
+        ] {
+            let (dir, store, id) = crafted(
+                name,
+                &[("a.tf", "locals {}\n", false), ("x.tf", target, true)],
+            );
+            let out = dir.join("out");
+            let err = store.checkout(&id, &out, false).unwrap_err().to_string();
+            assert!(err.contains("refusing the symbolic link \"x.tf\""), "{err}");
+            assert!(!out.join("a.tf").exists(), "{name}: nothing is written");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 
     #[test]
     fn safe_join_refuses_escapes() {

@@ -1339,16 +1339,48 @@ impl Builder {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return false;
         };
-        let mut items: Vec<(PathBuf, FileKind)> = rd
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().map(|t| !t.is_dir()).unwrap_or(false))
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let kind = FileKind::of(&name)?;
-                (kind.is_config() || kind == FileKind::Template).then(|| (e.path(), kind))
-            })
-            .filter(|(p, _)| !self.files.iter().any(|f| &f.abs == p))
-            .collect();
+        // links may lead inside the loaded tree or inside the module's own
+        // directory (which a link to a module directory may put elsewhere)
+        let real_root = self
+            .root_abs
+            .canonicalize()
+            .unwrap_or_else(|_| self.root_abs.clone());
+        let real_dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let mut items: Vec<(PathBuf, FileKind)> = Vec::new();
+        for e in rd.filter_map(Result::ok) {
+            let Ok(ty) = e.file_type() else {
+                continue;
+            };
+            if ty.is_dir() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(kind) = FileKind::of(&name) else {
+                continue;
+            };
+            if !(kind.is_config() || kind == FileKind::Template)
+                || self.files.iter().any(|f| f.abs == e.path())
+            {
+                continue;
+            }
+            let why = not_readable_as_file(&e.path(), ty, &real_root).and(not_readable_as_file(
+                &e.path(),
+                ty,
+                &real_dir,
+            ));
+            if let Some(why) = why {
+                self.diags.push(warning(
+                    Loc {
+                        file: escape_path(&e.path()),
+                        line: 0,
+                        col: 0,
+                    },
+                    format!("skipped: {why}"),
+                ));
+                continue;
+            }
+            items.push((e.path(), kind));
+        }
         items.sort();
         let from = self.files.len();
         for r in read_and_parse(&items, shown, opts) {
