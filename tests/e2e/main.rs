@@ -7,6 +7,7 @@ mod graph;
 mod harden;
 mod html;
 mod inputs;
+mod links;
 mod output;
 mod reports;
 mod rollback;

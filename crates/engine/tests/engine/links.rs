@@ -38,7 +38,11 @@ fn linked_app(root: &Path) -> PathBuf {
         "shared/versions.hcl",
         "terraform {\n  required_version = \">= 1.5\"\n}\n",
     );
-    write(&app, "shared/l2.tfx", "locals {\n  region = \"eu-west-1\"\n}\n");
+    write(
+        &app,
+        "shared/l2.tfx",
+        "locals {\n  region = \"eu-west-1\"\n}\n",
+    );
     std::fs::create_dir_all(app.join("modules")).unwrap();
     symlink("../shared/net", app.join("modules/net")).unwrap();
     symlink("shared/versions.hcl", app.join("versions.tf")).unwrap();
@@ -177,7 +181,11 @@ fn a_retargeted_link_is_a_change_of_the_link_and_of_the_configuration() {
     let app = linked_app(&t.0);
     let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
     let o = snapshot(&store, &app, &opts()).unwrap();
-    write(&app, "shared/l3.tfx", "locals {\n  region = \"us-east-1\"\n}\n");
+    write(
+        &app,
+        "shared/l3.tfx",
+        "locals {\n  region = \"us-east-1\"\n}\n",
+    );
     std::fs::remove_file(app.join("shared/l1.tf")).unwrap();
     symlink("l3.tfx", app.join("shared/l1.tf")).unwrap();
     let d = files_diff(&stored(&store, o.id), &Version::Dir(app.clone()));
@@ -298,4 +306,3 @@ fn an_older_store_is_read_and_raised_and_a_newer_one_refused() {
         "{err}"
     );
 }
-

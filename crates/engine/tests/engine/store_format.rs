@@ -313,7 +313,11 @@ impl SecondReader {
             }
         }
         assert!(r.done());
-        assert_eq!(version == 2, links > 0, "version 2 exactly when a link is listed");
+        assert_eq!(
+            version == 2,
+            links > 0,
+            "version 2 exactly when a link is listed"
+        );
     }
 
     /// §4.5, §4.4, §4.3: the model's groups and the address and kind of
@@ -480,7 +484,10 @@ fn a_second_reader_decodes_a_store_holding_links() {
     assert_eq!(
         shown,
         BTreeMap::from([
-            ("main.tf", "module \"net\" {\n  source = \"./modules/net\"\n}\n".to_string()),
+            (
+                "main.tf",
+                "module \"net\" {\n  source = \"./modules/net\"\n}\n".to_string()
+            ),
             ("modules/net", "-> ../shared/net".to_string()),
             ("shared/net/main.tf", "locals {\n  a = 1\n}\n".to_string()),
         ])
