@@ -262,3 +262,30 @@ fn links_survive_sync_to_s3_and_an_older_store_is_raised() {
     let d = t.run(&["diff", "v1", "./from-s3", "--files", "--detailed-exitcode"]);
     assert_clean(&d, "diff snapshot checkout from s3");
 }
+
+/// Regression: a module directory reached through a link was read with
+/// `read_dir` and every `.tf` entry in it parsed, links leaving the tree
+/// included (a parse error quoted `/etc/passwd`).
+#[test]
+fn links_out_of_the_tree_stay_unfollowed_inside_a_linked_module() {
+    let t = Scratch::new("links-module-out");
+    t.run(&["init"]).ok();
+    let app = linked_release(&t, "app", "eu-west-1");
+    symlink("/etc/passwd", app.join("shared/net/passwd.tf")).unwrap();
+    for args in [
+        vec!["graph", s(&app)],
+        vec!["snapshot", s(&app), "--env", "prod", "--tag", "v1"],
+    ] {
+        let r = t.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("root:"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("passwd.tf") && r.stderr.contains("skipped"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let out = t.path("out");
+    t.run(&["checkout", "v1", s(&out)]).ok();
+    assert!(std::fs::symlink_metadata(out.join("shared/net/passwd.tf")).is_err());
+}

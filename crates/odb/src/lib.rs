@@ -79,7 +79,7 @@ pub use pack::{ObjType, PackWriter};
 pub use record::{GitInfo, RecordedInputs, SnapshotRecord, RECORD_FORMAT};
 pub use refs::{check_name, Actor, CiJob, EnvRefs, LogEntry, Refs};
 pub use repair::RepairReport;
-pub use store::{Store, OLDEST_STORE_VERSION, STORE_VERSION};
+pub use store::{Store, STORE_VERSION};
 pub use sync::SyncReport;
 pub use tree::{resolve_links, Resolved, TreeFile, MAX_LINK_HOPS};
 pub use verify::VerifyReport;
