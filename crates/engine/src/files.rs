@@ -131,9 +131,9 @@ fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
             let files: Vec<&(String, rewind_model::Hash, PathBuf)> = l
                 .files
                 .iter()
+                // a state given with --state: not a file of the directory
                 .filter(|(path, _, abs)| {
-                    // a state given with --state: not a file of the directory
-                    !(path.ends_with(rewind_parse::inputs::EXTERNAL_STATE_FILE) && !abs.exists())
+                    !path.ends_with(rewind_parse::inputs::EXTERNAL_STATE_FILE) || abs.exists()
                 })
                 .collect();
             let entries = crate::links::tree_entries(

@@ -64,7 +64,7 @@ pub(crate) fn tree_entries<'a>(
 
 /// Where the file read at `path` stands in the tree (its path with every
 /// link that stays inside resolved) and the links passed on the way.
-fn place(real_base: &Path, path: &str) -> (String, Vec<(String, String)>) {
+fn place(real_base: &Path, path: &str) -> (String, Passed) {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let mut done: Vec<String> = Vec::new();
     let mut links = Vec::new();
@@ -93,15 +93,14 @@ fn is_link(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
 }
 
+/// Links passed while resolving a path: (link path, target).
+type Passed = Vec<(String, String)>;
+
 /// `path` resolved through every link on disk, with the links passed, or
 /// `None` when it leaves the tree or loops (more than
 /// [`MAX_LINK_HOPS`] links). A missing component ends the links: the
 /// rest is taken as it is.
-fn resolve(
-    real_base: &Path,
-    path: &str,
-    hops: &mut usize,
-) -> Option<(Vec<String>, Vec<(String, String)>)> {
+fn resolve(real_base: &Path, path: &str, hops: &mut usize) -> Option<(Vec<String>, Passed)> {
     let mut done: Vec<String> = Vec::new();
     let mut links = Vec::new();
     let mut todo: VecDeque<String> = path.split('/').map(str::to_string).collect();
