@@ -6,7 +6,6 @@
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::common::{s, Run, Scratch};
 use crate::s3server::S3Server;
@@ -236,27 +235,15 @@ fn links_survive_sync_to_s3_and_an_older_store_is_raised() {
     );
     let remote = "s3://archive/rewind";
     let s3 = |args: &[&str]| {
-        let mut c: Command = t.cmd(args);
-        for k in [
-            "AWS_PROFILE",
-            "AWS_SESSION_TOKEN",
-            "AWS_DEFAULT_REGION",
-            "AWS_ENDPOINT_URL_S3",
-        ] {
-            c.env_remove(k);
-        }
-        for (k, v) in server.env() {
-            c.env(k, v);
-        }
-        let r = Run::from(c.output().unwrap());
+        let r = Run::from(crate::s3::s3(&t, &server, remote, args).output().unwrap());
         assert_clean(&r, &args.join(" "));
         r
     };
-    s3(&["--store", remote, "init"]);
+    s3(&["init"]);
     s3(&["sync", s(&t.path(".rewind")), remote]);
-    s3(&["--store", remote, "verify"]);
+    s3(&["verify"]);
     let out = t.path("from-s3");
-    s3(&["--store", remote, "checkout", "v1", s(&out)]);
+    s3(&["checkout", "v1", s(&out)]);
     assert_eq!(link(&out.join("modules/net")), "../shared/net");
     assert_eq!(link(&out.join("shared/locals.tf")), "regions/locals.hcl");
     let d = t.run(&["diff", "v1", "./from-s3", "--files", "--detailed-exitcode"]);

@@ -320,7 +320,7 @@ fn create_dirs_inside(root: &Path, dir: &Path, force: bool) -> Result<()> {
 mod tests {
     use super::*;
     use crate::pack::ObjType;
-    use crate::record::{SnapshotRecord, RECORD_FORMAT};
+    use crate::record::test_record;
     use crate::writer::ObjectWriter;
 
     /// A snapshot of `entries` (path, content, is a link) in a new store.
@@ -345,23 +345,8 @@ mod tests {
         let model = w.add_model(&rewind_model::Model::default(), "").unwrap();
         w.finish().unwrap();
         let (id, _) = store
-            .publish_snapshot("prod", &[], false, |parent| SnapshotRecord {
-                format: RECORD_FORMAT,
-                tree,
-                model,
-                parent,
-                time: "2026-01-01T00:00:00Z".into(),
-                message: String::new(),
-                env: "prod".into(),
-                labels: Default::default(),
-                source: "/src".into(),
-                root: String::new(),
-                program_version: "test".into(),
-                git: None,
-                files: files.len() as u64,
-                resources: 0,
-                instances: 0,
-                inputs: None,
+            .publish_snapshot("prod", &[], false, |parent| {
+                test_record(tree, model, parent, files.len() as u64)
             })
             .unwrap();
         (dir, store, id)
