@@ -313,7 +313,7 @@ pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
 
 /// What a walk of a directory found.
 #[derive(Debug, Default)]
-pub struct Discovered {
+pub(crate) struct Discovered {
     /// The files rewind keeps, sorted.
     pub files: Vec<(PathBuf, FileKind)>,
     /// Every directory walked with its modification time in nanoseconds.
@@ -327,7 +327,7 @@ pub struct Discovered {
 /// The files rewind keeps under `dir`, every directory walked, and what
 /// was skipped. A name that is not UTF-8 is an error (a snapshot stores
 /// names as UTF-8): nothing has been read or written then.
-pub fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
+pub(crate) fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
     let mut found = Discovered::default();
     // where links may lead: the directory itself, with its links resolved
     let real_root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
@@ -2427,7 +2427,7 @@ impl Builder {
 
 /// Attribute names that hold secrets in every provider Terraform users
 /// meet (the providers' schemas mark them sensitive; rewind has no schemas).
-pub fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     const WORDS: &[&str] = &[
         "password",
         "passwd",
@@ -2477,7 +2477,7 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
-pub fn mark_secret_names(node: &mut Node) {
+pub(crate) fn mark_secret_names(node: &mut Node) {
     if !matches!(
         node.kind,
         NodeKind::Resource

@@ -232,7 +232,7 @@ impl Options {
 /// `*.auto.tfvars.json`), then `-var-file` and `-var` in command-line
 /// order (the last two as the model's input nodes hold them, see
 /// `rewind_parse::inputs`); all under what `given` sets.
-pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
+pub(crate) fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
     let root_dir = model
         .nodes
         .iter()
@@ -302,7 +302,7 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
 /// The most entries the transitive dependencies of a configuration without
 /// state may have in all: a chain of n resources has n²/2 (15,000 in a
 /// chain would be 112 million, gigabytes of memory).
-pub const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
+pub(crate) const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
 
 /// The transitive closure of resource dependencies: what Terraform records
 /// in state as each instance's `dependencies`, or an error past
