@@ -471,8 +471,9 @@ fn cbd_of(
 /// (`current_instances`), where it moves (`moves_of`), the target's
 /// `create_before_destroy` (`cbd_of`), the target walked instance by
 /// instance with `count`/`for_each` expanded and each instance's action
-/// decided (`expansion`), the changes including the objects the target no
-/// longer has (`actions`), the risks (`assess_risks`), and the single
+/// decided (`expansion`), the actions (each decision's change, and the
+/// objects the target no longer has: `orphans`), the risks
+/// (`assess_risks`), and the single
 /// operations ordered by Terraform's rules (`ordering`).
 pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
     let trace = rewind_parse::load::Trace::new();
@@ -499,7 +500,10 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     target_errors(&move_errors, &walk, &decide)?;
     trace.mark("plan: target walk");
 
-    let mut changes = actions(current, target, &prior, &moved, &decide, &walk);
+    // the actions: every decided instance's change, and the deletes and
+    // forgets of the deployed objects the target does not keep
+    let mut changes = decide.changes(target);
+    changes.extend(orphans(current, target, &prior, &moved, &decide, &walk));
     trace.mark("plan: changes");
     let assessed = assess_risks(
         current,
@@ -643,21 +647,6 @@ fn target_errors(
     Err(PlanError::Invalid(errors))
 }
 
-/// Phase 5, the actions: every decided instance's change, and the deletes
-/// and forgets of the deployed objects the target does not keep.
-fn actions(
-    current: &Model,
-    target: &Model,
-    prior: &Prior,
-    moved: &Moves,
-    decide: &Decide,
-    walk: &walk::Walk,
-) -> Vec<Change> {
-    let mut changes = decide.changes(target);
-    changes.extend(orphans(current, target, prior, moved, decide, walk));
-    changes
-}
-
 /// What [`assess_risks`] finds beside the changes' own risks.
 struct Assessed {
     notes: Vec<Risk>,
@@ -769,7 +758,8 @@ fn ordering(
     order::order(changes, &tgt_configs, tgt_deps, &cur_insts, &cur_state_deps)
 }
 
-/// Deployed objects the target does not keep: deletes (and forgets, for
+/// Phase 5, the actions the target's decisions do not give: the deployed
+/// objects the target does not keep, as deletes (and forgets, for
 /// `removed` blocks with `destroy = false`), with Terraform's reasons.
 fn orphans(
     current: &Model,
