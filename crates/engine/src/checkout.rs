@@ -35,22 +35,17 @@ pub fn checkout(
     let written = store.checkout(snapshot, dest, force)?;
     if force {
         let keep: HashSet<&str> = written.paths.iter().map(String::as_str).collect();
-        let found = rewind_parse::discover_with_dirs(dest).map_err(|d| Error::Io {
+        let io = |d: rewind_model::Diagnostic| Error::Io {
             path: PathBuf::from(&d.loc.file),
             source: std::io::Error::other(d.message),
-        })?;
+        };
         // links that leave the directory are skipped by discovery, but
         // Terraform follows them: they go too (the links, not their targets)
-        let links_out = found
-            .skipped
-            .iter()
-            .map(|d| PathBuf::from(&d.loc.file))
-            .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()));
-        let stale: Vec<PathBuf> = found
-            .files
+        let stale: Vec<PathBuf> = rewind_parse::discover(dest)
+            .map_err(io)?
             .into_iter()
             .map(|(abs, _)| abs)
-            .chain(links_out)
+            .chain(rewind_parse::discover_unfollowed_links(dest).map_err(io)?)
             .collect();
         for abs in stale {
             let Ok(rel) = abs.strip_prefix(dest) else {

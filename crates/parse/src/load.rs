@@ -311,6 +311,19 @@ pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
     discover_with_dirs(dir).map(|d| d.files)
 }
 
+/// The symbolic links under `dir` that [`discover`] skips (kept names
+/// leading out of the directory, or to something that is not a regular
+/// file), as absolute paths: Terraform follows them, so a checkout that
+/// makes a directory exactly a snapshot's removes them.
+pub fn discover_unfollowed_links(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let found = discover_with_dirs(dir)?;
+    Ok(found
+        .skipped_paths
+        .into_iter()
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
+        .collect())
+}
+
 /// What a walk of a directory found.
 #[derive(Debug, Default)]
 pub(crate) struct Discovered {
@@ -322,6 +335,8 @@ pub(crate) struct Discovered {
     /// (FIFOs, devices, sockets), symbolic links that leave the directory
     /// or lead to something that is not a regular file.
     pub skipped: Vec<Diagnostic>,
+    /// The paths of the entries skipped, as found.
+    pub(crate) skipped_paths: Vec<PathBuf>,
 }
 
 /// The files rewind keeps under `dir`, every directory walked, and what
@@ -382,6 +397,7 @@ pub(crate) fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
                 },
                 format!("skipped: {why}"),
             ));
+            found.skipped_paths.push(entry.path().to_path_buf());
             continue;
         }
         found.files.push((entry.path().to_path_buf(), kind));
@@ -783,6 +799,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         files: items,
         dirs,
         skipped,
+        ..
     } = discover_with_dirs(&root_abs).map_err(LoadError::one)?;
     let shown = |p: &Path| -> String {
         match p.strip_prefix(&root_abs) {
