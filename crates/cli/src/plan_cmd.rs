@@ -23,12 +23,11 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
         Format::Text,
     )?;
     let stores = LazyStore::new(g.store.clone());
-    let to = Version::parse(&a.to, &stores).map_err(|e| out.failed(e))?;
+    let to = out.version(&a.to, &stores)?;
     let from = match &a.from {
-        Some(f) => Version::parse(f, &stores),
-        None => Version::current_for(&to, a.env.as_deref(), &stores),
-    }
-    .map_err(|e| out.failed(e))?;
+        Some(f) => out.version(f, &stores)?,
+        None => Version::current_for(&to, a.env.as_deref(), &stores).map_err(|e| out.failed(e))?,
+    };
     let opts = PlanOptions {
         allow_destroy_protected: a.allow_destroy_protected,
         inputs: a.inputs.to_inputs()?,

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rewind_diff::knowledge;
 use rewind_model::graph::resource_dependencies;
-use rewind_model::{InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
+use rewind_model::{DeposedKey, InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
 
 pub use order::Step;
 pub use walk::Inputs;
@@ -113,10 +113,35 @@ pub struct AttributeChange {
     pub forces_replacement: bool,
 }
 
+/// The values of a change as Terraform's plan holds them: evaluated, with
+/// unknown parts (known only after apply) and sensitive marks, and
+/// unredacted (renderers redact; see [`rewind_eval::Value::has_marks`]).
+#[derive(Clone, Debug, Default)]
+pub struct Values {
+    /// The prior value of the object (`None`: there is none, a create).
+    pub before: Option<rewind_eval::Value>,
+    /// The planned value (`None`: no object after, a delete or forget).
+    pub after: Option<rewind_eval::Value>,
+    /// The attributes whose change forces the replacement (empty unless
+    /// a replace, and for a tainted object or `replace_triggered_by`).
+    pub replace_paths: Vec<rewind_model::Path>,
+}
+
+/// A deployed instance the plan leaves as it is (Terraform's `no-op`),
+/// with its value: what `terraform show -json` lists besides the changes.
+#[derive(Clone, Debug)]
+pub struct Unchanged {
+    pub address: InstanceAddr,
+    /// The resource type.
+    pub type_: String,
+    /// Its value (prior and planned are the same).
+    pub value: rewind_eval::Value,
+}
+
 /// The planned change of one resource instance.
 #[derive(Clone, Debug)]
 pub struct Change {
-    pub address: String,
+    pub address: InstanceAddr,
     /// The resource type (empty for module-level entries).
     pub type_: String,
     pub actions: Vec<Action>,
@@ -125,13 +150,15 @@ pub struct Change {
     pub reasons: Vec<String>,
     pub risks: Vec<Risk>,
     /// Set when a `moved` block (or an implied move) renamed the instance.
-    pub previous_address: Option<String>,
+    pub previous_address: Option<InstanceAddr>,
     /// The deposed key, for a deposed object being deleted.
-    pub deposed: Option<String>,
+    pub deposed: Option<DeposedKey>,
     /// For a replace: create the new object before deleting the old one.
     pub create_before_destroy: bool,
     /// The arguments that change, before and after.
     pub attributes: Vec<AttributeChange>,
+    /// The whole values before and after.
+    pub values: Values,
 }
 
 impl Change {
@@ -150,9 +177,12 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Single operations in a valid execution order.
     pub steps: Vec<Step>,
+    /// Deployed instances left as they are, with their values (by
+    /// address).
+    pub unchanged: Vec<Unchanged>,
     /// Deletes and replaces Terraform refuses: the target configuration
     /// sets `prevent_destroy` on the object.
-    pub blocked: Vec<String>,
+    pub blocked: Vec<InstanceAddr>,
     /// Resources and module calls whose instances depend on values known
     /// only after apply: Terraform refuses to plan them (their deployed
     /// instances are left as they are here).
@@ -556,7 +586,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     trace.mark("plan: target walk");
 
     let mut notes: Vec<Risk> = Vec::new();
-    let mut blocked: Vec<String> = Vec::new();
+    let mut blocked: Vec<InstanceAddr> = Vec::new();
     let mut unknown_instances: Vec<String> = Vec::new();
     for (m, why) in &walk.unknown_modules {
         notes.push(Risk {
@@ -610,9 +640,12 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         opts,
     );
     changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
-    changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
-    blocked.sort();
+    // in the order of the printed addresses, as the reports list them
+    changes.sort_by_cached_key(|c| (c.address.to_string(), c.deposed.clone()));
+    blocked.sort_by_cached_key(|a| a.to_string());
     blocked.dedup();
+    let mut unchanged = decide.unchanged();
+    unchanged.sort_by_cached_key(|u| u.address.to_string());
     unknown_instances.sort();
     unknown_instances.dedup();
     trace.mark("plan: risks");
@@ -656,6 +689,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     Ok(Plan {
         changes,
         steps,
+        unchanged,
         blocked,
         unknown_instances,
         notes,
@@ -696,7 +730,7 @@ fn orphans(
             continue;
         }
         let mut ch = Change {
-            address: addr.to_string(),
+            address: addr.clone(),
             type_: p.type_.clone(),
             actions: vec![Action::Delete],
             action_reason: None,
@@ -704,10 +738,15 @@ fn orphans(
             risks: Vec::new(),
             // a moved block applies to an object the target then deletes
             // (Terraform moves it first, and says where from)
-            previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.to_string()),
-            deposed: p.deposed.clone(),
+            previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.clone()),
+            deposed: p.deposed.clone().map(DeposedKey),
             create_before_destroy: p.cbd,
             attributes: Vec::new(),
+            values: Values {
+                before: Some(p.value.clone()),
+                after: None,
+                replace_paths: Vec::new(),
+            },
         };
         if let Some(d) = &p.deposed {
             ch.reasons.push(format!(
@@ -826,15 +865,13 @@ fn risks(
     current: &Model,
     target: &Model,
     changes: &mut [Change],
-    blocked: &mut Vec<String>,
+    blocked: &mut Vec<InstanceAddr>,
     notes: &mut Vec<Risk>,
     opts: &Options,
 ) {
     let forgotten = removed_blocks(current);
     for ch in changes.iter_mut() {
-        let config = InstanceAddr::parse(&ch.address)
-            .map(|a| a.resource.config_address())
-            .unwrap_or_default();
+        let config = ch.address.resource.config_address();
         if ch.destroys() {
             if let Some(db) = knowledge::data_bearing(&ch.type_) {
                 let verb = if ch.actions.len() == 2 {
@@ -865,8 +902,7 @@ fn risks(
             } else {
                 let prev = ch
                     .previous_address
-                    .as_deref()
-                    .and_then(|p| InstanceAddr::parse(p).ok())
+                    .as_ref()
                     .map(|a| a.resource.config_address())
                     .unwrap_or_else(|| config.clone());
                 if current

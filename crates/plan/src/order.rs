@@ -31,13 +31,6 @@ pub(crate) struct CurrentInstance {
     pub deposed: Option<String>,
 }
 
-/// The configuration address of an instance address.
-fn config_address(addr: &str) -> String {
-    rewind_model::InstanceAddr::parse(addr.split(" (deposed").next().unwrap_or(addr))
-        .map(|a| a.resource.config_address())
-        .unwrap_or_else(|_| addr.to_string())
-}
-
 /// Are two instances in different instances of one module (Terraform's
 /// `graphNodesAreResourceInstancesInDifferentInstancesOfSameModule`)?
 fn other_instance_of_same_module(a: &str, b: &str) -> bool {
@@ -56,7 +49,7 @@ fn other_instance_of_same_module(a: &str, b: &str) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
     pub index: usize,
-    pub address: String,
+    pub address: rewind_model::InstanceAddr,
     pub operation: Action,
     /// Deleting the old (deposed) object of a create-first replace, or a
     /// deposed object from the state.
@@ -106,20 +99,21 @@ pub(crate) fn order(
     let mut raw: Vec<Raw> = Vec::new();
     let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new(); // (waiter, waited)
     for (change_index, ch) in changes.iter().enumerate() {
+        let address = ch.address.to_string();
         let tconfig = tgt_insts
-            .get(&ch.address)
+            .get(&address)
             .cloned()
-            .unwrap_or_else(|| config_address(&ch.address));
-        let cur_inst = original_of.get(ch.address.as_str()).copied();
+            .unwrap_or_else(|| ch.address.resource.config_address());
+        let cur_inst = original_of.get(address.as_str()).copied();
         let original = cur_inst.map(|c| c.original.clone());
         let cconfig = cur_inst
             .map(|c| c.config.clone())
-            .unwrap_or_else(|| config_address(&ch.address));
+            .unwrap_or_else(|| ch.address.resource.config_address());
         let mut push =
             |op: Action, deposed: bool, cbd: bool, config: &str, original: Option<String>| {
                 raw.push(Raw {
                     change: change_index,
-                    address: ch.address.clone(),
+                    address: address.clone(),
                     op,
                     deposed,
                     cbd,
@@ -143,7 +137,7 @@ pub(crate) fn order(
                     false,
                     false,
                     &cconfig,
-                    Some(ch.address.clone()),
+                    Some(address.clone()),
                 );
             }
             [Action::Delete] => {
@@ -155,7 +149,7 @@ pub(crate) fn order(
                     deposed,
                     ch.create_before_destroy || deposed,
                     &cconfig,
-                    Some(ch.address.clone()),
+                    Some(address.clone()),
                 );
             }
             [Action::Delete, Action::Create] => {
@@ -164,20 +158,14 @@ pub(crate) fn order(
                     false,
                     false,
                     &cconfig,
-                    Some(ch.address.clone()),
+                    Some(address.clone()),
                 );
                 let c = push(Action::Create, false, false, &tconfig, original);
                 edges.insert((c, d));
             }
             [Action::Create, Action::Delete] => {
                 let c = push(Action::Create, false, false, &tconfig, original);
-                let d = push(
-                    Action::Delete,
-                    true,
-                    true,
-                    &cconfig,
-                    Some(ch.address.clone()),
-                );
+                let d = push(Action::Delete, true, true, &cconfig, Some(address.clone()));
                 edges.insert((d, c));
             }
             _ => {}
@@ -363,7 +351,7 @@ pub(crate) fn order(
             after.dedup();
             Step {
                 index: pos,
-                address: raw[i].address.clone(),
+                address: changes[raw[i].change].address.clone(),
                 operation: raw[i].op,
                 deposed: raw[i].deposed,
                 change: raw[i].change,
