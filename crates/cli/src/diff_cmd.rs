@@ -106,7 +106,7 @@ pub fn stat_text(format: Format, s: &rewind_report::stat::Stat, out: &Output) ->
         ),
         Format::Markdown => rewind_report::stat::markdown(s),
         Format::Html => rewind_report::stat::html(s),
-        Format::Dot | Format::Mermaid => {
+        Format::Dot | Format::Mermaid | Format::TerraformJson => {
             anyhow::bail!(
                 "--stat has no {} form; use text, json, markdown or html",
                 format.name()

@@ -19,9 +19,15 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
             Format::Markdown,
             Format::Html,
             Format::Dot,
+            Format::TerraformJson,
         ],
         Format::Text,
     )?;
+    if a.show_sensitive && format != Format::TerraformJson {
+        anyhow::bail!(
+            "--show-sensitive applies to --format terraform-json only (the other plan formats show changes of sensitive values as \"(sensitive value changed)\")"
+        );
+    }
     let stores = LazyStore::new(g.store.clone());
     let to = out.version(&a.to, &stores)?;
     let from = match &a.from {
@@ -63,6 +69,13 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
                 )
             }
             Format::Html => rewind_report::html::plan(&report),
+            Format::TerraformJson => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&rewind_report::terraform_json::terraform_json(
+                    &report,
+                    a.show_sensitive
+                ))?
+            ),
             Format::Dot => rewind_report::plan::dot(&report),
             _ => rewind_report::plan::text(&report, &out.style),
         }

@@ -18,6 +18,7 @@ mod config;
 mod decide;
 mod moves;
 mod order;
+mod outputs;
 mod prior;
 mod resource;
 mod show;
@@ -138,6 +139,19 @@ pub struct Unchanged {
     pub value: rewind_eval::Value,
 }
 
+/// The change of one output of the root module, as Terraform plans it.
+#[derive(Clone, Debug)]
+pub struct OutputChange {
+    pub name: String,
+    /// `NoOp`, `Create`, `Update` or `Delete`.
+    pub action: Action,
+    /// The value the state records (`None`: the state has no such output).
+    pub before: Option<rewind_eval::Value>,
+    /// The value the target gives it, unknown parts included (`None`: the
+    /// target has no such output).
+    pub after: Option<rewind_eval::Value>,
+}
+
 /// The planned change of one resource instance.
 #[derive(Clone, Debug)]
 pub struct Change {
@@ -180,6 +194,9 @@ pub struct Plan {
     /// Deployed instances left as they are, with their values (by
     /// address).
     pub unchanged: Vec<Unchanged>,
+    /// The root module's outputs, by name; empty when the current side
+    /// has no state (nothing records its outputs).
+    pub outputs: Vec<OutputChange>,
     /// Deletes and replaces Terraform refuses: the target configuration
     /// sets `prevent_destroy` on the object.
     pub blocked: Vec<InstanceAddr>,
@@ -645,6 +662,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     blocked.sort_by_cached_key(|a| a.to_string());
     blocked.dedup();
     let mut unchanged = decide.unchanged();
+    let outputs = outputs::changes(current, &walk);
     unchanged.sort_by_cached_key(|u| u.address.to_string());
     unknown_instances.sort();
     unknown_instances.dedup();
@@ -690,6 +708,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         changes,
         steps,
         unchanged,
+        outputs,
         blocked,
         unknown_instances,
         notes,
