@@ -15,3 +15,4 @@ mod s3server;
 mod schema;
 mod secrets;
 mod store;
+mod tfjson;
