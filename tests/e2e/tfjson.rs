@@ -53,18 +53,22 @@ fn read_json(p: &Path) -> J {
 }
 
 fn terraform_json(t: &Scratch, case: &Path, extra: &[&str]) -> J {
-    let state = case.join("current.tfstate");
+    let (current, state, target) = (
+        case.join("current"),
+        case.join("current.tfstate"),
+        case.join("target"),
+    );
     let mut args = vec![
         "plan",
         "--from",
-        s(&case.join("current")),
+        s(&current),
         "--state",
         s(&state),
         "--to",
+        s(&target),
+        "--format",
+        "terraform-json",
     ];
-    let target = case.join("target");
-    args.push(s(&target));
-    args.extend(["--format", "terraform-json"]);
     args.extend(extra);
     t.run(&args).ok().json()
 }
