@@ -354,13 +354,7 @@ impl<'p> Decide<'p> {
                 });
             }
             reasons.extend(d.notes.iter().cloned());
-            // the values carry every mark: what the evaluation and the
-            // state marked, and what the configuration knows to be secret
-            let secret = |v: Value| match config {
-                Some(n) if !n.sensitive.is_empty() => crate::prior::mark_paths(v, &n.sensitive),
-                _ => v,
-            };
-            let before = d.prior.map(|i| secret(self.prior.managed[i].value.clone()));
+            let before = d.prior.map(|i| self.prior.managed[i].value.clone());
             let replace_paths = match d.kind {
                 Kind::Replace => d
                     .comparison
@@ -383,7 +377,7 @@ impl<'p> Decide<'p> {
                 attributes,
                 values: Values {
                     before,
-                    after: Some(secret(d.planned.clone())),
+                    after: Some(d.planned.clone()),
                     replace_paths,
                 },
             });

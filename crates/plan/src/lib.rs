@@ -662,6 +662,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     blocked.sort_by_cached_key(|a| a.to_string());
     blocked.dedup();
     let mut unchanged = decide.unchanged();
+    mark_secrets(current, target, &mut changes, &mut unchanged);
     let outputs = outputs::changes(current, &walk);
     unchanged.sort_by_cached_key(|u| u.address.to_string());
     unknown_instances.sort();
@@ -714,6 +715,56 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         notes,
         from_state: prior.from_state,
     })
+}
+
+/// Marks the values of the changes and of the unchanged instances where
+/// either configuration knows them to be secret (a state's
+/// `sensitive_attributes` for the type, attribute names, values derived
+/// from secrets: `Node::sensitive`), besides what the evaluation and the
+/// state marked: the values then carry every mark a renderer must honour.
+fn mark_secrets(
+    current: &Model,
+    target: &Model,
+    changes: &mut [Change],
+    unchanged: &mut [Unchanged],
+) {
+    let paths = |addr: &InstanceAddr, previous: Option<&InstanceAddr>| {
+        let config = addr.resource.config_address();
+        let before = previous.map_or_else(|| config.clone(), |p| p.resource.config_address());
+        let mut out: Vec<rewind_model::Path> = Vec::new();
+        for n in [
+            target.node(&config),
+            current.node(&before),
+            current.node(&config),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.extend(n.sensitive.iter().cloned());
+        }
+        out
+    };
+    let mark = |v: &mut Option<rewind_eval::Value>, paths: &[rewind_model::Path]| {
+        if let Some(x) = v.take() {
+            *v = Some(prior::mark_paths(x, paths));
+        }
+    };
+    for c in changes.iter_mut() {
+        let p = paths(&c.address, c.previous_address.as_ref());
+        if !p.is_empty() {
+            mark(&mut c.values.before, &p);
+            mark(&mut c.values.after, &p);
+        }
+    }
+    for u in unchanged.iter_mut() {
+        let p = paths(&u.address, None);
+        if !p.is_empty() {
+            u.value = prior::mark_paths(
+                std::mem::replace(&mut u.value, rewind_eval::Value::null()),
+                &p,
+            );
+        }
+    }
 }
 
 /// Deployed objects the target does not keep: deletes (and forgets, for
