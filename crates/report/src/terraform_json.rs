@@ -267,20 +267,11 @@ fn number(n: &rewind_eval::Number) -> J {
 /// sequence, one entry per element; for a known object or map, only the
 /// members that are not plain `false`; `false` for a known primitive.
 fn unknown_as_bool(v: &Value) -> J {
-    match v {
-        Value::Sensitive(inner) => unknown_as_bool(inner),
-        Value::Unknown(_) => J::Bool(true),
-        Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
-            J::Array(items.iter().map(unknown_as_bool).collect())
-        }
-        Value::Map(_, m) | Value::Object(m) => J::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), unknown_as_bool(x)))
-                .filter(|(_, b)| *b != J::Bool(false))
-                .collect(),
-        ),
-        _ => J::Bool(false),
-    }
+    as_bool(v, &|v| match v {
+        Value::Sensitive(inner) => Some(unknown_as_bool(inner)),
+        Value::Unknown(_) => Some(J::Bool(true)),
+        _ => None,
+    })
 }
 
 /// Terraform's `SensitiveAsBool`: `true` for a sensitive value; an
@@ -288,20 +279,32 @@ fn unknown_as_bool(v: &Value) -> J {
 /// members); otherwise as [`unknown_as_bool`], with `false` for
 /// primitives, nulls and values of no known type.
 fn sensitive_as_bool(v: &Value) -> J {
-    match v {
-        Value::Sensitive(_) => J::Bool(true),
-        Value::Null(_) => J::Bool(false),
-        Value::Unknown(t) | Value::Opaque(t, _) => match t {
+    as_bool(v, &|v| match v {
+        Value::Sensitive(_) => Some(J::Bool(true)),
+        Value::Null(_) => Some(J::Bool(false)),
+        Value::Unknown(t) | Value::Opaque(t, _) => Some(match t {
             Type::List(_) | Type::Set(_) | Type::Tuple(_) => json!([]),
             Type::Map(_) | Type::Object(_) => json!({}),
             _ => J::Bool(false),
-        },
+        }),
+        _ => None,
+    })
+}
+
+/// The structure both encodings share: what `leaf` says of a value, else
+/// one entry per element of a sequence, the members of an object or map
+/// that are not plain `false`, and `false` for anything else.
+fn as_bool(v: &Value, leaf: &dyn Fn(&Value) -> Option<J>) -> J {
+    if let Some(j) = leaf(v) {
+        return j;
+    }
+    match v {
         Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
-            J::Array(items.iter().map(sensitive_as_bool).collect())
+            J::Array(items.iter().map(|x| as_bool(x, leaf)).collect())
         }
         Value::Map(_, m) | Value::Object(m) => J::Object(
             m.iter()
-                .map(|(k, x)| (k.clone(), sensitive_as_bool(x)))
+                .map(|(k, x)| (k.clone(), as_bool(x, leaf)))
                 .filter(|(_, b)| *b != J::Bool(false))
                 .collect(),
         ),
