@@ -123,8 +123,9 @@ pub struct Values {
     pub before: Option<rewind_eval::Value>,
     /// The planned value (`None`: no object after, a delete or forget).
     pub after: Option<rewind_eval::Value>,
-    /// The attributes whose change forces the replacement (empty unless
-    /// a replace, and for a tainted object or `replace_triggered_by`).
+    /// For a replace, the attributes whose change forces it (empty
+    /// otherwise, and when nothing but a taint or `replace_triggered_by`
+    /// does).
     pub replace_paths: Vec<rewind_model::Path>,
 }
 
