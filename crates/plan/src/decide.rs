@@ -102,7 +102,7 @@ impl<'p> Decide<'p> {
     }
 
     /// Is `addr` an instance of a resource whose instances are unknown?
-    pub fn unknown_resource(&self, addr: &InstanceAddr) -> bool {
+    pub(crate) fn unknown_resource(&self, addr: &InstanceAddr) -> bool {
         self.unknown.iter().any(|(r, _)| *r == addr.resource)
     }
 

@@ -280,7 +280,7 @@ impl Options {
 /// `*.auto.tfvars.json`), then `-var-file` and `-var` in command-line
 /// order (the last two as the model's input nodes hold them, see
 /// `rewind_parse::inputs`); all under what `given` sets.
-pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
+pub(crate) fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
     let root_dir = model
         .nodes
         .iter()
@@ -350,7 +350,7 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
 /// The most entries the transitive dependencies of a configuration without
 /// state may have in all: a chain of n resources has n²/2 (15,000 in a
 /// chain would be 112 million, gigabytes of memory).
-pub const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
+pub(crate) const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
 
 /// The transitive closure of resource dependencies: what Terraform records
 /// in state as each instance's `dependencies`, or an error past
@@ -519,8 +519,9 @@ fn cbd_of(
 /// (`current_instances`), where it moves (`moves_of`), the target's
 /// `create_before_destroy` (`cbd_of`), the target walked instance by
 /// instance with `count`/`for_each` expanded and each instance's action
-/// decided (`expansion`), the changes including the objects the target no
-/// longer has (`actions`), the risks (`assess_risks`), and the single
+/// decided (`expansion`), the actions (each decision's change, and the
+/// objects the target no longer has: `orphans`), the risks
+/// (`assess_risks`), and the single
 /// operations ordered by Terraform's rules (`ordering`).
 pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
     let trace = rewind_parse::load::Trace::new();
@@ -547,7 +548,10 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     target_errors(&move_errors, &walk, &decide)?;
     trace.mark("plan: target walk");
 
-    let mut changes = actions(current, target, &prior, &moved, &decide, &walk);
+    // the actions: every decided instance's change, and the deletes and
+    // forgets of the deployed objects the target does not keep
+    let mut changes = decide.changes(target);
+    changes.extend(orphans(target, &prior, &moved, &decide, &walk));
     trace.mark("plan: changes");
     let assessed = assess_risks(
         current,
@@ -696,21 +700,6 @@ fn target_errors(
     errors.sort();
     errors.dedup();
     Err(PlanError::Invalid(errors))
-}
-
-/// Phase 5, the actions: every decided instance's change, and the deletes
-/// and forgets of the deployed objects the target does not keep.
-fn actions(
-    current: &Model,
-    target: &Model,
-    prior: &Prior,
-    moved: &Moves,
-    decide: &Decide,
-    walk: &walk::Walk,
-) -> Vec<Change> {
-    let mut changes = decide.changes(target);
-    changes.extend(orphans(current, target, prior, moved, decide, walk));
-    changes
 }
 
 /// What [`assess_risks`] finds beside the changes' own risks.
@@ -874,10 +863,10 @@ fn mark_secrets(
     }
 }
 
-/// Deployed objects the target does not keep: deletes (and forgets, for
+/// Phase 5, the actions the target's decisions do not give: the deployed
+/// objects the target does not keep, as deletes (and forgets, for
 /// `removed` blocks with `destroy = false`), with Terraform's reasons.
 fn orphans(
-    current: &Model,
     target: &Model,
     prior: &Prior,
     moved: &Moves,
@@ -932,63 +921,79 @@ fn orphans(
             out.push(ch);
             continue;
         }
-        let rem = removed
-            .iter()
-            .find(|(from, _)| config == *from || config.starts_with(&format!("{from}.")));
-        let module_addr = addr.resource.module.clone();
-        let module_config = module_addr.config_path();
-        let resource_in_target = target
-            .node(&config)
-            .is_some_and(|n| n.kind == NodeKind::Resource);
-        let module_instance_gone = !module_addr.is_root()
-            && target.node(&module_config).is_some()
-            && !walk.modules.contains(&module_addr);
-        if let Some((_, false)) = rem {
-            ch.actions = vec![Action::Forget];
-            ch.action_reason = Some("delete_because_no_resource_config");
-            ch.reasons.push("a removed block with destroy = false: Terraform stops managing it, the object stays".into());
-        } else if module_instance_gone {
-            ch.action_reason = Some("delete_because_no_module");
-            ch.reasons.push(format!(
-                "module instance {module_addr} is not in the target"
-            ));
-        } else if resource_in_target {
-            let t = target.node(&config).expect("checked above");
-            let (reason, text) = match (&addr.key, t.body.get("count"), t.body.get("for_each")) {
-                (InstanceKey::Int(_), Some(_), _) => (
-                    "delete_because_count_index",
-                    "its index is beyond the target's count",
-                ),
-                (InstanceKey::Str(_), _, Some(_)) => (
-                    "delete_because_each_key",
-                    "its key is not in the target's for_each",
-                ),
-                _ => (
-                    "delete_because_wrong_repetition",
-                    "its instance key no longer fits the target's count / for_each",
-                ),
-            };
-            ch.action_reason = Some(reason);
-            ch.reasons.push(text.to_string());
-        } else if !module_addr.is_root() && target.node(&module_config).is_none() {
-            ch.action_reason = Some("delete_because_no_module");
-            ch.reasons
-                .push(format!("module {module_config} is not in the target"));
-            if target.node(&config).is_none() {
-                ch.action_reason = Some("delete_because_no_resource_config");
-            }
-        } else {
-            ch.action_reason = Some("delete_because_no_resource_config");
-            ch.reasons.push("not in the target configuration".into());
-            if let Some((_, true)) = rem {
-                ch.reasons
-                    .push("a removed block says destroy = true".into());
-            }
-        }
-        let _ = current;
+        orphan_reason(target, walk, &addr, &config, &removed, &mut ch);
         out.push(ch);
     }
     out
+}
+
+/// Why the target deletes (or forgets) the deployed object at `addr`
+/// (configuration address `config`), as Terraform's action reason and in
+/// words, into `ch`.
+fn orphan_reason(
+    target: &Model,
+    walk: &walk::Walk,
+    addr: &InstanceAddr,
+    config: &str,
+    removed: &[(String, bool)],
+    ch: &mut Change,
+) {
+    let rem = removed
+        .iter()
+        .find(|(from, _)| config == *from || config.starts_with(&format!("{from}.")));
+    let module_addr = addr.resource.module.clone();
+    let module_config = module_addr.config_path();
+    let resource_in_target = target
+        .node(config)
+        .is_some_and(|n| n.kind == NodeKind::Resource);
+    let module_instance_gone = !module_addr.is_root()
+        && target.node(&module_config).is_some()
+        && !walk.modules.contains(&module_addr);
+    if let Some((_, false)) = rem {
+        ch.actions = vec![Action::Forget];
+        ch.action_reason = Some("delete_because_no_resource_config");
+        ch.reasons.push(
+            "a removed block with destroy = false: Terraform stops managing it, the object stays"
+                .into(),
+        );
+    } else if module_instance_gone {
+        ch.action_reason = Some("delete_because_no_module");
+        ch.reasons.push(format!(
+            "module instance {module_addr} is not in the target"
+        ));
+    } else if resource_in_target {
+        let t = target.node(config).expect("checked above");
+        let (reason, text) = match (&addr.key, t.body.get("count"), t.body.get("for_each")) {
+            (InstanceKey::Int(_), Some(_), _) => (
+                "delete_because_count_index",
+                "its index is beyond the target's count",
+            ),
+            (InstanceKey::Str(_), _, Some(_)) => (
+                "delete_because_each_key",
+                "its key is not in the target's for_each",
+            ),
+            _ => (
+                "delete_because_wrong_repetition",
+                "its instance key no longer fits the target's count / for_each",
+            ),
+        };
+        ch.action_reason = Some(reason);
+        ch.reasons.push(text.to_string());
+    } else if !module_addr.is_root() && target.node(&module_config).is_none() {
+        ch.action_reason = Some("delete_because_no_module");
+        ch.reasons
+            .push(format!("module {module_config} is not in the target"));
+        if target.node(config).is_none() {
+            ch.action_reason = Some("delete_because_no_resource_config");
+        }
+    } else {
+        ch.action_reason = Some("delete_because_no_resource_config");
+        ch.reasons.push("not in the target configuration".into());
+        if let Some((_, true)) = rem {
+            ch.reasons
+                .push("a removed block says destroy = true".into());
+        }
+    }
 }
 
 fn walk_unknown(walk: &walk::Walk, addr: &InstanceAddr) -> bool {
