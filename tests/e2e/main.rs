@@ -16,3 +16,4 @@ mod s3server;
 mod schema;
 mod secrets;
 mod store;
+mod tfjson;

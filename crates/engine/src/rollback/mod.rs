@@ -684,7 +684,7 @@ impl<'s> Run<'s> {
                 .iter()
                 .filter(|c| !c.is_noop() || c.previous_address.is_some())
                 .map(|c| PlannedChange {
-                    address: c.address.clone(),
+                    address: c.address.to_string(),
                     actions: gate::action_names(&c.actions),
                 })
                 .collect(),
