@@ -7,6 +7,7 @@ mod actor;
 mod common;
 mod diff;
 mod incremental;
+mod links;
 mod rollback;
 mod snapshot;
 mod store_format;
