@@ -88,9 +88,16 @@ fn from_state_to_config(model: &mut Model) {
     if by_type.is_empty() {
         return;
     }
+    // every instance of a type repeats the same paths: each is added once
+    // (adding them per instance made this quadratic in the instances of a
+    // type: 10,000 database instances, 10,000 configurations of it)
     let by_type: HashMap<(bool, String), Vec<Path>> = by_type
         .into_iter()
-        .map(|((d, t), v)| ((d, t.to_string()), v))
+        .map(|((d, t), mut v)| {
+            v.sort_unstable();
+            v.dedup();
+            ((d, t.to_string()), v)
+        })
         .collect();
     for n in &mut model.nodes {
         if !n.kind.is_resource_like() {
