@@ -9,6 +9,7 @@
 pub mod address;
 pub mod codec;
 pub mod expr;
+mod facts;
 pub mod graph;
 mod hash;
 pub mod map;
@@ -19,6 +20,7 @@ pub use address::{
     AddressError, InstanceAddr, InstanceKey, Mode, ModuleInstance, ModuleStep, ResourceAddr,
 };
 pub use expr::Expr;
+pub use facts::{Facts, InputKind, ModuleSource, ObjectMode};
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;
