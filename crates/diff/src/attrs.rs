@@ -42,7 +42,7 @@ fn hash_of(v: &Value) -> u64 {
 }
 
 /// The changes from `a` to `b`. `sensitive` says which paths hold secrets.
-pub fn diff_values(
+pub(crate) fn diff_values(
     a: &Value,
     b: &Value,
     sensitive: &dyn Fn(&Path) -> bool,

@@ -11,7 +11,7 @@
 //! per provider, from the versions in `.terraform.lock.hcl` when there is
 //! one, and says which resource types no table covers.
 //!
-//! The free functions ([`forcing_paths`], [`knows`], [`conditional_note`])
+//! The free functions [`forcing_paths`] and [`knows`]
 //! use the newest table of every provider.
 
 use std::cmp::Ordering;
@@ -256,7 +256,7 @@ pub struct LockedProvider {
 
 /// The providers of a `.terraform.lock.hcl` file: its `provider "ADDR" {
 /// version = "X" ... }` blocks (the rest of the file is not needed here).
-pub fn parse_lock_file(text: &str) -> Result<Vec<LockedProvider>, String> {
+pub(crate) fn parse_lock_file(text: &str) -> Result<Vec<LockedProvider>, String> {
     let mut out = Vec::new();
     let mut current: Option<(String, usize)> = None;
     let mut depth = 0usize;
@@ -632,11 +632,6 @@ pub fn forcing_paths(type_: &str, changes: &[AttrChange]) -> Vec<String> {
     newest().forcing_paths(type_, changes)
 }
 
-/// Attributes that force a replacement only under a condition (for notes).
-pub fn conditional_note(type_: &str, path: &str) -> Option<&'static str> {
-    newest().conditional_note(type_, path)
-}
-
 /// A changed attribute path without list indexes (`ingress.cidr_blocks`).
 fn schema_path(steps: &[PathStep]) -> String {
     let mut s = String::new();
@@ -803,11 +798,6 @@ fn data_bearing_table() -> &'static HashMap<String, DataBearing> {
 /// The data a resource type holds, if deleting it loses data.
 pub fn data_bearing(type_: &str) -> Option<&'static DataBearing> {
     data_bearing_table().get(type_)
-}
-
-/// Every data-bearing resource type.
-pub fn data_bearing_types() -> impl Iterator<Item = (&'static str, &'static DataBearing)> {
-    data_bearing_table().iter().map(|(k, v)| (k.as_str(), v))
 }
 
 #[cfg(test)]

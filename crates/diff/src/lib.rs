@@ -12,7 +12,8 @@ pub mod knowledge;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use attrs::{diff_values, AttrChange, AttrOp};
+use attrs::diff_values;
+pub use attrs::{AttrChange, AttrOp};
 pub use files::{unified_diff, FileChange};
 use rewind_model::{Edge, EdgeKind, Loc, Model, Node, NodeKind, Path, Value};
 
@@ -124,7 +125,7 @@ fn expr_text(v: &Value) -> Option<String> {
 /// Applies a move to an address: exact, or as a module / resource prefix
 /// (`module.a` moves `module.a.aws_vpc.x`; `aws_instance.a` moves
 /// `aws_instance.a[0]`).
-pub fn apply_move(address: &str, from: &str, to: &str) -> Option<String> {
+pub(crate) fn apply_move(address: &str, from: &str, to: &str) -> Option<String> {
     if address == from {
         return Some(to.to_string());
     }
@@ -262,7 +263,7 @@ fn compare(a: &Node, b: &Node, change: ChangeKind, opts: &Options) -> NodeChange
 /// The fact under which a node lists the files its attributes read
 /// through functions (`file()`, `templatefile()`, `fileset()`...):
 /// attribute path → file path → content hash (or `(missing)`).
-pub const READS: &str = "reads";
+pub(crate) const READS: &str = "reads";
 
 /// Changes of files read by an attribute whose expression did not change
 /// (or changed too): each is a change of that attribute, `before` and

@@ -34,64 +34,13 @@ fn convert_at(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError>
     if *want == Type::Dynamic {
         return Ok(v.clone());
     }
-    match v {
-        Value::Sensitive(inner) => return Ok(convert_at(inner, want, path)?.sensitive()),
-        Value::Null(t) => {
-            if !conversion_exists(t, want) {
-                return Err(err(path, format!("{} required", want_name(want))));
-            }
-            return Ok(Value::Null(dynamic_replace(t, want)));
-        }
-        Value::Unknown(t) => {
-            if !conversion_exists(t, want) {
-                return Err(err(path, format!("{} required", want_name(want))));
-            }
-            return Ok(Value::Unknown(dynamic_replace(t, want)));
-        }
-        Value::Opaque(t, sym) => {
-            if !conversion_exists(t, want) {
-                return Err(err(path, format!("{} required", want_name(want))));
-            }
-            return Ok(Value::Opaque(dynamic_replace(t, want), sym.clone()));
-        }
-        _ => {}
+    if let Some(placeholder) = convert_placeholder(v, want, path) {
+        return placeholder;
     }
     let mismatch = || err(path, format!("{} required", want_name(want)));
     match want {
         Type::Dynamic => Ok(v.clone()),
-        Type::String => match v {
-            Value::String(_) => Ok(v.clone()),
-            Value::Number(n) => Ok(Value::string(n.to_string())),
-            Value::Bool(b) => Ok(Value::string(if *b { "true" } else { "false" })),
-            _ => Err(mismatch()),
-        },
-        Type::Number => match v {
-            Value::Number(_) => Ok(v.clone()),
-            Value::String(s) => Number::parse(s)
-                .map(Value::Number)
-                .map_err(|_| err(path, "a number is required")),
-            _ => Err(mismatch()),
-        },
-        Type::Bool => match v {
-            Value::Bool(_) => Ok(v.clone()),
-            Value::String(s) => match &**s {
-                "true" | "1" => Ok(Value::Bool(true)),
-                "false" | "0" => Ok(Value::Bool(false)),
-                other => Err(err(
-                    path,
-                    match other.to_lowercase().as_str() {
-                        "true" => {
-                            "a bool is required; to convert from string, use lowercase \"true\""
-                        }
-                        "false" => {
-                            "a bool is required; to convert from string, use lowercase \"false\""
-                        }
-                        _ => "a bool is required",
-                    },
-                )),
-            },
-            _ => Err(mismatch()),
-        },
+        Type::String | Type::Number | Type::Bool => convert_primitive(v, want, path),
         Type::List(ety) | Type::Set(ety) => {
             let items: Vec<Value> = match v {
                 Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
@@ -99,22 +48,11 @@ fn convert_at(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError>
                 }
                 _ => return Err(mismatch()),
             };
-            let ety: Type = if **ety == Type::Dynamic {
-                match v {
-                    Value::List(t, _) | Value::Set(t, _) => t.clone(),
-                    _ => {
-                        let tys: Vec<Type> = items.iter().map(Value::ty).collect();
-                        if tys.is_empty() {
-                            Type::Dynamic
-                        } else {
-                            unify(&tys)
-                                .ok_or_else(|| err(path, "all elements must have the same type"))?
-                        }
-                    }
-                }
-            } else {
-                (**ety).clone()
+            let given = match v {
+                Value::List(t, _) | Value::Set(t, _) => Some(t),
+                _ => None,
             };
+            let ety = element_type(ety, given, items.iter(), path, "all elements")?;
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 out.push(convert_at(item, &ety, &format!("{path}[{i}]"))?);
@@ -130,33 +68,15 @@ fn convert_at(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError>
                 Value::Map(_, m) | Value::Object(m) => m,
                 _ => return Err(mismatch()),
             };
-            let ety: Type = if **ety == Type::Dynamic {
-                match v {
-                    Value::Map(t, _) => t.clone(),
-                    _ => {
-                        let tys: Vec<Type> = entries.values().map(Value::ty).collect();
-                        if tys.is_empty() {
-                            Type::Dynamic
-                        } else {
-                            unify(&tys).ok_or_else(|| {
-                                err(path, "all map elements must have the same type")
-                            })?
-                        }
-                    }
-                }
-            } else {
-                (**ety).clone()
+            let given = match v {
+                Value::Map(t, _) => Some(t),
+                _ => None,
             };
+            let ety = element_type(ety, given, entries.values(), path, "all map elements")?;
             let mut out = Map::new();
             for (k, item) in entries.iter() {
-                out.insert(
-                    k.clone(),
-                    convert_at(
-                        item,
-                        &ety,
-                        &format!("{path}[{}]", crate::render::go_quote(k)),
-                    )?,
-                );
+                let at = format!("{path}[{}]", crate::render::go_quote(k));
+                out.insert(k.clone(), convert_at(item, &ety, &at)?);
             }
             Ok(Value::map_of(ety, out))
         }
@@ -177,33 +97,109 @@ fn convert_at(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError>
             }
             Ok(Value::tuple(out))
         }
-        Type::Object(attrs) => {
-            let entries = match v {
-                Value::Object(m) | Value::Map(_, m) => m,
-                _ => return Err(mismatch()),
-            };
-            let mut out = Map::new();
-            for (name, aty) in attrs.iter() {
-                match entries.get(name) {
-                    Some(item) => {
-                        out.insert(
-                            name.clone(),
-                            convert_at(item, aty, &format!("{path}.{name}"))?,
-                        );
+        Type::Object(attrs) => convert_object(v, attrs, path).unwrap_or_else(|| Err(mismatch())),
+    }
+}
+
+/// A sensitive, null, unknown or opaque value converted: the mark kept
+/// around the converted value, the placeholders given the wanted type
+/// (`None` for any other value).
+fn convert_placeholder(v: &Value, want: &Type, path: &str) -> Option<Result<Value, ConvertError>> {
+    let typed = |t: &Type| {
+        if conversion_exists(t, want) {
+            Ok(dynamic_replace(t, want))
+        } else {
+            Err(err(path, format!("{} required", want_name(want))))
+        }
+    };
+    Some(match v {
+        Value::Sensitive(inner) => convert_at(inner, want, path).map(Value::sensitive),
+        Value::Null(t) => typed(t).map(Value::Null),
+        Value::Unknown(t) => typed(t).map(Value::Unknown),
+        Value::Opaque(t, sym) => typed(t).map(|t| Value::Opaque(t, sym.clone())),
+        _ => return None,
+    })
+}
+
+/// A string, number or bool converted to `want` (one of those three).
+fn convert_primitive(v: &Value, want: &Type, path: &str) -> Result<Value, ConvertError> {
+    let mismatch = || err(path, format!("{} required", want_name(want)));
+    match (want, v) {
+        (Type::String, Value::String(_))
+        | (Type::Number, Value::Number(_))
+        | (Type::Bool, Value::Bool(_)) => Ok(v.clone()),
+        (Type::String, Value::Number(n)) => Ok(Value::string(n.to_string())),
+        (Type::String, Value::Bool(b)) => Ok(Value::string(if *b { "true" } else { "false" })),
+        (Type::Number, Value::String(s)) => Number::parse(s)
+            .map(Value::Number)
+            .map_err(|_| err(path, "a number is required")),
+        (Type::Bool, Value::String(s)) => match &**s {
+            "true" | "1" => Ok(Value::Bool(true)),
+            "false" | "0" => Ok(Value::Bool(false)),
+            other => Err(err(
+                path,
+                match other.to_lowercase().as_str() {
+                    "true" => "a bool is required; to convert from string, use lowercase \"true\"",
+                    "false" => {
+                        "a bool is required; to convert from string, use lowercase \"false\""
                     }
-                    None => {
-                        return Err(err(path, format!("attribute {name:?} is required")));
-                    }
-                }
-            }
-            if matches!(v, Value::Map(..)) {
-                if let Some(extra) = entries.keys().find(|k| !attrs.contains_key(*k)) {
-                    return Err(err(path, format!("unsupported attribute {extra:?}")));
-                }
-            }
-            Ok(Value::object(out))
+                    _ => "a bool is required",
+                },
+            )),
+        },
+        _ => Err(mismatch()),
+    }
+}
+
+/// The element type a collection converts to: the wanted one, or for
+/// `any` the collection's own (`given`), or else the one its elements
+/// unify to (`what` names them in the error when they do not).
+fn element_type<'v>(
+    wanted: &Type,
+    given: Option<&Type>,
+    elements: impl Iterator<Item = &'v Value>,
+    path: &str,
+    what: &str,
+) -> Result<Type, ConvertError> {
+    if *wanted != Type::Dynamic {
+        return Ok(wanted.clone());
+    }
+    if let Some(t) = given {
+        return Ok(t.clone());
+    }
+    let tys: Vec<Type> = elements.map(Value::ty).collect();
+    if tys.is_empty() {
+        return Ok(Type::Dynamic);
+    }
+    unify(&tys).ok_or_else(|| err(path, format!("{what} must have the same type")))
+}
+
+/// An object or map converted to an object type (`None`: neither).
+fn convert_object(
+    v: &Value,
+    attrs: &Map<String, Type>,
+    path: &str,
+) -> Option<Result<Value, ConvertError>> {
+    let entries = match v {
+        Value::Object(m) | Value::Map(_, m) => m,
+        _ => return None,
+    };
+    let mut out = Map::new();
+    for (name, aty) in attrs.iter() {
+        let Some(item) = entries.get(name) else {
+            return Some(Err(err(path, format!("attribute {name:?} is required"))));
+        };
+        match convert_at(item, aty, &format!("{path}.{name}")) {
+            Ok(c) => out.insert(name.clone(), c),
+            Err(e) => return Some(Err(e)),
+        };
+    }
+    if matches!(v, Value::Map(..)) {
+        if let Some(extra) = entries.keys().find(|k| !attrs.contains_key(*k)) {
+            return Some(Err(err(path, format!("unsupported attribute {extra:?}"))));
         }
     }
+    Some(Ok(Value::object(out)))
 }
 
 /// Converts a value to a variable's type constraint, filling in the
@@ -349,7 +345,7 @@ fn want_name(t: &Type) -> String {
 
 /// Whether some value of type `from` may convert to `to` (lossy
 /// conversions included).
-pub fn conversion_exists(from: &Type, to: &Type) -> bool {
+pub(crate) fn conversion_exists(from: &Type, to: &Type) -> bool {
     match (from, to) {
         (_, Type::Dynamic) | (Type::Dynamic, _) => true,
         (a, b) if a.is_primitive() && b.is_primitive() => true,
@@ -384,7 +380,7 @@ pub fn conversion_exists(from: &Type, to: &Type) -> bool {
 /// The type values of all of `types` can be converted to (for
 /// conditionals, collection literals converted to lists, ...): cty's
 /// unsafe unification.
-pub fn unify(types: &[Type]) -> Option<Type> {
+pub(crate) fn unify(types: &[Type]) -> Option<Type> {
     if types.is_empty() {
         return None;
     }

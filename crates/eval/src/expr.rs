@@ -147,7 +147,7 @@ impl<'s> Evaluator<'s> {
     }
 
     /// Counts `n` units of work, failing past the limit.
-    pub fn spend(&mut self, n: u64) -> Result<()> {
+    pub(crate) fn spend(&mut self, n: u64) -> Result<()> {
         self.work = self.work.saturating_add(n);
         if self.work > self.limits.work {
             return Err(EvalError::new(
@@ -164,7 +164,7 @@ impl<'s> Evaluator<'s> {
     /// The result of a pure function rewind does not compute: the same
     /// whenever its arguments are, so an opaque value named after the call
     /// (long arguments by their SHA-256).
-    pub fn opaque_call(&mut self, name: &str, args: &[Value], ty: Type) -> Value {
+    pub(crate) fn opaque_call(&mut self, name: &str, args: &[Value], ty: Type) -> Value {
         use sha2::Digest as _;
         if args.iter().any(|a| !a.is_wholly_known()) {
             return Value::Unknown(ty);

@@ -12,7 +12,7 @@ use crate::value::Value;
 /// The JSON text of a value, as Go's `encoding/json` writes it (keys
 /// sorted, `<`, `>` and `&` escaped, no spaces). Unknown values cannot be
 /// encoded.
-pub fn encode(v: &Value) -> Result<String, String> {
+pub(crate) fn encode(v: &Value) -> Result<String, String> {
     let mut out = String::new();
     encode_into(v, &mut out)?;
     Ok(out)
@@ -70,7 +70,7 @@ fn encode_into(v: &Value, out: &mut String) -> Result<(), String> {
 }
 
 /// A JSON string literal as Go writes it.
-pub fn quote_into(s: &str, out: &mut String) {
+pub(crate) fn quote_into(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -102,7 +102,7 @@ pub fn decode(text: &str) -> Result<Value, String> {
 }
 
 /// A parsed JSON value as a Terraform value.
-pub fn from_json(j: &J) -> Result<Value, String> {
+pub(crate) fn from_json(j: &J) -> Result<Value, String> {
     Ok(match &j.v {
         JV::Null => Value::null(),
         JV::Bool(b) => Value::Bool(*b),

@@ -18,15 +18,15 @@ use num_integer::Integer;
 use num_traits::{One, ToPrimitive, Zero};
 
 /// Precision of numbers parsed from text (configuration, state, strings).
-pub const PREC_TEXT: u32 = 512;
+pub(crate) const PREC_TEXT: u32 = 512;
 /// Precision of numbers made from integers (lengths, indexes, counts).
-pub const PREC_INT: u32 = 64;
+pub(crate) const PREC_INT: u32 = 64;
 /// Precision of numbers made from `f64` results.
-pub const PREC_F64: u32 = 53;
+pub(crate) const PREC_F64: u32 = 53;
 
 /// The largest decimal exponent accepted when parsing (`1e100000`); larger
 /// numbers are refused rather than computed.
-pub const MAX_DECIMAL_EXPONENT: i64 = 100_000;
+pub(crate) const MAX_DECIMAL_EXPONENT: i64 = 100_000;
 
 /// A number.
 #[derive(Clone, Debug)]
@@ -70,22 +70,22 @@ impl Number {
         }
     }
 
-    pub fn from_i64(v: i64) -> Number {
+    pub(crate) fn from_i64(v: i64) -> Number {
         Number::from_parts(v < 0, BigUint::from(v.unsigned_abs()), 0, PREC_INT)
     }
 
-    pub fn from_u64(v: u64) -> Number {
+    pub(crate) fn from_u64(v: u64) -> Number {
         Number::from_parts(false, BigUint::from(v), 0, PREC_INT)
     }
 
     /// An integer of any size (`parseint`), at least 64 bits of precision.
-    pub fn from_biguint(neg: bool, v: BigUint) -> Number {
+    pub(crate) fn from_biguint(neg: bool, v: BigUint) -> Number {
         let prec = (v.bits() as u32).max(PREC_INT);
         Number::from_parts(neg, v, 0, prec)
     }
 
     /// A float64 result (`pow`, `log`); infinities are kept.
-    pub fn from_f64(v: f64) -> Number {
+    pub(crate) fn from_f64(v: f64) -> Number {
         if v.is_infinite() {
             return Number::inf(v < 0.0);
         }
@@ -109,7 +109,7 @@ impl Number {
         Number::from_parts(neg, BigUint::from(mant), exp, PREC_F64)
     }
 
-    pub fn inf(neg: bool) -> Number {
+    pub(crate) fn inf(neg: bool) -> Number {
         Number {
             kind: Kind::Inf { neg },
             prec: PREC_TEXT,
@@ -211,16 +211,11 @@ impl Number {
         }
     }
 
-    /// The precision in bits.
-    pub fn precision(&self) -> u32 {
-        self.prec
-    }
-
-    pub fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         matches!(self.kind, Kind::Zero { .. })
     }
 
-    pub fn is_infinite(&self) -> bool {
+    pub(crate) fn is_infinite(&self) -> bool {
         matches!(self.kind, Kind::Inf { .. })
     }
 
@@ -268,7 +263,7 @@ impl Number {
     }
 
     /// The nearest `f64`.
-    pub fn to_f64(&self) -> f64 {
+    pub(crate) fn to_f64(&self) -> f64 {
         match &self.kind {
             Kind::Zero { neg } => {
                 if *neg {
@@ -289,7 +284,7 @@ impl Number {
     }
 
     /// The whole part (toward zero) as a big integer and its sign.
-    pub fn trunc_int(&self) -> Option<(bool, BigUint)> {
+    pub(crate) fn trunc_int(&self) -> Option<(bool, BigUint)> {
         match &self.kind {
             Kind::Zero { .. } => Some((false, BigUint::zero())),
             Kind::Finite { neg, mant, exp } => {
@@ -306,7 +301,7 @@ impl Number {
         }
     }
 
-    pub fn neg(&self) -> Number {
+    pub(crate) fn neg(&self) -> Number {
         let kind = match &self.kind {
             Kind::Zero { neg } => Kind::Zero { neg: !neg },
             Kind::Finite { neg, mant, exp } => Kind::Finite {
@@ -382,11 +377,11 @@ impl Number {
         })
     }
 
-    pub fn sub(&self, other: &Number) -> Result<Number, NumberError> {
+    pub(crate) fn sub(&self, other: &Number) -> Result<Number, NumberError> {
         self.add(&other.neg())
     }
 
-    pub fn mul(&self, other: &Number) -> Result<Number, NumberError> {
+    pub(crate) fn mul(&self, other: &Number) -> Result<Number, NumberError> {
         let neg = self.sign_bit() != other.sign_bit();
         let prec = self.prec.max(other.prec);
         Ok(match (&self.kind, &other.kind) {
@@ -418,7 +413,7 @@ impl Number {
         })
     }
 
-    pub fn div(&self, other: &Number) -> Result<Number, NumberError> {
+    pub(crate) fn div(&self, other: &Number) -> Result<Number, NumberError> {
         let neg = self.sign_bit() != other.sign_bit();
         let prec = self.prec.max(other.prec);
         Ok(match (&self.kind, &other.kind) {
@@ -462,7 +457,7 @@ impl Number {
     }
 
     /// The same value rounded to `prec` bits.
-    pub fn with_prec(&self, prec: u32) -> Number {
+    pub(crate) fn with_prec(&self, prec: u32) -> Number {
         match &self.kind {
             Kind::Finite { neg, mant, exp } => Number::from_parts(*neg, mant.clone(), *exp, prec),
             k => Number {
@@ -473,12 +468,12 @@ impl Number {
     }
 
     /// Rounds down to a whole number (`floor`).
-    pub fn floor(&self) -> Number {
+    pub(crate) fn floor(&self) -> Number {
         self.round_whole(true)
     }
 
     /// Rounds up to a whole number (`ceil`).
-    pub fn ceil(&self) -> Number {
+    pub(crate) fn ceil(&self) -> Number {
         self.round_whole(false)
     }
 
@@ -497,7 +492,7 @@ impl Number {
     }
 
     /// Compares two numbers by value.
-    pub fn cmp_value(&self, other: &Number) -> Ordering {
+    pub(crate) fn cmp_value(&self, other: &Number) -> Ordering {
         let sign = |n: &Number| -> i8 {
             match &n.kind {
                 Kind::Zero { .. } => 0,
@@ -548,7 +543,7 @@ impl Number {
 
 /// A number as decimal digits: value = ±0.DIGITS × 10^dp.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Digits {
+pub(crate) struct Digits {
     pub neg: bool,
     /// ASCII digits without leading or trailing zeros; empty for zero.
     pub digits: Vec<u8>,
@@ -558,7 +553,7 @@ pub struct Digits {
 impl Digits {
     /// Rounded to `n` significant digits (half to even on the exact
     /// digits, as Go's formatting does).
-    pub fn round_to(&self, n: usize) -> Digits {
+    pub(crate) fn round_to(&self, n: usize) -> Digits {
         let mut d = self.digits.clone();
         let mut dp = self.dp;
         let up = should_round_up(&d, n);
@@ -573,7 +568,7 @@ impl Digits {
 
 impl Number {
     /// The exact decimal digits of the value (`None` for infinities).
-    pub fn exact_digits(&self) -> Option<Digits> {
+    pub(crate) fn exact_digits(&self) -> Option<Digits> {
         match &self.kind {
             Kind::Zero { neg } => Some(Digits {
                 neg: *neg,
@@ -594,7 +589,7 @@ impl Number {
 
     /// The shortest decimal digits that read back as this number at its
     /// precision (`None` for infinities).
-    pub fn shortest_digits(&self) -> Option<Digits> {
+    pub(crate) fn shortest_digits(&self) -> Option<Digits> {
         match &self.kind {
             Kind::Finite { neg, mant, exp } => {
                 let (digits, dp) = shortest(mant, *exp, self.prec);

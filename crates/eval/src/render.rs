@@ -6,7 +6,7 @@ use crate::types::Type;
 use crate::value::Value;
 
 /// Go's `strconv.Quote`: a double-quoted string with Go escapes.
-pub fn go_quote(s: &str) -> String {
+pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -174,7 +174,7 @@ fn sequence(items: &[Value], indent: usize, out: &mut String) {
 }
 
 /// Longest symbol an opaque value keeps whole (see [`opaque`]).
-pub const SYMBOL_MAX: usize = 4096;
+pub(crate) const SYMBOL_MAX: usize = 4096;
 
 /// An opaque value named `sym`. A symbol longer than [`SYMBOL_MAX`] keeps
 /// its first characters and the SHA-256 of the whole: equal symbols stay

@@ -40,7 +40,7 @@ impl Type {
         Type::Object(Arc::new(Map::new()))
     }
 
-    pub fn is_primitive(&self) -> bool {
+    pub(crate) fn is_primitive(&self) -> bool {
         matches!(self, Type::Bool | Type::Number | Type::String)
     }
 
@@ -49,17 +49,6 @@ impl Type {
         match self {
             Type::List(t) | Type::Set(t) | Type::Map(t) => Some(t),
             _ => None,
-        }
-    }
-
-    /// True when the type has no `Dynamic` anywhere inside.
-    pub fn is_concrete(&self) -> bool {
-        match self {
-            Type::Dynamic => false,
-            Type::Bool | Type::Number | Type::String => true,
-            Type::List(t) | Type::Set(t) | Type::Map(t) => t.is_concrete(),
-            Type::Tuple(ts) => ts.iter().all(Type::is_concrete),
-            Type::Object(attrs) => attrs.values().all(Type::is_concrete),
         }
     }
 

@@ -79,7 +79,7 @@ impl Value {
 
     /// A set of values that already have the element type `ty`: sorted and
     /// deduplicated here.
-    pub fn set_of(ty: Type, mut items: Vec<Value>) -> Value {
+    pub(crate) fn set_of(ty: Type, mut items: Vec<Value>) -> Value {
         items.sort_by(set_order);
         items.dedup_by(|a, b| a.raw_eq(b));
         Value::Set(ty, Arc::new(items))
@@ -253,7 +253,7 @@ impl Value {
     }
 
     /// True for lists, sets, tuples, maps and objects.
-    pub fn is_collection(&self) -> bool {
+    pub(crate) fn is_collection(&self) -> bool {
         matches!(
             self.unmark().0,
             Value::List(..) | Value::Set(..) | Value::Tuple(_) | Value::Map(..) | Value::Object(_)
@@ -448,7 +448,7 @@ fn types_comparable(a: &Type, b: &Type) -> bool {
 
 /// The order of set elements: known before unknown before null; strings,
 /// numbers and bools by value; anything else by cty's set hash text.
-pub fn set_order(a: &Value, b: &Value) -> Ordering {
+pub(crate) fn set_order(a: &Value, b: &Value) -> Ordering {
     let (a, _) = a.unmark();
     let (b, _) = b.unmark();
     let rank = |v: &Value| -> u8 {

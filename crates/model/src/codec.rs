@@ -351,7 +351,7 @@ impl<'a> Dec<'a> {
     pub fn pos(&self) -> usize {
         self.pos
     }
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
     pub fn is_empty(&self) -> bool {
@@ -491,7 +491,7 @@ impl<'a> Dec<'a> {
         Ok(v)
     }
     /// Skips one value without building it.
-    pub fn skip_value(&mut self) -> Result<(), DecodeError> {
+    pub(crate) fn skip_value(&mut self) -> Result<(), DecodeError> {
         // (values left to skip, whether each is preceded by a map key)
         let mut stack: Vec<(usize, bool)> = vec![(1, false)];
         while let Some(top) = stack.last_mut() {

@@ -6,7 +6,7 @@
 //! location-free content encoding ([`codec`]) whose blake3 hash ([`Hash`](struct@Hash)) is
 //! what the store deduplicates and the diff compares.
 
-pub mod address;
+mod address;
 pub mod codec;
 pub mod expr;
 mod facts;

@@ -6,7 +6,7 @@ use crate::{Hash, Path, Value};
 
 /// The version byte that starts a node's encoding. Version 2 encodes
 /// expressions as syntax trees; version 1 (rewind 0.1) kept them as text.
-pub const NODE_ENCODING: u8 = 2;
+pub(crate) const NODE_ENCODING: u8 = 2;
 
 /// What a node is. The order is the order nodes sort in within a model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -379,40 +379,6 @@ impl Node {
             .iter()
             .any(|p| p.is_prefix_of(path) || path.is_prefix_of(p))
     }
-
-    /// The resource address an instance belongs to
-    /// (`module.a.aws_instance.web[0]` → `module.a.aws_instance.web`).
-    pub fn resource_address(&self) -> String {
-        if self.kind != NodeKind::Instance {
-            return self.address.clone();
-        }
-        resource_of_instance(&self.address)
-    }
-}
-
-/// Strips the trailing instance key (and deposed suffix) of an instance address.
-pub fn resource_of_instance(address: &str) -> String {
-    let base = address.split(" (deposed").next().unwrap_or(address);
-    if base.ends_with(']') {
-        // find the '[' that opens the final key, skipping quoted content
-        let bytes = base.as_bytes();
-        let mut in_str = false;
-        let mut open = None;
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\\' if in_str => i += 1,
-                b'"' => in_str = !in_str,
-                b'[' if !in_str => open = Some(i),
-                _ => {}
-            }
-            i += 1;
-        }
-        if let Some(o) = open {
-            return base[..o].to_string();
-        }
-    }
-    base.to_string()
 }
 
 /// How bad a diagnostic is.
@@ -551,23 +517,6 @@ mod tests {
         let mut truncated = bytes.clone();
         truncated.truncate(bytes.len() - 3);
         assert!(Node::decode(&truncated).is_err());
-    }
-
-    #[test]
-    fn instance_resource_address() {
-        assert_eq!(
-            resource_of_instance("aws_instance.web[0]"),
-            "aws_instance.web"
-        );
-        assert_eq!(
-            resource_of_instance("module.a[\"x\"].aws_instance.web[\"k[1]\"]"),
-            "module.a[\"x\"].aws_instance.web"
-        );
-        assert_eq!(resource_of_instance("aws_instance.web"), "aws_instance.web");
-        assert_eq!(
-            resource_of_instance("aws_instance.web (deposed 00000001)"),
-            "aws_instance.web"
-        );
     }
 
     #[test]

@@ -366,277 +366,14 @@ fn label_error(cx: &Ctx, b: &Block, want: usize, out: &mut FileConfig) -> bool {
     true
 }
 
+/// The nodes of one top-level block, into `out` (with its errors and
+/// warnings): one function per kind of block.
 fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
     let (line, col) = cx.at(b.pos);
-    let mut node = RawNode {
-        line,
-        col,
-        ..RawNode::default()
-    };
-    let mut bound = Vec::new();
-    match b.ty.as_str() {
-        "resource" | "data" | "ephemeral" | "action" => {
-            if label_error(cx, b, 2, out) {
-                return;
-            }
-            node.kind = match b.ty.as_str() {
-                "resource" => NodeKind::Resource,
-                "action" => NodeKind::Action,
-                _ => NodeKind::Data,
-            };
-            node.type_ = b.labels[0].clone();
-            node.name = b.labels[1].clone();
-            node.local = match b.ty.as_str() {
-                "resource" => format!("{}.{}", node.type_, node.name),
-                other => format!("{other}.{}.{}", node.type_, node.name),
-            };
-            if b.ty == "ephemeral" {
-                node.facts.mode = Some(rewind_model::ObjectMode::Ephemeral);
-            }
-            node.body = (cx.body_value(b, &mut bound, &mut node.refs, true)).into();
-            node.provider = b
-                .body
-                .attribute("provider")
-                .and_then(|a| provider_ref(&a.expr));
-        }
-        "module" => {
-            if label_error(cx, b, 1, out) {
-                return;
-            }
-            node.kind = NodeKind::Module;
-            node.name = b.labels[0].clone();
-            node.local = format!("module.{}", node.name);
-            let mut map = Map::new();
-            for item in &b.body.items {
-                match item {
-                    Item::Attribute(a) => {
-                        let name = a.name.as_str();
-                        if name == "depends_on" {
-                            cx.address_list_refs(&a.expr, EdgeKind::DependsOn, &mut node.refs);
-                        } else if name == "providers" {
-                            if let Expr::Object(items) = &a.expr {
-                                for (k, v) in items {
-                                    if let (Some(child), Some(parent)) =
-                                        (provider_ref(k), provider_ref(v))
-                                    {
-                                        node.providers
-                                            .push((provider_key(&child), provider_key(&parent)));
-                                    }
-                                }
-                            }
-                        } else if MODULE_META.contains(&name) {
-                            cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs);
-                        } else {
-                            let mut arg_refs = Vec::new();
-                            cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut arg_refs);
-                            node.args.push((a.name.clone(), arg_refs));
-                        }
-                        let value = if name == "providers" && !node.providers.is_empty() {
-                            // a mapping, so the order it is written in does not matter
-                            Value::Map(
-                                node.providers
-                                    .iter()
-                                    .map(|(c, p)| (c.clone(), dotted(p)))
-                                    .collect(),
-                            )
-                        } else {
-                            to_value(&a.expr)
-                        };
-                        map.insert(a.name.clone(), value);
-                    }
-                    Item::Block(inner) => {
-                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
-                        insert_block(&mut map, inner, v);
-                    }
-                }
-            }
-            node.body = (Value::Map(map)).into();
-            node.facts.source = node.body.get("source").cloned();
-            node.facts.version = node.body.get("version").cloned();
-        }
-        "variable" => {
-            if label_error(cx, b, 1, out) {
-                return;
-            }
-            node.kind = NodeKind::Variable;
-            node.name = b.labels[0].clone();
-            node.local = format!("var.{}", node.name);
-            let mut map = Map::new();
-            for item in &b.body.items {
-                match item {
-                    Item::Attribute(a) => {
-                        if a.name != "type" {
-                            cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs);
-                        }
-                        map.insert(a.name.clone(), to_value(&a.expr));
-                    }
-                    Item::Block(inner) => {
-                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
-                        insert_block(&mut map, inner, v);
-                    }
-                }
-            }
-            node.body = (Value::Map(map)).into();
-            node.sensitive = bool_attr(&b.body, "sensitive");
-            // A variable's validation may refer to the variable itself.
-            let own = node.name.clone();
-            node.refs
-                .retain(|r| !(r.root == "var" && r.steps.first() == Some(&own)));
-        }
-        "output" => {
-            if label_error(cx, b, 1, out) {
-                return;
-            }
-            node.kind = NodeKind::Output;
-            node.name = b.labels[0].clone();
-            node.local = format!("output.{}", node.name);
-            node.body = (cx.body_value(b, &mut bound, &mut node.refs, true)).into();
-            node.sensitive = bool_attr(&b.body, "sensitive");
-        }
-        "locals" => {
-            if label_error(cx, b, 0, out) {
-                return;
-            }
-            for item in &b.body.items {
-                match item {
-                    Item::Attribute(a) => {
-                        let (line, col) = cx.at(a.pos);
-                        let mut local = RawNode {
-                            kind: NodeKind::Local,
-                            name: a.name.clone(),
-                            local: format!("local.{}", a.name),
-                            line,
-                            col,
-                            ..RawNode::default()
-                        };
-                        cx.refs_of(
-                            &a.expr,
-                            EdgeKind::Reference,
-                            &mut Vec::new(),
-                            &mut local.refs,
-                        );
-                        let mut map = Map::new();
-                        map.insert("value".to_string(), to_value(&a.expr));
-                        local.body = (Value::Map(map)).into();
-                        out.nodes.push(local);
-                    }
-                    Item::Block(inner) => {
-                        let (line, col) = cx.at(inner.pos);
-                        out.warnings.push((
-                            line,
-                            col,
-                            "blocks are not allowed in locals (ignored)".into(),
-                        ));
-                    }
-                }
-            }
-            return;
-        }
-        "provider" => {
-            if label_error(cx, b, 1, out) {
-                return;
-            }
-            node.kind = NodeKind::Provider;
-            node.type_ = b.labels[0].clone();
-            let alias = b
-                .body
-                .attribute("alias")
-                .and_then(|a| literal_string(&a.expr))
-                .unwrap_or_default();
-            node.name = alias.clone();
-            node.local = if alias.is_empty() {
-                format!("provider.{}", node.type_)
-            } else {
-                format!("provider.{}.{alias}", node.type_)
-            };
-            node.body = (cx.body_value(b, &mut bound, &mut node.refs, true)).into();
-        }
-        "terraform" => {
-            if label_error(cx, b, 0, out) {
-                return;
-            }
-            node.kind = NodeKind::Terraform;
-            node.local = "terraform".into();
-            node.body = (cx.body_value(b, &mut bound, &mut Vec::new(), true)).into();
-        }
-        "moved" | "removed" | "import" => {
-            if label_error(cx, b, 0, out) {
-                return;
-            }
-            let key_attr = if b.ty == "import" { "to" } else { "from" };
-            let key = b
-                .body
-                .attribute(key_attr)
-                .map(|a| crate::hcl::print_expr(&a.expr))
-                .unwrap_or_default();
-            node.kind = match b.ty.as_str() {
-                "moved" => NodeKind::Moved,
-                "removed" => NodeKind::Removed,
-                _ => NodeKind::Import,
-            };
-            node.name = key.clone();
-            node.local = format!("{}[{}]", b.ty, rewind_model::value::quote(&key));
-            let mut map = Map::new();
-            for item in &b.body.items {
-                match item {
-                    Item::Attribute(a) => {
-                        match a.name.as_str() {
-                            // addresses, not references
-                            "from" | "to" => {}
-                            "provider" => {
-                                node.provider = provider_ref(&a.expr);
-                            }
-                            _ => {
-                                cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs)
-                            }
-                        }
-                        let v = match a.name.as_str() {
-                            "from" | "to" => Value::expr_of(&a.expr),
-                            _ => to_value(&a.expr),
-                        };
-                        map.insert(a.name.clone(), v);
-                    }
-                    Item::Block(inner) => {
-                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
-                        insert_block(&mut map, inner, v);
-                    }
-                }
-            }
-            node.body = (Value::Map(map)).into();
-        }
-        "check" => {
-            if label_error(cx, b, 1, out) {
-                return;
-            }
-            node.kind = NodeKind::Check;
-            node.name = b.labels[0].clone();
-            node.local = format!("check.{}", node.name);
-            let mut map = Map::new();
-            for item in &b.body.items {
-                match item {
-                    Item::Attribute(a) => {
-                        cx.refs_of(&a.expr, EdgeKind::Reference, &mut bound, &mut node.refs);
-                        map.insert(a.name.clone(), to_value(&a.expr));
-                    }
-                    Item::Block(inner) if inner.ty == "data" => {
-                        // A scoped data source: its own node, read by the check.
-                        let mut sub = FileConfig::default();
-                        block_nodes(cx, inner, &mut sub);
-                        for mut n in sub.nodes {
-                            n.facts.check = Some(node.name.clone());
-                            map.insert(format!("data.{}.{}", n.type_, n.name), dotted(&n.local));
-                            out.nodes.push(n);
-                        }
-                        out.warnings.extend(sub.warnings);
-                    }
-                    Item::Block(inner) => {
-                        let v = cx.nested_block(inner, &mut bound, &mut node.refs);
-                        insert_block(&mut map, inner, v);
-                    }
-                }
-            }
-            node.body = (Value::Map(map)).into();
-        }
+    let labels = match b.ty.as_str() {
+        "resource" | "data" | "ephemeral" | "action" => 2,
+        "module" | "variable" | "output" | "provider" | "check" => 1,
+        "locals" | "terraform" | "moved" | "removed" | "import" => 0,
         other => {
             out.warnings.push((
                 line,
@@ -645,8 +382,273 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             ));
             return;
         }
+    };
+    if label_error(cx, b, labels, out) {
+        return;
+    }
+    let mut node = RawNode {
+        line,
+        col,
+        ..RawNode::default()
+    };
+    let mut bound = Vec::new();
+    let bound = &mut bound;
+    match b.ty.as_str() {
+        "locals" => return locals_nodes(cx, b, out),
+        "module" => module_node(cx, b, &mut node, bound),
+        "variable" => variable_node(cx, b, &mut node, bound),
+        "output" => {
+            node.kind = NodeKind::Output;
+            node.name = b.labels[0].clone();
+            node.local = format!("output.{}", node.name);
+            node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
+            node.sensitive = bool_attr(&b.body, "sensitive");
+        }
+        "provider" => provider_node(cx, b, &mut node, bound),
+        "terraform" => {
+            node.kind = NodeKind::Terraform;
+            node.local = "terraform".into();
+            node.body = (cx.body_value(b, bound, &mut Vec::new(), true)).into();
+        }
+        "moved" | "removed" | "import" => statement_node(cx, b, &mut node, bound),
+        "check" => check_node(cx, b, &mut node, bound, out),
+        // "resource", "data", "ephemeral", "action"
+        _ => resource_node(cx, b, &mut node, bound),
     }
     out.nodes.push(node);
+}
+
+/// A block's body as a map: each attribute's value as `attribute` gives it
+/// (which also collects its references), nested blocks as
+/// [`Ctx::nested_block`] gives them.
+fn body_map(
+    cx: &Ctx,
+    b: &Block,
+    bound: &mut Vec<String>,
+    refs: &mut Vec<RawRef>,
+    mut attribute: impl FnMut(&crate::hcl::Attribute, &mut Vec<String>, &mut Vec<RawRef>) -> Value,
+) -> Value {
+    let mut map = Map::new();
+    for item in &b.body.items {
+        match item {
+            Item::Attribute(a) => {
+                let v = attribute(a, bound, refs);
+                map.insert(a.name.clone(), v);
+            }
+            Item::Block(inner) => {
+                let v = cx.nested_block(inner, bound, refs);
+                insert_block(&mut map, inner, v);
+            }
+        }
+    }
+    Value::Map(map)
+}
+
+/// `resource`, `data`, `ephemeral` and `action` blocks.
+fn resource_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
+    node.kind = match b.ty.as_str() {
+        "resource" => NodeKind::Resource,
+        "action" => NodeKind::Action,
+        _ => NodeKind::Data,
+    };
+    node.type_ = b.labels[0].clone();
+    node.name = b.labels[1].clone();
+    node.local = match b.ty.as_str() {
+        "resource" => format!("{}.{}", node.type_, node.name),
+        other => format!("{other}.{}.{}", node.type_, node.name),
+    };
+    if b.ty == "ephemeral" {
+        node.facts.mode = Some(rewind_model::ObjectMode::Ephemeral);
+    }
+    node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
+    node.provider = b
+        .body
+        .attribute("provider")
+        .and_then(|a| provider_ref(&a.expr));
+}
+
+/// `module` blocks: arguments with their own references (each input of
+/// the call is an edge of its own), `providers`, meta-arguments.
+fn module_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
+    node.kind = NodeKind::Module;
+    node.name = b.labels[0].clone();
+    node.local = format!("module.{}", node.name);
+    let (providers, args) = (&mut node.providers, &mut node.args);
+    let body = body_map(cx, b, bound, &mut node.refs, |a, bound, refs| {
+        let name = a.name.as_str();
+        if name == "depends_on" {
+            cx.address_list_refs(&a.expr, EdgeKind::DependsOn, refs);
+        } else if name == "providers" {
+            if let Expr::Object(items) = &a.expr {
+                for (k, v) in items {
+                    if let (Some(child), Some(parent)) = (provider_ref(k), provider_ref(v)) {
+                        providers.push((provider_key(&child), provider_key(&parent)));
+                    }
+                }
+            }
+        } else if MODULE_META.contains(&name) {
+            cx.refs_of(&a.expr, EdgeKind::Reference, bound, refs);
+        } else {
+            let mut arg_refs = Vec::new();
+            cx.refs_of(&a.expr, EdgeKind::Reference, bound, &mut arg_refs);
+            args.push((a.name.clone(), arg_refs));
+        }
+        if name == "providers" && !providers.is_empty() {
+            // a mapping, so the order it is written in does not matter
+            Value::Map(
+                providers
+                    .iter()
+                    .map(|(c, p)| (c.clone(), dotted(p)))
+                    .collect(),
+            )
+        } else {
+            to_value(&a.expr)
+        }
+    });
+    node.body = body.into();
+    node.facts.source = node.body.get("source").cloned();
+    node.facts.version = node.body.get("version").cloned();
+}
+
+/// `variable` blocks (`type` is a type, not references).
+fn variable_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
+    node.kind = NodeKind::Variable;
+    node.name = b.labels[0].clone();
+    node.local = format!("var.{}", node.name);
+    let body = body_map(cx, b, bound, &mut node.refs, |a, bound, refs| {
+        if a.name != "type" {
+            cx.refs_of(&a.expr, EdgeKind::Reference, bound, refs);
+        }
+        to_value(&a.expr)
+    });
+    node.body = body.into();
+    node.sensitive = bool_attr(&b.body, "sensitive");
+    // A variable's validation may refer to the variable itself.
+    let own = node.name.clone();
+    node.refs
+        .retain(|r| !(r.root == "var" && r.steps.first() == Some(&own)));
+}
+
+/// `locals` blocks: one node per local value.
+fn locals_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
+    for item in &b.body.items {
+        match item {
+            Item::Attribute(a) => {
+                let (line, col) = cx.at(a.pos);
+                let mut local = RawNode {
+                    kind: NodeKind::Local,
+                    name: a.name.clone(),
+                    local: format!("local.{}", a.name),
+                    line,
+                    col,
+                    ..RawNode::default()
+                };
+                cx.refs_of(
+                    &a.expr,
+                    EdgeKind::Reference,
+                    &mut Vec::new(),
+                    &mut local.refs,
+                );
+                let mut map = Map::new();
+                map.insert("value".to_string(), to_value(&a.expr));
+                local.body = (Value::Map(map)).into();
+                out.nodes.push(local);
+            }
+            Item::Block(inner) => {
+                let (line, col) = cx.at(inner.pos);
+                out.warnings.push((
+                    line,
+                    col,
+                    "blocks are not allowed in locals (ignored)".into(),
+                ));
+            }
+        }
+    }
+}
+
+/// `provider` blocks, named by their alias.
+fn provider_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
+    node.kind = NodeKind::Provider;
+    node.type_ = b.labels[0].clone();
+    let alias = b
+        .body
+        .attribute("alias")
+        .and_then(|a| literal_string(&a.expr))
+        .unwrap_or_default();
+    node.name = alias.clone();
+    node.local = if alias.is_empty() {
+        format!("provider.{}", node.type_)
+    } else {
+        format!("provider.{}.{alias}", node.type_)
+    };
+    node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
+}
+
+/// `moved`, `removed` and `import` blocks, named by the address they
+/// move from, remove or import to (addresses, not references).
+fn statement_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
+    let key_attr = if b.ty == "import" { "to" } else { "from" };
+    let key = b
+        .body
+        .attribute(key_attr)
+        .map(|a| crate::hcl::print_expr(&a.expr))
+        .unwrap_or_default();
+    node.kind = match b.ty.as_str() {
+        "moved" => NodeKind::Moved,
+        "removed" => NodeKind::Removed,
+        _ => NodeKind::Import,
+    };
+    node.name = key.clone();
+    node.local = format!("{}[{}]", b.ty, rewind_model::value::quote(&key));
+    let provider = &mut node.provider;
+    let body = body_map(cx, b, bound, &mut node.refs, |a, bound, refs| {
+        match a.name.as_str() {
+            // addresses, not references
+            "from" | "to" => return Value::expr_of(&a.expr),
+            "provider" => *provider = provider_ref(&a.expr),
+            _ => cx.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
+        }
+        to_value(&a.expr)
+    });
+    node.body = body.into();
+}
+
+/// `check` blocks; a scoped data source inside is a node of its own, read
+/// by the check.
+fn check_node(
+    cx: &Ctx,
+    b: &Block,
+    node: &mut RawNode,
+    bound: &mut Vec<String>,
+    out: &mut FileConfig,
+) {
+    node.kind = NodeKind::Check;
+    node.name = b.labels[0].clone();
+    node.local = format!("check.{}", node.name);
+    let mut map = Map::new();
+    for item in &b.body.items {
+        match item {
+            Item::Attribute(a) => {
+                cx.refs_of(&a.expr, EdgeKind::Reference, bound, &mut node.refs);
+                map.insert(a.name.clone(), to_value(&a.expr));
+            }
+            Item::Block(inner) if inner.ty == "data" => {
+                let mut sub = FileConfig::default();
+                block_nodes(cx, inner, &mut sub);
+                for mut n in sub.nodes {
+                    n.facts.check = Some(node.name.clone());
+                    map.insert(format!("data.{}.{}", n.type_, n.name), dotted(&n.local));
+                    out.nodes.push(n);
+                }
+                out.warnings.extend(sub.warnings);
+            }
+            Item::Block(inner) => {
+                let v = cx.nested_block(inner, bound, &mut node.refs);
+                insert_block(&mut map, inner, v);
+            }
+        }
+    }
+    node.body = (Value::Map(map)).into();
 }
 
 /// Converts a `.tfvars` body: only attributes are allowed.

@@ -778,35 +778,13 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
 /// Loads `dir`: discovers, parses and resolves everything, and checks the
 /// graph for cycles.
 pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
-    let one = |d: Diagnostic| LoadError {
-        diagnostics: vec![d],
-    };
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let root_abs = normalize(&cwd.join(dir));
-    let md = std::fs::metadata(&root_abs).map_err(|e| {
-        one(error_at(
-            &dir.display().to_string(),
-            0,
-            0,
-            format!("cannot read the directory: {e}"),
-            None,
-        ))
-    })?;
-    if !md.is_dir() {
-        return Err(one(error_at(
-            &dir.display().to_string(),
-            0,
-            0,
-            "not a directory",
-            None,
-        )));
-    }
+    let root_abs = root_directory(dir)?;
     let trace = Trace::new();
     let Discovered {
         files: items,
         dirs,
         skipped,
-    } = discover_with_dirs(&root_abs).map_err(one)?;
+    } = discover_with_dirs(&root_abs).map_err(LoadError::one)?;
     let shown = |p: &Path| -> String {
         match p.strip_prefix(&root_abs) {
             Ok(r) => rel_str(&dir.join(r)).trim_start_matches("./").to_string(),
@@ -814,20 +792,123 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         }
     };
     trace.mark("discover");
+    let (mut b, undecided) = read_all(&items, &root_abs, &shown, opts)?;
+    b.diags.extend(skipped.into_iter().map(|mut d| {
+        d.loc.file = shown(Path::new(&d.loc.file));
+        d
+    }));
+    trace.mark("read and parse");
+    b.index_dirs(0);
+    b.read_modules_json(&shown, opts.modules_dir.as_deref());
+    b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
+    b.add_inputs(opts);
+    b.settle_undecided(undecided)?;
+    b.check_errors(&shown)?;
+    trace.mark("modules");
+    b.resolve(threads_for(opts));
+    b.tfvars_edges();
+    b.sensitive_assignments();
+    b.check_errors(&shown)?;
+    let base = b.relative_paths();
+    let root = rel_str(root_abs.strip_prefix(&base).unwrap_or(&root_abs));
+    let mut model = Model {
+        nodes: std::mem::take(&mut b.nodes),
+        instances: Vec::new(),
+        state: None,
+        diagnostics: std::mem::take(&mut b.diags),
+    };
+    if let Some(ext) = &opts.state {
+        let (info, nodes) = external_state(
+            ext,
+            &root,
+            &root_abs,
+            opts,
+            (&mut b.files, &mut b.parsed),
+            &mut model.diagnostics,
+        )?;
+        model.state = Some(info);
+        model.instances = nodes;
+    } else {
+        b.take_state(&mut model);
+    }
+    crate::sensitive::propagate(&mut model);
+    trace.mark("resolve");
+    model.sort();
+    if !opts.allow_cycles {
+        check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?;
+    }
+    trace.mark("sort and cycles");
+    Ok(Loaded {
+        base,
+        root,
+        files: b.files,
+        parsed: b.parsed,
+        model,
+        dirs,
+    })
+}
+
+impl LoadError {
+    /// A load error of one diagnostic.
+    fn one(d: Diagnostic) -> LoadError {
+        LoadError {
+            diagnostics: vec![d],
+        }
+    }
+}
+
+/// The absolute path of the directory to load, or an error if it is none.
+fn root_directory(dir: &Path) -> Result<PathBuf, LoadError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root_abs = normalize(&cwd.join(dir));
+    let shown = dir.display().to_string();
+    let md = std::fs::metadata(&root_abs).map_err(|e| {
+        LoadError::one(error_at(
+            &shown,
+            0,
+            0,
+            format!("cannot read the directory: {e}"),
+            None,
+        ))
+    })?;
+    if !md.is_dir() {
+        return Err(LoadError::one(error_at(
+            &shown,
+            0,
+            0,
+            "not a directory",
+            None,
+        )));
+    }
+    Ok(root_abs)
+}
+
+/// A file that failed outside the root directory, not yet an error: see
+/// [`Builder::settle_undecided`].
+type Undecided = (PathBuf, FileKind, Diagnostic);
+
+/// Every discovered file read and parsed (on every core): a builder with
+/// the files and their parse results, and the failures outside the root directory that are an
+/// error only if Terraform reads them, which the module tree tells. A
+/// failure in the root directory or of a state file is an error now.
+fn read_all(
+    items: &[(PathBuf, FileKind)],
+    root_abs: &Path,
+    shown: &(dyn Fn(&Path) -> String + Sync),
+    opts: &Options,
+) -> Result<(Builder, Vec<Undecided>), LoadError> {
     let mut files = Vec::new();
     let mut parsed = Vec::new();
     let mut errors = Vec::new();
-    // Files that failed outside the root directory: an error only if
-    // Terraform reads them, which the module tree tells.
     let mut undecided = Vec::new();
-    for r in read_and_parse(&items, &shown, opts) {
+    for r in read_and_parse(items, shown, opts) {
         match r {
             Ok((f, p)) => {
                 files.push(f);
                 parsed.push(Arc::new(p));
             }
             Err(u) => {
-                let in_root = u.path.parent() == Some(root_abs.as_path());
+                let in_root = u.path.parent() == Some(root_abs);
                 if let Some(f) = u.file {
                     files.push(f);
                     parsed.push(Arc::new(Parsed::Raw));
@@ -848,249 +929,89 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
             diagnostics: errors,
         });
     }
-    let mut b = Builder {
-        root_abs: root_abs.clone(),
-        files,
-        parsed,
-        by_dir: HashMap::new(),
-        nodes: Vec::new(),
-        index: HashMap::new(),
-        pending: Vec::new(),
-        diags: Vec::new(),
-        errors: Vec::new(),
-        modules_json: HashMap::new(),
-        calls: HashMap::new(),
-        loaded_dirs: HashSet::new(),
+    Ok((
+        Builder::new(root_abs.to_path_buf(), files, parsed),
+        undecided,
+    ))
+}
+
+/// Checks the model's dependency graph for cycles: an error naming each
+/// cycle at its first node (`shown` turns the node's file, relative to the
+/// base, into the file as the user named it). Cycles only through a remote
+/// module that was not downloaded are warnings added to the model.
+fn check_cycles(model: &mut Model, shown: &dyn Fn(&str) -> String) -> Result<(), LoadError> {
+    let g = Graph::build(model);
+    let mut cycles = g.cycles(model);
+    // A remote module that is not downloaded is one node here, but
+    // Terraform sees each of its inputs and outputs apart: a cycle
+    // through it (a resource feeding one input and reading an unrelated
+    // output, as routes through a router VM do) may be none at all.
+    // Only the cycles left without the opaque modules' own edges are
+    // certain; the others are warnings.
+    let opaque = |model: &Model, a: &str| {
+        model.node(a).is_some_and(|n| {
+            n.kind == NodeKind::Module && n.facts.resolved == Some(ModuleSource::Remote)
+        })
     };
-    b.diags.extend(skipped.into_iter().map(|mut d| {
-        d.loc.file = shown(Path::new(&d.loc.file));
-        d
-    }));
-    trace.mark("read and parse");
-    b.index_dirs(0);
-    b.read_modules_json(&shown, opts.modules_dir.as_deref());
-    // Errors found while assembling name files by absolute path: show them
-    // the way the user named the directory.
-    // Messages naming another place ("already declared at ...") too.
-    let root_prefix = format!("{}/", root_abs.display());
-    let shown_prefix = match shown(&root_abs).trim_end_matches('/') {
-        "" | "." => String::new(),
-        s => format!("{s}/"),
-    };
-    let fail = |mut errors: Vec<Diagnostic>| {
-        for d in &mut errors {
-            if Path::new(&d.loc.file).is_absolute() {
-                d.loc.file = shown(Path::new(&d.loc.file));
-            }
-            if d.message.contains(&root_prefix) {
-                d.message = d.message.replace(&root_prefix, &shown_prefix);
+    if cycles
+        .iter()
+        .any(|c| c.path.iter().any(|a| opaque(model, a)))
+    {
+        let mut certain = model.clone();
+        for n in &mut certain.nodes {
+            if opaque(model, &n.address) {
+                n.edges.clear();
             }
         }
-        LoadError {
-            diagnostics: errors,
-        }
-    };
-    b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
-    b.add_inputs(opts);
-    // A file that failed is an error in a module Terraform loads, and
-    // only a warning elsewhere (an example's or a template's file, which
-    // Terraform never reads for this directory).
-    let mut failed = Vec::new();
-    for (path, kind, mut d) in undecided {
-        let read = kind.is_config() && path.parent().is_some_and(|p| b.loaded_dirs.contains(p));
-        if read {
-            failed.push(d);
+        let hard = Graph::build(&certain).cycles(&certain);
+        if hard.is_empty() {
+            let mut notes = Vec::new();
+            for c in &cycles {
+                let modules: BTreeSet<&str> = c
+                    .path
+                    .iter()
+                    .filter(|a| opaque(model, a))
+                    .map(String::as_str)
+                    .collect();
+                let modules: Vec<&str> = modules.into_iter().collect();
+                let loc = model
+                    .node(&c.path[0])
+                    .map(|n| n.loc.clone())
+                    .unwrap_or_default();
+                notes.push(warning(
+                    loc,
+                    format!(
+                        "dependency cycle through {} (a remote module that is not downloaded, seen as one node): {c}; Terraform sees the module's inputs and outputs apart, so this is likely no cycle (terraform init downloads the module and settles it)",
+                        modules.join(", ")
+                    ),
+                ));
+            }
+            model.diagnostics.extend(notes);
+            cycles.clear();
         } else {
-            d.severity = Severity::Warning;
-            d.message = format!(
-                "{} (Terraform does not read this file for this directory: not part of its configuration)",
-                d.message
-            );
-            b.diags.push(d);
+            cycles = hard;
         }
     }
-    if !failed.is_empty() {
-        return Err(LoadError {
-            diagnostics: failed,
-        });
+    if cycles.is_empty() {
+        return Ok(());
     }
-    if !b.errors.is_empty() {
-        return Err(fail(b.errors));
-    }
-    trace.mark("modules");
-    b.resolve(threads_for(opts));
-    b.tfvars_edges();
-    b.sensitive_assignments();
-    if !b.errors.is_empty() {
-        return Err(fail(b.errors));
-    }
-    // Paths relative to a common base.
-    let mut base = root_abs.clone();
-    for f in &b.files {
-        while !f.abs.starts_with(&base) {
-            if !base.pop() {
-                break;
+    let diagnostics = cycles
+        .iter()
+        .map(|c| {
+            let mut first = model
+                .node(&c.path[0])
+                .map(|n| n.loc.clone())
+                .unwrap_or_default();
+            first.file = shown(&first.file);
+            Diagnostic {
+                severity: Severity::Error,
+                loc: first,
+                message: format!("dependency cycle: {c}"),
+                source_line: None,
             }
-        }
-    }
-    let rel = |p: &Path| rel_str(p.strip_prefix(&base).unwrap_or(p));
-    let mut file_rel: HashMap<String, String> = HashMap::new();
-    for f in &mut b.files {
-        f.path = rel(&f.abs);
-        file_rel.insert(f.abs.display().to_string(), f.path.clone());
-    }
-    for n in &mut b.nodes {
-        if let Some(r) = file_rel.get(&n.loc.file) {
-            n.loc.file = r.clone();
-        }
-    }
-    for d in &mut b.diags {
-        if let Some(r) = file_rel.get(&d.loc.file) {
-            d.loc.file = r.clone();
-        }
-    }
-    let root = rel(&root_abs);
-    let mut model = Model {
-        nodes: b.nodes,
-        instances: Vec::new(),
-        state: None,
-        diagnostics: b.diags,
-    };
-    if let Some(ext) = &opts.state {
-        let (info, nodes) = external_state(
-            ext,
-            &root,
-            &root_abs,
-            opts,
-            (&mut b.files, &mut b.parsed),
-            &mut model.diagnostics,
-        )?;
-        model.state = Some(info);
-        model.instances = nodes;
-    }
-    // The state: terraform.tfstate of the root module, or the only one.
-    let states: Vec<usize> = (0..b.files.len())
-        .filter(|&i| b.files[i].kind == FileKind::State && opts.state.is_none())
+        })
         .collect();
-    let root_state = states.iter().copied().find(|&i| {
-        b.files[i].abs.parent() == Some(root_abs.as_path())
-            && b.files[i]
-                .abs
-                .file_name()
-                .is_some_and(|n| n == "terraform.tfstate")
-    });
-    let chosen = root_state.or(if states.len() == 1 {
-        Some(states[0])
-    } else {
-        None
-    });
-    if chosen.is_none() && states.len() > 1 {
-        let names: Vec<&str> = states.iter().map(|&i| b.files[i].path.as_str()).collect();
-        model.diagnostics.push(warning(
-            Loc::default(),
-            format!(
-                "several state files and none is the root module's terraform.tfstate; instances are not compared: {}",
-                names.join(", ")
-            ),
-        ));
-    }
-    if let Some(i) = chosen {
-        // The instances move into the model (a large state is not copied);
-        // state parse results are not cached, so nothing else needs them.
-        let taken = std::mem::replace(&mut b.parsed[i], Arc::new(Parsed::Raw));
-        let owned = Arc::try_unwrap(taken).unwrap_or_else(|shared| (*shared).clone());
-        if let Parsed::State(mut info, mut nodes) = owned {
-            info.path = b.files[i].path.clone();
-            for n in &mut nodes {
-                n.loc.file.clone_from(&info.path);
-            }
-            model.state = Some(info);
-            model.instances = nodes;
-        }
-    }
-    crate::sensitive::propagate(&mut model);
-    trace.mark("resolve");
-    model.sort();
-    if !opts.allow_cycles {
-        let g = Graph::build(&model);
-        let mut cycles = g.cycles(&model);
-        // A remote module that is not downloaded is one node here, but
-        // Terraform sees each of its inputs and outputs apart: a cycle
-        // through it (a resource feeding one input and reading an unrelated
-        // output, as routes through a router VM do) may be none at all.
-        // Only the cycles left without the opaque modules' own edges are
-        // certain; the others are warnings.
-        let opaque = |a: &str| {
-            model.node(a).is_some_and(|n| {
-                n.kind == NodeKind::Module && n.facts.resolved == Some(ModuleSource::Remote)
-            })
-        };
-        let mut notes = Vec::new();
-        if cycles.iter().any(|c| c.path.iter().any(|a| opaque(a))) {
-            let mut certain = model.clone();
-            for n in &mut certain.nodes {
-                if opaque(&n.address) {
-                    n.edges.clear();
-                }
-            }
-            let hard = Graph::build(&certain).cycles(&certain);
-            if hard.is_empty() {
-                for c in &cycles {
-                    let modules: Vec<&str> = c
-                        .path
-                        .iter()
-                        .filter(|a| opaque(a))
-                        .map(String::as_str)
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
-                    let loc = model
-                        .node(&c.path[0])
-                        .map(|n| n.loc.clone())
-                        .unwrap_or_default();
-                    notes.push(warning(
-                        loc,
-                        format!(
-                            "dependency cycle through {} (a remote module that is not downloaded, seen as one node): {c}; Terraform sees the module's inputs and outputs apart, so this is likely no cycle (terraform init downloads the module and settles it)",
-                            modules.join(", ")
-                        ),
-                    ));
-                }
-                cycles.clear();
-            } else {
-                cycles = hard;
-            }
-        }
-        model.diagnostics.extend(notes);
-        if !cycles.is_empty() {
-            let diags = cycles
-                .iter()
-                .map(|c| {
-                    let mut first = model
-                        .node(&c.path[0])
-                        .map(|n| n.loc.clone())
-                        .unwrap_or_default();
-                    first.file = shown(&base.join(&first.file));
-                    Diagnostic {
-                        severity: Severity::Error,
-                        loc: first,
-                        message: format!("dependency cycle: {c}"),
-                        source_line: None,
-                    }
-                })
-                .collect();
-            return Err(LoadError { diagnostics: diags });
-        }
-    }
-    trace.mark("sort and cycles");
-    Ok(Loaded {
-        base,
-        root,
-        files: b.files,
-        parsed: b.parsed,
-        model,
-        dirs,
-    })
+    Err(LoadError { diagnostics })
 }
 
 /// Parses a state given from elsewhere and puts it among the files, as
@@ -1235,6 +1156,152 @@ struct Builder {
 }
 
 impl Builder {
+    fn new(root_abs: PathBuf, files: Vec<SourceFile>, parsed: Vec<Arc<Parsed>>) -> Builder {
+        Builder {
+            root_abs,
+            files,
+            parsed,
+            by_dir: HashMap::new(),
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            pending: Vec::new(),
+            diags: Vec::new(),
+            errors: Vec::new(),
+            modules_json: HashMap::new(),
+            calls: HashMap::new(),
+            loaded_dirs: HashSet::new(),
+        }
+    }
+
+    /// A file that failed is an error in a module Terraform loads, and
+    /// only a warning elsewhere (an example's or a template's file, which
+    /// Terraform never reads for this directory).
+    fn settle_undecided(&mut self, undecided: Vec<Undecided>) -> Result<(), LoadError> {
+        let mut failed = Vec::new();
+        for (path, kind, mut d) in undecided {
+            let read =
+                kind.is_config() && path.parent().is_some_and(|p| self.loaded_dirs.contains(p));
+            if read {
+                failed.push(d);
+            } else {
+                d.severity = Severity::Warning;
+                d.message = format!(
+                    "{} (Terraform does not read this file for this directory: not part of its configuration)",
+                    d.message
+                );
+                self.diags.push(d);
+            }
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        Err(LoadError {
+            diagnostics: failed,
+        })
+    }
+
+    /// The errors found while assembling, if any. They name files by
+    /// absolute path: shown here the way the user named the directory, and
+    /// so are messages naming another place ("already declared at ...").
+    fn check_errors(&mut self, shown: &dyn Fn(&Path) -> String) -> Result<(), LoadError> {
+        if self.errors.is_empty() {
+            return Ok(());
+        }
+        let root_prefix = format!("{}/", self.root_abs.display());
+        let shown_prefix = match shown(&self.root_abs).trim_end_matches('/') {
+            "" | "." => String::new(),
+            s => format!("{s}/"),
+        };
+        let mut errors = std::mem::take(&mut self.errors);
+        for d in &mut errors {
+            if Path::new(&d.loc.file).is_absolute() {
+                d.loc.file = shown(Path::new(&d.loc.file));
+            }
+            if d.message.contains(&root_prefix) {
+                d.message = d.message.replace(&root_prefix, &shown_prefix);
+            }
+        }
+        Err(LoadError {
+            diagnostics: errors,
+        })
+    }
+
+    /// Makes the paths of files, nodes and diagnostics relative to the
+    /// common base of every file (and the root directory), and returns it.
+    fn relative_paths(&mut self) -> PathBuf {
+        let mut base = self.root_abs.clone();
+        for f in &self.files {
+            while !f.abs.starts_with(&base) {
+                if !base.pop() {
+                    break;
+                }
+            }
+        }
+        let mut file_rel: HashMap<String, String> = HashMap::new();
+        for f in &mut self.files {
+            f.path = rel_str(f.abs.strip_prefix(&base).unwrap_or(&f.abs));
+            file_rel.insert(f.abs.display().to_string(), f.path.clone());
+        }
+        for n in &mut self.nodes {
+            if let Some(r) = file_rel.get(&n.loc.file) {
+                n.loc.file = r.clone();
+            }
+        }
+        for d in &mut self.diags {
+            if let Some(r) = file_rel.get(&d.loc.file) {
+                d.loc.file = r.clone();
+            }
+        }
+        base
+    }
+
+    /// The directory's state into the model: `terraform.tfstate` of the
+    /// root module, or the only state file; with several and none of them
+    /// the root's, a warning and no instances.
+    fn take_state(&mut self, model: &mut Model) {
+        let states: Vec<usize> = (0..self.files.len())
+            .filter(|&i| self.files[i].kind == FileKind::State)
+            .collect();
+        let root_state = states.iter().copied().find(|&i| {
+            self.files[i].abs.parent() == Some(self.root_abs.as_path())
+                && self.files[i]
+                    .abs
+                    .file_name()
+                    .is_some_and(|n| n == "terraform.tfstate")
+        });
+        let chosen = root_state.or(if states.len() == 1 {
+            Some(states[0])
+        } else {
+            None
+        });
+        if chosen.is_none() && states.len() > 1 {
+            let names: Vec<&str> = states
+                .iter()
+                .map(|&i| self.files[i].path.as_str())
+                .collect();
+            model.diagnostics.push(warning(
+                Loc::default(),
+                format!(
+                    "several state files and none is the root module's terraform.tfstate; instances are not compared: {}",
+                    names.join(", ")
+                ),
+            ));
+        }
+        let Some(i) = chosen else { return };
+        // The instances move into the model (a large state is not copied);
+        // state parse results are not cached, so nothing else needs them.
+        let taken = std::mem::replace(&mut self.parsed[i], Arc::new(Parsed::Raw));
+        let owned = Arc::try_unwrap(taken).unwrap_or_else(|shared| (*shared).clone());
+        if let Parsed::State(mut info, mut nodes) = owned {
+            info.path = self.files[i].path.clone();
+            for n in &mut nodes {
+                n.loc.file.clone_from(&info.path);
+            }
+            model.state = Some(info);
+            model.instances = nodes;
+        }
+    }
+
     fn index_dirs(&mut self, from: usize) {
         for i in from..self.files.len() {
             let f = &self.files[i];

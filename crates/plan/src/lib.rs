@@ -462,6 +462,14 @@ fn cbd_of(
 }
 
 /// Plans going from `current` to `target`.
+///
+/// The phases, in order, each a function of this module: what is deployed
+/// (`current_instances`), where it moves (`moves_of`), the target's
+/// `create_before_destroy` (`cbd_of`), the target walked instance by
+/// instance with `count`/`for_each` expanded and each instance's action
+/// decided (`expansion`), the changes including the objects the target no
+/// longer has (`actions`), the risks (`assess_risks`), and the single
+/// operations ordered by Terraform's rules (`ordering`).
 pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
     let trace = rewind_parse::load::Trace::new();
     let cur_cfg = Config::new(current)?;
@@ -470,25 +478,82 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     let tgt_deps = config_deps(target);
     trace.mark("plan: configurations");
 
-    // What is deployed.
-    let prior = if current.state.is_some() {
-        prior::from_state(current)?
-    } else {
-        let inputs = root_inputs(current, &opts.current_inputs);
-        let cbd: BTreeSet<String> = cbd_of(current, &cur_deps).into_keys().collect();
-        // what Terraform would have recorded in state: every resource each
-        // depended on, transitively
-        prior::simulate(
-            &cur_cfg,
-            &inputs,
-            Options::files(&opts.current_files),
-            &transitive(&cur_deps)?,
-            &cbd,
-        )?
-    };
+    let prior = current_instances(current, &cur_cfg, &cur_deps, opts)?;
     trace.mark("plan: current instances");
 
-    // Where it moves.
+    let (moved, move_errors) = moves_of(target, &prior);
+    trace.mark("plan: moves");
+
+    let cbd = cbd_of(target, &tgt_deps);
+    let knowledge = provider_knowledge(opts)?;
+    let current_configs = current_configurations(current, &cur_cfg, &prior, opts);
+    trace.mark("plan: current configuration");
+    let tgt_inputs = root_inputs(target, &opts.target_inputs);
+    let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
+    decide.current_configs = current_configs.as_ref();
+    let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
+    target_errors(&move_errors, &walk, &decide)?;
+    trace.mark("plan: target walk");
+
+    let mut changes = actions(current, target, &prior, &moved, &decide, &walk);
+    trace.mark("plan: changes");
+    let assessed = assess_risks(
+        current,
+        target,
+        &knowledge,
+        &walk,
+        &decide,
+        &mut changes,
+        opts,
+    );
+    changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
+    changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
+    trace.mark("plan: risks");
+
+    let steps = ordering(&changes, &prior, &moved, &decide, &tgt_deps)?;
+    trace.mark("plan: order");
+    Ok(Plan {
+        changes,
+        steps,
+        blocked: assessed.blocked,
+        unknown_instances: assessed.unknown_instances,
+        notes: assessed.notes,
+        from_state: prior.from_state,
+    })
+}
+
+/// Where each deployed instance moves: `moved` blocks, and the moves a
+/// change of `count` implies. Instances that do not move are absent.
+type Moves = BTreeMap<InstanceAddr, (InstanceAddr, String)>;
+
+/// Phase 1, what is deployed: the state's instances, or without a state
+/// what Terraform would have recorded from the current configuration.
+fn current_instances(
+    current: &Model,
+    cur_cfg: &Config,
+    cur_deps: &HashMap<String, BTreeSet<String>>,
+    opts: &Options,
+) -> Result<Prior, PlanError> {
+    if current.state.is_some() {
+        return prior::from_state(current);
+    }
+    let inputs = root_inputs(current, &opts.current_inputs);
+    let cbd: BTreeSet<String> = cbd_of(current, cur_deps).into_keys().collect();
+    // what Terraform would have recorded in state: every resource each
+    // depended on, transitively
+    prior::simulate(
+        cur_cfg,
+        &inputs,
+        Options::files(&opts.current_files),
+        &transitive(cur_deps)?,
+        &cbd,
+    )
+}
+
+/// Phase 2, the moves: the target's `moved` statements applied to the
+/// deployed instances, then the moves implied by a change of `count`.
+/// Returns the moves and the statements' errors.
+fn moves_of(target: &Model, prior: &Prior) -> (Moves, Vec<moves::MoveError>) {
     let (statements, move_errors) = moves::statements(target);
     let addrs: Vec<InstanceAddr> = prior
         .managed
@@ -508,32 +573,54 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             }
         }
     }
-    trace.mark("plan: moves");
+    (moved, move_errors)
+}
 
-    // The target, instance by instance.
-    let tgt_inputs = root_inputs(target, &opts.target_inputs);
-    let cbd = cbd_of(target, &tgt_deps);
-    let knowledge = match &opts.target_lock_file {
-        Some(text) => rewind_diff::knowledge::Knowledge::from_lock_file(text)
-            .map_err(|e| PlanError::Invalid(vec![format!(".terraform.lock.hcl: {e}")]))?,
-        None => rewind_diff::knowledge::Knowledge::newest(),
-    };
-    // What the current configuration gives each deployed instance (with a
-    // state: without one, the prior values are that already).
-    let current_configs = prior.from_state.then(|| {
+/// The provider tables that decide replace-or-update: those of the
+/// target's lock file, or the newest rewind knows.
+fn provider_knowledge(opts: &Options) -> Result<knowledge::Knowledge, PlanError> {
+    match &opts.target_lock_file {
+        Some(text) => knowledge::Knowledge::from_lock_file(text)
+            .map_err(|e| PlanError::Invalid(vec![format!(".terraform.lock.hcl: {e}")])),
+        None => Ok(knowledge::Knowledge::newest()),
+    }
+}
+
+/// What the current configuration gives each deployed instance (with a
+/// state: without one, the prior values are that already).
+fn current_configurations(
+    current: &Model,
+    cur_cfg: &Config,
+    prior: &Prior,
+    opts: &Options,
+) -> Option<HashMap<InstanceAddr, rewind_eval::Value>> {
+    prior.from_state.then(|| {
         let inputs = root_inputs(current, &opts.current_inputs);
-        prior::current_configs(
-            &cur_cfg,
-            &inputs,
-            Options::files(&opts.current_files),
-            &prior,
-        )
-    });
-    trace.mark("plan: current configuration");
-    let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
-    decide.current_configs = current_configs.as_ref();
-    let mut walk = walk::Walk::new(&tgt_cfg, &tgt_inputs, Options::files(&opts.target_files));
-    walk.run(&mut decide);
+        prior::current_configs(cur_cfg, &inputs, Options::files(&opts.current_files), prior)
+    })
+}
+
+/// Phase 4, expansion: the target configuration walked module instance by
+/// module instance, `count` and `for_each` expanded, each resource
+/// instance evaluated and its action decided by `decide`.
+fn expansion<'c>(
+    tgt_cfg: &'c Config,
+    tgt_inputs: &'c Inputs,
+    opts: &'c Options,
+    decide: &mut Decide,
+) -> walk::Walk<'c> {
+    let mut walk = walk::Walk::new(tgt_cfg, tgt_inputs, Options::files(&opts.target_files));
+    walk.run(decide);
+    walk
+}
+
+/// The errors of the moves, the walk and the decisions, sorted, as one
+/// [`PlanError::Invalid`]: Terraform plans nothing when there is one.
+fn target_errors(
+    move_errors: &[moves::MoveError],
+    walk: &walk::Walk,
+    decide: &Decide,
+) -> Result<(), PlanError> {
     let mut errors: Vec<String> = move_errors
         .iter()
         .map(|e| format!("{}: {}", e.address, e.message))
@@ -544,29 +631,62 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             .map(|e| format!("{}: {}", e.address, e.message)),
     );
     errors.extend(decide.errors.iter().cloned());
-    if !errors.is_empty() {
-        errors.sort();
-        errors.dedup();
-        return Err(PlanError::Invalid(errors));
+    if errors.is_empty() {
+        return Ok(());
     }
-    trace.mark("plan: target walk");
+    errors.sort();
+    errors.dedup();
+    Err(PlanError::Invalid(errors))
+}
 
+/// Phase 5, the actions: every decided instance's change, and the deletes
+/// and forgets of the deployed objects the target does not keep.
+fn actions(
+    current: &Model,
+    target: &Model,
+    prior: &Prior,
+    moved: &Moves,
+    decide: &Decide,
+    walk: &walk::Walk,
+) -> Vec<Change> {
+    let mut changes = decide.changes(target);
+    changes.extend(orphans(current, target, prior, moved, decide, walk));
+    changes
+}
+
+/// What [`assess_risks`] finds beside the changes' own risks.
+struct Assessed {
+    notes: Vec<Risk>,
+    blocked: Vec<String>,
+    unknown_instances: Vec<String>,
+}
+
+/// Phase 6, the risks: instances whose number is unknown, the provider
+/// tables used, what was approximated, and each change's risks
+/// ([`risks`]: data loss, `prevent_destroy`, forgotten objects).
+fn assess_risks(
+    current: &Model,
+    target: &Model,
+    knowledge: &knowledge::Knowledge,
+    walk: &walk::Walk,
+    decide: &Decide,
+    changes: &mut [Change],
+    opts: &Options,
+) -> Assessed {
     let mut notes: Vec<Risk> = Vec::new();
     let mut blocked: Vec<String> = Vec::new();
     let mut unknown_instances: Vec<String> = Vec::new();
-    for (m, why) in &walk.unknown_modules {
+    let unknown = walk
+        .unknown_modules
+        .iter()
+        .map(|(m, why)| (m.clone(), why))
+        .chain(decide.unknown.iter().map(|(r, why)| (r.to_string(), why)));
+    for (what, why) in unknown {
         notes.push(Risk {
             kind: RiskKind::UnknownInstances,
-            message: format!("instances of {m}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
+            message: format!("instances of {what}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
         });
-        unknown_instances.push(m.clone());
-    }
-    for (r, why) in &decide.unknown {
-        notes.push(Risk {
-            kind: RiskKind::UnknownInstances,
-            message: format!("instances of {r}: {why}; Terraform refuses to plan this (Invalid count/for_each argument)"),
-        });
-        unknown_instances.push(r.to_string());
+        unknown_instances.push(what);
     }
     // which provider tables decided replace-or-update, for the providers
     // the target uses
@@ -574,7 +694,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Resource && n.type_ != "terraform_data")
-        .map(|n| rewind_diff::knowledge::provider_of(&n.type_))
+        .map(|n| knowledge::provider_of(&n.type_))
         .collect();
     for choice in knowledge.choices() {
         if used.contains(choice.provider) {
@@ -593,27 +713,28 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
             notes.push(r);
         }
     }
-
-    let mut changes = decide.changes(target);
-    changes.extend(orphans(current, target, &prior, &moved, &decide, &walk));
-    trace.mark("plan: changes");
-    risks(
-        current,
-        target,
-        &mut changes,
-        &mut blocked,
-        &mut notes,
-        opts,
-    );
-    changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
-    changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
+    risks(current, target, changes, &mut blocked, &mut notes, opts);
     blocked.sort();
     blocked.dedup();
     unknown_instances.sort();
     unknown_instances.dedup();
-    trace.mark("plan: risks");
+    Assessed {
+        notes,
+        blocked,
+        unknown_instances,
+    }
+}
 
-    // The order.
+/// Phase 7, the order: the single operations of `changes` ordered by
+/// Terraform's rules (the target's dependencies for creates and updates,
+/// the state's for deletes) and grouped into waves.
+fn ordering(
+    changes: &[Change],
+    prior: &Prior,
+    moved: &Moves,
+    decide: &Decide,
+    tgt_deps: &HashMap<String, BTreeSet<String>>,
+) -> Result<Vec<Step>, PlanError> {
     let cur_insts: Vec<order::CurrentInstance> = prior
         .managed
         .iter()
@@ -641,22 +762,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         .iter()
         .map(|d| (d.addr.to_string(), d.addr.resource.config_address()))
         .collect();
-    let steps = order::order(
-        &changes,
-        &tgt_configs,
-        &tgt_deps,
-        &cur_insts,
-        &cur_state_deps,
-    )?;
-    trace.mark("plan: order");
-    Ok(Plan {
-        changes,
-        steps,
-        blocked,
-        unknown_instances,
-        notes,
-        from_state: prior.from_state,
-    })
+    order::order(changes, &tgt_configs, tgt_deps, &cur_insts, &cur_state_deps)
 }
 
 /// Deployed objects the target does not keep: deletes (and forgets, for
@@ -665,7 +771,7 @@ fn orphans(
     current: &Model,
     target: &Model,
     prior: &Prior,
-    moved: &BTreeMap<InstanceAddr, (InstanceAddr, String)>,
+    moved: &Moves,
     decide: &Decide,
     walk: &walk::Walk,
 ) -> Vec<Change> {

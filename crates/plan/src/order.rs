@@ -87,6 +87,10 @@ fn name(r: &Raw) -> String {
     }
 }
 
+/// The steps of `changes`, ordered: `tgt_insts` gives the target
+/// configuration address of each decided instance, `tgt_deps` the target
+/// configuration's dependencies, `cur` the deployed objects and `cur_deps`
+/// their recorded dependencies (by address before the moves).
 pub(crate) fn order(
     changes: &[Change],
     tgt_insts: &HashMap<String, String>,
@@ -94,10 +98,32 @@ pub(crate) fn order(
     cur: &[CurrentInstance],
     cur_deps: &HashMap<String, crate::prior::Deps>,
 ) -> Result<Vec<Step>, PlanError> {
-    let config_of: HashMap<&str, String> = cur
-        .iter()
-        .map(|c| (c.original.as_str(), c.config.clone()))
-        .collect();
+    let (raw, replace_edges) = operations(changes, tgt_insts, cur);
+    let ops = Operations::new(&raw, cur_deps);
+    let mut edges = Edges {
+        edges: replace_edges,
+        reversed: Vec::new(),
+    };
+    ops.target_edges(tgt_deps, &mut edges);
+    ops.destroy_edges(&mut edges);
+    ops.existing_creator_edges(&mut edges);
+    ops.new_creator_edges(tgt_deps, &mut edges);
+    let Edges {
+        mut edges,
+        reversed,
+    } = edges;
+    edges.extend(reversed);
+    steps(&raw, &edges)
+}
+
+/// The single operations of each change (a replace is two), and the edge
+/// between the two halves of a replace: a delete-first replace creates
+/// after it deletes, a create-first one deletes after it creates.
+fn operations(
+    changes: &[Change],
+    tgt_insts: &HashMap<String, String>,
+    cur: &[CurrentInstance],
+) -> (Vec<Raw>, BTreeSet<(usize, usize)>) {
     let original_of: HashMap<&str, &CurrentInstance> = cur
         .iter()
         .filter(|c| c.deposed.is_none())
@@ -128,6 +154,7 @@ pub(crate) fn order(
                 });
                 raw.len() - 1
             };
+        let this = || Some(ch.address.clone());
         match ch.actions.as_slice() {
             [Action::Create] => {
                 push(Action::Create, false, false, &tconfig, None);
@@ -138,182 +165,209 @@ pub(crate) fn order(
             [Action::Forget] => {
                 // Terraform orders a forget like a delete (its node is a
                 // destroyer), never create-before-destroy
-                push(
-                    Action::Forget,
-                    false,
-                    false,
-                    &cconfig,
-                    Some(ch.address.clone()),
-                );
+                push(Action::Forget, false, false, &cconfig, this());
             }
             [Action::Delete] => {
                 let deposed = ch.deposed.is_some();
                 // a deposed object's address is the resource's; its deps
                 // come from the instance it belonged to
-                push(
-                    Action::Delete,
-                    deposed,
-                    ch.create_before_destroy || deposed,
-                    &cconfig,
-                    Some(ch.address.clone()),
-                );
+                let cbd = ch.create_before_destroy || deposed;
+                push(Action::Delete, deposed, cbd, &cconfig, this());
             }
             [Action::Delete, Action::Create] => {
-                let d = push(
-                    Action::Delete,
-                    false,
-                    false,
-                    &cconfig,
-                    Some(ch.address.clone()),
-                );
+                let d = push(Action::Delete, false, false, &cconfig, this());
                 let c = push(Action::Create, false, false, &tconfig, original);
                 edges.insert((c, d));
             }
             [Action::Create, Action::Delete] => {
                 let c = push(Action::Create, false, false, &tconfig, original);
-                let d = push(
-                    Action::Delete,
-                    true,
-                    true,
-                    &cconfig,
-                    Some(ch.address.clone()),
-                );
+                let d = push(Action::Delete, true, true, &cconfig, this());
                 edges.insert((d, c));
             }
             _ => {}
         }
     }
-    // Index creators by target config and destroyers by current config.
-    let mut creators: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut destroyers: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, r) in raw.iter().enumerate() {
-        match r.op {
-            Action::Create | Action::Update => {
-                creators.entry(r.config.as_str()).or_default().push(i)
-            }
-            Action::Delete | Action::Forget => {
-                destroyers.entry(r.config.as_str()).or_default().push(i)
-            }
-            _ => {}
+    (raw, edges)
+}
+
+/// The "waits for" edges found so far: `(waiter, waited)`, and those a
+/// create_before_destroy delete reverses (CBDEdgeTransformer), added last.
+struct Edges {
+    edges: BTreeSet<(usize, usize)>,
+    reversed: Vec<(usize, usize)>,
+}
+
+impl Edges {
+    /// Creator `c` waits for delete `d`, or under create_before_destroy
+    /// (`cbd`, the delete's) the delete waits for the creator.
+    fn creator_after_delete(&mut self, c: usize, d: usize, cbd: bool) {
+        if cbd {
+            self.reversed.push((d, c));
+        } else {
+            self.edges.insert((c, d));
         }
     }
-    // The state dependencies of an instance (by its current address).
-    let deps_of = |original: &str, _config: &str| -> crate::prior::Deps {
-        cur_deps
-            .get(original)
-            .cloned()
-            .or_else(|| {
-                cur_deps
-                    .get(original.split(" (deposed").next().unwrap_or(original))
-                    .cloned()
-            })
-            .unwrap_or_else(|| crate::prior::Deps::from([]))
-    };
-    // E1: creators follow the target graph; dependencies without an
-    // operation are looked through (the order is transitive).
-    let mut tgt_nearest = Nearest::new(tgt_deps);
-    for (i, r) in raw.iter().enumerate() {
-        if !matches!(r.op, Action::Create | Action::Update) {
-            continue;
+}
+
+/// The operations with their creators indexed by target configuration
+/// address and their destroyers by current configuration address.
+struct Operations<'a> {
+    raw: &'a [Raw],
+    creators: HashMap<&'a str, Vec<usize>>,
+    destroyers: HashMap<&'a str, Vec<usize>>,
+    cur_deps: &'a HashMap<String, crate::prior::Deps>,
+}
+
+impl<'a> Operations<'a> {
+    fn new(raw: &'a [Raw], cur_deps: &'a HashMap<String, crate::prior::Deps>) -> Operations<'a> {
+        let mut creators: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut destroyers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, r) in raw.iter().enumerate() {
+            match r.op {
+                Action::Create | Action::Update => {
+                    creators.entry(r.config.as_str()).or_default().push(i)
+                }
+                Action::Delete | Action::Forget => {
+                    destroyers.entry(r.config.as_str()).or_default().push(i)
+                }
+                _ => {}
+            }
         }
-        for dep in tgt_nearest.get(&r.config, &|x| creators.contains_key(x)) {
-            for &t in creators.get(dep.as_str()).into_iter().flatten() {
-                if t != i {
-                    edges.insert((i, t));
+        Operations {
+            raw,
+            creators,
+            destroyers,
+            cur_deps,
+        }
+    }
+
+    /// The creators of a configuration address.
+    fn creators_of(&self, config: &str) -> impl Iterator<Item = usize> + '_ {
+        self.creators.get(config).into_iter().flatten().copied()
+    }
+
+    /// The destroyers of a configuration address.
+    fn destroyers_of(&self, config: &str) -> impl Iterator<Item = usize> + '_ {
+        self.destroyers.get(config).into_iter().flatten().copied()
+    }
+
+    /// The operations of `op` kinds, with their index.
+    fn of<'s>(&'s self, ops: &'s [Action]) -> impl Iterator<Item = (usize, &'a Raw)> + 's {
+        self.raw
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| ops.contains(&r.op))
+    }
+
+    /// The state dependencies of the deployed object an operation changes
+    /// (by its address in the current state; none for a new instance).
+    fn state_deps(&self, r: &Raw) -> Option<crate::prior::Deps> {
+        let original = r.original.as_deref()?;
+        Some(
+            self.cur_deps
+                .get(original)
+                .cloned()
+                .or_else(|| {
+                    self.cur_deps
+                        .get(original.split(" (deposed").next().unwrap_or(original))
+                        .cloned()
+                })
+                .unwrap_or_else(|| crate::prior::Deps::from([])),
+        )
+    }
+
+    /// E1: creators follow the target graph; dependencies without an
+    /// operation are looked through (the order is transitive).
+    fn target_edges(&self, tgt_deps: &HashMap<String, BTreeSet<String>>, edges: &mut Edges) {
+        let mut tgt_nearest = Nearest::new(tgt_deps);
+        for (i, r) in self.of(&[Action::Create, Action::Update]) {
+            for dep in tgt_nearest.get(&r.config, &|x| self.creators.contains_key(x)) {
+                for t in self.creators_of(&dep) {
+                    if t != i {
+                        edges.edges.insert((i, t));
+                    }
                 }
             }
         }
     }
-    // E3/E4: destroy edges from the current graph.
-    let mut reversed = Vec::new();
-    for (d, r) in raw.iter().enumerate() {
-        if !matches!(r.op, Action::Delete | Action::Forget) {
-            continue;
-        }
-        let Some(orig) = &r.original else { continue };
-        let config = config_of
-            .get(orig.as_str())
-            .cloned()
-            .unwrap_or_else(|| r.config.clone());
-        for dep in deps_of(orig, &config).iter() {
-            for &t in destroyers.get(&**dep).into_iter().flatten() {
-                if t != d {
-                    edges.insert((t, d));
+
+    /// E3/E4: destroy edges from the current graph. For a delete of D and
+    /// every R that D depended on: R's delete waits for D's delete, and R's
+    /// create or update waits for D's delete (DestroyEdgeTransformer).
+    fn destroy_edges(&self, edges: &mut Edges) {
+        for (d, r) in self.of(&[Action::Delete, Action::Forget]) {
+            let Some(deps) = self.state_deps(r) else {
+                continue;
+            };
+            for dep in deps.iter() {
+                for t in self.destroyers_of(dep) {
+                    if t != d {
+                        edges.edges.insert((t, d));
+                    }
                 }
-            }
-            for &c in creators.get(&**dep).into_iter().flatten() {
-                if raw[c].address == r.address {
-                    continue;
-                }
-                if r.cbd {
-                    reversed.push((d, c));
-                } else {
-                    edges.insert((c, d));
+                for c in self.creators_of(dep) {
+                    if self.raw[c].address != r.address {
+                        edges.creator_after_delete(c, d, r.cbd);
+                    }
                 }
             }
         }
     }
-    // E5: creators of existing instances wait for the deletes of what they
-    // depended on (reversed for create_before_destroy deletes).
-    for (c, r) in raw.iter().enumerate() {
-        if !matches!(r.op, Action::Create | Action::Update) {
-            continue;
-        }
-        let Some(orig) = &r.original else { continue };
-        let config = config_of
-            .get(orig.as_str())
-            .cloned()
-            .unwrap_or_else(|| r.config.clone());
-        for dep in deps_of(orig, &config).iter() {
-            for &t in destroyers.get(&**dep).into_iter().flatten() {
-                if raw[t].address == r.address {
-                    continue;
-                }
-                if raw[t].cbd {
-                    reversed.push((t, c));
-                } else {
-                    edges.insert((c, t));
+
+    /// E5: creators of existing instances wait for the deletes of what they
+    /// depended on (reversed for create_before_destroy deletes).
+    fn existing_creator_edges(&self, edges: &mut Edges) {
+        for (c, r) in self.of(&[Action::Create, Action::Update]) {
+            let Some(deps) = self.state_deps(r) else {
+                continue;
+            };
+            for dep in deps.iter() {
+                for t in self.destroyers_of(dep) {
+                    if self.raw[t].address != r.address {
+                        edges.creator_after_delete(c, t, self.raw[t].cbd);
+                    }
                 }
             }
         }
     }
-    // E6: a new instance (no prior object) waits for the deletes of what
-    // its target configuration depends on, directly or not (the
-    // dependencies Terraform attaches to it), except instances of the same
-    // module in another of its instances; reversed for
-    // create_before_destroy deletes.
-    if !destroyers.is_empty() {
+
+    /// E6: a new instance (no prior object) waits for the deletes of what
+    /// its target configuration depends on, directly or not (the
+    /// dependencies Terraform attaches to it), except instances of the same
+    /// module in another of its instances; reversed for
+    /// create_before_destroy deletes.
+    fn new_creator_edges(&self, tgt_deps: &HashMap<String, BTreeSet<String>>, edges: &mut Edges) {
+        if self.destroyers.is_empty() {
+            return;
+        }
         let mut closure: HashMap<String, Vec<String>> = HashMap::new();
-        for (c, r) in raw.iter().enumerate() {
-            if r.op != Action::Create || r.original.is_some() {
+        for (c, r) in self.of(&[Action::Create]) {
+            if r.original.is_some() {
                 continue;
             }
             let deps = closure.entry(r.config.clone()).or_insert_with(|| {
                 crate::all_dependencies(tgt_deps, &r.config, &mut BTreeSet::new())
             });
             for dep in deps.iter() {
-                for &t in destroyers.get(dep.as_str()).into_iter().flatten() {
-                    if raw[t].address == r.address
-                        || other_instance_of_same_module(&r.address, &raw[t].address)
-                    {
-                        continue;
-                    }
-                    if raw[t].cbd {
-                        reversed.push((t, c));
-                    } else {
-                        edges.insert((c, t));
+                for t in self.destroyers_of(dep) {
+                    let other = &self.raw[t].address;
+                    if *other != r.address && !other_instance_of_same_module(&r.address, other) {
+                        edges.creator_after_delete(c, t, self.raw[t].cbd);
                     }
                 }
             }
         }
     }
-    edges.extend(reversed);
+}
 
-    // Kahn's algorithm with waves.
+/// The steps: waves by Kahn's algorithm (a step's wave is one more than
+/// the highest wave of the steps it waits for), sorted by wave, deletes
+/// before creates within a wave, then address.
+fn steps(raw: &[Raw], edges: &BTreeSet<(usize, usize)>) -> Result<Vec<Step>, PlanError> {
     let n = raw.len();
     let mut waits: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut released: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &(a, b) in &edges {
+    for &(a, b) in edges {
         waits[a].push(b);
         released[b].push(a);
     }
@@ -332,9 +386,8 @@ pub(crate) fn order(
         }
     }
     if done < n {
-        return Err(PlanError::Cycle(find_cycle(&raw, &waits, &pending)));
+        return Err(PlanError::Cycle(find_cycle(raw, &waits, &pending)));
     }
-    // Sort: by wave, deletes before creates within a wave, then address.
     let rank = |a: Action| match a {
         Action::Delete => 0,
         Action::Forget => 1,

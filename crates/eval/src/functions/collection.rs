@@ -6,6 +6,7 @@ use super::*;
 use crate::convert::unify;
 use crate::number::Number;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &[
     "alltrue",
     "anytrue",

@@ -8,6 +8,7 @@ use md5::Digest as _;
 
 use super::*;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &[
     "base64sha256",
     "base64sha512",

@@ -4,6 +4,7 @@
 
 use super::*;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &["formatdate", "timeadd", "timecmp"];
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {

@@ -4,6 +4,7 @@ use base64::Engine as _;
 
 use super::*;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &[
     "base64decode",
     "base64encode",

@@ -11,6 +11,7 @@ use super::crypto::hash_of;
 use super::*;
 use crate::expr::Files;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &[
     "abspath",
     "basename",

@@ -9,6 +9,7 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::*;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &["cidrhost", "cidrnetmask", "cidrsubnet", "cidrsubnets"];
 
 const PREFIX: Param = p!("prefix", P::String);

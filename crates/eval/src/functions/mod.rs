@@ -16,7 +16,7 @@ use crate::value::Value;
 
 /// A parameter type.
 #[derive(Clone, Copy, Debug)]
-pub enum P {
+pub(crate) enum P {
     Any,
     Bool,
     Number,
@@ -41,20 +41,20 @@ impl P {
 }
 
 /// Null arguments reach the implementation.
-pub const NULL_OK: u8 = 1;
+pub(crate) const NULL_OK: u8 = 1;
 /// Unknown arguments reach the implementation.
-pub const UNKNOWN_OK: u8 = 2;
+pub(crate) const UNKNOWN_OK: u8 = 2;
 /// Sensitive arguments reach the implementation with their marks (the
 /// implementation marks its result itself).
-pub const MARKED_OK: u8 = 4;
+pub(crate) const MARKED_OK: u8 = 4;
 /// A `P::Any` parameter accepts a value whose type is not decided yet (an
 /// untyped `null`); without it such an argument makes the call's result
 /// unknown, as cty's `AllowDynamicType`.
-pub const DYN_OK: u8 = 8;
+pub(crate) const DYN_OK: u8 = 8;
 
 /// One parameter.
 #[derive(Clone, Copy, Debug)]
-pub struct Param {
+pub(crate) struct Param {
     pub name: &'static str,
     pub ty: P,
     pub flags: u8,
@@ -97,11 +97,11 @@ mod yaml;
 pub use fs::glob_match;
 
 /// How a function's implementation is called.
-pub type Impl = fn(&mut Evaluator, &[Value]) -> Result<Value>;
+pub(crate) type Impl = fn(&mut Evaluator, &[Value]) -> Result<Value>;
 
 /// A function.
 #[derive(Clone, Copy)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub params: &'static [Param],
     pub var_param: Option<Param>,
     /// The result type for these (converted) arguments; used for the
@@ -114,19 +114,19 @@ pub struct Spec {
     pub imp: Impl,
 }
 
-pub fn ret_string(_: &[Value]) -> Type {
+pub(crate) fn ret_string(_: &[Value]) -> Type {
     Type::String
 }
-pub fn ret_number(_: &[Value]) -> Type {
+pub(crate) fn ret_number(_: &[Value]) -> Type {
     Type::Number
 }
-pub fn ret_bool(_: &[Value]) -> Type {
+pub(crate) fn ret_bool(_: &[Value]) -> Type {
     Type::Bool
 }
-pub fn ret_dynamic(_: &[Value]) -> Type {
+pub(crate) fn ret_dynamic(_: &[Value]) -> Type {
     Type::Dynamic
 }
-pub fn ret_list_string(_: &[Value]) -> Type {
+pub(crate) fn ret_list_string(_: &[Value]) -> Type {
     Type::list(Type::String)
 }
 /// A function of fixed parameters whose arguments must be wholly known.
@@ -141,7 +141,7 @@ pub(crate) fn fixed(params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Im
 }
 
 /// The type of the first argument.
-pub fn ret_first(args: &[Value]) -> Type {
+pub(crate) fn ret_first(args: &[Value]) -> Type {
     args.first().map(Value::ty).unwrap_or(Type::Dynamic)
 }
 
@@ -165,10 +165,13 @@ const APPLY_TIME: &[&str] = &["timestamp", "uuid", "bcrypt", "plantimestamp"];
 
 /// Functions rewind does not evaluate although they are pure: their calls
 /// give an unknown value and a note (docs/functions.md says why).
-pub const NOT_EVALUATED: &[&str] = &["base64gzip", "rsadecrypt", "yamldecode"];
+#[cfg(test)]
+pub(crate) const NOT_EVALUATED: &[&str] = &["base64gzip", "rsadecrypt", "yamldecode"];
 
-/// The names of the functions this evaluator implements.
-pub fn implemented() -> Vec<&'static str> {
+/// The names of the functions this evaluator implements (checked against
+/// Terraform's list by the tests).
+#[cfg(test)]
+pub(crate) fn implemented() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = typeconv::NAMES
         .iter()
         .chain(collection::NAMES)
@@ -188,7 +191,7 @@ pub fn implemented() -> Vec<&'static str> {
 
 /// Every function Terraform 1.11 has (the built-in provider's namespaced
 /// functions aside).
-pub const TERRAFORM_FUNCTIONS: &[&str] = &[
+pub(crate) const TERRAFORM_FUNCTIONS: &[&str] = &[
     "abs",
     "abspath",
     "alltrue",

@@ -5,6 +5,7 @@ use num_bigint::BigUint;
 use super::*;
 use crate::number::Number;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &[
     "abs", "ceil", "floor", "log", "max", "min", "parseint", "pow", "signum",
 ];

@@ -4,6 +4,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::*;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &[
     "chomp",
     "endswith",

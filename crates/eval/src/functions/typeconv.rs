@@ -4,6 +4,7 @@
 
 use super::*;
 
+#[cfg(test)]
 pub(super) const NAMES: &[&str] = &[
     "tostring",
     "tonumber",

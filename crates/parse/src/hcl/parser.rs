@@ -1139,9 +1139,10 @@ impl<'a> Parser<'a> {
         Ok(Expr::Object(items))
     }
 
-    fn for_expr(&mut self, object: bool, open: usize) -> R<Expr> {
-        self.pos += 3; // for
-        self.nl_skip = self.nl_skip.max(1);
+    /// The header of a `for` expression or template directive after the
+    /// keyword: `[KEY ,] VALUE in COLLECTION`. `what` names the construct
+    /// and `second` the variable after the comma in the errors.
+    fn for_header(&mut self, what: &str, second: &str) -> R<(Option<String>, String, Expr)> {
         self.ws();
         let first = self
             .ident()
@@ -1151,21 +1152,28 @@ impl<'a> Parser<'a> {
         let (key_var, value_var) = if self.peek() == b',' {
             self.pos += 1;
             self.ws();
-            let second = self
+            let value_var = self
                 .ident()
-                .ok_or_else(|| self.err("expected a second variable name after ','"))?
+                .ok_or_else(|| self.err(format!("expected {second} after ','")))?
                 .to_string();
-            (Some(first), second)
+            (Some(first), value_var)
         } else {
             (None, first)
         };
         self.ws();
         if !self.keyword_ahead("in") {
-            return Err(self.err("expected 'in' in the for expression"));
+            return Err(self.err(format!("expected 'in' in the for {what}")));
         }
         self.pos += 2;
         self.ws();
         let coll = self.expr()?;
+        Ok((key_var, value_var, coll))
+    }
+
+    fn for_expr(&mut self, object: bool, open: usize) -> R<Expr> {
+        self.pos += 3; // for
+        self.nl_skip = self.nl_skip.max(1);
+        let (key_var, value_var, coll) = self.for_header("expression", "a second variable name")?;
         self.ws();
         if self.peek() != b':' {
             return Err(self.err("expected ':' after the for expression's collection"));
@@ -1496,30 +1504,7 @@ impl<'a> Parser<'a> {
                 "endif" => TTok::EndIf(strip_l, self.close_sequence(start)?),
                 "endfor" => TTok::EndFor(strip_l, self.close_sequence(start)?),
                 "for" => {
-                    self.ws();
-                    let a = self
-                        .ident()
-                        .ok_or_else(|| self.err("expected a variable name after 'for'"))?
-                        .to_string();
-                    self.ws();
-                    let (k, v) = if self.peek() == b',' {
-                        self.pos += 1;
-                        self.ws();
-                        let b = self
-                            .ident()
-                            .ok_or_else(|| self.err("expected a variable name after ','"))?
-                            .to_string();
-                        (Some(a), b)
-                    } else {
-                        (None, a)
-                    };
-                    self.ws();
-                    if !self.keyword_ahead("in") {
-                        return Err(self.err("expected 'in' in the for directive"));
-                    }
-                    self.pos += 2;
-                    self.ws();
-                    let coll = self.expr()?;
+                    let (k, v, coll) = self.for_header("directive", "a variable name")?;
                     let r = self.close_sequence(start)?;
                     TTok::For(k, v, coll, strip_l, r)
                 }
