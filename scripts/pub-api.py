@@ -18,6 +18,7 @@ Output: one line per crate and a total.
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -71,6 +72,9 @@ def main(argv):
     build = "--no-build" not in argv
     crates = [a for a in argv if not a.startswith("--")] or LIBS
     if build:
+        # pages of items that are no longer public would stay behind
+        for c in crates:
+            shutil.rmtree(os.path.join("target", "doc", "rewind_" + c), ignore_errors=True)
         cmd = ["cargo", "doc", "--no-deps", "-q"]
         for c in crates:
             cmd += ["-p", "rewind-" + c]

@@ -76,13 +76,26 @@ fn checkout_never_writes_through_a_link_planted_at_its_temp_name() {
         std::fs::read(out.join("main.tf")).unwrap(),
         std::fs::read(shop(1).join("main.tf")).unwrap()
     );
-    // a link where a file goes is refused, not written through
+    // a link where a file goes is replaced (renamed over), not written
+    // through; without --force it is refused
     std::fs::remove_file(out.join("main.tf")).unwrap();
     std::os::unix::fs::symlink("../victim", out.join("main.tf")).unwrap();
-    let r = t.run(&["checkout", "v1", s(&out), "--force"]);
+    let fresh = t.path("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::os::unix::fs::symlink("../victim", fresh.join("main.tf")).unwrap();
+    let r = t.run(&["checkout", "v1", s(&fresh)]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert!(r.stderr.contains("not empty"), "{}", r.stderr);
+    t.run(&["checkout", "v1", s(&out), "--force"]).ok();
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(!std::fs::symlink_metadata(out.join("main.tf"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read(out.join("main.tf")).unwrap(),
+        std::fs::read(shop(1).join("main.tf")).unwrap()
+    );
 }
 
 /// Regression: `checkout --force` into a directory holding another
@@ -183,9 +196,11 @@ fn special_files_and_links_out_of_the_tree_are_skipped_with_a_warning() {
         }
         assert!(!r.stderr.contains("root:"), "{}", r.stderr);
     }
-    // a link inside the tree is read (Terraform follows it)
+    // a link inside the tree is read (Terraform follows it), and stored as
+    // a link beside the file it leads to: main.tf, real.tf, linked.tf and
+    // shared.hcl
     let show = t.run(&["show", "prod", "--format", "json"]).ok().json();
-    assert_eq!(show["files"], 3, "{show}");
+    assert_eq!(show["files"], 4, "{show}");
     t.run(&["verify"]).ok();
 }
 

@@ -8,7 +8,7 @@ use crate::common::*;
 use crate::s3server::S3Server;
 
 /// `rewind` with the store in a bucket of `server`.
-fn s3(t: &Scratch, server: &S3Server, store: &str, args: &[&str]) -> Command {
+pub(crate) fn s3(t: &Scratch, server: &S3Server, store: &str, args: &[&str]) -> Command {
     let mut c = t.cmd(args);
     for k in [
         "AWS_PROFILE",

@@ -501,6 +501,8 @@ fn no_secret_reaches_any_output() {
     }
     for (a, b) in sides {
         sw.run(&["plan", "--from", a, "--to", b, "--format", "dot"]);
+        // Terraform's plan JSON: values and their marks, secrets null
+        sw.run(&["plan", "--from", a, "--to", b, "--format", "terraform-json"]);
     }
     for fmt in ["dot", "mermaid", "json"] {
         for side in ["r1", "r2", "v1", "v2"] {

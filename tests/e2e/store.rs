@@ -565,3 +565,76 @@ fn history_of_an_address_says_when_it_changed_and_who_marked_it_good() {
         .json();
     assert_eq!(none["changes"].as_array().unwrap().len(), 0);
 }
+
+/// A pipeline number used as a tag (`881234`) can also be the start of
+/// another snapshot's id: the tag wins, as a ref does in git, with a note
+/// that says so and how to name the id (`id:881234`).
+#[test]
+fn a_tag_of_digits_shadowing_an_id_prefix_wins_with_a_note() {
+    let t = Scratch::new("shadow");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("app")).unwrap();
+    std::fs::write(
+        t.path("app/main.tf"),
+        "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n",
+    )
+    .unwrap();
+    // snapshots until one's id starts with six decimal digits (one id in
+    // 17 does; 400 tries all failing has a chance below 1e-10)
+    let mut shadowed = None;
+    for i in 0..400 {
+        let id = t
+            .run(&[
+                "snapshot",
+                "app",
+                "--env",
+                "prod",
+                "-m",
+                &format!("deploy {i}"),
+                "--format",
+                "json",
+            ])
+            .ok()
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if id[..6].chars().all(|c| c.is_ascii_digit()) {
+            shadowed = Some(id);
+            break;
+        }
+    }
+    let shadowed = shadowed.expect("an id starting with six digits");
+    let prefix = &shadowed[..6];
+    // the tag names another snapshot: the environment's first
+    let log = t.run(&["log", "--format", "json"]).ok().json();
+    let first = log.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, shadowed);
+    t.run(&["tag", prefix, &first]).ok();
+
+    let shown = t.run(&["show", prefix, "--format", "json"]).ok();
+    assert_eq!(shown.json()["id"], first, "the tag wins");
+    assert!(
+        shown.stderr.contains("is a tag")
+            && shown.stderr.contains(&shadowed[..12])
+            && shown.stderr.contains(&format!("id:{prefix}")),
+        "{}",
+        shown.stderr
+    );
+    let by_id = t
+        .run(&["show", &format!("id:{prefix}"), "--format", "json"])
+        .ok();
+    assert_eq!(by_id.json()["id"], shadowed, "id: names the snapshot");
+    assert!(!by_id.stderr.contains("is a tag"), "{}", by_id.stderr);
+    // diff and plan sides say so too; -q keeps only results and errors
+    let d = t.run(&["diff", prefix, "prod"]).ok();
+    assert!(d.stderr.contains(&format!("id:{prefix}")), "{}", d.stderr);
+    let q = t.run(&["-q", "show", prefix]).ok();
+    assert!(!q.stderr.contains("is a tag"), "{}", q.stderr);
+    // a tag that shadows nothing says nothing
+    t.run(&["tag", "v1", &first]).ok();
+    assert!(!t.run(&["show", "v1"]).ok().stderr.contains("is a tag"));
+}

@@ -39,6 +39,7 @@ Examples:
   rewind mark-good v42 -m \"healthy for 30 min\"
   rewind diff prod@good infra/ --format markdown
   rewind plan --to prod@good --format html > plan.html
+  rewind plan --to prod@good --format terraform-json | conftest test -
   rewind report prod@good prod@latest > audit.html
   rewind history module.db.aws_db_instance.main --env prod
   rewind graph v42 --format mermaid --resources-only
@@ -54,7 +55,7 @@ pub struct Global {
     /// The store: a directory, or s3://bucket/prefix (default: $REWIND_STORE, then .rewind/ here or in a parent).
     #[arg(long, global = true, value_name = "PATH|URL")]
     pub store: Option<String>,
-    /// Output format; each command's help says which it accepts (diff: text|json|markdown|html; plan: those and dot; log, show: text|json|html; report: html; graph: dot|mermaid|json).
+    /// Output format; each command's help says which it accepts (diff: text|json|markdown|html; plan: those, dot and terraform-json; log, show: text|json|html; report: html; graph: dot|mermaid|json).
     #[arg(long, global = true, value_enum, hide_possible_values = true)]
     pub format: Option<Format>,
     /// When to colour the output (NO_COLOR is respected with auto).
@@ -76,6 +77,9 @@ pub enum Format {
     Html,
     Dot,
     Mermaid,
+    /// Terraform's plan JSON (`terraform show -json`), for policy tools.
+    #[value(name = "terraform-json")]
+    TerraformJson,
 }
 
 impl Format {
@@ -87,6 +91,7 @@ impl Format {
             Format::Html => "html",
             Format::Dot => "dot",
             Format::Mermaid => "mermaid",
+            Format::TerraformJson => "terraform-json",
         }
     }
 }
@@ -225,7 +230,7 @@ pub enum Command {
     },
     /// Compare two versions semantically (each a snapshot reference or a directory) [--format text|json|markdown|html].
     Diff(DiffArgs),
-    /// The ordered plan that brings a deployment back to an earlier version [--format text|json|markdown|html|dot].
+    /// The ordered plan that brings a deployment back to an earlier version [--format text|json|markdown|html|dot|terraform-json].
     Plan(PlanArgs),
     /// Print the dependency graph of a directory or snapshot [--format dot|mermaid|json].
     Graph(GraphArgs),
@@ -337,6 +342,9 @@ pub struct PlanArgs {
     /// Plan deletes and replacements of resources with prevent_destroy instead of refusing.
     #[arg(long)]
     pub allow_destroy_protected: bool,
+    /// With --format terraform-json: write sensitive values (marked in before_sensitive/after_sensitive) instead of null.
+    #[arg(long)]
+    pub show_sensitive: bool,
     #[command(flatten)]
     pub shape: ReportShape,
     #[command(flatten)]

@@ -1,7 +1,7 @@
 //! `rewind diff A B`.
 
 use anyhow::Result;
-use rewind_engine::{DiffOptions, LazyStore, Side, Version};
+use rewind_engine::{DiffOptions, LazyStore, Side};
 use rewind_report::budget::MarkdownOptions;
 use rewind_report::diff::{DiffReport, SideInfo};
 
@@ -63,8 +63,8 @@ pub fn run(g: &Global, a: &DiffArgs, out: &Output) -> Result<u8> {
         Format::Text,
     )?;
     let stores = LazyStore::new(g.store.clone());
-    let from = Version::parse(&a.from, &stores).map_err(|e| out.failed(e))?;
-    let to = Version::parse(&a.to, &stores).map_err(|e| out.failed(e))?;
+    let from = out.version(&a.from, &stores)?;
+    let to = out.version(&a.to, &stores)?;
     let outcome = rewind_engine::diff(&from, &to, &options(a)?).map_err(|e| out.failed(e))?;
     out.diagnostics(&outcome.diagnostics);
     let changed = !outcome.is_empty();
@@ -106,7 +106,7 @@ pub fn stat_text(format: Format, s: &rewind_report::stat::Stat, out: &Output) ->
         ),
         Format::Markdown => rewind_report::stat::markdown(s),
         Format::Html => rewind_report::stat::html(s),
-        Format::Dot | Format::Mermaid => {
+        Format::Dot | Format::Mermaid | Format::TerraformJson => {
             anyhow::bail!(
                 "--stat has no {} form; use text, json, markdown or html",
                 format.name()

@@ -1,7 +1,7 @@
 //! `rewind graph`.
 
 use anyhow::Result;
-use rewind_engine::{GraphOptions, LazyStore, Version};
+use rewind_engine::{GraphOptions, LazyStore};
 use rewind_report::view::Filter;
 
 use crate::cli::{format_for, Format, Global, GraphArgs, EXIT_OK};
@@ -16,7 +16,7 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
         Format::Dot,
     )?;
     let stores = LazyStore::new(g.store.clone());
-    let version = Version::parse(&a.target, &stores).map_err(|e| out.failed(e))?;
+    let version = out.version(&a.target, &stores)?;
     let opts = GraphOptions {
         inputs: a.inputs.to_inputs()?,
         ..GraphOptions::default()

@@ -317,6 +317,7 @@ pub fn show(g: &Global, out: &Output, reference: &str) -> Result<u8> {
     let store = open_store(g)?;
     let refs = store.refs()?;
     let id = store.resolve_in(&refs, reference)?;
+    out.ref_note(&store, reference);
     let record = store.record(&id)?;
     let (model, _) = store.load_model(&record.model, Load::Full)?;
     let lineage_changed = match (&model.state, record.parent) {

@@ -107,6 +107,35 @@ impl Output {
         }
     }
 
+    /// The version a `diff`, `plan`, `graph` or `report` side names (see
+    /// [`rewind_engine::Version::parse`]), with the note of
+    /// [`Output::ref_note`] when it is a snapshot.
+    pub fn version<'s>(
+        &self,
+        spec: &str,
+        stores: &'s rewind_engine::LazyStore,
+    ) -> anyhow::Result<rewind_engine::Version<'s>> {
+        let v = rewind_engine::Version::parse(spec, stores).map_err(|e| self.failed(e))?;
+        if let rewind_engine::Version::Snapshot(s) = &v {
+            self.ref_note(s.store, spec);
+        }
+        Ok(v)
+    }
+
+    /// Says so when a REF is a tag made of digits (a pipeline number)
+    /// that is also the start of another snapshot's id: the tag wins, as a
+    /// ref does in git, and the note gives the `id:` form for the other.
+    pub fn ref_note(&self, store: &rewind_odb::Store, spec: &str) {
+        let spec = spec.strip_prefix("ref:").unwrap_or(spec).trim();
+        // only such names can be both; everything else costs nothing
+        if spec.len() < 6 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
+            return;
+        }
+        if let Ok(Some(note)) = store.refs().and_then(|r| store.shadowed_id(&r, spec)) {
+            self.note(&note);
+        }
+    }
+
     /// Progress and notes (suppressed by `-q`).
     pub fn note(&self, s: &str) {
         if !self.quiet {

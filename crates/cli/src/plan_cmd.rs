@@ -19,16 +19,21 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
             Format::Markdown,
             Format::Html,
             Format::Dot,
+            Format::TerraformJson,
         ],
         Format::Text,
     )?;
-    let stores = LazyStore::new(g.store.clone());
-    let to = Version::parse(&a.to, &stores).map_err(|e| out.failed(e))?;
-    let from = match &a.from {
-        Some(f) => Version::parse(f, &stores),
-        None => Version::current_for(&to, a.env.as_deref(), &stores),
+    if a.show_sensitive && format != Format::TerraformJson {
+        anyhow::bail!(
+            "--show-sensitive applies to --format terraform-json only (the other plan formats show changes of sensitive values as \"(sensitive value changed)\")"
+        );
     }
-    .map_err(|e| out.failed(e))?;
+    let stores = LazyStore::new(g.store.clone());
+    let to = out.version(&a.to, &stores)?;
+    let from = match &a.from {
+        Some(f) => out.version(f, &stores)?,
+        None => Version::current_for(&to, a.env.as_deref(), &stores).map_err(|e| out.failed(e))?,
+    };
     let opts = PlanOptions {
         allow_destroy_protected: a.allow_destroy_protected,
         inputs: a.inputs.to_inputs()?,
@@ -64,6 +69,13 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
                 )
             }
             Format::Html => rewind_report::html::plan(&report),
+            Format::TerraformJson => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&rewind_report::terraform_json::terraform_json(
+                    &report,
+                    a.show_sensitive
+                ))?
+            ),
             Format::Dot => rewind_report::plan::dot(&report),
             _ => rewind_report::plan::text(&report, &out.style),
         }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use anyhow::Result;
-use rewind_engine::{DiffOptions, LazyStore, PlanOptions, Side, Version};
+use rewind_engine::{DiffOptions, LazyStore, PlanOptions, Side};
 use rewind_odb::{LogEntry, SnapshotId};
 use rewind_report::diff::DiffReport;
 use rewind_report::html::Page;
@@ -18,7 +18,7 @@ use crate::output::Output;
 pub fn run(g: &Global, a: &ReportArgs, out: &Output) -> Result<u8> {
     format_for(g, "report", &[Format::Html], Format::Html)?;
     let stores = LazyStore::new(g.store.clone());
-    let version = |spec: &str| Version::parse(spec, &stores).map_err(|e| out.failed(e));
+    let version = |spec: &str| out.version(spec, &stores);
     let (from, to) = (version(&a.from)?, version(&a.to)?);
     let diff = rewind_engine::diff(
         &from,

@@ -21,6 +21,7 @@ pub fn tag(g: &Global, out: &Output, name: &str, reference: &str, force: bool) -
     rewind_odb::check_name("tag", name)?;
     let store = open_store(g)?;
     let id = store.resolve(reference)?;
+    out.ref_note(&store, reference);
     store.tag(name, id, force)?;
     out.note(&format!("tagged {} as {name}", id.short(12)));
     Ok(EXIT_OK)
@@ -106,6 +107,7 @@ pub fn mark_good(
     }
     let store = open_store(g)?;
     let id = store.resolve(reference)?;
+    out.ref_note(&store, reference);
     let env = match env {
         Some(e) => e.to_string(),
         None => store.record(&id)?.env,
@@ -118,6 +120,7 @@ pub fn mark_good(
 pub fn checkout(g: &Global, out: &Output, reference: &str, dir: &Path, force: bool) -> Result<u8> {
     let store = open_store(g)?;
     let id = store.resolve(reference)?;
+    out.ref_note(&store, reference);
     let report = rewind_engine::checkout(&store, &id, dir, force)
         .with_context(|| format!("checking out {} into {}", id.short(12), dir.display()))?;
     let rec = store.record(&id)?;

@@ -18,7 +18,7 @@ use rewind_model::Hash;
 use rewind_odb::ObjectId;
 use rewind_parse::{FileKind, FileStat, Parsed};
 
-const STAT_MAGIC: &[u8; 8] = b"RWSTAT03";
+const STAT_MAGIC: &[u8; 8] = b"RWSTAT04";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE01";
 
 /// A file's identity as last seen: size, times, inode and device, as git
@@ -61,6 +61,10 @@ pub(crate) struct DirCache {
     pub(crate) stats: HashMap<PathBuf, Stat>,
     /// Every directory walked and its modification time (ns).
     pub(crate) dirs: Vec<(PathBuf, i64)>,
+    /// Every symbolic link the snapshot stored: its own stat (`lstat`: a
+    /// link replaced by another has another inode and change time) and
+    /// its target.
+    pub(crate) links: Vec<(PathBuf, FileStat, String)>,
     /// The last snapshot of the directory.
     pub(crate) last: Option<LastSnapshot>,
     parsed: OnceLock<ParseMap>,
@@ -78,6 +82,24 @@ fn version_tag() -> String {
         env!("CARGO_PKG_VERSION"),
         rewind_parse::PARSE_CACHE_VERSION
     )
+}
+
+fn decode_stat(d: &mut Dec) -> Result<FileStat, DecodeError> {
+    Ok(FileStat {
+        size: d.uvar()?,
+        mtime_ns: d.uvar()? as i64,
+        ctime_ns: d.uvar()? as i64,
+        ino: d.uvar()?,
+        dev: d.uvar()?,
+    })
+}
+
+fn encode_stat(e: &mut Enc, s: &FileStat) {
+    e.uvar(s.size);
+    e.uvar(s.mtime_ns as u64);
+    e.uvar(s.ctime_ns as u64);
+    e.uvar(s.ino);
+    e.uvar(s.dev);
 }
 
 /// Reads a checksummed cache file and hands its body to `f`.
@@ -142,13 +164,7 @@ impl DirCache {
             let mut stats = HashMap::with_capacity(n);
             for _ in 0..n {
                 let p = PathBuf::from(d.string()?);
-                let stat = FileStat {
-                    size: d.uvar()?,
-                    mtime_ns: d.uvar()? as i64,
-                    ctime_ns: d.uvar()? as i64,
-                    ino: d.uvar()?,
-                    dev: d.uvar()?,
-                };
+                let stat = decode_stat(d)?;
                 let executable = d.u8()? != 0;
                 let hash = d.hash()?;
                 stats.insert(
@@ -165,6 +181,13 @@ impl DirCache {
             for _ in 0..n {
                 dirs.push((PathBuf::from(d.string()?), d.uvar()? as i64));
             }
+            let n = d.len()?;
+            let mut links = Vec::with_capacity(n);
+            for _ in 0..n {
+                let p = PathBuf::from(d.string()?);
+                let stat = decode_stat(d)?;
+                links.push((p, stat, d.string()?));
+            }
             let last = if d.u8()? == 1 {
                 Some(LastSnapshot {
                     tree: ObjectId::from(d.hash()?),
@@ -180,12 +203,13 @@ impl DirCache {
             } else {
                 None
             };
-            Ok((written_ns, stats, dirs, last))
+            Ok((written_ns, stats, dirs, links, last))
         });
-        if let Some((written_ns, stats, dirs, last)) = read {
+        if let Some((written_ns, stats, dirs, links, last)) = read {
             c.written_ns = written_ns;
             c.stats = stats;
             c.dirs = dirs;
+            c.links = links;
             c.last = last;
         }
         c
@@ -234,11 +258,7 @@ impl DirCache {
             e.uvar(stats.len() as u64);
             for (p, s) in stats {
                 e.str(&p.display().to_string());
-                e.uvar(s.stat.size);
-                e.uvar(s.stat.mtime_ns as u64);
-                e.uvar(s.stat.ctime_ns as u64);
-                e.uvar(s.stat.ino);
-                e.uvar(s.stat.dev);
+                encode_stat(e, &s.stat);
                 e.u8(u8::from(s.executable));
                 e.hash(&s.hash);
             }
@@ -246,6 +266,12 @@ impl DirCache {
             for (p, mtime) in &self.dirs {
                 e.str(&p.display().to_string());
                 e.uvar(*mtime as u64);
+            }
+            e.uvar(self.links.len() as u64);
+            for (p, stat, target) in &self.links {
+                e.str(&p.display().to_string());
+                encode_stat(e, stat);
+                e.str(target);
             }
             match &self.last {
                 Some(l) => {

@@ -11,11 +11,15 @@ use rewind_parse::redact::{redact, secret_ranges, REDACTED};
 
 use crate::diff::Opened;
 use crate::error::{Error, Result};
+use crate::links::Placed;
 
 /// Where a file's bytes come from.
 enum Source {
     Disk(PathBuf),
     Blob(ObjectId),
+    /// A symbolic link to this target (compared as the text
+    /// `symbolic link to TARGET`).
+    Link(String),
 }
 
 /// The changed files of two versions, by path relative to each root
@@ -70,6 +74,7 @@ pub(crate) fn file_changes(
         }
         let hidden = |text: &str, file: Option<&SideFile>, model: &Model| match file {
             None => Some(String::new()),
+            Some(f) if matches!(f.source, Source::Link(_)) => Some(text.to_string()),
             Some(f) => {
                 let nodes: Vec<&Node> = model
                     .nodes
@@ -116,32 +121,77 @@ struct SideFile {
     base_path: String,
 }
 
-/// The files of a version, by path relative to its root module.
+/// The files (and links) of a version as its snapshot's tree holds them,
+/// by path relative to its root module.
 fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
     let mut out = BTreeMap::new();
     match side {
         Opened::Dir(l) => {
-            for (path, hash, abs) in &l.files {
-                if path.ends_with(rewind_parse::inputs::EXTERNAL_STATE_FILE) && !abs.exists() {
-                    // a state given with --state: not a file of the directory
-                    continue;
-                }
-                let id = ObjectId::from(*hash);
-                let file = SideFile {
-                    id,
-                    source: Source::Disk(abs.clone()),
-                    base_path: path.clone(),
+            let base = l.dir.as_ref().map(|(_, base)| base.as_path());
+            let files: Vec<&(String, rewind_model::Hash, PathBuf)> = l
+                .files
+                .iter()
+                // a state given with --state: not a file of the directory
+                .filter(|(path, _, abs)| {
+                    !path.ends_with(rewind_parse::inputs::EXTERNAL_STATE_FILE) || abs.exists()
+                })
+                .collect();
+            let entries = crate::links::tree_entries(
+                base.unwrap_or(std::path::Path::new(".")),
+                files.iter().map(|(path, _, _)| path.as_str()),
+            )?;
+            for (path, placed) in entries {
+                let file = match placed {
+                    Placed::File(i) => {
+                        let (read_as, hash, abs) = files[i];
+                        SideFile {
+                            id: ObjectId::from(*hash),
+                            source: Source::Disk(abs.clone()),
+                            base_path: read_as.clone(),
+                        }
+                    }
+                    Placed::Link(target) => SideFile {
+                        id: ObjectId::of(target.as_bytes()),
+                        source: Source::Link(target),
+                        base_path: path.clone(),
+                    },
                 };
-                out.insert(from_root(path, &l.root), file);
+                out.insert(from_root(&path, &l.root), file);
             }
         }
         Opened::Snapshot(s) => {
             let rec = s.store.record(&s.id)?;
-            for f in s.store.tree_files(&rec.tree)? {
+            let files = s.store.tree_files(&rec.tree)?;
+            let links = s.store.link_targets(&files)?;
+            // the path each file was read at, which the model's locations
+            // name (a file read through a link is stored at its own path)
+            let mut read_as: BTreeMap<String, String> = BTreeMap::new();
+            if !links.is_empty() {
+                let model = side.model()?;
+                let named: BTreeSet<&str> =
+                    model.nodes.iter().map(|n| n.loc.file.as_str()).collect();
+                for file in named {
+                    let real = rewind_odb::resolve_links(file, |p| {
+                        Ok::<_, std::convert::Infallible>(
+                            links.get(p).map(|t| t.clone().into_bytes()),
+                        )
+                    });
+                    if let Ok(rewind_odb::Resolved::Inside(real)) = real {
+                        if real != file {
+                            read_as.insert(real, file.to_string());
+                        }
+                    }
+                }
+            }
+            for f in files {
+                let source = match links.get(&f.path) {
+                    Some(target) => Source::Link(target.clone()),
+                    None => Source::Blob(f.id),
+                };
                 let file = SideFile {
                     id: f.id,
-                    source: Source::Blob(f.id),
-                    base_path: f.path.clone(),
+                    source,
+                    base_path: read_as.remove(&f.path).unwrap_or_else(|| f.path.clone()),
                 };
                 out.insert(from_root(&f.path, &rec.root), file);
             }
@@ -164,6 +214,7 @@ fn read(src: Option<&Source>, side: &Opened) -> Result<Vec<u8>> {
             Ok(s.store.get_many(&[*id])?.pop().unwrap_or_default())
         }
         (Some(Source::Blob(_)), Opened::Dir(_)) => Ok(Vec::new()),
+        (Some(Source::Link(target)), _) => Ok(format!("symbolic link to {target}\n").into_bytes()),
     }
 }
 

@@ -51,6 +51,7 @@ mod files;
 mod git;
 mod graph;
 mod inputs;
+mod links;
 mod plan;
 mod reads;
 mod rollback;

@@ -16,6 +16,7 @@ use crate::cache::{Counts, DirCache, LastSnapshot, Stat};
 use crate::error::{Error, LoadFailure, Result};
 use crate::git::git_info;
 use crate::inputs::Inputs;
+use crate::links::Placed;
 use crate::unchanged::unchanged;
 use crate::version::checked_dir;
 
@@ -268,7 +269,7 @@ fn store_directory(
         });
     }
     trace.mark("load");
-    let (tree, model, written) = std::thread::scope(|s| -> Result<_> {
+    let (tree, model, written, links) = std::thread::scope(|s| -> Result<_> {
         let parse_cache = s.spawn(|| {
             let t = Trace::new();
             update_parse_results(cache, &loaded);
@@ -295,11 +296,21 @@ fn store_directory(
         parse_cache
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        Ok((tree, model, written))
+        let links: Vec<String> = files
+            .iter()
+            .filter(|f| f.link)
+            .map(|f| f.path.clone())
+            .collect();
+        Ok((tree, model, written, (files.len(), links)))
     })?;
     trace.mark("blobs, trees, model, packs and parse cache");
-    let counts = counts_of(&loaded);
+    let (tree_len, links) = links;
+    let counts = counts_of(&loaded, tree_len);
     update_stats(cache, &loaded, tree, model, counts);
+    cache.links = links
+        .into_iter()
+        .filter_map(|path| crate::unchanged::link_stat(&loaded.base.join(path)))
+        .collect();
     if sopts.inputs.state.is_some()
         || !sopts.inputs.variables.is_empty()
         || sopts.inputs.modules.is_some()
@@ -327,10 +338,11 @@ fn store_directory(
     })
 }
 
-/// The counts a record keeps of a loaded directory.
-fn counts_of(loaded: &Loaded) -> Counts {
+/// The counts a record keeps of a loaded directory whose tree lists
+/// `tree_len` files and links.
+fn counts_of(loaded: &Loaded, tree_len: usize) -> Counts {
     Counts {
-        files: loaded.files.len() as u64,
+        files: tree_len as u64,
         resources: loaded
             .model
             .resources()
@@ -346,11 +358,30 @@ fn counts_of(loaded: &Loaded) -> Counts {
 }
 
 /// Stores the contents of the snapshot's files not yet in the store, in
-/// packs of their own; returns the tree's files and what was written.
+/// packs of their own; returns the tree's files (and links) and what was
+/// written.
 fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written)> {
     let mut w = ObjectWriter::new(store);
     let mut files = Vec::with_capacity(loaded.files.len());
-    for f in &loaded.files {
+    let entries =
+        crate::links::tree_entries(&loaded.base, loaded.files.iter().map(|f| f.path.as_str()))?;
+    for (path, placed) in entries {
+        let i = match placed {
+            Placed::File(i) => i,
+            Placed::Link(target) => {
+                let id = ObjectId::of(target.as_bytes());
+                w.add(id, ObjType::Blob, target.as_bytes())?;
+                files.push(TreeFile {
+                    path,
+                    executable: false,
+                    link: true,
+                    size: target.len() as u64,
+                    id,
+                });
+                continue;
+            }
+        };
+        let f = &loaded.files[i];
         let id = ObjectId::from(f.hash);
         if w.needs(&id)? {
             let read;
@@ -373,8 +404,9 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
             w.add(id, ObjType::Blob, bytes)?;
         }
         files.push(TreeFile {
-            path: f.path.clone(),
+            path,
             executable: f.executable,
+            link: false,
             size: f.size,
             id,
         });

@@ -21,6 +21,9 @@ pub(crate) struct TreeFiles {
     source: String,
     /// Every file of the tree, by path; the bytes of those fetched.
     files: BTreeMap<String, Option<Vec<u8>>>,
+    /// The tree's symbolic links and their targets, followed as the
+    /// directory's were when the snapshot was taken.
+    links: BTreeMap<String, String>,
 }
 
 /// Files a function may read (everything but what rewind parses).
@@ -42,7 +45,9 @@ impl TreeFiles {
     /// The files of snapshot `record`'s tree (one batch read of the
     /// readable ones).
     pub(crate) fn load(store: &Store, record: &SnapshotRecord) -> Result<TreeFiles> {
-        let listing = store.tree_files(&record.tree)?;
+        let mut listing = store.tree_files(&record.tree)?;
+        let links = store.link_targets(&listing)?;
+        listing.retain(|f| !f.link);
         let wanted: Vec<(String, ObjectId)> = listing
             .iter()
             .filter(|f| readable(&f.path))
@@ -59,6 +64,7 @@ impl TreeFiles {
             root: record.root.clone(),
             source: record.source.clone(),
             files,
+            links,
         })
     }
 
@@ -84,7 +90,19 @@ impl TreeFiles {
                 other => parts.push(other),
             }
         }
-        Ok(parts.join("/"))
+        let resolved = rewind_odb::resolve_links(&parts.join("/"), |p| {
+            Ok::<_, std::convert::Infallible>(self.links.get(p).map(|t| t.clone().into_bytes()))
+        });
+        match resolved {
+            Ok(rewind_odb::Resolved::Inside(p)) => Ok(p),
+            Ok(rewind_odb::Resolved::Loop) => Err(format!(
+                "{path} goes through a loop of symbolic links in the snapshot"
+            )),
+            Ok(rewind_odb::Resolved::Outside) => Err(format!(
+                "{path} leads out of the snapshot's directory tree through a symbolic link: it was not stored"
+            )),
+            Err(never) => match never {},
+        }
     }
 }
 

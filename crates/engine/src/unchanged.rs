@@ -31,7 +31,7 @@ pub(crate) fn unchanged(
     if !last.root.is_empty() || last.base != abs.display().to_string() {
         return Ok(None);
     }
-    if !same_file_list(abs, cache) || !same_stats(cache) {
+    if !same_file_list(abs, cache) || !same_stats(cache) || !same_links(cache) {
         return Ok(None);
     }
     // The objects must still be in the store. When the environment's
@@ -73,6 +73,26 @@ fn same_file_list(abs: &Path, cache: &DirCache) -> bool {
         return false;
     };
     found.len() == cache.stats.len() && found.iter().all(|(p, _)| cache.stats.contains_key(p))
+}
+
+/// A symbolic link's own stat (`lstat`) and target, when `path` is one.
+pub(crate) fn link_stat(path: &Path) -> Option<(PathBuf, rewind_parse::FileStat, String)> {
+    let md = std::fs::symlink_metadata(path).ok()?;
+    if !md.file_type().is_symlink() {
+        return None;
+    }
+    let target = std::fs::read_link(path).ok()?.to_str()?.to_string();
+    Some((path.to_path_buf(), rewind_parse::FileStat::of(&md), target))
+}
+
+/// Every link the last snapshot stored is still the same link (its own
+/// stat, not its target's: a link replaced by one with another target
+/// keeps the stat of the file it leads to, and perhaps every directory
+/// time when they are put back).
+fn same_links(cache: &DirCache) -> bool {
+    cache.links.iter().all(|(path, stat, target)| {
+        link_stat(path).is_some_and(|(_, s, t)| s == *stat && t == *target)
+    })
 }
 
 /// Every recorded file has its recorded size, time and mode: one stat per

@@ -17,7 +17,7 @@
 //! # Limitations
 //! Functions that Terraform has and rewind does not evaluate give an
 //! unknown value and a note ([`Evaluator::notes`]), never a guessed one;
-//! [`functions::implemented`] lists the ones it does.
+//! docs/functions.md lists the ones it does.
 
 pub mod convert;
 mod dirfiles;

@@ -174,9 +174,9 @@ fn sequence(items: &[Value], indent: usize, out: &mut String) {
 }
 
 /// Longest symbol an opaque value keeps whole (see [`opaque`]).
-pub(crate) const SYMBOL_MAX: usize = 4096;
+pub const SYMBOL_MAX: usize = 4096;
 
-/// An opaque value named `sym`. A symbol longer than [`SYMBOL_MAX`] keeps
+/// An opaque value named `sym`. A symbol longer than `SYMBOL_MAX` keeps
 /// its first characters and the SHA-256 of the whole: equal symbols stay
 /// equal, and symbols built from symbols cannot grow without bound (a
 /// chain of locals each joining the one before twice doubled its symbol
@@ -185,7 +185,7 @@ pub fn opaque(ty: Type, sym: String) -> Value {
     Value::Opaque(ty, bounded_symbol(sym).into())
 }
 
-/// `sym` when at most [`SYMBOL_MAX`] bytes long; otherwise its first
+/// `sym` when at most `SYMBOL_MAX` bytes long; otherwise its first
 /// characters and the SHA-256 of the whole.
 pub fn bounded_symbol(sym: String) -> String {
     use sha2::Digest as _;

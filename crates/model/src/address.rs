@@ -206,6 +206,30 @@ impl fmt::Display for InstanceAddr {
     }
 }
 
+/// The key Terraform gives a deposed object (the old object of a
+/// create-before-destroy replacement that is still to be deleted): eight
+/// hex digits in state, such as `"a1b2c3d4"`. Shown as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeposedKey(pub String);
+
+impl fmt::Display for DeposedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Addresses and keys are written as Terraform prints them.
+macro_rules! serialize_as_text {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )*};
+}
+serialize_as_text!(InstanceAddr, ResourceAddr, ModuleInstance, DeposedKey);
+
 /// A malformed address.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid address {text:?}: {message}")]

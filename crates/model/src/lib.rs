@@ -17,7 +17,8 @@ mod node;
 pub mod value;
 
 pub use address::{
-    AddressError, InstanceAddr, InstanceKey, Mode, ModuleInstance, ModuleStep, ResourceAddr,
+    AddressError, DeposedKey, InstanceAddr, InstanceKey, Mode, ModuleInstance, ModuleStep,
+    ResourceAddr,
 };
 pub use expr::Expr;
 pub use facts::{Facts, InputKind, ModuleSource, ObjectMode};

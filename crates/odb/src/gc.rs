@@ -296,7 +296,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::SnapshotRecord;
     use crate::tree::TreeFile;
     use crate::writer::ObjectWriter;
 
@@ -320,6 +319,7 @@ mod tests {
             .add_tree(&[TreeFile {
                 path: "main.tf".into(),
                 executable: false,
+                link: false,
                 size: content.len() as u64,
                 id: blob,
             }])
@@ -328,24 +328,7 @@ mod tests {
         w.finish().unwrap();
         store
             .publish_snapshot("prod", &["v1".to_string()], false, |parent| {
-                SnapshotRecord {
-                    format: crate::record::RECORD_FORMAT,
-                    tree,
-                    model,
-                    parent,
-                    time: "2026-01-01T00:00:00Z".into(),
-                    message: String::new(),
-                    env: "prod".into(),
-                    labels: Default::default(),
-                    source: "/src".into(),
-                    root: String::new(),
-                    program_version: "test".into(),
-                    git: None,
-                    files: 1,
-                    resources: 0,
-                    instances: 0,
-                    inputs: None,
-                }
+                crate::record::test_record(tree, model, parent, 1)
             })
             .unwrap();
         blob

@@ -20,7 +20,7 @@
 //! let blob = ObjectId::of(content);
 //! let mut w = ObjectWriter::new(&store);
 //! w.add(blob, ObjType::Blob, content)?;
-//! let tree = w.add_tree(&[TreeFile { path: "main.tf".into(), executable: false, size: 13, id: blob }])?;
+//! let tree = w.add_tree(&[TreeFile { path: "main.tf".into(), executable: false, link: false, size: 13, id: blob }])?;
 //! w.finish()?;
 //! assert_eq!(store.tree_files(&tree)?[0].path, "main.tf");
 //! assert_eq!(store.get_many(&[blob])?[0], content);
@@ -81,6 +81,6 @@ pub use refs::{check_name, Actor, CiJob, EnvRefs, LogEntry, Refs};
 pub use repair::RepairReport;
 pub use store::{Store, STORE_VERSION};
 pub use sync::SyncReport;
-pub use tree::TreeFile;
+pub use tree::{resolve_links, Resolved, TreeFile, MAX_LINK_HOPS};
 pub use verify::VerifyReport;
 pub use writer::{ObjectWriter, Written};

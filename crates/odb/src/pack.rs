@@ -109,6 +109,9 @@ pub struct PackWriter {
     block: Vec<u8>,
     block_entries: Vec<(ObjectId, u32, u32, ObjType)>,
     entries: Vec<(ObjectId, Location)>,
+    /// A tree holding a symbolic link was added (the store must be of a
+    /// version that has them).
+    links: bool,
 }
 
 impl Default for PackWriter {
@@ -127,12 +130,18 @@ impl PackWriter {
             block: Vec::with_capacity(BLOCK_TARGET + 4096),
             block_entries: Vec::new(),
             entries: Vec::new(),
+            links: false,
         }
     }
 
     /// Bytes written so far (before compression of the open block).
     pub(crate) fn len(&self) -> usize {
         self.data.len() + self.block.len()
+    }
+
+    /// True when a tree holding a symbolic link was added.
+    pub(crate) fn holds_links(&self) -> bool {
+        self.links
     }
 
     /// True when no object was added.
@@ -142,6 +151,7 @@ impl PackWriter {
 
     /// Adds an object; `id` must be the hash of `bytes`.
     pub fn add(&mut self, id: ObjectId, ty: ObjType, bytes: &[u8]) {
+        self.links |= ty == ObjType::Tree && bytes.first() == Some(&crate::tree::TREE_V2);
         if !self.block.is_empty() && self.block.len() + bytes.len() > BLOCK_TARGET {
             self.flush();
         }

@@ -204,3 +204,31 @@ pub(crate) fn snapshot_key(key: &str) -> Option<SnapshotId> {
     key.strip_prefix("snapshots/")
         .and_then(|n| SnapshotId::from_hex(n).ok())
 }
+
+/// A record of `tree` and `model` in environment `prod`, for tests.
+#[cfg(test)]
+pub(crate) fn test_record(
+    tree: ObjectId,
+    model: ObjectId,
+    parent: Option<SnapshotId>,
+    files: u64,
+) -> SnapshotRecord {
+    SnapshotRecord {
+        format: RECORD_FORMAT,
+        tree,
+        model,
+        parent,
+        time: "2026-01-01T00:00:00Z".into(),
+        message: String::new(),
+        env: "prod".into(),
+        labels: Default::default(),
+        source: "/src".into(),
+        root: String::new(),
+        program_version: "test".into(),
+        git: None,
+        files,
+        resources: 0,
+        instances: 0,
+        inputs: None,
+    }
+}

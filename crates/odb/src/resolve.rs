@@ -1,6 +1,7 @@
 //! The REF syntax: a tag, a full id, a unique id prefix (6+ hex digits),
-//! `ENV` (its latest snapshot), `ENV~N` (N snapshots before), `ENV@good`
-//! (its last known-good snapshot), `ENV@latest` (docs/store-format.md §13).
+//! `id:PREFIX` (an id or prefix even where a tag has that name), `ENV`
+//! (its latest snapshot), `ENV~N` (N snapshots before), `ENV@good` (its
+//! last known-good snapshot), `ENV@latest` (docs/store-format.md §13).
 
 use crate::error::{Error, Result};
 use crate::id::SnapshotId;
@@ -32,6 +33,10 @@ impl Store {
         if spec == "good" {
             return only_good(refs);
         }
+        // `id:PREFIX`: the snapshot id, whatever tag has that name
+        if let Some(hex) = spec.strip_prefix("id:") {
+            return self.by_id(hex);
+        }
         if let Some(id) = refs.tags.get(spec) {
             return Ok(*id);
         }
@@ -40,19 +45,62 @@ impl Store {
                 .latest
                 .ok_or_else(|| bad(format!("{spec:?}: the environment has no snapshot")));
         }
+        if spec.chars().all(|c| c.is_ascii_hexdigit()) {
+            return self.by_id(spec);
+        }
+        Err(bad(format!(
+            "unknown reference {spec:?}: not a tag, an environment, or a snapshot id{}",
+            known_names(refs)
+        )))
+    }
+
+    /// A note for a REF that names a tag and is also the start of another
+    /// snapshot's id (a pipeline number such as `881234`): the tag wins,
+    /// as a ref does in git, and the note says how to name the id
+    /// instead. `None` when there is no such ambiguity.
+    pub fn shadowed_id(&self, refs: &Refs, spec: &str) -> Result<Option<String>> {
+        let spec = spec.trim();
+        let Some(tagged) = refs.tags.get(spec) else {
+            return Ok(None);
+        };
+        if spec.len() < 6 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let lower = spec.to_ascii_lowercase();
+        let others: Vec<SnapshotId> = self
+            .list_snapshots()?
+            .into_iter()
+            .filter(|h| h != tagged && h.to_hex().starts_with(&lower))
+            .collect();
+        Ok(match others.as_slice() {
+            [] => None,
+            [one] => Some(format!(
+                "note: {spec:?} is a tag (snapshot {}) and also the start of snapshot id {}: the tag wins, as a ref does in git; write id:{spec} for the snapshot whose id starts with it",
+                tagged.short(12),
+                one.short(12)
+            )),
+            many => Some(format!(
+                "note: {spec:?} is a tag (snapshot {}) and also the start of {} snapshot ids: the tag wins, as a ref does in git; write id:PREFIX (6+ hex digits of the id) for one of those snapshots",
+                tagged.short(12),
+                many.len()
+            )),
+        })
+    }
+
+    /// A full snapshot id or a unique prefix of one.
+    fn by_id(&self, spec: &str) -> Result<SnapshotId> {
         if spec.len() == 64 {
             if let Ok(h) = SnapshotId::from_hex(spec) {
                 self.record(&h)?;
                 return Ok(h);
             }
         }
-        if spec.chars().all(|c| c.is_ascii_hexdigit()) {
-            return self.by_prefix(spec);
+        if !spec.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad(format!(
+                "{spec:?}: a snapshot id is made of hex digits"
+            )));
         }
-        Err(bad(format!(
-            "unknown reference {spec:?}: not a tag, an environment, or a snapshot id{}",
-            known_names(refs)
-        )))
+        self.by_prefix(spec)
     }
 
     /// `BASE~N`: N parents back from BASE.

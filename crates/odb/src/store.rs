@@ -18,11 +18,19 @@ use crate::pack::{object_in, open_block, Location, ObjType, PackIndex, PackWrite
 use crate::record::SnapshotRecord;
 use crate::refs::Refs;
 
-/// The store format this program reads and writes (docs/store-format.md
-/// §17): version 1 kept expressions as text; version 2 kept them as syntax
+/// The store format this program writes (docs/store-format.md §17):
+/// version 1 kept expressions as text; version 2 kept them as syntax
 /// trees in packs of the `RWPACK01` magic; version 3 gives the block
-/// layout of packs its own magic.
-pub const STORE_VERSION: u32 = 3;
+/// layout of packs its own magic; version 4 stores symbolic links in
+/// trees.
+pub const STORE_VERSION: u32 = 4;
+
+/// The oldest store format this program reads: a version 3 store is read
+/// as it is, and becomes version 4 when it first stores a symbolic link.
+pub const OLDEST_STORE_VERSION: u32 = 3;
+
+/// The version from which trees may hold symbolic links.
+const LINKS_VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
 struct Config {
@@ -43,6 +51,8 @@ pub struct Store {
     cache_dir: Option<PathBuf>,
     pub(crate) records: RwLock<HashMap<SnapshotId, SnapshotRecord>>,
     actor: Option<crate::refs::Actor>,
+    /// The format version of the store's config, as opened.
+    version: std::sync::atomic::AtomicU32,
 }
 
 /// Packs are split when they grow past this.
@@ -88,7 +98,7 @@ impl Store {
         Ok(Box::new(LocalBackend::new(PathBuf::from(location))))
     }
 
-    fn with_backend(location: &str, backend: Box<dyn Backend>) -> Store {
+    fn with_backend(location: &str, backend: Box<dyn Backend>, version: u32) -> Store {
         let cache_dir = match backend.local_root() {
             Some(root) => Some(root.join("cache")),
             None => crate::remote::cache_dir_for(location),
@@ -102,6 +112,7 @@ impl Store {
             cache_dir,
             records: RwLock::new(HashMap::new()),
             actor: None,
+            version: std::sync::atomic::AtomicU32::new(version),
         }
     }
 
@@ -131,7 +142,7 @@ impl Store {
             return Err(Error::StoreExists(backend.describe()));
         }
         backend.put("refs", &Refs::empty().encode(), Cond::Absent)?;
-        Ok(Self::with_backend(location, backend))
+        Ok(Self::with_backend(location, backend, STORE_VERSION))
     }
 
     /// Opens an existing store, checking its format version.
@@ -151,19 +162,50 @@ impl Store {
                 "{what} is not a rewind store config"
             )));
         }
-        if config.version < STORE_VERSION {
+        if config.version < OLDEST_STORE_VERSION {
             return Err(Error::Config(format!(
-                "{what}: store format version {} was written by an earlier rewind (version {STORE_VERSION} keeps expressions as syntax trees, in packs of the RWPACK02 layout); read it with the rewind that wrote it, or start a new store and snapshot the releases again",
+                "{what}: store format version {} was written by an earlier rewind (version {OLDEST_STORE_VERSION} and later keep expressions as syntax trees, in packs of the RWPACK02 layout); read it with the rewind that wrote it, or start a new store and snapshot the releases again",
                 config.version
             )));
         }
-        if config.version != STORE_VERSION {
+        if config.version > STORE_VERSION {
             return Err(Error::Config(format!(
-                "{what}: store format version {} is not supported by this rewind (it reads version {STORE_VERSION}); use a matching rewind release",
+                "{what}: store format version {} is not supported by this rewind (it reads versions {OLDEST_STORE_VERSION} to {STORE_VERSION}); use a matching rewind release",
                 config.version
             )));
         }
-        Ok(Self::with_backend(location, backend))
+        Ok(Self::with_backend(location, backend, config.version))
+    }
+
+    /// The format version of the store's config.
+    pub fn format_version(&self) -> u32 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Raises the config of an older store to the version from which
+    /// trees hold symbolic links, before the first such tree is written:
+    /// an older rewind then refuses the store as a whole ("not supported")
+    /// rather than failing on one tree. The rest of the config is kept;
+    /// every writer writes the same bytes, so racing writers agree.
+    fn allow_links(&self) -> Result<()> {
+        if self.format_version() >= LINKS_VERSION {
+            return Ok(());
+        }
+        let what = format!("{} (config)", self.backend.describe());
+        let Some((bytes, _)) = self.backend.get("config")? else {
+            return Err(Error::NoStore(format!("no store at {what}")));
+        };
+        let mut config: Config = serde_json::from_slice(&bytes)
+            .map_err(|e| corrupt(format!("store config {what}"), e.to_string()))?;
+        if config.version < LINKS_VERSION {
+            config.version = LINKS_VERSION;
+            let mut bytes = serde_json::to_vec_pretty(&config).expect("a config always serializes");
+            bytes.push(b'\n');
+            self.backend.put("config", &bytes, Cond::Always)?;
+        }
+        self.version
+            .store(config.version, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     /// Where the store is, as it was given (a path or `s3://…`).
@@ -472,6 +514,9 @@ impl Store {
     pub fn write_pack(&self, w: PackWriter) -> Result<Option<Hash>> {
         if w.is_empty() {
             return Ok(None);
+        }
+        if w.holds_links() {
+            self.allow_links()?;
         }
         let (pack, idx, name) = w.finish();
         let hex = name.to_hex();

@@ -11,16 +11,19 @@ use crate::pack::ObjType;
 use crate::store::Store;
 use crate::writer::ObjectWriter;
 
-/// A file of a snapshot's tree.
+/// A file of a snapshot's tree, or a symbolic link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeFile {
     /// Relative to the tree's root, `/`-separated.
     pub path: String,
     /// Stored with the executable bit (restored as mode 0755).
     pub executable: bool,
-    /// Its length in bytes.
+    /// A symbolic link (as git's mode 120000): the blob holds its target,
+    /// relative to the link's directory, and `executable` is false.
+    pub link: bool,
+    /// Its length in bytes (a link: its target's).
     pub size: u64,
-    /// The blob holding its content.
+    /// The blob holding its content (a link: its target).
     pub id: ObjectId,
 }
 
@@ -39,6 +42,8 @@ pub(crate) enum EntryKind {
     File = 0,
     Executable = 1,
     Dir = 2,
+    /// A symbolic link; only in trees of version 2.
+    Link = 3,
 }
 
 /// A directory: entries sorted by name.
@@ -59,10 +64,17 @@ pub const MAX_TREE_ENTRIES: usize = 4_000_000;
 /// The longest path a snapshot tree may hold, in bytes (Linux `PATH_MAX`).
 pub const MAX_TREE_PATH: usize = 4096;
 
+/// The tree version of a directory without links: their bytes (and ids)
+/// are those of stores written before links were stored.
+const TREE_V1: u8 = 1;
+/// The tree version of a directory holding a symbolic link (entry kind 3).
+pub(crate) const TREE_V2: u8 = 2;
+
 impl Tree {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut e = Enc::with_capacity(64 + self.entries.len() * 64);
-        e.u8(1);
+        let links = self.entries.iter().any(|t| t.kind == EntryKind::Link);
+        e.u8(if links { TREE_V2 } else { TREE_V1 });
         e.uvar(self.entries.len() as u64);
         for t in &self.entries {
             e.str(&t.name);
@@ -75,14 +87,18 @@ impl Tree {
 
     pub(crate) fn decode(b: &[u8]) -> Result<Tree, DecodeError> {
         let mut d = Dec::new(b);
-        if d.u8()? != 1 {
-            return Err(d.error("unknown tree version"));
+        let version = d.u8()?;
+        if version != TREE_V1 && version != TREE_V2 {
+            return Err(d.error(format!("unknown tree version {version}")));
         }
         // name (2+), kind (1), size (1+), id (32)
         let n = d.count(36)?;
         let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
         for _ in 0..n {
             let entry = decode_entry(&mut d)?;
+            if entry.kind == EntryKind::Link && version == TREE_V1 {
+                return Err(d.error("a symbolic link in a tree of version 1"));
+            }
             if entries
                 .last()
                 .is_some_and(|l: &TreeEntry| l.name >= entry.name)
@@ -92,6 +108,10 @@ impl Tree {
             entries.push(entry);
         }
         d.finish()?;
+        if version == TREE_V2 && !entries.iter().any(|e| e.kind == EntryKind::Link) {
+            // one content, one encoding: a tree without links is version 1
+            return Err(d.error("a tree of version 2 without a symbolic link"));
+        }
         Ok(Tree { entries })
     }
 }
@@ -111,6 +131,7 @@ fn decode_entry(d: &mut Dec) -> Result<TreeEntry, DecodeError> {
         0 => EntryKind::File,
         1 => EntryKind::Executable,
         2 => EntryKind::Dir,
+        3 => EntryKind::Link,
         k => return Err(d.error(format!("unknown entry kind {k}"))),
     };
     let size = d.uvar()?;
@@ -160,6 +181,7 @@ impl Store {
                     k => out.push(TreeFile {
                         path,
                         executable: k == EntryKind::Executable,
+                        link: k == EntryKind::Link,
                         size: e.size,
                         id: e.id,
                     }),
@@ -171,25 +193,106 @@ impl Store {
     }
 }
 
+/// The most symbolic links one path may pass through (Linux's limit):
+/// more is a loop, or as good as one.
+pub const MAX_LINK_HOPS: usize = 40;
+
+/// Where a path of a tree leads through the tree's symbolic links.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// To this path, which has no link in it (it may not exist).
+    Inside(String),
+    /// Out of the tree: a link's target is absolute, not UTF-8, or climbs
+    /// above the root with `..`.
+    Outside,
+    /// Through more than [`MAX_LINK_HOPS`] links: a loop.
+    Loop,
+}
+
+/// Resolves `path` (relative to a tree's root, `/`-separated) through
+/// the tree's symbolic links, as the kernel resolves a path: component by
+/// component, a link's target read relative to the link's directory, `..`
+/// taken after the links before it are resolved. `link_at(prefix)` gives
+/// the target of the link at `prefix`, if that is a link.
+pub fn resolve_links<E>(
+    path: &str,
+    mut link_at: impl FnMut(&str) -> std::result::Result<Option<Vec<u8>>, E>,
+) -> std::result::Result<Resolved, E> {
+    let mut done: Vec<String> = Vec::new();
+    let mut todo: std::collections::VecDeque<String> =
+        path.split('/').map(str::to_string).collect();
+    let mut hops = 0;
+    while let Some(c) = todo.pop_front() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                if done.pop().is_none() {
+                    return Ok(Resolved::Outside);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        done.push(c);
+        let Some(target) = link_at(&done.join("/"))? else {
+            continue;
+        };
+        hops += 1;
+        if hops > MAX_LINK_HOPS {
+            return Ok(Resolved::Loop);
+        }
+        done.pop();
+        let Ok(target) = String::from_utf8(target) else {
+            return Ok(Resolved::Outside);
+        };
+        if target.starts_with('/') || target.is_empty() {
+            return Ok(Resolved::Outside);
+        }
+        for (i, part) in target.split('/').enumerate() {
+            todo.insert(i, part.to_string());
+        }
+    }
+    Ok(Resolved::Inside(done.join("/")))
+}
+
 impl Store {
-    /// The blob of the file at `path` (relative to the tree's root,
-    /// `/`-separated), reading only the trees on its way.
-    pub fn file_in_tree(&self, tree: &ObjectId, path: &str) -> Result<Option<ObjectId>> {
+    /// The entry at `path` (relative to the tree's root, `/`-separated),
+    /// reading only the trees on its way; links on the way are not
+    /// followed (an entry under a link is not found).
+    fn entry_at(&self, tree: &ObjectId, path: &str) -> Result<Option<TreeEntry>> {
         let mut dir = *tree;
         let mut parts = path.split('/').filter(|p| !p.is_empty()).peekable();
         while let Some(name) = parts.next() {
-            let last = parts.peek().is_none();
             let t = self.tree(&dir)?;
-            let Some(e) = t.entries.iter().find(|e| e.name == name) else {
+            let Some(e) = t.entries.into_iter().find(|e| e.name == name) else {
                 return Ok(None);
             };
-            match (e.kind, last) {
-                (EntryKind::Dir, false) => dir = e.id,
-                (EntryKind::File | EntryKind::Executable, true) => return Ok(Some(e.id)),
-                _ => return Ok(None),
+            if parts.peek().is_none() {
+                return Ok(Some(e));
             }
+            if e.kind != EntryKind::Dir {
+                return Ok(None);
+            }
+            dir = e.id;
         }
         Ok(None)
+    }
+
+    /// The blob of the file at `path` (relative to the tree's root,
+    /// `/`-separated), reading only the trees on its way and following the
+    /// tree's symbolic links (never out of it).
+    pub fn file_in_tree(&self, tree: &ObjectId, path: &str) -> Result<Option<ObjectId>> {
+        let resolved = resolve_links(path, |prefix| match self.entry_at(tree, prefix)? {
+            Some(e) if e.kind == EntryKind::Link => Ok(Some(self.get_typed(&e.id, ObjType::Blob)?)),
+            _ => Ok(None),
+        })?;
+        let Resolved::Inside(real) = resolved else {
+            return Ok(None);
+        };
+        Ok(match self.entry_at(tree, &real)? {
+            Some(e) if matches!(e.kind, EntryKind::File | EntryKind::Executable) => Some(e.id),
+            _ => None,
+        })
     }
 }
 
@@ -215,7 +318,9 @@ impl ObjectWriter<'_> {
                 dirs.entry(d.clone()).or_default();
                 d = split_path(&d).0;
             }
-            let kind = if f.executable {
+            let kind = if f.link {
+                EntryKind::Link
+            } else if f.executable {
                 EntryKind::Executable
             } else {
                 EntryKind::File
@@ -298,6 +403,7 @@ mod tests {
         let file = |path: &str, content: &[u8]| TreeFile {
             path: path.into(),
             executable: false,
+            link: false,
             size: content.len() as u64,
             id: ObjectId::of(content),
         };
@@ -315,6 +421,142 @@ mod tests {
         assert_eq!(found("env/prod"), None, "a directory is not a file");
         assert_eq!(found("env/staging/main.tf"), None);
         assert_eq!(found("main.tf/x"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod links {
+    use super::*;
+
+    fn entry(name: &str, kind: EntryKind, content: &[u8]) -> TreeEntry {
+        TreeEntry {
+            name: name.into(),
+            kind,
+            size: content.len() as u64,
+            id: ObjectId::of(content),
+        }
+    }
+
+    #[test]
+    fn a_tree_with_a_link_is_version_2_and_one_without_stays_version_1() {
+        let plain = Tree {
+            entries: vec![entry("a.tf", EntryKind::File, b"a")],
+        };
+        assert_eq!(plain.encode()[0], 1, "ids of link-free trees do not change");
+        let linked = Tree {
+            entries: vec![
+                entry("a.tf", EntryKind::File, b"a"),
+                entry("b.tf", EntryKind::Link, b"a.tf"),
+            ],
+        };
+        let bytes = linked.encode();
+        assert_eq!(bytes[0], 2);
+        assert_eq!(Tree::decode(&bytes).unwrap(), linked);
+        // a link in a version 1 tree, or a version 2 tree without one, is
+        // refused: one content has one encoding
+        let mut v1 = bytes.clone();
+        v1[0] = 1;
+        let err = Tree::decode(&v1).unwrap_err().to_string();
+        assert!(
+            err.contains("symbolic link in a tree of version 1"),
+            "{err}"
+        );
+        let mut v2 = plain.encode();
+        v2[0] = 2;
+        assert!(Tree::decode(&v2).is_err());
+        let mut v3 = bytes;
+        v3[0] = 3;
+        let err = Tree::decode(&v3).unwrap_err().to_string();
+        assert!(err.contains("unknown tree version 3"), "{err}");
+    }
+
+    fn resolve(links: &[(&str, &str)], path: &str) -> Resolved {
+        let map: BTreeMap<&str, &str> = links.iter().copied().collect();
+        resolve_links(path, |p| {
+            Ok::<_, ()>(map.get(p).map(|t| t.as_bytes().to_vec()))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn links_resolve_as_the_kernel_resolves_them() {
+        let inside = |p: &str| Resolved::Inside(p.into());
+        assert_eq!(resolve(&[("a.tf", "b.tf")], "a.tf"), inside("b.tf"));
+        // a chain, a link to a directory, `..` after a link
+        let links = [
+            ("a.tf", "b.tf"),
+            ("b.tf", "shared/c.tf"),
+            ("modules/net", "../shared/net"),
+            ("x", "modules/net/.."),
+        ];
+        assert_eq!(resolve(&links, "a.tf"), inside("shared/c.tf"));
+        assert_eq!(
+            resolve(&links, "modules/net/main.tf"),
+            inside("shared/net/main.tf")
+        );
+        assert_eq!(resolve(&links, "x/y.tf"), inside("shared/y.tf"));
+        // out of the tree, and loops, with no hang
+        assert_eq!(
+            resolve(&[("a", "../../etc")], "a/passwd"),
+            Resolved::Outside
+        );
+        assert_eq!(resolve(&[("a", "/etc")], "a"), Resolved::Outside);
+        assert_eq!(resolve(&[("a", "b"), ("b", "a")], "a"), Resolved::Loop);
+        assert_eq!(resolve(&[("m", "m/x")], "m"), Resolved::Loop);
+        assert_eq!(resolve(&[("m", ".")], "m/m/m/m/a.tf"), inside("a.tf"));
+    }
+
+    #[test]
+    fn a_file_is_found_through_the_links_of_its_tree() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        assert_eq!(store.format_version(), crate::STORE_VERSION);
+        let file = |path: &str, content: &[u8], link: bool| TreeFile {
+            path: path.into(),
+            executable: false,
+            link,
+            size: content.len() as u64,
+            id: ObjectId::of(content),
+        };
+        let lock = b"# lock\n";
+        let files = [
+            file("shared/.terraform.lock.hcl", lock, false),
+            file(
+                "env/prod/.terraform.lock.hcl",
+                b"../../shared/.terraform.lock.hcl",
+                true,
+            ),
+            file("env/staging", b"prod", true),
+            file("env/loop", b"loop", true),
+            file("env/out", b"../../..", true),
+        ];
+        let mut w = ObjectWriter::new(&store);
+        for f in &files {
+            let content: &[u8] = if f.link {
+                let p = f.path.as_str();
+                match p {
+                    "env/prod/.terraform.lock.hcl" => b"../../shared/.terraform.lock.hcl",
+                    "env/staging" => b"prod",
+                    "env/loop" => b"loop",
+                    _ => b"../../..",
+                }
+            } else {
+                lock
+            };
+            w.add(f.id, ObjType::Blob, content).unwrap();
+        }
+        let root = w.add_tree(&files).unwrap();
+        w.finish().unwrap();
+        let found = |p: &str| store.file_in_tree(&root, p).unwrap();
+        let lock_id = Some(ObjectId::of(lock));
+        assert_eq!(found("env/prod/.terraform.lock.hcl"), lock_id);
+        assert_eq!(found("env/staging/.terraform.lock.hcl"), lock_id);
+        assert_eq!(found("env/loop/x"), None);
+        assert_eq!(found("env/out/etc/passwd"), None);
+        let listed = store.tree_files(&root).unwrap();
+        assert_eq!(listed.iter().filter(|f| f.link).count(), 4);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

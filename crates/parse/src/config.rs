@@ -10,7 +10,7 @@ use crate::hcl::{collect_refs, to_value, Block, Body, Expr, Item, LineIndex, Par
 
 /// A reference as written, with the kind of edge it makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawRef {
+pub(crate) struct RawRef {
     pub root: String,
     pub steps: Vec<String>,
     pub kind: EdgeKind,
@@ -20,7 +20,7 @@ pub struct RawRef {
 
 /// One top-level block (or one local value) of a file.
 #[derive(Clone, Debug, PartialEq, Default)]
-pub struct RawNode {
+pub(crate) struct RawNode {
     pub kind: NodeKind,
     /// Address inside its module (`aws_instance.web`, `var.x`, `module.net`).
     pub local: String,
@@ -44,11 +44,11 @@ pub struct RawNode {
 /// What one configuration file contributes.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct FileConfig {
-    pub nodes: Vec<RawNode>,
+    pub(crate) nodes: Vec<RawNode>,
     /// Warnings: (line, col, message).
-    pub warnings: Vec<(u32, u32, String)>,
+    pub(crate) warnings: Vec<(u32, u32, String)>,
     /// Errors Terraform would refuse the file for: (line, col, message).
-    pub errors: Vec<(u32, u32, String)>,
+    pub(crate) errors: Vec<(u32, u32, String)>,
 }
 
 /// Arguments whose expressions are keywords or type constraints, not
@@ -652,7 +652,7 @@ fn check_node(
 }
 
 /// Converts a `.tfvars` body: only attributes are allowed.
-pub fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, String)> {
+pub(crate) fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, String)> {
     let lines = LineIndex::new(src);
     let mut map = Map::new();
     for item in &body.items {

@@ -48,9 +48,9 @@ pub enum InputSource {
 }
 
 /// Address of the node holding `TF_VAR_*` values.
-pub const ENV_INPUT: &str = "tfvars[\"(environment)\"]";
+pub(crate) const ENV_INPUT: &str = "tfvars[\"(environment)\"]";
 /// Address of the node holding `-var-file` and `-var` values.
-pub const CLI_INPUT: &str = "tfvars[\"(command line)\"]";
+pub(crate) const CLI_INPUT: &str = "tfvars[\"(command line)\"]";
 
 /// How Terraform reads a raw value given on the command line or in the
 /// environment for a variable: as a string when its type is `string` (or

@@ -30,7 +30,7 @@ pub enum JV {
 }
 
 /// An error: byte offset and message.
-pub type JErr = (u32, String);
+pub(crate) type JErr = (u32, String);
 
 pub fn parse_json(src: &str) -> Result<J, JErr> {
     let mut p = JP {
@@ -261,7 +261,7 @@ impl JP<'_> {
 }
 
 /// Plain JSON to a literal expression (for `.tfvars.json`: no templates).
-pub fn json_literal(j: &J) -> Expr {
+pub(crate) fn json_literal(j: &J) -> Expr {
     match &j.v {
         JV::Null => Expr::Null,
         JV::Bool(b) => Expr::Bool(*b),
@@ -326,7 +326,7 @@ fn is_expression_attr(parent: &str, key: &str) -> bool {
 }
 
 /// Translates a `.tf.json` document into a native syntax tree.
-pub fn json_config(root: &J, src: &str) -> Result<Body, JErr> {
+pub(crate) fn json_config(root: &J, src: &str) -> Result<Body, JErr> {
     let JV::Object(members) = &root.v else {
         return Err((
             root.pos,

@@ -312,9 +312,22 @@ pub fn discover(dir: &Path) -> Result<Vec<(PathBuf, FileKind)>, Diagnostic> {
     discover_with_dirs(dir).map(|d| d.files)
 }
 
+/// The symbolic links under `dir` that [`discover`] skips (kept names
+/// leading out of the directory, or to something that is not a regular
+/// file), as absolute paths: Terraform follows them, so a checkout that
+/// makes a directory exactly a snapshot's removes them.
+pub fn discover_unfollowed_links(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let found = discover_with_dirs(dir)?;
+    Ok(found
+        .skipped_paths
+        .into_iter()
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
+        .collect())
+}
+
 /// What a walk of a directory found.
 #[derive(Debug, Default)]
-pub struct Discovered {
+pub(crate) struct Discovered {
     /// The files rewind keeps, sorted.
     pub files: Vec<(PathBuf, FileKind)>,
     /// Every directory walked with its modification time in nanoseconds.
@@ -323,12 +336,14 @@ pub struct Discovered {
     /// (FIFOs, devices, sockets), symbolic links that leave the directory
     /// or lead to something that is not a regular file.
     pub skipped: Vec<Diagnostic>,
+    /// The paths of the entries skipped, as found.
+    pub(crate) skipped_paths: Vec<PathBuf>,
 }
 
 /// The files rewind keeps under `dir`, every directory walked, and what
 /// was skipped. A name that is not UTF-8 is an error (a snapshot stores
 /// names as UTF-8): nothing has been read or written then.
-pub fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
+pub(crate) fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
     let mut found = Discovered::default();
     // where links may lead: the directory itself, with its links resolved
     let real_root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
@@ -383,6 +398,7 @@ pub fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
                 },
                 format!("skipped: {why}"),
             ));
+            found.skipped_paths.push(entry.path().to_path_buf());
             continue;
         }
         found.files.push((entry.path().to_path_buf(), kind));
@@ -784,6 +800,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         files: items,
         dirs,
         skipped,
+        ..
     } = discover_with_dirs(&root_abs).map_err(LoadError::one)?;
     let shown = |p: &Path| -> String {
         match p.strip_prefix(&root_abs) {
@@ -1155,6 +1172,19 @@ struct Builder {
     loaded_dirs: HashSet<PathBuf>,
 }
 
+/// What [`Builder::instantiate`] gathers of one module instance while it
+/// adds its nodes.
+struct ModuleNodes<'p> {
+    /// The instance's address prefix (`module.a["x"].`, empty for the root).
+    prefix: &'p str,
+    /// The module call node that made this instance.
+    call: Option<usize>,
+    /// The module calls found, to expand after this instance.
+    calls: Vec<(usize, RawNode)>,
+    /// The variables the module declares.
+    declared_vars: HashSet<String>,
+}
+
 impl Builder {
     fn new(root_abs: PathBuf, files: Vec<SourceFile>, parsed: Vec<Arc<Parsed>>) -> Builder {
         Builder {
@@ -1406,16 +1436,48 @@ impl Builder {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return false;
         };
-        let mut items: Vec<(PathBuf, FileKind)> = rd
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().map(|t| !t.is_dir()).unwrap_or(false))
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let kind = FileKind::of(&name)?;
-                (kind.is_config() || kind == FileKind::Template).then(|| (e.path(), kind))
-            })
-            .filter(|(p, _)| !self.files.iter().any(|f| &f.abs == p))
-            .collect();
+        // links may lead inside the loaded tree or inside the module's own
+        // directory (which a link to a module directory may put elsewhere)
+        let real_root = self
+            .root_abs
+            .canonicalize()
+            .unwrap_or_else(|_| self.root_abs.clone());
+        let real_dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let mut items: Vec<(PathBuf, FileKind)> = Vec::new();
+        for e in rd.filter_map(Result::ok) {
+            let Ok(ty) = e.file_type() else {
+                continue;
+            };
+            if ty.is_dir() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(kind) = FileKind::of(&name) else {
+                continue;
+            };
+            if !(kind.is_config() || kind == FileKind::Template)
+                || self.files.iter().any(|f| f.abs == e.path())
+            {
+                continue;
+            }
+            let why = not_readable_as_file(&e.path(), ty, &real_root).and(not_readable_as_file(
+                &e.path(),
+                ty,
+                &real_dir,
+            ));
+            if let Some(why) = why {
+                self.diags.push(warning(
+                    Loc {
+                        file: escape_path(&e.path()),
+                        line: 0,
+                        col: 0,
+                    },
+                    format!("skipped: {why}"),
+                ));
+                continue;
+            }
+            items.push((e.path(), kind));
+        }
         items.sort();
         let from = self.files.len();
         for r in read_and_parse(&items, shown, opts) {
@@ -1678,144 +1740,171 @@ impl Builder {
         self.loaded_dirs.insert(dir.to_path_buf());
         let file_ids = self.module_files(dir);
         let (merged, own) = self.overrides(&file_ids);
-        let mut calls = Vec::new();
-        let mut declared_vars = HashSet::new();
+        let mut module = ModuleNodes {
+            prefix,
+            call: parent.as_ref().map(|p| p.1),
+            calls: Vec::new(),
+            declared_vars: HashSet::new(),
+        };
         for &fi in &file_ids {
-            let file_abs = self.files[fi].abs.display().to_string();
             let parsed = Arc::clone(&self.parsed[fi]);
-            let override_file = self.is_override(fi);
             match &*parsed {
                 Parsed::Config(cfg) => {
+                    let file_abs = self.files[fi].abs.display().to_string();
                     for (line, col, msg) in &cfg.warnings {
-                        self.diags.push(warning(
-                            Loc {
-                                file: file_abs.clone(),
-                                line: *line,
-                                col: *col,
-                            },
-                            msg.clone(),
-                        ));
+                        let loc = Loc {
+                            file: file_abs.clone(),
+                            line: *line,
+                            col: *col,
+                        };
+                        self.diags.push(warning(loc, msg.clone()));
                     }
+                    let override_file = self.is_override(fi);
                     for (raw_index, raw) in cfg.nodes.iter().enumerate() {
                         // an override file's blocks are merged into their
                         // base blocks (terraform blocks merge anyway)
                         if override_file && !own.contains(&(fi, raw_index)) {
                             continue;
                         }
-                        let merged_raw = merged.get(&(fi, raw_index));
-                        let raw = merged_raw.unwrap_or(raw);
-                        let loc = Loc {
-                            file: file_abs.clone(),
-                            line: raw.line,
-                            col: raw.col,
+                        let refs = match merged.get(&(fi, raw_index)) {
+                            Some(m) => (m, Refs::Owned(m.refs.clone())),
+                            None => (raw, Refs::Raw(Arc::clone(&parsed), raw_index)),
                         };
-                        let mut node = Node::new(raw.kind, format!("{prefix}{}", raw.local));
-                        node.module = prefix.trim_end_matches('.').to_string();
-                        node.type_ = raw.type_.clone();
-                        node.name = raw.name.clone();
-                        node.body = Arc::clone(&raw.body);
-                        node.facts = raw.facts.clone();
-                        if raw.sensitive {
-                            // the value is secret; its description, type... are not
-                            let key = if raw.kind == NodeKind::Output {
-                                "value"
-                            } else {
-                                "default"
-                            };
-                            node.sensitive.push(rewind_model::Path::root().key(key));
-                        }
-                        mark_secret_names(&mut node);
-                        node.loc = loc.clone();
-                        if raw.kind == NodeKind::Variable {
-                            declared_vars.insert(raw.name.clone());
-                        }
-                        let Some(idx) = self.add_node(node, &loc) else {
-                            continue;
-                        };
-                        if let Some((_, call_idx, _)) = &parent {
-                            let call = self.nodes[*call_idx].address.clone();
-                            self.nodes[idx].add_edge(call, EdgeKind::Module);
-                        }
-                        if !raw.refs.is_empty() {
-                            self.pending.push(Pending {
-                                node: idx,
-                                scope: prefix.to_string(),
-                                refs: match merged_raw {
-                                    Some(m) => Refs::Owned(m.refs.clone()),
-                                    None => Refs::Raw(Arc::clone(&parsed), raw_index),
-                                },
-                                file: file_abs.clone(),
-                            });
-                        }
-                        if raw.kind.is_resource_like()
-                            || matches!(raw.kind, NodeKind::Import | NodeKind::Action)
-                        {
-                            let pkey = match &raw.provider {
-                                Some((n, a)) if a.is_empty() => n.clone(),
-                                Some((n, a)) => format!("{n}.{a}"),
-                                None if raw.kind == NodeKind::Import => continue,
-                                None => raw.type_.split('_').next().unwrap_or_default().to_string(),
-                            };
-                            self.nodes[idx].facts.provider_key = Some(pkey);
-                        }
-                        if raw.kind == NodeKind::Module {
-                            calls.push((idx, raw.clone()));
-                        }
+                        self.add_config_node(&mut module, refs.0, refs.1, &file_abs);
                     }
                 }
-                Parsed::Tfvars(v) if prefix.is_empty() => {
-                    let path = shown(&self.files[fi].abs);
-                    let _ = path;
-                    let name = self.files[fi]
-                        .abs
-                        .strip_prefix(&self.root_abs)
-                        .map(rel_str)
-                        .unwrap_or_else(|_| self.files[fi].abs.display().to_string());
-                    let mut node = Node::new(
-                        NodeKind::Tfvars,
-                        format!("tfvars[{}]", rewind_model::value::quote(&name)),
-                    );
-                    node.type_ = name;
-                    node.body = v.clone().into();
-                    node.loc = Loc {
-                        file: file_abs.clone(),
-                        line: 1,
-                        col: 1,
-                    };
-                    let loc = node.loc.clone();
-                    self.add_node(node, &loc);
-                }
+                Parsed::Tfvars(v) if prefix.is_empty() => self.add_tfvars_node(fi, v),
                 _ => {}
             }
         }
-        // Arguments of the call become references of the child's variables.
         if let Some((parent_prefix, call_idx, call_raw)) = &parent {
-            for (name, refs) in &call_raw.args {
-                let var = format!("{prefix}var.{name}");
-                let file = self.nodes[*call_idx].loc.file.clone();
-                if let Some(&vi) = self.index.get(&var) {
-                    if !refs.is_empty() {
-                        self.pending.push(Pending {
-                            node: vi,
-                            scope: parent_prefix.clone(),
-                            refs: Refs::Owned(refs.clone()),
-                            file,
-                        });
-                    }
-                } else if !declared_vars.contains(name) {
-                    let loc = self.nodes[*call_idx].loc.clone();
-                    self.diags.push(warning(
-                        loc,
-                        format!(
-                            "module {} has no variable {name:?}; the argument is ignored by Terraform",
-                            self.nodes[*call_idx].address
-                        ),
-                    ));
-                }
-            }
+            self.call_arguments(
+                prefix,
+                parent_prefix,
+                *call_idx,
+                call_raw,
+                &module.declared_vars,
+            );
         }
-        for (idx, raw) in calls {
+        for (idx, raw) in module.calls {
             self.expand_call(dir, prefix, key, idx, raw, depth, opts, shown);
+        }
+    }
+
+    /// One node of a module instance's configuration (`raw`, after
+    /// overrides are merged, with `refs` to resolve later) added to the
+    /// model, with its module edge, provider key and secret names.
+    fn add_config_node(&mut self, module: &mut ModuleNodes, raw: &RawNode, refs: Refs, file: &str) {
+        let prefix = module.prefix;
+        let loc = Loc {
+            file: file.to_string(),
+            line: raw.line,
+            col: raw.col,
+        };
+        let mut node = Node::new(raw.kind, format!("{prefix}{}", raw.local));
+        node.module = prefix.trim_end_matches('.').to_string();
+        node.type_ = raw.type_.clone();
+        node.name = raw.name.clone();
+        node.body = Arc::clone(&raw.body);
+        node.facts = raw.facts.clone();
+        if raw.sensitive {
+            // the value is secret; its description, type... are not
+            let key = if raw.kind == NodeKind::Output {
+                "value"
+            } else {
+                "default"
+            };
+            node.sensitive.push(rewind_model::Path::root().key(key));
+        }
+        mark_secret_names(&mut node);
+        node.loc = loc.clone();
+        if raw.kind == NodeKind::Variable {
+            module.declared_vars.insert(raw.name.clone());
+        }
+        let Some(idx) = self.add_node(node, &loc) else {
+            return;
+        };
+        if let Some(call_idx) = module.call {
+            let call = self.nodes[call_idx].address.clone();
+            self.nodes[idx].add_edge(call, EdgeKind::Module);
+        }
+        if !raw.refs.is_empty() {
+            self.pending.push(Pending {
+                node: idx,
+                scope: prefix.to_string(),
+                refs,
+                file: file.to_string(),
+            });
+        }
+        if raw.kind.is_resource_like() || matches!(raw.kind, NodeKind::Import | NodeKind::Action) {
+            let pkey = match &raw.provider {
+                Some((n, a)) if a.is_empty() => n.clone(),
+                Some((n, a)) => format!("{n}.{a}"),
+                None if raw.kind == NodeKind::Import => return,
+                None => raw.type_.split('_').next().unwrap_or_default().to_string(),
+            };
+            self.nodes[idx].facts.provider_key = Some(pkey);
+        }
+        if raw.kind == NodeKind::Module {
+            module.calls.push((idx, raw.clone()));
+        }
+    }
+
+    /// A `.tfvars` file of the root module as a node.
+    fn add_tfvars_node(&mut self, fi: usize, v: &Value) {
+        let abs = &self.files[fi].abs;
+        let name = abs
+            .strip_prefix(&self.root_abs)
+            .map(rel_str)
+            .unwrap_or_else(|_| abs.display().to_string());
+        let mut node = Node::new(
+            NodeKind::Tfvars,
+            format!("tfvars[{}]", rewind_model::value::quote(&name)),
+        );
+        node.type_ = name;
+        node.body = v.clone().into();
+        node.loc = Loc {
+            file: abs.display().to_string(),
+            line: 1,
+            col: 1,
+        };
+        let loc = node.loc.clone();
+        self.add_node(node, &loc);
+    }
+
+    /// The arguments of a module call become references of the child
+    /// instance's variables (resolved in the calling module); an argument
+    /// the module has no variable for is a warning, as Terraform ignores it.
+    fn call_arguments(
+        &mut self,
+        prefix: &str,
+        parent_prefix: &str,
+        call_idx: usize,
+        call_raw: &RawNode,
+        declared_vars: &HashSet<String>,
+    ) {
+        for (name, refs) in &call_raw.args {
+            let var = format!("{prefix}var.{name}");
+            let file = self.nodes[call_idx].loc.file.clone();
+            if let Some(&vi) = self.index.get(&var) {
+                if !refs.is_empty() {
+                    self.pending.push(Pending {
+                        node: vi,
+                        scope: parent_prefix.to_string(),
+                        refs: Refs::Owned(refs.clone()),
+                        file,
+                    });
+                }
+            } else if !declared_vars.contains(name) {
+                let loc = self.nodes[call_idx].loc.clone();
+                self.diags.push(warning(
+                    loc,
+                    format!(
+                        "module {} has no variable {name:?}; the argument is ignored by Terraform",
+                        self.nodes[call_idx].address
+                    ),
+                ));
+            }
         }
     }
 
@@ -2378,7 +2467,7 @@ impl Builder {
 
 /// Attribute names that hold secrets in every provider Terraform users
 /// meet (the providers' schemas mark them sensitive; rewind has no schemas).
-pub fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     const WORDS: &[&str] = &[
         "password",
         "passwd",
@@ -2428,7 +2517,7 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
-pub fn mark_secret_names(node: &mut Node) {
+pub(crate) fn mark_secret_names(node: &mut Node) {
     if !matches!(
         node.kind,
         NodeKind::Resource

@@ -225,7 +225,7 @@ fn value_range(text: &str, pos: u32, end: u32) -> Option<Range<usize>> {
 
 /// Files that hold values rather than code: every value in them may be a
 /// secret (state files, variable files).
-pub fn is_secret_file(path: &str) -> bool {
+pub(crate) fn is_secret_file(path: &str) -> bool {
     path.ends_with(".tfstate")
         || path.ends_with(".tfstate.backup")
         || path.ends_with(".tfvars")
@@ -244,7 +244,7 @@ fn assigned_name(line: &str) -> Option<&str> {
 /// a secret, or inside a block that declares `sensitive = true`,
 /// everything after the assigned name is replaced by `(redacted)`; the
 /// position is still given.
-pub fn redact_source_line(file: &str, src: &str, line: u32) -> String {
+pub(crate) fn redact_source_line(file: &str, src: &str, line: u32) -> String {
     let text = LineIndex::new(src).line_text(line);
     let secret = is_secret_file(file)
         || assigned_name(text).is_some_and(is_secret_name)
@@ -284,7 +284,7 @@ fn in_sensitive_block(src: &str, line: u32) -> bool {
 
 /// An error message with the values it quotes removed (`invalid type:
 /// string "s3cr3t", expected u64` from a state file's JSON reader).
-pub fn redact_quoted_values(message: &str) -> String {
+pub(crate) fn redact_quoted_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(i) = rest.find('"') {

@@ -4,7 +4,7 @@
 //! The loader marks the direct sources as it builds nodes (`sensitive =
 //! true` variables and outputs, attributes named like secrets, a state's
 //! `sensitive_attributes`, tfvars entries and module arguments of
-//! sensitive variables). [`propagate`] then adds what follows from them
+//! sensitive variables). `propagate` then adds what follows from them
 //! over the whole model:
 //!
 //! * an attribute a state marks sensitive for a resource type is sensitive
@@ -29,7 +29,7 @@ use crate::hcl::{collect_refs, Reference};
 
 /// Spreads sensitivity over `model` (configuration nodes and state
 /// instances) as described in the module documentation.
-pub fn propagate(model: &mut Model) {
+pub(crate) fn propagate(model: &mut Model) {
     from_state_to_config(model);
     through_references(model);
     from_config_to_state(model);

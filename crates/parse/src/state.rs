@@ -123,7 +123,10 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
 /// bodies are null): the addresses, facts, sensitive paths and recorded
 /// dependencies a plan needs of the current side, in a fraction of the
 /// memory.
-pub fn parse_state_light(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
+pub(crate) fn parse_state_light(
+    path: &str,
+    bytes: &[u8],
+) -> Result<(StateInfo, Vec<Node>), StateError> {
     parse_state_as::<serde::de::IgnoredAny>(path, bytes)
 }
 

@@ -112,7 +112,7 @@ impl<'m> Config<'m> {
 
     /// `path.module` of a module path: its directory relative to the root
     /// module's (`.` for the root).
-    pub fn path_module(&self, module: &str) -> String {
+    pub(crate) fn path_module(&self, module: &str) -> String {
         let root = self.module_dirs.get("").cloned().unwrap_or_default();
         let dir = self
             .module_dirs

@@ -13,7 +13,7 @@ use crate::prior::{by_address, Prior};
 use crate::resource::{self, Comparison, Ignore};
 use crate::show::shown;
 use crate::walk::{InstanceScope, InstanceValue, Missing, Planner, Walk};
-use crate::{actions_of, AttributeChange, Change};
+use crate::{actions_of, AttributeChange, Change, Unchanged, Values};
 
 /// What happens to one instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +102,7 @@ impl<'p> Decide<'p> {
     }
 
     /// Is `addr` an instance of a resource whose instances are unknown?
-    pub fn unknown_resource(&self, addr: &InstanceAddr) -> bool {
+    pub(crate) fn unknown_resource(&self, addr: &InstanceAddr) -> bool {
         self.unknown.iter().any(|(r, _)| *r == addr.resource)
     }
 
@@ -263,7 +263,7 @@ impl<'p> Decide<'p> {
     pub fn changes(&self, target: &Model) -> Vec<Change> {
         let mut out = Vec::with_capacity(self.decisions.len());
         for d in &self.decisions {
-            let previous = d.moved_from.as_ref().map(|(a, _)| a.to_string());
+            let previous = d.moved_from.as_ref().map(|(a, _)| a.clone());
             if d.kind == Kind::NoOp && previous.is_none() {
                 continue;
             }
@@ -354,8 +354,18 @@ impl<'p> Decide<'p> {
                 });
             }
             reasons.extend(d.notes.iter().cloned());
+            let before = d.prior.map(|i| self.prior.managed[i].value.clone());
+            let replace_paths = match d.kind {
+                Kind::Replace => d
+                    .comparison
+                    .replace_paths
+                    .iter()
+                    .map(|p| rewind_model::Path::parse(p))
+                    .collect(),
+                _ => Vec::new(),
+            };
             out.push(Change {
-                address: d.addr.to_string(),
+                address: d.addr.clone(),
                 type_: d.type_.clone(),
                 actions: actions_of(d.kind, d.cbd),
                 action_reason: d.reason,
@@ -365,9 +375,30 @@ impl<'p> Decide<'p> {
                 deposed: None,
                 create_before_destroy: d.kind == Kind::Replace && d.cbd,
                 attributes,
+                values: Values {
+                    before,
+                    after: Some(d.planned.clone()),
+                    replace_paths,
+                },
             });
         }
         out
+    }
+}
+
+impl Decide<'_> {
+    /// The instances left as they are (not moved either), with their
+    /// values.
+    pub fn unchanged(&self) -> Vec<Unchanged> {
+        self.decisions
+            .iter()
+            .filter(|d| d.kind == Kind::NoOp && d.moved_from.is_none())
+            .map(|d| Unchanged {
+                address: d.addr.clone(),
+                type_: d.type_.clone(),
+                value: d.planned.clone(),
+            })
+            .collect()
     }
 }
 

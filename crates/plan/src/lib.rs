@@ -18,6 +18,7 @@ mod config;
 mod decide;
 mod moves;
 mod order;
+mod outputs;
 mod prior;
 mod resource;
 mod show;
@@ -27,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rewind_diff::knowledge;
 use rewind_model::graph::resource_dependencies;
-use rewind_model::{InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
+use rewind_model::{DeposedKey, InstanceAddr, InstanceKey, Model, NodeKind, Value as Lit};
 
 pub use order::Step;
 pub use walk::Inputs;
@@ -113,10 +114,49 @@ pub struct AttributeChange {
     pub forces_replacement: bool,
 }
 
+/// The values of a change as Terraform's plan holds them: evaluated, with
+/// unknown parts (known only after apply) and sensitive marks, and
+/// unredacted (renderers redact; see [`rewind_eval::Value::has_marks`]).
+#[derive(Clone, Debug, Default)]
+pub struct Values {
+    /// The prior value of the object (`None`: there is none, a create).
+    pub before: Option<rewind_eval::Value>,
+    /// The planned value (`None`: no object after, a delete or forget).
+    pub after: Option<rewind_eval::Value>,
+    /// For a replace, the attributes whose change forces it (empty
+    /// otherwise, and when nothing but a taint or `replace_triggered_by`
+    /// does).
+    pub replace_paths: Vec<rewind_model::Path>,
+}
+
+/// A deployed instance the plan leaves as it is (Terraform's `no-op`),
+/// with its value: what `terraform show -json` lists besides the changes.
+#[derive(Clone, Debug)]
+pub struct Unchanged {
+    pub address: InstanceAddr,
+    /// The resource type.
+    pub type_: String,
+    /// Its value (prior and planned are the same).
+    pub value: rewind_eval::Value,
+}
+
+/// The change of one output of the root module, as Terraform plans it.
+#[derive(Clone, Debug)]
+pub struct OutputChange {
+    pub name: String,
+    /// `NoOp`, `Create`, `Update` or `Delete`.
+    pub action: Action,
+    /// The value the state records (`None`: the state has no such output).
+    pub before: Option<rewind_eval::Value>,
+    /// The value the target gives it, unknown parts included (`None`: the
+    /// target has no such output).
+    pub after: Option<rewind_eval::Value>,
+}
+
 /// The planned change of one resource instance.
 #[derive(Clone, Debug)]
 pub struct Change {
-    pub address: String,
+    pub address: InstanceAddr,
     /// The resource type (empty for module-level entries).
     pub type_: String,
     pub actions: Vec<Action>,
@@ -125,13 +165,15 @@ pub struct Change {
     pub reasons: Vec<String>,
     pub risks: Vec<Risk>,
     /// Set when a `moved` block (or an implied move) renamed the instance.
-    pub previous_address: Option<String>,
+    pub previous_address: Option<InstanceAddr>,
     /// The deposed key, for a deposed object being deleted.
-    pub deposed: Option<String>,
+    pub deposed: Option<DeposedKey>,
     /// For a replace: create the new object before deleting the old one.
     pub create_before_destroy: bool,
     /// The arguments that change, before and after.
     pub attributes: Vec<AttributeChange>,
+    /// The whole values before and after.
+    pub values: Values,
 }
 
 impl Change {
@@ -150,9 +192,15 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Single operations in a valid execution order.
     pub steps: Vec<Step>,
+    /// Deployed instances left as they are, with their values (by
+    /// address).
+    pub unchanged: Vec<Unchanged>,
+    /// The root module's outputs, by name; empty when the current side
+    /// has no state (nothing records its outputs).
+    pub outputs: Vec<OutputChange>,
     /// Deletes and replaces Terraform refuses: the target configuration
     /// sets `prevent_destroy` on the object.
-    pub blocked: Vec<String>,
+    pub blocked: Vec<InstanceAddr>,
     /// Resources and module calls whose instances depend on values known
     /// only after apply: Terraform refuses to plan them (their deployed
     /// instances are left as they are here).
@@ -232,7 +280,7 @@ impl Options {
 /// `*.auto.tfvars.json`), then `-var-file` and `-var` in command-line
 /// order (the last two as the model's input nodes hold them, see
 /// `rewind_parse::inputs`); all under what `given` sets.
-pub fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
+pub(crate) fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
     let root_dir = model
         .nodes
         .iter()
@@ -298,7 +346,7 @@ fn config_deps(model: &Model) -> HashMap<String, BTreeSet<String>> {
 /// The most entries the transitive dependencies of a configuration without
 /// state may have in all: a chain of n resources has n²/2 (15,000 in a
 /// chain would be 112 million, gigabytes of memory).
-pub const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
+pub(crate) const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
 
 /// The transitive closure of resource dependencies: what Terraform records
 /// in state as each instance's `dependencies`, or an error past
@@ -467,8 +515,9 @@ fn cbd_of(
 /// (`current_instances`), where it moves (`moves_of`), the target's
 /// `create_before_destroy` (`cbd_of`), the target walked instance by
 /// instance with `count`/`for_each` expanded and each instance's action
-/// decided (`expansion`), the changes including the objects the target no
-/// longer has (`actions`), the risks (`assess_risks`), and the single
+/// decided (`expansion`), the actions (each decision's change, and the
+/// objects the target no longer has: `orphans`), the risks
+/// (`assess_risks`), and the single
 /// operations ordered by Terraform's rules (`ordering`).
 pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
     let trace = rewind_parse::load::Trace::new();
@@ -495,7 +544,10 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     target_errors(&move_errors, &walk, &decide)?;
     trace.mark("plan: target walk");
 
-    let mut changes = actions(current, target, &prior, &moved, &decide, &walk);
+    // the actions: every decided instance's change, and the deletes and
+    // forgets of the deployed objects the target does not keep
+    let mut changes = decide.changes(target);
+    changes.extend(orphans(target, &prior, &moved, &decide, &walk));
     trace.mark("plan: changes");
     let assessed = assess_risks(
         current,
@@ -507,7 +559,12 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         opts,
     );
     changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
-    changes.sort_by(|a, b| a.address.cmp(&b.address).then(a.deposed.cmp(&b.deposed)));
+    // in the order of the printed addresses, as the reports list them
+    changes.sort_by_cached_key(|c| (c.address.to_string(), c.deposed.clone()));
+    let mut unchanged = decide.unchanged();
+    unchanged.sort_by_cached_key(|u| u.address.to_string());
+    mark_secrets(current, target, &mut changes, &mut unchanged);
+    let outputs = outputs::changes(current, &walk);
     trace.mark("plan: risks");
 
     let steps = ordering(&changes, &prior, &moved, &decide, &tgt_deps)?;
@@ -515,6 +572,8 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     Ok(Plan {
         changes,
         steps,
+        unchanged,
+        outputs,
         blocked: assessed.blocked,
         unknown_instances: assessed.unknown_instances,
         notes: assessed.notes,
@@ -639,25 +698,10 @@ fn target_errors(
     Err(PlanError::Invalid(errors))
 }
 
-/// Phase 5, the actions: every decided instance's change, and the deletes
-/// and forgets of the deployed objects the target does not keep.
-fn actions(
-    current: &Model,
-    target: &Model,
-    prior: &Prior,
-    moved: &Moves,
-    decide: &Decide,
-    walk: &walk::Walk,
-) -> Vec<Change> {
-    let mut changes = decide.changes(target);
-    changes.extend(orphans(current, target, prior, moved, decide, walk));
-    changes
-}
-
 /// What [`assess_risks`] finds beside the changes' own risks.
 struct Assessed {
     notes: Vec<Risk>,
-    blocked: Vec<String>,
+    blocked: Vec<InstanceAddr>,
     unknown_instances: Vec<String>,
 }
 
@@ -674,7 +718,7 @@ fn assess_risks(
     opts: &Options,
 ) -> Assessed {
     let mut notes: Vec<Risk> = Vec::new();
-    let mut blocked: Vec<String> = Vec::new();
+    let mut blocked: Vec<InstanceAddr> = Vec::new();
     let mut unknown_instances: Vec<String> = Vec::new();
     let unknown = walk
         .unknown_modules
@@ -714,7 +758,7 @@ fn assess_risks(
         }
     }
     risks(current, target, changes, &mut blocked, &mut notes, opts);
-    blocked.sort();
+    blocked.sort_by_cached_key(|a| a.to_string());
     blocked.dedup();
     unknown_instances.sort();
     unknown_instances.dedup();
@@ -765,10 +809,60 @@ fn ordering(
     order::order(changes, &tgt_configs, tgt_deps, &cur_insts, &cur_state_deps)
 }
 
-/// Deployed objects the target does not keep: deletes (and forgets, for
+/// Marks the values of the changes and of the unchanged instances where
+/// either configuration knows them to be secret (a state's
+/// `sensitive_attributes` for the type, attribute names, values derived
+/// from secrets: `Node::sensitive`), besides what the evaluation and the
+/// state marked: the values then carry every mark a renderer must honour.
+fn mark_secrets(
+    current: &Model,
+    target: &Model,
+    changes: &mut [Change],
+    unchanged: &mut [Unchanged],
+) {
+    let paths = |addr: &InstanceAddr, previous: Option<&InstanceAddr>| {
+        let config = addr.resource.config_address();
+        let before = previous.map_or_else(|| config.clone(), |p| p.resource.config_address());
+        let mut out: Vec<rewind_model::Path> = Vec::new();
+        for n in [
+            target.node(&config),
+            current.node(&before),
+            current.node(&config),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.extend(n.sensitive.iter().cloned());
+        }
+        out
+    };
+    let mark = |v: &mut Option<rewind_eval::Value>, paths: &[rewind_model::Path]| {
+        if let Some(x) = v.take() {
+            *v = Some(prior::mark_paths(x, paths));
+        }
+    };
+    for c in changes.iter_mut() {
+        let p = paths(&c.address, c.previous_address.as_ref());
+        if !p.is_empty() {
+            mark(&mut c.values.before, &p);
+            mark(&mut c.values.after, &p);
+        }
+    }
+    for u in unchanged.iter_mut() {
+        let p = paths(&u.address, None);
+        if !p.is_empty() {
+            u.value = prior::mark_paths(
+                std::mem::replace(&mut u.value, rewind_eval::Value::null()),
+                &p,
+            );
+        }
+    }
+}
+
+/// Phase 5, the actions the target's decisions do not give: the deployed
+/// objects the target does not keep, as deletes (and forgets, for
 /// `removed` blocks with `destroy = false`), with Terraform's reasons.
 fn orphans(
-    current: &Model,
     target: &Model,
     prior: &Prior,
     moved: &Moves,
@@ -798,7 +892,7 @@ fn orphans(
             continue;
         }
         let mut ch = Change {
-            address: addr.to_string(),
+            address: addr.clone(),
             type_: p.type_.clone(),
             actions: vec![Action::Delete],
             action_reason: None,
@@ -806,10 +900,15 @@ fn orphans(
             risks: Vec::new(),
             // a moved block applies to an object the target then deletes
             // (Terraform moves it first, and says where from)
-            previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.to_string()),
-            deposed: p.deposed.clone(),
+            previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.clone()),
+            deposed: p.deposed.clone().map(DeposedKey),
             create_before_destroy: p.cbd,
             attributes: Vec::new(),
+            values: Values {
+                before: Some(p.value.clone()),
+                after: None,
+                replace_paths: Vec::new(),
+            },
         };
         if let Some(d) = &p.deposed {
             ch.reasons.push(format!(
@@ -818,63 +917,79 @@ fn orphans(
             out.push(ch);
             continue;
         }
-        let rem = removed
-            .iter()
-            .find(|(from, _)| config == *from || config.starts_with(&format!("{from}.")));
-        let module_addr = addr.resource.module.clone();
-        let module_config = module_addr.config_path();
-        let resource_in_target = target
-            .node(&config)
-            .is_some_and(|n| n.kind == NodeKind::Resource);
-        let module_instance_gone = !module_addr.is_root()
-            && target.node(&module_config).is_some()
-            && !walk.modules.contains(&module_addr);
-        if let Some((_, false)) = rem {
-            ch.actions = vec![Action::Forget];
-            ch.action_reason = Some("delete_because_no_resource_config");
-            ch.reasons.push("a removed block with destroy = false: Terraform stops managing it, the object stays".into());
-        } else if module_instance_gone {
-            ch.action_reason = Some("delete_because_no_module");
-            ch.reasons.push(format!(
-                "module instance {module_addr} is not in the target"
-            ));
-        } else if resource_in_target {
-            let t = target.node(&config).expect("checked above");
-            let (reason, text) = match (&addr.key, t.body.get("count"), t.body.get("for_each")) {
-                (InstanceKey::Int(_), Some(_), _) => (
-                    "delete_because_count_index",
-                    "its index is beyond the target's count",
-                ),
-                (InstanceKey::Str(_), _, Some(_)) => (
-                    "delete_because_each_key",
-                    "its key is not in the target's for_each",
-                ),
-                _ => (
-                    "delete_because_wrong_repetition",
-                    "its instance key no longer fits the target's count / for_each",
-                ),
-            };
-            ch.action_reason = Some(reason);
-            ch.reasons.push(text.to_string());
-        } else if !module_addr.is_root() && target.node(&module_config).is_none() {
-            ch.action_reason = Some("delete_because_no_module");
-            ch.reasons
-                .push(format!("module {module_config} is not in the target"));
-            if target.node(&config).is_none() {
-                ch.action_reason = Some("delete_because_no_resource_config");
-            }
-        } else {
-            ch.action_reason = Some("delete_because_no_resource_config");
-            ch.reasons.push("not in the target configuration".into());
-            if let Some((_, true)) = rem {
-                ch.reasons
-                    .push("a removed block says destroy = true".into());
-            }
-        }
-        let _ = current;
+        orphan_reason(target, walk, &addr, &config, &removed, &mut ch);
         out.push(ch);
     }
     out
+}
+
+/// Why the target deletes (or forgets) the deployed object at `addr`
+/// (configuration address `config`), as Terraform's action reason and in
+/// words, into `ch`.
+fn orphan_reason(
+    target: &Model,
+    walk: &walk::Walk,
+    addr: &InstanceAddr,
+    config: &str,
+    removed: &[(String, bool)],
+    ch: &mut Change,
+) {
+    let rem = removed
+        .iter()
+        .find(|(from, _)| config == *from || config.starts_with(&format!("{from}.")));
+    let module_addr = addr.resource.module.clone();
+    let module_config = module_addr.config_path();
+    let resource_in_target = target
+        .node(config)
+        .is_some_and(|n| n.kind == NodeKind::Resource);
+    let module_instance_gone = !module_addr.is_root()
+        && target.node(&module_config).is_some()
+        && !walk.modules.contains(&module_addr);
+    if let Some((_, false)) = rem {
+        ch.actions = vec![Action::Forget];
+        ch.action_reason = Some("delete_because_no_resource_config");
+        ch.reasons.push(
+            "a removed block with destroy = false: Terraform stops managing it, the object stays"
+                .into(),
+        );
+    } else if module_instance_gone {
+        ch.action_reason = Some("delete_because_no_module");
+        ch.reasons.push(format!(
+            "module instance {module_addr} is not in the target"
+        ));
+    } else if resource_in_target {
+        let t = target.node(config).expect("checked above");
+        let (reason, text) = match (&addr.key, t.body.get("count"), t.body.get("for_each")) {
+            (InstanceKey::Int(_), Some(_), _) => (
+                "delete_because_count_index",
+                "its index is beyond the target's count",
+            ),
+            (InstanceKey::Str(_), _, Some(_)) => (
+                "delete_because_each_key",
+                "its key is not in the target's for_each",
+            ),
+            _ => (
+                "delete_because_wrong_repetition",
+                "its instance key no longer fits the target's count / for_each",
+            ),
+        };
+        ch.action_reason = Some(reason);
+        ch.reasons.push(text.to_string());
+    } else if !module_addr.is_root() && target.node(&module_config).is_none() {
+        ch.action_reason = Some("delete_because_no_module");
+        ch.reasons
+            .push(format!("module {module_config} is not in the target"));
+        if target.node(config).is_none() {
+            ch.action_reason = Some("delete_because_no_resource_config");
+        }
+    } else {
+        ch.action_reason = Some("delete_because_no_resource_config");
+        ch.reasons.push("not in the target configuration".into());
+        if let Some((_, true)) = rem {
+            ch.reasons
+                .push("a removed block says destroy = true".into());
+        }
+    }
 }
 
 fn walk_unknown(walk: &walk::Walk, addr: &InstanceAddr) -> bool {
@@ -928,15 +1043,13 @@ fn risks(
     current: &Model,
     target: &Model,
     changes: &mut [Change],
-    blocked: &mut Vec<String>,
+    blocked: &mut Vec<InstanceAddr>,
     notes: &mut Vec<Risk>,
     opts: &Options,
 ) {
     let forgotten = removed_blocks(current);
     for ch in changes.iter_mut() {
-        let config = InstanceAddr::parse(&ch.address)
-            .map(|a| a.resource.config_address())
-            .unwrap_or_default();
+        let config = ch.address.resource.config_address();
         if ch.destroys() {
             if let Some(db) = knowledge::data_bearing(&ch.type_) {
                 let verb = if ch.actions.len() == 2 {
@@ -967,8 +1080,7 @@ fn risks(
             } else {
                 let prev = ch
                     .previous_address
-                    .as_deref()
-                    .and_then(|p| InstanceAddr::parse(p).ok())
+                    .as_ref()
                     .map(|a| a.resource.config_address())
                     .unwrap_or_else(|| config.clone());
                 if current

@@ -31,13 +31,6 @@ pub(crate) struct CurrentInstance {
     pub deposed: Option<String>,
 }
 
-/// The configuration address of an instance address.
-fn config_address(addr: &str) -> String {
-    rewind_model::InstanceAddr::parse(addr.split(" (deposed").next().unwrap_or(addr))
-        .map(|a| a.resource.config_address())
-        .unwrap_or_else(|_| addr.to_string())
-}
-
 /// Are two instances in different instances of one module (Terraform's
 /// `graphNodesAreResourceInstancesInDifferentInstancesOfSameModule`)?
 fn other_instance_of_same_module(a: &str, b: &str) -> bool {
@@ -56,7 +49,7 @@ fn other_instance_of_same_module(a: &str, b: &str) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
     pub index: usize,
-    pub address: String,
+    pub address: rewind_model::InstanceAddr,
     pub operation: Action,
     /// Deleting the old (deposed) object of a create-first replace, or a
     /// deposed object from the state.
@@ -113,7 +106,7 @@ pub(crate) fn order(
         reversed,
     } = edges;
     edges.extend(reversed);
-    steps(&raw, &edges)
+    steps(changes, &raw, &edges)
 }
 
 /// The single operations of each change (a replace is two), and the edge
@@ -132,20 +125,21 @@ fn operations(
     let mut raw: Vec<Raw> = Vec::new();
     let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new(); // (waiter, waited)
     for (change_index, ch) in changes.iter().enumerate() {
+        let address = ch.address.to_string();
         let tconfig = tgt_insts
-            .get(&ch.address)
+            .get(&address)
             .cloned()
-            .unwrap_or_else(|| config_address(&ch.address));
-        let cur_inst = original_of.get(ch.address.as_str()).copied();
+            .unwrap_or_else(|| ch.address.resource.config_address());
+        let cur_inst = original_of.get(address.as_str()).copied();
         let original = cur_inst.map(|c| c.original.clone());
         let cconfig = cur_inst
             .map(|c| c.config.clone())
-            .unwrap_or_else(|| config_address(&ch.address));
+            .unwrap_or_else(|| ch.address.resource.config_address());
         let mut push =
             |op: Action, deposed: bool, cbd: bool, config: &str, original: Option<String>| {
                 raw.push(Raw {
                     change: change_index,
-                    address: ch.address.clone(),
+                    address: address.clone(),
                     op,
                     deposed,
                     cbd,
@@ -154,7 +148,7 @@ fn operations(
                 });
                 raw.len() - 1
             };
-        let this = || Some(ch.address.clone());
+        let this = || Some(address.clone());
         match ch.actions.as_slice() {
             [Action::Create] => {
                 push(Action::Create, false, false, &tconfig, None);
@@ -363,7 +357,11 @@ impl<'a> Operations<'a> {
 /// The steps: waves by Kahn's algorithm (a step's wave is one more than
 /// the highest wave of the steps it waits for), sorted by wave, deletes
 /// before creates within a wave, then address.
-fn steps(raw: &[Raw], edges: &BTreeSet<(usize, usize)>) -> Result<Vec<Step>, PlanError> {
+fn steps(
+    changes: &[Change],
+    raw: &[Raw],
+    edges: &BTreeSet<(usize, usize)>,
+) -> Result<Vec<Step>, PlanError> {
     let n = raw.len();
     let mut waits: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut released: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -416,7 +414,7 @@ fn steps(raw: &[Raw], edges: &BTreeSet<(usize, usize)>) -> Result<Vec<Step>, Pla
             after.dedup();
             Step {
                 index: pos,
-                address: raw[i].address.clone(),
+                address: changes[raw[i].change].address.clone(),
                 operation: raw[i].op,
                 deposed: raw[i].deposed,
                 change: raw[i].change,

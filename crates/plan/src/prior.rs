@@ -83,7 +83,7 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
 }
 
 /// Marks the values at the state's `sensitive_attributes` paths.
-fn mark_paths(v: Value, paths: &[rewind_model::Path]) -> Value {
+pub(crate) fn mark_paths(v: Value, paths: &[rewind_model::Path]) -> Value {
     let mut v = v;
     for p in paths {
         v = mark_at(&v, &p.0);

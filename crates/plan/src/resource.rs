@@ -13,7 +13,7 @@ use rewind_model::Path;
 
 /// One changed argument.
 #[derive(Clone, Debug)]
-pub struct AttrDiff {
+pub(crate) struct AttrDiff {
     pub path: Path,
     pub before: Option<Value>,
     pub after: Option<Value>,
@@ -23,7 +23,7 @@ pub struct AttrDiff {
 
 /// What comparing a configuration with its prior value found.
 #[derive(Clone, Debug, Default)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub diffs: Vec<AttrDiff>,
     /// Paths whose change forces a replacement.
     pub replace_paths: Vec<String>,
@@ -40,7 +40,7 @@ impl Comparison {
 
 /// Attribute paths `ignore_changes` lists, or all of them.
 #[derive(Clone, Debug, Default)]
-pub struct Ignore {
+pub(crate) struct Ignore {
     pub all: bool,
     pub paths: Vec<Vec<String>>,
 }
@@ -59,7 +59,7 @@ impl Ignore {
 /// (`input.f0`, `tags["Name"]`) set to their prior values, as Terraform
 /// does before it compares (top-level arguments are left out of the
 /// comparison by [`Ignore::covers`] instead).
-pub fn with_ignored(config: &Value, prior: &Value, ignore: &Ignore) -> Value {
+pub(crate) fn with_ignored(config: &Value, prior: &Value, ignore: &Ignore) -> Value {
     if ignore.all {
         return config.clone();
     }
@@ -105,7 +105,7 @@ fn keep_prior(config: &Value, prior: Option<&Value>, path: &[String]) -> Value {
 /// a change, whatever the state holds, because the state is what applying
 /// that same value produced (a provider may store it normalized: a
 /// certificate's domain among its alternative names, a policy reformatted).
-pub fn compare(
+pub(crate) fn compare(
     knowledge: &rewind_diff::knowledge::Knowledge,
     type_: &str,
     config: &Value,
@@ -368,7 +368,7 @@ pub fn updated(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> V
 /// when there is no state: the configuration, plus the computed values
 /// rewind can name (`terraform_data`'s output is its input; ids are
 /// opaque, named after the instance).
-pub fn simulated(type_: &str, addr: &str, config: &Value) -> Value {
+pub(crate) fn simulated(type_: &str, addr: &str, config: &Value) -> Value {
     let mut m = config.as_mapping().cloned().unwrap_or_default();
     let id = Value::Opaque(Type::String, format!("{addr}.id").into());
     match type_ {
@@ -427,7 +427,7 @@ fn decode_dynamic(v: &Value) -> Value {
 
 /// A cty type in its JSON form (`"string"`, `["list","string"]`,
 /// `["object",{"a":"number"}]`).
-pub fn type_from_json(v: &Value) -> Option<Type> {
+pub(crate) fn type_from_json(v: &Value) -> Option<Type> {
     if let Some(s) = v.as_str() {
         return match s {
             "string" => Some(Type::String),

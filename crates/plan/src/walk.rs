@@ -18,13 +18,13 @@ use rewind_model::{
 use crate::config::Config;
 
 /// Most instances one resource or module call may expand to.
-pub const MAX_INSTANCES: usize = 1_000_000;
+pub(crate) const MAX_INSTANCES: usize = 1_000_000;
 
 /// Most elements all the evaluations of one walk may build or visit
 /// together (each evaluation has its own, smaller limit: see
 /// [`rewind_eval::Limits`]): past it the walk's evaluations fail, naming
 /// the expression, rather than run on for minutes.
-pub const WALK_WORK: u64 = 2_000_000_000;
+pub(crate) const WALK_WORK: u64 = 2_000_000_000;
 
 /// What a walk is given beyond the configuration.
 #[derive(Clone, Debug, Default)]
@@ -38,7 +38,7 @@ pub struct Inputs {
 
 /// How a resource or module call expanded.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Expansion {
+pub(crate) enum Expansion {
     /// No `count` or `for_each`.
     Single,
     Count(usize),
@@ -50,7 +50,7 @@ pub enum Expansion {
 /// What an instance's value says about attributes it does not list
 /// (resources whose provider schema rewind does not have).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Missing {
+pub(crate) enum Missing {
     /// Unknown until apply (an object being created or replaced).
     Unknown,
     /// Deployed, but not visible to rewind (no state): opaque, named
@@ -60,7 +60,7 @@ pub enum Missing {
 
 /// The value one resource instance shows the rest of the configuration.
 #[derive(Clone, Debug)]
-pub struct InstanceValue {
+pub(crate) struct InstanceValue {
     pub value: Value,
     pub missing: Missing,
 }
@@ -86,7 +86,7 @@ impl InstanceValue {
 
 /// One resource (or data source) in one module instance.
 #[derive(Clone, Debug)]
-pub struct ResourceValue {
+pub(crate) struct ResourceValue {
     pub expansion: Expansion,
     /// The value each instance shows the rest of the configuration.
     pub instances: BTreeMap<InstanceKey, InstanceValue>,
@@ -124,7 +124,7 @@ impl ResourceValue {
 
 /// The repetition of one instance: `count.index`, `each.key`/`each.value`.
 #[derive(Clone, Debug, Default)]
-pub struct Repetition {
+pub(crate) struct Repetition {
     pub count: Option<i64>,
     pub each: Option<(String, Value)>,
 }
@@ -149,7 +149,7 @@ pub(crate) trait Planner {
 
 /// A problem found while walking.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WalkError {
+pub(crate) struct WalkError {
     /// The address of the node (with its module instance).
     pub address: String,
     pub message: String,
@@ -294,7 +294,7 @@ impl<'c> Walk<'c> {
     }
 
     /// A node's address in a module instance (`module.a[0].var.x`).
-    pub fn instance_address(&self, mid: u32, node: &Node) -> String {
+    pub(crate) fn instance_address(&self, mid: u32, node: &Node) -> String {
         let m = &self.modules[mid as usize];
         let local = if node.module.is_empty() {
             node.address.as_str()
@@ -321,7 +321,7 @@ impl<'c> Walk<'c> {
     }
 
     /// The value of a variable, local or output in a module instance.
-    pub fn value_of(&self, node: usize, mid: u32) -> Option<&Value> {
+    pub(crate) fn value_of(&self, node: usize, mid: u32) -> Option<&Value> {
         self.values[node]
             .iter()
             .find(|(m, _)| *m == mid)
@@ -329,7 +329,7 @@ impl<'c> Walk<'c> {
     }
 
     /// A resource (or data source) in a module instance.
-    pub fn resource_of(&self, node: usize, mid: u32) -> Option<&ResourceValue> {
+    pub(crate) fn resource_of(&self, node: usize, mid: u32) -> Option<&ResourceValue> {
         self.resources[node]
             .iter()
             .find(|(m, _)| *m == mid)
@@ -372,7 +372,7 @@ impl<'c> Walk<'c> {
 
     /// Evaluates a body value (a literal, or an expression) in a module
     /// instance.
-    pub fn eval_in(&self, v: &Lit, mid: u32, rep: &Repetition) -> Result<Value, EvalError> {
+    pub(crate) fn eval_in(&self, v: &Lit, mid: u32, rep: &Repetition) -> Result<Value, EvalError> {
         self.budget(|| v.render())?;
         let scope = self.scope(mid, rep.clone());
         let mut ev = Evaluator::new(&scope);

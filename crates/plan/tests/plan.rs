@@ -89,7 +89,7 @@ fn our_actions(p: &Plan) -> BTreeMap<String, (Vec<String>, Option<String>)> {
     p.changes
         .iter()
         .map(|c| {
-            let mut addr = c.address.clone();
+            let mut addr = c.address.to_string();
             if let Some(d) = &c.deposed {
                 addr = format!("{addr} (deposed {d})");
             }
@@ -97,7 +97,7 @@ fn our_actions(p: &Plan) -> BTreeMap<String, (Vec<String>, Option<String>)> {
                 addr,
                 (
                     c.actions.iter().map(|a| a.as_str().to_string()).collect(),
-                    c.previous_address.clone(),
+                    c.previous_address.as_ref().map(|a| a.to_string()),
                 ),
             )
         })
@@ -229,7 +229,7 @@ fn disagreements(case: &Path, with_state: bool) -> Vec<String> {
                 let why = p
                     .changes
                     .iter()
-                    .find(|c| c.address == *k)
+                    .find(|c| c.address.to_string() == *k)
                     .map(|c| c.reasons.join("; "))
                     .filter(|r| !r.is_empty())
                     .map(|r| format!(" ({r})"))

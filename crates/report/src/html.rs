@@ -250,7 +250,7 @@ impl Page {
                     "<tr><td class=\"sym {}\">{}</td><td class=\"addr\">{}</td><td>{}</td><td>{}</td></tr>",
                     action_class(c),
                     esc(crate::plan::symbol(c)),
-                    esc(&c.address),
+                    esc(&c.address.to_string()),
                     esc(crate::plan::verb(c)),
                     risks.join("<br>")
                 );
@@ -284,11 +284,15 @@ impl Page {
                 "<div class=\"change\"><h3><span class=\"sym {}\">{}</span> <code>{}</code> will be {}</h3>",
                 action_class(c),
                 esc(crate::plan::symbol(c)),
-                esc(&c.address),
+                esc(&c.address.to_string()),
                 esc(crate::plan::verb(c))
             );
             if let Some(prev) = &c.previous_address {
-                let _ = writeln!(s, "<p>Moved from <code>{}</code>.</p>", esc(prev));
+                let _ = writeln!(
+                    s,
+                    "<p>Moved from <code>{}</code>.</p>",
+                    esc(&prev.to_string())
+                );
             }
             if !c.reasons.is_empty() {
                 s.push_str("<ul class=\"why\">");
@@ -361,7 +365,7 @@ impl Page {
                         _ => "forget",
                     },
                     st.operation.as_str(),
-                    esc(&st.address),
+                    esc(&st.address.to_string()),
                     if st.deposed { " (deposed)" } else { "" },
                     after.join(", ")
                 );
@@ -418,7 +422,11 @@ impl Page {
                     destroys.len(),
                     destroys
                         .iter()
-                        .map(|c| format!("<code>{}</code> {}", esc(&c.address), word(c)))
+                        .map(|c| format!(
+                            "<code>{}</code> {}",
+                            esc(&c.address.to_string()),
+                            word(c)
+                        ))
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
@@ -591,10 +599,10 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn code_list(items: &[String]) -> String {
+fn code_list(items: &[impl ToString]) -> String {
     items
         .iter()
-        .map(|b| format!("<code>{}</code>", esc(b)))
+        .map(|b| format!("<code>{}</code>", esc(&b.to_string())))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -16,4 +16,5 @@ pub mod reduce;
 pub mod stat;
 pub mod style;
 pub mod svg;
+pub mod terraform_json;
 pub mod view;

@@ -166,7 +166,7 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
                 out,
                 "  {} {} will be {}",
                 st.red(&format!("{:>3}", symbol(c))),
-                st.bold(&c.address),
+                st.bold(&c.address.to_string()),
                 verb(c)
             );
             for risk in &c.risks {
@@ -193,7 +193,11 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
             "-" | "-/+" | "+/-" => st.red(&sym),
             _ => st.yellow(&sym),
         };
-        let mut line = format!("  {painted} {} will be {}", st.bold(&c.address), verb(c));
+        let mut line = format!(
+            "  {painted} {} will be {}",
+            st.bold(&c.address.to_string()),
+            verb(c)
+        );
         if let Some(prev) = &c.previous_address {
             let _ = write!(line, " (moved from {prev})");
         }
@@ -344,7 +348,7 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
                 let _ = writeln!(
                     out,
                     "> - `{}`: {}",
-                    style::md_cell(&c.address),
+                    style::md_cell(&c.address.to_string()),
                     style::md_cell(&x.message)
                 );
             }
@@ -368,7 +372,7 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
         format!(
             "| `{}` | `{}` | {} | {} |\n",
             symbol(c),
-            style::md_cell(&c.address),
+            style::md_cell(&c.address.to_string()),
             verb(c),
             style::md_cell(&why)
         )
@@ -377,7 +381,13 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
     let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
     let compact: Vec<String> = destroys
         .iter()
-        .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
+        .map(|c| {
+            format!(
+                "`{}` `{}`",
+                symbol(c),
+                style::md_cell(&c.address.to_string())
+            )
+        })
         .collect();
     let others: Vec<String> = sorted
         .into_iter()
@@ -492,7 +502,11 @@ pub fn refusals(plan: &Plan) -> Vec<String> {
         out.push(format!(
             "the plan would delete or replace {n} resource{} protected by prevent_destroy ({}); pass --allow-destroy-protected to accept",
             if n == 1 { "" } else { "s" },
-            plan.blocked.join(", ")
+            plan.blocked
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     out

@@ -71,7 +71,8 @@ mod tests {
     fn step(index: usize, wave: usize, after: &[usize]) -> Step {
         Step {
             index,
-            address: format!("terraform_data.s{index}"),
+            address: rewind_model::InstanceAddr::parse(&format!("terraform_data.s{index}"))
+                .expect("a valid address"),
             operation: Action::Create,
             deposed: false,
             change: index,

@@ -143,7 +143,7 @@ pub fn plan(r: &PlanReport) -> Stat {
         };
         let name = if c.type_.is_empty() {
             "(module)".to_string()
-        } else if c.address.starts_with("data.") || c.address.contains(".data.") {
+        } else if c.address.resource.mode == rewind_model::Mode::Data {
             format!("data.{}", c.type_)
         } else {
             c.type_.clone()

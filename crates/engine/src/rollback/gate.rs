@@ -165,7 +165,13 @@ pub fn gate(preview: &Plan, terraform: &[TerraformChange]) -> GateVerdict {
     let mut previewed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for c in &preview.changes {
         let actions: Vec<String> = c.actions.iter().map(|a| a.as_str().to_string()).collect();
-        previewed.insert(key(&c.address, c.deposed.as_deref()), actions);
+        previewed.insert(
+            key(
+                &c.address.to_string(),
+                c.deposed.as_ref().map(|d| d.0.as_str()),
+            ),
+            actions,
+        );
     }
     let mut verdict = GateVerdict::default();
     let mut seen = std::collections::BTreeSet::new();

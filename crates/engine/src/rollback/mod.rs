@@ -10,7 +10,7 @@ mod risk;
 mod workdir;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rewind_odb::{
@@ -299,6 +299,10 @@ impl<'s> Run<'s> {
         });
     }
 
+    /// The run, step by step: the preview and the policy, the target
+    /// materialised, Terraform's plan, the gate, the apply, the result
+    /// adopted. Each step returns whether the run goes on; a run that stops
+    /// early has set its status (and recorded its incident when one is due).
     fn go(&mut self, events: &mut dyn FnMut(Event<'_>)) -> Result<()> {
         let store = self.store;
         let opts = self.opts;
@@ -319,49 +323,7 @@ impl<'s> Run<'s> {
                 self.deployment.display()
             )));
         }
-        // the preview
-        let current = Version::Snapshot(StoredVersion::new(store, self.from)?);
-        let target = Version::Snapshot(StoredVersion::new(store, self.to)?);
-        let outcome = plan(&current, &target, &PlanOptions::default())?;
-        self.data_at_risk = data_at_risk(&outcome.plan, outcome.current_model());
-        self.violations = policy_violations(&outcome.plan, &opts.policy);
-        self.changed = changed_summary(&target, &current)?;
-        self.preview = outcome.plan;
-        let n = self.preview.changes.iter().filter(|c| !c.is_noop()).count();
-        self.timeline(
-            "preview",
-            &format!(
-                "rewind's revert plan from {} to {}: {n} change{}",
-                self.from.short(12),
-                self.to.short(12),
-                if n == 1 { "" } else { "s" }
-            ),
-        );
-        events(Event::Step(&format!(
-            "preview: {n} change{} back to {}",
-            if n == 1 { "" } else { "s" },
-            self.to.short(12)
-        )));
-        if self.preview.is_empty() {
-            if opts.breach.is_some() {
-                self.record_incident("breach")?;
-            }
-            return Ok(());
-        }
-        if !self.violations.is_empty() {
-            self.status = Status::PolicyRefused;
-            let why = self.violations.join("; ");
-            self.timeline("policy", &format!("refused: {why}"));
-            if opts.apply || opts.breach.is_some() {
-                self.record_incident(self.status.as_str())?;
-            }
-            return Ok(());
-        }
-        if opts.preview_only {
-            self.status = Status::Previewed;
-            if opts.breach.is_some() {
-                self.record_incident("breach")?;
-            }
+        if !self.preview(events)? {
             return Ok(());
         }
         let _lock = if opts.apply {
@@ -391,48 +353,141 @@ impl<'s> Run<'s> {
         let plan_file = w.plan_file.display().to_string();
         let locked = w.locked;
         self.workdir = Some(w);
-        // init and plan, streamed
-        let mut stream = |step: &str, args: &[&str], this: &mut Run<'_>| -> Result<()> {
-            events(Event::Step(&format!("{} {}", exec.name, args.join(" "))));
-            let ran = exec.stream(&module, args, &mut |l| events(Event::Output(l)))?;
-            if ran.code != Some(0) {
-                this.keep_workdir = true;
-                return Err(Error::Rollback(format!(
-                    "`{} {}` failed (exit {}) in {}",
-                    exec.name,
-                    args.join(" "),
-                    ran.code
-                        .map(|c| c.to_string())
-                        .unwrap_or("by signal".into()),
-                    module.display()
-                )));
+        self.terraform_plan(&exec, &module, &plan_file, locked, events)?;
+        if !self.gate_passed(&plan_file)? {
+            return Ok(());
+        }
+        if !opts.apply {
+            self.status = Status::DryRun;
+            if opts.breach.is_some() {
+                self.record_incident("breach")?;
             }
-            this.timeline(
-                step,
-                &format!("`{} {}` succeeded", exec.name, args.join(" ")),
-            );
-            Ok(())
-        };
+            return Ok(());
+        }
+        if !self.apply_saved_plan(&exec, &module, &plan_file, events)? {
+            return Ok(());
+        }
+        self.adopt_result(&exec, &module, events)
+    }
+
+    /// rewind's own revert plan between the two snapshots, the data at
+    /// risk and the risk policy. Goes on when there is something to do,
+    /// the policy allows it and more than a preview was asked for.
+    fn preview(&mut self, events: &mut dyn FnMut(Event<'_>)) -> Result<bool> {
+        let store = self.store;
+        let opts = self.opts;
+        let current = Version::Snapshot(StoredVersion::new(store, self.from)?);
+        let target = Version::Snapshot(StoredVersion::new(store, self.to)?);
+        let outcome = plan(&current, &target, &PlanOptions::default())?;
+        self.data_at_risk = data_at_risk(&outcome.plan, outcome.current_model());
+        self.violations = policy_violations(&outcome.plan, &opts.policy);
+        self.changed = changed_summary(&target, &current)?;
+        self.preview = outcome.plan;
+        let n = self.preview.changes.iter().filter(|c| !c.is_noop()).count();
+        self.timeline(
+            "preview",
+            &format!(
+                "rewind's revert plan from {} to {}: {n} change{}",
+                self.from.short(12),
+                self.to.short(12),
+                if n == 1 { "" } else { "s" }
+            ),
+        );
+        events(Event::Step(&format!(
+            "preview: {n} change{} back to {}",
+            if n == 1 { "" } else { "s" },
+            self.to.short(12)
+        )));
+        if self.preview.is_empty() {
+            if opts.breach.is_some() {
+                self.record_incident("breach")?;
+            }
+            return Ok(false);
+        }
+        if !self.violations.is_empty() {
+            self.status = Status::PolicyRefused;
+            let why = self.violations.join("; ");
+            self.timeline("policy", &format!("refused: {why}"));
+            if opts.apply || opts.breach.is_some() {
+                self.record_incident(self.status.as_str())?;
+            }
+            return Ok(false);
+        }
+        if opts.preview_only {
+            self.status = Status::Previewed;
+            if opts.breach.is_some() {
+                self.record_incident("breach")?;
+            }
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Runs one Terraform command in the materialised module with its
+    /// output streamed; a failure keeps the working directory.
+    fn run_step(
+        &mut self,
+        exec: &Executor,
+        module: &Path,
+        step: &str,
+        args: &[&str],
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<()> {
+        events(Event::Step(&format!("{} {}", exec.name, args.join(" "))));
+        let ran = exec.stream(module, args, &mut |l| events(Event::Output(l)))?;
+        if ran.code != Some(0) {
+            self.keep_workdir = true;
+            return Err(Error::Rollback(format!(
+                "`{} {}` failed (exit {}) in {}",
+                exec.name,
+                args.join(" "),
+                ran.code
+                    .map(|c| c.to_string())
+                    .unwrap_or("by signal".into()),
+                module.display()
+            )));
+        }
+        self.timeline(
+            step,
+            &format!("`{} {}` succeeded", exec.name, args.join(" ")),
+        );
+        Ok(())
+    }
+
+    /// `init` and `plan -out`, streamed, then the saved plan as
+    /// `show -json` reads it.
+    fn terraform_plan(
+        &mut self,
+        exec: &Executor,
+        module: &Path,
+        plan_file: &str,
+        locked: bool,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<()> {
         let mut init = vec!["init", "-input=false", "-no-color"];
         if locked {
             init.push("-lockfile=readonly");
         }
-        stream("init", &init, self)?;
+        self.run_step(exec, module, "init", &init, events)?;
         let out = format!("-out={plan_file}");
-        stream(
-            "terraform plan",
-            &[
-                "plan",
-                "-input=false",
-                "-no-color",
-                "-lock-timeout=60s",
-                &out,
-            ],
-            self,
-        )?;
-        let json = exec.capture(&module, &["show", "-json", &plan_file])?;
+        let args = [
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-lock-timeout=60s",
+            &out,
+        ];
+        self.run_step(exec, module, "terraform plan", &args, events)?;
+        let json = exec.capture(module, &["show", "-json", plan_file])?;
         self.terraform = parse_show_json(&json)
             .map_err(|e| Error::Rollback(format!("`{} show -json {plan_file}`: {e}", exec.name)))?;
+        Ok(())
+    }
+
+    /// The gate: Terraform's plan against the preview. Refused, the saved
+    /// plan is removed and the working directory kept for inspection.
+    fn gate_passed(&mut self, plan_file: &str) -> Result<bool> {
+        let opts = self.opts;
         let verdict = gate(&self.preview, &self.terraform);
         let passed = verdict.passed();
         self.timeline(
@@ -452,33 +507,38 @@ impl<'s> Run<'s> {
             },
         );
         self.gate = Some(verdict);
-        if !passed {
-            self.status = Status::GateRefused;
-            // keep the files for inspection, not a plan someone could apply
-            let _ = std::fs::remove_file(&plan_file);
-            self.keep_workdir = true;
-            if opts.apply || opts.breach.is_some() {
-                self.record_incident(self.status.as_str())?;
-            }
-            return Ok(());
+        if passed {
+            return Ok(true);
         }
-        if !opts.apply {
-            self.status = Status::DryRun;
-            if opts.breach.is_some() {
-                self.record_incident("breach")?;
-            }
-            return Ok(());
+        self.status = Status::GateRefused;
+        // keep the files for inspection, not a plan someone could apply
+        let _ = std::fs::remove_file(plan_file);
+        self.keep_workdir = true;
+        if opts.apply || opts.breach.is_some() {
+            self.record_incident(self.status.as_str())?;
         }
-        // apply the saved plan, never a fresh one
+        Ok(false)
+    }
+
+    /// Applies the saved plan, never a fresh one. Goes on when it
+    /// succeeded; a failed apply is recorded and keeps the working
+    /// directory.
+    fn apply_saved_plan(
+        &mut self,
+        exec: &Executor,
+        module: &Path,
+        plan_file: &str,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<bool> {
         let args = [
             "apply",
             "-input=false",
             "-no-color",
             "-lock-timeout=60s",
-            &plan_file,
+            plan_file,
         ];
         events(Event::Step(&format!("{} {}", exec.name, args.join(" "))));
-        let ran = exec.stream(&module, &args, &mut |l| events(Event::Output(l)))?;
+        let ran = exec.stream(module, &args, &mut |l| events(Event::Output(l)))?;
         let ok = ran.code == Some(0);
         self.apply = Some(ApplyRecord {
             succeeded: ok,
@@ -494,13 +554,26 @@ impl<'s> Run<'s> {
                 ran.took.as_secs_f64()
             ),
         );
-        if !ok {
-            self.status = Status::ApplyFailed;
-            self.keep_workdir = true;
-            self.record_incident(self.status.as_str())?;
-            return Ok(());
+        if ok {
+            return Ok(true);
         }
-        // the deployment holds the target's configuration from now on
+        self.status = Status::ApplyFailed;
+        self.keep_workdir = true;
+        self.record_incident(self.status.as_str())?;
+        Ok(false)
+    }
+
+    /// After a successful apply: the deployment takes the target's
+    /// configuration, and the result is snapshotted with the state
+    /// Terraform leaves, then recorded.
+    fn adopt_result(
+        &mut self,
+        exec: &Executor,
+        module: &Path,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<()> {
+        let store = self.store;
+        let opts = self.opts;
         let base = workdir::tree_base(&self.deployment, &self.to_record.root);
         let target_files = store.tree_files(&self.to_record.tree)?;
         let previous = store.tree_files(&self.from_record.tree)?;
@@ -517,15 +590,13 @@ impl<'s> Run<'s> {
             ),
         );
         // snapshot the result, with the state Terraform leaves
-        let state = exec.capture(&module, &["state", "pull"])?;
-        let module_dir = module.clone();
-        std::fs::remove_file(module_dir.join(workdir::BACKEND_OVERRIDE)).map_err(|source| {
-            Error::Io {
-                path: module_dir.join(workdir::BACKEND_OVERRIDE),
-                source,
-            }
+        let state = exec.capture(module, &["state", "pull"])?;
+        let override_file = module.join(workdir::BACKEND_OVERRIDE);
+        std::fs::remove_file(&override_file).map_err(|source| Error::Io {
+            path: override_file.clone(),
+            source,
         })?;
-        let state_path = module_dir.join("terraform.tfstate");
+        let state_path = module.join("terraform.tfstate");
         std::fs::write(&state_path, &state).map_err(|source| Error::Io {
             path: state_path.clone(),
             source,
@@ -535,7 +606,7 @@ impl<'s> Run<'s> {
         labels.insert("rollback_to".to_string(), self.to.to_hex());
         let snap = snapshot(
             store,
-            &module_dir,
+            module,
             &SnapshotOptions {
                 env: opts.env.clone(),
                 message: format!(
@@ -613,7 +684,7 @@ impl<'s> Run<'s> {
                 .iter()
                 .filter(|c| !c.is_noop() || c.previous_address.is_some())
                 .map(|c| PlannedChange {
-                    address: c.address.clone(),
+                    address: c.address.to_string(),
                     actions: gate::action_names(&c.actions),
                 })
                 .collect(),

@@ -52,7 +52,7 @@ pub fn data_at_risk(plan: &Plan, current: &Model) -> Vec<DataAtRisk> {
         let Some(db) = rewind_diff::knowledge::data_bearing(&c.type_) else {
             continue;
         };
-        let inst = current.instance(&c.address);
+        let inst = current.instance(&c.address.to_string());
         let attr = |path: &str| -> Option<String> {
             let node = inst?;
             if node.sensitive.iter().any(|p| p.to_string() == path) {
@@ -83,7 +83,7 @@ pub fn data_at_risk(plan: &Plan, current: &Model) -> Vec<DataAtRisk> {
             }
         }
         out.push(DataAtRisk {
-            address: c.address.clone(),
+            address: c.address.to_string(),
             type_: c.type_.clone(),
             holds: db.holds.clone(),
             severity: db.severity.clone(),

@@ -119,6 +119,19 @@ fn link_dir(from: &Path, link: &Path) -> Result<()> {
     std::os::unix::fs::symlink(from, link).map_err(io(link))
 }
 
+#[cfg(unix)]
+fn make_link(to: &str, link: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(to, link).map_err(io(link))
+}
+
+#[cfg(not(unix))]
+fn make_link(to: &str, link: &Path) -> Result<()> {
+    Err(Error::Rollback(format!(
+        "{} is a symbolic link (-> {to}), which this system cannot create",
+        link.display()
+    )))
+}
+
 #[cfg(not(unix))]
 fn link_dir(from: &Path, link: &Path) -> Result<()> {
     // no symbolic links: init installs the providers again
@@ -215,6 +228,18 @@ pub(crate) fn sync_configuration(
             )));
         }
     }
+    let owned: Vec<TreeFile> = wanted.iter().map(|f| (*f).clone()).collect();
+    let links = store.link_targets(&owned)?;
+    for (path, to) in &links {
+        let inside = rewind_odb::resolve_links(path, |p| {
+            Ok::<_, std::convert::Infallible>(links.get(p).map(|t| t.clone().into_bytes()))
+        });
+        if !matches!(inside, Ok(rewind_odb::Resolved::Inside(_))) {
+            return Err(Error::Rollback(format!(
+                "the snapshot holds the symbolic link {path:?} -> {to:?}, which leads outside the deployment directory"
+            )));
+        }
+    }
     let keep: std::collections::BTreeSet<&str> = wanted.iter().map(|f| f.path.as_str()).collect();
     let mut removed = 0;
     for f in previous {
@@ -241,6 +266,14 @@ pub(crate) fn sync_configuration(
                 .map(|n| n.to_string_lossy())
                 .unwrap_or_default()
         ));
+        if let Some(to) = links.get(&f.path) {
+            // a link is created beside its place and renamed over it: what
+            // stands there (a file, an older link) is replaced, not followed
+            let _ = std::fs::remove_file(&tmp);
+            make_link(to, &tmp)?;
+            std::fs::rename(&tmp, &p).map_err(io(&p))?;
+            continue;
+        }
         std::fs::write(&tmp, &data).map_err(io(&tmp))?;
         #[cfg(unix)]
         if f.executable {

@@ -60,7 +60,7 @@ fn snapshots_and_directories_diff_and_plan_alike() {
         p.plan
             .steps
             .iter()
-            .map(|s| (s.address.clone(), s.operation.as_str().to_string()))
+            .map(|s| (s.address.to_string(), s.operation.as_str().to_string()))
             .collect()
     };
     let popts = PlanOptions::default();

@@ -6,6 +6,7 @@
 mod actor;
 mod common;
 mod diff;
+mod links;
 mod rollback;
 mod snapshot;
 mod store_format;

@@ -83,7 +83,7 @@ fn the_gate_refuses_a_replace_the_preview_showed_as_an_update_and_notes_missing_
     let web = p
         .changes
         .iter_mut()
-        .find(|c| c.address == "terraform_data.web")
+        .find(|c| c.address.to_string() == "terraform_data.web")
         .unwrap();
     web.actions = vec![rewind_plan::Action::Update];
     // Terraform does not delete the cache the preview deletes

@@ -209,7 +209,9 @@ impl SecondReader {
         let config: serde_json::Value =
             serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
         assert_eq!(config["format"], "rewind-store");
-        assert_eq!(config["version"], 3);
+        // §9, §17: 3 (no links) and 4 are read
+        let version = config["version"].as_u64().unwrap();
+        assert!(version == 3 || version == 4, "version {version}");
         let mut entries = HashMap::new();
         for e in std::fs::read_dir(root.join("packs")).unwrap() {
             let name = e.unwrap().file_name().into_string().unwrap();
@@ -278,26 +280,44 @@ impl SecondReader {
         serde_json::from_slice(&bytes).unwrap()
     }
 
-    /// §4.2: every file of a tree, by path.
+    /// §4.2: every file of a tree, by path (a symbolic link as
+    /// `-> TARGET`).
     fn files(&self, tree: &[u8; 32], prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
         let bytes = self.object(tree, 2);
         let mut r = Reader::new(&bytes);
-        assert_eq!(r.u8(), 1);
+        let version = r.u8();
+        assert!(version == 1 || version == 2, "tree version {version}");
+        let mut links = 0;
         for _ in 0..r.varint() {
             let name = r.str();
             let kind = r.u8();
             let size = r.varint();
             let id = r.id();
             let path = format!("{prefix}{name}");
-            if kind == 2 {
-                self.files(&id, &format!("{path}/"), out);
-            } else {
-                let blob = self.object(&id, 1);
-                assert_eq!(blob.len() as u64, size);
-                out.insert(path, blob);
+            match kind {
+                2 => self.files(&id, &format!("{path}/"), out),
+                0 | 1 => {
+                    let blob = self.object(&id, 1);
+                    assert_eq!(blob.len() as u64, size);
+                    out.insert(path, blob);
+                }
+                3 => {
+                    links += 1;
+                    let target = self.object(&id, 1);
+                    assert_eq!(target.len() as u64, size);
+                    let mut shown = b"-> ".to_vec();
+                    shown.extend(target);
+                    out.insert(path, shown);
+                }
+                k => panic!("entry kind {k}"),
             }
         }
         assert!(r.done());
+        assert_eq!(
+            version == 2,
+            links > 0,
+            "version 2 exactly when a link is listed"
+        );
     }
 
     /// §4.5, §4.4, §4.3: the model's groups and the address and kind of
@@ -429,6 +449,49 @@ fn the_worked_examples_are_the_bytes_rewind_writes() {
     let idx = std::fs::read(root.join(format!("packs/{pack_name}.idx"))).unwrap();
     assert_doc_bytes("### 19.3", &doc, &idx);
     assert!(doc.contains(&pack_name), "§19.2 names the pack {pack_name}");
+}
+
+/// §4.2, §9, §17: a store holding symbolic links, read from the
+/// document: version 4, trees of version 2 with entries of kind 3 whose
+/// blob is the target, and the file a link leads to stored at its own
+/// path.
+#[test]
+fn a_second_reader_decodes_a_store_holding_links() {
+    let t = TempDir::new("second-reader-links");
+    let root = t.0.join("store");
+    let store = Store::init(root.to_str().unwrap()).unwrap();
+    let dir = t.0.join("app");
+    std::fs::create_dir_all(dir.join("shared/net")).unwrap();
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    std::fs::write(
+        dir.join("main.tf"),
+        "module \"net\" {\n  source = \"./modules/net\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("shared/net/main.tf"), "locals {\n  a = 1\n}\n").unwrap();
+    std::os::unix::fs::symlink("../shared/net", dir.join("modules/net")).unwrap();
+    let o = snapshot(&store, &dir, &SnapshotOptions::default()).unwrap();
+    let reader = SecondReader::open(&root);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
+    assert_eq!(config["version"], 4);
+    let mut files = BTreeMap::new();
+    reader.files(&o.record.tree.hash().0, "", &mut files);
+    let shown: BTreeMap<&str, String> = files
+        .iter()
+        .map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    assert_eq!(
+        shown,
+        BTreeMap::from([
+            (
+                "main.tf",
+                "module \"net\" {\n  source = \"./modules/net\"\n}\n".to_string()
+            ),
+            ("modules/net", "-> ../shared/net".to_string()),
+            ("shared/net/main.tf", "locals {\n  a = 1\n}\n".to_string()),
+        ])
+    );
 }
 
 /// The text of the first ``` block after a heading.

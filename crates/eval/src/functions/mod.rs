@@ -1,6 +1,6 @@
 //! Terraform's built-in functions.
 //!
-//! Each function has a [`Spec`]: its parameters (type, and whether null,
+//! Each function has a `Spec`: its parameters (type, and whether null,
 //! unknown and sensitive arguments reach the implementation), its return
 //! type and its implementation. `call` does what cty does around every
 //! call: converts the arguments to the parameter types, returns an

@@ -5,14 +5,14 @@ use super::ast::*;
 /// as deep are encoded, hashed and printed), far above anything written by
 /// hand and above hcl-edit's 64. (Terraform itself goes deeper: 10,000
 /// nested lists parse; 100,000 overflow its stack.)
-pub const MAX_NESTING: usize = 500;
+pub(crate) const MAX_NESTING: usize = 500;
 
 /// A syntax tree deeper than this is an error, whatever makes it deep:
 /// brackets (each level takes two or three), chains of operators, block
 /// labels (each is a level of the block's value). It keeps every value
 /// and expression within the depth the model's codec reads back (4096)
 /// and the recursion of later stages within their stacks.
-pub const MAX_DEPTH: usize = 3000;
+pub(crate) const MAX_DEPTH: usize = 3000;
 
 /// A syntax error: byte offset and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl<'a> LineIndex<'a> {
     }
 
     /// The text of a 1-based line, without its line ending.
-    pub fn line_text(&self, line: u32) -> &'a str {
+    pub(crate) fn line_text(&self, line: u32) -> &'a str {
         let i = (line as usize).saturating_sub(1);
         let Some(&start) = self.starts.get(i) else {
             return "";

@@ -63,7 +63,7 @@ fn forgotten_disagreements(case: &Path, p: &Plan, with_state: bool) -> Vec<Strin
     let forgotten = strings(&case_json(case)["forgotten"]);
     let mut out = Vec::new();
     for c in &p.changes {
-        let config = unkeyed(&c.address);
+        let config = c.address.resource.config_address();
         if c.actions != [rewind_plan::Action::Create]
             || !forgotten
                 .iter()
@@ -116,7 +116,7 @@ fn refusal_disagreement(case: &Path, with_state: bool) -> Option<String> {
             // destroy (it stops at the first errors of a module instance):
             // every instance it names must be blocked, and every blocked
             // one belong to a resource it names.
-            let ours: BTreeSet<String> = p.blocked.iter().cloned().collect();
+            let ours: BTreeSet<String> = p.blocked.iter().map(|a| a.to_string()).collect();
             let resources: BTreeSet<String> = named.iter().map(|n| unkeyed(n)).collect();
             if named.is_subset(&ours) && ours.iter().all(|o| resources.contains(&unkeyed(o))) {
                 None

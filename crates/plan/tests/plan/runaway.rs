@@ -72,7 +72,7 @@ fn doubling_locals_over_a_deployed_value_plan() {
     let b: Vec<_> = p
         .changes
         .iter()
-        .filter(|c| c.address == "terraform_data.b")
+        .filter(|c| c.address.to_string() == "terraform_data.b")
         .collect();
     assert_eq!(b.len(), 1, "{:?}", p.changes);
     assert_ne!(b[0].actions, [Action::NoOp]);
@@ -121,7 +121,7 @@ fn deep_chain_without_state_deletes_in_reverse_order() {
         .steps
         .iter()
         .filter(|s| s.operation == Action::Delete)
-        .map(|s| s.address.clone())
+        .map(|s| s.address.to_string())
         .collect();
     assert_eq!(deletes.len(), DEPTH, "{deletes:?}");
     // module.m0.terraform_data.r is deleted last, the deepest first
