@@ -7,7 +7,9 @@
 //!   file changed, so unchanged files are not parsed again.
 //!
 //! The cache is only an accelerator: a missing, stale or corrupt file is
-//! ignored (each has its own checksum) and rebuilt.
+//! ignored (each has its own checksum) and rebuilt. For an encrypted
+//! store both files are sealed with the store's cache key (they hold what
+//! the directory's files hold: parse results keep secret values).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,11 +17,14 @@ use std::sync::OnceLock;
 
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::Hash;
-use rewind_odb::ObjectId;
+use rewind_odb::{CacheSeal, ObjectId};
 use rewind_parse::{FileKind, FileStat, Parsed};
 
 const STAT_MAGIC: &[u8; 8] = b"RWSTAT04";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE01";
+/// The first bytes of a sealed cache file: then a nonce, the
+/// XChaCha20-Poly1305 ciphertext of the plain file and its tag.
+const SEALED_MAGIC: &[u8; 8] = b"RWSEAL01";
 
 /// A file's identity as last seen: size, times, inode and device, as git
 /// compares them.
@@ -70,6 +75,8 @@ pub(crate) struct DirCache {
     parsed: OnceLock<ParseMap>,
     /// Parse results to write, when they changed.
     new_parsed: Option<ParseMap>,
+    /// An encrypted store's cache key: both files are sealed.
+    seal: Option<CacheSeal>,
 }
 
 /// Stats this close to the cache's writing time are not trusted (a file
@@ -102,13 +109,19 @@ fn encode_stat(e: &mut Enc, s: &FileStat) {
     e.uvar(s.dev);
 }
 
-/// Reads a checksummed cache file and hands its body to `f`.
+/// Reads a checksummed cache file (sealed when `seal` is given) and
+/// hands its body to `f`.
 fn read_checked<T>(
     path: &Path,
     magic: &[u8; 8],
+    seal: Option<&CacheSeal>,
     f: impl FnOnce(&mut Dec) -> Result<T, DecodeError>,
 ) -> Option<T> {
-    let bytes = std::fs::read(path).ok()?;
+    let mut bytes = std::fs::read(path).ok()?;
+    if let Some(seal) = seal {
+        let sealed = bytes.strip_prefix(SEALED_MAGIC.as_slice())?;
+        bytes = seal.open(&String::from_utf8_lossy(magic), sealed)?;
+    }
     if bytes.len() < magic.len() + 32 || &bytes[..8] != magic {
         return None;
     }
@@ -123,8 +136,9 @@ fn read_checked<T>(
     f(&mut d).ok()
 }
 
-/// Writes a checksummed cache file atomically (errors ignored).
-fn write_checked(path: &Path, magic: &[u8; 8], f: impl FnOnce(&mut Enc)) {
+/// Writes a checksummed cache file atomically, sealed when `seal` is
+/// given (errors ignored: nothing at all is written then).
+fn write_checked(path: &Path, magic: &[u8; 8], seal: Option<&CacheSeal>, f: impl FnOnce(&mut Enc)) {
     let mut e = Enc::with_capacity(1 << 16);
     e.raw(magic);
     e.str(&version_tag());
@@ -132,6 +146,13 @@ fn write_checked(path: &Path, magic: &[u8; 8], f: impl FnOnce(&mut Enc)) {
     let mut bytes = e.into_bytes();
     let sum = Hash::of(&bytes);
     bytes.extend_from_slice(&sum.0);
+    if let Some(seal) = seal {
+        let Ok(sealed) = seal.seal(&String::from_utf8_lossy(magic), &bytes) else {
+            return;
+        };
+        bytes = SEALED_MAGIC.to_vec();
+        bytes.extend_from_slice(&sealed);
+    }
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -152,13 +173,15 @@ impl DirCache {
         self.path.as_ref().map(|p| p.with_extension("parse"))
     }
 
-    /// Loads the stat file (empty when missing or unusable).
-    pub(crate) fn load(path: PathBuf) -> DirCache {
+    /// Loads the stat file (empty when missing or unusable), sealed with
+    /// `seal` for an encrypted store.
+    pub(crate) fn load(path: PathBuf, seal: Option<CacheSeal>) -> DirCache {
         let mut c = DirCache {
             path: Some(path.clone()),
+            seal,
             ..Default::default()
         };
-        let read = read_checked(&path, STAT_MAGIC, |d| {
+        let read = read_checked(&path, STAT_MAGIC, c.seal.as_ref(), |d| {
             let written_ns = d.uvar()? as i64;
             let n = d.len()?;
             let mut stats = HashMap::with_capacity(n);
@@ -221,7 +244,7 @@ impl DirCache {
             let Some(path) = self.parse_path() else {
                 return ParseMap::new();
             };
-            read_checked(&path, PARSE_MAGIC, |d| {
+            read_checked(&path, PARSE_MAGIC, self.seal.as_ref(), |d| {
                 let n = d.len()?;
                 let mut m = ParseMap::with_capacity(n);
                 for _ in 0..n {
@@ -251,7 +274,7 @@ impl DirCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        write_checked(path, STAT_MAGIC, |e| {
+        write_checked(path, STAT_MAGIC, self.seal.as_ref(), |e| {
             e.uvar(now);
             let mut stats: Vec<(&PathBuf, &Stat)> = self.stats.iter().collect();
             stats.sort_by(|a, b| a.0.cmp(b.0));
@@ -292,7 +315,7 @@ impl DirCache {
     /// Writes the parse file if the parse results were replaced.
     pub(crate) fn save_parse_results(&self) {
         if let (Some(m), Some(ppath)) = (&self.new_parsed, self.parse_path()) {
-            write_checked(&ppath, PARSE_MAGIC, |e| {
+            write_checked(&ppath, PARSE_MAGIC, self.seal.as_ref(), |e| {
                 let mut items: Vec<(&(Hash, u8), &Vec<u8>)> = m.iter().collect();
                 items.sort_by(|a, b| a.0.cmp(b.0));
                 e.uvar(items.len() as u64);
