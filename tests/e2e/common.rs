@@ -64,6 +64,10 @@ impl Scratch {
         c.args(args)
             .current_dir(&self.dir)
             .env_remove("REWIND_STORE")
+            .env_remove("REWIND_KEY")
+            .env_remove("REWIND_KEY_FILE")
+            .env_remove("REWIND_NEW_KEY")
+            .env_remove("REWIND_NEW_KEY_FILE")
             .env("NO_COLOR", "1")
             .env("REWIND_CACHE_DIR", self.dir.join("cache"));
         c
@@ -80,17 +84,23 @@ impl Scratch {
     /// Snapshots the shop's releases 1 to `last` into `prod`, tagged
     /// `v1`, `v2`, ...
     pub fn snapshot_releases(&self, last: u32) {
-        for v in 1..=last {
-            self.run(&[
-                "snapshot",
-                s(&shop(v)),
-                "--env",
-                "prod",
-                "--tag",
-                &format!("v{v}"),
-            ])
-            .ok();
-        }
+        snapshot_releases_with(last, |args| self.run(args));
+    }
+}
+
+/// Snapshots the shop's releases 1 to `last` into `prod` (tagged `v1`,
+/// `v2`, ...) with `run` (a store that needs a key, another store...).
+pub fn snapshot_releases_with(last: u32, run: impl Fn(&[&str]) -> Run) {
+    for v in 1..=last {
+        run(&[
+            "snapshot",
+            s(&shop(v)),
+            "--env",
+            "prod",
+            "--tag",
+            &format!("v{v}"),
+        ])
+        .ok();
     }
 }
 

@@ -215,7 +215,8 @@ fn checkout_force_is_exact_across_links_files_and_directories() {
 }
 
 /// Links go to S3 and back with `sync`, and a store written before links
-/// (format 3) is read and raised to 4 when it first stores one.
+/// (format 3) is read and raised to 4 (links, not encryption) when it first
+/// stores one.
 #[test]
 fn links_survive_sync_to_s3_and_an_older_store_is_raised() {
     let server = S3Server::start("links", &["archive"]);
@@ -223,7 +224,7 @@ fn links_survive_sync_to_s3_and_an_older_store_is_raised() {
     t.run(&["init"]).ok();
     let config = t.path(".rewind/config");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("\"version\": 4", "\"version\": 3")).unwrap();
+    std::fs::write(&config, text.replace("\"version\": 5", "\"version\": 3")).unwrap();
     let app = linked_release(&t, "app", "eu-west-1");
     t.run(&["snapshot", s(&app), "--env", "prod", "--tag", "v1"])
         .ok();

@@ -2,11 +2,13 @@
 
 mod common;
 mod diffplan;
+mod encrypt;
 mod golden;
 mod graph;
 mod harden;
 mod html;
 mod inputs;
+mod kmsserver;
 mod links;
 mod output;
 mod reports;

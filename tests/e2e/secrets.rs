@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::common::Scratch;
+use crate::common::{Run, Scratch};
 
 /// A random token of letters and digits (from the standard library's
 /// randomly keyed hasher: no dependency, different on every run).
@@ -43,7 +43,7 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    fn new(seed: &mut u64) -> Secrets {
+    pub fn new(seed: &mut u64) -> Secrets {
         let names = [
             "heredoc",
             "escaped_a",
@@ -71,8 +71,19 @@ impl Secrets {
         Secrets { values }
     }
 
-    fn get(&self, name: &str) -> &str {
+    pub fn get(&self, name: &str) -> &str {
         &self.values[name]
+    }
+
+    /// Every form of every secret, named `{version}.{name}`.
+    pub fn forms(&self, version: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (name, value) in &self.values {
+            for e in encodings(value) {
+                out.push((format!("{version}.{name}"), e));
+            }
+        }
+        out
     }
 }
 
@@ -381,7 +392,7 @@ fn encodings(secret: &str) -> Vec<String> {
     out
 }
 
-fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
+pub fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let b = [
@@ -398,7 +409,7 @@ fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
 }
 
 /// Every occurrence of any form of any secret in `text`.
-fn leaks<'a>(text: &str, secrets: &'a [(String, String)]) -> Vec<&'a str> {
+pub fn leaks<'a>(text: &str, secrets: &'a [(String, String)]) -> Vec<&'a str> {
     secrets
         .iter()
         .filter(|(_, enc)| text.contains(enc.as_str()))
@@ -617,5 +628,198 @@ fn no_secret_reaches_any_output() {
     assert_eq!(
         restored,
         std::fs::read_to_string(t.path("v1/main.tf")).unwrap()
+    );
+}
+
+/// Every file under `root`, with its bytes.
+pub fn files_under(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(b) = std::fs::read(&p) {
+                out.push((p, b));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The secrets found in the files under `root`: (file, secret name).
+pub fn leaks_in_files(root: &Path, secrets: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, bytes) in files_under(root) {
+        // secrets are ASCII: a lossy view of binary bytes keeps them
+        let text = String::from_utf8_lossy(&bytes);
+        for name in leaks(&text, secrets) {
+            found.push(format!("{}: {name}", path.display()));
+        }
+    }
+    found
+}
+
+/// Asserts that every file of `original` a snapshot holds (all but
+/// `.terraform/`) is in `restored` with exactly its bytes, and that
+/// `restored` holds nothing else.
+#[track_caller]
+pub fn assert_same_files(original: &Path, restored: &Path) {
+    let stored = |root: &Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        files_under(root)
+            .into_iter()
+            .map(|(p, b)| (p.strip_prefix(root).unwrap().to_path_buf(), b))
+            .filter(|(p, _)| !p.starts_with(".terraform"))
+            .collect()
+    };
+    let (want, got) = (stored(original), stored(restored));
+    assert!(!want.is_empty());
+    let names = |v: &[(std::path::PathBuf, Vec<u8>)]| -> Vec<std::path::PathBuf> {
+        v.iter().map(|(p, _)| p.clone()).collect()
+    };
+    assert_eq!(names(&got), names(&want), "the files restored");
+    for ((path, a), (_, b)) in want.iter().zip(&got) {
+        assert!(a == b, "{} differs after checkout", path.display());
+    }
+}
+
+/// The check: an encrypted store's files (packs, indexes, refs,
+/// records, config, the parse and stat caches) hold no secret in any
+/// form, while the same snapshots in a store without encryption do, and
+/// checkout gives back the exact files.
+#[test]
+fn an_encrypted_store_holds_no_secret_and_round_trips() {
+    let t = Scratch::new("secrets-encrypted");
+    let mut seed = u64::from(std::process::id()) ^ 0x5eed;
+    let v1 = Secrets::new(&mut seed);
+    let v2 = Secrets::new(&mut seed);
+    let extra = Secrets::new(&mut seed);
+    write_corpus(&t.path("v1"), &v1, 1);
+    write_corpus(&t.path("v2"), &v2, 2);
+    // a value given on the command line, and one in a --var-file outside
+    // the directory (both go into the model, and the record's `inputs`)
+    std::fs::write(
+        t.path("extra.tfvars"),
+        format!("api_credential = \"{}\"\n", extra.get("tfvars")),
+    )
+    .unwrap();
+    let mut secrets = v1.forms("v1");
+    secrets.extend(v2.forms("v2"));
+    secrets.extend(extra.forms("extra"));
+    let key = "a passphrase nobody guesses 8c1f";
+    let run = |args: &[&str]| {
+        let o = t
+            .cmd(args)
+            .env("REWIND_KEY", key)
+            .output()
+            .expect("run rewind");
+        Run::from(o)
+    };
+    let cli_var = format!("db_password={}", extra.get("map_value"));
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["init", "--encrypt"],
+        vec![
+            "snapshot", "v1", "--env", "prod", "--tag", "r1", "-m", "one",
+        ],
+        vec![
+            "snapshot",
+            "v2",
+            "--env",
+            "prod",
+            "--tag",
+            "r2",
+            "--var-file",
+            "extra.tfvars",
+            "--var",
+            &cli_var,
+        ],
+        // unchanged: the sealed stat cache is read back
+        vec!["snapshot", "v1", "--env", "staging"],
+        vec!["snapshot", "v1", "--env", "staging"],
+        vec!["mark-good", "r1", "--env", "prod"],
+        vec!["diff", "r1", "r2", "--files"],
+        vec!["diff", "r1", "v1", "--files"],
+        vec!["plan", "--from", "r2", "--to", "r1"],
+        vec!["verify"],
+        vec!["checkout", "r1", "restored1"],
+        vec!["checkout", "r2", "restored2"],
+    ] {
+        let r = run(&args).ok();
+        outputs.push((args.join(" "), format!("{}\n{}", r.stdout, r.stderr)));
+    }
+    let unchanged = &outputs[4].1;
+    assert!(
+        unchanged.contains("unchanged"),
+        "the second snapshot of an unchanged directory reads the sealed cache: {unchanged}"
+    );
+    let diff = &outputs[7].1;
+    assert!(
+        !diff.contains("modified"),
+        "a directory against a snapshot of the same files shows no file changed: {diff}"
+    );
+    for (what, text) in &outputs {
+        let found = leaks(text, &secrets);
+        assert!(found.is_empty(), "{what} printed secrets: {found:?}");
+    }
+    assert_same_files(&t.path("v1"), &t.path("restored1"));
+    assert_same_files(&t.path("v2"), &t.path("restored2"));
+    let caches = files_under(&t.path(".rewind/cache"));
+    assert!(
+        caches
+            .iter()
+            .any(|(p, _)| p.extension().is_some_and(|e| e == "parse"))
+            && caches
+                .iter()
+                .any(|(p, _)| p.extension().is_some_and(|e| e == "stat")),
+        "the parse and stat caches were written: {caches:?}"
+    );
+    // the stat file sealed whole, the parse log record by record
+    assert!(
+        caches.iter().all(|(p, b)| {
+            let magic: &[u8] = if p.extension().is_some_and(|e| e == "parse") {
+                b"RWSLOG01"
+            } else {
+                b"RWSEAL01"
+            };
+            b.starts_with(magic)
+        }),
+        "every cache file is sealed"
+    );
+    let found = leaks_in_files(&t.path(".rewind"), &secrets);
+    assert!(
+        found.is_empty(),
+        "secrets in the encrypted store's files:\n{}",
+        found.join("\n")
+    );
+    let record = files_under(&t.path(".rewind/snapshots"))
+        .into_iter()
+        .map(|(_, b)| String::from_utf8(b).unwrap())
+        .find(|r| r.contains("\"inputs\""))
+        .expect("the record of the snapshot given inputs");
+    assert!(
+        record.contains("db_password") && record.contains("extra.tfvars"),
+        "the record names the inputs (never their values): {record}"
+    );
+
+    // the sweep could have found them: the same snapshots in a store
+    // without encryption hold them (the state file's blob, the parse
+    // cache)
+    let plain = |args: &[&str]| {
+        let mut a = vec!["--store", "plain"];
+        a.extend_from_slice(args);
+        t.run(&a).ok();
+    };
+    plain(&["init"]);
+    plain(&["snapshot", "v1", "--env", "prod"]);
+    let found = leaks_in_files(&t.path("plain"), &secrets);
+    assert!(
+        found.iter().any(|f| f.contains(".parse")) && found.len() > 3,
+        "a store without encryption holds the secrets: {found:?}"
     );
 }

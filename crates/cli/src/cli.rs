@@ -106,7 +106,40 @@ pub enum ColorChoice {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a store (default: .rewind/ in the current directory).
-    Init,
+    Init {
+        /// Encrypt the store at rest, with the key in REWIND_KEY or in the
+        /// file REWIND_KEY_FILE names (or --kms-key, --generate-key).
+        #[arg(long)]
+        encrypt: bool,
+        /// With --encrypt: wrap the data key with this AWS KMS key (id, ARN
+        /// or alias/NAME) instead of a key of your own.
+        #[arg(long, value_name = "KEY_ID", requires = "encrypt")]
+        kms_key: Option<String>,
+        /// With --encrypt: write a new random key to this file (created,
+        /// mode 0600) and encrypt with it.
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires = "encrypt",
+            conflicts_with = "kms_key"
+        )]
+        generate_key: Option<PathBuf>,
+        /// Encrypt with the data key of this encrypted store (opened with
+        /// its key), so `sync` copies between the two.
+        #[arg(long, value_name = "STORE", conflicts_with = "encrypt")]
+        encrypt_like: Option<String>,
+    },
+    /// Change the key of an encrypted store: its data key is wrapped again
+    /// with the new key (REWIND_NEW_KEY, REWIND_NEW_KEY_FILE, --new-key-file or
+    /// --new-kms-key); nothing else changes.
+    Rekey {
+        /// Read the new key from this file.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+        /// Wrap the data key with this AWS KMS key instead.
+        #[arg(long, value_name = "KEY_ID", conflicts_with = "new_key_file")]
+        new_kms_key: Option<String>,
+    },
     /// Snapshot a directory's Terraform code (and state) into the store [--format text|json].
     Snapshot {
         /// The directory to snapshot.
@@ -442,7 +475,25 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
         Command::Report(a) => crate::report_cmd::run(g, &a, out),
         Command::Diff(d) => crate::diff_cmd::run(g, &d, out),
         Command::Plan(p) => crate::plan_cmd::run(g, &p, out),
-        Command::Init => crate::snapshot_cmd::init(g, out),
+        Command::Init {
+            encrypt,
+            kms_key,
+            generate_key,
+            encrypt_like,
+        } => crate::snapshot_cmd::init(
+            g,
+            out,
+            &crate::snapshot_cmd::InitArgs {
+                encrypt,
+                kms_key,
+                generate_key,
+                encrypt_like,
+            },
+        ),
+        Command::Rekey {
+            new_key_file,
+            new_kms_key,
+        } => crate::store_cmds::rekey(g, out, new_key_file.as_deref(), new_kms_key),
         Command::Snapshot {
             dir,
             env,

@@ -13,27 +13,104 @@ use crate::history_cmd::record_json;
 use crate::output::Output;
 use crate::store_cmds::open_store;
 
-pub fn init(g: &Global, out: &Output) -> Result<u8> {
+/// `rewind init`'s options.
+pub struct InitArgs {
+    pub encrypt: bool,
+    pub kms_key: Option<String>,
+    pub generate_key: Option<std::path::PathBuf>,
+    pub encrypt_like: Option<String>,
+}
+
+/// Writes a new random key to `path`, which must not exist (mode 0600).
+fn write_new_key(path: &Path) -> Result<rewind_odb::UserKey> {
+    use std::io::Write as _;
+    let text = rewind_odb::generate_key_text()?;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let mut f = open
+        .open(path)
+        .map_err(|e| anyhow!("cannot create the key file {}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| anyhow!("cannot write the key file {}: {e}", path.display()))?;
+    Ok(rewind_odb::UserKey::from_file(path)?)
+}
+
+pub fn init(g: &Global, out: &Output, args: &InitArgs) -> Result<u8> {
     let loc = match (&g.store, std::env::var("REWIND_STORE")) {
         (Some(s), _) => s.clone(),
         (None, Ok(s)) if !s.is_empty() => s,
         _ => ".rewind".to_string(),
     };
+    let encrypt = if !args.encrypt {
+        None
+    } else if let Some(id) = &args.kms_key {
+        Some(rewind_odb::UserKey::Kms { key_id: id.clone() })
+    } else if let Some(path) = &args.generate_key {
+        if rewind_odb::UserKey::from_env()?.is_some() {
+            bail!("--generate-key makes a new key, but REWIND_KEY or REWIND_KEY_FILE is set: unset it, or leave --generate-key out to encrypt with it");
+        }
+        Some(write_new_key(path)?)
+    } else {
+        Some(rewind_odb::UserKey::from_env()?.ok_or_else(|| {
+            anyhow!("--encrypt needs a key: set REWIND_KEY (a key or passphrase) or REWIND_KEY_FILE (a file holding one), or use --generate-key FILE or --kms-key KEY_ID")
+        })?)
+    };
+    let opts = rewind_odb::InitOptions {
+        encrypt,
+        encrypt_like: args.encrypt_like.clone(),
+    };
+    let wanted_encryption = args.encrypt || args.encrypt_like.is_some();
+    if !wanted_encryption && rewind_odb::UserKey::from_env()?.is_some() {
+        // a key in the environment and a new store without encryption: the
+        // store could not be used with that key, and its secrets would be
+        // stored in the clear
+        match Store::open(&loc) {
+            Ok(store) => {
+                out.note(&format!(
+                    "a rewind store already exists in {}: left as it is",
+                    store.describe()
+                ));
+                return Ok(EXIT_OK);
+            }
+            Err(rewind_odb::Error::NoStore(_)) => bail!(
+                "REWIND_KEY or REWIND_KEY_FILE is set: use `rewind init --encrypt` to create an encrypted store with it (or unset it for a store without encryption)"
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
     // as `git init`: an existing store is left as it is, and that is not an
     // error (a pipeline may run `rewind init` every time)
-    match Store::init(&loc) {
+    match Store::init_with(&loc, &opts) {
         Ok(store) => out.note(&format!(
-            "initialized an empty rewind store in {}",
+            "initialized an empty {}rewind store in {}",
+            if wanted_encryption { "encrypted " } else { "" },
             store.describe()
         )),
         Err(rewind_odb::Error::StoreExists(_)) => {
             let store = Store::open(&loc)?;
+            let encrypted = store.encryption() != rewind_odb::Encrypted::No;
+            if wanted_encryption && !encrypted {
+                bail!(
+                    "a rewind store without encryption already exists in {}: it was left as it is (a store cannot be encrypted afterwards; create a new one and snapshot into it)",
+                    store.describe()
+                );
+            }
             out.note(&format!(
                 "a rewind store already exists in {}: left as it is",
                 store.describe()
             ));
         }
         Err(e) => return Err(e.into()),
+    }
+    if let Some(path) = &args.generate_key {
+        out.note(&format!(
+            "the key is in {}: keep a copy somewhere safe (without it the store cannot be read), and give it to rewind with REWIND_KEY_FILE={}",
+            path.display(),
+            path.display()
+        ));
     }
     Ok(EXIT_OK)
 }

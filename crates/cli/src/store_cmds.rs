@@ -168,11 +168,14 @@ pub fn verify(g: &Global, out: &Output, repair: bool) -> Result<u8> {
     if format == Format::Json {
         out.print(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&json!({"ok": r.ok(), "problems": r.problems, "notes": r.notes, "packs": r.packs, "objects": r.objects, "snapshots": r.snapshots, "bytes": r.bytes}))?
+            serde_json::to_string_pretty(&json!({"ok": r.ok(), "problems": r.problems, "notes": r.notes, "packs": r.packs, "objects": r.objects, "snapshots": r.snapshots, "bytes": r.bytes, "limited": r.limited}))?
         ))?;
     } else {
         for n in &r.notes {
             out.note(&format!("note: {n}"));
+        }
+        if let Some(l) = &r.limited {
+            out.note(&format!("note: structure only: {l}"));
         }
         for p in &r.problems {
             eprintln!(
@@ -189,7 +192,11 @@ pub fn verify(g: &Global, out: &Output, repair: bool) -> Result<u8> {
             r.snapshots,
             r.bytes
         );
-        if r.ok() {
+        if r.ok() && r.limited.is_some() {
+            out.print(&format!(
+                "{summary}: ok (structure only: encrypted, verified without its key)\n"
+            ))?;
+        } else if r.ok() {
             out.print(&format!("{summary}: ok\n"))?;
         } else {
             out.print(&format!(
@@ -237,6 +244,31 @@ pub fn gc(g: &Global, out: &Output, grace: &str, dry_run: bool) -> Result<u8> {
         },
         r.kept_objects
     ))?;
+    Ok(EXIT_OK)
+}
+
+/// `rewind rekey`: the data key wrapped again with the new key.
+pub fn rekey(
+    g: &Global,
+    out: &Output,
+    new_key_file: Option<&Path>,
+    new_kms_key: Option<String>,
+) -> Result<u8> {
+    let new = match (new_key_file, new_kms_key) {
+        (Some(p), _) => rewind_odb::UserKey::from_file(p)?,
+        (None, Some(id)) => rewind_odb::UserKey::Kms { key_id: id },
+        (None, None) => rewind_odb::UserKey::from_vars("REWIND_NEW_KEY", "REWIND_NEW_KEY_FILE")?
+            .ok_or_else(|| {
+                anyhow::anyhow!("rekey needs the new key: set REWIND_NEW_KEY or REWIND_NEW_KEY_FILE, or use --new-key-file FILE or --new-kms-key KEY_ID (the current key comes from REWIND_KEY or REWIND_KEY_FILE)")
+            })?,
+    };
+    let store = open_store(g)?;
+    store.rekey(&new)?;
+    out.note(&format!(
+        "{}: the data key is now wrapped by {} only; the old key no longer opens the store (snapshots and objects are unchanged)",
+        store.describe(),
+        new.origin()
+    ));
     Ok(EXIT_OK)
 }
 

@@ -231,7 +231,7 @@ fn compare(a: &Node, b: &Node, change: ChangeKind, opts: &Options) -> NodeChange
     // facts, less those that repeat an attribute (a module's source and
     // version) and the files attributes read (shown as their changes)
     let facts = |n: &Node| {
-        let mut m = n.meta.clone();
+        let mut m = n.facts.to_map();
         m.retain(|k, _| n.body.get(k).is_none() && k != READS);
         Value::Map(m)
     };
@@ -276,10 +276,7 @@ fn read_changes(
     attrs: &mut Vec<AttrChange>,
 ) {
     let empty = rewind_model::Map::new();
-    let reads = |n: &Node| match n.meta.get(READS) {
-        Some(Value::Map(m)) => m.clone(),
-        _ => empty.clone(),
-    };
+    let reads = |n: &Node| n.facts.reads.clone().unwrap_or_else(|| empty.clone());
     let (ra, rb) = (reads(a), reads(b));
     if ra == rb {
         return;

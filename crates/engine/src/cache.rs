@@ -12,7 +12,11 @@
 //!
 //! The cache is only an accelerator: a missing, stale or corrupt file is
 //! ignored (each has its own checksum; a torn or damaged record of the
-//! log ends what is read of it) and rebuilt.
+//! log ends what is read of it) and rebuilt. For an encrypted store both
+//! files are sealed with the store's cache key (they hold what the
+//! directory's files hold: parse results keep secret values): the stat
+//! file whole, the log record by record (keys included, so the log does
+//! not say which contents it holds).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
@@ -21,11 +25,17 @@ use std::sync::{Mutex, OnceLock};
 
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::{Hash, Node};
-use rewind_odb::ObjectId;
+use rewind_odb::{CacheSeal, ObjectId};
 use rewind_parse::{FileKind, FileStat, Parsed};
 
 const STAT_MAGIC: &[u8; 8] = b"RWSTAT04";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE02";
+/// The first bytes of a sealed stat file: then a nonce, the
+/// XChaCha20-Poly1305 ciphertext of the plain file and its tag.
+const SEALED_MAGIC: &[u8; 8] = b"RWSEAL01";
+/// The first bytes of a sealed parse log: each record's payload is
+/// sealed (nonce, ciphertext of key and result, tag).
+const SEALED_LOG_MAGIC: &[u8; 8] = b"RWSLOG01";
 /// The kind code of a parse log record holding a state resource's nodes
 /// (file kinds have small codes).
 const STATE_RESOURCE: u8 = 0xff;
@@ -73,7 +83,11 @@ type NewResults = Vec<(Key, Vec<u8>)>;
 #[derive(Default)]
 struct ParseLog {
     bytes: Vec<u8>,
-    /// Each key's result (byte range of `bytes`) and record (range).
+    /// A sealed log's records opened, one after the other (results are
+    /// ranges of this, not of `bytes`).
+    opened: Option<Vec<u8>>,
+    /// Each key's result (byte range of `opened`, or of `bytes` when the
+    /// log is not sealed) and record (range of `bytes`).
     entries: HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
     /// The file has this rewind's header and every record is whole: new
     /// records may be appended to it.
@@ -105,6 +119,8 @@ pub(crate) struct DirCache {
     /// What the next `save_parse_results` writes: new results, and the
     /// keys of the log's results still in use.
     update: Option<(NewResults, HashSet<Key>)>,
+    /// An encrypted store's cache key: both files are sealed.
+    seal: Option<CacheSeal>,
 }
 
 /// Stats this close to the cache's writing time are not trusted (a file
@@ -137,13 +153,19 @@ fn encode_stat(e: &mut Enc, s: &FileStat) {
     e.uvar(s.dev);
 }
 
-/// Reads a checksummed cache file and hands its body to `f`.
+/// Reads a checksummed cache file (sealed when `seal` is given) and
+/// hands its body to `f`.
 fn read_checked<T>(
     path: &Path,
     magic: &[u8; 8],
+    seal: Option<&CacheSeal>,
     f: impl FnOnce(&mut Dec) -> Result<T, DecodeError>,
 ) -> Option<T> {
-    let bytes = std::fs::read(path).ok()?;
+    let mut bytes = std::fs::read(path).ok()?;
+    if let Some(seal) = seal {
+        let sealed = bytes.strip_prefix(SEALED_MAGIC.as_slice())?;
+        bytes = seal.open(&String::from_utf8_lossy(magic), sealed)?;
+    }
     if bytes.len() < magic.len() + 32 || &bytes[..8] != magic {
         return None;
     }
@@ -158,8 +180,9 @@ fn read_checked<T>(
     f(&mut d).ok()
 }
 
-/// Writes a checksummed cache file atomically (errors ignored).
-fn write_checked(path: &Path, magic: &[u8; 8], f: impl FnOnce(&mut Enc)) {
+/// Writes a checksummed cache file atomically, sealed when `seal` is
+/// given (errors ignored: nothing at all is written then).
+fn write_checked(path: &Path, magic: &[u8; 8], seal: Option<&CacheSeal>, f: impl FnOnce(&mut Enc)) {
     let mut e = Enc::with_capacity(1 << 16);
     e.raw(magic);
     e.str(&version_tag());
@@ -167,6 +190,13 @@ fn write_checked(path: &Path, magic: &[u8; 8], f: impl FnOnce(&mut Enc)) {
     let mut bytes = e.into_bytes();
     let sum = Hash::of(&bytes);
     bytes.extend_from_slice(&sum.0);
+    if let Some(seal) = seal {
+        let Ok(sealed) = seal.seal(&String::from_utf8_lossy(magic), &bytes) else {
+            return;
+        };
+        bytes = SEALED_MAGIC.to_vec();
+        bytes.extend_from_slice(&sealed);
+    }
     write_atomic(path, &bytes);
 }
 
@@ -181,13 +211,15 @@ impl DirCache {
         self.path.as_ref().map(|p| p.with_extension("parse"))
     }
 
-    /// Loads the stat file (empty when missing or unusable).
-    pub(crate) fn load(path: PathBuf) -> DirCache {
+    /// Loads the stat file (empty when missing or unusable), sealed with
+    /// `seal` for an encrypted store.
+    pub(crate) fn load(path: PathBuf, seal: Option<CacheSeal>) -> DirCache {
         let mut c = DirCache {
             path: Some(path.clone()),
+            seal,
             ..Default::default()
         };
-        let read = read_checked(&path, STAT_MAGIC, |d| {
+        let read = read_checked(&path, STAT_MAGIC, c.seal.as_ref(), |d| {
             let written_ns = d.uvar()? as i64;
             let n = d.len()?;
             let mut stats = HashMap::with_capacity(n);
@@ -246,14 +278,18 @@ impl DirCache {
 
     /// The parse log, read from disk the first time it is needed.
     fn parse_log(&self) -> &ParseLog {
-        self.parsed
-            .get_or_init(|| self.parse_path().map(|p| read_log(&p)).unwrap_or_default())
+        self.parsed.get_or_init(|| {
+            self.parse_path()
+                .map(|p| read_log(&p, self.seal.as_ref()))
+                .unwrap_or_default()
+        })
     }
 
     /// The encoded result recorded for `key`.
     fn logged(&self, key: &Key) -> Option<&[u8]> {
         let log = self.parse_log();
-        log.entries.get(key).map(|(r, _)| &log.bytes[r.clone()])
+        let results = log.opened.as_ref().unwrap_or(&log.bytes);
+        log.entries.get(key).map(|(r, _)| &results[r.clone()])
     }
 
     /// Sets what `save_parse_results` writes: the parse results of this
@@ -298,7 +334,7 @@ impl DirCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        write_checked(path, STAT_MAGIC, |e| {
+        write_checked(path, STAT_MAGIC, self.seal.as_ref(), |e| {
             e.uvar(now);
             let mut stats: Vec<(&PathBuf, &Stat)> = self.stats.iter().collect();
             stats.sort_by(|a, b| a.0.cmp(b.0));
@@ -357,7 +393,7 @@ impl DirCache {
         let added: usize = new.iter().map(|(_, b)| RECORD_HEAD + 33 + b.len()).sum();
         if log.appendable && (dead < COMPACT_MIN || dead < kept + added) {
             if !new.is_empty() {
-                let _ = append(&path, new);
+                let _ = append(&path, new, self.seal.as_ref());
             }
             return;
         }
@@ -372,6 +408,7 @@ impl DirCache {
             &path,
             kept.iter().map(|rec| &log.bytes[(*rec).clone()]),
             new,
+            self.seal.as_ref(),
         );
     }
 
@@ -458,37 +495,60 @@ fn decode_nodes(bytes: &[u8]) -> Result<Vec<Node>, DecodeError> {
     Ok(nodes)
 }
 
-/// The parse log's header: magic and the version of what it holds.
-fn log_header() -> Vec<u8> {
+/// The parse log's header: magic (sealed or not) and the version of what
+/// it holds.
+fn log_header(sealed: bool) -> Vec<u8> {
     let tag = version_tag();
-    let mut h = PARSE_MAGIC.to_vec();
+    let mut h = if sealed {
+        SEALED_LOG_MAGIC
+    } else {
+        PARSE_MAGIC
+    }
+    .to_vec();
     h.extend_from_slice(&(tag.len() as u32).to_le_bytes());
     h.extend_from_slice(tag.as_bytes());
     h
 }
 
-/// Writes one log record of a result.
-fn write_record(w: &mut impl std::io::Write, key: &Key, result: &[u8]) -> std::io::Result<()> {
+/// The kind a sealed log record is sealed as (bound to its ciphertext).
+const LOG_RECORD_KIND: &str = "RWPRSE02 record";
+
+/// Writes one log record of a result: payload length, checksum, payload
+/// (key and result, sealed when `seal` is given).
+fn write_record(
+    w: &mut impl std::io::Write,
+    key: &Key,
+    result: &[u8],
+    seal: Option<&CacheSeal>,
+) -> std::io::Result<()> {
     let mut payload = Vec::with_capacity(33 + result.len());
     payload.extend_from_slice(&key.0 .0);
     payload.push(key.1);
     payload.extend_from_slice(result);
-    w.write_all(&(payload.len() as u32).to_le_bytes())?;
+    if let Some(seal) = seal {
+        payload = seal
+            .seal(LOG_RECORD_KIND, &payload)
+            .map_err(std::io::Error::other)?;
+    }
+    let len = u32::try_from(payload.len()).map_err(std::io::Error::other)?;
+    w.write_all(&len.to_le_bytes())?;
     w.write_all(&Hash::of(&payload).0)?;
     w.write_all(&payload)
 }
 
 /// Reads the parse log: every whole record up to the first torn or
 /// damaged one (a killed snapshot leaves at most its last append half
-/// written; what follows a bad record is not trusted either).
-fn read_log(path: &Path) -> ParseLog {
+/// written; what follows a bad record is not trusted either). A sealed
+/// record that does not open with `seal` counts as damaged.
+fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
     let Ok(bytes) = std::fs::read(path) else {
         return ParseLog::default();
     };
-    let header = log_header();
+    let header = log_header(seal.is_some());
     if !bytes.starts_with(&header) {
         return ParseLog::default();
     }
+    let mut opened = seal.map(|_| Vec::new());
     let mut entries = HashMap::new();
     let mut at = header.len();
     let mut whole = true;
@@ -502,21 +562,39 @@ fn read_log(path: &Path) -> ParseLog {
             whole = false;
             break;
         };
-        if len < 33 || Hash::of(payload).0[..] != head[4..] {
+        if Hash::of(payload).0[..] != head[4..] {
+            whole = false;
+            break;
+        }
+        let start = at + RECORD_HEAD;
+        let record = at..start + len;
+        // the payload (key and result), and where in `bytes` or `opened`
+        // it begins
+        let (plain, base) = match (seal, opened.as_mut()) {
+            (Some(seal), Some(opened)) => {
+                let Some(plain) = seal.open(LOG_RECORD_KIND, payload) else {
+                    whole = false;
+                    break;
+                };
+                let base = opened.len();
+                opened.extend_from_slice(&plain);
+                (&opened[base..], base)
+            }
+            _ => (payload, start),
+        };
+        if plain.len() < 33 {
             whole = false;
             break;
         }
         let mut h = [0u8; 32];
-        h.copy_from_slice(&payload[..32]);
-        let start = at + RECORD_HEAD;
-        entries.insert(
-            (Hash(h), payload[32]),
-            (start + 33..start + len, at..start + len),
-        );
+        h.copy_from_slice(&plain[..32]);
+        let key = (Hash(h), plain[32]);
+        entries.insert(key, (base + 33..base + plain.len(), record));
         at = start + len;
     }
     ParseLog {
         bytes,
+        opened,
         entries,
         appendable: whole,
     }
@@ -524,11 +602,11 @@ fn read_log(path: &Path) -> ParseLog {
 
 /// Appends records to the log (errors are the caller's to ignore: the
 /// cache is an accelerator, and a torn append is found by its checksum).
-fn append(path: &Path, new: &[(Key, Vec<u8>)]) -> std::io::Result<()> {
+fn append(path: &Path, new: &[(Key, Vec<u8>)], seal: Option<&CacheSeal>) -> std::io::Result<()> {
     let f = std::fs::OpenOptions::new().append(true).open(path)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     for (key, bytes) in new {
-        write_record(&mut w, key, bytes)?;
+        write_record(&mut w, key, bytes, seal)?;
     }
     w.flush()
 }
@@ -539,6 +617,7 @@ fn rewrite<'a>(
     path: &Path,
     kept: impl Iterator<Item = &'a [u8]>,
     new: &[(Key, Vec<u8>)],
+    seal: Option<&CacheSeal>,
 ) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -546,12 +625,12 @@ fn rewrite<'a>(
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     let written = (|| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-        w.write_all(&log_header())?;
+        w.write_all(&log_header(seal.is_some()))?;
         for rec in kept {
             w.write_all(rec)?;
         }
         for (key, bytes) in new {
-            write_record(&mut w, key, bytes)?;
+            write_record(&mut w, key, bytes, seal)?;
         }
         w.flush()?;
         std::fs::rename(&tmp, path)

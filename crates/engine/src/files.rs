@@ -38,8 +38,14 @@ pub(crate) fn file_changes(
     let mut secret_values = secrets(&model_a);
     secret_values.extend(secrets(&model_b));
     sort_secrets(&mut secret_values);
-    let fa = side_files(a)?;
-    let fb = side_files(b)?;
+    // a directory's files get the ids the store of the other side gives
+    // them (keyed in an encrypted store), so equal contents compare equal
+    let store = [a, b].into_iter().find_map(|s| match s {
+        Opened::Snapshot(v) => Some(v.store),
+        Opened::Dir(_) => None,
+    });
+    let fa = side_files(a, store)?;
+    let fb = side_files(b, store)?;
     let mut out = Vec::new();
     let paths: BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
     for p in paths {
@@ -122,8 +128,16 @@ struct SideFile {
 }
 
 /// The files (and links) of a version as its snapshot's tree holds them,
-/// by path relative to its root module.
-fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
+/// by path relative to its root module; a directory's files named as
+/// `store` would name them.
+fn side_files(
+    side: &Opened,
+    store: Option<&rewind_odb::Store>,
+) -> Result<BTreeMap<String, SideFile>> {
+    let id_of = |hash: rewind_model::Hash| match store {
+        Some(s) => s.object_id_of_hash(hash),
+        None => ObjectId::from(hash),
+    };
     let mut out = BTreeMap::new();
     match side {
         Opened::Dir(l) => {
@@ -145,13 +159,13 @@ fn side_files(side: &Opened) -> Result<BTreeMap<String, SideFile>> {
                     Placed::File(i) => {
                         let (read_as, hash, abs) = files[i];
                         SideFile {
-                            id: ObjectId::from(*hash),
+                            id: id_of(*hash),
                             source: Source::Disk(abs.clone()),
                             base_path: read_as.clone(),
                         }
                     }
                     Placed::Link(target) => SideFile {
-                        id: ObjectId::of(target.as_bytes()),
+                        id: id_of(rewind_model::Hash::of(target.as_bytes())),
                         source: Source::Link(target),
                         base_path: path.clone(),
                     },

@@ -26,9 +26,6 @@ fn reads_one_file(name: &str) -> bool {
     (name.starts_with("file") && name != "fileset") || name == "templatefile"
 }
 
-/// The fact a node's reads are recorded under.
-pub(crate) const READS: &str = "reads";
-
 /// What `reads` records of a file that is not there.
 pub(crate) const MISSING: &str = "(missing)";
 
@@ -191,7 +188,7 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
             for (k, v) in reads {
                 m.insert(k, Value::Map(v));
             }
-            node.meta.insert(READS.into(), Value::Map(m));
+            node.facts.reads = Some(m);
         }
     }
     loaded.model.diagnostics.extend(warnings);

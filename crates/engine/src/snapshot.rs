@@ -114,12 +114,16 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         refs.check_tag_free(t, None, opts.force_tag)?;
         refs.check_namespace("tag", t)?;
     }
+    store.require_key("snapshot")?;
     let _lock = store.shared_lock()?;
     let trace = Trace::new();
     let cwd = std::env::current_dir().unwrap_or_default();
     let abs = rewind_parse::load::normalize(&cwd.join(dir));
     let cache_path = store.cache_dir().map(|c| DirCache::file_for(c, &abs));
-    let mut cache = cache_path.map(DirCache::load).unwrap_or_default();
+    let seal = store.cache_seal()?;
+    let mut cache = cache_path
+        .map(|p| DirCache::load(p, seal))
+        .unwrap_or_default();
     trace.mark("cache");
     // git runs while the directory is checked or loaded (it reads, we
     // read: neither waits for the other)
@@ -372,7 +376,7 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
         let i = match placed {
             Placed::File(i) => i,
             Placed::Link(target) => {
-                let id = ObjectId::of(target.as_bytes());
+                let id = store.object_id(target.as_bytes());
                 w.add(id, ObjType::Blob, target.as_bytes())?;
                 files.push(TreeFile {
                     path,
@@ -385,7 +389,7 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
             }
         };
         let f = &loaded.files[i];
-        let id = ObjectId::from(f.hash);
+        let id = store.object_id_of_hash(f.hash);
         if w.needs(&id)? {
             let read;
             let bytes: &[u8] = match &f.bytes {

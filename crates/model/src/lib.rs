@@ -9,6 +9,7 @@
 mod address;
 pub mod codec;
 pub mod expr;
+mod facts;
 pub mod graph;
 mod hash;
 pub mod map;
@@ -20,6 +21,7 @@ pub use address::{
     ResourceAddr,
 };
 pub use expr::Expr;
+pub use facts::{Facts, InputKind, ModuleSource, ObjectMode};
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;

@@ -192,7 +192,7 @@ pub struct Node {
     pub body: Arc<Value>,
     /// Facts about the node that are not attributes: a module's resolved
     /// source, an instance's status, index key, deposed key...
-    pub meta: crate::Map<String, Value>,
+    pub facts: crate::Facts,
     /// Attribute paths whose values are secret (empty path: the whole node).
     pub sensitive: Vec<Path>,
     /// Outgoing edges, sorted and without duplicates.
@@ -230,8 +230,9 @@ impl Node {
         e.str(&self.type_);
         e.str(&self.name);
         e.value(&self.body);
-        e.uvar(self.meta.len() as u64);
-        for (k, v) in &self.meta {
+        let facts = self.facts.to_map();
+        e.uvar(facts.len() as u64);
+        for (k, v) in &facts {
             e.str(k);
             e.value(v);
         }
@@ -275,10 +276,10 @@ impl Node {
             d.value()?
         };
         let n = d.len()?;
-        let mut meta = crate::Map::new();
+        let mut facts = crate::Facts::default();
         for _ in 0..n {
             let k = d.string()?;
-            meta.insert(k, d.value()?);
+            facts.insert(k, d.value()?);
         }
         let n = d.len()?;
         let mut sensitive = Vec::with_capacity(n);
@@ -300,7 +301,7 @@ impl Node {
             type_,
             name,
             body: Arc::new(body),
-            meta,
+            facts,
             sensitive,
             edges,
             loc: Loc::default(),
@@ -327,11 +328,7 @@ impl Node {
     pub fn lifecycle(&self) -> Lifecycle {
         let mut lc = Lifecycle::default();
         if self.kind == NodeKind::Instance {
-            lc.create_before_destroy = self
-                .meta
-                .get("create_before_destroy")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            lc.create_before_destroy = self.facts.create_before_destroy;
             return lc;
         }
         let Some(block) = self.body.block("lifecycle") else {

@@ -126,6 +126,24 @@ pub enum Error {
     /// The remote object storage failed.
     #[error("{0}")]
     Backend(String),
+    /// An encrypted store was opened without its key and an operation
+    /// needs its contents (the message says what, and how to give the key).
+    #[error("{0}")]
+    KeyNeeded(String),
+    /// The key given does not open the encrypted store.
+    #[error("wrong key for the encrypted store {store}: {detail}")]
+    WrongKey {
+        /// The store.
+        store: String,
+        /// Which key was tried, and which the store takes.
+        detail: String,
+    },
+    /// A key could not be read, or a cipher failed.
+    #[error("{0}")]
+    Crypto(String),
+    /// AWS KMS refused or failed to wrap or unwrap a data key.
+    #[error("{0}")]
+    Kms(String),
 }
 
 /// A result of the object database.

@@ -135,6 +135,8 @@ impl Store {
     /// and temporary files younger than `grace` are never touched, so a
     /// snapshot running meanwhile is safe.
     pub fn gc(&self, grace: Duration, dry_run: bool) -> Result<GcReport> {
+        // what is live is only known from the trees and models
+        self.require_key("gc")?;
         let _lock = self.exclusive_lock()?;
         // Deleting by what the refs reach is only safe when they are whole:
         // a store whose refs were lost would otherwise lose everything.
@@ -157,7 +159,7 @@ impl Store {
         let keep = self.reachable_objects(&keep_snaps, &refs)?;
         let listing = self.list_packs()?;
         let mut rewrite = Rewrite {
-            packs: vec![PackWriter::new()],
+            packs: vec![self.pack_writer()],
             copied: HashSet::new(),
             delete: Vec::new(),
         };
@@ -280,7 +282,7 @@ impl Store {
         };
         for ((id, ty), bytes) in wanted.iter().zip(data) {
             if rewrite.packs.last().is_some_and(|w| w.len() > PACK_SPLIT) {
-                rewrite.packs.push(PackWriter::new());
+                rewrite.packs.push(self.pack_writer());
             }
             if let Some(w) = rewrite.packs.last_mut() {
                 w.add(*id, *ty, &bytes);

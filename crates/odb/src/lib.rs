@@ -42,10 +42,12 @@
 
 mod backend;
 mod checkout;
+mod crypt;
 mod error;
 mod gc;
 mod id;
 mod incident;
+mod kms;
 mod lock;
 mod midx;
 mod model;
@@ -65,6 +67,7 @@ mod writer;
 
 pub use backend::total_requests;
 pub use checkout::CheckoutOutcome;
+pub use crypt::{generate_key_text, CacheSeal, UserKey};
 pub use error::{Error, Result};
 pub use gc::GcReport;
 pub use id::{IncidentId, ObjectId, SnapshotId};
@@ -79,7 +82,7 @@ pub use pack::{ObjType, PackWriter};
 pub use record::{GitInfo, RecordedInputs, SnapshotRecord, RECORD_FORMAT};
 pub use refs::{check_name, Actor, CiJob, EnvRefs, LogEntry, Refs};
 pub use repair::RepairReport;
-pub use store::{Store, STORE_VERSION};
+pub use store::{Encrypted, InitOptions, Store, STORE_VERSION};
 pub use sync::SyncReport;
 pub use tree::{resolve_links, Resolved, TreeFile, MAX_LINK_HOPS};
 pub use verify::VerifyReport;

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::{Diagnostic, Loc, Model, Node, NodeKind, Severity, StateInfo};
 
+use crate::crypt::Crypt;
 use crate::error::{corrupt, Result};
 use crate::id::ObjectId;
 use crate::pack::ObjType;
@@ -209,7 +210,9 @@ impl ObjectWriter<'_> {
             .collect();
         let mut groups: BTreeMap<String, Vec<GroupEntry>> = BTreeMap::new();
         for slice in all.chunks(8192) {
-            for ((n, instance), (bytes, id)) in slice.iter().zip(encode_nodes(slice)) {
+            for ((n, instance), (bytes, id)) in
+                slice.iter().zip(encode_nodes(slice, self.store().crypt()))
+            {
                 self.add(id, ObjType::Node, &bytes)?;
                 let key = if *instance {
                     format!("{STATE_GROUP_PREFIX}{}", n.module)
@@ -235,12 +238,12 @@ impl ObjectWriter<'_> {
             entries.sort_by(|a, b| a.address.cmp(&b.address));
             let g = Group { entries };
             let bytes = g.encode();
-            let id = ObjectId::of(&bytes);
+            let id = self.store().object_id(&bytes);
             self.add(id, ObjType::Group, &bytes)?;
             obj.groups.insert(key, (id, g.entries.len() as u32));
         }
         let bytes = obj.encode();
-        let id = ObjectId::of(&bytes);
+        let id = self.store().object_id(&bytes);
         self.add(id, ObjType::Model, &bytes)?;
         Ok(id)
     }
@@ -248,12 +251,12 @@ impl ObjectWriter<'_> {
 
 /// Each node's encoding and id. Encoding and hashing every node is most of
 /// the work of storing a model: it runs on every core, a slice at a time.
-fn encode_nodes(slice: &[(&Node, bool)]) -> Vec<(Vec<u8>, ObjectId)> {
+fn encode_nodes(slice: &[(&Node, bool)], crypt: &Crypt) -> Vec<(Vec<u8>, ObjectId)> {
     let encode = |part: &[(&Node, bool)]| -> Vec<(Vec<u8>, ObjectId)> {
         part.iter()
             .map(|(n, _)| {
                 let bytes = n.encode();
-                let id = ObjectId::of(&bytes);
+                let id = crypt.id_of(&bytes);
                 (bytes, id)
             })
             .collect()

@@ -10,10 +10,12 @@
 //! Layouts: docs/store-format.md.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rewind_model::Hash;
 
-use crate::error::{corrupt, Result};
+use crate::crypt::{Crypt, Keys, NONCE, TAG};
+use crate::error::{corrupt, Error, Result};
 use crate::id::ObjectId;
 
 /// The first bytes of a pack: the layout of blocks described in
@@ -34,6 +36,9 @@ pub(crate) const OBJ_HEADER: usize = 1 + 4 + 32;
 pub(crate) const IDX_ENTRY: usize = 32 + 8 + 4 + 4 + 4 + 1;
 /// Block flag: the block is LZ4-compressed.
 pub(crate) const COMPRESSED: u8 = 1;
+/// Block flag: the stored body is sealed (encrypted store, §22): a nonce,
+/// the XChaCha20-Poly1305 ciphertext of the (compressed) block, a tag.
+pub(crate) const ENCRYPTED: u8 = 2;
 /// The largest object a pack holds (lengths are 32-bit).
 pub(crate) const MAX_OBJECT: usize = (u32::MAX as usize) - 64;
 /// Objects are gathered into blocks of about this size.
@@ -112,6 +117,10 @@ pub struct PackWriter {
     /// A tree holding a symbolic link was added (the store must be of a
     /// version that has them).
     links: bool,
+    /// An encrypted store's keys: blocks are sealed.
+    keys: Option<Arc<Keys>>,
+    /// The first failure to seal a block (reported by `finish`).
+    failed: Option<Error>,
 }
 
 impl Default for PackWriter {
@@ -121,8 +130,13 @@ impl Default for PackWriter {
 }
 
 impl PackWriter {
-    /// An empty pack.
+    /// An empty pack of a store without encryption.
     pub fn new() -> PackWriter {
+        PackWriter::sealed(None)
+    }
+
+    /// An empty pack whose blocks are sealed with `keys` when given.
+    pub(crate) fn sealed(keys: Option<Arc<Keys>>) -> PackWriter {
         let mut data = Vec::with_capacity(1 << 20);
         data.extend_from_slice(PACK_MAGIC);
         PackWriter {
@@ -131,6 +145,8 @@ impl PackWriter {
             block_entries: Vec::new(),
             entries: Vec::new(),
             links: false,
+            keys,
+            failed: None,
         }
     }
 
@@ -142,6 +158,11 @@ impl PackWriter {
     /// True when a tree holding a symbolic link was added.
     pub(crate) fn holds_links(&self) -> bool {
         self.links
+    }
+
+    /// True when its blocks are sealed (for an encrypted store).
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.keys.is_some()
     }
 
     /// True when no object was added.
@@ -172,17 +193,34 @@ impl PackWriter {
             return;
         }
         let compressed = lz4_flex::block::compress(&self.block);
-        let (flags, stored): (u8, &[u8]) = if compressed.len() + 64 < self.block.len() {
+        let (mut flags, mut stored): (u8, &[u8]) = if compressed.len() + 64 < self.block.len() {
             (COMPRESSED, &compressed)
         } else {
             (0, &self.block)
         };
+        let sealed;
+        if let Some(keys) = &self.keys {
+            flags |= ENCRYPTED;
+            let header = block_header(
+                flags,
+                (stored.len() + NONCE + TAG) as u32,
+                self.block.len() as u32,
+            );
+            match keys.seal_block(&header, stored) {
+                Ok(s) => sealed = s,
+                Err(e) => {
+                    self.failed.get_or_insert(e);
+                    sealed = Vec::new();
+                }
+            }
+            stored = &sealed;
+        }
         let block = self.data.len() as u64;
-        self.data.push(flags);
-        self.data
-            .extend_from_slice(&(stored.len() as u32).to_le_bytes());
-        self.data
-            .extend_from_slice(&(self.block.len() as u32).to_le_bytes());
+        self.data.extend_from_slice(&block_header(
+            flags,
+            stored.len() as u32,
+            self.block.len() as u32,
+        ));
         self.data.extend_from_slice(stored);
         let block_len = (BLOCK_HEADER + stored.len()) as u32;
         for (id, inner, len, ty) in self.block_entries.drain(..) {
@@ -202,8 +240,17 @@ impl PackWriter {
 
     /// The pack bytes, the index bytes, and the pack's name (the
     /// checksum of the pack).
-    pub fn finish(mut self) -> (Vec<u8>, Vec<u8>, Hash) {
+    pub fn finish(self) -> (Vec<u8>, Vec<u8>, Hash) {
+        self.try_finish()
+            .expect("a pack without encryption always finishes")
+    }
+
+    /// [`PackWriter::finish`], failing when a block could not be sealed.
+    pub(crate) fn try_finish(mut self) -> Result<(Vec<u8>, Vec<u8>, Hash)> {
         self.flush();
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let sum = Hash::of(&self.data);
         self.data.extend_from_slice(&sum.0);
         let mut entries = self.entries;
@@ -223,12 +270,22 @@ impl PackWriter {
         idx.extend_from_slice(&sum.0);
         let isum = Hash::of(&idx);
         idx.extend_from_slice(&isum.0);
-        (self.data, idx, sum)
+        Ok((self.data, idx, sum))
     }
 }
 
-/// The uncompressed content of a block as read from a pack.
-pub(crate) fn open_block(stored: &[u8], what: &dyn Fn() -> String) -> Result<Vec<u8>> {
+/// A block's 9-byte header: flags, stored length, uncompressed length.
+fn block_header(flags: u8, stored: u32, raw: u32) -> [u8; BLOCK_HEADER] {
+    let mut h = [0u8; BLOCK_HEADER];
+    h[0] = flags;
+    h[1..5].copy_from_slice(&stored.to_le_bytes());
+    h[5..9].copy_from_slice(&raw.to_le_bytes());
+    h
+}
+
+/// Checks a block's framing (what can be checked without opening it):
+/// returns its flags, stored length and uncompressed length.
+fn block_frame(stored: &[u8], what: &dyn Fn() -> String) -> Result<(u8, usize, usize)> {
     if stored.len() < BLOCK_HEADER {
         return Err(corrupt(what(), "block too short"));
     }
@@ -238,22 +295,78 @@ pub(crate) fn open_block(stored: &[u8], what: &dyn Fn() -> String) -> Result<Vec
     if slen + BLOCK_HEADER != stored.len() {
         return Err(corrupt(what(), "block length does not match the index"));
     }
-    let body = &stored[BLOCK_HEADER..];
-    match flags {
-        0 if rlen == slen => Ok(body.to_vec()),
-        COMPRESSED if rlen <= slen.saturating_mul(255) + 64 => {
-            let block = lz4_flex::block::decompress(body, rlen)
-                .map_err(|e| corrupt(what(), format!("cannot decompress a block: {e}")))?;
-            if block.len() != rlen {
-                return Err(corrupt(
-                    what(),
-                    "the block decompresses to another length than its header says",
-                ));
-            }
-            Ok(block)
+    let inner = if flags & ENCRYPTED != 0 {
+        if slen < NONCE + TAG {
+            return Err(corrupt(what(), "sealed block too short"));
         }
-        _ => Err(corrupt(what(), "invalid block header")),
+        slen - NONCE - TAG
+    } else {
+        slen
+    };
+    let ok = match flags & !ENCRYPTED {
+        0 => rlen == inner,
+        COMPRESSED => rlen <= inner.saturating_mul(255) + 64,
+        _ => false,
+    };
+    if !ok {
+        return Err(corrupt(what(), "invalid block header"));
     }
+    Ok((flags, slen, rlen))
+}
+
+/// The uncompressed content of a block as read from a pack: opened with
+/// the store's keys when it is sealed (an encrypted store's blocks must
+/// be; a store without encryption has none).
+pub(crate) fn open_block(
+    stored: &[u8],
+    crypt: &Crypt,
+    what: &dyn Fn() -> String,
+) -> Result<Vec<u8>> {
+    let (flags, _, rlen) = block_frame(stored, what)?;
+    let opened;
+    let mut body = &stored[BLOCK_HEADER..];
+    match (flags & ENCRYPTED != 0, crypt) {
+        (true, Crypt::Plain) => {
+            return Err(corrupt(
+                what(),
+                "the block is encrypted but the store's config has no encryption",
+            ))
+        }
+        (false, Crypt::Open(_) | Crypt::Locked(_)) => {
+            return Err(corrupt(
+                what(),
+                "the block is not encrypted, in an encrypted store",
+            ))
+        }
+        (true, _) => {
+            let keys = crypt.keys(&what())?.expect("an encrypted store's keys");
+            opened = keys
+                .open_block(&stored[..BLOCK_HEADER], body)
+                .ok_or_else(|| {
+                    corrupt(
+                        what(),
+                        "its block does not authenticate with the store's key (altered or damaged)",
+                    )
+                })?;
+            body = &opened;
+        }
+        (false, Crypt::Plain) => {}
+    }
+    if flags & COMPRESSED == 0 {
+        if body.len() != rlen {
+            return Err(corrupt(what(), "invalid block header"));
+        }
+        return Ok(body.to_vec());
+    }
+    let block = lz4_flex::block::decompress(body, rlen)
+        .map_err(|e| corrupt(what(), format!("cannot decompress a block: {e}")))?;
+    if block.len() != rlen {
+        return Err(corrupt(
+            what(),
+            "the block decompresses to another length than its header says",
+        ));
+    }
+    Ok(block)
 }
 
 /// One object out of an uncompressed block, checked against its id.
@@ -261,6 +374,7 @@ pub(crate) fn object_in(
     block: &[u8],
     id: &ObjectId,
     loc: &Location,
+    crypt: &Crypt,
     what: &dyn Fn() -> String,
 ) -> Result<Vec<u8>> {
     let start = loc.inner as usize;
@@ -274,7 +388,7 @@ pub(crate) fn object_in(
         return Err(corrupt(what(), "its header does not match the index"));
     }
     let bytes = &block[start..end];
-    if ObjectId::of(bytes) != *id {
+    if crypt.id_of(bytes) != *id {
         return Err(corrupt(what(), "its content does not match its hash"));
     }
     Ok(bytes.to_vec())
@@ -406,8 +520,10 @@ impl PackIndex {
 }
 
 /// Checks a whole pack against its index: the trailer, every block and
-/// every object's header and hash. Returns the problems found.
-pub(crate) fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String> {
+/// every object's header and hash. Returns the problems found. In an
+/// encrypted store opened without its key only the framing of each block
+/// is checked (its content cannot be read).
+pub(crate) fn check_pack(pack: &[u8], idx: &PackIndex, crypt: &Crypt, what: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if pack.starts_with(OLD_PACK_MAGIC) {
         problems.push(format!("{what}: {OLD_LAYOUT}"));
@@ -422,7 +538,8 @@ pub(crate) fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String
     if sum.0[..] != pack[body..] || sum != idx.name {
         problems.push(format!("{what}: checksum mismatch"));
     }
-    let mut blocks: HashMap<u64, Option<Vec<u8>>> = HashMap::new();
+    // each block opened (or, without the key, its uncompressed length)
+    let mut blocks: HashMap<u64, Option<(Vec<u8>, usize)>> = HashMap::new();
     for (id, loc) in idx.iter() {
         let desc = || format!("{what}: object {id} ({})", loc.ty.name());
         let block = blocks.entry(loc.block).or_insert_with(|| {
@@ -432,8 +549,27 @@ pub(crate) fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String
                 problems.push(format!("{what}: block at {start} lies outside the pack"));
                 return None;
             }
-            match open_block(&pack[start..end], &|| format!("{what}: block at {start}")) {
-                Ok(b) => Some(b),
+            let stored = &pack[start..end];
+            let block_what = || format!("{what}: block at {start}");
+            if let Crypt::Locked(_) = crypt {
+                // the framing only: a sealed block opens with the key alone
+                return match block_frame(stored, &block_what) {
+                    Ok((flags, _, rlen)) if flags & ENCRYPTED != 0 => Some((Vec::new(), rlen)),
+                    Ok(_) => {
+                        problems.push(format!(
+                            "{}: the block is not encrypted, in an encrypted store",
+                            block_what()
+                        ));
+                        None
+                    }
+                    Err(e) => {
+                        problems.push(e.to_string());
+                        None
+                    }
+                };
+            }
+            match open_block(stored, crypt, &block_what) {
+                Ok(b) => Some((b, 0)),
                 Err(e) => {
                     problems.push(e.to_string());
                     None
@@ -441,8 +577,14 @@ pub(crate) fn check_pack(pack: &[u8], idx: &PackIndex, what: &str) -> Vec<String
             }
         });
         match block {
-            Some(b) => {
-                if let Err(e) = object_in(b, &id, &loc, &desc) {
+            Some((_, rlen)) if matches!(crypt, Crypt::Locked(_)) => {
+                let (start, len) = (loc.inner as usize, loc.len as usize);
+                if start < OBJ_HEADER || start + len > *rlen {
+                    problems.push(format!("{}: the object lies outside its block", desc()));
+                }
+            }
+            Some((b, _)) => {
+                if let Err(e) = object_in(b, &id, &loc, crypt, &desc) {
                     problems.push(e.to_string());
                 }
             }
@@ -459,8 +601,8 @@ mod tests {
     fn read(pack: &[u8], idx: &PackIndex, id: &ObjectId) -> Vec<u8> {
         let loc = idx.find(id).unwrap();
         let stored = &pack[loc.block as usize..(loc.block + u64::from(loc.block_len)) as usize];
-        let block = open_block(stored, &|| "b".into()).unwrap();
-        object_in(&block, id, &loc, &|| "o".into()).unwrap()
+        let block = open_block(stored, &Crypt::Plain, &|| "b".into()).unwrap();
+        object_in(&block, id, &loc, &Crypt::Plain, &|| "o".into()).unwrap()
     }
 
     #[test]
@@ -486,12 +628,15 @@ mod tests {
             pack.len()
         );
         assert!(index.find(&ObjectId::of(b"nope")).is_none());
-        assert!(check_pack(&pack, &index, "pack").is_empty());
+        assert!(check_pack(&pack, &index, &Crypt::Plain, "pack").is_empty());
         // a flipped byte anywhere is caught
         for at in [20, pack.len() / 2, pack.len() - 40] {
             let mut bad = pack.clone();
             bad[at] ^= 1;
-            assert!(!check_pack(&bad, &index, "pack").is_empty(), "flip at {at}");
+            assert!(
+                !check_pack(&bad, &index, &Crypt::Plain, "pack").is_empty(),
+                "flip at {at}"
+            );
         }
         let mut bad_idx = idx.clone();
         bad_idx[20] ^= 1;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{Cond, Put, Version};
 use crate::error::{corrupt, Error, Result};
 use crate::id::{ObjectId, SnapshotId};
-use crate::pack::{ObjType, PackWriter};
+use crate::pack::ObjType;
 use crate::record::SnapshotRecord;
 use crate::store::Store;
 
@@ -352,9 +352,9 @@ impl Store {
         if refs.log.len() > LOG_INLINE_MAX {
             let old: Vec<_> = refs.log.drain(..LOG_CHUNK).collect();
             let bytes = serde_json::to_vec(&old).expect("log entries always serialize");
-            let id = ObjectId::of(&bytes);
+            let id = self.object_id(&bytes);
             if !self.has(&id)? {
-                let mut w = PackWriter::new();
+                let mut w = self.pack_writer();
                 w.add(id, ObjType::LogChunk, &bytes);
                 self.write_pack(w)?;
             }

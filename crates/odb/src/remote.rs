@@ -73,12 +73,17 @@ pub(crate) fn open_s3(location: &str) -> Result<Box<dyn Backend>> {
 
 static TLS: Once = Once::new();
 
+/// Installs rustls's crypto provider once (reqwest's rustls is built
+/// without a bundled one).
+pub(crate) fn install_tls() {
+    TLS.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl S3Backend {
     pub(crate) fn new(location: &str) -> Result<S3Backend> {
-        // reqwest's rustls is built without a bundled crypto provider
-        TLS.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
+        install_tls();
         let (bucket, prefix) = parse_location(location)?;
         let mut b = AmazonS3Builder::from_env()
             .with_bucket_name(&bucket)

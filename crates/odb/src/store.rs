@@ -10,6 +10,7 @@ use rewind_model::Hash;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, Cond, LocalBackend, Put};
+use crate::crypt::{CacheSeal, Crypt, Encryption, Keys, UserKey};
 use crate::error::{corrupt, Error, Result};
 use crate::id::{ObjectId, SnapshotId};
 use crate::lock::{self, StoreLock};
@@ -22,21 +23,58 @@ use crate::refs::Refs;
 /// version 1 kept expressions as text; version 2 kept them as syntax
 /// trees in packs of the `RWPACK01` magic; version 3 gives the block
 /// layout of packs its own magic; version 4 stores symbolic links in
-/// trees.
-pub const STORE_VERSION: u32 = 4;
+/// trees; version 5 adds encryption at rest (the config's `encryption`,
+/// sealed blocks, keyed ids).
+pub const STORE_VERSION: u32 = 5;
 
-/// The oldest store format this program reads: a version 3 store is read
-/// as it is, and becomes version 4 when it first stores a symbolic link.
+/// The oldest store format this program reads: a version 3 or 4 store is
+/// read and written as it is (without encryption), and a version 3 store
+/// becomes version 4 when it first stores a symbolic link.
 pub const OLDEST_STORE_VERSION: u32 = 3;
 
 /// The version from which trees may hold symbolic links.
-const LINKS_VERSION: u32 = 4;
+pub(crate) const LINKS_VERSION: u32 = 4;
+
+/// The version from which a store may be encrypted.
+const ENCRYPTION_VERSION: u32 = 5;
 
 #[derive(Serialize, Deserialize)]
 struct Config {
     format: String,
     version: u32,
     created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption: Option<Encryption>,
+}
+
+impl Config {
+    fn encode(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a config always serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// How to create a store.
+#[derive(Debug, Default, Clone)]
+pub struct InitOptions {
+    /// Encrypt it, with this key wrapping its data key.
+    pub encrypt: Option<UserKey>,
+    /// Encrypt it with the data key (and the key slots) of this other
+    /// encrypted store, opened with its key: the two share object ids, so
+    /// `sync` copies between them.
+    pub encrypt_like: Option<String>,
+}
+
+/// What a store's encryption is, for `rewind show`-like messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encrypted {
+    /// A store without encryption.
+    No,
+    /// Encrypted; its key was given (the data key's fingerprint).
+    Unlocked(String),
+    /// Encrypted; opened without its key (what it takes to open it).
+    Locked(String),
 }
 
 /// A snapshot store: a local directory or a prefix in S3-compatible
@@ -53,6 +91,8 @@ pub struct Store {
     actor: Option<crate::refs::Actor>,
     /// The format version of the store's config, as opened.
     version: std::sync::atomic::AtomicU32,
+    /// Whether its objects are encrypted, and the keys when they are.
+    crypt: Crypt,
 }
 
 /// Packs are split when they grow past this.
@@ -98,7 +138,12 @@ impl Store {
         Ok(Box::new(LocalBackend::new(PathBuf::from(location))))
     }
 
-    fn with_backend(location: &str, backend: Box<dyn Backend>, version: u32) -> Store {
+    fn with_backend(
+        location: &str,
+        backend: Box<dyn Backend>,
+        version: u32,
+        crypt: Crypt,
+    ) -> Store {
         let cache_dir = match backend.local_root() {
             Some(root) => Some(root.join("cache")),
             None => crate::remote::cache_dir_for(location),
@@ -113,6 +158,7 @@ impl Store {
             records: RwLock::new(HashMap::new()),
             actor: None,
             version: std::sync::atomic::AtomicU32::new(version),
+            crypt,
         }
     }
 
@@ -128,28 +174,76 @@ impl Store {
         self.actor.as_ref()
     }
 
-    /// Creates a new store (an existing one is an error).
+    /// Creates a new store without encryption (an existing one is an
+    /// error).
     pub fn init(location: &str) -> Result<Store> {
+        Self::init_with(location, &InitOptions::default())
+    }
+
+    /// Creates a new store (an existing one is an error), encrypted when
+    /// `opts.encrypt` gives the key that wraps its data key.
+    pub fn init_with(location: &str, opts: &InitOptions) -> Result<Store> {
         let backend = Self::backend_for(location)?;
+        let (crypt, encryption) = match (&opts.encrypt, &opts.encrypt_like) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "give a key to encrypt with or a store to share the data key of, not both"
+                        .into(),
+                ))
+            }
+            (Some(user), None) => {
+                let (keys, enc) = Keys::create(user)?;
+                (Crypt::Open(Arc::new(keys)), Some(enc))
+            }
+            (None, Some(other)) => {
+                let like = Store::open(other)?;
+                let (config, _) = Self::read_config(like.backend.as_ref(), other)?;
+                match (&like.crypt, config.encryption) {
+                    (Crypt::Open(k), Some(enc)) if enc.fingerprint == k.fingerprint => {
+                        (Crypt::Open(k.clone()), Some(enc))
+                    }
+                    (Crypt::Locked(how), _) => {
+                        return Err(Error::KeyNeeded(format!("--encrypt-like: {how}")))
+                    }
+                    _ => {
+                        return Err(Error::Config(format!(
+                            "{} is not an encrypted store: there is no data key to share",
+                            like.describe()
+                        )))
+                    }
+                }
+            }
+            (None, None) => (Crypt::Plain, None),
+        };
         let config = Config {
             format: "rewind-store".into(),
             version: STORE_VERSION,
             created: crate::time::now(),
+            encryption,
         };
-        let mut bytes = serde_json::to_vec_pretty(&config).expect("a config always serializes");
-        bytes.push(b'\n');
-        if backend.put("config", &bytes, Cond::Absent)? == Put::Conflict {
+        if backend.put("config", &config.encode(), Cond::Absent)? == Put::Conflict {
             return Err(Error::StoreExists(backend.describe()));
         }
         backend.put("refs", &Refs::empty().encode(), Cond::Absent)?;
-        Ok(Self::with_backend(location, backend, STORE_VERSION))
+        Ok(Self::with_backend(location, backend, STORE_VERSION, crypt))
     }
 
-    /// Opens an existing store, checking its format version.
+    /// Opens an existing store, checking its format version. An encrypted
+    /// store is unlocked with the key in `REWIND_KEY` or the file
+    /// `REWIND_KEY_FILE` names, or else with its AWS KMS key slot; opened
+    /// without a key, everything but its objects can be read (refs,
+    /// records, `verify` of the packs' framing).
     pub fn open(location: &str) -> Result<Store> {
-        let backend = Self::backend_for(location)?;
+        Self::open_with(location, UserKey::from_env()?.as_ref())
+    }
+
+    /// Reads and checks the config; returns it with its version.
+    fn read_config(
+        backend: &dyn Backend,
+        location: &str,
+    ) -> Result<(Config, crate::backend::Version)> {
         let what = format!("{} (config)", backend.describe());
-        let Some((bytes, _)) = backend.get("config")? else {
+        let Some((bytes, version)) = backend.get("config")? else {
             return Err(Error::NoStore(format!(
                 "no store at {}: run `rewind init --store {location}` first",
                 backend.describe()
@@ -174,7 +268,138 @@ impl Store {
                 config.version
             )));
         }
-        Ok(Self::with_backend(location, backend, config.version))
+        if config.encryption.is_some() && config.version < ENCRYPTION_VERSION {
+            return Err(Error::Config(format!(
+                "{what}: a store of format version {} cannot be encrypted",
+                config.version
+            )));
+        }
+        Ok((config, version))
+    }
+
+    /// Opens an existing store with `key` (for an encrypted one; without a
+    /// key its AWS KMS key slot is tried, if it has one). A key given for a
+    /// store without encryption is an error: its config may have been
+    /// stripped of its encryption to make rewind write in the clear.
+    pub fn open_with(location: &str, key: Option<&UserKey>) -> Result<Store> {
+        let backend = Self::backend_for(location)?;
+        let (config, _) = Self::read_config(backend.as_ref(), location)?;
+        let desc = backend.describe();
+        let crypt = match (&config.encryption, key) {
+            (None, None) => Crypt::Plain,
+            (None, Some(k)) => {
+                return Err(Error::WrongKey {
+                    store: desc,
+                    detail: format!(
+                        "a key was given ({}) but the store is not encrypted; unset it to use this store (if the store was created with --encrypt, its config was altered)",
+                        k.origin()
+                    ),
+                })
+            }
+            (Some(enc), key) => match Keys::unlock(enc, key, &desc) {
+                Ok(Some(keys)) => Crypt::Open(Arc::new(keys)),
+                Ok(None) => Crypt::Locked(format!(
+                    "the store {desc} is encrypted: give its key in REWIND_KEY or in a file named by REWIND_KEY_FILE"
+                )),
+                Err(e @ Error::Kms(_)) if key.is_none() => Crypt::Locked(format!(
+                    "the store {desc} is encrypted and its AWS KMS key did not open it ({e}); give a key in REWIND_KEY or REWIND_KEY_FILE, or fix the AWS credentials"
+                )),
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(Self::with_backend(location, backend, config.version, crypt))
+    }
+
+    /// Whether the store is encrypted, and whether its key was given.
+    pub fn encryption(&self) -> Encrypted {
+        match &self.crypt {
+            Crypt::Plain => Encrypted::No,
+            Crypt::Open(k) => Encrypted::Unlocked(k.fingerprint.clone()),
+            Crypt::Locked(how) => Encrypted::Locked(how.clone()),
+        }
+    }
+
+    /// Fails unless the store's objects can be read and written: an
+    /// encrypted store needs its key.
+    pub fn require_key(&self, what: &str) -> Result<()> {
+        self.crypt.keys(what).map(|_| ())
+    }
+
+    /// The id of an object with content `bytes` in this store: its blake3
+    /// hash, keyed in an encrypted store.
+    pub fn object_id(&self, bytes: &[u8]) -> ObjectId {
+        self.crypt.id_of(bytes)
+    }
+
+    /// The id in this store of content whose blake3 hash is `plain`.
+    pub fn object_id_of_hash(&self, plain: Hash) -> ObjectId {
+        self.crypt.id_of_hash(plain)
+    }
+
+    /// How the local cache files of an encrypted store are sealed (`None`
+    /// for a store without encryption; an error for an encrypted store
+    /// opened without its key).
+    pub fn cache_seal(&self) -> Result<Option<CacheSeal>> {
+        match &self.crypt {
+            Crypt::Plain => Ok(None),
+            Crypt::Open(k) => Ok(Some(CacheSeal(k.clone()))),
+            Crypt::Locked(how) => Err(Error::KeyNeeded(format!("local caches: {how}"))),
+        }
+    }
+
+    pub(crate) fn crypt(&self) -> &Crypt {
+        &self.crypt
+    }
+
+    /// An empty pack for this store (sealed blocks when it is encrypted).
+    pub(crate) fn pack_writer(&self) -> PackWriter {
+        match &self.crypt {
+            Crypt::Open(k) => PackWriter::sealed(Some(k.clone())),
+            Crypt::Plain | Crypt::Locked(_) => PackWriter::sealed(None),
+        }
+    }
+
+    /// Re-wraps the data key of an encrypted store with `new` (replacing
+    /// every key slot): the old key stops opening the store, and nothing
+    /// but the config changes (objects, ids and snapshots stay). The new
+    /// config replaces the old one with one conditional write (atomic: a
+    /// crash leaves the old config or the new one, never a mix).
+    pub fn rekey(&self, new: &UserKey) -> Result<()> {
+        let keys = match &self.crypt {
+            Crypt::Plain => {
+                return Err(Error::Config(format!(
+                    "{} is not encrypted: there is no key to change (create an encrypted store with `rewind init --encrypt` and `rewind sync` cannot copy into it either: ids differ)",
+                    self.describe()
+                )))
+            }
+            Crypt::Locked(how) => return Err(Error::KeyNeeded(format!("rekey: {how}"))),
+            Crypt::Open(k) => k.clone(),
+        };
+        let (mut config, version) = Self::read_config(self.backend.as_ref(), &self.location)?;
+        let Some(enc) = config.encryption.as_mut() else {
+            return Err(Error::Config(format!(
+                "{} (config): its encryption disappeared while it was open",
+                self.describe()
+            )));
+        };
+        if enc.fingerprint != keys.fingerprint {
+            return Err(Error::Config(format!(
+                "{} (config): its data key changed while it was open",
+                self.describe()
+            )));
+        }
+        enc.keys = vec![keys.wrap(new)?];
+        if self
+            .backend
+            .put("config", &config.encode(), Cond::Match(version))?
+            == Put::Conflict
+        {
+            return Err(Error::Config(format!(
+                "{} (config) changed while it was being rekeyed (another rekey?); nothing was written, try again",
+                self.describe()
+            )));
+        }
+        Ok(())
     }
 
     /// The format version of the store's config.
@@ -199,9 +424,7 @@ impl Store {
             .map_err(|e| corrupt(format!("store config {what}"), e.to_string()))?;
         if config.version < LINKS_VERSION {
             config.version = LINKS_VERSION;
-            let mut bytes = serde_json::to_vec_pretty(&config).expect("a config always serializes");
-            bytes.push(b'\n');
-            self.backend.put("config", &bytes, Cond::Always)?;
+            self.backend.put("config", &config.encode(), Cond::Always)?;
         }
         self.version
             .store(config.version, std::sync::atomic::Ordering::Release);
@@ -437,8 +660,8 @@ impl Store {
             .backend
             .get_range(&key, loc.block, u64::from(loc.block_len))?;
         let what = || format!("object {id} ({}) in {key}", loc.ty.name());
-        let block = open_block(&stored, &what)?;
-        Ok((loc.ty, object_in(&block, id, &loc, &what)?))
+        let block = open_block(&stored, &self.crypt, &what)?;
+        Ok((loc.ty, object_in(&block, id, &loc, &self.crypt, &what)?))
     }
 
     /// Reads an object that must be of type `ty`.
@@ -499,10 +722,14 @@ impl Store {
                         Entry::Occupied(b) => b.into_mut(),
                         Entry::Vacant(v) => {
                             let s = (loc.block - start) as usize;
-                            v.insert(open_block(&data[s..s + loc.block_len as usize], &what)?)
+                            v.insert(open_block(
+                                &data[s..s + loc.block_len as usize],
+                                &self.crypt,
+                                &what,
+                            )?)
                         }
                     };
-                    out[i] = object_in(block, &ids[i], &loc, &what)?;
+                    out[i] = object_in(block, &ids[i], &loc, &self.crypt, &what)?;
                 }
             }
         }
@@ -515,10 +742,26 @@ impl Store {
         if w.is_empty() {
             return Ok(None);
         }
+        match (&self.crypt, w.is_sealed()) {
+            (Crypt::Plain, false) | (Crypt::Open(_), true) => {}
+            (Crypt::Locked(how), _) => return Err(Error::KeyNeeded(format!("writing: {how}"))),
+            (Crypt::Open(_), false) => {
+                return Err(Error::Crypto(format!(
+                    "{}: refusing to write a pack in the clear into an encrypted store",
+                    self.describe()
+                )))
+            }
+            (Crypt::Plain, true) => {
+                return Err(Error::Crypto(format!(
+                    "{}: refusing to write a sealed pack into a store without encryption",
+                    self.describe()
+                )))
+            }
+        }
         if w.holds_links() {
             self.allow_links()?;
         }
-        let (pack, idx, name) = w.finish();
+        let (pack, idx, name) = w.try_finish()?;
         let hex = name.to_hex();
         self.backend
             .put(&format!("packs/{hex}.pack"), &pack, Cond::Always)?;

@@ -4,7 +4,6 @@ use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::id::{ObjectId, SnapshotId};
-use crate::pack::PackWriter;
 use crate::refs::{EnvRefs, Refs};
 use crate::store::{Store, PACK_SPLIT};
 
@@ -50,6 +49,24 @@ impl Store {
     /// exist in both with different targets, and environments whose
     /// histories diverged, are left as they are in `to` and reported.
     pub fn sync_to(&self, to: &Store) -> Result<SyncReport> {
+        self.require_key("sync (source)")?;
+        to.require_key("sync (destination)")?;
+        if self.encryption() != to.encryption() {
+            // an object's id is keyed by its store's data key: copied as
+            // they are, the trees and models would name objects by ids
+            // the destination does not use
+            return Err(Error::Config(format!(
+                "cannot sync {} to {}: {}; both must be without encryption, or encrypted with the same data key (a store created with `rewind init --encrypt-like {}`)",
+                self.describe(),
+                to.describe(),
+                match (self.encryption(), to.encryption()) {
+                    (crate::Encrypted::No, _) => "the source is not encrypted and the destination is".to_string(),
+                    (_, crate::Encrypted::No) => "the source is encrypted and the destination is not".to_string(),
+                    _ => "they are encrypted with different data keys".to_string(),
+                },
+                self.location()
+            )));
+        }
         let mut report = SyncReport::default();
         let refs = self.refs()?;
         let live = self.reachable_snapshots(&refs)?;
@@ -107,7 +124,7 @@ impl Store {
             }
         }
         todo.sort();
-        let mut w = PackWriter::new();
+        let mut w = to.pack_writer();
         for chunk in todo.chunks(4096) {
             let data = self.get_many(chunk)?;
             for (id, bytes) in chunk.iter().zip(data) {

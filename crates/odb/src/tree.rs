@@ -346,7 +346,7 @@ impl ObjectWriter<'_> {
             let mut entries = dirs.remove(&d).unwrap_or_default();
             entries.sort_by(|a, b| a.name.cmp(&b.name));
             let bytes = Tree { entries }.encode();
-            let id = ObjectId::of(&bytes);
+            let id = self.store().object_id(&bytes);
             self.add(id, ObjType::Tree, &bytes)?;
             if d.is_empty() {
                 root = id;

@@ -44,10 +44,15 @@ impl<'s> ObjectWriter<'s> {
     pub fn new(store: &'s Store) -> ObjectWriter<'s> {
         ObjectWriter {
             store,
-            pack: PackWriter::new(),
+            pack: store.pack_writer(),
             seen: HashSet::new(),
             written: Written::default(),
         }
+    }
+
+    /// The store written into.
+    pub(crate) fn store(&self) -> &'s Store {
+        self.store
     }
 
     /// True unless the store or this writer has the object already.
@@ -56,8 +61,9 @@ impl<'s> ObjectWriter<'s> {
     }
 
     /// Adds an object unless the store or this writer has it; `id` must be
-    /// the hash of `bytes`.
+    /// [`Store::object_id`] of `bytes`.
     pub fn add(&mut self, id: ObjectId, ty: ObjType, bytes: &[u8]) -> Result<()> {
+        self.store.require_key("writing objects")?;
         if !self.needs(&id)? {
             return Ok(());
         }
@@ -74,7 +80,8 @@ impl<'s> ObjectWriter<'s> {
         self.written.objects += 1;
         self.written.bytes += bytes.len() as u64;
         if self.pack.len() > PACK_SPLIT {
-            self.store.write_pack(std::mem::take(&mut self.pack))?;
+            let full = std::mem::replace(&mut self.pack, self.store.pack_writer());
+            self.store.write_pack(full)?;
         }
         Ok(())
     }

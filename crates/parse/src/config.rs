@@ -27,7 +27,7 @@ pub(crate) struct RawNode {
     pub type_: String,
     pub name: String,
     pub body: std::sync::Arc<Value>,
-    pub meta: Map<String, Value>,
+    pub facts: rewind_model::Facts,
     pub sensitive: bool,
     pub refs: Vec<RawRef>,
     /// Module calls: the references of each argument, by argument name.
@@ -458,7 +458,7 @@ fn resource_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String
         other => format!("{other}.{}.{}", node.type_, node.name),
     };
     if b.ty == "ephemeral" {
-        node.meta.insert("mode".into(), Value::str("ephemeral"));
+        node.facts.mode = Some(rewind_model::ObjectMode::Ephemeral);
     }
     node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
     node.provider = b
@@ -506,11 +506,8 @@ fn module_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>)
         }
     });
     node.body = body.into();
-    for key in ["source", "version"] {
-        if let Some(v) = node.body.get(key) {
-            node.meta.insert(key.into(), v.clone());
-        }
-    }
+    node.facts.source = node.body.get("source").cloned();
+    node.facts.version = node.body.get("version").cloned();
 }
 
 /// `variable` blocks (`type` is a type, not references).
@@ -639,7 +636,7 @@ fn check_node(
                 let mut sub = FileConfig::default();
                 block_nodes(cx, inner, &mut sub);
                 for mut n in sub.nodes {
-                    n.meta.insert("check".into(), Value::str(node.name.clone()));
+                    n.facts.check = Some(node.name.clone());
                     map.insert(format!("data.{}.{}", n.type_, n.name), dotted(&n.local));
                     out.nodes.push(n);
                 }

@@ -1,8 +1,6 @@
 //! A compact binary encoding of parse results, so a store can cache them
 //! by content hash and skip re-parsing unchanged files.
 
-use rewind_model::Map;
-
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::{EdgeKind, Node, NodeKind, StateInfo};
 
@@ -78,8 +76,9 @@ fn enc_raw(e: &mut Enc, n: &RawNode) {
     e.str(&n.type_);
     e.str(&n.name);
     e.value(&n.body);
-    e.uvar(n.meta.len() as u64);
-    for (k, v) in &n.meta {
+    let facts = n.facts.to_map();
+    e.uvar(facts.len() as u64);
+    for (k, v) in &facts {
         e.str(k);
         e.value(v);
     }
@@ -114,10 +113,10 @@ fn dec_raw(d: &mut Dec) -> Result<RawNode, DecodeError> {
     let name = d.string()?;
     let body = std::sync::Arc::new(d.value()?);
     let n = d.len()?;
-    let mut meta = Map::new();
+    let mut facts = rewind_model::Facts::default();
     for _ in 0..n {
         let k = d.string()?;
-        meta.insert(k, d.value()?);
+        facts.insert(k, d.value()?);
     }
     let sensitive = d.u8()? != 0;
     let refs = dec_refs(d)?;
@@ -142,7 +141,7 @@ fn dec_raw(d: &mut Dec) -> Result<RawNode, DecodeError> {
         type_,
         name,
         body,
-        meta,
+        facts,
         sensitive,
         refs,
         args,

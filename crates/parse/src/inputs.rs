@@ -12,7 +12,7 @@
 //! * `tfvars["(command line)"]`: `-var-file` and `-var` values merged in
 //!   command-line order (a later one wins), ranked above everything else.
 //!
-//! Each carries `meta.input` (`env` or `cli`) and `meta.sources` (where
+//! Each carries the facts `input` (`env` or `cli`) and `sources` (where
 //! each value came from).
 
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ pub(crate) fn parse_hcl_value(name: &str, raw: &str) -> Result<Value, String> {
 /// A `tfvars` node of command-line values.
 pub(crate) fn input_node(
     address: &str,
-    kind: &str,
+    kind: rewind_model::InputKind,
     values: Map<String, Value>,
     sources: Map<String, Value>,
 ) -> Node {
@@ -94,7 +94,7 @@ pub(crate) fn input_node(
         .trim_end_matches("\"]")
         .to_string();
     node.body = Value::Map(values).into();
-    node.meta.insert("input".into(), Value::str(kind));
-    node.meta.insert("sources".into(), Value::Map(sources));
+    node.facts.input = Some(kind);
+    node.facts.sources = Some(sources);
     node
 }

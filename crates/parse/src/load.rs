@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rewind_model::{
-    Diagnostic, EdgeKind, Graph, Hash, Loc, Model, Node, NodeKind, Severity, StateInfo, Value,
+    Diagnostic, EdgeKind, Graph, Hash, InputKind, Loc, Model, ModuleSource, Node, NodeKind,
+    Severity, StateInfo, Value,
 };
 
 use crate::config::{file_config, tfvars_value, FileConfig, RawNode, RawRef};
@@ -987,8 +988,7 @@ fn check_cycles(model: &mut Model, shown: &dyn Fn(&str) -> String) -> Result<(),
     // certain; the others are warnings.
     let opaque = |model: &Model, a: &str| {
         model.node(a).is_some_and(|n| {
-            n.kind == NodeKind::Module
-                && matches!(n.meta.get("resolved"), Some(Value::String(s)) if s == "remote")
+            n.kind == NodeKind::Module && n.facts.resolved == Some(ModuleSource::Remote)
         })
     };
     if cycles
@@ -1649,8 +1649,7 @@ impl Builder {
                     line: over.line,
                     col: over.col,
                 };
-                let ephemeral =
-                    matches!(over.meta.get("mode"), Some(Value::String(m)) if m == "ephemeral");
+                let ephemeral = over.facts.mode == Some(rewind_model::ObjectMode::Ephemeral);
                 match over.kind {
                     NodeKind::Terraform => {
                         own.insert((fi, ri));
@@ -1828,7 +1827,7 @@ impl Builder {
         node.type_ = raw.type_.clone();
         node.name = raw.name.clone();
         node.body = Arc::clone(&raw.body);
-        node.meta = raw.meta.clone();
+        node.facts = raw.facts.clone();
         if raw.sensitive {
             // the value is secret; its description, type... are not
             let key = if raw.kind == NodeKind::Output {
@@ -1865,9 +1864,7 @@ impl Builder {
                 None if raw.kind == NodeKind::Import => return,
                 None => raw.type_.split('_').next().unwrap_or_default().to_string(),
             };
-            self.nodes[idx]
-                .meta
-                .insert("provider_key".into(), Value::str(pkey));
+            self.nodes[idx].facts.provider_key = Some(pkey);
         }
         if raw.kind == NodeKind::Module {
             module.calls.push((idx, raw.clone()));
@@ -1969,19 +1966,13 @@ impl Builder {
             // Terraform records local modules in the manifest too, under
             // the calling module's directory.
             target = Some(normalize(&dir.join(&source)));
-            self.nodes[idx]
-                .meta
-                .insert("resolved".into(), Value::str("local"));
+            self.nodes[idx].facts.resolved = Some(ModuleSource::Local);
         } else if let Some((d, version)) = self.modules_json.get(&child_key).cloned() {
             if d.is_dir() {
                 target = Some(d);
-                self.nodes[idx]
-                    .meta
-                    .insert("resolved".into(), Value::str("downloaded"));
+                self.nodes[idx].facts.resolved = Some(ModuleSource::Downloaded);
                 if !version.is_empty() {
-                    self.nodes[idx]
-                        .meta
-                        .insert("downloaded_version".into(), Value::str(version));
+                    self.nodes[idx].facts.downloaded_version = Some(version);
                 }
             }
         }
@@ -2000,9 +1991,7 @@ impl Builder {
             }
             // A remote module that is not downloaded: an opaque node whose
             // arguments are its own references.
-            self.nodes[idx]
-                .meta
-                .insert("resolved".into(), Value::str("remote"));
+            self.nodes[idx].facts.resolved = Some(ModuleSource::Remote);
             let file = self.nodes[idx].loc.file.clone();
             let refs: Vec<RawRef> = raw
                 .args
@@ -2105,7 +2094,7 @@ impl Builder {
         }
         // Providers.
         for i in 0..self.nodes.len() {
-            if let Some(Value::String(key)) = self.nodes[i].meta.remove("provider_key") {
+            if let Some(key) = self.nodes[i].facts.provider_key.take() {
                 let prefix = if self.nodes[i].module.is_empty() {
                     String::new()
                 } else {
@@ -2160,7 +2149,7 @@ impl Builder {
             let mut parts = key.splitn(2, '.');
             n.type_ = parts.next().unwrap_or_default().to_string();
             n.name = parts.next().unwrap_or_default().to_string();
-            n.meta.insert("implicit".into(), Value::Bool(true));
+            n.facts.implicit = true;
             let i = self.nodes.len();
             self.index.insert(root.clone(), i);
             self.nodes.push(n);
@@ -2200,7 +2189,7 @@ impl Builder {
                 let Some(&ci) = self.index.get(&call) else {
                     return Resolved::Missing(format!("module call module.{name}"));
                 };
-                let opaque = matches!(self.nodes[ci].meta.get("resolved"), Some(Value::String(s)) if s == "remote");
+                let opaque = self.nodes[ci].facts.resolved == Some(ModuleSource::Remote);
                 // depends_on = [module.x] waits for everything inside it.
                 if opaque || r.kind == EdgeKind::DependsOn {
                     return Resolved::Nodes(vec![call]);
@@ -2438,11 +2427,13 @@ impl Builder {
                 }
             }
         }
-        for (address, kind, (values, sources)) in [(ENV_INPUT, "env", env), (CLI_INPUT, "cli", cli)]
-        {
+        for (address, kind, (values, sources)) in [
+            (ENV_INPUT, InputKind::Env, env),
+            (CLI_INPUT, InputKind::Cli, cli),
+        ] {
             if opts.inputs.iter().any(|s| match s {
-                InputSource::Env(..) => kind == "env",
-                _ => kind == "cli",
+                InputSource::Env(..) => kind == InputKind::Env,
+                _ => kind == InputKind::Cli,
             }) {
                 let node = input_node(address, kind, values, sources);
                 let loc = node.loc.clone();
@@ -2469,7 +2460,7 @@ impl Builder {
             .filter(|n| n.kind == NodeKind::Tfvars)
             .filter(|n| {
                 let t = n.type_.as_str();
-                n.meta.contains_key("input")
+                n.facts.input.is_some()
                     || !t.contains('/')
                         && (t == "terraform.tfvars"
                             || t == "terraform.tfvars.json"

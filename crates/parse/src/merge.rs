@@ -184,10 +184,11 @@ pub(crate) fn merge(
         base.sensitive = over.sensitive;
     }
     if base.kind == NodeKind::Module {
-        for key in ["source", "version"] {
-            if let Some(v) = body.get(key) {
-                base.meta.insert(key.into(), v.clone());
-            }
+        if let Some(v) = body.get("source") {
+            base.facts.source = Some(v.clone());
+        }
+        if let Some(v) = body.get("version") {
+            base.facts.version = Some(v.clone());
         }
     }
     base.body = Value::Map(body).into();

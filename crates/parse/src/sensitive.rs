@@ -80,7 +80,7 @@ fn from_state_to_config(model: &mut Model) {
         if i.type_.is_empty() {
             continue;
         }
-        let data = matches!(i.meta.get("mode"), Some(Value::String(m)) if m == "data");
+        let data = i.facts.mode == Some(rewind_model::ObjectMode::Data);
         for p in &i.sensitive {
             let p = up_to_index(p);
             if !p.0.is_empty() {

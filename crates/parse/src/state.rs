@@ -241,7 +241,7 @@ fn parse_state_as<A: Attr>(
     for (name, o) in doc.outputs {
         let mut n = Node::new(NodeKind::Instance, format!("output.{name}"));
         n.name = name;
-        n.meta.insert("mode".into(), Value::str("output"));
+        n.facts.mode = Some(rewind_model::ObjectMode::Output);
         n.body = o.value.map(Attr::into_value).unwrap_or(Value::Null).into();
         if o.sensitive {
             n.sensitive.push(Path::root());
@@ -361,8 +361,13 @@ fn resource_nodes<A: Attr>(
     base.push_str(&r.type_);
     base.push('.');
     base.push_str(&r.name);
-    let mode = Value::str(if r.mode == "data" { "data" } else { "managed" });
-    let provider = Value::str(r.provider.clone());
+    let mode = if r.mode == "data" {
+        rewind_model::ObjectMode::Data
+    } else {
+        rewind_model::ObjectMode::Managed
+    };
+    // one copy for all the resource's instances
+    let provider: std::sync::Arc<str> = r.provider.as_str().into();
     for inst in r.instances {
         let key = match &inst.index_key {
             None | Some(J::Null) => String::new(),
@@ -378,25 +383,19 @@ fn resource_nodes<A: Attr>(
         n.module = r.module.clone();
         n.type_ = r.type_.clone();
         n.name = r.name.clone();
-        n.meta.insert("mode".into(), mode.clone());
-        n.meta.insert("provider".into(), provider.clone());
+        n.facts.mode = Some(mode);
+        n.facts.provider = Some(provider.clone());
         if let Some(k) = inst.index_key.as_ref().filter(|k| !k.is_null()) {
-            n.meta.insert("index_key".into(), Value::from_json(k));
+            n.facts.insert("index_key".into(), Value::from_json(k));
         }
-        if let Some(v) = inst.schema_version {
-            n.meta
-                .insert("schema_version".into(), Value::Number(v.to_string()));
-        }
+        n.facts.schema_version = inst.schema_version;
         if let Some(s) = inst.status {
-            n.meta.insert("status".into(), Value::String(s));
+            n.facts.insert("status".into(), Value::String(s));
         }
         if !inst.deposed.is_empty() {
-            n.meta.insert("deposed".into(), Value::String(inst.deposed));
+            n.facts.deposed = Some(inst.deposed);
         }
-        if inst.create_before_destroy {
-            n.meta
-                .insert("create_before_destroy".into(), Value::Bool(true));
-        }
+        n.facts.create_before_destroy = inst.create_before_destroy;
         n.body = match (inst.attributes, inst.attributes_flat) {
             _ if !A::KEEP => Value::Null,
             (Some(a), _) => a.into_value(),
@@ -533,7 +532,7 @@ mod tests {
         assert!(!db.is_sensitive_path(&Path::root().key("id")));
         assert!(db.lifecycle().create_before_destroy);
         assert_eq!(db.edges[0].to, "module.net.aws_subnet.a");
-        assert_eq!(nodes[0].meta.get("status"), Some(&Value::str("tainted")));
+        assert!(nodes[0].facts.tainted);
         assert!(nodes[5].is_sensitive());
     }
 
@@ -545,7 +544,7 @@ mod tests {
         assert_eq!(full.len(), light.len());
         for (f, l) in full.iter().zip(&light) {
             assert_eq!(f.address, l.address);
-            assert_eq!(f.meta, l.meta, "{}", f.address);
+            assert_eq!(f.facts, l.facts, "{}", f.address);
             assert_eq!(f.edges, l.edges, "{}", f.address);
             assert_eq!(*l.body, Value::Null, "{}", l.address);
         }

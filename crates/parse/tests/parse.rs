@@ -555,10 +555,7 @@ fn a_module_source_may_be_an_expression() {
     );
     let loaded = load(&dir);
     let net = loaded.model.node("module.net").unwrap();
-    assert_eq!(
-        net.meta.get("resolved"),
-        Some(&rewind_model::Value::str("remote"))
-    );
+    assert_eq!(net.facts.resolved, Some(rewind_model::ModuleSource::Remote));
     write(
         &dir,
         "main.tf",

@@ -52,8 +52,8 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
         let attrs = crate::walk::lit_value(&n.body, &mut ev)
             .map_err(|e| PlanError::Invalid(vec![format!("state instance {}: {e}", n.address)]))?;
         let value = mark_paths(resource::from_state(&n.type_, attrs), &n.sensitive);
-        let mode = match n.meta.get("mode") {
-            Some(rewind_model::Value::String(m)) if m == "data" => Mode::Data,
+        let mode = match n.facts.mode {
+            Some(rewind_model::ObjectMode::Data) => Mode::Data,
             _ => Mode::Managed,
         };
         if mode == Mode::Data {
@@ -64,13 +64,9 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
             addr,
             type_: n.type_.clone(),
             value,
-            tainted: matches!(n.meta.get("status"), Some(rewind_model::Value::String(s)) if s == "tainted"),
+            tainted: n.facts.tainted,
             cbd: n.lifecycle().create_before_destroy,
-            deposed: n
-                .meta
-                .get("deposed")
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
+            deposed: n.facts.deposed.clone(),
             deps: n
                 .edges
                 .iter()

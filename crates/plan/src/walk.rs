@@ -1151,7 +1151,7 @@ impl InstanceScope<'_> {
         // a remote module that was not downloaded: its outputs are values
         // rewind cannot see, named by the call and its arguments (the same
         // module given the same arguments gives the same outputs)
-        if matches!(call.meta.get("resolved"), Some(Lit::String(s)) if s == "remote") {
+        if call.facts.resolved == Some(rewind_model::ModuleSource::Remote) {
             let opaque_outputs = |id: u32| -> Value {
                 let given = self.walk.remote_given(id, call, self.mid);
                 let inst = self.walk.modules[id as usize].to_string();

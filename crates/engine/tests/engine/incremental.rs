@@ -345,3 +345,94 @@ fn a_parse_cache_cut_short_or_damaged_is_never_trusted() {
     }
     assert!(store.verify().unwrap().ok());
 }
+
+/// An encrypted store's parse log is still a log, its records sealed one
+/// by one: a second snapshot appends, nothing of the files or the state is
+/// in the clear (not their text, not their content hashes), and a record
+/// that does not open (altered, its checksum made to fit) ends what is
+/// trusted of the log, as a damaged one does.
+#[test]
+fn an_encrypted_stores_parse_log_is_sealed_record_by_record() {
+    let t = TempDir::new("sealed-log");
+    let store_path = t.0.join("store");
+    let store = Store::init_with(
+        store_path.to_str().unwrap(),
+        &rewind_odb::InitOptions {
+            encrypt: Some(rewind_odb::UserKey::Secret {
+                secret: b"the sealed log's passphrase".to_vec(),
+                origin: "the test".into(),
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_0000_5ea1_0003);
+    let mut res = initial(&mut rng, 30);
+    write_tree(&dir, &res, 1);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let log = parse_log(&store_path);
+    let before = std::fs::read(&log).unwrap();
+    assert!(before.starts_with(b"RWSLOG01"), "a sealed log's header");
+    res[2].size += 5;
+    res[4].secret = !res[4].secret;
+    write_tree(&dir, &res, 2);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let after = std::fs::read(&log).unwrap();
+    assert!(
+        after.len() > before.len() && after[..before.len()] == before[..],
+        "the second snapshot appended to the sealed log"
+    );
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    for clear in [&b"t0k3n"[..], b"aws_instance", b"t3.micro", b"ami-0"] {
+        assert!(
+            !contains(&after, clear),
+            "{} is in the log in the clear",
+            String::from_utf8_lossy(clear)
+        );
+    }
+    let files = ["main.tf", "terraform.tfstate", "modules/m0/variables.tf"];
+    for f in files {
+        let hash = blake3::hash(&std::fs::read(dir.join(f)).unwrap());
+        assert!(
+            !contains(&after, hash.as_bytes()),
+            "the content hash of {f} is in the log in the clear"
+        );
+    }
+    // the records: after the header, each a u32 length, the blake3 of the
+    // payload, the sealed payload
+    let tag_len = u32::from_le_bytes(after[8..12].try_into().unwrap()) as usize;
+    let mut at = 12 + tag_len;
+    let mut records = Vec::new();
+    while at < after.len() {
+        let len = u32::from_le_bytes(after[at..at + 4].try_into().unwrap()) as usize;
+        records.push(at);
+        at += 36 + len;
+    }
+    assert_eq!(at, after.len(), "the log is whole records");
+    assert!(records.len() > 5, "{} records", records.len());
+    // a record altered past its seal (its checksum recomputed)
+    let mut altered = after.clone();
+    let victim = records[records.len() / 2];
+    let len = u32::from_le_bytes(altered[victim..victim + 4].try_into().unwrap()) as usize;
+    altered[victim + 36 + len / 2] ^= 0x01;
+    let sum = blake3::hash(&altered[victim + 36..victim + 36 + len]);
+    altered[victim + 4..victim + 36].copy_from_slice(sum.as_bytes());
+    std::fs::write(&log, &altered).unwrap();
+    res[7].size += 1;
+    write_tree(&dir, &res, 3);
+    let warm = snapshot(&store, &dir, &opts()).unwrap();
+    assert!(
+        std::fs::read(&log).unwrap().starts_with(b"RWSLOG01"),
+        "the log was rebuilt, sealed"
+    );
+    // what a snapshot of the same store without any cache gives
+    std::fs::remove_dir_all(store_path.join("cache")).unwrap();
+    let cold = snapshot(&store, &dir, &opts()).unwrap();
+    assert_eq!(
+        (warm.record.tree, warm.record.model),
+        (cold.record.tree, cold.record.model),
+        "a record that does not open gave another snapshot"
+    );
+    assert!(store.verify().unwrap().ok());
+}

@@ -134,7 +134,7 @@ fn links_inside_the_tree_are_stored_as_links_and_their_targets_once() {
     // the store says it may hold links: an older rewind refuses it whole
     let config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(t.0.join("store/config")).unwrap()).unwrap();
-    assert_eq!(config["version"], 4);
+    assert_eq!(config["version"], rewind_odb::STORE_VERSION);
     let v = store.verify().unwrap();
     assert!(v.problems.is_empty(), "{:?}", v.problems);
 }
@@ -299,10 +299,13 @@ fn an_older_store_is_read_and_raised_and_a_newer_one_refused() {
     assert_eq!(reopened.format_version(), 4);
     assert_eq!(reopened.record(&o.id).unwrap().tree, o.record.tree);
     assert!(tree(&reopened, &linked.id)["modules/net"].0 == "link");
-    set_version(5);
+    set_version(rewind_odb::STORE_VERSION + 1);
     let err = Store::open(loc).err().unwrap().to_string();
     assert!(
-        err.contains("store format version 5 is not supported by this rewind"),
+        err.contains(&format!(
+            "store format version {} is not supported by this rewind",
+            rewind_odb::STORE_VERSION + 1
+        )),
         "{err}"
     );
 }

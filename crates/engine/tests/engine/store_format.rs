@@ -202,16 +202,85 @@ fn parse_index(name: [u8; 32], b: &[u8], into: &mut HashMap<[u8; 32], Entry>) ->
 struct SecondReader {
     root: PathBuf,
     entries: HashMap<[u8; 32], Entry>,
+    /// An encrypted store's keys (§22.1): the block cipher and `K_id`.
+    keys: Option<(chacha20poly1305::XChaCha20Poly1305, [u8; 32])>,
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// §22.2: the data key of an encrypted store's config, unwrapped with a
+/// passphrase key slot, and the keys §22.1 derives from it.
+fn unlock(
+    config: &serde_json::Value,
+    passphrase: &str,
+) -> (chacha20poly1305::XChaCha20Poly1305, [u8; 32]) {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let enc = &config["encryption"];
+    assert_eq!(enc["cipher"], "xchacha20-poly1305");
+    assert_eq!(enc["ids"], "blake3-keyed");
+    let slot = &enc["keys"][0];
+    assert_eq!(slot["type"], "passphrase");
+    assert_eq!(slot["kdf"], "argon2id");
+    let n = |k: &str| slot[k].as_u64().unwrap() as u32;
+    let params =
+        argon2::Params::new(n("memory_kib"), n("iterations"), n("parallelism"), Some(32)).unwrap();
+    let mut kek = [0u8; 32];
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_into(
+            passphrase.as_bytes(),
+            &unhex(slot["salt"].as_str().unwrap()),
+            &mut kek,
+        )
+        .unwrap();
+    let wrapped = unhex(slot["wrapped"].as_str().unwrap());
+    let nonce: [u8; 24] = wrapped[..24].try_into().unwrap();
+    let data_key: [u8; 32] = chacha20poly1305::XChaCha20Poly1305::new(&kek.into())
+        .decrypt(
+            &nonce.into(),
+            Payload {
+                msg: &wrapped[24..],
+                aad: b"rewind-store data key",
+            },
+        )
+        .expect("the passphrase opens the key slot")
+        .try_into()
+        .unwrap();
+    let fingerprint = hex(&blake3::derive_key(
+        "rewind 2026-12-01 data key fingerprint",
+        &data_key,
+    ));
+    assert_eq!(enc["fingerprint"].as_str().unwrap(), &fingerprint[..16]);
+    let block = blake3::derive_key("rewind 2026-12-01 pack blocks", &data_key);
+    (
+        chacha20poly1305::XChaCha20Poly1305::new(&block.into()),
+        blake3::derive_key("rewind 2026-12-01 object ids", &data_key),
+    )
 }
 
 impl SecondReader {
     fn open(root: &Path) -> SecondReader {
+        Self::open_with(root, None)
+    }
+
+    /// Opens a store, encrypted when `passphrase` is given (§22).
+    fn open_with(root: &Path, passphrase: Option<&str>) -> SecondReader {
         let config: serde_json::Value =
             serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
         assert_eq!(config["format"], "rewind-store");
-        // §9, §17: 3 (no links) and 4 are read
+        // §9, §17: 3 (no links), 4 (links) and 5 (encryption) are read
         let version = config["version"].as_u64().unwrap();
-        assert!(version == 3 || version == 4, "version {version}");
+        assert!((3..=5).contains(&version), "version {version}");
+        assert_eq!(config.get("encryption").is_some(), passphrase.is_some());
+        assert!(
+            passphrase.is_none() || version == 5,
+            "only version 5 is encrypted"
+        );
+        let keys = passphrase.map(|p| unlock(&config, p));
         let mut entries = HashMap::new();
         for e in std::fs::read_dir(root.join("packs")).unwrap() {
             let name = e.unwrap().file_name().into_string().unwrap();
@@ -233,6 +302,7 @@ impl SecondReader {
         SecondReader {
             root: root.to_path_buf(),
             entries,
+            keys,
         }
     }
 
@@ -247,10 +317,34 @@ impl SecondReader {
         let stored_len = r.u32() as usize;
         let raw_len = r.u32() as usize;
         assert_eq!(stored_len + 9, stored.len());
-        let block = match flags {
-            0 => stored[9..].to_vec(),
-            1 => lz4_decode(&stored[9..], raw_len),
-            f => panic!("block flags {f}"),
+        // §22.3: a sealed body opens to what an unsealed block stores
+        let body = match (&self.keys, flags & 2) {
+            (None, 0) => stored[9..].to_vec(),
+            (Some((cipher, _)), 2) => {
+                use chacha20poly1305::aead::{Aead, Payload};
+                let nonce: [u8; 24] = stored[9..33].try_into().unwrap();
+                cipher
+                    .decrypt(
+                        &nonce.into(),
+                        Payload {
+                            msg: &stored[33..],
+                            aad: &stored[..9],
+                        },
+                    )
+                    .expect("the block authenticates")
+            }
+            _ => panic!(
+                "block flags {flags} in a store {} encryption",
+                if self.keys.is_some() {
+                    "with"
+                } else {
+                    "without"
+                }
+            ),
+        };
+        let block = match flags & 1 {
+            0 => body,
+            _ => lz4_decode(&body, raw_len),
         };
         let start = e.inner as usize;
         let header = &block[start - 37..start];
@@ -258,7 +352,12 @@ impl SecondReader {
         assert_eq!(u32::from_le_bytes(header[1..5].try_into().unwrap()), e.len);
         assert_eq!(&header[5..], &id[..]);
         let content = block[start..start + e.len as usize].to_vec();
-        assert_eq!(&blake3(&content), id, "content hash");
+        let want = match &self.keys {
+            // §2, §22.1: the keyed id of an encrypted store
+            Some((_, k_id)) => *blake3::keyed_hash(k_id, &blake3(&content)).as_bytes(),
+            None => blake3(&content),
+        };
+        assert_eq!(&want, id, "content hash");
         content
     }
 
@@ -419,6 +518,46 @@ fn a_second_reader_decodes_a_real_store_from_the_document() {
 }
 
 #[test]
+fn a_second_reader_decodes_an_encrypted_store_from_the_document() {
+    let t = TempDir::new("second-reader-encrypted");
+    let root = t.0.join("store");
+    let passphrase = "the second reader's passphrase";
+    let store = Store::init_with(
+        root.to_str().unwrap(),
+        &rewind_odb::InitOptions {
+            encrypt: Some(rewind_odb::UserKey::Secret {
+                secret: passphrase.as_bytes().to_vec(),
+                origin: "the test".into(),
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let opts = SnapshotOptions {
+        env: "prod".into(),
+        ..Default::default()
+    };
+    let o = snapshot(&store, &shop(2), &opts).unwrap();
+    let reader = SecondReader::open_with(&root, Some(passphrase));
+    let record = reader.record(&o.id.to_hex());
+    let mut files = BTreeMap::new();
+    reader.files(&id_of(&record["tree"]), "", &mut files);
+    assert_eq!(files.len() as u64, record["files"].as_u64().unwrap());
+    for (path, bytes) in &files {
+        assert_eq!(&std::fs::read(shop(2).join(path)).unwrap(), bytes, "{path}");
+    }
+    let nodes = reader.nodes(&id_of(&record["model"]));
+    assert!(nodes
+        .iter()
+        .any(|(key, _, kind)| key == "state:" && *kind == 13));
+    // every block is sealed
+    for e in reader.entries.values() {
+        let pack = std::fs::read(root.join(format!("packs/{}.pack", hex(&e.pack)))).unwrap();
+        assert!(pack[e.block as usize] & 2 == 2, "a sealed block");
+    }
+}
+
+#[test]
 fn the_worked_examples_are_the_bytes_rewind_writes() {
     let doc = doc();
     let t = TempDir::new("worked-example");
@@ -452,7 +591,7 @@ fn the_worked_examples_are_the_bytes_rewind_writes() {
 }
 
 /// §4.2, §9, §17: a store holding symbolic links, read from the
-/// document: version 4, trees of version 2 with entries of kind 3 whose
+/// document: version 5 (links since 4), trees of version 2 with entries of kind 3 whose
 /// blob is the target, and the file a link leads to stored at its own
 /// path.
 #[test]
@@ -474,7 +613,8 @@ fn a_second_reader_decodes_a_store_holding_links() {
     let reader = SecondReader::open(&root);
     let config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
-    assert_eq!(config["version"], 4);
+    // a new store is of the version this rewind writes; links need 4
+    assert_eq!(config["version"], 5);
     let mut files = BTreeMap::new();
     reader.files(&o.record.tree.hash().0, "", &mut files);
     let shown: BTreeMap<&str, String> = files

@@ -1,0 +1,570 @@
+//! Encryption at rest (docs/store-format.md §22).
+//!
+//! An encrypted store has one random 256-bit **data key**. It never leaves
+//! memory in the clear: the store's `config` holds it wrapped (encrypted)
+//! by each **user key** that may open the store, in key slots: a key or
+//! passphrase (from `REWIND_KEY` or the file `REWIND_KEY_FILE` names),
+//! stretched with Argon2id, or an AWS KMS key, which wraps and unwraps the
+//! data key itself. Changing the user key (`rekey`) re-wraps the data key,
+//! so nothing else in the store changes.
+//!
+//! Everything else derives from the data key with BLAKE3's key
+//! derivation: the key of object ids (an encrypted store names an object
+//! `blake3_keyed(K_id, blake3(content))`, so equal contents still share
+//! one object, and an id tells nothing about its content to whoever lacks
+//! the key), the key of pack blocks, and the key of local cache files.
+//! Blocks and cache files are sealed with XChaCha20-Poly1305 under random
+//! 192-bit nonces.
+
+use std::sync::Arc;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rewind_model::Hash;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::ObjectId;
+
+/// Bytes of a random nonce before each ciphertext.
+pub(crate) const NONCE: usize = 24;
+/// Bytes of the authentication tag after each ciphertext.
+pub(crate) const TAG: usize = 16;
+
+/// The cipher an encrypted store's config names.
+const CIPHER: &str = "xchacha20-poly1305";
+/// How an encrypted store's object ids are computed.
+const IDS: &str = "blake3-keyed";
+/// Key derivation contexts (BLAKE3 `derive_key`): one key per use.
+const CTX_IDS: &str = "rewind 2026-12-01 object ids";
+const CTX_BLOCKS: &str = "rewind 2026-12-01 pack blocks";
+const CTX_CACHES: &str = "rewind 2026-12-01 local cache files";
+const CTX_FINGERPRINT: &str = "rewind 2026-12-01 data key fingerprint";
+/// Associated data of a wrapped data key.
+const WRAP_AD: &[u8] = b"rewind-store data key";
+/// Argon2id's cost (OWASP's recommendation: 19 MiB, 2 passes, 1 lane).
+const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+const ARGON2_ITERATIONS: u32 = 2;
+const ARGON2_LANES: u32 = 1;
+
+/// Fills `buf` from the system's random number generator.
+pub(crate) fn random(buf: &mut [u8]) -> Result<()> {
+    use ring::rand::SecureRandom;
+    ring::rand::SystemRandom::new()
+        .fill(buf)
+        .map_err(|_| Error::Crypto("the system's random number generator failed".into()))
+}
+
+/// A user key: what opens an encrypted store (by unwrapping its data key).
+#[derive(Clone)]
+pub enum UserKey {
+    /// A key or passphrase, stretched with Argon2id.
+    Secret {
+        /// Its bytes (a key file's content without its final newline).
+        secret: Vec<u8>,
+        /// Where it came from, for messages (`REWIND_KEY`, a file path).
+        origin: String,
+    },
+    /// An AWS KMS key (id, ARN or alias) that wraps the data key.
+    Kms {
+        /// The key id, ARN or `alias/NAME`.
+        key_id: String,
+    },
+}
+
+impl std::fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserKey::Secret { origin, .. } => write!(f, "UserKey::Secret(from {origin})"),
+            UserKey::Kms { key_id } => write!(f, "UserKey::Kms({key_id})"),
+        }
+    }
+}
+
+impl UserKey {
+    /// The key in `REWIND_KEY`, else in the file `REWIND_KEY_FILE` names;
+    /// `None` when neither is set.
+    pub fn from_env() -> Result<Option<UserKey>> {
+        Self::from_vars("REWIND_KEY", "REWIND_KEY_FILE")
+    }
+
+    /// The key in the variable `key_var`, else in the file `file_var`
+    /// names (both set is an error: which one was meant?).
+    pub fn from_vars(key_var: &str, file_var: &str) -> Result<Option<UserKey>> {
+        let key = std::env::var_os(key_var).filter(|v| !v.is_empty());
+        let file = std::env::var_os(file_var).filter(|v| !v.is_empty());
+        match (key, file) {
+            (Some(_), Some(_)) => Err(Error::Crypto(format!(
+                "both {key_var} and {file_var} are set: set one"
+            ))),
+            (Some(k), None) => {
+                let secret = k.into_encoded_bytes();
+                Self::secret(secret, key_var.to_string()).map(Some)
+            }
+            (None, Some(f)) => Self::from_file(std::path::Path::new(&f)).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The key in a file: its bytes, without one final newline.
+    pub fn from_file(path: &std::path::Path) -> Result<UserKey> {
+        let mut secret = std::fs::read(path).map_err(|e| {
+            Error::Crypto(format!("cannot read the key file {}: {e}", path.display()))
+        })?;
+        if secret.ends_with(b"\n") {
+            secret.pop();
+            if secret.ends_with(b"\r") {
+                secret.pop();
+            }
+        }
+        Self::secret(secret, format!("the key file {}", path.display()))
+    }
+
+    fn secret(secret: Vec<u8>, origin: String) -> Result<UserKey> {
+        if secret.len() < 8 {
+            return Err(Error::Crypto(format!(
+                "the key from {origin} is {} bytes long: a key or passphrase needs at least 8",
+                secret.len()
+            )));
+        }
+        Ok(UserKey::Secret { secret, origin })
+    }
+
+    /// Where the key came from, for messages.
+    pub fn origin(&self) -> String {
+        match self {
+            UserKey::Secret { origin, .. } => origin.clone(),
+            UserKey::Kms { key_id } => format!("the AWS KMS key {key_id}"),
+        }
+    }
+}
+
+/// A fresh random key for a key file: 64 hex digits (256 bits) and a
+/// newline.
+pub fn generate_key_text() -> Result<String> {
+    let mut k = [0u8; 32];
+    random(&mut k)?;
+    Ok(format!("{}\n", Hash(k).to_hex()))
+}
+
+/// The `encryption` member of an encrypted store's config.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Encryption {
+    /// `xchacha20-poly1305`.
+    pub(crate) cipher: String,
+    /// `blake3-keyed`.
+    pub(crate) ids: String,
+    /// 16 hex digits derived from the data key: which data key this is.
+    pub(crate) fingerprint: String,
+    /// Each user key that opens the store.
+    pub(crate) keys: Vec<KeySlot>,
+}
+
+/// One wrapping of the data key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub(crate) enum KeySlot {
+    /// Wrapped by a key derived from a key or passphrase with Argon2id.
+    #[serde(rename = "passphrase")]
+    Secret {
+        /// `argon2id` (version 0x13).
+        kdf: String,
+        /// Argon2 memory cost in KiB.
+        memory_kib: u32,
+        /// Argon2 passes.
+        iterations: u32,
+        /// Argon2 lanes.
+        parallelism: u32,
+        /// 16 random bytes, hex.
+        salt: String,
+        /// nonce (24) || XChaCha20-Poly1305(data key) (32 + 16), hex.
+        wrapped: String,
+    },
+    /// Wrapped by AWS KMS (`Encrypt` of the data key).
+    #[serde(rename = "aws-kms")]
+    Kms {
+        /// The key id, ARN or alias it was wrapped with.
+        key_id: String,
+        /// KMS's `CiphertextBlob`, base64 as KMS gives it.
+        wrapped: String,
+    },
+}
+
+impl KeySlot {
+    fn describe(&self) -> String {
+        match self {
+            KeySlot::Secret { .. } => "a key or passphrase".into(),
+            KeySlot::Kms { key_id, .. } => format!("the AWS KMS key {key_id}"),
+        }
+    }
+}
+
+/// The unlocked keys of an encrypted store.
+pub(crate) struct Keys {
+    id_key: [u8; 32],
+    blocks: XChaCha20Poly1305,
+    caches: XChaCha20Poly1305,
+    pub(crate) fingerprint: String,
+    data_key: [u8; 32],
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        // best effort: the ciphers zeroize their own copies
+        self.id_key = [0; 32];
+        self.data_key = [0; 32];
+    }
+}
+
+fn fingerprint(data_key: &[u8; 32]) -> String {
+    Hash(blake3::derive_key(CTX_FINGERPRINT, data_key)).short(16)
+}
+
+fn cipher(key: &[u8; 32]) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(&(*key).into())
+}
+
+/// Seals `plain` under `c`: nonce || ciphertext || tag.
+fn seal_with(c: &XChaCha20Poly1305, ad: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE];
+    random(&mut nonce)?;
+    let ct = c
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: plain,
+                aad: ad,
+            },
+        )
+        .map_err(|_| Error::Crypto("encryption failed".into()))?;
+    let mut out = Vec::with_capacity(NONCE + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+/// Opens what [`seal_with`] sealed; `None` when it does not authenticate.
+fn open_with(c: &XChaCha20Poly1305, ad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < NONCE + TAG {
+        return None;
+    }
+    let nonce: [u8; NONCE] = sealed[..NONCE].try_into().ok()?;
+    c.decrypt(
+        &XNonce::from(nonce),
+        Payload {
+            msg: &sealed[NONCE..],
+            aad: ad,
+        },
+    )
+    .ok()
+}
+
+impl Keys {
+    fn new(data_key: [u8; 32]) -> Keys {
+        Keys {
+            id_key: blake3::derive_key(CTX_IDS, &data_key),
+            blocks: cipher(&blake3::derive_key(CTX_BLOCKS, &data_key)),
+            caches: cipher(&blake3::derive_key(CTX_CACHES, &data_key)),
+            fingerprint: fingerprint(&data_key),
+            data_key,
+        }
+    }
+
+    /// The id of an object whose plain blake3 hash is `plain`.
+    pub(crate) fn id(&self, plain: Hash) -> ObjectId {
+        ObjectId::from(Hash(*blake3::keyed_hash(&self.id_key, &plain.0).as_bytes()))
+    }
+
+    /// Seals a pack block's body (`ad`: its header).
+    pub(crate) fn seal_block(&self, ad: &[u8], body: &[u8]) -> Result<Vec<u8>> {
+        seal_with(&self.blocks, ad, body)
+    }
+
+    /// Opens a pack block's body; `None` when it does not authenticate.
+    pub(crate) fn open_block(&self, ad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        open_with(&self.blocks, ad, sealed)
+    }
+
+    /// A new store's keys: a fresh random data key, wrapped by `user`.
+    pub(crate) fn create(user: &UserKey) -> Result<(Keys, Encryption)> {
+        let mut data_key = [0u8; 32];
+        random(&mut data_key)?;
+        let keys = Keys::new(data_key);
+        let enc = Encryption {
+            cipher: CIPHER.into(),
+            ids: IDS.into(),
+            fingerprint: keys.fingerprint.clone(),
+            keys: vec![keys.wrap(user)?],
+        };
+        Ok((keys, enc))
+    }
+
+    /// The data key wrapped by `user`: a new key slot.
+    pub(crate) fn wrap(&self, user: &UserKey) -> Result<KeySlot> {
+        match user {
+            UserKey::Secret { secret, .. } => {
+                let mut salt = [0u8; 16];
+                random(&mut salt)?;
+                let kek = stretch(
+                    secret,
+                    &salt,
+                    ARGON2_MEMORY_KIB,
+                    ARGON2_ITERATIONS,
+                    ARGON2_LANES,
+                )?;
+                let wrapped = seal_with(&cipher(&kek), WRAP_AD, &self.data_key)?;
+                Ok(KeySlot::Secret {
+                    kdf: "argon2id".into(),
+                    memory_kib: ARGON2_MEMORY_KIB,
+                    iterations: ARGON2_ITERATIONS,
+                    parallelism: ARGON2_LANES,
+                    salt: hex(&salt),
+                    wrapped: hex(&wrapped),
+                })
+            }
+            UserKey::Kms { key_id } => {
+                let wrapped = crate::kms::Kms::from_env()?.encrypt(key_id, &self.data_key)?;
+                Ok(KeySlot::Kms {
+                    key_id: key_id.clone(),
+                    wrapped,
+                })
+            }
+        }
+    }
+
+    /// Unwraps the data key of `enc` with `user` (or, without one, with
+    /// the store's KMS key slots). `Ok(None)`: nothing to try.
+    pub(crate) fn unlock(
+        enc: &Encryption,
+        user: Option<&UserKey>,
+        store: &str,
+    ) -> Result<Option<Keys>> {
+        if enc.cipher != CIPHER || enc.ids != IDS {
+            return Err(Error::Config(format!(
+                "{store} (config): encryption {} with {} ids is not one this rewind reads ({CIPHER}, {IDS})",
+                enc.cipher, enc.ids
+            )));
+        }
+        let slots: Vec<String> = enc.keys.iter().map(KeySlot::describe).collect();
+        let data_key = match user {
+            Some(UserKey::Secret { secret, origin }) => {
+                let mut found = None;
+                for slot in &enc.keys {
+                    if let KeySlot::Secret {
+                        kdf,
+                        memory_kib,
+                        iterations,
+                        parallelism,
+                        salt,
+                        wrapped,
+                    } = slot
+                    {
+                        if kdf != "argon2id" {
+                            return Err(Error::Config(format!(
+                                "{store} (config): key derivation {kdf:?} is not one this rewind knows (argon2id)"
+                            )));
+                        }
+                        let salt = unhex(salt, store)?;
+                        // bounded: a crafted config must not make us allocate gigabytes
+                        if *memory_kib > 4 << 20 || *iterations > 64 || *parallelism > 64 {
+                            return Err(Error::Config(format!(
+                                "{store} (config): Argon2 costs {memory_kib} KiB, {iterations} passes, {parallelism} lanes are out of range"
+                            )));
+                        }
+                        let kek = stretch(secret, &salt, *memory_kib, *iterations, *parallelism)?;
+                        if let Some(k) = open_with(&cipher(&kek), WRAP_AD, &unhex(wrapped, store)?)
+                        {
+                            found = Some(k);
+                            break;
+                        }
+                    }
+                }
+                found.ok_or_else(|| Error::WrongKey {
+                    store: store.to_string(),
+                    detail: format!(
+                        "the key from {origin} does not open it (its config holds the data key wrapped by {})",
+                        slots.join(", ")
+                    ),
+                })?
+            }
+            Some(UserKey::Kms { key_id }) => {
+                let wrapped = enc.keys.iter().find_map(|s| match s {
+                    KeySlot::Kms { wrapped, .. } => Some(wrapped),
+                    KeySlot::Secret { .. } => None,
+                });
+                let Some(wrapped) = wrapped else {
+                    return Err(Error::WrongKey {
+                        store: store.to_string(),
+                        detail: format!(
+                            "it has no AWS KMS key slot for {key_id} (its config holds the data key wrapped by {})",
+                            slots.join(", ")
+                        ),
+                    });
+                };
+                crate::kms::Kms::from_env()?.decrypt(wrapped)?
+            }
+            None => {
+                let wrapped = enc.keys.iter().find_map(|s| match s {
+                    KeySlot::Kms { wrapped, .. } => Some(wrapped),
+                    KeySlot::Secret { .. } => None,
+                });
+                match wrapped {
+                    Some(w) => crate::kms::Kms::from_env()?.decrypt(w)?,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let data_key: [u8; 32] = data_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::WrongKey {
+                store: store.to_string(),
+                detail: "the unwrapped data key is not 32 bytes long".into(),
+            })?;
+        if fingerprint(&data_key) != enc.fingerprint {
+            return Err(Error::WrongKey {
+                store: store.to_string(),
+                detail: format!(
+                    "the unwrapped data key has fingerprint {}, the config names {}: the config was altered",
+                    fingerprint(&data_key),
+                    enc.fingerprint
+                ),
+            });
+        }
+        Ok(Some(Keys::new(data_key)))
+    }
+}
+
+/// Argon2id of a user key.
+fn stretch(secret: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<[u8; 32]> {
+    let params = argon2::Params::new(m, t, p, Some(32))
+        .map_err(|e| Error::Crypto(format!("Argon2 parameters: {e}")))?;
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = [0u8; 32];
+    a.hash_password_into(secret, salt, &mut out)
+        .map_err(|e| Error::Crypto(format!("Argon2: {e}")))?;
+    Ok(out)
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str, store: &str) -> Result<Vec<u8>> {
+    let bad = || Error::Config(format!("{store} (config): {s:?} is not hex"));
+    if !s.len().is_multiple_of(2) {
+        return Err(bad());
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2).ok_or_else(bad)?, 16).map_err(|_| bad()))
+        .collect()
+}
+
+/// Whether a store's objects are encrypted, and if so whether its key is
+/// at hand.
+#[derive(Clone)]
+pub(crate) enum Crypt {
+    /// A store without encryption.
+    Plain,
+    /// An encrypted store opened without its key: what it takes to read
+    /// its objects.
+    Locked(String),
+    /// An encrypted store, unlocked.
+    Open(Arc<Keys>),
+}
+
+impl Crypt {
+    /// The id of `bytes` in this store.
+    pub(crate) fn id_of(&self, bytes: &[u8]) -> ObjectId {
+        self.id_of_hash(Hash::of(bytes))
+    }
+
+    /// The id of content whose plain blake3 hash is `plain`.
+    pub(crate) fn id_of_hash(&self, plain: Hash) -> ObjectId {
+        match self {
+            Crypt::Open(k) => k.id(plain),
+            Crypt::Plain | Crypt::Locked(_) => ObjectId::from(plain),
+        }
+    }
+
+    /// The keys, or the error saying what is needed.
+    pub(crate) fn keys(&self, what: &str) -> Result<Option<&Keys>> {
+        match self {
+            Crypt::Plain => Ok(None),
+            Crypt::Open(k) => Ok(Some(k)),
+            Crypt::Locked(how) => Err(Error::KeyNeeded(format!("{what}: {how}"))),
+        }
+    }
+}
+
+/// Seals and opens the local cache files of an encrypted store (the parse
+/// and stat caches of snapshotted directories hold what their files hold).
+#[derive(Clone)]
+pub struct CacheSeal(pub(crate) Arc<Keys>);
+
+impl CacheSeal {
+    /// `plain` sealed: a random nonce, the ciphertext and its tag. `kind`
+    /// (bound to the result) says what the file is.
+    pub fn seal(&self, kind: &str, plain: &[u8]) -> Result<Vec<u8>> {
+        seal_with(&self.0.caches, kind.as_bytes(), plain)
+    }
+
+    /// What [`CacheSeal::seal`] sealed, `None` when it was altered, sealed
+    /// with another key or as another kind.
+    pub fn open(&self, kind: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        open_with(&self.0.caches, kind.as_bytes(), sealed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> UserKey {
+        UserKey::Secret {
+            secret: s.as_bytes().to_vec(),
+            origin: "test".into(),
+        }
+    }
+
+    #[test]
+    fn a_wrapped_data_key_opens_with_its_key_only() {
+        let (keys, enc) = Keys::create(&secret("correct horse battery")).unwrap();
+        let again = Keys::unlock(&enc, Some(&secret("correct horse battery")), "s")
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.data_key, keys.data_key);
+        let err = Keys::unlock(&enc, Some(&secret("wrong horse battery")), "s")
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::WrongKey { .. }), "{err}");
+        assert!(err.to_string().contains("does not open"), "{err}");
+        // no key and no KMS slot: nothing to try
+        assert!(Keys::unlock(&enc, None, "s").unwrap().is_none());
+    }
+
+    #[test]
+    fn keyed_ids_hide_content_but_keep_dedup() {
+        let (a, _) = Keys::create(&secret("key number one")).unwrap();
+        let (b, _) = Keys::create(&secret("key number one")).unwrap();
+        let h = Hash::of(b"password = \"hunter2\"");
+        assert_eq!(a.id(h), a.id(h));
+        assert_ne!(a.id(h), ObjectId::from(h));
+        // two stores, two random data keys: two ids
+        assert_ne!(a.id(h), b.id(h));
+    }
+
+    #[test]
+    fn sealed_blocks_fail_when_altered() {
+        let (k, _) = Keys::create(&secret("another key here")).unwrap();
+        let sealed = k.seal_block(b"hdr", b"secret bytes").unwrap();
+        assert_eq!(k.open_block(b"hdr", &sealed).unwrap(), b"secret bytes");
+        assert!(k.open_block(b"HDR", &sealed).is_none());
+        for i in 0..sealed.len() {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x20;
+            assert!(k.open_block(b"hdr", &bad).is_none(), "flip at {i}");
+        }
+    }
+}

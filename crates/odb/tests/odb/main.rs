@@ -1,0 +1,3 @@
+//! Integration tests of the object database, one module per concern.
+
+mod crypt;
