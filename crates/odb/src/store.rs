@@ -430,6 +430,24 @@ impl Store {
         Ok(())
     }
 
+    /// Fails when the store's sealing key was rotated since this value
+    /// opened it: a pack sealed with the retired key would not open once
+    /// the rotation finished (one read of the config per pack written).
+    fn check_sealing_key(&self, keys: &Keys) -> Result<()> {
+        let (config, _) = Self::read_config(self.backend.as_ref(), &self.location)?;
+        match config.encryption {
+            Some(enc)
+                if enc.fingerprint == keys.fingerprint && enc.generation == keys.generation =>
+            {
+                Ok(())
+            }
+            _ => Err(Error::Config(format!(
+                "{}: its key was rotated (`rewind rekey`) since this rewind opened it; nothing was written, run the command again with the new key",
+                self.describe()
+            ))),
+        }
+    }
+
     /// The format version of the store's config.
     pub fn format_version(&self) -> u32 {
         self.version.load(std::sync::atomic::Ordering::Acquire)
@@ -785,6 +803,9 @@ impl Store {
                     self.describe()
                 )))
             }
+        }
+        if let Crypt::Open(k) = &self.crypt {
+            self.check_sealing_key(k)?;
         }
         if w.holds_links() {
             self.allow_links()?;
