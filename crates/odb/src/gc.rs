@@ -68,6 +68,11 @@ impl Rewrite {
         }
     }
 
+    /// Objects copied so far (each once).
+    pub(crate) fn copied(&self) -> usize {
+        self.copied.len()
+    }
+
     /// The packs filled up to [`PACK_SPLIT`], taken out (all of them with
     /// `all`, the one being filled too).
     pub(crate) fn take_full(&mut self, all: bool) -> Vec<PackWriter> {

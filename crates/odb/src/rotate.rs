@@ -137,7 +137,7 @@ impl Store {
             self.unstage(&staged);
             return Err(e);
         }
-        report.objects = counts.kept_objects;
+        report.objects = rewrite.copied();
         report.removed_packs = counts.removed_packs;
         if stop == Some(RotateStep::Packs) {
             return Ok(report);
