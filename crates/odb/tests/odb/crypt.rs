@@ -455,3 +455,45 @@ fn a_store_opened_before_a_rotation_writes_nothing_after_it() {
     assert_eq!(pack_files(&dir), packs, "nothing written");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A store written by the rewind before key rotation (format 5) opens as
+/// it is and becomes format 6 at its first rotation; a format 5 config
+/// naming a sealing key generation is refused.
+#[test]
+fn a_version_5_store_opens_and_is_raised_by_its_first_rotation() {
+    let dir = scratch("rotate-v5");
+    let (store, root, ids) = store_with_files(&dir, "the old key 123");
+    drop(store);
+    let cfg = dir.join("config");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("\"version\": 6"), "{text}");
+    std::fs::write(&cfg, text.replace("\"version\": 6", "\"version\": 5")).unwrap();
+    let v5 = assert_whole(&dir, "the old key 123", &root, &ids);
+    assert_eq!(v5.format_version(), 5);
+    // re-wrapping keeps generation 0, so the config stays version 5
+    v5.rekey(&key("the old key 123")).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("\"version\": 5") && !text.contains("generation"),
+        "{text}"
+    );
+    let v5 = Store::open_with(dir.to_str().unwrap(), Some(&key("the old key 123"))).unwrap();
+    v5.rotate_key(&key("the new key 456")).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("\"version\": 6") && text.contains("\"generation\": 1"),
+        "{text}"
+    );
+    assert_whole(&dir, "the new key 456", &root, &ids);
+    // what a rewind before rotation would misread: refused by name
+    std::fs::write(&cfg, text.replace("\"version\": 6", "\"version\": 5")).unwrap();
+    let e = Store::open_with(dir.to_str().unwrap(), Some(&key("the new key 456")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("format version 5") && e.contains("generation 1"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
