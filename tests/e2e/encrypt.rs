@@ -191,8 +191,18 @@ fn tampered_ciphertext_fails_verify_naming_the_object() {
     );
 }
 
+/// The names of the files under `dir`, sorted.
+fn names_under(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = crate::secrets::files_under(dir)
+        .into_iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
-fn rekey_changes_the_key_and_nothing_else() {
+fn rekey_rotates_the_keys_and_keeps_every_id() {
     let t = Scratch::new("enc-rekey");
     let old = t.path("old.key");
     let init = t
@@ -210,8 +220,14 @@ fn rekey_changes_the_key_and_nothing_else() {
     };
     snapshot_releases_with(2, |args| with_file(args, &old));
     let before = ids(with_file(&["log", "--format", "json"], &old));
-    let packs_before = crate::secrets::files_under(&t.path(".rewind/packs"));
-    // the new key: from REWIND_NEW_KEY
+    let packs_before = names_under(&t.path(".rewind/packs"));
+    let objects_before = with_file(&["verify", "--format", "json"], &old).ok();
+    let objects_before: serde_json::Value = serde_json::from_str(&objects_before.stdout).unwrap();
+    assert!(
+        !names_under(&t.path(".rewind/cache/dirs")).is_empty(),
+        "the snapshots left sealed caches"
+    );
+    // the new key: from REWIND_NEW_KEY; a full rotation by default
     let r = Run::from(
         t.cmd(&["rekey"])
             .env("REWIND_KEY_FILE", &old)
@@ -220,7 +236,13 @@ fn rekey_changes_the_key_and_nothing_else() {
             .unwrap(),
     )
     .ok();
-    assert!(r.stderr.contains("no longer opens"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("rotated to sealing key generation 1")
+            && r.stderr
+                .contains("no key from before the rotation opens its packs"),
+        "{}",
+        r.stderr
+    );
     let stale = with_file(&["diff", "v1", "v2"], &old);
     assert_eq!(stale.code, 1);
     assert!(stale.stderr.contains("wrong key"), "{}", stale.stderr);
@@ -230,18 +252,52 @@ fn rekey_changes_the_key_and_nothing_else() {
         before,
         "snapshot ids unchanged"
     );
-    assert_eq!(
-        crate::secrets::files_under(&t.path(".rewind/packs")),
-        packs_before,
-        "the packs are untouched"
+    // every pack was rewritten: none of the old ones is left
+    let packs_after = names_under(&t.path(".rewind/packs"));
+    assert!(!packs_after.is_empty());
+    assert!(
+        packs_after.iter().all(|p| !packs_before.contains(p)),
+        "{packs_after:?} / {packs_before:?}"
     );
-    new(&["verify"]).ok();
+    // the caches sealed with the old key are gone
+    assert!(names_under(&t.path(".rewind/cache/dirs")).is_empty());
+    let v = new(&["verify", "--format", "json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["notes"], serde_json::json!([]), "{v}");
+    assert_eq!(v["objects"], objects_before["objects"], "the same objects");
+    assert_eq!(v["snapshots"], objects_before["snapshots"]);
     new(&["checkout", "v2", "back"]).ok();
     assert_same_files(&shop(2), &t.path("back"));
-    // once more, from a file given as an option
+    // the next snapshot rebuilds the caches and dedups against the
+    // re-sealed objects
+    let again = new(&["snapshot", s(&shop(2)), "--env", "prod", "--format", "json"]).ok();
+    let again: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(
+        again["unchanged"], false,
+        "re-read: the caches were dropped"
+    );
+    assert_eq!(
+        (again["new_objects"].as_u64(), again["new_bytes"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    assert!(!names_under(&t.path(".rewind/cache/dirs")).is_empty());
+    // --rewrap-only: the key changes, not one pack does
+    let packs = names_under(&t.path(".rewind/packs"));
     std::fs::write(t.path("third.key"), "third key, from a file\n").unwrap();
-    new(&["rekey", "--new-key-file", s(&t.path("third.key"))]).ok();
+    let r = new(&[
+        "rekey",
+        "--rewrap-only",
+        "--new-key-file",
+        s(&t.path("third.key")),
+    ])
+    .ok();
+    assert!(r.stderr.contains("still reads them"), "{}", r.stderr);
+    assert_eq!(names_under(&t.path(".rewind/packs")), packs);
     with_file(&["verify"], &t.path("third.key")).ok();
+    let stale = new(&["log"]);
+    assert!(stale.stderr.contains("wrong key"), "{}", stale.stderr);
     // rekey of a store without encryption says why not
     t.run(&["--store", "p", "init"]).ok();
     let plain = Run::from(
@@ -323,11 +379,48 @@ fn an_encrypted_s3_store_with_its_data_key_wrapped_by_kms() {
         structure.stdout
     );
 
-    // rekey from KMS to a passphrase: KMS no longer needed, ids unchanged
+    // rekey from KMS to a passphrase: every pack re-sealed, KMS no longer
+    // needed, ids unchanged
     let before = ids(rw(&["log", "--format", "json"]));
+    let bucket_packs = s3.root.join("secure-state/rewind/packs");
+    let packs_before = names_under(&bucket_packs);
     let mut c = s3_kms(&t, &s3, &kms, store, &["rekey"]);
     c.env("REWIND_NEW_KEY", KEY);
-    Run::from(c.output().unwrap()).ok();
+    let r = Run::from(c.output().unwrap()).ok();
+    assert!(r.stderr.contains("generation 1"), "{}", r.stderr);
+    let packs_after = names_under(&bucket_packs);
+    // one pack now holds what the snapshots and the ref log wrote in four
+    assert!(!packs_after.is_empty() && packs_after.len() <= packs_before.len());
+    assert!(
+        packs_after.iter().all(|p| !packs_before.contains(p)),
+        "{packs_after:?}"
+    );
+    let found = leaks_in_files(&s3.root, &secrets);
+    assert!(
+        found.is_empty(),
+        "secrets in the bucket after rekey:\n{}",
+        found.join("\n")
+    );
+    let found = leaks_in_files(&t.path("cache"), &secrets);
+    assert!(
+        found.is_empty(),
+        "secrets in the cache after rekey:\n{}",
+        found.join("\n")
+    );
+    let mut c = s3_kms(&t, &s3, &kms, store, &["verify", "--format", "json"]);
+    c.env("REWIND_KEY", KEY)
+        .env("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:9");
+    let v: serde_json::Value =
+        serde_json::from_str(&Run::from(c.output().unwrap()).ok().stdout).unwrap();
+    assert_eq!(
+        (v["ok"].clone(), v["limited"].clone()),
+        (serde_json::json!(true), serde_json::Value::Null),
+        "{v}"
+    );
+    // the KMS slot is gone: without the passphrase the store is locked
+    let mut c = s3_kms(&t, &s3, &kms, store, &["diff", "r1", "r2"]);
+    let locked = Run::from(c.output().unwrap());
+    assert_eq!(locked.code, 1, "{}", locked.stderr);
     let mut c = s3_kms(&t, &s3, &kms, store, &["log", "--format", "json"]);
     c.env("REWIND_KEY", KEY)
         .env("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:9");
@@ -337,4 +430,19 @@ fn an_encrypted_s3_store_with_its_data_key_wrapped_by_kms() {
         .env("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:9");
     Run::from(c.output().unwrap()).ok();
     assert_same_files(&t.path("v2"), &t.path("restored2"));
+
+    // and back to KMS: KMS now wraps the data key and the sealing key
+    let mut c = s3_kms(&t, &s3, &kms, store, &["rekey", "--new-kms-key", KEY_ID]);
+    c.env("REWIND_KEY", KEY);
+    let r = Run::from(c.output().unwrap()).ok();
+    assert!(r.stderr.contains("generation 2"), "{}", r.stderr);
+    rw(&["verify"]).ok();
+    assert_eq!(ids(rw(&["log", "--format", "json"])), before);
+    rw(&["checkout", "r1", "restored3"]).ok();
+    assert_same_files(&t.path("v1"), &t.path("restored3"));
+    let config = std::fs::read_to_string(s3.root.join("secure-state/rewind/config")).unwrap();
+    assert!(
+        config.contains("\"generation\": 2") && config.contains("aws-kms"),
+        "{config}"
+    );
 }

@@ -224,7 +224,7 @@ fn links_survive_sync_to_s3_and_an_older_store_is_raised() {
     t.run(&["init"]).ok();
     let config = t.path(".rewind/config");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("\"version\": 5", "\"version\": 3")).unwrap();
+    std::fs::write(&config, text.replace("\"version\": 6", "\"version\": 3")).unwrap();
     let app = linked_release(&t, "app", "eu-west-1");
     t.run(&["snapshot", s(&app), "--env", "prod", "--tag", "v1"])
         .ok();

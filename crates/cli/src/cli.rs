@@ -129,16 +129,33 @@ pub enum Command {
         #[arg(long, value_name = "STORE", conflicts_with = "encrypt")]
         encrypt_like: Option<String>,
     },
-    /// Change the key of an encrypted store: its data key is wrapped again
-    /// with the new key (REWIND_NEW_KEY, REWIND_NEW_KEY_FILE, --new-key-file or
-    /// --new-kms-key); nothing else changes.
+    /// Rotate the keys of an encrypted store: a fresh sealing key re-seals
+    /// every pack and the new key (REWIND_NEW_KEY, REWIND_NEW_KEY_FILE,
+    /// --new-key-file or --new-kms-key) alone opens the store; snapshot and
+    /// object ids are unchanged.
+    ///
+    /// The current key comes from REWIND_KEY or REWIND_KEY_FILE (or the
+    /// store's KMS key slot). By default the rotation is full: whoever kept
+    /// the old key and a copy of the old config cannot read a pack written
+    /// after it. It rewrites every pack (as long as a gc that rewrites
+    /// everything), takes the store's lock like gc, and drops this
+    /// machine's local caches sealed with the old key; killed at any
+    /// moment, the store opens with the old key or the new one, and
+    /// `rekey` again finishes. --rewrap-only only wraps the same keys with
+    /// the new key (one config write, instant): enough to retire a key
+    /// nobody else saw, not after a leak.
     Rekey {
         /// Read the new key from this file.
         #[arg(long, value_name = "FILE")]
         new_key_file: Option<PathBuf>,
-        /// Wrap the data key with this AWS KMS key instead.
+        /// Wrap the keys with this AWS KMS key instead.
         #[arg(long, value_name = "KEY_ID", conflicts_with = "new_key_file")]
         new_kms_key: Option<String>,
+        /// Only wrap the same keys with the new key: no pack is rewritten,
+        /// and whoever unwrapped the keys with the old key still reads
+        /// everything.
+        #[arg(long)]
+        rewrap_only: bool,
     },
     /// Snapshot a directory's Terraform code (and state) into the store [--format text|json].
     Snapshot {
@@ -493,7 +510,8 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<u8> {
         Command::Rekey {
             new_key_file,
             new_kms_key,
-        } => crate::store_cmds::rekey(g, out, new_key_file.as_deref(), new_kms_key),
+            rewrap_only,
+        } => crate::store_cmds::rekey(g, out, new_key_file.as_deref(), new_kms_key, rewrap_only),
         Command::Snapshot {
             dir,
             env,

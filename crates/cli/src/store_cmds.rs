@@ -247,12 +247,14 @@ pub fn gc(g: &Global, out: &Output, grace: &str, dry_run: bool) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// `rewind rekey`: the data key wrapped again with the new key.
+/// `rewind rekey`: the keys rotated (every pack re-sealed), or with
+/// `--rewrap-only` wrapped again with the new key.
 pub fn rekey(
     g: &Global,
     out: &Output,
     new_key_file: Option<&Path>,
     new_kms_key: Option<String>,
+    rewrap_only: bool,
 ) -> Result<u8> {
     let new = match (new_key_file, new_kms_key) {
         (Some(p), _) => rewind_odb::UserKey::from_file(p)?,
@@ -263,12 +265,41 @@ pub fn rekey(
             })?,
     };
     let store = open_store(g)?;
-    store.rekey(&new)?;
+    let desc = store.describe();
+    if rewrap_only {
+        store.rekey(&new)?;
+        out.note(&format!(
+            "{desc}: the keys are now wrapped by {} only; the old key no longer opens the store (snapshots, objects and packs are unchanged: whoever unwrapped the keys with the old key still reads them; `rewind rekey` without --rewrap-only rotates them)",
+            new.origin()
+        ));
+        return Ok(EXIT_OK);
+    }
+    let r = store.rotate_key(&new)?;
     out.note(&format!(
-        "{}: the data key is now wrapped by {} only; the old key no longer opens the store (snapshots and objects are unchanged)",
-        store.describe(),
+        "{desc}: keys rotated to sealing key generation {}: {} objects re-sealed into {} new packs ({} bytes), {} old packs deleted{}{}; the store opens with {} only, and no key from before the rotation opens its packs (snapshot and object ids are unchanged)",
+        r.generation,
+        r.objects,
+        r.written_packs,
+        r.bytes,
+        r.removed_packs,
+        if r.removed_unindexed > 0 {
+            format!(" with {} left by interrupted writes", r.removed_unindexed)
+        } else {
+            String::new()
+        },
+        if r.caches_dropped.is_empty() {
+            String::new()
+        } else {
+            format!("; local caches sealed with the old key dropped: {}", r.caches_dropped.join(", "))
+        },
         new.origin()
     ));
+    if r.unindexed_left > 0 {
+        out.note(&format!(
+            "note: {} packs without an index were left (a remote store has no lock: they may be a running snapshot's); `rewind gc` removes them once they are older than its grace period",
+            r.unindexed_left
+        ));
+    }
     Ok(EXIT_OK)
 }
 

@@ -1,18 +1,23 @@
 //! Encryption at rest (docs/store-format.md §22).
 //!
-//! An encrypted store has one random 256-bit **data key**. It never leaves
-//! memory in the clear: the store's `config` holds it wrapped (encrypted)
-//! by each **user key** that may open the store, in key slots: a key or
-//! passphrase (from `REWIND_KEY` or the file `REWIND_KEY_FILE` names),
-//! stretched with Argon2id, or an AWS KMS key, which wraps and unwraps the
-//! data key itself. Changing the user key (`rekey`) re-wraps the data key,
-//! so nothing else in the store changes.
+//! An encrypted store has one random 256-bit **data key** `D` and, once
+//! its key was rotated, a random 256-bit **sealing key** `E` of the
+//! current *generation* (before the first rotation, generation 0, `E` is
+//! `D`). Neither leaves memory in the clear: the store's `config` holds
+//! them wrapped (encrypted) by each **user key** that may open the store,
+//! in key slots: a key or passphrase (from `REWIND_KEY` or the file
+//! `REWIND_KEY_FILE` names), stretched with Argon2id, or an AWS KMS key,
+//! which wraps and unwraps the keys itself.
 //!
-//! Everything else derives from the data key with BLAKE3's key
-//! derivation: the key of object ids (an encrypted store names an object
-//! `blake3_keyed(K_id, blake3(content))`, so equal contents still share
-//! one object, and an id tells nothing about its content to whoever lacks
-//! the key), the key of pack blocks, and the key of local cache files.
+//! The key of object ids derives from `D` with BLAKE3's key derivation
+//! (an encrypted store names an object `blake3_keyed(K_id,
+//! blake3(content))`, so equal contents still share one object, and an id
+//! tells nothing about its content to whoever lacks the key): `D` never
+//! changes, so ids never do. The keys of pack blocks and of local cache
+//! files derive from `E`, which `rekey` replaces by a fresh one of the
+//! next generation while it re-seals every pack (docs/store-format.md
+//! §22.6); during that rewrite the config also holds the *retired*
+//! generations' keys, so every pack opens whichever it is sealed with.
 //! Blocks and cache files are sealed with XChaCha20-Poly1305 under random
 //! 192-bit nonces.
 
@@ -156,8 +161,32 @@ pub(crate) struct Encryption {
     pub(crate) ids: String,
     /// 16 hex digits derived from the data key: which data key this is.
     pub(crate) fingerprint: String,
+    /// The generation of the sealing key (0, absent: the data key seals,
+    /// as before the first rotation).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) generation: u32,
+    /// Generations whose sealing keys the slots still hold while a
+    /// rotation re-seals the packs (newest first; absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) retired: Vec<u32>,
     /// Each user key that opens the store.
     pub(crate) keys: Vec<KeySlot>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Encryption {
+    /// Bytes a key slot wraps: `D` alone at generation 0, else `D`, the
+    /// current sealing key, then each retired one.
+    fn payload_len(&self) -> usize {
+        if self.generation == 0 && self.retired.is_empty() {
+            32
+        } else {
+            32 * (2 + self.retired.len())
+        }
+    }
 }
 
 /// One wrapping of the data key.
@@ -202,10 +231,17 @@ impl KeySlot {
 /// The unlocked keys of an encrypted store.
 pub(crate) struct Keys {
     id_key: [u8; 32],
-    blocks: XChaCha20Poly1305,
+    /// The current generation's block cipher, then the retired ones'.
+    blocks: Vec<XChaCha20Poly1305>,
     caches: XChaCha20Poly1305,
     pub(crate) fingerprint: String,
     data_key: [u8; 32],
+    /// The sealing key's generation.
+    pub(crate) generation: u32,
+    /// The current sealing key (the data key at generation 0).
+    sealing: [u8; 32],
+    /// Retired generations and their sealing keys, newest first.
+    retired: Vec<(u32, [u8; 32])>,
 }
 
 impl Drop for Keys {
@@ -213,6 +249,10 @@ impl Drop for Keys {
         // best effort: the ciphers zeroize their own copies
         self.id_key = [0; 32];
         self.data_key = [0; 32];
+        self.sealing = [0; 32];
+        for (_, k) in &mut self.retired {
+            *k = [0; 32];
+        }
     }
 }
 
@@ -260,14 +300,83 @@ fn open_with(c: &XChaCha20Poly1305, ad: &[u8], sealed: &[u8]) -> Option<Vec<u8>>
 }
 
 impl Keys {
+    /// The keys of generation 0: the data key seals too.
     fn new(data_key: [u8; 32]) -> Keys {
+        Self::with_generation(data_key, 0, data_key, Vec::new())
+    }
+
+    fn with_generation(
+        data_key: [u8; 32],
+        generation: u32,
+        sealing: [u8; 32],
+        retired: Vec<(u32, [u8; 32])>,
+    ) -> Keys {
+        let mut blocks = vec![cipher(&blake3::derive_key(CTX_BLOCKS, &sealing))];
+        blocks.extend(
+            retired
+                .iter()
+                .map(|(_, k)| cipher(&blake3::derive_key(CTX_BLOCKS, k))),
+        );
         Keys {
             id_key: blake3::derive_key(CTX_IDS, &data_key),
-            blocks: cipher(&blake3::derive_key(CTX_BLOCKS, &data_key)),
-            caches: cipher(&blake3::derive_key(CTX_CACHES, &data_key)),
+            blocks,
+            caches: cipher(&blake3::derive_key(CTX_CACHES, &sealing)),
             fingerprint: fingerprint(&data_key),
             data_key,
+            generation,
+            sealing,
+            retired,
         }
+    }
+
+    /// What a key slot wraps (see [`Encryption::payload_len`]).
+    fn payload(&self) -> Vec<u8> {
+        let mut p = self.data_key.to_vec();
+        if self.generation > 0 || !self.retired.is_empty() {
+            p.extend_from_slice(&self.sealing);
+            for (_, k) in &self.retired {
+                p.extend_from_slice(k);
+            }
+        }
+        p
+    }
+
+    /// The generations of the retired sealing keys, newest first.
+    pub(crate) fn retired_generations(&self) -> Vec<u32> {
+        self.retired.iter().map(|(g, _)| *g).collect()
+    }
+
+    /// The keys after a rotation starts: the same data key (so the same
+    /// ids), a fresh random sealing key of the next generation, and the
+    /// current and retired sealing keys kept as retired ones (packs not
+    /// re-sealed yet still open).
+    pub(crate) fn rotated(&self) -> Result<Keys> {
+        let mut sealing = [0u8; 32];
+        random(&mut sealing)?;
+        let generation = self
+            .generation
+            .checked_add(1)
+            .ok_or_else(|| Error::Crypto("the sealing key generation overflows".into()))?;
+        let mut retired = vec![(self.generation, self.sealing)];
+        retired.extend(self.retired.iter().copied());
+        Ok(Self::with_generation(
+            self.data_key,
+            generation,
+            sealing,
+            retired,
+        ))
+    }
+
+    /// These keys without the retired ones (once every pack is re-sealed).
+    pub(crate) fn settled(&self) -> Keys {
+        Self::with_generation(self.data_key, self.generation, self.sealing, Vec::new())
+    }
+
+    /// `enc` made to describe these keys, wrapped by `slot` alone.
+    pub(crate) fn describe_into(&self, enc: &mut Encryption, slot: KeySlot) {
+        enc.generation = self.generation;
+        enc.retired = self.retired_generations();
+        enc.keys = vec![slot];
     }
 
     /// The id of an object whose plain blake3 hash is `plain`.
@@ -277,12 +386,14 @@ impl Keys {
 
     /// Seals a pack block's body (`ad`: its header).
     pub(crate) fn seal_block(&self, ad: &[u8], body: &[u8]) -> Result<Vec<u8>> {
-        seal_with(&self.blocks, ad, body)
+        seal_with(&self.blocks[0], ad, body)
     }
 
-    /// Opens a pack block's body; `None` when it does not authenticate.
+    /// Opens a pack block's body with the current sealing key, else (while
+    /// a rotation is unfinished) a retired one; `None` when none
+    /// authenticates it.
     pub(crate) fn open_block(&self, ad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-        open_with(&self.blocks, ad, sealed)
+        self.blocks.iter().find_map(|c| open_with(c, ad, sealed))
     }
 
     /// A new store's keys: a fresh random data key, wrapped by `user`.
@@ -294,13 +405,17 @@ impl Keys {
             cipher: CIPHER.into(),
             ids: IDS.into(),
             fingerprint: keys.fingerprint.clone(),
+            generation: 0,
+            retired: Vec::new(),
             keys: vec![keys.wrap(user)?],
         };
         Ok((keys, enc))
     }
 
-    /// The data key wrapped by `user`: a new key slot.
+    /// The data key (and the sealing keys, after a rotation) wrapped by
+    /// `user`: a new key slot.
     pub(crate) fn wrap(&self, user: &UserKey) -> Result<KeySlot> {
+        let payload = self.payload();
         match user {
             UserKey::Secret { secret, .. } => {
                 let mut salt = [0u8; 16];
@@ -312,7 +427,7 @@ impl Keys {
                     ARGON2_ITERATIONS,
                     ARGON2_LANES,
                 )?;
-                let wrapped = seal_with(&cipher(&kek), WRAP_AD, &self.data_key)?;
+                let wrapped = seal_with(&cipher(&kek), WRAP_AD, &payload)?;
                 Ok(KeySlot::Secret {
                     kdf: "argon2id".into(),
                     memory_kib: ARGON2_MEMORY_KIB,
@@ -323,7 +438,7 @@ impl Keys {
                 })
             }
             UserKey::Kms { key_id } => {
-                let wrapped = crate::kms::Kms::from_env()?.encrypt(key_id, &self.data_key)?;
+                let wrapped = crate::kms::Kms::from_env()?.encrypt(key_id, &payload)?;
                 Ok(KeySlot::Kms {
                     key_id: key_id.clone(),
                     wrapped,
@@ -414,24 +529,44 @@ impl Keys {
                 }
             }
         };
-        let data_key: [u8; 32] = data_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::WrongKey {
+        if data_key.len() != enc.payload_len() {
+            return Err(Error::WrongKey {
                 store: store.to_string(),
-                detail: "the unwrapped data key is not 32 bytes long".into(),
-            })?;
-        if fingerprint(&data_key) != enc.fingerprint {
+                detail: format!(
+                    "the unwrapped keys are {} bytes long, the config's generation {} with {} retired needs {}: the config was altered",
+                    data_key.len(),
+                    enc.generation,
+                    enc.retired.len(),
+                    enc.payload_len()
+                ),
+            });
+        }
+        let key_at = |i: usize| -> [u8; 32] {
+            let mut k = [0u8; 32];
+            k.copy_from_slice(&data_key[32 * i..32 * (i + 1)]);
+            k
+        };
+        let keys = if data_key.len() == 32 {
+            Keys::new(key_at(0))
+        } else {
+            let retired = enc
+                .retired
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (*g, key_at(i + 2)))
+                .collect();
+            Keys::with_generation(key_at(0), enc.generation, key_at(1), retired)
+        };
+        if keys.fingerprint != enc.fingerprint {
             return Err(Error::WrongKey {
                 store: store.to_string(),
                 detail: format!(
                     "the unwrapped data key has fingerprint {}, the config names {}: the config was altered",
-                    fingerprint(&data_key),
-                    enc.fingerprint
+                    keys.fingerprint, enc.fingerprint
                 ),
             });
         }
-        Ok(Some(Keys::new(data_key)))
+        Ok(Some(keys))
     }
 }
 

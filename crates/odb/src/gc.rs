@@ -36,20 +36,54 @@ pub struct GcReport {
 }
 
 /// The packs of a store, as listed.
-struct PackListing {
+pub(crate) struct PackListing {
     /// Every `.pack` key with its name.
-    packs: Vec<(Hash, String)>,
+    pub(crate) packs: Vec<(Hash, String)>,
     /// Modification times of the packs.
     times: HashMap<Hash, SystemTime>,
     /// Packs that have an index.
-    indexed: HashSet<Hash>,
+    pub(crate) indexed: HashSet<Hash>,
 }
 
-/// The live objects of the packs being rewritten, and what goes away.
-struct Rewrite {
-    packs: Vec<PackWriter>,
+/// The live objects of the packs being rewritten, and what goes away
+/// (gc's, and a key rotation's: docs/store-format.md §15, §22.6).
+pub(crate) struct Rewrite {
+    /// The new packs; the last one is being filled.
+    pub(crate) packs: Vec<PackWriter>,
     copied: HashSet<ObjectId>,
-    delete: Vec<String>,
+    /// Keys to delete once the new packs are written (index before pack).
+    pub(crate) delete: Vec<String>,
+    /// What new packs are sealed with.
+    keys: Option<std::sync::Arc<crate::crypt::Keys>>,
+}
+
+impl Rewrite {
+    /// An empty rewrite whose packs are sealed with `keys`.
+    pub(crate) fn new(keys: Option<std::sync::Arc<crate::crypt::Keys>>) -> Rewrite {
+        Rewrite {
+            packs: vec![PackWriter::sealed(keys.clone())],
+            copied: HashSet::new(),
+            delete: Vec::new(),
+            keys,
+        }
+    }
+
+    /// Objects copied so far (each once).
+    pub(crate) fn copied(&self) -> usize {
+        self.copied.len()
+    }
+
+    /// The packs filled up to [`PACK_SPLIT`], taken out (all of them with
+    /// `all`, the one being filled too).
+    pub(crate) fn take_full(&mut self, all: bool) -> Vec<PackWriter> {
+        let keep = if all { 0 } else { 1 };
+        let n = self.packs.len().saturating_sub(keep);
+        let out: Vec<PackWriter> = self.packs.drain(..n).collect();
+        if self.packs.is_empty() {
+            self.packs.push(PackWriter::sealed(self.keys.clone()));
+        }
+        out
+    }
 }
 
 impl Store {
@@ -158,11 +192,7 @@ impl Store {
         let keep_snaps: HashSet<SnapshotId> = live.union(&young).copied().collect();
         let keep = self.reachable_objects(&keep_snaps, &refs)?;
         let listing = self.list_packs()?;
-        let mut rewrite = Rewrite {
-            packs: vec![self.pack_writer()],
-            copied: HashSet::new(),
-            delete: Vec::new(),
-        };
+        let mut rewrite = Rewrite::new(self.sealing_keys());
         for (name, key) in &listing.packs {
             if !listing.times.get(name).copied().is_some_and(&old) {
                 continue;
@@ -173,7 +203,14 @@ impl Store {
                 rewrite.delete.push(key.clone());
                 continue;
             }
-            self.sweep_pack(*name, key, &keep, &mut rewrite, &mut report)?;
+            self.sweep_pack(
+                *name,
+                key,
+                &|id| keep.contains(id),
+                false,
+                &mut rewrite,
+                &mut report,
+            )?;
         }
         if dry_run {
             return Ok(report);
@@ -225,7 +262,7 @@ impl Store {
         Ok(young)
     }
 
-    fn list_packs(&self) -> Result<PackListing> {
+    pub(crate) fn list_packs(&self) -> Result<PackListing> {
         let mut listing = PackListing {
             packs: Vec::new(),
             times: HashMap::new(),
@@ -246,14 +283,15 @@ impl Store {
         Ok(listing)
     }
 
-    /// Leaves a pack whose objects are all kept; otherwise copies its kept
-    /// objects into the rewrite and schedules the pack (index first) for
-    /// deletion.
-    fn sweep_pack(
+    /// Leaves a pack whose objects are all kept (unless `always`: a key
+    /// rotation re-seals every pack); otherwise copies its kept objects
+    /// into the rewrite and schedules the pack (index first) for deletion.
+    pub(crate) fn sweep_pack(
         &self,
         name: Hash,
         key: &str,
-        keep: &HashSet<ObjectId>,
+        keep: &dyn Fn(&ObjectId) -> bool,
+        always: bool,
         rewrite: &mut Rewrite,
         report: &mut GcReport,
     ) -> Result<()> {
@@ -262,9 +300,9 @@ impl Store {
             return Ok(());
         };
         let idx = PackIndex::parse(name, idx_bytes, &idx_key)?;
-        let (live, dead): (Vec<_>, Vec<_>) = idx.iter().partition(|(id, _)| keep.contains(id));
+        let (live, dead): (Vec<_>, Vec<_>) = idx.iter().partition(|(id, _)| keep(id));
         report.kept_objects += live.len();
-        if dead.is_empty() {
+        if dead.is_empty() && !always {
             return Ok(());
         }
         report.removed_objects += dead.len();
@@ -282,7 +320,7 @@ impl Store {
         };
         for ((id, ty), bytes) in wanted.iter().zip(data) {
             if rewrite.packs.last().is_some_and(|w| w.len() > PACK_SPLIT) {
-                rewrite.packs.push(self.pack_writer());
+                rewrite.packs.push(PackWriter::sealed(rewrite.keys.clone()));
             }
             if let Some(w) = rewrite.packs.last_mut() {
                 w.add(*id, *ty, &bytes);

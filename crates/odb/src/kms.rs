@@ -1,7 +1,8 @@
 //! AWS KMS as a wrapper of an encrypted store's data key: `Encrypt` wraps
 //! it when a store is created or rekeyed, `Decrypt` unwraps it when the
-//! store is opened. Only the 32-byte data key ever goes to KMS; the
-//! store's contents never do.
+//! store is opened. Only the keys ever go to KMS (the 32-byte data key,
+//! and after a key rotation the sealing keys beside it: 64 bytes, more
+//! while a rotation is unfinished); the store's contents never do.
 //!
 //! Requests are KMS's JSON protocol (`X-Amz-Target: TrentService.*`),
 //! signed with Signature Version 4 from the standard environment

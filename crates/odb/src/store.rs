@@ -24,12 +24,15 @@ use crate::refs::Refs;
 /// trees in packs of the `RWPACK01` magic; version 3 gives the block
 /// layout of packs its own magic; version 4 stores symbolic links in
 /// trees; version 5 adds encryption at rest (the config's `encryption`,
-/// sealed blocks, keyed ids).
-pub const STORE_VERSION: u32 = 5;
+/// sealed blocks, keyed ids); version 6 adds sealing key generations (a
+/// key slot wraps the data key and the sealing keys once a rotation
+/// replaced the key that seals packs).
+pub const STORE_VERSION: u32 = 6;
 
 /// The oldest store format this program reads: a version 3 or 4 store is
-/// read and written as it is (without encryption), and a version 3 store
-/// becomes version 4 when it first stores a symbolic link.
+/// read and written as it is (without encryption), a version 3 store
+/// becomes version 4 when it first stores a symbolic link, and a version
+/// 5 store becomes version 6 when its sealing key is first rotated.
 pub const OLDEST_STORE_VERSION: u32 = 3;
 
 /// The version from which trees may hold symbolic links.
@@ -38,17 +41,21 @@ pub(crate) const LINKS_VERSION: u32 = 4;
 /// The version from which a store may be encrypted.
 const ENCRYPTION_VERSION: u32 = 5;
 
+/// The version from which an encrypted store's sealing key may differ
+/// from its data key (a generation above 0).
+pub(crate) const ROTATION_VERSION: u32 = 6;
+
 #[derive(Serialize, Deserialize)]
-struct Config {
+pub(crate) struct Config {
     format: String,
-    version: u32,
+    pub(crate) version: u32,
     created: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    encryption: Option<Encryption>,
+    pub(crate) encryption: Option<Encryption>,
 }
 
 impl Config {
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a config always serializes");
         bytes.push(b'\n');
         bytes
@@ -238,7 +245,7 @@ impl Store {
     }
 
     /// Reads and checks the config; returns it with its version.
-    fn read_config(
+    pub(crate) fn read_config(
         backend: &dyn Backend,
         location: &str,
     ) -> Result<(Config, crate::backend::Version)> {
@@ -273,6 +280,15 @@ impl Store {
                 "{what}: a store of format version {} cannot be encrypted",
                 config.version
             )));
+        }
+        if let Some(enc) = &config.encryption {
+            if (enc.generation > 0 || !enc.retired.is_empty()) && config.version < ROTATION_VERSION
+            {
+                return Err(Error::Config(format!(
+                    "{what}: a store of format version {} has no sealing key generations (its config names generation {})",
+                    config.version, enc.generation
+                )));
+            }
         }
         Ok((config, version))
     }
@@ -351,30 +367,41 @@ impl Store {
         &self.crypt
     }
 
-    /// An empty pack for this store (sealed blocks when it is encrypted).
-    pub(crate) fn pack_writer(&self) -> PackWriter {
+    /// The keys of an encrypted store opened with its key (`what`: the
+    /// operation, for the error otherwise).
+    pub(crate) fn open_keys(&self, what: &str) -> Result<Arc<Keys>> {
         match &self.crypt {
-            Crypt::Open(k) => PackWriter::sealed(Some(k.clone())),
-            Crypt::Plain | Crypt::Locked(_) => PackWriter::sealed(None),
+            Crypt::Plain => Err(Error::Config(format!(
+                "{} is not encrypted: there is no key to change (create an encrypted store with `rewind init --encrypt` and `rewind sync` cannot copy into it either: ids differ)",
+                self.describe()
+            ))),
+            Crypt::Locked(how) => Err(Error::KeyNeeded(format!("{what}: {how}"))),
+            Crypt::Open(k) => Ok(k.clone()),
         }
     }
 
-    /// Re-wraps the data key of an encrypted store with `new` (replacing
-    /// every key slot): the old key stops opening the store, and nothing
-    /// but the config changes (objects, ids and snapshots stay). The new
-    /// config replaces the old one with one conditional write (atomic: a
-    /// crash leaves the old config or the new one, never a mix).
+    /// An empty pack for this store (sealed blocks when it is encrypted).
+    pub(crate) fn pack_writer(&self) -> PackWriter {
+        PackWriter::sealed(self.sealing_keys())
+    }
+
+    /// The keys new packs are sealed with (`None`: written in the clear).
+    pub(crate) fn sealing_keys(&self) -> Option<Arc<Keys>> {
+        match &self.crypt {
+            Crypt::Open(k) => Some(k.clone()),
+            Crypt::Plain | Crypt::Locked(_) => None,
+        }
+    }
+
+    /// Re-wraps the keys of an encrypted store with `new` (replacing every
+    /// key slot) and nothing else: the old user key stops opening the
+    /// store, but the data and sealing keys stay, so whoever unwrapped
+    /// them before still reads every pack. [`Store::rotate_key`] replaces
+    /// the sealing key too. The new config replaces the old one with one
+    /// conditional write (atomic: a crash leaves the old config or the
+    /// new one, never a mix).
     pub fn rekey(&self, new: &UserKey) -> Result<()> {
-        let keys = match &self.crypt {
-            Crypt::Plain => {
-                return Err(Error::Config(format!(
-                    "{} is not encrypted: there is no key to change (create an encrypted store with `rewind init --encrypt` and `rewind sync` cannot copy into it either: ids differ)",
-                    self.describe()
-                )))
-            }
-            Crypt::Locked(how) => return Err(Error::KeyNeeded(format!("rekey: {how}"))),
-            Crypt::Open(k) => k.clone(),
-        };
+        let keys = self.open_keys("rekey")?;
         let (mut config, version) = Self::read_config(self.backend.as_ref(), &self.location)?;
         let Some(enc) = config.encryption.as_mut() else {
             return Err(Error::Config(format!(
@@ -382,13 +409,14 @@ impl Store {
                 self.describe()
             )));
         };
-        if enc.fingerprint != keys.fingerprint {
+        if enc.fingerprint != keys.fingerprint || enc.generation != keys.generation {
             return Err(Error::Config(format!(
-                "{} (config): its data key changed while it was open",
+                "{} (config): its data key or sealing key changed while it was open (another rekey?); nothing was written, try again",
                 self.describe()
             )));
         }
-        enc.keys = vec![keys.wrap(new)?];
+        let slot = keys.wrap(new)?;
+        keys.describe_into(enc, slot);
         if self
             .backend
             .put("config", &config.encode(), Cond::Match(version))?
@@ -400,6 +428,24 @@ impl Store {
             )));
         }
         Ok(())
+    }
+
+    /// Fails when the store's sealing key was rotated since this value
+    /// opened it: a pack sealed with the retired key would not open once
+    /// the rotation finished (one read of the config per pack written).
+    fn check_sealing_key(&self, keys: &Keys) -> Result<()> {
+        let (config, _) = Self::read_config(self.backend.as_ref(), &self.location)?;
+        match config.encryption {
+            Some(enc)
+                if enc.fingerprint == keys.fingerprint && enc.generation == keys.generation =>
+            {
+                Ok(())
+            }
+            _ => Err(Error::Config(format!(
+                "{}: its key was rotated (`rewind rekey`) since this rewind opened it; nothing was written, run the command again with the new key",
+                self.describe()
+            ))),
+        }
     }
 
     /// The format version of the store's config.
@@ -757,6 +803,9 @@ impl Store {
                     self.describe()
                 )))
             }
+        }
+        if let Crypt::Open(k) = &self.crypt {
+            self.check_sealing_key(k)?;
         }
         if w.holds_links() {
             self.allow_links()?;

@@ -91,6 +91,18 @@ impl Store {
                 "{how}. Without it, verify checked the config, the refs and their checksum, every snapshot record's hash and parent, every pack index, every pack's checksum and the framing of its blocks, and that each snapshot's tree and model and each log chunk exist with the right type; it did not check the blocks' authentication tags, the objects' hashes, nor the trees and models inside (their files, groups and nodes)"
             ));
         }
+        if let Ok((config, _)) = Self::read_config(self.backend(), self.location()) {
+            if let Some(enc) = config.encryption.filter(|e| !e.retired.is_empty()) {
+                r.notes.push(format!(
+                    "a key rotation did not finish: the config still holds the retired sealing key{} of generation {} beside generation {}, and packs sealed with {} may remain; run `rewind rekey` again (the new key may be the current one) to re-seal them and drop {}",
+                    if enc.retired.len() == 1 { "" } else { "s" },
+                    enc.retired.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+                    enc.generation,
+                    if enc.retired.len() == 1 { "it" } else { "them" },
+                    if enc.retired.len() == 1 { "it" } else { "them" },
+                ));
+            }
+        }
         let refs = match self.refs() {
             Ok(refs) => Some(refs),
             Err(e) => {

@@ -386,8 +386,8 @@ fn every_corrupt_file_kind_is_caught_and_named() {
         new_store(&t);
         let cfg = t.0.join("store/config");
         let original = std::fs::read_to_string(&cfg).unwrap();
-        assert!(original.contains("\"version\": 5"), "{original}");
-        std::fs::write(&cfg, original.replace("\"version\": 5", "\"version\": 99")).unwrap();
+        assert!(original.contains("\"version\": 6"), "{original}");
+        std::fs::write(&cfg, original.replace("\"version\": 6", "\"version\": 99")).unwrap();
         let err = Store::open(t.0.join("store").to_str().unwrap())
             .err()
             .unwrap()
@@ -396,7 +396,7 @@ fn every_corrupt_file_kind_is_caught_and_named() {
         // stores written by rewind 0.1 (expressions as text) and by the
         // first builds with expression trees (packs of layout 1)
         for old in ["1", "2"] {
-            let older = original.replace("\"version\": 5", &format!("\"version\": {old}"));
+            let older = original.replace("\"version\": 6", &format!("\"version\": {old}"));
             std::fs::write(&cfg, older).unwrap();
             let err = Store::open(t.0.join("store").to_str().unwrap())
                 .err()
@@ -407,9 +407,10 @@ fn every_corrupt_file_kind_is_caught_and_named() {
                 "{err}"
             );
         }
-        // version 3 (before links) and 4 (before encryption) are read and written as they are
-        for old in ["3", "4"] {
-            let older = original.replace("\"version\": 5", &format!("\"version\": {old}"));
+        // version 3 (before links), 4 (before encryption) and 5 (before key
+        // rotation) are read and written as they are
+        for old in ["3", "4", "5"] {
+            let older = original.replace("\"version\": 6", &format!("\"version\": {old}"));
             std::fs::write(&cfg, older).unwrap();
             let opened = Store::open(t.0.join("store").to_str().unwrap()).unwrap();
             assert!(opened.verify().unwrap().ok(), "version {old}");

@@ -213,8 +213,9 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// §22.2: the data key of an encrypted store's config, unwrapped with a
-/// passphrase key slot, and the keys §22.1 derives from it.
+/// §22.2: the data key of an encrypted store's config (and, from
+/// generation 1 on, its sealing key: §22.6), unwrapped with a passphrase
+/// key slot, and the keys §22.1 derives from them.
 fn unlock(
     config: &serde_json::Value,
     passphrase: &str,
@@ -239,7 +240,7 @@ fn unlock(
         .unwrap();
     let wrapped = unhex(slot["wrapped"].as_str().unwrap());
     let nonce: [u8; 24] = wrapped[..24].try_into().unwrap();
-    let data_key: [u8; 32] = chacha20poly1305::XChaCha20Poly1305::new(&kek.into())
+    let payload = chacha20poly1305::XChaCha20Poly1305::new(&kek.into())
         .decrypt(
             &nonce.into(),
             Payload {
@@ -247,15 +248,31 @@ fn unlock(
                 aad: b"rewind-store data key",
             },
         )
-        .expect("the passphrase opens the key slot")
-        .try_into()
-        .unwrap();
+        .expect("the passphrase opens the key slot");
+    // §22.6: D alone at generation 0; else D, the sealing key E of
+    // `generation`, then one key per `retired` generation
+    let generation = enc.get("generation").map_or(0, |g| g.as_u64().unwrap());
+    let retired = enc
+        .get("retired")
+        .map_or(0, |r| r.as_array().unwrap().len());
+    let expected = if generation == 0 && retired == 0 {
+        32
+    } else {
+        32 * (2 + retired)
+    };
+    assert_eq!(payload.len(), expected, "generation {generation}");
+    let data_key: [u8; 32] = payload[..32].try_into().unwrap();
+    let sealing: [u8; 32] = if generation == 0 {
+        data_key
+    } else {
+        payload[32..64].try_into().unwrap()
+    };
     let fingerprint = hex(&blake3::derive_key(
         "rewind 2026-12-01 data key fingerprint",
         &data_key,
     ));
     assert_eq!(enc["fingerprint"].as_str().unwrap(), &fingerprint[..16]);
-    let block = blake3::derive_key("rewind 2026-12-01 pack blocks", &data_key);
+    let block = blake3::derive_key("rewind 2026-12-01 pack blocks", &sealing);
     (
         chacha20poly1305::XChaCha20Poly1305::new(&block.into()),
         blake3::derive_key("rewind 2026-12-01 object ids", &data_key),
@@ -272,13 +289,21 @@ impl SecondReader {
         let config: serde_json::Value =
             serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
         assert_eq!(config["format"], "rewind-store");
-        // §9, §17: 3 (no links), 4 (links) and 5 (encryption) are read
+        // §9, §17: 3 (no links), 4 (links), 5 (encryption) and 6 (sealing
+        // key generations) are read
         let version = config["version"].as_u64().unwrap();
-        assert!((3..=5).contains(&version), "version {version}");
+        assert!((3..=6).contains(&version), "version {version}");
         assert_eq!(config.get("encryption").is_some(), passphrase.is_some());
         assert!(
-            passphrase.is_none() || version == 5,
-            "only version 5 is encrypted"
+            passphrase.is_none() || version >= 5,
+            "only versions 5 and 6 are encrypted"
+        );
+        assert!(
+            version == 6
+                || config["encryption"]
+                    .get("generation")
+                    .is_none_or(|g| g == 0),
+            "generations above 0 from version 6 on"
         );
         let keys = passphrase.map(|p| unlock(&config, p));
         let mut entries = HashMap::new();
@@ -555,6 +580,31 @@ fn a_second_reader_decodes_an_encrypted_store_from_the_document() {
         let pack = std::fs::read(root.join(format!("packs/{}.pack", hex(&e.pack)))).unwrap();
         assert!(pack[e.block as usize] & 2 == 2, "a sealed block");
     }
+
+    // §22.6: after a key rotation, the same ids and the same files, read
+    // with the sealing key of generation 1 the new config wraps
+    let rotated = "the second reader's new passphrase";
+    store
+        .rotate_key(&rewind_odb::UserKey::Secret {
+            secret: rotated.as_bytes().to_vec(),
+            origin: "the test".into(),
+        })
+        .unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
+    assert_eq!(config["version"], 6);
+    assert_eq!(config["encryption"]["generation"], 1);
+    let after = SecondReader::open_with(&root, Some(rotated));
+    let mut ids_before: Vec<_> = reader.entries.keys().collect();
+    let mut ids_after: Vec<_> = after.entries.keys().collect();
+    ids_before.sort();
+    ids_after.sort();
+    assert_eq!(ids_before, ids_after, "object ids unchanged");
+    let record = after.record(&o.id.to_hex());
+    let mut again = BTreeMap::new();
+    after.files(&id_of(&record["tree"]), "", &mut again);
+    assert_eq!(again, files);
+    assert_eq!(after.nodes(&id_of(&record["model"])), nodes);
 }
 
 #[test]
@@ -591,7 +641,7 @@ fn the_worked_examples_are_the_bytes_rewind_writes() {
 }
 
 /// §4.2, §9, §17: a store holding symbolic links, read from the
-/// document: version 5 (links since 4), trees of version 2 with entries of kind 3 whose
+/// document: version 6 (links since 4), trees of version 2 with entries of kind 3 whose
 /// blob is the target, and the file a link leads to stored at its own
 /// path.
 #[test]
@@ -614,7 +664,7 @@ fn a_second_reader_decodes_a_store_holding_links() {
     let config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("config")).unwrap()).unwrap();
     // a new store is of the version this rewind writes; links need 4
-    assert_eq!(config["version"], 5);
+    assert_eq!(config["version"], 6);
     let mut files = BTreeMap::new();
     reader.files(&o.record.tree.hash().0, "", &mut files);
     let shown: BTreeMap<&str, String> = files

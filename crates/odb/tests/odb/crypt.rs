@@ -287,3 +287,222 @@ fn gc_rewrites_an_encrypted_store_sealed() {
     ));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The keys under `packs/` (names only), sorted.
+fn pack_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("packs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The store opened with `k`, checked whole: verify ok, the tree and
+/// the state file as written, the same ids.
+fn assert_whole(
+    dir: &Path,
+    k: &str,
+    root: &rewind_odb::ObjectId,
+    ids: &[rewind_odb::ObjectId],
+) -> Store {
+    let store = Store::open_with(dir.to_str().unwrap(), Some(&key(k))).unwrap();
+    let v = store.verify().unwrap();
+    assert!(v.ok(), "verify with {k:?}: {:?}", v.problems);
+    assert_eq!(store.object_id(STATE), ids[1], "ids unchanged");
+    assert_eq!(store.get_many(ids).unwrap()[1], STATE);
+    let files = store.tree_files(root).unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[1].id, ids[1]);
+    store
+}
+
+#[test]
+fn rotation_reseals_every_pack_and_keeps_every_id() {
+    let dir = scratch("rotate");
+    let (store, root, ids) = store_with_files(&dir, "the old key 123");
+    let packs_before = pack_files(&dir);
+    let pack_before_bytes = std::fs::read(
+        dir.join("packs")
+            .join(packs_before.iter().find(|p| p.ends_with(".pack")).unwrap()),
+    )
+    .unwrap();
+    let r = store.rotate_key(&key("the new key 456")).unwrap();
+    assert!(r.finished, "{r:?}");
+    assert_eq!(
+        (r.generation, r.removed_packs, r.written_packs),
+        (1, 1, 1),
+        "{r:?}"
+    );
+    assert_eq!(r.objects, 3, "two blobs and a tree: {r:?}");
+    let loc = dir.to_str().unwrap();
+    let err = Store::open_with(loc, Some(&key("the old key 123")))
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::WrongKey { .. }), "{err}");
+    assert!(err.to_string().contains("does not open"), "{err}");
+    let again = assert_whole(&dir, "the new key 456", &root, &ids);
+    assert!(again.verify().unwrap().notes.is_empty());
+    // every pack is new, the old ones are gone, and none holds a byte run
+    // of the old ones (re-sealed under fresh nonces and a fresh key)
+    let after = pack_files(&dir);
+    assert_eq!(after.len(), packs_before.len());
+    assert!(
+        after.iter().all(|p| !packs_before.contains(p)),
+        "{after:?} / {packs_before:?}"
+    );
+    // 64 bytes of the first block's ciphertext (after the pack magic, the
+    // block header and the nonce) of the old pack
+    let cipher_before = &pack_before_bytes[8 + 9 + 24..8 + 9 + 24 + 64];
+    for p in after.iter().filter(|p| p.ends_with(".pack")) {
+        let bytes = std::fs::read(dir.join("packs").join(p)).unwrap();
+        assert!(!contains(&bytes, cipher_before), "{p} holds old ciphertext");
+    }
+    // the config: version 6, generation 1, nothing retired
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config")).unwrap()).unwrap();
+    assert_eq!(config["version"], 6);
+    assert_eq!(config["encryption"]["generation"], 1);
+    assert!(config["encryption"].get("retired").is_none(), "{config}");
+    // a second rotation: generation 2, the same ids again
+    let r = again.rotate_key(&key("a third key 789")).unwrap();
+    assert_eq!(r.generation, 2);
+    assert_whole(&dir, "a third key 789", &root, &ids);
+    // re-wrapping only keeps the generation and every pack
+    let store = Store::open_with(loc, Some(&key("a third key 789"))).unwrap();
+    let packs = pack_files(&dir);
+    store.rekey(&key("a fourth key 000")).unwrap();
+    assert_eq!(pack_files(&dir), packs);
+    assert_whole(&dir, "a fourth key 000", &root, &ids);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A rotation killed after any step leaves a store that opens with the
+/// old key or the new one and verifies with it; `rekey` again finishes.
+#[test]
+fn a_rotation_stopped_after_any_step_leaves_a_whole_store() {
+    use rewind_odb::RotateStep;
+    for (i, step) in [
+        RotateStep::Packs,
+        RotateStep::Config,
+        RotateStep::Indexes,
+        RotateStep::Deletes,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dir = scratch(&format!("rotate-stop-{i}"));
+        let (store, root, ids) = store_with_files(&dir, "the old key 123");
+        let old_packs = pack_files(&dir);
+        let r = store
+            .rotate_key_until(&key("the new key 456"), Some(step))
+            .unwrap();
+        assert!(!r.finished);
+        let loc = dir.to_str().unwrap();
+        let (opens, refused) = if step == RotateStep::Packs {
+            ("the old key 123", "the new key 456")
+        } else {
+            ("the new key 456", "the old key 123")
+        };
+        assert!(
+            matches!(
+                Store::open_with(loc, Some(&key(refused))),
+                Err(Error::WrongKey { .. })
+            ),
+            "{step:?}: {refused:?} is refused"
+        );
+        let store = assert_whole(&dir, opens, &root, &ids);
+        let notes = store.verify().unwrap().notes.join("\n");
+        if step == RotateStep::Packs {
+            assert!(notes.contains("has no index"), "{step:?}: {notes}");
+        } else {
+            assert!(notes.contains("did not finish"), "{step:?}: {notes}");
+        }
+        // rekey again, with the key that opens it: finished, every pack
+        // from before the first attempt is gone
+        let r = store.rotate_key(&key("the new key 456")).unwrap();
+        assert!(r.finished, "{step:?}: {r:?}");
+        let store = assert_whole(&dir, "the new key 456", &root, &ids);
+        assert!(store.verify().unwrap().notes.is_empty(), "{step:?}");
+        let now = pack_files(&dir);
+        assert_eq!(now.len(), 2, "{step:?}: one pack and its index: {now:?}");
+        assert!(now.iter().all(|p| !old_packs.contains(p)), "{step:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[test]
+fn a_store_without_encryption_or_without_its_key_is_not_rotated() {
+    let dir = scratch("rotate-plain");
+    let store = Store::init(dir.to_str().unwrap()).unwrap();
+    let e = store.rotate_key(&key("a new key here")).unwrap_err();
+    assert!(e.to_string().contains("not encrypted"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+    let dir = scratch("rotate-locked");
+    let (_, _, _) = store_with_files(&dir, "the old key 123");
+    let locked = Store::open_with(dir.to_str().unwrap(), None).unwrap();
+    let e = locked.rotate_key(&key("a new key here")).unwrap_err();
+    assert!(matches!(e, Error::KeyNeeded(_)), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_store_opened_before_a_rotation_writes_nothing_after_it() {
+    let dir = scratch("rotate-stale");
+    let (store, _, _) = store_with_files(&dir, "the old key 123");
+    let loc = dir.to_str().unwrap();
+    let stale = Store::open_with(loc, Some(&key("the old key 123"))).unwrap();
+    store.rotate_key(&key("the new key 456")).unwrap();
+    let packs = pack_files(&dir);
+    let content = b"written with the retired sealing key".to_vec();
+    let mut w = ObjectWriter::new(&stale);
+    w.add(stale.object_id(&content), ObjType::Blob, &content)
+        .unwrap();
+    let e = w.finish().unwrap_err().to_string();
+    assert!(e.contains("rotated"), "{e}");
+    assert_eq!(pack_files(&dir), packs, "nothing written");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A store written by the rewind before key rotation (format 5) opens as
+/// it is and becomes format 6 at its first rotation; a format 5 config
+/// naming a sealing key generation is refused.
+#[test]
+fn a_version_5_store_opens_and_is_raised_by_its_first_rotation() {
+    let dir = scratch("rotate-v5");
+    let (store, root, ids) = store_with_files(&dir, "the old key 123");
+    drop(store);
+    let cfg = dir.join("config");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("\"version\": 6"), "{text}");
+    std::fs::write(&cfg, text.replace("\"version\": 6", "\"version\": 5")).unwrap();
+    let v5 = assert_whole(&dir, "the old key 123", &root, &ids);
+    assert_eq!(v5.format_version(), 5);
+    // re-wrapping keeps generation 0, so the config stays version 5
+    v5.rekey(&key("the old key 123")).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("\"version\": 5") && !text.contains("generation"),
+        "{text}"
+    );
+    let v5 = Store::open_with(dir.to_str().unwrap(), Some(&key("the old key 123"))).unwrap();
+    v5.rotate_key(&key("the new key 456")).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("\"version\": 6") && text.contains("\"generation\": 1"),
+        "{text}"
+    );
+    assert_whole(&dir, "the new key 456", &root, &ids);
+    // what a rewind before rotation would misread: refused by name
+    std::fs::write(&cfg, text.replace("\"version\": 6", "\"version\": 5")).unwrap();
+    let e = Store::open_with(dir.to_str().unwrap(), Some(&key("the new key 456")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("format version 5") && e.contains("generation 1"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
