@@ -541,8 +541,10 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     trace.mark("plan: current configuration");
     let tgt_inputs = root_inputs(target, &opts.target_inputs);
     let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
-    decide.current_configs = current_configs.as_ref();
+    decide.current_configs = current_configs;
     let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
+    // read by the walk only: freed before the phases below build up theirs
+    decide.current_configs = None;
     target_errors(&move_errors, &walk, &decide)?;
     trace.mark("plan: target walk");
 
@@ -567,6 +569,10 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     unchanged.sort_by_cached_key(|u| u.address.to_string());
     mark_secrets(current, target, &mut changes, &mut unchanged);
     let outputs = outputs::changes(current, &walk);
+    // the walk's values and the target's index are not read again: freed
+    // before the order (the last phase, where the memory peaks)
+    drop(walk);
+    drop(tgt_cfg);
     trace.mark("plan: risks");
 
     let steps = ordering(&changes, &prior, &moved, &decide, &tgt_deps)?;
