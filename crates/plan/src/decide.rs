@@ -55,8 +55,9 @@ pub(crate) struct Decide<'p> {
     pub notes: Vec<String>,
     /// The current configuration's evaluated arguments of each deployed
     /// instance (by its current address), when there is a state: what the
-    /// target gives the same is no change (see [`resource::compare`]).
-    pub current_configs: Option<&'p HashMap<InstanceAddr, Value>>,
+    /// target gives the same is no change (see [`resource::compare`]);
+    /// only read by the walk, freed after it.
+    pub current_configs: Option<HashMap<InstanceAddr, Value>>,
     /// What rewind knows of the providers (their force-new tables).
     pub knowledge: &'p rewind_diff::knowledge::Knowledge,
 }
@@ -237,7 +238,7 @@ impl<'p> Decide<'p> {
         };
         // the arguments it was read with: the same read gives the same
         // result
-        let current = self.current_configs.and_then(|c| c.get(addr));
+        let current = self.current_configs.as_ref().and_then(|c| c.get(addr));
         let cmp = resource::compare(
             self.knowledge,
             &addr.resource.type_,
@@ -489,7 +490,7 @@ impl Planner for Decide<'_> {
             Some(pi) => {
                 let p = &self.prior.managed[pi];
                 let ignore = Self::lifecycle_ignore(n);
-                let current = self.current_configs.and_then(|c| c.get(&p.addr));
+                let current = self.current_configs.as_ref().and_then(|c| c.get(&p.addr));
                 // ignore_changes = [input.f0]: that part keeps its prior value
                 let ignored = resource::with_ignored(&config, &p.value, &ignore);
                 d.comparison = resource::compare(

@@ -523,11 +523,10 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     let trace = rewind_parse::load::Trace::new();
     let cur_cfg = Config::new(current)?;
     let tgt_cfg = Config::new(target)?;
-    let cur_deps = config_deps(current);
     let tgt_deps = config_deps(target);
     trace.mark("plan: configurations");
 
-    let prior = current_instances(current, &cur_cfg, &cur_deps, opts)?;
+    let prior = current_instances(current, &cur_cfg, opts)?;
     trace.mark("plan: current instances");
 
     let (moved, move_errors) = moves_of(target, &prior);
@@ -536,11 +535,16 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     let cbd = cbd_of(target, &tgt_deps);
     let knowledge = provider_knowledge(opts)?;
     let current_configs = current_configurations(current, &cur_cfg, &prior, opts);
+    // the current configuration is not read again: its index goes before
+    // the target walk builds up its own
+    drop(cur_cfg);
     trace.mark("plan: current configuration");
     let tgt_inputs = root_inputs(target, &opts.target_inputs);
     let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
-    decide.current_configs = current_configs.as_ref();
+    decide.current_configs = current_configs;
     let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
+    // read by the walk only: freed before the phases below build up theirs
+    decide.current_configs = None;
     target_errors(&move_errors, &walk, &decide)?;
     trace.mark("plan: target walk");
 
@@ -565,6 +569,10 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     unchanged.sort_by_cached_key(|u| u.address.to_string());
     mark_secrets(current, target, &mut changes, &mut unchanged);
     let outputs = outputs::changes(current, &walk);
+    // the walk's values and the target's index are not read again: freed
+    // before the order (the last phase, where the memory peaks)
+    drop(walk);
+    drop(tgt_cfg);
     trace.mark("plan: risks");
 
     let steps = ordering(&changes, &prior, &moved, &decide, &tgt_deps)?;
@@ -586,16 +594,17 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
 type Moves = BTreeMap<InstanceAddr, (InstanceAddr, String)>;
 
 /// Phase 1, what is deployed: the state's instances, or without a state
-/// what Terraform would have recorded from the current configuration.
+/// what Terraform would have recorded from the current configuration
+/// (the current configuration's dependencies are only needed then).
 fn current_instances(
     current: &Model,
     cur_cfg: &Config,
-    cur_deps: &HashMap<String, BTreeSet<String>>,
     opts: &Options,
 ) -> Result<Prior, PlanError> {
     if current.state.is_some() {
         return prior::from_state(current);
     }
+    let cur_deps = &config_deps(current);
     let inputs = root_inputs(current, &opts.current_inputs);
     let cbd: BTreeSet<String> = cbd_of(current, cur_deps).into_keys().collect();
     // what Terraform would have recorded in state: every resource each

@@ -276,8 +276,10 @@ impl Planner for AsDeployed<'_> {
                 .get(addr)
                 .map(|&i| self.prior.managed[i].value.clone())
         };
-        if let Ok(c) = &config {
-            self.configs.insert(addr.clone(), c.clone());
+        if let (Ok(c), Some(d)) = (&config, &deployed) {
+            if let Some(kept) = differing_arguments(c, d) {
+                self.configs.insert(addr.clone(), kept);
+            }
         }
         let value = match (deployed, config) {
             (Some(v), _) => v,
@@ -293,6 +295,36 @@ impl Planner for AsDeployed<'_> {
     fn unknown_instances(&mut self, _: &Walk, _: usize, _: &ResourceAddr, _: &str) {}
 }
 
+/// What of an instance's current configuration [`resource::compare`] can
+/// use, or `None` for nothing: the arguments the current configuration
+/// gives a wholly known value that is not the deployed one (unmarked, as
+/// `compare` reads them). `compare` only reads an argument of the current
+/// configuration to find the target giving the same wholly known value;
+/// an argument whose current value is the deployed value compares the
+/// same without it (the target's value is then the deployed one too), and
+/// one not wholly known is never read. Keeping only the rest keeps a few
+/// arguments of the instances that drifted instead of the whole evaluated
+/// configuration of every deployed instance (hundreds of megabytes at
+/// 100,000 resources).
+fn differing_arguments(config: &Value, deployed: &Value) -> Option<Value> {
+    let config = config.unmark_deep().0;
+    let Some(args) = config.as_mapping() else {
+        return Some(config);
+    };
+    let deployed = deployed.unmark_deep().0;
+    let kept: rewind_eval::Map<String, Value> = args
+        .iter()
+        .filter(|(k, v)| {
+            v.is_wholly_known()
+                && !deployed
+                    .get_attr(k)
+                    .is_some_and(|d| d.is_wholly_known() && d.raw_eq(v))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!kept.is_empty()).then(|| Value::object(kept))
+}
+
 /// Prior objects by address, for lookups.
 pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<InstanceAddr, usize> {
     managed
@@ -301,4 +333,71 @@ pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<InstanceAddr, us
         .filter(|(_, p)| p.deposed.is_none())
         .map(|(i, p)| (p.addr.clone(), i))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(attrs: &[(&str, Value)]) -> Value {
+        Value::object(
+            attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn only_arguments_whose_current_value_is_not_the_deployed_one_are_kept() {
+        let tags = obj(&[
+            ("Name", Value::string("web")),
+            ("Env", Value::string("prod")),
+        ]);
+        // a provider that stored the policy reformatted, and a name the
+        // configuration changed since it was applied
+        let config = obj(&[
+            ("name", Value::string("web-2")),
+            ("policy", Value::string("{\"a\": 1}")),
+            ("tags", tags.clone()),
+            ("password", Value::string("hunter2").mark_if(true)),
+            ("arn", Value::unknown()),
+        ]);
+        let deployed = obj(&[
+            ("name", Value::string("web-1")),
+            ("policy", Value::string("{\"a\":1}")),
+            ("tags", tags),
+            ("password", Value::string("hunter2")),
+            ("id", Value::string("i-123")),
+        ]);
+        let kept = differing_arguments(&config, &deployed).expect("two arguments differ");
+        let names: Vec<&str> = kept
+            .as_mapping()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, ["name", "policy"]);
+        assert!(kept
+            .get_attr("name")
+            .is_some_and(|v| v.raw_eq(&Value::string("web-2"))));
+    }
+
+    #[test]
+    fn a_configuration_that_is_what_is_deployed_keeps_nothing() {
+        let config = obj(&[("name", Value::string("web")), ("port", Value::int(80))]);
+        let deployed = obj(&[
+            ("name", Value::string("web")),
+            ("port", Value::int(80)),
+            ("id", Value::string("i-123")),
+        ]);
+        assert!(differing_arguments(&config, &deployed).is_none());
+        // a number stored as the same number, and an unknown argument
+        let config = obj(&[("port", Value::int(80)), ("arn", Value::unknown())]);
+        assert!(differing_arguments(&config, &deployed).is_none());
+        // a type that is not the deployed one is kept (strings and numbers
+        // differ for raw equality)
+        let config = obj(&[("port", Value::string("80"))]);
+        assert!(differing_arguments(&config, &deployed).is_some());
+    }
 }
