@@ -5,18 +5,21 @@
 //!
 //! - DOT (`graph`, with and without filters, and `plan --format dot`) is
 //!   drawn by graphviz's `dot -Tsvg` with nothing on its standard error;
-//! - Mermaid (`graph --format mermaid`) is parsed and rendered by the real
-//!   mermaid (`tests/tools/mermaid`, its exact version pinned there) in a
-//!   headless Chromium with the network cut, under Mermaid's default
-//!   limits (500 edges, 50,000 characters).
+//! - Mermaid (`graph --format mermaid`) is parsed by the real mermaid
+//!   (`tests/tools/mermaid`, its exact version pinned there) in a headless
+//!   Chromium with the network cut, under Mermaid's default limits (500
+//!   edges, 50,000 characters); the whole graphs of the shop and the
+//!   largest charts are also rendered (rendering is what enforces
+//!   `maxTextSize`, and takes a second or more a chart).
 //!
 //! The inputs: the bundled application's five releases, every Terraform
 //! oracle configuration under `fixtures/oracle`, the odd syntax of
 //! `fixtures/hcl`, labels made of quotes, brackets, entities, unicode and
 //! Mermaid's reserved words, and, when `REWIND_CORPUS` names the shared
-//! corpus, every release of the real modules there (terraform-aws-vpc and
-//! its examples). `diff` and `incident` have no DOT or Mermaid form (they
-//! refuse `--format dot|mermaid`), and `plan` has no Mermaid form.
+//! corpus, every release of the real modules there (terraform-aws-vpc,
+//! terraform-aws-s3-bucket) and the examples of their newest releases.
+//! `diff` and `incident` have no DOT or Mermaid form and `plan` no Mermaid
+//! form: they refuse those formats with an error.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
