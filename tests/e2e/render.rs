@@ -489,6 +489,9 @@ fn mermaid_check(t: &Scratch, charts: &[Picture], render: &[bool]) -> serde_json
 #[test]
 #[ignore = "needs chromium and the mermaid package: run by .ci/run"]
 fn mermaid_parses_and_renders_every_chart_within_its_default_limits() {
+    // the tools first: a missing one fails at once, saying how to install it
+    chromium();
+    mermaid_bundle();
     let t = Scratch::new("render-mermaid");
     let mut charts = Vec::new();
     for (name, dir) in graph_dirs(&t) {
