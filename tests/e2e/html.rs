@@ -145,7 +145,7 @@ fn html_reports_never_show_a_sensitive_value() {
 }
 
 /// Chromium: Debian's binary name, or `CHROMIUM`.
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("CHROMIUM") {
         return PathBuf::from(p);
     }

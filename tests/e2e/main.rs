@@ -11,6 +11,7 @@ mod inputs;
 mod kmsserver;
 mod links;
 mod output;
+mod render;
 mod reports;
 mod rollback;
 mod s3;

@@ -9,7 +9,7 @@ use crate::common::*;
 /// Two versions of a configuration of `n` resources in a chain (each
 /// depends on the one before), the second changing every input and
 /// removing every tenth resource.
-fn chain(t: &Scratch, name: &str, n: usize) -> (String, String) {
+pub(crate) fn chain(t: &Scratch, name: &str, n: usize) -> (String, String) {
     let write = |side: &str, input: &str, skip: bool| {
         let dir = t.path(&format!("{name}-{side}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -212,7 +212,7 @@ fn graph_filters_keep_what_was_asked_and_bridge_the_rest() {
 }
 
 /// Mermaid refuses more than 500 edges or 50,000 characters.
-fn assert_mermaid_limits(chart: &str) {
+pub(crate) fn assert_mermaid_limits(chart: &str) {
     let edges = chart
         .lines()
         .filter(|l| !l.trim_start().starts_with("%%") && (l.contains("-->") || l.contains(".->")))
