@@ -347,12 +347,7 @@ pub fn write_tree(
     moved: &[(String, String, usize)],
 ) -> Result<(), WriteError> {
     mkdir(out)?;
-    let modules = res
-        .iter()
-        .map(|r| r.module)
-        .max()
-        .map(|m| m + 1)
-        .unwrap_or(0);
+    let modules = one_past_max(res.iter().map(|r| r.module));
     write(out.join("main.tf"), root_module(modules, o))?;
     for m in 0..modules {
         write_module(out, m, res, o, moved)?;
@@ -362,6 +357,11 @@ pub fn write_tree(
         serde_json::to_vec_pretty(&state(res, o, serial)).expect("a JSON value always serializes"),
     )?;
     Ok(())
+}
+
+/// How many of something numbered from 0 there are, from their numbers.
+fn one_past_max(numbers: impl Iterator<Item = usize>) -> usize {
+    numbers.max().map(|n| n + 1).unwrap_or(0)
 }
 
 /// The root module: variables, the provider and a call of each of the
@@ -436,12 +436,7 @@ fn write_module(
     if !moved_text.is_empty() {
         write(dir.join("moved.tf"), moved_text)?;
     }
-    let files = mine
-        .iter()
-        .map(|r| r.file)
-        .max()
-        .map(|f| f + 1)
-        .unwrap_or(0);
+    let files = one_past_max(mine.iter().map(|r| r.file));
     for f in 0..files {
         let mut text = String::new();
         for r in mine.iter().filter(|r| r.file == f) {
