@@ -24,6 +24,16 @@ pub const RESOURCES_PER_PROJECT: usize = 14;
 /// few buckets, service accounts and IAM bindings: about 12 resources per
 /// project) to `out`.
 pub fn write_factory(out: &Path, projects: usize) -> Result<(), WriteError> {
+    write_file(out.join("main.tf"), root_module(projects))?;
+    write_file(out.join("modules/factory/main.tf"), FACTORY_MODULE)?;
+    write_file(out.join("modules/project/main.tf"), PROJECT_MODULE)?;
+    write_file(out.join("modules/iam/main.tf"), IAM_MODULE)?;
+    Ok(())
+}
+
+/// The root module: the map of `projects` projects in locals, the top
+/// folder and the call of the factory module.
+fn root_module(projects: usize) -> String {
     let mut root = String::from(
         "terraform {\n  required_providers {\n    google = {\n      source = \"hashicorp/google\"\n    }\n  }\n}\n\nvariable \"prefix\" {\n  type    = string\n  default = \"bench\"\n}\n\nlocals {\n  projects = {\n",
     );
@@ -40,10 +50,12 @@ pub fn write_factory(out: &Path, projects: usize) -> Result<(), WriteError> {
     root.push_str(
         "  }\n}\n\nresource \"google_folder\" \"top\" {\n  display_name = \"${var.prefix}-top\"\n  parent       = \"organizations/1234567890\"\n}\n\nmodule \"factory\" {\n  source   = \"./modules/factory\"\n  prefix   = var.prefix\n  parent   = google_folder.top.id\n  projects = local.projects\n}\n\noutput \"projects\" {\n  value = module.factory.projects\n}\n",
     );
-    write_file(out.join("main.tf"), root)?;
-    write_file(
-        out.join("modules/factory/main.tf"),
-        r#"variable "prefix" {
+    root
+}
+
+/// The factory module: flattens the projects' buckets, bindings and
+/// services, and calls the project module for each project.
+const FACTORY_MODULE: &str = r#"variable "prefix" {
   type = string
 }
 variable "parent" {
@@ -87,11 +99,11 @@ module "project" {
 output "projects" {
   value = { for k, p in module.project : k => { id = p.id, number = p.number, buckets = p.buckets } }
 }
-"#,
-    )?;
-    write_file(
-        out.join("modules/project/main.tf"),
-        r#"variable "name" {
+"#;
+
+/// The project module: the project, its services, buckets and service
+/// accounts, and a call of the IAM module per role.
+const PROJECT_MODULE: &str = r#"variable "name" {
   type = string
 }
 variable "parent" {
@@ -153,11 +165,10 @@ output "number" {
 output "buckets" {
   value = { for k, b in google_storage_bucket.this : k => b.url }
 }
-"#,
-    )?;
-    write_file(
-        out.join("modules/iam/main.tf"),
-        r#"variable "project" {
+"#;
+
+/// The IAM module: a role's binding and its bucket members.
+const IAM_MODULE: &str = r#"variable "project" {
   type = string
 }
 variable "role" {
@@ -182,7 +193,4 @@ resource "google_storage_bucket_iam_member" "this" {
   role     = var.role
   member   = "projectEditor:${google_project_iam_binding.this.project}"
 }
-"#,
-    )?;
-    Ok(())
-}
+"#;

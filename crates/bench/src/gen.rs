@@ -113,6 +113,8 @@ const TYPES: &[&str] = &[
     "aws_db_instance",
 ];
 
+/// A resource's body (its attributes, two-space indented) and the
+/// resources it refers to, drawn from `prev` (the module's latest ones).
 fn body(
     rng: &mut Rng,
     ty: &str,
@@ -121,44 +123,82 @@ fn body(
     prev: &[String],
     td: bool,
 ) -> (String, Vec<String>) {
+    if td {
+        return terraform_data_body(rng, module, idx, prev);
+    }
     let mut b = String::new();
     let mut deps = Vec::new();
-    let pick = |rng: &mut Rng| -> Option<String> {
-        if prev.is_empty() {
-            None
+    let _ = writeln!(b, "  name = \"${{var.prefix}}-m{module}-{ty}-{idx}\"");
+    type_attributes(&mut b, rng, ty, module, idx);
+    let _ = writeln!(b, "  tags = merge(local.tags, {{\n    Name  = \"m{module}-{idx}\"\n    Owner = \"team-{}\"\n  }})", rng.below(20));
+    if let Some(p) = pick(rng, prev) {
+        let attr = if p.starts_with("aws_security_group") {
+            "id"
         } else {
-            Some(prev[rng.below(prev.len() as u64) as usize].clone())
-        }
-    };
-    if td {
-        let _ = writeln!(b, "  input = {{");
-        let _ = writeln!(b, "    name    = \"${{var.prefix}}-m{module}-r{idx}\"");
-        let _ = writeln!(b, "    size    = {}", 1 + rng.below(64));
-        let _ = writeln!(
-            b,
-            "    tags    = merge(local.tags, {{ Index = \"{idx}\" }})"
-        );
-        if let Some(p) = pick(rng) {
-            let _ = writeln!(b, "    parent  = {p}.id");
+            "arn"
+        };
+        let _ = writeln!(b, "  description = \"depends on ${{{p}.{attr}}}\"");
+        deps.push(p);
+    }
+    if rng.chance(8) {
+        if let Some(p) = pick(rng, prev) {
+            let _ = writeln!(b, "  depends_on = [{p}]");
             deps.push(p);
         }
-        let _ = writeln!(
-            b,
-            "    ports   = [{}, {}, {}]",
-            80 + rng.below(10),
-            443,
-            8000 + rng.below(100)
-        );
-        let _ = writeln!(b, "  }}");
-        if rng.chance(20) {
-            if let Some(p) = pick(rng) {
-                let _ = writeln!(b, "  triggers_replace = [{p}.output]");
-                deps.push(p);
-            }
-        }
-        return (b, deps);
     }
-    let _ = writeln!(b, "  name = \"${{var.prefix}}-m{module}-{ty}-{idx}\"");
+    (b, deps)
+}
+
+/// One of `prev` at random, or none when it is empty.
+fn pick(rng: &mut Rng, prev: &[String]) -> Option<String> {
+    if prev.is_empty() {
+        None
+    } else {
+        Some(prev[rng.below(prev.len() as u64) as usize].clone())
+    }
+}
+
+/// The body of a `terraform_data` resource: an `input` object (with a
+/// reference to an earlier one) and, at times, `triggers_replace`.
+fn terraform_data_body(
+    rng: &mut Rng,
+    module: usize,
+    idx: usize,
+    prev: &[String],
+) -> (String, Vec<String>) {
+    let mut b = String::new();
+    let mut deps = Vec::new();
+    let _ = writeln!(b, "  input = {{");
+    let _ = writeln!(b, "    name    = \"${{var.prefix}}-m{module}-r{idx}\"");
+    let _ = writeln!(b, "    size    = {}", 1 + rng.below(64));
+    let _ = writeln!(
+        b,
+        "    tags    = merge(local.tags, {{ Index = \"{idx}\" }})"
+    );
+    if let Some(p) = pick(rng, prev) {
+        let _ = writeln!(b, "    parent  = {p}.id");
+        deps.push(p);
+    }
+    let _ = writeln!(
+        b,
+        "    ports   = [{}, {}, {}]",
+        80 + rng.below(10),
+        443,
+        8000 + rng.below(100)
+    );
+    let _ = writeln!(b, "  }}");
+    if rng.chance(20) {
+        if let Some(p) = pick(rng, prev) {
+            let _ = writeln!(b, "  triggers_replace = [{p}.output]");
+            deps.push(p);
+        }
+    }
+    (b, deps)
+}
+
+/// The attributes particular to a resource type (the AWS types of
+/// `TYPES`).
+fn type_attributes(b: &mut String, rng: &mut Rng, ty: &str, module: usize, idx: usize) {
     match ty {
         "aws_instance" => {
             let _ = writeln!(b, "  ami           = var.ami_id");
@@ -220,23 +260,6 @@ fn body(
             let _ = writeln!(b, "  engine         = \"postgres\"\n  engine_version = \"16.{}\"\n  instance_class = \"db.t4g.medium\"\n  password       = var.db_password", rng.below(4));
         }
     }
-    let _ = writeln!(b, "  tags = merge(local.tags, {{\n    Name  = \"m{module}-{idx}\"\n    Owner = \"team-{}\"\n  }})", rng.below(20));
-    if let Some(p) = pick(rng) {
-        let attr = if p.starts_with("aws_security_group") {
-            "id"
-        } else {
-            "arn"
-        };
-        let _ = writeln!(b, "  description = \"depends on ${{{p}.{attr}}}\"");
-        deps.push(p);
-    }
-    if rng.chance(8) {
-        if let Some(p) = pick(rng) {
-            let _ = writeln!(b, "  depends_on = [{p}]");
-            deps.push(p);
-        }
-    }
-    (b, deps)
 }
 
 /// Generates the resources of a tree (in memory).
@@ -314,7 +337,8 @@ fn instance_keys(r: &Res) -> Vec<serde_json::Value> {
     }
 }
 
-/// Writes a whole tree for `resources` into `out`.
+/// Writes a whole tree for `resources` into `out`: the root module,
+/// a folder per module and the state (with `serial`).
 pub fn write_tree(
     out: &Path,
     res: &[Res],
@@ -323,13 +347,26 @@ pub fn write_tree(
     moved: &[(String, String, usize)],
 ) -> Result<(), WriteError> {
     mkdir(out)?;
-    let modules = res
-        .iter()
-        .map(|r| r.module)
-        .max()
-        .map(|m| m + 1)
-        .unwrap_or(0);
-    // root
+    let modules = one_past_max(res.iter().map(|r| r.module));
+    write(out.join("main.tf"), root_module(modules, o))?;
+    for m in 0..modules {
+        write_module(out, m, res, o, moved)?;
+    }
+    write(
+        out.join("terraform.tfstate"),
+        serde_json::to_vec_pretty(&state(res, o, serial)).expect("a JSON value always serializes"),
+    )?;
+    Ok(())
+}
+
+/// How many of something numbered from 0 there are, from their numbers.
+fn one_past_max(numbers: impl Iterator<Item = usize>) -> usize {
+    numbers.max().map(|n| n + 1).unwrap_or(0)
+}
+
+/// The root module: variables, the provider and a call of each of the
+/// `modules` modules (each after the one before), an output.
+fn root_module(modules: usize, o: &Options) -> String {
     let mut root = String::new();
     let _ = writeln!(root, "terraform {{\n  required_version = \">= 1.5\"\n}}\n");
     let _ = writeln!(
@@ -358,80 +395,66 @@ pub fn write_tree(
         "output \"last_id\" {{\n  value = module.m{}.first_id\n}}",
         modules.saturating_sub(1)
     );
-    write(out.join("main.tf"), root)?;
-    for m in 0..modules {
-        let dir = out.join(format!("modules/m{m}"));
-        mkdir(&dir)?;
-        let mut vars = String::from("variable \"prefix\" {\n  type = string\n}\n\nvariable \"upstream\" {\n  type    = string\n  default = \"\"\n}\n\n");
-        if !o.terraform_data {
-            vars.push_str("variable \"db_password\" {\n  type      = string\n  sensitive = true\n}\n\nvariable \"ami_id\" {\n  type    = string\n  default = \"ami-0123456789abcdef0\"\n}\n\nvariable \"vpc_id\" {\n  type    = string\n  default = \"vpc-0abc\"\n}\n\nvariable \"cidr\" {\n  type    = string\n  default = \"10.0.0.0/8\"\n}\n\nvariable \"azs\" {\n  type    = list(string)\n  default = [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]\n}\n\nvariable \"zone_id\" {\n  type    = string\n  default = \"Z0123456789\"\n}\n\nvariable \"domain\" {\n  type    = string\n  default = \"example.com\"\n}\n\nvariable \"topic_arn\" {\n  type    = string\n  default = \"arn:aws:sns:eu-west-1:123456789012:alerts\"\n}\n");
-        }
-        write(dir.join("variables.tf"), vars)?;
-        write(dir.join("locals.tf"), format!("locals {{\n  tags = {{\n    Module    = \"m{m}\"\n    Upstream  = var.upstream\n    ManagedBy = \"terraform\"\n  }}\n}}\n"))?;
-        let mine: Vec<&Res> = res.iter().filter(|r| r.module == m).collect();
-        let first = mine
-            .iter()
-            .find(|r| r.count.is_none() && r.for_each.is_none());
-        let out_val = match first {
-            Some(r) => format!("{}.{}.id", r.ty, r.name),
-            None => "\"none\"".to_string(),
-        };
-        write(
-            dir.join("outputs.tf"),
-            format!("output \"first_id\" {{\n  value = {out_val}\n}}\n"),
-        )?;
-        let mut moved_text = String::new();
-        for (from, to, mm) in moved {
-            if *mm == m {
-                let _ = writeln!(moved_text, "moved {{\n  from = {from}\n  to   = {to}\n}}\n");
-            }
-        }
-        if !moved_text.is_empty() {
-            write(dir.join("moved.tf"), moved_text)?;
-        }
-        let files = mine
-            .iter()
-            .map(|r| r.file)
-            .max()
-            .map(|f| f + 1)
-            .unwrap_or(0);
-        for f in 0..files {
-            let mut text = String::new();
-            for r in mine.iter().filter(|r| r.file == f) {
-                text.push_str(&resource_block(r));
-            }
-            write(dir.join(format!("r{f:02}.tf")), text)?;
+    root
+}
+
+/// Module `m`'s folder, `modules/mM`: variables, locals, an output, its
+/// `moved` blocks and its resources (`PER_FILE` a file).
+fn write_module(
+    out: &Path,
+    m: usize,
+    res: &[Res],
+    o: &Options,
+    moved: &[(String, String, usize)],
+) -> Result<(), WriteError> {
+    let dir = out.join(format!("modules/m{m}"));
+    mkdir(&dir)?;
+    let mut vars = String::from("variable \"prefix\" {\n  type = string\n}\n\nvariable \"upstream\" {\n  type    = string\n  default = \"\"\n}\n\n");
+    if !o.terraform_data {
+        vars.push_str("variable \"db_password\" {\n  type      = string\n  sensitive = true\n}\n\nvariable \"ami_id\" {\n  type    = string\n  default = \"ami-0123456789abcdef0\"\n}\n\nvariable \"vpc_id\" {\n  type    = string\n  default = \"vpc-0abc\"\n}\n\nvariable \"cidr\" {\n  type    = string\n  default = \"10.0.0.0/8\"\n}\n\nvariable \"azs\" {\n  type    = list(string)\n  default = [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]\n}\n\nvariable \"zone_id\" {\n  type    = string\n  default = \"Z0123456789\"\n}\n\nvariable \"domain\" {\n  type    = string\n  default = \"example.com\"\n}\n\nvariable \"topic_arn\" {\n  type    = string\n  default = \"arn:aws:sns:eu-west-1:123456789012:alerts\"\n}\n");
+    }
+    write(dir.join("variables.tf"), vars)?;
+    write(dir.join("locals.tf"), format!("locals {{\n  tags = {{\n    Module    = \"m{m}\"\n    Upstream  = var.upstream\n    ManagedBy = \"terraform\"\n  }}\n}}\n"))?;
+    let mine: Vec<&Res> = res.iter().filter(|r| r.module == m).collect();
+    let first = mine
+        .iter()
+        .find(|r| r.count.is_none() && r.for_each.is_none());
+    let out_val = match first {
+        Some(r) => format!("{}.{}.id", r.ty, r.name),
+        None => "\"none\"".to_string(),
+    };
+    write(
+        dir.join("outputs.tf"),
+        format!("output \"first_id\" {{\n  value = {out_val}\n}}\n"),
+    )?;
+    let mut moved_text = String::new();
+    for (from, to, mm) in moved {
+        if *mm == m {
+            let _ = writeln!(moved_text, "moved {{\n  from = {from}\n  to   = {to}\n}}\n");
         }
     }
-    // state
+    if !moved_text.is_empty() {
+        write(dir.join("moved.tf"), moved_text)?;
+    }
+    let files = one_past_max(mine.iter().map(|r| r.file));
+    for f in 0..files {
+        let mut text = String::new();
+        for r in mine.iter().filter(|r| r.file == f) {
+            text.push_str(&resource_block(r));
+        }
+        write(dir.join(format!("r{f:02}.tf")), text)?;
+    }
+    Ok(())
+}
+
+/// The state file of the tree: every instance of every resource, with
+/// its dependencies.
+fn state(res: &[Res], o: &Options, serial: u64) -> serde_json::Value {
     let mut resources = Vec::new();
     for r in res {
         let instances: Vec<serde_json::Value> = instance_keys(r)
             .into_iter()
-            .map(|k| {
-                let id = format!("{}-{}-{}", r.ty, r.name, k.as_u64().map(|n| n.to_string()).or(k.as_str().map(str::to_string)).unwrap_or_default());
-                let mut attrs = serde_json::json!({
-                    "id": id,
-                    "arn": format!("arn:aws:bench:eu-west-1:123456789012:{id}"),
-                    "tags": {"Module": format!("m{}", r.module), "ManagedBy": "terraform"},
-                });
-                if r.ty == "aws_db_instance" {
-                    attrs["password"] = serde_json::json!("bench-secret-value");
-                }
-                let mut inst = serde_json::json!({
-                    "schema_version": 0,
-                    "attributes": attrs,
-                    "sensitive_attributes": if r.ty == "aws_db_instance" { serde_json::json!([[{"type": "get_attr", "value": "password"}]]) } else { serde_json::json!([]) },
-                    "dependencies": r.deps.iter().map(|d| format!("module.m{}.{d}", r.module)).collect::<Vec<_>>(),
-                });
-                if !k.is_null() {
-                    inst["index_key"] = k;
-                }
-                if r.cbd {
-                    inst["create_before_destroy"] = serde_json::json!(true);
-                }
-                inst
-            })
+            .map(|k| state_instance(r, k))
             .collect();
         resources.push(serde_json::json!({
             "module": format!("module.m{}", r.module),
@@ -442,7 +465,7 @@ pub fn write_tree(
             "instances": instances,
         }));
     }
-    let state = serde_json::json!({
+    serde_json::json!({
         "version": 4,
         "terraform_version": "1.11.4",
         "serial": serial,
@@ -450,12 +473,41 @@ pub fn write_tree(
         "outputs": {},
         "resources": resources,
         "check_results": null,
+    })
+}
+
+/// The state of the instance of `r` with key `k` (null: not counted).
+fn state_instance(r: &Res, k: serde_json::Value) -> serde_json::Value {
+    let id = format!(
+        "{}-{}-{}",
+        r.ty,
+        r.name,
+        k.as_u64()
+            .map(|n| n.to_string())
+            .or(k.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+    let mut attrs = serde_json::json!({
+        "id": id,
+        "arn": format!("arn:aws:bench:eu-west-1:123456789012:{id}"),
+        "tags": {"Module": format!("m{}", r.module), "ManagedBy": "terraform"},
     });
-    write(
-        out.join("terraform.tfstate"),
-        serde_json::to_vec_pretty(&state).expect("a JSON value always serializes"),
-    )?;
-    Ok(())
+    if r.ty == "aws_db_instance" {
+        attrs["password"] = serde_json::json!("bench-secret-value");
+    }
+    let mut inst = serde_json::json!({
+        "schema_version": 0,
+        "attributes": attrs,
+        "sensitive_attributes": if r.ty == "aws_db_instance" { serde_json::json!([[{"type": "get_attr", "value": "password"}]]) } else { serde_json::json!([]) },
+        "dependencies": r.deps.iter().map(|d| format!("module.m{}.{d}", r.module)).collect::<Vec<_>>(),
+    });
+    if !k.is_null() {
+        inst["index_key"] = k;
+    }
+    if r.cbd {
+        inst["create_before_destroy"] = serde_json::json!(true);
+    }
+    inst
 }
 
 /// Version 2: about `percent`% of the resources change.

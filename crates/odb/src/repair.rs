@@ -34,25 +34,65 @@ impl Store {
     /// inline entries cannot be recovered when the backup is lost too.
     pub fn repair_refs(&self) -> Result<RepairReport> {
         let _lock = self.exclusive_lock()?;
-        let (reason, cond) = match self.backend().get("refs")? {
-            None => ("the refs file is missing".to_string(), Cond::Absent),
-            Some((bytes, v)) => match Refs::decode(&bytes, "refs") {
-                Ok(_) => return Ok(RepairReport::default()),
-                Err(e) => (e.to_string(), Cond::Match(v)),
-            },
+        let Some((reason, cond)) = self.refs_damage()? else {
+            return Ok(RepairReport::default());
         };
         let mut report = RepairReport {
             repaired: true,
             reason,
             ..Default::default()
         };
-        let base = match self.backend().get(REFS_BACKUP)? {
+        let base = self.refs_backup()?;
+        let mut refs = Refs::empty();
+        let log = self.recover_log(&mut refs, &base)?;
+        report.log_entries = log.len();
+        // Replay the log onto the backup: it says what every ref became.
+        refs.tags = base.tags.clone();
+        refs.envs = base.envs.clone();
+        for e in &log {
+            apply(&mut refs, e);
+        }
+        // The records: each environment's newest head.
+        let records = self.all_records()?;
+        advance_to_heads(&mut refs, &records);
+        drop_missing(&mut refs, &records);
+        report.restored = restored(&refs);
+        let bytes = refs.encode();
+        if self.backend().put("refs", &bytes, cond)? != crate::backend::Put::Done {
+            return Err(Error::RefsContended {
+                store: self.describe(),
+                attempts: 1,
+            });
+        }
+        let _ = self.backend().put(REFS_BACKUP, &bytes, Cond::Always);
+        Ok(report)
+    }
+
+    /// What is wrong with the refs file, and the condition a repaired one
+    /// is written under; none when it reads fine.
+    fn refs_damage(&self) -> Result<Option<(String, Cond)>> {
+        Ok(match self.backend().get("refs")? {
+            None => Some(("the refs file is missing".to_string(), Cond::Absent)),
+            Some((bytes, v)) => match Refs::decode(&bytes, "refs") {
+                Ok(_) => None,
+                Err(e) => Some((e.to_string(), Cond::Match(v))),
+            },
+        })
+    }
+
+    /// The copy of the refs written after each change (empty when it is
+    /// missing or unreadable too).
+    fn refs_backup(&self) -> Result<Refs> {
+        Ok(match self.backend().get(REFS_BACKUP)? {
             Some((bytes, _)) => Refs::decode(&bytes, REFS_BACKUP).unwrap_or_else(|_| Refs::empty()),
             None => Refs::empty(),
-        };
-        let mut refs = Refs::empty();
-        // The log: every chunk the packs hold, oldest first, then the
-        // backup's inline entries that no chunk has.
+        })
+    }
+
+    /// The log: every chunk the packs hold, oldest first, then the
+    /// backup's inline entries that no chunk has. The chunks and those
+    /// entries become `refs`' log; returns the whole log, in order.
+    fn recover_log(&self, refs: &mut Refs, base: &Refs) -> Result<Vec<LogEntry>> {
         let mut chunks: Vec<(String, ObjectId, Vec<LogEntry>)> = Vec::new();
         for id in self.objects_of_type(ObjType::LogChunk)? {
             let bytes = self.get_typed(&id, ObjType::LogChunk)?;
@@ -83,80 +123,7 @@ impl Store {
                 log.push(e.clone());
             }
         }
-        report.log_entries = log.len();
-        // Replay the log onto the backup: it says what every ref became.
-        refs.tags = base.tags.clone();
-        refs.envs = base.envs.clone();
-        for e in &log {
-            apply(&mut refs, e);
-        }
-        // The records: each environment's newest head.
-        let records = self.all_records()?;
-        let mut heads: BTreeMap<String, (String, SnapshotId)> = BTreeMap::new();
-        let parents: HashSet<SnapshotId> = records.values().filter_map(|r| r.parent).collect();
-        for (id, rec) in &records {
-            if parents.contains(id) {
-                continue;
-            }
-            let newer = heads
-                .get(&rec.env)
-                .is_none_or(|(t, hid)| (&rec.time, id) > (t, hid));
-            if newer {
-                heads.insert(rec.env.clone(), (rec.time.clone(), *id));
-            }
-        }
-        let time = crate::time::now();
-        for (env, (_, head)) in heads {
-            let current = refs.envs.get(&env).and_then(|e| e.latest);
-            let behind = match current {
-                None => true,
-                Some(c) => c != head && is_ancestor(&records, &c, &head),
-            };
-            if behind {
-                refs.envs.entry(env.clone()).or_default().latest = Some(head);
-                refs.record(
-                    &time,
-                    format!("envs/{env}/latest"),
-                    current,
-                    Some(head),
-                    "repair: the environment's newest snapshot record",
-                );
-            }
-        }
-        // Names of snapshots that no longer exist are dropped.
-        refs.tags.retain(|_, id| records.contains_key(id));
-        for e in refs.envs.values_mut() {
-            e.latest = e.latest.filter(|id| records.contains_key(id));
-            e.good = e.good.filter(|id| records.contains_key(id));
-        }
-        refs.envs
-            .retain(|_, e| e.latest.is_some() || e.good.is_some());
-        for (t, id) in &refs.tags {
-            report
-                .restored
-                .push(format!("tags/{t} -> {}", id.short(12)));
-        }
-        for (env, e) in &refs.envs {
-            if let Some(id) = e.latest {
-                report
-                    .restored
-                    .push(format!("envs/{env}/latest -> {}", id.short(12)));
-            }
-            if let Some(id) = e.good {
-                report
-                    .restored
-                    .push(format!("envs/{env}/good -> {}", id.short(12)));
-            }
-        }
-        let bytes = refs.encode();
-        if self.backend().put("refs", &bytes, cond)? != crate::backend::Put::Done {
-            return Err(Error::RefsContended {
-                store: self.describe(),
-                attempts: 1,
-            });
-        }
-        let _ = self.backend().put(REFS_BACKUP, &bytes, Cond::Always);
-        Ok(report)
+        Ok(log)
     }
 
     /// Every readable snapshot record.
@@ -173,6 +140,82 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Each environment's newest head (a record no other names as parent;
+/// the latest by time, then by id), by environment.
+fn newest_heads(records: &HashMap<SnapshotId, SnapshotRecord>) -> BTreeMap<String, SnapshotId> {
+    let mut heads: BTreeMap<String, (String, SnapshotId)> = BTreeMap::new();
+    let parents: HashSet<SnapshotId> = records.values().filter_map(|r| r.parent).collect();
+    for (id, rec) in records {
+        if parents.contains(id) {
+            continue;
+        }
+        let newer = heads
+            .get(&rec.env)
+            .is_none_or(|(t, hid)| (&rec.time, id) > (t, hid));
+        if newer {
+            heads.insert(rec.env.clone(), (rec.time.clone(), *id));
+        }
+    }
+    heads
+        .into_iter()
+        .map(|(env, (_, head))| (env, head))
+        .collect()
+}
+
+/// Each environment's latest moves to its newest head when the log left
+/// it behind (on none, or on an ancestor of the head), with a log entry.
+fn advance_to_heads(refs: &mut Refs, records: &HashMap<SnapshotId, SnapshotRecord>) {
+    let heads = newest_heads(records);
+    let time = crate::time::now();
+    for (env, head) in heads {
+        let current = refs.envs.get(&env).and_then(|e| e.latest);
+        let behind = match current {
+            None => true,
+            Some(c) => c != head && is_ancestor(records, &c, &head),
+        };
+        if behind {
+            refs.envs.entry(env.clone()).or_default().latest = Some(head);
+            refs.record(
+                &time,
+                format!("envs/{env}/latest"),
+                current,
+                Some(head),
+                "repair: the environment's newest snapshot record",
+            );
+        }
+    }
+}
+
+/// Names of snapshots that no longer exist are dropped (and environments
+/// left with none).
+fn drop_missing(refs: &mut Refs, records: &HashMap<SnapshotId, SnapshotRecord>) {
+    refs.tags.retain(|_, id| records.contains_key(id));
+    for e in refs.envs.values_mut() {
+        e.latest = e.latest.filter(|id| records.contains_key(id));
+        e.good = e.good.filter(|id| records.contains_key(id));
+    }
+    refs.envs
+        .retain(|_, e| e.latest.is_some() || e.good.is_some());
+}
+
+/// Every ref of `refs`, as `name -> short id`: tags, then each
+/// environment's latest and good.
+fn restored(refs: &Refs) -> Vec<String> {
+    let mut out = Vec::new();
+    for (t, id) in &refs.tags {
+        out.push(format!("tags/{t} -> {}", id.short(12)));
+    }
+    for (env, e) in &refs.envs {
+        if let Some(id) = e.latest {
+            out.push(format!("envs/{env}/latest -> {}", id.short(12)));
+        }
+        if let Some(id) = e.good {
+            out.push(format!("envs/{env}/good -> {}", id.short(12)));
+        }
+    }
+    out
 }
 
 /// Sets the ref a log entry changed to its new value.

@@ -78,7 +78,6 @@ fn call_address(module: &str) -> String {
 /// A view of `model` (its configuration nodes; state instances are not
 /// drawn). `notes` says what was left out or collapsed.
 pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
-    let mut notes = Vec::new();
     let module = f.module.as_ref().map(|m| {
         if m.starts_with("module.") {
             m.clone()
@@ -86,84 +85,144 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
             format!("module.{m}")
         }
     });
-    let in_module = |n: &Node| match &module {
-        None => true,
-        Some(m) => {
-            let nm = call_address(&n.module);
-            nm == *m || nm.starts_with(&format!("{m}."))
-        }
-    };
-    // each node's representative: itself, or the module call it collapses into
-    let rep = |n: &Node| -> String {
-        let call = call_address(&n.module);
-        if let Some(c) = f
-            .collapse
-            .iter()
-            .find(|c| call == **c || call.starts_with(&format!("{c}.")))
-        {
-            return c.clone();
-        }
-        match f
-            .depth
-            .and_then(|d| collapsed_into(&n.module, d + module_depth(&module)))
-        {
-            Some(call) => call,
-            None => n.address.clone(),
-        }
-    };
     let by_addr: HashMap<&str, &Node> = model
         .nodes
         .iter()
         .map(|n| (n.address.as_str(), n))
         .collect();
-    let keep_kind = |n: &Node, collapsed: bool| {
-        if collapsed {
-            return f.types.is_empty();
+    let chosen = choose(model, f, &module, &by_addr);
+    let mut edges = bridged_edges(model, &by_addr, &chosen.reps, &chosen.kept);
+    let mut out = Model::default();
+    for (addr, mut node) in chosen.kept {
+        if let Some(es) = edges.remove(&addr) {
+            node.edges = es.into_iter().map(|(to, kind)| Edge { to, kind }).collect();
         }
-        let resource = matches!(n.kind, NodeKind::Resource | NodeKind::Data);
-        if !f.types.is_empty() {
-            return resource && f.types.contains(&n.type_);
-        }
-        !f.resources_only || resource
+        out.nodes.push(node);
+    }
+    out.sort();
+    let notes = notes(&out, f, &module, &chosen.collapsed);
+    (out, notes)
+}
+
+/// Which nodes a view keeps, and what each node is drawn as.
+struct Chosen<'a> {
+    /// Every node in the view's module → its representative: its own
+    /// address, or the module call it collapses into.
+    reps: HashMap<&'a str, String>,
+    /// The kept representatives' nodes (without edges), by address.
+    kept: BTreeMap<String, Node>,
+    /// Each collapsed module call → how many nodes it stands for.
+    collapsed: BTreeMap<String, usize>,
+}
+
+/// The representatives of the nodes in the view's module, and those
+/// kept: nodes of the kinds and types asked for, collapsed module calls.
+fn choose<'a>(
+    model: &'a Model,
+    f: &Filter,
+    module: &Option<String>,
+    by_addr: &HashMap<&str, &Node>,
+) -> Chosen<'a> {
+    let mut chosen = Chosen {
+        reps: HashMap::new(),
+        kept: BTreeMap::new(),
+        collapsed: BTreeMap::new(),
     };
-    // representative of every node; kept representatives
-    let mut reps: HashMap<&str, String> = HashMap::new();
-    let mut kept: BTreeMap<String, Node> = BTreeMap::new();
-    let mut collapsed_count: BTreeMap<String, usize> = BTreeMap::new();
     for n in &model.nodes {
-        if !in_module(n) {
+        if !in_module(n, module) {
             continue;
         }
-        let r = rep(n);
+        let r = representative(n, f, module);
         let collapsed = r != n.address;
         if collapsed {
-            *collapsed_count.entry(r.clone()).or_insert(0) += 1;
+            *chosen.collapsed.entry(r.clone()).or_insert(0) += 1;
         }
-        if keep_kind(n, collapsed) {
-            kept.entry(r.clone()).or_insert_with(|| {
-                if collapsed {
-                    match by_addr.get(r.as_str()) {
-                        Some(call) => Node {
-                            edges: Vec::new(),
-                            ..(*call).clone()
-                        },
-                        None => {
-                            let mut m = Node::new(NodeKind::Module, r.clone());
-                            m.name = r.rsplit('.').next().unwrap_or_default().to_string();
-                            m
-                        }
-                    }
-                } else {
-                    Node {
-                        edges: Vec::new(),
-                        ..n.clone()
-                    }
-                }
-            });
+        if keeps_kind(f, n, collapsed) {
+            chosen
+                .kept
+                .entry(r.clone())
+                .or_insert_with(|| kept_node(n, &r, collapsed, by_addr));
         }
-        reps.insert(n.address.as_str(), r);
+        chosen.reps.insert(n.address.as_str(), r);
     }
-    // edges between kept representatives, bridging dropped nodes
+    chosen
+}
+
+/// Is the node inside the view's module (nested modules included)?
+fn in_module(n: &Node, module: &Option<String>) -> bool {
+    match module {
+        None => true,
+        Some(m) => {
+            let nm = call_address(&n.module);
+            nm == *m || nm.starts_with(&format!("{m}."))
+        }
+    }
+}
+
+/// A node's representative: itself, or the module call it collapses into
+/// (one named in `collapse`, or one deeper than `depth` below the view's
+/// module).
+fn representative(n: &Node, f: &Filter, module: &Option<String>) -> String {
+    let call = call_address(&n.module);
+    if let Some(c) = f
+        .collapse
+        .iter()
+        .find(|c| call == **c || call.starts_with(&format!("{c}.")))
+    {
+        return c.clone();
+    }
+    match f
+        .depth
+        .and_then(|d| collapsed_into(&n.module, d + module_depth(module)))
+    {
+        Some(call) => call,
+        None => n.address.clone(),
+    }
+}
+
+/// Does the filter keep a node of this kind (or, collapsed, the module
+/// call it stands in)?
+fn keeps_kind(f: &Filter, n: &Node, collapsed: bool) -> bool {
+    if collapsed {
+        return f.types.is_empty();
+    }
+    let resource = matches!(n.kind, NodeKind::Resource | NodeKind::Data);
+    if !f.types.is_empty() {
+        return resource && f.types.contains(&n.type_);
+    }
+    !f.resources_only || resource
+}
+
+/// The node drawn for the representative `r` of `n`, without edges: `n`
+/// itself, or the module call's node (made up when the model has none).
+fn kept_node(n: &Node, r: &str, collapsed: bool, by_addr: &HashMap<&str, &Node>) -> Node {
+    if !collapsed {
+        return Node {
+            edges: Vec::new(),
+            ..n.clone()
+        };
+    }
+    match by_addr.get(r) {
+        Some(call) => Node {
+            edges: Vec::new(),
+            ..(*call).clone()
+        },
+        None => {
+            let mut m = Node::new(NodeKind::Module, r.to_string());
+            m.name = r.rsplit('.').next().unwrap_or_default().to_string();
+            m
+        }
+    }
+}
+
+/// The edges between kept representatives (from → to → kind), bridging
+/// dropped nodes: an edge through dropped ones is a reference.
+fn bridged_edges(
+    model: &Model,
+    by_addr: &HashMap<&str, &Node>,
+    reps: &HashMap<&str, String>,
+    kept: &BTreeMap<String, Node>,
+) -> BTreeMap<String, BTreeMap<String, EdgeKind>> {
     let mut memo: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut edges: BTreeMap<String, BTreeMap<String, EdgeKind>> = BTreeMap::new();
     for n in &model.nodes {
@@ -180,7 +239,7 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
             let targets = if kept.contains_key(to) {
                 BTreeSet::from([to.clone()])
             } else {
-                bridge(&e.to, &by_addr, &reps, &kept, &mut memo)
+                bridge(&e.to, by_addr, reps, kept, &mut memo)
             };
             for t in targets {
                 if t != *from {
@@ -198,21 +257,25 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
             }
         }
     }
-    let mut out = Model::default();
-    for (addr, mut node) in kept {
-        if let Some(es) = edges.remove(&addr) {
-            node.edges = es.into_iter().map(|(to, kind)| Edge { to, kind }).collect();
-        }
-        out.nodes.push(node);
-    }
-    out.sort();
-    if let Some(m) = &module {
+    edges
+}
+
+/// What the view left out or collapsed: an empty module, the module
+/// calls drawn as one node (with their node counts).
+fn notes(
+    out: &Model,
+    f: &Filter,
+    module: &Option<String>,
+    collapsed: &BTreeMap<String, usize>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(m) = module {
         if out.nodes.is_empty() {
             notes.push(format!("no node is inside {m}"));
         }
     }
-    if !collapsed_count.is_empty() {
-        let list: Vec<String> = collapsed_count
+    if !collapsed.is_empty() {
+        let list: Vec<String> = collapsed
             .iter()
             .map(|(m, n)| format!("{m} ({n} nodes)"))
             .collect();
@@ -222,9 +285,10 @@ pub fn view(model: &Model, f: &Filter) -> (Model, Vec<String>) {
         };
         notes.push(format!("{how}: {}", list.join(", ")));
     }
-    (out, notes)
+    notes
 }
 
+/// How many module calls deep the view's module is.
 fn module_depth(module: &Option<String>) -> usize {
     module
         .as_deref()

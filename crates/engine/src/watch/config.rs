@@ -200,113 +200,137 @@ impl WatchConfig {
     /// Reads a TOML file (see the README's `watch` section); errors name
     /// the file, line and column.
     pub fn from_toml(text: &str, path: &Path) -> Result<WatchConfig> {
-        let f: File = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|r| {
-                    let before = &text[..r.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-                    format!(":{line}:{col}")
-                })
-                .unwrap_or_default();
-            Error::Watch(format!("{}{at}: {}", path.display(), e.message()))
-        })?;
-        let at = |what: String| Error::Watch(format!("{}: {what}", path.display()));
-        let dur = |v: &Option<String>, d: Duration| -> Result<Duration> {
-            v.as_deref()
-                .map(parse_duration)
-                .transpose()
-                .map(|o| o.unwrap_or(d))
-                .map_err(|e| at(e.to_string()))
-        };
+        let f = parse_file(text, path)?;
         let def = WatchConfig::default();
+        let dur = |v: &Option<String>, d: Duration| -> Result<Duration> {
+            Ok(optional_duration(v, path)?.unwrap_or(d))
+        };
         let mut cfg = WatchConfig {
             interval: dur(&f.interval, def.interval)?,
             grace: dur(&f.grace, def.grace)?,
-            promote_after: f
-                .promote_after
-                .as_deref()
-                .map(parse_duration)
-                .transpose()
-                .map_err(|e| at(e.to_string()))?,
+            promote_after: optional_duration(&f.promote_after, path)?,
             then: f
                 .then
                 .as_deref()
                 .map(OnBreach::parse)
                 .transpose()
-                .map_err(|e| at(e.to_string()))?
+                .map_err(|e| in_file(path, e.to_string()))?
                 .unwrap_or_default(),
             webhook: f.webhook,
             timeout: dur(&f.timeout, def.timeout)?,
             checks: Vec::new(),
         };
         for (i, c) in f.checks.into_iter().enumerate() {
-            let name = c
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}-{}", c.kind, i + 1));
-            let need = |v: Option<String>, key: &str| {
-                v.ok_or_else(|| at(format!("check {name:?} ({}) needs `{key}`", c.kind)))
-            };
-            let probe = match c.kind.as_str() {
-                "http" => Probe::Http {
-                    url: need(c.url.clone(), "url")?,
-                    status: match &c.status {
-                        None => (200, 299),
-                        Some(toml::Value::Integer(n)) => (*n as u16, *n as u16),
-                        Some(toml::Value::String(s)) => {
-                            parse_status(s).map_err(|e| at(e.to_string()))?
-                        }
-                        Some(_) => {
-                            return Err(at(format!(
-                                "check {name:?}: status is a number or a string like \"200-299\""
-                            )))
-                        }
-                    },
-                    body: c.body.clone(),
-                    max_latency: c
-                        .max_latency
-                        .as_deref()
-                        .map(parse_duration)
-                        .transpose()
-                        .map_err(|e| at(e.to_string()))?,
-                },
-                "prometheus" => {
-                    if c.above.is_none() && c.below.is_none() {
-                        return Err(at(format!(
-                            "check {name:?} (prometheus) needs `above` or `below`"
-                        )));
-                    }
-                    Probe::Prometheus {
-                        url: need(c.url.clone(), "url")?,
-                        query: need(c.query.clone(), "query")?,
-                        above: c.above,
-                        below: c.below,
-                        fail_on_no_data: c.fail_on_no_data.unwrap_or(false),
-                    }
-                }
-                "command" => Probe::Command {
-                    command: need(c.command.clone(), "command")?,
-                },
-                other => {
-                    return Err(at(format!(
-                        "check {name:?}: unknown type {other:?} (use http, prometheus or command)"
-                    )))
-                }
-            };
-            cfg.checks.push(Check {
-                name,
-                probe,
-                failures: c.failures.unwrap_or(3).max(1),
-                sustained: c
-                    .sustained
-                    .as_deref()
-                    .map(parse_duration)
-                    .transpose()
-                    .map_err(|e| at(e.to_string()))?,
-            });
+            cfg.checks.push(c.into_check(i, path)?);
         }
         Ok(cfg)
+    }
+}
+
+/// The file's text as TOML; a syntax error or an unknown key names the
+/// line and column.
+fn parse_file(text: &str, path: &Path) -> Result<File> {
+    toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|r| {
+                let before = &text[..r.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+                format!(":{line}:{col}")
+            })
+            .unwrap_or_default();
+        Error::Watch(format!("{}{at}: {}", path.display(), e.message()))
+    })
+}
+
+/// An error in the file at `path`.
+fn in_file(path: &Path, what: String) -> Error {
+    Error::Watch(format!("{}: {what}", path.display()))
+}
+
+/// A duration of the file, when it is given.
+fn optional_duration(v: &Option<String>, path: &Path) -> Result<Option<Duration>> {
+    v.as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|e| in_file(path, e.to_string()))
+}
+
+impl FileCheck {
+    /// The `i`th check of the file (from 0): its probe and breach rules;
+    /// unnamed, it is named after its type and place (`http-1`).
+    fn into_check(self, i: usize, path: &Path) -> Result<Check> {
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", self.kind, i + 1));
+        let probe = self.probe(&name, path)?;
+        Ok(Check {
+            failures: self.failures.unwrap_or(3).max(1),
+            sustained: optional_duration(&self.sustained, path)?,
+            name,
+            probe,
+        })
+    }
+
+    /// What the check observes, by its `type`.
+    fn probe(&self, name: &str, path: &Path) -> Result<Probe> {
+        match self.kind.as_str() {
+            "http" => Ok(Probe::Http {
+                url: self.need(&self.url, "url", name, path)?,
+                status: self.status(name, path)?,
+                body: self.body.clone(),
+                max_latency: optional_duration(&self.max_latency, path)?,
+            }),
+            "prometheus" => {
+                if self.above.is_none() && self.below.is_none() {
+                    return Err(in_file(
+                        path,
+                        format!("check {name:?} (prometheus) needs `above` or `below`"),
+                    ));
+                }
+                Ok(Probe::Prometheus {
+                    url: self.need(&self.url, "url", name, path)?,
+                    query: self.need(&self.query, "query", name, path)?,
+                    above: self.above,
+                    below: self.below,
+                    fail_on_no_data: self.fail_on_no_data.unwrap_or(false),
+                })
+            }
+            "command" => Ok(Probe::Command {
+                command: self.need(&self.command, "command", name, path)?,
+            }),
+            other => Err(in_file(
+                path,
+                format!("check {name:?}: unknown type {other:?} (use http, prometheus or command)"),
+            )),
+        }
+    }
+
+    /// A key the check's type requires.
+    fn need(&self, v: &Option<String>, key: &str, name: &str, path: &Path) -> Result<String> {
+        v.clone().ok_or_else(|| {
+            in_file(
+                path,
+                format!("check {name:?} ({}) needs `{key}`", self.kind),
+            )
+        })
+    }
+
+    /// The statuses an HTTP check passes: `status` as a number, a string
+    /// (`200-299`, `2xx`), or 200 to 299 when not given.
+    fn status(&self, name: &str, path: &Path) -> Result<(u16, u16)> {
+        match &self.status {
+            None => Ok((200, 299)),
+            Some(toml::Value::Integer(n)) => Ok((*n as u16, *n as u16)),
+            Some(toml::Value::String(s)) => {
+                parse_status(s).map_err(|e| in_file(path, e.to_string()))
+            }
+            Some(_) => Err(in_file(
+                path,
+                format!("check {name:?}: status is a number or a string like \"200-299\""),
+            )),
+        }
     }
 }

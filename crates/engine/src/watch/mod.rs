@@ -71,8 +71,40 @@ pub fn watch(
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<WatchEnd> {
     let cfg = &opts.config;
-    let env = &opts.rollback.env;
-    rewind_odb::check_name("environment", env)?;
+    validate(opts)?;
+    let prober = probe::Prober::new(cfg.timeout)?;
+    let started = Instant::now();
+    let mut w = Watcher::start(store, opts)?;
+    events(Event::Step(&w.announcement()));
+    // grace counts from the deploy: the latest snapshot's time
+    w.grace_left = grace_remaining(store, w.deployed, cfg.grace)?;
+    loop {
+        if let Some(end) = stopping(opts, stop, started, events) {
+            return Ok(end);
+        }
+        w.follow_deploy(events)?;
+        let in_grace = w.deploy_seen.elapsed() < w.grace_left;
+        if let Some(summary) = w.observe(&prober, in_grace, events) {
+            events(Event::Step(&format!("BREACH: {summary}")));
+            let breach = Breach {
+                detected: time::now(),
+                summary,
+                evidence: w.evidence.iter().cloned().collect(),
+            };
+            return Ok(on_breach(store, opts, &prober, breach, events));
+        }
+        if let Some(id) = w.promotion(in_grace, events)? {
+            return Ok(WatchEnd::Promoted(id));
+        }
+        pause(cfg.interval, stop);
+    }
+}
+
+/// Refuses a watch with no checks, or one whose breach would roll back
+/// without `apply`.
+fn validate(opts: &WatchOptions) -> Result<()> {
+    let cfg = &opts.config;
+    rewind_odb::check_name("environment", &opts.rollback.env)?;
     if cfg.checks.is_empty() {
         return Err(Error::Watch(
             "no health checks: give --http, --prometheus, --command or a --config file".into(),
@@ -83,159 +115,242 @@ pub fn watch(
             "--then rollback acts on the environment: add --apply (or use --then plan for a dry run)".into(),
         ));
     }
-    let prober = probe::Prober::new(cfg.timeout)?;
-    let started = Instant::now();
-    let mut states: Vec<State> = cfg
-        .checks
-        .iter()
-        .map(|_| State {
-            consecutive: 0,
-            failing_since: None,
-        })
-        .collect();
-    let mut evidence: VecDeque<Evidence> = VecDeque::new();
-    let mut deployed = latest(store, env)?;
-    let mut healthy_since = Instant::now();
-    let mut deploy_seen = Instant::now();
-    events(Event::Step(&format!(
-        "watching {env} (latest {}): {} check{} every {} s{}{}",
-        deployed.map(|d| d.short(12)).unwrap_or("none".into()),
-        cfg.checks.len(),
-        if cfg.checks.len() == 1 { "" } else { "s" },
-        cfg.interval.as_secs_f64(),
-        if cfg.grace.is_zero() {
-            String::new()
-        } else {
-            format!(", grace {} s after a deploy", cfg.grace.as_secs())
-        },
-        cfg.promote_after
-            .map(|p| format!(", promote after {} s healthy", p.as_secs()))
-            .unwrap_or_default()
-    )));
-    // grace counts from the deploy: the latest snapshot's time
-    let mut grace_left = grace_remaining(store, deployed, cfg.grace)?;
-    loop {
+    Ok(())
+}
+
+/// How the watch ends before a round, if it does: on a stop signal, or
+/// when `timeout` has passed since it `started`.
+fn stopping(
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    started: Instant,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Option<WatchEnd> {
+    if stop.load(Ordering::Relaxed) {
+        events(Event::Step("stopping: signal received"));
+        return Some(WatchEnd::Stopped);
+    }
+    if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
+        events(Event::Step(
+            "stopping: --timeout reached without a decision",
+        ));
+        return Some(WatchEnd::TimedOut);
+    }
+    None
+}
+
+/// Sleeps `interval`, waking early for a stop.
+fn pause(interval: Duration, stop: &AtomicBool) {
+    let round = Instant::now();
+    while round.elapsed() < interval {
         if stop.load(Ordering::Relaxed) {
-            events(Event::Step("stopping: signal received"));
-            return Ok(WatchEnd::Stopped);
+            break;
         }
-        if opts.timeout.is_some_and(|t| started.elapsed() >= t) {
-            events(Event::Step(
-                "stopping: --timeout reached without a decision",
-            ));
-            return Ok(WatchEnd::TimedOut);
+        std::thread::sleep(Duration::from_millis(50).min(interval));
+    }
+}
+
+/// What a watch knows between rounds: the deploy watched, each check's
+/// failures, the evidence and the healthy time.
+struct Watcher<'a> {
+    store: &'a Store,
+    opts: &'a WatchOptions,
+    /// Per check, in the configuration's order.
+    states: Vec<State>,
+    /// The latest observations of all checks, for the incident record.
+    evidence: VecDeque<Evidence>,
+    /// The environment's latest snapshot.
+    deployed: Option<SnapshotId>,
+    /// Since when no check has failed (or the deploy was seen).
+    healthy_since: Instant,
+    /// When the deploy watched was seen.
+    deploy_seen: Instant,
+    /// The grace period left for the deploy when it was seen.
+    grace_left: Duration,
+}
+
+impl<'a> Watcher<'a> {
+    /// Before the first round: the environment's latest snapshot, no
+    /// failures, no grace yet.
+    fn start(store: &'a Store, opts: &'a WatchOptions) -> Result<Watcher<'a>> {
+        Ok(Watcher {
+            store,
+            opts,
+            states: opts
+                .config
+                .checks
+                .iter()
+                .map(|_| State {
+                    consecutive: 0,
+                    failing_since: None,
+                })
+                .collect(),
+            evidence: VecDeque::new(),
+            deployed: latest(store, &opts.rollback.env)?,
+            healthy_since: Instant::now(),
+            deploy_seen: Instant::now(),
+            grace_left: Duration::ZERO,
+        })
+    }
+
+    /// The first line: what is watched, how often, the grace period and
+    /// the bake time.
+    fn announcement(&self) -> String {
+        let cfg = &self.opts.config;
+        format!(
+            "watching {} (latest {}): {} check{} every {} s{}{}",
+            self.opts.rollback.env,
+            self.deployed.map(|d| d.short(12)).unwrap_or("none".into()),
+            cfg.checks.len(),
+            if cfg.checks.len() == 1 { "" } else { "s" },
+            cfg.interval.as_secs_f64(),
+            if cfg.grace.is_zero() {
+                String::new()
+            } else {
+                format!(", grace {} s after a deploy", cfg.grace.as_secs())
+            },
+            cfg.promote_after
+                .map(|p| format!(", promote after {} s healthy", p.as_secs()))
+                .unwrap_or_default()
+        )
+    }
+
+    /// A new deploy (the environment's latest snapshot changed) starts
+    /// the breach counts, the bake time and the grace period again.
+    fn follow_deploy(&mut self, events: &mut dyn FnMut(Event<'_>)) -> Result<()> {
+        let env = &self.opts.rollback.env;
+        let now_latest = latest(self.store, env)?;
+        if now_latest == self.deployed {
+            return Ok(());
         }
-        let now_latest = latest(store, env)?;
-        if now_latest != deployed {
-            events(Event::Step(&format!(
-                "new deploy: {env}'s latest is now {}; breach counts and the bake time start again",
-                now_latest.map(|d| d.short(12)).unwrap_or("none".into())
-            )));
-            deployed = now_latest;
-            deploy_seen = Instant::now();
-            healthy_since = Instant::now();
-            grace_left = grace_remaining(store, deployed, cfg.grace)?;
-            for s in &mut states {
-                s.consecutive = 0;
-                s.failing_since = None;
-            }
+        events(Event::Step(&format!(
+            "new deploy: {env}'s latest is now {}; breach counts and the bake time start again",
+            now_latest.map(|d| d.short(12)).unwrap_or("none".into())
+        )));
+        self.deployed = now_latest;
+        self.deploy_seen = Instant::now();
+        self.healthy_since = Instant::now();
+        self.grace_left = grace_remaining(self.store, self.deployed, self.opts.config.grace)?;
+        for s in &mut self.states {
+            s.consecutive = 0;
+            s.failing_since = None;
         }
-        let in_grace = deploy_seen.elapsed() < grace_left;
+        Ok(())
+    }
+
+    /// One round: every check observed, counted and kept as evidence;
+    /// the first breach (outside the grace period) is summed up.
+    fn observe(
+        &mut self,
+        prober: &probe::Prober,
+        in_grace: bool,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Option<String> {
+        let checks = &self.opts.config.checks;
         let mut breached: Option<String> = None;
-        for (check, st) in cfg.checks.iter().zip(&mut states) {
+        for (check, st) in checks.iter().zip(&mut self.states) {
             let o = prober.observe(check);
             let at = time::now();
             if o.failing {
                 st.consecutive += 1;
                 st.failing_since.get_or_insert_with(Instant::now);
-                healthy_since = Instant::now();
+                self.healthy_since = Instant::now();
             } else {
                 st.consecutive = 0;
                 st.failing_since = None;
             }
-            let counted = if in_grace {
-                " (grace period: not counted)"
-            } else {
-                ""
-            };
-            events(Event::Step(&format!(
-                "check {}: {} (expected {}): {}{}",
-                check.name,
-                o.value,
-                o.expected,
-                if o.failing {
-                    format!("FAILING {}/{}", st.consecutive, check.failures)
-                } else {
-                    "ok".into()
-                },
-                if o.failing { counted } else { "" }
-            )));
-            evidence.push_back(Evidence {
+            events(Event::Step(&observation_line(check, st, &o, in_grace)));
+            self.evidence.push_back(Evidence {
                 check: check.name.clone(),
                 time: at,
                 failing: o.failing,
                 value: o.value.clone(),
                 expected: o.expected.clone(),
             });
-            while evidence.len() > EVIDENCE_KEPT * cfg.checks.len() {
-                evidence.pop_front();
+            while self.evidence.len() > EVIDENCE_KEPT * checks.len() {
+                self.evidence.pop_front();
             }
             if in_grace || breached.is_some() {
                 continue;
             }
-            let by_count = st.consecutive >= check.failures;
-            let by_time = check
-                .sustained
-                .zip(st.failing_since)
-                .is_some_and(|(d, since)| since.elapsed() >= d);
-            if by_count || by_time {
-                breached = Some(format!(
-                    "{} failed {} time{} in a row{}: {} (expected {})",
-                    check.name,
-                    st.consecutive,
-                    if st.consecutive == 1 { "" } else { "s" },
-                    st.failing_since
-                        .map(|s| format!(" over {:.0} s", s.elapsed().as_secs_f64()))
-                        .unwrap_or_default(),
-                    o.value,
-                    o.expected
-                ));
-            }
+            breached = breach_summary(check, st, &o);
         }
-        if let Some(summary) = breached {
-            events(Event::Step(&format!("BREACH: {summary}")));
-            let breach = Breach {
-                detected: time::now(),
-                summary,
-                evidence: evidence.iter().cloned().collect(),
-            };
-            return Ok(on_breach(store, opts, &prober, breach, events));
-        }
-        if let (Some(bake), Some(id)) = (cfg.promote_after, deployed) {
-            if healthy_since.elapsed() >= bake && !in_grace {
-                store.mark_good(env, id, false)?;
-                events(Event::Step(&format!(
-                    "PROMOTED: {} healthy for {} s: marked {} known-good for {env}",
-                    cfg.checks
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    healthy_since.elapsed().as_secs(),
-                    id.short(12)
-                )));
-                return Ok(WatchEnd::Promoted(id));
-            }
-        }
-        // sleep the interval, waking for a stop
-        let round = Instant::now();
-        while round.elapsed() < cfg.interval {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50).min(cfg.interval));
-        }
+        breached
     }
+
+    /// Healthy for the bake time (outside the grace period): the deploy
+    /// is marked known-good, and returned.
+    fn promotion(
+        &self,
+        in_grace: bool,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Option<SnapshotId>> {
+        let cfg = &self.opts.config;
+        let env = &self.opts.rollback.env;
+        let (Some(bake), Some(id)) = (cfg.promote_after, self.deployed) else {
+            return Ok(None);
+        };
+        if self.healthy_since.elapsed() < bake || in_grace {
+            return Ok(None);
+        }
+        self.store.mark_good(env, id, false)?;
+        events(Event::Step(&format!(
+            "PROMOTED: {} healthy for {} s: marked {} known-good for {env}",
+            cfg.checks
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.healthy_since.elapsed().as_secs(),
+            id.short(12)
+        )));
+        Ok(Some(id))
+    }
+}
+
+/// A check's line in the log: its value, and whether it failed (and how
+/// many times in a row).
+fn observation_line(check: &Check, st: &State, o: &Observation, in_grace: bool) -> String {
+    let counted = if in_grace {
+        " (grace period: not counted)"
+    } else {
+        ""
+    };
+    format!(
+        "check {}: {} (expected {}): {}{}",
+        check.name,
+        o.value,
+        o.expected,
+        if o.failing {
+            format!("FAILING {}/{}", st.consecutive, check.failures)
+        } else {
+            "ok".into()
+        },
+        if o.failing { counted } else { "" }
+    )
+}
+
+/// The breach of a check, if it failed `failures` times in a row or for
+/// its `for` duration.
+fn breach_summary(check: &Check, st: &State, o: &Observation) -> Option<String> {
+    let by_count = st.consecutive >= check.failures;
+    let by_time = check
+        .sustained
+        .zip(st.failing_since)
+        .is_some_and(|(d, since)| since.elapsed() >= d);
+    (by_count || by_time).then(|| {
+        format!(
+            "{} failed {} time{} in a row{}: {} (expected {})",
+            check.name,
+            st.consecutive,
+            if st.consecutive == 1 { "" } else { "s" },
+            st.failing_since
+                .map(|s| format!(" over {:.0} s", s.elapsed().as_secs_f64()))
+                .unwrap_or_default(),
+            o.value,
+            o.expected
+        )
+    })
 }
 
 fn latest(store: &Store, env: &str) -> Result<Option<SnapshotId>> {
