@@ -157,33 +157,35 @@ pub(crate) fn chromium() -> PathBuf {
     panic!("chromium is not installed: .ci/run installs it (apt-get install -y chromium), or set CHROMIUM");
 }
 
+/// Headless Chromium with the network cut (any attempt to load something
+/// fails, and is logged on stderr) and its profile in `profile`.
+pub(crate) fn headless(profile: &Path) -> Command {
+    let mut c = Command::new(chromium());
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--proxy-server=127.0.0.1:9",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
 /// Loads `page` in headless Chromium with the network cut; returns the
 /// DOM as rendered and the console messages logged, and writes a
 /// screenshot.
 fn load(page: &Path, shot: &Path) -> (String, String) {
     let profile = page.with_extension("profile");
     let _ = std::fs::remove_dir_all(&profile);
-    let base = |c: &mut Command| {
-        c.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-            // no network: any attempt to load something fails, and is logged
-            "--proxy-server=127.0.0.1:9",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()));
-    };
-    let mut dump = Command::new(chromium());
-    base(&mut dump);
-    let out = dump
+    let out = headless(&profile)
         .arg("--dump-dom")
         .arg(format!("file://{}", page.display()))
         .output()
@@ -193,9 +195,7 @@ fn load(page: &Path, shot: &Path) -> (String, String) {
         "chromium failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut snap = Command::new(chromium());
-    base(&mut snap);
-    let s = snap
+    let s = headless(&profile)
         .arg(format!("--screenshot={}", shot.display()))
         .arg("--window-size=1280,1800")
         .arg(format!("file://{}", page.display()))

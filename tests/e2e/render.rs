@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::common::*;
-use crate::html::chromium;
+use crate::html::{chromium, headless};
 use crate::reports::assert_mermaid_limits;
 
 /// The folder of the pinned mermaid package (`package.json`,
@@ -448,22 +448,9 @@ fn mermaid_check(t: &Scratch, charts: &[Picture], render: &[bool]) -> serde_json
     )
     .unwrap();
     let profile = t.path("chromium-profile");
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--proxy-server=127.0.0.1:9",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            // the page's promises run to the end before the DOM is dumped
-            "--virtual-time-budget=3600000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let out = headless(&profile)
+        // the page's promises run to the end before the DOM is dumped
+        .args(["--virtual-time-budget=3600000", "--dump-dom"])
         .arg(url(&page))
         .output()
         .expect("run chromium");
