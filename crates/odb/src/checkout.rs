@@ -192,16 +192,8 @@ fn write_file(root: &Path, f: &TreeFile, target: &Path, data: &[u8], force: bool
 #[cfg(unix)]
 fn write_link(root: &Path, to: &str, target: &Path, force: bool) -> Result<()> {
     check_replaceable(root, target, force)?;
-    let mut last = None;
-    for tmp in temp_names(target) {
-        match std::os::unix::fs::symlink(to, &tmp) {
-            Ok(()) => return rename_into_place(&tmp, target),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((tmp, e)),
-            Err(e) => return Err(io(&tmp)(e)),
-        }
-    }
-    let (tmp, e) = last.expect("the loop ran and every attempt found a name taken");
-    Err(io(&tmp)(e))
+    let (tmp, ()) = at_free_temp_name(target, |tmp| std::os::unix::fs::symlink(to, tmp))?;
+    rename_into_place(&tmp, target)
 }
 
 #[cfg(not(unix))]
@@ -235,25 +227,40 @@ fn temp_names(target: &Path) -> impl Iterator<Item = PathBuf> + '_ {
 /// through an existing name or a symbolic link planted at it (another
 /// name is tried instead).
 fn create_temp_beside(target: &Path, mode: u32) -> Result<(PathBuf, std::fs::File)> {
-    let mut last = None;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    at_free_temp_name(target, |tmp| opts.open(tmp))
+}
+
+/// Makes something (`make` creates it exclusively, failing with
+/// `AlreadyExists` when the name is taken) at the first free temporary
+/// name beside `target`.
+fn at_free_temp_name<T>(
+    target: &Path,
+    mut make: impl FnMut(&Path) -> std::io::Result<T>,
+) -> Result<(PathBuf, T)> {
+    let mut taken = None;
     for tmp in temp_names(target) {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(mode);
-        }
-        #[cfg(not(unix))]
-        let _ = mode;
-        match opts.open(&tmp) {
-            Ok(file) => return Ok((tmp, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((tmp, e)),
+        match make(&tmp) {
+            Ok(made) => return Ok((tmp, made)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => taken = Some((tmp, e)),
             Err(e) => return Err(io(&tmp)(e)),
         }
     }
-    let (tmp, e) = last.expect("the loop ran and every attempt found a name taken");
-    Err(io(&tmp)(e))
+    match taken {
+        Some((tmp, e)) => Err(io(&tmp)(e)),
+        None => Err(Error::Checkout(format!(
+            "no temporary name beside {}",
+            target.display()
+        ))),
+    }
 }
 
 /// `root/path`, refusing anything that could land outside `root`.
