@@ -690,6 +690,13 @@ impl Store {
             }
             Err(_) => return Ok(false),
         };
+        if gone {
+            // the combined index names packs by their place in the list,
+            // which the packs removed shifted: it is built again on use
+            if let Ok(mut m) = self.multi.write() {
+                *m = None;
+            }
+        }
         let new = listed.iter().any(|h| !known.contains(h));
         if new {
             self.refresh_packs()?;

@@ -1,3 +1,4 @@
 //! Integration tests of the object database, one module per concern.
 
 mod crypt;
+mod packs;
