@@ -117,6 +117,21 @@ fn convert_placeholder(v: &Value, want: &Type, path: &str) -> Option<Result<Valu
         Value::Null(t) => typed(t).map(Value::Null),
         Value::Unknown(t) => typed(t).map(Value::Unknown),
         Value::Opaque(t, sym) => typed(t).map(|t| Value::Opaque(t, sym.clone())),
+        // the attributes the type names, read the way a reference reads
+        // them; any other type: what the whole object stands for
+        Value::Partial(p) => match want {
+            Type::Object(attrs) => {
+                let mut out = Map::new();
+                for (name, aty) in attrs.iter() {
+                    match convert_at(&p.attr(name), aty, &format!("{path}.{name}")) {
+                        Ok(c) => out.insert(name.clone(), c),
+                        Err(e) => return Some(Err(e)),
+                    };
+                }
+                Ok(Value::object(out))
+            }
+            _ => convert_at(&p.rest, want, path),
+        },
         _ => return None,
     })
 }
@@ -214,6 +229,11 @@ fn apply_defaults(v: &Value, c: &Constraint, path: &str) -> Result<Value, Conver
     let (inner, marked) = v.unmark();
     if !inner.is_known() || inner.is_null() {
         return Ok(v.clone());
+    }
+    if let (Constraint::Object(attrs), Value::Partial(p)) = (c, inner) {
+        // the attributes the constraint names, as a reference reads them
+        let read = attrs.keys().map(|k| (k.clone(), p.attr(k))).collect();
+        return apply_defaults(&Value::object(read).mark_if(marked), c, path);
     }
     let out = match (c, inner) {
         (Constraint::Object(attrs), Value::Object(m) | Value::Map(_, m)) => {

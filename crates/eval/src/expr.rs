@@ -308,7 +308,12 @@ impl<'s> Evaluator<'s> {
             }
             return Ok(Value::tuple(Vec::new()).mark_if(marked));
         }
-        if src.ty() == Type::Dynamic || matches!(src, Value::Opaque(..)) {
+        if let Value::Partial(_) = src {
+            // one object: `[obj][*]...`
+            let item = self.apply_ops(src.clone(), each)?;
+            return Ok(Value::tuple(vec![item]).mark_if(marked));
+        }
+        if src.ty() == Type::Dynamic || src.is_opaque() {
             return Ok(Value::unknown().mark_if(marked));
         }
         let items: Vec<Value> = if is_seq {
@@ -537,7 +542,7 @@ impl<'s> Evaluator<'s> {
                             "The collection is null.",
                         ));
                     }
-                    if !c.is_known() || matches!(c, Value::Opaque(..)) {
+                    if !c.is_known() || c.is_opaque() {
                         *unknown = true;
                         continue;
                     }
@@ -777,7 +782,7 @@ impl<'s> Evaluator<'s> {
             return Ok(Value::unknown().mark_if(coll.has_marks()));
         }
         let (c, mut marked) = coll.unmark();
-        if !c.is_known() || matches!(c, Value::Opaque(..)) {
+        if !c.is_known() || c.is_opaque() {
             return Ok(Value::unknown().mark_if(marked));
         }
         let elems = elements(c).ok_or_else(|| {
@@ -1014,6 +1019,24 @@ pub fn get_attr(v: &Value, name: &str) -> Result<Value> {
                 ))
             }
         }),
+        Value::Partial(p) => p.attr(name),
+        // an object or map rewind cannot see: its attribute neither
+        Value::Opaque(t @ (Type::Dynamic | Type::Object(_) | Type::Map(_)), sym) => {
+            let ty = match t {
+                Type::Object(attrs) => match attrs.get(name) {
+                    Some(t) => t.clone(),
+                    None => {
+                        return Err(EvalError::new(
+                            "Unsupported attribute",
+                            format!("This object does not have an attribute named {name:?}."),
+                        ))
+                    }
+                },
+                Type::Map(e) => (**e).clone(),
+                _ => Type::Dynamic,
+            };
+            Value::Opaque(ty, format!("{sym}.{name}").into())
+        }
         Value::Object(m) => match m.get(name) {
             Some(x) => x.clone(),
             None => {
@@ -1071,6 +1094,17 @@ pub fn index(v: &Value, key: &Value) -> Result<Value> {
             _ => Value::unknown(),
         },
         _ if matches!(k, Value::Opaque(..)) => Value::unknown(),
+        Value::Partial(p) => match k {
+            Value::String(s) => p.attr(s),
+            Value::Number(n) => p.attr(&n.to_string()),
+            Value::Unknown(_) => Value::unknown(),
+            _ => {
+                return Err(EvalError::new(
+                    "Invalid index",
+                    "The given key does not identify an element in this collection value: a string is required.",
+                ))
+            }
+        },
         Value::Unknown(t) => Value::Unknown(match t {
             Type::List(e) | Type::Map(e) => (**e).clone(),
             Type::Tuple(es) => match k.as_number().and_then(Number::to_i64) {

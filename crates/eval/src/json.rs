@@ -21,6 +21,7 @@ pub(crate) fn encode(v: &Value) -> Result<String, String> {
 fn encode_into(v: &Value, out: &mut String) -> Result<(), String> {
     match v {
         Value::Sensitive(inner) => encode_into(inner, out),
+        Value::Partial(p) => encode_into(&p.rest, out),
         Value::Unknown(_) => Err("value is not known".into()),
         Value::Opaque(_, sym) => Err(format!("the value of {sym} is not known to rewind")),
         Value::Null(_) => {

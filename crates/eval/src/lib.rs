@@ -37,4 +37,4 @@ pub use number::{Number, NumberError};
 pub use render::{console, inline};
 pub use rewind_model::Map;
 pub use types::{Constraint, ObjectAttr, Type};
-pub use value::Value;
+pub use value::{Partial, Value};

@@ -66,6 +66,7 @@ pub fn console(v: &Value) -> String {
 
 fn console_into(v: &Value, indent: usize, out: &mut String) {
     match v {
+        Value::Partial(p) => console_into(&p.rest, indent, out),
         Value::Unknown(_) => out.push_str("(known after apply)"),
         Value::Sensitive(inner) if !inner.is_known() => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),
@@ -209,7 +210,7 @@ pub fn bounded_symbol(sym: String) -> String {
 /// How a value appears inside the symbol of an operation on opaque
 /// values: `f(<a.id>, "x")`.
 pub fn symbol(v: &Value) -> String {
-    match v.unmark().0 {
+    match v.unmark().0.whole() {
         Value::Opaque(_, sym) => format!("<{sym}>"),
         Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
             let parts: Vec<String> = items.iter().map(symbol).collect();
@@ -237,6 +238,7 @@ pub fn inline(v: &Value) -> String {
 
 fn inline_into(v: &Value, out: &mut String) {
     match v {
+        Value::Partial(p) => inline_into(&p.rest, out),
         Value::Unknown(_) => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),
         Value::Opaque(_, sym) => {

@@ -32,6 +32,37 @@ pub enum Value {
     /// symbol (`terraform_data.a.id`, `upper(<terraform_data.a.id>)`).
     /// Two opaque values are the same value when their symbols are equal.
     Opaque(Type, Arc<str>),
+    /// An object of which rewind knows only some attributes: a resource
+    /// instance whose provider schema it does not have (the attributes its
+    /// configuration sets are known, the provider's computed ones are not).
+    /// Reading an attribute it does not list gives what [`Partial::rest`]
+    /// says; anything done with the whole object treats it as `rest`.
+    Partial(Arc<Partial>),
+}
+
+/// The content of [`Value::Partial`].
+#[derive(Clone, Debug)]
+pub struct Partial {
+    /// The attributes rewind knows.
+    pub attrs: Map<String, Value>,
+    /// What the rest stands for: [`Value::Unknown`] (an object being
+    /// created or replaced) or [`Value::Opaque`] named after the object (a
+    /// deployed object rewind cannot see).
+    pub rest: Value,
+}
+
+impl Partial {
+    /// The attribute `name`: listed, or unknown, or opaque and named
+    /// `SYMBOL.name`.
+    pub fn attr(&self, name: &str) -> Value {
+        if let Some(v) = self.attrs.get(name) {
+            return v.clone();
+        }
+        match &self.rest {
+            Value::Opaque(_, sym) => Value::Opaque(Type::Dynamic, format!("{sym}.{name}").into()),
+            _ => Value::unknown(),
+        }
+    }
 }
 
 impl Value {
@@ -61,6 +92,26 @@ impl Value {
 
     pub fn object(attrs: Map<String, Value>) -> Value {
         Value::Object(Arc::new(attrs))
+    }
+
+    /// An object of which only `attrs` are known, the rest standing for
+    /// `rest` (see [`Value::Partial`]).
+    pub fn partial(attrs: Map<String, Value>, rest: Value) -> Value {
+        Value::Partial(Arc::new(Partial { attrs, rest }))
+    }
+
+    /// The value whole operations see: the `rest` of a partial object,
+    /// the value itself otherwise.
+    pub fn whole(&self) -> &Value {
+        match self {
+            Value::Partial(p) => &p.rest,
+            v => v,
+        }
+    }
+
+    /// True for an opaque value, or a partial object standing for one.
+    pub fn is_opaque(&self) -> bool {
+        matches!(self.unmark().0.whole(), Value::Opaque(..))
     }
 
     pub fn empty_object() -> Value {
@@ -134,6 +185,7 @@ impl Value {
                 items.iter().any(Value::has_marks)
             }
             Value::Map(_, m) | Value::Object(m) => m.values().any(Value::has_marks),
+            Value::Partial(p) => p.attrs.values().any(Value::has_marks),
             _ => false,
         }
     }
@@ -159,6 +211,13 @@ impl Value {
             Value::Object(m) => {
                 Value::object(m.iter().map(|(k, v)| (k.clone(), v.map_deep(f))).collect())
             }
+            Value::Partial(p) => Value::partial(
+                p.attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.map_deep(f)))
+                    .collect(),
+                p.rest.clone(),
+            ),
             other => other.clone(),
         }
     }
@@ -176,6 +235,7 @@ impl Value {
             Value::Tuple(items) => Type::tuple(items.iter().map(Value::ty).collect()),
             Value::Object(m) => Type::object(m.iter().map(|(k, v)| (k.clone(), v.ty())).collect()),
             Value::Sensitive(inner) => inner.ty(),
+            Value::Partial(p) => p.rest.ty(),
         }
     }
 
@@ -186,7 +246,7 @@ impl Value {
     /// False for an unknown value (its elements may still be unknown when
     /// this is true).
     pub fn is_known(&self) -> bool {
-        !matches!(self.unmark().0, Value::Unknown(_))
+        !matches!(self.unmark().0.whole(), Value::Unknown(_))
     }
 
     /// True when the value or anything inside it is opaque.
@@ -198,6 +258,7 @@ impl Value {
                 items.iter().any(Value::has_opaque)
             }
             Value::Map(_, m) | Value::Object(m) => m.values().any(Value::has_opaque),
+            Value::Partial(p) => p.rest.has_opaque() || p.attrs.values().any(Value::has_opaque),
             _ => false,
         }
     }
@@ -211,6 +272,9 @@ impl Value {
                 items.iter().all(Value::is_wholly_known)
             }
             Value::Map(_, m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
+            Value::Partial(p) => {
+                p.rest.is_wholly_known() && p.attrs.values().all(Value::is_wholly_known)
+            }
             _ => true,
         }
     }
@@ -294,6 +358,9 @@ impl Value {
             }
             (Value::Map(ta, a), Value::Map(tb, b)) => ta == tb && mappings_raw_eq(a, b),
             (Value::Object(a), Value::Object(b)) => mappings_raw_eq(a, b),
+            (Value::Partial(a), Value::Partial(b)) => {
+                a.rest.raw_eq(&b.rest) && mappings_raw_eq(&a.attrs, &b.attrs)
+            }
             _ => false,
         }
     }
@@ -305,6 +372,13 @@ impl Value {
         let (a, ma) = self.unmark();
         let (b, mb) = other.unmark();
         let marked = ma || mb;
+        if let (Value::Partial(x), Value::Partial(y)) = (a, b) {
+            // the same object seen twice
+            if x.rest.raw_eq(&y.rest) && x.rest.is_opaque() && mappings_raw_eq(&x.attrs, &y.attrs) {
+                return Value::Bool(true).mark_if(marked);
+            }
+        }
+        let (a, b) = (a.whole(), b.whole());
         let r = match (a, b) {
             (Value::Unknown(_), _) | (_, Value::Unknown(_)) => Value::Unknown(Type::Bool),
             (Value::Opaque(_, x), Value::Opaque(_, y)) if x == y => Value::Bool(true),
@@ -358,6 +432,15 @@ impl Value {
         let (a, _) = self.unmark();
         let (b, _) = other.unmark();
         match (a, b) {
+            (Value::Partial(x), Value::Partial(y)) => {
+                x.rest.semantic_eq(&y.rest)
+                    && x.attrs.len() == y.attrs.len()
+                    && x.attrs
+                        .iter()
+                        .zip(y.attrs.iter())
+                        .all(|((k, v), (l, w))| k == l && v.semantic_eq(w))
+            }
+            (Value::Partial(_), _) | (_, Value::Partial(_)) => false,
             (Value::Unknown(_), _) | (_, Value::Unknown(_)) => false,
             (Value::Opaque(_, x), Value::Opaque(_, y)) => x == y,
             (Value::Opaque(..), _) | (_, Value::Opaque(..)) => false,
@@ -451,6 +534,7 @@ fn types_comparable(a: &Type, b: &Type) -> bool {
 pub(crate) fn set_order(a: &Value, b: &Value) -> Ordering {
     let (a, _) = a.unmark();
     let (b, _) = b.unmark();
+    let (a, b) = (a.whole(), b.whole());
     let rank = |v: &Value| -> u8 {
         match v {
             Value::Null(_) => 2,
@@ -475,7 +559,7 @@ fn set_hash_text(v: &Value) -> String {
     let mut out = String::new();
     fn go(v: &Value, out: &mut String) {
         let (v, _) = v.unmark();
-        match v {
+        match v.whole() {
             Value::Unknown(_) => out.push('?'),
             Value::Null(_) => out.push('~'),
             Value::Opaque(_, sym) => {
@@ -521,6 +605,7 @@ fn set_hash_text(v: &Value) -> String {
                 out.push('>');
             }
             Value::Sensitive(inner) => go(inner, out),
+            Value::Partial(p) => go(&p.rest, out),
         }
     }
     go(v, &mut out);

@@ -185,3 +185,6 @@ fn expressions_evaluate_as_terraform_console_prints_them() {
 
 #[path = "eval/refinements.rs"]
 mod refinements;
+
+#[path = "eval/partial.rs"]
+mod partial;

@@ -253,7 +253,7 @@ impl<'p> Decide<'p> {
         InstanceValue {
             value: prior.clone(),
             missing: if self.prior.from_state {
-                Missing::Unknown
+                Missing::Listed
             } else {
                 Missing::Opaque(addr.to_string())
             },
@@ -473,7 +473,7 @@ impl Planner for Decide<'_> {
         };
         let missing_prior = |p: &crate::prior::PriorInstance| {
             if self.prior.from_state {
-                Missing::Unknown
+                Missing::Listed
             } else {
                 Missing::Opaque(p.addr.to_string())
             }

@@ -53,6 +53,11 @@ pub(crate) enum Expansion {
 pub(crate) enum Missing {
     /// Unknown until apply (an object being created or replaced).
     Unknown,
+    /// None: the value lists every attribute the object has (it was read
+    /// from the state, which records them all). An attribute it does not
+    /// list reads as unknown (rewind does not know every provider's
+    /// schema to refuse it as Terraform would).
+    Listed,
     /// Deployed, but not visible to rewind (no state): opaque, named
     /// after this instance address.
     Opaque(String),
@@ -66,9 +71,37 @@ pub(crate) struct InstanceValue {
 }
 
 impl InstanceValue {
+    /// The value as references see it: an object whose attributes not
+    /// listed read the way `missing` says (a [`Value::Partial`]), so that
+    /// `[for sa in google_service_account.this : sa.email]` reads an
+    /// attribute the configuration does not set as Terraform would (known
+    /// after apply, or deployed), not as an error.
+    fn open(self, type_: &str) -> InstanceValue {
+        let (v, marked) = self.value.unmark();
+        let Value::Object(attrs) = v else {
+            return self;
+        };
+        // terraform_data's schema is known: its values list every attribute
+        if type_ == "terraform_data" {
+            return self;
+        }
+        let rest = match &self.missing {
+            Missing::Listed => return self,
+            Missing::Unknown => Value::unknown(),
+            Missing::Opaque(addr) => Value::Opaque(Type::Dynamic, addr.as_str().into()),
+        };
+        InstanceValue {
+            value: Value::partial((**attrs).clone(), rest).mark_if(marked),
+            missing: self.missing,
+        }
+    }
+
     /// The attribute `name`.
     pub fn attr(&self, name: &str) -> Result<Value, EvalError> {
         let (v, marked) = self.value.unmark();
+        if let Value::Partial(p) = v {
+            return Ok(p.attr(name).mark_if(marked));
+        }
         if !v.is_known() {
             return Ok(Value::unknown().mark_if(marked));
         }
@@ -76,7 +109,7 @@ impl InstanceValue {
             return Ok(a.clone().mark_if(marked));
         }
         match &self.missing {
-            Missing::Unknown => Ok(Value::unknown().mark_if(marked)),
+            Missing::Unknown | Missing::Listed => Ok(Value::unknown().mark_if(marked)),
             Missing::Opaque(addr) => {
                 Ok(Value::Opaque(Type::Dynamic, format!("{addr}.{name}").into()).mark_if(marked))
             }
@@ -747,7 +780,7 @@ impl<'c> Walk<'c> {
                 self.spent(r, &ev, || format!("the configuration of {addr}"))
             });
             let v = planner.instance(self, ni, &addr, config, &scope);
-            instances.insert(key, v);
+            instances.insert(key, v.open(&node.type_));
         }
         self.resources[ni].push((
             mid,

@@ -331,3 +331,6 @@ fn plans_terraform_rejects_are_cycles_here() {
 
 #[path = "plan/oracle2.rs"]
 mod oracle2;
+
+#[path = "plan/partial.rs"]
+mod partial;

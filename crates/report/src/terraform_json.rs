@@ -242,13 +242,19 @@ impl Encoder {
             Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
                 J::Array(items.iter().map(|x| self.known(x)).collect())
             }
-            Value::Map(_, m) | Value::Object(m) => J::Object(
-                m.iter()
-                    .filter(|(_, x)| x.is_known())
-                    .map(|(k, x)| (k.clone(), self.known(x)))
-                    .collect(),
-            ),
+            Value::Map(_, m) | Value::Object(m) => self.known_members(m),
+            // the attributes rewind knows of an object it sees in part
+            Value::Partial(p) => self.known_members(&p.attrs),
         }
+    }
+
+    fn known_members(&self, m: &rewind_eval::Map<String, Value>) -> J {
+        J::Object(
+            m.iter()
+                .filter(|(_, x)| x.is_known())
+                .map(|(k, x)| (k.clone(), self.known(x)))
+                .collect(),
+        )
     }
 }
 
@@ -298,6 +304,14 @@ fn as_bool(v: &Value, leaf: &dyn Fn(&Value) -> Option<J>) -> J {
     if let Some(j) = leaf(v) {
         return j;
     }
+    let partial;
+    let v = match v {
+        Value::Partial(p) => {
+            partial = Value::Object(std::sync::Arc::new(p.attrs.clone()));
+            &partial
+        }
+        v => v,
+    };
     match v {
         Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
             J::Array(items.iter().map(|x| as_bool(x, leaf)).collect())

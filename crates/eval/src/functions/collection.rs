@@ -360,7 +360,7 @@ fn coalesce(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
             continue;
         }
         // a value rewind cannot see (it may be ""): so is the result
-        if let Value::Opaque(..) = v {
+        if v.is_opaque() {
             let parts: Vec<String> = a.iter().map(crate::render::symbol).collect();
             return Ok(Value::Opaque(
                 ty,

@@ -450,6 +450,12 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
         } else {
             f.var_param.expect("checked above")
         };
+        // an object known in part is, to a function, what it stands for
+        // (its result depends on the attributes rewind does not see)
+        let v = match v.unmark() {
+            (Value::Partial(p), m) => p.rest.clone().mark_if(m),
+            _ => v,
+        };
         if v.is_null() && param.flags & NULL_OK == 0 {
             return Err(EvalError::new(
                 "Invalid function argument",
@@ -494,7 +500,7 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
     if name != "coalesce"
         && args
             .iter()
-            .any(|a| matches!(a.unmark().0, Value::Opaque(..)) || (!f.partial && a.has_opaque()))
+            .any(|a| a.is_opaque() || (!f.partial && a.has_opaque()))
     {
         let parts: Vec<String> = args.iter().map(crate::render::symbol).collect();
         let sym = format!("{name}({})", parts.join(", "));

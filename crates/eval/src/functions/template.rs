@@ -190,7 +190,7 @@ pub(super) fn templatestring(ev: &mut Evaluator, args: &[Expr]) -> Result<Value>
         return Err(arg_err("invalid template value: a string is required"));
     }
     // a template or variables rewind cannot see: a value it cannot see
-    if matches!(t, Value::Opaque(..)) || vars.has_opaque() {
+    if t.is_opaque() || vars.has_opaque() {
         let sym = format!(
             "templatestring({}, {})",
             crate::render::symbol(t),

@@ -236,6 +236,7 @@ fn node(e: &mut Emitter, v: &Value, parent: i64, ctx: Ctx) -> std::result::Resul
         parent + BEST_INDENT
     };
     match v.unmark().0 {
+        Value::Partial(p) => node(e, &p.rest, parent, ctx),
         Value::Unknown(_) => Err(Refused::Error(
             "cannot serialize unknown value as YAML".into(),
         )),

@@ -7,10 +7,10 @@ use rewind_model::Model;
 use rewind_plan::{plan, Action, Options, PlanError};
 
 /// A scratch directory holding `files`, removed on drop.
-struct Dir(PathBuf);
+pub(crate) struct Dir(PathBuf);
 
 impl Dir {
-    fn new(name: &str, files: &[(&str, String)]) -> Dir {
+    pub(crate) fn new(name: &str, files: &[(&str, String)]) -> Dir {
         let dir = std::env::temp_dir().join(format!("rewind-plan-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for (path, text) in files {
@@ -21,7 +21,7 @@ impl Dir {
         Dir(dir)
     }
 
-    fn model(&self, sub: &str) -> Model {
+    pub(crate) fn model(&self, sub: &str) -> Model {
         rewind_parse::load(&self.0.join(sub), &rewind_parse::Options::default())
             .unwrap_or_else(|e| panic!("{sub}: {e}"))
             .model
