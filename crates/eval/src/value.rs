@@ -43,8 +43,8 @@ pub enum Value {
 /// The content of [`Value::Partial`].
 #[derive(Clone, Debug)]
 pub struct Partial {
-    /// The attributes rewind knows.
-    pub attrs: Map<String, Value>,
+    /// The attributes rewind knows (shared with the object they came from).
+    pub attrs: Arc<Map<String, Value>>,
     /// What the rest stands for: [`Value::Unknown`] (an object being
     /// created or replaced) or [`Value::Opaque`] named after the object (a
     /// deployed object rewind cannot see).
@@ -96,7 +96,7 @@ impl Value {
 
     /// An object of which only `attrs` are known, the rest standing for
     /// `rest` (see [`Value::Partial`]).
-    pub fn partial(attrs: Map<String, Value>, rest: Value) -> Value {
+    pub fn partial(attrs: Arc<Map<String, Value>>, rest: Value) -> Value {
         Value::Partial(Arc::new(Partial { attrs, rest }))
     }
 
@@ -212,10 +212,12 @@ impl Value {
                 Value::object(m.iter().map(|(k, v)| (k.clone(), v.map_deep(f))).collect())
             }
             Value::Partial(p) => Value::partial(
-                p.attrs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.map_deep(f)))
-                    .collect(),
+                Arc::new(
+                    p.attrs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.map_deep(f)))
+                        .collect(),
+                ),
                 p.rest.clone(),
             ),
             other => other.clone(),

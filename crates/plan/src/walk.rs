@@ -91,7 +91,7 @@ impl InstanceValue {
             Missing::Opaque(addr) => Value::Opaque(Type::Dynamic, addr.as_str().into()),
         };
         InstanceValue {
-            value: Value::partial((**attrs).clone(), rest).mark_if(marked),
+            value: Value::partial(attrs.clone(), rest).mark_if(marked),
             missing: self.missing,
         }
     }

@@ -307,7 +307,7 @@ fn as_bool(v: &Value, leaf: &dyn Fn(&Value) -> Option<J>) -> J {
     let partial;
     let v = match v {
         Value::Partial(p) => {
-            partial = Value::Object(std::sync::Arc::new(p.attrs.clone()));
+            partial = Value::Object(p.attrs.clone());
             &partial
         }
         v => v,

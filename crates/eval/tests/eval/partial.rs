@@ -10,7 +10,7 @@ use rewind_model::expr::TravOp;
 fn account(name: &str, rest: Value) -> Value {
     let mut attrs = Map::new();
     attrs.insert("account_id".to_string(), Value::string(name));
-    Value::partial(attrs, rest)
+    Value::partial(std::sync::Arc::new(attrs), rest)
 }
 
 /// `var.deployed`: an object of two deployed accounts (no state);
