@@ -1134,12 +1134,31 @@ fn history_case(o: &RunOptions, out: &mut Results) -> Result<()> {
     std::fs::create_dir_all(&hdir)?;
     let h = History { o, hdir, v1, v2 };
     let mut samples = HistorySamples::new();
-    for steps in [0, history] {
-        let store = h.hdir.join(format!("store-{steps}"));
-        let wt = h.hdir.join(format!("wt-{steps}"));
-        h.build(&store, &wt, steps)?;
-        h.time(&store, &wt, steps, &mut samples)?;
+    let stores: Vec<(usize, PathBuf, PathBuf)> = [0, history]
+        .into_iter()
+        .map(|steps| {
+            let store = h.hdir.join(format!("store-{steps}"));
+            let wt = h.hdir.join(format!("wt-{steps}"));
+            (steps, store, wt)
+        })
+        .collect();
+    for (steps, store, wt) in &stores {
+        h.build(store, wt, *steps)?;
     }
+    // the two stores' runs interleaved, so that the machine's load, which
+    // changes over minutes, weighs on both alike
+    for r in 0..o.runs {
+        for (steps, store, wt) in &stores {
+            eprintln!(
+                "  history {} snapshots, run {}/{}",
+                steps + 1,
+                r + 1,
+                o.runs
+            );
+            h.time(store, wt, *steps, &mut samples)?;
+        }
+    }
+    std::fs::remove_dir_all(h.hdir.join("run-store"))?;
     let _ = writeln!(
         out.raw,
         "\n### history: {size} resources, a store of 1 and of {} snapshots\n\n{RAW_HEADER}",
@@ -1209,7 +1228,7 @@ impl History<'_> {
         Ok(())
     }
 
-    /// The runs on a copy of `store` (so each starts from the same one):
+    /// One run on a copy of `store` (so each starts from the same one):
     /// snapshot of version 2 tagged `next`, diff and plan between `base`
     /// and `next`.
     fn time(
@@ -1222,32 +1241,27 @@ impl History<'_> {
         let (st, w) = (store.display().to_string(), wt.display().to_string());
         let run_store = self.hdir.join("run-store");
         let rs = run_store.display().to_string();
-        let runs = self.o.runs;
-        for r in 0..runs {
-            eprintln!("  history {} snapshots, run {}/{runs}", steps + 1, r + 1);
-            if run_store.exists() {
-                std::fs::remove_dir_all(&run_store)?;
-            }
-            sh("cp", &["-a", &st, &rs], &self.hdir)?;
-            sync(&self.v2, wt)?;
-            let mut timed = |what: &'static str, args: &[&str]| -> Result<()> {
-                let cmd = rewind_cmd(&self.o.rewind, Some(&run_store), args);
-                let sample = time(&[cmd], &self.hdir, &[])?;
-                samples.entry((what, steps)).or_default().push(sample);
-                Ok(())
-            };
-            timed(
-                "snapshot after a 1% change",
-                &["snapshot", &w, "--tag", "next"],
-            )?;
-            timed("diff", &["diff", "base", "next", "--format", "json"])?;
-            timed(
-                "plan",
-                &["plan", "--from", "next", "--to", "base", "--format", "json"],
-            )?;
-            sync(&self.v1, wt)?;
+        if run_store.exists() {
+            std::fs::remove_dir_all(&run_store)?;
         }
-        std::fs::remove_dir_all(&run_store)?;
+        sh("cp", &["-a", &st, &rs], &self.hdir)?;
+        sync(&self.v2, wt)?;
+        let mut timed = |what: &'static str, args: &[&str]| -> Result<()> {
+            let cmd = rewind_cmd(&self.o.rewind, Some(&run_store), args);
+            let sample = time(&[cmd], &self.hdir, &[])?;
+            samples.entry((what, steps)).or_default().push(sample);
+            Ok(())
+        };
+        timed(
+            "snapshot after a 1% change",
+            &["snapshot", &w, "--tag", "next"],
+        )?;
+        timed("diff", &["diff", "base", "next", "--format", "json"])?;
+        timed(
+            "plan",
+            &["plan", "--from", "next", "--to", "base", "--format", "json"],
+        )?;
+        sync(&self.v1, wt)?;
         Ok(())
     }
 }
