@@ -3378,6 +3378,71 @@ resource "terraform_data" "d" {
          {"main.tf": chain, "modules/unit/main.tf": H_UNIT},
          {"main.tf": chain.replace('input = "a"', 'input = "a"\n  triggers_replace = "old"').split("resource \"terraform_data\" \"c\"")[0],
           "modules/unit/main.tf": H_UNIT})
+    # replace_triggered_by an attribute, and a whole resource only updated
+    rt = hr("a", '  input = "%s"\n') + "\n" + hr("b", '  input = "b"\n\n  lifecycle {\n    replace_triggered_by = [%s]\n  }\n')
+    case("h18-replace-triggered-by", "replace-triggered-by",
+         "a's input differs (an update, so a.output changes): b has replace_triggered_by = [terraform_data.a.output]",
+         {"main.tf": rt % ("new", "terraform_data.a.output")}, {"main.tf": rt % ("old", "terraform_data.a.output")})
+    case("h19-replace-triggered-by", "replace-triggered-by",
+         "a is only updated: b has replace_triggered_by = [terraform_data.a] (the whole resource)",
+         {"main.tf": rt % ("new", "terraform_data.a")}, {"main.tf": rt % ("old", "terraform_data.a")})
+    # moved chains and moves into instance keys
+    case("h20-moved-resource", "moved-resource",
+         "the target's moved blocks chain c -> b -> a: the current c becomes a",
+         {"main.tf": hr("c", '  input = "x"\n')},
+         {"main.tf": hr("a", '  input = "x"\n') + "\nmoved {\n  from = terraform_data.c\n  to   = terraform_data.b\n}\n\n"
+          "moved {\n  from = terraform_data.b\n  to   = terraform_data.a\n}\n"})
+    case("h21-moved-resource", "moved-resource",
+         "the current single becomes many[\"x\"] (moved into a for_each key); many[\"y\"] is created",
+         {"main.tf": hr("single", '  input = "x"\n')},
+         {"main.tf": hr("many", '  for_each = toset(["x", "y"])\n  input    = each.key\n')
+          + "\nmoved {\n  from = terraform_data.single\n  to   = terraform_data.many[\"x\"]\n}\n"})
+    case("h22-moved-module-root", "moved-module-root",
+         "module.old[0] (count) becomes module.new[\"a\"] (for_each) by a moved block; module.new[\"b\"] is created",
+         {"main.tf": 'module "old" {\n  source = "./modules/unit"\n  count  = 1\n  label  = "a"\n}\n', "modules/unit/main.tf": H_UNIT},
+         {"main.tf": 'module "new" {\n  source   = "./modules/unit"\n  for_each = toset(["a", "b"])\n  label    = each.key\n}\n\n'
+          'moved {\n  from = module.old[0]\n  to   = module.new["a"]\n}\n', "modules/unit/main.tf": H_UNIT})
+    # create_before_destroy inside a module, a dependent at the root
+    cb = ('module "m" {\n  source = "./modules/cbd"\n  tag    = "%s"\n}\n\n' + hr("user", "  input = module.m.out\n"))
+    cbd_mod = ('variable "tag" {\n  type = string\n}\n\n'
+               + hr("r", '  input            = "r"\n  triggers_replace = var.tag\n\n  lifecycle {\n    create_before_destroy = true\n  }\n')
+               + '\noutput "out" {\n  value = terraform_data.r.id\n}\n')
+    case("h23-cbd", "cbd",
+         "module.m.terraform_data.r (create_before_destroy) is replaced; user at the root reads its id",
+         {"main.tf": cb % "new", "modules/cbd/main.tf": cbd_mod}, {"main.tf": cb % "old", "modules/cbd/main.tf": cbd_mod})
+    # a removed block with destroy = true inside a module
+    case("h24-removed", "removed",
+         "inside module.m the target has a removed block for x (destroy = true): x is deleted, y kept",
+         {"main.tf": 'module "m" {\n  source = "./modules/xy"\n}\n',
+          "modules/xy/main.tf": hr("x", '  input = "x"\n') + "\n" + hr("y", '  input = "y"\n')},
+         {"main.tf": 'module "m" {\n  source = "./modules/xy"\n}\n',
+          "modules/xy/main.tf": "removed {\n  from = terraform_data.x\n\n  lifecycle {\n    destroy = true\n  }\n}\n\n" + hr("y", '  input = "y"\n')})
+    # instance sets derived from other resources
+    dv = hr("x", '  for_each = toset(%s)\n  input    = each.key\n') + "\n" + hr("n", "  count = length(terraform_data.x)\n  input = count.index\n")
+    case("h25-instances-derived", "instances-derived",
+         "count = length(terraform_data.x) with x's keys {a, b, c} now and {a, b} in the target: x[\"c\"] and n[2] deleted",
+         {"main.tf": dv % '["a", "b", "c"]'}, {"main.tf": dv % '["a", "b"]'})
+    # nested implied moves of module calls
+    nm = ('module "a" {\n  source = "./modules/a"\n%s}\n')
+    case("h26-count-implied-move", "count-implied-move",
+         "module.a has count = 1 now and none in the target, and inside it module.b has none now and count = 1 in the target",
+         {"main.tf": nm % "  count  = 1\n", "modules/a/main.tf": 'module "b" {\n  source = "../unit"\n  label  = "b"\n}\n', "modules/unit/main.tf": H_UNIT},
+         {"main.tf": nm % "", "modules/a/main.tf": 'module "b" {\n  source = "../unit"\n  count  = 1\n  label  = "b"\n}\n', "modules/unit/main.tf": H_UNIT})
+    # keys that need quoting, values through values(module)[*]
+    qk = ('module "svc" {\n  source   = "./modules/unit"\n  for_each = { "1" = "%s", "a b" = "x", "x/y" = "y" }\n  label    = each.value\n}\n\n'
+          + hr("names", "  input = values(module.svc)[*].out\n"))
+    case("h27-module-for-each-values", "module-for-each-values",
+         "for_each keys \"1\", \"a b\", \"x/y\"; the value of \"1\" differs; names reads values(module.svc)[*].out",
+         {"main.tf": qk % "one-now", "modules/unit/main.tf": H_UNIT}, {"main.tf": qk % "one", "modules/unit/main.tf": H_UNIT})
+    # the type of a dynamic value: a string and a number, a tuple and a list,
+    # an object and a map, null and absent, a sensitive value
+    ty = (hr("s", "  input = %s\n") + "\n" + hr("t", "  input = %s\n") + "\n" + hr("m", "  input = %s\n") + "\n"
+          + hr("z", "%s") + "\n" + hr("k", "  input = %s\n"))
+    case("h28-locals-vars", "locals-vars",
+         "terraform_data inputs whose values print alike but whose types differ: \"1\" and 1, a tuple and a list, "
+         "an object and a map; input = null and no input; a value marked sensitive",
+         {"main.tf": ty % ('"1"', '["a"]', "{ a = 1 }", "  input = null\n", 'sensitive("k")')},
+         {"main.tf": ty % ("1", 'tolist(["a"])', "tomap({ a = 1 })", "", '"k"')})
     return C
 
 

@@ -113,6 +113,9 @@ pub(crate) fn compare(
     ignore: &Ignore,
     current: Option<&Value>,
 ) -> Comparison {
+    if type_ == "terraform_data" {
+        return compare_terraform_data(config, prior, ignore, current);
+    }
     let config = config.unmark_deep().0;
     let prior = prior.unmark_deep().0;
     let current = current.map(|c| c.unmark_deep().0);
@@ -122,9 +125,6 @@ pub(crate) fn compare(
             .and_then(|c| c.get_attr(k))
             .is_some_and(|c| v.is_wholly_known() && c.is_wholly_known() && c.raw_eq(v))
     };
-    if type_ == "terraform_data" {
-        return compare_terraform_data(&config, &prior, ignore, &unchanged);
-    }
     let mut out = Comparison::default();
     let empty = rewind_eval::Map::new();
     let cfg = config.as_mapping().unwrap_or(&empty);
@@ -171,35 +171,78 @@ pub(crate) fn compare(
 
 /// The built-in `terraform_data` resource: a changed `triggers_replace`
 /// replaces it, a changed `input` updates it (and makes `output` unknown);
-/// values compare with their types, as Terraform's `RawEquals`.
+/// values compare with their types, as Terraform's `RawEquals`. A value
+/// whose only change is being marked sensitive, or no longer, is an update
+/// (Terraform: "If we plan to write or delete sensitive paths from state,
+/// this is an Update action"), of `triggers_replace` too (the provider
+/// compares it unmarked, so it does not force a replacement).
 fn compare_terraform_data(
     config: &Value,
     prior: &Value,
     ignore: &Ignore,
-    unchanged: &dyn Fn(&str, &Value) -> bool,
+    current: Option<&Value>,
 ) -> Comparison {
     let mut out = Comparison::default();
     for (name, forces) in [("triggers_replace", true), ("input", false)] {
         if ignore.covers(&[name.to_string()]) {
             continue;
         }
-        let c = config.get_attr(name).cloned().unwrap_or_else(Value::null);
-        if unchanged(name, &c) {
+        let marked = config.get_attr(name).cloned().unwrap_or_else(Value::null);
+        let prior_marked = prior.get_attr(name).cloned().unwrap_or_else(Value::null);
+        let c = marked.unmark_deep().0;
+        let p = prior_marked.unmark_deep().0;
+        // without a state file: the same value as the current configuration's
+        let same_as_current = current
+            .and_then(|cur| cur.get_attr(name))
+            .is_some_and(|cur| {
+                let cur_plain = cur.unmark_deep().0;
+                c.is_wholly_known()
+                    && cur_plain.is_wholly_known()
+                    && cur_plain.raw_eq(&c)
+                    && marked_paths(cur) == marked_paths(&marked)
+            });
+        if same_as_current {
             continue;
         }
-        let p = prior.get_attr(name).cloned().unwrap_or_else(Value::null);
         // an unknown value is never the value deployed
-        if !c.is_wholly_known() || !p.is_wholly_known() || !c.raw_eq(&p) {
+        let differs = !c.is_wholly_known() || !p.is_wholly_known() || !c.raw_eq(&p);
+        if differs || marked_paths(&marked) != marked_paths(&prior_marked) {
+            let forces = forces && differs;
             out.diffs.push(AttrDiff {
                 path: Path::root().key(name),
-                before: Some(p),
-                after: Some(c),
+                before: Some(prior_marked),
+                after: Some(marked),
                 forces_replacement: forces,
             });
             if forces {
                 out.replace_paths.push(name.to_string());
             }
         }
+    }
+    out
+}
+
+/// The paths inside `v` that are marked sensitive (`""` for `v` itself),
+/// in a fixed order.
+fn marked_paths(v: &Value) -> Vec<String> {
+    fn walk(v: &Value, at: &str, out: &mut Vec<String>) {
+        if let Value::Sensitive(inner) = v {
+            out.push(at.to_string());
+            return walk(inner, at, out);
+        }
+        if let Some(items) = v.as_seq() {
+            for (i, x) in items.iter().enumerate() {
+                walk(x, &format!("{at}[{i}]"), out);
+            }
+        } else if let Some(m) = v.as_mapping() {
+            for (k, x) in m.iter() {
+                walk(x, &format!("{at}.{k}"), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if v.has_marks() {
+        walk(v, "", &mut out);
     }
     out
 }
