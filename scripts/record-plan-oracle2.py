@@ -3443,6 +3443,39 @@ resource "terraform_data" "d" {
          "an object and a map; input = null and no input; a value marked sensitive",
          {"main.tf": ty % ('"1"', '["a"]', "{ a = 1 }", "  input = null\n", 'sensitive("k")')},
          {"main.tf": ty % ("1", 'tolist(["a"])', "tomap({ a = 1 })", "", '"k"')})
+    # variables: nullable = false, type conversions at a module boundary
+    nv = ('variable "strict" {\n  type     = string\n  default  = "d"\n  nullable = false\n}\n\n'
+          'variable "loose" {\n  type    = string\n  default = "d"\n}\n\n'
+          'variable "names" {\n  type = %s\n}\n\n'
+          'variable "tags" {\n  type = %s\n}\n\n'
+          + hr("strict", "  input = var.strict\n") + "\n" + hr("loose", "  input = var.loose\n") + "\n"
+          + hr("names", "  input = var.names\n") + "\n" + hr("tags", "  input = var.tags\n"))
+    nc = 'module "m" {\n  source = "./modules/v"\n  strict = %s\n  loose  = %s\n  names  = %s\n  tags   = %s\n}\n'
+    case("h29-locals-vars", "locals-vars",
+         "module inputs: null to a nullable = false variable (its default) and to a nullable one (null); "
+         "list(string) given numbers against any given strings; map(string) against an object",
+         {"main.tf": nc % ('"d"', '"d"', "[1, 2]", '{ a = "x" }'), "modules/v/main.tf": nv % ("list(string)", "map(string)")},
+         {"main.tf": nc % ("null", "null", '["1", "2"]', '{ a = "x" }'), "modules/v/main.tf": nv % ("any", "object({ a = string })")})
+    # numbers that print differently and are equal, or not
+    case("h30-locals-vars", "locals-vars",
+         "1.0 and 1, 0.1 + 0.2 and 0.3, 10/4 and 2.5, a large integer written two ways",
+         {"main.tf": hr("a", "  input = 1.0\n") + hr("b", "  input = 0.1 + 0.2\n") + hr("c", "  input = 10 / 4\n")
+          + hr("d", "  input = 12345678901234567890\n")},
+         {"main.tf": hr("a", "  input = 1\n") + hr("b", "  input = 0.3\n") + hr("c", "  input = 2.5\n")
+          + hr("d", "  input = 1.234567890123456789e19\n")})
+    # a moved block between instance keys of one counted resource
+    case("h31-moved-resource", "moved-resource",
+         "count 2 now, 1 in the target with moved { from = a[1], to = a[0] }: a[1] takes a[0]'s place, a[0] is deleted",
+         {"main.tf": hr("a", '  count = 2\n  input = "a${count.index}"\n')},
+         {"main.tf": hr("a", '  count = 1\n  input = "a1"\n') + "\nmoved {\n  from = terraform_data.a[1]\n  to   = terraform_data.a[0]\n}\n"},
+         )
+    # one() over a module's instances appearing
+    case("h32-module-count", "module-count",
+         "module.opt has count = 0 now and 1 in the target: reader reads one(module.opt[*].out)",
+         {"main.tf": 'module "opt" {\n  source = "./modules/unit"\n  count  = 0\n  label  = "o"\n}\n\n'
+          + hr("reader", '  input = coalesce(one(module.opt[*].out), "none")\n'), "modules/unit/main.tf": H_UNIT},
+         {"main.tf": 'module "opt" {\n  source = "./modules/unit"\n  count  = 1\n  label  = "o"\n}\n\n'
+          + hr("reader", '  input = coalesce(one(module.opt[*].out), "none")\n'), "modules/unit/main.tf": H_UNIT})
     return C
 
 

@@ -333,6 +333,9 @@ pub(crate) fn canonical_number(text: &str) -> String {
             stripped.to_string()
         };
     }
+    if let Some(exact) = exact_decimal(t) {
+        return exact;
+    }
     match t.parse::<f64>() {
         Ok(f) if f.is_finite() => {
             if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
@@ -343,6 +346,51 @@ pub(crate) fn canonical_number(text: &str) -> String {
         }
         _ => t.to_string(),
     }
+}
+
+/// A decimal literal (`-1.50`, `1.234567890123456789e19`) written out
+/// exactly, without exponent, leading or trailing zeros: Terraform's
+/// numbers are exact decimals, so no digit may be lost to a float. `None`
+/// for anything else, or when the digits would run past 400 characters.
+fn exact_decimal(t: &str) -> Option<String> {
+    let (neg, body) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], body[i + 1..].parse::<i64>().ok()?),
+        None => (body, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if exp.abs() > 400 {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    // where the decimal point goes among `digits`
+    let mut point = int.len() as i64 + exp;
+    let lead = digits.len() - digits.trim_start_matches('0').len();
+    let digits = digits[lead..].trim_end_matches('0');
+    point -= lead as i64;
+    if digits.is_empty() {
+        return Some("0".to_string());
+    }
+    let len = digits.len() as i64;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point >= len {
+        format!("{digits}{}", "0".repeat((point - len) as usize))
+    } else {
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
+    };
+    Some(if neg { format!("-{body}") } else { body })
 }
 
 /// JSON (state attributes, variable files) straight into values, without
@@ -420,6 +468,20 @@ mod tests {
         assert_eq!(canonical_number("0.50"), "0.5");
         assert_eq!(canonical_number("-2.5"), "-2.5");
         assert_eq!(canonical_number("0"), "0");
+        assert_eq!(canonical_number("-0.0"), "0");
+        assert_eq!(canonical_number("1.5e-3"), "0.0015");
+        assert_eq!(canonical_number("123.456E1"), "1234.56");
+        assert_eq!(canonical_number("1e+2"), "100");
+        // every digit kept, as Terraform's exact decimals keep them
+        assert_eq!(
+            canonical_number("1.234567890123456789e19"),
+            "12345678901234567890"
+        );
+        assert_eq!(
+            canonical_number("0.12345678901234567890123"),
+            "0.12345678901234567890123"
+        );
+        assert_eq!(canonical_number("1e100"), format!("1{}", "0".repeat(100)));
     }
 
     #[test]

@@ -70,14 +70,17 @@ fn add_path(node: &mut Node, p: Path) -> bool {
 
 /// The provider's schema marks an attribute sensitive for every resource
 /// of a type: what a state records for one instance holds for the
-/// configuration of all of them.
+/// configuration of all of them. Not for `terraform_data`, whose schema
+/// marks nothing: what its state records comes from that instance's own
+/// value (a sensitive variable, `sensitive()`), and a plan compares those
+/// marks (a value only marked or unmarked is an update).
 fn from_state_to_config(model: &mut Model) {
     // each type's paths once: every instance of a type repeats them, and
     // adding each instance's copy to each resource of the type would be
     // quadratic in the number of instances
     let mut by_type: HashMap<(bool, &str), BTreeSet<Path>> = HashMap::new();
     for i in &model.instances {
-        if i.type_.is_empty() {
+        if i.type_.is_empty() || i.type_ == "terraform_data" {
             continue;
         }
         let data = i.facts.mode == Some(rewind_model::ObjectMode::Data);
