@@ -191,8 +191,9 @@ pub struct Node {
     /// or a parse result and its node, hold one copy).
     pub body: Arc<Value>,
     /// Facts about the node that are not attributes: a module's resolved
-    /// source, an instance's status, index key, deposed key...
-    pub facts: crate::Facts,
+    /// source, an instance's status, index key, deposed key... (allocated
+    /// only when there is one: see [`NodeFacts`](crate::NodeFacts)).
+    pub facts: crate::NodeFacts,
     /// Attribute paths whose values are secret (empty path: the whole node).
     pub sensitive: Vec<Path>,
     /// Outgoing edges, sorted and without duplicates.
@@ -301,7 +302,7 @@ impl Node {
             type_,
             name,
             body: Arc::new(body),
-            facts,
+            facts: facts.into(),
             sensitive,
             edges,
             loc: Loc::default(),

@@ -1827,7 +1827,7 @@ impl Builder {
         node.type_ = raw.type_.clone();
         node.name = raw.name.clone();
         node.body = Arc::clone(&raw.body);
-        node.facts = raw.facts.clone();
+        node.facts = raw.facts.clone().into();
         if raw.sensitive {
             // the value is secret; its description, type... are not
             let key = if raw.kind == NodeKind::Output {
