@@ -289,12 +289,13 @@ impl Enc {
                     self.parts(then);
                     self.parts(otherwise);
                 }
-                Part::For {
-                    key_var,
-                    value_var,
-                    coll,
-                    body,
-                } => {
+                Part::For(f) => {
+                    let crate::expr::TemplateFor {
+                        key_var,
+                        value_var,
+                        coll,
+                        body,
+                    } = &**f;
                     self.u8(3);
                     self.u8(u8::from(key_var.is_some()));
                     if let Some(k) = key_var {
@@ -650,7 +651,7 @@ impl<'a> Dec<'a> {
         for _ in 0..n {
             ops.push(match self.u8()? {
                 0 => TravOp::Attr(self.string()?),
-                1 => TravOp::Index(self.expr()?),
+                1 => TravOp::Index(Box::new(self.expr()?)),
                 2 => TravOp::LegacyIndex(self.uvar()?),
                 3 => TravOp::AttrSplat,
                 4 => TravOp::FullSplat,
@@ -670,7 +671,7 @@ impl<'a> Dec<'a> {
                     let cond = self.expr()?;
                     let then = self.parts()?;
                     Part::If {
-                        cond,
+                        cond: Box::new(cond),
                         then,
                         otherwise: self.parts()?,
                     }
@@ -683,12 +684,12 @@ impl<'a> Dec<'a> {
                     };
                     let value_var = self.string()?;
                     let coll = self.expr()?;
-                    Part::For {
+                    Part::For(Box::new(crate::expr::TemplateFor {
                         key_var,
                         value_var,
                         coll,
                         body: self.parts()?,
-                    }
+                    }))
                 }
                 t => return Err(self.error(format!("unknown template part {t}"))),
             });

@@ -454,6 +454,18 @@ impl Model {
         self.instances.sort_by(|a, b| a.address.cmp(&b.address));
     }
 
+    /// Frees the spare capacity of the node lists and of every node's
+    /// edges and secret paths (grown one push at a time while loading:
+    /// about 10 MB of each model of 100,000 resources).
+    pub fn shrink_to_fit(&mut self) {
+        for n in self.nodes.iter_mut().chain(self.instances.iter_mut()) {
+            n.edges.shrink_to_fit();
+            n.sensitive.shrink_to_fit();
+        }
+        self.nodes.shrink_to_fit();
+        self.instances.shrink_to_fit();
+    }
+
     /// The configuration node with this address (nodes must be sorted).
     pub fn node(&self, address: &str) -> Option<&Node> {
         self.nodes

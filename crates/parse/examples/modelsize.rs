@@ -122,7 +122,10 @@ impl Tally {
         for o in ops {
             match o {
                 TravOp::Attr(s) => self.string("bodies: expressions (strings)", s),
-                TravOp::Index(x) => self.expr(x),
+                TravOp::Index(x) => {
+                    self.add("bodies: expressions (traversal steps)", size_of::<Expr>());
+                    self.expr(x)
+                }
                 _ => {}
             }
         }
@@ -138,13 +141,18 @@ impl Tally {
                     then,
                     otherwise,
                 } => {
+                    self.add("expr: template parts", size_of::<Expr>());
                     self.expr(cond);
                     self.parts(then);
                     self.parts(otherwise);
                 }
-                Part::For { coll, body, .. } => {
-                    self.expr(coll);
-                    self.parts(body);
+                Part::For(f) => {
+                    self.add(
+                        "expr: template parts",
+                        size_of::<rewind_model::expr::TemplateFor>(),
+                    );
+                    self.expr(&f.coll);
+                    self.parts(&f.body);
                 }
             }
         }
@@ -159,12 +167,11 @@ impl Tally {
             self.add("bodies", 16 + size_of::<Value>());
             self.value("bodies", &n.body);
         }
-        let mut facts = Tally::default();
-        for (_, v) in n.facts.to_map().iter() {
-            facts.value("facts", v);
+        // the boxed Facts, and the heap of its fields as stored (a shared
+        // provider string counted once)
+        if !n.facts.is_empty() {
+            self.add("facts", size_of::<rewind_model::Facts>());
         }
-        // to_map allocates keys and copies; count only the field heap: the
-        // values as stored (a shared provider string counted once).
         if let Some(p) = &n.facts.provider {
             if self.seen.insert(p.as_ptr() as usize) {
                 self.add("facts", p.len() + 16);

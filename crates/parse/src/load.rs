@@ -872,6 +872,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     crate::sensitive::propagate(&mut model);
     trace.mark("resolve");
     model.sort();
+    model.shrink_to_fit();
     if !opts.allow_cycles {
         check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?;
     }
