@@ -228,6 +228,15 @@ fn report(label: &str, m: &Model) -> usize {
         t.node(n);
     }
     let total: usize = t.bytes.values().sum();
+    if std::env::var_os("MODELSIZE_TOP").is_some() {
+        let mut top: Vec<_> = t.exprs.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1));
+        for (text, n) in top.iter().take(15) {
+            println!("  {n:>7} x {text}");
+        }
+        let dup: usize = top.iter().map(|(_, n)| *n - 1).sum();
+        println!("  {dup} expressions repeat one seen before");
+    }
     let all: usize = t.exprs.values().sum();
     println!(
         "expressions: {all} (Arc), {} distinct texts; size_of Expr {}, TravOp {}, Part {}",
