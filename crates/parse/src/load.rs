@@ -1830,7 +1830,7 @@ impl Builder {
         node.type_ = raw.type_.clone();
         node.name = raw.name.clone();
         node.body = Arc::clone(&raw.body);
-        node.facts = raw.facts.clone().into();
+        node.facts = raw.facts.clone();
         if raw.sensitive {
             // the value is secret; its description, type... are not
             let key = if raw.kind == NodeKind::Output {
