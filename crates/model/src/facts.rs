@@ -441,7 +441,8 @@ mod tests {
         assert!(nf.0.is_none() && nf.is_empty() && nf.mode.is_none());
         assert_eq!(NodeFacts::from(Facts::default()).0, None);
         let mut empty_but_allocated = NodeFacts::default();
-        empty_but_allocated.tainted = false;
+        let written: &mut Facts = &mut empty_but_allocated;
+        written.tainted = false;
         assert!(empty_but_allocated.0.is_some());
         assert_eq!(empty_but_allocated, nf);
         nf.mode = Some(ObjectMode::Managed);
