@@ -402,9 +402,9 @@ fn collect_parts<'a>(
                 collect_parts(then, at, fs, out);
                 collect_parts(otherwise, at, fs, out);
             }
-            Part::For { coll, body, .. } => {
-                collect_expr(coll, at, fs, out);
-                collect_parts(body, at, fs || is_fileset(coll), out);
+            Part::For(f) => {
+                collect_expr(&f.coll, at, fs, out);
+                collect_parts(&f.body, at, fs || is_fileset(&f.coll), out);
             }
         }
     }

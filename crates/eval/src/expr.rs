@@ -527,12 +527,13 @@ impl<'s> Evaluator<'s> {
                         self.template_parts(otherwise, out, unknown, marked, opaque)?;
                     }
                 }
-                Part::For {
-                    key_var,
-                    value_var,
-                    coll,
-                    body,
-                } => {
+                Part::For(f) => {
+                    let rewind_model::expr::TemplateFor {
+                        key_var,
+                        value_var,
+                        coll,
+                        body,
+                    } = &**f;
                     let c = self.eval(coll)?;
                     let (c, m) = c.unmark();
                     *marked |= m;

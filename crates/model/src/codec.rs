@@ -4,8 +4,6 @@
 //! UTF-8 bytes, values are a tag byte and their content. The exact layout
 //! is documented in `docs/store-format.md`.
 
-use std::sync::Arc;
-
 use crate::expr::{BinOp, Expr, ForExpr, Part, TravOp, UnOp};
 use crate::{Hash, Path, PathStep, Value};
 
@@ -289,12 +287,13 @@ impl Enc {
                     self.parts(then);
                     self.parts(otherwise);
                 }
-                Part::For {
-                    key_var,
-                    value_var,
-                    coll,
-                    body,
-                } => {
+                Part::For(f) => {
+                    let crate::expr::TemplateFor {
+                        key_var,
+                        value_var,
+                        coll,
+                        body,
+                    } = &**f;
                     self.u8(3);
                     self.u8(u8::from(key_var.is_some()));
                     if let Some(k) = key_var {
@@ -461,7 +460,7 @@ impl<'a> Dec<'a> {
                     err
                 })?;
                 inner.finish()?;
-                Value::Expr(Arc::new(e))
+                Value::Expr(crate::value::shared_expr(e))
             }
             T_LIST => {
                 let n = self.len()?;
@@ -650,7 +649,7 @@ impl<'a> Dec<'a> {
         for _ in 0..n {
             ops.push(match self.u8()? {
                 0 => TravOp::Attr(self.string()?),
-                1 => TravOp::Index(self.expr()?),
+                1 => TravOp::Index(Box::new(self.expr()?)),
                 2 => TravOp::LegacyIndex(self.uvar()?),
                 3 => TravOp::AttrSplat,
                 4 => TravOp::FullSplat,
@@ -670,7 +669,7 @@ impl<'a> Dec<'a> {
                     let cond = self.expr()?;
                     let then = self.parts()?;
                     Part::If {
-                        cond,
+                        cond: Box::new(cond),
                         then,
                         otherwise: self.parts()?,
                     }
@@ -683,12 +682,12 @@ impl<'a> Dec<'a> {
                     };
                     let value_var = self.string()?;
                     let coll = self.expr()?;
-                    Part::For {
+                    Part::For(Box::new(crate::expr::TemplateFor {
                         key_var,
                         value_var,
                         coll,
                         body: self.parts()?,
-                    }
+                    }))
                 }
                 t => return Err(self.error(format!("unknown template part {t}"))),
             });
@@ -753,5 +752,93 @@ mod tests {
         d.skip_value().unwrap();
         d.finish().unwrap();
         assert!(Dec::new(&[T_STRING, 2, 0xff, 0xfe]).value().is_err());
+    }
+
+    /// Template directives, index steps and legacy steps encode to the
+    /// bytes rewind 0.1.0 wrote before `Part` and `TravOp` boxed them (the
+    /// hex below was written by the encoder of 548ff7f for the same tree),
+    /// and decode back to the same tree.
+    #[test]
+    fn template_directives_and_index_steps_keep_their_bytes() {
+        use crate::expr::{Part, TemplateFor, TravOp};
+        let var = |root: &str, attr: &str| Expr::Traversal {
+            root: root.into(),
+            ops: vec![TravOp::Attr(attr.into())],
+            pos: 0,
+        };
+        let bare = |root: &str, ops: Vec<TravOp>| Expr::Traversal {
+            root: root.into(),
+            ops,
+            pos: 0,
+        };
+        let e = Expr::Tuple(vec![
+            Expr::Template(vec![
+                Part::For(Box::new(TemplateFor {
+                    key_var: Some("k".into()),
+                    value_var: "v".into(),
+                    coll: var("var", "m"),
+                    body: vec![
+                        Part::Interp(bare("k", vec![])),
+                        Part::Lit("=".into()),
+                        Part::Interp(bare(
+                            "v",
+                            vec![TravOp::Index(Box::new(Expr::Number("0".into())))],
+                        )),
+                    ],
+                })),
+                Part::If {
+                    cond: Box::new(var("var", "on")),
+                    then: vec![Part::Lit("x".into())],
+                    otherwise: vec![Part::Lit("y".into())],
+                },
+            ]),
+            bare(
+                "a",
+                vec![
+                    TravOp::Attr("b".into()),
+                    TravOp::Index(Box::new(var("var", "i"))),
+                    TravOp::Attr("c".into()),
+                    TravOp::LegacyIndex(2),
+                    TravOp::AttrSplat,
+                ],
+            ),
+        ]);
+        assert_eq!(
+            e.to_string(),
+            r#"["%{for k, v in var.m}${k}=${v[0]}%{endfor}%{if var.on}x%{else}y%{endif}", a.b[var.i].c[2][*]]"#
+        );
+        let mut enc = Enc::new();
+        enc.expr(&e);
+        let bytes = enc.into_bytes();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "050204020301016b017607037661720100016d030107016b0000013d0107017601010301300207037661720100026f6e01000178010001790701610500016201070376617201000169000163020203"
+        );
+        let mut d = Dec::new(&bytes);
+        assert_eq!(d.expr().unwrap(), e);
+        d.finish().unwrap();
+    }
+
+    /// The sizes the model's memory depends on (a larger one is a
+    /// regression of the 100k plan's and snapshot's memory).
+    #[test]
+    fn expression_parts_and_steps_stay_small() {
+        use std::mem::size_of;
+        assert!(
+            size_of::<crate::expr::Part>() <= 64,
+            "{}",
+            size_of::<crate::expr::Part>()
+        );
+        assert!(
+            size_of::<crate::expr::TravOp>() <= 24,
+            "{}",
+            size_of::<crate::expr::TravOp>()
+        );
+        assert!(
+            size_of::<crate::Node>() <= 200,
+            "{}",
+            size_of::<crate::Node>()
+        );
     }
 }

@@ -21,7 +21,7 @@ pub use address::{
     ResourceAddr,
 };
 pub use expr::Expr;
-pub use facts::{Facts, InputKind, ModuleSource, ObjectMode};
+pub use facts::{Facts, InputKind, ModuleSource, NodeFacts, ObjectMode};
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;

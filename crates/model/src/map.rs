@@ -39,7 +39,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Map<K, V> {
 }
 
 impl<K: Ord, V> Map<K, V> {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Map {
             entries: Vec::new(),
         }
@@ -57,6 +57,11 @@ impl<K: Ord, V> Map<K, V> {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Entries the map can hold without reallocating.
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
     }
 
     fn find<Q>(&self, key: &Q) -> Result<usize, usize>

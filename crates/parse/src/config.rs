@@ -27,7 +27,7 @@ pub(crate) struct RawNode {
     pub type_: String,
     pub name: String,
     pub body: std::sync::Arc<Value>,
-    pub facts: rewind_model::Facts,
+    pub facts: rewind_model::NodeFacts,
     pub sensitive: bool,
     pub refs: Vec<RawRef>,
     /// Module calls: the references of each argument, by argument name.

@@ -141,7 +141,7 @@ fn dec_raw(d: &mut Dec) -> Result<RawNode, DecodeError> {
         type_,
         name,
         body,
-        facts,
+        facts: facts.into(),
         sensitive,
         refs,
         args,

@@ -496,6 +496,8 @@ fn read_and_parse(
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<FileLoad>>> = items.iter().map(|_| Mutex::new(None)).collect();
     let work = || {
+        // equal expressions of the files this thread parses share one copy
+        let _shared = rewind_model::value::ShareExprs::new();
         while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
             let (path, kind) = &items[i];
             let r = load_one(path, *kind, &display(path), opts).map_err(|failed| {
@@ -872,6 +874,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     crate::sensitive::propagate(&mut model);
     trace.mark("resolve");
     model.sort();
+    model.shrink_to_fit();
     if !opts.allow_cycles {
         check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?;
     }

@@ -431,7 +431,7 @@ pub(crate) fn assigns_secret_name(e: &Expr) -> bool {
                 then,
                 otherwise,
             } => assigns_secret_name(cond) || parts(then) || parts(otherwise),
-            Part::For { coll, body, .. } => assigns_secret_name(coll) || parts(body),
+            Part::For(f) => assigns_secret_name(&f.coll) || parts(&f.body),
         })
     }
     match e {

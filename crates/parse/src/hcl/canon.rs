@@ -91,20 +91,22 @@ pub fn collect_refs(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>)
             if !bound.iter().any(|b| b == root) {
                 let mut steps = Vec::new();
                 for op in ops {
-                    match op {
-                        TravOp::Attr(a) => steps.push(a.clone()),
-                        TravOp::LegacyIndex(n) => steps.push(format!("[{n}]")),
-                        TravOp::Index(Expr::Number(n)) => steps.push(format!("[{n}]")),
-                        TravOp::Index(Expr::Template(p))
-                            if matches!(p.as_slice(), [Part::Lit(_)]) =>
-                        {
+                    let index = match op {
+                        TravOp::Index(e) => Some(&**e),
+                        _ => None,
+                    };
+                    match (op, index) {
+                        (TravOp::Attr(a), _) => steps.push(a.clone()),
+                        (TravOp::LegacyIndex(n), _) => steps.push(format!("[{n}]")),
+                        (_, Some(Expr::Number(n))) => steps.push(format!("[{n}]")),
+                        (_, Some(Expr::Template(p))) if matches!(p.as_slice(), [Part::Lit(_)]) => {
                             if let [Part::Lit(s)] = p.as_slice() {
                                 steps.push(format!("[{}]", quote(s)));
                             }
                         }
                         // a splat or a computed index: any instance, and the
                         // attributes read from it still matter
-                        TravOp::AttrSplat | TravOp::FullSplat | TravOp::Index(_) => {
+                        (TravOp::AttrSplat | TravOp::FullSplat | TravOp::Index(_), _) => {
                             steps.push("[*]".to_string())
                         }
                     }
@@ -177,12 +179,13 @@ fn collect_parts(parts: &[Part], bound: &mut Vec<String>, out: &mut Vec<Referenc
                 collect_parts(then, bound, out);
                 collect_parts(otherwise, bound, out);
             }
-            Part::For {
-                key_var,
-                value_var,
-                coll,
-                body,
-            } => {
+            Part::For(f) => {
+                let rewind_model::expr::TemplateFor {
+                    key_var,
+                    value_var,
+                    coll,
+                    body,
+                } = &**f;
                 collect_refs(coll, bound, out);
                 let before = bound.len();
                 if let Some(k) = key_var {

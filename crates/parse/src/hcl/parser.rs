@@ -789,7 +789,7 @@ impl<'a> Parser<'a> {
                         match text.parse::<u64>() {
                             Ok(n) => ops.push(TravOp::LegacyIndex(n)),
                             Err(_) if is_decimal_number(text) => {
-                                ops.push(TravOp::Index(Expr::Number(text.to_string())))
+                                ops.push(TravOp::Index(Box::new(Expr::Number(text.to_string()))))
                             }
                             Err(_) => {
                                 return Err(
@@ -834,7 +834,7 @@ impl<'a> Parser<'a> {
                     }
                     self.pos += 1;
                     self.nl_skip -= 1;
-                    ops.push(TravOp::Index(idx));
+                    ops.push(TravOp::Index(Box::new(idx)));
                 }
                 _ => break,
             }
@@ -1603,7 +1603,7 @@ fn build_parts(
                     _ => return Err(err("missing %{endif} in template")),
                 };
                 parts.push(Part::If {
-                    cond,
+                    cond: Box::new(cond),
                     then,
                     otherwise,
                 });
@@ -1613,12 +1613,12 @@ fn build_parts(
                 if end != Some("%{endfor}") {
                     return Err(err("missing %{endfor} in template"));
                 }
-                parts.push(Part::For {
+                parts.push(Part::For(Box::new(rewind_model::expr::TemplateFor {
                     key_var,
                     value_var,
                     coll,
                     body,
-                });
+                })));
             }
             TTok::Else(..) => return Ok((parts, Some("%{else}"))),
             TTok::EndIf(..) => return Ok((parts, Some("%{endif}"))),
