@@ -213,47 +213,65 @@ fn skip_keys(steps: &[String]) -> &[String] {
     &steps[n..]
 }
 
-/// The node (by index) a reference made in module `prefix` reads.
-fn resolve(index: &HashMap<&str, usize>, prefix: &str, r: &Reference) -> Option<Target> {
-    let at = |addr: String, rest: &[String]| {
-        index.get(addr.as_str()).map(|&node| Target {
-            node,
-            path: steps_path(rest),
-        })
-    };
+/// The node (by index) a reference made in module `prefix` reads (`buf`
+/// holds the address looked up: one allocation for every reference).
+fn resolve(
+    index: &HashMap<&str, usize>,
+    prefix: &str,
+    r: &Reference,
+    buf: &mut String,
+) -> Option<Target> {
+    use std::fmt::Write as _;
     let first = r.steps.first()?;
-    match r.root.as_str() {
-        "var" => at(format!("{prefix}var.{first}"), &[]),
-        "local" => at(format!("{prefix}local.{first}"), &[]),
+    buf.clear();
+    buf.push_str(prefix);
+    let rest: &[String] = match r.root.as_str() {
+        "var" => {
+            let _ = write!(buf, "var.{first}");
+            &[]
+        }
+        "local" => {
+            let _ = write!(buf, "local.{first}");
+            &[]
+        }
         "module" => {
             let rest = skip_keys(&r.steps[1..]);
             match rest.first() {
-                Some(out) => at(format!("{prefix}module.{first}.output.{out}"), &[]),
+                Some(out) => {
+                    let _ = write!(buf, "module.{first}.output.{out}");
+                    &[]
+                }
                 // the whole module object: every output of it
                 None => {
-                    let want = format!("{prefix}module.{first}.output.");
-                    index
+                    let _ = write!(buf, "module.{first}.output.");
+                    let want = buf.as_str();
+                    return index
                         .iter()
-                        .filter(|(a, _)| a.starts_with(&want) && !a[want.len()..].contains('.'))
+                        .filter(|(a, _)| a.starts_with(want) && !a[want.len()..].contains('.'))
                         .map(|(_, &node)| node)
                         .min()
                         .map(|node| Target {
                             node,
                             path: Path::root(),
-                        })
+                        });
                 }
             }
         }
         "data" => {
             let name = r.steps.get(1)?;
-            at(
-                format!("{prefix}data.{first}.{name}"),
-                skip_keys(&r.steps[2..]),
-            )
+            let _ = write!(buf, "data.{first}.{name}");
+            skip_keys(&r.steps[2..])
         }
-        "each" | "count" | "path" | "self" | "terraform" => None,
-        ty => at(format!("{prefix}{ty}.{first}"), skip_keys(&r.steps[1..])),
-    }
+        "each" | "count" | "path" | "self" | "terraform" => return None,
+        ty => {
+            let _ = write!(buf, "{ty}.{first}");
+            skip_keys(&r.steps[1..])
+        }
+    };
+    index.get(buf.as_str()).map(|&node| Target {
+        node,
+        path: steps_path(rest),
+    })
 }
 
 /// Whether the value `path` of node `t` reads is secret.
@@ -311,6 +329,7 @@ fn through_references(model: &mut Model) {
         .collect();
     // (node, path of the expression, what it reads)
     let mut reads: Vec<(usize, Path, Vec<Target>)> = Vec::new();
+    let mut buf = String::new();
     for (i, n) in model.nodes.iter().enumerate() {
         // a variable's own expressions (validation) never make its value
         if matches!(
@@ -346,7 +365,7 @@ fn through_references(model: &mut Model) {
             }
             let targets: Vec<Target> = refs
                 .iter()
-                .filter_map(|r| resolve(&index, &prefix, r))
+                .filter_map(|r| resolve(&index, &prefix, r, &mut buf))
                 .filter(|t| t.node != i)
                 .collect();
             if !targets.is_empty() {
