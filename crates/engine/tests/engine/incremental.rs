@@ -610,3 +610,54 @@ fn a_damaged_stat_file_is_never_trusted() {
         );
     }
 }
+
+/// The generated tree (three modules called from the root, a state, a
+/// secret passed down): a module call's input and a root variable's
+/// default that every module reads, changed, then made no longer
+/// sensitive, then sensitive again; each snapshot, taken with the
+/// previous one's cache, stores what a cold one stores.
+#[test]
+fn incremental_snapshots_equal_cold_ones_after_module_inputs_change() {
+    let t = TempDir::new("module-inputs");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_0000_1111_0004);
+    let res = initial(&mut rng, 40);
+    write_tree(&dir, &res, 1);
+    let mut previous = snapshot(&store, &dir, &opts()).unwrap().record.model;
+    let main = dir.join("main.tf");
+    let edits: [(&str, &str, &str); 4] = [
+        (
+            "a module call's input",
+            "ami = \"ami-1\"",
+            "ami = \"ami-7\"",
+        ),
+        (
+            "the default of a variable every module reads",
+            "default = \"t0k3n\"",
+            "default = \"n3wt0k3n\"",
+        ),
+        (
+            "that variable no longer sensitive",
+            "variable \"token\" {\n  sensitive = true\n",
+            "variable \"token\" {\n",
+        ),
+        (
+            "that variable sensitive again",
+            "variable \"token\" {\n",
+            "variable \"token\" {\n  sensitive = true\n",
+        ),
+    ];
+    for (round, (what, from, to)) in edits.into_iter().enumerate() {
+        edit(&main, from, to);
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert_ne!(o.record.model, previous, "{what}: the model changed");
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, round),
+            "{what}: the incremental snapshot differs from a cold one"
+        );
+        previous = o.record.model;
+    }
+}
