@@ -412,6 +412,14 @@ impl DirCache {
         );
     }
 
+    /// Frees the parse log read from disk (its results are no longer
+    /// needed once `save_parse_results` wrote what this snapshot adds;
+    /// read again if asked for).
+    pub(crate) fn release_parse_log(&mut self) {
+        self.parsed.take();
+        self.update = None;
+    }
+
     /// Is the directory's modification time the recorded one, and old
     /// enough to trust (a change within the same clock tick would not show)?
     pub(crate) fn dir_unchanged(&self, recorded_mtime_ns: i64, mtime_ns: i64) -> bool {

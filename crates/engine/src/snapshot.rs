@@ -239,9 +239,10 @@ fn record(
     }
 }
 
-/// Loads the directory and writes what the store lacks: three jobs at
-/// once, as the file contents go into packs of their own, the parse cache
-/// is encoded and written, and the model's nodes go into the main pack.
+/// Loads the directory and writes what the store lacks: the parse cache's
+/// new results are appended, and the parse results and the log freed;
+/// then two jobs at once, as the file contents go into packs of their own
+/// and the model's nodes go into the main pack.
 fn store_directory(
     store: &Store,
     abs: &Path,
@@ -276,13 +277,19 @@ fn store_directory(
         });
     }
     trace.mark("load");
+    // The parse results are needed only for the parse cache's update (the
+    // fresh ones, encoded now): the model is built. Freeing them before
+    // the model and the blobs are written lets those phases reuse their
+    // memory instead of faulting in fresh pages (most of the system time
+    // of a large snapshot).
+    // So is the parse log read from the cache (the size of the parse
+    // results, encoded), once the new results are appended to it.
+    update_parse_results(cache, &loaded);
+    drop(std::mem::take(&mut loaded.parsed));
+    cache.save_parse_results();
+    cache.release_parse_log();
+    trace.mark("parse cache");
     let (tree, model, written, links) = std::thread::scope(|s| -> Result<_> {
-        let parse_cache = s.spawn(|| {
-            let t = Trace::new();
-            update_parse_results(cache, &loaded);
-            cache.save_parse_results();
-            t.mark("(thread) parse cache");
-        });
         let blobs = s.spawn(|| {
             let t = Trace::new();
             let r = store_blobs(store, &loaded);
@@ -300,9 +307,6 @@ fn store_directory(
         let (files, blobs_written) = blobs?;
         let tree = w.add_tree(&files)?;
         let written = w.finish()? + blobs_written;
-        parse_cache
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         let links: Vec<String> = files
             .iter()
             .filter(|f| f.link)
@@ -310,7 +314,7 @@ fn store_directory(
             .collect();
         Ok((tree, model, written, (files.len(), links)))
     })?;
-    trace.mark("blobs, trees, model, packs and parse cache");
+    trace.mark("blobs, trees, model and packs");
     let (tree_len, links) = links;
     let counts = counts_of(&loaded, tree_len);
     update_stats(cache, &loaded, tree, model, counts);

@@ -17,10 +17,12 @@
 //!   sensitive inside the module, as the value keeps its mark.
 //!
 //! The spreading runs to a fixed point (locals of locals, outputs of
-//! modules of modules), once per load; every step is linear in the number
-//! of references.
+//! modules of modules), once per load, by a worklist: a reference is
+//! looked at again only when a node it reads became more secret, so the
+//! pass is linear in the number of references whatever the length of the
+//! chains.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use rewind_model::expr::{static_key, Expr, Part};
 use rewind_model::{Model, Node, NodeKind, Path, PathStep, Value};
@@ -214,47 +216,65 @@ fn skip_keys(steps: &[String]) -> &[String] {
     &steps[n..]
 }
 
-/// The node (by index) a reference made in module `prefix` reads.
-fn resolve(index: &HashMap<&str, usize>, prefix: &str, r: &Reference) -> Option<Target> {
-    let at = |addr: String, rest: &[String]| {
-        index.get(addr.as_str()).map(|&node| Target {
-            node,
-            path: steps_path(rest),
-        })
-    };
+/// The node (by index) a reference made in module `prefix` reads (`buf`
+/// holds the address looked up: one allocation for every reference).
+fn resolve(
+    index: &HashMap<&str, usize>,
+    prefix: &str,
+    r: &Reference,
+    buf: &mut String,
+) -> Option<Target> {
+    use std::fmt::Write as _;
     let first = r.steps.first()?;
-    match r.root.as_str() {
-        "var" => at(format!("{prefix}var.{first}"), &[]),
-        "local" => at(format!("{prefix}local.{first}"), &[]),
+    buf.clear();
+    buf.push_str(prefix);
+    let rest: &[String] = match r.root.as_str() {
+        "var" => {
+            let _ = write!(buf, "var.{first}");
+            &[]
+        }
+        "local" => {
+            let _ = write!(buf, "local.{first}");
+            &[]
+        }
         "module" => {
             let rest = skip_keys(&r.steps[1..]);
             match rest.first() {
-                Some(out) => at(format!("{prefix}module.{first}.output.{out}"), &[]),
+                Some(out) => {
+                    let _ = write!(buf, "module.{first}.output.{out}");
+                    &[]
+                }
                 // the whole module object: every output of it
                 None => {
-                    let want = format!("{prefix}module.{first}.output.");
-                    index
+                    let _ = write!(buf, "module.{first}.output.");
+                    let want = buf.as_str();
+                    return index
                         .iter()
-                        .filter(|(a, _)| a.starts_with(&want) && !a[want.len()..].contains('.'))
+                        .filter(|(a, _)| a.starts_with(want) && !a[want.len()..].contains('.'))
                         .map(|(_, &node)| node)
                         .min()
                         .map(|node| Target {
                             node,
                             path: Path::root(),
-                        })
+                        });
                 }
             }
         }
         "data" => {
             let name = r.steps.get(1)?;
-            at(
-                format!("{prefix}data.{first}.{name}"),
-                skip_keys(&r.steps[2..]),
-            )
+            let _ = write!(buf, "data.{first}.{name}");
+            skip_keys(&r.steps[2..])
         }
-        "each" | "count" | "path" | "self" | "terraform" => None,
-        ty => at(format!("{prefix}{ty}.{first}"), skip_keys(&r.steps[1..])),
-    }
+        "each" | "count" | "path" | "self" | "terraform" => return None,
+        ty => {
+            let _ = write!(buf, "{ty}.{first}");
+            skip_keys(&r.steps[1..])
+        }
+    };
+    index.get(buf.as_str()).map(|&node| Target {
+        node,
+        path: steps_path(rest),
+    })
 }
 
 /// Whether the value `path` of node `t` reads is secret.
@@ -312,6 +332,7 @@ fn through_references(model: &mut Model) {
         .collect();
     // (node, path of the expression, what it reads)
     let mut reads: Vec<(usize, Path, Vec<Target>)> = Vec::new();
+    let mut buf = String::new();
     for (i, n) in model.nodes.iter().enumerate() {
         // a variable's own expressions (validation) never make its value
         if matches!(
@@ -347,7 +368,7 @@ fn through_references(model: &mut Model) {
             }
             let targets: Vec<Target> = refs
                 .iter()
-                .filter_map(|r| resolve(&index, &prefix, r))
+                .filter_map(|r| resolve(&index, &prefix, r, &mut buf))
                 .filter(|t| t.node != i)
                 .collect();
             if !targets.is_empty() {
@@ -380,39 +401,64 @@ fn through_references(model: &mut Model) {
     for vi in direct {
         add_path(&mut model.nodes[vi], Path::root().key("default"));
     }
-    let mut done: HashSet<usize> = HashSet::new();
-    for _round in 0..256 {
-        let mut changed = false;
-        for (ri, (node, path, targets)) in reads.iter().enumerate() {
-            if done.contains(&ri) {
-                continue;
+    // A worklist to the fixed point: every read is looked at once, and
+    // again only when a node it reads became more secret (a read's answer
+    // depends on the nodes it reads alone). Each look that makes a node
+    // more secret queues the reads of that node, so a chain of any length
+    // settles in time linear in the number of reads (a pass over every
+    // read per step of the longest chain before).
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); model.nodes.len()];
+    for (ri, (_, _, targets)) in reads.iter().enumerate() {
+        for t in targets {
+            if readers[t.node].last() != Some(&ri) {
+                readers[t.node].push(ri);
             }
-            let secret = targets
-                .iter()
-                .any(|t| reads_secret(&model.nodes[t.node], &t.path));
-            if !secret {
-                continue;
-            }
-            done.insert(ri);
-            let n = &mut model.nodes[*node];
-            let p = match value_key(n.kind) {
-                Some(k) => Path::root().key(k),
-                None => path.clone(),
-            };
-            changed |= add_path(n, p);
-            // a sensitive module argument: the module's variable is
-            // sensitive inside it
-            if n.kind == NodeKind::Module {
-                if let Some(PathStep::Key(arg)) = path.0.first() {
-                    let var = format!("{}.var.{arg}", n.address);
-                    if let Some(&vi) = module_vars.get(&var) {
-                        changed |= add_path(&mut model.nodes[vi], Path::root().key("default"));
+        }
+    }
+    let mut done = vec![false; reads.len()];
+    let mut queued = vec![true; reads.len()];
+    let mut queue: std::collections::VecDeque<usize> = (0..reads.len()).collect();
+    while let Some(ri) = queue.pop_front() {
+        queued[ri] = false;
+        if done[ri] {
+            continue;
+        }
+        let (node, path, targets) = &reads[ri];
+        let secret = targets
+            .iter()
+            .any(|t| reads_secret(&model.nodes[t.node], &t.path));
+        if !secret {
+            continue;
+        }
+        done[ri] = true;
+        let n = &mut model.nodes[*node];
+        let p = match value_key(n.kind) {
+            Some(k) => Path::root().key(k),
+            None => path.clone(),
+        };
+        let mut more_secret: [Option<usize>; 2] = [None, None];
+        if add_path(n, p) {
+            more_secret[0] = Some(*node);
+        }
+        // a sensitive module argument: the module's variable is
+        // sensitive inside it
+        if n.kind == NodeKind::Module {
+            if let Some(PathStep::Key(arg)) = path.0.first() {
+                let var = format!("{}.var.{arg}", n.address);
+                if let Some(&vi) = module_vars.get(&var) {
+                    if add_path(&mut model.nodes[vi], Path::root().key("default")) {
+                        more_secret[1] = Some(vi);
                     }
                 }
             }
         }
-        if !changed {
-            break;
+        for changed in more_secret.into_iter().flatten() {
+            for &r in &readers[changed] {
+                if !done[r] && !queued[r] {
+                    queued[r] = true;
+                    queue.push_back(r);
+                }
+            }
         }
     }
 }

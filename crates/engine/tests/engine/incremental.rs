@@ -436,3 +436,228 @@ fn an_encrypted_stores_parse_log_is_sealed_record_by_record() {
     );
     assert!(store.verify().unwrap().ok());
 }
+
+/// Copies a fixture directory (hidden entries too: `.terraform` holds the
+/// module manifest).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Replaces the one occurrence of `from` in `file` by `to`.
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "{from:?} once in {}",
+        file.display()
+    );
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Edits of every kind a model depends on, one after the other, on a real
+/// configuration (the shop: modules, tfvars, JSON syntax, a state): after
+/// each, the snapshot taken with the cache of the previous one stores
+/// exactly the tree and model a cold snapshot of the same directory
+/// stores, and the edit did change the model.
+#[test]
+fn incremental_snapshots_of_the_shop_equal_cold_ones_after_edits_of_every_kind() {
+    let t = TempDir::new("shop-edits");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("shop");
+    copy_tree(&crate::common::shop(1), &dir);
+    let first = snapshot(&store, &dir, &opts()).unwrap();
+    assert_eq!((first.record.tree, first.record.model), cold(&t, &dir, 0));
+    type Edit = Box<dyn Fn(&Path)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "a variable default another module reads",
+            Box::new(|d: &Path| {
+                edit(
+                    &d.join("variables.tf"),
+                    "default     = \"t3.small\"",
+                    "default     = \"t3.large\"",
+                )
+            }),
+        ),
+        (
+            "a module call's input",
+            Box::new(|d: &Path| {
+                edit(
+                    &d.join("main.tf"),
+                    "single_nat_gateway = var.environment != \"prod\"",
+                    "single_nat_gateway = true",
+                )
+            }),
+        ),
+        (
+            "a variable made sensitive (the sensitivity spreads into a module)",
+            Box::new(|d: &Path| {
+                edit(
+                    &d.join("variables.tf"),
+                    "default     = \"shop_admin\"",
+                    "sensitive   = true\n  default     = \"shop_admin\"",
+                )
+            }),
+        ),
+        (
+            "a tfvars value every module reads",
+            Box::new(|d: &Path| {
+                edit(
+                    &d.join("terraform.tfvars"),
+                    "project     = \"shop\"",
+                    "project     = \"shoppe\"",
+                )
+            }),
+        ),
+        (
+            "a file added to a module, reading its variables",
+            Box::new(|d: &Path| {
+                std::fs::write(
+                    d.join("modules/storage/extra.tf"),
+                    "resource \"aws_s3_bucket\" \"extra\" {\n  bucket = \"${var.name}-extra\"\n  tags   = var.tags\n}\n",
+                )
+                .unwrap()
+            }),
+        ),
+        (
+            "a file removed",
+            Box::new(|d: &Path| std::fs::remove_file(d.join("monitoring.tf")).unwrap()),
+        ),
+        (
+            "the state (an apply: new serial, an attribute changed)",
+            Box::new(|d: &Path| {
+                let p = d.join("terraform.tfstate");
+                edit(&p, "\"serial\": 27,", "\"serial\": 28,");
+                let text = std::fs::read_to_string(&p).unwrap();
+                assert!(text.contains("shop-prod-alb-454155509"));
+                std::fs::write(
+                    &p,
+                    text.replace("shop-prod-alb-454155509", "shop-prod-alb-454155510"),
+                )
+                .unwrap();
+            }),
+        ),
+        (
+            "the file added removed again (back to a model stored before)",
+            Box::new(|d: &Path| std::fs::remove_file(d.join("modules/storage/extra.tf")).unwrap()),
+        ),
+    ];
+    let mut previous = first.record.model;
+    for (round, (what, apply)) in edits.iter().enumerate() {
+        apply(&dir);
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert!(!o.unchanged, "{what}: the change is seen");
+        assert_ne!(o.record.model, previous, "{what}: the model changed");
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, round + 1),
+            "{what}: the incremental snapshot differs from a cold one"
+        );
+        previous = o.record.model;
+    }
+    assert!(store.verify().unwrap().ok());
+}
+
+/// The stat file vouches for unchanged files by their stats: a damaged
+/// one (any byte flipped, cut short) is ignored whole, and the snapshot
+/// reads the directory as a cold one does, even when a file changed
+/// without changing its size.
+#[test]
+fn a_damaged_stat_file_is_never_trusted() {
+    let t = TempDir::new("torn-stat");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("shop");
+    copy_tree(&crate::common::shop(1), &dir);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let stat = std::fs::read_dir(store_path.join("cache/dirs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "stat"))
+        .expect("a stat file");
+    let whole = std::fs::read(&stat).unwrap();
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for at in [3, 20, whole.len() / 2, whole.len() - 40, whole.len() - 1] {
+        let mut b = whole.clone();
+        b[at] ^= 0x10;
+        cases.push((format!("byte {at} flipped"), b));
+    }
+    cases.push(("cut short".into(), whole[..whole.len() / 2].to_vec()));
+    for (i, (what, bytes)) in cases.into_iter().enumerate() {
+        // a same-size edit: only the content tells it changed
+        let size = if i % 2 == 0 { "50" } else { "60" };
+        let text = std::fs::read_to_string(dir.join("variables.tf")).unwrap();
+        let edited = text.replacen("default     = 50", &format!("default     = {size}"), 1);
+        let edited = edited.replacen("default     = 60", &format!("default     = {size}"), 1);
+        std::fs::write(dir.join("variables.tf"), edited).unwrap();
+        std::fs::write(&stat, &bytes).unwrap();
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, 50 + i),
+            "{what}: a damaged stat file gave another snapshot"
+        );
+    }
+}
+
+/// The generated tree (three modules called from the root, a state, a
+/// secret passed down): a module call's input and a root variable's
+/// default that every module reads, changed, then made no longer
+/// sensitive, then sensitive again; each snapshot, taken with the
+/// previous one's cache, stores what a cold one stores.
+#[test]
+fn incremental_snapshots_equal_cold_ones_after_module_inputs_change() {
+    let t = TempDir::new("module-inputs");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_0000_1111_0004);
+    let res = initial(&mut rng, 40);
+    write_tree(&dir, &res, 1);
+    let mut previous = snapshot(&store, &dir, &opts()).unwrap().record.model;
+    let main = dir.join("main.tf");
+    let edits: [(&str, &str, &str); 4] = [
+        (
+            "a module call's input",
+            "ami = \"ami-1\"",
+            "ami = \"ami-7\"",
+        ),
+        (
+            "the default of a variable every module reads",
+            "default = \"t0k3n\"",
+            "default = \"n3wt0k3n\"",
+        ),
+        (
+            "that variable no longer sensitive",
+            "variable \"token\" {\n  sensitive = true\n",
+            "variable \"token\" {\n",
+        ),
+        (
+            "that variable sensitive again",
+            "variable \"token\" {\n",
+            "variable \"token\" {\n  sensitive = true\n",
+        ),
+    ];
+    for (round, (what, from, to)) in edits.into_iter().enumerate() {
+        edit(&main, from, to);
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert_ne!(o.record.model, previous, "{what}: the model changed");
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, round),
+            "{what}: the incremental snapshot differs from a cold one"
+        );
+        previous = o.record.model;
+    }
+}

@@ -136,3 +136,38 @@ fn sensitivity_spreads_through_expressions() {
     assert!(web.is_sensitive_path(&VPath::parse("user_data")));
     assert!(!web.is_sensitive_path(&VPath::parse("ami")));
 }
+
+/// A chain of locals written against the order the pass meets them (each
+/// reads the one after it), longer than any bound on rounds: the secret at
+/// its end reaches its start and the resource reading it, and a chain of the
+/// same shape over a plain value stays plain.
+#[test]
+fn sensitivity_spreads_through_a_long_chain_written_backwards() {
+    const N: usize = 400;
+    let mut text = String::from(
+        "variable \"token\" {\n  type      = string\n  sensitive = true\n}\nvariable \"name\" {\n  default = \"shop\"\n}\nlocals {\n",
+    );
+    for i in 0..N {
+        let (s_next, p_next) = if i + 1 == N {
+            ("var.token".to_string(), "var.name".to_string())
+        } else {
+            (format!("local.s{}", i + 1), format!("local.p{}", i + 1))
+        };
+        text.push_str(&format!(
+            "  s{i} = \"x-${{{s_next}}}\"\n  p{i} = \"x-${{{p_next}}}\"\n"
+        ));
+    }
+    text.push_str(
+        "}\nresource \"aws_ssm_parameter\" \"s\" {\n  name  = \"/s\"\n  value = local.s0\n}\n",
+    );
+    text.push_str(
+        "resource \"aws_ssm_parameter\" \"p\" {\n  name  = \"/p\"\n  value = local.p0\n}\n",
+    );
+    let m = load_files("long-chain", &[("main.tf", &text)]);
+    for i in [0, 1, N / 2, N - 1] {
+        assert!(secret(&m, &format!("local.s{i}"), "value"), "local.s{i}");
+        assert!(!secret(&m, &format!("local.p{i}"), "value"), "local.p{i}");
+    }
+    assert!(secret(&m, "aws_ssm_parameter.s", "value"));
+    assert!(!secret(&m, "aws_ssm_parameter.p", "value"));
+}
