@@ -123,7 +123,7 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
 
 /// [`parse_state`], taking the nodes of resources whose JSON text `cache`
 /// has seen before from it, and giving it those of the others.
-pub fn parse_state_cached(
+pub(crate) fn parse_state_cached(
     path: &str,
     bytes: &[u8],
     cache: Option<&dyn Cache>,
