@@ -68,7 +68,11 @@ fn a_reader_written_from_the_document_reads_a_real_store() {
     assert_eq!(got["packs"], verify["packs"], "{}", run.stdout);
     assert_eq!(got["store"]["version"], 6);
     for ty in ["blob", "tree", "model", "group", "node"] {
-        assert!(got["by_type"][ty].as_u64().unwrap() > 0, "no {ty}: {}", run.stdout);
+        assert!(
+            got["by_type"][ty].as_u64().unwrap() > 0,
+            "no {ty}: {}",
+            run.stdout
+        );
     }
 
     let log = t.run(&["log", "--format", "json"]).ok().json();
@@ -79,7 +83,15 @@ fn a_reader_written_from_the_document_reads_a_real_store() {
     for entry in log {
         let id = entry["id"].as_str().unwrap();
         let snap = &snaps[id];
-        for field in ["tree", "model", "files", "resources", "instances", "env", "parent"] {
+        for field in [
+            "tree",
+            "model",
+            "files",
+            "resources",
+            "instances",
+            "env",
+            "parent",
+        ] {
             assert_eq!(snap[field], entry[field], "{id} {field}");
         }
         for tag in entry["tags"].as_array().unwrap() {
@@ -119,7 +131,11 @@ fn the_reader_from_the_document_refuses_a_damaged_pack() {
     std::fs::write(&pack, bytes).unwrap();
 
     let run = check(&[s(&t.path(".rewind"))]);
-    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     let name = pack.file_name().unwrap().to_str().unwrap();
     assert!(
         run.stderr.contains(name) && run.stderr.contains("trailer"),
@@ -131,5 +147,7 @@ fn the_reader_from_the_document_refuses_a_damaged_pack() {
 #[test]
 fn the_worked_examples_decode_with_the_reader_from_the_document() {
     let run = check(&["--examples", s(&doc())]).ok();
-    assert!(run.stdout.contains("tree, pack, index, node and refs check"));
+    assert!(run
+        .stdout
+        .contains("tree, pack, index, node and refs check"));
 }
