@@ -132,49 +132,8 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
     if !p.from_state {
         out.push_str(&st.yellow("Note: the current side has no state file: instances come from its configuration and deletes follow its dependency graph.\n\n"));
     }
-    if !p.blocked.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            st.red(&st.bold(
-                "Blocked by prevent_destroy (pass --allow-destroy-protected to plan anyway):"
-            ))
-        );
-        for b in &p.blocked {
-            let _ = writeln!(out, "  {} {b}", st.red("✗"));
-        }
-        out.push('\n');
-    }
-    if !p.unknown_instances.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            st.red(&st.bold(
-                "Instances known only after apply (Terraform refuses to plan these: Invalid count/for_each argument):"
-            ))
-        );
-        for b in &p.unknown_instances {
-            let _ = writeln!(out, "  {} {b}", st.red("?"));
-        }
-        out.push('\n');
-    }
-    let risky = destroys_and_risks(p);
-    if !risky.is_empty() {
-        let _ = writeln!(out, "{}", st.bold("Destroys and risks:"));
-        for c in &risky {
-            let _ = writeln!(
-                out,
-                "  {} {} will be {}",
-                st.red(&format!("{:>3}", symbol(c))),
-                st.bold(&c.address.to_string()),
-                verb(c)
-            );
-            for risk in &c.risks {
-                let _ = writeln!(out, "        {} {}", st.red("!"), risk.message);
-            }
-        }
-        out.push('\n');
-    }
+    text_refused(&mut out, st, p);
+    text_risks(&mut out, st, p);
     for n in &p.notes {
         let _ = writeln!(out, "{} {}", st.yellow("note:"), n.message);
     }
@@ -185,6 +144,72 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
         out.push_str("No changes: the deployment already matches the target.\n");
         return out;
     }
+    text_changes(&mut out, st, p);
+    text_steps(&mut out, st, p);
+    let _ = writeln!(out, "\n{}", st.bold(&summary(p)));
+    out
+}
+
+/// What Terraform would refuse: destroys of `prevent_destroy` resources
+/// and instances known only after apply.
+fn text_refused(out: &mut String, st: &Style, p: &Plan) {
+    text_refused_list(
+        out,
+        st,
+        &p.blocked,
+        "Blocked by prevent_destroy (pass --allow-destroy-protected to plan anyway):",
+        "✗",
+    );
+    text_refused_list(
+        out,
+        st,
+        &p.unknown_instances,
+        "Instances known only after apply (Terraform refuses to plan these: Invalid count/for_each argument):",
+        "?",
+    );
+}
+
+fn text_refused_list(
+    out: &mut String,
+    st: &Style,
+    items: &[impl std::fmt::Display],
+    title: &str,
+    mark: &str,
+) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", st.red(&st.bold(title)));
+    for b in items {
+        let _ = writeln!(out, "  {} {b}", st.red(mark));
+    }
+    out.push('\n');
+}
+
+/// Destroys and replacements first, each with its risks.
+fn text_risks(out: &mut String, st: &Style, p: &Plan) {
+    let risky = destroys_and_risks(p);
+    if risky.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", st.bold("Destroys and risks:"));
+    for c in &risky {
+        let _ = writeln!(
+            out,
+            "  {} {} will be {}",
+            st.red(&format!("{:>3}", symbol(c))),
+            st.bold(&c.address.to_string()),
+            verb(c)
+        );
+        for risk in &c.risks {
+            let _ = writeln!(out, "        {} {}", st.red("!"), risk.message);
+        }
+    }
+    out.push('\n');
+}
+
+/// Every change with its reasons.
+fn text_changes(out: &mut String, st: &Style, p: &Plan) {
     let _ = writeln!(out, "{}", st.bold("Changes:"));
     for c in &p.changes {
         let sym = format!("{:>3}", symbol(c));
@@ -206,6 +231,10 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
             let _ = writeln!(out, "        {}", st.dim(&format!("# {reason}")));
         }
     }
+}
+
+/// The single operations by wave, each with what it waits for.
+fn text_steps(out: &mut String, st: &Style, p: &Plan) {
     let _ = writeln!(
         out,
         "\n{}",
@@ -242,8 +271,6 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
             step_label(s)
         );
     }
-    let _ = writeln!(out, "\n{}", st.bold(&summary(p)));
-    out
 }
 
 fn side_json(s: &SideInfo) -> J {
