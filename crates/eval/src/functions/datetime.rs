@@ -166,28 +166,60 @@ fn days_in(m: u32, y: i64) -> u32 {
 /// accepts besides (`timecmp`): a one-digit hour, a comma before the
 /// fraction, and offsets up to 24 hours and 60 minutes.
 fn parse(s: &str, lenient: bool) -> std::result::Result<Time, String> {
-    let b = s.as_bytes();
-    let bad = |what: &str| format!("not a valid RFC3339 timestamp: {what}");
-    let mut pos = 0usize;
-    let digits = |pos: &mut usize, n: usize, what: &str| -> std::result::Result<i64, String> {
-        let end = *pos + n;
-        if end > b.len() {
+    let mut c = Cursor {
+        b: s.as_bytes(),
+        pos: 0,
+    };
+    let (year, month, day) = c.date()?;
+    c.lit(b'T')?;
+    let (hour, minute, second) = c.clock(lenient)?;
+    let nanos = c.fraction(lenient)?;
+    let offset = c.offset(lenient)?;
+    let local = days_from_civil(year, month as u32, day as u32) * 86_400
+        + hour * 3600
+        + minute * 60
+        + second;
+    Ok(Time {
+        secs: local - offset,
+        nanos,
+        offset: offset as i32,
+    })
+}
+
+/// Go's message for a timestamp `parse` refuses.
+fn bad(what: &str) -> String {
+    format!("not a valid RFC3339 timestamp: {what}")
+}
+
+/// Where [`parse`] is in the timestamp's bytes.
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    /// `n` decimal digits.
+    fn digits(&mut self, n: usize, what: &str) -> std::result::Result<i64, String> {
+        let end = self.pos + n;
+        if end > self.b.len() {
             return Err(bad(&format!("end of string before {what}")));
         }
-        let part = &b[*pos..end];
+        let part = &self.b[self.pos..end];
         if !part.iter().all(u8::is_ascii_digit) {
             return Err(bad(&format!(
                 "cannot use {} as {what}",
                 crate::render::go_quote(&String::from_utf8_lossy(part))
             )));
         }
-        *pos = end;
+        self.pos = end;
         Ok(part.iter().fold(0i64, |v, d| v * 10 + (d - b'0') as i64))
-    };
-    let lit = |pos: &mut usize, c: u8| -> std::result::Result<(), String> {
-        match b.get(*pos) {
+    }
+
+    /// The byte `c`.
+    fn lit(&mut self, c: u8) -> std::result::Result<(), String> {
+        match self.b.get(self.pos) {
             Some(&x) if x == c => {
-                *pos += 1;
+                self.pos += 1;
                 Ok(())
             }
             Some(_) if c == b'T' => Err(bad("missing required time introducer 'T'")),
@@ -201,42 +233,59 @@ fn parse(s: &str, lenient: bool) -> std::result::Result<Time, String> {
                 crate::render::go_quote(&(c as char).to_string())
             ))),
         }
-    };
-    let year = digits(&mut pos, 4, "year")?;
-    lit(&mut pos, b'-')?;
-    let month = digits(&mut pos, 2, "month")?;
-    if !(1..=12).contains(&month) {
-        return Err(bad("month out of range"));
     }
-    lit(&mut pos, b'-')?;
-    let day = digits(&mut pos, 2, "day of month")?;
-    if day < 1 || day > days_in(month as u32, year) as i64 {
-        return Err(bad("day out of range"));
+
+    /// `YYYY-MM-DD`, the day checked against its month.
+    fn date(&mut self) -> std::result::Result<(i64, i64, i64), String> {
+        let year = self.digits(4, "year")?;
+        self.lit(b'-')?;
+        let month = self.digits(2, "month")?;
+        if !(1..=12).contains(&month) {
+            return Err(bad("month out of range"));
+        }
+        self.lit(b'-')?;
+        let day = self.digits(2, "day of month")?;
+        if day < 1 || day > days_in(month as u32, year) as i64 {
+            return Err(bad("day out of range"));
+        }
+        Ok((year, month, day))
     }
-    lit(&mut pos, b'T')?;
-    let one_digit_hour =
-        b.get(pos).is_some_and(u8::is_ascii_digit) && b.get(pos + 1) == Some(&b':');
-    if one_digit_hour && !lenient {
-        return Err(bad("hour must have two digits"));
+
+    /// `hh:mm:ss` (a one-digit hour when `lenient`).
+    fn clock(&mut self, lenient: bool) -> std::result::Result<(i64, i64, i64), String> {
+        let b = self.b;
+        let one_digit_hour =
+            b.get(self.pos).is_some_and(u8::is_ascii_digit) && b.get(self.pos + 1) == Some(&b':');
+        if one_digit_hour && !lenient {
+            return Err(bad("hour must have two digits"));
+        }
+        let hour = self.digits(if one_digit_hour { 1 } else { 2 }, "hour")?;
+        if hour > 23 {
+            return Err(bad("hour out of range"));
+        }
+        self.lit(b':')?;
+        let minute = self.digits(2, "minute")?;
+        if minute > 59 {
+            return Err(bad("minute out of range"));
+        }
+        self.lit(b':')?;
+        let second = self.digits(2, "second")?;
+        if second > 59 {
+            return Err(bad("second out of range"));
+        }
+        Ok((hour, minute, second))
     }
-    let hour = digits(&mut pos, if one_digit_hour { 1 } else { 2 }, "hour")?;
-    if hour > 23 {
-        return Err(bad("hour out of range"));
-    }
-    lit(&mut pos, b':')?;
-    let minute = digits(&mut pos, 2, "minute")?;
-    if minute > 59 {
-        return Err(bad("minute out of range"));
-    }
-    lit(&mut pos, b':')?;
-    let second = digits(&mut pos, 2, "second")?;
-    if second > 59 {
-        return Err(bad("second out of range"));
-    }
-    let mut nanos = 0u32;
-    if matches!(b.get(pos), Some(b'.') | Some(b','))
-        && b.get(pos + 1).is_some_and(u8::is_ascii_digit)
-    {
+
+    /// An optional fraction of a second (`.` or, when `lenient`, `,`), in
+    /// nanoseconds: digits past the ninth are read and dropped.
+    fn fraction(&mut self, lenient: bool) -> std::result::Result<u32, String> {
+        let b = self.b;
+        let mut pos = self.pos;
+        if !(matches!(b.get(pos), Some(b'.') | Some(b','))
+            && b.get(pos + 1).is_some_and(u8::is_ascii_digit))
+        {
+            return Ok(0);
+        }
         if b[pos] == b',' && !lenient {
             return Err(bad("sub-second separator must be a period"));
         }
@@ -245,51 +294,43 @@ fn parse(s: &str, lenient: bool) -> std::result::Result<Time, String> {
         while b.get(pos).is_some_and(u8::is_ascii_digit) {
             pos += 1;
         }
+        self.pos = pos;
         let frac = &b[start..pos.min(start + 9)];
         let mut n = frac.iter().fold(0u32, |v, d| v * 10 + (d - b'0') as u32);
         for _ in frac.len()..9 {
             n *= 10;
         }
-        nanos = n;
+        Ok(n)
     }
-    let offset = match b.get(pos) {
-        Some(b'Z') if pos + 1 == b.len() => 0,
-        Some(&sign @ (b'+' | b'-')) if b.len() - pos == 6 && b[pos + 3] == b':' => {
-            let mut p = pos + 1;
-            let hh = digits(&mut p, 2, "UTC offset")?;
-            p += 1;
-            let mm = digits(&mut p, 2, "UTC offset")?;
-            let (max_h, max_m) = if lenient { (24, 60) } else { (23, 59) };
-            if hh > max_h {
-                return Err(bad("timezone hour out of range"));
+
+    /// `Z` or `±hh:mm` ending the timestamp, in seconds east of UTC (up
+    /// to 24 hours and 60 minutes when `lenient`, as Go accepts).
+    fn offset(&mut self, lenient: bool) -> std::result::Result<i64, String> {
+        let (b, pos) = (self.b, self.pos);
+        match b.get(pos) {
+            Some(b'Z') if pos + 1 == b.len() => Ok(0),
+            Some(&sign @ (b'+' | b'-')) if b.len() - pos == 6 && b[pos + 3] == b':' => {
+                self.pos += 1;
+                let hh = self.digits(2, "UTC offset")?;
+                self.pos += 1;
+                let mm = self.digits(2, "UTC offset")?;
+                let (max_h, max_m) = if lenient { (24, 60) } else { (23, 59) };
+                if hh > max_h {
+                    return Err(bad("timezone hour out of range"));
+                }
+                if mm > max_m {
+                    return Err(bad("timezone minute out of range"));
+                }
+                let o = (hh * 60 + mm) * 60;
+                Ok(if sign == b'-' { -o } else { o })
             }
-            if mm > max_m {
-                return Err(bad("timezone minute out of range"));
-            }
-            let o = (hh * 60 + mm) * 60;
-            if sign == b'-' {
-                -o
-            } else {
-                o
-            }
-        }
-        None => return Err(bad("end of string before UTC offset")),
-        Some(_) => {
-            return Err(bad(&format!(
+            None => Err(bad("end of string before UTC offset")),
+            Some(_) => Err(bad(&format!(
                 "cannot use {} as UTC offset",
                 crate::render::go_quote(&String::from_utf8_lossy(&b[pos..]))
-            )))
+            ))),
         }
-    };
-    let local = days_from_civil(year, month as u32, day as u32) * 86_400
-        + hour * 3600
-        + minute * 60
-        + second;
-    Ok(Time {
-        secs: local - offset,
-        nanos,
-        offset: offset as i32,
-    })
+    }
 }
 
 const MONTHS: [&str; 12] = [
