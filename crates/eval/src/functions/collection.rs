@@ -46,31 +46,43 @@ const LIST_BOOL: P = P::ListOf(&P::Bool);
 const SET_ANY: P = P::SetOf(&P::Any);
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], ret: fn(&[Value]) -> Type, partial: bool, imp: Impl| Spec {
+    sequence_function(name)
+        .or_else(|| map_function(name))
+        .or_else(|| set_function(name))
+}
+
+/// A function of fixed parameters (`partial` as [`Spec::partial`]).
+fn spec(params: &'static [Param], ret: fn(&[Value]) -> Type, partial: bool, imp: Impl) -> Spec {
+    Spec {
         params,
         var_param: None,
         ret,
         partial,
         imp,
-    };
-    // no fixed parameters: every argument is a `var_param`
-    let only = |var_param: Param, ret: fn(&[Value]) -> Type, partial: bool, imp: Impl| {
-        variadic(&[], var_param, ret, partial, imp)
-    };
+    }
+}
+
+/// A function without fixed parameters: every argument is a `var_param`.
+fn only(var_param: Param, ret: fn(&[Value]) -> Type, partial: bool, imp: Impl) -> Spec {
+    variadic(&[], var_param, ret, partial, imp)
+}
+
+/// Functions of lists and tuples (and of any values: `coalesce`, `range`).
+fn sequence_function(name: &str) -> Option<Spec> {
     Some(match name {
-        "length" => s(
+        "length" => spec(
             &[pf!("value", P::Any, UNKNOWN_OK | MARKED_OK | DYN_OK)],
             ret_number,
             true,
             length,
         ),
-        "alltrue" => s(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
+        "alltrue" => spec(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
             all_any(&a[0], true)
         }),
-        "anytrue" => s(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
+        "anytrue" => spec(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
             all_any(&a[0], false)
         }),
-        "chunklist" => s(
+        "chunklist" => spec(
             &[p!("list", LIST_ANY), p!("size", P::Number)],
             |a| Type::list(a[0].ty()),
             false,
@@ -90,40 +102,67 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             true,
             coalescelist,
         ),
-        "compact" => s(&[p!("list", LIST_STRING)], ret_list_string, false, compact),
+        "compact" => spec(&[p!("list", LIST_STRING)], ret_list_string, false, compact),
         "concat" => only(p!("seqs", P::Any), ret_dynamic, true, concat),
-        "contains" => s(
+        "contains" => spec(
             &[p!("list", P::Any), p!("value", P::Any)],
             ret_bool,
             true,
             contains,
         ),
-        "distinct" => s(&[p!("list", LIST_ANY)], ret_first, false, distinct),
-        "element" => s(
+        "distinct" => spec(&[p!("list", LIST_ANY)], ret_first, false, distinct),
+        "element" => spec(
             &[pf!("list", P::Any, MARKED_OK), p!("index", P::Number)],
             ret_dynamic,
             true,
             element,
         ),
-        "flatten" => s(
+        "flatten" => spec(
             &[pf!("list", P::Any, MARKED_OK)],
             ret_dynamic,
             true,
             flatten,
         ),
-        "index" => s(
+        "index" => spec(
             &[p!("list", P::Any), p!("value", P::Any)],
             ret_number,
             false,
             index_fn,
         ),
-        "keys" => s(
+        "one" => spec(&[pf!("list", P::Any, MARKED_OK)], ret_dynamic, true, one),
+        "range" => only(
+            p!("params", P::Number),
+            |_| Type::list(Type::Number),
+            false,
+            range,
+        ),
+        "reverse" => spec(&[p!("list", P::Any)], ret_first, true, reverse),
+        "slice" => spec(
+            &[
+                p!("list", P::Any),
+                p!("start_index", P::Number),
+                p!("end_index", P::Number),
+            ],
+            ret_dynamic,
+            true,
+            slice,
+        ),
+        "sort" => spec(&[p!("list", LIST_STRING)], ret_list_string, false, sort),
+        "sum" => spec(&[p!("list", P::Any)], ret_number, false, sum),
+        _ => return None,
+    })
+}
+
+/// Functions of maps and objects.
+fn map_function(name: &str) -> Option<Spec> {
+    Some(match name {
+        "keys" => spec(
             &[pf!("inputMap", P::Any, UNKNOWN_OK | MARKED_OK)],
             ret_dynamic,
             true,
             keys,
         ),
-        "values" => s(
+        "values" => spec(
             &[pf!("mapping", P::Any, MARKED_OK)],
             ret_dynamic,
             true,
@@ -139,7 +178,13 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             true,
             lookup_fn,
         ),
-        "matchkeys" => s(
+        "merge" => only(
+            pf!("maps", P::Any, NULL_OK | MARKED_OK | DYN_OK),
+            ret_dynamic,
+            true,
+            merge,
+        ),
+        "matchkeys" => spec(
             &[
                 p!("values", LIST_ANY),
                 p!("keys", LIST_ANY),
@@ -149,20 +194,25 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             false,
             matchkeys,
         ),
-        "merge" => only(
-            pf!("maps", P::Any, NULL_OK | MARKED_OK | DYN_OK),
+        "transpose" => spec(
+            &[p!("values", P::MapOf(&LIST_STRING))],
+            |_| Type::map(Type::list(Type::String)),
+            false,
+            transpose,
+        ),
+        "zipmap" => spec(
+            &[p!("keys", LIST_STRING), p!("values", P::Any)],
             ret_dynamic,
             true,
-            merge,
+            zipmap,
         ),
-        "one" => s(&[pf!("list", P::Any, MARKED_OK)], ret_dynamic, true, one),
-        "range" => only(
-            p!("params", P::Number),
-            |_| Type::list(Type::Number),
-            false,
-            range,
-        ),
-        "reverse" => s(&[p!("list", P::Any)], ret_first, true, reverse),
+        _ => return None,
+    })
+}
+
+/// Functions of sets.
+fn set_function(name: &str) -> Option<Spec> {
+    Some(match name {
         "setintersection" => variadic(
             &[p!("first_set", SET_ANY)],
             p!("other_sets", SET_ANY),
@@ -177,37 +227,13 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             false,
             |_, a| set_op(a, SetOp::Union),
         ),
-        "setsubtract" => s(
+        "setsubtract" => spec(
             &[p!("a", SET_ANY), p!("b", SET_ANY)],
             ret_first,
             false,
             |_, a| set_op(a, SetOp::Subtract),
         ),
         "setproduct" => only(p!("sets", P::Any), ret_dynamic, false, setproduct),
-        "slice" => s(
-            &[
-                p!("list", P::Any),
-                p!("start_index", P::Number),
-                p!("end_index", P::Number),
-            ],
-            ret_dynamic,
-            true,
-            slice,
-        ),
-        "sort" => s(&[p!("list", LIST_STRING)], ret_list_string, false, sort),
-        "sum" => s(&[p!("list", P::Any)], ret_number, false, sum),
-        "transpose" => s(
-            &[p!("values", P::MapOf(&LIST_STRING))],
-            |_| Type::map(Type::list(Type::String)),
-            false,
-            transpose,
-        ),
-        "zipmap" => s(
-            &[p!("keys", LIST_STRING), p!("values", P::Any)],
-            ret_dynamic,
-            true,
-            zipmap,
-        ),
         _ => return None,
     })
 }
