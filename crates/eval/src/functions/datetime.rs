@@ -402,135 +402,169 @@ fn date_tokens(f: &[u8]) -> Vec<&[u8]> {
 }
 
 fn format_date(f: &str, t: &Time) -> Result<String> {
-    let (year, month, day, hour, minute, second, weekday) = t.civil();
+    let civil = t.civil();
     let mut out: Vec<u8> = Vec::with_capacity(f.len() + 16);
-    let verb_err = |tok: &[u8], what: &str| {
-        EvalError::new(
-            "Invalid function argument",
-            format!(
-                "Invalid value for \"format\" parameter: invalid date format verb {}{what}.",
-                crate::render::go_quote(&String::from_utf8_lossy(tok))
-            ),
-        )
-    };
-    let num = |out: &mut Vec<u8>, v: i64, width2: bool| {
-        let s = if width2 {
-            format!("{v:02}")
-        } else {
-            v.to_string()
-        };
-        out.extend_from_slice(s.as_bytes());
-    };
     for tok in date_tokens(f.as_bytes()) {
-        let n = tok.len();
         match tok[0] {
-            b'\'' => {
-                if tok[n - 1] != b'\'' || n == 1 {
-                    return Err(EvalError::new(
-                        "Invalid function argument",
-                        "Invalid value for \"format\" parameter: unterminated literal '.",
-                    ));
-                }
-                if n == 2 {
-                    out.push(b'\'');
-                } else {
-                    let raw = &tok[1..n - 1];
-                    let mut i = 0;
-                    while i < raw.len() {
-                        out.push(raw[i]);
-                        if raw[i] == b'\'' {
-                            i += 1;
-                        }
-                        i += 1;
-                    }
-                }
-            }
-            b'Y' => match n {
-                2 => num(&mut out, year.rem_euclid(100), true),
-                4 => out.extend_from_slice(year4(year).as_bytes()),
-                _ => return Err(verb_err(tok, ": year must either be \"YY\" or \"YYYY\"")),
-            },
-            b'M' => match n {
-                1 | 2 => num(&mut out, month as i64, n == 2),
-                3 => out.extend_from_slice(&MONTHS[month as usize - 1].as_bytes()[..3]),
-                4 => out.extend_from_slice(MONTHS[month as usize - 1].as_bytes()),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": month must be \"M\", \"MM\", \"MMM\", or \"MMMM\"",
-                    ))
-                }
-            },
-            b'D' => match n {
-                1 | 2 => num(&mut out, day as i64, n == 2),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": day of month must either be \"D\" or \"DD\"",
-                    ))
-                }
-            },
-            b'E' => match n {
-                3 => out.extend_from_slice(&WEEKDAYS[weekday as usize].as_bytes()[..3]),
-                4 => out.extend_from_slice(WEEKDAYS[weekday as usize].as_bytes()),
-                _ => {
-                    return Err(verb_err(
-                        tok,
-                        ": day of week must either be \"EEE\" or \"EEEE\"",
-                    ))
-                }
-            },
-            b'h' => match n {
-                1 | 2 => num(&mut out, hour as i64, n == 2),
-                _ => return Err(verb_err(tok, ": 24-hour must either be \"h\" or \"hh\"")),
-            },
-            b'H' => {
-                let h = match hour % 12 {
-                    0 => 12,
-                    h => h,
-                };
-                match n {
-                    1 | 2 => num(&mut out, h as i64, n == 2),
-                    _ => return Err(verb_err(tok, ": 12-hour must either be \"H\" or \"HH\"")),
-                }
-            }
-            c @ (b'A' | b'a') => {
-                if n != 2 {
-                    let l = c as char;
-                    return Err(verb_err(tok, &format!(": must be \"{l}{l}\"")));
-                }
-                let pm = hour >= 12;
-                out.extend_from_slice(match (c == b'A', pm) {
-                    (true, false) => b"AM",
-                    (true, true) => b"PM",
-                    (false, false) => b"am",
-                    (false, true) => b"pm",
-                });
-            }
-            b'm' => match n {
-                1 | 2 => num(&mut out, minute as i64, n == 2),
-                _ => return Err(verb_err(tok, ": minute must either be \"m\" or \"mm\"")),
-            },
-            b's' => match n {
-                1 | 2 => num(&mut out, second as i64, n == 2),
-                _ => return Err(verb_err(tok, ": second must either be \"s\" or \"ss\"")),
-            },
-            b'Z' => match n {
-                1 => out.extend_from_slice(t.zone(true, true).as_bytes()),
-                3 => {
-                    let z = t.zone(false, false);
-                    out.extend_from_slice(if z == "+0000" { "UTC" } else { &z }.as_bytes())
-                }
-                4 => out.extend_from_slice(t.zone(false, false).as_bytes()),
-                5 => out.extend_from_slice(t.zone(false, true).as_bytes()),
-                _ => return Err(verb_err(tok, ": timezone must be Z, ZZZZ, or ZZZZZ")),
-            },
+            b'\'' => quoted_literal(tok, &mut out)?,
+            b'Y' | b'M' | b'D' | b'E' => date_verb(tok, civil, &mut out)?,
+            b'h' | b'H' | b'A' | b'a' | b'm' | b's' | b'Z' => time_verb(tok, t, civil, &mut out)?,
             c if c.is_ascii_alphabetic() => return Err(verb_err(tok, "")),
             _ => out.extend_from_slice(tok),
         }
     }
     String::from_utf8(out).map_err(|_| fail("the formatted date is not valid UTF-8"))
 }
+
+/// `formatdate`'s message for a verb it does not know.
+fn verb_err(tok: &[u8], what: &str) -> EvalError {
+    EvalError::new(
+        "Invalid function argument",
+        format!(
+            "Invalid value for \"format\" parameter: invalid date format verb {}{what}.",
+            crate::render::go_quote(&String::from_utf8_lossy(tok))
+        ),
+    )
+}
+
+/// `v` in decimal, two digits at least when `width2`.
+fn num(out: &mut Vec<u8>, v: i64, width2: bool) {
+    let s = if width2 {
+        format!("{v:02}")
+    } else {
+        v.to_string()
+    };
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A `'quoted'` literal (`''` inside it and alone is one quote).
+fn quoted_literal(tok: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let n = tok.len();
+    if tok[n - 1] != b'\'' || n == 1 {
+        return Err(EvalError::new(
+            "Invalid function argument",
+            "Invalid value for \"format\" parameter: unterminated literal '.",
+        ));
+    }
+    if n == 2 {
+        out.push(b'\'');
+    } else {
+        let raw = &tok[1..n - 1];
+        let mut i = 0;
+        while i < raw.len() {
+            out.push(raw[i]);
+            if raw[i] == b'\'' {
+                i += 1;
+            }
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Year, month, day and weekday verbs.
+fn date_verb(tok: &[u8], civil: Civil, out: &mut Vec<u8>) -> Result<()> {
+    let (year, month, day, _, _, _, weekday) = civil;
+    let n = tok.len();
+    match tok[0] {
+        b'Y' => match n {
+            2 => num(out, year.rem_euclid(100), true),
+            4 => out.extend_from_slice(year4(year).as_bytes()),
+            _ => return Err(verb_err(tok, ": year must either be \"YY\" or \"YYYY\"")),
+        },
+        b'M' => match n {
+            1 | 2 => num(out, month as i64, n == 2),
+            3 => out.extend_from_slice(&MONTHS[month as usize - 1].as_bytes()[..3]),
+            4 => out.extend_from_slice(MONTHS[month as usize - 1].as_bytes()),
+            _ => {
+                return Err(verb_err(
+                    tok,
+                    ": month must be \"M\", \"MM\", \"MMM\", or \"MMMM\"",
+                ))
+            }
+        },
+        b'D' => match n {
+            1 | 2 => num(out, day as i64, n == 2),
+            _ => {
+                return Err(verb_err(
+                    tok,
+                    ": day of month must either be \"D\" or \"DD\"",
+                ))
+            }
+        },
+        b'E' => match n {
+            3 => out.extend_from_slice(&WEEKDAYS[weekday as usize].as_bytes()[..3]),
+            4 => out.extend_from_slice(WEEKDAYS[weekday as usize].as_bytes()),
+            _ => {
+                return Err(verb_err(
+                    tok,
+                    ": day of week must either be \"EEE\" or \"EEEE\"",
+                ))
+            }
+        },
+        _ => return Err(verb_err(tok, "")),
+    }
+    Ok(())
+}
+
+/// Hour, AM/PM, minute, second and zone verbs.
+fn time_verb(tok: &[u8], t: &Time, civil: Civil, out: &mut Vec<u8>) -> Result<()> {
+    let (_, _, _, hour, minute, second, _) = civil;
+    let n = tok.len();
+    match tok[0] {
+        b'h' => match n {
+            1 | 2 => num(out, hour as i64, n == 2),
+            _ => return Err(verb_err(tok, ": 24-hour must either be \"h\" or \"hh\"")),
+        },
+        b'H' => {
+            let h = match hour % 12 {
+                0 => 12,
+                h => h,
+            };
+            match n {
+                1 | 2 => num(out, h as i64, n == 2),
+                _ => return Err(verb_err(tok, ": 12-hour must either be \"H\" or \"HH\"")),
+            }
+        }
+        c @ (b'A' | b'a') => {
+            if n != 2 {
+                let l = c as char;
+                return Err(verb_err(tok, &format!(": must be \"{l}{l}\"")));
+            }
+            let pm = hour >= 12;
+            out.extend_from_slice(match (c == b'A', pm) {
+                (true, false) => b"AM",
+                (true, true) => b"PM",
+                (false, false) => b"am",
+                (false, true) => b"pm",
+            });
+        }
+        b'm' => match n {
+            1 | 2 => num(out, minute as i64, n == 2),
+            _ => return Err(verb_err(tok, ": minute must either be \"m\" or \"mm\"")),
+        },
+        b's' => match n {
+            1 | 2 => num(out, second as i64, n == 2),
+            _ => return Err(verb_err(tok, ": second must either be \"s\" or \"ss\"")),
+        },
+        b'Z' => match n {
+            1 => out.extend_from_slice(t.zone(true, true).as_bytes()),
+            3 => {
+                let z = t.zone(false, false);
+                out.extend_from_slice(if z == "+0000" { "UTC" } else { &z }.as_bytes())
+            }
+            4 => out.extend_from_slice(t.zone(false, false).as_bytes()),
+            5 => out.extend_from_slice(t.zone(false, true).as_bytes()),
+            _ => return Err(verb_err(tok, ": timezone must be Z, ZZZZ, or ZZZZZ")),
+        },
+        _ => return Err(verb_err(tok, "")),
+    }
+    Ok(())
+}
+
+/// What [`Time::civil`] gives: year, month, day, hour, minute, second,
+/// weekday.
+type Civil = (i64, u32, u32, u32, u32, u32, u32);
 
 /// Go's `time.ParseDuration`, in nanoseconds: a sign, then numbers (with
 /// fractions) each followed by a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`,
