@@ -301,14 +301,32 @@ fn expressions(v: &Value, path: &mut Vec<PathStep>, out: &mut Vec<(Path, Vec<Ref
 /// configuration node whose expressions read a sensitive value, to a fixed
 /// point.
 fn through_references(model: &mut Model) {
+    let reads = value_reads(model);
+    let module_vars: HashMap<String, usize> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.kind == NodeKind::Variable)
+        .map(|(i, n)| (n.address.clone(), i))
+        .collect();
+    mark_module_arguments(model, &module_vars);
+    spread(model, &reads, &module_vars);
+}
+
+/// One expression of a node that reads other nodes: (node, path of the
+/// expression, what it reads).
+type Read = (usize, Path, Vec<Target>);
+
+/// The expressions that can carry a value into a node, with what each
+/// reads (a variable's validation, `moved` or `depends_on` do not).
+fn value_reads(model: &Model) -> Vec<Read> {
     let index: HashMap<&str, usize> = model
         .nodes
         .iter()
         .enumerate()
         .map(|(i, n)| (n.address.as_str(), i))
         .collect();
-    // (node, path of the expression, what it reads)
-    let mut reads: Vec<(usize, Path, Vec<Target>)> = Vec::new();
+    let mut reads: Vec<Read> = Vec::new();
     for (i, n) in model.nodes.iter().enumerate() {
         // a variable's own expressions (validation) never make its value
         if matches!(
@@ -352,16 +370,12 @@ fn through_references(model: &mut Model) {
             }
         }
     }
-    drop(index);
-    let module_vars: HashMap<String, usize> = model
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.kind == NodeKind::Variable)
-        .map(|(i, n)| (n.address.clone(), i))
-        .collect();
-    // module arguments marked directly (a literal under a secret name, a
-    // sensitive variable's argument): their variables are sensitive inside
+    reads
+}
+
+/// Module arguments marked directly (a literal under a secret name, a
+/// sensitive variable's argument): their variables are sensitive inside.
+fn mark_module_arguments(model: &mut Model, module_vars: &HashMap<String, usize>) {
     let mut direct = Vec::new();
     for n in &model.nodes {
         if n.kind == NodeKind::Module {
@@ -377,6 +391,12 @@ fn through_references(model: &mut Model) {
     for vi in direct {
         add_path(&mut model.nodes[vi], Path::root().key("default"));
     }
+}
+
+/// Marks every read of a secret, round after round until nothing changes
+/// (at most 256 rounds); a secret module argument makes the module's
+/// variable sensitive inside it.
+fn spread(model: &mut Model, reads: &[Read], module_vars: &HashMap<String, usize>) {
     let mut done: HashSet<usize> = HashSet::new();
     for _round in 0..256 {
         let mut changed = false;
@@ -397,8 +417,6 @@ fn through_references(model: &mut Model) {
                 None => path.clone(),
             };
             changed |= add_path(n, p);
-            // a sensitive module argument: the module's variable is
-            // sensitive inside it
             if n.kind == NodeKind::Module {
                 if let Some(PathStep::Key(arg)) = path.0.first() {
                     let var = format!("{}.var.{arg}", n.address);
