@@ -345,6 +345,20 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
         style::md_cell(&r.to.label)
     );
     let _ = writeln!(out, "**{}**\n", summary(p));
+    md_alerts(&mut out, p);
+    if p.is_empty() {
+        out.push_str("No changes.\n");
+        return out;
+    }
+    let mut fit = Fit::new(o);
+    fit.always(&out);
+    md_changes(&mut fit, p);
+    md_steps(&mut fit, p);
+    fit.finish(o)
+}
+
+/// GitHub alerts: what Terraform would refuse, the risks, the notes.
+fn md_alerts(out: &mut String, p: &Plan) {
     if !p.blocked.is_empty() {
         let _ = writeln!(
             out,
@@ -385,12 +399,11 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
     for n in &p.notes {
         let _ = writeln!(out, "> [!NOTE]\n> {}\n", style::md_cell(&n.message));
     }
-    if p.is_empty() {
-        out.push_str("No changes.\n");
-        return out;
-    }
-    let mut fit = Fit::new(o);
-    fit.always(&out);
+}
+
+/// The change table: destroys first and always (compacted to a list when
+/// the budget is short), the other changes while they fit.
+fn md_changes(fit: &mut Fit, p: &Plan) {
     let header = "| | Address | Action | Why |\n|---|---|---|---|\n";
     let mut sorted: Vec<&Change> = p.changes.iter().collect();
     sorted.sort_by_key(|c| (!c.destroys(), c.address.clone()));
@@ -422,37 +435,40 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
         .map(row)
         .collect();
     fit.table(header, &rows, &compact, &others, "rows of the change table");
+}
+
+/// The steps in a collapsible section, while they fit.
+fn md_steps(fit: &mut Fit, p: &Plan) {
     let open = "\n<details><summary>Steps</summary>\n\n| Step | Wave | Operation | After |\n|---|---|---|---|\n";
     let close = "\n</details>\n";
-    if fit.fits(open.len() + close.len()) {
-        fit.always(open);
-        let mut full = false;
-        for s in &p.steps {
-            let after = s
-                .after
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let row = format!(
-                "| {} | {} | `{}` | {} |\n",
-                s.index,
-                s.wave,
-                style::md_cell(&step_label(s)),
-                after
-            );
-            if full || !fit.fits(row.len() + close.len()) {
-                fit.skip("steps", 1);
-                full = true;
-            } else {
-                fit.always(&row);
-            }
-        }
-        fit.always(close);
-    } else {
+    if !fit.fits(open.len() + close.len()) {
         fit.skip("steps", p.steps.len());
+        return;
     }
-    fit.finish(o)
+    fit.always(open);
+    let mut full = false;
+    for s in &p.steps {
+        let after = s
+            .after
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = format!(
+            "| {} | {} | `{}` | {} |\n",
+            s.index,
+            s.wave,
+            style::md_cell(&step_label(s)),
+            after
+        );
+        if full || !fit.fits(row.len() + close.len()) {
+            fit.skip("steps", 1);
+            full = true;
+        } else {
+            fit.always(&row);
+        }
+    }
+    fit.always(close);
 }
 
 /// The step graph in DOT, read left to right: one cluster per wave, an
