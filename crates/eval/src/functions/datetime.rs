@@ -586,51 +586,18 @@ fn parse_duration(orig: &str) -> std::result::Result<i64, String> {
     if s.is_empty() {
         return Err(invalid());
     }
-    const LIMIT: u64 = 1 << 63;
     let mut d: u64 = 0;
     while !s.is_empty() {
         if !(s[0] == b'.' || s[0].is_ascii_digit()) {
             return Err(invalid());
         }
-        let mut v: u64 = 0;
-        let mut i = 0;
-        while i < s.len() && s[i].is_ascii_digit() {
-            if v > LIMIT / 10 {
-                return Err(invalid());
-            }
-            v = v * 10 + (s[i] - b'0') as u64;
-            if v > LIMIT {
-                return Err(invalid());
-            }
-            i += 1;
-        }
-        let pre = i > 0;
-        s = &s[i..];
-        let mut f: u64 = 0;
-        let mut scale: f64 = 1.0;
-        let mut post = false;
+        let (mut v, pre, rest) = leading_int(s).ok_or_else(invalid)?;
+        s = rest;
+        let (mut f, mut scale, mut post) = (0u64, 1.0f64, false);
         if s.first() == Some(&b'.') {
-            s = &s[1..];
-            let mut i = 0;
-            let mut overflow = false;
-            while i < s.len() && s[i].is_ascii_digit() {
-                if !overflow {
-                    if f > (LIMIT - 1) / 10 {
-                        overflow = true;
-                    } else {
-                        let y = f * 10 + (s[i] - b'0') as u64;
-                        if y > LIMIT {
-                            overflow = true;
-                        } else {
-                            f = y;
-                            scale *= 10.0;
-                        }
-                    }
-                }
-                i += 1;
-            }
-            post = i > 0;
-            s = &s[i..];
+            let rest;
+            (f, scale, post, rest) = leading_fraction(&s[1..]);
+            s = rest;
         }
         if !pre && !post {
             return Err(invalid());
@@ -642,44 +609,95 @@ fn parse_duration(orig: &str) -> std::result::Result<i64, String> {
         if ulen == 0 {
             return Err(format!("time: missing unit in duration {quoted}"));
         }
-        let unit_text = &s[..ulen];
+        let unit = duration_unit(&s[..ulen], &quoted)?;
         s = &s[ulen..];
-        let unit: u64 = match unit_text {
-            b"ns" => 1,
-            b"us" | b"\xc2\xb5s" | b"\xce\xbcs" => 1_000,
-            b"ms" => 1_000_000,
-            b"s" => 1_000_000_000,
-            b"m" => 60_000_000_000,
-            b"h" => 3_600_000_000_000,
-            other => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {quoted}",
-                    crate::render::go_quote(&String::from_utf8_lossy(other))
-                ))
-            }
-        };
-        if v > LIMIT / unit {
+        if v > DURATION_LIMIT / unit {
             return Err(invalid());
         }
         v *= unit;
         if f > 0 {
             v += (f as f64 * (unit as f64 / scale)) as u64;
-            if v > LIMIT {
+            if v > DURATION_LIMIT {
                 return Err(invalid());
             }
         }
         d += v;
-        if d > LIMIT {
+        if d > DURATION_LIMIT {
             return Err(invalid());
         }
     }
     if neg {
         return Ok((d as i128).wrapping_neg() as i64);
     }
-    if d > LIMIT - 1 {
+    if d > DURATION_LIMIT - 1 {
         return Err(invalid());
     }
     Ok(d as i64)
+}
+
+/// 2^63 nanoseconds: what an `int64` duration (negated) can hold.
+const DURATION_LIMIT: u64 = 1 << 63;
+
+/// Go's `leadingInt`: the decimal digits at the start of `s` (the value,
+/// whether there were any, the rest); `None` past [`DURATION_LIMIT`].
+fn leading_int(s: &[u8]) -> Option<(u64, bool, &[u8])> {
+    let mut v: u64 = 0;
+    let mut i = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        if v > DURATION_LIMIT / 10 {
+            return None;
+        }
+        v = v * 10 + (s[i] - b'0') as u64;
+        if v > DURATION_LIMIT {
+            return None;
+        }
+        i += 1;
+    }
+    Some((v, i > 0, &s[i..]))
+}
+
+/// Go's `leadingFraction`, after the `.`: the digits as an integer and its
+/// scale (digits that would overflow are read and dropped), whether there
+/// were any, and the rest.
+fn leading_fraction(s: &[u8]) -> (u64, f64, bool, &[u8]) {
+    let (mut f, mut scale) = (0u64, 1.0f64);
+    let mut i = 0;
+    let mut overflow = false;
+    while i < s.len() && s[i].is_ascii_digit() {
+        if !overflow {
+            if f > (DURATION_LIMIT - 1) / 10 {
+                overflow = true;
+            } else {
+                let y = f * 10 + (s[i] - b'0') as u64;
+                if y > DURATION_LIMIT {
+                    overflow = true;
+                } else {
+                    f = y;
+                    scale *= 10.0;
+                }
+            }
+        }
+        i += 1;
+    }
+    (f, scale, i > 0, &s[i..])
+}
+
+/// Nanoseconds in one of a duration's units (`µs` in either spelling).
+fn duration_unit(unit: &[u8], quoted: &str) -> std::result::Result<u64, String> {
+    Ok(match unit {
+        b"ns" => 1,
+        b"us" | b"\xc2\xb5s" | b"\xce\xbcs" => 1_000,
+        b"ms" => 1_000_000,
+        b"s" => 1_000_000_000,
+        b"m" => 60_000_000_000,
+        b"h" => 3_600_000_000_000,
+        other => {
+            return Err(format!(
+                "time: unknown unit {} in duration {quoted}",
+                crate::render::go_quote(&String::from_utf8_lossy(other))
+            ))
+        }
+    })
 }
 
 #[cfg(test)]
