@@ -382,17 +382,7 @@ fn resource_nodes<A: Attr>(
     if r.type_.is_empty() || r.name.is_empty() {
         return Err(err(format!("resource #{ri} has no type or name")));
     }
-    let mut base = String::new();
-    if !r.module.is_empty() {
-        base.push_str(&r.module);
-        base.push('.');
-    }
-    if r.mode == "data" {
-        base.push_str("data.");
-    }
-    base.push_str(&r.type_);
-    base.push('.');
-    base.push_str(&r.name);
+    let base = resource_address(&r);
     let mode = if r.mode == "data" {
         rewind_model::ObjectMode::Data
     } else {
@@ -438,23 +428,7 @@ fn resource_nodes<A: Attr>(
         }
         .into();
         if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {
-            for p in paths {
-                if let Some(path) = sensitive_path(p) {
-                    // terraform_data's `output` mirrors its `input`, but
-                    // Terraform marks only the input: the output holds
-                    // the same secret
-                    if n.type_ == "terraform_data"
-                        && path.0.first() == Some(&rewind_model::PathStep::Key("input".into()))
-                    {
-                        let mut mirrored = path.clone();
-                        mirrored.0[0] = rewind_model::PathStep::Key("output".into());
-                        n.sensitive.push(mirrored);
-                    }
-                    n.sensitive.push(path);
-                }
-            }
-            n.sensitive.sort();
-            n.sensitive.dedup();
+            mark_sensitive_attributes(&mut n, paths);
         }
         n.edges = inst
             .dependencies
@@ -466,15 +440,49 @@ fn resource_nodes<A: Attr>(
             .collect();
         n.edges.sort();
         n.edges.dedup();
-        n.loc = Loc {
-            file: path.to_string(),
-            line: 0,
-            col: 0,
-        };
+        n.loc = state_loc(path);
         crate::load::mark_secret_names(&mut n);
         nodes.push(n);
     }
     Ok(nodes)
+}
+
+/// A resource's address without instance key: `module.m.data.t.n`.
+fn resource_address<A>(r: &ResourceDoc<A>) -> String {
+    let mut base = String::new();
+    if !r.module.is_empty() {
+        base.push_str(&r.module);
+        base.push('.');
+    }
+    if r.mode == "data" {
+        base.push_str("data.");
+    }
+    base.push_str(&r.type_);
+    base.push('.');
+    base.push_str(&r.name);
+    base
+}
+
+/// The state's `sensitive_attributes` of an instance as its sensitive
+/// paths (sorted, no duplicates).
+fn mark_sensitive_attributes(n: &mut Node, paths: &[J]) {
+    for p in paths {
+        if let Some(path) = sensitive_path(p) {
+            // terraform_data's `output` mirrors its `input`, but
+            // Terraform marks only the input: the output holds
+            // the same secret
+            if n.type_ == "terraform_data"
+                && path.0.first() == Some(&rewind_model::PathStep::Key("input".into()))
+            {
+                let mut mirrored = path.clone();
+                mirrored.0[0] = rewind_model::PathStep::Key("output".into());
+                n.sensitive.push(mirrored);
+            }
+            n.sensitive.push(path);
+        }
+    }
+    n.sensitive.sort();
+    n.sensitive.dedup();
 }
 
 /// The 1-based line and column of the value of the first `"key":` in a
