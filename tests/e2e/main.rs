@@ -19,4 +19,5 @@ mod s3server;
 mod schema;
 mod secrets;
 mod store;
+mod storeformat;
 mod tfjson;

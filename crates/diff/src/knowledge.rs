@@ -604,16 +604,6 @@ impl Knowledge {
             Replacement::Forces(f)
         }
     }
-
-    /// The condition under which `path` of `type_` forces a replacement.
-    pub fn conditional_note(&self, type_: &str, path: &str) -> Option<&'static str> {
-        self.table(provider_of(type_))?
-            .resources
-            .get(type_)?
-            .conditional
-            .get(path)
-            .map(String::as_str)
-    }
 }
 
 fn newest() -> &'static Knowledge {

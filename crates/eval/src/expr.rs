@@ -121,11 +121,6 @@ impl<'s> Evaluator<'s> {
         }
     }
 
-    pub fn with_limits(mut self, limits: Limits) -> Evaluator<'s> {
-        self.limits = limits;
-        self
-    }
-
     pub fn scope(&self) -> &'s dyn Scope {
         self.scope
     }

@@ -175,7 +175,7 @@ fn sequence(items: &[Value], indent: usize, out: &mut String) {
 }
 
 /// Longest symbol an opaque value keeps whole (see [`opaque`]).
-pub const SYMBOL_MAX: usize = 4096;
+pub(crate) const SYMBOL_MAX: usize = 4096;
 
 /// An opaque value named `sym`. A symbol longer than `SYMBOL_MAX` keeps
 /// its first characters and the SHA-256 of the whole: equal symbols stay

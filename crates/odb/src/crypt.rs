@@ -460,114 +460,126 @@ impl Keys {
                 enc.cipher, enc.ids
             )));
         }
-        let slots: Vec<String> = enc.keys.iter().map(KeySlot::describe).collect();
-        let data_key = match user {
+        let slots = || -> String {
+            let names: Vec<String> = enc.keys.iter().map(KeySlot::describe).collect();
+            names.join(", ")
+        };
+        let payload = match user {
             Some(UserKey::Secret { secret, origin }) => {
-                let mut found = None;
-                for slot in &enc.keys {
-                    if let KeySlot::Secret {
-                        kdf,
-                        memory_kib,
-                        iterations,
-                        parallelism,
-                        salt,
-                        wrapped,
-                    } = slot
-                    {
-                        if kdf != "argon2id" {
-                            return Err(Error::Config(format!(
-                                "{store} (config): key derivation {kdf:?} is not one this rewind knows (argon2id)"
-                            )));
-                        }
-                        let salt = unhex(salt, store)?;
-                        // bounded: a crafted config must not make us allocate gigabytes
-                        if *memory_kib > 4 << 20 || *iterations > 64 || *parallelism > 64 {
-                            return Err(Error::Config(format!(
-                                "{store} (config): Argon2 costs {memory_kib} KiB, {iterations} passes, {parallelism} lanes are out of range"
-                            )));
-                        }
-                        let kek = stretch(secret, &salt, *memory_kib, *iterations, *parallelism)?;
-                        if let Some(k) = open_with(&cipher(&kek), WRAP_AD, &unhex(wrapped, store)?)
-                        {
-                            found = Some(k);
-                            break;
-                        }
-                    }
-                }
-                found.ok_or_else(|| Error::WrongKey {
+                unwrap_with_secret(enc, secret, store)?.ok_or_else(|| Error::WrongKey {
                     store: store.to_string(),
                     detail: format!(
                         "the key from {origin} does not open it (its config holds the data key wrapped by {})",
-                        slots.join(", ")
+                        slots()
                     ),
                 })?
             }
             Some(UserKey::Kms { key_id }) => {
-                let wrapped = enc.keys.iter().find_map(|s| match s {
-                    KeySlot::Kms { wrapped, .. } => Some(wrapped),
-                    KeySlot::Secret { .. } => None,
-                });
-                let Some(wrapped) = wrapped else {
+                let Some(wrapped) = kms_slot(enc) else {
                     return Err(Error::WrongKey {
                         store: store.to_string(),
                         detail: format!(
                             "it has no AWS KMS key slot for {key_id} (its config holds the data key wrapped by {})",
-                            slots.join(", ")
+                            slots()
                         ),
                     });
                 };
                 crate::kms::Kms::from_env()?.decrypt(wrapped)?
             }
-            None => {
-                let wrapped = enc.keys.iter().find_map(|s| match s {
-                    KeySlot::Kms { wrapped, .. } => Some(wrapped),
-                    KeySlot::Secret { .. } => None,
-                });
-                match wrapped {
-                    Some(w) => crate::kms::Kms::from_env()?.decrypt(w)?,
-                    None => return Ok(None),
-                }
-            }
+            None => match kms_slot(enc) {
+                Some(w) => crate::kms::Kms::from_env()?.decrypt(w)?,
+                None => return Ok(None),
+            },
         };
-        if data_key.len() != enc.payload_len() {
-            return Err(Error::WrongKey {
-                store: store.to_string(),
-                detail: format!(
-                    "the unwrapped keys are {} bytes long, the config's generation {} with {} retired needs {}: the config was altered",
-                    data_key.len(),
-                    enc.generation,
-                    enc.retired.len(),
-                    enc.payload_len()
-                ),
-            });
-        }
-        let key_at = |i: usize| -> [u8; 32] {
-            let mut k = [0u8; 32];
-            k.copy_from_slice(&data_key[32 * i..32 * (i + 1)]);
-            k
-        };
-        let keys = if data_key.len() == 32 {
-            Keys::new(key_at(0))
-        } else {
-            let retired = enc
-                .retired
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (*g, key_at(i + 2)))
-                .collect();
-            Keys::with_generation(key_at(0), enc.generation, key_at(1), retired)
-        };
-        if keys.fingerprint != enc.fingerprint {
-            return Err(Error::WrongKey {
-                store: store.to_string(),
-                detail: format!(
-                    "the unwrapped data key has fingerprint {}, the config names {}: the config was altered",
-                    keys.fingerprint, enc.fingerprint
-                ),
-            });
-        }
-        Ok(Some(keys))
+        keys_of_payload(enc, &payload, store).map(Some)
     }
+}
+
+/// The payload of the first passphrase slot of `enc` that `secret` opens
+/// (`None`: none does). A slot's KDF and its costs are checked before the
+/// key is stretched: a crafted config must not make us allocate gigabytes.
+fn unwrap_with_secret(enc: &Encryption, secret: &[u8], store: &str) -> Result<Option<Vec<u8>>> {
+    for slot in &enc.keys {
+        let KeySlot::Secret {
+            kdf,
+            memory_kib,
+            iterations,
+            parallelism,
+            salt,
+            wrapped,
+        } = slot
+        else {
+            continue;
+        };
+        if kdf != "argon2id" {
+            return Err(Error::Config(format!(
+                "{store} (config): key derivation {kdf:?} is not one this rewind knows (argon2id)"
+            )));
+        }
+        let salt = unhex(salt, store)?;
+        if *memory_kib > 4 << 20 || *iterations > 64 || *parallelism > 64 {
+            return Err(Error::Config(format!(
+                "{store} (config): Argon2 costs {memory_kib} KiB, {iterations} passes, {parallelism} lanes are out of range"
+            )));
+        }
+        let kek = stretch(secret, &salt, *memory_kib, *iterations, *parallelism)?;
+        if let Some(k) = open_with(&cipher(&kek), WRAP_AD, &unhex(wrapped, store)?) {
+            return Ok(Some(k));
+        }
+    }
+    Ok(None)
+}
+
+/// The wrapped payload of the store's AWS KMS key slot, if it has one.
+fn kms_slot(enc: &Encryption) -> Option<&String> {
+    enc.keys.iter().find_map(|s| match s {
+        KeySlot::Kms { wrapped, .. } => Some(wrapped),
+        KeySlot::Secret { .. } => None,
+    })
+}
+
+/// The keys an unwrapped payload holds (docs/store-format.md §22.2: the
+/// data key, then the current and retired sealing keys), checked against
+/// the config's generation, retired list and fingerprint.
+fn keys_of_payload(enc: &Encryption, payload: &[u8], store: &str) -> Result<Keys> {
+    if payload.len() != enc.payload_len() {
+        return Err(Error::WrongKey {
+            store: store.to_string(),
+            detail: format!(
+                "the unwrapped keys are {} bytes long, the config's generation {} with {} retired needs {}: the config was altered",
+                payload.len(),
+                enc.generation,
+                enc.retired.len(),
+                enc.payload_len()
+            ),
+        });
+    }
+    let key_at = |i: usize| -> [u8; 32] {
+        let mut k = [0u8; 32];
+        k.copy_from_slice(&payload[32 * i..32 * (i + 1)]);
+        k
+    };
+    let keys = if payload.len() == 32 {
+        Keys::new(key_at(0))
+    } else {
+        let retired = enc
+            .retired
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (*g, key_at(i + 2)))
+            .collect();
+        Keys::with_generation(key_at(0), enc.generation, key_at(1), retired)
+    };
+    if keys.fingerprint != enc.fingerprint {
+        return Err(Error::WrongKey {
+            store: store.to_string(),
+            detail: format!(
+                "the unwrapped data key has fingerprint {}, the config names {}: the config was altered",
+                keys.fingerprint, enc.fingerprint
+            ),
+        });
+    }
+    Ok(keys)
 }
 
 /// Argon2id of a user key.

@@ -24,12 +24,12 @@ use std::sync::Arc;
 
 use rewind_model::Hash;
 
-use crate::backend::{Cond, Put};
-use crate::crypt::UserKey;
+use crate::backend::{Cond, Put, Version};
+use crate::crypt::{KeySlot, Keys, UserKey};
 use crate::error::{Error, Result};
 use crate::gc::{GcReport, Rewrite};
 use crate::pack::PackWriter;
-use crate::store::{Store, ROTATION_VERSION};
+use crate::store::{Config, Store, ROTATION_VERSION};
 
 /// What a key rotation did.
 #[derive(Debug, Default, Clone)]
@@ -54,6 +54,17 @@ pub struct RotateReport {
     pub caches_dropped: Vec<String>,
     /// True once every step ran (false when stopped by a test hook).
     pub finished: bool,
+}
+
+/// What step 1 of a rotation leaves for the others.
+#[derive(Default)]
+struct Staged {
+    /// The new packs, written without their indexes: name and index.
+    packs: Vec<(Hash, Vec<u8>)>,
+    /// The keys of the old packs and indexes to delete (index first).
+    old: Vec<String>,
+    /// Packs without an index found in the listing.
+    unindexed: Vec<String>,
 }
 
 /// Where [`Store::rotate_key_until`] stops, as if killed right after
@@ -90,18 +101,8 @@ impl Store {
     pub fn rotate_key_until(self, new: &UserKey, stop: Option<RotateStep>) -> Result<RotateReport> {
         let keys = self.open_keys("rekey")?;
         let _lock = self.exclusive_lock()?;
-        let (mut config, version) = Self::read_config(self.backend(), self.location())?;
-        let desc = self.describe();
-        let Some(enc) = config.encryption.as_mut() else {
-            return Err(Error::Config(format!(
-                "{desc} (config): its encryption disappeared while it was open"
-            )));
-        };
-        if enc.fingerprint != keys.fingerprint || enc.generation != keys.generation {
-            return Err(Error::Config(format!(
-                "{desc} (config): its data key or sealing key changed while it was open (another rekey?); nothing was written, try again"
-            )));
-        }
+        let (config, version) = Self::read_config(self.backend(), self.location())?;
+        self.check_keys_current(&config, &keys)?;
         let rotated = Arc::new(keys.rotated()?);
         // wrapped before anything is written: a KMS that fails stops here
         let slot = rotated.wrap(new)?;
@@ -112,39 +113,99 @@ impl Store {
 
         // 1. every object into new packs, sealed with the new key; no
         // index yet
-        let listing = self.list_packs()?;
-        let mut rewrite = Rewrite::new(Some(rotated.clone()));
-        let mut counts = GcReport::default();
-        let mut staged: Vec<(Hash, Vec<u8>)> = Vec::new();
-        let mut unindexed = Vec::new();
-        let result = (|| -> Result<()> {
-            for (name, key) in &listing.packs {
-                if !listing.indexed.contains(name) {
-                    unindexed.push(key.clone());
-                    continue;
-                }
-                self.sweep_pack(*name, key, &|_| true, true, &mut rewrite, &mut counts)?;
-                for w in rewrite.take_full(false) {
-                    staged.extend(self.stage_pack(w, &mut report)?);
-                }
-            }
-            for w in rewrite.take_full(true) {
-                staged.extend(self.stage_pack(w, &mut report)?);
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            self.unstage(&staged);
-            return Err(e);
-        }
-        report.objects = rewrite.copied();
-        report.removed_packs = counts.removed_packs;
+        let staged = self.reseal_packs(&rotated, &mut report)?;
         if stop == Some(RotateStep::Packs) {
             return Ok(report);
         }
 
         // 2. the commit: the new user key opens the store, and every pack
         // (old or new) opens with the keys it wraps
+        self.commit_rotation(config, version, &rotated, slot, &staged)?;
+        if stop == Some(RotateStep::Config) {
+            return Ok(report);
+        }
+
+        // 3. the new packs become visible, then the old ones go
+        self.publish_staged(&staged)?;
+        if stop == Some(RotateStep::Indexes) {
+            return Ok(report);
+        }
+        self.delete_resealed(&staged, &mut report)?;
+        if stop == Some(RotateStep::Deletes) {
+            return Ok(report);
+        }
+
+        // 4. the retired keys leave the config, unless a pack sealed with
+        // one appeared meanwhile (a remote store has no lock)
+        self.check_no_strays(&staged)?;
+        self.settle(new, &rotated)?;
+        report.caches_dropped = self.drop_sealed_caches();
+        report.finished = true;
+        Ok(report)
+    }
+
+    /// The config still holds the keys this store was opened with: another
+    /// rekey did not run since.
+    fn check_keys_current(&self, config: &Config, keys: &Keys) -> Result<()> {
+        let desc = self.describe();
+        let Some(enc) = config.encryption.as_ref() else {
+            return Err(Error::Config(format!(
+                "{desc} (config): its encryption disappeared while it was open"
+            )));
+        };
+        if enc.fingerprint != keys.fingerprint || enc.generation != keys.generation {
+            return Err(Error::Config(format!(
+                "{desc} (config): its data key or sealing key changed while it was open (another rekey?); nothing was written, try again"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Step 1: copies every object of every indexed pack into new packs
+    /// sealed with `rotated`, written without their indexes. On failure
+    /// the packs written so far are deleted.
+    fn reseal_packs(&self, rotated: &Arc<Keys>, report: &mut RotateReport) -> Result<Staged> {
+        let listing = self.list_packs()?;
+        let mut rewrite = Rewrite::new(Some(rotated.clone()));
+        let mut counts = GcReport::default();
+        let mut staged = Staged::default();
+        let result = (|| -> Result<()> {
+            for (name, key) in &listing.packs {
+                if !listing.indexed.contains(name) {
+                    staged.unindexed.push(key.clone());
+                    continue;
+                }
+                self.sweep_pack(*name, key, &|_| true, true, &mut rewrite, &mut counts)?;
+                for w in rewrite.take_full(false) {
+                    staged.packs.extend(self.stage_pack(w, report)?);
+                }
+            }
+            for w in rewrite.take_full(true) {
+                staged.packs.extend(self.stage_pack(w, report)?);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            self.unstage(&staged.packs);
+            return Err(e);
+        }
+        report.objects = rewrite.copied();
+        report.removed_packs = counts.removed_packs;
+        staged.old = rewrite.delete;
+        Ok(staged)
+    }
+
+    /// Step 2: one conditional write of the config wrapping the new and
+    /// the retired sealing keys under the new user key. A conflict deletes
+    /// the staged packs and changes nothing.
+    fn commit_rotation(
+        &self,
+        mut config: Config,
+        version: Version,
+        rotated: &Keys,
+        slot: KeySlot,
+        staged: &Staged,
+    ) -> Result<()> {
         config.version = config.version.max(ROTATION_VERSION);
         if let Some(enc) = config.encryption.as_mut() {
             rotated.describe_into(enc, slot);
@@ -153,43 +214,49 @@ impl Store {
             .backend()
             .put("config", &config.encode(), Cond::Match(version))?;
         if committed == Put::Conflict {
-            self.unstage(&staged);
+            self.unstage(&staged.packs);
             return Err(Error::Config(format!(
-                "{desc} (config) changed while its key was being rotated (another rekey?); nothing was changed, try again"
+                "{} (config) changed while its key was being rotated (another rekey?); nothing was changed, try again",
+                self.describe()
             )));
         }
-        if stop == Some(RotateStep::Config) {
-            return Ok(report);
-        }
+        Ok(())
+    }
 
-        // 3. the new packs become visible, then the old ones go
-        for (name, idx) in &staged {
+    /// Step 3, first half: the staged packs' indexes, which make them
+    /// visible to readers.
+    fn publish_staged(&self, staged: &Staged) -> Result<()> {
+        for (name, idx) in &staged.packs {
             let hex = name.to_hex();
             self.backend()
                 .put(&format!("packs/{hex}.idx"), idx, Cond::Always)?;
             self.write_cache(&format!("idx/{hex}.idx"), idx);
         }
-        if stop == Some(RotateStep::Indexes) {
-            return Ok(report);
-        }
-        for key in &rewrite.delete {
+        Ok(())
+    }
+
+    /// Step 3, second half: the old packs (each index before its pack)
+    /// and, in a local store, the packs without an index.
+    fn delete_resealed(&self, staged: &Staged, report: &mut RotateReport) -> Result<()> {
+        for key in &staged.old {
             self.backend().delete(key)?;
         }
         if self.backend().local_root().is_some() {
-            for key in &unindexed {
+            for key in &staged.unindexed {
                 self.backend().delete(key)?;
             }
-            report.removed_unindexed = unindexed.len();
+            report.removed_unindexed = staged.unindexed.len();
         } else {
-            report.unindexed_left = unindexed.len();
+            report.unindexed_left = staged.unindexed.len();
         }
-        if stop == Some(RotateStep::Deletes) {
-            return Ok(report);
-        }
+        Ok(())
+    }
 
-        // 4. the retired keys leave the config, unless a pack sealed with
-        // one appeared meanwhile (a remote store has no lock)
-        let ours: HashSet<Hash> = staged.iter().map(|(n, _)| *n).collect();
+    /// Step 4's check: no index appeared that step 1 did not write (a
+    /// snapshot of a remote store, which has no lock, may have sealed a
+    /// pack with a retired key meanwhile).
+    fn check_no_strays(&self, staged: &Staged) -> Result<()> {
+        let ours: HashSet<Hash> = staged.packs.iter().map(|(n, _)| *n).collect();
         let strays: Vec<String> = self
             .list_packs()?
             .indexed
@@ -199,12 +266,20 @@ impl Store {
             .collect();
         if let Some(first) = strays.first() {
             return Err(Error::Config(format!(
-                "{desc}: {} pack{} written during the rotation ({first}{}) may be sealed with the retired key, which the config keeps for now (the new key opens everything); run `rewind rekey` again once no snapshot is running",
+                "{}: {} pack{} written during the rotation ({first}{}) may be sealed with the retired key, which the config keeps for now (the new key opens everything); run `rewind rekey` again once no snapshot is running",
+                self.describe(),
                 strays.len(),
                 if strays.len() == 1 { " was" } else { "s were" },
                 if strays.len() > 1 { ", …" } else { "" }
             )));
         }
+        Ok(())
+    }
+
+    /// Step 4: the config again, conditionally, with one slot wrapping the
+    /// data key and the new sealing key only.
+    fn settle(&self, new: &UserKey, rotated: &Keys) -> Result<()> {
+        let desc = self.describe();
         let (mut config, version) = Self::read_config(self.backend(), self.location())?;
         let settled = rotated.settled();
         let slot = settled.wrap(new)?;
@@ -228,9 +303,7 @@ impl Store {
                 "{desc} (config) changed during the rotation (another rekey?); the retired key stays in it: run `rewind rekey` again"
             )));
         }
-        report.caches_dropped = self.drop_sealed_caches();
-        report.finished = true;
-        Ok(report)
+        Ok(())
     }
 
     /// Writes a new pack without its index; returns its name and index.

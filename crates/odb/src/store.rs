@@ -33,7 +33,7 @@ pub const STORE_VERSION: u32 = 6;
 /// read and written as it is (without encryption), a version 3 store
 /// becomes version 4 when it first stores a symbolic link, and a version
 /// 5 store becomes version 6 when its sealing key is first rotated.
-pub const OLDEST_STORE_VERSION: u32 = 3;
+pub(crate) const OLDEST_STORE_VERSION: u32 = 3;
 
 /// The version from which trees may hold symbolic links.
 pub(crate) const LINKS_VERSION: u32 = 4;

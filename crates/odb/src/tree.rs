@@ -59,10 +59,10 @@ pub(crate) const PREALLOC_MAX: usize = 4096;
 /// The most files and directories one snapshot tree may list, however its
 /// trees share subtrees: a crafted store could otherwise declare a tree of
 /// billions of files in a few megabytes.
-pub const MAX_TREE_ENTRIES: usize = 4_000_000;
+pub(crate) const MAX_TREE_ENTRIES: usize = 4_000_000;
 
 /// The longest path a snapshot tree may hold, in bytes (Linux `PATH_MAX`).
-pub const MAX_TREE_PATH: usize = 4096;
+pub(crate) const MAX_TREE_PATH: usize = 4096;
 
 /// The tree version of a directory without links: their bytes (and ids)
 /// are those of stores written before links were stored.

@@ -75,78 +75,8 @@ impl JP<'_> {
         }
         let v = match self.b.get(self.pos) {
             None => return self.err("unexpected end of JSON"),
-            Some(b'{') => {
-                self.pos += 1;
-                let mut members = Vec::new();
-                self.ws();
-                if self.b.get(self.pos) == Some(&b'}') {
-                    self.pos += 1;
-                } else {
-                    let mut comma: Option<usize> = None;
-                    loop {
-                        self.ws();
-                        let kpos = self.pos as u32;
-                        if self.b.get(self.pos) == Some(&b'}') {
-                            if let Some(c) = comma {
-                                return Err((c as u32, "trailing comma in the JSON object".into()));
-                            }
-                        }
-                        if self.b.get(self.pos) != Some(&b'"') {
-                            return self.err("expected a string key in the JSON object");
-                        }
-                        let k = self.string()?;
-                        self.ws();
-                        if self.b.get(self.pos) != Some(&b':') {
-                            return self.err("expected ':' after the JSON object key");
-                        }
-                        self.pos += 1;
-                        self.ws();
-                        let v = self.value()?;
-                        members.push((k, kpos, v));
-                        self.ws();
-                        match self.b.get(self.pos) {
-                            Some(b',') => {
-                                comma = Some(self.pos);
-                                self.pos += 1;
-                            }
-                            Some(b'}') => {
-                                self.pos += 1;
-                                break;
-                            }
-                            None => return self.err("unexpected end of JSON: unclosed object"),
-                            _ => return self.err("expected ',' or '}' in the JSON object"),
-                        }
-                    }
-                }
-                JV::Object(members)
-            }
-            Some(b'[') => {
-                self.pos += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.b.get(self.pos) == Some(&b']') {
-                    self.pos += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        if self.b.get(self.pos) == Some(&b']') && !items.is_empty() {
-                            return self.err("trailing comma in the JSON array");
-                        }
-                        items.push(self.value()?);
-                        self.ws();
-                        match self.b.get(self.pos) {
-                            Some(b',') => self.pos += 1,
-                            Some(b']') => {
-                                self.pos += 1;
-                                break;
-                            }
-                            None => return self.err("unexpected end of JSON: unclosed array"),
-                            _ => return self.err("expected ',' or ']' in the JSON array"),
-                        }
-                    }
-                }
-                JV::Array(items)
-            }
+            Some(b'{') => self.object()?,
+            Some(b'[') => self.array()?,
             Some(b'"') => JV::String(self.string()?),
             Some(b't') if self.b[self.pos..].starts_with(b"true") => {
                 self.pos += 4;
@@ -160,23 +90,7 @@ impl JP<'_> {
                 self.pos += 4;
                 JV::Null
             }
-            Some(c) if *c == b'-' || c.is_ascii_digit() => {
-                let start = self.pos;
-                self.pos += 1;
-                while self.pos < self.b.len()
-                    && matches!(
-                        self.b[self.pos],
-                        b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'
-                    )
-                {
-                    self.pos += 1;
-                }
-                let text = &self.src[start..self.pos];
-                if text.parse::<f64>().is_err() {
-                    return Err((start as u32, format!("invalid JSON number {text:?}")));
-                }
-                JV::Number(text.to_string())
-            }
+            Some(c) if *c == b'-' || c.is_ascii_digit() => self.number()?,
             Some(_) => return self.err("expected a JSON value"),
         };
         self.depth -= 1;
@@ -185,6 +99,99 @@ impl JP<'_> {
             end: self.pos as u32,
             v,
         })
+    }
+    /// An object, at its `{`: members in order, each with its key's
+    /// position; a trailing comma is an error at the comma.
+    fn object(&mut self) -> Result<JV, JErr> {
+        self.pos += 1;
+        let mut members = Vec::new();
+        self.ws();
+        if self.b.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+        } else {
+            let mut comma: Option<usize> = None;
+            loop {
+                self.ws();
+                let kpos = self.pos as u32;
+                if self.b.get(self.pos) == Some(&b'}') {
+                    if let Some(c) = comma {
+                        return Err((c as u32, "trailing comma in the JSON object".into()));
+                    }
+                }
+                if self.b.get(self.pos) != Some(&b'"') {
+                    return self.err("expected a string key in the JSON object");
+                }
+                let k = self.string()?;
+                self.ws();
+                if self.b.get(self.pos) != Some(&b':') {
+                    return self.err("expected ':' after the JSON object key");
+                }
+                self.pos += 1;
+                self.ws();
+                let v = self.value()?;
+                members.push((k, kpos, v));
+                self.ws();
+                match self.b.get(self.pos) {
+                    Some(b',') => {
+                        comma = Some(self.pos);
+                        self.pos += 1;
+                    }
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    None => return self.err("unexpected end of JSON: unclosed object"),
+                    _ => return self.err("expected ',' or '}' in the JSON object"),
+                }
+            }
+        }
+        Ok(JV::Object(members))
+    }
+    /// An array, at its `[`.
+    fn array(&mut self) -> Result<JV, JErr> {
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.ws();
+        if self.b.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.ws();
+                if self.b.get(self.pos) == Some(&b']') && !items.is_empty() {
+                    return self.err("trailing comma in the JSON array");
+                }
+                items.push(self.value()?);
+                self.ws();
+                match self.b.get(self.pos) {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    None => return self.err("unexpected end of JSON: unclosed array"),
+                    _ => return self.err("expected ',' or ']' in the JSON array"),
+                }
+            }
+        }
+        Ok(JV::Array(items))
+    }
+    /// A number, kept as its text (checked to be one).
+    fn number(&mut self) -> Result<JV, JErr> {
+        let start = self.pos;
+        self.pos += 1;
+        while self.pos < self.b.len()
+            && matches!(
+                self.b[self.pos],
+                b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'
+            )
+        {
+            self.pos += 1;
+        }
+        let text = &self.src[start..self.pos];
+        if text.parse::<f64>().is_err() {
+            return Err((start as u32, format!("invalid JSON number {text:?}")));
+        }
+        Ok(JV::Number(text.to_string()))
     }
     fn string(&mut self) -> Result<String, JErr> {
         let start = self.pos;

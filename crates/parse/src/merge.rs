@@ -107,6 +107,29 @@ pub(crate) fn merge(
         NodeKind::Output => &["precondition"],
         _ => &[],
     };
+    let (body, replaced) = merge_body(base, over_body, kept);
+    base.refs = merged_refs(base, over, base_starts, over_starts, &replaced, kept);
+    merge_fields(base, over, over_body);
+    if base.kind == NodeKind::Module {
+        if let Some(v) = body.get("source") {
+            base.facts.source = Some(v.clone());
+        }
+        if let Some(v) = body.get("version") {
+            base.facts.version = Some(v.clone());
+        }
+    }
+    base.body = Value::Map(body).into();
+    Ok(())
+}
+
+/// The base's body with the override's arguments and blocks in place of
+/// its own (a `dynamic` block replaces the static blocks of its type and
+/// the reverse), and the item names replaced.
+fn merge_body(
+    base: &RawNode,
+    over_body: &Map<String, Value>,
+    kept: &[&str],
+) -> (Map<String, Value>, Vec<String>) {
     let mut body = match &*base.body {
         Value::Map(m) => m.clone(),
         _ => Map::new(),
@@ -152,15 +175,25 @@ pub(crate) fn merge(
     if let Some(over_lifecycle) = lifecycle_over {
         merge_lifecycle(&mut body, over_lifecycle);
     }
-    // references: the base's minus those of what was replaced, and the
-    // override's own
+    (body, replaced)
+}
+
+/// References: the base's minus those of what was replaced, and the
+/// override's own (what the override may not set does not count).
+fn merged_refs(
+    base: &RawNode,
+    over: &RawNode,
+    base_starts: &[(u32, u32, String)],
+    over_starts: &[(u32, u32, String)],
+    replaced: &[String],
+    kept: &[&str],
+) -> Vec<RawRef> {
     let mut refs: Vec<RawRef> = base
         .refs
         .iter()
         .filter(|r| item_of(base_starts, r).is_none_or(|k| !replaced.iter().any(|x| x == k)))
         .cloned()
         .collect();
-    // (what the override may not set does not count)
     refs.extend(
         over.refs
             .iter()
@@ -169,7 +202,12 @@ pub(crate) fn merge(
             })
             .cloned(),
     );
-    base.refs = refs;
+    refs
+}
+
+/// The parsed fields beside the body that an override replaces: module
+/// arguments' references, the provider, a module's providers, `sensitive`.
+fn merge_fields(base: &mut RawNode, over: &RawNode, over_body: &Map<String, Value>) {
     for (name, arg_refs) in &over.args {
         base.args.retain(|(n, _)| n != name);
         base.args.push((name.clone(), arg_refs.clone()));
@@ -183,16 +221,6 @@ pub(crate) fn merge(
     if over_body.contains_key("sensitive") {
         base.sensitive = over.sensitive;
     }
-    if base.kind == NodeKind::Module {
-        if let Some(v) = body.get("source") {
-            base.facts.source = Some(v.clone());
-        }
-        if let Some(v) = body.get("version") {
-            base.facts.version = Some(v.clone());
-        }
-    }
-    base.body = Value::Map(body).into();
-    Ok(())
 }
 
 /// A resource's lifecycle: the arguments Terraform lets an override set,

@@ -123,7 +123,7 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
 
 /// [`parse_state`], taking the nodes of resources whose JSON text `cache`
 /// has seen before from it, and giving it those of the others.
-pub fn parse_state_cached(
+pub(crate) fn parse_state_cached(
     path: &str,
     bytes: &[u8],
     cache: Option<&dyn Cache>,
@@ -211,34 +211,80 @@ fn parse_state_as<A: Attr>(
     let cache = cache.filter(|_| A::KEEP);
     let doc: StateDoc<A> =
         serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
-    match doc.version {
-        Some(4) => {}
-        Some(v) => {
-            let (line, col) = value_position(bytes, "version").unwrap_or((1, 1));
-            return Err(StateError {
-                line,
-                col,
-                message: format!(
-                    "state format version {v} is not supported: rewind reads version 4, written by Terraform 0.12 and later (terraform 0.12+ upgrades an older state the next time it writes it)"
-                ),
-            });
-        }
-        None => {
-            return Err(error_at(
-                bytes,
-                0,
-                "the state file has no \"version\" number".into(),
-            ))
-        }
-    }
+    check_version(bytes, doc.version)?;
     let info = StateInfo {
         path: path.to_string(),
         lineage: doc.lineage,
         serial: doc.serial,
         terraform_version: doc.terraform_version,
     };
+    let mut nodes = output_nodes(doc.outputs, path);
+    // A large state is most of a load's parsing: its resources are parsed
+    // on every core (each is an independent JSON value).
+    let raws = doc.resources.unwrap_or_default();
+    let one = |ri: usize, raw: &serde_json::value::RawValue| -> Result<Vec<Node>, StateError> {
+        let key = cache.map(|c| (c, Hash::of(raw.get().as_bytes())));
+        if let Some((c, h)) = &key {
+            if let Some(mut nodes) = c.state_resource(h) {
+                for n in &mut nodes {
+                    n.loc = state_loc(path);
+                }
+                return Ok(nodes);
+            }
+        }
+        let r: ResourceDoc<A> = serde_json::from_str(raw.get())
+            .map_err(|e| json_error_at(&e, bytes, offset_in(bytes, raw)))?;
+        // the resource's problems are reported where it starts
+        let nodes = resource_nodes(ri, r, path)
+            .map_err(|e| error_at(bytes, offset_in(bytes, raw), e.message))?;
+        if let Some((c, h)) = &key {
+            c.keep_state_resource(h, &nodes);
+        }
+        Ok(nodes)
+    };
+    for part in on_every_core(&raws, one) {
+        nodes.extend(part?.into_iter().flatten());
+    }
+    nodes.sort_by(|a, b| a.address.cmp(&b.address));
+    check_unique(&nodes, &raws, bytes, path)?;
+    Ok((info, nodes))
+}
+
+/// Only state format version 4 (Terraform 0.12 and later) is read.
+fn check_version(bytes: &[u8], version: Option<u64>) -> Result<(), StateError> {
+    match version {
+        Some(4) => Ok(()),
+        Some(v) => {
+            let (line, col) = value_position(bytes, "version").unwrap_or((1, 1));
+            Err(StateError {
+                line,
+                col,
+                message: format!(
+                    "state format version {v} is not supported: rewind reads version 4, written by Terraform 0.12 and later (terraform 0.12+ upgrades an older state the next time it writes it)"
+                ),
+            })
+        }
+        None => Err(error_at(
+            bytes,
+            0,
+            "the state file has no \"version\" number".into(),
+        )),
+    }
+}
+
+/// Where a state's instances are: the state file, no line.
+fn state_loc(path: &str) -> Loc {
+    Loc {
+        file: path.to_string(),
+        line: 0,
+        col: 0,
+    }
+}
+
+/// The root outputs as instance nodes `output.NAME` of mode `output`.
+fn output_nodes<A: Attr>(outputs: BTreeMap<String, OutputDoc<A>>, path: &str) -> Vec<Node> {
     let mut nodes = Vec::new();
-    for (name, o) in doc.outputs {
+    for (name, o) in outputs {
         let mut n = Node::new(NodeKind::Instance, format!("output.{name}"));
         n.name = name;
         n.facts.mode = Some(rewind_model::ObjectMode::Output);
@@ -246,98 +292,84 @@ fn parse_state_as<A: Attr>(
         if o.sensitive {
             n.sensitive.push(Path::root());
         }
-        n.loc = Loc {
-            file: path.to_string(),
-            line: 0,
-            col: 0,
-        };
+        n.loc = state_loc(path);
         nodes.push(n);
     }
-    // A large state is most of a load's parsing: its resources are parsed
-    // on every core (each is an independent JSON value).
-    let raws = doc.resources.unwrap_or_default();
-    // where each resource starts in the file
-    let offset_of = |raw: &serde_json::value::RawValue| {
-        (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize)
-    };
-    let one = |ri: usize, raw: &serde_json::value::RawValue| -> Result<Vec<Node>, StateError> {
-        let key = cache.map(|c| (c, Hash::of(raw.get().as_bytes())));
-        if let Some((c, h)) = &key {
-            if let Some(mut nodes) = c.state_resource(h) {
-                for n in &mut nodes {
-                    n.loc = Loc {
-                        file: path.to_string(),
-                        line: 0,
-                        col: 0,
-                    };
-                }
-                return Ok(nodes);
-            }
-        }
-        let r: ResourceDoc<A> = serde_json::from_str(raw.get())
-            .map_err(|e| json_error_at(&e, bytes, offset_of(raw)))?;
-        // the resource's problems are reported where it starts
-        let nodes =
-            resource_nodes(ri, r, path).map_err(|e| error_at(bytes, offset_of(raw), e.message))?;
-        if let Some((c, h)) = &key {
-            c.keep_state_resource(h, &nodes);
-        }
-        Ok(nodes)
-    };
+    nodes
+}
+
+/// Where a resource's JSON text starts in the file.
+fn offset_in(bytes: &[u8], raw: &serde_json::value::RawValue) -> usize {
+    (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize)
+}
+
+/// `one(index, resource)` for every resource, in order, in one part per
+/// thread (each stops at its first error): on every core when there are
+/// many.
+fn on_every_core<'r, T: Send>(
+    raws: &[&'r serde_json::value::RawValue],
+    one: impl Fn(usize, &'r serde_json::value::RawValue) -> Result<T, StateError> + Sync,
+) -> Vec<Result<Vec<T>, StateError>> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let parts: Vec<Result<Vec<Node>, StateError>> = if threads > 1 && raws.len() >= 1024 {
-        let size = raws.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let jobs: Vec<_> = raws
-                .chunks(size)
-                .enumerate()
-                .map(|(c, chunk)| {
-                    s.spawn(move || -> Result<Vec<Node>, StateError> {
-                        let mut out = Vec::new();
-                        for (i, raw) in chunk.iter().enumerate() {
-                            out.extend(one(c * size + i, raw)?);
-                        }
-                        Ok(out)
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    } else {
-        raws.iter()
+    if threads <= 1 || raws.len() < 1024 {
+        return vec![raws
+            .iter()
             .enumerate()
             .map(|(ri, raw)| one(ri, raw))
-            .collect()
-    };
-    for part in parts {
-        nodes.extend(part?);
+            .collect()];
     }
-    nodes.sort_by(|a, b| a.address.cmp(&b.address));
-    if let Some(w) = nodes.windows(2).find(|w| w[0].address == w[1].address) {
-        let address = w[0].address.clone();
-        // reported at the later of the resources that hold it
-        let at = raws
-            .iter()
-            .rev()
-            .find(|raw| {
-                serde_json::from_str::<ResourceDoc<serde::de::IgnoredAny>>(raw.get())
-                    .ok()
-                    .and_then(|r| resource_nodes(0, r, path).ok())
-                    .is_some_and(|ns| ns.iter().any(|n| n.address == address))
+    let size = raws.len().div_ceil(threads);
+    let one = &one;
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = raws
+            .chunks(size)
+            .enumerate()
+            .map(|(c, chunk)| {
+                s.spawn(move || -> Result<Vec<T>, StateError> {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, raw)| one(c * size + i, raw))
+                        .collect()
+                })
             })
-            .map(|raw| offset_of(raw))
-            .unwrap_or(0);
-        return Err(error_at(
-            bytes,
-            at,
-            format!("instance {address} appears twice"),
-        ));
-    }
-    Ok((info, nodes))
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// No address twice among the (sorted) instances; a duplicate is
+/// reported at the later of the resources that hold it.
+fn check_unique(
+    nodes: &[Node],
+    raws: &[&serde_json::value::RawValue],
+    bytes: &[u8],
+    path: &str,
+) -> Result<(), StateError> {
+    let Some(w) = nodes.windows(2).find(|w| w[0].address == w[1].address) else {
+        return Ok(());
+    };
+    let address = &w[0].address;
+    let at = raws
+        .iter()
+        .rev()
+        .find(|raw| {
+            serde_json::from_str::<ResourceDoc<serde::de::IgnoredAny>>(raw.get())
+                .ok()
+                .and_then(|r| resource_nodes(0, r, path).ok())
+                .is_some_and(|ns| ns.iter().any(|n| &n.address == address))
+        })
+        .map(|raw| offset_in(bytes, raw))
+        .unwrap_or(0);
+    Err(error_at(
+        bytes,
+        at,
+        format!("instance {address} appears twice"),
+    ))
 }
 
 /// The instance nodes of one state resource.
@@ -350,17 +382,7 @@ fn resource_nodes<A: Attr>(
     if r.type_.is_empty() || r.name.is_empty() {
         return Err(err(format!("resource #{ri} has no type or name")));
     }
-    let mut base = String::new();
-    if !r.module.is_empty() {
-        base.push_str(&r.module);
-        base.push('.');
-    }
-    if r.mode == "data" {
-        base.push_str("data.");
-    }
-    base.push_str(&r.type_);
-    base.push('.');
-    base.push_str(&r.name);
+    let base = resource_address(&r);
     let mode = if r.mode == "data" {
         rewind_model::ObjectMode::Data
     } else {
@@ -406,23 +428,7 @@ fn resource_nodes<A: Attr>(
         }
         .into();
         if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {
-            for p in paths {
-                if let Some(path) = sensitive_path(p) {
-                    // terraform_data's `output` mirrors its `input`, but
-                    // Terraform marks only the input: the output holds
-                    // the same secret
-                    if n.type_ == "terraform_data"
-                        && path.0.first() == Some(&rewind_model::PathStep::Key("input".into()))
-                    {
-                        let mut mirrored = path.clone();
-                        mirrored.0[0] = rewind_model::PathStep::Key("output".into());
-                        n.sensitive.push(mirrored);
-                    }
-                    n.sensitive.push(path);
-                }
-            }
-            n.sensitive.sort();
-            n.sensitive.dedup();
+            mark_sensitive_attributes(&mut n, paths);
         }
         n.edges = inst
             .dependencies
@@ -434,15 +440,49 @@ fn resource_nodes<A: Attr>(
             .collect();
         n.edges.sort();
         n.edges.dedup();
-        n.loc = Loc {
-            file: path.to_string(),
-            line: 0,
-            col: 0,
-        };
+        n.loc = state_loc(path);
         crate::load::mark_secret_names(&mut n);
         nodes.push(n);
     }
     Ok(nodes)
+}
+
+/// A resource's address without instance key: `module.m.data.t.n`.
+fn resource_address<A>(r: &ResourceDoc<A>) -> String {
+    let mut base = String::new();
+    if !r.module.is_empty() {
+        base.push_str(&r.module);
+        base.push('.');
+    }
+    if r.mode == "data" {
+        base.push_str("data.");
+    }
+    base.push_str(&r.type_);
+    base.push('.');
+    base.push_str(&r.name);
+    base
+}
+
+/// The state's `sensitive_attributes` of an instance as its sensitive
+/// paths (sorted, no duplicates).
+fn mark_sensitive_attributes(n: &mut Node, paths: &[J]) {
+    for p in paths {
+        if let Some(path) = sensitive_path(p) {
+            // terraform_data's `output` mirrors its `input`, but
+            // Terraform marks only the input: the output holds
+            // the same secret
+            if n.type_ == "terraform_data"
+                && path.0.first() == Some(&rewind_model::PathStep::Key("input".into()))
+            {
+                let mut mirrored = path.clone();
+                mirrored.0[0] = rewind_model::PathStep::Key("output".into());
+                n.sensitive.push(mirrored);
+            }
+            n.sensitive.push(path);
+        }
+    }
+    n.sensitive.sort();
+    n.sensitive.dedup();
 }
 
 /// The 1-based line and column of the value of the first `"key":` in a

@@ -396,92 +396,108 @@ pub fn markdown_fit(r: &DiffReport, o: &MarkdownOptions) -> String {
         ("Configuration", &r.diff.config),
         ("Deployed instances", &r.diff.instances),
     ] {
-        if changes.is_empty() {
-            continue;
-        }
-        fit.always(&format!("#### {title}\n\n"));
-        let header = "| | Address | Change | Where |\n|---|---|---|---|\n";
-        let mut sorted: Vec<&NodeChange> = changes.iter().collect();
-        sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.address.cmp(&b.address)));
-        let row = |c: &NodeChange| {
-            format!(
-                "| `{}` | `{}` | {} | {} |\n",
-                symbol(c),
-                style::md_cell(&c.address),
-                word(c),
-                style::md_cell(&location(c))
-            )
-        };
-        let destroys: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) <= 1).collect();
-        let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
-        let compact: Vec<String> = destroys
-            .iter()
-            .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
-            .collect();
-        let others: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) > 1).collect();
-        let other_rows: Vec<String> = others.iter().map(|c| row(c)).collect();
-        let (in_table, n) = fit.table(
-            header,
-            &rows,
-            &compact,
-            &other_rows,
-            "rows of the change tables",
-        );
-        let mut listed: Vec<&NodeChange> = if in_table {
-            destroys.clone()
-        } else {
-            Vec::new()
-        };
-        listed.extend(&others[..n]);
-        fit.always("\n");
-        for c in &sorted {
-            let lines = detail_lines(c);
-            if lines.is_empty() {
-                continue;
-            }
-            if !listed.iter().any(|l| std::ptr::eq(*l, *c)) {
-                fit.skip("change details", 1);
-                continue;
-            }
-            let mut d = format!(
-                "<details><summary><code>{}</code> {} ({} detail{})</summary>\n\n```diff\n",
-                style::html(&c.address),
-                word(c),
-                lines.len(),
-                if lines.len() == 1 { "" } else { "s" }
-            );
-            for l in lines {
-                // a diff block colours lines by their first character
-                let l = if let Some(rest) = l.strip_prefix('~') {
-                    format!("!{rest}")
-                } else {
-                    l
-                };
-                let _ = writeln!(d, "{}", l.replace("```", "'''"));
-            }
-            d.push_str("```\n</details>\n\n");
-            fit.add("change details", &d);
+        if !changes.is_empty() {
+            md_part(&mut fit, title, changes);
         }
     }
     if let Some(files) = &r.files {
-        if !files.is_empty() {
-            fit.always("#### Files\n\n");
-            for f in files {
-                let mut d = format!(
-                    "<details><summary><code>{}</code> {}</summary>\n\n",
-                    style::html(&f.path),
-                    f.change
-                );
-                if let Some(n) = &f.note {
-                    let _ = writeln!(d, "{}\n", style::md_cell(n));
-                }
-                if let Some(t) = &f.diff {
-                    let _ = writeln!(d, "```diff\n{}\n```", t.replace("```", "'''").trim_end());
-                }
-                d.push_str("</details>\n\n");
-                fit.add("file diffs", &d);
-            }
-        }
+        md_files(&mut fit, files);
     }
     fit.finish(o)
+}
+
+/// One part of the diff: its table (destroys first and always, the others
+/// while they fit), then the details of the changes the table lists.
+fn md_part(fit: &mut Fit, title: &str, changes: &[NodeChange]) {
+    fit.always(&format!("#### {title}\n\n"));
+    let header = "| | Address | Change | Where |\n|---|---|---|---|\n";
+    let mut sorted: Vec<&NodeChange> = changes.iter().collect();
+    sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.address.cmp(&b.address)));
+    let row = |c: &NodeChange| {
+        format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            symbol(c),
+            style::md_cell(&c.address),
+            word(c),
+            style::md_cell(&location(c))
+        )
+    };
+    let destroys: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) <= 1).collect();
+    let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
+    let compact: Vec<String> = destroys
+        .iter()
+        .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
+        .collect();
+    let others: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) > 1).collect();
+    let other_rows: Vec<String> = others.iter().map(|c| row(c)).collect();
+    let (in_table, n) = fit.table(
+        header,
+        &rows,
+        &compact,
+        &other_rows,
+        "rows of the change tables",
+    );
+    let mut listed: Vec<&NodeChange> = if in_table {
+        destroys.clone()
+    } else {
+        Vec::new()
+    };
+    listed.extend(&others[..n]);
+    fit.always("\n");
+    for c in &sorted {
+        let lines = detail_lines(c);
+        if lines.is_empty() {
+            continue;
+        }
+        if !listed.iter().any(|l| std::ptr::eq(*l, *c)) {
+            fit.skip("change details", 1);
+            continue;
+        }
+        fit.add("change details", &md_details(c, lines));
+    }
+}
+
+/// A change's detail lines in a collapsible `diff` block.
+fn md_details(c: &NodeChange, lines: Vec<String>) -> String {
+    let mut d = format!(
+        "<details><summary><code>{}</code> {} ({} detail{})</summary>\n\n```diff\n",
+        style::html(&c.address),
+        word(c),
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" }
+    );
+    for l in lines {
+        // a diff block colours lines by their first character
+        let l = if let Some(rest) = l.strip_prefix('~') {
+            format!("!{rest}")
+        } else {
+            l
+        };
+        let _ = writeln!(d, "{}", l.replace("```", "'''"));
+    }
+    d.push_str("```\n</details>\n\n");
+    d
+}
+
+/// `--files`: each file's text diff, while they fit.
+fn md_files(fit: &mut Fit, files: &[FileChange]) {
+    if files.is_empty() {
+        return;
+    }
+    fit.always("#### Files\n\n");
+    for f in files {
+        let mut d = format!(
+            "<details><summary><code>{}</code> {}</summary>\n\n",
+            style::html(&f.path),
+            f.change
+        );
+        if let Some(n) = &f.note {
+            let _ = writeln!(d, "{}\n", style::md_cell(n));
+        }
+        if let Some(t) = &f.diff {
+            let _ = writeln!(d, "```diff\n{}\n```", t.replace("```", "'''").trim_end());
+        }
+        d.push_str("</details>\n\n");
+        fit.add("file diffs", &d);
+    }
 }

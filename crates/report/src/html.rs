@@ -273,106 +273,14 @@ impl Page {
         if p.is_empty() {
             return self;
         }
-        let waves = p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
-
         let mut s = String::new();
         let mut sorted: Vec<&Change> = p.changes.iter().collect();
         sorted.sort_by_key(|c| (!c.destroys(), c.address.clone()));
         for c in sorted {
-            let _ = writeln!(
-                s,
-                "<div class=\"change\"><h3><span class=\"sym {}\">{}</span> <code>{}</code> will be {}</h3>",
-                action_class(c),
-                esc(crate::plan::symbol(c)),
-                esc(&c.address.to_string()),
-                esc(crate::plan::verb(c))
-            );
-            if let Some(prev) = &c.previous_address {
-                let _ = writeln!(
-                    s,
-                    "<p>Moved from <code>{}</code>.</p>",
-                    esc(&prev.to_string())
-                );
-            }
-            if !c.reasons.is_empty() {
-                s.push_str("<ul class=\"why\">");
-                for why in &c.reasons {
-                    let _ = write!(s, "<li>{}</li>", esc(why));
-                }
-                s.push_str("</ul>\n");
-            }
-            if !c.attributes.is_empty() {
-                s.push_str("<table><tr><th>Argument</th><th>Before</th><th>After</th></tr>\n");
-                for a in &c.attributes {
-                    let shown = |v: &Option<String>| match v {
-                        _ if a.sensitive => "(sensitive value)".to_string(),
-                        Some(v) => v.clone(),
-                        None => "null".to_string(),
-                    };
-                    let _ = writeln!(
-                        s,
-                        "<tr><td class=\"addr\">{}{}</td><td class=\"val\">{}</td><td class=\"val\">{}</td></tr>",
-                        esc(&a.path),
-                        if a.forces_replacement {
-                            " <span class=\"delete\">(forces replacement)</span>"
-                        } else {
-                            ""
-                        },
-                        esc(&shown(&a.before)),
-                        esc(&shown(&a.after))
-                    );
-                }
-                s.push_str("</table>\n");
-            }
-            s.push_str("</div>\n");
+            change_html(&mut s, c);
         }
         self.section("plan-changes", "Changes", &s);
-
-        let mut s = String::new();
-        let (svg, drawn) = crate::svg::plan_waves(p);
-        s.push_str("<div class=\"figure\">\n");
-        s.push_str(&svg);
-        s.push_str("</div>\n");
-        let _ = writeln!(
-            s,
-            "<p class=\"caption\">Each column is a wave of steps that can run in parallel; an arrow leads from a step to a step that waits for it. {} arrow{} drawn; {} ordering{} left out because other arrows imply {}.{}</p>",
-            drawn.edges,
-            plural(drawn.edges),
-            drawn.implied,
-            plural(drawn.implied),
-            if drawn.implied == 1 { "it" } else { "them" },
-            if drawn.omitted > 0 {
-                format!(
-                    " The picture shows the first {} steps; {} more are in the table below.",
-                    drawn.nodes, drawn.omitted
-                )
-            } else {
-                String::new()
-            }
-        );
-        for w in 0..waves {
-            let _ = writeln!(s, "<h3>Wave {w}</h3>\n<table><tr><th>Step</th><th>Operation</th><th>Address</th><th>After steps</th></tr>");
-            for st in p.steps.iter().filter(|st| st.wave == w) {
-                let after: Vec<String> = st.after.iter().map(|a| a.to_string()).collect();
-                let _ = writeln!(
-                    s,
-                    "<tr><td>{}</td><td class=\"{}\">{}</td><td class=\"addr\">{}{}</td><td>{}</td></tr>",
-                    st.index,
-                    match st.operation {
-                        Action::Create => "create",
-                        Action::Delete => "delete",
-                        Action::Update => "update",
-                        _ => "forget",
-                    },
-                    st.operation.as_str(),
-                    esc(&st.address.to_string()),
-                    if st.deposed { " (deposed)" } else { "" },
-                    after.join(", ")
-                );
-            }
-            s.push_str("</table>\n");
-        }
-        self.section("plan-steps", "Steps by wave", &s);
+        self.section("plan-steps", "Steps by wave", &steps_html(p));
         self
     }
 
@@ -719,4 +627,106 @@ pub fn diff(r: &DiffReport) -> String {
     let mut page = Page::new(&format!("rewind diff: {} → {}", r.from.label, r.to.label));
     page.diff(r);
     page.finish()
+}
+
+/// One change of a plan: what it does, where it moved from, why, and its
+/// arguments before and after (sensitive ones hidden).
+fn change_html(s: &mut String, c: &Change) {
+    let _ = writeln!(
+        s,
+        "<div class=\"change\"><h3><span class=\"sym {}\">{}</span> <code>{}</code> will be {}</h3>",
+        action_class(c),
+        esc(crate::plan::symbol(c)),
+        esc(&c.address.to_string()),
+        esc(crate::plan::verb(c))
+    );
+    if let Some(prev) = &c.previous_address {
+        let _ = writeln!(
+            s,
+            "<p>Moved from <code>{}</code>.</p>",
+            esc(&prev.to_string())
+        );
+    }
+    if !c.reasons.is_empty() {
+        s.push_str("<ul class=\"why\">");
+        for why in &c.reasons {
+            let _ = write!(s, "<li>{}</li>", esc(why));
+        }
+        s.push_str("</ul>\n");
+    }
+    if !c.attributes.is_empty() {
+        s.push_str("<table><tr><th>Argument</th><th>Before</th><th>After</th></tr>\n");
+        for a in &c.attributes {
+            let shown = |v: &Option<String>| match v {
+                _ if a.sensitive => "(sensitive value)".to_string(),
+                Some(v) => v.clone(),
+                None => "null".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "<tr><td class=\"addr\">{}{}</td><td class=\"val\">{}</td><td class=\"val\">{}</td></tr>",
+                esc(&a.path),
+                if a.forces_replacement {
+                    " <span class=\"delete\">(forces replacement)</span>"
+                } else {
+                    ""
+                },
+                esc(&shown(&a.before)),
+                esc(&shown(&a.after))
+            );
+        }
+        s.push_str("</table>\n");
+    }
+    s.push_str("</div>\n");
+}
+
+/// The picture of the plan's waves with its caption, then a table per
+/// wave.
+fn steps_html(p: &rewind_plan::Plan) -> String {
+    let waves = p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
+    let mut s = String::new();
+    let (svg, drawn) = crate::svg::plan_waves(p);
+    s.push_str("<div class=\"figure\">\n");
+    s.push_str(&svg);
+    s.push_str("</div>\n");
+    let _ = writeln!(
+        s,
+        "<p class=\"caption\">Each column is a wave of steps that can run in parallel; an arrow leads from a step to a step that waits for it. {} arrow{} drawn; {} ordering{} left out because other arrows imply {}.{}</p>",
+        drawn.edges,
+        plural(drawn.edges),
+        drawn.implied,
+        plural(drawn.implied),
+        if drawn.implied == 1 { "it" } else { "them" },
+        if drawn.omitted > 0 {
+            format!(
+                " The picture shows the first {} steps; {} more are in the table below.",
+                drawn.nodes, drawn.omitted
+            )
+        } else {
+            String::new()
+        }
+    );
+    for w in 0..waves {
+        let _ = writeln!(s, "<h3>Wave {w}</h3>\n<table><tr><th>Step</th><th>Operation</th><th>Address</th><th>After steps</th></tr>");
+        for st in p.steps.iter().filter(|st| st.wave == w) {
+            let after: Vec<String> = st.after.iter().map(|a| a.to_string()).collect();
+            let _ = writeln!(
+                s,
+                "<tr><td>{}</td><td class=\"{}\">{}</td><td class=\"addr\">{}{}</td><td>{}</td></tr>",
+                st.index,
+                match st.operation {
+                    Action::Create => "create",
+                    Action::Delete => "delete",
+                    Action::Update => "update",
+                    _ => "forget",
+                },
+                st.operation.as_str(),
+                esc(&st.address.to_string()),
+                if st.deposed { " (deposed)" } else { "" },
+                after.join(", ")
+            );
+        }
+        s.push_str("</table>\n");
+    }
+    s
 }

@@ -47,6 +47,24 @@ fn changes(list: &[rewind_odb::PlannedChange]) -> Vec<String> {
 fn document(id: &IncidentId, rec: &IncidentRecord) -> (String, Vec<Block>) {
     let title = format!("Incident {}: {} ({})", id.short(12), rec.env, rec.outcome);
     let mut b = Vec::new();
+    summary(&mut b, id, rec);
+    timeline(&mut b, rec);
+    evidence(&mut b, rec);
+    b.push(Block::Heading("What changed (known-good to bad)".into()));
+    if rec.changed.is_empty() {
+        b.push(Block::Para("No configuration change.".into()));
+    } else {
+        b.push(Block::List(rec.changed.clone()));
+    }
+    reverted(&mut b, rec);
+    data_at_risk(&mut b, rec);
+    b.push(Block::Heading("Open questions".into()));
+    b.push(Block::List(questions(rec)));
+    (title, b)
+}
+
+/// The table of what, where and how long, and why it stopped.
+fn summary(b: &mut Vec<Block>, id: &IncidentId, rec: &IncidentRecord) {
     b.push(Block::Table(
         vec!["", ""],
         vec![
@@ -64,6 +82,9 @@ fn document(id: &IncidentId, rec: &IncidentRecord) -> (String, Vec<Block>) {
     if let Some(e) = &rec.error {
         b.push(Block::Para(format!("Stopped: {e}")));
     }
+}
+
+fn timeline(b: &mut Vec<Block>, rec: &IncidentRecord) {
     b.push(Block::Heading("Timeline".into()));
     b.push(Block::Table(
         vec!["time (UTC)", "event", "detail"],
@@ -72,34 +93,36 @@ fn document(id: &IncidentId, rec: &IncidentRecord) -> (String, Vec<Block>) {
             .map(|t| vec![t.time.clone(), t.event.clone(), t.detail.clone()])
             .collect(),
     ));
+}
+
+/// The health observations before the breach.
+fn evidence(b: &mut Vec<Block>, rec: &IncidentRecord) {
     b.push(Block::Heading("Health evidence".into()));
     if rec.evidence.is_empty() {
         b.push(Block::Para(
             "No health checks were recorded (the rollback was started by hand).".into(),
         ));
-    } else {
-        b.push(Block::Table(
-            vec!["time (UTC)", "check", "observed", "expected", "state"],
-            rec.evidence
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.time.clone(),
-                        e.check.clone(),
-                        e.value.clone(),
-                        e.expected.clone(),
-                        if e.failing { "failing" } else { "ok" }.into(),
-                    ]
-                })
-                .collect(),
-        ));
+        return;
     }
-    b.push(Block::Heading("What changed (known-good to bad)".into()));
-    if rec.changed.is_empty() {
-        b.push(Block::Para("No configuration change.".into()));
-    } else {
-        b.push(Block::List(rec.changed.clone()));
-    }
+    b.push(Block::Table(
+        vec!["time (UTC)", "check", "observed", "expected", "state"],
+        rec.evidence
+            .iter()
+            .map(|e| {
+                vec![
+                    e.time.clone(),
+                    e.check.clone(),
+                    e.value.clone(),
+                    e.expected.clone(),
+                    if e.failing { "failing" } else { "ok" }.into(),
+                ]
+            })
+            .collect(),
+    ));
+}
+
+/// rewind's preview, Terraform's saved plan, the gate and the apply.
+fn reverted(b: &mut Vec<Block>, rec: &IncidentRecord) {
     b.push(Block::Heading("What was reverted".into()));
     b.push(Block::Para("rewind's preview (the revert plan):".into()));
     b.push(Block::List(changes(&rec.previewed)));
@@ -131,37 +154,38 @@ fn document(id: &IncidentId, rec: &IncidentRecord) -> (String, Vec<Block>) {
                 .unwrap_or_default()
         )));
     }
+}
+
+/// The data-bearing objects the rollback destroys or replaces.
+fn data_at_risk(b: &mut Vec<Block>, rec: &IncidentRecord) {
     b.push(Block::Heading("Data at risk".into()));
     if rec.data_at_risk.is_empty() {
         b.push(Block::Para(
             "The rollback destroys or replaces no data-bearing object.".into(),
         ));
-    } else {
-        b.push(Block::Table(
-            vec![
-                "object",
-                "holds",
-                "severity",
-                "what restoring it takes",
-                "settings in state",
-            ],
-            rec.data_at_risk
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.address.clone(),
-                        d.holds.clone(),
-                        d.severity.clone(),
-                        d.recovery.clone(),
-                        d.settings.join("; "),
-                    ]
-                })
-                .collect(),
-        ));
+        return;
     }
-    b.push(Block::Heading("Open questions".into()));
-    b.push(Block::List(questions(rec)));
-    (title, b)
+    b.push(Block::Table(
+        vec![
+            "object",
+            "holds",
+            "severity",
+            "what restoring it takes",
+            "settings in state",
+        ],
+        rec.data_at_risk
+            .iter()
+            .map(|d| {
+                vec![
+                    d.address.clone(),
+                    d.holds.clone(),
+                    d.severity.clone(),
+                    d.recovery.clone(),
+                    d.settings.join("; "),
+                ]
+            })
+            .collect(),
+    ));
 }
 
 fn questions(rec: &IncidentRecord) -> Vec<String> {

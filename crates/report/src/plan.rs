@@ -132,49 +132,8 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
     if !p.from_state {
         out.push_str(&st.yellow("Note: the current side has no state file: instances come from its configuration and deletes follow its dependency graph.\n\n"));
     }
-    if !p.blocked.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            st.red(&st.bold(
-                "Blocked by prevent_destroy (pass --allow-destroy-protected to plan anyway):"
-            ))
-        );
-        for b in &p.blocked {
-            let _ = writeln!(out, "  {} {b}", st.red("✗"));
-        }
-        out.push('\n');
-    }
-    if !p.unknown_instances.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            st.red(&st.bold(
-                "Instances known only after apply (Terraform refuses to plan these: Invalid count/for_each argument):"
-            ))
-        );
-        for b in &p.unknown_instances {
-            let _ = writeln!(out, "  {} {b}", st.red("?"));
-        }
-        out.push('\n');
-    }
-    let risky = destroys_and_risks(p);
-    if !risky.is_empty() {
-        let _ = writeln!(out, "{}", st.bold("Destroys and risks:"));
-        for c in &risky {
-            let _ = writeln!(
-                out,
-                "  {} {} will be {}",
-                st.red(&format!("{:>3}", symbol(c))),
-                st.bold(&c.address.to_string()),
-                verb(c)
-            );
-            for risk in &c.risks {
-                let _ = writeln!(out, "        {} {}", st.red("!"), risk.message);
-            }
-        }
-        out.push('\n');
-    }
+    text_refused(&mut out, st, p);
+    text_risks(&mut out, st, p);
     for n in &p.notes {
         let _ = writeln!(out, "{} {}", st.yellow("note:"), n.message);
     }
@@ -185,6 +144,72 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
         out.push_str("No changes: the deployment already matches the target.\n");
         return out;
     }
+    text_changes(&mut out, st, p);
+    text_steps(&mut out, st, p);
+    let _ = writeln!(out, "\n{}", st.bold(&summary(p)));
+    out
+}
+
+/// What Terraform would refuse: destroys of `prevent_destroy` resources
+/// and instances known only after apply.
+fn text_refused(out: &mut String, st: &Style, p: &Plan) {
+    text_refused_list(
+        out,
+        st,
+        &p.blocked,
+        "Blocked by prevent_destroy (pass --allow-destroy-protected to plan anyway):",
+        "✗",
+    );
+    text_refused_list(
+        out,
+        st,
+        &p.unknown_instances,
+        "Instances known only after apply (Terraform refuses to plan these: Invalid count/for_each argument):",
+        "?",
+    );
+}
+
+fn text_refused_list(
+    out: &mut String,
+    st: &Style,
+    items: &[impl std::fmt::Display],
+    title: &str,
+    mark: &str,
+) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", st.red(&st.bold(title)));
+    for b in items {
+        let _ = writeln!(out, "  {} {b}", st.red(mark));
+    }
+    out.push('\n');
+}
+
+/// Destroys and replacements first, each with its risks.
+fn text_risks(out: &mut String, st: &Style, p: &Plan) {
+    let risky = destroys_and_risks(p);
+    if risky.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", st.bold("Destroys and risks:"));
+    for c in &risky {
+        let _ = writeln!(
+            out,
+            "  {} {} will be {}",
+            st.red(&format!("{:>3}", symbol(c))),
+            st.bold(&c.address.to_string()),
+            verb(c)
+        );
+        for risk in &c.risks {
+            let _ = writeln!(out, "        {} {}", st.red("!"), risk.message);
+        }
+    }
+    out.push('\n');
+}
+
+/// Every change with its reasons.
+fn text_changes(out: &mut String, st: &Style, p: &Plan) {
     let _ = writeln!(out, "{}", st.bold("Changes:"));
     for c in &p.changes {
         let sym = format!("{:>3}", symbol(c));
@@ -206,6 +231,10 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
             let _ = writeln!(out, "        {}", st.dim(&format!("# {reason}")));
         }
     }
+}
+
+/// The single operations by wave, each with what it waits for.
+fn text_steps(out: &mut String, st: &Style, p: &Plan) {
     let _ = writeln!(
         out,
         "\n{}",
@@ -242,8 +271,6 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
             step_label(s)
         );
     }
-    let _ = writeln!(out, "\n{}", st.bold(&summary(p)));
-    out
 }
 
 fn side_json(s: &SideInfo) -> J {
@@ -318,6 +345,20 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
         style::md_cell(&r.to.label)
     );
     let _ = writeln!(out, "**{}**\n", summary(p));
+    md_alerts(&mut out, p);
+    if p.is_empty() {
+        out.push_str("No changes.\n");
+        return out;
+    }
+    let mut fit = Fit::new(o);
+    fit.always(&out);
+    md_changes(&mut fit, p);
+    md_steps(&mut fit, p);
+    fit.finish(o)
+}
+
+/// GitHub alerts: what Terraform would refuse, the risks, the notes.
+fn md_alerts(out: &mut String, p: &Plan) {
     if !p.blocked.is_empty() {
         let _ = writeln!(
             out,
@@ -358,12 +399,11 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
     for n in &p.notes {
         let _ = writeln!(out, "> [!NOTE]\n> {}\n", style::md_cell(&n.message));
     }
-    if p.is_empty() {
-        out.push_str("No changes.\n");
-        return out;
-    }
-    let mut fit = Fit::new(o);
-    fit.always(&out);
+}
+
+/// The change table: destroys first and always (compacted to a list when
+/// the budget is short), the other changes while they fit.
+fn md_changes(fit: &mut Fit, p: &Plan) {
     let header = "| | Address | Action | Why |\n|---|---|---|---|\n";
     let mut sorted: Vec<&Change> = p.changes.iter().collect();
     sorted.sort_by_key(|c| (!c.destroys(), c.address.clone()));
@@ -395,37 +435,40 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
         .map(row)
         .collect();
     fit.table(header, &rows, &compact, &others, "rows of the change table");
+}
+
+/// The steps in a collapsible section, while they fit.
+fn md_steps(fit: &mut Fit, p: &Plan) {
     let open = "\n<details><summary>Steps</summary>\n\n| Step | Wave | Operation | After |\n|---|---|---|---|\n";
     let close = "\n</details>\n";
-    if fit.fits(open.len() + close.len()) {
-        fit.always(open);
-        let mut full = false;
-        for s in &p.steps {
-            let after = s
-                .after
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let row = format!(
-                "| {} | {} | `{}` | {} |\n",
-                s.index,
-                s.wave,
-                style::md_cell(&step_label(s)),
-                after
-            );
-            if full || !fit.fits(row.len() + close.len()) {
-                fit.skip("steps", 1);
-                full = true;
-            } else {
-                fit.always(&row);
-            }
-        }
-        fit.always(close);
-    } else {
+    if !fit.fits(open.len() + close.len()) {
         fit.skip("steps", p.steps.len());
+        return;
     }
-    fit.finish(o)
+    fit.always(open);
+    let mut full = false;
+    for s in &p.steps {
+        let after = s
+            .after
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = format!(
+            "| {} | {} | `{}` | {} |\n",
+            s.index,
+            s.wave,
+            style::md_cell(&step_label(s)),
+            after
+        );
+        if full || !fit.fits(row.len() + close.len()) {
+            fit.skip("steps", 1);
+            full = true;
+        } else {
+            fit.always(&row);
+        }
+    }
+    fit.always(close);
 }
 
 /// The step graph in DOT, read left to right: one cluster per wave, an

@@ -4,13 +4,13 @@ use rewind_plan::Step;
 
 /// Above this many steps the reduction (a bit set per step) is skipped and
 /// every edge is drawn; the drawing says so.
-pub const REDUCE_MAX_STEPS: usize = 20_000;
+pub(crate) const REDUCE_MAX_STEPS: usize = 20_000;
 
 /// The step graph's edges `(before, after)` (step `before` must finish
 /// first), without those another path already implies, and whether the
 /// reduction was done (`false`: the plan was too large, every edge is
 /// returned).
-pub fn essential_edges(steps: &[Step]) -> (Vec<(usize, usize)>, bool) {
+pub(crate) fn essential_edges(steps: &[Step]) -> (Vec<(usize, usize)>, bool) {
     let all = || {
         steps
             .iter()

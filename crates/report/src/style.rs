@@ -28,7 +28,7 @@ impl Style {
         self.paint("33", s)
     }
     /// Moves and other notes.
-    pub fn cyan(&self, s: &str) -> String {
+    pub(crate) fn cyan(&self, s: &str) -> String {
         self.paint("36", s)
     }
     /// Headings and labels.

@@ -12,7 +12,7 @@ use crate::style::html as esc;
 
 /// At most this many steps are drawn; a larger plan's picture shows its
 /// first steps and says how many were left out.
-pub const MAX_DRAWN_STEPS: usize = 400;
+pub(crate) const MAX_DRAWN_STEPS: usize = 400;
 
 const BOX_W: usize = 250;
 const BOX_H: usize = 26;
@@ -50,7 +50,7 @@ fn op_class(op: Action) -> &'static str {
 
 /// What a picture left out, for the caption.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Drawn {
+pub(crate) struct Drawn {
     /// Steps (or nodes) drawn.
     pub nodes: usize,
     /// Steps (or nodes) left out.
@@ -63,7 +63,7 @@ pub struct Drawn {
 
 /// The plan's steps as columns of waves, left to right, with an arrow from
 /// each step to the steps that wait for it (implied arrows left out).
-pub fn plan_waves(plan: &Plan) -> (String, Drawn) {
+pub(crate) fn plan_waves(plan: &Plan) -> (String, Drawn) {
     let drawn: Vec<&rewind_plan::Step> = {
         let mut v: Vec<_> = plan.steps.iter().collect();
         v.sort_by_key(|s| (s.wave, s.index));
@@ -143,7 +143,7 @@ pub fn plan_waves(plan: &Plan) -> (String, Drawn) {
 /// The dependencies a diff adds and removes: the dependent on the left,
 /// what it depends on on the right; added arrows solid, removed ones
 /// dashed. `None` when no dependency changed.
-pub fn diff_edges(diff: &Diff) -> Option<(String, Drawn)> {
+pub(crate) fn diff_edges(diff: &Diff) -> Option<(String, Drawn)> {
     let mut pairs: Vec<(&str, &str, bool)> = Vec::new();
     for c in diff.config.iter() {
         for e in &c.edges_added {

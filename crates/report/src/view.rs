@@ -47,7 +47,7 @@ fn collapsed_into(module: &str, depth: usize) -> Option<String> {
 }
 
 /// The top-level module calls of a model, those with the most nodes first.
-pub fn biggest_modules(model: &Model) -> Vec<String> {
+pub(crate) fn biggest_modules(model: &Model) -> Vec<String> {
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
     for n in &model.nodes {
         if let Some(top) = collapsed_into(&n.module, 0) {

@@ -46,192 +46,98 @@ const LIST_BOOL: P = P::ListOf(&P::Bool);
 const SET_ANY: P = P::SetOf(&P::Any);
 
 pub(super) fn lookup(name: &str) -> Option<Spec> {
-    let s = |params: &'static [Param], ret: fn(&[Value]) -> Type, partial: bool, imp: Impl| Spec {
+    sequence_function(name)
+        .or_else(|| map_function(name))
+        .or_else(|| set_function(name))
+}
+
+/// A function of fixed parameters (`partial` as [`Spec::partial`]).
+fn spec(params: &'static [Param], ret: fn(&[Value]) -> Type, partial: bool, imp: Impl) -> Spec {
+    Spec {
         params,
         var_param: None,
         ret,
         partial,
         imp,
-    };
+    }
+}
+
+/// A function without fixed parameters: every argument is a `var_param`.
+fn only(var_param: Param, ret: fn(&[Value]) -> Type, partial: bool, imp: Impl) -> Spec {
+    variadic(&[], var_param, ret, partial, imp)
+}
+
+/// Functions of lists and tuples (and of any values: `coalesce`, `range`).
+fn sequence_function(name: &str) -> Option<Spec> {
     Some(match name {
-        "length" => s(
+        "length" => spec(
             &[pf!("value", P::Any, UNKNOWN_OK | MARKED_OK | DYN_OK)],
             ret_number,
             true,
             length,
         ),
-        "alltrue" => s(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
+        "alltrue" => spec(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
             all_any(&a[0], true)
         }),
-        "anytrue" => s(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
+        "anytrue" => spec(&[p!("list", LIST_BOOL)], ret_bool, true, |_, a| {
             all_any(&a[0], false)
         }),
-        "chunklist" => s(
+        "chunklist" => spec(
             &[p!("list", LIST_ANY), p!("size", P::Number)],
             |a| Type::list(a[0].ty()),
             false,
             chunklist,
         ),
-        "coalesce" => Spec {
-            params: &[],
+        "coalesce" => only(
             // the first known, non-null, non-empty argument decides, even
             // when a later one is not known (Terraform's CoalesceFunc)
-            var_param: Some(pf!("vals", P::Any, NULL_OK | DYN_OK | UNKNOWN_OK)),
-            ret: |a| unify(&a.iter().map(Value::ty).collect::<Vec<_>>()).unwrap_or(Type::Dynamic),
-            partial: true,
-            imp: coalesce,
-        },
-        "coalescelist" => Spec {
-            params: &[],
-            var_param: Some(pf!("vals", P::Any, NULL_OK | DYN_OK)),
-            ret: ret_dynamic,
-            partial: true,
-            imp: coalescelist,
-        },
-        "compact" => s(
-            &[p!("list", LIST_STRING)],
-            ret_list_string,
-            false,
-            |_, a| {
-                let items: Vec<Value> = arg_seq(a, 0)
-                    .iter()
-                    .filter(|v| !v.is_null() && v.as_str() != Some(""))
-                    .cloned()
-                    .collect();
-                Ok(Value::list_of(Type::String, items))
-            },
+            pf!("vals", P::Any, NULL_OK | DYN_OK | UNKNOWN_OK),
+            |a| unify(&a.iter().map(Value::ty).collect::<Vec<_>>()).unwrap_or(Type::Dynamic),
+            true,
+            coalesce,
         ),
-        "concat" => Spec {
-            params: &[],
-            var_param: Some(p!("seqs", P::Any)),
-            ret: ret_dynamic,
-            partial: true,
-            imp: concat,
-        },
-        "contains" => s(
+        "coalescelist" => only(
+            pf!("vals", P::Any, NULL_OK | DYN_OK),
+            ret_dynamic,
+            true,
+            coalescelist,
+        ),
+        "compact" => spec(&[p!("list", LIST_STRING)], ret_list_string, false, compact),
+        "concat" => only(p!("seqs", P::Any), ret_dynamic, true, concat),
+        "contains" => spec(
             &[p!("list", P::Any), p!("value", P::Any)],
             ret_bool,
             true,
             contains,
         ),
-        "distinct" => s(&[p!("list", LIST_ANY)], ret_first, false, |_, a| {
-            let mut out: Vec<Value> = Vec::new();
-            for v in arg_seq(a, 0) {
-                if !out.iter().any(|o| o.raw_eq(v)) {
-                    out.push(v.clone());
-                }
-            }
-            Ok(Value::list_of(elem_type(&a[0]), out))
-        }),
-        "element" => s(
+        "distinct" => spec(&[p!("list", LIST_ANY)], ret_first, false, distinct),
+        "element" => spec(
             &[pf!("list", P::Any, MARKED_OK), p!("index", P::Number)],
             ret_dynamic,
             true,
             element,
         ),
-        "flatten" => s(
+        "flatten" => spec(
             &[pf!("list", P::Any, MARKED_OK)],
             ret_dynamic,
             true,
             flatten,
         ),
-        "index" => s(
+        "index" => spec(
             &[p!("list", P::Any), p!("value", P::Any)],
             ret_number,
             false,
             index_fn,
         ),
-        "keys" => s(
-            &[pf!("inputMap", P::Any, UNKNOWN_OK | MARKED_OK)],
-            ret_dynamic,
-            true,
-            keys,
-        ),
-        "values" => s(
-            &[pf!("mapping", P::Any, MARKED_OK)],
-            ret_dynamic,
-            true,
-            values,
-        ),
-        "lookup" => Spec {
-            params: &[
-                pf!("inputMap", P::Any, MARKED_OK),
-                pf!("key", P::String, MARKED_OK),
-            ],
-            var_param: Some(pf!("default", P::Any, NULL_OK | MARKED_OK | DYN_OK)),
-            ret: ret_dynamic,
-            partial: true,
-            imp: lookup_fn,
-        },
-        "matchkeys" => s(
-            &[
-                p!("values", LIST_ANY),
-                p!("keys", LIST_ANY),
-                p!("searchset", LIST_ANY),
-            ],
-            ret_first,
+        "one" => spec(&[pf!("list", P::Any, MARKED_OK)], ret_dynamic, true, one),
+        "range" => only(
+            p!("params", P::Number),
+            |_| Type::list(Type::Number),
             false,
-            matchkeys,
+            range,
         ),
-        "merge" => Spec {
-            params: &[],
-            var_param: Some(pf!("maps", P::Any, NULL_OK | MARKED_OK | DYN_OK)),
-            ret: ret_dynamic,
-            partial: true,
-            imp: merge,
-        },
-        "one" => s(&[pf!("list", P::Any, MARKED_OK)], ret_dynamic, true, one),
-        "range" => Spec {
-            params: &[],
-            var_param: Some(p!("params", P::Number)),
-            ret: |_| Type::list(Type::Number),
-            partial: false,
-            imp: range,
-        },
-        "reverse" => s(&[p!("list", P::Any)], ret_first, true, |_, a| {
-            let mut items = arg_seq(a, 0).to_vec();
-            items.reverse();
-            match &a[0] {
-                Value::List(t, _) => Ok(Value::list_of(t.clone(), items)),
-                Value::Set(t, _) => Ok(Value::list_of(t.clone(), items)),
-                Value::Tuple(_) => Ok(Value::tuple(items)),
-                other => Err(arg_fail(
-                    "list",
-                    format!(
-                        "can only reverse list or tuple values, not {}",
-                        other.ty().friendly_name()
-                    ),
-                )),
-            }
-        }),
-        "setintersection" => Spec {
-            params: &[p!("first_set", SET_ANY)],
-            var_param: Some(p!("other_sets", SET_ANY)),
-            ret: ret_dynamic,
-            partial: false,
-            imp: |_, a| set_op(a, SetOp::Intersection),
-        },
-        "setunion" => Spec {
-            params: &[p!("first_set", SET_ANY)],
-            var_param: Some(p!("other_sets", SET_ANY)),
-            ret: ret_dynamic,
-            partial: false,
-            imp: |_, a| set_op(a, SetOp::Union),
-        },
-        "setsubtract" => s(
-            &[p!("a", SET_ANY), p!("b", SET_ANY)],
-            ret_first,
-            false,
-            |_, a| set_op(a, SetOp::Subtract),
-        ),
-        "setproduct" => Spec {
-            params: &[],
-            var_param: Some(p!("sets", P::Any)),
-            ret: ret_dynamic,
-            partial: false,
-            imp: setproduct,
-        },
-        "slice" => s(
+        "reverse" => spec(&[p!("list", P::Any)], ret_first, true, reverse),
+        "slice" => spec(
             &[
                 p!("list", P::Any),
                 p!("start_index", P::Number),
@@ -241,27 +147,60 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             true,
             slice,
         ),
-        "sort" => s(
-            &[p!("list", LIST_STRING)],
-            ret_list_string,
-            false,
-            |_, a| {
-                let mut items: Vec<Value> = arg_seq(a, 0).to_vec();
-                if items.iter().any(Value::is_null) {
-                    return Err(fail("given list element must not be null"));
-                }
-                items.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
-                Ok(Value::list_of(Type::String, items))
-            },
+        "sort" => spec(&[p!("list", LIST_STRING)], ret_list_string, false, sort),
+        "sum" => spec(&[p!("list", P::Any)], ret_number, false, sum),
+        _ => return None,
+    })
+}
+
+/// Functions of maps and objects.
+fn map_function(name: &str) -> Option<Spec> {
+    Some(match name {
+        "keys" => spec(
+            &[pf!("inputMap", P::Any, UNKNOWN_OK | MARKED_OK)],
+            ret_dynamic,
+            true,
+            keys,
         ),
-        "sum" => s(&[p!("list", P::Any)], ret_number, false, sum),
-        "transpose" => s(
+        "values" => spec(
+            &[pf!("mapping", P::Any, MARKED_OK)],
+            ret_dynamic,
+            true,
+            values,
+        ),
+        "lookup" => variadic(
+            &[
+                pf!("inputMap", P::Any, MARKED_OK),
+                pf!("key", P::String, MARKED_OK),
+            ],
+            pf!("default", P::Any, NULL_OK | MARKED_OK | DYN_OK),
+            ret_dynamic,
+            true,
+            lookup_fn,
+        ),
+        "merge" => only(
+            pf!("maps", P::Any, NULL_OK | MARKED_OK | DYN_OK),
+            ret_dynamic,
+            true,
+            merge,
+        ),
+        "matchkeys" => spec(
+            &[
+                p!("values", LIST_ANY),
+                p!("keys", LIST_ANY),
+                p!("searchset", LIST_ANY),
+            ],
+            ret_first,
+            false,
+            matchkeys,
+        ),
+        "transpose" => spec(
             &[p!("values", P::MapOf(&LIST_STRING))],
             |_| Type::map(Type::list(Type::String)),
             false,
             transpose,
         ),
-        "zipmap" => s(
+        "zipmap" => spec(
             &[p!("keys", LIST_STRING), p!("values", P::Any)],
             ret_dynamic,
             true,
@@ -269,6 +208,83 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         ),
         _ => return None,
     })
+}
+
+/// Functions of sets.
+fn set_function(name: &str) -> Option<Spec> {
+    Some(match name {
+        "setintersection" => variadic(
+            &[p!("first_set", SET_ANY)],
+            p!("other_sets", SET_ANY),
+            ret_dynamic,
+            false,
+            |_, a| set_op(a, SetOp::Intersection),
+        ),
+        "setunion" => variadic(
+            &[p!("first_set", SET_ANY)],
+            p!("other_sets", SET_ANY),
+            ret_dynamic,
+            false,
+            |_, a| set_op(a, SetOp::Union),
+        ),
+        "setsubtract" => spec(
+            &[p!("a", SET_ANY), p!("b", SET_ANY)],
+            ret_first,
+            false,
+            |_, a| set_op(a, SetOp::Subtract),
+        ),
+        "setproduct" => only(p!("sets", P::Any), ret_dynamic, false, setproduct),
+        _ => return None,
+    })
+}
+
+/// `compact(list)`: the list without its nulls and empty strings.
+fn compact(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let items: Vec<Value> = arg_seq(a, 0)
+        .iter()
+        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+        .cloned()
+        .collect();
+    Ok(Value::list_of(Type::String, items))
+}
+
+/// `distinct(list)`: each element once, where it first appears.
+fn distinct(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for v in arg_seq(a, 0) {
+        if !out.iter().any(|o| o.raw_eq(v)) {
+            out.push(v.clone());
+        }
+    }
+    Ok(Value::list_of(elem_type(&a[0]), out))
+}
+
+/// `reverse(list)`: a list for a list or a set, a tuple for a tuple.
+fn reverse(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let mut items = arg_seq(a, 0).to_vec();
+    items.reverse();
+    match &a[0] {
+        Value::List(t, _) => Ok(Value::list_of(t.clone(), items)),
+        Value::Set(t, _) => Ok(Value::list_of(t.clone(), items)),
+        Value::Tuple(_) => Ok(Value::tuple(items)),
+        other => Err(arg_fail(
+            "list",
+            format!(
+                "can only reverse list or tuple values, not {}",
+                other.ty().friendly_name()
+            ),
+        )),
+    }
+}
+
+/// `sort(list)`: strings in byte order; a null element is an error.
+fn sort(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let mut items: Vec<Value> = arg_seq(a, 0).to_vec();
+    if items.iter().any(Value::is_null) {
+        return Err(fail("given list element must not be null"));
+    }
+    items.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+    Ok(Value::list_of(Type::String, items))
 }
 
 fn elem_type(v: &Value) -> Type {

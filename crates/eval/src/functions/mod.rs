@@ -140,6 +140,24 @@ pub(crate) fn fixed(params: &'static [Param], ret: fn(&[Value]) -> Type, imp: Im
     }
 }
 
+/// A function of fixed parameters followed by any number of `var_param`
+/// arguments; `partial` as [`Spec::partial`].
+pub(crate) fn variadic(
+    params: &'static [Param],
+    var_param: Param,
+    ret: fn(&[Value]) -> Type,
+    partial: bool,
+    imp: Impl,
+) -> Spec {
+    Spec {
+        params,
+        var_param: Some(var_param),
+        ret,
+        partial,
+        imp,
+    }
+}
+
 /// The type of the first argument.
 pub(crate) fn ret_first(args: &[Value]) -> Type {
     args.first().map(Value::ty).unwrap_or(Type::Dynamic)

@@ -77,147 +77,172 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             let t = arg_str(a, 0);
             Ok(Value::string(t.strip_suffix(arg_str(a, 1)).unwrap_or(t)))
         }),
-        "indent" => s(&[p!("spaces", P::Number), STR], ret_string, |_, a| {
-            let n = arg_int(a, 0, "spaces")?;
-            // Go's strings.Repeat panics on a negative count
-            let n = usize::try_from(n).map_err(|_| fail("strings: negative Repeat count"))?;
-            let pad = " ".repeat(n);
-            let t = arg_str(a, 1);
-            Ok(Value::string(t.replace('\n', &format!("\n{pad}"))))
-        }),
-        "join" => Spec {
-            params: &[p!("separator", P::String)],
-            var_param: Some(p!("lists", P::ListOf(&P::String))),
-            ret: ret_string,
-            partial: false,
-            imp: |_, a| {
-                if a.len() < 2 {
-                    return Err(fail("at least one list is required"));
-                }
-                let mut parts = Vec::new();
-                let lists = a.len() - 1;
-                for (ai, list) in a[1..].iter().enumerate() {
-                    for (ei, v) in list.as_seq().unwrap_or_default().iter().enumerate() {
-                        if v.is_null() {
-                            return Err(arg_fail(
-                                "lists",
-                                if lists > 1 {
-                                    format!("element {ei} of list {} is null; cannot concatenate null values", ai + 1)
-                                } else {
-                                    format!("element {ei} is null; cannot concatenate null values")
-                                },
-                            ));
-                        }
-                        parts.push(v.as_str().unwrap_or_default().to_string());
-                    }
-                }
-                Ok(Value::string(parts.join(arg_str(a, 0))))
-            },
-        },
-        "split" => s(
-            &[p!("separator", P::String), STR],
-            ret_list_string,
-            |_, a| {
-                let sep = arg_str(a, 0);
-                let t = arg_str(a, 1);
-                let parts: Vec<Value> = if sep.is_empty() {
-                    t.chars().map(|c| Value::string(c.to_string())).collect()
-                } else {
-                    t.split(sep).map(Value::string).collect()
-                };
-                Ok(Value::list_of(Type::String, parts))
-            },
+        "indent" => s(&[p!("spaces", P::Number), STR], ret_string, indent),
+        "join" => variadic(
+            &[p!("separator", P::String)],
+            p!("lists", P::ListOf(&P::String)),
+            ret_string,
+            false,
+            join,
         ),
+        "split" => s(&[p!("separator", P::String), STR], ret_list_string, split),
         "substr" => s(
             &[STR, p!("offset", P::Number), p!("length", P::Number)],
             ret_string,
-            |_, a| {
-                let g: Vec<&str> = arg_str(a, 0).graphemes(true).collect();
-                let mut offset = arg_int(a, 1, "offset")?;
-                let length = arg_int(a, 2, "length")?;
-                let n = g.len() as i64;
-                if offset < 0 {
-                    // from the end, and from the start when still negative
-                    offset += n;
-                } else if length == 0 {
-                    return Ok(Value::string(""));
-                }
-                let start = offset.clamp(0, n) as usize;
-                // cty counts `length` clusters from the start, and a zero
-                // length after a negative offset takes the rest
-                let end = if length <= 0 {
-                    g.len()
-                } else {
-                    (start as i64 + length).min(n) as usize
-                };
-                Ok(Value::string(g[start..end].concat()))
-            },
+            substr,
         ),
         "replace" => s(
             &[STR, p!("substr", P::String), p!("replace", P::String)],
             ret_string,
-            |_, a| {
-                let (t, from, to) = (arg_str(a, 0), arg_str(a, 1), arg_str(a, 2));
-                if from.len() > 1 && from.starts_with('/') && from.ends_with('/') {
-                    // Terraform's replace reports a bad pattern as a failed call
-                    let re = regex::Regex::new(&from[1..from.len() - 1])
-                        .map_err(|e| fail(format!("error parsing regexp: {e}")))?;
-                    let to = go_template_to_rust(to);
-                    return Ok(Value::string(re.replace_all(t, to.as_str())));
-                }
-                Ok(Value::string(t.replace(from, to)))
-            },
+            replace,
         ),
-        "regex" => s(&[p!("pattern", P::String), STR], ret_dynamic, |_, a| {
-            let re = compile(arg_str(a, 0))?;
-            let caps = re
-                .captures(arg_str(a, 1))
-                .ok_or_else(|| fail("pattern did not match any part of the given string"))?;
-            Ok(captures_value(&re, &caps))
-        }),
-        "regexall" => s(&[p!("pattern", P::String), STR], ret_dynamic, |_, a| {
-            let re = compile(arg_str(a, 0))?;
-            let all: Vec<Value> = re
-                .captures_iter(arg_str(a, 1))
-                .map(|c| captures_value(&re, &c))
-                .collect();
-            let ty = all.first().map(Value::ty).unwrap_or_else(|| {
-                if re.captures_len() <= 1 {
-                    Type::String
-                } else if re.capture_names().flatten().next().is_some() {
-                    Type::Dynamic
-                } else {
-                    Type::tuple(vec![Type::String; re.captures_len() - 1])
-                }
-            });
-            Ok(Value::list_of(ty, all))
-        }),
-        "format" => Spec {
-            params: &[p!("format", P::String)],
-            var_param: Some(pf!("args", P::Any, NULL_OK | UNKNOWN_OK)),
-            ret: ret_string,
-            partial: true,
-            imp: |_, a| {
-                if a[1..].iter().any(|v| !v.is_wholly_known()) {
-                    return Ok(Value::Unknown(Type::String));
-                }
-                if a[1..].iter().any(Value::has_opaque) {
-                    let parts: Vec<String> = a.iter().map(crate::render::symbol).collect();
-                    let sym = format!("format({})", parts.join(", "));
-                    return Ok(crate::render::opaque(Type::String, sym));
-                }
-                crate::format::format(arg_str(a, 0), &a[1..]).map(Value::string)
-            },
-        },
-        "formatlist" => Spec {
-            params: &[p!("format", P::String)],
-            var_param: Some(pf!("args", P::Any, NULL_OK | UNKNOWN_OK)),
-            ret: ret_list_string,
-            partial: true,
-            imp: formatlist,
-        },
+        "regex" => s(&[p!("pattern", P::String), STR], ret_dynamic, regex_fn),
+        "regexall" => s(&[p!("pattern", P::String), STR], ret_dynamic, regexall),
+        "format" => variadic(
+            &[p!("format", P::String)],
+            pf!("args", P::Any, NULL_OK | UNKNOWN_OK),
+            ret_string,
+            true,
+            format_fn,
+        ),
+        "formatlist" => variadic(
+            &[p!("format", P::String)],
+            pf!("args", P::Any, NULL_OK | UNKNOWN_OK),
+            ret_list_string,
+            true,
+            formatlist,
+        ),
         _ => return None,
     })
+}
+
+/// `indent(spaces, string)`: every line but the first indented.
+fn indent(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let n = arg_int(a, 0, "spaces")?;
+    // Go's strings.Repeat panics on a negative count
+    let n = usize::try_from(n).map_err(|_| fail("strings: negative Repeat count"))?;
+    let pad = " ".repeat(n);
+    let t = arg_str(a, 1);
+    Ok(Value::string(t.replace('\n', &format!("\n{pad}"))))
+}
+
+/// `join(separator, lists...)`: a null element is an error naming it.
+fn join(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    if a.len() < 2 {
+        return Err(fail("at least one list is required"));
+    }
+    let mut parts = Vec::new();
+    let lists = a.len() - 1;
+    for (ai, list) in a[1..].iter().enumerate() {
+        for (ei, v) in list.as_seq().unwrap_or_default().iter().enumerate() {
+            if v.is_null() {
+                return Err(arg_fail(
+                    "lists",
+                    if lists > 1 {
+                        format!(
+                            "element {ei} of list {} is null; cannot concatenate null values",
+                            ai + 1
+                        )
+                    } else {
+                        format!("element {ei} is null; cannot concatenate null values")
+                    },
+                ));
+            }
+            parts.push(v.as_str().unwrap_or_default().to_string());
+        }
+    }
+    Ok(Value::string(parts.join(arg_str(a, 0))))
+}
+
+/// `split(separator, string)`: an empty separator splits every character.
+fn split(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let sep = arg_str(a, 0);
+    let t = arg_str(a, 1);
+    let parts: Vec<Value> = if sep.is_empty() {
+        t.chars().map(|c| Value::string(c.to_string())).collect()
+    } else {
+        t.split(sep).map(Value::string).collect()
+    };
+    Ok(Value::list_of(Type::String, parts))
+}
+
+/// `substr(string, offset, length)` in grapheme clusters, as cty counts.
+fn substr(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let g: Vec<&str> = arg_str(a, 0).graphemes(true).collect();
+    let mut offset = arg_int(a, 1, "offset")?;
+    let length = arg_int(a, 2, "length")?;
+    let n = g.len() as i64;
+    if offset < 0 {
+        // from the end, and from the start when still negative
+        offset += n;
+    } else if length == 0 {
+        return Ok(Value::string(""));
+    }
+    let start = offset.clamp(0, n) as usize;
+    // cty counts `length` clusters from the start, and a zero
+    // length after a negative offset takes the rest
+    let end = if length <= 0 {
+        g.len()
+    } else {
+        (start as i64 + length).min(n) as usize
+    };
+    Ok(Value::string(g[start..end].concat()))
+}
+
+/// `replace(string, substr, replace)`: a `/pattern/` substring is a regex.
+fn replace(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let (t, from, to) = (arg_str(a, 0), arg_str(a, 1), arg_str(a, 2));
+    if from.len() > 1 && from.starts_with('/') && from.ends_with('/') {
+        // Terraform's replace reports a bad pattern as a failed call
+        let re = regex::Regex::new(&from[1..from.len() - 1])
+            .map_err(|e| fail(format!("error parsing regexp: {e}")))?;
+        let to = go_template_to_rust(to);
+        return Ok(Value::string(re.replace_all(t, to.as_str())));
+    }
+    Ok(Value::string(t.replace(from, to)))
+}
+
+/// `regex(pattern, string)`: the first match's captures.
+fn regex_fn(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let re = compile(arg_str(a, 0))?;
+    let caps = re
+        .captures(arg_str(a, 1))
+        .ok_or_else(|| fail("pattern did not match any part of the given string"))?;
+    Ok(captures_value(&re, &caps))
+}
+
+/// `regexall(pattern, string)`: every match's captures; the element type
+/// of an empty result follows the pattern's groups.
+fn regexall(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let re = compile(arg_str(a, 0))?;
+    let all: Vec<Value> = re
+        .captures_iter(arg_str(a, 1))
+        .map(|c| captures_value(&re, &c))
+        .collect();
+    let ty = all.first().map(Value::ty).unwrap_or_else(|| {
+        if re.captures_len() <= 1 {
+            Type::String
+        } else if re.capture_names().flatten().next().is_some() {
+            Type::Dynamic
+        } else {
+            Type::tuple(vec![Type::String; re.captures_len() - 1])
+        }
+    });
+    Ok(Value::list_of(ty, all))
+}
+
+/// `format(spec, args...)`: unknown until every argument is known, and a
+/// symbol when one is opaque.
+fn format_fn(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    if a[1..].iter().any(|v| !v.is_wholly_known()) {
+        return Ok(Value::Unknown(Type::String));
+    }
+    if a[1..].iter().any(Value::has_opaque) {
+        let parts: Vec<String> = a.iter().map(crate::render::symbol).collect();
+        let sym = format!("format({})", parts.join(", "));
+        return Ok(crate::render::opaque(Type::String, sym));
+    }
+    crate::format::format(arg_str(a, 0), &a[1..]).map(Value::string)
 }
 
 /// Go's `unicode.IsSpace`.

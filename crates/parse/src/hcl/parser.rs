@@ -766,76 +766,8 @@ impl<'a> Parser<'a> {
             }
             match self.peek() {
                 b'.' if self.starts("...") => break,
-                b'.' => {
-                    let dot = self.pos;
-                    self.pos += 1;
-                    self.ws();
-                    if self.peek() == b'*' {
-                        self.pos += 1;
-                        ops.push(TravOp::AttrSplat);
-                    } else if self.peek().is_ascii_digit() {
-                        // `.0`, HIL's legacy index: one number literal token,
-                        // so `.0.1` is the number 0.1 and an error, as
-                        // hclsyntax says
-                        let start = self.pos;
-                        self.pos = self.number_end();
-                        let text = &self.src[start..self.pos];
-                        if let Some((a, b)) = text.split_once('.') {
-                            return Err(self.err_at(
-                                start,
-                                format!("invalid legacy index syntax: two legacy indexes cannot follow each other; write [{a}][{b}]"),
-                            ));
-                        }
-                        match text.parse::<u64>() {
-                            Ok(n) => ops.push(TravOp::LegacyIndex(n)),
-                            Err(_) if is_decimal_number(text) => {
-                                ops.push(TravOp::Index(Box::new(Expr::Number(text.to_string()))))
-                            }
-                            Err(_) => {
-                                return Err(
-                                    self.err_at(start, format!("invalid number literal {text:?}"))
-                                )
-                            }
-                        }
-                    } else if let Some(name) = self.ident() {
-                        ops.push(TravOp::Attr(name.to_string()));
-                    } else {
-                        return Err(self.err_at(
-                            dot + 1,
-                            format!(
-                                "expected an attribute name after '.', found {}",
-                                self.describe_here()
-                            ),
-                        ));
-                    }
-                }
-                b'[' => {
-                    self.pos += 1;
-                    self.nl_skip += 1;
-                    self.ws();
-                    if self.peek() == b'*' {
-                        self.pos += 1;
-                        self.ws();
-                        if self.peek() != b']' {
-                            return Err(self.err("expected ']' after '[*'"));
-                        }
-                        self.pos += 1;
-                        self.nl_skip -= 1;
-                        ops.push(TravOp::FullSplat);
-                        continue;
-                    }
-                    let idx = self.expr()?;
-                    self.ws();
-                    if self.peek() != b']' {
-                        return Err(self.err(format!(
-                            "expected ']' to close the index, found {}",
-                            self.describe_here()
-                        )));
-                    }
-                    self.pos += 1;
-                    self.nl_skip -= 1;
-                    ops.push(TravOp::Index(Box::new(idx)));
-                }
+                b'.' => ops.push(self.dot_step()?),
+                b'[' => ops.push(self.bracket_step()?),
                 _ => break,
             }
         }
@@ -857,6 +789,80 @@ impl<'a> Parser<'a> {
             }
             other => Expr::Postfix(Box::new(other), ops),
         })
+    }
+
+    /// A traversal step at its `.`: `.*`, `.name` or HIL's legacy `.0`.
+    fn dot_step(&mut self) -> R<TravOp> {
+        let dot = self.pos;
+        self.pos += 1;
+        self.ws();
+        if self.peek() == b'*' {
+            self.pos += 1;
+            return Ok(TravOp::AttrSplat);
+        }
+        if self.peek().is_ascii_digit() {
+            return self.legacy_index();
+        }
+        if let Some(name) = self.ident() {
+            return Ok(TravOp::Attr(name.to_string()));
+        }
+        Err(self.err_at(
+            dot + 1,
+            format!(
+                "expected an attribute name after '.', found {}",
+                self.describe_here()
+            ),
+        ))
+    }
+
+    /// `.0`, HIL's legacy index: one number literal token, so `.0.1` is
+    /// the number 0.1 and an error, as hclsyntax says.
+    fn legacy_index(&mut self) -> R<TravOp> {
+        let start = self.pos;
+        self.pos = self.number_end();
+        let text = &self.src[start..self.pos];
+        if let Some((a, b)) = text.split_once('.') {
+            return Err(self.err_at(
+                start,
+                format!("invalid legacy index syntax: two legacy indexes cannot follow each other; write [{a}][{b}]"),
+            ));
+        }
+        match text.parse::<u64>() {
+            Ok(n) => Ok(TravOp::LegacyIndex(n)),
+            Err(_) if is_decimal_number(text) => {
+                Ok(TravOp::Index(Box::new(Expr::Number(text.to_string()))))
+            }
+            Err(_) => Err(self.err_at(start, format!("invalid number literal {text:?}"))),
+        }
+    }
+
+    /// A traversal step at its `[`: `[*]` or `[index]` (newlines allowed
+    /// inside).
+    fn bracket_step(&mut self) -> R<TravOp> {
+        self.pos += 1;
+        self.nl_skip += 1;
+        self.ws();
+        if self.peek() == b'*' {
+            self.pos += 1;
+            self.ws();
+            if self.peek() != b']' {
+                return Err(self.err("expected ']' after '[*'"));
+            }
+            self.pos += 1;
+            self.nl_skip -= 1;
+            return Ok(TravOp::FullSplat);
+        }
+        let idx = self.expr()?;
+        self.ws();
+        if self.peek() != b']' {
+            return Err(self.err(format!(
+                "expected ']' to close the index, found {}",
+                self.describe_here()
+            )));
+        }
+        self.pos += 1;
+        self.nl_skip -= 1;
+        Ok(TravOp::Index(Box::new(idx)))
     }
 
     fn primary(&mut self) -> R<Expr> {
