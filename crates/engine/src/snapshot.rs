@@ -115,7 +115,7 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         refs.check_namespace("tag", t)?;
     }
     store.require_key("snapshot")?;
-    let _lock = store.shared_lock()?;
+    let lock = store.shared_lock()?;
     let trace = Trace::new();
     let cwd = std::env::current_dir().unwrap_or_default();
     let abs = rewind_parse::load::normalize(&cwd.join(dir));
@@ -196,6 +196,18 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         cache.save();
     }
     trace.mark("cache save");
+    // maintenance once the snapshot is published and the store's shared
+    // lock released: a failure leaves the snapshot as it is, and a warning
+    drop(lock);
+    if let Err(e) = store.roll_up_packs() {
+        content.diagnostics.push(Diagnostic {
+            severity: rewind_model::Severity::Warning,
+            loc: rewind_model::Loc::default(),
+            message: format!("the store's small packs were not rolled up into one: {e}"),
+            source_line: None,
+        });
+    }
+    trace.mark("roll up packs");
     Ok(SnapshotOutcome {
         id,
         record,

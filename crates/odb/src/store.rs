@@ -833,7 +833,7 @@ impl Store {
 
     // ---- locks ----------------------------------------------------------
 
-    fn gc_lock_path(&self) -> Option<PathBuf> {
+    pub(crate) fn gc_lock_path(&self) -> Option<PathBuf> {
         self.backend.local_root().map(|root| root.join("gc.lock"))
     }
 

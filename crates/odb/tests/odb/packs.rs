@@ -81,3 +81,58 @@ fn a_reader_finds_an_object_moved_to_a_new_pack_after_its_list_changed() {
     assert_eq!(store.get_many(&ids).unwrap(), blobs);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A long history writes a pack per snapshot; past
+/// `PACKS_BEFORE_ROLLUP`, the small ones are rolled up into one (each pack
+/// left at least twice all smaller ones), every object still readable by
+/// a fresh reader and by one that listed the packs before, the store
+/// sound; with the store busy (a snapshot's shared lock) nothing happens.
+#[test]
+fn small_packs_roll_up_and_every_object_stays() {
+    let dir = scratch("rollup");
+    let root = dir.join("store");
+    let store = Store::init(root.to_str().unwrap()).unwrap();
+    // one large pack (the first snapshot), then forty small ones
+    let big: Vec<Vec<u8>> = (0..200)
+        .map(|i| format!("resource \"terraform_data\" \"big{i}\" {{}}\n").into_bytes())
+        .collect();
+    let mut w = ObjectWriter::new(&store);
+    for b in &big {
+        w.add(store.object_id(b), ObjType::Blob, b).unwrap();
+    }
+    w.finish().unwrap();
+    let small: Vec<Vec<u8>> = (0..40)
+        .map(|i| format!("locals {{\n  step = {i}\n}}\n").into_bytes())
+        .collect();
+    for b in &small {
+        let mut w = ObjectWriter::new(&store);
+        w.add(store.object_id(b), ObjType::Blob, b).unwrap();
+        w.finish().unwrap();
+    }
+    assert_eq!(pack_names(&root).len(), 41);
+    let all: Vec<Vec<u8>> = big.iter().chain(&small).cloned().collect();
+    let ids: Vec<_> = all.iter().map(|b| store.object_id(b)).collect();
+    // a reader that has listed the 41 packs
+    let early = Store::open(root.to_str().unwrap()).unwrap();
+    assert_eq!(early.get_many(&ids[..1]).unwrap(), all[..1].to_vec());
+
+    // busy: a snapshot holds the shared lock
+    {
+        let _shared = store.shared_lock().unwrap();
+        assert!(store.roll_up_packs().unwrap().is_none());
+        assert_eq!(pack_names(&root).len(), 41);
+    }
+    let report = store.roll_up_packs().unwrap().expect("rolled up");
+    assert_eq!(report.removed_packs, 40, "{report:?}");
+    assert_eq!(report.written_packs, 1);
+    assert_eq!(report.kept_objects, 40);
+    assert_eq!(pack_names(&root).len(), 2, "{:?}", pack_names(&root));
+    // nothing more to do until more small packs come
+    assert!(store.roll_up_packs().unwrap().is_none());
+
+    let fresh = Store::open(root.to_str().unwrap()).unwrap();
+    assert_eq!(fresh.get_many(&ids).unwrap(), all);
+    assert_eq!(early.get_many(&ids).unwrap(), all);
+    let v = fresh.verify().unwrap();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+}
