@@ -475,3 +475,93 @@ fn collect_parts<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch directory, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The files of a module recorded by content: a present file by its
+    /// hash (and added to the snapshot's files), a missing one as missing
+    /// with a warning, except when only `fileexists()` asks about it.
+    #[test]
+    fn present_and_missing_files_are_recorded_and_missing_ones_warned_about() {
+        let dir = std::env::temp_dir().join(format!("rewind-reads-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch(dir.clone());
+        std::fs::create_dir_all(dir.join("conf")).unwrap();
+        std::fs::write(dir.join("conf/app.txt"), "port = 8080\n").unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            r#"resource "terraform_data" "a" {
+  input = {
+    present = file("${path.module}/conf/app.txt")
+    absent  = file("conf/gone.txt")
+    maybe   = fileexists("conf/other.txt")
+  }
+}
+"#,
+        )
+        .unwrap();
+        let mut loaded = rewind_parse::load(&scratch.0, &rewind_parse::Options::default()).unwrap();
+        let before = loaded.files.len();
+        add_reads(&mut loaded);
+
+        // the file read is added to what the snapshot stores
+        let added: Vec<&SourceFile> = loaded.files[before..].iter().collect();
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].path, "conf/app.txt");
+        assert_eq!(loaded.parsed.len(), loaded.files.len());
+
+        let node = loaded
+            .model
+            .nodes
+            .iter()
+            .find(|n| n.address == "terraform_data.a")
+            .unwrap();
+        let reads = node.facts.reads.as_ref().expect("a reads fact");
+        let file_of = |attr: &str, file: &str| -> Option<String> {
+            reads
+                .get(attr)
+                .and_then(|m| m.get(file))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        assert_eq!(
+            file_of("input.present", "conf/app.txt"),
+            Some(added[0].hash.to_hex()),
+            "{reads:?}"
+        );
+        assert_eq!(
+            file_of("input.absent", "conf/gone.txt").as_deref(),
+            Some(MISSING),
+            "{reads:?}"
+        );
+        assert_eq!(
+            file_of("input.maybe", "conf/other.txt").as_deref(),
+            Some(MISSING),
+            "{reads:?}"
+        );
+
+        let warnings: Vec<&str> = loaded
+            .model
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        let missing: Vec<&&str> = warnings
+            .iter()
+            .filter(|w| w.contains("which is not a readable file"))
+            .collect();
+        assert_eq!(missing.len(), 1, "{warnings:?}");
+        assert!(missing[0].contains("\"conf/gone.txt\""), "{warnings:?}");
+    }
+}
