@@ -130,95 +130,108 @@ fn list(
             DiffOp::Equal { .. } => {}
             DiffOp::Delete {
                 old_index, old_len, ..
-            } => {
-                for (i, x) in lx.iter().enumerate().skip(old_index).take(old_len) {
-                    push(
-                        out,
-                        path.index(i),
-                        AttrOp::Remove,
-                        Some(x),
-                        None,
-                        sensitive,
-                        show,
-                    );
-                }
-            }
+            } => removed(
+                lx,
+                old_index..old_index + old_len,
+                &path,
+                sensitive,
+                show,
+                out,
+            ),
             DiffOp::Insert {
                 new_index, new_len, ..
-            } => {
-                for (j, y) in ly.iter().enumerate().skip(new_index).take(new_len) {
-                    push(
-                        out,
-                        path.index(j),
-                        AttrOp::Add,
-                        None,
-                        Some(y),
-                        sensitive,
-                        show,
-                    );
-                }
-            }
+            } => added(
+                ly,
+                new_index..new_index + new_len,
+                &path,
+                sensitive,
+                show,
+                out,
+            ),
             DiffOp::Replace {
                 old_index,
                 old_len,
                 new_index,
                 new_len,
             } => {
+                // the elements of the two runs pair up in order; what is
+                // left of the longer run is removed or added
                 let paired = old_len.min(new_len);
                 for k in 0..paired {
                     let (i, j) = (old_index + k, new_index + k);
-                    // same kind of element: compare inside; else replace it
-                    let comparable = matches!(
-                        (&lx[i], &ly[j]),
-                        (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_))
-                    );
-                    if comparable {
-                        walk(
-                            Some(&lx[i]),
-                            Some(&ly[j]),
-                            path.index(j),
-                            sensitive,
-                            show,
-                            out,
-                        );
-                    } else {
-                        push(
-                            out,
-                            path.index(j),
-                            AttrOp::Modify,
-                            Some(&lx[i]),
-                            Some(&ly[j]),
-                            sensitive,
-                            show,
-                        );
-                    }
+                    changed_in_place(&lx[i], &ly[j], path.index(j), sensitive, show, out);
                 }
-                let removed = old_index + paired..old_index + old_len;
-                for (i, x) in lx.iter().enumerate().take(removed.end).skip(removed.start) {
-                    push(
-                        out,
-                        path.index(i),
-                        AttrOp::Remove,
-                        Some(x),
-                        None,
-                        sensitive,
-                        show,
-                    );
-                }
-                let added = new_index + paired..new_index + new_len;
-                for (j, y) in ly.iter().enumerate().take(added.end).skip(added.start) {
-                    push(
-                        out,
-                        path.index(j),
-                        AttrOp::Add,
-                        None,
-                        Some(y),
-                        sensitive,
-                        show,
-                    );
-                }
+                let rest = old_index + paired..old_index + old_len;
+                removed(lx, rest, &path, sensitive, show, out);
+                let rest = new_index + paired..new_index + new_len;
+                added(ly, rest, &path, sensitive, show, out);
             }
         }
+    }
+}
+
+/// The elements `range` of the old list `lx` (at `path`), removed.
+fn removed(
+    lx: &[Value],
+    range: std::ops::Range<usize>,
+    path: &Path,
+    sensitive: &dyn Fn(&Path) -> bool,
+    show: bool,
+    out: &mut Vec<AttrChange>,
+) {
+    for (i, x) in lx.iter().enumerate().take(range.end).skip(range.start) {
+        push(
+            out,
+            path.index(i),
+            AttrOp::Remove,
+            Some(x),
+            None,
+            sensitive,
+            show,
+        );
+    }
+}
+
+/// The elements `range` of the new list `ly` (at `path`), added.
+fn added(
+    ly: &[Value],
+    range: std::ops::Range<usize>,
+    path: &Path,
+    sensitive: &dyn Fn(&Path) -> bool,
+    show: bool,
+    out: &mut Vec<AttrChange>,
+) {
+    for (j, y) in ly.iter().enumerate().take(range.end).skip(range.start) {
+        push(
+            out,
+            path.index(j),
+            AttrOp::Add,
+            None,
+            Some(y),
+            sensitive,
+            show,
+        );
+    }
+}
+
+/// An element that changed in place from `x` to `y` (at `path`): of the
+/// same kind (two maps, two lists), compared inside; else replaced.
+fn changed_in_place(
+    x: &Value,
+    y: &Value,
+    path: Path,
+    sensitive: &dyn Fn(&Path) -> bool,
+    show: bool,
+    out: &mut Vec<AttrChange>,
+) {
+    let comparable = matches!(
+        (x, y),
+        (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_))
+    );
+    if comparable {
+        walk(Some(x), Some(y), path, sensitive, show, out);
+    } else {
+        push(out, path, AttrOp::Modify, Some(x), Some(y), sensitive, show);
     }
 }
 

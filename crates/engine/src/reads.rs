@@ -76,128 +76,194 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
     } else {
         base.join(&loaded.root)
     };
-    let mut known: BTreeMap<String, Option<Hash>> = loaded
-        .files
-        .iter()
-        .map(|f| (f.path.clone(), Some(f.hash)))
-        .collect();
-    let mut added: Vec<SourceFile> = Vec::new();
-    let mut warnings = Vec::new();
+    let mut finder = Finder {
+        known: loaded
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), Some(f.hash)))
+            .collect(),
+        base,
+        root_abs,
+        added: Vec::new(),
+        warnings: Vec::new(),
+    };
     for node in &mut loaded.model.nodes {
         if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance) {
             continue;
         }
+        if let Some(reads) = finder.node_reads(node) {
+            node.facts.reads = Some(reads);
+        }
+    }
+    loaded.model.diagnostics.extend(finder.warnings);
+    // (`parsed` runs parallel to `files`)
+    for f in finder.added {
+        loaded.files.push(f);
+        loaded
+            .parsed
+            .push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
+    }
+}
+
+/// What [`add_reads`] has found so far, across the nodes.
+struct Finder {
+    /// The snapshot's directory tree.
+    base: PathBuf,
+    /// The root module's directory (`path.root`, `path.cwd`).
+    root_abs: PathBuf,
+    /// The hash of every file looked at (relative to `base`), by path;
+    /// `None` for one that is not a readable file.
+    known: BTreeMap<String, Option<Hash>>,
+    /// Files read that the snapshot did not hold yet.
+    added: Vec<SourceFile>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Finder {
+    /// The `reads` fact of `node`: for each attribute path that reads
+    /// files, the hash of each file (relative to the tree), or [`MISSING`];
+    /// `None` when it reads none.
+    fn node_reads(&mut self, node: &rewind_model::Node) -> Option<Map<String, Value>> {
         let mut calls: Vec<(rewind_model::Path, Call)> = Vec::new();
         collect_values(&node.body, rewind_model::Path::root(), &mut calls);
-        let calls = calls;
         if calls.is_empty() {
-            continue;
+            return None;
         }
-        let module_abs = base.join(
+        let module_abs = self.base.join(
             Path::new(&node.loc.file)
                 .parent()
                 .unwrap_or_else(|| Path::new("")),
         );
         let scope = PathScope {
-            module: relative(&root_abs, &module_abs),
-            cwd: root_abs.display().to_string(),
+            module: relative(&self.root_abs, &module_abs),
+            cwd: self.root_abs.display().to_string(),
         };
         let mut reads: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
         for (path, call) in &calls {
-            let mut ev = Evaluator::new(&scope);
-            let mut arg = |i: usize| -> Option<String> {
-                let v = ev.eval(call.args.get(i)?).ok()?;
-                v.as_str().map(str::to_string)
-            };
-            let found: Vec<(String, PathBuf)> = if call.name == "fileset" {
-                match (arg(0), arg(1)) {
-                    (Some(dir), Some(pattern)) => match fileset(&root_abs, &base, &dir, &pattern) {
-                        Ok(list) => list,
-                        Err(m) => {
-                            warnings.push(warn(&node.loc, format!("{} reads {m}", node.address)));
-                            continue;
-                        }
-                    },
-                    _ => {
-                        warnings.push(unresolved(node, path, call));
-                        continue;
-                    }
-                }
-            } else {
-                match arg(0) {
-                    Some(p) => vec![(p.clone(), normalize(&root_abs.join(&p)))],
-                    None => {
-                        // a file() inside a `for` over a fileset(): the
-                        // fileset's files are stored
-                        if !call.over_fileset {
-                            warnings.push(unresolved(node, path, call));
-                        }
-                        continue;
-                    }
-                }
+            let Some(found) = self.call_paths(node, path, call, &scope) else {
+                continue;
             };
             let entry = reads.entry(path.to_string()).or_default();
             for (given, abs) in found {
-                let Ok(rel) = abs.strip_prefix(&base) else {
-                    warnings.push(warn(
-                        &node.loc,
-                        format!(
-                            "{}: {path} reads {given:?} ({}), outside the snapshot's directory tree ({}): it is not stored, so a diff or plan of this snapshot cannot see it change",
-                            node.address,
-                            abs.display(),
-                            base.display()
-                        ),
-                    ));
-                    continue;
-                };
-                let rel = rel.display().to_string().replace('\\', "/");
-                let hash = match known.get(&rel) {
-                    Some(h) => *h,
-                    None => {
-                        let h = match read_file(&abs) {
-                            Some((file, hash)) => {
-                                let mut file = file;
-                                file.path.clone_from(&rel);
-                                added.push(file);
-                                Some(hash)
-                            }
-                            None => None,
-                        };
-                        known.insert(rel.clone(), h);
-                        h
-                    }
-                };
-                if hash.is_none() && call.name != "fileexists" {
-                    warnings.push(warn(
-                        &node.loc,
-                        format!(
-                            "{}: {path} reads {given:?}, which is not a readable file: Terraform fails to plan such a configuration",
-                            node.address
-                        ),
-                    ));
+                if let Some((rel, hash)) = self.file_hash(node, path, call, &given, &abs) {
+                    entry.insert(
+                        rel,
+                        Value::str(hash.map_or_else(|| MISSING.to_string(), |h| h.to_hex())),
+                    );
                 }
-                entry.insert(
-                    rel,
-                    Value::str(hash.map_or_else(|| MISSING.to_string(), |h| h.to_hex())),
-                );
             }
         }
         reads.retain(|_, m| !m.is_empty());
-        if !reads.is_empty() {
-            let mut m = Map::new();
-            for (k, v) in reads {
-                m.insert(k, Value::Map(v));
+        if reads.is_empty() {
+            return None;
+        }
+        let mut m = Map::new();
+        for (k, v) in reads {
+            m.insert(k, Value::Map(v));
+        }
+        Some(m)
+    }
+
+    /// The files `call` (at `path` of `node`) reads, each as written and
+    /// as an absolute path: the matches of a `fileset`, or the one file of
+    /// the other functions. `None`, with a warning, when its arguments are
+    /// not known without evaluating the configuration (no warning for a
+    /// file of a `for` over a `fileset`, whose files are stored).
+    fn call_paths(
+        &mut self,
+        node: &rewind_model::Node,
+        path: &rewind_model::Path,
+        call: &Call,
+        scope: &PathScope,
+    ) -> Option<Vec<(String, PathBuf)>> {
+        let mut ev = Evaluator::new(scope);
+        let mut arg = |i: usize| -> Option<String> {
+            let v = ev.eval(call.args.get(i)?).ok()?;
+            v.as_str().map(str::to_string)
+        };
+        if call.name == "fileset" {
+            match (arg(0), arg(1)) {
+                (Some(dir), Some(pattern)) => {
+                    match fileset(&self.root_abs, &self.base, &dir, &pattern) {
+                        Ok(list) => Some(list),
+                        Err(m) => {
+                            self.warnings
+                                .push(warn(&node.loc, format!("{} reads {m}", node.address)));
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    self.warnings.push(unresolved(node, path, call));
+                    None
+                }
             }
-            node.facts.reads = Some(m);
+        } else {
+            match arg(0) {
+                Some(p) => Some(vec![(p.clone(), normalize(&self.root_abs.join(&p)))]),
+                None => {
+                    // a file() inside a `for` over a fileset(): the
+                    // fileset's files are stored
+                    if !call.over_fileset {
+                        self.warnings.push(unresolved(node, path, call));
+                    }
+                    None
+                }
+            }
         }
     }
-    loaded.model.diagnostics.extend(warnings);
-    // (`parsed` runs parallel to `files`)
-    for f in added {
-        loaded.files.push(f);
-        loaded
-            .parsed
-            .push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
+
+    /// The path (relative to the tree) and hash of the file `abs`
+    /// (written `given`) that `call` at `path` of `node` reads, read and
+    /// added to the snapshot's files the first time; `None` for a file
+    /// outside the tree, which is not stored. Warns about those, and about
+    /// a file that is not readable (except for `fileexists`).
+    fn file_hash(
+        &mut self,
+        node: &rewind_model::Node,
+        path: &rewind_model::Path,
+        call: &Call,
+        given: &str,
+        abs: &Path,
+    ) -> Option<(String, Option<Hash>)> {
+        let Ok(rel) = abs.strip_prefix(&self.base) else {
+            self.warnings.push(warn(
+                &node.loc,
+                format!(
+                    "{}: {path} reads {given:?} ({}), outside the snapshot's directory tree ({}): it is not stored, so a diff or plan of this snapshot cannot see it change",
+                    node.address,
+                    abs.display(),
+                    self.base.display()
+                ),
+            ));
+            return None;
+        };
+        let rel = rel.display().to_string().replace('\\', "/");
+        let hash = match self.known.get(&rel) {
+            Some(h) => *h,
+            None => {
+                let h = match read_file(abs) {
+                    Some((mut file, hash)) => {
+                        file.path.clone_from(&rel);
+                        self.added.push(file);
+                        Some(hash)
+                    }
+                    None => None,
+                };
+                self.known.insert(rel.clone(), h);
+                h
+            }
+        };
+        if hash.is_none() && call.name != "fileexists" {
+            self.warnings.push(warn(
+                &node.loc,
+                format!(
+                    "{}: {path} reads {given:?}, which is not a readable file: Terraform fails to plan such a configuration",
+                    node.address
+                ),
+            ));
+        }
+        Some((rel, hash))
     }
 }
 
@@ -407,5 +473,95 @@ fn collect_parts<'a>(
                 collect_parts(&f.body, at, fs || is_fileset(&f.coll), out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch directory, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The files of a module recorded by content: a present file by its
+    /// hash (and added to the snapshot's files), a missing one as missing
+    /// with a warning, except when only `fileexists()` asks about it.
+    #[test]
+    fn present_and_missing_files_are_recorded_and_missing_ones_warned_about() {
+        let dir = std::env::temp_dir().join(format!("rewind-reads-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch(dir.clone());
+        std::fs::create_dir_all(dir.join("conf")).unwrap();
+        std::fs::write(dir.join("conf/app.txt"), "port = 8080\n").unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            r#"resource "terraform_data" "a" {
+  input = {
+    present = file("${path.module}/conf/app.txt")
+    absent  = file("conf/gone.txt")
+    maybe   = fileexists("conf/other.txt")
+  }
+}
+"#,
+        )
+        .unwrap();
+        let mut loaded = rewind_parse::load(&scratch.0, &rewind_parse::Options::default()).unwrap();
+        let before = loaded.files.len();
+        add_reads(&mut loaded);
+
+        // the file read is added to what the snapshot stores
+        let added: Vec<&SourceFile> = loaded.files[before..].iter().collect();
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].path, "conf/app.txt");
+        assert_eq!(loaded.parsed.len(), loaded.files.len());
+
+        let node = loaded
+            .model
+            .nodes
+            .iter()
+            .find(|n| n.address == "terraform_data.a")
+            .unwrap();
+        let reads = node.facts.reads.as_ref().expect("a reads fact");
+        let file_of = |attr: &str, file: &str| -> Option<String> {
+            reads
+                .get(attr)
+                .and_then(|m| m.get(file))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        assert_eq!(
+            file_of("input.present", "conf/app.txt"),
+            Some(added[0].hash.to_hex()),
+            "{reads:?}"
+        );
+        assert_eq!(
+            file_of("input.absent", "conf/gone.txt").as_deref(),
+            Some(MISSING),
+            "{reads:?}"
+        );
+        assert_eq!(
+            file_of("input.maybe", "conf/other.txt").as_deref(),
+            Some(MISSING),
+            "{reads:?}"
+        );
+
+        let warnings: Vec<&str> = loaded
+            .model
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        let missing: Vec<&&str> = warnings
+            .iter()
+            .filter(|w| w.contains("which is not a readable file"))
+            .collect();
+        assert_eq!(missing.len(), 1, "{warnings:?}");
+        assert!(missing[0].contains("\"conf/gone.txt\""), "{warnings:?}");
     }
 }

@@ -103,18 +103,7 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
     } else {
         opts.env.as_str()
     };
-    check_name("environment", env)?;
-    for t in &opts.tags {
-        check_name("tag", t)?;
-    }
-    // Refuse a taken tag before doing any work.
-    let refs = store.refs()?;
-    refs.check_namespace("environment", env)?;
-    for t in &opts.tags {
-        refs.check_tag_free(t, None, opts.force_tag)?;
-        refs.check_namespace("tag", t)?;
-    }
-    store.require_key("snapshot")?;
+    let refs = checked_refs(store, env, opts)?;
     let lock = store.shared_lock()?;
     let trace = Trace::new();
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -150,30 +139,7 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         None => store_directory(store, &abs, &mut cache, dir, opts, &trace)?,
     };
     let inputs = opts.inputs.recorded(&abs)?;
-    let lineage_changed = match (&content.state, latest) {
-        (Some(now), Some(prev)) => {
-            let prev_model = store.record(&prev)?.model;
-            store
-                .model_state(&prev_model)?
-                .filter(|p| !p.lineage.is_empty() && p.lineage != now.lineage)
-                .map(|p| p.lineage)
-        }
-        _ => None,
-    };
-    if let (Some(old), Some(now)) = (&lineage_changed, &content.state) {
-        content.diagnostics.push(Diagnostic {
-            severity: rewind_model::Severity::Warning,
-            loc: rewind_model::Loc {
-                file: now.path.clone(),
-                ..Default::default()
-            },
-            message: format!(
-                "the state's lineage {} differs from {old} of environment {env}'s previous snapshot: this is another deployment's state, or one created anew (plans from this snapshot compare with it)",
-                now.lineage
-            ),
-            source_line: None,
-        });
-    }
+    let lineage_changed = lineage_change(store, &mut content, latest, env)?;
     let git = git_job
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -217,6 +183,63 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         state: content.state,
         lineage_changed,
     })
+}
+
+/// The store's refs, once the names of environment `env` and of the tags
+/// are checked: valid names, not taken by the other kind, the tags free
+/// (or moved with `force_tag`), and the store's key at hand. Bad input
+/// fails here, before any work.
+fn checked_refs(store: &Store, env: &str, opts: &SnapshotOptions) -> Result<rewind_odb::Refs> {
+    check_name("environment", env)?;
+    for t in &opts.tags {
+        check_name("tag", t)?;
+    }
+    // Refuse a taken tag before doing any work.
+    let refs = store.refs()?;
+    refs.check_namespace("environment", env)?;
+    for t in &opts.tags {
+        refs.check_tag_free(t, None, opts.force_tag)?;
+        refs.check_namespace("tag", t)?;
+    }
+    store.require_key("snapshot")?;
+    Ok(refs)
+}
+
+/// The lineage of the state of environment `env`'s previous snapshot
+/// `latest`, when `content`'s state has another one (another deployment's
+/// state, or one created anew); then a warning saying so is added to
+/// `content`.
+fn lineage_change(
+    store: &Store,
+    content: &mut Content,
+    latest: Option<SnapshotId>,
+    env: &str,
+) -> Result<Option<String>> {
+    let lineage_changed = match (&content.state, latest) {
+        (Some(now), Some(prev)) => {
+            let prev_model = store.record(&prev)?.model;
+            store
+                .model_state(&prev_model)?
+                .filter(|p| !p.lineage.is_empty() && p.lineage != now.lineage)
+                .map(|p| p.lineage)
+        }
+        _ => None,
+    };
+    if let (Some(old), Some(now)) = (&lineage_changed, &content.state) {
+        content.diagnostics.push(Diagnostic {
+            severity: rewind_model::Severity::Warning,
+            loc: rewind_model::Loc {
+                file: now.path.clone(),
+                ..Default::default()
+            },
+            message: format!(
+                "the state's lineage {} differs from {old} of environment {env}'s previous snapshot: this is another deployment's state, or one created anew (plans from this snapshot compare with it)",
+                now.lineage
+            ),
+            source_line: None,
+        });
+    }
+    Ok(lineage_changed)
 }
 
 /// The record of a snapshot whose environment's latest was `parent`.
@@ -263,6 +286,58 @@ fn store_directory(
     sopts: &SnapshotOptions,
     trace: &Trace,
 ) -> Result<Content> {
+    let mut loaded = load_directory(abs, cache, given, sopts, trace)?;
+    let Objects {
+        tree,
+        model,
+        written,
+        tree_len,
+        links,
+    } = write_objects(store, &loaded)?;
+    trace.mark("blobs, trees, model and packs");
+    let counts = counts_of(&loaded, tree_len);
+    update_stats(cache, &loaded, tree, model, counts);
+    cache.links = links
+        .into_iter()
+        .filter_map(|path| crate::unchanged::link_stat(&loaded.base.join(path)))
+        .collect();
+    if sopts.inputs.state.is_some()
+        || !sopts.inputs.variables.is_empty()
+        || sopts.inputs.modules.is_some()
+    {
+        // this model depends on more than the directory: the next snapshot
+        // must read it again
+        cache.last = None;
+    }
+    let state = loaded.model.state.clone();
+    trace.mark("cache update");
+    let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
+    let root = std::mem::take(&mut loaded.root);
+    // Freeing a large model takes as long as building parts of it: let
+    // another thread do it while the refs move.
+    std::thread::spawn(move || drop(loaded));
+    Ok(Content {
+        tree,
+        model,
+        root,
+        counts,
+        written,
+        unchanged: false,
+        diagnostics,
+        state,
+    })
+}
+
+/// Loads directory `abs` (given as `given`) with the parse cache of
+/// `cache`, checked as a snapshot needs it (a warning when it has no
+/// state); appends the new parse results to the cache, then frees them.
+fn load_directory(
+    abs: &Path,
+    cache: &mut DirCache,
+    given: &Path,
+    sopts: &SnapshotOptions,
+    trace: &Trace,
+) -> Result<Loaded> {
     let opts = rewind_parse::Options {
         cache: Some(&*cache),
         // the blobs are read again when stored (from the page cache):
@@ -301,10 +376,28 @@ fn store_directory(
     cache.save_parse_results();
     cache.release_parse_log();
     trace.mark("parse cache");
-    let (tree, model, written, links) = std::thread::scope(|s| -> Result<_> {
+    Ok(loaded)
+}
+
+/// What [`write_objects`] wrote.
+struct Objects {
+    tree: ObjectId,
+    model: ObjectId,
+    written: Written,
+    /// The files and links the tree lists.
+    tree_len: usize,
+    /// The paths of the links among them.
+    links: Vec<String>,
+}
+
+/// Writes what the store lacks of `loaded`, two jobs at once: the file
+/// contents into packs of their own, the model's nodes (then the tree)
+/// into the main pack.
+fn write_objects(store: &Store, loaded: &Loaded) -> Result<Objects> {
+    std::thread::scope(|s| -> Result<_> {
         let blobs = s.spawn(|| {
             let t = Trace::new();
-            let r = store_blobs(store, &loaded);
+            let r = store_blobs(store, loaded);
             t.mark("(thread) blobs");
             r
         });
@@ -324,40 +417,13 @@ fn store_directory(
             .filter(|f| f.link)
             .map(|f| f.path.clone())
             .collect();
-        Ok((tree, model, written, (files.len(), links)))
-    })?;
-    trace.mark("blobs, trees, model and packs");
-    let (tree_len, links) = links;
-    let counts = counts_of(&loaded, tree_len);
-    update_stats(cache, &loaded, tree, model, counts);
-    cache.links = links
-        .into_iter()
-        .filter_map(|path| crate::unchanged::link_stat(&loaded.base.join(path)))
-        .collect();
-    if sopts.inputs.state.is_some()
-        || !sopts.inputs.variables.is_empty()
-        || sopts.inputs.modules.is_some()
-    {
-        // this model depends on more than the directory: the next snapshot
-        // must read it again
-        cache.last = None;
-    }
-    let state = loaded.model.state.clone();
-    trace.mark("cache update");
-    let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
-    let root = std::mem::take(&mut loaded.root);
-    // Freeing a large model takes as long as building parts of it: let
-    // another thread do it while the refs move.
-    std::thread::spawn(move || drop(loaded));
-    Ok(Content {
-        tree,
-        model,
-        root,
-        counts,
-        written,
-        unchanged: false,
-        diagnostics,
-        state,
+        Ok(Objects {
+            tree,
+            model,
+            written,
+            tree_len: files.len(),
+            links,
+        })
     })
 }
 

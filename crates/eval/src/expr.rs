@@ -109,6 +109,19 @@ pub struct Evaluator<'s> {
     pub notes: Vec<String>,
 }
 
+/// What the parts of a template evaluated so far have shown about the
+/// whole template.
+#[derive(Default)]
+struct TemplateSeen {
+    /// A part is known only after apply: so is the template.
+    unknown: bool,
+    /// A part read a sensitive value: the template is sensitive.
+    marked: bool,
+    /// A part is a value rewind cannot see: the template is opaque, named
+    /// by its text with the part's symbol in it.
+    opaque: bool,
+}
+
 impl<'s> Evaluator<'s> {
     pub fn new(scope: &'s dyn Scope) -> Evaluator<'s> {
         Evaluator {
@@ -423,144 +436,173 @@ impl<'s> Evaluator<'s> {
             return self.eval(e);
         }
         let mut out = String::new();
-        let mut unknown = false;
-        let mut marked = false;
-        let mut opaque = false;
-        self.template_parts(parts, &mut out, &mut unknown, &mut marked, &mut opaque)?;
-        let v = if unknown {
+        let mut seen = TemplateSeen::default();
+        self.template_parts(parts, &mut out, &mut seen)?;
+        let v = if seen.unknown {
             Value::Unknown(Type::String)
-        } else if opaque {
+        } else if seen.opaque {
             crate::render::opaque(Type::String, format!("\"{out}\""))
         } else {
             Value::string(out)
         };
-        Ok(v.mark_if(marked))
+        Ok(v.mark_if(seen.marked))
     }
 
+    /// Appends the text of template `parts` to `out`, noting in `seen`
+    /// what makes the whole template unknown, sensitive or opaque.
     fn template_parts(
         &mut self,
         parts: &[Part],
         out: &mut String,
-        unknown: &mut bool,
-        marked: &mut bool,
-        opaque: &mut bool,
+        seen: &mut TemplateSeen,
     ) -> Result<()> {
         for p in parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Interp(e) => {
-                    let v = self.eval(e)?;
-                    let (inner, m) = v.unmark();
-                    *marked |= m;
-                    if inner.is_null() {
-                        return Err(EvalError::new(
-                            "Invalid template interpolation value",
-                            format!("The expression result is null. Cannot include a null value in a string template. ({e})"),
-                        ));
-                    }
-                    if !inner.is_known() {
-                        *unknown = true;
-                        continue;
-                    }
-                    if inner.has_opaque() {
-                        *opaque = true;
-                        out.push_str(&crate::render::symbol(inner));
-                        continue;
-                    }
-                    let s = convert(inner, &Type::String).map_err(|err| {
-                        EvalError::new(
-                            "Invalid template interpolation value",
-                            format!(
-                                "Cannot include the given value in a string template: {err}. ({e})"
-                            ),
-                        )
-                    })?;
-                    let (s, m) = s.unmark();
-                    *marked |= m;
-                    match s {
-                        Value::String(s) => out.push_str(s),
-                        _ => *unknown = true,
-                    }
-                }
+                Part::Interp(e) => self.template_interp(e, out, seen)?,
                 Part::If {
                     cond,
                     then,
                     otherwise,
-                } => {
-                    let c = self.eval(cond)?;
-                    let (c, m) = c.unmark();
-                    *marked |= m;
-                    if c.is_null() {
-                        return Err(EvalError::new(
-                            "Invalid template if directive",
-                            "The condition is null.",
-                        ));
-                    }
-                    if !c.is_known() {
-                        *unknown = true;
-                        continue;
-                    }
-                    if c.has_opaque() {
-                        // both branches, named by the condition
-                        let mut a = String::new();
-                        let mut b = String::new();
-                        self.template_parts(then, &mut a, unknown, marked, opaque)?;
-                        self.template_parts(otherwise, &mut b, unknown, marked, opaque)?;
-                        *opaque = true;
-                        out.push_str(&format!(
-                            "%{{if {}}}{a}%{{else}}{b}%{{endif}}",
-                            crate::render::symbol(c)
-                        ));
-                        continue;
-                    }
-                    let c = convert(c, &Type::Bool).map_err(|err| {
-                        EvalError::new("Invalid template if directive", err.to_string())
-                    })?;
-                    if c.as_bool() == Some(true) {
-                        self.template_parts(then, out, unknown, marked, opaque)?;
-                    } else {
-                        self.template_parts(otherwise, out, unknown, marked, opaque)?;
-                    }
-                }
-                Part::For(f) => {
-                    let rewind_model::expr::TemplateFor {
-                        key_var,
-                        value_var,
-                        coll,
-                        body,
-                    } = &**f;
-                    let c = self.eval(coll)?;
-                    let (c, m) = c.unmark();
-                    *marked |= m;
-                    if c.is_null() {
-                        return Err(EvalError::new(
-                            "Invalid template for directive",
-                            "The collection is null.",
-                        ));
-                    }
-                    if !c.is_known() || c.is_opaque() {
-                        *unknown = true;
-                        continue;
-                    }
-                    let elems = elements(c).ok_or_else(|| {
-                        EvalError::new(
-                            "Invalid template for directive",
-                            format!("{} value cannot be iterated", c.ty().friendly_name()),
-                        )
-                    })?;
-                    self.spend(elems.len() as u64)?;
-                    for (k, v) in elems {
-                        let before = self.bindings.len();
-                        if let Some(kv) = key_var {
-                            self.bind(kv, k);
-                        }
-                        self.bind(value_var, v);
-                        let r = self.template_parts(body, out, unknown, marked, opaque);
-                        self.bindings.truncate(before);
-                        r?;
-                    }
-                }
+                } => self.template_if(cond, then, otherwise, out, seen)?,
+                Part::For(f) => self.template_for(f, out, seen)?,
             }
+        }
+        Ok(())
+    }
+
+    /// An interpolation `${e}`: its value as a string (a symbol for an
+    /// opaque one; nothing for an unknown one). Null, and values that do
+    /// not convert to a string, are errors.
+    fn template_interp(
+        &mut self,
+        e: &Expr,
+        out: &mut String,
+        seen: &mut TemplateSeen,
+    ) -> Result<()> {
+        let v = self.eval(e)?;
+        let (inner, m) = v.unmark();
+        seen.marked |= m;
+        if inner.is_null() {
+            return Err(EvalError::new(
+                "Invalid template interpolation value",
+                format!("The expression result is null. Cannot include a null value in a string template. ({e})"),
+            ));
+        }
+        if !inner.is_known() {
+            seen.unknown = true;
+            return Ok(());
+        }
+        if inner.has_opaque() {
+            seen.opaque = true;
+            out.push_str(&crate::render::symbol(inner));
+            return Ok(());
+        }
+        let s = convert(inner, &Type::String).map_err(|err| {
+            EvalError::new(
+                "Invalid template interpolation value",
+                format!("Cannot include the given value in a string template: {err}. ({e})"),
+            )
+        })?;
+        let (s, m) = s.unmark();
+        seen.marked |= m;
+        match s {
+            Value::String(s) => out.push_str(s),
+            _ => seen.unknown = true,
+        }
+        Ok(())
+    }
+
+    /// An `%{if cond}then%{else}otherwise%{endif}` directive: the branch
+    /// the condition chooses; both, named by the condition, when it is
+    /// opaque. A null condition is an error.
+    fn template_if(
+        &mut self,
+        cond: &Expr,
+        then: &[Part],
+        otherwise: &[Part],
+        out: &mut String,
+        seen: &mut TemplateSeen,
+    ) -> Result<()> {
+        let c = self.eval(cond)?;
+        let (c, m) = c.unmark();
+        seen.marked |= m;
+        if c.is_null() {
+            return Err(EvalError::new(
+                "Invalid template if directive",
+                "The condition is null.",
+            ));
+        }
+        if !c.is_known() {
+            seen.unknown = true;
+            return Ok(());
+        }
+        if c.has_opaque() {
+            // both branches, named by the condition
+            let mut a = String::new();
+            let mut b = String::new();
+            self.template_parts(then, &mut a, seen)?;
+            self.template_parts(otherwise, &mut b, seen)?;
+            seen.opaque = true;
+            out.push_str(&format!(
+                "%{{if {}}}{a}%{{else}}{b}%{{endif}}",
+                crate::render::symbol(c)
+            ));
+            return Ok(());
+        }
+        let c = convert(c, &Type::Bool)
+            .map_err(|err| EvalError::new("Invalid template if directive", err.to_string()))?;
+        if c.as_bool() == Some(true) {
+            self.template_parts(then, out, seen)
+        } else {
+            self.template_parts(otherwise, out, seen)
+        }
+    }
+
+    /// A `%{for k, v in coll}body%{endfor}` directive: the body once per
+    /// element, with the loop variables bound. A null collection, or one
+    /// that cannot be iterated, is an error.
+    fn template_for(
+        &mut self,
+        f: &rewind_model::expr::TemplateFor,
+        out: &mut String,
+        seen: &mut TemplateSeen,
+    ) -> Result<()> {
+        let rewind_model::expr::TemplateFor {
+            key_var,
+            value_var,
+            coll,
+            body,
+        } = f;
+        let c = self.eval(coll)?;
+        let (c, m) = c.unmark();
+        seen.marked |= m;
+        if c.is_null() {
+            return Err(EvalError::new(
+                "Invalid template for directive",
+                "The collection is null.",
+            ));
+        }
+        if !c.is_known() || c.is_opaque() {
+            seen.unknown = true;
+            return Ok(());
+        }
+        let elems = elements(c).ok_or_else(|| {
+            EvalError::new(
+                "Invalid template for directive",
+                format!("{} value cannot be iterated", c.ty().friendly_name()),
+            )
+        })?;
+        self.spend(elems.len() as u64)?;
+        for (k, v) in elems {
+            let before = self.bindings.len();
+            if let Some(kv) = key_var {
+                self.bind(kv, k);
+            }
+            self.bind(value_var, v);
+            let r = self.template_parts(body, out, seen);
+            self.bindings.truncate(before);
+            r?;
         }
         Ok(())
     }
@@ -1101,63 +1143,13 @@ pub fn index(v: &Value, key: &Value) -> Result<Value> {
                 ))
             }
         },
-        Value::Unknown(t) => Value::Unknown(match t {
-            Type::List(e) | Type::Map(e) => (**e).clone(),
-            Type::Tuple(es) => match k.as_number().and_then(Number::to_i64) {
-                Some(i) if i >= 0 && (i as usize) < es.len() => es[i as usize].clone(),
-                _ => Type::Dynamic,
-            },
-            Type::Object(attrs) => match k.as_str() {
-                Some(name) => attrs.get(name).cloned().unwrap_or(Type::Dynamic),
-                None => Type::Dynamic,
-            },
-            _ => Type::Dynamic,
-        }),
+        Value::Unknown(t) => Value::Unknown(element_type(t, k)),
         _ if !k.is_known() => Value::Unknown(match inner {
             Value::List(t, _) | Value::Map(t, _) => t.clone(),
             _ => Type::Dynamic,
         }),
-        Value::List(_, items) | Value::Tuple(items) => {
-            let n = convert(k, &Type::Number).map_err(|_| {
-                EvalError::new(
-                    "Invalid index",
-                    "The given key does not identify an element in this collection value: a number is required.",
-                )
-            })?;
-            let i = n.as_number().and_then(Number::to_i64);
-            match i {
-                Some(i) if i >= 0 && (i as usize) < items.len() => items[i as usize].clone(),
-                _ => {
-                    return Err(EvalError::new(
-                        "Invalid index",
-                        format!(
-                            "The given key does not identify an element in this collection value{}.",
-                            if n.as_number().is_some_and(|n| !n.is_integer()) {
-                                ": a whole number is required"
-                            } else {
-                                ""
-                            }
-                        ),
-                    ))
-                }
-            }
-        }
-        Value::Map(_, m) | Value::Object(m) => {
-            let s = convert(k, &Type::String)
-                .map_err(|e| EvalError::new("Invalid index", e.to_string()))?;
-            let s = s.as_str().unwrap_or_default();
-            match m.get(s) {
-                Some(x) => x.clone(),
-                None => {
-                    return Err(EvalError::new(
-                        "Invalid index",
-                        format!(
-                            "The given key does not identify an element in this collection value ({s:?})."
-                        ),
-                    ))
-                }
-            }
-        }
+        Value::List(_, items) | Value::Tuple(items) => index_sequence(items, k)?,
+        Value::Map(_, m) | Value::Object(m) => index_mapping(m, k)?,
         Value::Set(..) => {
             return Err(EvalError::new(
                 "Invalid index",
@@ -1172,6 +1164,65 @@ pub fn index(v: &Value, key: &Value) -> Result<Value> {
         }
     };
     Ok(r.mark_if(marked))
+}
+
+/// The type of `t[k]` for a value of type `t` not known yet: the element
+/// type of a list or map, the type of a tuple's element or an object's
+/// attribute `k` names; any type otherwise.
+fn element_type(t: &Type, k: &Value) -> Type {
+    match t {
+        Type::List(e) | Type::Map(e) => (**e).clone(),
+        Type::Tuple(es) => match k.as_number().and_then(Number::to_i64) {
+            Some(i) if i >= 0 && (i as usize) < es.len() => es[i as usize].clone(),
+            _ => Type::Dynamic,
+        },
+        Type::Object(attrs) => match k.as_str() {
+            Some(name) => attrs.get(name).cloned().unwrap_or(Type::Dynamic),
+            None => Type::Dynamic,
+        },
+        _ => Type::Dynamic,
+    }
+}
+
+/// Element `k` (known, not null) of a list or tuple: `k` must convert to
+/// a whole number inside it.
+fn index_sequence(items: &[Value], k: &Value) -> Result<Value> {
+    let n = convert(k, &Type::Number).map_err(|_| {
+        EvalError::new(
+            "Invalid index",
+            "The given key does not identify an element in this collection value: a number is required.",
+        )
+    })?;
+    let i = n.as_number().and_then(Number::to_i64);
+    match i {
+        Some(i) if i >= 0 && (i as usize) < items.len() => Ok(items[i as usize].clone()),
+        _ => Err(EvalError::new(
+            "Invalid index",
+            format!(
+                "The given key does not identify an element in this collection value{}.",
+                if n.as_number().is_some_and(|n| !n.is_integer()) {
+                    ": a whole number is required"
+                } else {
+                    ""
+                }
+            ),
+        )),
+    }
+}
+
+/// Element `k` (known, not null) of a map or object: `k` must convert to a
+/// string it holds.
+fn index_mapping(m: &rewind_model::Map<String, Value>, k: &Value) -> Result<Value> {
+    let s =
+        convert(k, &Type::String).map_err(|e| EvalError::new("Invalid index", e.to_string()))?;
+    let s = s.as_str().unwrap_or_default();
+    match m.get(s) {
+        Some(x) => Ok(x.clone()),
+        None => Err(EvalError::new(
+            "Invalid index",
+            format!("The given key does not identify an element in this collection value ({s:?})."),
+        )),
+    }
 }
 
 /// The prefix of a template's value HCL records when the rest is not known

@@ -159,12 +159,7 @@ impl Constraint {
     /// `object({ name = string, size = optional(number, 1) })`, `any`).
     pub fn from_expr(e: &rewind_model::Expr) -> Result<Constraint, crate::EvalError> {
         use rewind_model::expr::Expr;
-        let bad = |what: String| {
-            crate::EvalError::new(
-                "Invalid type specification",
-                format!("{what} is not a valid type constraint"),
-            )
-        };
+        let bad = invalid_constraint;
         match e.unparen() {
             Expr::Traversal { root, ops, .. } if ops.is_empty() => match root.as_str() {
                 "any" => Ok(Constraint::Any),
@@ -213,44 +208,7 @@ impl Constraint {
                             for (k, v) in items {
                                 let name = rewind_model::expr::static_key(k)
                                     .ok_or_else(|| bad(e.to_string()))?;
-                                let attr = match v.unparen() {
-                                    Expr::Call { name: f, args, .. } if f == "optional" => {
-                                        let (c, d) = match args.as_slice() {
-                                            [c] => (c, None),
-                                            [c, d] => (c, Some(d)),
-                                            _ => return Err(bad(v.to_string())),
-                                        };
-                                        let constraint = Constraint::from_expr(c)?;
-                                        let default = match d {
-                                            None => None,
-                                            Some(d) => {
-                                                let dv = crate::Evaluator::new(&crate::EmptyScope)
-                                                    .eval(d)?;
-                                                Some(crate::convert::convert_constraint(
-                                                    &dv,
-                                                    &constraint,
-                                                )
-                                                .map_err(|err| {
-                                                    crate::EvalError::new(
-                                                        "Invalid default value for optional attribute",
-                                                        err.to_string(),
-                                                    )
-                                                })?)
-                                            }
-                                        };
-                                        ObjectAttr {
-                                            constraint,
-                                            optional: true,
-                                            default,
-                                        }
-                                    }
-                                    other => ObjectAttr {
-                                        constraint: Constraint::from_expr(other)?,
-                                        optional: false,
-                                        default: None,
-                                    },
-                                };
-                                attrs.insert(name, attr);
+                                attrs.insert(name, Constraint::object_attr(v)?);
                             }
                             Ok(Constraint::Object(attrs))
                         }
@@ -262,4 +220,52 @@ impl Constraint {
             _ => Err(bad(e.to_string())),
         }
     }
+    /// One attribute of an `object({...})` constraint, written `v`: a
+    /// constraint, or `optional(constraint)` / `optional(constraint,
+    /// default)`, whose default must convert to the constraint.
+    fn object_attr(v: &rewind_model::Expr) -> Result<ObjectAttr, crate::EvalError> {
+        use rewind_model::expr::Expr;
+        let (c, d) = match v.unparen() {
+            Expr::Call { name: f, args, .. } if f == "optional" => match args.as_slice() {
+                [c] => (c, None),
+                [c, d] => (c, Some(d)),
+                _ => return Err(invalid_constraint(v.to_string())),
+            },
+            other => {
+                return Ok(ObjectAttr {
+                    constraint: Constraint::from_expr(other)?,
+                    optional: false,
+                    default: None,
+                })
+            }
+        };
+        let constraint = Constraint::from_expr(c)?;
+        let default = match d {
+            None => None,
+            Some(d) => {
+                let dv = crate::Evaluator::new(&crate::EmptyScope).eval(d)?;
+                Some(
+                    crate::convert::convert_constraint(&dv, &constraint).map_err(|err| {
+                        crate::EvalError::new(
+                            "Invalid default value for optional attribute",
+                            err.to_string(),
+                        )
+                    })?,
+                )
+            }
+        };
+        Ok(ObjectAttr {
+            constraint,
+            optional: true,
+            default,
+        })
+    }
+}
+
+/// The error for `what`, which is not a type constraint.
+fn invalid_constraint(what: String) -> crate::EvalError {
+    crate::EvalError::new(
+        "Invalid type specification",
+        format!("{what} is not a valid type constraint"),
+    )
 }

@@ -188,3 +188,6 @@ mod refinements;
 
 #[path = "eval/partial.rs"]
 mod partial;
+
+#[path = "eval/constraints.rs"]
+mod constraints;

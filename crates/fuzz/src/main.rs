@@ -98,6 +98,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `command` with `args`: a worker's share of a run, a run, a replay
+/// of saved inputs, or a comparison with `terraform fmt`.
 fn run(command: &str, args: Args) -> ExitCode {
     let dirs: Vec<&std::path::Path> = args.corpus.iter().map(PathBuf::as_path).collect();
     match command {
@@ -107,114 +109,126 @@ fn run(command: &str, args: Args) -> ExitCode {
             driver::worker(&seeds, args.seed, args.from, args.seconds, &faults);
             ExitCode::SUCCESS
         }
-        "run" => {
-            let seeds = seeds::load(&dirs);
-            let opts = driver::Options {
-                seed: args.seed,
-                duration: Duration::from_secs_f64(args.seconds),
-                per_input: Duration::from_millis(args.per_input_ms),
-                max_rss_mb: args.max_rss_mb,
-                out: args.out.clone(),
-                corpus: args.corpus.clone(),
-                inject: args.inject.clone(),
-            };
-            match driver::run(&opts, &seeds) {
-                Ok(outcome) => {
-                    println!(
-                        "rewind-fuzz: {} inputs ({} parsed, the others rejected) from {} seeds in {:.0} s (seed {}), {} failures",
-                        outcome.iterations,
-                        outcome.parsed,
-                        seeds.len(),
-                        args.seconds,
-                        args.seed,
-                        outcome.failures.len()
-                    );
-                    for f in &outcome.failures {
-                        println!("  {}: {}", f.path.display(), f.message);
-                    }
-                    if outcome.failures.is_empty() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
-                Err(e) => {
-                    eprintln!("rewind-fuzz: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+        "run" => fuzz_run(&args, &dirs),
+        "replay" => replay(&args),
+        "oracle" => oracle_run(&args, &dirs),
+        other => {
+            eprintln!("rewind-fuzz: unknown command {other}\n{USAGE}");
+            ExitCode::FAILURE
         }
-        "replay" => {
-            let mut failed = 0;
-            for f in &args.files {
-                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                let Some(kind) = target::kind_of(name) else {
-                    eprintln!("{}: not a fuzzable file name", f.display());
-                    failed += 1;
-                    continue;
-                };
-                let result = std::fs::read(f)
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| target::exercise(&bytes, kind));
-                match result {
-                    Ok(v) => println!("{}: {v:?}", f.display()),
-                    Err(e) => {
-                        println!("{}: FAILED: {e}", f.display());
-                        failed += 1;
-                    }
-                }
+    }
+}
+
+/// `run`: mutates the seeds of `dirs` for the given time on worker
+/// processes, and reports the failures found (saved under `--out`).
+fn fuzz_run(args: &Args, dirs: &[&std::path::Path]) -> ExitCode {
+    let seeds = seeds::load(dirs);
+    let opts = driver::Options {
+        seed: args.seed,
+        duration: Duration::from_secs_f64(args.seconds),
+        per_input: Duration::from_millis(args.per_input_ms),
+        max_rss_mb: args.max_rss_mb,
+        out: args.out.clone(),
+        corpus: args.corpus.clone(),
+        inject: args.inject.clone(),
+    };
+    match driver::run(&opts, &seeds) {
+        Ok(outcome) => {
+            println!(
+                "rewind-fuzz: {} inputs ({} parsed, the others rejected) from {} seeds in {:.0} s (seed {}), {} failures",
+                outcome.iterations,
+                outcome.parsed,
+                seeds.len(),
+                args.seconds,
+                args.seed,
+                outcome.failures.len()
+            );
+            for f in &outcome.failures {
+                println!("  {}: {}", f.path.display(), f.message);
             }
-            if failed == 0 {
+            if outcome.failures.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             }
         }
-        "oracle" => {
-            let seeds = seeds::load(&dirs);
-            match oracle::run(
-                &args.terraform,
-                &seeds,
-                args.seed,
-                Duration::from_secs_f64(args.seconds),
-                &args.out,
-            ) {
-                Ok(outcome) => {
-                    println!(
-                        "rewind-fuzz oracle: {} inputs compared with terraform fmt ({} skipped: terraform failed on them), {} disagreements",
-                        outcome.compared,
-                        outcome.skipped,
-                        outcome.disagreements.len()
-                    );
-                    for d in &outcome.disagreements {
-                        println!(
-                            "  {}: rewind {}, terraform {}",
-                            d.path.display(),
-                            if d.rewind_accepts {
-                                "accepts"
-                            } else {
-                                "rejects"
-                            },
-                            match &d.terraform {
-                                Ok(()) => "accepts".to_string(),
-                                Err(e) => format!("rejects ({e})"),
-                            }
-                        );
-                    }
-                    if outcome.disagreements.is_empty() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
-                Err(e) => {
-                    eprintln!("rewind-fuzz oracle: {e}");
-                    ExitCode::FAILURE
-                }
+        Err(e) => {
+            eprintln!("rewind-fuzz: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `replay`: runs each saved input of `args.files` through its target
+/// again, printing what it gives or how it fails.
+fn replay(args: &Args) -> ExitCode {
+    let mut failed = 0;
+    for f in &args.files {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let Some(kind) = target::kind_of(name) else {
+            eprintln!("{}: not a fuzzable file name", f.display());
+            failed += 1;
+            continue;
+        };
+        let result = std::fs::read(f)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| target::exercise(&bytes, kind));
+        match result {
+            Ok(v) => println!("{}: {v:?}", f.display()),
+            Err(e) => {
+                println!("{}: FAILED: {e}", f.display());
+                failed += 1;
             }
         }
-        other => {
-            eprintln!("rewind-fuzz: unknown command {other}\n{USAGE}");
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `oracle`: compares what rewind accepts with what `terraform fmt`
+/// accepts, on inputs mutated from the seeds of `dirs`.
+fn oracle_run(args: &Args, dirs: &[&std::path::Path]) -> ExitCode {
+    let seeds = seeds::load(dirs);
+    match oracle::run(
+        &args.terraform,
+        &seeds,
+        args.seed,
+        Duration::from_secs_f64(args.seconds),
+        &args.out,
+    ) {
+        Ok(outcome) => {
+            println!(
+                "rewind-fuzz oracle: {} inputs compared with terraform fmt ({} skipped: terraform failed on them), {} disagreements",
+                outcome.compared,
+                outcome.skipped,
+                outcome.disagreements.len()
+            );
+            for d in &outcome.disagreements {
+                println!(
+                    "  {}: rewind {}, terraform {}",
+                    d.path.display(),
+                    if d.rewind_accepts {
+                        "accepts"
+                    } else {
+                        "rejects"
+                    },
+                    match &d.terraform {
+                        Ok(()) => "accepts".to_string(),
+                        Err(e) => format!("rejects ({e})"),
+                    }
+                );
+            }
+            if outcome.disagreements.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("rewind-fuzz oracle: {e}");
             ExitCode::FAILURE
         }
     }

@@ -149,6 +149,10 @@ pub fn mutate(input: &mut Vec<u8>, others: &[&[u8]], rng: &mut Rng, max_len: usi
     }
 }
 
+/// One mutation of `input`, of a kind chosen at random, at a random
+/// character boundary: a token inserted or replacing a range, a range
+/// deleted or duplicated, a piece of `others` spliced in, deep nesting,
+/// a truncation, a random byte, or two lines swapped.
 fn mutate_once(input: &mut Vec<u8>, others: &[&[u8]], rng: &mut Rng) {
     let len = input.len();
     let at = if len == 0 {
@@ -183,40 +187,9 @@ fn mutate_once(input: &mut Vec<u8>, others: &[&[u8]], rng: &mut Rng) {
             }
         }
         // splice in a piece of another input
-        6 => {
-            if !others.is_empty() {
-                let other = *rng.pick(others);
-                if !other.is_empty() {
-                    let from = boundary(other, rng.below(other.len()));
-                    let to = boundary(other, (from + 1 + rng.below(512)).min(other.len()));
-                    let chunk = other[from..to].to_vec();
-                    splice(input, at, at, &chunk);
-                }
-            }
-        }
+        6 => splice_other(input, at, others, rng),
         // deep nesting: an opener repeated, sometimes closed again
-        7 => {
-            let (open, close) = *rng.pick(&[
-                ("[", "]"),
-                ("{", "}"),
-                ("(", ")"),
-                ("{a = ", "}"),
-                ("f(", ")"),
-                ("\"${", "}\""),
-                ("!", ""),
-                ("-", ""),
-                ("a ? ", " : b"),
-                ("{\"a\": ", "}"),
-            ]);
-            let most = if rng.one_in(8) { 3000 } else { 40 };
-            let n = 1 + rng.below(most);
-            let mut chunk = open.repeat(n);
-            if rng.one_in(2) {
-                chunk.push('1');
-                chunk.push_str(&close.repeat(n));
-            }
-            splice(input, at, at, chunk.as_bytes());
-        }
+        7 => nest(input, at, rng),
         // truncate
         8 => {
             input.truncate(at);
@@ -231,29 +204,72 @@ fn mutate_once(input: &mut Vec<u8>, others: &[&[u8]], rng: &mut Rng) {
             }
         }
         // swap a line with another
-        _ => {
-            let lines: Vec<usize> = std::iter::once(0)
-                .chain(
-                    input
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &b)| b == b'\n')
-                        .map(|(i, _)| i + 1),
-                )
-                .collect();
-            if lines.len() > 2 {
-                let a = rng.below(lines.len() - 1);
-                let b = rng.below(lines.len() - 1);
-                let (a, b) = (a.min(b), a.max(b));
-                if a != b {
-                    let end_a = lines[a + 1];
-                    let end_b = lines[b + 1];
-                    let first = input[lines[a]..end_a].to_vec();
-                    let second = input[lines[b]..end_b].to_vec();
-                    splice(input, lines[b], end_b, &first);
-                    splice(input, lines[a], end_a, &second);
-                }
-            }
+        _ => swap_lines(input, rng),
+    }
+}
+
+/// Inserts at `at` a piece (up to 512 bytes) of one of the `others`
+/// inputs, when there is one.
+fn splice_other(input: &mut Vec<u8>, at: usize, others: &[&[u8]], rng: &mut Rng) {
+    if !others.is_empty() {
+        let other = *rng.pick(others);
+        if !other.is_empty() {
+            let from = boundary(other, rng.below(other.len()));
+            let to = boundary(other, (from + 1 + rng.below(512)).min(other.len()));
+            let chunk = other[from..to].to_vec();
+            splice(input, at, at, &chunk);
+        }
+    }
+}
+
+/// Inserts at `at` deep nesting: an opener repeated (up to 40 times, or
+/// 3000 one time in eight), sometimes closed again around a `1`.
+fn nest(input: &mut Vec<u8>, at: usize, rng: &mut Rng) {
+    let (open, close) = *rng.pick(&[
+        ("[", "]"),
+        ("{", "}"),
+        ("(", ")"),
+        ("{a = ", "}"),
+        ("f(", ")"),
+        ("\"${", "}\""),
+        ("!", ""),
+        ("-", ""),
+        ("a ? ", " : b"),
+        ("{\"a\": ", "}"),
+    ]);
+    let most = if rng.one_in(8) { 3000 } else { 40 };
+    let n = 1 + rng.below(most);
+    let mut chunk = open.repeat(n);
+    if rng.one_in(2) {
+        chunk.push('1');
+        chunk.push_str(&close.repeat(n));
+    }
+    splice(input, at, at, chunk.as_bytes());
+}
+
+/// Swaps two lines of the input, chosen at random (nothing when it has
+/// fewer than two lines, or the same line is chosen twice).
+fn swap_lines(input: &mut Vec<u8>, rng: &mut Rng) {
+    let lines: Vec<usize> = std::iter::once(0)
+        .chain(
+            input
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    if lines.len() > 2 {
+        let a = rng.below(lines.len() - 1);
+        let b = rng.below(lines.len() - 1);
+        let (a, b) = (a.min(b), a.max(b));
+        if a != b {
+            let end_a = lines[a + 1];
+            let end_b = lines[b + 1];
+            let first = input[lines[a]..end_a].to_vec();
+            let second = input[lines[b]..end_b].to_vec();
+            splice(input, lines[b], end_b, &first);
+            splice(input, lines[a], end_a, &second);
         }
     }
 }

@@ -536,14 +536,7 @@ impl<'a> Dec<'a> {
             E_TRUE => Expr::Bool(true),
             E_NUMBER => Expr::Number(self.string()?),
             E_TEMPLATE => Expr::Template(self.parts()?),
-            E_TUPLE => {
-                let n = self.len()?;
-                let mut items = Vec::with_capacity(n.min(4096));
-                for _ in 0..n {
-                    items.push(self.expr()?);
-                }
-                Expr::Tuple(items)
-            }
+            E_TUPLE => Expr::Tuple(self.exprs()?),
             E_OBJECT => {
                 let n = self.len()?;
                 let mut items = Vec::with_capacity(n.min(4096));
@@ -572,14 +565,9 @@ impl<'a> Dec<'a> {
                     1 => true,
                     b => return Err(self.error(format!("bad flag {b}"))),
                 };
-                let n = self.len()?;
-                let mut args = Vec::with_capacity(n.min(4096));
-                for _ in 0..n {
-                    args.push(self.expr()?);
-                }
                 Expr::Call {
                     name,
-                    args,
+                    args: self.exprs()?,
                     expand_final,
                 }
             }
@@ -604,45 +592,62 @@ impl<'a> Dec<'a> {
                 let a = self.expr()?;
                 Expr::Cond(Box::new(c), Box::new(a), Box::new(self.expr()?))
             }
-            E_FOR => {
-                let flags = self.u8()?;
-                if flags > 0x0f {
-                    return Err(self.error(format!("bad for flags {flags}")));
-                }
-                let key_var = if flags & 1 != 0 {
-                    Some(self.string()?)
-                } else {
-                    None
-                };
-                let value_var = self.string()?;
-                let coll = self.expr()?;
-                let key = if flags & 2 != 0 {
-                    Some(self.expr()?)
-                } else {
-                    None
-                };
-                let value = self.expr()?;
-                let cond = if flags & 4 != 0 {
-                    Some(self.expr()?)
-                } else {
-                    None
-                };
-                Expr::For(Box::new(ForExpr {
-                    key_var,
-                    value_var,
-                    coll,
-                    key,
-                    value,
-                    cond,
-                    grouping: flags & 8 != 0,
-                }))
-            }
+            E_FOR => Expr::For(Box::new(self.for_expr()?)),
             E_PAREN => Expr::Paren(Box::new(self.expr()?)),
             t => return Err(self.error(format!("unknown expression tag {t}"))),
         };
         self.depth -= 1;
         Ok(e)
     }
+
+    /// A list of expressions as [`Enc::expr`] writes a tuple's elements
+    /// and a call's arguments: their count, then each.
+    fn exprs(&mut self) -> Result<Vec<Expr>, DecodeError> {
+        let n = self.len()?;
+        let mut items = Vec::with_capacity(n.min(4096));
+        for _ in 0..n {
+            items.push(self.expr()?);
+        }
+        Ok(items)
+    }
+
+    /// The body of a `for` expression (after its tag): flags saying which
+    /// of the key variable, key, condition and grouping are there, then
+    /// the parts in source order.
+    fn for_expr(&mut self) -> Result<ForExpr, DecodeError> {
+        let flags = self.u8()?;
+        if flags > 0x0f {
+            return Err(self.error(format!("bad for flags {flags}")));
+        }
+        let key_var = if flags & 1 != 0 {
+            Some(self.string()?)
+        } else {
+            None
+        };
+        let value_var = self.string()?;
+        let coll = self.expr()?;
+        let key = if flags & 2 != 0 {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let value = self.expr()?;
+        let cond = if flags & 4 != 0 {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        Ok(ForExpr {
+            key_var,
+            value_var,
+            coll,
+            key,
+            value,
+            cond,
+            grouping: flags & 8 != 0,
+        })
+    }
+
     fn ops(&mut self) -> Result<Vec<TravOp>, DecodeError> {
         let n = self.len()?;
         let mut ops = Vec::with_capacity(n.min(4096));

@@ -397,47 +397,10 @@ impl Printer<'_> {
             }
             Expr::Tuple(items) => {
                 self.out.push('[');
-                for (i, it) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.expr(it, 0);
-                }
+                self.list(items);
                 self.out.push(']');
             }
-            Expr::Object(items) => {
-                if items.is_empty() {
-                    self.out.push_str("{}");
-                    return;
-                }
-                self.out.push_str("{ ");
-                for (i, (k, v)) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    match static_key(k) {
-                        Some(key) if !matches!(k, Expr::Paren(_)) => {
-                            if is_identifier(&key) {
-                                self.out.push_str(&key)
-                            } else {
-                                // a quoted key is a template: `${` and `%{`
-                                // in it are escaped, as in any literal
-                                self.out.push_str(
-                                    &quote(&key).replace("${", "$${").replace("%{", "%%{"),
-                                )
-                            }
-                        }
-                        _ => {
-                            self.out.push('(');
-                            self.expr(k, 0);
-                            self.out.push(')');
-                        }
-                    }
-                    self.out.push_str(" = ");
-                    self.expr(v, 0);
-                }
-                self.out.push_str(" }");
-            }
+            Expr::Object(items) => self.object(items),
             Expr::Traversal { root, ops, .. } => {
                 self.out.push_str(root);
                 self.ops(ops);
@@ -453,12 +416,7 @@ impl Printer<'_> {
             } => {
                 self.out.push_str(name);
                 self.out.push('(');
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.expr(a, 0);
-                }
+                self.list(args);
                 if *expand_final {
                     self.out.push_str("...");
                 }
@@ -486,33 +444,90 @@ impl Printer<'_> {
                 self.out.push_str(" : ");
                 self.expr(b, 0);
             }
-            Expr::For(f) => {
-                let object = f.key.is_some();
-                self.out.push_str(if object { "{ for " } else { "[for " });
-                if let Some(k) = &f.key_var {
-                    self.out.push_str(k);
-                    self.out.push_str(", ");
-                }
-                self.out.push_str(&f.value_var);
-                self.out.push_str(" in ");
-                self.expr(&f.coll, 0);
-                self.out.push_str(" : ");
-                if let Some(k) = &f.key {
-                    self.expr(k, 0);
-                    self.out.push_str(" => ");
-                }
-                self.expr(&f.value, 0);
-                if f.grouping {
-                    self.out.push_str("...");
-                }
-                if let Some(c) = &f.cond {
-                    self.out.push_str(" if ");
-                    self.expr(c, 0);
-                }
-                self.out.push_str(if object { " }" } else { "]" });
-            }
+            Expr::For(f) => self.for_expr(f),
             Expr::Paren(_) => unreachable!("unparen removed it"),
         }
+    }
+
+    /// Prints `items` separated by `, ` (the elements of a tuple, the
+    /// arguments of a call).
+    fn list(&mut self, items: &[Expr]) {
+        for (i, it) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.expr(it, 0);
+        }
+    }
+
+    /// Prints an object constructor on one line: `{}`, or
+    /// `{ k = v, "quoted key" = v, (computed) = v }`.
+    fn object(&mut self, items: &[(Expr, Expr)]) {
+        if items.is_empty() {
+            self.out.push_str("{}");
+            return;
+        }
+        self.out.push_str("{ ");
+        for (i, (k, v)) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.object_key(k);
+            self.out.push_str(" = ");
+            self.expr(v, 0);
+        }
+        self.out.push_str(" }");
+    }
+
+    /// Prints the key of an object constructor: a bare identifier, a quoted
+    /// string, or a parenthesized expression for a key computed from
+    /// other values.
+    fn object_key(&mut self, k: &Expr) {
+        match static_key(k) {
+            Some(key) if !matches!(k, Expr::Paren(_)) => {
+                if is_identifier(&key) {
+                    self.out.push_str(&key)
+                } else {
+                    // a quoted key is a template: `${` and `%{`
+                    // in it are escaped, as in any literal
+                    self.out
+                        .push_str(&quote(&key).replace("${", "$${").replace("%{", "%%{"))
+                }
+            }
+            _ => {
+                self.out.push('(');
+                self.expr(k, 0);
+                self.out.push(')');
+            }
+        }
+    }
+
+    /// Prints a `for` expression: `[for k, v in coll : value if cond]`, or
+    /// `{ for k, v in coll : key => value... if cond }`.
+    fn for_expr(&mut self, f: &ForExpr) {
+        let object = f.key.is_some();
+        self.out.push_str(if object { "{ for " } else { "[for " });
+        if let Some(k) = &f.key_var {
+            self.out.push_str(k);
+            self.out.push_str(", ");
+        }
+        self.out.push_str(&f.value_var);
+        self.out.push_str(" in ");
+        self.expr(&f.coll, 0);
+        self.out.push_str(" : ");
+        if let Some(k) = &f.key {
+            self.expr(k, 0);
+            self.out.push_str(" => ");
+        }
+        self.expr(&f.value, 0);
+        if f.grouping {
+            self.out.push_str("...");
+        }
+        if let Some(c) = &f.cond {
+            self.out.push_str(" if ");
+            self.expr(c, 0);
+        }
+        self.out.push_str(if object { " }" } else { "]" });
     }
 
     fn ops(&mut self, ops: &[TravOp]) {

@@ -236,6 +236,14 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Variable values given in one way (the environment, or the command
+/// line and its variable files): the values by name, and the source of
+/// each by name (for messages).
+type Given = (
+    rewind_model::Map<String, Value>,
+    rewind_model::Map<String, Value>,
+);
+
 fn error_at(
     file: &str,
     line: u32,
@@ -1932,6 +1940,10 @@ impl Builder {
         }
     }
 
+    /// Expands call node `idx` (`raw`, in module `prefix` read from `dir`,
+    /// `key` in modules.json): reads the module it calls, local or
+    /// downloaded, as a child module; a remote module that was not
+    /// downloaded stays an opaque node.
     #[allow(clippy::too_many_arguments)]
     fn expand_call(
         &mut self,
@@ -1960,55 +1972,8 @@ impl Builder {
             self.nodes[idx].address.clone(),
             (prefix.to_string(), raw.providers.clone()),
         );
-        let local = source.starts_with("./")
-            || source.starts_with("../")
-            || source == "."
-            || source == "..";
-        let mut target = None;
-        if local {
-            // Terraform records local modules in the manifest too, under
-            // the calling module's directory.
-            target = Some(normalize(&dir.join(&source)));
-            self.nodes[idx].facts.resolved = Some(ModuleSource::Local);
-        } else if let Some((d, version)) = self.modules_json.get(&child_key).cloned() {
-            if d.is_dir() {
-                target = Some(d);
-                self.nodes[idx].facts.resolved = Some(ModuleSource::Downloaded);
-                if !version.is_empty() {
-                    self.nodes[idx].facts.downloaded_version = Some(version);
-                }
-            }
-        }
-        let Some(target) = target else {
-            // (`source = var.x` is Terraform 1.15's: known at init only,
-            // so the module is opaque here unless it was downloaded)
-            if source.is_empty() && raw.body.get("source").is_none() {
-                let loc = self.nodes[idx].loc.clone();
-                self.errors.push(Diagnostic {
-                    severity: Severity::Error,
-                    loc,
-                    message: format!("module {} has no source", self.nodes[idx].address),
-                    source_line: None,
-                });
-                return;
-            }
-            // A remote module that is not downloaded: an opaque node whose
-            // arguments are its own references.
-            self.nodes[idx].facts.resolved = Some(ModuleSource::Remote);
-            let file = self.nodes[idx].loc.file.clone();
-            let refs: Vec<RawRef> = raw
-                .args
-                .iter()
-                .flat_map(|(_, r)| r.iter().cloned())
-                .collect();
-            if !refs.is_empty() {
-                self.pending.push(Pending {
-                    node: idx,
-                    scope: prefix.to_string(),
-                    refs: Refs::Owned(refs),
-                    file,
-                });
-            }
+        let Some(target) = self.module_target(dir, &source, &child_key, idx) else {
+            self.opaque_call(idx, prefix, &source, &raw);
             return;
         };
         if !self.ensure_dir(&target, opts, shown) || !target.is_dir() {
@@ -2034,6 +1999,71 @@ impl Builder {
             opts,
             shown,
         );
+    }
+
+    /// Where the module that call node `idx` (source `source`, `child_key`
+    /// in modules.json) is read from: the directory of a local source, or
+    /// the one `terraform init` downloaded it to; records which on the
+    /// node. `None`: a remote module that was not downloaded.
+    fn module_target(
+        &mut self,
+        dir: &Path,
+        source: &str,
+        child_key: &str,
+        idx: usize,
+    ) -> Option<PathBuf> {
+        let local = source.starts_with("./")
+            || source.starts_with("../")
+            || source == "."
+            || source == "..";
+        if local {
+            // Terraform records local modules in the manifest too, under
+            // the calling module's directory.
+            self.nodes[idx].facts.resolved = Some(ModuleSource::Local);
+            return Some(normalize(&dir.join(source)));
+        }
+        let (d, version) = self.modules_json.get(child_key).cloned()?;
+        if !d.is_dir() {
+            return None;
+        }
+        self.nodes[idx].facts.resolved = Some(ModuleSource::Downloaded);
+        if !version.is_empty() {
+            self.nodes[idx].facts.downloaded_version = Some(version);
+        }
+        Some(d)
+    }
+
+    /// A call node `idx` (in module `prefix`) whose module cannot be read:
+    /// an error when it has no `source` at all; otherwise a remote module
+    /// that was not downloaded, an opaque node whose arguments are its own
+    /// references. (`source = var.x` is Terraform 1.15's: known at init
+    /// only, so the module is opaque here unless it was downloaded.)
+    fn opaque_call(&mut self, idx: usize, prefix: &str, source: &str, raw: &RawNode) {
+        if source.is_empty() && raw.body.get("source").is_none() {
+            let loc = self.nodes[idx].loc.clone();
+            self.errors.push(Diagnostic {
+                severity: Severity::Error,
+                loc,
+                message: format!("module {} has no source", self.nodes[idx].address),
+                source_line: None,
+            });
+            return;
+        }
+        self.nodes[idx].facts.resolved = Some(ModuleSource::Remote);
+        let file = self.nodes[idx].loc.file.clone();
+        let refs: Vec<RawRef> = raw
+            .args
+            .iter()
+            .flat_map(|(_, r)| r.iter().cloned())
+            .collect();
+        if !refs.is_empty() {
+            self.pending.push(Pending {
+                node: idx,
+                scope: prefix.to_string(),
+                refs: Refs::Owned(refs),
+                file,
+            });
+        }
     }
 
     /// The edges and warnings of a run of pending references (resolving
@@ -2160,6 +2190,10 @@ impl Builder {
         root
     }
 
+    /// What reference `r`, written in module `scope`, depends on: the
+    /// nodes it names, or what it names that does not exist; references
+    /// to `count`, `each`, `self`, `path` and `terraform` (and incomplete
+    /// ones) depend on nothing.
     fn resolve_ref(&self, scope: &str, r: &RawRef) -> Resolved {
         let s = |i: usize| r.steps.get(i).filter(|x| !x.starts_with('[')).cloned();
         let exists = |a: &str| self.index.contains_key(a);
@@ -2184,52 +2218,10 @@ impl Builder {
                     ))
                 }
             }
-            "module" => {
-                let Some(name) = s(0) else {
-                    return Resolved::Ignore;
-                };
-                let call = format!("{scope}module.{name}");
-                let Some(&ci) = self.index.get(&call) else {
-                    return Resolved::Missing(format!("module call module.{name}"));
-                };
-                let opaque = self.nodes[ci].facts.resolved == Some(ModuleSource::Remote);
-                // depends_on = [module.x] waits for everything inside it.
-                if opaque || r.kind == EdgeKind::DependsOn {
-                    return Resolved::Nodes(vec![call]);
-                }
-                // skip an instance key: module.x[0].out (a splat or a
-                // computed key ends Terraform's traversal: `module.x[*].out`
-                // refers to the whole module)
-                let out_step = match r.steps.get(1) {
-                    Some(x) if x == "[*]" => usize::MAX,
-                    Some(x) if x.starts_with('[') => 2,
-                    _ => 1,
-                };
-                match s(out_step) {
-                    Some(out) => {
-                        let a = format!("{call}.output.{out}");
-                        if exists(&a) {
-                            Resolved::Nodes(vec![a])
-                        } else {
-                            Resolved::Missing(format!("output {out:?} of module.{name}"))
-                        }
-                    }
-                    None => {
-                        let prefix = format!("{call}.output.");
-                        let outs: Vec<String> = self
-                            .index
-                            .keys()
-                            .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
-                            .cloned()
-                            .collect();
-                        // the whole module: its outputs, and the call (all
-                        // of the module, as Terraform's `module.x (close)`)
-                        let mut outs = outs;
-                        outs.push(call);
-                        Resolved::Nodes(outs)
-                    }
-                }
-            }
+            "module" => match s(0) {
+                Some(name) => self.resolve_module_ref(scope, r, &name),
+                None => Resolved::Ignore,
+            },
             "data" | "ephemeral" => {
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
@@ -2268,6 +2260,53 @@ impl Builder {
                 } else {
                     Resolved::Missing(format!("resource {ty}.{name}"))
                 }
+            }
+        }
+    }
+
+    /// What a reference `r` to `module.NAME` in module `scope` depends
+    /// on: the one output it reads, or (a whole-module reference) all the
+    /// module's outputs and the call; only the call for a remote module
+    /// that was not downloaded, and for `depends_on`.
+    fn resolve_module_ref(&self, scope: &str, r: &RawRef, name: &str) -> Resolved {
+        let call = format!("{scope}module.{name}");
+        let Some(&ci) = self.index.get(&call) else {
+            return Resolved::Missing(format!("module call module.{name}"));
+        };
+        let opaque = self.nodes[ci].facts.resolved == Some(ModuleSource::Remote);
+        // depends_on = [module.x] waits for everything inside it.
+        if opaque || r.kind == EdgeKind::DependsOn {
+            return Resolved::Nodes(vec![call]);
+        }
+        // skip an instance key: module.x[0].out (a splat or a
+        // computed key ends Terraform's traversal: `module.x[*].out`
+        // refers to the whole module)
+        let out_step = match r.steps.get(1) {
+            Some(x) if x == "[*]" => usize::MAX,
+            Some(x) if x.starts_with('[') => 2,
+            _ => 1,
+        };
+        match r.steps.get(out_step).filter(|x| !x.starts_with('[')) {
+            Some(out) => {
+                let a = format!("{call}.output.{out}");
+                if self.index.contains_key(&a) {
+                    Resolved::Nodes(vec![a])
+                } else {
+                    Resolved::Missing(format!("output {out:?} of module.{name}"))
+                }
+            }
+            None => {
+                let prefix = format!("{call}.output.");
+                let mut outs: Vec<String> = self
+                    .index
+                    .keys()
+                    .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
+                    .cloned()
+                    .collect();
+                // the whole module: its outputs, and the call (all
+                // of the module, as Terraform's `module.x (close)`)
+                outs.push(call);
+                Resolved::Nodes(outs)
             }
         }
     }
@@ -2324,110 +2363,13 @@ impl Builder {
     /// are ignored, as Terraform ignores them).
     fn add_inputs(&mut self, opts: &Options) {
         use crate::inputs::{input_node, InputSource, CLI_INPUT, ENV_INPUT};
-        let mut env = (rewind_model::Map::new(), rewind_model::Map::new());
-        let mut cli = (rewind_model::Map::new(), rewind_model::Map::new());
-        let declared = |b: &Builder, name: &str| -> Option<usize> {
-            b.index
-                .get(&format!("var.{name}"))
-                .copied()
-                .filter(|&i| b.nodes[i].kind == NodeKind::Variable)
-        };
+        let mut env = Given::default();
+        let mut cli = Given::default();
         for source in &opts.inputs {
             match source {
-                InputSource::Env(name, raw) => {
-                    let Some(vi) = declared(self, name) else {
-                        continue;
-                    };
-                    match self.raw_value(name, raw, vi) {
-                        Ok(v) => {
-                            env.0.insert(name.clone(), v);
-                            env.1
-                                .insert(name.clone(), Value::str(format!("TF_VAR_{name}")));
-                        }
-                        Err(m) => self.errors.push(error_at(
-                            &format!("TF_VAR_{name}"),
-                            0,
-                            0,
-                            format!("invalid value for variable {name:?} in the environment: {m}"),
-                            None,
-                        )),
-                    }
-                }
-                InputSource::Var(name, raw) => {
-                    let Some(vi) = declared(self, name) else {
-                        self.errors.push(error_at(
-                            &format!("--var {name}"),
-                            0,
-                            0,
-                            format!("value for undeclared variable: the root module declares no variable {name:?} (Terraform refuses it too)"),
-                            None,
-                        ));
-                        continue;
-                    };
-                    match self.raw_value(name, raw, vi) {
-                        Ok(v) => {
-                            cli.0.insert(name.clone(), v);
-                            cli.1.insert(name.clone(), Value::str("--var"));
-                        }
-                        Err(m) => self.errors.push(error_at(
-                            &format!("--var {name}"),
-                            0,
-                            0,
-                            format!("invalid value for variable {name:?}: {m}"),
-                            None,
-                        )),
-                    }
-                }
-                InputSource::File(path) => {
-                    // named from the root module when it is inside it (the
-                    // same file of two checkouts is the same source)
-                    let abs = normalize(&std::env::current_dir().unwrap_or_default().join(path));
-                    let given = path.display().to_string();
-                    let shown = match abs.strip_prefix(&self.root_abs) {
-                        Ok(rel) => rel_str(rel),
-                        Err(_) => given.clone(),
-                    };
-                    let bytes = match std::fs::read(path) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            self.errors.push(error_at(
-                                &given,
-                                0,
-                                0,
-                                format!("cannot read the variable file: {e}"),
-                                None,
-                            ));
-                            continue;
-                        }
-                    };
-                    let kind = if given.ends_with(".json") {
-                        FileKind::TfvarsJson
-                    } else {
-                        FileKind::Tfvars
-                    };
-                    let values = match parse_bytes(&bytes, kind, &given) {
-                        Ok(Parsed::Tfvars(Value::Map(m))) => m,
-                        Ok(_) => continue,
-                        Err(d) => {
-                            self.errors.push(d);
-                            continue;
-                        }
-                    };
-                    for (k, v) in values {
-                        if declared(self, &k).is_none() {
-                            self.diags.push(warning(
-                                Loc {
-                                    file: given.clone(),
-                                    line: 1,
-                                    col: 1,
-                                },
-                                format!("value for undeclared variable {k:?}: the root module declares no such variable, so Terraform ignores it"),
-                            ));
-                        }
-                        cli.1.insert(k.clone(), Value::str(shown.clone()));
-                        cli.0.insert(k, v);
-                    }
-                }
+                InputSource::Env(name, raw) => self.env_input(name, raw, &mut env),
+                InputSource::Var(name, raw) => self.var_input(name, raw, &mut cli),
+                InputSource::File(path) => self.file_input(path, &mut cli),
             }
         }
         for (address, kind, (values, sources)) in [
@@ -2442,6 +2384,118 @@ impl Builder {
                 let loc = node.loc.clone();
                 self.add_node(node, &loc);
             }
+        }
+    }
+
+    /// The node of root variable `name`, when the root module declares it.
+    fn declared_variable(&self, name: &str) -> Option<usize> {
+        self.index
+            .get(&format!("var.{name}"))
+            .copied()
+            .filter(|&i| self.nodes[i].kind == NodeKind::Variable)
+    }
+
+    /// Adds `TF_VAR_name=raw` to `env`; ignored when the variable is not
+    /// declared, an error when its value does not parse.
+    fn env_input(&mut self, name: &str, raw: &str, env: &mut Given) {
+        let Some(vi) = self.declared_variable(name) else {
+            return;
+        };
+        match self.raw_value(name, raw, vi) {
+            Ok(v) => {
+                env.0.insert(name.to_string(), v);
+                env.1
+                    .insert(name.to_string(), Value::str(format!("TF_VAR_{name}")));
+            }
+            Err(m) => self.errors.push(error_at(
+                &format!("TF_VAR_{name}"),
+                0,
+                0,
+                format!("invalid value for variable {name:?} in the environment: {m}"),
+                None,
+            )),
+        }
+    }
+
+    /// Adds `--var name=raw` to `cli`; an error when the variable is not
+    /// declared or its value does not parse.
+    fn var_input(&mut self, name: &str, raw: &str, cli: &mut Given) {
+        let Some(vi) = self.declared_variable(name) else {
+            self.errors.push(error_at(
+                &format!("--var {name}"),
+                0,
+                0,
+                format!("value for undeclared variable: the root module declares no variable {name:?} (Terraform refuses it too)"),
+                None,
+            ));
+            return;
+        };
+        match self.raw_value(name, raw, vi) {
+            Ok(v) => {
+                cli.0.insert(name.to_string(), v);
+                cli.1.insert(name.to_string(), Value::str("--var"));
+            }
+            Err(m) => self.errors.push(error_at(
+                &format!("--var {name}"),
+                0,
+                0,
+                format!("invalid value for variable {name:?}: {m}"),
+                None,
+            )),
+        }
+    }
+
+    /// Adds the values of the variable file `path` (`--var-file`) to
+    /// `cli`, each with the file as its source, named from the root module
+    /// when it is inside it (the same file of two checkouts is the same
+    /// source). An unreadable or invalid file is an error; a value for an
+    /// undeclared variable a warning.
+    fn file_input(&mut self, path: &Path, cli: &mut Given) {
+        let abs = normalize(&std::env::current_dir().unwrap_or_default().join(path));
+        let given = path.display().to_string();
+        let shown = match abs.strip_prefix(&self.root_abs) {
+            Ok(rel) => rel_str(rel),
+            Err(_) => given.clone(),
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.errors.push(error_at(
+                    &given,
+                    0,
+                    0,
+                    format!("cannot read the variable file: {e}"),
+                    None,
+                ));
+                return;
+            }
+        };
+        let kind = if given.ends_with(".json") {
+            FileKind::TfvarsJson
+        } else {
+            FileKind::Tfvars
+        };
+        let values = match parse_bytes(&bytes, kind, &given) {
+            Ok(Parsed::Tfvars(Value::Map(m))) => m,
+            Ok(_) => return,
+            Err(d) => {
+                self.errors.push(d);
+                return;
+            }
+        };
+        for (k, v) in values {
+            if self.declared_variable(&k).is_none() {
+                self.diags.push(warning(
+                    Loc {
+                        file: given.clone(),
+                        line: 1,
+                        col: 1,
+                    },
+                    format!("value for undeclared variable {k:?}: the root module declares no such variable, so Terraform ignores it"),
+                ));
+            }
+            cli.1.insert(k.clone(), Value::str(shown.clone()));
+            cli.0.insert(k, v);
         }
     }
 

@@ -320,18 +320,38 @@ fn expressions(v: &Value, path: &mut Vec<PathStep>, out: &mut Vec<(Path, Vec<Ref
     }
 }
 
+/// An expression that reads other nodes: the node it is in, its path in
+/// the node's body, and what it reads.
+type Read = (usize, Path, Vec<Target>);
+
 /// A value derived from a secret is secret: the paths of every
 /// configuration node whose expressions read a sensitive value, to a fixed
 /// point.
 fn through_references(model: &mut Model) {
+    let reads = value_reads(model);
+    let module_vars: HashMap<String, usize> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.kind == NodeKind::Variable)
+        .map(|(i, n)| (n.address.clone(), i))
+        .collect();
+    mark_marked_arguments(model, &module_vars);
+    spread_to_readers(model, &reads, &module_vars);
+}
+
+/// Every expression of the configuration that can make a node's value and
+/// reads other nodes (not a variable's validation, an output's or local's
+/// conditions, nor the meta-arguments that cannot hold values a resource
+/// keeps).
+fn value_reads(model: &Model) -> Vec<Read> {
     let index: HashMap<&str, usize> = model
         .nodes
         .iter()
         .enumerate()
         .map(|(i, n)| (n.address.as_str(), i))
         .collect();
-    // (node, path of the expression, what it reads)
-    let mut reads: Vec<(usize, Path, Vec<Target>)> = Vec::new();
+    let mut reads: Vec<Read> = Vec::new();
     let mut buf = String::new();
     for (i, n) in model.nodes.iter().enumerate() {
         // a variable's own expressions (validation) never make its value
@@ -376,16 +396,13 @@ fn through_references(model: &mut Model) {
             }
         }
     }
-    drop(index);
-    let module_vars: HashMap<String, usize> = model
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.kind == NodeKind::Variable)
-        .map(|(i, n)| (n.address.clone(), i))
-        .collect();
-    // module arguments marked directly (a literal under a secret name, a
-    // sensitive variable's argument): their variables are sensitive inside
+    reads
+}
+
+/// Module arguments marked directly (a literal under a secret name, a
+/// sensitive variable's argument): their variables (in `module_vars`, by
+/// address) are sensitive inside the module.
+fn mark_marked_arguments(model: &mut Model, module_vars: &HashMap<String, usize>) {
     let mut direct = Vec::new();
     for n in &model.nodes {
         if n.kind == NodeKind::Module {
@@ -401,12 +418,17 @@ fn through_references(model: &mut Model) {
     for vi in direct {
         add_path(&mut model.nodes[vi], Path::root().key("default"));
     }
-    // A worklist to the fixed point: every read is looked at once, and
-    // again only when a node it reads became more secret (a read's answer
-    // depends on the nodes it reads alone). Each look that makes a node
-    // more secret queues the reads of that node, so a chain of any length
-    // settles in time linear in the number of reads (a pass over every
-    // read per step of the longest chain before).
+}
+
+/// Marks every read of `reads` that reads a secret, to the fixed point.
+///
+/// A worklist: every read is looked at once, and again only when a node it
+/// reads became more secret (a read's answer depends on the nodes it reads
+/// alone). Each look that makes a node more secret queues the reads of
+/// that node, so a chain of any length settles in time linear in the
+/// number of reads (a pass over every read per step of the longest chain
+/// before).
+fn spread_to_readers(model: &mut Model, reads: &[Read], module_vars: &HashMap<String, usize>) {
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); model.nodes.len()];
     for (ri, (_, _, targets)) in reads.iter().enumerate() {
         for t in targets {
@@ -431,28 +453,10 @@ fn through_references(model: &mut Model) {
             continue;
         }
         done[ri] = true;
-        let n = &mut model.nodes[*node];
-        let p = match value_key(n.kind) {
-            Some(k) => Path::root().key(k),
-            None => path.clone(),
-        };
-        let mut more_secret: [Option<usize>; 2] = [None, None];
-        if add_path(n, p) {
-            more_secret[0] = Some(*node);
-        }
-        // a sensitive module argument: the module's variable is
-        // sensitive inside it
-        if n.kind == NodeKind::Module {
-            if let Some(PathStep::Key(arg)) = path.0.first() {
-                let var = format!("{}.var.{arg}", n.address);
-                if let Some(&vi) = module_vars.get(&var) {
-                    if add_path(&mut model.nodes[vi], Path::root().key("default")) {
-                        more_secret[1] = Some(vi);
-                    }
-                }
-            }
-        }
-        for changed in more_secret.into_iter().flatten() {
+        for changed in mark_read(model, *node, path, module_vars)
+            .into_iter()
+            .flatten()
+        {
             for &r in &readers[changed] {
                 if !done[r] && !queued[r] {
                     queued[r] = true;
@@ -461,6 +465,39 @@ fn through_references(model: &mut Model) {
             }
         }
     }
+}
+
+/// Marks the expression at `path` of node `node` secret (the whole value
+/// of an output or local), and for a module argument the module's variable
+/// inside it. Returns the nodes that became more secret.
+fn mark_read(
+    model: &mut Model,
+    node: usize,
+    path: &Path,
+    module_vars: &HashMap<String, usize>,
+) -> [Option<usize>; 2] {
+    let n = &mut model.nodes[node];
+    let p = match value_key(n.kind) {
+        Some(k) => Path::root().key(k),
+        None => path.clone(),
+    };
+    let mut more_secret: [Option<usize>; 2] = [None, None];
+    if add_path(n, p) {
+        more_secret[0] = Some(node);
+    }
+    // a sensitive module argument: the module's variable is
+    // sensitive inside it
+    if n.kind == NodeKind::Module {
+        if let Some(PathStep::Key(arg)) = path.0.first() {
+            let var = format!("{}.var.{arg}", n.address);
+            if let Some(&vi) = module_vars.get(&var) {
+                if add_path(&mut model.nodes[vi], Path::root().key("default")) {
+                    more_secret[1] = Some(vi);
+                }
+            }
+        }
+    }
+    more_secret
 }
 
 /// Whether an expression writes a value under a secret-looking name in an

@@ -570,3 +570,5 @@ fn a_module_source_may_be_an_expression() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+#[path = "parse/inputs.rs"]
+mod inputs;

@@ -522,125 +522,104 @@ impl<'c> Walk<'c> {
         rep: &Repetition,
     ) -> Result<(Expansion, Vec<Value>), String> {
         if let Some(c) = node.body.get("count") {
-            let v = self
-                .eval_in(c, mid, rep)
-                .map_err(|e| format!("count: {e}"))?;
-            let (v, marked) = v.unmark();
-            if marked {
-                return Err("count: sensitive values cannot be used as count".into());
-            }
-            if v.is_null() {
-                return Err("count: the given \"count\" argument value is null".into());
-            }
-            if !v.is_known() || v.has_opaque() {
-                return Ok((
-                    Expansion::Unknown(format!(
-                        "count = {} depends on values known only after apply",
-                        c.render()
-                    )),
-                    Vec::new(),
-                ));
-            }
-            let n = convert(v, &Type::Number).map_err(|e| format!("count: {e}"))?;
-            let n = n
-                .as_number()
-                .cloned()
-                .unwrap_or_else(rewind_eval::Number::zero);
-            if n.is_integer()
-                && !n.is_negative()
-                && n.to_i64().is_none_or(|i| i as usize > MAX_INSTANCES)
-            {
-                return Err(format!(
-                    "count: {} instances is more than rewind plans ({MAX_INSTANCES} per resource)",
-                    if n.to_i64().is_some() {
-                        n.to_string()
-                    } else {
-                        "so many".to_string()
-                    }
-                ));
-            }
-            let i = n.to_i64().filter(|i| *i >= 0).ok_or_else(|| {
-                format!(
-                    "count: the \"count\" argument must be a whole number, not negative (got {n})"
-                )
-            })?;
-            if i as usize > MAX_INSTANCES {
-                return Err(format!(
-                    "count: {i} instances is more than rewind plans ({MAX_INSTANCES} per resource)"
-                ));
-            }
-            return Ok((Expansion::Count(i as usize), Vec::new()));
+            self.count_expansion(c, mid, rep)
+        } else if let Some(f) = node.body.get("for_each") {
+            self.for_each_expansion(f, mid, rep)
+        } else {
+            Ok((Expansion::Single, Vec::new()))
         }
-        if let Some(f) = node.body.get("for_each") {
-            let v = self
-                .eval_in(f, mid, rep)
-                .map_err(|e| format!("for_each: {e}"))?;
-            let (v, marked) = v.unmark();
-            if marked {
-                return Err(
-                    "for_each: sensitive values cannot be used as for_each arguments".into(),
-                );
-            }
-            if v.is_null() {
-                return Err("for_each: the given \"for_each\" argument value is null".into());
-            }
-            let unknown = || {
-                Ok((
-                    Expansion::Unknown(format!(
-                        "for_each = {} depends on values known only after apply",
-                        f.render()
-                    )),
-                    Vec::new(),
-                ))
-            };
-            if !v.is_known() || matches!(v, Value::Opaque(..)) {
-                return unknown();
-            }
-            match v {
-                Value::Map(_, m) | Value::Object(m) => {
-                    if m.len() > MAX_INSTANCES {
-                        return Err(format!("for_each: more than {MAX_INSTANCES} instances"));
-                    }
-                    Ok((
-                        Expansion::ForEach(m.keys().cloned().collect()),
-                        m.values().cloned().collect(),
-                    ))
+    }
+
+    /// Evaluates a `count` argument `c`: as many instances as it says, or
+    /// [`Expansion::Unknown`] when its value is known only after apply.
+    /// Sensitive, null, fractional, negative and too large counts are
+    /// errors.
+    fn count_expansion(
+        &self,
+        c: &Lit,
+        mid: u32,
+        rep: &Repetition,
+    ) -> Result<(Expansion, Vec<Value>), String> {
+        let v = self
+            .eval_in(c, mid, rep)
+            .map_err(|e| format!("count: {e}"))?;
+        let (v, marked) = v.unmark();
+        if marked {
+            return Err("count: sensitive values cannot be used as count".into());
+        }
+        if v.is_null() {
+            return Err("count: the given \"count\" argument value is null".into());
+        }
+        if !v.is_known() || v.has_opaque() {
+            return Ok((
+                Expansion::Unknown(format!(
+                    "count = {} depends on values known only after apply",
+                    c.render()
+                )),
+                Vec::new(),
+            ));
+        }
+        let n = convert(v, &Type::Number).map_err(|e| format!("count: {e}"))?;
+        let n = n
+            .as_number()
+            .cloned()
+            .unwrap_or_else(rewind_eval::Number::zero);
+        Ok((Expansion::Count(instance_count(&n)?), Vec::new()))
+    }
+
+    /// Evaluates a `for_each` argument `f`: one instance per key of a map
+    /// or object, or per string of a set of strings, with the `each.value`
+    /// of each; [`Expansion::Unknown`] when the value or one of the set's
+    /// strings is known only after apply.
+    fn for_each_expansion(
+        &self,
+        f: &Lit,
+        mid: u32,
+        rep: &Repetition,
+    ) -> Result<(Expansion, Vec<Value>), String> {
+        let v = self
+            .eval_in(f, mid, rep)
+            .map_err(|e| format!("for_each: {e}"))?;
+        let (v, marked) = v.unmark();
+        if marked {
+            return Err("for_each: sensitive values cannot be used as for_each arguments".into());
+        }
+        if v.is_null() {
+            return Err("for_each: the given \"for_each\" argument value is null".into());
+        }
+        let unknown = || {
+            Ok((
+                Expansion::Unknown(format!(
+                    "for_each = {} depends on values known only after apply",
+                    f.render()
+                )),
+                Vec::new(),
+            ))
+        };
+        if !v.is_known() || matches!(v, Value::Opaque(..)) {
+            return unknown();
+        }
+        match v {
+            Value::Map(_, m) | Value::Object(m) => {
+                if m.len() > MAX_INSTANCES {
+                    return Err(format!("for_each: more than {MAX_INSTANCES} instances"));
                 }
-                Value::Set(t, items) => {
-                    if !matches!(t, Type::String | Type::Dynamic) {
-                        return Err(format!(
-                            "for_each: a set must hold strings, not {}",
-                            t.friendly_name()
-                        ));
-                    }
-                    let mut keys = Vec::new();
-                    for i in items.iter() {
-                        if !i.is_known() || i.has_opaque() {
-                            return unknown();
-                        }
-                        if i.is_null() {
-                            return Err("for_each: a set of strings must not hold null".into());
-                        }
-                        match i.unmark().0 {
-                            Value::String(s) => keys.push(s.to_string()),
-                            other => {
-                                return Err(format!(
-                                    "for_each: a set must hold strings, not {}",
-                                    other.ty().friendly_name()
-                                ))
-                            }
-                        }
-                    }
+                Ok((
+                    Expansion::ForEach(m.keys().cloned().collect()),
+                    m.values().cloned().collect(),
+                ))
+            }
+            Value::Set(t, items) => match set_keys(t, items)? {
+                Some(keys) => {
                     let values = keys.iter().map(Value::string).collect();
                     Ok((Expansion::ForEach(keys), values))
                 }
-                other => Err(format!(
-                    "for_each: the \"for_each\" argument must be a map, or set of strings, and you have provided a value of type {}",
-                    other.ty().friendly_name()
-                )),
-            }
-        } else {
-            Ok((Expansion::Single, Vec::new()))
+                None => unknown(),
+            },
+            other => Err(format!(
+                "for_each: the \"for_each\" argument must be a map, or set of strings, and you have provided a value of type {}",
+                other.ty().friendly_name()
+            )),
         }
     }
 
@@ -1147,13 +1126,15 @@ impl InstanceScope<'_> {
         Ok((Value::tuple(items), end))
     }
 
+    /// Resolves a reference to `module.NAME` (`ops` starts at NAME): the
+    /// call's outputs as an object, a tuple of them (`count`) or an object
+    /// of them by key (`for_each`); only the output the reference reads
+    /// when it names one. Returns the value and how many of `ops` it used.
     fn module_call(&self, name: &str, ops: &[TravOp]) -> Result<(Value, usize), EvalError> {
         let Some(&ci) = self.index.calls.get(name) else {
             return Err(self.undeclared("module", &format!("module.{name}")));
         };
-        let call_local = format!("module.{name}");
         let call = self.walk.cfg.node(ci);
-        let child_path = call.address.as_str();
         if self.walk.unknown_calls.contains(&(self.mid, ci)) {
             return Ok((Value::unknown(), 1));
         }
@@ -1164,90 +1145,12 @@ impl InstanceScope<'_> {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let repeated = call.body.get("count").is_some() || call.body.get("for_each").is_some();
-        // the outputs the reference reads (all of them for a whole-module
-        // reference)
-        // (`module.x[*].o` on a call without count or for_each reads `o`
-        // only, like the splat on a repeated call)
-        let wanted: Option<&str> = match (repeated, ops.get(1), ops.get(2)) {
-            (false, Some(TravOp::Attr(o)), _) => Some(o.as_str()),
-            (false, Some(TravOp::FullSplat | TravOp::AttrSplat), Some(TravOp::Attr(o))) => {
-                Some(o.as_str())
-            }
-            (true, Some(TravOp::Index(_) | TravOp::LegacyIndex(_)), Some(TravOp::Attr(o))) => {
-                Some(o.as_str())
-            }
-            (true, Some(TravOp::FullSplat | TravOp::AttrSplat), Some(TravOp::Attr(o))) => {
-                Some(o.as_str())
-            }
-            _ => None,
-        };
-        // a remote module that was not downloaded: its outputs are values
-        // rewind cannot see, named by the call and its arguments (the same
-        // module given the same arguments gives the same outputs)
+        let wanted = wanted_output(repeated, ops);
         if call.facts.resolved == Some(rewind_model::ModuleSource::Remote) {
-            let opaque_outputs = |id: u32| -> Value {
-                let given = self.walk.remote_given(id, call, self.mid);
-                let inst = self.walk.modules[id as usize].to_string();
-                let sym = |o: &str| {
-                    rewind_eval::render::opaque(Type::Dynamic, format!("{inst}.{o} {given}"))
-                };
-                match wanted {
-                    Some(o) => {
-                        let mut m = rewind_eval::Map::new();
-                        m.insert(o.to_string(), sym(o));
-                        Value::object(m)
-                    }
-                    None => sym("*"),
-                }
-            };
-            if !repeated {
-                let Some(&id) = children.first() else {
-                    return Ok((Value::unknown(), 1));
-                };
-                let obj = opaque_outputs(id);
-                return Ok(match wanted {
-                    Some(o) => (obj.get_attr(o).cloned().unwrap_or_else(Value::unknown), 2),
-                    None => (obj, 1),
-                });
-            }
-            let items: Vec<Value> = children.iter().map(|&id| opaque_outputs(id)).collect();
-            return Ok((Value::tuple(items), 1));
+            return Ok(self.remote_module_call(call, children, repeated, wanted));
         }
-        let child_index = self.walk.cfg.module(child_path);
-        let outputs_of = |id: u32| -> Result<Value, EvalError> {
-            let mut m = rewind_eval::Map::new();
-            match wanted {
-                Some(o) => {
-                    let oi = child_index
-                        .outputs
-                        .get(o)
-                        .copied()
-                        .ok_or_else(|| {
-                            EvalError::new(
-                                "Unsupported attribute",
-                                format!("This object does not have an attribute named {o:?} ({call_local} has no such output)."),
-                            )
-                        })?;
-                    let v = self
-                        .walk
-                        .value_of(oi, id)
-                        .cloned()
-                        .ok_or_else(|| self.not_ready(&format!("{call_local}.{o}")))?;
-                    m.insert(o.to_string(), v);
-                }
-                None => {
-                    for (name, &i) in &child_index.outputs {
-                        let v = self
-                            .walk
-                            .value_of(i, id)
-                            .cloned()
-                            .ok_or_else(|| self.not_ready(&format!("{call_local}.{name}")))?;
-                        m.insert(name.clone(), v);
-                    }
-                }
-            }
-            Ok(Value::object(m))
-        };
+        let call_local = format!("module.{name}");
+        let outputs_of = |id: u32| self.module_outputs(call, &call_local, id, wanted);
         if !repeated {
             let id = children
                 .first()
@@ -1268,16 +1171,225 @@ impl InstanceScope<'_> {
         } else {
             let mut m = rewind_eval::Map::new();
             for &id in children {
-                let key = match self.walk.modules[id as usize].0.last().map(|s| &s.key) {
-                    Some(InstanceKey::Str(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                    None => String::new(),
-                };
-                m.insert(key, outputs_of(id)?);
+                m.insert(
+                    for_each_key(&self.walk.modules[id as usize]),
+                    outputs_of(id)?,
+                );
             }
             Ok((Value::object(m), 1))
         }
     }
+
+    /// The outputs of a call to a remote module that was not downloaded,
+    /// for each of its instances `children`: values rewind cannot see,
+    /// named by the call and its arguments (the same module given the same
+    /// arguments gives the same outputs). Only the `wanted` output when
+    /// the reference names one.
+    fn remote_module_call(
+        &self,
+        call: &Node,
+        children: &[u32],
+        repeated: bool,
+        wanted: Option<&str>,
+    ) -> (Value, usize) {
+        let opaque_outputs = |id: u32| -> Value {
+            let given = self.walk.remote_given(id, call, self.mid);
+            let inst = self.walk.modules[id as usize].to_string();
+            let sym =
+                |o: &str| rewind_eval::render::opaque(Type::Dynamic, format!("{inst}.{o} {given}"));
+            match wanted {
+                Some(o) => {
+                    let mut m = rewind_eval::Map::new();
+                    m.insert(o.to_string(), sym(o));
+                    Value::object(m)
+                }
+                None => sym("*"),
+            }
+        };
+        if !repeated {
+            let Some(&id) = children.first() else {
+                return (Value::unknown(), 1);
+            };
+            let obj = opaque_outputs(id);
+            return match wanted {
+                Some(o) => (obj.get_attr(o).cloned().unwrap_or_else(Value::unknown), 2),
+                None => (obj, 1),
+            };
+        }
+        let items: Vec<Value> = children.iter().map(|&id| opaque_outputs(id)).collect();
+        (Value::tuple(items), 1)
+    }
+
+    /// The outputs of module instance `id`, made by `call` (named
+    /// `call_local` in messages), as an object: all of them, or only the
+    /// `wanted` one. An output not yet evaluated is an error (the
+    /// dependency order missed it), and so is a `wanted` output the module
+    /// does not declare.
+    fn module_outputs(
+        &self,
+        call: &Node,
+        call_local: &str,
+        id: u32,
+        wanted: Option<&str>,
+    ) -> Result<Value, EvalError> {
+        let child_index = self.walk.cfg.module(call.address.as_str());
+        let mut m = rewind_eval::Map::new();
+        match wanted {
+            Some(o) => {
+                let oi = child_index.outputs.get(o).copied().ok_or_else(|| {
+                    EvalError::new(
+                        "Unsupported attribute",
+                        format!("This object does not have an attribute named {o:?} ({call_local} has no such output)."),
+                    )
+                })?;
+                let v = self
+                    .walk
+                    .value_of(oi, id)
+                    .cloned()
+                    .ok_or_else(|| self.not_ready(&format!("{call_local}.{o}")))?;
+                m.insert(o.to_string(), v);
+            }
+            None => {
+                for (name, &i) in &child_index.outputs {
+                    let v = self
+                        .walk
+                        .value_of(i, id)
+                        .cloned()
+                        .ok_or_else(|| self.not_ready(&format!("{call_local}.{name}")))?;
+                    m.insert(name.clone(), v);
+                }
+            }
+        }
+        Ok(Value::object(m))
+    }
+
+    /// Resolves `var.NAME` or `local.NAME` (`root` is `var` or `local`):
+    /// the value evaluated for this module instance.
+    fn variable_or_local(&self, root: &str, name: &str) -> Result<(Value, usize), EvalError> {
+        let (map, kind) = if root == "var" {
+            (&self.index.vars, "input variable")
+        } else {
+            (&self.index.locals, "local value")
+        };
+        let ni = map
+            .get(name)
+            .copied()
+            .ok_or_else(|| self.undeclared(kind, &format!("{root}.{name}")))?;
+        let v = self
+            .walk
+            .value_of(ni, self.mid)
+            .cloned()
+            .ok_or_else(|| self.not_ready(&format!("{root}.{name}")))?;
+        Ok((v, 1))
+    }
+
+    /// Resolves `count.ATTR`: `count.index` of this instance; an error
+    /// outside a counted block, or for any other attribute.
+    fn count_attr(&self, attr: Option<&str>) -> Result<(Value, usize), EvalError> {
+        match attr {
+            Some("index") => match self.rep.count {
+                Some(i) => Ok((Value::int(i), 1)),
+                None => Err(EvalError::new(
+                    "Reference to \"count\" in non-counted context",
+                    "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.",
+                )),
+            },
+            _ => Err(EvalError::new(
+                "Invalid \"count\" attribute",
+                "The \"count\" object does not have an attribute with that name; only \"index\".",
+            )),
+        }
+    }
+
+    /// Resolves `each.key` or `each.value` of this instance; an error
+    /// outside a block with `for_each`, or for any other attribute.
+    fn each_attr(&self, attr: Option<&str>) -> Result<(Value, usize), EvalError> {
+        match (&self.rep.each, attr) {
+            (Some((k, _)), Some("key")) => Ok((Value::string(k), 1)),
+            (Some((_, v)), Some("value")) => Ok((v.clone(), 1)),
+            (Some(_), _) => Err(EvalError::new(
+                "Invalid \"each\" attribute",
+                "The \"each\" object has only \"key\" and \"value\".",
+            )),
+            (None, _) => Err(EvalError::new(
+                "Reference to \"each\" in context without for_each",
+                "The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.",
+            )),
+        }
+    }
+
+    /// Resolves `path.module` (the module's directory, relative to the
+    /// root), `path.root` and `path.cwd` (both `.`).
+    fn path_attr(&self, attr: Option<&str>) -> Result<(Value, usize), EvalError> {
+        match attr {
+            Some("module") => Ok((Value::string(self.walk.cfg.path_module(self.path)), 1)),
+            Some("root") | Some("cwd") => Ok((Value::string("."), 1)),
+            _ => Err(EvalError::new(
+                "Invalid \"path\" attribute",
+                "The \"path\" object has only \"module\", \"root\" and \"cwd\".",
+            )),
+        }
+    }
+
+    /// Resolves `terraform.workspace`: the workspace the walk was given,
+    /// `default` when none.
+    fn terraform_attr(&self, attr: Option<&str>) -> Result<(Value, usize), EvalError> {
+        match attr {
+            Some("workspace") => Ok((
+                Value::string(if self.walk.inputs.workspace.is_empty() {
+                    "default"
+                } else {
+                    &self.walk.inputs.workspace
+                }),
+                1,
+            )),
+            _ => Err(EvalError::new(
+                "Invalid \"terraform\" attribute",
+                "The \"terraform\" object has only \"workspace\".",
+            )),
+        }
+    }
+}
+
+/// The `for_each` key that made module instance `m` (its last step), as
+/// the key of the object a reference to the call reads.
+fn for_each_key(m: &ModuleInstance) -> String {
+    match m.0.last().map(|s| &s.key) {
+        Some(InstanceKey::Str(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// The one output a reference to a module call reads, when it names one:
+/// `module.x.o` on a call without `count` or `for_each`, `module.x[k].o` on
+/// a repeated call, and `module.x[*].o` on either (on a call without
+/// repetition the splat reads `o` only, like on a repeated call). `None`:
+/// the reference reads all of them (a whole-module reference). `ops` starts
+/// at the call's name.
+fn wanted_output(repeated: bool, ops: &[TravOp]) -> Option<&str> {
+    match (repeated, ops.get(1), ops.get(2)) {
+        (false, Some(TravOp::Attr(o)), _) => Some(o.as_str()),
+        (false, Some(TravOp::FullSplat | TravOp::AttrSplat), Some(TravOp::Attr(o))) => {
+            Some(o.as_str())
+        }
+        (true, Some(TravOp::Index(_) | TravOp::LegacyIndex(_)), Some(TravOp::Attr(o))) => {
+            Some(o.as_str())
+        }
+        (true, Some(TravOp::FullSplat | TravOp::AttrSplat), Some(TravOp::Attr(o))) => {
+            Some(o.as_str())
+        }
+        _ => None,
+    }
+}
+
+/// The error for a reference to `what` (`var`, `data`, ...) with no
+/// attribute name after it.
+fn needs_attribute(what: &str) -> EvalError {
+    EvalError::new(
+        "Invalid reference",
+        format!("A reference to {what} needs an attribute name after it."),
+    )
 }
 
 fn attr_name(ops: &[TravOp], i: usize) -> Option<&str> {
@@ -1287,6 +1399,61 @@ fn attr_name(ops: &[TravOp], i: usize) -> Option<&str> {
     }
 }
 
+/// The number of instances a known `count` value `n` asks for: a whole
+/// number, not negative, at most [`MAX_INSTANCES`].
+fn instance_count(n: &rewind_eval::Number) -> Result<usize, String> {
+    if n.is_integer() && !n.is_negative() && n.to_i64().is_none_or(|i| i as usize > MAX_INSTANCES) {
+        return Err(format!(
+            "count: {} instances is more than rewind plans ({MAX_INSTANCES} per resource)",
+            if n.to_i64().is_some() {
+                n.to_string()
+            } else {
+                "so many".to_string()
+            }
+        ));
+    }
+    let i = n.to_i64().filter(|i| *i >= 0).ok_or_else(|| {
+        format!("count: the \"count\" argument must be a whole number, not negative (got {n})")
+    })?;
+    if i as usize > MAX_INSTANCES {
+        return Err(format!(
+            "count: {i} instances is more than rewind plans ({MAX_INSTANCES} per resource)"
+        ));
+    }
+    Ok(i as usize)
+}
+
+/// The instance keys of a `for_each` set of element type `t`: its strings,
+/// in the set's order; `None` when one of them is known only after apply.
+/// A set of anything but strings, or holding null, is an error.
+fn set_keys(t: &Type, items: &[Value]) -> Result<Option<Vec<String>>, String> {
+    if !matches!(t, Type::String | Type::Dynamic) {
+        return Err(format!(
+            "for_each: a set must hold strings, not {}",
+            t.friendly_name()
+        ));
+    }
+    let mut keys = Vec::new();
+    for i in items {
+        if !i.is_known() || i.has_opaque() {
+            return Ok(None);
+        }
+        if i.is_null() {
+            return Err("for_each: a set of strings must not hold null".into());
+        }
+        match i.unmark().0 {
+            Value::String(s) => keys.push(s.to_string()),
+            other => {
+                return Err(format!(
+                    "for_each: a set must hold strings, not {}",
+                    other.ty().friendly_name()
+                ))
+            }
+        }
+    }
+    Ok(Some(keys))
+}
+
 impl Scope for InstanceScope<'_> {
     fn resolve(
         &self,
@@ -1294,101 +1461,31 @@ impl Scope for InstanceScope<'_> {
         ops: &[TravOp],
         ev: &mut Evaluator,
     ) -> Result<(Value, usize), EvalError> {
-        let missing = |what: &str| {
-            EvalError::new(
-                "Invalid reference",
-                format!("A reference to {what} needs an attribute name after it."),
-            )
-        };
         match root {
             "var" | "local" => {
-                let name = attr_name(ops, 0).ok_or_else(|| missing(root))?;
-                let map = if root == "var" {
-                    &self.index.vars
-                } else {
-                    &self.index.locals
-                };
-                let ni = map.get(name).copied().ok_or_else(|| {
-                    self.undeclared(
-                        if root == "var" {
-                            "input variable"
-                        } else {
-                            "local value"
-                        },
-                        &format!("{root}.{name}"),
-                    )
-                })?;
-                let v = self
-                    .walk
-                    .value_of(ni, self.mid)
-                    .cloned()
-                    .ok_or_else(|| self.not_ready(&format!("{root}.{name}")))?;
-                Ok((v, 1))
+                let name = attr_name(ops, 0).ok_or_else(|| needs_attribute(root))?;
+                self.variable_or_local(root, name)
             }
             "module" => {
-                let name = attr_name(ops, 0).ok_or_else(|| missing(root))?;
+                let name = attr_name(ops, 0).ok_or_else(|| needs_attribute(root))?;
                 self.module_call(name, ops)
             }
-            "count" => match attr_name(ops, 0) {
-                Some("index") => match self.rep.count {
-                    Some(i) => Ok((Value::int(i), 1)),
-                    None => Err(EvalError::new(
-                        "Reference to \"count\" in non-counted context",
-                        "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.",
-                    )),
-                },
-                _ => Err(EvalError::new(
-                    "Invalid \"count\" attribute",
-                    "The \"count\" object does not have an attribute with that name; only \"index\".",
-                )),
-            },
-            "each" => match (&self.rep.each, attr_name(ops, 0)) {
-                (Some((k, _)), Some("key")) => Ok((Value::string(k), 1)),
-                (Some((_, v)), Some("value")) => Ok((v.clone(), 1)),
-                (Some(_), _) => Err(EvalError::new(
-                    "Invalid \"each\" attribute",
-                    "The \"each\" object has only \"key\" and \"value\".",
-                )),
-                (None, _) => Err(EvalError::new(
-                    "Reference to \"each\" in context without for_each",
-                    "The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.",
-                )),
-            },
-            "path" => match attr_name(ops, 0) {
-                Some("module") => Ok((Value::string(self.walk.cfg.path_module(self.path)), 1)),
-                Some("root") | Some("cwd") => Ok((Value::string("."), 1)),
-                _ => Err(EvalError::new(
-                    "Invalid \"path\" attribute",
-                    "The \"path\" object has only \"module\", \"root\" and \"cwd\".",
-                )),
-            },
-            "terraform" => match attr_name(ops, 0) {
-                Some("workspace") => Ok((
-                    Value::string(if self.walk.inputs.workspace.is_empty() {
-                        "default"
-                    } else {
-                        &self.walk.inputs.workspace
-                    }),
-                    1,
-                )),
-                _ => Err(EvalError::new(
-                    "Invalid \"terraform\" attribute",
-                    "The \"terraform\" object has only \"workspace\".",
-                )),
-            },
+            "count" => self.count_attr(attr_name(ops, 0)),
+            "each" => self.each_attr(attr_name(ops, 0)),
+            "path" => self.path_attr(attr_name(ops, 0)),
+            "terraform" => self.terraform_attr(attr_name(ops, 0)),
             // `self` is only valid in provisioners, connections and
             // conditions, which a plan does not evaluate
             "self" => Ok((Value::unknown(), 0)),
-            "data" => {
-                let t = attr_name(ops, 0).ok_or_else(|| missing("data"))?;
-                let n = attr_name(ops, 1).ok_or_else(|| missing("data"))?;
-                let (v, used) = self.resource(Mode::Data, t, n, &ops[2..], ev)?;
-                Ok((v, 2 + used))
-            }
-            "resource" => {
-                let t = attr_name(ops, 0).ok_or_else(|| missing("resource"))?;
-                let n = attr_name(ops, 1).ok_or_else(|| missing("resource"))?;
-                let (v, used) = self.resource(Mode::Managed, t, n, &ops[2..], ev)?;
+            "data" | "resource" => {
+                let t = attr_name(ops, 0).ok_or_else(|| needs_attribute(root))?;
+                let n = attr_name(ops, 1).ok_or_else(|| needs_attribute(root))?;
+                let mode = if root == "data" {
+                    Mode::Data
+                } else {
+                    Mode::Managed
+                };
+                let (v, used) = self.resource(mode, t, n, &ops[2..], ev)?;
                 Ok((v, 2 + used))
             }
             type_ => {

@@ -334,3 +334,6 @@ mod oracle2;
 
 #[path = "plan/partial.rs"]
 mod partial;
+
+#[path = "plan/expansion.rs"]
+mod expansion;

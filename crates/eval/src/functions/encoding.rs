@@ -34,19 +34,7 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
             ))
         }),
         "base64decode" => s(&[p!("str", P::String)], ret_string, |_, a| {
-            let t = arg_str(a, 0);
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(t)
-                .map_err(|_| {
-                    fail(format!(
-                        "failed to decode base64 data {}",
-                        crate::render::go_quote(t)
-                    ))
-                })?;
-            let s = String::from_utf8(bytes).map_err(|_| {
-                fail("the result of decoding the provided string is not valid UTF-8")
-            })?;
-            Ok(Value::string(s))
+            base64_decode(arg_str(a, 0))
         }),
         "urlencode" => s(&[p!("str", P::String)], ret_string, |_, a| {
             Ok(Value::string(query_escape(arg_str(a, 0))))
@@ -76,47 +64,71 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
         "textencodebase64" => s(
             &[p!("string", P::String), p!("encoding", P::String)],
             ret_string,
-            |ev, a| {
-                let Some(enc) = text_encoding(ev, arg_str(a, 1))? else {
-                    return Ok(Value::Unknown(Type::String));
-                };
-                let bytes = enc.encode(arg_str(a, 0)).ok_or_else(|| {
-                    EvalError::new(
-                        "Invalid function argument",
-                        format!("Invalid value for \"string\" parameter: the given string contains characters that cannot be represented in {}.", enc.name()),
-                    )
-                })?;
-                Ok(Value::string(
-                    base64::engine::general_purpose::STANDARD.encode(bytes),
-                ))
-            },
+            text_encode_base64,
         ),
         "textdecodebase64" => s(
             &[p!("source", P::String), p!("encoding", P::String)],
             ret_string,
-            |ev, a| {
-                let Some(enc) = text_encoding(ev, arg_str(a, 1))? else {
-                    return Ok(Value::Unknown(Type::String));
-                };
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(arg_str(a, 0))
-                    .map_err(|e| {
-                        EvalError::new(
-                            "Invalid function argument",
-                            format!("Invalid value for \"source\" parameter: invalid source string: {e}."),
-                        )
-                    })?;
-                match enc.decode(&bytes) {
-                    Some(s) if !s.contains('\u{fffd}') => Ok(Value::string(s)),
-                    _ => Err(EvalError::new(
-                        "Invalid function argument",
-                        format!("Invalid value for \"source\" parameter: the given string contains symbols that are not defined for {}.", enc.name()),
-                    )),
-                }
-            },
+            text_decode_base64,
         ),
         _ => return None,
     })
+}
+
+/// `base64decode(str)`: the UTF-8 text whose standard base64 is `t`.
+fn base64_decode(t: &str) -> Result<Value> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(t)
+        .map_err(|_| {
+            fail(format!(
+                "failed to decode base64 data {}",
+                crate::render::go_quote(t)
+            ))
+        })?;
+    let s = String::from_utf8(bytes)
+        .map_err(|_| fail("the result of decoding the provided string is not valid UTF-8"))?;
+    Ok(Value::string(s))
+}
+
+/// `textencodebase64(string, encoding)`: the base64 of `string` in the
+/// named encoding (unknown for an encoding rewind does not have).
+fn text_encode_base64(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let Some(enc) = text_encoding(ev, arg_str(a, 1))? else {
+        return Ok(Value::Unknown(Type::String));
+    };
+    let bytes = enc.encode(arg_str(a, 0)).ok_or_else(|| {
+        EvalError::new(
+            "Invalid function argument",
+            format!("Invalid value for \"string\" parameter: the given string contains characters that cannot be represented in {}.", enc.name()),
+        )
+    })?;
+    Ok(Value::string(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
+}
+
+/// `textdecodebase64(source, encoding)`: the text whose bytes in the
+/// named encoding are the base64 `source` (unknown for an encoding rewind
+/// does not have).
+fn text_decode_base64(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
+    let Some(enc) = text_encoding(ev, arg_str(a, 1))? else {
+        return Ok(Value::Unknown(Type::String));
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(arg_str(a, 0))
+        .map_err(|e| {
+            EvalError::new(
+                "Invalid function argument",
+                format!("Invalid value for \"source\" parameter: invalid source string: {e}."),
+            )
+        })?;
+    match enc.decode(&bytes) {
+        Some(s) if !s.contains('\u{fffd}') => Ok(Value::string(s)),
+        _ => Err(EvalError::new(
+            "Invalid function argument",
+            format!("Invalid value for \"source\" parameter: the given string contains symbols that are not defined for {}.", enc.name()),
+        )),
+    }
 }
 
 /// Go's `url.QueryEscape`: letters, digits and `-_.~` stay, space is `+`,

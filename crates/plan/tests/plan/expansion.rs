@@ -1,0 +1,246 @@
+//! How the walk expands `count` and `for_each`, reads a module call's
+//! outputs (by key, by index, splat, whole) and resolves `count`, `each`,
+//! `path` and `terraform`; and the errors, as Terraform words them, for
+//! what cannot expand or resolve.
+
+use rewind_plan::{plan, Action, Options, PlanError};
+
+use super::runaway::Dir;
+
+/// The addresses the plan of `target` (from an empty configuration)
+/// creates, sorted.
+fn created(name: &str, files: &[(&str, &str)]) -> Vec<String> {
+    let mut all = vec![("current/main.tf", "# nothing yet\n".to_string())];
+    all.extend(files.iter().map(|(p, t)| (*p, t.to_string())));
+    let dir = Dir::new(name, &all);
+    let p = plan(
+        &dir.model("current"),
+        &dir.model("target"),
+        &Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut out: Vec<String> = p
+        .changes
+        .iter()
+        .filter(|c| c.actions == [Action::Create])
+        .map(|c| c.address.to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The error of planning a target whose main.tf is `tf`.
+fn target_error(name: &str, tf: &str) -> String {
+    let dir = Dir::new(
+        name,
+        &[
+            ("current/main.tf", "# nothing yet\n".to_string()),
+            ("target/main.tf", tf.to_string()),
+        ],
+    );
+    match plan(
+        &dir.model("current"),
+        &dir.model("target"),
+        &Options::default(),
+    ) {
+        Err(e @ PlanError::Invalid(_)) => e.to_string(),
+        Err(e) => panic!("{name}: not an invalid target: {e}"),
+        Ok(p) => panic!("{name}: planned: {:?}", p.changes),
+    }
+}
+
+const MODULE: &str = r#"
+variable "name" {}
+output "id" {
+  value = "id-${var.name}"
+}
+output "size" {
+  value = length(var.name)
+}
+"#;
+
+#[test]
+fn count_and_for_each_make_one_instance_per_number_or_key() {
+    let got = created(
+        "expand",
+        &[(
+            "target/main.tf",
+            r#"
+resource "terraform_data" "c" {
+  count = 2
+  input = count.index
+}
+resource "terraform_data" "s" {
+  for_each = toset(["b", "a"])
+  input    = each.value
+}
+resource "terraform_data" "m" {
+  for_each = { east = 1, west = 2 }
+  input    = "${each.key}=${each.value} in ${terraform.workspace} at ${path.module}"
+}
+resource "terraform_data" "none" {
+  count = 0
+}
+"#,
+        )],
+    );
+    assert_eq!(
+        got,
+        [
+            "terraform_data.c[0]",
+            "terraform_data.c[1]",
+            "terraform_data.m[\"east\"]",
+            "terraform_data.m[\"west\"]",
+            "terraform_data.s[\"a\"]",
+            "terraform_data.s[\"b\"]",
+        ]
+    );
+}
+
+/// A module call's outputs read every way a reference can: by key, by
+/// index, through a splat, the whole repeated call, and a single call's
+/// output through a splat. The counts they give show the values.
+#[test]
+fn module_outputs_read_by_key_index_splat_and_whole() {
+    let got = created(
+        "outputs",
+        &[
+            ("target/m/main.tf", MODULE),
+            (
+                "target/main.tf",
+                r#"
+module "keyed" {
+  for_each = toset(["x", "yy"])
+  source   = "./m"
+  name     = each.key
+}
+module "counted" {
+  count  = 3
+  source = "./m"
+  name   = "n${count.index}"
+}
+module "single" {
+  source = "./m"
+  name   = "abcd"
+}
+# 2: the size output of module.keyed["yy"]
+resource "terraform_data" "by_key" {
+  count = module.keyed["yy"].size
+}
+# 1: the id of the third counted instance is "id-n2"
+resource "terraform_data" "by_index" {
+  count = module.counted[2].id == "id-n2" ? 1 : 0
+}
+# 3: one id per counted instance
+resource "terraform_data" "splat" {
+  count = length(module.counted[*].id)
+}
+# 2: the whole call, an object by key
+resource "terraform_data" "whole" {
+  count = length(keys(module.keyed))
+}
+# 1: a splat over a call without count or for_each
+resource "terraform_data" "single_splat" {
+  count = length(module.single[*].size) == 1 ? module.single.size - 3 : 0
+}
+"#,
+            ),
+        ],
+    );
+    let count = |prefix: &str| got.iter().filter(|a| a.starts_with(prefix)).count();
+    assert_eq!(count("terraform_data.by_key["), 2, "{got:?}");
+    assert_eq!(count("terraform_data.by_index["), 1, "{got:?}");
+    assert_eq!(count("terraform_data.splat["), 3, "{got:?}");
+    assert_eq!(count("terraform_data.whole["), 2, "{got:?}");
+    assert_eq!(count("terraform_data.single_splat["), 1, "{got:?}");
+}
+
+#[test]
+fn counts_and_for_each_that_cannot_expand_are_errors_saying_why() {
+    let resource = |arg: &str| format!("resource \"terraform_data\" \"r\" {{\n  {arg}\n}}\n");
+    for (arg, want) in [
+        (
+            "count = -1",
+            "the \"count\" argument must be a whole number, not negative (got -1)",
+        ),
+        (
+            "count = 1.5",
+            "must be a whole number, not negative (got 1.5)",
+        ),
+        (
+            "count = null",
+            "count: the given \"count\" argument value is null",
+        ),
+        (
+            "count = 2000000",
+            "count: 2000000 instances is more than rewind plans (1000000 per resource)",
+        ),
+        (
+            "count = sensitive(1)",
+            "count: sensitive values cannot be used as count",
+        ),
+        (
+            "for_each = null",
+            "for_each: the given \"for_each\" argument value is null",
+        ),
+        (
+            "for_each = [\"a\"]",
+            "must be a map, or set of strings, and you have provided a value of type tuple",
+        ),
+        (
+            "for_each = toset([1, 2])",
+            "for_each: a set must hold strings, not number",
+        ),
+        (
+            "for_each = sensitive({ a = 1 })",
+            "for_each: sensitive values cannot be used as for_each arguments",
+        ),
+    ] {
+        let text = target_error("badexpand", &resource(arg));
+        assert!(text.contains(want), "{arg}: {text}");
+    }
+}
+
+#[test]
+fn references_that_do_not_resolve_are_errors_naming_them() {
+    for (input, want) in [
+        (
+            "count.index",
+            "Reference to \"count\" in non-counted context",
+        ),
+        (
+            "each.key",
+            "Reference to \"each\" in context without for_each",
+        ),
+        (
+            "path.nope",
+            "The \"path\" object has only \"module\", \"root\" and \"cwd\"",
+        ),
+        (
+            "terraform.nope",
+            "The \"terraform\" object has only \"workspace\"",
+        ),
+        ("module.m.nope", "module.m has no such output"),
+    ] {
+        let tf = format!(
+            "module \"m\" {{\n  source = \"./m\"\n  name = \"a\"\n}}\nresource \"terraform_data\" \"r\" {{\n  input = {input}\n}}\n"
+        );
+        let dir = Dir::new(
+            "badref",
+            &[
+                ("current/main.tf", "# nothing yet\n".to_string()),
+                ("target/main.tf", tf),
+                ("target/m/main.tf", MODULE.to_string()),
+            ],
+        );
+        let err = plan(
+            &dir.model("current"),
+            &dir.model("target"),
+            &Options::default(),
+        )
+        .expect_err(input);
+        let text = err.to_string();
+        assert!(matches!(err, PlanError::Invalid(_)), "{input}: {text}");
+        assert!(text.contains(want), "{input}: {text}");
+    }
+}
