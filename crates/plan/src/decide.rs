@@ -73,13 +73,13 @@ impl<'p> Decide<'p> {
         let mut by_new_addr = BTreeMap::new();
         let mut moved_from = HashMap::new();
         for (addr, i) in by_address(&prior.managed) {
-            match moved.get(&addr) {
+            match moved.get(addr) {
                 Some((to, why)) => {
                     moved_from.insert(to.clone(), (addr.clone(), why.clone()));
                     by_new_addr.insert(to.clone(), i);
                 }
                 None => {
-                    by_new_addr.entry(addr).or_insert(i);
+                    by_new_addr.entry(addr.clone()).or_insert(i);
                 }
             }
         }

@@ -426,7 +426,7 @@ fn hash_mapping(m: &rewind_eval::Map<String, Value>, h: &mut Bytes) {
 
 struct AsDeployed<'p> {
     prior: &'p Prior,
-    by_addr: BTreeMap<InstanceAddr, usize>,
+    by_addr: BTreeMap<&'p InstanceAddr, usize>,
     configs: CurrentArgs,
 }
 
@@ -480,13 +480,14 @@ fn kept_argument(name: &str, value: &Value, deployed: &Value) -> bool {
             .is_some_and(|d| d.is_wholly_known() && d.raw_eq(value))
 }
 
-/// Prior objects by address, for lookups.
-pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<InstanceAddr, usize> {
+/// Prior objects by address, for lookups (the addresses borrowed, not
+/// copied: 100,000 of them are tens of megabytes).
+pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<&InstanceAddr, usize> {
     managed
         .iter()
         .enumerate()
         .filter(|(_, p)| p.deposed.is_none())
-        .map(|(i, p)| (p.addr.clone(), i))
+        .map(|(i, p)| (&p.addr, i))
         .collect()
 }
 
