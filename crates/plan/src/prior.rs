@@ -386,7 +386,11 @@ fn hash_value(v: &Value, h: &mut Bytes) {
         Value::Number(n) => (3u8, n).hash(h),
         Value::String(s) => (4u8, &**s).hash(h),
         Value::List(t, items) | Value::Set(t, items) => {
-            let tag = if matches!(v, Value::List(..)) { 5u8 } else { 6u8 };
+            let tag = if matches!(v, Value::List(..)) {
+                5u8
+            } else {
+                6u8
+            };
             (tag, t, items.len()).hash(h);
             items.iter().for_each(|x| hash_value(x, h));
         }
@@ -546,7 +550,9 @@ mod tests {
         // not another value, another argument or another instance
         assert!(!web.gives("name", &Value::string("web-1")));
         assert!(!web.gives("policy", &Value::string("web-2")));
-        assert!(!args.of(&addr("aws_instance.db")).gives("name", &Value::string("web-2")));
+        assert!(!args
+            .of(&addr("aws_instance.db"))
+            .gives("name", &Value::string("web-2")));
         // the deployed value and the unknown one are not kept
         assert!(!web.gives("tags", &tags));
         assert!(!web.gives("arn", &Value::unknown()));

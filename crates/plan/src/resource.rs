@@ -189,8 +189,8 @@ fn compare_terraform_data(
         let p = prior_marked.unmark_deep().0;
         // the same value as the current configuration's (its arguments
         // are kept unmarked)
-        let same_as_current = current.is_some_and(|cur| cur.gives(name, &c))
-            && marked_paths(&marked).is_empty();
+        let same_as_current =
+            current.is_some_and(|cur| cur.gives(name, &c)) && marked_paths(&marked).is_empty();
         if same_as_current {
             continue;
         }
