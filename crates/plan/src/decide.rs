@@ -53,11 +53,12 @@ pub(crate) struct Decide<'p> {
     pub unknown: Vec<(ResourceAddr, String)>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
-    /// The current configuration's evaluated arguments of each deployed
-    /// instance (by its current address), when there is a state: what the
+    /// Fingerprints of the current configuration's evaluated arguments of
+    /// each deployed instance (by its current address), when there is a
+    /// state: what the
     /// target gives the same is no change (see [`resource::compare`]);
     /// only read by the walk, freed after it.
-    pub current_configs: Option<HashMap<InstanceAddr, Value>>,
+    pub current_configs: Option<crate::prior::CurrentArgs>,
     /// What rewind knows of the providers (their force-new tables).
     pub knowledge: &'p rewind_diff::knowledge::Knowledge,
 }
@@ -72,13 +73,13 @@ impl<'p> Decide<'p> {
         let mut by_new_addr = BTreeMap::new();
         let mut moved_from = HashMap::new();
         for (addr, i) in by_address(&prior.managed) {
-            match moved.get(&addr) {
+            match moved.get(addr) {
                 Some((to, why)) => {
                     moved_from.insert(to.clone(), (addr.clone(), why.clone()));
                     by_new_addr.insert(to.clone(), i);
                 }
                 None => {
-                    by_new_addr.entry(addr).or_insert(i);
+                    by_new_addr.entry(addr.clone()).or_insert(i);
                 }
             }
         }
@@ -238,14 +239,14 @@ impl<'p> Decide<'p> {
         };
         // the arguments it was read with: the same read gives the same
         // result
-        let current = self.current_configs.as_ref().and_then(|c| c.get(addr));
+        let current = self.current_configs.as_ref().map(|c| c.of(addr));
         let cmp = resource::compare(
             self.knowledge,
             &addr.resource.type_,
             config,
             prior,
             &Ignore::default(),
-            current,
+            current.as_ref(),
         );
         if cmp.changed() {
             return unknown;
@@ -490,7 +491,7 @@ impl Planner for Decide<'_> {
             Some(pi) => {
                 let p = &self.prior.managed[pi];
                 let ignore = Self::lifecycle_ignore(n);
-                let current = self.current_configs.as_ref().and_then(|c| c.get(&p.addr));
+                let current = self.current_configs.as_ref().map(|c| c.of(&p.addr));
                 // ignore_changes = [input.f0]: that part keeps its prior value
                 let ignored = resource::with_ignored(&config, &p.value, &ignore);
                 d.comparison = resource::compare(
@@ -499,7 +500,7 @@ impl Planner for Decide<'_> {
                     &ignored,
                     &p.value,
                     &ignore,
-                    current,
+                    current.as_ref(),
                 );
                 let missing = missing_prior(p);
                 let prior_value = p.value.clone();

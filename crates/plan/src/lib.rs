@@ -661,7 +661,7 @@ fn current_configurations(
     cur_cfg: &Config,
     prior: &Prior,
     opts: &Options,
-) -> Option<HashMap<InstanceAddr, rewind_eval::Value>> {
+) -> Option<prior::CurrentArgs> {
     prior.from_state.then(|| {
         let inputs = root_inputs(current, &opts.current_inputs);
         prior::current_configs(cur_cfg, &inputs, Options::files(&opts.current_files), prior)

@@ -233,30 +233,205 @@ impl Planner for Simulate<'_> {
     }
 }
 
-/// The current configuration evaluated over what is deployed: each
-/// instance's evaluated arguments, by address, with references reading the
-/// state's values (what Terraform's plan of the current configuration
-/// would see). Instances that cannot be evaluated are left out.
+/// The current configuration evaluated over what is deployed: a
+/// fingerprint of each argument of each instance that
+/// [`resource::compare`] can use (see [`differing_arguments`]), with
+/// references reading the state's values (what Terraform's plan of the
+/// current configuration would see). Instances that cannot be evaluated
+/// have none.
 pub(crate) fn current_configs(
     cfg: &Config,
     inputs: &Inputs,
     files: Option<&dyn rewind_eval::Files>,
     prior: &Prior,
-) -> HashMap<InstanceAddr, Value> {
+) -> CurrentArgs {
     let mut deployed = AsDeployed {
         prior,
         by_addr: by_address(&prior.managed),
-        configs: HashMap::new(),
+        configs: CurrentArgs::default(),
     };
     let mut walk = Walk::new(cfg, inputs, files);
     walk.run(&mut deployed);
+    deployed.configs.seal();
     deployed.configs
+}
+
+/// The arguments the current configuration gives the deployed instances,
+/// as fingerprints: 16 bytes of BLAKE3 over the instance's address, the
+/// argument's name and its (wholly known, unmarked) value, in one sorted
+/// list. `compare` only asks whether the current configuration gives an
+/// argument exactly the value the target gives it, which a fingerprint
+/// answers without holding the value (two different values share one
+/// with a probability of 2^-128). At 100,000 resources this is a few
+/// megabytes where the values themselves were hundreds.
+#[derive(Debug, Default)]
+pub(crate) struct CurrentArgs {
+    prints: Vec<u128>,
+    /// Reused for the bytes each fingerprint hashes.
+    buf: Vec<u8>,
+}
+
+impl CurrentArgs {
+    /// Keeps the arguments of `config` that `compare` can use.
+    fn keep(&mut self, addr: &InstanceAddr, config: &Value, deployed: &Value) {
+        let config = config.unmark_deep().0;
+        let Some(args) = config.as_mapping() else {
+            return;
+        };
+        let deployed = deployed.unmark_deep().0;
+        let owner = self.owner(addr);
+        for (k, v) in args.iter() {
+            if kept_argument(k, v, &deployed) {
+                let print = self.print(owner, k, v);
+                self.prints.push(print);
+            }
+        }
+    }
+
+    /// Sorts the fingerprints for [`Given::gives`].
+    fn seal(&mut self) {
+        self.prints.sort_unstable();
+        self.prints.dedup();
+        self.prints.shrink_to_fit();
+        self.buf = Vec::new();
+    }
+
+    /// The arguments of the instance at `addr`, to ask
+    /// [`Given::gives`].
+    pub(crate) fn of(&self, addr: &InstanceAddr) -> Given<'_> {
+        let mut buf = Vec::new();
+        let owner = owner_print(&mut buf, addr);
+        Given {
+            args: self,
+            owner,
+            buf: std::cell::RefCell::new(buf),
+        }
+    }
+
+    fn owner(&mut self, addr: &InstanceAddr) -> u128 {
+        owner_print(&mut self.buf, addr)
+    }
+
+    fn print(&mut self, owner: u128, name: &str, value: &Value) -> u128 {
+        arg_print(&mut self.buf, owner, name, value)
+    }
+}
+
+/// The current configuration's arguments of one instance.
+pub(crate) struct Given<'a> {
+    args: &'a CurrentArgs,
+    owner: u128,
+    buf: std::cell::RefCell<Vec<u8>>,
+}
+
+impl Given<'_> {
+    /// Whether the current configuration gives the argument `name` exactly
+    /// `value` (unmarked; compared as [`Value::raw_eq`] does), wholly
+    /// known.
+    pub(crate) fn gives(&self, name: &str, value: &Value) -> bool {
+        if self.args.prints.is_empty() || !value.is_wholly_known() {
+            return false;
+        }
+        let print = arg_print(&mut self.buf.borrow_mut(), self.owner, name, value);
+        self.args.prints.binary_search(&print).is_ok()
+    }
+}
+
+fn owner_print(buf: &mut Vec<u8>, addr: &InstanceAddr) -> u128 {
+    use std::hash::Hash;
+    buf.clear();
+    addr.hash(&mut Bytes(buf));
+    truncate(blake3::hash(buf))
+}
+
+fn arg_print(buf: &mut Vec<u8>, owner: u128, name: &str, value: &Value) -> u128 {
+    use std::hash::Hash;
+    buf.clear();
+    buf.extend_from_slice(&owner.to_le_bytes());
+    let mut h = Bytes(buf);
+    name.hash(&mut h);
+    hash_value(value, &mut h);
+    truncate(blake3::hash(buf))
+}
+fn truncate(h: blake3::Hash) -> u128 {
+    let b = h.as_bytes();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&b[..16]);
+    u128::from_le_bytes(first)
+}
+
+/// A [`std::hash::Hasher`] that only collects the bytes it is given
+/// (hashed once, whole, by BLAKE3).
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl std::hash::Hasher for Bytes<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+    fn finish(&self) -> u64 {
+        0
+    }
+}
+
+/// Feeds `v` to `h` so that values equal for [`Value::raw_eq`] feed the
+/// same bytes, and values that are not feed different ones (each variant
+/// tagged, each sequence and mapping preceded by its length, strings by
+/// `str`'s own prefix-free hashing).
+fn hash_value(v: &Value, h: &mut Bytes) {
+    use std::hash::Hash;
+    match v {
+        Value::Null(t) => (0u8, t).hash(h),
+        Value::Unknown(t) => (1u8, t).hash(h),
+        Value::Bool(b) => (2u8, b).hash(h),
+        Value::Number(n) => (3u8, n).hash(h),
+        Value::String(s) => (4u8, &**s).hash(h),
+        Value::List(t, items) | Value::Set(t, items) => {
+            let tag = if matches!(v, Value::List(..)) {
+                5u8
+            } else {
+                6u8
+            };
+            (tag, t, items.len()).hash(h);
+            items.iter().for_each(|x| hash_value(x, h));
+        }
+        Value::Tuple(items) => {
+            (7u8, items.len()).hash(h);
+            items.iter().for_each(|x| hash_value(x, h));
+        }
+        Value::Map(t, m) => {
+            (8u8, t).hash(h);
+            hash_mapping(m, h);
+        }
+        Value::Object(m) => {
+            9u8.hash(h);
+            hash_mapping(m, h);
+        }
+        Value::Sensitive(inner) => {
+            10u8.hash(h);
+            hash_value(inner, h);
+        }
+        Value::Opaque(t, s) => (11u8, t, &**s).hash(h),
+        Value::Partial(p) => {
+            12u8.hash(h);
+            hash_value(&p.rest, h);
+            hash_mapping(&p.attrs, h);
+        }
+    }
+}
+
+fn hash_mapping(m: &rewind_eval::Map<String, Value>, h: &mut Bytes) {
+    use std::hash::Hash;
+    m.len().hash(h);
+    for (k, x) in m.iter() {
+        k.hash(h);
+        hash_value(x, h);
+    }
 }
 
 struct AsDeployed<'p> {
     prior: &'p Prior,
-    by_addr: BTreeMap<InstanceAddr, usize>,
-    configs: HashMap<InstanceAddr, Value>,
+    by_addr: BTreeMap<&'p InstanceAddr, usize>,
+    configs: CurrentArgs,
 }
 
 impl Planner for AsDeployed<'_> {
@@ -277,9 +452,7 @@ impl Planner for AsDeployed<'_> {
                 .map(|&i| self.prior.managed[i].value.clone())
         };
         if let (Ok(c), Some(d)) = (&config, &deployed) {
-            if let Some(kept) = differing_arguments(c, d) {
-                self.configs.insert(addr.clone(), kept);
-            }
+            self.configs.keep(addr, c, d);
         }
         let value = match (deployed, config) {
             (Some(v), _) => v,
@@ -295,49 +468,37 @@ impl Planner for AsDeployed<'_> {
     fn unknown_instances(&mut self, _: &Walk, _: usize, _: &ResourceAddr, _: &str) {}
 }
 
-/// What of an instance's current configuration [`resource::compare`] can
-/// use, or `None` for nothing: the arguments the current configuration
-/// gives a wholly known value that is not the deployed one (unmarked, as
-/// `compare` reads them). `compare` only reads an argument of the current
+/// Whether `compare` can use the argument `name` of an instance's current
+/// configuration (unmarked): only when it is wholly known and not the
+/// deployed value. `compare` only reads an argument of the current
 /// configuration to find the target giving the same wholly known value;
 /// an argument whose current value is the deployed value compares the
 /// same without it (the target's value is then the deployed one too), and
 /// one not wholly known is never read. Keeping only the rest keeps a few
 /// arguments of the instances that drifted instead of the whole evaluated
-/// configuration of every deployed instance (hundreds of megabytes at
-/// 100,000 resources).
-fn differing_arguments(config: &Value, deployed: &Value) -> Option<Value> {
-    let config = config.unmark_deep().0;
-    let Some(args) = config.as_mapping() else {
-        return Some(config);
-    };
-    let deployed = deployed.unmark_deep().0;
-    let kept: rewind_eval::Map<String, Value> = args
-        .iter()
-        .filter(|(k, v)| {
-            v.is_wholly_known()
-                && !deployed
-                    .get_attr(k)
-                    .is_some_and(|d| d.is_wholly_known() && d.raw_eq(v))
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    (!kept.is_empty()).then(|| Value::object(kept))
+/// configuration of every deployed instance.
+fn kept_argument(name: &str, value: &Value, deployed: &Value) -> bool {
+    value.is_wholly_known()
+        && !deployed
+            .get_attr(name)
+            .is_some_and(|d| d.is_wholly_known() && d.raw_eq(value))
 }
 
-/// Prior objects by address, for lookups.
-pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<InstanceAddr, usize> {
+/// Prior objects by address, for lookups (the addresses borrowed, not
+/// copied: 100,000 of them are tens of megabytes).
+pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<&InstanceAddr, usize> {
     managed
         .iter()
         .enumerate()
         .filter(|(_, p)| p.deposed.is_none())
-        .map(|(i, p)| (p.addr.clone(), i))
+        .map(|(i, p)| (&p.addr, i))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rewind_eval::Type;
 
     fn obj(attrs: &[(&str, Value)]) -> Value {
         Value::object(
@@ -346,6 +507,17 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
         )
+    }
+
+    fn addr(s: &str) -> InstanceAddr {
+        InstanceAddr::parse(s).expect("an address")
+    }
+
+    fn kept(config: &Value, deployed: &Value) -> CurrentArgs {
+        let mut args = CurrentArgs::default();
+        args.keep(&addr("aws_instance.web"), config, deployed);
+        args.seal();
+        args
     }
 
     #[test]
@@ -366,21 +538,24 @@ mod tests {
         let deployed = obj(&[
             ("name", Value::string("web-1")),
             ("policy", Value::string("{\"a\":1}")),
-            ("tags", tags),
+            ("tags", tags.clone()),
             ("password", Value::string("hunter2")),
             ("id", Value::string("i-123")),
         ]);
-        let kept = differing_arguments(&config, &deployed).expect("two arguments differ");
-        let names: Vec<&str> = kept
-            .as_mapping()
-            .expect("an object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(names, ["name", "policy"]);
-        assert!(kept
-            .get_attr("name")
-            .is_some_and(|v| v.raw_eq(&Value::string("web-2"))));
+        let args = kept(&config, &deployed);
+        assert_eq!(args.prints.len(), 2);
+        let web = args.of(&addr("aws_instance.web"));
+        assert!(web.gives("name", &Value::string("web-2")));
+        assert!(web.gives("policy", &Value::string("{\"a\": 1}")));
+        // not another value, another argument or another instance
+        assert!(!web.gives("name", &Value::string("web-1")));
+        assert!(!web.gives("policy", &Value::string("web-2")));
+        assert!(!args
+            .of(&addr("aws_instance.db"))
+            .gives("name", &Value::string("web-2")));
+        // the deployed value and the unknown one are not kept
+        assert!(!web.gives("tags", &tags));
+        assert!(!web.gives("arn", &Value::unknown()));
     }
 
     #[test]
@@ -391,13 +566,46 @@ mod tests {
             ("port", Value::int(80)),
             ("id", Value::string("i-123")),
         ]);
-        assert!(differing_arguments(&config, &deployed).is_none());
+        assert!(kept(&config, &deployed).prints.is_empty());
         // a number stored as the same number, and an unknown argument
         let config = obj(&[("port", Value::int(80)), ("arn", Value::unknown())]);
-        assert!(differing_arguments(&config, &deployed).is_none());
+        assert!(kept(&config, &deployed).prints.is_empty());
         // a type that is not the deployed one is kept (strings and numbers
         // differ for raw equality)
         let config = obj(&[("port", Value::string("80"))]);
-        assert!(differing_arguments(&config, &deployed).is_some());
+        let args = kept(&config, &deployed);
+        let web = args.of(&addr("aws_instance.web"));
+        assert!(web.gives("port", &Value::string("80")));
+        assert!(!web.gives("port", &Value::int(80)));
+    }
+
+    #[test]
+    fn fingerprints_tell_apart_what_raw_equality_does() {
+        let deployed = obj(&[]);
+        let list = |t: Type, items: Vec<Value>| Value::list_of(t, items);
+        // pairs of values that are not raw-equal, the first one kept
+        let pairs = [
+            (
+                list(Type::String, vec![Value::string("a"), Value::string("b")]),
+                Value::tuple(vec![Value::string("a"), Value::string("b")]),
+            ),
+            (
+                list(Type::String, vec![Value::string("ab")]),
+                list(Type::String, vec![Value::string("a"), Value::string("b")]),
+            ),
+            (
+                obj(&[("a", Value::string("b"))]),
+                obj(&[("ab", Value::string(""))]),
+            ),
+            (Value::null(), Value::string("")),
+            (Value::int(1), Value::int(10)),
+            (Value::Bool(true), Value::string("true")),
+        ];
+        for (a, b) in pairs {
+            let args = kept(&obj(&[("v", a.clone())]), &deployed);
+            let web = args.of(&addr("aws_instance.web"));
+            assert!(web.gives("v", &a), "{a:?}");
+            assert!(!web.gives("v", &b), "{a:?} against {b:?}");
+        }
     }
 }

@@ -11,6 +11,8 @@
 use rewind_eval::{Type, Value};
 use rewind_model::Path;
 
+use crate::prior::Given;
+
 /// One changed argument.
 #[derive(Clone, Debug)]
 pub(crate) struct AttrDiff {
@@ -111,20 +113,14 @@ pub(crate) fn compare(
     config: &Value,
     prior: &Value,
     ignore: &Ignore,
-    current: Option<&Value>,
+    current: Option<&Given>,
 ) -> Comparison {
     if type_ == "terraform_data" {
         return compare_terraform_data(config, prior, ignore, current);
     }
     let config = config.unmark_deep().0;
     let prior = prior.unmark_deep().0;
-    let current = current.map(|c| c.unmark_deep().0);
-    let unchanged = |k: &str, v: &Value| {
-        current
-            .as_ref()
-            .and_then(|c| c.get_attr(k))
-            .is_some_and(|c| v.is_wholly_known() && c.is_wholly_known() && c.raw_eq(v))
-    };
+    let unchanged = |k: &str, v: &Value| current.is_some_and(|c| c.gives(k, v));
     let mut out = Comparison::default();
     let empty = rewind_eval::Map::new();
     let cfg = config.as_mapping().unwrap_or(&empty);
@@ -180,7 +176,7 @@ fn compare_terraform_data(
     config: &Value,
     prior: &Value,
     ignore: &Ignore,
-    current: Option<&Value>,
+    current: Option<&Given>,
 ) -> Comparison {
     let mut out = Comparison::default();
     for (name, forces) in [("triggers_replace", true), ("input", false)] {
@@ -191,16 +187,10 @@ fn compare_terraform_data(
         let prior_marked = prior.get_attr(name).cloned().unwrap_or_else(Value::null);
         let c = marked.unmark_deep().0;
         let p = prior_marked.unmark_deep().0;
-        // without a state file: the same value as the current configuration's
-        let same_as_current = current
-            .and_then(|cur| cur.get_attr(name))
-            .is_some_and(|cur| {
-                let cur_plain = cur.unmark_deep().0;
-                c.is_wholly_known()
-                    && cur_plain.is_wholly_known()
-                    && cur_plain.raw_eq(&c)
-                    && marked_paths(cur) == marked_paths(&marked)
-            });
+        // the same value as the current configuration's (its arguments
+        // are kept unmarked)
+        let same_as_current =
+            current.is_some_and(|cur| cur.gives(name, &c)) && marked_paths(&marked).is_empty();
         if same_as_current {
             continue;
         }
