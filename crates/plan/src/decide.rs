@@ -10,7 +10,7 @@ use rewind_model::expr::{Expr, TravOp};
 use rewind_model::{InstanceAddr, InstanceKey, Mode, Model, Node, NodeKind, ResourceAddr};
 
 use crate::prior::{by_address, Prior};
-use crate::resource::{self, Comparison, Ignore};
+use crate::resource::{self, AttrDiff, Comparison, Ignore};
 use crate::show::shown;
 use crate::walk::{InstanceScope, InstanceValue, Missing, Planner, Walk};
 use crate::{actions_of, AttributeChange, Change, Unchanged, Values};
@@ -261,130 +261,168 @@ impl<'p> Decide<'p> {
         }
     }
 
-    /// The decisions as changes.
+    /// The decisions as changes (every decision but an instance left
+    /// where and as it is).
     pub fn changes(&self, target: &Model) -> Vec<Change> {
-        let mut out = Vec::with_capacity(self.decisions.len());
-        for d in &self.decisions {
-            let previous = d.moved_from.as_ref().map(|(a, _)| a.clone());
-            if d.kind == Kind::NoOp && previous.is_none() {
-                continue;
-            }
-            let mut reasons = Vec::new();
-            if let Some((from, why)) = &d.moved_from {
-                reasons.push(format!("moved from {from} ({why})"));
-            }
-            match d.kind {
-                Kind::Create => reasons.push(match &d.moved_from {
-                    Some(_) => "created at its new address".into(),
-                    None => "in the target configuration but not deployed now".into(),
-                }),
-                Kind::Replace if d.reason == Some("replace_because_tainted") => {
-                    reasons.push("the current object is tainted".into())
-                }
-                _ => {}
-            }
-            if let Some(by) = &d.cbd_forced_by {
-                if d.kind == Kind::Replace {
-                    reasons.push(format!(
-                        "create_before_destroy is forced by {by}, which depends on it"
-                    ));
-                }
-            }
-            let sensitive_before = |path: &rewind_model::Path| {
-                d.prior.is_some_and(|i| {
-                    let v = &self.prior.managed[i].value;
-                    value_at(v, path).is_some_and(|x| x.has_marks())
-                })
-            };
-            // what the configuration knows to be secret (a state's
-            // sensitive_attributes for the type, names, derived values)
-            let config = target.node(&rewind_parse::sensitive::without_keys(&d.addr.to_string()));
-            let mut attributes = Vec::new();
-            for a in &d.comparison.diffs {
-                let sensitive = sensitive_before(&a.path)
-                    || config.is_some_and(|n| n.is_sensitive_path(&a.path))
-                    || a.after.as_ref().is_some_and(Value::has_marks)
-                    || a.before.as_ref().is_some_and(Value::has_marks);
-                let render = |v: &Option<Value>| {
-                    v.as_ref().map(|v| {
-                        if sensitive {
-                            "(sensitive value)".to_string()
-                        } else {
-                            shown(v)
-                        }
-                    })
-                };
-                let before = render(&a.before);
-                let after = render(&a.after);
-                let line = format!(
-                    "~ {} = {}{}",
-                    a.path,
-                    if sensitive {
-                        format!(
-                            "{} -> {}",
-                            before.as_deref().unwrap_or("null"),
-                            after.as_deref().unwrap_or("null")
-                        )
-                    } else {
-                        crate::show::difference(a.before.as_ref(), a.after.as_ref())
-                    },
-                    if a.forces_replacement {
-                        " (forces replacement)"
-                    } else {
-                        ""
-                    }
-                );
-                reasons.push(if sensitive && a.before.is_some() && a.after.is_some() {
-                    format!(
-                        "~ {} (sensitive value changed){}",
-                        a.path,
-                        if a.forces_replacement {
-                            " (forces replacement)"
-                        } else {
-                            ""
-                        }
-                    )
-                } else {
-                    line
-                });
-                attributes.push(AttributeChange {
-                    path: a.path.to_string(),
-                    before,
-                    after,
-                    sensitive,
-                    forces_replacement: a.forces_replacement,
-                });
-            }
-            reasons.extend(d.notes.iter().cloned());
-            let before = d.prior.map(|i| self.prior.managed[i].value.clone());
-            let replace_paths = match d.kind {
-                Kind::Replace => d
-                    .comparison
-                    .replace_paths
-                    .iter()
-                    .map(|p| rewind_model::Path::parse(p))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            out.push(Change {
-                address: d.addr.clone(),
-                type_: d.type_.clone(),
-                actions: actions_of(d.kind, d.cbd),
-                action_reason: d.reason,
-                reasons,
-                risks: Vec::new(),
-                previous_address: previous,
-                deposed: None,
-                create_before_destroy: d.kind == Kind::Replace && d.cbd,
-                attributes,
-                values: Values {
-                    before,
-                    after: Some(d.planned.clone()),
-                    replace_paths,
-                },
+        self.decisions
+            .iter()
+            .filter(|d| d.kind != Kind::NoOp || d.moved_from.is_some())
+            .map(|d| self.change(target, d))
+            .collect()
+    }
+
+    /// One decision as a change: why it is made, each attribute's change
+    /// and the values before and after.
+    fn change(&self, target: &Model, d: &Decision) -> Change {
+        let mut reasons = decision_reasons(d);
+        let attributes = self.attribute_changes(target, d, &mut reasons);
+        reasons.extend(d.notes.iter().cloned());
+        Change {
+            address: d.addr.clone(),
+            type_: d.type_.clone(),
+            actions: actions_of(d.kind, d.cbd),
+            action_reason: d.reason,
+            reasons,
+            risks: Vec::new(),
+            previous_address: d.moved_from.as_ref().map(|(a, _)| a.clone()),
+            deposed: None,
+            create_before_destroy: d.kind == Kind::Replace && d.cbd,
+            attributes,
+            values: Values {
+                before: d.prior.map(|i| self.prior.managed[i].value.clone()),
+                after: Some(d.planned.clone()),
+                replace_paths: replace_paths(d),
+            },
+        }
+    }
+
+    /// Each changed attribute of a decision, with secret values hidden; the
+    /// line describing each is added to `reasons`.
+    fn attribute_changes(
+        &self,
+        target: &Model,
+        d: &Decision,
+        reasons: &mut Vec<String>,
+    ) -> Vec<AttributeChange> {
+        // what the configuration knows to be secret (a state's
+        // sensitive_attributes for the type, names, derived values)
+        let config = target.node(&rewind_parse::sensitive::without_keys(&d.addr.to_string()));
+        let mut attributes = Vec::new();
+        for a in &d.comparison.diffs {
+            let sensitive = self.is_sensitive(d, config, a);
+            let before = rendered(&a.before, sensitive);
+            let after = rendered(&a.after, sensitive);
+            reasons.push(attribute_reason(
+                a,
+                sensitive,
+                before.as_deref(),
+                after.as_deref(),
+            ));
+            attributes.push(AttributeChange {
+                path: a.path.to_string(),
+                before,
+                after,
+                sensitive,
+                forces_replacement: a.forces_replacement,
             });
         }
-        out
+        attributes
+    }
+
+    /// Whether an attribute's values are to be hidden: secret in the prior
+    /// object, known to be secret by the configuration (`config`, the
+    /// decision's resource), or marked secret before or after.
+    fn is_sensitive(&self, d: &Decision, config: Option<&Node>, a: &AttrDiff) -> bool {
+        let sensitive_before = d.prior.is_some_and(|i| {
+            let v = &self.prior.managed[i].value;
+            value_at(v, &a.path).is_some_and(|x| x.has_marks())
+        });
+        sensitive_before
+            || config.is_some_and(|n| n.is_sensitive_path(&a.path))
+            || a.after.as_ref().is_some_and(Value::has_marks)
+            || a.before.as_ref().is_some_and(Value::has_marks)
+    }
+}
+
+/// The reasons a decision gives for itself, before its attributes: a move,
+/// a creation, a tainted object, a forced create_before_destroy.
+fn decision_reasons(d: &Decision) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if let Some((from, why)) = &d.moved_from {
+        reasons.push(format!("moved from {from} ({why})"));
+    }
+    match d.kind {
+        Kind::Create => reasons.push(match &d.moved_from {
+            Some(_) => "created at its new address".into(),
+            None => "in the target configuration but not deployed now".into(),
+        }),
+        Kind::Replace if d.reason == Some("replace_because_tainted") => {
+            reasons.push("the current object is tainted".into())
+        }
+        _ => {}
+    }
+    if let Some(by) = &d.cbd_forced_by {
+        if d.kind == Kind::Replace {
+            reasons.push(format!(
+                "create_before_destroy is forced by {by}, which depends on it"
+            ));
+        }
+    }
+    reasons
+}
+
+/// An attribute value as shown in a change, or "(sensitive value)".
+fn rendered(v: &Option<Value>, sensitive: bool) -> Option<String> {
+    v.as_ref().map(|v| {
+        if sensitive {
+            "(sensitive value)".to_string()
+        } else {
+            shown(v)
+        }
+    })
+}
+
+/// The line describing one attribute's change: `~ path = before -> after`,
+/// only that a secret value changed, and whether it forces replacement.
+fn attribute_reason(
+    a: &AttrDiff,
+    sensitive: bool,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> String {
+    let forces = if a.forces_replacement {
+        " (forces replacement)"
+    } else {
+        ""
+    };
+    if sensitive && a.before.is_some() && a.after.is_some() {
+        format!("~ {} (sensitive value changed){forces}", a.path)
+    } else if sensitive {
+        format!(
+            "~ {} = {} -> {}{forces}",
+            a.path,
+            before.unwrap_or("null"),
+            after.unwrap_or("null")
+        )
+    } else {
+        format!(
+            "~ {} = {}{forces}",
+            a.path,
+            crate::show::difference(a.before.as_ref(), a.after.as_ref())
+        )
+    }
+}
+
+/// The paths whose change forces a replacement, for a replacement.
+fn replace_paths(d: &Decision) -> Vec<rewind_model::Path> {
+    match d.kind {
+        Kind::Replace => d
+            .comparison
+            .replace_paths
+            .iter()
+            .map(|p| rewind_model::Path::parse(p))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -424,6 +462,120 @@ fn value_at<'v>(v: &'v Value, path: &rewind_model::Path) -> Option<&'v Value> {
     Some(cur)
 }
 
+impl Decide<'_> {
+    /// Notes (once) that what makes the provider of `type_` replace an
+    /// object is not known, if it is not.
+    fn note_coverage(&mut self, type_: &str) {
+        let coverage = self.knowledge.coverage(type_);
+        if let Some(note) = rewind_diff::knowledge::Replacement::NotKnown(coverage).note(type_) {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+    }
+
+    /// The decision for a managed instance before comparing: a creation,
+    /// with its prior object, move and create_before_destroy.
+    fn new_decision(&self, addr: &InstanceAddr, n: &Node) -> Decision {
+        let config_addr = addr.resource.config_address();
+        let (cbd, cbd_forced_by) = match self.cbd.get(&config_addr) {
+            Some(by) => (true, by.clone()),
+            None => (false, None),
+        };
+        Decision {
+            addr: addr.clone(),
+            type_: n.type_.clone(),
+            prior: self.by_new_addr.get(addr).copied(),
+            moved_from: self.moved_from.get(addr).cloned(),
+            kind: Kind::Create,
+            reason: None,
+            notes: Vec::new(),
+            comparison: Comparison::default(),
+            planned: Value::unknown(),
+            cbd,
+            cbd_forced_by,
+        }
+    }
+
+    /// How a value taken from a prior object is missing from what is known:
+    /// listed in the state, or opaque without one.
+    fn prior_missing(&self, p: &crate::prior::PriorInstance) -> Missing {
+        if self.prior.from_state {
+            Missing::Listed
+        } else {
+            Missing::Opaque(p.addr.to_string())
+        }
+    }
+
+    /// Plans an instance that has a prior object (`pi`): compares its
+    /// configuration with it (minus `ignore_changes`), decides the kind of
+    /// change and plans the value after it.
+    fn plan_existing(
+        &mut self,
+        d: &mut Decision,
+        pi: usize,
+        n: &Node,
+        config: &Value,
+        scope: &InstanceScope,
+    ) -> InstanceValue {
+        let p = &self.prior.managed[pi];
+        let ignore = Self::lifecycle_ignore(n);
+        let current = self.current_configs.as_ref().map(|c| c.of(&p.addr));
+        // ignore_changes = [input.f0]: that part keeps its prior value
+        let ignored = resource::with_ignored(config, &p.value, &ignore);
+        d.comparison = resource::compare(
+            self.knowledge,
+            &n.type_,
+            &ignored,
+            &p.value,
+            &ignore,
+            current.as_ref(),
+        );
+        let missing = self.prior_missing(p);
+        let prior_value = p.value.clone();
+        let tainted = p.tainted;
+        let trigger = self.triggered(n, &d.addr, scope);
+        d.decide_kind(tainted, trigger);
+        let (planned, missing) = match d.kind {
+            Kind::Replace => (resource::created(&n.type_, config), Missing::Unknown),
+            Kind::Update => (
+                resource::updated(&n.type_, &ignored, &prior_value, &ignore),
+                missing,
+            ),
+            _ => (prior_value, missing),
+        };
+        d.planned = planned;
+        InstanceValue {
+            value: d.planned.clone(),
+            missing,
+        }
+    }
+}
+
+impl Decision {
+    /// The kind of change for an instance with a prior object, and why it
+    /// is replaced: a tainted object, a change that cannot be made in
+    /// place, then `replace_triggered_by` (its reference as a note); else
+    /// an update if anything changed.
+    fn decide_kind(&mut self, tainted: bool, trigger: Option<String>) {
+        if tainted {
+            self.kind = Kind::Replace;
+            self.reason = Some("replace_because_tainted");
+        } else if self.comparison.replace() {
+            self.kind = Kind::Replace;
+            self.reason = Some("replace_because_cannot_update");
+        } else if let Some(why) = trigger {
+            self.kind = Kind::Replace;
+            self.reason = Some("replace_by_triggers");
+            self.notes.push(format!("replace_triggered_by: {why}"));
+        } else if self.comparison.changed() {
+            self.kind = Kind::Update;
+        } else {
+            self.kind = Kind::NoOp;
+        }
+    }
+}
+
 impl Planner for Decide<'_> {
     fn instance(
         &mut self,
@@ -447,104 +599,17 @@ impl Planner for Decide<'_> {
         if n.kind == NodeKind::Data {
             return self.data_value(addr, &config);
         }
-        let coverage = self.knowledge.coverage(&n.type_);
-        if let Some(note) = rewind_diff::knowledge::Replacement::NotKnown(coverage).note(&n.type_) {
-            if !self.notes.contains(&note) {
-                self.notes.push(note);
-            }
-        }
-        let config_addr = addr.resource.config_address();
-        let (cbd, cbd_forced_by) = match self.cbd.get(&config_addr) {
-            Some(by) => (true, by.clone()),
-            None => (false, None),
-        };
-        let prior_index = self.by_new_addr.get(addr).copied();
-        let mut d = Decision {
-            addr: addr.clone(),
-            type_: n.type_.clone(),
-            prior: prior_index,
-            moved_from: self.moved_from.get(addr).cloned(),
-            kind: Kind::Create,
-            reason: None,
-            notes: Vec::new(),
-            comparison: Comparison::default(),
-            planned: Value::unknown(),
-            cbd,
-            cbd_forced_by,
-        };
-        let missing_prior = |p: &crate::prior::PriorInstance| {
-            if self.prior.from_state {
-                Missing::Listed
-            } else {
-                Missing::Opaque(p.addr.to_string())
-            }
-        };
-        let result = match prior_index {
+        self.note_coverage(&n.type_);
+        let mut d = self.new_decision(addr, n);
+        let result = match d.prior {
             None => {
-                d.kind = Kind::Create;
                 d.planned = resource::created(&n.type_, &config);
                 InstanceValue {
                     value: d.planned.clone(),
                     missing: Missing::Unknown,
                 }
             }
-            Some(pi) => {
-                let p = &self.prior.managed[pi];
-                let ignore = Self::lifecycle_ignore(n);
-                let current = self.current_configs.as_ref().map(|c| c.of(&p.addr));
-                // ignore_changes = [input.f0]: that part keeps its prior value
-                let ignored = resource::with_ignored(&config, &p.value, &ignore);
-                d.comparison = resource::compare(
-                    self.knowledge,
-                    &n.type_,
-                    &ignored,
-                    &p.value,
-                    &ignore,
-                    current.as_ref(),
-                );
-                let missing = missing_prior(p);
-                let prior_value = p.value.clone();
-                let tainted = p.tainted;
-                let trigger = self.triggered(n, addr, scope);
-                if tainted {
-                    d.kind = Kind::Replace;
-                    d.reason = Some("replace_because_tainted");
-                } else if d.comparison.replace() {
-                    d.kind = Kind::Replace;
-                    d.reason = Some("replace_because_cannot_update");
-                } else if let Some(why) = trigger {
-                    d.kind = Kind::Replace;
-                    d.reason = Some("replace_by_triggers");
-                    d.notes.push(format!("replace_triggered_by: {why}"));
-                } else if d.comparison.changed() {
-                    d.kind = Kind::Update;
-                } else {
-                    d.kind = Kind::NoOp;
-                }
-                match d.kind {
-                    Kind::Replace => {
-                        d.planned = resource::created(&n.type_, &config);
-                        InstanceValue {
-                            value: d.planned.clone(),
-                            missing: Missing::Unknown,
-                        }
-                    }
-                    Kind::Update => {
-                        d.planned = resource::updated(&n.type_, &ignored, &prior_value, &ignore);
-                        InstanceValue {
-                            value: d.planned.clone(),
-                            missing,
-                        }
-                    }
-                    _ => {
-                        d.planned = prior_value;
-                        InstanceValue {
-                            value: d.planned.clone(),
-                            missing,
-                        }
-                    }
-                }
-            }
+            Some(pi) => self.plan_existing(&mut d, pi, n, &config, scope),
         };
         self.index.insert(addr.clone(), self.decisions.len());
         self.decisions.push(d);

@@ -359,8 +359,17 @@ pub(crate) const MAX_TRANSITIVE_DEPENDENCIES: usize = 5_000_000;
 fn transitive(
     direct: &HashMap<String, BTreeSet<String>>,
 ) -> Result<HashMap<String, prior::Deps>, PlanError> {
-    let mut total = 0usize;
-    // number every address, in a stable (sorted) order
+    let (names, edges) = numbered(direct);
+    let closure = close(&edges)?;
+    Ok(named_closures(direct, &names, &closure))
+}
+
+/// A resource's dependency closure, as sorted address numbers.
+type Closure = std::sync::Arc<[u32]>;
+
+/// Every address numbered, in a stable (sorted) order (the names), and the
+/// direct dependencies of each by number (the edges).
+fn numbered(direct: &HashMap<String, BTreeSet<String>>) -> (Vec<&str>, Vec<Vec<u32>>) {
     let mut names: Vec<&str> = direct
         .iter()
         .flat_map(|(k, ds)| std::iter::once(k.as_str()).chain(ds.iter().map(String::as_str)))
@@ -372,12 +381,20 @@ fn transitive(
     for (k, ds) in direct {
         edges[number(k) as usize] = ds.iter().map(|d| number(d)).collect();
     }
-    let mut closure: Vec<Option<std::sync::Arc<[u32]>>> = vec![None; names.len()];
-    let mut on_stack = vec![false; names.len()];
-    let mut stamp = vec![u32::MAX; names.len()];
-    let mut same_edges: HashMap<&[u32], std::sync::Arc<[u32]>> = HashMap::new();
+    (names, edges)
+}
+
+/// The closure of every numbered address, dependencies first in an
+/// iterative depth-first order, or an error past
+/// [`MAX_TRANSITIVE_DEPENDENCIES`] in all.
+fn close(edges: &[Vec<u32>]) -> Result<Vec<Option<Closure>>, PlanError> {
+    let mut total = 0usize;
+    let mut closure: Vec<Option<Closure>> = vec![None; edges.len()];
+    let mut on_stack = vec![false; edges.len()];
+    let mut stamp = vec![u32::MAX; edges.len()];
+    let mut same_edges: HashMap<&[u32], Closure> = HashMap::new();
     let mut stack: Vec<(u32, bool)> = Vec::new();
-    for start in 0..names.len() as u32 {
+    for start in 0..edges.len() as u32 {
         if closure[start as usize].is_some() {
             continue;
         }
@@ -404,34 +421,12 @@ fn transitive(
                 closure[ni] = Some(c.clone());
                 continue;
             }
-            // a dependency still on the stack is part of a cycle: it
-            // counts, its own dependencies are not known yet. Members are
-            // collected once each (stamped with the node being closed), and
-            // only the union is sorted, not the overlapping lists.
-            let mut all: Vec<u32> = Vec::new();
-            let mut add = |x: u32, all: &mut Vec<u32>| {
-                if x != n && stamp[x as usize] != n {
-                    stamp[x as usize] = n;
-                    all.push(x);
-                }
-            };
-            for &d in &edges[ni] {
-                add(d, &mut all);
-                if let Some(c) = &closure[d as usize] {
-                    for &x in c.iter() {
-                        add(x, &mut all);
-                    }
-                }
-            }
+            let all = merged(n, &edges[ni], &closure, &mut stamp);
             total += all.len();
             if total > MAX_TRANSITIVE_DEPENDENCIES {
-                return Err(PlanError::TooLarge(format!(
-                    "the current configuration's resources depend on each other through more than {MAX_TRANSITIVE_DEPENDENCIES} paths in all (a dependency chain of about {} resources or more): too many to simulate its state; plan from a snapshot with a state file, or split the configuration",
-                    ((2 * MAX_TRANSITIVE_DEPENDENCIES) as f64).sqrt() as u64
-                )));
+                return Err(too_many_dependencies());
             }
-            all.sort_unstable();
-            let all: std::sync::Arc<[u32]> = all.into();
+            let all: Closure = all.into();
             if edges[ni].iter().all(|&d| closure[d as usize].is_some()) {
                 same_edges.insert(edges[ni].as_slice(), all.clone());
             }
@@ -439,11 +434,54 @@ fn transitive(
             closure[ni] = Some(all);
         }
     }
-    // resources of a module instance often depend on the same things:
-    // equal closures are made into names once
+    Ok(closure)
+}
+
+/// The closure of `n` from its direct dependencies and theirs, sorted.
+/// A dependency still on the stack is part of a cycle: it counts, its own
+/// dependencies are not known yet. Members are collected once each
+/// (stamped with `n`), and only the union is sorted, not the overlapping
+/// lists.
+fn merged(n: u32, edges: &[u32], closure: &[Option<Closure>], stamp: &mut [u32]) -> Vec<u32> {
+    let mut all: Vec<u32> = Vec::new();
+    let mut add = |x: u32, all: &mut Vec<u32>| {
+        if x != n && stamp[x as usize] != n {
+            stamp[x as usize] = n;
+            all.push(x);
+        }
+    };
+    for &d in edges {
+        add(d, &mut all);
+        if let Some(c) = &closure[d as usize] {
+            for &x in c.iter() {
+                add(x, &mut all);
+            }
+        }
+    }
+    all.sort_unstable();
+    all
+}
+
+/// The error for a configuration past [`MAX_TRANSITIVE_DEPENDENCIES`].
+fn too_many_dependencies() -> PlanError {
+    PlanError::TooLarge(format!(
+        "the current configuration's resources depend on each other through more than {MAX_TRANSITIVE_DEPENDENCIES} paths in all (a dependency chain of about {} resources or more): too many to simulate its state; plan from a snapshot with a state file, or split the configuration",
+        ((2 * MAX_TRANSITIVE_DEPENDENCIES) as f64).sqrt() as u64
+    ))
+}
+
+/// Each resource's closure as addresses. Resources of a module instance
+/// often depend on the same things: equal closures are made into names
+/// once, and shared.
+fn named_closures(
+    direct: &HashMap<String, BTreeSet<String>>,
+    names: &[&str],
+    closure: &[Option<Closure>],
+) -> HashMap<String, prior::Deps> {
+    let number = |s: &str| names.binary_search(&s).expect("every address is numbered") as u32;
     let shared: Vec<std::sync::Arc<str>> = names.iter().map(|&n| n.into()).collect();
-    let mut named: HashMap<std::sync::Arc<[u32]>, prior::Deps> = HashMap::new();
-    Ok(direct
+    let mut named: HashMap<Closure, prior::Deps> = HashMap::new();
+    direct
         .keys()
         .map(|k| {
             let c = closure[number(k) as usize]
@@ -455,7 +493,7 @@ fn transitive(
                 .clone();
             (k.clone(), deps)
         })
-        .collect())
+        .collect()
 }
 
 /// Every resource `from` depends on, directly or not (marking each once).
