@@ -1023,6 +1023,28 @@ pub fn elements(v: &Value) -> Option<Vec<(Value, Value)>> {
     }
 }
 
+/// The type of attribute `name` of a value of type `t` that is not known
+/// (or not seen): an object's attribute type, a map's element type.
+fn attr_type(t: &Type, name: &str) -> Result<Type> {
+    match t {
+        Type::Object(attrs) => attrs.get(name).cloned().ok_or_else(|| {
+            EvalError::new(
+                "Unsupported attribute",
+                format!("This object does not have an attribute named {name:?}."),
+            )
+        }),
+        Type::Map(e) => Ok((**e).clone()),
+        Type::Dynamic => Ok(Type::Dynamic),
+        other => Err(EvalError::new(
+            "Unsupported attribute",
+            format!(
+                "Can't access attributes on a value of type {}.",
+                other.friendly_name()
+            ),
+        )),
+    }
+}
+
 /// `v.name`.
 pub fn get_attr(v: &Value, name: &str) -> Result<Value> {
     let (inner, marked) = v.unmark();
@@ -1035,45 +1057,11 @@ pub fn get_attr(v: &Value, name: &str) -> Result<Value> {
             ),
             ))
         }
-        Value::Unknown(t) => Value::Unknown(match t {
-            Type::Object(attrs) => match attrs.get(name) {
-                Some(t) => t.clone(),
-                None => {
-                    return Err(EvalError::new(
-                        "Unsupported attribute",
-                        format!("This object does not have an attribute named {name:?}."),
-                    ))
-                }
-            },
-            Type::Map(e) => (**e).clone(),
-            Type::Dynamic => Type::Dynamic,
-            other => {
-                return Err(EvalError::new(
-                    "Unsupported attribute",
-                    format!(
-                        "Can't access attributes on a value of type {}.",
-                        other.friendly_name()
-                    ),
-                ))
-            }
-        }),
+        Value::Unknown(t) => Value::Unknown(attr_type(t, name)?),
         Value::Partial(p) => p.attr(name),
         // an object or map rewind cannot see: its attribute neither
         Value::Opaque(t @ (Type::Dynamic | Type::Object(_) | Type::Map(_)), sym) => {
-            let ty = match t {
-                Type::Object(attrs) => match attrs.get(name) {
-                    Some(t) => t.clone(),
-                    None => {
-                        return Err(EvalError::new(
-                            "Unsupported attribute",
-                            format!("This object does not have an attribute named {name:?}."),
-                        ))
-                    }
-                },
-                Type::Map(e) => (**e).clone(),
-                _ => Type::Dynamic,
-            };
-            Value::Opaque(ty, format!("{sym}.{name}").into())
+            Value::Opaque(attr_type(t, name)?, format!("{sym}.{name}").into())
         }
         Value::Object(m) => match m.get(name) {
             Some(x) => x.clone(),

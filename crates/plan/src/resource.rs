@@ -189,14 +189,14 @@ fn compare_terraform_data(
         let p = prior_marked.unmark_deep().0;
         // the same value as the current configuration's (its arguments
         // are kept unmarked)
-        let same_as_current =
-            current.is_some_and(|cur| cur.gives(name, &c)) && marked_paths(&marked).is_empty();
+        let marks = marked_paths(&marked);
+        let same_as_current = marks.is_empty() && current.is_some_and(|cur| cur.gives(name, &c));
         if same_as_current {
             continue;
         }
         // an unknown value is never the value deployed
         let differs = !c.is_wholly_known() || !p.is_wholly_known() || !c.raw_eq(&p);
-        if differs || marked_paths(&marked) != marked_paths(&prior_marked) {
+        if differs || marks != marked_paths(&prior_marked) {
             let forces = forces && differs;
             out.diffs.push(AttrDiff {
                 path: Path::root().key(name),
