@@ -1,5 +1,6 @@
 //! The `rewind` command line: arguments → options → engine → report.
 
+mod alloc;
 mod audit_cmd;
 mod cli;
 mod diff_cmd;
@@ -31,6 +32,9 @@ fn run() -> u8 {
         Ok(a) => a,
         Err(code) => return code,
     };
+    if !matches!(args.command, cli::Command::Watch(_)) {
+        alloc::keep_freed_memory();
+    }
     let out = output::Output::new(&args.global);
     let verbose = args.global.verbose;
     let started = std::time::Instant::now();
