@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 
 use rewind_eval::{EvalError, Evaluator, Scope, Value as EvalValue};
 use rewind_model::expr::{Expr, Part, TravOp};
-use rewind_model::{Diagnostic, Hash, Loc, Map, NodeKind, Severity, Value};
+use rewind_model::{Diagnostic, Hash, Loc, Map, NodeKind, PathStep, Severity, Value};
 use rewind_parse::{FileKind, Loaded, SourceFile};
 
 /// Does the built-in function `name` read the one file its first
@@ -87,10 +87,8 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
         added: Vec::new(),
         warnings: Vec::new(),
     };
-    for node in &mut loaded.model.nodes {
-        if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance) {
-            continue;
-        }
+    for i in calling_nodes(&loaded.model.nodes) {
+        let node = &mut loaded.model.nodes[i];
         if let Some(reads) = finder.node_reads(node) {
             node.facts.reads = Some(reads);
         }
@@ -103,6 +101,43 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
             .parsed
             .push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
     }
+}
+
+/// The nodes (by index, in order) whose values call a file function:
+/// few, found among all on every core.
+fn calling_nodes(nodes: &[rewind_model::Node]) -> Vec<usize> {
+    let calls = |from: usize, nodes: &[rewind_model::Node]| -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut calls = Vec::new();
+        for (k, node) in nodes.iter().enumerate() {
+            if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance) {
+                continue;
+            }
+            collect_values(&node.body, &mut Vec::new(), &mut calls);
+            if !calls.is_empty() {
+                found.push(from + k);
+                calls.clear();
+            }
+        }
+        found
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = nodes.len().div_ceil(threads).max(1024);
+    let mut chunks = nodes.chunks(chunk).enumerate();
+    let Some((_, first)) = chunks.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|s| {
+        let rest: Vec<_> = chunks
+            .map(|(c, part)| (c * chunk, part, s.spawn(move || calls(c * chunk, part))))
+            .collect();
+        let mut found = calls(0, first);
+        for (from, part, h) in rest {
+            // a thread that could not finish: its part here instead
+            found.extend(h.join().unwrap_or_else(|_| calls(from, part)));
+        }
+        found
+    })
 }
 
 /// What [`add_reads`] has found so far, across the nodes.
@@ -125,7 +160,7 @@ impl Finder {
     /// `None` when it reads none.
     fn node_reads(&mut self, node: &rewind_model::Node) -> Option<Map<String, Value>> {
         let mut calls: Vec<(rewind_model::Path, Call)> = Vec::new();
-        collect_values(&node.body, rewind_model::Path::root(), &mut calls);
+        collect_values(&node.body, &mut Vec::new(), &mut calls);
         if calls.is_empty() {
             return None;
         }
@@ -348,28 +383,32 @@ fn normalize(p: &Path) -> PathBuf {
 /// is in.
 fn collect_values<'a>(
     v: &'a Value,
-    at: rewind_model::Path,
+    at: &mut Vec<PathStep>,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {
     match v {
         Value::Map(m) => {
             for (k, v) in m {
-                collect_values(v, at.key(k), out);
+                at.push(PathStep::Key(k.clone()));
+                collect_values(v, at, out);
+                at.pop();
             }
         }
         Value::List(l) => {
             for (i, v) in l.iter().enumerate() {
-                collect_values(v, at.index(i), out);
+                at.push(PathStep::Index(i));
+                collect_values(v, at, out);
+                at.pop();
             }
         }
-        Value::Expr(e) => collect_expr(e, &at, false, out),
+        Value::Expr(e) => collect_expr(e, at, false, out),
         _ => {}
     }
 }
 
 fn collect_expr<'a>(
     e: &'a Expr,
-    at: &rewind_model::Path,
+    at: &[PathStep],
     fs: bool,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {
@@ -381,7 +420,7 @@ fn collect_expr<'a>(
             let bare = name.strip_prefix("core::").unwrap_or(name);
             if reads_one_file(bare) || bare == "fileset" {
                 out.push((
-                    at.clone(),
+                    rewind_model::Path(at.to_vec()),
                     Call {
                         name: bare,
                         args,
@@ -438,7 +477,7 @@ fn is_fileset(e: &Expr) -> bool {
 
 fn collect_ops<'a>(
     ops: &'a [TravOp],
-    at: &rewind_model::Path,
+    at: &[PathStep],
     fs: bool,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {
@@ -451,7 +490,7 @@ fn collect_ops<'a>(
 
 fn collect_parts<'a>(
     parts: &'a [Part],
-    at: &rewind_model::Path,
+    at: &[PathStep],
     fs: bool,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {

@@ -351,52 +351,85 @@ fn value_reads(model: &Model) -> Vec<Read> {
         .enumerate()
         .map(|(i, n)| (n.address.as_str(), i))
         .collect();
-    let mut reads: Vec<Read> = Vec::new();
-    let mut buf = String::new();
-    for (i, n) in model.nodes.iter().enumerate() {
-        // a variable's own expressions (validation) never make its value
+    // each node's reads are its own: the nodes are split over the cores
+    // and their reads put back in node order
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = model.nodes.len().div_ceil(threads).max(1024);
+    let index = &index;
+    let reads_of = move |from: usize, nodes: &[Node]| -> Vec<Read> {
+        let mut reads = Vec::new();
+        let mut buf = String::new();
+        for (k, n) in nodes.iter().enumerate() {
+            node_value_reads(index, from + k, n, &mut buf, &mut reads);
+        }
+        reads
+    };
+    let mut chunks = model.nodes.chunks(chunk).enumerate();
+    let Some((_, first)) = chunks.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|s| {
+        let rest: Vec<_> = chunks
+            .map(|(c, nodes)| (c * chunk, nodes, s.spawn(move || reads_of(c * chunk, nodes))))
+            .collect();
+        let mut reads = reads_of(0, first);
+        for (from, nodes, h) in rest {
+            // a thread that could not finish: its part here instead
+            reads.extend(h.join().unwrap_or_else(|_| reads_of(from, nodes)));
+        }
+        reads
+    })
+}
+
+/// The reads of node `i` ([`value_reads`]), appended to `reads`.
+fn node_value_reads(
+    index: &HashMap<&str, usize>,
+    i: usize,
+    n: &Node,
+    buf: &mut String,
+    reads: &mut Vec<Read>,
+) {
+    // a variable's own expressions (validation) never make its value
+    if matches!(
+        n.kind,
+        NodeKind::Variable
+            | NodeKind::Tfvars
+            | NodeKind::Moved
+            | NodeKind::Removed
+            | NodeKind::Import
+    ) {
+        return;
+    }
+    let prefix = if n.module.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", n.module)
+    };
+    let mut exprs = Vec::new();
+    expressions(&n.body, &mut Vec::new(), &mut exprs);
+    for (path, refs) in exprs {
+        // an output's or a local's value only (not a precondition)
+        if let Some(k) = value_key(n.kind) {
+            if !matches!(path.0.first(), Some(PathStep::Key(f)) if f == k) {
+                continue;
+            }
+        }
+        // meta-arguments that cannot hold values a resource keeps
         if matches!(
-            n.kind,
-            NodeKind::Variable
-                | NodeKind::Tfvars
-                | NodeKind::Moved
-                | NodeKind::Removed
-                | NodeKind::Import
+            path.0.first(),
+            Some(PathStep::Key(k)) if k == "depends_on" || k == "provider" || k == "providers" || k == "lifecycle"
         ) {
             continue;
         }
-        let prefix = if n.module.is_empty() {
-            String::new()
-        } else {
-            format!("{}.", n.module)
-        };
-        let mut exprs = Vec::new();
-        expressions(&n.body, &mut Vec::new(), &mut exprs);
-        for (path, refs) in exprs {
-            // an output's or a local's value only (not a precondition)
-            if let Some(k) = value_key(n.kind) {
-                if !matches!(path.0.first(), Some(PathStep::Key(f)) if f == k) {
-                    continue;
-                }
-            }
-            // meta-arguments that cannot hold values a resource keeps
-            if matches!(
-                path.0.first(),
-                Some(PathStep::Key(k)) if k == "depends_on" || k == "provider" || k == "providers" || k == "lifecycle"
-            ) {
-                continue;
-            }
-            let targets: Vec<Target> = refs
-                .iter()
-                .filter_map(|r| resolve(&index, &prefix, r, &mut buf))
-                .filter(|t| t.node != i)
-                .collect();
-            if !targets.is_empty() {
-                reads.push((i, path, targets));
-            }
+        let targets: Vec<Target> = refs
+            .iter()
+            .filter_map(|r| resolve(index, &prefix, r, buf))
+            .filter(|t| t.node != i)
+            .collect();
+        if !targets.is_empty() {
+            reads.push((i, path, targets));
         }
     }
-    reads
 }
 
 /// Module arguments marked directly (a literal under a secret name, a
