@@ -39,6 +39,8 @@ pub fn graph(v: &Version, opts: &GraphOptions) -> Result<GraphOutcome> {
         Version::Dir(p) => {
             let popts = rewind_parse::Options {
                 allow_cycles: opts.allow_cycles,
+                // the graph uses neither the state's text nor its hash
+                unread_state: true,
                 ..opts.inputs.parse_options(Load::ConfigOnly)
             };
             let (loaded, p) = dir_loaded_keeping(

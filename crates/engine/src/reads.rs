@@ -275,6 +275,12 @@ impl Finder {
         };
         let rel = rel.display().to_string().replace('\\', "/");
         let hash = match self.known.get(&rel) {
+            // a state file the loader did not read (`unread_state`)
+            Some(Some(h)) if *h == Hash::default() => {
+                let h = read_file(abs).map(|(_, hash)| hash);
+                self.known.insert(rel.clone(), h);
+                h
+            }
             Some(h) => *h,
             None => {
                 let h = match read_file(abs) {

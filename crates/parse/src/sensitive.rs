@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rewind_model::expr::{static_key, Expr, Part};
+use rewind_model::expr::{Expr, Part};
 use rewind_model::{Model, Node, NodeKind, Path, PathStep, Value};
 
 use crate::hcl::{collect_refs, Reference};
@@ -555,7 +555,8 @@ pub(crate) fn assigns_secret_name(e: &Expr) -> bool {
         Expr::Template(ps) => parts(ps),
         Expr::Tuple(items) => items.iter().any(assigns_secret_name),
         Expr::Object(items) => items.iter().any(|(k, v)| {
-            let named = static_key(k).is_some_and(|k| crate::load::is_secret_name(&k))
+            let named = crate::hcl::with_static_key(k, crate::load::is_secret_name)
+                .unwrap_or(false)
                 && !matches!(v, Expr::Null | Expr::Bool(_));
             named || assigns_secret_name(v)
         }),
