@@ -537,6 +537,52 @@ mod tests {
     /// The files of a module recorded by content: a present file by its
     /// hash (and added to the snapshot's files), a missing one as missing
     /// with a warning, except when only `fileexists()` asks about it.
+    /// A state file the loader left unread (`unread_state`, as `graph`
+    /// asks) and the configuration reads: its reads fact holds the
+    /// file's real hash, as when the loader read it, and nothing is added
+    /// twice.
+    #[test]
+    fn an_unread_state_read_by_the_configuration_is_hashed() {
+        let dir = std::env::temp_dir().join(format!("rewind-reads-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch(dir.clone());
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = r#"{"version": 4, "serial": 3, "lineage": "x", "resources": []}"#;
+        std::fs::write(dir.join("terraform.tfstate"), state).unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            "resource \"terraform_data\" \"a\" {\n  input = filesha256(\"terraform.tfstate\")\n}\n",
+        )
+        .unwrap();
+        let reads_of = |unread: bool| {
+            let opts = rewind_parse::Options {
+                skip_state: true,
+                unread_state: unread,
+                ..Default::default()
+            };
+            let mut loaded = rewind_parse::load(&scratch.0, &opts).unwrap();
+            let before = loaded.files.len();
+            add_reads(&mut loaded);
+            assert_eq!(loaded.files.len(), before, "nothing added");
+            let node = loaded
+                .model
+                .nodes
+                .iter()
+                .find(|n| n.address == "terraform_data.a")
+                .unwrap();
+            node.facts.reads.clone().expect("a reads fact")
+        };
+        let read = reads_of(false);
+        let unread = reads_of(true);
+        assert_eq!(read, unread);
+        let hash = unread
+            .get("input")
+            .and_then(|m| m.get("terraform.tfstate"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        assert_eq!(hash, Some(Hash::of(state.as_bytes()).to_hex()));
+    }
+
     #[test]
     fn present_and_missing_files_are_recorded_and_missing_ones_warned_about() {
         let dir = std::env::temp_dir().join(format!("rewind-reads-{}", std::process::id()));

@@ -3,8 +3,8 @@ use crate::map::Map;
 use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{Hash as _, Hasher as _};
 use std::fmt::{self, Write as _};
+use std::hash::{Hash as _, Hasher as _};
 use std::sync::Arc;
 
 thread_local! {
@@ -115,35 +115,40 @@ pub fn shared_expr(e: Expr) -> Arc<Expr> {
         Some(set) => {
             let mut h = TreeHasher::default();
             e.hash(&mut h);
-            match set.entry(h.finish()) {
-                Entry::Vacant(v) => {
-                    let x = Arc::new(e);
-                    v.insert(Shared::One(Arc::clone(&x)));
-                    x
-                }
-                Entry::Occupied(mut o) => {
-                    let same = match o.get() {
-                        Shared::One(x) => (**x == e).then(|| Arc::clone(x)),
-                        Shared::Many(xs) => xs.iter().find(|x| ***x == e).cloned(),
-                    };
-                    if let Some(x) = same {
-                        return x;
-                    }
-                    let x = Arc::new(e);
-                    let slot = o.get_mut();
-                    match slot {
-                        Shared::One(first) => {
-                            let first = Arc::clone(first);
-                            *slot = Shared::Many(vec![first, Arc::clone(&x)]);
-                        }
-                        Shared::Many(xs) => xs.push(Arc::clone(&x)),
-                    }
-                    x
-                }
-            }
+            share(set, h.finish(), e)
         }
         None => Arc::new(e),
     })
+}
+
+/// `e`, whose tree hashes to `hash`, from `set` (added when new).
+fn share(set: &mut SharedSet, hash: u64, e: Expr) -> Arc<Expr> {
+    match set.entry(hash) {
+        Entry::Vacant(v) => {
+            let x = Arc::new(e);
+            v.insert(Shared::One(Arc::clone(&x)));
+            x
+        }
+        Entry::Occupied(mut o) => {
+            let same = match o.get() {
+                Shared::One(x) => (**x == e).then(|| Arc::clone(x)),
+                Shared::Many(xs) => xs.iter().find(|x| ***x == e).cloned(),
+            };
+            if let Some(x) = same {
+                return x;
+            }
+            let x = Arc::new(e);
+            let slot = o.get_mut();
+            match slot {
+                Shared::One(first) => {
+                    let first = Arc::clone(first);
+                    *slot = Shared::Many(vec![first, Arc::clone(&x)]);
+                }
+                Shared::Many(xs) => xs.push(Arc::clone(&x)),
+            }
+            x
+        }
+    }
 }
 
 /// The canonical form of an attribute value.
@@ -706,5 +711,49 @@ mod tests {
         assert_eq!(ptr(&decoded), ptr(&c));
         drop(guard);
         assert_ne!(ptr(&make()), ptr(&make()));
+    }
+
+    /// Many expressions (the table grows several times, moving entries by
+    /// their kept hashes): each made again is the copy made first; trees
+    /// whose hashes collide are kept apart and each found again.
+    #[test]
+    fn shared_expressions_survive_growth_and_collisions() {
+        let ptr = |v: &Value| match v {
+            Value::Expr(e) => Arc::as_ptr(e),
+            _ => panic!("not an expression: {v:?}"),
+        };
+        let make = |i: usize| {
+            Value::expr(crate::expr::Expr::Template(vec![
+                crate::expr::Part::Lit(format!("queue-{i}-")),
+                crate::expr::Part::Interp(crate::expr::Expr::Traversal {
+                    root: "var".into(),
+                    ops: vec![crate::expr::TravOp::Attr("env".into())],
+                    pos: 3,
+                }),
+            ]))
+        };
+        let _guard = ShareExprs::new();
+        let first: Vec<Value> = (0..5000).map(make).collect();
+        for (i, v) in first.iter().enumerate() {
+            let again = make(i);
+            assert_eq!(ptr(&again), ptr(v), "expression {i}");
+        }
+        assert_ne!(ptr(&first[1]), ptr(&first[2]));
+
+        let mut set = SharedSet::default();
+        let tree = |name: &str| crate::expr::Expr::Traversal {
+            root: "local".into(),
+            ops: vec![crate::expr::TravOp::Attr(name.into())],
+            pos: 0,
+        };
+        let a = share(&mut set, 42, tree("a"));
+        let b = share(&mut set, 42, tree("b"));
+        let c = share(&mut set, 42, tree("c"));
+        assert_eq!(*b, tree("b"));
+        assert!(!Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&b, &c));
+        assert!(Arc::ptr_eq(&share(&mut set, 42, tree("a")), &a));
+        assert!(Arc::ptr_eq(&share(&mut set, 42, tree("c")), &c));
+        assert!(Arc::ptr_eq(&share(&mut set, 42, tree("b")), &b));
+        assert_eq!(set.len(), 1);
     }
 }

@@ -370,7 +370,13 @@ fn value_reads(model: &Model) -> Vec<Read> {
     };
     std::thread::scope(|s| {
         let rest: Vec<_> = chunks
-            .map(|(c, nodes)| (c * chunk, nodes, s.spawn(move || reads_of(c * chunk, nodes))))
+            .map(|(c, nodes)| {
+                (
+                    c * chunk,
+                    nodes,
+                    s.spawn(move || reads_of(c * chunk, nodes)),
+                )
+            })
             .collect();
         let mut reads = reads_of(0, first);
         for (from, nodes, h) in rest {

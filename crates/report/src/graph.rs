@@ -334,7 +334,11 @@ pub fn write_json(model: &Model, root: &str, out: &mut dyn std::io::Write) -> st
         j.field(",\n      \"message\": ", d.message.as_str());
         j.raw("\n    }");
     }
-    j.raw(if model.diagnostics.is_empty() { "]" } else { "\n  ]" });
+    j.raw(if model.diagnostics.is_empty() {
+        "]"
+    } else {
+        "\n  ]"
+    });
     j.raw("\n}\n");
     out.write_all(&j.0)
 }
@@ -391,5 +395,191 @@ impl Json {
         }
         self.0.extend_from_slice(&b[start..]);
         self.0.push(b'"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rewind_model::{Diagnostic, Loc, NodeKind, Severity, Value};
+
+    // The document as it was written through serde before `write_json`
+    // wrote it directly: its text must not change.
+    #[derive(serde::Serialize)]
+    struct JNode<'a> {
+        address: &'a str,
+        kind: &'static str,
+        #[serde(rename = "type")]
+        type_: &'a str,
+        name: &'a str,
+        module: &'a str,
+        file: &'a str,
+        line: u32,
+        column: u32,
+        hash: String,
+    }
+
+    #[derive(serde::Serialize)]
+    struct JEdge<'a> {
+        from: &'a str,
+        to: &'a str,
+        kind: &'static str,
+    }
+
+    #[derive(serde::Serialize)]
+    struct JDiag<'a> {
+        severity: &'static str,
+        file: &'a str,
+        line: u32,
+        column: u32,
+        message: &'a str,
+    }
+
+    #[derive(serde::Serialize)]
+    struct JGraph<'a> {
+        format_version: &'static str,
+        root: &'a str,
+        nodes: Vec<JNode<'a>>,
+        edges: Vec<JEdge<'a>>,
+        diagnostics: Vec<JDiag<'a>>,
+    }
+
+    fn through_serde(model: &Model, root: &str) -> String {
+        let doc = JGraph {
+            format_version: GRAPH_FORMAT_VERSION,
+            root,
+            nodes: model
+                .nodes
+                .iter()
+                .map(|n| JNode {
+                    address: &n.address,
+                    kind: n.kind.as_str(),
+                    type_: &n.type_,
+                    name: &n.name,
+                    module: &n.module,
+                    file: &n.loc.file,
+                    line: n.loc.line,
+                    column: n.loc.col,
+                    hash: n.hash().to_hex(),
+                })
+                .collect(),
+            edges: model
+                .nodes
+                .iter()
+                .flat_map(|n| {
+                    n.edges.iter().map(move |e| JEdge {
+                        from: &n.address,
+                        to: &e.to,
+                        kind: e.kind.as_str(),
+                    })
+                })
+                .collect(),
+            diagnostics: model
+                .diagnostics
+                .iter()
+                .map(|d| JDiag {
+                    severity: match d.severity {
+                        Severity::Warning => "warning",
+                        Severity::Error => "error",
+                    },
+                    file: &d.loc.file,
+                    line: d.loc.line,
+                    column: d.loc.col,
+                    message: &d.message,
+                })
+                .collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        text
+    }
+
+    fn written(model: &Model, root: &str) -> String {
+        let mut out = Vec::new();
+        write_json(model, root, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn resource(module: &str, ty: &str, name: &str, file: &str, line: u32) -> rewind_model::Node {
+        let prefix = if module.is_empty() {
+            String::new()
+        } else {
+            format!("{module}.")
+        };
+        let mut n = rewind_model::Node::new(NodeKind::Resource, format!("{prefix}{ty}.{name}"));
+        n.module = module.to_string();
+        n.type_ = ty.to_string();
+        n.name = name.to_string();
+        n.loc = Loc {
+            file: file.to_string(),
+            line,
+            col: 1,
+        };
+        let mut body = rewind_model::Map::new();
+        body.insert("name".to_string(), Value::str(format!("{name}-bucket")));
+        n.body = std::sync::Arc::new(Value::Map(body));
+        n
+    }
+
+    #[test]
+    fn json_is_what_serde_wrote() {
+        // an empty model: empty arrays as `[]`
+        let empty = Model::default();
+        assert_eq!(written(&empty, ""), through_serde(&empty, ""));
+
+        // names and messages with every kind of character JSON escapes
+        let mut a = resource("", "aws_s3_bucket", "logs", "main.tf", 3);
+        let mut b = resource(
+            "module.app[\"eu\\west\"]",
+            "aws_instance",
+            "web",
+            "modules/app/ma\tin \"x\".tf",
+            12,
+        );
+        b.add_edge(a.address.clone(), EdgeKind::Reference);
+        b.add_edge("provider.aws", EdgeKind::Provider);
+        a.add_edge("var.ctl\u{1}\u{8}\u{c}\u{1f}\u{7f}é", EdgeKind::DependsOn);
+        let mut model = Model {
+            nodes: vec![a, b],
+            ..Model::default()
+        };
+        model.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            loc: Loc {
+                file: "main.tf".into(),
+                line: 7,
+                col: 14,
+            },
+            message: "reference to undeclared input variable var.x\r\n\"quoted\" \\ done".into(),
+            source_line: None,
+        });
+        model.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            loc: Loc::default(),
+            message: "ünïcödé ✓".into(),
+            source_line: None,
+        });
+        let ours = written(&model, "envs/prod \"x\"");
+        assert_eq!(ours, through_serde(&model, "envs/prod \"x\""));
+        assert!(ours.contains(r#""to": "var.ctl\u0001\b\f\u001f"#), "{ours}");
+    }
+
+    /// Enough nodes that their hashes are made on several threads: still
+    /// each node's own hash, in order.
+    #[test]
+    fn hashes_of_many_nodes_stay_in_order() {
+        let nodes: Vec<_> = (0..3000)
+            .map(|i| resource("module.m", "aws_sqs_queue", &format!("q{i}"), "q.tf", i + 1))
+            .collect();
+        let model = Model {
+            nodes,
+            ..Model::default()
+        };
+        let hashes = node_hashes(&model);
+        assert_eq!(hashes.len(), 3000);
+        for (n, h) in model.nodes.iter().zip(&hashes) {
+            assert_eq!(*h, n.hash().to_hex());
+        }
+        assert_eq!(written(&model, ""), through_serde(&model, ""));
     }
 }
