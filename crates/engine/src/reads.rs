@@ -129,12 +129,21 @@ fn calling_nodes(nodes: &[rewind_model::Node]) -> Vec<usize> {
     };
     std::thread::scope(|s| {
         let rest: Vec<_> = chunks
-            .map(|(c, part)| (c * chunk, part, s.spawn(move || calls(c * chunk, part))))
+            .map(|(c, part)| {
+                // deeply nested values recurse deeply, as in the parse
+                let h = std::thread::Builder::new()
+                    .stack_size(rewind_parse::PARSE_STACK)
+                    .spawn_scoped(s, move || calls(c * chunk, part));
+                (c * chunk, part, h)
+            })
             .collect();
         let mut found = calls(0, first);
         for (from, part, h) in rest {
-            // a thread that could not finish: its part here instead
-            found.extend(h.join().unwrap_or_else(|_| calls(from, part)));
+            // a thread that could not start or finish: its part here
+            match h.ok().and_then(|h| h.join().ok()) {
+                Some(more) => found.extend(more),
+                None => found.extend(calls(from, part)),
+            }
         }
         found
     })

@@ -370,18 +370,21 @@ fn value_reads(model: &Model) -> Vec<Read> {
     };
     std::thread::scope(|s| {
         let rest: Vec<_> = chunks
-            .map(|(c, nodes)| {
-                (
-                    c * chunk,
-                    nodes,
-                    s.spawn(move || reads_of(c * chunk, nodes)),
-                )
+            .map(|(c, part)| {
+                // deeply nested values recurse deeply, as in the parse
+                let h = std::thread::Builder::new()
+                    .stack_size(crate::PARSE_STACK)
+                    .spawn_scoped(s, move || reads_of(c * chunk, part));
+                (c * chunk, part, h)
             })
             .collect();
         let mut reads = reads_of(0, first);
-        for (from, nodes, h) in rest {
-            // a thread that could not finish: its part here instead
-            reads.extend(h.join().unwrap_or_else(|_| reads_of(from, nodes)));
+        for (from, part, h) in rest {
+            // a thread that could not start or finish: its part here
+            match h.ok().and_then(|h| h.join().ok()) {
+                Some(more) => reads.extend(more),
+                None => reads.extend(reads_of(from, part)),
+            }
         }
         reads
     })
