@@ -4,7 +4,7 @@ use rewind_model::{Diagnostic, Model};
 use rewind_odb::Load;
 
 use crate::error::Result;
-use crate::version::{dir_loaded, Version};
+use crate::version::{dir_loaded_keeping, Version};
 
 /// Settings of a graph.
 #[derive(Clone, Debug, Default)]
@@ -24,24 +24,33 @@ pub struct GraphOutcome {
     pub root: String,
     /// Warnings found while parsing a directory version.
     pub diagnostics: Vec<Diagnostic>,
+    /// A directory version's parse results, no longer needed: handed
+    /// back so that a process about to exit can forget them instead of
+    /// freeing them (freeing was 3% of a `graph` of 10,000 resources).
+    pub parsed: Vec<std::sync::Arc<rewind_parse::Parsed>>,
 }
 
 /// The configuration of a version: nodes and edges, without state (the
 /// graph is the configuration's, so state files are not read).
 pub fn graph(v: &Version, opts: &GraphOptions) -> Result<GraphOutcome> {
     let mut diagnostics = Vec::new();
+    let mut parsed = Vec::new();
     let loaded = match v {
         Version::Dir(p) => {
             let popts = rewind_parse::Options {
                 allow_cycles: opts.allow_cycles,
+                // the graph uses neither the state's text nor its hash
+                unread_state: true,
                 ..opts.inputs.parse_options(Load::ConfigOnly)
             };
-            dir_loaded(
+            let (loaded, p) = dir_loaded_keeping(
                 p,
                 rewind_parse::load(p, &popts),
                 &opts.inputs,
                 &mut diagnostics,
-            )?
+            )?;
+            parsed = p;
+            loaded
         }
         Version::Snapshot(_) => v.load(Load::ConfigOnly, &opts.inputs, &mut diagnostics)?,
     };
@@ -49,5 +58,6 @@ pub fn graph(v: &Version, opts: &GraphOptions) -> Result<GraphOutcome> {
         model: loaded.model,
         root: loaded.root,
         diagnostics,
+        parsed,
     })
 }

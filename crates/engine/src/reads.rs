@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 
 use rewind_eval::{EvalError, Evaluator, Scope, Value as EvalValue};
 use rewind_model::expr::{Expr, Part, TravOp};
-use rewind_model::{Diagnostic, Hash, Loc, Map, NodeKind, Severity, Value};
+use rewind_model::{Diagnostic, Hash, Loc, Map, NodeKind, PathStep, Severity, Value};
 use rewind_parse::{FileKind, Loaded, SourceFile};
 
 /// Does the built-in function `name` read the one file its first
@@ -87,10 +87,8 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
         added: Vec::new(),
         warnings: Vec::new(),
     };
-    for node in &mut loaded.model.nodes {
-        if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance) {
-            continue;
-        }
+    for i in calling_nodes(&loaded.model.nodes) {
+        let node = &mut loaded.model.nodes[i];
         if let Some(reads) = finder.node_reads(node) {
             node.facts.reads = Some(reads);
         }
@@ -103,6 +101,52 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
             .parsed
             .push(std::sync::Arc::new(rewind_parse::Parsed::Raw));
     }
+}
+
+/// The nodes (by index, in order) whose values call a file function:
+/// few, found among all on every core.
+fn calling_nodes(nodes: &[rewind_model::Node]) -> Vec<usize> {
+    let calls = |from: usize, nodes: &[rewind_model::Node]| -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut calls = Vec::new();
+        for (k, node) in nodes.iter().enumerate() {
+            if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance) {
+                continue;
+            }
+            collect_values(&node.body, &mut Vec::new(), &mut calls);
+            if !calls.is_empty() {
+                found.push(from + k);
+                calls.clear();
+            }
+        }
+        found
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = nodes.len().div_ceil(threads).max(1024);
+    let mut chunks = nodes.chunks(chunk).enumerate();
+    let Some((_, first)) = chunks.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|s| {
+        let rest: Vec<_> = chunks
+            .map(|(c, part)| {
+                // deeply nested values recurse deeply, as in the parse
+                let h = std::thread::Builder::new()
+                    .stack_size(rewind_parse::PARSE_STACK)
+                    .spawn_scoped(s, move || calls(c * chunk, part));
+                (c * chunk, part, h)
+            })
+            .collect();
+        let mut found = calls(0, first);
+        for (from, part, h) in rest {
+            // a thread that could not start or finish: its part here
+            match h.ok().and_then(|h| h.join().ok()) {
+                Some(more) => found.extend(more),
+                None => found.extend(calls(from, part)),
+            }
+        }
+        found
+    })
 }
 
 /// What [`add_reads`] has found so far, across the nodes.
@@ -125,7 +169,7 @@ impl Finder {
     /// `None` when it reads none.
     fn node_reads(&mut self, node: &rewind_model::Node) -> Option<Map<String, Value>> {
         let mut calls: Vec<(rewind_model::Path, Call)> = Vec::new();
-        collect_values(&node.body, rewind_model::Path::root(), &mut calls);
+        collect_values(&node.body, &mut Vec::new(), &mut calls);
         if calls.is_empty() {
             return None;
         }
@@ -240,6 +284,12 @@ impl Finder {
         };
         let rel = rel.display().to_string().replace('\\', "/");
         let hash = match self.known.get(&rel) {
+            // a state file the loader did not read (`unread_state`)
+            Some(Some(h)) if *h == Hash::default() => {
+                let h = read_file(abs).map(|(_, hash)| hash);
+                self.known.insert(rel.clone(), h);
+                h
+            }
             Some(h) => *h,
             None => {
                 let h = match read_file(abs) {
@@ -348,28 +398,32 @@ fn normalize(p: &Path) -> PathBuf {
 /// is in.
 fn collect_values<'a>(
     v: &'a Value,
-    at: rewind_model::Path,
+    at: &mut Vec<PathStep>,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {
     match v {
         Value::Map(m) => {
             for (k, v) in m {
-                collect_values(v, at.key(k), out);
+                at.push(PathStep::Key(k.clone()));
+                collect_values(v, at, out);
+                at.pop();
             }
         }
         Value::List(l) => {
             for (i, v) in l.iter().enumerate() {
-                collect_values(v, at.index(i), out);
+                at.push(PathStep::Index(i));
+                collect_values(v, at, out);
+                at.pop();
             }
         }
-        Value::Expr(e) => collect_expr(e, &at, false, out),
+        Value::Expr(e) => collect_expr(e, at, false, out),
         _ => {}
     }
 }
 
 fn collect_expr<'a>(
     e: &'a Expr,
-    at: &rewind_model::Path,
+    at: &[PathStep],
     fs: bool,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {
@@ -381,7 +435,7 @@ fn collect_expr<'a>(
             let bare = name.strip_prefix("core::").unwrap_or(name);
             if reads_one_file(bare) || bare == "fileset" {
                 out.push((
-                    at.clone(),
+                    rewind_model::Path(at.to_vec()),
                     Call {
                         name: bare,
                         args,
@@ -438,7 +492,7 @@ fn is_fileset(e: &Expr) -> bool {
 
 fn collect_ops<'a>(
     ops: &'a [TravOp],
-    at: &rewind_model::Path,
+    at: &[PathStep],
     fs: bool,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {
@@ -451,7 +505,7 @@ fn collect_ops<'a>(
 
 fn collect_parts<'a>(
     parts: &'a [Part],
-    at: &rewind_model::Path,
+    at: &[PathStep],
     fs: bool,
     out: &mut Vec<(rewind_model::Path, Call<'a>)>,
 ) {
@@ -492,6 +546,52 @@ mod tests {
     /// The files of a module recorded by content: a present file by its
     /// hash (and added to the snapshot's files), a missing one as missing
     /// with a warning, except when only `fileexists()` asks about it.
+    /// A state file the loader left unread (`unread_state`, as `graph`
+    /// asks) and the configuration reads: its reads fact holds the
+    /// file's real hash, as when the loader read it, and nothing is added
+    /// twice.
+    #[test]
+    fn an_unread_state_read_by_the_configuration_is_hashed() {
+        let dir = std::env::temp_dir().join(format!("rewind-reads-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch(dir.clone());
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = r#"{"version": 4, "serial": 3, "lineage": "x", "resources": []}"#;
+        std::fs::write(dir.join("terraform.tfstate"), state).unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            "resource \"terraform_data\" \"a\" {\n  input = filesha256(\"terraform.tfstate\")\n}\n",
+        )
+        .unwrap();
+        let reads_of = |unread: bool| {
+            let opts = rewind_parse::Options {
+                skip_state: true,
+                unread_state: unread,
+                ..Default::default()
+            };
+            let mut loaded = rewind_parse::load(&scratch.0, &opts).unwrap();
+            let before = loaded.files.len();
+            add_reads(&mut loaded);
+            assert_eq!(loaded.files.len(), before, "nothing added");
+            let node = loaded
+                .model
+                .nodes
+                .iter()
+                .find(|n| n.address == "terraform_data.a")
+                .unwrap();
+            node.facts.reads.clone().expect("a reads fact")
+        };
+        let read = reads_of(false);
+        let unread = reads_of(true);
+        assert_eq!(read, unread);
+        let hash = unread
+            .get("input")
+            .and_then(|m| m.get("terraform.tfstate"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        assert_eq!(hash, Some(Hash::of(state.as_bytes()).to_hex()));
+    }
+
     #[test]
     fn present_and_missing_files_are_recorded_and_missing_ones_warned_about() {
         let dir = std::env::temp_dir().join(format!("rewind-reads-{}", std::process::id()));

@@ -263,10 +263,22 @@ pub(crate) fn dir_loaded(
     inputs: &Inputs,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Loaded> {
+    dir_loaded_keeping(dir, loaded, inputs, warnings).map(|(l, _)| l)
+}
+
+/// [`dir_loaded`], with the files' parse results handed back (to be
+/// forgotten by a process about to exit rather than freed).
+pub(crate) fn dir_loaded_keeping(
+    dir: &Path,
+    loaded: std::result::Result<rewind_parse::Loaded, rewind_parse::LoadError>,
+    inputs: &Inputs,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(Loaded, Vec<std::sync::Arc<rewind_parse::Parsed>>)> {
     match checked_dir(dir, loaded, false) {
-        Ok(l) => {
+        Ok(mut l) => {
             warnings.extend(l.model.diagnostics.iter().cloned());
-            Ok(Loaded {
+            let parsed = std::mem::take(&mut l.parsed);
+            let loaded = Loaded {
                 files: l
                     .files
                     .iter()
@@ -277,7 +289,8 @@ pub(crate) fn dir_loaded(
                 root: l.root,
                 workspace: inputs.workspace_of(dir)?,
                 record: None,
-            })
+            };
+            Ok((loaded, parsed))
         }
         Err(e) => Err(LoadFailure {
             what: dir.display().to_string(),

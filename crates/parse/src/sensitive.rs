@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rewind_model::expr::{static_key, Expr, Part};
+use rewind_model::expr::{Expr, Part};
 use rewind_model::{Model, Node, NodeKind, Path, PathStep, Value};
 
 use crate::hcl::{collect_refs, Reference};
@@ -351,52 +351,94 @@ fn value_reads(model: &Model) -> Vec<Read> {
         .enumerate()
         .map(|(i, n)| (n.address.as_str(), i))
         .collect();
-    let mut reads: Vec<Read> = Vec::new();
-    let mut buf = String::new();
-    for (i, n) in model.nodes.iter().enumerate() {
-        // a variable's own expressions (validation) never make its value
+    // each node's reads are its own: the nodes are split over the cores
+    // and their reads put back in node order
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = model.nodes.len().div_ceil(threads).max(1024);
+    let index = &index;
+    let reads_of = move |from: usize, nodes: &[Node]| -> Vec<Read> {
+        let mut reads = Vec::new();
+        let mut buf = String::new();
+        for (k, n) in nodes.iter().enumerate() {
+            node_value_reads(index, from + k, n, &mut buf, &mut reads);
+        }
+        reads
+    };
+    let mut chunks = model.nodes.chunks(chunk).enumerate();
+    let Some((_, first)) = chunks.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|s| {
+        let rest: Vec<_> = chunks
+            .map(|(c, part)| {
+                // deeply nested values recurse deeply, as in the parse
+                let h = std::thread::Builder::new()
+                    .stack_size(crate::PARSE_STACK)
+                    .spawn_scoped(s, move || reads_of(c * chunk, part));
+                (c * chunk, part, h)
+            })
+            .collect();
+        let mut reads = reads_of(0, first);
+        for (from, part, h) in rest {
+            // a thread that could not start or finish: its part here
+            match h.ok().and_then(|h| h.join().ok()) {
+                Some(more) => reads.extend(more),
+                None => reads.extend(reads_of(from, part)),
+            }
+        }
+        reads
+    })
+}
+
+/// The reads of node `i` ([`value_reads`]), appended to `reads`.
+fn node_value_reads(
+    index: &HashMap<&str, usize>,
+    i: usize,
+    n: &Node,
+    buf: &mut String,
+    reads: &mut Vec<Read>,
+) {
+    // a variable's own expressions (validation) never make its value
+    if matches!(
+        n.kind,
+        NodeKind::Variable
+            | NodeKind::Tfvars
+            | NodeKind::Moved
+            | NodeKind::Removed
+            | NodeKind::Import
+    ) {
+        return;
+    }
+    let prefix = if n.module.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", n.module)
+    };
+    let mut exprs = Vec::new();
+    expressions(&n.body, &mut Vec::new(), &mut exprs);
+    for (path, refs) in exprs {
+        // an output's or a local's value only (not a precondition)
+        if let Some(k) = value_key(n.kind) {
+            if !matches!(path.0.first(), Some(PathStep::Key(f)) if f == k) {
+                continue;
+            }
+        }
+        // meta-arguments that cannot hold values a resource keeps
         if matches!(
-            n.kind,
-            NodeKind::Variable
-                | NodeKind::Tfvars
-                | NodeKind::Moved
-                | NodeKind::Removed
-                | NodeKind::Import
+            path.0.first(),
+            Some(PathStep::Key(k)) if k == "depends_on" || k == "provider" || k == "providers" || k == "lifecycle"
         ) {
             continue;
         }
-        let prefix = if n.module.is_empty() {
-            String::new()
-        } else {
-            format!("{}.", n.module)
-        };
-        let mut exprs = Vec::new();
-        expressions(&n.body, &mut Vec::new(), &mut exprs);
-        for (path, refs) in exprs {
-            // an output's or a local's value only (not a precondition)
-            if let Some(k) = value_key(n.kind) {
-                if !matches!(path.0.first(), Some(PathStep::Key(f)) if f == k) {
-                    continue;
-                }
-            }
-            // meta-arguments that cannot hold values a resource keeps
-            if matches!(
-                path.0.first(),
-                Some(PathStep::Key(k)) if k == "depends_on" || k == "provider" || k == "providers" || k == "lifecycle"
-            ) {
-                continue;
-            }
-            let targets: Vec<Target> = refs
-                .iter()
-                .filter_map(|r| resolve(&index, &prefix, r, &mut buf))
-                .filter(|t| t.node != i)
-                .collect();
-            if !targets.is_empty() {
-                reads.push((i, path, targets));
-            }
+        let targets: Vec<Target> = refs
+            .iter()
+            .filter_map(|r| resolve(index, &prefix, r, buf))
+            .filter(|t| t.node != i)
+            .collect();
+        if !targets.is_empty() {
+            reads.push((i, path, targets));
         }
     }
-    reads
 }
 
 /// Module arguments marked directly (a literal under a secret name, a
@@ -522,7 +564,8 @@ pub(crate) fn assigns_secret_name(e: &Expr) -> bool {
         Expr::Template(ps) => parts(ps),
         Expr::Tuple(items) => items.iter().any(assigns_secret_name),
         Expr::Object(items) => items.iter().any(|(k, v)| {
-            let named = static_key(k).is_some_and(|k| crate::load::is_secret_name(&k))
+            let named = crate::hcl::with_static_key(k, crate::load::is_secret_name)
+                .unwrap_or(false)
                 && !matches!(v, Expr::Null | Expr::Bool(_));
             named || assigns_secret_name(v)
         }),

@@ -572,3 +572,67 @@ fn a_module_source_may_be_an_expression() {
 }
 #[path = "parse/inputs.rs"]
 mod inputs;
+
+/// `unread_state` (what `graph` asks for): the state file is listed but
+/// neither read nor hashed, the configuration is the same as with the
+/// state skipped after reading it, and a state that is not a regular
+/// file is skipped with a warning as before.
+#[cfg(unix)]
+#[test]
+fn an_unread_state_is_listed_unhashed_and_still_checked() {
+    let dir = scratch("unread-state");
+    write(
+        &dir,
+        "main.tf",
+        "variable \"db_password\" {\n  sensitive = true\n}\n\nresource \"aws_db_instance\" \"db\" {\n  password = var.db_password\n  tags     = { Name = \"db\" }\n}\n",
+    );
+    // not even JSON: it is never parsed
+    write(&dir, "terraform.tfstate", "{ \"version\": 4, broken");
+    let skip = rewind_parse::Options {
+        skip_state: true,
+        ..Default::default()
+    };
+    let unread = rewind_parse::Options {
+        skip_state: true,
+        unread_state: true,
+        ..Default::default()
+    };
+    let read = rewind_parse::load(&dir, &skip).unwrap_or_else(|e| panic!("{e}"));
+    let not_read = rewind_parse::load(&dir, &unread).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read.model.nodes, not_read.model.nodes);
+    let state = |l: &rewind_parse::Loaded| {
+        l.files
+            .iter()
+            .find(|f| f.path.ends_with("terraform.tfstate"))
+            .map(|f| f.hash)
+            .expect("the state file is listed")
+    };
+    assert_eq!(
+        state(&read),
+        rewind_model::Hash::of(b"{ \"version\": 4, broken")
+    );
+    assert_eq!(state(&not_read), rewind_model::Hash::default());
+    // a state that is not a regular file is skipped, as before
+    std::fs::remove_file(dir.join("terraform.tfstate")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(dir.join("terraform.tfstate"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(fifo.success());
+    for opts in [&skip, &unread] {
+        let l = rewind_parse::load(&dir, opts).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!l
+            .files
+            .iter()
+            .any(|f| f.path.ends_with("terraform.tfstate")));
+        assert!(
+            l.model
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("not a regular file")),
+            "{:?}",
+            l.model.diagnostics
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -61,6 +61,30 @@ pub fn to_value(e: &Expr) -> Value {
 
 pub use rewind_model::expr::static_key;
 
+/// Whether [`static_key`] gives `k` a key, without making the key.
+pub(crate) fn is_static_key(k: &Expr) -> bool {
+    match k {
+        Expr::Traversal { ops, .. } => ops.is_empty(),
+        Expr::Template(parts) => matches!(parts.as_slice(), [] | [Part::Lit(_)]),
+        Expr::Number(_) | Expr::Bool(_) | Expr::Null => true,
+        _ => false,
+    }
+}
+
+/// `f` of the key [`static_key`] gives `k`, borrowed where the text is
+/// there already (most keys); `None` for a key that is not static.
+pub(crate) fn with_static_key<T>(k: &Expr, f: impl FnOnce(&str) -> T) -> Option<T> {
+    match k {
+        Expr::Traversal { root, ops, .. } if ops.is_empty() => Some(f(root)),
+        Expr::Template(parts) => match parts.as_slice() {
+            [] => Some(f("")),
+            [Part::Lit(s)] => Some(f(s)),
+            _ => None,
+        },
+        other => static_key(other).map(|k| f(&k)),
+    }
+}
+
 /// Normalized expression text: one canonical spelling per meaning (single
 /// spaces, no comments or redundant parentheses, heredocs as quoted
 /// templates, legacy `.0` as `[0]`, `"${x}"` as `x`).
@@ -81,7 +105,7 @@ pub fn collect_refs(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>)
         }
         Expr::Object(items) => {
             for (k, v) in items {
-                if static_key(k).is_none() {
+                if !is_static_key(k) {
                     collect_refs(k, bound, out);
                 }
                 collect_refs(v, bound, out);
