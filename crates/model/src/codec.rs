@@ -140,9 +140,20 @@ impl Enc {
             }
             Value::Expr(e) => {
                 self.u8(T_EXPR);
-                let mut inner = Enc::with_capacity(32);
-                inner.expr(e);
-                self.bytes(&inner.buf);
+                // written in place behind a one-byte length (an expression
+                // is almost always shorter than 128 bytes), widened after
+                // when it is not: no buffer of its own per expression
+                let at = self.buf.len();
+                self.buf.push(0);
+                self.expr(e);
+                let len = self.buf.len() - at - 1;
+                if len < 0x80 {
+                    self.buf[at] = len as u8;
+                } else {
+                    let mut prefix = Enc::with_capacity(10);
+                    prefix.uvar(len as u64);
+                    self.buf.splice(at..at + 1, prefix.buf);
+                }
             }
         }
     }
@@ -450,6 +461,16 @@ impl<'a> Dec<'a> {
             T_STRING => Value::String(self.string()?),
             T_EXPR => {
                 let bytes = self.bytes()?;
+                // an expression decoded before from the same bytes (while
+                // a `ShareExprs` is alive) is shared without decoding
+                // again; its nesting cannot pass the limit here either
+                // when the depth left exceeds its length
+                if self.depth + bytes.len() < MAX_DEPTH {
+                    if let Some(e) = crate::value::shared_encoded(bytes) {
+                        self.depth -= 1;
+                        return Ok(Value::Expr(e));
+                    }
+                }
                 let mut inner = Dec {
                     buf: bytes,
                     pos: 0,
@@ -460,7 +481,9 @@ impl<'a> Dec<'a> {
                     err
                 })?;
                 inner.finish()?;
-                Value::Expr(crate::value::shared_expr(e))
+                let e = crate::value::shared_expr(e);
+                crate::value::remember_encoded(bytes, &e);
+                Value::Expr(e)
             }
             T_LIST => {
                 let n = self.len()?;

@@ -1,14 +1,20 @@
 use crate::expr::Expr;
 use crate::map::Map;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 thread_local! {
     /// The expressions made on this thread while a [`ShareExprs`] is alive.
     static SHARED: RefCell<Option<SharedSet>> = const { RefCell::new(None) };
+    /// The same expressions by their encoding ([`crate::codec`]), for
+    /// decoding: an expression met again is not decoded again.
+    static ENCODED: RefCell<Option<EncodedMap>> = const { RefCell::new(None) };
 }
+
+/// Decoded expressions by their encoded bytes.
+type EncodedMap = HashMap<Box<[u8]>, Arc<Expr>, std::hash::BuildHasherDefault<TreeHasher>>;
 
 /// The set of shared expressions, with a multiply-rotate hash: the
 /// standard SipHash of every expression tree was 5% of the processor time
@@ -79,6 +85,9 @@ impl ShareExprs {
             *s = Some(SharedSet::default());
             true
         });
+        if owner {
+            ENCODED.with(|m| *m.borrow_mut() = Some(EncodedMap::default()));
+        }
         ShareExprs { owner }
     }
 }
@@ -93,6 +102,7 @@ impl Drop for ShareExprs {
     fn drop(&mut self) {
         if self.owner {
             SHARED.with(|s| s.borrow_mut().take());
+            ENCODED.with(|m| m.borrow_mut().take());
         }
     }
 }
@@ -111,6 +121,21 @@ pub fn shared_expr(e: Expr) -> Arc<Expr> {
         },
         None => Arc::new(e),
     })
+}
+
+/// The expression decoded earlier on this thread from exactly these
+/// encoded bytes, while a [`ShareExprs`] is alive.
+pub(crate) fn shared_encoded(bytes: &[u8]) -> Option<Arc<Expr>> {
+    ENCODED.with(|m| m.borrow().as_ref()?.get(bytes).cloned())
+}
+
+/// Records that `bytes` decode to `e` (while a [`ShareExprs`] is alive).
+pub(crate) fn remember_encoded(bytes: &[u8], e: &Arc<Expr>) {
+    ENCODED.with(|m| {
+        if let Some(m) = m.borrow_mut().as_mut() {
+            m.insert(bytes.into(), Arc::clone(e));
+        }
+    });
 }
 
 /// The canonical form of an attribute value.
