@@ -481,7 +481,10 @@ impl<'a> Dec<'a> {
                     err
                 })?;
                 inner.finish()?;
-                let e = crate::value::shared_expr(e);
+                // shared by its bytes only: hashing the tree to share it
+                // with equal ones made otherwise (and again each time the
+                // set grows) cost more than the copies it saved
+                let e = std::sync::Arc::new(e);
                 crate::value::remember_encoded(bytes, &e);
                 Value::Expr(e)
             }
