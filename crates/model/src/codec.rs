@@ -140,9 +140,20 @@ impl Enc {
             }
             Value::Expr(e) => {
                 self.u8(T_EXPR);
-                let mut inner = Enc::with_capacity(32);
-                inner.expr(e);
-                self.bytes(&inner.buf);
+                // written in place behind a one-byte length (an expression
+                // is almost always shorter than 128 bytes), widened after
+                // when it is not: no buffer of its own per expression
+                let at = self.buf.len();
+                self.buf.push(0);
+                self.expr(e);
+                let len = self.buf.len() - at - 1;
+                if len < 0x80 {
+                    self.buf[at] = len as u8;
+                } else {
+                    let mut prefix = Enc::with_capacity(10);
+                    prefix.uvar(len as u64);
+                    self.buf.splice(at..at + 1, prefix.buf);
+                }
             }
         }
     }
@@ -450,6 +461,16 @@ impl<'a> Dec<'a> {
             T_STRING => Value::String(self.string()?),
             T_EXPR => {
                 let bytes = self.bytes()?;
+                // an expression decoded before from the same bytes (while
+                // a `ShareExprs` is alive) is shared without decoding
+                // again; its nesting cannot pass the limit here either
+                // when the depth left exceeds its length
+                if self.depth + bytes.len() < MAX_DEPTH {
+                    if let Some(e) = crate::value::shared_encoded(bytes) {
+                        self.depth -= 1;
+                        return Ok(Value::Expr(e));
+                    }
+                }
                 let mut inner = Dec {
                     buf: bytes,
                     pos: 0,
@@ -460,7 +481,12 @@ impl<'a> Dec<'a> {
                     err
                 })?;
                 inner.finish()?;
-                Value::Expr(crate::value::shared_expr(e))
+                // shared by its bytes only: hashing the tree to share it
+                // with equal ones made otherwise (and again each time the
+                // set grows) cost more than the copies it saved
+                let e = std::sync::Arc::new(e);
+                crate::value::remember_encoded(bytes, &e);
+                Value::Expr(e)
             }
             T_LIST => {
                 let n = self.len()?;
@@ -823,6 +849,103 @@ mod tests {
         let mut d = Dec::new(&bytes);
         assert_eq!(d.expr().unwrap(), e);
         d.finish().unwrap();
+    }
+
+    /// An expression is written in place behind its length: short ones
+    /// behind one byte, one of 128 bytes or more behind a wider varint,
+    /// the bytes a separate buffer copied behind its length gave (as
+    /// rewind wrote them before), around other values.
+    #[test]
+    fn expressions_in_place_keep_their_bytes_at_every_length() {
+        for len in [0usize, 1, 100, 117, 118, 119, 120, 200, 16_370, 16_400] {
+            // a traversal whose root name makes the encoding `len` + 4..6 bytes
+            let e = Expr::Traversal {
+                root: "r".repeat(len),
+                ops: vec![TravOp::Attr("id".into())],
+                pos: 0,
+            };
+            let mut inner = Enc::new();
+            inner.expr(&e);
+            let mut want = Enc::new();
+            want.u8(T_LIST);
+            want.uvar(3);
+            want.u8(T_STRING);
+            want.str("before");
+            want.u8(T_EXPR);
+            want.bytes(&inner.buf);
+            want.u8(T_NULL);
+            let v = Value::List(vec![Value::str("before"), Value::expr(e), Value::Null]);
+            let mut got = Enc::new();
+            got.value(&v);
+            assert_eq!(got.buf, want.buf, "expression of {} bytes", inner.buf.len());
+            assert_eq!(Dec::new(&got.buf).value().unwrap(), v);
+        }
+    }
+
+    /// While a `ShareExprs` is alive, an expression decoded again from
+    /// the same bytes is the copy decoded before (not decoded again), and
+    /// equal to what a decoder without sharing gives; bytes that differ
+    /// by one step give their own expression, and damaged bytes still fail.
+    #[test]
+    fn repeated_expressions_are_decoded_once_and_shared() {
+        let var = |root: &str, attr: &str| {
+            Value::expr(Expr::Traversal {
+                root: root.into(),
+                ops: vec![TravOp::Attr(attr.into())],
+                pos: 0,
+            })
+        };
+        let mut m = crate::Map::new();
+        m.insert("a".to_string(), var("var", "vpc_id"));
+        m.insert("b".to_string(), var("var", "vpc_id"));
+        m.insert("c".to_string(), var("var", "vpc_ic"));
+        let v = Value::List(vec![Value::Map(m.clone()), Value::Map(m)]);
+        let mut e = Enc::new();
+        e.value(&v);
+        let bytes = e.into_bytes();
+        let plain = Dec::new(&bytes).value().unwrap();
+        let shared = {
+            let _share = crate::value::ShareExprs::new();
+            let first = Dec::new(&bytes).value().unwrap();
+            let again = Dec::new(&bytes).value().unwrap();
+            (first, again)
+        };
+        assert_eq!(plain, v);
+        assert_eq!(shared.0, v);
+        assert_eq!(shared.1, v);
+        let exprs = |v: &Value| -> Vec<std::sync::Arc<Expr>> {
+            let Value::List(items) = v else { panic!() };
+            items
+                .iter()
+                .flat_map(|m| {
+                    let Value::Map(m) = m else { panic!() };
+                    m.iter()
+                        .map(|(_, x)| match x {
+                            Value::Expr(e) => e.clone(),
+                            _ => panic!(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let (first, again) = (exprs(&shared.0), exprs(&shared.1));
+        // a and b, in both maps and both decodes: one copy
+        for x in [&first[1], &first[3], &first[4], &again[0], &again[4]] {
+            assert!(std::sync::Arc::ptr_eq(&first[0], x));
+        }
+        // c is its own expression, shared with its repeats
+        assert!(!std::sync::Arc::ptr_eq(&first[0], &first[2]));
+        assert!(std::sync::Arc::ptr_eq(&first[2], &again[5]));
+        // without sharing, nothing is shared
+        let p = exprs(&plain);
+        assert!(!std::sync::Arc::ptr_eq(&p[0], &p[1]));
+        // an expression's bytes damaged after it was shared: still an error
+        let _share = crate::value::ShareExprs::new();
+        Dec::new(&bytes).value().unwrap();
+        let at = bytes.windows(6).position(|w| w == b"vpc_id").unwrap();
+        let mut bad = bytes.clone();
+        bad[at + 2] = 0xff;
+        assert!(Dec::new(&bad).value().is_err());
     }
 
     /// The sizes the model's memory depends on (a larger one is a

@@ -10,7 +10,13 @@ use std::sync::Arc;
 thread_local! {
     /// The expressions made on this thread while a [`ShareExprs`] is alive.
     static SHARED: RefCell<Option<SharedSet>> = const { RefCell::new(None) };
+    /// The same expressions by their encoding ([`crate::codec`]), for
+    /// decoding: an expression met again is not decoded again.
+    static ENCODED: RefCell<Option<EncodedMap>> = const { RefCell::new(None) };
 }
+
+/// Decoded expressions by their encoded bytes.
+type EncodedMap = HashMap<Box<[u8]>, Arc<Expr>, std::hash::BuildHasherDefault<TreeHasher>>;
 
 /// The set of shared expressions, with a multiply-rotate hash: the
 /// standard SipHash of every expression tree was 5% of the processor time
@@ -70,7 +76,9 @@ impl std::hash::Hasher for TreeHasher {
 }
 
 /// While alive, equal expressions made on this thread ([`Value::expr`],
-/// [`Value::expr_of`], and decoding) share one copy. A configuration repeats
+/// [`Value::expr_of`]) share one copy, and so do expressions decoded from
+/// equal bytes (among themselves: decoding does not hash the tree to find
+/// an equal one made otherwise). A configuration repeats
 /// the same expressions in file after file (`var.vpc_id` 20,000 times in
 /// the generated tree of 100,000 resources, a third of all expressions
 /// repeat one made before); a loader holds one of these on each parsing
@@ -90,6 +98,9 @@ impl ShareExprs {
             *s = Some(SharedSet::default());
             true
         });
+        if owner {
+            ENCODED.with(|m| *m.borrow_mut() = Some(EncodedMap::default()));
+        }
         ShareExprs { owner }
     }
 }
@@ -104,6 +115,7 @@ impl Drop for ShareExprs {
     fn drop(&mut self) {
         if self.owner {
             SHARED.with(|s| s.borrow_mut().take());
+            ENCODED.with(|m| m.borrow_mut().take());
         }
     }
 }
@@ -149,6 +161,21 @@ fn share(set: &mut SharedSet, hash: u64, e: Expr) -> Arc<Expr> {
             x
         }
     }
+}
+
+/// The expression decoded earlier on this thread from exactly these
+/// encoded bytes, while a [`ShareExprs`] is alive.
+pub(crate) fn shared_encoded(bytes: &[u8]) -> Option<Arc<Expr>> {
+    ENCODED.with(|m| m.borrow().as_ref()?.get(bytes).cloned())
+}
+
+/// Records that `bytes` decode to `e` (while a [`ShareExprs`] is alive).
+pub(crate) fn remember_encoded(bytes: &[u8], e: &Arc<Expr>) {
+    ENCODED.with(|m| {
+        if let Some(m) = m.borrow_mut().as_mut() {
+            m.insert(bytes.into(), Arc::clone(e));
+        }
+    });
 }
 
 /// The canonical form of an attribute value.
@@ -703,12 +730,14 @@ mod tests {
         .join()
         .unwrap();
         assert_ne!(ptr(&other), ptr(&c));
-        // decoding shares too
+        // decoding shares among decoded copies of the same bytes
         let mut enc = crate::codec::Enc::new();
         enc.value(&c);
         let bytes = enc.into_bytes();
         let decoded = crate::codec::Dec::new(&bytes).value().unwrap();
-        assert_eq!(ptr(&decoded), ptr(&c));
+        assert_eq!(decoded, c);
+        let again = crate::codec::Dec::new(&bytes).value().unwrap();
+        assert_eq!(ptr(&decoded), ptr(&again));
         drop(guard);
         assert_ne!(ptr(&make()), ptr(&make()));
     }
