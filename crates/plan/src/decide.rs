@@ -42,7 +42,7 @@ pub(crate) struct Decision {
     pub cbd_forced_by: Option<String>,
 }
 
-pub(crate) struct Decide<'p> {
+pub(crate) struct Decide<'p, 'a> {
     prior: &'p Prior,
     /// Prior objects by the address they have after the moves.
     by_new_addr: BTreeMap<InstanceAddr, usize>,
@@ -57,19 +57,20 @@ pub(crate) struct Decide<'p> {
     /// each deployed instance (by its current address), when there is a
     /// state: what the
     /// target gives the same is no change (see [`resource::compare`]);
-    /// only read by the walk, freed after it.
-    pub current_configs: Option<crate::prior::CurrentArgs>,
+    /// read by the walk only, while the current configuration's walk
+    /// writes them on another thread.
+    pub current_configs: Option<&'a crate::prior::CurrentArgs<'a>>,
     /// What rewind knows of the providers (their force-new tables).
     pub knowledge: &'p rewind_diff::knowledge::Knowledge,
 }
 
-impl<'p> Decide<'p> {
+impl<'p> Decide<'p, '_> {
     pub fn new(
         prior: &'p Prior,
         moved: &BTreeMap<InstanceAddr, (InstanceAddr, String)>,
         cbd: &'p BTreeMap<String, Option<String>>,
         knowledge: &'p rewind_diff::knowledge::Knowledge,
-    ) -> Decide<'p> {
+    ) -> Self {
         let mut by_new_addr = BTreeMap::new();
         let mut moved_from = HashMap::new();
         for (addr, i) in by_address(&prior.managed) {
@@ -95,6 +96,24 @@ impl<'p> Decide<'p> {
             notes: Vec::new(),
             current_configs: None,
             knowledge,
+        }
+    }
+
+    /// The decisions once the walk is over: the current configuration's
+    /// arguments are not read again (and may be freed).
+    pub fn walked(self) -> Decide<'p, 'static> {
+        Decide {
+            prior: self.prior,
+            by_new_addr: self.by_new_addr,
+            moved_from: self.moved_from,
+            cbd: self.cbd,
+            decisions: self.decisions,
+            index: self.index,
+            unknown: self.unknown,
+            errors: self.errors,
+            notes: self.notes,
+            current_configs: None,
+            knowledge: self.knowledge,
         }
     }
 
@@ -239,7 +258,7 @@ impl<'p> Decide<'p> {
         };
         // the arguments it was read with: the same read gives the same
         // result
-        let current = self.current_configs.as_ref().map(|c| c.of(addr));
+        let current = self.current_configs.map(|c| c.of(addr));
         let cmp = resource::compare(
             self.knowledge,
             &addr.resource.type_,
@@ -426,7 +445,7 @@ fn replace_paths(d: &Decision) -> Vec<rewind_model::Path> {
     }
 }
 
-impl Decide<'_> {
+impl Decide<'_, '_> {
     /// The instances left as they are (not moved either), with their
     /// values.
     pub fn unchanged(&self) -> Vec<Unchanged> {
@@ -462,7 +481,7 @@ fn value_at<'v>(v: &'v Value, path: &rewind_model::Path) -> Option<&'v Value> {
     Some(cur)
 }
 
-impl Decide<'_> {
+impl Decide<'_, '_> {
     /// Notes (once) that what makes the provider of `type_` replace an
     /// object is not known, if it is not.
     fn note_coverage(&mut self, type_: &str) {
@@ -520,7 +539,7 @@ impl Decide<'_> {
     ) -> InstanceValue {
         let p = &self.prior.managed[pi];
         let ignore = Self::lifecycle_ignore(n);
-        let current = self.current_configs.as_ref().map(|c| c.of(&p.addr));
+        let current = self.current_configs.map(|c| c.of(&p.addr));
         // ignore_changes = [input.f0]: that part keeps its prior value
         let ignored = resource::with_ignored(config, &p.value, &ignore);
         d.comparison = resource::compare(
@@ -576,7 +595,7 @@ impl Decision {
     }
 }
 
-impl Planner for Decide<'_> {
+impl Planner for Decide<'_, '_> {
     fn instance(
         &mut self,
         walk: &Walk,
