@@ -45,11 +45,11 @@ pub(crate) struct Decision {
 pub(crate) struct Decide<'p, 'a> {
     prior: &'p Prior,
     /// Prior objects by the address they have after the moves.
-    by_new_addr: BTreeMap<InstanceAddr, usize>,
+    by_new_addr: rustc_hash::FxHashMap<InstanceAddr, usize>,
     moved_from: HashMap<InstanceAddr, (InstanceAddr, String)>,
     cbd: &'p BTreeMap<String, Option<String>>,
     pub decisions: Vec<Decision>,
-    index: HashMap<InstanceAddr, usize>,
+    index: rustc_hash::FxHashMap<InstanceAddr, usize>,
     pub unknown: Vec<(ResourceAddr, String)>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
@@ -71,7 +71,10 @@ impl<'p> Decide<'p, '_> {
         cbd: &'p BTreeMap<String, Option<String>>,
         knowledge: &'p rewind_diff::knowledge::Knowledge,
     ) -> Self {
-        let mut by_new_addr = BTreeMap::new();
+        // filled in the order of the addresses (a move wins over an
+        // instance left where it is)
+        let mut by_new_addr = rustc_hash::FxHashMap::default();
+        by_new_addr.reserve(prior.managed.len());
         let mut moved_from = HashMap::new();
         for (addr, i) in by_address(&prior.managed) {
             match moved.get(addr) {
@@ -89,8 +92,12 @@ impl<'p> Decide<'p, '_> {
             by_new_addr,
             moved_from,
             cbd,
-            decisions: Vec::new(),
-            index: HashMap::new(),
+            // about one decision per deployed instance: sized once
+            decisions: Vec::with_capacity(prior.managed.len()),
+            index: rustc_hash::FxHashMap::with_capacity_and_hasher(
+                prior.managed.len(),
+                Default::default(),
+            ),
             unknown: Vec::new(),
             errors: Vec::new(),
             notes: Vec::new(),

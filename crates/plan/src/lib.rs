@@ -874,31 +874,45 @@ fn ordering(
     decide: &Decide,
     tgt_deps: &HashMap<String, BTreeSet<String>>,
 ) -> Result<Vec<Step>, PlanError> {
+    // `order` looks the deployed objects, their recorded dependencies and
+    // the target configuration addresses up by the addresses of the
+    // changes (and the deployed objects' addresses before the moves):
+    // only those are made into strings, in the order of the full lists
+    // (the last of equal keys wins, as when every instance was listed)
+    let changed: rustc_hash::FxHashSet<&InstanceAddr> =
+        changes.iter().map(|c| &c.address).collect();
+    let mut originals: rustc_hash::FxHashSet<&InstanceAddr> = changed.clone();
     let cur_insts: Vec<order::CurrentInstance> = prior
         .managed
         .iter()
-        .map(|p| {
-            let addr = moved
+        .filter_map(|p| {
+            let to = moved
                 .get(&p.addr)
                 .filter(|_| p.deposed.is_none())
-                .map(|(t, _)| t.to_string())
-                .unwrap_or_else(|| p.addr.to_string());
-            order::CurrentInstance {
-                addr,
+                .map(|(t, _)| t)
+                .unwrap_or(&p.addr);
+            if !changed.contains(to) {
+                return None;
+            }
+            originals.insert(&p.addr);
+            Some(order::CurrentInstance {
+                addr: to.to_string(),
                 original: p.addr.to_string(),
                 config: p.addr.resource.config_address(),
                 deposed: p.deposed.clone(),
-            }
+            })
         })
         .collect();
     let cur_state_deps: HashMap<String, prior::Deps> = prior
         .managed
         .iter()
+        .filter(|p| originals.contains(&p.addr))
         .map(|p| (p.addr.to_string(), p.deps.clone()))
         .collect();
     let tgt_configs: HashMap<String, String> = decide
         .decisions
         .iter()
+        .filter(|d| changed.contains(&d.addr))
         .map(|d| (d.addr.to_string(), d.addr.resource.config_address()))
         .collect();
     order::order(changes, &tgt_configs, tgt_deps, &cur_insts, &cur_state_deps)

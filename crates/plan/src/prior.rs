@@ -260,7 +260,7 @@ pub(crate) fn current_configs(
     let _finish = Finish(args);
     let mut deployed = AsDeployed {
         prior,
-        by_addr: by_address(&prior.managed),
+        by_addr: hashed_by_address(&prior.managed),
         args,
         pending: Vec::new(),
         buf: Vec::new(),
@@ -546,7 +546,7 @@ fn hash_mapping(m: &rewind_eval::Map<String, Value>, h: &mut Bytes) {
 
 struct AsDeployed<'p, 'a, 'c> {
     prior: &'p Prior,
-    by_addr: BTreeMap<&'p InstanceAddr, usize>,
+    by_addr: rustc_hash::FxHashMap<&'p InstanceAddr, usize>,
     args: &'a CurrentArgs<'c>,
     /// Fingerprints not published yet, by instance.
     pending: Vec<(u128, Vec<u128>)>,
@@ -619,6 +619,20 @@ pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<&InstanceAddr, u
         .filter(|(_, p)| p.deposed.is_none())
         .map(|(i, p)| (&p.addr, i))
         .collect()
+}
+
+/// Prior objects by address, as [`by_address`] gives them, for lookups
+/// only (hashed: no order).
+fn hashed_by_address(managed: &[PriorInstance]) -> rustc_hash::FxHashMap<&InstanceAddr, usize> {
+    let mut out = rustc_hash::FxHashMap::default();
+    out.reserve(managed.len());
+    // the last of equal addresses, as `by_address` keeps it
+    for (i, p) in managed.iter().enumerate() {
+        if p.deposed.is_none() {
+            out.insert(&p.addr, i);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
