@@ -528,18 +528,15 @@ fn cbd_of(
 ) -> BTreeMap<String, Option<String>> {
     let mut out = BTreeMap::new();
     let mut marked = BTreeSet::new();
-    for n in model
+    let explicit: Vec<&rewind_model::Node> = model
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
-    {
+        .collect();
+    for n in &explicit {
         out.insert(n.address.clone(), None);
     }
-    for n in model
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
-    {
+    for n in explicit {
         for d in all_dependencies(deps, &n.address, &mut marked) {
             out.entry(d).or_insert_with(|| Some(n.address.clone()));
         }
@@ -563,9 +560,12 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     // target's index and dependencies beside the current side's index and
     // what is deployed
     let (cur_cfg, prior, tgt) = std::thread::scope(|s| {
-        let tgt = s.spawn(|| -> Result<_, PlanError> {
+        let tgt = s.spawn(|| {
             let cfg = Config::new(target)?;
-            Ok((cfg, config_deps(target)))
+            let deps = config_deps(target);
+            let cbd = cbd_of(target, &deps);
+            let inputs = root_inputs(target, &opts.target_inputs);
+            Ok((cfg, deps, cbd, inputs, provider_knowledge(opts)))
         });
         let cur_cfg = Config::new(current);
         let prior = match &cur_cfg {
@@ -576,13 +576,11 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     });
     // the errors in the order the phases had one after the other
     let cur_cfg = cur_cfg?;
-    let (tgt_cfg, tgt_deps) = tgt?;
+    let (tgt_cfg, tgt_deps, cbd, tgt_inputs, knowledge) = tgt?;
     let prior = prior?;
+    let knowledge = knowledge?;
     trace.mark("plan: configurations, current instances");
 
-    let cbd = cbd_of(target, &tgt_deps);
-    let knowledge = provider_knowledge(opts)?;
-    let tgt_inputs = root_inputs(target, &opts.target_inputs);
     // with a state, the current configuration is walked over the deployed
     // values on a second thread while this one walks the target: the
     // target's decisions read its arguments instance by instance, each

@@ -305,7 +305,7 @@ struct Published {
     /// A reader is waiting (the writer then wakes it).
     waiting: bool,
     /// The fingerprints of the kept arguments, by instance.
-    prints: rustc_hash::FxHashMap<u128, Vec<u128>>,
+    prints: rustc_hash::FxHashMap<InstanceAddr, Vec<u128>>,
 }
 
 impl<'c> CurrentArgs<'c> {
@@ -348,7 +348,7 @@ impl<'c> CurrentArgs<'c> {
 
     /// Publishes the fingerprints of `pending` (by instance), and that the
     /// first `walked` nodes of the order have been walked.
-    fn publish(&self, walked: usize, pending: &mut Vec<(u128, Vec<u128>)>) {
+    fn publish(&self, walked: usize, pending: &mut Vec<(InstanceAddr, Vec<u128>)>) {
         let mut p = self.lock();
         for (owner, prints) in pending.drain(..) {
             p.prints.entry(owner).or_default().extend(prints);
@@ -373,8 +373,6 @@ impl<'c> CurrentArgs<'c> {
     /// instance of a resource the current configuration does not have
     /// has none).
     pub(crate) fn of(&self, addr: &InstanceAddr) -> Given {
-        let mut buf = Vec::new();
-        let owner = owner_print(&mut buf, addr);
         let needed = match self.cfg {
             Some(cfg) => cfg
                 .find(&addr.resource.config_address())
@@ -392,8 +390,16 @@ impl<'c> CurrentArgs<'c> {
                         .wait(p)
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
-                p.prints.get(&owner).cloned().unwrap_or_default()
+                p.prints.get(addr).cloned().unwrap_or_default()
             }
+        };
+        // the instance's own fingerprint only when there is something to
+        // ask
+        let mut buf = Vec::new();
+        let owner = if prints.is_empty() {
+            0
+        } else {
+            owner_print(&mut buf, addr)
         };
         Given {
             prints,
@@ -410,14 +416,14 @@ impl<'c> CurrentArgs<'c> {
 }
 
 /// The fingerprints of the arguments of `config` (the configuration of the
-/// instance at `addr`) that `compare` can use, with the fingerprint of the
-/// instance: none when it has none.
+/// instance at `addr`) that `compare` can use, with the instance's
+/// address: none when it has none.
 fn kept_prints(
     buf: &mut Vec<u8>,
     addr: &InstanceAddr,
     config: &Value,
     deployed: &Value,
-) -> Option<(u128, Vec<u128>)> {
+) -> Option<(InstanceAddr, Vec<u128>)> {
     let config = config.unmark_deep().0;
     let args = config.as_mapping()?;
     let deployed = deployed.unmark_deep().0;
@@ -429,7 +435,7 @@ fn kept_prints(
             prints.push(arg_print(buf, o, k, v));
         }
     }
-    Some((owner?, prints))
+    owner.map(|_| (addr.clone(), prints))
 }
 
 /// The current configuration's arguments of one instance.
@@ -549,7 +555,7 @@ struct AsDeployed<'p, 'a, 'c> {
     by_addr: rustc_hash::FxHashMap<&'p InstanceAddr, usize>,
     args: &'a CurrentArgs<'c>,
     /// Fingerprints not published yet, by instance.
-    pending: Vec<(u128, Vec<u128>)>,
+    pending: Vec<(InstanceAddr, Vec<u128>)>,
     /// Reused for the bytes each fingerprint hashes.
     buf: Vec<u8>,
 }
