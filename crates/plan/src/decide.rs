@@ -252,7 +252,14 @@ impl<'p> Decide<'p, '_> {
         None
     }
 
-    fn data_value(&self, addr: &InstanceAddr, config: &Value) -> InstanceValue {
+    /// The value of the data source instance at `addr` (an instance of
+    /// the node at `config_address`) read with `config`.
+    fn data_value(
+        &self,
+        addr: &InstanceAddr,
+        config_address: &str,
+        config: &Value,
+    ) -> InstanceValue {
         let unknown = InstanceValue {
             value: Value::unknown(),
             missing: Missing::Unknown,
@@ -265,7 +272,8 @@ impl<'p> Decide<'p, '_> {
         };
         // the arguments it was read with: the same read gives the same
         // result
-        let current = self.current_configs.map(|c| c.of(addr));
+        // the walk made `addr` an instance of the node at `config`
+        let current = self.current_configs.map(|c| c.of(addr, config_address));
         let cmp = resource::compare(
             self.knowledge,
             &addr.resource.type_,
@@ -546,7 +554,11 @@ impl Decide<'_, '_> {
     ) -> InstanceValue {
         let p = &self.prior.managed[pi];
         let ignore = Self::lifecycle_ignore(n);
-        let current = self.current_configs.map(|c| c.of(&p.addr));
+        // where the prior object was: the walked node's address unless it
+        // moved
+        let moved = (p.addr != d.addr).then(|| p.addr.resource.config_address());
+        let config_address = moved.as_deref().unwrap_or(&n.address);
+        let current = self.current_configs.map(|c| c.of(&p.addr, config_address));
         // ignore_changes = [input.f0]: that part keeps its prior value
         let ignored = resource::with_ignored(config, &p.value, &ignore);
         d.comparison = resource::compare(
@@ -623,7 +635,7 @@ impl Planner for Decide<'_, '_> {
             }
         };
         if n.kind == NodeKind::Data {
-            return self.data_value(addr, &config);
+            return self.data_value(addr, &n.address, &config);
         }
         self.note_coverage(&n.type_);
         let mut d = self.new_decision(addr, n);

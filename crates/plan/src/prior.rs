@@ -368,15 +368,15 @@ impl<'c> CurrentArgs<'c> {
         self.ready.notify_all();
     }
 
-    /// The current configuration's arguments of the instance at `addr`, to
-    /// ask [`Given::gives`]; once the walk has walked its resource (an
+    /// The current configuration's arguments of the instance at `addr`
+    /// (whose resource's configuration address is `config`), to ask
+    /// [`Given::gives`]; once the walk has walked its resource (an
     /// instance of a resource the current configuration does not have
     /// has none).
-    pub(crate) fn of(&self, addr: &InstanceAddr) -> Given {
+    pub(crate) fn of(&self, addr: &InstanceAddr, config: &str) -> Given {
+        debug_assert_eq!(addr.resource.config_address(), config);
         let needed = match self.cfg {
-            Some(cfg) => cfg
-                .find(&addr.resource.config_address())
-                .map(|ni| self.position[ni] as usize),
+            Some(cfg) => cfg.find(config).map(|ni| self.position[ni] as usize),
             None => Some(0),
         };
         let prints = match needed {
@@ -693,14 +693,14 @@ mod tests {
         ]);
         let args = kept(&config, &deployed);
         assert_eq!(args.len(), 2);
-        let web = args.of(&addr("aws_instance.web"));
+        let web = args.of(&addr("aws_instance.web"), "aws_instance.web");
         assert!(web.gives("name", &Value::string("web-2")));
         assert!(web.gives("policy", &Value::string("{\"a\": 1}")));
         // not another value, another argument or another instance
         assert!(!web.gives("name", &Value::string("web-1")));
         assert!(!web.gives("policy", &Value::string("web-2")));
         assert!(!args
-            .of(&addr("aws_instance.db"))
+            .of(&addr("aws_instance.db"), "aws_instance.db")
             .gives("name", &Value::string("web-2")));
         // the deployed value and the unknown one are not kept
         assert!(!web.gives("tags", &tags));
@@ -723,7 +723,7 @@ mod tests {
         // differ for raw equality)
         let config = obj(&[("port", Value::string("80"))]);
         let args = kept(&config, &deployed);
-        let web = args.of(&addr("aws_instance.web"));
+        let web = args.of(&addr("aws_instance.web"), "aws_instance.web");
         assert!(web.gives("port", &Value::string("80")));
         assert!(!web.gives("port", &Value::int(80)));
     }
@@ -752,7 +752,7 @@ mod tests {
         ];
         for (a, b) in pairs {
             let args = kept(&obj(&[("v", a.clone())]), &deployed);
-            let web = args.of(&addr("aws_instance.web"));
+            let web = args.of(&addr("aws_instance.web"), "aws_instance.web");
             assert!(web.gives("v", &a), "{a:?}");
             assert!(!web.gives("v", &b), "{a:?} against {b:?}");
         }
@@ -798,10 +798,13 @@ mod tests {
         // an instance of a resource the configuration does not have: at
         // once, with nothing
         assert!(!args
-            .of(&addr("terraform_data.c"))
+            .of(&addr("terraform_data.c"), "terraform_data.c")
             .gives("input", &Value::string("y")));
         std::thread::scope(|s| {
-            let reader = s.spawn(|| args.of(&b).gives("input", &Value::string("y")));
+            let reader = s.spawn(|| {
+                args.of(&b, "terraform_data.b")
+                    .gives("input", &Value::string("y"))
+            });
             until_waiting(&args, &reader);
             // every node before b walked: the reader still waits
             args.publish(b_pos, &mut Vec::new());
@@ -813,7 +816,10 @@ mod tests {
         // a walk that ends (or panics) before an instance frees its reader
         let args = CurrentArgs::new(&cfg);
         std::thread::scope(|s| {
-            let reader = s.spawn(|| args.of(&b).gives("input", &Value::string("y")));
+            let reader = s.spawn(|| {
+                args.of(&b, "terraform_data.b")
+                    .gives("input", &Value::string("y"))
+            });
             until_waiting(&args, &reader);
             args.finish();
             assert!(!reader.join().expect("the reader"));
