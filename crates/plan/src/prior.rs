@@ -295,6 +295,10 @@ pub(crate) struct CurrentArgs<'c> {
     ready: std::sync::Condvar,
 }
 
+/// How many nodes past the one it needs a reader of [`CurrentArgs`] that
+/// caught up with the writer waits for.
+const AHEAD: usize = 256;
+
 /// What the writer of [`CurrentArgs`] has published so far.
 #[derive(Default)]
 struct Published {
@@ -302,8 +306,10 @@ struct Published {
     walked: usize,
     /// The walk is over (or never started).
     finished: bool,
-    /// A reader is waiting (the writer then wakes it).
+    /// A reader is waiting until `wanted` nodes have been walked (the
+    /// writer then wakes it).
     waiting: bool,
+    wanted: usize,
     /// The fingerprints of the kept arguments, by instance.
     prints: rustc_hash::FxHashMap<InstanceAddr, Vec<u128>>,
 }
@@ -354,7 +360,7 @@ impl<'c> CurrentArgs<'c> {
             p.prints.entry(owner).or_default().extend(prints);
         }
         p.walked = walked;
-        if p.waiting {
+        if p.waiting && walked >= p.wanted {
             p.waiting = false;
             self.ready.notify_all();
         }
@@ -383,12 +389,20 @@ impl<'c> CurrentArgs<'c> {
             None => Vec::new(),
             Some(pos) => {
                 let mut p = self.lock();
-                while p.walked <= pos && !p.finished {
-                    p.waiting = true;
-                    p = self
-                        .ready
-                        .wait(p)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if p.walked <= pos && !p.finished {
+                    // caught up with the writer: wait until it is a few
+                    // nodes past this one, so that the next instances do
+                    // not each wait (and wake) again
+                    let total = self.position.len();
+                    let wanted = (pos + 1 + AHEAD).min(total).max(pos + 1);
+                    while p.walked < wanted && !p.finished {
+                        p.waiting = true;
+                        p.wanted = wanted;
+                        p = self
+                            .ready
+                            .wait(p)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    }
                 }
                 p.prints.get(addr).cloned().unwrap_or_default()
             }
@@ -809,8 +823,10 @@ mod tests {
             // every node before b walked: the reader still waits
             args.publish(b_pos, &mut Vec::new());
             until_waiting(&args, &reader);
-            // b walked: the reader reads what the walk gave it
-            args.publish(b_pos + 1, &mut vec![kept]);
+            // b walked (with the rest of the order: a reader that caught
+            // up waits until the writer is a few nodes ahead, or at the
+            // end): the reader reads what the walk gave it
+            args.publish(cfg.order.len(), &mut vec![kept]);
             assert!(reader.join().expect("the reader"));
         });
         // a walk that ends (or panics) before an instance frees its reader
