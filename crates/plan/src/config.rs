@@ -27,7 +27,7 @@ pub(crate) struct ModuleIndex {
 /// An index over one side's model.
 pub(crate) struct Config<'m> {
     pub model: &'m Model,
-    index: HashMap<&'m str, usize>,
+    index: FxHashMap<&'m str, usize>,
     modules: FxHashMap<String, ModuleIndex>,
     /// Node indexes, dependencies first.
     pub order: Vec<usize>,
@@ -38,7 +38,7 @@ pub(crate) struct Config<'m> {
 
 impl<'m> Config<'m> {
     pub fn new(model: &'m Model) -> Result<Config<'m>, PlanError> {
-        let index: HashMap<&str, usize> = model
+        let index: FxHashMap<&str, usize> = model
             .nodes
             .iter()
             .enumerate()
@@ -147,7 +147,7 @@ fn relative(from: &str, to: &str) -> String {
 /// What each node needs evaluated before it: what it refers to, its module
 /// call, and for a reference to a whole module (`module.x`, `depends_on =
 /// [module.x]`), everything inside that module.
-fn evaluation_deps(model: &Model, index: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+fn evaluation_deps(model: &Model, index: &FxHashMap<&str, usize>) -> Vec<Vec<usize>> {
     // nodes inside each module call, by the call's address
     let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, n) in model.nodes.iter().enumerate() {

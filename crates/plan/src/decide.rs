@@ -42,14 +42,14 @@ pub(crate) struct Decision {
     pub cbd_forced_by: Option<String>,
 }
 
-pub(crate) struct Decide<'p> {
+pub(crate) struct Decide<'p, 'a> {
     prior: &'p Prior,
     /// Prior objects by the address they have after the moves.
-    by_new_addr: BTreeMap<InstanceAddr, usize>,
+    by_new_addr: rustc_hash::FxHashMap<InstanceAddr, usize>,
     moved_from: HashMap<InstanceAddr, (InstanceAddr, String)>,
     cbd: &'p BTreeMap<String, Option<String>>,
     pub decisions: Vec<Decision>,
-    index: HashMap<InstanceAddr, usize>,
+    index: rustc_hash::FxHashMap<InstanceAddr, usize>,
     pub unknown: Vec<(ResourceAddr, String)>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
@@ -57,20 +57,24 @@ pub(crate) struct Decide<'p> {
     /// each deployed instance (by its current address), when there is a
     /// state: what the
     /// target gives the same is no change (see [`resource::compare`]);
-    /// only read by the walk, freed after it.
-    pub current_configs: Option<crate::prior::CurrentArgs>,
+    /// read by the walk only, while the current configuration's walk
+    /// writes them on another thread.
+    pub current_configs: Option<&'a crate::prior::CurrentArgs<'a>>,
     /// What rewind knows of the providers (their force-new tables).
     pub knowledge: &'p rewind_diff::knowledge::Knowledge,
 }
 
-impl<'p> Decide<'p> {
+impl<'p> Decide<'p, '_> {
     pub fn new(
         prior: &'p Prior,
         moved: &BTreeMap<InstanceAddr, (InstanceAddr, String)>,
         cbd: &'p BTreeMap<String, Option<String>>,
         knowledge: &'p rewind_diff::knowledge::Knowledge,
-    ) -> Decide<'p> {
-        let mut by_new_addr = BTreeMap::new();
+    ) -> Self {
+        // filled in the order of the addresses (a move wins over an
+        // instance left where it is)
+        let mut by_new_addr = rustc_hash::FxHashMap::default();
+        by_new_addr.reserve(prior.managed.len());
         let mut moved_from = HashMap::new();
         for (addr, i) in by_address(&prior.managed) {
             match moved.get(addr) {
@@ -88,13 +92,35 @@ impl<'p> Decide<'p> {
             by_new_addr,
             moved_from,
             cbd,
-            decisions: Vec::new(),
-            index: HashMap::new(),
+            // about one decision per deployed instance: sized once
+            decisions: Vec::with_capacity(prior.managed.len()),
+            index: rustc_hash::FxHashMap::with_capacity_and_hasher(
+                prior.managed.len(),
+                Default::default(),
+            ),
             unknown: Vec::new(),
             errors: Vec::new(),
             notes: Vec::new(),
             current_configs: None,
             knowledge,
+        }
+    }
+
+    /// The decisions once the walk is over: the current configuration's
+    /// arguments are not read again (and may be freed).
+    pub fn walked(self) -> Decide<'p, 'static> {
+        Decide {
+            prior: self.prior,
+            by_new_addr: self.by_new_addr,
+            moved_from: self.moved_from,
+            cbd: self.cbd,
+            decisions: self.decisions,
+            index: self.index,
+            unknown: self.unknown,
+            errors: self.errors,
+            notes: self.notes,
+            current_configs: None,
+            knowledge: self.knowledge,
         }
     }
 
@@ -226,7 +252,14 @@ impl<'p> Decide<'p> {
         None
     }
 
-    fn data_value(&self, addr: &InstanceAddr, config: &Value) -> InstanceValue {
+    /// The value of the data source instance at `addr` (an instance of
+    /// the node at `config_address`) read with `config`.
+    fn data_value(
+        &self,
+        addr: &InstanceAddr,
+        config_address: &str,
+        config: &Value,
+    ) -> InstanceValue {
         let unknown = InstanceValue {
             value: Value::unknown(),
             missing: Missing::Unknown,
@@ -239,7 +272,8 @@ impl<'p> Decide<'p> {
         };
         // the arguments it was read with: the same read gives the same
         // result
-        let current = self.current_configs.as_ref().map(|c| c.of(addr));
+        // the walk made `addr` an instance of the node at `config`
+        let current = self.current_configs.map(|c| c.of(addr, config_address));
         let cmp = resource::compare(
             self.knowledge,
             &addr.resource.type_,
@@ -426,7 +460,7 @@ fn replace_paths(d: &Decision) -> Vec<rewind_model::Path> {
     }
 }
 
-impl Decide<'_> {
+impl Decide<'_, '_> {
     /// The instances left as they are (not moved either), with their
     /// values.
     pub fn unchanged(&self) -> Vec<Unchanged> {
@@ -462,7 +496,7 @@ fn value_at<'v>(v: &'v Value, path: &rewind_model::Path) -> Option<&'v Value> {
     Some(cur)
 }
 
-impl Decide<'_> {
+impl Decide<'_, '_> {
     /// Notes (once) that what makes the provider of `type_` replace an
     /// object is not known, if it is not.
     fn note_coverage(&mut self, type_: &str) {
@@ -520,7 +554,11 @@ impl Decide<'_> {
     ) -> InstanceValue {
         let p = &self.prior.managed[pi];
         let ignore = Self::lifecycle_ignore(n);
-        let current = self.current_configs.as_ref().map(|c| c.of(&p.addr));
+        // where the prior object was: the walked node's address unless it
+        // moved
+        let moved = (p.addr != d.addr).then(|| p.addr.resource.config_address());
+        let config_address = moved.as_deref().unwrap_or(&n.address);
+        let current = self.current_configs.map(|c| c.of(&p.addr, config_address));
         // ignore_changes = [input.f0]: that part keeps its prior value
         let ignored = resource::with_ignored(config, &p.value, &ignore);
         d.comparison = resource::compare(
@@ -576,7 +614,7 @@ impl Decision {
     }
 }
 
-impl Planner for Decide<'_> {
+impl Planner for Decide<'_, '_> {
     fn instance(
         &mut self,
         walk: &Walk,
@@ -597,7 +635,7 @@ impl Planner for Decide<'_> {
             }
         };
         if n.kind == NodeKind::Data {
-            return self.data_value(addr, &config);
+            return self.data_value(addr, &n.address, &config);
         }
         self.note_coverage(&n.type_);
         let mut d = self.new_decision(addr, n);

@@ -528,18 +528,15 @@ fn cbd_of(
 ) -> BTreeMap<String, Option<String>> {
     let mut out = BTreeMap::new();
     let mut marked = BTreeSet::new();
-    for n in model
+    let explicit: Vec<&rewind_model::Node> = model
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
-    {
+        .collect();
+    for n in &explicit {
         out.insert(n.address.clone(), None);
     }
-    for n in model
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
-    {
+    for n in explicit {
         for d in all_dependencies(deps, &n.address, &mut marked) {
             out.entry(d).or_insert_with(|| Some(n.address.clone()));
         }
@@ -559,62 +556,97 @@ fn cbd_of(
 /// operations ordered by Terraform's rules (`ordering`).
 pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, PlanError> {
     let trace = rewind_parse::load::Trace::new();
-    let cur_cfg = Config::new(current)?;
-    let tgt_cfg = Config::new(target)?;
-    let tgt_deps = config_deps(target);
-    trace.mark("plan: configurations");
+    // two threads where the phases do not depend on each other: the
+    // target's index and dependencies beside the current side's index and
+    // what is deployed
+    let (cur_cfg, prior, tgt) = std::thread::scope(|s| {
+        let tgt = s.spawn(|| {
+            let cfg = Config::new(target)?;
+            let deps = config_deps(target);
+            let cbd = cbd_of(target, &deps);
+            let inputs = root_inputs(target, &opts.target_inputs);
+            Ok((cfg, deps, cbd, inputs, provider_knowledge(opts)))
+        });
+        let cur_cfg = Config::new(current);
+        let prior = match &cur_cfg {
+            Ok(cfg) => current_instances(current, cfg, opts),
+            Err(e) => Err(e.clone()),
+        };
+        (cur_cfg, prior, joined(tgt))
+    });
+    // the errors in the order the phases had one after the other
+    let cur_cfg = cur_cfg?;
+    let (tgt_cfg, tgt_deps, cbd, tgt_inputs, knowledge) = tgt?;
+    let prior = prior?;
+    let knowledge = knowledge?;
+    trace.mark("plan: configurations, current instances");
 
-    let prior = current_instances(current, &cur_cfg, opts)?;
-    trace.mark("plan: current instances");
-
-    let (moved, move_errors) = moves_of(target, &prior);
-    trace.mark("plan: moves");
-
-    let cbd = cbd_of(target, &tgt_deps);
-    let knowledge = provider_knowledge(opts)?;
-    let current_configs = current_configurations(current, &cur_cfg, &prior, opts);
-    // the current configuration is not read again: its index goes before
-    // the target walk builds up its own
+    // with a state, the current configuration is walked over the deployed
+    // values on a second thread while this one walks the target: the
+    // target's decisions read its arguments instance by instance, each
+    // once the other walk has passed it (`prior::CurrentArgs`)
+    let current_args = prior.from_state.then(|| prior::CurrentArgs::new(&cur_cfg));
+    let (moved, move_errors, walk, decide) = std::thread::scope(|s| {
+        if let Some(args) = &current_args {
+            let (cur_cfg, prior) = (&cur_cfg, &prior);
+            s.spawn(move || {
+                let trace = rewind_parse::load::Trace::new();
+                current_configurations(current, cur_cfg, prior, opts, args);
+                trace.mark("plan: current configuration (beside moves and target walk)");
+            });
+        }
+        let (moved, move_errors) = moves_of(target, &prior);
+        trace.mark("plan: moves");
+        let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
+        decide.current_configs = current_args.as_ref();
+        let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
+        // the current configuration's arguments are read by the walk only
+        (moved, move_errors, walk, decide.walked())
+    });
+    // the current configuration is not read again
+    drop(current_args);
     drop(cur_cfg);
-    trace.mark("plan: current configuration");
-    let tgt_inputs = root_inputs(target, &opts.target_inputs);
-    let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
-    decide.current_configs = current_configs;
-    let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
-    // read by the walk only: freed before the phases below build up theirs
-    decide.current_configs = None;
     target_errors(&move_errors, &walk, &decide)?;
     trace.mark("plan: target walk");
 
     // the actions: every decided instance's change, and the deletes and
-    // forgets of the deployed objects the target does not keep
+    // forgets of the deployed objects the target does not keep; in the
+    // order of the printed addresses, as the reports list them
     let mut changes = decide.changes(target);
     changes.extend(orphans(target, &prior, &moved, &decide, &walk));
-    trace.mark("plan: changes");
-    let assessed = assess_risks(
-        current,
-        target,
-        &knowledge,
-        &walk,
-        &decide,
-        &mut changes,
-        opts,
-    );
     changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
-    // in the order of the printed addresses, as the reports list them
     changes.sort_by_cached_key(|c| (c.address.to_string(), c.deposed.clone()));
-    let mut unchanged = decide.unchanged();
-    unchanged.sort_by_cached_key(|u| u.address.to_string());
-    mark_secrets(current, target, &mut changes, &mut unchanged);
-    let outputs = outputs::changes(current, &walk);
-    // the walk's values and the target's index are not read again: freed
-    // before the order (the last phase, where the memory peaks)
-    drop(walk);
+    trace.mark("plan: changes");
+    let (assessed, unchanged, outputs, steps) = std::thread::scope(|s| {
+        // the unchanged instances (most of them) on a second thread, the
+        // changes and the order on this one
+        let unchanged = s.spawn(|| {
+            let mut unchanged = decide.unchanged();
+            unchanged.sort_by_cached_key(|u| u.address.to_string());
+            mark_unchanged_secrets(current, target, &mut unchanged);
+            unchanged
+        });
+        let assessed = assess_risks(
+            current,
+            target,
+            &knowledge,
+            &walk,
+            &decide,
+            &mut changes,
+            opts,
+        );
+        mark_change_secrets(current, target, &mut changes);
+        let outputs = outputs::changes(current, &walk);
+        // the walk's values are not read again: freed before the order
+        // (the last phase, where the memory peaks)
+        drop(walk);
+        trace.mark("plan: risks");
+        let steps = ordering(&changes, &prior, &moved, &decide, &tgt_deps);
+        (assessed, joined(unchanged), outputs, steps)
+    });
     drop(tgt_cfg);
-    trace.mark("plan: risks");
-
-    let steps = ordering(&changes, &prior, &moved, &decide, &tgt_deps)?;
-    trace.mark("plan: order");
+    let steps = steps?;
+    trace.mark("plan: order, unchanged instances");
     Ok(Plan {
         changes,
         steps,
@@ -625,6 +657,14 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         notes: assessed.notes,
         from_state: prior.from_state,
     })
+}
+
+/// The result of a scoped thread; its panic goes on in the caller.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match h.join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// Where each deployed instance moves: `moved` blocks, and the moves a
@@ -692,18 +732,24 @@ fn provider_knowledge(opts: &Options) -> Result<knowledge::Knowledge, PlanError>
     }
 }
 
-/// What the current configuration gives each deployed instance (with a
-/// state: without one, the prior values are that already).
+/// What the current configuration gives each deployed instance, into
+/// `args` (only with a state: without one, the prior values are that
+/// already).
 fn current_configurations(
     current: &Model,
     cur_cfg: &Config,
     prior: &Prior,
     opts: &Options,
-) -> Option<prior::CurrentArgs> {
-    prior.from_state.then(|| {
-        let inputs = root_inputs(current, &opts.current_inputs);
-        prior::current_configs(cur_cfg, &inputs, Options::files(&opts.current_files), prior)
-    })
+    args: &prior::CurrentArgs,
+) {
+    let inputs = root_inputs(current, &opts.current_inputs);
+    prior::current_configs(
+        cur_cfg,
+        &inputs,
+        Options::files(&opts.current_files),
+        prior,
+        args,
+    );
 }
 
 /// Phase 4, expansion: the target configuration walked module instance by
@@ -826,77 +872,99 @@ fn ordering(
     decide: &Decide,
     tgt_deps: &HashMap<String, BTreeSet<String>>,
 ) -> Result<Vec<Step>, PlanError> {
+    // `order` looks the deployed objects, their recorded dependencies and
+    // the target configuration addresses up by the addresses of the
+    // changes (and the deployed objects' addresses before the moves):
+    // only those are made into strings, in the order of the full lists
+    // (the last of equal keys wins, as when every instance was listed)
+    let changed: rustc_hash::FxHashSet<&InstanceAddr> =
+        changes.iter().map(|c| &c.address).collect();
+    let mut originals: rustc_hash::FxHashSet<&InstanceAddr> = changed.clone();
     let cur_insts: Vec<order::CurrentInstance> = prior
         .managed
         .iter()
-        .map(|p| {
-            let addr = moved
+        .filter_map(|p| {
+            let to = moved
                 .get(&p.addr)
                 .filter(|_| p.deposed.is_none())
-                .map(|(t, _)| t.to_string())
-                .unwrap_or_else(|| p.addr.to_string());
-            order::CurrentInstance {
-                addr,
+                .map(|(t, _)| t)
+                .unwrap_or(&p.addr);
+            if !changed.contains(to) {
+                return None;
+            }
+            originals.insert(&p.addr);
+            Some(order::CurrentInstance {
+                addr: to.to_string(),
                 original: p.addr.to_string(),
                 config: p.addr.resource.config_address(),
                 deposed: p.deposed.clone(),
-            }
+            })
         })
         .collect();
     let cur_state_deps: HashMap<String, prior::Deps> = prior
         .managed
         .iter()
+        .filter(|p| originals.contains(&p.addr))
         .map(|p| (p.addr.to_string(), p.deps.clone()))
         .collect();
     let tgt_configs: HashMap<String, String> = decide
         .decisions
         .iter()
+        .filter(|d| changed.contains(&d.addr))
         .map(|d| (d.addr.to_string(), d.addr.resource.config_address()))
         .collect();
     order::order(changes, &tgt_configs, tgt_deps, &cur_insts, &cur_state_deps)
 }
 
-/// Marks the values of the changes and of the unchanged instances where
-/// either configuration knows them to be secret (a state's
+/// The paths where either configuration knows the values of the instance
+/// at `addr` (at `previous` before a move) to be secret (a state's
 /// `sensitive_attributes` for the type, attribute names, values derived
-/// from secrets: `Node::sensitive`), besides what the evaluation and the
-/// state marked: the values then carry every mark a renderer must honour.
-fn mark_secrets(
+/// from secrets: `Node::sensitive`).
+fn secret_paths(
     current: &Model,
     target: &Model,
-    changes: &mut [Change],
-    unchanged: &mut [Unchanged],
-) {
-    let paths = |addr: &InstanceAddr, previous: Option<&InstanceAddr>| {
-        let config = addr.resource.config_address();
-        let before = previous.map_or_else(|| config.clone(), |p| p.resource.config_address());
-        let mut out: Vec<rewind_model::Path> = Vec::new();
-        for n in [
-            target.node(&config),
-            current.node(&before),
-            current.node(&config),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            out.extend(n.sensitive.iter().cloned());
-        }
-        out
-    };
+    addr: &InstanceAddr,
+    previous: Option<&InstanceAddr>,
+) -> Vec<rewind_model::Path> {
+    let config = addr.resource.config_address();
+    let before = previous.map_or_else(|| config.clone(), |p| p.resource.config_address());
+    let mut out: Vec<rewind_model::Path> = Vec::new();
+    for n in [
+        target.node(&config),
+        current.node(&before),
+        current.node(&config),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        out.extend(n.sensitive.iter().cloned());
+    }
+    out
+}
+
+/// Marks the values of the changes at their [`secret_paths`], besides
+/// what the evaluation and the state marked: the values then carry every
+/// mark a renderer must honour.
+fn mark_change_secrets(current: &Model, target: &Model, changes: &mut [Change]) {
     let mark = |v: &mut Option<rewind_eval::Value>, paths: &[rewind_model::Path]| {
         if let Some(x) = v.take() {
             *v = Some(prior::mark_paths(x, paths));
         }
     };
     for c in changes.iter_mut() {
-        let p = paths(&c.address, c.previous_address.as_ref());
+        let p = secret_paths(current, target, &c.address, c.previous_address.as_ref());
         if !p.is_empty() {
             mark(&mut c.values.before, &p);
             mark(&mut c.values.after, &p);
         }
     }
+}
+
+/// Marks the values of the unchanged instances at their
+/// [`secret_paths`], as [`mark_change_secrets`] those of the changes.
+fn mark_unchanged_secrets(current: &Model, target: &Model, unchanged: &mut [Unchanged]) {
     for u in unchanged.iter_mut() {
-        let p = paths(&u.address, None);
+        let p = secret_paths(current, target, &u.address, None);
         if !p.is_empty() {
             u.value = prior::mark_paths(
                 std::mem::replace(&mut u.value, rewind_eval::Value::null()),

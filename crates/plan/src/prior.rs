@@ -235,105 +235,241 @@ impl Planner for Simulate<'_> {
 
 /// The current configuration evaluated over what is deployed: a
 /// fingerprint of each argument of each instance that
-/// [`resource::compare`] can use (see [`differing_arguments`]), with
+/// [`resource::compare`] can use (see [`kept_argument`]), with
 /// references reading the state's values (what Terraform's plan of the
-/// current configuration would see). Instances that cannot be evaluated
-/// have none.
+/// current configuration would see), published into `args` node by node
+/// as the walk goes, so that the target walk can run at the same time on
+/// another thread (see [`CurrentArgs::of`]). Instances that cannot be
+/// evaluated have none. `args` is finished when this returns, and when it
+/// panics.
 pub(crate) fn current_configs(
     cfg: &Config,
     inputs: &Inputs,
     files: Option<&dyn rewind_eval::Files>,
     prior: &Prior,
-) -> CurrentArgs {
+    args: &CurrentArgs,
+) {
+    // finishes `args` however the walk ends: a reader must not wait for
+    // a walk that panicked
+    struct Finish<'a, 'c>(&'a CurrentArgs<'c>);
+    impl Drop for Finish<'_, '_> {
+        fn drop(&mut self) {
+            self.0.finish();
+        }
+    }
+    let _finish = Finish(args);
     let mut deployed = AsDeployed {
         prior,
-        by_addr: by_address(&prior.managed),
-        configs: CurrentArgs::default(),
+        by_addr: hashed_by_address(&prior.managed),
+        args,
+        pending: Vec::new(),
+        buf: Vec::new(),
     };
     let mut walk = Walk::new(cfg, inputs, files);
     walk.run(&mut deployed);
-    deployed.configs.seal();
-    deployed.configs
 }
 
 /// The arguments the current configuration gives the deployed instances,
 /// as fingerprints: 16 bytes of BLAKE3 over the instance's address, the
-/// argument's name and its (wholly known, unmarked) value, in one sorted
-/// list. `compare` only asks whether the current configuration gives an
-/// argument exactly the value the target gives it, which a fingerprint
-/// answers without holding the value (two different values share one
-/// with a probability of 2^-128). At 100,000 resources this is a few
-/// megabytes where the values themselves were hundreds.
-#[derive(Debug, Default)]
-pub(crate) struct CurrentArgs {
-    prints: Vec<u128>,
-    /// Reused for the bytes each fingerprint hashes.
-    buf: Vec<u8>,
+/// argument's name and its (wholly known, unmarked) value, by instance
+/// (the fingerprint of its address). `compare` only asks whether the
+/// current configuration gives an argument exactly the value the target
+/// gives it, which a fingerprint answers without holding the value (two
+/// different values share one with a probability of 2^-128). At 100,000
+/// resources this is a few megabytes where the values themselves were
+/// hundreds.
+///
+/// Written by the walk of the current configuration ([`current_configs`])
+/// while the target walk reads it on another thread: the writer publishes
+/// after each node of the current configuration's evaluation order, and
+/// a reader asking for an instance waits until its node has been walked
+/// (or the walk has finished), so it reads exactly what it would read
+/// after the whole walk.
+pub(crate) struct CurrentArgs<'c> {
+    /// The current configuration, whose order the writer walks (`None`:
+    /// nothing is being walked, everything is published).
+    cfg: Option<&'c Config<'c>>,
+    /// The position of each node of `cfg` in its order.
+    position: Vec<u32>,
+    shared: std::sync::Mutex<Published>,
+    ready: std::sync::Condvar,
 }
 
-impl CurrentArgs {
-    /// Keeps the arguments of `config` that `compare` can use.
-    fn keep(&mut self, addr: &InstanceAddr, config: &Value, deployed: &Value) {
-        let config = config.unmark_deep().0;
-        let Some(args) = config.as_mapping() else {
-            return;
-        };
-        let deployed = deployed.unmark_deep().0;
-        let owner = self.owner(addr);
-        for (k, v) in args.iter() {
-            if kept_argument(k, v, &deployed) {
-                let print = self.print(owner, k, v);
-                self.prints.push(print);
-            }
+/// How many nodes past the one it needs a reader of [`CurrentArgs`] that
+/// caught up with the writer waits for.
+const AHEAD: usize = 256;
+
+/// What the writer of [`CurrentArgs`] has published so far.
+#[derive(Default)]
+struct Published {
+    /// How many nodes of the order have been walked.
+    walked: usize,
+    /// The walk is over (or never started).
+    finished: bool,
+    /// A reader is waiting until `wanted` nodes have been walked (the
+    /// writer then wakes it).
+    waiting: bool,
+    wanted: usize,
+    /// The fingerprints of the kept arguments, by instance.
+    prints: rustc_hash::FxHashMap<InstanceAddr, Vec<u128>>,
+}
+
+impl<'c> CurrentArgs<'c> {
+    /// Fingerprints the walk of `cfg` will publish.
+    pub(crate) fn new(cfg: &'c Config<'c>) -> CurrentArgs<'c> {
+        let mut position = vec![u32::MAX; cfg.model.nodes.len()];
+        for (pos, &ni) in cfg.order.iter().enumerate() {
+            position[ni] = pos as u32;
+        }
+        CurrentArgs {
+            cfg: Some(cfg),
+            position,
+            shared: std::sync::Mutex::new(Published::default()),
+            ready: std::sync::Condvar::new(),
         }
     }
 
-    /// Sorts the fingerprints for [`Given::gives`].
-    fn seal(&mut self) {
-        self.prints.sort_unstable();
-        self.prints.dedup();
-        self.prints.shrink_to_fit();
-        self.buf = Vec::new();
+    /// Fingerprints nothing will be added to but what the caller
+    /// publishes itself (tests).
+    #[cfg(test)]
+    fn finished() -> CurrentArgs<'static> {
+        CurrentArgs {
+            cfg: None,
+            position: Vec::new(),
+            shared: std::sync::Mutex::new(Published {
+                finished: true,
+                ..Published::default()
+            }),
+            ready: std::sync::Condvar::new(),
+        }
     }
 
-    /// The arguments of the instance at `addr`, to ask
-    /// [`Given::gives`].
-    pub(crate) fn of(&self, addr: &InstanceAddr) -> Given<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Published> {
+        // a writer that panicked has finished (see `current_configs`):
+        // what it published stays readable
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Publishes the fingerprints of `pending` (by instance), and that the
+    /// first `walked` nodes of the order have been walked.
+    fn publish(&self, walked: usize, pending: &mut Vec<(InstanceAddr, Vec<u128>)>) {
+        let mut p = self.lock();
+        for (owner, prints) in pending.drain(..) {
+            p.prints.entry(owner).or_default().extend(prints);
+        }
+        p.walked = walked;
+        if p.waiting && walked >= p.wanted {
+            p.waiting = false;
+            self.ready.notify_all();
+        }
+    }
+
+    /// The walk is over: no reader waits any more.
+    fn finish(&self) {
+        let mut p = self.lock();
+        p.finished = true;
+        p.waiting = false;
+        self.ready.notify_all();
+    }
+
+    /// The current configuration's arguments of the instance at `addr`
+    /// (whose resource's configuration address is `config`), to ask
+    /// [`Given::gives`]; once the walk has walked its resource (an
+    /// instance of a resource the current configuration does not have
+    /// has none).
+    pub(crate) fn of(&self, addr: &InstanceAddr, config: &str) -> Given {
+        debug_assert_eq!(addr.resource.config_address(), config);
+        let needed = match self.cfg {
+            Some(cfg) => cfg.find(config).map(|ni| self.position[ni] as usize),
+            None => Some(0),
+        };
+        let prints = match needed {
+            None => Vec::new(),
+            Some(pos) => {
+                let mut p = self.lock();
+                if p.walked <= pos && !p.finished {
+                    // caught up with the writer: wait until it is a few
+                    // nodes past this one, so that the next instances do
+                    // not each wait (and wake) again
+                    let total = self.position.len();
+                    let wanted = (pos + 1 + AHEAD).min(total).max(pos + 1);
+                    while p.walked < wanted && !p.finished {
+                        p.waiting = true;
+                        p.wanted = wanted;
+                        p = self
+                            .ready
+                            .wait(p)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    }
+                }
+                p.prints.get(addr).cloned().unwrap_or_default()
+            }
+        };
+        // the instance's own fingerprint only when there is something to
+        // ask
         let mut buf = Vec::new();
-        let owner = owner_print(&mut buf, addr);
+        let owner = if prints.is_empty() {
+            0
+        } else {
+            owner_print(&mut buf, addr)
+        };
         Given {
-            args: self,
+            prints,
             owner,
             buf: std::cell::RefCell::new(buf),
         }
     }
 
-    fn owner(&mut self, addr: &InstanceAddr) -> u128 {
-        owner_print(&mut self.buf, addr)
-    }
-
-    fn print(&mut self, owner: u128, name: &str, value: &Value) -> u128 {
-        arg_print(&mut self.buf, owner, name, value)
+    /// How many fingerprints were published (tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().prints.values().map(Vec::len).sum()
     }
 }
 
+/// The fingerprints of the arguments of `config` (the configuration of the
+/// instance at `addr`) that `compare` can use, with the instance's
+/// address: none when it has none.
+fn kept_prints(
+    buf: &mut Vec<u8>,
+    addr: &InstanceAddr,
+    config: &Value,
+    deployed: &Value,
+) -> Option<(InstanceAddr, Vec<u128>)> {
+    let config = config.unmark_deep().0;
+    let args = config.as_mapping()?;
+    let deployed = deployed.unmark_deep().0;
+    let mut owner = None;
+    let mut prints = Vec::new();
+    for (k, v) in args.iter() {
+        if kept_argument(k, v, &deployed) {
+            let o = *owner.get_or_insert_with(|| owner_print(buf, addr));
+            prints.push(arg_print(buf, o, k, v));
+        }
+    }
+    owner.map(|_| (addr.clone(), prints))
+}
+
 /// The current configuration's arguments of one instance.
-pub(crate) struct Given<'a> {
-    args: &'a CurrentArgs,
+pub(crate) struct Given {
+    /// Their fingerprints.
+    prints: Vec<u128>,
     owner: u128,
     buf: std::cell::RefCell<Vec<u8>>,
 }
 
-impl Given<'_> {
+impl Given {
     /// Whether the current configuration gives the argument `name` exactly
     /// `value` (unmarked; compared as [`Value::raw_eq`] does), wholly
     /// known.
     pub(crate) fn gives(&self, name: &str, value: &Value) -> bool {
-        if self.args.prints.is_empty() || !value.is_wholly_known() {
+        if self.prints.is_empty() || !value.is_wholly_known() {
             return false;
         }
         let print = arg_print(&mut self.buf.borrow_mut(), self.owner, name, value);
-        self.args.prints.binary_search(&print).is_ok()
+        self.prints.contains(&print)
     }
 }
 
@@ -428,13 +564,17 @@ fn hash_mapping(m: &rewind_eval::Map<String, Value>, h: &mut Bytes) {
     }
 }
 
-struct AsDeployed<'p> {
+struct AsDeployed<'p, 'a, 'c> {
     prior: &'p Prior,
-    by_addr: BTreeMap<&'p InstanceAddr, usize>,
-    configs: CurrentArgs,
+    by_addr: rustc_hash::FxHashMap<&'p InstanceAddr, usize>,
+    args: &'a CurrentArgs<'c>,
+    /// Fingerprints not published yet, by instance.
+    pending: Vec<(InstanceAddr, Vec<u128>)>,
+    /// Reused for the bytes each fingerprint hashes.
+    buf: Vec<u8>,
 }
 
-impl Planner for AsDeployed<'_> {
+impl Planner for AsDeployed<'_, '_, '_> {
     fn instance(
         &mut self,
         walk: &Walk,
@@ -452,7 +592,9 @@ impl Planner for AsDeployed<'_> {
                 .map(|&i| self.prior.managed[i].value.clone())
         };
         if let (Ok(c), Some(d)) = (&config, &deployed) {
-            self.configs.keep(addr, c, d);
+            if let Some(kept) = kept_prints(&mut self.buf, addr, c, d) {
+                self.pending.push(kept);
+            }
         }
         let value = match (deployed, config) {
             (Some(v), _) => v,
@@ -466,6 +608,10 @@ impl Planner for AsDeployed<'_> {
     }
 
     fn unknown_instances(&mut self, _: &Walk, _: usize, _: &ResourceAddr, _: &str) {}
+
+    fn walked(&mut self, walked: usize) {
+        self.args.publish(walked, &mut self.pending);
+    }
 }
 
 /// Whether `compare` can use the argument `name` of an instance's current
@@ -495,6 +641,20 @@ pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<&InstanceAddr, u
         .collect()
 }
 
+/// Prior objects by address, as [`by_address`] gives them, for lookups
+/// only (hashed: no order).
+fn hashed_by_address(managed: &[PriorInstance]) -> rustc_hash::FxHashMap<&InstanceAddr, usize> {
+    let mut out = rustc_hash::FxHashMap::default();
+    out.reserve(managed.len());
+    // the last of equal addresses, as `by_address` keeps it
+    for (i, p) in managed.iter().enumerate() {
+        if p.deposed.is_none() {
+            out.insert(&p.addr, i);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,10 +673,13 @@ mod tests {
         InstanceAddr::parse(s).expect("an address")
     }
 
-    fn kept(config: &Value, deployed: &Value) -> CurrentArgs {
-        let mut args = CurrentArgs::default();
-        args.keep(&addr("aws_instance.web"), config, deployed);
-        args.seal();
+    fn kept(config: &Value, deployed: &Value) -> CurrentArgs<'static> {
+        let args = CurrentArgs::finished();
+        let mut pending: Vec<_> =
+            kept_prints(&mut Vec::new(), &addr("aws_instance.web"), config, deployed)
+                .into_iter()
+                .collect();
+        args.publish(1, &mut pending);
         args
     }
 
@@ -543,15 +706,15 @@ mod tests {
             ("id", Value::string("i-123")),
         ]);
         let args = kept(&config, &deployed);
-        assert_eq!(args.prints.len(), 2);
-        let web = args.of(&addr("aws_instance.web"));
+        assert_eq!(args.len(), 2);
+        let web = args.of(&addr("aws_instance.web"), "aws_instance.web");
         assert!(web.gives("name", &Value::string("web-2")));
         assert!(web.gives("policy", &Value::string("{\"a\": 1}")));
         // not another value, another argument or another instance
         assert!(!web.gives("name", &Value::string("web-1")));
         assert!(!web.gives("policy", &Value::string("web-2")));
         assert!(!args
-            .of(&addr("aws_instance.db"))
+            .of(&addr("aws_instance.db"), "aws_instance.db")
             .gives("name", &Value::string("web-2")));
         // the deployed value and the unknown one are not kept
         assert!(!web.gives("tags", &tags));
@@ -566,15 +729,15 @@ mod tests {
             ("port", Value::int(80)),
             ("id", Value::string("i-123")),
         ]);
-        assert!(kept(&config, &deployed).prints.is_empty());
+        assert_eq!(kept(&config, &deployed).len(), 0);
         // a number stored as the same number, and an unknown argument
         let config = obj(&[("port", Value::int(80)), ("arn", Value::unknown())]);
-        assert!(kept(&config, &deployed).prints.is_empty());
+        assert_eq!(kept(&config, &deployed).len(), 0);
         // a type that is not the deployed one is kept (strings and numbers
         // differ for raw equality)
         let config = obj(&[("port", Value::string("80"))]);
         let args = kept(&config, &deployed);
-        let web = args.of(&addr("aws_instance.web"));
+        let web = args.of(&addr("aws_instance.web"), "aws_instance.web");
         assert!(web.gives("port", &Value::string("80")));
         assert!(!web.gives("port", &Value::int(80)));
     }
@@ -603,9 +766,79 @@ mod tests {
         ];
         for (a, b) in pairs {
             let args = kept(&obj(&[("v", a.clone())]), &deployed);
-            let web = args.of(&addr("aws_instance.web"));
+            let web = args.of(&addr("aws_instance.web"), "aws_instance.web");
             assert!(web.gives("v", &a), "{a:?}");
             assert!(!web.gives("v", &b), "{a:?} against {b:?}");
         }
+    }
+
+    /// A model of `text` as `main.tf`, parsed from a scratch directory.
+    fn model_of(name: &str, text: &str) -> Model {
+        let dir = std::env::temp_dir().join(format!("rewind-prior-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        std::fs::write(dir.join("main.tf"), text).expect("main.tf written");
+        let loaded = rewind_parse::load(&dir, &rewind_parse::Options::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        loaded.expect("the configuration loads").model
+    }
+
+    /// Waits until the reader blocks in [`CurrentArgs::of`]; fails if it
+    /// returned without waiting.
+    fn until_waiting(args: &CurrentArgs, reader: &std::thread::ScopedJoinHandle<'_, bool>) {
+        while !args.lock().waiting {
+            assert!(
+                !reader.is_finished(),
+                "the reader did not wait for the walk"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_reader_waits_until_the_walk_has_passed_the_instance() {
+        let model = model_of(
+            "wait",
+            "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\nresource \"terraform_data\" \"b\" {\n  input = terraform_data.a.output\n}\n",
+        );
+        let cfg = Config::new(&model).expect("a configuration");
+        let args = CurrentArgs::new(&cfg);
+        let b = addr("terraform_data.b");
+        let b_node = cfg.find("terraform_data.b").expect("b is a node");
+        let b_pos = args.position[b_node] as usize;
+        // what the walk gives b: an input the deployed object does not have
+        let config = obj(&[("input", Value::string("y"))]);
+        let deployed = obj(&[("input", Value::string("x"))]);
+        let kept = kept_prints(&mut Vec::new(), &b, &config, &deployed).expect("kept");
+        // an instance of a resource the configuration does not have: at
+        // once, with nothing
+        assert!(!args
+            .of(&addr("terraform_data.c"), "terraform_data.c")
+            .gives("input", &Value::string("y")));
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                args.of(&b, "terraform_data.b")
+                    .gives("input", &Value::string("y"))
+            });
+            until_waiting(&args, &reader);
+            // every node before b walked: the reader still waits
+            args.publish(b_pos, &mut Vec::new());
+            until_waiting(&args, &reader);
+            // b walked (with the rest of the order: a reader that caught
+            // up waits until the writer is a few nodes ahead, or at the
+            // end): the reader reads what the walk gave it
+            args.publish(cfg.order.len(), &mut vec![kept]);
+            assert!(reader.join().expect("the reader"));
+        });
+        // a walk that ends (or panics) before an instance frees its reader
+        let args = CurrentArgs::new(&cfg);
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                args.of(&b, "terraform_data.b")
+                    .gives("input", &Value::string("y"))
+            });
+            until_waiting(&args, &reader);
+            args.finish();
+            assert!(!reader.join().expect("the reader"));
+        });
     }
 }

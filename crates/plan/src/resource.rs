@@ -127,11 +127,13 @@ pub(crate) fn compare(
     let pri = prior.as_mapping().unwrap_or(&empty);
     for (k, cv) in cfg {
         let path = vec![k.clone()];
-        if ignore.covers(&path) || cv.is_null() || unchanged(k, cv) {
+        if ignore.covers(&path) || cv.is_null() {
             continue;
         }
         let pv = pri.get(k).cloned().unwrap_or_else(Value::null);
-        if !argument_eq(cv, &pv) {
+        // the current configuration is asked (a fingerprint of the value
+        // hashed) only about an argument that differs from the prior one
+        if !argument_eq(cv, &pv) && !unchanged(k, cv) {
             out.diffs.push(AttrDiff {
                 path: Path::root().key(k),
                 before: (!pv.is_null()).then_some(pv),

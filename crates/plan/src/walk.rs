@@ -178,6 +178,10 @@ pub(crate) trait Planner {
 
     /// A resource whose instances cannot be known.
     fn unknown_instances(&mut self, walk: &Walk, node: usize, resource: &ResourceAddr, why: &str);
+
+    /// The first `walked` nodes of the configuration's order have been
+    /// walked, every instance of each.
+    fn walked(&mut self, _walked: usize) {}
 }
 
 /// A problem found while walking.
@@ -255,7 +259,7 @@ impl<'c> Walk<'c> {
     /// Walks every node in dependency order.
     pub fn run(&mut self, planner: &mut dyn Planner) {
         let cfg = self.cfg;
-        for &ni in &cfg.order {
+        for (pos, &ni) in cfg.order.iter().enumerate() {
             let node = cfg.node(ni);
             let mids = self
                 .instances_of
@@ -304,6 +308,7 @@ impl<'c> Walk<'c> {
                 }
                 _ => {}
             }
+            planner.walked(pos + 1);
         }
     }
 
