@@ -93,15 +93,12 @@ pub const MERMAID_MAX_TEXT: usize = 50_000;
 
 /// A Mermaid chart within Mermaid's default limits
 /// ([`MERMAID_MAX_EDGES`], [`MERMAID_MAX_TEXT`]): the whole graph when it
-/// fits; else the biggest modules collapsed to one node each, one more at
-/// a time until it fits; else every module collapsed and only resources
+/// fits; else the fewest of the biggest modules collapsed to one node
+/// each that fit; else every module collapsed and only resources
 /// kept (variables, locals, outputs and providers bridged over); else the
 /// first nodes and edges. What was collapsed or left out is returned and
 /// written as `%%` comments at the top of the chart.
 pub fn mermaid_fit(model: &Model) -> (String, Vec<String>) {
-    let fits = |(text, edges): &(String, usize)| {
-        *edges <= MERMAID_MAX_EDGES && text.len() <= MERMAID_MAX_TEXT
-    };
     let whole = mermaid_chart(model, &[], usize::MAX);
     if fits(&whole) {
         return (whole.0, Vec::new());
@@ -113,31 +110,26 @@ pub fn mermaid_fit(model: &Model) -> (String, Vec<String>) {
         whole.0.len()
     );
     let modules = crate::view::biggest_modules(model);
-    let attempt = |filter: &crate::view::Filter, how: &str| {
-        let (v, notes) = crate::view::view(model, filter);
-        let mut all = vec![format!("{why}: {how}")];
-        all.extend(notes);
-        let notes = short_notes(all);
-        let chart = mermaid_chart(&v, &notes, usize::MAX);
-        (chart, notes, v)
-    };
-    for k in 1..=modules.len() {
-        let filter = crate::view::Filter {
-            collapse: modules[..k].to_vec(),
-            ..Default::default()
-        };
-        let (chart, notes, _) = attempt(&filter, "the biggest modules are drawn as one node each");
-        if fits(&chart) {
-            return (chart.0, notes);
-        }
+    // The fewest of the biggest modules collapsed that fit, by bisection:
+    // a view per step, not one per module (a tree of 100,000 resources in
+    // 1,300 modules took more than 12 minutes).
+    let fewest = smallest_fitting(modules.len(), |k| {
+        let (chart, notes, _) = collapsed_chart(model, &modules, k, &why);
+        let ok = fits(&chart);
+        ((chart.0, notes), ok)
+    });
+    if let Some(found) = fewest {
+        return found;
     }
     let filter = crate::view::Filter {
         collapse: modules.clone(),
         resources_only: true,
         ..Default::default()
     };
-    let (chart, mut notes, v) = attempt(
+    let (chart, mut notes, v) = attempt_chart(
+        model,
         &filter,
+        &why,
         "every module is drawn as one node, and only resources and data sources at the root (variables, locals, outputs and providers bridged over)",
     );
     if fits(&chart) {
@@ -151,6 +143,73 @@ pub fn mermaid_fit(model: &Model) -> (String, Vec<String>) {
     let notes = short_notes(notes);
     let (text, _) = mermaid_chart(&v, &notes, MERMAID_MAX_TEXT - 600);
     (text, notes)
+}
+
+/// Within Mermaid's default limits?
+fn fits((text, edges): &(String, usize)) -> bool {
+    *edges <= MERMAID_MAX_EDGES && text.len() <= MERMAID_MAX_TEXT
+}
+
+/// The chart of `filter`'s view of `model`, its notes (`why`: `how`
+/// first) and the view.
+fn attempt_chart(
+    model: &Model,
+    filter: &crate::view::Filter,
+    why: &str,
+    how: &str,
+) -> ((String, usize), Vec<String>, Model) {
+    let (v, notes) = crate::view::view(model, filter);
+    let mut all = vec![format!("{why}: {how}")];
+    all.extend(notes);
+    let notes = short_notes(all);
+    let chart = mermaid_chart(&v, &notes, usize::MAX);
+    (chart, notes, v)
+}
+
+/// The chart with the first `k` of `modules` drawn as one node each.
+fn collapsed_chart(
+    model: &Model,
+    modules: &[String],
+    k: usize,
+    why: &str,
+) -> ((String, usize), Vec<String>, Model) {
+    let filter = crate::view::Filter {
+        collapse: modules[..k].to_vec(),
+        ..Default::default()
+    };
+    attempt_chart(
+        model,
+        &filter,
+        why,
+        "the biggest modules are drawn as one node each",
+    )
+}
+
+/// The result of the smallest `k` in `1..=max` for which `attempt(k)`
+/// fits, by bisection, or `None` when even `max` does not fit. Collapsing
+/// one more module never adds a node or an edge; only the note naming the
+/// modules grows (to 1,500 characters at most), so near the limit the `k`
+/// found fits without always being the smallest.
+fn smallest_fitting<T>(max: usize, mut attempt: impl FnMut(usize) -> (T, bool)) -> Option<T> {
+    if max == 0 {
+        return None;
+    }
+    let (mut best, ok) = attempt(max);
+    if !ok {
+        return None;
+    }
+    let (mut lo, mut hi) = (1, max);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let (r, ok) = attempt(mid);
+        if ok {
+            hi = mid;
+            best = r;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(best)
 }
 
 /// Notes cut to a length a chart can carry.
@@ -581,5 +640,74 @@ mod tests {
             assert_eq!(*h, n.hash().to_hex());
         }
         assert_eq!(written(&model, ""), through_serde(&model, ""));
+    }
+    /// Modules `module.m00`, `module.m01`... of `first`, `first - 1`...
+    /// resources, each resource referencing the one before it.
+    fn modules_of_chains(count: usize, first: usize) -> Model {
+        let mut nodes = Vec::new();
+        for m in 0..count {
+            let module = format!("module.m{m:02}");
+            for i in 0..first - m {
+                let mut n = resource(&module, "aws_sqs_queue", &format!("q{i}"), "q.tf", 1);
+                if i > 0 {
+                    n.add_edge(
+                        format!("{module}.aws_sqs_queue.q{}", i - 1),
+                        EdgeKind::Reference,
+                    );
+                }
+                nodes.push(n);
+            }
+        }
+        Model {
+            nodes,
+            ..Model::default()
+        }
+    }
+
+    #[test]
+    fn bisection_finds_what_a_scan_finds() {
+        for max in 0..=40usize {
+            for threshold in 1..=max + 1 {
+                let mut tried = 0;
+                let found = smallest_fitting(max, |k| {
+                    tried += 1;
+                    (k, k >= threshold)
+                });
+                let scanned = (1..=max).find(|&k| k >= threshold);
+                assert_eq!(found, scanned, "max {max}, threshold {threshold}");
+                // one attempt at max, then about log2(max)
+                assert!(
+                    tried <= 2 + (usize::BITS - max.leading_zeros()) as usize,
+                    "{tried} attempts for {max}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mermaid_collapses_the_fewest_biggest_modules_that_fit() {
+        let model = modules_of_chains(40, 50);
+        let whole = mermaid_chart(&model, &[], usize::MAX);
+        assert!(!fits(&whole), "{} edges", whole.1);
+        let (chart, notes) = mermaid_fit(&model);
+        assert!(fits(&(chart.clone(), chart.matches("-->").count())));
+        assert!(
+            notes[0].contains("the biggest modules are drawn as one node each"),
+            "{notes:?}"
+        );
+        // the biggest first, and as few as fit: one fewer does not
+        let listed = notes
+            .iter()
+            .find(|n| n.starts_with("modules drawn as one node each"))
+            .expect("the collapsed modules are named");
+        let k = listed.matches("module.m").count();
+        assert!(k > 1 && k < 40, "{k} modules collapsed");
+        for m in 0..k {
+            assert!(listed.contains(&format!("module.m{m:02} ")), "{listed}");
+        }
+        let modules = crate::view::biggest_modules(&model);
+        let why = notes[0].split(": the biggest").next().unwrap_or_default();
+        assert!(fits(&collapsed_chart(&model, &modules, k, why).0));
+        assert!(!fits(&collapsed_chart(&model, &modules, k - 1, why).0));
     }
 }
