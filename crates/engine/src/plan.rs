@@ -162,18 +162,68 @@ fn load_dirs(
     inputs: &Inputs,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<(Loaded, Loaded)> {
-    let lean = |dir: &std::path::Path, load: Load| {
-        rewind_parse::load(dir, &inputs.parse_options(load)).map(|mut l| {
-            l.parsed = Vec::new();
-            l
-        })
+    // The target first, on every core; then the current side, which
+    // takes the parse of every file whose content the target has (a
+    // revert's two versions share almost every file) instead of parsing
+    // it again.
+    let mut t = rewind_parse::load(target, &inputs.parse_options(Load::ConfigOnly));
+    let shared = match &mut t {
+        Ok(l) => SameContent::of(l),
+        Err(_) => SameContent::default(),
     };
-    let (t, c) = std::thread::scope(|s| {
-        let t = s.spawn(|| lean(target, Load::ConfigOnly));
-        let c = lean(current, Load::Full);
-        (t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), c)
+    let mut opts: rewind_parse::Options<'_> = inputs.parse_options(Load::Full);
+    opts.cache = Some(&shared);
+    let c = rewind_parse::load(current, &opts).map(|mut l| {
+        l.parsed = Vec::new();
+        l
     });
+    drop(shared);
     let t = dir_loaded(target, t, inputs, warnings)?;
     let c = dir_loaded(current, c, inputs, warnings)?;
     Ok((t, c))
+}
+
+/// The configuration files of one loaded directory by content, for the
+/// load of another: a file with the same bytes parses the same (a parse
+/// result holds no path; the parse cache of a store is keyed the same
+/// way).
+#[derive(Default)]
+struct SameContent {
+    parsed: std::collections::HashMap<
+        (rewind_model::Hash, rewind_parse::FileKind),
+        std::sync::Arc<rewind_parse::Parsed>,
+    >,
+}
+
+impl SameContent {
+    /// Takes `loaded`'s parse results (configuration and variable files
+    /// only: a state file is parsed for each side's own purpose).
+    fn of(loaded: &mut rewind_parse::Loaded) -> SameContent {
+        use rewind_parse::FileKind;
+        let parsed = std::mem::take(&mut loaded.parsed);
+        let parsed = loaded
+            .files
+            .iter()
+            .zip(parsed)
+            .filter(|(f, _)| {
+                matches!(
+                    f.kind,
+                    FileKind::Tf | FileKind::TfJson | FileKind::Tfvars | FileKind::TfvarsJson
+                )
+            })
+            .filter(|(_, p)| !matches!(**p, rewind_parse::Parsed::Raw))
+            .map(|(f, p)| ((f.hash, f.kind), p))
+            .collect();
+        SameContent { parsed }
+    }
+}
+
+impl rewind_parse::Cache for SameContent {
+    fn parsed(
+        &self,
+        hash: &rewind_model::Hash,
+        kind: rewind_parse::FileKind,
+    ) -> Option<rewind_parse::Parsed> {
+        self.parsed.get(&(*hash, kind)).map(|p| (**p).clone())
+    }
 }
