@@ -609,13 +609,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     target_errors(&move_errors, &walk, &decide)?;
     trace.mark("plan: target walk");
 
-    // the actions: every decided instance's change, and the deletes and
-    // forgets of the deployed objects the target does not keep; in the
-    // order of the printed addresses, as the reports list them
-    let mut changes = decide.changes(target);
-    changes.extend(orphans(target, &prior, &moved, &decide, &walk));
-    changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
-    changes.sort_by_cached_key(|c| (c.address.to_string(), c.deposed.clone()));
+    let mut changes = actions(target, &prior, &moved, &decide, &walk);
     trace.mark("plan: changes");
     let (assessed, unchanged, outputs, steps) = std::thread::scope(|s| {
         // the unchanged instances (most of them) on a second thread, the
@@ -977,6 +971,23 @@ fn mark_unchanged_secrets(current: &Model, target: &Model, unchanged: &mut [Unch
 /// Phase 5, the actions the target's decisions do not give: the deployed
 /// objects the target does not keep, as deletes (and forgets, for
 /// `removed` blocks with `destroy = false`), with Terraform's reasons.
+/// The actions: every decided instance's change, and the deletes and
+/// forgets of the deployed objects the target does not keep; in the order
+/// of the printed addresses, as the reports list them.
+fn actions(
+    target: &Model,
+    prior: &Prior,
+    moved: &Moves,
+    decide: &Decide,
+    walk: &walk::Walk,
+) -> Vec<Change> {
+    let mut changes = decide.changes(target);
+    changes.extend(orphans(target, prior, moved, decide, walk));
+    changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
+    changes.sort_by_cached_key(|c| (c.address.to_string(), c.deposed.clone()));
+    changes
+}
+
 fn orphans(
     target: &Model,
     prior: &Prior,
