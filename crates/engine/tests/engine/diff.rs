@@ -214,3 +214,47 @@ fn snapshots_with_and_without_state_diff_like_their_directories() {
     );
     assert_eq!(addresses(&stored), addresses(&parsed));
 }
+
+/// A plan between two directories parses a file the two share once; what
+/// the current side takes of the target's parse is still its own file:
+/// its warnings name its own path, and the plan is the one of two
+/// separate parses (a renamed file with the same content changes nothing).
+#[test]
+fn a_file_both_directories_share_is_still_each_sides_own() {
+    let t = TempDir::new("shared-parse");
+    let (target, current) = (t.0.join("target"), t.0.join("current"));
+    let text = "stray = 1\n\nresource \"terraform_data\" \"app\" {\n  input = \"v1\"\n}\n";
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::create_dir_all(&current).unwrap();
+    std::fs::write(target.join("a.tf"), text).unwrap();
+    std::fs::write(current.join("b.tf"), text).unwrap();
+    std::fs::write(
+        current.join("extra.tf"),
+        "resource \"terraform_data\" \"extra\" {\n  input = \"x\"\n}\n",
+    )
+    .unwrap();
+    let out = plan(
+        &Version::Dir(current.clone()),
+        &Version::Dir(target.clone()),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let mut warned: Vec<(String, u32)> = out
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("unexpected top-level attribute"))
+        .map(|d| (d.loc.file.clone(), d.loc.line))
+        .collect();
+    warned.sort();
+    assert_eq!(warned, [("a.tf".to_string(), 1), ("b.tf".to_string(), 1)]);
+    // only the resource the target does not have goes
+    let changes: Vec<(String, String)> = out
+        .plan
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), format!("{:?}", c.actions)))
+        .collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].0, "terraform_data.extra");
+    assert!(changes[0].1.contains("Delete"), "{changes:?}");
+}
