@@ -17,16 +17,20 @@
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Keeps freed memory in the process until it exits (unless the user
-/// set `MIMALLOC_PURGE_DELAY` themselves, which wins).
+/// set `MIMALLOC_PURGE_DELAY` themselves, which wins). Call it before
+/// starting any thread.
 pub fn keep_freed_memory() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
-    // The one `unsafe` of the workspace (its lints deny it elsewhere).
+    // The workspace's one `unsafe` outside tests (its lints deny it
+    // elsewhere).
     #[allow(unsafe_code)]
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option
-    // table (an atomic store); it takes no pointer and may be called from
-    // any thread at any time, before or after allocations.
+    // table and takes no pointer. It is called once, from `main` right
+    // after the arguments are parsed, before the process starts any other
+    // thread, so no allocation on another thread reads the table while
+    // it is written.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
     }
