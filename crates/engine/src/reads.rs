@@ -121,32 +121,7 @@ fn calling_nodes(nodes: &[rewind_model::Node]) -> Vec<usize> {
         }
         found
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = nodes.len().div_ceil(threads).max(1024);
-    let mut chunks = nodes.chunks(chunk).enumerate();
-    let Some((_, first)) = chunks.next() else {
-        return Vec::new();
-    };
-    std::thread::scope(|s| {
-        let rest: Vec<_> = chunks
-            .map(|(c, part)| {
-                // deeply nested values recurse deeply, as in the parse
-                let h = std::thread::Builder::new()
-                    .stack_size(rewind_parse::PARSE_STACK)
-                    .spawn_scoped(s, move || calls(c * chunk, part));
-                (c * chunk, part, h)
-            })
-            .collect();
-        let mut found = calls(0, first);
-        for (from, part, h) in rest {
-            // a thread that could not start or finish: its part here
-            match h.ok().and_then(|h| h.join().ok()) {
-                Some(more) => found.extend(more),
-                None => found.extend(calls(from, part)),
-            }
-        }
-        found
-    })
+    rewind_model::parts::in_parts(nodes, Some(rewind_parse::PARSE_STACK), calls)
 }
 
 /// What [`add_reads`] has found so far, across the nodes.

@@ -14,6 +14,7 @@ pub mod graph;
 mod hash;
 pub mod map;
 mod node;
+pub mod parts;
 pub mod value;
 
 pub use address::{

@@ -353,38 +353,11 @@ fn value_reads(model: &Model) -> Vec<Read> {
         .collect();
     // each node's reads are its own: the nodes are split over the cores
     // and their reads put back in node order
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = model.nodes.len().div_ceil(threads).max(1024);
-    let index = &index;
-    let reads_of = move |from: usize, nodes: &[Node]| -> Vec<Read> {
+    rewind_model::parts::in_parts(&model.nodes, Some(crate::PARSE_STACK), |from, nodes| {
         let mut reads = Vec::new();
         let mut buf = String::new();
         for (k, n) in nodes.iter().enumerate() {
-            node_value_reads(index, from + k, n, &mut buf, &mut reads);
-        }
-        reads
-    };
-    let mut chunks = model.nodes.chunks(chunk).enumerate();
-    let Some((_, first)) = chunks.next() else {
-        return Vec::new();
-    };
-    std::thread::scope(|s| {
-        let rest: Vec<_> = chunks
-            .map(|(c, part)| {
-                // deeply nested values recurse deeply, as in the parse
-                let h = std::thread::Builder::new()
-                    .stack_size(crate::PARSE_STACK)
-                    .spawn_scoped(s, move || reads_of(c * chunk, part));
-                (c * chunk, part, h)
-            })
-            .collect();
-        let mut reads = reads_of(0, first);
-        for (from, part, h) in rest {
-            // a thread that could not start or finish: its part here
-            match h.ok().and_then(|h| h.join().ok()) {
-                Some(more) => reads.extend(more),
-                None => reads.extend(reads_of(from, part)),
-            }
+            node_value_reads(&index, from + k, n, &mut buf, &mut reads);
         }
         reads
     })

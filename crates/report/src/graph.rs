@@ -309,24 +309,7 @@ fn node_hashes(model: &Model) -> Vec<String> {
     let hex = |nodes: &[rewind_model::Node]| -> Vec<String> {
         nodes.iter().map(|n| n.hash().to_hex()).collect()
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = model.nodes.len().div_ceil(threads).max(1024);
-    let mut chunks = model.nodes.chunks(chunk);
-    let Some(first) = chunks.next() else {
-        return Vec::new();
-    };
-    std::thread::scope(|s| {
-        let rest: Vec<_> = chunks
-            .map(|nodes| (nodes, s.spawn(move || hex(nodes))))
-            .collect();
-        let mut out = Vec::with_capacity(model.nodes.len());
-        out.extend(hex(first));
-        for (nodes, h) in rest {
-            // a thread that could not finish: its part here instead
-            out.extend(h.join().unwrap_or_else(|_| hex(nodes)));
-        }
-        out
-    })
+    rewind_model::parts::in_parts(&model.nodes, None, |_, nodes| hex(nodes))
 }
 
 /// The graph as a JSON document (see docs/graph-json.md), written straight
