@@ -462,8 +462,10 @@ impl rewind_parse::Cache for DirCache {
         self.stat(abs, stat).map(|s| s.hash)
     }
 
-    fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<Parsed> {
-        Parsed::decode(self.logged(&(*hash, kind.code()))?).ok()
+    fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<std::sync::Arc<Parsed>> {
+        Parsed::decode(self.logged(&(*hash, kind.code()))?)
+            .ok()
+            .map(std::sync::Arc::new)
     }
 
     fn state_resource(&self, hash: &Hash) -> Option<Vec<Node>> {

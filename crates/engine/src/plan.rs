@@ -225,7 +225,8 @@ impl rewind_parse::Cache for SameContent {
         &self,
         hash: &rewind_model::Hash,
         kind: rewind_parse::FileKind,
-    ) -> Option<rewind_parse::Parsed> {
-        self.parsed.get(&(*hash, kind)).map(|p| (**p).clone())
+    ) -> Option<std::sync::Arc<rewind_parse::Parsed>> {
+        // shared, not copied: a parse result is never changed
+        self.parsed.get(&(*hash, kind)).cloned()
     }
 }

@@ -152,7 +152,7 @@ pub trait Cache: Sync {
         None
     }
     /// A parse result recorded earlier for this content.
-    fn parsed(&self, _hash: &Hash, _kind: FileKind) -> Option<Parsed> {
+    fn parsed(&self, _hash: &Hash, _kind: FileKind) -> Option<Arc<Parsed>> {
         None
     }
     /// The instance nodes recorded earlier for one resource of a state
@@ -493,7 +493,7 @@ struct Unloaded {
 }
 
 /// A file read and parsed, or why not (boxed: the failure is rare and large).
-type FileLoad = Result<(SourceFile, Parsed), Box<Unloaded>>;
+type FileLoad = Result<(SourceFile, Arc<Parsed>), Box<Unloaded>>;
 
 /// Reads and parses files in parallel.
 fn read_and_parse(
@@ -652,7 +652,7 @@ fn load_one(
     kind: FileKind,
     shown: &str,
     opts: &Options,
-) -> Result<(SourceFile, Parsed), Failed> {
+) -> Result<(SourceFile, Arc<Parsed>), Failed> {
     let cache = opts.cache;
     let md = std::fs::metadata(path).map_err(|e| {
         Box::new((
@@ -696,7 +696,7 @@ fn load_one(
     }
     if kind == FileKind::State && opts.skip_state && opts.unread_state {
         return match open_regular(path) {
-            Ok(_) => Ok((file, Parsed::Raw)),
+            Ok(_) => Ok((file, Arc::new(Parsed::Raw))),
             Err(e) => Err(Box::new((
                 None,
                 error_at(shown, 0, 0, format!("cannot read: {e}"), None),
@@ -733,7 +733,7 @@ fn load_one(
     match parsed {
         Ok(parsed) => {
             file.fresh = true;
-            Ok((file, parsed))
+            Ok((file, Arc::new(parsed)))
         }
         // not fresh: a parse cache never records a file that failed
         Err(d) => Err(Box::new((Some(file), d))),
@@ -974,7 +974,7 @@ fn read_all(
         match r {
             Ok((f, p)) => {
                 files.push(f);
-                parsed.push(Arc::new(p));
+                parsed.push(p);
             }
             Err(u) => {
                 let in_root = u.path.parent() == Some(root_abs);
@@ -1536,7 +1536,7 @@ impl Builder {
             match r {
                 Ok((f, p)) => {
                     self.files.push(f);
-                    self.parsed.push(Arc::new(p));
+                    self.parsed.push(p);
                 }
                 Err(u) => self.errors.push(u.diag),
             }
