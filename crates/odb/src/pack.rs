@@ -478,6 +478,15 @@ impl PackIndex {
         id
     }
 
+    /// The first eight bytes of the id of entry `i`, as one number (ids
+    /// compare as these do, where they differ).
+    pub(crate) fn prefix_at(&self, i: usize) -> u64 {
+        let at = 12 + i * IDX_ENTRY;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.data[at..at + 8]);
+        u64::from_be_bytes(b)
+    }
+
     /// Entry `i`: an object's id and where it is.
     pub(crate) fn entry(&self, i: usize) -> (ObjectId, Location) {
         let e = &self.data[12 + i * IDX_ENTRY..12 + (i + 1) * IDX_ENTRY];

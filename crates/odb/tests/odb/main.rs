@@ -2,3 +2,4 @@
 
 mod crypt;
 mod packs;
+mod reflog;
