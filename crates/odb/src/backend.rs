@@ -50,6 +50,12 @@ pub(crate) trait Backend: Send + Sync {
     fn describe(&self) -> String;
     /// The whole object and its version, or `None` when absent.
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>>;
+    /// The whole object, or `None` when absent, for a reader that makes
+    /// no conditional write of it (a local store need not hash it for a
+    /// version: every command reads all the pack indexes).
+    fn get_data(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.get(key)?.map(|(data, _)| data))
+    }
     /// `len` bytes from `start`.
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>>;
     fn put(&self, key: &str, data: &[u8], cond: Cond) -> Result<Put>;
@@ -169,6 +175,16 @@ impl Backend for LocalBackend {
                 let v = version_of(&d);
                 Ok(Some((d, v)))
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(path)(e)),
+        }
+    }
+
+    fn get_data(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.count();
+        let path = self.path(key);
+        match fs::read(&path) {
+            Ok(d) => Ok(Some(d)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(path)(e)),
         }
@@ -311,6 +327,7 @@ mod tests {
             Put::Conflict
         );
         assert_eq!(b.get("refs").unwrap().unwrap().0, b"two");
+        assert_eq!(b.get_data("refs").unwrap().unwrap(), b"two");
         assert_eq!(b.get_range("refs", 1, 2).unwrap(), b"wo");
         b.put("packs/a.pack", b"x", Cond::Always).unwrap();
         b.put("packs/b.idx", b"y", Cond::Always).unwrap();
@@ -323,5 +340,6 @@ mod tests {
         assert_eq!(keys, vec!["packs/a.pack", "packs/b.idx"]);
         b.delete("packs/a.pack").unwrap();
         assert!(b.get("packs/a.pack").unwrap().is_none());
+        assert!(b.get_data("packs/a.pack").unwrap().is_none());
     }
 }

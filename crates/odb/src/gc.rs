@@ -296,7 +296,7 @@ impl Store {
         report: &mut GcReport,
     ) -> Result<()> {
         let idx_key = format!("packs/{}.idx", name.to_hex());
-        let Some((idx_bytes, _)) = self.backend().get(&idx_key)? else {
+        let Some(idx_bytes) = self.backend().get_data(&idx_key)? else {
             return Ok(());
         };
         let idx = PackIndex::parse(name, idx_bytes, &idx_key)?;

@@ -166,7 +166,7 @@ impl Store {
     /// Reads an incident record, checking its hash.
     pub fn incident(&self, id: &IncidentId) -> Result<IncidentRecord> {
         let key = incident_key(id);
-        let Some((bytes, _)) = self.backend().get(&key)? else {
+        let Some(bytes) = self.backend().get_data(&key)? else {
             return Err(Error::BadRef(format!("incident {id} is not in the store")));
         };
         if IncidentId::of(&bytes) != *id {

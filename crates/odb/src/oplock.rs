@@ -77,7 +77,7 @@ impl Store {
     pub fn rollback_lock_holder(&self, env: &str) -> Result<Option<LockHolder>> {
         check_name("environment", env)?;
         let key = lock_key(env);
-        Ok(self.backend().get(&key)?.map(|(bytes, _)| {
+        Ok(self.backend().get_data(&key)?.map(|bytes| {
             serde_json::from_slice(&bytes).unwrap_or(LockHolder {
                 since: "?".into(),
                 host: "?".into(),

@@ -140,7 +140,7 @@ impl Store {
         let bytes = match cached {
             Some(b) => b,
             None => {
-                let Some((bytes, _)) = self.backend().get(&key)? else {
+                let Some(bytes) = self.backend().get_data(&key)? else {
                     return Err(Error::MissingSnapshot(*id));
                 };
                 if SnapshotId::of(&bytes) != *id {

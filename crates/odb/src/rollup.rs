@@ -80,7 +80,7 @@ impl Store {
                 continue;
             }
             let idx_key = format!("packs/{}.idx", name.to_hex());
-            let Some((bytes, _)) = self.backend().get(&idx_key)? else {
+            let Some(bytes) = self.backend().get_data(&idx_key)? else {
                 continue;
             };
             let idx = PackIndex::parse(*name, bytes, &idx_key)?;

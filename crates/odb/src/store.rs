@@ -463,7 +463,7 @@ impl Store {
             return Ok(());
         }
         let what = format!("{} (config)", self.backend.describe());
-        let Some((bytes, _)) = self.backend.get("config")? else {
+        let Some(bytes) = self.backend.get_data("config")? else {
             return Err(Error::NoStore(format!("no store at {what}")));
         };
         let mut config: Config = serde_json::from_slice(&bytes)
@@ -548,7 +548,7 @@ impl Store {
                 return Ok(Some(i));
             }
         }
-        let Some((data, _)) = self.backend.get(key)? else {
+        let Some(data) = self.backend.get_data(key)? else {
             return Ok(None);
         };
         let idx = PackIndex::parse(name, data.clone(), &format!("{} ({what})", self.describe()))?;

@@ -166,7 +166,7 @@ impl Store {
     ) -> Result<()> {
         let hex = name.to_hex();
         let idx_key = format!("packs/{hex}.idx");
-        let Some((idx_bytes, _)) = self.backend().get(&idx_key)? else {
+        let Some(idx_bytes) = self.backend().get_data(&idx_key)? else {
             return Ok(());
         };
         let idx = match PackIndex::parse(name, idx_bytes, &idx_key) {
@@ -177,7 +177,7 @@ impl Store {
             }
         };
         let pack_key = format!("packs/{hex}.pack");
-        let Some((pack, _)) = self.backend().get(&pack_key)? else {
+        let Some(pack) = self.backend().get_data(&pack_key)? else {
             r.problems.push(format!("{pack_key}: missing"));
             return Ok(());
         };
@@ -200,7 +200,7 @@ impl Store {
                 }
                 continue;
             };
-            let Some((bytes, _)) = self.backend().get(&l.key)? else {
+            let Some(bytes) = self.backend().get_data(&l.key)? else {
                 continue;
             };
             if SnapshotId::of(&bytes) != id {
