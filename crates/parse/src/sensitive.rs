@@ -307,11 +307,7 @@ enum Step<'a> {
 
 /// Every expression of a node body with its path and the references it
 /// makes.
-fn expressions<'a>(
-    v: &'a Value,
-    path: &mut Vec<Step<'a>>,
-    out: &mut Vec<(Path, Vec<Reference>)>,
-) {
+fn expressions<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, out: &mut Vec<(Path, Vec<Reference>)>) {
     match v {
         Value::Map(m) => {
             for (k, child) in m {

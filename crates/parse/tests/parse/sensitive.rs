@@ -215,7 +215,11 @@ resource "aws_instance" "plain" {
         inst("many", r#""index_key": 0, "#, ""),
         inst("many", r#""index_key": 1, "#, r#""deposed": "00000001", "#),
         inst("named", r#""index_key": "a b", "#, ""),
-        inst("named", r#""index_key": "c", "#, r#""deposed": "00000002", "#),
+        inst(
+            "named",
+            r#""index_key": "c", "#,
+            r#""deposed": "00000002", "#,
+        ),
         inst("plain", r#""index_key": "a b", "#, ""),
     ];
     let state = format!(
@@ -244,7 +248,10 @@ resource "aws_instance" "plain" {
     let named = secret_in("aws_instance.named");
     assert_eq!(named.len(), 2, "{named:?}");
     assert!(named.iter().all(|(_, s)| *s), "{named:?}");
-    assert!(named.iter().any(|(a, _)| a.contains("\"a b\"")), "{named:?}");
+    assert!(
+        named.iter().any(|(a, _)| a.contains("\"a b\"")),
+        "{named:?}"
+    );
     let plain = secret_in("aws_instance.plain");
     assert_eq!(plain.len(), 1, "{plain:?}");
     assert!(!plain[0].1, "{plain:?}");
