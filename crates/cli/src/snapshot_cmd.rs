@@ -177,9 +177,6 @@ pub fn snapshot(g: &Global, out: &Output, a: SnapshotArgs) -> Result<u8> {
         _ => summary(out, a.dir, &opts.tags, &outcome),
     };
     out.print(&text)?;
-    // the process exits now: the loaded directory the outcome holds is
-    // left to the exit rather than freed (as `plan` and `graph` do)
-    std::mem::forget(outcome);
     Ok(EXIT_OK)
 }
 

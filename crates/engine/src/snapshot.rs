@@ -64,23 +64,6 @@ pub struct SnapshotOutcome {
     /// previous snapshot (given here): a different deployment's state, or
     /// a state created anew.
     pub lineage_changed: Option<String>,
-    /// The directory as loaded, freed with the outcome (on another
-    /// thread); a process about to exit may rather forget the outcome.
-    _loaded: Retired,
-}
-
-/// A loaded directory no longer needed: freeing a large model takes as
-/// long as building parts of it, so it is freed on another thread when
-/// this is dropped, or never by a process that forgets it and exits.
-#[derive(Debug, Default)]
-struct Retired(Option<Box<Loaded>>);
-
-impl Drop for Retired {
-    fn drop(&mut self) {
-        if let Some(loaded) = self.0.take() {
-            std::thread::spawn(move || drop(loaded));
-        }
-    }
 }
 
 /// What a snapshot stores, whether it was read now or known unchanged.
@@ -93,7 +76,6 @@ struct Content {
     unchanged: bool,
     diagnostics: Vec<Diagnostic>,
     state: Option<StateInfo>,
-    loaded: Retired,
 }
 
 impl Content {
@@ -107,7 +89,6 @@ impl Content {
             unchanged: true,
             diagnostics: Vec::new(),
             state: None,
-            loaded: Retired::default(),
         }
     }
 }
@@ -201,7 +182,6 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         diagnostics: content.diagnostics,
         state: content.state,
         lineage_changed,
-        _loaded: content.loaded,
     })
 }
 
@@ -333,6 +313,9 @@ fn store_directory(
     trace.mark("cache update");
     let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
     let root = std::mem::take(&mut loaded.root);
+    // Freeing a large model takes as long as building parts of it: let
+    // another thread do it while the refs move.
+    std::thread::spawn(move || drop(loaded));
     Ok(Content {
         tree,
         model,
@@ -342,7 +325,6 @@ fn store_directory(
         unchanged: false,
         diagnostics,
         state,
-        loaded: Retired(Some(Box::new(loaded))),
     })
 }
 
