@@ -337,7 +337,9 @@ impl DirCache {
         write_checked(path, STAT_MAGIC, self.seal.as_ref(), |e| {
             e.uvar(now);
             let mut stats: Vec<(&PathBuf, &Stat)> = self.stats.iter().collect();
-            stats.sort_by(|a, b| a.0.cmp(b.0));
+            // by bytes, not by path components: the order only has to be
+            // the same each time (the stats are read into a map)
+            stats.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
             e.uvar(stats.len() as u64);
             for (p, s) in stats {
                 e.str(&p.display().to_string());

@@ -27,6 +27,7 @@ pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;
 pub use node::{
-    Diagnostic, Edge, EdgeKind, Lifecycle, Loc, Model, Node, NodeKind, Severity, StateInfo,
+    sort_by_address, Diagnostic, Edge, EdgeKind, Lifecycle, Loc, Model, Node, NodeKind, Severity,
+    StateInfo,
 };
 pub use value::{Path, PathStep, Value};

@@ -208,25 +208,39 @@ impl ObjectWriter<'_> {
             .map(|n| (n, false))
             .chain(model.instances.iter().map(|n| (n, true)))
             .collect();
-        let mut groups: BTreeMap<String, Vec<GroupEntry>> = BTreeMap::new();
+        // gathered by borrowed file or module first (a key made for every
+        // node was a string allocated and compared along a tree each time),
+        // then keyed as the Model object keys them
+        let mut by_file: HashMap<&str, Vec<GroupEntry>> = HashMap::new();
+        let mut by_module: HashMap<&str, Vec<GroupEntry>> = HashMap::new();
         for slice in all.chunks(8192) {
             for ((n, instance), (bytes, id)) in
                 slice.iter().zip(encode_nodes(slice, self.store().crypt()))
             {
                 self.add(id, ObjType::Node, &bytes)?;
-                let key = if *instance {
-                    format!("{STATE_GROUP_PREFIX}{}", n.module)
-                } else {
-                    n.loc.file.clone()
-                };
-                groups.entry(key).or_default().push(GroupEntry {
+                let entry = GroupEntry {
                     address: n.address.clone(),
                     kind: n.kind,
                     node: id,
                     line: n.loc.line,
                     col: n.loc.col,
-                });
+                };
+                if *instance {
+                    by_module.entry(n.module.as_str()).or_default().push(entry);
+                } else {
+                    by_file.entry(n.loc.file.as_str()).or_default().push(entry);
+                }
             }
+        }
+        let mut groups: BTreeMap<String, Vec<GroupEntry>> = BTreeMap::new();
+        for (file, entries) in by_file {
+            groups.entry(file.to_string()).or_default().extend(entries);
+        }
+        for (module, entries) in by_module {
+            groups
+                .entry(format!("{STATE_GROUP_PREFIX}{module}"))
+                .or_default()
+                .extend(entries);
         }
         let mut obj = ModelObj {
             root: root.to_string(),

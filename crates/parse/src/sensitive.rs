@@ -169,7 +169,13 @@ fn from_config_to_state(model: &mut Model) {
         if inst.type_.is_empty() {
             continue;
         }
-        if let Some(c) = config.get(without_keys(&inst.address).as_str()) {
+        // most instances have no key: their address is their resource's
+        let found = if inst.address.contains(['[', ' ']) {
+            config.get(without_keys(&inst.address).as_str())
+        } else {
+            config.get(inst.address.as_str())
+        };
+        if let Some(c) = found {
             adds.push((i, c.sensitive.clone()));
         }
     }
@@ -291,20 +297,28 @@ fn reads_secret(t: &Node, path: &Path) -> bool {
     }
 }
 
+/// A step of the path being walked, borrowed from the body (the owned
+/// path is built only for an expression that makes references).
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
 /// Every expression of a node body with its path and the references it
 /// makes.
-fn expressions(v: &Value, path: &mut Vec<PathStep>, out: &mut Vec<(Path, Vec<Reference>)>) {
+fn expressions<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, out: &mut Vec<(Path, Vec<Reference>)>) {
     match v {
         Value::Map(m) => {
             for (k, child) in m {
-                path.push(PathStep::Key(k.clone()));
+                path.push(Step::Key(k));
                 expressions(child, path, out);
                 path.pop();
             }
         }
         Value::List(l) => {
             for (i, child) in l.iter().enumerate() {
-                path.push(PathStep::Index(i));
+                path.push(Step::Index(i));
                 expressions(child, path, out);
                 path.pop();
             }
@@ -313,7 +327,14 @@ fn expressions(v: &Value, path: &mut Vec<PathStep>, out: &mut Vec<(Path, Vec<Ref
             let mut refs = Vec::new();
             collect_refs(e, &mut Vec::new(), &mut refs);
             if !refs.is_empty() {
-                out.push((Path(path.clone()), refs));
+                let owned = path
+                    .iter()
+                    .map(|s| match s {
+                        Step::Key(k) => PathStep::Key((*k).to_string()),
+                        Step::Index(i) => PathStep::Index(*i),
+                    })
+                    .collect();
+                out.push((Path(owned), refs));
             }
         }
         _ => {}

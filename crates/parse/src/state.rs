@@ -245,7 +245,7 @@ fn parse_state_as<A: Attr>(
     for part in on_every_core(&raws, one) {
         nodes.extend(part?.into_iter().flatten());
     }
-    nodes.sort_by(|a, b| a.address.cmp(&b.address));
+    rewind_model::sort_by_address(&mut nodes);
     check_unique(&nodes, &raws, bytes, path)?;
     Ok((info, nodes))
 }

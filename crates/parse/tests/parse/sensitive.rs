@@ -171,3 +171,88 @@ fn sensitivity_spreads_through_a_long_chain_written_backwards() {
     assert!(secret(&m, "aws_ssm_parameter.s", "value"));
     assert!(!secret(&m, "aws_ssm_parameter.p", "value"));
 }
+
+/// The configuration's secrets hold in every instance of the resource:
+/// one without a key, ones with a number, a string key (one with a space
+/// in it) and a deposed object; a resource whose configuration holds no
+/// secret keeps its instances plain, whatever their keys.
+#[test]
+fn configuration_secrets_hold_in_keyed_and_deposed_instances() {
+    let main = r#"
+variable "token" {
+  type      = string
+  sensitive = true
+}
+resource "aws_instance" "one" {
+  ami       = "ami-1"
+  user_data = var.token
+}
+resource "aws_instance" "many" {
+  count     = 2
+  ami       = "ami-1"
+  user_data = var.token
+}
+resource "aws_instance" "named" {
+  for_each  = toset(["a b", "c"])
+  ami       = "ami-1"
+  user_data = var.token
+}
+resource "aws_instance" "plain" {
+  for_each  = toset(["a b"])
+  ami       = "ami-1"
+  user_data = "echo"
+}
+"#;
+    let inst = |name: &str, key: &str, deposed: &str| {
+        format!(
+            r#"{{"mode": "managed", "type": "aws_instance", "name": "{name}",
+  "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+  "instances": [{{{key}{deposed}"attributes": {{"ami": "ami-1", "user_data": "x"}}, "sensitive_attributes": []}}]}}"#
+        )
+    };
+    let resources = [
+        inst("one", "", ""),
+        inst("many", r#""index_key": 0, "#, ""),
+        inst("many", r#""index_key": 1, "#, r#""deposed": "00000001", "#),
+        inst("named", r#""index_key": "a b", "#, ""),
+        inst(
+            "named",
+            r#""index_key": "c", "#,
+            r#""deposed": "00000002", "#,
+        ),
+        inst("plain", r#""index_key": "a b", "#, ""),
+    ];
+    let state = format!(
+        r#"{{"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "l", "resources": [{}]}}"#,
+        resources.join(",\n")
+    );
+    let m = load_files("keyed", &[("main.tf", main), ("terraform.tfstate", &state)]);
+    let secret_in = |prefix: &str| -> Vec<(String, bool)> {
+        m.instances
+            .iter()
+            .filter(|i| i.address.starts_with(prefix))
+            .map(|i| {
+                (
+                    i.address.clone(),
+                    i.is_sensitive_path(&VPath::parse("user_data")),
+                )
+            })
+            .collect()
+    };
+    let one = secret_in("aws_instance.one");
+    assert_eq!(one, vec![("aws_instance.one".to_string(), true)]);
+    let many = secret_in("aws_instance.many");
+    assert_eq!(many.len(), 2, "{many:?}");
+    assert!(many.iter().all(|(_, s)| *s), "{many:?}");
+    assert!(many.iter().any(|(a, _)| a.contains("deposed")), "{many:?}");
+    let named = secret_in("aws_instance.named");
+    assert_eq!(named.len(), 2, "{named:?}");
+    assert!(named.iter().all(|(_, s)| *s), "{named:?}");
+    assert!(
+        named.iter().any(|(a, _)| a.contains("\"a b\"")),
+        "{named:?}"
+    );
+    let plain = secret_in("aws_instance.plain");
+    assert_eq!(plain.len(), 1, "{plain:?}");
+    assert!(!plain[0].1, "{plain:?}");
+}
