@@ -173,7 +173,7 @@ fn load_dirs(
 ) -> Result<(Loaded, Loaded)> {
     let topts = inputs.parse_options(Load::ConfigOnly);
     let parsed = rewind_parse::parse_dir(target, &topts);
-    let mut shared = match &parsed {
+    let shared = match &parsed {
         Ok(p) => SameContent::of(p.files(), p.parsed()),
         Err(_) => SameContent::default(),
     };
@@ -200,18 +200,12 @@ fn load_dirs(
     });
     let c = c.and_then(|p| p.assemble(&copts));
     drop(copts);
-    let c = std::thread::scope(|s| {
-        let c = c.map(|mut l| {
-            // freed beside the last step (the last of the target's parse
-            // results that the current side did not share go with it)
-            let parsed = std::mem::take(&mut l.parsed);
-            let shared = std::mem::take(&mut shared.parsed);
-            s.spawn(move || drop((parsed, shared)));
-            l
-        });
-        checked_dir(current, c, false)
+    let c = c.map(|mut l| {
+        l.parsed = Vec::new();
+        l
     });
     drop(shared);
+    let c = checked_dir(current, c, false);
     let (t, _) = checked_dir_loaded(target, t, inputs, warnings)?;
     let (c, _) = checked_dir_loaded(current, c, inputs, warnings)?;
     Ok((t, c))
