@@ -929,19 +929,15 @@ impl ParsedDir {
         b.index_dirs(0);
         b.read_modules_json(&shown, opts.modules_dir.as_deref());
         b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
-        trace.mark("TMP instantiate");
         b.add_inputs(opts);
         b.settle_undecided(undecided)?;
         b.check_errors(&shown)?;
         trace.mark("modules");
         b.resolve(threads_for(opts));
-        trace.mark("TMP resolve refs+providers");
         b.tfvars_edges();
         b.sensitive_assignments();
         b.check_errors(&shown)?;
-        trace.mark("TMP tfvars, assignments");
         let base = b.relative_paths();
-        trace.mark("TMP relative paths");
         let root = rel_str(root_abs.strip_prefix(&base).unwrap_or(&root_abs));
         let mut model = Model {
             nodes: std::mem::take(&mut b.nodes),
@@ -963,12 +959,10 @@ impl ParsedDir {
         } else {
             b.take_state(&mut model);
         }
-        trace.mark("TMP state");
         crate::sensitive::propagate(&mut model);
         trace.mark("resolve");
         model.sort();
         model.shrink_to_fit();
-        trace.mark("TMP sort");
         if !opts.allow_cycles {
             check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?;
         }
