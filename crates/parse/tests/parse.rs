@@ -686,8 +686,10 @@ fn a_parse_handed_to_another_load_before_assembly_gives_the_same_models() {
         taken: Default::default(),
     };
     assert!(shared.parsed.len() >= 3, "{}", shared.parsed.len());
-    let mut with_cache = rewind_parse::Options::default();
-    with_cache.cache = Some(&shared);
+    let with_cache = rewind_parse::Options {
+        cache: Some(&shared),
+        ..Default::default()
+    };
     let v2_shared = rewind_parse::load(&v2, &with_cache).unwrap();
     let v3_assembled = parsed.assemble(&opts).unwrap();
     // the two versions share files, and those were not parsed again
