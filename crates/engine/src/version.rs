@@ -274,7 +274,17 @@ pub(crate) fn dir_loaded_keeping(
     inputs: &Inputs,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<(Loaded, Vec<std::sync::Arc<rewind_parse::Parsed>>)> {
-    match checked_dir(dir, loaded, false) {
+    checked_dir_loaded(dir, checked_dir(dir, loaded, false), inputs, warnings)
+}
+
+/// [`dir_loaded_keeping`] of a load [`checked_dir`] has checked already.
+pub(crate) fn checked_dir_loaded(
+    dir: &Path,
+    checked: std::result::Result<rewind_parse::Loaded, rewind_parse::LoadError>,
+    inputs: &Inputs,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(Loaded, Vec<std::sync::Arc<rewind_parse::Parsed>>)> {
+    match checked {
         Ok(mut l) => {
             warnings.extend(l.model.diagnostics.iter().cloned());
             let parsed = std::mem::take(&mut l.parsed);

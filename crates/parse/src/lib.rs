@@ -18,6 +18,6 @@ pub const PARSE_STACK: usize = 256 << 20;
 pub use encode::PARSE_CACHE_VERSION;
 pub use load::read_regular;
 pub use load::{
-    discover, discover_unfollowed_links, load, Cache, FileKind, FileStat, LoadError, Loaded,
-    Options, Parsed, SourceFile,
+    discover, discover_unfollowed_links, load, parse_dir, Cache, FileKind, FileStat, LoadError,
+    Loaded, Options, Parsed, ParsedDir, SourceFile,
 };

@@ -843,8 +843,28 @@ fn parse_bytes_cached(
 }
 
 /// Loads `dir`: discovers, parses and resolves everything, and checks the
-/// graph for cycles.
+/// graph for cycles ([`parse_dir`], then [`ParsedDir::assemble`]).
 pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
+    parse_dir(dir, opts)?.assemble(opts)
+}
+
+/// A directory discovered, read and parsed (on every core), not yet
+/// assembled into a model: [`load`]'s first step. A caller may hand its
+/// parse results to another load (through a [`Cache`]) while this one
+/// assembles, which runs on one core for the most part.
+pub struct ParsedDir {
+    /// The directory as the caller named it (what messages show).
+    dir: PathBuf,
+    root_abs: PathBuf,
+    builder: Builder,
+    undecided: Vec<Undecided>,
+    dirs: Vec<(PathBuf, i64)>,
+    trace: Trace,
+}
+
+/// Discovers, reads and parses `dir` with `opts`: the first step of
+/// [`load`]; [`ParsedDir::assemble`] (with the same options) is the second.
+pub fn parse_dir(dir: &Path, opts: &Options) -> Result<ParsedDir, LoadError> {
     let root_abs = root_directory(dir)?;
     let trace = Trace::new();
     let Discovered {
@@ -853,12 +873,7 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         skipped,
         ..
     } = discover_with_dirs(&root_abs).map_err(LoadError::one)?;
-    let shown = |p: &Path| -> String {
-        match p.strip_prefix(&root_abs) {
-            Ok(r) => rel_str(&dir.join(r)).trim_start_matches("./").to_string(),
-            Err(_) => p.display().to_string(),
-        }
-    };
+    let shown = |p: &Path| shown_path(dir, &root_abs, p);
     trace.mark("discover");
     let (mut b, undecided) = read_all(&items, &root_abs, &shown, opts)?;
     b.diags.extend(skipped.into_iter().map(|mut d| {
@@ -866,55 +881,101 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
         d
     }));
     trace.mark("read and parse");
-    b.index_dirs(0);
-    b.read_modules_json(&shown, opts.modules_dir.as_deref());
-    b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
-    b.add_inputs(opts);
-    b.settle_undecided(undecided)?;
-    b.check_errors(&shown)?;
-    trace.mark("modules");
-    b.resolve(threads_for(opts));
-    b.tfvars_edges();
-    b.sensitive_assignments();
-    b.check_errors(&shown)?;
-    let base = b.relative_paths();
-    let root = rel_str(root_abs.strip_prefix(&base).unwrap_or(&root_abs));
-    let mut model = Model {
-        nodes: std::mem::take(&mut b.nodes),
-        instances: Vec::new(),
-        state: None,
-        diagnostics: std::mem::take(&mut b.diags),
-    };
-    if let Some(ext) = &opts.state {
-        let (info, nodes) = external_state(
-            ext,
-            &root,
-            &root_abs,
-            opts,
-            (&mut b.files, &mut b.parsed),
-            &mut model.diagnostics,
-        )?;
-        model.state = Some(info);
-        model.instances = nodes;
-    } else {
-        b.take_state(&mut model);
-    }
-    crate::sensitive::propagate(&mut model);
-    trace.mark("resolve");
-    model.sort();
-    model.shrink_to_fit();
-    if !opts.allow_cycles {
-        check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?;
-    }
-    trace.mark("sort and cycles");
-    Ok(Loaded {
-        base,
-        root,
-        files: b.files,
-        parsed: b.parsed,
-        model,
+    Ok(ParsedDir {
+        dir: dir.to_path_buf(),
+        root_abs,
+        builder: b,
+        undecided,
         dirs,
+        trace,
     })
+}
+
+/// A path under the root directory `root_abs` as the user named it
+/// (under `dir`, the directory as given).
+fn shown_path(dir: &Path, root_abs: &Path, p: &Path) -> String {
+    match p.strip_prefix(root_abs) {
+        Ok(r) => rel_str(&dir.join(r)).trim_start_matches("./").to_string(),
+        Err(_) => p.display().to_string(),
+    }
+}
+
+impl ParsedDir {
+    /// The files read, parallel to [`ParsedDir::parsed`] (every file
+    /// discovered that could be read).
+    pub fn files(&self) -> &[SourceFile] {
+        &self.builder.files
+    }
+
+    /// The parse results, parallel to [`ParsedDir::files`].
+    pub fn parsed(&self) -> &[Arc<Parsed>] {
+        &self.builder.parsed
+    }
+
+    /// The module tree, the inputs given beside the directory, references
+    /// resolved, sensitivity spread, the model sorted and checked for
+    /// cycles: [`load`]'s second step, with the options of the first.
+    pub fn assemble(self, opts: &Options) -> Result<Loaded, LoadError> {
+        let ParsedDir {
+            dir,
+            root_abs,
+            builder: mut b,
+            undecided,
+            dirs,
+            trace,
+        } = self;
+        let dir = dir.as_path();
+        let shown = |p: &Path| shown_path(dir, &root_abs, p);
+        b.index_dirs(0);
+        b.read_modules_json(&shown, opts.modules_dir.as_deref());
+        b.instantiate(&root_abs, "", "", None, 0, opts, &shown);
+        b.add_inputs(opts);
+        b.settle_undecided(undecided)?;
+        b.check_errors(&shown)?;
+        trace.mark("modules");
+        b.resolve(threads_for(opts));
+        b.tfvars_edges();
+        b.sensitive_assignments();
+        b.check_errors(&shown)?;
+        let base = b.relative_paths();
+        let root = rel_str(root_abs.strip_prefix(&base).unwrap_or(&root_abs));
+        let mut model = Model {
+            nodes: std::mem::take(&mut b.nodes),
+            instances: Vec::new(),
+            state: None,
+            diagnostics: std::mem::take(&mut b.diags),
+        };
+        if let Some(ext) = &opts.state {
+            let (info, nodes) = external_state(
+                ext,
+                &root,
+                &root_abs,
+                opts,
+                (&mut b.files, &mut b.parsed),
+                &mut model.diagnostics,
+            )?;
+            model.state = Some(info);
+            model.instances = nodes;
+        } else {
+            b.take_state(&mut model);
+        }
+        crate::sensitive::propagate(&mut model);
+        trace.mark("resolve");
+        model.sort();
+        model.shrink_to_fit();
+        if !opts.allow_cycles {
+            check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?;
+        }
+        trace.mark("sort and cycles");
+        Ok(Loaded {
+            base,
+            root,
+            files: b.files,
+            parsed: b.parsed,
+            model,
+            dirs,
+        })
+    }
 }
 
 impl LoadError {

@@ -636,3 +636,79 @@ fn an_unread_state_is_listed_unhashed_and_still_checked() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The parse results of a directory, by content, for another load (what
+/// a plan between two directories hands the current side).
+struct SharedParse {
+    parsed: BTreeMap<
+        (rewind_model::Hash, rewind_parse::FileKind),
+        std::sync::Arc<rewind_parse::Parsed>,
+    >,
+    taken: std::sync::atomic::AtomicUsize,
+}
+
+impl rewind_parse::Cache for SharedParse {
+    fn parsed(
+        &self,
+        hash: &rewind_model::Hash,
+        kind: rewind_parse::FileKind,
+    ) -> Option<std::sync::Arc<rewind_parse::Parsed>> {
+        let p = self.parsed.get(&(*hash, kind)).cloned();
+        if p.is_some() {
+            self.taken
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+/// `load` is `parse_dir` then `assemble`; while one directory's parse
+/// waits to be assembled, another load may take its parse results of the
+/// files with the same content: both models are those of plain loads.
+#[test]
+fn a_parse_handed_to_another_load_before_assembly_gives_the_same_models() {
+    use rewind_parse::FileKind;
+    let (v2, v3) = (
+        fixtures().join("apps/shop/v2"),
+        fixtures().join("apps/shop/v3"),
+    );
+    let opts = rewind_parse::Options::default();
+    let parsed = rewind_parse::parse_dir(&v3, &opts).unwrap();
+    assert_eq!(parsed.files().len(), parsed.parsed().len());
+    let shared = SharedParse {
+        parsed: parsed
+            .files()
+            .iter()
+            .zip(parsed.parsed())
+            .filter(|(f, _)| matches!(f.kind, FileKind::Tf | FileKind::TfJson | FileKind::Tfvars))
+            .map(|(f, p)| ((f.hash, f.kind), std::sync::Arc::clone(p)))
+            .collect(),
+        taken: Default::default(),
+    };
+    assert!(shared.parsed.len() >= 3, "{}", shared.parsed.len());
+    let with_cache = rewind_parse::Options {
+        cache: Some(&shared),
+        ..Default::default()
+    };
+    let v2_shared = rewind_parse::load(&v2, &with_cache).unwrap();
+    let v3_assembled = parsed.assemble(&opts).unwrap();
+    // the two versions share files, and those were not parsed again
+    let taken = shared.taken.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(taken > 0);
+    assert_eq!(v2_shared.files.iter().filter(|f| !f.fresh).count(), taken);
+    for (dir, got) in [(&v2, &v2_shared), (&v3, &v3_assembled)] {
+        let plain = load(dir);
+        assert!(!plain.model.nodes.is_empty());
+        assert_eq!(
+            format!("{:?}", got.model),
+            format!("{:?}", plain.model),
+            "{}",
+            dir.display()
+        );
+        let files = |l: &rewind_parse::Loaded| -> Vec<(String, rewind_model::Hash)> {
+            l.files.iter().map(|f| (f.path.clone(), f.hash)).collect()
+        };
+        assert_eq!(files(got), files(&plain));
+        assert_eq!(got.parsed.len(), got.files.len());
+    }
+}

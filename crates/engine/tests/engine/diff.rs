@@ -258,3 +258,77 @@ fn a_file_both_directories_share_is_still_each_sides_own() {
     assert_eq!(changes[0].0, "terraform_data.extra");
     assert!(changes[0].1.contains("Delete"), "{changes:?}");
 }
+
+/// A plan between two directories loads the target and the current side
+/// partly at the same time; a failure is still the failing side's, and
+/// with both failing the target's comes first (as when one loaded after
+/// the other), with the warnings found before it.
+#[test]
+fn a_plan_between_directories_reports_the_side_that_failed() {
+    let t = TempDir::new("plan-fails");
+    let good = t.0.join("good");
+    let empty = t.0.join("empty");
+    let broken = t.0.join("broken");
+    for d in [&good, &empty, &broken] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(
+        good.join("main.tf"),
+        "stray = 1\n\nresource \"terraform_data\" \"app\" {\n  input = \"v1\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(empty.join("README.md"), "no configuration\n").unwrap();
+    std::fs::write(
+        broken.join("main.tf"),
+        "resource \"terraform_data\" \"app\" {\n  input = \n",
+    )
+    .unwrap();
+    let failure = |from: &std::path::Path, to: &std::path::Path| match plan(
+        &Version::Dir(from.to_path_buf()),
+        &Version::Dir(to.to_path_buf()),
+        &PlanOptions::default(),
+    ) {
+        Err(Error::Load(f)) => f,
+        Err(e) => panic!("not a load failure: {e}"),
+        Ok(_) => panic!("planned {} -> {}", from.display(), to.display()),
+    };
+    // the current side fails to parse: its failure, after the target's
+    // warnings
+    let f = failure(&broken, &good);
+    assert_eq!(f.what, broken.display().to_string());
+    assert!(
+        f.diagnostics
+            .iter()
+            .any(|d| d.loc.file.ends_with("main.tf") && d.loc.line == 2),
+        "{:?}",
+        f.diagnostics
+    );
+    assert!(
+        f.earlier
+            .iter()
+            .any(|d| d.message.contains("unexpected top-level attribute")),
+        "{:?}",
+        f.earlier
+    );
+    // the target has no configuration: its failure, nothing earlier
+    let f = failure(&good, &empty);
+    assert_eq!(f.what, empty.display().to_string());
+    assert!(
+        f.diagnostics[0]
+            .message
+            .contains("no Terraform configuration here"),
+        "{:?}",
+        f.diagnostics
+    );
+    assert!(f.earlier.is_empty());
+    // both fail: the target's
+    let f = failure(&broken, &empty);
+    assert_eq!(f.what, empty.display().to_string());
+    let f = failure(&empty, &broken);
+    assert_eq!(f.what, broken.display().to_string());
+    assert!(
+        f.diagnostics.iter().any(|d| d.loc.line == 2),
+        "{:?}",
+        f.diagnostics
+    );
+}
