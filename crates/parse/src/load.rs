@@ -1902,6 +1902,20 @@ impl Builder {
         }
     }
 
+    /// Node `i`'s provider configuration key, taken out; the node's facts
+    /// freed when that was their only one (most resources: a `Facts` of
+    /// about 300 bytes each, 59 MB of the two models of a plan of 100,000
+    /// resources, held for nothing).
+    fn take_provider_key(&mut self, i: usize) -> Option<String> {
+        let facts = &mut self.nodes[i].facts;
+        facts.provider_key.as_ref()?;
+        let key = facts.provider_key.take();
+        if facts.is_empty() {
+            *facts = rewind_model::NodeFacts::default();
+        }
+        key
+    }
+
     /// A `.tfvars` file of the root module as a node.
     fn add_tfvars_node(&mut self, fi: usize, v: &Value) {
         let abs = &self.files[fi].abs;
@@ -2147,7 +2161,7 @@ impl Builder {
         }
         // Providers.
         for i in 0..self.nodes.len() {
-            if let Some(key) = self.nodes[i].facts.provider_key.take() {
+            if let Some(key) = self.take_provider_key(i) {
                 let prefix = if self.nodes[i].module.is_empty() {
                     String::new()
                 } else {
