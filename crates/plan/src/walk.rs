@@ -305,6 +305,9 @@ impl<'c> Walk<'c> {
                     }
                 }
                 NodeKind::Resource | NodeKind::Data => {
+                    // exactly one entry per module instance (a first
+                    // push reserves four: 190 bytes more per resource)
+                    self.resources[ni].reserve_exact(mids.len());
                     for mid in mids {
                         self.resource(ni, node, mid, planner);
                     }
