@@ -156,8 +156,9 @@ fn files_of(v: &Version, side: &Loaded) -> Result<Option<rewind_plan::FileSource
 /// current side, which takes the target's parse of every file with the
 /// same content: at 100k resources about 1 s of processor time less, and
 /// the two loads no longer peak together (1.42 GB instead of 1.65 GB).
-/// The parse results are not needed once the models are built: freed as
-/// soon as the current side's load ends.
+/// The parse results are not needed once the module trees are built: the
+/// target's are handed over to the current side's load, which frees them
+/// (with its own) as soon as its module tree is built.
 fn load_dirs(
     target: &std::path::Path,
     current: &std::path::Path,
@@ -175,6 +176,10 @@ fn load_dirs(
     };
     let mut opts: rewind_parse::Options<'_> = inputs.parse_options(Load::Full);
     opts.cache = Some(&shared);
+    // the current side's parse results (the target's, handed over) are
+    // freed once its module tree is built, before its references and
+    // sensitivity are worked out (the load's peak)
+    opts.free_parsed = true;
     let c = rewind_parse::load(current, &opts).map(|mut l| {
         l.parsed = Vec::new();
         l
@@ -188,12 +193,16 @@ fn load_dirs(
 /// The configuration files of one loaded directory by content, for the
 /// load of another: a file with the same bytes parses the same (a parse
 /// result holds no path; the parse cache of a store is keyed the same
-/// way).
+/// way). Each result is handed out as many times as the first directory
+/// has files with its content, and then let go: the other load is left
+/// the only holder, and frees it when its module tree is built.
 #[derive(Default)]
 struct SameContent {
-    parsed: std::collections::HashMap<
-        (rewind_model::Hash, rewind_parse::FileKind),
-        std::sync::Arc<rewind_parse::Parsed>,
+    parsed: std::sync::Mutex<
+        std::collections::HashMap<
+            (rewind_model::Hash, rewind_parse::FileKind),
+            (std::sync::Arc<rewind_parse::Parsed>, usize),
+        >,
     >,
 }
 
@@ -203,20 +212,20 @@ impl SameContent {
     fn of(loaded: &mut rewind_parse::Loaded) -> SameContent {
         use rewind_parse::FileKind;
         let parsed = std::mem::take(&mut loaded.parsed);
-        let parsed = loaded
-            .files
-            .iter()
-            .zip(parsed)
-            .filter(|(f, _)| {
-                matches!(
-                    f.kind,
-                    FileKind::Tf | FileKind::TfJson | FileKind::Tfvars | FileKind::TfvarsJson
-                )
-            })
-            .filter(|(_, p)| !matches!(**p, rewind_parse::Parsed::Raw))
-            .map(|(f, p)| ((f.hash, f.kind), p))
-            .collect();
-        SameContent { parsed }
+        let mut by_content = std::collections::HashMap::new();
+        for (f, p) in loaded.files.iter().zip(parsed) {
+            if !matches!(
+                f.kind,
+                FileKind::Tf | FileKind::TfJson | FileKind::Tfvars | FileKind::TfvarsJson
+            ) || matches!(*p, rewind_parse::Parsed::Raw)
+            {
+                continue;
+            }
+            by_content.entry((f.hash, f.kind)).or_insert((p, 0)).1 += 1;
+        }
+        SameContent {
+            parsed: std::sync::Mutex::new(by_content),
+        }
     }
 }
 
@@ -227,6 +236,13 @@ impl rewind_parse::Cache for SameContent {
         kind: rewind_parse::FileKind,
     ) -> Option<std::sync::Arc<rewind_parse::Parsed>> {
         // shared, not copied: a parse result is never changed
-        self.parsed.get(&(*hash, kind)).cloned()
+        let mut parsed = self.parsed.lock().ok()?;
+        let key = (*hash, kind);
+        let (p, left) = parsed.get_mut(&key)?;
+        *left -= 1;
+        if *left > 0 {
+            return Some(std::sync::Arc::clone(p));
+        }
+        parsed.remove(&key).map(|(p, _)| p)
     }
 }

@@ -201,6 +201,11 @@ pub struct Options<'a> {
     /// `.terraform/modules` (its `modules.json` and the modules it lists),
     /// read when the directory has no downloaded modules of its own.
     pub modules_dir: Option<PathBuf>,
+    /// Free the parse results of configuration and variable files once
+    /// the module tree is built (their [`Loaded::parsed`] entries are
+    /// then [`Parsed::Raw`]), for a caller that does not read them: the
+    /// rest of the load (references, sensitivity) runs without them.
+    pub free_parsed: bool,
 }
 
 /// A loaded directory.
@@ -872,6 +877,9 @@ pub fn load(dir: &Path, opts: &Options) -> Result<Loaded, LoadError> {
     b.add_inputs(opts);
     b.settle_undecided(undecided)?;
     b.check_errors(&shown)?;
+    if opts.free_parsed {
+        b.free_config_parses();
+    }
     trace.mark("modules");
     b.resolve(threads_for(opts));
     b.tfvars_edges();
@@ -1899,6 +1907,18 @@ impl Builder {
         }
         if raw.kind == NodeKind::Module {
             module.calls.push((idx, raw.clone()));
+        }
+    }
+
+    /// Drops this load's hold on the parse results of every file but the
+    /// state files (which [`Builder::take_state`] still reads): the module
+    /// tree is built, and the nodes share the bodies they need.
+    fn free_config_parses(&mut self) {
+        let raw = Arc::new(Parsed::Raw);
+        for p in &mut self.parsed {
+            if !matches!(**p, Parsed::State(..) | Parsed::Raw) {
+                *p = Arc::clone(&raw);
+            }
         }
     }
 
