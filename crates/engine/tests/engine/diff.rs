@@ -270,7 +270,11 @@ fn a_content_many_files_share_is_each_copys_own() {
     let module = "variable \"name\" {\n  type = string\n}\n\nresource \"terraform_data\" \"r\" {\n  input = var.name\n}\n";
     let root = |n: usize| {
         (0..n)
-            .map(|i| format!("module \"m{i}\" {{\n  source = \"./modules/m{i}\"\n  name   = \"n{i}\"\n}}\n"))
+            .map(|i| {
+                format!(
+                    "module \"m{i}\" {{\n  source = \"./modules/m{i}\"\n  name   = \"n{i}\"\n}}\n"
+                )
+            })
             .collect::<String>()
     };
     for (dir, n) in [(&target, 3), (&current, 4)] {
@@ -297,7 +301,12 @@ fn a_content_many_files_share_is_each_copys_own() {
     assert_eq!(changes[0].0, "module.m3.terraform_data.r");
     assert!(changes[0].1.contains("Delete"), "{changes:?}");
     // each copy's resource is planned in its own module
-    let mut kept: Vec<String> = out.plan.unchanged.iter().map(|u| u.address.to_string()).collect();
+    let mut kept: Vec<String> = out
+        .plan
+        .unchanged
+        .iter()
+        .map(|u| u.address.to_string())
+        .collect();
     kept.sort();
     assert_eq!(
         kept,
