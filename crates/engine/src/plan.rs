@@ -198,13 +198,15 @@ fn load_dirs(
 /// the only holder, and frees it when its module tree is built.
 #[derive(Default)]
 struct SameContent {
-    parsed: std::sync::Mutex<
-        std::collections::HashMap<
-            (rewind_model::Hash, rewind_parse::FileKind),
-            (std::sync::Arc<rewind_parse::Parsed>, usize),
-        >,
-    >,
+    parsed: std::sync::Mutex<ByContent>,
 }
+
+/// Parse results by content and kind, with how many more times each is
+/// handed out.
+type ByContent = std::collections::HashMap<
+    (rewind_model::Hash, rewind_parse::FileKind),
+    (std::sync::Arc<rewind_parse::Parsed>, usize),
+>;
 
 impl SameContent {
     /// Takes `loaded`'s parse results (configuration and variable files
@@ -212,7 +214,7 @@ impl SameContent {
     fn of(loaded: &mut rewind_parse::Loaded) -> SameContent {
         use rewind_parse::FileKind;
         let parsed = std::mem::take(&mut loaded.parsed);
-        let mut by_content = std::collections::HashMap::new();
+        let mut by_content = ByContent::new();
         for (f, p) in loaded.files.iter().zip(parsed) {
             if !matches!(
                 f.kind,
