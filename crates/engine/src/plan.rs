@@ -163,15 +163,20 @@ fn files_of(v: &Version, side: &Loaded) -> Result<Option<rewind_plan::FileSource
 /// were one after the other: the memory the first one's assembly freed
 /// is this thread's to reuse (assembled on a thread that then ended, it
 /// was not reused as well, and the plan's peak was 3% higher). The parse
-/// results are not needed once the models are built: freed beside the
-/// current side's last step, before the plan starts.
+/// results are not needed once the module trees are built: each side's
+/// load lets go of its own then, and the target's are handed to the
+/// current side as many times as the target has files with their content
+/// and then let go, so the current side's load frees the last of them
+/// before its references and sensitivity are worked out (the load's
+/// peak).
 fn load_dirs(
     target: &std::path::Path,
     current: &std::path::Path,
     inputs: &Inputs,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<(Loaded, Loaded)> {
-    let topts = inputs.parse_options(Load::ConfigOnly);
+    let mut topts = inputs.parse_options(Load::ConfigOnly);
+    topts.free_parsed = true;
     let parsed = rewind_parse::parse_dir(target, &topts);
     let shared = match &parsed {
         Ok(p) => SameContent::of(p.files(), p.parsed()),
@@ -179,6 +184,7 @@ fn load_dirs(
     };
     let mut copts: rewind_parse::Options<'_> = inputs.parse_options(Load::Full);
     copts.cache = Some(&shared);
+    copts.free_parsed = true;
     let parse_current = || rewind_parse::parse_dir(current, &copts);
     let (t, c) = std::thread::scope(|s| {
         // a big stack, as the parser's threads: deeply nested input
@@ -214,14 +220,20 @@ fn load_dirs(
 /// The configuration files of one loaded directory by content, for the
 /// load of another: a file with the same bytes parses the same (a parse
 /// result holds no path; the parse cache of a store is keyed the same
-/// way).
+/// way). Each result is handed out as many times as the first directory
+/// has files with its content, and then let go: the other load is left
+/// the only holder, and frees it when its module tree is built.
 #[derive(Default)]
 struct SameContent {
-    parsed: std::collections::HashMap<
-        (rewind_model::Hash, rewind_parse::FileKind),
-        std::sync::Arc<rewind_parse::Parsed>,
-    >,
+    parsed: std::sync::Mutex<ByContent>,
 }
+
+/// Parse results by content and kind, with how many more times each is
+/// handed out.
+type ByContent = std::collections::HashMap<
+    (rewind_model::Hash, rewind_parse::FileKind),
+    (std::sync::Arc<rewind_parse::Parsed>, usize),
+>;
 
 impl SameContent {
     /// Shares a parse's results (configuration and variable files only:
@@ -231,19 +243,23 @@ impl SameContent {
         parsed: &[std::sync::Arc<rewind_parse::Parsed>],
     ) -> SameContent {
         use rewind_parse::FileKind;
-        let parsed = files
-            .iter()
-            .zip(parsed)
-            .filter(|(f, _)| {
-                matches!(
-                    f.kind,
-                    FileKind::Tf | FileKind::TfJson | FileKind::Tfvars | FileKind::TfvarsJson
-                )
-            })
-            .filter(|(_, p)| !matches!(***p, rewind_parse::Parsed::Raw))
-            .map(|(f, p)| ((f.hash, f.kind), std::sync::Arc::clone(p)))
-            .collect();
-        SameContent { parsed }
+        let mut by_content = ByContent::new();
+        for (f, p) in files.iter().zip(parsed) {
+            if !matches!(
+                f.kind,
+                FileKind::Tf | FileKind::TfJson | FileKind::Tfvars | FileKind::TfvarsJson
+            ) || matches!(**p, rewind_parse::Parsed::Raw)
+            {
+                continue;
+            }
+            by_content
+                .entry((f.hash, f.kind))
+                .or_insert_with(|| (std::sync::Arc::clone(p), 0))
+                .1 += 1;
+        }
+        SameContent {
+            parsed: std::sync::Mutex::new(by_content),
+        }
     }
 }
 
@@ -254,6 +270,13 @@ impl rewind_parse::Cache for SameContent {
         kind: rewind_parse::FileKind,
     ) -> Option<std::sync::Arc<rewind_parse::Parsed>> {
         // shared, not copied: a parse result is never changed
-        self.parsed.get(&(*hash, kind)).cloned()
+        let mut parsed = self.parsed.lock().ok()?;
+        let key = (*hash, kind);
+        let (p, left) = parsed.get_mut(&key)?;
+        *left -= 1;
+        if *left > 0 {
+            return Some(std::sync::Arc::clone(p));
+        }
+        parsed.remove(&key).map(|(p, _)| p)
     }
 }

@@ -378,6 +378,10 @@ impl<'a> Cursor<'a> {
             };
             steps.push(ModuleStep { name, key });
         }
+        // a first push reserves four steps, where most paths have one
+        // (170 bytes more per address; a plan holds hundreds of
+        // thousands)
+        steps.shrink_to_fit();
         Ok(ModuleInstance(steps))
     }
 
@@ -395,6 +399,10 @@ impl<'a> Cursor<'a> {
             self.expect('.')?;
             steps.push(ModuleStep { name, key });
         }
+        // a first push reserves four steps, where most paths have one
+        // (170 bytes more per address; a plan holds hundreds of
+        // thousands)
+        steps.shrink_to_fit();
         Ok(ModuleInstance(steps))
     }
 }

@@ -201,6 +201,11 @@ pub struct Options<'a> {
     /// `.terraform/modules` (its `modules.json` and the modules it lists),
     /// read when the directory has no downloaded modules of its own.
     pub modules_dir: Option<PathBuf>,
+    /// Free the parse results of configuration and variable files once
+    /// the module tree is built (their [`Loaded::parsed`] entries are
+    /// then [`Parsed::Raw`]), for a caller that does not read them: the
+    /// rest of the load (references, sensitivity) runs without them.
+    pub free_parsed: bool,
 }
 
 /// A loaded directory.
@@ -932,6 +937,9 @@ impl ParsedDir {
         b.add_inputs(opts);
         b.settle_undecided(undecided)?;
         b.check_errors(&shown)?;
+        if opts.free_parsed {
+            b.free_config_parses();
+        }
         trace.mark("modules");
         b.resolve(threads_for(opts));
         b.tfvars_edges();
@@ -1963,6 +1971,32 @@ impl Builder {
         }
     }
 
+    /// Drops this load's hold on the parse results of every file but the
+    /// state files (which [`Builder::take_state`] still reads): the module
+    /// tree is built, and the nodes share the bodies they need.
+    fn free_config_parses(&mut self) {
+        let raw = Arc::new(Parsed::Raw);
+        for p in &mut self.parsed {
+            if !matches!(**p, Parsed::State(..) | Parsed::Raw) {
+                *p = Arc::clone(&raw);
+            }
+        }
+    }
+
+    /// Node `i`'s provider configuration key, taken out; the node's facts
+    /// freed when that was their only one (most resources: a `Facts` of
+    /// about 300 bytes each, 59 MB of the two models of a plan of 100,000
+    /// resources, held for nothing).
+    fn take_provider_key(&mut self, i: usize) -> Option<String> {
+        let facts = &mut self.nodes[i].facts;
+        facts.provider_key.as_ref()?;
+        let key = facts.provider_key.take();
+        if facts.is_empty() {
+            *facts = rewind_model::NodeFacts::default();
+        }
+        key
+    }
+
     /// A `.tfvars` file of the root module as a node.
     fn add_tfvars_node(&mut self, fi: usize, v: &Value) {
         let abs = &self.files[fi].abs;
@@ -2208,7 +2242,7 @@ impl Builder {
         }
         // Providers.
         for i in 0..self.nodes.len() {
-            if let Some(key) = self.nodes[i].facts.provider_key.take() {
+            if let Some(key) = self.take_provider_key(i) {
                 let prefix = if self.nodes[i].module.is_empty() {
                     String::new()
                 } else {

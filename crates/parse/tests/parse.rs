@@ -712,3 +712,37 @@ fn a_parse_handed_to_another_load_before_assembly_gives_the_same_models() {
         assert_eq!(got.parsed.len(), got.files.len());
     }
 }
+
+/// `free_parsed` lets go of the configuration files' parse results once
+/// the module tree is built: the model (nodes, edges, instances, secret
+/// paths) is the one a load that keeps them builds, and the parse results
+/// it returns are empty for configuration and variable files.
+#[test]
+fn freeing_parse_results_after_the_module_tree_changes_no_model() {
+    let dir = fixtures().join("apps/shop/v4");
+    let kept = load(&dir);
+    let freed = rewind_parse::load(
+        &dir,
+        &rewind_parse::Options {
+            free_parsed: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    assert!(kept.model.nodes.iter().any(|n| !n.module.is_empty()));
+    assert!(!kept.model.instances.is_empty());
+    assert_eq!(freed.model.nodes, kept.model.nodes);
+    assert_eq!(freed.model.instances, kept.model.instances);
+    assert_eq!(freed.model.state, kept.model.state);
+    assert_eq!(freed.model.diagnostics, kept.model.diagnostics);
+    let config = |l: &rewind_parse::Loaded| {
+        l.files
+            .iter()
+            .zip(&l.parsed)
+            .filter(|(_, p)| matches!(***p, rewind_parse::Parsed::Config(_)))
+            .count()
+    };
+    assert!(config(&kept) > 10, "{} config parses kept", config(&kept));
+    assert_eq!(config(&freed), 0);
+    assert_eq!(freed.files.len(), kept.files.len());
+}

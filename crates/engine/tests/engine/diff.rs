@@ -332,3 +332,62 @@ fn a_plan_between_directories_reports_the_side_that_failed() {
         f.diagnostics
     );
 }
+
+/// A content several files share (the same module file copied into many
+/// modules) is handed to the current side once per copy the target has;
+/// a copy more than the target has is parsed on its own. Every copy is
+/// its module's: the plan deletes only the module the target lacks.
+#[test]
+fn a_content_many_files_share_is_each_copys_own() {
+    let t = TempDir::new("shared-copies");
+    let (target, current) = (t.0.join("target"), t.0.join("current"));
+    let module = "variable \"name\" {\n  type = string\n}\n\nresource \"terraform_data\" \"r\" {\n  input = var.name\n}\n";
+    let root = |n: usize| {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "module \"m{i}\" {{\n  source = \"./modules/m{i}\"\n  name   = \"n{i}\"\n}}\n"
+                )
+            })
+            .collect::<String>()
+    };
+    for (dir, n) in [(&target, 3), (&current, 4)] {
+        for i in 0..n {
+            let m = dir.join(format!("modules/m{i}"));
+            std::fs::create_dir_all(&m).unwrap();
+            std::fs::write(m.join("main.tf"), module).unwrap();
+        }
+        std::fs::write(dir.join("main.tf"), root(n)).unwrap();
+    }
+    let out = plan(
+        &Version::Dir(current.clone()),
+        &Version::Dir(target.clone()),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let changes: Vec<(String, String)> = out
+        .plan
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), format!("{:?}", c.actions)))
+        .collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].0, "module.m3.terraform_data.r");
+    assert!(changes[0].1.contains("Delete"), "{changes:?}");
+    // each copy's resource is planned in its own module
+    let mut kept: Vec<String> = out
+        .plan
+        .unchanged
+        .iter()
+        .map(|u| u.address.to_string())
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            "module.m0.terraform_data.r",
+            "module.m1.terraform_data.r",
+            "module.m2.terraform_data.r"
+        ]
+    );
+}
