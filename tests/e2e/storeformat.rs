@@ -111,6 +111,32 @@ fn a_reader_written_from_the_document_reads_a_real_store() {
     assert_eq!(linked["state"], serde_json::Value::Null);
 }
 
+/// A ref log longer than the refs document keeps inline (256 entries)
+/// moves, oldest first, into log chunks: the reader written from the
+/// document finds every entry, the chunks included, and gc keeps them.
+#[test]
+fn the_reader_from_the_document_reads_a_ref_log_moved_into_chunks() {
+    let t = Scratch::new("storeformat-reflog");
+    t.run(&["init"]).ok();
+    t.snapshot_releases(1);
+    // a snapshot logs two changes (the environment's latest and the tag)
+    for i in 0..300 {
+        t.run(&["tag", &format!("build-{i}"), "v1"]).ok();
+    }
+    t.run(&["gc", "--grace", "0s"]).ok();
+    let got = check(&[s(&t.path(".rewind")), "--json"]).ok().json();
+    assert_eq!(got["log_entries"], 302, "{got}");
+    assert!(got["log_chunks"].as_u64().unwrap() >= 1, "{got}");
+    assert_eq!(got["by_type"]["logchunk"], got["log_chunks"], "{got}");
+    let refs = std::fs::read_to_string(t.path(".rewind/refs")).unwrap();
+    assert!(
+        refs.len() < 100_000,
+        "the refs document is {} bytes",
+        refs.len()
+    );
+    assert_eq!(got["tags"]["build-299"], got["tags"]["v1"]);
+}
+
 #[test]
 fn the_reader_from_the_document_refuses_a_damaged_pack() {
     let t = Scratch::new("storeformat-damaged");
