@@ -56,57 +56,44 @@ pub fn keep_freed_memory() {
 
 #[cfg(test)]
 mod tests {
-    /// Reads option `MI_OPTION_PURGE_DELAY` back from mimalloc.
-    fn purge_delay() -> std::ffi::c_long {
+    use super::{MI_OPTION_DESTROY_ON_EXIT, MI_OPTION_PURGE_DELAY};
+
+    /// Reads an option back from mimalloc.
+    fn option(o: libmimalloc_sys::mi_option_t) -> std::ffi::c_long {
         #[allow(unsafe_code)]
         // SAFETY: reads an integer from mimalloc's option table.
         unsafe {
-            libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY)
+            libmimalloc_sys::mi_option_get(o)
         }
     }
 
+    /// Both options in one test: `keep_freed_memory` sets them for the
+    /// whole process, and `cargo test` runs a binary's tests on threads of
+    /// one process, so a second test reading a default would race with it.
     #[test]
-    fn the_option_is_mimallocs_purge_delay_and_is_set_to_never() {
-        match std::env::var("MIMALLOC_PURGE_DELAY") {
-            // the user's setting wins
-            Ok(v) => {
-                super::keep_freed_memory();
-                assert_eq!(purge_delay().to_string(), v.trim());
-            }
-            Err(_) => {
-                // the index names the purge delay: its documented default
-                // (1000 ms in mimalloc 3) before, never (-1) after
-                assert_eq!(purge_delay(), 1000);
-                super::keep_freed_memory();
-                assert_eq!(purge_delay(), -1);
-            }
-        }
-    }
-
-    /// Reads option `MI_OPTION_DESTROY_ON_EXIT` back from mimalloc.
-    fn destroy_on_exit() -> std::ffi::c_long {
-        #[allow(unsafe_code)]
-        // SAFETY: reads an integer from mimalloc's option table.
-        unsafe {
-            libmimalloc_sys::mi_option_get(super::MI_OPTION_DESTROY_ON_EXIT)
-        }
-    }
-
-    #[test]
-    fn the_exit_option_is_set_to_skip_the_collection_at_exit() {
-        match std::env::var("MIMALLOC_DESTROY_ON_EXIT") {
+    fn the_options_are_set_to_keep_freed_memory_and_skip_the_collection_at_exit() {
+        let purge = std::env::var("MIMALLOC_PURGE_DELAY").ok();
+        let exit = std::env::var("MIMALLOC_DESTROY_ON_EXIT").ok();
+        match &exit {
             // the user's setting wins (and shows that the index is the
             // option mimalloc reads from MIMALLOC_DESTROY_ON_EXIT)
-            Ok(v) => {
-                assert_eq!(destroy_on_exit().to_string(), v.trim());
-                super::keep_freed_memory();
-                assert_eq!(destroy_on_exit().to_string(), v.trim());
-            }
-            Err(_) => {
-                assert_eq!(destroy_on_exit(), 0);
-                super::keep_freed_memory();
-                assert_eq!(destroy_on_exit(), 2);
-            }
+            Some(v) => assert_eq!(option(MI_OPTION_DESTROY_ON_EXIT).to_string(), v.trim()),
+            None => assert_eq!(option(MI_OPTION_DESTROY_ON_EXIT), 0),
+        }
+        if purge.is_none() {
+            // the index names the purge delay: its documented default
+            // (1000 ms in mimalloc 3) before, never (-1) after
+            assert_eq!(option(MI_OPTION_PURGE_DELAY), 1000);
+        }
+        super::keep_freed_memory();
+        match &purge {
+            // the user's setting wins
+            Some(v) => assert_eq!(option(MI_OPTION_PURGE_DELAY).to_string(), v.trim()),
+            None => assert_eq!(option(MI_OPTION_PURGE_DELAY), -1),
+        }
+        match &exit {
+            Some(v) => assert_eq!(option(MI_OPTION_DESTROY_ON_EXIT).to_string(), v.trim()),
+            None => assert_eq!(option(MI_OPTION_DESTROY_ON_EXIT), 2),
         }
     }
 
@@ -115,7 +102,7 @@ mod tests {
     #[test]
     fn the_exit_option_index_is_the_one_mimalloc_reads_from_its_variable() {
         let exe = std::env::current_exe().expect("the test binary");
-        let name = "alloc::tests::the_exit_option_is_set_to_skip_the_collection_at_exit";
+        let name = "alloc::tests::the_options_are_set_to_keep_freed_memory_and_skip_the_collection_at_exit";
         let out = std::process::Command::new(exe)
             .args(["--exact", name, "--nocapture", "--test-threads=1"])
             .env("MIMALLOC_DESTROY_ON_EXIT", "3")
