@@ -248,12 +248,7 @@ fn a_file_both_directories_share_is_still_each_sides_own() {
     warned.sort();
     assert_eq!(warned, [("a.tf".to_string(), 1), ("b.tf".to_string(), 1)]);
     // only the resource the target does not have goes
-    let changes: Vec<(String, String)> = out
-        .plan
-        .changes
-        .iter()
-        .map(|c| (c.address.to_string(), format!("{:?}", c.actions)))
-        .collect();
+    let changes = changes_of(&out);
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].0, "terraform_data.extra");
     assert!(changes[0].1.contains("Delete"), "{changes:?}");
@@ -365,12 +360,7 @@ fn a_content_many_files_share_is_each_copys_own() {
         &PlanOptions::default(),
     )
     .unwrap();
-    let changes: Vec<(String, String)> = out
-        .plan
-        .changes
-        .iter()
-        .map(|c| (c.address.to_string(), format!("{:?}", c.actions)))
-        .collect();
+    let changes = changes_of(&out);
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].0, "module.m3.terraform_data.r");
     assert!(changes[0].1.contains("Delete"), "{changes:?}");
@@ -390,4 +380,13 @@ fn a_content_many_files_share_is_each_copys_own() {
             "module.m2.terraform_data.r"
         ]
     );
+}
+
+/// A plan's changes: each address with its actions, as debug text.
+fn changes_of(out: &rewind_engine::PlanOutcome) -> Vec<(String, String)> {
+    out.plan
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), format!("{:?}", c.actions)))
+        .collect()
 }
