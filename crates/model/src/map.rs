@@ -301,8 +301,34 @@ impl<K: Ord, V> FromIterator<(K, V)> for Map<K, V> {
             }
             entries = out;
         }
-        entries.shrink_to_fit();
-        Map { entries }
+        Map {
+            entries: exact(entries),
+        }
+    }
+}
+
+/// `v` in an allocation of exactly its length. `Vec::shrink_to_fit` asks
+/// the allocator to shrink in place, and mimalloc (the binary's
+/// allocator) keeps a block that is at least half used as it is: a list
+/// grown one push at a time (4, 8, 16... entries) kept up to half its
+/// memory spare. This moves the elements to a new block of the right size
+/// instead, when there is spare room. For what a model keeps for the
+/// whole command (bodies, edges, state values), not for short-lived lists.
+pub fn exact<T>(v: Vec<T>) -> Vec<T> {
+    if v.capacity() == v.len() {
+        return v;
+    }
+    let mut out = Vec::with_capacity(v.len());
+    out.extend(v);
+    out
+}
+
+impl<K, V> Map<K, V> {
+    /// The map in an allocation of exactly its entries (see [`exact`]).
+    pub fn exact(self) -> Self {
+        Map {
+            entries: exact(self.entries),
+        }
     }
 }
 
@@ -341,6 +367,28 @@ impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for Map<K, V> {
 #[cfg(test)]
 mod tests {
     use super::Map;
+
+    #[test]
+    fn exact_keeps_the_elements_in_a_block_of_their_size() {
+        let mut v: Vec<String> = Vec::new();
+        for i in 0..5 {
+            v.push(i.to_string());
+        }
+        assert!(v.capacity() > v.len(), "grown one push at a time");
+        let v = super::exact(v);
+        assert_eq!(v, ["0", "1", "2", "3", "4"]);
+        assert_eq!(v.capacity(), 5);
+        let m: Map<String, i32> = [("b".to_string(), 2), ("a".to_string(), 1)]
+            .into_iter()
+            .chain((0..3).map(|i| (format!("k{i}"), i)))
+            .collect();
+        let m = m.exact();
+        assert_eq!(m.capacity(), m.len());
+        assert_eq!(
+            m.keys().cloned().collect::<Vec<_>>(),
+            ["a", "b", "k0", "k1", "k2"]
+        );
+    }
 
     #[test]
     fn behaves_like_an_ordered_map() {

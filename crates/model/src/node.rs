@@ -486,8 +486,8 @@ impl Model {
     /// about 10 MB of each model of 100,000 resources).
     pub fn shrink_to_fit(&mut self) {
         for n in self.nodes.iter_mut().chain(self.instances.iter_mut()) {
-            n.edges.shrink_to_fit();
-            n.sensitive.shrink_to_fit();
+            n.edges = crate::map::exact(std::mem::take(&mut n.edges));
+            n.sensitive = crate::map::exact(std::mem::take(&mut n.sensitive));
         }
         self.nodes.shrink_to_fit();
         self.instances.shrink_to_fit();

@@ -613,7 +613,7 @@ impl<'de> serde::Deserialize<'de> for Value {
                 while let Some(v) = seq.next_element()? {
                     l.push(v);
                 }
-                Ok(Value::List(l))
+                Ok(Value::List(crate::map::exact(l)))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,

@@ -137,7 +137,7 @@ impl Ctx<'_> {
         refs: &mut Vec<RawRef>,
         top: bool,
     ) -> Value {
-        let mut map: Map<String, Value> = Map::new();
+        let mut map: Map<String, Value> = Map::with_capacity(b.body.items.len());
         for item in &b.body.items {
             match item {
                 Item::Attribute(a) => {
@@ -158,7 +158,15 @@ impl Ctx<'_> {
                 }
             }
         }
-        Value::Map(map)
+        // kept for the whole command: no spare room in the lists of
+        // nested blocks (grown one block at a time) nor in the map (sized
+        // for every item, and blocks of one type share an entry)
+        for v in map.values_mut() {
+            if let Value::List(l) = v {
+                *l = rewind_model::map::exact(std::mem::take(l));
+            }
+        }
+        Value::Map(map.exact())
     }
 
     fn nested_block(&self, b: &Block, bound: &mut Vec<String>, refs: &mut Vec<RawRef>) -> Value {

@@ -27,12 +27,14 @@ pub(crate) enum Kind {
 /// The decision for one target instance.
 #[derive(Clone, Debug)]
 pub(crate) struct Decision {
+    /// Its address (whose resource type is the configuration's: a
+    /// decision is made for a node of the target configuration).
     pub addr: InstanceAddr,
-    pub type_: String,
     /// The prior object (index in `Prior::managed`).
     pub prior: Option<usize>,
-    /// Where it was before a move, and which move.
-    pub moved_from: Option<(InstanceAddr, String)>,
+    /// Where it was before a move, and which move (boxed: few instances
+    /// move, and a decision is kept for every instance of the target).
+    pub moved_from: Option<Box<(InstanceAddr, String)>>,
     pub kind: Kind,
     pub reason: Option<&'static str>,
     pub notes: Vec<String>,
@@ -313,12 +315,12 @@ impl<'p> Decide<'p, '_> {
         reasons.extend(d.notes.iter().cloned());
         Change {
             address: d.addr.clone(),
-            type_: d.type_.clone(),
+            type_: d.addr.resource.type_.clone(),
             actions: actions_of(d.kind, d.cbd),
             action_reason: d.reason,
             reasons,
             risks: Vec::new(),
-            previous_address: d.moved_from.as_ref().map(|(a, _)| a.clone()),
+            previous_address: d.moved_from.as_ref().map(|m| m.0.clone()),
             deposed: None,
             create_before_destroy: d.kind == Kind::Replace && d.cbd,
             attributes,
@@ -382,7 +384,8 @@ impl<'p> Decide<'p, '_> {
 /// a creation, a tainted object, a forced create_before_destroy.
 fn decision_reasons(d: &Decision) -> Vec<String> {
     let mut reasons = Vec::new();
-    if let Some((from, why)) = &d.moved_from {
+    if let Some(m) = &d.moved_from {
+        let (from, why) = &**m;
         reasons.push(format!("moved from {from} ({why})"));
     }
     match d.kind {
@@ -469,7 +472,7 @@ impl Decide<'_, '_> {
             .filter(|d| d.kind == Kind::NoOp && d.moved_from.is_none())
             .map(|d| Unchanged {
                 address: d.addr.clone(),
-                type_: d.type_.clone(),
+                type_: d.addr.resource.type_.clone(),
                 value: d.planned.clone(),
             })
             .collect()
@@ -510,7 +513,7 @@ impl Decide<'_, '_> {
 
     /// The decision for a managed instance before comparing: a creation,
     /// with its prior object, move and create_before_destroy.
-    fn new_decision(&self, addr: &InstanceAddr, n: &Node) -> Decision {
+    fn new_decision(&self, addr: &InstanceAddr) -> Decision {
         let config_addr = addr.resource.config_address();
         let (cbd, cbd_forced_by) = match self.cbd.get(&config_addr) {
             Some(by) => (true, by.clone()),
@@ -518,9 +521,8 @@ impl Decide<'_, '_> {
         };
         Decision {
             addr: addr.clone(),
-            type_: n.type_.clone(),
             prior: self.by_new_addr.get(addr).copied(),
-            moved_from: self.moved_from.get(addr).cloned(),
+            moved_from: self.moved_from.get(addr).cloned().map(Box::new),
             kind: Kind::Create,
             reason: None,
             notes: Vec::new(),
@@ -638,7 +640,7 @@ impl Planner for Decide<'_, '_> {
             return self.data_value(addr, &n.address, &config);
         }
         self.note_coverage(&n.type_);
-        let mut d = self.new_decision(addr, n);
+        let mut d = self.new_decision(addr);
         let result = match d.prior {
             None => {
                 d.planned = resource::created(&n.type_, &config);

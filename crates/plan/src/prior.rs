@@ -41,6 +41,7 @@ pub(crate) struct Prior {
 pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
     let mut managed = Vec::new();
     let mut data = HashMap::new();
+    let mut share = ShareParts::default();
     for n in &model.instances {
         if n.address.starts_with("output.") {
             continue;
@@ -51,7 +52,10 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
         let mut ev = rewind_eval::Evaluator::new(&rewind_eval::EmptyScope);
         let attrs = crate::walk::lit_value(&n.body, &mut ev)
             .map_err(|e| PlanError::Invalid(vec![format!("state instance {}: {e}", n.address)]))?;
-        let value = mark_paths(resource::from_state(&n.type_, attrs), &n.sensitive);
+        let value = share.value(mark_paths(
+            resource::from_state(&n.type_, attrs),
+            &n.sensitive,
+        ));
         let mode = match n.facts.mode {
             Some(rewind_model::ObjectMode::Data) => Mode::Data,
             _ => Mode::Managed,
@@ -80,6 +84,72 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
         data,
         from_state: true,
     })
+}
+
+/// The deployed values with their equal parts in one copy: a state
+/// repeats the same nested values in instance after instance (the same
+/// `tags` on every resource of a module, empty lists, a default block),
+/// and the planner holds every instance's value for the whole plan. Values
+/// are immutable, so sharing changes nothing else; equal means equal for
+/// [`Value::raw_eq`], fingerprinted as the current configuration's
+/// arguments are ([`hash_value`], 128 bits of BLAKE3).
+#[derive(Default)]
+struct ShareParts {
+    /// The first of each nested value seen, by its fingerprint (only
+    /// while the prior objects are read).
+    seen: rustc_hash::FxHashMap<u128, Value>,
+    buf: Vec<u8>,
+}
+
+impl ShareParts {
+    /// `v` with each nested list, set, tuple, map and object replaced by
+    /// an equal one seen before, if there was one.
+    fn value(&mut self, mut v: Value) -> Value {
+        self.parts_of(&mut v);
+        v
+    }
+
+    fn parts_of(&mut self, v: &mut Value) {
+        match v {
+            Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                for x in std::sync::Arc::make_mut(items).iter_mut() {
+                    self.part(x);
+                }
+            }
+            Value::Map(_, m) | Value::Object(m) => {
+                for x in std::sync::Arc::make_mut(m).values_mut() {
+                    self.part(x);
+                }
+            }
+            Value::Sensitive(inner) => self.parts_of(std::sync::Arc::make_mut(inner)),
+            _ => {}
+        }
+    }
+
+    /// A nested value: its own parts first, then itself.
+    fn part(&mut self, x: &mut Value) {
+        if !matches!(
+            x,
+            Value::List(..)
+                | Value::Set(..)
+                | Value::Tuple(_)
+                | Value::Map(..)
+                | Value::Object(_)
+                | Value::Sensitive(_)
+        ) {
+            return;
+        }
+        self.parts_of(x);
+        self.buf.clear();
+        hash_value(x, &mut Bytes(&mut self.buf));
+        let print = truncate(blake3::hash(&self.buf));
+        match self.seen.entry(print) {
+            std::collections::hash_map::Entry::Occupied(e) => *x = e.get().clone(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(x.clone());
+            }
+        }
+    }
 }
 
 /// Marks the values at the state's `sensitive_attributes` paths.
@@ -310,8 +380,10 @@ struct Published {
     /// writer then wakes it).
     waiting: bool,
     wanted: usize,
-    /// The fingerprints of the kept arguments, by instance.
-    prints: rustc_hash::FxHashMap<InstanceAddr, Vec<u128>>,
+    /// The fingerprints of the kept arguments, by instance (by the
+    /// fingerprint of its address: 16 bytes where the address was more
+    /// than 150 at 100,000 instances).
+    prints: rustc_hash::FxHashMap<u128, Box<[u128]>>,
 }
 
 impl<'c> CurrentArgs<'c> {
@@ -354,10 +426,15 @@ impl<'c> CurrentArgs<'c> {
 
     /// Publishes the fingerprints of `pending` (by instance), and that the
     /// first `walked` nodes of the order have been walked.
-    fn publish(&self, walked: usize, pending: &mut Vec<(InstanceAddr, Vec<u128>)>) {
+    fn publish(&self, walked: usize, pending: &mut Vec<(u128, Vec<u128>)>) {
         let mut p = self.lock();
         for (owner, prints) in pending.drain(..) {
-            p.prints.entry(owner).or_default().extend(prints);
+            let all = match p.prints.remove(&owner) {
+                // an instance walked twice (not in a valid walk): both kept
+                Some(before) => before.iter().copied().chain(prints).collect(),
+                None => prints.into_boxed_slice(),
+            };
+            p.prints.insert(owner, all);
         }
         p.walked = walked;
         if p.waiting && walked >= p.wanted {
@@ -385,8 +462,10 @@ impl<'c> CurrentArgs<'c> {
             Some(cfg) => cfg.find(config).map(|ni| self.position[ni] as usize),
             None => Some(0),
         };
+        let mut buf = Vec::new();
+        let owner = owner_print(&mut buf, addr);
         let prints = match needed {
-            None => Vec::new(),
+            None => Box::default(),
             Some(pos) => {
                 let mut p = self.lock();
                 if p.walked <= pos && !p.finished {
@@ -404,16 +483,8 @@ impl<'c> CurrentArgs<'c> {
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
                     }
                 }
-                p.prints.get(addr).cloned().unwrap_or_default()
+                p.prints.get(&owner).cloned().unwrap_or_default()
             }
-        };
-        // the instance's own fingerprint only when there is something to
-        // ask
-        let mut buf = Vec::new();
-        let owner = if prints.is_empty() {
-            0
-        } else {
-            owner_print(&mut buf, addr)
         };
         Given {
             prints,
@@ -425,7 +496,7 @@ impl<'c> CurrentArgs<'c> {
     /// How many fingerprints were published (tests).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.lock().prints.values().map(Vec::len).sum()
+        self.lock().prints.values().map(|p| p.len()).sum()
     }
 }
 
@@ -437,7 +508,7 @@ fn kept_prints(
     addr: &InstanceAddr,
     config: &Value,
     deployed: &Value,
-) -> Option<(InstanceAddr, Vec<u128>)> {
+) -> Option<(u128, Vec<u128>)> {
     let config = config.unmark_deep().0;
     let args = config.as_mapping()?;
     let deployed = deployed.unmark_deep().0;
@@ -449,13 +520,13 @@ fn kept_prints(
             prints.push(arg_print(buf, o, k, v));
         }
     }
-    owner.map(|_| (addr.clone(), prints))
+    owner.map(|o| (o, prints))
 }
 
 /// The current configuration's arguments of one instance.
 pub(crate) struct Given {
     /// Their fingerprints.
-    prints: Vec<u128>,
+    prints: Box<[u128]>,
     owner: u128,
     buf: std::cell::RefCell<Vec<u8>>,
 }
@@ -569,7 +640,7 @@ struct AsDeployed<'p, 'a, 'c> {
     by_addr: rustc_hash::FxHashMap<&'p InstanceAddr, usize>,
     args: &'a CurrentArgs<'c>,
     /// Fingerprints not published yet, by instance.
-    pending: Vec<(InstanceAddr, Vec<u128>)>,
+    pending: Vec<(u128, Vec<u128>)>,
     /// Reused for the bytes each fingerprint hashes.
     buf: Vec<u8>,
 }
@@ -719,6 +790,70 @@ mod tests {
         // the deployed value and the unknown one are not kept
         assert!(!web.gives("tags", &tags));
         assert!(!web.gives("arn", &Value::unknown()));
+    }
+
+    #[test]
+    fn equal_nested_deployed_values_are_kept_once_and_read_the_same() {
+        let tags = || {
+            obj(&[
+                ("Env", Value::string("prod")),
+                ("Team", Value::string("web")),
+            ])
+        };
+        let instance = |id: &str, tags: Value| {
+            obj(&[
+                ("id", Value::string(id)),
+                ("tags", tags),
+                ("ports", Value::tuple(vec![Value::int(80), Value::int(443)])),
+                ("secret", obj(&[("k", Value::string("v"))]).mark_if(true)),
+                ("empty", Value::tuple(Vec::new())),
+            ])
+        };
+        let (a, b) = (instance("i-1", tags()), instance("i-2", tags()));
+        // another value that looks alike but is not equal: a list, not a
+        // tuple; a number, not a string
+        let c = obj(&[
+            (
+                "ports",
+                Value::list_of(Type::Number, vec![Value::int(80), Value::int(443)]),
+            ),
+            (
+                "tags",
+                obj(&[("Env", Value::string("prod")), ("Team", Value::int(1))]),
+            ),
+        ]);
+        let mut share = ShareParts::default();
+        let (sa, sb, sc) = (
+            share.value(a.clone()),
+            share.value(b.clone()),
+            share.value(c.clone()),
+        );
+        // the same values as before
+        for (shared, original) in [(&sa, &a), (&sb, &b), (&sc, &c)] {
+            assert!(shared.raw_eq(original), "{shared:?} is {original:?}");
+        }
+        let attr = |v: &Value, k: &str| -> Value {
+            v.as_mapping().and_then(|m| m.get(k)).cloned().expect(k)
+        };
+        let same = |x: &Value, y: &Value| match (x, y) {
+            (Value::Object(x), Value::Object(y)) => std::sync::Arc::ptr_eq(x, y),
+            (Value::Tuple(x), Value::Tuple(y)) | (Value::List(_, x), Value::List(_, y)) => {
+                std::sync::Arc::ptr_eq(x, y)
+            }
+            (Value::Sensitive(x), Value::Sensitive(y)) => std::sync::Arc::ptr_eq(x, y),
+            _ => false,
+        };
+        // one copy of each equal nested value
+        for k in ["tags", "ports", "secret", "empty"] {
+            assert!(same(&attr(&sa, k), &attr(&sb, k)), "{k} is shared");
+        }
+        // and none between values that are not equal
+        assert!(!same(&attr(&sa, "tags"), &attr(&sc, "tags")));
+        assert!(!same(&attr(&sa, "ports"), &attr(&sc, "ports")));
+        assert!(attr(&sc, "ports").raw_eq(&Value::list_of(
+            Type::Number,
+            vec![Value::int(80), Value::int(443)]
+        )));
     }
 
     #[test]
