@@ -3,13 +3,13 @@
 //! and the value the rest of the target sees for it (known where the
 //! plan knows it, unknown where only apply will).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rewind_eval::{EvalError, Evaluator, Value};
 use rewind_model::expr::{Expr, TravOp};
 use rewind_model::{InstanceAddr, InstanceKey, Mode, Model, Node, NodeKind, ResourceAddr};
 
-use crate::prior::{by_address, Prior};
+use crate::prior::{by_address, hashed_by_address, Prior};
 use crate::resource::{self, AttrDiff, Comparison, Ignore};
 use crate::show::shown;
 use crate::walk::{InstanceScope, InstanceValue, Missing, Planner, Walk};
@@ -46,12 +46,20 @@ pub(crate) struct Decision {
 
 pub(crate) struct Decide<'p, 'a> {
     prior: &'p Prior,
-    /// Prior objects by the address they have after the moves.
-    by_new_addr: rustc_hash::FxHashMap<InstanceAddr, usize>,
+    /// Prior objects (not deposed) by their address before the moves
+    /// (borrowed: a copy of every deployed address was 17 MB at 100,000
+    /// instances); see [`Decide::prior_at`] for the address after them.
+    by_addr: rustc_hash::FxHashMap<&'p InstanceAddr, usize>,
+    /// Where each moved prior object was (by its new address), and which
+    /// move.
     moved_from: HashMap<InstanceAddr, (InstanceAddr, String)>,
+    /// The addresses prior objects moved away from.
+    moved_away: HashSet<InstanceAddr>,
     cbd: &'p BTreeMap<String, Option<String>>,
     pub decisions: Vec<Decision>,
-    index: rustc_hash::FxHashMap<InstanceAddr, usize>,
+    /// The decisions by their address: positions in `decisions`, hashed
+    /// by the address they hold ([`addr_hash`]), which is not copied.
+    index: hashbrown::HashTable<u32>,
     pub unknown: Vec<(ResourceAddr, String)>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
@@ -73,33 +81,26 @@ impl<'p> Decide<'p, '_> {
         cbd: &'p BTreeMap<String, Option<String>>,
         knowledge: &'p rewind_diff::knowledge::Knowledge,
     ) -> Self {
-        // filled in the order of the addresses (a move wins over an
-        // instance left where it is)
-        let mut by_new_addr = rustc_hash::FxHashMap::default();
-        by_new_addr.reserve(prior.managed.len());
+        let by_addr = hashed_by_address(&prior.managed);
+        // in the order of the addresses: of two moves to one address the
+        // last wins
         let mut moved_from = HashMap::new();
-        for (addr, i) in by_address(&prior.managed) {
-            match moved.get(addr) {
-                Some((to, why)) => {
-                    moved_from.insert(to.clone(), (addr.clone(), why.clone()));
-                    by_new_addr.insert(to.clone(), i);
-                }
-                None => {
-                    by_new_addr.entry(addr.clone()).or_insert(i);
-                }
+        let mut moved_away = HashSet::new();
+        for (addr, _) in by_address(&prior.managed) {
+            if let Some((to, why)) = moved.get(addr) {
+                moved_from.insert(to.clone(), (addr.clone(), why.clone()));
+                moved_away.insert(addr.clone());
             }
         }
         Decide {
             prior,
-            by_new_addr,
+            by_addr,
             moved_from,
+            moved_away,
             cbd,
             // about one decision per deployed instance: sized once
             decisions: Vec::with_capacity(prior.managed.len()),
-            index: rustc_hash::FxHashMap::with_capacity_and_hasher(
-                prior.managed.len(),
-                Default::default(),
-            ),
+            index: hashbrown::HashTable::with_capacity(prior.managed.len()),
             unknown: Vec::new(),
             errors: Vec::new(),
             notes: Vec::new(),
@@ -113,8 +114,9 @@ impl<'p> Decide<'p, '_> {
     pub fn walked(self) -> Decide<'p, 'static> {
         Decide {
             prior: self.prior,
-            by_new_addr: self.by_new_addr,
+            by_addr: self.by_addr,
             moved_from: self.moved_from,
+            moved_away: self.moved_away,
             cbd: self.cbd,
             decisions: self.decisions,
             index: self.index,
@@ -128,7 +130,21 @@ impl<'p> Decide<'p, '_> {
 
     /// Is there a target instance at `addr`?
     pub fn has(&self, addr: &InstanceAddr) -> bool {
-        self.index.contains_key(addr)
+        let decisions = &self.decisions;
+        self.index
+            .find(addr_hash(addr), |&i| decisions[i as usize].addr == *addr)
+            .is_some()
+    }
+
+    /// The prior object at `addr` after the moves: the one moved there, or
+    /// else the one that was there and did not move away (the last of
+    /// equal addresses, deposed objects aside).
+    fn prior_at(&self, addr: &InstanceAddr) -> Option<usize> {
+        match self.moved_from.get(addr) {
+            Some((from, _)) => self.by_addr.get(from).copied(),
+            None if self.moved_away.contains(addr) => None,
+            None => self.by_addr.get(addr).copied(),
+        }
     }
 
     /// Is `addr` an instance of a resource whose instances are unknown?
@@ -463,6 +479,12 @@ fn replace_paths(d: &Decision) -> Vec<rewind_model::Path> {
     }
 }
 
+/// The hash of an address in [`Decide`]'s index.
+fn addr_hash(addr: &InstanceAddr) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(addr)
+}
+
 impl Decide<'_, '_> {
     /// The instances left as they are (not moved either), with their
     /// values.
@@ -521,7 +543,7 @@ impl Decide<'_, '_> {
         };
         Decision {
             addr: addr.clone(),
-            prior: self.by_new_addr.get(addr).copied(),
+            prior: self.prior_at(addr),
             moved_from: self.moved_from.get(addr).cloned().map(Box::new),
             kind: Kind::Create,
             reason: None,
@@ -651,7 +673,19 @@ impl Planner for Decide<'_, '_> {
             }
             Some(pi) => self.plan_existing(&mut d, pi, n, &config, scope),
         };
-        self.index.insert(addr.clone(), self.decisions.len());
+        let at = u32::try_from(self.decisions.len()).expect("fewer than 2^32 decisions");
+        let decisions = &self.decisions;
+        match self.index.entry(
+            addr_hash(addr),
+            |&i| decisions[i as usize].addr == *addr,
+            |&i| addr_hash(&decisions[i as usize].addr),
+        ) {
+            // an address decided again: the newer decision is the one found
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = at,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(at);
+            }
+        }
         self.decisions.push(d);
         result
     }

@@ -714,7 +714,9 @@ pub(crate) fn by_address(managed: &[PriorInstance]) -> BTreeMap<&InstanceAddr, u
 
 /// Prior objects by address, as [`by_address`] gives them, for lookups
 /// only (hashed: no order).
-fn hashed_by_address(managed: &[PriorInstance]) -> rustc_hash::FxHashMap<&InstanceAddr, usize> {
+pub(crate) fn hashed_by_address(
+    managed: &[PriorInstance],
+) -> rustc_hash::FxHashMap<&InstanceAddr, usize> {
     let mut out = rustc_hash::FxHashMap::default();
     out.reserve(managed.len());
     // the last of equal addresses, as `by_address` keeps it
