@@ -87,7 +87,7 @@ fn name(r: &Raw) -> String {
 pub(crate) fn order(
     changes: &[Change],
     tgt_insts: &HashMap<String, String>,
-    tgt_deps: &HashMap<String, BTreeSet<String>>,
+    tgt_deps: &crate::ConfigDeps,
     cur: &[CurrentInstance],
     cur_deps: &HashMap<String, crate::prior::Deps>,
 ) -> Result<Vec<Step>, PlanError> {
@@ -272,7 +272,7 @@ impl<'a> Operations<'a> {
 
     /// E1: creators follow the target graph; dependencies without an
     /// operation are looked through (the order is transitive).
-    fn target_edges(&self, tgt_deps: &HashMap<String, BTreeSet<String>>, edges: &mut Edges) {
+    fn target_edges(&self, tgt_deps: &crate::ConfigDeps, edges: &mut Edges) {
         let mut tgt_nearest = Nearest::new(tgt_deps);
         for (i, r) in self.of(&[Action::Create, Action::Update]) {
             for dep in tgt_nearest.get(&r.config, &|x| self.creators.contains_key(x)) {
@@ -330,7 +330,7 @@ impl<'a> Operations<'a> {
     /// dependencies Terraform attaches to it), except instances of the same
     /// module in another of its instances; reversed for
     /// create_before_destroy deletes.
-    fn new_creator_edges(&self, tgt_deps: &HashMap<String, BTreeSet<String>>, edges: &mut Edges) {
+    fn new_creator_edges(&self, tgt_deps: &crate::ConfigDeps, edges: &mut Edges) {
         if self.destroyers.is_empty() {
             return;
         }
@@ -452,65 +452,64 @@ fn find_cycle(raw: &[Raw], waits: &[Vec<usize>], pending: &[usize]) -> Vec<Strin
 /// `hit`, looking through those that do not (memoized, iterative: chains of
 /// any length, linear overall).
 struct Nearest<'g> {
-    direct: &'g HashMap<String, BTreeSet<String>>,
-    memo: HashMap<String, Vec<String>>,
+    direct: &'g crate::ConfigDeps<'g>,
+    memo: HashMap<&'g str, Vec<&'g str>>,
 }
 
 impl<'g> Nearest<'g> {
-    fn new(direct: &'g HashMap<String, BTreeSet<String>>) -> Nearest<'g> {
+    fn new(direct: &'g crate::ConfigDeps<'g>) -> Nearest<'g> {
         Nearest {
             direct,
             memo: HashMap::new(),
         }
     }
 
-    fn get(&mut self, from: &str, hit: &dyn Fn(&str) -> bool) -> Vec<String> {
+    fn get(&mut self, from: &str, hit: &dyn Fn(&str) -> bool) -> Vec<&'g str> {
         let mut out = BTreeSet::new();
-        for y in self.direct.get(from).into_iter().flatten() {
+        let direct = self.direct;
+        for &y in direct.get(from).into_iter().flatten() {
             if hit(y) {
-                out.insert(y.clone());
+                out.insert(y);
             } else {
                 self.fill(y, hit);
-                out.extend(self.memo.get(y.as_str()).into_iter().flatten().cloned());
+                out.extend(self.memo.get(y).into_iter().flatten().copied());
             }
         }
         out.into_iter().collect()
     }
 
     /// Computes the memo of `start` (a resource without a hit).
-    fn fill(&mut self, start: &str, hit: &dyn Fn(&str) -> bool) {
+    fn fill(&mut self, start: &'g str, hit: &dyn Fn(&str) -> bool) {
         if self.memo.contains_key(start) {
             return;
         }
+        let direct = self.direct;
         let mut in_progress = BTreeSet::new();
-        let mut stack: Vec<(String, bool)> = vec![(start.to_string(), false)];
+        let mut stack: Vec<(&'g str, bool)> = vec![(start, false)];
         while let Some((n, expanded)) = stack.pop() {
-            if self.memo.contains_key(&n) {
+            if self.memo.contains_key(n) {
                 continue;
             }
-            let deps: Vec<&String> = self.direct.get(&n).into_iter().flatten().collect();
+            let deps: &[&'g str] = direct.get(n).map(|d| &**d).unwrap_or_default();
             if !expanded {
-                in_progress.insert(n.clone());
-                stack.push((n.clone(), true));
-                for y in deps {
-                    if !hit(y)
-                        && !self.memo.contains_key(y.as_str())
-                        && !in_progress.contains(y.as_str())
-                    {
-                        stack.push((y.clone(), false));
+                in_progress.insert(n);
+                stack.push((n, true));
+                for &y in deps {
+                    if !hit(y) && !self.memo.contains_key(y) && !in_progress.contains(y) {
+                        stack.push((y, false));
                     }
                 }
                 continue;
             }
             let mut set = BTreeSet::new();
-            for y in deps {
+            for &y in deps {
                 if hit(y) {
-                    set.insert(y.clone());
-                } else if let Some(m) = self.memo.get(y.as_str()) {
-                    set.extend(m.iter().cloned());
+                    set.insert(y);
+                } else if let Some(m) = self.memo.get(y) {
+                    set.extend(m.iter().copied());
                 }
             }
-            in_progress.remove(&n);
+            in_progress.remove(n);
             self.memo.insert(n, set.into_iter().collect());
         }
     }
