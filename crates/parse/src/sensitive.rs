@@ -192,6 +192,109 @@ struct Target {
     path: Path,
 }
 
+/// Every expression of the configuration that reads other nodes
+/// ([`value_reads`]), compactly: a configuration of 100,000 resources
+/// makes about half a million of them, and as a path and a list of
+/// resolved references each they were 100 MB at the peak of a load. The
+/// paths repeat (`name`, `tags`, `arn`, the root...) and are stored once.
+#[derive(Default)]
+struct Reads {
+    reads: Vec<Read>,
+    /// The references of every read, read after read.
+    targets: Vec<ReadTarget>,
+    paths: PathTable,
+}
+
+/// An expression that reads other nodes: the node it is in, its path in
+/// the node's body (in [`Reads::paths`]) and what it reads (a range of
+/// [`Reads::targets`]).
+struct Read {
+    node: u32,
+    path: u32,
+    targets: std::ops::Range<u32>,
+}
+
+/// A [`Target`] with its path in [`Reads::paths`].
+#[derive(Clone, Copy)]
+struct ReadTarget {
+    node: u32,
+    path: u32,
+}
+
+/// Paths, each stored once, by number.
+#[derive(Default)]
+struct PathTable {
+    paths: Vec<Path>,
+    ids: HashMap<Path, u32>,
+}
+
+impl PathTable {
+    fn id(&mut self, p: Path) -> u32 {
+        if let Some(&id) = self.ids.get(&p) {
+            return id;
+        }
+        let id = number(self.paths.len());
+        self.paths.push(p.clone());
+        self.ids.insert(p, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &Path {
+        &self.paths[id as usize]
+    }
+}
+
+/// A position as a `u32` (a model has far fewer than 2^32 nodes, reads or
+/// paths: each is made from bytes of the configuration).
+fn number(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 nodes, reads and paths")
+}
+
+impl Reads {
+    /// Adds the reads of `node` at `path`.
+    fn add(&mut self, node: usize, path: Path, targets: Vec<Target>) {
+        let start = number(self.targets.len());
+        for t in targets {
+            let path = self.paths.id(t.path);
+            self.targets.push(ReadTarget {
+                node: number(t.node),
+                path,
+            });
+        }
+        let path = self.paths.id(path);
+        self.reads.push(Read {
+            node: number(node),
+            path,
+            targets: start..number(self.targets.len()),
+        });
+    }
+
+    /// Appends `other`'s reads after these (its paths numbered anew).
+    fn append(&mut self, other: Reads) {
+        let ids: Vec<u32> = other
+            .paths
+            .paths
+            .into_iter()
+            .map(|p| self.paths.id(p))
+            .collect();
+        let shift = number(self.targets.len());
+        self.targets
+            .extend(other.targets.into_iter().map(|t| ReadTarget {
+                node: t.node,
+                path: ids[t.path as usize],
+            }));
+        self.reads.extend(other.reads.into_iter().map(|r| Read {
+            node: r.node,
+            path: ids[r.path as usize],
+            targets: r.targets.start + shift..r.targets.end + shift,
+        }));
+    }
+
+    fn targets(&self, r: &Read) -> &[ReadTarget] {
+        &self.targets[r.targets.start as usize..r.targets.end as usize]
+    }
+}
+
 /// The steps of a reference as a path (`[0]` an index, `["k"]` a key; a
 /// splat ends it).
 fn steps_path(steps: &[String]) -> Path {
@@ -341,10 +444,6 @@ fn expressions<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, out: &mut Vec<(Path, 
     }
 }
 
-/// An expression that reads other nodes: the node it is in, its path in
-/// the node's body, and what it reads.
-type Read = (usize, Path, Vec<Target>);
-
 /// A value derived from a secret is secret: the paths of every
 /// configuration node whose expressions read a sensitive value, to a fixed
 /// point.
@@ -365,7 +464,7 @@ fn through_references(model: &mut Model) {
 /// reads other nodes (not a variable's validation, an output's or local's
 /// conditions, nor the meta-arguments that cannot hold values a resource
 /// keeps).
-fn value_reads(model: &Model) -> Vec<Read> {
+fn value_reads(model: &Model) -> Reads {
     let index: HashMap<&str, usize> = model
         .nodes
         .iter()
@@ -374,14 +473,20 @@ fn value_reads(model: &Model) -> Vec<Read> {
         .collect();
     // each node's reads are its own: the nodes are split over the cores
     // and their reads put back in node order
-    rewind_model::parts::in_parts(&model.nodes, Some(crate::PARSE_STACK), |from, nodes| {
-        let mut reads = Vec::new();
-        let mut buf = String::new();
-        for (k, n) in nodes.iter().enumerate() {
-            node_value_reads(&index, from + k, n, &mut buf, &mut reads);
-        }
-        reads
-    })
+    let parts =
+        rewind_model::parts::in_parts(&model.nodes, Some(crate::PARSE_STACK), |from, nodes| {
+            let mut reads = Reads::default();
+            let mut buf = String::new();
+            for (k, n) in nodes.iter().enumerate() {
+                node_value_reads(&index, from + k, n, &mut buf, &mut reads);
+            }
+            vec![reads]
+        });
+    let mut all = Reads::default();
+    for part in parts {
+        all.append(part);
+    }
+    all
 }
 
 /// The reads of node `i` ([`value_reads`]), appended to `reads`.
@@ -390,7 +495,7 @@ fn node_value_reads(
     i: usize,
     n: &Node,
     buf: &mut String,
-    reads: &mut Vec<Read>,
+    reads: &mut Reads,
 ) {
     // a variable's own expressions (validation) never make its value
     if matches!(
@@ -430,7 +535,7 @@ fn node_value_reads(
             .filter(|t| t.node != i)
             .collect();
         if !targets.is_empty() {
-            reads.push((i, path, targets));
+            reads.add(i, path, targets);
         }
     }
 }
@@ -464,12 +569,14 @@ fn mark_marked_arguments(model: &mut Model, module_vars: &HashMap<String, usize>
 /// that node, so a chain of any length settles in time linear in the
 /// number of reads (a pass over every read per step of the longest chain
 /// before).
-fn spread_to_readers(model: &mut Model, reads: &[Read], module_vars: &HashMap<String, usize>) {
+fn spread_to_readers(model: &mut Model, all: &Reads, module_vars: &HashMap<String, usize>) {
+    let reads = &all.reads;
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); model.nodes.len()];
-    for (ri, (_, _, targets)) in reads.iter().enumerate() {
-        for t in targets {
-            if readers[t.node].last() != Some(&ri) {
-                readers[t.node].push(ri);
+    for (ri, r) in reads.iter().enumerate() {
+        for t in all.targets(r) {
+            let readers = &mut readers[t.node as usize];
+            if readers.last() != Some(&ri) {
+                readers.push(ri);
             }
         }
     }
@@ -481,15 +588,17 @@ fn spread_to_readers(model: &mut Model, reads: &[Read], module_vars: &HashMap<St
         if done[ri] {
             continue;
         }
-        let (node, path, targets) = &reads[ri];
-        let secret = targets
+        let r = &reads[ri];
+        let secret = all
+            .targets(r)
             .iter()
-            .any(|t| reads_secret(&model.nodes[t.node], &t.path));
+            .any(|t| reads_secret(&model.nodes[t.node as usize], all.paths.get(t.path)));
         if !secret {
             continue;
         }
         done[ri] = true;
-        for changed in mark_read(model, *node, path, module_vars)
+        let (node, path) = (r.node as usize, all.paths.get(r.path));
+        for changed in mark_read(model, node, path, module_vars)
             .into_iter()
             .flatten()
         {
