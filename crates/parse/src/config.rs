@@ -11,11 +11,50 @@ use crate::hcl::{collect_refs, to_value, Block, Body, Expr, Item, LineIndex, Par
 /// A reference as written, with the kind of edge it makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RawRef {
-    pub root: String,
-    pub steps: Vec<String>,
+    /// The root name and each step after a NUL (`var\0name`), in one
+    /// allocation: a parse keeps every reference of its files until the
+    /// references are resolved, close to a million of them at 100,000
+    /// resources, and as a `String` and a list of `String`s they were
+    /// 86 MB at the peak of a plan's load. No name holds a NUL, and a
+    /// quoted key is escaped (`["a\u0000b"]`).
+    names: Box<str>,
     pub kind: EdgeKind,
     pub line: u32,
     pub col: u32,
+}
+
+impl RawRef {
+    pub fn new(root: &str, steps: &[String], kind: EdgeKind, line: u32, col: u32) -> RawRef {
+        let mut names =
+            String::with_capacity(root.len() + steps.iter().map(|s| s.len() + 1).sum::<usize>());
+        names.push_str(root);
+        for s in steps {
+            debug_assert!(!s.contains('\0'), "a step holds no NUL: {s:?}");
+            names.push('\0');
+            names.push_str(s);
+        }
+        RawRef {
+            names: names.into_boxed_str(),
+            kind,
+            line,
+            col,
+        }
+    }
+
+    /// `var`, `local`, `module`, a resource type...
+    pub fn root(&self) -> &str {
+        self.names.split('\0').next().unwrap_or_default()
+    }
+
+    /// The attribute names, or index keys written as `[0]` / `["k"]`.
+    pub fn steps(&self) -> impl Iterator<Item = &str> + '_ {
+        self.names.split('\0').skip(1)
+    }
+
+    /// Step `i`.
+    pub fn step(&self, i: usize) -> Option<&str> {
+        self.steps().nth(i)
+    }
 }
 
 /// One top-level block (or one local value) of a file.
@@ -88,13 +127,7 @@ impl Ctx<'_> {
         collect_refs(e, bound, &mut found);
         for r in found {
             let (line, col) = self.at(r.pos);
-            out.push(RawRef {
-                root: r.root,
-                steps: r.steps,
-                kind,
-                line,
-                col,
-            });
+            out.push(RawRef::new(&r.root, &r.steps, kind, line, col));
         }
     }
 
@@ -112,13 +145,7 @@ impl Ctx<'_> {
                     collect_refs(&parsed, &mut Vec::new(), &mut found);
                     let (line, col) = expr_pos(item).map(|p| self.at(p)).unwrap_or((0, 0));
                     for r in found {
-                        out.push(RawRef {
-                            root: r.root,
-                            steps: r.steps,
-                            kind,
-                            line,
-                            col,
-                        });
+                        out.push(RawRef::new(&r.root, &r.steps, kind, line, col));
                     }
                 }
             } else {
@@ -534,7 +561,7 @@ fn variable_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String
     // A variable's validation may refer to the variable itself.
     let own = node.name.clone();
     node.refs
-        .retain(|r| !(r.root == "var" && r.steps.first() == Some(&own)));
+        .retain(|r| !(r.root() == "var" && r.step(0) == Some(own.as_str())));
 }
 
 /// `locals` blocks: one node per local value.

@@ -20,9 +20,9 @@ fn edge_code(k: EdgeKind) -> u8 {
 }
 
 fn enc_ref(e: &mut Enc, r: &RawRef) {
-    e.str(&r.root);
-    e.uvar(r.steps.len() as u64);
-    for s in &r.steps {
+    e.str(r.root());
+    e.uvar(r.steps().count() as u64);
+    for s in r.steps() {
         e.str(s);
     }
     e.u8(edge_code(r.kind));
@@ -37,16 +37,18 @@ fn dec_ref(d: &mut Dec) -> Result<RawRef, DecodeError> {
     for _ in 0..n {
         steps.push(d.string()?);
     }
+    if std::iter::once(&root)
+        .chain(&steps)
+        .any(|s| s.contains('\0'))
+    {
+        return Err(d.error("a reference name holds a NUL"));
+    }
     let kind = *EdgeKind::ALL
         .get(d.u8()? as usize)
         .ok_or_else(|| d.error("bad edge kind"))?;
-    Ok(RawRef {
-        root,
-        steps,
-        kind,
-        line: d.uvar()? as u32,
-        col: d.uvar()? as u32,
-    })
+    let line = d.uvar()? as u32;
+    let col = d.uvar()? as u32;
+    Ok(RawRef::new(&root, &steps, kind, line, col))
 }
 
 fn enc_refs(e: &mut Enc, refs: &[RawRef]) {
@@ -251,5 +253,40 @@ mod tests {
         let mut bad = p.encode();
         bad.truncate(bad.len() / 2);
         assert!(Parsed::decode(&bad).is_err());
+    }
+
+    #[test]
+    fn references_keep_their_root_and_steps() {
+        let src = "locals {\n  a = module.net[\"k.1\"].out\n  b = aws_instance.web[*].id\n  c = var.x\n  d = data.t.n[0].attrs[\"a\\u0000b\"]\n}\n";
+        let body = crate::hcl::parse_body(src).unwrap();
+        let file = crate::config::file_config(&body, src);
+        let refs: Vec<(String, Vec<String>)> = file
+            .nodes
+            .iter()
+            .flat_map(|n| &n.refs)
+            .map(|r| {
+                (
+                    r.root().to_string(),
+                    r.steps().map(str::to_string).collect(),
+                )
+            })
+            .collect();
+        let want = |root: &str, steps: &[&str]| {
+            (
+                root.to_string(),
+                steps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            refs,
+            [
+                want("module", &["net", "[\"k.1\"]", "out"]),
+                want("aws_instance", &["web", "[*]", "id"]),
+                want("var", &["x"]),
+                want("data", &["t", "n", "[0]", "attrs", "[\"a\\u0000b\"]"]),
+            ]
+        );
+        let p = Parsed::Config(file);
+        assert_eq!(Parsed::decode(&p.encode()).unwrap(), p);
     }
 }

@@ -2310,42 +2310,42 @@ impl Builder {
     /// to `count`, `each`, `self`, `path` and `terraform` (and incomplete
     /// ones) depend on nothing.
     fn resolve_ref(&self, scope: &str, r: &RawRef) -> Resolved {
-        let s = |i: usize| r.steps.get(i).filter(|x| !x.starts_with('[')).cloned();
+        let s = |i: usize| r.step(i).filter(|x| !x.starts_with('['));
         let exists = |a: &str| self.index.contains_key(a);
-        match r.root.as_str() {
+        let root = r.root();
+        match root {
             "count" | "each" | "self" | "path" | "terraform" => Resolved::Ignore,
             "var" | "local" => {
                 let Some(name) = s(0) else {
                     return Resolved::Ignore;
                 };
-                let a = format!("{scope}{}.{name}", r.root);
+                let a = format!("{scope}{root}.{name}");
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
                     Resolved::Missing(format!(
-                        "{} {}.{name}",
-                        if r.root == "var" {
+                        "{} {root}.{name}",
+                        if root == "var" {
                             "input variable"
                         } else {
                             "local value"
                         },
-                        r.root
                     ))
                 }
             }
             "module" => match s(0) {
-                Some(name) => self.resolve_module_ref(scope, r, &name),
+                Some(name) => self.resolve_module_ref(scope, r, name),
                 None => Resolved::Ignore,
             },
             "data" | "ephemeral" => {
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
                 };
-                let a = format!("{scope}{}.{t}.{n}", r.root);
+                let a = format!("{scope}{root}.{t}.{n}");
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
-                    Resolved::Missing(format!("{} source {}.{t}.{n}", r.root, r.root))
+                    Resolved::Missing(format!("{root} source {root}.{t}.{n}"))
                 }
             }
             "action" | "resource" => {
@@ -2354,7 +2354,7 @@ impl Builder {
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
                 };
-                let (a, what) = if r.root == "action" {
+                let (a, what) = if root == "action" {
                     (format!("{scope}action.{t}.{n}"), "action action")
                 } else {
                     (format!("{scope}{t}.{n}"), "resource")
@@ -2396,12 +2396,12 @@ impl Builder {
         // skip an instance key: module.x[0].out (a splat or a
         // computed key ends Terraform's traversal: `module.x[*].out`
         // refers to the whole module)
-        let out_step = match r.steps.get(1) {
-            Some(x) if x == "[*]" => usize::MAX,
+        let out_step = match r.step(1) {
+            Some("[*]") => usize::MAX,
             Some(x) if x.starts_with('[') => 2,
             _ => 1,
         };
-        match r.steps.get(out_step).filter(|x| !x.starts_with('[')) {
+        match r.step(out_step).filter(|x| !x.starts_with('[')) {
             Some(out) => {
                 let a = format!("{call}.output.{out}");
                 if self.index.contains_key(&a) {
