@@ -120,7 +120,7 @@ impl Graph {
 /// whole module, stands for every resource inside that module. Keys and
 /// values are indexes into `model.nodes`.
 pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
-    let pos: HashMap<&str, usize> = model
+    let pos: rustc_hash::FxHashMap<&str, usize> = model
         .nodes
         .iter()
         .enumerate()
@@ -171,7 +171,7 @@ pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
 /// 50,000 levels deep.
 fn collect(
     model: &Model,
-    pos: &HashMap<&str, usize>,
+    pos: &rustc_hash::FxHashMap<&str, usize>,
     module_members: &dyn Fn(&str) -> Vec<usize>,
     e: &crate::Edge,
     out: &mut BTreeSet<usize>,

@@ -1281,7 +1281,10 @@ struct Builder {
     parsed: Vec<Arc<Parsed>>,
     by_dir: HashMap<PathBuf, Vec<usize>>,
     nodes: Vec<Node>,
-    index: HashMap<String, usize>,
+    /// Nodes by address (FxHash: addresses are not attacker-chosen keys
+    /// here that need SipHash's protection, and this map is hashed once
+    /// per node and per reference).
+    index: rustc_hash::FxHashMap<String, usize>,
     pending: Vec<Pending>,
     diags: Vec<Diagnostic>,
     errors: Vec<Diagnostic>,
@@ -1314,7 +1317,7 @@ impl Builder {
             parsed,
             by_dir: HashMap::new(),
             nodes: Vec::new(),
-            index: HashMap::new(),
+            index: rustc_hash::FxHashMap::default(),
             pending: Vec::new(),
             diags: Vec::new(),
             errors: Vec::new(),

@@ -328,7 +328,7 @@ fn skip_keys(steps: &[String]) -> &[String] {
 /// The node (by index) a reference made in module `prefix` reads (`buf`
 /// holds the address looked up: one allocation for every reference).
 fn resolve(
-    index: &HashMap<&str, usize>,
+    index: &rustc_hash::FxHashMap<&str, usize>,
     prefix: &str,
     r: &Reference,
     buf: &mut String,
@@ -465,7 +465,7 @@ fn through_references(model: &mut Model) {
 /// conditions, nor the meta-arguments that cannot hold values a resource
 /// keeps).
 fn value_reads(model: &Model) -> Reads {
-    let index: HashMap<&str, usize> = model
+    let index: rustc_hash::FxHashMap<&str, usize> = model
         .nodes
         .iter()
         .enumerate()
@@ -491,7 +491,7 @@ fn value_reads(model: &Model) -> Reads {
 
 /// The reads of node `i` ([`value_reads`]), appended to `reads`.
 fn node_value_reads(
-    index: &HashMap<&str, usize>,
+    index: &rustc_hash::FxHashMap<&str, usize>,
     i: usize,
     n: &Node,
     buf: &mut String,
