@@ -18,6 +18,8 @@ pub struct ObjectWriter<'s> {
     pack: PackWriter,
     seen: HashSet<ObjectId>,
     written: Written,
+    /// Full packs not written yet ([`ObjectWriter::deferred`]).
+    held: Option<Vec<PackWriter>>,
 }
 
 /// What an [`ObjectWriter`] added.
@@ -47,6 +49,18 @@ impl<'s> ObjectWriter<'s> {
             pack: store.pack_writer(),
             seen: HashSet::new(),
             written: Written::default(),
+            held: None,
+        }
+    }
+
+    /// A writer into `store` that writes nothing until
+    /// [`ObjectWriter::finish`]: packs filled before then are held in
+    /// memory (compressed), so a writer dropped unfinished (the input
+    /// turned out bad) leaves the store as it was.
+    pub fn deferred(store: &'s Store) -> ObjectWriter<'s> {
+        ObjectWriter {
+            held: Some(Vec::new()),
+            ..ObjectWriter::new(store)
         }
     }
 
@@ -81,13 +95,21 @@ impl<'s> ObjectWriter<'s> {
         self.written.bytes += bytes.len() as u64;
         if self.pack.len() > PACK_SPLIT {
             let full = std::mem::replace(&mut self.pack, self.store.pack_writer());
-            self.store.write_pack(full)?;
+            match &mut self.held {
+                Some(held) => held.push(full),
+                None => {
+                    self.store.write_pack(full)?;
+                }
+            }
         }
         Ok(())
     }
 
     /// Writes the last pack; returns what was added.
     pub fn finish(self) -> Result<Written> {
+        for full in self.held.into_iter().flatten() {
+            self.store.write_pack(full)?;
+        }
         self.store.write_pack(self.pack)?;
         Ok(self.written)
     }
