@@ -335,7 +335,10 @@ impl DirCache {
     /// the log or the spool has it already (called from every parsing
     /// thread: the result is encoded and sealed outside the lock).
     fn spool(&self, key: Key, encode: impl FnOnce() -> Vec<u8>) {
-        let wanted = |g: &Option<Spool>| g.as_ref().is_some_and(|s| !s.failed && !s.keys.contains(&key));
+        let wanted = |g: &Option<Spool>| {
+            g.as_ref()
+                .is_some_and(|s| !s.failed && !s.keys.contains(&key))
+        };
         match self.spool.lock() {
             Ok(g) if wanted(&g) => {}
             _ => return,
@@ -369,7 +372,11 @@ impl DirCache {
         let mut live: HashSet<Key> = files.collect();
         let used = std::mem::take(self.used_state.get_mut().unwrap_or_else(|p| p.into_inner()));
         live.extend(used.into_iter().map(|h| (h, STATE_RESOURCE)));
-        let mut spool = self.spool.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        let mut spool = self
+            .spool
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(s) = &mut spool {
             if s.out.flush().is_err() {
                 s.failed = true;
