@@ -16,10 +16,10 @@
 //! tree is built, and what it allocates after that (references, the
 //! sensitivity pass, the objects written) does not fit the holes they
 //! leave. Returned after 100 ms instead of kept, they lower a cold
-//! snapshot's peak at 100k resources from 817-826 MB to 728-733 MB at
-//! no measurable cost in processor time (5.4-5.9 s user + system either
+//! snapshot's peak at 100k resources from 798-806 MB to 711-715 MB at
+//! no measurable cost in processor time (5.2-5.9 s user + system either
 //! way; bench/results/2026-12-01-cold-snapshot.md); a delay of 0 lowers
-//! it 15 MB more for 0.4 s more.
+//! it 13 MB more for 0.4 s more.
 //!
 //! Nor does such a command have mimalloc collect its heap when it exits:
 //! by default mimalloc's exit handler visits every page the main thread
