@@ -32,8 +32,10 @@ fn run() -> u8 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    if !matches!(args.command, cli::Command::Watch(_)) {
-        alloc::keep_freed_memory();
+    match args.command {
+        cli::Command::Watch(_) => {}
+        cli::Command::Snapshot { .. } => alloc::keep_freed_memory(alloc::SNAPSHOT_PURGE_DELAY_MS),
+        _ => alloc::keep_freed_memory(-1),
     }
     let out = output::Output::new(&args.global);
     let verbose = args.global.verbose;

@@ -76,8 +76,24 @@ pub(crate) struct Counts {
 /// A parse result's key: content hash and kind code.
 type Key = (Hash, u8);
 
-/// Results to add to the parse log: key and encoded result.
-type NewResults = Vec<(Key, Vec<u8>)>;
+/// New parse log records, written while the directory is read (from
+/// every parsing thread) to a file beside the log instead of being held in
+/// memory, and appended to the log once the snapshot's load succeeded
+/// (the file is removed when the spool is dropped).
+struct Spool {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    /// The keys of the records in the file.
+    keys: HashSet<Key>,
+    /// A write failed: the file is not used.
+    failed: bool,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
 
 /// The parse log as read: its bytes and where each record's result is.
 #[derive(Default)]
@@ -112,13 +128,14 @@ pub(crate) struct DirCache {
     /// The last snapshot of the directory.
     pub(crate) last: Option<LastSnapshot>,
     parsed: OnceLock<ParseLog>,
-    /// State resources parsed in this run, to append (key, result).
-    new_state: Mutex<Vec<(Hash, Vec<u8>)>>,
+    /// Results parsed in this run (files and state resources), to append
+    /// (see [`DirCache::start_spool`]).
+    spool: Mutex<Option<Spool>>,
     /// State resources taken from the log in this run.
     used_state: Mutex<Vec<Hash>>,
-    /// What the next `save_parse_results` writes: new results, and the
-    /// keys of the log's results still in use.
-    update: Option<(NewResults, HashSet<Key>)>,
+    /// What the next `save_parse_results` writes: the new results (the
+    /// spool), and the keys of the log's results still in use.
+    update: Option<(Option<Spool>, HashSet<Key>)>,
     /// An encrypted store's cache key: both files are sealed.
     seal: Option<CacheSeal>,
 }
@@ -292,36 +309,81 @@ impl DirCache {
         log.entries.get(key).map(|(r, _)| &results[r.clone()])
     }
 
-    /// Sets what `save_parse_results` writes: the parse results of this
-    /// snapshot's files, and the state resources parsed or reused while
-    /// loading it.
-    pub(crate) fn update_parse_results<'a>(
-        &mut self,
-        results: impl Iterator<Item = (Key, bool, &'a Parsed)>,
-    ) {
-        let mut live = HashSet::new();
-        let mut new = Vec::new();
-        for (key, fresh, p) in results {
-            if !live.insert(key) {
-                continue;
-            }
-            if !fresh && self.logged(&key).is_some() {
-                continue;
-            }
-            if self.logged(&key).is_none() {
-                new.push((key, p.encode()));
-            }
+    /// Starts writing the results this run parses to a file beside the
+    /// parse log (nothing is kept when it cannot be created: the cache is
+    /// only an accelerator). Without it, results parsed are not kept.
+    pub(crate) fn start_spool(&mut self) {
+        let Some(log) = self.parse_path() else {
+            return;
+        };
+        if let Some(dir) = log.parent() {
+            let _ = std::fs::create_dir_all(dir);
         }
+        let path = log.with_extension(format!("parse.{}.spool", std::process::id()));
+        let Ok(file) = std::fs::File::create(&path) else {
+            return;
+        };
+        *self.spool.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(Spool {
+            path,
+            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            keys: HashSet::new(),
+            failed: false,
+        });
+    }
+
+    /// Writes the result `encode` gives for `key` to the spool, unless
+    /// the log or the spool has it already (called from every parsing
+    /// thread: the result is encoded and sealed outside the lock).
+    fn spool(&self, key: Key, encode: impl FnOnce() -> Vec<u8>) {
+        let wanted = |g: &Option<Spool>| {
+            g.as_ref()
+                .is_some_and(|s| !s.failed && !s.keys.contains(&key))
+        };
+        match self.spool.lock() {
+            Ok(g) if wanted(&g) => {}
+            _ => return,
+        }
+        if self.logged(&key).is_some() {
+            return;
+        }
+        let Ok(record) = record_bytes(&key, &encode(), self.seal.as_ref()) else {
+            return;
+        };
+        let Ok(mut g) = self.spool.lock() else {
+            return;
+        };
+        let Some(s) = g.as_mut() else {
+            return;
+        };
+        if s.failed || !s.keys.insert(key) {
+            return;
+        }
+        if s.out.write_all(&record).is_err() {
+            s.failed = true;
+        }
+    }
+
+    /// Sets what `save_parse_results` writes: the results spooled while
+    /// this snapshot's files were read, the keys of its files (`files`:
+    /// content hash and kind code of every file whose parse result is
+    /// cached) and the state resources parsed or reused while loading it
+    /// being the ones in use.
+    pub(crate) fn update_parse_results(&mut self, files: impl Iterator<Item = Key>) {
+        let mut live: HashSet<Key> = files.collect();
         let used = std::mem::take(self.used_state.get_mut().unwrap_or_else(|p| p.into_inner()));
         live.extend(used.into_iter().map(|h| (h, STATE_RESOURCE)));
-        let parsed = std::mem::take(self.new_state.get_mut().unwrap_or_else(|p| p.into_inner()));
-        for (h, bytes) in parsed {
-            let key = (h, STATE_RESOURCE);
-            if live.insert(key) && self.logged(&key).is_none() {
-                new.push((key, bytes));
+        let mut spool = self
+            .spool
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(s) = &mut spool {
+            if s.out.flush().is_err() {
+                s.failed = true;
             }
+            live.extend(s.keys.iter().copied());
         }
-        self.update = Some((new, live));
+        self.update = Some((spool.filter(|s| !s.failed), live));
     }
 
     /// Writes the stat file (the parse file is written by
@@ -379,9 +441,10 @@ impl DirCache {
     /// it is not this rewind's, or damaged), the log is rewritten with the
     /// results in use only.
     pub(crate) fn save_parse_results(&self) {
-        let (Some((new, live)), Some(path)) = (&self.update, self.parse_path()) else {
+        let (Some((spool, live)), Some(path)) = (&self.update, self.parse_path()) else {
             return;
         };
+        let new = spool.as_ref().filter(|s| !s.keys.is_empty());
         let log = self.parse_log();
         let mut dead = 0;
         let mut kept = 0;
@@ -392,10 +455,12 @@ impl DirCache {
                 dead += rec.len();
             }
         }
-        let added: usize = new.iter().map(|(_, b)| RECORD_HEAD + 33 + b.len()).sum();
+        let added = new
+            .map(|s| s.out.get_ref().metadata().map_or(0, |m| m.len() as usize))
+            .unwrap_or(0);
         if log.appendable && (dead < COMPACT_MIN || dead < kept + added) {
-            if !new.is_empty() {
-                let _ = append(&path, new, self.seal.as_ref());
+            if let Some(new) = new {
+                let _ = append(&path, &new.path);
             }
             return;
         }
@@ -409,8 +474,8 @@ impl DirCache {
         let _ = rewrite(
             &path,
             kept.iter().map(|rec| &log.bytes[(*rec).clone()]),
-            new,
-            self.seal.as_ref(),
+            new.map(|s| s.path.as_path()),
+            self.seal.is_some(),
         );
     }
 
@@ -480,9 +545,12 @@ impl rewind_parse::Cache for DirCache {
     }
 
     fn keep_state_resource(&self, hash: &Hash, nodes: &[Node]) {
-        let bytes = encode_nodes(nodes);
-        if let Ok(mut new) = self.new_state.lock() {
-            new.push((*hash, bytes));
+        self.spool((*hash, STATE_RESOURCE), || encode_nodes(nodes));
+    }
+
+    fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Parsed) {
+        if !matches!(parsed, Parsed::Raw | Parsed::State(..)) {
+            self.spool((*hash, kind.code()), || parsed.encode());
         }
     }
 }
@@ -525,27 +593,27 @@ fn log_header(sealed: bool) -> Vec<u8> {
 /// The kind a sealed log record is sealed as (bound to its ciphertext).
 const LOG_RECORD_KIND: &str = "RWPRSE02 record";
 
-/// Writes one log record of a result: payload length, checksum, payload
-/// (key and result, sealed when `seal` is given).
-fn write_record(
-    w: &mut impl std::io::Write,
-    key: &Key,
-    result: &[u8],
-    seal: Option<&CacheSeal>,
-) -> std::io::Result<()> {
-    let mut payload = Vec::with_capacity(33 + result.len());
-    payload.extend_from_slice(&key.0 .0);
-    payload.push(key.1);
-    payload.extend_from_slice(result);
+/// One log record of a result: payload length, checksum, payload (key
+/// and result, sealed when `seal` is given).
+fn record_bytes(key: &Key, result: &[u8], seal: Option<&CacheSeal>) -> std::io::Result<Vec<u8>> {
+    let mut record = Vec::with_capacity(RECORD_HEAD + 33 + result.len());
+    record.resize(RECORD_HEAD, 0);
+    record.extend_from_slice(&key.0 .0);
+    record.push(key.1);
+    record.extend_from_slice(result);
     if let Some(seal) = seal {
-        payload = seal
-            .seal(LOG_RECORD_KIND, &payload)
+        let sealed = seal
+            .seal(LOG_RECORD_KIND, &record[RECORD_HEAD..])
             .map_err(std::io::Error::other)?;
+        record.truncate(RECORD_HEAD);
+        record.extend_from_slice(&sealed);
     }
+    let payload = &record[RECORD_HEAD..];
     let len = u32::try_from(payload.len()).map_err(std::io::Error::other)?;
-    w.write_all(&len.to_le_bytes())?;
-    w.write_all(&Hash::of(&payload).0)?;
-    w.write_all(&payload)
+    let sum = Hash::of(payload);
+    record[..4].copy_from_slice(&len.to_le_bytes());
+    record[4..RECORD_HEAD].copy_from_slice(&sum.0);
+    Ok(record)
 }
 
 /// Reads the parse log: every whole record up to the first torn or
@@ -612,24 +680,22 @@ fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
     }
 }
 
-/// Appends records to the log (errors are the caller's to ignore: the
-/// cache is an accelerator, and a torn append is found by its checksum).
-fn append(path: &Path, new: &[(Key, Vec<u8>)], seal: Option<&CacheSeal>) -> std::io::Result<()> {
-    let f = std::fs::OpenOptions::new().append(true).open(path)?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    for (key, bytes) in new {
-        write_record(&mut w, key, bytes, seal)?;
-    }
-    w.flush()
+/// Appends the records of spool file `new` to the log (errors are the
+/// caller's to ignore: the cache is an accelerator, and a torn append is
+/// found by its checksum).
+fn append(path: &Path, new: &Path) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path)?;
+    std::io::copy(&mut std::fs::File::open(new)?, &mut f)?;
+    Ok(())
 }
 
 /// Writes the log anew (a temporary file renamed over it): the header,
-/// the records kept, the new ones.
+/// the records kept, the new ones (those of spool file `new`).
 fn rewrite<'a>(
     path: &Path,
     kept: impl Iterator<Item = &'a [u8]>,
-    new: &[(Key, Vec<u8>)],
-    seal: Option<&CacheSeal>,
+    new: Option<&Path>,
+    sealed: bool,
 ) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -637,12 +703,12 @@ fn rewrite<'a>(
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     let written = (|| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-        w.write_all(&log_header(seal.is_some()))?;
+        w.write_all(&log_header(sealed))?;
         for rec in kept {
             w.write_all(rec)?;
         }
-        for (key, bytes) in new {
-            write_record(&mut w, key, bytes, seal)?;
+        if let Some(new) = new {
+            std::io::copy(&mut std::fs::File::open(new)?, &mut w)?;
         }
         w.flush()?;
         std::fs::rename(&tmp, path)

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rewind_model::{Diagnostic, Hash, NodeKind, StateInfo};
 use rewind_odb::{
@@ -10,7 +11,7 @@ use rewind_odb::{
     SnapshotRecord, Store, TreeFile, Written, RECORD_FORMAT,
 };
 use rewind_parse::load::Trace;
-use rewind_parse::{Loaded, Parsed};
+use rewind_parse::{FileKind, Loaded, Parsed, SourceFile};
 
 use crate::cache::{Counts, DirCache, LastSnapshot, Stat};
 use crate::error::{Error, LoadFailure, Result};
@@ -286,14 +287,14 @@ fn store_directory(
     sopts: &SnapshotOptions,
     trace: &Trace,
 ) -> Result<Content> {
-    let mut loaded = load_directory(abs, cache, given, sopts, trace)?;
+    let (mut loaded, blobs) = load_directory(store, abs, cache, given, sopts, trace)?;
     let Objects {
         tree,
         model,
         written,
         tree_len,
         links,
-    } = write_objects(store, &loaded)?;
+    } = write_objects(store, &loaded, blobs)?;
     trace.mark("blobs, trees, model and packs");
     let counts = counts_of(&loaded, tree_len);
     update_stats(cache, &loaded, tree, model, counts);
@@ -328,25 +329,92 @@ fn store_directory(
     })
 }
 
+/// What a snapshot's load hands the parser: the parse cache, and the
+/// writer each file's content goes into as soon as it is read (and
+/// hashed and parsed from the same buffer), so no file is held through
+/// the load nor read twice, and the store keeps exactly the bytes that
+/// were parsed even when a file changes meanwhile. The writer writes
+/// nothing before the load succeeded ([`ObjectWriter::deferred`]).
+struct Reading<'c, 's> {
+    cache: &'c DirCache,
+    store: &'s Store,
+    blobs: Mutex<ObjectWriter<'s>>,
+    /// The first failure to add a file's content.
+    failed: Mutex<Option<rewind_odb::Error>>,
+}
+
+impl rewind_parse::Cache for Reading<'_, '_> {
+    fn known(&self, abs: &Path, stat: &rewind_parse::FileStat) -> Option<Hash> {
+        self.cache.known(abs, stat)
+    }
+    fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<std::sync::Arc<Parsed>> {
+        self.cache.parsed(hash, kind)
+    }
+    fn state_resource(&self, hash: &Hash) -> Option<Vec<rewind_model::Node>> {
+        self.cache.state_resource(hash)
+    }
+    fn keep_state_resource(&self, hash: &Hash, nodes: &[rewind_model::Node]) {
+        self.cache.keep_state_resource(hash, nodes);
+    }
+    fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Parsed) {
+        self.cache.keep_parsed(hash, kind, parsed);
+    }
+    fn keep_bytes(&self, file: &SourceFile, bytes: &[u8]) {
+        let id = self.store.object_id_of_hash(file.hash);
+        let added = match self.blobs.lock() {
+            Ok(mut w) => w.add(id, ObjType::Blob, bytes),
+            Err(_) => return,
+        };
+        if let (Err(e), Ok(mut failed)) = (added, self.failed.lock()) {
+            failed.get_or_insert(e);
+        }
+    }
+}
+
 /// Loads directory `abs` (given as `given`) with the parse cache of
 /// `cache`, checked as a snapshot needs it (a warning when it has no
-/// state); appends the new parse results to the cache, then frees them.
-fn load_directory(
+/// state); the parse results are written to the cache's log as they are
+/// made and freed once the module tree is built. Returns the loaded
+/// directory and the writer holding the contents of the files read
+/// (written to the store only by [`write_objects`]: a failing load
+/// leaves the store as it was).
+fn load_directory<'s>(
+    store: &'s Store,
     abs: &Path,
     cache: &mut DirCache,
     given: &Path,
     sopts: &SnapshotOptions,
     trace: &Trace,
-) -> Result<Loaded> {
+) -> Result<(Loaded, ObjectWriter<'s>)> {
+    cache.start_spool();
+    let reading = Reading {
+        cache: &*cache,
+        store,
+        blobs: Mutex::new(ObjectWriter::deferred(store)),
+        failed: Mutex::new(None),
+    };
     let opts = rewind_parse::Options {
-        cache: Some(&*cache),
-        // the blobs are read again when stored (from the page cache):
-        // holding every file's bytes through the load would add the
-        // whole tree (a large state) to the peak memory
+        cache: Some(&reading),
+        // each file's bytes go into the blobs' pack as they are read
+        // (`Reading::keep_bytes`): holding them through the load would
+        // add the whole tree (a large state) to the peak memory
         keep_bytes: false,
+        // the parse results are in the cache's spool once parsed
+        free_parsed: true,
         ..sopts.inputs.parse_options(rewind_odb::Load::Full)
     };
     let loaded = rewind_parse::load(abs, &opts);
+    let blobs = reading
+        .blobs
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = reading
+        .failed
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e.into());
+    }
     let mut loaded = checked_dir(given, loaded, sopts.allow_empty).map_err(|e| LoadFailure {
         what: given.display().to_string(),
         earlier: Vec::new(),
@@ -364,19 +432,18 @@ fn load_directory(
         });
     }
     trace.mark("load");
-    // The parse results are needed only for the parse cache's update (the
-    // fresh ones, encoded now): the model is built. Freeing them before
-    // the model and the blobs are written lets those phases reuse their
-    // memory instead of faulting in fresh pages (most of the system time
-    // of a large snapshot).
-    // So is the parse log read from the cache (the size of the parse
+    // The parse results are in the cache's spool (those of configuration
+    // files freed already): the state's go before the model and the blobs
+    // are written, so those phases reuse their memory instead of faulting
+    // in fresh pages (most of the system time of a large snapshot).
+    // So does the parse log read from the cache (the size of the parse
     // results, encoded), once the new results are appended to it.
     update_parse_results(cache, &loaded);
     drop(std::mem::take(&mut loaded.parsed));
     cache.save_parse_results();
     cache.release_parse_log();
     trace.mark("parse cache");
-    Ok(loaded)
+    Ok((loaded, blobs))
 }
 
 /// What [`write_objects`] wrote.
@@ -391,13 +458,13 @@ struct Objects {
 }
 
 /// Writes what the store lacks of `loaded`, two jobs at once: the file
-/// contents into packs of their own, the model's nodes (then the tree)
-/// into the main pack.
-fn write_objects(store: &Store, loaded: &Loaded) -> Result<Objects> {
+/// contents into packs of their own (`blobs` holds those read by the
+/// load), the model's nodes (then the tree) into the main pack.
+fn write_objects(store: &Store, loaded: &Loaded, blobs: ObjectWriter<'_>) -> Result<Objects> {
     std::thread::scope(|s| -> Result<_> {
         let blobs = s.spawn(|| {
             let t = Trace::new();
-            let r = store_blobs(store, loaded);
+            let r = store_blobs(store, loaded, blobs);
             t.mark("(thread) blobs");
             r
         });
@@ -447,10 +514,15 @@ fn counts_of(loaded: &Loaded, tree_len: usize) -> Counts {
 }
 
 /// Stores the contents of the snapshot's files not yet in the store, in
-/// packs of their own; returns the tree's files (and links) and what was
-/// written.
-fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written)> {
-    let mut w = ObjectWriter::new(store);
+/// packs of their own, with those writer `w` took while the files were
+/// read; returns the tree's files (and links) and what was written. A
+/// file the load did not read (the cache vouched for it) whose content
+/// the store lacks is read again, and must not have changed.
+fn store_blobs<'s>(
+    store: &'s Store,
+    loaded: &Loaded,
+    mut w: ObjectWriter<'s>,
+) -> Result<(Vec<TreeFile>, Written)> {
     let mut files = Vec::with_capacity(loaded.files.len());
     let entries =
         crate::links::tree_entries(&loaded.base, loaded.files.iter().map(|f| f.path.as_str()))?;
@@ -504,16 +576,20 @@ fn store_blobs(store: &Store, loaded: &Loaded) -> Result<(Vec<TreeFile>, Written
     Ok((files, written))
 }
 
-/// Sets the parse cache's update: the results of this snapshot's files
-/// (state files are cached per resource, while they are parsed).
+/// Sets the parse cache's update: the keys of this snapshot's files whose
+/// parse results are cached (state files are cached per resource).
 fn update_parse_results(cache: &mut DirCache, loaded: &Loaded) {
-    let results = loaded
+    let keys = loaded
         .files
         .iter()
-        .zip(&loaded.parsed)
-        .filter(|(_, p)| !matches!(***p, Parsed::Raw | Parsed::State(..)))
-        .map(|(f, p)| ((f.hash, f.kind.code()), f.fresh, &**p));
-    cache.update_parse_results(results);
+        .filter(|f| {
+            matches!(
+                f.kind,
+                FileKind::Tf | FileKind::TfJson | FileKind::Tfvars | FileKind::TfvarsJson
+            )
+        })
+        .map(|f| (f.hash, f.kind.code()));
+    cache.update_parse_results(keys);
 }
 
 /// Records the files' sizes and times and the snapshot in the cache.
@@ -544,4 +620,63 @@ fn update_stats(
         base: loaded.base.display().to_string(),
         counts,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("rewind-snapshot-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    const MAIN_V1: &str = "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs-v1\"\n}\n";
+
+    /// A file rewritten after the load read it (between the load and the
+    /// writing of the objects, where a snapshot used to read every file
+    /// again) is stored as it was read and parsed: the tree's content and
+    /// the model agree, and neither is the new text.
+    #[test]
+    fn a_file_changed_during_the_snapshot_is_stored_as_it_was_parsed() {
+        let d = scratch("changed");
+        let src = d.join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("main.tf"), MAIN_V1).unwrap();
+        std::fs::write(
+            src.join("vars.tf"),
+            "variable \"region\" {\n  default = \"eu-west-1\"\n}\n",
+        )
+        .unwrap();
+        let store = Store::init(d.join("store").to_str().unwrap()).unwrap();
+        let mut cache = DirCache::default();
+        let trace = Trace::new();
+        let sopts = SnapshotOptions::default();
+        let (loaded, blobs) =
+            load_directory(&store, &src, &mut cache, &src, &sopts, &trace).unwrap();
+        let changed = "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs-v2-renamed\"\n}\n";
+        std::fs::write(src.join("main.tf"), changed).unwrap();
+        let objects = write_objects(&store, &loaded, blobs).unwrap();
+        let files = store.tree_files(&objects.tree).unwrap();
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["main.tf", "vars.tf"]);
+        let stored = store.get_many(&[files[0].id]).unwrap();
+        assert_eq!(String::from_utf8_lossy(&stored[0]), MAIN_V1);
+        assert_eq!(files[0].size, MAIN_V1.len() as u64);
+        let (model, _) = store
+            .load_model(&objects.model, rewind_odb::Load::Full)
+            .unwrap();
+        let bucket = model
+            .nodes
+            .iter()
+            .find(|n| n.address == "aws_s3_bucket.logs")
+            .unwrap();
+        let body = format!("{:?}", bucket.body);
+        assert!(body.contains("logs-v1"), "{body}");
+        assert!(!body.contains("logs-v2"), "{body}");
+        assert!(store.verify().unwrap().ok());
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

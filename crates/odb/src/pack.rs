@@ -236,6 +236,11 @@ impl PackWriter {
             ));
         }
         self.block.clear();
+        if self.block.capacity() > 2 * BLOCK_TARGET {
+            // a large object (a state file) grew the block: its buffer is
+            // not kept for the small objects that follow
+            self.block = Vec::with_capacity(BLOCK_TARGET + 4096);
+        }
     }
 
     /// The pack bytes, the index bytes, and the pack's name (the

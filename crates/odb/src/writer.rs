@@ -18,6 +18,10 @@ pub struct ObjectWriter<'s> {
     pack: PackWriter,
     seen: HashSet<ObjectId>,
     written: Written,
+    /// Full packs not written yet ([`ObjectWriter::deferred`]).
+    held: Option<Vec<PackWriter>>,
+    /// A pack is full past this many bytes ([`PACK_SPLIT`]; less in tests).
+    split: usize,
 }
 
 /// What an [`ObjectWriter`] added.
@@ -47,6 +51,19 @@ impl<'s> ObjectWriter<'s> {
             pack: store.pack_writer(),
             seen: HashSet::new(),
             written: Written::default(),
+            held: None,
+            split: PACK_SPLIT,
+        }
+    }
+
+    /// A writer into `store` that writes nothing until
+    /// [`ObjectWriter::finish`]: packs filled before then are held in
+    /// memory (compressed), so a writer dropped unfinished (the input
+    /// turned out bad) leaves the store as it was.
+    pub fn deferred(store: &'s Store) -> ObjectWriter<'s> {
+        ObjectWriter {
+            held: Some(Vec::new()),
+            ..ObjectWriter::new(store)
         }
     }
 
@@ -79,16 +96,109 @@ impl<'s> ObjectWriter<'s> {
         self.pack.add(id, ty, bytes);
         self.written.objects += 1;
         self.written.bytes += bytes.len() as u64;
-        if self.pack.len() > PACK_SPLIT {
+        if self.pack.len() > self.split {
             let full = std::mem::replace(&mut self.pack, self.store.pack_writer());
-            self.store.write_pack(full)?;
+            match &mut self.held {
+                Some(held) => held.push(full),
+                None => {
+                    self.store.write_pack(full)?;
+                }
+            }
         }
         Ok(())
     }
 
     /// Writes the last pack; returns what was added.
     pub fn finish(self) -> Result<Written> {
+        for full in self.held.into_iter().flatten() {
+            self.store.write_pack(full)?;
+        }
         self.store.write_pack(self.pack)?;
         Ok(self.written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::ObjType;
+
+    fn packs(root: &std::path::Path) -> usize {
+        std::fs::read_dir(root.join("packs"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Objects of 3 KiB that do not compress (a counter hashed over and
+    /// over), so packs of 8 KiB fill after a few of them.
+    fn objects(store: &Store) -> Vec<(ObjectId, Vec<u8>)> {
+        (0u32..12)
+            .map(|i| {
+                let mut bytes = Vec::new();
+                let mut h = rewind_model::Hash::of(&i.to_le_bytes());
+                while bytes.len() < 3072 {
+                    bytes.extend_from_slice(&h.0);
+                    h = rewind_model::Hash::of(&h.0);
+                }
+                (store.object_id(&bytes), bytes)
+            })
+            .collect()
+    }
+
+    /// A writer fills several packs; a deferred one writes none of them
+    /// before `finish` (dropped unfinished, the store is as it was), then
+    /// all of them, every object readable.
+    #[test]
+    fn a_deferred_writer_writes_its_full_packs_only_when_finished() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-deferred-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        let objs = objects(&store);
+        let empty = packs(&dir);
+
+        let mut w = ObjectWriter::new(&store);
+        w.split = 8 << 10;
+        for (id, bytes) in &objs[..6] {
+            w.add(*id, ObjType::Blob, bytes).unwrap();
+        }
+        assert!(packs(&dir) > empty, "a writer writes the packs it fills");
+        drop(w);
+        let written = packs(&dir);
+
+        let mut w = ObjectWriter::deferred(&store);
+        w.split = 8 << 10;
+        for (id, bytes) in &objs[6..] {
+            w.add(*id, ObjType::Blob, bytes).unwrap();
+        }
+        assert!(w.held.as_ref().is_some_and(|h| !h.is_empty()));
+        drop(w);
+        assert_eq!(
+            packs(&dir),
+            written,
+            "nothing written by a dropped deferred writer"
+        );
+        for (id, _) in &objs[6..] {
+            assert!(!store.has(id).unwrap());
+        }
+
+        let store = Store::open(dir.to_str().unwrap()).unwrap();
+        let mut w = ObjectWriter::deferred(&store);
+        w.split = 8 << 10;
+        for (id, bytes) in &objs[6..] {
+            w.add(*id, ObjType::Blob, bytes).unwrap();
+        }
+        assert_eq!(packs(&dir), written);
+        let done = w.finish().unwrap();
+        assert_eq!(done.objects, 6);
+        assert!(
+            packs(&dir) >= written + 2 * 2,
+            "several packs, each with its index"
+        );
+        let store = Store::open(dir.to_str().unwrap()).unwrap();
+        let ids: Vec<ObjectId> = objs.iter().map(|(id, _)| *id).collect();
+        let got = store.get_many(&ids).unwrap();
+        let want: Vec<Vec<u8>> = objs.into_iter().map(|(_, b)| b).collect();
+        assert_eq!(got, want);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

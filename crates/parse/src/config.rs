@@ -450,6 +450,9 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
         // "resource", "data", "ephemeral", "action"
         _ => resource_node(cx, b, &mut node, bound),
     }
+    // a file's references are held until the module tree is built: no
+    // spare room (a vector that grew by doubling is a third empty)
+    node.refs.shrink_to_fit();
     out.nodes.push(node);
 }
 

@@ -165,6 +165,15 @@ pub trait Cache: Sync {
     /// Records the instance nodes parsed from one resource of a state file
     /// (called from every parsing thread).
     fn keep_state_resource(&self, _hash: &Hash, _nodes: &[Node]) {}
+    /// Records the parse result of a file this run parsed (called from
+    /// every parsing thread, once per file parsed, before the load goes
+    /// on): a cache may encode it now instead of holding it to the end.
+    fn keep_parsed(&self, _hash: &Hash, _kind: FileKind, _parsed: &Parsed) {}
+    /// The content of a file as it was read, hashed (`file.hash`) and
+    /// parsed (called from every parsing thread, once per file read,
+    /// before its bytes are freed): a snapshot stores exactly these bytes,
+    /// without reading the file again.
+    fn keep_bytes(&self, _file: &SourceFile, _bytes: &[u8]) {}
 }
 
 /// Options for [`load`].
@@ -717,6 +726,7 @@ fn load_one(
     file.hash = Hash::of(&bytes);
     file.size = bytes.len() as u64;
     if let Some(cache) = cache {
+        cache.keep_bytes(&file, &bytes);
         if let Some(parsed) = cache.parsed(&file.hash, kind) {
             file.bytes = opts.keep_bytes.then_some(bytes);
             return Ok((file, parsed));
@@ -738,6 +748,9 @@ fn load_one(
     match parsed {
         Ok(parsed) => {
             file.fresh = true;
+            if let Some(cache) = cache {
+                cache.keep_parsed(&file.hash, kind, &parsed);
+            }
             Ok((file, Arc::new(parsed)))
         }
         // not fresh: a parse cache never records a file that failed

@@ -746,3 +746,67 @@ fn freeing_parse_results_after_the_module_tree_changes_no_model() {
     assert_eq!(config(&freed), 0);
     assert_eq!(freed.files.len(), kept.files.len());
 }
+
+/// A cache's hooks see each file's bytes as read (those hashed) and each
+/// result parsed, once per file, and the model is the one a load without
+/// a cache builds (with `free_parsed`, as a snapshot loads).
+#[test]
+fn a_cache_is_handed_every_file_read_and_every_result_parsed_once() {
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct Seen {
+        bytes: Mutex<Vec<(rewind_model::Hash, usize)>>,
+        parsed: Mutex<Vec<(rewind_model::Hash, rewind_parse::FileKind)>>,
+    }
+    impl rewind_parse::Cache for Seen {
+        fn keep_bytes(&self, file: &rewind_parse::SourceFile, bytes: &[u8]) {
+            assert_eq!(rewind_model::Hash::of(bytes), file.hash);
+            self.bytes.lock().unwrap().push((file.hash, bytes.len()));
+        }
+        fn keep_parsed(
+            &self,
+            hash: &rewind_model::Hash,
+            kind: rewind_parse::FileKind,
+            _parsed: &rewind_parse::Parsed,
+        ) {
+            self.parsed.lock().unwrap().push((*hash, kind));
+        }
+    }
+    let dir = fixtures().join("apps/shop/v4");
+    let kept = load(&dir);
+    let seen = Seen::default();
+    let last = rewind_parse::load(
+        &dir,
+        &rewind_parse::Options {
+            cache: Some(&seen),
+            free_parsed: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    assert!(kept.model.state.is_some());
+    assert!(!kept.model.instances.is_empty());
+    assert_eq!(last.model.nodes, kept.model.nodes);
+    assert_eq!(last.model.instances, kept.model.instances);
+    assert_eq!(last.model.state, kept.model.state);
+    assert_eq!(last.model.diagnostics, kept.model.diagnostics);
+    let files = |l: &rewind_parse::Loaded| -> Vec<(String, rewind_model::Hash)> {
+        l.files.iter().map(|f| (f.path.clone(), f.hash)).collect()
+    };
+    assert_eq!(files(&last), files(&kept));
+    assert!(last
+        .files
+        .iter()
+        .any(|f| f.kind == rewind_parse::FileKind::State));
+    let mut bytes = seen.bytes.into_inner().unwrap();
+    bytes.sort();
+    let mut want: Vec<(rewind_model::Hash, usize)> = last
+        .files
+        .iter()
+        .map(|f| (f.hash, f.size as usize))
+        .collect();
+    want.sort();
+    assert_eq!(bytes, want, "every file's bytes, once");
+    let parsed = seen.parsed.into_inner().unwrap();
+    assert_eq!(parsed.len(), last.files.len(), "every file parsed, once");
+}

@@ -523,3 +523,91 @@ fn concurrent_snapshots_of_one_environment_both_land() {
     }
     assert!(store.verify().unwrap().ok());
 }
+
+/// Every file under `dir` with its bytes.
+fn listing(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Is `e` a failed load with an error in file `name`?
+fn failed_in(e: &rewind_engine::Error, name: &str) -> bool {
+    match e {
+        rewind_engine::Error::Load(f) => f
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == rewind_model::Severity::Error && d.loc.file.ends_with(name)),
+        _ => false,
+    }
+}
+
+/// A load that fails (a broken configuration file; a broken state, whose
+/// parse fails while the other files' contents are already taken for the
+/// store) writes nothing: no pack, no parse cache record, no
+/// leftover file, and the next snapshot of the repaired directory works.
+#[test]
+fn a_failing_load_leaves_the_store_and_its_cache_as_they_were() {
+    let t = TempDir::new("failing-load");
+    let store = new_store(&t);
+    let first = snapshot(&store, &shop(1), &opts("prod", None)).unwrap().id;
+    let before = listing(&t.0.join("store"));
+    assert!(before
+        .iter()
+        .any(|(p, _)| p.extension().is_some_and(|e| e == "parse")));
+
+    let bad_config = t.0.join("bad-config");
+    copy_dir(&shop(2), &bad_config);
+    std::fs::write(
+        bad_config.join("broken.tf"),
+        "resource \"aws_s3_bucket\" \"x\" {\n",
+    )
+    .unwrap();
+    let e = snapshot(&store, &bad_config, &opts("prod", None)).unwrap_err();
+    assert!(failed_in(&e, "broken.tf"), "{e:?}");
+    assert_eq!(listing(&t.0.join("store")), before);
+
+    let bad_state = t.0.join("bad-state");
+    copy_dir(&shop(2), &bad_state);
+    std::fs::write(
+        bad_state.join("terraform.tfstate"),
+        "{\"version\": 4, \"lineage\": ",
+    )
+    .unwrap();
+    let e = snapshot(&store, &bad_state, &opts("prod", None)).unwrap_err();
+    assert!(failed_in(&e, "terraform.tfstate"), "{e:?}");
+    assert_eq!(listing(&t.0.join("store")), before);
+    assert_eq!(store.resolve("prod").unwrap(), first);
+
+    // repaired, it snapshots as a copy of release 2 does
+    std::fs::copy(
+        shop(2).join("terraform.tfstate"),
+        bad_state.join("terraform.tfstate"),
+    )
+    .unwrap();
+    let o = snapshot(&store, &bad_state, &opts("prod", None)).unwrap();
+    let fresh = TempDir::new("failing-load-fresh");
+    let other = new_store(&fresh);
+    let good = t.0.join("good");
+    copy_dir(&shop(2), &good);
+    let want = snapshot(&other, &good, &opts("prod", None)).unwrap();
+    assert_eq!(o.record.tree, want.record.tree);
+    assert_eq!(o.record.model, want.record.model);
+    assert!(store.verify().unwrap().ok());
+    let leftovers: Vec<_> = listing(&t.0.join("store"))
+        .into_iter()
+        .filter(|(p, _)| {
+            p.to_string_lossy().contains("spool") || p.to_string_lossy().ends_with(".tmp")
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "{:?}",
+        leftovers.iter().map(|l| &l.0).collect::<Vec<_>>()
+    );
+}
