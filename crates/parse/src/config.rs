@@ -451,8 +451,9 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
         _ => resource_node(cx, b, &mut node, bound),
     }
     // a file's references are held until the module tree is built: no
-    // spare room (a vector that grew by doubling is a third empty)
-    node.refs.shrink_to_fit();
+    // spare room (a vector that grew by doubling is a third empty;
+    // `exact`, as mimalloc keeps a shrunk block that is half used)
+    node.refs = rewind_model::map::exact(std::mem::take(&mut node.refs));
     out.nodes.push(node);
 }
 

@@ -135,9 +135,6 @@ pub fn collect_refs(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>)
                         }
                     }
                 }
-                // most references have one or two steps: a vector grown
-                // by pushes has room for four
-                steps.shrink_to_fit();
                 out.push(Reference {
                     root: root.clone(),
                     steps,
