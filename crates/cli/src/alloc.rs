@@ -11,15 +11,18 @@
 //! seconds and returns everything at exit, so it keeps its pages;
 //! `watch`, which runs for days, keeps mimalloc's default.
 //!
-//! `snapshot` is the exception: its load frees the parse results of the
-//! configuration (a few hundred MB at 100k resources) once the module
-//! tree is built, and what it allocates after that (references, the
-//! sensitivity pass, the objects written) does not fit the holes they
-//! leave. Returned after 100 ms instead of kept, they lower a cold
-//! snapshot's peak at 100k resources from 798-806 MB to 711-715 MB at
-//! no measurable cost in processor time (5.2-5.9 s user + system either
-//! way; bench/results/2026-12-01-cold-snapshot.md); a delay of 0 lowers
-//! it 13 MB more for 0.4 s more.
+//! `snapshot` and `plan` are the exceptions: their loads free the parse
+//! results of the configuration (a few hundred MB at 100k resources) once
+//! the module tree is built, and what they allocate after that
+//! (references, the sensitivity pass, the objects written, the planner's
+//! values) does not fit the holes left. Returned after 100 ms instead of
+//! kept, they lower a cold snapshot's peak at 100k resources from 798-806
+//! MB to 711-715 MB at no measurable cost in processor time (5.2-5.9 s
+//! user + system either way; bench/results/2026-12-01-cold-snapshot.md;
+//! a delay of 0 lowers it 13 MB more for 0.4 s more), and a plan's
+//! between two directories of 100k resources from 942-956 MB to 862-886
+//! MB, with 7.8-9.3 s of processor time either way (4 interleaved runs
+//! each, bench/results/2026-12-01-plan-memory-s26.md).
 //!
 //! Nor does such a command have mimalloc collect its heap when it exits:
 //! by default mimalloc's exit handler visits every page the main thread
@@ -39,9 +42,9 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// `_mi_auto_process_done`), so nothing is collected or freed at exit.
 const MI_OPTION_DESTROY_ON_EXIT: libmimalloc_sys::mi_option_t = 22;
 
-/// The purge delay of `snapshot` (milliseconds; see the module's
-/// documentation).
-pub const SNAPSHOT_PURGE_DELAY_MS: std::ffi::c_long = 100;
+/// The purge delay of `snapshot` and `plan` (milliseconds; see the
+/// module's documentation).
+pub const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 /// Keeps freed memory in the process until it exits (`purge_delay_ms`
 /// -1; or returns it after that many milliseconds), unless the user set
@@ -100,9 +103,9 @@ mod tests {
             // (1000 ms in mimalloc 3) before, never (-1) after
             assert_eq!(option(MI_OPTION_PURGE_DELAY), 1000);
         }
-        // `snapshot`'s delay (the other commands' -1 takes the same
+        // `snapshot`'s and `plan`'s delay (the other commands' -1 takes the same
         // path), read back: the index is the purge delay's
-        super::keep_freed_memory(super::SNAPSHOT_PURGE_DELAY_MS);
+        super::keep_freed_memory(super::PURGE_DELAY_MS);
         match &purge {
             // the user's setting wins
             Some(v) => assert_eq!(option(MI_OPTION_PURGE_DELAY).to_string(), v.trim()),
