@@ -226,6 +226,8 @@ impl Store {
         for key in rewrite.delete {
             self.backend().delete(&key)?;
         }
+        // one combined index of the packs left, for the next open
+        self.rebuild_multi_index()?;
         for l in self.backend().list("tmp/")? {
             if old(l.modified) {
                 self.backend().delete(&l.key)?;
