@@ -191,9 +191,9 @@ impl MultiIndex {
                     // pack numbers of an earlier combined index are kept:
                     // its packs come first, in its order, after the
                     // packs of the sources before it
-                    let pack = u32::from_le_bytes(
-                        m.data[at..at + 4].try_into().unwrap_or_default(),
-                    ) + first_pack[si];
+                    let pack =
+                        u32::from_le_bytes(m.data[at..at + 4].try_into().unwrap_or_default())
+                            + first_pack[si];
                     data.extend_from_slice(&pack.to_le_bytes());
                     data.extend_from_slice(&m.data[at + 4..at + LOC]);
                 }
@@ -323,7 +323,9 @@ impl MultiIndex {
         }
         for i in 0..self.count {
             if self.entry(i).is_none() {
-                return Err(format!("entry {i} names no pack it covers or no known type"));
+                return Err(format!(
+                    "entry {i} names no pack it covers or no known type"
+                ));
             }
         }
         Ok(())
@@ -414,7 +416,10 @@ mod tests {
         assert_eq!(multi.count(), newest.len());
         assert_eq!(multi.check_entries(), Ok(()));
         assert_eq!(multi.fanout[256] as usize, newest.len());
-        assert_eq!(multi.packs(), all.iter().map(|p| p.name).collect::<Vec<_>>());
+        assert_eq!(
+            multi.packs(),
+            all.iter().map(|p| p.name).collect::<Vec<_>>()
+        );
     }
 
     /// A saved index reads back to the same lookups, and extending one
@@ -430,7 +435,10 @@ mod tests {
         let extended = MultiIndex::build(&sources);
         assert_eq!(extended.bytes(), of(&all).bytes());
         for (id, pack) in &newest {
-            assert_eq!(extended.find(id), Some((all[*pack].name, all[*pack].find(id).unwrap())));
+            assert_eq!(
+                extended.find(id),
+                Some((all[*pack].name, all[*pack].find(id).unwrap()))
+            );
         }
         assert_eq!(extended.iter().count(), newest.len());
     }
@@ -442,14 +450,32 @@ mod tests {
     fn a_damaged_saved_index_is_refused() {
         let (all, _) = packs(3);
         let good = of(&all).bytes().to_vec();
-        for at in [0, 9, 13, 20, 16 + 32 * 3 + 5, good.len() / 2, good.len() - 40, good.len() - 1] {
+        for at in [
+            0,
+            9,
+            13,
+            20,
+            16 + 32 * 3 + 5,
+            good.len() / 2,
+            good.len() - 40,
+            good.len() - 1,
+        ] {
             let mut bad = good.clone();
             bad[at] ^= 0x10;
-            let err = MultiIndex::parse(bad, "cache/packs.midx").err().unwrap().to_string();
-            assert!(err.starts_with("cache/packs.midx is corrupt: "), "byte {at}: {err}");
+            let err = MultiIndex::parse(bad, "cache/packs.midx")
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.starts_with("cache/packs.midx is corrupt: "),
+                "byte {at}: {err}"
+            );
         }
         for cut in [0, 8, 100, good.len() - 1] {
-            let err = MultiIndex::parse(good[..cut].to_vec(), "m").err().unwrap().to_string();
+            let err = MultiIndex::parse(good[..cut].to_vec(), "m")
+                .err()
+                .unwrap()
+                .to_string();
             assert!(err.contains("corrupt"), "cut at {cut}: {err}");
         }
         let mut longer = good.clone();

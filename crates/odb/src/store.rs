@@ -570,7 +570,7 @@ impl Store {
     }
 
     /// The pack indexes listed in the store, in listing order.
-    fn listed_indexes(&self) -> Result<Vec<Hash>> {
+    pub(crate) fn listed_indexes(&self) -> Result<Vec<Hash>> {
         Ok(self
             .backend
             .list("packs/")?
