@@ -564,8 +564,10 @@ impl Store {
         let Some(data) = self.backend.get_data(key)? else {
             return Ok(None);
         };
-        let idx = PackIndex::parse(name, data.clone(), &format!("{} ({what})", self.describe()))?;
-        self.write_cache(&file, &data);
+        // checked before it is kept; not copied to be kept (a local store
+        // keeps no copies: it cost a store of four packs a megabyte copied)
+        let idx = PackIndex::parse(name, data, &format!("{} ({what})", self.describe()))?;
+        self.write_cache(&file, idx.bytes());
         Ok(Some(idx))
     }
 
