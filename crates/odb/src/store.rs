@@ -117,6 +117,10 @@ struct Loaded {
     ignore_saved: bool,
 }
 
+/// The combined index and the indexes of the packs outside it, as a
+/// reader takes them for a batch of lookups.
+type LookupTables = (Option<Arc<MultiIndex>>, Vec<Arc<PackIndex>>);
+
 /// Packs are split when they grow past this.
 pub(crate) const PACK_SPLIT: usize = 128 << 20;
 
@@ -726,7 +730,7 @@ impl Store {
     }
 
     /// The combined index and the indexes of the packs outside it.
-    fn lookup_tables(&self) -> Result<(Option<Arc<MultiIndex>>, Vec<Arc<PackIndex>>)> {
+    fn lookup_tables(&self) -> Result<LookupTables> {
         self.ensure_packs()?;
         Ok(self
             .loaded
