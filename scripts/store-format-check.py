@@ -6,7 +6,8 @@ document says a compatible implementation must, and checks everything it
 reads: the config, the refs and their checksum, every snapshot record's
 hash, every pack index and pack (magic, trailer, blocks, record headers),
 every object's id, and the strict decoding of every Tree, Model, Group and
-Node. It then walks each named snapshot from its record to its files and
+Node, and the combined pack index of the local cache when there is one
+(§18.1) against the pack indexes. It then walks each named snapshot from its record to its files and
 its model, and compares what it finds with the counts the record states.
 
 Python 3 standard library only: BLAKE3 and the LZ4 block format are
@@ -578,6 +579,7 @@ class Store:
         self.objects = {}  # id -> (type, bytes)
         self.counts = {name: 0 for name in TYPE_NAMES.values()}
         self.packs = 0
+        self.indexes = {}  # pack name -> {id: index entry}
 
     def get(self, key):
         path = os.path.join(self.root, *key.split("/"))
@@ -620,6 +622,7 @@ class Store:
                 raise Bad("packs/%s.idx without its pack" % name)
             blocks = parse_pack(pack, name)
             self.packs += 1
+            self.indexes[name] = {e["id"]: e for e in entries}
             for e in entries:
                 self.read_entry(e, blocks, name)
 
@@ -789,6 +792,54 @@ def check_reads(st, sid, files, nodes):
                               % (sid, node["address"], path, attr, digest, found))
 
 
+def check_midx(st):
+    """§18.1: the combined pack index of the local cache, when there is one:
+    read as the document says, and compared entry by entry with the indexes
+    of the packs it covers. None when there is none; "ignored" when it
+    names a pack no longer listed (a reader does not use it)."""
+    data = st.get("cache/packs.midx")
+    if data is None:
+        return None
+    what = "cache/packs.midx"
+    if len(data) < 1072 or data[:8] != b"RWMIDX01":
+        raise Bad("%s: short or bad magic %r" % (what, data[:8]))
+    p, n = u32(data, 8), u32(data, 12)
+    if len(data) != 1072 + 32 * p + 57 * n:
+        raise Bad("%s: length %d is not 1072 + 32 x %d + 57 x %d" % (what, len(data), p, n))
+    if blake3(data[:-32]) != data[-32:]:
+        raise Bad("%s: checksum does not match" % what)
+    names = [data[16 + 32 * i:48 + 32 * i].hex() for i in range(p)]
+    if any(name not in st.indexes for name in names):
+        return {"packs": p, "objects": n, "ignored": True}
+    fan = 16 + 32 * p
+    ids, locs = fan + 1024, fan + 1024 + 32 * n
+    fanout = [u32(data, fan + 4 * b) for b in range(256)]
+    counted = [0] * 256
+    prev = None
+    for k in range(n):
+        oid = data[ids + 32 * k:ids + 32 * (k + 1)]
+        if prev is not None and oid <= prev:
+            raise Bad("%s: ids not strictly increasing" % what)
+        prev = oid
+        counted[oid[0]] += 1
+        loc = data[locs + 25 * k:locs + 25 * (k + 1)]
+        if u32(loc, 0) >= p:
+            raise Bad("%s: entry %d names pack %d of %d" % (what, k, u32(loc, 0), p))
+        name = names[u32(loc, 0)]
+        got = {"id": oid.hex(), "block": int.from_bytes(loc[4:12], "little"), "block_len": u32(loc, 12),
+               "inner": u32(loc, 16), "len": u32(loc, 20), "type": loc[24]}
+        if st.indexes[name].get(oid.hex()) != got:
+            raise Bad("%s: entry of %s differs from packs/%s.idx" % (what, oid.hex(), name))
+    if fanout != [sum(counted[:b + 1]) for b in range(256)]:
+        raise Bad("%s: the fan-out table does not count the ids" % what)
+    covered = set()
+    for name in names:
+        covered.update(st.indexes[name])
+    if len(covered) != n:
+        raise Bad("%s: lists %d objects, the packs it covers hold %d" % (what, n, len(covered)))
+    return {"packs": p, "objects": n, "ignored": False}
+
+
 def check_store(root):
     st = Store(root)
     st.open()
@@ -862,6 +913,7 @@ def check_store(root):
         "log_chunks": len(refs.get("log_chunks", [])),
         "packs": st.packs,
         "objects": len(st.objects),
+        "midx": check_midx(st),
         "by_type": st.counts,
         "snapshots": snapshots,
     }
@@ -881,6 +933,11 @@ def print_text(res):
                  snap["instances"], snap["nodes"], snap["groups"]))
     counts = ", ".join("%d %ss" % (n, t) for t, n in res["by_type"].items() if n)
     print("%d objects in %d packs (%s): every id verified, every object decoded" % (res["objects"], res["packs"], counts))
+    m = res["midx"]
+    if m is not None:
+        print("combined pack index (cache, §18.1): %d objects of %d packs, %s" % (
+            m["objects"], m["packs"],
+            "ignored: it names a pack no longer listed" if m["ignored"] else "every entry as its pack index says"))
 
 
 # --------------------------------------------------------------------------

@@ -640,3 +640,37 @@ fn a_tag_of_digits_shadowing_an_id_prefix_wins_with_a_note() {
     t.run(&["tag", "v1", &first]).ok();
     assert!(!t.run(&["show", "v1"]).ok().stderr.contains("is a tag"));
 }
+
+/// The combined pack index of the local cache (docs/store-format.md
+/// §18.1): gc writes it; a damaged one is a note of `verify` naming it,
+/// readers ignore it (the same diff as before), and the next gc writes a
+/// sound one.
+#[test]
+fn gc_writes_the_combined_pack_index_and_verify_checks_it() {
+    let t = Scratch::new("midx");
+    t.run(&["init"]).ok();
+    t.snapshot_releases(5);
+    t.run(&["gc", "--grace", "0s"]).ok();
+    let midx = t.path(".rewind/cache/packs.midx");
+    let sound = std::fs::read(&midx).expect("gc wrote the combined index");
+    assert_eq!(&sound[..8], b"RWMIDX01");
+    let clean = t.run(&["verify"]).ok();
+    assert!(!clean.stdout.contains("packs.midx"), "{}", clean.stdout);
+    let diff = t.run(&["diff", "v1", "v5", "--format", "json"]).ok().stdout;
+
+    std::fs::write(&midx, &sound[..sound.len() - 1]).unwrap();
+    let v = t.run(&["verify"]).ok();
+    let said = format!("{}{}", v.stdout, v.stderr);
+    assert!(
+        said.contains("cache/packs.midx is corrupt") && said.contains("readers ignore it"),
+        "{said}"
+    );
+    assert_eq!(
+        t.run(&["diff", "v1", "v5", "--format", "json"]).ok().stdout,
+        diff
+    );
+    t.run(&["gc", "--grace", "0s"]).ok();
+    assert_eq!(std::fs::read(&midx).unwrap(), sound);
+    let again = t.run(&["verify"]).ok();
+    assert!(!again.stdout.contains("packs.midx"), "{}", again.stdout);
+}

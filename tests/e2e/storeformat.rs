@@ -67,6 +67,11 @@ fn a_reader_written_from_the_document_reads_a_real_store() {
     assert_eq!(got["objects"], verify["objects"], "{}", run.stdout);
     assert_eq!(got["packs"], verify["packs"], "{}", run.stdout);
     assert_eq!(got["store"]["version"], 6);
+    // gc wrote the combined pack index of the local cache (§18.1): read
+    // from the document, it covers every pack and lists every object
+    assert_eq!(got["midx"]["ignored"], false, "{}", run.stdout);
+    assert_eq!(got["midx"]["packs"], verify["packs"], "{}", run.stdout);
+    assert_eq!(got["midx"]["objects"], verify["objects"], "{}", run.stdout);
     for ty in ["blob", "tree", "model", "group", "node"] {
         assert!(
             got["by_type"][ty].as_u64().unwrap() > 0,

@@ -226,6 +226,8 @@ impl Store {
         for key in rewrite.delete {
             self.backend().delete(&key)?;
         }
+        // one combined index of the packs left, for the next open
+        self.rebuild_multi_index()?;
         for l in self.backend().list("tmp/")? {
             if old(l.modified) {
                 self.backend().delete(&l.key)?;
@@ -336,6 +338,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::midx::MultiIndex;
     use crate::tree::TreeFile;
     use crate::writer::ObjectWriter;
 
@@ -389,6 +392,45 @@ mod tests {
         let got = reader.get_many(&[blob]).unwrap();
         assert_eq!(got[0], b"resource \"terraform_data\" \"a\" {}\n");
         assert!(reader.get(&blob).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// gc removes packs a saved combined index covers: it writes a new
+    /// one over the packs it leaves, through which a new reader finds the
+    /// snapshot's objects.
+    #[test]
+    fn gc_writes_a_new_combined_index() {
+        let (dir, store) = temp_store("gc-midx");
+        let blob = snapshot_beside_garbage(&store);
+        // ten packs of garbage beside it: a combined index is saved
+        for i in 0..10 {
+            let junk = format!("locals {{\n  junk = {i}\n}}\n").into_bytes();
+            let mut w = ObjectWriter::new(&store);
+            w.add(ObjectId::of(&junk), ObjType::Blob, &junk).unwrap();
+            w.finish().unwrap();
+        }
+        let path = store.multi_index_path().unwrap();
+        let before = MultiIndex::parse(std::fs::read(&path).unwrap(), "midx").unwrap();
+        assert_eq!(before.packs().len(), 9);
+        let r = store.gc(Duration::ZERO, false).unwrap();
+        assert_eq!(r.written_packs, 1, "{r:?}");
+        let listed = store.listed_indexes().unwrap();
+        assert_eq!(listed.len(), 1);
+        let after = MultiIndex::parse(std::fs::read(&path).unwrap(), "midx").unwrap();
+        assert_eq!(after.packs(), &listed[..]);
+        assert!(after.find(&blob).is_some());
+        let reader = Store::open(dir.to_str().unwrap()).unwrap();
+        assert_eq!(
+            reader.get_many(&[blob]).unwrap()[0],
+            b"resource \"terraform_data\" \"a\" {}\n"
+        );
+        let v = reader.verify().unwrap();
+        assert!(
+            v.ok() && v.notes.is_empty(),
+            "{:?} {:?}",
+            v.problems,
+            v.notes
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

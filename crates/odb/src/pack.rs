@@ -476,6 +476,11 @@ impl PackIndex {
         self.count
     }
 
+    /// The index as stored.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
     /// The id of entry `i` (entries are sorted by id).
     pub(crate) fn id_at(&self, i: usize) -> [u8; 32] {
         let mut id = [0u8; 32];

@@ -110,6 +110,8 @@ impl Store {
         for key in rewrite.delete {
             self.backend().delete(&key)?;
         }
+        // one combined index of the packs left, for the next open
+        self.rebuild_multi_index()?;
         Ok(Some(report))
     }
 }

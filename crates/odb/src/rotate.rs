@@ -131,6 +131,8 @@ impl Store {
             return Ok(report);
         }
         self.delete_resealed(&staged, &mut report)?;
+        // one combined index of the re-sealed packs, for the next open
+        self.rebuild_multi_index()?;
         if stop == Some(RotateStep::Deletes) {
             return Ok(report);
         }

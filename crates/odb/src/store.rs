@@ -1,7 +1,7 @@
 //! Opening a store and reading and writing its objects.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::crypt::{CacheSeal, Crypt, Encryption, Keys, UserKey};
 use crate::error::{corrupt, Error, Result};
 use crate::id::{ObjectId, SnapshotId};
 use crate::lock::{self, StoreLock};
-use crate::midx::{self, MultiIndex};
+use crate::midx::{self, MultiIndex, Source};
 use crate::pack::{object_in, open_block, Location, ObjType, PackIndex, PackWriter};
 use crate::record::SnapshotRecord;
 use crate::refs::Refs;
@@ -89,10 +89,8 @@ pub enum Encrypted {
 pub struct Store {
     backend: Box<dyn Backend>,
     location: String,
-    packs: RwLock<Vec<Arc<PackIndex>>>,
-    /// One index over the first packs, once there are many.
-    multi: RwLock<Option<Arc<MultiIndex>>>,
-    packs_loaded: RwLock<bool>,
+    /// The combined index and the pack indexes outside it.
+    loaded: RwLock<Loaded>,
     cache_dir: Option<PathBuf>,
     pub(crate) records: RwLock<HashMap<SnapshotId, SnapshotRecord>>,
     actor: Option<crate::refs::Actor>,
@@ -101,6 +99,27 @@ pub struct Store {
     /// Whether its objects are encrypted, and the keys when they are.
     crypt: Crypt,
 }
+
+/// What a store has loaded to find objects: a combined index over the
+/// older packs (saved in the cache, or built) and the indexes of the packs
+/// outside it.
+#[derive(Default)]
+struct Loaded {
+    /// Loaded once: later calls only add packs that appeared.
+    done: bool,
+    multi: Option<Arc<MultiIndex>>,
+    /// The indexes of the packs `multi` does not cover, oldest first.
+    loose: Vec<Arc<PackIndex>>,
+    /// `multi` was read from the cache (not built from pack indexes).
+    from_saved: bool,
+    /// Do not read the saved combined index again: a read through it
+    /// failed, or it named a pack removed since.
+    ignore_saved: bool,
+}
+
+/// The combined index and the indexes of the packs outside it, as a
+/// reader takes them for a batch of lookups.
+type LookupTables = (Option<Arc<MultiIndex>>, Vec<Arc<PackIndex>>);
 
 /// Packs are split when they grow past this.
 pub(crate) const PACK_SPLIT: usize = 128 << 20;
@@ -158,9 +177,7 @@ impl Store {
         Store {
             backend,
             location: location.to_string(),
-            packs: RwLock::new(Vec::new()),
-            multi: RwLock::new(None),
-            packs_loaded: RwLock::new(false),
+            loaded: RwLock::new(Loaded::default()),
             cache_dir,
             records: RwLock::new(HashMap::new()),
             actor: None,
@@ -551,87 +568,186 @@ impl Store {
         let Some(data) = self.backend.get_data(key)? else {
             return Ok(None);
         };
-        let idx = PackIndex::parse(name, data.clone(), &format!("{} ({what})", self.describe()))?;
-        self.write_cache(&file, &data);
+        // checked before it is kept; not copied to be kept (a local store
+        // keeps no copies: it cost a store of four packs a megabyte copied)
+        let idx = PackIndex::parse(name, data, &format!("{} ({what})", self.describe()))?;
+        self.write_cache(&file, idx.bytes());
         Ok(Some(idx))
     }
 
-    /// Loads the pack indexes not loaded yet.
+    /// The pack indexes listed in the store, in listing order.
+    pub(crate) fn listed_indexes(&self) -> Result<Vec<Hash>> {
+        Ok(self
+            .backend
+            .list("packs/")?
+            .iter()
+            .filter_map(|l| {
+                l.key
+                    .strip_prefix("packs/")
+                    .and_then(|n| n.strip_suffix(".idx"))
+                    .and_then(|n| Hash::from_hex(n).ok())
+            })
+            .collect())
+    }
+
+    /// Where the combined index is saved (docs/store-format.md §18.1).
+    pub(crate) fn multi_index_path(&self) -> Option<PathBuf> {
+        self.cache_dir.as_ref().map(|d| d.join(midx::MIDX_FILE))
+    }
+
+    /// The saved combined index, when it reads back whole and every pack
+    /// it covers is still listed (`None` otherwise: it is ignored, and
+    /// built again from the packs' own indexes).
+    fn saved_multi_index(&self, listed: &HashSet<Hash>) -> Option<MultiIndex> {
+        let path = self.multi_index_path()?;
+        let data = std::fs::read(&path).ok()?;
+        let multi = MultiIndex::parse(data, &path.display().to_string()).ok()?;
+        multi
+            .packs()
+            .iter()
+            .all(|p| listed.contains(p))
+            .then_some(multi)
+    }
+
+    /// Saves a combined index to the local cache (a temporary file renamed
+    /// over it; errors ignored: a store on a read-only disk is read from
+    /// its packs' indexes).
+    fn save_multi_index(&self, multi: &MultiIndex) {
+        let Some(path) = self.multi_index_path() else {
+            return;
+        };
+        let Some(dir) = path.parent() else {
+            return;
+        };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let tmp = dir.join(format!(
+            "{}.{}-{}.tmp",
+            midx::MIDX_FILE,
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        if std::fs::write(&tmp, multi.bytes()).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+
+    /// Folds the packs outside the combined index into it once there are
+    /// more than [`midx::UNCOVERED_MAX`], and saves it.
+    fn combine(&self, st: &mut Loaded) {
+        if st.loose.len() <= midx::UNCOVERED_MAX {
+            return;
+        }
+        let mut sources: Vec<Source<'_>> = Vec::with_capacity(st.loose.len() + 1);
+        if let Some(m) = &st.multi {
+            sources.push(Source::Multi(m));
+        }
+        sources.extend(st.loose.iter().map(|p| Source::Pack(p)));
+        let built = MultiIndex::build(&sources);
+        self.save_multi_index(&built);
+        st.multi = Some(Arc::new(built));
+        st.loose.clear();
+    }
+
+    /// Loads the pack indexes not loaded yet: at the first call, the saved
+    /// combined index when it is usable and the indexes of the packs it
+    /// does not cover; later, the indexes of packs that appeared since.
     pub(crate) fn refresh_packs(&self) -> Result<()> {
-        let listed = self.backend.list("packs/")?;
+        let listed = self.listed_indexes()?;
+        let Ok(mut st) = self.loaded.write() else {
+            return Ok(());
+        };
+        if !st.done && !st.ignore_saved && st.multi.is_none() {
+            let set: HashSet<Hash> = listed.iter().copied().collect();
+            st.multi = self.saved_multi_index(&set).map(Arc::new);
+            st.from_saved = st.multi.is_some();
+        }
         // a set: a long history lists thousands of packs
-        let known: std::collections::HashSet<Hash> = self
-            .packs
-            .read()
-            .map(|p| p.iter().map(|i| i.name).collect())
-            .unwrap_or_default();
-        let mut new = Vec::new();
-        for l in listed {
-            let Some(hash) = l
-                .key
-                .strip_prefix("packs/")
-                .and_then(|n| n.strip_suffix(".idx"))
-                .and_then(|n| Hash::from_hex(n).ok())
-            else {
-                continue;
-            };
+        let mut known: HashSet<Hash> = st.loose.iter().map(|i| i.name).collect();
+        if let Some(m) = &st.multi {
+            known.extend(m.packs().iter().copied());
+        }
+        for hash in listed {
             if known.contains(&hash) {
                 continue;
             }
-            if let Some(idx) = self.load_index(&l.key, hash)? {
-                new.push(Arc::new(idx));
+            let key = format!("packs/{}.idx", hash.to_hex());
+            if let Some(idx) = self.load_index(&key, hash)? {
+                st.loose.push(Arc::new(idx));
             }
         }
-        if let Ok(mut p) = self.packs.write() {
-            p.extend(new);
-        }
-        if let Ok(mut l) = self.packs_loaded.write() {
-            *l = true;
-        }
+        self.combine(&mut st);
+        st.done = true;
         Ok(())
     }
 
-    /// The loaded pack indexes (loaded on first use).
-    fn packs(&self) -> Result<Vec<Arc<PackIndex>>> {
-        self.ensure_packs()?;
-        Ok(self.packs.read().map(|p| p.clone()).unwrap_or_default())
+    /// Builds the combined index of every listed pack from the packs' own
+    /// indexes and saves it (gc and the roll-up of small packs, after
+    /// they rewrote packs; `verify --repair`).
+    pub(crate) fn rebuild_multi_index(&self) -> Result<()> {
+        let listed = self.listed_indexes()?;
+        let mut loose = Vec::with_capacity(listed.len());
+        for hash in listed {
+            let key = format!("packs/{}.idx", hash.to_hex());
+            if let Some(idx) = self.load_index(&key, hash)? {
+                loose.push(Arc::new(idx));
+            }
+        }
+        let Ok(mut st) = self.loaded.write() else {
+            return Ok(());
+        };
+        if loose.is_empty() {
+            if let Some(path) = self.multi_index_path() {
+                let _ = std::fs::remove_file(path);
+            }
+            *st = Loaded {
+                done: true,
+                ..Loaded::default()
+            };
+            return Ok(());
+        }
+        let sources: Vec<Source<'_>> = loose.iter().map(|p| Source::Pack(p)).collect();
+        let built = MultiIndex::build(&sources);
+        self.save_multi_index(&built);
+        *st = Loaded {
+            done: true,
+            multi: Some(Arc::new(built)),
+            ..Loaded::default()
+        };
+        Ok(())
     }
 
     /// Loads the pack indexes on first use.
     fn ensure_packs(&self) -> Result<()> {
-        let loaded = self.packs_loaded.read().map(|l| *l).unwrap_or(false);
+        let loaded = self.loaded.read().map(|l| l.done).unwrap_or(false);
         if !loaded {
             self.refresh_packs()?;
         }
         Ok(())
     }
 
-    /// The combined index of the loaded packs, built again when more than
-    /// [`midx::UNCOVERED_MAX`] packs are outside it (`None` while there
-    /// are few packs: probing each is as fast).
-    fn multi_index(&self, packs: &[Arc<PackIndex>]) -> Option<Arc<MultiIndex>> {
-        let current = self.multi.read().ok().and_then(|m| m.clone());
-        let covered = current.as_ref().map_or(0, |m| m.covered);
-        if packs.len() <= covered + midx::UNCOVERED_MAX {
-            return current;
-        }
-        let built = Arc::new(MultiIndex::build(packs));
-        if let Ok(mut m) = self.multi.write() {
-            *m = Some(built.clone());
-        }
-        Some(built)
+    /// The combined index and the indexes of the packs outside it.
+    fn lookup_tables(&self) -> Result<LookupTables> {
+        self.ensure_packs()?;
+        Ok(self
+            .loaded
+            .read()
+            .map(|st| (st.multi.clone(), st.loose.clone()))
+            .unwrap_or_default())
     }
 
     /// The pack holding an object (the most recently loaded one first).
-    /// Called for every object a snapshot adds: it searches the combined
-    /// index and the few packs outside it, in place.
-    fn locate_obj(&self, id: &ObjectId) -> Result<Option<(Arc<PackIndex>, Location)>> {
+    /// Called for every object a snapshot adds: it searches the few packs
+    /// outside the combined index, then the combined index, in place.
+    fn locate_obj(&self, id: &ObjectId) -> Result<Option<(Hash, Location)>> {
         self.ensure_packs()?;
-        let Ok(packs) = self.packs.read() else {
+        let Ok(st) = self.loaded.read() else {
             return Ok(None);
         };
-        let multi = self.multi_index(&packs);
-        Ok(midx::locate(&packs, multi.as_deref(), id).map(|(i, loc)| (packs[i].clone(), loc)))
+        Ok(midx::locate(&st.loose, st.multi.as_deref(), id))
     }
 
     /// The type of a stored object (from its index entry).
@@ -655,50 +771,70 @@ impl Store {
     /// Runs a read again when it failed because the packs changed under
     /// it: gc rewrites packs and deletes the old ones, and a reader that
     /// listed the indexes before still looks for its objects there. When
-    /// the listing shows packs gone or new, the read is tried again on the
-    /// new listing (a few times); any other failure stands.
+    /// the listing shows packs gone or new, or the read went through a
+    /// saved combined index (which is then dropped and built again from
+    /// the packs' own indexes), the read is tried again (a few times); any
+    /// other failure stands.
     fn retrying<T>(&self, mut read: impl FnMut() -> Result<T>) -> Result<T> {
         let mut attempts = 0;
         loop {
             match read() {
-                Err(_) if attempts < 4 && self.packs_changed()? => attempts += 1,
+                Err(_) if attempts < 4 && (self.packs_changed()? || self.drop_saved_index()?) => {
+                    attempts += 1
+                }
                 r => return r,
             }
         }
     }
 
+    /// Forgets a combined index read from the cache and loads every pack's
+    /// own index instead (a read through it failed: it may be wrong
+    /// although whole); the index built from them replaces the saved one.
+    /// True when there was one to drop.
+    fn drop_saved_index(&self) -> Result<bool> {
+        match self.loaded.write() {
+            Ok(mut st) if st.from_saved => {
+                *st = Loaded {
+                    ignore_saved: true,
+                    ..Loaded::default()
+                };
+            }
+            _ => return Ok(false),
+        }
+        self.refresh_packs()?;
+        Ok(true)
+    }
+
     /// Lists the pack indexes again and makes the loaded list exactly
     /// that; true when it changed.
     fn packs_changed(&self) -> Result<bool> {
-        let listed: std::collections::HashSet<Hash> = self
-            .backend
-            .list("packs/")?
-            .iter()
-            .filter_map(|l| {
-                l.key
-                    .strip_prefix("packs/")
-                    .and_then(|n| n.strip_suffix(".idx"))
-                    .and_then(|n| Hash::from_hex(n).ok())
-            })
-            .collect();
-        let (gone, known) = match self.packs.write() {
-            Ok(mut p) => {
-                let before = p.len();
-                p.retain(|i| listed.contains(&i.name));
-                let known: std::collections::HashSet<Hash> = p.iter().map(|i| i.name).collect();
-                (before != p.len(), known)
+        let listed: HashSet<Hash> = self.listed_indexes()?.into_iter().collect();
+        let (gone, new) = match self.loaded.write() {
+            Ok(mut st) => {
+                let before = st.loose.len();
+                st.loose.retain(|i| listed.contains(&i.name));
+                let mut gone = before != st.loose.len();
+                if let Some(m) = &st.multi {
+                    if m.packs().iter().any(|p| !listed.contains(p)) {
+                        // it names a pack removed since: every pack's own
+                        // index is loaded again, and the combined index
+                        // built from them
+                        *st = Loaded {
+                            ignore_saved: true,
+                            ..Loaded::default()
+                        };
+                        gone = true;
+                    }
+                }
+                let mut known: HashSet<Hash> = st.loose.iter().map(|i| i.name).collect();
+                if let Some(m) = &st.multi {
+                    known.extend(m.packs().iter().copied());
+                }
+                (gone, listed.iter().any(|h| !known.contains(h)))
             }
             Err(_) => return Ok(false),
         };
-        if gone {
-            // the combined index names packs by their place in the list,
-            // which the packs removed shifted: it is built again on use
-            if let Ok(mut m) = self.multi.write() {
-                *m = None;
-            }
-        }
-        let new = listed.iter().any(|h| !known.contains(h));
-        if new {
+        if gone || new {
             self.refresh_packs()?;
         }
         Ok(gone || new)
@@ -708,7 +844,7 @@ impl Store {
         let Some((pack, loc)) = self.locate_obj(id)? else {
             return Err(Error::MissingObject(*id));
         };
-        let key = format!("packs/{}.pack", pack.name.to_hex());
+        let key = format!("packs/{}.pack", pack.to_hex());
         let stored = self
             .backend
             .get_range(&key, loc.block, u64::from(loc.block_len))?;
@@ -717,24 +853,22 @@ impl Store {
         Ok((loc.ty, object_in(&block, id, &loc, &self.crypt, &what)?))
     }
 
-    /// Reads an object that must be of type `ty`.
     /// Every object of one type the pack indexes list.
     pub(crate) fn objects_of_type(&self, ty: ObjType) -> Result<Vec<ObjectId>> {
-        let mut out: Vec<ObjectId> = self
-            .packs()?
+        let (multi, loose) = self.lookup_tables()?;
+        let mut out: Vec<ObjectId> = multi
             .iter()
-            .flat_map(|p| {
-                p.iter()
-                    .filter(|(_, l)| l.ty == ty)
-                    .map(|(id, _)| id)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|m| m.iter().filter(|(_, _, l)| l.ty == ty).map(|(id, _, _)| id))
             .collect();
+        for p in &loose {
+            out.extend(p.iter().filter(|(_, l)| l.ty == ty).map(|(id, _)| id));
+        }
         out.sort();
         out.dedup();
         Ok(out)
     }
 
+    /// Reads an object that must be of type `ty`.
     pub(crate) fn get_typed(&self, id: &ObjectId, ty: ObjType) -> Result<Vec<u8>> {
         let (t, data) = self.get(id)?;
         if t != ty {
@@ -753,11 +887,10 @@ impl Store {
     }
 
     fn get_many_once(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
-        let packs = self.packs()?;
-        let multi = self.multi_index(&packs);
-        let mut by_pack: BTreeMap<usize, Vec<(usize, Location)>> = BTreeMap::new();
+        let (multi, loose) = self.lookup_tables()?;
+        let mut by_pack: BTreeMap<Hash, Vec<(usize, Location)>> = BTreeMap::new();
         for (i, id) in ids.iter().enumerate() {
-            let found = midx::locate(&packs, multi.as_deref(), id);
+            let found = midx::locate(&loose, multi.as_deref(), id);
             let Some((pi, loc)) = found else {
                 return Err(Error::MissingObject(*id));
             };
@@ -765,7 +898,7 @@ impl Store {
         }
         let mut out: Vec<Vec<u8>> = vec![Vec::new(); ids.len()];
         for (pi, wanted) in by_pack {
-            let key = format!("packs/{}.pack", packs[pi].name.to_hex());
+            let key = format!("packs/{}.pack", pi.to_hex());
             for (start, end, items) in nearby_runs(wanted) {
                 let data = self.backend.get_range(&key, start, end - start)?;
                 let mut opened: HashMap<u64, Vec<u8>> = HashMap::new();
@@ -825,8 +958,11 @@ impl Store {
             .put(&format!("packs/{hex}.idx"), &idx, Cond::Always)?;
         self.write_cache(&format!("idx/{hex}.idx"), &idx);
         let parsed = PackIndex::parse(name, idx, "new pack index")?;
-        if let Ok(mut p) = self.packs.write() {
-            p.push(Arc::new(parsed));
+        if let Ok(mut st) = self.loaded.write() {
+            st.loose.push(Arc::new(parsed));
+            // a snapshot that leaves more than a few packs outside the
+            // combined index folds them in (and saves it)
+            self.combine(&mut st);
         }
         Ok(Some(name))
     }

@@ -7,6 +7,7 @@ use rewind_model::Hash;
 
 use crate::error::{corrupt, Result};
 use crate::id::{ObjectId, SnapshotId};
+use crate::midx::MultiIndex;
 use crate::model::{Group, ModelObj};
 use crate::pack::{check_pack, ObjType, PackIndex};
 use crate::record::{snapshot_key, SnapshotRecord};
@@ -112,8 +113,10 @@ impl Store {
         };
         let records = self.verify_records(&mut r)?;
         r.snapshots = records.len();
-        let types = self.verify_packs(&mut r)?;
+        let mut indexes = HashMap::new();
+        let types = self.verify_packs(&mut r, &mut indexes)?;
         r.objects = types.len();
+        self.verify_multi_index(&indexes, &mut r);
         if let Some(refs) = &refs {
             verify_refs(refs, &records, &types, &mut r);
         }
@@ -129,7 +132,11 @@ impl Store {
 
     /// Checks every pack against its index; returns the type of every
     /// object found.
-    fn verify_packs(&self, r: &mut VerifyReport) -> Result<HashMap<ObjectId, ObjType>> {
+    fn verify_packs(
+        &self,
+        r: &mut VerifyReport,
+        indexes: &mut HashMap<Hash, PackIndex>,
+    ) -> Result<HashMap<ObjectId, ObjType>> {
         let desc = self.describe();
         let mut packs: BTreeMap<Hash, (Option<u64>, bool)> = BTreeMap::new();
         for l in &self.backend().list("packs/")? {
@@ -151,42 +158,104 @@ impl Store {
                 (None, true) => r.problems.push(format!(
                     "packs/{hex}.idx: its pack packs/{hex}.pack is missing"
                 )),
-                _ => self.verify_pack(*name, &mut types, r)?,
+                _ => {
+                    if let Some(idx) = self.verify_pack(*name, &mut types, r)? {
+                        indexes.insert(*name, idx);
+                    }
+                }
             }
         }
         Ok(types)
     }
 
-    /// Checks one pack and its index.
+    /// Checks one pack and its index; returns the index when it reads.
     fn verify_pack(
         &self,
         name: Hash,
         types: &mut HashMap<ObjectId, ObjType>,
         r: &mut VerifyReport,
-    ) -> Result<()> {
+    ) -> Result<Option<PackIndex>> {
         let hex = name.to_hex();
         let idx_key = format!("packs/{hex}.idx");
         let Some(idx_bytes) = self.backend().get_data(&idx_key)? else {
-            return Ok(());
+            return Ok(None);
         };
         let idx = match PackIndex::parse(name, idx_bytes, &idx_key) {
             Ok(i) => i,
             Err(e) => {
                 r.problems.push(e.to_string());
-                return Ok(());
+                return Ok(None);
             }
         };
         let pack_key = format!("packs/{hex}.pack");
         let Some(pack) = self.backend().get_data(&pack_key)? else {
             r.problems.push(format!("{pack_key}: missing"));
-            return Ok(());
+            return Ok(None);
         };
         r.bytes += pack.len() as u64;
         r.problems
             .extend(check_pack(&pack, &idx, self.crypt(), &pack_key));
         r.packs += 1;
         types.extend(idx.iter().map(|(id, loc)| (id, loc.ty)));
-        Ok(())
+        Ok(Some(idx))
+    }
+
+    /// Checks the combined index saved in the local cache, if there is one
+    /// (docs/store-format.md §18.1), against the packs' own `indexes`. One
+    /// that does not read whole, or names a pack gone since, is a note:
+    /// readers ignore it. One that reads but says other than the packs'
+    /// indexes is a problem: readers would trust it.
+    fn verify_multi_index(&self, indexes: &HashMap<Hash, PackIndex>, r: &mut VerifyReport) {
+        let Some(path) = self.multi_index_path() else {
+            return;
+        };
+        let Ok(data) = std::fs::read(&path) else {
+            return;
+        };
+        let what = path.display().to_string();
+        const REBUILT: &str =
+            "readers ignore it and read the packs' own indexes; `rewind gc` writes a new one (it is a cache: deleting it is safe)";
+        let multi = match MultiIndex::parse(data, &what) {
+            Ok(m) => m,
+            Err(e) => {
+                r.notes.push(format!("{e}; {REBUILT}"));
+                return;
+            }
+        };
+        if let Some(gone) = multi.packs().iter().find(|p| !indexes.contains_key(p)) {
+            r.notes.push(format!(
+                "{what}: the combined pack index covers packs/{}.idx, which is gone or unreadable; {REBUILT}",
+                gone.to_hex()
+            ));
+            return;
+        }
+        const DELETE: &str =
+            "readers would look for objects where they are not; delete it (it is a cache, built again from the packs' own indexes)";
+        if let Err(e) = multi.check_entries() {
+            r.problems.push(format!("{what} is corrupt: {e}; {DELETE}"));
+            return;
+        }
+        for (id, pack, loc) in multi.iter() {
+            if indexes.get(&pack).and_then(|idx| idx.find(&id)) != Some(loc) {
+                r.problems.push(format!(
+                    "{what}: its entry for object {id} disagrees with packs/{}.idx; {DELETE}",
+                    pack.to_hex()
+                ));
+                return;
+            }
+        }
+        for pack in multi.packs() {
+            let Some(idx) = indexes.get(pack) else {
+                continue;
+            };
+            if let Some((id, _)) = idx.iter().find(|(id, _)| multi.find(id).is_none()) {
+                r.problems.push(format!(
+                    "{what}: object {id} of packs/{}.idx is missing from it; {DELETE}",
+                    pack.to_hex()
+                ));
+                return;
+            }
+        }
     }
 
     /// Reads every snapshot record, checking its hash and JSON.
