@@ -12,23 +12,25 @@ use crate::PlanError;
 
 /// The nodes of one module (path), by the names references use.
 #[derive(Default)]
-pub(crate) struct ModuleIndex {
-    pub vars: FxHashMap<String, usize>,
-    pub locals: FxHashMap<String, usize>,
-    pub outputs: FxHashMap<String, usize>,
+pub(crate) struct ModuleIndex<'m> {
+    pub vars: FxHashMap<&'m str, usize>,
+    pub locals: FxHashMap<&'m str, usize>,
+    pub outputs: FxHashMap<&'m str, usize>,
     /// Module calls, by call name.
-    pub calls: FxHashMap<String, usize>,
+    pub calls: FxHashMap<&'m str, usize>,
     /// Managed resources by type, then name.
-    pub managed: FxHashMap<String, FxHashMap<String, usize>>,
+    pub managed: FxHashMap<&'m str, FxHashMap<&'m str, usize>>,
     /// Data sources by type, then name.
-    pub data: FxHashMap<String, FxHashMap<String, usize>>,
+    pub data: FxHashMap<&'m str, FxHashMap<&'m str, usize>>,
 }
 
 /// An index over one side's model.
 pub(crate) struct Config<'m> {
     pub model: &'m Model,
     index: FxHashMap<&'m str, usize>,
-    modules: FxHashMap<String, ModuleIndex>,
+    /// By module path, names borrowed from the model (they were copied
+    /// for every node of both models).
+    modules: FxHashMap<&'m str, ModuleIndex<'m>>,
     /// Node indexes, dependencies first.
     pub order: Vec<usize>,
     /// Directory of each module path (`""` for the root), relative to the
@@ -55,11 +57,11 @@ impl<'m> Config<'m> {
         }
         let deps = evaluation_deps(model, &index);
         let order = topo_order(model, &deps)?;
-        let mut modules: FxHashMap<String, ModuleIndex> = FxHashMap::default();
-        modules.entry(String::new()).or_default();
+        let mut modules: FxHashMap<&str, ModuleIndex> = FxHashMap::default();
+        modules.entry("").or_default();
         for (i, n) in model.nodes.iter().enumerate() {
-            let m = modules.entry(n.module.clone()).or_default();
-            let name = n.name.clone();
+            let m = modules.entry(n.module.as_str()).or_default();
+            let name = n.name.as_str();
             match n.kind {
                 NodeKind::Variable => {
                     m.vars.insert(name, i);
@@ -75,12 +77,12 @@ impl<'m> Config<'m> {
                 }
                 NodeKind::Resource => {
                     m.managed
-                        .entry(n.type_.clone())
+                        .entry(n.type_.as_str())
                         .or_default()
                         .insert(name, i);
                 }
                 NodeKind::Data => {
-                    m.data.entry(n.type_.clone()).or_default().insert(name, i);
+                    m.data.entry(n.type_.as_str()).or_default().insert(name, i);
                 }
                 _ => {}
             }
@@ -95,8 +97,8 @@ impl<'m> Config<'m> {
     }
 
     /// The nodes of a module path (an empty index for an unknown path).
-    pub fn module(&self, path: &str) -> &ModuleIndex {
-        static EMPTY: std::sync::OnceLock<ModuleIndex> = std::sync::OnceLock::new();
+    pub fn module(&self, path: &str) -> &ModuleIndex<'m> {
+        static EMPTY: std::sync::OnceLock<ModuleIndex<'static>> = std::sync::OnceLock::new();
         self.modules
             .get(path)
             .unwrap_or_else(|| EMPTY.get_or_init(ModuleIndex::default))

@@ -693,15 +693,15 @@ fn current_instances(
 /// Returns the moves and the statements' errors.
 fn moves_of(target: &Model, prior: &Prior) -> (Moves, Vec<moves::MoveError>) {
     let (statements, move_errors) = moves::statements(target);
-    let addrs: Vec<InstanceAddr> = prior
+    let addrs: Vec<&InstanceAddr> = prior
         .managed
         .iter()
         .filter(|p| p.deposed.is_none())
-        .map(|p| p.addr.clone())
+        .map(|p| &p.addr)
         .collect();
     let mut moved = moves::apply_all(&statements, &addrs);
-    let deployed: BTreeSet<InstanceAddr> = addrs.iter().cloned().collect();
-    for a in &addrs {
+    let deployed: rustc_hash::FxHashSet<&InstanceAddr> = addrs.iter().copied().collect();
+    for &a in &addrs {
         if moved.contains_key(a) {
             continue;
         }

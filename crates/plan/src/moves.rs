@@ -254,12 +254,16 @@ fn split(steps: &[Step]) -> (Vec<ModPart>, Option<ResPart>) {
 /// another object holds does not happen, as Terraform refuses it).
 pub(crate) fn apply_all(
     moves: &[Move],
-    addrs: &[InstanceAddr],
+    addrs: &[&InstanceAddr],
 ) -> BTreeMap<InstanceAddr, (InstanceAddr, String)> {
-    let taken: BTreeSet<&InstanceAddr> = addrs.iter().collect();
     let mut out = BTreeMap::new();
+    if moves.is_empty() {
+        // nothing moves (most plans): no set of every address to build
+        return out;
+    }
+    let taken: rustc_hash::FxHashSet<&InstanceAddr> = addrs.iter().copied().collect();
     let mut claimed: BTreeSet<InstanceAddr> = BTreeSet::new();
-    for a in addrs {
+    for &a in addrs {
         let mut cur = a.clone();
         let mut why = Vec::new();
         for _ in 0..=moves.len() {
@@ -285,7 +289,7 @@ pub(crate) fn apply_all(
 pub(crate) fn implied(
     target: &Model,
     addr: &InstanceAddr,
-    deployed: &BTreeSet<InstanceAddr>,
+    deployed: &rustc_hash::FxHashSet<&InstanceAddr>,
 ) -> Option<InstanceAddr> {
     let node = target.node(&addr.resource.config_address())?;
     if node.kind != NodeKind::Resource {

@@ -983,7 +983,7 @@ pub(crate) struct InstanceScope<'w> {
     pub walk: &'w Walk<'w>,
     pub mid: u32,
     path: &'w str,
-    index: &'w crate::config::ModuleIndex,
+    index: &'w crate::config::ModuleIndex<'w>,
     pub rep: Repetition,
 }
 
@@ -1267,7 +1267,7 @@ impl InstanceScope<'_> {
                         .value_of(i, id)
                         .cloned()
                         .ok_or_else(|| self.not_ready(&format!("{call_local}.{name}")))?;
-                    m.insert(name.clone(), v);
+                    m.insert(name.to_string(), v);
                 }
             }
         }
