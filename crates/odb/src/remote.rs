@@ -163,6 +163,7 @@ impl S3Backend {
         let text = e.to_string();
         let full = format!("{e:?}");
         let lower = full.to_ascii_lowercase();
+        let status = http_status(&lower);
         let hint = if lower.contains("connection refused")
             || lower.contains("dns error")
             || lower.contains("error sending request")
@@ -187,13 +188,13 @@ impl S3Backend {
         ) || lower.contains("signaturedoesnotmatch")
             || lower.contains("invalidaccesskeyid")
             || lower.contains("accessdenied")
-            || lower.contains("403")
+            || status == Some(403)
         {
             format!(
                 "access to bucket {:?} was denied (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
                 self.bucket
             )
-        } else if lower.contains("503") || lower.contains("slowdown") || lower.contains("500") {
+        } else if status.is_some_and(|c| (500..600).contains(&c)) || lower.contains("slowdown") {
             format!(
                 "the S3 endpoint {} kept failing or throttling the request, even after retries",
                 self.endpoint
@@ -360,8 +361,38 @@ impl Backend for S3Backend {
     }
 }
 
+/// The HTTP status of a failed request, as object_store's error gives it
+/// (lowercased: `status code: 503 service unavailable` in its message,
+/// `status: 403` in its debug form). Only those phrases count: the text
+/// also holds the endpoint's port and the time the request took, where
+/// `403` or `500` appear by chance (a test server on port 40327 read as
+/// "access denied").
+fn http_status(lower: &str) -> Option<u16> {
+    ["status code: ", "status: "].iter().find_map(|phrase| {
+        lower.match_indices(phrase).find_map(|(at, _)| {
+            let rest = &lower[at + phrase.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (digits.len() == 3).then(|| digits.parse().ok()).flatten()
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_status_is_read_from_its_phrase_not_from_a_port_or_a_time() {
+        use super::http_status;
+        let throttled = "generic s3 error: error performing get http://127.0.0.1:40327/flaky/r/config in 236.676776ms, after 2 retries, max_retries: 2, retry_timeout: 120s  - server returned non-2xx status code: 503 service unavailable: <error><code>slowdown</code></error>";
+        assert_eq!(http_status(throttled), Some(503));
+        let denied = "generic { store: \"s3\", source: retryerror(requesterror { inner: response { status: 403, body: \"<error>accessdenied</error>\" } }) } at http://127.0.0.1:50013/";
+        assert_eq!(http_status(denied), Some(403));
+        assert_eq!(
+            http_status("error sending request to http://127.0.0.1:40300/ in 500.403ms"),
+            None
+        );
+    }
+
     use super::*;
 
     #[test]
