@@ -100,24 +100,12 @@ fn put_loc(out: &mut Vec<u8>, pack: u32, l: &Location) {
 }
 
 impl MultiIndex {
-    /// Combines `sources` (oldest first: where several hold an object, the
-    /// newest one's copy is kept, as a probe of the packs newest first
-    /// would find). Ids are hashes, spread evenly: the entries are placed
-    /// by their first two bytes (a counting sort), then each of those
-    /// buckets, of about one entry, is sorted by id.
-    pub(crate) fn build(sources: &[Source<'_>]) -> MultiIndex {
+    /// The entries of `sources` sorted by id, one per id (the newest
+    /// source's), as (source, entry) positions: a counting sort on the
+    /// ids' first two bytes, then each bucket sorted.
+    fn entries(sources: &[Source<'_>]) -> Vec<(u32, u32)> {
         const BUCKETS: usize = 1 << 16;
         let bucket = |prefix: u64| (prefix >> 48) as usize;
-        // the packs: each source's, in order; a source's first pack number
-        let mut packs: Vec<Hash> = Vec::new();
-        let mut first_pack: Vec<u32> = Vec::with_capacity(sources.len());
-        for s in sources {
-            first_pack.push(packs.len() as u32);
-            match s {
-                Source::Multi(m) => packs.extend_from_slice(&m.packs),
-                Source::Pack(p) => packs.push(p.name),
-            }
-        }
         let total: usize = sources.iter().map(Source::count).sum();
         let mut starts = vec![0u32; BUCKETS + 1];
         for s in sources {
@@ -159,6 +147,26 @@ impl MultiIndex {
                 last = Some(full);
             }
         }
+        kept
+    }
+
+    /// Combines `sources` (oldest first: where several hold an object, the
+    /// newest one's copy is kept, as a probe of the packs newest first
+    /// would find). Ids are hashes, spread evenly: the entries are placed
+    /// by their first two bytes (a counting sort), then each of those
+    /// buckets, of about one entry, is sorted by id.
+    pub(crate) fn build(sources: &[Source<'_>]) -> MultiIndex {
+        // the packs: each source's, in order; a source's first pack number
+        let mut packs: Vec<Hash> = Vec::new();
+        let mut first_pack: Vec<u32> = Vec::with_capacity(sources.len());
+        for s in sources {
+            first_pack.push(packs.len() as u32);
+            match s {
+                Source::Multi(m) => packs.extend_from_slice(&m.packs),
+                Source::Pack(p) => packs.push(p.name),
+            }
+        }
+        let kept = Self::entries(sources);
         let count = kept.len();
         let mut data =
             Vec::with_capacity(HEADER + 32 * packs.len() + FANOUT + (32 + LOC) * count + 32);
