@@ -276,7 +276,7 @@ impl<'a> Operations<'a> {
         let mut tgt_nearest = Nearest::new(tgt_deps);
         for (i, r) in self.of(&[Action::Create, Action::Update]) {
             for dep in tgt_nearest.get(&r.config, &|x| self.creators.contains_key(x)) {
-                for t in self.creators_of(&dep) {
+                for t in self.creators_of(dep) {
                     if t != i {
                         edges.edges.insert((i, t));
                     }
