@@ -24,7 +24,7 @@ pub(crate) struct RawRef {
 }
 
 impl RawRef {
-    pub fn new(root: &str, steps: &[String], kind: EdgeKind, line: u32, col: u32) -> RawRef {
+    pub(crate) fn new(root: &str, steps: &[String], kind: EdgeKind, line: u32, col: u32) -> RawRef {
         let mut names =
             String::with_capacity(root.len() + steps.iter().map(|s| s.len() + 1).sum::<usize>());
         names.push_str(root);
@@ -42,17 +42,17 @@ impl RawRef {
     }
 
     /// `var`, `local`, `module`, a resource type...
-    pub fn root(&self) -> &str {
+    pub(crate) fn root(&self) -> &str {
         self.names.split('\0').next().unwrap_or_default()
     }
 
     /// The attribute names, or index keys written as `[0]` / `["k"]`.
-    pub fn steps(&self) -> impl Iterator<Item = &str> + '_ {
+    pub(crate) fn steps(&self) -> impl Iterator<Item = &str> + '_ {
         self.names.split('\0').skip(1)
     }
 
     /// Step `i`.
-    pub fn step(&self, i: usize) -> Option<&str> {
+    pub(crate) fn step(&self, i: usize) -> Option<&str> {
         self.steps().nth(i)
     }
 }
