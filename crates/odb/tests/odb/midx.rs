@@ -6,23 +6,19 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::{pack_names, scratch};
+
 use rewind_odb::{ObjType, ObjectId, ObjectWriter, Store};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rewind-odb-midx-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn pack_names(store: &Path) -> BTreeSet<String> {
-    let Ok(entries) = std::fs::read_dir(store.join("packs")) else {
-        return BTreeSet::new();
-    };
-    entries
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter_map(|n| n.strip_suffix(".idx").map(str::to_string))
-        .collect()
+/// `store` verifies with neither a problem nor a note.
+fn verified_clean(store: &Store) {
+    let v = store.verify().unwrap();
+    assert!(
+        v.ok() && v.notes.is_empty(),
+        "{:?} {:?}",
+        v.problems,
+        v.notes
+    );
 }
 
 fn midx_path(store: &Path) -> PathBuf {
@@ -97,7 +93,7 @@ fn spoil_index(root: &Path, pack: &str) -> Vec<u8> {
 /// newer packs do not rewrite it until more than eight are outside it.
 #[test]
 fn a_saved_index_is_read_at_open_instead_of_the_indexes_it_covers() {
-    let dir = scratch("open");
+    let dir = scratch("midx-open");
     let root = dir.join("store");
     let store = Store::init(root.to_str().unwrap()).unwrap();
     let mut blobs = one_pack_each(&store, &root, 0, 8);
@@ -136,13 +132,7 @@ fn a_saved_index_is_read_at_open_instead_of_the_indexes_it_covers() {
     for (pack, good) in spoiled {
         std::fs::write(root.join("packs").join(format!("{pack}.idx")), good).unwrap();
     }
-    let v = store.verify().unwrap();
-    assert!(
-        v.ok() && v.notes.is_empty(),
-        "{:?} {:?}",
-        v.problems,
-        v.notes
-    );
+    verified_clean(&store);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -151,7 +141,7 @@ fn a_saved_index_is_read_at_open_instead_of_the_indexes_it_covers() {
 /// one moved to a new pack is read there), and is built again.
 #[test]
 fn a_saved_index_naming_a_removed_pack_is_ignored_and_built_again() {
-    let dir = scratch("removed");
+    let dir = scratch("midx-removed");
     let root = dir.join("store");
     let store = Store::init(root.to_str().unwrap()).unwrap();
     let mut blobs = one_pack_each(&store, &root, 0, 10);
@@ -189,13 +179,7 @@ fn a_saved_index_naming_a_removed_pack_is_ignored_and_built_again() {
     all_read(&root, &blobs);
     // nine packs listed, none covered: folded into a new saved index
     assert_eq!(covered(&root), pack_names(&root));
-    let v = store.verify().unwrap();
-    assert!(
-        v.ok() && v.notes.is_empty(),
-        "{:?} {:?}",
-        v.problems,
-        v.notes
-    );
+    verified_clean(&store);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -204,7 +188,7 @@ fn a_saved_index_naming_a_removed_pack_is_ignored_and_built_again() {
 /// and it is built again.
 #[test]
 fn a_damaged_saved_index_is_ignored_and_built_again() {
-    let dir = scratch("damaged");
+    let dir = scratch("midx-damaged");
     let root = dir.join("store");
     let store = Store::init(root.to_str().unwrap()).unwrap();
     let blobs = one_pack_each(&store, &root, 0, 9);
@@ -232,13 +216,7 @@ fn a_damaged_saved_index_is_ignored_and_built_again() {
         all_read(&root, &blobs);
         // nine packs outside any usable index: built and saved again
         assert_eq!(covered(&root), pack_names(&root));
-        let v = store.verify().unwrap();
-        assert!(
-            v.ok() && v.notes.is_empty(),
-            "{:?} {:?}",
-            v.problems,
-            v.notes
-        );
+        verified_clean(&store);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -249,7 +227,7 @@ fn a_damaged_saved_index_is_ignored_and_built_again() {
 /// it drops it and reads the packs' own indexes.
 #[test]
 fn a_wrong_but_whole_saved_index_fails_verify_and_reads_still_work() {
-    let dir = scratch("wrong");
+    let dir = scratch("midx-wrong");
     let root = dir.join("store");
     let store = Store::init(root.to_str().unwrap()).unwrap();
     let blobs = one_pack_each(&store, &root, 0, 9);
@@ -281,7 +259,7 @@ fn a_wrong_but_whole_saved_index_fails_verify_and_reads_still_work() {
 /// it leaves.
 #[test]
 fn the_roll_up_writes_a_new_saved_index() {
-    let dir = scratch("rollup");
+    let dir = scratch("midx-rollup");
     let root = dir.join("store");
     let store = Store::init(root.to_str().unwrap()).unwrap();
     let blobs = one_pack_each(&store, &root, 0, 20);
@@ -291,12 +269,6 @@ fn the_roll_up_writes_a_new_saved_index() {
     assert!(pack_names(&root).len() < 20);
     assert_eq!(covered(&root), pack_names(&root));
     all_read(&root, &blobs);
-    let v = store.verify().unwrap();
-    assert!(
-        v.ok() && v.notes.is_empty(),
-        "{:?} {:?}",
-        v.problems,
-        v.notes
-    );
+    verified_clean(&store);
     let _ = std::fs::remove_dir_all(&dir);
 }

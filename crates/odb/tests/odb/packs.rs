@@ -1,26 +1,8 @@
 //! Readers beside a changing set of packs.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
 use rewind_odb::{ObjType, ObjectWriter, Store};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rewind-odb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn pack_names(store: &Path) -> BTreeSet<String> {
-    let Ok(entries) = std::fs::read_dir(store.join("packs")) else {
-        return BTreeSet::new();
-    };
-    entries
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter_map(|n| n.strip_suffix(".idx").map(str::to_string))
-        .collect()
-}
+use crate::{pack_names, scratch};
 
 /// Regression: a reader that found a pack gone (gc rewrote it) listed the
 /// packs again, and the combined index built over its earlier list still

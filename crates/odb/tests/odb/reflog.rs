@@ -1,17 +1,10 @@
 //! The ref log: recent entries in the refs document, older ones in log
 //! chunks, read back whole and kept by gc.
 
-use std::path::PathBuf;
+use crate::scratch;
 use std::time::Duration;
 
 use rewind_odb::{SnapshotId, Store};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rewind-odb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn packs(store: &std::path::Path) -> usize {
     std::fs::read_dir(store.join("packs"))
