@@ -2,7 +2,11 @@
 //! backend, on 127.0.0.1, in a thread of the test process. It counts
 //! requests, can fail some of them (503 SlowDown, as a throttled S3 does),
 //! and makes conditional writes atomic (S3's own guarantee) by serializing
-//! writes.
+//! writes. Reads are held out while a write runs: s3s-fs replaces an
+//! object's file and then its stored ETag, so a GET that opened the old file
+//! could otherwise answer the new ETag with the old bytes, and a conditional
+//! write based on them would succeed over the update it never saw (real S3
+//! answers an object's bytes and ETag together).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,7 +53,7 @@ impl S3Server {
                 let mut b = S3ServiceBuilder::new(fs);
                 b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
                 let service = b.build();
-                let writes = Arc::new(tokio::sync::Mutex::new(()));
+                let writes = Arc::new(tokio::sync::RwLock::new(()));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
                 loop {
@@ -71,10 +75,13 @@ impl S3Server {
                                     return Ok::<_, s3s::HttpError>(resp);
                                 }
                                 let req = req.map(s3s::Body::from);
-                                if req.method() == http::Method::PUT {
-                                    let _guard = writes.lock().await;
+                                // the file is opened and its ETag read inside the
+                                // call; the body streams later from the opened file
+                                if req.method() == http::Method::GET || req.method() == http::Method::HEAD {
+                                    let _guard = writes.read().await;
                                     service.call(req).await
                                 } else {
+                                    let _guard = writes.write().await;
                                     service.call(req).await
                                 }
                             }
