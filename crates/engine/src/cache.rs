@@ -28,7 +28,7 @@ use rewind_model::{Hash, Node};
 use rewind_odb::{CacheSeal, ObjectId};
 use rewind_parse::{FileKind, FileStat, Parsed};
 
-const STAT_MAGIC: &[u8; 8] = b"RWSTAT04";
+const STAT_MAGIC: &[u8; 8] = b"RWSTAT05";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE02";
 /// The first bytes of a sealed stat file: then a nonce, the
 /// XChaCha20-Poly1305 ciphertext of the plain file and its tag.
@@ -115,8 +115,11 @@ struct ParseLog {
 pub(crate) struct DirCache {
     /// The stat file; the parse file sits beside it.
     path: Option<PathBuf>,
-    /// When the stat file was written (ns since epoch).
+    /// When the run that wrote the stat file started, before it took any
+    /// stat (ns since the epoch); for a cache being built, this run's start.
     written_ns: i64,
+    /// When this run started (what [`DirCache::save`] records).
+    started_ns: i64,
     /// Every file's stat, by absolute path.
     pub(crate) stats: HashMap<PathBuf, Stat>,
     /// Every directory walked and its modification time (ns).
@@ -140,9 +143,34 @@ pub(crate) struct DirCache {
     seal: Option<CacheSeal>,
 }
 
-/// Stats this close to the cache's writing time are not trusted (a file
-/// changed twice within one clock tick would keep its size and mtime).
-const RACY_NS: i64 = 2_000_000_000;
+/// Stats this close to the start of the run that recorded them are not
+/// trusted: a file changed twice within one clock tick keeps its size and
+/// times. A file's times come from the kernel's coarse clock, at most one
+/// tick (1-10 ms) behind the clock the start is read from; 100 ms covers it
+/// ten times over.
+const RACY_NS: i64 = 100_000_000;
+
+/// The same for a time in whole seconds: a file system that keeps no
+/// fraction of a second (FAT rounds to 2 s, HFS+ and ext3 to 1 s) stamps a
+/// change with a time up to 2 s before it happened.
+const COARSE_RACY_NS: i64 = 2_000_000_000;
+
+/// How long before the start of a run a file time must lie to be trusted.
+fn racy_window(time_ns: i64) -> i64 {
+    if time_ns % 1_000_000_000 == 0 {
+        COARSE_RACY_NS
+    } else {
+        RACY_NS
+    }
+}
+
+/// Now, in ns since the epoch.
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
 
 fn version_tag() -> String {
     format!(
@@ -231,9 +259,12 @@ impl DirCache {
     /// Loads the stat file (empty when missing or unusable), sealed with
     /// `seal` for an encrypted store.
     pub(crate) fn load(path: PathBuf, seal: Option<CacheSeal>) -> DirCache {
+        // taken before the run stats anything: a file changed after this
+        // has a time after it (less a clock tick), so its stat is racy
         let mut c = DirCache {
             path: Some(path.clone()),
             seal,
+            started_ns: now_ns(),
             ..Default::default()
         };
         let read = read_checked(&path, STAT_MAGIC, c.seal.as_ref(), |d| {
@@ -392,12 +423,8 @@ impl DirCache {
         let Some(path) = &self.path else {
             return;
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
         write_checked(path, STAT_MAGIC, self.seal.as_ref(), |e| {
-            e.uvar(now);
+            e.uvar(self.started_ns.max(0) as u64);
             let mut stats: Vec<(&PathBuf, &Stat)> = self.stats.iter().collect();
             // by bytes, not by path components: the order only has to be
             // the same each time (the stats are read into a map)
@@ -490,13 +517,19 @@ impl DirCache {
     /// Is the directory's modification time the recorded one, and old
     /// enough to trust (a change within the same clock tick would not show)?
     pub(crate) fn dir_unchanged(&self, recorded_mtime_ns: i64, mtime_ns: i64) -> bool {
-        recorded_mtime_ns == mtime_ns && mtime_ns < self.written_ns - RACY_NS
+        recorded_mtime_ns == mtime_ns && !self.too_recent(mtime_ns)
     }
 
-    /// Is a stat too close to the cache's writing time to trust (a change
-    /// within the same clock tick would not show in it)?
+    /// Is a time too close to the start of the run that recorded it to
+    /// trust (a change within the same clock tick would not show in it)?
+    fn too_recent(&self, time_ns: i64) -> bool {
+        time_ns >= self.written_ns.saturating_sub(racy_window(time_ns))
+    }
+
+    /// Is a stat too close to the start of the run that recorded it to
+    /// trust?
     fn racy(&self, stat: &FileStat) -> bool {
-        stat.mtime_ns >= self.written_ns - RACY_NS || stat.ctime_ns >= self.written_ns - RACY_NS
+        self.too_recent(stat.mtime_ns) || self.too_recent(stat.ctime_ns)
     }
 
     /// A trusted stat entry for `path`: every field of the stat is the
@@ -731,5 +764,86 @@ fn write_atomic(path: &Path, bytes: &[u8]) {
         .is_err()
     {
         let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const START: i64 = 1_764_590_000_123_456_789;
+
+    fn stat(mtime_ns: i64, ctime_ns: i64) -> FileStat {
+        FileStat {
+            size: 10,
+            mtime_ns,
+            ctime_ns,
+            ino: 7,
+            dev: 1,
+        }
+    }
+
+    fn recorded_at(start: i64) -> DirCache {
+        DirCache {
+            written_ns: start,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_stat_is_trusted_once_it_is_a_clock_tick_older_than_the_run_that_took_it() {
+        let c = recorded_at(START);
+        let ms = 1_000_000;
+        // changed 150 ms before the run started: no change after the stat
+        // can keep these times
+        assert!(!c.racy(&stat(START - 150 * ms, START - 150 * ms)));
+        // within 100 ms of it, or after: hashed again
+        assert!(c.racy(&stat(START - 50 * ms, START - 150 * ms)));
+        assert!(c.racy(&stat(START - 150 * ms, START - 50 * ms)));
+        assert!(c.racy(&stat(START + 10 * ms, START + 10 * ms)));
+        // a system without change times (0) decides by the modification time
+        assert!(!c.racy(&stat(START - 150 * ms, 0)));
+    }
+
+    #[test]
+    fn whole_second_times_are_trusted_two_seconds_after_only() {
+        let c = recorded_at(START);
+        let second = START - START % 1_000_000_000;
+        // a file system keeping whole seconds (FAT, HFS+): a change can be
+        // stamped up to 2 s before it happened
+        assert!(c.racy(&stat(second - 1_000_000_000, second - 1_000_000_000)));
+        assert!(!c.racy(&stat(second - 3_000_000_000, second - 3_000_000_000)));
+        assert!(!c.dir_unchanged(second - 1_000_000_000, second - 1_000_000_000));
+        assert!(c.dir_unchanged(second - 3_000_000_000, second - 3_000_000_000));
+        // a fine time as old is trusted; a changed directory never is
+        assert!(c.dir_unchanged(START - 200_000_000, START - 200_000_000));
+        assert!(!c.dir_unchanged(START - 300_000_000, START - 200_000_000));
+        assert!(!c.dir_unchanged(START - 50_000_000, START - 50_000_000));
+    }
+
+    #[test]
+    fn the_stat_file_records_when_the_run_started_not_when_it_saved() {
+        let dir = std::env::temp_dir().join(format!("rewind-cache-start-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.stat");
+        let mut c = DirCache::load(path.clone(), None);
+        let started = c.started_ns;
+        assert!(started > 0 && started <= now_ns());
+        c.stats.insert(
+            dir.join("main.tf"),
+            Stat {
+                stat: stat(START, START),
+                executable: false,
+                hash: Hash::of(b"x"),
+            },
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        c.save();
+        let again = DirCache::load(path, None);
+        assert_eq!(again.written_ns, started);
+        assert_eq!(again.stats.len(), 1);
+        assert!(again.started_ns >= started + 20_000_000);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
