@@ -344,17 +344,9 @@ impl MultiIndex {
     pub(crate) fn find(&self, id: &ObjectId) -> Option<(Hash, Location)> {
         let key = &id.hash().0;
         let b = key[0] as usize;
-        let (mut lo, mut hi) = (self.fanout[b] as usize, self.fanout[b + 1] as usize);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let at = self.ids_at + 32 * mid;
-            match self.data[at..at + 32].cmp(&key[..]) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return self.entry(mid).map(|(_, p, l)| (p, l)),
-            }
-        }
-        None
+        let (lo, hi) = (self.fanout[b] as usize, self.fanout[b + 1] as usize);
+        let at = |i: usize| &self.data[self.ids_at + 32 * i..self.ids_at + 32 * (i + 1)];
+        crate::pack::search_ids(at, key, lo, hi).and_then(|i| self.entry(i).map(|(_, p, l)| (p, l)))
     }
 }
 
