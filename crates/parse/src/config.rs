@@ -41,6 +41,38 @@ impl RawRef {
         }
     }
 
+    /// The reference `root` and `ops` make ([`crate::hcl::for_each_ref`]),
+    /// its names written straight into their one allocation.
+    pub(crate) fn of_ops(
+        root: &str,
+        ops: &[TravOp],
+        kind: EdgeKind,
+        line: u32,
+        col: u32,
+    ) -> RawRef {
+        let mut names = String::with_capacity(
+            root.len()
+                + ops
+                    .iter()
+                    .map(|op| match op {
+                        TravOp::Attr(a) => a.len() + 1,
+                        _ => 8,
+                    })
+                    .sum::<usize>(),
+        );
+        names.push_str(root);
+        for op in ops {
+            names.push('\0');
+            crate::hcl::push_step(&mut names, op);
+        }
+        RawRef {
+            names: names.into_boxed_str(),
+            kind,
+            line,
+            col,
+        }
+    }
+
     /// `var`, `local`, `module`, a resource type...
     pub(crate) fn root(&self) -> &str {
         self.names.split('\0').next().unwrap_or_default()
@@ -123,12 +155,10 @@ impl Ctx<'_> {
     }
 
     fn refs_of(&self, e: &Expr, kind: EdgeKind, bound: &mut Vec<String>, out: &mut Vec<RawRef>) {
-        let mut found = Vec::new();
-        collect_refs(e, bound, &mut found);
-        for r in found {
-            let (line, col) = self.at(r.pos);
-            out.push(RawRef::new(&r.root, &r.steps, kind, line, col));
-        }
+        crate::hcl::for_each_ref(e, bound, &mut |root, ops, pos| {
+            let (line, col) = self.at(pos);
+            out.push(RawRef::of_ops(root, ops, kind, line, col));
+        });
     }
 
     /// References in `depends_on` / `replace_triggered_by` lists, where
@@ -713,4 +743,52 @@ pub(crate) fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, S
         }
     }
     Ok(Value::Map(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reference's names written from the traversal directly are those
+    /// written from [`collect_refs`]'s owned reference, in the same order:
+    /// attributes, static and legacy indexes, quoted keys (with a NUL,
+    /// escaped), splats, computed indexes, and names bound by `for`s
+    /// (inside the expression, and around it) left out.
+    #[test]
+    fn raw_refs_from_the_traversal_are_those_from_collect_refs() {
+        let exprs = [
+            "aws_vpc.main.id",
+            "var.x",
+            "module.db[0].conn",
+            "aws_x.y[\"a\\u0000b\"].z",
+            "aws_x.y.0.z",
+            "aws_x.y[*].id",
+            "aws_x.y[var.i].id",
+            "aws_x.y[1.5]",
+            "[for k, v in var.m : v.id if k != local.skip]",
+            "\"${it.value}-%{for x in var.xs}${x}${count.index}%{endfor}\"",
+            "{ (var.k) = data.a.b.c, plain = self.x }",
+            "f(a.b, (c.d).e[0])",
+        ];
+        for text in exprs {
+            let e = crate::hcl::parse_expression(text).expect("an expression");
+            let bound = vec!["it".to_string()];
+            let mut found = Vec::new();
+            collect_refs(&e, &mut bound.clone(), &mut found);
+            let want: Vec<RawRef> = found
+                .iter()
+                .map(|r| RawRef::new(&r.root, &r.steps, EdgeKind::Reference, 1, 2))
+                .collect();
+            let mut got = Vec::new();
+            crate::hcl::for_each_ref(&e, &bound, &mut |root, ops, _| {
+                got.push(RawRef::of_ops(root, ops, EdgeKind::Reference, 1, 2));
+            });
+            assert_eq!(got, want, "{text}");
+            assert!(!got.is_empty(), "{text}");
+            assert!(
+                got.iter().all(|r| r.root() != "it" && r.root() != "v"),
+                "{text}"
+            );
+        }
+    }
 }
