@@ -2710,7 +2710,10 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
     // on every key of every resource, so no substring searcher is built)
     let mut rest = n;
     loop {
-        let hit = WORDS.iter().any(|w| {
+        // every word starts with one of these letters: most parts of most
+        // names are told apart by their first letter alone
+        let hit = matches!(rest.first(), Some(b'p' | b's' | b't' | b'a' | b'c' | b'm'))
+            && WORDS.iter().any(|w| {
             let w = w.as_bytes();
             rest.starts_with(w) && (rest.len() == w.len() || rest[w.len()] == b'_')
         });
@@ -2864,6 +2867,20 @@ mod secret_name_tests {
             "tls_private_key_pem",
             "storage_connection_string",
             "my_secret",
+            // each word, alone and as a part (the first-letter filter)
+            "passwd",
+            "token",
+            "apikey",
+            "access_key",
+            "credentials",
+            "auth_key",
+            "sas",
+            "x_passwd_y",
+            "app_token",
+            "svc_apikey",
+            "s3_access_key",
+            "gcp_credentials",
+            "x_auth_key",
         ] {
             assert!(is_secret_name(yes), "{yes}");
         }
