@@ -523,7 +523,7 @@ fn resource_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String
     node.type_ = b.labels[0].clone();
     node.name = b.labels[1].clone();
     node.local = match b.ty.as_str() {
-        "resource" => format!("{}.{}", node.type_, node.name),
+        "resource" => crate::concat(&[&node.type_, ".", &node.name]),
         other => format!("{other}.{}.{}", node.type_, node.name),
     };
     if b.ty == "ephemeral" {

@@ -563,7 +563,7 @@ fn node_value_reads(
     let prefix = if n.module.is_empty() {
         String::new()
     } else {
-        format!("{}.", n.module)
+        crate::concat(&[&n.module, "."])
     };
     let key = value_key(n.kind);
     let wanted = |first: Option<&str>| {
