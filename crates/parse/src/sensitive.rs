@@ -223,7 +223,9 @@ struct ReadTarget {
 #[derive(Default)]
 struct PathTable {
     paths: Vec<Path>,
-    ids: HashMap<Path, u32>,
+    /// FxHash: SipHash of every path was 2% of a `graph` of 10,000
+    /// resources.
+    ids: rustc_hash::FxHashMap<Path, u32>,
 }
 
 impl PathTable {

@@ -324,7 +324,18 @@ impl<'a> Parser<'a> {
         self.ws_inner(true);
     }
 
+    /// Skips spaces and comments (newlines too with `skip_nl`). Called
+    /// after almost every token, and most often at a byte that starts
+    /// neither: that test is made here, inlined, and the loop is left to
+    /// [`Parser::ws_skip`].
+    #[inline]
     fn ws_inner(&mut self, skip_nl: bool) {
+        if let Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b'/') = self.b.get(self.pos) {
+            self.ws_skip(skip_nl);
+        }
+    }
+
+    fn ws_skip(&mut self, skip_nl: bool) {
         while self.pos < self.b.len() {
             match self.b[self.pos] {
                 b' ' | b'\t' => self.pos += 1,
