@@ -154,7 +154,7 @@ impl Ctx<'_> {
         self.lines.locate(pos)
     }
 
-    fn refs_of(&self, e: &Expr, kind: EdgeKind, bound: &mut Vec<String>, out: &mut Vec<RawRef>) {
+    fn refs_of(&self, e: &Expr, kind: EdgeKind, bound: &[String], out: &mut Vec<RawRef>) {
         crate::hcl::for_each_ref(e, bound, &mut |root, ops, pos| {
             let (line, col) = self.at(pos);
             out.push(RawRef::of_ops(root, ops, kind, line, col));
@@ -172,14 +172,14 @@ impl Ctx<'_> {
             if let Some(text) = literal_string(item) {
                 if let Ok(parsed) = crate::hcl::parse_expression(&text) {
                     let mut found = Vec::new();
-                    collect_refs(&parsed, &mut Vec::new(), &mut found);
+                    collect_refs(&parsed, &[], &mut found);
                     let (line, col) = expr_pos(item).map(|p| self.at(p)).unwrap_or((0, 0));
                     for r in found {
                         out.push(RawRef::new(&r.root, &r.steps, kind, line, col));
                     }
                 }
             } else {
-                self.refs_of(item, kind, &mut Vec::new(), out);
+                self.refs_of(item, kind, &[], out);
             }
         }
     }
@@ -612,12 +612,7 @@ fn locals_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                     col,
                     ..RawNode::default()
                 };
-                cx.refs_of(
-                    &a.expr,
-                    EdgeKind::Reference,
-                    &mut Vec::new(),
-                    &mut local.refs,
-                );
+                cx.refs_of(&a.expr, EdgeKind::Reference, &[], &mut local.refs);
                 let mut map = Map::new();
                 map.insert("value".to_string(), to_value(&a.expr));
                 local.body = (Value::Map(map)).into();
@@ -774,7 +769,7 @@ mod tests {
             let e = crate::hcl::parse_expression(text).expect("an expression");
             let bound = vec!["it".to_string()];
             let mut found = Vec::new();
-            collect_refs(&e, &mut bound.clone(), &mut found);
+            collect_refs(&e, &bound, &mut found);
             let want: Vec<RawRef> = found
                 .iter()
                 .map(|r| RawRef::new(&r.root, &r.steps, EdgeKind::Reference, 1, 2))

@@ -94,7 +94,7 @@ pub fn print_expr(e: &Expr) -> String {
 
 /// Collects every reference in `e`, skipping variables bound by enclosing
 /// `for` expressions and template `for` directives (`bound`).
-pub fn collect_refs(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
+pub fn collect_refs(e: &Expr, bound: &[String], out: &mut Vec<Reference>) {
     for_each_ref(e, bound, &mut |root, ops, pos| {
         let mut steps = Vec::with_capacity(ops.len());
         for op in ops {
@@ -167,7 +167,7 @@ struct Refs<'e, 'b, F> {
 
 impl<'e, F: FnMut(&'e str, &'e [TravOp], u32)> Refs<'e, '_, F> {
     fn is_bound(&self, name: &str) -> bool {
-        self.inner.iter().any(|b| *b == name) || self.outer.iter().any(|b| b == name)
+        self.inner.contains(&name) || self.outer.iter().any(|b| b == name)
     }
 
     fn expr(&mut self, e: &'e Expr) {
