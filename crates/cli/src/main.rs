@@ -18,7 +18,7 @@ mod watch_cmd;
 use std::process::ExitCode;
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: alloc::Mimalloc = alloc::Mimalloc;
 
 fn main() -> ExitCode {
     ExitCode::from(run())

@@ -10,7 +10,11 @@ use crate::{EdgeKind, Model, NodeKind};
 /// means `a` depends on `b`.
 pub struct Graph {
     pub graph: DiGraph<usize, EdgeKind>,
-    index: HashMap<String, NodeIndex>,
+    /// Addresses hashed with FxHash: SipHash of every address and edge
+    /// target was 1% of a `graph` of 10,000 resources (addresses come from
+    /// the configuration, and a collision made on purpose only slows its
+    /// own lookups).
+    index: rustc_hash::FxHashMap<String, NodeIndex>,
 }
 
 /// A dependency cycle, as the path of addresses around it (the first
@@ -31,7 +35,8 @@ impl Graph {
     /// nodes are skipped.
     pub fn build(model: &Model) -> Graph {
         let mut graph = DiGraph::with_capacity(model.nodes.len(), model.nodes.len() * 2);
-        let mut index = HashMap::with_capacity(model.nodes.len());
+        let mut index = rustc_hash::FxHashMap::default();
+        index.reserve(model.nodes.len());
         for (i, n) in model.nodes.iter().enumerate() {
             let ix = graph.add_node(i);
             index.insert(n.address.clone(), ix);

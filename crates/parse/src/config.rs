@@ -41,6 +41,38 @@ impl RawRef {
         }
     }
 
+    /// The reference `root` and `ops` make ([`crate::hcl::for_each_ref`]),
+    /// its names written straight into their one allocation.
+    pub(crate) fn of_ops(
+        root: &str,
+        ops: &[TravOp],
+        kind: EdgeKind,
+        line: u32,
+        col: u32,
+    ) -> RawRef {
+        let mut names = String::with_capacity(
+            root.len()
+                + ops
+                    .iter()
+                    .map(|op| match op {
+                        TravOp::Attr(a) => a.len() + 1,
+                        _ => 8,
+                    })
+                    .sum::<usize>(),
+        );
+        names.push_str(root);
+        for op in ops {
+            names.push('\0');
+            crate::hcl::push_step(&mut names, op);
+        }
+        RawRef {
+            names: names.into_boxed_str(),
+            kind,
+            line,
+            col,
+        }
+    }
+
     /// `var`, `local`, `module`, a resource type...
     pub(crate) fn root(&self) -> &str {
         self.names.split('\0').next().unwrap_or_default()
@@ -122,13 +154,11 @@ impl Ctx<'_> {
         self.lines.locate(pos)
     }
 
-    fn refs_of(&self, e: &Expr, kind: EdgeKind, bound: &mut Vec<String>, out: &mut Vec<RawRef>) {
-        let mut found = Vec::new();
-        collect_refs(e, bound, &mut found);
-        for r in found {
-            let (line, col) = self.at(r.pos);
-            out.push(RawRef::new(&r.root, &r.steps, kind, line, col));
-        }
+    fn refs_of(&self, e: &Expr, kind: EdgeKind, bound: &[String], out: &mut Vec<RawRef>) {
+        crate::hcl::for_each_ref(e, bound, &mut |root, ops, pos| {
+            let (line, col) = self.at(pos);
+            out.push(RawRef::of_ops(root, ops, kind, line, col));
+        });
     }
 
     /// References in `depends_on` / `replace_triggered_by` lists, where
@@ -142,14 +172,14 @@ impl Ctx<'_> {
             if let Some(text) = literal_string(item) {
                 if let Ok(parsed) = crate::hcl::parse_expression(&text) {
                     let mut found = Vec::new();
-                    collect_refs(&parsed, &mut Vec::new(), &mut found);
+                    collect_refs(&parsed, &[], &mut found);
                     let (line, col) = expr_pos(item).map(|p| self.at(p)).unwrap_or((0, 0));
                     for r in found {
                         out.push(RawRef::new(&r.root, &r.steps, kind, line, col));
                     }
                 }
             } else {
-                self.refs_of(item, kind, &mut Vec::new(), out);
+                self.refs_of(item, kind, &[], out);
             }
         }
     }
@@ -493,7 +523,7 @@ fn resource_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String
     node.type_ = b.labels[0].clone();
     node.name = b.labels[1].clone();
     node.local = match b.ty.as_str() {
-        "resource" => format!("{}.{}", node.type_, node.name),
+        "resource" => crate::concat(&[&node.type_, ".", &node.name]),
         other => format!("{other}.{}.{}", node.type_, node.name),
     };
     if b.ty == "ephemeral" {
@@ -582,12 +612,7 @@ fn locals_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
                     col,
                     ..RawNode::default()
                 };
-                cx.refs_of(
-                    &a.expr,
-                    EdgeKind::Reference,
-                    &mut Vec::new(),
-                    &mut local.refs,
-                );
+                cx.refs_of(&a.expr, EdgeKind::Reference, &[], &mut local.refs);
                 let mut map = Map::new();
                 map.insert("value".to_string(), to_value(&a.expr));
                 local.body = (Value::Map(map)).into();
@@ -713,4 +738,52 @@ pub(crate) fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, S
         }
     }
     Ok(Value::Map(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reference's names written from the traversal directly are those
+    /// written from [`collect_refs`]'s owned reference, in the same order:
+    /// attributes, static and legacy indexes, quoted keys (with a NUL,
+    /// escaped), splats, computed indexes, and names bound by `for`s
+    /// (inside the expression, and around it) left out.
+    #[test]
+    fn raw_refs_from_the_traversal_are_those_from_collect_refs() {
+        let exprs = [
+            "aws_vpc.main.id",
+            "var.x",
+            "module.db[0].conn",
+            "aws_x.y[\"a\\u0000b\"].z",
+            "aws_x.y.0.z",
+            "aws_x.y[*].id",
+            "aws_x.y[var.i].id",
+            "aws_x.y[1.5]",
+            "[for k, v in var.m : v.id if k != local.skip]",
+            "\"${it.value}-%{for x in var.xs}${x}${count.index}%{endfor}\"",
+            "{ (var.k) = data.a.b.c, plain = self.x }",
+            "f(a.b, (c.d).e[0])",
+        ];
+        for text in exprs {
+            let e = crate::hcl::parse_expression(text).expect("an expression");
+            let bound = vec!["it".to_string()];
+            let mut found = Vec::new();
+            collect_refs(&e, &bound, &mut found);
+            let want: Vec<RawRef> = found
+                .iter()
+                .map(|r| RawRef::new(&r.root, &r.steps, EdgeKind::Reference, 1, 2))
+                .collect();
+            let mut got = Vec::new();
+            crate::hcl::for_each_ref(&e, &bound, &mut |root, ops, _| {
+                got.push(RawRef::of_ops(root, ops, EdgeKind::Reference, 1, 2));
+            });
+            assert_eq!(got, want, "{text}");
+            assert!(!got.is_empty(), "{text}");
+            assert!(
+                got.iter().all(|r| r.root() != "it" && r.root() != "v"),
+                "{text}"
+            );
+        }
+    }
 }

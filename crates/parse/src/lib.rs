@@ -16,8 +16,31 @@ pub mod state;
 /// (virtual memory; only what is touched is used).
 pub const PARSE_STACK: usize = 256 << 20;
 pub use encode::PARSE_CACHE_VERSION;
+
+/// `parts` one after the other, in a string of exactly their length: the
+/// addresses a load makes for every node and reference (`format!` of a
+/// few strings costs several times the copying, and grows its string).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
 pub use load::read_regular;
 pub use load::{
     discover, discover_unfollowed_links, load, parse_dir, Cache, FileKind, FileStat, LoadError,
     Loaded, Options, Parsed, ParsedDir, SourceFile,
 };
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn concat_joins_in_a_string_of_exactly_their_length() {
+        let s = super::concat(&["module.net.", "aws_vpc", ".", "main"]);
+        assert_eq!(s, "module.net.aws_vpc.main");
+        assert_eq!(s.capacity(), s.len());
+        assert_eq!(super::concat(&[]), "");
+        assert_eq!(super::concat(&["", "ünï", ""]), "ünï");
+    }
+}

@@ -1938,7 +1938,7 @@ impl Builder {
             line: raw.line,
             col: raw.col,
         };
-        let mut node = Node::new(raw.kind, format!("{prefix}{}", raw.local));
+        let mut node = Node::new(raw.kind, crate::concat(&[prefix, &raw.local]));
         node.module = prefix.trim_end_matches('.').to_string();
         node.type_ = raw.type_.clone();
         node.name = raw.name.clone();
@@ -2262,7 +2262,7 @@ impl Builder {
                 let prefix = if self.nodes[i].module.is_empty() {
                     String::new()
                 } else {
-                    format!("{}.", self.nodes[i].module)
+                    crate::concat(&[&self.nodes[i].module, "."])
                 };
                 let target = self.resolve_provider(&prefix, &key, 0);
                 self.nodes[i].add_edge(target, EdgeKind::Provider);
@@ -2285,7 +2285,7 @@ impl Builder {
     /// The provider configuration `key` (`aws` or `aws.west`) means in the
     /// module at `prefix`.
     fn resolve_provider(&mut self, prefix: &str, key: &str, depth: usize) -> String {
-        let here = format!("{prefix}provider.{key}");
+        let here = crate::concat(&[prefix, "provider.", key]);
         if self.index.contains_key(&here) || depth > 64 {
             return here;
         }
@@ -2335,7 +2335,7 @@ impl Builder {
                 let Some(name) = s(0) else {
                     return Resolved::Ignore;
                 };
-                let a = format!("{scope}{root}.{name}");
+                let a = crate::concat(&[scope, root, ".", name]);
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
@@ -2357,7 +2357,7 @@ impl Builder {
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
                 };
-                let a = format!("{scope}{root}.{t}.{n}");
+                let a = crate::concat(&[scope, root, ".", t, ".", n]);
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
@@ -2373,7 +2373,7 @@ impl Builder {
                 let (a, what) = if root == "action" {
                     (format!("{scope}action.{t}.{n}"), "action action")
                 } else {
-                    (format!("{scope}{t}.{n}"), "resource")
+                    (crate::concat(&[scope, t, ".", n]), "resource")
                 };
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
@@ -2385,7 +2385,7 @@ impl Builder {
                 let Some(name) = s(0) else {
                     return Resolved::Missing(format!("name {ty:?}"));
                 };
-                let a = format!("{scope}{ty}.{name}");
+                let a = crate::concat(&[scope, ty, ".", name]);
                 if exists(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
@@ -2400,7 +2400,7 @@ impl Builder {
     /// module's outputs and the call; only the call for a remote module
     /// that was not downloaded, and for `depends_on`.
     fn resolve_module_ref(&self, scope: &str, r: &RawRef, name: &str) -> Resolved {
-        let call = format!("{scope}module.{name}");
+        let call = crate::concat(&[scope, "module.", name]);
         let Some(&ci) = self.index.get(&call) else {
             return Resolved::Missing(format!("module call module.{name}"));
         };
@@ -2419,7 +2419,7 @@ impl Builder {
         };
         match r.step(out_step).filter(|x| !x.starts_with('[')) {
             Some(out) => {
-                let a = format!("{call}.output.{out}");
+                let a = crate::concat(&[&call, ".output.", out]);
                 if self.index.contains_key(&a) {
                     Resolved::Nodes(vec![a])
                 } else {
@@ -2710,10 +2710,13 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
     // on every key of every resource, so no substring searcher is built)
     let mut rest = n;
     loop {
-        let hit = WORDS.iter().any(|w| {
-            let w = w.as_bytes();
-            rest.starts_with(w) && (rest.len() == w.len() || rest[w.len()] == b'_')
-        });
+        // every word starts with one of these letters: most parts of most
+        // names are told apart by their first letter alone
+        let hit = matches!(rest.first(), Some(b'p' | b's' | b't' | b'a' | b'c' | b'm'))
+            && WORDS.iter().any(|w| {
+                let w = w.as_bytes();
+                rest.starts_with(w) && (rest.len() == w.len() || rest[w.len()] == b'_')
+            });
         if hit {
             return true;
         }
@@ -2864,6 +2867,20 @@ mod secret_name_tests {
             "tls_private_key_pem",
             "storage_connection_string",
             "my_secret",
+            // each word, alone and as a part (the first-letter filter)
+            "passwd",
+            "token",
+            "apikey",
+            "access_key",
+            "credentials",
+            "auth_key",
+            "sas",
+            "x_passwd_y",
+            "app_token",
+            "svc_apikey",
+            "s3_access_key",
+            "gcp_credentials",
+            "x_auth_key",
         ] {
             assert!(is_secret_name(yes), "{yes}");
         }

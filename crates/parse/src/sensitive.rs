@@ -24,10 +24,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rewind_model::expr::{Expr, Part};
+use rewind_model::expr::{Expr, Part, TravOp};
 use rewind_model::{Model, Node, NodeKind, Path, PathStep, Value};
-
-use crate::hcl::{collect_refs, Reference};
 
 /// Spreads sensitivity over `model` (configuration nodes and state
 /// instances) as described in the module documentation.
@@ -225,7 +223,9 @@ struct ReadTarget {
 #[derive(Default)]
 struct PathTable {
     paths: Vec<Path>,
-    ids: HashMap<Path, u32>,
+    /// FxHash: SipHash of every path was 2% of a `graph` of 10,000
+    /// resources.
+    ids: rustc_hash::FxHashMap<Path, u32>,
 }
 
 impl PathTable {
@@ -252,7 +252,7 @@ fn number(i: usize) -> u32 {
 
 impl Reads {
     /// Adds the reads of `node` at `path`.
-    fn add(&mut self, node: usize, path: Path, targets: Vec<Target>) {
+    fn add(&mut self, node: usize, path: Path, targets: impl Iterator<Item = Target>) {
         let start = number(self.targets.len());
         for t in targets {
             let path = self.paths.id(t.path);
@@ -296,66 +296,77 @@ impl Reads {
 }
 
 /// The steps of a reference as a path (`[0]` an index, `["k"]` a key; a
-/// splat ends it).
-fn steps_path(steps: &[String]) -> Path {
+/// splat or a computed index ends it).
+fn steps_path(ops: &[TravOp]) -> Path {
     let mut p = Path::root();
-    for s in steps {
-        if let Some(inner) = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            if let Ok(i) = inner.parse::<usize>() {
-                p = p.index(i);
-            } else if inner.starts_with('"') {
-                p = p.key(&unquote(inner));
-            } else {
-                break;
-            }
-        } else {
-            p = p.key(s);
-        }
+    for op in ops {
+        p = match op {
+            TravOp::Attr(a) => p.key(a),
+            TravOp::LegacyIndex(n) => match usize::try_from(*n) {
+                Ok(i) => p.index(i),
+                Err(_) => break,
+            },
+            TravOp::Index(e) => match &**e {
+                Expr::Number(n) => match n.parse::<usize>() {
+                    Ok(i) => p.index(i),
+                    Err(_) => break,
+                },
+                Expr::Template(parts) => match parts.as_slice() {
+                    [Part::Lit(k)] => p.key(k),
+                    _ => break,
+                },
+                _ => break,
+            },
+            TravOp::AttrSplat | TravOp::FullSplat => break,
+        };
     }
     p
 }
 
-fn unquote(s: &str) -> String {
-    serde_json::from_str::<String>(s).unwrap_or_else(|_| s.trim_matches('"').to_string())
-}
-
 /// Leading index steps skipped (`[0]`, `["a"]`, `[*]`: which instance).
-fn skip_keys(steps: &[String]) -> &[String] {
-    let n = steps.iter().take_while(|s| s.starts_with('[')).count();
-    &steps[n..]
+fn skip_keys(ops: &[TravOp]) -> &[TravOp] {
+    let n = ops
+        .iter()
+        .take_while(|op| !matches!(op, TravOp::Attr(_)))
+        .count();
+    &ops[n..]
 }
 
-/// The node (by index) a reference made in module `prefix` reads (`buf`
-/// holds the address looked up: one allocation for every reference).
+/// The node (by index) a reference (`root` then `ops`, as
+/// [`crate::hcl::for_each_ref`] finds it) made in module `prefix` reads
+/// (`buf` holds the address looked up: one allocation for every
+/// reference). Each step is spelt as in the reference's text
+/// ([`crate::hcl::push_step`]).
 fn resolve(
     index: &rustc_hash::FxHashMap<&str, usize>,
     prefix: &str,
-    r: &Reference,
+    root: &str,
+    ops: &[TravOp],
     buf: &mut String,
 ) -> Option<Target> {
-    use std::fmt::Write as _;
-    let first = r.steps.first()?;
+    use crate::hcl::push_step;
+    let first = ops.first()?;
     buf.clear();
     buf.push_str(prefix);
-    let rest: &[String] = match r.root.as_str() {
-        "var" => {
-            let _ = write!(buf, "var.{first}");
-            &[]
-        }
-        "local" => {
-            let _ = write!(buf, "local.{first}");
+    let rest: &[TravOp] = match root {
+        "var" | "local" => {
+            buf.push_str(root);
+            buf.push('.');
+            push_step(buf, first);
             &[]
         }
         "module" => {
-            let rest = skip_keys(&r.steps[1..]);
+            let rest = skip_keys(&ops[1..]);
+            buf.push_str("module.");
+            push_step(buf, first);
+            buf.push_str(".output.");
             match rest.first() {
                 Some(out) => {
-                    let _ = write!(buf, "module.{first}.output.{out}");
+                    push_step(buf, out);
                     &[]
                 }
                 // the whole module object: every output of it
                 None => {
-                    let _ = write!(buf, "module.{first}.output.");
                     let want = buf.as_str();
                     return index
                         .iter()
@@ -370,14 +381,19 @@ fn resolve(
             }
         }
         "data" => {
-            let name = r.steps.get(1)?;
-            let _ = write!(buf, "data.{first}.{name}");
-            skip_keys(&r.steps[2..])
+            let name = ops.get(1)?;
+            buf.push_str("data.");
+            push_step(buf, first);
+            buf.push('.');
+            push_step(buf, name);
+            skip_keys(&ops[2..])
         }
         "each" | "count" | "path" | "self" | "terraform" => return None,
         ty => {
-            let _ = write!(buf, "{ty}.{first}");
-            skip_keys(&r.steps[1..])
+            buf.push_str(ty);
+            buf.push('.');
+            push_step(buf, first);
+            skip_keys(&ops[1..])
         }
     };
     index.get(buf.as_str()).map(|&node| Target {
@@ -408,39 +424,77 @@ enum Step<'a> {
     Index(usize),
 }
 
-/// Every expression of a node body with its path and the references it
-/// makes.
-fn expressions<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, out: &mut Vec<(Path, Vec<Reference>)>) {
-    match v {
-        Value::Map(m) => {
-            for (k, child) in m {
-                path.push(Step::Key(k));
-                expressions(child, path, out);
-                path.pop();
+/// Every expression of a node body that reads other nodes ([`resolve`],
+/// not node `node` itself), with its path, added to `reads`, in the order
+/// of the body; `wanted` says which top-level keys' expressions count (a
+/// key of `None`: an expression that is the whole body).
+struct Expressions<'a, 'r> {
+    index: &'r rustc_hash::FxHashMap<&'r str, usize>,
+    node: usize,
+    prefix: &'r str,
+    wanted: &'r dyn Fn(Option<&str>) -> bool,
+    path: Vec<Step<'a>>,
+    /// The targets of the expression at hand (kept for its allocation).
+    targets: Vec<Target>,
+    buf: String,
+}
+
+impl<'a> Expressions<'a, '_> {
+    fn value(&mut self, v: &'a Value, reads: &mut Reads) {
+        match v {
+            Value::Map(m) => {
+                for (k, child) in m {
+                    if self.path.is_empty() && !(self.wanted)(Some(k)) {
+                        continue;
+                    }
+                    self.path.push(Step::Key(k));
+                    self.value(child, reads);
+                    self.path.pop();
+                }
             }
-        }
-        Value::List(l) => {
-            for (i, child) in l.iter().enumerate() {
-                path.push(Step::Index(i));
-                expressions(child, path, out);
-                path.pop();
+            Value::List(l) => {
+                if self.path.is_empty() && !(self.wanted)(None) {
+                    return;
+                }
+                for (i, child) in l.iter().enumerate() {
+                    self.path.push(Step::Index(i));
+                    self.value(child, reads);
+                    self.path.pop();
+                }
             }
-        }
-        Value::Expr(e) => {
-            let mut refs = Vec::new();
-            collect_refs(e, &mut Vec::new(), &mut refs);
-            if !refs.is_empty() {
-                let owned = path
-                    .iter()
-                    .map(|s| match s {
-                        Step::Key(k) => PathStep::Key((*k).to_string()),
-                        Step::Index(i) => PathStep::Index(*i),
-                    })
-                    .collect();
-                out.push((Path(owned), refs));
+            Value::Expr(e) => {
+                if self.path.is_empty() && !(self.wanted)(None) {
+                    return;
+                }
+                let Expressions {
+                    index,
+                    node,
+                    prefix,
+                    targets,
+                    buf,
+                    ..
+                } = self;
+                crate::hcl::for_each_ref(e, &[], &mut |root, ops, _| {
+                    if let Some(t) = resolve(index, prefix, root, ops, buf) {
+                        if t.node != *node {
+                            targets.push(t);
+                        }
+                    }
+                });
+                if !self.targets.is_empty() {
+                    let owned = self
+                        .path
+                        .iter()
+                        .map(|s| match s {
+                            Step::Key(k) => PathStep::Key((*k).to_string()),
+                            Step::Index(i) => PathStep::Index(*i),
+                        })
+                        .collect();
+                    reads.add(self.node, Path(owned), self.targets.drain(..));
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
 }
 
@@ -511,33 +565,33 @@ fn node_value_reads(
     let prefix = if n.module.is_empty() {
         String::new()
     } else {
-        format!("{}.", n.module)
+        crate::concat(&[&n.module, "."])
     };
-    let mut exprs = Vec::new();
-    expressions(&n.body, &mut Vec::new(), &mut exprs);
-    for (path, refs) in exprs {
+    let key = value_key(n.kind);
+    let wanted = |first: Option<&str>| {
         // an output's or a local's value only (not a precondition)
-        if let Some(k) = value_key(n.kind) {
-            if !matches!(path.0.first(), Some(PathStep::Key(f)) if f == k) {
-                continue;
+        if let Some(k) = key {
+            if first != Some(k) {
+                return false;
             }
         }
         // meta-arguments that cannot hold values a resource keeps
-        if matches!(
-            path.0.first(),
-            Some(PathStep::Key(k)) if k == "depends_on" || k == "provider" || k == "providers" || k == "lifecycle"
-        ) {
-            continue;
-        }
-        let targets: Vec<Target> = refs
-            .iter()
-            .filter_map(|r| resolve(index, &prefix, r, buf))
-            .filter(|t| t.node != i)
-            .collect();
-        if !targets.is_empty() {
-            reads.add(i, path, targets);
-        }
-    }
+        !matches!(
+            first,
+            Some("depends_on" | "provider" | "providers" | "lifecycle")
+        )
+    };
+    let mut walk = Expressions {
+        index,
+        node: i,
+        prefix: &prefix,
+        wanted: &wanted,
+        path: Vec::new(),
+        targets: Vec::new(),
+        buf: std::mem::take(buf),
+    };
+    walk.value(&n.body, reads);
+    *buf = walk.buf;
 }
 
 /// Module arguments marked directly (a literal under a secret name, a

@@ -94,7 +94,7 @@ pub(super) fn render(
     }
     let expr = Expr::Template(parts.to_vec()).canonical();
     let mut refs = Vec::new();
-    rewind_parse::hcl::collect_refs(&expr, &mut Vec::new(), &mut refs);
+    rewind_parse::hcl::collect_refs(&expr, &[], &mut refs);
     if let Some(missing) = refs
         .iter()
         .map(|r| &r.root)

@@ -94,130 +94,181 @@ pub fn print_expr(e: &Expr) -> String {
 
 /// Collects every reference in `e`, skipping variables bound by enclosing
 /// `for` expressions and template `for` directives (`bound`).
-pub fn collect_refs(e: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
-    match e {
-        Expr::Null | Expr::Bool(_) | Expr::Number(_) => {}
-        Expr::Template(parts) => collect_parts(parts, bound, out),
-        Expr::Tuple(items) => {
-            for i in items {
-                collect_refs(i, bound, out);
+pub fn collect_refs(e: &Expr, bound: &[String], out: &mut Vec<Reference>) {
+    for_each_ref(e, bound, &mut |root, ops, pos| {
+        let mut steps = Vec::with_capacity(ops.len());
+        for op in ops {
+            let mut step = String::new();
+            push_step(&mut step, op);
+            steps.push(step);
+        }
+        out.push(Reference {
+            root: root.to_string(),
+            steps,
+            pos,
+        });
+    });
+}
+
+/// What [`collect_refs`] finds, borrowed from `e`: `f` is called with the
+/// root name, the traversal's steps and the position of each reference,
+/// in the same order (nothing is copied: the sensitivity pass looks at
+/// every reference of a configuration). `bound` names variables bound
+/// around `e`.
+pub(crate) fn for_each_ref<'e>(
+    e: &'e Expr,
+    bound: &[String],
+    f: &mut impl FnMut(&'e str, &'e [TravOp], u32),
+) {
+    Refs {
+        outer: bound,
+        inner: Vec::new(),
+        f,
+    }
+    .expr(e);
+}
+
+/// The text of a reference's step as [`Reference::steps`] has it: an
+/// attribute's name, `[0]` or `["k"]` for a static index, `[*]` for a
+/// splat or a computed index (any instance, and the attributes read from
+/// it still matter).
+pub(crate) fn push_step(out: &mut String, op: &TravOp) {
+    use std::fmt::Write as _;
+    let index = match op {
+        TravOp::Index(e) => Some(&**e),
+        _ => None,
+    };
+    match (op, index) {
+        (TravOp::Attr(a), _) => out.push_str(a),
+        (TravOp::LegacyIndex(n), _) => {
+            let _ = write!(out, "[{n}]");
+        }
+        (_, Some(Expr::Number(n))) => {
+            let _ = write!(out, "[{n}]");
+        }
+        (_, Some(Expr::Template(p))) if matches!(p.as_slice(), [Part::Lit(_)]) => {
+            if let [Part::Lit(s)] = p.as_slice() {
+                out.push('[');
+                out.push_str(&quote(s));
+                out.push(']');
             }
         }
-        Expr::Object(items) => {
-            for (k, v) in items {
-                if !is_static_key(k) {
-                    collect_refs(k, bound, out);
+        (TravOp::AttrSplat | TravOp::FullSplat | TravOp::Index(_), _) => out.push_str("[*]"),
+    }
+}
+
+/// The walk of [`for_each_ref`]: `outer` the variables bound around the
+/// expression, `inner` those bound by the `for`s walked into.
+struct Refs<'e, 'b, F> {
+    outer: &'b [String],
+    inner: Vec<&'e str>,
+    f: &'b mut F,
+}
+
+impl<'e, F: FnMut(&'e str, &'e [TravOp], u32)> Refs<'e, '_, F> {
+    fn is_bound(&self, name: &str) -> bool {
+        self.inner.contains(&name) || self.outer.iter().any(|b| b == name)
+    }
+
+    fn expr(&mut self, e: &'e Expr) {
+        match e {
+            Expr::Null | Expr::Bool(_) | Expr::Number(_) => {}
+            Expr::Template(parts) => self.parts(parts),
+            Expr::Tuple(items) => {
+                for i in items {
+                    self.expr(i);
                 }
-                collect_refs(v, bound, out);
             }
-        }
-        Expr::Traversal { root, ops, pos } => {
-            if !bound.iter().any(|b| b == root) {
-                let mut steps = Vec::new();
-                for op in ops {
-                    let index = match op {
-                        TravOp::Index(e) => Some(&**e),
-                        _ => None,
-                    };
-                    match (op, index) {
-                        (TravOp::Attr(a), _) => steps.push(a.clone()),
-                        (TravOp::LegacyIndex(n), _) => steps.push(format!("[{n}]")),
-                        (_, Some(Expr::Number(n))) => steps.push(format!("[{n}]")),
-                        (_, Some(Expr::Template(p))) if matches!(p.as_slice(), [Part::Lit(_)]) => {
-                            if let [Part::Lit(s)] = p.as_slice() {
-                                steps.push(format!("[{}]", quote(s)));
-                            }
-                        }
-                        // a splat or a computed index: any instance, and the
-                        // attributes read from it still matter
-                        (TravOp::AttrSplat | TravOp::FullSplat | TravOp::Index(_), _) => {
-                            steps.push("[*]".to_string())
-                        }
+            Expr::Object(items) => {
+                for (k, v) in items {
+                    if !is_static_key(k) {
+                        self.expr(k);
                     }
+                    self.expr(v);
                 }
-                out.push(Reference {
-                    root: root.clone(),
-                    steps,
-                    pos: *pos,
-                });
             }
-            collect_ops(ops, bound, out);
-        }
-        Expr::Postfix(inner, ops) => {
-            collect_refs(inner, bound, out);
-            collect_ops(ops, bound, out);
-        }
-        Expr::Call { args, .. } => {
-            for a in args {
-                collect_refs(a, bound, out);
+            Expr::Traversal { root, ops, pos } => {
+                if !self.is_bound(root) {
+                    (self.f)(root, ops, *pos);
+                }
+                self.ops(ops);
             }
-        }
-        Expr::Unary(_, inner) | Expr::Paren(inner) => collect_refs(inner, bound, out),
-        Expr::Binary(_, l, r) => {
-            collect_refs(l, bound, out);
-            collect_refs(r, bound, out);
-        }
-        Expr::Cond(c, a, b) => {
-            collect_refs(c, bound, out);
-            collect_refs(a, bound, out);
-            collect_refs(b, bound, out);
-        }
-        Expr::For(f) => {
-            collect_refs(&f.coll, bound, out);
-            let before = bound.len();
-            if let Some(k) = &f.key_var {
-                bound.push(k.clone());
+            Expr::Postfix(inner, ops) => {
+                self.expr(inner);
+                self.ops(ops);
             }
-            bound.push(f.value_var.clone());
-            if let Some(k) = &f.key {
-                collect_refs(k, bound, out);
+            Expr::Call { args, .. } => {
+                for a in args {
+                    self.expr(a);
+                }
             }
-            collect_refs(&f.value, bound, out);
-            if let Some(c) = &f.cond {
-                collect_refs(c, bound, out);
+            Expr::Unary(_, inner) | Expr::Paren(inner) => self.expr(inner),
+            Expr::Binary(_, l, r) => {
+                self.expr(l);
+                self.expr(r);
             }
-            bound.truncate(before);
+            Expr::Cond(c, a, b) => {
+                self.expr(c);
+                self.expr(a);
+                self.expr(b);
+            }
+            Expr::For(f) => {
+                self.expr(&f.coll);
+                let before = self.inner.len();
+                if let Some(k) = &f.key_var {
+                    self.inner.push(k);
+                }
+                self.inner.push(&f.value_var);
+                if let Some(k) = &f.key {
+                    self.expr(k);
+                }
+                self.expr(&f.value);
+                if let Some(c) = &f.cond {
+                    self.expr(c);
+                }
+                self.inner.truncate(before);
+            }
         }
     }
-}
 
-fn collect_ops(ops: &[TravOp], bound: &mut Vec<String>, out: &mut Vec<Reference>) {
-    for op in ops {
-        if let TravOp::Index(e) = op {
-            collect_refs(e, bound, out);
+    fn ops(&mut self, ops: &'e [TravOp]) {
+        for op in ops {
+            if let TravOp::Index(e) = op {
+                self.expr(e);
+            }
         }
     }
-}
 
-fn collect_parts(parts: &[Part], bound: &mut Vec<String>, out: &mut Vec<Reference>) {
-    for p in parts {
-        match p {
-            Part::Lit(_) => {}
-            Part::Interp(e) => collect_refs(e, bound, out),
-            Part::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                collect_refs(cond, bound, out);
-                collect_parts(then, bound, out);
-                collect_parts(otherwise, bound, out);
-            }
-            Part::For(f) => {
-                let rewind_model::expr::TemplateFor {
-                    key_var,
-                    value_var,
-                    coll,
-                    body,
-                } = &**f;
-                collect_refs(coll, bound, out);
-                let before = bound.len();
-                if let Some(k) = key_var {
-                    bound.push(k.clone());
+    fn parts(&mut self, parts: &'e [Part]) {
+        for p in parts {
+            match p {
+                Part::Lit(_) => {}
+                Part::Interp(e) => self.expr(e),
+                Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    self.expr(cond);
+                    self.parts(then);
+                    self.parts(otherwise);
                 }
-                bound.push(value_var.clone());
-                collect_parts(body, bound, out);
-                bound.truncate(before);
+                Part::For(f) => {
+                    let rewind_model::expr::TemplateFor {
+                        key_var,
+                        value_var,
+                        coll,
+                        body,
+                    } = &**f;
+                    self.expr(coll);
+                    let before = self.inner.len();
+                    if let Some(k) = key_var {
+                        self.inner.push(k);
+                    }
+                    self.inner.push(value_var);
+                    self.parts(body);
+                    self.inner.truncate(before);
+                }
             }
         }
     }

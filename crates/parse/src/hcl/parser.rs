@@ -324,7 +324,18 @@ impl<'a> Parser<'a> {
         self.ws_inner(true);
     }
 
+    /// Skips spaces and comments (newlines too with `skip_nl`). Called
+    /// after almost every token, and most often at a byte that starts
+    /// neither: that test is made here, inlined, and the loop is left to
+    /// [`Parser::ws_skip`].
+    #[inline]
     fn ws_inner(&mut self, skip_nl: bool) {
+        if let Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b'/') = self.b.get(self.pos) {
+            self.ws_skip(skip_nl);
+        }
+    }
+
+    fn ws_skip(&mut self, skip_nl: bool) {
         while self.pos < self.b.len() {
             match self.b[self.pos] {
                 b' ' | b'\t' => self.pos += 1,
@@ -355,11 +366,18 @@ impl<'a> Parser<'a> {
 
     fn ident(&mut self) -> Option<&'a str> {
         let start = self.pos;
-        let c = self.peek_char()?;
-        if !is_id_start(c) {
-            return None;
+        match self.b.get(self.pos) {
+            // ASCII, as almost every name is: no character decoded
+            Some(&b) if b.is_ascii_alphabetic() || b == b'_' => self.pos += 1,
+            Some(&b) if b < 0x80 => return None,
+            _ => {
+                let c = self.peek_char()?;
+                if !is_id_start(c) {
+                    return None;
+                }
+                self.pos += c.len_utf8();
+            }
         }
-        self.pos += c.len_utf8();
         while self.pos < self.b.len() {
             let b = self.b[self.pos];
             if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
@@ -1352,9 +1370,37 @@ impl<'a> Parser<'a> {
     }
 
     fn template(&mut self, end: TemplateEnd) -> R<Vec<Part>> {
+        if end == TemplateEnd::Quote {
+            if let Some(parts) = self.plain_string() {
+                return Ok(parts);
+            }
+        }
         let mut toks = self.template_tokens(end)?;
         apply_strips(&mut toks);
         self.build_template(toks)
+    }
+
+    /// A quoted string (after the opening quote) that is plain text to its
+    /// closing quote, as [`Parser::template`] would give it: no escape,
+    /// interpolation, directive, line ending or stand-in for a byte that
+    /// is not UTF-8 before the quote. Most strings of a configuration are
+    /// (`"t3.micro"`, `"10.0.0.0/16"`); anything else is left to
+    /// [`Parser::template_tokens`] (`None`, nothing consumed).
+    fn plain_string(&mut self) -> Option<Vec<Part>> {
+        let rest = self.b.get(self.pos..)?;
+        let n = rest.iter().position(|&b| {
+            matches!(b, b'"' | b'\\' | b'$' | b'%' | b'\n' | b'\r') || self.not_utf8 == Some(b)
+        })?;
+        if rest[n] != b'"' {
+            return None;
+        }
+        let text = self.src.get(self.pos..self.pos + n)?;
+        self.pos += n + 1;
+        Some(if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![Part::Lit(text.to_string())]
+        })
     }
 
     /// Tokens of a quoted template (after the opening quote) or of a bare
@@ -1715,4 +1761,69 @@ fn is_decimal_number(text: &str) -> bool {
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quoted string after `src`'s opening quote through the general
+    /// path (tokens, strip markers, parts): the parts or the error, and
+    /// where the parser stopped.
+    fn general(src: &str) -> (R<Vec<Part>>, usize) {
+        let mut p = Parser::new(src);
+        p.pos = 1;
+        let parts = p.template_tokens(TemplateEnd::Quote).and_then(|mut toks| {
+            apply_strips(&mut toks);
+            p.build_template(toks)
+        });
+        (parts, p.pos)
+    }
+
+    /// The fast path for plain strings gives what the general path gives,
+    /// and leaves every other string to it untouched.
+    #[test]
+    fn plain_strings_parse_as_templates_do() {
+        let plain = [
+            r#""""#,
+            r#""t3.micro""#,
+            r#""10.0.0.0/16" # after"#,
+            "\"tab\there\"",
+            "\"ünïcödé ✓\"",
+            "\"ctl\u{1}\"",
+        ];
+        for src in plain {
+            let mut p = Parser::new(src);
+            p.pos = 1;
+            let fast = p.plain_string().expect("a plain string");
+            let (parts, end) = general(src);
+            assert_eq!(Ok(fast), parts, "{src:?}");
+            assert_eq!(p.pos, end, "{src:?}");
+        }
+        let not_plain = [
+            r#""a\"b""#,
+            r#""a\nb""#,
+            r#""${var.x}-web""#,
+            r#""cost: $5""#,
+            r#""100%""#,
+            r#""%{if true}y%{endif}""#,
+            "\"line\nbreak\"",
+            "\"cr\r\n\"",
+            "\"no closing quote",
+        ];
+        for src in not_plain {
+            let mut p = Parser::new(src);
+            p.pos = 1;
+            assert_eq!(p.plain_string(), None, "{src:?}");
+            assert_eq!(p.pos, 1, "{src:?}");
+            // and `template` still gives the general path's answer
+            let mut q = Parser::new(src);
+            q.pos = 1;
+            assert_eq!(q.template(TemplateEnd::Quote), general(src).0, "{src:?}");
+        }
+        // a stand-in for a byte that is not UTF-8 is the general path's
+        // error, not a literal
+        let (text, parsed) = parse_body_bytes(b"a = \"x\xffy\"\n");
+        assert!(parsed.is_err(), "{text:?}");
+    }
 }

@@ -211,7 +211,7 @@ fn references_are_collected_with_scopes() {
     .unwrap();
     let mut refs = Vec::new();
     for a in body.attributes() {
-        collect_refs(&a.expr, &mut Vec::new(), &mut refs);
+        collect_refs(&a.expr, &[], &mut refs);
     }
     let got: Vec<String> = refs
         .iter()

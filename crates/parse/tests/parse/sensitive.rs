@@ -256,3 +256,94 @@ resource "aws_instance" "plain" {
     assert_eq!(plain.len(), 1, "{plain:?}");
     assert!(!plain[0].1, "{plain:?}");
 }
+
+/// What a reference reads, step by step: an attribute under a key written
+/// as an index (`["token"]`), a block of a list by its index (`[0]`, and
+/// legacy `.0`), an instance key skipped (`[0]` after the name), a data
+/// source, a module output through an instance key, the whole module
+/// object, and what does not count (a precondition, `depends_on`,
+/// `lifecycle`).
+#[test]
+fn reads_follow_indexes_keys_and_module_outputs() {
+    const MAIN: &str = r#"
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+resource "aws_x" "y" {
+  settings = { token = var.secret, plain = "p" }
+}
+resource "aws_x" "z" {
+  rule {
+    cidr = var.secret
+  }
+  rule {
+    cidr = "open"
+  }
+}
+resource "aws_x" "many" {
+  count = 2
+  value = var.secret
+}
+data "aws_d" "d" {
+  value = var.secret
+}
+resource "aws_r" "reader" {
+  by_key     = aws_x.y.settings["token"]
+  other_key  = aws_x.y.settings["plain"]
+  by_index   = aws_x.z.rule[0].cidr
+  second     = aws_x.z.rule[1].cidr
+  legacy     = aws_x.z.rule.0.cidr
+  instance   = aws_x.many[0].value
+  splat      = aws_x.many[*].value
+  from_data  = data.aws_d.d.value
+  module_out = module.db[0].conn
+  whole      = module.db
+  named      = "${var.secret}-x"
+  depends_on = [aws_x.y]
+  lifecycle {
+    replace_triggered_by = [aws_x.many[0].value]
+  }
+}
+output "checked" {
+  value = "open"
+  precondition {
+    condition     = var.secret != ""
+    error_message = "empty"
+  }
+}
+module "db" {
+  count  = 1
+  source = "./db"
+  conn   = var.secret
+}
+"#;
+    const DB: &str = r#"
+variable "conn" {
+  type = string
+}
+output "conn" {
+  value = var.conn
+}
+"#;
+    let m = load_files("reads", &[("main.tf", MAIN), ("db/main.tf", DB)]);
+    let r = "aws_r.reader";
+    assert!(secret(&m, "aws_x.y", "settings.token"));
+    assert!(secret(&m, r, "by_key"));
+    assert!(!secret(&m, r, "other_key"));
+    assert!(secret(&m, "aws_x.z", "rule[0].cidr"));
+    assert!(!secret(&m, "aws_x.z", "rule[1].cidr"));
+    assert!(secret(&m, r, "by_index"));
+    assert!(!secret(&m, r, "second"));
+    assert!(secret(&m, r, "legacy"));
+    assert!(secret(&m, r, "instance"));
+    assert!(secret(&m, r, "splat"));
+    assert!(secret(&m, r, "from_data"));
+    assert!(secret(&m, "module.db.output.conn", "value"));
+    assert!(secret(&m, r, "module_out"));
+    assert!(secret(&m, r, "whole"));
+    assert!(secret(&m, r, "named"));
+    assert!(!secret(&m, r, "depends_on"));
+    assert!(!secret(&m, r, "lifecycle"));
+    assert!(!secret(&m, "output.checked", "value"));
+}
