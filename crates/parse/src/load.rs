@@ -1422,7 +1422,9 @@ impl Builder {
         }
         for n in &mut self.nodes {
             if let Some(r) = file_rel.get(&n.loc.file) {
-                n.loc.file = r.clone();
+                // in the absolute path's room (shorter): no string of
+                // every node freed and made again
+                n.loc.file.clone_from(r);
             }
         }
         for d in &mut self.diags {
@@ -1642,7 +1644,9 @@ impl Builder {
         true
     }
 
-    fn add_node(&mut self, node: Node, other_loc: &Loc) -> Option<usize> {
+    /// Adds `node` unless its address is taken (an error at `node.loc`,
+    /// or terraform blocks merged); returns its index.
+    fn add_node(&mut self, node: Node) -> Option<usize> {
         if let Some(&existing) = self.index.get(&node.address) {
             let prev = &mut self.nodes[existing];
             if node.kind == NodeKind::Terraform {
@@ -1665,7 +1669,7 @@ impl Builder {
                 }
                 self.errors.push(Diagnostic {
                     severity: Severity::Error,
-                    loc: other_loc.clone(),
+                    loc: node.loc.clone(),
                     message: format!(
                         "ambiguous move statements: {} is also moved at {}, to {}",
                         node.address,
@@ -1678,7 +1682,7 @@ impl Builder {
             }
             self.errors.push(Diagnostic {
                 severity: Severity::Error,
-                loc: other_loc.clone(),
+                loc: node.loc.clone(),
                 message: format!(
                     "duplicate {} {}: it is already declared at {}",
                     node.kind, node.address, prev_loc
@@ -1943,11 +1947,6 @@ impl Builder {
     /// model, with its module edge, provider key and secret names.
     fn add_config_node(&mut self, module: &mut ModuleNodes, raw: &RawNode, refs: Refs, file: &str) {
         let prefix = module.prefix;
-        let loc = Loc {
-            file: file.to_string(),
-            line: raw.line,
-            col: raw.col,
-        };
         let mut node = Node::new(raw.kind, format!("{prefix}{}", raw.local));
         node.module = prefix.trim_end_matches('.').to_string();
         node.type_ = raw.type_.clone();
@@ -1964,11 +1963,15 @@ impl Builder {
             node.sensitive.push(rewind_model::Path::root().key(key));
         }
         mark_secret_names(&mut node);
-        node.loc = loc.clone();
+        node.loc = Loc {
+            file: file.to_string(),
+            line: raw.line,
+            col: raw.col,
+        };
         if raw.kind == NodeKind::Variable {
             module.declared_vars.insert(raw.name.clone());
         }
-        let Some(idx) = self.add_node(node, &loc) else {
+        let Some(idx) = self.add_node(node) else {
             return;
         };
         if let Some(call_idx) = module.call {
@@ -2048,8 +2051,7 @@ impl Builder {
             line: 1,
             col: 1,
         };
-        let loc = node.loc.clone();
-        self.add_node(node, &loc);
+        self.add_node(node);
     }
 
     /// The arguments of a module call become references of the child
@@ -2274,6 +2276,19 @@ impl Builder {
         // from go (when the load frees them, their last holders) before
         // the edges' addresses are made
         drop(pending);
+        // each node's edges in one block of their number (pushed one by
+        // one they grew by doubling, and the load's end moved them to
+        // blocks of the right size): the references' and the provider's
+        let mut more = vec![0u32; self.nodes.len()];
+        for (edges, _) in &runs {
+            for &(node, _, _) in edges {
+                more[node as usize] += 1;
+            }
+        }
+        for (n, more) in self.nodes.iter_mut().zip(more) {
+            let provider = u32::from(n.facts.provider_key.is_some());
+            n.edges.reserve_exact((more + provider) as usize);
+        }
         // applied in the order of the pending list: the same model and the
         // same warnings whatever the number of threads
         for (edges, warnings) in runs {
@@ -2541,8 +2556,7 @@ impl Builder {
                 _ => kind == InputKind::Cli,
             }) {
                 let node = input_node(address, kind, values, sources);
-                let loc = node.loc.clone();
-                self.add_node(node, &loc);
+                self.add_node(node);
             }
         }
     }
