@@ -2217,7 +2217,10 @@ impl Builder {
     /// The edges and warnings of a run of pending references (resolving
     /// only reads the index, so runs resolve on every core at once).
     fn resolve_pending(&self, pending: &[Pending]) -> Resolution {
-        let mut edges = Vec::new();
+        // about one edge a reference: made at their number, not grown
+        // (by doubling, leaving the smaller blocks behind)
+        let refs = pending.iter().map(|p| p.refs.get().len()).sum();
+        let mut edges = Vec::with_capacity(refs);
         let mut warnings = Vec::new();
         // the scope's prefix and the address looked up, one allocation each
         let mut scope = String::new();
@@ -2261,15 +2264,20 @@ impl Builder {
         } else {
             let this = &*self;
             let size = pending.len().div_ceil(threads);
+            let mut chunks = pending.chunks(size);
+            let first = chunks.next().unwrap_or_default();
             std::thread::scope(|s| {
-                let handles: Vec<_> = pending
-                    .chunks(size)
+                let handles: Vec<_> = chunks
                     .map(|run| s.spawn(move || this.resolve_pending(run)))
                     .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+                // the first run on this thread (one thread fewer started)
+                let mut runs = vec![this.resolve_pending(first)];
+                runs.extend(
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+                );
+                runs
             })
         };
         // the references are resolved: the parse results they were read
