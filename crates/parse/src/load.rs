@@ -1930,12 +1930,7 @@ impl Builder {
             }
         }
         if let Some((call_idx, call_raw)) = &parent {
-            self.call_arguments(
-                prefix,
-                *call_idx,
-                call_raw,
-                &module.declared_vars,
-            );
+            self.call_arguments(prefix, *call_idx, call_raw, &module.declared_vars);
         }
         for (idx, raw) in module.calls {
             self.expand_call(dir, prefix, key, idx, raw, depth, opts, shown);
@@ -2448,7 +2443,13 @@ impl Builder {
     /// module's outputs and the call; only the call for a remote module
     /// that was not downloaded, and for `depends_on`. `buf` holds the
     /// address looked up.
-    fn resolve_module_ref(&self, scope: &str, r: &RawRef, name: &str, buf: &mut String) -> Resolved {
+    fn resolve_module_ref(
+        &self,
+        scope: &str,
+        r: &RawRef,
+        name: &str,
+        buf: &mut String,
+    ) -> Resolved {
         buf.clear();
         buf.push_str(scope);
         buf.push_str("module.");
