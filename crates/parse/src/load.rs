@@ -2063,8 +2063,8 @@ impl Builder {
             let var = format!("{prefix}var.{name}");
             if let Some(&vi) = self.index.get(&var) {
                 if !refs.is_empty() {
-                    // resolved in the calling module (`parent_prefix`, the
-                    // call's), with the call's file
+                    // resolved in the calling module (the call's), with
+                    // the call's file
                     self.pending.push(Pending {
                         node: node_number(vi),
                         at: node_number(call_idx),
