@@ -22,7 +22,8 @@
 //! a delay of 0 lowers it 13 MB more for 0.4 s more), and a plan's
 //! between two directories of 100k resources from 942-956 MB to 862-886
 //! MB, with 7.8-9.3 s of processor time either way (4 interleaved runs
-//! each, bench/results/2026-12-01-plan-memory-s26.md).
+//! each, bench/results/2026-12-01-plan-memory-s26.md). `snapshot` now
+//! returns it after 10 ms ([`SNAPSHOT_PURGE_DELAY_MS`]).
 //!
 //! Nor do they use transparent huge pages (Linux): mimalloc asks for them
 //! (`MADV_HUGEPAGE`) on the memory it maps, then returns freed memory in
@@ -124,9 +125,18 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// `_mi_auto_process_done`), so nothing is collected or freed at exit.
 const MI_OPTION_DESTROY_ON_EXIT: libmimalloc_sys::mi_option_t = 22;
 
-/// The purge delay of `snapshot` and `plan` (milliseconds; see the
-/// module's documentation).
+/// The purge delay of `plan` (milliseconds; see the module's
+/// documentation).
 pub const PURGE_DELAY_MS: std::ffi::c_long = 100;
+
+/// The purge delay of `snapshot` (milliseconds): shorter than `plan`'s,
+/// as what a cold snapshot frees on its parsing threads (the
+/// configuration's parse results) and on the model's encoding threads
+/// is otherwise still resident while it writes the model. At 100k
+/// resources: peak 577-583 MB against 593-594 MB with 100 ms, 5.3-5.7 s
+/// of processor time either way (3 interleaved runs each;
+/// bench/results/2026-12-01-cold-snapshot.md, session 27).
+pub const SNAPSHOT_PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// Keeps freed memory in the process until it exits (`purge_delay_ms`
 /// -1; or returns it after that many milliseconds), unless the user set

@@ -34,9 +34,8 @@ fn run() -> u8 {
     };
     match args.command {
         cli::Command::Watch(_) => {}
-        cli::Command::Snapshot { .. } | cli::Command::Plan(_) => {
-            alloc::keep_freed_memory(alloc::PURGE_DELAY_MS)
-        }
+        cli::Command::Snapshot { .. } => alloc::keep_freed_memory(alloc::SNAPSHOT_PURGE_DELAY_MS),
+        cli::Command::Plan(_) => alloc::keep_freed_memory(alloc::PURGE_DELAY_MS),
         _ => alloc::keep_freed_memory(-1),
     }
     let out = output::Output::new(&args.global);

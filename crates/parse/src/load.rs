@@ -956,8 +956,10 @@ impl ParsedDir {
         trace.mark("modules");
         b.resolve(threads_for(opts));
         b.tfvars_edges();
+        b.free_index();
         b.sensitive_assignments();
         b.check_errors(&shown)?;
+        trace.mark("references");
         let base = b.relative_paths();
         let root = rel_str(root_abs.strip_prefix(&base).unwrap_or(&root_abs));
         let mut model = Model {
@@ -981,7 +983,7 @@ impl ParsedDir {
             b.take_state(&mut model);
         }
         crate::sensitive::propagate(&mut model);
-        trace.mark("resolve");
+        trace.mark("state and sensitivity");
         model.sort();
         model.shrink_to_fit();
         if !opts.allow_cycles {
@@ -1257,12 +1259,15 @@ fn json_has_key(bytes: &[u8], key: &str) -> bool {
     serde_json::from_slice::<Keys>(bytes).is_ok_and(|k| k.0.contains_key(key))
 }
 
+/// A node's references waiting to be resolved.
 struct Pending {
-    node: usize,
-    /// Prefix of the module scope the references are resolved in.
-    scope: String,
+    /// The node the references are of (whose edges they become).
+    node: u32,
+    /// The node they were written in: its module is the scope they are
+    /// resolved in, its file the file of their warnings (the node itself,
+    /// or for a module argument the module call).
+    at: u32,
     refs: Refs,
-    file: String,
 }
 
 /// References waiting to be resolved: a raw node's own (shared with the
@@ -1285,8 +1290,14 @@ impl Refs {
 }
 
 /// What a run of pending references resolves to: edges (from node, to
-/// address, kind) and warnings.
-type Resolution = (Vec<(usize, String, EdgeKind)>, Vec<Diagnostic>);
+/// node, by index) and warnings.
+type Resolution = (Vec<(u32, u32, EdgeKind)>, Vec<Diagnostic>);
+
+/// A node's position as a `u32` (a model has far fewer than 2^32 nodes:
+/// each is made from bytes of the configuration).
+fn node_number(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 nodes")
+}
 
 struct Builder {
     root_abs: PathBuf,
@@ -1411,7 +1422,9 @@ impl Builder {
         }
         for n in &mut self.nodes {
             if let Some(r) = file_rel.get(&n.loc.file) {
-                n.loc.file = r.clone();
+                // in the absolute path's room (shorter): no string of
+                // every node freed and made again
+                n.loc.file.clone_from(r);
             }
         }
         for d in &mut self.diags {
@@ -1631,7 +1644,9 @@ impl Builder {
         true
     }
 
-    fn add_node(&mut self, node: Node, other_loc: &Loc) -> Option<usize> {
+    /// Adds `node` unless its address is taken (an error at `node.loc`,
+    /// or terraform blocks merged); returns its index.
+    fn add_node(&mut self, node: Node) -> Option<usize> {
         if let Some(&existing) = self.index.get(&node.address) {
             let prev = &mut self.nodes[existing];
             if node.kind == NodeKind::Terraform {
@@ -1654,7 +1669,7 @@ impl Builder {
                 }
                 self.errors.push(Diagnostic {
                     severity: Severity::Error,
-                    loc: other_loc.clone(),
+                    loc: node.loc.clone(),
                     message: format!(
                         "ambiguous move statements: {} is also moved at {}, to {}",
                         node.address,
@@ -1667,7 +1682,7 @@ impl Builder {
             }
             self.errors.push(Diagnostic {
                 severity: Severity::Error,
-                loc: other_loc.clone(),
+                loc: node.loc.clone(),
                 message: format!(
                     "duplicate {} {}: it is already declared at {}",
                     node.kind, node.address, prev_loc
@@ -1856,7 +1871,7 @@ impl Builder {
         dir: &Path,
         prefix: &str,
         key: &str,
-        parent: Option<(String, usize, RawNode)>,
+        parent: Option<(usize, RawNode)>,
         depth: usize,
         opts: &Options,
         shown: &(dyn Fn(&Path) -> String + Sync),
@@ -1864,7 +1879,7 @@ impl Builder {
         if depth > 64 {
             let loc = parent
                 .as_ref()
-                .map(|p| self.nodes[p.1].loc.clone())
+                .map(|p| self.nodes[p.0].loc.clone())
                 .unwrap_or_default();
             self.errors.push(Diagnostic {
                 severity: Severity::Error,
@@ -1879,7 +1894,7 @@ impl Builder {
         let (merged, own) = self.overrides(&file_ids);
         let mut module = ModuleNodes {
             prefix,
-            call: parent.as_ref().map(|p| p.1),
+            call: parent.as_ref().map(|p| p.0),
             calls: Vec::new(),
             declared_vars: HashSet::new(),
         };
@@ -1914,14 +1929,8 @@ impl Builder {
                 _ => {}
             }
         }
-        if let Some((parent_prefix, call_idx, call_raw)) = &parent {
-            self.call_arguments(
-                prefix,
-                parent_prefix,
-                *call_idx,
-                call_raw,
-                &module.declared_vars,
-            );
+        if let Some((call_idx, call_raw)) = &parent {
+            self.call_arguments(prefix, *call_idx, call_raw, &module.declared_vars);
         }
         for (idx, raw) in module.calls {
             self.expand_call(dir, prefix, key, idx, raw, depth, opts, shown);
@@ -1933,11 +1942,6 @@ impl Builder {
     /// model, with its module edge, provider key and secret names.
     fn add_config_node(&mut self, module: &mut ModuleNodes, raw: &RawNode, refs: Refs, file: &str) {
         let prefix = module.prefix;
-        let loc = Loc {
-            file: file.to_string(),
-            line: raw.line,
-            col: raw.col,
-        };
         let mut node = Node::new(raw.kind, crate::concat(&[prefix, &raw.local]));
         node.module = prefix.trim_end_matches('.').to_string();
         node.type_ = raw.type_.clone();
@@ -1954,11 +1958,15 @@ impl Builder {
             node.sensitive.push(rewind_model::Path::root().key(key));
         }
         mark_secret_names(&mut node);
-        node.loc = loc.clone();
+        node.loc = Loc {
+            file: file.to_string(),
+            line: raw.line,
+            col: raw.col,
+        };
         if raw.kind == NodeKind::Variable {
             module.declared_vars.insert(raw.name.clone());
         }
-        let Some(idx) = self.add_node(node, &loc) else {
+        let Some(idx) = self.add_node(node) else {
             return;
         };
         if let Some(call_idx) = module.call {
@@ -1967,10 +1975,9 @@ impl Builder {
         }
         if !raw.refs.is_empty() {
             self.pending.push(Pending {
-                node: idx,
-                scope: prefix.to_string(),
+                node: node_number(idx),
+                at: node_number(idx),
                 refs,
-                file: file.to_string(),
             });
         }
         if raw.kind.is_resource_like() || matches!(raw.kind, NodeKind::Import | NodeKind::Action) {
@@ -1997,6 +2004,14 @@ impl Builder {
                 *p = Arc::clone(&raw);
             }
         }
+    }
+
+    /// Drops the index of nodes by address and the module calls' providers
+    /// once every edge is made (the sensitivity pass that follows makes an
+    /// index of its own).
+    fn free_index(&mut self) {
+        self.index = rustc_hash::FxHashMap::default();
+        self.calls = HashMap::new();
     }
 
     /// Node `i`'s provider configuration key, taken out; the node's facts
@@ -2031,8 +2046,7 @@ impl Builder {
             line: 1,
             col: 1,
         };
-        let loc = node.loc.clone();
-        self.add_node(node, &loc);
+        self.add_node(node);
     }
 
     /// The arguments of a module call become references of the child
@@ -2041,21 +2055,20 @@ impl Builder {
     fn call_arguments(
         &mut self,
         prefix: &str,
-        parent_prefix: &str,
         call_idx: usize,
         call_raw: &RawNode,
         declared_vars: &HashSet<String>,
     ) {
         for (name, refs) in &call_raw.args {
             let var = format!("{prefix}var.{name}");
-            let file = self.nodes[call_idx].loc.file.clone();
             if let Some(&vi) = self.index.get(&var) {
                 if !refs.is_empty() {
+                    // resolved in the calling module (the call's), with
+                    // the call's file
                     self.pending.push(Pending {
-                        node: vi,
-                        scope: parent_prefix.to_string(),
+                        node: node_number(vi),
+                        at: node_number(call_idx),
                         refs: Refs::Owned(refs.clone()),
-                        file,
                     });
                 }
             } else if !declared_vars.contains(name) {
@@ -2104,7 +2117,7 @@ impl Builder {
             (prefix.to_string(), raw.providers.clone()),
         );
         let Some(target) = self.module_target(dir, &source, &child_key, idx) else {
-            self.opaque_call(idx, prefix, &source, &raw);
+            self.opaque_call(idx, &source, &raw);
             return;
         };
         if !self.ensure_dir(&target, opts, shown) || !target.is_dir() {
@@ -2125,7 +2138,7 @@ impl Builder {
             &target,
             &child_prefix,
             &child_key,
-            Some((prefix.to_string(), idx, raw)),
+            Some((idx, raw)),
             depth + 1,
             opts,
             shown,
@@ -2164,12 +2177,12 @@ impl Builder {
         Some(d)
     }
 
-    /// A call node `idx` (in module `prefix`) whose module cannot be read:
+    /// A call node `idx` whose module cannot be read:
     /// an error when it has no `source` at all; otherwise a remote module
     /// that was not downloaded, an opaque node whose arguments are its own
     /// references. (`source = var.x` is Terraform 1.15's: known at init
     /// only, so the module is opaque here unless it was downloaded.)
-    fn opaque_call(&mut self, idx: usize, prefix: &str, source: &str, raw: &RawNode) {
+    fn opaque_call(&mut self, idx: usize, source: &str, raw: &RawNode) {
         if source.is_empty() && raw.body.get("source").is_none() {
             let loc = self.nodes[idx].loc.clone();
             self.errors.push(Diagnostic {
@@ -2181,44 +2194,53 @@ impl Builder {
             return;
         }
         self.nodes[idx].facts.resolved = Some(ModuleSource::Remote);
-        let file = self.nodes[idx].loc.file.clone();
         let refs: Vec<RawRef> = raw
             .args
             .iter()
             .flat_map(|(_, r)| r.iter().cloned())
             .collect();
         if !refs.is_empty() {
+            // resolved in the call's own module (`prefix`)
             self.pending.push(Pending {
-                node: idx,
-                scope: prefix.to_string(),
+                node: node_number(idx),
+                at: node_number(idx),
                 refs: Refs::Owned(refs),
-                file,
             });
         }
     }
 
     /// The edges and warnings of a run of pending references (resolving
     /// only reads the index, so runs resolve on every core at once).
-    fn resolve_pending(
-        &self,
-        pending: &[Pending],
-    ) -> (Vec<(usize, String, EdgeKind)>, Vec<Diagnostic>) {
-        let mut edges = Vec::new();
+    fn resolve_pending(&self, pending: &[Pending]) -> Resolution {
+        // about one edge a reference: made at their number, not grown
+        // (by doubling, leaving the smaller blocks behind)
+        let refs = pending.iter().map(|p| p.refs.get().len()).sum();
+        let mut edges = Vec::with_capacity(refs);
         let mut warnings = Vec::new();
+        // the scope's prefix and the address looked up, one allocation each
+        let mut scope = String::new();
+        let mut buf = String::new();
         for p in pending {
+            let at = &self.nodes[p.at as usize];
+            scope.clear();
+            if !at.module.is_empty() {
+                scope.push_str(&at.module);
+                scope.push('.');
+            }
             for r in p.refs.get() {
-                match self.resolve_ref(&p.scope, r) {
-                    Resolved::Nodes(targets) => {
-                        for t in targets {
-                            if t != self.nodes[p.node].address {
-                                edges.push((p.node, t, r.kind));
-                            }
-                        }
+                let mut edge = |t: usize| {
+                    let t = node_number(t);
+                    if t != p.node {
+                        edges.push((p.node, t, r.kind));
                     }
+                };
+                match self.resolve_ref(&scope, r, &mut buf) {
+                    Resolved::Node(t) => edge(t),
+                    Resolved::Nodes(targets) => targets.into_iter().for_each(edge),
                     Resolved::Ignore => {}
                     Resolved::Missing(what) => warnings.push(warning(
                         Loc {
-                            file: p.file.clone(),
+                            file: at.loc.file.clone(),
                             line: r.line,
                             col: r.col,
                         },
@@ -2237,22 +2259,45 @@ impl Builder {
         } else {
             let this = &*self;
             let size = pending.len().div_ceil(threads);
+            let mut chunks = pending.chunks(size);
+            let first = chunks.next().unwrap_or_default();
             std::thread::scope(|s| {
-                let handles: Vec<_> = pending
-                    .chunks(size)
+                let handles: Vec<_> = chunks
                     .map(|run| s.spawn(move || this.resolve_pending(run)))
                     .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+                // the first run on this thread (one thread fewer started)
+                let mut runs = vec![this.resolve_pending(first)];
+                runs.extend(
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+                );
+                runs
             })
         };
+        // the references are resolved: the parse results they were read
+        // from go (when the load frees them, their last holders) before
+        // the edges' addresses are made
+        drop(pending);
+        // each node's edges in one block of their number (pushed one by
+        // one they grew by doubling, and the load's end moved them to
+        // blocks of the right size): the references' and the provider's
+        let mut more = vec![0u32; self.nodes.len()];
+        for (edges, _) in &runs {
+            for &(node, _, _) in edges {
+                more[node as usize] += 1;
+            }
+        }
+        for (n, more) in self.nodes.iter_mut().zip(more) {
+            let provider = u32::from(n.facts.provider_key.is_some());
+            n.edges.reserve_exact((more + provider) as usize);
+        }
         // applied in the order of the pending list: the same model and the
         // same warnings whatever the number of threads
         for (edges, warnings) in runs {
             for (node, to, kind) in edges {
-                self.nodes[node].add_edge(to, kind);
+                let to = self.nodes[to as usize].address.clone();
+                self.nodes[node as usize].add_edge(to, kind);
             }
             self.diags.extend(warnings);
         }
@@ -2324,73 +2369,71 @@ impl Builder {
     /// What reference `r`, written in module `scope`, depends on: the
     /// nodes it names, or what it names that does not exist; references
     /// to `count`, `each`, `self`, `path` and `terraform` (and incomplete
-    /// ones) depend on nothing.
-    fn resolve_ref(&self, scope: &str, r: &RawRef) -> Resolved {
+    /// ones) depend on nothing. `buf` holds the address looked up.
+    fn resolve_ref(&self, scope: &str, r: &RawRef, buf: &mut String) -> Resolved {
         let s = |i: usize| r.step(i).filter(|x| !x.starts_with('['));
-        let exists = |a: &str| self.index.contains_key(a);
         let root = r.root();
+        // the node at `scope` + `parts`, or what is missing
+        let mut find = |parts: &[&str], missing: &dyn Fn() -> String| {
+            buf.clear();
+            buf.push_str(scope);
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    buf.push('.');
+                }
+                buf.push_str(part);
+            }
+            match self.index.get(buf.as_str()) {
+                Some(&i) => Resolved::Node(i),
+                None => Resolved::Missing(missing()),
+            }
+        };
         match root {
             "count" | "each" | "self" | "path" | "terraform" => Resolved::Ignore,
             "var" | "local" => {
                 let Some(name) = s(0) else {
                     return Resolved::Ignore;
                 };
-                let a = crate::concat(&[scope, root, ".", name]);
-                if exists(&a) {
-                    Resolved::Nodes(vec![a])
-                } else {
-                    Resolved::Missing(format!(
+                find(&[root, name], &|| {
+                    format!(
                         "{} {root}.{name}",
                         if root == "var" {
                             "input variable"
                         } else {
                             "local value"
                         },
-                    ))
-                }
+                    )
+                })
             }
             "module" => match s(0) {
-                Some(name) => self.resolve_module_ref(scope, r, name),
+                Some(name) => self.resolve_module_ref(scope, r, name, buf),
                 None => Resolved::Ignore,
             },
             "data" | "ephemeral" => {
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
                 };
-                let a = crate::concat(&[scope, root, ".", t, ".", n]);
-                if exists(&a) {
-                    Resolved::Nodes(vec![a])
-                } else {
-                    Resolved::Missing(format!("{root} source {root}.{t}.{n}"))
-                }
+                find(&[root, t, n], &|| format!("{root} source {root}.{t}.{n}"))
             }
-            "action" | "resource" => {
-                // `action.TYPE.NAME`, and `resource.TYPE.NAME`: the explicit
-                // form Terraform accepts for a managed resource
+            "action" => {
                 let (Some(t), Some(n)) = (s(0), s(1)) else {
                     return Resolved::Ignore;
                 };
-                let (a, what) = if root == "action" {
-                    (format!("{scope}action.{t}.{n}"), "action action")
-                } else {
-                    (crate::concat(&[scope, t, ".", n]), "resource")
+                find(&["action", t, n], &|| format!("action action {t}.{n}"))
+            }
+            "resource" => {
+                // `resource.TYPE.NAME`: the explicit form Terraform
+                // accepts for a managed resource
+                let (Some(t), Some(n)) = (s(0), s(1)) else {
+                    return Resolved::Ignore;
                 };
-                if exists(&a) {
-                    Resolved::Nodes(vec![a])
-                } else {
-                    Resolved::Missing(format!("{what} {t}.{n}"))
-                }
+                find(&[t, n], &|| format!("resource {t}.{n}"))
             }
             ty => {
                 let Some(name) = s(0) else {
                     return Resolved::Missing(format!("name {ty:?}"));
                 };
-                let a = crate::concat(&[scope, ty, ".", name]);
-                if exists(&a) {
-                    Resolved::Nodes(vec![a])
-                } else {
-                    Resolved::Missing(format!("resource {ty}.{name}"))
-                }
+                find(&[ty, name], &|| format!("resource {ty}.{name}"))
             }
         }
     }
@@ -2398,16 +2441,26 @@ impl Builder {
     /// What a reference `r` to `module.NAME` in module `scope` depends
     /// on: the one output it reads, or (a whole-module reference) all the
     /// module's outputs and the call; only the call for a remote module
-    /// that was not downloaded, and for `depends_on`.
-    fn resolve_module_ref(&self, scope: &str, r: &RawRef, name: &str) -> Resolved {
-        let call = crate::concat(&[scope, "module.", name]);
-        let Some(&ci) = self.index.get(&call) else {
+    /// that was not downloaded, and for `depends_on`. `buf` holds the
+    /// address looked up.
+    fn resolve_module_ref(
+        &self,
+        scope: &str,
+        r: &RawRef,
+        name: &str,
+        buf: &mut String,
+    ) -> Resolved {
+        buf.clear();
+        buf.push_str(scope);
+        buf.push_str("module.");
+        buf.push_str(name);
+        let Some(&ci) = self.index.get(buf.as_str()) else {
             return Resolved::Missing(format!("module call module.{name}"));
         };
         let opaque = self.nodes[ci].facts.resolved == Some(ModuleSource::Remote);
         // depends_on = [module.x] waits for everything inside it.
         if opaque || r.kind == EdgeKind::DependsOn {
-            return Resolved::Nodes(vec![call]);
+            return Resolved::Node(ci);
         }
         // skip an instance key: module.x[0].out (a splat or a
         // computed key ends Terraform's traversal: `module.x[*].out`
@@ -2417,26 +2470,26 @@ impl Builder {
             Some(x) if x.starts_with('[') => 2,
             _ => 1,
         };
+        buf.push_str(".output.");
         match r.step(out_step).filter(|x| !x.starts_with('[')) {
             Some(out) => {
-                let a = crate::concat(&[&call, ".output.", out]);
-                if self.index.contains_key(&a) {
-                    Resolved::Nodes(vec![a])
-                } else {
-                    Resolved::Missing(format!("output {out:?} of module.{name}"))
+                buf.push_str(out);
+                match self.index.get(buf.as_str()) {
+                    Some(&i) => Resolved::Node(i),
+                    None => Resolved::Missing(format!("output {out:?} of module.{name}")),
                 }
             }
             None => {
-                let prefix = format!("{call}.output.");
-                let mut outs: Vec<String> = self
+                let prefix = buf.as_str();
+                let mut outs: Vec<usize> = self
                     .index
-                    .keys()
-                    .filter(|k| k.starts_with(&prefix) && !k[prefix.len()..].contains('.'))
-                    .cloned()
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(prefix) && !k[prefix.len()..].contains('.'))
+                    .map(|(_, &i)| i)
                     .collect();
                 // the whole module: its outputs, and the call (all
                 // of the module, as Terraform's `module.x (close)`)
-                outs.push(call);
+                outs.push(ci);
                 Resolved::Nodes(outs)
             }
         }
@@ -2512,8 +2565,7 @@ impl Builder {
                 _ => kind == InputKind::Cli,
             }) {
                 let node = input_node(address, kind, values, sources);
-                let loc = node.loc.clone();
-                self.add_node(node, &loc);
+                self.add_node(node);
             }
         }
     }
@@ -2801,7 +2853,8 @@ pub(crate) fn mark_secret_names(node: &mut Node) {
 }
 
 enum Resolved {
-    Nodes(Vec<String>),
+    Node(usize),
+    Nodes(Vec<usize>),
     Ignore,
     Missing(String),
 }

@@ -418,6 +418,107 @@ fn broken_files_terraform_does_not_read_are_warnings() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A reference resolves in the module it is written in, and an undeclared
+/// one is a warning at its own file and line: a module call's arguments in
+/// the calling module (also those of a remote module that was not
+/// downloaded), a module's blocks in the module; a whole-module reference
+/// depends on every output and the call.
+#[test]
+fn references_resolve_in_the_module_they_are_written_in() {
+    let dir = scratch("scopes");
+    write(
+        &dir,
+        "main.tf",
+        r#"resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+
+module "net" {
+  source = "./modules/net"
+  vpc_id = aws_vpc.main.id
+  cidr   = local.missing
+}
+
+module "remote" {
+  source  = "hashicorp/thing/aws"
+  version = "1.0.0"
+  name    = module.net.subnet_id
+  zone    = var.nowhere
+}
+
+output "everything" {
+  value = module.net
+}
+"#,
+    );
+    write(
+        &dir,
+        "modules/net/main.tf",
+        r#"variable "vpc_id" {}
+variable "cidr" {}
+resource "aws_subnet" "a" {
+  vpc_id     = var.vpc_id
+  cidr_block = data.aws_x.gone.cidr
+}
+output "subnet_id" {
+  value = aws_subnet.a.id
+}
+"#,
+    );
+    let loaded = load(&dir);
+    let model = &loaded.model;
+    let edges = |address: &str| -> Vec<(String, &str)> {
+        let node = model
+            .node(address)
+            .unwrap_or_else(|| panic!("no node {address}"));
+        node.edges
+            .iter()
+            .map(|e| (e.to.clone(), e.kind.as_str()))
+            .collect()
+    };
+    let e = |to: &str, kind: &'static str| (to.to_string(), kind);
+    // the call's argument, in the root module: the root's VPC
+    assert_eq!(
+        edges("module.net.var.vpc_id"),
+        [e("aws_vpc.main", "reference"), e("module.net", "module")]
+    );
+    assert_eq!(
+        edges("module.net.aws_subnet.a"),
+        [
+            e("module.net", "module"),
+            e("module.net.var.vpc_id", "reference"),
+            e("provider.aws", "provider"),
+        ]
+    );
+    // (a module call has provider edges only for its `providers` map)
+    assert_eq!(
+        edges("module.remote"),
+        [e("module.net.output.subnet_id", "reference")]
+    );
+    assert_eq!(
+        edges("output.everything"),
+        [
+            e("module.net", "reference"),
+            e("module.net.output.subnet_id", "reference"),
+        ]
+    );
+    let mut warnings: Vec<String> = model
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{}:{} {}", d.loc.file, d.loc.line, d.loc.col, d.message))
+        .collect();
+    warnings.sort();
+    assert_eq!(
+        warnings,
+        [
+            "main.tf:15:13 reference to undeclared input variable var.nowhere",
+            "main.tf:8:12 reference to undeclared local value local.missing",
+            "modules/net/main.tf:5:16 reference to undeclared data source data.aws_x.gone",
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Terraform goes on without a terraform.tfvars that links to nothing,
 /// and fails on a *.auto.tfvars that does (terraform 1.11.4 plan).
 #[cfg(unix)]
