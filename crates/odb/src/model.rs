@@ -51,19 +51,44 @@ fn kind_code(k: NodeKind) -> u8 {
     NodeKind::ALL.iter().position(|x| *x == k).unwrap_or(0) as u8
 }
 
+/// A group entry as the model's writer holds it: the address borrowed
+/// from the node (a copy of every address was 237,000 strings held while
+/// a model of 100k resources was written).
+struct EntryRef<'a> {
+    address: &'a str,
+    kind: NodeKind,
+    node: ObjectId,
+    line: u32,
+    col: u32,
+}
+
+/// A Group object's bytes from its entries, in address order.
+fn encode_group<'a>(entries: impl ExactSizeIterator<Item = EntryRef<'a>>) -> Vec<u8> {
+    let mut e = Enc::with_capacity(16 + entries.len() * 80);
+    e.u8(1);
+    e.uvar(entries.len() as u64);
+    for g in entries {
+        e.str(g.address);
+        e.u8(kind_code(g.kind));
+        e.hash(&g.node.hash());
+        e.uvar(u64::from(g.line));
+        e.uvar(u64::from(g.col));
+    }
+    e.into_bytes()
+}
+
 impl Group {
+    /// The Group object's bytes (the model's writer encodes its borrowed
+    /// entries directly).
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut e = Enc::with_capacity(16 + self.entries.len() * 80);
-        e.u8(1);
-        e.uvar(self.entries.len() as u64);
-        for g in &self.entries {
-            e.str(&g.address);
-            e.u8(kind_code(g.kind));
-            e.hash(&g.node.hash());
-            e.uvar(u64::from(g.line));
-            e.uvar(u64::from(g.col));
-        }
-        e.into_bytes()
+        encode_group(self.entries.iter().map(|g| EntryRef {
+            address: &g.address,
+            kind: g.kind,
+            node: g.node,
+            line: g.line,
+            col: g.col,
+        }))
     }
 
     pub(crate) fn decode(b: &[u8]) -> Result<Group, DecodeError> {
@@ -211,15 +236,15 @@ impl ObjectWriter<'_> {
         // gathered by borrowed file or module first (a key made for every
         // node was a string allocated and compared along a tree each time),
         // then keyed as the Model object keys them
-        let mut by_file: HashMap<&str, Vec<GroupEntry>> = HashMap::new();
-        let mut by_module: HashMap<&str, Vec<GroupEntry>> = HashMap::new();
+        let mut by_file: HashMap<&str, Vec<EntryRef>> = HashMap::new();
+        let mut by_module: HashMap<&str, Vec<EntryRef>> = HashMap::new();
         for slice in all.chunks(8192) {
             for ((n, instance), (bytes, id)) in
                 slice.iter().zip(encode_nodes(slice, self.store().crypt()))
             {
                 self.add(id, ObjType::Node, &bytes)?;
-                let entry = GroupEntry {
-                    address: n.address.clone(),
+                let entry = EntryRef {
+                    address: &n.address,
                     kind: n.kind,
                     node: id,
                     line: n.loc.line,
@@ -232,7 +257,7 @@ impl ObjectWriter<'_> {
                 }
             }
         }
-        let mut groups: BTreeMap<String, Vec<GroupEntry>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<EntryRef>> = BTreeMap::new();
         for (file, entries) in by_file {
             groups.entry(file.to_string()).or_default().extend(entries);
         }
@@ -249,12 +274,12 @@ impl ObjectWriter<'_> {
             diagnostics: model.diagnostics.clone(),
         };
         for (key, mut entries) in groups {
-            entries.sort_by(|a, b| a.address.cmp(&b.address));
-            let g = Group { entries };
-            let bytes = g.encode();
+            entries.sort_by(|a, b| a.address.cmp(b.address));
+            let count = entries.len() as u32;
+            let bytes = encode_group(entries.into_iter());
             let id = self.store().object_id(&bytes);
             self.add(id, ObjType::Group, &bytes)?;
-            obj.groups.insert(key, (id, g.entries.len() as u32));
+            obj.groups.insert(key, (id, count));
         }
         let bytes = obj.encode();
         let id = self.store().object_id(&bytes);
