@@ -74,6 +74,10 @@ impl Enc {
             buf: Vec::with_capacity(n),
         }
     }
+    /// An encoder appending to `buf`.
+    pub fn from_vec(buf: Vec<u8>) -> Enc {
+        Enc { buf }
+    }
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }

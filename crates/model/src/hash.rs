@@ -15,12 +15,19 @@ impl Hash {
     }
 
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(64);
+        let mut s = Vec::with_capacity(64);
+        self.push_hex(&mut s);
+        String::from_utf8(s).unwrap_or_default()
+    }
+
+    /// The 64 lowercase hex digits appended to `out`.
+    pub fn push_hex(&self, out: &mut Vec<u8>) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        out.reserve(64);
         for b in self.0 {
-            s.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-            s.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
+            out.push(DIGITS[usize::from(b >> 4)]);
+            out.push(DIGITS[usize::from(b & 15)]);
         }
-        s
     }
 
     /// The first `n` hex digits, for display.
@@ -93,5 +100,22 @@ mod tests {
         );
         assert!(Hash::from_hex("zz").is_err());
         assert!(Hash::from_hex(&"g".repeat(64)).is_err());
+    }
+
+    /// Every byte value in both halves of a hash, against `format!`.
+    #[test]
+    fn hex_digits_of_every_byte() {
+        for start in [0u8, 32, 64, 96, 128, 160, 192, 224] {
+            let mut bytes = [0u8; 32];
+            for (i, b) in bytes.iter_mut().enumerate() {
+                *b = start.wrapping_add(i as u8);
+            }
+            let h = Hash(bytes);
+            let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(h.to_hex(), want);
+            let mut out = b"x".to_vec();
+            h.push_hex(&mut out);
+            assert_eq!(out, [b"x".as_slice(), want.as_bytes()].concat());
+        }
     }
 }

@@ -223,7 +223,15 @@ impl Node {
 
     /// The canonical bytes of the node's content (everything but `loc`).
     pub fn encode(&self) -> Vec<u8> {
-        let mut e = Enc::with_capacity(256);
+        let mut buf = Vec::with_capacity(256);
+        self.encode_into(&mut buf);
+        buf
+    }
+
+    /// [`Node::encode`] appended to `buf` (a buffer kept by the caller
+    /// saves growing a new one for every node).
+    pub fn encode_into(&self, buf: &mut Vec<u8>) {
+        let mut e = Enc::from_vec(std::mem::take(buf));
         e.u8(NODE_ENCODING); // node encoding version
         e.u8(self.kind.code());
         e.str(&self.address);
@@ -246,7 +254,7 @@ impl Node {
             e.str(&edge.to);
             e.u8(edge.kind.code());
         }
-        e.into_bytes()
+        *buf = e.into_bytes();
     }
 
     /// Decodes what [`Node::encode`] wrote; `loc` is left empty.
@@ -310,8 +318,25 @@ impl Node {
     }
 
     /// The blake3 hash of the canonical content.
+    /// The encoding is made in a buffer kept by the thread (the JSON
+    /// graph hashes every node).
     pub fn hash(&self) -> Hash {
-        Hash::of(&self.encode())
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with(|b| match b.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                self.encode_into(&mut buf);
+                let h = Hash::of(&buf);
+                // a rare huge node does not keep its buffer alive
+                if buf.capacity() > 1 << 20 {
+                    *buf = Vec::new();
+                }
+                h
+            }
+            Err(_) => Hash::of(&self.encode()),
+        })
     }
 
     /// Adds an edge, keeping `edges` sorted and unique.
@@ -518,6 +543,38 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hashes made in the thread's buffer, one node after another (a
+    /// large body, then small ones, so a longer encoding before is never
+    /// left in the buffer), are the hashes of each node's own encoding;
+    /// `encode_into` appends.
+    #[test]
+    fn hashes_from_the_kept_buffer_are_each_nodes_own() {
+        let node = |i: usize, attrs: usize| {
+            let mut n = Node::new(NodeKind::Resource, format!("aws_sqs_queue.q{i}"));
+            n.type_ = "aws_sqs_queue".into();
+            n.name = format!("q{i}");
+            let mut body = crate::Map::new();
+            for a in 0..attrs {
+                body.insert(format!("tag_{a}"), Value::str(format!("value-{i}-{a}")));
+            }
+            n.body = Arc::new(Value::Map(body));
+            n.add_edge(format!("aws_kms_key.k{i}"), EdgeKind::Reference);
+            n
+        };
+        let nodes: Vec<Node> = [(0, 5000), (1, 0), (2, 3), (3, 200), (4, 1)]
+            .iter()
+            .map(|&(i, attrs)| node(i, attrs))
+            .collect();
+        let hashes: Vec<Hash> = nodes.iter().map(Node::hash).collect();
+        for (n, h) in nodes.iter().zip(&hashes) {
+            assert_eq!(*h, Hash::of(&n.encode()));
+        }
+        assert_ne!(hashes[1], hashes[2]);
+        let mut buf = b"prefix".to_vec();
+        nodes[2].encode_into(&mut buf);
+        assert_eq!(buf, [b"prefix".as_slice(), &nodes[2].encode()].concat());
+    }
 
     /// The permutation sort gives the order of a stable sort by address:
     /// shuffled addresses with repeats (their names tell them apart, so a

@@ -303,13 +303,13 @@ fn mermaid_chart(model: &Model, notes: &[String], budget: usize) -> (String, usi
     (out, edges)
 }
 
-/// Each node's hash (hex), in order: encoding and hashing every node is
-/// most of the work of the document, so it is spread over the cores.
-fn node_hashes(model: &Model) -> Vec<String> {
-    let hex = |nodes: &[rewind_model::Node]| -> Vec<String> {
-        nodes.iter().map(|n| n.hash().to_hex()).collect()
+/// Each node's hash, in order: encoding and hashing every node is most of
+/// the work of the document, so it is spread over the cores.
+fn node_hashes(model: &Model) -> Vec<rewind_model::Hash> {
+    let hash = |nodes: &[rewind_model::Node]| -> Vec<rewind_model::Hash> {
+        nodes.iter().map(rewind_model::Node::hash).collect()
     };
-    rewind_model::parts::in_parts(&model.nodes, None, |_, nodes| hex(nodes))
+    rewind_model::parts::in_parts(&model.nodes, None, |_, nodes| hash(nodes))
 }
 
 /// The graph as a JSON document (see docs/graph-json.md), written straight
@@ -337,7 +337,10 @@ pub fn write_json(model: &Model, root: &str, out: &mut dyn std::io::Write) -> st
         j.field(",\n      \"file\": ", n.loc.file.as_str());
         j.number(",\n      \"line\": ", n.loc.line);
         j.number(",\n      \"column\": ", n.loc.col);
-        j.field(",\n      \"hash\": ", hash);
+        // hex digits need no escapes
+        j.raw(",\n      \"hash\": \"");
+        hash.push_hex(&mut j.0);
+        j.raw("\"");
         j.raw("\n    }");
         if j.0.len() > FLUSH {
             out.write_all(&j.0)?;
@@ -700,7 +703,7 @@ mod tests {
         let hashes = node_hashes(&model);
         assert_eq!(hashes.len(), 3000);
         for (n, h) in model.nodes.iter().zip(&hashes) {
-            assert_eq!(*h, n.hash().to_hex());
+            assert_eq!(*h, rewind_model::Hash::of(&n.encode()));
         }
         assert_eq!(written(&model, ""), through_serde(&model, ""));
     }
