@@ -532,6 +532,17 @@ impl DirCache {
         self.too_recent(stat.mtime_ns) || self.too_recent(stat.ctime_ns)
     }
 
+    /// Does the stat file hold an entry (file or directory) too recent to
+    /// trust? A run that found the directory unchanged checked those again
+    /// (hashed the files, listed the directories) and saves the stat file
+    /// with its own start, so the next run trusts them, as `git status`
+    /// refreshes the index: without it they were checked again on every
+    /// run.
+    pub(crate) fn has_racy_entries(&self) -> bool {
+        self.stats.values().any(|s| self.racy(&s.stat))
+            || self.dirs.iter().any(|(_, mtime)| self.too_recent(*mtime))
+    }
+
     /// A trusted stat entry for `path`: every field of the stat is the
     /// recorded one, and not racily so.
     fn stat(&self, path: &Path, stat: &FileStat) -> Option<&Stat> {
@@ -819,6 +830,26 @@ mod tests {
         assert!(c.dir_unchanged(START - 200_000_000, START - 200_000_000));
         assert!(!c.dir_unchanged(START - 300_000_000, START - 200_000_000));
         assert!(!c.dir_unchanged(START - 50_000_000, START - 50_000_000));
+    }
+
+    #[test]
+    fn racy_entries_are_told_apart_from_settled_ones() {
+        let mut c = recorded_at(START);
+        let entry = |t: i64| Stat {
+            stat: stat(t, t),
+            executable: false,
+            hash: Hash::of(b"x"),
+        };
+        c.stats
+            .insert(PathBuf::from("/t/old.tf"), entry(START - 500_000_000));
+        c.dirs.push((PathBuf::from("/t"), START - 500_000_000));
+        assert!(!c.has_racy_entries());
+        c.dirs.push((PathBuf::from("/t/m"), START - 50_000_000));
+        assert!(c.has_racy_entries());
+        c.dirs.pop();
+        c.stats
+            .insert(PathBuf::from("/t/new.tf"), entry(START - 50_000_000));
+        assert!(c.has_racy_entries());
     }
 
     #[test]

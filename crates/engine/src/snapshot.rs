@@ -159,7 +159,9 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         )
     })?;
     trace.mark("record and refs");
-    if !content.unchanged {
+    // an unchanged directory whose entries were too recent to trust has
+    // had them checked again now: saved, they are trusted next time
+    if !content.unchanged || cache.has_racy_entries() {
         cache.save();
     }
     trace.mark("cache save");

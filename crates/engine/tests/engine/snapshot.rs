@@ -83,6 +83,47 @@ fn age(dir: &Path) {
     }
 }
 
+/// The local cache's stat file of the one directory snapshotted.
+fn stat_file(t: &TempDir) -> PathBuf {
+    let found: Vec<PathBuf> = walkdir::WalkDir::new(t.0.join("store"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|x| x == "stat"))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0].clone()
+}
+
+#[test]
+fn an_unchanged_snapshot_settles_the_entries_too_recent_to_trust() {
+    let t = TempDir::new("settle");
+    let store = new_store(&t);
+    let dir = t.0.join("tree");
+    copy_dir(&shop(2), &dir);
+    // written just before it: the first snapshot's stats are too recent
+    // to trust (a second change within the same clock tick would not show)
+    let first = snapshot(&store, &dir, &opts("prod", None)).unwrap();
+    assert!(!first.unchanged);
+    let recorded = std::fs::read(stat_file(&t)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    // the second finds the tree unchanged, hashing those files again, and
+    // records its own start: the files are now old enough to trust
+    let second = snapshot(&store, &dir, &opts("prod", None)).unwrap();
+    assert!(second.unchanged);
+    assert_eq!(second.record.tree, first.record.tree);
+    let settled = std::fs::read(stat_file(&t)).unwrap();
+    assert_ne!(settled, recorded, "the stat file is saved again");
+    // the third has nothing to check again, and writes nothing
+    let third = snapshot(&store, &dir, &opts("prod", None)).unwrap();
+    assert!(third.unchanged);
+    assert_eq!(std::fs::read(stat_file(&t)).unwrap(), settled);
+    // a change is still seen
+    std::fs::write(dir.join("extra.tf"), "variable \"x\" {}\n").unwrap();
+    let fourth = snapshot(&store, &dir, &opts("prod", None)).unwrap();
+    assert!(!fourth.unchanged);
+    assert_ne!(fourth.record.tree, first.record.tree);
+}
+
 #[test]
 fn unchanged_fast_path_notices_added_removed_and_renamed_files() {
     let t = TempDir::new("fastpath");
