@@ -74,7 +74,7 @@ pub(crate) struct Counts {
 }
 
 /// A parse result's key: content hash and kind code.
-type Key = (Hash, u8);
+pub(crate) type Key = (Hash, u8);
 
 /// New parse log records, written while the directory is read (from
 /// every parsing thread) to a file beside the log instead of being held in
@@ -415,6 +415,26 @@ impl DirCache {
             live.extend(s.keys.iter().copied());
         }
         self.update = Some((spool.filter(|s| !s.failed), live));
+    }
+
+    /// Sets what `save_parse_results` writes after a snapshot that read
+    /// only the files that changed: the results spooled, and every result
+    /// of the log but those of `replaced` (the old contents of those
+    /// files) still in use, unless `current` (the keys of the snapshot's
+    /// files) still names them.
+    pub(crate) fn update_parse_results_replacing(
+        &mut self,
+        replaced: &HashSet<Key>,
+        current: &HashSet<Key>,
+    ) {
+        let live: Vec<Key> = self
+            .parse_log()
+            .entries
+            .keys()
+            .filter(|k| !replaced.contains(k) || current.contains(k))
+            .copied()
+            .collect();
+        self.update_parse_results(live.into_iter());
     }
 
     /// Writes the stat file (the parse file is written by

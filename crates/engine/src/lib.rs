@@ -50,6 +50,7 @@ mod error;
 mod files;
 mod git;
 mod graph;
+mod incremental;
 mod inputs;
 mod links;
 mod plan;

@@ -124,6 +124,14 @@ fn calling_nodes(nodes: &[rewind_model::Node]) -> Vec<usize> {
     rewind_model::parts::in_parts(nodes, Some(rewind_parse::PARSE_STACK), calls)
 }
 
+/// Does a value call a file function ([`add_reads`] gives its node a
+/// `reads` fact, or warns)?
+pub(crate) fn calls_file_functions(v: &Value) -> bool {
+    let mut calls = Vec::new();
+    calls_in(v, &mut calls);
+    !calls.is_empty()
+}
+
 /// The calls of file functions in a value tree, as [`collect_values`]
 /// finds them but without the attribute paths: this looks at every node
 /// of the configuration (few call a file function), and building each

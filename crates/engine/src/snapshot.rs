@@ -57,6 +57,10 @@ pub struct SnapshotOutcome {
     pub written: Written,
     /// True when the directory was unchanged and nothing was re-read.
     pub unchanged: bool,
+    /// True when only values of some resource and data blocks changed,
+    /// and only the files holding them were read (the model is the last
+    /// one with those blocks' nodes replaced).
+    pub incremental: bool,
     /// Warnings found while loading the directory.
     pub diagnostics: Vec<Diagnostic>,
     /// The state the snapshot holds (lineage, serial...), if any.
@@ -75,6 +79,7 @@ struct Content {
     counts: Counts,
     written: Written,
     unchanged: bool,
+    incremental: bool,
     diagnostics: Vec<Diagnostic>,
     state: Option<StateInfo>,
 }
@@ -88,6 +93,7 @@ impl Content {
             counts: last.counts,
             written: Written::default(),
             unchanged: true,
+            incremental: false,
             diagnostics: Vec::new(),
             state: None,
         }
@@ -137,7 +143,28 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
             c.state = store.model_state(&c.model)?;
             c
         }
-        None => store_directory(store, &abs, &mut cache, dir, opts, &trace)?,
+        None => {
+            let edited = if same_inputs {
+                crate::incremental::snapshot_edits(store, &abs, dir, &mut cache, &trace)?
+            } else {
+                None
+            };
+            trace.mark("incremental");
+            match edited {
+                Some(e) => Content {
+                    tree: e.tree,
+                    model: e.model,
+                    root: String::new(),
+                    counts: e.counts,
+                    written: e.written,
+                    unchanged: false,
+                    incremental: true,
+                    diagnostics: e.diagnostics,
+                    state: e.state,
+                },
+                None => store_directory(store, &abs, &mut cache, dir, opts, &trace)?,
+            }
+        }
     };
     let inputs = opts.inputs.recorded(&abs)?;
     let lineage_changed = lineage_change(store, &mut content, latest, env)?;
@@ -182,6 +209,7 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         record,
         written: content.written,
         unchanged: content.unchanged,
+        incremental: content.incremental,
         diagnostics: content.diagnostics,
         state: content.state,
         lineage_changed,
@@ -326,6 +354,7 @@ fn store_directory(
         counts,
         written,
         unchanged: false,
+        incremental: false,
         diagnostics,
         state,
     })
@@ -423,15 +452,7 @@ fn load_directory<'s>(
         diagnostics: e.diagnostics,
     })?;
     if loaded.model.state.is_none() {
-        loaded.model.diagnostics.push(Diagnostic {
-            severity: rewind_model::Severity::Warning,
-            loc: rewind_model::Loc {
-                file: given.display().to_string(),
-                ..Default::default()
-            },
-            message: "no state: the directory has no terraform.tfstate and no --state was given (with a remote backend, pipe `terraform state pull` into --state -); plans from this snapshot take the configuration for what is deployed".into(),
-            source_line: None,
-        });
+        loaded.model.diagnostics.push(no_state(given));
     }
     trace.mark("load");
     // The parse results are in the cache's spool (those of configuration
@@ -446,6 +467,20 @@ fn load_directory<'s>(
     cache.release_parse_log();
     trace.mark("parse cache");
     Ok((loaded, blobs))
+}
+
+/// The warning a snapshot of directory `given` (as the user named it)
+/// without a state records in its model.
+pub(crate) fn no_state(given: &Path) -> Diagnostic {
+    Diagnostic {
+        severity: rewind_model::Severity::Warning,
+        loc: rewind_model::Loc {
+            file: given.display().to_string(),
+            ..Default::default()
+        },
+        message: "no state: the directory has no terraform.tfstate and no --state was given (with a remote backend, pipe `terraform state pull` into --state -); plans from this snapshot take the configuration for what is deployed".into(),
+        source_line: None,
+    }
 }
 
 /// What [`write_objects`] wrote.

@@ -51,7 +51,7 @@ pub(crate) fn unchanged(
 /// (as git's untracked cache reasons): the recorded files are then the
 /// whole list. A directory changed within a clock tick of the cache's
 /// writing could hide an addition: the files are listed again then.
-fn same_file_list(abs: &Path, cache: &DirCache) -> bool {
+pub(crate) fn same_file_list(abs: &Path, cache: &DirCache) -> bool {
     if cache.dirs.is_empty() || !cache.dirs.iter().any(|(d, _)| d == abs) {
         return false;
     }

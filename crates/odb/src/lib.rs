@@ -78,7 +78,7 @@ pub use incident::{
     INCIDENT_FORMAT,
 };
 pub use lock::StoreLock;
-pub use model::Load;
+pub use model::{GroupEntry, Load, ModelEdit};
 pub use oplock::{LockHolder, RollbackLock};
 pub use pack::{ObjType, PackWriter};
 pub use record::{GitInfo, RecordedInputs, SnapshotRecord, RECORD_FORMAT};

@@ -30,12 +30,17 @@ pub enum Load {
 
 /// One node in a group: where it is and which node object it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct GroupEntry {
-    pub(crate) address: String,
-    pub(crate) kind: NodeKind,
-    pub(crate) node: ObjectId,
-    pub(crate) line: u32,
-    pub(crate) col: u32,
+pub struct GroupEntry {
+    /// The node's address.
+    pub address: String,
+    /// The node's kind.
+    pub kind: NodeKind,
+    /// The Node object.
+    pub node: ObjectId,
+    /// Where its block starts in the group's file (0 for instances).
+    pub line: u32,
+    /// The column there.
+    pub col: u32,
 }
 
 /// The nodes of one file (config nodes) or of one module's instances.
@@ -282,6 +287,103 @@ impl ObjectWriter<'_> {
             obj.groups.insert(key, (id, count));
         }
         let bytes = obj.encode();
+        let id = self.store().object_id(&bytes);
+        self.add(id, ObjType::Model, &bytes)?;
+        Ok(id)
+    }
+}
+
+/// A model made from an earlier one by replacing some of its
+/// configuration groups (a snapshot where only some files' blocks changed
+/// in place): everything else, the state's facts and the diagnostics
+/// included, is the earlier model's.
+#[derive(Clone, Debug)]
+pub struct ModelEdit {
+    obj: ModelObj,
+}
+
+impl ModelEdit {
+    /// The root module's directory inside the tree.
+    pub fn root(&self) -> &str {
+        &self.obj.root
+    }
+
+    /// The state's facts.
+    pub fn state(&self) -> Option<&StateInfo> {
+        self.obj.state.as_ref()
+    }
+
+    /// The diagnostics recorded with the model.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.obj.diagnostics
+    }
+
+    /// The id of the group of key `key` (a file's path), if the model has
+    /// one.
+    pub fn group_id(&self, key: &str) -> Option<ObjectId> {
+        self.obj.groups.get(key).map(|(id, _)| *id)
+    }
+}
+
+impl Store {
+    /// A model to edit, starting as model `id`.
+    pub fn model_edit(&self, id: &ObjectId) -> Result<ModelEdit> {
+        Ok(ModelEdit {
+            obj: self.model_obj(id)?,
+        })
+    }
+
+    /// The entries of group `id` (of key `key`, for messages).
+    pub fn group_entries(&self, id: &ObjectId, key: &str) -> Result<Vec<GroupEntry>> {
+        let bytes = self.get_typed(id, ObjType::Group)?;
+        Group::decode(&bytes)
+            .map(|g| g.entries)
+            .map_err(|e| corrupt(format!("node group {id} ({key})"), e.to_string()))
+    }
+
+    /// The node entry `e` of group `key` names, checked to be it (its
+    /// location is not part of it: left empty).
+    pub fn group_node(&self, key: &str, e: &GroupEntry) -> Result<Node> {
+        let bytes = self.get_typed(&e.node, ObjType::Node)?;
+        decode_node(key, e, &bytes, false)
+    }
+}
+
+impl ObjectWriter<'_> {
+    /// Adds one node object; returns its id.
+    pub fn add_node(&mut self, node: &Node) -> Result<ObjectId> {
+        let bytes = node.encode();
+        let id = self.store().crypt().id_of(&bytes);
+        self.add(id, ObjType::Node, &bytes)?;
+        Ok(id)
+    }
+
+    /// Replaces group `key` of `edit` with a group of `entries` (any
+    /// order: a group is written in address order), and adds its object.
+    pub fn replace_group(
+        &mut self,
+        edit: &mut ModelEdit,
+        key: &str,
+        mut entries: Vec<GroupEntry>,
+    ) -> Result<()> {
+        entries.sort_by(|a, b| a.address.cmp(&b.address));
+        let count = entries.len() as u32;
+        let bytes = encode_group(entries.iter().map(|g| EntryRef {
+            address: &g.address,
+            kind: g.kind,
+            node: g.node,
+            line: g.line,
+            col: g.col,
+        }));
+        let id = self.store().object_id(&bytes);
+        self.add(id, ObjType::Group, &bytes)?;
+        edit.obj.groups.insert(key.to_string(), (id, count));
+        Ok(())
+    }
+
+    /// Adds the Model object of `edit`; returns its id.
+    pub fn add_model_edit(&mut self, edit: &ModelEdit) -> Result<ObjectId> {
+        let bytes = edit.obj.encode();
         let id = self.store().object_id(&bytes);
         self.add(id, ObjType::Model, &bytes)?;
         Ok(id)

@@ -89,6 +89,133 @@ impl RawRef {
     }
 }
 
+impl RawRef {
+    /// The same reference, wherever it is written.
+    fn same_but_place(&self, other: &RawRef) -> bool {
+        self.names == other.names && self.kind == other.kind
+    }
+}
+
+fn same_refs(a: &[RawRef], b: &[RawRef]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_but_place(y))
+}
+
+/// Every value of `body` that makes references, by its path in the body,
+/// with its references (root and steps, as written), in the order of the
+/// body. Where a value that reads a secret sits is what the sensitivity
+/// pass marks secret (`sensitive.rs`): bodies alike in this read alike.
+fn reads_by_path(body: &Value) -> Vec<(String, Vec<String>)> {
+    fn walk(v: &Value, path: &mut String, out: &mut Vec<(String, Vec<String>)>) {
+        let at = path.len();
+        match v {
+            Value::Map(m) => {
+                for (k, child) in m {
+                    path.push('\0');
+                    path.push_str(k);
+                    walk(child, path, out);
+                    path.truncate(at);
+                }
+            }
+            Value::List(l) => {
+                for (i, child) in l.iter().enumerate() {
+                    path.push_str(&format!("\0[{i}]"));
+                    walk(child, path, out);
+                    path.truncate(at);
+                }
+            }
+            Value::Expr(e) => {
+                let mut refs = Vec::new();
+                crate::hcl::for_each_ref(e, &[], &mut |root, ops, _| {
+                    let mut r = root.to_string();
+                    for op in ops {
+                        r.push('\0');
+                        crate::hcl::push_step(&mut r, op);
+                    }
+                    refs.push(r);
+                });
+                if !refs.is_empty() {
+                    out.push((path.clone(), refs));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(body, &mut String::new(), &mut out);
+    out
+}
+
+/// Where a block of a file was and is, and its new body when only that
+/// changed ([`body_edits`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockEdit {
+    /// Line and column of the block in the old version of the file.
+    pub old_at: (u32, u32),
+    /// Line and column of the block in the new version.
+    pub new_at: (u32, u32),
+    /// The new body of a resource or data block whose values changed
+    /// (`None`: the block is the same but for its place).
+    pub body: Option<std::sync::Arc<Value>>,
+}
+
+/// How a configuration file changed when the change is confined to the
+/// values of its `resource` and `data` blocks: one edit per block, in
+/// order. `None` when anything else differs: a block added, removed,
+/// renamed or of another kind; another kind of block changed; the
+/// references a block makes (names, steps, kinds, order), its provider,
+/// facts or sensitivity; where in a changed body each value that makes
+/// references sits, and which references it makes; or either version
+/// has warnings or errors. Such an edit changes no address, no edge and
+/// no declaration, and a changed node reads what it read where it read
+/// it: the nodes the file's blocks make are the old ones with their
+/// bodies replaced (`rewind-engine`'s incremental snapshot checks what
+/// follows from the bodies themselves: secret names, file functions).
+pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<Vec<BlockEdit>> {
+    let (crate::Parsed::Config(a), crate::Parsed::Config(b)) = (old, new) else {
+        return None;
+    };
+    let clean = |c: &FileConfig| c.warnings.is_empty() && c.errors.is_empty();
+    if !clean(a) || !clean(b) || a.nodes.len() != b.nodes.len() {
+        return None;
+    }
+    let mut edits = Vec::with_capacity(a.nodes.len());
+    let mut places = std::collections::HashSet::with_capacity(a.nodes.len());
+    for (x, y) in a.nodes.iter().zip(&b.nodes) {
+        let same_body = x.body == y.body;
+        if !same_body
+            && (!matches!(x.kind, NodeKind::Resource | NodeKind::Data)
+                || reads_by_path(&x.body) != reads_by_path(&y.body))
+        {
+            return None;
+        }
+        let same_rest = x.kind == y.kind
+            && x.local == y.local
+            && x.type_ == y.type_
+            && x.name == y.name
+            && x.facts == y.facts
+            && x.sensitive == y.sensitive
+            && x.provider == y.provider
+            && x.providers == y.providers
+            && same_refs(&x.refs, &y.refs)
+            && x.args.len() == y.args.len()
+            && x.args
+                .iter()
+                .zip(&y.args)
+                .all(|((n, r), (m, s))| n == m && same_refs(r, s));
+        // a block is found by where it starts: two at one place could
+        // not be told apart
+        if !same_rest || !places.insert((x.line, x.col)) {
+            return None;
+        }
+        edits.push(BlockEdit {
+            old_at: (x.line, x.col),
+            new_at: (y.line, y.col),
+            body: (!same_body).then(|| std::sync::Arc::clone(&y.body)),
+        });
+    }
+    Some(edits)
+}
+
 /// One top-level block (or one local value) of a file.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub(crate) struct RawNode {

@@ -27,11 +27,13 @@ pub(crate) fn concat(parts: &[&str]) -> String {
     }
     s
 }
-pub use load::read_regular;
+pub use config::{body_edits, BlockEdit};
 pub use load::{
     discover, discover_unfollowed_links, load, parse_dir, Cache, FileKind, FileStat, LoadError,
     Loaded, Options, Parsed, ParsedDir, SourceFile,
 };
+pub use load::{mark_secret_names, read_regular};
+pub use merge::is_override_file;
 
 #[cfg(test)]
 mod tests {

@@ -2781,7 +2781,7 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
 
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
-pub(crate) fn mark_secret_names(node: &mut Node) {
+pub fn mark_secret_names(node: &mut Node) {
     if !matches!(
         node.kind,
         NodeKind::Resource

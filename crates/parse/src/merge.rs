@@ -26,7 +26,7 @@ use crate::config::{RawNode, RawRef};
 use crate::hcl::{Body, Item};
 
 /// Is this file an override file?
-pub(crate) fn is_override_file(name: &str) -> bool {
+pub fn is_override_file(name: &str) -> bool {
     let stem = name
         .strip_suffix(".tf.json")
         .or_else(|| name.strip_suffix(".tf"))

@@ -1,0 +1,379 @@
+//! The snapshot of a directory whose only change since its last snapshot
+//! is in the values of some `resource` and `data` blocks
+//! (docs/store-format.md §11): the files that changed are read and parsed,
+//! and the model is the last one with the nodes of those blocks replaced,
+//! without loading the rest of the directory (the parse results of the
+//! unchanged files, the state, the module tree, the references and the
+//! sensitivity pass): what a release that changes a few resources' values
+//! costs is then in proportion to the change, as it is for git.
+//!
+//! It is exact, not a guess: the model made here is the model a whole load
+//! makes, byte for byte. That holds because every condition below is
+//! checked, and any other change falls back to the whole load:
+//!
+//! * the same files (no file added, removed or renamed, no mode changed,
+//!   no link), no OpenTofu `.tofu` file and no override file anywhere (both
+//!   replace blocks of other files), the same root and no inputs given
+//!   beside the directory (state, variables, module cache);
+//! * only `.tf` files changed, and in each only the values inside
+//!   `resource` and `data` blocks ([`rewind_parse::body_edits`]): the same
+//!   blocks in the same order, making the same references, with no warning
+//!   or error in either version. So no address, declaration, edge or
+//!   module instance changes, and every node outside those blocks is the
+//!   same;
+//! * each changed node had no secret path (nothing it read was secret and
+//!   no attribute of it had a secret name, nor did the state mark its
+//!   type's attributes) and has none with its new body (no attribute with
+//!   a secret name): it reads what it read, so it stays as secret as
+//!   before, and the nodes that read it too;
+//! * neither version of a changed node calls a file function (whose
+//!   `reads` fact and stored files depend on other files);
+//! * the last model's diagnostics are exactly those this snapshot would
+//!   record (none, or the warning of a directory without a state, named as
+//!   this snapshot names it).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rewind_model::{Diagnostic, Hash, NodeKind, StateInfo};
+use rewind_odb::{GroupEntry, ObjType, ObjectId, ObjectWriter, Store, Written};
+use rewind_parse::{BlockEdit, Cache as _, FileKind, FileStat, Parsed};
+
+use crate::cache::{Counts, DirCache, Key, LastSnapshot, Stat};
+use crate::error::{Error, Result};
+
+/// What an incremental snapshot stored.
+pub(crate) struct Edited {
+    pub(crate) tree: ObjectId,
+    pub(crate) model: ObjectId,
+    pub(crate) written: Written,
+    pub(crate) counts: Counts,
+    pub(crate) state: Option<StateInfo>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// A file whose content changed.
+struct Changed {
+    abs: PathBuf,
+    /// Relative to the tree's root, `/`-separated (its group's key).
+    rel: String,
+    stat: FileStat,
+    executable: bool,
+    old: Hash,
+    hash: Hash,
+    bytes: Vec<u8>,
+    parsed: Parsed,
+    edits: Vec<BlockEdit>,
+}
+
+/// More changed files than this share of the directory's are loaded
+/// whole: the whole load is then as fast.
+const MAX_CHANGED_SHARE: usize = 4;
+
+/// Snapshots directory `abs` (named `given`) when it changed as the
+/// module documentation says, writing the objects the store lacks and
+/// updating `cache`; `None` (nothing written) when it did not: the whole
+/// load is needed.
+pub(crate) fn snapshot_edits(
+    store: &Store,
+    abs: &Path,
+    given: &Path,
+    cache: &mut DirCache,
+    trace: &rewind_parse::load::Trace,
+) -> Result<Option<Edited>> {
+    let Some(last) = cache.last.clone() else {
+        return declined(1, None);
+    };
+    if !last.root.is_empty()
+        || last.base != abs.display().to_string()
+        || !cache.links.is_empty()
+        || !cache.stats.keys().all(|p| plain(p))
+        || !crate::unchanged::same_file_list(abs, cache)
+    {
+        return declined(2, None);
+    }
+    trace.mark("(incremental) file list");
+    let Some((refreshed, changed)) = changed_files(abs, given, cache)? else {
+        return declined(3, None);
+    };
+    if changed.is_empty() || changed.len() > cache.stats.len() / MAX_CHANGED_SHARE + 1 {
+        return declined(4, None);
+    }
+    trace.mark("(incremental) changed files");
+    let mut edit = store.model_edit(&last.model)?;
+    let expected: Vec<Diagnostic> = match edit.state() {
+        Some(_) => Vec::new(),
+        None => vec![crate::snapshot::no_state(given)],
+    };
+    if edit.diagnostics() != expected.as_slice() {
+        return declined(5, None);
+    }
+    let mut w = ObjectWriter::new(store);
+    for c in &changed {
+        if !edit_group(store, &mut w, &mut edit, c)? {
+            return declined(6, None);
+        }
+    }
+    let model = w.add_model_edit(&edit)?;
+    trace.mark("(incremental) model");
+    let Some(tree) = edit_tree(store, &mut w, &last, &changed)? else {
+        return declined(7, None);
+    };
+    trace.mark("(incremental) tree");
+    let written = w.finish()?;
+    trace.mark("(incremental) pack");
+    update_cache(cache, &last, tree, model, refreshed, changed);
+    Ok(Some(Edited {
+        tree,
+        model,
+        written,
+        counts: last.counts,
+        state: edit.state().cloned(),
+        diagnostics: expected,
+    }))
+}
+
+/// A file that changes no other file's blocks: not OpenTofu's (a `.tofu`
+/// file replaces the `.tf` file of its name), not an override file.
+fn plain(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    !name.ends_with(".tofu")
+        && !name.ends_with(".tofu.json")
+        && !rewind_parse::is_override_file(&name)
+}
+
+/// The files whose stats changed, checked against the cache: those whose
+/// content is the same (only to be stat-ed anew, as `(path, Stat)`), and
+/// those changed, read, parsed and compared with their last version.
+/// `None` when a change is not one [`snapshot_edits`] can take.
+#[allow(clippy::type_complexity)]
+fn changed_files(
+    abs: &Path,
+    given: &Path,
+    cache: &DirCache,
+) -> Result<Option<(Vec<(PathBuf, Stat)>, Vec<Changed>)>> {
+    let mut refreshed = Vec::new();
+    let mut changed = Vec::new();
+    for (path, recorded) in &cache.stats {
+        let Ok(md) = std::fs::metadata(path) else {
+            return declined(8, None);
+        };
+        let stat = FileStat::of(&md);
+        if !md.is_file() || executable(&md) != recorded.executable {
+            return declined(9, None);
+        }
+        // (a racily clean file is hashed to tell: checked now, it is
+        // trusted once the stat file is saved with this run's start)
+        if cache.unchanged_hash(path, &stat).is_some() {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        if FileKind::of(&name) != Some(FileKind::Tf) || !name.ends_with(".tf") {
+            return declined(10, None);
+        }
+        let bytes = rewind_parse::read_regular(path, stat.size).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let hash = Hash::of(&bytes);
+        if hash == recorded.hash {
+            refreshed.push((
+                path.clone(),
+                Stat {
+                    stat,
+                    ..recorded.clone()
+                },
+            ));
+            continue;
+        }
+        let Ok(rel) = path.strip_prefix(abs) else {
+            return declined(11, None);
+        };
+        let rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let shown = given.join(&rel).display().to_string();
+        let Ok(parsed) = rewind_parse::load::parse_bytes(&bytes, FileKind::Tf, &shown) else {
+            return declined(12, None);
+        };
+        let Some(old) = cache.parsed(&recorded.hash, FileKind::Tf) else {
+            return declined(13, None);
+        };
+        let Some(edits) = rewind_parse::body_edits(&old, &parsed) else {
+            return declined(14, None);
+        };
+        changed.push(Changed {
+            abs: path.clone(),
+            rel,
+            stat,
+            executable: recorded.executable,
+            old: recorded.hash,
+            hash,
+            bytes,
+            parsed,
+            edits,
+        });
+    }
+    // the same order every run (the cache's map has none)
+    changed.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(Some((refreshed, changed)))
+}
+
+#[cfg(unix)]
+fn executable(md: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    md.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn executable(_md: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// Replaces the group of file `c` in `edit`: each entry moved to where its
+/// block now starts, and the nodes of the blocks whose values changed
+/// made anew from the old ones and the new bodies. False when a node
+/// cannot be made so (see the module documentation).
+fn edit_group(
+    store: &Store,
+    w: &mut ObjectWriter<'_>,
+    edit: &mut rewind_odb::ModelEdit,
+    c: &Changed,
+) -> Result<bool> {
+    // a file no module instance loads has no group, before and after
+    let Some(id) = edit.group_id(&c.rel) else {
+        return Ok(true);
+    };
+    let at: HashMap<(u32, u32), &BlockEdit> = c.edits.iter().map(|e| (e.old_at, e)).collect();
+    let mut entries: Vec<GroupEntry> = Vec::new();
+    for mut e in store.group_entries(&id, &c.rel)? {
+        let Some(b) = at.get(&(e.line, e.col)) else {
+            return declined(15, false);
+        };
+        (e.line, e.col) = b.new_at;
+        if let Some(body) = &b.body {
+            let mut node = store.group_node(&c.rel, &e)?;
+            if !matches!(node.kind, NodeKind::Resource | NodeKind::Data)
+                || node.facts.reads.is_some()
+                || crate::reads::calls_file_functions(&node.body)
+                || crate::reads::calls_file_functions(body)
+            {
+                return declined(16, false);
+            }
+            // what the node's names make secret must be what they made
+            // secret: the rest of its secret paths (what it reads, what
+            // the state marks for its type) are the same
+            let old_names = secret_names(&node, Arc::clone(&node.body));
+            if secret_names(&node, Arc::clone(body)) != old_names {
+                return declined(17, false);
+            }
+            node.body = Arc::clone(body);
+            e.node = w.add_node(&node)?;
+        }
+        entries.push(e);
+    }
+    w.replace_group(edit, &c.rel, entries)?;
+    Ok(true)
+}
+
+/// The secret paths the names of `body` give a node like `node` (a
+/// resource or data block: nothing else marks it before).
+fn secret_names(
+    node: &rewind_model::Node,
+    body: Arc<rewind_model::Value>,
+) -> Vec<rewind_model::Path> {
+    let mut n = rewind_model::Node::new(node.kind, node.address.clone());
+    n.type_ = node.type_.clone();
+    n.name = node.name.clone();
+    n.body = body;
+    rewind_parse::mark_secret_names(&mut n);
+    n.sensitive
+}
+
+/// The last snapshot's tree with the changed files' new contents (added
+/// to the store); `None` when the tree does not list one of them.
+fn edit_tree(
+    store: &Store,
+    w: &mut ObjectWriter<'_>,
+    last: &LastSnapshot,
+    changed: &[Changed],
+) -> Result<Option<ObjectId>> {
+    let mut files = store.tree_files(&last.tree)?;
+    let index: HashMap<String, usize> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.link)
+        .map(|(i, f)| (f.path.clone(), i))
+        .collect();
+    for c in changed {
+        let Some(&i) = index.get(&c.rel) else {
+            return declined(19, None);
+        };
+        let id = store.object_id_of_hash(c.hash);
+        if w.needs(&id)? {
+            w.add(id, ObjType::Blob, &c.bytes)?;
+        }
+        files[i].id = id;
+        files[i].size = c.bytes.len() as u64;
+    }
+    Ok(Some(w.add_tree(&files)?))
+}
+
+/// Records the new stats, parse results and snapshot in `cache`: the
+/// parse results of the changed files' new contents are appended to the
+/// parse log, and their old ones no longer count as in use.
+fn update_cache(
+    cache: &mut DirCache,
+    last: &LastSnapshot,
+    tree: ObjectId,
+    model: ObjectId,
+    refreshed: Vec<(PathBuf, Stat)>,
+    changed: Vec<Changed>,
+) {
+    let tf = FileKind::Tf.code();
+    cache.start_spool();
+    for c in &changed {
+        cache.keep_parsed(&c.hash, FileKind::Tf, &c.parsed);
+    }
+    let replaced: HashSet<Key> = changed.iter().map(|c| (c.old, tf)).collect();
+    for (path, stat) in refreshed {
+        cache.stats.insert(path, stat);
+    }
+    for c in changed {
+        cache.stats.insert(
+            c.abs,
+            Stat {
+                stat: c.stat,
+                executable: c.executable,
+                hash: c.hash,
+            },
+        );
+    }
+    let current: HashSet<Key> = cache.stats.values().map(|s| (s.hash, tf)).collect();
+    cache.update_parse_results_replacing(&replaced, &current);
+    cache.save_parse_results();
+    cache.release_parse_log();
+    cache.last = Some(LastSnapshot {
+        tree,
+        model,
+        ..last.clone()
+    });
+}
+
+/// `what` (no incremental snapshot), said on stderr with the reason's
+/// number when `REWIND_TRACE` is set (for profiling).
+fn declined<T>(reason: u32, what: T) -> Result<T> {
+    if std::env::var_os("REWIND_TRACE").is_some() {
+        eprintln!("trace: incremental snapshot declined ({reason})");
+    }
+    Ok(what)
+}
