@@ -89,25 +89,54 @@ pub(crate) fn snapshot_edits(
         || last.base != abs.display().to_string()
         || !cache.links.is_empty()
         || !cache.stats.keys().all(|p| plain(p))
-        || !crate::unchanged::same_file_list(abs, cache)
     {
         return declined(2, None);
     }
+    let Some(dirs) = file_list(abs, cache) else {
+        return declined(20, None);
+    };
     trace.mark("(incremental) file list");
     let Some((refreshed, changed)) = changed_files(abs, given, cache)? else {
         return declined(3, None);
     };
-    if changed.is_empty() || changed.len() > cache.stats.len() / MAX_CHANGED_SHARE + 1 {
+    if changed.len() > cache.stats.len() / MAX_CHANGED_SHARE + 1 {
         return declined(4, None);
     }
     trace.mark("(incremental) changed files");
-    let mut edit = store.model_edit(&last.model)?;
+    // (the last snapshot's objects may be gone, or damaged: the whole load
+    // stores them again)
+    let Ok(mut edit) = store.model_edit(&last.model) else {
+        return declined(5, None);
+    };
     let expected: Vec<Diagnostic> = match edit.state() {
         Some(_) => Vec::new(),
         None => vec![crate::snapshot::no_state(given)],
     };
     if edit.diagnostics() != expected.as_slice() {
         return declined(5, None);
+    }
+    if changed.is_empty() {
+        // files rewritten with the same content (stats changed, not
+        // what they hold): the last snapshot's tree and model
+        if !store.has(&last.tree)? {
+            return declined(5, None);
+        }
+        update_cache(
+            cache,
+            &last,
+            (last.tree, last.model),
+            dirs,
+            refreshed,
+            changed,
+        );
+        return Ok(Some(Edited {
+            tree: last.tree,
+            model: last.model,
+            written: Written::default(),
+            counts: last.counts,
+            state: edit.state().cloned(),
+            diagnostics: expected,
+        }));
     }
     let mut w = ObjectWriter::new(store);
     for c in &changed {
@@ -123,7 +152,7 @@ pub(crate) fn snapshot_edits(
     trace.mark("(incremental) tree");
     let written = w.finish()?;
     trace.mark("(incremental) pack");
-    update_cache(cache, &last, tree, model, refreshed, changed);
+    update_cache(cache, &last, (tree, model), dirs, refreshed, changed);
     Ok(Some(Edited {
         tree,
         model,
@@ -132,6 +161,20 @@ pub(crate) fn snapshot_edits(
         state: edit.state().cloned(),
         diagnostics: expected,
     }))
+}
+
+/// The directories' times to record when the files are the ones the
+/// last snapshot stored: by the directories' times, or, when those
+/// changed (a file replaced by a new one changes its directory's time),
+/// by listing them again. `None` when a file was added, removed or
+/// renamed, or an entry is skipped (with a warning a model records).
+fn file_list(abs: &Path, cache: &DirCache) -> Option<Vec<(PathBuf, i64)>> {
+    if crate::unchanged::same_file_list(abs, cache) {
+        return Some(cache.dirs.clone());
+    }
+    let found = rewind_parse::discover_with_dirs(abs).ok()?;
+    (found.skipped.is_empty() && crate::unchanged::same_files(&found.files, cache))
+        .then_some(found.dirs)
 }
 
 /// A file that changes no other file's blocks: not OpenTofu's (a `.tofu`
@@ -255,13 +298,18 @@ fn edit_group(
     };
     let at: HashMap<(u32, u32), &BlockEdit> = c.edits.iter().map(|e| (e.old_at, e)).collect();
     let mut entries: Vec<GroupEntry> = Vec::new();
-    for mut e in store.group_entries(&id, &c.rel)? {
+    let Ok(old) = store.group_entries(&id, &c.rel) else {
+        return declined(15, false);
+    };
+    for mut e in old {
         let Some(b) = at.get(&(e.line, e.col)) else {
             return declined(15, false);
         };
         (e.line, e.col) = b.new_at;
         if let Some(body) = &b.body {
-            let mut node = store.group_node(&c.rel, &e)?;
+            let Ok(mut node) = store.group_node(&c.rel, &e) else {
+                return declined(16, false);
+            };
             if !matches!(node.kind, NodeKind::Resource | NodeKind::Data)
                 || node.facts.reads.is_some()
                 || crate::reads::calls_file_functions(&node.body)
@@ -307,7 +355,9 @@ fn edit_tree(
     last: &LastSnapshot,
     changed: &[Changed],
 ) -> Result<Option<ObjectId>> {
-    let mut files = store.tree_files(&last.tree)?;
+    let Ok(mut files) = store.tree_files(&last.tree) else {
+        return declined(19, None);
+    };
     let index: HashMap<String, usize> = files
         .iter()
         .enumerate()
@@ -334,8 +384,8 @@ fn edit_tree(
 fn update_cache(
     cache: &mut DirCache,
     last: &LastSnapshot,
-    tree: ObjectId,
-    model: ObjectId,
+    (tree, model): (ObjectId, ObjectId),
+    dirs: Vec<(PathBuf, i64)>,
     refreshed: Vec<(PathBuf, Stat)>,
     changed: Vec<Changed>,
 ) {
@@ -362,6 +412,7 @@ fn update_cache(
     cache.update_parse_results_replacing(&replaced, &current);
     cache.save_parse_results();
     cache.release_parse_log();
+    cache.dirs = dirs;
     cache.last = Some(LastSnapshot {
         tree,
         model,

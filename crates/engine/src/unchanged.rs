@@ -72,7 +72,22 @@ pub(crate) fn same_file_list(abs: &Path, cache: &DirCache) -> bool {
     let Ok(found) = rewind_parse::discover(abs) else {
         return false;
     };
-    found.len() == cache.stats.len() && found.iter().all(|(p, _)| cache.stats.contains_key(p))
+    same_files(&found, cache)
+}
+
+/// Are the files `found` (listed now) the ones the cache records? The
+/// files a function read are recorded without being discovered (a script
+/// beside the configuration): those must still be there.
+pub(crate) fn same_files(found: &[(PathBuf, rewind_parse::FileKind)], cache: &DirCache) -> bool {
+    found.iter().all(|(p, _)| cache.stats.contains_key(p))
+        && (found.len() == cache.stats.len() || {
+            let found: std::collections::HashSet<&PathBuf> = found.iter().map(|(p, _)| p).collect();
+            cache
+                .stats
+                .keys()
+                .filter(|p| !found.contains(p))
+                .all(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        })
 }
 
 /// A symbolic link's own stat (`lstat`) and target, when `path` is one.

@@ -29,8 +29,8 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 }
 pub use config::{body_edits, BlockEdit};
 pub use load::{
-    discover, discover_unfollowed_links, load, parse_dir, Cache, FileKind, FileStat, LoadError,
-    Loaded, Options, Parsed, ParsedDir, SourceFile,
+    discover, discover_unfollowed_links, discover_with_dirs, load, parse_dir, Cache, Discovered,
+    FileKind, FileStat, LoadError, Loaded, Options, Parsed, ParsedDir, SourceFile,
 };
 pub use load::{mark_secret_names, read_regular};
 pub use merge::is_override_file;

@@ -364,7 +364,7 @@ pub fn discover_unfollowed_links(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic>
 
 /// What a walk of a directory found.
 #[derive(Debug, Default)]
-pub(crate) struct Discovered {
+pub struct Discovered {
     /// The files rewind keeps, sorted.
     pub files: Vec<(PathBuf, FileKind)>,
     /// Every directory walked with its modification time in nanoseconds.
@@ -380,7 +380,7 @@ pub(crate) struct Discovered {
 /// The files rewind keeps under `dir`, every directory walked, and what
 /// was skipped. A name that is not UTF-8 is an error (a snapshot stores
 /// names as UTF-8): nothing has been read or written then.
-pub(crate) fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
+pub fn discover_with_dirs(dir: &Path) -> Result<Discovered, Diagnostic> {
     let mut found = Discovered::default();
     // where links may lead: the directory itself, with its links resolved
     let real_root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());

@@ -661,3 +661,240 @@ fn incremental_snapshots_equal_cold_ones_after_module_inputs_change() {
         previous = o.record.model;
     }
 }
+
+/// A release without a state: a module called twice, resources with
+/// secret names and secret reads, a data source, a file read by a
+/// function, locals and outputs; `vals` are the literal values that
+/// value-only edits change.
+fn write_values_tree(dir: &Path, vals: &[usize; 6], extra: &str) {
+    std::fs::create_dir_all(dir.join("modules/app")).unwrap();
+    write_if_changed(
+        &dir.join("main.tf"),
+        "variable \"token\" {\n  sensitive = true\n  default = \"t0k3n\"\n}\n\
+         module \"blue\" {\n  source = \"./modules/app\"\n  name = \"blue\"\n  token = var.token\n}\n\
+         module \"green\" {\n  source = \"./modules/app\"\n  name = \"green\"\n  token = var.token\n}\n\
+         output \"blue_id\" {\n  value = module.blue.id\n}\n",
+    );
+    write_if_changed(
+        &dir.join("modules/app/variables.tf"),
+        "variable \"name\" {}\nvariable \"token\" {\n  sensitive = true\n}\n\
+         locals {\n  prefix = \"app-${var.name}\"\n}\noutput \"id\" {\n  value = aws_instance.web.id\n}\n",
+    );
+    write_if_changed(
+        &dir.join("modules/app/main.tf"),
+        &format!(
+            "data \"aws_ami\" \"base\" {{\n  owners = [\"{owner}\"]\n  most_recent = true\n}}\n\n\
+             resource \"aws_instance\" \"web\" {{\n  ami = data.aws_ami.base.id\n  instance_type = \"t3.{size}\"\n  \
+             tags = {{ Name = \"${{local.prefix}}-web-{n}\", Tier = \"web\" }}\n  user_data = var.token\n}}\n\n\
+             resource \"aws_db_instance\" \"db\" {{\n  identifier = \"${{local.prefix}}-db\"\n  \
+             allocated_storage = {storage}\n  password = \"pw-{pw}\"\n}}\n{extra}",
+            owner = vals[0],
+            size = ["micro", "small", "medium", "large"][vals[1] % 4],
+            n = vals[2],
+            storage = 20 + vals[3],
+            pw = vals[4],
+        ),
+    );
+    write_if_changed(
+        &dir.join("modules/app/boot.tf"),
+        &format!(
+            "resource \"aws_s3_object\" \"boot\" {{\n  key = \"boot-{k}\"\n  content = file(\"${{path.module}}/boot.sh\")\n}}\n",
+            k = vals[5]
+        ),
+    );
+    write_if_changed(&dir.join("modules/app/boot.sh"), "#!/bin/sh\necho boot\n");
+}
+
+#[test]
+fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
+    let t = TempDir::new("values-only");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut vals = [1, 0, 1, 0, 1, 1];
+    write_values_tree(&dir, &vals, "");
+    let first = snapshot(&store, &dir, &opts()).unwrap();
+    assert!(!first.incremental, "a first snapshot reads everything");
+    let main = dir.join("modules/app/main.tf");
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&main).unwrap();
+        assert!(text.contains(from), "{from:?} in {text}");
+        std::fs::write(&main, text.replacen(from, to, 1)).unwrap();
+    };
+    // (what, whether the snapshot can be incremental, the edit)
+    let rounds: Vec<(&str, bool, Box<dyn Fn(&mut [usize; 6])>)> = vec![
+        ("a literal", true, Box::new(|v| v[1] += 1)),
+        (
+            "a template around a reference",
+            true,
+            Box::new(|v| v[2] += 1),
+        ),
+        ("a data source's list", true, Box::new(|v| v[0] += 1)),
+        (
+            "a number and a secret-named value",
+            true,
+            Box::new(|v| {
+                v[3] += 1;
+                v[4] += 1
+            }),
+        ),
+        (
+            "two blocks at once",
+            true,
+            Box::new(|v| {
+                v[1] += 1;
+                v[3] += 1
+            }),
+        ),
+        (
+            "a block calling a file function",
+            false,
+            Box::new(|v| v[5] += 1),
+        ),
+        ("nothing (the same text)", true, Box::new(|_| {})),
+    ];
+    let mut round = 0;
+    let mut check = |what: &str, incremental: bool, round: usize| {
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        let cold_store = Store::init(t.0.join(format!("cold-{round}")).to_str().unwrap()).unwrap();
+        let c = snapshot(&cold_store, &dir, &opts()).unwrap();
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            (c.record.tree, c.record.model),
+            "{what}: the snapshot differs from a cold one"
+        );
+        assert_eq!(o.diagnostics, c.diagnostics, "{what}: the warnings");
+        assert_eq!(o.incremental, incremental, "{what}: incremental or not");
+        assert_eq!(
+            (o.record.resources, o.record.files),
+            (c.record.resources, c.record.files),
+            "{what}"
+        );
+    };
+    for (what, incremental, change) in &rounds {
+        round += 1;
+        change(&mut vals);
+        write_values_tree(&dir, &vals, "");
+        if *what == "nothing (the same text)" {
+            // rewritten with its own text, a new file in its place: the
+            // stats change, the content does not
+            let text = std::fs::read(&main).unwrap();
+            std::fs::remove_file(&main).unwrap();
+            std::fs::write(&main, text).unwrap();
+        }
+        check(what, *incremental, round);
+    }
+    // blocks moved down a few lines (a comment above them): the nodes are
+    // the same, their places in the model are not
+    round += 1;
+    edit("data \"aws_ami\"", "# the base image\n\ndata \"aws_ami\"");
+    check("lines moved", true, round);
+    // changes that must be loaded whole
+    let whole: Vec<(&str, &str, &str)> = vec![
+        (
+            "a secret-named attribute added",
+            "  allocated_storage",
+            "  api_key = \"k\"\n  allocated_storage",
+        ),
+        (
+            "a secret read moved",
+            "  user_data = var.token\n",
+            "  tags_all = { t = var.token }\n",
+        ),
+        ("a reference added", "Tier = \"web\"", "Tier = local.prefix"),
+        (
+            "a resource added",
+            "\nresource \"aws_db_instance\"",
+            "\nresource \"aws_eip\" \"ip\" {}\nresource \"aws_db_instance\"",
+        ),
+        ("a resource removed", "\nresource \"aws_eip\" \"ip\" {}", ""),
+        (
+            "a file function called",
+            "  allocated_storage",
+            "  description = file(\"${path.module}/boot.sh\")\n  allocated_storage",
+        ),
+        (
+            "a lifecycle rule added",
+            "  identifier =",
+            "  lifecycle {\n    prevent_destroy = true\n  }\n  identifier =",
+        ),
+    ];
+    for (what, from, to) in whole {
+        round += 1;
+        edit(from, to);
+        check(what, false, round);
+        // and a value-only edit right after is incremental again
+        round += 1;
+        edit("t3.", "t3a.");
+        check(&format!("a value after {what}"), true, round);
+        edit("t3a.", "t3.");
+        round += 1;
+        check(&format!("a value back after {what}"), true, round);
+    }
+    // a variable's default: not a resource or data block
+    round += 1;
+    let vars = dir.join("modules/app/variables.tf");
+    let text = std::fs::read_to_string(&vars).unwrap();
+    std::fs::write(&vars, text.replace("app-${var.name}", "svc-${var.name}")).unwrap();
+    check("a local's value", false, round);
+    // a file that is not configuration
+    round += 1;
+    std::fs::write(dir.join("modules/app/boot.sh"), "#!/bin/sh\necho boot 2\n").unwrap();
+    check("a file read by a function", false, round);
+    // the directory named another way: the warning of a release without a
+    // state names it, so the model is not the last one's
+    round += 1;
+    edit("t3.", "t3a.");
+    let other = dir.join("modules/..");
+    let o = snapshot(&store, &other, &opts()).unwrap();
+    let cold_store = Store::init(t.0.join("cold-other").to_str().unwrap()).unwrap();
+    let c = snapshot(&cold_store, &other, &opts()).unwrap();
+    assert_eq!(
+        (o.record.tree, o.record.model),
+        (c.record.tree, c.record.model)
+    );
+    assert!(
+        !o.incremental,
+        "the directory named another way is loaded whole"
+    );
+    assert!(store.verify().unwrap().ok());
+}
+
+#[test]
+fn a_state_beside_the_configuration_is_kept_by_an_incremental_snapshot() {
+    let t = TempDir::new("values-state");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_0000_1111_0003);
+    let mut res = initial(&mut rng, 30);
+    write_tree(&dir, &res, 1);
+    snapshot(&store, &dir, &opts()).unwrap();
+    // the configuration alone changes (the state is the same file): the
+    // tags' values of a few resources, secret ones among them
+    let file = |r: &Res| dir.join(format!("modules/m{}/r{:02}.tf", r.module, r.file));
+    let mut round = 0;
+    for i in [0, 7, 13, 21] {
+        round += 1;
+        let r = res[i].clone();
+        let text = std::fs::read_to_string(file(&r)).unwrap();
+        let from = format!("Size = {} }}", r.size);
+        let to = format!("Size = {} }}", r.size + 1000);
+        assert!(text.contains(&from));
+        std::fs::write(file(&r), text.replacen(&from, &to, 1)).unwrap();
+        res[i].size += 1000;
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert!(o.incremental, "round {round}: only values changed");
+        assert_eq!((o.record.tree, o.record.model), cold(&t, &dir, 200 + round));
+        assert_eq!(
+            o.state.as_ref().map(|s| s.serial),
+            Some(1),
+            "the state is kept"
+        );
+        assert_eq!(o.record.instances, res.len() as u64);
+    }
+    // then an apply rewrites the state: loaded whole
+    write_tree(&dir, &res, 2);
+    let o = snapshot(&store, &dir, &opts()).unwrap();
+    assert!(!o.incremental, "a state that changed is loaded whole");
+    assert_eq!((o.record.tree, o.record.model), cold(&t, &dir, 299));
+    assert!(store.verify().unwrap().ok());
+}
