@@ -108,6 +108,10 @@ struct ParseLog {
     /// The file has this rewind's header and every record is whole: new
     /// records may be appended to it.
     appendable: bool,
+    /// The records' checksums are checked as they are used, not as the
+    /// log is read (a log that is not sealed: a snapshot that uses a few
+    /// records does not hash the whole log).
+    lazy: bool,
 }
 
 /// The cache of one source directory.
@@ -337,7 +341,14 @@ impl DirCache {
     fn logged(&self, key: &Key) -> Option<&[u8]> {
         let log = self.parse_log();
         let results = log.opened.as_ref().unwrap_or(&log.bytes);
-        log.entries.get(key).map(|(r, _)| &results[r.clone()])
+        let (result, record) = log.entries.get(key)?;
+        if log.lazy {
+            let record = &log.bytes[record.clone()];
+            if Hash::of(&record[RECORD_HEAD..]).0[..] != record[4..RECORD_HEAD] {
+                return None;
+            }
+        }
+        Some(&results[result.clone()])
     }
 
     /// Starts writing the results this run parses to a file beside the
@@ -347,6 +358,12 @@ impl DirCache {
         let Some(log) = self.parse_path() else {
             return;
         };
+        // one spool a run: what an incremental snapshot spooled before it
+        // fell back to the whole load is kept (the same path: made anew,
+        // the file the old one removed on its drop would be this one)
+        if self.spool.get_mut().is_ok_and(|s| s.is_some()) {
+            return;
+        }
         if let Some(dir) = log.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -706,7 +723,9 @@ fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
             whole = false;
             break;
         };
-        if Hash::of(payload).0[..] != head[4..] {
+        // (a sealed record is checked as it is opened; another one when
+        // it is used, see `logged`)
+        if seal.is_some() && Hash::of(payload).0[..] != head[4..] {
             whole = false;
             break;
         }
@@ -738,6 +757,7 @@ fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
     }
     ParseLog {
         bytes,
+        lazy: opened.is_none(),
         opened,
         entries,
         appendable: whole,

@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use rewind_model::{Diagnostic, Hash, NodeKind, StateInfo};
 use rewind_odb::{GroupEntry, ObjType, ObjectId, ObjectWriter, Store, Written};
-use rewind_parse::{BlockEdit, Cache as _, FileKind, FileStat, Parsed};
+use rewind_parse::{BlockEdit, Cache as _, FileKind, FileStat};
 
 use crate::cache::{Counts, DirCache, Key, LastSnapshot, Stat};
 use crate::error::{Error, Result};
@@ -63,7 +63,6 @@ struct Changed {
     old: Hash,
     hash: Hash,
     bytes: Vec<u8>,
-    parsed: Parsed,
     edits: Vec<BlockEdit>,
 }
 
@@ -96,6 +95,8 @@ pub(crate) fn snapshot_edits(
         return declined(20, None);
     };
     trace.mark("(incremental) file list");
+    // the new parse results are spooled as they are made
+    cache.start_spool();
     let Some((refreshed, changed)) = changed_files(abs, given, cache)? else {
         return declined(3, None);
     };
@@ -139,10 +140,8 @@ pub(crate) fn snapshot_edits(
         }));
     }
     let mut w = ObjectWriter::new(store);
-    for c in &changed {
-        if !edit_group(store, &mut w, &mut edit, c)? {
-            return declined(6, None);
-        }
+    if !edit_groups(store, &mut w, &mut edit, &changed)? {
+        return declined(6, None);
     }
     let model = w.add_model_edit(&edit)?;
     trace.mark("(incremental) model");
@@ -189,86 +188,151 @@ fn plain(path: &Path) -> bool {
         && !rewind_parse::is_override_file(&name)
 }
 
-/// The files whose stats changed, checked against the cache: those whose
-/// content is the same (only to be stat-ed anew, as `(path, Stat)`), and
-/// those changed, read, parsed and compared with their last version.
-/// `None` when a change is not one [`snapshot_edits`] can take.
+/// What a file is since the last snapshot.
+enum Seen {
+    /// The same (by its stat, or by its content when that was too recent
+    /// to trust).
+    Same,
+    /// The same content with another stat.
+    Restat(Stat),
+    Changed(Box<Changed>),
+}
+
+/// The files whose stats changed, checked against the cache on every
+/// core: those whose content is the same (only to be stat-ed anew, as
+/// `(path, Stat)`), and those changed, read, parsed and compared with
+/// their last version. `None` when a change is not one
+/// [`snapshot_edits`] can take.
 #[allow(clippy::type_complexity)]
 fn changed_files(
     abs: &Path,
     given: &Path,
     cache: &DirCache,
 ) -> Result<Option<(Vec<(PathBuf, Stat)>, Vec<Changed>)>> {
+    let items: Vec<(&PathBuf, &Stat)> = cache.stats.iter().collect();
+    let check = |part: &[(&PathBuf, &Stat)]| -> Result<Option<Vec<(PathBuf, Seen)>>> {
+        let mut out = Vec::new();
+        for (path, recorded) in part {
+            match seen(abs, given, cache, path, recorded)? {
+                None => return Ok(None),
+                Some(Seen::Same) => {}
+                Some(s) => out.push(((*path).clone(), s)),
+            }
+        }
+        Ok(Some(out))
+    };
+    // parsing threads' stacks: deeply nested input recurses deeply
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let size = items.len().div_ceil(threads).max(256);
+    let parts: Vec<Result<Option<Vec<(PathBuf, Seen)>>>> = std::thread::scope(|s| {
+        let jobs: Vec<_> = items
+            .chunks(size)
+            .map(|c| {
+                std::thread::Builder::new()
+                    .stack_size(rewind_parse::PARSE_STACK)
+                    .spawn_scoped(s, move || check(c))
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| match j {
+                Ok(j) => j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                Err(e) => Err(Error::Io {
+                    path: abs.to_path_buf(),
+                    source: e,
+                }),
+            })
+            .collect()
+    });
     let mut refreshed = Vec::new();
     let mut changed = Vec::new();
-    for (path, recorded) in &cache.stats {
-        let Ok(md) = std::fs::metadata(path) else {
-            return declined(8, None);
+    for part in parts {
+        let Some(part) = part? else {
+            return Ok(None);
         };
-        let stat = FileStat::of(&md);
-        if !md.is_file() || executable(&md) != recorded.executable {
-            return declined(9, None);
+        for (path, s) in part {
+            match s {
+                Seen::Same => {}
+                Seen::Restat(stat) => refreshed.push((path, stat)),
+                Seen::Changed(c) => changed.push(*c),
+            }
         }
-        // (a racily clean file is hashed to tell: checked now, it is
-        // trusted once the stat file is saved with this run's start)
-        if cache.unchanged_hash(path, &stat).is_some() {
-            continue;
-        }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        if FileKind::of(&name) != Some(FileKind::Tf) || !name.ends_with(".tf") {
-            return declined(10, None);
-        }
-        let bytes = rewind_parse::read_regular(path, stat.size).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let hash = Hash::of(&bytes);
-        if hash == recorded.hash {
-            refreshed.push((
-                path.clone(),
-                Stat {
-                    stat,
-                    ..recorded.clone()
-                },
-            ));
-            continue;
-        }
-        let Ok(rel) = path.strip_prefix(abs) else {
-            return declined(11, None);
-        };
-        let rel = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let shown = given.join(&rel).display().to_string();
-        let Ok(parsed) = rewind_parse::load::parse_bytes(&bytes, FileKind::Tf, &shown) else {
-            return declined(12, None);
-        };
-        let Some(old) = cache.parsed(&recorded.hash, FileKind::Tf) else {
-            return declined(13, None);
-        };
-        let Some(edits) = rewind_parse::body_edits(&old, &parsed) else {
-            return declined(14, None);
-        };
-        changed.push(Changed {
-            abs: path.clone(),
-            rel,
-            stat,
-            executable: recorded.executable,
-            old: recorded.hash,
-            hash,
-            bytes,
-            parsed,
-            edits,
-        });
     }
     // the same order every run (the cache's map has none)
     changed.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(Some((refreshed, changed)))
+}
+
+/// What file `path` (recorded as `recorded`) is now; `None` when its
+/// change is not one [`snapshot_edits`] can take.
+fn seen(
+    abs: &Path,
+    given: &Path,
+    cache: &DirCache,
+    path: &Path,
+    recorded: &Stat,
+) -> Result<Option<Seen>> {
+    let Ok(md) = std::fs::metadata(path) else {
+        return declined(8, None);
+    };
+    let stat = FileStat::of(&md);
+    if !md.is_file() || executable(&md) != recorded.executable {
+        return declined(9, None);
+    }
+    // (a racily clean file is hashed to tell: checked now, it is trusted
+    // once the stat file is saved with this run's start)
+    if cache.unchanged_hash(path, &stat).is_some() {
+        return Ok(Some(Seen::Same));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if FileKind::of(&name) != Some(FileKind::Tf) || !name.ends_with(".tf") {
+        return declined(10, None);
+    }
+    let bytes = rewind_parse::read_regular(path, stat.size).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let hash = Hash::of(&bytes);
+    if hash == recorded.hash {
+        return Ok(Some(Seen::Restat(Stat {
+            stat,
+            ..recorded.clone()
+        })));
+    }
+    let Ok(rel) = path.strip_prefix(abs) else {
+        return declined(11, None);
+    };
+    let rel = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let shown = given.join(&rel).display().to_string();
+    let Ok(parsed) = rewind_parse::load::parse_bytes(&bytes, FileKind::Tf, &shown) else {
+        return declined(12, None);
+    };
+    let Some(old) = cache.parsed(&recorded.hash, FileKind::Tf) else {
+        return declined(13, None);
+    };
+    let Some(edits) = rewind_parse::body_edits(&old, &parsed) else {
+        return declined(14, None);
+    };
+    // kept for the next snapshot, encoded here on this file's thread
+    cache.keep_parsed(&hash, FileKind::Tf, &parsed);
+    Ok(Some(Seen::Changed(Box::new(Changed {
+        abs: path.to_path_buf(),
+        rel,
+        stat,
+        executable: recorded.executable,
+        old: recorded.hash,
+        hash,
+        bytes,
+        edits,
+    }))))
 }
 
 #[cfg(unix)]
@@ -282,54 +346,75 @@ fn executable(_md: &std::fs::Metadata) -> bool {
     false
 }
 
-/// Replaces the group of file `c` in `edit`: each entry moved to where its
-/// block now starts, and the nodes of the blocks whose values changed
-/// made anew from the old ones and the new bodies. False when a node
-/// cannot be made so (see the module documentation).
-fn edit_group(
+/// Replaces the groups of the changed files in `edit`: each entry moved
+/// to where its block now starts, and the nodes of the blocks whose
+/// values changed made anew from the old ones and the new bodies (the
+/// groups, then those nodes, read together). False when a node cannot be
+/// made so (see the module documentation).
+fn edit_groups(
     store: &Store,
     w: &mut ObjectWriter<'_>,
     edit: &mut rewind_odb::ModelEdit,
-    c: &Changed,
+    changed: &[Changed],
 ) -> Result<bool> {
     // a file no module instance loads has no group, before and after
-    let Some(id) = edit.group_id(&c.rel) else {
-        return Ok(true);
-    };
-    let at: HashMap<(u32, u32), &BlockEdit> = c.edits.iter().map(|e| (e.old_at, e)).collect();
-    let mut entries: Vec<GroupEntry> = Vec::new();
-    let Ok(old) = store.group_entries(&id, &c.rel) else {
+    let with_group: Vec<(&Changed, ObjectId)> = changed
+        .iter()
+        .filter_map(|c| edit.group_id(&c.rel).map(|id| (c, id)))
+        .collect();
+    let keys: Vec<(ObjectId, &str)> = with_group
+        .iter()
+        .map(|(c, id)| (*id, c.rel.as_str()))
+        .collect();
+    let Ok(groups) = store.groups_entries(&keys) else {
         return declined(15, false);
     };
-    for mut e in old {
-        let Some(b) = at.get(&(e.line, e.col)) else {
-            return declined(15, false);
-        };
-        (e.line, e.col) = b.new_at;
-        if let Some(body) = &b.body {
-            let Ok(mut node) = store.group_node(&c.rel, &e) else {
+    // each entry placed anew, and the old nodes of changed blocks to read
+    let mut placed: Vec<Vec<GroupEntry>> = Vec::with_capacity(groups.len());
+    let mut bodies: Vec<(usize, usize, Arc<rewind_model::Value>)> = Vec::new();
+    for (gi, ((c, _), entries)) in with_group.iter().zip(groups).enumerate() {
+        let at: HashMap<(u32, u32), &BlockEdit> = c.edits.iter().map(|e| (e.old_at, e)).collect();
+        let mut out = Vec::with_capacity(entries.len());
+        for mut e in entries {
+            let Some(b) = at.get(&(e.line, e.col)) else {
                 return declined(16, false);
             };
-            if !matches!(node.kind, NodeKind::Resource | NodeKind::Data)
-                || node.facts.reads.is_some()
-                || crate::reads::calls_file_functions(&node.body)
-                || crate::reads::calls_file_functions(body)
-            {
-                return declined(16, false);
+            (e.line, e.col) = b.new_at;
+            if let Some(body) = &b.body {
+                bodies.push((gi, out.len(), Arc::clone(body)));
             }
-            // what the node's names make secret must be what they made
-            // secret: the rest of its secret paths (what it reads, what
-            // the state marks for its type) are the same
-            let old_names = secret_names(&node, Arc::clone(&node.body));
-            if secret_names(&node, Arc::clone(body)) != old_names {
-                return declined(17, false);
-            }
-            node.body = Arc::clone(body);
-            e.node = w.add_node(&node)?;
+            out.push(e);
         }
-        entries.push(e);
+        placed.push(out);
     }
-    w.replace_group(edit, &c.rel, entries)?;
+    let wanted: Vec<(&str, &GroupEntry)> = bodies
+        .iter()
+        .map(|(gi, ei, _)| (with_group[*gi].0.rel.as_str(), &placed[*gi][*ei]))
+        .collect();
+    let Ok(nodes) = store.entries_nodes(&wanted) else {
+        return declined(17, false);
+    };
+    for ((gi, ei, body), mut node) in bodies.into_iter().zip(nodes) {
+        if !matches!(node.kind, NodeKind::Resource | NodeKind::Data)
+            || node.facts.reads.is_some()
+            || crate::reads::calls_file_functions(&node.body)
+            || crate::reads::calls_file_functions(&body)
+        {
+            return declined(18, false);
+        }
+        // what the node's names make secret must be what they made
+        // secret: the rest of its secret paths (what it reads, what the
+        // state marks for its type) are the same
+        let old_names = secret_names(&node, Arc::clone(&node.body));
+        if secret_names(&node, Arc::clone(&body)) != old_names {
+            return declined(21, false);
+        }
+        node.body = body;
+        placed[gi][ei].node = w.add_node(&node)?;
+    }
+    for ((c, _), entries) in with_group.iter().zip(placed) {
+        w.replace_group(edit, &c.rel, entries)?;
+    }
     Ok(true)
 }
 
@@ -390,10 +475,6 @@ fn update_cache(
     changed: Vec<Changed>,
 ) {
     let tf = FileKind::Tf.code();
-    cache.start_spool();
-    for c in &changed {
-        cache.keep_parsed(&c.hash, FileKind::Tf, &c.parsed);
-    }
     let replaced: HashSet<Key> = changed.iter().map(|c| (c.old, tf)).collect();
     for (path, stat) in refreshed {
         cache.stats.insert(path, stat);

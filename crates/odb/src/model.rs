@@ -333,19 +333,33 @@ impl Store {
         })
     }
 
-    /// The entries of group `id` (of key `key`, for messages).
-    pub fn group_entries(&self, id: &ObjectId, key: &str) -> Result<Vec<GroupEntry>> {
-        let bytes = self.get_typed(id, ObjType::Group)?;
-        Group::decode(&bytes)
-            .map(|g| g.entries)
-            .map_err(|e| corrupt(format!("node group {id} ({key})"), e.to_string()))
+    /// The entries of some groups, each given as its id and key (for
+    /// messages), read together (each pack block opened once).
+    pub fn groups_entries(&self, groups: &[(ObjectId, &str)]) -> Result<Vec<Vec<GroupEntry>>> {
+        let ids: Vec<ObjectId> = groups.iter().map(|(id, _)| *id).collect();
+        let raw = self.get_many(&ids)?;
+        groups
+            .iter()
+            .zip(raw)
+            .map(|((id, key), bytes)| {
+                Group::decode(&bytes)
+                    .map(|g| g.entries)
+                    .map_err(|e| corrupt(format!("node group {id} ({key})"), e.to_string()))
+            })
+            .collect()
     }
 
-    /// The node entry `e` of group `key` names, checked to be it (its
+    /// The nodes some group entries name, each given with its group's
+    /// key, read together and checked to be the nodes named (a node's
     /// location is not part of it: left empty).
-    pub fn group_node(&self, key: &str, e: &GroupEntry) -> Result<Node> {
-        let bytes = self.get_typed(&e.node, ObjType::Node)?;
-        decode_node(key, e, &bytes, false)
+    pub fn entries_nodes(&self, entries: &[(&str, &GroupEntry)]) -> Result<Vec<Node>> {
+        let ids: Vec<ObjectId> = entries.iter().map(|(_, e)| e.node).collect();
+        let raw = self.get_many(&ids)?;
+        entries
+            .iter()
+            .zip(raw)
+            .map(|((key, e), bytes)| decode_node(key, e, &bytes, false))
+            .collect()
     }
 }
 

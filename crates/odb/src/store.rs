@@ -1,6 +1,5 @@
 //! Opening a store and reading and writing its objects.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -901,20 +900,24 @@ impl Store {
             let key = format!("packs/{}.pack", pi.to_hex());
             for (start, end, items) in nearby_runs(wanted) {
                 let data = self.backend.get_range(&key, start, end - start)?;
-                let mut opened: HashMap<u64, Vec<u8>> = HashMap::new();
+                // the items come in block order: one block open at a time
+                // (held together, the blocks of objects spread over a large
+                // pack were as many fresh 64 KiB buffers)
+                let mut opened: Option<(u64, Vec<u8>)> = None;
                 for (i, loc) in items {
                     let what = || format!("object {} ({}) in {key}", ids[i], loc.ty.name());
-                    let block = match opened.entry(loc.block) {
-                        Entry::Occupied(b) => b.into_mut(),
-                        Entry::Vacant(v) => {
-                            let s = (loc.block - start) as usize;
-                            v.insert(open_block(
-                                &data[s..s + loc.block_len as usize],
-                                &self.crypt,
-                                &what,
-                            )?)
-                        }
-                    };
+                    if opened.as_ref().map(|(at, _)| *at) != Some(loc.block) {
+                        // freed before the next is made: its memory is reused
+                        drop(opened.take());
+                        let s = (loc.block - start) as usize;
+                        let block =
+                            open_block(&data[s..s + loc.block_len as usize], &self.crypt, &what)?;
+                        opened = Some((loc.block, block));
+                    }
+                    let block = opened
+                        .as_ref()
+                        .map(|(_, b)| b.as_slice())
+                        .unwrap_or_default();
                     out[i] = object_in(block, &ids[i], &loc, &self.crypt, &what)?;
                 }
             }
