@@ -11,15 +11,17 @@
 #
 #   bench/snapshot-after-change.sh SIZE RUNS WORK BIN...
 #       SIZE: 1k, 10k or 100k (the trees /tmp/bSIZE-v1 and -v2, from
-#             rewind-bench gen --seed 1 [--version 2]); WORK: a scratch
-#             directory (removed and made again); BIN: rewind binaries.
+#             rewind-bench gen --seed 1 [--version 2]; with TREES=PREFIX,
+#             PREFIXSIZE-v1 and -v2, for example those of
+#             bench/values-only-trees.sh); WORK: a scratch directory
+#             (removed and made again); BIN: rewind binaries.
 #
 # With MEASURE set, the measured command runs under it instead of GNU time
 # (for example MEASURE="valgrind --tool=callgrind --callgrind-out-file=X").
 set -euo pipefail
 size=$1 runs=$2 work=$3
 shift 3
-v1=/tmp/b$size-v1 v2=/tmp/b$size-v2
+v1=${TREES:-/tmp/b}$size-v1 v2=${TREES:-/tmp/b}$size-v2
 [ -d "$v1" ] && [ -d "$v2" ] || { echo "no $v1 or $v2 (rewind-bench gen)" >&2; exit 1; }
 # sync FROM TO: make TO hold FROM's files, writing only those that differ
 sync_tree() {
