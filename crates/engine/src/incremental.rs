@@ -36,9 +36,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rewind_model::{Diagnostic, Hash, NodeKind, StateInfo};
+use rewind_model::{Diagnostic, EdgeKind, Hash, NodeKind, StateInfo};
 use rewind_odb::{GroupEntry, ObjType, ObjectId, ObjectWriter, Store, Written};
-use rewind_parse::{BlockEdit, Cache as _, FileKind, FileStat};
+use rewind_parse::{AddedBlock, BlockEdit, Cache as _, FileEdits, FileKind, FileStat, Parsed};
 
 use crate::cache::{Counts, DirCache, Key, LastSnapshot, Stat};
 use crate::error::{Error, Result};
@@ -63,7 +63,9 @@ struct Changed {
     old: Hash,
     hash: Hash,
     bytes: Vec<u8>,
-    edits: Vec<BlockEdit>,
+    edits: FileEdits,
+    /// The new parse result (its removed blocks are looked for in it).
+    parsed: Arc<rewind_parse::Parsed>,
 }
 
 /// More changed files than this share of the directory's are loaded
@@ -125,7 +127,7 @@ pub(crate) fn snapshot_edits(
         update_cache(
             cache,
             &last,
-            (last.tree, last.model),
+            (last.tree, last.model, last.counts),
             dirs,
             refreshed,
             changed,
@@ -140,9 +142,11 @@ pub(crate) fn snapshot_edits(
         }));
     }
     let mut w = ObjectWriter::new(store);
-    if !edit_groups(store, &mut w, &mut edit, &changed)? {
+    let Some(resources) = edit_groups(store, abs, &mut w, &mut edit, cache, &changed)? else {
         return declined(6, None);
-    }
+    };
+    let mut counts = last.counts;
+    counts.resources = counts.resources.saturating_add_signed(resources);
     let model = w.add_model_edit(&edit)?;
     trace.mark("(incremental) model");
     let Some(tree) = edit_tree(store, &mut w, &last, &changed)? else {
@@ -151,12 +155,19 @@ pub(crate) fn snapshot_edits(
     trace.mark("(incremental) tree");
     let written = w.finish()?;
     trace.mark("(incremental) pack");
-    update_cache(cache, &last, (tree, model), dirs, refreshed, changed);
+    update_cache(
+        cache,
+        &last,
+        (tree, model, counts),
+        dirs,
+        refreshed,
+        changed,
+    );
     Ok(Some(Edited {
         tree,
         model,
         written,
-        counts: last.counts,
+        counts,
         state: edit.state().cloned(),
         diagnostics: expected,
     }))
@@ -303,14 +314,9 @@ fn seen(
             ..recorded.clone()
         })));
     }
-    let Ok(rel) = path.strip_prefix(abs) else {
+    let Some(rel) = rel_path(abs, path) else {
         return declined(11, None);
     };
-    let rel = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
     let shown = given.join(&rel).display().to_string();
     let Ok(parsed) = rewind_parse::load::parse_bytes(&bytes, FileKind::Tf, &shown) else {
         return declined(12, None);
@@ -323,6 +329,7 @@ fn seen(
     };
     // kept for the next snapshot, encoded here on this file's thread
     cache.keep_parsed(&hash, FileKind::Tf, &parsed);
+    let parsed = Arc::new(parsed);
     Ok(Some(Seen::Changed(Box::new(Changed {
         abs: path.to_path_buf(),
         rel,
@@ -332,7 +339,20 @@ fn seen(
         hash,
         bytes,
         edits,
+        parsed,
     }))))
+}
+
+/// `path` relative to the tree's root `abs`, `/`-separated (a group's
+/// key).
+fn rel_path(abs: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(abs).ok()?;
+    Some(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
 }
 
 #[cfg(unix)]
@@ -347,17 +367,37 @@ fn executable(_md: &std::fs::Metadata) -> bool {
 }
 
 /// Replaces the groups of the changed files in `edit`: each entry moved
-/// to where its block now starts, and the nodes of the blocks whose
-/// values changed made anew from the old ones and the new bodies (the
-/// groups, then those nodes, read together). False when a node cannot be
-/// made so (see the module documentation).
+/// to where its block now starts; the nodes of the blocks whose values
+/// changed made anew from the old ones and the new bodies; the nodes of
+/// removed blocks dropped and those of added blocks made (in each module
+/// instance loading the file). The groups, then the nodes needed, are
+/// read together. Returns the change in the number of resources, or
+/// `None` when a node cannot be made so (see the module documentation).
 fn edit_groups(
     store: &Store,
+    abs: &Path,
     w: &mut ObjectWriter<'_>,
     edit: &mut rewind_odb::ModelEdit,
+    cache: &DirCache,
     changed: &[Changed],
-) -> Result<bool> {
-    // a file no module instance loads has no group, before and after
+) -> Result<Option<i64>> {
+    let structural = changed
+        .iter()
+        .any(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty());
+    // (a state's instances take their configuration's secret paths: a
+    // block added or removed would need them checked)
+    if structural && edit.state().is_some() {
+        return declined(22, None);
+    }
+    // a file no module instance loads has no group, before and after (a
+    // file that had no block to load has none either: one it gains could
+    // not be placed)
+    if changed
+        .iter()
+        .any(|c| !c.edits.added.is_empty() && edit.group_id(&c.rel).is_none())
+    {
+        return declined(32, None);
+    }
     let with_group: Vec<(&Changed, ObjectId)> = changed
         .iter()
         .filter_map(|c| edit.group_id(&c.rel).map(|id| (c, id)))
@@ -367,55 +407,351 @@ fn edit_groups(
         .map(|(c, id)| (*id, c.rel.as_str()))
         .collect();
     let Ok(groups) = store.groups_entries(&keys) else {
-        return declined(15, false);
+        return declined(15, None);
     };
-    // each entry placed anew, and the old nodes of changed blocks to read
+    let mut module = Module::default();
+    if structural && !module.read(store, abs, edit, cache, changed)? {
+        return declined(23, None);
+    }
+    let mut resources = 0i64;
+    // each entry placed anew, and the old nodes to read: those of changed
+    // blocks, of removed ones, and a sibling of each added one
     let mut placed: Vec<Vec<GroupEntry>> = Vec::with_capacity(groups.len());
-    let mut bodies: Vec<(usize, usize, Arc<rewind_model::Value>)> = Vec::new();
+    let mut wanted: Vec<(usize, Want)> = Vec::new();
     for (gi, ((c, _), entries)) in with_group.iter().zip(groups).enumerate() {
-        let at: HashMap<(u32, u32), &BlockEdit> = c.edits.iter().map(|e| (e.old_at, e)).collect();
+        let at: HashMap<(u32, u32), &BlockEdit> =
+            c.edits.kept.iter().map(|e| (e.old_at, e)).collect();
+        let removed: HashSet<(u32, u32)> = c.edits.removed.iter().map(|r| r.at).collect();
         let mut out = Vec::with_capacity(entries.len());
+        // the module instances loading the file, by the prefix of their
+        // addresses, each with its first entry of each provider key
+        let mut instances: Vec<(String, HashMap<&str, usize>)> = Vec::new();
         for mut e in entries {
+            if removed.contains(&(e.line, e.col)) {
+                if e.kind == NodeKind::Resource {
+                    resources -= 1;
+                }
+                wanted.push((gi, Want::Removed(e)));
+                continue;
+            }
             let Some(b) = at.get(&(e.line, e.col)) else {
-                return declined(16, false);
+                return declined(16, None);
             };
             (e.line, e.col) = b.new_at;
+            let Some(prefix) = e.address.strip_suffix(b.local.as_str()) else {
+                return declined(16, None);
+            };
+            let i = match instances.iter().position(|(p, _)| p == prefix) {
+                Some(i) => i,
+                None => {
+                    instances.push((prefix.to_string(), HashMap::new()));
+                    instances.len() - 1
+                }
+            };
+            if let Some(k) = &b.provider_key {
+                instances[i].1.entry(k.as_str()).or_insert(out.len());
+            }
             if let Some(body) = &b.body {
-                bodies.push((gi, out.len(), Arc::clone(body)));
+                wanted.push((gi, Want::Changed(out.len(), Arc::clone(body))));
             }
             out.push(e);
         }
+        if !c.edits.added.is_empty() && instances.is_empty() {
+            return declined(33, None);
+        }
+        for a in &c.edits.added {
+            for (prefix, by_key) in &instances {
+                let Some(&sibling) = by_key.get(a.provider_key.as_str()) else {
+                    return declined(24, None);
+                };
+                if a.kind == NodeKind::Resource {
+                    resources += 1;
+                }
+                wanted.push((gi, Want::Added(sibling, prefix.clone(), a)));
+            }
+        }
         placed.push(out);
     }
-    let wanted: Vec<(&str, &GroupEntry)> = bodies
+    // the nodes the added blocks read values of (their secrets matter)
+    let targets: Vec<String> = wanted
         .iter()
-        .map(|(gi, ei, _)| (with_group[*gi].0.rel.as_str(), &placed[*gi][*ei]))
+        .filter_map(|(_, w)| match w {
+            Want::Added(_, prefix, a) => Some((prefix, a)),
+            _ => None,
+        })
+        .flat_map(|(prefix, a)| {
+            a.targets
+                .iter()
+                .flatten()
+                .filter(|(_, kind)| *kind != EdgeKind::DependsOn)
+                .map(move |(t, _)| format!("{prefix}{t}"))
+        })
         .collect();
-    let Ok(nodes) = store.entries_nodes(&wanted) else {
-        return declined(17, false);
+    if !module.read_nodes(store, targets.iter().map(String::as_str)) {
+        return declined(31, None);
+    }
+    let read: Vec<(&str, &GroupEntry)> = wanted
+        .iter()
+        .map(|(gi, want)| {
+            let e = match want {
+                Want::Changed(ei, _) | Want::Added(ei, ..) => &placed[*gi][*ei],
+                Want::Removed(e) => e,
+            };
+            (with_group[*gi].0.rel.as_str(), e)
+        })
+        .collect();
+    let Ok(nodes) = store.entries_nodes(&read) else {
+        return declined(17, None);
     };
-    for ((gi, ei, body), mut node) in bodies.into_iter().zip(nodes) {
-        if !matches!(node.kind, NodeKind::Resource | NodeKind::Data)
-            || node.facts.reads.is_some()
-            || crate::reads::calls_file_functions(&node.body)
-            || crate::reads::calls_file_functions(&body)
-        {
-            return declined(18, false);
+    let implicit = edit
+        .group_id("")
+        .map(|id| store.groups_entries(&[(id, "")]));
+    let implicit: HashSet<String> = match implicit {
+        Some(Ok(mut g)) => g
+            .pop()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.address)
+            .collect(),
+        Some(Err(_)) => return declined(25, None),
+        None => HashSet::new(),
+    };
+    let removed_addresses: HashSet<String> = wanted
+        .iter()
+        .filter_map(|(_, w)| match w {
+            Want::Removed(e) => Some(e.address.clone()),
+            _ => None,
+        })
+        .collect();
+    for ((gi, want), node) in wanted.into_iter().zip(nodes) {
+        match want {
+            Want::Changed(ei, body) => {
+                let Some(node) = changed_node(node, body) else {
+                    return declined(18, None);
+                };
+                placed[gi][ei].node = w.add_node(&node)?;
+            }
+            Want::Removed(_) => {
+                // an implicit provider goes with the last node using it:
+                // another node of the module must still use it
+                let implicit_used = node
+                    .edges
+                    .iter()
+                    .any(|e| e.kind == EdgeKind::Provider && implicit.contains(&e.to));
+                if implicit_used {
+                    let all: Vec<String> = module.entries.keys().cloned().collect();
+                    if !module.read_nodes(store, all.iter().map(String::as_str)) {
+                        return declined(31, None);
+                    }
+                }
+                let alone = |to: &String| {
+                    !module.nodes.values().any(|other| {
+                        other.address != node.address
+                            && !removed_addresses.contains(&other.address)
+                            && other
+                                .edges
+                                .iter()
+                                .any(|o| o.kind == EdgeKind::Provider && o.to == *to)
+                    })
+                };
+                if node.edges.iter().any(|e| {
+                    e.kind == EdgeKind::Provider && implicit.contains(&e.to) && alone(&e.to)
+                }) {
+                    return declined(26, None);
+                }
+            }
+            Want::Added(_, prefix, a) => {
+                let Some(node) = added_node(&node, &prefix, a, &module) else {
+                    return declined(27, None);
+                };
+                let id = w.add_node(&node)?;
+                placed[gi].push(GroupEntry {
+                    address: node.address.clone(),
+                    kind: node.kind,
+                    node: id,
+                    line: a.at.0,
+                    col: a.at.1,
+                });
+            }
         }
-        // what the node's names make secret must be what they made
-        // secret: the rest of its secret paths (what it reads, what the
-        // state marks for its type) are the same
-        let old_names = secret_names(&node, Arc::clone(&node.body));
-        if secret_names(&node, Arc::clone(&body)) != old_names {
-            return declined(21, false);
-        }
-        node.body = body;
-        placed[gi][ei].node = w.add_node(&node)?;
     }
     for ((c, _), entries) in with_group.iter().zip(placed) {
         w.replace_group(edit, &c.rel, entries)?;
     }
-    Ok(true)
+    Ok(Some(resources))
+}
+
+/// An old node to read, and why.
+enum Want<'a> {
+    /// The node of a block whose values changed (at its place in the new
+    /// group), and the new body.
+    Changed(usize, Arc<rewind_model::Value>),
+    /// The node of a removed block.
+    Removed(GroupEntry),
+    /// A node of the same module instance using the same provider as an
+    /// added block (at its place in the new group), that instance's
+    /// prefix, and the block.
+    Added(usize, String, &'a AddedBlock),
+}
+
+/// The node of a block whose values changed: `node` with `body`; `None`
+/// when that is not the node a whole load makes (see the module
+/// documentation).
+fn changed_node(
+    mut node: rewind_model::Node,
+    body: Arc<rewind_model::Value>,
+) -> Option<rewind_model::Node> {
+    if !matches!(node.kind, NodeKind::Resource | NodeKind::Data)
+        || node.facts.reads.is_some()
+        || crate::reads::calls_file_functions(&node.body)
+        || crate::reads::calls_file_functions(&body)
+    {
+        return None;
+    }
+    // what the node's names make secret must be what they made secret:
+    // the rest of its secret paths (what it reads, what the state marks
+    // for its type) are the same
+    let old_names = secret_names(&node, Arc::clone(&node.body));
+    if secret_names(&node, Arc::clone(&body)) != old_names {
+        return None;
+    }
+    node.body = body;
+    Some(node)
+}
+
+/// The node a whole load makes of added block `a` in the module instance
+/// of address prefix `prefix`: its edges to the module call and to its
+/// provider are those of `sibling` (a node of the same instance using the
+/// same provider), its references' edges go to the nodes they name. `None`
+/// when that cannot be known so: a reference to a node that is not there,
+/// to one with a secret (the new node's secret paths would depend on it),
+/// or to the block itself; an address taken; a file function.
+fn added_node(
+    sibling: &rewind_model::Node,
+    prefix: &str,
+    a: &AddedBlock,
+    module: &Module,
+) -> Option<rewind_model::Node> {
+    let address = format!("{prefix}{}", a.local);
+    if module.entries.contains_key(&address) || crate::reads::calls_file_functions(&a.body) {
+        return None;
+    }
+    let mut n = rewind_model::Node::new(a.kind, address);
+    n.module = prefix.trim_end_matches('.').to_string();
+    n.type_ = a.type_.clone();
+    n.name = a.name.clone();
+    n.body = Arc::clone(&a.body);
+    n.facts = a.facts.clone();
+    rewind_parse::mark_secret_names(&mut n);
+    for e in &sibling.edges {
+        if matches!(e.kind, EdgeKind::Module | EdgeKind::Provider) {
+            n.add_edge(e.to.clone(), e.kind);
+        }
+    }
+    for (target, kind) in a.targets.as_ref()? {
+        let to = format!("{prefix}{target}");
+        if !module.entries.contains_key(&to) {
+            return None;
+        }
+        // a value read from a node with a secret could be secret (an
+        // explicit dependency reads no value)
+        if *kind != EdgeKind::DependsOn && !module.nodes.get(&to)?.sensitive.is_empty() {
+            return None;
+        }
+        n.add_edge(to, *kind);
+    }
+    Some(n)
+}
+
+/// The module directories where blocks were added or removed: their
+/// files' group entries by address (every instance loading them), and
+/// the nodes read of them.
+#[derive(Default)]
+struct Module {
+    entries: HashMap<String, (String, GroupEntry)>,
+    nodes: HashMap<String, rewind_model::Node>,
+}
+
+impl Module {
+    /// Reads the nodes of every module directory where a block was added
+    /// or removed; false when a removed block may be referred to by a
+    /// block of its directory (or a file of it cannot be read).
+    fn read(
+        &mut self,
+        store: &Store,
+        abs: &Path,
+        edit: &rewind_odb::ModelEdit,
+        cache: &DirCache,
+        changed: &[Changed],
+    ) -> Result<bool> {
+        let by_rel: HashMap<&str, &Changed> = changed.iter().map(|c| (c.rel.as_str(), c)).collect();
+        let dirs: HashSet<&Path> = changed
+            .iter()
+            .filter(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty())
+            .filter_map(|c| c.abs.parent())
+            .collect();
+        let mut keys: Vec<(ObjectId, String)> = Vec::new();
+        for (path, stat) in &cache.stats {
+            let Some(dir) = path.parent().filter(|d| dirs.contains(d)) else {
+                continue;
+            };
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let Some(kind) = FileKind::of(&name).filter(|k| k.is_config()) else {
+                continue;
+            };
+            let Some(rel) = rel_path(abs, path) else {
+                return declined(28, false);
+            };
+            let parsed: Arc<Parsed> = match by_rel.get(rel.as_str()) {
+                Some(c) => Arc::clone(&c.parsed),
+                None => match cache.parsed(&stat.hash, kind) {
+                    Some(p) => p,
+                    None => return declined(28, false),
+                },
+            };
+            for c in changed.iter().filter(|c| c.abs.parent() == Some(dir)) {
+                if c.edits
+                    .removed
+                    .iter()
+                    .any(|r| rewind_parse::may_refer_to(&parsed, r.kind, &r.type_, &r.name))
+                {
+                    return declined(29, false);
+                }
+            }
+            if let Some(id) = edit.group_id(&rel) {
+                keys.push((id, rel));
+            }
+        }
+        let keyed: Vec<(ObjectId, &str)> = keys.iter().map(|(id, k)| (*id, k.as_str())).collect();
+        let Ok(groups) = store.groups_entries(&keyed) else {
+            return declined(30, false);
+        };
+        for ((_, key), group) in keyed.iter().zip(groups) {
+            for e in group {
+                self.entries.insert(e.address.clone(), (key.to_string(), e));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads the nodes of `addresses` (those the module has); false when
+    /// they cannot be read.
+    fn read_nodes<'a>(&mut self, store: &Store, addresses: impl Iterator<Item = &'a str>) -> bool {
+        let wanted: Vec<(&str, &GroupEntry)> = addresses
+            .filter(|a| !self.nodes.contains_key(*a))
+            .filter_map(|a| self.entries.get(a))
+            .map(|(k, e)| (k.as_str(), e))
+            .collect();
+        let Ok(nodes) = store.entries_nodes(&wanted) else {
+            return false;
+        };
+        self.nodes
+            .extend(nodes.into_iter().map(|n| (n.address.clone(), n)));
+        true
+    }
 }
 
 /// The secret paths the names of `body` give a node like `node` (a
@@ -469,7 +805,7 @@ fn edit_tree(
 fn update_cache(
     cache: &mut DirCache,
     last: &LastSnapshot,
-    (tree, model): (ObjectId, ObjectId),
+    (tree, model, counts): (ObjectId, ObjectId, Counts),
     dirs: Vec<(PathBuf, i64)>,
     refreshed: Vec<(PathBuf, Stat)>,
     changed: Vec<Changed>,
@@ -497,6 +833,7 @@ fn update_cache(
     cache.last = Some(LastSnapshot {
         tree,
         model,
+        counts,
         ..last.clone()
     });
 }

@@ -149,6 +149,8 @@ fn reads_by_path(body: &Value) -> Vec<(String, Vec<String>)> {
 /// changed ([`body_edits`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BlockEdit {
+    /// Its address inside its module (`aws_instance.web`, `var.x`).
+    pub local: String,
     /// Line and column of the block in the old version of the file.
     pub old_at: (u32, u32),
     /// Line and column of the block in the new version.
@@ -156,41 +158,182 @@ pub struct BlockEdit {
     /// The new body of a resource or data block whose values changed
     /// (`None`: the block is the same but for its place).
     pub body: Option<std::sync::Arc<Value>>,
+    /// The provider configuration a resource or data block uses, as the
+    /// loader keys it (`aws`, `aws.west`).
+    pub provider_key: Option<String>,
 }
 
-/// How a configuration file changed when the change is confined to the
-/// values of its `resource` and `data` blocks: one edit per block, in
-/// order. `None` when anything else differs: a block added, removed,
-/// renamed or of another kind; another kind of block changed; the
-/// references a block makes (names, steps, kinds, order), its provider,
-/// facts or sensitivity; where in a changed body each value that makes
-/// references sits, and which references it makes; or either version
-/// has warnings or errors. Such an edit changes no address, no edge and
-/// no declaration, and a changed node reads what it read where it read
-/// it: the nodes the file's blocks make are the old ones with their
+/// A `resource` or `data` block a file gained ([`body_edits`]): what the
+/// loader makes a node of, in each module instance loading the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AddedBlock {
+    pub kind: NodeKind,
+    /// Its address inside its module.
+    pub local: String,
+    pub type_: String,
+    pub name: String,
+    pub body: std::sync::Arc<Value>,
+    pub facts: rewind_model::NodeFacts,
+    /// The provider configuration it uses, as the loader keys it.
+    pub provider_key: String,
+    /// What its references name, as addresses inside its module
+    /// (`var.x`, `local.y`, `data.t.n`, `t.n`) with their edges' kinds,
+    /// in order; `None` when one names anything else (a module's output,
+    /// an action...) or nothing the loader would find.
+    pub targets: Option<Vec<(String, EdgeKind)>>,
+    /// Line and column of the block.
+    pub at: (u32, u32),
+}
+
+/// A `resource` or `data` block a file lost ([`body_edits`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemovedBlock {
+    pub kind: NodeKind,
+    pub type_: String,
+    pub name: String,
+    /// Line and column of the block in the old version.
+    pub at: (u32, u32),
+}
+
+/// How a file changed, block by block ([`body_edits`]).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct FileEdits {
+    /// The blocks of both versions.
+    pub kept: Vec<BlockEdit>,
+    /// The resource and data blocks only the new version has.
+    pub added: Vec<AddedBlock>,
+    /// The resource and data blocks only the old version has.
+    pub removed: Vec<RemovedBlock>,
+}
+
+/// The provider key the loader gives a resource or data block
+/// (`Builder::add_config_node`).
+fn block_provider_key(x: &RawNode) -> String {
+    match &x.provider {
+        Some(p) => provider_key(p),
+        None => x.type_.split('_').next().unwrap_or_default().to_string(),
+    }
+}
+
+/// The addresses inside its module that the references of `x` name, as
+/// the loader resolves them (`Builder::resolve_ref`): `var.N`, `local.N`,
+/// `data.T.N`, `resource.T.N` (→ `T.N`) and `T.N`; references to
+/// `count`, `each`, `self`, `path` and `terraform` name nothing. `None`
+/// for any other reference.
+fn ref_targets(x: &RawNode) -> Option<Vec<(String, EdgeKind)>> {
+    let mut out = Vec::with_capacity(x.refs.len());
+    for r in &x.refs {
+        let s = |i: usize| r.step(i).filter(|x| !x.starts_with('['));
+        let root = r.root();
+        let address = match root {
+            "count" | "each" | "self" | "path" | "terraform" => continue,
+            "var" | "local" => format!("{root}.{}", s(0)?),
+            "data" => format!("data.{}.{}", s(0)?, s(1)?),
+            "resource" => format!("{}.{}", s(0)?, s(1)?),
+            "module" | "ephemeral" | "action" => return None,
+            ty => format!("{ty}.{}", s(0)?),
+        };
+        out.push((address, r.kind));
+    }
+    Some(out)
+}
+
+/// Could a block of `parsed` (a module's configuration file) refer to the
+/// `resource` or `data` block `kind` `type_` `name` of the same module?
+/// True when one of its references names it, or one of its blocks is a
+/// `moved`, `import` or `removed` block (which name resources by address).
+pub fn may_refer_to(parsed: &crate::Parsed, kind: NodeKind, type_: &str, name: &str) -> bool {
+    let crate::Parsed::Config(c) = parsed else {
+        return false;
+    };
+    let names = |r: &RawRef| {
+        let s = |i: usize| r.step(i);
+        match (kind, r.root()) {
+            (NodeKind::Data, "data") => s(0) == Some(type_) && s(1) == Some(name),
+            (NodeKind::Data, _) => false,
+            (_, "resource") => s(0) == Some(type_) && s(1) == Some(name),
+            (_, root) => root == type_ && s(0) == Some(name),
+        }
+    };
+    c.nodes.iter().any(|n| {
+        matches!(
+            n.kind,
+            NodeKind::Moved | NodeKind::Import | NodeKind::Removed
+        ) || n.refs.iter().any(names)
+            || n.args.iter().any(|(_, refs)| refs.iter().any(names))
+    })
+}
+
+/// How a configuration file changed when the change is confined to
+/// `resource` and `data` blocks: their values changed, or whole blocks
+/// were added or removed. `None` when anything else differs: another kind
+/// of block added, removed or changed; of a block in both versions, the
+/// references it makes (names, steps, kinds, order), its provider, facts
+/// or sensitivity; where in a changed body each value that makes
+/// references sits, and which references it makes; two blocks of one
+/// address; or either version has warnings or errors. Blocks are matched
+/// by kind and address. Such a change makes no other block's node
+/// change: the nodes of the kept blocks are the old ones with their
 /// bodies replaced (`rewind-engine`'s incremental snapshot checks what
-/// follows from the bodies themselves: secret names, file functions).
-pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<Vec<BlockEdit>> {
+/// follows from the bodies themselves, and what an added or removed
+/// block does to the rest of its module).
+pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits> {
     let (crate::Parsed::Config(a), crate::Parsed::Config(b)) = (old, new) else {
         return None;
     };
     let clean = |c: &FileConfig| c.warnings.is_empty() && c.errors.is_empty();
-    if !clean(a) || !clean(b) || a.nodes.len() != b.nodes.len() {
+    if !clean(a) || !clean(b) {
         return None;
     }
-    let mut edits = Vec::with_capacity(a.nodes.len());
+    let key = |x: &RawNode| (x.kind, x.local.clone());
+    let mut old_at: std::collections::HashMap<(NodeKind, String), usize> =
+        std::collections::HashMap::with_capacity(a.nodes.len());
     let mut places = std::collections::HashSet::with_capacity(a.nodes.len());
-    for (x, y) in a.nodes.iter().zip(&b.nodes) {
+    for (i, x) in a.nodes.iter().enumerate() {
+        // a block is found by where it starts, and by its address: two
+        // at one place, or of one address, could not be told apart
+        if old_at.insert(key(x), i).is_some() || !places.insert((x.line, x.col)) {
+            return None;
+        }
+    }
+    let resource_like = |k: NodeKind| matches!(k, NodeKind::Resource | NodeKind::Data);
+    let mut edits = FileEdits::default();
+    let mut matched = vec![false; a.nodes.len()];
+    let mut new_keys = std::collections::HashSet::with_capacity(b.nodes.len());
+    for y in &b.nodes {
+        if !new_keys.insert(key(y)) {
+            return None;
+        }
+        let Some(&i) = old_at.get(&key(y)) else {
+            if !resource_like(y.kind)
+                || y.sensitive
+                || !y.args.is_empty()
+                || !y.providers.is_empty()
+            {
+                return None;
+            }
+            edits.added.push(AddedBlock {
+                kind: y.kind,
+                local: y.local.clone(),
+                type_: y.type_.clone(),
+                name: y.name.clone(),
+                body: std::sync::Arc::clone(&y.body),
+                facts: y.facts.clone(),
+                provider_key: block_provider_key(y),
+                targets: ref_targets(y),
+                at: (y.line, y.col),
+            });
+            continue;
+        };
+        matched[i] = true;
+        let x = &a.nodes[i];
         let same_body = x.body == y.body;
         if !same_body
-            && (!matches!(x.kind, NodeKind::Resource | NodeKind::Data)
-                || reads_by_path(&x.body) != reads_by_path(&y.body))
+            && (!resource_like(x.kind) || reads_by_path(&x.body) != reads_by_path(&y.body))
         {
             return None;
         }
-        let same_rest = x.kind == y.kind
-            && x.local == y.local
-            && x.type_ == y.type_
+        let same_rest = x.type_ == y.type_
             && x.name == y.name
             && x.facts == y.facts
             && x.sensitive == y.sensitive
@@ -202,15 +345,26 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<Vec<BlockE
                 .iter()
                 .zip(&y.args)
                 .all(|((n, r), (m, s))| n == m && same_refs(r, s));
-        // a block is found by where it starts: two at one place could
-        // not be told apart
-        if !same_rest || !places.insert((x.line, x.col)) {
+        if !same_rest {
             return None;
         }
-        edits.push(BlockEdit {
+        edits.kept.push(BlockEdit {
+            local: x.local.clone(),
             old_at: (x.line, x.col),
             new_at: (y.line, y.col),
             body: (!same_body).then(|| std::sync::Arc::clone(&y.body)),
+            provider_key: resource_like(x.kind).then(|| block_provider_key(x)),
+        });
+    }
+    for (x, _) in a.nodes.iter().zip(&matched).filter(|(_, m)| !**m) {
+        if !resource_like(x.kind) {
+            return None;
+        }
+        edits.removed.push(RemovedBlock {
+            kind: x.kind,
+            type_: x.type_.clone(),
+            name: x.name.clone(),
+            at: (x.line, x.col),
         });
     }
     Some(edits)

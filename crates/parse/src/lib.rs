@@ -27,7 +27,7 @@ pub(crate) fn concat(parts: &[&str]) -> String {
     }
     s
 }
-pub use config::{body_edits, BlockEdit};
+pub use config::{body_edits, may_refer_to, AddedBlock, BlockEdit, FileEdits, RemovedBlock};
 pub use load::{
     discover, discover_unfollowed_links, discover_with_dirs, load, parse_dir, Cache, Discovered,
     FileKind, FileStat, LoadError, Loaded, Options, Parsed, ParsedDir, SourceFile,

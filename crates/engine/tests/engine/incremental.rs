@@ -721,7 +721,8 @@ fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
         std::fs::write(&main, text.replacen(from, to, 1)).unwrap();
     };
     // (what, whether the snapshot can be incremental, the edit)
-    let rounds: Vec<(&str, bool, Box<dyn Fn(&mut [usize; 6])>)> = vec![
+    type Change = Box<dyn Fn(&mut [usize; 6])>;
+    let rounds: Vec<(&str, bool, Change)> = vec![
         ("a literal", true, Box::new(|v| v[1] += 1)),
         (
             "a template around a reference",
@@ -753,7 +754,7 @@ fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
         ("nothing (the same text)", true, Box::new(|_| {})),
     ];
     let mut round = 0;
-    let mut check = |what: &str, incremental: bool, round: usize| {
+    let check = |what: &str, incremental: bool, round: usize| {
         let o = snapshot(&store, &dir, &opts()).unwrap();
         let cold_store = Store::init(t.0.join(format!("cold-{round}")).to_str().unwrap()).unwrap();
         let c = snapshot(&cold_store, &dir, &opts()).unwrap();
@@ -788,40 +789,95 @@ fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
     round += 1;
     edit("data \"aws_ami\"", "# the base image\n\ndata \"aws_ami\"");
     check("lines moved", true, round);
-    // changes that must be loaded whole
-    let whole: Vec<(&str, &str, &str)> = vec![
+    // blocks added and removed, and changes that must be loaded whole:
+    // (what, incremental or not, the text replaced, its replacement)
+    let edits: Vec<(&str, bool, &str, &str)> = vec![
         (
             "a secret-named attribute added",
+            false,
             "  allocated_storage",
             "  api_key = \"k\"\n  allocated_storage",
         ),
         (
             "a secret read moved",
+            false,
             "  user_data = var.token\n",
             "  tags_all = { t = var.token }\n",
         ),
-        ("a reference added", "Tier = \"web\"", "Tier = local.prefix"),
+        ("a reference added", false, "Tier = \"web\"", "Tier = local.prefix"),
         (
             "a resource added",
+            true,
             "\nresource \"aws_db_instance\"",
-            "\nresource \"aws_eip\" \"ip\" {}\nresource \"aws_db_instance\"",
+            "\nresource \"aws_eip\" \"ip\" {\n  tags = { n = local.prefix }\n  depends_on = [aws_db_instance.db]\n}\nresource \"aws_db_instance\"",
         ),
-        ("a resource removed", "\nresource \"aws_eip\" \"ip\" {}", ""),
+        (
+            "a resource removed",
+            true,
+            "\nresource \"aws_eip\" \"ip\" {\n  tags = { n = local.prefix }\n  depends_on = [aws_db_instance.db]\n}",
+            "",
+        ),
+        (
+            "a resource added that reads a secret",
+            false,
+            "\nresource \"aws_db_instance\"",
+            "\nresource \"aws_ssm_parameter\" \"t\" {\n  value = var.token\n}\nresource \"aws_db_instance\"",
+        ),
+        (
+            "a resource added that reads an added one",
+            false,
+            "\nresource \"aws_db_instance\"",
+            "\nresource \"aws_eip\" \"a\" {}\nresource \"aws_eip\" \"b\" {\n  tags = { a = aws_eip.a.id }\n}\nresource \"aws_db_instance\"",
+        ),
+        (
+            "the resources added removed, one read by another",
+            false,
+            "\nresource \"aws_eip\" \"a\" {}",
+            "",
+        ),
+        (
+            "a resource of a provider nothing else uses",
+            false,
+            "\nresource \"aws_db_instance\"",
+            "\nresource \"google_compute_address\" \"g\" {}\nresource \"aws_db_instance\"",
+        ),
         (
             "a file function called",
+            false,
             "  allocated_storage",
             "  description = file(\"${path.module}/boot.sh\")\n  allocated_storage",
         ),
         (
             "a lifecycle rule added",
+            false,
             "  identifier =",
             "  lifecycle {\n    prevent_destroy = true\n  }\n  identifier =",
         ),
+        (
+            "a data source another block reads removed",
+            false,
+            "data \"aws_ami\" \"base\" {\n  owners = [\"2\"]\n  most_recent = true\n}\n",
+            "",
+        ),
     ];
-    for (what, from, to) in whole {
+    for (what, incremental, from, to) in edits {
         round += 1;
         edit(from, to);
-        check(what, false, round);
+        check(what, incremental, round);
+        if what == "the resources added removed, one read by another" {
+            // the reference left is a warning: the model records it, so
+            // the next snapshot (which would not) is loaded whole
+            round += 1;
+            edit(
+                "\nresource \"aws_eip\" \"b\" {\n  tags = { a = aws_eip.a.id }\n}",
+                "",
+            );
+            check("the reader removed too", false, round);
+        }
+        if what.starts_with("a data source") {
+            // (its reader's warning stays: what follows is loaded whole)
+            break;
+        }
         // and a value-only edit right after is incremental again
         round += 1;
         edit("t3.", "t3a.");
@@ -842,7 +898,6 @@ fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
     check("a file read by a function", false, round);
     // the directory named another way: the warning of a release without a
     // state names it, so the model is not the last one's
-    round += 1;
     edit("t3.", "t3a.");
     let other = dir.join("modules/..");
     let o = snapshot(&store, &other, &opts()).unwrap();
@@ -930,12 +985,74 @@ fn an_incremental_snapshot_in_an_encrypted_store_equals_a_whole_load() {
         assert!(o.incremental, "round {round}: values only");
         std::fs::remove_dir_all(store_path.join("cache/dirs")).unwrap();
         let whole = snapshot(&store, &dir, &opts()).unwrap();
-        assert!(!whole.incremental && !whole.unchanged, "round {round}: loaded whole");
+        assert!(
+            !whole.incremental && !whole.unchanged,
+            "round {round}: loaded whole"
+        );
         assert_eq!(
             (o.record.tree, o.record.model),
             (whole.record.tree, whole.record.model),
             "round {round}"
         );
     }
+    assert!(store.verify().unwrap().ok());
+}
+
+/// The random changes of the tree above without its state: values
+/// edited, resources deleted, moved to other files and added; every
+/// snapshot equals a cold one, and those the incremental path can take
+/// are taken by it.
+#[test]
+fn snapshots_without_a_state_equal_cold_ones_through_random_changes() {
+    let t = TempDir::new("incremental-stateless");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_0000_9999_0004);
+    let mut res = initial(&mut rng, 60);
+    let write = |res: &[Res]| {
+        write_tree(&dir, res, 1);
+        let _ = std::fs::remove_file(dir.join("terraform.tfstate"));
+    };
+    write(&res);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let mut next_name = res.len();
+    let mut incremental = 0;
+    for round in 1..=24 {
+        match round % 4 {
+            0 | 1 => {
+                for _ in 0..1 + rng.below(3) {
+                    let i = rng.below(res.len());
+                    res[i].size += 1 + rng.below(3);
+                }
+            }
+            2 => {
+                let i = rng.below(res.len());
+                res.remove(i);
+            }
+            _ => {
+                res.push(Res {
+                    module: rng.below(MODULES),
+                    file: rng.below(4),
+                    name: format!("r{next_name}"),
+                    size: rng.below(100),
+                    secret: false,
+                });
+                next_name += 1;
+            }
+        }
+        write(&res);
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        incremental += usize::from(o.incremental);
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, 400 + round),
+            "round {round}: the snapshot differs from a cold one"
+        );
+        assert_eq!(o.record.resources, res.len() as u64, "round {round}");
+    }
+    assert!(
+        incremental >= 6,
+        "{incremental} of 24 snapshots were incremental"
+    );
     assert!(store.verify().unwrap().ok());
 }
