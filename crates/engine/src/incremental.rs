@@ -1,7 +1,8 @@
 //! The snapshot of a directory whose only change since its last snapshot
-//! is in the values of some `resource` and `data` blocks
-//! (docs/store-format.md §11): the files that changed are read and parsed,
-//! and the model is the last one with the nodes of those blocks replaced,
+//! is in some `resource` and `data` blocks, their values changed or whole
+//! blocks added or removed (docs/store-format.md §11): the files that
+//! changed are read and parsed, and the model is the last one with the
+//! nodes of those blocks replaced, added or dropped,
 //! without loading the rest of the directory (the parse results of the
 //! unchanged files, the state, the module tree, the references and the
 //! sensitivity pass): what a release that changes a few resources' values
@@ -15,19 +16,23 @@
 //!   no link), no OpenTofu `.tofu` file and no override file anywhere (both
 //!   replace blocks of other files), the same root and no inputs given
 //!   beside the directory (state, variables, module cache);
-//! * only `.tf` files changed, and in each only the values inside
-//!   `resource` and `data` blocks ([`rewind_parse::body_edits`]): the same
-//!   blocks in the same order, making the same references, with no warning
-//!   or error in either version. So no address, declaration, edge or
-//!   module instance changes, and every node outside those blocks is the
-//!   same;
-//! * each changed node had no secret path (nothing it read was secret and
-//!   no attribute of it had a secret name, nor did the state mark its
-//!   type's attributes) and has none with its new body (no attribute with
-//!   a secret name): it reads what it read, so it stays as secret as
-//!   before, and the nodes that read it too;
+//! * only `.tf` files changed, and in each only `resource` and `data`
+//!   blocks ([`rewind_parse::body_edits`]): the values inside them
+//!   changed, the same blocks making the same references at the same
+//!   places, or whole blocks were added or removed; no warning or error
+//!   in either version. So no other node changes;
+//! * the secret paths a changed node's attribute names give it are the
+//!   same with its new body; it reads what it read where it read it, so
+//!   the rest of its secret paths (what it reads, what a state marks for
+//!   its type) stay too, and the nodes that read it do not change;
 //! * neither version of a changed node calls a file function (whose
 //!   `reads` fact and stored files depend on other files);
+//! * an added block (no state) names in its references only nodes of its
+//!   module that exist and whose values it reads hold no secret, and uses
+//!   a provider another block of its instance uses: its node is made from
+//!   those, as the loader makes it;
+//! * a removed block (no state) is named by no reference of its module,
+//!   and leaves no implicit provider without a user;
 //! * the last model's diagnostics are exactly those this snapshot would
 //!   record (none, or the warning of a directory without a state, named as
 //!   this snapshot names it).
