@@ -13,7 +13,7 @@
 #       SIZE: 1k, 10k or 100k (the trees /tmp/bSIZE-v1 and -v2, from
 #             rewind-bench gen --seed 1 [--version 2]; with TREES=PREFIX,
 #             PREFIXSIZE-v1 and -v2, for example those of
-#             bench/values-only-trees.sh); WORK: a scratch directory
+#             bench/stateless-trees.sh SIZE values); WORK: a scratch directory
 #             (removed and made again); BIN: rewind binaries.
 #
 # With MEASURE set, the measured command runs under it instead of GNU time
