@@ -690,14 +690,20 @@ impl Module {
         changed: &[Changed],
     ) -> Result<bool> {
         let by_rel: HashMap<&str, &Changed> = changed.iter().map(|c| (c.rel.as_str(), c)).collect();
-        let dirs: HashSet<&Path> = changed
+        // each directory where blocks were added or removed, with the
+        // blocks removed from it
+        let mut dirs: HashMap<&Path, Vec<&rewind_parse::RemovedBlock>> = HashMap::new();
+        for c in changed
             .iter()
             .filter(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty())
-            .filter_map(|c| c.abs.parent())
-            .collect();
+        {
+            if let Some(dir) = c.abs.parent() {
+                dirs.entry(dir).or_default().extend(&c.edits.removed);
+            }
+        }
         let mut keys: Vec<(ObjectId, String)> = Vec::new();
         for (path, stat) in &cache.stats {
-            let Some(dir) = path.parent().filter(|d| dirs.contains(d)) else {
+            let Some(removed) = path.parent().and_then(|d| dirs.get(d)) else {
                 continue;
             };
             let name = path
@@ -710,16 +716,15 @@ impl Module {
             let Some(rel) = rel_path(abs, path) else {
                 return declined(28, false);
             };
-            let parsed: Arc<Parsed> = match by_rel.get(rel.as_str()) {
-                Some(c) => Arc::clone(&c.parsed),
-                None => match cache.parsed(&stat.hash, kind) {
-                    Some(p) => p,
-                    None => return declined(28, false),
-                },
-            };
-            for c in changed.iter().filter(|c| c.abs.parent() == Some(dir)) {
-                if c.edits
-                    .removed
+            if !removed.is_empty() {
+                let parsed: Arc<Parsed> = match by_rel.get(rel.as_str()) {
+                    Some(c) => Arc::clone(&c.parsed),
+                    None => match cache.parsed(&stat.hash, kind) {
+                        Some(p) => p,
+                        None => return declined(28, false),
+                    },
+                };
+                if removed
                     .iter()
                     .any(|r| rewind_parse::may_refer_to(&parsed, r.kind, &r.type_, &r.name))
                 {
@@ -820,9 +825,9 @@ fn update_cache(
     for (path, stat) in refreshed {
         cache.stats.insert(path, stat);
     }
-    for c in changed {
+    for c in &changed {
         cache.stats.insert(
-            c.abs,
+            c.abs.clone(),
             Stat {
                 stat: c.stat,
                 executable: c.executable,
@@ -830,6 +835,9 @@ fn update_cache(
             },
         );
     }
+    // freeing the files' contents and parse results takes as long as
+    // reading parts of them: another thread does it while the refs move
+    std::thread::spawn(move || drop(changed));
     let current: HashSet<Key> = cache.stats.values().map(|s| (s.hash, tf)).collect();
     cache.update_parse_results_replacing(&replaced, &current);
     cache.save_parse_results();
