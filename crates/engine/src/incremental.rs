@@ -389,19 +389,8 @@ fn edit_groups(
     let structural = changed
         .iter()
         .any(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty());
-    // (a state's instances take their configuration's secret paths: a
-    // block added or removed would need them checked)
-    if structural && edit.state().is_some() {
+    if !placeable(edit, changed, structural) {
         return declined(22, None);
-    }
-    // a file no module instance loads has no group, before and after (a
-    // file that had no block to load has none either: one it gains could
-    // not be placed)
-    if changed
-        .iter()
-        .any(|c| !c.edits.added.is_empty() && edit.group_id(&c.rel).is_none())
-    {
-        return declined(32, None);
     }
     let with_group: Vec<(&Changed, ObjectId)> = changed
         .iter()
@@ -424,61 +413,167 @@ fn edit_groups(
     let mut placed: Vec<Vec<GroupEntry>> = Vec::with_capacity(groups.len());
     let mut wanted: Vec<(usize, Want)> = Vec::new();
     for (gi, ((c, _), entries)) in with_group.iter().zip(groups).enumerate() {
-        let at: HashMap<(u32, u32), &BlockEdit> =
-            c.edits.kept.iter().map(|e| (e.old_at, e)).collect();
-        let removed: HashSet<(u32, u32)> = c.edits.removed.iter().map(|r| r.at).collect();
-        let mut out = Vec::with_capacity(entries.len());
-        // the module instances loading the file, by the prefix of their
-        // addresses, each with its first entry of each provider key
-        let mut instances: Vec<(String, HashMap<&str, usize>)> = Vec::new();
-        for mut e in entries {
-            if removed.contains(&(e.line, e.col)) {
-                if e.kind == NodeKind::Resource {
-                    resources -= 1;
-                }
-                wanted.push((gi, Want::Removed(e)));
-                continue;
-            }
-            let Some(b) = at.get(&(e.line, e.col)) else {
-                return declined(16, None);
-            };
-            (e.line, e.col) = b.new_at;
-            let Some(prefix) = e.address.strip_suffix(b.local.as_str()) else {
-                return declined(16, None);
-            };
-            let i = match instances.iter().position(|(p, _)| p == prefix) {
-                Some(i) => i,
-                None => {
-                    instances.push((prefix.to_string(), HashMap::new()));
-                    instances.len() - 1
-                }
-            };
-            if let Some(k) = &b.provider_key {
-                instances[i].1.entry(k.as_str()).or_insert(out.len());
-            }
-            if let Some(body) = &b.body {
-                wanted.push((gi, Want::Changed(out.len(), Arc::clone(body))));
-            }
-            out.push(e);
-        }
-        if !c.edits.added.is_empty() && instances.is_empty() {
-            return declined(33, None);
-        }
-        for a in &c.edits.added {
-            for (prefix, by_key) in &instances {
-                let Some(&sibling) = by_key.get(a.provider_key.as_str()) else {
-                    return declined(24, None);
-                };
-                if a.kind == NodeKind::Resource {
-                    resources += 1;
-                }
-                wanted.push((gi, Want::Added(sibling, prefix.clone(), a)));
-            }
-        }
+        let Some(out) = place(c, gi, entries, &mut wanted, &mut resources) else {
+            return declined(16, None);
+        };
         placed.push(out);
     }
     // the nodes the added blocks read values of (their secrets matter)
-    let targets: Vec<String> = wanted
+    let targets = read_targets(&wanted);
+    if !module.read_nodes(store, targets.iter().map(String::as_str)) {
+        return declined(31, None);
+    }
+    let read = to_read(&wanted, &placed, &with_group);
+    let Ok(nodes) = store.entries_nodes(&read) else {
+        return declined(17, None);
+    };
+    let Some(implicit) = implicit_providers(store, edit) else {
+        return declined(25, None);
+    };
+    let removed_addresses = removed_addresses(&wanted);
+    for ((gi, want), node) in wanted.into_iter().zip(nodes) {
+        match want {
+            Want::Changed(ei, body) => {
+                let Some(node) = changed_node(node, body) else {
+                    return declined(18, None);
+                };
+                placed[gi][ei].node = w.add_node(&node)?;
+            }
+            Want::Removed(_) => {
+                if !removable(store, &node, &implicit, &mut module, &removed_addresses) {
+                    return declined(26, None);
+                }
+            }
+            Want::Added(_, prefix, a) => {
+                let Some(node) = added_node(&node, &prefix, a, &module) else {
+                    return declined(27, None);
+                };
+                let (address, kind) = (node.address.clone(), node.kind);
+                let (line, col) = a.at;
+                let node = w.add_node(&node)?;
+                placed[gi].push(GroupEntry {
+                    address,
+                    kind,
+                    node,
+                    line,
+                    col,
+                });
+            }
+        }
+    }
+    for ((c, _), entries) in with_group.iter().zip(placed) {
+        w.replace_group(edit, &c.rel, entries)?;
+    }
+    Ok(Some(resources))
+}
+
+/// Can the changed files' blocks be placed in `edit`'s groups? Not when
+/// blocks were added or removed (`structural`) beside a state (its
+/// instances take their configuration's secret paths: those would need
+/// checking), nor when a file that gains blocks has no group (a file no
+/// module instance loads has none, before and after, but neither has a
+/// file that had no block: what it gains could not be placed).
+fn placeable(edit: &rewind_odb::ModelEdit, changed: &[Changed], structural: bool) -> bool {
+    let beside_state = structural && edit.state().is_some();
+    let unplaced = changed
+        .iter()
+        .any(|c| !c.edits.added.is_empty() && edit.group_id(&c.rel).is_none());
+    !beside_state && !unplaced
+}
+
+/// The addresses of the removed blocks' nodes in `wanted`.
+fn removed_addresses(wanted: &[(usize, Want)]) -> HashSet<String> {
+    wanted
+        .iter()
+        .filter_map(|(_, w)| match w {
+            Want::Removed(e) => Some(e.address.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The entries of the nodes `wanted` asks for (in `placed`, the new
+/// groups of the files of `with_group`), each with its group's key.
+fn to_read<'a>(
+    wanted: &'a [(usize, Want)],
+    placed: &'a [Vec<GroupEntry>],
+    with_group: &'a [(&Changed, ObjectId)],
+) -> Vec<(&'a str, &'a GroupEntry)> {
+    wanted
+        .iter()
+        .map(|(gi, want)| {
+            let e = match want {
+                Want::Changed(ei, _) | Want::Added(ei, ..) => &placed[*gi][*ei],
+                Want::Removed(e) => e,
+            };
+            (with_group[*gi].0.rel.as_str(), e)
+        })
+        .collect()
+}
+
+/// Places the entries of changed file `c`'s group (`gi`, of `entries`)
+/// anew, and adds to `wanted` the old nodes to read (and to `resources`
+/// the change in their number); `None` when an entry is not one of the
+/// file's blocks, or an added block has no module instance or no other
+/// block using its provider in one.
+fn place<'c>(
+    c: &'c Changed,
+    gi: usize,
+    entries: Vec<GroupEntry>,
+    wanted: &mut Vec<(usize, Want<'c>)>,
+    resources: &mut i64,
+) -> Option<Vec<GroupEntry>> {
+    let at: HashMap<(u32, u32), &BlockEdit> = c.edits.kept.iter().map(|e| (e.old_at, e)).collect();
+    let removed: HashSet<(u32, u32)> = c.edits.removed.iter().map(|r| r.at).collect();
+    let mut out = Vec::with_capacity(entries.len());
+    // the module instances loading the file, by the prefix of their
+    // addresses, each with its first entry of each provider key
+    let mut instances: Vec<(String, HashMap<&str, usize>)> = Vec::new();
+    for mut e in entries {
+        if removed.contains(&(e.line, e.col)) {
+            if e.kind == NodeKind::Resource {
+                *resources -= 1;
+            }
+            wanted.push((gi, Want::Removed(e)));
+            continue;
+        }
+        let b = at.get(&(e.line, e.col))?;
+        (e.line, e.col) = b.new_at;
+        let prefix = e.address.strip_suffix(b.local.as_str())?;
+        let i = match instances.iter().position(|(p, _)| p == prefix) {
+            Some(i) => i,
+            None => {
+                instances.push((prefix.to_string(), HashMap::new()));
+                instances.len() - 1
+            }
+        };
+        if let Some(k) = &b.provider_key {
+            instances[i].1.entry(k.as_str()).or_insert(out.len());
+        }
+        if let Some(body) = &b.body {
+            wanted.push((gi, Want::Changed(out.len(), Arc::clone(body))));
+        }
+        out.push(e);
+    }
+    if !c.edits.added.is_empty() && instances.is_empty() {
+        return None;
+    }
+    for a in &c.edits.added {
+        for (prefix, by_key) in &instances {
+            let sibling = *by_key.get(a.provider_key.as_str())?;
+            if a.kind == NodeKind::Resource {
+                *resources += 1;
+            }
+            wanted.push((gi, Want::Added(sibling, prefix.clone(), a)));
+        }
+    }
+    Some(out)
+}
+
+/// The addresses whose values the added blocks of `wanted` read (an
+/// explicit dependency reads no value).
+fn read_targets(wanted: &[(usize, Want)]) -> Vec<String> {
+    wanted
         .iter()
         .filter_map(|(_, w)| match w {
             Want::Added(_, prefix, a) => Some((prefix, a)),
@@ -491,99 +586,61 @@ fn edit_groups(
                 .filter(|(_, kind)| *kind != EdgeKind::DependsOn)
                 .map(move |(t, _)| format!("{prefix}{t}"))
         })
-        .collect();
-    if !module.read_nodes(store, targets.iter().map(String::as_str)) {
-        return declined(31, None);
-    }
-    let read: Vec<(&str, &GroupEntry)> = wanted
-        .iter()
-        .map(|(gi, want)| {
-            let e = match want {
-                Want::Changed(ei, _) | Want::Added(ei, ..) => &placed[*gi][*ei],
-                Want::Removed(e) => e,
-            };
-            (with_group[*gi].0.rel.as_str(), e)
-        })
-        .collect();
-    let Ok(nodes) = store.entries_nodes(&read) else {
-        return declined(17, None);
+        .collect()
+}
+
+/// The addresses of the implicit providers (the nodes of no file: group
+/// `""`); `None` when they cannot be read.
+fn implicit_providers(store: &Store, edit: &rewind_odb::ModelEdit) -> Option<HashSet<String>> {
+    let Some(id) = edit.group_id("") else {
+        return Some(HashSet::new());
     };
-    let implicit = edit
-        .group_id("")
-        .map(|id| store.groups_entries(&[(id, "")]));
-    let implicit: HashSet<String> = match implicit {
-        Some(Ok(mut g)) => g
+    let mut groups = store.groups_entries(&[(id, "")]).ok()?;
+    Some(
+        groups
             .pop()
             .unwrap_or_default()
             .into_iter()
             .map(|e| e.address)
             .collect(),
-        Some(Err(_)) => return declined(25, None),
-        None => HashSet::new(),
+    )
+}
+
+/// Can `node` (of a removed block) go without another node changing? An
+/// implicit provider (of `implicit`) goes with the last node using it:
+/// another node of the module, not removed too, must still use it.
+fn removable(
+    store: &Store,
+    node: &rewind_model::Node,
+    implicit: &HashSet<String>,
+    module: &mut Module,
+    removed: &HashSet<String>,
+) -> bool {
+    let uses_implicit = |n: &rewind_model::Node| {
+        n.edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Provider && implicit.contains(&e.to))
+            .map(|e| e.to.clone())
+            .collect::<Vec<_>>()
     };
-    let removed_addresses: HashSet<String> = wanted
-        .iter()
-        .filter_map(|(_, w)| match w {
-            Want::Removed(e) => Some(e.address.clone()),
-            _ => None,
-        })
-        .collect();
-    for ((gi, want), node) in wanted.into_iter().zip(nodes) {
-        match want {
-            Want::Changed(ei, body) => {
-                let Some(node) = changed_node(node, body) else {
-                    return declined(18, None);
-                };
-                placed[gi][ei].node = w.add_node(&node)?;
-            }
-            Want::Removed(_) => {
-                // an implicit provider goes with the last node using it:
-                // another node of the module must still use it
-                let implicit_used = node
+    let providers = uses_implicit(node);
+    if providers.is_empty() {
+        return true;
+    }
+    let all: Vec<String> = module.entries.keys().cloned().collect();
+    if !module.read_nodes(store, all.iter().map(String::as_str)) {
+        return false;
+    }
+    providers.iter().all(|to| {
+        module.nodes.values().any(|other| {
+            other.address != node.address
+                && !removed.contains(&other.address)
+                && other
                     .edges
                     .iter()
-                    .any(|e| e.kind == EdgeKind::Provider && implicit.contains(&e.to));
-                if implicit_used {
-                    let all: Vec<String> = module.entries.keys().cloned().collect();
-                    if !module.read_nodes(store, all.iter().map(String::as_str)) {
-                        return declined(31, None);
-                    }
-                }
-                let alone = |to: &String| {
-                    !module.nodes.values().any(|other| {
-                        other.address != node.address
-                            && !removed_addresses.contains(&other.address)
-                            && other
-                                .edges
-                                .iter()
-                                .any(|o| o.kind == EdgeKind::Provider && o.to == *to)
-                    })
-                };
-                if node.edges.iter().any(|e| {
-                    e.kind == EdgeKind::Provider && implicit.contains(&e.to) && alone(&e.to)
-                }) {
-                    return declined(26, None);
-                }
-            }
-            Want::Added(_, prefix, a) => {
-                let Some(node) = added_node(&node, &prefix, a, &module) else {
-                    return declined(27, None);
-                };
-                let id = w.add_node(&node)?;
-                placed[gi].push(GroupEntry {
-                    address: node.address.clone(),
-                    kind: node.kind,
-                    node: id,
-                    line: a.at.0,
-                    col: a.at.1,
-                });
-            }
-        }
-    }
-    for ((c, _), entries) in with_group.iter().zip(placed) {
-        w.replace_group(edit, &c.rel, entries)?;
-    }
-    Ok(Some(resources))
+                    .any(|o| o.kind == EdgeKind::Provider && o.to == *to)
+        })
+    })
 }
 
 /// An old node to read, and why.

@@ -143,28 +143,7 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
             c.state = store.model_state(&c.model)?;
             c
         }
-        None => {
-            let edited = if same_inputs {
-                crate::incremental::snapshot_edits(store, &abs, dir, &mut cache, &trace)?
-            } else {
-                None
-            };
-            trace.mark("incremental");
-            match edited {
-                Some(e) => Content {
-                    tree: e.tree,
-                    model: e.model,
-                    root: String::new(),
-                    counts: e.counts,
-                    written: e.written,
-                    unchanged: false,
-                    incremental: true,
-                    diagnostics: e.diagnostics,
-                    state: e.state,
-                },
-                None => store_directory(store, &abs, &mut cache, dir, opts, &trace)?,
-            }
-        }
+        None => read_directory(store, &abs, &mut cache, dir, opts, same_inputs, &trace)?,
     };
     let inputs = opts.inputs.recorded(&abs)?;
     let lineage_changed = lineage_change(store, &mut content, latest, env)?;
@@ -213,6 +192,41 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
         diagnostics: content.diagnostics,
         state: content.state,
         lineage_changed,
+    })
+}
+
+/// What a snapshot of a directory that changed stores: made from the last
+/// snapshot's model when the change allows it (nothing given beside the
+/// directory, `same_inputs`: see `incremental.rs`), or by loading the
+/// whole directory.
+fn read_directory(
+    store: &Store,
+    abs: &Path,
+    cache: &mut DirCache,
+    given: &Path,
+    opts: &SnapshotOptions,
+    same_inputs: bool,
+    trace: &Trace,
+) -> Result<Content> {
+    let edited = if same_inputs {
+        crate::incremental::snapshot_edits(store, abs, given, cache, trace)?
+    } else {
+        None
+    };
+    trace.mark("incremental");
+    Ok(match edited {
+        Some(e) => Content {
+            tree: e.tree,
+            model: e.model,
+            root: String::new(),
+            counts: e.counts,
+            written: e.written,
+            unchanged: false,
+            incremental: true,
+            diagnostics: e.diagnostics,
+            state: e.state,
+        },
+        None => store_directory(store, abs, cache, given, opts, trace)?,
     })
 }
 
