@@ -28,7 +28,7 @@ use rewind_model::{Hash, Node};
 use rewind_odb::{CacheSeal, ObjectId};
 use rewind_parse::{FileKind, FileStat, Parsed};
 
-const STAT_MAGIC: &[u8; 8] = b"RWSTAT05";
+const STAT_MAGIC: &[u8; 8] = b"RWSTAT06";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE02";
 /// The first bytes of a sealed stat file: then a nonce, the
 /// XChaCha20-Poly1305 ciphertext of the plain file and its tag.
@@ -63,6 +63,10 @@ pub(crate) struct LastSnapshot {
     pub(crate) root: String,
     pub(crate) base: String,
     pub(crate) counts: Counts,
+    /// The model has `moved`, `import` or `removed` blocks: they name
+    /// resources by address anywhere in the module tree, so a snapshot
+    /// that adds or removes one loads the whole directory.
+    pub(crate) addressing: bool,
 }
 
 /// The counts a snapshot record keeps.
@@ -312,6 +316,7 @@ impl DirCache {
                         resources: d.uvar()?,
                         instances: d.uvar()?,
                     },
+                    addressing: d.u8()? != 0,
                 })
             } else {
                 None
@@ -494,6 +499,7 @@ impl DirCache {
                     e.uvar(l.counts.files);
                     e.uvar(l.counts.resources);
                     e.uvar(l.counts.instances);
+                    e.u8(u8::from(l.addressing));
                 }
                 None => e.u8(0),
             }

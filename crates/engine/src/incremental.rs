@@ -33,6 +33,8 @@
 //!   those, as the loader makes it;
 //! * a removed block (no state) is named by no reference of its module,
 //!   and leaves no implicit provider without a user;
+//! * no block is added or removed when the model has `moved`, `import` or
+//!   `removed` blocks (they name resources by address from any module);
 //! * the last model's diagnostics are exactly those this snapshot would
 //!   record (none, or the warning of a directory without a state, named as
 //!   this snapshot names it).
@@ -145,6 +147,15 @@ pub(crate) fn snapshot_edits(
             state: edit.state().cloned(),
             diagnostics: expected,
         }));
+    }
+    // `moved`, `import` and `removed` blocks name resources by address
+    // from any module: one added or removed could change what they name
+    if last.addressing
+        && changed
+            .iter()
+            .any(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty())
+    {
+        return declined(34, None);
     }
     let mut w = ObjectWriter::new(store);
     let Some(resources) = edit_groups(store, abs, &mut w, &mut edit, cache, &changed)? else {

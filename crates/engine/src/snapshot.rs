@@ -670,6 +670,12 @@ fn update_stats(
         root: loaded.root.clone(),
         base: loaded.base.display().to_string(),
         counts,
+        addressing: loaded.model.nodes.iter().any(|n| {
+            matches!(
+                n.kind,
+                NodeKind::Moved | NodeKind::Import | NodeKind::Removed
+            )
+        }),
     });
 }
 

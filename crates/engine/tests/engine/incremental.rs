@@ -1056,3 +1056,48 @@ fn snapshots_without_a_state_equal_cold_ones_through_random_changes() {
     );
     assert!(store.verify().unwrap().ok());
 }
+
+/// A `moved` block in the root names a resource of a module by address: a
+/// block added or removed in that module is loaded whole (what the moved
+/// block names could change), a value changed is still incremental.
+#[test]
+fn a_moved_block_anywhere_keeps_blocks_added_or_removed_from_being_incremental() {
+    let t = TempDir::new("values-moved");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let vals = [1, 1, 1, 1, 1, 1];
+    write_values_tree(&dir, &vals, "");
+    let main = dir.join("main.tf");
+    let mut text = std::fs::read_to_string(&main).unwrap();
+    text.push_str(
+        "moved {\n  from = module.blue.aws_eip.old\n  to   = module.blue.aws_eip.ip\n}\n",
+    );
+    std::fs::write(&main, text).unwrap();
+    snapshot(&store, &dir, &opts()).unwrap();
+    let app = dir.join("modules/app/main.tf");
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&app).unwrap();
+        assert!(text.contains(from), "{from:?} in {text}");
+        std::fs::write(&app, text.replacen(from, to, 1)).unwrap();
+    };
+    let rounds: [(&str, bool, &str, &str); 3] = [
+        ("a value", true, "t3.", "t3a."),
+        (
+            "the resource the moved block names added",
+            false,
+            "\nresource \"aws_db_instance\"",
+            "\nresource \"aws_eip\" \"ip\" {}\nresource \"aws_db_instance\"",
+        ),
+        ("it removed", false, "\nresource \"aws_eip\" \"ip\" {}", ""),
+    ];
+    for (round, (what, incremental, from, to)) in rounds.into_iter().enumerate() {
+        edit(from, to);
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert_eq!(o.incremental, incremental, "{what}");
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, 500 + round),
+            "{what}"
+        );
+    }
+}
