@@ -60,6 +60,24 @@ pub(crate) struct Edited {
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
+impl Edited {
+    /// The last snapshot `last` again, its files only stat-ed anew.
+    fn unchanged(
+        last: &LastSnapshot,
+        state: Option<StateInfo>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Edited {
+        Edited {
+            tree: last.tree,
+            model: last.model,
+            written: Written::default(),
+            counts: last.counts,
+            state,
+            diagnostics,
+        }
+    }
+}
+
 /// A file whose content changed.
 struct Changed {
     abs: PathBuf,
@@ -73,6 +91,13 @@ struct Changed {
     edits: FileEdits,
     /// The new parse result (its removed blocks are looked for in it).
     parsed: Arc<rewind_parse::Parsed>,
+}
+
+impl Changed {
+    /// Were blocks added to the file or removed from it?
+    fn structural(&self) -> bool {
+        !self.edits.added.is_empty() || !self.edits.removed.is_empty()
+    }
 }
 
 /// More changed files than this share of the directory's are loaded
@@ -131,30 +156,14 @@ pub(crate) fn snapshot_edits(
         if !store.has(&last.tree)? {
             return declined(5, None);
         }
-        update_cache(
-            cache,
-            &last,
-            (last.tree, last.model, last.counts),
-            dirs,
-            refreshed,
-            changed,
-        );
-        return Ok(Some(Edited {
-            tree: last.tree,
-            model: last.model,
-            written: Written::default(),
-            counts: last.counts,
-            state: edit.state().cloned(),
-            diagnostics: expected,
-        }));
+        let ids = (last.tree, last.model, last.counts);
+        update_cache(cache, &last, ids, dirs, refreshed, changed);
+        let state = edit.state().cloned();
+        return Ok(Some(Edited::unchanged(&last, state, expected)));
     }
     // `moved`, `import` and `removed` blocks name resources by address
     // from any module: one added or removed could change what they name
-    if last.addressing
-        && changed
-            .iter()
-            .any(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty())
-    {
+    if last.addressing && changed.iter().any(Changed::structural) {
         return declined(34, None);
     }
     let mut w = ObjectWriter::new(store);
@@ -397,9 +406,7 @@ fn edit_groups(
     cache: &DirCache,
     changed: &[Changed],
 ) -> Result<Option<i64>> {
-    let structural = changed
-        .iter()
-        .any(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty());
+    let structural = changed.iter().any(Changed::structural);
     if !placeable(edit, changed, structural) {
         return declined(22, None);
     }
@@ -761,10 +768,7 @@ impl Module {
         // each directory where blocks were added or removed, with the
         // blocks removed from it
         let mut dirs: HashMap<&Path, Vec<&rewind_parse::RemovedBlock>> = HashMap::new();
-        for c in changed
-            .iter()
-            .filter(|c| !c.edits.added.is_empty() || !c.edits.removed.is_empty())
-        {
+        for c in changed.iter().filter(|c| c.structural()) {
             if let Some(dir) = c.abs.parent() {
                 dirs.entry(dir).or_default().extend(&c.edits.removed);
             }
