@@ -108,9 +108,11 @@ fn reads_by_path(body: &Value) -> Vec<(String, Vec<String>)> {
     fn walk(v: &Value, path: &mut String, out: &mut Vec<(String, Vec<String>)>) {
         let at = path.len();
         match v {
+            // each step by its length or index first: no key can be
+            // written to read as another path
             Value::Map(m) => {
                 for (k, child) in m {
-                    path.push('\0');
+                    path.push_str(&format!("k{}:", k.len()));
                     path.push_str(k);
                     walk(child, path, out);
                     path.truncate(at);
@@ -118,7 +120,7 @@ fn reads_by_path(body: &Value) -> Vec<(String, Vec<String>)> {
             }
             Value::List(l) => {
                 for (i, child) in l.iter().enumerate() {
-                    path.push_str(&format!("\0[{i}]"));
+                    path.push_str(&format!("i{i};"));
                     walk(child, path, out);
                     path.truncate(at);
                 }
@@ -1024,6 +1026,100 @@ pub(crate) fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parsed(text: &str) -> crate::Parsed {
+        crate::load::parse_bytes(text.as_bytes(), crate::FileKind::Tf, "main.tf").expect("parses")
+    }
+
+    const BASE: &str = "variable \"n\" {}\n\
+        resource \"aws_s3_bucket\" \"a\" {\n  bucket = \"${var.n}-a\"\n  tags = { x = \"1\" }\n}\n\
+        resource \"aws_s3_bucket\" \"b\" {\n  bucket = aws_s3_bucket.a.id\n}\n";
+
+    /// A file's change block by block: values changed, blocks moved,
+    /// added and removed are told; any other change is not one.
+    #[test]
+    fn body_edits_tell_value_changes_and_blocks_added_or_removed_from_the_rest() {
+        let old = parsed(BASE);
+        // values and a template around the same reference; b moved down
+        let values = parsed(
+            &BASE
+                .replace("-a\"", "-z\"")
+                .replace("\"1\"", "\"2\"")
+                .replace(
+                    "resource \"aws_s3_bucket\" \"b\"",
+                    "\n\nresource \"aws_s3_bucket\" \"b\"",
+                ),
+        );
+        let e = body_edits(&old, &values).expect("values only");
+        assert_eq!(e.kept.len(), 3);
+        assert!(e.added.is_empty() && e.removed.is_empty());
+        assert!(e.kept[1].body.is_some(), "a's body changed");
+        assert!(e.kept[2].body.is_none(), "b's did not");
+        assert_eq!(
+            e.kept[2].old_at.0 + 2,
+            e.kept[2].new_at.0,
+            "b moved two lines down"
+        );
+        assert_eq!(e.kept[1].provider_key.as_deref(), Some("aws"));
+        // a block added, reading a variable and a resource; one removed
+        let added = parsed(&format!(
+            "{BASE}resource \"aws_s3_bucket\" \"c\" {{\n  bucket = var.n\n  depends_on = [aws_s3_bucket.b]\n}}\n"
+        ));
+        let e = body_edits(&old, &added).expect("a block added");
+        assert_eq!(e.added.len(), 1);
+        assert_eq!(e.added[0].local, "aws_s3_bucket.c");
+        let targets = e.added[0].targets.clone().expect("known targets");
+        assert_eq!(
+            targets,
+            vec![
+                ("var.n".to_string(), EdgeKind::Reference),
+                ("aws_s3_bucket.b".to_string(), EdgeKind::DependsOn)
+            ]
+        );
+        let e = body_edits(&added, &old).expect("a block removed");
+        assert_eq!(e.removed.len(), 1);
+        assert_eq!(
+            (e.removed[0].type_.as_str(), e.removed[0].name.as_str()),
+            ("aws_s3_bucket", "c")
+        );
+        // a reference to a module output: not known without the loader
+        let module = parsed(&format!(
+            "{BASE}resource \"aws_eip\" \"e\" {{\n  tags = {{ a = module.m.out }}\n}}\n"
+        ));
+        assert_eq!(
+            body_edits(&old, &module).expect("added").added[0].targets,
+            None
+        );
+        // not such changes: a reference added, a reference moved to
+        // another attribute, a variable changed, a variable removed
+        for (what, text) in [
+            ("a reference added", BASE.replace("\"1\"", "var.n")),
+            (
+                "a reference moved",
+                BASE.replace(
+                    "bucket = aws_s3_bucket.a.id",
+                    "tags = { t = aws_s3_bucket.a.id }",
+                ),
+            ),
+            (
+                "a variable changed",
+                BASE.replace(
+                    "variable \"n\" {}",
+                    "variable \"n\" {\n  default = \"d\"\n}",
+                ),
+            ),
+            (
+                "a variable removed",
+                BASE.replace("variable \"n\" {}\n", ""),
+            ),
+        ] {
+            assert!(body_edits(&old, &parsed(&text)).is_none(), "{what}");
+        }
+        // a key that reads like a path step is still another path
+        let a = parsed("resource \"x_y\" \"a\" {\n  tags = { \"k1:a\" = var.n }\n}\n");
+        let b = parsed("resource \"x_y\" \"a\" {\n  tags = { \"k\" = { \"a\" = var.n } }\n}\n");
+        assert!(body_edits(&a, &b).is_none());
+    }
 
     /// A reference's names written from the traversal directly are those
     /// written from [`collect_refs`]'s owned reference, in the same order:
