@@ -226,9 +226,6 @@ fn plain(path: &Path) -> bool {
 
 /// What a file is since the last snapshot.
 enum Seen {
-    /// The same (by its stat, or by its content when that was too recent
-    /// to trust).
-    Same,
     /// The same content with another stat.
     Restat(Stat),
     Changed(Box<Changed>),
@@ -246,53 +243,44 @@ fn changed_files(
     cache: &DirCache,
 ) -> Result<Option<(Vec<(PathBuf, Stat)>, Vec<Changed>)>> {
     let items: Vec<(&PathBuf, &Stat)> = cache.stats.iter().collect();
-    let check = |part: &[(&PathBuf, &Stat)]| -> Result<Option<Vec<(PathBuf, Seen)>>> {
+    // first the stats: a change that is not one this can take (a state
+    // written by an apply) is found before any file is read
+    let stated = on_threads(&items, |part| {
         let mut out = Vec::new();
-        for (path, recorded) in part {
-            match seen(abs, given, cache, path, recorded)? {
+        for &(path, recorded) in part {
+            match stat_of(cache, path, recorded) {
                 None => return Ok(None),
-                Some(Seen::Same) => {}
-                Some(s) => out.push(((*path).clone(), s)),
+                Some(None) => {}
+                Some(Some(stat)) => out.push((path, recorded, stat)),
             }
         }
         Ok(Some(out))
+    })?;
+    let Some(candidates) = stated else {
+        return Ok(None);
     };
-    // parsing threads' stacks: deeply nested input recurses deeply
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let size = items.len().div_ceil(threads).max(256);
-    let parts: Vec<Result<Option<Vec<(PathBuf, Seen)>>>> = std::thread::scope(|s| {
-        let jobs: Vec<_> = items
-            .chunks(size)
-            .map(|c| {
-                std::thread::Builder::new()
-                    .stack_size(rewind_parse::PARSE_STACK)
-                    .spawn_scoped(s, move || check(c))
-            })
-            .collect();
-        jobs.into_iter()
-            .map(|j| match j {
-                Ok(j) => j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                Err(e) => Err(Error::Io {
-                    path: abs.to_path_buf(),
-                    source: e,
-                }),
-            })
-            .collect()
-    });
+    if !candidates.iter().all(|(path, ..)| is_tf(path)) {
+        return declined(10, None);
+    }
+    let seen = on_threads(&candidates, |part| {
+        let mut out = Vec::new();
+        for &(path, recorded, stat) in part {
+            match seen(abs, given, cache, path, recorded, stat)? {
+                None => return Ok(None),
+                Some(s) => out.push((path.clone(), s)),
+            }
+        }
+        Ok(Some(out))
+    })?;
+    let Some(seen) = seen else {
+        return Ok(None);
+    };
     let mut refreshed = Vec::new();
     let mut changed = Vec::new();
-    for part in parts {
-        let Some(part) = part? else {
-            return Ok(None);
-        };
-        for (path, s) in part {
-            match s {
-                Seen::Same => {}
-                Seen::Restat(stat) => refreshed.push((path, stat)),
-                Seen::Changed(c) => changed.push(*c),
-            }
+    for (path, s) in seen {
+        match s {
+            Seen::Restat(stat) => refreshed.push((path, stat)),
+            Seen::Changed(c) => changed.push(*c),
         }
     }
     // the same order every run (the cache's map has none)
@@ -300,34 +288,87 @@ fn changed_files(
     Ok(Some((refreshed, changed)))
 }
 
-/// What file `path` (recorded as `recorded`) is now; `None` when its
-/// change is not one [`snapshot_edits`] can take.
+/// `f` of `items` in parts, one on each core, on threads with a parsing
+/// thread's stack (deeply nested input recurses deeply); the parts'
+/// results in order, or `None` when one part's is.
+fn on_threads<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&[I]) -> Result<Option<Vec<T>>> + Sync,
+) -> Result<Option<Vec<T>>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let size = items.len().div_ceil(threads).max(256);
+    let f = &f;
+    let parts: Vec<Result<Option<Vec<T>>>> = std::thread::scope(|s| {
+        let jobs: Vec<_> = items
+            .chunks(size)
+            .map(|c| {
+                std::thread::Builder::new()
+                    .stack_size(rewind_parse::PARSE_STACK)
+                    .spawn_scoped(s, move || f(c))
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| match j {
+                Ok(j) => j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                Err(e) => Err(Error::Io {
+                    path: PathBuf::from("(a thread)"),
+                    source: e,
+                }),
+            })
+            .collect()
+    });
+    let mut all = Vec::new();
+    for part in parts {
+        let Some(part) = part? else {
+            return Ok(None);
+        };
+        all.extend(part);
+    }
+    Ok(Some(all))
+}
+
+/// A `.tf` file (not OpenTofu's, not JSON).
+fn is_tf(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    FileKind::of(&name) == Some(FileKind::Tf) && name.ends_with(".tf")
+}
+
+/// The stat of file `path` (recorded as `recorded`) when it may have
+/// changed (`Some(None)`: it has not); `None` when it is gone, not a
+/// file, or its executable bit changed.
+fn stat_of(cache: &DirCache, path: &Path, recorded: &Stat) -> Option<Option<FileStat>> {
+    let Ok(md) = std::fs::metadata(path) else {
+        let _ = declined(8, ());
+        return None;
+    };
+    let stat = FileStat::of(&md);
+    if !md.is_file() || executable(&md) != recorded.executable {
+        let _ = declined(9, ());
+        return None;
+    }
+    // (a racily clean file is hashed to tell: checked now, it is trusted
+    // once the stat file is saved with this run's start)
+    if cache.unchanged_hash(path, &stat).is_some() {
+        return Some(None);
+    }
+    Some(Some(stat))
+}
+
+/// What file `path` (recorded as `recorded`, now of `stat`) is; `None`
+/// when its change is not one [`snapshot_edits`] can take.
 fn seen(
     abs: &Path,
     given: &Path,
     cache: &DirCache,
     path: &Path,
     recorded: &Stat,
+    stat: FileStat,
 ) -> Result<Option<Seen>> {
-    let Ok(md) = std::fs::metadata(path) else {
-        return declined(8, None);
-    };
-    let stat = FileStat::of(&md);
-    if !md.is_file() || executable(&md) != recorded.executable {
-        return declined(9, None);
-    }
-    // (a racily clean file is hashed to tell: checked now, it is trusted
-    // once the stat file is saved with this run's start)
-    if cache.unchanged_hash(path, &stat).is_some() {
-        return Ok(Some(Seen::Same));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    if FileKind::of(&name) != Some(FileKind::Tf) || !name.ends_with(".tf") {
-        return declined(10, None);
-    }
     let bytes = rewind_parse::read_regular(path, stat.size).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
