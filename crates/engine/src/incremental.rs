@@ -148,13 +148,13 @@ pub(crate) fn snapshot_edits(
         None => vec![crate::snapshot::no_state(given)],
     };
     if edit.diagnostics() != expected.as_slice() {
-        return declined(5, None);
+        return declined(35, None);
     }
     if changed.is_empty() {
         // files rewritten with the same content (stats changed, not
         // what they hold): the last snapshot's tree and model
         if !store.has(&last.tree)? {
-            return declined(5, None);
+            return declined(36, None);
         }
         let ids = (last.tree, last.model, last.counts);
         update_cache(cache, &last, ids, dirs, refreshed, changed);
@@ -834,7 +834,7 @@ impl Module {
                     Some(c) => Arc::clone(&c.parsed),
                     None => match cache.parsed(&stat.hash, kind) {
                         Some(p) => p,
-                        None => return declined(28, false),
+                        None => return declined(37, false),
                     },
                 };
                 if removed
@@ -910,7 +910,7 @@ fn edit_tree(
         .collect();
     for c in changed {
         let Some(&i) = index.get(&c.rel) else {
-            return declined(19, None);
+            return declined(38, None);
         };
         let id = store.object_id_of_hash(c.hash);
         if w.needs(&id)? {
@@ -965,7 +965,8 @@ fn update_cache(
 }
 
 /// `what` (no incremental snapshot), said on stderr with the reason's
-/// number when `REWIND_TRACE` is set (for profiling).
+/// number when `REWIND_TRACE` is set (for profiling). Each number is used
+/// at one place of this file: search for `declined(N,`.
 fn declined<T>(reason: u32, what: T) -> Result<T> {
     if std::env::var_os("REWIND_TRACE").is_some() {
         eprintln!("trace: incremental snapshot declined ({reason})");
