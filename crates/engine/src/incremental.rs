@@ -347,7 +347,7 @@ fn stat_of(cache: &DirCache, path: &Path, recorded: &Stat) -> Option<Option<File
         return None;
     };
     let stat = FileStat::of(&md);
-    if !md.is_file() || executable(&md) != recorded.executable {
+    if !md.is_file() || rewind_parse::load::is_executable(&md) != recorded.executable {
         let _ = declined(9, ());
         return None;
     }
@@ -380,9 +380,10 @@ fn seen(
             ..recorded.clone()
         })));
     }
-    let Some(rel) = rel_path(abs, path) else {
+    if !path.starts_with(abs) {
         return declined(11, None);
-    };
+    }
+    let rel = rewind_parse::load::tree_path(abs, path);
     let shown = given.join(&rel).display().to_string();
     let Ok(parsed) = rewind_parse::load::parse_bytes(&bytes, FileKind::Tf, &shown) else {
         return declined(12, None);
@@ -407,29 +408,6 @@ fn seen(
         edits,
         parsed,
     }))))
-}
-
-/// `path` relative to the tree's root `abs`, `/`-separated (a group's
-/// key).
-fn rel_path(abs: &Path, path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(abs).ok()?;
-    Some(
-        rel.components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/"),
-    )
-}
-
-#[cfg(unix)]
-fn executable(md: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    md.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn executable(_md: &std::fs::Metadata) -> bool {
-    false
 }
 
 /// Replaces the groups of the changed files in `edit`: each entry moved
@@ -486,10 +464,16 @@ fn edit_groups(
     let Ok(nodes) = store.entries_nodes(&read) else {
         return declined(17, None);
     };
-    let Some(implicit) = implicit_providers(store, edit) else {
-        return declined(25, None);
-    };
     let removed_addresses = removed_addresses(&wanted);
+    // (only a removed block can leave an implicit provider without a user)
+    let implicit = if removed_addresses.is_empty() {
+        HashSet::new()
+    } else {
+        let Some(implicit) = implicit_providers(store, edit) else {
+            return declined(25, None);
+        };
+        implicit
+    };
     for ((gi, want), node) in wanted.into_iter().zip(nodes) {
         match want {
             Want::Changed(ei, body) => {
@@ -826,9 +810,10 @@ impl Module {
             let Some(kind) = FileKind::of(&name).filter(|k| k.is_config()) else {
                 continue;
             };
-            let Some(rel) = rel_path(abs, path) else {
+            if !path.starts_with(abs) {
                 return declined(28, false);
-            };
+            }
+            let rel = rewind_parse::load::tree_path(abs, path);
             if !removed.is_empty() {
                 let parsed: Arc<Parsed> = match by_rel.get(rel.as_str()) {
                     Some(c) => Arc::clone(&c.parsed),

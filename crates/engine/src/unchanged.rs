@@ -142,13 +142,6 @@ fn same_stat(cache: &DirCache, path: &Path) -> bool {
     {
         return false;
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let executable = cache.stats.get(path).is_some_and(|s| s.executable);
-        if executable != (md.permissions().mode() & 0o111 != 0) {
-            return false;
-        }
-    }
-    true
+    let executable = cache.stats.get(path).is_some_and(|s| s.executable);
+    executable == rewind_parse::load::is_executable(&md)
 }

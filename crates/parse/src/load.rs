@@ -322,6 +322,12 @@ fn rel_str(p: &Path) -> String {
     p.display().to_string().replace('\\', "/")
 }
 
+/// The path of file `abs` inside the tree rooted at `base`, `/`-separated:
+/// a file's path in a snapshot, and its group's key in the model.
+pub fn tree_path(base: &Path, abs: &Path) -> String {
+    rel_str(abs.strip_prefix(base).unwrap_or(abs))
+}
+
 /// Should the walk descend into this directory? (`rel` is relative to the root.)
 fn keep_dir(rel: &Path) -> bool {
     let parts: Vec<String> = rel
@@ -588,14 +594,18 @@ fn mtime_ns(md: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
+/// Does the file of `md` have an executable bit (always false where the
+/// system has none)?
 #[cfg(unix)]
-fn is_executable(md: &std::fs::Metadata) -> bool {
+pub fn is_executable(md: &std::fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
     md.permissions().mode() & 0o111 != 0
 }
 
+/// Does the file of `md` have an executable bit (always false where the
+/// system has none)?
 #[cfg(not(unix))]
-fn is_executable(_md: &std::fs::Metadata) -> bool {
+pub fn is_executable(_md: &std::fs::Metadata) -> bool {
     false
 }
 
@@ -1417,7 +1427,7 @@ impl Builder {
         }
         let mut file_rel: HashMap<String, String> = HashMap::new();
         for f in &mut self.files {
-            f.path = rel_str(f.abs.strip_prefix(&base).unwrap_or(&f.abs));
+            f.path = tree_path(&base, &f.abs);
             file_rel.insert(f.abs.display().to_string(), f.path.clone());
         }
         for n in &mut self.nodes {
