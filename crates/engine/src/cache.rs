@@ -26,10 +26,11 @@ use std::sync::{Mutex, OnceLock};
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::{Hash, Node};
 use rewind_odb::{CacheSeal, ObjectId};
-use rewind_parse::{FileKind, FileStat, Parsed};
+use rewind_parse::{FileKind, FileStat, Parsed, StateResource};
 
 const STAT_MAGIC: &[u8; 8] = b"RWSTAT06";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE02";
+const STATE_INDEX_MAGIC: &[u8; 8] = b"RWSIDX01";
 /// The first bytes of a sealed stat file: then a nonce, the
 /// XChaCha20-Poly1305 ciphertext of the plain file and its tag.
 const SEALED_MAGIC: &[u8; 8] = b"RWSEAL01";
@@ -79,6 +80,12 @@ pub(crate) struct Counts {
 
 /// A parse result's key: content hash and kind code.
 pub(crate) type Key = (Hash, u8);
+
+/// The key of the parse result of a state resource of JSON text hash
+/// `hash`.
+pub(crate) fn state_key(hash: Hash) -> Key {
+    (hash, STATE_RESOURCE)
+}
 
 /// New parse log records, written while the directory is read (from
 /// every parsing thread) to a file beside the log instead of being held in
@@ -144,6 +151,9 @@ pub(crate) struct DirCache {
     spool: Mutex<Option<Spool>>,
     /// State resources taken from the log in this run.
     used_state: Mutex<Vec<Hash>>,
+    /// What the state files parsed whole in this run hold, by the path
+    /// the load named each by (see [`DirCache::save_state_index`]).
+    state_indexes: Mutex<Vec<(String, Vec<StateResource>)>>,
     /// What the next `save_parse_results` writes: the new results (the
     /// spool), and the keys of the log's results still in use.
     update: Option<(Option<Spool>, HashSet<Key>)>,
@@ -459,6 +469,62 @@ impl DirCache {
         self.update_parse_results(live.into_iter());
     }
 
+    /// The state file's index (`<key>.sidx`): what an incremental
+    /// snapshot needs of the state of the last snapshot, whose content
+    /// hash it records.
+    fn state_index_path(&self) -> Option<PathBuf> {
+        self.path.as_ref().map(|p| p.with_extension("sidx"))
+    }
+
+    /// The resources of the state whose content hash is `state`, as the
+    /// last snapshot recorded them; `None` when the index is missing,
+    /// damaged or of another content.
+    pub(crate) fn state_index(&self, state: &Hash) -> Option<Vec<StateResource>> {
+        let path = self.state_index_path()?;
+        read_checked(&path, STATE_INDEX_MAGIC, self.seal.as_ref(), |d| {
+            if d.hash()? != *state {
+                return Err(DecodeError {
+                    message: "another state".into(),
+                    offset: 0,
+                });
+            }
+            let n = d.len()?;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                out.push(decode_state_resource(d)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The index a whole load made of state file `abs` (the load named
+    /// its files by their absolute paths), taken.
+    pub(crate) fn take_state_index(&self, abs: &Path) -> Option<Vec<StateResource>> {
+        let mut all = self.state_indexes.lock().ok()?;
+        let i = all.iter().position(|(p, _)| Path::new(p) == abs)?;
+        Some(all.swap_remove(i).1)
+    }
+
+    /// Writes the state index: `resources` of the state of content hash
+    /// `state` (errors ignored: the index is only an accelerator), or
+    /// removes it when there is no state.
+    pub(crate) fn save_state_index(&self, state: Option<(&Hash, &[StateResource])>) {
+        let Some(path) = self.state_index_path() else {
+            return;
+        };
+        let Some((hash, resources)) = state else {
+            let _ = std::fs::remove_file(&path);
+            return;
+        };
+        write_checked(&path, STATE_INDEX_MAGIC, self.seal.as_ref(), |e| {
+            e.hash(hash);
+            e.uvar(resources.len() as u64);
+            for r in resources {
+                encode_state_resource(e, r);
+            }
+        });
+    }
+
     /// Writes the stat file (the parse file is written by
     /// `save_parse_results`).
     pub(crate) fn save(&self) {
@@ -635,11 +701,71 @@ impl rewind_parse::Cache for DirCache {
         self.spool((*hash, STATE_RESOURCE), || encode_nodes(nodes));
     }
 
+    fn keep_state_index(&self, path: &str, resources: Vec<StateResource>) {
+        if let Ok(mut all) = self.state_indexes.lock() {
+            all.push((path.to_string(), resources));
+        }
+    }
+
     fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Parsed) {
         if !matches!(parsed, Parsed::Raw | Parsed::State(..)) {
             self.spool((*hash, kind.code()), || parsed.encode());
         }
     }
+}
+
+fn encode_state_resource(e: &mut Enc, r: &StateResource) {
+    e.hash(&r.hash);
+    e.str(&r.module);
+    e.uvar(r.addresses.len() as u64);
+    for a in &r.addresses {
+        e.str(a);
+    }
+    match &r.type_paths {
+        None => e.u8(0),
+        Some(((data, type_), paths)) => {
+            e.u8(1 + u8::from(*data));
+            e.str(type_);
+            e.uvar(paths.len() as u64);
+            for (p, count) in paths {
+                e.path(p);
+                e.uvar(u64::from(*count));
+            }
+        }
+    }
+}
+
+fn decode_state_resource(d: &mut Dec) -> Result<StateResource, DecodeError> {
+    let hash = d.hash()?;
+    let module = d.string()?;
+    let n = d.len()?;
+    let mut addresses = Vec::with_capacity(n);
+    for _ in 0..n {
+        addresses.push(d.string()?);
+    }
+    let type_paths = match d.u8()? {
+        0 => None,
+        tag => {
+            let key = (tag == 2, d.string()?);
+            let n = d.len()?;
+            let mut paths = Vec::with_capacity(n);
+            for _ in 0..n {
+                let p = d.path()?;
+                let count = u32::try_from(d.uvar()?).map_err(|_| DecodeError {
+                    message: "count".into(),
+                    offset: 0,
+                })?;
+                paths.push((p, count));
+            }
+            Some((key, paths))
+        }
+    };
+    Ok(StateResource {
+        hash,
+        module,
+        addresses,
+        type_paths,
+    })
 }
 
 fn encode_nodes(nodes: &[Node]) -> Vec<u8> {

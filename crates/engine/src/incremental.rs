@@ -49,6 +49,7 @@ use rewind_parse::{AddedBlock, BlockEdit, Cache as _, FileEdits, FileKind, FileS
 
 use crate::cache::{Counts, DirCache, Key, LastSnapshot, Stat};
 use crate::error::{Error, Result};
+use crate::state_edit::{ConfigSecrets, StateEdited, StateFile, StateSide, TypePaths};
 
 /// What an incremental snapshot stored.
 pub(crate) struct Edited {
@@ -131,9 +132,14 @@ pub(crate) fn snapshot_edits(
     trace.mark("(incremental) file list");
     // the new parse results are spooled as they are made
     cache.start_spool();
-    let Some((refreshed, changed)) = changed_files(abs, given, cache)? else {
+    let Some(found) = changed_files(abs, given, cache)? else {
         return declined(3, None);
     };
+    let Found {
+        refreshed,
+        changed,
+        state,
+    } = found;
     if changed.len() > cache.stats.len() / MAX_CHANGED_SHARE + 1 {
         return declined(4, None);
     }
@@ -150,33 +156,67 @@ pub(crate) fn snapshot_edits(
     if edit.diagnostics() != expected.as_slice() {
         return declined(35, None);
     }
-    if changed.is_empty() {
+    if changed.is_empty() && state.is_none() {
         // files rewritten with the same content (stats changed, not
         // what they hold): the last snapshot's tree and model
         if !store.has(&last.tree)? {
             return declined(36, None);
         }
         let ids = (last.tree, last.model, last.counts);
-        update_cache(cache, &last, ids, dirs, refreshed, changed);
+        update_cache(cache, &last, ids, dirs, refreshed, changed, None);
         let state = edit.state().cloned();
         return Ok(Some(Edited::unchanged(&last, state, expected)));
     }
     // `moved`, `import` and `removed` blocks name resources by address
     // from any module: one added or removed could change what they name
-    if last.addressing && changed.iter().any(Changed::structural) {
+    let structural = changed.iter().any(Changed::structural);
+    if last.addressing && structural {
         return declined(34, None);
     }
+    let Some(side) = state_side(abs, cache, &edit, state, structural) else {
+        return Ok(None);
+    };
+    trace.mark("(incremental) state");
     let mut w = ObjectWriter::new(store);
-    let Some(resources) = edit_groups(store, abs, &mut w, &mut edit, cache, &changed)? else {
+    let type_paths = side.as_ref().map(|s| &s.type_paths);
+    let Some(config) = edit_groups(store, abs, &mut w, &mut edit, cache, &changed, type_paths)?
+    else {
         return declined(6, None);
     };
     let mut counts = last.counts;
-    counts.resources = counts.resources.saturating_add_signed(resources);
+    counts.resources = counts.resources.saturating_add_signed(config.resources);
+    let mut state_edited: Option<StateEdited> = None;
+    if let Some(side) = side {
+        if !side.keeps_instances(&config.moved) {
+            return Ok(None);
+        }
+        if side.change.is_some() {
+            let secrets = ConfigSecrets {
+                made: config.made,
+                dropped: config.dropped,
+                replaced: changed.iter().map(|c| c.rel.as_str()).collect(),
+            };
+            let edited = crate::state_edit::edit_state(store, &mut w, &mut edit, side, &secrets)?;
+            let Some(edited) = edited else {
+                return Ok(None);
+            };
+            counts.instances = edited.instances;
+            state_edited = Some(edited);
+        }
+    }
     let model = w.add_model_edit(&edit)?;
     trace.mark("(incremental) model");
-    let Some(tree) = edit_tree(store, &mut w, &last, &changed)? else {
+    let mut blobs: Vec<(&str, Hash, &[u8])> = changed
+        .iter()
+        .map(|c| (c.rel.as_str(), c.hash, c.bytes.as_slice()))
+        .collect();
+    if let Some(e) = &state_edited {
+        blobs.push((e.file.rel.as_str(), e.file.hash, e.file.bytes.as_slice()));
+    }
+    let Some(tree) = edit_tree(store, &mut w, &last, &blobs)? else {
         return declined(7, None);
     };
+    drop(blobs);
     trace.mark("(incremental) tree");
     let written = w.finish()?;
     trace.mark("(incremental) pack");
@@ -187,6 +227,7 @@ pub(crate) fn snapshot_edits(
         dirs,
         refreshed,
         changed,
+        state_edited,
     );
     Ok(Some(Edited {
         tree,
@@ -196,6 +237,44 @@ pub(crate) fn snapshot_edits(
         state: edit.state().cloned(),
         diagnostics: expected,
     }))
+}
+
+/// The state side of the snapshot (`Some(None)`: none is needed, as there
+/// is no state, or it is unchanged and no block was added or removed);
+/// `None` when it cannot be taken so (said with `REWIND_TRACE`).
+fn state_side(
+    abs: &Path,
+    cache: &DirCache,
+    edit: &rewind_odb::ModelEdit,
+    file: Option<StateFile>,
+    structural: bool,
+) -> Option<Option<StateSide>> {
+    let Some(info) = edit.state() else {
+        // a state file that no model used (several, none the root's)
+        return match file {
+            Some(_) => declined(48, None).ok()?,
+            None => Some(None),
+        };
+    };
+    if file.is_none() && !structural {
+        return Some(None);
+    }
+    // (the model names its files by their path in the tree)
+    let named = |path: &Path| rewind_parse::load::tree_path(abs, path) == info.path;
+    // the model's state file, and the content the last snapshot read
+    let current = match &file {
+        Some(f) if named(&f.abs) => f.hash,
+        Some(_) => return declined(49, None).ok()?,
+        None => {
+            let found = cache.stats.iter().find(|(p, _)| is_state(p) && named(p));
+            match found {
+                Some((_, stat)) => stat.hash,
+                None => return declined(50, None).ok()?,
+            }
+        }
+    };
+    let path = info.path.clone();
+    StateSide::read(cache, &current, file, &path).map(Some)
 }
 
 /// The directories' times to record when the files are the ones the
@@ -229,6 +308,17 @@ enum Seen {
     /// The same content with another stat.
     Restat(Stat),
     Changed(Box<Changed>),
+    /// A state file with another content.
+    State(StateFile),
+}
+
+/// The files a snapshot found changed: those with the same content (only
+/// to be stat-ed anew, as `(path, Stat)`), the changed configuration
+/// files, and the state file when it changed.
+struct Found {
+    refreshed: Vec<(PathBuf, Stat)>,
+    changed: Vec<Changed>,
+    state: Option<StateFile>,
 }
 
 /// The files whose stats changed, checked against the cache on every
@@ -236,12 +326,7 @@ enum Seen {
 /// `(path, Stat)`), and those changed, read, parsed and compared with
 /// their last version. `None` when a change is not one
 /// [`snapshot_edits`] can take.
-#[allow(clippy::type_complexity)]
-fn changed_files(
-    abs: &Path,
-    given: &Path,
-    cache: &DirCache,
-) -> Result<Option<(Vec<(PathBuf, Stat)>, Vec<Changed>)>> {
+fn changed_files(abs: &Path, given: &Path, cache: &DirCache) -> Result<Option<Found>> {
     let items: Vec<(&PathBuf, &Stat)> = cache.stats.iter().collect();
     // first the stats: a change that is not one this can take (a state
     // written by an apply) is found before any file is read
@@ -259,7 +344,10 @@ fn changed_files(
     let Some(candidates) = stated else {
         return Ok(None);
     };
-    if !candidates.iter().all(|(path, ..)| is_tf(path)) {
+    if !candidates
+        .iter()
+        .all(|(path, ..)| is_tf(path) || is_state(path))
+    {
         return declined(10, None);
     }
     let seen = on_threads(&candidates, |part| {
@@ -275,17 +363,34 @@ fn changed_files(
     let Some(seen) = seen else {
         return Ok(None);
     };
-    let mut refreshed = Vec::new();
-    let mut changed = Vec::new();
+    let mut found = Found {
+        refreshed: Vec::new(),
+        changed: Vec::new(),
+        state: None,
+    };
     for (path, s) in seen {
         match s {
-            Seen::Restat(stat) => refreshed.push((path, stat)),
-            Seen::Changed(c) => changed.push(*c),
+            Seen::Restat(stat) => found.refreshed.push((path, stat)),
+            Seen::Changed(c) => found.changed.push(*c),
+            Seen::State(f) => {
+                if found.state.replace(f).is_some() {
+                    return declined(39, None);
+                }
+            }
         }
     }
     // the same order every run (the cache's map has none)
-    changed.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(Some((refreshed, changed)))
+    found.changed.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(Some(found))
+}
+
+/// A state file (`*.tfstate`).
+fn is_state(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    FileKind::of(&name) == Some(FileKind::State)
 }
 
 /// `f` of `items` in parts, one on each core, on threads with a parsing
@@ -384,6 +489,17 @@ fn seen(
         return declined(11, None);
     }
     let rel = rewind_parse::load::tree_path(abs, path);
+    if is_state(path) {
+        return Ok(Some(Seen::State(StateFile {
+            abs: path.to_path_buf(),
+            rel,
+            stat,
+            executable: recorded.executable,
+            old: recorded.hash,
+            hash,
+            bytes,
+        })));
+    }
     let shown = given.join(&rel).display().to_string();
     let Ok(parsed) = rewind_parse::load::parse_bytes(&bytes, FileKind::Tf, &shown) else {
         return declined(12, None);
@@ -424,9 +540,12 @@ fn edit_groups(
     edit: &mut rewind_odb::ModelEdit,
     cache: &DirCache,
     changed: &[Changed],
-) -> Result<Option<i64>> {
+    type_paths: Option<&TypePaths>,
+) -> Result<Option<ConfigChange>> {
     let structural = changed.iter().any(Changed::structural);
-    if !placeable(edit, changed, structural) {
+    // beside a state, an added block takes what it marks secret for its
+    // type: known from the state side
+    if !placeable(edit, changed) || (structural && edit.state().is_some() && type_paths.is_none()) {
         return declined(22, None);
     }
     let with_group: Vec<(&Changed, ObjectId)> = changed
@@ -444,16 +563,22 @@ fn edit_groups(
     if structural && !module.read(store, abs, edit, cache, changed)? {
         return declined(23, None);
     }
-    let mut resources = 0i64;
+    let mut out = ConfigChange {
+        resources: 0,
+        made: HashMap::new(),
+        dropped: HashSet::new(),
+        moved: HashSet::new(),
+    };
+    let resources = &mut out.resources;
     // each entry placed anew, and the old nodes to read: those of changed
     // blocks, of removed ones, and a sibling of each added one
     let mut placed: Vec<Vec<GroupEntry>> = Vec::with_capacity(groups.len());
     let mut wanted: Vec<(usize, Want)> = Vec::new();
     for (gi, ((c, _), entries)) in with_group.iter().zip(groups).enumerate() {
-        let Some(out) = place(c, gi, entries, &mut wanted, &mut resources) else {
+        let Some(entries) = place(c, gi, entries, &mut wanted, resources) else {
             return declined(16, None);
         };
-        placed.push(out);
+        placed.push(entries);
     }
     // the nodes the added blocks read values of (their secrets matter)
     let targets = read_targets(&wanted);
@@ -481,16 +606,26 @@ fn edit_groups(
                     return declined(18, None);
                 };
                 placed[gi][ei].node = w.add_node(&node)?;
+                out.made.insert(node.address, node.sensitive);
             }
             Want::Removed(_) => {
                 if !removable(store, &node, &implicit, &mut module, &removed_addresses) {
                     return declined(26, None);
                 }
+                if !node.sensitive.is_empty() {
+                    out.moved.insert(node.address.clone());
+                }
+                out.dropped.insert(node.address);
             }
             Want::Added(_, prefix, a) => {
-                let Some(node) = added_node(&node, &prefix, a, &module) else {
+                let Some(node) = added_node(&node, &prefix, a, &module, type_paths) else {
                     return declined(27, None);
                 };
+                if !node.sensitive.is_empty() {
+                    out.moved.insert(node.address.clone());
+                }
+                out.made
+                    .insert(node.address.clone(), node.sensitive.clone());
                 let (address, kind) = (node.address.clone(), node.kind);
                 let (line, col) = a.at;
                 let node = w.add_node(&node)?;
@@ -507,21 +642,28 @@ fn edit_groups(
     for ((c, _), entries) in with_group.iter().zip(placed) {
         w.replace_group(edit, &c.rel, entries)?;
     }
-    Ok(Some(resources))
+    Ok(Some(out))
+}
+
+/// What [`edit_groups`] changed: the number of resources, the secret
+/// paths of the nodes it made (changed and added blocks) by address, the
+/// addresses of those it dropped, and of the nodes with secret paths added
+/// or dropped (a state's instances of them would change).
+struct ConfigChange {
+    resources: i64,
+    made: HashMap<String, Vec<rewind_model::Path>>,
+    dropped: HashSet<String>,
+    moved: HashSet<String>,
 }
 
 /// Can the changed files' blocks be placed in `edit`'s groups? Not when
-/// blocks were added or removed (`structural`) beside a state (its
-/// instances take their configuration's secret paths: those would need
-/// checking), nor when a file that gains blocks has no group (a file no
-/// module instance loads has none, before and after, but neither has a
-/// file that had no block: what it gains could not be placed).
-fn placeable(edit: &rewind_odb::ModelEdit, changed: &[Changed], structural: bool) -> bool {
-    let beside_state = structural && edit.state().is_some();
-    let unplaced = changed
+/// a file that gains blocks has no group (a file no module instance loads
+/// has none, before and after, but neither has a file that had no block:
+/// what it gains could not be placed).
+fn placeable(edit: &rewind_odb::ModelEdit, changed: &[Changed]) -> bool {
+    !changed
         .iter()
-        .any(|c| !c.edits.added.is_empty() && edit.group_id(&c.rel).is_none());
-    !beside_state && !unplaced
+        .any(|c| !c.edits.added.is_empty() && edit.group_id(&c.rel).is_none())
 }
 
 /// The addresses of the removed blocks' nodes in `wanted`.
@@ -736,6 +878,7 @@ fn added_node(
     prefix: &str,
     a: &AddedBlock,
     module: &Module,
+    type_paths: Option<&TypePaths>,
 ) -> Option<rewind_model::Node> {
     let address = format!("{prefix}{}", a.local);
     if module.entries.contains_key(&address) || crate::reads::calls_file_functions(&a.body) {
@@ -748,6 +891,11 @@ fn added_node(
     n.body = Arc::clone(&a.body);
     n.facts = a.facts.clone();
     rewind_parse::mark_secret_names(&mut n);
+    // what the state marks secret for its type
+    let key = rewind_parse::type_key(&n).map(|(d, t)| (d, t.to_string()));
+    if let Some(paths) = key.and_then(|k| type_paths?.get(&k)) {
+        rewind_parse::add_secret_paths(&mut n, paths.iter().cloned());
+    }
     for e in &sibling.edges {
         if matches!(e.kind, EdgeKind::Module | EdgeKind::Provider) {
             n.add_edge(e.to.clone(), e.kind);
@@ -876,13 +1024,14 @@ fn secret_names(
     n.sensitive
 }
 
-/// The last snapshot's tree with the changed files' new contents (added
-/// to the store); `None` when the tree does not list one of them.
+/// The last snapshot's tree with the changed files' new contents (path,
+/// hash, bytes; added to the store); `None` when the tree does not list
+/// one of them.
 fn edit_tree(
     store: &Store,
     w: &mut ObjectWriter<'_>,
     last: &LastSnapshot,
-    changed: &[Changed],
+    changed: &[(&str, Hash, &[u8])],
 ) -> Result<Option<ObjectId>> {
     let Ok(mut files) = store.tree_files(&last.tree) else {
         return declined(19, None);
@@ -893,16 +1042,16 @@ fn edit_tree(
         .filter(|(_, f)| !f.link)
         .map(|(i, f)| (f.path.clone(), i))
         .collect();
-    for c in changed {
-        let Some(&i) = index.get(&c.rel) else {
+    for &(rel, hash, bytes) in changed {
+        let Some(&i) = index.get(rel) else {
             return declined(38, None);
         };
-        let id = store.object_id_of_hash(c.hash);
+        let id = store.object_id_of_hash(hash);
         if w.needs(&id)? {
-            w.add(id, ObjType::Blob, &c.bytes)?;
+            w.add(id, ObjType::Blob, bytes)?;
         }
         files[i].id = id;
-        files[i].size = c.bytes.len() as u64;
+        files[i].size = bytes.len() as u64;
     }
     Ok(Some(w.add_tree(&files)?))
 }
@@ -917,11 +1066,31 @@ fn update_cache(
     dirs: Vec<(PathBuf, i64)>,
     refreshed: Vec<(PathBuf, Stat)>,
     changed: Vec<Changed>,
+    state: Option<StateEdited>,
 ) {
     let tf = FileKind::Tf.code();
-    let replaced: HashSet<Key> = changed.iter().map(|c| (c.old, tf)).collect();
+    let mut replaced: HashSet<Key> = changed.iter().map(|c| (c.old, tf)).collect();
     for (path, stat) in refreshed {
         cache.stats.insert(path, stat);
+    }
+    if let Some(e) = state {
+        // the state resources no longer held are no longer in use
+        let now: HashSet<Hash> = e.index.iter().map(|r| r.hash).collect();
+        replaced.extend(
+            e.dropped
+                .iter()
+                .filter(|h| !now.contains(h))
+                .map(|h| crate::cache::state_key(*h)),
+        );
+        cache.save_state_index(Some((&e.file.hash, &e.index)));
+        cache.stats.insert(
+            e.file.abs.clone(),
+            Stat {
+                stat: e.file.stat,
+                executable: e.file.executable,
+                hash: e.file.hash,
+            },
+        );
     }
     for c in &changed {
         cache.stats.insert(

@@ -57,6 +57,7 @@ mod plan;
 mod reads;
 mod rollback;
 mod snapshot;
+mod state_edit;
 mod tree_files;
 mod unchanged;
 mod version;

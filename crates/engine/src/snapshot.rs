@@ -354,6 +354,7 @@ fn store_directory(
         // must read it again
         cache.last = None;
     }
+    save_state_index(cache, &loaded);
     let state = loaded.model.state.clone();
     trace.mark("cache update");
     let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
@@ -400,6 +401,9 @@ impl rewind_parse::Cache for Reading<'_, '_> {
     }
     fn keep_state_resource(&self, hash: &Hash, nodes: &[rewind_model::Node]) {
         self.cache.keep_state_resource(hash, nodes);
+    }
+    fn keep_state_index(&self, path: &str, resources: Vec<rewind_parse::StateResource>) {
+        self.cache.keep_state_index(path, resources);
     }
     fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Parsed) {
         self.cache.keep_parsed(hash, kind, parsed);
@@ -641,6 +645,21 @@ fn update_parse_results(cache: &mut DirCache, loaded: &Loaded) {
         })
         .map(|f| (f.hash, f.kind.code()));
     cache.update_parse_results(keys);
+}
+
+/// Records in the cache what the model's state file holds, for an
+/// incremental snapshot after it changes (or that there is none).
+fn save_state_index(cache: &DirCache, loaded: &Loaded) {
+    let state = loaded.model.state.as_ref().and_then(|info| {
+        // the model names the state file by its path in the tree
+        let file = loaded
+            .files
+            .iter()
+            .find(|f| f.kind == FileKind::State && f.path == info.path)?;
+        let resources = cache.take_state_index(&file.abs)?;
+        Some((file.hash, resources))
+    });
+    cache.save_state_index(state.as_ref().map(|(h, r)| (h, r.as_slice())));
 }
 
 /// Records the files' sizes and times and the snapshot in the cache.

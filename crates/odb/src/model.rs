@@ -323,6 +323,35 @@ impl ModelEdit {
     pub fn group_id(&self, key: &str) -> Option<ObjectId> {
         self.obj.groups.get(key).map(|(id, _)| *id)
     }
+
+    /// Every group: key, id and number of entries, in key order.
+    pub fn groups(&self) -> impl Iterator<Item = (&str, ObjectId, u32)> {
+        self.obj
+            .groups
+            .iter()
+            .map(|(k, (id, count))| (k.as_str(), *id, *count))
+    }
+
+    /// The key of the group of the state instances of module `module`
+    /// (`""`: the root module, whose group also holds the root outputs).
+    pub fn state_group_key(module: &str) -> String {
+        format!("{STATE_GROUP_PREFIX}{module}")
+    }
+
+    /// Is `key` the key of a group of state instances?
+    pub fn is_state_group(key: &str) -> bool {
+        key.starts_with(STATE_GROUP_PREFIX)
+    }
+
+    /// Sets the state's facts.
+    pub fn set_state(&mut self, state: Option<StateInfo>) {
+        self.obj.state = state;
+    }
+
+    /// Removes group `key` (a model has no empty group).
+    pub fn remove_group(&mut self, key: &str) {
+        self.obj.groups.remove(key);
+    }
 }
 
 impl Store {

@@ -165,6 +165,10 @@ pub trait Cache: Sync {
     /// Records the instance nodes parsed from one resource of a state file
     /// (called from every parsing thread).
     fn keep_state_resource(&self, _hash: &Hash, _nodes: &[Node]) {}
+    /// Records what an incremental snapshot needs of state file `path`
+    /// once parsed whole: each resource's hash, addresses and type paths
+    /// (called once per state file, after its resources are parsed).
+    fn keep_state_index(&self, _path: &str, _resources: Vec<crate::state::StateResource>) {}
     /// Records the parse result of a file this run parsed (called from
     /// every parsing thread, once per file parsed, before the load goes
     /// on): a cache may encode it now instead of holding it to the end.

@@ -58,6 +58,17 @@ fn up_to_index(p: &Path) -> Path {
     )
 }
 
+/// Adds secret paths to a node as the sensitivity pass adds them (a path
+/// under one it has already is not added; paths under a new one give way
+/// to it): what a state marks for the node's type, or what an instance's
+/// configuration holds secret (an incremental snapshot makes the nodes it
+/// changes so).
+pub fn add_secret_paths(node: &mut Node, paths: impl IntoIterator<Item = Path>) {
+    for p in paths {
+        add_path(node, p);
+    }
+}
+
 fn add_path(node: &mut Node, p: Path) -> bool {
     if node.sensitive.iter().any(|s| s.is_prefix_of(&p)) {
         return false;
@@ -74,24 +85,40 @@ fn add_path(node: &mut Node, p: Path) -> bool {
 /// marks nothing: what its state records comes from that instance's own
 /// value (a sensitive variable, `sensitive()`), and a plan compares those
 /// marks (a value only marked or unmarked is an update).
+/// What state instance `i` (with its own secret paths: those its state
+/// marks and its names give) makes secret in the configuration of every
+/// resource of its type: the type's key (data source or not, type) and
+/// the paths, none when it makes nothing secret.
+pub fn type_paths(i: &Node) -> Option<((bool, &str), BTreeSet<Path>)> {
+    if i.type_.is_empty() || i.type_ == "terraform_data" {
+        return None;
+    }
+    let data = i.facts.mode == Some(rewind_model::ObjectMode::Data);
+    let paths: BTreeSet<Path> = i
+        .sensitive
+        .iter()
+        .map(up_to_index)
+        .filter(|p| !p.0.is_empty())
+        .collect();
+    (!paths.is_empty()).then_some(((data, i.type_.as_str()), paths))
+}
+
+/// The key a configuration node is given its type's secret paths by (see
+/// [`type_paths`]); none for a node that is not a resource or data source.
+pub fn type_key(n: &Node) -> Option<(bool, &str)> {
+    n.kind
+        .is_resource_like()
+        .then_some((n.kind == NodeKind::Data, n.type_.as_str()))
+}
+
 fn from_state_to_config(model: &mut Model) {
     // each type's paths once: every instance of a type repeats them, and
     // adding each instance's copy to each resource of the type would be
     // quadratic in the number of instances
     let mut by_type: HashMap<(bool, &str), BTreeSet<Path>> = HashMap::new();
     for i in &model.instances {
-        if i.type_.is_empty() || i.type_ == "terraform_data" {
-            continue;
-        }
-        let data = i.facts.mode == Some(rewind_model::ObjectMode::Data);
-        for p in &i.sensitive {
-            let p = up_to_index(p);
-            if !p.0.is_empty() {
-                by_type
-                    .entry((data, i.type_.as_str()))
-                    .or_default()
-                    .insert(p);
-            }
+        if let Some((key, paths)) = type_paths(i) {
+            by_type.entry(key).or_default().extend(paths);
         }
     }
     if by_type.is_empty() {
@@ -102,14 +129,12 @@ fn from_state_to_config(model: &mut Model) {
         .map(|((d, t), v)| ((d, t.to_string()), v))
         .collect();
     for n in &mut model.nodes {
-        if !n.kind.is_resource_like() {
+        let Some((data, type_)) = type_key(n) else {
             continue;
-        }
-        let key = (n.kind == NodeKind::Data, n.type_.clone());
-        if let Some(paths) = by_type.get(&key) {
-            for p in paths {
-                add_path(n, p.clone());
-            }
+        };
+        if let Some(paths) = by_type.get(&(data, type_.to_string())) {
+            let paths = paths.clone();
+            add_secret_paths(n, paths);
         }
     }
 }
@@ -178,9 +203,7 @@ fn from_config_to_state(model: &mut Model) {
         }
     }
     for (i, paths) in adds {
-        for p in paths {
-            add_path(&mut model.instances[i], p);
-        }
+        add_secret_paths(&mut model.instances[i], paths);
     }
 }
 

@@ -202,6 +202,144 @@ fn error_at(bytes: &[u8], offset: usize, message: String) -> StateError {
     StateError { line, col, message }
 }
 
+/// One resource of a state file as an incremental snapshot remembers it:
+/// enough to take it out of a model (its instances' addresses), and what
+/// it makes secret in the configuration of its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateResource {
+    /// BLAKE3 of the resource's JSON text.
+    pub hash: Hash,
+    /// Its instances' module path (`""`: the root module, or no instance).
+    pub module: String,
+    /// Its instances' addresses.
+    pub addresses: Vec<String>,
+    /// What its instances make secret for their type
+    /// ([`crate::sensitive::type_paths`]): the type's key, and each path
+    /// with the number of instances making it secret.
+    pub type_paths: Option<((bool, String), Vec<(Path, u32)>)>,
+}
+
+impl StateResource {
+    /// The resource of JSON text hash `hash` whose instances are `nodes`
+    /// (as parsed: their own secret paths only).
+    pub fn of(hash: Hash, nodes: &[Node]) -> StateResource {
+        let mut key = None;
+        let mut paths: BTreeMap<Path, u32> = BTreeMap::new();
+        for n in nodes {
+            if let Some((k, ps)) = crate::sensitive::type_paths(n) {
+                key.get_or_insert_with(|| (k.0, k.1.to_string()));
+                for p in ps {
+                    *paths.entry(p).or_default() += 1;
+                }
+            }
+        }
+        StateResource {
+            hash,
+            module: nodes.first().map(|n| n.module.clone()).unwrap_or_default(),
+            addresses: nodes.iter().map(|n| n.address.clone()).collect(),
+            type_paths: key.map(|k| (k, paths.into_iter().collect())),
+        }
+    }
+}
+
+/// A state file read for an incremental snapshot: its facts, its root
+/// outputs, and each resource (in the file's order) with the hash of its
+/// JSON text and, unless the caller knew that hash, its instance nodes.
+#[derive(Debug)]
+pub struct StateScan {
+    pub info: StateInfo,
+    pub outputs: Vec<Node>,
+    pub resources: Vec<(Hash, Option<Vec<Node>>)>,
+}
+
+/// Reads state file `bytes` (named `path`) as [`parse_state`] does, but
+/// parses only the resources whose JSON text's hash `known` does not
+/// know (taking those `cache` has from it, and giving it the others).
+pub fn scan_state(
+    path: &str,
+    bytes: &[u8],
+    known: &(dyn Fn(&Hash) -> bool + Sync),
+    cache: Option<&dyn Cache>,
+) -> Result<StateScan, StateError> {
+    let doc: StateDoc<Value> =
+        serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
+    let (info, outputs, raws) = doc_parts(doc, path, bytes)?;
+    // (with `known` given, every resource is hashed)
+    let resources = resources_of::<Value>(&raws, path, bytes, cache, Some(known))?
+        .into_iter()
+        .filter_map(|(h, nodes)| Some((h?, nodes)))
+        .collect();
+    Ok(StateScan {
+        info,
+        outputs,
+        resources,
+    })
+}
+
+/// A state document's facts (its version checked), root outputs and
+/// resources' JSON texts.
+#[allow(clippy::type_complexity)]
+fn doc_parts<'a, A: Attr>(
+    doc: StateDoc<'a, A>,
+    path: &str,
+    bytes: &[u8],
+) -> Result<(StateInfo, Vec<Node>, Vec<&'a serde_json::value::RawValue>), StateError> {
+    check_version(bytes, doc.version)?;
+    let info = StateInfo {
+        path: path.to_string(),
+        lineage: doc.lineage,
+        serial: doc.serial,
+        terraform_version: doc.terraform_version,
+    };
+    let outputs = output_nodes(doc.outputs, path);
+    Ok((info, outputs, doc.resources.unwrap_or_default()))
+}
+
+/// Each resource of `raws` (on every core): the hash of its JSON text
+/// (when there is a `cache` or a `known`) and its instance nodes (none
+/// when `known` knows the hash), taken from `cache` when it has them.
+#[allow(clippy::type_complexity)]
+fn resources_of<A: Attr>(
+    raws: &[&serde_json::value::RawValue],
+    path: &str,
+    bytes: &[u8],
+    cache: Option<&dyn Cache>,
+    known: Option<&(dyn Fn(&Hash) -> bool + Sync)>,
+) -> Result<Vec<(Option<Hash>, Option<Vec<Node>>)>, StateError> {
+    let one = |ri: usize,
+               raw: &serde_json::value::RawValue|
+     -> Result<(Option<Hash>, Option<Vec<Node>>), StateError> {
+        let hash = (cache.is_some() || known.is_some()).then(|| Hash::of(raw.get().as_bytes()));
+        if let (Some(h), Some(k)) = (&hash, known) {
+            if k(h) {
+                return Ok((hash, None));
+            }
+        }
+        if let (Some(h), Some(c)) = (&hash, cache) {
+            if let Some(mut nodes) = c.state_resource(h) {
+                for n in &mut nodes {
+                    n.loc = state_loc(path);
+                }
+                return Ok((hash, Some(nodes)));
+            }
+        }
+        let r: ResourceDoc<A> = serde_json::from_str(raw.get())
+            .map_err(|e| json_error_at(&e, bytes, offset_in(bytes, raw)))?;
+        // the resource's problems are reported where it starts
+        let nodes = resource_nodes(ri, r, path)
+            .map_err(|e| error_at(bytes, offset_in(bytes, raw), e.message))?;
+        if let (Some(h), Some(c)) = (&hash, cache) {
+            c.keep_state_resource(h, &nodes);
+        }
+        Ok((hash, Some(nodes)))
+    };
+    let mut out = Vec::with_capacity(raws.len());
+    for part in on_every_core(raws, one) {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
 fn parse_state_as<A: Attr>(
     path: &str,
     bytes: &[u8],
@@ -211,40 +349,24 @@ fn parse_state_as<A: Attr>(
     let cache = cache.filter(|_| A::KEEP);
     let doc: StateDoc<A> =
         serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
-    check_version(bytes, doc.version)?;
-    let info = StateInfo {
-        path: path.to_string(),
-        lineage: doc.lineage,
-        serial: doc.serial,
-        terraform_version: doc.terraform_version,
-    };
-    let mut nodes = output_nodes(doc.outputs, path);
+    let (info, mut nodes, raws) = doc_parts(doc, path, bytes)?;
     // A large state is most of a load's parsing: its resources are parsed
     // on every core (each is an independent JSON value).
-    let raws = doc.resources.unwrap_or_default();
-    let one = |ri: usize, raw: &serde_json::value::RawValue| -> Result<Vec<Node>, StateError> {
-        let key = cache.map(|c| (c, Hash::of(raw.get().as_bytes())));
-        if let Some((c, h)) = &key {
-            if let Some(mut nodes) = c.state_resource(h) {
-                for n in &mut nodes {
-                    n.loc = state_loc(path);
-                }
-                return Ok(nodes);
-            }
-        }
-        let r: ResourceDoc<A> = serde_json::from_str(raw.get())
-            .map_err(|e| json_error_at(&e, bytes, offset_in(bytes, raw)))?;
-        // the resource's problems are reported where it starts
-        let nodes = resource_nodes(ri, r, path)
-            .map_err(|e| error_at(bytes, offset_in(bytes, raw), e.message))?;
-        if let Some((c, h)) = &key {
-            c.keep_state_resource(h, &nodes);
-        }
-        Ok(nodes)
-    };
-    for part in on_every_core(&raws, one) {
-        nodes.extend(part?.into_iter().flatten());
+    let resources = resources_of::<A>(&raws, path, bytes, cache, None)?;
+    if let Some(c) = cache {
+        // what an incremental snapshot needs of this state, should it
+        // become the model's
+        let index = resources
+            .iter()
+            .filter_map(|(h, nodes)| Some(StateResource::of((*h)?, nodes.as_deref()?)))
+            .collect();
+        c.keep_state_index(path, index);
     }
+    nodes.extend(
+        resources
+            .into_iter()
+            .flat_map(|(_, n)| n.unwrap_or_default()),
+    );
     rewind_model::sort_by_address(&mut nodes);
     check_unique(&nodes, &raws, bytes, path)?;
     Ok((info, nodes))
