@@ -946,11 +946,141 @@ fn a_state_beside_the_configuration_is_kept_by_an_incremental_snapshot() {
         );
         assert_eq!(o.record.instances, res.len() as u64);
     }
-    // then an apply rewrites the state: loaded whole
+    // then an apply rewrites the state (the changed resources' tags):
+    // only those resources are taken from it anew
     write_tree(&dir, &res, 2);
     let o = snapshot(&store, &dir, &opts()).unwrap();
-    assert!(!o.incremental, "a state that changed is loaded whole");
+    assert!(o.incremental, "an apply that changed a few resources");
     assert_eq!((o.record.tree, o.record.model), cold(&t, &dir, 299));
+    assert_eq!(o.state.as_ref().map(|s| s.serial), Some(2));
+    assert!(store.verify().unwrap().ok());
+}
+
+/// Rewrites the state file of `dir` with `f` applied to its JSON.
+fn rewrite_state(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("terraform.tfstate");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    f(&mut state);
+    std::fs::write(&path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+}
+
+/// A state that changes with the configuration, as applies change it:
+/// each snapshot equals a cold one, and those whose change keeps what the
+/// state marks secret for each type (and what the kept instances take
+/// from their configuration) are incremental; the others are loaded
+/// whole, as is a state the cache has no index of.
+#[test]
+fn snapshots_beside_a_changing_state_are_incremental_and_equal_cold_ones() {
+    let t = TempDir::new("incremental-state");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_0000_7777_0005);
+    let mut res = initial(&mut rng, 40);
+    // two resources with a secret, so that one more or less changes
+    // nothing the state marks for the type
+    res[0].secret = true;
+    res[1].secret = true;
+    let mut serial = 1;
+    write_tree(&dir, &res, serial);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let mut round = 0;
+    let mut check = |what: &str, incremental: bool, serial: u64| {
+        round += 1;
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert_eq!(o.incremental, incremental, "{what}");
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, 600 + round),
+            "{what}: the snapshot differs from a cold one"
+        );
+        assert_eq!(o.state.as_ref().map(|s| s.serial), Some(serial), "{what}");
+        o
+    };
+    // an apply of values changed in a few resources
+    for i in [3, 9, 17] {
+        res[i].size += 7;
+    }
+    serial += 1;
+    write_tree(&dir, &res, serial);
+    check("values applied", true, serial);
+    // the state alone: drift one attribute, and an output appears
+    rewrite_state(&dir, |s| {
+        s["serial"] = serde_json::json!(serial + 1);
+        s["resources"][5]["instances"][0]["attributes"]["id"] = serde_json::json!("i-drifted");
+        s["outputs"] = serde_json::json!({"ip": {"value": "10.0.0.1", "type": "string"},
+            "token": {"value": "t0k3n", "type": "string", "sensitive": true}});
+    });
+    serial += 1;
+    check("drift and outputs", true, serial);
+    // a resource removed (the last of its module: no other reads it) and
+    // one of another type added, configuration and state
+    let last = res.iter().rposition(|r| r.module == 1).unwrap();
+    res.remove(last);
+    serial += 1;
+    write_tree(&dir, &res, serial);
+    let file = dir.join(format!(
+        "modules/m1/r{:02}.tf",
+        res.iter().find(|r| r.module == 1).unwrap().file
+    ));
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs-${var.ami}\"\n}\n");
+    std::fs::write(&file, text).unwrap();
+    rewrite_state(&dir, |s| {
+        s["resources"].as_array_mut().unwrap().push(serde_json::json!({
+            "module": "module.m1", "mode": "managed", "type": "aws_s3_bucket", "name": "logs",
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": {"id": "logs-ami-1", "bucket": "logs-ami-1"},
+                "sensitive_attributes": [], "dependencies": []}],
+        }));
+    });
+    let o = check("a resource added and one removed", true, serial);
+    assert_eq!(o.record.instances, res.len() as u64 + 1);
+    assert_eq!(o.record.resources, res.len() as u64 + 1);
+    // a secret more in the state: aws_instance already has it
+    rewrite_state(&dir, |s| {
+        s["serial"] = serde_json::json!(serial + 1);
+        let i = &mut s["resources"][4]["instances"][0];
+        i["attributes"]["user_data"] = serde_json::json!("s3cr3t");
+        i["sensitive_attributes"] =
+            serde_json::json!([[{"type": "get_attr", "value": "user_data"}]]);
+    });
+    serial += 1;
+    check("one more secret of a type that has it", true, serial);
+    // the type's secrets change: every resource of it changes
+    rewrite_state(&dir, |s| {
+        s["serial"] = serde_json::json!(serial + 1);
+        s["resources"][2]["instances"][0]["sensitive_attributes"] =
+            serde_json::json!([[{"type": "get_attr", "value": "tags"}]]);
+    });
+    serial += 1;
+    check("a new secret path for the type", false, serial);
+    // a resource twice in the state: an error, as from a whole load
+    let text = std::fs::read_to_string(dir.join("terraform.tfstate")).unwrap();
+    rewrite_state(&dir, |s| {
+        let r = s["resources"][3].clone();
+        s["resources"].as_array_mut().unwrap().push(r);
+    });
+    let e = format!("{:?}", snapshot(&store, &dir, &opts()).unwrap_err());
+    assert!(e.contains("appears twice"), "{e}");
+    std::fs::write(dir.join("terraform.tfstate"), text).unwrap();
+    check("the state as it was", true, serial);
+    // without the cache's index of the state, loaded whole
+    for e in std::fs::read_dir(store_path.join("cache/dirs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "sidx") {
+            std::fs::write(&p, b"RWSIDX01 damaged").unwrap();
+        }
+    }
+    res[6].size += 1;
+    serial += 1;
+    write_tree(&dir, &res, serial);
+    check("a damaged state index", false, serial);
+    res[6].size += 1;
+    serial += 1;
+    write_tree(&dir, &res, serial);
+    check("the index written again", true, serial);
     assert!(store.verify().unwrap().ok());
 }
 
