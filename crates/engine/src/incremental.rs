@@ -252,7 +252,7 @@ fn state_side(
     let Some(info) = edit.state() else {
         // a state file that no model used (several, none the root's)
         return match file {
-            Some(_) => declined(48, None).ok()?,
+            Some(_) => crate::state_edit::declined(48),
             None => Some(None),
         };
     };
@@ -264,12 +264,12 @@ fn state_side(
     // the model's state file, and the content the last snapshot read
     let current = match &file {
         Some(f) if named(&f.abs) => f.hash,
-        Some(_) => return declined(49, None).ok()?,
+        Some(_) => return crate::state_edit::declined(49),
         None => {
             let found = cache.stats.iter().find(|(p, _)| is_state(p) && named(p));
             match found {
                 Some((_, stat)) => stat.hash,
-                None => return declined(50, None).ok()?,
+                None => return crate::state_edit::declined(50),
             }
         }
     };

@@ -23,7 +23,7 @@ use crate::error::Result;
 /// What a state marks secret for each resource type (data source or not,
 /// type): the paths every resource of the type is given
 /// ([`rewind_parse::type_paths`]).
-pub(crate) type TypePaths = HashMap<(bool, String), BTreeSet<Path>>;
+pub(crate) type TypePaths = HashMap<rewind_parse::state::TypeKey, BTreeSet<Path>>;
 
 /// The state file, changed since the last snapshot.
 pub(crate) struct StateFile {
@@ -340,7 +340,10 @@ fn replace_groups(
             .remove(key.as_str())
             .unwrap_or_default()
             .into_iter()
-            .filter(|e| !gone.contains(&e.address) && !(root && e.address.starts_with("output.")))
+            .filter(|e| {
+                let output = root && e.address.starts_with("output.");
+                !output && !gone.contains(&e.address)
+            })
             .collect();
         let mut seen: HashSet<String> = entries.iter().map(|e| e.address.clone()).collect();
         for n in add.remove(module).unwrap_or_default() {
@@ -368,7 +371,7 @@ fn replace_groups(
 /// `None` (the state is not one this takes), said on stderr with the
 /// reason's number when `REWIND_TRACE` is set (numbers go on from
 /// `incremental.rs`'s).
-fn declined<T>(reason: u32) -> Option<T> {
+pub(crate) fn declined<T>(reason: u32) -> Option<T> {
     if std::env::var_os("REWIND_TRACE").is_some() {
         eprintln!("trace: incremental snapshot declined ({reason})");
     }

@@ -202,6 +202,10 @@ fn error_at(bytes: &[u8], offset: usize, message: String) -> StateError {
     StateError { line, col, message }
 }
 
+/// A resource type's key in what a state marks secret for a type: data
+/// source or not, and the type.
+pub type TypeKey = (bool, String);
+
 /// One resource of a state file as an incremental snapshot remembers it:
 /// enough to take it out of a model (its instances' addresses), and what
 /// it makes secret in the configuration of its type.
@@ -216,7 +220,7 @@ pub struct StateResource {
     /// What its instances make secret for their type
     /// ([`crate::sensitive::type_paths`]): the type's key, and each path
     /// with the number of instances making it secret.
-    pub type_paths: Option<((bool, String), Vec<(Path, u32)>)>,
+    pub type_paths: Option<(TypeKey, Vec<(Path, u32)>)>,
 }
 
 impl StateResource {
