@@ -16,6 +16,9 @@
 //!   no link), no OpenTofu `.tofu` file and no override file anywhere (both
 //!   replace blocks of other files), the same root and no inputs given
 //!   beside the directory (state, variables, module cache);
+//! * beside `.tf` files, only the model's state file changed, as an apply
+//!   changes it: `state_edit.rs` keeps the instances of the resources the
+//!   last state held and makes the others';
 //! * only `.tf` files changed, and in each only `resource` and `data`
 //!   blocks ([`rewind_parse::body_edits`]): the values inside them
 //!   changed, the same blocks making the same references at the same
@@ -27,12 +30,15 @@
 //!   its type) stay too, and the nodes that read it do not change;
 //! * neither version of a changed node calls a file function (whose
 //!   `reads` fact and stored files depend on other files);
-//! * an added block (no state) names in its references only nodes of its
+//! * an added block names in its references only nodes of its
 //!   module that exist and whose values it reads hold no secret, and uses
 //!   a provider another block of its instance uses: its node is made from
-//!   those, as the loader makes it;
-//! * a removed block (no state) is named by no reference of its module,
+//!   those, as the loader makes it (with what a state marks secret for
+//!   its type);
+//! * a removed block is named by no reference of its module,
 //!   and leaves no implicit provider without a user;
+//! * beside a state, an added or removed block with secret paths has no
+//!   instance the state keeps (its secret paths would change);
 //! * no block is added or removed when the model has `moved`, `import` or
 //!   `removed` blocks (they name resources by address from any module);
 //! * the last model's diagnostics are exactly those this snapshot would
@@ -1075,7 +1081,7 @@ fn update_cache(
     }
     if let Some(e) = state {
         // the state resources no longer held are no longer in use
-        let now: HashSet<Hash> = e.index.iter().map(|r| r.hash).collect();
+        let now: rustc_hash::FxHashSet<Hash> = e.index.iter().map(|r| r.hash).collect();
         replaced.extend(
             e.dropped
                 .iter()
