@@ -183,6 +183,12 @@ pub(crate) fn snapshot_edits(
         return Ok(None);
     };
     trace.mark("(incremental) state");
+    // the changed files' groups as they were (an instance's configuration
+    // node may be one of their unchanged blocks)
+    let last_groups: HashMap<&str, ObjectId> = changed
+        .iter()
+        .filter_map(|c| Some((c.rel.as_str(), edit.group_id(&c.rel)?)))
+        .collect();
     let mut w = ObjectWriter::new(store);
     let type_paths = side.as_ref().map(|s| &s.type_paths);
     let Some(config) = edit_groups(store, abs, &mut w, &mut edit, cache, &changed, type_paths)?
@@ -200,7 +206,7 @@ pub(crate) fn snapshot_edits(
             let secrets = ConfigSecrets {
                 made: config.made,
                 dropped: config.dropped,
-                replaced: changed.iter().map(|c| c.rel.as_str()).collect(),
+                replaced: last_groups,
             };
             let edited = crate::state_edit::edit_state(store, &mut w, &mut edit, side, &secrets)?;
             let Some(edited) = edited else {

@@ -161,8 +161,9 @@ fn type_paths_of<'a>(resources: impl Iterator<Item = &'a StateResource>) -> Type
 pub(crate) struct ConfigSecrets<'a> {
     pub(crate) made: HashMap<String, Vec<Path>>,
     pub(crate) dropped: HashSet<String>,
-    /// The groups made anew (their nodes are in `made`, or unchanged).
-    pub(crate) replaced: HashSet<&'a str>,
+    /// The groups made anew, with their last ids (what they hold but
+    /// `made` and `dropped` is unchanged, and read from those).
+    pub(crate) replaced: HashMap<&'a str, ObjectId>,
 }
 
 impl ConfigSecrets<'_> {
@@ -187,11 +188,12 @@ impl ConfigSecrets<'_> {
         if rest.is_empty() {
             return Some(out);
         }
-        // an unchanged node's: every other configuration group is read
+        // an unchanged node's: every configuration group is read (a group
+        // made anew as it was: the writer holds the new one)
         let keys: Vec<(ObjectId, &str)> = edit
             .groups()
-            .filter(|(k, ..)| !ModelEdit::is_state_group(k) && !self.replaced.contains(k))
-            .map(|(k, id, _)| (id, k))
+            .filter(|(k, ..)| !ModelEdit::is_state_group(k))
+            .map(|(k, id, _)| (self.replaced.get(k).copied().unwrap_or(id), k))
             .collect();
         let groups = store.groups_entries(&keys).ok()?;
         let mut found: Vec<(&str, &GroupEntry)> = Vec::new();

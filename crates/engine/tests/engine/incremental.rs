@@ -1005,6 +1005,34 @@ fn snapshots_beside_a_changing_state_are_incremental_and_equal_cold_ones() {
     serial += 1;
     write_tree(&dir, &res, serial);
     check("values applied", true, serial);
+    // a value changed in one block of a file, and the state of another
+    // block of the same file drifted: its instance takes the secret paths
+    // of its configuration (an unchanged node of a changed file), which
+    // has those the state marks for its type (`user_data`), unlike the
+    // instance's own state
+    let (a, b) = (0..res.len())
+        .flat_map(|a| (0..res.len()).map(move |b| (a, b)))
+        .find(|&(a, b)| {
+            a != b
+                && !res[a].secret
+                && !res[b].secret
+                && (res[a].module, res[a].file) == (res[b].module, res[b].file)
+        })
+        .expect("two blocks in a file");
+    res[a].size += 1;
+    serial += 1;
+    write_tree(&dir, &res, serial);
+    let name = res[b].name.clone();
+    rewrite_state(&dir, |s| {
+        let r = s["resources"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r["name"] == name.as_str())
+            .unwrap();
+        r["instances"][0]["attributes"]["id"] = serde_json::json!("i-drifted-too");
+    });
+    check("a value, and the drift of a block beside it", true, serial);
     // the state alone: drift one attribute, and an output appears
     rewrite_state(&dir, |s| {
         s["serial"] = serde_json::json!(serial + 1);
