@@ -89,7 +89,7 @@ fn add_path(node: &mut Node, p: Path) -> bool {
 /// marks and its names give) makes secret in the configuration of every
 /// resource of its type: the type's key (data source or not, type) and
 /// the paths, none when it makes nothing secret.
-pub fn type_paths(i: &Node) -> Option<((bool, &str), BTreeSet<Path>)> {
+pub(crate) fn type_paths(i: &Node) -> Option<((bool, &str), BTreeSet<Path>)> {
     if i.type_.is_empty() || i.type_ == "terraform_data" {
         return None;
     }
