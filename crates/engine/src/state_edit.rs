@@ -37,7 +37,8 @@ pub(crate) struct StateFile {
     pub(crate) executable: bool,
     pub(crate) old: Hash,
     pub(crate) hash: Hash,
-    pub(crate) bytes: Vec<u8>,
+    /// (shared with the thread that stores it)
+    pub(crate) bytes: std::sync::Arc<Vec<u8>>,
 }
 
 /// The model's state as an incremental snapshot sees it.
@@ -129,10 +130,15 @@ impl StateSide {
         if moved.is_empty() {
             return true;
         }
+        // (most addresses have no key: they are their resource's)
         let ok = self.kept().iter().all(|r| {
-            r.addresses
-                .iter()
-                .all(|a| !moved.contains(&rewind_parse::sensitive::without_keys(a)))
+            r.addresses.iter().all(|a| {
+                if a.contains(['[', ' ']) {
+                    !moved.contains(&rewind_parse::sensitive::without_keys(a))
+                } else {
+                    !moved.contains(a)
+                }
+            })
         });
         if !ok {
             let _ = declined::<()>(44);
@@ -245,7 +251,7 @@ pub(crate) fn edit_state(
     if new.len() != scan.resources.len() {
         return Ok(declined(45));
     }
-    let by_hash: FxHashMap<Hash, StateResource> =
+    let mut by_hash: FxHashMap<Hash, StateResource> =
         side.old.into_iter().map(|r| (r.hash, r)).collect();
     // the instances to take out, by module
     let mut out: HashMap<String, HashSet<String>> = HashMap::new();
@@ -267,8 +273,9 @@ pub(crate) fn edit_state(
                 index.push(StateResource::of(h, &nodes));
                 made.extend(nodes);
             }
-            None => match by_hash.get(&h) {
-                Some(r) => index.push(r.clone()),
+            // (each hash is there once: checked above)
+            None => match by_hash.remove(&h) {
+                Some(r) => index.push(r),
                 None => return Ok(None),
             },
         }
