@@ -673,13 +673,45 @@ fn edit_groups(
     let Ok(nodes) = store.entries_nodes(&read) else {
         return declined(17, None);
     };
+    if !make_nodes(
+        store,
+        edit,
+        w,
+        (wanted, nodes),
+        &mut placed,
+        &mut module,
+        type_paths,
+        &mut out,
+    )? {
+        return Ok(None);
+    }
+    for ((c, _), entries) in with_group.iter().zip(placed) {
+        w.replace_group(edit, &c.rel, entries)?;
+    }
+    Ok(Some(out))
+}
+
+/// Makes the nodes `wanted` asks for from the old `nodes` (in `placed`,
+/// the changed files' new groups, and `out`); false when one cannot be
+/// made so (said with `REWIND_TRACE`).
+#[allow(clippy::too_many_arguments)]
+fn make_nodes(
+    store: &Store,
+    edit: &rewind_odb::ModelEdit,
+    w: &mut ObjectWriter<'_>,
+    (wanted, nodes): (Vec<(usize, Want)>, Vec<rewind_model::Node>),
+    placed: &mut [Vec<GroupEntry>],
+    module: &mut Module,
+    type_paths: Option<&TypePaths>,
+    out: &mut ConfigChange,
+) -> Result<bool> {
     let removed_addresses = removed_addresses(&wanted);
     // (only a removed block can leave an implicit provider without a user)
     let implicit = if removed_addresses.is_empty() {
         HashSet::new()
     } else {
         let Some(implicit) = implicit_providers(store, edit) else {
-            return declined(25, None);
+            return declined(25, false);
         };
         implicit
     };
@@ -687,14 +719,14 @@ fn edit_groups(
         match want {
             Want::Changed(ei, body) => {
                 let Some(node) = changed_node(node, body) else {
-                    return declined(18, None);
+                    return declined(18, false);
                 };
                 placed[gi][ei].node = w.add_node(&node)?;
                 out.made.insert(node.address, node.sensitive);
             }
             Want::Removed(_) => {
-                if !removable(store, &node, &implicit, &mut module, &removed_addresses) {
-                    return declined(26, None);
+                if !removable(store, &node, &implicit, module, &removed_addresses) {
+                    return declined(26, false);
                 }
                 if !node.sensitive.is_empty() {
                     out.moved.insert(node.address.clone());
@@ -702,8 +734,8 @@ fn edit_groups(
                 out.dropped.insert(node.address);
             }
             Want::Added(_, prefix, a) => {
-                let Some(node) = added_node(&node, &prefix, a, &module, type_paths) else {
-                    return declined(27, None);
+                let Some(node) = added_node(&node, &prefix, a, module, type_paths) else {
+                    return declined(27, false);
                 };
                 if !node.sensitive.is_empty() {
                     out.moved.insert(node.address.clone());
@@ -723,10 +755,7 @@ fn edit_groups(
             }
         }
     }
-    for ((c, _), entries) in with_group.iter().zip(placed) {
-        w.replace_group(edit, &c.rel, entries)?;
-    }
-    Ok(Some(out))
+    Ok(true)
 }
 
 /// What [`edit_groups`] changed: the number of resources, the secret
