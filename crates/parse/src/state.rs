@@ -258,7 +258,8 @@ pub struct StateScan {
 
 /// Reads state file `bytes` (named `path`) as [`parse_state`] does, but
 /// parses only the resources whose JSON text's hash `known` does not
-/// know (taking those `cache` has from it, and giving it the others).
+/// know (taking those `cache` has from it, and giving it the others), and
+/// leaves to the caller the check that no instance address repeats.
 pub fn scan_state(
     path: &str,
     bytes: &[u8],

@@ -705,6 +705,40 @@ fn write_values_tree(dir: &Path, vals: &[usize; 6], extra: &str) {
     write_if_changed(&dir.join("modules/app/boot.sh"), "#!/bin/sh\necho boot\n");
 }
 
+/// The state of the tree of [`write_values_tree`] after an apply of
+/// serial `serial` (the web servers' address moves with it).
+fn write_values_state(dir: &Path, serial: u64) {
+    let resources: Vec<serde_json::Value> = ["blue", "green"]
+        .iter()
+        .flat_map(|m| {
+            [
+                serde_json::json!({
+                    "module": format!("module.{m}"), "mode": "managed", "type": "aws_instance", "name": "web",
+                    "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                    "instances": [{"schema_version": 1, "attributes": {"id": format!("i-{m}"),
+                        "private_ip": format!("10.0.{serial}.{}", m.len()), "user_data": "t0k3n"},
+                        "sensitive_attributes": [[{"type": "get_attr", "value": "user_data"}]]}],
+                }),
+                serde_json::json!({
+                    "module": format!("module.{m}"), "mode": "managed", "type": "aws_db_instance", "name": "db",
+                    "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                    "instances": [{"schema_version": 2, "attributes": {"id": format!("db-{m}"), "password": "pw"},
+                        "sensitive_attributes": [[{"type": "get_attr", "value": "password"}]]}],
+                }),
+            ]
+        })
+        .collect();
+    let state = serde_json::json!({
+        "version": 4, "terraform_version": "1.11.4", "serial": serial,
+        "lineage": "0b6c1f43-0000-4000-8000-000000000002", "outputs": {}, "resources": resources,
+    });
+    std::fs::write(
+        dir.join("terraform.tfstate"),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
+}
+
 #[test]
 fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
     let t = TempDir::new("values-only");
@@ -1116,6 +1150,8 @@ fn snapshots_beside_a_changing_state_are_incremental_and_equal_cold_ones() {
 /// snapshot stores what the whole load of the same directory stores in
 /// that store (a cold store would have another key, so other ids): the
 /// second snapshot of each change is made with the local cache removed.
+/// The state changes with each (an apply), and its index in the cache is
+/// sealed.
 #[test]
 fn an_incremental_snapshot_in_an_encrypted_store_equals_a_whole_load() {
     let t = TempDir::new("values-sealed");
@@ -1134,13 +1170,28 @@ fn an_incremental_snapshot_in_an_encrypted_store_equals_a_whole_load() {
     let dir = t.0.join("tree");
     let mut vals = [3, 1, 4, 1, 5, 9];
     write_values_tree(&dir, &vals, "");
+    write_values_state(&dir, 1);
     snapshot(&store, &dir, &opts()).unwrap();
     for round in 0..3 {
         vals[round % 5] += 1;
         vals[4] += 1;
         write_values_tree(&dir, &vals, "");
+        // and an apply: the state changes too
+        write_values_state(&dir, 2 + round as u64);
         let o = snapshot(&store, &dir, &opts()).unwrap();
-        assert!(o.incremental, "round {round}: values only");
+        assert!(o.incremental, "round {round}: values and the state");
+        // the index of the state is sealed with the rest of the cache
+        let index = std::fs::read_dir(store_path.join("cache/dirs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "sidx"))
+            .expect("the state's index");
+        let bytes = std::fs::read(&index).unwrap();
+        assert!(bytes.starts_with(b"RWSEAL01"), "round {round}");
+        assert!(
+            !bytes.windows(11).any(|w| w == b"module.blue"),
+            "round {round}: an address in the clear"
+        );
         std::fs::remove_dir_all(store_path.join("cache/dirs")).unwrap();
         let whole = snapshot(&store, &dir, &opts()).unwrap();
         assert!(
