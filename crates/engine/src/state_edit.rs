@@ -25,7 +25,7 @@ use crate::error::Result;
 
 /// What a state marks secret for each resource type (data source or not,
 /// type): the paths every resource of the type is given
-/// ([`rewind_parse::type_paths`]).
+/// (what its instances mark, up to the first index).
 pub(crate) type TypePaths = HashMap<rewind_parse::state::TypeKey, BTreeSet<Path>>;
 
 /// The state file, changed since the last snapshot.

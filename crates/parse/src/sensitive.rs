@@ -103,8 +103,9 @@ pub(crate) fn type_paths(i: &Node) -> Option<((bool, &str), BTreeSet<Path>)> {
     (!paths.is_empty()).then_some(((data, i.type_.as_str()), paths))
 }
 
-/// The key a configuration node is given its type's secret paths by (see
-/// [`type_paths`]); none for a node that is not a resource or data source.
+/// The key a configuration node is given its type's secret paths by
+/// (what the state's instances of its type mark); none for a node that is
+/// not a resource or data source.
 pub fn type_key(n: &Node) -> Option<(bool, &str)> {
     n.kind
         .is_resource_like()

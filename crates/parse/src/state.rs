@@ -217,9 +217,9 @@ pub struct StateResource {
     pub module: String,
     /// Its instances' addresses.
     pub addresses: Vec<String>,
-    /// What its instances make secret for their type
-    /// ([`crate::sensitive::type_paths`]): the type's key, and each path
-    /// with the number of instances making it secret.
+    /// What its instances make secret for their type (their own secret
+    /// paths up to the first index): the type's key, and each path with
+    /// the number of instances making it secret.
     pub type_paths: Option<(TypeKey, Vec<(Path, u32)>)>,
 }
 
