@@ -1,6 +1,7 @@
 //! The snapshot of a directory whose only change since its last snapshot
-//! is in some `resource` and `data` blocks, their values changed or whole
-//! blocks added or removed (docs/store-format.md §11): the files that
+//! is in the values of some blocks (resources, data sources, local values,
+//! outputs, variables) or in whole `resource` and `data` blocks added or
+//! removed (docs/store-format.md §11): the files that
 //! changed are read and parsed, and the model is the last one with the
 //! nodes of those blocks replaced, added or dropped,
 //! without loading the rest of the directory (the parse results of the
@@ -19,11 +20,15 @@
 //! * beside `.tf` files, only the model's state file changed, as an apply
 //!   changes it: `state_edit.rs` keeps the instances of the resources the
 //!   last state held and makes the others';
-//! * only `.tf` files changed, and in each only `resource` and `data`
-//!   blocks ([`rewind_parse::body_edits`]): the values inside them
-//!   changed, the same blocks making the same references at the same
-//!   places, or whole blocks were added or removed; no warning or error
-//!   in either version. So no other node changes;
+//! * only `.tf` files changed ([`rewind_parse::body_edits`]), and in each
+//!   only the values inside `resource`, `data`, `variable` and `output`
+//!   blocks and local values, the same blocks making the same references
+//!   at the same places with the same `sensitive` flags, or whole
+//!   `resource` and `data` blocks were added or removed; no warning or
+//!   error in either version. So no other node changes (what a local, an
+//!   output or a variable holds secret comes from what it reads and its
+//!   flag alone: attribute names mark only resources, data sources,
+//!   providers and module calls);
 //! * the secret paths a changed node's attribute names give it are the
 //!   same with its new body; it reads what it read where it read it, so
 //!   the rest of its secret paths (what it reads, what a state marks for
@@ -961,8 +966,14 @@ fn changed_node(
     mut node: rewind_model::Node,
     body: Arc<rewind_model::Value>,
 ) -> Option<rewind_model::Node> {
-    if !matches!(node.kind, NodeKind::Resource | NodeKind::Data)
-        || node.facts.reads.is_some()
+    if !matches!(
+        node.kind,
+        NodeKind::Resource
+            | NodeKind::Data
+            | NodeKind::Local
+            | NodeKind::Output
+            | NodeKind::Variable
+    ) || node.facts.reads.is_some()
         || crate::reads::calls_file_functions(&node.body)
         || crate::reads::calls_file_functions(&body)
     {

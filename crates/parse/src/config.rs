@@ -266,10 +266,11 @@ pub fn may_refer_to(parsed: &crate::Parsed, kind: NodeKind, type_: &str, name: &
     })
 }
 
-/// How a configuration file changed when the change is confined to
-/// `resource` and `data` blocks: their values changed, or whole blocks
-/// were added or removed. `None` when anything else differs: another kind
-/// of block added, removed or changed; of a block in both versions, the
+/// How a configuration file changed when the change is confined to the
+/// values of `resource`, `data`, `variable` and `output` blocks and of
+/// local values, and to whole `resource` and `data` blocks added or
+/// removed. `None` when anything else differs: another kind of block
+/// added, removed or changed; of a block in both versions, the
 /// references it makes (names, steps, kinds, order), its provider, facts
 /// or sensitivity; where in a changed body each value that makes
 /// references sits, and which references it makes; two blocks of one
@@ -299,6 +300,12 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
         }
     }
     let resource_like = |k: NodeKind| matches!(k, NodeKind::Resource | NodeKind::Data);
+    // blocks whose values may change in place: what a value makes secret
+    // comes from what it reads (the same), a `sensitive` flag (compared
+    // below) and, for resources, the names in it (checked by the caller)
+    let values = |k: NodeKind| {
+        resource_like(k) || matches!(k, NodeKind::Local | NodeKind::Output | NodeKind::Variable)
+    };
     let mut edits = FileEdits::default();
     let mut matched = vec![false; a.nodes.len()];
     let mut new_keys = std::collections::HashSet::with_capacity(b.nodes.len());
@@ -330,9 +337,7 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
         matched[i] = true;
         let x = &a.nodes[i];
         let same_body = x.body == y.body;
-        if !same_body
-            && (!resource_like(x.kind) || reads_by_path(&x.body) != reads_by_path(&y.body))
-        {
+        if !same_body && (!values(x.kind) || reads_by_path(&x.body) != reads_by_path(&y.body)) {
             return None;
         }
         let same_rest = x.type_ == y.type_
@@ -1090,8 +1095,19 @@ mod tests {
             body_edits(&old, &module).expect("added").added[0].targets,
             None
         );
+        // a variable's value (its default) changed in place
+        let default = BASE.replace(
+            "variable \"n\" {}",
+            "variable \"n\" {\n  default = \"d\"\n}",
+        );
+        let e = body_edits(&old, &parsed(&default)).expect("a variable's default");
+        assert!(e.added.is_empty() && e.removed.is_empty());
+        assert!(e
+            .kept
+            .iter()
+            .any(|k| k.local == "var.n" && k.body.is_some()));
         // not such changes: a reference added, a reference moved to
-        // another attribute, a variable changed, a variable removed
+        // another attribute, a variable made sensitive, a variable removed
         for (what, text) in [
             ("a reference added", BASE.replace("\"1\"", "var.n")),
             (
@@ -1102,10 +1118,10 @@ mod tests {
                 ),
             ),
             (
-                "a variable changed",
+                "a variable made sensitive",
                 BASE.replace(
                     "variable \"n\" {}",
-                    "variable \"n\" {\n  default = \"d\"\n}",
+                    "variable \"n\" {\n  sensitive = true\n}",
                 ),
             ),
             (

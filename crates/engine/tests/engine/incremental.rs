@@ -1310,3 +1310,75 @@ fn a_moved_block_anywhere_keeps_blocks_added_or_removed_from_being_incremental()
         );
     }
 }
+
+/// The values of local values, outputs and variables change in place as
+/// resources' do: incremental, and equal to a cold snapshot; one that
+/// reads something else falls back.
+#[test]
+fn values_of_locals_outputs_and_variables_are_incremental_and_equal_cold_ones() {
+    let t = TempDir::new("values-locals");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    write_values_tree(&dir, &[1, 1, 1, 1, 1, 1], "");
+    write_values_state(&dir, 1);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let vars = dir.join("modules/app/variables.tf");
+    let main = dir.join("main.tf");
+    let rounds: [(&str, &Path, bool, &str, &str); 6] = [
+        (
+            "a local's literal",
+            &vars,
+            true,
+            "\"app-${var.name}\"",
+            "\"svc-${var.name}\"",
+        ),
+        (
+            "an output's template around its reference",
+            &vars,
+            true,
+            "value = aws_instance.web.id",
+            "value = \"${aws_instance.web.id}-web\"",
+        ),
+        (
+            "a variable's default",
+            &vars,
+            true,
+            "variable \"name\" {}",
+            "variable \"name\" {\n  default = \"x\"\n}",
+        ),
+        (
+            "a sensitive variable's default",
+            &main,
+            true,
+            "default = \"t0k3n\"",
+            "default = \"t0k3n-2\"",
+        ),
+        (
+            "a root output reading something else",
+            &main,
+            false,
+            "value = module.blue.id",
+            "value = module.green.id",
+        ),
+        (
+            "a local reading a secret",
+            &vars,
+            false,
+            "\"svc-${var.name}\"",
+            "\"svc-${var.name}-${var.token}\"",
+        ),
+    ];
+    for (round, (what, file, incremental, from, to)) in rounds.into_iter().enumerate() {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.contains(from), "{what}: {from:?} in {text}");
+        std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        assert_eq!(o.incremental, incremental, "{what}");
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            cold(&t, &dir, 700 + round),
+            "{what}"
+        );
+    }
+    assert!(store.verify().unwrap().ok());
+}
