@@ -258,7 +258,7 @@ fn write_edit<'s>(
     counts.resources = counts.resources.saturating_add_signed(config.resources);
     let mut state_edited: Option<StateEdited> = None;
     if let Some(side) = side {
-        if !side.keeps_instances(&config.moved) {
+        if !side.keeps_instances(&config.with_secrets) {
             return Ok(None);
         }
         if side.change.is_some() {
@@ -656,7 +656,7 @@ fn edit_groups(
         resources: 0,
         made: HashMap::new(),
         dropped: HashSet::new(),
-        moved: HashSet::new(),
+        with_secrets: HashSet::new(),
     };
     let resources = &mut out.resources;
     // each entry placed anew, and the old nodes to read: those of changed
@@ -734,7 +734,7 @@ fn make_nodes(
                     return declined(26, false);
                 }
                 if !node.sensitive.is_empty() {
-                    out.moved.insert(node.address.clone());
+                    out.with_secrets.insert(node.address.clone());
                 }
                 out.dropped.insert(node.address);
             }
@@ -743,7 +743,7 @@ fn make_nodes(
                     return declined(27, false);
                 };
                 if !node.sensitive.is_empty() {
-                    out.moved.insert(node.address.clone());
+                    out.with_secrets.insert(node.address.clone());
                 }
                 out.made
                     .insert(node.address.clone(), node.sensitive.clone());
@@ -771,7 +771,7 @@ struct ConfigChange {
     resources: i64,
     made: HashMap<String, Vec<rewind_model::Path>>,
     dropped: HashSet<String>,
-    moved: HashSet<String>,
+    with_secrets: HashSet<String>,
 }
 
 /// Can the changed files' blocks be placed in `edit`'s groups? Not when

@@ -124,19 +124,19 @@ impl StateSide {
 
     /// Are the instances the state keeps untouched by the configuration's
     /// change? Not when one's configuration node was added or removed
-    /// with secret paths (`moved`: their addresses), which an instance
+    /// with secret paths (`with_secrets`: their addresses), which an instance
     /// takes from it.
-    pub(crate) fn keeps_instances(&self, moved: &HashSet<String>) -> bool {
-        if moved.is_empty() {
+    pub(crate) fn keeps_instances(&self, with_secrets: &HashSet<String>) -> bool {
+        if with_secrets.is_empty() {
             return true;
         }
         // (most addresses have no key: they are their resource's)
         let ok = self.kept().iter().all(|r| {
             r.addresses.iter().all(|a| {
                 if a.contains(['[', ' ']) {
-                    !moved.contains(&rewind_parse::sensitive::without_keys(a))
+                    !with_secrets.contains(&rewind_parse::sensitive::without_keys(a))
                 } else {
-                    !moved.contains(a)
+                    !with_secrets.contains(a)
                 }
             })
         });
