@@ -152,7 +152,7 @@ pub(crate) struct DirCache {
     /// State resources taken from the log in this run.
     used_state: Mutex<Vec<Hash>>,
     /// What the state files parsed whole in this run hold, by the path
-    /// the load named each by (see [`DirCache::save_state_index`]).
+    /// the load named each by (see [`DirCache::take_state_index`]).
     state_indexes: Mutex<Vec<(String, Vec<StateResource>)>>,
     /// What the next `save_parse_results` writes: the new results (the
     /// spool), and the keys of the log's results still in use.
