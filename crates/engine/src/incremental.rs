@@ -60,7 +60,7 @@ use rewind_parse::{AddedBlock, BlockEdit, Cache as _, FileEdits, FileKind, FileS
 
 use crate::cache::{Counts, DirCache, Key, LastSnapshot, Stat};
 use crate::error::{Error, Result};
-use crate::state_edit::{ConfigSecrets, StateEdited, StateFile, StateSide, TypePaths};
+use crate::state_edit::{ChangedFile, ConfigSecrets, StateEdited, StateSide, TypePaths};
 
 /// What an incremental snapshot stored.
 pub(crate) struct Edited {
@@ -90,16 +90,9 @@ impl Edited {
     }
 }
 
-/// A file whose content changed.
+/// A configuration file whose content changed, and how.
 struct Changed {
-    abs: PathBuf,
-    /// Relative to the tree's root, `/`-separated (its group's key).
-    rel: String,
-    stat: FileStat,
-    executable: bool,
-    old: Hash,
-    hash: Hash,
-    bytes: Vec<u8>,
+    file: ChangedFile,
     edits: FileEdits,
     /// The new parse result (its removed blocks are looked for in it).
     parsed: Arc<rewind_parse::Parsed>,
@@ -246,7 +239,7 @@ fn write_edit<'s>(
     // node may be one of their unchanged blocks)
     let last_groups: HashMap<&str, ObjectId> = changed
         .iter()
-        .filter_map(|c| Some((c.rel.as_str(), edit.group_id(&c.rel)?)))
+        .filter_map(|c| Some((c.file.rel.as_str(), edit.group_id(&c.file.rel)?)))
         .collect();
     let mut w = ObjectWriter::new(store);
     let type_paths = side.as_ref().map(|s| &s.type_paths);
@@ -277,22 +270,10 @@ fn write_edit<'s>(
     }
     let model = w.add_model_edit(&edit)?;
     trace.mark("(incremental) model");
-    let mut blobs: Vec<NewBlob> = changed
-        .iter()
-        .map(|c| NewBlob {
-            rel: &c.rel,
-            hash: c.hash,
-            bytes: &c.bytes,
-            elsewhere: false,
-        })
-        .collect();
+    // (a state's blob is added by the thread of `blob`)
+    let mut blobs: Vec<(&ChangedFile, bool)> = changed.iter().map(|c| (&c.file, false)).collect();
     if let Some(e) = &state_edited {
-        blobs.push(NewBlob {
-            rel: &e.file.rel,
-            hash: e.file.hash,
-            bytes: &e.file.bytes,
-            elsewhere: blob.is_some(),
-        });
+        blobs.push((&e.file, blob.is_some()));
     }
     let Some(tree) = edit_tree(store, &mut w, last.snapshot, &blobs)? else {
         return declined(7, None);
@@ -335,7 +316,7 @@ fn state_side(
     abs: &Path,
     cache: &DirCache,
     edit: &rewind_odb::ModelEdit,
-    file: Option<StateFile>,
+    file: Option<ChangedFile>,
     structural: bool,
 ) -> Option<Option<StateSide>> {
     let Some(info) = edit.state() else {
@@ -383,10 +364,7 @@ fn file_list(abs: &Path, cache: &DirCache) -> Option<Vec<(PathBuf, i64)>> {
 /// A file that changes no other file's blocks: not OpenTofu's (a `.tofu`
 /// file replaces the `.tf` file of its name), not an override file.
 fn plain(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
+    let name = name_of(path);
     !name.ends_with(".tofu")
         && !name.ends_with(".tofu.json")
         && !rewind_parse::is_override_file(&name)
@@ -398,7 +376,7 @@ enum Seen {
     Restat(Stat),
     Changed(Box<Changed>),
     /// A state file with another content.
-    State(StateFile),
+    State(ChangedFile),
 }
 
 /// The files a snapshot found changed: those with the same content (only
@@ -407,7 +385,7 @@ enum Seen {
 struct Found {
     refreshed: Vec<(PathBuf, Stat)>,
     changed: Vec<Changed>,
-    state: Option<StateFile>,
+    state: Option<ChangedFile>,
 }
 
 /// The files whose stats changed, checked against the cache on every
@@ -469,17 +447,20 @@ fn changed_files(abs: &Path, given: &Path, cache: &DirCache) -> Result<Option<Fo
         }
     }
     // the same order every run (the cache's map has none)
-    found.changed.sort_by(|a, b| a.rel.cmp(&b.rel));
+    found.changed.sort_by(|a, b| a.file.rel.cmp(&b.file.rel));
     Ok(Some(found))
+}
+
+/// A file's name (empty for none).
+fn name_of(path: &Path) -> std::borrow::Cow<'_, str> {
+    path.file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default()
 }
 
 /// A state file (`*.tfstate`).
 fn is_state(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    FileKind::of(&name) == Some(FileKind::State)
+    FileKind::of(&name_of(path)) == Some(FileKind::State)
 }
 
 /// `f` of `items` in parts, one on each core, on threads with a parsing
@@ -525,10 +506,7 @@ fn on_threads<I: Sync, T: Send>(
 
 /// A `.tf` file (not OpenTofu's, not JSON).
 fn is_tf(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
+    let name = name_of(path);
     FileKind::of(&name) == Some(FileKind::Tf) && name.ends_with(".tf")
 }
 
@@ -577,20 +555,21 @@ fn seen(
     if !path.starts_with(abs) {
         return declined(11, None);
     }
-    let rel = rewind_parse::load::tree_path(abs, path);
+    let file = ChangedFile {
+        abs: path.to_path_buf(),
+        rel: rewind_parse::load::tree_path(abs, path),
+        stat,
+        executable: recorded.executable,
+        old: recorded.hash,
+        hash,
+        bytes: Arc::new(bytes),
+    };
     if is_state(path) {
-        return Ok(Some(Seen::State(StateFile {
-            abs: path.to_path_buf(),
-            rel,
-            stat,
-            executable: recorded.executable,
-            old: recorded.hash,
-            hash,
-            bytes: Arc::new(bytes),
-        })));
+        return Ok(Some(Seen::State(file)));
     }
-    let shown = given.join(&rel).display().to_string();
-    let Ok(parsed) = rewind_parse::load::parse_bytes(&bytes, FileKind::Tf, &shown) else {
+    let bytes = &file.bytes;
+    let shown = given.join(&file.rel).display().to_string();
+    let Ok(parsed) = rewind_parse::load::parse_bytes(bytes, FileKind::Tf, &shown) else {
         return declined(12, None);
     };
     let Some(old) = cache.parsed(&recorded.hash, FileKind::Tf) else {
@@ -603,13 +582,7 @@ fn seen(
     cache.keep_parsed(&hash, FileKind::Tf, &parsed);
     let parsed = Arc::new(parsed);
     Ok(Some(Seen::Changed(Box::new(Changed {
-        abs: path.to_path_buf(),
-        rel,
-        stat,
-        executable: recorded.executable,
-        old: recorded.hash,
-        hash,
-        bytes,
+        file,
         edits,
         parsed,
     }))))
@@ -639,11 +612,11 @@ fn edit_groups(
     }
     let with_group: Vec<(&Changed, ObjectId)> = changed
         .iter()
-        .filter_map(|c| edit.group_id(&c.rel).map(|id| (c, id)))
+        .filter_map(|c| edit.group_id(&c.file.rel).map(|id| (c, id)))
         .collect();
     let keys: Vec<(ObjectId, &str)> = with_group
         .iter()
-        .map(|(c, id)| (*id, c.rel.as_str()))
+        .map(|(c, id)| (*id, c.file.rel.as_str()))
         .collect();
     let Ok(groups) = store.groups_entries(&keys) else {
         return declined(15, None);
@@ -691,7 +664,7 @@ fn edit_groups(
         return Ok(None);
     }
     for ((c, _), entries) in with_group.iter().zip(placed) {
-        w.replace_group(edit, &c.rel, entries)?;
+        w.replace_group(edit, &c.file.rel, entries)?;
     }
     Ok(Some(out))
 }
@@ -781,7 +754,7 @@ struct ConfigChange {
 fn placeable(edit: &rewind_odb::ModelEdit, changed: &[Changed]) -> bool {
     !changed
         .iter()
-        .any(|c| !c.edits.added.is_empty() && edit.group_id(&c.rel).is_none())
+        .any(|c| !c.edits.added.is_empty() && edit.group_id(&c.file.rel).is_none())
 }
 
 /// The addresses of the removed blocks' nodes in `wanted`.
@@ -809,7 +782,7 @@ fn to_read<'a>(
                 Want::Changed(ei, _) | Want::Added(ei, ..) => &placed[*gi][*ei],
                 Want::Removed(e) => e,
             };
-            (with_group[*gi].0.rel.as_str(), e)
+            (with_group[*gi].0.file.rel.as_str(), e)
         })
         .collect()
 }
@@ -1061,12 +1034,13 @@ impl Module {
         cache: &DirCache,
         changed: &[Changed],
     ) -> Result<bool> {
-        let by_rel: HashMap<&str, &Changed> = changed.iter().map(|c| (c.rel.as_str(), c)).collect();
+        let by_rel: HashMap<&str, &Changed> =
+            changed.iter().map(|c| (c.file.rel.as_str(), c)).collect();
         // each directory where blocks were added or removed, with the
         // blocks removed from it
         let mut dirs: HashMap<&Path, Vec<&rewind_parse::RemovedBlock>> = HashMap::new();
         for c in changed.iter().filter(|c| c.structural()) {
-            if let Some(dir) = c.abs.parent() {
+            if let Some(dir) = c.file.abs.parent() {
                 dirs.entry(dir).or_default().extend(&c.edits.removed);
             }
         }
@@ -1148,23 +1122,14 @@ fn secret_names(
     n.sensitive
 }
 
-/// A changed file's new content, for the tree.
-struct NewBlob<'a> {
-    rel: &'a str,
-    hash: Hash,
-    bytes: &'a [u8],
-    /// Another writer adds the blob.
-    elsewhere: bool,
-}
-
 /// The last snapshot's tree with the changed files' new contents (added
-/// to the store, unless another writer adds them); `None` when the tree
-/// does not list one of them.
+/// to the store, unless another writer adds them: `true`); `None` when
+/// the tree does not list one of them.
 fn edit_tree(
     store: &Store,
     w: &mut ObjectWriter<'_>,
     last: &LastSnapshot,
-    changed: &[NewBlob],
+    changed: &[(&ChangedFile, bool)],
 ) -> Result<Option<ObjectId>> {
     let Ok(mut files) = store.tree_files(&last.tree) else {
         return declined(19, None);
@@ -1175,16 +1140,16 @@ fn edit_tree(
         .filter(|(_, f)| !f.link)
         .map(|(i, f)| (f.path.clone(), i))
         .collect();
-    for b in changed {
-        let Some(&i) = index.get(b.rel) else {
+    for &(f, elsewhere) in changed {
+        let Some(&i) = index.get(f.rel.as_str()) else {
             return declined(38, None);
         };
-        let id = store.object_id_of_hash(b.hash);
-        if !b.elsewhere && w.needs(&id)? {
-            w.add(id, ObjType::Blob, b.bytes)?;
+        let id = store.object_id_of_hash(f.hash);
+        if !elsewhere && w.needs(&id)? {
+            w.add(id, ObjType::Blob, &f.bytes)?;
         }
         files[i].id = id;
-        files[i].size = b.bytes.len() as u64;
+        files[i].size = f.bytes.len() as u64;
     }
     Ok(Some(w.add_tree(&files)?))
 }
@@ -1202,7 +1167,7 @@ fn update_cache(
     state: Option<StateEdited>,
 ) {
     let tf = FileKind::Tf.code();
-    let mut replaced: HashSet<Key> = changed.iter().map(|c| (c.old, tf)).collect();
+    let mut replaced: HashSet<Key> = changed.iter().map(|c| (c.file.old, tf)).collect();
     for (path, stat) in refreshed {
         cache.stats.insert(path, stat);
     }
@@ -1216,24 +1181,10 @@ fn update_cache(
                 .map(|h| crate::cache::state_key(*h)),
         );
         cache.save_state_index(Some((&e.file.hash, &e.index)));
-        cache.stats.insert(
-            e.file.abs.clone(),
-            Stat {
-                stat: e.file.stat,
-                executable: e.file.executable,
-                hash: e.file.hash,
-            },
-        );
+        cache.stats.insert(e.file.abs.clone(), e.file.recorded());
     }
     for c in &changed {
-        cache.stats.insert(
-            c.abs.clone(),
-            Stat {
-                stat: c.stat,
-                executable: c.executable,
-                hash: c.hash,
-            },
-        );
+        cache.stats.insert(c.file.abs.clone(), c.file.recorded());
     }
     // freeing the files' contents and parse results takes as long as
     // reading parts of them: another thread does it while the refs move

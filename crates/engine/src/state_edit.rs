@@ -20,7 +20,7 @@ use rewind_parse::{FileStat, StateResource, StateScan};
 // thousand of them at 100k resources; SipHash was 5% of such a snapshot)
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::cache::DirCache;
+use crate::cache::{DirCache, Stat};
 use crate::error::Result;
 
 /// What a state marks secret for each resource type (data source or not,
@@ -28,17 +28,31 @@ use crate::error::Result;
 /// (what its instances mark, up to the first index).
 pub(crate) type TypePaths = HashMap<rewind_parse::state::TypeKey, BTreeSet<Path>>;
 
-/// The state file, changed since the last snapshot.
-pub(crate) struct StateFile {
+/// A file whose content changed since the last snapshot (a configuration
+/// file, or the state).
+pub(crate) struct ChangedFile {
     pub(crate) abs: PathBuf,
-    /// Relative to the tree's root, `/`-separated.
+    /// Relative to the tree's root, `/`-separated (a configuration file's
+    /// group key).
     pub(crate) rel: String,
     pub(crate) stat: FileStat,
     pub(crate) executable: bool,
+    /// The content hash the last snapshot recorded.
     pub(crate) old: Hash,
     pub(crate) hash: Hash,
-    /// (shared with the thread that stores it)
+    /// (shared with the thread that stores a state's)
     pub(crate) bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl ChangedFile {
+    /// What the stat cache records of it now.
+    pub(crate) fn recorded(&self) -> Stat {
+        Stat {
+            stat: self.stat,
+            executable: self.executable,
+            hash: self.hash,
+        }
+    }
 }
 
 /// The model's state as an incremental snapshot sees it.
@@ -47,7 +61,7 @@ pub(crate) struct StateSide {
     old: Vec<StateResource>,
     /// The new state, when its file changed: the file and what it holds
     /// (the resources the last state held are not parsed).
-    pub(crate) change: Option<(StateFile, StateScan)>,
+    pub(crate) change: Option<(ChangedFile, StateScan)>,
     /// What the state marks secret for each type (the same before and
     /// after: checked).
     pub(crate) type_paths: TypePaths,
@@ -62,7 +76,7 @@ impl StateSide {
     pub(crate) fn read(
         cache: &DirCache,
         current: &Hash,
-        file: Option<StateFile>,
+        file: Option<ChangedFile>,
         shown: &str,
     ) -> Option<StateSide> {
         let old_hash = file.as_ref().map_or(*current, |f| f.old);
@@ -228,7 +242,7 @@ pub(crate) struct StateEdited {
     pub(crate) index: Vec<StateResource>,
     /// The last state's resources the new one does not hold.
     pub(crate) dropped: Vec<Hash>,
-    pub(crate) file: StateFile,
+    pub(crate) file: ChangedFile,
 }
 
 /// Replaces the state's instances in `edit` with those of the new state
