@@ -31,6 +31,8 @@ use rewind_parse::{FileKind, FileStat, Parsed, StateResource};
 const STAT_MAGIC: &[u8; 8] = b"RWSTAT06";
 const PARSE_MAGIC: &[u8; 8] = b"RWPRSE02";
 const STATE_INDEX_MAGIC: &[u8; 8] = b"RWSIDX01";
+/// The first bytes of a model's ranks (`ranks.rs`).
+const RANKS_MAGIC: &[u8; 8] = b"RWRANK01";
 /// The first bytes of a sealed stat file: then a nonce, the
 /// XChaCha20-Poly1305 ciphertext of the plain file and its tag.
 const SEALED_MAGIC: &[u8; 8] = b"RWSEAL01";
@@ -523,6 +525,126 @@ impl DirCache {
                 encode_state_resource(e, r);
             }
         });
+    }
+
+    /// The ranks of model `model`'s nodes (`<key>.rank-<model>`, §18):
+    /// named by the model (the first 128 bits of its id), so a file is
+    /// right for the model it names however old, and carried over to a
+    /// model with the same edges by a rename.
+    fn ranks_path(&self, model: &ObjectId) -> Option<PathBuf> {
+        let path = self.path.as_ref()?;
+        Some(path.with_extension(format!("rank-{}", model.short(32))))
+    }
+
+    /// The ranks of `model`'s nodes of `wanted` addresses (those it has);
+    /// `None` when they are missing or damaged.
+    pub(crate) fn ranks(
+        &self,
+        model: &ObjectId,
+        wanted: &HashSet<&str>,
+    ) -> Option<HashMap<String, u32>> {
+        let mut out = HashMap::with_capacity(wanted.len());
+        self.read_ranks(model, |a, r| {
+            if wanted.contains(a) {
+                out.insert(a.to_string(), r);
+            }
+        })?;
+        Some(out)
+    }
+
+    /// Reads the ranks of `model`'s nodes, handing each to `f`.
+    fn read_ranks(&self, model: &ObjectId, mut f: impl FnMut(&str, u32)) -> Option<()> {
+        let path = self.ranks_path(model)?;
+        read_checked(&path, RANKS_MAGIC, self.seal.as_ref(), |d| {
+            for _ in 0..d.len()? {
+                let a = d.str()?;
+                f(a, d.uvar()? as u32);
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes the ranks of `model`'s nodes, `ranks` sorted by address
+    /// (errors ignored: they are only an accelerator), and removes those
+    /// of the directory's other models.
+    pub(crate) fn save_ranks(&self, model: &ObjectId, ranks: &[(String, u32)]) {
+        let Some(path) = self.ranks_path(model) else {
+            return;
+        };
+        write_checked(&path, RANKS_MAGIC, self.seal.as_ref(), |e| {
+            e.uvar(ranks.len() as u64);
+            for (a, r) in ranks {
+                e.str(a);
+                e.uvar(u64::from(*r));
+            }
+        });
+        self.remove_other_ranks(&path);
+    }
+
+    /// Removes the rank files of this directory but `keep`.
+    fn remove_other_ranks(&self, keep: &Path) {
+        let (Some(dir), Some(stem)) = (
+            keep.parent(),
+            self.path.as_ref().and_then(|p| p.file_stem()),
+        ) else {
+            return;
+        };
+        let prefix = format!("{}.rank-", stem.to_string_lossy());
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if name.to_string_lossy().starts_with(&prefix) && e.path() != keep {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// Carries the ranks of model `from` over to model `to`, made from it
+    /// by an incremental snapshot whose new edges each go down in them,
+    /// with the nodes it added (`added`: each address with what it depends
+    /// on) ranked above what they depend on: the file renamed when it
+    /// added none. Nothing when `from` has none.
+    pub(crate) fn carry_ranks(
+        &self,
+        from: &ObjectId,
+        to: &ObjectId,
+        added: &[(String, Vec<String>)],
+    ) {
+        let (Some(old), Some(new)) = (self.ranks_path(from), self.ranks_path(to)) else {
+            return;
+        };
+        if from == to {
+            return;
+        }
+        if added.is_empty() {
+            let _ = std::fs::rename(old, new);
+            return;
+        }
+        let mut all: Vec<(String, u32)> = Vec::new();
+        if self
+            .read_ranks(from, |a, r| all.push((a.to_string(), r)))
+            .is_none()
+        {
+            return;
+        }
+        let find = |all: &[(String, u32)], a: &str| all.binary_search_by(|(x, _)| x.as_str().cmp(a));
+        // (an added node depends on none added with it)
+        let ranked: Vec<(&String, u32)> = added
+            .iter()
+            .map(|(a, deps)| {
+                let rank = crate::ranks::added(deps.iter().map(|d| find(&all, d).ok().map(|i| all[i].1)));
+                (a, rank)
+            })
+            .collect();
+        for (a, r) in ranked {
+            match find(&all, a) {
+                Ok(i) => all[i].1 = r,
+                Err(i) => all.insert(i, (a.clone(), r)),
+            }
+        }
+        self.save_ranks(to, &all);
     }
 
     /// Writes the stat file (the parse file is written by

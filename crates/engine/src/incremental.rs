@@ -103,6 +103,11 @@ impl Changed {
     fn structural(&self) -> bool {
         !self.edits.added.is_empty() || !self.edits.removed.is_empty()
     }
+
+    /// Did the references of one of its blocks change?
+    fn relinked(&self) -> bool {
+        self.edits.kept.iter().any(|b| b.targets.is_some())
+    }
 }
 
 /// More changed files than this share of the directory's are loaded
@@ -243,12 +248,13 @@ fn write_edit<'s>(
         .collect();
     let mut w = ObjectWriter::new(store);
     let type_paths = side.as_ref().map(|s| &s.type_paths);
-    let Some(config) = edit_groups(store, abs, &mut w, &mut edit, cache, &changed, type_paths)?
+    let Some(mut config) = edit_groups(store, abs, &mut w, &mut edit, cache, &changed, type_paths)?
     else {
         return declined(6, None);
     };
     let mut counts = last.snapshot.counts;
     counts.resources = counts.resources.saturating_add_signed(config.resources);
+    let added = std::mem::take(&mut config.added);
     let mut state_edited: Option<StateEdited> = None;
     if let Some(side) = side {
         if !side.keeps_instances(&config.with_secrets) {
@@ -290,6 +296,7 @@ fn write_edit<'s>(
         written = written + b.finish()?;
     }
     trace.mark("(incremental) pack");
+    cache.carry_ranks(&last.snapshot.model, &model, &added);
     update_cache(
         cache,
         last.snapshot,
@@ -622,7 +629,8 @@ fn edit_groups(
         return declined(15, None);
     };
     let mut module = Module::default();
-    if structural && !module.read(store, abs, edit, cache, changed)? {
+    let relinked = changed.iter().any(Changed::relinked);
+    if (structural || relinked) && !module.read(store, abs, edit, cache, changed)? {
         return declined(23, None);
     }
     let mut out = ConfigChange {
@@ -630,6 +638,8 @@ fn edit_groups(
         made: HashMap::new(),
         dropped: HashSet::new(),
         with_secrets: HashSet::new(),
+        relinked: Vec::new(),
+        added: Vec::new(),
     };
     let resources = &mut out.resources;
     // each entry placed anew, and the old nodes to read: those of changed
@@ -663,6 +673,9 @@ fn edit_groups(
     )? {
         return Ok(None);
     }
+    if !out.relinked.is_empty() && !no_cycle(cache, &out.relinked) {
+        return declined(52, None);
+    }
     for ((c, _), entries) in with_group.iter().zip(placed) {
         w.replace_group(edit, &c.file.rel, entries)?;
     }
@@ -695,11 +708,20 @@ fn make_nodes(
     };
     for ((gi, want), node) in wanted.into_iter().zip(nodes) {
         match want {
-            Want::Changed(ei, body) => {
+            Want::Changed(ei, body, None) => {
                 let Some(node) = changed_node(node, body) else {
                     return declined(18, false);
                 };
                 placed[gi][ei].node = w.add_node(&node)?;
+                out.made.insert(node.address, node.sensitive);
+            }
+            Want::Changed(ei, body, Some((prefix, targets))) => {
+                let Some(node) = relinked_node(store, node, body, (&prefix, targets), module) else {
+                    return declined(51, false);
+                };
+                placed[gi][ei].node = w.add_node(&node)?;
+                let to = node.edges.iter().map(|e| e.to.clone()).collect();
+                out.relinked.push((node.address.clone(), to));
                 out.made.insert(node.address, node.sensitive);
             }
             Want::Removed(_) => {
@@ -721,6 +743,8 @@ fn make_nodes(
                 out.made
                     .insert(node.address.clone(), node.sensitive.clone());
                 let (address, kind) = (node.address.clone(), node.kind);
+                let deps = node.edges.iter().map(|e| e.to.clone()).collect();
+                out.added.push((address.clone(), deps));
                 let (line, col) = a.at;
                 let node = w.add_node(&node)?;
                 placed[gi].push(GroupEntry {
@@ -745,6 +769,10 @@ struct ConfigChange {
     made: HashMap<String, Vec<rewind_model::Path>>,
     dropped: HashSet<String>,
     with_secrets: HashSet<String>,
+    /// The relinked nodes' addresses, each with what it depends on.
+    relinked: Vec<(String, Vec<String>)>,
+    /// The added nodes' addresses, each with what it depends on.
+    added: Vec<(String, Vec<String>)>,
 }
 
 /// Can the changed files' blocks be placed in `edit`'s groups? Not when
@@ -779,7 +807,7 @@ fn to_read<'a>(
         .iter()
         .map(|(gi, want)| {
             let e = match want {
-                Want::Changed(ei, _) | Want::Added(ei, ..) => &placed[*gi][*ei],
+                Want::Changed(ei, ..) | Want::Added(ei, ..) => &placed[*gi][*ei],
                 Want::Removed(e) => e,
             };
             (with_group[*gi].0.file.rel.as_str(), e)
@@ -827,7 +855,8 @@ fn place<'c>(
             instances[i].1.entry(k.as_str()).or_insert(out.len());
         }
         if let Some(body) = &b.body {
-            wanted.push((gi, Want::Changed(out.len(), Arc::clone(body))));
+            let relink = b.targets.as_deref().map(|t| (prefix.to_string(), t));
+            wanted.push((gi, Want::Changed(out.len(), Arc::clone(body), relink)));
         }
         out.push(e);
     }
@@ -922,8 +951,13 @@ fn removable(
 /// An old node to read, and why.
 enum Want<'a> {
     /// The node of a block whose values changed (at its place in the new
-    /// group), and the new body.
-    Changed(usize, Arc<rewind_model::Value>),
+    /// group), the new body and, when its references changed, its module
+    /// instance's prefix and what they now name.
+    Changed(
+        usize,
+        Arc<rewind_model::Value>,
+        Option<(String, &'a [(String, EdgeKind)])>,
+    ),
     /// The node of a removed block.
     Removed(GroupEntry),
     /// A node of the same module instance using the same provider as an
@@ -961,6 +995,83 @@ fn changed_node(
     }
     node.body = body;
     Some(node)
+}
+
+/// The node of a block whose references changed: `node` with `body`, its
+/// edges to its module call and provider kept and the others going to
+/// what `targets` name in the instance of address prefix `prefix`. `None`
+/// when that cannot be known so: a target (before or after) that is not a
+/// block of its module, or is the node itself; a value read (before or
+/// after) from a node with a secret, as the node's secret paths would
+/// then depend on where it is read; and what [`changed_node`] refuses.
+/// Whether the new edges close a cycle is checked after ([`no_cycle`]).
+fn relinked_node(
+    store: &Store,
+    node: rewind_model::Node,
+    body: Arc<rewind_model::Value>,
+    (prefix, targets): (&str, &[(String, EdgeKind)]),
+    module: &mut Module,
+) -> Option<rewind_model::Node> {
+    let kept = |k: EdgeKind| matches!(k, EdgeKind::Module | EdgeKind::Provider);
+    let old: Vec<(String, EdgeKind)> = node
+        .edges
+        .iter()
+        .filter(|e| !kept(e.kind))
+        .map(|e| (e.to.clone(), e.kind))
+        .collect();
+    let mut node = changed_node(node, body)?;
+    if node.kind == NodeKind::Variable {
+        return None;
+    }
+    let new: Vec<(String, EdgeKind)> = targets
+        .iter()
+        .map(|(t, k)| (format!("{prefix}{t}"), *k))
+        .collect();
+    let both = || old.iter().chain(&new);
+    if both().any(|(t, _)| *t == node.address || !module.entries.contains_key(t)) {
+        return None;
+    }
+    // an explicit dependency reads no value
+    let reads: Vec<&str> = both()
+        .filter(|(_, k)| *k != EdgeKind::DependsOn)
+        .map(|(t, _)| t.as_str())
+        .collect();
+    if !module.read_nodes(store, reads.iter().copied())
+        || reads
+            .iter()
+            .any(|t| module.nodes.get(*t).is_none_or(|n| !n.sensitive.is_empty()))
+    {
+        return None;
+    }
+    node.edges.retain(|e| kept(e.kind));
+    for (t, k) in new {
+        node.add_edge(t, k);
+    }
+    Some(node)
+}
+
+/// Do the relinked nodes' edges (`relinked`: each address with what it
+/// depends on) go down in the ranks of the last model (`ranks.rs`), so
+/// that they close no cycle? False when they do not, or the ranks are
+/// missing.
+fn no_cycle(cache: &DirCache, relinked: &[(String, Vec<String>)]) -> bool {
+    let Some(last) = &cache.last else {
+        return false;
+    };
+    let wanted: HashSet<&str> = relinked
+        .iter()
+        .flat_map(|(n, to)| std::iter::once(n).chain(to))
+        .map(String::as_str)
+        .collect();
+    let Some(ranks) = cache.ranks(&last.model, &wanted) else {
+        return false;
+    };
+    relinked.iter().all(|(n, to)| {
+        crate::ranks::descending(
+            ranks.get(n).copied(),
+            to.iter().map(|t| ranks.get(t).copied()),
+        )
+    })
 }
 
 /// The node a whole load makes of added block `a` in the module instance
@@ -1023,8 +1134,8 @@ struct Module {
 }
 
 impl Module {
-    /// Reads the nodes of every module directory where a block was added
-    /// or removed; false when a removed block may be referred to by a
+    /// Reads the nodes of every module directory where a block was added,
+    /// removed or relinked; false when a removed block may be referred to by a
     /// block of its directory (or a file of it cannot be read).
     fn read(
         &mut self,
@@ -1039,7 +1150,7 @@ impl Module {
         // each directory where blocks were added or removed, with the
         // blocks removed from it
         let mut dirs: HashMap<&Path, Vec<&rewind_parse::RemovedBlock>> = HashMap::new();
-        for c in changed.iter().filter(|c| c.structural()) {
+        for c in changed.iter().filter(|c| c.structural() || c.relinked()) {
             if let Some(dir) = c.file.abs.parent() {
                 dirs.entry(dir).or_default().extend(&c.edits.removed);
             }

@@ -54,6 +54,7 @@ mod incremental;
 mod inputs;
 mod links;
 mod plan;
+mod ranks;
 mod reads;
 mod rollback;
 mod snapshot;

@@ -355,6 +355,12 @@ fn store_directory(
         cache.last = None;
     }
     save_state_index(cache, &loaded);
+    if cache.last.is_some() {
+        // for the next snapshot, should a block's references change
+        if let Some(ranks) = crate::ranks::of_model(&loaded.model) {
+            cache.save_ranks(&model, &ranks);
+        }
+    }
     let state = loaded.model.state.clone();
     trace.mark("cache update");
     let diagnostics = std::mem::take(&mut loaded.model.diagnostics);

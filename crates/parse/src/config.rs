@@ -163,6 +163,11 @@ pub struct BlockEdit {
     /// The provider configuration a resource or data block uses, as the
     /// loader keys it (`aws`, `aws.west`).
     pub provider_key: Option<String>,
+    /// When the block's references changed (a resource, data source,
+    /// local value or output "relinked"): what they now name, as
+    /// [`AddedBlock::targets`] says, every one resolved; `None` when they
+    /// are the same.
+    pub targets: Option<Vec<(String, EdgeKind)>>,
 }
 
 /// A `resource` or `data` block a file gained ([`body_edits`]): what the
@@ -269,17 +274,21 @@ pub fn may_refer_to(parsed: &crate::Parsed, kind: NodeKind, type_: &str, name: &
 /// How a configuration file changed when the change is confined to the
 /// values of `resource`, `data`, `variable` and `output` blocks and of
 /// local values, and to whole `resource` and `data` blocks added or
-/// removed. `None` when anything else differs: another kind of block
-/// added, removed or changed; of a block in both versions, the
-/// references it makes (names, steps, kinds, order), its provider, facts
-/// or sensitivity; where in a changed body each value that makes
-/// references sits, and which references it makes; two blocks of one
-/// address; or either version has warnings or errors. Blocks are matched
-/// by kind and address. Such a change makes no other block's node
-/// change: the nodes of the kept blocks are the old ones with their
-/// bodies replaced (`rewind-engine`'s incremental snapshot checks what
-/// follows from the bodies themselves, and what an added or removed
-/// block does to the rest of its module).
+/// removed, and to the references of `resource`, `data`, `output` blocks
+/// and local values when each names a block of its module
+/// ([`BlockEdit::targets`]). `None` when anything else differs: another
+/// kind of block added, removed or changed; of a block in both versions,
+/// its provider, facts or sensitivity, a module call's references, or
+/// another kind's; where in a changed body each value that makes
+/// references sits, and which references it makes, when the references
+/// are the same; two blocks of one address; or either version has
+/// warnings or errors. Blocks are matched by kind and address. Such a
+/// change makes no other block's node change: the nodes of the kept
+/// blocks are the old ones with their bodies (and a relinked one's
+/// reference edges) replaced (`rewind-engine`'s incremental snapshot
+/// checks what follows from the bodies themselves, what a relinked block
+/// reads and whether its new edges could close a cycle, and what an added
+/// or removed block does to the rest of its module).
 pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits> {
     let (crate::Parsed::Config(a), crate::Parsed::Config(b)) = (old, new) else {
         return None;
@@ -337,16 +346,26 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
         matched[i] = true;
         let x = &a.nodes[i];
         let same_body = x.body == y.body;
-        if !same_body && (!values(x.kind) || reads_by_path(&x.body) != reads_by_path(&y.body)) {
+        // what it reads changed, or where: the block is relinked, its
+        // new targets all resolved (the caller checks that what they read
+        // holds no secret, so where in the body they are read does not
+        // matter)
+        let same_reads = same_refs(&x.refs, &y.refs);
+        let targets = if (same_body && same_reads)
+            || (same_reads && values(x.kind) && reads_by_path(&x.body) == reads_by_path(&y.body))
+        {
+            None
+        } else if !same_body && relinkable(x.kind) && x.args.is_empty() && y.args.is_empty() {
+            Some(ref_targets(y)?)
+        } else {
             return None;
-        }
+        };
         let same_rest = x.type_ == y.type_
             && x.name == y.name
             && x.facts == y.facts
             && x.sensitive == y.sensitive
             && x.provider == y.provider
             && x.providers == y.providers
-            && same_refs(&x.refs, &y.refs)
             && x.args.len() == y.args.len()
             && x.args
                 .iter()
@@ -359,8 +378,9 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
             local: x.local.clone(),
             old_at: (x.line, x.col),
             new_at: (y.line, y.col),
-            body: (!same_body).then(|| std::sync::Arc::clone(&y.body)),
+            body: (!same_body || targets.is_some()).then(|| std::sync::Arc::clone(&y.body)),
             provider_key: resource_like(x.kind).then(|| block_provider_key(x)),
+            targets,
         });
     }
     for (x, _) in a.nodes.iter().zip(&matched).filter(|(_, m)| !**m) {
@@ -375,6 +395,17 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
         });
     }
     Some(edits)
+}
+
+/// The kinds of block whose references may change in place
+/// ([`body_edits`]): what they make secret comes from their own names,
+/// their `sensitive` flag and what they read, and what reads them is
+/// resolved by address alone.
+fn relinkable(kind: NodeKind) -> bool {
+    matches!(
+        kind,
+        NodeKind::Resource | NodeKind::Data | NodeKind::Local | NodeKind::Output
+    )
 }
 
 /// One top-level block (or one local value) of a file.
@@ -1106,16 +1137,45 @@ mod tests {
             .kept
             .iter()
             .any(|k| k.local == "var.n" && k.body.is_some()));
-        // not such changes: a reference added, a reference moved to
-        // another attribute, a variable made sensitive, a variable removed
+        // references changed: a reference added, one moved to another
+        // attribute (a relinked block, with what they now name), one
+        // dropped
+        let targets = |text: &str, local: &str| {
+            let e = body_edits(&old, &parsed(text)).expect("relinked");
+            assert!(e.added.is_empty() && e.removed.is_empty());
+            let k = e.kept.iter().find(|k| k.local == local).expect("kept");
+            assert!(k.body.is_some(), "its body is the new one");
+            k.targets.clone().expect("relinked")
+        };
+        let r = |a: &str, k: EdgeKind| (a.to_string(), k);
+        assert_eq!(
+            targets(&BASE.replace("\"1\"", "aws_s3_bucket.b.arn"), "aws_s3_bucket.a"),
+            vec![
+                r("var.n", EdgeKind::Reference),
+                r("aws_s3_bucket.b", EdgeKind::Reference)
+            ]
+        );
+        assert_eq!(
+            targets(
+                &BASE.replace("bucket = aws_s3_bucket.a.id", "tags = { t = aws_s3_bucket.a.id }"),
+                "aws_s3_bucket.b"
+            ),
+            vec![r("aws_s3_bucket.a", EdgeKind::Reference)]
+        );
+        assert_eq!(
+            targets(&BASE.replace("aws_s3_bucket.a.id", "\"fixed\""), "aws_s3_bucket.b"),
+            vec![]
+        );
+        assert!(
+            e.kept.iter().all(|k| k.targets.is_none()),
+            "the same references: no targets"
+        );
+        // not such changes: a reference to a module's output added, a
+        // variable made sensitive, a variable removed
         for (what, text) in [
-            ("a reference added", BASE.replace("\"1\"", "var.n")),
             (
-                "a reference moved",
-                BASE.replace(
-                    "bucket = aws_s3_bucket.a.id",
-                    "tags = { t = aws_s3_bucket.a.id }",
-                ),
+                "a module's output read",
+                BASE.replace("\"1\"", "module.m.out"),
             ),
             (
                 "a variable made sensitive",
@@ -1131,10 +1191,13 @@ mod tests {
         ] {
             assert!(body_edits(&old, &parsed(&text)).is_none(), "{what}");
         }
-        // a key that reads like a path step is still another path
+        // a key that reads like a path step is still another path: the
+        // same reference read elsewhere is a relinked block, not a value
+        // changed in place
         let a = parsed("resource \"x_y\" \"a\" {\n  tags = { \"k1:a\" = var.n }\n}\n");
         let b = parsed("resource \"x_y\" \"a\" {\n  tags = { \"k\" = { \"a\" = var.n } }\n}\n");
-        assert!(body_edits(&a, &b).is_none());
+        let e = body_edits(&a, &b).expect("relinked");
+        assert_eq!(e.kept[0].targets, Some(vec![r("var.n", EdgeKind::Reference)]));
     }
 
     /// A reference's names written from the traversal directly are those
