@@ -629,12 +629,14 @@ impl DirCache {
         {
             return;
         }
-        let find = |all: &[(String, u32)], a: &str| all.binary_search_by(|(x, _)| x.as_str().cmp(a));
+        let find =
+            |all: &[(String, u32)], a: &str| all.binary_search_by(|(x, _)| x.as_str().cmp(a));
         // (an added node depends on none added with it)
         let ranked: Vec<(&String, u32)> = added
             .iter()
             .map(|(a, deps)| {
-                let rank = crate::ranks::added(deps.iter().map(|d| find(&all, d).ok().map(|i| all[i].1)));
+                let rank =
+                    crate::ranks::added(deps.iter().map(|d| find(&all, d).ok().map(|i| all[i].1)));
                 (a, rank)
             })
             .collect();

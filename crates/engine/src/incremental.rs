@@ -652,7 +652,7 @@ fn edit_groups(
         };
         placed.push(entries);
     }
-    // the nodes the added blocks read values of (their secrets matter)
+    // the nodes the added blocks name (what they read may be secret)
     let targets = read_targets(&wanted);
     if !module.read_nodes(store, targets.iter().map(String::as_str)) {
         return declined(31, None);
@@ -716,7 +716,8 @@ fn make_nodes(
                 out.made.insert(node.address, node.sensitive);
             }
             Want::Changed(ei, body, Some((prefix, targets))) => {
-                let Some(node) = relinked_node(store, node, body, (&prefix, targets), module) else {
+                let Some(node) = relinked_node(store, node, body, (&prefix, targets), module)
+                else {
                     return declined(51, false);
                 };
                 placed[gi][ei].node = w.add_node(&node)?;
@@ -875,8 +876,7 @@ fn place<'c>(
     Some(out)
 }
 
-/// The addresses whose values the added blocks of `wanted` read (an
-/// explicit dependency reads no value).
+/// The addresses the added blocks of `wanted` name.
 fn read_targets(wanted: &[(usize, Want)]) -> Vec<String> {
     wanted
         .iter()
@@ -888,7 +888,6 @@ fn read_targets(wanted: &[(usize, Want)]) -> Vec<String> {
             a.targets
                 .iter()
                 .flatten()
-                .filter(|(_, kind)| *kind != EdgeKind::DependsOn)
                 .map(move |(t, _)| format!("{prefix}{t}"))
         })
         .collect()
@@ -1001,9 +1000,9 @@ fn changed_node(
 /// edges to its module call and provider kept and the others going to
 /// what `targets` name in the instance of address prefix `prefix`. `None`
 /// when that cannot be known so: a target (before or after) that is not a
-/// block of its module, or is the node itself; a value read (before or
-/// after) from a node with a secret, as the node's secret paths would
-/// then depend on where it is read; and what [`changed_node`] refuses.
+/// block of its module, or is the node itself; secrets read at other
+/// paths than before (the node's secret paths would change); and what
+/// [`changed_node`] refuses.
 /// Whether the new edges close a cycle is checked after ([`no_cycle`]).
 fn relinked_node(
     store: &Store,
@@ -1013,33 +1012,30 @@ fn relinked_node(
     module: &mut Module,
 ) -> Option<rewind_model::Node> {
     let kept = |k: EdgeKind| matches!(k, EdgeKind::Module | EdgeKind::Provider);
-    let old: Vec<(String, EdgeKind)> = node
+    let old: Vec<String> = node
         .edges
         .iter()
         .filter(|e| !kept(e.kind))
-        .map(|e| (e.to.clone(), e.kind))
+        .map(|e| e.to.clone())
         .collect();
-    let mut node = changed_node(node, body)?;
-    if node.kind == NodeKind::Variable {
-        return None;
-    }
     let new: Vec<(String, EdgeKind)> = targets
         .iter()
         .map(|(t, k)| (format!("{prefix}{t}"), *k))
         .collect();
-    let both = || old.iter().chain(&new);
-    if both().any(|(t, _)| *t == node.address || !module.entries.contains_key(t)) {
+    let both = || old.iter().chain(new.iter().map(|(t, _)| t));
+    if both().any(|t| *t == node.address || !module.entries.contains_key(t))
+        || !module.read_nodes(store, both().map(String::as_str))
+    {
         return None;
     }
-    // an explicit dependency reads no value
-    let reads: Vec<&str> = both()
-        .filter(|(_, k)| *k != EdgeKind::DependsOn)
-        .map(|(t, _)| t.as_str())
-        .collect();
-    if !module.read_nodes(store, reads.iter().copied())
-        || reads
-            .iter()
-            .any(|t| module.nodes.get(*t).is_none_or(|n| !n.sensitive.is_empty()))
+    // what it reads must make the same paths secret as what it read
+    let of = |list: &mut dyn Iterator<Item = &String>| -> Option<Vec<&rewind_model::Node>> {
+        list.map(|t| module.nodes.get(t)).collect()
+    };
+    let read = rewind_parse::secret_reads(&node, &of(&mut old.iter())?);
+    let mut node = changed_node(node, body)?;
+    if node.kind == NodeKind::Variable
+        || rewind_parse::secret_reads(&node, &of(&mut new.iter().map(|(t, _)| t))?) != read
     {
         return None;
     }
@@ -1079,7 +1075,6 @@ fn no_cycle(cache: &DirCache, relinked: &[(String, Vec<String>)]) -> bool {
 /// provider are those of `sibling` (a node of the same instance using the
 /// same provider), its references' edges go to the nodes they name. `None`
 /// when that cannot be known so: a reference to a node that is not there,
-/// to one with a secret (the new node's secret paths would depend on it),
 /// or to the block itself; an address taken; a file function.
 fn added_node(
     sibling: &rewind_model::Node,
@@ -1109,18 +1104,18 @@ fn added_node(
             n.add_edge(e.to.clone(), e.kind);
         }
     }
+    let mut read = Vec::new();
     for (target, kind) in a.targets.as_ref()? {
         let to = format!("{prefix}{target}");
         if !module.entries.contains_key(&to) {
             return None;
         }
-        // a value read from a node with a secret could be secret (an
-        // explicit dependency reads no value)
-        if *kind != EdgeKind::DependsOn && !module.nodes.get(&to)?.sensitive.is_empty() {
-            return None;
-        }
+        read.push(module.nodes.get(&to)?);
         n.add_edge(to, *kind);
     }
+    // what it reads makes secret (nothing reads it back: it is new)
+    let secret = rewind_parse::secret_reads(&n, &read);
+    rewind_parse::add_secret_paths(&mut n, secret);
     Some(n)
 }
 

@@ -151,7 +151,11 @@ mod tests {
     fn dependencies_rank_below_and_ties_go_by_place() {
         let mut m = Model::default();
         // written: t.c (line 1), t.a (2), t.b (3); t.a reads t.b
-        m.nodes = vec![node("t.a", 2, &["t.b"]), node("t.b", 3, &[]), node("t.c", 1, &[])];
+        m.nodes = vec![
+            node("t.a", 2, &["t.b"]),
+            node("t.b", 3, &[]),
+            node("t.c", 1, &[]),
+        ];
         let r = ranks(&m);
         assert!(r["t.b"] < r["t.a"]);
         // t.c is written first and depends on nothing: numbered first

@@ -1149,7 +1149,10 @@ mod tests {
         };
         let r = |a: &str, k: EdgeKind| (a.to_string(), k);
         assert_eq!(
-            targets(&BASE.replace("\"1\"", "aws_s3_bucket.b.arn"), "aws_s3_bucket.a"),
+            targets(
+                &BASE.replace("\"1\"", "aws_s3_bucket.b.arn"),
+                "aws_s3_bucket.a"
+            ),
             vec![
                 r("var.n", EdgeKind::Reference),
                 r("aws_s3_bucket.b", EdgeKind::Reference)
@@ -1157,13 +1160,19 @@ mod tests {
         );
         assert_eq!(
             targets(
-                &BASE.replace("bucket = aws_s3_bucket.a.id", "tags = { t = aws_s3_bucket.a.id }"),
+                &BASE.replace(
+                    "bucket = aws_s3_bucket.a.id",
+                    "tags = { t = aws_s3_bucket.a.id }"
+                ),
                 "aws_s3_bucket.b"
             ),
             vec![r("aws_s3_bucket.a", EdgeKind::Reference)]
         );
         assert_eq!(
-            targets(&BASE.replace("aws_s3_bucket.a.id", "\"fixed\""), "aws_s3_bucket.b"),
+            targets(
+                &BASE.replace("aws_s3_bucket.a.id", "\"fixed\""),
+                "aws_s3_bucket.b"
+            ),
             vec![]
         );
         assert!(
@@ -1197,7 +1206,10 @@ mod tests {
         let a = parsed("resource \"x_y\" \"a\" {\n  tags = { \"k1:a\" = var.n }\n}\n");
         let b = parsed("resource \"x_y\" \"a\" {\n  tags = { \"k\" = { \"a\" = var.n } }\n}\n");
         let e = body_edits(&a, &b).expect("relinked");
-        assert_eq!(e.kept[0].targets, Some(vec![r("var.n", EdgeKind::Reference)]));
+        assert_eq!(
+            e.kept[0].targets,
+            Some(vec![r("var.n", EdgeKind::Reference)])
+        );
     }
 
     /// A reference's names written from the traversal directly are those

@@ -34,7 +34,7 @@ pub use load::{
 };
 pub use load::{mark_secret_names, read_regular};
 pub use merge::is_override_file;
-pub use sensitive::{add_secret_paths, type_key};
+pub use sensitive::{add_secret_paths, secret_reads, type_key};
 pub use state::{scan_state, StateResource, StateScan};
 
 #[cfg(test)]

@@ -618,6 +618,44 @@ fn node_value_reads(
     *buf = walk.buf;
 }
 
+/// The secret paths what node `n` reads gives it: where an expression
+/// that makes its value reads a secret of one of `targets` (the nodes it
+/// may read, with their secret paths), as the sensitivity pass marks it
+/// (a whole output's or local's value), sorted. With those, its own
+/// names, its `sensitive` flag and what a state marks for its type, they
+/// are all the node's secret paths: what an incremental snapshot relies
+/// on to make a node whose references changed, or an added one, without
+/// the pass (nothing in a model reads either of them back into `targets`
+/// but through a cycle, which the snapshot refuses).
+pub fn secret_reads(n: &Node, targets: &[&Node]) -> Vec<Path> {
+    let index: rustc_hash::FxHashMap<&str, usize> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.address.as_str(), i))
+        .collect();
+    let mut reads = Reads::default();
+    let mut buf = String::new();
+    // (`n` is none of `targets`: numbered after them)
+    node_value_reads(&index, targets.len(), n, &mut buf, &mut reads);
+    let mut out: Vec<Path> = reads
+        .reads
+        .iter()
+        .filter(|r| {
+            reads
+                .targets(r)
+                .iter()
+                .any(|t| reads_secret(targets[t.node as usize], reads.paths.get(t.path)))
+        })
+        .map(|r| match value_key(n.kind) {
+            Some(k) => Path::root().key(k),
+            None => reads.paths.get(r.path).clone(),
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Module arguments marked directly (a literal under a secret name, a
 /// sensitive variable's argument): their variables (in `module_vars`, by
 /// address) are sensitive inside the module.

@@ -838,7 +838,21 @@ fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
             "  user_data = var.token\n",
             "  tags_all = { t = var.token }\n",
         ),
-        ("a reference added", false, "Tier = \"web\"", "Tier = local.prefix"),
+        // (in both module instances; the rank file was carried over by
+        // the incremental snapshots before)
+        ("a reference added", true, "Tier = \"web\"", "Tier = local.prefix"),
+        (
+            "a reference to a block written after it (ranked above it)",
+            false,
+            "Tier = local.prefix",
+            "Tier = aws_db_instance.db.identifier",
+        ),
+        (
+            "a reference dropped",
+            true,
+            "Tier = aws_db_instance.db.identifier",
+            "Tier = \"web\"",
+        ),
         (
             "a resource added",
             true,
@@ -853,7 +867,7 @@ fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
         ),
         (
             "a resource added that reads a secret",
-            false,
+            true,
             "\nresource \"aws_db_instance\"",
             "\nresource \"aws_ssm_parameter\" \"t\" {\n  value = var.token\n}\nresource \"aws_db_instance\"",
         ),
@@ -945,6 +959,107 @@ fn snapshots_that_only_change_values_are_incremental_and_equal_cold_ones() {
         !o.incremental,
         "the directory named another way is loaded whole"
     );
+    assert!(store.verify().unwrap().ok());
+}
+
+/// A block whose references change is taken incrementally when its new
+/// edges go down in the ranks kept from the last whole load; a reference
+/// that could close a cycle is loaded whole, and one that does is refused
+/// as a whole load refuses it. Without the ranks, the whole load again.
+#[test]
+fn relinked_blocks_are_incremental_unless_a_cycle_could_close() {
+    let t = TempDir::new("relinked");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    write_values_tree(&dir, &[1, 0, 1, 0, 1, 1], "");
+    snapshot(&store, &dir, &opts()).unwrap();
+    let main = dir.join("modules/app/main.tf");
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&main).unwrap();
+        assert!(text.contains(from), "{from:?} in {text}");
+        std::fs::write(&main, text.replacen(from, to, 1)).unwrap();
+    };
+    let mut round = 0;
+    let mut check = |what: &str, incremental: bool| {
+        round += 1;
+        let o = snapshot(&store, &dir, &opts()).unwrap();
+        let cold = Store::init(t.0.join(format!("cold-{round}")).to_str().unwrap()).unwrap();
+        let c = snapshot(&cold, &dir, &opts()).unwrap();
+        assert_eq!(
+            (o.record.tree, o.record.model),
+            (c.record.tree, c.record.model),
+            "{what}: the snapshot differs from a cold one"
+        );
+        assert_eq!(o.incremental, incremental, "{what}: incremental or not");
+        o
+    };
+    let ranks = || -> Vec<PathBuf> {
+        std::fs::read_dir(t.0.join("store/cache/dirs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".rank-"))
+            .collect()
+    };
+    assert_eq!(ranks().len(), 1, "a whole load keeps one rank file");
+    // the database reads the web server (written before it): the edge
+    // goes down, in both module instances
+    edit("\"${local.prefix}-db\"", "\"${aws_instance.web.id}-db\"");
+    let o = check("a reference to a block written before", true);
+    let (model, _) = store
+        .load_model(&o.record.model, rewind_odb::Load::ConfigOnly)
+        .unwrap();
+    for m in ["blue", "green"] {
+        let db = model
+            .node(&format!("module.{m}.aws_db_instance.db"))
+            .unwrap();
+        let to: Vec<&str> = db.edges.iter().map(|e| e.to.as_str()).collect();
+        assert!(
+            to.contains(&format!("module.{m}.aws_instance.web").as_str()),
+            "{to:?}"
+        );
+        assert!(
+            !to.contains(&format!("module.{m}.local.prefix").as_str()),
+            "{to:?}"
+        );
+    }
+    assert_eq!(
+        ranks().len(),
+        1,
+        "the ranks carried over, the old ones gone"
+    );
+    // the web server reads the database back: a cycle, refused as a whole
+    // load refuses it, nothing stored
+    edit("Tier = \"web\"", "Tier = aws_db_instance.db.identifier");
+    let head = store.resolve("prod").unwrap();
+    let e = snapshot(&store, &dir, &opts())
+        .err()
+        .expect("a cycle is refused");
+    assert!(format!("{e:?}").contains("dependency cycle"), "{e:?}");
+    assert_eq!(store.resolve("prod").unwrap(), head);
+    edit("Tier = aws_db_instance.db.identifier", "Tier = \"web\"");
+    check("the cycle undone", true);
+    // without the ranks a relinked block is loaded whole, which keeps
+    // them again
+    for r in ranks() {
+        std::fs::remove_file(r).unwrap();
+    }
+    edit("\"${aws_instance.web.id}-db\"", "\"${local.prefix}-db\"");
+    check("a reference changed without ranks", false);
+    assert_eq!(ranks().len(), 1);
+    edit("\"${local.prefix}-db\"", "\"${aws_instance.web.id}-db\"");
+    check("a reference changed with them", true);
+    // a reference that moves where a secret is read: loaded whole; one
+    // added where it was read already: incremental
+    edit(
+        "  user_data = var.token\n",
+        "  tags_all = { t = var.token }\n",
+    );
+    check("a secret read moved", false);
+    edit(
+        "  tags_all = { t = var.token }\n",
+        "  tags_all = { t = \"${var.token}-${local.prefix}\" }\n",
+    );
+    check("a reference beside a secret read", true);
     assert!(store.verify().unwrap().ok());
 }
 
