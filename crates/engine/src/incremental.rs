@@ -1,7 +1,7 @@
 //! The snapshot of a directory whose only change since its last snapshot
 //! is in the values of some blocks (resources, data sources, local values,
-//! outputs, variables) or in whole `resource` and `data` blocks added or
-//! removed (docs/store-format.md §11): the files that
+//! outputs, variables), in the references of some, or in whole `resource`
+//! and `data` blocks added or removed (docs/store-format.md §11): the files that
 //! changed are read and parsed, and the model is the last one with the
 //! nodes of those blocks replaced, added or dropped,
 //! without loading the rest of the directory (the parse results of the
@@ -23,12 +23,19 @@
 //! * only `.tf` files changed ([`rewind_parse::body_edits`]), and in each
 //!   only the values inside `resource`, `data`, `variable` and `output`
 //!   blocks and local values, the same blocks making the same references
-//!   at the same places with the same `sensitive` flags, or whole
-//!   `resource` and `data` blocks were added or removed; no warning or
-//!   error in either version. So no other node changes (what a local, an
-//!   output or a variable holds secret comes from what it reads and its
-//!   flag alone: attribute names mark only resources, data sources,
-//!   providers and module calls);
+//!   at the same places with the same `sensitive` flags, or the references
+//!   of `resource`, `data`, `output` blocks and local values (relinked),
+//!   or whole `resource` and `data` blocks were added or removed; no
+//!   warning or error in either version. So no other node changes (what a
+//!   local, an output or a variable holds secret comes from what it reads
+//!   and its flag alone: attribute names mark only resources, data
+//!   sources, providers and module calls);
+//! * a relinked block names, before and after, only blocks of its module
+//!   that exist (not itself, not an added one), and what it reads makes
+//!   the same paths secret as what it read ([`rewind_parse::secret_reads`]),
+//!   so its secret paths, and its readers', stay; each of its new edges
+//!   goes down in the ranks of the last model (`ranks.rs`), so none closes
+//!   a cycle;
 //! * the secret paths a changed node's attribute names give it are the
 //!   same with its new body; it reads what it read where it read it, so
 //!   the rest of its secret paths (what it reads, what a state marks for
@@ -36,10 +43,10 @@
 //! * neither version of a changed node calls a file function (whose
 //!   `reads` fact and stored files depend on other files);
 //! * an added block names in its references only nodes of its
-//!   module that exist and whose values it reads hold no secret, and uses
-//!   a provider another block of its instance uses: its node is made from
-//!   those, as the loader makes it (with what a state marks secret for
-//!   its type);
+//!   module that exist, and uses a provider another block of its
+//!   instance uses: its node is made from those, as the loader makes it
+//!   (with what a state marks secret for its type, and what it reads
+//!   makes secret);
 //! * a removed block is named by no reference of its module,
 //!   and leaves no implicit provider without a user;
 //! * beside a state, an added or removed block with secret paths has no

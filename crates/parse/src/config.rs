@@ -308,13 +308,6 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
             return None;
         }
     }
-    let resource_like = |k: NodeKind| matches!(k, NodeKind::Resource | NodeKind::Data);
-    // blocks whose values may change in place: what a value makes secret
-    // comes from what it reads (the same), a `sensitive` flag (compared
-    // below) and, for resources, the names in it (checked by the caller)
-    let values = |k: NodeKind| {
-        resource_like(k) || matches!(k, NodeKind::Local | NodeKind::Output | NodeKind::Variable)
-    };
     let mut edits = FileEdits::default();
     let mut matched = vec![false; a.nodes.len()];
     let mut new_keys = std::collections::HashSet::with_capacity(b.nodes.len());
@@ -323,7 +316,7 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
             return None;
         }
         let Some(&i) = old_at.get(&key(y)) else {
-            if !resource_like(y.kind)
+            if !is_resource_like(y.kind)
                 || y.sensitive
                 || !y.args.is_empty()
                 || !y.providers.is_empty()
@@ -344,47 +337,10 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
             continue;
         };
         matched[i] = true;
-        let x = &a.nodes[i];
-        let same_body = x.body == y.body;
-        // what it reads changed, or where: the block is relinked, its
-        // new targets all resolved (the caller checks that what they read
-        // holds no secret, so where in the body they are read does not
-        // matter)
-        let same_reads = same_refs(&x.refs, &y.refs);
-        let targets = if (same_body && same_reads)
-            || (same_reads && values(x.kind) && reads_by_path(&x.body) == reads_by_path(&y.body))
-        {
-            None
-        } else if !same_body && relinkable(x.kind) && x.args.is_empty() && y.args.is_empty() {
-            Some(ref_targets(y)?)
-        } else {
-            return None;
-        };
-        let same_rest = x.type_ == y.type_
-            && x.name == y.name
-            && x.facts == y.facts
-            && x.sensitive == y.sensitive
-            && x.provider == y.provider
-            && x.providers == y.providers
-            && x.args.len() == y.args.len()
-            && x.args
-                .iter()
-                .zip(&y.args)
-                .all(|((n, r), (m, s))| n == m && same_refs(r, s));
-        if !same_rest {
-            return None;
-        }
-        edits.kept.push(BlockEdit {
-            local: x.local.clone(),
-            old_at: (x.line, x.col),
-            new_at: (y.line, y.col),
-            body: (!same_body || targets.is_some()).then(|| std::sync::Arc::clone(&y.body)),
-            provider_key: resource_like(x.kind).then(|| block_provider_key(x)),
-            targets,
-        });
+        edits.kept.push(kept_edit(&a.nodes[i], y)?);
     }
     for (x, _) in a.nodes.iter().zip(&matched).filter(|(_, m)| !**m) {
-        if !resource_like(x.kind) {
+        if !is_resource_like(x.kind) {
             return None;
         }
         edits.removed.push(RemovedBlock {
@@ -395,6 +351,59 @@ pub fn body_edits(old: &crate::Parsed, new: &crate::Parsed) -> Option<FileEdits>
         });
     }
     Some(edits)
+}
+
+/// Resources and data sources.
+fn is_resource_like(k: NodeKind) -> bool {
+    matches!(k, NodeKind::Resource | NodeKind::Data)
+}
+
+/// How block `x` of the old version became block `y` (of the same kind and
+/// address) of the new one ([`body_edits`]); `None` when not as a change
+/// of values or references.
+fn kept_edit(x: &RawNode, y: &RawNode) -> Option<BlockEdit> {
+    // blocks whose values may change in place: what a value makes secret
+    // comes from what it reads (the same), a `sensitive` flag (compared
+    // below) and, for resources, the names in it (checked by the caller)
+    let values = |k: NodeKind| {
+        is_resource_like(k) || matches!(k, NodeKind::Local | NodeKind::Output | NodeKind::Variable)
+    };
+    let same_body = x.body == y.body;
+    // what it reads changed, or where: the block is relinked, its new
+    // targets all resolved (the caller checks what reading them makes
+    // secret, and that no edge closes a cycle)
+    let same_reads = same_refs(&x.refs, &y.refs);
+    let targets = if (same_body && same_reads)
+        || (same_reads && values(x.kind) && reads_by_path(&x.body) == reads_by_path(&y.body))
+    {
+        None
+    } else if !same_body && relinkable(x.kind) && x.args.is_empty() && y.args.is_empty() {
+        Some(ref_targets(y)?)
+    } else {
+        return None;
+    };
+    let same_rest = x.type_ == y.type_
+        && x.name == y.name
+        && x.facts == y.facts
+        && x.sensitive == y.sensitive
+        && x.provider == y.provider
+        && x.providers == y.providers
+        && x.args.len() == y.args.len()
+        && x.args
+            .iter()
+            .zip(&y.args)
+            .all(|((n, r), (m, s))| n == m && same_refs(r, s));
+    if !same_rest {
+        return None;
+    }
+    Some(BlockEdit {
+        local: x.local.clone(),
+        old_at: (x.line, x.col),
+        new_at: (y.line, y.col),
+        body: (!same_body || targets.is_some()).then(|| std::sync::Arc::clone(&y.body)),
+        provider_key: is_resource_like(x.kind).then(|| block_provider_key(x)),
+        targets,
+    })
 }
 
 /// The kinds of block whose references may change in place

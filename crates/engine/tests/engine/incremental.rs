@@ -1031,9 +1031,9 @@ fn relinked_blocks_are_incremental_unless_a_cycle_could_close() {
     // load refuses it, nothing stored
     edit("Tier = \"web\"", "Tier = aws_db_instance.db.identifier");
     let head = store.resolve("prod").unwrap();
-    let e = snapshot(&store, &dir, &opts())
-        .err()
-        .expect("a cycle is refused");
+    let Err(e) = snapshot(&store, &dir, &opts()) else {
+        panic!("a cycle is refused");
+    };
     assert!(format!("{e:?}").contains("dependency cycle"), "{e:?}");
     assert_eq!(store.resolve("prod").unwrap(), head);
     edit("Tier = aws_db_instance.db.identifier", "Tier = \"web\"");
