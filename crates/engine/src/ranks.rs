@@ -149,13 +149,15 @@ mod tests {
 
     #[test]
     fn dependencies_rank_below_and_ties_go_by_place() {
-        let mut m = Model::default();
         // written: t.c (line 1), t.a (2), t.b (3); t.a reads t.b
-        m.nodes = vec![
-            node("t.a", 2, &["t.b"]),
-            node("t.b", 3, &[]),
-            node("t.c", 1, &[]),
-        ];
+        let m = Model {
+            nodes: vec![
+                node("t.a", 2, &["t.b"]),
+                node("t.b", 3, &[]),
+                node("t.c", 1, &[]),
+            ],
+            ..Model::default()
+        };
         let r = ranks(&m);
         assert!(r["t.b"] < r["t.a"]);
         // t.c is written first and depends on nothing: numbered first
@@ -165,18 +167,22 @@ mod tests {
 
     #[test]
     fn a_cycle_has_no_ranks() {
-        let mut m = Model::default();
-        m.nodes = vec![node("t.a", 1, &["t.b"]), node("t.b", 2, &["t.a"])];
+        let m = Model {
+            nodes: vec![node("t.a", 1, &["t.b"]), node("t.b", 2, &["t.a"])],
+            ..Model::default()
+        };
         assert!(of_model(&m).is_none());
     }
 
     #[test]
     fn an_edge_to_an_instance_has_no_ranks() {
-        let mut m = Model::default();
-        m.nodes = vec![node("t.a", 1, &["t.b[0]"])];
         let mut i = Node::new(NodeKind::Instance, "t.b[0]".to_string());
         i.loc.line = 1;
-        m.instances = vec![i];
+        let m = Model {
+            nodes: vec![node("t.a", 1, &["t.b[0]"])],
+            instances: vec![i],
+            ..Model::default()
+        };
         assert!(of_model(&m).is_none());
     }
 
