@@ -357,8 +357,8 @@ fn store_directory(
     save_state_index(cache, &loaded);
     if cache.last.is_some() {
         // for the next snapshot, should a block's references change
-        if let Some(ranks) = crate::ranks::of_model(&loaded.model) {
-            cache.save_ranks(&model, &ranks);
+        if let Some(ranks) = &loaded.ranks {
+            cache.save_ranks(&model, &crate::ranks::by_address(&loaded.model, ranks));
         }
     }
     let state = loaded.model.state.clone();

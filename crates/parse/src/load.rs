@@ -237,6 +237,10 @@ pub struct Loaded {
     /// taken before its files were read: a file added, removed or renamed
     /// in one changes it.
     pub dirs: Vec<(PathBuf, i64)>,
+    /// The ranks of `model.nodes` in a dependency order
+    /// ([`rewind_model::Graph::ranks`]), found by the cycle check; `None`
+    /// when it did not run, or the graph has a cycle it only warns of.
+    pub ranks: Option<Vec<u32>>,
 }
 
 /// Why a directory could not be loaded: every problem found.
@@ -1000,9 +1004,11 @@ impl ParsedDir {
         trace.mark("state and sensitivity");
         model.sort();
         model.shrink_to_fit();
-        if !opts.allow_cycles {
-            check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?;
-        }
+        let ranks = if opts.allow_cycles {
+            None
+        } else {
+            check_cycles(&mut model, &|f: &str| shown(&base.join(f)))?
+        };
         trace.mark("sort and cycles");
         Ok(Loaded {
             base,
@@ -1011,6 +1017,7 @@ impl ParsedDir {
             parsed: b.parsed,
             model,
             dirs,
+            ranks,
         })
     }
 }
@@ -1105,9 +1112,17 @@ fn read_all(
 /// Checks the model's dependency graph for cycles: an error naming each
 /// cycle at its first node (`shown` turns the node's file, relative to the
 /// base, into the file as the user named it). Cycles only through a remote
-/// module that was not downloaded are warnings added to the model.
-fn check_cycles(model: &mut Model, shown: &dyn Fn(&str) -> String) -> Result<(), LoadError> {
+/// module that was not downloaded are warnings added to the model. Returns
+/// the ranks of an acyclic graph ([`Graph::ranks`]).
+fn check_cycles(
+    model: &mut Model,
+    shown: &dyn Fn(&str) -> String,
+) -> Result<Option<Vec<u32>>, LoadError> {
     let g = Graph::build(model);
+    // an order of the nodes is the proof there is no cycle
+    if let Some(ranks) = g.ranks(model) {
+        return Ok(Some(ranks));
+    }
     let mut cycles = g.cycles(model);
     // A remote module that is not downloaded is one node here, but
     // Terraform sees each of its inputs and outputs apart: a cycle
@@ -1160,7 +1175,7 @@ fn check_cycles(model: &mut Model, shown: &dyn Fn(&str) -> String) -> Result<(),
         }
     }
     if cycles.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let diagnostics = cycles
         .iter()
