@@ -567,7 +567,7 @@ impl DirCache {
     /// Writes the ranks of `model`'s nodes, `ranks` sorted by address
     /// (errors ignored: they are only an accelerator), and removes those
     /// of the directory's other models.
-    pub(crate) fn save_ranks(&self, model: &ObjectId, ranks: &[(String, u32)]) {
+    pub(crate) fn save_ranks(&self, model: &ObjectId, ranks: &[(&str, u32)]) {
         let Some(path) = self.ranks_path(model) else {
             return;
         };
@@ -622,31 +622,51 @@ impl DirCache {
             let _ = std::fs::rename(old, new);
             return;
         }
-        let mut all: Vec<(String, u32)> = Vec::new();
-        if self
-            .read_ranks(from, |a, r| all.push((a.to_string(), r)))
-            .is_none()
-        {
-            return;
-        }
-        let find =
-            |all: &[(String, u32)], a: &str| all.binary_search_by(|(x, _)| x.as_str().cmp(a));
-        // (an added node depends on none added with it)
-        let ranked: Vec<(&String, u32)> = added
-            .iter()
-            .map(|(a, deps)| {
-                let rank =
-                    crate::ranks::added(deps.iter().map(|d| find(&all, d).ok().map(|i| all[i].1)));
-                (a, rank)
-            })
-            .collect();
-        for (a, r) in ranked {
-            match find(&all, a) {
-                Ok(i) => all[i].1 = r,
-                Err(i) => all.insert(i, (a.clone(), r)),
+        // the old ranks borrowed from the file as read, merged with the
+        // added ones into the new file
+        let _ = read_checked(&old, RANKS_MAGIC, self.seal.as_ref(), |d| {
+            let n = d.len()?;
+            let mut all: Vec<(&str, u32)> = Vec::with_capacity(n);
+            for _ in 0..n {
+                let a = d.str()?;
+                all.push((a, d.uvar()? as u32));
             }
-        }
-        self.save_ranks(to, &all);
+            let find = |a: &str| {
+                all.binary_search_by(|(x, _)| (*x).cmp(a))
+                    .ok()
+                    .map(|i| all[i].1)
+            };
+            // (an added node depends on none added with it)
+            let mut ranked: Vec<(&str, u32)> = added
+                .iter()
+                .map(|(a, deps)| {
+                    let rank = crate::ranks::added(deps.iter().map(|d| find(d)));
+                    (a.as_str(), rank)
+                })
+                .collect();
+            ranked.sort_unstable();
+            ranked.dedup_by(|a, b| a.0 == b.0);
+            let mut merged: Vec<(&str, u32)> = Vec::with_capacity(n + ranked.len());
+            let mut kept = all.iter().peekable();
+            for &(a, r) in &ranked {
+                while let Some(&&(x, q)) = kept.peek() {
+                    if x >= a {
+                        break;
+                    }
+                    merged.push((x, q));
+                    kept.next();
+                }
+                // an added node's stale rank (of a block removed before)
+                // gives way
+                if kept.peek().is_some_and(|(x, _)| *x == a) {
+                    kept.next();
+                }
+                merged.push((a, r));
+            }
+            merged.extend(kept.copied());
+            self.save_ranks(to, &merged);
+            Ok(())
+        });
     }
 
     /// Writes the stat file (the parse file is written by

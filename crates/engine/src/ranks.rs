@@ -29,12 +29,12 @@ pub(crate) const NO_DEPENDENTS: u32 = u32::MAX;
 /// The ranks of `model`'s configuration nodes by address (sorted), from
 /// those the loader's cycle check found (`ranks`, parallel to
 /// `model.nodes`: [`rewind_model::Graph::ranks`]).
-pub(crate) fn by_address(model: &Model, ranks: &[u32]) -> Vec<(String, u32)> {
+pub(crate) fn by_address<'m>(model: &'m Model, ranks: &[u32]) -> Vec<(&'m str, u32)> {
     model
         .nodes
         .iter()
         .zip(ranks)
-        .map(|(n, &r)| (n.address.clone(), r))
+        .map(|(n, &r)| (n.address.as_str(), r))
         .collect()
 }
 

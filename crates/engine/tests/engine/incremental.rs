@@ -1048,6 +1048,27 @@ fn relinked_blocks_are_incremental_unless_a_cycle_could_close() {
     assert_eq!(ranks().len(), 1);
     edit("\"${local.prefix}-db\"", "\"${aws_instance.web.id}-db\"");
     check("a reference changed with them", true);
+    // a block added (ranked above what it reads, the ranks written anew
+    // with it), then relinked to read one ranked below
+    edit(
+        "\nresource \"aws_db_instance\"",
+        "\nresource \"aws_eip\" \"ip\" {\n  tags = { w = aws_instance.web.id }\n}\nresource \"aws_db_instance\"",
+    );
+    check("a block added", true);
+    let file = ranks();
+    assert_eq!(file.len(), 1);
+    let bytes = std::fs::read(&file[0]).unwrap();
+    assert!(
+        bytes
+            .windows(b"module.green.aws_eip.ip".len())
+            .any(|w| w == b"module.green.aws_eip.ip"),
+        "the added block is ranked"
+    );
+    edit(
+        "tags = { w = aws_instance.web.id }",
+        "tags = { w = aws_instance.web.id, a = data.aws_ami.base.id }",
+    );
+    check("the added block relinked", true);
     // a reference that moves where a secret is read: loaded whole; one
     // added where it was read already: incremental
     edit(
