@@ -552,6 +552,16 @@ impl DirCache {
         Some(out)
     }
 
+    /// Every rank of `model`'s nodes, by address; `None` when they are
+    /// missing or damaged.
+    pub(crate) fn all_ranks(&self, model: &ObjectId) -> Option<rustc_hash::FxHashMap<String, u32>> {
+        let mut out = rustc_hash::FxHashMap::default();
+        self.read_ranks(model, |a, r| {
+            out.insert(a.to_string(), r);
+        })?;
+        Some(out)
+    }
+
     /// Reads the ranks of `model`'s nodes, handing each to `f`.
     fn read_ranks(&self, model: &ObjectId, mut f: impl FnMut(&str, u32)) -> Option<()> {
         let path = self.ranks_path(model)?;
@@ -604,13 +614,15 @@ impl DirCache {
     /// Carries the ranks of model `from` over to model `to`, made from it
     /// by an incremental snapshot whose new edges each go down in them,
     /// with the nodes it added (`added`: each address with what it depends
-    /// on) ranked above what they depend on: the file renamed when it
-    /// added none. Nothing when `from` has none.
+    /// on) ranked above what they depend on, and the nodes it ranked anew
+    /// (`reranked`) with their new ranks: the file renamed when there are
+    /// none. Nothing when `from` has none.
     pub(crate) fn carry_ranks(
         &self,
         from: &ObjectId,
         to: &ObjectId,
         added: &[(String, Vec<String>)],
+        reranked: &[(String, u32)],
     ) {
         let (Some(old), Some(new)) = (self.ranks_path(from), self.ranks_path(to)) else {
             return;
@@ -618,7 +630,7 @@ impl DirCache {
         if from == to {
             return;
         }
-        if added.is_empty() {
+        if added.is_empty() && reranked.is_empty() {
             let _ = std::fs::rename(old, new);
             return;
         }
@@ -636,13 +648,15 @@ impl DirCache {
                     .ok()
                     .map(|i| all[i].1)
             };
-            // (an added node depends on none added with it)
+            // (an added node depends on none added with it; ranked above
+            // the old rank of a node ranked anew, it is above its new one)
             let mut ranked: Vec<(&str, u32)> = added
                 .iter()
                 .map(|(a, deps)| {
                     let rank = crate::ranks::added(deps.iter().map(|d| find(d)));
                     (a.as_str(), rank)
                 })
+                .chain(reranked.iter().map(|(a, r)| (a.as_str(), *r)))
                 .collect();
             ranked.sort_unstable();
             ranked.dedup_by(|a, b| a.0 == b.0);

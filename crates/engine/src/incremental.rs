@@ -262,6 +262,7 @@ fn write_edit<'s>(
     let mut counts = last.snapshot.counts;
     counts.resources = counts.resources.saturating_add_signed(config.resources);
     let added = std::mem::take(&mut config.added);
+    let reranked = std::mem::take(&mut config.reranked);
     let mut state_edited: Option<StateEdited> = None;
     if let Some(side) = side {
         if !side.keeps_instances(&config.with_secrets) {
@@ -303,7 +304,7 @@ fn write_edit<'s>(
         written = written + b.finish()?;
     }
     trace.mark("(incremental) pack");
-    cache.carry_ranks(&last.snapshot.model, &model, &added);
+    cache.carry_ranks(&last.snapshot.model, &model, &added, &reranked);
     update_cache(
         cache,
         last.snapshot,
@@ -647,6 +648,7 @@ fn edit_groups(
         with_secrets: HashSet::new(),
         relinked: Vec::new(),
         added: Vec::new(),
+        reranked: Vec::new(),
     };
     let resources = &mut out.resources;
     // each entry placed anew, and the old nodes to read: those of changed
@@ -680,8 +682,11 @@ fn edit_groups(
     )? {
         return Ok(None);
     }
-    if !out.relinked.is_empty() && !no_cycle(cache, &out.relinked) {
-        return declined(52, None);
+    if !out.relinked.is_empty() {
+        let Some(moved) = ordered(store, cache, &mut module, &out.relinked) else {
+            return declined(52, None);
+        };
+        out.reranked = moved;
     }
     for ((c, _), entries) in with_group.iter().zip(placed) {
         w.replace_group(edit, &c.file.rel, entries)?;
@@ -781,6 +786,9 @@ struct ConfigChange {
     relinked: Vec<(String, Vec<String>)>,
     /// The added nodes' addresses, each with what it depends on.
     added: Vec<(String, Vec<String>)>,
+    /// The nodes ranked anew for the relinked nodes' edges, with their
+    /// new ranks.
+    reranked: Vec<(String, u32)>,
 }
 
 /// Can the changed files' blocks be placed in `edit`'s groups? Not when
@@ -1010,7 +1018,7 @@ fn changed_node(
 /// block of its module, or is the node itself; secrets read at other
 /// paths than before (the node's secret paths would change); and what
 /// [`changed_node`] refuses.
-/// Whether the new edges close a cycle is checked after ([`no_cycle`]).
+/// Whether the new edges close a cycle is checked after ([`ordered`]).
 fn relinked_node(
     store: &Store,
     node: rewind_model::Node,
@@ -1053,28 +1061,65 @@ fn relinked_node(
     Some(node)
 }
 
-/// Do the relinked nodes' edges (`relinked`: each address with what it
-/// depends on) go down in the ranks of the last model (`ranks.rs`), so
-/// that they close no cycle? False when they do not, or the ranks are
-/// missing.
-fn no_cycle(cache: &DirCache, relinked: &[(String, Vec<String>)]) -> bool {
-    let Some(last) = &cache.last else {
-        return false;
-    };
+/// The nodes to rank anew so that the relinked nodes' edges (`relinked`:
+/// each address with what it depends on) go down in the ranks of the last
+/// model (`ranks.rs`), so that they close no cycle: none when they do
+/// already (the usual case: only their own ranks are read); `None` when
+/// an edge may close a cycle (or does), or the ranks are missing.
+fn ordered(
+    store: &Store,
+    cache: &DirCache,
+    module: &mut Module,
+    relinked: &[(String, Vec<String>)],
+) -> Option<Vec<(String, u32)>> {
+    let last = cache.last.as_ref()?;
     let wanted: HashSet<&str> = relinked
         .iter()
         .flat_map(|(n, to)| std::iter::once(n).chain(to))
         .map(String::as_str)
         .collect();
-    let Some(ranks) = cache.ranks(&last.model, &wanted) else {
-        return false;
-    };
-    relinked.iter().all(|(n, to)| {
+    let ranks = cache.ranks(&last.model, &wanted)?;
+    let down = relinked.iter().all(|(n, to)| {
         crate::ranks::descending(
             ranks.get(n).copied(),
             to.iter().map(|t| ranks.get(t).copied()),
         )
-    })
+    });
+    if down {
+        return Some(Vec::new());
+    }
+    // some edge goes up: the nodes above it, of its module, ranked anew
+    let mut all = cache.all_ranks(&last.model)?;
+    let new_edges: HashMap<&str, &Vec<String>> =
+        relinked.iter().map(|(n, to)| (n.as_str(), to)).collect();
+    let mut edges_of = |addresses: &[String]| -> Option<Vec<Vec<String>>> {
+        let stored: Vec<&str> = addresses
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !new_edges.contains_key(a))
+            .collect();
+        if stored.iter().any(|a| !module.entries.contains_key(*a))
+            || !module.read_nodes(store, stored.into_iter())
+        {
+            return None;
+        }
+        addresses
+            .iter()
+            .map(|a| match new_edges.get(a.as_str()) {
+                Some(to) => Some((*to).clone()),
+                None => Some(
+                    module
+                        .nodes
+                        .get(a)?
+                        .edges
+                        .iter()
+                        .map(|e| e.to.clone())
+                        .collect(),
+                ),
+            })
+            .collect()
+    };
+    crate::ranks::reorder(&mut all, relinked, &mut edges_of)
 }
 
 /// The node a whole load makes of added block `a` in the module instance

@@ -358,7 +358,8 @@ fn store_directory(
     if cache.last.is_some() {
         // for the next snapshot, should a block's references change
         if let Some(ranks) = &loaded.ranks {
-            cache.save_ranks(&model, &crate::ranks::by_address(&loaded.model, ranks));
+            let ranks = crate::ranks::spaced(ranks);
+            cache.save_ranks(&model, &crate::ranks::by_address(&loaded.model, &ranks));
         }
     }
     let state = loaded.model.state.clone();
