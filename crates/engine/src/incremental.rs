@@ -34,8 +34,9 @@
 //!   that exist (not itself, not an added one), and what it reads makes
 //!   the same paths secret as what it read ([`rewind_parse::secret_reads`]),
 //!   so its secret paths, and its readers', stay; each of its new edges
-//!   goes down in the ranks of the last model (`ranks.rs`), so none closes
-//!   a cycle;
+//!   goes down in the ranks of the last model (`ranks.rs`), or the order
+//!   is mended by ranking anew, below the reader, what the edge reaches
+//!   above it, so none closes a cycle;
 //! * the secret paths a changed node's attribute names give it are the
 //!   same with its new body; it reads what it read where it read it, so
 //!   the rest of its secret paths (what it reads, what a state marks for

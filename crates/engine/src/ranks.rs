@@ -9,8 +9,10 @@
 //! New edges that each go from a node to one of a lower rank keep the
 //! numbers an order of the new graph, so they close no cycle: any path
 //! back would have to climb. A new edge to a node of an equal or higher
-//! rank may close one, and the snapshot loads the whole directory, which
-//! checks for cycles and numbers the nodes anew.
+//! rank may close one: what it reaches at or above its reader's rank is
+//! ranked anew below the reader ([`reorder`]), unless the reader is among
+//! it (a cycle) or it cannot be looked at; then the snapshot loads the
+//! whole directory, which checks for cycles and numbers the nodes anew.
 //!
 //! Ranks are kept through incremental snapshots: a change of values or
 //! of references that passed the check leaves them an order of the new
