@@ -25,7 +25,8 @@ impl Rng {
 }
 
 /// A resource of the generated tree: module, file, name, a number in its
-/// body, whether its state marks a secret.
+/// body, whether its state marks a secret, the resources of its module it
+/// reads beside the one before it.
 #[derive(Clone)]
 struct Res {
     module: usize,
@@ -33,6 +34,7 @@ struct Res {
     name: String,
     size: usize,
     secret: bool,
+    reads: Vec<String>,
 }
 
 const MODULES: usize = 3;
@@ -56,6 +58,9 @@ fn resource_text(r: &Res, all: &[Res]) -> String {
     }
     if r.secret {
         body.push_str("  user_data = var.token\n");
+    }
+    for other in &r.reads {
+        body.push_str(&format!("  ref_{other} = aws_instance.{other}.arn\n"));
     }
     body.push_str("}\n");
     body
@@ -184,6 +189,7 @@ fn initial(rng: &mut Rng, n: usize) -> Vec<Res> {
             name: format!("r{i}"),
             size: rng.below(100),
             secret: rng.below(5) == 0,
+            reads: Vec::new(),
         })
         .collect()
 }
@@ -235,6 +241,7 @@ fn incremental_snapshots_equal_cold_ones_through_random_changes() {
                         name: format!("r{next_name}"),
                         size: rng.below(100),
                         secret: k == 0,
+                        reads: Vec::new(),
                     });
                     next_name += 1;
                 }
@@ -278,6 +285,88 @@ fn incremental_snapshots_equal_cold_ones_through_random_changes() {
         let state = o.state.expect("the tree has a state");
         assert_eq!(state.serial, serial);
     }
+    assert!(store.verify().unwrap().ok());
+}
+
+/// References added and dropped at random, beside a state, with values
+/// changed between: each snapshot equals a cold one, and one whose new
+/// reference closes a cycle is refused as a cold one is.
+#[test]
+fn relinks_equal_cold_snapshots_through_random_reference_changes() {
+    let t = TempDir::new("relinks");
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    let mut rng = Rng(0x5eed_4444_0000_0005);
+    let mut res = initial(&mut rng, 45);
+    write_tree(&dir, &res, 1);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let (mut incremental, mut cycles, mut fine) = (0, 0, 0);
+    for round in 1..=40 {
+        let before = res.clone();
+        for _ in 0..1 + rng.below(2) {
+            let i = rng.below(res.len());
+            let peers: Vec<String> = res
+                .iter()
+                .filter(|o| o.module == res[i].module && o.name != res[i].name)
+                .map(|o| o.name.clone())
+                .collect();
+            if peers.is_empty() {
+                continue;
+            }
+            let j = peers[rng.below(peers.len())].clone();
+            let reads = &mut res[i].reads;
+            match reads.iter().position(|r| *r == j) {
+                Some(k) => {
+                    reads.remove(k);
+                }
+                None => reads.push(j),
+            }
+        }
+        if round % 5 == 0 {
+            let i = rng.below(res.len());
+            res[i].size += 1;
+        }
+        write_tree(&dir, &res, 1);
+        let cold_path = t.0.join(format!("cold-{round}"));
+        let cold_store = Store::init(cold_path.to_str().unwrap()).unwrap();
+        let c = snapshot(&cold_store, &dir, &opts());
+        let o = snapshot(&store, &dir, &opts());
+        match (o, c) {
+            (Ok(o), Ok(c)) => {
+                assert_eq!(
+                    (o.record.tree, o.record.model),
+                    (c.record.tree, c.record.model),
+                    "round {round}: the snapshot differs from a cold one"
+                );
+                fine += 1;
+                incremental += usize::from(o.incremental);
+            }
+            (Err(o), Err(c)) => {
+                let (o, c) = (format!("{o:?}"), format!("{c:?}"));
+                assert!(c.contains("dependency cycle"), "round {round}: {c}");
+                assert!(o.contains("dependency cycle"), "round {round}: {o}");
+                cycles += 1;
+                // back to the last snapshot's files
+                res = before;
+                write_tree(&dir, &res, 1);
+            }
+            (o, c) => panic!(
+                "round {round}: the snapshot {} where a cold one {}",
+                if o.is_ok() { "passed" } else { "failed" },
+                if c.is_ok() { "passed" } else { "failed" }
+            ),
+        }
+    }
+    // the path is exercised: most changes are taken incrementally, and
+    // some references closed cycles
+    assert!(
+        incremental * 4 >= fine * 3,
+        "{incremental} of {fine} incremental"
+    );
+    assert!(
+        cycles > 0 && fine >= 15,
+        "{cycles} cycles, {fine} snapshots"
+    );
     assert!(store.verify().unwrap().ok());
 }
 
@@ -1440,6 +1529,7 @@ fn snapshots_without_a_state_equal_cold_ones_through_random_changes() {
                     name: format!("r{next_name}"),
                     size: rng.below(100),
                     secret: false,
+                    reads: Vec::new(),
                 });
                 next_name += 1;
             }
