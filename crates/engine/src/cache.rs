@@ -33,6 +33,8 @@ const PARSE_MAGIC: &[u8; 8] = b"RWPRSE02";
 const STATE_INDEX_MAGIC: &[u8; 8] = b"RWSIDX01";
 /// The first bytes of a model's ranks (`ranks.rs`).
 const RANKS_MAGIC: &[u8; 8] = b"RWRANK01";
+/// The first bytes of a parse log's index (where each record is).
+const LOG_INDEX_MAGIC: &[u8; 8] = b"RWPIDX01";
 /// The first bytes of a sealed stat file: then a nonce, the
 /// XChaCha20-Poly1305 ciphertext of the plain file and its tag.
 const SEALED_MAGIC: &[u8; 8] = b"RWSEAL01";
@@ -125,6 +127,10 @@ struct ParseLog {
     /// log is read (a log that is not sealed: a snapshot that uses a few
     /// records does not hash the whole log).
     lazy: bool,
+    /// The log not read, but its index (`<key>.pidx`): `bytes` is empty,
+    /// the ranges are the file's, and a record is read from it when used
+    /// (a snapshot that uses a few records does not read the whole log).
+    file: Option<std::fs::File>,
 }
 
 /// The cache of one source directory.
@@ -348,24 +354,51 @@ impl DirCache {
     /// The parse log, read from disk the first time it is needed.
     fn parse_log(&self) -> &ParseLog {
         self.parsed.get_or_init(|| {
-            self.parse_path()
-                .map(|p| read_log(&p, self.seal.as_ref()))
-                .unwrap_or_default()
+            let Some(p) = self.parse_path() else {
+                return ParseLog::default();
+            };
+            // a log that is not sealed is found through its index
+            if self.seal.is_none() {
+                if let Some(log) = self.log_index().and_then(|i| read_log_index(&p, &i)) {
+                    return log;
+                }
+            }
+            read_log(&p, self.seal.as_ref())
         })
     }
 
+    /// The parse log's index (`<key>.pidx`, §18).
+    fn log_index(&self) -> Option<PathBuf> {
+        self.path.as_ref().map(|p| p.with_extension("pidx"))
+    }
+
     /// The encoded result recorded for `key`.
-    fn logged(&self, key: &Key) -> Option<&[u8]> {
+    fn logged(&self, key: &Key) -> Option<std::borrow::Cow<'_, [u8]>> {
         let log = self.parse_log();
-        let results = log.opened.as_ref().unwrap_or(&log.bytes);
         let (result, record) = log.entries.get(key)?;
+        if let Some(file) = &log.file {
+            // the record read from the file, checked: its checksum, and
+            // the key it holds
+            let mut bytes = vec![0u8; record.len()];
+            read_at(file, &mut bytes, record.start as u64).ok()?;
+            if bytes.len() < RECORD_HEAD + 33
+                || Hash::of(&bytes[RECORD_HEAD..]).0[..] != bytes[4..RECORD_HEAD]
+                || bytes[RECORD_HEAD..RECORD_HEAD + 32] != key.0 .0
+                || bytes[RECORD_HEAD + 32] != key.1
+            {
+                return None;
+            }
+            bytes.drain(..RECORD_HEAD + 33);
+            return Some(std::borrow::Cow::Owned(bytes));
+        }
+        let results = log.opened.as_ref().unwrap_or(&log.bytes);
         if log.lazy {
             let record = &log.bytes[record.clone()];
             if Hash::of(&record[RECORD_HEAD..]).0[..] != record[4..RECORD_HEAD] {
                 return None;
             }
         }
-        Some(&results[result.clone()])
+        Some(std::borrow::Cow::Borrowed(&results[result.clone()]))
     }
 
     /// Starts writing the results this run parses to a file beside the
@@ -752,9 +785,27 @@ impl DirCache {
         let added = new
             .map(|s| s.out.get_ref().metadata().map_or(0, |m| m.len() as usize))
             .unwrap_or(0);
+        let index = self.log_index();
         if log.appendable && (dead < COMPACT_MIN || dead < kept + added) {
-            if let Some(new) = new {
-                let _ = append(&path, &new.path);
+            let Some(new) = new else {
+                if let (Some(index), None, None) = (&index, &log.file, &self.seal) {
+                    // a log read whole gets its index
+                    write_log_index(index, &path, &log.entries);
+                }
+                return;
+            };
+            let at = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
+            // the index is removed first: one that does not say the log's
+            // length is not used, and a torn append is not indexed
+            if let Some(index) = &index {
+                let _ = std::fs::remove_file(index);
+            }
+            if append(&path, &new.path).is_ok() && self.seal.is_none() {
+                if let (Some(index), Ok(spooled)) = (&index, std::fs::read(&new.path)) {
+                    let mut entries = log.entries.clone();
+                    scan_records(&spooled, 0, at, &mut entries);
+                    write_log_index(index, &path, &entries);
+                }
             }
             return;
         }
@@ -765,12 +816,38 @@ impl DirCache {
             .map(|(_, (_, rec))| rec)
             .collect();
         kept.sort_by_key(|rec| rec.start);
-        let _ = rewrite(
+        if let Some(index) = &index {
+            let _ = std::fs::remove_file(index);
+        }
+        // a log found through its index is read whole to be rewritten
+        let whole;
+        let bytes = match &log.file {
+            Some(_) => match std::fs::read(&path) {
+                Ok(b) => {
+                    whole = b;
+                    &whole
+                }
+                Err(_) => return,
+            },
+            None => &log.bytes,
+        };
+        if kept.iter().any(|rec| rec.end > bytes.len()) {
+            return;
+        }
+        let written = rewrite(
             &path,
-            kept.iter().map(|rec| &log.bytes[(*rec).clone()]),
+            kept.iter().map(|rec| &bytes[(*rec).clone()]),
             new.map(|s| s.path.as_path()),
             self.seal.is_some(),
         );
+        if let (Ok(()), Some(index), None) = (written, &index, &self.seal) {
+            if let Ok(rewritten) = std::fs::read(&path) {
+                let mut entries = HashMap::new();
+                let header = log_header(false).len();
+                scan_records(&rewritten[header..], header, 0, &mut entries);
+                write_log_index(index, &path, &entries);
+            }
+        }
     }
 
     /// Frees the parse log read from disk (its results are no longer
@@ -841,14 +918,14 @@ impl rewind_parse::Cache for DirCache {
     }
 
     fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<std::sync::Arc<Parsed>> {
-        Parsed::decode(self.logged(&(*hash, kind.code()))?)
+        Parsed::decode(&self.logged(&(*hash, kind.code()))?)
             .ok()
             .map(std::sync::Arc::new)
     }
 
     fn state_resource(&self, hash: &Hash) -> Option<Vec<Node>> {
         let bytes = self.logged(&(*hash, STATE_RESOURCE))?;
-        let nodes = decode_nodes(bytes).ok()?;
+        let nodes = decode_nodes(&bytes).ok()?;
         if let Ok(mut used) = self.used_state.lock() {
             used.push(*hash);
         }
@@ -1051,7 +1128,126 @@ fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
         opened,
         entries,
         appendable: whole,
+        file: None,
     }
+}
+
+/// The records of `bytes` (whole records of a log that is not sealed,
+/// from offset `from` of it), put in `entries` as if they began at `base`
+/// plus their offset; stops at the first one cut short.
+fn scan_records(
+    bytes: &[u8],
+    from: usize,
+    base: usize,
+    entries: &mut HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
+) {
+    let mut at = 0;
+    while let Some(head) = bytes.get(at..at + RECORD_HEAD) {
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let Some(payload) = bytes.get(at + RECORD_HEAD..at + RECORD_HEAD + len) else {
+            break;
+        };
+        if payload.len() < 33 {
+            break;
+        }
+        let mut h = [0u8; 32];
+        h.copy_from_slice(&payload[..32]);
+        let start = base + from + at;
+        let end = start + RECORD_HEAD + len;
+        entries.insert(
+            (Hash(h), payload[32]),
+            (start + RECORD_HEAD + 33..end, start..end),
+        );
+        at += RECORD_HEAD + len;
+    }
+}
+
+/// Writes the index of the parse log at `log` (not sealed): its length,
+/// and each record's key, offset and length (errors ignored: without it
+/// the log is read whole).
+fn write_log_index(
+    index: &Path,
+    log: &Path,
+    entries: &HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
+) {
+    let Ok(len) = std::fs::metadata(log).map(|m| m.len()) else {
+        return;
+    };
+    let mut records: Vec<(&Key, &std::ops::Range<usize>)> =
+        entries.iter().map(|(k, (_, rec))| (k, rec)).collect();
+    records.sort_by_key(|(_, rec)| rec.start);
+    if records.iter().any(|(_, rec)| rec.end as u64 > len) {
+        return;
+    }
+    write_checked(index, LOG_INDEX_MAGIC, None, |e| {
+        e.uvar(len);
+        e.uvar(records.len() as u64);
+        for ((hash, kind), rec) in records {
+            e.hash(hash);
+            e.u8(*kind);
+            e.uvar(rec.start as u64);
+            e.uvar(rec.len() as u64);
+        }
+    });
+}
+
+/// The parse log at `log` (not sealed) as its index describes it, none of
+/// it read; `None` when the index is missing or damaged, or describes
+/// another length of the log or another header (a torn append, a log
+/// written by another rewind).
+fn read_log_index(log: &Path, index: &Path) -> Option<ParseLog> {
+    let mut entries = HashMap::new();
+    let len = read_checked(index, LOG_INDEX_MAGIC, None, |d| {
+        let len = d.uvar()?;
+        let n = d.len()?;
+        entries.reserve(n);
+        for _ in 0..n {
+            let hash = d.hash()?;
+            let kind = d.u8()?;
+            let start = d.uvar()? as usize;
+            let rec = d.uvar()? as usize;
+            entries.insert(
+                (hash, kind),
+                (start + RECORD_HEAD + 33..start + rec, start..start + rec),
+            );
+        }
+        Ok(len)
+    })?;
+    let file = std::fs::File::open(log).ok()?;
+    if file.metadata().ok()?.len() != len {
+        return None;
+    }
+    let header = log_header(false);
+    let mut head = vec![0u8; header.len()];
+    read_at(&file, &mut head, 0).ok()?;
+    if head != header
+        || entries.values().any(|(res, rec)| {
+            rec.len() < RECORD_HEAD + 33 || res.end != rec.end || rec.end as u64 > len
+        })
+    {
+        return None;
+    }
+    Some(ParseLog {
+        bytes: Vec::new(),
+        opened: None,
+        entries,
+        appendable: true,
+        lazy: true,
+        file: Some(file),
+    })
+}
+
+/// Reads `buf.len()` bytes of `file` from offset `at` (shared by threads:
+/// no seek). Elsewhere than Unix, an error: the log is read whole.
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    file.read_exact_at(buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 /// Appends the records of spool file `new` to the log (errors are the
