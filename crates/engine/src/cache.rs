@@ -381,10 +381,10 @@ impl DirCache {
             // the key it holds
             let mut bytes = vec![0u8; record.len()];
             read_at(file, &mut bytes, record.start as u64).ok()?;
-            if bytes.len() < RECORD_HEAD + 33
-                || Hash::of(&bytes[RECORD_HEAD..]).0[..] != bytes[4..RECORD_HEAD]
-                || bytes[RECORD_HEAD..RECORD_HEAD + 32] != key.0 .0
-                || bytes[RECORD_HEAD + 32] != key.1
+            let (sum, payload) = record_at(&bytes, 0)?;
+            if RECORD_HEAD + payload.len() != bytes.len()
+                || Hash::of(payload).0[..] != *sum
+                || key_of(payload) != Some(*key)
             {
                 return None;
             }
@@ -803,7 +803,7 @@ impl DirCache {
             if append(&path, &new.path).is_ok() && self.seal.is_none() {
                 if let (Some(index), Ok(spooled)) = (&index, std::fs::read(&new.path)) {
                     let mut entries = log.entries.clone();
-                    scan_records(&spooled, 0, at, &mut entries);
+                    scan_records(&spooled, at, &mut entries);
                     write_log_index(index, &path, &entries);
                 }
             }
@@ -844,7 +844,7 @@ impl DirCache {
             if let Ok(rewritten) = std::fs::read(&path) {
                 let mut entries = HashMap::new();
                 let header = log_header(false).len();
-                scan_records(&rewritten[header..], header, 0, &mut entries);
+                scan_records(&rewritten[header..], header, &mut entries);
                 write_log_index(index, &path, &entries);
             }
         }
@@ -1081,21 +1081,17 @@ fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
     let mut at = header.len();
     let mut whole = true;
     while at < bytes.len() {
-        let Some(head) = bytes.get(at..at + RECORD_HEAD) else {
-            whole = false;
-            break;
-        };
-        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let Some(payload) = bytes.get(at + RECORD_HEAD..at + RECORD_HEAD + len) else {
+        let Some((sum, payload)) = record_at(&bytes, at) else {
             whole = false;
             break;
         };
         // (a sealed record is checked as it is opened; another one when
         // it is used, see `logged`)
-        if seal.is_some() && Hash::of(payload).0[..] != head[4..] {
+        if seal.is_some() && Hash::of(payload).0[..] != *sum {
             whole = false;
             break;
         }
+        let len = payload.len();
         let start = at + RECORD_HEAD;
         let record = at..start + len;
         // the payload (key and result), and where in `bytes` or `opened`
@@ -1112,13 +1108,10 @@ fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
             }
             _ => (payload, start),
         };
-        if plain.len() < 33 {
+        let Some(key) = key_of(plain) else {
             whole = false;
             break;
-        }
-        let mut h = [0u8; 32];
-        h.copy_from_slice(&plain[..32]);
-        let key = (Hash(h), plain[32]);
+        };
         entries.insert(key, (base + 33..base + plain.len(), record));
         at = start + len;
     }
@@ -1132,33 +1125,39 @@ fn read_log(path: &Path, seal: Option<&CacheSeal>) -> ParseLog {
     }
 }
 
-/// The records of `bytes` (whole records of a log that is not sealed,
-/// from offset `from` of it), put in `entries` as if they began at `base`
-/// plus their offset; stops at the first one cut short.
+/// The log record that begins at `at` of `bytes`: the checksum of its
+/// payload, and the payload; `None` when it is cut short.
+fn record_at(bytes: &[u8], at: usize) -> Option<(&[u8], &[u8])> {
+    let head = bytes.get(at..at + RECORD_HEAD)?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let payload = bytes.get(at + RECORD_HEAD..at + RECORD_HEAD + len)?;
+    Some((&head[4..], payload))
+}
+
+/// The key a record's plain payload begins with (content hash, kind
+/// code); `None` when it is too short to hold one.
+fn key_of(plain: &[u8]) -> Option<Key> {
+    let hash: [u8; 32] = plain.get(..32)?.try_into().ok()?;
+    Some((Hash(hash), *plain.get(32)?))
+}
+
+/// The records of `bytes` (records of a log that is not sealed, the first
+/// at offset `base` of it), put in `entries`; stops at the first one cut
+/// short.
 fn scan_records(
     bytes: &[u8],
-    from: usize,
     base: usize,
     entries: &mut HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
 ) {
     let mut at = 0;
-    while let Some(head) = bytes.get(at..at + RECORD_HEAD) {
-        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let Some(payload) = bytes.get(at + RECORD_HEAD..at + RECORD_HEAD + len) else {
+    while let Some((_, payload)) = record_at(bytes, at) {
+        let Some(key) = key_of(payload) else {
             break;
         };
-        if payload.len() < 33 {
-            break;
-        }
-        let mut h = [0u8; 32];
-        h.copy_from_slice(&payload[..32]);
-        let start = base + from + at;
-        let end = start + RECORD_HEAD + len;
-        entries.insert(
-            (Hash(h), payload[32]),
-            (start + RECORD_HEAD + 33..end, start..end),
-        );
-        at += RECORD_HEAD + len;
+        let start = base + at;
+        let end = start + RECORD_HEAD + payload.len();
+        entries.insert(key, (start + RECORD_HEAD + 33..end, start..end));
+        at = end - base;
     }
 }
 

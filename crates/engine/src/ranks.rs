@@ -189,6 +189,21 @@ pub(crate) fn descending(from: Option<u32>, to: impl IntoIterator<Item = Option<
 mod tests {
     use super::*;
 
+    /// What each of `xs` depends on in `graph`.
+    fn deps_in(graph: &FxHashMap<&str, Vec<&str>>, xs: &[String]) -> Option<Vec<Vec<String>>> {
+        xs.iter()
+            .map(|x| {
+                Some(
+                    graph
+                        .get(x.as_str())?
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
     /// `t.a` (rank 30) comes to read `t.c` (rank 40), which reads `t.b`
     /// (rank 35) and `t.z` (rank 10): `t.b` and `t.c` move below `t.a`,
     /// in their order; `t.b` reading `t.a` instead would close a cycle.
@@ -207,17 +222,7 @@ mod tests {
         let looked = std::cell::Cell::new(0);
         let mut edges_of = |xs: &[String]| -> Option<Vec<Vec<String>>> {
             looked.set(looked.get() + xs.len());
-            xs.iter()
-                .map(|x| {
-                    Some(
-                        graph
-                            .get(x.as_str())?
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect(),
-                    )
-                })
-                .collect()
+            deps_in(&graph, xs)
         };
         let mut r = ranks(&[("t.a", 30), ("t.b", 35), ("t.c", 40), ("t.z", 10)]);
         let relinked = vec![("t.a".to_string(), vec!["t.c".to_string()])];
@@ -235,19 +240,7 @@ mod tests {
         let cyclic: FxHashMap<&str, Vec<&str>> = [("t.z", vec!["t.a"]), ("t.a", vec!["t.z"])]
             .into_iter()
             .collect();
-        let mut edges_of = |xs: &[String]| -> Option<Vec<Vec<String>>> {
-            xs.iter()
-                .map(|x| {
-                    Some(
-                        cyclic
-                            .get(x.as_str())?
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect(),
-                    )
-                })
-                .collect()
-        };
+        let mut edges_of = |xs: &[String]| deps_in(&cyclic, xs);
         let mut r = ranks(&[("t.a", 300), ("t.z", 400)]);
         let relinked = vec![("t.a".to_string(), vec!["t.z".to_string()])];
         assert!(reorder(&mut r, &relinked, &mut edges_of).is_none());

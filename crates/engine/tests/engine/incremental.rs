@@ -161,6 +161,27 @@ fn opts() -> SnapshotOptions {
     }
 }
 
+/// A snapshot of `dir` into `store`: incremental or not as `incremental`
+/// says, and with the tree and model of a cold one (`what` names the
+/// change in a failure).
+fn like_cold(
+    store: &Store,
+    t: &TempDir,
+    dir: &Path,
+    round: usize,
+    what: &str,
+    incremental: bool,
+) -> rewind_engine::SnapshotOutcome {
+    let o = snapshot(store, dir, &opts()).unwrap();
+    assert_eq!(
+        (o.record.tree, o.record.model),
+        cold(t, dir, round),
+        "{what}: the snapshot differs from a cold one"
+    );
+    assert_eq!(o.incremental, incremental, "{what}: incremental or not");
+    o
+}
+
 /// The tree and model ids of a cold snapshot of `dir` (a fresh store,
 /// so an empty cache).
 fn cold(t: &TempDir, dir: &Path, round: usize) -> (rewind_odb::ObjectId, rewind_odb::ObjectId) {
@@ -1083,16 +1104,7 @@ fn relinked_blocks_are_incremental_unless_a_cycle_could_close() {
     let mut round = 0;
     let mut check = |what: &str, incremental: bool| {
         round += 1;
-        let o = snapshot(&store, &dir, &opts()).unwrap();
-        let cold = Store::init(t.0.join(format!("cold-{round}")).to_str().unwrap()).unwrap();
-        let c = snapshot(&cold, &dir, &opts()).unwrap();
-        assert_eq!(
-            (o.record.tree, o.record.model),
-            (c.record.tree, c.record.model),
-            "{what}: the snapshot differs from a cold one"
-        );
-        assert_eq!(o.incremental, incremental, "{what}: incremental or not");
-        o
+        like_cold(&store, &t, &dir, round, what, incremental)
     };
     let ranks = || -> Vec<PathBuf> {
         std::fs::read_dir(t.0.join("store/cache/dirs"))
@@ -1206,15 +1218,7 @@ fn relinked_blocks_reach_forward_when_the_order_can_be_mended() {
     let mut round = 0;
     let mut check = |what: &str, incremental: bool| {
         round += 1;
-        let o = snapshot(&store, &dir, &opts()).unwrap();
-        let cold = Store::init(t.0.join(format!("cold-{round}")).to_str().unwrap()).unwrap();
-        let c = snapshot(&cold, &dir, &opts()).unwrap();
-        assert_eq!(
-            (o.record.tree, o.record.model),
-            (c.record.tree, c.record.model),
-            "{what}: the snapshot differs from a cold one"
-        );
-        assert_eq!(o.incremental, incremental, "{what}: incremental or not");
+        like_cold(&store, &t, &dir, round, what, incremental);
     };
     write("aws_sqs_queue.c.arn", "\"x\"", "\"x\"");
     check("a reads c, written after it", true);
