@@ -100,6 +100,11 @@ struct Spool {
     out: std::io::BufWriter<std::fs::File>,
     /// The keys of the records in the file.
     keys: HashSet<Key>,
+    /// Each record's key, offset in the file and length, in file order
+    /// (the log's index is made from them, without reading the file back).
+    records: Vec<(Key, usize, usize)>,
+    /// The bytes written so far.
+    len: usize,
     /// A write failed: the file is not used.
     failed: bool,
 }
@@ -425,6 +430,8 @@ impl DirCache {
             path,
             out: std::io::BufWriter::with_capacity(1 << 20, file),
             keys: HashSet::new(),
+            records: Vec::new(),
+            len: 0,
             failed: false,
         });
     }
@@ -459,6 +466,8 @@ impl DirCache {
         if s.out.write_all(&record).is_err() {
             s.failed = true;
         }
+        s.records.push((key, s.len, record.len()));
+        s.len += record.len();
     }
 
     /// Sets what `save_parse_results` writes: the results spooled while
@@ -801,21 +810,23 @@ impl DirCache {
                 let _ = std::fs::remove_file(index);
             }
             if append(&path, &new.path).is_ok() && self.seal.is_none() {
-                if let (Some(index), Ok(spooled)) = (&index, std::fs::read(&new.path)) {
+                if let Some(index) = &index {
                     let mut entries = log.entries.clone();
-                    scan_records(&spooled, at, &mut entries);
+                    for (key, off, len) in &new.records {
+                        place(&mut entries, *key, at + off, *len);
+                    }
                     write_log_index(index, &path, &entries);
                 }
             }
             return;
         }
-        let mut kept: Vec<&std::ops::Range<usize>> = log
+        let mut kept: Vec<(&Key, &std::ops::Range<usize>)> = log
             .entries
             .iter()
             .filter(|(k, _)| live.contains(*k))
-            .map(|(_, (_, rec))| rec)
+            .map(|(k, (_, rec))| (k, rec))
             .collect();
-        kept.sort_by_key(|rec| rec.start);
+        kept.sort_by_key(|(_, rec)| rec.start);
         if let Some(index) = &index {
             let _ = std::fs::remove_file(index);
         }
@@ -831,22 +842,28 @@ impl DirCache {
             },
             None => &log.bytes,
         };
-        if kept.iter().any(|rec| rec.end > bytes.len()) {
+        if kept.iter().any(|(_, rec)| rec.end > bytes.len()) {
             return;
         }
         let written = rewrite(
             &path,
-            kept.iter().map(|rec| &bytes[(*rec).clone()]),
+            kept.iter().map(|(_, rec)| &bytes[(*rec).clone()]),
             new.map(|s| s.path.as_path()),
             self.seal.is_some(),
         );
         if let (Ok(()), Some(index), None) = (written, &index, &self.seal) {
-            if let Ok(rewritten) = std::fs::read(&path) {
-                let mut entries = HashMap::new();
-                let header = log_header(false).len();
-                scan_records(&rewritten[header..], header, &mut entries);
-                write_log_index(index, &path, &entries);
+            // the records where `rewrite` put them: the header, the kept
+            // ones in order, then the spool's
+            let mut entries = HashMap::new();
+            let mut at = log_header(false).len();
+            for (key, rec) in &kept {
+                place(&mut entries, **key, at, rec.len());
+                at += rec.len();
             }
+            for (key, off, len) in new.map_or(&[][..], |s| &s.records[..]) {
+                place(&mut entries, *key, at + off, *len);
+            }
+            write_log_index(index, &path, &entries);
         }
     }
 
@@ -1141,24 +1158,16 @@ fn key_of(plain: &[u8]) -> Option<Key> {
     Some((Hash(hash), *plain.get(32)?))
 }
 
-/// The records of `bytes` (records of a log that is not sealed, the first
-/// at offset `base` of it), put in `entries`; stops at the first one cut
-/// short.
-fn scan_records(
-    bytes: &[u8],
-    base: usize,
+/// Enters in `entries` the record of `key` at offset `start` of the log,
+/// `len` bytes long: its result follows the record's head and key.
+fn place(
     entries: &mut HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
+    key: Key,
+    start: usize,
+    len: usize,
 ) {
-    let mut at = 0;
-    while let Some((_, payload)) = record_at(bytes, at) {
-        let Some(key) = key_of(payload) else {
-            break;
-        };
-        let start = base + at;
-        let end = start + RECORD_HEAD + payload.len();
-        entries.insert(key, (start + RECORD_HEAD + 33..end, start..end));
-        at = end - base;
-    }
+    let end = start + len;
+    entries.insert(key, (start + RECORD_HEAD + 33..end, start..end));
 }
 
 /// Writes the index of the parse log at `log` (not sealed): its length,
@@ -1203,12 +1212,13 @@ fn read_log_index(log: &Path, index: &Path) -> Option<ParseLog> {
         for _ in 0..n {
             let hash = d.hash()?;
             let kind = d.u8()?;
-            let start = d.uvar()? as usize;
-            let rec = d.uvar()? as usize;
-            entries.insert(
-                (hash, kind),
-                (start + RECORD_HEAD + 33..start + rec, start..start + rec),
-            );
+            let start = d.uvar()?;
+            let rec = d.uvar()?;
+            // a record holds its head and key, and ends within the log
+            if rec < (RECORD_HEAD + 33) as u64 || start.checked_add(rec).is_none_or(|e| e > len) {
+                return Err(d.error("a record out of the log"));
+            }
+            place(&mut entries, (hash, kind), start as usize, rec as usize);
         }
         Ok(len)
     })?;
@@ -1219,11 +1229,7 @@ fn read_log_index(log: &Path, index: &Path) -> Option<ParseLog> {
     let header = log_header(false);
     let mut head = vec![0u8; header.len()];
     read_at(&file, &mut head, 0).ok()?;
-    if head != header
-        || entries.values().any(|(res, rec)| {
-            rec.len() < RECORD_HEAD + 33 || res.end != rec.end || rec.end as u64 > len
-        })
-    {
+    if head != header {
         return None;
     }
     Some(ParseLog {
