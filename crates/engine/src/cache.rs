@@ -799,7 +799,7 @@ impl DirCache {
             let Some(new) = new else {
                 if let (Some(index), None, None) = (&index, &log.file, &self.seal) {
                     // a log read whole gets its index
-                    write_log_index(index, &path, &log.entries);
+                    write_log_index(index, &path, &by_offset(&log.entries, |_| true));
                 }
                 return;
             };
@@ -811,59 +811,37 @@ impl DirCache {
             }
             if append(&path, &new.path).is_ok() && self.seal.is_none() {
                 if let Some(index) = &index {
-                    let mut entries = log.entries.clone();
-                    for (key, off, len) in &new.records {
-                        place(&mut entries, *key, at + off, *len);
-                    }
-                    write_log_index(index, &path, &entries);
+                    let mut records = by_offset(&log.entries, |_| true);
+                    records.extend(new.records.iter().map(|&(k, off, len)| (k, at + off, len)));
+                    write_log_index(index, &path, &records);
                 }
             }
             return;
         }
-        let mut kept: Vec<(&Key, &std::ops::Range<usize>)> = log
-            .entries
-            .iter()
-            .filter(|(k, _)| live.contains(*k))
-            .map(|(k, (_, rec))| (k, rec))
-            .collect();
-        kept.sort_by_key(|(_, rec)| rec.start);
+        let kept = by_offset(&log.entries, |k| live.contains(k));
         if let Some(index) = &index {
             let _ = std::fs::remove_file(index);
         }
-        // a log found through its index is read whole to be rewritten
-        let whole;
-        let bytes = match &log.file {
-            Some(_) => match std::fs::read(&path) {
-                Ok(b) => {
-                    whole = b;
-                    &whole
-                }
-                Err(_) => return,
-            },
-            None => &log.bytes,
+        // a log found through its index: the records kept are copied
+        // from the file (the log is not read whole into memory)
+        let source = match &log.file {
+            Some(f) => Kept::File(f),
+            None => Kept::Bytes(&log.bytes),
         };
-        if kept.iter().any(|(_, rec)| rec.end > bytes.len()) {
-            return;
-        }
-        let written = rewrite(
-            &path,
-            kept.iter().map(|(_, rec)| &bytes[(*rec).clone()]),
-            new.map(|s| s.path.as_path()),
-            self.seal.is_some(),
-        );
+        let written = rewrite(&path, &kept, source, new.map(|s| s.path.as_path()), self.seal.is_some());
         if let (Ok(()), Some(index), None) = (written, &index, &self.seal) {
             // the records where `rewrite` put them: the header, the kept
             // ones in order, then the spool's
-            let mut entries = HashMap::new();
+            let mut records = Vec::with_capacity(kept.len() + new.map_or(0, |s| s.records.len()));
             let mut at = log_header(false).len();
-            for (key, rec) in &kept {
-                place(&mut entries, **key, at, rec.len());
-                at += rec.len();
+            for &(key, _, len) in &kept {
+                records.push((key, at, len));
+                at += len;
             }
-            for (key, off, len) in new.map_or(&[][..], |s| &s.records[..]) {
-                place(&mut entries, *key, at + off, *len);
+            for &(key, off, len) in new.map_or(&[][..], |s| &s.records[..]) {
+                records.push((key, at + off, len));
             }
-            write_log_index(index, &path, &entries);
+            write_log_index(index, &path, &records);
         }
     }
 
@@ -1171,32 +1149,40 @@ fn place(
 }
 
 /// Writes the index of the parse log at `log` (not sealed): its length,
-/// and each record's key, offset and length (errors ignored: without it
-/// the log is read whole).
-fn write_log_index(
-    index: &Path,
-    log: &Path,
-    entries: &HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
-) {
+/// and each record's key, offset and length (`records`, in the log's
+/// order; errors ignored: without it the log is read whole).
+fn write_log_index(index: &Path, log: &Path, records: &[(Key, usize, usize)]) {
     let Ok(len) = std::fs::metadata(log).map(|m| m.len()) else {
         return;
     };
-    let mut records: Vec<(&Key, &std::ops::Range<usize>)> =
-        entries.iter().map(|(k, (_, rec))| (k, rec)).collect();
-    records.sort_by_key(|(_, rec)| rec.start);
-    if records.iter().any(|(_, rec)| rec.end as u64 > len) {
+    if records.iter().any(|&(_, at, n)| (at + n) as u64 > len) {
         return;
     }
     write_checked(index, LOG_INDEX_MAGIC, None, |e| {
         e.uvar(len);
         e.uvar(records.len() as u64);
-        for ((hash, kind), rec) in records {
+        for ((hash, kind), at, n) in records {
             e.hash(hash);
             e.u8(*kind);
-            e.uvar(rec.start as u64);
-            e.uvar(rec.len() as u64);
+            e.uvar(*at as u64);
+            e.uvar(*n as u64);
         }
     });
+}
+
+/// The records of `entries` whose keys `keep` takes, as (key, offset,
+/// length) in the log's order.
+fn by_offset(
+    entries: &HashMap<Key, (std::ops::Range<usize>, std::ops::Range<usize>)>,
+    keep: impl Fn(&Key) -> bool,
+) -> Vec<(Key, usize, usize)> {
+    let mut records: Vec<(Key, usize, usize)> = entries
+        .iter()
+        .filter(|(k, _)| keep(k))
+        .map(|(k, (_, rec))| (*k, rec.start, rec.len()))
+        .collect();
+    records.sort_unstable_by_key(|&(_, at, _)| at);
+    records
 }
 
 /// The parse log at `log` (not sealed) as its index describes it, none of
@@ -1264,11 +1250,20 @@ fn append(path: &Path, new: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Where the records a rewritten log keeps are: the log read whole, or
+/// its file (read through its index).
+enum Kept<'a> {
+    Bytes(&'a [u8]),
+    File(&'a std::fs::File),
+}
+
 /// Writes the log anew (a temporary file renamed over it): the header,
-/// the records kept, the new ones (those of spool file `new`).
-fn rewrite<'a>(
+/// the records `kept` (key, offset, length in the old log, in its order)
+/// copied from `source`, then the new ones (those of spool file `new`).
+fn rewrite(
     path: &Path,
-    kept: impl Iterator<Item = &'a [u8]>,
+    kept: &[(Key, usize, usize)],
+    source: Kept<'_>,
     new: Option<&Path>,
     sealed: bool,
 ) -> std::io::Result<()> {
@@ -1279,8 +1274,19 @@ fn rewrite<'a>(
     let written = (|| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         w.write_all(&log_header(sealed))?;
-        for rec in kept {
-            w.write_all(rec)?;
+        let mut buf = Vec::new();
+        for &(_, at, n) in kept {
+            match source {
+                Kept::Bytes(b) => {
+                    let rec = b.get(at..at + n).ok_or(std::io::ErrorKind::UnexpectedEof)?;
+                    w.write_all(rec)?;
+                }
+                Kept::File(f) => {
+                    buf.resize(n, 0);
+                    read_at(f, &mut buf, at as u64)?;
+                    w.write_all(&buf)?;
+                }
+            }
         }
         if let Some(new) = new {
             std::io::copy(&mut std::fs::File::open(new)?, &mut w)?;

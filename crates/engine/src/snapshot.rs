@@ -319,10 +319,10 @@ fn record(
     }
 }
 
-/// Loads the directory and writes what the store lacks: the parse cache's
-/// new results are appended, and the parse results and the log freed;
-/// then two jobs at once, as the file contents go into packs of their own
-/// and the model's nodes go into the main pack.
+/// Loads the directory and writes what the store lacks: the parse results
+/// freed, three jobs at once, as the file contents go into packs of their
+/// own, the model's nodes go into the main pack, and the parse cache's new
+/// results go into its log.
 fn store_directory(
     store: &Store,
     abs: &Path,
@@ -332,13 +332,28 @@ fn store_directory(
     trace: &Trace,
 ) -> Result<Content> {
     let (mut loaded, blobs) = load_directory(store, abs, cache, given, sopts, trace)?;
+    // the parse cache's new results go into its log while the objects are
+    // written: mostly the kernel's copying, which the core left idle by
+    // the model's serial part takes
     let Objects {
         tree,
         model,
         written,
         tree_len,
         links,
-    } = write_objects(store, &loaded, blobs)?;
+    } = std::thread::scope(|s| {
+        let saved = s.spawn(|| {
+            let t = Trace::new();
+            cache.save_parse_results();
+            cache.release_parse_log();
+            t.mark("(thread) parse cache");
+        });
+        let objects = write_objects(store, &loaded, blobs);
+        saved
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        objects
+    })?;
     trace.mark("blobs, trees, model and packs");
     let counts = counts_of(&loaded, tree_len);
     update_stats(cache, &loaded, tree, model, counts);
@@ -484,13 +499,11 @@ fn load_directory<'s>(
     // files freed already): the state's go before the model and the blobs
     // are written, so those phases reuse their memory instead of faulting
     // in fresh pages (most of the system time of a large snapshot).
-    // So does the parse log read from the cache (the size of the parse
-    // results, encoded), once the new results are appended to it.
+    // The log's update, and freeing the log read from the cache, go
+    // alongside the writing of the objects (`store_directory`).
     update_parse_results(cache, &loaded);
     drop(std::mem::take(&mut loaded.parsed));
-    cache.save_parse_results();
-    cache.release_parse_log();
-    trace.mark("parse cache");
+    trace.mark("parse results");
     Ok((loaded, blobs))
 }
 

@@ -1,7 +1,6 @@
 //! Writing objects: deduplicated against the store, gathered into packs
 //! that are written as they grow.
 
-use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::id::ObjectId;
@@ -16,7 +15,7 @@ use crate::store::{Store, PACK_SPLIT};
 pub struct ObjectWriter<'s> {
     store: &'s Store,
     pack: PackWriter,
-    seen: HashSet<ObjectId>,
+    seen: rustc_hash::FxHashSet<ObjectId>,
     written: Written,
     /// Full packs not written yet ([`ObjectWriter::deferred`]).
     held: Option<Vec<PackWriter>>,
@@ -49,7 +48,7 @@ impl<'s> ObjectWriter<'s> {
         ObjectWriter {
             store,
             pack: store.pack_writer(),
-            seen: HashSet::new(),
+            seen: rustc_hash::FxHashSet::default(),
             written: Written::default(),
             held: None,
             split: PACK_SPLIT,

@@ -428,6 +428,9 @@ pub(crate) struct RawNode {
     pub body: std::sync::Arc<Value>,
     pub facts: rewind_model::NodeFacts,
     pub sensitive: bool,
+    /// The attributes of `body` with secret-looking names
+    /// (`crate::load::secret_names`), found while the file is parsed.
+    pub secrets: Vec<rewind_model::Path>,
     pub refs: Vec<RawRef>,
     /// Module calls: the references of each argument, by argument name.
     pub args: Vec<(String, Vec<RawRef>)>,
@@ -723,6 +726,9 @@ pub fn file_config(body: &Body, src: &str) -> FileConfig {
             }
             Item::Block(b) => block_nodes(&cx, b, &mut out),
         }
+    }
+    for n in &mut out.nodes {
+        n.secrets = crate::load::secret_names(n.kind, &n.body);
     }
     out
 }

@@ -9,7 +9,7 @@ use crate::load::Parsed;
 
 /// Bumped whenever what the parser produces changes meaning, so caches
 /// written by an older rewind are ignored.
-pub const PARSE_CACHE_VERSION: u32 = 3;
+pub const PARSE_CACHE_VERSION: u32 = 4;
 
 fn kind_code(k: NodeKind) -> u8 {
     NodeKind::ALL.iter().position(|x| *x == k).unwrap_or(0) as u8
@@ -85,6 +85,10 @@ fn enc_raw(e: &mut Enc, n: &RawNode) {
         e.value(v);
     }
     e.u8(u8::from(n.sensitive));
+    e.uvar(n.secrets.len() as u64);
+    for p in &n.secrets {
+        e.path(p);
+    }
     enc_refs(e, &n.refs);
     e.uvar(n.args.len() as u64);
     for (name, refs) in &n.args {
@@ -121,6 +125,11 @@ fn dec_raw(d: &mut Dec) -> Result<RawNode, DecodeError> {
         facts.insert(k, d.value()?);
     }
     let sensitive = d.u8()? != 0;
+    let n = d.len()?;
+    let mut secrets = Vec::with_capacity(n);
+    for _ in 0..n {
+        secrets.push(d.path()?);
+    }
     let refs = dec_refs(d)?;
     let n = d.len()?;
     let mut args = Vec::with_capacity(n);
@@ -145,6 +154,7 @@ fn dec_raw(d: &mut Dec) -> Result<RawNode, DecodeError> {
         body,
         facts: facts.into(),
         sensitive,
+        secrets,
         refs,
         args,
         provider,

@@ -1867,6 +1867,9 @@ impl Builder {
                 }
             }
         }
+        for m in merged.values_mut() {
+            m.secrets = secret_names(m.kind, &m.body);
+        }
         (merged, own)
     }
 
@@ -1986,7 +1989,7 @@ impl Builder {
             };
             node.sensitive.push(rewind_model::Path::root().key(key));
         }
-        mark_secret_names(&mut node);
+        add_secret_paths(&mut node, &raw.secrets);
         node.loc = Loc {
             file: file.to_string(),
             line: raw.line,
@@ -2811,8 +2814,30 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
 pub fn mark_secret_names(node: &mut Node) {
+    let found = secret_names(node.kind, &node.body);
+    add_secret_paths(node, &found);
+}
+
+/// Adds `found` (paths none of which is a prefix of another) to the
+/// node's sensitive paths, but those under one it has.
+pub(crate) fn add_secret_paths(node: &mut Node, found: &[rewind_model::Path]) {
+    if found.is_empty() {
+        return;
+    }
+    for p in found {
+        if !node.sensitive.iter().any(|s| s.is_prefix_of(p)) {
+            node.sensitive.push(p.clone());
+        }
+    }
+    node.sensitive.sort();
+}
+
+/// The attributes with secret-looking names in the body of a node of
+/// `kind` (none for kinds whose values are not resources' arguments), in
+/// the order they are written; none is under another.
+pub(crate) fn secret_names(kind: NodeKind, body: &Value) -> Vec<rewind_model::Path> {
     if !matches!(
-        node.kind,
+        kind,
         NodeKind::Resource
             | NodeKind::Data
             | NodeKind::Provider
@@ -2820,7 +2845,7 @@ pub fn mark_secret_names(node: &mut Node) {
             | NodeKind::Instance
             | NodeKind::Action
     ) {
-        return;
+        return Vec::new();
     }
     // The path is kept as a stack of borrowed steps and only becomes a
     // `Path` when a secret is found: most keys are not secrets.
@@ -2872,13 +2897,8 @@ pub fn mark_secret_names(node: &mut Node) {
         }
     }
     let mut found = Vec::new();
-    walk(&node.body, &mut Vec::new(), &mut found, 0);
-    for p in found {
-        if !node.sensitive.iter().any(|s| s.is_prefix_of(&p)) {
-            node.sensitive.push(p);
-        }
-    }
-    node.sensitive.sort();
+    walk(body, &mut Vec::new(), &mut found, 0);
+    found
 }
 
 enum Resolved {

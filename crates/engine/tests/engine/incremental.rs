@@ -468,6 +468,77 @@ fn a_parse_cache_cut_short_or_damaged_is_never_trusted() {
     assert!(store.verify().unwrap().ok());
 }
 
+/// The log's length as its index records it (the index describes the log
+/// as it is, or the next snapshot would not use it).
+fn indexed_length(store: &Path) -> u64 {
+    let index = parse_log(store).with_extension("pidx");
+    let text = std::fs::read(&index).expect("the parse log has an index");
+    let mut v = rewind_model::codec::Dec::new(&text[8..]);
+    v.str().unwrap();
+    v.uvar().unwrap()
+}
+
+/// A log whose unused records outgrow the used ones is rewritten with
+/// those in use only, copied from the log through its index (not read
+/// whole): its index then says where each kept record now is, and a
+/// snapshot that needs a kept record's old result (a value changed in a
+/// file unchanged since the first snapshot) reads it there and stays
+/// incremental.
+#[test]
+fn a_log_rewritten_through_its_index_keeps_its_records_readable() {
+    let t = TempDir::new("compact");
+    let store_path = t.0.join("store");
+    let store = Store::init(store_path.to_str().unwrap()).unwrap();
+    let dir = t.0.join("tree");
+    std::fs::create_dir_all(&dir).unwrap();
+    // 16 large files rewritten each round, 4 small ones kept
+    let write = |round: usize, kept: usize| {
+        for f in 0..16 {
+            let mut text = String::new();
+            for r in 0..40 {
+                let filler = "x".repeat(2500);
+                text.push_str(&format!(
+                    "resource \"terraform_data\" \"big{f}_{r}\" {{\n  input = \"{filler}-{round}\"\n}}\n\n"
+                ));
+            }
+            write_if_changed(&dir.join(format!("big{f}.tf")), &text);
+        }
+        for k in 0..4 {
+            let v = if k == 2 { kept } else { 0 };
+            write_if_changed(
+                &dir.join(format!("keep{k}.tf")),
+                &format!("resource \"terraform_data\" \"keep{k}\" {{\n  input = \"k{k}-{v}\"\n}}\n"),
+            );
+        }
+    };
+    write(0, 0);
+    snapshot(&store, &dir, &opts()).unwrap();
+    let mut lengths = Vec::new();
+    for round in 1..=2 {
+        write(round, 0);
+        // (every large file changed: loaded whole)
+        like_cold(&store, &t, &dir, round, &format!("round {round}"), false);
+        let len = std::fs::metadata(parse_log(&store_path)).unwrap().len();
+        assert_eq!(indexed_length(&store_path), len, "round {round}: the index's log length");
+        lengths.push(len);
+    }
+    // the second round's unused records (the first two versions of the
+    // large files) passed the used ones: the log was rewritten
+    assert!(
+        lengths[1] < lengths[0],
+        "the log grew, then was rewritten smaller: {lengths:?}"
+    );
+    // keep2.tf's record was copied by the rewrite: its old result is read
+    // where the new index says (a record not found there is a whole load)
+    write(2, 1);
+    like_cold(&store, &t, &dir, 3, "a value in a kept file", true);
+    assert_eq!(
+        indexed_length(&store_path),
+        std::fs::metadata(parse_log(&store_path)).unwrap().len()
+    );
+    assert!(store.verify().unwrap().ok());
+}
+
 /// An encrypted store's parse log is still a log, its records sealed one
 /// by one: a second snapshot appends, nothing of the files or the state is
 /// in the clear (not their text, not their content hashes), and a record
