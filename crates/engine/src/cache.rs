@@ -799,7 +799,7 @@ impl DirCache {
             let Some(new) = new else {
                 if let (Some(index), None, None) = (&index, &log.file, &self.seal) {
                     // a log read whole gets its index
-                    write_log_index(index, &path, &by_offset(&log.entries, |_| true));
+                    write_log_index(index, &path, by_offset(&log.entries, |_| true).into_iter());
                 }
                 return;
             };
@@ -811,9 +811,9 @@ impl DirCache {
             }
             if append(&path, &new.path).is_ok() && self.seal.is_none() {
                 if let Some(index) = &index {
-                    let mut records = by_offset(&log.entries, |_| true);
-                    records.extend(new.records.iter().map(|&(k, off, len)| (k, at + off, len)));
-                    write_log_index(index, &path, &records);
+                    let old = by_offset(&log.entries, |_| true);
+                    let spooled = new.records.iter().map(|&(k, off, len)| (k, at + off, len));
+                    write_log_index(index, &path, old.iter().copied().chain(spooled));
                 }
             }
             return;
@@ -831,17 +831,20 @@ impl DirCache {
         let written = rewrite(&path, &kept, source, new.map(|s| s.path.as_path()), self.seal.is_some());
         if let (Ok(()), Some(index), None) = (written, &index, &self.seal) {
             // the records where `rewrite` put them: the header, the kept
-            // ones in order, then the spool's
-            let mut records = Vec::with_capacity(kept.len() + new.map_or(0, |s| s.records.len()));
-            let mut at = log_header(false).len();
-            for &(key, _, len) in &kept {
-                records.push((key, at, len));
-                at += len;
-            }
-            for &(key, off, len) in new.map_or(&[][..], |s| &s.records[..]) {
-                records.push((key, at + off, len));
-            }
-            write_log_index(index, &path, &records);
+            // ones in order, then the spool's (made as they are written
+            // out: at 100k resources a list of them is 12 MB, made while
+            // the snapshot's objects are)
+            let header = log_header(false).len();
+            let kept_len: usize = kept.iter().map(|&(_, _, len)| len).sum();
+            let moved = kept.iter().scan(header, |at, &(key, _, len)| {
+                *at += len;
+                Some((key, *at - len, len))
+            });
+            let spooled = new
+                .map_or(&[][..], |s| &s.records[..])
+                .iter()
+                .map(|&(key, off, len)| (key, header + kept_len + off, len));
+            write_log_index(index, &path, moved.chain(spooled));
         }
     }
 
@@ -1151,21 +1154,26 @@ fn place(
 /// Writes the index of the parse log at `log` (not sealed): its length,
 /// and each record's key, offset and length (`records`, in the log's
 /// order; errors ignored: without it the log is read whole).
-fn write_log_index(index: &Path, log: &Path, records: &[(Key, usize, usize)]) {
+fn write_log_index(
+    index: &Path,
+    log: &Path,
+    records: impl Iterator<Item = (Key, usize, usize)> + Clone,
+) {
     let Ok(len) = std::fs::metadata(log).map(|m| m.len()) else {
         return;
     };
-    if records.iter().any(|&(_, at, n)| (at + n) as u64 > len) {
+    if records.clone().any(|(_, at, n)| (at + n) as u64 > len) {
         return;
     }
+    let count = records.clone().count();
     write_checked(index, LOG_INDEX_MAGIC, None, |e| {
         e.uvar(len);
-        e.uvar(records.len() as u64);
+        e.uvar(count as u64);
         for ((hash, kind), at, n) in records {
-            e.hash(hash);
-            e.u8(*kind);
-            e.uvar(*at as u64);
-            e.uvar(*n as u64);
+            e.hash(&hash);
+            e.u8(kind);
+            e.uvar(at as u64);
+            e.uvar(n as u64);
         }
     });
 }
