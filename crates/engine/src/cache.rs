@@ -828,7 +828,13 @@ impl DirCache {
             Some(f) => Kept::File(f),
             None => Kept::Bytes(&log.bytes),
         };
-        let written = rewrite(&path, &kept, source, new.map(|s| s.path.as_path()), self.seal.is_some());
+        let written = rewrite(
+            &path,
+            &kept,
+            source,
+            new.map(|s| s.path.as_path()),
+            self.seal.is_some(),
+        );
         if let (Ok(()), Some(index), None) = (written, &index, &self.seal) {
             // the records where `rewrite` put them: the header, the kept
             // ones in order, then the spool's (made as they are written

@@ -1,7 +1,6 @@
 //! Writing objects: deduplicated against the store, gathered into packs
 //! that are written as they grow.
 
-
 use crate::error::{Error, Result};
 use crate::id::ObjectId;
 use crate::pack::{ObjType, PackWriter, MAX_OBJECT};

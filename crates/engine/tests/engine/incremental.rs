@@ -507,7 +507,9 @@ fn a_log_rewritten_through_its_index_keeps_its_records_readable() {
             let v = if k == 2 { kept } else { 0 };
             write_if_changed(
                 &dir.join(format!("keep{k}.tf")),
-                &format!("resource \"terraform_data\" \"keep{k}\" {{\n  input = \"k{k}-{v}\"\n}}\n"),
+                &format!(
+                    "resource \"terraform_data\" \"keep{k}\" {{\n  input = \"k{k}-{v}\"\n}}\n"
+                ),
             );
         }
     };
@@ -519,7 +521,11 @@ fn a_log_rewritten_through_its_index_keeps_its_records_readable() {
         // (every large file changed: loaded whole)
         like_cold(&store, &t, &dir, round, &format!("round {round}"), false);
         let len = std::fs::metadata(parse_log(&store_path)).unwrap().len();
-        assert_eq!(indexed_length(&store_path), len, "round {round}: the index's log length");
+        assert_eq!(
+            indexed_length(&store_path),
+            len,
+            "round {round}: the index's log length"
+        );
         lengths.push(len);
     }
     // the second round's unused records (the first two versions of the
