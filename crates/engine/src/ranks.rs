@@ -4,7 +4,7 @@
 //!
 //! Every node gets a number, each higher than the numbers of the nodes
 //! it depends on (a topological order the last whole load's cycle check
-//! found, [`rewind_model::Graph::ranks`], kept in the directory's cache:
+//! found, [`rewind_model::Model::ranks`], kept in the directory's cache:
 //! `<key>.rank-<model>`, docs/store-format.md §18).
 //! New edges that each go from a node to one of a lower rank keep the
 //! numbers an order of the new graph, so they close no cycle: any path
@@ -31,7 +31,7 @@ pub(crate) const NO_DEPENDENTS: u32 = u32::MAX;
 
 /// The ranks of `model`'s configuration nodes by address (sorted), from
 /// those the loader's cycle check found (`ranks`, parallel to
-/// `model.nodes`: [`rewind_model::Graph::ranks`]).
+/// `model.nodes`: [`rewind_model::Model::ranks`]).
 pub(crate) fn by_address<'m>(model: &'m Model, ranks: &[u32]) -> Vec<(&'m str, u32)> {
     model
         .nodes

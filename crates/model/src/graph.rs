@@ -17,6 +17,97 @@ pub struct Graph {
     index: rustc_hash::FxHashMap<String, NodeIndex>,
 }
 
+impl Model {
+    /// Ranks of the configuration nodes (by position) in a dependency
+    /// order: each node's above those of the nodes it depends on; `None`
+    /// when they have a cycle. Among the nodes ready at once (Kahn's
+    /// algorithm, dependencies first), the one written first (by file,
+    /// line, column) is numbered first, so that a block that comes to read
+    /// another written before it usually reads one ranked below it. A pass
+    /// over indices, without a [`Graph`] (edges to addresses that are not
+    /// nodes are skipped, as it skips them): cheaper than
+    /// [`Graph::cycles`], which an acyclic model then does not need.
+    pub fn ranks(&self) -> Option<Vec<u32>> {
+        use std::cmp::Reverse;
+        let nodes = &self.nodes;
+        let n = nodes.len();
+        // addresses borrowed, not copied (the last node of an address is
+        // the one its edges lead to, as in `Graph::build`)
+        let index: rustc_hash::FxHashMap<&str, u32> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.address.as_str(), i as u32))
+            .collect();
+        // each node's dependencies not ranked yet, and the readers of each
+        // node (one entry an edge), grouped by node
+        let mut waiting = vec![0u32; n];
+        let mut start = vec![0u32; n + 1];
+        let mut edges: Vec<(u32, u32)> = Vec::new();
+        for (i, x) in nodes.iter().enumerate() {
+            for e in &x.edges {
+                if let Some(&to) = index.get(e.to.as_str()) {
+                    waiting[i] += 1;
+                    start[to as usize + 1] += 1;
+                    edges.push((to, i as u32));
+                }
+            }
+        }
+        drop(index);
+        for k in 0..n {
+            start[k + 1] += start[k];
+        }
+        let mut fill = start.clone();
+        let mut readers = vec![0u32; edges.len()];
+        for (to, from) in edges {
+            readers[fill[to as usize] as usize] = from;
+            fill[to as usize] += 1;
+        }
+        // each node's place in the order of the files: the files numbered
+        // in their order, then one integer key a node
+        let mut files: Vec<&str> = nodes.iter().map(|x| x.loc.file.as_str()).collect();
+        files.sort_unstable();
+        files.dedup();
+        let file_no: rustc_hash::FxHashMap<&str, u64> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (*f, i as u64))
+            .collect();
+        let mut by_place: Vec<(u64, u32, u32)> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let file = file_no[x.loc.file.as_str()];
+                ((file << 32) | u64::from(x.loc.line), x.loc.col, i as u32)
+            })
+            .collect();
+        by_place.sort_unstable();
+        let mut place = vec![0u32; n];
+        for (p, &(_, _, i)) in by_place.iter().enumerate() {
+            place[i as usize] = p as u32;
+        }
+        let mut ready: std::collections::BinaryHeap<Reverse<u32>> = (0..n)
+            .filter(|&i| waiting[i] == 0)
+            .map(|i| Reverse(place[i]))
+            .collect();
+        let mut rank = vec![u32::MAX; n];
+        let mut next = 0u32;
+        while let Some(Reverse(p)) = ready.pop() {
+            let i = by_place[p as usize].2 as usize;
+            rank[i] = next;
+            next += 1;
+            // each edge into `i` is one dependency less of its reader
+            for &d in &readers[start[i] as usize..start[i + 1] as usize] {
+                let d = d as usize;
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.push(Reverse(place[d]));
+                }
+            }
+        }
+        ((next as usize) == n).then_some(rank)
+    }
+}
+
 /// A dependency cycle, as the path of addresses around it (the first
 /// address is repeated at the end).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,70 +145,6 @@ impl Graph {
 
     pub fn index_of(&self, address: &str) -> Option<NodeIndex> {
         self.index.get(address).copied()
-    }
-
-    /// Ranks of `model.nodes` (by position) in a dependency order: each
-    /// node's above those of the nodes it depends on; `None` when the
-    /// graph has a cycle. Among the nodes ready at once (Kahn's algorithm,
-    /// dependencies first), the one written first (by file, line, column)
-    /// is numbered first, so that a block that comes to read another
-    /// written before it usually reads one ranked below it. A pass over
-    /// indices: cheaper than [`Graph::cycles`], which an acyclic graph
-    /// then does not need.
-    pub fn ranks(&self, model: &Model) -> Option<Vec<u32>> {
-        use std::cmp::Reverse;
-        let nodes = &model.nodes;
-        let n = nodes.len();
-        // each node's place in the order of the files: the files numbered
-        // in their order, then one integer key a node
-        let mut files: Vec<&str> = nodes.iter().map(|x| x.loc.file.as_str()).collect();
-        files.sort_unstable();
-        files.dedup();
-        let file_no: rustc_hash::FxHashMap<&str, u64> = files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (*f, i as u64))
-            .collect();
-        let mut by_place: Vec<(u64, u32, u32)> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let file = file_no[x.loc.file.as_str()];
-                ((file << 32) | u64::from(x.loc.line), x.loc.col, i as u32)
-            })
-            .collect();
-        by_place.sort_unstable();
-        let mut place = vec![0u32; n];
-        for (p, &(_, _, i)) in by_place.iter().enumerate() {
-            place[i as usize] = p as u32;
-        }
-        let mut waiting = vec![0u32; n];
-        for e in self.graph.raw_edges() {
-            waiting[e.source().index()] += 1;
-        }
-        let mut ready: std::collections::BinaryHeap<Reverse<u32>> = (0..n)
-            .filter(|&i| waiting[i] == 0)
-            .map(|i| Reverse(place[i]))
-            .collect();
-        let mut rank = vec![u32::MAX; n];
-        let mut next = 0u32;
-        while let Some(Reverse(p)) = ready.pop() {
-            let i = by_place[p as usize].2 as usize;
-            rank[i] = next;
-            next += 1;
-            // each edge into `i` is one dependency less of its source
-            for d in self
-                .graph
-                .neighbors_directed(NodeIndex::new(i), petgraph::Direction::Incoming)
-            {
-                let d = d.index();
-                waiting[d] -= 1;
-                if waiting[d] == 0 {
-                    ready.push(Reverse(place[d]));
-                }
-            }
-        }
-        ((next as usize) == n).then_some(rank)
     }
 
     /// Every dependency cycle (one path per strongly connected component).
@@ -389,11 +416,11 @@ mod tests {
             }
             m.nodes.push(n);
         }
-        let r = Graph::build(&m).ranks(&m).expect("no cycle");
+        let r = m.ranks().expect("no cycle");
         // t.c (line 1) and t.b (line 3) are ready first: t.c first
         assert_eq!(r, vec![2, 1, 0, 3]);
         m.nodes[1].add_edge("t.d", EdgeKind::Reference);
-        assert!(Graph::build(&m).ranks(&m).is_none());
+        assert!(m.ranks().is_none());
         assert!(!Graph::build(&m).cycles(&m).is_empty());
     }
 

@@ -238,7 +238,7 @@ pub struct Loaded {
     /// in one changes it.
     pub dirs: Vec<(PathBuf, i64)>,
     /// The ranks of `model.nodes` in a dependency order
-    /// ([`rewind_model::Graph::ranks`]), found by the cycle check; `None`
+    /// ([`rewind_model::Model::ranks`]), found by the cycle check; `None`
     /// when it did not run, or the graph has a cycle it only warns of.
     pub ranks: Option<Vec<u32>>,
 }
@@ -1113,17 +1113,16 @@ fn read_all(
 /// cycle at its first node (`shown` turns the node's file, relative to the
 /// base, into the file as the user named it). Cycles only through a remote
 /// module that was not downloaded are warnings added to the model. Returns
-/// the ranks of an acyclic graph ([`Graph::ranks`]).
+/// the ranks of an acyclic graph ([`Model::ranks`](rewind_model::Model::ranks)).
 fn check_cycles(
     model: &mut Model,
     shown: &dyn Fn(&str) -> String,
 ) -> Result<Option<Vec<u32>>, LoadError> {
-    let g = Graph::build(model);
     // an order of the nodes is the proof there is no cycle
-    if let Some(ranks) = g.ranks(model) {
+    if let Some(ranks) = model.ranks() {
         return Ok(Some(ranks));
     }
-    let mut cycles = g.cycles(model);
+    let mut cycles = Graph::build(model).cycles(model);
     // A remote module that is not downloaded is one node here, but
     // Terraform sees each of its inputs and outputs apart: a cycle
     // through it (a resource feeding one input and reading an unrelated
