@@ -64,9 +64,15 @@ impl Model {
         }
         // each node's place in the order of the files: the files numbered
         // in their order, then one integer key a node
-        let mut files: Vec<&str> = nodes.iter().map(|x| x.loc.file.as_str()).collect();
+        // (each file once before the sort: a file holds many nodes)
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut files: Vec<&str> = nodes
+            .iter()
+            .map(|x| x.loc.file.as_str())
+            .filter(|f| seen.insert(*f))
+            .collect();
+        drop(seen);
         files.sort_unstable();
-        files.dedup();
         let file_no: rustc_hash::FxHashMap<&str, u64> = files
             .iter()
             .enumerate()
