@@ -527,6 +527,18 @@ fn a_log_rewritten_through_its_index_keeps_its_records_readable() {
             "round {round}: the index's log length"
         );
         lengths.push(len);
+        // the spool went into the log (renamed, appended or copied)
+        let spools = std::fs::read_dir(store_path.join("cache/dirs"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .to_string_lossy()
+                    .ends_with(".spool")
+            })
+            .count();
+        assert_eq!(spools, 0, "round {round}: a spool file was left");
     }
     // the second round's unused records (the first two versions of the
     // large files) passed the used ones: the log was rewritten
