@@ -852,10 +852,10 @@ impl DirCache {
             )
         };
         if let (Ok(()), Some(index), None) = (written, &index, &self.seal) {
-            // the records where `rewrite` put them: the header, the kept
-            // ones in order, then the spool's (made as they are written
-            // out: at 100k resources a list of them is 12 MB, made while
-            // the snapshot's objects are)
+            // the records where `rewrite` (or the rename) put them: the
+            // header, the kept ones in order, then the spool's (made as
+            // they are written out: at 100k resources a list of them is
+            // 12 MB, made while the snapshot's objects are)
             let kept_len: usize = kept.iter().map(|&(_, _, len)| len).sum();
             let moved = kept.iter().scan(header, |at, &(key, _, len)| {
                 *at += len;
@@ -1183,10 +1183,13 @@ fn write_log_index(
     let Ok(len) = std::fs::metadata(log).map(|m| m.len()) else {
         return;
     };
-    if records.clone().any(|(_, at, n)| (at + n) as u64 > len) {
-        return;
+    let mut count = 0usize;
+    for (_, at, n) in records.clone() {
+        if (at + n) as u64 > len {
+            return;
+        }
+        count += 1;
     }
-    let count = records.clone().count();
     write_checked(index, LOG_INDEX_MAGIC, None, |e| {
         e.uvar(len);
         e.uvar(count as u64);
