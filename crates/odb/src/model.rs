@@ -243,11 +243,10 @@ impl ObjectWriter<'_> {
         // then keyed as the Model object keys them
         let mut by_file: HashMap<&str, Vec<EntryRef>> = HashMap::new();
         let mut by_module: HashMap<&str, Vec<EntryRef>> = HashMap::new();
-        for slice in all.chunks(8192) {
-            for ((n, instance), (bytes, id)) in
-                slice.iter().zip(encode_nodes(slice, self.store().crypt()))
-            {
-                self.add(id, ObjType::Node, &bytes)?;
+        let crypt = self.store().crypt();
+        each_encoded(&all, crypt, |slice, encoded| {
+            for ((n, instance), &(start, end, id)) in slice.iter().zip(&encoded.items) {
+                self.add(id, ObjType::Node, &encoded.bytes[start..end])?;
                 let entry = EntryRef {
                     address: &n.address,
                     kind: n.kind,
@@ -261,7 +260,8 @@ impl ObjectWriter<'_> {
                     by_file.entry(n.loc.file.as_str()).or_default().push(entry);
                 }
             }
-        }
+            Ok(())
+        })?;
         let mut groups: BTreeMap<String, Vec<EntryRef>> = BTreeMap::new();
         for (file, entries) in by_file {
             groups.entry(file.to_string()).or_default().extend(entries);
@@ -435,31 +435,85 @@ impl ObjectWriter<'_> {
 
 /// Each node's encoding and id. Encoding and hashing every node is most of
 /// the work of storing a model: it runs on every core, a slice at a time.
-fn encode_nodes(slice: &[(&Node, bool)], crypt: &Crypt) -> Vec<(Vec<u8>, ObjectId)> {
-    let encode = |part: &[(&Node, bool)]| -> Vec<(Vec<u8>, ObjectId)> {
-        part.iter()
-            .map(|(n, _)| {
-                let bytes = n.encode();
-                let id = crypt.id_of(&bytes);
-                (bytes, id)
-            })
-            .collect()
-    };
+/// The encodings of some nodes, one after another in one buffer: for
+/// each node, where its bytes start and end, and its id.
+struct Encoded {
+    bytes: Vec<u8>,
+    items: Vec<(usize, usize, ObjectId)>,
+}
+
+/// Nodes encoded per chunk on every core.
+const ENCODE_CHUNK: usize = 2048;
+
+fn encode_chunk(part: &[(&Node, bool)], crypt: &Crypt) -> Encoded {
+    let mut bytes = Vec::with_capacity(part.len() * 256);
+    let mut items = Vec::with_capacity(part.len());
+    for (n, _) in part {
+        let start = bytes.len();
+        n.encode_into(&mut bytes);
+        let id = crypt.id_of(&bytes[start..]);
+        items.push((start, bytes.len(), id));
+    }
+    Encoded { bytes, items }
+}
+
+/// Encodes `all` in chunks on every core and hands each chunk to
+/// `consume` in order, while the next chunks are encoded: the writer's
+/// serial part (the pack's copies and compression) runs beside the
+/// encoding instead of after it. At most a few chunks wait encoded. The
+/// first error of `consume` stops the encoding and is returned; a panic
+/// of an encoding thread is propagated.
+fn each_encoded<'n>(
+    all: &[(&'n Node, bool)],
+    crypt: &Crypt,
+    mut consume: impl FnMut(&[(&'n Node, bool)], Encoded) -> Result<()>,
+) -> Result<()> {
+    let chunks: Vec<&[(&Node, bool)]> = all.chunks(ENCODE_CHUNK).collect();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    if threads <= 1 || slice.len() <= 256 {
-        return encode(slice);
+    if threads <= 1 || chunks.len() <= 1 {
+        for part in chunks {
+            consume(part, encode_chunk(part, crypt))?;
+        }
+        return Ok(());
     }
-    let size = slice.len().div_ceil(threads);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Encoded)>(threads);
     std::thread::scope(|s| {
-        let jobs: Vec<_> = slice
-            .chunks(size)
-            .map(|part| s.spawn(move || encode(part)))
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let tx = tx.clone();
+                let (next, chunks) = (&next, &chunks);
+                s.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(part) = chunks.get(i) else { break };
+                    // a closed channel: the consumer failed and stopped
+                    if tx.send((i, encode_chunk(part, crypt))).is_err() {
+                        break;
+                    }
+                })
+            })
             .collect();
-        jobs.into_iter()
-            .flat_map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+        drop(tx);
+        let mut waiting: BTreeMap<usize, Encoded> = BTreeMap::new();
+        let mut want = 0;
+        let mut result = Ok(());
+        'receive: for (i, encoded) in rx.iter() {
+            waiting.insert(i, encoded);
+            while let Some(encoded) = waiting.remove(&want) {
+                result = consume(chunks[want], encoded);
+                want += 1;
+                if result.is_err() {
+                    break 'receive;
+                }
+            }
+        }
+        drop(rx);
+        for w in workers {
+            w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        }
+        result
     })
 }
 
