@@ -338,7 +338,8 @@ fn store_directory(
     let Objects {
         tree,
         model,
-        written,
+        writer,
+        blobs_written,
         tree_len,
         links,
     } = std::thread::scope(|s| {
@@ -354,31 +355,45 @@ fn store_directory(
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         objects
     })?;
-    trace.mark("blobs, trees, model and packs");
+    trace.mark("blobs, trees and model");
+    // the main pack (the model's, tens of MB at 100k resources) is written
+    // while the cache is brought up to date: the cache needs the ids, not
+    // the pack, and is saved only once the snapshot is recorded
     let counts = counts_of(&loaded, tree_len);
-    update_stats(cache, &loaded, tree, model, counts);
-    cache.links = links
-        .into_iter()
-        .filter_map(|path| crate::unchanged::link_stat(&loaded.base.join(path)))
-        .collect();
-    if sopts.inputs.state.is_some()
-        || !sopts.inputs.variables.is_empty()
-        || sopts.inputs.modules.is_some()
-    {
-        // this model depends on more than the directory: the next snapshot
-        // must read it again
-        cache.last = None;
-    }
-    save_state_index(cache, &loaded);
-    if cache.last.is_some() {
-        // for the next snapshot, should a block's references change
-        if let Some(ranks) = &loaded.ranks {
-            let ranks = crate::ranks::spaced(ranks);
-            cache.save_ranks(&model, &crate::ranks::by_address(&loaded.model, &ranks));
+    let written = std::thread::scope(|s| {
+        let finishing = s.spawn(|| {
+            let t = Trace::new();
+            let written = writer.finish();
+            t.mark("(thread) main pack");
+            written
+        });
+        update_stats(cache, &loaded, tree, model, counts);
+        cache.links = links
+            .into_iter()
+            .filter_map(|path| crate::unchanged::link_stat(&loaded.base.join(path)))
+            .collect();
+        if sopts.inputs.state.is_some()
+            || !sopts.inputs.variables.is_empty()
+            || sopts.inputs.modules.is_some()
+        {
+            // this model depends on more than the directory: the next
+            // snapshot must read it again
+            cache.last = None;
         }
-    }
+        save_state_index(cache, &loaded);
+        if cache.last.is_some() {
+            // for the next snapshot, should a block's references change
+            if let Some(ranks) = &loaded.ranks {
+                let ranks = crate::ranks::spaced(ranks);
+                cache.save_ranks(&model, &crate::ranks::by_address(&loaded.model, &ranks));
+            }
+        }
+        finishing
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })? + blobs_written;
     let state = loaded.model.state.clone();
-    trace.mark("cache update");
+    trace.mark("cache update and main pack");
     let diagnostics = std::mem::take(&mut loaded.model.diagnostics);
     let root = std::mem::take(&mut loaded.root);
     // Freeing a large model takes as long as building parts of it: let
@@ -522,10 +537,13 @@ pub(crate) fn no_state(given: &Path) -> Diagnostic {
 }
 
 /// What [`write_objects`] wrote.
-struct Objects {
+struct Objects<'s> {
     tree: ObjectId,
     model: ObjectId,
-    written: Written,
+    /// The writer holding the main pack, still to be finished.
+    writer: ObjectWriter<'s>,
+    /// What the blob packs added.
+    blobs_written: Written,
     /// The files and links the tree lists.
     tree_len: usize,
     /// The paths of the links among them.
@@ -534,8 +552,13 @@ struct Objects {
 
 /// Writes what the store lacks of `loaded`, two jobs at once: the file
 /// contents into packs of their own (`blobs` holds those read by the
-/// load), the model's nodes (then the tree) into the main pack.
-fn write_objects(store: &Store, loaded: &Loaded, blobs: ObjectWriter<'_>) -> Result<Objects> {
+/// load), the model's nodes (then the tree) into the main pack, which is
+/// left to the caller to finish (written) in [`Objects::writer`].
+fn write_objects<'s>(
+    store: &'s Store,
+    loaded: &Loaded,
+    blobs: ObjectWriter<'s>,
+) -> Result<Objects<'s>> {
     std::thread::scope(|s| -> Result<_> {
         let blobs = s.spawn(|| {
             let t = Trace::new();
@@ -553,7 +576,6 @@ fn write_objects(store: &Store, loaded: &Loaded, blobs: ObjectWriter<'_>) -> Res
         let model = model?;
         let (files, blobs_written) = blobs?;
         let tree = w.add_tree(&files)?;
-        let written = w.finish()? + blobs_written;
         let links: Vec<String> = files
             .iter()
             .filter(|f| f.link)
@@ -562,7 +584,8 @@ fn write_objects(store: &Store, loaded: &Loaded, blobs: ObjectWriter<'_>) -> Res
         Ok(Objects {
             tree,
             model,
-            written,
+            writer: w,
+            blobs_written,
             tree_len: files.len(),
             links,
         })
