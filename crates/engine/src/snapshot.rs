@@ -778,6 +778,7 @@ mod tests {
         let changed = "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs-v2-renamed\"\n}\n";
         std::fs::write(src.join("main.tf"), changed).unwrap();
         let objects = write_objects(&store, &loaded, blobs).unwrap();
+        objects.writer.finish().unwrap();
         let files = store.tree_files(&objects.tree).unwrap();
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["main.tf", "vars.tf"]);
