@@ -28,7 +28,7 @@ v2=/tmp/b$label-v2
 [ -d "$v1" ] || "$bin/rewind-bench" gen --resources "$n" --out "$v1" --seed 1
 [ -d "$v2" ] || "$bin/rewind-bench" gen --resources "$n" --out "$v2" --seed 1 --version 2
 echo "rewind plan --from $v2 --to $v1 --format json ($n resources), $runs runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wall (s)  user (s)  sys (s)  user+sys (s)  peak RSS (MB)"
+echo "wall (s)  user (s)  sys (s)  user+sys (s)  peak RSS (MiB)"
 for _ in $(seq "$runs"); do
   sync
   /usr/bin/time -f "%e %U %S %M" -o /tmp/rewind-plan-time.txt \

@@ -677,7 +677,7 @@ fn peak_mb(samples: &[Sample]) -> f64 {
 }
 
 /// The header of a raw table of runs and peak memory.
-const RAW_HEADER: &str = "| measurement | runs (s) | peak RSS (MB) |\n|---|---|---|";
+const RAW_HEADER: &str = "| measurement | runs (s) | peak RSS (MiB) |\n|---|---|---|";
 
 /// A raw table's line: the runs' times and the peak memory of `what`.
 fn raw_line(raw: &mut String, what: &str, samples: &[Sample]) {
@@ -1097,7 +1097,7 @@ impl<'a> SizeCase<'a> {
 fn raw_table(raw: &mut String, s: &Samples) {
     let _ = writeln!(
         raw,
-        "| measurement | runs (s) | processor time of each run (s) | peak RSS (MB) |\n|---|---|---|---|"
+        "| measurement | runs (s) | processor time of each run (s) | peak RSS (MiB) |\n|---|---|---|---|"
     );
     for (k, samples) in s {
         let cpu: Vec<String> = samples.iter().map(|x| format!("{:.2}", x.cpu)).collect();
@@ -1308,7 +1308,7 @@ fn factory_case(o: &RunOptions, out: &mut Results) -> Result<()> {
 }
 
 /// The summary table's header.
-const TABLE_HEADER: &str = "| resources | measurement | rewind (s) | peer | peer (s) | rewind / peer | goal | rewind RSS (MB) | peer RSS (MB) | rewind CPU (s) | peer CPU (s) | rewind / peer, CPU |\n|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|\n";
+const TABLE_HEADER: &str = "| resources | measurement | rewind (s) | peer | peer (s) | rewind / peer | goal | rewind RSS (MiB) | peer RSS (MiB) | rewind CPU (s) | peer CPU (s) | rewind / peer, CPU |\n|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|\n";
 
 /// The summary table (Markdown) of every row and throughput, and the
 /// missed goals, each with the profile of its measurement.
@@ -1462,7 +1462,7 @@ fn write_results(
     let runs = o.runs;
     let tf_runs = o.tf_runs;
     let doc = format!(
-        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM); CPU is the median user + system time of the process (all its threads, from the parent's `cutime` + `cstime`, to 10 ms), which a loaded machine changes much less than wall time. Load average (1 min) when the run started: {load_start}, when it ended: {load_end}. The file system is synced before each timed command, so none pays for the write-back of the one before it, and git's automatic gc is off (after a cold commit it packs in the background, detached, while the next command is being timed). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",
+        "# Benchmark {date} on {host}\n\nMachine: {}. Versions: {versions}.\n\nCommand: `rewind-bench run --sizes {} --runs {runs} --terraform-runs {tf_runs}`. Times are wall-clock medians of {runs} runs of whole processes (rewind and git side by side in the same run, same trees), memory is the peak resident set (VmHWM), in MiB (600 MB is 572 MiB); CPU is the median user + system time of the process (all its threads, from the parent's `cutime` + `cstime`, to 10 ms), which a loaded machine changes much less than wall time. Load average (1 min) when the run started: {load_start}, when it ended: {load_end}. The file system is synced before each timed command, so none pays for the write-back of the one before it, and git's automatic gc is off (after a cold commit it packs in the background, detached, while the next command is being timed). Trees: seed 42, about ten resources per file, ten files per module, with a state file; version 2 changes about 1% of the resources.\n\n{table}\n## Missed goals and their profiles\n\nFor each missed goal, the phases of one more run of the same command with `REWIND_TRACE=1` (time of each phase, then resident and peak memory after it; `(thread)` lines ran alongside the phase that follows them).\n{}\n## Raw numbers\n{raw}",
         machine(),
         o.sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
         if missed.is_empty() { "\nNone.\n".to_string() } else { missed },

@@ -2931,7 +2931,7 @@ impl Trace {
                     .lines()
                     .find_map(|l| l.strip_prefix(key))
                     .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
-                    .map(|kb| format!(" {}MB", kb / 1024))
+                    .map(|kb| format!(" {}MiB", kb / 1024))
                     .unwrap_or_default()
             };
             eprintln!(
