@@ -699,6 +699,54 @@ fn changed_entries(
 mod tests {
     use super::*;
 
+    /// Nodes encoded on every core reach the writer in their order, each
+    /// with its own bytes and id, over several chunks and a short last
+    /// one; an error of the writer stops the encoding and is returned.
+    #[test]
+    fn nodes_encoded_on_every_core_arrive_in_order_and_an_error_stops_them() {
+        let nodes: Vec<Node> = (0..ENCODE_CHUNK * 3 + 17)
+            .map(|i| {
+                let mut n = Node::new(NodeKind::Resource, format!("aws_s3_bucket.b{i}"));
+                n.type_ = "aws_s3_bucket".into();
+                n.name = format!("b{i}");
+                n
+            })
+            .collect();
+        let all: Vec<(&Node, bool)> = nodes.iter().map(|n| (n, false)).collect();
+        let crypt = Crypt::Plain;
+        let mut seen = Vec::new();
+        each_encoded(&all, &crypt, |slice, encoded| {
+            assert_eq!(slice.len(), encoded.items.len());
+            for ((n, _), &(start, end, id)) in slice.iter().zip(&encoded.items) {
+                let bytes = n.encode();
+                assert_eq!(
+                    &encoded.bytes[start..end],
+                    bytes.as_slice(),
+                    "{}",
+                    n.address
+                );
+                assert_eq!(id, crypt.id_of(&bytes));
+                seen.push(n.address.clone());
+            }
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<String> = nodes.iter().map(|n| n.address.clone()).collect();
+        assert_eq!(seen, want);
+
+        let mut chunks = 0;
+        let err = each_encoded(&all, &crypt, |_, _| {
+            chunks += 1;
+            if chunks == 2 {
+                return Err(corrupt("the second chunk", "refused"));
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("the second chunk"), "{err}");
+        assert_eq!(chunks, 2);
+    }
+
     #[test]
     fn groups_and_models_round_trip() {
         let g = Group {
