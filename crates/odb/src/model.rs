@@ -460,9 +460,10 @@ fn encode_chunk(part: &[(&Node, bool)], crypt: &Crypt) -> Encoded {
 /// Encodes `all` in chunks on every core and hands each chunk to
 /// `consume` in order, while the next chunks are encoded: the writer's
 /// serial part (the pack's copies and compression) runs beside the
-/// encoding instead of after it. At most a few chunks wait encoded. The
-/// first error of `consume` stops the encoding and is returned; a panic
-/// of an encoding thread is propagated.
+/// encoding instead of after it. Thread `t` of `n` encodes chunks `t`,
+/// `t + n`, ... into a channel of one, so at most two chunks per thread
+/// wait encoded. The first error of `consume` stops the encoding and is
+/// returned; a panic of an encoding thread is propagated.
 fn each_encoded<'n>(
     all: &[(&'n Node, bool)],
     crypt: &Crypt,
@@ -471,45 +472,42 @@ fn each_encoded<'n>(
     let chunks: Vec<&[(&Node, bool)]> = all.chunks(ENCODE_CHUNK).collect();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
-    if threads <= 1 || chunks.len() <= 1 {
+        .unwrap_or(1)
+        .min(chunks.len());
+    if threads <= 1 {
         for part in chunks {
             consume(part, encode_chunk(part, crypt))?;
         }
         return Ok(());
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Encoded)>(threads);
     std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let tx = tx.clone();
-                let (next, chunks) = (&next, &chunks);
-                s.spawn(move || loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(part) = chunks.get(i) else { break };
-                    // a closed channel: the consumer failed and stopped
-                    if tx.send((i, encode_chunk(part, crypt))).is_err() {
+        let mut receivers = Vec::with_capacity(threads);
+        let mut workers = Vec::with_capacity(threads);
+        for t in 0..threads {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Encoded>(1);
+            receivers.push(rx);
+            let chunks = &chunks;
+            workers.push(s.spawn(move || {
+                for part in chunks.iter().skip(t).step_by(threads) {
+                    // a closed channel: the writer failed and stopped
+                    if tx.send(encode_chunk(part, crypt)).is_err() {
                         break;
                     }
-                })
-            })
-            .collect();
-        drop(tx);
-        let mut waiting: BTreeMap<usize, Encoded> = BTreeMap::new();
-        let mut want = 0;
-        let mut result = Ok(());
-        'receive: for (i, encoded) in rx.iter() {
-            waiting.insert(i, encoded);
-            while let Some(encoded) = waiting.remove(&want) {
-                result = consume(chunks[want], encoded);
-                want += 1;
-                if result.is_err() {
-                    break 'receive;
                 }
+            }));
+        }
+        let mut result = Ok(());
+        for (i, part) in chunks.iter().enumerate() {
+            // an error here: the thread panicked (its join says why)
+            let Ok(encoded) = receivers[i % threads].recv() else {
+                break;
+            };
+            result = consume(part, encoded);
+            if result.is_err() {
+                break;
             }
         }
-        drop(rx);
+        drop(receivers);
         for w in workers {
             w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         }
