@@ -433,8 +433,6 @@ impl ObjectWriter<'_> {
     }
 }
 
-/// Each node's encoding and id. Encoding and hashing every node is most of
-/// the work of storing a model: it runs on every core, a slice at a time.
 /// The encodings of some nodes, one after another in one buffer: for
 /// each node, where its bytes start and end, and its id.
 struct Encoded {
@@ -445,6 +443,7 @@ struct Encoded {
 /// Nodes encoded per chunk on every core.
 const ENCODE_CHUNK: usize = 2048;
 
+/// The encodings and ids of the nodes of `part`.
 fn encode_chunk(part: &[(&Node, bool)], crypt: &Crypt) -> Encoded {
     let mut bytes = Vec::with_capacity(part.len() * 256);
     let mut items = Vec::with_capacity(part.len());
@@ -457,7 +456,8 @@ fn encode_chunk(part: &[(&Node, bool)], crypt: &Crypt) -> Encoded {
     Encoded { bytes, items }
 }
 
-/// Encodes `all` in chunks on every core and hands each chunk to
+/// Encodes `all` in chunks on every core (encoding and hashing every
+/// node is most of the work of storing a model) and hands each chunk to
 /// `consume` in order, while the next chunks are encoded: the writer's
 /// serial part (the pack's copies and compression) runs beside the
 /// encoding instead of after it. Thread `t` of `n` encodes chunks `t`,
