@@ -276,7 +276,7 @@ fn read_changes(
     attrs: &mut Vec<AttrChange>,
 ) {
     let empty = rewind_model::Map::new();
-    let reads = |n: &Node| n.facts.reads.clone().unwrap_or_else(|| empty.clone());
+    let reads = |n: &Node| n.facts.more.reads.clone().unwrap_or_else(|| empty.clone());
     let (ra, rb) = (reads(a), reads(b));
     if ra == rb {
         return;

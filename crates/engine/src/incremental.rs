@@ -995,7 +995,7 @@ fn changed_node(
             | NodeKind::Local
             | NodeKind::Output
             | NodeKind::Variable
-    ) || node.facts.reads.is_some()
+    ) || node.facts.more.reads.is_some()
         || crate::reads::calls_file_functions(&node.body)
         || crate::reads::calls_file_functions(&body)
     {

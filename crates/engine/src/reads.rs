@@ -90,7 +90,7 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
     for i in calling_nodes(&loaded.model.nodes) {
         let node = &mut loaded.model.nodes[i];
         if let Some(reads) = finder.node_reads(node) {
-            node.facts.reads = Some(reads);
+            node.facts.more.reads = Some(reads);
         }
     }
     loaded.model.diagnostics.extend(finder.warnings);
@@ -583,7 +583,7 @@ mod tests {
                 .iter()
                 .find(|n| n.address == "terraform_data.a")
                 .unwrap();
-            node.facts.reads.clone().expect("a reads fact")
+            node.facts.more.reads.clone().expect("a reads fact")
         };
         let read = reads_of(false);
         let unread = reads_of(true);
@@ -631,7 +631,7 @@ mod tests {
             .iter()
             .find(|n| n.address == "terraform_data.a")
             .unwrap();
-        let reads = node.facts.reads.as_ref().expect("a reads fact");
+        let reads = node.facts.more.reads.as_ref().expect("a reads fact");
         let file_of = |attr: &str, file: &str| -> Option<String> {
             reads
                 .get(attr)

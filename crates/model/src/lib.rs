@@ -22,7 +22,7 @@ pub use address::{
     ResourceAddr,
 };
 pub use expr::Expr;
-pub use facts::{Facts, InputKind, ModuleSource, NodeFacts, ObjectMode};
+pub use facts::{Blank, Facts, InputKind, ModuleSource, MoreFacts, NodeFacts, ObjectMode, Sparse};
 pub use graph::{Cycle, Graph};
 pub use hash::{Hash, HashParseError};
 pub use map::Map;

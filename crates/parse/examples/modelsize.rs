@@ -180,16 +180,22 @@ impl Tally {
         if let Some(rewind_model::InstanceKey::Str(s)) = &n.facts.index_key {
             self.string("facts", s);
         }
-        for v in [&n.facts.source, &n.facts.version].into_iter().flatten() {
+        for v in [&n.facts.more.source, &n.facts.more.version]
+            .into_iter()
+            .flatten()
+        {
             self.value("facts", v);
         }
-        for m in [&n.facts.sources, &n.facts.reads].into_iter().flatten() {
+        for m in [&n.facts.more.sources, &n.facts.more.reads]
+            .into_iter()
+            .flatten()
+        {
             self.value("facts", &Value::Map(m.clone()));
         }
         for s in [
-            &n.facts.deposed,
-            &n.facts.downloaded_version,
-            &n.facts.check,
+            &n.facts.more.deposed,
+            &n.facts.more.downloaded_version,
+            &n.facts.more.check,
             &n.facts.provider_key,
         ]
         .into_iter()
@@ -197,7 +203,7 @@ impl Tally {
         {
             self.string("facts", s);
         }
-        self.value("facts", &Value::Map(n.facts.other.clone()));
+        self.value("facts", &Value::Map(n.facts.more.other.clone()));
         self.add(
             "sensitive paths",
             n.sensitive.capacity() * size_of::<rewind_model::Path>(),

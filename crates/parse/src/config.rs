@@ -909,8 +909,8 @@ fn module_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>)
         }
     });
     node.body = body.into();
-    node.facts.source = node.body.get("source").cloned();
-    node.facts.version = node.body.get("version").cloned();
+    node.facts.more.source = node.body.get("source").cloned();
+    node.facts.more.version = node.body.get("version").cloned();
 }
 
 /// `variable` blocks (`type` is a type, not references).
@@ -1034,7 +1034,7 @@ fn check_node(
                 let mut sub = FileConfig::default();
                 block_nodes(cx, inner, &mut sub);
                 for mut n in sub.nodes {
-                    n.facts.check = Some(node.name.clone());
+                    n.facts.more.check = Some(node.name.clone());
                     map.insert(format!("data.{}.{}", n.type_, n.name), dotted(&n.local));
                     out.nodes.push(n);
                 }

@@ -94,7 +94,7 @@ pub(crate) fn input_node(
         .trim_end_matches("\"]")
         .to_string();
     node.body = Value::Map(values).into();
-    node.facts.input = Some(kind);
-    node.facts.sources = Some(sources);
+    node.facts.more.input = Some(kind);
+    node.facts.more.sources = Some(sources);
     node
 }

@@ -1131,7 +1131,7 @@ fn check_cycles(
     // certain; the others are warnings.
     let opaque = |model: &Model, a: &str| {
         model.node(a).is_some_and(|n| {
-            n.kind == NodeKind::Module && n.facts.resolved == Some(ModuleSource::Remote)
+            n.kind == NodeKind::Module && n.facts.more.resolved == Some(ModuleSource::Remote)
         })
     };
     if cycles
@@ -2194,16 +2194,16 @@ impl Builder {
         if local {
             // Terraform records local modules in the manifest too, under
             // the calling module's directory.
-            self.nodes[idx].facts.resolved = Some(ModuleSource::Local);
+            self.nodes[idx].facts.more.resolved = Some(ModuleSource::Local);
             return Some(normalize(&dir.join(source)));
         }
         let (d, version) = self.modules_json.get(child_key).cloned()?;
         if !d.is_dir() {
             return None;
         }
-        self.nodes[idx].facts.resolved = Some(ModuleSource::Downloaded);
+        self.nodes[idx].facts.more.resolved = Some(ModuleSource::Downloaded);
         if !version.is_empty() {
-            self.nodes[idx].facts.downloaded_version = Some(version);
+            self.nodes[idx].facts.more.downloaded_version = Some(version);
         }
         Some(d)
     }
@@ -2224,7 +2224,7 @@ impl Builder {
             });
             return;
         }
-        self.nodes[idx].facts.resolved = Some(ModuleSource::Remote);
+        self.nodes[idx].facts.more.resolved = Some(ModuleSource::Remote);
         let refs: Vec<RawRef> = raw
             .args
             .iter()
@@ -2389,7 +2389,7 @@ impl Builder {
             let mut parts = key.splitn(2, '.');
             n.type_ = parts.next().unwrap_or_default().to_string();
             n.name = parts.next().unwrap_or_default().to_string();
-            n.facts.implicit = true;
+            n.facts.more.implicit = true;
             let i = self.nodes.len();
             self.index.insert(root.clone(), i);
             self.nodes.push(n);
@@ -2488,7 +2488,7 @@ impl Builder {
         let Some(&ci) = self.index.get(buf.as_str()) else {
             return Resolved::Missing(format!("module call module.{name}"));
         };
-        let opaque = self.nodes[ci].facts.resolved == Some(ModuleSource::Remote);
+        let opaque = self.nodes[ci].facts.more.resolved == Some(ModuleSource::Remote);
         // depends_on = [module.x] waits for everything inside it.
         if opaque || r.kind == EdgeKind::DependsOn {
             return Resolved::Node(ci);
@@ -2731,7 +2731,7 @@ impl Builder {
             .filter(|n| n.kind == NodeKind::Tfvars)
             .filter(|n| {
                 let t = n.type_.as_str();
-                n.facts.input.is_some()
+                n.facts.more.input.is_some()
                     || !t.contains('/')
                         && (t == "terraform.tfvars"
                             || t == "terraform.tfvars.json"

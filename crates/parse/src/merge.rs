@@ -112,10 +112,10 @@ pub(crate) fn merge(
     merge_fields(base, over, over_body);
     if base.kind == NodeKind::Module {
         if let Some(v) = body.get("source") {
-            base.facts.source = Some(v.clone());
+            base.facts.more.source = Some(v.clone());
         }
         if let Some(v) = body.get("version") {
-            base.facts.version = Some(v.clone());
+            base.facts.more.version = Some(v.clone());
         }
     }
     base.body = Value::Map(body).into();

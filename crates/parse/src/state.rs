@@ -542,7 +542,7 @@ fn resource_nodes<A: Attr>(
             n.facts.insert("status".into(), Value::String(s));
         }
         if !inst.deposed.is_empty() {
-            n.facts.deposed = Some(inst.deposed);
+            n.facts.more.deposed = Some(inst.deposed);
         }
         n.facts.create_before_destroy = inst.create_before_destroy;
         n.body = match (inst.attributes, inst.attributes_flat) {

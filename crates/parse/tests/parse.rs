@@ -656,7 +656,10 @@ fn a_module_source_may_be_an_expression() {
     );
     let loaded = load(&dir);
     let net = loaded.model.node("module.net").unwrap();
-    assert_eq!(net.facts.resolved, Some(rewind_model::ModuleSource::Remote));
+    assert_eq!(
+        net.facts.more.resolved,
+        Some(rewind_model::ModuleSource::Remote)
+    );
     write(
         &dir,
         "main.tf",

@@ -298,7 +298,7 @@ pub(crate) fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
         };
         // values given beside the directory (rewind_parse::inputs):
         // `TF_VAR_` below every file, `-var-file` and `-var` above
-        let rank = match (n.facts.input, name) {
+        let rank = match (n.facts.more.input, name) {
             (Some(rewind_model::InputKind::Env), _) => 0,
             (Some(rewind_model::InputKind::Cli), _) => 4,
             _ if dir != root_dir => continue,
@@ -317,7 +317,7 @@ pub(crate) fn root_inputs(model: &Model, given: &Inputs) -> Inputs {
                 continue;
             }
             let mut ev = rewind_eval::Evaluator::new(&rewind_eval::EmptyScope);
-            let from = match n.facts.sources.as_ref().and_then(|s| s.get(k)) {
+            let from = match n.facts.more.sources.as_ref().and_then(|s| s.get(k)) {
                 Some(rewind_model::Value::String(s)) => s.as_str(),
                 _ => name,
             };
@@ -1154,7 +1154,7 @@ fn removed_blocks(target: &Model) -> Vec<(String, bool)> {
 fn opaque_module(target: &Model, config: &str) -> bool {
     target.nodes.iter().any(|n| {
         n.kind == NodeKind::Module
-            && n.facts.resolved == Some(rewind_model::ModuleSource::Remote)
+            && n.facts.more.resolved == Some(rewind_model::ModuleSource::Remote)
             && config.starts_with(&format!("{}.", n.address))
     })
 }
@@ -1244,7 +1244,7 @@ fn risks(
         .chain(target.nodes.iter())
         .filter(|n| n.kind == NodeKind::Module)
     {
-        if m.facts.resolved == Some(rewind_model::ModuleSource::Remote) {
+        if m.facts.more.resolved == Some(rewind_model::ModuleSource::Remote) {
             let msg = format!(
                 "{} uses remote module {} which is not downloaded: its resources are not planned (run terraform init before snapshotting)",
                 m.address,

@@ -70,7 +70,7 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
             value,
             tainted: n.facts.tainted,
             cbd: n.lifecycle().create_before_destroy,
-            deposed: n.facts.deposed.clone(),
+            deposed: n.facts.more.deposed.clone(),
             deps: n
                 .edges
                 .iter()

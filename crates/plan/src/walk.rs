@@ -1157,7 +1157,7 @@ impl InstanceScope<'_> {
             .unwrap_or_default();
         let repeated = call.body.get("count").is_some() || call.body.get("for_each").is_some();
         let wanted = wanted_output(repeated, ops);
-        if call.facts.resolved == Some(rewind_model::ModuleSource::Remote) {
+        if call.facts.more.resolved == Some(rewind_model::ModuleSource::Remote) {
             return Ok(self.remote_module_call(call, children, repeated, wanted));
         }
         let call_local = format!("module.{name}");
