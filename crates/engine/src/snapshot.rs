@@ -702,7 +702,7 @@ fn save_state_index(cache: &DirCache, loaded: &Loaded) {
         let resources = cache.take_state_index(&file.abs)?;
         Some((file.hash, resources))
     });
-    cache.save_state_index(state.as_ref().map(|(h, r)| (h, r.as_slice())));
+    cache.save_encoded_state_index(state);
 }
 
 /// Records the files' sizes and times and the snapshot in the cache.
