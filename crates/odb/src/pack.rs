@@ -10,12 +10,13 @@
 //! Layouts: docs/store-format.md.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rewind_model::Hash;
 
 use crate::crypt::{Crypt, Keys, NONCE, TAG};
-use crate::error::{corrupt, Error, Result};
+use crate::error::{corrupt, io, Error, Result};
 use crate::id::ObjectId;
 
 /// The first bytes of a pack: the layout of blocks described in
@@ -108,9 +109,14 @@ pub(crate) struct Location {
 }
 
 /// Builds a pack and its index in memory: objects are gathered into
-/// blocks that are compressed as a whole (docs/store-format.md §5).
+/// blocks that are compressed as a whole (docs/store-format.md §5). A
+/// pack made by [`PackWriter::spilled`] writes its blocks to a temporary
+/// file as it goes and keeps only the index in memory.
 pub struct PackWriter {
+    /// The pack's bytes not yet spilled (all of them without a spill).
     data: Vec<u8>,
+    /// Where the pack's bytes go when they are not kept in memory.
+    spill: Option<Spill>,
     block: Vec<u8>,
     block_entries: Vec<(ObjectId, u32, u32, ObjType)>,
     entries: Vec<(ObjectId, Location)>,
@@ -141,6 +147,7 @@ impl PackWriter {
         data.extend_from_slice(PACK_MAGIC);
         PackWriter {
             data,
+            spill: None,
             block: Vec::with_capacity(BLOCK_TARGET + 4096),
             block_entries: Vec::new(),
             entries: Vec::new(),
@@ -150,9 +157,55 @@ impl PackWriter {
         }
     }
 
+    /// An empty pack (sealed with `keys` when given) whose bytes go to a
+    /// new temporary file `path` as its blocks fill, in pieces of
+    /// [`SPILL_PIECE`]: what a writer that must hold a pack until the
+    /// snapshot is known to be good builds, so that the pack is not in
+    /// memory meanwhile. The file is removed if the pack is dropped
+    /// unfinished.
+    pub(crate) fn spilled(keys: Option<Arc<Keys>>, path: PathBuf) -> Result<PackWriter> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        let mut w = PackWriter::sealed(keys);
+        w.spill = Some(Spill {
+            file,
+            path,
+            len: 0,
+            hasher: blake3::Hasher::new(),
+        });
+        Ok(w)
+    }
+
     /// Bytes written so far (before compression of the open block).
     pub(crate) fn len(&self) -> usize {
-        self.data.len() + self.block.len()
+        self.spilled_len() as usize + self.data.len() + self.block.len()
+    }
+
+    /// The bytes written to the temporary file so far.
+    fn spilled_len(&self) -> u64 {
+        self.spill.as_ref().map_or(0, |s| s.len)
+    }
+
+    /// Moves the bytes held to the temporary file, if there is one.
+    fn spill_data(&mut self) {
+        let Some(spill) = &mut self.spill else {
+            return;
+        };
+        if self.failed.is_some() {
+            return;
+        }
+        use std::io::Write;
+        match spill.file.write_all(&self.data) {
+            Ok(()) => {
+                spill.hasher.update(&self.data);
+                spill.len += self.data.len() as u64;
+                self.data.clear();
+            }
+            Err(e) => self.failed = Some(io(&spill.path)(e)),
+        }
     }
 
     /// True when a tree holding a symbolic link was added.
@@ -215,7 +268,7 @@ impl PackWriter {
             }
             stored = &sealed;
         }
-        let block = self.data.len() as u64;
+        let block = self.spilled_len() + self.data.len() as u64;
         self.data.extend_from_slice(&block_header(
             flags,
             stored.len() as u32,
@@ -236,6 +289,9 @@ impl PackWriter {
             ));
         }
         self.block.clear();
+        if self.data.len() >= SPILL_PIECE {
+            self.spill_data();
+        }
         if self.block.capacity() > 2 * BLOCK_TARGET {
             // a large object (a state file) grew the block: its buffer is
             // not kept for the small objects that follow
@@ -251,14 +307,44 @@ impl PackWriter {
     }
 
     /// [`PackWriter::finish`], failing when a block could not be sealed.
-    pub(crate) fn try_finish(mut self) -> Result<(Vec<u8>, Vec<u8>, Hash)> {
+    pub(crate) fn try_finish(self) -> Result<(Vec<u8>, Vec<u8>, Hash)> {
+        let (body, idx, sum) = self.try_finish_body()?;
+        let pack = match body {
+            PackBody::Mem(pack) => pack,
+            PackBody::File(f) => f.read()?,
+        };
+        Ok((pack, idx, sum))
+    }
+
+    /// [`PackWriter::try_finish`] with the pack's bytes where they are: in
+    /// memory, or in the temporary file of a [`PackWriter::spilled`] pack
+    /// (checksum written and synced).
+    pub(crate) fn try_finish_body(mut self) -> Result<(PackBody, Vec<u8>, Hash)> {
         self.flush();
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        let sum = Hash::of(&self.data);
-        self.data.extend_from_slice(&sum.0);
-        let mut entries = self.entries;
+        let (body, sum) = match self.spill.take() {
+            None => {
+                let sum = Hash::of(&self.data);
+                self.data.extend_from_slice(&sum.0);
+                (PackBody::Mem(std::mem::take(&mut self.data)), sum)
+            }
+            Some(mut spill) => {
+                use std::io::Write;
+                spill.hasher.update(&self.data);
+                let sum = Hash(*spill.hasher.finalize().as_bytes());
+                let path = spill.path.clone();
+                spill
+                    .file
+                    .write_all(&self.data)
+                    .and_then(|()| spill.file.write_all(&sum.0))
+                    .and_then(|()| spill.file.sync_all())
+                    .map_err(io(&path))?;
+                (PackBody::File(spill.into_file()), sum)
+            }
+        };
+        let mut entries = std::mem::take(&mut self.entries);
         entries.sort_by_key(|e| e.0);
         entries.dedup_by(|a, b| a.0 == b.0);
         let mut idx = Vec::with_capacity(8 + 4 + entries.len() * IDX_ENTRY + 64);
@@ -275,7 +361,81 @@ impl PackWriter {
         idx.extend_from_slice(&sum.0);
         let isum = Hash::of(&idx);
         idx.extend_from_slice(&isum.0);
-        Ok((self.data, idx, sum))
+        Ok((body, idx, sum))
+    }
+}
+
+/// How many bytes of a spilled pack are gathered before they are written
+/// to its file.
+pub(crate) const SPILL_PIECE: usize = 1 << 20;
+
+/// The temporary file a [`PackWriter::spilled`] pack is written to.
+struct Spill {
+    file: std::fs::File,
+    path: PathBuf,
+    /// The bytes written to it.
+    len: u64,
+    /// Their checksum so far.
+    hasher: blake3::Hasher,
+}
+
+impl Spill {
+    /// The finished file, no longer removed by this spill.
+    fn into_file(mut self) -> SpillFile {
+        SpillFile {
+            path: std::mem::take(&mut self.path),
+        }
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A finished pack's bytes (see [`PackWriter::try_finish_body`]).
+pub(crate) enum PackBody {
+    Mem(Vec<u8>),
+    File(SpillFile),
+}
+
+/// A finished pack in a temporary file: removed when dropped, unless
+/// [`SpillFile::rename`] moved it.
+pub(crate) struct SpillFile {
+    path: PathBuf,
+}
+
+impl SpillFile {
+    /// The whole pack, read back (the file then removed).
+    pub(crate) fn read(self) -> Result<Vec<u8>> {
+        std::fs::read(&self.path).map_err(io(&self.path))
+    }
+
+    /// Moves the file to `to` (on the same file system), replacing what
+    /// is there, and syncs `to`'s directory.
+    pub(crate) fn rename(mut self, to: &Path) -> Result<()> {
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        std::fs::rename(&self.path, to).map_err(io(to))?;
+        self.path = PathBuf::new();
+        if let Some(dir) = to.parent() {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SpillFile {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -692,6 +852,66 @@ mod tests {
         let stored = &pack[loc.block as usize..(loc.block + u64::from(loc.block_len)) as usize];
         let block = open_block(stored, &Crypt::Plain, &|| "b".into()).unwrap();
         object_in(&block, id, &loc, &Crypt::Plain, &|| "o".into()).unwrap()
+    }
+
+    /// A pack written to a temporary file as it fills is the same pack,
+    /// byte for byte and by name, as one built in memory, across many
+    /// pieces; the file is renamed away whole, and a spilled pack dropped
+    /// unfinished leaves no file.
+    #[test]
+    fn a_spilled_pack_is_the_pack_built_in_memory() {
+        let dir = std::env::temp_dir().join(format!("rewind-spill-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // about 3 MiB that compresses poorly: several pieces of SPILL_PIECE
+        let objects: Vec<(ObjectId, Vec<u8>)> = (0u32..400)
+            .map(|i| {
+                let mut bytes = Vec::new();
+                let mut h = blake3::hash(&i.to_le_bytes());
+                while bytes.len() < 8000 + i as usize {
+                    bytes.extend_from_slice(h.as_bytes());
+                    h = blake3::hash(h.as_bytes());
+                }
+                (ObjectId::of(&bytes), bytes)
+            })
+            .collect();
+        let mut mem = PackWriter::new();
+        let mut spilled = PackWriter::spilled(None, dir.join("a.pack.tmp")).unwrap();
+        for (id, bytes) in &objects {
+            mem.add(*id, ObjType::Blob, bytes);
+            spilled.add(*id, ObjType::Blob, bytes);
+            assert_eq!(mem.len(), spilled.len());
+        }
+        assert!(spilled.data.len() < SPILL_PIECE + BLOCK_TARGET);
+        let (pack, idx, name) = mem.try_finish().unwrap();
+        assert!(pack.len() > 3 * SPILL_PIECE);
+        let (body, sidx, sname) = spilled.try_finish_body().unwrap();
+        assert_eq!((&sidx, sname), (&idx, name));
+        let PackBody::File(f) = body else {
+            panic!("a spilled pack finishes in its file")
+        };
+        f.rename(&dir.join("b.pack")).unwrap();
+        assert!(!dir.join("a.pack.tmp").exists());
+        assert_eq!(std::fs::read(dir.join("b.pack")).unwrap(), pack);
+        let index = PackIndex::parse(name, idx, "test").unwrap();
+        for (id, bytes) in objects.iter().step_by(37) {
+            assert_eq!(&read(&pack, &index, id), bytes);
+        }
+
+        let mut dropped = PackWriter::spilled(None, dir.join("c.pack.tmp")).unwrap();
+        for (id, bytes) in &objects[..200] {
+            dropped.add(*id, ObjType::Blob, bytes);
+        }
+        assert!(dir.join("c.pack.tmp").exists());
+        drop(dropped);
+        assert!(!dir.join("c.pack.tmp").exists());
+        // read back (a store that is not a local directory), then removed
+        let mut read_back = PackWriter::spilled(None, dir.join("d.pack.tmp")).unwrap();
+        read_back.add(objects[0].0, ObjType::Blob, &objects[0].1);
+        let (pack, _, _) = read_back.try_finish().unwrap();
+        assert_eq!(&pack[..8], PACK_MAGIC);
+        assert!(!dir.join("d.pack.tmp").exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// `search_ids` against a scan, on ids spread as hashes are and on ids
