@@ -110,8 +110,8 @@ pub(crate) struct Location {
 
 /// Builds a pack and its index in memory: objects are gathered into
 /// blocks that are compressed as a whole (docs/store-format.md §5). A
-/// pack made by [`PackWriter::spilled`] writes its blocks to a temporary
-/// file as it goes and keeps only the index in memory.
+/// local store's packs are spilled: their blocks go to a temporary file
+/// as they fill, and only the index is kept in memory.
 pub struct PackWriter {
     /// The pack's bytes not yet spilled (all of them without a spill).
     data: Vec<u8>,
