@@ -68,6 +68,21 @@ pub(crate) trait Backend: Send + Sync {
     fn local_root(&self) -> Option<&Path> {
         None
     }
+    /// A new temporary file, created exclusively, for an object written
+    /// as it is made (its name ends in `.<ext>`); `None` for a backend
+    /// that takes whole objects only.
+    fn create_temp(&self, _ext: &str) -> Option<Result<(File, PathBuf)>> {
+        None
+    }
+    /// Writes `key` (as [`Cond::Always`]) from `tmp`, a complete and
+    /// synced file made by [`Backend::create_temp`], which is gone
+    /// afterwards.
+    fn put_temp(&self, key: &str, tmp: &Path) -> Result<()> {
+        let data = fs::read(tmp).map_err(io(tmp))?;
+        self.put(key, &data, Cond::Always)?;
+        let _ = fs::remove_file(tmp);
+        Ok(())
+    }
 }
 
 /// A store in a local directory. Writes go to a temporary file that is
@@ -98,13 +113,13 @@ impl LocalBackend {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Writes `data` to a new temporary file in the store's `tmp/` and
-    /// syncs it.
-    fn temp_file(&self, data: &[u8]) -> Result<PathBuf> {
+    /// A new file in the store's `tmp/`, created exclusively:
+    /// `<pid>-<unix time ns>-<counter>.<ext>`.
+    fn new_temp(&self, ext: &str) -> Result<(File, PathBuf)> {
         let dir = self.root.join("tmp");
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         let name = format!(
-            "{}-{}-{}.tmp",
+            "{}-{}-{}.{ext}",
             std::process::id(),
             SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -113,11 +128,18 @@ impl LocalBackend {
             TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
         );
         let path = dir.join(name);
-        let mut f = OpenOptions::new()
+        let f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(io(&path))?;
+        Ok((f, path))
+    }
+
+    /// Writes `data` to a new temporary file in the store's `tmp/` and
+    /// syncs it.
+    fn temp_file(&self, data: &[u8]) -> Result<PathBuf> {
+        let (mut f, path) = self.new_temp("tmp")?;
         f.write_all(data).map_err(io(&path))?;
         f.sync_all().map_err(io(&path))?;
         Ok(path)
@@ -297,6 +319,23 @@ impl Backend for LocalBackend {
 
     fn local_root(&self) -> Option<&Path> {
         Some(&self.root)
+    }
+
+    fn create_temp(&self, ext: &str) -> Option<Result<(File, PathBuf)>> {
+        Some(self.new_temp(ext))
+    }
+
+    fn put_temp(&self, key: &str, tmp: &Path) -> Result<()> {
+        self.count();
+        let path = self.path(key);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        fs::rename(tmp, &path).map_err(io(&path))?;
+        if let Some(parent) = path.parent() {
+            Self::sync_dir(parent);
+        }
+        Ok(())
     }
 }
 

@@ -10,11 +10,12 @@
 //! Layouts: docs/store-format.md.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rewind_model::Hash;
 
+use crate::backend::Backend;
 use crate::crypt::{Crypt, Keys, NONCE, TAG};
 use crate::error::{corrupt, io, Error, Result};
 use crate::id::ObjectId;
@@ -157,18 +158,16 @@ impl PackWriter {
         }
     }
 
-    /// An empty pack (sealed with `keys` when given) whose bytes go to a
-    /// new temporary file `path` as its blocks fill, in pieces of
-    /// [`SPILL_PIECE`]: what a writer that must hold a pack until the
-    /// snapshot is known to be good builds, so that the pack is not in
-    /// memory meanwhile. The file is removed if the pack is dropped
+    /// An empty pack (sealed with `keys` when given) whose bytes go to
+    /// `file`, a new temporary file at `path`, as its blocks fill, in
+    /// pieces of [`SPILL_PIECE`], so that the pack is not in memory
+    /// while it is built. The file is removed if the pack is dropped
     /// unfinished.
-    pub(crate) fn spilled(keys: Option<Arc<Keys>>, path: PathBuf) -> Result<PackWriter> {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io(&path))?;
+    pub(crate) fn spilled(
+        keys: Option<Arc<Keys>>,
+        file: std::fs::File,
+        path: PathBuf,
+    ) -> PackWriter {
         let mut w = PackWriter::sealed(keys);
         w.spill = Some(Spill {
             file,
@@ -176,7 +175,7 @@ impl PackWriter {
             len: 0,
             hasher: blake3::Hasher::new(),
         });
-        Ok(w)
+        w
     }
 
     /// Bytes written so far (before compression of the open block).
@@ -402,8 +401,8 @@ pub(crate) enum PackBody {
     File(SpillFile),
 }
 
-/// A finished pack in a temporary file: removed when dropped, unless
-/// [`SpillFile::rename`] moved it.
+/// A finished pack in a temporary file (synced): removed when dropped,
+/// unless [`SpillFile::put`] wrote it.
 pub(crate) struct SpillFile {
     path: PathBuf,
 }
@@ -414,19 +413,11 @@ impl SpillFile {
         std::fs::read(&self.path).map_err(io(&self.path))
     }
 
-    /// Moves the file to `to` (on the same file system), replacing what
-    /// is there, and syncs `to`'s directory.
-    pub(crate) fn rename(mut self, to: &Path) -> Result<()> {
-        if let Some(dir) = to.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
-        std::fs::rename(&self.path, to).map_err(io(to))?;
+    /// Writes the pack as `key` of `backend`, which made the file
+    /// ([`Backend::create_temp`]; a local store renames it into place).
+    pub(crate) fn put(mut self, backend: &dyn Backend, key: &str) -> Result<()> {
+        backend.put_temp(key, &self.path)?;
         self.path = PathBuf::new();
-        if let Some(dir) = to.parent() {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
         Ok(())
     }
 }
@@ -876,7 +867,12 @@ mod tests {
             })
             .collect();
         let mut mem = PackWriter::new();
-        let mut spilled = PackWriter::spilled(None, dir.join("a.pack.tmp")).unwrap();
+        let backend = crate::backend::LocalBackend::new(&dir);
+        let temp = |ext: &str| {
+            let (file, path) = backend.create_temp(ext).unwrap().unwrap();
+            (PackWriter::spilled(None, file, path.clone()), path)
+        };
+        let (mut spilled, a) = temp("pack.tmp");
         for (id, bytes) in &objects {
             mem.add(*id, ObjType::Blob, bytes);
             spilled.add(*id, ObjType::Blob, bytes);
@@ -890,27 +886,27 @@ mod tests {
         let PackBody::File(f) = body else {
             panic!("a spilled pack finishes in its file")
         };
-        f.rename(&dir.join("b.pack")).unwrap();
-        assert!(!dir.join("a.pack.tmp").exists());
+        f.put(&backend, "b.pack").unwrap();
+        assert!(!a.exists());
         assert_eq!(std::fs::read(dir.join("b.pack")).unwrap(), pack);
         let index = PackIndex::parse(name, idx, "test").unwrap();
         for (id, bytes) in objects.iter().step_by(37) {
             assert_eq!(&read(&pack, &index, id), bytes);
         }
 
-        let mut dropped = PackWriter::spilled(None, dir.join("c.pack.tmp")).unwrap();
+        let (mut dropped, c) = temp("pack.tmp");
         for (id, bytes) in &objects[..200] {
             dropped.add(*id, ObjType::Blob, bytes);
         }
-        assert!(dir.join("c.pack.tmp").exists());
+        assert!(c.exists());
         drop(dropped);
-        assert!(!dir.join("c.pack.tmp").exists());
+        assert!(!c.exists());
         // read back (a store that is not a local directory), then removed
-        let mut read_back = PackWriter::spilled(None, dir.join("d.pack.tmp")).unwrap();
+        let (mut read_back, d) = temp("pack.tmp");
         read_back.add(objects[0].0, ObjType::Blob, &objects[0].1);
         let (pack, _, _) = read_back.try_finish().unwrap();
         assert_eq!(&pack[..8], PACK_MAGIC);
-        assert!(!dir.join("d.pack.tmp").exists());
+        assert!(!d.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

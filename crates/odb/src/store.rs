@@ -401,32 +401,18 @@ impl Store {
         PackWriter::sealed(self.sealing_keys())
     }
 
-    /// An empty pack for this store written to a new temporary file in
-    /// the store's `tmp/` as it fills ([`PackWriter::spilled`]), and
-    /// renamed into place by [`Store::write_pack`]; a pack in memory for
-    /// a store that is not a local directory, or when the file cannot be
-    /// made (the pack's own write reports a store that cannot be
-    /// written). A temporary file a killed process leaves is removed by
-    /// `gc` once it is old.
+    /// An empty pack for this store written to a new temporary file of
+    /// its backend as it fills ([`PackWriter::spilled`]: in a local store,
+    /// in its `tmp/`), and put in place by [`Store::write_pack`]; a pack in
+    /// memory for a backend that takes whole objects only (S3), or when
+    /// the file cannot be made (the pack's own write reports a store that
+    /// cannot be written). A temporary file a killed process leaves is
+    /// removed by `gc` once it is old.
     pub(crate) fn spilled_pack_writer(&self) -> PackWriter {
-        let Some(root) = self.backend.local_root() else {
-            return self.pack_writer();
-        };
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let dir = root.join("tmp");
-        let name = format!(
-            "{}-{}-{}.pack.tmp",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        std::fs::create_dir_all(&dir)
-            .map_err(crate::error::io(&dir))
-            .and_then(|()| PackWriter::spilled(self.sealing_keys(), dir.join(name)))
-            .unwrap_or_else(|_| self.pack_writer())
+        match self.backend.create_temp("pack.tmp") {
+            Some(Ok((file, path))) => PackWriter::spilled(self.sealing_keys(), file, path),
+            _ => self.pack_writer(),
+        }
     }
 
     /// The keys new packs are sealed with (`None`: written in the clear).
@@ -984,15 +970,11 @@ impl Store {
         let (body, idx, name) = w.try_finish_body()?;
         let hex = name.to_hex();
         let key = format!("packs/{hex}.pack");
-        match (body, self.backend.local_root()) {
-            (PackBody::Mem(pack), _) => {
+        match body {
+            PackBody::Mem(pack) => {
                 self.backend.put(&key, &pack, Cond::Always)?;
             }
-            // a spilled pack's file is in the store's tmp/, synced
-            (PackBody::File(f), Some(root)) => f.rename(&root.join(&key))?,
-            (PackBody::File(f), None) => {
-                self.backend.put(&key, &f.read()?, Cond::Always)?;
-            }
+            PackBody::File(f) => f.put(&*self.backend, &key)?,
         }
         self.backend
             .put(&format!("packs/{hex}.idx"), &idx, Cond::Always)?;
