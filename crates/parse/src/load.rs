@@ -650,15 +650,39 @@ const O_NONBLOCK: i32 = 0x0004;
 /// so a FIFO or device swapped in after discovery is refused, not read);
 /// `size` is the length it was seen with, a hint for the buffer.
 pub fn read_regular(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    let (f, _) = open_regular(path)?;
+    read_open(f, size)
+}
+
+/// The bytes of an opened file `size` bytes long when it was looked at
+/// (or any other length: it is read to its end). `File::read_to_end`
+/// asks the file's size and position again (a `statx` and an `lseek` for
+/// each of the 13,000 files of a large configuration); this reads into a
+/// buffer of the known size, then once more to find the end.
+fn read_open(mut f: std::fs::File, size: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut f = open_regular(path)?;
-    let mut bytes = Vec::with_capacity(size.min(1 << 30) as usize);
-    f.read_to_end(&mut bytes)?;
+    let mut bytes = vec![0u8; size.min(1 << 30) as usize];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match f.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    if filled == bytes.capacity() {
+        // the file may have grown since: the rest, as it is now
+        // (`Take` reads to the end without asking the size)
+        (&mut f).take(u64::MAX).read_to_end(&mut bytes)?;
+    }
     Ok(bytes)
 }
 
-/// Opens a file that must be a regular file (see [`read_regular`]).
-fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+/// Opens a file that must be a regular file (see [`read_regular`]), with
+/// its metadata as the opened file's.
+fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -667,12 +691,13 @@ fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
         opts.custom_flags(O_NONBLOCK);
     }
     let f = opts.open(path)?;
-    if !f.metadata()?.is_file() {
+    let md = f.metadata()?;
+    if !md.is_file() {
         return Err(std::io::Error::other(
             "not a regular file (a FIFO, socket or device)",
         ));
     }
-    Ok(f)
+    Ok((f, md))
 }
 
 /// Why a file failed, with the file when it could be read.

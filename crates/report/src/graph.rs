@@ -39,7 +39,8 @@ fn short(n: &Node) -> &str {
 
 /// DOT in the manner of `terraform graph`, one cluster per module.
 pub fn dot(model: &Model) -> String {
-    let mut out = String::new();
+    // about 230 bytes a node with its edges, so the text is rarely copied
+    let mut out = String::with_capacity(model.nodes.len() * 256);
     out.push_str(
         "digraph G {\n  rankdir = \"RL\";\n  node [shape = rect, fontname = \"sans-serif\"];\n",
     );
@@ -60,12 +61,14 @@ pub fn dot(model: &Model) -> String {
                 rewind_model::NodeKind::Provider => ", shape = diamond",
                 _ => ", shape = note",
             };
-            let _ = writeln!(
-                out,
-                "{indent}\"{}\" [label = \"{}\"{shape}];",
-                style::dot(&n.address),
-                style::dot(short(n))
-            );
+            out.push_str(indent);
+            out.push('"');
+            style::push_dot(&mut out, &n.address);
+            out.push_str("\" [label = \"");
+            style::push_dot(&mut out, short(n));
+            out.push('"');
+            out.push_str(shape);
+            out.push_str("];\n");
         }
         if !module.is_empty() {
             out.push_str("  }\n");
@@ -73,13 +76,13 @@ pub fn dot(model: &Model) -> String {
     }
     for n in &model.nodes {
         for e in &n.edges {
-            let _ = writeln!(
-                out,
-                "  \"{}\" -> \"{}\"{};",
-                style::dot(&n.address),
-                style::dot(&e.to),
-                edge_style(e.kind)
-            );
+            out.push_str("  \"");
+            style::push_dot(&mut out, &n.address);
+            out.push_str("\" -> \"");
+            style::push_dot(&mut out, &e.to);
+            out.push('"');
+            out.push_str(edge_style(e.kind));
+            out.push_str(";\n");
         }
     }
     out.push_str("}\n");

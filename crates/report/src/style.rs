@@ -59,7 +59,36 @@ pub(crate) fn html(s: &str) -> String {
 
 /// Escapes a DOT double-quoted string.
 pub(crate) fn dot(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    let mut out = String::with_capacity(s.len());
+    push_dot(&mut out, s);
+    out
+}
+
+/// Appends `s` to `out` escaped as [`dot`] escapes it.
+pub(crate) fn push_dot(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = first_byte(rest.as_bytes(), |b| b == b'\\' || b == b'"') {
+        out.push_str(&rest[..i]);
+        out.push('\\');
+        out.push_str(&rest[i..=i]);
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// The position of the first byte of `bytes` that `hit` is true of,
+/// looked for 32 bytes at a time without a branch per byte (so that the
+/// compiler can compare them as a vector), then byte by byte in the block
+/// that has one.
+fn first_byte(bytes: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut at = 0;
+    for block in bytes.chunks(32) {
+        if block.iter().fold(false, |any, &b| any | hit(b)) {
+            return block.iter().position(|&b| hit(b)).map(|i| at + i);
+        }
+        at += block.len();
+    }
+    None
 }
 
 /// Escapes text inside a Markdown table cell or inline code.
@@ -86,7 +115,14 @@ pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
         (c.is_control() && c != '\n' && c != '\t')
             || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     }
-    if !s.chars().any(unsafe_char) {
+    // the usual case, printable ASCII with newlines and tabs, is looked
+    // at a byte at a time; characters are decoded only from the first
+    // byte that is not
+    let first = first_byte(s.as_bytes(), |b| {
+        !((0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t')
+    })
+    .unwrap_or(s.len());
+    if !s[first..].chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -120,4 +156,57 @@ fn own_sgr(s: &str) -> Option<usize> {
         .map(|code| format!("\x1b[{code}m"))
         .find(|seq| s.starts_with(seq.as_str()))
         .map(|seq| seq.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_safe_finds_what_is_unsafe_in_any_block() {
+        let plain = "resource \"a\" \"b\" {\n\tname = \"x\"\n}\n".repeat(5);
+        assert!(matches!(
+            terminal_safe(&plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // each unsafe character, before, inside and after the first
+        // 32-byte block, and after non-ASCII text that is safe
+        for bad in ['\x1b', '\x07', '\x7f', '\u{9b}', '\u{202e}', '\u{2066}'] {
+            for at in [0, 5, 31, 32, 33, 100, plain.len()] {
+                let text = format!("{}{bad}{}", &plain[..at], &plain[at..]);
+                let safe = terminal_safe(&text);
+                assert!(!safe.contains(bad), "{bad:?} at {at}");
+                let esc = if (bad as u32) < 0x80 {
+                    format!("\\x{:02x}", bad as u32)
+                } else {
+                    format!("\\u{{{:x}}}", bad as u32)
+                };
+                assert_eq!(safe, format!("{}{esc}{}", &plain[..at], &plain[at..]));
+            }
+        }
+        let accents = format!("{}é→ü{}", plain, plain);
+        assert!(matches!(
+            terminal_safe(&accents),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // Style's own colour survives, a foreign sequence does not
+        let own = format!("{plain}\x1b[31mred\x1b[0m");
+        assert_eq!(terminal_safe(&own), own);
+        assert_eq!(terminal_safe("a\x1b[2Jb"), "a\\x1b[2Jb");
+    }
+
+    #[test]
+    fn dot_escapes_quotes_and_backslashes_anywhere() {
+        assert_eq!(dot(""), "");
+        assert_eq!(dot("aws_s3_bucket.b[\"k\"]"), "aws_s3_bucket.b[\\\"k\\\"]");
+        assert_eq!(dot("\\"), "\\\\");
+        let long = format!("{}\"{}\\", "x".repeat(40), "é".repeat(20));
+        assert_eq!(
+            dot(&long),
+            format!("{}\\\"{}\\\\", "x".repeat(40), "é".repeat(20))
+        );
+        let mut out = String::from("pre ");
+        push_dot(&mut out, "a\"b");
+        assert_eq!(out, "pre a\\\"b");
+    }
 }
