@@ -19,6 +19,8 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
     let version = out.version(&a.target, &stores)?;
     let opts = GraphOptions {
         inputs: a.inputs.to_inputs()?,
+        // only JSON shows the nodes' hashes, which hold their secret paths
+        labels_only: format != Format::Json,
         ..GraphOptions::default()
     };
     let mut outcome = rewind_engine::graph(&version, &opts).map_err(|e| out.failed(e))?;

@@ -390,3 +390,55 @@ fn changes_of(out: &rewind_engine::PlanOutcome) -> Vec<(String, String)> {
         .map(|c| (c.address.to_string(), format!("{:?}", c.actions)))
         .collect()
 }
+
+#[test]
+fn a_graph_of_labels_only_has_the_same_nodes_and_edges_without_spread_secrets() {
+    let t = TempDir::new("graph-labels");
+    std::fs::write(
+        t.0.join("main.tf"),
+        r#"
+variable "pw" {
+  type      = string
+  sensitive = true
+  default   = "hunter2"
+}
+locals {
+  conn = "app:${var.pw}@db"
+}
+resource "terraform_data" "a" {
+  input = local.conn
+}
+output "conn" {
+  value     = terraform_data.a.output
+  sensitive = true
+}
+"#,
+    )
+    .unwrap();
+    let full = graph(&Version::Dir(t.0.clone()), &GraphOptions::default()).unwrap();
+    let labels = graph(
+        &Version::Dir(t.0.clone()),
+        &GraphOptions {
+            labels_only: true,
+            ..GraphOptions::default()
+        },
+    )
+    .unwrap();
+    let shape = |m: &rewind_model::Model| -> Vec<(String, Vec<String>)> {
+        m.nodes
+            .iter()
+            .map(|n| {
+                let edges = n.edges.iter().map(|e| e.to.clone()).collect();
+                (n.address.clone(), edges)
+            })
+            .collect()
+    };
+    assert_eq!(shape(&full.model), shape(&labels.model));
+    let secret = |m: &rewind_model::Model, a: &str| {
+        let n = m.nodes.iter().find(|n| n.address == a).unwrap();
+        !n.sensitive.is_empty()
+    };
+    // the spreading marks what reads the variable; drawn labels need none
+    assert!(secret(&full.model, "local.conn") && secret(&full.model, "terraform_data.a"));
+    assert!(!secret(&labels.model, "local.conn") && !secret(&labels.model, "terraform_data.a"));
+}
