@@ -184,68 +184,64 @@ impl Expr {
     /// parentheses, which is what makes it an expression), and byte
     /// positions are cleared.
     pub fn canonical(&self) -> Expr {
-        match self.unparen() {
-            Expr::Null => Expr::Null,
-            Expr::Bool(b) => Expr::Bool(*b),
-            Expr::Number(n) => Expr::Number(canonical_number(n)),
+        self.clone().into_canonical()
+    }
+
+    /// [`Expr::canonical`] of an expression given away: its strings,
+    /// lists and boxes are reused where the form keeps them (a parse's
+    /// expressions are made canonical this way, with no second copy).
+    pub fn into_canonical(self) -> Expr {
+        match self.into_unparen() {
+            e @ (Expr::Null | Expr::Bool(_)) => e,
+            Expr::Number(n) => Expr::Number(canonical_number(&n)),
             Expr::Template(parts) => Expr::Template(canonical_parts(parts)),
-            Expr::Tuple(items) => Expr::Tuple(items.iter().map(Expr::canonical).collect()),
+            Expr::Tuple(items) => {
+                Expr::Tuple(items.into_iter().map(Expr::into_canonical).collect())
+            }
             Expr::Object(items) => Expr::Object(
                 items
-                    .iter()
-                    .map(|(k, v)| {
-                        let key = match static_key(k) {
-                            Some(s) if !matches!(k, Expr::Paren(_)) => {
-                                Expr::Template(vec![Part::Lit(s)])
-                            }
-                            _ => match k.canonical() {
-                                bare @ Expr::Traversal { .. } if is_bare_name(&bare) => {
-                                    Expr::Paren(Box::new(bare))
-                                }
-                                other => other,
-                            },
-                        };
-                        (key, v.canonical())
-                    })
+                    .into_iter()
+                    .map(|(k, v)| (canonical_key(k), v.into_canonical()))
                     .collect(),
             ),
             Expr::Traversal { root, ops, .. } => Expr::Traversal {
-                root: root.clone(),
+                root,
                 ops: canonical_ops(ops),
                 pos: 0,
             },
-            Expr::Postfix(inner, ops) => match inner.canonical() {
+            Expr::Postfix(mut inner, ops) => match take_expr(&mut inner).into_canonical() {
                 // `(a.b).c` is `a.b.c`
                 Expr::Traversal {
-                    root, ops: first, ..
+                    root, ops: mut all, ..
                 } => {
-                    let mut all = first;
-                    all.extend(canonical_ops(ops));
+                    all.extend(ops);
                     Expr::Traversal {
                         root,
-                        ops: canonical_ops(&all),
+                        ops: canonical_ops(all),
                         pos: 0,
                     }
                 }
-                Expr::Postfix(inner2, first) => {
-                    let mut all = first;
-                    all.extend(canonical_ops(ops));
-                    Expr::Postfix(inner2, canonical_ops(&all))
+                Expr::Postfix(inner2, mut all) => {
+                    all.extend(ops);
+                    Expr::Postfix(inner2, canonical_ops(all))
                 }
-                other => Expr::Postfix(Box::new(other), canonical_ops(ops)),
+                other => {
+                    *inner = other;
+                    Expr::Postfix(inner, canonical_ops(ops))
+                }
             },
             Expr::Call {
                 name,
                 args,
                 expand_final,
             } => Expr::Call {
-                name: name.clone(),
-                args: args.iter().map(Expr::canonical).collect(),
-                expand_final: *expand_final,
+                name,
+                args: args.into_iter().map(Expr::into_canonical).collect(),
+                expand_final,
             },
-            Expr::Unary(op, inner) => {
-                let inner = inner.canonical();
-                match (op, &inner) {
+            Expr::Unary(op, mut inner) => {
+                *inner = take_expr(&mut inner).into_canonical();
+                match (op, &*inner) {
                     // `-1` is a number literal (`-0` stays an operation:
                     // negative zero is a value of its own)
                     (UnOp::Neg, Expr::Number(n))
@@ -253,27 +249,33 @@ impl Expr {
                     {
                         Expr::Number(canonical_number(&format!("-{n}")))
                     }
-                    _ => Expr::Unary(*op, Box::new(inner)),
+                    _ => Expr::Unary(op, inner),
                 }
             }
-            Expr::Binary(op, l, r) => {
-                Expr::Binary(*op, Box::new(l.canonical()), Box::new(r.canonical()))
+            Expr::Binary(op, l, r) => Expr::Binary(op, canonical_box(l), canonical_box(r)),
+            Expr::Cond(c, a, b) => Expr::Cond(canonical_box(c), canonical_box(a), canonical_box(b)),
+            Expr::For(mut f) => {
+                f.coll = take_expr(&mut f.coll).into_canonical();
+                f.key = f.key.take().map(Expr::into_canonical);
+                f.value = take_expr(&mut f.value).into_canonical();
+                f.cond = f.cond.take().map(Expr::into_canonical);
+                Expr::For(f)
             }
-            Expr::Cond(c, a, b) => Expr::Cond(
-                Box::new(c.canonical()),
-                Box::new(a.canonical()),
-                Box::new(b.canonical()),
-            ),
-            Expr::For(f) => Expr::For(Box::new(ForExpr {
-                key_var: f.key_var.clone(),
-                value_var: f.value_var.clone(),
-                coll: f.coll.canonical(),
-                key: f.key.as_ref().map(Expr::canonical),
-                value: f.value.canonical(),
-                cond: f.cond.as_ref().map(Expr::canonical),
-                grouping: f.grouping,
-            })),
-            Expr::Paren(_) => unreachable!("unparen removed it"),
+            Expr::Paren(_) => unreachable!("into_unparen removed it"),
+        }
+    }
+
+    /// [`Expr::unparen`] of an expression given away.
+    fn into_unparen(self) -> Expr {
+        match self {
+            Expr::Paren(inner) => inner.into_unparen(),
+            Expr::Template(mut parts) if matches!(parts.as_slice(), [Part::Interp(_)]) => {
+                match parts.pop() {
+                    Some(Part::Interp(inner)) => inner.into_unparen(),
+                    _ => unreachable!("one interpolation"),
+                }
+            }
+            e => e,
         }
     }
 
@@ -298,27 +300,57 @@ fn is_bare_name(e: &Expr) -> bool {
     matches!(e, Expr::Traversal { ops, .. } if ops.is_empty())
 }
 
-fn canonical_ops(ops: &[TravOp]) -> Vec<TravOp> {
-    let mut out = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        out.push(match op {
-            TravOp::Attr(a) => TravOp::Attr(a.clone()),
-            TravOp::Index(e) => TravOp::Index(Box::new(e.canonical())),
-            TravOp::LegacyIndex(n) => TravOp::Index(Box::new(Expr::Number(n.to_string()))),
-            TravOp::AttrSplat => {
-                if ops[i + 1..].iter().all(|o| matches!(o, TravOp::Attr(_))) {
-                    TravOp::FullSplat
-                } else {
-                    TravOp::AttrSplat
-                }
-            }
-            TravOp::FullSplat => TravOp::FullSplat,
-        });
-    }
-    out
+/// The expression in `slot`, leaving `null` there.
+fn take_expr(slot: &mut Expr) -> Expr {
+    std::mem::replace(slot, Expr::Null)
 }
 
-fn canonical_parts(parts: &[Part]) -> Vec<Part> {
+/// A boxed expression made canonical in its box.
+fn canonical_box(mut e: Box<Expr>) -> Box<Expr> {
+    *e = take_expr(&mut e).into_canonical();
+    e
+}
+
+/// An object key's canonical form: a literal key (a name, a string, a
+/// number...) as a string; an expression key canonical, a bare name kept
+/// in one pair of parentheses (which is what makes it an expression).
+fn canonical_key(k: Expr) -> Expr {
+    match k {
+        Expr::Template(ref parts) if matches!(parts.as_slice(), [Part::Lit(_)]) => k,
+        Expr::Traversal { root, ops, .. } if ops.is_empty() => {
+            Expr::Template(vec![Part::Lit(root)])
+        }
+        k => match static_key(&k) {
+            Some(s) => Expr::Template(vec![Part::Lit(s)]),
+            None => match k.into_canonical() {
+                bare @ Expr::Traversal { .. } if is_bare_name(&bare) => Expr::Paren(Box::new(bare)),
+                other => other,
+            },
+        },
+    }
+}
+
+/// Traversal steps made canonical in place: legacy `.0` as `[0]`, `.*`
+/// followed only by attributes as `[*]`.
+fn canonical_ops(mut ops: Vec<TravOp>) -> Vec<TravOp> {
+    // whether every step after the one looked at is an attribute
+    let mut attrs_after = true;
+    for op in ops.iter_mut().rev() {
+        let is_attr = matches!(op, TravOp::Attr(_));
+        match op {
+            TravOp::Index(e) => **e = take_expr(e).into_canonical(),
+            TravOp::LegacyIndex(n) => *op = TravOp::Index(Box::new(Expr::Number(n.to_string()))),
+            TravOp::AttrSplat if attrs_after => *op = TravOp::FullSplat,
+            TravOp::Attr(_) | TravOp::AttrSplat | TravOp::FullSplat => {}
+        }
+        attrs_after &= is_attr;
+    }
+    ops
+}
+
+/// Template parts made canonical: empty literals dropped, adjacent ones
+/// merged.
+fn canonical_parts(parts: Vec<Part>) -> Vec<Part> {
     let mut out: Vec<Part> = Vec::with_capacity(parts.len());
     for p in parts {
         let next = match p {
@@ -327,27 +359,26 @@ fn canonical_parts(parts: &[Part]) -> Vec<Part> {
                     continue;
                 }
                 if let Some(Part::Lit(prev)) = out.last_mut() {
-                    prev.push_str(s);
+                    prev.push_str(&s);
                     continue;
                 }
-                Part::Lit(s.clone())
+                Part::Lit(s)
             }
-            Part::Interp(e) => Part::Interp(e.canonical()),
+            Part::Interp(e) => Part::Interp(e.into_canonical()),
             Part::If {
                 cond,
                 then,
                 otherwise,
             } => Part::If {
-                cond: Box::new(cond.canonical()),
+                cond: canonical_box(cond),
                 then: canonical_parts(then),
                 otherwise: canonical_parts(otherwise),
             },
-            Part::For(f) => Part::For(Box::new(TemplateFor {
-                key_var: f.key_var.clone(),
-                value_var: f.value_var.clone(),
-                coll: f.coll.canonical(),
-                body: canonical_parts(&f.body),
-            })),
+            Part::For(mut f) => {
+                f.coll = take_expr(&mut f.coll).into_canonical();
+                f.body = canonical_parts(std::mem::take(&mut f.body));
+                Part::For(f)
+            }
         };
         out.push(next);
     }

@@ -320,12 +320,12 @@ impl Value {
 
     /// An expression, kept in canonical form.
     pub fn expr(e: Expr) -> Value {
-        Value::expr_of(&e)
+        Value::Expr(shared_expr(e.into_canonical()))
     }
 
     /// The canonical form of a borrowed expression (one copy).
     pub fn expr_of(e: &Expr) -> Value {
-        Value::Expr(shared_expr(e.canonical()))
+        Value::expr(e.clone())
     }
 
     /// The expression, when the value is one.

@@ -23,39 +23,51 @@ pub struct Reference {
 /// The canonical value of an expression: literals become values, the rest
 /// an expression tree in canonical form. `"${x}"` means the same as `x`.
 pub fn to_value(e: &Expr) -> Value {
+    into_value(e.clone())
+}
+
+/// [`to_value`] of an expression given away (a parse's own, which it
+/// no longer needs): its strings and lists become the value's.
+pub fn into_value(e: Expr) -> Value {
     match e {
         Expr::Null => Value::Null,
-        Expr::Bool(b) => Value::Bool(*b),
-        Expr::Number(n) => Value::number(n),
-        Expr::Template(parts) => match parts.as_slice() {
+        Expr::Bool(b) => Value::Bool(b),
+        Expr::Number(n) => Value::number(&n),
+        Expr::Template(mut parts) => match parts.as_slice() {
             [] => Value::String(String::new()),
-            [Part::Lit(s)] => Value::String(s.clone()),
-            [Part::Interp(inner)] => to_value(inner),
-            _ => Value::expr_of(e),
+            [Part::Lit(_)] | [Part::Interp(_)] => match parts.pop() {
+                Some(Part::Lit(s)) => Value::String(s),
+                Some(Part::Interp(inner)) => into_value(inner),
+                _ => unreachable!("one literal or interpolation"),
+            },
+            _ => Value::expr(Expr::Template(parts)),
         },
-        Expr::Tuple(items) => Value::List(items.iter().map(to_value).collect()),
-        Expr::Object(items) => {
+        Expr::Tuple(items) => Value::List(items.into_iter().map(into_value).collect()),
+        Expr::Object(items) if items.iter().all(|(k, _)| is_static_key(k)) => {
             let mut m = Map::new();
             for (k, v) in items {
-                match static_key(k) {
-                    Some(key) => {
-                        m.insert(key, to_value(v));
-                    }
-                    None => return Value::expr_of(e),
-                }
+                let key = match k {
+                    Expr::Traversal { root, .. } => root,
+                    Expr::Template(mut parts) => match parts.pop() {
+                        Some(Part::Lit(s)) => s,
+                        _ => String::new(),
+                    },
+                    other => static_key(&other).unwrap_or_default(),
+                };
+                m.insert(key, into_value(v));
             }
             Value::Map(m)
         }
-        Expr::Unary(UnOp::Neg, inner) => match inner.as_ref() {
-            Expr::Number(n) => match Value::number(n) {
+        Expr::Unary(UnOp::Neg, inner) => match *inner {
+            Expr::Number(n) => match Value::number(&n) {
                 Value::Number(c) if c == "0" => Value::Number(c),
                 Value::Number(c) => Value::Number(format!("-{c}")),
                 other => other,
             },
-            _ => Value::expr_of(e),
+            inner => Value::expr(Expr::Unary(UnOp::Neg, Box::new(inner))),
         },
-        Expr::Paren(inner) => to_value(inner),
-        _ => Value::expr_of(e),
+        Expr::Paren(inner) => into_value(*inner),
+        e => Value::expr(e),
     }
 }
 
