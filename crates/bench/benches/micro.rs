@@ -54,7 +54,7 @@ fn parser(c: &mut Criterion) {
         b.iter(|| {
             for f in &files {
                 let body = rewind_parse::hcl::parse_body(f).unwrap();
-                rewind_parse::config::file_config(body, f);
+                rewind_parse::config::file_config(&body, f);
             }
         })
     });

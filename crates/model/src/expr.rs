@@ -188,22 +188,23 @@ impl Expr {
     }
 
     /// [`Expr::canonical`] of an expression given away: its strings,
-    /// lists and boxes are reused where the form keeps them (a parse's
-    /// expressions are made canonical this way, with no second copy).
+    /// lists and boxes are reused where the form keeps them, so making a
+    /// copy canonical allocates little beyond the copy (which is how
+    /// [`Expr::canonical`] and a parse's values make theirs).
     pub fn into_canonical(self) -> Expr {
         match self.into_unparen() {
             e @ (Expr::Null | Expr::Bool(_)) => e,
             Expr::Number(n) => Expr::Number(canonical_number(&n)),
             Expr::Template(parts) => Expr::Template(canonical_parts(parts)),
             Expr::Tuple(items) => {
-                Expr::Tuple(items.into_iter().map(Expr::into_canonical).collect())
+                Expr::Tuple(exact(items.into_iter().map(Expr::into_canonical).collect()))
             }
-            Expr::Object(items) => Expr::Object(
+            Expr::Object(items) => Expr::Object(exact(
                 items
                     .into_iter()
                     .map(|(k, v)| (canonical_key(k), v.into_canonical()))
                     .collect(),
-            ),
+            )),
             Expr::Traversal { root, ops, .. } => Expr::Traversal {
                 root,
                 ops: canonical_ops(ops),
@@ -236,7 +237,7 @@ impl Expr {
                 expand_final,
             } => Expr::Call {
                 name,
-                args: args.into_iter().map(Expr::into_canonical).collect(),
+                args: exact(args.into_iter().map(Expr::into_canonical).collect()),
                 expand_final,
             },
             Expr::Unary(op, mut inner) => {
@@ -300,6 +301,19 @@ fn is_bare_name(e: &Expr) -> bool {
     matches!(e, Expr::Traversal { ops, .. } if ops.is_empty())
 }
 
+/// A list kept in a canonical expression: without the spare room a
+/// parse grew it with (expressions live as long as the command).
+fn exact<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
+}
+
+/// A string kept in a canonical expression, without spare room.
+fn exact_str(mut s: String) -> String {
+    s.shrink_to_fit();
+    s
+}
+
 /// The expression in `slot`, leaving `null` there.
 fn take_expr(slot: &mut Expr) -> Expr {
     std::mem::replace(slot, Expr::Null)
@@ -345,7 +359,7 @@ fn canonical_ops(mut ops: Vec<TravOp>) -> Vec<TravOp> {
         }
         attrs_after &= is_attr;
     }
-    ops
+    exact(ops)
 }
 
 /// Template parts made canonical: empty literals dropped, adjacent ones
@@ -360,9 +374,10 @@ fn canonical_parts(parts: Vec<Part>) -> Vec<Part> {
                 }
                 if let Some(Part::Lit(prev)) = out.last_mut() {
                     prev.push_str(&s);
+                    prev.shrink_to_fit();
                     continue;
                 }
-                Part::Lit(s)
+                Part::Lit(exact_str(s))
             }
             Part::Interp(e) => Part::Interp(e.into_canonical()),
             Part::If {
@@ -382,7 +397,7 @@ fn canonical_parts(parts: Vec<Part>) -> Vec<Part> {
         };
         out.push(next);
     }
-    out
+    exact(out)
 }
 
 /// Binding strength used to decide where parentheses are needed.

@@ -6,9 +6,7 @@ use rewind_model::Map;
 
 use rewind_model::{EdgeKind, NodeKind, Value};
 
-use crate::hcl::{
-    collect_refs, into_value, to_value, Attribute, Block, Body, Expr, Item, LineIndex, Part, TravOp,
-};
+use crate::hcl::{collect_refs, to_value, Block, Body, Expr, Item, LineIndex, Part, TravOp};
 
 /// A reference as written, with the kind of edge it makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -522,13 +520,13 @@ impl Ctx<'_> {
     /// (`type`, `ignore_changes`...).
     fn body_value(
         &self,
-        b: &mut Block,
+        b: &Block,
         bound: &mut Vec<String>,
         refs: &mut Vec<RawRef>,
         top: bool,
     ) -> Value {
         let mut map: Map<String, Value> = Map::with_capacity(b.body.items.len());
-        for item in &mut b.body.items {
+        for item in &b.body.items {
             match item {
                 Item::Attribute(a) => {
                     match a.name.as_str() {
@@ -540,8 +538,7 @@ impl Ctx<'_> {
                         "provider" if top => {}
                         _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
                     }
-                    let (name, v) = take_attribute(a);
-                    map.insert(name, v);
+                    map.insert(a.name.clone(), to_value(&a.expr));
                 }
                 Item::Block(b) => {
                     let v = self.nested_block(b, bound, refs);
@@ -560,16 +557,11 @@ impl Ctx<'_> {
         Value::Map(map.exact())
     }
 
-    fn nested_block(
-        &self,
-        b: &mut Block,
-        bound: &mut Vec<String>,
-        refs: &mut Vec<RawRef>,
-    ) -> Value {
+    fn nested_block(&self, b: &Block, bound: &mut Vec<String>, refs: &mut Vec<RawRef>) -> Value {
         match b.ty.as_str() {
             "lifecycle" => {
                 let mut map = Map::new();
-                for item in &mut b.body.items {
+                for item in &b.body.items {
                     match item {
                         Item::Attribute(a) => {
                             match a.name.as_str() {
@@ -579,8 +571,7 @@ impl Ctx<'_> {
                                 }
                                 _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
                             }
-                            let (name, v) = take_attribute(a);
-                            map.insert(name, v);
+                            map.insert(a.name.clone(), to_value(&a.expr));
                         }
                         Item::Block(inner) => {
                             let v = self.nested_block(inner, bound, refs);
@@ -602,14 +593,13 @@ impl Ctx<'_> {
                     })
                     .unwrap_or(label);
                 let mut map = Map::new();
-                for item in &mut b.body.items {
+                for item in &b.body.items {
                     match item {
                         Item::Attribute(a) => {
                             if a.name != "iterator" {
                                 self.refs_of(&a.expr, EdgeKind::Reference, bound, refs);
                             }
-                            let (name, v) = take_attribute(a);
-                            map.insert(name, v);
+                            map.insert(a.name.clone(), to_value(&a.expr));
                         }
                         Item::Block(inner) => {
                             bound.push(iterator.clone());
@@ -624,14 +614,6 @@ impl Ctx<'_> {
             _ => self.body_value(b, bound, refs, false),
         }
     }
-}
-
-/// An attribute's name and value, taken from the parse (which is dropped
-/// once its nodes are made): the expression is made canonical in place
-/// rather than copied. The attribute is left named `""` and `null`.
-fn take_attribute(a: &mut Attribute) -> (String, Value) {
-    let expr = std::mem::replace(&mut a.expr, Expr::Null);
-    (std::mem::take(&mut a.name), into_value(expr))
 }
 
 /// Nested blocks: a list of bodies under the block type, one map level per
@@ -728,11 +710,11 @@ fn bool_attr(body: &Body, name: &str) -> bool {
 }
 
 /// Converts a parsed HCL file into raw nodes.
-pub fn file_config(mut body: Body, src: &str) -> FileConfig {
+pub fn file_config(body: &Body, src: &str) -> FileConfig {
     let lines = LineIndex::new(src);
     let cx = Ctx { lines: &lines };
     let mut out = FileConfig::default();
-    for item in &mut body.items {
+    for item in &body.items {
         match item {
             Item::Attribute(a) => {
                 let (line, col) = cx.at(a.pos);
@@ -785,7 +767,7 @@ fn label_error(cx: &Ctx, b: &Block, want: usize, out: &mut FileConfig) -> bool {
 
 /// The nodes of one top-level block, into `out` (with its errors and
 /// warnings): one function per kind of block.
-fn block_nodes(cx: &Ctx, b: &mut Block, out: &mut FileConfig) {
+fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
     let (line, col) = cx.at(b.pos);
     let labels = match b.ty.as_str() {
         "resource" | "data" | "ephemeral" | "action" => 2,
@@ -818,9 +800,8 @@ fn block_nodes(cx: &Ctx, b: &mut Block, out: &mut FileConfig) {
             node.kind = NodeKind::Output;
             node.name = b.labels[0].clone();
             node.local = format!("output.{}", node.name);
-            // (read before the body takes the expressions)
-            node.sensitive = bool_attr(&b.body, "sensitive");
             node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
+            node.sensitive = bool_attr(&b.body, "sensitive");
         }
         "provider" => provider_node(cx, b, &mut node, bound),
         "terraform" => {
@@ -845,13 +826,13 @@ fn block_nodes(cx: &Ctx, b: &mut Block, out: &mut FileConfig) {
 /// [`Ctx::nested_block`] gives them.
 fn body_map(
     cx: &Ctx,
-    b: &mut Block,
+    b: &Block,
     bound: &mut Vec<String>,
     refs: &mut Vec<RawRef>,
-    mut attribute: impl FnMut(&Attribute, &mut Vec<String>, &mut Vec<RawRef>) -> Value,
+    mut attribute: impl FnMut(&crate::hcl::Attribute, &mut Vec<String>, &mut Vec<RawRef>) -> Value,
 ) -> Value {
     let mut map = Map::new();
-    for item in &mut b.body.items {
+    for item in &b.body.items {
         match item {
             Item::Attribute(a) => {
                 let v = attribute(a, bound, refs);
@@ -867,7 +848,7 @@ fn body_map(
 }
 
 /// `resource`, `data`, `ephemeral` and `action` blocks.
-fn resource_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<String>) {
+fn resource_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
     node.kind = match b.ty.as_str() {
         "resource" => NodeKind::Resource,
         "action" => NodeKind::Action,
@@ -882,17 +863,16 @@ fn resource_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<St
     if b.ty == "ephemeral" {
         node.facts.mode = Some(rewind_model::ObjectMode::Ephemeral);
     }
-    // (read before the body takes the expressions)
+    node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
     node.provider = b
         .body
         .attribute("provider")
         .and_then(|a| provider_ref(&a.expr));
-    node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
 }
 
 /// `module` blocks: arguments with their own references (each input of
 /// the call is an edge of its own), `providers`, meta-arguments.
-fn module_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<String>) {
+fn module_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
     node.kind = NodeKind::Module;
     node.name = b.labels[0].clone();
     node.local = format!("module.{}", node.name);
@@ -934,7 +914,7 @@ fn module_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<Stri
 }
 
 /// `variable` blocks (`type` is a type, not references).
-fn variable_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<String>) {
+fn variable_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
     node.kind = NodeKind::Variable;
     node.name = b.labels[0].clone();
     node.local = format!("var.{}", node.name);
@@ -953,8 +933,8 @@ fn variable_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<St
 }
 
 /// `locals` blocks: one node per local value.
-fn locals_nodes(cx: &Ctx, b: &mut Block, out: &mut FileConfig) {
-    for item in &mut b.body.items {
+fn locals_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
+    for item in &b.body.items {
         match item {
             Item::Attribute(a) => {
                 let (line, col) = cx.at(a.pos);
@@ -968,7 +948,7 @@ fn locals_nodes(cx: &Ctx, b: &mut Block, out: &mut FileConfig) {
                 };
                 cx.refs_of(&a.expr, EdgeKind::Reference, &[], &mut local.refs);
                 let mut map = Map::new();
-                map.insert("value".to_string(), take_attribute(a).1);
+                map.insert("value".to_string(), to_value(&a.expr));
                 local.body = (Value::Map(map)).into();
                 out.nodes.push(local);
             }
@@ -985,7 +965,7 @@ fn locals_nodes(cx: &Ctx, b: &mut Block, out: &mut FileConfig) {
 }
 
 /// `provider` blocks, named by their alias.
-fn provider_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<String>) {
+fn provider_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
     node.kind = NodeKind::Provider;
     node.type_ = b.labels[0].clone();
     let alias = b
@@ -1004,7 +984,7 @@ fn provider_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<St
 
 /// `moved`, `removed` and `import` blocks, named by the address they
 /// move from, remove or import to (addresses, not references).
-fn statement_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<String>) {
+fn statement_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String>) {
     let key_attr = if b.ty == "import" { "to" } else { "from" };
     let key = b
         .body
@@ -1035,7 +1015,7 @@ fn statement_node(cx: &Ctx, b: &mut Block, node: &mut RawNode, bound: &mut Vec<S
 /// by the check.
 fn check_node(
     cx: &Ctx,
-    b: &mut Block,
+    b: &Block,
     node: &mut RawNode,
     bound: &mut Vec<String>,
     out: &mut FileConfig,
@@ -1044,12 +1024,11 @@ fn check_node(
     node.name = b.labels[0].clone();
     node.local = format!("check.{}", node.name);
     let mut map = Map::new();
-    for item in &mut b.body.items {
+    for item in &b.body.items {
         match item {
             Item::Attribute(a) => {
                 cx.refs_of(&a.expr, EdgeKind::Reference, bound, &mut node.refs);
-                let (name, v) = take_attribute(a);
-                map.insert(name, v);
+                map.insert(a.name.clone(), to_value(&a.expr));
             }
             Item::Block(inner) if inner.ty == "data" => {
                 let mut sub = FileConfig::default();

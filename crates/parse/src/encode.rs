@@ -257,7 +257,7 @@ mod tests {
     fn config_round_trips() {
         let src = "resource \"aws_instance\" \"web\" {\n  ami = var.ami\n  provider = aws.west\n  depends_on = [aws_vpc.main]\n}\nmodule \"net\" {\n  source = \"./net\"\n  cidr = var.cidr\n  providers = { aws = aws.west }\n}\nvariable \"p\" {\n  sensitive = true\n}\n";
         let body = crate::hcl::parse_body(src).unwrap();
-        let p = Parsed::Config(crate::config::file_config(body, src));
+        let p = Parsed::Config(crate::config::file_config(&body, src));
         let back = Parsed::decode(&p.encode()).unwrap();
         assert_eq!(back, p);
         let mut bad = p.encode();
@@ -269,7 +269,7 @@ mod tests {
     fn references_keep_their_root_and_steps() {
         let src = "locals {\n  a = module.net[\"k.1\"].out\n  b = aws_instance.web[*].id\n  c = var.x\n  d = data.t.n[0].attrs[\"a\\u0000b\"]\n}\n";
         let body = crate::hcl::parse_body(src).unwrap();
-        let file = crate::config::file_config(body, src);
+        let file = crate::config::file_config(&body, src);
         let refs: Vec<(String, Vec<String>)> = file
             .nodes
             .iter()

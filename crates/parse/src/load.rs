@@ -867,7 +867,7 @@ fn parse_bytes_cached(
                 let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
                 (std::borrow::Cow::Borrowed(src), body)
             };
-            let cfg = file_config(body, &src);
+            let cfg = file_config(&body, &src);
             if let Some((l, c, m)) = cfg.errors.first() {
                 return Err(error_at(shown, *l, *c, m.clone(), Some(&src)));
             }
