@@ -10,7 +10,7 @@
 //! evaluating the configuration (`file(var.path)`), is reported as a
 //! warning: such a file is not stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use rewind_eval::{EvalError, Evaluator, Scope, Value as EvalValue};
@@ -87,7 +87,8 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
         added: Vec::new(),
         warnings: Vec::new(),
     };
-    for i in calling_nodes(&loaded.model.nodes) {
+    let clean = files_without_calls(&loaded.files);
+    for i in calling_nodes(&loaded.model.nodes, &clean) {
         let node = &mut loaded.model.nodes[i];
         if let Some(reads) = finder.node_reads(node) {
             node.facts.more.reads = Some(reads);
@@ -103,14 +104,40 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
     }
 }
 
+/// The files (by path) none of whose nodes can call a file function:
+/// their text was read and holds no name of one
+/// ([`rewind_parse::SourceFile::file_fns`]), and no override file sits
+/// beside them (whose blocks are merged into theirs, keeping their
+/// position).
+fn files_without_calls(files: &[SourceFile]) -> HashSet<&str> {
+    let overridden: HashSet<&str> = files
+        .iter()
+        .filter(|f| rewind_parse::is_override_file(f.path.rsplit('/').next().unwrap_or("")))
+        .map(|f| dir(&f.path))
+        .collect();
+    files
+        .iter()
+        .filter(|f| !f.file_fns && !overridden.contains(dir(&f.path)))
+        .map(|f| f.path.as_str())
+        .collect()
+}
+
+/// The directory part of a `/`-separated path (`""` at the top).
+fn dir(p: &str) -> &str {
+    p.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
 /// The nodes (by index, in order) whose values call a file function:
-/// few, found among all on every core.
-fn calling_nodes(nodes: &[rewind_model::Node]) -> Vec<usize> {
+/// few, found on every core among those not written in a file of
+/// `clean` (see [`files_without_calls`]).
+fn calling_nodes(nodes: &[rewind_model::Node], clean: &HashSet<&str>) -> Vec<usize> {
     let calls = |from: usize, nodes: &[rewind_model::Node]| -> Vec<usize> {
         let mut found = Vec::new();
         let mut calls = Vec::new();
         for (k, node) in nodes.iter().enumerate() {
-            if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance) {
+            if matches!(node.kind, NodeKind::Tfvars | NodeKind::Instance)
+                || clean.contains(node.loc.file.as_str())
+            {
                 continue;
             }
             calls_in(&node.body, &mut calls);
@@ -545,6 +572,70 @@ mod tests {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
+    }
+
+    /// Files whose text names no file function are not looked through
+    /// for calls, but a call still counts when an override file beside a
+    /// clean file merges it in, or a JSON file spells the name in escapes.
+    #[test]
+    fn calls_are_found_wherever_a_file_function_can_be_named() {
+        let dir = std::env::temp_dir().join(format!("rewind-reads-clean-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch(dir.clone());
+        for d in ["plain", "over", "json"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+            std::fs::write(dir.join(d).join("x.txt"), "x").unwrap();
+        }
+        let resource = "resource \"terraform_data\" \"a\" {\n  input = \"none\"\n}\n";
+        std::fs::write(dir.join("plain/main.tf"), resource).unwrap();
+        std::fs::write(
+            dir.join("plain/other.tf"),
+            "resource \"terraform_data\" \"b\" {\n  input = file(\"x.txt\")\n}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("over/main.tf"), resource).unwrap();
+        std::fs::write(
+            dir.join("over/main_override.tf"),
+            "resource \"terraform_data\" \"a\" {\n  input = file(\"x.txt\")\n}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("json/main.tf.json"),
+            r#"{"resource": {"terraform_data": {"a": {"input": "${\u0066ile(\"x.txt\")}"}}}}"#,
+        )
+        .unwrap();
+        let reads = |d: &str| {
+            let mut loaded = rewind_parse::load(&scratch.0.join(d), &Default::default()).unwrap();
+            let clean: Vec<String> = files_without_calls(&loaded.files)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            add_reads(&mut loaded);
+            let read: Vec<String> = loaded
+                .model
+                .nodes
+                .iter()
+                .filter(|n| n.facts.more.reads.is_some())
+                .map(|n| n.address.clone())
+                .collect();
+            (clean, read)
+        };
+        // main.tf is skipped, other.tf looked through
+        assert_eq!(
+            reads("plain"),
+            (
+                vec!["main.tf".to_string()],
+                vec!["terraform_data.b".to_string()]
+            )
+        );
+        assert_eq!(
+            reads("over"),
+            (vec![], vec!["terraform_data.a".to_string()])
+        );
+        assert_eq!(
+            reads("json"),
+            (vec![], vec!["terraform_data.a".to_string()])
+        );
     }
 
     /// The files of a module recorded by content: a present file by its

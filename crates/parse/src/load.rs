@@ -143,6 +143,20 @@ pub struct SourceFile {
     pub bytes: Option<Vec<u8>>,
     /// True when this run parsed the file (a cache may want to keep it).
     pub fresh: bool,
+    /// Whether the file may call a function that reads a file: false only
+    /// when this load read its text and found no `file` in it (the name
+    /// of every such function holds it: `file`, `fileexists`, `fileset`,
+    /// `templatefile`, `filebase64sha256`...) and, in JSON, no `\u`
+    /// either (a string there may spell a name in escapes). Lets the
+    /// look for such calls skip the file's nodes.
+    pub file_fns: bool,
+}
+
+/// Whether the text of a configuration file may call a function that
+/// reads a file (see [`SourceFile::file_fns`]).
+fn call_may_read_files(bytes: &[u8], json: bool) -> bool {
+    memchr::memmem::find(bytes, b"file").is_some()
+        || (json && memchr::memmem::find(bytes, b"\\u").is_some())
 }
 
 /// Hooks that let a store skip reading and parsing unchanged files.
@@ -642,6 +656,7 @@ pub fn source_file(abs: &Path, kind: FileKind) -> std::io::Result<SourceFile> {
         hash: Hash::of(&bytes),
         bytes: Some(bytes),
         fresh: true,
+        file_fns: true,
     })
 }
 
@@ -748,6 +763,7 @@ fn load_one(
         hash: Hash::default(),
         bytes: None,
         fresh: false,
+        file_fns: true,
     };
     if let Some(cache) = cache {
         if let Some(hash) = cache.known(path, &stat) {
@@ -774,6 +790,10 @@ fn load_one(
     })?;
     file.hash = Hash::of(&bytes);
     file.size = bytes.len() as u64;
+    file.file_fns = call_may_read_files(
+        &bytes,
+        matches!(kind, FileKind::TfJson | FileKind::TfvarsJson),
+    );
     if let Some(cache) = cache {
         cache.keep_bytes(&file, &bytes);
         if let Some(parsed) = cache.parsed(&file.hash, kind) {
@@ -1304,6 +1324,7 @@ fn external_state(
         hash: Hash::of(&ext.bytes),
         bytes: Some(ext.bytes.clone()),
         fresh: true,
+        file_fns: true,
     });
     parsed.push(Arc::new(Parsed::Raw));
     info.path = path;
