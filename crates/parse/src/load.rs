@@ -154,7 +154,8 @@ pub struct SourceFile {
 
 /// Whether the text of a configuration file may call a function that
 /// reads a file (see [`SourceFile::file_fns`]).
-fn call_may_read_files(bytes: &[u8], json: bool) -> bool {
+fn call_may_read_files(bytes: &[u8], kind: FileKind) -> bool {
+    let json = matches!(kind, FileKind::TfJson | FileKind::TfvarsJson);
     memchr::memmem::find(bytes, b"file").is_some()
         || (json && memchr::memmem::find(bytes, b"\\u").is_some())
 }
@@ -790,10 +791,7 @@ fn load_one(
     })?;
     file.hash = Hash::of(&bytes);
     file.size = bytes.len() as u64;
-    file.file_fns = call_may_read_files(
-        &bytes,
-        matches!(kind, FileKind::TfJson | FileKind::TfvarsJson),
-    );
+    file.file_fns = call_may_read_files(&bytes, kind);
     if let Some(cache) = cache {
         cache.keep_bytes(&file, &bytes);
         if let Some(parsed) = cache.parsed(&file.hash, kind) {
