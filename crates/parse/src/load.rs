@@ -683,9 +683,10 @@ pub fn read_regular(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
 /// buffer of the known size, then once more to find the end.
 fn read_open(mut f: std::fs::File, size: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut bytes = vec![0u8; size.min(1 << 30) as usize];
+    let want = size.min(1 << 30) as usize;
+    let mut bytes = vec![0u8; want];
     let mut filled = 0;
-    while filled < bytes.len() {
+    while filled < want {
         match f.read(&mut bytes[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
@@ -694,7 +695,7 @@ fn read_open(mut f: std::fs::File, size: u64) -> std::io::Result<Vec<u8>> {
         }
     }
     bytes.truncate(filled);
-    if filled == bytes.capacity() {
+    if filled == want {
         // the file may have grown since: the rest, as it is now
         // (`Take` reads to the end without asking the size)
         (&mut f).take(u64::MAX).read_to_end(&mut bytes)?;
@@ -3004,8 +3005,27 @@ impl Default for Trace {
 }
 
 #[cfg(test)]
-mod secret_name_tests {
-    use super::is_secret_name;
+mod tests {
+    use super::{is_secret_name, read_regular};
+
+    /// A file is read whole whatever the size it was seen with: grown
+    /// since, shrunk since, empty, or larger than a read returns at once.
+    #[test]
+    fn a_file_is_read_whole_whatever_size_was_seen() {
+        let p = std::env::temp_dir().join(format!("rewind-read-open-{}", std::process::id()));
+        let text: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &text).unwrap();
+        for seen in [0, 1, 1000, 299_999, 300_000, 300_001, 1 << 20] {
+            assert_eq!(
+                read_regular(&p, seen).unwrap(),
+                text,
+                "seen as {seen} bytes"
+            );
+        }
+        std::fs::write(&p, b"").unwrap();
+        assert!(read_regular(&p, 10).unwrap().is_empty());
+        let _ = std::fs::remove_file(&p);
+    }
 
     #[test]
     fn secret_names() {
