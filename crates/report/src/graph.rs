@@ -425,8 +425,8 @@ impl Json {
     /// A JSON string, escaped as serde_json escapes (`\"`, `\\`, `\n`
     /// and the other short escapes, `\u00XX` for the other control
     /// characters; everything else as it is). The text between escapes is
-    /// found eight bytes at a time ([`next_escape`]) and copied whole:
-    /// almost no address, path or hash has one.
+    /// found a block of bytes at a time ([`next_escape`]) and copied
+    /// whole: almost no address, path or hash has one.
     fn str(&mut self, s: &str) {
         let b = s.as_bytes();
         self.0.reserve(b.len() + 2);
@@ -467,34 +467,9 @@ fn escaped(c: u8) -> bool {
 }
 
 /// The position of the first byte at or after `from` that JSON escapes
-/// ([`escaped`]): eight bytes at a time, each word tested for a control
-/// byte, a quote or a backslash with the usual has-a-zero-byte trick
-/// (`(x - 0x01..) & !x & 0x80..` is non-zero when a byte of `x` is zero;
-/// it can flag a byte after a true hit, never miss one, so the word's
-/// bytes are then looked at one by one).
+/// ([`escaped`]), looked for as [`style::first_byte`] looks.
 fn next_escape(b: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut i = from;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        // a byte is below 0x20 exactly when its bits 0xe0 are all clear
-        let control = has_zero(x & 0xe0e0_e0e0_e0e0_e0e0);
-        let quote = has_zero(x ^ (ONES * u64::from(b'"')));
-        let backslash = has_zero(x ^ (ONES * u64::from(b'\\')));
-        if control | quote | backslash != 0 {
-            if let Some(j) = chunk.iter().position(|&c| escaped(c)) {
-                return Some(i + j);
-            }
-        }
-        i += 8;
-    }
-    b.get(i..)
-        .and_then(|rest| rest.iter().position(|&c| escaped(c)))
-        .map(|j| i + j)
+    style::first_byte(&b[from..], escaped).map(|j| from + j)
 }
 
 #[cfg(test)]

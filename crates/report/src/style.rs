@@ -80,7 +80,7 @@ pub(crate) fn push_dot(out: &mut String, s: &str) {
 /// looked for 32 bytes at a time without a branch per byte (so that the
 /// compiler can compare them as a vector), then byte by byte in the block
 /// that has one.
-fn first_byte(bytes: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize> {
+pub(crate) fn first_byte(bytes: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize> {
     let mut at = 0;
     for block in bytes.chunks(32) {
         if block.iter().fold(false, |any, &b| any | hit(b)) {
