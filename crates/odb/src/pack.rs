@@ -171,7 +171,7 @@ impl PackWriter {
         let mut w = PackWriter::sealed(keys);
         w.spill = Some(Spill {
             file,
-            path,
+            out: SpillFile { path },
             len: 0,
             hasher: blake3::Hasher::new(),
         });
@@ -203,7 +203,7 @@ impl PackWriter {
                 spill.len += self.data.len() as u64;
                 self.data.clear();
             }
-            Err(e) => self.failed = Some(io(&spill.path)(e)),
+            Err(e) => self.failed = Some(io(&spill.out.path)(e)),
         }
     }
 
@@ -320,6 +320,7 @@ impl PackWriter {
     /// (checksum written and synced).
     pub(crate) fn try_finish_body(mut self) -> Result<(PackBody, Vec<u8>, Hash)> {
         self.flush();
+        self.spill_data();
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -331,16 +332,13 @@ impl PackWriter {
             }
             Some(mut spill) => {
                 use std::io::Write;
-                spill.hasher.update(&self.data);
                 let sum = Hash(*spill.hasher.finalize().as_bytes());
-                let path = spill.path.clone();
                 spill
                     .file
-                    .write_all(&self.data)
-                    .and_then(|()| spill.file.write_all(&sum.0))
+                    .write_all(&sum.0)
                     .and_then(|()| spill.file.sync_all())
-                    .map_err(io(&path))?;
-                (PackBody::File(spill.into_file()), sum)
+                    .map_err(io(&spill.out.path))?;
+                (PackBody::File(spill.out), sum)
             }
         };
         let mut entries = std::mem::take(&mut self.entries);
@@ -371,28 +369,12 @@ pub(crate) const SPILL_PIECE: usize = 1 << 20;
 /// The temporary file a [`PackWriter::spilled`] pack is written to.
 struct Spill {
     file: std::fs::File,
-    path: PathBuf,
+    /// The file by name: removed when the spill is dropped unfinished.
+    out: SpillFile,
     /// The bytes written to it.
     len: u64,
     /// Their checksum so far.
     hasher: blake3::Hasher,
-}
-
-impl Spill {
-    /// The finished file, no longer removed by this spill.
-    fn into_file(mut self) -> SpillFile {
-        SpillFile {
-            path: std::mem::take(&mut self.path),
-        }
-    }
-}
-
-impl Drop for Spill {
-    fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// A finished pack's bytes (see [`PackWriter::try_finish_body`]).
