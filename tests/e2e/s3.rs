@@ -444,3 +444,73 @@ fn the_rollback_lock_holds_on_s3() {
         .collect();
     assert_eq!(outcomes, vec!["failed"]);
 }
+
+/// A pack larger than a part (8 MiB) is built in a file of the local
+/// cache and uploaded from it in parts, not held in memory; the file is
+/// gone afterwards and the pack reads back whole.
+#[test]
+fn a_large_pack_is_uploaded_in_parts_from_a_file() {
+    let server = S3Server::start("parts", &["big"]);
+    let t = Scratch::new("s3parts");
+    let store = "s3://big/rewind";
+    run(s3(&t, &server, store, &["init"])).ok();
+    // 24 MB of base64-like text, which lz4 cannot shrink below two parts
+    let dir = t.path("blob");
+    std::fs::create_dir_all(&dir).unwrap();
+    let symbols = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut text = String::from("locals {\n  blob = \"");
+    for _ in 0..24_000_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.push(symbols[(x >> 58) as usize] as char);
+    }
+    text.push_str(
+        "\"\n}\n\nresource \"terraform_data\" \"a\" {\n  input = length(local.blob)\n}\n",
+    );
+    std::fs::write(dir.join("main.tf"), &text).unwrap();
+    let before = server.requests.load(Ordering::SeqCst);
+    let r = run(s3(
+        &t,
+        &server,
+        store,
+        &[
+            "--verbose",
+            "snapshot",
+            s(&dir),
+            "--env",
+            "prod",
+            "--tag",
+            "big",
+        ],
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let parts = server.parts.load(Ordering::SeqCst);
+    assert!(parts >= 3, "24 MB in parts of 8 MiB: {parts} parts");
+    // --verbose counts the upload's requests as the server saw them
+    let used = server.requests.load(Ordering::SeqCst) - before;
+    assert!(
+        r.stderr.contains(&format!("{used} store requests")),
+        "{used} requests seen: {}",
+        r.stderr
+    );
+    // no temporary file left in the cache
+    let mut left = Vec::new();
+    for store_cache in std::fs::read_dir(t.path("cache")).unwrap() {
+        let tmp = store_cache.unwrap().path().join("tmp");
+        if let Ok(entries) = std::fs::read_dir(&tmp) {
+            left.extend(entries.map(|e| e.unwrap().path()));
+        }
+    }
+    assert!(left.is_empty(), "left in the cache: {left:?}");
+    // the pack reads back whole (a fresh cache: every byte from the bucket)
+    std::fs::remove_dir_all(t.path("cache")).unwrap();
+    run(s3(&t, &server, store, &["verify"])).ok();
+    let out = t.path("out");
+    run(s3(&t, &server, store, &["checkout", "big", s(&out)])).ok();
+    assert!(
+        std::fs::read(out.join("main.tf")).unwrap() == text.as_bytes(),
+        "the checked-out file is the file snapshotted"
+    );
+}

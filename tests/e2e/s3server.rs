@@ -26,6 +26,8 @@ pub struct S3Server {
     pub root: PathBuf,
     /// Requests received.
     pub requests: Arc<AtomicU64>,
+    /// Parts of multipart uploads received (`PUT ...?partNumber=`).
+    pub parts: Arc<AtomicU64>,
     /// Fail every Nth request with 503 (0: never).
     pub fail_every: Arc<AtomicU64>,
 }
@@ -39,9 +41,15 @@ impl S3Server {
             std::fs::create_dir_all(root.join(b)).unwrap();
         }
         let requests = Arc::new(AtomicU64::new(0));
+        let parts = Arc::new(AtomicU64::new(0));
         let fail_every = Arc::new(AtomicU64::new(0));
         let (tx, rx) = std::sync::mpsc::channel();
-        let (r2, f2, root2) = (requests.clone(), fail_every.clone(), root.clone());
+        let (r2, p2, f2, root2) = (
+            requests.clone(),
+            parts.clone(),
+            fail_every.clone(),
+            root.clone(),
+        );
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -58,12 +66,17 @@ impl S3Server {
                 tx.send(listener.local_addr().unwrap()).unwrap();
                 loop {
                     let Ok((socket, _)) = listener.accept().await else { continue };
-                    let (service, requests, fail_every, writes) = (service.clone(), r2.clone(), f2.clone(), writes.clone());
+                    let (service, requests, parts, fail_every, writes) = (service.clone(), r2.clone(), p2.clone(), f2.clone(), writes.clone());
                     tokio::spawn(async move {
                         let handler = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                            let (service, requests, fail_every, writes) = (service.clone(), requests.clone(), fail_every.clone(), writes.clone());
+                            let (service, requests, parts, fail_every, writes) = (service.clone(), requests.clone(), parts.clone(), fail_every.clone(), writes.clone());
                             async move {
                                 let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
+                                if req.method() == http::Method::PUT
+                                    && req.uri().query().is_some_and(|q| q.contains("partNumber="))
+                                {
+                                    parts.fetch_add(1, Ordering::SeqCst);
+                                }
                                 let every = fail_every.load(Ordering::SeqCst);
                                 if every > 0 && n % every == 0 {
                                     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
@@ -98,6 +111,7 @@ impl S3Server {
             addr,
             root,
             requests,
+            parts,
             fail_every,
         }
     }

@@ -70,7 +70,7 @@ pub(crate) trait Backend: Send + Sync {
     }
     /// A new temporary file, created exclusively, for an object written
     /// as it is made (its name ends in `.<ext>`); `None` for a backend
-    /// that takes whole objects only.
+    /// with nowhere to make one (the object is then made in memory).
     fn create_temp(&self, _ext: &str) -> Option<Result<(File, PathBuf)>> {
         None
     }
@@ -116,24 +116,8 @@ impl LocalBackend {
     /// A new file in the store's `tmp/`, created exclusively:
     /// `<pid>-<unix time ns>-<counter>.<ext>`.
     fn new_temp(&self, ext: &str) -> Result<(File, PathBuf)> {
-        let dir = self.root.join("tmp");
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let name = format!(
-            "{}-{}-{}.{ext}",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-            TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = dir.join(name);
-        let f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        Ok((f, path))
+        // the store's own mode bits (a pack is renamed into place)
+        new_temp_in(&self.root.join("tmp"), ext, false)
     }
 
     /// Writes `data` to a new temporary file in the store's `tmp/` and
@@ -166,6 +150,31 @@ impl LocalBackend {
 }
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A new file in `dir` (made if missing), created exclusively:
+/// `<pid>-<unix time ns>-<counter>.<ext>`; `private`: readable by its
+/// owner only (else as the umask says).
+pub(crate) fn new_temp_in(dir: &Path, ext: &str, private: bool) -> Result<(File, PathBuf)> {
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let name = format!(
+        "{}-{}-{}.{ext}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+        TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    let path = dir.join(name);
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    }
+    let f = opts.open(&path).map_err(io(&path))?;
+    Ok((f, path))
+}
 
 /// Requests made by every backend of this process (for `--verbose`).
 static TOTAL: AtomicU64 = AtomicU64::new(0);

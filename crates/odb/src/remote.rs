@@ -8,8 +8,15 @@
 //! needs no configuration file. Refs are updated with conditional writes
 //! (`If-Match` / `If-None-Match`); transient failures are retried with
 //! backoff. Immutable pack ranges and indexes are cached locally.
+//!
+//! A pack is built in a temporary file of that cache (`tmp/`), not in
+//! memory, and uploaded from it: in one request when small, else in
+//! parts of [`PART_SIZE`] (a multipart upload), so a snapshot of any size
+//! holds at most one part of its pack in memory.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime};
@@ -18,13 +25,22 @@ use futures::TryStreamExt;
 use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
 use object_store::path::Path as OsPath;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    RetryConfig, UpdateVersion,
+    BackoffConfig, ClientOptions, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 use rewind_model::Hash;
 
 use crate::backend::{Backend, Cond, Listed, Put, Version};
-use crate::error::{Error, Result};
+use crate::error::{io, Error, Result};
+
+/// The size of each part of a pack uploaded in parts (S3 takes parts of
+/// 5 MiB to 5 GiB, the last one smaller); a pack up to this size is one
+/// request.
+pub(crate) const PART_SIZE: usize = 8 << 20;
+
+/// How old a temporary file left in the cache (by a killed snapshot) is
+/// before a later snapshot removes it.
+const STALE_TEMP: Duration = Duration::from_secs(24 * 3600);
 
 /// Where the local cache of a remote store lives:
 /// `$REWIND_CACHE_DIR`, else `$XDG_CACHE_HOME/rewind`, else `~/.cache/rewind`,
@@ -46,6 +62,9 @@ pub(crate) struct S3Backend {
     endpoint: String,
     requests: AtomicU64,
     ranges: Option<PathBuf>,
+    /// Where packs are built before their upload (`None`: no cache
+    /// directory, so in memory).
+    temp: Option<PathBuf>,
 }
 
 /// Parses `s3://bucket/prefix`.
@@ -131,6 +150,7 @@ impl S3Backend {
             endpoint: endpoint.unwrap_or_else(|| "AWS S3".to_string()),
             requests: AtomicU64::new(0),
             ranges: cache_dir_for(location).map(|d| d.join("ranges")),
+            temp: cache_dir_for(location).map(|d| d.join("tmp")),
         })
     }
 
@@ -225,6 +245,64 @@ impl S3Backend {
         }
         let sum = data.split_off(len as usize);
         (Hash::of(&data).0[..] == sum[..]).then_some(data)
+    }
+
+    /// Removes the temporary files of `dir` older than [`STALE_TEMP`]
+    /// (left by snapshots that were killed).
+    fn sweep_temp(dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMP);
+            if stale && e.file_name().to_string_lossy().ends_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// Uploads `file` (`len` bytes) as `path` in parts of [`PART_SIZE`],
+    /// each read from the file when its turn comes; an upload that fails
+    /// is aborted (the parts sent are discarded).
+    fn put_parts(&self, key: &str, file: &mut File, tmp: &Path, len: u64) -> Result<()> {
+        let path = self.path(key);
+        let store = Arc::clone(&self.store);
+        self.count();
+        let mut upload = self
+            .rt
+            .block_on(store.put_multipart(&path))
+            .map_err(|e| self.fail("writing", key, e))?;
+        let abort = |upload: &mut Box<dyn MultipartUpload>| {
+            self.count();
+            self.rt.block_on(async { drop(upload.abort().await) });
+        };
+        let mut sent = 0u64;
+        let result = loop {
+            if sent == len {
+                self.count();
+                break self.rt.block_on(upload.complete()).map(drop);
+            }
+            let want = (len - sent).min(PART_SIZE as u64) as usize;
+            let mut part = vec![0u8; want];
+            if let Err(e) = file.read_exact(&mut part) {
+                abort(&mut upload);
+                return Err(io(tmp)(e));
+            }
+            self.count();
+            if let Err(e) = self.rt.block_on(upload.put_part(PutPayload::from(part))) {
+                break Err(e);
+            }
+            sent += want as u64;
+        };
+        result.map_err(|e| {
+            abort(&mut upload);
+            self.fail("writing", key, e)
+        })
     }
 
     fn keep_range(&self, file: &PathBuf, data: &[u8]) {
@@ -322,6 +400,27 @@ impl Backend for S3Backend {
             | Err(object_store::Error::Precondition { .. }) => Ok(Put::Conflict),
             Err(e) => Err(self.fail("writing", key, e)),
         }
+    }
+
+    fn create_temp(&self, ext: &str) -> Option<Result<(File, PathBuf)>> {
+        let dir = self.temp.as_ref()?;
+        Self::sweep_temp(dir);
+        // the pack may hold state in the clear: for this user only
+        Some(crate::backend::new_temp_in(dir, ext, true))
+    }
+
+    fn put_temp(&self, key: &str, tmp: &Path) -> Result<()> {
+        let mut file = File::open(tmp).map_err(io(tmp))?;
+        let len = file.metadata().map_err(io(tmp))?.len();
+        if len <= PART_SIZE as u64 {
+            let mut data = Vec::with_capacity(len as usize);
+            file.read_to_end(&mut data).map_err(io(tmp))?;
+            self.put(key, &data, Cond::Always)?;
+        } else {
+            self.put_parts(key, &mut file, tmp, len)?;
+        }
+        let _ = std::fs::remove_file(tmp);
+        Ok(())
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<Listed>> {

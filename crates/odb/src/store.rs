@@ -403,11 +403,14 @@ impl Store {
 
     /// An empty pack for this store written to a new temporary file of
     /// its backend as it fills ([`PackWriter::spilled`]: in a local store,
-    /// in its `tmp/`), and put in place by [`Store::write_pack`]; a pack in
-    /// memory for a backend that takes whole objects only (S3), or when
-    /// the file cannot be made (the pack's own write reports a store that
-    /// cannot be written). A temporary file a killed process leaves is
-    /// removed by `gc` once it is old.
+    /// in its `tmp/`; for S3, in the `tmp/` of the store's local cache),
+    /// and put in place by [`Store::write_pack`] (renamed; uploaded from
+    /// the file); a pack in memory for a backend with nowhere to put the
+    /// file (S3 without a cache directory), or when the file cannot be
+    /// made (the pack's own write reports a store that cannot be
+    /// written). A temporary file a killed process leaves is removed once
+    /// it is old: by `gc` in a local store, by the next snapshot in a
+    /// cache.
     pub(crate) fn spilled_pack_writer(&self) -> PackWriter {
         match self.backend.create_temp("pack.tmp") {
             Some(Ok((file, path))) => PackWriter::spilled(self.sealing_keys(), file, path),
