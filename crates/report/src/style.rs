@@ -67,7 +67,9 @@ pub(crate) fn dot(s: &str) -> String {
 /// Appends `s` to `out` escaped as [`dot`] escapes it.
 pub(crate) fn push_dot(out: &mut String, s: &str) {
     let mut rest = s;
-    while let Some(i) = first_byte(rest.as_bytes(), |b| b == b'\\' || b == b'"') {
+    // labels are short: memchr's search, not a block scan that
+    // compares a label's one partial block byte by byte
+    while let Some(i) = memchr::memchr2(b'\\', b'"', rest.as_bytes()) {
         out.push_str(&rest[..i]);
         out.push('\\');
         out.push_str(&rest[i..=i]);

@@ -202,6 +202,17 @@ fn is_id_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
 }
 
+/// The ASCII bytes that continue a name: letters, digits, `_` and `-`.
+static ID_ASCII: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize || b == b'-' as usize;
+        b += 1;
+    }
+    t
+};
+
 fn is_id_continue(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '-'
 }
@@ -378,17 +389,19 @@ impl<'a> Parser<'a> {
                 self.pos += c.len_utf8();
             }
         }
-        while self.pos < self.b.len() {
-            let b = self.b[self.pos];
-            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
-                self.pos += 1;
-            } else if b >= 0x80 {
-                match self.peek_char() {
+        loop {
+            // the ASCII run, one table lookup a byte
+            let run = self.b[self.pos..]
+                .iter()
+                .position(|&b| !ID_ASCII[usize::from(b)])
+                .unwrap_or(self.b.len() - self.pos);
+            self.pos += run;
+            match self.b.get(self.pos) {
+                Some(&b) if b >= 0x80 => match self.peek_char() {
                     Some(c) if is_id_continue(c) => self.pos += c.len_utf8(),
                     _ => break,
-                }
-            } else {
-                break;
+                },
+                _ => break,
             }
         }
         Some(&self.src[start..self.pos])
@@ -795,7 +808,13 @@ impl<'a> Parser<'a> {
                 ops: mut first,
                 pos,
             } => {
-                first.extend(ops);
+                // a name's traversal has no steps of its own: the steps
+                // read here are its list, not a copy of them
+                if first.is_empty() {
+                    first = ops;
+                } else {
+                    first.extend(ops);
+                }
                 Expr::Traversal {
                     root,
                     ops: first,

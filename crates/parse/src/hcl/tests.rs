@@ -532,3 +532,24 @@ fn canonical_text_of_a_literal_before_a_sequence_parses_back() {
     assert_eq!(text, r#"{ "a%%{" = 1, "$${b}" = 2, c = var.c }"#);
     assert_eq!(print_expr(&parse_expression(&text).unwrap()), text);
 }
+
+#[test]
+fn names_run_through_ascii_and_unicode_letters() {
+    // ASCII runs (a table lookup a byte) and Unicode letters in turn,
+    // at the start, the middle and the end of a name
+    assert_eq!(
+        attr_text("x = var.a-b_c9.naïve-ñame.zé\n"),
+        "var.a-b_c9.naïve-ñame.zé"
+    );
+    let body = parse_body("café_1-é = 1\nébc = 2\n").unwrap();
+    let names: Vec<&str> = body.attributes().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["café_1-é", "ébc"]);
+    // a name ends at a byte that continues none: an operator, a bracket,
+    // white space, a symbol that is not a letter
+    assert_eq!(attr_text("x = a-b+c\n"), "a-b + c");
+    assert_eq!(attr_text("x = ab[0]\n"), "ab[0]");
+    assert!(parse_body("x = a€b\n").is_err(), "€ continues no name");
+    // a name may end the file
+    let body = parse_body("x = abc").unwrap();
+    assert_eq!(print_expr(&body.attribute("x").unwrap().expr), "abc");
+}
