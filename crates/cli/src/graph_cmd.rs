@@ -1,5 +1,7 @@
 //! `rewind graph`.
 
+use std::io::Write as _;
+
 use anyhow::Result;
 use rewind_engine::{GraphOptions, LazyStore};
 use rewind_report::view::Filter;
@@ -43,9 +45,12 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
     }
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     match format {
-        Format::Dot => write_result(
-            &mut stdout,
-            terminal_safe(&rewind_report::graph::dot(&outcome.model)).as_bytes(),
+        // written as it is made: the text is never held whole
+        Format::Dot => written(
+            rewind_report::graph::dot_pieces(&outcome.model, &mut |piece| {
+                stdout.write_all(terminal_safe(piece).as_bytes())
+            })
+            .and_then(|()| stdout.flush()),
         )?,
         Format::Mermaid => {
             let (chart, notes) = rewind_report::graph::mermaid_fit(&outcome.model);

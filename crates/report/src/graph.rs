@@ -41,6 +41,31 @@ fn short(n: &Node) -> &str {
 pub fn dot(model: &Model) -> String {
     // about 230 bytes a node with its edges, so the text is rarely copied
     let mut out = String::with_capacity(model.nodes.len() * 256);
+    let mut whole = |piece: &str| {
+        out.push_str(piece);
+        Ok(())
+    };
+    let written: std::io::Result<()> = dot_pieces(model, &mut whole);
+    written.expect("a string takes every piece");
+    out
+}
+
+/// How much DOT [`dot_pieces`] gathers before handing it on.
+const DOT_PIECE: usize = 64 << 10;
+
+/// [`dot`]'s text handed to `sink` in pieces of about 64 KiB, each made
+/// of whole statements (a label is never cut), so that the text of a
+/// large graph is never held whole: `rewind graph` writes them as they
+/// come (the text of 10,000 resources is 5.8 MB).
+pub fn dot_pieces<E>(model: &Model, sink: &mut dyn FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+    let mut out = String::with_capacity(DOT_PIECE + 4096);
+    let mut pass = |out: &mut String, last: bool| -> Result<(), E> {
+        if last || out.len() >= DOT_PIECE {
+            sink(out)?;
+            out.clear();
+        }
+        Ok(())
+    };
     out.push_str(
         "digraph G {\n  rankdir = \"RL\";\n  node [shape = rect, fontname = \"sans-serif\"];\n",
     );
@@ -69,6 +94,7 @@ pub fn dot(model: &Model) -> String {
             out.push('"');
             out.push_str(shape);
             out.push_str("];\n");
+            pass(&mut out, false)?;
         }
         if !module.is_empty() {
             out.push_str("  }\n");
@@ -83,10 +109,11 @@ pub fn dot(model: &Model) -> String {
             out.push('"');
             out.push_str(edge_style(e.kind));
             out.push_str(";\n");
+            pass(&mut out, false)?;
         }
     }
     out.push_str("}\n");
-    out
+    pass(&mut out, true)
 }
 
 /// Mermaid's default `maxEdges`: a chart with more edges is refused.
@@ -593,6 +620,65 @@ mod tests {
         body.insert("name".to_string(), Value::str(format!("{name}-bucket")));
         n.body = std::sync::Arc::new(Value::Map(body));
         n
+    }
+
+    #[test]
+    fn dot_comes_in_pieces_of_whole_statements() {
+        // enough nodes and edges for several pieces, in modules and at
+        // the root, with labels holding quotes, backslashes, newlines and
+        // an escape sequence (which a piece must never cut)
+        let mut nodes = Vec::new();
+        for i in 0..1500 {
+            let module = if i % 3 == 0 {
+                String::new()
+            } else {
+                format!("module.m{}", i % 7)
+            };
+            let mut n = resource(
+                &module,
+                "aws_s3_bucket",
+                &format!("b{i}_\"q\"\\x\n\u{1b}[31m"),
+                "main.tf",
+                i,
+            );
+            if i > 0 {
+                n.add_edge(format!("aws_s3_bucket.b{}", i - 1), EdgeKind::Reference);
+            }
+            nodes.push(n);
+        }
+        let model = Model {
+            nodes,
+            ..Model::default()
+        };
+        let whole = dot(&model);
+        let mut pieces = Vec::new();
+        let r: Result<(), ()> = dot_pieces(&model, &mut |p| {
+            pieces.push(p.to_string());
+            Ok(())
+        });
+        r.unwrap();
+        assert!(
+            pieces.len() > 3,
+            "{} pieces of {} bytes",
+            pieces.len(),
+            whole.len()
+        );
+        assert_eq!(pieces.concat(), whole);
+        for p in &pieces {
+            assert!(p.len() < DOT_PIECE + 4096, "{}", p.len());
+            // each ends a statement: a node, an edge, a cluster or the graph
+            assert!(p.ends_with(";\n") || p.ends_with("}\n"), "{p:?}");
+            // and no label is cut: its quotes pair up within the piece
+            let unescaped = p.replace("\\\\", "").replace("\\\"", "");
+            assert_eq!(unescaped.matches('"').count() % 2, 0);
+        }
+        // a sink's error stops the writing and is returned
+        let mut calls = 0;
+        let r = dot_pieces(&model, &mut |_| {
+            calls += 1;
+            Err("full")
+        });
+        assert_eq!((r, calls), (Err("full"), 1));
     }
 
     #[test]
