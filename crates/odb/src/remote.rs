@@ -138,6 +138,7 @@ impl S3Backend {
         let store = b.build().map_err(|e| {
             Error::Config(format!("{location}: cannot configure the S3 client: {e}"))
         })?;
+        let cache = cache_dir_for(location);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -149,8 +150,8 @@ impl S3Backend {
             prefix,
             endpoint: endpoint.unwrap_or_else(|| "AWS S3".to_string()),
             requests: AtomicU64::new(0),
-            ranges: cache_dir_for(location).map(|d| d.join("ranges")),
-            temp: cache_dir_for(location).map(|d| d.join("tmp")),
+            ranges: cache.as_ref().map(|d| d.join("ranges")),
+            temp: cache.map(|d| d.join("tmp")),
         })
     }
 
@@ -305,6 +306,39 @@ impl S3Backend {
         })
     }
 
+    /// Writes `payload` as `key` under `cond`.
+    fn put_payload(&self, key: &str, payload: PutPayload, cond: Cond) -> Result<Put> {
+        self.count();
+        let path = self.path(key);
+        let store = Arc::clone(&self.store);
+        let mode = match &cond {
+            Cond::Always => PutMode::Overwrite,
+            Cond::Absent => PutMode::Create,
+            Cond::Match(v) => PutMode::Update(UpdateVersion {
+                e_tag: Some(v.clone()),
+                version: None,
+            }),
+        };
+        let r = self.rt.block_on(async move {
+            store
+                .put_opts(
+                    &path,
+                    payload,
+                    PutOptions {
+                        mode,
+                        ..Default::default()
+                    },
+                )
+                .await
+        });
+        match r {
+            Ok(_) => Ok(Put::Done),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(Put::Conflict),
+            Err(e) => Err(self.fail("writing", key, e)),
+        }
+    }
+
     fn keep_range(&self, file: &PathBuf, data: &[u8]) {
         if let Some(dir) = file.parent() {
             if std::fs::create_dir_all(dir).is_err() {
@@ -370,36 +404,7 @@ impl Backend for S3Backend {
     }
 
     fn put(&self, key: &str, data: &[u8], cond: Cond) -> Result<Put> {
-        self.count();
-        let path = self.path(key);
-        let store = Arc::clone(&self.store);
-        let mode = match &cond {
-            Cond::Always => PutMode::Overwrite,
-            Cond::Absent => PutMode::Create,
-            Cond::Match(v) => PutMode::Update(UpdateVersion {
-                e_tag: Some(v.clone()),
-                version: None,
-            }),
-        };
-        let payload = PutPayload::from(data.to_vec());
-        let r = self.rt.block_on(async move {
-            store
-                .put_opts(
-                    &path,
-                    payload,
-                    PutOptions {
-                        mode,
-                        ..Default::default()
-                    },
-                )
-                .await
-        });
-        match r {
-            Ok(_) => Ok(Put::Done),
-            Err(object_store::Error::AlreadyExists { .. })
-            | Err(object_store::Error::Precondition { .. }) => Ok(Put::Conflict),
-            Err(e) => Err(self.fail("writing", key, e)),
-        }
+        self.put_payload(key, PutPayload::from(data.to_vec()), cond)
     }
 
     fn create_temp(&self, ext: &str) -> Option<Result<(File, PathBuf)>> {
@@ -415,7 +420,8 @@ impl Backend for S3Backend {
         if len <= PART_SIZE as u64 {
             let mut data = Vec::with_capacity(len as usize);
             file.read_to_end(&mut data).map_err(io(tmp))?;
-            self.put(key, &data, Cond::Always)?;
+            // an `Always` write has no condition to fail
+            self.put_payload(key, PutPayload::from(data), Cond::Always)?;
         } else {
             self.put_parts(key, &mut file, tmp, len)?;
         }
@@ -478,6 +484,52 @@ fn http_status(lower: &str) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_sweep_removes_only_temporary_files_a_day_old() {
+        use std::time::{Duration, SystemTime};
+        let dir = std::env::temp_dir().join(format!("rewind-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+        let make = |name: &str, old: bool| {
+            let f = std::fs::File::create(dir.join(name)).unwrap();
+            if old {
+                f.set_modified(two_days_ago).unwrap();
+            }
+        };
+        make("1-2-3.pack.tmp", true);
+        make("4-5-6.pack.tmp", false);
+        make("notes.txt", true);
+        std::fs::create_dir(dir.join("dir.tmp")).unwrap();
+        let (_, made) = crate::backend::new_temp_in(&dir, "pack.tmp", true).unwrap();
+        super::S3Backend::sweep_temp(&dir);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let made = made.file_name().unwrap().to_string_lossy().into_owned();
+        let mut want = vec![
+            "4-5-6.pack.tmp".to_string(),
+            made.clone(),
+            "notes.txt".into(),
+            "dir.tmp".into(),
+        ];
+        want.sort();
+        assert_eq!(left, want, "only the day-old temporary file goes");
+        // a pack's temporary file is its owner's alone
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(&made))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_status_is_read_from_its_phrase_not_from_a_port_or_a_time() {
