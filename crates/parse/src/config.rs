@@ -711,6 +711,12 @@ fn bool_attr(body: &Body, name: &str) -> bool {
 
 /// Converts a parsed HCL file into raw nodes.
 pub fn file_config(body: &Body, src: &str) -> FileConfig {
+    file_config_marking(body, src, true)
+}
+
+/// [`file_config`]; the attributes named like secrets are marked only with
+/// `secrets` (see [`crate::Options::skip_sensitivity`]).
+pub(crate) fn file_config_marking(body: &Body, src: &str, secrets: bool) -> FileConfig {
     let lines = LineIndex::new(src);
     let cx = Ctx { lines: &lines };
     let mut out = FileConfig::default();
@@ -727,8 +733,10 @@ pub fn file_config(body: &Body, src: &str) -> FileConfig {
             Item::Block(b) => block_nodes(&cx, b, &mut out),
         }
     }
-    for n in &mut out.nodes {
-        n.secrets = crate::load::secret_names(n.kind, &n.body);
+    if secrets {
+        for n in &mut out.nodes {
+            n.secrets = crate::load::secret_names(n.kind, &n.body);
+        }
     }
     out
 }

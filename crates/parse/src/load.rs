@@ -11,7 +11,7 @@ use rewind_model::{
     Severity, StateInfo, Value,
 };
 
-use crate::config::{file_config, tfvars_value, FileConfig, RawNode, RawRef};
+use crate::config::{file_config_marking, tfvars_value, FileConfig, RawNode, RawRef};
 use crate::hcl::{parse_body_bytes, LineIndex};
 use crate::json::{json_config, json_literal, parse_json};
 use crate::state::parse_state;
@@ -234,11 +234,13 @@ pub struct Options<'a> {
     /// then [`Parsed::Raw`]), for a caller that does not read them: the
     /// rest of the load (references, sensitivity) runs without them.
     pub free_parsed: bool,
-    /// Do not spread sensitivity over the model (the secret paths of the
-    /// nodes are then only the ones marked where they are written: names
-    /// like secrets, `sensitive = true`): for a caller that shows neither
-    /// values nor the nodes' hashes, such as `graph` drawn in DOT, where
-    /// the spreading was a sixth of the time.
+    /// Do not spread sensitivity over the model, nor look for attributes
+    /// named like secrets (the secret paths of the nodes are then only
+    /// those `sensitive = true` marks; a load with a [`Options::cache`]
+    /// still marks the names, as the results it caches are another
+    /// load's): for a caller that shows neither values nor the nodes'
+    /// hashes, such as `graph` drawn in DOT, where the spreading was a
+    /// sixth of the time and the names' marking a twentieth.
     pub skip_sensitivity: bool,
 }
 
@@ -810,7 +812,10 @@ fn load_one(
                 error_at(shown, e.line, e.col, e.message, src)
             })
     } else {
-        parse_bytes_cached(&bytes, kind, shown, cache)
+        // a load that spreads no sensitivity marks no names either, unless
+        // its parse results go to a cache (which another load reads)
+        let secrets = !(opts.skip_sensitivity && cache.is_none());
+        parse_bytes_cached(&bytes, kind, shown, cache, secrets)
     };
     file.bytes = opts.keep_bytes.then_some(bytes);
     match parsed {
@@ -850,7 +855,7 @@ fn is_missing_default_tfvars(path: &Path) -> bool {
 
 /// Parses one file's bytes according to its kind.
 pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, Diagnostic> {
-    parse_bytes_cached(bytes, kind, shown, None)
+    parse_bytes_cached(bytes, kind, shown, None, true)
 }
 
 /// [`parse_bytes`], with a cache of state resources parsed before.
@@ -859,6 +864,7 @@ fn parse_bytes_cached(
     kind: FileKind,
     shown: &str,
     cache: Option<&dyn Cache>,
+    secrets: bool,
 ) -> Result<Parsed, Diagnostic> {
     let text = || -> Result<&str, Diagnostic> {
         std::str::from_utf8(bytes).map_err(|e| {
@@ -886,7 +892,7 @@ fn parse_bytes_cached(
                 let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
                 (std::borrow::Cow::Borrowed(src), body)
             };
-            let cfg = file_config(&body, &src);
+            let cfg = file_config_marking(&body, &src, secrets);
             if let Some((l, c, m)) = cfg.errors.first() {
                 return Err(error_at(shown, *l, *c, m.clone(), Some(&src)));
             }
@@ -1827,7 +1833,7 @@ impl Builder {
     /// without a base, terraform blocks); errors go to `self.errors`. As
     /// Terraform, override files' check, removed and ephemeral blocks are
     /// ignored and their moved and import blocks are errors.
-    fn overrides(&mut self, file_ids: &[usize]) -> Overrides {
+    fn overrides(&mut self, file_ids: &[usize], secrets: bool) -> Overrides {
         let mut merged = HashMap::new();
         let mut own = HashSet::new();
         let (mut over_ids, base_ids): (Vec<usize>, Vec<usize>) =
@@ -1919,8 +1925,10 @@ impl Builder {
                 }
             }
         }
-        for m in merged.values_mut() {
-            m.secrets = secret_names(m.kind, &m.body);
+        if secrets {
+            for m in merged.values_mut() {
+                m.secrets = secret_names(m.kind, &m.body);
+            }
         }
         (merged, own)
     }
@@ -1975,7 +1983,7 @@ impl Builder {
         }
         self.loaded_dirs.insert(dir.to_path_buf());
         let file_ids = self.module_files(dir);
-        let (merged, own) = self.overrides(&file_ids);
+        let (merged, own) = self.overrides(&file_ids, !opts.skip_sensitivity);
         let mut module = ModuleNodes {
             prefix,
             call: parent.as_ref().map(|p| p.0),

@@ -408,6 +408,9 @@ locals {
 resource "terraform_data" "a" {
   input = local.conn
 }
+resource "terraform_data" "db" {
+  input = { master_password = "s3cret", name = "db" }
+}
 output "conn" {
   value     = terraform_data.a.output
   sensitive = true
@@ -441,4 +444,10 @@ output "conn" {
     // the spreading marks what reads the variable; drawn labels need none
     assert!(secret(&full.model, "local.conn") && secret(&full.model, "terraform_data.a"));
     assert!(!secret(&labels.model, "local.conn") && !secret(&labels.model, "terraform_data.a"));
+    // nor are names like secrets looked for; `sensitive = true` still marks
+    assert!(secret(&full.model, "terraform_data.db"));
+    assert!(!secret(&labels.model, "terraform_data.db"));
+    for a in ["var.pw", "output.conn"] {
+        assert!(secret(&full.model, a) && secret(&labels.model, a), "{a}");
+    }
 }
