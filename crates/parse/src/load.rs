@@ -244,6 +244,15 @@ pub struct Options<'a> {
     pub skip_sensitivity: bool,
 }
 
+impl Options<'_> {
+    /// Whether attributes named like secrets are marked: always, but for
+    /// a load that spreads no sensitivity and feeds no cache (see
+    /// [`Options::skip_sensitivity`]).
+    fn marks_secret_names(&self) -> bool {
+        !(self.skip_sensitivity && self.cache.is_none())
+    }
+}
+
 /// A loaded directory.
 #[derive(Debug)]
 pub struct Loaded {
@@ -812,10 +821,7 @@ fn load_one(
                 error_at(shown, e.line, e.col, e.message, src)
             })
     } else {
-        // a load that spreads no sensitivity marks no names either, unless
-        // its parse results go to a cache (which another load reads)
-        let secrets = !(opts.skip_sensitivity && cache.is_none());
-        parse_bytes_cached(&bytes, kind, shown, cache, secrets)
+        parse_bytes_cached(&bytes, kind, shown, cache, opts.marks_secret_names())
     };
     file.bytes = opts.keep_bytes.then_some(bytes);
     match parsed {
@@ -1983,7 +1989,7 @@ impl Builder {
         }
         self.loaded_dirs.insert(dir.to_path_buf());
         let file_ids = self.module_files(dir);
-        let (merged, own) = self.overrides(&file_ids, !opts.skip_sensitivity);
+        let (merged, own) = self.overrides(&file_ids, opts.marks_secret_names());
         let mut module = ModuleNodes {
             prefix,
             call: parent.as_ref().map(|p| p.0),
