@@ -13,8 +13,9 @@ pub struct GraphOptions {
     /// of refusing it (a snapshot never has one: it was refused then).
     pub allow_cycles: bool,
     /// The graph is drawn without values or node hashes (DOT, Mermaid):
-    /// a directory's sensitivity is not spread, as nothing drawn shows it
-    /// (see [`rewind_parse::Options::skip_sensitivity`]). The nodes'
+    /// a directory's sensitivity is not spread and its resources' values
+    /// are not built, as nothing drawn shows them (see
+    /// [`rewind_parse::Options::labels_only`]). The nodes' bodies and
     /// secret paths, and so their hashes, are then not a snapshot's.
     pub labels_only: bool,
     /// What a directory version is given beside its files.
@@ -46,7 +47,7 @@ pub fn graph(v: &Version, opts: &GraphOptions) -> Result<GraphOutcome> {
                 allow_cycles: opts.allow_cycles,
                 // the graph uses neither the state's text nor its hash
                 unread_state: true,
-                skip_sensitivity: opts.labels_only,
+                labels_only: opts.labels_only,
                 ..opts.inputs.parse_options(Load::ConfigOnly)
             };
             let (loaded, p) = dir_loaded_keeping(

@@ -476,13 +476,30 @@ const MODULE_META: &[&str] = &[
     "providers",
 ];
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
     lines: &'a LineIndex<'a>,
+    /// Attribute values are built (else each is `null`: see
+    /// [`file_config_for`]).
+    values: bool,
+    /// [`Ctx::values`] for the bodies of resources, data sources,
+    /// ephemeral resources and actions.
+    resource_values: bool,
 }
 
 impl Ctx<'_> {
     fn at(&self, pos: u32) -> (u32, u32) {
         self.lines.locate(pos)
+    }
+
+    /// An attribute's value: [`to_value`], or `null` when the values are
+    /// not built.
+    fn value(&self, e: &Expr) -> Value {
+        if self.values {
+            to_value(e)
+        } else {
+            Value::Null
+        }
     }
 
     fn refs_of(&self, e: &Expr, kind: EdgeKind, bound: &[String], out: &mut Vec<RawRef>) {
@@ -538,7 +555,7 @@ impl Ctx<'_> {
                         "provider" if top => {}
                         _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
                     }
-                    map.insert(a.name.clone(), to_value(&a.expr));
+                    map.insert(a.name.clone(), self.value(&a.expr));
                 }
                 Item::Block(b) => {
                     let v = self.nested_block(b, bound, refs);
@@ -571,7 +588,7 @@ impl Ctx<'_> {
                                 }
                                 _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
                             }
-                            map.insert(a.name.clone(), to_value(&a.expr));
+                            map.insert(a.name.clone(), self.value(&a.expr));
                         }
                         Item::Block(inner) => {
                             let v = self.nested_block(inner, bound, refs);
@@ -599,7 +616,7 @@ impl Ctx<'_> {
                             if a.name != "iterator" {
                                 self.refs_of(&a.expr, EdgeKind::Reference, bound, refs);
                             }
-                            map.insert(a.name.clone(), to_value(&a.expr));
+                            map.insert(a.name.clone(), self.value(&a.expr));
                         }
                         Item::Block(inner) => {
                             bound.push(iterator.clone());
@@ -711,14 +728,23 @@ fn bool_attr(body: &Body, name: &str) -> bool {
 
 /// Converts a parsed HCL file into raw nodes.
 pub fn file_config(body: &Body, src: &str) -> FileConfig {
-    file_config_marking(body, src, true)
+    file_config_for(body, src, true)
 }
 
-/// [`file_config`]; the attributes named like secrets are marked only with
-/// `secrets` (see [`crate::Options::skip_sensitivity`]).
-pub(crate) fn file_config_marking(body: &Body, src: &str, secrets: bool) -> FileConfig {
+/// [`file_config`]; only a `whole` parse marks the attributes named like
+/// secrets and builds the attribute values of resources, data sources,
+/// ephemeral resources and actions (else each is `null`, under its
+/// name, and the nested blocks keep their shape): a load for a graph
+/// drawn with labels only reads neither (see
+/// [`crate::Options::labels_only`]). Their references are collected
+/// either way.
+pub(crate) fn file_config_for(body: &Body, src: &str, whole: bool) -> FileConfig {
     let lines = LineIndex::new(src);
-    let cx = Ctx { lines: &lines };
+    let cx = Ctx {
+        lines: &lines,
+        values: true,
+        resource_values: whole,
+    };
     let mut out = FileConfig::default();
     for item in &body.items {
         match item {
@@ -733,7 +759,7 @@ pub(crate) fn file_config_marking(body: &Body, src: &str, secrets: bool) -> File
             Item::Block(b) => block_nodes(&cx, b, &mut out),
         }
     }
-    if secrets {
+    if whole {
         for n in &mut out.nodes {
             n.secrets = crate::load::secret_names(n.kind, &n.body);
         }
@@ -871,6 +897,10 @@ fn resource_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String
     if b.ty == "ephemeral" {
         node.facts.mode = Some(rewind_model::ObjectMode::Ephemeral);
     }
+    let cx = Ctx {
+        values: cx.resource_values,
+        ..*cx
+    };
     node.body = (cx.body_value(b, bound, &mut node.refs, true)).into();
     node.provider = b
         .body

@@ -11,7 +11,7 @@ use rewind_model::{
     Severity, StateInfo, Value,
 };
 
-use crate::config::{file_config_marking, tfvars_value, FileConfig, RawNode, RawRef};
+use crate::config::{file_config_for, tfvars_value, FileConfig, RawNode, RawRef};
 use crate::hcl::{parse_body_bytes, LineIndex};
 use crate::json::{json_config, json_literal, parse_json};
 use crate::state::parse_state;
@@ -234,22 +234,25 @@ pub struct Options<'a> {
     /// then [`Parsed::Raw`]), for a caller that does not read them: the
     /// rest of the load (references, sensitivity) runs without them.
     pub free_parsed: bool,
-    /// Do not spread sensitivity over the model, nor look for attributes
-    /// named like secrets (the secret paths of the nodes are then only
-    /// those `sensitive = true` marks; a load with a [`Options::cache`]
-    /// still marks the names, as the results it caches are another
-    /// load's): for a caller that shows neither values nor the nodes'
-    /// hashes, such as `graph` drawn in DOT, where the spreading was a
-    /// sixth of the time and the names' marking a twentieth.
-    pub skip_sensitivity: bool,
+    /// A load for a caller that shows only the nodes and edges, neither
+    /// values nor the nodes' hashes (`graph` drawn in DOT or Mermaid).
+    /// Sensitivity is not spread over the model (it was a sixth of the
+    /// time of such a graph), and, unless the parse results go to a
+    /// [`Options::cache`] (they are another load's then), attributes
+    /// named like secrets are not looked for (a twentieth) and the
+    /// attribute values of resources and data sources are not built
+    /// (each is `null`; a quarter of the instructions and half the
+    /// memory of a graph of 10,000 resources). The nodes' secret paths
+    /// are then only those `sensitive = true` marks.
+    pub labels_only: bool,
 }
 
 impl Options<'_> {
-    /// Whether attributes named like secrets are marked: always, but for
-    /// a load that spreads no sensitivity and feeds no cache (see
-    /// [`Options::skip_sensitivity`]).
-    fn marks_secret_names(&self) -> bool {
-        !(self.skip_sensitivity && self.cache.is_none())
+    /// Whether files are parsed whole (values built, names like secrets
+    /// marked): always, but for a [`Options::labels_only`] load that
+    /// feeds no cache.
+    fn whole_parse(&self) -> bool {
+        !(self.labels_only && self.cache.is_none())
     }
 }
 
@@ -821,7 +824,7 @@ fn load_one(
                 error_at(shown, e.line, e.col, e.message, src)
             })
     } else {
-        parse_bytes_cached(&bytes, kind, shown, cache, opts.marks_secret_names())
+        parse_bytes_cached(&bytes, kind, shown, cache, opts.whole_parse())
     };
     file.bytes = opts.keep_bytes.then_some(bytes);
     match parsed {
@@ -864,13 +867,15 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
     parse_bytes_cached(bytes, kind, shown, None, true)
 }
 
-/// [`parse_bytes`], with a cache of state resources parsed before.
+/// [`parse_bytes`], with a cache of state resources parsed before;
+/// configuration files parsed `whole` or not (see
+/// [`crate::config::file_config_for`]).
 fn parse_bytes_cached(
     bytes: &[u8],
     kind: FileKind,
     shown: &str,
     cache: Option<&dyn Cache>,
-    secrets: bool,
+    whole: bool,
 ) -> Result<Parsed, Diagnostic> {
     let text = || -> Result<&str, Diagnostic> {
         std::str::from_utf8(bytes).map_err(|e| {
@@ -898,7 +903,7 @@ fn parse_bytes_cached(
                 let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
                 (std::borrow::Cow::Borrowed(src), body)
             };
-            let cfg = file_config_marking(&body, &src, secrets);
+            let cfg = file_config_for(&body, &src, whole);
             if let Some((l, c, m)) = cfg.errors.first() {
                 return Err(error_at(shown, *l, *c, m.clone(), Some(&src)));
             }
@@ -1062,7 +1067,7 @@ impl ParsedDir {
         } else {
             b.take_state(&mut model);
         }
-        if !opts.skip_sensitivity {
+        if !opts.labels_only {
             crate::sensitive::propagate(&mut model);
         }
         trace.mark("state and sensitivity");
@@ -1989,7 +1994,7 @@ impl Builder {
         }
         self.loaded_dirs.insert(dir.to_path_buf());
         let file_ids = self.module_files(dir);
-        let (merged, own) = self.overrides(&file_ids, opts.marks_secret_names());
+        let (merged, own) = self.overrides(&file_ids, opts.whole_parse());
         let mut module = ModuleNodes {
             prefix,
             call: parent.as_ref().map(|p| p.0),

@@ -415,6 +415,30 @@ output "conn" {
   value     = terraform_data.a.output
   sensitive = true
 }
+resource "terraform_data" "b" {
+  input            = terraform_data.a.output
+  triggers_replace = [terraform_data.db.id]
+  dynamic "rule" {
+    for_each = [local.conn]
+    content {
+      v = rule.value
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    // an override replaces an argument and a dynamic block, and so the
+    // edges they held: it reads the bodies' names either way
+    std::fs::write(
+        t.0.join("b_override.tf"),
+        r#"
+resource "terraform_data" "b" {
+  input = var.pw
+  rule {
+    v = 1
+  }
+}
 "#,
     )
     .unwrap();
@@ -450,4 +474,86 @@ output "conn" {
     for a in ["var.pw", "output.conn"] {
         assert!(secret(&full.model, a) && secret(&labels.model, a), "{a}");
     }
+    let edges = |m: &rewind_model::Model, a: &str| -> Vec<String> {
+        let n = m.nodes.iter().find(|n| n.address == a).unwrap();
+        n.edges.iter().map(|e| e.to.clone()).collect()
+    };
+    assert_eq!(
+        edges(&full.model, "terraform_data.b"),
+        ["provider.terraform", "terraform_data.db", "var.pw"],
+        "the override's edges replace those of what it replaced"
+    );
+    // a resource's values are not built for labels (each is null under
+    // its name, nested blocks keep their shape); others' are
+    let body = |m: &rewind_model::Model, a: &str| {
+        let n = m.nodes.iter().find(|n| n.address == a).unwrap();
+        n.body.to_json()
+    };
+    assert_eq!(
+        body(&labels.model, "terraform_data.db"),
+        serde_json::json!({ "input": null })
+    );
+    assert_eq!(
+        body(&labels.model, "terraform_data.b"),
+        serde_json::json!({ "input": null, "rule": [{ "v": null }], "triggers_replace": null })
+    );
+    assert_eq!(
+        body(&full.model, "terraform_data.db"),
+        serde_json::json!({ "input": { "master_password": "s3cret", "name": "db" } })
+    );
+    for a in ["var.pw", "local.conn", "output.conn"] {
+        assert_eq!(body(&full.model, a), body(&labels.model, a), "{a}");
+    }
+}
+
+/// Every directory of the fixtures (roots, modules, broken ones) drawn
+/// with labels only has the nodes, edges and problems of its whole load.
+#[test]
+fn every_fixture_drawn_with_labels_only_has_the_whole_loads_graph() {
+    let mut dirs: Vec<std::path::PathBuf> = walkdir::WalkDir::new(fixtures())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.file_type().is_file() && (name.ends_with(".tf") || name.ends_with(".tf.json"))
+        })
+        .filter_map(|e| e.path().parent().map(std::path::Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    assert!(dirs.len() > 100, "{} directories", dirs.len());
+    type Shape = Vec<(String, Vec<(String, String)>)>;
+    let shape = |dir: &std::path::Path, labels_only: bool| -> Result<Shape, String> {
+        let opts = GraphOptions {
+            labels_only,
+            ..GraphOptions::default()
+        };
+        let out = graph(&Version::Dir(dir.to_path_buf()), &opts).map_err(|e| e.to_string())?;
+        let mut nodes: Shape = out
+            .model
+            .nodes
+            .iter()
+            .map(|n| {
+                let edges = n
+                    .edges
+                    .iter()
+                    .map(|e| (e.to.clone(), format!("{:?}", e.kind)))
+                    .collect();
+                (n.address.clone(), edges)
+            })
+            .collect();
+        nodes.push((format!("{:?}", out.diagnostics), Vec::new()));
+        Ok(nodes)
+    };
+    let mut loaded = 0;
+    for dir in &dirs {
+        let whole = shape(dir, false);
+        loaded += usize::from(whole.is_ok());
+        assert_eq!(whole, shape(dir, true), "{}", dir.display());
+    }
+    assert!(
+        loaded > 100,
+        "{loaded} of {} directories loaded",
+        dirs.len()
+    );
 }
