@@ -479,8 +479,8 @@ const MODULE_META: &[&str] = &[
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
     lines: &'a LineIndex<'a>,
-    /// Attribute values are built (else each is `null`: see
-    /// [`file_config_for`]).
+    /// Attribute values are built (else bodies are left empty, their
+    /// references collected all the same: see [`file_config_for`]).
     values: bool,
     /// [`Ctx::values`] for the bodies of resources, data sources,
     /// ephemeral resources and actions.
@@ -492,13 +492,18 @@ impl Ctx<'_> {
         self.lines.locate(pos)
     }
 
-    /// An attribute's value: [`to_value`], or `null` when the values are
-    /// not built.
-    fn value(&self, e: &Expr) -> Value {
+    /// Puts an attribute's value in `map`, when values are built.
+    fn put_attribute(&self, map: &mut Map<String, Value>, a: &crate::hcl::Attribute) {
         if self.values {
-            to_value(e)
-        } else {
-            Value::Null
+            map.insert(a.name.clone(), to_value(&a.expr));
+        }
+    }
+
+    /// Puts a nested block's value in `map` ([`insert_block`]), when
+    /// values are built.
+    fn put_block(&self, map: &mut Map<String, Value>, b: &Block, v: Value) {
+        if self.values {
+            insert_block(map, b, v);
         }
     }
 
@@ -542,7 +547,8 @@ impl Ctx<'_> {
         refs: &mut Vec<RawRef>,
         top: bool,
     ) -> Value {
-        let mut map: Map<String, Value> = Map::with_capacity(b.body.items.len());
+        let room = if self.values { b.body.items.len() } else { 0 };
+        let mut map: Map<String, Value> = Map::with_capacity(room);
         for item in &b.body.items {
             match item {
                 Item::Attribute(a) => {
@@ -555,11 +561,11 @@ impl Ctx<'_> {
                         "provider" if top => {}
                         _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
                     }
-                    map.insert(a.name.clone(), self.value(&a.expr));
+                    self.put_attribute(&mut map, a);
                 }
                 Item::Block(b) => {
                     let v = self.nested_block(b, bound, refs);
-                    insert_block(&mut map, b, v);
+                    self.put_block(&mut map, b, v);
                 }
             }
         }
@@ -588,11 +594,11 @@ impl Ctx<'_> {
                                 }
                                 _ => self.refs_of(&a.expr, EdgeKind::Reference, bound, refs),
                             }
-                            map.insert(a.name.clone(), self.value(&a.expr));
+                            self.put_attribute(&mut map, a);
                         }
                         Item::Block(inner) => {
                             let v = self.nested_block(inner, bound, refs);
-                            insert_block(&mut map, inner, v);
+                            self.put_block(&mut map, inner, v);
                         }
                     }
                 }
@@ -616,13 +622,13 @@ impl Ctx<'_> {
                             if a.name != "iterator" {
                                 self.refs_of(&a.expr, EdgeKind::Reference, bound, refs);
                             }
-                            map.insert(a.name.clone(), self.value(&a.expr));
+                            self.put_attribute(&mut map, a);
                         }
                         Item::Block(inner) => {
                             bound.push(iterator.clone());
                             let v = self.nested_block(inner, bound, refs);
                             bound.pop();
-                            insert_block(&mut map, inner, v);
+                            self.put_block(&mut map, inner, v);
                         }
                     }
                 }
@@ -732,12 +738,12 @@ pub fn file_config(body: &Body, src: &str) -> FileConfig {
 }
 
 /// [`file_config`]; only a `whole` parse marks the attributes named like
-/// secrets and builds the attribute values of resources, data sources,
-/// ephemeral resources and actions (else each is `null`, under its
-/// name, and the nested blocks keep their shape): a load for a graph
-/// drawn with labels only reads neither (see
-/// [`crate::Options::labels_only`]). Their references are collected
-/// either way.
+/// secrets and builds the bodies of resources, data sources, ephemeral
+/// resources and actions (else they are empty): a load for a graph drawn
+/// with labels only reads neither (see [`crate::Options::labels_only`]).
+/// Their references are collected either way, and override files are
+/// merged by the items their syntax holds, not by bodies (see
+/// [`crate::merge`]).
 pub(crate) fn file_config_for(body: &Body, src: &str, whole: bool) -> FileConfig {
     let lines = LineIndex::new(src);
     let cx = Ctx {

@@ -18,7 +18,9 @@
 //! References follow the arguments: the base's references held by a
 //! replaced argument or block go, the override's come. Which argument
 //! holds a reference is read from the base file's syntax (parsed again:
-//! override files are rare, and the parse results keep no such map).
+//! override files are rare, and the parse results keep no such map), and
+//! what the override replaces from its own, not from its body (a load
+//! for labels only builds no resource bodies, and merges alike).
 
 use rewind_model::{Map, NodeKind, Value};
 
@@ -87,10 +89,8 @@ pub(crate) fn merge(
         base.col = col;
         return Ok(());
     }
-    let Value::Map(over_body) = &*over.body else {
-        return Ok(());
-    };
-    if over_body.contains_key("depends_on")
+    let over_keys: Vec<&str> = over_starts.iter().map(|(_, _, k)| k.as_str()).collect();
+    if over_keys.contains(&"depends_on")
         && matches!(
             base.kind,
             NodeKind::Resource | NodeKind::Data | NodeKind::Module | NodeKind::Output
@@ -107,9 +107,13 @@ pub(crate) fn merge(
         NodeKind::Output => &["precondition"],
         _ => &[],
     };
-    let (body, replaced) = merge_body(base, over_body, kept);
+    let replaced = replaced_items(base.kind, &over_keys, kept);
     base.refs = merged_refs(base, over, base_starts, over_starts, &replaced, kept);
-    merge_fields(base, over, over_body);
+    merge_fields(base, over, &over_keys);
+    let Value::Map(over_body) = &*over.body else {
+        return Ok(());
+    };
+    let body = merge_body(base, over_body, kept);
     if base.kind == NodeKind::Module {
         if let Some(v) = body.get("source") {
             base.facts.more.source = Some(v.clone());
@@ -122,19 +126,42 @@ pub(crate) fn merge(
     Ok(())
 }
 
+/// The items of the base an override replaces, by the keys of the
+/// override's items (see [`item_starts`]): an argument or a nested block
+/// type replaces the base's of that name, static or dynamic, and a
+/// `dynamic.TYPE` block the same; a resource's `lifecycle` is merged
+/// argument by argument, and what the kind keeps (`kept`) stays.
+fn replaced_items(kind: NodeKind, over_keys: &[&str], kept: &[&str]) -> Vec<String> {
+    let mut replaced: Vec<String> = Vec::new();
+    for &key in over_keys {
+        if kept.contains(&key) {
+            continue;
+        }
+        let ty = match key.strip_prefix("dynamic.") {
+            Some(ty) => ty,
+            None if key == "lifecycle" && kind == NodeKind::Resource => continue,
+            // an argument named `dynamic` is no block of dynamic blocks
+            None if key == "dynamic" => continue,
+            None => key,
+        };
+        for name in [ty.to_string(), format!("dynamic.{ty}")] {
+            if !replaced.contains(&name) {
+                replaced.push(name);
+            }
+        }
+    }
+    replaced
+}
+
 /// The base's body with the override's arguments and blocks in place of
 /// its own (a `dynamic` block replaces the static blocks of its type and
-/// the reverse), and the item names replaced.
-fn merge_body(
-    base: &RawNode,
-    over_body: &Map<String, Value>,
-    kept: &[&str],
-) -> (Map<String, Value>, Vec<String>) {
+/// the reverse). The bodies of a load for labels only are empty (see
+/// [`crate::config::file_config_for`]): so is the merged one.
+fn merge_body(base: &RawNode, over_body: &Map<String, Value>, kept: &[&str]) -> Map<String, Value> {
     let mut body = match &*base.body {
         Value::Map(m) => m.clone(),
         _ => Map::new(),
     };
-    let mut replaced: Vec<String> = Vec::new();
     let mut lifecycle_over = None;
     for (key, value) in over_body {
         if kept.contains(&key.as_str()) {
@@ -146,8 +173,6 @@ fn merge_body(
                 let Value::Map(types) = value else { continue };
                 for (ty, blocks) in types {
                     body.remove(ty);
-                    replaced.push(ty.clone());
-                    replaced.push(format!("dynamic.{ty}"));
                     if let Some(Value::Map(base_dynamic)) = body.get_mut("dynamic") {
                         base_dynamic.insert(ty.clone(), blocks.clone());
                     } else {
@@ -159,8 +184,6 @@ fn merge_body(
             }
             _ => {
                 body.insert(key.clone(), value.clone());
-                replaced.push(key.clone());
-                replaced.push(format!("dynamic.{key}"));
                 if let Some(Value::Map(base_dynamic)) = body.get_mut("dynamic") {
                     base_dynamic.remove(key);
                 }
@@ -175,7 +198,7 @@ fn merge_body(
     if let Some(over_lifecycle) = lifecycle_over {
         merge_lifecycle(&mut body, over_lifecycle);
     }
-    (body, replaced)
+    body
 }
 
 /// References: the base's minus those of what was replaced, and the
@@ -207,7 +230,7 @@ fn merged_refs(
 
 /// The parsed fields beside the body that an override replaces: module
 /// arguments' references, the provider, a module's providers, `sensitive`.
-fn merge_fields(base: &mut RawNode, over: &RawNode, over_body: &Map<String, Value>) {
+fn merge_fields(base: &mut RawNode, over: &RawNode, over_keys: &[&str]) {
     for (name, arg_refs) in &over.args {
         base.args.retain(|(n, _)| n != name);
         base.args.push((name.clone(), arg_refs.clone()));
@@ -218,7 +241,7 @@ fn merge_fields(base: &mut RawNode, over: &RawNode, over_body: &Map<String, Valu
     if !over.providers.is_empty() {
         base.providers.clone_from(&over.providers);
     }
-    if over_body.contains_key("sensitive") {
+    if over_keys.contains(&"sensitive") {
         base.sensitive = over.sensitive;
     }
 }

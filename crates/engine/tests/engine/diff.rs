@@ -483,19 +483,21 @@ resource "terraform_data" "b" {
         ["provider.terraform", "terraform_data.db", "var.pw"],
         "the override's edges replace those of what it replaced"
     );
-    // a resource's values are not built for labels (each is null under
-    // its name, nested blocks keep their shape); others' are
+    // a resource's body is not built for labels; others' are
     let body = |m: &rewind_model::Model, a: &str| {
         let n = m.nodes.iter().find(|n| n.address == a).unwrap();
         n.body.to_json()
     };
+    for a in ["terraform_data.db", "terraform_data.b"] {
+        assert_eq!(body(&labels.model, a), serde_json::json!({}), "{a}");
+    }
     assert_eq!(
-        body(&labels.model, "terraform_data.db"),
-        serde_json::json!({ "input": null })
-    );
-    assert_eq!(
-        body(&labels.model, "terraform_data.b"),
-        serde_json::json!({ "input": null, "rule": [{ "v": null }], "triggers_replace": null })
+        body(&full.model, "terraform_data.b"),
+        serde_json::json!({
+            "input": { "$expr": "var.pw" },
+            "rule": [{ "v": 1 }],
+            "triggers_replace": [{ "$expr": "terraform_data.db.id" }]
+        })
     );
     assert_eq!(
         body(&full.model, "terraform_data.db"),
