@@ -3,9 +3,12 @@
 //! * `<key>.stat`: file stats with their content hashes and the tree and
 //!   model of the last snapshot: small, read on every snapshot, enough to
 //!   recognize an unchanged directory without reading anything else;
-//! * `<key>.parse`: parse results by content hash (of a file, or of one
-//!   resource of a state file), read only when some file changed, so
-//!   unchanged files and state resources are not parsed again. It is a
+//! * `<key>.parse`: parse results of configuration and variable files by
+//!   content hash, read only when some file changed, so unchanged files
+//!   are not parsed again (a state's resources are not kept there: an
+//!   incremental snapshot skips those its state index, `<key>.sidx`,
+//!   knows, and a whole load parses them again, which costs no more than
+//!   decoding them did; see `rewind_parse`'s `resources_of`). It is a
 //!   log: a snapshot appends the results it adds, each record with its
 //!   length and checksum, and rewrites the file (atomically, by rename)
 //!   only when most of it is no longer used.
@@ -24,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use rewind_model::codec::{Dec, DecodeError, Enc};
-use rewind_model::{Hash, Node};
+use rewind_model::Hash;
 use rewind_odb::{CacheSeal, ObjectId};
 use rewind_parse::{FileKind, FileStat, Parsed, StateResource};
 
@@ -41,9 +44,6 @@ const SEALED_MAGIC: &[u8; 8] = b"RWSEAL01";
 /// The first bytes of a sealed parse log: each record's payload is
 /// sealed (nonce, ciphertext of key and result, tag).
 const SEALED_LOG_MAGIC: &[u8; 8] = b"RWSLOG01";
-/// The kind code of a parse log record holding a state resource's nodes
-/// (file kinds have small codes).
-const STATE_RESOURCE: u8 = 0xff;
 /// A log record: payload length (u32 LE), blake3 of the payload, payload
 /// (content hash, kind code, encoded parse result).
 const RECORD_HEAD: usize = 4 + 32;
@@ -84,12 +84,6 @@ pub(crate) struct Counts {
 
 /// A parse result's key: content hash and kind code.
 pub(crate) type Key = (Hash, u8);
-
-/// The key of the parse result of a state resource of JSON text hash
-/// `hash`.
-pub(crate) fn state_key(hash: Hash) -> Key {
-    (hash, STATE_RESOURCE)
-}
 
 /// New parse log records, written while the directory is read (from
 /// every parsing thread) to a file beside the log instead of being held in
@@ -161,11 +155,9 @@ pub(crate) struct DirCache {
     /// The last snapshot of the directory.
     pub(crate) last: Option<LastSnapshot>,
     parsed: OnceLock<ParseLog>,
-    /// Results parsed in this run (files and state resources), to append
+    /// Results parsed in this run, to append
     /// (see [`DirCache::start_spool`]).
     spool: Mutex<Option<Spool>>,
-    /// State resources taken from the log in this run.
-    used_state: Mutex<Vec<Hash>>,
     /// What the state files parsed whole in this run hold, by the path
     /// the load named each by (see [`DirCache::take_state_index`]).
     state_indexes: Mutex<Vec<(String, Vec<u8>)>>,
@@ -478,12 +470,9 @@ impl DirCache {
     /// Sets what `save_parse_results` writes: the results spooled while
     /// this snapshot's files were read, the keys of its files (`files`:
     /// content hash and kind code of every file whose parse result is
-    /// cached) and the state resources parsed or reused while loading it
-    /// being the ones in use.
+    /// cached) being the ones in use.
     pub(crate) fn update_parse_results(&mut self, files: impl Iterator<Item = Key>) {
         let mut live: HashSet<Key> = files.collect();
-        let used = std::mem::take(self.used_state.get_mut().unwrap_or_else(|p| p.into_inner()));
-        live.extend(used.into_iter().map(|h| (h, STATE_RESOURCE)));
         let mut spool = self
             .spool
             .get_mut()
@@ -945,19 +934,6 @@ impl rewind_parse::Cache for DirCache {
             .map(std::sync::Arc::new)
     }
 
-    fn state_resource(&self, hash: &Hash) -> Option<Vec<Node>> {
-        let bytes = self.logged(&(*hash, STATE_RESOURCE))?;
-        let nodes = decode_nodes(&bytes).ok()?;
-        if let Ok(mut used) = self.used_state.lock() {
-            used.push(*hash);
-        }
-        Some(nodes)
-    }
-
-    fn keep_state_resource(&self, hash: &Hash, nodes: &[Node]) {
-        self.spool((*hash, STATE_RESOURCE), || encode_nodes(nodes));
-    }
-
     fn keep_state_index(&self, path: &str, resources: Vec<StateResource>) {
         // kept encoded: at 100k resources the structures took 17 MiB
         // through the rest of the load, their encoding 7 MiB
@@ -1038,26 +1014,6 @@ fn decode_state_resource(d: &mut Dec) -> Result<StateResource, DecodeError> {
         addresses,
         type_paths,
     })
-}
-
-fn encode_nodes(nodes: &[Node]) -> Vec<u8> {
-    let mut e = Enc::with_capacity(256 * nodes.len());
-    e.uvar(nodes.len() as u64);
-    for n in nodes {
-        e.bytes(&n.encode());
-    }
-    e.into_bytes()
-}
-
-fn decode_nodes(bytes: &[u8]) -> Result<Vec<Node>, DecodeError> {
-    let mut d = Dec::new(bytes);
-    let n = d.len()?;
-    let mut nodes = Vec::with_capacity(n.min(4096));
-    for _ in 0..n {
-        nodes.push(Node::decode(d.bytes()?)?);
-    }
-    d.finish()?;
-    Ok(nodes)
 }
 
 /// The parse log's header: magic (sealed or not) and the version of what

@@ -1326,19 +1326,11 @@ fn update_cache(
     state: Option<StateEdited>,
 ) {
     let tf = FileKind::Tf.code();
-    let mut replaced: HashSet<Key> = changed.iter().map(|c| (c.file.old, tf)).collect();
+    let replaced: HashSet<Key> = changed.iter().map(|c| (c.file.old, tf)).collect();
     for (path, stat) in refreshed {
         cache.stats.insert(path, stat);
     }
     if let Some(e) = state {
-        // the state resources no longer held are no longer in use
-        let now: rustc_hash::FxHashSet<Hash> = e.index.iter().map(|r| r.hash).collect();
-        replaced.extend(
-            e.dropped
-                .iter()
-                .filter(|h| !now.contains(h))
-                .map(|h| crate::cache::state_key(*h)),
-        );
         cache.save_state_index(Some((&e.file.hash, &e.index)));
         cache.stats.insert(e.file.abs.clone(), e.file.recorded());
     }

@@ -433,12 +433,6 @@ impl rewind_parse::Cache for Reading<'_, '_> {
     fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<std::sync::Arc<Parsed>> {
         self.cache.parsed(hash, kind)
     }
-    fn state_resource(&self, hash: &Hash) -> Option<Vec<rewind_model::Node>> {
-        self.cache.state_resource(hash)
-    }
-    fn keep_state_resource(&self, hash: &Hash, nodes: &[rewind_model::Node]) {
-        self.cache.keep_state_resource(hash, nodes);
-    }
     fn keep_state_index(&self, path: &str, resources: Vec<rewind_parse::StateResource>) {
         self.cache.keep_state_index(path, resources);
     }

@@ -95,12 +95,7 @@ impl StateSide {
         if known.len() != old.len() {
             return declined(41);
         }
-        let scan = rewind_parse::scan_state(
-            shown,
-            &file.bytes,
-            &|h: &Hash| known.contains(h),
-            Some(cache as &dyn rewind_parse::Cache),
-        );
+        let scan = rewind_parse::scan_state(shown, &file.bytes, &|h: &Hash| known.contains(h));
         let Ok(scan) = scan else {
             return declined(42);
         };
@@ -240,8 +235,6 @@ impl ConfigSecrets<'_> {
 pub(crate) struct StateEdited {
     pub(crate) instances: u64,
     pub(crate) index: Vec<StateResource>,
-    /// The last state's resources the new one does not hold.
-    pub(crate) dropped: Vec<Hash>,
     pub(crate) file: ChangedFile,
 }
 
@@ -269,11 +262,6 @@ pub(crate) fn edit_state(
         side.old.into_iter().map(|r| (r.hash, r)).collect();
     // the instances to take out, by module
     let mut out: HashMap<String, HashSet<String>> = HashMap::new();
-    let dropped: Vec<Hash> = by_hash
-        .keys()
-        .filter(|h| !new.contains(h))
-        .copied()
-        .collect();
     for r in by_hash.values().filter(|r| !new.contains(&r.hash)) {
         out.entry(r.module.clone())
             .or_default()
@@ -332,7 +320,6 @@ pub(crate) fn edit_state(
     Ok(Some(StateEdited {
         instances,
         index,
-        dropped,
         file,
     }))
 }

@@ -170,16 +170,6 @@ pub trait Cache: Sync {
     fn parsed(&self, _hash: &Hash, _kind: FileKind) -> Option<Arc<Parsed>> {
         None
     }
-    /// The instance nodes recorded earlier for one resource of a state
-    /// file, by the hash of the resource's JSON text: an apply changes a
-    /// few resources of a state, so the others need not be parsed again.
-    /// The nodes' `loc` is set by the parser.
-    fn state_resource(&self, _hash: &Hash) -> Option<Vec<Node>> {
-        None
-    }
-    /// Records the instance nodes parsed from one resource of a state file
-    /// (called from every parsing thread).
-    fn keep_state_resource(&self, _hash: &Hash, _nodes: &[Node]) {}
     /// Records what an incremental snapshot needs of state file `path`
     /// once parsed whole: each resource's hash, addresses and type paths
     /// (called once per state file, after its resources are parsed).
@@ -868,8 +858,8 @@ pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, 
     parse_bytes_cached(bytes, kind, shown, None, true)
 }
 
-/// [`parse_bytes`], with a cache of state resources parsed before;
-/// configuration files parsed `whole` or not (see
+/// [`parse_bytes`], with a cache (given a state's index: see
+/// [`Cache::keep_state_index`]); configuration files parsed `whole` or not (see
 /// [`crate::config::file_config_for`]).
 fn parse_bytes_cached(
     bytes: &[u8],
@@ -2984,13 +2974,33 @@ enum Resolved {
 pub struct Trace {
     on: bool,
     last: std::cell::Cell<std::time::Instant>,
+    /// The process's processor time (user and system) at the last mark.
+    cpu: std::cell::Cell<f64>,
+}
+
+/// The processor time (user and system, all threads) the process has
+/// used, in seconds, where the system tells it (Linux's
+/// `/proc/self/stat`, in ticks of 1/100 s); else 0.
+fn process_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // the fields after the command's name, which is in parentheses
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
 }
 
 impl Trace {
     pub fn new() -> Trace {
+        let on = std::env::var_os("REWIND_TRACE").is_some();
         Trace {
-            on: std::env::var_os("REWIND_TRACE").is_some(),
+            on,
             last: std::cell::Cell::new(std::time::Instant::now()),
+            cpu: std::cell::Cell::new(if on { process_cpu() } else { 0.0 }),
         }
     }
 
@@ -3007,13 +3017,18 @@ impl Trace {
                     .map(|kb| format!(" {}MiB", kb / 1024))
                     .unwrap_or_default()
             };
+            // the processor time of every thread of the process (on
+            // every core) since this trace's last mark
+            let cpu = process_cpu();
             eprintln!(
-                "trace: {what}: {:.3}s (rss{}, peak{})",
+                "trace: {what}: {:.3}s (cpu {:.2}s, rss{}, peak{})",
                 (now - self.last.get()).as_secs_f64(),
+                cpu - self.cpu.get(),
                 mb("VmRSS:"),
                 mb("VmHWM:")
             );
             self.last.set(now);
+            self.cpu.set(cpu);
         }
     }
 }

@@ -121,8 +121,8 @@ pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), S
     parse_state_as::<Value>(path, bytes, None)
 }
 
-/// [`parse_state`], taking the nodes of resources whose JSON text `cache`
-/// has seen before from it, and giving it those of the others.
+/// [`parse_state`], giving `cache` the state's index (each resource's
+/// hash, addresses and secret paths: [`Cache::keep_state_index`]).
 pub(crate) fn parse_state_cached(
     path: &str,
     bytes: &[u8],
@@ -258,19 +258,18 @@ pub struct StateScan {
 
 /// Reads state file `bytes` (named `path`) as [`parse_state`] does, but
 /// parses only the resources whose JSON text's hash `known` does not
-/// know (taking those `cache` has from it, and giving it the others), and
-/// leaves to the caller the check that no instance address repeats.
+/// know, and leaves to the caller the check that no instance address
+/// repeats.
 pub fn scan_state(
     path: &str,
     bytes: &[u8],
     known: &(dyn Fn(&Hash) -> bool + Sync),
-    cache: Option<&dyn Cache>,
 ) -> Result<StateScan, StateError> {
     let doc: StateDoc<Value> =
         serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
     let (info, outputs, raws) = doc_parts(doc, path, bytes)?;
     // (with `known` given, every resource is hashed)
-    let resources = resources_of::<Value>(&raws, path, bytes, cache, Some(known))?
+    let resources = resources_of::<Value>(&raws, path, bytes, false, Some(known))?
         .into_iter()
         .filter_map(|(h, nodes)| Some((h?, nodes)))
         .collect();
@@ -301,31 +300,30 @@ fn doc_parts<'a, A: Attr>(
 }
 
 /// Each resource of `raws` (on every core): the hash of its JSON text
-/// (when there is a `cache` or a `known`) and its instance nodes (none
-/// when `known` knows the hash), taken from `cache` when it has them.
+/// (when `hashed`, or there is a `known`) and its instance nodes (none
+/// when `known` knows the hash).
+///
+/// The nodes are not cached: an incremental snapshot skips the resources
+/// its state index knows (`known`). Cached by their hash, the nodes of a
+/// state of 100k resources were most of the 93 MB parse log and 0.4-0.6 s
+/// of a cold snapshot's 2.8-3.3 s, for no measurable gain when a snapshot
+/// that could not be incremental loaded the directory again (see
+/// bench/results/2026-12-03-session38.md).
 #[allow(clippy::type_complexity)]
 fn resources_of<A: Attr>(
     raws: &[&serde_json::value::RawValue],
     path: &str,
     bytes: &[u8],
-    cache: Option<&dyn Cache>,
+    hashed: bool,
     known: Option<&(dyn Fn(&Hash) -> bool + Sync)>,
 ) -> Result<Vec<(Option<Hash>, Option<Vec<Node>>)>, StateError> {
     let one = |ri: usize,
                raw: &serde_json::value::RawValue|
      -> Result<(Option<Hash>, Option<Vec<Node>>), StateError> {
-        let hash = (cache.is_some() || known.is_some()).then(|| Hash::of(raw.get().as_bytes()));
+        let hash = (hashed || known.is_some()).then(|| Hash::of(raw.get().as_bytes()));
         if let (Some(h), Some(k)) = (&hash, known) {
             if k(h) {
                 return Ok((hash, None));
-            }
-        }
-        if let (Some(h), Some(c)) = (&hash, cache) {
-            if let Some(mut nodes) = c.state_resource(h) {
-                for n in &mut nodes {
-                    n.loc = state_loc(path);
-                }
-                return Ok((hash, Some(nodes)));
             }
         }
         let r: ResourceDoc<A> = serde_json::from_str(raw.get())
@@ -333,9 +331,6 @@ fn resources_of<A: Attr>(
         // the resource's problems are reported where it starts
         let nodes = resource_nodes(ri, r, path)
             .map_err(|e| error_at(bytes, offset_in(bytes, raw), e.message))?;
-        if let (Some(h), Some(c)) = (&hash, cache) {
-            c.keep_state_resource(h, &nodes);
-        }
         Ok((hash, Some(nodes)))
     };
     let mut out = Vec::with_capacity(raws.len());
@@ -357,7 +352,7 @@ fn parse_state_as<A: Attr>(
     let (info, mut nodes, raws) = doc_parts(doc, path, bytes)?;
     // A large state is most of a load's parsing: its resources are parsed
     // on every core (each is an independent JSON value).
-    let resources = resources_of::<A>(&raws, path, bytes, cache, None)?;
+    let resources = resources_of::<A>(&raws, path, bytes, cache.is_some(), None)?;
     if let Some(c) = cache {
         // what an incremental snapshot needs of this state, should it
         // become the model's
