@@ -44,6 +44,10 @@ const SEALED_MAGIC: &[u8; 8] = b"RWSEAL01";
 /// The first bytes of a sealed parse log: each record's payload is
 /// sealed (nonce, ciphertext of key and result, tag).
 const SEALED_LOG_MAGIC: &[u8; 8] = b"RWSLOG01";
+/// The kind code of the records older logs hold of a state resource's
+/// instance nodes, no longer made nor read: never in use, so they go
+/// when the log is next rewritten.
+const OLD_STATE_RESOURCE: u8 = 0xff;
 /// A log record: payload length (u32 LE), blake3 of the payload, payload
 /// (content hash, kind code, encoded parse result).
 const RECORD_HEAD: usize = 4 + 32;
@@ -491,7 +495,8 @@ impl DirCache {
     /// only the files that changed: the results spooled, and every result
     /// of the log but those of `replaced` (the old contents of those
     /// files) still in use, unless `current` (the keys of the snapshot's
-    /// files) still names them.
+    /// files) still names them. An older log's records of a state
+    /// resource's nodes are never in use.
     pub(crate) fn update_parse_results_replacing(
         &mut self,
         replaced: &HashSet<Key>,
@@ -501,6 +506,7 @@ impl DirCache {
             .parse_log()
             .entries
             .keys()
+            .filter(|k| k.1 != OLD_STATE_RESOURCE)
             .filter(|k| !replaced.contains(k) || current.contains(k))
             .copied()
             .collect();
@@ -1350,6 +1356,33 @@ mod tests {
             written_ns: start,
             ..Default::default()
         }
+    }
+
+    /// A log an older rewind wrote holds the nodes of state resources
+    /// (kind `ff`): after a snapshot that read only the files that
+    /// changed, the results of files are still in use, those never.
+    #[test]
+    fn an_older_logs_state_resource_records_are_never_in_use() {
+        let dir = std::env::temp_dir().join(format!("rewind-old-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = DirCache::load(dir.join("key.stat"), None);
+        let file = (Hash::of(b"main.tf"), FileKind::Tf.code());
+        let state = (
+            Hash::of(b"{\"type\": \"aws_db_instance\"}"),
+            OLD_STATE_RESOURCE,
+        );
+        let mut log = log_header(false);
+        log.extend(record_bytes(&file, b"a parse result", None).unwrap());
+        log.extend(record_bytes(&state, &[7u8; 100], None).unwrap());
+        std::fs::write(c.parse_path().unwrap(), &log).unwrap();
+        // both records are read
+        assert!(c.logged(&file).is_some() && c.logged(&state).is_some());
+        c.update_parse_results_replacing(&HashSet::new(), &HashSet::new());
+        let (_, live) = c.update.as_ref().expect("an update");
+        assert!(live.contains(&file));
+        assert!(!live.contains(&state));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
