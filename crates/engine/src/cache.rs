@@ -7,8 +7,8 @@
 //!   content hash, read only when some file changed, so unchanged files
 //!   are not parsed again (a state's resources are not kept there: an
 //!   incremental snapshot skips those its state index, `<key>.sidx`,
-//!   knows, and a whole load parses them again, which costs no more than
-//!   decoding them did; see `rewind_parse`'s `resources_of`). It is a
+//!   knows, and a whole load parses them again, measured no slower than
+//!   taking them from here was; see `rewind_parse`'s `resources_of`). It is a
 //!   log: a snapshot appends the results it adds, each record with its
 //!   length and checksum, and rewrites the file (atomically, by rename)
 //!   only when most of it is no longer used.
