@@ -472,6 +472,16 @@ pub struct Model {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Frees the spare capacity of `nodes` and of each node's edges and
+/// secret paths ([`Model::shrink_to_fit`]).
+fn shrink_nodes(nodes: &mut Vec<Node>) {
+    for n in nodes.iter_mut() {
+        n.edges = crate::map::exact(std::mem::take(&mut n.edges));
+        n.sensitive = crate::map::exact(std::mem::take(&mut n.sensitive));
+    }
+    nodes.shrink_to_fit();
+}
+
 /// Sorts `nodes` by address, stably (as `sort_by` on the address does),
 /// moving each node at most once: the order is found on their indexes,
 /// then applied by following its cycles. A node is a few hundred bytes,
@@ -518,12 +528,33 @@ impl Model {
     /// edges and secret paths (grown one push at a time while loading:
     /// about 10 MB of each model of 100,000 resources).
     pub fn shrink_to_fit(&mut self) {
-        for n in self.nodes.iter_mut().chain(self.instances.iter_mut()) {
-            n.edges = crate::map::exact(std::mem::take(&mut n.edges));
-            n.sensitive = crate::map::exact(std::mem::take(&mut n.sensitive));
-        }
-        self.nodes.shrink_to_fit();
-        self.instances.shrink_to_fit();
+        shrink_nodes(&mut self.nodes);
+        shrink_nodes(&mut self.instances);
+    }
+
+    /// [`Model::sort`], [`Model::shrink_to_fit`] and, if `rank`,
+    /// [`Model::ranks`] (None without `rank`): the instances are sorted
+    /// and shrunk on another thread while the configuration's nodes are
+    /// sorted, shrunk and ranked (a load's last serial step, 0.1 s of
+    /// one core at 100k resources, otherwise).
+    pub fn sort_and_rank(&mut self, rank: bool) -> Option<Vec<u32>> {
+        let mut instances = std::mem::take(&mut self.instances);
+        let (ranks, instances) = std::thread::scope(|s| {
+            let sorted = s.spawn(move || {
+                sort_by_address(&mut instances);
+                shrink_nodes(&mut instances);
+                instances
+            });
+            sort_by_address(&mut self.nodes);
+            shrink_nodes(&mut self.nodes);
+            let ranks = if rank { self.ranks() } else { None };
+            let instances = sorted
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (ranks, instances)
+        });
+        self.instances = instances;
+        ranks
     }
 
     /// The configuration node with this address (nodes must be sorted).
