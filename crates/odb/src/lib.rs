@@ -90,4 +90,4 @@ pub use store::{Encrypted, InitOptions, Store, STORE_VERSION};
 pub use sync::SyncReport;
 pub use tree::{resolve_links, Resolved, TreeFile, MAX_LINK_HOPS};
 pub use verify::VerifyReport;
-pub use writer::{ObjectWriter, Written};
+pub use writer::{ObjectWriter, ReadyObject, Written};

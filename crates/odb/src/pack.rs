@@ -244,37 +244,21 @@ impl PackWriter {
         if self.block.is_empty() {
             return;
         }
-        let compressed = lz4_flex::block::compress(&self.block);
-        let (mut flags, mut stored): (u8, &[u8]) = if compressed.len() + 64 < self.block.len() {
-            (COMPRESSED, &compressed)
-        } else {
-            (0, &self.block)
-        };
-        let sealed;
-        if let Some(keys) = &self.keys {
-            flags |= ENCRYPTED;
-            let header = block_header(
-                flags,
-                (stored.len() + NONCE + TAG) as u32,
-                self.block.len() as u32,
-            );
-            match keys.seal_block(&header, stored) {
-                Ok(s) => sealed = s,
-                Err(e) => {
-                    self.failed.get_or_insert(e);
-                    sealed = Vec::new();
-                }
+        let (header, stored) = match frame_block(&self.block, self.keys.as_deref()) {
+            Ok(framed) => framed,
+            Err(e) => {
+                // reported by `finish`: the pack is never written
+                self.failed.get_or_insert(e);
+                self.block.clear();
+                self.block_entries.clear();
+                return;
             }
-            stored = &sealed;
-        }
+        };
         let block = self.spilled_len() + self.data.len() as u64;
-        self.data.extend_from_slice(&block_header(
-            flags,
-            stored.len() as u32,
-            self.block.len() as u32,
-        ));
-        self.data.extend_from_slice(stored);
+        self.data.extend_from_slice(&header);
+        self.data.extend_from_slice(&stored);
         let block_len = (BLOCK_HEADER + stored.len()) as u32;
+        drop(stored);
         for (id, inner, len, ty) in self.block_entries.drain(..) {
             self.entries.push((
                 id,
@@ -295,6 +279,63 @@ impl PackWriter {
             // a large object (a state file) grew the block: its buffer is
             // not kept for the small objects that follow
             self.block = Vec::with_capacity(BLOCK_TARGET + 4096);
+        }
+    }
+
+    /// One object as a block of its own, framed (compressed, and sealed
+    /// with `keys`) for [`PackWriter::add_ready`] away from any pack: a
+    /// large object is compressed by the thread that has it, not under
+    /// the lock of a writer several threads share. `id` must be the hash
+    /// of `bytes`, shorter than [`MAX_OBJECT`].
+    pub(crate) fn ready(
+        keys: Option<&Keys>,
+        id: ObjectId,
+        ty: ObjType,
+        bytes: &[u8],
+    ) -> Result<ReadyObject> {
+        let links = ty == ObjType::Tree && bytes.first() == Some(&crate::tree::TREE_V2);
+        let mut raw = Vec::with_capacity(OBJ_HEADER + bytes.len());
+        raw.push(ty as u8);
+        raw.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        raw.extend_from_slice(&id.hash().0);
+        raw.extend_from_slice(bytes);
+        let (header, stored) = frame_block(&raw, keys)?;
+        let stored = match stored {
+            std::borrow::Cow::Owned(stored) => stored,
+            std::borrow::Cow::Borrowed(_) => raw,
+        };
+        Ok(ReadyObject {
+            id,
+            ty,
+            len: bytes.len() as u32,
+            header,
+            stored,
+            links,
+        })
+    }
+
+    /// Adds an object made ready by [`PackWriter::ready`] (with this
+    /// pack's keys): the block being built is closed first, and the
+    /// object's block follows it, as [`PackWriter::add`] places an object
+    /// of a block or more.
+    pub(crate) fn add_ready(&mut self, r: ReadyObject) {
+        self.flush();
+        let block = self.spilled_len() + self.data.len() as u64;
+        self.data.extend_from_slice(&r.header);
+        self.data.extend_from_slice(&r.stored);
+        self.entries.push((
+            r.id,
+            Location {
+                block,
+                block_len: (BLOCK_HEADER + r.stored.len()) as u32,
+                inner: OBJ_HEADER as u32,
+                len: r.len,
+                ty: r.ty,
+            },
+        ));
+        self.links |= r.links;
+        if self.data.len() >= SPILL_PIECE {
+            self.spill_data();
         }
     }
 
@@ -413,6 +454,41 @@ impl Drop for SpillFile {
 }
 
 /// A block's 9-byte header: flags, stored length, uncompressed length.
+/// An object framed as a block of its own ([`PackWriter::ready`]).
+pub(crate) struct ReadyObject {
+    pub(crate) id: ObjectId,
+    ty: ObjType,
+    len: u32,
+    header: [u8; BLOCK_HEADER],
+    stored: Vec<u8>,
+    /// A tree holding a symbolic link ([`PackWriter::holds_links`]).
+    links: bool,
+}
+
+/// A block's header and its stored bytes: `raw` compressed when that
+/// saves more than a few bytes, sealed with `keys` when given.
+fn frame_block<'r>(
+    raw: &'r [u8],
+    keys: Option<&Keys>,
+) -> Result<([u8; BLOCK_HEADER], std::borrow::Cow<'r, [u8]>)> {
+    use std::borrow::Cow;
+    let compressed = lz4_flex::block::compress(raw);
+    let (mut flags, mut stored): (u8, Cow<'r, [u8]>) = if compressed.len() + 64 < raw.len() {
+        (COMPRESSED, Cow::Owned(compressed))
+    } else {
+        (0, Cow::Borrowed(raw))
+    };
+    if let Some(keys) = keys {
+        flags |= ENCRYPTED;
+        let header = block_header(flags, (stored.len() + NONCE + TAG) as u32, raw.len() as u32);
+        stored = Cow::Owned(keys.seal_block(&header, &stored)?);
+    }
+    Ok((
+        block_header(flags, stored.len() as u32, raw.len() as u32),
+        stored,
+    ))
+}
+
 fn block_header(flags: u8, stored: u32, raw: u32) -> [u8; BLOCK_HEADER] {
     let mut h = [0u8; BLOCK_HEADER];
     h[0] = flags;
