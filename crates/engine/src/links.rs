@@ -11,7 +11,7 @@
 //! files of the directory itself; those left are links to module
 //! directories outside it, which Terraform reads).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use rewind_odb::MAX_LINK_HOPS;
@@ -35,9 +35,10 @@ pub(crate) fn tree_entries<'a>(
     paths: impl IntoIterator<Item = &'a str>,
 ) -> Result<BTreeMap<String, Placed>> {
     let real_base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let mut lstat = Lstat::new(&real_base);
     let mut out: BTreeMap<String, Placed> = BTreeMap::new();
     for (i, path) in paths.into_iter().enumerate() {
-        let (at, links) = place(&real_base, path);
+        let (at, links) = place(&mut lstat, path);
         for (link, target) in links {
             out.entry(link).or_insert(Placed::Link(target));
         }
@@ -64,17 +65,17 @@ pub(crate) fn tree_entries<'a>(
 
 /// Where the file read at `path` stands in the tree (its path with every
 /// link that stays inside resolved) and the links passed on the way.
-fn place(real_base: &Path, path: &str) -> (String, Passed) {
+fn place(lstat: &mut Lstat, path: &str) -> (String, Passed) {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let mut done: Vec<String> = Vec::new();
     let mut links = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         done.push((*part).to_string());
-        if !is_link(&real_base.join(done.join("/"))) {
+        if !lstat.is_link(&done.join("/")) {
             continue;
         }
         let mut hops = 0;
-        match resolve(real_base, &done.join("/"), &mut hops) {
+        match resolve(lstat, &done.join("/"), &mut hops) {
             Some((real, chain)) => {
                 links.extend(chain);
                 done = real;
@@ -89,8 +90,33 @@ fn place(real_base: &Path, path: &str) -> (String, Passed) {
     (done.join("/"), links)
 }
 
-fn is_link(p: &Path) -> bool {
-    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+/// Which paths under a base are symbolic links, each asked of the file
+/// system once: the files of a tree share their directories (13,000 files
+/// in 1,000 directories at 100k resources were 39,000 `lstat` calls, 0.1 s
+/// of a snapshot).
+struct Lstat<'b> {
+    real_base: &'b Path,
+    seen: HashMap<String, bool>,
+}
+
+impl<'b> Lstat<'b> {
+    fn new(real_base: &'b Path) -> Lstat<'b> {
+        Lstat {
+            real_base,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Whether `rel` (relative to the base, `/`-separated) is a link.
+    fn is_link(&mut self, rel: &str) -> bool {
+        if let Some(&link) = self.seen.get(rel) {
+            return link;
+        }
+        let link = std::fs::symlink_metadata(self.real_base.join(rel))
+            .is_ok_and(|m| m.file_type().is_symlink());
+        self.seen.insert(rel.to_string(), link);
+        link
+    }
 }
 
 /// Links passed while resolving a path: (link path, target).
@@ -100,7 +126,7 @@ type Passed = Vec<(String, String)>;
 /// `None` when it leaves the tree or loops (more than
 /// [`MAX_LINK_HOPS`] links). A missing component ends the links: the
 /// rest is taken as it is.
-fn resolve(real_base: &Path, path: &str, hops: &mut usize) -> Option<(Vec<String>, Passed)> {
+fn resolve(lstat: &mut Lstat, path: &str, hops: &mut usize) -> Option<(Vec<String>, Passed)> {
     let mut done: Vec<String> = Vec::new();
     let mut links = Vec::new();
     let mut todo: VecDeque<String> = path.split('/').map(str::to_string).collect();
@@ -114,10 +140,11 @@ fn resolve(real_base: &Path, path: &str, hops: &mut usize) -> Option<(Vec<String
             _ => {}
         }
         done.push(c);
-        let here: PathBuf = real_base.join(done.join("/"));
-        if !is_link(&here) {
+        let rel = done.join("/");
+        if !lstat.is_link(&rel) {
             continue;
         }
+        let here: PathBuf = lstat.real_base.join(rel);
         *hops += 1;
         if *hops > MAX_LINK_HOPS {
             return None;
