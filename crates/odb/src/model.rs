@@ -238,6 +238,7 @@ impl ObjectWriter<'_> {
             .map(|n| (n, false))
             .chain(model.instances.iter().map(|n| (n, true)))
             .collect();
+        self.reserve(all.len());
         // gathered by borrowed file or module first (a key made for every
         // node was a string allocated and compared along a tree each time),
         // then keyed as the Model object keys them

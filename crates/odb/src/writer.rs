@@ -86,6 +86,14 @@ impl<'s> ObjectWriter<'s> {
         self.store
     }
 
+    /// Room for `more` objects in the ids this writer has added (a model
+    /// writer knows its count of nodes: grown by doubling, the ids of a
+    /// model of 100k resources were rehashed into a new table at each
+    /// step, each one memory the kernel faulted in).
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.seen.reserve(more);
+    }
+
     /// True unless the store or this writer has the object already.
     pub fn needs(&self, id: &ObjectId) -> Result<bool> {
         Ok(!self.seen.contains(id) && !self.store.has(id)?)

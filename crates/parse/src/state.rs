@@ -512,7 +512,11 @@ fn resource_nodes<A: Attr>(
     r: ResourceDoc<A>,
     path: &str,
 ) -> Result<Vec<Node>, StateError> {
-    let mut nodes = Vec::new();
+    // sized exactly: nodes are 200 bytes, and a vector grown from empty
+    // holds room for 4, which at 100k resources of one instance each was
+    // 66 MB allocated (and faulted in) for nothing until the state's nodes
+    // were gathered
+    let mut nodes = Vec::with_capacity(r.instances.len());
     if r.type_.is_empty() || r.name.is_empty() {
         return Err(err(format!("resource #{ri} has no type or name")));
     }
