@@ -453,7 +453,6 @@ impl Drop for SpillFile {
     }
 }
 
-/// A block's 9-byte header: flags, stored length, uncompressed length.
 /// An object framed as a block of its own ([`PackWriter::ready`]).
 pub(crate) struct ReadyObject {
     pub(crate) id: ObjectId,
@@ -489,6 +488,7 @@ fn frame_block<'r>(
     ))
 }
 
+/// A block's 9-byte header: flags, stored length, uncompressed length.
 fn block_header(flags: u8, stored: u32, raw: u32) -> [u8; BLOCK_HEADER] {
     let mut h = [0u8; BLOCK_HEADER];
     h[0] = flags;
