@@ -9,10 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::{Diagnostic, Loc, Model, Node, NodeKind, Severity, StateInfo};
 
-use crate::crypt::Crypt;
 use crate::error::{corrupt, Result};
 use crate::id::ObjectId;
-use crate::pack::ObjType;
+use crate::pack::{BlockBuilder, ObjType, ReadyBlock};
 use crate::store::Store;
 use crate::writer::ObjectWriter;
 
@@ -242,12 +241,16 @@ impl ObjectWriter<'_> {
         // gathered by borrowed file or module first (a key made for every
         // node was a string allocated and compared along a tree each time),
         // then keyed as the Model object keys them
-        let mut by_file: HashMap<&str, Vec<EntryRef>> = HashMap::new();
-        let mut by_module: HashMap<&str, Vec<EntryRef>> = HashMap::new();
-        let crypt = self.store().crypt();
-        each_encoded(&all, crypt, |slice, encoded| {
-            for ((n, instance), &(start, end, id)) in slice.iter().zip(&encoded.items) {
-                self.add(id, ObjType::Node, &encoded.bytes[start..end])?;
+        // FxHash: SipHash of each node's file or module was a fifth of
+        // the time of the thread that adds the nodes
+        let mut by_file: rustc_hash::FxHashMap<&str, Vec<EntryRef>> = Default::default();
+        let mut by_module: rustc_hash::FxHashMap<&str, Vec<EntryRef>> = Default::default();
+        each_encoded(&all, self.store(), |slice, encoded| {
+            let ids = encoded
+                .blocks
+                .iter()
+                .flat_map(|b| b.objects().map(|(id, _, _)| id));
+            for (&(n, instance), id) in slice.iter().zip(ids) {
                 let entry = EntryRef {
                     address: &n.address,
                     kind: n.kind,
@@ -255,11 +258,14 @@ impl ObjectWriter<'_> {
                     line: n.loc.line,
                     col: n.loc.col,
                 };
-                if *instance {
+                if instance {
                     by_module.entry(n.module.as_str()).or_default().push(entry);
                 } else {
                     by_file.entry(n.loc.file.as_str()).or_default().push(entry);
                 }
+            }
+            for block in encoded.blocks {
+                self.add_ready_block(block)?;
             }
             Ok(())
         })?;
@@ -434,40 +440,64 @@ impl ObjectWriter<'_> {
     }
 }
 
-/// The encodings of some nodes, one after another in one buffer: for
-/// each node, where its bytes start and end, and its id.
+/// The encodings of some nodes, in order, in blocks framed for a pack
+/// (compressed, sealed in an encrypted store): one object per node.
 struct Encoded {
-    bytes: Vec<u8>,
-    items: Vec<(usize, usize, ObjectId)>,
+    blocks: Vec<ReadyBlock>,
 }
 
 /// Nodes encoded per chunk on every core.
 const ENCODE_CHUNK: usize = 2048;
 
-/// The encodings and ids of the nodes of `part`.
-fn encode_chunk(part: &[(&Node, bool)], crypt: &Crypt) -> Encoded {
-    let mut bytes = Vec::with_capacity(part.len() * 256);
-    let mut items = Vec::with_capacity(part.len());
+/// The nodes of `part` encoded, with their ids, into blocks framed by
+/// the encoding thread (compressing them was a third of the time of the
+/// one thread that adds them to the pack), unless `store` has one of a
+/// block's nodes already: that block's nodes are added one by one, as
+/// needed, instead of compressed for nothing.
+fn encode_chunk(part: &[(&Node, bool)], store: &Store) -> Result<Encoded> {
+    let crypt = store.crypt();
+    let keys = crypt.keys("writing objects")?;
+    let mut blocks = Vec::new();
+    let mut block = BlockBuilder::default();
+    let mut stored = false;
+    let mut close = |block: BlockBuilder, stored: bool| -> Result<()> {
+        blocks.push(if stored {
+            block.unframed()
+        } else {
+            block.ready(keys)?
+        });
+        Ok(())
+    };
     for (n, _) in part {
-        let start = bytes.len();
-        n.encode_into(&mut bytes);
-        let id = crypt.id_of(&bytes[start..]);
-        items.push((start, bytes.len(), id));
+        let id = block.push_with(
+            ObjType::Node,
+            |buf| n.encode_into(buf),
+            |bytes| crypt.id_of(bytes),
+        );
+        stored = stored || store.has(&id)?;
+        if block.is_full() {
+            close(std::mem::take(&mut block), stored)?;
+            stored = false;
+        }
     }
-    Encoded { bytes, items }
+    if !block.is_empty() {
+        close(block, stored)?;
+    }
+    Ok(Encoded { blocks })
 }
 
-/// Encodes `all` in chunks on every core (encoding and hashing every
-/// node is most of the work of storing a model) and hands each chunk to
-/// `consume` in order, while the next chunks are encoded: the writer's
-/// serial part (the pack's copies and compression) runs beside the
-/// encoding instead of after it. Thread `t` of `n` encodes chunks `t`,
-/// `t + n`, ... into a channel of one, so at most two chunks per thread
-/// wait encoded. The first error of `consume` stops the encoding and is
-/// returned; a panic of an encoding thread is propagated.
+/// Encodes `all` in chunks on every core (encoding, hashing and
+/// compressing every node is most of the work of storing a model) and
+/// hands each chunk to `consume` in order, while the next chunks are
+/// encoded: the writer's serial part (the pack's bookkeeping) runs beside
+/// the encoding instead of after it. Thread `t` of `n` encodes chunks
+/// `t`, `t + n`, ... into a channel of one, so at most two chunks per
+/// thread wait encoded. The first error (of an encoding, or of
+/// `consume`) stops the encoding and is returned; a panic of an encoding
+/// thread is propagated.
 fn each_encoded<'n>(
     all: &[(&'n Node, bool)],
-    crypt: &Crypt,
+    store: &Store,
     mut consume: impl FnMut(&[(&'n Node, bool)], Encoded) -> Result<()>,
 ) -> Result<()> {
     let chunks: Vec<&[(&Node, bool)]> = all.chunks(ENCODE_CHUNK).collect();
@@ -477,7 +507,7 @@ fn each_encoded<'n>(
         .min(chunks.len());
     if threads <= 1 {
         for part in chunks {
-            consume(part, encode_chunk(part, crypt))?;
+            consume(part, encode_chunk(part, store)?)?;
         }
         return Ok(());
     }
@@ -485,13 +515,13 @@ fn each_encoded<'n>(
         let mut receivers = Vec::with_capacity(threads);
         let mut workers = Vec::with_capacity(threads);
         for t in 0..threads {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Encoded>(1);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Encoded>>(1);
             receivers.push(rx);
             let chunks = &chunks;
             workers.push(s.spawn(move || {
                 for part in chunks.iter().skip(t).step_by(threads) {
                     // a closed channel: the writer failed and stopped
-                    if tx.send(encode_chunk(part, crypt)).is_err() {
+                    if tx.send(encode_chunk(part, store)).is_err() {
                         break;
                     }
                 }
@@ -503,7 +533,7 @@ fn each_encoded<'n>(
             let Ok(encoded) = receivers[i % threads].recv() else {
                 break;
             };
-            result = consume(part, encoded);
+            result = encoded.and_then(|encoded| consume(part, encoded));
             if result.is_err() {
                 break;
             }
@@ -699,10 +729,14 @@ mod tests {
     use super::*;
 
     /// Nodes encoded on every core reach the writer in their order, each
-    /// with its own bytes and id, over several chunks and a short last
-    /// one; an error of the writer stops the encoding and is returned.
+    /// with its own bytes and id, in framed blocks over several chunks
+    /// and a short last one; a block holding a node the store has is not
+    /// framed; an error of the writer stops the encoding and is returned.
     #[test]
     fn nodes_encoded_on_every_core_arrive_in_order_and_an_error_stops_them() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-encoded-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
         let nodes: Vec<Node> = (0..ENCODE_CHUNK * 3 + 17)
             .map(|i| {
                 let mut n = Node::new(NodeKind::Resource, format!("aws_s3_bucket.b{i}"));
@@ -712,29 +746,55 @@ mod tests {
             })
             .collect();
         let all: Vec<(&Node, bool)> = nodes.iter().map(|n| (n, false)).collect();
-        let crypt = Crypt::Plain;
+        let crypt = store.crypt();
         let mut seen = Vec::new();
-        each_encoded(&all, &crypt, |slice, encoded| {
-            assert_eq!(slice.len(), encoded.items.len());
-            for ((n, _), &(start, end, id)) in slice.iter().zip(&encoded.items) {
+        let mut blocks = 0;
+        each_encoded(&all, &store, |slice, encoded| {
+            assert!(encoded.blocks.iter().all(ReadyBlock::is_framed));
+            let objects: Vec<(ObjectId, ObjType, &[u8])> =
+                encoded.blocks.iter().flat_map(|b| b.objects()).collect();
+            assert_eq!(slice.len(), objects.len());
+            for ((n, _), &(id, ty, got)) in slice.iter().zip(&objects) {
                 let bytes = n.encode();
-                assert_eq!(
-                    &encoded.bytes[start..end],
-                    bytes.as_slice(),
-                    "{}",
-                    n.address
-                );
+                assert_eq!(got, bytes.as_slice(), "{}", n.address);
                 assert_eq!(id, crypt.id_of(&bytes));
+                assert_eq!(ty, ObjType::Node);
                 seen.push(n.address.clone());
             }
+            blocks += encoded.blocks.len();
             Ok(())
         })
         .unwrap();
+        // blocks of about BLOCK_TARGET each, none across two chunks
+        let total: usize = nodes
+            .iter()
+            .map(|n| n.encode().len() + crate::pack::OBJ_HEADER)
+            .sum();
+        assert!(
+            blocks >= 4 && blocks <= 4 + total / crate::pack::BLOCK_TARGET,
+            "{blocks} blocks of {total} bytes"
+        );
         let want: Vec<String> = nodes.iter().map(|n| n.address.clone()).collect();
         assert_eq!(seen, want);
 
+        // the store has the last node: the last block is not framed
+        let last = nodes.last().unwrap();
+        let mut w = ObjectWriter::new(&store);
+        w.add_node(last).unwrap();
+        w.finish().unwrap();
+        let store = Store::open(dir.to_str().unwrap()).unwrap();
+        let mut framed = Vec::new();
+        each_encoded(&all, &store, |_, encoded| {
+            framed.extend(encoded.blocks.iter().map(ReadyBlock::is_framed));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(framed.len(), blocks);
+        assert_eq!(framed.iter().filter(|&&f| !f).count(), 1);
+        assert!(!framed.last().unwrap());
+
         let mut chunks = 0;
-        let err = each_encoded(&all, &crypt, |_, _| {
+        let err = each_encoded(&all, &store, |_, _| {
             chunks += 1;
             if chunks == 2 {
                 return Err(corrupt("the second chunk", "refused"));
@@ -744,6 +804,7 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("the second chunk"), "{err}");
         assert_eq!(chunks, 2);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

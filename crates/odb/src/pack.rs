@@ -339,6 +339,41 @@ impl PackWriter {
         }
     }
 
+    /// Adds a block of objects framed by [`BlockBuilder::ready`] (with
+    /// this pack's keys), every one of them new to the pack: the block
+    /// being built is closed first, as [`PackWriter::add_ready`] does. An
+    /// unframed block's objects are added one by one.
+    pub(crate) fn add_ready_block(&mut self, r: ReadyBlock) {
+        let Some((header, stored)) = &r.framed else {
+            for (id, ty, bytes) in r.objects() {
+                self.add(id, ty, bytes);
+            }
+            return;
+        };
+        self.flush();
+        let block = self.spilled_len() + self.data.len() as u64;
+        self.data.extend_from_slice(header);
+        self.data.extend_from_slice(stored);
+        let block_len = (BLOCK_HEADER + stored.len()) as u32;
+        self.links |= r.links;
+        self.entries
+            .extend(r.entries.into_iter().map(|(id, inner, len, ty)| {
+                (
+                    id,
+                    Location {
+                        block,
+                        block_len,
+                        inner,
+                        len,
+                        ty,
+                    },
+                )
+            }));
+        if self.data.len() >= SPILL_PIECE {
+            self.spill_data();
+        }
+    }
+
     /// The pack bytes, the index bytes, and the pack's name (the
     /// checksum of the pack).
     pub fn finish(self) -> (Vec<u8>, Vec<u8>, Hash) {
@@ -450,6 +485,110 @@ impl Drop for SpillFile {
         if !self.path.as_os_str().is_empty() {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// Objects gathered into a block away from any pack, as
+/// [`PackWriter::add`] gathers them, to be framed by the thread that made
+/// them ([`BlockBuilder::ready`]): a model's nodes are encoded on every
+/// core, and their blocks compressed there too, instead of by the one
+/// thread that adds them to the pack.
+#[derive(Default)]
+pub(crate) struct BlockBuilder {
+    raw: Vec<u8>,
+    entries: Vec<(ObjectId, u32, u32, ObjType)>,
+    /// A tree holding a symbolic link ([`PackWriter::holds_links`]).
+    links: bool,
+}
+
+impl BlockBuilder {
+    /// Appends an object of type `ty` whose bytes `write` appends to the
+    /// buffer it is given; `id_of` gives its id from those bytes (they are
+    /// encoded in place, after room for the object's header, not copied).
+    pub(crate) fn push_with(
+        &mut self,
+        ty: ObjType,
+        write: impl FnOnce(&mut Vec<u8>),
+        id_of: impl FnOnce(&[u8]) -> ObjectId,
+    ) -> ObjectId {
+        if self.raw.capacity() == 0 {
+            self.raw.reserve(BLOCK_TARGET + 4096);
+        }
+        let head = self.raw.len();
+        self.raw.resize(head + OBJ_HEADER, 0);
+        let inner = self.raw.len();
+        write(&mut self.raw);
+        let len = self.raw.len() - inner;
+        let id = id_of(&self.raw[inner..]);
+        self.links |= ty == ObjType::Tree && self.raw.get(inner) == Some(&crate::tree::TREE_V2);
+        self.raw[head] = ty as u8;
+        self.raw[head + 1..head + 5].copy_from_slice(&(len as u32).to_le_bytes());
+        self.raw[head + 5..inner].copy_from_slice(&id.hash().0);
+        self.entries.push((id, inner as u32, len as u32, ty));
+        id
+    }
+
+    /// True once the block holds [`BLOCK_TARGET`] bytes or more (a block
+    /// closes after the object that fills it).
+    pub(crate) fn is_full(&self) -> bool {
+        self.raw.len() >= BLOCK_TARGET
+    }
+
+    /// True when no object was pushed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The block framed (compressed, sealed with `keys`) for
+    /// [`PackWriter::add_ready_block`]; its objects' bytes are kept
+    /// beside it, for a writer that has some of them already.
+    pub(crate) fn ready(self, keys: Option<&Keys>) -> Result<ReadyBlock> {
+        let (header, stored) = frame_block(&self.raw, keys)?;
+        let stored = stored.into_owned();
+        Ok(ReadyBlock {
+            framed: Some((header, stored)),
+            ..self.unframed()
+        })
+    }
+
+    /// The block's objects not framed (a store that has some of them
+    /// already: each is added on its own, if needed, not compressed for
+    /// nothing).
+    pub(crate) fn unframed(self) -> ReadyBlock {
+        ReadyBlock {
+            raw: self.raw,
+            entries: self.entries,
+            framed: None,
+            links: self.links,
+        }
+    }
+}
+
+/// A block of objects made by a [`BlockBuilder`], framed
+/// ([`BlockBuilder::ready`]) or not ([`BlockBuilder::unframed`]).
+pub(crate) struct ReadyBlock {
+    raw: Vec<u8>,
+    entries: Vec<(ObjectId, u32, u32, ObjType)>,
+    /// The block's header and stored bytes, when framed.
+    framed: Option<([u8; BLOCK_HEADER], Vec<u8>)>,
+    links: bool,
+}
+
+impl ReadyBlock {
+    /// True when framed, to be added whole.
+    pub(crate) fn is_framed(&self) -> bool {
+        self.framed.is_some()
+    }
+
+    /// The block's objects: id, type and bytes, in order.
+    pub(crate) fn objects(&self) -> impl Iterator<Item = (ObjectId, ObjType, &[u8])> {
+        self.entries.iter().map(|&(id, inner, len, ty)| {
+            (
+                id,
+                ty,
+                &self.raw[inner as usize..inner as usize + len as usize],
+            )
+        })
     }
 }
 
@@ -1064,5 +1203,46 @@ mod tests {
         let mut bad_idx = idx.clone();
         bad_idx[20] ^= 1;
         assert!(PackIndex::parse(name, bad_idx, "idx").is_err());
+    }
+
+    /// Blocks built away from the pack, between objects added to it:
+    /// each block's objects share one block of the pack, the index finds
+    /// every object, and the pack checks whole.
+    #[test]
+    fn ready_blocks_take_their_place_among_added_objects() {
+        let objs: Vec<Vec<u8>> = (0..400)
+            .map(|i| {
+                format!("resource \"aws_instance\" \"web{i}\" {{ ami = \"ami-{i}\" }}\n")
+                    .into_bytes()
+            })
+            .collect();
+        let mut w = PackWriter::new();
+        let mut built = BlockBuilder::default();
+        let mut in_blocks = Vec::new();
+        for (i, o) in objs.iter().enumerate() {
+            if i % 100 < 50 {
+                w.add(ObjectId::of(o), ObjType::Blob, o);
+                continue;
+            }
+            let id = built.push_with(ObjType::Node, |buf| buf.extend_from_slice(o), ObjectId::of);
+            in_blocks.push(id);
+            if i % 100 == 99 {
+                w.add_ready_block(std::mem::take(&mut built).ready(None).unwrap());
+            }
+        }
+        assert!(built.is_empty());
+        let (pack, idx, name) = w.finish();
+        let index = PackIndex::parse(name, idx, "idx").unwrap();
+        assert_eq!(index.len(), objs.len());
+        for o in &objs {
+            assert_eq!(read(&pack, &index, &ObjectId::of(o)), *o);
+        }
+        for ids in in_blocks.chunks(50) {
+            let blocks: std::collections::BTreeSet<u64> =
+                ids.iter().map(|id| index.find(id).unwrap().block).collect();
+            assert_eq!(blocks.len(), 1, "one block per ready block");
+            assert_eq!(index.find(&ids[0]).unwrap().ty, ObjType::Node);
+        }
+        assert!(check_pack(&pack, &index, &Crypt::Plain, "pack").is_empty());
     }
 }

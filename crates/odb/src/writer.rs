@@ -156,11 +156,68 @@ impl<'s> ObjectWriter<'s> {
         self.added(ready.len)
     }
 
+    /// Adds the objects of a block made away from this writer
+    /// ([`crate::pack::BlockBuilder`], framed with this writer's store's
+    /// keys): the framed block as it is when every object in it is new to
+    /// the store and to this writer (a cold snapshot's model), else each
+    /// object this writer needs, one by one, as [`ObjectWriter::add`]
+    /// adds them (a block holds no object twice, nor one its pack or the
+    /// store has).
+    pub(crate) fn add_ready_block(&mut self, block: crate::pack::ReadyBlock) -> Result<()> {
+        self.store.require_key("writing objects")?;
+        let mut all_new = block.is_framed();
+        for (id, ty, bytes) in block.objects() {
+            if bytes.len() >= MAX_OBJECT {
+                return Err(Error::ObjectTooLarge {
+                    id,
+                    kind: ty.name(),
+                    len: bytes.len(),
+                    max: MAX_OBJECT,
+                });
+            }
+            all_new = all_new && self.needs(&id)?;
+        }
+        if all_new {
+            let mut added = 0;
+            for (id, _, _) in block.objects() {
+                if !self.seen.insert(id) {
+                    // twice in the block: undo, and add them one by one
+                    all_new = false;
+                    break;
+                }
+                added += 1;
+            }
+            if !all_new {
+                for (id, _, _) in block.objects().take(added) {
+                    self.seen.remove(&id);
+                }
+            }
+        }
+        if !all_new {
+            for (id, ty, bytes) in block.objects() {
+                self.add(id, ty, bytes)?;
+            }
+            return Ok(());
+        }
+        for (_, _, bytes) in block.objects() {
+            self.written.objects += 1;
+            self.written.bytes += bytes.len() as u64;
+        }
+        self.pack.add_ready_block(block);
+        self.set_aside_if_full()
+    }
+
     /// Counts an object of `len` bytes just added; puts the pack aside
-    /// (written, or held by a deferred writer) once full.
+    /// once full.
     fn added(&mut self, len: usize) -> Result<()> {
         self.written.objects += 1;
         self.written.bytes += len as u64;
+        self.set_aside_if_full()
+    }
+
+    /// Puts the pack aside (written, or held by a deferred writer) once
+    /// full.
+    fn set_aside_if_full(&mut self) -> Result<()> {
         if self.pack.len() > self.split {
             let full = std::mem::replace(&mut self.pack, self.store.spilled_pack_writer());
             match &mut self.held {
@@ -370,6 +427,71 @@ mod tests {
             let mut w = ObjectWriter::new(&store);
             let ready = ObjectWriter::ready(&store, large_id, ObjType::Blob, &large).unwrap();
             w.add_ready(ready).unwrap();
+            assert_eq!(w.finish().unwrap().objects, 0);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// A block made away from the writer, in a plain and an encrypted
+    /// store: added whole when its objects are all new, else object by
+    /// object when the writer has one of them already or the block holds
+    /// one twice; each object is counted once and reads back.
+    #[test]
+    fn a_ready_block_is_added_whole_or_object_by_object() {
+        use crate::pack::BlockBuilder;
+        for encrypted in [false, true] {
+            let dir = std::env::temp_dir().join(format!(
+                "rewind-odb-block-{}-{encrypted}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let opts = crate::store::InitOptions {
+                encrypt: encrypted.then(|| crate::crypt::UserKey::Secret {
+                    secret: b"correct horse battery".to_vec(),
+                    origin: "test".into(),
+                }),
+                encrypt_like: None,
+            };
+            let store = Store::init_with(dir.to_str().unwrap(), &opts).unwrap();
+            let keys = store.crypt().keys("test").unwrap();
+            let objs = objects(&store);
+            let block = |which: &[usize]| {
+                let mut b = BlockBuilder::default();
+                for &i in which {
+                    let id = b.push_with(
+                        ObjType::Node,
+                        |buf| buf.extend_from_slice(&objs[i].1),
+                        |bytes| store.object_id(bytes),
+                    );
+                    assert_eq!(id, objs[i].0);
+                }
+                b.ready(keys).unwrap()
+            };
+            let mut w = ObjectWriter::deferred(&store);
+            w.add_ready_block(block(&[0, 1, 2])).unwrap();
+            // the writer has 2 already; 4 is in the block twice
+            w.add_ready_block(block(&[2, 3])).unwrap();
+            w.add_ready_block(block(&[4, 5, 4])).unwrap();
+            let written = w.finish().unwrap();
+            assert_eq!(written.objects, 6, "encrypted: {encrypted}");
+            assert_eq!(
+                written.bytes,
+                objs[..6].iter().map(|(_, b)| b.len() as u64).sum::<u64>()
+            );
+            let store = Store::open_with(dir.to_str().unwrap(), opts.encrypt.as_ref()).unwrap();
+            let ids: Vec<ObjectId> = objs[..6].iter().map(|(id, _)| *id).collect();
+            let want: Vec<Vec<u8>> = objs[..6].iter().map(|(_, b)| b.clone()).collect();
+            assert_eq!(store.get_many(&ids).unwrap(), want);
+            // the store has them all: nothing added
+            let mut w = ObjectWriter::new(&store);
+            let keys = store.crypt().keys("test").unwrap();
+            let mut b = BlockBuilder::default();
+            b.push_with(
+                ObjType::Blob,
+                |buf| buf.extend_from_slice(&objs[0].1),
+                |bytes| store.object_id(bytes),
+            );
+            w.add_ready_block(b.ready(keys).unwrap()).unwrap();
             assert_eq!(w.finish().unwrap().objects, 0);
             let _ = std::fs::remove_dir_all(&dir);
         }
