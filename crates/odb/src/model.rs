@@ -473,7 +473,7 @@ fn encode_chunk(part: &[(&Node, bool)], store: &Store) -> Result<Encoded> {
             ObjType::Node,
             |buf| n.encode_into(buf),
             |bytes| crypt.id_of(bytes),
-        );
+        )?;
         stored = stored || store.has(&id)?;
         if block.is_full() {
             close(std::mem::take(&mut block), stored)?;

@@ -505,12 +505,14 @@ impl BlockBuilder {
     /// Appends an object of type `ty` whose bytes `write` appends to the
     /// buffer it is given; `id_of` gives its id from those bytes (they are
     /// encoded in place, after room for the object's header, not copied).
+    /// An object of [`MAX_OBJECT`] bytes or more is refused (the block is
+    /// then to be dropped).
     pub(crate) fn push_with(
         &mut self,
         ty: ObjType,
         write: impl FnOnce(&mut Vec<u8>),
         id_of: impl FnOnce(&[u8]) -> ObjectId,
-    ) -> ObjectId {
+    ) -> Result<ObjectId> {
         if self.raw.capacity() == 0 {
             self.raw.reserve(BLOCK_TARGET + 4096);
         }
@@ -520,12 +522,20 @@ impl BlockBuilder {
         write(&mut self.raw);
         let len = self.raw.len() - inner;
         let id = id_of(&self.raw[inner..]);
+        if len >= MAX_OBJECT {
+            return Err(Error::ObjectTooLarge {
+                id,
+                kind: ty.name(),
+                len,
+                max: MAX_OBJECT,
+            });
+        }
         self.links |= ty == ObjType::Tree && self.raw.get(inner) == Some(&crate::tree::TREE_V2);
         self.raw[head] = ty as u8;
         self.raw[head + 1..head + 5].copy_from_slice(&(len as u32).to_le_bytes());
         self.raw[head + 5..inner].copy_from_slice(&id.hash().0);
         self.entries.push((id, inner as u32, len as u32, ty));
-        id
+        Ok(id)
     }
 
     /// True once the block holds [`BLOCK_TARGET`] bytes or more (a block
@@ -1224,7 +1234,9 @@ mod tests {
                 w.add(ObjectId::of(o), ObjType::Blob, o);
                 continue;
             }
-            let id = built.push_with(ObjType::Node, |buf| buf.extend_from_slice(o), ObjectId::of);
+            let id = built
+                .push_with(ObjType::Node, |buf| buf.extend_from_slice(o), ObjectId::of)
+                .unwrap();
             in_blocks.push(id);
             if i % 100 == 99 {
                 w.add_ready_block(std::mem::take(&mut built).ready(None).unwrap());

@@ -165,16 +165,9 @@ impl<'s> ObjectWriter<'s> {
     /// store has).
     pub(crate) fn add_ready_block(&mut self, block: crate::pack::ReadyBlock) -> Result<()> {
         self.store.require_key("writing objects")?;
+        // (a builder refuses an object of MAX_OBJECT bytes or more)
         let mut all_new = block.is_framed();
-        for (id, ty, bytes) in block.objects() {
-            if bytes.len() >= MAX_OBJECT {
-                return Err(Error::ObjectTooLarge {
-                    id,
-                    kind: ty.name(),
-                    len: bytes.len(),
-                    max: MAX_OBJECT,
-                });
-            }
+        for (id, _, _) in block.objects() {
             all_new = all_new && self.needs(&id)?;
         }
         if all_new {
@@ -458,11 +451,13 @@ mod tests {
             let block = |which: &[usize]| {
                 let mut b = BlockBuilder::default();
                 for &i in which {
-                    let id = b.push_with(
-                        ObjType::Node,
-                        |buf| buf.extend_from_slice(&objs[i].1),
-                        |bytes| store.object_id(bytes),
-                    );
+                    let id = b
+                        .push_with(
+                            ObjType::Node,
+                            |buf| buf.extend_from_slice(&objs[i].1),
+                            |bytes| store.object_id(bytes),
+                        )
+                        .unwrap();
                     assert_eq!(id, objs[i].0);
                 }
                 b.ready(keys).unwrap()
@@ -490,7 +485,8 @@ mod tests {
                 ObjType::Blob,
                 |buf| buf.extend_from_slice(&objs[0].1),
                 |bytes| store.object_id(bytes),
-            );
+            )
+            .unwrap();
             w.add_ready_block(b.ready(keys).unwrap()).unwrap();
             assert_eq!(w.finish().unwrap().objects, 0);
             let _ = std::fs::remove_dir_all(&dir);
