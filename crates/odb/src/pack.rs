@@ -240,41 +240,54 @@ impl PackWriter {
         }
     }
 
-    fn flush(&mut self) {
-        if self.block.is_empty() {
-            return;
-        }
-        let (header, stored) = match frame_block(&self.block, self.keys.as_deref()) {
-            Ok(framed) => framed,
-            Err(e) => {
-                // reported by `finish`: the pack is never written
-                self.failed.get_or_insert(e);
-                self.block.clear();
-                self.block_entries.clear();
-                return;
-            }
-        };
+    /// Appends a framed block (`header`, `stored`) holding `objects` (id,
+    /// offset in the uncompressed block, length, type), indexes them, and
+    /// spills what the pack holds once it passes [`SPILL_PIECE`].
+    fn put_block(
+        &mut self,
+        header: &[u8; BLOCK_HEADER],
+        stored: &[u8],
+        objects: impl IntoIterator<Item = (ObjectId, u32, u32, ObjType)>,
+    ) {
         let block = self.spilled_len() + self.data.len() as u64;
-        self.data.extend_from_slice(&header);
-        self.data.extend_from_slice(&stored);
+        self.data.extend_from_slice(header);
+        self.data.extend_from_slice(stored);
         let block_len = (BLOCK_HEADER + stored.len()) as u32;
-        drop(stored);
-        for (id, inner, len, ty) in self.block_entries.drain(..) {
-            self.entries.push((
-                id,
-                Location {
+        self.entries
+            .extend(objects.into_iter().map(|(id, inner, len, ty)| {
+                let at = Location {
                     block,
                     block_len,
                     inner,
                     len,
                     ty,
-                },
-            ));
-        }
-        self.block.clear();
+                };
+                (id, at)
+            }));
         if self.data.len() >= SPILL_PIECE {
             self.spill_data();
         }
+    }
+
+    fn flush(&mut self) {
+        if self.block.is_empty() {
+            return;
+        }
+        // taken while framed (the stored bytes may be the block itself),
+        // put back empty, for the objects that follow
+        let mut raw = std::mem::take(&mut self.block);
+        let mut entries = std::mem::take(&mut self.block_entries);
+        match frame_block(&raw, self.keys.as_deref()) {
+            Ok((header, stored)) => self.put_block(&header, &stored, entries.drain(..)),
+            // reported by `finish`: the pack is never written
+            Err(e) => {
+                self.failed.get_or_insert(e);
+            }
+        }
+        raw.clear();
+        entries.clear();
+        self.block = raw;
+        self.block_entries = entries;
         if self.block.capacity() > 2 * BLOCK_TARGET {
             // a large object (a state file) grew the block: its buffer is
             // not kept for the small objects that follow
@@ -320,23 +333,9 @@ impl PackWriter {
     /// of a block or more.
     pub(crate) fn add_ready(&mut self, r: ReadyObject) {
         self.flush();
-        let block = self.spilled_len() + self.data.len() as u64;
-        self.data.extend_from_slice(&r.header);
-        self.data.extend_from_slice(&r.stored);
-        self.entries.push((
-            r.id,
-            Location {
-                block,
-                block_len: (BLOCK_HEADER + r.stored.len()) as u32,
-                inner: OBJ_HEADER as u32,
-                len: r.len,
-                ty: r.ty,
-            },
-        ));
+        let object = (r.id, OBJ_HEADER as u32, r.len, r.ty);
+        self.put_block(&r.header, &r.stored, [object]);
         self.links |= r.links;
-        if self.data.len() >= SPILL_PIECE {
-            self.spill_data();
-        }
     }
 
     /// Adds a block of objects framed by [`BlockBuilder::ready`] (with
@@ -351,27 +350,8 @@ impl PackWriter {
             return;
         };
         self.flush();
-        let block = self.spilled_len() + self.data.len() as u64;
-        self.data.extend_from_slice(header);
-        self.data.extend_from_slice(stored);
-        let block_len = (BLOCK_HEADER + stored.len()) as u32;
+        self.put_block(header, stored, r.entries.iter().copied());
         self.links |= r.links;
-        self.entries
-            .extend(r.entries.into_iter().map(|(id, inner, len, ty)| {
-                (
-                    id,
-                    Location {
-                        block,
-                        block_len,
-                        inner,
-                        len,
-                        ty,
-                    },
-                )
-            }));
-        if self.data.len() >= SPILL_PIECE {
-            self.spill_data();
-        }
     }
 
     /// The pack bytes, the index bytes, and the pack's name (the

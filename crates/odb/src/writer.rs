@@ -255,6 +255,21 @@ mod tests {
         })
     }
 
+    /// A new store at `dir` (removed first), encrypted or not, and the
+    /// options it was made with (to open it again).
+    fn new_store(dir: &std::path::Path, encrypted: bool) -> (crate::store::InitOptions, Store) {
+        let _ = std::fs::remove_dir_all(dir);
+        let opts = crate::store::InitOptions {
+            encrypt: encrypted.then(|| crate::crypt::UserKey::Secret {
+                secret: b"correct horse battery".to_vec(),
+                origin: "test".into(),
+            }),
+            encrypt_like: None,
+        };
+        let store = Store::init_with(dir.to_str().unwrap(), &opts).unwrap();
+        (opts, store)
+    }
+
     /// Objects of 3 KiB that do not compress (a counter hashed over and
     /// over), so packs of 8 KiB fill after a few of them.
     fn objects(store: &Store) -> Vec<(ObjectId, Vec<u8>)> {
@@ -382,15 +397,7 @@ mod tests {
                 "rewind-odb-ready-{}-{encrypted}",
                 std::process::id()
             ));
-            let _ = std::fs::remove_dir_all(&dir);
-            let opts = crate::store::InitOptions {
-                encrypt: encrypted.then(|| crate::crypt::UserKey::Secret {
-                    secret: b"correct horse battery".to_vec(),
-                    origin: "test".into(),
-                }),
-                encrypt_like: None,
-            };
-            let store = Store::init_with(dir.to_str().unwrap(), &opts).unwrap();
+            let (opts, store) = new_store(&dir, encrypted);
             let large: Vec<u8> = (0..300_000u32)
                 .flat_map(|i| (i % 251).to_le_bytes())
                 .collect();
@@ -437,15 +444,7 @@ mod tests {
                 "rewind-odb-block-{}-{encrypted}",
                 std::process::id()
             ));
-            let _ = std::fs::remove_dir_all(&dir);
-            let opts = crate::store::InitOptions {
-                encrypt: encrypted.then(|| crate::crypt::UserKey::Secret {
-                    secret: b"correct horse battery".to_vec(),
-                    origin: "test".into(),
-                }),
-                encrypt_like: None,
-            };
-            let store = Store::init_with(dir.to_str().unwrap(), &opts).unwrap();
+            let (opts, store) = new_store(&dir, encrypted);
             let keys = store.crypt().keys("test").unwrap();
             let objs = objects(&store);
             let block = |which: &[usize]| {
