@@ -884,6 +884,79 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A model of more groups than one thread's chunk (files and modules
+    /// given out of order, each file's nodes too) reads back whole: each
+    /// group under its key with its count, its entries in address order,
+    /// every node and instance as it was written.
+    #[test]
+    fn a_model_of_many_groups_reads_back_group_by_group() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-groups-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        let files = GROUP_CHUNK * 3 + 5;
+        let mut model = Model::default();
+        for i in (0..files).rev() {
+            for j in (0..3).rev() {
+                let mut n = Node::new(NodeKind::Resource, format!("aws_sqs_queue.q{i}_{j}"));
+                n.type_ = "aws_sqs_queue".into();
+                n.name = format!("q{i}_{j}");
+                n.loc = Loc {
+                    file: format!("f{i:03}.tf"),
+                    line: 1 + 4 * j,
+                    col: 1,
+                };
+                model.nodes.push(n);
+            }
+        }
+        for m in (0..GROUP_CHUNK + 9).rev() {
+            for k in (0..2).rev() {
+                let mut n = Node::new(
+                    NodeKind::Instance,
+                    format!("module.m{m}.aws_sqs_queue.q[{k}]"),
+                );
+                n.module = format!("module.m{m}");
+                model.instances.push(n);
+            }
+        }
+        model.state = Some(StateInfo {
+            path: "terraform.tfstate".into(),
+            lineage: "l".into(),
+            serial: 7,
+            terraform_version: "1.11.4".into(),
+        });
+        let mut w = ObjectWriter::new(&store);
+        let id = w.add_model(&model, "").unwrap();
+        w.finish().unwrap();
+
+        let store = Store::open(dir.to_str().unwrap()).unwrap();
+        let obj = store.model_obj(&id).unwrap();
+        assert_eq!(obj.groups.len(), files + GROUP_CHUNK + 9);
+        let groups = store.groups(&obj, Load::Full).unwrap();
+        for (key, g) in &groups {
+            assert_eq!(obj.groups[key].1 as usize, g.entries.len(), "{key}");
+            let want = if key.starts_with(STATE_GROUP_PREFIX) {
+                2
+            } else {
+                3
+            };
+            assert_eq!(g.entries.len(), want, "{key}");
+            assert!(
+                g.entries.is_sorted_by(|a, b| a.address < b.address),
+                "{key}"
+            );
+        }
+        let (back, _) = store.load_model(&id, Load::Full).unwrap();
+        model.sort();
+        let shown = |ns: &[Node]| -> Vec<(String, Vec<u8>, u32)> {
+            ns.iter()
+                .map(|n| (n.address.clone(), n.encode(), n.loc.line))
+                .collect()
+        };
+        assert_eq!(shown(&back.nodes), shown(&model.nodes));
+        assert_eq!(shown(&back.instances), shown(&model.instances));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn groups_and_models_round_trip() {
         let g = Group {
