@@ -276,15 +276,24 @@ impl ObjectWriter<'_> {
                 })
             },
         )?;
+        // each list moved, not copied (a file named like a module's state
+        // group shares its group)
         let mut groups: BTreeMap<String, Vec<EntryRef>> = BTreeMap::new();
-        for (file, entries) in by_file {
-            groups.entry(file.to_string()).or_default().extend(entries);
-        }
-        for (module, entries) in by_module {
-            groups
-                .entry(format!("{STATE_GROUP_PREFIX}{module}"))
-                .or_default()
-                .extend(entries);
+        let keyed = by_file
+            .into_iter()
+            .map(|(file, entries)| (file.to_string(), entries))
+            .chain(
+                by_module
+                    .into_iter()
+                    .map(|(module, entries)| (format!("{STATE_GROUP_PREFIX}{module}"), entries)),
+            );
+        for (key, entries) in keyed {
+            match groups.entry(key) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(entries);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().extend(entries),
+            }
         }
         let mut obj = ModelObj {
             root: root.to_string(),
