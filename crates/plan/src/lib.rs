@@ -471,7 +471,7 @@ fn merged(n: u32, edges: &[u32], closure: &[Option<Closure>], stamp: &mut [u32])
 /// The error for a configuration past [`MAX_TRANSITIVE_DEPENDENCIES`].
 fn too_many_dependencies() -> PlanError {
     PlanError::TooLarge(format!(
-        "the current configuration's resources depend on each other through more than {MAX_TRANSITIVE_DEPENDENCIES} paths in all (a dependency chain of about {} resources or more): too many to simulate its state; plan from a snapshot with a state file, or split the configuration",
+        "the current configuration's resources have more than {MAX_TRANSITIVE_DEPENDENCIES} dependencies in all, counting each resource's indirect ones as Terraform records them in state (a chain of {} resources has that many): too many to simulate its state; plan from a snapshot with a state file, or split the configuration",
         ((2 * MAX_TRANSITIVE_DEPENDENCIES) as f64).sqrt() as u64
     ))
 }

@@ -149,3 +149,38 @@ fn runaway_expression_is_an_error_naming_it() {
         "{text}"
     );
 }
+
+/// A configuration planned without a state file whose resources have more
+/// dependencies, direct and indirect, than rewind simulates (a chain of
+/// 3,200: 5.1 million) is refused with an error that says what to do,
+/// before the closures take gigabytes.
+#[test]
+fn too_many_indirect_dependencies_without_state_are_refused() {
+    let mut tf = String::from("resource \"terraform_data\" \"r0\" {\n  input = \"root\"\n}\n");
+    for i in 1..3200 {
+        tf.push_str(&format!(
+            "resource \"terraform_data\" \"r{i}\" {{\n  input = terraform_data.r{}.output\n}}\n",
+            i - 1
+        ));
+    }
+    let dir = Dir::new(
+        "indirect",
+        &[
+            ("current/main.tf", tf),
+            ("target/main.tf", "# empty\n".into()),
+        ],
+    );
+    let err = plan(
+        &dir.model("current"),
+        &dir.model("target"),
+        &Options::default(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, PlanError::TooLarge(_)), "{text}");
+    assert!(text.contains("more than 5000000 dependencies"), "{text}");
+    assert!(
+        text.contains("plan from a snapshot with a state file"),
+        "{text}"
+    );
+}
