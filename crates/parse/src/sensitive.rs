@@ -115,27 +115,47 @@ pub fn type_key(n: &Node) -> Option<(bool, &str)> {
 fn from_state_to_config(model: &mut Model) {
     // each type's paths once: every instance of a type repeats them, and
     // adding each instance's copy to each resource of the type would be
-    // quadratic in the number of instances
-    let mut by_type: HashMap<(bool, &str), BTreeSet<Path>> = HashMap::new();
-    for i in &model.instances {
-        if let Some((key, paths)) = type_paths(i) {
-            by_type.entry(key).or_default().extend(paths);
+    // quadratic in the number of instances; gathered on every core, by
+    // type for managed resources ([0]) and data sources ([1])
+    type ByType = [rustc_hash::FxHashMap<String, BTreeSet<Path>>; 2];
+    let parts = rewind_model::parts::in_parts(&model.instances, None, |_, part| {
+        let mut by_type = ByType::default();
+        for i in part {
+            if let Some(((data, type_), paths)) = type_paths(i) {
+                let types = &mut by_type[usize::from(data)];
+                match types.get_mut(type_) {
+                    Some(all) => all.extend(paths),
+                    None => {
+                        types.insert(type_.to_string(), paths);
+                    }
+                }
+            }
+        }
+        vec![by_type]
+    });
+    let mut by_type = ByType::default();
+    for part in parts {
+        for (data, types) in part.into_iter().enumerate() {
+            for (type_, paths) in types {
+                by_type[data].entry(type_).or_default().extend(paths);
+            }
         }
     }
-    if by_type.is_empty() {
+    if by_type.iter().all(|types| types.is_empty()) {
         return;
     }
-    let by_type: HashMap<(bool, String), BTreeSet<Path>> = by_type
-        .into_iter()
-        .map(|((d, t), v)| ((d, t.to_string()), v))
-        .collect();
+    let by_type: [rustc_hash::FxHashMap<String, Vec<Path>>; 2] = by_type.map(|types| {
+        types
+            .into_iter()
+            .map(|(type_, paths)| (type_, paths.into_iter().collect()))
+            .collect()
+    });
     for n in &mut model.nodes {
         let Some((data, type_)) = type_key(n) else {
             continue;
         };
-        if let Some(paths) = by_type.get(&(data, type_.to_string())) {
-            let paths = paths.clone();
-            add_secret_paths(n, paths);
+        if let Some(paths) = by_type[usize::from(data)].get(type_) {
+            add_paths_from(n, paths);
         }
     }
 }
@@ -179,32 +199,48 @@ pub fn without_keys(address: &str) -> String {
 /// evaluated to: a path the configuration knows to be secret is secret in
 /// the state too.
 fn from_config_to_state(model: &mut Model) {
-    let config: HashMap<&str, &Node> = model
-        .nodes
+    let Model {
+        nodes, instances, ..
+    } = model;
+    let config: rustc_hash::FxHashMap<&str, &[Path]> = nodes
         .iter()
         .filter(|n| n.kind.is_resource_like() && !n.sensitive.is_empty())
-        .map(|n| (n.address.as_str(), n))
+        .map(|n| (n.address.as_str(), n.sensitive.as_slice()))
         .collect();
     if config.is_empty() {
         return;
     }
-    let mut adds: Vec<(usize, Vec<Path>)> = Vec::new();
-    for (i, inst) in model.instances.iter().enumerate() {
-        if inst.type_.is_empty() {
-            continue;
-        }
-        // most instances have no key: their address is their resource's
-        let found = if inst.address.contains(['[', ' ']) {
-            config.get(without_keys(&inst.address).as_str())
-        } else {
-            config.get(inst.address.as_str())
-        };
-        if let Some(c) = found {
-            adds.push((i, c.sensitive.clone()));
-        }
-    }
+    // each instance's configuration found on every core (a key removed
+    // from an address is a string made), the paths added on this one
+    let adds: Vec<(usize, &[Path])> =
+        rewind_model::parts::in_parts(instances, None, |from, part| {
+            part.iter()
+                .enumerate()
+                .filter(|(_, inst)| !inst.type_.is_empty())
+                .filter_map(|(k, inst)| {
+                    // most instances have no key: their address is their
+                    // resource's
+                    let found = if inst.address.contains(['[', ' ']) {
+                        config.get(without_keys(&inst.address).as_str())
+                    } else {
+                        config.get(inst.address.as_str())
+                    };
+                    found.map(|&paths| (from + k, paths))
+                })
+                .collect()
+        });
     for (i, paths) in adds {
-        add_secret_paths(&mut model.instances[i], paths);
+        add_paths_from(&mut instances[i], paths);
+    }
+}
+
+/// `paths` added to `node`'s secret paths as [`add_path`] adds each, a
+/// path cloned only when it is added.
+fn add_paths_from(node: &mut Node, paths: &[Path]) {
+    for p in paths {
+        if !node.sensitive.iter().any(|s| s.is_prefix_of(p)) {
+            add_path(node, p.clone());
+        }
     }
 }
 
