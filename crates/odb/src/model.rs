@@ -253,29 +253,22 @@ impl ObjectWriter<'_> {
         // the time of the thread that adds the nodes
         let mut by_file: rustc_hash::FxHashMap<&str, Vec<EntryRef>> = Default::default();
         let mut by_module: rustc_hash::FxHashMap<&str, Vec<EntryRef>> = Default::default();
-        each_encoded(
-            &all,
-            self.store(),
-            NODE_CHUNK,
-            ObjType::Node,
-            node_bytes,
-            |slice, encoded| {
-                self.add_encoded(slice, encoded, |&(n, instance), id| {
-                    let entry = EntryRef {
-                        address: &n.address,
-                        kind: n.kind,
-                        node: id,
-                        line: n.loc.line,
-                        col: n.loc.col,
-                    };
-                    if instance {
-                        by_module.entry(n.module.as_str()).or_default().push(entry);
-                    } else {
-                        by_file.entry(n.loc.file.as_str()).or_default().push(entry);
-                    }
-                })
-            },
-        )?;
+        each_node_encoded(&all, self.store(), |slice, encoded| {
+            self.add_encoded(slice, encoded, |&(n, instance), id| {
+                let entry = EntryRef {
+                    address: &n.address,
+                    kind: n.kind,
+                    node: id,
+                    line: n.loc.line,
+                    col: n.loc.col,
+                };
+                if instance {
+                    by_module.entry(n.module.as_str()).or_default().push(entry);
+                } else {
+                    by_file.entry(n.loc.file.as_str()).or_default().push(entry);
+                }
+            })
+        })?;
         // each list moved, not copied (a file named like a module's state
         // group shares its group)
         let mut groups: BTreeMap<String, Vec<EntryRef>> = BTreeMap::new();
@@ -499,9 +492,15 @@ struct Encoded {
 /// Nodes encoded per chunk on every core.
 const NODE_CHUNK: usize = 2048;
 
-/// A Node object's bytes (of a configuration node or an instance).
-fn node_bytes(&(n, _): &(&Node, bool), buf: &mut Vec<u8>) {
-    n.encode_into(buf);
+/// [`each_encoded`] of nodes (configuration nodes, and instances marked
+/// `true`), [`NODE_CHUNK`] at a time.
+fn each_node_encoded<'n>(
+    all: &[(&'n Node, bool)],
+    store: &Store,
+    consume: impl FnMut(&[(&'n Node, bool)], Encoded) -> Result<()>,
+) -> Result<()> {
+    let node_bytes = |&(n, _): &(&Node, bool), buf: &mut Vec<u8>| n.encode_into(buf);
+    each_encoded(all, store, NODE_CHUNK, ObjType::Node, node_bytes, consume)
 }
 
 /// Groups encoded per chunk on every core (a group of a file holds a
@@ -814,28 +813,21 @@ mod tests {
         let crypt = store.crypt();
         let mut seen = Vec::new();
         let mut blocks = 0;
-        each_encoded(
-            &all,
-            &store,
-            NODE_CHUNK,
-            ObjType::Node,
-            node_bytes,
-            |slice, encoded| {
-                assert!(encoded.blocks.iter().all(ReadyBlock::is_framed));
-                let objects: Vec<(ObjectId, ObjType, &[u8])> =
-                    encoded.blocks.iter().flat_map(|b| b.objects()).collect();
-                assert_eq!(slice.len(), objects.len());
-                for ((n, _), &(id, ty, got)) in slice.iter().zip(&objects) {
-                    let bytes = n.encode();
-                    assert_eq!(got, bytes.as_slice(), "{}", n.address);
-                    assert_eq!(id, crypt.id_of(&bytes));
-                    assert_eq!(ty, ObjType::Node);
-                    seen.push(n.address.clone());
-                }
-                blocks += encoded.blocks.len();
-                Ok(())
-            },
-        )
+        each_node_encoded(&all, &store, |slice, encoded| {
+            assert!(encoded.blocks.iter().all(ReadyBlock::is_framed));
+            let objects: Vec<(ObjectId, ObjType, &[u8])> =
+                encoded.blocks.iter().flat_map(|b| b.objects()).collect();
+            assert_eq!(slice.len(), objects.len());
+            for ((n, _), &(id, ty, got)) in slice.iter().zip(&objects) {
+                let bytes = n.encode();
+                assert_eq!(got, bytes.as_slice(), "{}", n.address);
+                assert_eq!(id, crypt.id_of(&bytes));
+                assert_eq!(ty, ObjType::Node);
+                seen.push(n.address.clone());
+            }
+            blocks += encoded.blocks.len();
+            Ok(())
+        })
         .unwrap();
         // blocks of about BLOCK_TARGET each, none across two chunks
         let total: usize = nodes
@@ -856,37 +848,23 @@ mod tests {
         w.finish().unwrap();
         let store = Store::open(dir.to_str().unwrap()).unwrap();
         let mut framed = Vec::new();
-        each_encoded(
-            &all,
-            &store,
-            NODE_CHUNK,
-            ObjType::Node,
-            node_bytes,
-            |_, encoded| {
-                framed.extend(encoded.blocks.iter().map(ReadyBlock::is_framed));
-                Ok(())
-            },
-        )
+        each_node_encoded(&all, &store, |_, encoded| {
+            framed.extend(encoded.blocks.iter().map(ReadyBlock::is_framed));
+            Ok(())
+        })
         .unwrap();
         assert_eq!(framed.len(), blocks);
         assert_eq!(framed.iter().filter(|&&f| !f).count(), 1);
         assert!(!framed.last().unwrap());
 
         let mut chunks = 0;
-        let err = each_encoded(
-            &all,
-            &store,
-            NODE_CHUNK,
-            ObjType::Node,
-            node_bytes,
-            |_, _| {
-                chunks += 1;
-                if chunks == 2 {
-                    return Err(corrupt("the second chunk", "refused"));
-                }
-                Ok(())
-            },
-        )
+        let err = each_node_encoded(&all, &store, |_, _| {
+            chunks += 1;
+            if chunks == 2 {
+                return Err(corrupt("the second chunk", "refused"));
+            }
+            Ok(())
+        })
         .unwrap_err();
         assert!(err.to_string().contains("the second chunk"), "{err}");
         assert_eq!(chunks, 2);
