@@ -24,7 +24,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rewind_model::codec::{Dec, DecodeError, Enc};
 use rewind_model::Hash;
@@ -934,10 +934,10 @@ impl rewind_parse::Cache for DirCache {
         self.stat(abs, stat).map(|s| s.hash)
     }
 
-    fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<std::sync::Arc<Parsed>> {
+    fn parsed(&self, hash: &Hash, kind: FileKind) -> Option<Arc<Parsed>> {
         Parsed::decode(&self.logged(&(*hash, kind.code()))?)
             .ok()
-            .map(std::sync::Arc::new)
+            .map(Arc::new)
     }
 
     fn keep_state_index(&self, path: &str, resources: Vec<StateResource>) {
@@ -950,8 +950,8 @@ impl rewind_parse::Cache for DirCache {
         }
     }
 
-    fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Parsed) {
-        if !matches!(parsed, Parsed::Raw | Parsed::State(..)) {
+    fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Arc<Parsed>) {
+        if !matches!(**parsed, Parsed::Raw | Parsed::State(..)) {
             self.spool((*hash, kind.code()), || parsed.encode());
         }
     }

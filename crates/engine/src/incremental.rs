@@ -595,8 +595,8 @@ fn seen(
         return declined(14, None);
     };
     // kept for the next snapshot, encoded here on this file's thread
-    cache.keep_parsed(&hash, FileKind::Tf, &parsed);
     let parsed = Arc::new(parsed);
+    cache.keep_parsed(&hash, FileKind::Tf, &parsed);
     Ok(Some(Seen::Changed(Box::new(Changed {
         file,
         edits,

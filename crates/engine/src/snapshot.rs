@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rewind_model::{Diagnostic, Hash, NodeKind, StateInfo};
 use rewind_odb::{
@@ -424,7 +425,13 @@ struct Reading<'c, 's> {
     blobs: Mutex<ObjectWriter<'s>>,
     /// The first failure to add a file's content.
     failed: Mutex<Option<rewind_odb::Error>>,
+    /// The parse results of the configuration files read, for the
+    /// cache's spool ([`encode_parse_results`]).
+    parsed: Mutex<Vec<ParseResult>>,
 }
+
+/// A file's content hash, kind and parse result.
+type ParseResult = (Hash, FileKind, Arc<Parsed>);
 
 impl rewind_parse::Cache for Reading<'_, '_> {
     fn known(&self, abs: &Path, stat: &rewind_parse::FileStat) -> Option<Hash> {
@@ -436,8 +443,18 @@ impl rewind_parse::Cache for Reading<'_, '_> {
     fn keep_state_index(&self, path: &str, resources: Vec<rewind_parse::StateResource>) {
         self.cache.keep_state_index(path, resources);
     }
-    fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Parsed) {
-        self.cache.keep_parsed(hash, kind, parsed);
+    /// Held, not encoded: the reading threads keep both cores busy, and
+    /// the load's assembly that follows leaves one idle for the most part
+    /// ([`encode_parse_results`]).
+    fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Arc<Parsed>) {
+        // the cache records neither (a state's resources go into its
+        // state index), and a state's parse results are not held
+        if matches!(**parsed, Parsed::Raw | Parsed::State(..)) {
+            return;
+        }
+        if let Ok(mut held) = self.parsed.lock() {
+            held.push((*hash, kind, Arc::clone(parsed)));
+        }
     }
     fn keep_bytes(&self, file: &SourceFile, bytes: &[u8]) {
         let id = self.store.object_id_of_hash(file.hash);
@@ -501,6 +518,7 @@ fn load_directory<'s>(
         store,
         blobs: Mutex::new(ObjectWriter::deferred(store)),
         failed: Mutex::new(None),
+        parsed: Mutex::new(Vec::new()),
     };
     let opts = rewind_parse::Options {
         cache: Some(&reading),
@@ -508,11 +526,26 @@ fn load_directory<'s>(
         // (`Reading::keep_bytes`): holding them through the load would
         // add the whole tree (a large state) to the peak memory
         keep_bytes: false,
-        // the parse results are in the cache's spool once parsed
+        // the parse results are in the cache's spool once the load is
+        // assembled (`encode_parse_results`)
         free_parsed: true,
         ..sopts.inputs.parse_options(rewind_odb::Load::Full)
     };
-    let loaded = rewind_parse::load(abs, &opts);
+    let parsed_dir = rewind_parse::parse_dir(abs, &opts);
+    let results = std::mem::take(&mut *reading.parsed.lock().unwrap_or_else(|p| p.into_inner()));
+    let stop = AtomicBool::new(false);
+    let loaded = std::thread::scope(|s| {
+        let (cache, stop) = (reading.cache, &stop);
+        let encoding = s.spawn(move || encode_parse_results(cache, results, stop));
+        let loaded = parsed_dir.and_then(|d| d.assemble(&opts));
+        if loaded.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        encoding
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        loaded
+    });
     let blobs = reading
         .blobs
         .into_inner()
@@ -543,6 +576,23 @@ fn load_directory<'s>(
     drop(std::mem::take(&mut loaded.parsed));
     trace.mark("parse results");
     Ok((loaded, blobs))
+}
+
+/// Encodes the parse results of a load's configuration files into the
+/// cache's spool, each freed once encoded, until `stop` (the load
+/// failed, and the spool is not kept): on a thread of its own while the
+/// load assembles. At 100k resources this is 0.2-0.3 s of processor time
+/// the reading threads spent before, with both cores busy, where the
+/// module tree's building that follows runs on one.
+fn encode_parse_results(cache: &DirCache, results: Vec<ParseResult>, stop: &AtomicBool) {
+    let trace = Trace::new();
+    for (hash, kind, parsed) in results {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        rewind_parse::Cache::keep_parsed(cache, &hash, kind, &parsed);
+    }
+    trace.mark("(thread) parse results encoded");
 }
 
 /// The warning a snapshot of directory `given` (as the user named it)

@@ -176,8 +176,9 @@ pub trait Cache: Sync {
     fn keep_state_index(&self, _path: &str, _resources: Vec<crate::state::StateResource>) {}
     /// Records the parse result of a file this run parsed (called from
     /// every parsing thread, once per file parsed, before the load goes
-    /// on): a cache may encode it now instead of holding it to the end.
-    fn keep_parsed(&self, _hash: &Hash, _kind: FileKind, _parsed: &Parsed) {}
+    /// on): a cache may encode it now, or hold it and encode it later
+    /// (a snapshot does so while the load assembles, on one core).
+    fn keep_parsed(&self, _hash: &Hash, _kind: FileKind, _parsed: &Arc<Parsed>) {}
     /// The content of a file as it was read, hashed (`file.hash`) and
     /// parsed (called from every parsing thread, once per file read,
     /// before its bytes are freed): a snapshot stores exactly these bytes,
@@ -821,10 +822,11 @@ fn load_one(
     match parsed {
         Ok(parsed) => {
             file.fresh = true;
+            let parsed = Arc::new(parsed);
             if let Some(cache) = cache {
                 cache.keep_parsed(&file.hash, kind, &parsed);
             }
-            Ok((file, Arc::new(parsed)))
+            Ok((file, parsed))
         }
         // not fresh: a parse cache never records a file that failed
         Err(d) => Err(Box::new((Some(file), d))),

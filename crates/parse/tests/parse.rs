@@ -871,7 +871,7 @@ fn a_cache_is_handed_every_file_read_and_every_result_parsed_once() {
             &self,
             hash: &rewind_model::Hash,
             kind: rewind_parse::FileKind,
-            _parsed: &rewind_parse::Parsed,
+            _parsed: &std::sync::Arc<rewind_parse::Parsed>,
         ) {
             self.parsed.lock().unwrap().push((*hash, kind));
         }
