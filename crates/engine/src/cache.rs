@@ -115,6 +115,40 @@ impl Drop for Spool {
     }
 }
 
+/// How long a spool file is left alone: a snapshot writes its spool while
+/// its load reads the files, and appends it to the log right after, so
+/// one unchanged this long belongs to a process that was killed (or lost
+/// its machine) and never removed it.
+const STALE_SPOOL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the spool files of `dir` (the cache's directory of parse logs)
+/// not modified for `stale`: a snapshot killed while it read a large
+/// directory left its spool behind (47 MB at 100k resources), and
+/// nothing else would ever remove it. A failure is left for the next
+/// snapshot.
+fn remove_stale_spools(dir: &Path, stale: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().ends_with(".spool") {
+            continue;
+        }
+        // (a link is never a spool this cache wrote: not followed)
+        let old = e
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= stale);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// The parse log as read: its bytes and where each record's result is.
 #[derive(Default)]
 struct ParseLog {
@@ -419,6 +453,7 @@ impl DirCache {
         }
         if let Some(dir) = log.parent() {
             let _ = std::fs::create_dir_all(dir);
+            remove_stale_spools(dir, STALE_SPOOL);
         }
         let path = log.with_extension(format!("parse.{}.spool", std::process::id()));
         let Ok(file) = std::fs::File::create(&path) else {

@@ -123,7 +123,7 @@ impl Store {
         self.verify_snapshots(&records, &types, &mut r);
         for l in self.backend().list("tmp/")? {
             r.notes.push(format!(
-                "{}: a temporary file left by an interrupted write; `rewind gc` removes it",
+                "{}: a temporary file, a running write's or one an interrupted write left; `rewind gc` removes it once it is older than its grace period (1 hour unless --grace says otherwise)",
                 l.key
             ));
         }

@@ -652,3 +652,44 @@ fn a_failing_load_leaves_the_store_and_its_cache_as_they_were() {
         leftovers.iter().map(|l| &l.0).collect::<Vec<_>>()
     );
 }
+
+/// A snapshot killed while it read a directory leaves its spool of parse
+/// results beside the cache's parse log (tens of MB for a large
+/// directory), and no later step of that process removes it. The next
+/// snapshot through the same cache removes a spool left unchanged for an
+/// hour, and leaves a younger one alone: it may be a running snapshot's.
+#[test]
+fn a_killed_snapshots_spool_is_removed_by_a_later_snapshot() {
+    let t = TempDir::new("stale-spool");
+    let store = new_store(&t);
+    snapshot(&store, &shop(1), &opts("prod", None)).unwrap();
+    let dirs = t.0.join("store/cache/dirs");
+    let log = std::fs::read_dir(&dirs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "parse"))
+        .expect("a parse log");
+    // what a killed snapshot of this directory and one of another left
+    // (process ids no process here has), and what a running one writes
+    let killed = log.with_extension("parse.4000001.spool");
+    let other = dirs.join("0123456789abcdef01234567.parse.4000002.spool");
+    let running = log.with_extension("parse.4000003.spool");
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    for (path, modified) in [
+        (&killed, Some(hours_ago)),
+        (&other, Some(hours_ago)),
+        (&running, None),
+    ] {
+        let f = std::fs::File::create(path).unwrap();
+        f.set_len(1 << 20).unwrap();
+        if let Some(m) = modified {
+            f.set_modified(m).unwrap();
+        }
+    }
+
+    snapshot(&store, &shop(2), &opts("prod", None)).unwrap();
+    assert!(!killed.exists(), "the killed snapshot's spool is left");
+    assert!(!other.exists(), "another directory's old spool is left");
+    assert!(running.exists(), "a running snapshot's spool was removed");
+    assert!(store.verify().unwrap().ok());
+}
