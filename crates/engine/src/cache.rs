@@ -122,11 +122,11 @@ impl Drop for Spool {
 const STALE_SPOOL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Removes the spool files of `dir` (the cache's directory of parse logs)
-/// not modified for `stale`: a snapshot killed while it read a large
+/// not modified for [`STALE_SPOOL`]: a snapshot killed while it read a large
 /// directory left its spool behind (47 MB at 100k resources), and
 /// nothing else would ever remove it. A failure is left for the next
 /// snapshot.
-fn remove_stale_spools(dir: &Path, stale: std::time::Duration) {
+fn remove_stale_spools(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -142,11 +142,17 @@ fn remove_stale_spools(dir: &Path, stale: std::time::Duration) {
             .filter(std::fs::Metadata::is_file)
             .and_then(|m| m.modified().ok())
             .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age >= stale);
+            .is_some_and(|age| age >= STALE_SPOOL);
         if old {
             let _ = std::fs::remove_file(e.path());
         }
     }
+}
+
+/// Whether the parse log records `parsed`: not a file kept raw, nor a
+/// state (a state's resources go into its state index).
+pub(crate) fn spooled(parsed: &Parsed) -> bool {
+    !matches!(parsed, Parsed::Raw | Parsed::State(..))
 }
 
 /// The parse log as read: its bytes and where each record's result is.
@@ -453,7 +459,7 @@ impl DirCache {
         }
         if let Some(dir) = log.parent() {
             let _ = std::fs::create_dir_all(dir);
-            remove_stale_spools(dir, STALE_SPOOL);
+            remove_stale_spools(dir);
         }
         let path = log.with_extension(format!("parse.{}.spool", std::process::id()));
         let Ok(file) = std::fs::File::create(&path) else {
@@ -986,7 +992,7 @@ impl rewind_parse::Cache for DirCache {
     }
 
     fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Arc<Parsed>) {
-        if !matches!(**parsed, Parsed::Raw | Parsed::State(..)) {
+        if spooled(parsed) {
             self.spool((*hash, kind.code()), || parsed.encode());
         }
     }

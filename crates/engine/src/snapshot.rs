@@ -447,9 +447,9 @@ impl rewind_parse::Cache for Reading<'_, '_> {
     /// the load's assembly that follows leaves one idle for the most part
     /// ([`encode_parse_results`]).
     fn keep_parsed(&self, hash: &Hash, kind: FileKind, parsed: &Arc<Parsed>) {
-        // the cache records neither (a state's resources go into its
-        // state index), and a state's parse results are not held
-        if matches!(**parsed, Parsed::Raw | Parsed::State(..)) {
+        // only what the cache records: a state's parse results (its
+        // nodes) are never held
+        if !crate::cache::spooled(parsed) {
             return;
         }
         if let Ok(mut held) = self.parsed.lock() {

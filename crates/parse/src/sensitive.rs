@@ -70,13 +70,24 @@ pub fn add_secret_paths(node: &mut Node, paths: impl IntoIterator<Item = Path>) 
 }
 
 fn add_path(node: &mut Node, p: Path) -> bool {
-    if node.sensitive.iter().any(|s| s.is_prefix_of(&p)) {
+    if covered(node, &p) {
         return false;
     }
+    insert_path(node, p);
+    true
+}
+
+/// True when `p` is one of `node`'s secret paths or under one.
+fn covered(node: &Node, p: &Path) -> bool {
+    node.sensitive.iter().any(|s| s.is_prefix_of(p))
+}
+
+/// Adds `p`, not [`covered`], to `node`'s secret paths in place of those
+/// under it.
+fn insert_path(node: &mut Node, p: Path) {
     node.sensitive.retain(|s| !p.is_prefix_of(s));
     node.sensitive.push(p);
     node.sensitive.sort();
-    true
 }
 
 /// The provider's schema marks an attribute sensitive for every resource
@@ -238,8 +249,8 @@ fn from_config_to_state(model: &mut Model) {
 /// path cloned only when it is added.
 fn add_paths_from(node: &mut Node, paths: &[Path]) {
     for p in paths {
-        if !node.sensitive.iter().any(|s| s.is_prefix_of(p)) {
-            add_path(node, p.clone());
+        if !covered(node, p) {
+            insert_path(node, p.clone());
         }
     }
 }
