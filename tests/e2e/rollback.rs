@@ -354,6 +354,53 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
     assert_eq!(good["id"], latest["id"]);
 }
 
+/// Terraform's streamed plan shows what no provider schema marks (a
+/// `terraform_data` input's `password`); rewind's rules make it secret,
+/// so the stream has it replaced.
+#[test]
+#[ignore = "needs terraform: run by .ci/run"]
+fn terraforms_streamed_output_is_scrubbed_of_the_snapshots_secrets() {
+    let t = Scratch::new("rollback-scrub");
+    t.run(&["init"]).ok();
+    let app = t.path("app");
+    std::fs::create_dir_all(&app).unwrap();
+    let secret = |v: u32| format!("Pq7{}-{v}-Zx9kWm", std::process::id());
+    for v in [1, 2] {
+        std::fs::write(
+            app.join("main.tf"),
+            format!(
+                "resource \"terraform_data\" \"db\" {{\n  input = {{\n    engine   = \"postgres\"\n    password = \"{}\"\n  }}\n}}\n",
+                secret(v)
+            ),
+        )
+        .unwrap();
+        if v == 1 {
+            terraform(&app, &["init", "-input=false", "-no-color"]);
+        }
+        terraform(
+            &app,
+            &["apply", "-auto-approve", "-input=false", "-no-color"],
+        );
+        let tag = format!("v{v}");
+        t.run(&["snapshot", "app", "--env", "prod", "--tag", &tag])
+            .ok();
+    }
+    let r = t.run(&["rollback", "--env", "prod", "--to", "v1"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // Terraform's plan was streamed, and shows the update
+    assert!(
+        r.stderr
+            .contains("  |   ~ resource \"terraform_data\" \"db\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(sensitive value)"), "{}", r.stderr);
+    for v in [1, 2] {
+        let text = format!("{}{}", r.stdout, r.stderr);
+        assert!(!text.contains(&secret(v)), "secret {v} shown:\n{text}");
+    }
+}
+
 #[test]
 #[ignore = "needs terraform: run by .ci/run"]
 fn the_gate_stops_a_rollback_when_terraforms_plan_differs_from_the_preview() {

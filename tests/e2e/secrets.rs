@@ -66,6 +66,15 @@ impl Secrets {
             "state_secret_data",
             "state_output",
             "private_key",
+            "sensitive_literal",
+            "sensitive_element",
+            "local_templatefile",
+            "named_local",
+            "named_variable",
+            "camel_key",
+            "backend_key",
+            "output_map_key",
+            "state_data_output",
         ];
         let values = names.iter().map(|n| (*n, token(seed))).collect();
         Secrets { values }
@@ -104,6 +113,11 @@ pub fn write_corpus(dir: &Path, s: &Secrets, n: u32) {
         format!(
             r#"terraform {{
   required_version = ">= 1.5"
+  backend "s3" {{
+    bucket     = "app-state"
+    key        = "prod/terraform.tfstate"
+    access_key = "{backend_key}"
+  }}
 }}
 
 variable "bootstrap" {{
@@ -129,10 +143,31 @@ variable "replicas" {{
   default = {n}
 }}
 
+variable "service_token" {{
+  type = string
+}}
+
 locals {{
   # derived from a sensitive value: sensitive too
   database_url = "postgres://admin:${{var.db_password}}@db.internal:5432/app"
   greeting     = "replicas-${{var.replicas}}"
+  # marked where it is written, as a whole and inside a list
+  marked   = sensitive("{sensitive_literal}")
+  listed   = ["plain-{n}", sensitive("{sensitive_element}")]
+  rendered = templatefile("${{path.module}}/init.tpl", {{ password = "{local_templatefile}" }})
+  # named like a secret
+  session_token = "{named_local}"
+}}
+
+resource "terraform_data" "marked" {{
+  input = [local.marked, local.listed, local.rendered, var.service_token, "r${{var.replicas}}"]
+}}
+
+resource "terraform_data" "camel" {{
+  input = {{
+    dbPassword = "{camel_key}"
+    replicas   = var.replicas
+  }}
 }}
 
 resource "aws_db_instance" "main" {{
@@ -227,6 +262,12 @@ output "database_url" {{
             templatefile = s.get("templatefile"),
             module_input = s.get("module_input"),
             output_literal = s.get("output_literal"),
+            backend_key = s.get("backend_key"),
+            sensitive_literal = s.get("sensitive_literal"),
+            sensitive_element = s.get("sensitive_element"),
+            local_templatefile = s.get("local_templatefile"),
+            named_local = s.get("named_local"),
+            camel_key = s.get("camel_key"),
         ),
     );
     // JSON syntax: the secret written with a unicode escape in front of it
@@ -274,7 +315,11 @@ resource "terraform_data" "db" {
     );
     w(
         "terraform.tfvars",
-        format!("db_password = \"{}\"\nreplicas    = {n}\n", s.get("tfvars")),
+        format!(
+            "db_password = \"{}\"\nreplicas    = {n}\nservice_token = \"{}\"\n",
+            s.get("tfvars"),
+            s.get("named_variable")
+        ),
     );
     w(
         "secrets.auto.tfvars.json",
@@ -295,9 +340,32 @@ resource "terraform_data" "db" {
                 "type": "string",
                 "sensitive": true
             },
-            "replicas": {"value": n, "type": "number"}
+            "replicas": {"value": n, "type": "number"},
+            // a sensitive map: its keys are secret too
+            "keys": {"value": {s.get("output_map_key"): "v"}, "type": ["map", "string"], "sensitive": true}
         },
         "resources": [
+            {
+                // terraform_data copies input to output, which no schema marks
+                "mode": "managed", "type": "terraform_data", "name": "camel",
+                "provider": "provider[\"terraform.io/builtin/terraform\"]",
+                "instances": [{
+                    "schema_version": 0,
+                    "attributes": {
+                        "id": "7d1e0c52-7c36-9d0c-62a1-1f2e3d4c5b6a",
+                        "input": {
+                            "value": {"dbPassword": s.get("state_data_output"), "replicas": n},
+                            "type": ["object", {"dbPassword": "string", "replicas": "number"}]
+                        },
+                        "output": {
+                            "value": {"dbPassword": s.get("state_data_output"), "replicas": n},
+                            "type": ["object", {"dbPassword": "string", "replicas": "number"}]
+                        },
+                        "triggers_replace": null
+                    },
+                    "sensitive_attributes": []
+                }]
+            },
             {
                 "mode": "managed", "type": "aws_db_instance", "name": "main",
                 "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
@@ -523,6 +591,30 @@ fn no_secret_reaches_any_output() {
     sw.run(&["incidents"]);
     sw.run(&["incidents", "--format", "json"]);
 
+    // errors of evaluation: a function given a secret, a secret for_each
+    for (name, resource) in [
+        (
+            "decode",
+            "resource \"terraform_data\" \"bad\" {\n  input = base64decode(var.db_password)\n}\n",
+        ),
+        (
+            "keys",
+            "resource \"terraform_data\" \"bad\" {\n  for_each = toset([var.db_password])\n  input    = each.key\n}\n",
+        ),
+    ] {
+        let dir = t.path(&format!("eval-{name}"));
+        write_corpus(&dir, &v2, 2);
+        std::fs::write(dir.join("bad.tf"), resource).unwrap();
+        let d = dir.to_str().unwrap();
+        for fmt in ["text", "json", "terraform-json"] {
+            let out = sw.run(&["plan", "--from", "r2", "--to", d, "--format", fmt]);
+            let (_, code, _) = sw.outputs.last().unwrap();
+            assert_ne!(*code, 0, "{name} {fmt} should not plan:\n{out}");
+            assert!(out.contains("sensitive"), "{name} {fmt}: says why:\n{out}");
+        }
+    }
+    let evaluated = sw.outputs.len();
+
     // error paths: a line that assigns a secret breaks each kind of file
     let broken = [
         (
@@ -563,6 +655,23 @@ fn no_secret_reaches_any_output() {
                 v2.get("module_input")
             ),
         ),
+        // the secret-named key is inside an object on the line
+        (
+            "main.tf",
+            std::fs::read_to_string(t.path("v2/main.tf"))
+                .unwrap()
+                .replacen(
+                    &format!(
+                        "  input = {{\n    dbPassword = \"{}\"\n",
+                        v2.get("camel_key")
+                    ),
+                    &format!(
+                        "  input = {{ dbPassword = \"{}\" + }}\n  x = {{\n",
+                        v2.get("camel_key")
+                    ),
+                    1,
+                ),
+        ),
     ];
     for (file, text) in &broken {
         let dir = t.path(&format!("broken-{}", file.replace('/', "-")));
@@ -591,9 +700,11 @@ fn no_secret_reaches_any_output() {
     }
 
     // the errors quote their line, redacted
-    let errors = sw.outputs.iter().filter(|(_, code, _)| *code == 1).count();
-    let redacted = sw
-        .outputs
+    let errors = sw.outputs[evaluated..]
+        .iter()
+        .filter(|(_, code, _)| *code == 1)
+        .count();
+    let redacted = sw.outputs[evaluated..]
         .iter()
         .filter(|(_, _, text)| text.contains("(redacted)"))
         .count();

@@ -94,7 +94,10 @@ fn walk(
         (None, Some(y)) => push(out, path, AttrOp::Add, None, Some(y), sensitive, show),
         (Some(x), Some(y)) if x == y => {}
         (Some(x), Some(y)) => {
-            // A secret subtree is reported as one change, without detail.
+            // A secret subtree is reported as one change, without detail
+            // (its keys may be secrets too: a sensitive output's map; a
+            // secret root is the caller's to ask, since every secret path
+            // is under the root).
             if sensitive(&path) && !show && !path.0.is_empty() {
                 push(out, path, AttrOp::Modify, Some(x), Some(y), sensitive, show);
                 return;

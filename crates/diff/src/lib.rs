@@ -226,7 +226,22 @@ fn reported(e: &Edge) -> bool {
 
 fn compare(a: &Node, b: &Node, change: ChangeKind, opts: &Options) -> NodeChange {
     let sensitive = |p: &Path| a.is_sensitive_path(p) || b.is_sensitive_path(p);
-    let mut attrs = diff_values(&a.body, &b.body, &sensitive, opts.show_sensitive);
+    // a value secret as a whole (a sensitive output's) is one change, its
+    // keys and all: a map's keys may be the secrets
+    let whole = (a.is_sensitive() || b.is_sensitive()) && !opts.show_sensitive;
+    let mut attrs = if whole && a.body != b.body {
+        vec![AttrChange {
+            path: Path::root(),
+            op: AttrOp::Modify,
+            before: None,
+            after: None,
+            sensitive: true,
+        }]
+    } else if whole {
+        Vec::new()
+    } else {
+        diff_values(&a.body, &b.body, &sensitive, opts.show_sensitive)
+    };
     read_changes(a, b, &sensitive, opts, &mut attrs);
     // facts, less those that repeat an attribute (a module's source and
     // version) and the files attributes read (shown as their changes)

@@ -41,6 +41,17 @@ impl PlanOutcome {
     pub(crate) fn current_model(&self) -> &Model {
         &self._models.0
     }
+
+    /// The text of every secret of both sides' configurations and states
+    /// ([`rewind_parse::sensitive::secret_strings`]).
+    pub(crate) fn secret_strings(&self) -> Vec<String> {
+        let (c, t) = &self._models;
+        rewind_parse::sensitive::secret_strings(
+            [c, t]
+                .into_iter()
+                .flat_map(|m| m.nodes.iter().chain(&m.instances)),
+        )
+    }
 }
 
 /// Plans the way from `from` (the deployment now) back to `to`: the

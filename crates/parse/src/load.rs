@@ -1963,7 +1963,7 @@ impl Builder {
         }
         if secrets {
             for m in merged.values_mut() {
-                m.secrets = secret_names(m.kind, &m.body);
+                m.secrets = secret_names(m.kind, &m.name, &m.body);
             }
         }
         (merged, own)
@@ -2877,10 +2877,15 @@ impl Builder {
 
 /// Attribute names that hold secrets in every provider Terraform users
 /// meet (the providers' schemas mark them sensitive; rewind has no schemas).
+/// A word counts as a whole name or as one of its parts, parts being
+/// separated by `_`, `-` or a change from a small letter to a capital
+/// (`db_password`, `db-password`, `dbPassword`, `secretKey`).
 pub(crate) fn is_secret_name(name: &str) -> bool {
     const WORDS: &[&str] = &[
         "password",
         "passwd",
+        "passphrase",
+        "pwd",
         "secret",
         "token",
         "private_key",
@@ -2898,11 +2903,25 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
     if name.len() > 64 || !name.bytes().all(|b| b.is_ascii()) {
         return false;
     }
-    let mut buf = [0u8; 64];
-    let n = &mut buf[..name.len()];
-    n.copy_from_slice(name.as_bytes());
-    n.make_ascii_lowercase();
-    let n: &[u8] = n;
+    // lower case, one `_` between parts (a name of 64 bytes has at most
+    // 32 small-to-capital changes)
+    let mut buf = [0u8; 96];
+    let mut len = 0;
+    let mut prev_small = false;
+    for &b in name.as_bytes() {
+        if b.is_ascii_uppercase() && prev_small {
+            buf[len] = b'_';
+            len += 1;
+        }
+        prev_small = b.is_ascii_lowercase() || b.is_ascii_digit();
+        buf[len] = if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_lowercase()
+        };
+        len += 1;
+    }
+    let n: &[u8] = &buf[..len];
     if NOT.iter().any(|s| n.ends_with(s.as_bytes())) {
         return false;
     }
@@ -2931,7 +2950,7 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
 pub fn mark_secret_names(node: &mut Node) {
-    let found = secret_names(node.kind, &node.body);
+    let found = secret_names(node.kind, &node.name, &node.body);
     add_secret_paths(node, &found);
 }
 
@@ -2949,73 +2968,110 @@ pub(crate) fn add_secret_paths(node: &mut Node, found: &[rewind_model::Path]) {
     node.sensitive.sort();
 }
 
-/// The attributes with secret-looking names in the body of a node of
-/// `kind` (none for kinds whose values are not resources' arguments), in
-/// the order they are written; none is under another.
-pub(crate) fn secret_names(kind: NodeKind, body: &Value) -> Vec<rewind_model::Path> {
-    if !matches!(
-        kind,
+/// The paths of a node's body that hold secrets by their names or by how
+/// they are written, in the order they are written; none is under
+/// another:
+///
+/// * in the arguments of resources, data sources, providers, module
+///   calls, state instances, the `terraform` block (a backend's
+///   `access_key`) and variable files: an attribute or object key named
+///   like a secret ([`is_secret_name`]), at any depth;
+/// * a local, an output or a variable named like a secret: its value
+///   (its default, and so the variable files and module arguments that
+///   set it);
+/// * anywhere: a value whose expression marks it (`sensitive("...")`) or
+///   builds an object with a key named like a secret
+///   (`templatefile("init.tpl", { password = "..." })`), as a whole.
+pub(crate) fn secret_names(kind: NodeKind, name: &str, body: &Value) -> Vec<rewind_model::Path> {
+    // the key a named value sits at, and whether its name makes it secret
+    let value_key = match kind {
+        NodeKind::Local | NodeKind::Output => "value",
+        NodeKind::Variable => "default",
         NodeKind::Resource
-            | NodeKind::Data
-            | NodeKind::Provider
-            | NodeKind::Module
-            | NodeKind::Instance
-            | NodeKind::Action
-    ) {
-        return Vec::new();
-    }
-    // The path is kept as a stack of borrowed steps and only becomes a
-    // `Path` when a secret is found: most keys are not secrets.
-    enum Step<'a> {
-        Key(&'a str),
-        Index(usize),
-    }
-    fn walk<'a>(
-        v: &'a Value,
-        stack: &mut Vec<Step<'a>>,
-        found: &mut Vec<rewind_model::Path>,
-        depth: usize,
-    ) {
-        if depth > 8 {
-            return;
+        | NodeKind::Data
+        | NodeKind::Provider
+        | NodeKind::Module
+        | NodeKind::Instance
+        | NodeKind::Action
+        | NodeKind::Terraform
+        | NodeKind::Tfvars => {
+            let mut found = Vec::new();
+            walk_secrets(body, &mut Vec::new(), &mut found, 0);
+            return found;
         }
-        match v {
-            Value::Map(m) => {
-                for (k, child) in m {
-                    let secret = (is_secret_name(k)
-                        && !matches!(child, Value::Null | Value::Bool(_)))
-                        || matches!(child, Value::Expr(e) if crate::sensitive::assigns_secret_name(e));
-                    if secret {
-                        let mut p = rewind_model::Path::root();
-                        for s in stack.iter() {
-                            p = match s {
-                                Step::Key(k) => p.key(k),
-                                Step::Index(i) => p.index(*i),
-                            };
-                        }
-                        found.push(p.key(k));
-                    } else if matches!(child, Value::Map(_) | Value::List(_)) {
-                        stack.push(Step::Key(k));
-                        walk(child, stack, found, depth + 1);
-                        stack.pop();
-                    }
-                }
-            }
-            Value::List(l) => {
-                for (i, child) in l.iter().enumerate() {
-                    if matches!(child, Value::Map(_) | Value::List(_)) {
-                        stack.push(Step::Index(i));
-                        walk(child, stack, found, depth + 1);
-                        stack.pop();
-                    }
-                }
-            }
-            _ => {}
-        }
+        _ => return Vec::new(),
+    };
+    let value = body.as_map().and_then(|m| m.get(value_key));
+    let root = rewind_model::Path::root().key(value_key);
+    let trivial = matches!(value, Some(Value::Null | Value::Bool(_)));
+    // a variable named like a secret is secret without a default: what
+    // sets it is
+    let named = is_secret_name(name) && !trivial && (value.is_some() || kind == NodeKind::Variable);
+    if named || value.is_some_and(marked_secret) {
+        return vec![root];
     }
     let mut found = Vec::new();
-    walk(body, &mut Vec::new(), &mut found, 0);
+    if let Some(v) = value {
+        walk_secrets(v, &mut vec![SecretStep::Key(value_key)], &mut found, 0);
+    }
     found
+}
+
+/// A value written so that it is secret as a whole: an expression that
+/// marks it or builds an object with a key named like a secret.
+fn marked_secret(v: &Value) -> bool {
+    matches!(v, Value::Expr(e) if crate::sensitive::builds_secret(e))
+}
+
+/// A step of the path [`walk_secrets`] is at, borrowed: it only becomes a
+/// `Path` when a secret is found (most keys are not secrets).
+enum SecretStep<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The secrets under `v` (at the path `stack`) by name or by how they are
+/// written, into `found`.
+fn walk_secrets<'a>(
+    v: &'a Value,
+    stack: &mut Vec<SecretStep<'a>>,
+    found: &mut Vec<rewind_model::Path>,
+    depth: usize,
+) {
+    if depth > 8 {
+        return;
+    }
+    let mut visit = |step: SecretStep<'a>, child: &'a Value, named: bool| {
+        let secret =
+            (named && !matches!(child, Value::Null | Value::Bool(_))) || marked_secret(child);
+        if secret {
+            let mut p = rewind_model::Path::root();
+            for s in stack.iter().chain([&step]) {
+                p = match s {
+                    SecretStep::Key(k) => p.key(k),
+                    SecretStep::Index(i) => p.index(*i),
+                };
+            }
+            found.push(p);
+        } else if matches!(child, Value::Map(_) | Value::List(_)) {
+            stack.push(step);
+            walk_secrets(child, stack, found, depth + 1);
+            stack.pop();
+        }
+    };
+    match v {
+        Value::Map(m) => {
+            for (k, child) in m {
+                visit(SecretStep::Key(k), child, is_secret_name(k));
+            }
+        }
+        Value::List(l) => {
+            for (i, child) in l.iter().enumerate() {
+                visit(SecretStep::Index(i), child, false);
+            }
+        }
+        _ => {}
+    }
 }
 
 enum Resolved {

@@ -232,11 +232,32 @@ pub(crate) fn is_secret_file(path: &str) -> bool {
         || path.ends_with(".tfvars.json")
 }
 
-/// The name a line assigns (`password = ...`, `"password": ...`), if any.
-fn assigned_name(line: &str) -> Option<&str> {
-    let sep = line.find(['=', ':'])?;
-    let name = line[..sep].trim().trim_matches('"');
-    (!name.is_empty()).then_some(name)
+/// Whether a line assigns a name like a secret anywhere: as its argument
+/// (`password = ...`, `"password": ...`) or as a key of an object written
+/// on it (`input = { password = "..." }`). It reads text, not syntax (it
+/// is asked about lines that did not parse): every `=` or `:` that is not
+/// part of an operator (`==`, `=>`, `::`...) is taken for an assignment of
+/// the word or quoted string before it.
+fn assigns_secret_name(line: &str) -> bool {
+    let b = line.as_bytes();
+    (0..b.len()).any(|i| {
+        let op = |j: usize| b.get(j).is_some_and(|c| b"=!<>:".contains(c));
+        let sep = matches!(b[i], b'=' | b':') && !op(i + 1) && !(i > 0 && op(i - 1));
+        if !sep {
+            return false;
+        }
+        let before = line[..i].trim_end();
+        let name = match before.strip_suffix('"') {
+            Some(quoted) => quoted.rsplit('"').next().unwrap_or(""),
+            None => {
+                let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+                let start =
+                    before.len() - before.chars().rev().take_while(|&c| name_char(c)).count();
+                &before[start..]
+            }
+        };
+        !name.is_empty() && is_secret_name(name)
+    })
 }
 
 /// Line `line` (1-based) of `src`, the file `file`, as an error may quote
@@ -247,7 +268,8 @@ fn assigned_name(line: &str) -> Option<&str> {
 pub(crate) fn redact_source_line(file: &str, src: &str, line: u32) -> String {
     let text = LineIndex::new(src).line_text(line);
     let secret = is_secret_file(file)
-        || assigned_name(text).is_some_and(is_secret_name)
+        || assigns_secret_name(text)
+        || text.contains("sensitive(")
         || text.contains("<<")
         || in_sensitive_block(src, line);
     if !secret {
@@ -341,6 +363,27 @@ mod tests {
             redact_source_line("main.tf", tf, 7),
             "  default = (redacted)"
         );
+        // a key of an object, a JSON key, a camel-case name, a marked value
+        for (line, kept) in [
+            ("  input = { password = \"hunter22\" + }", "  input ="),
+            ("  input = { \"dbPassword\": \"hunter22\" + }", "  input ="),
+            ("  input = [\"a\", sensitive(\"hunter22\") +]", "  input ="),
+            (
+                "  tags = { Name = \"x\", api-token = \"hunter22\" ) }",
+                "  tags =",
+            ),
+            ("  tags = { é😀password = \"hunter22\" ) }", "  tags ="),
+        ] {
+            let src = format!("resource \"x\" \"y\" {{\n{line}\n}}\n");
+            assert_eq!(
+                redact_source_line("main.tf", &src, 2),
+                format!("{kept} (redacted)")
+            );
+        }
+        // comparisons and arrows are not assignments
+        let ops = "  count = var.token == \"\" ? 0 : 1 )";
+        let src = format!("resource \"x\" \"y\" {{\n{ops}\n}}\n");
+        assert_eq!(redact_source_line("main.tf", &src, 2), ops);
         // other lines of code are quoted as they are
         assert_eq!(
             redact_source_line("main.tf", tf, 3),

@@ -32,7 +32,33 @@ use rewind_model::{Model, Node, NodeKind, Path, PathStep, Value};
 pub(crate) fn propagate(model: &mut Model) {
     from_state_to_config(model);
     through_references(model);
+    output_of_input(&mut model.nodes);
     from_config_to_state(model);
+    output_of_input(&mut model.instances);
+}
+
+/// A `terraform_data`'s `output` is its `input`, as the resource copies
+/// it: what is secret in one is secret in the other (its schema marks
+/// neither, so the marks come only from the value and the configuration).
+fn output_of_input(nodes: &mut [Node]) {
+    for n in nodes.iter_mut().filter(|n| n.type_ == "terraform_data") {
+        let copies: Vec<Path> = n
+            .sensitive
+            .iter()
+            .filter_map(|p| match p.0.split_first() {
+                Some((PathStep::Key(k), rest)) if k == "input" || k == "output" => {
+                    let other = if k == "input" { "output" } else { "input" };
+                    let mut steps = vec![PathStep::Key(other.to_string())];
+                    steps.extend_from_slice(rest);
+                    Some(Path(steps))
+                }
+                _ => None,
+            })
+            .collect();
+        for p in copies {
+            add_path(n, p);
+        }
+    }
 }
 
 /// The key of the path a variable's, an output's or a local's secret
@@ -808,52 +834,237 @@ fn mark_read(
     more_secret
 }
 
-/// Whether an expression writes a value under a secret-looking name in an
-/// object it builds: `templatefile("init.tpl", { password = "..." })`,
-/// `merge(local.base, { api_key = var.k })`. The attribute holding it is
-/// then secret as a whole.
-pub(crate) fn assigns_secret_name(e: &Expr) -> bool {
+/// Whether an expression marks a value secret (`sensitive("...")`, also
+/// inside a list, an object or a template) or writes a value under a
+/// secret-looking name in an object it builds: `templatefile("init.tpl",
+/// { password = "..." })`, `merge(local.base, { api_key = var.k })`. The
+/// attribute holding it is then secret as a whole. What `nonsensitive()`
+/// is given is not looked into (it takes the mark off).
+pub(crate) fn builds_secret(e: &Expr) -> bool {
     fn parts(ps: &[Part]) -> bool {
         ps.iter().any(|p| match p {
             Part::Lit(_) => false,
-            Part::Interp(e) => assigns_secret_name(e),
+            Part::Interp(e) => builds_secret(e),
             Part::If {
                 cond,
                 then,
                 otherwise,
-            } => assigns_secret_name(cond) || parts(then) || parts(otherwise),
-            Part::For(f) => assigns_secret_name(&f.coll) || parts(&f.body),
+            } => builds_secret(cond) || parts(then) || parts(otherwise),
+            Part::For(f) => builds_secret(&f.coll) || parts(&f.body),
         })
     }
     match e {
         Expr::Null | Expr::Bool(_) | Expr::Number(_) | Expr::Traversal { .. } => false,
         Expr::Template(ps) => parts(ps),
-        Expr::Tuple(items) => items.iter().any(assigns_secret_name),
+        Expr::Tuple(items) => items.iter().any(builds_secret),
         Expr::Object(items) => items.iter().any(|(k, v)| {
             let named = crate::hcl::with_static_key(k, crate::load::is_secret_name)
                 .unwrap_or(false)
                 && !matches!(v, Expr::Null | Expr::Bool(_));
-            named || assigns_secret_name(v)
+            named || builds_secret(v)
         }),
         Expr::Postfix(inner, _) | Expr::Unary(_, inner) | Expr::Paren(inner) => {
-            assigns_secret_name(inner)
+            builds_secret(inner)
         }
-        Expr::Call { args, .. } => args.iter().any(assigns_secret_name),
-        Expr::Binary(_, l, r) => assigns_secret_name(l) || assigns_secret_name(r),
-        Expr::Cond(c, t, f) => {
-            assigns_secret_name(c) || assigns_secret_name(t) || assigns_secret_name(f)
-        }
+        Expr::Call { name, args, .. } => match name.as_str() {
+            "sensitive" => true,
+            "nonsensitive" => false,
+            _ => args.iter().any(builds_secret),
+        },
+        Expr::Binary(_, l, r) => builds_secret(l) || builds_secret(r),
+        Expr::Cond(c, t, f) => builds_secret(c) || builds_secret(t) || builds_secret(f),
         Expr::For(f) => {
-            assigns_secret_name(&f.coll)
-                || assigns_secret_name(&f.value)
-                || f.key.as_ref().is_some_and(assigns_secret_name)
+            builds_secret(&f.coll)
+                || builds_secret(&f.value)
+                || f.key.as_ref().is_some_and(builds_secret)
         }
     }
+}
+
+/// The shortest secret [`secret_strings`] gives: shorter ones would be
+/// found in too much text that is not them.
+pub const SHORTEST_SECRET: usize = 4;
+
+/// The text of every secret the nodes hold (configuration nodes and state
+/// instances alike): the strings at their secret paths, the string
+/// literals of the expressions there, a multi-line secret line by line too,
+/// and the keys of secret maps unless named like secrets themselves (a
+/// sensitive output's map keys are secret; `password` is not); none
+/// shorter than [`SHORTEST_SECRET`]. Sorted longest first, for output
+/// that rewind does not write itself (Terraform's) to have them replaced.
+pub fn secret_strings<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<String> {
+    fn value(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::String(s) => add(s, out),
+            Value::List(l) => l.iter().for_each(|x| value(x, out)),
+            Value::Map(m) => {
+                for (k, x) in m {
+                    if !crate::load::is_secret_name(k) {
+                        add(k, out);
+                    }
+                    value(x, out);
+                }
+            }
+            Value::Expr(e) => expr(e, out),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    fn parts(ps: &[Part], out: &mut BTreeSet<String>) {
+        for p in ps {
+            match p {
+                Part::Lit(s) => add(s, out),
+                Part::Interp(e) => expr(e, out),
+                Part::If {
+                    then, otherwise, ..
+                } => {
+                    parts(then, out);
+                    parts(otherwise, out);
+                }
+                Part::For(f) => parts(&f.body, out),
+            }
+        }
+    }
+    fn expr(e: &Expr, out: &mut BTreeSet<String>) {
+        match e {
+            Expr::Template(ps) => parts(ps, out),
+            Expr::Tuple(items) => items.iter().for_each(|x| expr(x, out)),
+            Expr::Object(items) => items.iter().for_each(|(k, x)| {
+                expr(k, out);
+                expr(x, out);
+            }),
+            Expr::Postfix(x, _) | Expr::Unary(_, x) | Expr::Paren(x) => expr(x, out),
+            Expr::Call { args, .. } => args.iter().for_each(|x| expr(x, out)),
+            Expr::Binary(_, l, r) => {
+                expr(l, out);
+                expr(r, out);
+            }
+            Expr::Cond(c, t, f) => [c, t, f].into_iter().for_each(|x| expr(x, out)),
+            Expr::For(f) => {
+                expr(&f.coll, out);
+                expr(&f.value, out);
+            }
+            Expr::Null | Expr::Bool(_) | Expr::Number(_) | Expr::Traversal { .. } => {}
+        }
+    }
+    fn add(s: &str, out: &mut BTreeSet<String>) {
+        if s.len() >= SHORTEST_SECRET {
+            out.insert(s.to_string());
+        }
+        if s.contains('\n') {
+            for l in s.lines().map(str::trim) {
+                if l.len() >= SHORTEST_SECRET {
+                    out.insert(l.to_string());
+                }
+            }
+        }
+    }
+    // the value at a path, through the `{"value", "type"}` wrapper a
+    // state writes dynamic values in (`terraform_data`'s input)
+    fn at<'v>(mut v: &'v Value, path: &Path) -> Option<&'v Value> {
+        for step in &path.0 {
+            if let Value::Map(m) = v {
+                if m.len() == 2 && m.contains_key("type") && step != &PathStep::Key("value".into())
+                {
+                    if let Some(inner) = m.get("value") {
+                        v = inner;
+                    }
+                }
+            }
+            v = match (step, v) {
+                (PathStep::Key(k), Value::Map(m)) => m.get(k)?,
+                (PathStep::Index(i), Value::List(l)) => l.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+    let mut out = BTreeSet::new();
+    for n in nodes {
+        for p in &n.sensitive {
+            if let Some(v) = at(&n.body, p) {
+                value(v, &mut out);
+            }
+        }
+    }
+    let mut out: Vec<String> = out.into_iter().collect();
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out
+}
+
+/// `text` with every one of `secrets` (as [`secret_strings`] gives them,
+/// longest first) replaced by `(sensitive value)`, in one pass (a secret
+/// is never looked for in what replaced another).
+pub fn scrub<'t>(text: &'t str, secrets: &[String]) -> std::borrow::Cow<'t, str> {
+    if !secrets.iter().any(|s| text.contains(s.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        match secrets.iter().find(|s| rest.starts_with(s.as_str())) {
+            Some(s) => {
+                out.push_str("(sensitive value)");
+                rest = &rest[s.len()..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_found_and_scrubbed() {
+        let mut n = Node::new(NodeKind::Instance, "terraform_data.x");
+        let mut input = rewind_model::Map::new();
+        input.insert("password".into(), Value::String("hunter22".into()));
+        input.insert("short".into(), Value::String("abc".into()));
+        let mut wrapped = rewind_model::Map::new();
+        wrapped.insert("value".into(), Value::Map(input));
+        wrapped.insert("type".into(), Value::String("dynamic".into()));
+        let mut body = rewind_model::Map::new();
+        body.insert("input".into(), Value::Map(wrapped));
+        body.insert("id".into(), Value::String("not-a-secret".into()));
+        n.body = std::sync::Arc::new(Value::Map(body));
+        n.sensitive = vec![Path::root().key("input").key("password")];
+        let mut o = Node::new(NodeKind::Instance, "output.o");
+        let mut keys = rewind_model::Map::new();
+        keys.insert(
+            "key-hunter-1".into(),
+            Value::String("line one\nline two".into()),
+        );
+        o.body = std::sync::Arc::new(Value::Map(keys));
+        o.sensitive = vec![Path::root()];
+        let found = secret_strings([&n, &o]);
+        assert_eq!(
+            found,
+            [
+                "line one\nline two",
+                "key-hunter-1",
+                "hunter22",
+                "line one",
+                "line two"
+            ]
+        );
+        assert_eq!(
+            scrub(
+                "  ~ input = \"postgres://u:hunter22@db\" id=not-a-secret",
+                &found
+            ),
+            "  ~ input = \"postgres://u:(sensitive value)@db\" id=not-a-secret"
+        );
+        assert_eq!(scrub("  + line two", &found), "  + (sensitive value)");
+        assert!(matches!(
+            scrub("nothing here", &found),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn instance_keys_are_removed() {

@@ -420,10 +420,12 @@ fn output_nodes<A: Attr>(outputs: BTreeMap<String, OutputDoc<A>>, path: &str) ->
     let mut nodes = Vec::new();
     for (name, o) in outputs {
         let mut n = Node::new(NodeKind::Instance, format!("output.{name}"));
+        // an output named like a secret is secret, as in the configuration
+        let secret = o.sensitive || crate::load::is_secret_name(&name);
         n.name = name;
         n.facts.mode = Some(rewind_model::ObjectMode::Output);
         n.body = o.value.map(Attr::into_value).unwrap_or(Value::Null).into();
-        if o.sensitive {
+        if secret {
             n.sensitive.push(Path::root());
         }
         n.loc = state_loc(path);

@@ -189,6 +189,10 @@ fn mark_at(v: &Value, path: &[PathStep]) -> Value {
             items[*i] = mark_at(&items[*i], rest);
             Value::list_of(t.clone(), items)
         }
+        // a step a sequence does not have (an index a hand-written state
+        // gives as a string, an element of a set, which has no index):
+        // the whole sequence, rather than a secret shown
+        (_, Value::List(..) | Value::Tuple(_) | Value::Set(..)) => inner.clone().sensitive(),
         _ => inner.clone(),
     };
     out.mark_if(marked)

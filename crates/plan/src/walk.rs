@@ -592,7 +592,9 @@ impl<'c> Walk<'c> {
             .eval_in(f, mid, rep)
             .map_err(|e| format!("for_each: {e}"))?;
         let (v, marked) = v.unmark();
-        if marked {
+        // a set's elements cannot keep their marks (cty moves them to the
+        // set): a sensitive string would become an instance key
+        if marked || (matches!(v, Value::Set(..)) && v.has_marks()) {
             return Err("for_each: sensitive values cannot be used as for_each arguments".into());
         }
         if v.is_null() {

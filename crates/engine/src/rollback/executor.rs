@@ -15,6 +15,10 @@ pub struct Executor {
     pub program: PathBuf,
     /// What the user called it (`terraform`, `tofu`, a path).
     pub name: String,
+    /// The secrets of the snapshots it runs between, replaced in what it
+    /// prints ([`rewind_parse::sensitive::scrub`]): Terraform shows values
+    /// its providers do not mark, rewind's rules may.
+    pub(crate) secrets: Vec<String>,
 }
 
 /// What a finished run did.
@@ -41,6 +45,7 @@ impl Executor {
             Some(program) => Ok(Executor {
                 program,
                 name: name.to_string(),
+                secrets: Vec::new(),
             }),
             None => Err(Error::Rollback(format!(
                 "the executor {name:?} is not on the PATH (install it, or choose another with --executor terraform|tofu|PATH)"
@@ -99,7 +104,7 @@ impl Executor {
             .collect();
         drop(tx);
         for line in rx {
-            out(&line);
+            out(&rewind_parse::sensitive::scrub(&line, &self.secrets));
         }
         for r in readers {
             let _ = r.join();
@@ -125,7 +130,10 @@ impl Executor {
                 args.join(" "),
                 dir.display(),
                 o.status,
-                String::from_utf8_lossy(&o.stderr).trim_end()
+                rewind_parse::sensitive::scrub(
+                    String::from_utf8_lossy(&o.stderr).trim_end(),
+                    &self.secrets
+                )
             )));
         }
         Ok(o.stdout)

@@ -193,6 +193,9 @@ struct Run<'s> {
     changed: Vec<String>,
     data_at_risk: Vec<DataAtRisk>,
     violations: Vec<String>,
+    /// The secrets of both snapshots, for Terraform's output to be
+    /// scrubbed of ([`rewind_parse::sensitive::secret_strings`]).
+    secrets: Vec<String>,
     terraform: Vec<TerraformChange>,
     gate: Option<GateVerdict>,
     apply: Option<ApplyRecord>,
@@ -279,6 +282,7 @@ impl<'s> Run<'s> {
             changed: Vec::new(),
             data_at_risk: Vec::new(),
             violations: Vec::new(),
+            secrets: Vec::new(),
             terraform: Vec::new(),
             gate: None,
             apply: None,
@@ -338,11 +342,12 @@ impl<'s> Run<'s> {
         } else {
             None
         };
-        let exec = Executor::find(if opts.executor.is_empty() {
+        let mut exec = Executor::find(if opts.executor.is_empty() {
             "terraform"
         } else {
             &opts.executor
         })?;
+        exec.secrets = std::mem::take(&mut self.secrets);
         let w = workdir::materialise(store, &self.to, &self.deployment, &opts.env)?;
         events(Event::Step(&format!(
             "materialised {} into {}",
@@ -380,6 +385,7 @@ impl<'s> Run<'s> {
         let target = Version::Snapshot(StoredVersion::new(store, self.to)?);
         let outcome = plan(&current, &target, &PlanOptions::default())?;
         self.data_at_risk = data_at_risk(&outcome.plan, outcome.current_model());
+        self.secrets = outcome.secret_strings();
         self.violations = policy_violations(&outcome.plan, &opts.policy);
         self.changed = changed_summary(&target, &current)?;
         self.preview = outcome.plan;

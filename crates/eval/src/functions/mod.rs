@@ -525,7 +525,23 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
         return Ok(crate::render::opaque((f.ret)(&args), sym).mark_if(marked));
     }
     let r = (f.imp)(ev, &args).map_err(|e| {
-        if e.summary == "Invalid function argument" || e.summary.starts_with("Error in function") {
+        if marked {
+            // the reason may quote the argument (`failed to decode base64
+            // data "..."`): what it says of a secret is not shown
+            let summary = if e.summary == "Invalid function argument" {
+                e.summary
+            } else {
+                "Error in function call".to_string()
+            };
+            EvalError::new(
+                summary,
+                format!(
+                    "Call to function {name:?} failed on a sensitive argument (the reason would show its value)."
+                ),
+            )
+        } else if e.summary == "Invalid function argument"
+            || e.summary.starts_with("Error in function")
+        {
             e
         } else {
             EvalError::new(
@@ -648,6 +664,30 @@ mod tests {
                 _ => Err(EvalError::new("Unknown variable", root.to_string())),
             }
         }
+    }
+
+    /// A function's error on a sensitive argument does not quote it; the
+    /// same call on a plain argument says why it failed.
+    #[test]
+    fn errors_on_sensitive_arguments_do_not_quote_them() {
+        let error = |src: &str| {
+            let e = rewind_parse::hcl::parse_expression(src)
+                .unwrap()
+                .canonical();
+            let e = Evaluator::new(&OpaqueScope).eval(&e).unwrap_err();
+            format!("{}: {}", e.summary, e.detail)
+        };
+        for src in [
+            r#"base64decode(sensitive("hunter2!"))"#,
+            r#"cidrhost(sensitive("hunter2/99"), 1)"#,
+            r#"jsondecode(sensitive("{hunter2"))"#,
+            r#"base64decode(join("", [sensitive("hunter2!")]))"#,
+        ] {
+            let e = error(src);
+            assert!(!e.contains("hunter2"), "{src}: {e}");
+            assert!(e.contains("sensitive argument"), "{src}: {e}");
+        }
+        assert!(error(r#"base64decode("hunter2!")"#).contains("hunter2"));
     }
 
     #[test]

@@ -195,6 +195,11 @@ fn counts_and_for_each_that_cannot_expand_are_errors_saying_why() {
             "for_each = sensitive({ a = 1 })",
             "for_each: sensitive values cannot be used as for_each arguments",
         ),
+        (
+            // the secret would be an instance key (Terraform refuses it too)
+            "for_each = toset([\"plain\", sensitive(\"hunter2\")])",
+            "for_each: sensitive values cannot be used as for_each arguments",
+        ),
     ] {
         let text = target_error("badexpand", &resource(arg));
         assert!(text.contains(want), "{arg}: {text}");
