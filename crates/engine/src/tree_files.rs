@@ -54,7 +54,7 @@ impl TreeFiles {
             .map(|f| (f.path.clone(), f.id))
             .collect();
         let ids: Vec<ObjectId> = wanted.iter().map(|(_, id)| *id).collect();
-        let bytes = store.get_many(&ids)?;
+        let bytes = store.get_blobs(&ids)?;
         let mut files: BTreeMap<String, Option<Vec<u8>>> =
             listing.into_iter().map(|f| (f.path, None)).collect();
         for ((path, _), b) in wanted.into_iter().zip(bytes) {

@@ -436,12 +436,32 @@ impl fmt::Display for Diagnostic {
             write!(f, "{sev}: {}: {}", self.loc, self.message)?;
         }
         if let Some(line) = &self.source_line {
+            // a long line is quoted around the column only (an error at
+            // the end of a 10 MB line printed 20 MB)
+            const WIDTH: usize = 160;
+            let col = (self.loc.col as usize).saturating_sub(1);
+            let total = line.chars().count();
+            let start = if total <= WIDTH {
+                0
+            } else {
+                col.saturating_sub(WIDTH / 2).min(total - WIDTH)
+            };
+            let shown: String = line.chars().skip(start).take(WIDTH).collect();
+            let (before, after) = (
+                if start > 0 { "…" } else { "" },
+                if start + WIDTH < total { "…" } else { "" },
+            );
             let gutter = self.loc.line.to_string();
-            write!(f, "\n {} |\n {gutter} | {line}", " ".repeat(gutter.len()))?;
+            write!(
+                f,
+                "\n {} |\n {gutter} | {before}{shown}{after}",
+                " ".repeat(gutter.len())
+            )?;
             if self.loc.col > 0 {
-                let prefix: String = line
+                let prefix: String = before
                     .chars()
-                    .take(self.loc.col as usize - 1)
+                    .chain(shown.chars())
+                    .take(col - start + before.chars().count())
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
                 write!(f, "\n {} | {prefix}^", " ".repeat(gutter.len()))?;
@@ -582,6 +602,39 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A long line is quoted around the error's column, with the caret
+    /// under the character; a short one whole.
+    #[test]
+    fn long_source_lines_are_quoted_around_the_column() {
+        let d = |line: String, col: u32| {
+            Diagnostic {
+                severity: Severity::Error,
+                loc: Loc {
+                    file: "main.tf".into(),
+                    line: 2,
+                    col,
+                },
+                message: "unexpected '+'".into(),
+                source_line: Some(line),
+            }
+            .to_string()
+        };
+        let long = format!("  a = \"{}\" + x", "y".repeat(10_000_000));
+        let col = long.len() as u32 - 2;
+        let text = d(long, col);
+        assert!(text.len() < 600, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        let (quoted, caret) = (lines[2], lines[3]);
+        assert!(
+            quoted.contains("…yyy") && quoted.ends_with("\" + x"),
+            "{quoted}"
+        );
+        let at = caret.chars().count() - 1;
+        assert_eq!(quoted.chars().nth(at), Some('+'), "{quoted}\n{caret}");
+        let short = d("  a = 1 +".into(), 9);
+        assert!(short.ends_with("2 |   a = 1 +\n   |         ^"), "{short}");
+    }
 
     /// Hashes made in the thread's buffer, one node after another (a
     /// large body, then small ones, so a longer encoding before is never

@@ -15,6 +15,46 @@ use std::time::{Duration, SystemTime};
 use crate::error::{io, Result};
 use crate::lock::{self, StoreLock};
 
+/// The largest store file other than a pack that is read (refs, config,
+/// snapshot records, pack indexes, the cache's files): a pack index of
+/// 20 million objects is 1 GiB; anything larger is not the store's.
+pub(crate) const MAX_SMALL_FILE: u64 = 1 << 30;
+
+/// Reads a store file whole, up to `limit` bytes. What is not a regular
+/// file is refused before it is opened (a FIFO would block the read
+/// forever, a link to `/dev/zero` never end it), and so is a file larger
+/// than `limit` (a crafted 20 GB index would be read into memory).
+pub(crate) fn read_file(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    let md = fs::metadata(path)?;
+    if !md.is_file() {
+        return Err(Error::new(ErrorKind::InvalidData, "not a regular file"));
+    }
+    let f = File::open(path)?;
+    let len = f.metadata()?.len();
+    if len > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("{len} bytes, more than a store file of its kind holds ({limit})"),
+        ));
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    // what was there when it was opened: a file growing meanwhile is not
+    // read on without end
+    f.take(len).read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// The limit [`read_file`] reads the store file `key` with: a pack is as
+/// large as it is.
+fn limit_of(key: &str) -> u64 {
+    if key.ends_with(".pack") {
+        u64::MAX
+    } else {
+        MAX_SMALL_FILE
+    }
+}
+
 /// An opaque version of an object, for conditional writes (an ETag).
 pub(crate) type Version = String;
 
@@ -201,7 +241,7 @@ impl Backend for LocalBackend {
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>> {
         self.count();
         let path = self.path(key);
-        match fs::read(&path) {
+        match read_file(&path, limit_of(key)) {
             Ok(d) => {
                 let v = version_of(&d);
                 Ok(Some((d, v)))
@@ -214,7 +254,7 @@ impl Backend for LocalBackend {
     fn get_data(&self, key: &str) -> Result<Option<Vec<u8>>> {
         self.count();
         let path = self.path(key);
-        match fs::read(&path) {
+        match read_file(&path, limit_of(key)) {
             Ok(d) => Ok(Some(d)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(path)(e)),
@@ -224,6 +264,23 @@ impl Backend for LocalBackend {
     fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
         self.count();
         let path = self.path(key);
+        let md = fs::metadata(&path).map_err(io(&path))?;
+        let size = md.len();
+        let end = start.checked_add(len);
+        if !md.is_file() || end.is_none_or(|e| e > size) {
+            let why = if md.is_file() {
+                format!(
+                    "bytes {start}..{} lie outside the file ({size} bytes)",
+                    start as u128 + len as u128
+                )
+            } else {
+                "not a regular file".to_string()
+            };
+            return Err(io(&path)(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                why,
+            )));
+        }
         let mut f = File::open(&path).map_err(io(&path))?;
         f.seek(SeekFrom::Start(start)).map_err(io(&path))?;
         let mut buf = vec![0u8; len as usize];
@@ -257,7 +314,7 @@ impl Backend for LocalBackend {
             }
             Cond::Match(expected) => {
                 let _guard = self.lock()?;
-                let current = match fs::read(&path) {
+                let current = match read_file(&path, MAX_SMALL_FILE) {
                     Ok(d) => Some(version_of(&d)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                     Err(e) => return Err(io(&path)(e)),

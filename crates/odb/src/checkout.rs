@@ -54,7 +54,7 @@ impl Store {
                 .filter(|f| !f.link)
                 .map(|f| f.id)
                 .collect();
-            let mut contents = self.get_many(&ids)?.into_iter();
+            let mut contents = self.get_blobs(&ids)?.into_iter();
             for (f, target) in chunk_files.iter().zip(chunk_targets) {
                 if f.link {
                     let to = links.get(&f.path).map(String::as_str).unwrap_or_default();
@@ -78,7 +78,7 @@ impl Store {
     pub fn link_targets(&self, files: &[TreeFile]) -> Result<BTreeMap<String, String>> {
         let links: Vec<&TreeFile> = files.iter().filter(|f| f.link).collect();
         let ids: Vec<ObjectId> = links.iter().map(|f| f.id).collect();
-        let targets = self.get_many(&ids)?;
+        let targets = self.get_blobs(&ids)?;
         Ok(links
             .into_iter()
             .zip(targets)

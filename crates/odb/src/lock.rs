@@ -29,8 +29,15 @@ fn lock_error(path: &Path, detail: impl Into<String>) -> Error {
     }
 }
 
-/// Opens (creating it empty) a lock file.
+/// Opens (creating it empty) a lock file; one that is there but not a
+/// regular file (a FIFO would block the open forever) is refused.
 fn open(path: &Path) -> Result<File> {
+    match std::fs::metadata(path) {
+        Ok(md) if !md.is_file() => {
+            return Err(lock_error(path, "not a regular file"));
+        }
+        _ => {}
+    }
     OpenOptions::new()
         .create(true)
         .truncate(false)

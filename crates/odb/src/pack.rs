@@ -971,7 +971,8 @@ pub(crate) fn check_pack(pack: &[u8], idx: &PackIndex, crypt: &Crypt, what: &str
         let desc = || format!("{what}: object {id} ({})", loc.ty.name());
         let block = blocks.entry(loc.block).or_insert_with(|| {
             let start = loc.block as usize;
-            let end = start + loc.block_len as usize;
+            // an offset near 2^64 would wrap around
+            let end = start.saturating_add(loc.block_len as usize);
             if start < 8 || end > body {
                 problems.push(format!("{what}: block at {start} lies outside the pack"));
                 return None;

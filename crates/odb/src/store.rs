@@ -541,7 +541,11 @@ impl Store {
         if self.backend.local_root().is_some() {
             return None;
         }
-        std::fs::read(self.cache_dir.as_ref()?.join(rel)).ok()
+        crate::backend::read_file(
+            &self.cache_dir.as_ref()?.join(rel),
+            crate::backend::MAX_SMALL_FILE,
+        )
+        .ok()
     }
 
     /// Keeps a copy of an immutable key of a remote store (errors ignored:
@@ -616,7 +620,7 @@ impl Store {
     /// built again from the packs' own indexes).
     fn saved_multi_index(&self, listed: &HashSet<Hash>) -> Option<MultiIndex> {
         let path = self.multi_index_path()?;
-        let data = std::fs::read(&path).ok()?;
+        let data = crate::backend::read_file(&path, crate::backend::MAX_SMALL_FILE).ok()?;
         let multi = MultiIndex::parse(data, &path.display().to_string()).ok()?;
         multi
             .packs()
@@ -899,10 +903,17 @@ impl Store {
     /// Reads many objects with few requests (adjacent ranges of a pack
     /// are read together), checking every hash. Results follow `ids`.
     pub fn get_many(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
-        self.retrying(|| self.get_many_once(ids))
+        self.retrying(|| self.get_many_once(ids, None))
     }
 
-    fn get_many_once(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
+    /// [`Store::get_many`] of objects that must be blobs (files' contents,
+    /// links' targets): a crafted tree naming another object as a file
+    /// is refused, not written out as its bytes.
+    pub fn get_blobs(&self, ids: &[ObjectId]) -> Result<Vec<Vec<u8>>> {
+        self.retrying(|| self.get_many_once(ids, Some(ObjType::Blob)))
+    }
+
+    fn get_many_once(&self, ids: &[ObjectId], want: Option<ObjType>) -> Result<Vec<Vec<u8>>> {
         let (multi, loose) = self.lookup_tables()?;
         let mut by_pack: BTreeMap<Hash, Vec<(usize, Location)>> = BTreeMap::new();
         for (i, id) in ids.iter().enumerate() {
@@ -910,6 +921,12 @@ impl Store {
             let Some((pi, loc)) = found else {
                 return Err(Error::MissingObject(*id));
             };
+            if let Some(t) = want.filter(|&t| t != loc.ty) {
+                return Err(corrupt(
+                    format!("object {id}"),
+                    format!("expected a {}, found a {}", t.name(), loc.ty.name()),
+                ));
+            }
             by_pack.entry(pi).or_default().push((i, loc));
         }
         let mut out: Vec<Vec<u8>> = vec![Vec::new(); ids.len()];

@@ -209,7 +209,7 @@ impl Store {
         let Some(path) = self.multi_index_path() else {
             return;
         };
-        let Ok(data) = std::fs::read(&path) else {
+        let Ok(data) = crate::backend::read_file(&path, crate::backend::MAX_SMALL_FILE) else {
             return;
         };
         let what = path.display().to_string();

@@ -254,7 +254,7 @@ pub(crate) fn sync_configuration(
         }
     }
     let ids: Vec<_> = wanted.iter().map(|f| f.id).collect();
-    let contents = store.get_many(&ids)?;
+    let contents = store.get_blobs(&ids)?;
     for (f, data) in wanted.iter().zip(contents) {
         let p = base.join(&f.path);
         if let Some(dir) = p.parent() {

@@ -1,6 +1,7 @@
 //! Integration tests of the object database, one module per concern.
 
 mod crypt;
+mod hostile;
 mod midx;
 mod packs;
 mod reflog;
