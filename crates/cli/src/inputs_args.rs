@@ -70,7 +70,11 @@ impl InputArgs {
             }
             Some(path) => Some(ExternalState {
                 shown: path.to_string(),
-                bytes: std::fs::read(path).with_context(|| format!("--state {path}"))?,
+                bytes: rewind_engine::read_bounded(
+                    std::path::Path::new(path),
+                    rewind_engine::MAX_STATE_INPUT,
+                )
+                .with_context(|| format!("--state {path}"))?,
             }),
         };
         let mut variables = if self.env_vars {

@@ -667,12 +667,58 @@ pub fn source_file(abs: &Path, kind: FileKind) -> std::io::Result<SourceFile> {
     })
 }
 
+/// The largest file a directory may hold: the largest object a pack
+/// holds (4 GiB less its header).
+pub const MAX_FILE: u64 = u32::MAX as u64 - 64;
+
 /// `O_NONBLOCK`: opening a FIFO that replaced a file must not wait for a
 /// writer (the opened file is then refused as not regular).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const O_NONBLOCK: i32 = 0o4000;
 #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 const O_NONBLOCK: i32 = 0x0004;
+
+/// The largest variable file read (`-var-file`).
+pub const MAX_VAR_FILE: u64 = 256 << 20;
+
+/// The largest state read from the command line (`--state`, which may be
+/// a pipe of unknown length): 1 GiB, a million resources and more.
+pub const MAX_STATE_INPUT: u64 = 1 << 30;
+
+/// Reads a text file given on the command line, which may be a pipe
+/// (`--state <(terraform state pull)`), to its end; refused past `limit`
+/// bytes, and at its first NUL byte (no state or variable file holds one:
+/// `/dev/zero` is refused at once, not read to the limit).
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let mut f = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match f.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(i) = chunk[..n].iter().position(|&b| b == 0) {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "binary data (a NUL byte at offset {}), not a text file",
+                    bytes.len() + i
+                ),
+            ));
+        }
+        if (bytes.len() + n) as u64 > limit {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!("more than {limit} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+}
 
 /// Reads a file that must be a regular file (checked on the opened file,
 /// so a FIFO or device swapped in after discovery is refused, not read);
@@ -789,6 +835,20 @@ fn load_one(
                 error_at(shown, 0, 0, format!("cannot read: {e}"), None),
             ))),
         };
+    }
+    if size > MAX_FILE {
+        // refused before it is read (a 6 GB state was read whole, then
+        // refused by the store)
+        return Err(Box::new((
+            None,
+            error_at(
+                shown,
+                0,
+                0,
+                format!("the file is {size} bytes, more than rewind reads or stores ({MAX_FILE})"),
+                None,
+            ),
+        )));
     }
     let bytes = read_regular(path, size).map_err(|e| {
         Box::new((
@@ -2789,7 +2849,7 @@ impl Builder {
             Ok(rel) => rel_str(rel),
             Err(_) => given.clone(),
         };
-        let bytes = match std::fs::read(path) {
+        let bytes = match read_bounded(path, MAX_VAR_FILE) {
             Ok(b) => b,
             Err(e) => {
                 self.errors.push(error_at(
@@ -3153,6 +3213,7 @@ impl Default for Trace {
 #[cfg(test)]
 mod tests {
     use super::{is_secret_name, read_regular};
+    use std::path::Path;
 
     /// A file is read whole whatever the size it was seen with: grown
     /// since, shrunk since, empty, or larger than a read returns at once.
@@ -3171,6 +3232,20 @@ mod tests {
         std::fs::write(&p, b"").unwrap();
         assert!(read_regular(&p, 10).unwrap().is_empty());
         let _ = std::fs::remove_file(&p);
+    }
+
+    #[test]
+    fn command_line_files_are_read_to_a_limit_and_as_text() {
+        let e = super::read_bounded(Path::new("/dev/zero"), 1 << 30).unwrap_err();
+        assert!(e.to_string().contains("NUL byte at offset 0"), "{e}");
+        let dir = std::env::temp_dir().join(format!("rewind-bounded-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("big.tfvars");
+        std::fs::write(&p, "a = 1\n".repeat(30_000)).unwrap();
+        assert_eq!(super::read_bounded(&p, 180_000).unwrap().len(), 180_000);
+        let e = super::read_bounded(&p, 179_999).unwrap_err();
+        assert!(e.to_string().contains("more than 179999 bytes"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
