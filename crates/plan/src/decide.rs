@@ -159,16 +159,7 @@ impl<'p> Decide<'p, '_> {
             paths: lc
                 .ignore_changes
                 .iter()
-                .map(|p| {
-                    rewind_model::Path::parse(p)
-                        .0
-                        .into_iter()
-                        .filter_map(|s| match s {
-                            rewind_model::PathStep::Key(k) => Some(k),
-                            rewind_model::PathStep::Index(_) => None,
-                        })
-                        .collect()
-                })
+                .filter_map(|p| resource::IgnoreStep::parse_path(p))
                 .collect(),
         }
     }
