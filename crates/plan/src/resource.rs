@@ -595,17 +595,20 @@ pub(crate) fn simulated(type_: &str, addr: &str, config: &Value) -> Value {
     Value::object(m)
 }
 
-/// A prior value read from state: `terraform_data`'s dynamic attributes
-/// are stored as `{"value": ..., "type": ...}` and become typed values.
+/// A prior value read from state: the dynamic attributes of the built-in
+/// provider's `terraform_data` and `terraform_remote_state` are stored as
+/// `{"value": ..., "type": ...}` and become typed values.
 pub fn from_state(type_: &str, attrs: Value) -> Value {
-    if type_ != "terraform_data" {
-        return attrs;
-    }
+    let dynamic: &[&str] = match type_ {
+        "terraform_data" => &["input", "output", "triggers_replace"],
+        "terraform_remote_state" => &["config", "defaults", "outputs"],
+        _ => return attrs,
+    };
     let Some(m) = attrs.as_mapping() else {
         return attrs;
     };
     let mut out = m.clone();
-    for k in ["input", "output", "triggers_replace"] {
+    for &k in dynamic {
         if let Some(v) = m.get(k) {
             out.insert(k.to_string(), decode_dynamic(v));
         }
@@ -695,6 +698,29 @@ mod tests {
         let ignore = ignoring(path);
         let ignored = with_ignored(&config, &prior, &ignore);
         compare_terraform_data(&ignored, &prior, &ignore, None).changed()
+    }
+
+    /// `data.terraform_remote_state.x.outputs.v` was an unsupported
+    /// attribute: the state's `{"value", "type"}` wrapper of `outputs` was
+    /// kept (c18 of the review).
+    #[test]
+    fn remote_state_outputs_are_read_from_their_state_wrapper() {
+        let wrapped = |v: Value, ty: &str| {
+            let ty = Value::tuple(vec![s("object"), obj(&[(ty, s("string"))])]);
+            obj(&[("value", v), ("type", ty)])
+        };
+        let attrs = obj(&[
+            ("backend", s("local")),
+            ("config", wrapped(obj(&[("path", s("x.tfstate"))]), "path")),
+            ("defaults", Value::null()),
+            ("outputs", wrapped(obj(&[("v", s("hello"))]), "v")),
+        ]);
+        let v = from_state("terraform_remote_state", attrs);
+        let out = v.get_attr("outputs").and_then(|o| o.get_attr("v"));
+        assert!(out.is_some_and(|o| o.raw_eq(&s("hello"))), "{v:?}");
+        let path = v.get_attr("config").and_then(|o| o.get_attr("path"));
+        assert!(path.is_some_and(|p| p.raw_eq(&s("x.tfstate"))), "{v:?}");
+        assert!(v.get_attr("defaults").is_some_and(Value::is_null));
     }
 
     #[test]
