@@ -592,7 +592,8 @@ impl Decide<'_, '_> {
         let config_address = moved.as_deref().unwrap_or(&n.address);
         let current = self.current_configs.map(|c| c.of(&p.addr, config_address));
         // ignore_changes = [input.f0]: that part keeps its prior value
-        let ignored = resource::with_ignored(config, &p.value, &ignore);
+        let ignored =
+            resource::with_ignored(config, &p.value, &ignore, n.type_ != "terraform_data");
         d.comparison = resource::compare(
             self.knowledge,
             &n.type_,
@@ -649,7 +650,7 @@ impl Decide<'_, '_> {
             resource::simulated(&n.type_, &d.addr.to_string(), config)
         };
         let ignore = Self::lifecycle_ignore(n);
-        let ignored = resource::with_ignored(config, &prior, &ignore);
+        let ignored = resource::with_ignored(config, &prior, &ignore, n.type_ != "terraform_data");
         d.comparison = resource::compare(self.knowledge, &n.type_, &ignored, &prior, &ignore, None);
         d.decide_kind(false, None);
         let (planned, missing) = match d.kind {

@@ -159,17 +159,48 @@ struct Ignored {
 /// [`Ignore::covers`] instead). As there, a path ending in a string key
 /// (`input["a"]`) reaches into a map only: into an object, it keeps the
 /// prior value of the whole object when any of it changed.
-pub(crate) fn with_ignored(config: &Value, prior: &Value, ignore: &Ignore) -> Value {
+///
+/// That is exact for `terraform_data`, whose values have their types.
+/// Without a provider's schema (`schemaless`), a map argument written
+/// `{ Name = "x" }` is an object here: objects and maps are then both
+/// taken as maps, `tags.Name` and `tags["Name"]` naming the same key.
+pub(crate) fn with_ignored(
+    config: &Value,
+    prior: &Value,
+    ignore: &Ignore,
+    schemaless: bool,
+) -> Value {
     if ignore.all {
         return config.clone();
     }
     let mut ignored = Vec::new();
     for p in ignore.paths.iter().filter(|p| p.len() >= 2) {
+        let p: Vec<IgnoreStep> = match schemaless {
+            false => p.clone(),
+            true => p
+                .iter()
+                .map(|s| match s {
+                    IgnoreStep::Key(k) => IgnoreStep::Attr(k.clone()),
+                    s => s.clone(),
+                })
+                .collect(),
+        };
         let (path, key) = match p.split_last() {
             Some((IgnoreStep::Key(k), path)) => (path.to_vec(), Some(k.clone())),
+            Some((IgnoreStep::Attr(k), path))
+                if schemaless
+                    && step_into(config, path, true).is_some_and(|v| {
+                        matches!(v.unmark().0, Value::Map(..) | Value::Object(_))
+                    }) =>
+            {
+                (path.to_vec(), Some(k.clone()))
+            }
             _ => (p.clone(), None),
         };
-        let (Some(before), Some(now)) = (step_into(prior, &path), step_into(config, &path)) else {
+        let (Some(before), Some(now)) = (
+            step_into(prior, &path, schemaless),
+            step_into(config, &path, schemaless),
+        ) else {
             continue;
         };
         if !before.raw_eq(now) {
@@ -183,38 +214,44 @@ pub(crate) fn with_ignored(config: &Value, prior: &Value, ignore: &Ignore) -> Va
     if ignored.is_empty() {
         return config.clone();
     }
-    keep_prior(config, &mut Vec::new(), &ignored)
+    keep_prior(config, &mut Vec::new(), &ignored, schemaless)
 }
 
 /// The value at `path` inside `v`, each step taken only where cty's would
 /// apply (an attribute of an object, a key of a map, an index of a list
-/// or tuple).
-fn step_into<'v>(v: &'v Value, path: &[IgnoreStep]) -> Option<&'v Value> {
+/// or tuple; `schemaless`: an attribute of a map too).
+fn step_into<'v>(v: &'v Value, path: &[IgnoreStep], schemaless: bool) -> Option<&'v Value> {
     let Some((step, rest)) = path.split_first() else {
         return Some(v);
     };
     let next = match (step, v.unmark().0) {
         (IgnoreStep::Attr(a), Value::Object(m)) => m.get(a)?,
+        (IgnoreStep::Attr(a), Value::Map(_, m)) if schemaless => m.get(a)?,
         (IgnoreStep::Key(k), Value::Map(_, m)) => m.get(k)?,
         (IgnoreStep::Index(i), Value::List(_, items) | Value::Tuple(items)) => items.get(*i)?,
         _ => return None,
     };
-    step_into(next, rest)
+    step_into(next, rest, schemaless)
 }
 
 /// `v` (at `at`) with the ignored parts replaced, its elements first and
-/// then itself, as cty's `Transform` walks.
-fn keep_prior(v: &Value, at: &mut Vec<IgnoreStep>, ignored: &[Ignored]) -> Value {
+/// then itself, as cty's `Transform` walks (`schemaless`: see
+/// [`with_ignored`]).
+fn keep_prior(v: &Value, at: &mut Vec<IgnoreStep>, ignored: &[Ignored], schemaless: bool) -> Value {
     let walk = |step: IgnoreStep, x: &Value, at: &mut Vec<IgnoreStep>| {
         at.push(step);
-        let out = keep_prior(x, at, ignored);
+        let out = keep_prior(x, at, ignored, schemaless);
         at.pop();
         out
     };
+    let map_step = |k: &String| match schemaless {
+        true => IgnoreStep::Attr(k.clone()),
+        false => IgnoreStep::Key(k.clone()),
+    };
     let v = match v {
-        Value::Sensitive(inner) => {
-            Value::Sensitive(std::sync::Arc::new(keep_prior(inner, at, ignored)))
-        }
+        Value::Sensitive(inner) => Value::Sensitive(std::sync::Arc::new(keep_prior(
+            inner, at, ignored, schemaless,
+        ))),
         Value::Object(m) => Value::object(
             m.iter()
                 .map(|(k, x)| (k.clone(), walk(IgnoreStep::Attr(k.clone()), x, at)))
@@ -224,7 +261,7 @@ fn keep_prior(v: &Value, at: &mut Vec<IgnoreStep>, ignored: &[Ignored]) -> Value
             ty.clone(),
             std::sync::Arc::new(
                 m.iter()
-                    .map(|(k, x)| (k.clone(), walk(IgnoreStep::Key(k.clone()), x, at)))
+                    .map(|(k, x)| (k.clone(), walk(map_step(k), x, at)))
                     .collect(),
             ),
         ),
@@ -248,9 +285,11 @@ fn keep_prior(v: &Value, at: &mut Vec<IgnoreStep>, ignored: &[Ignored]) -> Value
         other => other.clone(),
     };
     let here = || ignored.iter().filter(|ig| ig.path == *at);
-    let Value::Map(ty, m) = v.unmark().0 else {
+    let (ty, m) = match v.unmark().0 {
+        Value::Map(ty, m) => (Some(ty), m),
+        Value::Object(m) if schemaless => (None, m),
         // anything but a map is kept whole, whether or not a key was named
-        return here().next().map_or(v, |ig| ig.prior.clone());
+        _ => return here().next().map_or(v, |ig| ig.prior.clone()),
     };
     let mut m = (**m).clone();
     for ig in here() {
@@ -263,7 +302,10 @@ fn keep_prior(v: &Value, at: &mut Vec<IgnoreStep>, ignored: &[Ignored]) -> Value
             None => m.remove(key),
         };
     }
-    let out = Value::Map(ty.clone(), std::sync::Arc::new(m));
+    let out = match ty {
+        Some(ty) => Value::Map(ty.clone(), std::sync::Arc::new(m)),
+        None => Value::object(m),
+    };
     match v {
         Value::Sensitive(_) => Value::Sensitive(std::sync::Arc::new(out)),
         _ => out,
@@ -696,7 +738,7 @@ mod tests {
         let config = obj(&[("input", input)]);
         let prior = obj(&[("input", prior_input)]);
         let ignore = ignoring(path);
-        let ignored = with_ignored(&config, &prior, &ignore);
+        let ignored = with_ignored(&config, &prior, &ignore, false);
         compare_terraform_data(&ignored, &prior, &ignore, None).changed()
     }
 
@@ -767,7 +809,27 @@ mod tests {
         // a key the prior map lacks stays absent
         let config = obj(&[("input", map(&[("a", "x"), ("b", "old")]))]);
         let prior = obj(&[("input", map(&[("b", "old")]))]);
-        let kept = with_ignored(&config, &prior, &ignoring(r#"input["a"]"#));
+        let kept = with_ignored(&config, &prior, &ignoring(r#"input["a"]"#), false);
         assert!(kept.raw_eq(&prior));
+    }
+
+    /// Without a provider's schema a map argument is an object: the key
+    /// `ignore_changes` names keeps its prior value, written `tags.Name`
+    /// or `tags["Name"]`, and the other keys are compared.
+    #[test]
+    fn without_a_schema_an_object_is_taken_as_a_map() {
+        let tags = |name: &str, env: &str| obj(&[("Name", s(name)), ("env", s(env))]);
+        for path in ["tags.Name", r#"tags["Name"]"#] {
+            let config = obj(&[("tags", tags("new", "prod"))]);
+            let prior = obj(&[("tags", tags("old", "prod"))]);
+            let kept = with_ignored(&config, &prior, &ignoring(path), true);
+            assert!(kept.raw_eq(&prior), "{path}: {kept:?}");
+            let config = obj(&[("tags", tags("new", "dev"))]);
+            let kept = with_ignored(&config, &prior, &ignoring(path), true);
+            assert!(
+                kept.raw_eq(&obj(&[("tags", tags("old", "dev"))])),
+                "{path}: {kept:?}"
+            );
+        }
     }
 }
