@@ -610,8 +610,9 @@ fn odd_keys_stay_inside_their_dot_strings() {
         r#"terraform_data.end["a\nb"]"#,
         r#"terraform_data.end["<b>bold</b>"]"#,
         r#"terraform_data.end["café ☕ 日本"]"#,
-        // HCL reads `%%{` as a literal `%{`
-        r#"terraform_data.end["%{init: {}}%%"]"#,
+        // HCL reads `%%{` as a literal `%{`, and Terraform's address
+        // escapes it again
+        r#"terraform_data.end["%%{init: {}}%%"]"#,
     ] {
         assert!(
             labels.iter().any(|l| l.ends_with(&format!("create {key}"))),

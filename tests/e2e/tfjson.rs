@@ -216,6 +216,7 @@ fn compare_values(a: &str, t: &J, o: &J, out: &mut Vec<String>) {
         "after",
         "after_unknown",
         "replace_paths",
+        "importing",
     ] {
         if t.get(k) != o.get(k) {
             out.push(format!(
@@ -291,6 +292,7 @@ fn terraform_json_cases_cover_the_format() {
     assert!(has(&|c| actions(c) == json!(["create"])));
     assert!(has(&|c| actions(c) == json!(["delete"])));
     assert!(has(&|c| c.get("previous_address").is_some()));
+    assert!(has(&|c| c["change"].get("importing").is_some()));
     assert!(has(&|c| c["index"].is_number()) && has(&|c| c["index"].is_string()));
     assert!(has(&|c| c.get("module_address").is_some()));
     assert!(has(&|c| c["change"]["after_sensitive"]

@@ -28,9 +28,16 @@ impl fmt::Display for InstanceKey {
         match self {
             InstanceKey::None => Ok(()),
             InstanceKey::Int(i) => write!(f, "[{i}]"),
-            InstanceKey::Str(s) => write!(f, "[{}]", quote(s)),
+            InstanceKey::Str(s) => write!(f, "[{}]", quote_key(s)),
         }
     }
+}
+
+/// A string instance key quoted as Terraform writes it in an address: an
+/// HCL string literal, its template sequences escaped (`"$${x}"` for the
+/// key `${x}`, `"%%{y}"` for `%{y}`), so the address reads back as HCL.
+pub fn quote_key(s: &str) -> String {
+    quote(s).replace("${", "$${").replace("%{", "%%{")
 }
 
 /// One `module.NAME[KEY]` step of a module instance path.
@@ -338,6 +345,14 @@ impl<'a> Cursor<'a> {
                             }
                         }
                     }
+                    // `$${` and `%%{` stand for `${` and `%{`
+                    '$' | '%'
+                        if self.s[self.pos..].starts_with(c)
+                            && self.s[self.pos + 1..].starts_with('{') =>
+                    {
+                        out.push(c);
+                        self.pos += 1;
+                    }
                     c => out.push(c),
                 }
             }
@@ -433,6 +448,32 @@ mod tests {
         assert!(InstanceAddr::parse("aws_instance").is_err());
         assert!(InstanceAddr::parse("aws_instance.web[").is_err());
         assert!(InstanceAddr::parse("aws_instance.web[0]x").is_err());
+    }
+
+    /// A key holding `${` or `%{` was written as it is (`["${x}"]`):
+    /// Terraform escapes the template sequences (`["$${x}"]`), and so
+    /// must the addresses of rewind's JSON and Terraform-JSON plans (c22
+    /// of the review).
+    #[test]
+    fn keys_with_template_sequences_are_escaped_as_terraform_writes_them() {
+        let key = |k: &str| InstanceAddr {
+            resource: ResourceAddr {
+                module: ModuleInstance::default(),
+                mode: Mode::Managed,
+                type_: "terraform_data".into(),
+                name: "k".into(),
+            },
+            key: InstanceKey::Str(k.into()),
+        };
+        for (k, shown) in [
+            ("${x}", r#"terraform_data.k["$${x}"]"#),
+            ("%{y}", r#"terraform_data.k["%%{y}"]"#),
+            ("$x%y$", r#"terraform_data.k["$x%y$"]"#),
+            ("$${x}", r#"terraform_data.k["$$${x}"]"#),
+        ] {
+            assert_eq!(key(k).to_string(), shown);
+            assert_eq!(InstanceAddr::parse(shown).unwrap(), key(k), "{shown}");
+        }
     }
 
     #[test]

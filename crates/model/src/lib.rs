@@ -18,8 +18,8 @@ pub mod parts;
 pub mod value;
 
 pub use address::{
-    AddressError, DeposedKey, InstanceAddr, InstanceKey, Mode, ModuleInstance, ModuleStep,
-    ResourceAddr,
+    quote_key, AddressError, DeposedKey, InstanceAddr, InstanceKey, Mode, ModuleInstance,
+    ModuleStep, ResourceAddr,
 };
 pub use expr::Expr;
 pub use facts::{Blank, Facts, InputKind, ModuleSource, MoreFacts, NodeFacts, ObjectMode, Sparse};

@@ -70,6 +70,11 @@ impl FileKind {
     pub fn is_config(self) -> bool {
         matches!(self, FileKind::Tf | FileKind::TfJson)
     }
+
+    /// A variable file (`.tfvars`, `.tfvars.json`).
+    pub fn is_tfvars(self) -> bool {
+        matches!(self, FileKind::Tfvars | FileKind::TfvarsJson)
+    }
 }
 
 /// What parsing a file produced (cacheable by content hash).
@@ -915,6 +920,18 @@ fn is_missing_default_tfvars(path: &Path) -> bool {
         && std::fs::metadata(path).is_err()
 }
 
+/// A variable file Terraform loads by itself from the root directory
+/// (`terraform.tfvars`, `*.auto.tfvars` and their JSON forms); any other
+/// `.tfvars` file is read only when given with `-var-file`.
+fn is_auto_loaded_tfvars(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n == "terraform.tfvars"
+            || n == "terraform.tfvars.json"
+            || n.ends_with(".auto.tfvars")
+            || n.ends_with(".auto.tfvars.json")
+    })
+}
+
 /// Parses one file's bytes according to its kind.
 pub fn parse_bytes(bytes: &[u8], kind: FileKind, shown: &str) -> Result<Parsed, Diagnostic> {
     parse_bytes_cached(bytes, kind, shown, None, true)
@@ -1212,6 +1229,10 @@ fn read_all(
                 if is_missing_default_tfvars(&u.path) {
                     // Terraform takes a terraform.tfvars that is a link to
                     // nothing for no file at all
+                } else if in_root && u.kind.is_tfvars() && !is_auto_loaded_tfvars(&u.path) {
+                    // Terraform reads it only when given with -var-file
+                    // (rewind's --var-file reads it apart): a warning
+                    undecided.push((u.path, u.kind, u.diag));
                 } else if in_root || u.kind == FileKind::State {
                     errors.push(u.diag);
                 } else {
@@ -1515,10 +1536,17 @@ impl Builder {
                 failed.push(d);
             } else {
                 d.severity = Severity::Warning;
-                d.message = format!(
-                    "{} (Terraform does not read this file for this directory: not part of its configuration)",
-                    d.message
-                );
+                d.message = if kind.is_tfvars() && path.parent() == Some(&*self.root_abs) {
+                    format!(
+                        "{} (Terraform does not load this file by itself, only when given with -var-file)",
+                        d.message
+                    )
+                } else {
+                    format!(
+                        "{} (Terraform does not read this file for this directory: not part of its configuration)",
+                        d.message
+                    )
+                };
                 self.diags.push(d);
             }
         }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use rewind_model::value::quote;
 use rewind_model::{Edge, EdgeKind, Hash, Loc, Node, NodeKind, Path, PathStep, StateInfo, Value};
 use serde_json::Value as J;
 
@@ -534,7 +533,7 @@ fn resource_nodes<A: Attr>(
         let key = match &inst.index_key {
             None | Some(J::Null) => String::new(),
             Some(J::Number(n)) => format!("[{n}]"),
-            Some(J::String(s)) => format!("[{}]", quote(s)),
+            Some(J::String(s)) => format!("[{}]", rewind_model::quote_key(s)),
             Some(other) => return Err(err(format!("{base}: invalid index_key {other}"))),
         };
         let mut address = format!("{base}{key}");

@@ -540,6 +540,36 @@ fn a_default_tfvars_linking_to_nothing_is_no_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A `.tfvars` file Terraform does not load by itself (only with
+/// -var-file) broke the whole directory when it did not parse; a broken
+/// `*.auto.tfvars` still does (terraform 1.11.4 plan).
+#[test]
+fn a_broken_tfvars_terraform_does_not_load_is_a_warning() {
+    let dir = scratch("tfvars-unloaded");
+    write(&dir, "main.tf", "variable \"n\" {\n  default = 1\n}\n");
+    write(&dir, "example.tfvars", "n = [1\n");
+    write(&dir, "example.tfvars.json", "{\"n\": [1\n");
+    let loaded = load(&dir);
+    let warnings: Vec<String> = loaded
+        .model
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.loc.file, d.message))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .all(|w| w.contains("only when given with -var-file")),
+        "{warnings:?}"
+    );
+    write(&dir, "x.auto.tfvars", "n = [1\n");
+    let err = rewind_parse::load(&dir, &rewind_parse::Options::default())
+        .expect_err("a broken auto.tfvars is an error");
+    assert!(err.to_string().contains("x.auto.tfvars"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Override files merge into the blocks they name (fixtures/override,
 /// checked with terraform 1.11.4): arguments, lifecycle arguments and
 /// local values replaced, the references following the arguments.

@@ -42,6 +42,10 @@ pub(crate) struct Decision {
     pub planned: Value,
     pub cbd: bool,
     pub cbd_forced_by: Option<String>,
+    /// An object an `import` block brings in (no prior object was at the
+    /// address): its import id and the value planned against (boxed: few
+    /// instances are imported).
+    pub imported: Option<Box<(String, Value)>>,
 }
 
 pub(crate) struct Decide<'p, 'a> {
@@ -72,6 +76,8 @@ pub(crate) struct Decide<'p, 'a> {
     pub current_configs: Option<&'a crate::prior::CurrentArgs<'a>>,
     /// What rewind knows of the providers (their force-new tables).
     pub knowledge: &'p rewind_diff::knowledge::Knowledge,
+    /// The target's `import` blocks: the id to import at each address.
+    pub imports: HashMap<InstanceAddr, String>,
 }
 
 impl<'p> Decide<'p, '_> {
@@ -106,6 +112,7 @@ impl<'p> Decide<'p, '_> {
             notes: Vec::new(),
             current_configs: None,
             knowledge,
+            imports: HashMap::new(),
         }
     }
 
@@ -125,6 +132,7 @@ impl<'p> Decide<'p, '_> {
             notes: self.notes,
             current_configs: None,
             knowledge: self.knowledge,
+            imports: self.imports,
         }
     }
 
@@ -159,16 +167,7 @@ impl<'p> Decide<'p, '_> {
             paths: lc
                 .ignore_changes
                 .iter()
-                .map(|p| {
-                    rewind_model::Path::parse(p)
-                        .0
-                        .into_iter()
-                        .filter_map(|s| match s {
-                            rewind_model::PathStep::Key(k) => Some(k),
-                            rewind_model::PathStep::Index(_) => None,
-                        })
-                        .collect()
-                })
+                .filter_map(|p| resource::IgnoreStep::parse_path(p))
                 .collect(),
         }
     }
@@ -318,7 +317,7 @@ impl<'p> Decide<'p, '_> {
     pub fn changes(&self, target: &Model) -> Vec<Change> {
         self.decisions
             .iter()
-            .filter(|d| d.kind != Kind::NoOp || d.moved_from.is_some())
+            .filter(|d| d.kind != Kind::NoOp || d.moved_from.is_some() || d.imported.is_some())
             .map(|d| self.change(target, d))
             .collect()
     }
@@ -338,10 +337,15 @@ impl<'p> Decide<'p, '_> {
             risks: Vec::new(),
             previous_address: d.moved_from.as_ref().map(|m| m.0.clone()),
             deposed: None,
+            importing: d.imported.as_ref().map(|i| i.0.clone()),
             create_before_destroy: d.kind == Kind::Replace && d.cbd,
             attributes,
             values: Values {
-                before: d.prior.map(|i| self.prior.managed[i].value.clone()),
+                before: match (&d.prior, &d.imported) {
+                    (Some(i), _) => Some(self.prior.managed[*i].value.clone()),
+                    (None, Some(imported)) => Some(imported.1.clone()),
+                    (None, None) => None,
+                },
                 after: Some(d.planned.clone()),
                 replace_paths: replace_paths(d),
             },
@@ -403,6 +407,9 @@ fn decision_reasons(d: &Decision) -> Vec<String> {
     if let Some(m) = &d.moved_from {
         let (from, why) = &**m;
         reasons.push(format!("moved from {from} ({why})"));
+    }
+    if let Some(i) = &d.imported {
+        reasons.push(format!("imported from {:?} (import block)", i.0));
     }
     match d.kind {
         Kind::Create => reasons.push(match &d.moved_from {
@@ -486,12 +493,12 @@ fn addr_hash(addr: &InstanceAddr) -> u64 {
 }
 
 impl Decide<'_, '_> {
-    /// The instances left as they are (not moved either), with their
-    /// values.
+    /// The instances left as they are (not moved or imported either),
+    /// with their values.
     pub fn unchanged(&self) -> Vec<Unchanged> {
         self.decisions
             .iter()
-            .filter(|d| d.kind == Kind::NoOp && d.moved_from.is_none())
+            .filter(|d| d.kind == Kind::NoOp && d.moved_from.is_none() && d.imported.is_none())
             .map(|d| Unchanged {
                 address: d.addr.clone(),
                 type_: d.addr.resource.type_.clone(),
@@ -552,6 +559,7 @@ impl Decide<'_, '_> {
             planned: Value::unknown(),
             cbd,
             cbd_forced_by,
+            imported: None,
         }
     }
 
@@ -584,7 +592,8 @@ impl Decide<'_, '_> {
         let config_address = moved.as_deref().unwrap_or(&n.address);
         let current = self.current_configs.map(|c| c.of(&p.addr, config_address));
         // ignore_changes = [input.f0]: that part keeps its prior value
-        let ignored = resource::with_ignored(config, &p.value, &ignore);
+        let ignored =
+            resource::with_ignored(config, &p.value, &ignore, n.type_ != "terraform_data");
         d.comparison = resource::compare(
             self.knowledge,
             &n.type_,
@@ -607,6 +616,53 @@ impl Decide<'_, '_> {
             _ => (prior_value, missing),
         };
         d.planned = planned;
+        InstanceValue {
+            value: d.planned.clone(),
+            missing,
+        }
+    }
+}
+
+impl Decide<'_, '_> {
+    /// Plans an instance that an `import` block of the target brings in
+    /// (there is no prior object at its address): compared with the
+    /// object the import reads, as Terraform plans it. `terraform_data`
+    /// imports as its id alone (its other attributes null); another
+    /// type's object is read from its provider, which rewind cannot do: it
+    /// is taken to match the configuration (a note says so).
+    fn plan_imported(&mut self, d: &mut Decision, n: &Node, config: &Value) -> InstanceValue {
+        let id = self.imports.get(&d.addr).cloned().unwrap_or_default();
+        let prior = if n.type_ == "terraform_data" {
+            let mut m = rewind_eval::Map::new();
+            m.insert("id".into(), Value::string(&id));
+            for k in ["input", "output", "triggers_replace"] {
+                m.insert(k.into(), Value::null());
+            }
+            Value::object(m)
+        } else {
+            let note = format!(
+                "{}: the object the import block brings in is read from its provider, which rewind cannot do: it is taken to match the configuration",
+                d.addr
+            );
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+            resource::simulated(&n.type_, &d.addr.to_string(), config)
+        };
+        let ignore = Self::lifecycle_ignore(n);
+        let ignored = resource::with_ignored(config, &prior, &ignore, n.type_ != "terraform_data");
+        d.comparison = resource::compare(self.knowledge, &n.type_, &ignored, &prior, &ignore, None);
+        d.decide_kind(false, None);
+        let (planned, missing) = match d.kind {
+            Kind::Replace => (resource::created(&n.type_, config), Missing::Unknown),
+            Kind::Update => (
+                resource::updated(&n.type_, &ignored, &prior, &ignore),
+                Missing::Listed,
+            ),
+            _ => (prior.clone(), Missing::Listed),
+        };
+        d.planned = planned;
+        d.imported = Some(Box::new((id, prior)));
         InstanceValue {
             value: d.planned.clone(),
             missing,
@@ -664,6 +720,7 @@ impl Planner for Decide<'_, '_> {
         self.note_coverage(&n.type_);
         let mut d = self.new_decision(addr);
         let result = match d.prior {
+            None if self.imports.contains_key(addr) => self.plan_imported(&mut d, n, &config),
             None => {
                 d.planned = resource::created(&n.type_, &config);
                 InstanceValue {

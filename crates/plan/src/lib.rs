@@ -168,6 +168,11 @@ pub struct Change {
     pub previous_address: Option<InstanceAddr>,
     /// The deposed key, for a deposed object being deleted.
     pub deposed: Option<DeposedKey>,
+    /// Set when an `import` block of the target brings an existing object
+    /// under management at this address (Terraform's `importing`): the
+    /// import id. The change is then planned against the imported object,
+    /// not as a create.
+    pub importing: Option<String>,
     /// For a replace: create the new object before deleting the old one.
     pub create_before_destroy: bool,
     /// The arguments that change, before and after.
@@ -218,7 +223,7 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes
             .iter()
-            .all(|c| c.is_noop() && c.previous_address.is_none())
+            .all(|c| c.is_noop() && c.previous_address.is_none() && c.importing.is_none())
     }
 }
 
@@ -597,6 +602,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         trace.mark("plan: moves");
         let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
         decide.current_configs = current_args.as_ref();
+        decide.imports = imports_of(target);
         let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
         // the current configuration's arguments are read by the walk only
         (moved, move_errors, walk, decide.walked())
@@ -649,6 +655,39 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         notes: assessed.notes,
         from_state: prior.from_state,
     })
+}
+
+/// The target's `import` blocks (of the root module, the only place
+/// Terraform allows them): the instance each imports to, and its id (the
+/// expression's text when it is not a literal). A block whose `to` is not
+/// a static address (`for_each` imports) is left out.
+fn imports_of(target: &Model) -> HashMap<InstanceAddr, String> {
+    let mut out = HashMap::new();
+    for n in target
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Import && n.module.is_empty())
+    {
+        let Some(body) = n.body.as_map() else {
+            continue;
+        };
+        let to = match body.get("to") {
+            Some(Lit::Expr(e)) => e.to_string(),
+            Some(Lit::String(s)) => s.clone(),
+            _ => continue,
+        };
+        let Ok(addr) = InstanceAddr::parse(&to) else {
+            continue;
+        };
+        let id = match body.get("id") {
+            Some(Lit::String(s)) => s.clone(),
+            Some(Lit::Expr(e)) => e.to_string(),
+            Some(other) => format!("{other:?}"),
+            None => continue,
+        };
+        out.insert(addr, id);
+    }
+    out
 }
 
 /// The result of a scoped thread; its panic goes on in the caller.
@@ -981,7 +1020,7 @@ fn actions(
 ) -> Vec<Change> {
     let mut changes = decide.changes(target);
     changes.extend(orphans(target, prior, moved, decide, walk));
-    changes.retain(|c| !c.is_noop() || c.previous_address.is_some());
+    changes.retain(|c| !c.is_noop() || c.previous_address.is_some() || c.importing.is_some());
     changes.sort_by_cached_key(|c| (c.address.to_string(), c.deposed.clone()));
     changes
 }
@@ -1026,6 +1065,7 @@ fn orphans(
             // (Terraform moves it first, and says where from)
             previous_address: (p.deposed.is_none() && addr != p.addr).then(|| p.addr.clone()),
             deposed: p.deposed.clone().map(DeposedKey),
+            importing: None,
             create_before_destroy: p.cbd,
             attributes: Vec::new(),
             values: Values {

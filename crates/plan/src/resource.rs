@@ -44,58 +44,271 @@ impl Comparison {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Ignore {
     pub all: bool,
-    pub paths: Vec<Vec<String>>,
+    pub paths: Vec<Vec<IgnoreStep>>,
+}
+
+/// One step of an `ignore_changes` path, as Terraform tells them apart
+/// (cty's `GetAttrStep` and `IndexStep`): `input.a` reaches into an
+/// object only, `input["a"]` into a map only, `input[0]` into a list or
+/// tuple.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum IgnoreStep {
+    Attr(String),
+    Key(String),
+    Index(usize),
+}
+
+impl IgnoreStep {
+    /// The steps of a path written as a traversal (`input`, `input.a`,
+    /// `input[0]`, `tags["Name"]`); `None` for anything else.
+    pub(crate) fn parse_path(s: &str) -> Option<Vec<IgnoreStep>> {
+        let mut steps = Vec::new();
+        let mut rest = s.trim();
+        let ident_end = |r: &str| {
+            r.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+                .unwrap_or(r.len())
+        };
+        let n = ident_end(rest);
+        if n == 0 {
+            return None;
+        }
+        steps.push(IgnoreStep::Attr(rest[..n].to_string()));
+        rest = &rest[n..];
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('.') {
+                let n = ident_end(r);
+                if n == 0 {
+                    return None;
+                }
+                let name = &r[..n];
+                steps.push(match name.parse::<usize>() {
+                    // the legacy `.0`
+                    Ok(i) => IgnoreStep::Index(i),
+                    Err(_) => IgnoreStep::Attr(name.to_string()),
+                });
+                rest = &r[n..];
+            } else if let Some(r) = rest.strip_prefix("[\"") {
+                let (key, after) = unquote(r)?;
+                steps.push(IgnoreStep::Key(key));
+                rest = after.strip_prefix(']')?;
+            } else if let Some(r) = rest.strip_prefix('[') {
+                let end = r.find(']')?;
+                steps.push(IgnoreStep::Index(r[..end].trim().parse().ok()?));
+                rest = &r[end + 1..];
+            } else {
+                return None;
+            }
+        }
+        Some(steps)
+    }
+}
+
+/// The text of a quoted string up to its closing quote (the opening one
+/// already read), its escapes decoded, and what follows it.
+fn unquote(s: &str) -> Option<(String, &str)> {
+    let mut out = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &s[i + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'u' => {
+                    let hex: String = (0..4).filter_map(|_| chars.next().map(|x| x.1)).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => out.push(other),
+            },
+            '$' | '%' if s[i + 1..].starts_with(c) && s[i + 2..].starts_with('{') => {
+                // `$${` and `%%{` stand for `${` and `%{`
+                out.push(c);
+                chars.next();
+            }
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 impl Ignore {
-    fn covers(&self, path: &[String]) -> bool {
+    /// Is the top-level argument `name` ignored whole?
+    fn covers(&self, name: &str) -> bool {
         self.all
             || self
                 .paths
                 .iter()
-                .any(|p| p.len() <= path.len() && p[..] == path[..p.len()])
+                .any(|p| matches!(p.as_slice(), [IgnoreStep::Attr(a)] if a == name))
     }
+}
+
+/// A part of the configuration `ignore_changes` makes keep its prior
+/// value: the value there (`path`) differs from the prior one, which it
+/// becomes (or, for a map, the prior value of its `key`).
+struct Ignored {
+    path: Vec<IgnoreStep>,
+    prior: Value,
+    key: Option<String>,
 }
 
 /// The configuration with the nested paths `ignore_changes` lists
-/// (`input.f0`, `tags["Name"]`) set to their prior values, as Terraform
-/// does before it compares (top-level arguments are left out of the
-/// comparison by [`Ignore::covers`] instead).
-pub(crate) fn with_ignored(config: &Value, prior: &Value, ignore: &Ignore) -> Value {
+/// (`input.f0`, `input[0]`, `tags["Name"]`) set to their prior values, as
+/// Terraform's `processIgnoreChangesIndividual` does before it compares
+/// (top-level arguments are left out of the comparison by
+/// [`Ignore::covers`] instead). As there, a path ending in a string key
+/// (`input["a"]`) reaches into a map only: into an object, it keeps the
+/// prior value of the whole object when any of it changed.
+///
+/// That is exact for `terraform_data`, whose values have their types.
+/// Without a provider's schema (`schemaless`), a map argument written
+/// `{ Name = "x" }` is an object here: objects and maps are then both
+/// taken as maps, `tags.Name` and `tags["Name"]` naming the same key.
+pub(crate) fn with_ignored(
+    config: &Value,
+    prior: &Value,
+    ignore: &Ignore,
+    schemaless: bool,
+) -> Value {
     if ignore.all {
         return config.clone();
     }
-    let mut out = config.clone();
+    let mut ignored = Vec::new();
     for p in ignore.paths.iter().filter(|p| p.len() >= 2) {
-        out = keep_prior(&out, Some(prior), p);
+        let p: Vec<IgnoreStep> = match schemaless {
+            false => p.clone(),
+            true => p
+                .iter()
+                .map(|s| match s {
+                    IgnoreStep::Key(k) => IgnoreStep::Attr(k.clone()),
+                    s => s.clone(),
+                })
+                .collect(),
+        };
+        let (path, key) = match p.split_last() {
+            Some((IgnoreStep::Key(k), path)) => (path.to_vec(), Some(k.clone())),
+            Some((IgnoreStep::Attr(k), path))
+                if schemaless
+                    && step_into(config, path, true).is_some_and(|v| {
+                        matches!(v.unmark().0, Value::Map(..) | Value::Object(_))
+                    }) =>
+            {
+                (path.to_vec(), Some(k.clone()))
+            }
+            _ => (p.clone(), None),
+        };
+        let (Some(before), Some(now)) = (
+            step_into(prior, &path, schemaless),
+            step_into(config, &path, schemaless),
+        ) else {
+            continue;
+        };
+        if !before.raw_eq(now) {
+            ignored.push(Ignored {
+                path,
+                prior: before.clone(),
+                key,
+            });
+        }
     }
-    out
+    if ignored.is_empty() {
+        return config.clone();
+    }
+    keep_prior(config, &mut Vec::new(), &ignored, schemaless)
 }
 
-fn keep_prior(config: &Value, prior: Option<&Value>, path: &[String]) -> Value {
-    let Some((first, rest)) = path.split_first() else {
-        return prior.cloned().unwrap_or_else(Value::null);
+/// The value at `path` inside `v`, each step taken only where cty's would
+/// apply (an attribute of an object, a key of a map, an index of a list
+/// or tuple; `schemaless`: an attribute of a map too).
+fn step_into<'v>(v: &'v Value, path: &[IgnoreStep], schemaless: bool) -> Option<&'v Value> {
+    let Some((step, rest)) = path.split_first() else {
+        return Some(v);
     };
-    let Some(m) = config.as_mapping() else {
-        return config.clone();
+    let next = match (step, v.unmark().0) {
+        (IgnoreStep::Attr(a), Value::Object(m)) => m.get(a)?,
+        (IgnoreStep::Attr(a), Value::Map(_, m)) if schemaless => m.get(a)?,
+        (IgnoreStep::Key(k), Value::Map(_, m)) => m.get(k)?,
+        (IgnoreStep::Index(i), Value::List(_, items) | Value::Tuple(items)) => items.get(*i)?,
+        _ => return None,
     };
-    let Some(child) = m.get(first) else {
-        return config.clone();
+    step_into(next, rest, schemaless)
+}
+
+/// `v` (at `at`) with the ignored parts replaced, its elements first and
+/// then itself, as cty's `Transform` walks (`schemaless`: see
+/// [`with_ignored`]).
+fn keep_prior(v: &Value, at: &mut Vec<IgnoreStep>, ignored: &[Ignored], schemaless: bool) -> Value {
+    let walk = |step: IgnoreStep, x: &Value, at: &mut Vec<IgnoreStep>| {
+        at.push(step);
+        let out = keep_prior(x, at, ignored, schemaless);
+        at.pop();
+        out
     };
-    let prior_child = prior.and_then(|p| p.get_attr(first));
-    let mut m = m.clone();
-    match (rest.is_empty(), prior_child, config) {
-        // a map key the prior value does not have: Terraform drops it
-        (true, None, Value::Map(..)) => {
-            m.remove(first);
-        }
-        _ => {
-            m.insert(first.clone(), keep_prior(child, prior_child, rest));
-        }
+    let map_step = |k: &String| match schemaless {
+        true => IgnoreStep::Attr(k.clone()),
+        false => IgnoreStep::Key(k.clone()),
+    };
+    let v = match v {
+        Value::Sensitive(inner) => Value::Sensitive(std::sync::Arc::new(keep_prior(
+            inner, at, ignored, schemaless,
+        ))),
+        Value::Object(m) => Value::object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), walk(IgnoreStep::Attr(k.clone()), x, at)))
+                .collect(),
+        ),
+        Value::Map(ty, m) => Value::Map(
+            ty.clone(),
+            std::sync::Arc::new(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), walk(map_step(k), x, at)))
+                    .collect(),
+            ),
+        ),
+        Value::Tuple(items) => Value::tuple(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| walk(IgnoreStep::Index(i), x, at))
+                .collect(),
+        ),
+        Value::List(ty, items) => Value::List(
+            ty.clone(),
+            std::sync::Arc::new(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| walk(IgnoreStep::Index(i), x, at))
+                    .collect(),
+            ),
+        ),
+        other => other.clone(),
+    };
+    let here = || ignored.iter().filter(|ig| ig.path == *at);
+    let (ty, m) = match v.unmark().0 {
+        Value::Map(ty, m) => (Some(ty), m),
+        Value::Object(m) if schemaless => (None, m),
+        // anything but a map is kept whole, whether or not a key was named
+        _ => return here().next().map_or(v, |ig| ig.prior.clone()),
+    };
+    let mut m = (**m).clone();
+    for ig in here() {
+        let Some(key) = &ig.key else {
+            return ig.prior.clone();
+        };
+        // a key the prior map does not have stays absent
+        match ig.prior.get_attr(key) {
+            Some(p) => m.insert(key.clone(), p.clone()),
+            None => m.remove(key),
+        };
     }
-    match config {
-        Value::Map(ty, _) => Value::Map(ty.clone(), std::sync::Arc::new(m)),
-        _ => Value::object(m),
+    let out = match ty {
+        Some(ty) => Value::Map(ty.clone(), std::sync::Arc::new(m)),
+        None => Value::object(m),
+    };
+    match v {
+        Value::Sensitive(_) => Value::Sensitive(std::sync::Arc::new(out)),
+        _ => out,
     }
 }
 
@@ -126,8 +339,7 @@ pub(crate) fn compare(
     let cfg = config.as_mapping().unwrap_or(&empty);
     let pri = prior.as_mapping().unwrap_or(&empty);
     for (k, cv) in cfg {
-        let path = vec![k.clone()];
-        if ignore.covers(&path) || cv.is_null() {
+        if ignore.covers(k) || cv.is_null() {
             continue;
         }
         let pv = pri.get(k).cloned().unwrap_or_else(Value::null);
@@ -182,7 +394,7 @@ fn compare_terraform_data(
 ) -> Comparison {
     let mut out = Comparison::default();
     for (name, forces) in [("triggers_replace", true), ("input", false)] {
-        if ignore.covers(&[name.to_string()]) {
+        if ignore.covers(name) {
             continue;
         }
         let marked = config.get_attr(name).cloned().unwrap_or_else(Value::null);
@@ -377,7 +589,7 @@ pub fn created(type_: &str, config: &Value) -> Value {
 pub fn updated(type_: &str, config: &Value, prior: &Value, ignore: &Ignore) -> Value {
     let mut m = prior.as_mapping().cloned().unwrap_or_default();
     for (k, v) in config.as_mapping().into_iter().flatten() {
-        if ignore.covers(std::slice::from_ref(k)) || (v.is_null() && type_ != "terraform_data") {
+        if ignore.covers(k) || (v.is_null() && type_ != "terraform_data") {
             continue;
         }
         m.insert(k.clone(), v.clone());
@@ -425,17 +637,20 @@ pub(crate) fn simulated(type_: &str, addr: &str, config: &Value) -> Value {
     Value::object(m)
 }
 
-/// A prior value read from state: `terraform_data`'s dynamic attributes
-/// are stored as `{"value": ..., "type": ...}` and become typed values.
+/// A prior value read from state: the dynamic attributes of the built-in
+/// provider's `terraform_data` and `terraform_remote_state` are stored as
+/// `{"value": ..., "type": ...}` and become typed values.
 pub fn from_state(type_: &str, attrs: Value) -> Value {
-    if type_ != "terraform_data" {
-        return attrs;
-    }
+    let dynamic: &[&str] = match type_ {
+        "terraform_data" => &["input", "output", "triggers_replace"],
+        "terraform_remote_state" => &["config", "defaults", "outputs"],
+        _ => return attrs,
+    };
     let Some(m) = attrs.as_mapping() else {
         return attrs;
     };
     let mut out = m.clone();
-    for k in ["input", "output", "triggers_replace"] {
+    for &k in dynamic {
         if let Some(v) = m.get(k) {
             out.insert(k.to_string(), decode_dynamic(v));
         }
@@ -493,4 +708,128 @@ pub(crate) fn type_from_json(v: &Value) -> Option<Type> {
         ),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value {
+        Value::string(x)
+    }
+    fn obj(kv: &[(&str, Value)]) -> Value {
+        Value::object(kv.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    }
+    fn map(kv: &[(&str, &str)]) -> Value {
+        Value::map_of(
+            Type::String,
+            kv.iter().map(|(k, v)| (k.to_string(), s(v))).collect(),
+        )
+    }
+    fn ignoring(path: &str) -> Ignore {
+        Ignore {
+            all: false,
+            paths: vec![IgnoreStep::parse_path(path).expect("a traversal")],
+        }
+    }
+    /// Whether `terraform_data` with `input` planned over `prior_input`
+    /// under `ignore_changes = [path]` changes.
+    fn changes(input: Value, prior_input: Value, path: &str) -> bool {
+        let config = obj(&[("input", input)]);
+        let prior = obj(&[("input", prior_input)]);
+        let ignore = ignoring(path);
+        let ignored = with_ignored(&config, &prior, &ignore, false);
+        compare_terraform_data(&ignored, &prior, &ignore, None).changed()
+    }
+
+    /// `data.terraform_remote_state.x.outputs.v` was an unsupported
+    /// attribute: the state's `{"value", "type"}` wrapper of `outputs` was
+    /// kept (c18 of the review).
+    #[test]
+    fn remote_state_outputs_are_read_from_their_state_wrapper() {
+        let wrapped = |v: Value, ty: &str| {
+            let ty = Value::tuple(vec![s("object"), obj(&[(ty, s("string"))])]);
+            obj(&[("value", v), ("type", ty)])
+        };
+        let attrs = obj(&[
+            ("backend", s("local")),
+            ("config", wrapped(obj(&[("path", s("x.tfstate"))]), "path")),
+            ("defaults", Value::null()),
+            ("outputs", wrapped(obj(&[("v", s("hello"))]), "v")),
+        ]);
+        let v = from_state("terraform_remote_state", attrs);
+        let out = v.get_attr("outputs").and_then(|o| o.get_attr("v"));
+        assert!(out.is_some_and(|o| o.raw_eq(&s("hello"))), "{v:?}");
+        let path = v.get_attr("config").and_then(|o| o.get_attr("path"));
+        assert!(path.is_some_and(|p| p.raw_eq(&s("x.tfstate"))), "{v:?}");
+        assert!(v.get_attr("defaults").is_some_and(Value::is_null));
+    }
+
+    #[test]
+    fn ignore_paths_tell_attributes_keys_and_indexes_apart() {
+        use IgnoreStep::*;
+        assert_eq!(
+            IgnoreStep::parse_path(r#"input.a[0]["k\"$${x}"].b"#),
+            Some(vec![
+                Attr("input".into()),
+                Attr("a".into()),
+                Index(0),
+                Key("k\"${x}".into()),
+                Attr("b".into()),
+            ])
+        );
+        assert_eq!(IgnoreStep::parse_path("input[var.x]"), None);
+    }
+
+    /// `ignore_changes = [input[0]]` ignored the whole list: a change of
+    /// element 1 is an update, as Terraform plans it (c04, c05 of the
+    /// review).
+    #[test]
+    fn ignoring_a_list_element_keeps_the_others_compared() {
+        let t = |a: &str, b: &str| Value::tuple(vec![s(a), s(b)]);
+        assert!(changes(t("old", "new"), t("old", "old"), "input[0]"));
+        assert!(changes(t("new", "new"), t("old", "old"), "input[0]"));
+        assert!(!changes(t("new", "old"), t("old", "old"), "input[0]"));
+        assert!(changes(t("new", "old"), t("old", "old"), "input[1]"));
+    }
+
+    /// `ignore_changes = [input["a"]]` on an object: Terraform trims the
+    /// string key and keeps the prior value of the whole object (it is not
+    /// a map), so nothing changes; on a map only that key is kept.
+    #[test]
+    fn a_string_key_keeps_a_whole_object_but_one_key_of_a_map() {
+        let o = |a: &str, b: &str| obj(&[("a", s(a)), ("b", s(b))]);
+        assert!(!changes(o("old", "new"), o("old", "old"), r#"input["a"]"#));
+        assert!(!changes(o("new", "new"), o("old", "old"), r#"input["a"]"#));
+        assert!(changes(o("old", "new"), o("old", "old"), "input.a"));
+        assert!(!changes(o("new", "old"), o("old", "old"), "input.a"));
+        let m = |a: &str, b: &str| map(&[("a", a), ("b", b)]);
+        assert!(changes(m("new", "new"), m("old", "old"), r#"input["a"]"#));
+        assert!(!changes(m("new", "old"), m("old", "old"), r#"input["a"]"#));
+        // a key the prior map lacks stays absent
+        let config = obj(&[("input", map(&[("a", "x"), ("b", "old")]))]);
+        let prior = obj(&[("input", map(&[("b", "old")]))]);
+        let kept = with_ignored(&config, &prior, &ignoring(r#"input["a"]"#), false);
+        assert!(kept.raw_eq(&prior));
+    }
+
+    /// Without a provider's schema a map argument is an object: the key
+    /// `ignore_changes` names keeps its prior value, written `tags.Name`
+    /// or `tags["Name"]`, and the other keys are compared.
+    #[test]
+    fn without_a_schema_an_object_is_taken_as_a_map() {
+        let tags = |name: &str, env: &str| obj(&[("Name", s(name)), ("env", s(env))]);
+        for path in ["tags.Name", r#"tags["Name"]"#] {
+            let config = obj(&[("tags", tags("new", "prod"))]);
+            let prior = obj(&[("tags", tags("old", "prod"))]);
+            let kept = with_ignored(&config, &prior, &ignoring(path), true);
+            assert!(kept.raw_eq(&prior), "{path}: {kept:?}");
+            let config = obj(&[("tags", tags("new", "dev"))]);
+            let kept = with_ignored(&config, &prior, &ignoring(path), true);
+            assert!(
+                kept.raw_eq(&obj(&[("tags", tags("old", "dev"))])),
+                "{path}: {kept:?}"
+            );
+        }
+    }
 }

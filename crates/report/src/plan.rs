@@ -44,6 +44,7 @@ pub(crate) fn verb(c: &Change) -> &'static str {
         [Action::Delete, Action::Create] => "replaced (destroy, then create)",
         [Action::Create, Action::Delete] => "replaced (create, then destroy)",
         [Action::Forget] => "forgotten (no longer managed, not destroyed)",
+        [Action::NoOp] if c.importing.is_some() => "imported",
         [Action::NoOp] => "moved only",
         _ => "changed",
     }
@@ -99,7 +100,16 @@ pub(crate) fn counts(plan: &Plan) -> (usize, usize, usize, usize, usize) {
 fn summary(plan: &Plan) -> String {
     let (add, change, destroy, replace, forget) = counts(plan);
     let waves = plan.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0);
-    let mut s = format!("Plan: {add} to add, {change} to change, {destroy} to destroy");
+    let imports = plan
+        .changes
+        .iter()
+        .filter(|c| c.importing.is_some())
+        .count();
+    let mut s = String::from("Plan: ");
+    if imports > 0 {
+        let _ = write!(s, "{imports} to import, ");
+    }
+    let _ = write!(s, "{add} to add, {change} to change, {destroy} to destroy");
     if replace > 0 {
         let _ = write!(s, " ({replace} of them replacements)");
     }
@@ -226,6 +236,12 @@ fn text_changes(out: &mut String, st: &Style, p: &Plan) {
         if let Some(prev) = &c.previous_address {
             let _ = write!(line, " (moved from {prev})");
         }
+        match &c.importing {
+            Some(id) if !c.is_noop() => {
+                let _ = write!(line, " (imported from {id:?})");
+            }
+            _ => {}
+        }
         let _ = writeln!(out, "{line}");
         for reason in &c.reasons {
             let _ = writeln!(out, "        {}", st.dim(&format!("# {reason}")));
@@ -296,6 +312,7 @@ pub fn json(r: &PlanReport) -> J {
             });
             if let Some(a) = c.action_reason { o["action_reason"] = json!(a); }
             if let Some(p) = &c.previous_address { o["previous_address"] = json!(p); }
+            if let Some(id) = &c.importing { o["importing"] = json!({"id": id}); }
             if let Some(d) = &c.deposed { o["deposed"] = json!(d); }
             o["attributes"] = json!(c.attributes.iter().map(|a| json!({
                 "path": a.path,
@@ -320,6 +337,7 @@ pub fn json(r: &PlanReport) -> J {
         "notes": p.notes.iter().map(|x| json!({"kind": x.kind.as_str(), "message": x.message})).collect::<Vec<_>>(),
         "summary": {"add": add, "change": change, "destroy": destroy, "replace": replace, "forget": forget,
                     "move": p.changes.iter().filter(|c| c.previous_address.is_some()).count(),
+                    "import": p.changes.iter().filter(|c| c.importing.is_some()).count(),
                     "steps": p.steps.len(), "waves": p.steps.iter().map(|s| s.wave + 1).max().unwrap_or(0)},
     })
 }

@@ -128,6 +128,9 @@ impl Encoder {
             c.values.after.as_ref(),
             json!({}),
         );
+        if let Some(id) = &c.importing {
+            change.insert("importing".into(), json!({ "id": id }));
+        }
         if !c.values.replace_paths.is_empty() {
             change.insert(
                 "replace_paths".into(),

@@ -1418,7 +1418,7 @@ impl<'a> Parser<'a> {
         Some(if text.is_empty() {
             Vec::new()
         } else {
-            vec![Part::Lit(text.to_string())]
+            vec![Part::Lit(nfc(text.to_string()))]
         })
     }
 
@@ -1688,12 +1688,35 @@ fn build_parts(
                     body,
                 })));
             }
-            TTok::Else(..) => return Ok((parts, Some("%{else}"))),
-            TTok::EndIf(..) => return Ok((parts, Some("%{endif}"))),
-            TTok::EndFor(..) => return Ok((parts, Some("%{endfor}"))),
+            TTok::Else(..) => return Ok((nfc_parts(parts), Some("%{else}"))),
+            TTok::EndIf(..) => return Ok((nfc_parts(parts), Some("%{endif}"))),
+            TTok::EndFor(..) => return Ok((nfc_parts(parts), Some("%{endfor}"))),
         }
     }
-    Ok((parts, None))
+    Ok((nfc_parts(parts), None))
+}
+
+/// The literal parts of a template in Unicode normal form C, as HCL
+/// normalises a string literal once its escapes are decoded
+/// (`"caf\u0065\u0301"` and `"café"` are one string).
+fn nfc_parts(mut parts: Vec<Part>) -> Vec<Part> {
+    for p in &mut parts {
+        if let Part::Lit(s) = p {
+            *s = nfc(std::mem::take(s));
+        }
+    }
+    parts
+}
+
+/// `s` in Unicode normal form C (ASCII text, most of it, as it is).
+fn nfc(s: String) -> String {
+    if s.is_ascii() {
+        return s;
+    }
+    match icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(n) => n,
+    }
 }
 
 /// hclsyntax's `<<-` rule: find the line with the fewest leading white

@@ -553,3 +553,23 @@ fn names_run_through_ascii_and_unicode_letters() {
     let body = parse_body("x = abc").unwrap();
     assert_eq!(print_expr(&body.attribute("x").unwrap().expr), "abc");
 }
+
+/// HCL normalises string literals to NFC once their escapes are decoded:
+/// `"caf\u0065\u0301"` and `"café"` were two strings, so a revert
+/// replaced what Terraform leaves alone (c44 of the review), and raw
+/// decomposed text was not normalised either.
+#[test]
+fn string_literals_are_in_normal_form_c() {
+    let composed = Value::String("caf\u{e9}".into());
+    assert_eq!(attr_value("x = \"caf\\u0065\\u0301\"\n"), composed);
+    assert_eq!(attr_value("x = \"cafe\u{301}\"\n"), composed);
+    assert_eq!(attr_value("x = \"caf\u{e9}\"\n"), composed);
+    assert_eq!(
+        attr_value("x = <<EOT\ncafe\u{301}\nEOT\n"),
+        Value::String("caf\u{e9}\n".into())
+    );
+    assert_eq!(
+        attr_text("x = \"cafe\u{301}-${var.n}\"\n"),
+        attr_text("x = \"caf\\u00e9-${var.n}\"\n")
+    );
+}
