@@ -683,6 +683,19 @@ const O_NONBLOCK: i32 = 0o4000;
 #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 const O_NONBLOCK: i32 = 0x0004;
 
+/// [`read_regular`] of a file no larger than [`MAX_FILE`], refused by its
+/// size before it is read (a 6 GB state was read whole, then refused by
+/// the store).
+fn read_at_most(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
+    if size > MAX_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is {size} bytes, more than rewind reads or stores ({MAX_FILE})"),
+        ));
+    }
+    read_regular(path, size)
+}
+
 /// The largest variable file read (`-var-file`).
 pub const MAX_VAR_FILE: u64 = 256 << 20;
 
@@ -841,21 +854,7 @@ fn load_one(
             ))),
         };
     }
-    if size > MAX_FILE {
-        // refused before it is read (a 6 GB state was read whole, then
-        // refused by the store)
-        return Err(Box::new((
-            None,
-            error_at(
-                shown,
-                0,
-                0,
-                format!("the file is {size} bytes, more than rewind reads or stores ({MAX_FILE})"),
-                None,
-            ),
-        )));
-    }
-    let bytes = read_regular(path, size).map_err(|e| {
+    let bytes = read_at_most(path, size).map_err(|e| {
         Box::new((
             None,
             error_at(shown, 0, 0, format!("cannot read: {e}"), None),

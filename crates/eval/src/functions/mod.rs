@@ -524,33 +524,37 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
         let sym = format!("{name}({})", parts.join(", "));
         return Ok(crate::render::opaque((f.ret)(&args), sym).mark_if(marked));
     }
-    let r = (f.imp)(ev, &args).map_err(|e| {
-        if marked {
-            // the reason may quote the argument (`failed to decode base64
-            // data "..."`): what it says of a secret is not shown
-            let summary = if e.summary == "Invalid function argument" {
-                e.summary
-            } else {
-                "Error in function call".to_string()
-            };
-            EvalError::new(
-                summary,
-                format!(
-                    "Call to function {name:?} failed on a sensitive argument (the reason would show its value)."
-                ),
-            )
-        } else if e.summary == "Invalid function argument"
-            || e.summary.starts_with("Error in function")
-        {
-            e
-        } else {
-            EvalError::new(
-                "Error in function call",
-                format!("Call to function {name:?} failed: {}", e.detail),
-            )
-        }
-    })?;
+    let r = (f.imp)(ev, &args).map_err(|e| call_error(name, e, marked))?;
     Ok(r.mark_if(marked))
+}
+
+/// A function's error as a call's: named after the function, and not
+/// quoting a sensitive argument (`marked`: one was): the reason may quote
+/// it (`failed to decode base64 data "..."`).
+fn call_error(name: &str, e: EvalError, marked: bool) -> EvalError {
+    if marked {
+        // the reason may quote the argument (`failed to decode base64
+        // data "..."`): what it says of a secret is not shown
+        let summary = if e.summary == "Invalid function argument" {
+            e.summary
+        } else {
+            "Error in function call".to_string()
+        };
+        EvalError::new(
+            summary,
+            format!(
+                "Call to function {name:?} failed on a sensitive argument (the reason would show its value)."
+            ),
+        )
+    } else if e.summary == "Invalid function argument" || e.summary.starts_with("Error in function")
+    {
+        e
+    } else {
+        EvalError::new(
+            "Error in function call",
+            format!("Call to function {name:?} failed: {}", e.detail),
+        )
+    }
 }
 
 /// `try(a, b, ...)`: the first argument that evaluates without error; an
