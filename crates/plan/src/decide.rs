@@ -591,6 +591,18 @@ impl Decide<'_, '_> {
         let moved = (p.addr != d.addr).then(|| p.addr.resource.config_address());
         let config_address = moved.as_deref().unwrap_or(&n.address);
         let current = self.current_configs.map(|c| c.of(&p.addr, config_address));
+        // a terraform_data's marks are compared (a value only marked is an
+        // update): the deployed value carries the secret paths rewind adds
+        // by its own rules (a key named like a secret), which Terraform's
+        // evaluation does not mark; the configuration's value gets the
+        // same, so the same value under such a key is no change
+        let marked;
+        let config = if n.type_ == "terraform_data" && !n.sensitive.is_empty() {
+            marked = crate::prior::mark_paths(config.clone(), &n.sensitive);
+            &marked
+        } else {
+            config
+        };
         // ignore_changes = [input.f0]: that part keeps its prior value
         let ignored =
             resource::with_ignored(config, &p.value, &ignore, n.type_ != "terraform_data");

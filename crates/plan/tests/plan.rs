@@ -337,3 +337,6 @@ mod partial;
 
 #[path = "plan/expansion.rs"]
 mod expansion;
+
+#[path = "plan/marks.rs"]
+mod marks;
