@@ -57,6 +57,13 @@ fn deploy(t: &Scratch, v: u32) -> String {
     let app = t.path("app");
     std::fs::create_dir_all(&app).unwrap();
     std::fs::copy(release(v).join("main.tf"), app.join("main.tf")).unwrap();
+    apply_and_snapshot(t, v)
+}
+
+/// Applies `app/` with Terraform (initialised first for release 1) and
+/// snapshots it as `v{v}` of prod; the snapshot's id.
+fn apply_and_snapshot(t: &Scratch, v: u32) -> String {
+    let app = t.path("app");
     if v == 1 {
         terraform(&app, &["init", "-input=false", "-no-color"]);
     }
@@ -374,16 +381,7 @@ fn terraforms_streamed_output_is_scrubbed_of_the_snapshots_secrets() {
             ),
         )
         .unwrap();
-        if v == 1 {
-            terraform(&app, &["init", "-input=false", "-no-color"]);
-        }
-        terraform(
-            &app,
-            &["apply", "-auto-approve", "-input=false", "-no-color"],
-        );
-        let tag = format!("v{v}");
-        t.run(&["snapshot", "app", "--env", "prod", "--tag", &tag])
-            .ok();
+        apply_and_snapshot(&t, v);
     }
     let r = t.run(&["rollback", "--env", "prod", "--to", "v1"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);

@@ -670,15 +670,20 @@ mod tests {
         }
     }
 
+    /// `src` evaluated in [`OpaqueScope`].
+    fn eval_src(src: &str) -> Result<Value> {
+        let e = rewind_parse::hcl::parse_expression(src)
+            .unwrap()
+            .canonical();
+        Evaluator::new(&OpaqueScope).eval(&e)
+    }
+
     /// A function's error on a sensitive argument does not quote it; the
     /// same call on a plain argument says why it failed.
     #[test]
     fn errors_on_sensitive_arguments_do_not_quote_them() {
         let error = |src: &str| {
-            let e = rewind_parse::hcl::parse_expression(src)
-                .unwrap()
-                .canonical();
-            let e = Evaluator::new(&OpaqueScope).eval(&e).unwrap_err();
+            let e = eval_src(src).unwrap_err();
             format!("{}: {}", e.summary, e.detail)
         };
         for src in [
@@ -696,12 +701,7 @@ mod tests {
 
     #[test]
     fn calls_on_values_rewind_cannot_see_are_opaque() {
-        let eval = |src: &str| {
-            let e = rewind_parse::hcl::parse_expression(src)
-                .unwrap()
-                .canonical();
-            Evaluator::new(&OpaqueScope).eval(&e).unwrap()
-        };
+        let eval = |src: &str| eval_src(src).unwrap();
         for src in [
             r#"format("%s-%v", "a", [x])"#,
             r#"templatestring(t, {v = x})"#,

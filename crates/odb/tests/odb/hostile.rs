@@ -1,6 +1,7 @@
 //! Store files that are not what the store wrote: another kind of object
 //! where a blob belongs, a FIFO or a device where a file belongs.
 
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -28,15 +29,21 @@ fn only_blobs_are_read_as_file_contents() {
     assert_eq!(store.get_many(&[t]).unwrap(), vec![tree]);
 }
 
-/// Runs `f` on a thread and fails the test if it has not returned within
-/// 20 seconds (a read of a FIFO blocks forever).
-fn within_time<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+/// The error of opening the store at `root` and asking `ask` of it, on
+/// a thread: the test fails if there is no answer within 20 seconds (a
+/// read of a FIFO blocks forever) or no error.
+fn error_of(root: &Path, what: &str, ask: fn(&Store) -> Result<(), String>) -> String {
     let (tx, rx) = mpsc::channel();
+    let at = root.to_str().unwrap().to_string();
     std::thread::spawn(move || {
-        let _ = tx.send(f());
+        let r = Store::open(&at)
+            .map_err(|e| e.to_string())
+            .and_then(|s| ask(&s));
+        let _ = tx.send(r);
     });
     rx.recv_timeout(Duration::from_secs(20))
         .unwrap_or_else(|_| panic!("{what}: no answer after 20 s"))
+        .expect_err(what)
 }
 
 /// A FIFO or a link to a device in place of the refs, a lock file or the
@@ -61,41 +68,22 @@ fn fifos_and_devices_in_place_of_store_files_are_refused() {
             .unwrap();
         assert!(ok.success(), "mkfifo {}", p.display());
     };
+    let refs = |s: &Store| s.refs().map(|_| ()).map_err(|e| e.to_string());
     fifo(&root.join("refs"));
-    let at = root.to_str().unwrap().to_string();
-    let e = within_time("refs as a FIFO", move || {
-        Store::open(&at)
-            .and_then(|s| s.refs())
-            .map(|_| ())
-            .unwrap_err()
-            .to_string()
-    });
+    let e = error_of(&root, "refs as a FIFO", refs);
     assert!(
         e.contains("refs") && e.contains("not a regular file"),
         "{e}"
     );
     std::fs::remove_file(root.join("refs")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", root.join("refs")).unwrap();
-    let at = root.to_str().unwrap().to_string();
-    let e = within_time("refs as /dev/zero", move || {
-        Store::open(&at)
-            .and_then(|s| s.refs())
-            .map(|_| ())
-            .unwrap_err()
-            .to_string()
-    });
+    let e = error_of(&root, "refs as /dev/zero", refs);
     assert!(e.contains("not a regular file"), "{e}");
     std::fs::remove_file(root.join("refs")).unwrap();
     // the lock file snapshots and gc take
     fifo(&root.join("gc.lock"));
-    let at = root.to_str().unwrap().to_string();
-    let e = within_time("gc.lock as a FIFO", move || {
-        Store::open(&at)
-            .and_then(|s| s.shared_lock())
-            .map(|_| ())
-            .unwrap_err()
-            .to_string()
-    });
+    let lock = |s: &Store| s.shared_lock().map(|_| ()).map_err(|e| e.to_string());
+    let e = error_of(&root, "gc.lock as a FIFO", lock);
     assert!(
         e.contains("gc.lock") && e.contains("not a regular file"),
         "{e}"
