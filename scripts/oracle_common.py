@@ -101,9 +101,12 @@ def run_case(work, target_files, current_files, first_files=None):
     with open(os.path.join(work, "terraform.tfstate")) as f:
         state = f.read()
     put_config(work, target_files)
-    tf(work, "init", "-backend=false")
-    stage = "plan"
+    # a target Terraform refuses already at init (count with for_each) is
+    # a refused plan too
+    stage = "init"
     try:
+        tf(work, "init", "-backend=false", "-no-color")
+        stage = "plan"
         tf(work, "plan", "-refresh=false", "-input=false", "-no-color", "-out=tfplan")
         plan_json = tf(work, "show", "-json", "tfplan")
         plan_txt = tf(work, "show", "-no-color", "tfplan")
@@ -155,6 +158,7 @@ def write_error_case(err_dir, name, target_files, current_files, err, meta):
         f.write(normalize_error(err.message))
     meta = dict(meta)
     meta["failed_step"] = {
+        "init": "terraform init -backend=false -no-color",
         "plan": "terraform plan -refresh=false -out=tfplan",
         "graph": "terraform graph -type=apply -plan=tfplan",
     }[err.stage]

@@ -2943,7 +2943,21 @@ def refusal_kind(message):
         return "unknown_count"
     if "Error: Invalid for_each argument" in message:
         return "unknown_for_each"
+    if any("Error: " + summary in message for summary in CONDITION_SUMMARIES):
+        return "condition"
+    if any("Error: " + summary in message for summary in INVALID_SUMMARIES):
+        return "invalid"
     return "other"
+
+
+# The errors of failed custom conditions (validation, pre- and
+# postconditions), as Terraform 1.11 words them.
+CONDITION_SUMMARIES = ("Invalid value for variable", "Resource precondition failed",
+                       "Resource postcondition failed", "Module output value precondition failed")
+
+# What `terraform validate` refuses (and plan with it) that the cases test.
+INVALID_SUMMARIES = ('Invalid combination of "count" and "for_each"', "Unsupported argument",
+                     "Reference to undeclared resource", "Moved object still exists")
 
 
 # ==========================================================================
@@ -3476,6 +3490,91 @@ resource "terraform_data" "d" {
           + hr("reader", '  input = coalesce(one(module.opt[*].out), "none")\n'), "modules/unit/main.tf": H_UNIT},
          {"main.tf": 'module "opt" {\n  source = "./modules/unit"\n  count  = 1\n  label  = "o"\n}\n\n'
           + hr("reader", '  input = coalesce(one(module.opt[*].out), "none")\n'), "modules/unit/main.tf": H_UNIT})
+    # custom conditions (issue: validation and preconditions evaluated)
+    vv = ('variable "replicas" {\n  type    = number\n  default = %s\n\n  validation {\n'
+          '    condition     = var.replicas <= 3\n    error_message = "At most 3 replicas, not ${var.replicas}."\n  }\n}\n\n')
+    case("h33-validation", "err-condition",
+         "the target's variable default fails its validation rule: Terraform refuses (Invalid value for variable)",
+         {"main.tf": vv % "2" + hr("app", "  input = var.replicas\n")},
+         {"main.tf": vv % "5" + hr("app", "  input = var.replicas\n")},
+         error="condition", refused=["var.replicas"])
+    mv = ('variable "size" {\n  type = number\n\n  validation {\n    condition     = var.size < 5\n'
+          '    error_message = "size must be below 5."\n  }\n}\n\n' + hr("u", "  input = var.size\n"))
+    case("h34-validation", "err-condition",
+         "a module call gives a value its variable's validation rule rejects",
+         {"main.tf": 'module "m" {\n  source = "./modules/v"\n  size   = 2\n}\n', "modules/v/main.tf": mv},
+         {"main.tf": 'module "m" {\n  source = "./modules/v"\n  size   = 7\n}\n', "modules/v/main.tf": mv},
+         error="condition", refused=["module.m.var.size"])
+    pc = hr("x", '  count = %d\n  input = "x${count.index}"\n\n  lifecycle {\n    precondition {\n'
+            '      condition     = count.index < 2\n      error_message = "Only two of x, not ${count.index + 1}."\n    }\n  }\n')
+    case("h35-precondition", "err-condition",
+         "count 2 now, 3 in the target, whose precondition allows only indexes 0 and 1: x[2] fails it",
+         {"main.tf": pc % 2}, {"main.tf": pc % 3},
+         error="condition", refused=["terraform_data.x[2]"])
+    po = hr("p", '  input = "%s"\n\n  lifecycle {\n    postcondition {\n      condition     = self.output == "blue"\n'
+            '      error_message = "p must be blue, not ${self.output}."\n    }\n  }\n')
+    case("h36-postcondition", "err-condition",
+         "p is unchanged (input green) and the target adds a postcondition on self.output that is known at plan: it fails",
+         {"main.tf": hr("p", '  input = "green"\n')}, {"main.tf": po % "green"},
+         error="condition", refused=["terraform_data.p"])
+    oc = (hr("a", '  input = "a"\n') + '\noutput "name" {\n  value = terraform_data.a.output\n\n'
+          '  precondition {\n    condition     = terraform_data.a.output != %s\n    error_message = "a must not be ${terraform_data.a.output}."\n  }\n}\n')
+    case("h37-output-precondition", "err-condition",
+         "a is unchanged; the target's output precondition on its known output fails",
+         {"main.tf": oc % '"z"'}, {"main.tf": oc % '"a"'},
+         error="condition", refused=["output.name"])
+    # conditions whose values are known only after apply, and a check block
+    dlc = ('\n  lifecycle {\n    precondition {\n      condition     = terraform_data.seed.id == "never"\n'
+           '      error_message = "seed id"\n    }\n    postcondition {\n      condition     = self.output == "never"\n'
+           '      error_message = "dep output"\n    }\n  }\n')
+    dc = ('variable "env" {\n  type    = string\n  default = "%s"\n\n  validation {\n'
+          '    condition     = contains(["prod", "stage"], var.env)\n    error_message = "env: prod or stage."\n  }\n}\n\n'
+          + hr("seed", '  input            = "s"\n  triggers_replace = "%s"\n')
+          + "\n" + hr("dep", '  input = "d-%s"\n%s')
+          + '\nmodule "m" {\n  source = "./modules/v"\n  size   = length(terraform_data.seed.id) > 0 ? 1 : 9\n}\n'
+          + '\ncheck "env_is_prod" {\n  assert {\n    condition     = var.env == "prod"\n    error_message = "not prod"\n  }\n}\n')
+    case("h38-conditions-deferred", "conditions",
+         "seed is replaced and dep updated: the precondition on seed.id and the postcondition on dep's output "
+         "(both false once known) and the module variable's validation (from seed.id) are known only after "
+         "apply, and a failing check only warns: Terraform plans",
+         {"main.tf": dc % ("prod", "one", "cur", ""), "modules/v/main.tf": mv},
+         {"main.tf": dc % ("stage", "two", "t", dlc), "modules/v/main.tf": mv}, history="current")
+    hc = ('variable "zones" {\n  type    = list(string)\n  default = %s\n\n  validation {\n'
+          '    condition     = length(var.zones) > 0 && alltrue([for z in var.zones : can(regex("^[a-c]$", z))])\n'
+          '    error_message = "zones: a, b or c."\n  }\n}\n\n'
+          'variable "spare" {\n  type    = number\n  default = 1\n\n  validation {\n'
+          '    condition     = var.spare < length(var.zones)\n    error_message = "fewer spares than zones."\n  }\n}\n\n'
+          + hr("z", '  for_each = toset(var.zones)\n  input    = "zone-${each.key}"\n\n  lifecycle {\n    precondition {\n'
+               '      condition     = length(each.value) == 1\n      error_message = "one letter"\n    }\n'
+               '    postcondition {\n      condition     = startswith(self.input, "zone-")\n      error_message = "prefix"\n    }\n  }\n')
+          + '\noutput "zones" {\n  value = [for z in terraform_data.z : z.input]\n\n  precondition {\n'
+          '    condition     = length(var.zones) >= var.spare\n    error_message = "spares"\n  }\n}\n')
+    case("h39-conditions-hold", "conditions",
+         "every rule holds in the target (a validation reading another variable, for_each preconditions and "
+         "postconditions, an output precondition): b's zone is deleted, c's created",
+         {"main.tf": hc % '["a", "b"]'}, {"main.tf": hc % '["a", "c"]'})
+    # configurations `terraform validate` refuses
+    base = hr("a", '  input = "a"\n') + "\n" + hr("b", '  input = "b"\n')
+    case("h40-invalid-count-for-each", "err-invalid",
+         "the target gives b both count and for_each",
+         {"main.tf": base},
+         {"main.tf": hr("a", '  input = "a"\n') + "\n" + hr("b", '  count    = 1\n  for_each = toset(["x"])\n  input    = "b"\n')},
+         error="invalid", refused=["terraform_data.b"])
+    case("h41-invalid-argument", "err-invalid",
+         "the target's b has an argument terraform_data does not have",
+         {"main.tf": base},
+         {"main.tf": hr("a", '  input = "a"\n') + "\n" + hr("b", '  input = "b"\n  value = "v"\n')},
+         error="invalid", refused=["terraform_data.b"])
+    case("h42-invalid-depends-on", "err-invalid",
+         "the target's b depends_on a resource it no longer declares",
+         {"main.tf": base},
+         {"main.tf": hr("b", '  input      = "b"\n  depends_on = [terraform_data.a]\n')},
+         error="invalid", refused=["terraform_data.b"])
+    case("h43-invalid-moved", "err-invalid",
+         "the target moves a to c but still declares a",
+         {"main.tf": base},
+         {"main.tf": base + "\n" + hr("c", '  input = "a"\n') + "\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.c\n}\n"},
+         error="invalid", refused=['moved["terraform_data.a"]'])
     return C
 
 
@@ -3489,7 +3588,11 @@ def record_hand(c, a):
                 "profile": c["profile"], "description": c["description"], "terraform_version": a["version"]}
         meta.update(c["meta"])
         try:
-            raw = run_case(os.path.join(scratch, "work"), tfiles, cfiles)
+            # a target whose conditions fail (now or once known) cannot be
+            # applied first: the history starts from the current release
+            current_first = c["error"] in ("condition", "invalid") or c["meta"].get("history") == "current"
+            first = cfiles if current_first else None
+            raw = run_case(os.path.join(scratch, "work"), tfiles, cfiles, first_files=first)
         except TfError as e:
             return {"name": name, "ok": False, "log": ["FAILED %s: %s" % (name, e)], "errors": []}
         except CaseError as e:
@@ -3497,7 +3600,11 @@ def record_hand(c, a):
             if c["error"] != kind:
                 return {"name": name, "ok": False, "log": ["FAILED %s: Terraform refused (%s): %s" % (
                     name, kind, normalize_error(e.message).strip())], "errors": []}
-            meta.update(refusal=kind, refused=refused(e.message, None))
+            meta.update(refusal=kind)
+            meta.setdefault("refused", refused(e.message, None))
+            if kind in ("condition", "invalid"):
+                known = CONDITION_SUMMARIES + INVALID_SUMMARIES
+                meta["summaries"] = sorted({s for s in known if "Error: " + s in e.message})
             write_error_case(a["err_dir"], name, tfiles, cfiles, e, meta)
             return {"name": name, "ok": True, "log": ["%-34s refused: %s" % (name, kind)], "errors": [name]}
         if c["error"]:

@@ -452,6 +452,66 @@ fn prevent_destroy_blocks_the_plan() {
     assert_eq!(j["from_state"], false);
 }
 
+/// A target whose validation rule fails (and one with a secret in its
+/// message) is refused as `terraform plan` refuses it: exit 1, the rule's
+/// message with the variable's file and line, nothing planned, no secret;
+/// a failed `check` only warns.
+#[test]
+fn failed_conditions_refuse_the_plan_and_checks_warn() {
+    let t = Scratch::new("conditions");
+    let cur = t.path("cur");
+    let tgt = t.path("tgt");
+    std::fs::create_dir_all(&cur).unwrap();
+    std::fs::create_dir_all(&tgt).unwrap();
+    std::fs::write(
+        cur.join("main.tf"),
+        "resource \"terraform_data\" \"app\" {\n  input = 2\n}\n",
+    )
+    .unwrap();
+    let target = |replicas: u32| {
+        format!(
+            "variable \"replicas\" {{\n  default = {replicas}\n  validation {{\n    condition     = var.replicas <= 3\n    error_message = \"At most 3 replicas, not ${{var.replicas}}.\"\n  }}\n}}\n\nvariable \"admin_password\" {{\n  default = \"swordfish-{replicas}\"\n  validation {{\n    condition     = length(var.admin_password) > 12\n    error_message = \"Too short: ${{var.admin_password}}\"\n  }}\n}}\n\nresource \"terraform_data\" \"app\" {{\n  input = var.replicas\n}}\n\ncheck \"small\" {{\n  assert {{\n    condition     = var.replicas < 2\n    error_message = \"More than one replica.\"\n  }}\n}}\n"
+        )
+    };
+    std::fs::write(tgt.join("main.tf"), target(5)).unwrap();
+    for args in [
+        &[][..],
+        &["--detailed-exitcode"][..],
+        &["--format", "json"][..],
+    ] {
+        let mut a = vec!["plan", "--from", s(&cur), "--to", s(&tgt)];
+        a.extend_from_slice(args);
+        let r = t.run(&a);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stdout);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+        assert!(
+            r.stderr.contains("var.replicas (main.tf:1:1): Invalid value for variable: At most 3 replicas, not 5."),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("var.admin_password (main.tf:9:1): Invalid value for variable: The error message included a sensitive value"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("swordfish"), "{}", r.stderr);
+    }
+    // rules that hold plan; the failed check is a warning
+    std::fs::write(
+        tgt.join("main.tf"),
+        target(3).replace("swordfish-3", "swordfish-long-enough"),
+    )
+    .unwrap();
+    let r = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("warning: check.small (main.tf:21:1): Check block assertion failed: More than one replica."),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("swordfish"), "{}", r.stdout);
+}
+
 /// The terraform-aws-vpc pattern (v6 → v5): `region = var.region` with a
 /// null default on every resource, and a data source's computed attribute
 /// read in a template. Terraform replaces nothing: null is the same as

@@ -22,6 +22,7 @@ mod outputs;
 mod prior;
 mod resource;
 mod show;
+mod validate;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -78,6 +79,9 @@ pub enum RiskKind {
     /// Something rewind does not evaluate exactly (a function, a provider
     /// resource type it has no knowledge of).
     Approximation,
+    /// A `check` block's assertion is false in the target (Terraform
+    /// warns and plans on).
+    CheckFailed,
 }
 
 impl RiskKind {
@@ -90,6 +94,7 @@ impl RiskKind {
             RiskKind::UnknownInstances => "unknown_instances",
             RiskKind::Forgotten => "forgotten_object",
             RiskKind::Approximation => "approximation",
+            RiskKind::CheckFailed => "check_failed",
         }
     }
 }
@@ -564,6 +569,12 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     // what is deployed
     let (cur_cfg, prior, tgt) = std::thread::scope(|s| {
         let tgt = s.spawn(|| {
+            let mut invalid = validate::errors(target);
+            if !invalid.is_empty() {
+                invalid.sort();
+                invalid.dedup();
+                return Err(PlanError::Invalid(invalid));
+            }
             let cfg = Config::new(target)?;
             let deps = config_deps(target);
             let cbd = cbd_of(target, &deps);
@@ -793,6 +804,7 @@ fn expansion<'c>(
     decide: &mut Decide,
 ) -> walk::Walk<'c> {
     let mut walk = walk::Walk::new(tgt_cfg, tgt_inputs, Options::files(&opts.target_files));
+    walk.conditions = true;
     walk.run(decide);
     walk
 }
@@ -808,11 +820,10 @@ fn target_errors(
         .iter()
         .map(|e| format!("{}: {}", e.address, e.message))
         .collect();
-    errors.extend(
-        walk.errors
-            .iter()
-            .map(|e| format!("{}: {}", e.address, e.message)),
-    );
+    errors.extend(walk.errors.iter().map(|e| match &e.at {
+        Some(at) => format!("{} ({at}): {}", e.address, e.message),
+        None => format!("{}: {}", e.address, e.message),
+    }));
     errors.extend(decide.errors.iter().cloned());
     if errors.is_empty() {
         return Ok(());
@@ -871,6 +882,12 @@ fn assess_risks(
                 message: format!("provider table: {choice}"),
             });
         }
+    }
+    for w in &walk.warnings {
+        notes.push(Risk {
+            kind: RiskKind::CheckFailed,
+            message: w.clone(),
+        });
     }
     for n in walk.notes.iter().chain(decide.notes.iter()) {
         let r = Risk {

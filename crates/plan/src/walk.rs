@@ -17,6 +17,8 @@ use rewind_model::{
 
 use crate::config::Config;
 
+mod conditions;
+
 /// Most instances one resource or module call may expand to.
 pub(crate) const MAX_INSTANCES: usize = 1_000_000;
 
@@ -192,6 +194,8 @@ pub(crate) trait Planner {
 pub(crate) struct WalkError {
     /// The address of the node (with its module instance).
     pub address: String,
+    /// Where the node is declared (`main.tf:12`), when known.
+    pub at: Option<String>,
     pub message: String,
 }
 
@@ -229,6 +233,11 @@ pub(crate) struct Walk<'c> {
     work: std::cell::Cell<u64>,
     pub errors: Vec<WalkError>,
     pub notes: Vec<String>,
+    /// Whether custom conditions are checked (see [`conditions`]): in the
+    /// target's walk only.
+    pub conditions: bool,
+    /// Failed `check` assertions (warnings, as Terraform gives them).
+    pub warnings: Vec<String>,
 }
 
 impl<'c> Walk<'c> {
@@ -256,6 +265,8 @@ impl<'c> Walk<'c> {
             work: std::cell::Cell::new(0),
             errors: Vec::new(),
             notes: Vec::new(),
+            conditions: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -279,6 +290,8 @@ impl<'c> Walk<'c> {
                     for mid in mids {
                         let v = self.variable(node, mid);
                         self.store(ni, mid, node, v);
+                        let rep = Repetition::default();
+                        self.check_rules(conditions::Rule::Validation, node, mid, &rep, None);
                     }
                 }
                 NodeKind::Local => {
@@ -292,6 +305,14 @@ impl<'c> Walk<'c> {
                 }
                 NodeKind::Output => {
                     for mid in mids {
+                        let rep = Repetition::default();
+                        self.check_rules(
+                            conditions::Rule::OutputPrecondition,
+                            node,
+                            mid,
+                            &rep,
+                            None,
+                        );
                         let v = match node.body.get("value") {
                             Some(e) => self.eval_in(e, mid, &Repetition::default()),
                             None => Ok(Value::null()),
@@ -310,6 +331,12 @@ impl<'c> Walk<'c> {
                     self.resources[ni].reserve_exact(mids.len());
                     for mid in mids {
                         self.resource(ni, node, mid, planner);
+                    }
+                }
+                NodeKind::Check => {
+                    for mid in mids {
+                        let rep = Repetition::default();
+                        self.check_rules(conditions::Rule::Assert, node, mid, &rep, None);
                     }
                 }
                 _ => {}
@@ -331,7 +358,17 @@ impl<'c> Walk<'c> {
 
     fn error(&mut self, mid: u32, node: &Node, message: String) {
         let address = self.instance_address(mid, node);
-        let e = WalkError { address, message };
+        self.error_at(address, node, message);
+    }
+
+    /// An error of `node`, named by `address` (an instance's).
+    fn error_at(&mut self, address: String, node: &Node, message: String) {
+        let at = (!node.loc.file.is_empty()).then(|| node.loc.to_string());
+        let e = WalkError {
+            address,
+            at,
+            message,
+        };
         if !self.errors.contains(&e) {
             self.errors.push(e);
         }
@@ -469,6 +506,8 @@ impl<'c> Walk<'c> {
             path,
             index: self.cfg.module(path),
             rep,
+            this: None,
+            secrets: None,
         }
     }
 
@@ -765,14 +804,20 @@ impl<'c> Walk<'c> {
         let mut instances = rewind_model::Map::with_capacity(reps.len());
         for (key, rep) in reps {
             let addr = raddr.instance(key.clone());
-            let scope = self.scope(mid, rep);
+            let this = (&addr, Value::unknown());
+            self.check_rules(conditions::Rule::Precondition, node, mid, &rep, Some(this));
+            let scope = self.scope(mid, rep.clone());
             let config = self.budget(|| addr.to_string()).and_then(|()| {
                 let mut ev = Evaluator::new(&scope);
                 let r = resource_config(node, &mut ev);
                 self.spent(r, &ev, || format!("the configuration of {addr}"))
             });
-            let v = planner.instance(self, ni, &addr, config, &scope);
-            instances.insert(key, v.open(&node.type_));
+            let v = planner
+                .instance(self, ni, &addr, config, &scope)
+                .open(&node.type_);
+            let this = (&addr, v.value.clone());
+            self.check_rules(conditions::Rule::Postcondition, node, mid, &rep, Some(this));
+            instances.insert(key, v);
         }
         self.resources[ni].push((
             mid,
@@ -987,6 +1032,11 @@ pub(crate) struct InstanceScope<'w> {
     path: &'w str,
     index: &'w crate::config::ModuleIndex<'w>,
     pub rep: Repetition,
+    /// `self`: a postcondition's planned value.
+    this: Option<Value>,
+    /// Evaluating a rule of this node: what reads a secret is marked (see
+    /// [`InstanceScope::reads_secret`]).
+    secrets: Option<&'w Node>,
 }
 
 impl InstanceScope<'_> {
@@ -1474,6 +1524,25 @@ impl Scope for InstanceScope<'_> {
         ops: &[TravOp],
         ev: &mut Evaluator,
     ) -> Result<(Value, usize), EvalError> {
+        let (v, used) = self.lookup(root, ops, ev)?;
+        match self.secrets {
+            Some(node) if self.reads_secret(node, root, ops) => Ok((v.sensitive(), used)),
+            _ => Ok((v, used)),
+        }
+    }
+
+    fn files(&self) -> Option<&dyn Files> {
+        self.walk.files
+    }
+}
+
+impl InstanceScope<'_> {
+    fn lookup(
+        &self,
+        root: &str,
+        ops: &[TravOp],
+        ev: &mut Evaluator,
+    ) -> Result<(Value, usize), EvalError> {
         match root {
             "var" | "local" => {
                 let name = attr_name(ops, 0).ok_or_else(|| needs_attribute(root))?;
@@ -1487,9 +1556,9 @@ impl Scope for InstanceScope<'_> {
             "each" => self.each_attr(attr_name(ops, 0)),
             "path" => self.path_attr(attr_name(ops, 0)),
             "terraform" => self.terraform_attr(attr_name(ops, 0)),
-            // `self` is only valid in provisioners, connections and
-            // conditions, which a plan does not evaluate
-            "self" => Ok((Value::unknown(), 0)),
+            // `self`: a postcondition's planned value; provisioners and
+            // connections, which a plan does not evaluate, read it too
+            "self" => Ok((self.this.clone().unwrap_or_else(Value::unknown), 0)),
             "data" | "resource" => {
                 let t = attr_name(ops, 0).ok_or_else(|| needs_attribute(root))?;
                 let n = attr_name(ops, 1).ok_or_else(|| needs_attribute(root))?;
@@ -1512,9 +1581,5 @@ impl Scope for InstanceScope<'_> {
                 Ok((v, 1 + used))
             }
         }
-    }
-
-    fn files(&self) -> Option<&dyn Files> {
-        self.walk.files
     }
 }

@@ -340,3 +340,6 @@ mod expansion;
 
 #[path = "plan/marks.rs"]
 mod marks;
+
+#[path = "plan/conditions.rs"]
+mod conditions;

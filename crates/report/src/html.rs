@@ -258,7 +258,12 @@ impl Page {
             s.push_str("</table>\n");
         }
         for n in &p.notes {
-            let _ = writeln!(s, "<p class=\"callout note\">{}</p>", esc(&n.message));
+            let class = if n.kind == rewind_plan::RiskKind::CheckFailed {
+                "warn"
+            } else {
+                "note"
+            };
+            let _ = writeln!(s, "<p class=\"callout {class}\">{}</p>", esc(&n.message));
         }
         if p.is_empty() {
             s.push_str("<p>No changes: the deployment already matches the target.</p>\n");

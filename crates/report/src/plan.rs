@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use rewind_plan::{Action, Change, Plan, Step};
+use rewind_plan::{Action, Change, Plan, RiskKind, Step};
 use serde_json::{json, Value as J};
 
 use crate::budget::{Fit, MarkdownOptions};
@@ -145,7 +145,12 @@ pub fn text(r: &PlanReport, st: &Style) -> String {
     text_refused(&mut out, st, p);
     text_risks(&mut out, st, p);
     for n in &p.notes {
-        let _ = writeln!(out, "{} {}", st.yellow("note:"), n.message);
+        let label = if n.kind == RiskKind::CheckFailed {
+            "warning:"
+        } else {
+            "note:"
+        };
+        let _ = writeln!(out, "{} {}", st.yellow(label), n.message);
     }
     if !p.notes.is_empty() {
         out.push('\n');
@@ -415,7 +420,12 @@ fn md_alerts(out: &mut String, p: &Plan) {
         out.push('\n');
     }
     for n in &p.notes {
-        let _ = writeln!(out, "> [!NOTE]\n> {}\n", style::md_cell(&n.message));
+        let alert = if n.kind == RiskKind::CheckFailed {
+            "WARNING"
+        } else {
+            "NOTE"
+        };
+        let _ = writeln!(out, "> [!{alert}]\n> {}\n", style::md_cell(&n.message));
     }
 }
 

@@ -137,6 +137,25 @@ fn refusal_disagreement(case: &Path, with_state: bool) -> Option<String> {
                 ))
             }
         }
+        ("condition" | "invalid", Err(PlanError::Invalid(errors))) => {
+            // every rule Terraform found false, or configuration it
+            // refused (`terraform validate`), by the address the case names
+            // and the summary of Terraform's error
+            let summaries = strings(&meta["summaries"]);
+            let named_ok = named.iter().all(|a| {
+                errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{a} (")) || e.starts_with(&format!("{a}: ")))
+            });
+            let said_ok = summaries.iter().all(|s| errors.iter().any(|e| e.contains(s.as_str())));
+            if named_ok && said_ok && errors.len() == named.len() {
+                None
+            } else {
+                Some(format!(
+                    "{name}: Terraform refuses {named:?} ({summaries:?}); rewind: {errors:?}"
+                ))
+            }
+        }
         ("other", Err(_)) => None,
         (_, Err(e)) => Some(format!("{name}: Terraform refuses ({kind}), rewind: {e}")),
         (_, Ok(p)) => Some(format!(
