@@ -3575,6 +3575,36 @@ resource "terraform_data" "d" {
          {"main.tf": base},
          {"main.tf": base + "\n" + hr("c", '  input = "a"\n') + "\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.c\n}\n"},
          error="invalid", refused=['moved["terraform_data.a"]'])
+    # data sources read during apply: depends_on with changes pending
+    remote = ('{"version": 4, "terraform_version": "1.11.4", "serial": 1, '
+              '"lineage": "00000000-0000-0000-0000-00000000feed", '
+              '"outputs": {"v": {"value": "hello", "type": "string"}}, "resources": [], "check_results": null}\n')
+    rs = ('data "terraform_remote_state" "r" {\n  backend = "local"\n  config = {\n'
+          '    path = "${path.module}/remote-state.json"\n  }\n  depends_on = [%s]\n}\n\n')
+    dd = hr("a", '  input = "%s"\n') + "\n" + rs + hr("b", "  input = data.terraform_remote_state.r.outputs.v\n")
+    case("h44-data-read-during-apply", "data-read",
+         "a is updated and r (terraform_remote_state) depends_on a: r is read during apply, b (reading r) is updated "
+         "with a value known after apply",
+         {"main.tf": dd % ("1", "terraform_data.a"), "remote-state.json": remote},
+         {"main.tf": dd % ("2", "terraform_data.a"), "remote-state.json": remote})
+    case("h45-data-read-during-plan", "data-read",
+         "r depends_on a, which does not change (only c does): r is read during plan, b is left alone",
+         {"main.tf": dd % ("1", "terraform_data.a") + "\n" + hr("c", '  input = "c1"\n'), "remote-state.json": remote},
+         {"main.tf": dd % ("1", "terraform_data.a") + "\n" + hr("c", '  input = "c2"\n'), "remote-state.json": remote})
+    dm = ('module "m" {\n  source = "./modules/unit"\n  label  = "%s"\n}\n\n' + rs
+          + hr("b", "  input = data.terraform_remote_state.r.outputs.v\n")
+          + '\nmodule "inner" {\n  source     = "./modules/reader"\n  depends_on = [terraform_data.w]\n}\n\n'
+          + hr("w", '  count = %d\n  input = "w"\n'))
+    reader = (('data "terraform_remote_state" "r" {\n  backend = "local"\n  config = {\n'
+               '    path = "${path.root}/remote-state.json"\n  }\n}\n\n')
+              + hr("c", "  input = data.terraform_remote_state.r.outputs.v\n"))
+    case("h46-data-read-during-apply", "data-read",
+         "r depends_on module.m, whose resource changes; module.inner's data source has no depends_on of its own but "
+         "its call depends_on w, one of whose instances is deleted: both are read during apply",
+         {"main.tf": dm % ("m1", "module.m", 2), "remote-state.json": remote, "modules/unit/main.tf": H_UNIT,
+          "modules/reader/main.tf": reader},
+         {"main.tf": dm % ("m2", "module.m", 1), "remote-state.json": remote, "modules/unit/main.tf": H_UNIT,
+          "modules/reader/main.tf": reader})
     return C
 
 

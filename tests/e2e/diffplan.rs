@@ -512,6 +512,87 @@ fn failed_conditions_refuse_the_plan_and_checks_warn() {
     assert!(!r.stdout.contains("swordfish"), "{}", r.stdout);
 }
 
+/// A data source whose `depends_on` has changes pending is read during
+/// apply, as Terraform 1.11 plans it (the recorded case
+/// `fixtures/oracle/plan2/h44`): a `read` change with Terraform's reason,
+/// a `read` step between what it depends on and what reads it, and what
+/// reads it updated with a value known after apply.
+#[test]
+fn a_data_source_depending_on_a_change_is_read_during_apply() {
+    let t = Scratch::new("data-read");
+    let case = fixtures().join("oracle/plan2/h44-data-read-during-apply");
+    let (cur, tgt, state) = (
+        case.join("current"),
+        case.join("target"),
+        case.join("current.tfstate"),
+    );
+    let r = t.run(&[
+        "plan",
+        "--from",
+        s(&cur),
+        "--state",
+        s(&state),
+        "--to",
+        s(&tgt),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    let errors = validate(&schema("plan"), &j);
+    assert!(errors.is_empty(), "{errors:?}");
+    let change = |a: &str| {
+        j["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == a)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let read = change("data.terraform_remote_state.r");
+    assert_eq!(read["actions"], serde_json::json!(["read"]), "{j}");
+    assert_eq!(read["action_reason"], "read_because_dependency_pending");
+    let b = change("terraform_data.b");
+    assert_eq!(b["actions"], serde_json::json!(["update"]), "{j}");
+    assert_eq!(b["attributes"][0]["after"], "(known after apply)", "{j}");
+    let ops: Vec<String> = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|st| {
+            format!(
+                "{} {}",
+                st["operation"].as_str().unwrap(),
+                st["address"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "update terraform_data.a",
+            "read data.terraform_remote_state.r",
+            "update terraform_data.b"
+        ]
+    );
+    let text = t.run(&[
+        "plan",
+        "--from",
+        s(&cur),
+        "--state",
+        s(&state),
+        "--to",
+        s(&tgt),
+    ]);
+    assert!(
+        text.stdout
+            .contains("<= data.terraform_remote_state.r will be read during apply"),
+        "{}",
+        text.stdout
+    );
+}
+
 /// The terraform-aws-vpc pattern (v6 → v5): `region = var.region` with a
 /// null default on every resource, and a data source's computed attribute
 /// read in a template. Terraform replaces nothing: null is the same as

@@ -13,7 +13,9 @@ use crate::prior::{by_address, hashed_by_address, Prior};
 use crate::resource::{self, AttrDiff, Comparison, Ignore};
 use crate::show::shown;
 use crate::walk::{InstanceScope, InstanceValue, Missing, Planner, Walk};
-use crate::{actions_of, AttributeChange, Change, Unchanged, Values};
+use crate::{actions_of, Action, AttributeChange, Change, Unchanged, Values};
+
+mod reads;
 
 /// What happens to one instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +80,10 @@ pub(crate) struct Decide<'p, 'a> {
     pub knowledge: &'p rewind_diff::knowledge::Knowledge,
     /// The target's `import` blocks: the id to import at each address.
     pub imports: HashMap<InstanceAddr, String>,
+    /// What has changes pending so far (see [`reads`]).
+    pending: reads::Pending,
+    /// Data source instances read during apply, and Terraform's reason.
+    pub reads: Vec<(InstanceAddr, &'static str)>,
 }
 
 impl<'p> Decide<'p, '_> {
@@ -113,6 +119,8 @@ impl<'p> Decide<'p, '_> {
             current_configs: None,
             knowledge,
             imports: HashMap::new(),
+            pending: Default::default(),
+            reads: Vec::new(),
         }
     }
 
@@ -133,6 +141,8 @@ impl<'p> Decide<'p, '_> {
             current_configs: None,
             knowledge: self.knowledge,
             imports: self.imports,
+            pending: self.pending,
+            reads: self.reads,
         }
     }
 
@@ -315,11 +325,14 @@ impl<'p> Decide<'p, '_> {
     /// The decisions as changes (every decision but an instance left
     /// where and as it is).
     pub fn changes(&self, target: &Model) -> Vec<Change> {
-        self.decisions
+        let mut out: Vec<Change> = self
+            .decisions
             .iter()
             .filter(|d| d.kind != Kind::NoOp || d.moved_from.is_some() || d.imported.is_some())
             .map(|d| self.change(target, d))
-            .collect()
+            .collect();
+        out.extend(self.reads.iter().map(|(addr, why)| read_change(addr, why)));
+        out
     }
 
     /// One decision as a change: why it is made, each attribute's change
@@ -727,6 +740,15 @@ impl Planner for Decide<'_, '_> {
             }
         };
         if n.kind == NodeKind::Data {
+            if let Some(why) = self.read_during_apply(walk, n, scope.mid, config.is_wholly_known())
+            {
+                self.pending.add(addr);
+                self.reads.push((addr.clone(), why));
+                return InstanceValue {
+                    value: Value::unknown(),
+                    missing: Missing::Unknown,
+                };
+            }
             return self.data_value(addr, &n.address, &config);
         }
         self.note_coverage(&n.type_);
@@ -755,11 +777,39 @@ impl Planner for Decide<'_, '_> {
                 e.insert(at);
             }
         }
+        self.note_pending(d.kind, &d.addr);
         self.decisions.push(d);
         result
     }
 
     fn unknown_instances(&mut self, _walk: &Walk, _node: usize, r: &ResourceAddr, why: &str) {
         self.unknown.push((r.clone(), why.to_string()));
+    }
+}
+
+/// A data source read during apply, as a change.
+fn read_change(addr: &InstanceAddr, why: &'static str) -> Change {
+    let reason = if why == reads::CONFIG_UNKNOWN {
+        "read during apply: its configuration is known only after apply"
+    } else {
+        "read during apply: it depends on a resource or a module with changes pending"
+    };
+    Change {
+        address: addr.clone(),
+        type_: addr.resource.type_.clone(),
+        actions: vec![Action::Read],
+        action_reason: Some(why),
+        reasons: vec![reason.to_string()],
+        risks: Vec::new(),
+        previous_address: None,
+        deposed: None,
+        importing: None,
+        create_before_destroy: false,
+        attributes: Vec::new(),
+        values: Values {
+            before: None,
+            after: Some(Value::unknown()),
+            replace_paths: Vec::new(),
+        },
     }
 }

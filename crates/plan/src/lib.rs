@@ -46,6 +46,8 @@ pub enum Action {
     Update,
     Delete,
     Forget,
+    /// A data source read during apply (`<= read`), not during plan.
+    Read,
 }
 
 impl Action {
@@ -56,6 +58,7 @@ impl Action {
             Action::Update => "update",
             Action::Delete => "delete",
             Action::Forget => "forget",
+            Action::Read => "read",
         }
     }
 }
@@ -569,12 +572,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
     // what is deployed
     let (cur_cfg, prior, tgt) = std::thread::scope(|s| {
         let tgt = s.spawn(|| {
-            let mut invalid = validate::errors(target);
-            if !invalid.is_empty() {
-                invalid.sort();
-                invalid.dedup();
-                return Err(PlanError::Invalid(invalid));
-            }
+            validate::check(target)?;
             let cfg = Config::new(target)?;
             let deps = config_deps(target);
             let cbd = cbd_of(target, &deps);

@@ -156,6 +156,12 @@ fn operations(
             [Action::Update] => {
                 push(Action::Update, false, false, &tconfig, original);
             }
+            [Action::Read] => {
+                // a data source read during apply: ordered as a write of
+                // its configuration address (what it depends on first,
+                // what reads it after)
+                push(Action::Read, false, false, &tconfig, None);
+            }
             [Action::Forget] => {
                 // Terraform orders a forget like a delete (its node is a
                 // destroyer), never create-before-destroy
@@ -218,7 +224,7 @@ impl<'a> Operations<'a> {
         let mut destroyers: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, r) in raw.iter().enumerate() {
             match r.op {
-                Action::Create | Action::Update => {
+                Action::Create | Action::Update | Action::Read => {
                     creators.entry(r.config.as_str()).or_default().push(i)
                 }
                 Action::Delete | Action::Forget => {
@@ -274,7 +280,7 @@ impl<'a> Operations<'a> {
     /// operation are looked through (the order is transitive).
     fn target_edges(&self, tgt_deps: &crate::ConfigDeps, edges: &mut Edges) {
         let mut tgt_nearest = Nearest::new(tgt_deps);
-        for (i, r) in self.of(&[Action::Create, Action::Update]) {
+        for (i, r) in self.of(&[Action::Create, Action::Update, Action::Read]) {
             for dep in tgt_nearest.get(&r.config, &|x| self.creators.contains_key(x)) {
                 for t in self.creators_of(dep) {
                     if t != i {
@@ -391,7 +397,8 @@ fn steps(
         Action::Forget => 1,
         Action::Create => 2,
         Action::Update => 3,
-        Action::NoOp => 4,
+        Action::Read => 4,
+        Action::NoOp => 5,
     };
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {

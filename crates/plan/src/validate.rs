@@ -15,6 +15,8 @@ use std::collections::HashSet;
 use rewind_model::expr::{Expr, TravOp};
 use rewind_model::{Model, Node, NodeKind, Value as Lit};
 
+use crate::PlanError;
+
 /// `terraform_data`'s arguments besides the meta-arguments.
 const TERRAFORM_DATA_ARGS: &[&str] = &["input", "triggers_replace"];
 
@@ -28,6 +30,18 @@ const RESOURCE_META: &[&str] = &[
     "provisioner",
     "connection",
 ];
+
+/// The target's configuration as `terraform validate` takes it: its
+/// errors, sorted, as one [`PlanError::Invalid`].
+pub(crate) fn check(target: &Model) -> Result<(), PlanError> {
+    let mut invalid = errors(target);
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    invalid.sort();
+    invalid.dedup();
+    Err(PlanError::Invalid(invalid))
+}
 
 /// Every error of the target's configuration, `ADDRESS (FILE:LINE):
 /// SUMMARY: DETAIL` each.
@@ -121,20 +135,23 @@ fn terraform_data_errors(n: &Node) -> Vec<(&'static str, String)> {
     out
 }
 
-/// A `depends_on` entry naming what is not declared, or an attribute.
-fn depends_on_errors(n: &Node, declared: &HashSet<&str>) -> Vec<(&'static str, String)> {
+/// What one `depends_on` entry names, relative to its module.
+pub(crate) struct DependsOn<'a> {
+    /// A module call, or a resource (`TYPE.NAME`, `data.TYPE.NAME`).
+    pub module_call: bool,
+    /// `module.NAME` or the resource's address.
+    pub address: String,
+    /// Whether steps follow the object (an attribute, an index).
+    pub steps: bool,
+    /// The entry as written.
+    pub entry: &'a Lit,
+}
+
+/// The objects a node's `depends_on` names (variables, locals and the
+/// like left out: Terraform allows them and they order nothing).
+pub(crate) fn depends_on(n: &Node) -> Vec<DependsOn<'_>> {
     let Some(Lit::List(items)) = n.body.get("depends_on") else {
         return Vec::new();
-    };
-    let prefix = if n.module.is_empty() {
-        String::new()
-    } else {
-        format!("{}.", n.module)
-    };
-    let module_name = if n.module.is_empty() {
-        "the root module".to_string()
-    } else {
-        n.module.clone()
     };
     let mut out = Vec::new();
     for item in items {
@@ -149,28 +166,55 @@ fn depends_on_errors(n: &Node, declared: &HashSet<&str>) -> Vec<(&'static str, S
                 _ => "[]",
             })
             .collect();
-        let (kind, address, rest) = match (root.as_str(), attrs.as_slice()) {
+        let (module_call, address, rest) = match (root.as_str(), attrs.as_slice()) {
             ("var" | "local" | "each" | "count" | "path" | "terraform" | "self", _) => continue,
-            ("module", [name, rest @ ..]) => ("module call", format!("module.{name}"), rest),
-            ("data", [t, name, rest @ ..]) => ("resource", format!("data.{t}.{name}"), rest),
-            ("resource", [t, name, rest @ ..]) => ("resource", format!("{t}.{name}"), rest),
-            (t, [name, rest @ ..]) => ("resource", format!("{t}.{name}"), rest),
+            ("module", [name, rest @ ..]) => (true, format!("module.{name}"), rest),
+            ("data", [t, name, rest @ ..]) => (false, format!("data.{t}.{name}"), rest),
+            ("resource", [t, name, rest @ ..]) => (false, format!("{t}.{name}"), rest),
+            (t, [name, rest @ ..]) => (false, format!("{t}.{name}"), rest),
             _ => continue,
         };
-        if !declared.contains(format!("{prefix}{address}").as_str()) {
-            let summary = if kind == "module call" {
+        out.push(DependsOn {
+            module_call,
+            address,
+            steps: rest.iter().any(|s| *s != "[]"),
+            entry: item,
+        });
+    }
+    out
+}
+
+/// A `depends_on` entry naming what is not declared, or an attribute.
+fn depends_on_errors(n: &Node, declared: &HashSet<&str>) -> Vec<(&'static str, String)> {
+    let prefix = if n.module.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", n.module)
+    };
+    let module_name = if n.module.is_empty() {
+        "the root module".to_string()
+    } else {
+        n.module.clone()
+    };
+    let mut out = Vec::new();
+    for d in depends_on(n) {
+        if !declared.contains(format!("{prefix}{}", d.address).as_str()) {
+            let summary = if d.module_call {
                 "Reference to undeclared module"
             } else {
                 "Reference to undeclared resource"
             };
             out.push((
                 summary,
-                format!("depends_on names {address}, which is not declared in {module_name}."),
+                format!(
+                    "depends_on names {}, which is not declared in {module_name}.",
+                    d.address
+                ),
             ));
-        } else if kind == "resource" && rest.iter().any(|s| *s != "[]") {
+        } else if !d.module_call && d.steps {
             out.push((
                 "Invalid depends_on reference",
-                format!("References in depends_on must be to a whole object (resource, etc), not to an attribute of an object ({}).", item.render()),
+                format!("References in depends_on must be to a whole object (resource, etc), not to an attribute of an object ({}).", d.entry.render()),
             ));
         }
     }

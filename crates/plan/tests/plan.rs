@@ -173,7 +173,7 @@ fn apply_constraints(case: &Path) -> Vec<(String, String)> {
 
 fn step_key(s: &rewind_plan::Step) -> String {
     match (s.operation, s.deposed) {
-        (Action::Create | Action::Update, _) => format!("write {}", s.address),
+        (Action::Create | Action::Update | Action::Read, _) => format!("write {}", s.address),
         (Action::Delete, true) => format!("delete {} (deposed)", s.address),
         (op, _) => format!("{} {}", op.as_str(), s.address),
     }

@@ -525,6 +525,7 @@ fn action_class(c: &Change) -> &'static str {
         [Action::Create] => "create",
         [Action::Update] => "update",
         [Action::Forget] | [Action::NoOp] => "forget",
+        [Action::Read] => "read",
         _ => "delete",
     }
 }
@@ -723,6 +724,7 @@ fn steps_html(p: &rewind_plan::Plan) -> String {
                     Action::Create => "create",
                     Action::Delete => "delete",
                     Action::Update => "update",
+                    Action::Read => "read",
                     _ => "forget",
                 },
                 st.operation.as_str(),

@@ -31,6 +31,7 @@ pub(crate) fn symbol(c: &Change) -> &'static str {
         [Action::Delete, Action::Create] => "-/+",
         [Action::Create, Action::Delete] => "+/-",
         [Action::Forget] => ".",
+        [Action::Read] => "<=",
         _ => " ",
     }
 }
@@ -44,6 +45,7 @@ pub(crate) fn verb(c: &Change) -> &'static str {
         [Action::Delete, Action::Create] => "replaced (destroy, then create)",
         [Action::Create, Action::Delete] => "replaced (create, then destroy)",
         [Action::Forget] => "forgotten (no longer managed, not destroyed)",
+        [Action::Read] => "read during apply",
         [Action::NoOp] if c.importing.is_some() => "imported",
         [Action::NoOp] => "moved only",
         _ => "changed",
@@ -56,6 +58,7 @@ fn step_symbol(s: &Step) -> &'static str {
         Action::Update => "~",
         Action::Delete => "-",
         Action::Forget => ".",
+        Action::Read => "<=",
         Action::NoOp => " ",
     }
 }

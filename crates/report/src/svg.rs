@@ -44,6 +44,7 @@ fn op_class(op: Action) -> &'static str {
         Action::Delete => "delete",
         Action::Update => "update",
         Action::Forget => "forget",
+        Action::Read => "read",
         Action::NoOp => "noop",
     }
 }
