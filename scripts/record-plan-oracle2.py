@@ -3605,6 +3605,18 @@ resource "terraform_data" "d" {
           "modules/reader/main.tf": reader},
          {"main.tf": dm % ("m2", "module.m", 1), "remote-state.json": remote, "modules/unit/main.tf": H_UNIT,
           "modules/reader/main.tf": reader})
+    # import blocks whose addresses and ids are evaluated: for_each, each.key
+    # in the address, ids from variables and locals
+    im = ('variable "tables" {\n  default = { orders = "shop-orders", users = "shop-users" }\n}\n\n'
+          'locals {\n  bucket_id = "shop-${"assets"}"\n}\n\n'
+          + hr("table", '  for_each = var.tables\n  input    = "table-${each.key}"\n')
+          + "\nimport {\n  for_each = var.tables\n  to       = terraform_data.table[each.key]\n  id       = each.value\n}\n\n"
+          + hr("bucket", "") + "\nimport {\n  to = terraform_data.bucket\n  id = local.bucket_id\n}\n\n"
+          + hr("keep", '  input = "k"\n'))
+    case("h47-import-for-each", "import",
+         "the target imports table[\"orders\"] and table[\"users\"] with an import block's for_each (ids from a "
+         "variable), and bucket with an id from a local: imports, not creates",
+         {"main.tf": hr("keep", '  input = "k"\n')}, {"main.tf": im}, history="current")
     return C
 
 

@@ -75,6 +75,8 @@ impl Secrets {
             "backend_key",
             "output_map_key",
             "state_data_output",
+            "import_id",
+            "import_named",
         ];
         let values = names.iter().map(|n| (*n, token(seed))).collect();
         Secrets { values }
@@ -321,6 +323,49 @@ resource "terraform_data" "db" {
             s.get("named_variable")
         ),
     );
+    if n == 2 {
+        // the second release imports two objects with secret ids (one
+        // sensitive, one named like a secret) and checks one: the import
+        // and the check's warning must not show them
+        w(
+            "imports.tf",
+            format!(
+                r#"variable "import_secret" {{
+  type      = string
+  sensitive = true
+  default   = "{}"
+}}
+
+variable "vault_token" {{
+  default = "{}"
+}}
+
+resource "terraform_data" "imported" {{}}
+
+import {{
+  to = terraform_data.imported
+  id = var.import_secret
+}}
+
+resource "terraform_data" "imported_named" {{}}
+
+import {{
+  to = terraform_data.imported_named
+  id = var.vault_token
+}}
+
+check "token_is_short" {{
+  assert {{
+    condition     = length(var.vault_token) < 3
+    error_message = "The token ${{var.vault_token}} is too long."
+  }}
+}}
+"#,
+                s.get("import_id"),
+                s.get("import_named")
+            ),
+        );
+    }
     w(
         "secrets.auto.tfvars.json",
         format!(
@@ -577,6 +622,15 @@ fn no_secret_reaches_any_output() {
             sw.run(&["plan", "--from", a, "--to", b, "--format", fmt]);
             sw.run(&["plan", "--from", a, "--to", b, "--format", fmt, "-v"]);
         }
+    }
+    // the imports and the check of the second release were planned
+    let text = sw.run(&["plan", "--from", "r1", "--to", "r2"]);
+    for shown in [
+        "terraform_data.imported will be imported\n        # imported from (sensitive value) (import block)",
+        "terraform_data.imported_named will be imported\n        # imported from (sensitive value) (import block)",
+        "warning: check.token_is_short (imports.tf:25:1): Check block assertion failed: The error message included a sensitive value",
+    ] {
+        assert!(text.contains(shown), "{shown:?} not in:\n{text}");
     }
     for (a, b) in sides {
         sw.run(&["plan", "--from", a, "--to", b, "--format", "dot"]);

@@ -55,7 +55,8 @@ impl<'m> Config<'m> {
                 .entry(n.module.clone())
                 .or_insert_with(|| parent_dir(&n.loc.file));
         }
-        let deps = evaluation_deps(model, &index);
+        let mut deps = evaluation_deps(model, &index);
+        imports_first(model, &index, &mut deps);
         let order = topo_order(model, &deps)?;
         let mut modules: FxHashMap<&str, ModuleIndex> = FxHashMap::default();
         modules.entry("").or_default();
@@ -188,6 +189,36 @@ fn evaluation_deps(model: &Model, index: &FxHashMap<&str, usize>) -> Vec<Vec<usi
             out
         })
         .collect()
+}
+
+/// A resource is evaluated after the `import` blocks that import into it
+/// (the walk hands their imports to the planner before the resource's
+/// instances are planned).
+fn imports_first(model: &Model, index: &FxHashMap<&str, usize>, deps: &mut [Vec<usize>]) {
+    for (i, n) in model.nodes.iter().enumerate() {
+        if n.kind != NodeKind::Import {
+            continue;
+        }
+        let Some(rewind_model::Value::Expr(e)) = n.body.get("to") else {
+            continue;
+        };
+        let rewind_model::expr::Expr::Traversal { root, ops, .. } = e.as_ref() else {
+            continue;
+        };
+        let mut names = vec![root.as_str()];
+        names.extend(ops.iter().filter_map(|op| match op {
+            rewind_model::expr::TravOp::Attr(a) => Some(a.as_str()),
+            _ => None,
+        }));
+        if names.len() > 2 && names[names.len() - 3] == "resource" {
+            names.remove(names.len() - 3);
+        }
+        if let Some(&r) = index.get(names.join(".").as_str()) {
+            if !deps[r].contains(&i) {
+                deps[r].push(i);
+            }
+        }
+    }
 }
 
 /// Kahn's algorithm; a cycle is an error naming its nodes.

@@ -422,7 +422,11 @@ fn decision_reasons(d: &Decision) -> Vec<String> {
         reasons.push(format!("moved from {from} ({why})"));
     }
     if let Some(i) = &d.imported {
-        reasons.push(format!("imported from {:?} (import block)", i.0));
+        reasons.push(if i.0 == crate::walk::SECRET_ID {
+            format!("imported from {} (import block)", i.0)
+        } else {
+            format!("imported from {:?} (import block)", i.0)
+        });
     }
     match d.kind {
         Kind::Create => reasons.push(match &d.moved_from {
@@ -784,6 +788,10 @@ impl Planner for Decide<'_, '_> {
 
     fn unknown_instances(&mut self, _walk: &Walk, _node: usize, r: &ResourceAddr, why: &str) {
         self.unknown.push((r.clone(), why.to_string()));
+    }
+
+    fn import(&mut self, addr: InstanceAddr, id: String) {
+        self.imports.insert(addr, id);
     }
 }
 

@@ -23,6 +23,10 @@ mod prior;
 mod resource;
 mod show;
 mod validate;
+
+/// The `importing` id of an import whose id is secret: the id itself is
+/// never kept in a plan.
+pub const SECRET_IMPORT_ID: &str = walk::SECRET_ID;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -611,7 +615,6 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         trace.mark("plan: moves");
         let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
         decide.current_configs = current_args.as_ref();
-        decide.imports = imports_of(target);
         let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
         // the current configuration's arguments are read by the walk only
         (moved, move_errors, walk, decide.walked())
@@ -664,39 +667,6 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         notes: assessed.notes,
         from_state: prior.from_state,
     })
-}
-
-/// The target's `import` blocks (of the root module, the only place
-/// Terraform allows them): the instance each imports to, and its id (the
-/// expression's text when it is not a literal). A block whose `to` is not
-/// a static address (`for_each` imports) is left out.
-fn imports_of(target: &Model) -> HashMap<InstanceAddr, String> {
-    let mut out = HashMap::new();
-    for n in target
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Import && n.module.is_empty())
-    {
-        let Some(body) = n.body.as_map() else {
-            continue;
-        };
-        let to = match body.get("to") {
-            Some(Lit::Expr(e)) => e.to_string(),
-            Some(Lit::String(s)) => s.clone(),
-            _ => continue,
-        };
-        let Ok(addr) = InstanceAddr::parse(&to) else {
-            continue;
-        };
-        let id = match body.get("id") {
-            Some(Lit::String(s)) => s.clone(),
-            Some(Lit::Expr(e)) => e.to_string(),
-            Some(other) => format!("{other:?}"),
-            None => continue,
-        };
-        out.insert(addr, id);
-    }
-    out
 }
 
 /// The result of a scoped thread; its panic goes on in the caller.

@@ -18,6 +18,9 @@ use rewind_model::{
 use crate::config::Config;
 
 mod conditions;
+mod imports;
+
+pub(crate) use imports::SECRET_ID;
 
 /// Most instances one resource or module call may expand to.
 pub(crate) const MAX_INSTANCES: usize = 1_000_000;
@@ -183,6 +186,10 @@ pub(crate) trait Planner {
 
     /// A resource whose instances cannot be known.
     fn unknown_instances(&mut self, walk: &Walk, node: usize, resource: &ResourceAddr, why: &str);
+    /// An import of the target's `import` blocks: the object with `id` is
+    /// brought under management at `addr` (the target's walk gives them,
+    /// each before its resource is planned).
+    fn import(&mut self, _addr: InstanceAddr, _id: String) {}
 
     /// The first `walked` nodes of the configuration's order have been
     /// walked, every instance of each.
@@ -333,6 +340,7 @@ impl<'c> Walk<'c> {
                         self.resource(ni, node, mid, planner);
                     }
                 }
+                NodeKind::Import => self.import_block(node, planner),
                 NodeKind::Check => {
                     for mid in mids {
                         let rep = Repetition::default();

@@ -60,8 +60,12 @@ fn plan_case(
     })
 }
 
-/// Terraform's non-no-op actions (and moves) by address.
-fn terraform_actions(case: &Path) -> BTreeMap<String, (Vec<String>, Option<String>)> {
+/// What one instance becomes: its actions, its previous address (a move)
+/// and the id it is imported with.
+type Actions = BTreeMap<String, (Vec<String>, Option<String>, Option<String>)>;
+
+/// Terraform's non-no-op actions (and moves and imports) by address.
+fn terraform_actions(case: &Path) -> Actions {
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(case.join("plan.json")).unwrap()).unwrap();
     let mut out = BTreeMap::new();
@@ -73,19 +77,20 @@ fn terraform_actions(case: &Path) -> BTreeMap<String, (Vec<String>, Option<Strin
             .map(|a| a.as_str().unwrap().to_string())
             .collect();
         let prev = rc["previous_address"].as_str().map(str::to_string);
-        if actions == ["no-op"] && prev.is_none() {
+        let importing = rc["change"]["importing"]["id"].as_str().map(str::to_string);
+        if actions == ["no-op"] && prev.is_none() && importing.is_none() {
             continue;
         }
         let mut addr = rc["address"].as_str().unwrap().to_string();
         if let Some(d) = rc["deposed"].as_str() {
             addr = format!("{addr} (deposed {d})");
         }
-        out.insert(addr, (actions, prev));
+        out.insert(addr, (actions, prev, importing));
     }
     out
 }
 
-fn our_actions(p: &Plan) -> BTreeMap<String, (Vec<String>, Option<String>)> {
+fn our_actions(p: &Plan) -> Actions {
     p.changes
         .iter()
         .map(|c| {
@@ -98,6 +103,7 @@ fn our_actions(p: &Plan) -> BTreeMap<String, (Vec<String>, Option<String>)> {
                 (
                     c.actions.iter().map(|a| a.as_str().to_string()).collect(),
                     c.previous_address.as_ref().map(|a| a.to_string()),
+                    c.importing.clone(),
                 ),
             )
         })

@@ -246,7 +246,11 @@ fn text_changes(out: &mut String, st: &Style, p: &Plan) {
         }
         match &c.importing {
             Some(id) if !c.is_noop() => {
-                let _ = write!(line, " (imported from {id:?})");
+                if id == rewind_plan::SECRET_IMPORT_ID {
+                    let _ = write!(line, " (imported from {id})");
+                } else {
+                    let _ = write!(line, " (imported from {id:?})");
+                }
             }
             _ => {}
         }

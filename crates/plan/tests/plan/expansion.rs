@@ -249,3 +249,126 @@ fn references_that_do_not_resolve_are_errors_naming_them() {
         assert!(text.contains(want), "{input}: {text}");
     }
 }
+
+/// Import blocks are evaluated: `for_each` keys in the address, ids from
+/// variables, a secret id never shown, and what cannot be known refused.
+#[test]
+fn import_blocks_are_evaluated_and_a_secret_id_is_not_shown() {
+    let dir = Dir::new(
+        "imports",
+        &[
+            ("current/main.tf", "# nothing yet\n".to_string()),
+            (
+                "target/main.tf",
+                r#"
+variable "tables" {
+  default = { orders = "shop-orders", users = "shop-users" }
+}
+
+variable "vault_token" {
+  default = "hunter2-token-id"
+}
+
+variable "marked" {
+  default   = "hunter2-marked-id"
+  sensitive = true
+}
+
+resource "terraform_data" "table" {
+  for_each = var.tables
+}
+
+import {
+  for_each = var.tables
+  to       = terraform_data.table[each.key]
+  id       = "${each.value}-${upper(each.key)}"
+}
+
+resource "terraform_data" "counted" {
+  count = 2
+}
+
+import {
+  for_each = toset(["0", "1"])
+  to       = terraform_data.counted[tonumber(each.key)]
+  id       = "c${each.key}"
+}
+
+resource "terraform_data" "by_name" {}
+
+import {
+  to = terraform_data.by_name
+  id = var.vault_token
+}
+
+resource "terraform_data" "by_mark" {}
+
+import {
+  to = terraform_data.by_mark
+  id = var.marked
+}
+"#
+                .to_string(),
+            ),
+        ],
+    );
+    let p = plan(
+        &dir.model("current"),
+        &dir.model("target"),
+        &Options::default(),
+    )
+    .unwrap();
+    let imports: Vec<(String, Option<String>)> = p
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.importing.clone()))
+        .collect();
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        imports,
+        [
+            (
+                "terraform_data.by_mark".to_string(),
+                some("(sensitive value)")
+            ),
+            (
+                "terraform_data.by_name".to_string(),
+                some("(sensitive value)")
+            ),
+            ("terraform_data.counted[0]".to_string(), some("c0")),
+            ("terraform_data.counted[1]".to_string(), some("c1")),
+            (
+                "terraform_data.table[\"orders\"]".to_string(),
+                some("shop-orders-ORDERS")
+            ),
+            (
+                "terraform_data.table[\"users\"]".to_string(),
+                some("shop-users-USERS")
+            ),
+        ]
+    );
+    assert!(p.changes.iter().all(|c| c.actions == [Action::NoOp]));
+    let all = format!("{:?}", p.changes);
+    assert!(!all.contains("hunter2"), "{all}");
+
+    // an id known only after apply is refused, as Terraform refuses it
+    let err = target_error(
+        "import-unknown",
+        r#"
+resource "terraform_data" "src" {
+  input = "x"
+}
+
+resource "terraform_data" "dst" {}
+
+import {
+  to = terraform_data.dst
+  id = terraform_data.src.id
+}
+"#,
+    );
+    assert!(
+        err.contains("import[\"terraform_data.dst\"] (main.tf:8:1): Invalid import id argument"),
+        "{err}"
+    );
+}

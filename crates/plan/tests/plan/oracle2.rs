@@ -216,7 +216,7 @@ struct Tally {
     agree: [usize; 2],
 }
 
-/// Every plan2 case, in both modes: the same actions and previous
+/// Every plan2 case, in both modes: the same actions, import ids and previous
 /// addresses as Terraform, every ordering constraint of its apply graph,
 /// forgotten objects flagged, and Terraform's refusals.
 #[test]
