@@ -93,7 +93,7 @@ impl Store {
 /// Refuses a snapshot with a link that would lead outside the checkout
 /// directory (an absolute target, `..` above the root, a loop), before
 /// anything is written: a link is never created to be followed out.
-fn check_links(files: &[TreeFile], links: &BTreeMap<String, String>) -> Result<()> {
+pub(crate) fn check_links(files: &[TreeFile], links: &BTreeMap<String, String>) -> Result<()> {
     for f in files.iter().filter(|f| f.link) {
         let resolved = resolve_links(&f.path, |p| {
             Ok::<_, std::convert::Infallible>(links.get(p).map(|t| t.clone().into_bytes()))
@@ -406,6 +406,31 @@ mod tests {
             let err = store.checkout(&id, &out, false).unwrap_err().to_string();
             assert!(err.contains("refusing the symbolic link \"x.tf\""), "{err}");
             assert!(!out.join("a.tf").exists(), "{name}: nothing is written");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// `verify` finds what `checkout` would refuse: a crafted snapshot's
+    /// link that leads outside, or loops; one that stays inside is fine.
+    #[test]
+    fn verify_reports_a_link_leading_outside() {
+        for (name, target, bad) in [
+            ("v-up", "../../victim", true),
+            ("v-abs", "/etc/passwd", true),
+            ("v-loop", "x.tf", true),
+            ("v-inside", "a.tf", false),
+        ] {
+            let (dir, store, _) = crafted(
+                name,
+                &[("a.tf", "locals {}\n", false), ("x.tf", target, true)],
+            );
+            let report = store.verify().unwrap();
+            let found = report
+                .problems
+                .iter()
+                .any(|p| p.contains("refusing the symbolic link \"x.tf\""));
+            assert_eq!(found, bad, "{name}: {:?}", report.problems);
+            assert_eq!(report.ok(), !bad, "{name}: {:?}", report.problems);
             let _ = std::fs::remove_dir_all(&dir);
         }
     }

@@ -175,6 +175,17 @@ impl Refs {
                 format!("unknown refs version {}", refs.version),
             ));
         }
+        // names the checksum vouches for, but no rewind wrote (the rules
+        // that came later, such as reserved words, are not held against
+        // older stores)
+        let names = refs.tags.keys().map(|t| ("tag", t));
+        let envs = refs.envs.keys().map(|e| ("environment", e));
+        if let Some((kind, name)) = names.chain(envs).find(|(_, n)| !well_formed(n)) {
+            return Err(corrupt(
+                what,
+                format!("the {kind} name {name:?} breaks the naming rules (letters, digits, '-', '_', '.', '+'; not empty, not starting with '.', at most 200 bytes): not a document rewind wrote"),
+            ));
+        }
         Ok(refs)
     }
 
@@ -251,14 +262,21 @@ impl Refs {
     }
 }
 
-/// Validates a tag or environment name (`kind` says which, for the message).
-pub fn check_name(kind: &str, name: &str) -> Result<()> {
-    let ok = !name.is_empty()
+/// The characters and length every tag and environment name has had
+/// since the first store: what a refs document read back must hold too
+/// (a crafted document could carry control characters, `/` or `..`).
+fn well_formed(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 200
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
         && !name.starts_with('.')
+}
+
+/// Validates a tag or environment name (`kind` says which, for the message).
+pub fn check_name(kind: &str, name: &str) -> Result<()> {
+    let ok = well_formed(name)
         && !matches!(name, "good" | "latest")
         // hex letters and digits only would read as an id; digits only is
         // a pipeline number (`8812`): accepted, and a tag wins over an id
@@ -536,6 +554,36 @@ mod tests {
         assert!(check_name("tag", "8812").is_ok(), "a pipeline number");
         assert!(check_name("tag", "8812ab").is_err());
         assert!(check_name("tag", "a/b").is_err());
+    }
+
+    /// A document with a valid checksum whose names no rewind wrote (a
+    /// terminal escape, a path, `..`) is refused, naming the name; names
+    /// only later rules forbid (a reserved word, hex digits) still read.
+    #[test]
+    fn crafted_names_under_a_valid_checksum_are_refused() {
+        let x = SnapshotId::of(b"x");
+        for (tag, env) in [
+            ("v1\u{1b}[2J", "prod"),
+            ("../../etc", "prod"),
+            ("v1", "pro/d"),
+            ("", "prod"),
+            ("v1", ".hidden"),
+            ("v1", &"e".repeat(201)),
+        ] {
+            let mut r = Refs::empty();
+            r.tags.insert(tag.into(), x);
+            r.envs.entry(env.to_string()).or_default().latest = Some(x);
+            let err = Refs::decode(&r.encode(), "refs").unwrap_err().to_string();
+            assert!(
+                err.contains("breaks the naming rules"),
+                "{tag:?} {env:?}: {err}"
+            );
+            assert!(!err.contains('\u{1b}'), "the name is quoted escaped: {err}");
+        }
+        let mut older = Refs::empty();
+        older.tags.insert("deadbeef".into(), x);
+        older.tags.insert("latest".into(), x);
+        assert_eq!(Refs::decode(&older.encode(), "refs").unwrap(), older);
     }
 
     #[test]

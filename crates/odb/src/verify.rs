@@ -318,7 +318,11 @@ impl Store {
                 continue;
             }
             if types.get(&rec.tree) == Some(&ObjType::Tree) {
-                self.verify_tree(&rec.tree, types, &mut trees_done, &what, r);
+                let before = r.problems.len();
+                let links = self.verify_tree(&rec.tree, types, &mut trees_done, &what, r);
+                if links && r.problems.len() == before {
+                    self.verify_links(&rec.tree, &what, r);
+                }
             }
             if types.get(&rec.model) == Some(&ObjType::Model) && models_done.insert(rec.model) {
                 match self.model_obj(&rec.model) {
@@ -329,6 +333,21 @@ impl Store {
         }
     }
 
+    /// Checks a snapshot's symbolic links as `checkout` would: one that
+    /// leads outside the tree (rewind never stores one) is a problem, not
+    /// found only when a checkout refuses it.
+    fn verify_links(&self, tree: &ObjectId, what: &str, r: &mut VerifyReport) {
+        let checked = self
+            .tree_files(tree)
+            .and_then(|files| self.link_targets(&files).map(|links| (files, links)))
+            .and_then(|(files, links)| crate::checkout::check_links(&files, &links));
+        if let Err(e) = checked {
+            r.problems.push(format!("{what}: {e}"));
+        }
+    }
+
+    /// Checks a tree and its subtrees (those not `done` already); true when
+    /// one of those it read holds a symbolic link.
     fn verify_tree(
         &self,
         id: &ObjectId,
@@ -336,7 +355,8 @@ impl Store {
         done: &mut HashSet<ObjectId>,
         what: &str,
         r: &mut VerifyReport,
-    ) {
+    ) -> bool {
+        let mut links = false;
         let mut stack = vec![*id];
         while let Some(t) = stack.pop() {
             if !done.insert(t) {
@@ -350,6 +370,7 @@ impl Store {
                 }
             };
             for e in tree.entries {
+                links |= e.kind == EntryKind::Link;
                 let want = if e.kind == EntryKind::Dir {
                     ObjType::Tree
                 } else {
@@ -373,6 +394,7 @@ impl Store {
                 }
             }
         }
+        links
     }
 
     fn verify_model(
