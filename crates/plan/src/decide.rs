@@ -17,6 +17,8 @@ use crate::{actions_of, Action, AttributeChange, Change, Unchanged, Values};
 
 mod reads;
 
+pub(crate) use reads::wanted as waits_for_changes;
+
 /// What happens to one instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -81,7 +83,7 @@ pub(crate) struct Decide<'p, 'a> {
     /// The target's `import` blocks: the id to import at each address.
     pub imports: HashMap<InstanceAddr, String>,
     /// What has changes pending so far (see [`reads`]).
-    pending: reads::Pending,
+    pub(crate) pending: reads::Pending,
     /// Data source instances read during apply, and Terraform's reason.
     pub reads: Vec<(InstanceAddr, &'static str)>,
 }

@@ -614,6 +614,7 @@ pub fn plan(current: &Model, target: &Model, opts: &Options) -> Result<Plan, Pla
         let (moved, move_errors) = moves_of(target, &prior);
         trace.mark("plan: moves");
         let mut decide = Decide::new(&prior, &moved, &cbd, &knowledge);
+        decide.pending.wanted = decide::waits_for_changes(target);
         decide.current_configs = current_args.as_ref();
         let walk = expansion(&tgt_cfg, &tgt_inputs, opts, &mut decide);
         // the current configuration's arguments are read by the walk only

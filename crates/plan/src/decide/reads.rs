@@ -26,6 +26,9 @@ pub(crate) const CONFIG_UNKNOWN: &str = "read_because_config_unknown";
 /// (`call module.a[0].module.b`).
 #[derive(Default)]
 pub(crate) struct Pending {
+    /// Whether anything asks (a data source or module call of the target
+    /// has `depends_on`): else nothing is recorded.
+    pub(crate) wanted: bool,
     keys: FxHashSet<String>,
     /// The deployed instances' addresses after the moves, sorted, with
     /// the address (`None` for a deposed object, always deleted): the
@@ -50,9 +53,23 @@ fn call_key(module: &ModuleInstance, name: &str) -> String {
     }
 }
 
+/// Whether a data source of `target` may wait for changes through a
+/// `depends_on` (its own or a module call's).
+pub(crate) fn wanted(target: &rewind_model::Model) -> bool {
+    target.nodes.iter().any(|n| {
+        matches!(
+            n.kind,
+            rewind_model::NodeKind::Data | rewind_model::NodeKind::Module
+        ) && n.body.get("depends_on").is_some()
+    })
+}
+
 impl Pending {
     /// Records an instance with a change.
     pub(crate) fn add(&mut self, addr: &InstanceAddr) {
+        if !self.wanted {
+            return;
+        }
         self.keys.insert(addr.resource.to_string());
         let steps = &addr.resource.module.0;
         for i in 0..steps.len() {
