@@ -773,7 +773,7 @@ fn expansion<'c>(
     decide: &mut Decide,
 ) -> walk::Walk<'c> {
     let mut walk = walk::Walk::new(tgt_cfg, tgt_inputs, Options::files(&opts.target_files));
-    walk.conditions = true;
+    walk.is_target = true;
     walk.run(decide);
     walk
 }

@@ -240,9 +240,10 @@ pub(crate) struct Walk<'c> {
     work: std::cell::Cell<u64>,
     pub errors: Vec<WalkError>,
     pub notes: Vec<String>,
-    /// Whether custom conditions are checked (see [`conditions`]): in the
-    /// target's walk only.
-    pub conditions: bool,
+    /// The target's walk: custom conditions are checked (see
+    /// [`conditions`]) and `import` blocks read (see [`imports`]); the
+    /// current configuration's walk does neither.
+    pub is_target: bool,
     /// Failed `check` assertions (warnings, as Terraform gives them).
     pub warnings: Vec<String>,
 }
@@ -272,7 +273,7 @@ impl<'c> Walk<'c> {
             work: std::cell::Cell::new(0),
             errors: Vec::new(),
             notes: Vec::new(),
-            conditions: false,
+            is_target: false,
             warnings: Vec::new(),
         }
     }

@@ -6,7 +6,7 @@
 //! assertion only warns, as in Terraform); one whose value is known only
 //! after apply is left for apply, as Terraform leaves it.
 //!
-//! Only the target's walk checks them ([`Walk::conditions`]): the current
+//! Only the target's walk checks them ([`Walk::is_target`]): the current
 //! configuration was applied, its conditions held then.
 //!
 //! An error message is shown unless it carries a secret: a value marked
@@ -92,7 +92,7 @@ impl Walk<'_> {
         rep: &Repetition,
         instance: Option<(&InstanceAddr, Value)>,
     ) {
-        if !self.conditions {
+        if !self.is_target {
             return;
         }
         let blocks = rule.blocks(node);

@@ -25,7 +25,7 @@ impl Walk<'_> {
     /// Evaluates one `import` block of the root module (the target's walk
     /// only) and hands each of its imports to `planner`.
     pub(super) fn import_block(&mut self, node: &Node, planner: &mut dyn Planner) {
-        if !self.conditions || !node.module.is_empty() {
+        if !self.is_target || !node.module.is_empty() {
             return;
         }
         let reps = match self.import_repetitions(node) {
