@@ -154,6 +154,12 @@ impl<'s> Evaluator<'s> {
         self.work
     }
 
+    /// How deep expressions (and the values functions build, such as a
+    /// decoded document) may nest.
+    pub(crate) fn depth_limit(&self) -> u32 {
+        self.limits.depth
+    }
+
     /// Counts `n` units of work, failing past the limit.
     pub(crate) fn spend(&mut self, n: u64) -> Result<()> {
         self.work = self.work.saturating_add(n);

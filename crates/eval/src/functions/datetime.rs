@@ -152,7 +152,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-fn days_in(m: u32, y: i64) -> u32 {
+pub(super) fn days_in(m: u32, y: i64) -> u32 {
     match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
         2 => 28,

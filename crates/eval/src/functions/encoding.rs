@@ -14,6 +14,7 @@ pub(super) const NAMES: &[&str] = &[
     "textdecodebase64",
     "textencodebase64",
     "urlencode",
+    "yamldecode",
     "yamlencode",
 ];
 
@@ -58,6 +59,9 @@ pub(super) fn lookup(name: &str) -> Option<Spec> {
                 }
             },
         ),
+        "yamldecode" => s(&[p!("src", P::String)], ret_dynamic, |ev, a| {
+            super::yamldecode::decode(ev, arg_str(a, 0))
+        }),
         "csvdecode" => s(&[p!("str", P::String)], ret_dynamic, |_, a| {
             csv_decode(arg_str(a, 0))
         }),

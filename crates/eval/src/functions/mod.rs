@@ -93,6 +93,7 @@ mod string;
 mod template;
 mod typeconv;
 mod yaml;
+mod yamldecode;
 
 pub use fs::glob_match;
 
@@ -184,7 +185,7 @@ const APPLY_TIME: &[&str] = &["timestamp", "uuid", "bcrypt", "plantimestamp"];
 /// Functions rewind does not evaluate although they are pure: their calls
 /// give an unknown value and a note (docs/functions.md says why).
 #[cfg(test)]
-pub(crate) const NOT_EVALUATED: &[&str] = &["base64gzip", "rsadecrypt", "yamldecode"];
+pub(crate) const NOT_EVALUATED: &[&str] = &["base64gzip", "rsadecrypt"];
 
 /// The names of the functions this evaluator implements (checked against
 /// Terraform's list by the tests).
@@ -532,7 +533,11 @@ fn call_spec(ev: &mut Evaluator, name: &str, f: &Spec, vals: Option<Vec<Value>>)
 /// quoting a sensitive argument (`marked`: one was): the reason may quote
 /// it (`failed to decode base64 data "..."`).
 fn call_error(name: &str, e: EvalError, marked: bool) -> EvalError {
-    if marked {
+    if e.summary == "Evaluation limit" {
+        // rewind's limit, not the function's failure: it stays one (which
+        // try() and can() do not catch), and it quotes no argument
+        e
+    } else if marked {
         // the reason may quote the argument (`failed to decode base64
         // data "..."`): what it says of a secret is not shown
         let summary = if e.summary == "Invalid function argument" {

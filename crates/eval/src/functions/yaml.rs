@@ -3,8 +3,7 @@
 //! with line breaks as literal blocks where YAML allows them, numbers,
 //! bools and null plain. Mapping keys that libyaml writes as complex keys
 //! (longer than 128 bytes, or with line breaks) are not reproduced: the
-//! caller gives an unknown value then. `yamldecode` is not implemented
-//! (see `docs/functions.md`).
+//! caller gives an unknown value then. `yamldecode` is in `yamldecode.rs`.
 
 use super::*;
 
