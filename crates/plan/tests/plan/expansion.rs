@@ -372,3 +372,53 @@ import {
         "{err}"
     );
 }
+
+/// `yamldecode` is evaluated: `for_each` over a decoded document expands,
+/// and a document written differently with the same values is no change
+/// (it used to be compared as its text: a false replacement).
+#[test]
+fn yamldecode_values_expand_and_compare_as_values() {
+    let users = r#"
+locals {
+  users = yamldecode(<<-EOT
+    alice: { role: admin, shell: /bin/zsh }
+    bob:
+      role: dev
+      shell: /bin/bash
+    EOT
+  )
+}
+
+resource "terraform_data" "user" {
+  for_each = local.users
+  input    = each.value.role
+}
+"#;
+    assert_eq!(
+        created("yaml-users", &[("target/main.tf", users)]),
+        [
+            "terraform_data.user[\"alice\"]",
+            "terraform_data.user[\"bob\"]"
+        ]
+    );
+    let dir = Dir::new(
+        "yaml-same",
+        &[
+            (
+                "current/main.tf",
+                "resource \"terraform_data\" \"cfg\" {\n  triggers_replace = yamldecode(\"a: 1\\nb: [x, y]\")\n}\n".to_string(),
+            ),
+            (
+                "target/main.tf",
+                "resource \"terraform_data\" \"cfg\" {\n  triggers_replace = yamldecode(\"a:   1\\nb:\\n  - x\\n  - y\\n\")\n}\n".to_string(),
+            ),
+        ],
+    );
+    let p = plan(
+        &dir.model("current"),
+        &dir.model("target"),
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(p.changes.is_empty(), "{:?}", p.changes);
+}
