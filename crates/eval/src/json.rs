@@ -108,13 +108,21 @@ pub(crate) fn from_json(j: &J) -> Result<Value, String> {
         JV::Null => Value::null(),
         JV::Bool(b) => Value::Bool(*b),
         JV::Number(n) => Value::Number(Number::parse(n).map_err(|e| format!("{n}: {e}"))?),
-        JV::String(s) => Value::string(s),
+        // strings in normal form C, as cty makes them
+        JV::String(s) => Value::string(crate::value::nfc(s)),
         JV::Array(items) => {
             Value::tuple(items.iter().map(from_json).collect::<Result<Vec<_>, _>>()?)
         }
         JV::Object(members) => {
             let mut m = BTreeMap::new();
             for (k, _, v) in members {
+                // Terraform 1.11 refuses a key not in normal form C: the
+                // type it infers has the normalized name, the object the
+                // key as written
+                let n = crate::value::nfc(k);
+                if n != k.as_str() {
+                    return Err(format!("unsupported attribute {n:?}"));
+                }
                 m.insert(k.clone(), from_json(v)?);
             }
             Value::object(m.into_iter().collect())

@@ -620,3 +620,11 @@ impl PartialEq for Value {
         self.raw_eq(other)
     }
 }
+
+/// `s` in Unicode normal form C, as cty makes every string.
+pub(crate) fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(s)
+}

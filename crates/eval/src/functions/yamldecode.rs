@@ -27,6 +27,7 @@ use libyaml_safer::{ErrorKind, Event, EventData, Mark, Parser, ScalarStyle};
 
 use super::*;
 use crate::number::Number;
+use crate::value::nfc;
 
 const STR: &str = "tag:yaml.org,2002:str";
 const BOOL: &str = "tag:yaml.org,2002:bool";
@@ -476,14 +477,6 @@ fn failed(msg: impl std::fmt::Display) -> EvalError {
         "Error in function call",
         format!("Call to function \"yamldecode\" failed: {msg}."),
     )
-}
-
-/// `s` in Unicode normal form C, as cty makes every string.
-fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.is_ascii() {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(s)
 }
 
 /// go-cty-yaml's message for an event: with its position, unless it is on
