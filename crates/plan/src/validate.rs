@@ -221,25 +221,41 @@ fn depends_on_errors(n: &Node, declared: &HashSet<&str>) -> Vec<(&'static str, S
     out
 }
 
-/// A `moved` block whose `from` is a whole resource or module call (no
-/// instance key) that the configuration still declares.
-fn moved_from_declared(n: &Node, declared: &HashSet<&str>) -> Option<String> {
-    let Some(Lit::Expr(e)) = n.body.get("from") else {
+/// An endpoint of a `moved` block as configuration steps (`module`,
+/// `NAME`, `TYPE`, `NAME`, ...; a `resource.` prefix left out), and
+/// whether it names instance keys.
+fn endpoint_steps(v: Option<&Lit>) -> Option<(Vec<&str>, bool)> {
+    let Some(Lit::Expr(e)) = v else {
         return None;
     };
     let Expr::Traversal { root, ops, .. } = e.as_ref() else {
         return None;
     };
     let mut parts = vec![root.as_str()];
+    let mut keyed = false;
     for op in ops {
         match op {
             TravOp::Attr(a) => parts.push(a),
-            // an instance key: a move between instances, allowed
-            _ => return None,
+            _ => keyed = true,
         }
     }
     if parts.first() == Some(&"resource") {
         parts.remove(0);
+    }
+    Some((parts, keyed))
+}
+
+/// A `moved` block whose `from` is a whole resource or module call (no
+/// instance key) that the configuration still declares, moved to another
+/// object (`from = a`, `to = a["k"]` is how `for_each` is added: allowed).
+fn moved_from_declared(n: &Node, declared: &HashSet<&str>) -> Option<String> {
+    let (parts, keyed) = endpoint_steps(n.body.get("from"))?;
+    if keyed {
+        // a move between instances, allowed
+        return None;
+    }
+    if endpoint_steps(n.body.get("to")).is_some_and(|(to, _)| to == parts) {
+        return None;
     }
     let from = parts.join(".");
     let full = if n.module.is_empty() {

@@ -91,7 +91,17 @@ impl Walk<'_> {
             None => return Err("Missing required argument: an import block needs id".into()),
         };
         let (plain, marked) = id.unmark();
-        if !plain.is_wholly_known() || plain.has_opaque() {
+        if plain.has_opaque() && plain.is_wholly_known() {
+            // deployed, but not visible without a state: Terraform knows
+            // it; the id is shown as what it is made of
+            let shown = if marked {
+                SECRET_ID.to_string()
+            } else {
+                rewind_eval::inline(plain)
+            };
+            return Ok((to, shown));
+        }
+        if !plain.is_wholly_known() {
             return Err(format!(
                 "Invalid import id argument: the id of the import into {to} is known only after apply, so Terraform cannot plan to import it"
             ));

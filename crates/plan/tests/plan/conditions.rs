@@ -343,6 +343,15 @@ moved {
   from = terraform_data.kept[0]
   to   = terraform_data.kept
 }
+
+resource "terraform_data" "grown" {
+  for_each = toset(["small"])
+}
+
+moved {
+  from = terraform_data.grown
+  to   = terraform_data.grown["small"]
+}
 "#
                 .to_string(),
             ),
@@ -368,6 +377,8 @@ moved {
     for w in want {
         assert!(e.iter().any(|m| m.starts_with(w)), "want {w:?} in:\n{all}");
     }
-    // the move between instances of a declared resource is allowed
+    // moves between instances of a declared resource are allowed: from an
+    // instance, and from the resource to one of its keys (how for_each is
+    // added, checked with terraform validate 1.11.4)
     assert_eq!(e.len(), want.len(), "{all}");
 }

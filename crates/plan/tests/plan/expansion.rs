@@ -422,3 +422,36 @@ resource "terraform_data" "user" {
     .unwrap();
     assert!(p.changes.is_empty(), "{:?}", p.changes);
 }
+
+/// Without a state, an import id read from a deployed object is one rewind
+/// cannot see but Terraform knows: the import is planned, its id shown as
+/// what it is made of, not refused as known only after apply.
+#[test]
+fn an_import_id_from_a_deployed_object_is_planned_without_a_state() {
+    let src = "resource \"terraform_data\" \"src\" {\n  input = \"x\"\n}\n";
+    let dir = Dir::new(
+        "import-opaque",
+        &[
+            ("current/main.tf", src.to_string()),
+            (
+                "target/main.tf",
+                format!("{src}\nresource \"terraform_data\" \"dst\" {{}}\n\nimport {{\n  to = terraform_data.dst\n  id = terraform_data.src.id\n}}\n"),
+            ),
+        ],
+    );
+    let p = plan(
+        &dir.model("current"),
+        &dir.model("target"),
+        &Options::default(),
+    )
+    .unwrap();
+    let dst: Vec<_> = p
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.importing.clone()))
+        .collect();
+    assert_eq!(dst.len(), 1, "{dst:?}");
+    assert_eq!(dst[0].0, "terraform_data.dst");
+    let id = dst[0].1.clone().unwrap_or_default();
+    assert!(id.contains("terraform_data.src.id"), "{id}");
+}
