@@ -383,13 +383,19 @@ fn plan_from_snapshots_and_directories() {
 /// triggers_replace change under prevent_destroy is "Error: Instance cannot
 /// be destroyed"), but destroys an object whose block the target no longer
 /// has, whatever the current configuration said.
+/// Two empty directories of the scratch: the current and the target
+/// configuration.
+fn cur_and_tgt(t: &Scratch) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cur, tgt) = (t.path("cur"), t.path("tgt"));
+    std::fs::create_dir_all(&cur).unwrap();
+    std::fs::create_dir_all(&tgt).unwrap();
+    (cur, tgt)
+}
+
 #[test]
 fn prevent_destroy_blocks_the_plan() {
     let t = Scratch::new("protect");
-    let cur = t.path("cur");
-    let tgt = t.path("tgt");
-    std::fs::create_dir_all(&cur).unwrap();
-    std::fs::create_dir_all(&tgt).unwrap();
+    let (cur, tgt) = cur_and_tgt(&t);
     std::fs::write(
         cur.join("main.tf"),
         "resource \"aws_db_instance\" \"main\" {\n  engine = \"postgres\"\n  lifecycle {\n    prevent_destroy = true\n  }\n}\nresource \"terraform_data\" \"x\" {\n  input = 1\n  triggers_replace = \"a\"\n}\n",
@@ -459,10 +465,7 @@ fn prevent_destroy_blocks_the_plan() {
 #[test]
 fn failed_conditions_refuse_the_plan_and_checks_warn() {
     let t = Scratch::new("conditions");
-    let cur = t.path("cur");
-    let tgt = t.path("tgt");
-    std::fs::create_dir_all(&cur).unwrap();
-    std::fs::create_dir_all(&tgt).unwrap();
+    let (cur, tgt) = cur_and_tgt(&t);
     std::fs::write(
         cur.join("main.tf"),
         "resource \"terraform_data\" \"app\" {\n  input = 2\n}\n",

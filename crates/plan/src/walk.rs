@@ -463,9 +463,13 @@ impl<'c> Walk<'c> {
     /// Evaluates a body value (a literal, or an expression) in a module
     /// instance.
     pub(crate) fn eval_in(&self, v: &Lit, mid: u32, rep: &Repetition) -> Result<Value, EvalError> {
+        self.eval_scoped(v, &self.scope(mid, rep.clone()))
+    }
+
+    /// Evaluates `v` in `scope`, within the walk's budget.
+    fn eval_scoped(&self, v: &Lit, scope: &InstanceScope) -> Result<Value, EvalError> {
         self.budget(|| v.render())?;
-        let scope = self.scope(mid, rep.clone());
-        let mut ev = Evaluator::new(&scope);
+        let mut ev = Evaluator::new(scope);
         let r = lit_value(v, &mut ev);
         self.spent(r, &ev, || v.render())
     }

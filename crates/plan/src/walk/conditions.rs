@@ -13,11 +13,11 @@
 //! sensitive, or read from anything rewind holds secret by its name (a
 //! variable `db_password`), which Terraform would print.
 
-use rewind_eval::{convert, EvalError, Evaluator, Type, Value};
+use rewind_eval::{convert, Type, Value};
 use rewind_model::expr::{Expr, Part, TravOp};
 use rewind_model::{InstanceAddr, Node, NodeKind, Value as Lit};
 
-use super::{lit_value, InstanceScope, Repetition, Walk};
+use super::{InstanceScope, Repetition, Walk};
 
 /// A kind of rule; its block and the summary of Terraform's error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +147,7 @@ impl Walk<'_> {
         let Some(cond) = block.get("condition") else {
             return Outcome::Invalid("the block has no condition".into());
         };
-        let value = match self.eval_rule(cond, scope) {
+        let value = match self.eval_scoped(cond, scope) {
             Ok(v) => v,
             Err(e) => return Outcome::Invalid(e.to_string()),
         };
@@ -178,7 +178,7 @@ impl Walk<'_> {
         let Some(m) = block.get("error_message") else {
             return "(the rule has no error_message)".into();
         };
-        match self.eval_rule(m, scope) {
+        match self.eval_scoped(m, scope) {
             Ok(v) if v.has_marks() => SECRET_MESSAGE.into(),
             Ok(v) => match convert(&v, &Type::String) {
                 Ok(s) => match s.as_str() {
@@ -189,13 +189,6 @@ impl Walk<'_> {
             },
             Err(e) => format!("(the error message cannot be evaluated: {e})"),
         }
-    }
-
-    fn eval_rule(&self, v: &Lit, scope: &InstanceScope) -> Result<Value, EvalError> {
-        self.budget(|| v.render())?;
-        let mut ev = Evaluator::new(scope);
-        let r = lit_value(v, &mut ev);
-        self.spent(r, &ev, || v.render())
     }
 }
 

@@ -9,14 +9,14 @@
 //! by its name) is recorded as `(sensitive value)`: the plan shows the
 //! import, never the id (Terraform 1.11 prints it).
 
-use rewind_eval::{convert, EvalError, Evaluator, Type, Value};
+use rewind_eval::{convert, Evaluator, Type};
 use rewind_model::expr::{Expr, TravOp};
 use rewind_model::Value as Lit;
 use rewind_model::{
     InstanceAddr, InstanceKey, Mode, ModuleInstance, ModuleStep, Node, ResourceAddr,
 };
 
-use super::{lit_value, Expansion, InstanceScope, Planner, Repetition, Walk};
+use super::{Expansion, InstanceScope, Planner, Repetition, Walk};
 
 /// What a secret import id is recorded as.
 pub(crate) const SECRET_ID: &str = "(sensitive value)";
@@ -87,7 +87,7 @@ impl Walk<'_> {
             }
         };
         let id = match node.body.get("id") {
-            Some(v) => self.eval_import(v, scope).map_err(|e| format!("id: {e}"))?,
+            Some(v) => self.eval_scoped(v, scope).map_err(|e| format!("id: {e}"))?,
             None => return Err("Missing required argument: an import block needs id".into()),
         };
         let (plain, marked) = id.unmark();
@@ -112,13 +112,6 @@ impl Walk<'_> {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| format!("Invalid import id argument: the id of the import into {to} must be a non-empty string"))?;
         Ok((to, if marked { SECRET_ID.to_string() } else { text }))
-    }
-
-    fn eval_import(&self, v: &Lit, scope: &InstanceScope) -> Result<Value, EvalError> {
-        self.budget(|| v.render())?;
-        let mut ev = Evaluator::new(scope);
-        let r = lit_value(v, &mut ev);
-        self.spent(r, &ev, || v.render())
     }
 
     /// `module.a["x"].TYPE.NAME[KEY]`, its keys evaluated.

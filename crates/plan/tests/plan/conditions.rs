@@ -11,14 +11,9 @@ use super::runaway::Dir;
 
 const NOTHING: &str = "# nothing yet\n";
 
-fn plan_of(name: &str, current: &str, target: &str) -> Result<rewind_plan::Plan, PlanError> {
-    let dir = Dir::new(
-        name,
-        &[
-            ("current/main.tf", current.to_string()),
-            ("target/main.tf", target.to_string()),
-        ],
-    );
+/// The plan from `current/` to `target/`, both written from `files`.
+fn plan_files(name: &str, files: &[(&str, String)]) -> Result<rewind_plan::Plan, PlanError> {
+    let dir = Dir::new(name, files);
     plan(
         &dir.model("current"),
         &dir.model("target"),
@@ -26,13 +21,31 @@ fn plan_of(name: &str, current: &str, target: &str) -> Result<rewind_plan::Plan,
     )
 }
 
-/// The errors of a target that must not plan.
-fn errors(name: &str, target: &str) -> Vec<String> {
-    match plan_of(name, NOTHING, target) {
+fn plan_of(name: &str, current: &str, target: &str) -> Result<rewind_plan::Plan, PlanError> {
+    plan_files(
+        name,
+        &[
+            ("current/main.tf", current.to_string()),
+            ("target/main.tf", target.to_string()),
+        ],
+    )
+}
+
+/// The errors of a target that must not plan (its files in `files`,
+/// the current side empty).
+fn errors_of(name: &str, files: &[(&str, String)]) -> Vec<String> {
+    let mut all = vec![("current/main.tf", NOTHING.to_string())];
+    all.extend(files.iter().cloned());
+    match plan_files(name, &all) {
         Err(PlanError::Invalid(e)) => e,
         Err(e) => panic!("{name}: not an invalid target: {e}"),
         Ok(p) => panic!("{name}: planned {:?}", p.changes),
     }
+}
+
+/// The errors of a target whose main.tf is `target`.
+fn errors(name: &str, target: &str) -> Vec<String> {
+    errors_of(name, &[("target/main.tf", target.to_string())])
 }
 
 #[test]
@@ -238,10 +251,9 @@ resource "terraform_data" "a" {
 
 #[test]
 fn a_module_instances_rule_is_checked_per_instance_with_the_arguments_it_was_given() {
-    let dir = Dir::new(
+    let e = errors_of(
         "cond-module",
         &[
-            ("current/main.tf", NOTHING.to_string()),
             (
                 "target/main.tf",
                 r#"
@@ -268,14 +280,6 @@ variable "size" {
             ),
         ],
     );
-    let e = match plan(
-        &dir.model("current"),
-        &dir.model("target"),
-        &Options::default(),
-    ) {
-        Err(PlanError::Invalid(e)) => e,
-        other => panic!("{other:?}"),
-    };
     assert_eq!(
         e,
         ["module.m[\"big\"].var.size (m/main.tf:2:1): Invalid value for variable: size 9 is not below 5. (the validation rule)"]
@@ -288,10 +292,9 @@ variable "size" {
 /// fails `terraform init` already, so it has no oracle case).
 #[test]
 fn configurations_terraform_validate_refuses_are_refused() {
-    let dir = Dir::new(
+    let e = errors_of(
         "validate-more",
         &[
-            ("current/main.tf", NOTHING.to_string()),
             (
                 "target/main.tf",
                 r#"
@@ -357,14 +360,6 @@ moved {
             ),
         ],
     );
-    let e = match plan(
-        &dir.model("current"),
-        &dir.model("target"),
-        &Options::default(),
-    ) {
-        Err(PlanError::Invalid(e)) => e,
-        other => panic!("{other:?}"),
-    };
     let all = e.join("\n");
     let want = [
         "module.dyn (main.tf:6:1): Variables not allowed:",
