@@ -6,7 +6,11 @@
 //!   (create_before_destroy) replace deletes after it creates;
 //! * for a delete of D and every R that D depended on (recorded in state,
 //!   or the current graph without state): R's delete waits for D's delete,
-//!   and R's create or update waits for D's delete (DestroyEdgeTransformer);
+//!   and R's create or update waits for D's delete (DestroyEdgeTransformer),
+//!   except where R is in another instance of D's module (another key of
+//!   the same module call: the same module, another instance of it);
+//! * the create or update of an existing instance waits for the delete of
+//!   every R it depended on, with the same exception;
 //! * the create or update of C waits for the delete of every R that C
 //!   depended on (a new instance: what its target configuration depends
 //!   on, except in another instance of the same module);
@@ -33,16 +37,11 @@ pub(crate) struct CurrentInstance {
 
 /// Are two instances in different instances of one module (Terraform's
 /// `graphNodesAreResourceInstancesInDifferentInstancesOfSameModule`)?
-fn other_instance_of_same_module(a: &str, b: &str) -> bool {
-    let parse =
-        |s: &str| rewind_model::InstanceAddr::parse(s.split(" (deposed").next().unwrap_or(s)).ok();
-    match (parse(a), parse(b)) {
-        (Some(a), Some(b)) => {
-            a.resource.module.config_path() == b.resource.module.config_path()
-                && a.resource.module != b.resource.module
-        }
-        _ => false,
-    }
+fn other_instance_of_same_module(
+    a: &rewind_model::ModuleInstance,
+    b: &rewind_model::ModuleInstance,
+) -> bool {
+    a != b && a.0.len() == b.0.len() && a.0.iter().zip(&b.0).all(|(x, y)| x.name == y.name)
 }
 
 /// One operation of the plan.
@@ -71,6 +70,8 @@ struct Raw {
     config: String,
     /// the address in the current state, for creators of existing instances
     original: Option<String>,
+    /// the module instance the address is in
+    module: rewind_model::ModuleInstance,
 }
 
 fn name(r: &Raw) -> String {
@@ -145,6 +146,7 @@ fn operations(
                     cbd,
                     config: config.to_string(),
                     original,
+                    module: ch.address.resource.module.clone(),
                 });
                 raw.len() - 1
             };
@@ -259,6 +261,12 @@ impl<'a> Operations<'a> {
             .filter(move |(_, r)| ops.contains(&r.op))
     }
 
+    /// Is operation `i` in another instance of the module `r` is in? Terraform
+    /// connects no such pair by a dependency, stored or configured.
+    fn other_module_instance(&self, i: usize, r: &Raw) -> bool {
+        other_instance_of_same_module(&self.raw[i].module, &r.module)
+    }
+
     /// The state dependencies of the deployed object an operation changes
     /// (by its address in the current state; none for a new instance).
     fn state_deps(&self, r: &Raw) -> Option<crate::prior::Deps> {
@@ -301,12 +309,12 @@ impl<'a> Operations<'a> {
             };
             for dep in deps.iter() {
                 for t in self.destroyers_of(dep) {
-                    if t != d {
+                    if t != d && !self.other_module_instance(t, r) {
                         edges.edges.insert((t, d));
                     }
                 }
                 for c in self.creators_of(dep) {
-                    if self.raw[c].address != r.address {
+                    if self.raw[c].address != r.address && !self.other_module_instance(c, r) {
                         edges.creator_after_delete(c, d, r.cbd);
                     }
                 }
@@ -323,7 +331,7 @@ impl<'a> Operations<'a> {
             };
             for dep in deps.iter() {
                 for t in self.destroyers_of(dep) {
-                    if self.raw[t].address != r.address {
+                    if self.raw[t].address != r.address && !self.other_module_instance(t, r) {
                         edges.creator_after_delete(c, t, self.raw[t].cbd);
                     }
                 }
@@ -350,8 +358,7 @@ impl<'a> Operations<'a> {
             });
             for dep in deps.iter() {
                 for t in self.destroyers_of(dep) {
-                    let other = &self.raw[t].address;
-                    if *other != r.address && !other_instance_of_same_module(&r.address, other) {
+                    if self.raw[t].address != r.address && !self.other_module_instance(t, r) {
                         edges.creator_after_delete(c, t, self.raw[t].cbd);
                     }
                 }
