@@ -14,12 +14,14 @@
 //! target walk that decides each instance (`decide`), the objects the
 //! target no longer has, the risks, and the order (`order`).
 
+mod cbd;
 mod config;
 mod decide;
 mod moves;
 mod order;
 mod outputs;
 mod prior;
+mod refs;
 mod resource;
 mod show;
 mod validate;
@@ -38,6 +40,7 @@ use rewind_model::{DeposedKey, InstanceAddr, InstanceKey, Model, NodeKind, Value
 pub use order::Step;
 pub use walk::Inputs;
 
+use cbd::cbd_of;
 use config::Config;
 use decide::{Decide, Kind};
 use prior::Prior;
@@ -537,28 +540,6 @@ pub(crate) fn all_dependencies(
     out
 }
 
-/// create_before_destroy of a configuration: explicit, or forced by a
-/// create_before_destroy resource that depends on it. Returns the forced
-/// ones with the resource forcing them.
-fn cbd_of(model: &Model, deps: &ConfigDeps) -> BTreeMap<String, Option<String>> {
-    let mut out = BTreeMap::new();
-    let mut marked = BTreeSet::new();
-    let explicit: Vec<&rewind_model::Node> = model
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Resource && n.lifecycle().create_before_destroy)
-        .collect();
-    for n in &explicit {
-        out.insert(n.address.clone(), None);
-    }
-    for n in explicit {
-        for d in all_dependencies(deps, &n.address, &mut marked) {
-            out.entry(d).or_insert_with(|| Some(n.address.clone()));
-        }
-    }
-    out
-}
-
 /// Plans going from `current` to `target`.
 ///
 /// The phases, in order, each a function of this module: what is deployed
@@ -695,7 +676,7 @@ fn current_instances(
     }
     let cur_deps = &config_deps(current);
     let inputs = root_inputs(current, &opts.current_inputs);
-    let cbd: BTreeSet<String> = cbd_of(current, cur_deps).into_keys().collect();
+    let cbd = cbd::RecordedCbd::of(current, cur_deps);
     // what Terraform would have recorded in state: every resource each
     // depended on, transitively
     prior::simulate(
@@ -703,7 +684,7 @@ fn current_instances(
         &inputs,
         Options::files(&opts.current_files),
         &transitive(cur_deps)?,
-        &cbd,
+        cbd,
     )
 }
 
@@ -1007,8 +988,35 @@ fn actions(
     let mut changes = decide.changes(target);
     changes.extend(orphans(target, prior, moved, decide, walk));
     changes.retain(|c| !c.is_noop() || c.previous_address.is_some() || c.importing.is_some());
+    if let Some(cbd) = &prior.recorded_cbd {
+        recorded_cbd(&mut changes, cbd);
+    }
     changes.sort_by_cached_key(|c| (c.address.to_string(), c.deposed.clone()));
     changes
+}
+
+/// Without a state: the create_before_destroy of each object the revert
+/// deletes, as the last apply recorded it, that apply taken to be the one
+/// the revert undoes (it wrote what the revert changes).
+fn recorded_cbd(changes: &mut [Change], cbd: &cbd::RecordedCbd) {
+    let written: std::collections::HashSet<(String, InstanceKey)> = changes
+        .iter()
+        // deployed objects the revert changes (a create is of one the
+        // last apply did not hold)
+        .filter(|c| {
+            c.actions
+                .iter()
+                .any(|a| matches!(a, Action::Update | Action::Delete))
+        })
+        .map(|c| (c.address.resource.config_address(), c.address.key.clone()))
+        .collect();
+    let written =
+        |config: &str, key: &InstanceKey| written.contains(&(config.to_string(), key.clone()));
+    for c in changes.iter_mut() {
+        if c.actions == [Action::Delete] && c.deposed.is_none() {
+            c.create_before_destroy = cbd.holds(&c.address, &written);
+        }
+    }
 }
 
 fn orphans(

@@ -2,7 +2,7 @@
 //! from the current side's state, or — without a state file — simulated by
 //! evaluating the current configuration as if it had been applied.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use rewind_eval::{EvalError, Value};
 use rewind_model::{EdgeKind, InstanceAddr, Mode, Model, NodeKind, PathStep, ResourceAddr};
@@ -35,6 +35,9 @@ pub(crate) struct Prior {
     pub managed: Vec<PriorInstance>,
     pub data: HashMap<InstanceAddr, Value>,
     pub from_state: bool,
+    /// Without a state: which deployed instances hold create_before_destroy
+    /// (known once the plan knows what the last apply wrote).
+    pub recorded_cbd: Option<crate::cbd::RecordedCbd>,
 }
 
 /// The prior objects of a state file.
@@ -83,6 +86,7 @@ pub(crate) fn from_state(model: &Model) -> Result<Prior, PlanError> {
         managed,
         data,
         from_state: true,
+        recorded_cbd: None,
     })
 }
 
@@ -207,11 +211,10 @@ pub(crate) fn simulate(
     inputs: &Inputs,
     files: Option<&dyn rewind_eval::Files>,
     deps: &HashMap<String, Deps>,
-    cbd: &BTreeSet<String>,
+    cbd: crate::cbd::RecordedCbd,
 ) -> Result<Prior, PlanError> {
     let mut sim = Simulate {
         deps,
-        cbd,
         managed: Vec::new(),
         data: HashMap::new(),
         errors: Vec::new(),
@@ -244,12 +247,12 @@ pub(crate) fn simulate(
         managed: sim.managed,
         data: sim.data,
         from_state: false,
+        recorded_cbd: Some(cbd),
     })
 }
 
 struct Simulate<'a> {
     deps: &'a HashMap<String, Deps>,
-    cbd: &'a BTreeSet<String>,
     managed: Vec<PriorInstance>,
     data: HashMap<InstanceAddr, Value>,
     errors: Vec<String>,
@@ -287,7 +290,9 @@ impl Planner for Simulate<'_> {
                 type_: n.type_.clone(),
                 value: value.clone(),
                 tainted: false,
-                cbd: self.cbd.contains(&config_addr),
+                // as the last apply recorded it: set by the plan once it
+                // knows what that apply wrote (`recorded_cbd`)
+                cbd: false,
                 deposed: None,
                 deps: self
                     .deps
@@ -733,7 +738,7 @@ pub(crate) fn hashed_by_address(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rewind_eval::Type;
 
@@ -914,8 +919,12 @@ mod tests {
     }
 
     /// A model of `text` as `main.tf`, parsed from a scratch directory.
-    fn model_of(name: &str, text: &str) -> Model {
-        let dir = std::env::temp_dir().join(format!("rewind-prior-{name}-{}", std::process::id()));
+    pub(crate) fn model_of(name: &str, text: &str) -> Model {
+        // one directory a call: tests run on several threads
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("rewind-prior-{name}-{}-{call}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a scratch directory");
         std::fs::write(dir.join("main.tf"), text).expect("main.tf written");
         let loaded = rewind_parse::load(&dir, &rewind_parse::Options::default());
