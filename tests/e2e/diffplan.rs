@@ -515,6 +515,52 @@ fn failed_conditions_refuse_the_plan_and_checks_warn() {
     assert!(!r.stdout.contains("swordfish"), "{}", r.stdout);
 }
 
+/// An evaluation error names where the failing value is written, as
+/// Terraform's `on main.tf line 8` does: the file, line and column of the
+/// argument, nested block or key, and its path, planned from directories
+/// and from snapshots alike (whose files are read back from the store).
+#[test]
+fn evaluation_errors_point_at_the_value_that_fails() {
+    let t = Scratch::new("errpos");
+    let (cur, tgt) = cur_and_tgt(&t);
+    std::fs::write(
+        cur.join("main.tf"),
+        "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n",
+    )
+    .unwrap();
+    let modules = tgt.join("modules/app");
+    std::fs::create_dir_all(&modules).unwrap();
+    std::fs::write(
+        tgt.join("main.tf"),
+        "variable \"n\" {\n  default = \"abc\"\n}\n\nresource \"terraform_data\" \"a\" {\n  input = {\n    name  = \"x\"\n    count = tonumber(var.n)\n  }\n}\n\nmodule \"app\" {\n  source = \"./modules/app\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        modules.join("main.tf"),
+        "locals {\n  ok = 1\n  bad = {\n    deep = [1, 2][5]\n  }\n}\n",
+    )
+    .unwrap();
+    let want = [
+        "terraform_data.a (main.tf:8:5, argument input.count): Invalid function argument",
+        "module.app.local.bad (modules/app/main.tf:4:5, argument deep): Invalid index",
+    ];
+    let from_dirs = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
+    assert_eq!(from_dirs.code, 1, "{}", from_dirs.stdout);
+    for w in want {
+        assert!(from_dirs.stderr.contains(w), "{w}\n{}", from_dirs.stderr);
+    }
+    t.run(&["init"]).ok();
+    t.run(&["snapshot", s(&tgt), "--tag", "v1"]).ok();
+    t.run(&["snapshot", s(&cur), "--tag", "v2"]).ok();
+    // the files moved away: the lines come from the store
+    std::fs::remove_dir_all(&tgt).unwrap();
+    let from_store = t.run(&["plan", "--from", "v2", "--to", "v1"]);
+    assert_eq!(from_store.code, 1, "{}", from_store.stdout);
+    for w in want {
+        assert!(from_store.stderr.contains(w), "{w}\n{}", from_store.stderr);
+    }
+}
+
 /// A data source whose `depends_on` has changes pending is read during
 /// apply, as Terraform 1.11 plans it (the recorded case
 /// `fixtures/oracle/plan2/h44`): a `read` change with Terraform's reason,

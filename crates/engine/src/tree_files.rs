@@ -24,6 +24,10 @@ pub(crate) struct TreeFiles {
     /// The tree's symbolic links and their targets, followed as the
     /// directory's were when the snapshot was taken.
     links: BTreeMap<String, String>,
+    /// The files rewind parsed, not fetched: read again from the store
+    /// (`location`) only to point an error at its line.
+    parsed: BTreeMap<String, ObjectId>,
+    location: String,
 }
 
 /// Files a function may read (everything but what rewind parses).
@@ -53,6 +57,11 @@ impl TreeFiles {
             .filter(|f| readable(&f.path))
             .map(|f| (f.path.clone(), f.id))
             .collect();
+        let parsed: BTreeMap<String, ObjectId> = listing
+            .iter()
+            .filter(|f| !readable(&f.path))
+            .map(|f| (f.path.clone(), f.id))
+            .collect();
         let ids: Vec<ObjectId> = wanted.iter().map(|(_, id)| *id).collect();
         let bytes = store.get_blobs(&ids)?;
         let mut files: BTreeMap<String, Option<Vec<u8>>> =
@@ -65,6 +74,8 @@ impl TreeFiles {
             source: record.source.clone(),
             files,
             links,
+            parsed,
+            location: store.location().to_string(),
         })
     }
 
@@ -107,6 +118,13 @@ impl TreeFiles {
 }
 
 impl rewind_eval::Files for TreeFiles {
+    fn source(&self, file: &str) -> Option<Vec<u8>> {
+        let id = *self.parsed.get(file)?;
+        // the plan holds no store: this opens it again, on an error's path
+        let store = Store::open(&self.location).ok()?;
+        store.get_blobs(&[id]).ok()?.pop()
+    }
+
     fn read(&self, path: &str) -> std::result::Result<Vec<u8>, String> {
         let p = self.locate(path)?;
         match self.files.get(&p) {

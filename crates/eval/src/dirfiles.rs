@@ -59,6 +59,24 @@ impl DirFiles {
 }
 
 impl Files for DirFiles {
+    fn source(&self, file: &str) -> Option<Vec<u8>> {
+        // a path of the configuration's base (`tree`), as loads name files:
+        // nothing absolute, nothing above it
+        let rel = Path::new(file);
+        if !rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return None;
+        }
+        let p = self.tree.join(rel);
+        let meta = std::fs::metadata(&p).ok()?;
+        if !meta.is_file() || !p.canonicalize().ok()?.starts_with(&self.tree) {
+            return None;
+        }
+        rewind_parse::read_regular(&p, meta.len()).ok()
+    }
+
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
         let p = self.locate(path)?;
         let meta = std::fs::metadata(&p).map_err(|e| format!("{path}: {e}"))?;

@@ -17,6 +17,10 @@ use crate::value::Value;
 pub struct EvalError {
     pub summary: String,
     pub detail: String,
+    /// Where in a body the value that failed sits, outermost first: the
+    /// argument or block, then keys and indexes (`input`, `count`; or
+    /// `ebs_block_device`, `0`, `volume_size`). Empty when not known.
+    pub path: Vec<String>,
 }
 
 impl EvalError {
@@ -24,7 +28,14 @@ impl EvalError {
         EvalError {
             summary: summary.into(),
             detail: detail.into(),
+            path: Vec::new(),
         }
+    }
+
+    /// The error of a value at `step` of an enclosing one.
+    pub fn within(mut self, step: impl Into<String>) -> EvalError {
+        self.path.insert(0, step.into());
+        self
     }
 }
 
@@ -58,6 +69,13 @@ pub trait Files {
     /// Regular files under `base` matching the glob `pattern` (see
     /// [`crate::functions::glob_match`]), relative to `base`, sorted.
     fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String>;
+    /// The text of a configuration file rewind parsed, `file` relative to
+    /// the configuration's base (as a node's location names it), to point
+    /// an error at its line; `None` (the default) when it cannot be read.
+    fn source(&self, file: &str) -> Option<Vec<u8>> {
+        let _ = file;
+        None
+    }
     /// The absolute path of the working directory, for `abspath` of a
     /// relative path; `None` (the default) leaves that unknown.
     fn working_dir(&self) -> Option<String> {

@@ -738,7 +738,10 @@ impl Planner for Decide<'_, '_> {
         let config = match config {
             Ok(c) => c,
             Err(e) => {
-                self.errors.push(format!("{addr}: {e}"));
+                self.errors.push(match walk.place(n, &e.path) {
+                    Some(at) => format!("{addr} ({at}): {e}"),
+                    None => format!("{addr}: {e}"),
+                });
                 return InstanceValue {
                     value: Value::unknown(),
                     missing: Missing::Unknown,

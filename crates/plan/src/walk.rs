@@ -206,6 +206,10 @@ pub(crate) struct WalkError {
     pub message: String,
 }
 
+/// A value's place in the configuration: file, block line, path in the
+/// block.
+type PositionKey = (String, u32, Vec<String>);
+
 /// The state of a walk.
 pub(crate) struct Walk<'c> {
     pub cfg: &'c Config<'c>,
@@ -236,6 +240,9 @@ pub(crate) struct Walk<'c> {
     /// not downloaded (its source, version and evaluated arguments), by
     /// module instance: evaluated once, however often the outputs are read.
     remote_given: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::sync::Arc<str>>>,
+    /// Where the values errors are of are written, found once each (see
+    /// [`Walk::place`]): by file, block line and path in the block.
+    positions: std::cell::RefCell<HashMap<PositionKey, Option<(u32, u32)>>>,
     /// The work all evaluations of this walk did (see [`WALK_WORK`]).
     work: std::cell::Cell<u64>,
     pub errors: Vec<WalkError>,
@@ -270,6 +277,7 @@ impl<'c> Walk<'c> {
             values: vec![Vec::new(); cfg.model.nodes.len()],
             resources: (0..cfg.model.nodes.len()).map(|_| Vec::new()).collect(),
             remote_given: Default::default(),
+            positions: Default::default(),
             work: std::cell::Cell::new(0),
             errors: Vec::new(),
             notes: Vec::new(),
@@ -358,7 +366,9 @@ impl<'c> Walk<'c> {
         let v = match v {
             Ok(v) => v,
             Err(e) => {
-                self.error(mid, node, e.to_string());
+                let address = self.instance_address(mid, node);
+                let at = self.place(node, &e.path);
+                self.push_error(address, at, e.to_string());
                 Value::unknown()
             }
         };
@@ -372,7 +382,48 @@ impl<'c> Walk<'c> {
 
     /// An error of `node`, named by `address` (an instance's).
     fn error_at(&mut self, address: String, node: &Node, message: String) {
-        let at = (!node.loc.file.is_empty()).then(|| node.loc.to_string());
+        let at = self.place(node, &[]);
+        self.push_error(address, at, message);
+    }
+
+    /// Where an error of `node` lies, as errors name it: the file, line
+    /// and column of the value it is of (`path`, [`EvalError::path`]: an
+    /// argument, a nested block, a key), read again from the file when
+    /// the side's files lend it, else the block's; and the argument
+    /// (`main.tf:8:5, argument input.count`).
+    pub(crate) fn place(&self, node: &Node, path: &[String]) -> Option<String> {
+        let argument = (!path.is_empty()).then(|| format!("argument {}", path.join(".")));
+        if node.loc.file.is_empty() {
+            return argument;
+        }
+        let mut loc = node.loc.clone();
+        if let Some((line, col)) = self.position(node, path) {
+            (loc.line, loc.col) = (line, col);
+        }
+        Some(match argument {
+            Some(a) => format!("{loc}, {a}"),
+            None => loc.to_string(),
+        })
+    }
+
+    fn position(&self, node: &Node, path: &[String]) -> Option<(u32, u32)> {
+        let files = self.files?;
+        // the block's own line is the node's: nothing to read for that
+        if path.is_empty() || node.loc.line == 0 || !node.loc.file.ends_with(".tf") {
+            return None;
+        }
+        let key = (node.loc.file.clone(), node.loc.line, path.to_vec());
+        if let Some(p) = self.positions.borrow().get(&key) {
+            return *p;
+        }
+        let p = files
+            .source(&node.loc.file)
+            .and_then(|src| rewind_parse::hcl::value_position(&src, node.loc.line, path));
+        self.positions.borrow_mut().insert(key, p);
+        p
+    }
+
+    fn push_error(&mut self, address: String, at: Option<String>, message: String) {
         let e = WalkError {
             address,
             at,
@@ -891,10 +942,10 @@ pub(crate) fn resource_config(node: &Node, ev: &mut Evaluator) -> Result<Value, 
         if RESOURCE_META.contains(&k.as_str()) {
             continue;
         }
-        out.insert(k.clone(), block_or_value(v, ev)?);
+        out.insert(k.clone(), block_or_value(v, ev).map_err(|e| e.within(k))?);
     }
     if let Some(d) = body.get("dynamic") {
-        dynamic_blocks(d, ev, &mut out)?;
+        dynamic_blocks(d, ev, &mut out).map_err(|e| e.within("dynamic"))?;
     }
     Ok(Value::object(out))
 }
@@ -907,10 +958,10 @@ fn nested_body(m: &rewind_model::Map<String, Lit>, ev: &mut Evaluator) -> Result
         if k == "dynamic" {
             continue;
         }
-        out.insert(k.clone(), block_or_value(v, ev)?);
+        out.insert(k.clone(), block_or_value(v, ev).map_err(|e| e.within(k))?);
     }
     if let Some(d) = m.get("dynamic") {
-        dynamic_blocks(d, ev, &mut out)?;
+        dynamic_blocks(d, ev, &mut out).map_err(|e| e.within("dynamic"))?;
     }
     Ok(Value::object(out))
 }
@@ -920,11 +971,12 @@ fn block_or_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError> {
         // nested blocks: a list of bodies
         Lit::List(items) if !items.is_empty() && items.iter().all(|i| matches!(i, Lit::Map(_))) => {
             let mut out = Vec::with_capacity(items.len());
-            for i in items {
-                match i {
-                    Lit::Map(m) => out.push(nested_body(m, ev)?),
-                    other => out.push(lit_value(other, ev)?),
-                }
+            for (n, i) in items.iter().enumerate() {
+                let v = match i {
+                    Lit::Map(m) => nested_body(m, ev),
+                    other => lit_value(other, ev),
+                };
+                out.push(v.map_err(|e| e.within(n.to_string()))?);
             }
             Ok(Value::tuple(out))
         }
@@ -1025,12 +1077,13 @@ pub(crate) fn lit_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError>
         Lit::List(items) => Value::tuple(
             items
                 .iter()
-                .map(|i| lit_value(i, ev))
+                .enumerate()
+                .map(|(n, i)| lit_value(i, ev).map_err(|e| e.within(n.to_string())))
                 .collect::<Result<_, _>>()?,
         ),
         Lit::Map(m) => Value::object(
             m.iter()
-                .map(|(k, x)| Ok((k.clone(), lit_value(x, ev)?)))
+                .map(|(k, x)| Ok((k.clone(), lit_value(x, ev).map_err(|e| e.within(k))?)))
                 .collect::<Result<_, EvalError>>()?,
         ),
         Lit::Expr(e) => ev.eval(e)?,
