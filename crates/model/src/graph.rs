@@ -282,19 +282,8 @@ pub fn resource_dependencies(model: &Model) -> Vec<(usize, BTreeSet<usize>)> {
         .map(|(i, n)| (n.address.as_str(), i))
         .collect();
     // Resources inside each module prefix, for depends_on = [module.x].
-    let module_members = |module_addr: &str| -> Vec<usize> {
-        let prefix = format!("{module_addr}.");
-        let start = model
-            .nodes
-            .partition_point(|n| n.address.as_str() < prefix.as_str());
-        model.nodes[start..]
-            .iter()
-            .enumerate()
-            .take_while(|(_, n)| n.address.starts_with(&prefix))
-            .filter(|(_, n)| n.kind.is_resource_like())
-            .map(|(i, _)| start + i)
-            .collect()
-    };
+    let module_members =
+        |module_addr: &str| -> Vec<usize> { model.module_resources(module_addr).collect() };
     let mut memo: HashMap<usize, BTreeSet<usize>> = HashMap::new();
     let mut out = Vec::new();
     for (i, n) in model.nodes.iter().enumerate() {

@@ -593,6 +593,22 @@ impl Model {
             .map(|i| &self.instances[i])
     }
 
+    /// The indexes of the resource and data nodes inside the module call
+    /// `call` (`module.net`), at any depth (nodes must be sorted: those of
+    /// the call are one run).
+    pub fn module_resources(&self, call: &str) -> impl Iterator<Item = usize> + '_ {
+        let prefix = format!("{call}.");
+        let start = self
+            .nodes
+            .partition_point(|n| n.address.as_str() < prefix.as_str());
+        self.nodes[start..]
+            .iter()
+            .enumerate()
+            .take_while(move |(_, n)| n.address.starts_with(&prefix))
+            .filter(|(_, n)| n.kind.is_resource_like())
+            .map(move |(i, _)| start + i)
+    }
+
     /// All resource and data nodes.
     pub fn resources(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter().filter(|n| n.kind.is_resource_like())

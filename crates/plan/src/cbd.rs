@@ -107,7 +107,7 @@ impl RecordedCbd {
                 {
                     // the whole module: every resource in it
                     // (`resource_dependencies`' rule)
-                    for m in module_members(model, &t.address) {
+                    for m in model.module_resources(&t.address).map(|i| &model.nodes[i]) {
                         merge(&mut keys, &forced, &m.address, Keys::All);
                         reached.push(m);
                     }
@@ -151,19 +151,13 @@ impl RecordedCbd {
     }
 }
 
-/// Did the last apply write `config[k]` (a key written as a string where
-/// the instances are numbered names the same instance)?
+/// Did the last apply write `config[k]`?
 fn written_key(
     written: &dyn Fn(&str, &InstanceKey) -> bool,
     config: &str,
     k: &InstanceKey,
 ) -> bool {
-    let other = match k {
-        InstanceKey::Int(i) => Some(InstanceKey::Str(i.to_string())),
-        InstanceKey::Str(s) => s.parse().ok().map(InstanceKey::Int),
-        InstanceKey::None => None,
-    };
-    written(config, k) || other.is_some_and(|o| written(config, &o))
+    written(config, k) || other_spelling(k).is_some_and(|o| written(config, &o))
 }
 
 fn merge(
@@ -183,27 +177,18 @@ fn merge(
     }
 }
 
-/// The resources and data sources inside a module call, at any depth (the
-/// nodes are sorted by address: those of the call are one run).
-fn module_members<'m>(model: &'m Model, call: &str) -> impl Iterator<Item = &'m Node> {
-    let prefix = format!("{call}.");
-    let start = model
-        .nodes
-        .partition_point(|n| n.address.as_str() < prefix.as_str());
-    model.nodes[start..]
-        .iter()
-        .take_while(move |n| n.address.starts_with(&prefix))
-        .filter(|n| n.kind.is_resource_like())
-}
-
 /// A key written as a literal string where the instances are numbered
 /// (`aws_x.a["0"]`) names the same instance, as Terraform converts it.
 fn same_key(a: &InstanceKey, b: &InstanceKey) -> bool {
-    match (a, b) {
-        (InstanceKey::Int(i), InstanceKey::Str(s)) | (InstanceKey::Str(s), InstanceKey::Int(i)) => {
-            *s == i.to_string()
-        }
-        _ => a == b,
+    a == b || other_spelling(a).as_ref() == Some(b)
+}
+
+/// The same key as a number or as a string (`0` and `"0"`), when it has one.
+fn other_spelling(k: &InstanceKey) -> Option<InstanceKey> {
+    match k {
+        InstanceKey::Int(i) => Some(InstanceKey::Str(i.to_string())),
+        InstanceKey::Str(s) => s.parse().ok().map(InstanceKey::Int),
+        InstanceKey::None => None,
     }
 }
 
