@@ -39,7 +39,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-# the files rewind reads (crates/parse/src/load.rs, FileKind::of)
+# the files rewind reads (crates/parse/src/load/files.rs, FileKind::of)
 WANTED = re.compile(
     r"(\.tf|\.tf\.json|\.tfvars|\.tfvars\.json|\.tfstate|\.tftpl|\.tpl)$|(^|/)(\.terraform\.lock\.hcl|modules\.json)$"
 )
