@@ -517,8 +517,9 @@ fn failed_conditions_refuse_the_plan_and_checks_warn() {
 
 /// An evaluation error names where the failing value is written, as
 /// Terraform's `on main.tf line 8` does: the file, line and column of the
-/// argument, nested block or key, and its path, planned from directories
-/// and from snapshots alike (whose files are read back from the store).
+/// argument, nested block or key (in `.tf.json` also a list element), and
+/// its path, planned from directories and from snapshots alike (whose
+/// files are read back from the store).
 #[test]
 fn evaluation_errors_point_at_the_value_that_fails() {
     let t = Scratch::new("errpos");
@@ -532,7 +533,28 @@ fn evaluation_errors_point_at_the_value_that_fails() {
     std::fs::create_dir_all(&modules).unwrap();
     std::fs::write(
         tgt.join("main.tf"),
-        "variable \"n\" {\n  default = \"abc\"\n}\n\nresource \"terraform_data\" \"a\" {\n  input = {\n    name  = \"x\"\n    count = tonumber(var.n)\n  }\n}\n\nmodule \"app\" {\n  source = \"./modules/app\"\n}\n",
+        "variable \"n\" {\n  default = \"abc\"\n}\n\nresource \"terraform_data\" \"a\" {\n  input = {\n    name  = \"x\"\n    count = tonumber(var.n)\n  }\n}\n\nmodule \"app\" {\n  source = \"./modules/app\"\n}\n\nmodule \"json\" {\n  source = \"./modules/json\"\n}\n",
+    )
+    .unwrap();
+    // Terraform's JSON syntax: its positions go down to a list element
+    let json = tgt.join("modules/json");
+    std::fs::create_dir_all(&json).unwrap();
+    std::fs::write(
+        json.join("main.tf.json"),
+        r#"{
+  "variable": {"n": {"default": "abc"}},
+  "resource": {
+    "terraform_data": {
+      "j": {
+        "input": {
+          "name": "x",
+          "items": [1, "${tonumber(var.n)}"]
+        }
+      }
+    }
+  }
+}
+"#,
     )
     .unwrap();
     std::fs::write(
@@ -543,6 +565,7 @@ fn evaluation_errors_point_at_the_value_that_fails() {
     let want = [
         "terraform_data.a (main.tf:8:5, argument input.count): Invalid function argument",
         "module.app.local.bad (modules/app/main.tf:4:5, argument deep): Invalid index",
+        "module.json.terraform_data.j (modules/json/main.tf.json:8:24, argument input.items.1): Invalid function argument",
     ];
     let from_dirs = t.run(&["plan", "--from", s(&cur), "--to", s(&tgt)]);
     assert_eq!(from_dirs.code, 1, "{}", from_dirs.stdout);
