@@ -161,6 +161,158 @@ fn names_that_are_not_utf8_are_refused_before_anything_is_written() {
     t.run(&["verify"]).ok();
 }
 
+/// Regression (adversarial review, session 46): a file named `..\\..\\x.tf`
+/// (a legal name on Linux) gave a snapshot (exit 0) whose tree held `..`
+/// entries, so `verify` failed and `gc` refused from then on; `a\\b.tf`
+/// beside `a/b.tf` was stored at the same path, one file's content lost.
+/// Both are refused before anything is written, naming the file.
+#[test]
+fn backslashes_in_names_are_refused_before_anything_is_written() {
+    for (case, name) in [("dotdot", "..\\..\\evil.tf"), ("twin", "back\\slash.tf")] {
+        let t = Scratch::new(&format!("backslash-{case}"));
+        t.run(&["init"]).ok();
+        let src = t.path("src");
+        write(&src, "main.tf", "locals {\n  a = 1\n}\n");
+        write(
+            &src.join("back"),
+            "slash.tf",
+            "resource \"terraform_data\" \"two\" {}\n",
+        );
+        std::fs::write(src.join(name), "resource \"terraform_data\" \"one\" {}\n").unwrap();
+        for args in [
+            vec!["snapshot", s(&src), "--env", "prod"],
+            vec!["graph", s(&src)],
+        ] {
+            let r = t.run(&args);
+            assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+            assert!(
+                r.stderr.contains(name) && r.stderr.contains("backslash"),
+                "{args:?}: {}",
+                r.stderr
+            );
+        }
+        let packs = std::fs::read_dir(t.path(".rewind/packs"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(packs, 0, "nothing was written");
+        t.run(&["verify"]).ok();
+    }
+}
+
+/// Regression (adversarial review, session 46): `file("creds.txt")`
+/// where `creds.txt` links to `/etc/passwd` stored the password file in
+/// the snapshot (and `checkout` wrote it out), though the tree's own links
+/// are never followed out of it. Now a warning, and nothing read.
+#[test]
+fn file_functions_do_not_follow_links_out_of_the_tree() {
+    let t = Scratch::new("fn-link-out");
+    t.run(&["init"]).ok();
+    let src = t.path("src");
+    let outside = t.path("outside");
+    write(&outside, "secret.txt", "hunter2-outside\n");
+    write(&src, "inside.txt", "inside\n");
+    write(
+        &src,
+        "main.tf",
+        "resource \"terraform_data\" \"a\" {\n  input = file(\"creds.txt\")\n}\n\nresource \"terraform_data\" \"b\" {\n  input = file(\"ok.txt\")\n}\n",
+    );
+    std::os::unix::fs::symlink(outside.join("secret.txt"), src.join("creds.txt")).unwrap();
+    std::os::unix::fs::symlink("inside.txt", src.join("ok.txt")).unwrap();
+    let r = t.run(&["snapshot", s(&src), "--env", "prod"]).ok();
+    assert!(
+        r.stderr.contains("creds.txt") && r.stderr.contains("symbolic link that leads outside"),
+        "{}",
+        r.stderr
+    );
+    let co = t.path("co");
+    t.run(&["checkout", "prod", s(&co)]).ok();
+    assert!(
+        !co.join("creds.txt").exists(),
+        "the outside file was stored"
+    );
+    // a link inside the tree is read as Terraform reads it
+    assert_eq!(
+        std::fs::read_to_string(co.join("ok.txt")).unwrap(),
+        "inside\n"
+    );
+    // (a short text the packs' LZ4 leaves as it is, were it there)
+    fn all_bytes(dir: &Path, out: &mut Vec<u8>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let ty = e.file_type().unwrap();
+            if ty.is_dir() {
+                all_bytes(&e.path(), out);
+            } else if ty.is_file() {
+                out.extend(std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    let mut stored = Vec::new();
+    all_bytes(&t.path(".rewind"), &mut stored);
+    assert!(
+        !stored.windows(15).any(|w| w == b"hunter2-outside"),
+        "the outside file's bytes are in the store"
+    );
+}
+
+/// Regression (adversarial review, session 46): a 20 MB `.tf` of one
+/// list took 1.6 GB to parse, and a 2 GB sparse `main.tf` was read whole
+/// (5.2 GB) before its parse failed. A configuration file past 64 MiB is
+/// refused by its size, before it is read.
+#[test]
+fn configuration_files_past_the_limit_are_refused_unread() {
+    let t = Scratch::new("huge-tf");
+    t.run(&["init"]).ok();
+    let src = t.path("src");
+    write(&src, "main.tf", "locals {\n  a = 1\n}\n");
+    let f = std::fs::File::create(src.join("huge.tf")).unwrap();
+    f.set_len(2 << 30).unwrap();
+    for args in [
+        vec!["snapshot", s(&src), "--env", "prod"],
+        vec!["graph", s(&src)],
+    ] {
+        let r = finish_within(spawn(&t, &args), Duration::from_secs(60), args[0]);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("huge.tf")
+                && r.stderr
+                    .contains("more than rewind reads for a file of its kind (67108864 bytes)"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// Regression (adversarial review, session 46): with the store's `tmp/` a
+/// link to a shared directory, `gc` deleted every file there older than
+/// its grace period. Only rewind's own temporary names are removed.
+#[test]
+fn gc_removes_only_its_own_temporary_files() {
+    let t = Scratch::new("gc-tmp-link");
+    t.run(&["init"]).ok();
+    let src = t.path("src");
+    write(&src, "main.tf", "locals {\n  a = 1\n}\n");
+    t.run(&["snapshot", s(&src), "--env", "prod"]).ok();
+    let shared = t.path("shared");
+    write(&shared, "report.pdf", "keep me");
+    write(
+        &shared,
+        "4242-1733338800000000000-7.pack.tmp",
+        "left by a killed write",
+    );
+    let tmp = t.path(".rewind/tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::os::unix::fs::symlink(&shared, &tmp).unwrap();
+    let r = t.run(&["gc", "--grace", "0s"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(shared.join("report.pdf")).unwrap(),
+        "keep me",
+        "{}",
+        r.stdout
+    );
+    assert!(!shared.join("4242-1733338800000000000-7.pack.tmp").exists());
+}
+
 /// Regression: a FIFO named `*.tf` hung `graph` and `snapshot` (holding the
 /// lock), a link to `/dev/zero` was read until memory ran out, and a link
 /// leaving the tree was followed (a parse error quoted `/etc/passwd`).

@@ -557,6 +557,14 @@ fn seen(
     recorded: &Stat,
     stat: FileStat,
 ) -> Result<Option<Seen>> {
+    // a file past what a load reads of its kind: the whole load refuses it
+    let kind = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(rewind_parse::FileKind::of);
+    if kind.is_some_and(|k| stat.size > k.read_limit()) {
+        return declined(53, None);
+    }
     let bytes = rewind_parse::read_regular(path, stat.size).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,

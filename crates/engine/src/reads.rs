@@ -82,6 +82,7 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
             .iter()
             .map(|f| (f.path.clone(), Some(f.hash)))
             .collect(),
+        real_base: base.canonicalize().unwrap_or_else(|_| base.clone()),
         base,
         root_abs,
         added: Vec::new(),
@@ -184,6 +185,8 @@ fn calls_in<'a>(v: &'a Value, out: &mut Vec<(rewind_model::Path, Call<'a>)>) {
 struct Finder {
     /// The snapshot's directory tree.
     base: PathBuf,
+    /// The same with its links resolved: where a file's links may lead.
+    real_base: PathBuf,
     /// The root module's directory (`path.root`, `path.cwd`).
     root_abs: PathBuf,
     /// The hash of every file looked at (relative to `base`), by path;
@@ -313,17 +316,47 @@ impl Finder {
             ));
             return None;
         };
+        if rewind_parse::load::backslash_in(rel) {
+            self.warnings.push(warn(
+                &node.loc,
+                format!(
+                    "{}: {path} reads {given:?}, whose path holds a backslash, which a snapshot's paths use as a directory separator: it is not stored (rename it)",
+                    node.address
+                ),
+            ));
+            return None;
+        }
+        // inside the tree as written, but a link on the way may lead out
+        // of it (`creds.txt -> /etc/passwd`): not read, not stored, as
+        // the tree's own links are not followed out of it
+        let real = abs.canonicalize().ok();
+        if let Some(real) = &real {
+            if !real.starts_with(&self.real_base) {
+                self.warnings.push(warn(
+                    &node.loc,
+                    format!(
+                        "{}: {path} reads {given:?} through a symbolic link that leads outside the snapshot's directory tree ({}): it is not read or stored, so a diff or plan of this snapshot cannot see it change",
+                        node.address,
+                        self.base.display()
+                    ),
+                ));
+                return None;
+            }
+        }
+        // read where the check found it (a link changed since is not
+        // followed again)
+        let target = real.as_deref().unwrap_or(abs);
         let rel = rel.display().to_string().replace('\\', "/");
         let hash = match self.known.get(&rel) {
             // a state file the loader did not read (`unread_state`)
             Some(Some(h)) if *h == Hash::default() => {
-                let h = read_file(abs).map(|(_, hash)| hash);
+                let h = read_file(target).map(|(_, hash)| hash);
                 self.known.insert(rel.clone(), h);
                 h
             }
             Some(h) => *h,
             None => {
-                let h = match read_file(abs) {
+                let h = match read_file(target) {
                     Some((mut file, hash)) => {
                         file.path.clone_from(&rel);
                         self.added.push(file);

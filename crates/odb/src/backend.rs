@@ -194,6 +194,22 @@ static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 /// A new file in `dir` (made if missing), created exclusively:
 /// `<pid>-<unix time ns>-<counter>.<ext>`; `private`: readable by its
 /// owner only (else as the umask says).
+/// Is `name` one [`new_temp_in`] makes (`PID-NANOS-SEQ.EXT`)? Only such
+/// files of `tmp/` are rewind's to remove: `tmp/` may be a link to a
+/// directory that holds other files too.
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    let Some((stem, ext)) = name.split_once('.') else {
+        return false;
+    };
+    let mut parts = stem.split('-');
+    let numbers = (0..3).all(|_| {
+        parts
+            .next()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    numbers && parts.next().is_none() && matches!(ext, "tmp" | "pack.tmp")
+}
+
 pub(crate) fn new_temp_in(dir: &Path, ext: &str, private: bool) -> Result<(File, PathBuf)> {
     fs::create_dir_all(dir).map_err(io(dir))?;
     let name = format!(
@@ -414,6 +430,30 @@ mod tests {
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    /// The names gc may remove from `tmp/` are exactly those rewind makes.
+    #[test]
+    fn temporary_names_are_rewinds_own() {
+        let d = temp_dir("tempnames");
+        for ext in ["tmp", "pack.tmp"] {
+            let (_, path) = new_temp_in(&d, ext, false).unwrap();
+            let name = path.file_name().unwrap().to_str().unwrap();
+            assert!(is_temp_name(name), "{name}");
+        }
+        for other in [
+            "report.pdf",
+            "123.tmp",
+            "1-2.tmp",
+            "1-2-3-4.tmp",
+            "1-2-x.tmp",
+            "1--3.tmp",
+            "1-2-3.pack",
+            "1-2-3",
+            "a-2-3.tmp",
+        ] {
+            assert!(!is_temp_name(other), "{other}");
+        }
     }
 
     #[test]

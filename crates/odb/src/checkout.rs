@@ -41,7 +41,31 @@ impl Store {
         let files = self.tree_files(&rec.tree)?;
         let links = self.link_targets(&files)?;
         check_links(&files, &links)?;
+        // a directory this checkout makes goes again if it fails (a
+        // missing or corrupt object): no half-written release left behind
+        let made = dest.symlink_metadata().is_err();
         prepare_destination(dest, force)?;
+        let written = self.write_files(&files, &links, dest, force);
+        if written.is_err() && made {
+            let _ = std::fs::remove_dir_all(dest);
+        }
+        let bytes = written?;
+        Ok(CheckoutOutcome {
+            files: files.len(),
+            bytes,
+            paths: files.into_iter().map(|f| f.path).collect(),
+        })
+    }
+
+    /// Writes `files` (with the targets of their `links`) into `dest`,
+    /// which exists; returns the bytes written.
+    fn write_files(
+        &self,
+        files: &[TreeFile],
+        links: &BTreeMap<String, String>,
+        dest: &Path,
+        force: bool,
+    ) -> Result<u64> {
         let root = dest.canonicalize().map_err(io(dest))?;
         let targets = files
             .iter()
@@ -66,11 +90,7 @@ impl Store {
                 bytes += data.len() as u64;
             }
         }
-        Ok(CheckoutOutcome {
-            files: files.len(),
-            bytes,
-            paths: files.into_iter().map(|f| f.path).collect(),
-        })
+        Ok(bytes)
     }
 
     /// The targets of the links among `files`, by path (a target that is
@@ -357,6 +377,43 @@ mod tests {
             })
             .unwrap();
         (dir, store, id)
+    }
+
+    /// A checkout that fails on a missing object leaves no directory it
+    /// made behind (one that was there stays).
+    #[test]
+    fn a_failed_checkout_removes_the_directory_it_made() {
+        let dir =
+            std::env::temp_dir().join(format!("rewind-odb-co-missing-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.join("store").to_str().unwrap()).unwrap();
+        let mut w = ObjectWriter::new(&store);
+        let there = b"locals {}\n";
+        w.add(ObjectId::of(there), ObjType::Blob, there).unwrap();
+        let file = |path: &str, content: &[u8]| TreeFile {
+            path: path.into(),
+            executable: false,
+            link: false,
+            size: content.len() as u64,
+            id: ObjectId::of(content),
+        };
+        let files = [file("a.tf", there), file("b/c.tf", b"never stored\n")];
+        let tree = w.add_tree(&files).unwrap();
+        let model = w.add_model(&rewind_model::Model::default(), "").unwrap();
+        w.finish().unwrap();
+        let (id, _) = store
+            .publish_snapshot("prod", &[], false, |parent| {
+                test_record(tree, model, parent, 2)
+            })
+            .unwrap();
+        let out = dir.join("new/out");
+        assert!(store.checkout(&id, &out, false).is_err());
+        assert!(!out.exists(), "the directory made is gone");
+        let existing = dir.join("existing");
+        std::fs::create_dir_all(&existing).unwrap();
+        assert!(store.checkout(&id, &existing, false).is_err());
+        assert!(existing.is_dir(), "a directory that was there stays");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

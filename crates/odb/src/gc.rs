@@ -229,7 +229,8 @@ impl Store {
         // one combined index of the packs left, for the next open
         self.rebuild_multi_index()?;
         for l in self.backend().list("tmp/")? {
-            if old(l.modified) {
+            let name = l.key.strip_prefix("tmp/").unwrap_or(&l.key);
+            if old(l.modified) && crate::backend::is_temp_name(name) {
                 self.backend().delete(&l.key)?;
                 report.removed_temp += 1;
             }

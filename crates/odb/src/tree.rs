@@ -1,7 +1,7 @@
 //! Directory trees: the files of a snapshot, one Tree object per
 //! directory (docs/store-format.md §4.2).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rewind_model::codec::{Dec, DecodeError, Enc};
 
@@ -151,31 +151,26 @@ impl Store {
         Tree::decode(&bytes).map_err(|e| corrupt(format!("tree {id}"), e.to_string()))
     }
 
-    /// Every file of a tree, with its path, sorted by path.
+    /// Every file of a tree, with its path, sorted by path. Each distinct
+    /// subtree is read and decoded once, and the tree's size is known
+    /// before a path is made: a crafted tree naming one subtree twice on
+    /// each of 60 levels (2^60 paths in 61 small objects) is refused after
+    /// reading 61 trees.
     pub fn tree_files(&self, id: &ObjectId) -> Result<Vec<TreeFile>> {
+        let mut trees = HashMap::new();
+        let ext = self.extent(id, &mut HashMap::new(), &mut trees)?;
+        if let Some(why) = ext.too_large() {
+            return Err(corrupt(format!("tree {id}"), why));
+        }
         let mut out = Vec::new();
         let mut stack = vec![(String::new(), *id)];
-        let mut entries = 0usize;
         while let Some((prefix, tid)) = stack.pop() {
-            for e in self.tree(&tid)?.entries {
-                entries += 1;
-                if entries > MAX_TREE_ENTRIES {
-                    return Err(corrupt(
-                        format!("tree {id}"),
-                        format!("it lists more than {MAX_TREE_ENTRIES} files and directories, more than a snapshot may hold"),
-                    ));
-                }
+            for e in &trees[&tid].entries {
                 let path = if prefix.is_empty() {
                     e.name.clone()
                 } else {
                     format!("{prefix}/{}", e.name)
                 };
-                if path.len() > MAX_TREE_PATH {
-                    return Err(corrupt(
-                        format!("tree {id}"),
-                        format!("it holds a path longer than {MAX_TREE_PATH} bytes"),
-                    ));
-                }
                 match e.kind {
                     EntryKind::Dir => stack.push((path, e.id)),
                     k => out.push(TreeFile {
@@ -190,6 +185,87 @@ impl Store {
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
+    }
+
+    /// What tree `id` spells out once every subtree is written where it
+    /// is named (see [`Extent`]), summing each distinct tree once:
+    /// `extents` keeps the sums (across calls), `trees` every tree read
+    /// (a tree already in `extents` is not read again).
+    pub(crate) fn extent(
+        &self,
+        id: &ObjectId,
+        extents: &mut HashMap<ObjectId, Extent>,
+        trees: &mut HashMap<ObjectId, Tree>,
+    ) -> Result<Extent> {
+        // post-order without recursion: a tree is summed once its
+        // subtrees are
+        let mut stack = vec![(*id, 1usize)];
+        while let Some(&(t, depth)) = stack.last() {
+            if extents.contains_key(&t) {
+                stack.pop();
+                continue;
+            }
+            if !trees.contains_key(&t) {
+                let tree = self.tree(&t)?;
+                trees.insert(t, tree);
+            }
+            let tree = &trees[&t];
+            let waiting: Vec<ObjectId> = tree
+                .entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Dir && !extents.contains_key(&e.id))
+                .map(|e| e.id)
+                .collect();
+            if !waiting.is_empty() {
+                if depth >= MAX_TREE_PATH {
+                    // deeper than the longest path allows (a level takes
+                    // two bytes at least, `x/`), or a tree that names
+                    // itself, which no content-addressed tree can
+                    return Err(corrupt(
+                        format!("tree {id}"),
+                        format!("it holds a path longer than {MAX_TREE_PATH} bytes"),
+                    ));
+                }
+                stack.extend(waiting.into_iter().map(|w| (w, depth + 1)));
+                continue;
+            }
+            let mut ext = Extent::default();
+            for e in &tree.entries {
+                let (entries, path) = if e.kind == EntryKind::Dir {
+                    let sub = extents[&e.id];
+                    let below = if sub.entries == 0 { 0 } else { 1 + sub.path };
+                    (1 + sub.entries, e.name.len().saturating_add(below))
+                } else {
+                    (1, e.name.len())
+                };
+                ext.entries = ext.entries.saturating_add(entries);
+                ext.path = ext.path.max(path);
+            }
+            extents.insert(t, ext);
+            stack.pop();
+        }
+        Ok(extents[id])
+    }
+}
+
+/// What a tree spells out once its subtrees are written where they are
+/// named: how many entries (files and directories), and its longest path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Extent {
+    pub(crate) entries: usize,
+    pub(crate) path: usize,
+}
+
+impl Extent {
+    /// Why a snapshot may not hold a tree of this extent, if it may not.
+    pub(crate) fn too_large(&self) -> Option<String> {
+        if self.entries > MAX_TREE_ENTRIES {
+            Some(format!("it lists more than {MAX_TREE_ENTRIES} files and directories, more than a snapshot may hold"))
+        } else if self.path > MAX_TREE_PATH {
+            Some(format!("it holds a path longer than {MAX_TREE_PATH} bytes"))
+        } else {
+            None
+        }
     }
 }
 
@@ -599,12 +675,76 @@ mod hostile {
             .unwrap_err()
             .to_string();
         assert!(err.contains("more than 4000000 files"), "{err}");
+        // `verify` reports what checkout refuses, counting each tree once
+        let rec = crate::record::test_record(ObjectId::of(&top), ObjectId::of(&blob), None, 1);
+        store.put_snapshot(&rec).unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.contains("more than 4000000 files") && p.contains("checkout refuses")),
+            "{:?}",
+            report.problems
+        );
         // a count larger than the bytes could hold is refused at once
         let mut lying = Enc::with_capacity(16);
         lying.u8(1);
         lying.uvar(1_000_000_000);
         let err = Tree::decode(&lying.into_bytes()).unwrap_err().to_string();
         assert!(err.contains("exceeds the data"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Sixty levels, each naming its subtree twice: 2^60 paths in 61
+    /// trees. `verify` says so at once (paths too long and too many) where
+    /// it passed a snapshot checkout refuses; a tree within the limits
+    /// passes.
+    #[test]
+    fn verify_refuses_a_tree_checkout_would_refuse() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-doubling-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        let blob = b"resource \"terraform_data\" \"a\" {}\n".to_vec();
+        let mut w = PackWriter::new();
+        w.add(ObjectId::of(&blob), ObjType::Blob, &blob);
+        let mut child = Tree {
+            entries: vec![TreeEntry {
+                name: "main.tf".into(),
+                kind: EntryKind::File,
+                size: blob.len() as u64,
+                id: ObjectId::of(&blob),
+            }],
+        }
+        .encode();
+        w.add(ObjectId::of(&child), ObjType::Tree, &child);
+        let small = ObjectId::of(&child);
+        for _ in 0..60 {
+            let entry = |name: &str| TreeEntry {
+                name: name.into(),
+                kind: EntryKind::Dir,
+                size: 0,
+                id: ObjectId::of(&child),
+            };
+            child = Tree {
+                entries: vec![entry("a"), entry("b")],
+            }
+            .encode();
+            w.add(ObjectId::of(&child), ObjType::Tree, &child);
+        }
+        store.write_pack(w).unwrap();
+        let blob_id = ObjectId::of(&blob);
+        for (tree, bad) in [(ObjectId::of(&child), true), (small, false)] {
+            let rec = crate::record::test_record(tree, blob_id, None, 1);
+            let id = store.put_snapshot(&rec).unwrap();
+            let report = store.verify().unwrap();
+            let flagged = report
+                .problems
+                .iter()
+                .any(|p| p.contains(&id.short(12)) && p.contains("checkout refuses"));
+            assert_eq!(flagged, bad, "{:?}", report.problems);
+            assert_eq!(store.tree_files(&tree).is_err(), bad);
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

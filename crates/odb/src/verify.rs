@@ -122,10 +122,18 @@ impl Store {
         }
         self.verify_snapshots(&records, &types, &mut r);
         for l in self.backend().list("tmp/")? {
-            r.notes.push(format!(
-                "{}: a temporary file, a running write's or one an interrupted write left; `rewind gc` removes it once it is older than its grace period (1 hour unless --grace says otherwise)",
-                l.key
-            ));
+            let name = l.key.strip_prefix("tmp/").unwrap_or(&l.key);
+            r.notes.push(if crate::backend::is_temp_name(name) {
+                format!(
+                    "{}: a temporary file, a running write's or one an interrupted write left; `rewind gc` removes it once it is older than its grace period (1 hour unless --grace says otherwise)",
+                    l.key
+                )
+            } else {
+                format!(
+                    "{}: not a file rewind writes (its temporary files are named PID-TIME-SEQUENCE.tmp); `rewind gc` leaves it",
+                    l.key
+                )
+            });
         }
         Ok(r)
     }
@@ -299,6 +307,7 @@ impl Store {
         r: &mut VerifyReport,
     ) {
         let mut trees_done: HashSet<ObjectId> = HashSet::new();
+        let mut extents: HashMap<ObjectId, crate::tree::Extent> = HashMap::new();
         let mut models_done: HashSet<ObjectId> = HashSet::new();
         let mut ids: Vec<&SnapshotId> = records.keys().collect();
         ids.sort();
@@ -320,6 +329,22 @@ impl Store {
             if types.get(&rec.tree) == Some(&ObjType::Tree) {
                 let before = r.problems.len();
                 let links = self.verify_tree(&rec.tree, types, &mut trees_done, &what, r);
+                if r.problems.len() == before {
+                    // what the readers refuse (`tree_files`): a tree whose
+                    // subtrees, shared, spell out too many files or too
+                    // long a path
+                    let why = self
+                        .extent(&rec.tree, &mut extents, &mut HashMap::new())
+                        .map(|e| e.too_large());
+                    match why {
+                        Ok(None) => {}
+                        Ok(Some(e)) => r.problems.push(format!(
+                            "{what}: tree {}: {e} (a checkout refuses it)",
+                            rec.tree
+                        )),
+                        Err(e) => r.problems.push(format!("{what}: {e}")),
+                    }
+                }
                 if links && r.problems.len() == before {
                     self.verify_links(&rec.tree, &what, r);
                 }

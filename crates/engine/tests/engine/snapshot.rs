@@ -501,10 +501,25 @@ fn gc_removes_leftovers_and_keeps_history() {
     let mut rec = store.record(&store.resolve("v1").unwrap()).unwrap();
     rec.message = "orphan".into();
     let orphan = store.put_snapshot(&rec).unwrap();
-    std::fs::write(t.0.join("store/tmp/123.tmp"), b"x").unwrap();
+    std::fs::write(
+        t.0.join("store/tmp/4242-1733338800000000000-7.pack.tmp"),
+        b"x",
+    )
+    .unwrap();
+    // and a file rewind never writes (`tmp/` may be a link to a shared
+    // directory): never removed
+    std::fs::write(t.0.join("store/tmp/report.pdf"), b"keep").unwrap();
     let report = store.verify().unwrap();
     assert!(report.ok(), "{:?}", report.problems);
     assert!(report.notes.iter().any(|n| n.contains("has no index")));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("tmp/report.pdf: not a file rewind writes")),
+        "{:?}",
+        report.notes
+    );
 
     // A long grace period protects everything.
     let r = store.gc(Duration::from_secs(3600), false).unwrap();
@@ -518,6 +533,11 @@ fn gc_removes_leftovers_and_keeps_history() {
     assert_eq!(r.removed_objects, 1);
     assert!(r.removed_packs >= 2);
     assert_eq!(r.removed_temp, 1);
+    assert_eq!(
+        std::fs::read(t.0.join("store/tmp/report.pdf")).unwrap(),
+        b"keep"
+    );
+    std::fs::remove_file(t.0.join("store/tmp/report.pdf")).unwrap();
     assert!(store.record(&orphan).is_err());
     let reopened = Store::open(t.0.join("store").to_str().unwrap()).unwrap();
     let report = reopened.verify().unwrap();

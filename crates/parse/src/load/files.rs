@@ -63,7 +63,25 @@ impl FileKind {
     pub fn is_tfvars(self) -> bool {
         matches!(self, FileKind::Tfvars | FileKind::TfvarsJson)
     }
+
+    /// The largest file of this kind read from a directory: a file
+    /// parsed into syntax takes many times its size in memory (a 20 MB
+    /// list of numbers took 1.6 GB), so what is parsed is bounded well
+    /// below what exhausts a machine ([`MAX_PARSED_FILE`], a state
+    /// [`MAX_STATE_INPUT`]); a file only stored (a template) by
+    /// [`MAX_FILE`].
+    pub fn read_limit(self) -> u64 {
+        match self {
+            FileKind::State => MAX_STATE_INPUT,
+            FileKind::Template => MAX_FILE,
+            _ => MAX_PARSED_FILE,
+        }
+    }
 }
+
+/// The largest configuration, variable, lock or `modules.json` file
+/// read: 64 MiB, hundreds of thousands of blocks in one file.
+pub const MAX_PARSED_FILE: u64 = 64 << 20;
 
 /// What parsing a file produced (cacheable by content hash).
 #[derive(Clone, Debug, PartialEq)]
@@ -402,17 +420,27 @@ pub(super) const O_NONBLOCK: i32 = 0o4000;
 #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 pub(super) const O_NONBLOCK: i32 = 0x0004;
 
-/// [`read_regular`] of a file no larger than [`MAX_FILE`], refused by its
-/// size before it is read (a 6 GB state was read whole, then refused by
-/// the store).
-pub(super) fn read_at_most(path: &Path, size: u64) -> std::io::Result<Vec<u8>> {
-    if size > MAX_FILE {
+/// [`read_regular`] of a file of `kind` no larger than its
+/// [`FileKind::read_limit`], refused by its size before it is read (a
+/// 6 GB state was read whole, then refused by the store; a 2 GB `.tf`
+/// read whole before its parse failed on its first line).
+pub(super) fn read_at_most(path: &Path, size: u64, kind: FileKind) -> std::io::Result<Vec<u8>> {
+    let limit = kind.read_limit();
+    if size > limit {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("the file is {size} bytes, more than rewind reads or stores ({MAX_FILE})"),
+            format!("the file is {size} bytes, more than rewind reads for a file of its kind ({limit} bytes)"),
         ));
     }
-    read_regular(path, size)
+    // read no more than the limit either, should it grow meanwhile
+    let bytes = read_regular(path, size)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file grew to {} bytes while read, more than rewind reads for a file of its kind ({limit} bytes)", bytes.len()),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The largest variable file read (`-var-file`).

@@ -365,7 +365,7 @@ fn load_one(
             ))),
         };
     }
-    let bytes = read_at_most(path, size).map_err(|e| {
+    let bytes = read_at_most(path, size, kind).map_err(|e| {
         Box::new((
             None,
             error_at(shown, 0, 0, format!("cannot read: {e}"), None),
@@ -574,6 +574,15 @@ pub fn parse_dir(dir: &Path, opts: &Options) -> Result<ParsedDir, LoadError> {
     })
 }
 
+/// Does a path (relative to a snapshot's base) hold a backslash in a
+/// name? Paths are stored `/`-separated with `\\` read as a separator
+/// too (Windows'), so on Unix, where `\\` may be part of a name,
+/// `a\\b.tf` would be stored as `a/b.tf` (and `..\\x.tf` as a tree no
+/// reader accepts).
+pub fn backslash_in(rel: &Path) -> bool {
+    cfg!(unix) && rel.as_os_str().as_encoded_bytes().contains(&b'\\')
+}
+
 /// A path under the root directory `root_abs` as the user named it
 /// (under `dir`, the directory as given).
 fn shown_path(dir: &Path, root_abs: &Path, p: &Path) -> String {
@@ -627,6 +636,7 @@ impl ParsedDir {
         b.check_errors(&shown)?;
         trace.mark("references");
         let base = b.relative_paths();
+        b.check_errors(&shown)?;
         let root = rel_str(root_abs.strip_prefix(&base).unwrap_or(&root_abs));
         let mut model = Model {
             nodes: std::mem::take(&mut b.nodes),
@@ -1107,6 +1117,19 @@ impl Builder {
         }
         let mut file_rel: rustc_hash::FxHashMap<String, String> = Default::default();
         for f in &mut self.files {
+            let rel = f.abs.strip_prefix(&base).unwrap_or(&f.abs);
+            if backslash_in(rel) {
+                self.errors.push(error_at(
+                    &f.abs.display().to_string(),
+                    0,
+                    0,
+                    format!(
+                        "the file's path ({}) holds a backslash (\\), which a snapshot's paths use as a directory separator: rename it",
+                        escape_path(rel)
+                    ),
+                    None,
+                ));
+            }
             f.path = tree_path(&base, &f.abs);
             file_rel.insert(f.abs.display().to_string(), f.path.clone());
         }
