@@ -205,9 +205,8 @@ impl Store {
                 stack.pop();
                 continue;
             }
-            if !trees.contains_key(&t) {
-                let tree = self.tree(&t)?;
-                trees.insert(t, tree);
+            if let std::collections::hash_map::Entry::Vacant(v) = trees.entry(t) {
+                v.insert(self.tree(&t)?);
             }
             let tree = &trees[&t];
             let waiting: Vec<ObjectId> = tree
