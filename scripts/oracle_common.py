@@ -178,10 +178,15 @@ def normalize(raw):
         mapping[state["lineage"]] = "00000000-0000-0000-0000-000000000000"
 
     def sub_uuid(m):
-        u = m.group(0).lower()  # upper(id) in a config yields upper-case copies
+        # upper(id) in a config yields upper-case copies: one placeholder,
+        # in the same case. The placeholders hold letters, so that upper()
+        # and lower() of an id change it as they change a real one (with
+        # digits only, `upper(id) != id` was false in the recorded state
+        # and true in Terraform's plan)
+        u = m.group(0).lower()
         if u not in mapping:
-            mapping[u] = "00000000-0000-4000-8000-%012d" % len(mapping)
-        return mapping[u]
+            mapping[u] = "0000000a-0000-4000-8000-%012d" % len(mapping)
+        return mapping[u] if m.group(0) == u else mapping[u].upper()
 
     state_text = UUID_RE.sub(sub_uuid, json.dumps(state, indent=2)) + "\n"
     plan = json.loads(raw["plan_json"])
