@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::common::{Run, Scratch};
+use crate::common::{s, Run, Scratch};
 
 /// A random token of letters and digits (from the standard library's
 /// randomly keyed hasher: no dependency, different on every run).
@@ -987,4 +987,74 @@ fn an_encrypted_store_holds_no_secret_and_round_trips() {
         found.iter().any(|f| f.contains(".parse")) && found.len() > 3,
         "a store without encryption holds the secrets: {found:?}"
     );
+}
+
+/// Regression (adversarial review, session 46): an evaluation error
+/// quoted a sensitive value: a `for` expression's duplicate key made of a
+/// sensitive variable (Terraform quotes it; rewind does not) and a map's
+/// missing key (Terraform omits a sensitive key). Neither reaches any
+/// format of `plan`; a key that is not sensitive is still named.
+#[test]
+fn evaluation_errors_never_quote_a_sensitive_value() {
+    let t = Scratch::new("secret-eval-errors");
+    let cfg = t.path("cfg");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("main.tf"),
+        r#"variable "db_pass" {
+  type      = string
+  sensitive = true
+  default   = "S3CRET-01-XYZ"
+}
+
+variable "tenant_key" {
+  type      = string
+  sensitive = true
+  default   = "S3CRET-02-XYZ"
+}
+
+variable "plain_key" {
+  type    = string
+  default = "medium"
+}
+
+locals {
+  sizes = { small = 1, large = 3 }
+}
+
+resource "terraform_data" "users" {
+  input = { for u in [var.db_pass, var.db_pass] : u => "x" }
+}
+
+resource "terraform_data" "t" {
+  input = local.sizes[var.tenant_key]
+}
+
+resource "terraform_data" "p" {
+  input = local.sizes[var.plain_key]
+}
+"#,
+    )
+    .unwrap();
+    for format in ["text", "json", "terraform-json", "markdown", "html"] {
+        let r = t.run(&[
+            "plan",
+            "--from",
+            s(&cfg),
+            "--to",
+            s(&cfg),
+            "--format",
+            format,
+        ]);
+        assert_eq!(r.code, 1, "{format}: {}", r.stdout);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(!all.contains("S3CRET"), "{format}:\n{all}");
+        assert!(
+            r.stderr.contains("produced the key (sensitive value)")
+                && r.stderr.contains("terraform_data.t")
+                && r.stderr.contains("collection value (\"medium\")"),
+            "{format}:\n{}",
+            r.stderr
+        );
+    }
 }

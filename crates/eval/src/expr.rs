@@ -879,9 +879,17 @@ impl<'s> Evaluator<'s> {
                     } else {
                         match entries.entry(key) {
                             std::collections::btree_map::Entry::Occupied(e) => {
+                                // Terraform quotes the key even when it is
+                                // sensitive; rewind never does (nor when an
+                                // item so far was: the key may be made of it)
+                                let key = if marked {
+                                    "(sensitive value)".to_string()
+                                } else {
+                                    format!("{:?}", e.key())
+                                };
                                 return Err(EvalError::new(
                                     "Duplicate object key",
-                                    format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", e.key()),
+                                    format!("Two different items produced the key {key} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key."),
                                 ));
                             }
                             std::collections::btree_map::Entry::Vacant(e) => {
@@ -1161,7 +1169,7 @@ pub fn index(v: &Value, key: &Value) -> Result<Value> {
             _ => Type::Dynamic,
         }),
         Value::List(_, items) | Value::Tuple(items) => index_sequence(items, k)?,
-        Value::Map(_, m) | Value::Object(m) => index_mapping(m, k)?,
+        Value::Map(_, m) | Value::Object(m) => index_mapping(m, k, km)?,
         Value::Set(..) => {
             return Err(EvalError::new(
                 "Invalid index",
@@ -1223,13 +1231,22 @@ fn index_sequence(items: &[Value], k: &Value) -> Result<Value> {
 }
 
 /// Element `k` (known, not null) of a map or object: `k` must convert to a
-/// string it holds.
-fn index_mapping(m: &rewind_model::Map<String, Value>, k: &Value) -> Result<Value> {
+/// string it holds. The key is quoted in the error (as Terraform shows it
+/// beside the message) unless it is `sensitive`.
+fn index_mapping(
+    m: &rewind_model::Map<String, Value>,
+    k: &Value,
+    sensitive: bool,
+) -> Result<Value> {
     let s =
         convert(k, &Type::String).map_err(|e| EvalError::new("Invalid index", e.to_string()))?;
     let s = s.as_str().unwrap_or_default();
     match m.get(s) {
         Some(x) => Ok(x.clone()),
+        None if sensitive => Err(EvalError::new(
+            "Invalid index",
+            "The given key does not identify an element in this collection value.",
+        )),
         None => Err(EvalError::new(
             "Invalid index",
             format!("The given key does not identify an element in this collection value ({s:?})."),
