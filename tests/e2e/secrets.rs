@@ -1058,3 +1058,66 @@ resource "terraform_data" "p" {
         );
     }
 }
+
+/// Regression (adversarial review, session 46): `sensitive("...")` in an
+/// `import` block's `id` was shown by `diff` in every format (the block's
+/// secrets were not looked for), and inside a `check` block's data source
+/// by `diff --files` (a labelled nested block that is a node of its own
+/// was read with no node's secret paths).
+#[test]
+fn import_ids_and_check_data_sources_keep_sensitive_values_hidden() {
+    let t = Scratch::new("secret-import-check");
+    for v in 1..=2 {
+        let dir = t.path(&format!("v{v}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            format!(
+                r#"resource "terraform_data" "legacy" {{}}
+
+import {{
+  to = terraform_data.legacy
+  id = sensitive("S3CRET-IMPORT-{v}")
+}}
+
+check "api" {{
+  data "http" "api" {{
+    url             = "https://api.example.com/health"
+    request_headers = {{ Authorization = sensitive("Bearer S3CRET-CHECK-{v}") }}
+  }}
+
+  assert {{
+    condition     = data.http.api.status_code == 200
+    error_message = "The API is down."
+  }}
+}}
+"#
+            ),
+        )
+        .unwrap();
+    }
+    t.run(&["init"]).ok();
+    t.run(&["snapshot", s(&t.path("v1")), "--tag", "r1"]).ok();
+    t.run(&["snapshot", s(&t.path("v2")), "--tag", "r2"]).ok();
+    let (v1, v2) = (t.path("v1"), t.path("v2"));
+    let mut runs: Vec<Vec<&str>> = ["text", "json", "markdown", "html"]
+        .iter()
+        .flat_map(|f| {
+            [
+                vec!["diff", "r1", "r2", "--format", f],
+                vec!["diff", "r1", "r2", "--files", "--format", f],
+            ]
+        })
+        .collect();
+    runs.push(vec!["diff", s(&v1), s(&v2), "--files"]);
+    runs.push(vec!["history", "terraform_data.legacy"]);
+    for args in &runs {
+        let r = t.run(args);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(r.code == 0 || r.code == 1, "{args:?}: {all}");
+        assert!(!all.contains("S3CRET"), "{args:?}:\n{all}");
+    }
+    // the changes are still shown, as changes of a hidden value
+    let r = t.run(&["diff", "r1", "r2"]);
+    assert!(r.stdout.contains("sensitive"), "{}", r.stdout);
+}

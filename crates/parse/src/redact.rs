@@ -133,7 +133,9 @@ fn body_file(
         if ns.iter().any(|n| n.is_sensitive()) {
             all_values(text, &b.body, out);
         } else {
-            block_body(text, &b.body, &Path::root(), ns, out);
+            let nodes_at =
+                |pos: u32| -> &[&Node] { at.get(&idx.locate(pos)).map_or(&[], Vec::as_slice) };
+            block_body(text, &b.body, &Path::root(), ns, &nodes_at, out);
         }
     }
 }
@@ -144,8 +146,16 @@ fn trivial(e: &Expr) -> bool {
 }
 
 /// The secret ranges inside a block body whose value paths start at
-/// `prefix` in the nodes `ns`.
-fn block_body(text: &str, body: &Body, prefix: &Path, ns: &[&Node], out: &mut Vec<Range<usize>>) {
+/// `prefix` in the nodes `ns`; `nodes_at` gives the nodes a nested block
+/// is of itself (a `check` block's data source), by its position.
+fn block_body<'n>(
+    text: &str,
+    body: &Body,
+    prefix: &Path,
+    ns: &[&Node],
+    nodes_at: &dyn Fn(u32) -> &'n [&'n Node],
+    out: &mut Vec<Range<usize>>,
+) {
     for a in body.attributes() {
         let p = prefix.key(&a.name);
         if ns.iter().any(|n| n.is_sensitive_path(&p))
@@ -167,14 +177,24 @@ fn block_body(text: &str, body: &Body, prefix: &Path, ns: &[&Node], out: &mut Ve
             {
                 all_values(text, &b.body, out);
             } else {
-                block_body(text, &b.body, &p, ns, out);
+                block_body(text, &b.body, &p, ns, nodes_at, out);
             }
-        } else if ns.iter().any(|n| n.is_sensitive_path(&list)) {
-            // labelled nested blocks (provisioners, dynamic blocks): what
-            // is secret in any of them hides all of them
+        } else if ns
+            .iter()
+            .any(|n| n.is_sensitive_path(&list) || n.sensitive.iter().any(|s| list.is_prefix_of(s)))
+        {
+            // labelled nested blocks (provisioners, dynamic blocks, a
+            // check's data source): what is secret in any of them hides
+            // all of them
             all_values(text, &b.body, out);
         } else {
-            block_body(text, &b.body, &Path::root().key("\u{0}"), &[], out);
+            // a nested block that is a node of its own: its secret paths
+            let own = nodes_at(b.pos);
+            if own.iter().any(|n| n.is_sensitive()) {
+                all_values(text, &b.body, out);
+            } else {
+                block_body(text, &b.body, &Path::root(), own, nodes_at, out);
+            }
         }
     }
 }

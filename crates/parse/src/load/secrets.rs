@@ -102,8 +102,9 @@ pub(crate) fn add_secret_paths(node: &mut Node, found: &[rewind_model::Path]) {
 ///
 /// * in the arguments of resources, data sources, providers, module
 ///   calls, state instances, the `terraform` block (a backend's
-///   `access_key`) and variable files: an attribute or object key named
-///   like a secret ([`is_secret_name`]), at any depth;
+///   `access_key`), variable files, and `import`, `check` and `removed`
+///   blocks: an attribute or object key named like a secret
+///   ([`is_secret_name`]), at any depth;
 /// * a local, an output or a variable named like a secret: its value
 ///   (its default, and so the variable files and module arguments that
 ///   set it);
@@ -122,7 +123,12 @@ pub(crate) fn secret_names(kind: NodeKind, name: &str, body: &Value) -> Vec<rewi
         | NodeKind::Instance
         | NodeKind::Action
         | NodeKind::Terraform
-        | NodeKind::Tfvars => {
+        | NodeKind::Tfvars
+        // an import's `id = sensitive("...")`, a check's nested data
+        // source, a removed block's provisioner connection
+        | NodeKind::Import
+        | NodeKind::Check
+        | NodeKind::Removed => {
             let mut found = Vec::new();
             walk_secrets(body, &mut Vec::new(), &mut found, 0);
             return found;
