@@ -949,6 +949,12 @@ pub fn secret_strings<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Stri
     fn add(s: &str, out: &mut BTreeSet<String>) {
         if s.len() >= SHORTEST_SECRET {
             out.insert(s.to_string());
+            // as Terraform's plan writes a string (`"a\"b"`): the text a
+            // rollback streams holds that form, not the value
+            let escaped = terraform_quoted(s);
+            if escaped != s {
+                out.insert(escaped);
+            }
         }
         if s.contains('\n') {
             for l in s.lines().map(str::trim) {
@@ -991,6 +997,30 @@ pub fn secret_strings<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Stri
     out
 }
 
+/// A string as Terraform's plan renderer writes it between quotes:
+/// backslash, quote and the control characters escaped, template
+/// sequences doubled (`${` as `$${`, `%{` as `%%{`).
+fn terraform_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' | '%' if chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `text` with every one of `secrets` (as [`secret_strings`] gives them,
 /// longest first) replaced by `(sensitive value)`, in one pass (a secret
 /// is never looked for in what replaced another).
@@ -1019,6 +1049,35 @@ pub fn scrub<'t>(text: &'t str, secrets: &[String]) -> std::borrow::Cow<'t, str>
 mod tests {
     use super::*;
 
+    /// A secret with quotes, backslashes, tabs or template sequences is
+    /// found in the form Terraform's plan shows it too.
+    #[test]
+    fn terraform_escaped_forms_are_secrets_too() {
+        let mut n = Node::new(NodeKind::Instance, "terraform_data.x");
+        let mut body = rewind_model::Map::new();
+        for (k, v) in [
+            ("api_token", "S3CRET-\"051\"-XYZ"),
+            ("password", "S3CRET-\\052\\-XYZ"),
+            ("pwd", "S3CRET-053\t-${x}-%{y}"),
+        ] {
+            body.insert(k.into(), Value::String(v.into()));
+        }
+        n.body = std::sync::Arc::new(Value::Map(body));
+        n.sensitive = ["api_token", "password", "pwd"]
+            .iter()
+            .map(|k| Path::root().key(k))
+            .collect();
+        let found = secret_strings([&n]);
+        for shown in [
+            r#"~ api_token = "S3CRET-\"051\"-XYZ" -> null"#,
+            r#"~ password = "S3CRET-\\052\\-XYZ" -> null"#,
+            r#"~ pwd = "S3CRET-053\t-$${x}-%%{y}" -> null"#,
+        ] {
+            let scrubbed = scrub(shown, &found);
+            assert!(!scrubbed.contains("S3CRET"), "{scrubbed}");
+        }
+    }
+
     #[test]
     fn secrets_are_found_and_scrubbed() {
         let mut n = Node::new(NodeKind::Instance, "terraform_data.x");
@@ -1045,6 +1104,8 @@ mod tests {
         assert_eq!(
             found,
             [
+                // as Terraform's plan quotes it
+                "line one\\nline two",
                 "line one\nline two",
                 "key-hunter-1",
                 "hunter22",
