@@ -1121,3 +1121,66 @@ check "api" {{
     let r = t.run(&["diff", "r1", "r2"]);
     assert!(r.stdout.contains("sensitive"), "{}", r.stdout);
 }
+
+/// Regression (adversarial review, session 46): a key named like a
+/// secret inside a state output that is not marked sensitive was shown by
+/// `diff`, `history` and `plan --format terraform-json`, and names the
+/// rule missed (`PGPASSWORD`, `dbpassword`, `spring.datasource.password`,
+/// `token2`) were shown wherever they were.
+#[test]
+fn secret_names_in_state_outputs_and_glued_names_are_hidden() {
+    let t = Scratch::new("secret-names-46");
+    for v in 1..=2 {
+        let dir = t.path(&format!("v{v}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            format!(
+                r#"output "service" {{
+  value = {{ host = "db.internal", api_token = "S3CRET-OUT-{v}" }}
+}}
+
+resource "terraform_data" "fn" {{
+  input = {{
+    PGPASSWORD                   = "S3CRET-PG-{v}"
+    dbpassword                   = "S3CRET-DB-{v}"
+    "spring.datasource.password" = "S3CRET-SPRING-{v}"
+    token2                       = "S3CRET-TOKEN-{v}"
+  }}
+}}
+"#
+            ),
+        )
+        .unwrap();
+        let state = serde_json::json!({
+            "version": 4, "terraform_version": "1.11.4", "serial": v, "lineage": "l1",
+            "outputs": {"service": {"value": {"host": "db.internal", "api_token": format!("S3CRET-STATE-{v}")},
+                "type": ["object", {"host": "string", "api_token": "string"}]}},
+            "resources": []
+        });
+        std::fs::write(dir.join("terraform.tfstate"), state.to_string()).unwrap();
+    }
+    t.run(&["init"]).ok();
+    t.run(&["snapshot", s(&t.path("v1")), "--tag", "r1"]).ok();
+    t.run(&["snapshot", s(&t.path("v2")), "--tag", "r2"]).ok();
+    for args in [
+        vec!["diff", "r1", "r2"],
+        vec!["diff", "r1", "r2", "--format", "json"],
+        vec!["history", "output.service"],
+        vec![
+            "plan",
+            "--from",
+            "r2",
+            "--to",
+            "r1",
+            "--format",
+            "terraform-json",
+        ],
+        vec!["plan", "--from", "r2", "--to", "r1"],
+    ] {
+        let r = t.run(&args);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(r.code == 0 || r.code == 2, "{args:?}: {all}");
+        assert!(!all.contains("S3CRET"), "{args:?}:\n{all}");
+    }
+}

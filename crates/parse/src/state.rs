@@ -426,6 +426,10 @@ fn output_nodes<A: Attr>(outputs: BTreeMap<String, OutputDoc<A>>, path: &str) ->
         n.body = o.value.map(Attr::into_value).unwrap_or(Value::Null).into();
         if secret {
             n.sensitive.push(Path::root());
+        } else {
+            // a key named like a secret in its value, at any depth, as in
+            // a resource's attributes (`{ api_token = ..., host = ... }`)
+            crate::load::mark_secret_names(&mut n);
         }
         n.loc = state_loc(path);
         nodes.push(n);

@@ -37,7 +37,14 @@ pub(crate) fn changes(current: &Model, walk: &Walk) -> Vec<OutputChange> {
     for (i, n) in model.nodes.iter().enumerate() {
         if n.kind == NodeKind::Output && n.module.is_empty() {
             if let Some(v) = walk.value_of(i, 0) {
-                after.insert(n.name.clone(), v.clone());
+                // secret by how it is written or named (a key named like a
+                // secret inside it), as its state side is
+                let v = if n.sensitive.is_empty() {
+                    v.clone()
+                } else {
+                    v.clone().sensitive()
+                };
+                after.insert(n.name.clone(), v);
             }
         }
     }

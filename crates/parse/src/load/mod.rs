@@ -1390,6 +1390,14 @@ mod tests {
             "s3_access_key",
             "gcp_credentials",
             "x_auth_key",
+            // found by an adversarial review (session 46)
+            "PGPASSWORD",
+            "dbpassword",
+            "spring.datasource.password",
+            "token2",
+            "password_1",
+            "clientsecret",
+            "DB_PASSWORD",
         ] {
             assert!(is_secret_name(yes), "{yes}");
         }
@@ -1404,6 +1412,8 @@ mod tests {
             "secretive",
             "aprivate_key",
             "private_keys",
+            "tokenizer",
+            "secretsmanager_arn",
             "",
         ] {
             assert!(!is_secret_name(no), "{no}");

@@ -6,8 +6,12 @@ use super::*;
 /// Attribute names that hold secrets in every provider Terraform users
 /// meet (the providers' schemas mark them sensitive; rewind has no schemas).
 /// A word counts as a whole name or as one of its parts, parts being
-/// separated by `_`, `-` or a change from a small letter to a capital
-/// (`db_password`, `db-password`, `dbPassword`, `secretKey`).
+/// separated by `_`, `-`, `.` or a change from a small letter to a capital
+/// (`db_password`, `db-password`, `dbPassword`, `secretKey`,
+/// `spring.datasource.password`), digits after it allowed (`token2`);
+/// `password`, `passwd`, `passphrase`, `secret` and `token` also end a
+/// part written without a separator (`PGPASSWORD`, `dbpassword`).
+/// A plural (`tokens`, `passwords_policy`) is not one.
 pub(crate) fn is_secret_name(name: &str) -> bool {
     const WORDS: &[&str] = &[
         "password",
@@ -27,6 +31,7 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
         "auth_key",
         "sas",
     ];
+    const SUFFIXES: &[&str] = &["password", "passwd", "passphrase", "secret", "token"];
     const NOT: &[&str] = &["_arn", "_id", "_name", "_version"];
     if name.len() > 64 || !name.bytes().all(|b| b.is_ascii()) {
         return false;
@@ -42,7 +47,7 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
             len += 1;
         }
         prev_small = b.is_ascii_lowercase() || b.is_ascii_digit();
-        buf[len] = if b == b'-' {
+        buf[len] = if b == b'-' || b == b'.' {
             b'_'
         } else {
             b.to_ascii_lowercase()
@@ -60,12 +65,24 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
     loop {
         // every word starts with one of these letters: most parts of most
         // names are told apart by their first letter alone
+        // (a word may end in digits: `token2`, `password_1`)
+        let ends_part = |at: usize| {
+            let tail = &rest[at..];
+            let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+            tail.len() == digits || tail[digits] == b'_'
+        };
         let hit = matches!(rest.first(), Some(b'p' | b's' | b't' | b'a' | b'c' | b'm'))
             && WORDS.iter().any(|w| {
                 let w = w.as_bytes();
-                rest.starts_with(w) && (rest.len() == w.len() || rest[w.len()] == b'_')
+                rest.starts_with(w) && ends_part(w.len())
             });
-        if hit {
+        let part = &rest[..rest.iter().position(|&b| b == b'_').unwrap_or(rest.len())];
+        // a part that ends in one of the unambiguous words, written without
+        // a separator (`PGPASSWORD`, `dbpassword`, `clientsecret`)
+        let glued = SUFFIXES
+            .iter()
+            .any(|w| part.len() > w.len() && part.ends_with(w.as_bytes()));
+        if hit || glued {
             return true;
         }
         match rest.iter().position(|&b| b == b'_') {
