@@ -767,7 +767,7 @@ pub(crate) fn file_config_for(body: &Body, src: &str, whole: bool) -> FileConfig
     }
     if whole {
         for n in &mut out.nodes {
-            n.secrets = crate::load::secret_names(n.kind, &n.name, &n.body);
+            n.secrets = crate::load::secret_names(n.kind, &n.type_, &n.name, &n.body);
         }
     }
     out

@@ -1419,4 +1419,48 @@ mod tests {
             assert!(!is_secret_name(no), "{no}");
         }
     }
+
+    /// Arguments the providers' schemas mark sensitive under ordinary
+    /// names (found by an adversarial review, session 46): secret in the
+    /// configuration and in a state that records no `sensitive_attributes`.
+    #[test]
+    fn schema_sensitive_arguments_are_secret() {
+        use rewind_model::{Map, Node, NodeKind, Path, Value};
+        let node = |kind: NodeKind, type_: &str, attrs: &[(&str, Value)]| {
+            let mut n = Node::new(kind, format!("{type_}.x"));
+            n.type_ = type_.to_string();
+            n.name = "x".into();
+            let mut m = Map::new();
+            for (k, v) in attrs {
+                m.insert(k.to_string(), v.clone());
+            }
+            n.body = std::sync::Arc::new(Value::Map(m));
+            super::mark_secret_names(&mut n);
+            n.sensitive
+        };
+        let s = |v: &str| Value::String(v.into());
+        assert_eq!(
+            node(
+                NodeKind::Resource,
+                "aws_ssm_parameter",
+                &[("name", s("/app/db")), ("value", s("S3CRET"))]
+            ),
+            vec![Path::root().key("value")]
+        );
+        assert_eq!(
+            node(
+                NodeKind::Instance,
+                "random_password",
+                &[
+                    ("id", s("none")),
+                    ("result", s("S3CRET")),
+                    ("length", Value::Null)
+                ]
+            ),
+            vec![Path::root().key("result")]
+        );
+        // an argument not set, and another type's `value`: nothing
+        assert!(node(NodeKind::Resource, "aws_ssm_parameter", &[("name", s("n"))]).is_empty());
+        assert!(node(NodeKind::Resource, "aws_s3_object", &[("value", s("v"))]).is_empty());
+    }
 }

@@ -298,7 +298,7 @@ impl Builder {
         }
         if secrets {
             for m in merged.values_mut() {
-                m.secrets = secret_names(m.kind, &m.name, &m.body);
+                m.secrets = secret_names(m.kind, &m.type_, &m.name, &m.body);
             }
         }
         (merged, own)

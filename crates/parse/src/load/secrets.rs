@@ -95,8 +95,32 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
 /// Marks attributes with secret-looking names as sensitive (config nodes
 /// and state instances alike).
 pub fn mark_secret_names(node: &mut Node) {
-    let found = secret_names(node.kind, &node.name, &node.body);
+    let found = secret_names(node.kind, &node.type_, &node.name, &node.body);
     add_secret_paths(node, &found);
+}
+
+/// Arguments the providers' schemas mark sensitive under names the
+/// naming rule does not catch (rewind has no schemas: the common ones,
+/// by resource type). A state written before Terraform 0.15 records no
+/// `sensitive_attributes`, so this is all that marks them there.
+fn schema_sensitive(type_: &str) -> &'static [&'static str] {
+    match type_ {
+        "aws_ssm_parameter" => &["value"],
+        "aws_iam_user_login_profile" => &["encrypted_password"],
+        "kubernetes_secret" | "kubernetes_secret_v1" => &["data", "binary_data"],
+        "github_actions_secret"
+        | "github_actions_environment_secret"
+        | "github_actions_organization_secret"
+        | "github_dependabot_secret"
+        | "github_codespaces_secret" => &["plaintext_value", "encrypted_value"],
+        "azurerm_key_vault_secret" => &["value"],
+        "tfe_variable" => &["value"],
+        "vault_generic_secret" | "vault_kv_secret" | "vault_kv_secret_v2" => &["data_json", "data"],
+        "random_password" => &["result", "bcrypt_hash"],
+        "google_service_account_key" => &["private_key"],
+        "heroku_config" | "heroku_app_config_association" => &["sensitive_vars"],
+        _ => &[],
+    }
 }
 
 /// Adds `found` (paths none of which is a prefix of another) to the
@@ -128,7 +152,12 @@ pub(crate) fn add_secret_paths(node: &mut Node, found: &[rewind_model::Path]) {
 /// * anywhere: a value whose expression marks it (`sensitive("...")`) or
 ///   builds an object with a key named like a secret
 ///   (`templatefile("init.tpl", { password = "..." })`), as a whole.
-pub(crate) fn secret_names(kind: NodeKind, name: &str, body: &Value) -> Vec<rewind_model::Path> {
+pub(crate) fn secret_names(
+    kind: NodeKind,
+    type_: &str,
+    name: &str,
+    body: &Value,
+) -> Vec<rewind_model::Path> {
     // the key a named value sits at, and whether its name makes it secret
     let value_key = match kind {
         NodeKind::Local | NodeKind::Output => "value",
@@ -148,6 +177,17 @@ pub(crate) fn secret_names(kind: NodeKind, name: &str, body: &Value) -> Vec<rewi
         | NodeKind::Removed => {
             let mut found = Vec::new();
             walk_secrets(body, &mut Vec::new(), &mut found, 0);
+            if matches!(kind, NodeKind::Resource | NodeKind::Data | NodeKind::Instance) {
+                let m = body.as_map();
+                for arg in schema_sensitive(type_) {
+                    let p = rewind_model::Path::root().key(arg);
+                    let held = m.is_some_and(|m| m.get(*arg).is_some_and(|v| !matches!(v, Value::Null)));
+                    if held && !found.iter().any(|f| f.is_prefix_of(&p)) {
+                        found.retain(|f| !p.is_prefix_of(f));
+                        found.push(p);
+                    }
+                }
+            }
             return found;
         }
         _ => return Vec::new(),

@@ -157,19 +157,21 @@ fn sensitivity_spreads_through_a_long_chain_written_backwards() {
             "  s{i} = \"x-${{{s_next}}}\"\n  p{i} = \"x-${{{p_next}}}\"\n"
         ));
     }
+    // (a type whose schema marks nothing: `aws_ssm_parameter`'s `value`
+    // is secret by its schema alone)
     text.push_str(
-        "}\nresource \"aws_ssm_parameter\" \"s\" {\n  name  = \"/s\"\n  value = local.s0\n}\n",
+        "}\nresource \"aws_s3_object\" \"s\" {\n  key     = \"/s\"\n  content = local.s0\n}\n",
     );
     text.push_str(
-        "resource \"aws_ssm_parameter\" \"p\" {\n  name  = \"/p\"\n  value = local.p0\n}\n",
+        "resource \"aws_s3_object\" \"p\" {\n  key     = \"/p\"\n  content = local.p0\n}\n",
     );
     let m = load_files("long-chain", &[("main.tf", &text)]);
     for i in [0, 1, N / 2, N - 1] {
         assert!(secret(&m, &format!("local.s{i}"), "value"), "local.s{i}");
         assert!(!secret(&m, &format!("local.p{i}"), "value"), "local.p{i}");
     }
-    assert!(secret(&m, "aws_ssm_parameter.s", "value"));
-    assert!(!secret(&m, "aws_ssm_parameter.p", "value"));
+    assert!(secret(&m, "aws_s3_object.s", "content"));
+    assert!(!secret(&m, "aws_s3_object.p", "content"));
 }
 
 /// The configuration's secrets hold in every instance of the resource:
