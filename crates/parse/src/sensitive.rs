@@ -946,24 +946,6 @@ pub fn secret_strings<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Stri
             Expr::Null | Expr::Bool(_) | Expr::Number(_) | Expr::Traversal { .. } => {}
         }
     }
-    fn add(s: &str, out: &mut BTreeSet<String>) {
-        if s.len() >= SHORTEST_SECRET {
-            out.insert(s.to_string());
-            // as Terraform's plan writes a string (`"a\"b"`): the text a
-            // rollback streams holds that form, not the value
-            let escaped = terraform_quoted(s);
-            if escaped != s {
-                out.insert(escaped);
-            }
-        }
-        if s.contains('\n') {
-            for l in s.lines().map(str::trim) {
-                if l.len() >= SHORTEST_SECRET {
-                    out.insert(l.to_string());
-                }
-            }
-        }
-    }
     // the value at a path, through the `{"value", "type"}` wrapper a
     // state writes dynamic values in (`terraform_data`'s input)
     fn at<'v>(mut v: &'v Value, path: &Path) -> Option<&'v Value> {
@@ -995,6 +977,27 @@ pub fn secret_strings<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Stri
     let mut out: Vec<String> = out.into_iter().collect();
     out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     out
+}
+
+/// Adds secret text `s` to `out` (see [`secret_strings`]): as it is, as
+/// Terraform's plan quotes it, and each line of a multi-line one.
+fn add(s: &str, out: &mut BTreeSet<String>) {
+    if s.len() >= SHORTEST_SECRET {
+        out.insert(s.to_string());
+        // as Terraform's plan writes a string (`"a\"b"`): the text a
+        // rollback streams holds that form, not the value
+        let escaped = terraform_quoted(s);
+        if escaped != s {
+            out.insert(escaped);
+        }
+    }
+    if s.contains('\n') {
+        for l in s.lines().map(str::trim) {
+            if l.len() >= SHORTEST_SECRET {
+                out.insert(l.to_string());
+            }
+        }
+    }
 }
 
 /// A string as Terraform's plan renderer writes it between quotes:
