@@ -329,8 +329,10 @@ impl Finder {
         // inside the tree as written, but a link on the way may lead out
         // of it (`creds.txt -> /etc/passwd`): not read, not stored, as
         // the tree's own links are not followed out of it
-        let real = abs.canonicalize().ok();
-        if let Some(real) = &real {
+        // (the file is then read by the path as written, which the
+        // snapshot's stat cache watches: a link pointed elsewhere later
+        // changes what it sees)
+        if let Ok(real) = abs.canonicalize() {
             if !real.starts_with(&self.real_base) {
                 self.warnings.push(warn(
                     &node.loc,
@@ -343,20 +345,17 @@ impl Finder {
                 return None;
             }
         }
-        // read where the check found it (a link changed since is not
-        // followed again)
-        let target = real.as_deref().unwrap_or(abs);
         let rel = rel.display().to_string().replace('\\', "/");
         let hash = match self.known.get(&rel) {
             // a state file the loader did not read (`unread_state`)
             Some(Some(h)) if *h == Hash::default() => {
-                let h = read_file(target).map(|(_, hash)| hash);
+                let h = read_file(abs).map(|(_, hash)| hash);
                 self.known.insert(rel.clone(), h);
                 h
             }
             Some(h) => *h,
             None => {
-                let h = match read_file(target) {
+                let h = match read_file(abs) {
                     Some((mut file, hash)) => {
                         file.path.clone_from(&rel);
                         self.added.push(file);
