@@ -390,13 +390,7 @@ mod tests {
         let mut w = ObjectWriter::new(&store);
         let there = b"locals {}\n";
         w.add(ObjectId::of(there), ObjType::Blob, there).unwrap();
-        let file = |path: &str, content: &[u8]| TreeFile {
-            path: path.into(),
-            executable: false,
-            link: false,
-            size: content.len() as u64,
-            id: ObjectId::of(content),
-        };
+        let file = TreeFile::regular;
         let files = [file("a.tf", there), file("b/c.tf", b"never stored\n")];
         let tree = w.add_tree(&files).unwrap();
         let model = w.add_model(&rewind_model::Model::default(), "").unwrap();

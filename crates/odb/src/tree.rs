@@ -27,6 +27,20 @@ pub struct TreeFile {
     pub id: ObjectId,
 }
 
+#[cfg(test)]
+impl TreeFile {
+    /// A regular file of `content` at `path`, for tests.
+    pub(crate) fn regular(path: &str, content: &[u8]) -> TreeFile {
+        TreeFile {
+            path: path.into(),
+            executable: false,
+            link: false,
+            size: content.len() as u64,
+            id: ObjectId::of(content),
+        }
+    }
+}
+
 /// One entry of a directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TreeEntry {
@@ -475,13 +489,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rewind-odb-tree-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::init(dir.to_str().unwrap()).unwrap();
-        let file = |path: &str, content: &[u8]| TreeFile {
-            path: path.into(),
-            executable: false,
-            link: false,
-            size: content.len() as u64,
-            id: ObjectId::of(content),
-        };
+        let file = TreeFile::regular;
         let files = [
             file("main.tf", b"terraform {}\n"),
             file("env/prod/.terraform.lock.hcl", b"# lock\n"),

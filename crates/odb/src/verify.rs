@@ -328,13 +328,17 @@ impl Store {
             }
             if types.get(&rec.tree) == Some(&ObjType::Tree) {
                 let before = r.problems.len();
-                let links = self.verify_tree(&rec.tree, types, &mut trees_done, &what, r);
+                // the trees verify_tree reads, handed to extent (which
+                // reads only those: the others are summed already)
+                let mut read = HashMap::new();
+                let links =
+                    self.verify_tree(&rec.tree, types, &mut trees_done, &mut read, &what, r);
                 if r.problems.len() == before {
                     // what the readers refuse (`tree_files`): a tree whose
                     // subtrees, shared, spell out too many files or too
                     // long a path
                     let why = self
-                        .extent(&rec.tree, &mut extents, &mut HashMap::new())
+                        .extent(&rec.tree, &mut extents, &mut read)
                         .map(|e| e.too_large());
                     match why {
                         Ok(None) => {}
@@ -371,13 +375,15 @@ impl Store {
         }
     }
 
-    /// Checks a tree and its subtrees (those not `done` already); true when
-    /// one of those it read holds a symbolic link.
+    /// Checks a tree and its subtrees (those not `done` already), each
+    /// kept in `read`; true when one of those it read holds a symbolic
+    /// link.
     fn verify_tree(
         &self,
         id: &ObjectId,
         types: &HashMap<ObjectId, ObjType>,
         done: &mut HashSet<ObjectId>,
+        read: &mut HashMap<ObjectId, crate::tree::Tree>,
         what: &str,
         r: &mut VerifyReport,
     ) -> bool {
@@ -394,7 +400,7 @@ impl Store {
                     continue;
                 }
             };
-            for e in tree.entries {
+            for e in &tree.entries {
                 links |= e.kind == EntryKind::Link;
                 let want = if e.kind == EntryKind::Dir {
                     ObjType::Tree
@@ -418,6 +424,7 @@ impl Store {
                     _ => {}
                 }
             }
+            read.insert(t, tree);
         }
         links
     }
