@@ -1000,28 +1000,13 @@ fn add(s: &str, out: &mut BTreeSet<String>) {
     }
 }
 
-/// A string as Terraform's plan renderer writes it between quotes:
-/// backslash, quote and the control characters escaped, template
-/// sequences doubled (`${` as `$${`, `%{` as `%%{`).
+/// A string as Terraform's plan renderer writes it between quotes, as an
+/// address's key is written ([`rewind_model::quote_key`]: backslash,
+/// quote and control characters escaped, `${` as `$${`, `%{` as `%%{`),
+/// without the quotes.
 fn terraform_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    let q = rewind_model::quote_key(s);
+    q[1..q.len() - 1].to_string()
 }
 
 /// `text` with every one of `secrets` (as [`secret_strings`] gives them,

@@ -409,26 +409,22 @@ impl<'c> Walk<'c> {
     fn position(&self, node: &Node, path: &[String]) -> Option<(u32, u32)> {
         let files = self.files?;
         // the block's own line is the node's: nothing to read for that
-        let file = node.loc.file.as_str();
-        let json = file.ends_with(".tf.json") || file.ends_with(".tofu.json");
-        if path.is_empty()
-            || node.loc.line == 0
-            || !(json || file.ends_with(".tf") || file.ends_with(".tofu"))
-        {
+        if path.is_empty() || node.loc.line == 0 {
             return None;
         }
+        let name = node.loc.file.rsplit('/').next().unwrap_or_default();
+        let locate = match rewind_parse::FileKind::of(name) {
+            Some(rewind_parse::FileKind::Tf) => rewind_parse::hcl::value_position,
+            Some(rewind_parse::FileKind::TfJson) => rewind_parse::hcl::json_value_position,
+            _ => return None,
+        };
         let key = (node.loc.file.clone(), node.loc.line, path.to_vec());
         if let Some(p) = self.positions.borrow().get(&key) {
             return *p;
         }
-        let p = files.source(&node.loc.file).and_then(|src| {
-            let locate = if json {
-                rewind_parse::hcl::json_value_position
-            } else {
-                rewind_parse::hcl::value_position
-            };
-            locate(&src, node.loc.line, path)
-        });
+        let p = files
+            .source(&node.loc.file)
+            .and_then(|src| locate(&src, node.loc.line, path));
         self.positions.borrow_mut().insert(key, p);
         p
     }
