@@ -362,8 +362,10 @@ fn watch_detects_a_bad_release_rolls_it_back_through_terraform_and_promotes_the_
 }
 
 /// Terraform's streamed plan shows what no provider schema marks (a
-/// `terraform_data` input's `password`); rewind's rules make it secret,
-/// so the stream has it replaced.
+/// `terraform_data` input's `password`, an `api_token` built from a
+/// template and a variable that is not sensitive); rewind's rules make
+/// them secret, so the stream has them replaced, the token whole (its
+/// value in the target is known only evaluated).
 #[test]
 #[ignore = "needs terraform: run by .ci/run"]
 fn terraforms_streamed_output_is_scrubbed_of_the_snapshots_secrets() {
@@ -372,11 +374,13 @@ fn terraforms_streamed_output_is_scrubbed_of_the_snapshots_secrets() {
     let app = t.path("app");
     std::fs::create_dir_all(&app).unwrap();
     let secret = |v: u32| format!("Pq7{}-{v}-Zx9kWm", std::process::id());
+    let pin = |v: u32| format!("{}{v}", 7_310_000 + std::process::id() % 10_000);
     for v in [1, 2] {
         std::fs::write(
             app.join("main.tf"),
             format!(
-                "resource \"terraform_data\" \"db\" {{\n  input = {{\n    engine   = \"postgres\"\n    password = \"{}\"\n  }}\n}}\n",
+                "variable \"pin\" {{\n  default = \"{}\"\n}}\n\nresource \"terraform_data\" \"db\" {{\n  input = {{\n    engine    = \"postgres\"\n    password  = \"{}\"\n    api_token = \"static-${{var.pin}}\"\n  }}\n}}\n",
+                pin(v),
                 secret(v)
             ),
         )
@@ -396,6 +400,7 @@ fn terraforms_streamed_output_is_scrubbed_of_the_snapshots_secrets() {
     for v in [1, 2] {
         let text = format!("{}{}", r.stdout, r.stderr);
         assert!(!text.contains(&secret(v)), "secret {v} shown:\n{text}");
+        assert!(!text.contains(&pin(v)), "token {v} shown:\n{text}");
     }
 }
 

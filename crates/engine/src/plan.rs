@@ -42,14 +42,30 @@ impl PlanOutcome {
         &self._models.0
     }
 
-    /// The text of every secret of both sides' configurations and states
-    /// ([`rewind_parse::sensitive::secret_strings`]).
+    /// The text of every secret of both sides' configurations and states,
+    /// and of the values the plan evaluates that are secret
+    /// ([`rewind_parse::sensitive::secret_strings_and`]): a target value
+    /// built from a template (`"static-${var.pin}"`) is known whole only
+    /// evaluated.
     pub(crate) fn secret_strings(&self) -> Vec<String> {
         let (c, t) = &self._models;
-        rewind_parse::sensitive::secret_strings(
+        let p = &self.plan;
+        let mut evaluated = Vec::new();
+        let values = p
+            .changes
+            .iter()
+            .flat_map(|c| [&c.values.before, &c.values.after])
+            .chain(p.outputs.iter().flat_map(|o| [&o.before, &o.after]))
+            .flatten()
+            .chain(p.unchanged.iter().map(|u| &u.value));
+        for v in values {
+            v.marked_texts(&mut |s, key| evaluated.push((s.to_string(), key)));
+        }
+        rewind_parse::sensitive::secret_strings_and(
             [c, t]
                 .into_iter()
                 .flat_map(|m| m.nodes.iter().chain(&m.instances)),
+            evaluated.iter().map(|(s, key)| (s.as_str(), *key)),
         )
     }
 }

@@ -190,6 +190,35 @@ impl Value {
         }
     }
 
+    /// Hands `f` the text of everything a sensitive mark covers, at any
+    /// depth: strings and numbers as Terraform writes them, and the keys
+    /// of maps and objects (`true` for a key), for scrubbing text that
+    /// rewind does not render itself (Terraform's).
+    pub fn marked_texts(&self, f: &mut dyn FnMut(&str, bool)) {
+        self.texts(false, f)
+    }
+
+    fn texts(&self, marked: bool, f: &mut dyn FnMut(&str, bool)) {
+        match self {
+            Value::Sensitive(inner) => inner.texts(true, f),
+            Value::String(s) if marked => f(s, false),
+            Value::Number(n) if marked => f(&n.to_string(), false),
+            Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                items.iter().for_each(|v| v.texts(marked, f))
+            }
+            Value::Map(_, m) | Value::Object(m) => {
+                for (k, v) in m.iter() {
+                    if marked {
+                        f(k, true);
+                    }
+                    v.texts(marked, f);
+                }
+            }
+            Value::Partial(p) => p.attrs.values().for_each(|v| v.texts(marked, f)),
+            _ => {}
+        }
+    }
+
     /// Rebuilds the value bottom-up, replacing what `f` returns `Some` for.
     fn map_deep(&self, f: &mut dyn FnMut(&Value) -> Option<Value>) -> Value {
         if let Some(v) = f(self) {
@@ -627,4 +656,40 @@ pub(crate) fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(s);
     }
     icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only what a mark covers is handed out, map keys flagged as keys,
+    /// numbers as Terraform writes them.
+    #[test]
+    fn marked_texts_are_what_marks_cover() {
+        let mut inner = Map::new();
+        inner.insert("db-key".to_string(), Value::string("static-4417"));
+        inner.insert("port".to_string(), Value::int(5432));
+        let mut attrs = Map::new();
+        attrs.insert("name".to_string(), Value::string("shown"));
+        attrs.insert("creds".to_string(), Value::object(inner).sensitive());
+        attrs.insert(
+            "tags".to_string(),
+            Value::tuple(vec![
+                Value::string("plain"),
+                Value::string("hid").sensitive(),
+            ]),
+        );
+        let mut got = Vec::new();
+        Value::object(attrs).marked_texts(&mut |s, key| got.push((s.to_string(), key)));
+        assert_eq!(
+            got,
+            [
+                ("db-key".to_string(), true),
+                ("static-4417".to_string(), false),
+                ("port".to_string(), true),
+                ("5432".to_string(), false),
+                ("hid".to_string(), false),
+            ]
+        );
+    }
 }

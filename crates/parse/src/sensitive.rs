@@ -893,6 +893,16 @@ pub const SHORTEST_SECRET: usize = 4;
 /// shorter than [`SHORTEST_SECRET`]. Sorted longest first, for output
 /// that rewind does not write itself (Terraform's) to have them replaced.
 pub fn secret_strings<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<String> {
+    secret_strings_and(nodes, std::iter::empty::<(&str, bool)>())
+}
+
+/// [`secret_strings`] of the nodes and of more secret texts, such as the
+/// evaluated values a plan marks (`(text, true)` for a map key: added
+/// unless named like a secret, as a node's map keys).
+pub fn secret_strings_and<'a, 's>(
+    nodes: impl IntoIterator<Item = &'a Node>,
+    more: impl IntoIterator<Item = (&'s str, bool)>,
+) -> Vec<String> {
     fn value(v: &Value, out: &mut BTreeSet<String>) {
         match v {
             Value::String(s) => add(s, out),
@@ -972,6 +982,11 @@ pub fn secret_strings<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Stri
             if let Some(v) = at(&n.body, p) {
                 value(v, &mut out);
             }
+        }
+    }
+    for (s, key) in more {
+        if !key || !crate::load::is_secret_name(s) {
+            add(s, &mut out);
         }
     }
     let mut out: Vec<String> = out.into_iter().collect();
@@ -1064,6 +1079,23 @@ mod tests {
             let scrubbed = scrub(shown, &found);
             assert!(!scrubbed.contains("S3CRET"), "{scrubbed}");
         }
+    }
+
+    /// Evaluated secrets are added as a node's are: a map key named like a
+    /// secret is not (it would hide every `password =` in the text).
+    #[test]
+    fn more_secret_texts_follow_the_nodes_rules() {
+        let found = secret_strings_and(
+            std::iter::empty(),
+            [
+                ("static-4417", false),
+                ("password", true),
+                ("db-hunter", true),
+                ("abc", false),
+                ("a\"b-q", false),
+            ],
+        );
+        assert_eq!(found, ["static-4417", "db-hunter", "a\\\"b-q", "a\"b-q"],);
     }
 
     #[test]
