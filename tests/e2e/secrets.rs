@@ -1184,3 +1184,67 @@ resource "terraform_data" "fn" {{
         assert!(!all.contains("S3CRET"), "{args:?}:\n{all}");
     }
 }
+
+/// A value secret by its key's name reached through an iterator
+/// (`each.value` of a resource or module call, a `dynamic` block's
+/// iterator) is hidden in every format; an argument beside it that is
+/// not secret is still shown.
+#[test]
+fn values_through_iterators_over_secrets_are_hidden() {
+    let t = Scratch::new("secret-iterators-47");
+    for v in 1..=2 {
+        let dir = t.path(&format!("v{v}"));
+        std::fs::create_dir_all(dir.join("m")).unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            format!(
+                r#"locals {{
+  creds = {{ db_password = "S3CRET-EACH-{v}" }}
+}}
+
+resource "terraform_data" "each" {{
+  for_each = local.creds
+  input    = each.value
+}}
+
+resource "aws_security_group" "g" {{
+  name = "sg-{v}"
+  dynamic "ingress" {{
+    for_each = local.creds
+    iterator = rule
+    content {{
+      description = rule.value
+      protocol    = "tcp-{v}"
+    }}
+  }}
+}}
+
+module "m" {{
+  source   = "./m"
+  for_each = local.creds
+  x        = each.value
+}}
+"#
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("m/main.tf"),
+            "variable \"x\" {}\n\nresource \"terraform_data\" \"in\" {\n  input = var.x\n}\n",
+        )
+        .unwrap();
+    }
+    for format in ["text", "markdown", "html", "json", "terraform-json"] {
+        let r = t.run(&["plan", "--from", "v2", "--to", "v1", "--format", format]);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(r.code == 0 || r.code == 2, "{format}: {all}");
+        assert!(!all.contains("S3CRET"), "{format}:\n{all}");
+        if format == "text" {
+            assert!(all.contains("sg-2"), "{all}");
+            assert!(
+                all.contains("module.m[\"db_password\"].terraform_data.in"),
+                "{all}"
+            );
+        }
+    }
+}

@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use rewind_engine::{DiffOptions, DiffOutcome, StoredVersion, Version};
 use rewind_odb::{LogEntry, Refs, SnapshotId, SnapshotRecord};
 use rewind_report::diff::{DiffReport, SideInfo};
+use rewind_report::style::one_line;
 use serde_json::json;
 
 use crate::cli::{format_for, Format, Global, EXIT_OK};
@@ -19,7 +20,7 @@ fn by(l: &LogEntry) -> serde_json::Value {
 fn who_text(l: &LogEntry) -> String {
     l.who
         .as_ref()
-        .map(|w| w.to_string())
+        .map(|w| one_line(&w.to_string()).into_owned())
         .unwrap_or_else(|| "(not recorded)".into())
 }
 
@@ -193,9 +194,9 @@ impl Change<'_> {
             out.style.yellow(&self.id.short(12)),
             rec.time,
             if rec.message.is_empty() {
-                "(no message)"
+                "(no message)".into()
             } else {
-                &rec.message
+                one_line(&rec.message)
             }
         ));
         for l in &self.taken {
@@ -207,7 +208,7 @@ impl Change<'_> {
                 out.style.green("marked good"),
                 l.time,
                 who_text(l),
-                l.reason
+                one_line(&l.reason)
             ));
         }
         let d = &self.diff.diff;

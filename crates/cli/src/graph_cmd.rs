@@ -48,16 +48,16 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
         // written as it is made: the text is never held whole
         Format::Dot => written(
             rewind_report::graph::dot_pieces(&outcome.model, &mut |piece| {
-                stdout.write_all(terminal_safe(piece).as_bytes())
+                stdout.write_all(terminal_safe(piece, false).as_bytes())
             })
             .and_then(|()| stdout.flush()),
         )?,
         Format::Mermaid => {
             let (chart, notes) = rewind_report::graph::mermaid_fit(&outcome.model);
             for n in notes {
-                out.note(&format!("note: {}", terminal_safe(&n)));
+                out.note(&format!("note: {}", terminal_safe(&n, false)));
             }
-            write_result(&mut stdout, terminal_safe(&chart).as_bytes())?
+            write_result(&mut stdout, terminal_safe(&chart, false).as_bytes())?
         }
         // streamed: the JSON of a large graph is never held whole
         _ => written(

@@ -8,6 +8,7 @@ use rewind_odb::{Load, LogEntry, Refs, SnapshotId, SnapshotRecord, Store};
 use serde_json::json;
 
 use rewind_report::html::{AuditEntry, Page, SnapshotRow};
+use rewind_report::style::{indented, one_line};
 
 use crate::cli::{format_for, Format, Global, EXIT_OK};
 use crate::output::Output;
@@ -119,7 +120,7 @@ fn ref_log(out: &Output, format: Format, entries: &[LogEntry]) -> Result<String>
         let who = l
             .who
             .as_ref()
-            .map(|w| format!("  by {w}"))
+            .map(|w| format!("  by {}", one_line(&w.to_string())))
             .unwrap_or_default();
         text.push_str(&format!(
             "{}  {:<24} {} -> {}  {}{}\n",
@@ -127,7 +128,7 @@ fn ref_log(out: &Output, format: Format, entries: &[LogEntry]) -> Result<String>
             l.name,
             short(l.old),
             out.style.yellow(&short(l.new)),
-            l.reason,
+            one_line(&l.reason),
             out.style.dim(&who)
         ));
     }
@@ -268,9 +269,9 @@ fn snapshot_lines(out: &Output, refs: &Refs, id: &SnapshotId, r: &SnapshotRecord
         "{} {}{marks}\n    {}  env {}  {} resources, {} instances{git}\n",
         out.style.yellow(&id.short(12)),
         if r.message.is_empty() {
-            "(no message)"
+            "(no message)".into()
         } else {
-            &r.message
+            one_line(&r.message)
         },
         r.time,
         r.env,
@@ -278,7 +279,11 @@ fn snapshot_lines(out: &Output, refs: &Refs, id: &SnapshotId, r: &SnapshotRecord
         r.instances
     );
     if !r.labels.is_empty() {
-        let l: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let l: Vec<String> = r
+            .labels
+            .iter()
+            .map(|(k, v)| one_line(&format!("{k}={v}")).into_owned())
+            .collect();
         text.push_str(&format!("    labels: {}\n", l.join(" ")));
     }
     text
@@ -402,7 +407,7 @@ fn show_text(out: &Output, s: &Shown) -> String {
     ));
     t.push_str(&format!("time:        {}\n", r.time));
     if !r.message.is_empty() {
-        t.push_str(&format!("message:     {}\n", r.message));
+        t.push_str(&format!("message:     {}\n", indented(&r.message, 13)));
     }
     if let Some(p) = r.parent {
         t.push_str(&format!("parent:      {}\n", p.short(12)));
@@ -424,7 +429,7 @@ fn show_text(out: &Output, s: &Shown) -> String {
         ));
     }
     for (k, v) in &r.labels {
-        t.push_str(&format!("label:       {k}={v}\n"));
+        t.push_str(&format!("label:       {}\n", one_line(&format!("{k}={v}"))));
     }
     t.push_str(&format!("workspace:   {}\n", r.workspace()));
     if let Some(i) = &r.inputs {

@@ -59,7 +59,10 @@ impl Output {
 
     /// Writes a result to standard output (see [`write_result`]).
     pub fn print(&self, s: &str) -> anyhow::Result<()> {
-        write_result(&mut std::io::stdout().lock(), terminal_safe(s).as_bytes())
+        write_result(
+            &mut std::io::stdout().lock(),
+            terminal_safe(s, self.style.color).as_bytes(),
+        )
     }
 
     /// An engine error as the command's error, after printing the
@@ -78,7 +81,7 @@ impl Output {
         for cause in e.chain().skip(1) {
             msg.push_str(&format!("\n  caused by: {cause}"));
         }
-        eprintln!("{}", terminal_safe(&msg));
+        eprintln!("{}", terminal_safe(&msg, self.err_style.color));
     }
 
     pub fn diagnostic(&self, d: &Diagnostic) {
@@ -98,7 +101,7 @@ impl Output {
                 1,
             ),
         };
-        eprintln!("{}", terminal_safe(&text));
+        eprintln!("{}", terminal_safe(&text, self.err_style.color));
     }
 
     pub fn diagnostics(&self, ds: &[Diagnostic]) {
@@ -139,7 +142,7 @@ impl Output {
     /// Progress and notes (suppressed by `-q`).
     pub fn note(&self, s: &str) {
         if !self.quiet {
-            eprintln!("{}", terminal_safe(s));
+            eprintln!("{}", terminal_safe(s, self.err_style.color));
         }
     }
 }

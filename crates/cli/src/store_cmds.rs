@@ -181,7 +181,7 @@ pub fn verify(g: &Global, out: &Output, repair: bool) -> Result<u8> {
             eprintln!(
                 "{} {}",
                 out.err_style.red("problem:"),
-                rewind_report::style::terminal_safe(p)
+                rewind_report::style::terminal_safe(p, false)
             );
         }
         let summary = format!(

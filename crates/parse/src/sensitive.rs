@@ -282,6 +282,7 @@ fn add_paths_from(node: &mut Node, paths: &[Path]) {
 }
 
 /// A reference resolved to the node it reads and the path inside it.
+#[derive(Clone)]
 struct Target {
     node: usize,
     path: Path,
@@ -530,6 +531,11 @@ struct Expressions<'a, 'r> {
     node: usize,
     prefix: &'r str,
     wanted: &'r dyn Fn(Option<&str>) -> bool,
+    /// The iterators in scope, innermost last: `each` (of the node's
+    /// `for_each`) and those of the `dynamic` blocks around, each with
+    /// what its `for_each` reads (`NAME.value` reads that too: an element
+    /// of a map holding a secret may be that secret).
+    iterators: Vec<(String, Vec<Target>)>,
     path: Vec<Step<'a>>,
     /// The targets of the expression at hand (kept for its allocation).
     targets: Vec<Target>,
@@ -540,6 +546,13 @@ impl<'a> Expressions<'a, '_> {
     fn value(&mut self, v: &'a Value, reads: &mut Reads) {
         match v {
             Value::Map(m) => {
+                let iterator = self.dynamic_iterator(m);
+                let dynamic = iterator.is_some();
+                if let Some((name, for_each)) = iterator {
+                    let mut read = Vec::new();
+                    self.expr_targets(for_each, &mut read);
+                    self.iterators.push((name, read));
+                }
                 for (k, child) in m {
                     if self.path.is_empty() && !(self.wanted)(Some(k)) {
                         continue;
@@ -547,6 +560,9 @@ impl<'a> Expressions<'a, '_> {
                     self.path.push(Step::Key(k));
                     self.value(child, reads);
                     self.path.pop();
+                }
+                if dynamic {
+                    self.iterators.pop();
                 }
             }
             Value::List(l) => {
@@ -563,22 +579,9 @@ impl<'a> Expressions<'a, '_> {
                 if self.path.is_empty() && !(self.wanted)(None) {
                     return;
                 }
-                let Expressions {
-                    index,
-                    node,
-                    prefix,
-                    targets,
-                    buf,
-                    ..
-                } = self;
-                crate::hcl::for_each_ref(e, &[], &mut |root, ops, _| {
-                    if let Some(t) = resolve(index, prefix, root, ops, buf) {
-                        if t.node != *node {
-                            targets.push(t);
-                        }
-                    }
-                });
-                if !self.targets.is_empty() {
+                let mut targets = std::mem::take(&mut self.targets);
+                self.expr_targets(e, &mut targets);
+                if !targets.is_empty() {
                     let owned = self
                         .path
                         .iter()
@@ -587,11 +590,68 @@ impl<'a> Expressions<'a, '_> {
                             Step::Index(i) => PathStep::Index(*i),
                         })
                         .collect();
-                    reads.add(self.node, Path(owned), self.targets.drain(..));
+                    reads.add(self.node, Path(owned), targets.drain(..));
                 }
+                self.targets = targets;
             }
             _ => {}
         }
+    }
+
+    /// The nodes expression `e` reads (not this node), added to `out`: by
+    /// its references, and an iterator's `value` by what the iterator's
+    /// `for_each` reads.
+    fn expr_targets(&mut self, e: &Expr, out: &mut Vec<Target>) {
+        let Expressions {
+            index,
+            node,
+            prefix,
+            iterators,
+            buf,
+            ..
+        } = self;
+        crate::hcl::for_each_ref(e, &[], &mut |root, ops, _| {
+            let value = matches!(ops.first(), Some(TravOp::Attr(a)) if a == "value");
+            match iterators.iter().rev().find(|(name, _)| name == root) {
+                Some((_, read)) if value => {
+                    out.extend(read.iter().filter(|t| t.node != *node).cloned())
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(t) = resolve(index, prefix, root, ops, buf) {
+                        if t.node != *node {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// The iterator's name and the `for_each` of map `m` when it is a
+    /// `dynamic "LABEL"` block's body (at `dynamic.LABEL` or
+    /// `dynamic.LABEL[i]`): its `iterator`, or the label.
+    fn dynamic_iterator(
+        &self,
+        m: &'a rewind_model::Map<String, Value>,
+    ) -> Option<(String, &'a Expr)> {
+        let Some(Value::Expr(for_each)) = m.get("for_each") else {
+            return None;
+        };
+        let label = match self.path.as_slice() {
+            [.., Step::Key("dynamic"), Step::Key(label)]
+            | [.., Step::Key("dynamic"), Step::Key(label), Step::Index(_)] => *label,
+            _ => return None,
+        };
+        let name = match m.get("iterator") {
+            Some(Value::Expr(e)) => match &**e {
+                Expr::Traversal { root, ops, .. } if ops.is_empty() => root.clone(),
+                _ => label.to_string(),
+            },
+            Some(Value::String(s)) => s.clone(),
+            _ => label.to_string(),
+        };
+        Some((name, &**for_each))
     }
 }
 
@@ -683,10 +743,17 @@ fn node_value_reads(
         node: i,
         prefix: &prefix,
         wanted: &wanted,
+        iterators: Vec::new(),
         path: Vec::new(),
         targets: Vec::new(),
         buf: std::mem::take(buf),
     };
+    // `each.value`: an element of what the node's `for_each` reads
+    if let Some(Value::Expr(e)) = n.body.get("for_each") {
+        let mut read = Vec::new();
+        walk.expr_targets(e, &mut read);
+        walk.iterators.push(("each".to_string(), read));
+    }
     walk.value(&n.body, reads);
     *buf = walk.buf;
 }

@@ -354,6 +354,34 @@ fn broken_inputs_fail_with_file_line_column() {
     }
 }
 
+/// An error in a file with bytes that are not UTF-8 quotes the line with
+/// each such byte as U+FFFD, the caret under the first, not the control
+/// characters the parser reads in their place.
+#[test]
+fn bytes_that_are_not_utf8_are_quoted_as_replacement_characters() {
+    let dir = scratch("not-utf8");
+    std::fs::write(
+        dir.join("main.tf"),
+        b"resource \"terraform_data\" \"z\" { input = \"\xc3\x28\xff\" }\n",
+    )
+    .unwrap();
+    let Err(err) = rewind_parse::load(&dir, &rewind_parse::Options::default()) else {
+        panic!("a byte that is not UTF-8 is an error");
+    };
+    let d = &err.diagnostics[0];
+    assert_eq!((d.loc.line, d.loc.col), (1, 42));
+    assert_eq!(
+        d.source_line.as_deref(),
+        Some("resource \"terraform_data\" \"z\" { input = \"\u{fffd}(\u{fffd}\" }")
+    );
+    let shown = d.to_string();
+    assert!(
+        shown.ends_with(&format!("\n   | {}^", " ".repeat(41))),
+        "{shown}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rewind-parse-{name}-{}", std::process::id()));

@@ -409,7 +409,7 @@ impl<'p> Decide<'p, '_> {
             value_at(v, &a.path).is_some_and(|x| x.has_marks())
         });
         sensitive_before
-            || config.is_some_and(|n| n.is_sensitive_path(&a.path))
+            || config.is_some_and(|n| crate::prior::config_secret_at(&n.sensitive, &a.path))
             || a.after.as_ref().is_some_and(Value::has_marks)
             || a.before.as_ref().is_some_and(Value::has_marks)
     }

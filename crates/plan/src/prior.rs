@@ -165,11 +165,69 @@ pub(crate) fn mark_paths(v: Value, paths: &[rewind_model::Path]) -> Value {
     v
 }
 
+/// A configuration's path into the content of a `dynamic "LABEL"` block
+/// (`dynamic.LABEL[i].content[j]` then the rest): the label and the rest,
+/// which is the path in each `LABEL` block the dynamic block makes.
+pub(crate) fn in_dynamic_content(path: &[PathStep]) -> Option<(&str, &[PathStep])> {
+    match path {
+        [PathStep::Key(d), PathStep::Key(label), PathStep::Index(_), PathStep::Key(c), PathStep::Index(_), rest @ ..]
+            if d == "dynamic" && c == "content" =>
+        {
+            Some((label, rest))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the value at `path` of an evaluated object is secret by one of
+/// a configuration node's secret `paths` (one is a prefix of the other),
+/// a path into a `dynamic` block's content standing for the same place in
+/// every block of its label.
+pub(crate) fn config_secret_at(paths: &[rewind_model::Path], path: &rewind_model::Path) -> bool {
+    fn related(secret: &[PathStep], at: &[PathStep]) -> bool {
+        if let Some((label, rest)) = in_dynamic_content(secret) {
+            return match at {
+                [] => true,
+                [PathStep::Key(k)] => k == label,
+                [PathStep::Key(k), PathStep::Index(_), more @ ..] => {
+                    k == label && related(rest, more)
+                }
+                _ => false,
+            };
+        }
+        match (secret, at) {
+            ([], _) | (_, []) => true,
+            ([a, more_a @ ..], [b, more_b @ ..]) => a == b && related(more_a, more_b),
+        }
+    }
+    paths.iter().any(|p| related(&p.0, &path.0))
+}
+
 fn mark_at(v: &Value, path: &[PathStep]) -> Value {
     let Some((first, rest)) = path.split_first() else {
         return v.clone().sensitive();
     };
     let (inner, marked) = v.unmark();
+    // the blocks a `dynamic` block made: the rest in each of them (and in
+    // any written out beside them: which were made is not known here)
+    if let (Some((label, rest)), Value::Object(m)) = (in_dynamic_content(path), inner) {
+        if let Some(blocks) = m.get(label) {
+            let blocks = match blocks.unmark() {
+                (Value::Tuple(items), was) => {
+                    Value::tuple(items.iter().map(|b| mark_at(b, rest)).collect()).mark_if(was)
+                }
+                (Value::List(t, items), was) => {
+                    Value::list_of(t.clone(), items.iter().map(|b| mark_at(b, rest)).collect())
+                        .mark_if(was)
+                }
+                (Value::Set(..), _) => blocks.clone().sensitive(),
+                _ => mark_at(blocks, rest),
+            };
+            let mut m = (**m).clone();
+            m.insert(label.to_string(), blocks);
+            return Value::object(m).mark_if(marked);
+        }
+    }
     let out = match (first, inner) {
         (PathStep::Key(k), Value::Object(m)) if m.contains_key(k) => {
             let mut m = (**m).clone();

@@ -179,8 +179,8 @@ impl Fit {
                 .push_str(" Use `--format html` or `--budget 0` to see everything.\n");
         } else {
             self.out.push_str(&format!(
-                " To see everything: `{}` (or `--budget 0`).\n",
-                o.see_all.replace('`', "'")
+                " To see everything: {} (or `--budget 0`).\n",
+                crate::style::md_code(&o.see_all)
             ));
         }
         self.out

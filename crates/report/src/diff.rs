@@ -70,19 +70,49 @@ fn paint(st: &Style, c: &NodeChange, s: &str) -> String {
     }
 }
 
+/// The longest a value is shown in a text or Markdown line.
+const SHOWN: usize = 200;
+/// How much of what two long values share is shown before where they
+/// differ.
+const BEFORE_DIFFERENCE: usize = 60;
+
 fn value_text(v: &Option<Value>) -> String {
     match v {
-        Some(v) => {
-            let s = v.render();
-            if s.chars().count() > 200 {
-                let cut: String = s.chars().take(197).collect();
-                format!("{cut}...")
-            } else {
-                s
-            }
-        }
+        Some(v) => window(&v.render(), 0),
         None => "null".into(),
     }
+}
+
+/// `s` from char `start` (`...` before it when that is not the start),
+/// cut to [`SHOWN`] characters (`...` after).
+fn window(s: &str, start: usize) -> String {
+    let len = s.chars().count();
+    if len <= SHOWN && start == 0 {
+        return s.to_string();
+    }
+    let lead = if start > 0 { "..." } else { "" };
+    let room = SHOWN - 3 - lead.len();
+    let body: String = s.chars().skip(start).take(room).collect();
+    let tail = if start + room < len { "..." } else { "" };
+    format!("{lead}{body}{tail}")
+}
+
+/// A value before and after, each cut to [`SHOWN`] characters around
+/// where they first differ: two long values that differ late are never
+/// shown as the same text.
+fn values_text(before: &Option<Value>, after: &Option<Value>) -> (String, String) {
+    let (Some(b), Some(a)) = (before, after) else {
+        return (value_text(before), value_text(after));
+    };
+    let (b, a) = (b.render(), a.render());
+    let first = b.chars().zip(a.chars()).take_while(|(x, y)| x == y).count();
+    // the difference within the first line shown: no window needed
+    let start = if first < SHOWN - 3 - BEFORE_DIFFERENCE {
+        0
+    } else {
+        first - BEFORE_DIFFERENCE
+    };
+    (window(&b, start), window(&a, start))
 }
 
 /// One attribute line without indentation.
@@ -102,12 +132,10 @@ pub(crate) fn attr_line(a: &AttrChange) -> String {
         (AttrOp::Modify, true) => format!("~ {}: (sensitive value changed)", a.path),
         (AttrOp::Add, true) => format!("+ {}: (sensitive value)", a.path),
         (AttrOp::Remove, true) => format!("- {}: (sensitive value)", a.path),
-        (AttrOp::Modify, false) => format!(
-            "~ {}: {} → {}",
-            a.path,
-            value_text(&a.before),
-            value_text(&a.after)
-        ),
+        (AttrOp::Modify, false) => {
+            let (before, after) = values_text(&a.before, &a.after);
+            format!("~ {}: {before} → {after}", a.path)
+        }
         (AttrOp::Add, false) => format!("+ {}: {}", a.path, value_text(&a.after)),
         (AttrOp::Remove, false) => format!("- {}: {}", a.path, value_text(&a.before)),
     }
@@ -378,9 +406,9 @@ pub fn markdown_fit(r: &DiffReport, o: &MarkdownOptions) -> String {
     let mut head = String::new();
     let _ = writeln!(
         head,
-        "### rewind diff: `{}` → `{}`\n",
-        style::md_cell(&r.from.label),
-        style::md_cell(&r.to.label)
+        "### rewind diff: {} → {}\n",
+        style::md_code(&r.from.label),
+        style::md_code(&r.to.label)
     );
     let _ = writeln!(head, "**Configuration:** {}", summary_text(&r.diff.config));
     if r.diff.state_compared {
@@ -415,18 +443,18 @@ fn md_part(fit: &mut Fit, title: &str, changes: &[NodeChange]) {
     sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.address.cmp(&b.address)));
     let row = |c: &NodeChange| {
         format!(
-            "| `{}` | `{}` | {} | {} |\n",
+            "| `{}` | {} | {} | {} |\n",
             symbol(c),
-            style::md_cell(&c.address),
+            style::md_code(&c.address),
             word(c),
-            style::md_cell(&location(c))
+            style::md_text(&location(c))
         )
     };
     let destroys: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) <= 1).collect();
     let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
     let compact: Vec<String> = destroys
         .iter()
-        .map(|c| format!("`{}` `{}`", symbol(c), style::md_cell(&c.address)))
+        .map(|c| format!("`{}` {}", symbol(c), style::md_code(&c.address)))
         .collect();
     let others: Vec<&NodeChange> = sorted.iter().copied().filter(|c| rank(c) > 1).collect();
     let other_rows: Vec<String> = others.iter().map(|c| row(c)).collect();
@@ -492,12 +520,45 @@ fn md_files(fit: &mut Fit, files: &[FileChange]) {
             f.change
         );
         if let Some(n) = &f.note {
-            let _ = writeln!(d, "{}\n", style::md_cell(n));
+            let _ = writeln!(d, "{}\n", style::md_text(n));
         }
         if let Some(t) = &f.diff {
             let _ = writeln!(d, "```diff\n{}\n```", t.replace("```", "'''").trim_end());
         }
         d.push_str("</details>\n\n");
         fit.add("file diffs", &d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two long values that differ late are shown from a little before
+    /// where they differ, so the two sides never read the same.
+    #[test]
+    fn long_values_are_cut_around_their_difference() {
+        let policy = |principal: &str| {
+            Value::String(format!(
+                "{{\"Statement\": [{{\"Effect\": \"Allow\", \"Resource\": \"arn:aws:s3:::{}/*\", \"Principal\": \"{principal}\"}}]}}",
+                "shop-assets-production-eu-west-1".repeat(6)
+            ))
+        };
+        let (b, a) = values_text(&Some(policy("arn:aws:iam::1:root")), &Some(policy("*")));
+        assert_ne!(b, a);
+        assert!(b.starts_with("...") && a.starts_with("..."), "{b}\n{a}");
+        assert!(b.contains("arn:aws:iam::1:root"), "{b}");
+        assert!(a.contains("\\\"Principal\\\": \\\"*\\\""), "{a}");
+        assert!(b.chars().count() <= SHOWN && a.chars().count() <= SHOWN);
+        // short values, or long ones differing early, are shown from the
+        // start as before
+        let (b, a) = values_text(
+            &Some(Value::String("a".into())),
+            &Some(Value::String("b".into())),
+        );
+        assert_eq!((b.as_str(), a.as_str()), ("\"a\"", "\"b\""));
+        let long = |c: char| Some(Value::String(format!("{c}{}", "x".repeat(400))));
+        let (b, a) = values_text(&long('1'), &long('2'));
+        assert!(b.starts_with("\"1xx") && b.ends_with("...") && a.starts_with("\"2xx"));
     }
 }

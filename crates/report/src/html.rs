@@ -33,6 +33,11 @@ use crate::diff::{summary_counts, word, DiffReport};
 use crate::plan::PlanReport;
 use crate::style::html as esc;
 
+/// The pages' Content-Security-Policy: a page runs no script and loads
+/// nothing (its style is inline, its images `data:`), so text that got
+/// past the escaping could still neither run nor fetch anything.
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+
 const CSS: &str = r#"
 :root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg2: #f6f8fa;
   --add: #1a7f37; --del: #cf222e; --chg: #9a6700; --mov: #0969da; }
@@ -164,7 +169,7 @@ impl Page {
         let mut out = String::with_capacity(self.body.len() + CSS.len() + 1024);
         let _ = write!(
             out,
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"rewind {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"generator\" content=\"rewind {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
             env!("CARGO_PKG_VERSION"),
             esc(&self.title),
             esc(&self.title)

@@ -6,6 +6,7 @@
 use rewind_odb::{IncidentId, IncidentRecord};
 
 use crate::style::html as esc;
+use crate::style::md_text;
 
 /// One block of the document.
 enum Block {
@@ -228,16 +229,15 @@ fn questions(rec: &IncidentRecord) -> Vec<String> {
 /// The post-mortem skeleton in Markdown.
 pub fn markdown(id: &IncidentId, rec: &IncidentRecord) -> String {
     let (title, blocks) = document(id, rec);
-    let mut s = format!("# {title}\n");
-    let cell = |c: &str| c.replace('|', "\\|").replace('\n', " ");
+    let mut s = format!("# {}\n", md_text(&title));
     for b in blocks {
         s.push('\n');
         match b {
             Block::Heading(h) => s.push_str(&format!("## {h}\n")),
-            Block::Para(p) => s.push_str(&format!("{p}\n")),
+            Block::Para(p) => s.push_str(&format!("{}\n", md_text(&p))),
             Block::List(items) => {
                 for i in items {
-                    s.push_str(&format!("- {}\n", i.replace('\n', " ")));
+                    s.push_str(&format!("- {}\n", md_text(&i)));
                 }
             }
             Block::Table(head, rows) => {
@@ -247,7 +247,7 @@ pub fn markdown(id: &IncidentId, rec: &IncidentRecord) -> String {
                     "---|".repeat(head.len())
                 ));
                 for r in rows {
-                    let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+                    let cells: Vec<String> = r.iter().map(|c| md_text(c)).collect();
                     s.push_str(&format!("| {} |\n", cells.join(" | ")));
                 }
             }
@@ -260,8 +260,9 @@ pub fn markdown(id: &IncidentId, rec: &IncidentRecord) -> String {
 pub fn html(id: &IncidentId, rec: &IncidentRecord) -> String {
     let (title, blocks) = document(id, rec);
     let mut s = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}</style></head><body>\n<h1>{t}</h1>\n",
-        t = esc(&title)
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\"><title>{t}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}</style></head><body>\n<h1>{t}</h1>\n",
+        t = esc(&title),
+        csp = crate::html::CSP
     );
     for b in blocks {
         match b {

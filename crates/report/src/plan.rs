@@ -370,9 +370,9 @@ pub fn markdown_fit(r: &PlanReport, o: &MarkdownOptions) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### rewind plan: `{}` → `{}`\n",
-        style::md_cell(&r.from.label),
-        style::md_cell(&r.to.label)
+        "### rewind plan: {} → {}\n",
+        style::md_code(&r.from.label),
+        style::md_code(&r.to.label)
     );
     let _ = writeln!(out, "**{}**\n", summary(p));
     md_alerts(&mut out, p);
@@ -395,7 +395,7 @@ fn md_alerts(out: &mut String, p: &Plan) {
             "> [!CAUTION]\n> Blocked by `prevent_destroy`: {}\n",
             p.blocked
                 .iter()
-                .map(|b| format!("`{b}`"))
+                .map(|b| style::md_code(&b.to_string()))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -406,7 +406,7 @@ fn md_alerts(out: &mut String, p: &Plan) {
             "> [!CAUTION]\n> Instances known only after apply (Terraform refuses to plan these): {}\n",
             p.unknown_instances
                 .iter()
-                .map(|b| format!("`{}`", style::md_cell(b)))
+                .map(|b| style::md_code(b))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -418,9 +418,9 @@ fn md_alerts(out: &mut String, p: &Plan) {
             for x in &c.risks {
                 let _ = writeln!(
                     out,
-                    "> - `{}`: {}",
-                    style::md_cell(&c.address.to_string()),
-                    style::md_cell(&x.message)
+                    "> - {}: {}",
+                    style::md_code(&c.address.to_string()),
+                    style::md_text(&x.message)
                 );
             }
         }
@@ -432,7 +432,7 @@ fn md_alerts(out: &mut String, p: &Plan) {
         } else {
             "NOTE"
         };
-        let _ = writeln!(out, "> [!{alert}]\n> {}\n", style::md_cell(&n.message));
+        let _ = writeln!(out, "> [!{alert}]\n> {}\n", style::md_text(&n.message));
     }
 }
 
@@ -445,24 +445,18 @@ fn md_changes(fit: &mut Fit, p: &Plan) {
     let row = |c: &Change| {
         let why = c.reasons.first().cloned().unwrap_or_default();
         format!(
-            "| `{}` | `{}` | {} | {} |\n",
+            "| `{}` | {} | {} | {} |\n",
             symbol(c),
-            style::md_cell(&c.address.to_string()),
+            style::md_code(&c.address.to_string()),
             verb(c),
-            style::md_cell(&why)
+            style::md_text(&why)
         )
     };
     let destroys: Vec<&Change> = sorted.iter().copied().filter(|c| c.destroys()).collect();
     let rows: Vec<String> = destroys.iter().map(|c| row(c)).collect();
     let compact: Vec<String> = destroys
         .iter()
-        .map(|c| {
-            format!(
-                "`{}` `{}`",
-                symbol(c),
-                style::md_cell(&c.address.to_string())
-            )
-        })
+        .map(|c| format!("`{}` {}", symbol(c), style::md_code(&c.address.to_string())))
         .collect();
     let others: Vec<String> = sorted
         .into_iter()
@@ -490,10 +484,10 @@ fn md_steps(fit: &mut Fit, p: &Plan) {
             .collect::<Vec<_>>()
             .join(", ");
         let row = format!(
-            "| {} | {} | `{}` | {} |\n",
+            "| {} | {} | {} | {} |\n",
             s.index,
             s.wave,
-            style::md_cell(&step_label(s)),
+            style::md_code(&step_label(s)),
             after
         );
         if full || !fit.fits(row.len() + close.len()) {

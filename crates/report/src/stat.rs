@@ -244,10 +244,10 @@ pub fn markdown(s: &Stat) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### rewind {} --stat: `{}` → `{}`\n",
+        "### rewind {} --stat: {} → {}\n",
         s.command,
-        style::md_cell(&s.from),
-        style::md_cell(&s.to)
+        style::md_code(&s.from),
+        style::md_code(&s.to)
     );
     for g in &s.groups {
         let _ = writeln!(out, "**{}**\n", g.title);
@@ -262,7 +262,7 @@ pub fn markdown(s: &Stat) -> String {
             let name = if std::ptr::eq(r, &g.total) {
                 "**total**".to_string()
             } else {
-                format!("`{}`", style::md_cell(&r.name))
+                style::md_code(&r.name)
             };
             let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
         }

@@ -93,9 +93,79 @@ pub(crate) fn first_byte(bytes: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize
     None
 }
 
-/// Escapes text inside a Markdown table cell or inline code.
-pub(crate) fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// Text as a whole Markdown code span, delimiters included, safe in a
+/// table cell: delimited by one backtick more than the longest run of
+/// backticks inside (so none inside ends it), padded with a space where
+/// it begins or ends with a backtick, `|` escaped (GitHub ends a cell at
+/// one even in code) and line breaks as spaces.
+pub fn md_code(s: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    let inner = s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    format!("{fence}{pad}{inner}{pad}{fence}")
+}
+
+/// Text as Markdown prose that means nothing but itself, safe in a table
+/// cell or at the start of a line, a list item or a quote: what Markdown
+/// would read in it (emphasis and strikethrough that could open or
+/// close, code, links and images, raw HTML, entities, table cells, and
+/// at its start a heading, quote or list marker) escaped with a
+/// backslash; `@` in a code span (no one is mentioned); line breaks as
+/// spaces. What cannot mean anything (`aws_db_instance`, `~ tags`, `->`)
+/// is left as it is, so the source reads as well as the page.
+pub fn md_text(s: &str) -> String {
+    let chars: Vec<char> = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    // `- x`, `+ x`, `# x`, `> x`, `1. x`, `1) x` would start a block
+    let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+    let marker = match chars.get(digits) {
+        Some('-' | '+' | '#' | '>' | '=') if digits == 0 => Some(0),
+        Some('.' | ')') if digits > 0 => Some(digits),
+        _ => None,
+    };
+    let blank = |i: Option<&char>| i.is_none_or(|c| c.is_whitespace());
+    for (i, &c) in chars.iter().enumerate() {
+        let (before, after) = (
+            if i > 0 { chars.get(i - 1) } else { None },
+            chars.get(i + 1),
+        );
+        let escape = match c {
+            '\\' | '`' | '[' | ']' | '<' | '|' => true,
+            // emphasis and strikethrough need a side that is not blank
+            '*' | '~' => !(blank(before) && blank(after)),
+            // `_` inside a word never emphasises
+            '_' => {
+                let word = |x: Option<&char>| x.is_some_and(|c| c.is_alphanumeric());
+                let inert = (blank(before) && blank(after)) || (word(before) && word(after));
+                !inert
+            }
+            // an entity (`&amp;`, `&#47;`)
+            '&' => after.is_some_and(|c| c.is_alphanumeric() || *c == '#'),
+            _ => marker == Some(i),
+        };
+        if c == '@' {
+            out.push_str("`@`");
+            continue;
+        }
+        if escape {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Escapes a Mermaid node label (inside `["..."]`).
@@ -106,17 +176,20 @@ pub(crate) fn mermaid(s: &str) -> String {
 }
 
 /// The text made safe for a terminal: control characters (C0, DEL, C1),
-/// escape sequences and bidirectional overrides that came from input (a
-/// label, a file name, a string in a configuration) are written as
-/// visible escapes (`\x1b`, `\u{202e}`), so nothing printed can move the
-/// cursor, set the title, write the clipboard or hide text. Newlines and
-/// tabs stay, and so do the colour sequences [`Style`] itself writes
-/// (`ESC [ 0|1|2|31|32|33|36 m`, which can neither move nor hide text).
-pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
+/// escape sequences, bidirectional overrides and characters that show
+/// nothing (zero-width spaces and joiners, tag characters, fillers) that
+/// came from input (a label, a file name, a string in a configuration)
+/// are written as visible escapes, so nothing printed can move the
+/// cursor, set the title, write the clipboard, hide text or make two
+/// different names look alike. Newlines and tabs stay; with `colour`, so
+/// do the colour sequences [`Style`] itself writes (`ESC [ 0|1|2|31|32|33|36
+/// m`, which can neither move nor hide text), and without it none.
+///
+/// A C0 control is written `\x1b`, any other character `\u202e` (a pair
+/// of them past the Basic Multilingual Plane, `\udb40\udc01`): in JSON
+/// output, where the characters can only be inside strings, that is the
+/// same string still, and the document stays valid.
+pub fn terminal_safe(s: &str, colour: bool) -> std::borrow::Cow<'_, str> {
     // the usual case, printable ASCII with newlines and tabs, is looked
     // at a byte at a time; characters are decoded only from the first
     // byte that is not
@@ -130,25 +203,78 @@ pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(s.len() + 16);
     let mut rest = s;
     while let Some(c) = rest.chars().next() {
-        if c == '\x1b' {
+        if c == '\x1b' && colour {
             if let Some(len) = own_sgr(rest) {
                 out.push_str(&rest[..len]);
                 rest = &rest[len..];
                 continue;
             }
         }
-        if unsafe_char(c) {
-            if (c as u32) < 0x80 {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            } else {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-        } else {
+        if !unsafe_char(c) {
             out.push(c);
+        } else if (c as u32) < 0x20 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
         }
         rest = &rest[c.len_utf8()..];
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Text that belongs on one line of text output (a ref log's reason, a
+/// snapshot's message in a list) with its line breaks written `\\n` and
+/// `\\r`: a message cannot then print a line that looks like another
+/// entry.
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['\n', '\r']) {
+        std::borrow::Cow::Owned(s.replace('\n', "\\n").replace('\r', "\\r"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// Text after a label on a line of its own (`message:     `), each line
+/// after the first indented by `indent` spaces, so that none starts at
+/// the margin a label does.
+pub fn indented(s: &str, indent: usize) -> String {
+    let pad = format!("\n{}", " ".repeat(indent));
+    s.replace("\r\n", "\n")
+        .replace('\r', "\\r")
+        .replace('\n', &pad)
+}
+
+/// Whether [`terminal_safe`] writes `c` as an escape.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            // bidirectional embeddings, overrides, isolates and marks
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{061c}'
+                // characters that show nothing: zero-width space, joiners,
+                // invisible operators, byte order mark, soft hyphen,
+                // fillers, tag characters, line and paragraph separators
+                | '\u{200b}'..='\u{200d}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{feff}'
+                | '\u{00ad}'
+                | '\u{034f}'
+                | '\u{180e}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{3164}'
+                | '\u{ffa0}'
+                | '\u{e0000}'..='\u{e007f}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
 }
 
 /// The length of one of [`Style`]'s own sequences at the start of `s`.
@@ -168,33 +294,88 @@ mod tests {
     fn terminal_safe_finds_what_is_unsafe_in_any_block() {
         let plain = "resource \"a\" \"b\" {\n\tname = \"x\"\n}\n".repeat(5);
         assert!(matches!(
-            terminal_safe(&plain),
+            terminal_safe(&plain, true),
             std::borrow::Cow::Borrowed(_)
         ));
         // each unsafe character, before, inside and after the first
         // 32-byte block, and after non-ASCII text that is safe
-        for bad in ['\x1b', '\x07', '\x7f', '\u{9b}', '\u{202e}', '\u{2066}'] {
+        for (bad, esc) in [
+            ('\x1b', "\\x1b"),
+            ('\x07', "\\x07"),
+            ('\x7f', "\\u007f"),
+            ('\u{9b}', "\\u009b"),
+            ('\u{202e}', "\\u202e"),
+            ('\u{2066}', "\\u2066"),
+            ('\u{200b}', "\\u200b"),
+            ('\u{feff}', "\\ufeff"),
+            ('\u{e0041}', "\\udb40\\udc41"),
+        ] {
             for at in [0, 5, 31, 32, 33, 100, plain.len()] {
                 let text = format!("{}{bad}{}", &plain[..at], &plain[at..]);
-                let safe = terminal_safe(&text);
+                let safe = terminal_safe(&text, true);
                 assert!(!safe.contains(bad), "{bad:?} at {at}");
-                let esc = if (bad as u32) < 0x80 {
-                    format!("\\x{:02x}", bad as u32)
-                } else {
-                    format!("\\u{{{:x}}}", bad as u32)
-                };
                 assert_eq!(safe, format!("{}{esc}{}", &plain[..at], &plain[at..]));
             }
         }
         let accents = format!("{}é→ü{}", plain, plain);
         assert!(matches!(
-            terminal_safe(&accents),
+            terminal_safe(&accents, true),
             std::borrow::Cow::Borrowed(_)
         ));
-        // Style's own colour survives, a foreign sequence does not
+        // Style's own colour survives when colour is on, a foreign
+        // sequence never does, and with colour off no sequence does
         let own = format!("{plain}\x1b[31mred\x1b[0m");
-        assert_eq!(terminal_safe(&own), own);
-        assert_eq!(terminal_safe("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(terminal_safe(&own, true), own);
+        assert_eq!(
+            terminal_safe(&own, false),
+            format!("{plain}\\x1b[31mred\\x1b[0m")
+        );
+        assert_eq!(terminal_safe("a\x1b[2Jb", true), "a\\x1b[2Jb");
+    }
+
+    /// Escapes keep JSON valid and its strings the same: a character the
+    /// terminal must not see raw is a JSON escape of itself.
+    #[test]
+    fn terminal_safe_json_is_the_same_json() {
+        let value = serde_json::json!({
+            "k\u{202e}": "a\u{202e}b\u{85}c\u{7f}d\u{200b}e\u{e0041}f\u{1b}[31mg",
+        });
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let safe = terminal_safe(&text, false);
+        assert_ne!(safe, text);
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
+    }
+
+    /// A code span holds any text whole: backticks inside never end it,
+    /// nor a pipe the table cell it is in.
+    #[test]
+    fn md_code_holds_backticks_and_pipes() {
+        assert_eq!(md_code("aws_s3_bucket.b"), "`aws_s3_bucket.b`");
+        assert_eq!(md_code("k[\"x` <img> `y\"]"), "``k[\"x` <img> `y\"]``");
+        assert_eq!(md_code("a``b"), "```a``b```");
+        assert_eq!(md_code("`edge`"), "`` `edge` ``");
+        assert_eq!(md_code("a|b\nc"), "`a\\|b c`");
+    }
+
+    /// Prose means nothing but itself: no image, link, HTML, mention,
+    /// emphasis or block, and one line; what cannot mean anything stays.
+    #[test]
+    fn md_text_escapes_what_markdown_would_read() {
+        assert_eq!(
+            md_text("<img src=x> ![i](https://e/x.png) [A](https://e/) @octocat *b* _c_ ~d~"),
+            r"\<img src=x> !\[i\](https://e/x.png) \[A\](https://e/) `@`octocat \*b\* \_c\_ \~d\~"
+        );
+        assert_eq!(md_text("- item\n# head"), r"\- item # head");
+        assert_eq!(md_text("# head"), r"\# head");
+        assert_eq!(md_text("> quote"), r"\> quote");
+        assert_eq!(md_text("12. x"), r"12\. x");
+        assert_eq!(
+            md_text("a | b &amp; c & d `e`"),
+            r"a \| b \&amp; c & d \`e\`"
+        );
+        let plain = r#"~ tags = { ~ CostCenter = "cc-5310" -> "cc-4127", 4 unchanged } aws_db_instance (high severity) 3 * 2"#;
+        assert_eq!(md_text(plain), plain);
     }
 
     #[test]

@@ -111,12 +111,11 @@ pub(crate) fn plan_waves(plan: &Plan) -> (String, Drawn) {
     }
     for s in &drawn {
         let (x, y) = at[&s.index];
-        let label = format!(
-            "{} {}{}",
-            s.operation.as_str(),
-            s.address,
-            if s.deposed { " (deposed)" } else { "" }
-        );
+        let op = s.operation.as_str();
+        let what = format!("{}{}", s.address, if s.deposed { " (deposed)" } else { "" });
+        let label = format!("{op} {what}");
+        // the action always shows; a long address loses its start
+        let shown = format!("{op} {}", fit(&what, 34 - op.len() - 1));
         let _ = writeln!(
             out,
             "<g class=\"step {}\"><title>{}: {}</title><rect x=\"{x}\" y=\"{y}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"4\"/><text x=\"{}\" y=\"{}\">{}: {}</text></g>",
@@ -126,7 +125,7 @@ pub(crate) fn plan_waves(plan: &Plan) -> (String, Drawn) {
             x + 6,
             y + 17,
             s.index,
-            esc(&fit(&label, 34))
+            esc(&shown)
         );
     }
     out.push_str("</svg>\n");

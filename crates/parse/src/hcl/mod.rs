@@ -27,7 +27,8 @@ pub use canon::{collect_refs, print_expr, static_key, to_value, Reference};
 pub(crate) use canon::{for_each_ref, push_step, with_static_key};
 pub use locate::{json_value_position, value_position};
 pub use parser::{
-    parse_body, parse_body_bytes, parse_expression, parse_template, LineIndex, ParseError,
+    parse_body, parse_body_bytes, parse_expression, parse_template, quoted_text, LineIndex,
+    ParseError,
 };
 
 #[cfg(test)]

@@ -127,6 +127,34 @@ pub fn parse_body_bytes(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, R<Body>) {
     (std::borrow::Cow::Owned(src), result)
 }
 
+/// The text of `bytes` as an error quotes it: each byte that is not
+/// UTF-8 shown as `U+FFFD` (one character, as in the text
+/// [`parse_body_bytes`] parses, so columns stay those of its positions).
+pub fn quoted_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                let bad = e.error_len().unwrap_or(rest.len() - good);
+                // (valid up to `good`: checked just now)
+                out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+                out.extend(std::iter::repeat_n('\u{fffd}', bad));
+                rest = &rest[good + bad..];
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The message for bytes that are not UTF-8 outside a comment.
 const NOT_UTF8: &str =
     "invalid character encoding: a byte that is not UTF-8 (Terraform reads UTF-8 only, other bytes only inside comments)";

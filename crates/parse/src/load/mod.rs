@@ -19,7 +19,7 @@ use rewind_model::{
 };
 
 use crate::config::{file_config_for, tfvars_value, FileConfig, RawNode, RawRef};
-use crate::hcl::{parse_body_bytes, LineIndex};
+use crate::hcl::{parse_body_bytes, quoted_text, LineIndex};
 use crate::json::{json_config, json_literal, parse_json};
 use crate::state::parse_state;
 
@@ -468,7 +468,9 @@ fn parse_bytes_cached(
     let at = |src: &str, offset: u32, msg: String| {
         let idx = LineIndex::new(src);
         let (line, col) = idx.locate(offset);
-        error_at(shown, line, col, msg, Some(src))
+        // the file's own bytes quoted, not the stand-ins parsed for bytes
+        // that are not UTF-8
+        error_at(shown, line, col, msg, Some(&quoted_text(bytes)))
     };
     Ok(match kind {
         FileKind::Tf | FileKind::TfJson => {
@@ -485,7 +487,13 @@ fn parse_bytes_cached(
             };
             let cfg = file_config_for(&body, &src, whole);
             if let Some((l, c, m)) = cfg.errors.first() {
-                return Err(error_at(shown, *l, *c, m.clone(), Some(&src)));
+                return Err(error_at(
+                    shown,
+                    *l,
+                    *c,
+                    m.clone(),
+                    Some(&quoted_text(bytes)),
+                ));
             }
             Parsed::Config(cfg)
         }
@@ -494,7 +502,7 @@ fn parse_bytes_cached(
             let body = body.map_err(|e| at(&src, e.offset, e.message))?;
             Parsed::Tfvars(
                 tfvars_value(&body, &src)
-                    .map_err(|(l, c, m)| error_at(shown, l, c, m, Some(&src)))?,
+                    .map_err(|(l, c, m)| error_at(shown, l, c, m, Some(&quoted_text(bytes))))?,
             )
         }
         FileKind::TfvarsJson => {

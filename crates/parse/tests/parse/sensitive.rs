@@ -349,3 +349,70 @@ output "conn" {
     assert!(!secret(&m, r, "lifecycle"));
     assert!(!secret(&m, "output.checked", "value"));
 }
+
+/// `each.value` and a `dynamic` block's iterator hold elements of what
+/// their `for_each` reads: of a map holding a secret, they may be that
+/// secret (a key named like one in a local), so what they make is
+/// secret; what reads only `each.key`, or a `for_each` of plain values,
+/// is not.
+#[test]
+fn iterators_over_secrets_make_secrets() {
+    const MAIN: &str = r#"
+locals {
+  creds = { db_password = "hunter2-literal", user = "bob" }
+  plain = { a = "x", b = "y" }
+}
+resource "terraform_data" "each" {
+  for_each = local.creds
+  input    = each.value
+  triggers_replace = each.key
+}
+resource "terraform_data" "plain" {
+  for_each = local.plain
+  input    = each.value
+}
+resource "aws_security_group" "g" {
+  name = "g"
+  dynamic "ingress" {
+    for_each = local.creds
+    content {
+      description = ingress.value
+      protocol    = "tcp"
+    }
+  }
+  dynamic "egress" {
+    for_each = local.creds
+    iterator = rule
+    content {
+      description = rule.value
+      from_port   = rule.key
+    }
+  }
+  dynamic "tag" {
+    for_each = local.plain
+    content {
+      value = tag.value
+    }
+  }
+}
+module "m" {
+  source   = "./m"
+  for_each = local.creds
+  x        = each.value
+}
+"#;
+    let m = load_files(
+        "iterators",
+        &[("main.tf", MAIN), ("m/main.tf", "variable \"x\" {}\n")],
+    );
+    assert!(secret(&m, "terraform_data.each", "input"));
+    assert!(!secret(&m, "terraform_data.each", "triggers_replace"));
+    assert!(!secret(&m, "terraform_data.plain", "input"));
+    let g = "aws_security_group.g";
+    assert!(secret(&m, g, "dynamic.ingress[0].content[0].description"));
+    assert!(!secret(&m, g, "dynamic.ingress[0].content[0].protocol"));
+    assert!(secret(&m, g, "dynamic.egress[0].content[0].description"));
+    assert!(!secret(&m, g, "dynamic.egress[0].content[0].from_port"));
+    assert!(!secret(&m, g, "dynamic.tag[0].content[0].value"));
+    assert!(secret(&m, "module.m", "x"));
+}
