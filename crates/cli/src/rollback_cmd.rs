@@ -1,6 +1,8 @@
 //! `rewind rollback`, `rewind incidents` and `rewind incident ID`.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::Result;
 use rewind_engine::{Event, RiskPolicy, RollbackOptions, RollbackOutcome, Status};
@@ -58,8 +60,23 @@ impl RollbackArgs {
             keep_workdir: self.keep_workdir,
             breach: None,
             preview_only: false,
+            interrupt: None,
         }
     }
+}
+
+/// A flag SIGINT and SIGTERM set instead of ending the process, for a
+/// rollback to stop between its steps and ask a running Terraform to stop
+/// gracefully; a second signal ends the process at once (exit 130:
+/// Terraform, in a process group of its own, still finishes what it is
+/// doing).
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag))?;
+        signal_hook::flag::register(sig, Arc::clone(&flag))?;
+    }
+    Ok(flag)
 }
 
 pub fn rollback(g: &Global, out: &Output, a: &RollbackArgs) -> Result<u8> {
@@ -75,7 +92,9 @@ pub fn rollback(g: &Global, out: &Output, a: &RollbackArgs) -> Result<u8> {
         }
         return Ok(EXIT_OK);
     }
-    let outcome = rewind_engine::rollback(&store, &a.options(), &mut |e| progress(out, e))
+    let mut opts = a.options();
+    opts.interrupt = Some(stop_on_signals()?);
+    let outcome = rewind_engine::rollback(&store, &opts, &mut |e| progress(out, e))
         .map_err(|e| out.failed(e))?;
     let text = match format {
         Format::Json => {
@@ -242,8 +261,20 @@ pub fn incidents(g: &Global, out: &Output, env: Option<&str>) -> Result<u8> {
     let format = format_for(g, "incidents", &[Format::Text, Format::Json], Format::Text)?;
     let store = open_store(g)?;
     let mut list = Vec::new();
+    let mut unreadable = 0;
     for id in store.list_incidents()? {
-        let rec = store.incident(&id)?;
+        // one damaged record hides no other: it is named, the rest listed
+        let rec = match store.incident(&id) {
+            Ok(rec) => rec,
+            Err(e) => {
+                unreadable += 1;
+                out.error(&anyhow::anyhow!(
+                    "incident {} cannot be read (left out; `rewind verify` checks the store): {e}",
+                    id.short(12)
+                ));
+                continue;
+            }
+        };
         if env.is_none_or(|e| e == rec.env) {
             list.push((id, rec));
         }
@@ -279,7 +310,7 @@ pub fn incidents(g: &Global, out: &Output, env: Option<&str>) -> Result<u8> {
             .collect(),
     };
     out.print(&text)?;
-    Ok(EXIT_OK)
+    Ok(if unreadable > 0 { EXIT_ERROR } else { EXIT_OK })
 }
 
 pub fn incident(g: &Global, out: &Output, spec: &str) -> Result<u8> {

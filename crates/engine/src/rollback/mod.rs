@@ -51,6 +51,12 @@ pub struct RollbackOptions {
     /// Stop after rewind's preview and the policy (Terraform is not run):
     /// what `watch --then notify` records.
     pub preview_only: bool,
+    /// Set when the rollback is asked to stop (the CLI's SIGINT and
+    /// SIGTERM): no further step starts, a running Terraform is asked to
+    /// stop gracefully, and the run ends as failed with its incident
+    /// recorded and its lock released. Once an apply has succeeded, the
+    /// run still adopts its result.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A health breach, as `watch` saw it.
@@ -166,6 +172,8 @@ pub fn rollback(
                 let _ = run.record_incident("failed");
             }
             if let Some(w) = &run.workdir {
+                // kept for inspection, without a plan anyone could apply
+                let _ = std::fs::remove_file(&w.plan_file);
                 events(Event::Step(&format!(
                     "the working directory is kept for inspection: {}",
                     w.top.display()
@@ -327,6 +335,15 @@ impl<'s> Run<'s> {
                 self.deployment.display()
             )));
         }
+        if !opts.preview_only {
+            // what the result's adoption writes, checked before Terraform
+            // changes anything
+            workdir::check_sync(
+                &workdir::tree_base(&self.deployment, &self.to_record.root),
+                &store.tree_files(&self.to_record.tree)?,
+                &store.tree_files(&self.from_record.tree)?,
+            )?;
+        }
         if !self.preview(events)? {
             return Ok(());
         }
@@ -342,12 +359,15 @@ impl<'s> Run<'s> {
         } else {
             None
         };
+        self.still_latest()?;
         let mut exec = Executor::find(if opts.executor.is_empty() {
             "terraform"
         } else {
             &opts.executor
         })?;
         exec.secrets = std::mem::take(&mut self.secrets);
+        exec.interrupt = opts.interrupt.clone();
+        self.check_interrupt()?;
         let w = workdir::materialise(store, &self.to, &self.deployment, &opts.env)?;
         events(Event::Step(&format!(
             "materialised {} into {}",
@@ -358,10 +378,14 @@ impl<'s> Run<'s> {
         let plan_file = w.plan_file.display().to_string();
         let locked = w.locked;
         self.workdir = Some(w);
-        self.terraform_plan(&exec, &module, &plan_file, locked, events)?;
+        self.terraform_plan(&mut exec, &module, &plan_file, locked, events)?;
         if !self.gate_passed(&plan_file)? {
             return Ok(());
         }
+        self.check_interrupt()?;
+        // a deploy that landed while Terraform planned: its plan is of a
+        // deployment the preview did not see
+        self.still_latest()?;
         if !opts.apply {
             self.status = Status::DryRun;
             if opts.breach.is_some() {
@@ -440,16 +464,25 @@ impl<'s> Run<'s> {
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<()> {
         events(Event::Step(&format!("{} {}", exec.name, args.join(" "))));
-        let ran = exec.stream(module, args, &mut |l| events(Event::Output(l)))?;
+        let ran = exec.stream(module, args, &self.output_log(), &mut |l| {
+            events(Event::Output(l))
+        })?;
+        if ran.interrupted {
+            self.keep_workdir = true;
+            return Err(interrupted(&format!(
+                "`{} {}` stopped (exit {})",
+                exec.name,
+                args.join(" "),
+                exit_text(ran.code)
+            )));
+        }
         if ran.code != Some(0) {
             self.keep_workdir = true;
             return Err(Error::Rollback(format!(
                 "`{} {}` failed (exit {}) in {}",
                 exec.name,
                 args.join(" "),
-                ran.code
-                    .map(|c| c.to_string())
-                    .unwrap_or("by signal".into()),
+                exit_text(ran.code),
                 module.display()
             )));
         }
@@ -460,11 +493,55 @@ impl<'s> Run<'s> {
         Ok(())
     }
 
+    /// Where Terraform's output goes while rewind follows it: beside the
+    /// materialised configuration (never in it: the result is snapshotted
+    /// from there).
+    fn output_log(&self) -> PathBuf {
+        match &self.workdir {
+            Some(w) => w.top.join("terraform-output.log"),
+            None => std::env::temp_dir().join(format!(
+                "rewind-terraform-output-{}.log",
+                std::process::id()
+            )),
+        }
+    }
+
+    /// An error when the rollback has been asked to stop.
+    fn check_interrupt(&self) -> Result<()> {
+        if self
+            .opts
+            .interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            return Err(interrupted("before the next step started"));
+        }
+        Ok(())
+    }
+
+    /// Under the lock, and again before the apply: the environment's
+    /// latest snapshot is still the one the run began from (a deploy that
+    /// landed meanwhile would otherwise be rolled back under the name of
+    /// the release before it, and its files left in the deployment).
+    fn still_latest(&self) -> Result<()> {
+        let refs = self.store.refs()?;
+        let latest = refs.envs.get(&self.opts.env).and_then(|e| e.latest);
+        if latest != Some(self.from) {
+            return Err(Error::Rollback(format!(
+                "{}'s latest snapshot changed while the rollback was starting (from {} to {}): nothing was applied; run it again to roll back what is deployed now",
+                self.opts.env,
+                self.from.short(12),
+                latest.map_or_else(|| "none".to_string(), |l| l.short(12))
+            )));
+        }
+        Ok(())
+    }
+
     /// `init` and `plan -out`, streamed, then the saved plan as
     /// `show -json` reads it.
     fn terraform_plan(
         &mut self,
-        exec: &Executor,
+        exec: &mut Executor,
         module: &Path,
         plan_file: &str,
         locked: bool,
@@ -475,6 +552,7 @@ impl<'s> Run<'s> {
             init.push("-lockfile=readonly");
         }
         self.run_step(exec, module, "init", &init, events)?;
+        live_secrets(exec, module)?;
         let out = format!("-out={plan_file}");
         let args = [
             "plan",
@@ -544,7 +622,9 @@ impl<'s> Run<'s> {
             plan_file,
         ];
         events(Event::Step(&format!("{} {}", exec.name, args.join(" "))));
-        let ran = exec.stream(module, &args, &mut |l| events(Event::Output(l)))?;
+        let ran = exec.stream(module, &args, &self.output_log(), &mut |l| {
+            events(Event::Output(l))
+        })?;
         let ok = ran.code == Some(0);
         self.apply = Some(ApplyRecord {
             succeeded: ok,
@@ -554,17 +634,26 @@ impl<'s> Run<'s> {
         self.timeline(
             "apply",
             &format!(
-                "`{} apply` of the saved plan {} after {:.1}s",
+                "`{} apply` of the saved plan {} after {:.1}s{}",
                 exec.name,
                 if ok { "succeeded" } else { "failed" },
-                ran.took.as_secs_f64()
+                ran.took.as_secs_f64(),
+                if ran.interrupted {
+                    " (rewind was interrupted during it and asked it to stop)"
+                } else {
+                    ""
+                }
             ),
         );
         if ok {
+            // applied: the deployment's files and refs follow it, even
+            // when interrupted (stopping now would leave them behind)
             return Ok(true);
         }
         self.status = Status::ApplyFailed;
         self.keep_workdir = true;
+        // kept for inspection, without a plan anyone could apply
+        let _ = std::fs::remove_file(plan_file);
         self.record_incident(self.status.as_str())?;
         Ok(false)
     }
@@ -849,4 +938,41 @@ fn describe(id: &SnapshotId, tags: &[String]) -> String {
     } else {
         format!("{} ({})", tags.join(", "), id.short(12))
     }
+}
+
+/// Adds the secrets of the deployment's live state (`state pull`) to what
+/// Terraform's output is scrubbed of: a secret changed after the latest
+/// snapshot is in neither snapshot, and Terraform's plan shows the value
+/// it replaces. A state rewind cannot read adds nothing (the plan then
+/// fails on it itself).
+fn live_secrets(exec: &mut Executor, module: &Path) -> Result<()> {
+    let state = exec.capture(module, &["state", "pull"])?;
+    if state.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let Ok((_, mut nodes)) = rewind_parse::state::parse_state("terraform state pull", &state)
+    else {
+        return Ok(());
+    };
+    for n in &mut nodes {
+        rewind_parse::mark_secret_names(n);
+    }
+    let mut all = std::mem::take(&mut exec.secrets);
+    all.extend(rewind_parse::sensitive::secret_strings(&nodes));
+    all.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    all.dedup();
+    exec.secrets = all;
+    Ok(())
+}
+
+/// The error of a rollback asked to stop (SIGINT, SIGTERM).
+fn interrupted(when: &str) -> Error {
+    Error::Rollback(format!(
+        "interrupted: {when}; nothing further was done (the rollback lock is released)"
+    ))
+}
+
+/// An exit code as an error says it.
+fn exit_text(code: Option<i32>) -> String {
+    code.map_or_else(|| "by signal".to_string(), |c| c.to_string())
 }

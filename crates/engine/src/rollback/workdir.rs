@@ -206,28 +206,57 @@ pub(crate) fn tree_base(deployment: &Path, root: &str) -> PathBuf {
 /// snapshot being rolled back from that the target does not have. State,
 /// `.terraform/` and the lock file are left alone. Returns the files
 /// written and removed.
+/// Whether [`sync_configuration`] can write the target's configuration
+/// into `base` and remove the previous one's: every path stays inside
+/// it, and no directory on the way to one is a symbolic link in the
+/// deployment (writing through it would change what it points to, which
+/// other deployments may share). Checked before anything is applied.
+pub(crate) fn check_sync(base: &Path, target: &[TreeFile], previous: &[TreeFile]) -> Result<()> {
+    let mut checked = std::collections::BTreeSet::new();
+    for f in target.iter().chain(previous) {
+        if not_configuration(&f.path) {
+            continue;
+        }
+        let p = Path::new(&f.path);
+        if p.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(Error::Rollback(format!(
+                "the snapshot holds the path {:?}, which leaves the deployment directory",
+                f.path
+            )));
+        }
+        for dir in p.ancestors().skip(1) {
+            if dir.as_os_str().is_empty() || !checked.insert(dir.to_path_buf()) {
+                continue;
+            }
+            let at = base.join(dir);
+            if at
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                let to = std::fs::read_link(&at).unwrap_or_default();
+                return Err(Error::Rollback(format!(
+                    "{} is a symbolic link (to {}): a rollback does not write the configuration through a link, as what it points to may be shared with other deployments; make it a directory of its own, or restore {} by hand (`rewind checkout`)",
+                    at.display(),
+                    to.display(),
+                    dir.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn sync_configuration(
     store: &Store,
     base: &Path,
     target: &[TreeFile],
     previous: &[TreeFile],
 ) -> Result<(usize, usize)> {
+    check_sync(base, target, previous)?;
     let wanted: Vec<&TreeFile> = target
         .iter()
         .filter(|f| !not_configuration(&f.path))
         .collect();
-    for f in wanted
-        .iter()
-        .map(|f| &f.path)
-        .chain(previous.iter().map(|f| &f.path))
-    {
-        let p = Path::new(f);
-        if p.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(Error::Rollback(format!(
-                "the snapshot holds the path {f:?}, which leaves the deployment directory"
-            )));
-        }
-    }
     let owned: Vec<TreeFile> = wanted.iter().map(|f| (*f).clone()).collect();
     let links = store.link_targets(&owned)?;
     for (path, to) in &links {

@@ -225,6 +225,115 @@ fn a_rollback_needs_the_lock_before_it_runs_terraform() {
     assert_eq!(rec.previewed.len(), 2);
 }
 
+/// A deploy that lands while a rollback is starting (after rewind's
+/// preview, before the lock) is not rolled back under the name of the
+/// release before it: under the lock, the run finds the environment's
+/// latest snapshot changed and stops before anything is materialised.
+#[test]
+fn a_deploy_landing_while_a_rollback_starts_stops_it_under_the_lock() {
+    let t = TempDir::new("rollback-moved-on");
+    let store = store_with_releases(&t);
+    let deployment = t.0.join("app");
+    std::fs::create_dir_all(&deployment).unwrap();
+    let opts = RollbackOptions {
+        env: "prod".into(),
+        dir: Some(deployment.clone()),
+        apply: true,
+        executor: "/nonexistent/terraform".into(),
+        ..Default::default()
+    };
+    let mut v3 = None;
+    let err = rollback(&store, &opts, &mut |e| {
+        if let rewind_engine::Event::Step(s) = e {
+            if s.starts_with("preview:") && v3.is_none() {
+                // release 3 is deployed and snapshotted meanwhile
+                let o = snapshot(
+                    &store,
+                    &shop(3),
+                    &SnapshotOptions {
+                        env: "prod".into(),
+                        tags: vec!["v3".into()],
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+                v3 = Some(o.id);
+            }
+        }
+    })
+    .unwrap_err()
+    .to_string();
+    let v3 = v3.expect("the preview was announced");
+    assert!(
+        err.contains("latest snapshot changed while the rollback was starting"),
+        "{err}"
+    );
+    assert!(err.contains(&v3.short(12)), "{err}");
+    // nothing was materialised beside the deployment, the lock is free
+    let beside: Vec<_> = std::fs::read_dir(&t.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("rewind-rollback"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    assert!(store.rollback_lock_holder("prod").unwrap().is_none());
+}
+
+/// A directory of the deployment that is a symbolic link (to modules
+/// shared with other deployments) is never written through: the rollback
+/// is refused before Terraform runs, and what the link points to is as it
+/// was.
+#[test]
+fn a_rollback_never_writes_through_a_linked_directory() {
+    let t = TempDir::new("rollback-dir-link");
+    let shared = t.0.join("shared");
+    let app = t.0.join("app");
+    std::fs::create_dir_all(shared.join("web")).unwrap();
+    std::fs::create_dir_all(&app).unwrap();
+    std::os::unix::fs::symlink("../shared", app.join("modules")).unwrap();
+    let store = Store::init(t.0.join("store").to_str().unwrap()).unwrap();
+    for v in ["1.4", "1.5"] {
+        std::fs::write(
+            shared.join("web/vars.tf"),
+            format!("variable \"image\" {{\n  default = \"{v}\"\n}}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            app.join("main.tf"),
+            "module \"web\" {\n  source = \"./modules/web\"\n}\n",
+        )
+        .unwrap();
+        let o = snapshot(
+            &store,
+            &app,
+            &SnapshotOptions {
+                env: "prod".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        if v == "1.4" {
+            store.mark_good("prod", o.id, false).unwrap();
+        }
+    }
+    let opts = RollbackOptions {
+        env: "prod".into(),
+        apply: true,
+        executor: "/nonexistent/terraform".into(),
+        ..Default::default()
+    };
+    let err = rollback(&store, &opts, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/app/modules is a symbolic link (to ../shared)"),
+        "{err}"
+    );
+    assert!(!err.contains("not on the PATH"), "{err}");
+    let vars = std::fs::read_to_string(shared.join("web/vars.tf")).unwrap();
+    assert!(vars.contains("1.5"), "{vars}");
+}
+
 #[test]
 fn a_rollback_without_a_known_good_snapshot_or_to_the_same_snapshot_does_nothing() {
     let t = TempDir::new("rollback-nothing");
