@@ -17,8 +17,7 @@ use crate::store::Store;
 pub struct LockHolder {
     /// UTC, RFC 3339.
     pub since: String,
-    /// The host name, as the environment gives it (`HOSTNAME`), or
-    /// `unknown`.
+    /// The host name (`HOSTNAME`, else the kernel's), or `unknown`.
     pub host: String,
     /// The holding process.
     pub pid: u32,
@@ -33,6 +32,33 @@ pub struct RollbackLock<'s> {
     released: bool,
 }
 
+impl LockHolder {
+    /// Whether the holder is known to be gone: it ran on this host and no
+    /// process has its id now (a killed rollback's lock).
+    pub fn gone(&self) -> bool {
+        self.host == host_name()
+            && self.host != "unknown"
+            && self.pid != 0
+            && std::path::Path::new("/proc/self").exists()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+/// This host's name: `HOSTNAME` when the shell exports it, else the
+/// kernel's (`/proc/sys/kernel/hostname`, `/etc/hostname`), else
+/// `unknown`.
+fn host_name() -> String {
+    if let Some(h) = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()) {
+        return h;
+    }
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_string())
+        .find(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn lock_key(env: &str) -> String {
     format!("locks/rollback/{env}")
 }
@@ -44,7 +70,7 @@ impl Store {
         let key = lock_key(env);
         let holder = LockHolder {
             since: crate::time::now(),
-            host: std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown".into()),
+            host: host_name(),
             pid: std::process::id(),
             purpose: purpose.to_string(),
         };
@@ -63,8 +89,16 @@ impl Store {
                     holder: held
                         .map(|h| {
                             format!(
-                                "process {} on {} since {} ({})",
-                                h.pid, h.host, h.since, h.purpose
+                                "process {} on {} since {} ({}){}",
+                                h.pid,
+                                h.host,
+                                h.since,
+                                h.purpose,
+                                if h.gone() {
+                                    "; that process is no longer running on this host: the lock is stale"
+                                } else {
+                                    ""
+                                }
                             )
                         })
                         .unwrap_or_else(|| "a process that has just released it".into()),
@@ -148,6 +182,37 @@ mod tests {
         store.lock_rollback("prod", "y").unwrap().release().unwrap();
         staging.release().unwrap();
         assert!(store.rollback_lock_holder("staging").unwrap().is_none());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A holder names this host (without `HOSTNAME` too), and one whose
+    /// process is gone from this host is known to be stale.
+    #[test]
+    fn a_lock_of_a_process_gone_from_this_host_is_stale() {
+        let here = host_name();
+        assert_ne!(here, "unknown");
+        let holder = |pid: u32, host: &str| LockHolder {
+            since: "2026-12-04T00:00:00Z".into(),
+            host: host.into(),
+            pid,
+            purpose: "rollback".into(),
+        };
+        assert!(!holder(std::process::id(), &here).gone());
+        // pids are below 2^22 on Linux
+        assert!(holder(u32::MAX - 1, &here).gone());
+        assert!(!holder(u32::MAX - 1, "another-host").gone());
+        let dir = std::env::temp_dir().join(format!("rewind-oplock-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::init(dir.to_str().unwrap()).unwrap();
+        let key = lock_key("prod");
+        let bytes = serde_json::to_vec(&holder(u32::MAX - 1, &here)).unwrap();
+        store.backend().put(&key, &bytes, Cond::Absent).unwrap();
+        let msg = store.lock_rollback("prod", "x").unwrap_err().to_string();
+        assert!(msg.contains(&format!("on {here} since")), "{msg}");
+        assert!(
+            msg.contains("no longer running on this host: the lock is stale"),
+            "{msg}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }
