@@ -198,7 +198,14 @@ pub fn gate(preview: &Plan, terraform: &[TerraformChange]) -> GateVerdict {
             address: k.clone(),
             terraform: t.actions.clone(),
             preview: p,
-            message: format!("Terraform would {}{moved}; {shown}", te.describe()),
+            message: format!(
+                "Terraform would {}{moved}; {shown}",
+                if te == Effect::None {
+                    "change nothing"
+                } else {
+                    te.describe()
+                }
+            ),
         };
         if te.within(pe) {
             verdict.notes.push(d);
