@@ -60,10 +60,17 @@ pub fn run(g: &Global, a: &GraphArgs, out: &Output) -> Result<u8> {
             write_result(&mut stdout, terminal_safe(&chart, false).as_bytes())?
         }
         // streamed: the JSON of a large graph is never held whole
-        _ => written(
-            rewind_report::graph::write_json(&outcome.model, &outcome.root, &mut stdout)
-                .and_then(|()| std::io::Write::flush(&mut stdout)),
-        )?,
+        _ => {
+            // checked in large pieces, not serde's small writes
+            let mut safe = std::io::BufWriter::with_capacity(
+                1 << 16,
+                rewind_report::style::TerminalSafe::new(&mut stdout),
+            );
+            written(
+                rewind_report::graph::write_json(&outcome.model, &outcome.root, &mut safe)
+                    .and_then(|()| std::io::Write::flush(&mut safe)),
+            )?
+        }
     }
     // a large model takes longer to free than the process takes to exit
     std::mem::forget(outcome);

@@ -247,6 +247,58 @@ pub fn indented(s: &str, indent: usize) -> String {
         .replace('\n', &pad)
 }
 
+/// A writer passing what is written through [`terminal_safe`] (without
+/// colour), for output written in pieces (a large graph's JSON): a
+/// character split between two writes is held until it is whole.
+pub struct TerminalSafe<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> TerminalSafe<W> {
+    pub fn new(inner: W) -> Self {
+        TerminalSafe {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let whole = match std::str::from_utf8(&self.pending) {
+            Ok(s) => s.len(),
+            // the start of a character the next write completes
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(e) => e.valid_up_to() + e.error_len().unwrap_or(0),
+        };
+        let (text, rest) = self.pending.split_at(whole);
+        match std::str::from_utf8(text) {
+            Ok(t) => self.inner.write_all(terminal_safe(t, false).as_bytes())?,
+            // bytes that are not UTF-8 (no JSON writer makes them): as
+            // they are, after what came before them
+            Err(e) => {
+                let (good, bad) = text.split_at(e.valid_up_to());
+                let good = std::str::from_utf8(good).unwrap_or_default();
+                self.inner
+                    .write_all(terminal_safe(good, false).as_bytes())?;
+                self.inner.write_all(bad)?;
+            }
+        }
+        self.pending = rest.to_vec();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.inner.write_all(&rest)?;
+        }
+        self.inner.flush()
+    }
+}
+
 /// Whether [`terminal_safe`] writes `c` as an escape.
 fn unsafe_char(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t')
@@ -345,6 +397,23 @@ mod tests {
         assert_ne!(safe, text);
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, value);
+    }
+
+    /// Written in pieces that split characters, the text comes out as
+    /// [`terminal_safe`] makes it whole.
+    #[test]
+    fn terminal_safe_writer_holds_split_characters() {
+        use std::io::Write;
+        let text = "{\"k\": \"a\u{202e}b\u{e0041}c é\"}";
+        for size in 1..5 {
+            let mut w = TerminalSafe::new(Vec::new());
+            for piece in text.as_bytes().chunks(size) {
+                w.write_all(piece).unwrap();
+            }
+            w.flush().unwrap();
+            let out = String::from_utf8(w.inner).unwrap();
+            assert_eq!(out, terminal_safe(text, false), "{size}");
+        }
     }
 
     /// A code span holds any text whole: backticks inside never end it,
