@@ -905,3 +905,84 @@ fn a_signal_during_the_apply_stops_terraform_gracefully_and_releases_the_lock() 
         ]
     );
 }
+
+/// The secrets of check URLs (a password, query values) and the webhook's
+/// path are shown nowhere: not in the log, the incident record in any
+/// format, or the webhook's body; a Prometheus that cannot be reached is
+/// recorded as inconclusive, in the schema's shape.
+#[test]
+fn watch_shows_no_url_secrets_and_records_an_unreachable_prometheus_as_inconclusive() {
+    let t = Scratch::new("watch-secrets");
+    good_then_bad(&t, &release(1), &release(2));
+    let svc = Service::start();
+    svc.healthy.store(false, Ordering::SeqCst);
+    let health = format!(
+        "{}/health?access_token=Tok1234Secret",
+        svc.url
+            .replacen("http://", "http://admin:Hunter2Secret@", 1)
+    );
+    let hook = format!("{}/hook/T0/B0/HookSecret99", svc.url);
+    let r = t.run(&[
+        "watch",
+        "--env",
+        "prod",
+        "--http",
+        &health,
+        "--prometheus",
+        "http://prom:PromPw55Secret@127.0.0.1:1",
+        "--query",
+        "errors",
+        "--above",
+        "1",
+        "--webhook",
+        &hook,
+        "--failures",
+        "2",
+        "--interval",
+        "100ms",
+        "--then",
+        "notify",
+        "--timeout",
+        "30s",
+    ]);
+    assert_eq!(r.code, 3, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let host = svc.url.trim_start_matches("http://");
+    assert!(
+        r.stderr.contains(&format!("notified http://{host}/…")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "check http http://admin:***@{host}/health?access_token=***: status 503"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("INCONCLUSIVE"), "{}", r.stderr);
+    let inc = only_incident(&t);
+    let id = inc["id"].as_str().unwrap();
+    let evidence = inc["incident"]["evidence"].as_array().unwrap();
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e["inconclusive"] == true && e["failing"] == false),
+        "{evidence:#?}"
+    );
+    let body = svc.hooks.recv_timeout(Duration::from_secs(10)).unwrap();
+    let mut shown = vec![r.stdout, r.stderr, body, inc.to_string()];
+    for format in ["markdown", "html"] {
+        shown.push(t.run(&["incident", id, "--format", format]).ok().stdout);
+    }
+    assert!(shown[4].contains("inconclusive"), "{}", shown[4]);
+    for text in &shown {
+        for secret in [
+            "Hunter2Secret",
+            "Tok1234Secret",
+            "PromPw55Secret",
+            "HookSecret99",
+        ] {
+            assert!(!text.contains(secret), "{secret} shown:\n{text}");
+        }
+    }
+}

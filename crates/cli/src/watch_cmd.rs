@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use rewind_engine::{
-    parse_duration, parse_status, Check, OnBreach, Probe, WatchConfig, WatchEnd, WatchOptions,
+    parse_duration, parse_status, redact_url, Check, OnBreach, Probe, WatchConfig, WatchEnd,
+    WatchOptions,
 };
 
 use crate::cli::{Global, EXIT_ERROR, EXIT_OK};
@@ -104,7 +105,8 @@ impl WatchArgs {
         };
         for url in &self.http {
             cfg.checks.push(check(
-                format!("http {url}"),
+                // the name is shown and recorded: the URL's secrets are not
+                format!("http {}", redact_url(url)),
                 Probe::Http {
                     url: url.clone(),
                     status: parse_status(&self.http_status)?,

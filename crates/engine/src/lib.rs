@@ -81,6 +81,6 @@ pub use rollback::{
 pub use snapshot::{snapshot, SnapshotOptions, SnapshotOutcome};
 pub use version::{LazyStore, Side, StoredVersion, Version};
 pub use watch::{
-    parse_duration, parse_status, prometheus_value, watch, Check, Observation, OnBreach, Probe,
-    WatchConfig, WatchEnd, WatchOptions,
+    parse_duration, parse_status, prometheus_samples, redact_url, watch, Check, Observation,
+    OnBreach, Probe, Sample, Verdict, WatchConfig, WatchEnd, WatchOptions,
 };

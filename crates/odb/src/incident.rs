@@ -35,6 +35,11 @@ pub struct Evidence {
     pub time: String,
     /// True when the observation breached the check's threshold.
     pub failing: bool,
+    /// True when it showed health neither way (a Prometheus that could
+    /// not answer, a NaN, no series): `value` says why. Written only when
+    /// true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inconclusive: bool,
     /// The observed value (`status 503`, `0.42`, `exit 1`).
     pub value: String,
     /// What it was held against (`status 200..=299`, `< 0.05`).

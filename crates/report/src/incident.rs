@@ -115,7 +115,14 @@ fn evidence(b: &mut Vec<Block>, rec: &IncidentRecord) {
                     e.check.clone(),
                     e.value.clone(),
                     e.expected.clone(),
-                    if e.failing { "failing" } else { "ok" }.into(),
+                    if e.failing {
+                        "failing"
+                    } else if e.inconclusive {
+                        "inconclusive"
+                    } else {
+                        "ok"
+                    }
+                    .into(),
                 ]
             })
             .collect(),

@@ -256,6 +256,7 @@ pub struct TerminalSafe<W: std::io::Write> {
 }
 
 impl<W: std::io::Write> TerminalSafe<W> {
+    /// Writes to `inner`.
     pub fn new(inner: W) -> Self {
         TerminalSafe {
             inner,

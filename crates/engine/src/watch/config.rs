@@ -66,13 +66,13 @@ pub enum Probe {
     Prometheus {
         /// The server (`http://127.0.0.1:9090`).
         url: String,
-        /// The PromQL query; its first sample is the value.
+        /// The PromQL query; every series of its answer is checked.
         query: String,
         /// Failing when the value is above this.
         above: Option<f64>,
         /// Failing when the value is below this.
         below: Option<f64>,
-        /// Whether an empty result fails (default: passes).
+        /// Whether an empty result fails (default: inconclusive).
         fail_on_no_data: bool,
     },
     /// A command run through `sh -c`; a non-zero exit fails.
@@ -161,6 +161,112 @@ pub fn parse_status(s: &str) -> Result<(u16, u16)> {
             Ok((v, v))
         }
     }
+}
+
+/// `url` fit to show: a password (`user:***@`, or a user name alone,
+/// which is often a token: `***@`), every query value (`?token=***`)
+/// and a fragment replaced. The real URL is kept for the requests.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u)
+            if u.username().is_empty()
+                && u.password().is_none()
+                && u.query().is_none()
+                && u.fragment().is_none() =>
+        {
+            url.to_string()
+        }
+        Ok(u) => redacted(&u).to_string(),
+        Err(_) => redact_unparsed(url),
+    }
+}
+
+/// [`redact_url`] of a parsed URL.
+pub(crate) fn redacted(u: &reqwest::Url) -> reqwest::Url {
+    let mut r = u.clone();
+    if r.password().is_some() {
+        let _ = r.set_password(Some("***"));
+    } else if !r.username().is_empty() {
+        let _ = r.set_username("***");
+    }
+    if r.query().is_some() {
+        let keys: Vec<String> = u.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        r.set_query(None);
+        if keys.is_empty() {
+            r.set_query(Some(""));
+        } else {
+            r.query_pairs_mut()
+                .extend_pairs(keys.iter().map(|k| (k.as_str(), "***")));
+        }
+    }
+    if r.fragment().is_some_and(|f| !f.is_empty()) {
+        r.set_fragment(Some("***"));
+    }
+    r
+}
+
+/// A URL that does not parse, redacted by its text: what comes before an
+/// `@` in the authority, and everything after a `?` or a `#`.
+fn redact_unparsed(url: &str) -> String {
+    let (head, tail) = match url.find(['?', '#']) {
+        Some(i) => (&url[..i], format!("{}***", &url[i..=i])),
+        None => (url, String::new()),
+    };
+    let start = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let end = head[start..]
+        .find('/')
+        .map(|i| start + i)
+        .unwrap_or(head.len());
+    match head[start..end].rfind('@') {
+        Some(at) => format!("{}***{}{tail}", &head[..start], &head[start + at..]),
+        None => format!("{head}{tail}"),
+    }
+}
+
+/// A webhook URL fit to show: its scheme and host only
+/// (`https://hooks.slack.com/…`); the path of a webhook is its secret.
+pub(crate) fn webhook_display(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}{}/…",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => "the webhook (a URL that does not parse)".into(),
+    }
+}
+
+/// A Prometheus server's base URL (`http://127.0.0.1:9090`, or with a
+/// path prefix); one with a query string or a fragment is refused: the
+/// query rewind sends would come after it, and Prometheus answers the
+/// first `query` it is given.
+pub(crate) fn prometheus_base(url: &str) -> Result<reqwest::Url> {
+    let shown = redact_url(url);
+    if url.contains(['?', '#']) {
+        return Err(Error::Watch(format!(
+            "the Prometheus URL {shown} has a query string or a fragment: give the server's \
+             base URL (e.g. http://127.0.0.1:9090); the PromQL goes in --query (or `query`)"
+        )));
+    }
+    let u = reqwest::Url::parse(url)
+        .map_err(|e| Error::Watch(format!("the Prometheus URL {shown} is not a URL: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(Error::Watch(format!(
+            "the Prometheus URL {shown} is not an http or https URL"
+        )));
+    }
+    Ok(u)
+}
+
+/// A duration for a person, as precise as it was given: `500 ms`,
+/// `1.5 s`, `10 s`.
+pub(crate) fn describe_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        return format!("{} ms", d.as_millis());
+    }
+    let s = format!("{:.3}", d.as_secs_f64());
+    format!("{} s", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
 #[derive(Deserialize)]
@@ -290,8 +396,10 @@ impl FileCheck {
                         format!("check {name:?} (prometheus) needs `above` or `below`"),
                     ));
                 }
+                let url = self.need(&self.url, "url", name, path)?;
+                prometheus_base(&url).map_err(|e| in_file(path, format!("check {name:?}: {e}")))?;
                 Ok(Probe::Prometheus {
-                    url: self.need(&self.url, "url", name, path)?,
+                    url,
                     query: self.need(&self.query, "query", name, path)?,
                     above: self.above,
                     below: self.below,
@@ -332,5 +440,69 @@ impl FileCheck {
                 format!("check {name:?}: status is a number or a string like \"200-299\""),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_secrets() {
+        assert_eq!(
+            redact_url("http://admin:Hunter2@127.0.0.1:8080/health?access_token=Tok1&x=2#frag"),
+            "http://admin:***@127.0.0.1:8080/health?access_token=***&x=***#***"
+        );
+        assert_eq!(
+            redact_url("https://ghp_Token@example.com/x"),
+            "https://***@example.com/x"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:9090"), "http://127.0.0.1:9090");
+        assert_eq!(redact_url("http://h/p?flag"), "http://h/p?flag=***");
+        // what does not parse is redacted by its text
+        assert_eq!(
+            redact_url("http://u:Pw9@[bad/p?t=Secret"),
+            "http://***@[bad/p?***"
+        );
+        assert_eq!(
+            webhook_display("https://hooks.slack.com/services/T0/B0/XoxbSecret"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            webhook_display("http://u:p@127.0.0.1:8080/hook?k=v"),
+            "http://127.0.0.1:8080/…"
+        );
+        assert!(!webhook_display("not a url Secret").contains("Secret"));
+    }
+
+    #[test]
+    fn a_prometheus_url_with_a_query_or_a_fragment_is_refused() {
+        for bad in [
+            "http://127.0.0.1:9090/?query=vector(0)#",
+            "http://127.0.0.1:9090/?query=vector(0)",
+            "http://127.0.0.1:9090/#x",
+        ] {
+            let err = prometheus_base(bad).unwrap_err().to_string();
+            assert!(err.contains("has a query string or a fragment"), "{err}");
+            assert!(!err.contains("vector(0)"), "{err}");
+        }
+        assert!(prometheus_base("http://127.0.0.1:9090/prom/").is_ok());
+        assert!(prometheus_base("ftp://127.0.0.1:9090").is_err());
+        assert!(prometheus_base("127.0.0.1:9090")
+            .unwrap_err()
+            .to_string()
+            .contains("not"));
+        let file = "[[check]]\ntype = \"prometheus\"\nurl = \"http://p:9090/?query=up\"\nquery = \"x\"\nabove = 1\n";
+        let err = WatchConfig::from_toml(file, Path::new("w.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("w.toml: check \"prometheus-1\""), "{err}");
+    }
+
+    #[test]
+    fn durations_are_described_precisely() {
+        assert_eq!(describe_duration(Duration::from_millis(500)), "500 ms");
+        assert_eq!(describe_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(describe_duration(Duration::from_secs(10)), "10 s");
     }
 }

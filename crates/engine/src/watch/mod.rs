@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use rewind_odb::{time, Evidence, IncidentId, SnapshotId, Store};
 
-pub use config::{parse_duration, parse_status, Check, OnBreach, Probe, WatchConfig};
-pub use probe::{prometheus_value, Observation};
+use config::{describe_duration, webhook_display};
+pub use config::{parse_duration, parse_status, redact_url, Check, OnBreach, Probe, WatchConfig};
+pub use probe::{prometheus_samples, Observation, Sample, Verdict};
 
 use crate::error::{Error, Result};
 use crate::rollback::{rollback, Breach, Event, RollbackOptions, RollbackOutcome};
@@ -53,9 +54,32 @@ pub enum WatchEnd {
 }
 
 /// Per-check breach bookkeeping.
+#[derive(Debug, Default)]
 struct State {
     consecutive: u32,
     failing_since: Option<Instant>,
+}
+
+impl State {
+    /// Counts an observation; true when it showed health. A failure
+    /// counts toward a breach, a pass starts the count again; an
+    /// inconclusive observation (the monitoring could not answer) does
+    /// neither, and is not healthy time either.
+    fn count(&mut self, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Passing => {
+                self.consecutive = 0;
+                self.failing_since = None;
+                true
+            }
+            Verdict::Failing => {
+                self.consecutive += 1;
+                self.failing_since.get_or_insert_with(Instant::now);
+                false
+            }
+            Verdict::Inconclusive => false,
+        }
+    }
 }
 
 /// Observations kept for the incident record, per check.
@@ -72,7 +96,7 @@ pub fn watch(
 ) -> Result<WatchEnd> {
     let cfg = &opts.config;
     validate(opts)?;
-    let prober = probe::Prober::new(cfg.timeout)?;
+    let prober = probe::Prober::new(cfg.timeout, stop)?;
     let started = Instant::now();
     let mut w = Watcher::start(store, opts)?;
     events(Event::Step(&w.announcement()));
@@ -100,8 +124,8 @@ pub fn watch(
     }
 }
 
-/// Refuses a watch with no checks, or one whose breach would roll back
-/// without `apply`.
+/// Refuses a watch with no checks, one whose breach would roll back
+/// without `apply`, or a Prometheus URL with a query or a fragment.
 fn validate(opts: &WatchOptions) -> Result<()> {
     let cfg = &opts.config;
     rewind_odb::check_name("environment", &opts.rollback.env)?;
@@ -114,6 +138,12 @@ fn validate(opts: &WatchOptions) -> Result<()> {
         return Err(Error::Watch(
             "--then rollback acts on the environment: add --apply (or use --then plan for a dry run)".into(),
         ));
+    }
+    for c in &cfg.checks {
+        if let Probe::Prometheus { url, .. } = &c.probe {
+            config::prometheus_base(url)
+                .map_err(|e| Error::Watch(format!("check {}: {e}", c.name)))?;
+        }
     }
     Ok(())
 }
@@ -180,10 +210,7 @@ impl<'a> Watcher<'a> {
                 .config
                 .checks
                 .iter()
-                .map(|_| State {
-                    consecutive: 0,
-                    failing_since: None,
-                })
+                .map(|_| State::default())
                 .collect(),
             evidence: VecDeque::new(),
             deployed: latest(store, &opts.rollback.env)?,
@@ -198,19 +225,19 @@ impl<'a> Watcher<'a> {
     fn announcement(&self) -> String {
         let cfg = &self.opts.config;
         format!(
-            "watching {} (latest {}): {} check{} every {} s{}{}",
+            "watching {} (latest {}): {} check{} every {}{}{}",
             self.opts.rollback.env,
             self.deployed.map(|d| d.short(12)).unwrap_or("none".into()),
             cfg.checks.len(),
             if cfg.checks.len() == 1 { "" } else { "s" },
-            cfg.interval.as_secs_f64(),
+            describe_duration(cfg.interval),
             if cfg.grace.is_zero() {
                 String::new()
             } else {
-                format!(", grace {} s after a deploy", cfg.grace.as_secs())
+                format!(", grace {} after a deploy", describe_duration(cfg.grace))
             },
             cfg.promote_after
-                .map(|p| format!(", promote after {} s healthy", p.as_secs()))
+                .map(|p| format!(", promote after {} healthy", describe_duration(p)))
                 .unwrap_or_default()
         )
     }
@@ -251,26 +278,22 @@ impl<'a> Watcher<'a> {
         for (check, st) in checks.iter().zip(&mut self.states) {
             let o = prober.observe(check);
             let at = time::now();
-            if o.failing {
-                st.consecutive += 1;
-                st.failing_since.get_or_insert_with(Instant::now);
+            if !st.count(o.verdict) {
                 self.healthy_since = Instant::now();
-            } else {
-                st.consecutive = 0;
-                st.failing_since = None;
             }
             events(Event::Step(&observation_line(check, st, &o, in_grace)));
             self.evidence.push_back(Evidence {
                 check: check.name.clone(),
                 time: at,
-                failing: o.failing,
+                failing: o.verdict == Verdict::Failing,
+                inconclusive: o.verdict == Verdict::Inconclusive,
                 value: o.value.clone(),
                 expected: o.expected.clone(),
             });
             while self.evidence.len() > EVIDENCE_KEPT * checks.len() {
                 self.evidence.pop_front();
             }
-            if in_grace || breached.is_some() {
+            if in_grace || breached.is_some() || o.verdict != Verdict::Failing {
                 continue;
             }
             breached = breach_summary(check, st, &o);
@@ -316,17 +339,16 @@ fn observation_line(check: &Check, st: &State, o: &Observation, in_grace: bool) 
     } else {
         ""
     };
+    let state = match o.verdict {
+        Verdict::Passing => "ok".into(),
+        Verdict::Failing => format!("FAILING {}/{}{counted}", st.consecutive, check.failures),
+        Verdict::Inconclusive => {
+            "INCONCLUSIVE (health not shown: not counted as failing or healthy)".into()
+        }
+    };
     format!(
-        "check {}: {} (expected {}): {}{}",
-        check.name,
-        o.value,
-        o.expected,
-        if o.failing {
-            format!("FAILING {}/{}", st.consecutive, check.failures)
-        } else {
-            "ok".into()
-        },
-        if o.failing { counted } else { "" }
+        "check {}: {} (expected {}): {state}",
+        check.name, o.value, o.expected,
     )
 }
 
@@ -403,7 +425,7 @@ fn on_breach(
     if let Some(url) = &cfg.webhook {
         let body = notification(env, &breach, incident, outcome.as_deref());
         match prober.post_json(url, &body) {
-            Ok(()) => events(Event::Step(&format!("notified {url}"))),
+            Ok(()) => events(Event::Step(&format!("notified {}", webhook_display(url)))),
             Err(e) => {
                 events(Event::Step(&format!("notification failed: {e}")));
                 errors.push(e.to_string());
@@ -450,4 +472,104 @@ fn notification(
             "evidence": breach.evidence.iter().filter(|e| e.failing).collect::<Vec<_>>(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check() -> Check {
+        Check {
+            name: "errors".into(),
+            probe: Probe::Command {
+                command: "true".into(),
+            },
+            failures: 2,
+            sustained: Some(Duration::ZERO),
+        }
+    }
+
+    fn seen(verdict: Verdict) -> Observation {
+        Observation {
+            value: "v".into(),
+            expected: "e".into(),
+            verdict,
+        }
+    }
+
+    #[test]
+    fn an_inconclusive_observation_neither_counts_nor_shows_health() {
+        let c = check();
+        let mut st = State::default();
+        assert!(!st.count(Verdict::Failing));
+        // the monitoring could not answer: the count stays, and it is not
+        // healthy time (a pending promotion starts again)
+        assert!(!st.count(Verdict::Inconclusive));
+        assert_eq!(st.consecutive, 1);
+        assert!(st.failing_since.is_some());
+        assert!(!st.count(Verdict::Failing));
+        assert_eq!(st.consecutive, 2);
+        assert!(breach_summary(&c, &st, &seen(Verdict::Failing)).is_some());
+        assert!(st.count(Verdict::Passing));
+        assert_eq!((st.consecutive, st.failing_since), (0, None));
+        let mut fresh = State::default();
+        for _ in 0..5 {
+            fresh.count(Verdict::Inconclusive);
+        }
+        assert_eq!(fresh.consecutive, 0);
+        assert!(breach_summary(&c, &fresh, &seen(Verdict::Inconclusive)).is_none());
+    }
+
+    #[test]
+    fn an_inconclusive_observation_is_logged_and_recorded_as_such() {
+        let line = observation_line(
+            &check(),
+            &State::default(),
+            &seen(Verdict::Inconclusive),
+            false,
+        );
+        assert_eq!(
+            line,
+            "check errors: v (expected e): INCONCLUSIVE (health not shown: not counted as failing or healthy)"
+        );
+        let e = Evidence {
+            check: "errors".into(),
+            time: "2026-01-01T00:00:00Z".into(),
+            failing: false,
+            inconclusive: true,
+            value: "NaN".into(),
+            expected: "value <= 0.05".into(),
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["inconclusive"], true);
+        let plain = Evidence {
+            inconclusive: false,
+            ..e
+        };
+        // the evidence of a conclusive observation keeps its old shape
+        assert!(serde_json::to_value(&plain)
+            .unwrap()
+            .get("inconclusive")
+            .is_none());
+    }
+
+    #[test]
+    fn a_prometheus_url_with_a_query_is_refused_before_watching() {
+        let mut opts = WatchOptions::default();
+        opts.rollback.env = "prod".into();
+        opts.config.checks.push(Check {
+            name: "errors".into(),
+            probe: Probe::Prometheus {
+                url: "http://127.0.0.1:9090/?query=vector(0)#".into(),
+                query: "errors".into(),
+                above: Some(0.05),
+                below: None,
+                fail_on_no_data: false,
+            },
+            failures: 3,
+            sustained: None,
+        });
+        let err = validate(&opts).unwrap_err().to_string();
+        assert!(err.contains("has a query string or a fragment"), "{err}");
+    }
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rewind_engine::{
-    parse_duration, prometheus_value, watch, Check, OnBreach, Probe, RollbackOptions, WatchConfig,
-    WatchEnd, WatchOptions,
+    parse_duration, prometheus_samples, watch, Check, OnBreach, Probe, RollbackOptions,
+    WatchConfig, WatchEnd, WatchOptions,
 };
 
 use crate::common::{store_with_releases, TempDir};
@@ -248,17 +248,96 @@ command = "curl -fsS http://127.0.0.1:8080/ready"
 
 #[test]
 fn prometheus_answers_are_read_as_prometheus_writes_them() {
-    let vector = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"app"},"value":[1764530000.123,"0.25"]}]}}"#;
-    assert_eq!(prometheus_value(vector).unwrap(), Some(0.25));
+    let value = |text: &str| -> Result<Vec<f64>, String> {
+        Ok(prometheus_samples(text)?.iter().map(|s| s.value).collect())
+    };
+    let vector = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"app"},"value":[1764530000.123,"0.25"]},{"metric":{"__name__":"up","job":"db"},"value":[1764530000.123,"NaN"]}]}}"#;
+    let samples = prometheus_samples(vector).unwrap();
+    assert_eq!(samples[0].value, 0.25);
+    assert_eq!(samples[0].labels, r#"{job="app"}"#);
+    assert!(samples[1].value.is_nan());
+    assert_eq!(samples[1].labels, r#"up{job="db"}"#);
     let empty = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
-    assert_eq!(prometheus_value(empty).unwrap(), None);
+    assert_eq!(value(empty).unwrap(), Vec::<f64>::new());
     let scalar =
         r#"{"status":"success","data":{"resultType":"scalar","result":[1764530000,"+Inf"]}}"#;
-    assert_eq!(prometheus_value(scalar).unwrap(), Some(f64::INFINITY));
+    assert_eq!(value(scalar).unwrap(), vec![f64::INFINITY]);
     let error = r#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#;
-    assert!(prometheus_value(error)
-        .unwrap_err()
-        .contains("parse error at char 4"));
+    assert!(value(error).unwrap_err().contains("parse error at char 4"));
     let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
-    assert!(prometheus_value(matrix).is_err());
+    assert!(value(matrix).is_err());
+}
+
+/// Serves every request on 127.0.0.1 with `status` and `body` until the
+/// test ends; returns the server's base URL.
+fn serve(status: &'static str, body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// A Prometheus that answers garbage, an error or NaN shows nothing
+/// about the app: no breach, and no promotion either.
+#[test]
+fn an_inconclusive_prometheus_neither_breaches_nor_promotes() {
+    let t = TempDir::new("watch-inconclusive");
+    let store = store_with_releases(&t);
+    let good = store.resolve("prod@good").unwrap();
+    let nan = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]}]}}"#;
+    let error = r#"{"status":"error","errorType":"unavailable","error":"storage overloaded"}"#;
+    let checks = [
+        serve("200 OK", "<html>oops</html>"),
+        serve("503 Service Unavailable", error),
+        serve("200 OK", nan),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, url)| Check {
+        name: format!("prom-{i}"),
+        probe: Probe::Prometheus {
+            url,
+            query: "errors / requests".into(),
+            above: Some(0.05),
+            below: None,
+            fail_on_no_data: false,
+        },
+        failures: 1,
+        sustained: None,
+    })
+    .collect();
+    let mut opts = options(checks);
+    opts.config.promote_after = Some(Duration::from_millis(100));
+    opts.timeout = Some(Duration::from_millis(600));
+    let mut log = Vec::new();
+    let end = watch(&store, &opts, &AtomicBool::new(false), &mut |e| {
+        if let rewind_engine::Event::Step(s) = e {
+            log.push(s.to_string());
+        }
+    })
+    .unwrap();
+    assert!(matches!(end, WatchEnd::TimedOut), "{end:?}\n{log:#?}");
+    assert!(store.list_incidents().unwrap().is_empty());
+    assert_eq!(store.resolve("prod@good").unwrap(), good);
+    for why in ["not a Prometheus API answer", "storage overloaded", "NaN"] {
+        assert!(
+            log.iter()
+                .any(|l| l.contains(why) && l.contains("INCONCLUSIVE")),
+            "{why}: {log:#?}"
+        );
+    }
 }
