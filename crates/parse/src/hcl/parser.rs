@@ -92,25 +92,7 @@ pub fn parse_body_bytes(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, R<Body>) {
     let stand_in = (1u8..0x20)
         .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
         .find(|b| !bytes.contains(b));
-    let mut text = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                text.extend_from_slice(s.as_bytes());
-                break;
-            }
-            Err(e) => {
-                let good = e.valid_up_to();
-                let bad = e.error_len().unwrap_or(rest.len() - good);
-                text.extend_from_slice(&rest[..good]);
-                text.extend(std::iter::repeat_n(stand_in.unwrap_or(b'?'), bad));
-                rest = &rest[good + bad..];
-            }
-        }
-    }
-    // only ASCII replaced invalid bytes: the text is UTF-8
-    let src = String::from_utf8(text).unwrap_or_default();
+    let src = each_invalid_byte_as(bytes, char::from(stand_in.unwrap_or(b'?')));
     let Some(stand_in) = stand_in else {
         let err = ParseError {
             offset: first_bad as u32,
@@ -131,28 +113,34 @@ pub fn parse_body_bytes(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, R<Body>) {
 /// UTF-8 shown as `U+FFFD` (one character, as in the text
 /// [`parse_body_bytes`] parses, so columns stay those of its positions).
 pub fn quoted_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return std::borrow::Cow::Borrowed(s);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(each_invalid_byte_as(bytes, '\u{fffd}')),
     }
+}
+
+/// `bytes` as text with each byte of every sequence that is not UTF-8
+/// written as `with` (one character per byte, so positions counted in
+/// characters stay those of the bytes).
+fn each_invalid_byte_as(bytes: &[u8], with: char) -> String {
     let mut out = String::with_capacity(bytes.len() + 16);
     let mut rest = bytes;
     loop {
         match std::str::from_utf8(rest) {
             Ok(s) => {
                 out.push_str(s);
-                break;
+                return out;
             }
             Err(e) => {
                 let good = e.valid_up_to();
                 let bad = e.error_len().unwrap_or(rest.len() - good);
                 // (valid up to `good`: checked just now)
                 out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
-                out.extend(std::iter::repeat_n('\u{fffd}', bad));
+                out.extend(std::iter::repeat_n(with, bad));
                 rest = &rest[good + bad..];
             }
         }
     }
-    std::borrow::Cow::Owned(out)
 }
 
 /// The message for bytes that are not UTF-8 outside a comment.
