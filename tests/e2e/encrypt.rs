@@ -137,6 +137,48 @@ fn an_encrypted_store_needs_its_key_and_says_so() {
     k(&["--store", "twin", "verify"]).ok();
     k(&["--store", "twin", "checkout", "v1", "twin-restored"]).ok();
     assert_same_files(&shop(1), &t.path("twin-restored"));
+    // init again (a pipeline's idempotent bootstrap): --encrypt-like a
+    // store whose data key it does not share, or --generate-key (a key
+    // that would not open it), is refused and writes nothing
+    k(&["--store", "twin", "init", "--encrypt-like", ".rewind"]).ok();
+    k(&["--store", "other", "init", "--encrypt"]).ok();
+    let unlike = k(&["--store", "other", "init", "--encrypt-like", ".rewind"]);
+    assert_eq!(unlike.code, 1, "{}", unlike.stderr);
+    assert!(
+        unlike.stderr.contains("does not share the data key"),
+        "{}",
+        unlike.stderr
+    );
+    let regen = t.run(&["init", "--encrypt", "--generate-key", "again.key"]);
+    assert_eq!(regen.code, 1, "{}", regen.stderr);
+    assert!(
+        regen.stderr.contains("already exists") && regen.stderr.contains("no key was written"),
+        "{}",
+        regen.stderr
+    );
+    assert!(!t.path("again.key").exists());
+
+    // an empty REWIND_KEY (a pipeline's missing secret) is an error, not
+    // "no key"; so is a key file that is a device
+    let empty = with_key(&mut t.cmd(&["log"]), "");
+    assert_eq!(empty.code, 1);
+    assert!(
+        empty.stderr.contains("REWIND_KEY is set but empty"),
+        "{}",
+        empty.stderr
+    );
+    let device = Run::from(
+        t.cmd(&["log"])
+            .env("REWIND_KEY_FILE", "/dev/zero")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(device.code, 1);
+    assert!(
+        device.stderr.contains("not a regular file"),
+        "{}",
+        device.stderr
+    );
 }
 
 #[test]
@@ -286,6 +328,26 @@ fn rekey_rotates_the_keys_and_keeps_every_id() {
     // --rewrap-only: the key changes, not one pack does
     let packs = names_under(&t.path(".rewind/packs"));
     std::fs::write(t.path("third.key"), "third key, from a file\n").unwrap();
+    // a new key from the flag and one from the environment: which one?
+    let both = Run::from(
+        t.cmd(&[
+            "rekey",
+            "--rewrap-only",
+            "--new-key-file",
+            s(&t.path("third.key")),
+        ])
+        .env("REWIND_KEY", "the new passphrase, longer")
+        .env("REWIND_NEW_KEY", "yet another new key")
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(both.code, 1);
+    assert!(
+        both.stderr
+            .contains("REWIND_NEW_KEY is set and --new-key-file is given"),
+        "{}",
+        both.stderr
+    );
     let r = new(&[
         "rekey",
         "--rewrap-only",

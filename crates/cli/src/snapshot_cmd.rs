@@ -52,6 +52,12 @@ pub fn init(g: &Global, out: &Output, args: &InitArgs) -> Result<u8> {
         if rewind_odb::UserKey::from_env()?.is_some() {
             bail!("--generate-key makes a new key, but REWIND_KEY or REWIND_KEY_FILE is set: unset it, or leave --generate-key out to encrypt with it");
         }
+        if let Ok(store) = Store::open(&loc) {
+            bail!(
+                "a rewind store already exists in {}: it was left as it is, and no key was written (a new key would not open it; it opens with the key it was created with)",
+                store.describe()
+            );
+        }
         Some(write_new_key(path)?)
     } else {
         Some(rewind_odb::UserKey::from_env()?.ok_or_else(|| {
@@ -97,6 +103,17 @@ pub fn init(g: &Global, out: &Output, args: &InitArgs) -> Result<u8> {
                     "a rewind store without encryption already exists in {}: it was left as it is (a store cannot be encrypted afterwards; create a new one and snapshot into it)",
                     store.describe()
                 );
+            }
+            if let Some(like) = &args.encrypt_like {
+                let theirs = Store::open(like)?.encryption();
+                if !matches!(theirs, rewind_odb::Encrypted::Unlocked(_))
+                    || store.encryption() != theirs
+                {
+                    bail!(
+                        "a rewind store already exists in {} and does not share the data key of {like}: it was left as it is (`sync` between them would be refused; --encrypt-like makes a new store)",
+                        store.describe()
+                    );
+                }
             }
             out.note(&format!(
                 "a rewind store already exists in {}: left as it is",

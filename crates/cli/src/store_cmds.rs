@@ -256,6 +256,20 @@ pub fn rekey(
     new_kms_key: Option<String>,
     rewrap_only: bool,
 ) -> Result<u8> {
+    if new_key_file.is_some() || new_kms_key.is_some() {
+        for var in ["REWIND_NEW_KEY", "REWIND_NEW_KEY_FILE"] {
+            if std::env::var_os(var).is_some() {
+                anyhow::bail!(
+                    "{var} is set and {} is given: which is the new key? Give one",
+                    if new_key_file.is_some() {
+                        "--new-key-file"
+                    } else {
+                        "--new-kms-key"
+                    }
+                );
+            }
+        }
+    }
     let new = match (new_key_file, new_kms_key) {
         (Some(p), _) => rewind_odb::UserKey::from_file(p)?,
         (None, Some(id)) => rewind_odb::UserKey::Kms { key_id: id },

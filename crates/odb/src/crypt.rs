@@ -94,10 +94,20 @@ impl UserKey {
     }
 
     /// The key in the variable `key_var`, else in the file `file_var`
-    /// names (both set is an error: which one was meant?).
+    /// names (both set is an error: which one was meant?). A variable set
+    /// to nothing is an error too: a pipeline whose secret is missing
+    /// often exports an empty one, and taking that for "no key" would let
+    /// it run as if the store had no encryption.
     pub fn from_vars(key_var: &str, file_var: &str) -> Result<Option<UserKey>> {
-        let key = std::env::var_os(key_var).filter(|v| !v.is_empty());
-        let file = std::env::var_os(file_var).filter(|v| !v.is_empty());
+        let key = std::env::var_os(key_var);
+        let file = std::env::var_os(file_var);
+        for (var, value) in [(key_var, &key), (file_var, &file)] {
+            if value.as_ref().is_some_and(|v| v.is_empty()) {
+                return Err(Error::Crypto(format!(
+                    "{var} is set but empty (a missing secret?): give it the key, or unset it"
+                )));
+            }
+        }
         match (key, file) {
             (Some(_), Some(_)) => Err(Error::Crypto(format!(
                 "both {key_var} and {file_var} are set: set one"
@@ -111,11 +121,30 @@ impl UserKey {
         }
     }
 
-    /// The key in a file: its bytes, without one final newline.
+    /// The key in a file: its bytes, without one final newline. A regular
+    /// file or a pipe (`REWIND_KEY_FILE=<(vault read ...)`), of at most
+    /// [`MAX_KEY_FILE`] bytes: a device (`/dev/zero`) or a file of
+    /// gigabytes is refused before it fills the memory.
     pub fn from_file(path: &std::path::Path) -> Result<UserKey> {
-        let mut secret = std::fs::read(path).map_err(|e| {
+        use std::io::Read;
+        let cannot = |e: &dyn std::fmt::Display| {
             Error::Crypto(format!("cannot read the key file {}: {e}", path.display()))
-        })?;
+        };
+        let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+        if !meta.is_file() && !is_pipe(&meta) {
+            return Err(cannot(
+                &"not a regular file (a key file holds the key or passphrase as text)",
+            ));
+        }
+        let mut secret = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut secret))
+            .map_err(|e| cannot(&e))?;
+        if secret.len() as u64 > MAX_KEY_FILE {
+            return Err(cannot(&format_args!(
+                "longer than {MAX_KEY_FILE} bytes: it does not hold a key or passphrase"
+            )));
+        }
         if secret.ends_with(b"\n") {
             secret.pop();
             if secret.ends_with(b"\r") {
@@ -142,6 +171,21 @@ impl UserKey {
             UserKey::Kms { key_id } => format!("the AWS KMS key {key_id}"),
         }
     }
+}
+
+/// The most bytes a key file may hold: a passphrase or a key, not a
+/// document.
+pub const MAX_KEY_FILE: u64 = 64 * 1024;
+
+#[cfg(unix)]
+fn is_pipe(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_pipe(_meta: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// A fresh random key for a key file: 64 hex digits (256 bits) and a
@@ -178,6 +222,82 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Encryption {
+    /// What can be checked of the config's encryption without a key: the
+    /// cipher, and that each key slot could be opened by the right key (a
+    /// known KDF, costs in range, a salt and a wrapping of the lengths the
+    /// generation needs). A config failing it opens with no key at all.
+    pub(crate) fn check(&self, store: &str) -> Result<()> {
+        let bad = |what: String| Err(Error::Config(format!("{store} (config): {what}")));
+        if self.cipher != CIPHER || self.ids != IDS {
+            return bad(format!(
+                "encryption {} with {} ids is not one this rewind reads ({CIPHER}, {IDS})",
+                self.cipher, self.ids
+            ));
+        }
+        if self.keys.is_empty() {
+            return bad("it holds no key slot: no key opens the store (the config was altered; a copy of it from a backup restores access)".into());
+        }
+        if self.retired.iter().any(|&g| g >= self.generation)
+            || (1..self.retired.len()).any(|i| self.retired[i] >= self.retired[i - 1])
+        {
+            return bad(format!(
+                "the retired generations {:?} are not all older than generation {}, newest first: the config was altered",
+                self.retired, self.generation
+            ));
+        }
+        let wrapped_len = NONCE + self.payload_len() + TAG;
+        for (i, slot) in self.keys.iter().enumerate() {
+            let n = i + 1;
+            match slot {
+                KeySlot::Secret {
+                    kdf,
+                    memory_kib,
+                    iterations,
+                    parallelism,
+                    salt,
+                    wrapped,
+                } => {
+                    if kdf != "argon2id" {
+                        return bad(format!(
+                            "key slot {n}: key derivation {kdf:?} is not one this rewind knows (argon2id)"
+                        ));
+                    }
+                    if !(1..=64).contains(parallelism)
+                        || !(1..=64).contains(iterations)
+                        || *memory_kib < 8 * parallelism
+                        || *memory_kib > 4 << 20
+                    {
+                        return bad(format!(
+                            "key slot {n}: Argon2 costs {memory_kib} KiB, {iterations} passes, {parallelism} lanes are out of range (1-64 passes and lanes, 8 KiB per lane to 4 GiB)"
+                        ));
+                    }
+                    let salt_len = unhex(salt, store)?.len();
+                    if !(8..=64).contains(&salt_len) {
+                        return bad(format!(
+                            "key slot {n}: its salt is {salt_len} bytes long (16 when rewind made it)"
+                        ));
+                    }
+                    let got = unhex(wrapped, store)?.len();
+                    if got != wrapped_len {
+                        return bad(format!(
+                            "key slot {n}: its wrapped keys are {got} bytes long, generation {} with {} retired needs {wrapped_len}: the config was altered",
+                            self.generation,
+                            self.retired.len()
+                        ));
+                    }
+                }
+                KeySlot::Kms { key_id, wrapped } => {
+                    if key_id.is_empty() || wrapped.is_empty() {
+                        return bad(format!(
+                            "key slot {n}: an AWS KMS slot without a key id or wrapped keys"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Bytes a key slot wraps: `D` alone at generation 0, else `D`, the
     /// current sealing key, then each retired one.
     fn payload_len(&self) -> usize {
@@ -454,11 +574,10 @@ impl Keys {
         user: Option<&UserKey>,
         store: &str,
     ) -> Result<Option<Keys>> {
-        if enc.cipher != CIPHER || enc.ids != IDS {
-            return Err(Error::Config(format!(
-                "{store} (config): encryption {} with {} ids is not one this rewind reads ({CIPHER}, {IDS})",
-                enc.cipher, enc.ids
-            )));
+        if enc.cipher != CIPHER || enc.ids != IDS || user.is_some() {
+            // (without a key the store still lists its refs and records;
+            // `verify` reports a config no key could open)
+            enc.check(store)?;
         }
         let slots = || -> String {
             let names: Vec<String> = enc.keys.iter().map(KeySlot::describe).collect();
@@ -496,32 +615,23 @@ impl Keys {
 }
 
 /// The payload of the first passphrase slot of `enc` that `secret` opens
-/// (`None`: none does). A slot's KDF and its costs are checked before the
-/// key is stretched: a crafted config must not make us allocate gigabytes.
+/// (`None`: none does). [`Encryption::check`] has checked each slot's KDF
+/// and costs before any key is stretched: a crafted config must not make
+/// us allocate gigabytes.
 fn unwrap_with_secret(enc: &Encryption, secret: &[u8], store: &str) -> Result<Option<Vec<u8>>> {
     for slot in &enc.keys {
         let KeySlot::Secret {
-            kdf,
             memory_kib,
             iterations,
             parallelism,
             salt,
             wrapped,
+            ..
         } = slot
         else {
             continue;
         };
-        if kdf != "argon2id" {
-            return Err(Error::Config(format!(
-                "{store} (config): key derivation {kdf:?} is not one this rewind knows (argon2id)"
-            )));
-        }
         let salt = unhex(salt, store)?;
-        if *memory_kib > 4 << 20 || *iterations > 64 || *parallelism > 64 {
-            return Err(Error::Config(format!(
-                "{store} (config): Argon2 costs {memory_kib} KiB, {iterations} passes, {parallelism} lanes are out of range"
-            )));
-        }
         let kek = stretch(secret, &salt, *memory_kib, *iterations, *parallelism)?;
         if let Some(k) = open_with(&cipher(&kek), WRAP_AD, &unhex(wrapped, store)?) {
             return Ok(Some(k));

@@ -657,6 +657,26 @@ fn block_frame(stored: &[u8], what: &dyn Fn() -> String) -> Result<(u8, usize, u
     Ok((flags, slen, rlen))
 }
 
+/// Why a stored block was not sealed by the keys `crypt` holds: sealed in
+/// a store whose config has no encryption, in the clear in an encrypted
+/// one, or sealed with keys the config does not wrap. `None` when it
+/// matches, or when its framing is damaged (a matter for `verify`, not a
+/// sign of a replaced config).
+pub(crate) fn seal_mismatch(stored: &[u8], crypt: &Crypt) -> Option<&'static str> {
+    let (flags, _, _) = block_frame(stored, &String::new).ok()?;
+    match (flags & ENCRYPTED != 0, crypt) {
+        (true, Crypt::Plain) => Some("its packs are sealed, but its config has no encryption"),
+        (false, Crypt::Open(_) | Crypt::Locked(_)) => {
+            Some("its packs are in the clear, but its config says it is encrypted")
+        }
+        (true, Crypt::Open(keys)) => keys
+            .open_block(&stored[..BLOCK_HEADER], &stored[BLOCK_HEADER..])
+            .is_none()
+            .then_some("its packs do not open with the keys its config wraps"),
+        (true, Crypt::Locked(_)) | (false, Crypt::Plain) => None,
+    }
+}
+
 /// The uncompressed content of a block as read from a pack: opened with
 /// the store's keys when it is sealed (an encrypted store's blocks must
 /// be; a store without encryption has none).

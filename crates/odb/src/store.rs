@@ -97,6 +97,10 @@ pub struct Store {
     version: std::sync::atomic::AtomicU32,
     /// Whether its objects are encrypted, and the keys when they are.
     crypt: Crypt,
+    /// An existing pack was found sealed as the config says
+    /// ([`Store::check_packs_match_config`]): checked before the first
+    /// pack this value writes.
+    seal_checked: std::sync::atomic::AtomicBool,
 }
 
 /// What a store has loaded to find objects: a combined index over the
@@ -182,6 +186,7 @@ impl Store {
             actor: None,
             version: std::sync::atomic::AtomicU32::new(version),
             crypt,
+            seal_checked: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -467,6 +472,14 @@ impl Store {
     /// opened it: a pack sealed with the retired key would not open once
     /// the rotation finished (one read of the config per pack written).
     fn check_sealing_key(&self, keys: &Keys) -> Result<()> {
+        self.keys_still_current(keys, "nothing was written")
+    }
+
+    /// Fails when the store's keys were rotated since this value opened
+    /// it (a rekey ran while this command waited for the lock, or beside
+    /// it in an S3 store): its blocks then no longer open with the keys at
+    /// hand, which is not damage. `done` says what became of the command.
+    pub(crate) fn keys_still_current(&self, keys: &Keys, done: &str) -> Result<()> {
         let (config, _) = Self::read_config(self.backend.as_ref(), &self.location)?;
         match config.encryption {
             Some(enc)
@@ -475,10 +488,50 @@ impl Store {
                 Ok(())
             }
             _ => Err(Error::Config(format!(
-                "{}: its key was rotated (`rewind rekey`) since this rewind opened it; nothing was written, run the command again with the new key",
+                "{}: its key was rotated (`rewind rekey`) since this rewind opened it; {done}, run the command again with the new key",
                 self.describe()
             ))),
         }
+    }
+
+    /// Before the first pack this value writes: one block of an existing
+    /// pack (the newest) must be sealed as the config says. After a full
+    /// `rekey` no pack opens with the keys of an older config, and a
+    /// config put back by someone who can write the store (an older one,
+    /// or one with its encryption removed) would otherwise have new
+    /// secrets sealed with a retired key, or written in the clear, beside
+    /// packs nothing could read any more. A block that cannot be read
+    /// (gone with a gc, damaged) does not stop the write: `verify` says
+    /// what is wrong with it.
+    fn check_packs_match_config(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.seal_checked.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (multi, loose) = self.lookup_tables()?;
+        let probe = match loose.last() {
+            Some(idx) if idx.count() > 0 => Some((idx.name, idx.entry(0).1)),
+            _ => multi
+                .as_deref()
+                .and_then(|m| m.entry(0))
+                .map(|(_, p, l)| (p, l)),
+        };
+        if let Some((pack, loc)) = probe {
+            let key = format!("packs/{}.pack", pack.to_hex());
+            if let Ok(stored) = self
+                .backend
+                .get_range(&key, loc.block, u64::from(loc.block_len))
+            {
+                if let Some(why) = crate::pack::seal_mismatch(&stored, &self.crypt) {
+                    return Err(Error::Crypto(format!(
+                        "{} ({key}): {why}: the config was replaced (by an older one, from before a `rekey`?) or the packs were; nothing was written. `rewind verify` says more",
+                        self.describe()
+                    )));
+                }
+            }
+        }
+        self.seal_checked.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// The format version of the store's config.
@@ -984,6 +1037,7 @@ impl Store {
         if let Crypt::Open(k) = &self.crypt {
             self.check_sealing_key(k)?;
         }
+        self.check_packs_match_config()?;
         if w.holds_links() {
             self.allow_links()?;
         }

@@ -86,6 +86,23 @@ impl Store {
 
     /// `verify` for a caller that holds a lock already (gc).
     pub(crate) fn verify_unlocked(&self) -> Result<VerifyReport> {
+        let keys_current = || match self.crypt() {
+            crate::crypt::Crypt::Open(k) => self.keys_still_current(k, "nothing was checked"),
+            _ => Ok(()),
+        };
+        // a rekey that ran while this waited for the lock re-sealed every
+        // pack: reading them with the keys opened before would report each
+        // block as altered
+        keys_current()?;
+        let r = self.verify_with_keys()?;
+        if !r.problems.is_empty() {
+            // (an S3 store has no lock: a rekey may have run meanwhile)
+            keys_current()?;
+        }
+        Ok(r)
+    }
+
+    fn verify_with_keys(&self) -> Result<VerifyReport> {
         let mut r = VerifyReport::default();
         if let crate::Encrypted::Locked(how) = self.encryption() {
             r.limited = Some(format!(
@@ -93,6 +110,13 @@ impl Store {
             ));
         }
         if let Ok((config, _)) = Self::read_config(self.backend(), self.location()) {
+            if let Some(Err(e)) = config
+                .encryption
+                .as_ref()
+                .map(|e| e.check(&self.describe()))
+            {
+                r.problems.push(e.to_string());
+            }
             if let Some(enc) = config.encryption.filter(|e| !e.retired.is_empty()) {
                 r.notes.push(format!(
                     "a key rotation did not finish: the config still holds the retired sealing key{} of generation {} beside generation {}, and packs sealed with {} may remain; run `rewind rekey` again (the new key may be the current one) to re-seal them and drop {}",

@@ -506,3 +506,195 @@ fn a_version_5_store_opens_and_is_raised_by_its_first_rotation() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A config put back from before a full rotation (by someone who can
+/// write the store) opens with the old key, but none of the packs opens
+/// with its keys: the first write is refused before anything is written,
+/// so no new secret is sealed with the retired key and the real config,
+/// restored, still verifies. The same for a config whose encryption was
+/// removed: nothing is written in the clear beside sealed packs.
+#[test]
+fn a_replaced_config_is_refused_before_anything_is_written() {
+    let dir = scratch("rolled-back-config");
+    let (store, _, _) = store_with_files(&dir, "the old key 123");
+    let loc = dir.to_str().unwrap();
+    let config = dir.join("config");
+    let old_config = std::fs::read(&config).unwrap();
+    store.rotate_key(&key("the new key 456")).unwrap();
+    let new_config = std::fs::read(&config).unwrap();
+    let packs = pack_files(&dir);
+    let write = |store: &Store, content: &[u8]| {
+        let mut w = ObjectWriter::new(store);
+        w.add(store.object_id(content), ObjType::Blob, content)
+            .unwrap();
+        w.finish().unwrap_err().to_string()
+    };
+
+    std::fs::write(&config, &old_config).unwrap();
+    let rolled_back = Store::open_with(loc, Some(&key("the old key 123"))).unwrap();
+    let e = write(&rolled_back, b"a new secret: Vb3kQ9mZ");
+    assert!(
+        e.contains("do not open with the keys its config wraps")
+            && e.contains("nothing was written"),
+        "{e}"
+    );
+    assert_eq!(pack_files(&dir), packs, "nothing written");
+
+    let mut plain: serde_json::Value = serde_json::from_slice(&old_config).unwrap();
+    plain.as_object_mut().unwrap().remove("encryption");
+    std::fs::write(&config, serde_json::to_vec(&plain).unwrap()).unwrap();
+    let stripped = Store::open_with(loc, None).unwrap();
+    assert_eq!(stripped.encryption(), Encrypted::No);
+    let e = write(&stripped, b"a new secret: Vb3kQ9mZ");
+    assert!(
+        e.contains("its packs are sealed, but its config has no encryption"),
+        "{e}"
+    );
+    assert_eq!(pack_files(&dir), packs, "nothing written");
+    assert!(!contains(&all_bytes(&dir), b"Vb3kQ9mZ"));
+
+    std::fs::write(&config, &new_config).unwrap();
+    let restored = Store::open_with(loc, Some(&key("the new key 456"))).unwrap();
+    let v = restored.verify().unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// verify (and gc, which verifies first) with keys opened before a
+/// rotation says the key was rotated; it does not report every re-sealed
+/// block as altered.
+#[test]
+fn verify_after_a_rotation_it_waited_for_says_so() {
+    let dir = scratch("verify-stale");
+    let (store, _, _) = store_with_files(&dir, "the old key 123");
+    let loc = dir.to_str().unwrap();
+    let stale = Store::open_with(loc, Some(&key("the old key 123"))).unwrap();
+    store.rotate_key(&key("the new key 456")).unwrap();
+    let e = stale.verify().unwrap_err().to_string();
+    assert!(
+        e.contains("its key was rotated") && e.contains("with the new key"),
+        "{e}"
+    );
+    let e = stale
+        .gc(std::time::Duration::ZERO, true)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("its key was rotated"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A config whose key slots no key could open is a problem for verify
+/// without the key, and a clear error (naming the config, not "wrong
+/// key") with it.
+#[test]
+fn a_config_no_key_opens_is_found_without_the_key() {
+    let dir = scratch("config-slots");
+    let (store, _, _) = store_with_files(&dir, "the right key 1");
+    drop(store);
+    let loc = dir.to_str().unwrap();
+    let config = dir.join("config");
+    let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    let cases: [(&str, fn(&mut serde_json::Value), &str); 7] = [
+        (
+            "no slot",
+            |e| e["keys"] = serde_json::json!([]),
+            "holds no key slot",
+        ),
+        (
+            "kdf",
+            |e| e["keys"][0]["kdf"] = "pbkdf2".into(),
+            "key derivation \"pbkdf2\"",
+        ),
+        (
+            "memory",
+            |e| e["keys"][0]["memory_kib"] = 4194305.into(),
+            "out of range",
+        ),
+        (
+            "lanes",
+            |e| e["keys"][0]["parallelism"] = 0.into(),
+            "out of range",
+        ),
+        (
+            "salt",
+            |e| e["keys"][0]["salt"] = "".into(),
+            "salt is 0 bytes long",
+        ),
+        (
+            "wrapped",
+            |e| {
+                let w = e["keys"][0]["wrapped"].as_str().unwrap().to_string();
+                e["keys"][0]["wrapped"] = w[..w.len() - 2].into();
+            },
+            "wrapped keys are 71 bytes long",
+        ),
+        (
+            "generation",
+            |e| e["generation"] = 3.into(),
+            "generation 3 with 0 retired needs 104",
+        ),
+    ];
+    for (name, change, says) in cases {
+        let mut c = good.clone();
+        change(&mut c["encryption"]);
+        std::fs::write(&config, serde_json::to_vec(&c).unwrap()).unwrap();
+        let locked = Store::open_with(loc, None).unwrap();
+        let v = locked.verify().unwrap();
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.contains("(config)") && p.contains(says)),
+            "{name}: {:?}",
+            v.problems
+        );
+        let e = Store::open_with(loc, Some(&key("the right key 1")))
+            .err()
+            .unwrap_or_else(|| panic!("{name}: opened"))
+            .to_string();
+        assert!(
+            e.contains("(config)") && e.contains(says) && !e.contains("wrong key"),
+            "{name}: {e}"
+        );
+    }
+    std::fs::write(&config, serde_json::to_vec(&good).unwrap()).unwrap();
+    assert!(Store::open_with(loc, None).unwrap().verify().unwrap().ok());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Key files: a device or a file far longer than any key is refused
+/// before it is read whole; a pipe is read.
+#[test]
+fn key_files_are_bounded() {
+    let e = UserKey::from_file(Path::new("/dev/zero"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/dev/zero") && e.contains("not a regular file"),
+        "{e}"
+    );
+    let dir = scratch("key-files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.key");
+    std::fs::write(&big, vec![b'k'; 64 * 1024 + 1]).unwrap();
+    let e = UserKey::from_file(&big).unwrap_err().to_string();
+    assert!(
+        e.contains("big.key") && e.contains("longer than 65536 bytes"),
+        "{e}"
+    );
+    std::fs::write(&big, vec![b'k'; 64 * 1024]).unwrap();
+    assert!(UserKey::from_file(&big).is_ok());
+    let fifo = dir.join("fifo.key");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, b"a key from a pipe\n").unwrap())
+    };
+    let k = UserKey::from_file(&fifo).unwrap();
+    writer.join().unwrap();
+    assert!(matches!(k, UserKey::Secret { ref secret, .. } if secret == b"a key from a pipe"));
+    std::fs::remove_dir_all(&dir).ok();
+}
