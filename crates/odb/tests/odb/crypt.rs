@@ -594,7 +594,8 @@ fn a_config_no_key_opens_is_found_without_the_key() {
     let loc = dir.to_str().unwrap();
     let config = dir.join("config");
     let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
-    let cases: [(&str, fn(&mut serde_json::Value), &str); 7] = [
+    type Case = (&'static str, fn(&mut serde_json::Value), &'static str);
+    let cases: [Case; 7] = [
         (
             "no slot",
             |e| e["keys"] = serde_json::json!([]),
