@@ -123,7 +123,7 @@ impl UserKey {
 
     /// The key in a file: its bytes, without one final newline. A regular
     /// file or a pipe (`REWIND_KEY_FILE=<(vault read ...)`), of at most
-    /// [`MAX_KEY_FILE`] bytes: a device (`/dev/zero`) or a file of
+    /// 64 KiB (`MAX_KEY_FILE`): a device (`/dev/zero`) or a file of
     /// gigabytes is refused before it fills the memory.
     pub fn from_file(path: &std::path::Path) -> Result<UserKey> {
         use std::io::Read;
