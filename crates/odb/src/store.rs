@@ -468,17 +468,12 @@ impl Store {
         Ok(())
     }
 
-    /// Fails when the store's sealing key was rotated since this value
-    /// opened it: a pack sealed with the retired key would not open once
-    /// the rotation finished (one read of the config per pack written).
-    fn check_sealing_key(&self, keys: &Keys) -> Result<()> {
-        self.keys_still_current(keys, "nothing was written")
-    }
-
     /// Fails when the store's keys were rotated since this value opened
     /// it (a rekey ran while this command waited for the lock, or beside
     /// it in an S3 store): its blocks then no longer open with the keys at
-    /// hand, which is not damage. `done` says what became of the command.
+    /// hand, which is not damage, and a pack sealed with the retired key
+    /// would not open once the rotation finished (a writer calls it once
+    /// per pack). `done` says what became of the command.
     pub(crate) fn keys_still_current(&self, keys: &Keys, done: &str) -> Result<()> {
         let (config, _) = Self::read_config(self.backend.as_ref(), &self.location)?;
         match config.encryption {
@@ -1035,7 +1030,7 @@ impl Store {
             }
         }
         if let Crypt::Open(k) = &self.crypt {
-            self.check_sealing_key(k)?;
+            self.keys_still_current(k, "nothing was written")?;
         }
         self.check_packs_match_config()?;
         if w.holds_links() {

@@ -447,6 +447,15 @@ fn a_store_without_encryption_or_without_its_key_is_not_rotated() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The error of writing one blob of `content` into `store`, which must
+/// refuse it.
+fn failed_write(store: &Store, content: &[u8]) -> String {
+    let mut w = ObjectWriter::new(store);
+    w.add(store.object_id(content), ObjType::Blob, content)
+        .unwrap();
+    w.finish().unwrap_err().to_string()
+}
+
 #[test]
 fn a_store_opened_before_a_rotation_writes_nothing_after_it() {
     let dir = scratch("rotate-stale");
@@ -455,11 +464,7 @@ fn a_store_opened_before_a_rotation_writes_nothing_after_it() {
     let stale = Store::open_with(loc, Some(&key("the old key 123"))).unwrap();
     store.rotate_key(&key("the new key 456")).unwrap();
     let packs = pack_files(&dir);
-    let content = b"written with the retired sealing key".to_vec();
-    let mut w = ObjectWriter::new(&stale);
-    w.add(stale.object_id(&content), ObjType::Blob, &content)
-        .unwrap();
-    let e = w.finish().unwrap_err().to_string();
+    let e = failed_write(&stale, b"written with the retired sealing key");
     assert!(e.contains("rotated"), "{e}");
     assert_eq!(pack_files(&dir), packs, "nothing written");
     std::fs::remove_dir_all(&dir).ok();
@@ -523,16 +528,10 @@ fn a_replaced_config_is_refused_before_anything_is_written() {
     store.rotate_key(&key("the new key 456")).unwrap();
     let new_config = std::fs::read(&config).unwrap();
     let packs = pack_files(&dir);
-    let write = |store: &Store, content: &[u8]| {
-        let mut w = ObjectWriter::new(store);
-        w.add(store.object_id(content), ObjType::Blob, content)
-            .unwrap();
-        w.finish().unwrap_err().to_string()
-    };
 
     std::fs::write(&config, &old_config).unwrap();
     let rolled_back = Store::open_with(loc, Some(&key("the old key 123"))).unwrap();
-    let e = write(&rolled_back, b"a new secret: Vb3kQ9mZ");
+    let e = failed_write(&rolled_back, b"a new secret: Vb3kQ9mZ");
     assert!(
         e.contains("do not open with the keys its config wraps")
             && e.contains("nothing was written"),
@@ -545,7 +544,7 @@ fn a_replaced_config_is_refused_before_anything_is_written() {
     std::fs::write(&config, serde_json::to_vec(&plain).unwrap()).unwrap();
     let stripped = Store::open_with(loc, None).unwrap();
     assert_eq!(stripped.encryption(), Encrypted::No);
-    let e = write(&stripped, b"a new secret: Vb3kQ9mZ");
+    let e = failed_write(&stripped, b"a new secret: Vb3kQ9mZ");
     assert!(
         e.contains("its packs are sealed, but its config has no encryption"),
         "{e}"
