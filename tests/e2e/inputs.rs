@@ -307,6 +307,20 @@ fn bad_states_are_refused_and_nothing_is_stored() {
         assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
         assert!(r.stderr.contains(want), "want {want:?} in:\n{}", r.stderr);
     }
+    // an endless stream on standard input is refused at its first NUL
+    // byte, as the same stream given as a path is, not held in memory
+    let out = t
+        .cmd(&args)
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .expect("run rewind");
+    let r = Run::from(out);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("--state -") && r.stderr.contains("NUL byte at offset 0"),
+        "{}",
+        r.stderr
+    );
     let r = t.run(&["snapshot", s(&dir), "--state", "missing.tfstate"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--state missing.tfstate"), "{}", r.stderr);
@@ -420,6 +434,76 @@ fn var_errors_name_the_variable() {
     let r = t.run(&["graph", s(&dir), "--workspace", "a/b"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("workspace"), "{}", r.stderr);
+}
+
+/// `--var` and `TF_VAR_` values of `number` and `bool` variables are
+/// strings converted to the type, as Terraform reads them (checked with
+/// terraform 1.11: `-var n=three`, `n=1+1`, `n=null`, `on=yes`, `on=TRUE`
+/// and a bare word in a variable file are its errors; `on=1`, `on=0`,
+/// `n=2e0` its values), never the variable's default in their place.
+#[test]
+fn primitive_vars_convert_as_terraform_converts_them() {
+    let t = Scratch::new("inputs-primitive");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("infra")).unwrap();
+    std::fs::create_dir_all(t.path("empty")).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "variable \"n\" {\n  type    = number\n  default = 1\n}\n\
+         variable \"on\" {\n  type    = bool\n  default = false\n}\n\
+         variable \"l\" {\n  type    = list(string)\n  default = []\n}\n\
+         resource \"terraform_data\" \"p\" {\n  count = var.n\n  input = { on = var.on, l = var.l }\n}\n",
+    )
+    .unwrap();
+    for (var, want) in [
+        ("n=three", "a number is required"),
+        ("n=1+1", "a number is required"),
+        ("n=null", "a number is required"),
+        ("n=0x10", "a number is required"),
+        ("on=yes", "a bool is required"),
+        ("on=TRUE", "use lowercase"),
+        ("l=[a]", "Variables not allowed"),
+        ("l=[upper(\"a\")]", "Function calls not allowed"),
+    ] {
+        let r = t.run(&["snapshot", "infra", "--var", var]);
+        assert_eq!(r.code, 1, "--var {var}: {}{}", r.stdout, r.stderr);
+        let name = var.split('=').next().unwrap();
+        assert!(
+            r.stderr.contains(&format!("--var {name}")) && r.stderr.contains(want),
+            "--var {var}: want {want:?} in\n{}",
+            r.stderr
+        );
+    }
+    let mut c = t.cmd(&["snapshot", "infra", "--env-vars"]);
+    let r = Run::from(c.env("TF_VAR_n", "three").output().unwrap());
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("TF_VAR_n"), "{}", r.stderr);
+    std::fs::write(t.path("bare.tfvars"), "n = three\n").unwrap();
+    let r = t.run(&["snapshot", "infra", "--var-file", "bare.tfvars"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("bare.tfvars:1:5") && r.stderr.contains("Variables not allowed"),
+        "{}",
+        r.stderr
+    );
+    assert!(t.run(&["log"]).ok().stdout.trim().is_empty());
+    // the values Terraform takes
+    t.run(&["snapshot", "empty", "--env", "base", "--allow-empty"])
+        .ok();
+    let p = t
+        .run(&[
+            "plan", "--from", "ref:base", "--to", "infra", "--format", "terraform-json", "--var",
+            "n=2e0", "--var", "on=1", "--var", "l=[for x in [\"a\"] : \"${x}-b\"]",
+        ])
+        .ok()
+        .json();
+    let changes = p["resource_changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{p}");
+    assert_eq!(
+        changes[0]["change"]["after"]["input"],
+        serde_json::json!({"on": true, "l": ["a-b"]}),
+        "{p}"
+    );
 }
 
 #[test]
@@ -538,6 +622,67 @@ resource "terraform_data" "a" {
         "{}",
         d.stdout
     );
+}
+
+/// A file the configuration reads that is there but cannot be read (no
+/// permission, or not a regular file) is read again by the next
+/// snapshot: nothing in the directory's stats would tell when it becomes
+/// readable, so such a snapshot is not the directory's "unchanged" last.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_read_by_the_configuration_is_tried_again() {
+    let t = Scratch::new("inputs-unreadable");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("infra")).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "resource \"terraform_data\" \"a\" {\n  input = file(\"cfg.txt\")\n}\n",
+    )
+    .unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(t.path("infra/cfg.txt"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
+    for _ in 0..2 {
+        let r = t.run(&["snapshot", "infra"]).ok();
+        assert!(
+            r.stderr.contains("\"cfg.txt\", which is not a readable file"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stdout.contains("unchanged"), "{}", r.stdout);
+    }
+}
+
+/// `fileset` over a tree holding a link back into itself follows it as
+/// far as the system follows links, as Terraform does, instead of
+/// growing until memory runs out.
+#[cfg(unix)]
+#[test]
+fn fileset_over_a_link_loop_ends() {
+    let t = Scratch::new("inputs-fileset-loop");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("infra/sub")).unwrap();
+    std::fs::write(t.path("infra/sub/a.txt"), "a").unwrap();
+    std::os::unix::fs::symlink(".", t.path("infra/loop")).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "resource \"terraform_data\" \"b\" {\n  input = length(fileset(path.module, \"**\"))\n}\n",
+    )
+    .unwrap();
+    t.run(&["snapshot", "infra", "--env", "base"]).ok();
+    // the snapshot lists what the directory lists: main.tf and sub/a.txt,
+    // through 0 to 40 links (terraform 1.11 counts the same)
+    let j = t
+        .run(&[
+            "plan", "--from", "ref:base", "--to", "infra", "--format", "terraform-json",
+        ])
+        .ok()
+        .json();
+    let change = &j["resource_changes"][0]["change"];
+    assert_eq!(change["actions"], serde_json::json!(["no-op"]), "{j}");
+    assert_eq!(change["after"]["input"], 82, "{j}");
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! them: `--state`, `--var-file`, `--var`, `--env-vars`, `--workspace`,
 //! `--modules`.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -56,10 +55,11 @@ impl InputArgs {
         let state = match self.state.as_deref() {
             None => None,
             Some("-") => {
-                let mut bytes = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut bytes)
-                    .context("cannot read the state from standard input")?;
+                let bytes = rewind_engine::read_bounded_from(
+                    std::io::stdin().lock(),
+                    rewind_engine::MAX_STATE_INPUT,
+                )
+                .context("--state -: cannot read the state from standard input")?;
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     bail!("--state -: standard input is empty (did `terraform state pull` fail?)");
                 }

@@ -72,7 +72,7 @@ pub use graph::{graph, GraphOptions, GraphOutcome};
 pub use inputs::{check_workspace, ExternalState, InputSource, Inputs, ENVIRONMENT_FILE};
 pub use plan::{plan, plan_models, PlanOptions, PlanOutcome};
 /// Phase timings on standard error when `REWIND_TRACE` is set.
-pub use rewind_parse::load::{read_bounded, Trace, MAX_STATE_INPUT};
+pub use rewind_parse::load::{read_bounded, read_bounded_from, Trace, MAX_STATE_INPUT};
 pub use rollback::{
     data_at_risk, gate, parse_show_json, policy_violations, record_breach, rollback, Breach,
     Difference, Event, Executor, GateVerdict, RiskPolicy, RollbackOptions, RollbackOutcome, Status,

@@ -87,6 +87,7 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
         root_abs,
         added: Vec::new(),
         warnings: Vec::new(),
+        unreadable: Vec::new(),
     };
     let clean = files_without_calls(&loaded.files);
     for i in calling_nodes(&loaded.model.nodes, &clean) {
@@ -96,6 +97,7 @@ pub(crate) fn add_reads(loaded: &mut Loaded) {
         }
     }
     loaded.model.diagnostics.extend(finder.warnings);
+    loaded.unreadable = finder.unreadable;
     // (`parsed` runs parallel to `files`)
     for f in finder.added {
         loaded.files.push(f);
@@ -195,6 +197,8 @@ struct Finder {
     /// Files read that the snapshot did not hold yet.
     added: Vec<SourceFile>,
     warnings: Vec<Diagnostic>,
+    /// Files read that are there but could not be read (permissions).
+    unreadable: Vec<PathBuf>,
 }
 
 impl Finder {
@@ -367,6 +371,10 @@ impl Finder {
                 h
             }
         };
+        if hash.is_none() && std::fs::symlink_metadata(abs).is_ok() {
+            // there, but not read: the next snapshot must try again
+            self.unreadable.push(abs.to_path_buf());
+        }
         if hash.is_none() && call.name != "fileexists" {
             self.warnings.push(warn(
                 &node.loc,
@@ -426,7 +434,9 @@ fn fileset(
         ));
     }
     let files = rewind_eval::DirFiles::new(root_abs, base);
-    let names = rewind_eval::Files::glob(&files, dir, pattern)?;
+    let names = rewind_eval::Files::glob(&files, dir, pattern).map_err(|e| {
+        format!("fileset({dir:?}, {pattern:?}), but {e}: its files are not stored")
+    })?;
     Ok(names
         .into_iter()
         .map(|n| (format!("{dir}/{n}"), start.join(&n)))

@@ -376,9 +376,11 @@ fn store_directory(
         if sopts.inputs.state.is_some()
             || !sopts.inputs.variables.is_empty()
             || sopts.inputs.modules.is_some()
+            || !loaded.unreadable.is_empty()
         {
-            // this model depends on more than the directory: the next
-            // snapshot must read it again
+            // this model depends on more than the directory (or on a file
+            // it could not read, whose stats did not go in the cache):
+            // the next snapshot must read it again
             cache.last = None;
         }
         save_state_index(cache, &loaded);

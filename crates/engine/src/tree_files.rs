@@ -101,7 +101,14 @@ impl TreeFiles {
                 other => parts.push(other),
             }
         }
-        let resolved = rewind_odb::resolve_links(&parts.join("/"), |p| {
+        let in_tree = parts.join("/");
+        self.locate_in_tree(&in_tree)
+            .map_err(|e| e.replacen(&in_tree, path, 1))
+    }
+
+    /// Tree path `p` with its links resolved, or why it cannot be.
+    fn locate_in_tree(&self, path: &str) -> std::result::Result<String, String> {
+        let resolved = rewind_odb::resolve_links(path, |p| {
             Ok::<_, std::convert::Infallible>(self.links.get(p).map(|t| t.clone().into_bytes()))
         });
         match resolved {
@@ -116,6 +123,35 @@ impl TreeFiles {
         }
     }
 }
+
+impl TreeFiles {
+    /// Is tree path `p` a directory of the snapshot (one holding files)?
+    fn is_dir(&self, p: &str) -> bool {
+        let prefix = format!("{p}/");
+        self.files
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
+}
+
+/// The keys of `m` under `prefix`, without it.
+fn under<V>(m: &BTreeMap<String, V>, prefix: &str) -> Vec<String> {
+    m.range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(k, _)| k[prefix.len()..].to_string())
+        .collect()
+}
+
+/// The symbolic links one path may go through (Linux's limit, as
+/// `DirFiles` follows them on disk).
+const MAX_SYMLINKS: u32 = 40;
+
+/// The entries one `fileset` looks at before it gives up.
+const MAX_GLOB_ENTRIES: usize = 1_000_000;
 
 impl rewind_eval::Files for TreeFiles {
     fn source(&self, file: &str) -> Option<Vec<u8>> {
@@ -154,16 +190,46 @@ impl rewind_eval::Files for TreeFiles {
 
     fn glob(&self, base: &str, pattern: &str) -> std::result::Result<Vec<String>, String> {
         let b = self.locate(base)?;
-        let prefix = if b.is_empty() {
-            String::new()
-        } else {
-            format!("{b}/")
-        };
         let mut found = Vec::new();
-        for k in self.files.keys() {
-            if let Some(rel) = k.strip_prefix(&prefix) {
-                if rewind_eval::functions::glob_match(pattern, rel)? {
-                    found.push(rel.to_string());
+        let mut seen: usize = 0;
+        // (directory in the tree, its path under `base`, links on the way):
+        // links to directories in the tree are followed as the directory's
+        // own listing follows them (`DirFiles`), as far as the system does
+        let mut stack = vec![(b, String::new(), 0u32)];
+        while let Some((dir, shown, links)) = stack.pop() {
+            let prefix = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            let in_dir = under(&self.files, &prefix);
+            let linked = under(&self.links, &prefix);
+            seen += in_dir.len() + linked.len();
+            if seen > MAX_GLOB_ENTRIES {
+                return Err(format!(
+                    "{base} holds more than {MAX_GLOB_ENTRIES} entries to match (symbolic links that lead back into the tree?)"
+                ));
+            }
+            for rel in in_dir {
+                let r = format!("{shown}{rel}");
+                if rewind_eval::functions::glob_match(pattern, &r)? {
+                    found.push(r);
+                }
+            }
+            if links >= MAX_SYMLINKS {
+                continue;
+            }
+            for rel in linked {
+                let Ok(target) = self.locate_in_tree(&format!("{prefix}{rel}")) else {
+                    continue;
+                };
+                let r = format!("{shown}{rel}");
+                if self.files.contains_key(&target) {
+                    if rewind_eval::functions::glob_match(pattern, &r)? {
+                        found.push(r);
+                    }
+                } else if target.is_empty() || self.is_dir(&target) {
+                    stack.push((target, format!("{r}/"), links + 1));
                 }
             }
         }

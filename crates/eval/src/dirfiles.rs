@@ -4,6 +4,14 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::expr::Files;
 
+/// The symbolic links one path may go through: Linux's limit, past which
+/// opening it fails (ELOOP), and so Terraform's `fileset` stops there.
+const MAX_SYMLINKS: u32 = 40;
+
+/// The entries one `fileset` looks at before it gives up: a tree with
+/// two links back to itself has 2^40 paths.
+const MAX_GLOB_ENTRIES: usize = 1_000_000;
+
 /// The files a configuration on disk may read: paths are relative to the
 /// root module's directory (Terraform's working directory); nothing
 /// outside `tree` (the snapshot's root: the root module and every local
@@ -99,19 +107,34 @@ impl Files for DirFiles {
     fn glob(&self, base: &str, pattern: &str) -> Result<Vec<String>, String> {
         let root = self.locate(base)?;
         let mut found = Vec::new();
-        let mut stack = vec![(root, String::new())];
-        while let Some((dir, rel)) = stack.pop() {
+        let mut seen: usize = 0;
+        // (directory, its path under `base`, symbolic links on that path)
+        let mut stack = vec![(root, String::new(), 0u32)];
+        while let Some((dir, rel, links)) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
             for e in entries {
                 let e = e.map_err(|e| e.to_string())?;
+                seen += 1;
+                if seen > MAX_GLOB_ENTRIES {
+                    return Err(format!(
+                        "{base} holds more than {MAX_GLOB_ENTRIES} entries to match (symbolic links that lead back into the tree?)"
+                    ));
+                }
                 let name = e.file_name().to_string_lossy().into_owned();
                 let r = if rel.is_empty() {
                     name
                 } else {
                     format!("{rel}/{name}")
                 };
+                // a path through more symbolic links than the system
+                // follows in one path is not there for Terraform either
+                // (ELOOP): a link back into the tree is followed that far
+                let links = links + u32::from(e.file_type().is_ok_and(|t| t.is_symlink()));
+                if links > MAX_SYMLINKS {
+                    continue;
+                }
                 // symbolic links are not followed out of the tree
                 let Ok(real) = e.path().canonicalize() else {
                     continue;
@@ -121,7 +144,7 @@ impl Files for DirFiles {
                 }
                 let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
                 if meta.is_dir() {
-                    stack.push((real, r));
+                    stack.push((real, r, links));
                 } else if meta.is_file() && crate::functions::glob_match(pattern, &r)? {
                     found.push(r);
                 }
@@ -161,6 +184,30 @@ mod tests {
             assert!(f.read("link.txt").unwrap_err().contains("outside"));
         }
         assert_eq!(f.glob(".", "**/*.sh").unwrap(), vec!["scripts/init.sh"]);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// A link back into the tree is followed as far as the system follows
+    /// links in one path, as Terraform's `fileset` does (terraform 1.11
+    /// lists 41 copies of each file through `loop -> .`); two such links
+    /// are refused, not walked 2^40 times.
+    #[cfg(unix)]
+    #[test]
+    fn links_back_into_the_tree_stop_where_the_system_stops() {
+        let base = std::env::temp_dir().join(format!("rewind-dirloop-{}", std::process::id()));
+        std::fs::create_dir_all(base.join("sub")).unwrap();
+        std::fs::write(base.join("sub/a.txt"), "a").unwrap();
+        std::fs::write(base.join("main.txt"), "m").unwrap();
+        std::os::unix::fs::symlink(".", base.join("loop")).unwrap();
+        let f = DirFiles::new(&base, &base);
+        let all = f.glob(".", "**").unwrap();
+        assert_eq!(all.len(), 41 * 2, "{all:?}");
+        let deepest = format!("{}sub/a.txt", "loop/".repeat(40));
+        assert!(all.contains(&deepest));
+        assert_eq!(f.glob(".", "*/*").unwrap(), ["loop/main.txt", "sub/a.txt"]);
+        std::os::unix::fs::symlink(".", base.join("loop2")).unwrap();
+        let e = f.glob(".", "**").unwrap_err();
+        assert!(e.contains("more than 1000000 entries"), "{e}");
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

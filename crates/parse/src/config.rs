@@ -1093,13 +1093,101 @@ fn check_node(
     node.body = (Value::Map(map)).into();
 }
 
-/// Converts a `.tfvars` body: only attributes are allowed.
+/// Where a variable value refers to something or calls a function, which
+/// Terraform refuses: a `.tfvars` value or a `-var` of a collection
+/// type is evaluated with no variables and no functions (`bound` are the
+/// names of the `for` expressions around it). The byte position (0 when
+/// the expression has none), Terraform's summary and a detail.
+fn not_constant(e: &Expr, bound: &mut Vec<String>) -> Option<(u32, &'static str, String)> {
+    fn parts(ps: &[Part], bound: &mut Vec<String>) -> Option<(u32, &'static str, String)> {
+        ps.iter().find_map(|p| match p {
+            Part::Lit(_) => None,
+            Part::Interp(e) => not_constant(e, bound),
+            Part::If {
+                cond,
+                then,
+                otherwise,
+            } => not_constant(cond, bound)
+                .or_else(|| parts(then, bound))
+                .or_else(|| parts(otherwise, bound)),
+            Part::For(f) => not_constant(&f.coll, bound).or_else(|| {
+                let n = bound.len();
+                bound.extend(f.key_var.iter().cloned());
+                bound.push(f.value_var.clone());
+                let r = parts(&f.body, bound);
+                bound.truncate(n);
+                r
+            }),
+        })
+    }
+    fn ops(ops: &[TravOp], bound: &mut Vec<String>) -> Option<(u32, &'static str, String)> {
+        ops.iter().find_map(|o| match o {
+            TravOp::Index(i) => not_constant(i, bound),
+            _ => None,
+        })
+    }
+    match e {
+        Expr::Null | Expr::Bool(_) | Expr::Number(_) => None,
+        Expr::Template(ps) => parts(ps, bound),
+        Expr::Tuple(items) => items.iter().find_map(|i| not_constant(i, bound)),
+        Expr::Object(pairs) => pairs.iter().find_map(|(k, v)| {
+            let key = match k {
+                // a bare name as a key is the key itself
+                Expr::Traversal { ops, .. } if ops.is_empty() => None,
+                k => not_constant(k, bound),
+            };
+            key.or_else(|| not_constant(v, bound))
+        }),
+        Expr::Traversal { root, ops: o, pos } => {
+            if bound.iter().any(|b| b == root) {
+                ops(o, bound)
+            } else {
+                Some((
+                    *pos,
+                    "Variables not allowed",
+                    format!("a variable value must be a constant, and {root:?} is a reference (quote a string: \"{root}\")"),
+                ))
+            }
+        }
+        Expr::Postfix(inner, o) => not_constant(inner, bound).or_else(|| ops(o, bound)),
+        Expr::Call { name, .. } => Some((
+            0,
+            "Function calls not allowed",
+            format!("a variable value must be a constant, and calls {name}()"),
+        )),
+        Expr::Unary(_, x) | Expr::Paren(x) => not_constant(x, bound),
+        Expr::Binary(_, a, b) => not_constant(a, bound).or_else(|| not_constant(b, bound)),
+        Expr::Cond(c, a, b) => not_constant(c, bound)
+            .or_else(|| not_constant(a, bound))
+            .or_else(|| not_constant(b, bound)),
+        Expr::For(f) => not_constant(&f.coll, bound).or_else(|| {
+            let n = bound.len();
+            bound.extend(f.key_var.iter().cloned());
+            bound.push(f.value_var.clone());
+            let r = f
+                .key
+                .as_ref()
+                .and_then(|k| not_constant(k, bound))
+                .or_else(|| not_constant(&f.value, bound))
+                .or_else(|| f.cond.as_ref().and_then(|c| not_constant(c, bound)));
+            bound.truncate(n);
+            r
+        }),
+    }
+}
+
+/// Converts a `.tfvars` body: only attributes are allowed, and their
+/// values are constants.
 pub(crate) fn tfvars_value(body: &Body, src: &str) -> Result<Value, (u32, u32, String)> {
     let lines = LineIndex::new(src);
     let mut map = Map::new();
     for item in &body.items {
         match item {
             Item::Attribute(a) => {
+                if let Some((pos, summary, detail)) = not_constant(&a.expr, &mut Vec::new()) {
+                    let (line, col) = lines.locate(if pos == 0 { a.pos } else { pos });
+                    return Err((line, col, format!("{summary}: {detail}")));
+                }
                 map.insert(a.name.clone(), to_value(&a.expr));
             }
             Item::Block(b) => {

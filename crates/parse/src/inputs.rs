@@ -53,23 +53,74 @@ pub(crate) const ENV_INPUT: &str = "tfvars[\"(environment)\"]";
 pub(crate) const CLI_INPUT: &str = "tfvars[\"(command line)\"]";
 
 /// How Terraform reads a raw value given on the command line or in the
-/// environment for a variable: as a string when its type is `string` (or
-/// has no type), otherwise as an HCL expression.
+/// environment for a variable: as a literal string when its type is a
+/// primitive (`string`, `number`, `bool`) or it has no type, converted to
+/// the type afterwards (`-var n=3` is the string "3", then the number 3;
+/// `-var n=three` is refused, `-var on=1` is true); otherwise (a
+/// collection, an object, `any`) as an HCL expression (Terraform's
+/// `VariableParseLiteral` and `VariableParseHCL`).
 pub(crate) fn is_literal_mode(var: Option<&Node>) -> bool {
     let Some(ty) = var.and_then(|n| n.body.get("type")) else {
         return true;
     };
+    let primitive = |s: &str| matches!(s, "string" | "number" | "bool");
     match ty {
-        Value::String(s) => s == "string",
+        Value::String(s) => primitive(s),
         Value::Expr(e) => {
-            matches!(&**e, rewind_model::expr::Expr::Traversal { root, ops, .. } if root == "string" && ops.is_empty())
+            matches!(&**e, rewind_model::expr::Expr::Traversal { root, ops, .. } if primitive(root) && ops.is_empty())
         }
         _ => false,
     }
 }
 
+/// Why a raw value does not convert to a `number` or `bool` variable's
+/// type, as Terraform converts a string (`-var n=three` is refused, not
+/// replaced by the default): `None` when it converts or the type is
+/// another. The plan converts it again, with every other value.
+pub(crate) fn unsuitable_literal(var: &Node, raw: &str) -> Option<&'static str> {
+    let ty = match var.body.get("type")? {
+        Value::String(s) => s.as_str(),
+        Value::Expr(e) => match &**e {
+            rewind_model::expr::Expr::Traversal { root, ops, .. } if ops.is_empty() => root,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match ty {
+        "bool" => match raw {
+            "true" | "false" | "1" | "0" => None,
+            r if matches!(r.to_lowercase().as_str(), "true" | "false") => {
+                Some("a bool is required; to convert from string, use lowercase \"true\" or \"false\"")
+            }
+            _ => Some("a bool is required"),
+        },
+        "number" => (!is_number_text(raw)).then_some("a number is required"),
+        _ => None,
+    }
+}
+
+/// Decimal number text as Terraform reads a number from a string:
+/// `[-+]digits[.digits][e[-+]digits]`, or an infinity (`inf`, `-Inf`).
+fn is_number_text(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if matches!(body, "Inf" | "inf") {
+        return true;
+    }
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
+        None => (body, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    !(int.is_empty() && frac.is_empty())
+        && digits(int)
+        && digits(frac)
+        && exponent.is_none_or(|e| !e.is_empty() && digits(e))
+}
+
 /// Parses a raw value as an HCL expression (what Terraform does with
-/// `-var` values of variables that are not strings).
+/// `-var` values of variables of a collection or structural type): a
+/// constant, as in a variable file.
 pub(crate) fn parse_hcl_value(name: &str, raw: &str) -> Result<Value, String> {
     let src = format!("v = {raw}\n");
     let (src, body) = crate::hcl::parse_body_bytes(src.as_bytes());

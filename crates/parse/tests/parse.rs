@@ -972,3 +972,47 @@ fn a_cache_is_handed_every_file_read_and_every_result_parsed_once() {
     let parsed = seen.parsed.into_inner().unwrap();
     assert_eq!(parsed.len(), last.files.len(), "every file parsed, once");
 }
+
+/// Modules that each call the next twice multiply: past the model's
+/// limit of blocks the load is refused with one error naming where,
+/// not grown until memory runs out (22 levels, 4 million instances, did).
+#[test]
+fn module_calls_that_fan_out_are_refused_past_the_block_limit() {
+    let dir = std::env::temp_dir().join(format!("rewind-parse-fanout-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let levels = 10;
+    for i in 0..=levels {
+        let m = dir.join(format!("m{i}"));
+        std::fs::create_dir_all(&m).unwrap();
+        let mut text = format!("resource \"terraform_data\" \"r\" {{\n  input = \"{i}\"\n}}\n");
+        if i < levels {
+            for call in ["x", "y"] {
+                text += &format!("module \"{call}\" {{\n  source = \"../m{}\"\n}}\n", i + 1);
+            }
+        }
+        std::fs::write(m.join("main.tf"), text).unwrap();
+    }
+    std::fs::write(dir.join("main.tf"), "module \"top\" {\n  source = \"./m0\"\n}\n").unwrap();
+    // 2^11 - 1 instances of three blocks or fewer: within the default
+    let loaded = load(&dir);
+    let resources = loaded
+        .model
+        .nodes
+        .iter()
+        .filter(|n| n.kind == rewind_model::NodeKind::Resource)
+        .count();
+    assert_eq!(resources, (1 << (levels + 1)) - 1);
+    let opts = rewind_parse::Options {
+        max_blocks: 1000,
+        ..Default::default()
+    };
+    let err = rewind_parse::load(&dir, &opts).expect_err("past the limit");
+    let shown: Vec<String> = err.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].contains("more blocks than rewind models (1000)")
+            && shown[0].contains("at module.top.module."),
+        "{shown:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

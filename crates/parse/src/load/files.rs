@@ -455,8 +455,14 @@ pub const MAX_STATE_INPUT: u64 = 1 << 30;
 /// bytes, and at its first NUL byte (no state or variable file holds one:
 /// `/dev/zero` is refused at once, not read to the limit).
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Error, ErrorKind, Read};
-    let mut f = std::fs::File::open(path)?;
+    read_bounded_from(std::fs::File::open(path)?, limit)
+}
+
+/// [`read_bounded`] of an open stream (`--state -`, standard input): the
+/// same limit and the same refusal at the first NUL byte, so an endless
+/// stream is refused, not held in memory.
+pub fn read_bounded_from(mut f: impl std::io::Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
     let mut bytes = Vec::new();
     let mut chunk = vec![0u8; 1 << 16];
     loop {

@@ -33,6 +33,7 @@ mod variables;
 pub use files::*;
 pub use secrets::*;
 pub use trace::Trace;
+pub use modules::MAX_BLOCKS;
 
 /// Hooks that let a store skip reading and parsing unchanged files.
 pub trait Cache: Sync {
@@ -111,6 +112,9 @@ pub struct Options<'a> {
     /// The nodes' secret paths are then only those `sensitive = true`
     /// marks.
     pub labels_only: bool,
+    /// The most blocks the model may hold once modules are instantiated
+    /// (0: [`MAX_BLOCKS`], a million): a configuration past it is refused.
+    pub max_blocks: usize,
 }
 
 impl Options<'_> {
@@ -142,6 +146,12 @@ pub struct Loaded {
     /// ([`rewind_model::Model::ranks`]), found by the cycle check; `None`
     /// when it did not run, or the graph has a cycle it only warns of.
     pub ranks: Option<Vec<u32>>,
+    /// Files the configuration reads through functions that are there
+    /// but could not be read (no permission): nothing about the
+    /// directory's stats tells when they become readable, so a snapshot
+    /// that met one is not taken as the directory's last (filled in by
+    /// the engine, which follows the reads).
+    pub unreadable: Vec<PathBuf>,
 }
 
 /// Why a directory could not be loaded: every problem found.
@@ -685,6 +695,7 @@ impl ParsedDir {
             model,
             dirs,
             ranks,
+            unreadable: Vec::new(),
         })
     }
 }

@@ -213,10 +213,14 @@ impl Builder {
     }
 
     /// A raw value of the command line or environment for variable `vi`:
-    /// a string, or an HCL expression when the variable's type is not
-    /// `string` (as Terraform reads it).
+    /// a string when its type is a primitive (refused when it does not
+    /// convert to `number` or `bool`), or else a constant HCL expression
+    /// (as Terraform reads it).
     pub(super) fn raw_value(&self, name: &str, raw: &str, vi: usize) -> Result<Value, String> {
         if crate::inputs::is_literal_mode(Some(&self.nodes[vi])) {
+            if let Some(why) = crate::inputs::unsuitable_literal(&self.nodes[vi], raw) {
+                return Err(format!("{raw:?} is unsuitable: {why}"));
+            }
             Ok(Value::String(raw.to_string()))
         } else {
             crate::inputs::parse_hcl_value(name, raw)

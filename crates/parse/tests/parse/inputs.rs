@@ -78,8 +78,9 @@ fn environment_command_line_and_files_make_one_node_each() {
     let cli = m
         .node("tfvars[\"(command line)\"]")
         .expect("command line node");
-    // a number variable's raw value is read as an expression, not a string
-    assert_eq!(cli.body.get("instances"), Some(&Value::Number("3".into())));
+    // a number variable's raw value is the string, converted where it is
+    // evaluated (Terraform's literal mode for primitive types)
+    assert_eq!(cli.body.get("instances"), Some(&Value::String("3".into())));
     let tags = cli.body.get("tags").expect("tags from the file");
     assert_eq!(tags.get("team").and_then(Value::as_str), Some("web"));
     // the file's value for an undeclared variable is kept, and warned about
@@ -139,4 +140,46 @@ fn undeclared_vars_unreadable_files_and_bad_values_are_errors() {
         );
     }
     assert_eq!(messages.len(), 4, "{messages:?}");
+}
+
+/// A variable file's values are constants, as Terraform evaluates them
+/// with no variables and no functions: a bare word, a reference or a call
+/// is refused where it is written; `for` expressions over literals, with
+/// their own names, are constants.
+#[test]
+fn variable_files_hold_constants() {
+    for (text, want) in [
+        ("name = web\n", "terraform.tfvars:1:8: Variables not allowed"),
+        (
+            "tags = { team = var.team }\n",
+            "terraform.tfvars:1:17: Variables not allowed",
+        ),
+        (
+            "name = \"x\"\ntags = { a = upper(\"x\") }\n",
+            "terraform.tfvars:2:1: Function calls not allowed",
+        ),
+        (
+            "tags = { for k in [\"a\"] : k => \"${k}-${x}\" }\n",
+            "Variables not allowed",
+        ),
+    ] {
+        let dir = Dir::new("inputs-tfvars-const", &[("terraform.tfvars", text)]);
+        let err = dir
+            .load(vec![InputSource::Var("instances".into(), "1".into())])
+            .expect_err(text);
+        let shown: Vec<String> = err.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert!(
+            shown.iter().any(|m| m.contains(want)),
+            "{text:?}: want {want:?} in {shown:?}"
+        );
+    }
+    let dir = Dir::new(
+        "inputs-tfvars-for",
+        &[(
+            "terraform.tfvars",
+            "tags = { for k in [\"a\", \"b\"] : k => \"${k}-${1 + 1}\" if k != \"c\" }\nname = true ? \"x\" : \"y\"\n",
+        )],
+    );
+    dir.load(vec![InputSource::Var("instances".into(), "1".into())])
+        .unwrap_or_else(|e| panic!("{e}"));
 }
