@@ -436,6 +436,22 @@ fn var_errors_name_the_variable() {
     assert!(r.stderr.contains("workspace"), "{}", r.stderr);
 }
 
+/// The plan from `ref:base` to the directory `infra`, as Terraform's
+/// JSON plan, with `extra` arguments.
+fn terraform_json_plan(t: &Scratch, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "plan",
+        "--from",
+        "ref:base",
+        "--to",
+        "infra",
+        "--format",
+        "terraform-json",
+    ];
+    args.extend_from_slice(extra);
+    t.run(&args).ok().json()
+}
+
 /// `--var` and `TF_VAR_` values of `number` and `bool` variables are
 /// strings converted to the type, as Terraform reads them (checked with
 /// terraform 1.11: `-var n=three`, `n=1+1`, `n=null`, `on=yes`, `on=TRUE`
@@ -490,13 +506,17 @@ fn primitive_vars_convert_as_terraform_converts_them() {
     // the values Terraform takes
     t.run(&["snapshot", "empty", "--env", "base", "--allow-empty"])
         .ok();
-    let p = t
-        .run(&[
-            "plan", "--from", "ref:base", "--to", "infra", "--format", "terraform-json", "--var",
-            "n=2e0", "--var", "on=1", "--var", "l=[for x in [\"a\"] : \"${x}-b\"]",
-        ])
-        .ok()
-        .json();
+    let p = terraform_json_plan(
+        &t,
+        &[
+            "--var",
+            "n=2e0",
+            "--var",
+            "on=1",
+            "--var",
+            "l=[for x in [\"a\"] : \"${x}-b\"]",
+        ],
+    );
     let changes = p["resource_changes"].as_array().unwrap();
     assert_eq!(changes.len(), 2, "{p}");
     assert_eq!(
@@ -624,6 +644,60 @@ resource "terraform_data" "a" {
     );
 }
 
+/// A configuration that reads a file outside its tree (`../shared`, a
+/// symbolic link leading out) is planned, as terraform 1.11 plans it,
+/// from the directory and from its snapshot: the read is a value rewind
+/// cannot see, the same for the same call, and a note says so.
+#[cfg(unix)]
+#[test]
+fn reads_outside_the_tree_are_planned_with_a_note() {
+    let t = Scratch::new("inputs-outside-plan");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("shared")).unwrap();
+    std::fs::create_dir_all(t.path("infra")).unwrap();
+    std::fs::create_dir_all(t.path("empty")).unwrap();
+    std::fs::write(t.path("shared/policy.json"), "{\"Version\":\"2012-10-17\"}").unwrap();
+    std::os::unix::fs::symlink("../shared/policy.json", t.path("infra/link.json")).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "resource \"terraform_data\" \"a\" {\n  input = file(\"${path.module}/../shared/policy.json\")\n}\n\
+         resource \"terraform_data\" \"b\" {\n  input = filesha256(\"link.json\")\n}\n\
+         resource \"terraform_data\" \"c\" {\n  input = fileexists(\"../shared/policy.json\")\n}\n",
+    )
+    .unwrap();
+    t.run(&["snapshot", "empty", "--env", "base", "--allow-empty"])
+        .ok();
+    let r = t.run(&["snapshot", "infra", "--env", "prod"]).ok();
+    assert!(
+        r.stderr.contains("outside the snapshot's directory tree"),
+        "{}",
+        r.stderr
+    );
+    for to in ["prod", "infra"] {
+        let p = t.run(&["--format", "json", "plan", "--from", "ref:base", "--to", to]);
+        assert_eq!(p.code, 0, "--to {to}: {}{}", p.stdout, p.stderr);
+        let j = p.json();
+        assert_eq!(j["changes"].as_array().unwrap().len(), 3, "{j}");
+        let notes = j["notes"].to_string();
+        for func in ["file()", "filesha256()", "fileexists()"] {
+            assert!(
+                notes.contains(&format!("function {func} reads")) && notes.contains("outside"),
+                "--to {to}: {func} in {notes}"
+            );
+        }
+    }
+    // the same reads on both sides: no change
+    let p = t.run(&[
+        "plan",
+        "--detailed-exitcode",
+        "--from",
+        "prod",
+        "--to",
+        "infra",
+    ]);
+    assert_eq!(p.code, 0, "{}{}", p.stdout, p.stderr);
+}
+
 /// A file the configuration reads that is there but cannot be read (no
 /// permission, or not a regular file) is read again by the next
 /// snapshot: nothing in the directory's stats would tell when it becomes
@@ -647,7 +721,8 @@ fn an_unreadable_file_read_by_the_configuration_is_tried_again() {
     for _ in 0..2 {
         let r = t.run(&["snapshot", "infra"]).ok();
         assert!(
-            r.stderr.contains("\"cfg.txt\", which is not a readable file"),
+            r.stderr
+                .contains("\"cfg.txt\", which is not a readable file"),
             "{}",
             r.stderr
         );
@@ -674,12 +749,7 @@ fn fileset_over_a_link_loop_ends() {
     t.run(&["snapshot", "infra", "--env", "base"]).ok();
     // the snapshot lists what the directory lists: main.tf and sub/a.txt,
     // through 0 to 40 links (terraform 1.11 counts the same)
-    let j = t
-        .run(&[
-            "plan", "--from", "ref:base", "--to", "infra", "--format", "terraform-json",
-        ])
-        .ok()
-        .json();
+    let j = terraform_json_plan(&t, &[]);
     let change = &j["resource_changes"][0]["change"];
     assert_eq!(change["actions"], serde_json::json!(["no-op"]), "{j}");
     assert_eq!(change["after"]["input"], 82, "{j}");

@@ -173,7 +173,7 @@ fn files_of(v: &Version, side: &Loaded) -> Result<Option<rewind_plan::FileSource
     }
     match (v, &side.record) {
         (Version::Snapshot(s), Some(record)) => Ok(Some(rewind_plan::FileSource(
-            std::sync::Arc::new(TreeFiles::load(s.store, record)?),
+            std::sync::Arc::new(TreeFiles::load(s.store, record, &side.model)?),
         ))),
         _ => Ok(None),
     }

@@ -29,6 +29,10 @@ fn reads_one_file(name: &str) -> bool {
 /// What `reads` records of a file that is not there.
 pub(crate) const MISSING: &str = "(missing)";
 
+/// What `reads` records of a path in the tree whose symbolic links lead
+/// out of it: the snapshot holds neither the link nor the file.
+pub(crate) const OUTSIDE: &str = "(outside the tree)";
+
 /// A call found in an attribute: the function, its path arguments, and
 /// the attribute.
 struct Call<'a> {
@@ -203,7 +207,8 @@ struct Finder {
 
 impl Finder {
     /// The `reads` fact of `node`: for each attribute path that reads
-    /// files, the hash of each file (relative to the tree), or [`MISSING`];
+    /// files, the hash of each file (relative to the tree), [`MISSING`]
+    /// or [`OUTSIDE`];
     /// `None` when it reads none.
     fn node_reads(&mut self, node: &rewind_model::Node) -> Option<Map<String, Value>> {
         let mut calls: Vec<(rewind_model::Path, Call)> = Vec::new();
@@ -227,11 +232,8 @@ impl Finder {
             };
             let entry = reads.entry(path.to_string()).or_default();
             for (given, abs) in found {
-                if let Some((rel, hash)) = self.file_hash(node, path, call, &given, &abs) {
-                    entry.insert(
-                        rel,
-                        Value::str(hash.map_or_else(|| MISSING.to_string(), |h| h.to_hex())),
-                    );
+                if let Some((rel, recorded)) = self.file_hash(node, path, call, &given, &abs) {
+                    entry.insert(rel, Value::str(recorded));
                 }
             }
         }
@@ -307,7 +309,7 @@ impl Finder {
         call: &Call,
         given: &str,
         abs: &Path,
-    ) -> Option<(String, Option<Hash>)> {
+    ) -> Option<(String, String)> {
         let Ok(rel) = abs.strip_prefix(&self.base) else {
             self.warnings.push(warn(
                 &node.loc,
@@ -346,7 +348,10 @@ impl Finder {
                         self.base.display()
                     ),
                 ));
-                return None;
+                // recorded, so that a plan of the snapshot knows the
+                // path for one it does not hold (not a missing file)
+                let rel = rel.display().to_string().replace('\\', "/");
+                return Some((rel, OUTSIDE.to_string()));
             }
         }
         let rel = rel.display().to_string().replace('\\', "/");
@@ -384,7 +389,10 @@ impl Finder {
                 ),
             ));
         }
-        Some((rel, hash))
+        Some((
+            rel,
+            hash.map_or_else(|| MISSING.to_string(), |h| h.to_hex()),
+        ))
     }
 }
 
@@ -434,9 +442,8 @@ fn fileset(
         ));
     }
     let files = rewind_eval::DirFiles::new(root_abs, base);
-    let names = rewind_eval::Files::glob(&files, dir, pattern).map_err(|e| {
-        format!("fileset({dir:?}, {pattern:?}), but {e}: its files are not stored")
-    })?;
+    let names = rewind_eval::Files::glob(&files, dir, pattern)
+        .map_err(|e| format!("fileset({dir:?}, {pattern:?}), but {e}: its files are not stored"))?;
     Ok(names
         .into_iter()
         .map(|n| (format!("{dir}/{n}"), start.join(&n)))

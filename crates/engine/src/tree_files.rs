@@ -28,6 +28,10 @@ pub(crate) struct TreeFiles {
     /// (`location`) only to point an error at its line.
     parsed: BTreeMap<String, ObjectId>,
     location: String,
+    /// Paths the snapshot recorded as leading out of its tree through a
+    /// symbolic link ([`crate::reads::OUTSIDE`]): neither link nor file
+    /// was stored, so a read of one is not of a missing file.
+    outside: std::collections::HashSet<String>,
 }
 
 /// Files a function may read (everything but what rewind parses).
@@ -48,7 +52,11 @@ fn readable(path: &str) -> bool {
 impl TreeFiles {
     /// The files of snapshot `record`'s tree (one batch read of the
     /// readable ones).
-    pub(crate) fn load(store: &Store, record: &SnapshotRecord) -> Result<TreeFiles> {
+    pub(crate) fn load(
+        store: &Store,
+        record: &SnapshotRecord,
+        model: &rewind_model::Model,
+    ) -> Result<TreeFiles> {
         let mut listing = store.tree_files(&record.tree)?;
         let links = store.link_targets(&listing)?;
         listing.retain(|f| !f.link);
@@ -76,6 +84,7 @@ impl TreeFiles {
             links,
             parsed,
             location: store.location().to_string(),
+            outside: outside_reads(model),
         })
     }
 
@@ -138,12 +147,34 @@ impl TreeFiles {
     }
 }
 
+/// The tree paths the model's `reads` facts record as leading out of
+/// the tree.
+fn outside_reads(model: &rewind_model::Model) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for n in &model.nodes {
+        let Some(reads) = &n.facts.more.reads else {
+            continue;
+        };
+        for files in reads.values() {
+            for (path, v) in files.as_map().into_iter().flatten() {
+                if v.as_str() == Some(crate::reads::OUTSIDE) {
+                    out.insert(path.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The keys of `m` under `prefix`, without it.
 fn under<V>(m: &BTreeMap<String, V>, prefix: &str) -> Vec<String> {
-    m.range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-        .take_while(|(k, _)| k.starts_with(prefix))
-        .map(|(k, _)| k[prefix.len()..].to_string())
-        .collect()
+    m.range::<str, _>((
+        std::ops::Bound::Included(prefix),
+        std::ops::Bound::Unbounded,
+    ))
+    .take_while(|(k, _)| k.starts_with(prefix))
+    .map(|(k, _)| k[prefix.len()..].to_string())
+    .collect()
 }
 
 /// The symbolic links one path may go through (Linux's limit, as
@@ -239,5 +270,14 @@ impl rewind_eval::Files for TreeFiles {
 
     fn working_dir(&self) -> Option<String> {
         Some(self.source.clone())
+    }
+
+    fn outside(&self, path: &str) -> bool {
+        match self.locate(path) {
+            Ok(p) => self.outside.contains(&p),
+            // out of the tree by `..`, an absolute path or a stored link;
+            // a loop of links is the configuration's error
+            Err(e) => !e.contains("loop of symbolic links"),
+        }
     }
 }

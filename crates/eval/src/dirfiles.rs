@@ -157,6 +157,10 @@ impl Files for DirFiles {
     fn working_dir(&self) -> Option<String> {
         Some(self.cwd.display().to_string())
     }
+
+    fn outside(&self, path: &str) -> bool {
+        self.locate(path).is_err()
+    }
 }
 
 #[cfg(test)]

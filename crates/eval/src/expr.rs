@@ -81,6 +81,16 @@ pub trait Files {
     fn working_dir(&self) -> Option<String> {
         None
     }
+    /// Is `path` a file these files never hold: outside the
+    /// configuration's tree (`../shared/x`, an absolute path), or through a
+    /// symbolic link that leads out of it? Terraform reads it; rewind
+    /// neither reads nor stores it, so a function reading it gives a value
+    /// rewind cannot see (the same for the same call), not an error.
+    /// False by default.
+    fn outside(&self, path: &str) -> bool {
+        let _ = path;
+        false
+    }
 }
 
 /// A scope with nothing in it (for literals and tests).

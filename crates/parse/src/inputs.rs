@@ -89,9 +89,9 @@ pub(crate) fn unsuitable_literal(var: &Node, raw: &str) -> Option<&'static str> 
     match ty {
         "bool" => match raw {
             "true" | "false" | "1" | "0" => None,
-            r if matches!(r.to_lowercase().as_str(), "true" | "false") => {
-                Some("a bool is required; to convert from string, use lowercase \"true\" or \"false\"")
-            }
+            r if matches!(r.to_lowercase().as_str(), "true" | "false") => Some(
+                "a bool is required; to convert from string, use lowercase \"true\" or \"false\"",
+            ),
             _ => Some("a bool is required"),
         },
         "number" => (!is_number_text(raw)).then_some("a number is required"),

@@ -992,7 +992,11 @@ fn module_calls_that_fan_out_are_refused_past_the_block_limit() {
         }
         std::fs::write(m.join("main.tf"), text).unwrap();
     }
-    std::fs::write(dir.join("main.tf"), "module \"top\" {\n  source = \"./m0\"\n}\n").unwrap();
+    std::fs::write(
+        dir.join("main.tf"),
+        "module \"top\" {\n  source = \"./m0\"\n}\n",
+    )
+    .unwrap();
     // 2^11 - 1 instances of three blocks or fewer: within the default
     let loaded = load(&dir);
     let resources = loaded

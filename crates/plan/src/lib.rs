@@ -839,7 +839,13 @@ fn assess_risks(
             message: w.clone(),
         });
     }
-    for n in walk.notes.iter().chain(decide.notes.iter()) {
+    let eval_notes = walk.eval_notes.borrow();
+    for n in walk
+        .notes
+        .iter()
+        .chain(eval_notes.iter())
+        .chain(decide.notes.iter())
+    {
         let r = Risk {
             kind: RiskKind::Approximation,
             message: n.clone(),

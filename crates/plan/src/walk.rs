@@ -247,6 +247,9 @@ pub(crate) struct Walk<'c> {
     work: std::cell::Cell<u64>,
     pub errors: Vec<WalkError>,
     pub notes: Vec<String>,
+    /// What the evaluations noted (a function whose result rewind cannot
+    /// see: a file outside the tree, none at hand), each once.
+    pub eval_notes: std::cell::RefCell<Vec<String>>,
     /// The target's walk: custom conditions are checked (see
     /// [`conditions`]) and `import` blocks read (see [`imports`]); the
     /// current configuration's walk does neither.
@@ -281,6 +284,7 @@ impl<'c> Walk<'c> {
             work: std::cell::Cell::new(0),
             errors: Vec::new(),
             notes: Vec::new(),
+            eval_notes: Default::default(),
             is_target: false,
             warnings: Vec::new(),
         }
@@ -556,6 +560,14 @@ impl<'c> Walk<'c> {
     ) -> Result<Value, EvalError> {
         self.work
             .set(self.work.get().saturating_add(ev.work_done()));
+        if !ev.notes.is_empty() {
+            let mut notes = self.eval_notes.borrow_mut();
+            for n in &ev.notes {
+                if !notes.contains(n) {
+                    notes.push(n.clone());
+                }
+            }
+        }
         // the evaluator's own limit stopped it (its error may have been
         // wrapped, by a function call for one)
         let stopped = ev.work_done() > rewind_eval::Limits::default().work;

@@ -161,6 +161,10 @@ fn read(ev: &mut Evaluator, func: &str, path: &str, shown: &str) -> Result<Optio
     let p = resolve(path);
     match fs.read(&p) {
         Ok(bytes) => Ok(Some(bytes)),
+        Err(_) if fs.outside(&p) => {
+            outside_note(ev, func, shown);
+            Ok(None)
+        }
         Err(e) => {
             if fs.exists(&p) == Ok(false) {
                 return Err(arg_error(0, "path", format!("no file exists at {shown}; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource")));
@@ -168,6 +172,13 @@ fn read(ev: &mut Evaluator, func: &str, path: &str, shown: &str) -> Result<Optio
             Err(arg_error(0, "path", e))
         }
     }
+}
+
+/// Notes that `func` read `shown`, a file outside what rewind reads.
+fn outside_note(ev: &mut Evaluator, func: &str, shown: &str) {
+    ev.note(format!(
+        "function {func}() reads {shown}, outside the configuration's directory tree (or through a symbolic link leading out of it), which rewind neither reads nor stores: its result is a value rewind cannot see, the same for the same call (a change of the file's content is not seen)"
+    ));
 }
 
 fn arg_error(_index: usize, name: &str, msg: impl std::fmt::Display) -> EvalError {
@@ -247,6 +258,11 @@ fn fileexists(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
         return Ok(Value::Unknown(Type::Bool).mark_if(marked));
     };
     let r = resolve(p);
+    if fs.outside(&r) {
+        let shown = if marked { "(sensitive value)" } else { p };
+        outside_note(ev, "fileexists", shown);
+        return Ok(ev.opaque_call("fileexists", a, Type::Bool));
+    }
     // Terraform reports what is there and is no file against argument
     // 1 of a function of one argument: a failed call
     match fs.exists(&r) {
@@ -302,6 +318,11 @@ fn fileset(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
             if marked { "(sensitive value)" } else { &full }
         ))
     })?;
+    if fs.outside(&dir) {
+        let shown = if marked { "(sensitive value)" } else { &dir };
+        outside_note(ev, "fileset", shown);
+        return Ok(ev.opaque_call("fileset", a, ty));
+    }
     let found = fs
         .glob(&dir, &rest)
         .map_err(|e| fail(format!("failed to glob pattern {full}: {e}")))?;

@@ -31,9 +31,9 @@ mod trace;
 mod variables;
 
 pub use files::*;
+pub use modules::MAX_BLOCKS;
 pub use secrets::*;
 pub use trace::Trace;
-pub use modules::MAX_BLOCKS;
 
 /// Hooks that let a store skip reading and parsing unchanged files.
 pub trait Cache: Sync {

@@ -366,7 +366,11 @@ impl Builder {
         };
         if self.nodes.len() > max_blocks {
             // said once: every instance after it stops here too
-            if !self.errors.iter().any(|e| e.message.starts_with(TOO_MANY_BLOCKS)) {
+            if !self
+                .errors
+                .iter()
+                .any(|e| e.message.starts_with(TOO_MANY_BLOCKS))
+            {
                 let loc = parent
                     .as_ref()
                     .map(|p| self.nodes[p.0].loc.clone())

@@ -149,7 +149,10 @@ fn undeclared_vars_unreadable_files_and_bad_values_are_errors() {
 #[test]
 fn variable_files_hold_constants() {
     for (text, want) in [
-        ("name = web\n", "terraform.tfvars:1:8: Variables not allowed"),
+        (
+            "name = web\n",
+            "terraform.tfvars:1:8: Variables not allowed",
+        ),
         (
             "tags = { team = var.team }\n",
             "terraform.tfvars:1:17: Variables not allowed",
