@@ -480,6 +480,10 @@ fn primitive_vars_convert_as_terraform_converts_them() {
         ("on=TRUE", "use lowercase"),
         ("l=[a]", "Variables not allowed"),
         ("l=[upper(\"a\")]", "Function calls not allowed"),
+        // a secret given in the wrong form is not repeated in the error
+        ("n=hunter2", "a number is required"),
+        ("l=[hunter2]", "Variables not allowed"),
+        ("l=[\"a\" hunter2]", "--var l"),
     ] {
         let r = t.run(&["snapshot", "infra", "--var", var]);
         assert_eq!(r.code, 1, "--var {var}: {}{}", r.stdout, r.stderr);
@@ -489,6 +493,7 @@ fn primitive_vars_convert_as_terraform_converts_them() {
             "--var {var}: want {want:?} in\n{}",
             r.stderr
         );
+        assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
     }
     let mut c = t.cmd(&["snapshot", "infra", "--env-vars"]);
     let r = Run::from(c.env("TF_VAR_n", "three").output().unwrap());
@@ -568,6 +573,96 @@ fn workspace_comes_from_the_environment_file_and_is_recorded() {
         "{}",
         p.stdout
     );
+}
+
+/// A one-instance state of `terraform_data.NAME` with `input` = `value`.
+fn one_state(names: &[&str], value: &str, lineage: &str) -> String {
+    let resources: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "mode": "managed", "type": "terraform_data", "name": n,
+                "provider": "provider[\"terraform.io/builtin/terraform\"]",
+                "instances": [{"schema_version": 0, "attributes": {
+                    "id": n, "input": {"value": value, "type": "string"},
+                    "output": {"value": value, "type": "string"}, "triggers_replace": null},
+                    "sensitive_attributes": []}]
+            })
+        })
+        .collect();
+    serde_json::json!({"version": 4, "terraform_version": "1.11.4", "serial": 1,
+        "lineage": lineage, "outputs": {}, "resources": resources})
+    .to_string()
+}
+
+/// The directory's state is the one Terraform's local backend reads for
+/// the workspace: `terraform.tfstate.d/NAME/terraform.tfstate` for a
+/// workspace other than `default` (never the default's
+/// `terraform.tfstate` beside it), the backend's `path` when it sets one
+/// (checked with terraform 1.11: `TF_WORKSPACE=dev terraform plan
+/// -destroy` destroys the dev state's objects only).
+#[test]
+fn the_state_is_the_workspaces() {
+    let t = Scratch::new("inputs-ws-state");
+    t.run(&["init"]).ok();
+    std::fs::create_dir_all(t.path("ws/terraform.tfstate.d/dev")).unwrap();
+    std::fs::create_dir_all(t.path("bk")).unwrap();
+    std::fs::write(
+        t.path("ws/main.tf"),
+        "resource \"terraform_data\" \"x\" {\n  input = \"a\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("ws/terraform.tfstate"),
+        one_state(&["x", "only_in_default"], "DEFAULT-WS", "l-default"),
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("ws/terraform.tfstate.d/dev/terraform.tfstate"),
+        one_state(&["x"], "DEV-WS", "l-dev"),
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("bk/main.tf"),
+        "terraform {\n  backend \"local\" {\n    path = \"custom.tfstate\"\n  }\n}\nresource \"terraform_data\" \"x\" {\n  input = \"a\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("bk/terraform.tfstate"),
+        one_state(&["x"], "STALE", "l-stale"),
+    )
+    .unwrap();
+    std::fs::write(
+        t.path("bk/custom.tfstate"),
+        one_state(&["x"], "CUSTOM", "l-custom"),
+    )
+    .unwrap();
+    for (args, lineage) in [
+        (
+            vec!["snapshot", "ws", "--tag", "dev", "--workspace", "dev"],
+            "l-dev",
+        ),
+        (vec!["snapshot", "ws", "--tag", "default-ws"], "l-default"),
+        (vec!["snapshot", "bk", "--tag", "bk"], "l-custom"),
+    ] {
+        let tag = args[3];
+        t.run(&args).ok();
+        let j = t.run(&["--format", "json", "show", tag]).ok().json();
+        assert_eq!(j["state"]["lineage"], lineage, "{tag}: {j}");
+    }
+    // a workspace with no state of its own has none, and says so
+    let r = t
+        .run(&["snapshot", "ws", "--tag", "qa", "--workspace", "qa"])
+        .ok();
+    assert!(
+        r.stderr.contains(
+            "workspace \"qa\" keeps its state in terraform.tfstate.d/qa/terraform.tfstate"
+        ),
+        "{}",
+        r.stderr
+    );
+    let j = t.run(&["--format", "json", "show", "qa"]).ok().json();
+    assert!(j["state"].is_null(), "{j}");
 }
 
 #[test]

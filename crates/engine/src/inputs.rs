@@ -27,8 +27,7 @@ pub struct Inputs {
     pub modules: Option<PathBuf>,
 }
 
-/// The name of the workspace Terraform selected in a directory.
-pub const ENVIRONMENT_FILE: &str = ".terraform/environment";
+pub use rewind_parse::inputs::ENVIRONMENT_FILE;
 
 impl Inputs {
     /// True when nothing is given beside the directory.
@@ -62,6 +61,7 @@ impl Inputs {
             state: self.state.clone(),
             inputs: self.variables.clone(),
             modules_dir: self.modules.clone(),
+            workspace: self.workspace.clone(),
             ..Default::default()
         }
     }
@@ -69,16 +69,12 @@ impl Inputs {
     /// The workspace of directory `dir`: the one given, else the one
     /// `terraform workspace select` recorded, else `default`.
     pub fn workspace_of(&self, dir: &Path) -> Result<String> {
-        if let Some(w) = &self.workspace {
-            return Ok(w.clone());
-        }
-        let path = dir.join(ENVIRONMENT_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-            Ok(_) => Ok("default".into()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok("default".into()),
-            Err(source) => Err(Error::Io { path, source }),
-        }
+        rewind_parse::inputs::workspace_of(dir, self.workspace.as_deref()).map_err(|source| {
+            Error::Io {
+                path: dir.join(ENVIRONMENT_FILE),
+                source,
+            }
+        })
     }
 
     /// What a snapshot of `dir` records of these inputs (`None` when

@@ -130,9 +130,11 @@ pub fn snapshot(store: &Store, dir: &Path, opts: &SnapshotOptions) -> Result<Sna
     };
     let latest = refs.envs.get(env).and_then(|e| e.latest);
     // the model depends on inputs the directory's stats do not show
+    // (and the workspace: another's state is another file)
     let same_inputs = opts.inputs.state.is_none()
         && opts.inputs.variables.is_empty()
-        && opts.inputs.modules.is_none();
+        && opts.inputs.modules.is_none()
+        && opts.inputs.workspace_of(&abs).is_ok_and(|w| w == "default");
     let cached = if same_inputs {
         unchanged(store, &abs, &cache, latest)?
     } else {
@@ -376,6 +378,10 @@ fn store_directory(
         if sopts.inputs.state.is_some()
             || !sopts.inputs.variables.is_empty()
             || sopts.inputs.modules.is_some()
+            || !sopts
+                .inputs
+                .workspace_of(&loaded.base.join(&loaded.root))
+                .is_ok_and(|w| w == "default")
             || !loaded.unreadable.is_empty()
         {
             // this model depends on more than the directory (or on a file

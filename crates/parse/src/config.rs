@@ -1142,10 +1142,12 @@ fn not_constant(e: &Expr, bound: &mut Vec<String>) -> Option<(u32, &'static str,
             if bound.iter().any(|b| b == root) {
                 ops(o, bound)
             } else {
+                // (the name is not repeated: a bare word may be a secret
+                // written without its quotes)
                 Some((
                     *pos,
                     "Variables not allowed",
-                    format!("a variable value must be a constant, and {root:?} is a reference (quote a string: \"{root}\")"),
+                    "a variable value must be a constant, and a bare name is a reference (a string is quoted)".to_string(),
                 ))
             }
         }

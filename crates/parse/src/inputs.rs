@@ -15,7 +15,7 @@
 //! Each carries the facts `input` (`env` or `cli`) and `sources` (where
 //! each value came from).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rewind_model::{Map, Node, NodeKind, Value};
 
@@ -70,6 +70,24 @@ pub(crate) fn is_literal_mode(var: Option<&Node>) -> bool {
             matches!(&**e, rewind_model::expr::Expr::Traversal { root, ops, .. } if primitive(root) && ops.is_empty())
         }
         _ => false,
+    }
+}
+
+/// Where `terraform workspace select` records the workspace, under the
+/// root module's directory.
+pub const ENVIRONMENT_FILE: &str = ".terraform/environment";
+
+/// The workspace of root module directory `dir`: the one `given`, else
+/// the one `terraform workspace select` recorded, else `default`.
+pub fn workspace_of(dir: &Path, given: Option<&str>) -> std::io::Result<String> {
+    if let Some(w) = given {
+        return Ok(w.to_string());
+    }
+    match std::fs::read_to_string(dir.join(ENVIRONMENT_FILE)) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Ok(_) => Ok("default".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok("default".into()),
+        Err(e) => Err(e),
     }
 }
 

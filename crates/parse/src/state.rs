@@ -570,8 +570,18 @@ fn resource_nodes<A: Attr>(
             _ => Value::Map(rewind_model::Map::new()),
         }
         .into();
-        if let Some(paths) = inst.sensitive_attributes.as_ref().and_then(J::as_array) {
-            mark_sensitive_attributes(&mut n, paths);
+        // a malformed list is refused, as Terraform refuses it: dropping
+        // it would print the values it marks
+        match inst.sensitive_attributes.as_ref() {
+            None | Some(J::Null) => {}
+            Some(J::Array(paths)) => mark_sensitive_attributes(&mut n, paths)
+                .map_err(|m| err(format!("{}: sensitive_attributes: {m}", n.address)))?,
+            Some(_) => {
+                return Err(err(format!(
+                    "{}: sensitive_attributes is not a list of paths",
+                    n.address
+                )))
+            }
         }
         n.edges = inst
             .dependencies
@@ -608,9 +618,10 @@ fn resource_address<A>(r: &ResourceDoc<A>) -> String {
 
 /// The state's `sensitive_attributes` of an instance as its sensitive
 /// paths (sorted, no duplicates).
-fn mark_sensitive_attributes(n: &mut Node, paths: &[J]) {
+fn mark_sensitive_attributes(n: &mut Node, paths: &[J]) -> Result<(), String> {
     for p in paths {
-        if let Some(path) = sensitive_path(p) {
+        {
+            let path = sensitive_path(p)?;
             // terraform_data's `output` mirrors its `input`, but
             // Terraform marks only the input: the output holds
             // the same secret
@@ -626,6 +637,7 @@ fn mark_sensitive_attributes(n: &mut Node, paths: &[J]) {
     }
     n.sensitive.sort();
     n.sensitive.dedup();
+    Ok(())
 }
 
 /// The 1-based line and column of the value of the first `"key":` in a
@@ -650,27 +662,39 @@ fn value_position(bytes: &[u8], key: &str) -> Option<(u32, u32)> {
 }
 
 /// A `sensitive_attributes` entry: `[{"type":"get_attr","value":"password"}]`
-/// or, with index steps, `{"type":"index","value":{"value":0,"type":"number"}}`.
-fn sensitive_path(p: &J) -> Option<Path> {
-    let steps = p.as_array()?;
+/// or, with index steps, `{"type":"index","value":{"value":0,"type":"number"}}`;
+/// why not, for anything else (Terraform's "Unsupported path step").
+fn sensitive_path(p: &J) -> Result<Path, String> {
+    let steps = p
+        .as_array()
+        .ok_or_else(|| "an entry is not a path (a list of steps)".to_string())?;
     let mut out = Vec::new();
-    for s in steps {
-        let ty = s.get("type").and_then(J::as_str)?;
-        let v = s.get("value")?;
+    for (i, s) in steps.iter().enumerate() {
+        // (the step is not shown: a map key it names may be a secret)
+        let bad = || {
+            format!("step {} of a path is not one Terraform writes (Terraform's \"Unsupported path step\")", i + 1)
+        };
+        let ty = s.get("type").and_then(J::as_str).ok_or_else(bad)?;
+        let v = s.get("value").ok_or_else(bad)?;
         match ty {
-            "get_attr" => out.push(PathStep::Key(v.as_str()?.to_string())),
+            "get_attr" => out.push(PathStep::Key(v.as_str().ok_or_else(bad)?.to_string())),
             "index" => {
                 let inner = v.get("value").unwrap_or(v);
-                match inner {
-                    J::Number(n) => out.push(PathStep::Index(n.as_u64()? as usize)),
-                    J::String(s) => out.push(PathStep::Key(s.clone())),
-                    _ => return None,
+                let declared = v.get("type").and_then(J::as_str);
+                match (inner, declared) {
+                    (J::Number(n), None | Some("number")) => out.push(PathStep::Index(
+                        n.as_u64()
+                            .and_then(|i| usize::try_from(i).ok())
+                            .ok_or_else(bad)?,
+                    )),
+                    (J::String(s), None | Some("string")) => out.push(PathStep::Key(s.clone())),
+                    _ => return Err(bad()),
                 }
             }
-            _ => return None,
+            _ => return Err(bad()),
         }
     }
-    Some(Path(out))
+    Ok(Path(out))
 }
 
 #[cfg(test)]
@@ -693,6 +717,35 @@ mod tests {
            {"index_key": 1, "deposed": "00000001", "attributes": {"id": "i-old"}}]},
         {"mode": "data", "type": "aws_ami", "name": "x", "instances": [{"index_key": "k", "attributes": {}}]}
       ]}"#;
+
+    /// A `sensitive_attributes` Terraform would not read is refused, never
+    /// dropped (the values it marks would be printed), and the error
+    /// does not repeat the steps; the forms Terraform writes are read.
+    #[test]
+    fn malformed_sensitive_attributes_are_refused() {
+        let good = r#"[[{"type": "get_attr", "value": "password"}]]"#;
+        let typed_index = r#"[[{"type": "get_attr", "value": "tags"}, {"type": "index", "value": {"value": "k", "type": "string"}}]]"#;
+        for ok in [good, typed_index, "[]", "null"] {
+            let st = STATE.replacen(good, ok, 1);
+            assert!(parse_state("t.tfstate", st.as_bytes()).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#"[{"type": "get_attr", "value": "password"}]"#,
+            r#""password""#,
+            r#"{"password": true}"#,
+            r#"[[{"type": "get_secret", "value": "password"}]]"#,
+            r#"[[{"type": "get_attr", "value": 7}]]"#,
+            r#"[[{"type": "index", "value": {"value": "hunter2", "type": "number"}}]]"#,
+        ] {
+            let st = STATE.replacen(good, bad, 1);
+            let e = format!("{:?}", parse_state("t.tfstate", st.as_bytes()).unwrap_err());
+            assert!(
+                e.contains("module.db.aws_db_instance.main: sensitive_attributes"),
+                "{bad}: {e}"
+            );
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
 
     #[test]
     fn reads_instances() {

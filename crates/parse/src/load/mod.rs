@@ -115,6 +115,11 @@ pub struct Options<'a> {
     /// The most blocks the model may hold once modules are instantiated
     /// (0: [`MAX_BLOCKS`], a million): a configuration past it is refused.
     pub max_blocks: usize,
+    /// The workspace given (`--workspace`, `TF_WORKSPACE`); `None`: the
+    /// one `.terraform/environment` names, else `default`. It decides
+    /// which state file is the directory's (a workspace other than
+    /// `default` keeps its state in `terraform.tfstate.d/NAME/`).
+    pub workspace: Option<String>,
 }
 
 impl Options<'_> {
@@ -674,7 +679,7 @@ impl ParsedDir {
             model.state = Some(info);
             model.instances = nodes;
         } else {
-            b.take_state(&mut model);
+            b.take_state(&mut model, opts);
         }
         if !opts.labels_only {
             crate::sensitive::propagate(&mut model);
@@ -698,6 +703,23 @@ impl ParsedDir {
             unreadable: Vec::new(),
         })
     }
+}
+
+/// A literal setting (`path`, `workspace_dir`) of the root module's
+/// `backend "local"` block, if it has one.
+fn local_backend_setting(model: &Model, key: &str) -> Option<String> {
+    model
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Terraform && n.module.is_empty())
+        .find_map(|n| {
+            let local = n.body.get("backend")?.get("local")?;
+            let local = match local {
+                Value::List(items) => items.first()?,
+                other => other,
+            };
+            local.get(key)?.as_str().map(str::to_string)
+        })
 }
 
 impl LoadError {
@@ -1178,26 +1200,58 @@ impl Builder {
         base
     }
 
-    /// The directory's state into the model: `terraform.tfstate` of the
-    /// root module, or the only state file; with several and none of them
-    /// the root's, a warning and no instances.
-    fn take_state(&mut self, model: &mut Model) {
+    /// The directory's state into the model: the file Terraform's local
+    /// backend reads for the workspace (`terraform.tfstate` of the root
+    /// module, or the backend's `path`; `terraform.tfstate.d/NAME/
+    /// terraform.tfstate`, or under its `workspace_dir`, for another
+    /// workspace), or for the default workspace the only state file; with
+    /// several and none of them that one, a warning and no instances. A
+    /// workspace other than `default` never takes another's state.
+    fn take_state(&mut self, model: &mut Model, opts: &Options) {
         let states: Vec<usize> = (0..self.files.len())
             .filter(|&i| self.files[i].kind == FileKind::State)
             .collect();
-        let root_state = states.iter().copied().find(|&i| {
-            self.files[i].abs.parent() == Some(self.root_abs.as_path())
-                && self.files[i]
-                    .abs
-                    .file_name()
-                    .is_some_and(|n| n == "terraform.tfstate")
-        });
-        let chosen = root_state.or(if states.len() == 1 {
-            Some(states[0])
+        let workspace = crate::inputs::workspace_of(&self.root_abs, opts.workspace.as_deref())
+            .unwrap_or_else(|_| "default".into());
+        let local = |key: &str| local_backend_setting(model, key);
+        let wanted = if workspace == "default" {
+            normalize(
+                &self
+                    .root_abs
+                    .join(local("path").unwrap_or("terraform.tfstate".into())),
+            )
         } else {
-            None
-        });
-        if chosen.is_none() && states.len() > 1 {
+            normalize(
+                &self
+                    .root_abs
+                    .join(local("workspace_dir").unwrap_or("terraform.tfstate.d".into()))
+                    .join(&workspace)
+                    .join("terraform.tfstate"),
+            )
+        };
+        let root_state = states
+            .iter()
+            .copied()
+            .find(|&i| normalize(&self.files[i].abs) == wanted);
+        let chosen = root_state.or(
+            if states.len() == 1 && workspace == "default" && local("path").is_none() {
+                Some(states[0])
+            } else {
+                None
+            },
+        );
+        if chosen.is_none() && !states.is_empty() && (workspace != "default" || states.len() == 1) {
+            let shown = wanted
+                .strip_prefix(&self.root_abs)
+                .map(rel_str)
+                .unwrap_or_else(|_| wanted.display().to_string());
+            model.diagnostics.push(warning(
+                Loc::default(),
+                format!(
+                    "workspace {workspace:?} keeps its state in {shown}, which is not here: the other state files are not this workspace's, so the directory has no state (give it with --state)"
+                ),
+            ));
+        } else if chosen.is_none() && states.len() > 1 {
             let names: Vec<&str> = states
                 .iter()
                 .map(|&i| self.files[i].path.as_str())

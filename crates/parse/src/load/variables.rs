@@ -219,7 +219,8 @@ impl Builder {
     pub(super) fn raw_value(&self, name: &str, raw: &str, vi: usize) -> Result<Value, String> {
         if crate::inputs::is_literal_mode(Some(&self.nodes[vi])) {
             if let Some(why) = crate::inputs::unsuitable_literal(&self.nodes[vi], raw) {
-                return Err(format!("{raw:?} is unsuitable: {why}"));
+                // (the value itself is not repeated: it may be a secret)
+                return Err(format!("the value given is unsuitable: {why}"));
             }
             Ok(Value::String(raw.to_string()))
         } else {
