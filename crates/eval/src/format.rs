@@ -78,22 +78,13 @@ pub fn format(fmt: &str, args: &[Value]) -> Result<String> {
             arg_index = Some(n);
             i = j + 1;
         }
-        let mut width = String::new();
-        while i < chars.len() && chars[i].1.is_ascii_digit() {
-            width.push(chars[i].1);
-            i += 1;
-        }
-        if !width.is_empty() {
-            v.width = width.parse().ok();
-        }
+        let (width, after) = go_parsenum(&chars, i, off)?;
+        v.width = width;
+        i = after;
         if i < chars.len() && chars[i].1 == '.' {
-            i += 1;
-            let mut prec = String::new();
-            while i < chars.len() && chars[i].1.is_ascii_digit() {
-                prec.push(chars[i].1);
-                i += 1;
-            }
-            v.prec = Some(prec.parse().unwrap_or(0));
+            let (prec, after) = go_parsenum(&chars, i + 1, off)?;
+            v.prec = Some(prec.unwrap_or(0));
+            i = after;
         }
         if i >= chars.len() {
             return Err(fail(format!("unterminated format verb at offset {off}")));
@@ -119,6 +110,30 @@ pub fn format(fmt: &str, args: &[Value]) -> Result<String> {
         ));
     }
     Ok(out)
+}
+
+/// The decimal number at `chars[i..]` (a width or a precision) and the
+/// index after it, read as Go's fmt reads it: past a million it stops
+/// reading (`tooLarge`), and Terraform then prints `%!(NOVERB)` instead of
+/// a value millions of characters long; rewind refuses such a verb (a
+/// width of a billion was two gigabytes of padding).
+fn go_parsenum(
+    chars: &[(usize, char)],
+    mut i: usize,
+    off: usize,
+) -> Result<(Option<usize>, usize)> {
+    let mut num: Option<usize> = None;
+    while i < chars.len() && chars[i].1.is_ascii_digit() {
+        let n = num.unwrap_or(0);
+        if n > 1_000_000 {
+            return Err(fail(format!(
+                "the width or precision of the verb at offset {off} is more than a million (Terraform's fmt does not read it)"
+            )));
+        }
+        num = Some(n * 10 + chars[i].1.to_digit(10).unwrap_or(0) as usize);
+        i += 1;
+    }
+    Ok((num, i))
 }
 
 fn append(out: &mut String, v: &Verb, args: &[Value]) -> Result<()> {
@@ -411,5 +426,33 @@ fn general(n: &Number, prec: Option<usize>, upper: bool) -> String {
         s.to_uppercase()
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A width or precision past what Go's fmt reads is refused at once,
+    /// not padded out to gigabytes; up to a million it is read.
+    #[test]
+    fn huge_widths_and_precisions_are_refused() {
+        let one = [Value::int(1)];
+        for f in [
+            "%0999999999d",
+            "%.999999999f",
+            "%123456789s",
+            "%.100000001e",
+        ] {
+            let r = format(f, &one);
+            assert!(
+                r.as_ref()
+                    .is_err_and(|e| e.detail.contains("more than a million")),
+                "{f}: {:?}",
+                r.map(|s| s.len())
+            );
+        }
+        assert_eq!(format("%05d", &one).unwrap(), "00001");
+        assert_eq!(format("%1000000d", &one).unwrap().len(), 1_000_000);
     }
 }
