@@ -426,6 +426,11 @@ fn tags_and_environments_share_a_namespace_and_ambiguity_is_an_error() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     let r = t.run(&["diff", "./prod", "ref:stage"]);
     assert_ne!(r.code, 1, "{}", r.stderr);
+    // the same spelling is a reference for every command
+    let show = t.run(&["show", "ref:prod"]).ok();
+    assert_eq!(show.stdout, t.run(&["show", "prod"]).ok().stdout);
+    t.run(&["checkout", "ref:stage", s(&t.path("out"))]).ok();
+    assert!(t.path("out").is_dir());
 }
 
 /// Regression: escape sequences from labels, messages and file names

@@ -1,5 +1,6 @@
 //! The REF syntax: a tag, a full id, a unique id prefix (6+ hex digits),
-//! `id:PREFIX` (an id or prefix even where a tag has that name), `ENV`
+//! `id:PREFIX` (an id or prefix even where a tag has that name), any of
+//! them written `ref:REF` (as `diff` and `plan` take them), `ENV`
 //! (its latest snapshot), `ENV~N` (N snapshots before), `ENV@good` (its
 //! last known-good snapshot), `ENV@latest` (docs/store-format.md §13).
 
@@ -20,7 +21,11 @@ impl Store {
 
     /// Resolves a REF against refs already read.
     pub fn resolve_in(&self, refs: &Refs, spec: &str) -> Result<SnapshotId> {
+        // `ref:SPEC`, the spelling `diff` and `plan` take for a name that is
+        // also a directory, is the same reference everywhere (no tag or
+        // environment name holds a colon)
         let spec = spec.trim();
+        let spec = spec.strip_prefix("ref:").unwrap_or(spec).trim();
         if spec.is_empty() {
             return Err(bad("empty snapshot reference".into()));
         }
