@@ -332,6 +332,20 @@ impl Builder {
         }
     }
 
+    /// An error at the module call `parent` (the root: no position).
+    fn call_error(&mut self, parent: &Option<(usize, RawNode)>, message: String) {
+        let loc = parent
+            .as_ref()
+            .map(|p| self.nodes[p.0].loc.clone())
+            .unwrap_or_default();
+        self.errors.push(Diagnostic {
+            severity: Severity::Error,
+            loc,
+            message,
+            source_line: None,
+        });
+    }
+
     /// Instantiates module `dir` at `prefix`: its blocks, then the
     /// modules it calls. Refused past 64 levels of nesting, and once the
     /// model holds more than [`Options::max_blocks`] blocks (each call of a module
@@ -348,16 +362,10 @@ impl Builder {
         shown: &(dyn Fn(&Path) -> String + Sync),
     ) {
         if depth > 64 {
-            let loc = parent
-                .as_ref()
-                .map(|p| self.nodes[p.0].loc.clone())
-                .unwrap_or_default();
-            self.errors.push(Diagnostic {
-                severity: Severity::Error,
-                loc,
-                message: format!("modules nested more than 64 levels deep at {prefix} (a module that calls itself?)"),
-                source_line: None,
-            });
+            self.call_error(
+                &parent,
+                format!("modules nested more than 64 levels deep at {prefix} (a module that calls itself?)"),
+            );
             return;
         }
         let max_blocks = match opts.max_blocks {
@@ -371,16 +379,10 @@ impl Builder {
                 .iter()
                 .any(|e| e.message.starts_with(TOO_MANY_BLOCKS))
             {
-                let loc = parent
-                    .as_ref()
-                    .map(|p| self.nodes[p.0].loc.clone())
-                    .unwrap_or_default();
-                self.errors.push(Diagnostic {
-                    severity: Severity::Error,
-                    loc,
-                    message: format!("{TOO_MANY_BLOCKS} ({max_blocks}) once its modules are instantiated, at {} ({depth} levels deep): modules that each call the next more than once multiply (2^depth instances)", prefix.trim_end_matches('.')),
-                    source_line: None,
-                });
+                self.call_error(
+                    &parent,
+                    format!("{TOO_MANY_BLOCKS} ({max_blocks}) once its modules are instantiated, at {} ({depth} levels deep): modules that each call the next more than once multiply (2^depth instances)", prefix.trim_end_matches('.')),
+                );
             }
             return;
         }
