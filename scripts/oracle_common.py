@@ -167,8 +167,24 @@ def write_error_case(err_dir, name, target_files, current_files, err, meta):
         f.write("\n")
 
 
+# Terraform's numbers are exact decimals, written with every digit
+# (1/3 with 155 of them, 1e-400 as 0.000...1): Python's floats would
+# round them. Decimal numbers are read as marked strings and written back
+# as the text they were.
+_NUM = "\x00num:"
+_NUM_RE = re.compile(r'"\\u0000num:([^"]*)"')
+
+
+def loads_exact(text):
+    return json.loads(text, parse_float=lambda s: _NUM + s)
+
+
+def dumps_exact(value, **kw):
+    return _NUM_RE.sub(lambda m: m.group(1), json.dumps(value, **kw))
+
+
 def normalize(raw):
-    state = json.loads(raw["state"])
+    state = loads_exact(raw["state"])
     # The serial counts intermediate state writes during the two applies,
     # which depends on timing: pin it.
     if "serial" in state:
@@ -188,8 +204,8 @@ def normalize(raw):
             mapping[u] = "0000000a-0000-4000-8000-%012d" % len(mapping)
         return mapping[u] if m.group(0) == u else mapping[u].upper()
 
-    state_text = UUID_RE.sub(sub_uuid, json.dumps(state, indent=2)) + "\n"
-    plan = json.loads(raw["plan_json"])
+    state_text = UUID_RE.sub(sub_uuid, dumps_exact(state, indent=2)) + "\n"
+    plan = loads_exact(raw["plan_json"])
     plan.pop("timestamp", None)
     # Terraform emits these two lists in map-iteration order: sort them.
     if "relevant_attributes" in plan:
@@ -197,7 +213,7 @@ def normalize(raw):
     for rc in plan.get("resource_changes", []):
         if "replace_paths" in rc["change"]:
             rc["change"]["replace_paths"].sort(key=lambda x: json.dumps(x))
-    plan_text = UUID_RE.sub(sub_uuid, json.dumps(plan, indent=4)) + "\n"
+    plan_text = UUID_RE.sub(sub_uuid, dumps_exact(plan, indent=4)) + "\n"
     plan_txt = UUID_RE.sub(sub_uuid, raw["plan_txt"])
     deposed = {}
 
@@ -208,7 +224,7 @@ def normalize(raw):
         return "deposed " + deposed[k]
 
     apply_dot = sort_edges(DEPOSED_RE.sub(sub_deposed, raw["apply_dot"]))
-    return state_text, json.loads(plan_text), plan_text, plan_txt, apply_dot
+    return state_text, loads_exact(plan_text), plan_text, plan_txt, apply_dot
 
 
 # What the Rust tests read of `terraform show -json`: the rest (prior_state,
@@ -232,7 +248,7 @@ def slim_plan(plan):
 def write_case(out_dir, name, target_files, current_files, norm, meta, slim=False):
     state_text, plan, plan_text, plan_txt, apply_dot = norm
     if slim:
-        plan_text = json.dumps(slim_plan(plan), indent=1) + "\n"
+        plan_text = dumps_exact(slim_plan(plan), indent=1) + "\n"
     d = write_sides(out_dir, name, target_files, current_files)
     for fname, text in (("current.tfstate", state_text), ("plan.json", plan_text),
                         ("plan.txt", plan_txt), ("apply.dot", apply_dot)):

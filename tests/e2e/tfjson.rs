@@ -391,3 +391,40 @@ fn a_rego_policy_denies_destroying_a_database_in_a_revert() {
         "{none}"
     );
 }
+
+/// The plan is written a resource change at a time: the text is exactly
+/// the pretty-printed document, numbers with every digit Terraform
+/// writes (09-numbers: 1e309, thirty-digit integers, 1e-400, 1/7).
+#[test]
+fn terraform_json_is_written_whole_and_exact() {
+    let t = Scratch::new("tfjson-stream");
+    for case in cases() {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let (current, state, target) = (
+            case.join("current"),
+            case.join("current.tfstate"),
+            case.join("target"),
+        );
+        let run = t
+            .run(&[
+                "plan",
+                "--from",
+                s(&current),
+                "--state",
+                s(&state),
+                "--to",
+                s(&target),
+                "--format",
+                "terraform-json",
+            ])
+            .ok();
+        let pretty = serde_json::to_string_pretty(&run.json()).unwrap() + "\n";
+        assert_eq!(run.stdout, pretty, "{name}");
+        if name == "09-numbers" {
+            let exact = format!("1{}", "0".repeat(309));
+            assert!(run.stdout.contains(&format!(" {exact},\n")), "{name}");
+            assert!(run.stdout.contains(&format!("-{exact}")), "{name}");
+            assert!(run.stdout.contains("0.142857142857142857142857"), "{name}");
+        }
+    }
+}

@@ -65,6 +65,19 @@ impl Output {
         )
     }
 
+    /// Writes a result given in pieces to standard output, each made
+    /// safe for a terminal as [`Output::print`] makes a whole one.
+    pub fn print_with(
+        &self,
+        write: &mut dyn FnMut(&mut dyn FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        let color = self.style.color;
+        let r = write(&mut |piece: &str| w.write_all(terminal_safe(piece, color).as_bytes()))
+            .and_then(|()| w.flush());
+        written(r)
+    }
+
     /// An engine error as the command's error, after printing the
     /// diagnostics of a version that could not be loaded (and the warnings
     /// of those loaded before it).

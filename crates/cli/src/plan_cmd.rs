@@ -69,13 +69,18 @@ pub fn run(g: &Global, a: &PlanArgs, out: &Output) -> Result<u8> {
                 )
             }
             Format::Html => rewind_report::html::plan(&report),
-            Format::TerraformJson => format!(
-                "{}\n",
-                serde_json::to_string_pretty(&rewind_report::terraform_json::terraform_json(
-                    &report,
-                    a.show_sensitive
-                ))?
-            ),
+            Format::TerraformJson => {
+                // written as it is made: a plan of a million instances
+                // is never held whole as text
+                out.print_with(&mut |emit| {
+                    rewind_report::terraform_json::write_terraform_json(
+                        &report,
+                        a.show_sensitive,
+                        emit,
+                    )
+                })?;
+                String::new()
+            }
             Format::Dot => rewind_report::plan::dot(&report),
             _ => rewind_report::plan::text(&report, &out.style),
         }

@@ -119,10 +119,14 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             depth: 512,
-            work: 50_000_000,
+            work: 5_000_000,
         }
     }
 }
+
+/// Bytes of text that count as one unit of work (an element of a
+/// collection takes about as much memory as 8 to 64 bytes of text).
+pub(crate) const BYTES_PER_UNIT: usize = 8;
 
 /// Evaluates expressions against a scope, with variables bound by `for`
 /// expressions and template directives.
@@ -201,6 +205,28 @@ impl<'s> Evaluator<'s> {
             ));
         }
         Ok(())
+    }
+
+    /// Counts the building of `n` bytes of text: a unit of work per
+    /// [`BYTES_PER_UNIT`], so doubling a string from expression to
+    /// expression runs into the limit as doubling a list does.
+    pub(crate) fn spend_bytes(&mut self, n: usize) -> Result<()> {
+        self.spend((n / BYTES_PER_UNIT) as u64)
+    }
+
+    /// Counts what a function built: the elements of a collection, the
+    /// bytes of a string (its parts are counted by the functions that
+    /// built them).
+    pub(crate) fn spend_result(&mut self, v: &Value) -> Result<()> {
+        match v {
+            Value::String(s) => self.spend_bytes(s.len()),
+            Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                self.spend(items.len() as u64)
+            }
+            Value::Map(_, m) | Value::Object(m) => self.spend(m.len() as u64),
+            Value::Sensitive(inner) => self.spend_result(inner),
+            _ => Ok(()),
+        }
     }
 
     /// The result of a pure function rewind does not compute: the same
@@ -491,6 +517,7 @@ impl<'s> Evaluator<'s> {
         seen: &mut TemplateSeen,
     ) -> Result<()> {
         for p in parts {
+            let before = out.len();
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Interp(e) => self.template_interp(e, out, seen)?,
@@ -500,6 +527,10 @@ impl<'s> Evaluator<'s> {
                     otherwise,
                 } => self.template_if(cond, then, otherwise, out, seen)?,
                 Part::For(f) => self.template_for(f, out, seen)?,
+            }
+            // directives count their own parts
+            if matches!(p, Part::Lit(_) | Part::Interp(_)) {
+                self.spend_bytes(out.len() - before)?;
             }
         }
         Ok(())

@@ -18,7 +18,22 @@ pub(crate) fn encode(v: &Value) -> Result<String, String> {
     Ok(out)
 }
 
+/// The longest text an encoding function builds (as many bytes as the
+/// evaluator's limit counts, [`crate::Limits`]): a value made of the same
+/// list many times over is small, and its text need not be.
+pub(crate) const MAX_TEXT: usize = 5_000_000 * crate::expr::BYTES_PER_UNIT;
+
+/// The error of a text past [`MAX_TEXT`].
+pub(crate) fn too_long() -> String {
+    format!(
+        "the text would be longer than {MAX_TEXT} bytes; rewind stops here rather than run away"
+    )
+}
+
 fn encode_into(v: &Value, out: &mut String) -> Result<(), String> {
+    if out.len() > MAX_TEXT {
+        return Err(too_long());
+    }
     match v {
         Value::Sensitive(inner) => encode_into(inner, out),
         Value::Partial(p) => encode_into(&p.rest, out),

@@ -215,7 +215,8 @@ impl Number {
         matches!(self.kind, Kind::Zero { .. })
     }
 
-    pub(crate) fn is_infinite(&self) -> bool {
+    /// True for ±infinity (`1/0`, `pow(10, 400)`).
+    pub fn is_infinite(&self) -> bool {
         matches!(self.kind, Kind::Inf { .. })
     }
 

@@ -294,6 +294,22 @@ impl Value {
         }
     }
 
+    /// True when an infinite number is inside (`1/0`, `pow(10, 400)`):
+    /// Terraform cannot write such a value to JSON, so a resource
+    /// argument or root output holding one fails its plan.
+    pub fn has_infinity(&self) -> bool {
+        match self {
+            Value::Number(n) => n.is_infinite(),
+            Value::Sensitive(inner) => inner.has_infinity(),
+            Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                items.iter().any(Value::has_infinity)
+            }
+            Value::Map(_, m) | Value::Object(m) => m.values().any(Value::has_infinity),
+            Value::Partial(p) => p.rest.has_infinity() || p.attrs.values().any(Value::has_infinity),
+            _ => false,
+        }
+    }
+
     /// True when nothing inside is unknown.
     pub fn is_wholly_known(&self) -> bool {
         match self {

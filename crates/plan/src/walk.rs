@@ -18,11 +18,13 @@ use rewind_model::{
 use crate::config::Config;
 
 mod conditions;
+mod held;
 mod imports;
 
 pub(crate) use imports::SECRET_ID;
 
-/// Most instances one resource or module call may expand to.
+/// Most instances one resource or module call may expand to, and all
+/// resources of a walk together.
 pub(crate) const MAX_INSTANCES: usize = 1_000_000;
 
 /// Most elements all the evaluations of one walk may build or visit
@@ -245,6 +247,10 @@ pub(crate) struct Walk<'c> {
     positions: std::cell::RefCell<HashMap<PositionKey, Option<(u32, u32)>>>,
     /// The work all evaluations of this walk did (see [`WALK_WORK`]).
     work: std::cell::Cell<u64>,
+    /// Resource instances expanded so far (see [`MAX_INSTANCES`]).
+    planned: usize,
+    /// What the values kept hold (see [`held::MAX_HELD`]).
+    held: std::cell::RefCell<held::Held>,
     pub errors: Vec<WalkError>,
     pub notes: Vec<String>,
     /// What the evaluations noted (a function whose result rewind cannot
@@ -282,6 +288,8 @@ impl<'c> Walk<'c> {
             remote_given: Default::default(),
             positions: Default::default(),
             work: std::cell::Cell::new(0),
+            planned: 0,
+            held: Default::default(),
             errors: Vec::new(),
             notes: Vec::new(),
             eval_notes: Default::default(),
@@ -342,7 +350,18 @@ impl<'c> Walk<'c> {
                             .get("sensitive")
                             .and_then(Lit::as_bool)
                             .unwrap_or(false);
-                        self.store(ni, mid, node, v.map(|v| v.mark_if(sensitive)));
+                        let v = v.and_then(|v| match node.module.is_empty() && v.has_infinity() {
+                            // root outputs are written to the state
+                            true => Err(EvalError::new(
+                                "Failed to serialize output value",
+                                format!(
+                                    "output value {:?}: cannot serialize infinity as JSON",
+                                    node.name
+                                ),
+                            )),
+                            false => Ok(v.mark_if(sensitive)),
+                        });
+                        self.store(ni, mid, node, v);
                     }
                 }
                 NodeKind::Resource | NodeKind::Data => {
@@ -367,6 +386,13 @@ impl<'c> Walk<'c> {
     }
 
     fn store(&mut self, ni: usize, mid: u32, node: &Node, v: Result<Value, EvalError>) {
+        let v = v.and_then(|v| {
+            let kept = self
+                .held
+                .borrow_mut()
+                .keep(&v, || self.instance_address(mid, node));
+            kept.map(|()| v)
+        });
         let v = match v {
             Ok(v) => v,
             Err(e) => {
@@ -666,6 +692,30 @@ impl<'c> Walk<'c> {
     /// [`Expansion::Unknown`] when its value is known only after apply.
     /// Sensitive, null, fractional, negative and too large counts are
     /// errors.
+    /// Counts a resource's instances against the walk's
+    /// [`MAX_INSTANCES`]: each instance planned takes a few KB, and
+    /// resources of a million instances each would together take more
+    /// memory than a machine has.
+    fn within_total(
+        &mut self,
+        e: (Expansion, Vec<Value>),
+    ) -> Result<(Expansion, Vec<Value>), String> {
+        let n = match &e.0 {
+            Expansion::Single => 1,
+            Expansion::Count(n) => *n,
+            Expansion::ForEach(keys) => keys.len(),
+            Expansion::Unknown(_) => 0,
+        };
+        if n > MAX_INSTANCES - self.planned {
+            return Err(format!(
+                "more than {MAX_INSTANCES} resource instances in all (with the {} before this resource): rewind stops here rather than plan past the memory it has",
+                self.planned
+            ));
+        }
+        self.planned += n;
+        Ok(e)
+    }
+
     fn count_expansion(
         &self,
         c: &Lit,
@@ -757,6 +807,11 @@ impl<'c> Walk<'c> {
         }
     }
 
+    /// The value of variable `node` in module instance `mid`, as
+    /// Terraform's `prepareFinalInputVariableValue` makes it: the value
+    /// given (by the root's inputs or the module call), else the default;
+    /// converted to the type; and, for `nullable = false`, a null value
+    /// replaced by the default, or refused without one (terraform 1.11.4).
     fn variable(&self, node: &Node, mid: u32) -> Result<Value, EvalError> {
         let constraint = match node.body.get("type") {
             Some(Lit::Expr(e)) => Constraint::from_expr(e)?,
@@ -784,6 +839,14 @@ impl<'c> Walk<'c> {
             }
             None => None,
         };
+        if !nullable && default.as_ref().is_some_and(Value::is_null) {
+            let mut e = EvalError::new(
+                "Invalid default value for variable",
+                "A null default value is not valid when nullable=false.",
+            );
+            e.path = vec!["default".into()];
+            return Err(e);
+        }
         let given: Option<Value> = if mid == 0 {
             self.inputs
                 .variables
@@ -801,6 +864,9 @@ impl<'c> Walk<'c> {
         };
         let value = match (given, &default) {
             (Some(v), Some(d)) if v.is_null() && !nullable => d.clone(),
+            (Some(v), None) if v.is_null() && !nullable => {
+                return Err(self.null_for_required(node, mid))
+            }
             (Some(v), _) => v,
             (None, Some(d)) => d.clone(),
             (None, None) => {
@@ -834,6 +900,45 @@ impl<'c> Walk<'c> {
         Ok(converted.mark_if(sensitive))
     }
 
+    /// Terraform's error for a null value given to a variable with
+    /// `nullable = false` and no default, naming where the value came
+    /// from: `-var`, `TF_VAR_`, a variable file, or the module call's
+    /// argument (terraform 1.11.4 "Required variable not set").
+    fn null_for_required(&self, node: &Node, mid: u32) -> EvalError {
+        let address = self.instance_address(mid, node);
+        let detail = if mid == 0 {
+            let from = self
+                .inputs
+                .variables
+                .get(&node.name)
+                .map(|(_, from)| from.as_str())
+                .unwrap_or_default();
+            if from == "--var" {
+                format!(
+                    "Unsuitable value for {address} set using -var=\"{}=...\"",
+                    node.name
+                )
+            } else if from.starts_with("TF_VAR_") {
+                format!("Unsuitable value for {address} set using the {from} environment variable")
+            } else {
+                format!("The given value is not suitable for {address} (set in {from})")
+            }
+        } else {
+            let call = self.cfg.find(&node.module).map(|i| self.cfg.node(i));
+            let at = call.and_then(|c| self.place(c, std::slice::from_ref(&node.name)));
+            match at {
+                Some(at) => format!(
+                    "The given value is not suitable for {address} (set by the module call at {at})"
+                ),
+                None => format!("The given value is not suitable for {address}"),
+            }
+        };
+        EvalError::new(
+            "Required variable not set",
+            format!("{detail}: required variable may not be set to null."),
+        )
+    }
+
     fn resource(&mut self, ni: usize, node: &Node, mid: u32, planner: &mut dyn Planner) {
         let raddr = ResourceAddr {
             module: self.modules[mid as usize].clone(),
@@ -845,7 +950,10 @@ impl<'c> Walk<'c> {
             type_: node.type_.clone(),
             name: node.name.clone(),
         };
-        let expansion = match self.expansion(node, mid, &Repetition::default()) {
+        let expansion = match self
+            .expansion(node, mid, &Repetition::default())
+            .and_then(|e| self.within_total(e))
+        {
             Ok(e) => e,
             Err(msg) => {
                 self.error(mid, node, msg.clone());
@@ -891,7 +999,12 @@ impl<'c> Walk<'c> {
             let scope = self.scope(mid, rep.clone());
             let config = self.budget(|| addr.to_string()).and_then(|()| {
                 let mut ev = Evaluator::new(&scope);
-                let r = resource_config(node, &mut ev);
+                let r = resource_config(node, &mut ev)
+                    .and_then(|v| finite(v, &addr))
+                    .and_then(|v| {
+                        let kept = self.held.borrow_mut().keep(&v, || addr.to_string());
+                        kept.map(|()| v)
+                    });
                 self.spent(r, &ev, || format!("the configuration of {addr}"))
             });
             let v = planner
@@ -909,6 +1022,26 @@ impl<'c> Walk<'c> {
             },
         ));
     }
+}
+
+/// A resource instance's configuration as Terraform can encode it: an
+/// infinite number (`1/0`, `pow(10, 400)`) anywhere in it fails, as
+/// Terraform fails to write the planned object ("cannot serialize
+/// infinity as JSON"), naming the argument that holds it.
+fn finite(v: Value, addr: &InstanceAddr) -> Result<Value, EvalError> {
+    if !v.has_infinity() {
+        return Ok(v);
+    }
+    let mut e = EvalError::new(
+        "Failed to encode value",
+        format!("failed to encode {addr} in state: failed to serialize value: cannot serialize infinity as JSON"),
+    );
+    if let Value::Object(m) = &v {
+        if let Some((k, _)) = m.iter().find(|(_, x)| x.has_infinity()) {
+            e.path.push(k.clone());
+        }
+    }
+    Err(e)
 }
 
 /// The summary of the error a walk past its limit gives (as the

@@ -349,3 +349,6 @@ mod marks;
 
 #[path = "plan/conditions.rs"]
 mod conditions;
+
+#[path = "plan/nullable.rs"]
+mod nullable;

@@ -24,24 +24,44 @@ pub const TERRAFORM_FORMAT_VERSION: &str = "1.2";
 /// The plan as Terraform's plan JSON. `show_sensitive`: write sensitive
 /// values instead of `null` (they stay marked in `*_sensitive`).
 pub fn terraform_json(r: &PlanReport, show_sensitive: bool) -> J {
-    let p = r.plan;
     let enc = Encoder { show_sensitive };
-    let mut rows: Vec<(String, J)> = p
-        .changes
-        .iter()
-        .map(|c| (sort_key(c), enc.resource_change(c)))
-        .chain(
-            p.unchanged
-                .iter()
-                .map(|u| (u.address.to_string(), enc.unchanged(u))),
-        )
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = envelope(r, &enc);
+    out["resource_changes"] = J::Array(rows(r.plan, &enc).collect());
+    out
+}
+
+/// [`terraform_json`] as pretty-printed text with a final newline, given
+/// in pieces to `emit`: one resource change at a time, so a plan of a
+/// million instances is never held whole as JSON (as a tree it took four
+/// times the plan's own memory).
+pub fn write_terraform_json(
+    r: &PlanReport,
+    show_sensitive: bool,
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let enc = Encoder { show_sensitive };
+    let mut out = envelope(r, &enc);
+    out["resource_changes"] = json!([]);
+    // "resource_changes" sorts last: the envelope's text ends with its
+    // empty array, where the rows go
+    let text = serde_json::to_string_pretty(&out)?;
+    let cut = text.rfind("[]").unwrap_or(text.len());
+    emit(&text[..cut])?;
+    let mut first = true;
+    for row in rows(r.plan, &enc) {
+        let one = serde_json::to_string_pretty(&row)?;
+        emit(if first { "[\n    " } else { ",\n    " })?;
+        emit(&one.replace('\n', "\n    "))?;
+        first = false;
+    }
+    emit(if first { "[]\n}\n" } else { "\n  ]\n}\n" })
+}
+
+/// Everything but the resource changes.
+fn envelope(r: &PlanReport, enc: &Encoder) -> J {
+    let p = r.plan;
     let refused = !crate::plan::refusals(p).is_empty();
-    let mut out = json!({
-        "format_version": TERRAFORM_FORMAT_VERSION,
-        "resource_changes": rows.into_iter().map(|(_, j)| j).collect::<Vec<_>>(),
-    });
+    let mut out = json!({ "format_version": TERRAFORM_FORMAT_VERSION });
     if !p.outputs.is_empty() {
         out["output_changes"] = J::Object(
             p.outputs
@@ -54,6 +74,25 @@ pub fn terraform_json(r: &PlanReport, show_sensitive: bool) -> J {
     out["complete"] = json!(p.unknown_instances.is_empty());
     out["errored"] = json!(refused);
     out
+}
+
+/// The resource changes and unchanged instances, by address, each
+/// encoded when it is reached.
+fn rows<'a>(p: &'a rewind_plan::Plan, enc: &'a Encoder) -> impl Iterator<Item = J> + 'a {
+    let mut keys: Vec<(String, usize)> = p
+        .changes
+        .iter()
+        .map(sort_key)
+        .chain(p.unchanged.iter().map(|u| u.address.to_string()))
+        .enumerate()
+        .map(|(i, k)| (k, i))
+        .collect();
+    keys.sort();
+    let n = p.changes.len();
+    keys.into_iter().map(move |(_, i)| match i.checked_sub(n) {
+        None => enc.resource_change(&p.changes[i]),
+        Some(u) => enc.unchanged(&p.unchanged[u]),
+    })
 }
 
 /// Terraform lists resource changes by address, a deposed object after
@@ -261,14 +300,12 @@ impl Encoder {
     }
 }
 
+/// A number as Terraform writes it: every digit, without an exponent
+/// (`1e309` as 310 digits, `1/3` with its 155), never through an `f64`.
+/// Infinities never reach a plan (they fail it, as in Terraform).
 fn number(n: &rewind_eval::Number) -> J {
-    if let Some(i) = n.to_i64().filter(|_| n.is_integer()) {
-        return json!(i);
-    }
     n.to_string()
-        .parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
+        .parse::<serde_json::Number>()
         .map_or(J::Null, J::Number)
 }
 

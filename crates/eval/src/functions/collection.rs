@@ -541,8 +541,11 @@ fn flatten_into(
     known: &mut bool,
     marks: &mut bool,
 ) -> Result<()> {
-    ev.spend(1)?;
-    for item in v.as_seq().unwrap_or_default() {
+    let items = v.as_seq().unwrap_or_default();
+    // the elements, as well as the collection: shared lists nested in
+    // lists flatten to far more than they hold
+    ev.spend(1 + items.len() as u64)?;
+    for item in items {
         let (inner, m) = item.unmark();
         if !inner.is_null() && matches!(inner.ty(), Type::List(_) | Type::Set(_) | Type::Tuple(_)) {
             *marks |= m;

@@ -367,7 +367,11 @@ pub(crate) fn call(
         }
     }
     match lookup(name) {
-        Some(f) => call_spec(ev, name, &f, Some(vals)),
+        Some(f) => {
+            let v = call_spec(ev, name, &f, Some(vals))?;
+            ev.spend_result(&v)?;
+            Ok(v)
+        }
         None if TERRAFORM_FUNCTIONS.contains(&name) || name.starts_with("provider::") => {
             ev.note(format!(
                 "function {name}() is not evaluated by rewind: its result is a value rewind cannot see (the same for the same arguments)"

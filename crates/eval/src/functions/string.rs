@@ -127,10 +127,20 @@ fn indent(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
 }
 
 /// `join(separator, lists...)`: a null element is an error naming it.
-fn join(_: &mut Evaluator, a: &[Value]) -> Result<Value> {
+fn join(ev: &mut Evaluator, a: &[Value]) -> Result<Value> {
     if a.len() < 2 {
         return Err(fail("at least one list is required"));
     }
+    // counted before it is built: the same long string many times over
+    // is a short list
+    let sep = arg_str(a, 0).len();
+    let mut total = 0usize;
+    for list in &a[1..] {
+        for v in list.as_seq().unwrap_or_default() {
+            total = total.saturating_add(v.as_str().map_or(0, str::len) + sep);
+        }
+    }
+    ev.spend_bytes(total)?;
     let mut parts = Vec::new();
     let lists = a.len() - 1;
     for (ai, list) in a[1..].iter().enumerate() {

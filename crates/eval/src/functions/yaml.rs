@@ -234,6 +234,9 @@ fn node(e: &mut Emitter, v: &Value, parent: i64, ctx: Ctx) -> std::result::Resul
     } else {
         parent + BEST_INDENT
     };
+    if e.out.len() > crate::json::MAX_TEXT {
+        return Err(Refused::Error(crate::json::too_long()));
+    }
     match v.unmark().0 {
         Value::Partial(p) => node(e, &p.rest, parent, ctx),
         Value::Unknown(_) => Err(Refused::Error(

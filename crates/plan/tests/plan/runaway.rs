@@ -184,3 +184,114 @@ fn too_many_indirect_dependencies_without_state_are_refused() {
         "{text}"
     );
 }
+
+/// Locals `l0..l{steps}`, each built from the one before by `step` (its
+/// `{prev}` replaced by the local before), and a resource reading the
+/// last: the doubling the adversarial review used to take every byte of
+/// memory (26 GB, killed).
+fn doubling(first: &str, step: &str, steps: usize) -> String {
+    let mut tf = format!("locals {{\n  l0 = {first}\n");
+    for i in 1..=steps {
+        let prev = format!("local.l{}", i - 1);
+        tf.push_str(&format!("  l{i} = {}\n", step.replace("{prev}", &prev)));
+    }
+    tf.push_str(&format!(
+        "}}\nresource \"terraform_data\" \"a\" {{\n  input = length(local.l{steps})\n}}\n"
+    ));
+    tf
+}
+
+/// The error of planning `tf` (as the target, from nothing).
+fn target_error(name: &str, tf: String) -> String {
+    let dir = Dir::new(
+        name,
+        &[
+            ("empty/main.tf", "terraform {}\n".to_string()),
+            ("c/main.tf", tf),
+        ],
+    );
+    let err = plan(&dir.model("empty"), &dir.model("c"), &Options::default()).unwrap_err();
+    assert!(matches!(err, PlanError::Invalid(_)), "{err}");
+    err.to_string()
+}
+
+/// Values doubled from local to local, by any means that copies them,
+/// stop at the evaluator's limit, naming the local and its expression.
+#[test]
+fn values_doubled_from_local_to_local_stop_at_the_limit() {
+    for (name, first, step) in [
+        ("concat", "range(1000)", "concat({prev}, {prev})"),
+        ("flatten", "range(1000)", "flatten([{prev}, {prev}])"),
+        ("template", "\"0123456789abcdef\"", "\"${{prev}}${{prev}}\""),
+        (
+            "join",
+            "\"0123456789abcdef\"",
+            "join(\"\", [{prev}, {prev}])",
+        ),
+        (
+            "replace",
+            "\"0123456789abcdef\"",
+            "replace({prev}, \"0\", {prev})",
+        ),
+        (
+            "jsonencode",
+            "\"0123456789abcdef\"",
+            "jsonencode([{prev}, {prev}])",
+        ),
+    ] {
+        let text = target_error(name, doubling(first, step, 40));
+        assert!(text.contains("rather than run away"), "{name}: {text}");
+        assert!(text.contains("  local.l"), "{name}: {text}");
+        // the evaluator's limit names the expression; jsonencode's
+        // refusal of a text too long is a function's error
+        if name != "jsonencode" {
+            assert!(text.contains("Evaluation limit"), "{name}: {text}");
+            assert!(text.contains("(evaluating "), "{name}: {text}");
+        }
+    }
+}
+
+/// A list of the same list twice costs little until something copies
+/// it element by element: `flatten` of 2^22 shared lists of ten stops.
+#[test]
+fn shared_values_flattened_stop_at_the_limit() {
+    let mut tf = doubling("range(10)", "[{prev}, {prev}]", 22);
+    tf = tf.replace("length(local.l22)", "length(flatten(local.l22))");
+    let text = target_error("shared", tf);
+    assert!(text.contains("terraform_data.a"), "{text}");
+    assert!(text.contains("rather than run away"), "{text}");
+}
+
+/// Many locals, each within the evaluator's limit, together hold more
+/// than a walk keeps: the local that passes it is named.
+#[test]
+fn values_kept_together_stop_at_the_walk_limit() {
+    let mut tf = String::from("locals {\n");
+    for i in 0..60 {
+        // a thousand strings of 8000 bytes each: 8 MB a local
+        tf.push_str(&format!(
+            "  big{i} = [for a in range(1000) : format(\"%08000d\", a + {i})]\n"
+        ));
+    }
+    tf.push_str("}\nresource \"terraform_data\" \"a\" {\n  input = length(local.big59)\n}\n");
+    let text = target_error("held", tf);
+    assert!(text.contains("hold more than"), "{text}");
+    assert!(text.contains("rather than run out of memory"), "{text}");
+    assert!(text.contains("(keeping local.big"), "{text}");
+}
+
+/// An infinite number in a resource's configuration fails its plan as it
+/// fails Terraform's ("cannot serialize infinity as JSON"), naming the
+/// argument; one in a local that no resource keeps is fine.
+#[test]
+fn infinite_numbers_fail_the_plan_where_terraform_cannot_write_them() {
+    let tf = "locals {\n  inf = 1 / 0\n}\nresource \"terraform_data\" \"a\" {\n  input = pow(10, 400)\n}\nresource \"terraform_data\" \"b\" {\n  input = local.inf > 5\n}\noutput \"o\" {\n  value = [1, -1 / 0]\n}\n";
+    let text = target_error("infinity", tf.to_string());
+    assert!(
+        text.contains("terraform_data.a (main.tf:4:1, argument input)"),
+        "{text}"
+    );
+    assert!(text.contains("cannot serialize infinity as JSON"), "{text}");
+    assert!(!text.contains("terraform_data.b"), "{text}");
+    assert!(text.contains("output value \"o\""), "{text}");
+}
