@@ -10,6 +10,7 @@ mod html;
 mod inputs;
 mod kmsserver;
 mod links;
+mod merge_vars;
 mod oracle;
 mod output;
 mod render;

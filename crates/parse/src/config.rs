@@ -8,6 +8,8 @@ use rewind_model::{EdgeKind, NodeKind, Value};
 
 use crate::hcl::{collect_refs, to_value, Block, Body, Expr, Item, LineIndex, Part, TravOp};
 
+mod required_version;
+
 /// A reference as written, with the kind of edge it makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RawRef {
@@ -848,6 +850,7 @@ fn block_nodes(cx: &Ctx, b: &Block, out: &mut FileConfig) {
             node.kind = NodeKind::Terraform;
             node.local = "terraform".into();
             node.body = (cx.body_value(b, bound, &mut Vec::new(), true)).into();
+            required_version_check(cx, b, out);
         }
         "moved" | "removed" | "import" => statement_node(cx, b, &mut node, bound),
         "check" => check_node(cx, b, &mut node, bound, out),
@@ -974,6 +977,56 @@ fn variable_node(cx: &Ctx, b: &Block, node: &mut RawNode, bound: &mut Vec<String
     let own = node.name.clone();
     node.refs
         .retain(|r| !(r.root() == "var" && r.step(0) == Some(own.as_str())));
+}
+
+/// A `terraform` block's `required_version`, as Terraform 1.11 checks it:
+/// a constraint Terraform cannot read is an error (its messages); one no
+/// 1.11 release satisfies is a warning, for Terraform 1.11 refuses the
+/// configuration ("Unsupported Terraform Core version") while the
+/// Terraform it asks for, which may plan otherwise, takes it.
+fn required_version_check(cx: &Ctx, b: &Block, out: &mut FileConfig) {
+    let Some(a) = b.body.attribute("required_version") else {
+        return;
+    };
+    let (line, col) = cx.at(a.pos);
+    let text = match to_value(&a.expr) {
+        // a null constraint is no constraint
+        Value::Null => return,
+        Value::String(s) | Value::Number(s) => s,
+        Value::Bool(b) => b.to_string(),
+        Value::List(_) | Value::Map(_) => {
+            out.errors.push((
+                line,
+                col,
+                "Invalid version constraint: A string value is required for required_version."
+                    .into(),
+            ));
+            return;
+        }
+        Value::Expr(e) => {
+            let refused = match not_constant(&e, &mut Vec::new()) {
+                Some((_, "Function calls not allowed", _)) => {
+                    "Function calls not allowed: Functions may not be called here."
+                }
+                Some(_) => "Variables not allowed: Variables may not be used here.",
+                // a constant written as an expression: not read here
+                None => return,
+            };
+            out.errors.push((line, col, refused.into()));
+            return;
+        }
+    };
+    match required_version::allows_1_11(&text) {
+        Ok(true) => {}
+        Ok(false) => out.warnings.push((
+            line,
+            col,
+            format!(
+                "Unsupported Terraform Core version: no Terraform 1.11 release satisfies required_version {text:?}; rewind plans as Terraform 1.11 does, which refuses this configuration, and the Terraform version it requires may plan otherwise"
+            ),
+        )),
+        Err(message) => out.errors.push((line, col, message)),
+    }
 }
 
 /// `locals` blocks: one node per local value.

@@ -9,11 +9,19 @@
 //! * In a resource's `lifecycle`, `create_before_destroy`,
 //!   `prevent_destroy` and `ignore_changes` replace their own kind and
 //!   `action_trigger` blocks replace all triggers; the other lifecycle
-//!   arguments and conditions stay those of the base.
-//! * A local value is replaced whole; a variable's `validation` and an
-//!   output's `precondition` stay those of the base.
+//!   arguments stay those of the base.
+//! * A local value is replaced whole.
+//! * `count` and `for_each` are each replaced on their own: a base with
+//!   one and an override with the other leave both set, and `count` wins
+//!   (Terraform expands by `count` first; its "Invalid combination"
+//!   error is of a single block), so the merged block keeps `count`.
 //! * `depends_on` may not be overridden ("Unsupported override"), and an
 //!   override block needs a base block ("Missing base ... to override").
+//!   A variable's `validation` blocks, the `precondition` and
+//!   `postcondition` blocks of a resource's lifecycle or an output, and
+//!   `check` blocks may not appear in an override file at all
+//!   ([`refusal`], checked as the file is parsed); nor may a merge leave
+//!   a variable with `nullable = false` and a null default.
 //!
 //! References follow the arguments: the base's references held by a
 //! replaced argument or block go, the override's come. Which argument
@@ -25,7 +33,7 @@
 use rewind_model::{Map, NodeKind, Value};
 
 use crate::config::{RawNode, RawRef};
-use crate::hcl::{Body, Item};
+use crate::hcl::{Block, Body, Item, LineIndex};
 
 /// Is this file an override file?
 pub fn is_override_file(name: &str) -> bool {
@@ -35,6 +43,42 @@ pub fn is_override_file(name: &str) -> bool {
         .or_else(|| name.strip_suffix(".tofu.json"))
         .or_else(|| name.strip_suffix(".tofu"));
     stem.is_some_and(|s| s == "override" || s.ends_with("_override"))
+}
+
+/// The first block of an override file Terraform refuses to decode, as
+/// (line, col, message) with Terraform's summary and detail: a
+/// variable's `validation`, a `precondition` or `postcondition` of a
+/// resource's (data source's, ephemeral resource's) `lifecycle` or of an
+/// output, a `check` block (terraform 1.11.4: "Can't override
+/// validation blocks" and the like).
+pub(crate) fn refusal(body: &Body, src: &str) -> Option<(u32, u32, String)> {
+    let lines = LineIndex::new(src);
+    let refused = |b: &Block, what: &str| {
+        let (line, col) = lines.locate(b.pos);
+        let message = if b.ty == "check" {
+            "Can't override check blocks: Override files cannot override check blocks.".to_string()
+        } else {
+            format!("Can't override {what} blocks: Override files cannot override {what:?} blocks.")
+        };
+        Some((line, col, message))
+    };
+    let inner = |b: &Block, types: &[&str]| {
+        b.body
+            .blocks()
+            .find(|x| types.contains(&x.ty.as_str()))
+            .and_then(|x| refused(x, &x.ty))
+    };
+    body.blocks().find_map(|b| match b.ty.as_str() {
+        "check" => refused(b, "check"),
+        "variable" => inner(b, &["validation"]),
+        "output" => inner(b, &["precondition"]),
+        "resource" | "data" | "ephemeral" => b
+            .body
+            .blocks()
+            .filter(|l| l.ty == "lifecycle")
+            .find_map(|l| inner(l, &["precondition", "postcondition"])),
+        _ => None,
+    })
 }
 
 /// The top-level items of the block at (line, col) of a file, with the
@@ -113,7 +157,23 @@ pub(crate) fn merge(
     let Value::Map(over_body) = &*over.body else {
         return Ok(());
     };
-    let body = merge_body(base, over_body, kept);
+    // the base as merged so far (an earlier override file may have set
+    // either): its body, as labels-only loads have none for resources
+    let base_keys: Vec<&str> = match &*base.body {
+        Value::Map(m) => m.keys().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let count_wins = count_wins(base.kind, &base_keys, &over_keys);
+    let mut body = merge_body(base, over_body, kept);
+    if count_wins {
+        body.remove("for_each");
+    }
+    if base.kind == NodeKind::Variable && null_default_not_nullable(&body) {
+        return Err(
+            "Invalid default value for variable: A null default value is not valid when nullable=false."
+                .to_string(),
+        );
+    }
     if base.kind == NodeKind::Module {
         if let Some(v) = body.get("source") {
             base.facts.more.source = Some(v.clone());
@@ -124,6 +184,29 @@ pub(crate) fn merge(
     }
     base.body = Value::Map(body).into();
     Ok(())
+}
+
+/// Whether a merge sets `count` and `for_each` from different blocks (a
+/// base with one, as written or as an earlier override file left it, and
+/// an override with the other): Terraform keeps both and expands by
+/// `count` (terraform 1.11.4 plans `count` instances, for a resource, a
+/// data source and a module call alike). Both in one block is that
+/// block's error, left to the checks of the merged block.
+fn count_wins(kind: NodeKind, base_keys: &[&str], over_keys: &[&str]) -> bool {
+    let has = |keys: &[&str], k: &str| keys.contains(&k);
+    let both = |keys: &[&str]| has(keys, "count") && has(keys, "for_each");
+    matches!(kind, NodeKind::Resource | NodeKind::Data | NodeKind::Module)
+        && !both(base_keys)
+        && !both(over_keys)
+        && (has(base_keys, "count") && has(over_keys, "for_each")
+            || has(base_keys, "for_each") && has(over_keys, "count"))
+}
+
+/// A variable's merged body with `nullable = false` and a null default,
+/// which Terraform refuses after a merge as it does in one block.
+fn null_default_not_nullable(body: &Map<String, Value>) -> bool {
+    matches!(body.get("nullable"), Some(Value::Bool(false)))
+        && matches!(body.get("default"), Some(Value::Null))
 }
 
 /// The items of the base an override replaces, by the keys of the

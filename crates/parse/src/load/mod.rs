@@ -330,6 +330,10 @@ fn load_one(
     opts: &Options,
 ) -> Result<(SourceFile, Arc<Parsed>), Failed> {
     let cache = opts.cache;
+    // an override file is parsed again each time: what Terraform refuses
+    // in one (crate::merge::refusal) is checked as it is parsed, and a
+    // parse of the same bytes recorded under another name was not checked
+    let parsed_cache = cache.filter(|_| !is_override_path(path, kind));
     let md = std::fs::metadata(path).map_err(|e| {
         Box::new((
             None,
@@ -363,7 +367,7 @@ fn load_one(
         fresh: false,
         file_fns: true,
     };
-    if let Some(cache) = cache {
+    if let Some(cache) = parsed_cache {
         if let Some(hash) = cache.known(path, &stat) {
             if let Some(parsed) = cache.parsed(&hash, kind) {
                 file.hash = hash;
@@ -391,6 +395,8 @@ fn load_one(
     file.file_fns = call_may_read_files(&bytes, kind);
     if let Some(cache) = cache {
         cache.keep_bytes(&file, &bytes);
+    }
+    if let Some(cache) = parsed_cache {
         if let Some(parsed) = cache.parsed(&file.hash, kind) {
             file.bytes = opts.keep_bytes.then_some(bytes);
             return Ok((file, parsed));
@@ -421,6 +427,16 @@ fn load_one(
         // not fresh: a parse cache never records a file that failed
         Err(d) => Err(Box::new((Some(file), d))),
     }
+}
+
+/// Whether `path` is an override file (`override.tf`, `*_override.tf`
+/// and their JSON forms) of configuration kind `kind`.
+fn is_override_path(path: &Path, kind: FileKind) -> bool {
+    matches!(kind, FileKind::Tf | FileKind::TfJson)
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(crate::merge::is_override_file)
 }
 
 /// What override files do to a module: merged base blocks by (file,
@@ -500,7 +516,11 @@ fn parse_bytes_cached(
                 let body = json_config(&j, src).map_err(|(o, m)| at(src, o, m))?;
                 (std::borrow::Cow::Borrowed(src), body)
             };
-            let cfg = file_config_for(&body, &src, whole);
+            let mut cfg = file_config_for(&body, &src, whole);
+            if is_override_path(Path::new(shown), kind) {
+                cfg.errors.extend(crate::merge::refusal(&body, &src));
+                cfg.errors.sort_by_key(|(l, c, _)| (*l, *c));
+            }
             if let Some((l, c, m)) = cfg.errors.first() {
                 return Err(error_at(
                     shown,
