@@ -84,3 +84,65 @@ fn a_reader_that_stops_reading_is_not_an_error() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Standard error on a full disk (or a closed pipe): the messages are
+/// lost, the exit code is the command's own (an `eprintln!` panicked and
+/// exited 101). Both to a full disk: the error of the result cannot be
+/// written either, and the exit says so all the same; and terraform-json,
+/// written a change at a time, fails as a whole result does.
+#[test]
+fn a_full_standard_error_keeps_the_exit_code() {
+    let t = Scratch::new("fullstderr");
+    let (v1, v2) = (shop(1), shop(2));
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full (Linux)")
+    };
+    // an error (no such directory): exit 1, its message lost
+    let o = t
+        .cmd(&["graph", "no-such-dir"])
+        .stderr(Stdio::from(full()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    // warnings and notes lost, the plan written, exit 0
+    let o = t
+        .cmd(&["plan", "--from", s(&v2), "--to", s(&v1), "-v"])
+        .stderr(Stdio::from(full()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Plan:"));
+    // both full
+    let o = t
+        .cmd(&[
+            "plan",
+            "--from",
+            s(&v2),
+            "--to",
+            s(&v1),
+            "--format",
+            "terraform-json",
+        ])
+        .stdout(Stdio::from(full()))
+        .stderr(Stdio::from(full()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let r = to_full_disk(
+        &t,
+        &[
+            "plan",
+            "--from",
+            s(&v2),
+            "--to",
+            s(&v1),
+            "--format",
+            "terraform-json",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("No space left on device"), "{}", r.stderr);
+}

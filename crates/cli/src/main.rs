@@ -43,11 +43,11 @@ fn run() -> u8 {
     let started = std::time::Instant::now();
     let result = cli::run(args, &out);
     if verbose {
-        eprintln!(
+        output::to_stderr(&format!(
             "{} store requests, {:.3}s",
             rewind_odb::total_requests(),
             started.elapsed().as_secs_f64()
-        );
+        ));
     }
     match result {
         Ok(code) => code,

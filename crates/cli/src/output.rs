@@ -44,6 +44,16 @@ pub fn written(r: std::io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a line to standard error. A closed or full one loses the line
+/// (`eprintln!` would panic and exit 101, hiding the command's own exit
+/// code).
+pub fn to_stderr(line: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = e
+        .write_all(line.as_bytes())
+        .and_then(|()| e.write_all(b"\n"));
+}
+
 impl Output {
     pub fn new(g: &Global) -> Output {
         Output {
@@ -94,7 +104,7 @@ impl Output {
         for cause in e.chain().skip(1) {
             msg.push_str(&format!("\n  caused by: {cause}"));
         }
-        eprintln!("{}", terminal_safe(&msg, self.err_style.color));
+        to_stderr(&terminal_safe(&msg, self.err_style.color));
     }
 
     pub fn diagnostic(&self, d: &Diagnostic) {
@@ -114,7 +124,7 @@ impl Output {
                 1,
             ),
         };
-        eprintln!("{}", terminal_safe(&text, self.err_style.color));
+        to_stderr(&terminal_safe(&text, self.err_style.color));
     }
 
     pub fn diagnostics(&self, ds: &[Diagnostic]) {
@@ -155,7 +165,7 @@ impl Output {
     /// Progress and notes (suppressed by `-q`).
     pub fn note(&self, s: &str) {
         if !self.quiet {
-            eprintln!("{}", terminal_safe(s, self.err_style.color));
+            to_stderr(&terminal_safe(s, self.err_style.color));
         }
     }
 }

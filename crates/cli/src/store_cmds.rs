@@ -178,11 +178,11 @@ pub fn verify(g: &Global, out: &Output, repair: bool) -> Result<u8> {
             out.note(&format!("note: structure only: {l}"));
         }
         for p in &r.problems {
-            eprintln!(
+            crate::output::to_stderr(&format!(
                 "{} {}",
                 out.err_style.red("problem:"),
                 rewind_report::style::terminal_safe(p, false)
-            );
+            ));
         }
         let summary = format!(
             "{}: {} packs, {} objects, {} snapshots, {} bytes checked",
