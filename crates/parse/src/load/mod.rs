@@ -322,6 +322,14 @@ fn read_and_parse(
 /// Why a file failed, with the file when it could be read.
 type Failed = Box<(Option<SourceFile>, Diagnostic)>;
 
+/// The failure of a file that could not be read.
+fn unreadable(shown: &str, why: impl std::fmt::Display) -> Failed {
+    Box::new((
+        None,
+        error_at(shown, 0, 0, format!("cannot read: {why}"), None),
+    ))
+}
+
 /// Reads and parses one file; on failure, the file when it could be read.
 fn load_one(
     path: &Path,
@@ -334,23 +342,12 @@ fn load_one(
     // in one (crate::merge::refusal) is checked as it is parsed, and a
     // parse of the same bytes recorded under another name was not checked
     let parsed_cache = cache.filter(|_| !is_override_path(path, kind));
-    let md = std::fs::metadata(path).map_err(|e| {
-        Box::new((
-            None,
-            error_at(shown, 0, 0, format!("cannot read: {e}"), None),
-        ))
-    })?;
+    let md = std::fs::metadata(path).map_err(|e| unreadable(shown, e))?;
     if !md.is_file() {
-        return Err(Box::new((
-            None,
-            error_at(
-                shown,
-                0,
-                0,
-                "cannot read: not a regular file (a FIFO, socket or device)",
-                None,
-            ),
-        )));
+        return Err(unreadable(
+            shown,
+            "not a regular file (a FIFO, socket or device)",
+        ));
     }
     let stat = FileStat::of(&md);
     let size = md.len();
@@ -378,18 +375,10 @@ fn load_one(
     if kind == FileKind::State && opts.skip_state && opts.unread_state {
         return match open_regular(path) {
             Ok(_) => Ok((file, Arc::new(Parsed::Raw))),
-            Err(e) => Err(Box::new((
-                None,
-                error_at(shown, 0, 0, format!("cannot read: {e}"), None),
-            ))),
+            Err(e) => Err(unreadable(shown, e)),
         };
     }
-    let bytes = read_at_most(path, size, kind).map_err(|e| {
-        Box::new((
-            None,
-            error_at(shown, 0, 0, format!("cannot read: {e}"), None),
-        ))
-    })?;
+    let bytes = read_at_most(path, size, kind).map_err(|e| unreadable(shown, e))?;
     file.hash = Hash::of(&bytes);
     file.size = bytes.len() as u64;
     file.file_fns = call_may_read_files(&bytes, kind);
