@@ -1,5 +1,6 @@
 //! End-to-end tests of the real `rewind` binary.
 
+mod cache_state;
 mod common;
 mod diffplan;
 mod encrypt;

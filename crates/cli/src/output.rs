@@ -44,6 +44,9 @@ pub fn written(r: std::io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
+/// Where a result given in pieces goes, a piece at a time.
+pub type Emit<'a> = dyn FnMut(&str) -> std::io::Result<()> + 'a;
+
 /// Writes a line to standard error. A closed or full one loses the line
 /// (`eprintln!` would panic and exit 101, hiding the command's own exit
 /// code).
@@ -79,7 +82,7 @@ impl Output {
     /// safe for a terminal as [`Output::print`] makes a whole one.
     pub fn print_with(
         &self,
-        write: &mut dyn FnMut(&mut dyn FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()>,
+        write: &mut dyn FnMut(&mut Emit) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
         let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         let color = self.style.color;

@@ -568,6 +568,10 @@ fn exact_decimal(t: &str) -> Option<String> {
     Some(if neg { format!("-{body}") } else { body })
 }
 
+/// The key under which serde_json, with its `arbitrary_precision`
+/// feature, hands a visitor a number that is not a 64-bit integer.
+pub const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 /// JSON (state attributes, variable files) straight into values, without
 /// an intermediate `serde_json::Value`.
 impl<'de> serde::Deserialize<'de> for Value {
@@ -620,8 +624,15 @@ impl<'de> serde::Deserialize<'de> for Value {
                 mut map: A,
             ) -> Result<Value, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 12));
-                while let Some(e) = map.next_entry::<String, Value>()? {
-                    entries.push(e);
+                while let Some(k) = map.next_key::<String>()? {
+                    if entries.is_empty() && k == NUMBER_TOKEN {
+                        // a number as serde_json's `arbitrary_precision`
+                        // (which the workspace enables) hands over one
+                        // that is not a 64-bit integer: its text
+                        let text: String = map.next_value()?;
+                        return Ok(Value::number(&text));
+                    }
+                    entries.push((k, map.next_value::<Value>()?));
                 }
                 // sorted once; of repeated keys the last wins
                 Ok(Value::Map(entries.into_iter().collect()))
@@ -634,6 +645,31 @@ impl<'de> serde::Deserialize<'de> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// serde_json hands numbers that are not 64-bit integers over as a
+    /// map of one marked key (`arbitrary_precision`): they are numbers,
+    /// with every digit.
+    #[test]
+    fn json_numbers_keep_their_digits() {
+        let v: Value = serde_json::from_str(
+            r#"{"a": 2.50, "b": [1e309, -7, 0.1], "c": 123456789012345678901234567890}"#,
+        )
+        .unwrap();
+        let Value::Map(m) = v else { panic!("{v:?}") };
+        assert_eq!(m.get("a"), Some(&Value::Number("2.5".into())));
+        assert_eq!(
+            m.get("b"),
+            Some(&Value::List(vec![
+                Value::Number(format!("1{}", "0".repeat(309))),
+                Value::Number("-7".into()),
+                Value::Number("0.1".into()),
+            ]))
+        );
+        assert_eq!(
+            m.get("c"),
+            Some(&Value::Number("123456789012345678901234567890".into()))
+        );
+    }
 
     #[test]
     fn numbers_are_canonical() {

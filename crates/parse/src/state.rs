@@ -53,8 +53,9 @@ struct OutputDoc<A> {
 #[derive(serde::Deserialize)]
 #[serde(bound = "A: serde::Deserialize<'de>")]
 struct ResourceDoc<A> {
+    /// `managed` or `data` (absent: managed, as in hand-written states).
     #[serde(default)]
-    mode: String,
+    mode: Option<String>,
     #[serde(default, rename = "type")]
     type_: String,
     #[serde(default)]
@@ -115,9 +116,192 @@ impl Attr for serde::de::IgnoredAny {
     }
 }
 
+/// The most values (each string, number, boolean, null, list and map of
+/// the attributes and root outputs) a state's model is made of:
+/// 25,000,000, 1 to 2.5 GB of memory at 40 to 100 bytes a value. Past it
+/// the state is refused, with the limit, where it is reached, before its
+/// model exhausts the machine: what a value costs does not depend on how
+/// many bytes the file spends on it (an 80 MB state of lists of numbers
+/// took 1.7 GB, and refused here takes 1.1 GB; a 570 MB one would take
+/// some 12 GB). A state of 340,000 `terraform_data` resources (578 MB as
+/// Terraform writes it, 225 MB without spaces) holds 13 million, and
+/// 1.0 GB of model; a real one of a few hundred MB, fewer.
+pub const MAX_STATE_VALUES: usize = 25_000_000;
+
+/// How a parse that ran out of [`MAX_STATE_VALUES`] says so (through
+/// serde_json, which adds where).
+const TOO_MANY_VALUES: &str = "rewind: more values than a state may hold";
+
+thread_local! {
+    /// The values this thread may still build for the state it parses,
+    /// taken from the parse's [`Budget`] in blocks.
+    static ROOM: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The budget of the state this thread parses (none: no limit).
+    static BUDGET: std::cell::RefCell<Option<std::sync::Arc<Left>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The values left to build for one state, and the limit they were.
+struct Left {
+    values: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+/// The values left to build for one state, shared by the threads that
+/// parse it; [`Budget::enter`] makes it the budget of this thread.
+#[derive(Clone)]
+struct Budget(std::sync::Arc<Left>);
+
+/// This thread's budget until dropped (what it did not use goes back).
+struct Entered;
+
+impl Budget {
+    fn new(limit: usize) -> Budget {
+        Budget(std::sync::Arc::new(Left {
+            values: limit.into(),
+            limit,
+        }))
+    }
+
+    fn enter(&self) -> Entered {
+        BUDGET.with(|b| *b.borrow_mut() = Some(self.0.clone()));
+        ROOM.with(|r| r.set(0));
+        Entered
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let left = ROOM.with(|r| r.replace(0));
+        BUDGET.with(|b| {
+            if let Some(shared) = b.borrow_mut().take() {
+                shared
+                    .values
+                    .fetch_add(left, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+}
+
+/// Takes one value from this thread's budget; the limit when the
+/// state's is spent (never outside a budget).
+fn take_value() -> Result<(), usize> {
+    const BLOCK: usize = 1 << 12;
+    ROOM.with(|r| {
+        let left = r.get();
+        if left > 0 {
+            r.set(left - 1);
+            return Ok(());
+        }
+        BUDGET.with(|b| {
+            let Some(shared) = &*b.borrow() else {
+                return Ok(());
+            };
+            let taken = shared.values.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |n| (n > 0).then(|| n - n.min(BLOCK)),
+            );
+            match taken {
+                Ok(n) => {
+                    r.set(n.min(BLOCK) - 1);
+                    Ok(())
+                }
+                Err(_) => Err(shared.limit),
+            }
+        })
+    })
+}
+
+/// An attribute value whose parse counts against the state's
+/// [`Budget`]: the same value [`Value`]'s own parse builds.
+struct Counted(Value);
+
+impl<'de> serde::Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Counted, D::Error> {
+        d.deserialize_any(CountedVisitor).map(Counted)
+    }
+}
+
+struct CountedVisitor;
+
+use rewind_model::value::NUMBER_TOKEN;
+
+impl CountedVisitor {
+    fn take<E: serde::de::Error>() -> Result<(), E> {
+        take_value().map_err(|limit| E::custom(format!("{TOO_MANY_VALUES} ({limit})")))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CountedVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        Self::take()?;
+        Ok(Value::Null)
+    }
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Value, E> {
+        Self::take()?;
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Value, E> {
+        Self::take()?;
+        Ok(Value::Number(n.to_string()))
+    }
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Value, E> {
+        Self::take()?;
+        Ok(Value::Number(n.to_string()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Value, E> {
+        Self::take()?;
+        Ok(Value::number(&format!("{n}")))
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+        Self::take()?;
+        Ok(Value::String(s.to_string()))
+    }
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Value, E> {
+        Self::take()?;
+        Ok(Value::String(s))
+    }
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Value, S::Error> {
+        Self::take()?;
+        let mut l = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Counted(v)) = seq.next_element()? {
+            l.push(v);
+        }
+        Ok(Value::List(rewind_model::map::exact(l)))
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Value, M::Error> {
+        Self::take()?;
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 12));
+        while let Some(k) = map.next_key::<String>()? {
+            if entries.is_empty() && k == NUMBER_TOKEN {
+                // a number as serde_json's `arbitrary_precision` hands it
+                // over: its text, every digit kept
+                let text: String = map.next_value()?;
+                return Ok(Value::number(&text));
+            }
+            let Counted(v) = map.next_value()?;
+            entries.push((k, v));
+        }
+        // sorted once; of repeated keys the last wins
+        Ok(Value::Map(entries.into_iter().collect()))
+    }
+}
+
+impl Attr for Counted {
+    const KEEP: bool = true;
+    fn into_value(self) -> Value {
+        self.0
+    }
+}
+
 /// Parses a state file into its facts and instance nodes (sorted).
 pub fn parse_state(path: &str, bytes: &[u8]) -> Result<(StateInfo, Vec<Node>), StateError> {
-    parse_state_as::<Value>(path, bytes, None)
+    parse_state_as::<Counted>(path, bytes, None, MAX_STATE_VALUES)
 }
 
 /// [`parse_state`], giving `cache` the state's index (each resource's
@@ -127,7 +311,7 @@ pub(crate) fn parse_state_cached(
     bytes: &[u8],
     cache: Option<&dyn Cache>,
 ) -> Result<(StateInfo, Vec<Node>), StateError> {
-    parse_state_as::<Value>(path, bytes, cache)
+    parse_state_as::<Counted>(path, bytes, cache, MAX_STATE_VALUES)
 }
 
 /// Parses a state file without the values of attributes and outputs (their
@@ -138,7 +322,7 @@ pub(crate) fn parse_state_light(
     path: &str,
     bytes: &[u8],
 ) -> Result<(StateInfo, Vec<Node>), StateError> {
-    parse_state_as::<serde::de::IgnoredAny>(path, bytes, None)
+    parse_state_as::<serde::de::IgnoredAny>(path, bytes, None, MAX_STATE_VALUES)
 }
 
 /// A JSON error at a line and column of the state file.
@@ -147,6 +331,17 @@ fn json_error(e: &serde_json::Error, line: u32, col: u32) -> StateError {
         line,
         col,
         message: match e.classify() {
+            serde_json::error::Category::Data if e.to_string().starts_with(TOO_MANY_VALUES) => {
+                let limit = e.to_string()[TOO_MANY_VALUES.len()..]
+                    .trim_start_matches(" (")
+                    .split(')')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                format!(
+                    "the state holds more than {limit} values (the strings, numbers, lists and maps of its attributes and outputs), more than rewind reads (MAX_STATE_VALUES: each value takes 40 to 100 bytes of memory); refused where the limit is reached"
+                )
+            }
             serde_json::error::Category::Eof => format!("the state file is truncated ({e})"),
             serde_json::error::Category::Data => {
                 format!("the state file is not a Terraform state ({e})")
@@ -264,11 +459,14 @@ pub fn scan_state(
     bytes: &[u8],
     known: &(dyn Fn(&Hash) -> bool + Sync),
 ) -> Result<StateScan, StateError> {
-    let doc: StateDoc<Value> =
-        serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
+    let budget = Budget::new(MAX_STATE_VALUES);
+    let doc: StateDoc<Counted> = {
+        let _in = budget.enter();
+        serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?
+    };
     let (info, outputs, raws) = doc_parts(doc, path, bytes)?;
     // (with `known` given, every resource is hashed)
-    let resources = resources_of::<Value>(&raws, path, bytes, false, Some(known))?
+    let resources = resources_of::<Counted>(&raws, path, bytes, false, Some(known), Some(&budget))?
         .into_iter()
         .filter_map(|(h, nodes)| Some((h?, nodes)))
         .collect();
@@ -315,6 +513,7 @@ fn resources_of<A: Attr>(
     bytes: &[u8],
     hashed: bool,
     known: Option<&(dyn Fn(&Hash) -> bool + Sync)>,
+    budget: Option<&Budget>,
 ) -> Result<Vec<(Option<Hash>, Option<Vec<Node>>)>, StateError> {
     let one = |ri: usize,
                raw: &serde_json::value::RawValue|
@@ -325,8 +524,11 @@ fn resources_of<A: Attr>(
                 return Ok((hash, None));
             }
         }
-        let r: ResourceDoc<A> = serde_json::from_str(raw.get())
-            .map_err(|e| json_error_at(&e, bytes, offset_in(bytes, raw)))?;
+        let r: ResourceDoc<A> = {
+            let _in = budget.map(Budget::enter);
+            serde_json::from_str(raw.get())
+                .map_err(|e| json_error_at(&e, bytes, offset_in(bytes, raw)))?
+        };
         // the resource's problems are reported where it starts
         let nodes = resource_nodes(ri, r, path)
             .map_err(|e| error_at(bytes, offset_in(bytes, raw), e.message))?;
@@ -343,15 +545,20 @@ fn parse_state_as<A: Attr>(
     path: &str,
     bytes: &[u8],
     cache: Option<&dyn Cache>,
+    max_values: usize,
 ) -> Result<(StateInfo, Vec<Node>), StateError> {
     // only full parses are cached (a light parse drops the values)
     let cache = cache.filter(|_| A::KEEP);
-    let doc: StateDoc<A> =
-        serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?;
+    // (values are counted only where they are kept)
+    let budget = A::KEEP.then(|| Budget::new(max_values));
+    let doc: StateDoc<A> = {
+        let _in = budget.as_ref().map(Budget::enter);
+        serde_json::from_slice(bytes).map_err(|e| json_error_at(&e, bytes, 0))?
+    };
     let (info, mut nodes, raws) = doc_parts(doc, path, bytes)?;
     // A large state is most of a load's parsing: its resources are parsed
     // on every core (each is an independent JSON value).
-    let resources = resources_of::<A>(&raws, path, bytes, cache.is_some(), None)?;
+    let resources = resources_of::<A>(&raws, path, bytes, cache.is_some(), None, budget.as_ref())?;
     if let Some(c) = cache {
         // what an incremental snapshot needs of this state, should it
         // become the model's
@@ -525,33 +732,34 @@ fn resource_nodes<A: Attr>(
     if r.type_.is_empty() || r.name.is_empty() {
         return Err(err(format!("resource #{ri} has no type or name")));
     }
-    let base = resource_address(&r);
-    let mode = if r.mode == "data" {
-        rewind_model::ObjectMode::Data
-    } else {
-        rewind_model::ObjectMode::Managed
-    };
+    let (mode, module, base) = resource_place(&r)?;
     // one copy for all the resource's instances
     let provider: std::sync::Arc<str> = r.provider.as_str().into();
     for inst in r.instances {
-        let key = match &inst.index_key {
-            None | Some(J::Null) => String::new(),
-            Some(J::Number(n)) => format!("[{n}]"),
-            Some(J::String(s)) => format!("[{}]", rewind_model::quote_key(s)),
-            Some(other) => return Err(err(format!("{base}: invalid index_key {other}"))),
-        };
-        let mut address = format!("{base}{key}");
+        let index_key = instance_key(inst.index_key.as_ref()).map_err(|why| {
+            err(format!(
+                "{base}: Invalid resource instance metadata in state: the resource has an instance with the invalid instance key {} ({why}; Terraform refuses the state)",
+                inst.index_key.as_ref().map(J::to_string).unwrap_or_default()
+            ))
+        })?;
+        let mut address = format!("{base}{index_key}");
         if !inst.deposed.is_empty() {
             address.push_str(&format!(" (deposed {})", inst.deposed));
         }
         let mut n = Node::new(NodeKind::Instance, address);
-        n.module = r.module.clone();
+        n.module = module.clone();
         n.type_ = r.type_.clone();
         n.name = r.name.clone();
         n.facts.mode = Some(mode);
         n.facts.provider = Some(provider.clone());
-        if let Some(k) = inst.index_key.as_ref().filter(|k| !k.is_null()) {
-            n.facts.insert("index_key".into(), Value::from_json(k));
+        match index_key {
+            rewind_model::InstanceKey::None => {}
+            rewind_model::InstanceKey::Int(i) => n
+                .facts
+                .insert("index_key".into(), Value::Number(i.to_string())),
+            rewind_model::InstanceKey::Str(k) => {
+                n.facts.insert("index_key".into(), Value::String(k))
+            }
         }
         n.facts.schema_version = inst.schema_version;
         if let Some(s) = inst.status {
@@ -600,20 +808,105 @@ fn resource_nodes<A: Attr>(
     Ok(nodes)
 }
 
+/// A resource's mode, module path and address without instance key,
+/// refused as Terraform refuses them: a mode other than `managed` or
+/// `data` (none: managed, as in hand-written states), a module address
+/// that is not one.
+fn resource_place<A>(
+    r: &ResourceDoc<A>,
+) -> Result<(rewind_model::ObjectMode, String, String), StateError> {
+    let mode = match r.mode.as_deref() {
+        None | Some("managed") => rewind_model::ObjectMode::Managed,
+        Some("data") => rewind_model::ObjectMode::Data,
+        // (named without quotes: a state's messages lose what they quote)
+        Some(other) => {
+            return Err(err(format!(
+                "{}.{}: Invalid resource mode in state: the resource has mode {}, which is not supported: managed or data (Terraform refuses the state)",
+                r.type_,
+                r.name,
+                if other.is_empty() { "(empty)".into() } else { other.escape_debug().to_string() }
+            )))
+        }
+    };
+    let module = module_address(&r.module).map_err(|why| {
+        err(format!(
+            "{}.{}: invalid module address {} ({why}; Terraform refuses the state)",
+            r.type_,
+            r.name,
+            r.module.escape_debug()
+        ))
+    })?;
+    let base = resource_address(&module, mode, &r.type_, &r.name);
+    Ok((mode, module, base))
+}
+
 /// A resource's address without instance key: `module.m.data.t.n`.
-fn resource_address<A>(r: &ResourceDoc<A>) -> String {
+fn resource_address(
+    module: &str,
+    mode: rewind_model::ObjectMode,
+    type_: &str,
+    name: &str,
+) -> String {
     let mut base = String::new();
-    if !r.module.is_empty() {
-        base.push_str(&r.module);
+    if !module.is_empty() {
+        base.push_str(module);
         base.push('.');
     }
-    if r.mode == "data" {
+    if mode == rewind_model::ObjectMode::Data {
         base.push_str("data.");
     }
-    base.push_str(&r.type_);
+    base.push_str(type_);
     base.push('.');
-    base.push_str(&r.name);
+    base.push_str(name);
     base
+}
+
+/// A resource's `module` as Terraform reads it (`module.a[0].module.b`,
+/// `""` for the root), in the form rewind's addresses take; why not,
+/// for what Terraform refuses (`module.`, `module.a[`, `module.a[1.5]`,
+/// `module.a[-1]`, a name that starts with a digit).
+fn module_address(module: &str) -> Result<String, String> {
+    if module.is_empty() {
+        return Ok(String::new());
+    }
+    let m = rewind_model::ModuleInstance::parse(module).map_err(|e| e.message)?;
+    for step in &m.0 {
+        if !step
+            .name
+            .starts_with(|c: char| c.is_alphabetic() || c == '_')
+        {
+            return Err(format!("{} is not a module name", step.name.escape_debug()));
+        }
+        if matches!(step.key, rewind_model::InstanceKey::Int(i) if i < 0) {
+            return Err("an index is a number of 0 or more, or a string".into());
+        }
+    }
+    Ok(m.to_string())
+}
+
+/// An instance's `index_key` as Terraform 1.11 reads it: none, a string,
+/// or a number taken as the whole number toward zero (`1.5` is `[1]`, as
+/// Go's conversion makes it); why not, for anything else (a number
+/// beyond 64 bits, whose conversion Go leaves to the processor, is
+/// refused).
+fn instance_key(key: Option<&J>) -> Result<rewind_model::InstanceKey, String> {
+    use rewind_model::InstanceKey;
+    Ok(match key {
+        None | Some(J::Null) => InstanceKey::None,
+        Some(J::String(s)) => InstanceKey::Str(s.clone()),
+        Some(J::Number(n)) => match n.as_i64() {
+            Some(i) => InstanceKey::Int(i),
+            None => {
+                let f = n.as_f64().unwrap_or(f64::NAN).trunc();
+                // (the bounds are -2^63 and 2^63, exact in an f64)
+                if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                    return Err("a number beyond 64 bits".into());
+                }
+                InstanceKey::Int(f as i64)
+            }
+        },
+        Some(_) => return Err("an instance key is a number or a string".into()),
+    })
 }
 
 /// The state's `sensitive_attributes` of an instance as its sensitive
@@ -845,6 +1138,171 @@ mod tests {
         assert!(e.message.contains("version 3"), "{}", e.message);
         let e = parse_state("s", b"not json").unwrap_err();
         assert!(e.message.contains("not valid JSON"), "{}", e.message);
+    }
+
+    /// A resource of `mode`, `module` and `index_key` (JSON texts), as
+    /// Terraform 1.11 writes one, on line 3 of its state.
+    fn shaped(mode: &str, module: &str, key: &str) -> String {
+        format!(
+            "{{\"version\": 4, \"serial\": 1, \"lineage\": \"l\",\n \"resources\": [\n  {{\"mode\": {mode}, \"type\": \"terraform_data\", \"name\": \"x\", \"module\": {module}, \"provider\": \"provider[\\\"terraform.io/builtin/terraform\\\"]\", \"instances\": [{{\"index_key\": {key}, \"attributes\": {{\"id\": \"abc\"}}}}]}}\n]}}"
+        )
+    }
+
+    /// The shapes Terraform refuses in a state are refused where the
+    /// resource starts (`terraform plan` on each: "Invalid resource mode
+    /// in state", "Dot must be followed by attribute name", "Index value
+    /// required", "Invalid module index"...), never kept to break every
+    /// later plan.
+    #[test]
+    fn shapes_terraform_refuses_are_refused_at_the_resource() {
+        let refused = [
+            (r#""weird""#, r#""""#, "0", "Invalid resource mode in state"),
+            (r#""""#, r#""""#, "0", "Invalid resource mode in state"),
+            (
+                r#""managed""#,
+                r#""module.""#,
+                "0",
+                "invalid module address",
+            ),
+            (
+                r#""managed""#,
+                r#""module.a[""#,
+                "0",
+                "invalid module address",
+            ),
+            (r#""managed""#, r#""mod.a""#, "0", "invalid module address"),
+            (
+                r#""managed""#,
+                r#""module.a[1.5]""#,
+                "0",
+                "invalid module address",
+            ),
+            (
+                r#""managed""#,
+                r#""module.a.b""#,
+                "0",
+                "invalid module address",
+            ),
+            (
+                r#""managed""#,
+                r#""module.a[-1]""#,
+                "0",
+                "invalid module address",
+            ),
+            (
+                r#""managed""#,
+                r#""module.1a""#,
+                "0",
+                "invalid module address",
+            ),
+            (r#""managed""#, r#""""#, "true", "invalid instance key true"),
+            (r#""managed""#, r#""""#, "[1]", "invalid instance key [1]"),
+            (r#""managed""#, r#""""#, "1e300", "beyond 64 bits"),
+        ];
+        for (mode, module, key, why) in refused {
+            let text = shaped(mode, module, key);
+            for e in [
+                parse_state("s", text.as_bytes()).unwrap_err(),
+                parse_state_light("s", text.as_bytes()).unwrap_err(),
+            ] {
+                assert_eq!((e.line, e.col), (3, 3), "{text}: {}", e.message);
+                assert!(e.message.contains(why), "{text}: {}", e.message);
+                assert!(e.message.starts_with("terraform_data.x: "), "{}", e.message);
+                assert!(
+                    e.message.contains("Terraform refuses the state"),
+                    "{}",
+                    e.message
+                );
+            }
+        }
+    }
+
+    /// What Terraform 1.11 plans of the shapes it reads: a number key
+    /// toward zero (`1.5` is `x[1]`, `-1.5` is `x[-1]`: `terraform plan`
+    /// refreshes `terraform_data.x[1]`), a module path as written, and
+    /// no mode at all as managed (hand-written states).
+    #[test]
+    fn shapes_terraform_reads_are_read_as_it_reads_them() {
+        let read = [
+            (r#""managed""#, r#""""#, "1.5", "terraform_data.x[1]"),
+            (r#""managed""#, r#""""#, "1.0", "terraform_data.x[1]"),
+            (r#""managed""#, r#""""#, "-1.5", "terraform_data.x[-1]"),
+            (r#""managed""#, r#""""#, "-1", "terraform_data.x[-1]"),
+            (r#""managed""#, r#""""#, "null", "terraform_data.x"),
+            (
+                r#""data""#,
+                r#""""#,
+                r#""k""#,
+                "data.terraform_data.x[\"k\"]",
+            ),
+            (
+                r#""managed""#,
+                r#""module.a-b_c""#,
+                "0",
+                "module.a-b_c.terraform_data.x[0]",
+            ),
+            (
+                r#""managed""#,
+                r#""module.a[\"k\"].module.b[01]""#,
+                "0",
+                "module.a[\"k\"].module.b[1].terraform_data.x[0]",
+            ),
+        ];
+        for (mode, module, key, address) in read {
+            let text = shaped(mode, module, key);
+            let (_, nodes) = parse_state("s", text.as_bytes())
+                .unwrap_or_else(|e| panic!("{text}: {}", e.message));
+            assert_eq!(nodes[0].address, address, "{text}");
+            // the address reads back, as every plan reads it
+            let parsed = rewind_model::InstanceAddr::parse(&nodes[0].address)
+                .unwrap_or_else(|e| panic!("{address}: {}", e.message));
+            assert_eq!(parsed.to_string(), address);
+            assert_eq!(nodes[0].module, parsed.resource.module.to_string());
+        }
+        let text = shaped(r#""managed""#, r#""""#, "1.5");
+        let (_, nodes) = parse_state("s", text.as_bytes()).unwrap();
+        assert_eq!(
+            nodes[0].facts.index_key,
+            Some(rewind_model::InstanceKey::Int(1))
+        );
+        let no_mode = text.replace(r#""mode": "managed", "#, "");
+        let (_, nodes) = parse_state("s", no_mode.as_bytes()).unwrap();
+        assert_eq!(nodes[0].facts.mode, Some(rewind_model::ObjectMode::Managed));
+    }
+
+    /// Values are counted as they are built, outputs and attributes alike:
+    /// past the limit the state is refused where it is reached, with the
+    /// limit; below it the values are those [`Value`]'s own parse builds.
+    #[test]
+    fn a_state_past_the_value_limit_is_refused_where_it_is_reached() {
+        let (_, counted) = parse_state("t", STATE.as_bytes()).unwrap();
+        let (_, plain) =
+            parse_state_as::<Value>("t", STATE.as_bytes(), None, MAX_STATE_VALUES).unwrap();
+        assert_eq!(counted, plain);
+        // 3 resources of one instance, 5 values each (a map, its 2
+        // strings, a list, its number), on lines 3 to 5
+        let text = "{\"version\": 4, \"outputs\": {\"o\": {\"value\": [1, 2.50, {\"k\": null}]}},\n \"resources\": [\n{\"mode\": \"managed\", \"type\": \"t\", \"name\": \"a\", \"instances\": [{\"attributes\": {\"id\": \"a\", \"l\": [1]}}]},\n{\"mode\": \"managed\", \"type\": \"t\", \"name\": \"b\", \"instances\": [{\"attributes\": {\"id\": \"b\", \"l\": [1]}}]},\n{\"mode\": \"managed\", \"type\": \"t\", \"name\": \"c\", \"instances\": [{\"attributes\": {\"id\": \"c\", \"l\": [1]}}]}\n]}";
+        // the output's 5 values and the resources' 12
+        let parse = |limit| parse_state_as::<Counted>("t", text.as_bytes(), None, limit);
+        let (_, nodes) = parse(17).unwrap();
+        assert_eq!(nodes.len(), 4);
+        let output = nodes.iter().find(|n| n.address == "output.o").unwrap();
+        assert_eq!(
+            *output.body,
+            Value::List(vec![
+                Value::number("1"),
+                Value::number("2.5"),
+                Value::Map([("k".to_string(), Value::Null)].into_iter().collect()),
+            ])
+        );
+        let e = parse(16).unwrap_err();
+        assert_eq!(e.line, 5, "{}", e.message);
+        assert!(e.message.contains("more than 16 values"), "{}", e.message);
+        assert!(e.message.contains("MAX_STATE_VALUES"), "{}", e.message);
+        let e = parse(4).unwrap_err();
+        assert_eq!(e.line, 1, "{}", e.message);
+        // a light parse keeps no value: nothing to count
+        assert!(parse_state_light("t", text.as_bytes()).is_ok());
     }
 
     /// Every state error names a line and column inside the file (found

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 #[path = "parse/hcl_edit.rs"]
 mod hcl_edit;
+#[path = "parse/module_cache.rs"]
+mod module_cache;
+#[path = "parse/overrides.rs"]
+mod overrides;
 #[path = "parse/sensitive.rs"]
 mod sensitive;
 

@@ -3,83 +3,133 @@
 
 use super::*;
 
+mod manifest;
+
+/// Where a module call's module is read from (see
+/// [`Builder::module_target`]).
+enum Target {
+    /// The module's directory.
+    Dir(PathBuf),
+    /// A remote module that was not downloaded: an opaque node.
+    Remote,
+    /// Refused (the error is recorded).
+    Refused,
+}
+
+/// A manifest record as the builder keeps it beside the directory (its
+/// `modules_json` holds one string per record): the version installed,
+/// a newline (never in a version, which is checked), the source.
+fn pack_record(version: &str, source: &str) -> String {
+    format!("{version}\n{source}")
+}
+
+/// The version and source of [`pack_record`].
+fn unpack_record(packed: &str) -> (&str, &str) {
+    packed.split_once('\n').unwrap_or((packed, ""))
+}
+
 impl Builder {
     /// Reads the module manifest `terraform init` wrote, or else the one
     /// of the module cache `cache` (a directory laid out as
-    /// `.terraform/modules`, whose `Dir` entries are read inside it).
+    /// `.terraform/modules`, whose `Dir` entries are read inside it). A
+    /// manifest Terraform refuses (not JSON, a version that is not one,
+    /// two records for a module) is refused, where it goes wrong.
     pub(super) fn read_modules_json(
         &mut self,
-        shown: &(dyn Fn(&Path) -> String + Sync),
+        _shown: &(dyn Fn(&Path) -> String + Sync),
         cache: Option<&Path>,
     ) {
-        let path = self.root_abs.join(".terraform/modules/modules.json");
-        let (path, bytes, cache) = match self.files.iter().position(|f| f.abs == path) {
-            Some(i) => {
-                let bytes = match &self.files[i].bytes {
-                    Some(b) => b.clone(),
-                    None => match std::fs::read(&path) {
-                        Ok(b) => b,
-                        Err(_) => return,
-                    },
-                };
-                (path, bytes, None)
-            }
-            None => {
-                let Some(cache) = cache else {
-                    return;
-                };
-                let cache = normalize(&std::env::current_dir().unwrap_or_default().join(cache));
-                let path = cache.join("modules.json");
-                match std::fs::read(&path) {
-                    Ok(b) => (path, b, Some(cache)),
-                    Err(e) => {
-                        self.errors.push(error_at(
-                            &path.display().to_string(),
-                            0,
-                            0,
-                            format!("cannot read the module cache's manifest (--modules names a directory laid out as .terraform/modules, with the modules.json of `terraform init`): {e}"),
-                            None,
-                        ));
-                        return;
-                    }
-                }
-            }
+        let Some((path, bytes, cache)) = self.manifest_bytes(cache) else {
+            return;
         };
-        let doc: serde_json::Value = match serde_json::from_slice(&bytes) {
-            Ok(d) => d,
-            Err(e) => {
-                self.diags.push(warning(
-                    Loc {
-                        file: shown(&path),
-                        line: e.line() as u32,
-                        col: e.column() as u32,
-                    },
-                    format!("cannot read the module manifest ({e}); downloaded modules are not followed"),
+        let records = match manifest::parse_manifest(&bytes) {
+            Ok(r) => r,
+            Err((line, col, message)) => {
+                let src = String::from_utf8_lossy(&bytes);
+                self.errors.push(error_at(
+                    &path.display().to_string(),
+                    line,
+                    col,
+                    message,
+                    Some(&src),
                 ));
                 return;
             }
         };
-        for m in doc
-            .get("Modules")
-            .and_then(|m| m.as_array())
-            .into_iter()
-            .flatten()
-        {
-            let key = m.get("Key").and_then(|v| v.as_str()).unwrap_or_default();
-            let dir = m.get("Dir").and_then(|v| v.as_str()).unwrap_or_default();
-            let version = m
-                .get("Version")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
+        for r in records {
+            let key = r.key.unwrap_or_default();
+            let dir = r.dir.unwrap_or_default();
             if key.is_empty() || dir.is_empty() {
                 continue;
             }
             let abs = match (&cache, dir.strip_prefix(".terraform/modules")) {
                 (Some(c), Some(rest)) => normalize(&c.join(rest.trim_start_matches('/'))),
-                _ => normalize(&self.root_abs.join(dir)),
+                _ => normalize(&self.root_abs.join(&dir)),
             };
-            self.modules_json
-                .insert(key.to_string(), (abs, version.to_string()));
+            let packed = pack_record(
+                r.version.as_deref().unwrap_or_default(),
+                r.source.as_deref().unwrap_or_default(),
+            );
+            self.modules_json.insert(key, (abs, packed));
+        }
+    }
+
+    /// The module manifest's path, bytes and (for the one of `--modules`)
+    /// cache directory: the root's `.terraform/modules/modules.json` as
+    /// loaded, else the cache's, read no larger than
+    /// [`manifest::MAX_MANIFEST`]. `None` when there is none (an error
+    /// is recorded when there is one that cannot be read).
+    fn manifest_bytes(
+        &mut self,
+        cache: Option<&Path>,
+    ) -> Option<(PathBuf, Vec<u8>, Option<PathBuf>)> {
+        let path = self.root_abs.join(".terraform/modules/modules.json");
+        if let Some(i) = self.files.iter().position(|f| f.abs == path) {
+            let bytes = match &self.files[i].bytes {
+                Some(b) => b.clone(),
+                None => std::fs::read(&path).ok()?,
+            };
+            return Some((path, bytes, None));
+        }
+        // there but not loaded: refused for its size, which would leave
+        // every downloaded module unread
+        if let Ok(md) = std::fs::metadata(&path) {
+            if md.is_file() && md.len() > manifest::MAX_MANIFEST {
+                self.errors.push(error_at(
+                    &path.display().to_string(),
+                    0,
+                    0,
+                    format!(
+                        "the module manifest is {} bytes, more than rewind reads ({} bytes; a real one is a few KB)",
+                        md.len(),
+                        manifest::MAX_MANIFEST
+                    ),
+                    None,
+                ));
+                return None;
+            }
+        }
+        let cache = cache?;
+        let cache = normalize(&std::env::current_dir().unwrap_or_default().join(cache));
+        let path = cache.join("modules.json");
+        let read = std::fs::metadata(&path).and_then(|md| {
+            if !md.is_file() {
+                return Err(std::io::Error::other("not a regular file"));
+            }
+            read_at_most(&path, md.len(), FileKind::ModulesJson)
+        });
+        match read {
+            Ok(b) => Some((path, b, Some(cache))),
+            Err(e) => {
+                self.errors.push(error_at(
+                    &path.display().to_string(),
+                    0,
+                    0,
+                    format!("cannot read the module cache's manifest (--modules names a directory laid out as .terraform/modules, with the modules.json of `terraform init`): {e}"),
+                    None,
+                ));
+                None
+            }
         }
     }
 
@@ -202,8 +252,10 @@ impl Builder {
     /// by (file, node) of the base block, and the override files' blocks
     /// that count as blocks of their own (a default provider configuration
     /// without a base, terraform blocks); errors go to `self.errors`. As
-    /// Terraform, override files' check, removed and ephemeral blocks are
-    /// ignored and their moved and import blocks are errors.
+    /// Terraform, override files' removed and ephemeral blocks are
+    /// ignored and their moved and import blocks are errors (their check
+    /// blocks, and validation and condition blocks, are refused as they
+    /// are parsed: `crate::merge::refusal`).
     pub(super) fn overrides(&mut self, file_ids: &[usize], secrets: bool) -> Overrides {
         let mut merged = HashMap::new();
         let mut own = HashSet::new();
@@ -564,9 +616,13 @@ impl Builder {
             self.nodes[idx].address.clone(),
             (prefix.to_string(), raw.providers.clone()),
         );
-        let Some(target) = self.module_target(dir, &source, &child_key, idx) else {
-            self.opaque_call(idx, &source, &raw);
-            return;
+        let target = match self.module_target(dir, &source, &child_key, idx, &raw) {
+            Target::Dir(d) => d,
+            Target::Remote => {
+                self.opaque_call(idx, &source, &raw);
+                return;
+            }
+            Target::Refused => return,
         };
         if !self.ensure_dir(&target, opts, shown) || !target.is_dir() {
             let loc = self.nodes[idx].loc.clone();
@@ -593,36 +649,136 @@ impl Builder {
         );
     }
 
-    /// Where the module that call node `idx` (source `source`, `child_key`
-    /// in modules.json) is read from: the directory of a local source, or
-    /// the one `terraform init` downloaded it to; records which on the
-    /// node. `None`: a remote module that was not downloaded.
-    pub(super) fn module_target(
+    /// Where the module that call node `idx` (`raw`, source `source`,
+    /// `child_key` in modules.json) is read from: the directory of a local
+    /// source, or the one `terraform init` downloaded it to; records which
+    /// on the node. A remote module that was not downloaded is
+    /// [`Target::Remote`]; a call the manifest records with another
+    /// source, or with a version its constraint no longer accepts, is
+    /// refused as Terraform refuses it.
+    fn module_target(
         &mut self,
         dir: &Path,
         source: &str,
         child_key: &str,
         idx: usize,
-    ) -> Option<PathBuf> {
+        raw: &RawNode,
+    ) -> Target {
         let local = source.starts_with("./")
             || source.starts_with("../")
             || source == "."
             || source == "..";
+        let record = self.modules_json.get(child_key).cloned();
         if local {
             // Terraform records local modules in the manifest too, under
             // the calling module's directory.
             self.nodes[idx].facts.more.resolved = Some(ModuleSource::Local);
-            return Some(normalize(&dir.join(source)));
+            if let Some((_, packed)) = &record {
+                if !self.call_matches_record(idx, child_key, source, None, packed) {
+                    return Target::Refused;
+                }
+            }
+            return Target::Dir(normalize(&dir.join(source)));
         }
-        let (d, version) = self.modules_json.get(child_key).cloned()?;
+        let Some((d, packed)) = record else {
+            return Target::Remote;
+        };
         if !d.is_dir() {
-            return None;
+            return Target::Remote;
+        }
+        let constraint = raw.body.get("version").and_then(Value::as_str);
+        if !self.call_matches_record(idx, child_key, source, constraint, &packed) {
+            return Target::Refused;
         }
         self.nodes[idx].facts.more.resolved = Some(ModuleSource::Downloaded);
+        let (version, _) = unpack_record(&packed);
         if !version.is_empty() {
-            self.nodes[idx].facts.more.downloaded_version = Some(version);
+            self.nodes[idx].facts.more.downloaded_version = Some(version.to_string());
         }
-        Some(d)
+        Target::Dir(d)
+    }
+
+    /// Does module call `idx` (key `child_key`, literal `source` and
+    /// `version` constraint) still call the module the manifest records
+    /// (`packed`: [`pack_record`])? If not, Terraform's error at the
+    /// call's `source`: "Module source has changed", or "Module version
+    /// requirements have changed" when the recorded version (or none)
+    /// does not meet the constraint.
+    fn call_matches_record(
+        &mut self,
+        idx: usize,
+        child_key: &str,
+        source: &str,
+        constraint: Option<&str>,
+        packed: &str,
+    ) -> bool {
+        let (version, recorded) = unpack_record(packed);
+        let call = format!("module.{}", child_key.replace('.', ".module."));
+        let fix = "Run \"terraform init\" to install all modules required by this configuration.";
+        let own = self.root_abs.join(".terraform/modules/modules.json");
+        let manifest = if self.files.iter().any(|f| f.abs == own) {
+            ".terraform/modules/modules.json"
+        } else {
+            "the --modules cache's modules.json"
+        };
+        let mut problems = Vec::new();
+        if !source.is_empty() && !manifest::same_source(source, recorded) {
+            problems.push(format!(
+                "{call}: Module source has changed: the source address was changed since this module was installed ({manifest} records another). {fix}"
+            ));
+        }
+        let constraints = constraint.and_then(manifest::Constraints::parse);
+        match (&constraints, manifest::Version::parse(version)) {
+            (Some(c), Some(v)) if !c.check(&v) => problems.push(format!(
+                "{call}: Module version requirements have changed: the version requirements have changed since this module was installed and the installed version ({version}, in {manifest}) is no longer acceptable. {fix}"
+            )),
+            (Some(_), None) => problems.push(format!(
+                "{call}: Module version requirements have changed: the version requirements have changed since this module was installed and the installed version is no longer acceptable ({manifest} records none). {fix}"
+            )),
+            _ => {}
+        }
+        if problems.is_empty() {
+            return true;
+        }
+        let (file, line, col, src) = self.argument_position(idx, "source");
+        for message in problems {
+            // said once for a call, whichever instance of its module
+            if !self
+                .errors
+                .iter()
+                .any(|e| e.message == message && e.loc.file == file && e.loc.line == line)
+            {
+                self.errors
+                    .push(error_at(&file, line, col, message, src.as_deref()));
+            }
+        }
+        false
+    }
+
+    /// The file, line and column of argument `name` of the block of node
+    /// `idx` (the block's own when the file does not tell), and the
+    /// file's text to quote the line from.
+    fn argument_position(&self, idx: usize, name: &str) -> (String, u32, u32, Option<String>) {
+        let loc = &self.nodes[idx].loc;
+        let Some(f) = self
+            .files
+            .iter()
+            .find(|f| f.abs.as_os_str() == loc.file.as_str())
+        else {
+            return (loc.file.clone(), loc.line, loc.col, None);
+        };
+        let bytes = match &f.bytes {
+            Some(b) => b.clone(),
+            None => std::fs::read(&f.abs).unwrap_or_default(),
+        };
+        let path = [name.to_string()];
+        let at = match f.kind {
+            FileKind::TfJson => crate::hcl::json_value_position(&bytes, loc.line, &path),
+            _ => crate::hcl::value_position(&bytes, loc.line, &path),
+        };
+        let (line, col) = at.unwrap_or((loc.line, loc.col));
+        let src = String::from_utf8_lossy(&bytes).into_owned();
+        (loc.file.clone(), line, col, Some(src))
     }
 
     /// A call node `idx` whose module cannot be read:
