@@ -342,12 +342,28 @@ fn json_error(e: &serde_json::Error, line: u32, col: u32) -> StateError {
                     "the state holds more than {limit} values (the strings, numbers, lists and maps of its attributes and outputs), more than rewind reads (MAX_STATE_VALUES: each value takes 40 to 100 bytes of memory); refused where the limit is reached"
                 )
             }
-            serde_json::error::Category::Eof => format!("the state file is truncated ({e})"),
-            serde_json::error::Category::Data => {
-                format!("the state file is not a Terraform state ({e})")
+            serde_json::error::Category::Eof => {
+                format!("the state file is truncated ({})", without_position(e))
             }
-            _ => format!("the state file is not valid JSON ({e})"),
+            serde_json::error::Category::Data => {
+                format!(
+                    "the state file is not a Terraform state ({})",
+                    without_position(e)
+                )
+            }
+            _ => format!("the state file is not valid JSON ({})", without_position(e)),
         },
+    }
+}
+
+/// serde_json's message without the position it appends (`at line 1
+/// column 112`): the error names the position once, in front.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&suffix) {
+        Some(message) => message.to_string(),
+        None => text,
     }
 }
 
@@ -1010,6 +1026,23 @@ mod tests {
            {"index_key": 1, "deposed": "00000001", "attributes": {"id": "i-old"}}]},
         {"mode": "data", "type": "aws_ami", "name": "x", "instances": [{"index_key": "k", "attributes": {}}]}
       ]}"#;
+
+    /// A JSON error names its position once, in front (serde_json's own
+    /// message appended it again).
+    #[test]
+    fn json_errors_name_their_position_once() {
+        for (bad, at) in [
+            (
+                r#"{"version": 4, "resources": [{"mode": "managed",,}]}"#,
+                (1, 49),
+            ),
+            ("{\n  \"version\": 4,\n  \"resources\": [", (3, 16)),
+        ] {
+            let e = parse_state("terraform.tfstate", bad.as_bytes()).unwrap_err();
+            assert_eq!((e.line, e.col), at, "{}", e.message);
+            assert!(!e.message.contains(" at line "), "{}", e.message);
+        }
+    }
 
     /// A `sensitive_attributes` Terraform would not read is refused, never
     /// dropped (the values it marks would be printed), and the error
