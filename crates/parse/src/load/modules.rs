@@ -28,6 +28,19 @@ fn unpack_record(packed: &str) -> (&str, &str) {
     packed.split_once('\n').unwrap_or((packed, ""))
 }
 
+/// Terraform's error for a module call with a `version` whose `source`
+/// is not a registry address (terraform 1.11.4, at the call's source).
+fn not_registry(source: &str, local: bool) -> String {
+    let why = if local {
+        format!("can't use local directory {source:?} as a module registry address")
+    } else {
+        format!("{source:?} is not a module registry address (HOST/NAMESPACE/NAME/SYSTEM)")
+    };
+    format!(
+        "Invalid registry module source address: Failed to parse module registry address: {why}. Terraform assumed that you intended a module registry source address because you also set the argument \"version\", which applies only to registry modules."
+    )
+}
+
 impl Builder {
     /// Reads the module manifest `terraform init` wrote, or else the one
     /// of the module cache `cache` (a directory laid out as
@@ -668,6 +681,15 @@ impl Builder {
             || source.starts_with("../")
             || source == "."
             || source == "..";
+        if raw
+            .body
+            .get("version")
+            .is_some_and(|v| !matches!(v, Value::Null))
+            && manifest::registry_source(source).is_none()
+        {
+            self.refuse_at_source(idx, vec![not_registry(source, local)]);
+            return Target::Refused;
+        }
         let record = self.modules_json.get(child_key).cloned();
         if local {
             // Terraform records local modules in the manifest too, under
@@ -740,6 +762,13 @@ impl Builder {
         if problems.is_empty() {
             return true;
         }
+        self.refuse_at_source(idx, problems);
+        false
+    }
+
+    /// Errors of module call `idx`, at its `source` argument, each said
+    /// once for the call whichever instance of its module.
+    fn refuse_at_source(&mut self, idx: usize, problems: Vec<String>) {
         let (file, line, col, src) = self.argument_position(idx, "source");
         for message in problems {
             // said once for a call, whichever instance of its module
@@ -752,7 +781,6 @@ impl Builder {
                     .push(error_at(&file, line, col, message, src.as_deref()));
             }
         }
-        false
     }
 
     /// The file, line and column of argument `name` of the block of node

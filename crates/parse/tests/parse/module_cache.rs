@@ -258,3 +258,60 @@ fn module_caches_are_checked_and_their_manifest_size_is_bounded() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A `version` applies to registry modules only: with one, a source that
+/// is not a registry address is Terraform's "Invalid registry module
+/// source address", with or without a cache (terraform 1.11.4, `terraform
+/// plan` and `init` alike); registry sources with a version, and local
+/// ones without, are read.
+#[test]
+fn a_version_on_a_source_that_is_not_a_registry_address_is_refused() {
+    for (source, why) in [
+        ("./mods/loc", "can't use local directory \"./mods/loc\""),
+        (
+            "git::https://example.com/m.git",
+            "\"git::https://example.com/m.git\" is not a module registry address",
+        ),
+        (
+            "github.com/org/repo",
+            "\"github.com/org/repo\" is not a module registry address",
+        ),
+    ] {
+        let dir = scratch(&format!("version-not-registry-{}", source.len()));
+        write(
+            &dir,
+            "main.tf",
+            &format!("module \"m\" {{\n  source  = \"{source}\"\n  version = \"1.0.0\"\n}}\n"),
+        );
+        write(
+            &dir,
+            "mods/loc/main.tf",
+            "resource \"terraform_data\" \"y\" {}\n",
+        );
+        let errs = errors(&dir, &rewind_parse::Options::default());
+        assert_eq!(errs.len(), 1, "{source}: {errs:?}");
+        assert!(errs[0].contains(why), "{errs:?}");
+        assert!(errs[0].contains("main.tf:2:3"), "{errs:?}");
+        assert!(
+            errs[0].contains("because you also set the argument \"version\""),
+            "{errs:?}"
+        );
+    }
+    // the same calls as Terraform reads them: a registry source with a
+    // version (not downloaded), a local one without
+    let dir = scratch("version-registry");
+    write(
+        &dir,
+        "main.tf",
+        "module \"r\" {\n  source  = \"terraform-aws-modules/vpc/aws//modules/vpc-endpoints\"\n  version = \"~> 5.0\"\n}\n\nmodule \"l\" {\n  source = \"./mods/loc\"\n}\n",
+    );
+    write(
+        &dir,
+        "mods/loc/main.tf",
+        "resource \"terraform_data\" \"y\" {}\n",
+    );
+    assert_eq!(
+        errors(&dir, &rewind_parse::Options::default()),
+        Vec::<String>::new()
+    );
+}

@@ -162,7 +162,7 @@ pub(in crate::load) fn normalize_source(raw: &str) -> Option<String> {
 }
 
 /// A module registry address, `[host/]namespace/name/system[//subdir]`.
-fn registry_source(raw: &str) -> Option<String> {
+pub(in crate::load) fn registry_source(raw: &str) -> Option<String> {
     let (package, subdir) = split_subdir(raw);
     if subdir.starts_with("../") {
         return None;
