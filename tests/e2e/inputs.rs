@@ -947,3 +947,45 @@ fn terraform_agrees_on_precedence_workspace_and_the_pipeline() {
     pipeline_through(&fresh);
     let _ = std::fs::remove_dir_all(&fresh);
 }
+
+/// A file read whole (`file`, `filebase64`) is as large as the file: a
+/// 31 MB bundle, 41 MB as base64, is past what one evaluation may build
+/// (5 million units, 40 MB of text) but is no runaway, and plans; text
+/// built from it by the evaluation still counts.
+#[test]
+fn large_files_read_whole_are_planned() {
+    let t = Scratch::new("inputs-large-file");
+    std::fs::create_dir_all(t.path("infra")).unwrap();
+    std::fs::create_dir_all(t.path("empty")).unwrap();
+    std::fs::write(t.path("empty/main.tf"), "terraform {}\n").unwrap();
+    std::fs::write(t.path("infra/bundle.bin"), vec![0u8; 31 << 20]).unwrap();
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "resource \"terraform_data\" \"a\" {\n  input = substr(filebase64(\"bundle.bin\"), 0, 8)\n}\n",
+    )
+    .unwrap();
+    let p = t.run(&[
+        "plan",
+        "--from",
+        "empty",
+        "--to",
+        "infra",
+        "--format",
+        "terraform-json",
+    ]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let j = p.json();
+    assert_eq!(
+        j["resource_changes"][0]["change"]["after"]["input"], "AAAAAAAA",
+        "{j}"
+    );
+    // joined twice, it is built by the evaluation and counts
+    std::fs::write(
+        t.path("infra/main.tf"),
+        "locals {\n  b = filebase64(\"bundle.bin\")\n}\nresource \"terraform_data\" \"a\" {\n  input = length(join(\"\", [local.b, local.b]))\n}\n",
+    )
+    .unwrap();
+    let p = t.run(&["plan", "--from", "empty", "--to", "infra"]);
+    assert_eq!(p.code, 1, "{}{}", p.stdout, p.stderr);
+    assert!(p.stderr.contains("Evaluation limit"), "{}", p.stderr);
+}

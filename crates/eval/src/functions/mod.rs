@@ -369,7 +369,12 @@ pub(crate) fn call(
     match lookup(name) {
         Some(f) => {
             let v = call_spec(ev, name, &f, Some(vals))?;
-            ev.spend_result(&v)?;
+            // what a function built counts, but not a file read whole: it
+            // is as large as a file the configuration has (a bundle given
+            // to `filebase64`), not a value grown by evaluation
+            if !READ_WHOLE.contains(&name) {
+                ev.spend_result(&v)?;
+            }
             Ok(v)
         }
         None if TERRAFORM_FUNCTIONS.contains(&name) || name.starts_with("provider::") => {
@@ -408,6 +413,9 @@ fn startswith_refined(ev: &mut Evaluator, str_expr: &Expr, vals: &[Value]) -> Op
     }
     (known.len() >= prefix.len()).then(|| Value::Bool(false).mark_if(marked))
 }
+
+/// Functions whose result is a file's content, read whole.
+const READ_WHOLE: &[&str] = &["file", "filebase64"];
 
 /// Evaluates call arguments, expanding a final `...` argument; `None` when
 /// the expanded argument is unknown (so is the call's result).
