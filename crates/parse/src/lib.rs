@@ -3,6 +3,7 @@
 
 pub mod config;
 mod encode;
+mod goversion;
 pub mod hcl;
 pub mod inputs;
 pub mod json;
