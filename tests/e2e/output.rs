@@ -116,33 +116,23 @@ fn a_full_standard_error_keeps_the_exit_code() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("Plan:"));
     // both full
+    let tf_json = [
+        "plan",
+        "--from",
+        s(&v2),
+        "--to",
+        s(&v1),
+        "--format",
+        "terraform-json",
+    ];
     let o = t
-        .cmd(&[
-            "plan",
-            "--from",
-            s(&v2),
-            "--to",
-            s(&v1),
-            "--format",
-            "terraform-json",
-        ])
+        .cmd(&tf_json)
         .stdout(Stdio::from(full()))
         .stderr(Stdio::from(full()))
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    let r = to_full_disk(
-        &t,
-        &[
-            "plan",
-            "--from",
-            s(&v2),
-            "--to",
-            s(&v1),
-            "--format",
-            "terraform-json",
-        ],
-    );
+    let r = to_full_disk(&t, &tf_json);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("No space left on device"), "{}", r.stderr);
 }

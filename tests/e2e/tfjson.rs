@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value as J};
 
-use crate::common::{fixtures, s, Scratch};
+use crate::common::{fixtures, s, Run, Scratch};
 
 /// What `terraform show -json` writes that rewind does not, and why; the
 /// comparison skips exactly these top-level fields.
@@ -53,6 +53,11 @@ fn read_json(p: &Path) -> J {
 }
 
 fn terraform_json(t: &Scratch, case: &Path, extra: &[&str]) -> J {
+    terraform_json_run(t, case, extra).ok().json()
+}
+
+/// `rewind plan` of a case in terraform-json, as run.
+fn terraform_json_run(t: &Scratch, case: &Path, extra: &[&str]) -> Run {
     let (current, state, target) = (
         case.join("current"),
         case.join("current.tfstate"),
@@ -70,7 +75,7 @@ fn terraform_json(t: &Scratch, case: &Path, extra: &[&str]) -> J {
         "terraform-json",
     ];
     args.extend(extra);
-    t.run(&args).ok().json()
+    t.run(&args)
 }
 
 /// Where Terraform marks a value sensitive (`true`), rewind must too, at
@@ -400,24 +405,7 @@ fn terraform_json_is_written_whole_and_exact() {
     let t = Scratch::new("tfjson-stream");
     for case in cases() {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let (current, state, target) = (
-            case.join("current"),
-            case.join("current.tfstate"),
-            case.join("target"),
-        );
-        let run = t
-            .run(&[
-                "plan",
-                "--from",
-                s(&current),
-                "--state",
-                s(&state),
-                "--to",
-                s(&target),
-                "--format",
-                "terraform-json",
-            ])
-            .ok();
+        let run = terraform_json_run(&t, &case, &[]).ok();
         let pretty = serde_json::to_string_pretty(&run.json()).unwrap() + "\n";
         assert_eq!(run.stdout, pretty, "{name}");
         if name == "09-numbers" {
