@@ -358,7 +358,7 @@ fn json_error(e: &serde_json::Error, line: u32, col: u32) -> StateError {
 
 /// serde_json's message without the position it appends (`at line 1
 /// column 112`): the error names the position once, in front.
-fn without_position(e: &serde_json::Error) -> String {
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     match text.strip_suffix(&suffix) {
@@ -369,7 +369,7 @@ fn without_position(e: &serde_json::Error) -> String {
 
 /// The byte offset that serde_json's 1-based line and byte column name
 /// (column 0 is the newline that ends the line before).
-fn json_offset(bytes: &[u8], line: usize, col: usize) -> usize {
+pub(crate) fn json_offset(bytes: &[u8], line: usize, col: usize) -> usize {
     let mut start = 0;
     for _ in 1..line.max(1) {
         match bytes[start..].iter().position(|&b| b == b'\n') {
@@ -386,7 +386,7 @@ fn json_offset(bytes: &[u8], line: usize, col: usize) -> usize {
 
 /// The 1-based line and column (in characters, as everywhere in rewind's
 /// messages) of a byte offset.
-fn offset_position(bytes: &[u8], offset: usize) -> (u32, u32) {
+pub(crate) fn offset_position(bytes: &[u8], offset: usize) -> (u32, u32) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let col = before

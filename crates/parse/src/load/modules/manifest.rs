@@ -67,14 +67,13 @@ pub(in crate::load) fn parse_manifest(bytes: &[u8]) -> Result<Vec<Record>, Manif
     for raw in raws {
         let start = (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
         let at = |offset: usize, message: String| {
-            let (line, col) = position(bytes, offset);
+            let (line, col) = crate::state::offset_position(bytes, offset);
             (line, col, message)
         };
         let r: Record = serde_json::from_str(raw.get()).map_err(|e| {
             // serde_json's place is inside the record: said once, in the file
-            let text = e.to_string();
-            let text = text.rsplit_once(" at line ").map_or(&*text, |(m, _)| m);
-            let inside = offset_of(raw.get(), e.line(), e.column());
+            let text = crate::state::without_position(&e);
+            let inside = crate::state::json_offset(raw.get().as_bytes(), e.line(), e.column());
             at(
                 start + inside,
                 format!("failed to read the module manifest: {text}"),
@@ -96,33 +95,6 @@ pub(in crate::load) fn parse_manifest(bytes: &[u8]) -> Result<Vec<Record>, Manif
         records.push(r);
     }
     Ok(records)
-}
-
-/// The byte offset in `text` of serde_json's 1-based line and byte
-/// column (column 0: the newline that ends the line before).
-fn offset_of(text: &str, line: usize, col: usize) -> usize {
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    (start + col).saturating_sub(1).min(text.len())
-}
-
-/// The 1-based line and column (in characters) of byte `offset`.
-fn position(bytes: &[u8], offset: usize) -> (u32, u32) {
-    let before = &bytes[..offset.min(bytes.len())];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = before[line_start..]
-        .iter()
-        .filter(|&&b| b & 0xC0 != 0x80)
-        .count()
-        + 1;
-    (line as u32, col as u32)
 }
 
 /// Does the call's source `config` name the module recorded as installed
