@@ -136,6 +136,10 @@ pub struct Evaluator<'s> {
     depth: u32,
     work: u64,
     limits: Limits,
+    /// The expanded sizes of the collections measured by
+    /// [`Evaluator::bound`] that hold collections, by address (each entry
+    /// holds its collection, so the address stays its own).
+    sizes: std::collections::HashMap<usize, (u64, Value)>,
     /// Things the evaluation could not do exactly (functions it does not
     /// implement, which gave unknown values).
     pub notes: Vec<String>,
@@ -162,6 +166,7 @@ impl<'s> Evaluator<'s> {
             depth: 0,
             work: 0,
             limits: Limits::default(),
+            sizes: std::collections::HashMap::new(),
             notes: Vec::new(),
         }
     }
@@ -272,7 +277,62 @@ impl<'s> Evaluator<'s> {
         self.spend(1)?;
         let r = self.eval_inner(e);
         self.depth -= 1;
-        r
+        match e {
+            // where a value can hold another more than once
+            Expr::Tuple(_) | Expr::Object(_) | Expr::For(_) | Expr::Call { .. } => {
+                r.and_then(|v| self.bound(&v).map(|()| v))
+            }
+            _ => r,
+        }
+    }
+
+    /// Fails when a value, written out in full, has more elements than
+    /// the evaluation may visit ([`Limits::work`]). A collection repeated
+    /// inside another (`l1 = [l0, l0]`, `concat(l, l)`) is held once but
+    /// counts each time it appears: that is what comparing, converting,
+    /// encoding or writing the value visits, so forty such locals would
+    /// otherwise build in a moment a value no traversal finishes (2^40
+    /// elements). Measured once per shared collection, so this takes time
+    /// in the collections the value holds, not in its expanded size.
+    pub fn bound(&mut self, v: &Value) -> Result<()> {
+        if self.expanded(v) <= self.limits.work {
+            return Ok(());
+        }
+        Err(EvalError::new(
+            "Evaluation limit",
+            format!(
+                "the value built expands to more than {} elements (a collection repeated inside another counts each time it appears); rewind stops here rather than run away",
+                self.limits.work
+            ),
+        ))
+    }
+
+    /// The elements of a value written out in full (a string is one), the
+    /// collections that hold collections measured once (saturating).
+    fn expanded(&mut self, v: &Value) -> u64 {
+        let (items, addr): (&mut dyn Iterator<Item = &Value>, usize) = match v {
+            Value::List(_, xs) | Value::Set(_, xs) | Value::Tuple(xs) => {
+                (&mut xs.iter(), Arc::as_ptr(xs) as usize)
+            }
+            Value::Map(_, m) | Value::Object(m) => (&mut m.values(), Arc::as_ptr(m) as usize),
+            Value::Partial(p) => (&mut p.attrs.values(), Arc::as_ptr(&p.attrs) as usize),
+            Value::Sensitive(inner) => return self.expanded(inner),
+            _ => return 1,
+        };
+        if let Some((n, _)) = self.sizes.get(&addr) {
+            return *n;
+        }
+        let mut n = 1u64;
+        let mut nested = false;
+        for x in items {
+            let x = x.unmark().0;
+            nested |= x.is_collection() || matches!(x, Value::Partial(_));
+            n = n.saturating_add(self.expanded(x));
+        }
+        if nested {
+            self.sizes.insert(addr, (n, v.clone()));
+        }
+        n
     }
 
     fn eval_inner(&mut self, e: &Expr) -> Result<Value> {

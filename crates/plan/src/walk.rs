@@ -350,7 +350,19 @@ impl<'c> Walk<'c> {
                             .get("sensitive")
                             .and_then(Lit::as_bool)
                             .unwrap_or(false);
-                        let v = v.and_then(|v| match node.module.is_empty() && v.has_infinity() {
+                        let root = node.module.is_empty();
+                        let v = v.and_then(|v| match root {
+                            // root outputs are written to the state whole
+                            true => {
+                                let written = self
+                                    .held
+                                    .borrow_mut()
+                                    .write(&v, || format!("output.{}", node.name));
+                                written.map(|()| v)
+                            }
+                            false => Ok(v),
+                        });
+                        let v = v.and_then(|v| match root && v.has_infinity() {
                             // root outputs are written to the state
                             true => Err(EvalError::new(
                                 "Failed to serialize output value",
@@ -1000,6 +1012,10 @@ impl<'c> Walk<'c> {
             let config = self.budget(|| addr.to_string()).and_then(|()| {
                 let mut ev = Evaluator::new(&scope);
                 let r = resource_config(node, &mut ev)
+                    .and_then(|v| {
+                        let written = self.held.borrow_mut().write(&v, || addr.to_string());
+                        written.map(|()| v)
+                    })
                     .and_then(|v| finite(v, &addr))
                     .and_then(|v| {
                         let kept = self.held.borrow_mut().keep(&v, || addr.to_string());
@@ -1217,6 +1233,15 @@ fn dynamic_blocks(
 /// A body value as a Terraform value: literals as values (`[...]` as a
 /// tuple, `{...}` as an object), expressions evaluated.
 pub(crate) fn lit_value(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError> {
+    let value = lit_parts(v, ev)?;
+    if matches!(v, Lit::List(_) | Lit::Map(_)) {
+        // a list or map of references can hold a value more than once
+        ev.bound(&value)?;
+    }
+    Ok(value)
+}
+
+fn lit_parts(v: &Lit, ev: &mut Evaluator) -> Result<Value, EvalError> {
     Ok(match v {
         Lit::Null => Value::null(),
         Lit::Bool(b) => Value::Bool(*b),

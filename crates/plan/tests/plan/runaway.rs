@@ -251,15 +251,75 @@ fn values_doubled_from_local_to_local_stop_at_the_limit() {
     }
 }
 
-/// A list of the same list twice costs little until something copies
-/// it element by element: `flatten` of 2^22 shared lists of ten stops.
+/// A list of the same list twice is held once, but whatever compares,
+/// converts, encodes or writes it visits it whole: locals that nest it
+/// thirty deep (2^30 lists of ten in thirty lines) stop where it grows past the
+/// evaluator's limit, naming that local, whatever reads the last one
+/// (each of these ran without end, or took every byte of memory).
 #[test]
-fn shared_values_flattened_stop_at_the_limit() {
-    let mut tf = doubling("range(10)", "[{prev}, {prev}]", 22);
-    tf = tf.replace("length(local.l22)", "length(flatten(local.l22))");
-    let text = target_error("shared", tf);
-    assert!(text.contains("terraform_data.a"), "{text}");
-    assert!(text.contains("rather than run away"), "{text}");
+fn shared_values_nested_deep_stop_at_the_limit() {
+    for read in [
+        "length(local.l30)",
+        "length(flatten(local.l30))",
+        "local.l30 == local.l29",
+        "length(tolist(local.l30))",
+        "length(jsonencode(local.l30))",
+        "length([for x in local.l30 : x])",
+        "length(true ? local.l30 : [])",
+        "local.l30",
+    ] {
+        let mut tf = doubling("range(10)", "[{prev}, {prev}]", 30);
+        tf = tf.replace("length(local.l30)", read);
+        let text = target_error("shared", tf);
+        // l18 holds 3.1 million elements written out, l19 6.3 million
+        assert!(
+            text.contains("  local.l19 (main.tf:21:3)"),
+            "{read}: {text}"
+        );
+        assert!(
+            text.contains("the value built expands to more than 5000000 elements"),
+            "{read}: {text}"
+        );
+        // the first problem is the local (what reads it may fail after)
+        let first = text.lines().nth(1).unwrap_or_default();
+        assert!(first.starts_with("  local.l19 "), "{read}: {text}");
+    }
+    // the same through functions and objects
+    for step in [
+        "concat([{prev}], [{prev}])",
+        "{ a = {prev}, b = {prev} }",
+        "[for i in range(2) : {prev}]",
+    ] {
+        let text = target_error("shared-fn", doubling("range(10)", step, 30));
+        assert!(
+            text.contains("the value built expands to more than"),
+            "{step}: {text}"
+        );
+        assert!(
+            text.contains("  local.l19 ") || text.contains("  local.l18 "),
+            "{step}: {text}"
+        );
+    }
+}
+
+/// Values each within the evaluator's limit, written out by many resource
+/// instances (every instance's configuration is in the plan whole), stop
+/// the walk at the instance that passes the limit of what a walk writes.
+#[test]
+fn shared_values_written_by_many_instances_stop_at_the_walk_limit() {
+    let mut tf = doubling("range(10)", "[{prev}, {prev}]", 18);
+    tf = tf.replace(
+        "  input = length(local.l18)",
+        "  count = 40\n  input = local.l18",
+    );
+    let text = target_error("written", tf);
+    // 3.1 million elements each: the 17th instance passes 50 million
+    assert!(text.contains("terraform_data.a[16]"), "{text}");
+    assert!(
+        text.contains("the values written out expand to more than 50000000 elements"),
+        "{text}"
+    );
+    assert!(text.contains("(writing terraform_data.a[16])"), "{text}");
 }
 
 /// Many locals, each within the evaluator's limit, together hold more
