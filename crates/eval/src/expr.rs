@@ -301,7 +301,7 @@ impl<'s> Evaluator<'s> {
         Err(EvalError::new(
             "Evaluation limit",
             format!(
-                "the value built expands to more than {} elements (a collection repeated inside another counts each time it appears); rewind stops here rather than run away",
+                "a value expands to more than {} elements written out in full (a collection repeated inside another counts each time it appears); rewind stops here rather than run away",
                 self.limits.work
             ),
         ))

@@ -1363,7 +1363,11 @@ impl InstanceScope<'_> {
                     _ => None,
                 };
                 let Some(key) = key else {
-                    return Ok((r.value(), 0));
+                    // all the instances: each is within the limits, but
+                    // together they may repeat a shared value many times
+                    let v = r.value();
+                    ev.bound(&v)?;
+                    return Ok((v, 0));
                 };
                 let (k, _) = key.unmark();
                 if !k.is_known() || k.has_opaque() {
@@ -1428,7 +1432,9 @@ impl InstanceScope<'_> {
             };
             items.push(v);
         }
-        Ok((Value::tuple(items), end))
+        let v = Value::tuple(items);
+        ev.bound(&v)?;
+        Ok((v, end))
     }
 
     /// Resolves a reference to `module.NAME` (`ops` starts at NAME): the
@@ -1792,7 +1798,14 @@ impl InstanceScope<'_> {
             }
             "module" => {
                 let name = attr_name(ops, 0).ok_or_else(|| needs_attribute(root))?;
-                self.module_call(name, ops)
+                let (v, used) = self.module_call(name, ops)?;
+                let one = matches!(ops.get(1), Some(TravOp::Index(_) | TravOp::LegacyIndex(_)));
+                if used == 1 && !one {
+                    // the outputs of all the instances: each is within the
+                    // limits, together they may repeat a value many times
+                    ev.bound(&v)?;
+                }
+                Ok((v, used))
             }
             "count" => self.count_attr(attr_name(ops, 0)),
             "each" => self.each_attr(attr_name(ops, 0)),

@@ -277,7 +277,7 @@ fn shared_values_nested_deep_stop_at_the_limit() {
             "{read}: {text}"
         );
         assert!(
-            text.contains("the value built expands to more than 5000000 elements"),
+            text.contains("a value expands to more than 5000000 elements written out in full"),
             "{read}: {text}"
         );
         // the first problem is the local (what reads it may fail after)
@@ -292,7 +292,7 @@ fn shared_values_nested_deep_stop_at_the_limit() {
     ] {
         let text = target_error("shared-fn", doubling("range(10)", step, 30));
         assert!(
-            text.contains("the value built expands to more than"),
+            text.contains("a value expands to more than"),
             "{step}: {text}"
         );
         assert!(
@@ -300,6 +300,45 @@ fn shared_values_nested_deep_stop_at_the_limit() {
             "{step}: {text}"
         );
     }
+}
+
+/// A module call or a resource read whole holds each instance's values:
+/// a hundred module instances whose output is a shared value of 3.1
+/// million elements are 310 million written out, which comparing
+/// `module.m` with itself visited (109 s, 4.9 GB); read whole, they stop
+/// at the evaluator's limit, naming what reads them. One output of one
+/// instance is read as before.
+#[test]
+fn module_and_resource_instances_read_whole_stop_at_the_limit() {
+    let module = doubling("range(10)", "[{prev}, {prev}]", 18).replace(
+        "resource \"terraform_data\" \"a\" {\n  input = length(local.l18)\n}\n",
+        "output \"o\" {\n  value = local.l18\n}\n",
+    );
+    assert!(module.contains("output \"o\""), "{module}");
+    let root = "module \"m\" {\n  source = \"./m\"\n  count  = 100\n}\n\
+        resource \"terraform_data\" \"a\" {\n  count = 2\n  input = module.m[0].o\n}\n\
+        output \"one\" {\n  value = length(module.m[99].o)\n}\n\
+        output \"modules\" {\n  value = module.m == module.m\n}\n\
+        output \"resources\" {\n  value = terraform_data.a == terraform_data.a\n}\n\
+        output \"splat\" {\n  value = length(terraform_data.a[*].input)\n}\n";
+    let dir = Dir::new(
+        "whole",
+        &[
+            ("empty/main.tf", "terraform {}\n".to_string()),
+            ("c/main.tf", root.to_string()),
+            ("c/m/main.tf", module),
+        ],
+    );
+    let err = plan(&dir.model("empty"), &dir.model("c"), &Options::default()).unwrap_err();
+    let text = err.to_string();
+    let limit = "a value expands to more than 5000000 elements written out in full";
+    for reader in ["output.modules", "output.resources", "output.splat"] {
+        let line = text.lines().find(|l| l.trim_start().starts_with(reader));
+        assert!(line.is_some_and(|l| l.contains(limit)), "{reader}: {text}");
+    }
+    // within the limits: one instance's output, each instance's input
+    assert!(!text.contains("output.one"), "{text}");
+    assert!(!text.contains("terraform_data.a"), "{text}");
 }
 
 /// Values each within the evaluator's limit, written out by many resource
