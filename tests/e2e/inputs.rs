@@ -120,11 +120,33 @@ fn pipeline_through(states: &Path) {
         d.stdout.contains("~ terraform_data.web")
             // (terraform_data.db's input is sensitive in the state; web's
             // is not, as Terraform's schema for terraform_data marks
-            // nothing: the file it reads shows as its content's hash)
-            && d.stdout.contains("~ input.user_data: \"init.sh (content ")
+            // nothing: the file it reads shows by name)
+            && d.stdout.contains(
+                "~ input.user_data: \"init.sh (content before)\" → \"init.sh (content changed)\""
+            )
             && !d.stdout.contains("terraform_data.db"),
         "{}",
         d.stdout
+    );
+    // its content's hash only when asked: a hash of a small secret file
+    // lets whoever reads the diff check guesses at it
+    let shown = t.run(&["diff", "--show-sensitive", "v1", "v2"]).ok();
+    let hashed = shown
+        .stdout
+        .lines()
+        .find(|l| l.contains("~ input.user_data: \"init.sh (content "))
+        .unwrap_or_else(|| panic!("{}", shown.stdout));
+    let hex: Vec<&str> = hashed
+        .split("(content ")
+        .skip(1)
+        .map(|x| x.split(')').next().unwrap_or_default())
+        .collect();
+    assert!(
+        hex.len() == 2
+            && hex
+                .iter()
+                .all(|h| h.len() == 12 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{hashed}"
     );
     // the deployed instances come from the piped state
     assert!(d.stdout.contains("~ terraform_data.web[1]"), "{}", d.stdout);

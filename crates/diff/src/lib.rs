@@ -310,37 +310,62 @@ fn read_changes(
             if x == y {
                 continue;
             }
-            let shown = |v: Option<&Value>| {
-                v.map(|v| {
-                    let h = v.as_str().unwrap_or_default();
-                    let h = if h.len() > 12 { &h[..12] } else { h };
-                    Value::String(format!("{name} (content {h})"))
-                })
-            };
-            let secret = sensitive(&path);
             let op = match (x, y) {
                 (None, _) => AttrOp::Add,
                 (_, None) => AttrOp::Remove,
                 _ => AttrOp::Modify,
             };
+            let shown = |v: Option<&Value>, side: &str| {
+                v.map(|v| {
+                    Value::String(read_shown(
+                        name,
+                        v.as_str().unwrap_or_default(),
+                        side,
+                        op,
+                        opts,
+                    ))
+                })
+            };
+            let secret = sensitive(&path);
             attrs.push(AttrChange {
                 path: path.clone(),
                 op,
                 before: if secret && !opts.show_sensitive {
                     None
                 } else {
-                    shown(x)
+                    shown(x, "before")
                 },
                 after: if secret && !opts.show_sensitive {
                     None
                 } else {
-                    shown(y)
+                    shown(y, "after")
                 },
                 sensitive: secret,
             });
         }
     }
     attrs.sort_by(|x, y| x.path.cmp(&y.path));
+}
+
+/// How a file read by an attribute is shown on one side of its change:
+/// by name, and whether its content changed; its content's hash (the
+/// first 48 bits) only with `show_sensitive`, as a hash of a small secret
+/// file (a PIN, a token) lets whoever reads the diff check guesses at it.
+/// A file missing, or whose links lead out of the tree, says so.
+fn read_shown(name: &str, hash: &str, side: &str, op: AttrOp, opts: &Options) -> String {
+    if hash.starts_with('(') {
+        // `(missing)`, `(outside the tree)`
+        return format!("{name} {hash}");
+    }
+    if opts.show_sensitive {
+        let h = if hash.len() > 12 { &hash[..12] } else { hash };
+        return format!("{name} (content {h})");
+    }
+    match (op, side) {
+        (AttrOp::Modify, "before") => format!("{name} (content before)"),
+        (AttrOp::Modify, _) => format!("{name} (content changed)"),
+        _ => format!("{name} (read)"),
+    }
 }
 
 /// The semantic diff from `a` (before) to `b` (after). Moves come from the
