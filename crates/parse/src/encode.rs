@@ -9,7 +9,7 @@ use crate::load::Parsed;
 
 /// Bumped whenever what the parser produces changes meaning, so caches
 /// written by an older rewind are ignored.
-pub const PARSE_CACHE_VERSION: u32 = 9;
+pub const PARSE_CACHE_VERSION: u32 = 10;
 
 fn kind_code(k: NodeKind) -> u8 {
     NodeKind::ALL.iter().position(|x| *x == k).unwrap_or(0) as u8

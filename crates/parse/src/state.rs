@@ -734,6 +734,27 @@ fn check_unique(
     ))
 }
 
+/// An instance's status and deposed key as Terraform 1.11 reads them: a
+/// status is `tainted` or none, a deposed key eight bytes (Terraform
+/// checks only the length: `zzzzzzzz` plans, `xyz` is refused).
+fn check_instance_status(
+    base: &str,
+    address: &str,
+    status: Option<&str>,
+    deposed: &str,
+) -> Result<(), StateError> {
+    let why = match status {
+        None | Some("" | "tainted") if deposed.is_empty() || deposed.len() == 8 => return Ok(()),
+        None | Some("" | "tainted") => format!(
+            "Instance {address} has an object with deposed key {deposed:?}, which is not correctly formatted"
+        ),
+        Some(s) => format!("Instance {address} has invalid status {s:?}"),
+    };
+    Err(err(format!(
+        "{base}: Invalid resource instance metadata in state: {why} (Terraform refuses the state)"
+    )))
+}
+
 /// The instance nodes of one state resource.
 fn resource_nodes<A: Attr>(
     ri: usize,
@@ -759,6 +780,7 @@ fn resource_nodes<A: Attr>(
             ))
         })?;
         let mut address = format!("{base}{index_key}");
+        check_instance_status(&base, &address, inst.status.as_deref(), &inst.deposed)?;
         if !inst.deposed.is_empty() {
             address.push_str(&format!(" (deposed {})", inst.deposed));
         }
@@ -1231,6 +1253,27 @@ mod tests {
             (r#""managed""#, r#""""#, "true", "invalid instance key true"),
             (r#""managed""#, r#""""#, "[1]", "invalid instance key [1]"),
             (r#""managed""#, r#""""#, "1e300", "beyond 64 bits"),
+            // `terraform plan` on each: "Instance terraform_data.x has
+            // invalid status", "... deposed key "xyz", which is not
+            // correctly formatted"
+            (
+                r#""managed""#,
+                r#""""#,
+                r#"0, "status": "bogus""#,
+                r#"Instance terraform_data.x[0] has invalid status "bogus""#,
+            ),
+            (
+                r#""managed""#,
+                r#""""#,
+                r#"0, "deposed": "xyz""#,
+                r#"deposed key "xyz", which is not correctly formatted"#,
+            ),
+            (
+                r#""managed""#,
+                r#""""#,
+                r#"0, "deposed": "toolong12""#,
+                r#"deposed key "toolong12""#,
+            ),
         ];
         for (mode, module, key, why) in refused {
             let text = shaped(mode, module, key);
@@ -1280,16 +1323,31 @@ mod tests {
                 "0",
                 "module.a[\"k\"].module.b[1].terraform_data.x[0]",
             ),
+            // a deposed key of eight bytes, hex or not; an empty status
+            (
+                r#""managed""#,
+                r#""""#,
+                r#"0, "deposed": "zzzzzzzz""#,
+                "terraform_data.x[0] (deposed zzzzzzzz)",
+            ),
+            (
+                r#""managed""#,
+                r#""""#,
+                r#"0, "status": "", "deposed": """#,
+                "terraform_data.x[0]",
+            ),
         ];
         for (mode, module, key, address) in read {
             let text = shaped(mode, module, key);
             let (_, nodes) = parse_state("s", text.as_bytes())
                 .unwrap_or_else(|e| panic!("{text}: {}", e.message));
             assert_eq!(nodes[0].address, address, "{text}");
-            // the address reads back, as every plan reads it
-            let parsed = rewind_model::InstanceAddr::parse(&nodes[0].address)
+            // the address reads back, as every plan reads it (a deposed
+            // object's without its key)
+            let (plain, _) = address.split_once(" (deposed").unwrap_or((address, ""));
+            let parsed = rewind_model::InstanceAddr::parse(plain)
                 .unwrap_or_else(|e| panic!("{address}: {}", e.message));
-            assert_eq!(parsed.to_string(), address);
+            assert_eq!(parsed.to_string(), plain);
             assert_eq!(nodes[0].module, parsed.resource.module.to_string());
         }
         let text = shaped(r#""managed""#, r#""""#, "1.5");
