@@ -817,6 +817,18 @@ fn assess_risks(
         });
         unknown_instances.push(what);
     }
+    // a target whose required_version no Terraform 1.11 satisfies:
+    // planned as 1.11 plans, which the Terraform it asks for may not
+    for d in &target.diagnostics {
+        if d.severity == rewind_model::Severity::Warning
+            && d.message.starts_with("Unsupported Terraform Core version")
+        {
+            notes.push(Risk {
+                kind: RiskKind::Approximation,
+                message: format!("{} (the target configuration, {})", d.message, d.loc),
+            });
+        }
+    }
     // which provider tables decided replace-or-update, for the providers
     // the target uses
     let used: BTreeSet<&str> = target

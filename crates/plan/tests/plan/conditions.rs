@@ -377,3 +377,46 @@ moved {
     // added, checked with terraform validate 1.11.4)
     assert_eq!(e.len(), want.len(), "{all}");
 }
+
+/// A target whose `required_version` no Terraform 1.11 release satisfies
+/// is planned as 1.11 plans it, with a note saying so and where the
+/// constraint is (the load's warning alone went only to standard error,
+/// never into a plan's JSON or Markdown); one that 1.11 satisfies has no
+/// such note.
+#[test]
+fn a_required_version_terraform_1_11_refuses_is_a_note() {
+    let resource = "resource \"terraform_data\" \"x\" {\n  input = 2\n}\n";
+    for (constraint, noted) in [
+        ("< 1.0", true),
+        ("~> 1.5", false),
+        (">= 1.11.0, < 2.0.0", false),
+    ] {
+        let target = format!("terraform {{\n  required_version = \"{constraint}\"\n}}\n{resource}");
+        let dir = Dir::new(
+            "required-version",
+            &[
+                ("empty/main.tf", "terraform {}\n".to_string()),
+                ("c/main.tf", target),
+            ],
+        );
+        let p = plan(&dir.model("empty"), &dir.model("c"), &Options::default()).unwrap();
+        let notes: Vec<&str> = p
+            .notes
+            .iter()
+            .filter(|n| n.message.starts_with("Unsupported Terraform Core version"))
+            .map(|n| n.message.as_str())
+            .collect();
+        assert_eq!(notes.len(), usize::from(noted), "{constraint}: {notes:?}");
+        if noted {
+            assert!(
+                notes[0].contains(&format!("required_version {constraint:?}")),
+                "{notes:?}"
+            );
+            assert!(
+                notes[0].ends_with("(the target configuration, main.tf:2:3)"),
+                "{notes:?}"
+            );
+            assert!(p.notes.iter().any(|n| n.kind == RiskKind::Approximation));
+        }
+    }
+}
