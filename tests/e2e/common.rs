@@ -68,6 +68,7 @@ impl Scratch {
             .env_remove("REWIND_KEY_FILE")
             .env_remove("REWIND_NEW_KEY")
             .env_remove("REWIND_NEW_KEY_FILE")
+            .env_remove("REWIND_MAX_MEMORY_MB")
             .env("NO_COLOR", "1")
             .env("REWIND_CACHE_DIR", self.dir.join("cache"));
         c

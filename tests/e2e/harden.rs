@@ -670,3 +670,49 @@ fn hostile_counts_and_ranges_are_errors_not_crashes() {
         assert!(r.stderr.contains(says), "{name}: {}", r.stderr);
     }
 }
+
+/// Values within every count the walk keeps can still take more memory
+/// than a machine has (what an element costs varies): past the memory
+/// limit (`REWIND_MAX_MEMORY_MB` here, three quarters of the machine's or
+/// container's memory by default) the plan fails naming the expression,
+/// instead of being killed by the kernel with no word on what ran away.
+/// Without the low limit the same plan runs.
+#[test]
+fn a_plan_past_the_memory_limit_stops_naming_the_expression() {
+    let t = Scratch::new("memory-limit");
+    std::fs::create_dir_all(t.path("infra")).unwrap();
+    std::fs::create_dir_all(t.path("empty")).unwrap();
+    std::fs::write(t.path("empty/main.tf"), "terraform {}\n").unwrap();
+    // forty locals of a thousand strings of 8,000 bytes: 320 MB held,
+    // within the evaluation's and the walk's counts
+    let mut tf = String::from("locals {\n");
+    for i in 0..40 {
+        tf.push_str(&format!(
+            "  big{i} = [for a in range(1000) : format(\"%08000d\", a + {i})]\n"
+        ));
+    }
+    let all: Vec<String> = (0..40).map(|i| format!("length(local.big{i})")).collect();
+    tf.push_str(&format!(
+        "}}\nresource \"terraform_data\" \"a\" {{\n  input = [{}]\n}}\n",
+        all.join(", ")
+    ));
+    std::fs::write(t.path("infra/main.tf"), tf).unwrap();
+    let args = ["plan", "--from", "empty", "--to", "infra"];
+    let p = Run::from(
+        t.cmd(&args)
+            .env("REWIND_MAX_MEMORY_MB", "150")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(p.code, 1, "{}{}", p.stdout, p.stderr);
+    assert!(
+        p.stderr.contains("more than its limit of 150 MiB")
+            && p.stderr
+                .contains("rather than run out of memory (evaluating ")
+            && p.stderr.contains("  local.big"),
+        "{}",
+        p.stderr
+    );
+    let p = t.run(&args);
+    assert_eq!(p.code, 0, "{}{}", p.stdout, p.stderr);
+}

@@ -20,6 +20,7 @@ use crate::config::Config;
 mod conditions;
 mod held;
 mod imports;
+mod memory;
 
 pub(crate) use imports::SECRET_ID;
 
@@ -251,6 +252,8 @@ pub(crate) struct Walk<'c> {
     planned: usize,
     /// What the values kept hold (see [`held::MAX_HELD`]).
     held: std::cell::RefCell<held::Held>,
+    /// The memory the process holds (see [`memory`]).
+    memory: memory::MemoryGuard,
     pub errors: Vec<WalkError>,
     pub notes: Vec<String>,
     /// What the evaluations noted (a function whose result rewind cannot
@@ -290,6 +293,7 @@ impl<'c> Walk<'c> {
             work: std::cell::Cell::new(0),
             planned: 0,
             held: Default::default(),
+            memory: Default::default(),
             errors: Vec::new(),
             notes: Vec::new(),
             eval_notes: Default::default(),
@@ -574,8 +578,20 @@ impl<'c> Walk<'c> {
     }
 
     /// Fails, naming the expression, once the walk's evaluations have done
-    /// more than [`WALK_WORK`] together.
+    /// more than [`WALK_WORK`] together, or the process holds more memory
+    /// than its limit (see [`memory`]).
     fn budget(&self, expr: impl Fn() -> String) -> Result<(), EvalError> {
+        if let Some((held, limit)) = self.memory.over(self.work.get()) {
+            return Err(EvalError::new(
+                LIMIT,
+                format!(
+                    "rewind holds {} MiB of memory, more than its limit of {} MiB (three quarters of this machine's or container's memory; REWIND_MAX_MEMORY_MB sets another); it stops here rather than run out of memory (evaluating {})",
+                    held >> 20,
+                    limit >> 20,
+                    shorten(&expr())
+                ),
+            ));
+        }
         if self.work.get() <= WALK_WORK {
             return Ok(());
         }
