@@ -136,10 +136,11 @@ pub struct Evaluator<'s> {
     depth: u32,
     work: u64,
     limits: Limits,
-    /// The expanded sizes of the collections measured by
-    /// [`Evaluator::bound`] that hold collections, by address (each entry
-    /// holds its collection, so the address stays its own).
-    sizes: std::collections::HashMap<usize, (u64, Value)>,
+    /// The expanded sizes (and what they hold) of the collections measured
+    /// by [`Evaluator::bound`] that hold collections or many values, by
+    /// address (each entry holds its collection, so the address stays its
+    /// own).
+    sizes: std::collections::HashMap<usize, (u64, u64, Value)>,
     /// Things the evaluation could not do exactly (functions it does not
     /// implement, which gave unknown values).
     pub notes: Vec<String>,
@@ -286,53 +287,67 @@ impl<'s> Evaluator<'s> {
         }
     }
 
-    /// Fails when a value, written out in full, has more elements than
-    /// the evaluation may visit ([`Limits::work`]). A collection repeated
-    /// inside another (`l1 = [l0, l0]`, `concat(l, l)`) is held once but
-    /// counts each time it appears: that is what comparing, converting,
-    /// encoding or writing the value visits, so forty such locals would
-    /// otherwise build in a moment a value no traversal finishes (2^40
-    /// elements). Measured once per shared collection, so this takes time
-    /// in the collections the value holds, not in its expanded size.
+    /// Fails when a value repeats collections inside it so much that,
+    /// written out in full, it has more elements than the evaluation may
+    /// visit ([`Limits::work`]) beyond those it holds. A collection
+    /// repeated inside another (`l1 = [l0, l0]`, `concat(l, l)`) is held
+    /// once but counts each time it appears: that is what comparing,
+    /// converting, encoding or writing the value visits, so forty such
+    /// locals would otherwise build in a moment a value no traversal
+    /// finishes (2^40 elements). A large value without repetition (a
+    /// decoded document) is left to the limits on what a walk holds.
+    /// Measured once per shared collection, so this takes time in the
+    /// collections the value holds, not in its expanded size.
     pub fn bound(&mut self, v: &Value) -> Result<()> {
-        if self.expanded(v) <= self.limits.work {
+        let (expanded, held) = self.expanded(v, &mut std::collections::HashSet::new());
+        if expanded.saturating_sub(held) <= self.limits.work {
             return Ok(());
         }
         Err(EvalError::new(
             "Evaluation limit",
             format!(
-                "a value expands to more than {} elements written out in full (a collection repeated inside another counts each time it appears); rewind stops here rather than run away",
+                "a value repeats collections inside it into more than {} elements beyond those it holds, written out in full (a collection repeated inside another counts each time it appears); rewind stops here rather than run away",
                 self.limits.work
             ),
         ))
     }
 
-    /// The elements of a value written out in full (a string is one), the
-    /// collections that hold collections measured once (saturating).
-    fn expanded(&mut self, v: &Value) -> u64 {
+    /// The elements of a value written out in full (a string is one), and
+    /// how many it holds (each collection that holds collections, or 64
+    /// values or more, counted at its first appearance, `seen`; a small
+    /// collection of plain values each time); those collections measured
+    /// once per evaluation (saturating).
+    fn expanded(&mut self, v: &Value, seen: &mut std::collections::HashSet<usize>) -> (u64, u64) {
         let (items, addr): (&mut dyn Iterator<Item = &Value>, usize) = match v {
             Value::List(_, xs) | Value::Set(_, xs) | Value::Tuple(xs) => {
                 (&mut xs.iter(), Arc::as_ptr(xs) as usize)
             }
             Value::Map(_, m) | Value::Object(m) => (&mut m.values(), Arc::as_ptr(m) as usize),
             Value::Partial(p) => (&mut p.attrs.values(), Arc::as_ptr(&p.attrs) as usize),
-            Value::Sensitive(inner) => return self.expanded(inner),
-            _ => return 1,
+            Value::Sensitive(inner) => return self.expanded(inner, seen),
+            _ => return (1, 1),
         };
-        if let Some((n, _)) = self.sizes.get(&addr) {
-            return *n;
+        if let Some((n, held, _)) = self.sizes.get(&addr) {
+            // what it holds once in this value, however often it appears
+            let first = seen.insert(addr);
+            return (*n, if first { *held } else { 0 });
         }
-        let mut n = 1u64;
-        let mut nested = false;
+        let (mut n, mut held) = (1u64, 1u64);
+        // a large collection of plain values is measured once too, so
+        // repeating it counts (`[for i in range(1000) : local.million]`)
+        let mut nested = items.size_hint().0 >= 64;
         for x in items {
             let x = x.unmark().0;
             nested |= x.is_collection() || matches!(x, Value::Partial(_));
-            n = n.saturating_add(self.expanded(x));
+            let (e, h) = self.expanded(x, seen);
+            n = n.saturating_add(e);
+            held = held.saturating_add(h);
         }
         if nested {
-            self.sizes.insert(addr, (n, v.clone()));
+            seen.insert(addr);
+            self.sizes.insert(addr, (n, held, v.clone()));
         }
-        n
+        (n, held)
     }
 
     fn eval_inner(&mut self, e: &Expr) -> Result<Value> {

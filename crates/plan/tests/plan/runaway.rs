@@ -277,7 +277,9 @@ fn shared_values_nested_deep_stop_at_the_limit() {
             "{read}: {text}"
         );
         assert!(
-            text.contains("a value expands to more than 5000000 elements written out in full"),
+            text.contains(
+                "into more than 5000000 elements beyond those it holds, written out in full"
+            ),
             "{read}: {text}"
         );
         // the first problem is the local (what reads it may fail after)
@@ -292,7 +294,7 @@ fn shared_values_nested_deep_stop_at_the_limit() {
     ] {
         let text = target_error("shared-fn", doubling("range(10)", step, 30));
         assert!(
-            text.contains("a value expands to more than"),
+            text.contains("a value repeats collections inside it into more than"),
             "{step}: {text}"
         );
         assert!(
@@ -300,6 +302,34 @@ fn shared_values_nested_deep_stop_at_the_limit() {
             "{step}: {text}"
         );
     }
+}
+
+/// What the limit counts is repetition, not size: a million numbers
+/// held once and read five times (five million written out, one held)
+/// are fine, the walk's other limits bounding what is held; a thousand
+/// numbers repeated ten thousand times (ten million written out) stop.
+#[test]
+fn repetition_of_a_large_list_stops_but_its_size_alone_does_not() {
+    let tf = "locals {\n  big = [for i in range(1000) : range(1000)]\n  five = { a = local.big, b = local.big, c = local.big, d = local.big, e = local.big }\n}\n\
+        resource \"terraform_data\" \"a\" {\n  input = length(local.five)\n}\n";
+    let dir = Dir::new(
+        "repeated-large",
+        &[
+            ("empty/main.tf", "terraform {}\n".to_string()),
+            ("c/main.tf", tf.to_string()),
+        ],
+    );
+    let p = plan(&dir.model("empty"), &dir.model("c"), &Options::default());
+    assert!(
+        p.is_ok(),
+        "{}",
+        p.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    let tf = "locals {\n  m = range(1000)\n  many = [for i in range(1000) : [for j in range(10) : local.m]]\n}\n\
+        resource \"terraform_data\" \"a\" {\n  input = length(local.many)\n}\n";
+    let text = target_error("repeated-flat", tf.to_string());
+    assert!(text.contains("  local.many (main.tf:3:3)"), "{text}");
+    assert!(text.contains("beyond those it holds"), "{text}");
 }
 
 /// A module call or a resource read whole holds each instance's values:
@@ -331,7 +361,7 @@ fn module_and_resource_instances_read_whole_stop_at_the_limit() {
     );
     let err = plan(&dir.model("empty"), &dir.model("c"), &Options::default()).unwrap_err();
     let text = err.to_string();
-    let limit = "a value expands to more than 5000000 elements written out in full";
+    let limit = "into more than 5000000 elements beyond those it holds, written out in full";
     for reader in ["output.modules", "output.resources", "output.splat"] {
         let line = text.lines().find(|l| l.trim_start().starts_with(reader));
         assert!(line.is_some_and(|l| l.contains(limit)), "{reader}: {text}");
