@@ -18,6 +18,12 @@ use crate::pack::{object_in, open_block, Location, ObjType, PackBody, PackIndex,
 use crate::record::SnapshotRecord;
 use crate::refs::Refs;
 
+/// Most times a read is tried again because the packs changed under it
+/// (see [`Store::retrying`]): each try follows a change it saw, so a
+/// reader gives up only when gc or roll-ups keep changing the packs for
+/// this many tries in a row (with the waits, about 2.6 s).
+const READ_ATTEMPTS: u32 = 32;
+
 /// The store format this program writes (docs/store-format.md §17):
 /// version 1 kept expressions as text; version 2 kept them as syntax
 /// trees in packs of the `RWPACK01` magic; version 3 gives the block
@@ -841,14 +847,21 @@ impl Store {
     /// listed the indexes before still looks for its objects there. When
     /// the listing shows packs gone or new, or the read went through a
     /// saved combined index (which is then dropped and built again from
-    /// the packs' own indexes), the read is tried again (a few times); any
+    /// the packs' own indexes), the read is tried again, as long as the
+    /// packs keep changing (a gc or a roll-up deletes its old packs one by
+    /// one, and a read of many objects can meet several of them), at most
+    /// [`READ_ATTEMPTS`] times, waiting a little longer each time; any
     /// other failure stands.
     fn retrying<T>(&self, mut read: impl FnMut() -> Result<T>) -> Result<T> {
         let mut attempts = 0;
         loop {
             match read() {
-                Err(_) if attempts < 4 && (self.packs_changed()? || self.drop_saved_index()?) => {
-                    attempts += 1
+                Err(_)
+                    if attempts < READ_ATTEMPTS
+                        && (self.packs_changed()? || self.drop_saved_index()?) =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(attempts)));
                 }
                 r => return r,
             }
