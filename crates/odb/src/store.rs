@@ -1122,3 +1122,98 @@ fn nearby_runs(mut wanted: Vec<(usize, Location)>) -> Vec<Run> {
     }
     runs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Listed, Put};
+    use std::sync::Mutex;
+
+    /// A local store's backend where a gc runs beside the reader and
+    /// always deletes an old pack (its index, then the pack, as gc does)
+    /// just before the reader reads from it: the worst interleaving.
+    struct GcBeside {
+        inner: LocalBackend,
+        /// The old packs gc has still to delete.
+        old: Mutex<HashSet<String>>,
+    }
+
+    impl Backend for GcBeside {
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn get(&self, key: &str) -> Result<Option<(Vec<u8>, crate::backend::Version)>> {
+            self.inner.get(key)
+        }
+        fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>> {
+            if self.old.lock().unwrap().remove(key) {
+                self.inner.delete(&key.replace(".pack", ".idx"))?;
+                self.inner.delete(key)?;
+            }
+            self.inner.get_range(key, start, len)
+        }
+        fn put(&self, key: &str, data: &[u8], cond: Cond) -> Result<Put> {
+            self.inner.put(key, data, cond)
+        }
+        fn list(&self, prefix: &str) -> Result<Vec<Listed>> {
+            self.inner.list(prefix)
+        }
+        fn delete(&self, key: &str) -> Result<()> {
+            self.inner.delete(key)
+        }
+        fn requests(&self) -> u64 {
+            self.inner.requests()
+        }
+        fn local_root(&self) -> Option<&Path> {
+            self.inner.local_root()
+        }
+    }
+
+    /// Regression (the soak test of `.ci/run`, session 52): a reader that
+    /// listed twenty-four packs before a gc merged them reads while gc
+    /// deletes the old ones; when each of its tries meets an old pack just
+    /// deleted, it takes as many tries as old packs it searches before
+    /// the new one, and four were not enough. It reads every object.
+    #[test]
+    fn a_reader_reads_through_a_gc_deleting_packs_one_by_one() {
+        let dir = std::env::temp_dir().join(format!("rewind-odb-gc-beside-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let location = dir.to_str().unwrap().to_string();
+        let store = Store::init(&location).unwrap();
+        let mut ids = Vec::new();
+        let mut all = PackWriter::new();
+        for p in 0..24 {
+            let mut w = crate::writer::ObjectWriter::new(&store);
+            let bytes = format!("pack {p}").into_bytes();
+            let id = ObjectId::of(&bytes);
+            w.add(id, ObjType::Blob, &bytes).unwrap();
+            all.add(id, ObjType::Blob, &bytes);
+            ids.push(id);
+            w.finish().unwrap();
+        }
+        // the reader lists the old packs
+        let mut reader = Store::open(&location).unwrap();
+        assert_eq!(reader.get_many(&ids).unwrap().len(), ids.len());
+        // gc: the new pack is written, then the old ones go
+        let old: HashSet<String> = store
+            .listed_indexes()
+            .unwrap()
+            .iter()
+            .map(|h| format!("packs/{}.pack", h.to_hex()))
+            .collect();
+        assert_eq!(old.len(), 24);
+        store.write_pack(all).unwrap();
+        reader.backend = Box::new(GcBeside {
+            inner: LocalBackend::new(dir.clone()),
+            old: Mutex::new(old),
+        });
+        let got = reader.get_many(&ids).unwrap();
+        for (p, bytes) in got.iter().enumerate() {
+            assert_eq!(bytes, &format!("pack {p}").into_bytes());
+        }
+        // so does a read of one object
+        let one = reader.get(&ids[5]).unwrap();
+        assert_eq!(one.1, b"pack 5");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
